@@ -1,0 +1,85 @@
+# ward — top-level entry points.  `make check` is what CI runs.
+#
+#   make deps    install the Debian packages the build and the tests need
+#   make build   release build in build/
+#   make check   deps, build, unit tests, unit tests under ASan+UBSan,
+#                a short run of every fuzz target, end-to-end tests
+#   make bench   benchmarks against yara and clamscan (bench/scan)
+#   make demo    scan a sample tree with the sample rules
+
+SHELL := /bin/bash
+BUILD ?= build
+FUZZ_SECONDS ?= 15
+PYTHON := /usr/bin/python3
+WERROR := -Dwerror=true
+
+DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev \
+	libvectorscan-dev libssl-dev libjansson-dev libcmocka-dev \
+	python3 python3-pytest yara clamav aide time util-linux
+
+.PHONY: all deps build unit asan fuzz-build fuzz e2e check bench demo clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "deps: all packages present"; fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized $(WERROR) -Dtests=true
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+unit: build
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+
+build-asan/build.ninja:
+	meson setup build-asan --buildtype=debug $(WERROR) -Dtests=true \
+		-Db_sanitize=address,undefined -Db_lundef=false
+
+asan: build-asan/build.ninja
+	ninja -C build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
+
+build-fuzz/build.ninja:
+	CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dtests=false -Dfuzz=true \
+		-Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz-build: build-fuzz/build.ninja
+	ninja -C build-fuzz
+
+# A short run of every fuzz target over its corpus (fuzz/corpus/NAME).
+fuzz: fuzz-build
+	@set -e; for t in build-fuzz/fuzz/fuzz_*; do \
+		[ -x "$$t" ] || continue; n=$$(basename $$t); \
+		mkdir -p fuzz/corpus/$${n#fuzz_} /tmp/ward-fuzz-$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
+			/tmp/ward-fuzz-$$n fuzz/corpus/$${n#fuzz_} 2>&1 | \
+			grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==.*ERROR|SUMMARY)' ; \
+		test $${PIPESTATUS[0]} -eq 0; \
+	done
+
+e2e: build
+	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+
+check: deps
+	$(MAKE) build unit asan fuzz
+	$(MAKE) e2e
+
+bench: deps build
+	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward bench/scan
+
+demo: build
+	@bash demo/run.sh $(BUILD)/cli/ward
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

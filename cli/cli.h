@@ -1,0 +1,53 @@
+/*
+ * cli: what the ward subcommands share: loading rules from the command
+ * line, and the exit statuses (clamscan's convention).
+ */
+#ifndef WARD_CLI_CLI_H
+#define WARD_CLI_CLI_H
+
+#include <stddef.h>
+
+#include "rules/ruleset.h"
+#include "scan/hashsig.h"
+#include "scan/matcher.h"
+
+#define EXIT_CLEAN 0   /* nothing found */
+#define EXIT_FOUND 1   /* at least one match */
+#define EXIT_ERROR 2   /* bad arguments, bad rules, nothing could be scanned */
+#define EXIT_INTR 130  /* stopped by SIGINT/SIGTERM */
+
+/* Where rules come from, gathered from repeated options. */
+struct rule_opts {
+	const char **rules;
+	size_t nrules;
+	const char **hashes;
+	size_t nhashes;
+	const char **defines;
+	size_t ndefines;
+	const char *compiled;
+};
+
+/* What was loaded; free with loaded_free. */
+struct loaded {
+	struct ruleset *rs;
+	struct hashsig_set *hs;
+	struct matcher *m;
+};
+
+/* Appends v to a growable list; exits with EXIT_ERROR when out of memory. */
+void cli_push(const char ***list, size_t *n, const char *v);
+
+/*
+ * Compiles (or loads) the rules; on failure prints FILE:LINE:COL: message
+ * on stderr and returns EXIT_ERROR.
+ */
+int cli_load(const struct rule_opts *o, struct loaded *l);
+void loaded_free(struct loaded *l);
+
+/* Prints "ward: FILE:LINE:COL: message" for d. */
+void cli_diag(const struct ward_diag *d);
+
+int cmd_scan(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * ward: the command-line front end.  It parses arguments and hands the work
+ * to libward; every subcommand lives in its own cmd_*.c file.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: ward COMMAND [OPTIONS] [ARGS]\n"
+		   "\n"
+		   "Commands:\n"
+		   "  scan     scan files and directories with YARA rules and hash signatures\n"
+		   "  rules    compile rule files into a compiled rule set\n"
+		   "  version  print the version\n"
+		   "\n"
+		   "Run 'ward COMMAND --help' for the options of a command.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (strcmp(argv[1], "scan") == 0)
+		return cmd_scan(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rules") == 0)
+		return cmd_rules(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("ward %s\n", WARD_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "ward: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_ERROR;
+}

@@ -1,0 +1,48 @@
+/*
+ * Sample rules for `make demo`.  The EICAR rule matches the standard
+ * antivirus test file; the others show hex strings, regular expressions
+ * and conditions on what a file looks like.
+ */
+
+rule EICAR_Test_File : test
+{
+    meta:
+        description = "EICAR anti-malware test file"
+        reference = "https://www.eicar.org/download-anti-malware-testfile/"
+    strings:
+        $eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+    condition:
+        $eicar at 0 and filesize < 128
+}
+
+rule PHP_Webshell_Eval : webshell
+{
+    meta:
+        description = "PHP code that evaluates what the request sent"
+    strings:
+        $php = "<?php" nocase
+        $eval = /(eval|assert|system|passthru)\s*\(\s*(base64_decode\s*\()?\s*\$_(GET|POST|REQUEST|COOKIE)/ nocase
+    condition:
+        $php and $eval
+}
+
+rule Reverse_Shell_Oneliner : shell
+{
+    meta:
+        description = "bash reverse shell through /dev/tcp"
+    strings:
+        $tcp = /bash\s+-i\s+>&\s*\/dev\/tcp\/[0-9.]+\/[0-9]+/
+    condition:
+        $tcp
+}
+
+rule ELF_With_Miner_Pool : miner
+{
+    meta:
+        description = "ELF binary that names a stratum mining pool"
+    strings:
+        $stratum = "stratum+tcp://" ascii wide
+        $xmrig = "xmrig" nocase fullword
+    condition:
+        uint32(0) == 0x464c457f and any of them
+}

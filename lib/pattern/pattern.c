@@ -1,0 +1,776 @@
+/*
+ * pattern: compiles one YARA string (text, hex or regexp) into Vectorscan
+ * expressions (one per variant: ascii, wide) and a Pike-VM program for the
+ * exact verifier in pattern_exec.c; saves and loads compiled patterns.
+ *
+ * Must hold:
+ *   - every true match of a variant ends where its expression can match
+ *     (expressions may accept more, never less: assertions are dropped,
+ *     big repeats become unbounded);
+ *   - a program never exceeds WARD_MAX_PATTERN_PROG instructions, every
+ *     jump target and class index in it is in range, and every piece ends
+ *     in MATCH: the verifier relies on it without checking;
+ *   - pattern_load trusts nothing: it recompiles the saved source with
+ *     pattern_compile, so a loaded pattern is exactly as safe as a
+ *     compiled one.
+ */
+#include "pattern/pattern.h"
+#include "pattern/hex.h"
+#include "pattern/pattern_impl.h"
+#include "pattern/ptree.h"
+#include "pattern/regex.h"
+#include "util/alloc.h"
+#include "util/limits.h"
+
+#include <hs/hs.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PATTERN_FORMAT_VERSION 1
+#define PATTERN_ALL_FLAGS                                                                          \
+	(PATTERN_NOCASE | PATTERN_WIDE | PATTERN_ASCII | PATTERN_FULLWORD | PATTERN_PRIVATE |      \
+	 PATTERN_DOTALL)
+#define PATTERN_SIZE_CAP ((uint64_t)1 << 40) /* saturation for size arithmetic */
+
+struct cg {
+	struct pattern *p;
+	const struct ptree *t;
+	uint32_t *node_cls; /* tree node -> class index + 1, 0 when not assigned */
+	size_t prog_cap, cls_cap;
+};
+
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a + b > PATTERN_SIZE_CAP ? PATTERN_SIZE_CAP : a + b;
+}
+
+static uint64_t
+sat_mul(uint64_t a, uint64_t b)
+{
+	if (a != 0 && b > PATTERN_SIZE_CAP / a)
+		return PATTERN_SIZE_CAP;
+	return a * b;
+}
+
+/* Instructions node n compiles to (saturating). */
+static uint64_t
+cg_size(const struct ptree *t, uint32_t n)
+{
+	const struct ptree_node *nd = &t->n[n];
+	uint64_t s = 0, sc, k = 0;
+	uint32_t c;
+
+	switch (nd->type) {
+	case PT_CLASS:
+	case PT_BOL:
+	case PT_EOL:
+	case PT_WORDB:
+	case PT_NWORDB:
+		s = 1;
+		break;
+	case PT_CAT:
+	case PT_ALT:
+		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next) {
+			s = sat_add(s, cg_size(t, c));
+			k++;
+		}
+		if (nd->type == PT_ALT && k > 1)
+			s = sat_add(s, 2 * (k - 1));
+		break;
+	case PT_REPEAT:
+		sc = cg_size(t, nd->child);
+		s = sat_mul(nd->min, sc);
+		if (nd->max == PTREE_INF)
+			s = sat_add(s, sc + 2);
+		else
+			s = sat_add(s, sat_mul(nd->max - nd->min, sc + 1));
+		break;
+	default:
+		break;
+	}
+	return s;
+}
+
+/* Shortest and longest match of node n in characters (longest saturates). */
+static void
+cg_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx)
+{
+	const struct ptree_node *nd = &t->n[n];
+	uint64_t a, b, smin = 0, smax = 0;
+	uint32_t c;
+	int first = 1;
+
+	switch (nd->type) {
+	case PT_CLASS:
+		smin = smax = 1;
+		break;
+	case PT_CAT:
+		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next) {
+			cg_len(t, c, &a, &b);
+			smin = sat_add(smin, a);
+			smax = sat_add(smax, b);
+		}
+		break;
+	case PT_ALT:
+		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next) {
+			cg_len(t, c, &a, &b);
+			if (first || a < smin)
+				smin = a;
+			if (first || b > smax)
+				smax = b;
+			first = 0;
+		}
+		break;
+	case PT_REPEAT:
+		cg_len(t, nd->child, &a, &b);
+		smin = sat_mul(nd->min, a);
+		smax = nd->max == PTREE_INF ? (b == 0 ? 0 : PATTERN_SIZE_CAP) : sat_mul(nd->max, b);
+		break;
+	default:
+		break;
+	}
+	*mn = smin;
+	*mx = smax;
+}
+
+static int
+cg_emit1(struct cg *g, uint8_t op, uint32_t x, uint32_t y, uint32_t *pc)
+{
+	struct pattern *p = g->p;
+	int r;
+
+	if (p->nprog >= WARD_MAX_PATTERN_PROG) {
+		r = WARD_ELIMIT;
+		goto out;
+	}
+	r = ward_grow(&p->prog, &g->prog_cap, (size_t)p->nprog + 1, sizeof(*p->prog));
+	if (r != 0)
+		goto out;
+	p->prog[p->nprog].op = op;
+	p->prog[p->nprog].x = x;
+	p->prog[p->nprog].y = y;
+	if (pc != NULL)
+		*pc = p->nprog;
+	p->nprog++;
+out:
+	return r;
+}
+
+static int
+cg_class(struct cg *g, uint32_t n)
+{
+	const uint8_t *bm = g->t->n[n].bm;
+	unsigned cnt = ptree_bm_count(bm), c;
+	struct pattern *p = g->p;
+	int r;
+
+	if (cnt == 256) {
+		r = cg_emit1(g, POP_ANY, 0, 0, NULL);
+		goto out;
+	}
+	if (cnt == 1) {
+		for (c = 0; !ptree_bm_has(bm, c); c++)
+			;
+		r = cg_emit1(g, POP_BYTE, c, 0, NULL);
+		goto out;
+	}
+	if (g->node_cls[n] == 0) {
+		r = ward_grow(&p->cls, &g->cls_cap, (size_t)p->ncls + 1, sizeof(*p->cls));
+		if (r != 0)
+			goto out;
+		memcpy(p->cls[p->ncls], bm, 32);
+		g->node_cls[n] = ++p->ncls;
+	}
+	r = cg_emit1(g, POP_CLASS, g->node_cls[n] - 1, 0, NULL);
+out:
+	return r;
+}
+
+static int
+cg_node(struct cg *g, uint32_t n)
+{
+	const struct ptree_node *nd = &g->t->n[n];
+	struct pattern *p = g->p;
+	uint32_t c, i, s, loop, body, k = 0, first = 0, j;
+	int r = 0;
+
+	switch (nd->type) {
+	case PT_CLASS:
+		r = cg_class(g, n);
+		break;
+	case PT_BOL:
+		r = cg_emit1(g, POP_BOL, 0, 0, NULL);
+		break;
+	case PT_EOL:
+		r = cg_emit1(g, POP_EOL, 0, 0, NULL);
+		break;
+	case PT_WORDB:
+		r = cg_emit1(g, POP_WORDB, 0, 0, NULL);
+		break;
+	case PT_NWORDB:
+		r = cg_emit1(g, POP_NWORDB, 0, 0, NULL);
+		break;
+	case PT_CAT:
+		for (c = nd->child; c != PTREE_NONE && r == 0; c = g->t->n[c].next)
+			r = cg_node(g, c);
+		break;
+	case PT_ALT:
+		/* SPLIT next_alt; alt; JMP end (chained through y until patched) */
+		for (c = nd->child; c != PTREE_NONE; c = g->t->n[c].next) {
+			if (g->t->n[c].next != PTREE_NONE) {
+				r = cg_emit1(g, POP_SPLIT, p->nprog + 1, 0, &s);
+				if (r == 0)
+					r = cg_node(g, c);
+				if (r == 0)
+					r = cg_emit1(g, POP_JMP, k ? first : PTREE_NONE, 0, &j);
+				if (r != 0)
+					goto out;
+				first = j;
+				k = 1;
+				p->prog[s].y = p->nprog;
+			} else {
+				r = cg_node(g, c);
+				if (r != 0)
+					goto out;
+			}
+		}
+		/* patch the JMP chain to the end */
+		while (k) {
+			j = p->prog[first].x;
+			p->prog[first].x = p->nprog;
+			if (j == PTREE_NONE)
+				break;
+			first = j;
+		}
+		break;
+	case PT_REPEAT:
+		for (i = 0; i < nd->min && r == 0; i++)
+			r = cg_node(g, nd->child);
+		if (r != 0)
+			goto out;
+		if (nd->max == PTREE_INF) {
+			r = cg_emit1(g, POP_SPLIT, 0, 0, &loop);
+			if (r == 0)
+				r = cg_node(g, nd->child);
+			if (r == 0)
+				r = cg_emit1(g, POP_JMP, loop, 0, NULL);
+			if (r != 0)
+				goto out;
+			body = loop + 1;
+			p->prog[loop].x = nd->greedy ? body : p->nprog;
+			p->prog[loop].y = nd->greedy ? p->nprog : body;
+		} else if (nd->max > nd->min) {
+			s = p->nprog;
+			for (i = nd->min; i < nd->max && r == 0; i++) {
+				r = cg_emit1(g, POP_SPLIT, 0, 0, NULL);
+				if (r == 0)
+					r = cg_node(g, nd->child);
+			}
+			if (r != 0)
+				goto out;
+			/* each optional copy: SPLIT (copy | end) */
+			for (i = s; i < p->nprog; i++) {
+				if (p->prog[i].op == POP_SPLIT && p->prog[i].x == 0 &&
+				    p->prog[i].y == 0) {
+					p->prog[i].x = nd->greedy ? i + 1 : p->nprog;
+					p->prog[i].y = nd->greedy ? p->nprog : i + 1;
+				}
+			}
+		}
+		break;
+	default:
+		break;
+	}
+out:
+	return r;
+}
+
+/* Emits the children [from, to) of the root CAT (or the root) + MATCH. */
+static int
+cg_piece(struct cg *g, uint32_t from, uint32_t to)
+{
+	uint32_t c;
+	int r = 0;
+
+	for (c = from; c != to && r == 0; c = g->t->n[c].next)
+		r = cg_node(g, c);
+	if (r == 0)
+		r = cg_emit1(g, POP_MATCH, 0, 0, NULL);
+	return r;
+}
+
+/*
+ * The alternation a pattern starts with (the root, or the first item of the
+ * root sequence), PTREE_NONE if there is none.
+ */
+static uint32_t
+lead_alt(const struct ptree *t, uint32_t *rest)
+{
+	const struct ptree_node *root = &t->n[t->root];
+
+	*rest = PTREE_NONE;
+	if (root->type == PT_ALT)
+		return t->root;
+	if (root->type == PT_CAT && root->child != PTREE_NONE && t->n[root->child].type == PT_ALT) {
+		*rest = t->n[root->child].next;
+		return root->child;
+	}
+	return PTREE_NONE;
+}
+
+/* One program per alternative of the leading alternation, when it fits. */
+static int
+cg_branches(struct cg *g)
+{
+	const struct ptree *t = g->t;
+	uint32_t alt, rest, c, k = 0, r2;
+	uint64_t size = g->p->nprog, rs = 0;
+	int r = 0;
+
+	alt = lead_alt(t, &rest);
+	if (alt == PTREE_NONE)
+		goto out;
+	for (c = rest; c != PTREE_NONE; c = t->n[c].next)
+		rs = sat_add(rs, cg_size(t, c));
+	for (c = t->n[alt].child; c != PTREE_NONE; c = t->n[c].next) {
+		size = sat_add(size, sat_add(cg_size(t, c), rs + 1));
+		k++;
+	}
+	if (k < 2 || k > PATTERN_MAX_PIECES || size > WARD_MAX_PATTERN_PROG)
+		goto out; /* too big to duplicate: the whole program decides */
+	for (c = t->n[alt].child; c != PTREE_NONE && r == 0; c = t->n[c].next) {
+		g->p->branch[g->p->nbranch++] = g->p->nprog;
+		r = cg_node(g, c);
+		for (r2 = rest; r2 != PTREE_NONE && r == 0; r2 = t->n[r2].next)
+			r = cg_node(g, r2);
+		if (r == 0)
+			r = cg_emit1(g, POP_MATCH, 0, 0, NULL);
+	}
+out:
+	return r;
+}
+
+static int
+is_chain_jump(const struct ptree_node *nd)
+{
+	return nd->type == PT_REPEAT && nd->jump &&
+	       (nd->min > HEX_CHAIN_THRESHOLD || nd->max > HEX_CHAIN_THRESHOLD);
+}
+
+/* --- Vectorscan expressions ------------------------------------------ */
+
+static void
+ex_byte(struct wbuf *w, unsigned c)
+{
+	char s[8];
+
+	snprintf(s, sizeof(s), "\\x%02x", c & 0xffu);
+	wbuf_put(w, s, 4);
+}
+
+static void
+ex_class(struct wbuf *w, const uint8_t *bm, int wide)
+{
+	unsigned cnt = ptree_bm_count(bm), c, e;
+	int neg = cnt > 128;
+
+	if (cnt == 256) {
+		wbuf_put(w, ".", 1);
+	} else if (cnt == 1) {
+		for (c = 0; !ptree_bm_has(bm, c); c++)
+			;
+		ex_byte(w, c);
+	} else {
+		wbuf_put(w, neg ? "[^" : "[", neg ? 2 : 1);
+		for (c = 0; c < 256; c = e + 1) {
+			e = c;
+			if (ptree_bm_has(bm, c) == neg)
+				continue;
+			while (e + 1 < 256 && ptree_bm_has(bm, e + 1) != neg)
+				e++;
+			ex_byte(w, c);
+			if (e > c) {
+				if (e > c + 1)
+					wbuf_put(w, "-", 1);
+				ex_byte(w, e);
+			}
+		}
+		wbuf_put(w, "]", 1);
+	}
+	if (wide)
+		wbuf_put(w, "\\x00", 4);
+}
+
+static void
+ex_node(struct wbuf *w, const struct ptree *t, uint32_t n, int wide)
+{
+	const struct ptree_node *nd = &t->n[n];
+	uint32_t c, mn, mx;
+	char q[48];
+
+	switch (nd->type) {
+	case PT_CLASS:
+		ex_class(w, nd->bm, wide);
+		break;
+	case PT_CAT:
+		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next)
+			ex_node(w, t, c, wide);
+		break;
+	case PT_ALT:
+		wbuf_put(w, "(?:", 3);
+		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next) {
+			if (c != nd->child)
+				wbuf_put(w, "|", 1);
+			ex_node(w, t, c, wide);
+		}
+		wbuf_put(w, ")", 1);
+		break;
+	case PT_REPEAT:
+		if (nd->max == 0)
+			break;
+		wbuf_put(w, "(?:", 3);
+		ex_node(w, t, nd->child, wide);
+		wbuf_put(w, ")", 1);
+		mn = nd->min > WARD_MAX_HS_REPEAT ? WARD_MAX_HS_REPEAT : nd->min;
+		mx = nd->max;
+		if (mx != PTREE_INF && mx > WARD_MAX_HS_REPEAT)
+			mx = PTREE_INF;
+		if (mx == PTREE_INF)
+			snprintf(q, sizeof(q), "{%u,}", (unsigned)mn);
+		else
+			snprintf(q, sizeof(q), "{%u,%u}", (unsigned)mn, (unsigned)mx);
+		wbuf_put(w, q, strlen(q));
+		break;
+	default:
+		break; /* assertions and empty: dropped, the verifier checks them */
+	}
+}
+
+static int
+ex_finish(struct wbuf *w, struct pattern_variant *v)
+{
+	int r;
+
+	if (w->len == 0)
+		wbuf_put(w, "(?:)", 4);
+	wbuf_put(w, "", 1);
+	r = w->err;
+	if (r == 0) {
+		v->expr = (char *)w->p;
+		w->p = NULL;
+	}
+	wbuf_free(w);
+	return r;
+}
+
+/* --- compile --------------------------------------------------------- */
+
+static void
+pattern_set_variants(struct pattern *p)
+{
+	p->nvar = 0;
+	if (!(p->flags & PATTERN_WIDE) || (p->flags & PATTERN_ASCII))
+		p->var[p->nvar++].wide = 0;
+	if (p->flags & PATTERN_WIDE)
+		p->var[p->nvar++].wide = 1;
+}
+
+static int
+compile_text(struct pattern *p, struct ward_diag *d)
+{
+	struct wbuf w;
+	size_t v, i;
+	uint8_t bm[32];
+	int r = 0;
+
+	if (p->srclen == 0) {
+		r = diag_set(d, WARD_ESYNTAX, NULL, 0, 0, "empty string");
+		goto out;
+	}
+	if (p->srclen > WARD_MAX_STRING_BYTES) {
+		r = diag_set(d, WARD_ELIMIT, NULL, 0, 0, "string too long (WARD_MAX_STRING_BYTES)");
+		goto out;
+	}
+	if (p->flags & PATTERN_DOTALL) {
+		r = diag_set(d, WARD_EINVAL, NULL, 0, 0, "/s applies to regular expressions only");
+		goto out;
+	}
+	for (v = 0; v < p->nvar && r == 0; v++) {
+		wbuf_init(&w);
+		for (i = 0; i < p->srclen; i++) {
+			memset(bm, 0, sizeof(bm));
+			ptree_bm_set(bm, p->src[i]);
+			if (p->flags & PATTERN_NOCASE)
+				ptree_bm_fold(bm);
+			ex_class(&w, bm, p->var[v].wide);
+		}
+		r = ex_finish(&w, &p->var[v]);
+		p->var[v].hs_flags = HS_FLAG_DOTALL;
+		p->var[v].minlen = p->var[v].maxlen =
+		    (uint32_t)p->srclen * (p->var[v].wide ? 2 : 1);
+		p->var[v].exact = !(p->flags & PATTERN_FULLWORD);
+	}
+	if (r != 0)
+		r = diag_set(d, r, NULL, 0, 0, "out of memory");
+out:
+	return r;
+}
+
+static int
+compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
+{
+	struct cg g;
+	const struct ptree_node *root = &t->n[t->root];
+	uint32_t c, from, prev_gap_min = 0, prev_gap_max = 0, cs;
+	uint64_t mn, mx, tmin = 0, tmax = 0, pmin, pmax, lim;
+	struct wbuf w;
+	size_t v;
+	int r = 0, nullable;
+
+	memset(&g, 0, sizeof(g));
+	g.p = p;
+	g.t = t;
+	if (cg_size(t, t->root) + PATTERN_MAX_PIECES > WARD_MAX_PATTERN_PROG) {
+		r = diag_set(d, WARD_ELIMIT, NULL, 0, 0,
+			     "pattern too large once repeats are expanded (WARD_MAX_PATTERN_PROG)");
+		goto out;
+	}
+	g.node_cls = ward_calloc(t->nn, sizeof(*g.node_cls));
+	if (g.node_cls == NULL) {
+		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	p->mode = (p->kind == PATTERN_HEX && !t->has_alt) ? PMODE_SHORTEST : PMODE_PRIORITY;
+	/* Pieces: a hex string is cut at its long top-level jumps. */
+	from = root->type == PT_CAT ? root->child : t->root;
+	if (p->kind == PATTERN_HEX && root->type == PT_CAT) {
+		for (c = root->child; c != PTREE_NONE; c = t->n[c].next) {
+			if (!is_chain_jump(&t->n[c]))
+				continue;
+			if (p->npieces + 1 >= PATTERN_MAX_PIECES) {
+				r = diag_set(d, WARD_ELIMIT, NULL, 0, (int)t->n[c].col,
+					     "too many long jumps in one hex string");
+				goto out;
+			}
+			p->piece[p->npieces].pc = p->nprog;
+			p->piece[p->npieces].gap_min = prev_gap_min;
+			p->piece[p->npieces].gap_max = prev_gap_max;
+			p->npieces++;
+			r = cg_piece(&g, from, c);
+			if (r != 0)
+				goto fail;
+			from = t->n[c].next;
+			prev_gap_min = t->n[c].min;
+			prev_gap_max = t->n[c].max;
+		}
+	}
+	p->piece[p->npieces].pc = p->nprog;
+	p->piece[p->npieces].gap_min = prev_gap_min;
+	p->piece[p->npieces].gap_max = prev_gap_max;
+	p->npieces++;
+	r = from == t->root ? cg_piece(&g, t->root, PTREE_NONE) : cg_piece(&g, from, PTREE_NONE);
+	if (r != 0)
+		goto fail;
+	p->greedy = t->has_greedy;
+	if (p->npieces == 1) {
+		r = cg_branches(&g);
+		if (r != 0)
+			goto fail;
+	}
+	/* Lengths: pieces are limited to the scan limit each; gaps add up. */
+	if (p->kind == PATTERN_HEX && root->type == PT_CAT) {
+		pmin = pmax = 0;
+		for (c = root->child; c != PTREE_NONE; c = t->n[c].next) {
+			if (is_chain_jump(&t->n[c])) {
+				tmin = sat_add(tmin, sat_add(pmin, t->n[c].min));
+				tmax = sat_add(
+				    tmax, (pmax > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : pmax));
+				tmax = sat_add(tmax, t->n[c].max == PTREE_INF ? PATTERN_SIZE_CAP
+									      : t->n[c].max);
+				pmin = pmax = 0;
+				continue;
+			}
+			cg_len(t, c, &mn, &mx);
+			pmin = sat_add(pmin, mn);
+			pmax = sat_add(pmax, mx);
+		}
+		tmin = sat_add(tmin, pmin);
+		tmax = sat_add(tmax, pmax > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : pmax);
+	} else {
+		cg_len(t, t->root, &tmin, &tmax);
+	}
+	nullable = tmin == 0;
+	for (v = 0; v < p->nvar; v++) {
+		cs = p->var[v].wide ? 2 : 1;
+		lim = WARD_RE_SCAN_LIMIT - WARD_RE_SCAN_LIMIT % cs;
+		mn = sat_mul(tmin == 0 ? 1 : tmin, cs);
+		mx = sat_mul(tmax, cs);
+		if (p->npieces == 1 && mx > lim)
+			mx = lim;
+		if (mn > mx)
+			mn = mx; /* nothing can match (e.g. {4097}): keep minlen <= maxlen */
+		p->var[v].minlen = mn > UINT32_MAX ? UINT32_MAX : (uint32_t)mn;
+		p->var[v].maxlen =
+		    mx >= PATTERN_SIZE_CAP || mx > UINT32_MAX ? UINT32_MAX : (uint32_t)mx;
+		p->var[v].hs_flags = HS_FLAG_DOTALL | (nullable ? HS_FLAG_ALLOWEMPTY : 0);
+		p->var[v].exact = 0;
+		wbuf_init(&w);
+		ex_node(&w, t, t->root, p->var[v].wide);
+		r = ex_finish(&w, &p->var[v]);
+		if (r != 0)
+			goto fail;
+	}
+fail:
+	if (r == WARD_ELIMIT)
+		r = diag_set(d, r, NULL, 0, 0,
+			     "pattern too large once repeats are expanded (WARD_MAX_PATTERN_PROG)");
+	else if (r != 0)
+		r = diag_set(d, r, NULL, 0, 0, "out of memory");
+out:
+	ward_free(g.node_cls);
+	return r;
+}
+
+int
+pattern_compile(enum pattern_kind kind, const uint8_t *src, size_t len, unsigned flags,
+		struct pattern **out, struct ward_diag *d)
+{
+	struct pattern *p = NULL;
+	struct ptree t;
+	int r;
+
+	ptree_init(&t);
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || (src == NULL && len > 0) ||
+	    (kind != PATTERN_TEXT && kind != PATTERN_HEX && kind != PATTERN_REGEX) ||
+	    (flags & ~PATTERN_ALL_FLAGS) != 0) {
+		r = diag_set(d, WARD_EINVAL, NULL, 0, 0, "invalid arguments to pattern_compile");
+		goto out;
+	}
+	if (len > WARD_MAX_PATTERN_SOURCE) {
+		r = diag_set(d, WARD_ELIMIT, NULL, 0, 0,
+			     "pattern source too long (WARD_MAX_PATTERN_SOURCE)");
+		goto out;
+	}
+	if (kind == PATTERN_HEX && (flags & ~(PATTERN_PRIVATE | PATTERN_ASCII)) != 0) {
+		r = diag_set(d, WARD_ESYNTAX, NULL, 0, 0,
+			     "hex strings accept only the private modifier (not %s)",
+			     (flags & PATTERN_NOCASE)	  ? "nocase"
+			     : (flags & PATTERN_WIDE)	  ? "wide"
+			     : (flags & PATTERN_FULLWORD) ? "fullword"
+							  : "/s");
+		goto out;
+	}
+	p = ward_calloc(1, sizeof(*p));
+	if (p == NULL || (p->src = ward_malloc(len + 1)) == NULL) {
+		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	if (len > 0)
+		memcpy(p->src, src, len);
+	p->src[len] = 0;
+	p->srclen = len;
+	p->kind = kind;
+	p->flags = flags;
+	pattern_set_variants(p);
+	if (kind == PATTERN_TEXT) {
+		r = compile_text(p, d);
+		goto out;
+	}
+	if (kind == PATTERN_HEX)
+		r = hex_parse(src, len, &t, d);
+	else
+		r = regex_parse(src, len, flags, &t, d);
+	if (r != 0)
+		goto out;
+	r = compile_tree(p, &t, d);
+out:
+	ptree_fini(&t);
+	if (r == 0)
+		*out = p;
+	else
+		pattern_free(p);
+	return r;
+}
+
+void
+pattern_free(struct pattern *p)
+{
+	size_t v;
+
+	if (p == NULL)
+		return;
+	for (v = 0; v < 2; v++)
+		ward_free(p->var[v].expr);
+	ward_free(p->src);
+	ward_free(p->prog);
+	ward_free(p->cls);
+	ward_free(p);
+}
+
+unsigned
+pattern_flags(const struct pattern *p)
+{
+	return p->flags;
+}
+
+size_t
+pattern_nvariants(const struct pattern *p)
+{
+	return p->nvar;
+}
+
+void
+pattern_expr(const struct pattern *p, size_t v, const char **expr, unsigned *hs_flags,
+	     uint32_t *minlen, uint32_t *maxlen, int *exact)
+{
+	const struct pattern_variant *pv;
+
+	if (v >= p->nvar)
+		v = 0;
+	pv = &p->var[v];
+	*expr = pv->expr;
+	*hs_flags = pv->hs_flags;
+	*minlen = pv->minlen;
+	*maxlen = pv->maxlen;
+	*exact = pv->exact;
+}
+
+void
+pattern_save(const struct pattern *p, struct wbuf *w)
+{
+	wbuf_u8(w, PATTERN_FORMAT_VERSION);
+	wbuf_u8(w, (uint8_t)p->kind);
+	wbuf_u32(w, p->flags);
+	wbuf_lenbytes(w, p->src, p->srclen);
+}
+
+int
+pattern_load(struct rbuf *r, struct pattern **out)
+{
+	uint8_t ver, kind;
+	uint32_t flags;
+	const uint8_t *src;
+	size_t n;
+	int e;
+
+	*out = NULL;
+	e = rbuf_u8(r, &ver);
+	if (e == 0)
+		e = rbuf_u8(r, &kind);
+	if (e == 0)
+		e = rbuf_u32(r, &flags);
+	if (e == 0)
+		e = rbuf_lenbytes(r, WARD_MAX_PATTERN_SOURCE, &src, &n);
+	if (e != 0 || ver != PATTERN_FORMAT_VERSION) {
+		e = WARD_EFORMAT;
+		goto out;
+	}
+	e = pattern_compile((enum pattern_kind)kind, src, n, flags, out, NULL);
+	if (e != 0 && e != WARD_ENOMEM)
+		e = WARD_EFORMAT;
+out:
+	return e;
+}

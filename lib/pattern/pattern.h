@@ -1,0 +1,111 @@
+/*
+ * pattern: one YARA string ($a = "..." / { ... } / /.../) compiled into
+ *   - one Vectorscan expression per variant (ascii, wide), whose matches are
+ *     candidate END offsets: every true match of the string ends where its
+ *     expression reports a match (the expression's language may be a
+ *     superset of the string's, never a subset);
+ *   - an exact verifier that decides, for one start offset, whether the
+ *     string matches there and with which length, with YARA 4.x semantics.
+ *
+ * YARA semantics implemented by pattern_match_at (checked against yara):
+ *   - a string matches at start S if some non-empty match [S, E) exists,
+ *     E - S <= WARD_RE_SCAN_LIMIT bytes (wide too), that passes fullword;
+ *   - the reported length follows yara's engine: alternatives at the start
+ *     of a regexp are tried separately and the longest match is kept for a
+ *     greedy regexp (one with a greedy quantifier), the shortest otherwise;
+ *     inside, priority order as in PCRE; hex strings take the shortest;
+ *   - fullword: the byte before S and the byte at E are not isalnum()
+ *     (wide: checks the character before/after, as yara does);
+ *   - nocase is ASCII-only; `.` excludes '\n' unless /s; `^` is offset 0
+ *     of the file, `$` is the end of the file.
+ *
+ * A pattern is immutable after pattern_compile/pattern_load and may be used
+ * by many threads at once.
+ */
+#ifndef WARD_PATTERN_PATTERN_H
+#define WARD_PATTERN_PATTERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+enum pattern_kind {
+	PATTERN_TEXT = 1,  /* src = the string's bytes, escapes already resolved */
+	PATTERN_HEX = 2,   /* src = source text between { and } */
+	PATTERN_REGEX = 3, /* src = source text between the slashes, unescaped */
+};
+
+/* Modifier flags (a string's modifiers, and regexp flags /i /s). */
+#define PATTERN_NOCASE 0x01u   /* nocase, or regexp /i */
+#define PATTERN_WIDE 0x02u     /* wide */
+#define PATTERN_ASCII 0x04u    /* ascii (implied when wide is absent) */
+#define PATTERN_FULLWORD 0x08u /* fullword */
+#define PATTERN_PRIVATE 0x10u  /* private: no effect on matching */
+#define PATTERN_DOTALL 0x20u   /* regexp /s */
+
+struct pattern;
+
+/*
+ * Compiles one string.  flags is a set of PATTERN_* bits.  On error returns
+ * a negative WARD_E* and fills d->msg and d->col (d->col = 1-based column
+ * of the offending character within src, 0 if unknown; d->file and d->line
+ * are left for the caller).  Refuses what YARA refuses (e.g. nocase on a hex
+ * string, greedy and lazy quantifiers mixed, an empty regexp) and what ward
+ * does not support, with a message that says which.  *out is owned by the
+ * caller and freed with pattern_free.
+ */
+int pattern_compile(enum pattern_kind kind, const uint8_t *src, size_t len, unsigned flags,
+		    struct pattern **out, struct ward_diag *d);
+
+/* Frees p; NULL is a no-op. */
+void pattern_free(struct pattern *p);
+
+/* The flags p was compiled with. */
+unsigned pattern_flags(const struct pattern *p);
+
+/* Number of variants (1 or 2: ascii and/or wide); variant indices 0..n-1. */
+size_t pattern_nvariants(const struct pattern *p);
+
+/*
+ * The Vectorscan expression of variant v: a NUL-terminated pattern string
+ * (borrowed, lives as long as p) and its HS_FLAG_* bits; minlen/maxlen are
+ * the shortest and longest possible length of a true match in bytes
+ * (maxlen is UINT32_MAX when unbounded: chained hex jumps), so
+ * candidate starts for a reported end E lie in [E - maxlen, E - minlen].
+ * *exact is set when every reported end E is a true match of exactly
+ * length minlen == maxlen starting at E - minlen with nothing left to check
+ * (no fullword, no anchors): the matcher may skip pattern_match_at then.
+ */
+void pattern_expr(const struct pattern *p, size_t v, const char **expr, unsigned *hs_flags,
+		  uint32_t *minlen, uint32_t *maxlen, int *exact);
+
+/*
+ * Verifies variant v at start offset pos of data (data_len bytes; data[0] is
+ * file offset base; at_eof: data ends where the file ends).  Bytes before
+ * data[0] are unknown (treated as absent for fullword and \b).  Returns the
+ * match length (> 0), or 0 if the string does not match there.  Does not
+ * allocate; thread-safe.
+ */
+uint32_t pattern_match_at(const struct pattern *p, size_t v, const uint8_t *data, size_t data_len,
+			  size_t pos, uint64_t base, int at_eof);
+
+/*
+ * Searches s (len bytes) for a match anywhere, for the `matches` operator on
+ * external strings.  Returns 1 if found, 0 if not.
+ */
+int pattern_search(const struct pattern *p, const uint8_t *s, size_t len);
+
+/* Serializes p into w (sticky errors in w->err). */
+void pattern_save(const struct pattern *p, struct wbuf *w);
+
+/*
+ * Reads a pattern written by pattern_save from r, validating every field
+ * (the bytes are untrusted: a damaged or hostile file must give
+ * WARD_EFORMAT, never a crash or an out-of-bounds read later in
+ * pattern_match_at).  *out owned by the caller.
+ */
+int pattern_load(struct rbuf *r, struct pattern **out);
+
+#endif

@@ -1,0 +1,448 @@
+/*
+ * pattern_exec: the exact verifier.  A Pike VM (Thompson NFA simulation
+ * with thread priorities) runs a pattern's program from one start offset,
+ * reproducing YARA 4.2's yr_re_exec: threads advance in lock step, a
+ * thread reaching MATCH records the match length and cuts every thread of
+ * lower priority, the last recorded length wins (PMODE_PRIORITY); hex
+ * strings without alternatives take the shortest match (yr_re_fast_exec,
+ * PMODE_SHORTEST).  A match extends at most WARD_RE_SCAN_LIMIT bytes from
+ * its start; chained hex strings apply it to each piece.
+ *
+ * Must hold: no allocation (scratch is on the stack, bounded by
+ * WARD_MAX_PATTERN_PROG), no read outside data[0..data_len), time
+ * O(steps x program size), no shared mutable state (thread-safe).
+ */
+#include "pattern/pattern.h"
+#include "pattern/pattern_impl.h"
+#include "util/limits.h"
+
+#include <ctype.h>
+#include <string.h>
+
+struct vm {
+	const struct pattern *p;
+	const uint8_t *data;
+	size_t len;
+	uint64_t base;
+	int at_eof;
+	unsigned cs; /* character size: 1, or 2 for wide */
+	uint16_t gen;
+	uint16_t mark[WARD_MAX_PATTERN_PROG];
+	uint16_t l1[WARD_MAX_PATTERN_PROG], l2[WARD_MAX_PATTERN_PROG];
+	uint16_t stk[2 * WARD_MAX_PATTERN_PROG + 2];
+};
+
+static int
+is_word(int c)
+{
+	return isalnum(c) || c == '_';
+}
+
+/* Is the character at offset i (cs bytes) inside data and a word char? */
+static int
+vm_word_at(const struct vm *m, size_t i)
+{
+	if (i + m->cs > m->len)
+		return 0;
+	if (m->cs == 2 && m->data[i + 1] != 0)
+		return 0;
+	return is_word(m->data[i]);
+}
+
+static int
+vm_assert(const struct vm *m, uint8_t op, size_t i)
+{
+	int prev, cur, b;
+
+	switch (op) {
+	case POP_BOL:
+		return m->base + i == 0;
+	case POP_EOL:
+		return m->at_eof && i == m->len;
+	default:
+		prev = i >= m->cs ? vm_word_at(m, i - m->cs) : 0;
+		cur = vm_word_at(m, i);
+		b = prev != cur;
+		return op == POP_WORDB ? b : !b;
+	}
+}
+
+/* Adds pc and its epsilon closure at offset i to list l (n entries). */
+static void
+vm_add(struct vm *m, uint16_t *l, size_t *n, uint32_t pc0, size_t i)
+{
+	const struct pattern_insn *prog = m->p->prog;
+	size_t sp = 0;
+	uint32_t pc;
+
+	m->stk[sp++] = (uint16_t)pc0;
+	while (sp > 0) {
+		pc = m->stk[--sp];
+		if (m->mark[pc] == m->gen)
+			continue;
+		m->mark[pc] = m->gen;
+		switch (prog[pc].op) {
+		case POP_JMP:
+			m->stk[sp++] = (uint16_t)prog[pc].x;
+			break;
+		case POP_SPLIT:
+			m->stk[sp++] = (uint16_t)prog[pc].y;
+			m->stk[sp++] = (uint16_t)prog[pc].x;
+			break;
+		case POP_BOL:
+		case POP_EOL:
+		case POP_WORDB:
+		case POP_NWORDB:
+			if (vm_assert(m, prog[pc].op, i))
+				m->stk[sp++] = (uint16_t)(pc + 1);
+			break;
+		default:
+			l[(*n)++] = (uint16_t)pc;
+			break;
+		}
+	}
+}
+
+static int
+vm_consume(const struct vm *m, const struct pattern_insn *in, size_t i)
+{
+	uint8_t c = m->data[i];
+
+	if (m->cs == 2 && m->data[i + 1] != 0)
+		return 0;
+	switch (in->op) {
+	case POP_BYTE:
+		return c == in->x;
+	case POP_CLASS:
+		return (m->p->cls[in->x][c >> 3] >> (c & 7)) & 1;
+	case POP_ANY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void
+vm_newgen(struct vm *m)
+{
+	if (++m->gen == 0) {
+		memset(m->mark, 0, sizeof(m->mark[0]) * m->p->nprog);
+		m->gen = 1;
+	}
+}
+
+/*
+ * Runs the program from pc at offset start; returns the match length, or
+ * -1 when there is none (0 is an empty match).
+ */
+static long
+vm_run(struct vm *m, uint32_t pc, size_t start)
+{
+	const struct pattern_insn *prog = m->p->prog;
+	uint16_t *cl = m->l1, *nl = m->l2, *tmp;
+	size_t ncl = 0, nnl, k, i = start, maxb;
+	long best = -1;
+
+	maxb = m->len - start;
+	if (maxb > WARD_RE_SCAN_LIMIT)
+		maxb = WARD_RE_SCAN_LIMIT;
+	maxb -= maxb % m->cs;
+	vm_newgen(m);
+	vm_add(m, cl, &ncl, pc, i);
+	while (ncl > 0) {
+		vm_newgen(m);
+		nnl = 0;
+		for (k = 0; k < ncl; k++) {
+			const struct pattern_insn *in = &prog[cl[k]];
+
+			if (in->op == POP_MATCH) {
+				best = (long)(i - start);
+				if (m->p->mode == PMODE_SHORTEST && best > 0)
+					goto out;
+				break; /* cut the threads of lower priority */
+			}
+			if (i - start < maxb && vm_consume(m, in, i))
+				vm_add(m, nl, &nnl, cl[k] + 1, i + m->cs);
+		}
+		tmp = cl;
+		cl = nl;
+		nl = tmp;
+		ncl = nnl;
+		i += m->cs;
+	}
+out:
+	return best;
+}
+
+static int
+fullword_ok(const struct vm *m, size_t s, size_t e)
+{
+	const uint8_t *d = m->data;
+
+	if (m->cs == 1) {
+		if (s >= 1 && isalnum(d[s - 1]))
+			return 0;
+		if (e < m->len && isalnum(d[e]))
+			return 0;
+	} else {
+		if (s >= 2 && d[s - 1] == 0 && isalnum(d[s - 2]))
+			return 0;
+		if (e + 1 < m->len && d[e + 1] == 0 && isalnum(d[e]))
+			return 0;
+	}
+	return 1;
+}
+
+static uint32_t
+text_match(const struct pattern *p, const struct vm *m, size_t pos)
+{
+	size_t n = p->srclen, k;
+	const uint8_t *d = m->data + pos;
+	uint32_t r = 0;
+
+	if (m->len - pos < n * m->cs)
+		goto out;
+	for (k = 0; k < n; k++) {
+		uint8_t a = d[k * m->cs], b = p->src[k];
+
+		if (a != b && !((p->flags & PATTERN_NOCASE) && tolower(a) == tolower(b) &&
+				a < 128 && b < 128))
+			goto out;
+		if (m->cs == 2 && d[k * 2 + 1] != 0)
+			goto out;
+	}
+	r = (uint32_t)(n * m->cs);
+out:
+	return r;
+}
+
+/* Interval set of candidate starts for the next piece of a chain. */
+struct ivset {
+	size_t lo[PATTERN_MAX_PIECES], hi[PATTERN_MAX_PIECES]; /* inclusive */
+	size_t n;
+};
+
+static void
+iv_add(struct ivset *s, size_t lo, size_t hi)
+{
+	size_t k, best = 0, gap, bestgap = SIZE_MAX;
+
+	for (k = 0; k < s->n; k++) {
+		if (lo <= s->hi[k] + 1 && hi + 1 >= s->lo[k]) {
+			s->lo[k] = lo < s->lo[k] ? lo : s->lo[k];
+			s->hi[k] = hi > s->hi[k] ? hi : s->hi[k];
+			return;
+		}
+	}
+	if (s->n < PATTERN_MAX_PIECES) {
+		s->lo[s->n] = lo;
+		s->hi[s->n] = hi;
+		s->n++;
+		return;
+	}
+	/* Full: widen the nearest interval (a superset of starts; the pieces
+	 * are still verified at each start, only the chain links loosen). */
+	for (k = 0; k < s->n; k++) {
+		gap = lo > s->hi[k] ? lo - s->hi[k] : s->lo[k] - hi;
+		if (gap < bestgap) {
+			bestgap = gap;
+			best = k;
+		}
+	}
+	s->lo[best] = lo < s->lo[best] ? lo : s->lo[best];
+	s->hi[best] = hi > s->hi[best] ? hi : s->hi[best];
+}
+
+static void
+iv_window(struct ivset *s, size_t end, const struct pattern_piece *pc, size_t len)
+{
+	size_t lo = end + pc->gap_min, hi;
+
+	if (pc->gap_min > len || lo >= len)
+		return;
+	hi = pc->gap_max == UINT32_MAX || pc->gap_max > len - end ? len - 1 : end + pc->gap_max;
+	if (hi >= len)
+		hi = len - 1;
+	iv_add(s, lo, hi);
+}
+
+/*
+ * A chained hex string: piece 0 at pos, then each next piece at any start
+ * within the gap after an end of the previous one; the match ends where
+ * the earliest-starting match of the last piece ends (YARA keeps the first
+ * match it finds at an offset).
+ */
+static long
+chain_match(struct vm *m, size_t pos)
+{
+	const struct pattern *p = m->p;
+	struct ivset cur, next;
+	size_t k, t, j;
+	long l, res = -1;
+	uint32_t q;
+
+	l = vm_run(m, p->piece[0].pc, pos);
+	if (l <= 0)
+		goto out;
+	memset(&cur, 0, sizeof(cur));
+	iv_window(&cur, pos + (size_t)l, &p->piece[1], m->len);
+	for (q = 1; q < p->npieces && cur.n > 0; q++) {
+		memset(&next, 0, sizeof(next));
+		/* visit starts in increasing order */
+		for (;;) {
+			size_t lo = SIZE_MAX;
+
+			for (k = 0; k < cur.n; k++)
+				if (cur.lo[k] <= cur.hi[k] && cur.lo[k] < lo) {
+					lo = cur.lo[k];
+					j = k;
+				}
+			if (lo == SIZE_MAX)
+				break;
+			t = lo;
+			cur.lo[j] = t + 1;
+			if (cur.hi[j] == SIZE_MAX || t + 1 > cur.hi[j])
+				cur.hi[j] = t; /* emptied: lo > hi */
+			l = vm_run(m, p->piece[q].pc, t);
+			if (l <= 0)
+				continue;
+			if (q + 1 == p->npieces) {
+				res = (long)(t + (size_t)l - pos);
+				goto out;
+			}
+			iv_window(&next, t + (size_t)l, &p->piece[q + 1], m->len);
+		}
+		cur = next;
+	}
+out:
+	return res;
+}
+
+/* Leading alternation: the longest (greedy) or shortest non-empty match. */
+static long
+branch_match(struct vm *m, size_t pos)
+{
+	const struct pattern *p = m->p;
+	long l, best = -1;
+	uint32_t k;
+
+	for (k = 0; k < p->nbranch; k++) {
+		l = vm_run(m, p->branch[k], pos);
+		if (l <= 0)
+			continue;
+		if (best < 0 || (p->greedy ? l > best : l < best))
+			best = l;
+	}
+	return best;
+}
+
+/* The match length at pos before fullword, 0 if none. */
+static uint32_t
+pm_raw(const struct pattern *p, struct vm *m, size_t pos)
+{
+	long l;
+
+	if (p->kind == PATTERN_TEXT)
+		return text_match(p, m, pos);
+	m->gen = 0;
+	memset(m->mark, 0, sizeof(m->mark[0]) * p->nprog);
+	if (p->npieces > 1) {
+		l = chain_match(m, pos);
+	} else if (p->nbranch > 1) {
+		l = branch_match(m, pos);
+	} else {
+		l = vm_run(m, p->piece[0].pc, pos);
+	}
+	return l > 0 ? (uint32_t)l : 0;
+}
+
+uint32_t
+pattern_match_at(const struct pattern *p, size_t v, const uint8_t *data, size_t data_len,
+		 size_t pos, uint64_t base, int at_eof)
+{
+	struct vm m;
+	uint32_t r = 0;
+
+	if (p == NULL || v >= p->nvar || data == NULL || pos >= data_len)
+		goto out;
+	m.p = p;
+	m.data = data;
+	m.len = data_len;
+	m.base = base;
+	m.at_eof = at_eof;
+	/*
+	 * YARA tries the ascii form first and the wide form only when the
+	 * ascii one does not match (before fullword is checked): a wide match
+	 * at an offset where the ascii form matches is never reported.
+	 */
+	if (p->var[v].wide && p->nvar == 2) {
+		m.cs = 1;
+		if (pm_raw(p, &m, pos) > 0)
+			goto out;
+	}
+	m.cs = p->var[v].wide ? 2 : 1;
+	r = pm_raw(p, &m, pos);
+	if (r > 0 && (p->flags & PATTERN_FULLWORD) && !fullword_ok(&m, pos, pos + r))
+		r = 0;
+out:
+	return r;
+}
+
+/*
+ * YARA's `matches`: yr_re_exec with RE_FLAGS_SCAN, i.e. a new lowest-
+ * priority thread starts at each offset below the scan limit, and any
+ * match (even an empty one) counts.
+ */
+int
+pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
+{
+	struct vm m;
+	uint16_t *cl, *nl, *tmp;
+	size_t ncl = 0, nnl, k, i = 0, maxb, n;
+	int r = 0;
+
+	if (p == NULL || (s == NULL && len > 0))
+		goto out;
+	if (p->kind == PATTERN_TEXT) {
+		n = p->srclen;
+		for (i = 0; i + n <= len && i < WARD_RE_SCAN_LIMIT && !r; i++)
+			r = memcmp(s + i, p->src, n) == 0;
+		goto out;
+	}
+	m.p = p;
+	m.data = s != NULL ? s : (const uint8_t *)"";
+	m.len = len;
+	m.base = 0;
+	m.at_eof = 1;
+	m.cs = 1;
+	m.gen = 0;
+	memset(m.mark, 0, sizeof(m.mark[0]) * p->nprog);
+	cl = m.l1;
+	nl = m.l2;
+	maxb = len > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : len;
+	vm_newgen(&m);
+	vm_add(&m, cl, &ncl, p->piece[0].pc, 0);
+	while (ncl > 0) {
+		vm_newgen(&m);
+		nnl = 0;
+		for (k = 0; k < ncl; k++) {
+			const struct pattern_insn *in = &p->prog[cl[k]];
+
+			if (in->op == POP_MATCH) {
+				r = 1;
+				goto out;
+			}
+			if (i < maxb && vm_consume(&m, in, i))
+				vm_add(&m, nl, &nnl, cl[k] + 1, i + 1);
+		}
+		i++;
+		if (i < maxb)
+			vm_add(&m, nl, &nnl, p->piece[0].pc, i);
+		tmp = cl;
+		cl = nl;
+		nl = tmp;
+		ncl = nnl;
+	}
+out:
+	return r;
+}

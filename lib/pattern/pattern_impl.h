@@ -1,0 +1,85 @@
+/*
+ * pattern_impl: the layout of a compiled pattern, shared by pattern.c
+ * (compiler, serializer) and pattern_exec.c (verifier).  Internal to
+ * lib/pattern.
+ *
+ * The verifier program is a Pike-VM program: consuming instructions
+ * (BYTE, CLASS, ANY, ANYNL) read one character (one byte, or one byte and a
+ * 0x00 when running the wide variant), SPLIT x,y forks with x preferred,
+ * JMP, zero-width assertions, and MATCH.  A hex string with long jumps is
+ * compiled into several pieces (YARA's chained strings), each a program
+ * ending in MATCH.
+ */
+#ifndef WARD_PATTERN_PATTERN_IMPL_H
+#define WARD_PATTERN_PATTERN_IMPL_H
+
+#include <stdint.h>
+
+#include "pattern/pattern.h"
+
+enum pattern_op {
+	POP_MATCH = 0,
+	POP_BYTE = 1,  /* x = the byte */
+	POP_CLASS = 2, /* x = class index */
+	POP_ANY = 3,
+	POP_SPLIT = 4, /* x preferred, y */
+	POP_JMP = 5,   /* x */
+	POP_BOL = 6,
+	POP_EOL = 7,
+	POP_WORDB = 8,
+	POP_NWORDB = 9,
+};
+
+struct pattern_insn {
+	uint8_t op;
+	uint32_t x, y;
+};
+
+/* One piece of a chained hex string; piece 0 has gaps 0. */
+struct pattern_piece {
+	uint32_t pc;	  /* first instruction */
+	uint32_t gap_min; /* bytes between the previous piece's end and this one */
+	uint32_t gap_max; /* UINT32_MAX: unbounded */
+};
+
+#define PATTERN_MAX_PIECES 64 /* a chain longer than this is refused */
+
+struct pattern_variant {
+	char *expr;
+	unsigned hs_flags;
+	uint32_t minlen, maxlen;
+	int exact;
+	int wide;
+};
+
+enum pattern_mode {
+	PMODE_SHORTEST = 1, /* first match found wins (hex without alternatives) */
+	PMODE_PRIORITY = 2, /* the highest-priority thread's match wins (YARA's yr_re_exec) */
+};
+
+struct pattern {
+	enum pattern_kind kind;
+	unsigned flags;
+	uint8_t *src; /* the source as given to pattern_compile, kept for pattern_save */
+	size_t srclen;
+	size_t nvar;
+	struct pattern_variant var[2];
+	enum pattern_mode mode;
+	struct pattern_insn *prog;
+	uint32_t nprog;
+	uint8_t (*cls)[32];
+	uint32_t ncls;
+	struct pattern_piece piece[PATTERN_MAX_PIECES];
+	uint32_t npieces;
+	/*
+	 * A pattern that starts with an alternation also gets one program per
+	 * alternative (YARA extracts atoms per alternative and verifies each
+	 * from its own atom): the longest of their matches wins when the
+	 * pattern is greedy, the shortest otherwise.
+	 */
+	uint32_t branch[PATTERN_MAX_PIECES];
+	uint32_t nbranch;
+	int greedy;
+};
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * ptree: the syntax tree shared by the hex string and regexp parsers of
+ * lib/pattern.  Nodes live in one array and refer to each other by index;
+ * every byte-consuming node is a 256-bit class (literals, nocase letters,
+ * `.`, `??`, nibble masks and [...] all become classes), so the code
+ * generators in pattern.c handle one kind of leaf.
+ *
+ * Internal to lib/pattern: not part of libward's public API.
+ */
+#ifndef WARD_PATTERN_PTREE_H
+#define WARD_PATTERN_PTREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PTREE_NONE UINT32_MAX
+#define PTREE_INF UINT32_MAX /* unbounded repeat maximum */
+
+enum ptree_type {
+	PT_EMPTY = 1,  /* matches the empty string */
+	PT_CLASS = 2,  /* one byte (one character when wide) out of bm */
+	PT_CAT = 3,    /* children in sequence */
+	PT_ALT = 4,    /* children in priority order */
+	PT_REPEAT = 5, /* child repeated min..max times (max PTREE_INF) */
+	PT_BOL = 6,    /* ^: offset 0 of the data */
+	PT_EOL = 7,    /* $: end of the data */
+	PT_WORDB = 8,  /* \b */
+	PT_NWORDB = 9, /* \B */
+};
+
+struct ptree_node {
+	uint8_t type;
+	uint8_t greedy; /* PT_REPEAT: 1 greedy, 0 lazy */
+	uint8_t jump;	/* PT_REPEAT: a hex jump [n-m] */
+	uint32_t child; /* first child (PT_CAT, PT_ALT, PT_REPEAT) */
+	uint32_t last;	/* last child, for appending */
+	uint32_t next;	/* next sibling */
+	uint32_t min, max;
+	uint32_t col; /* 1-based source column, for messages */
+	uint8_t bm[32];
+};
+
+struct ptree {
+	struct ptree_node *n;
+	size_t nn, cap;
+	uint32_t root;
+	int has_greedy, has_lazy; /* quantifier kinds seen (regexps) */
+	int has_alt;		  /* an alternation was parsed */
+};
+
+void ptree_init(struct ptree *t);
+void ptree_fini(struct ptree *t);
+
+/*
+ * Appends a node of the given type and returns 0 with *idx set, or
+ * WARD_ELIMIT past WARD_MAX_PATTERN_NODES, or WARD_ENOMEM.
+ */
+int ptree_add(struct ptree *t, enum ptree_type type, uint32_t col, uint32_t *idx);
+
+/* Makes node c the last child of node p. */
+void ptree_append(struct ptree *t, uint32_t p, uint32_t c);
+
+/* Class bitmap helpers. */
+void ptree_bm_set(uint8_t *bm, unsigned c);
+int ptree_bm_has(const uint8_t *bm, unsigned c);
+void ptree_bm_range(uint8_t *bm, unsigned lo, unsigned hi);
+void ptree_bm_not(uint8_t *bm);
+void ptree_bm_fold(uint8_t *bm); /* adds the other ASCII case of each member */
+unsigned ptree_bm_count(const uint8_t *bm);
+
+#endif

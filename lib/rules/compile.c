@@ -1,0 +1,595 @@
+/*
+ * compile: the rules compiler — files, includes, -d externals, rules and
+ * their strings; conditions are compiled by compile_expr.c.
+ *
+ * What must hold: a rule enters the rule set only when all of it compiled
+ * and its bytecode passed cond_verify (the compiler's output is checked by
+ * the same verifier as a loaded file); rule names are unique in the
+ * namespace; every string of a rule is referenced by its condition (YARA's
+ * `unreferenced string`); includes resolve relative to the including file
+ * and nest at most WARD_MAX_INCLUDE_DEPTH deep; after the first error the
+ * compiler refuses further input.
+ */
+#include "rules/compile_int.h"
+#include "rules/cond.h"
+#include "util/alloc.h"
+#include "util/limits.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint64_t
+cc_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s != '\0')
+		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+	return h;
+}
+
+int64_t
+cc_find_rule(const struct rules_compiler *c, const char *name)
+{
+	size_t i, mask;
+	uint32_t v;
+
+	if (c->names_cap == 0)
+		return -1;
+	mask = c->names_cap - 1;
+	for (i = cc_hash(name) & mask;; i = (i + 1) & mask) {
+		v = c->names[i];
+		if (v == 0)
+			return -1;
+		if (strcmp(c->rs->rules[v - 1].name, name) == 0)
+			return v - 1;
+	}
+}
+
+/* Adds rule idx (already in rs->rules) to the name table. */
+static int
+cc_add_name(struct rules_compiler *c, uint32_t idx)
+{
+	size_t i, ncap, mask;
+	uint32_t *nt, k;
+
+	if ((c->rs->nrules + 1) * 2 > c->names_cap) {
+		ncap = c->names_cap == 0 ? 64 : c->names_cap * 2;
+		if ((nt = ward_calloc(ncap, sizeof(*nt))) == NULL)
+			return WARD_ENOMEM;
+		for (k = 0; k < c->rs->nrules; k++) {
+			mask = ncap - 1;
+			for (i = cc_hash(c->rs->rules[k].name) & mask; nt[i] != 0; i = (i + 1) & mask)
+				;
+			nt[i] = k + 1;
+		}
+		ward_free(c->names);
+		c->names = nt;
+		c->names_cap = ncap;
+	}
+	mask = c->names_cap - 1;
+	for (i = cc_hash(c->rs->rules[idx].name) & mask; c->names[i] != 0; i = (i + 1) & mask)
+		;
+	c->names[i] = idx + 1;
+	return 0;
+}
+
+int
+rules_compiler_new(struct rules_compiler **out)
+{
+	struct rules_compiler *c;
+	int r = 0;
+
+	*out = NULL;
+	if ((c = ward_calloc(1, sizeof(*c))) == NULL ||
+	    (c->rs = ward_calloc(1, sizeof(*c->rs))) == NULL) {
+		ward_free(c);
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	*out = c;
+out:
+	return r;
+}
+
+void
+rules_compiler_free(struct rules_compiler *c)
+{
+	if (c == NULL)
+		return;
+	ruleset_free(c->rs);
+	ward_free(c->names);
+	ward_free(c);
+}
+
+static int
+cc_parse_int(const char *s, int64_t *v)
+{
+	char *end;
+	long long x;
+
+	if (*s == '\0')
+		return -1;
+	errno = 0;
+	x = strtoll(s, &end, 0);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	/* yara reads "010" as decimal: only 0x is special */
+	if ((s[0] == '0' || ((s[0] == '-' || s[0] == '+') && s[1] == '0')) &&
+	    strpbrk(s, "xX") == NULL) {
+		x = strtoll(s, &end, 10);
+		if (*end != '\0')
+			return -1;
+	}
+	*v = x;
+	return 0;
+}
+
+int
+rules_parse_define(const char *def, struct rs_external *e, struct ward_diag *d)
+{
+	const char *eq = strchr(def, '=');
+	const char *val;
+	size_t nlen, vlen, i;
+	int r = 0;
+
+	memset(e, 0, sizeof(*e));
+	if (eq == NULL || eq == def) {
+		r = diag_set(d, WARD_EINVAL, NULL, 0, 0,
+			     "bad external definition \"%s\": expected NAME=VALUE", def);
+		goto out;
+	}
+	nlen = (size_t)(eq - def);
+	for (i = 0; i < nlen; i++) {
+		char ch = def[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+		      (i > 0 && ch >= '0' && ch <= '9'))) {
+			r = diag_set(d, WARD_EINVAL, NULL, 0, 0,
+				     "bad external definition \"%s\": invalid name", def);
+			goto out;
+		}
+	}
+	if (nlen > WARD_MAX_IDENTIFIER) {
+		r = diag_set(d, WARD_ELIMIT, NULL, 0, 0,
+			     "external name too long (limit WARD_MAX_IDENTIFIER = %d)",
+			     WARD_MAX_IDENTIFIER);
+		goto out;
+	}
+	if ((e->name = ward_strndup(def, nlen)) == NULL)
+		goto nomem;
+	val = eq + 1;
+	vlen = strlen(val);
+	if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0) {
+		e->type = RS_BOOL;
+		e->i = val[0] == 't';
+	} else if (cc_parse_int(val, &e->i) == 0) {
+		e->type = RS_INT;
+	} else {
+		e->type = RS_STR;
+		if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
+			val++;
+			vlen -= 2;
+		}
+		if (vlen > WARD_MAX_EXTERNAL_STRING) {
+			r = diag_set(d, WARD_ELIMIT, NULL, 0, 0,
+				     "external string too long (limit WARD_MAX_EXTERNAL_STRING = %d)",
+				     WARD_MAX_EXTERNAL_STRING);
+			goto out;
+		}
+		if ((e->s = ward_strndup(val, vlen)) == NULL)
+			goto nomem;
+		e->slen = vlen;
+	}
+	goto out;
+nomem:
+	r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+out:
+	if (r != 0)
+		ruleset_external_clear(e);
+	return r;
+}
+
+int
+rules_compiler_define(struct rules_compiler *c, const char *def, struct ward_diag *d)
+{
+	struct ruleset *rs = c->rs;
+	struct rs_external e;
+	uint32_t i;
+	int r;
+
+	if (c->failed || c->started || rs == NULL) {
+		r = diag_set(d, WARD_EINVAL, NULL, 0, 0,
+			     "external variables must be defined before rules are added");
+		goto out;
+	}
+	if ((r = rules_parse_define(def, &e, d)) != 0)
+		goto out;
+	for (i = 0; i < rs->next; i++) {
+		if (strcmp(rs->ext[i].name, e.name) == 0) {
+			ruleset_external_clear(&rs->ext[i]);
+			rs->ext[i] = e;
+			goto out;
+		}
+	}
+	if (rs->next >= WARD_MAX_EXTERNALS) {
+		ruleset_external_clear(&e);
+		r = diag_set(d, WARD_ELIMIT, NULL, 0, 0,
+			     "too many external variables (limit WARD_MAX_EXTERNALS = %d)",
+			     WARD_MAX_EXTERNALS);
+		goto out;
+	}
+	if (ward_grow(&rs->ext, &c->ext_cap, rs->next + 1, sizeof(*rs->ext)) != 0) {
+		ruleset_external_clear(&e);
+		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	rs->ext[rs->next++] = e;
+out:
+	return r;
+}
+
+/* Compiles the strings of pr into rs->strings (owned by rs from then on). */
+static int
+cc_strings(struct cc_ctx *cx, const struct prule *pr)
+{
+	struct rules_compiler *c = cx->c;
+	struct ruleset *rs = c->rs;
+	struct ward_diag pd;
+	uint32_t i, k;
+	int r = 0, line, col;
+
+	if (pr->nstrings > WARD_MAX_STRINGS - rs->nstrings) {
+		r = diag_set(cx->d, WARD_ELIMIT, cx->file, pr->line, pr->col,
+			     "too many strings (limit WARD_MAX_STRINGS = %u)",
+			     (unsigned)WARD_MAX_STRINGS);
+		goto out;
+	}
+	if (ward_grow(&rs->strings, &c->strings_cap, rs->nstrings + pr->nstrings,
+		      sizeof(*rs->strings)) != 0)
+		goto nomem;
+	for (i = 0; i < pr->nstrings; i++) {
+		const struct pstring *ps = &pr->strings[i];
+		struct rs_string *s = &rs->strings[rs->nstrings];
+
+		if (strcmp(ps->id, "$") != 0) {
+			for (k = 0; k < i; k++) {
+				if (strcmp(pr->strings[k].id, ps->id) == 0) {
+					r = diag_set(cx->d, WARD_EDUPLICATE, cx->file, ps->line,
+						     ps->col, "duplicated string identifier \"%s\"",
+						     ps->id);
+					goto out;
+				}
+			}
+		}
+		memset(s, 0, sizeof(*s));
+		s->rule = cx->rule;
+		if ((s->id = ward_strdup(ps->id)) == NULL)
+			goto nomem;
+		rs->nstrings++;
+		diag_clear(&pd);
+		r = pattern_compile(ps->kind, ps->src, ps->len, ps->flags, &s->pat, &pd);
+		if (r != 0) {
+			if (ps->kind == PATTERN_TEXT || pd.col <= 0) {
+				line = ps->line;
+				col = ps->col;
+			} else {
+				lexer_linecol(cx->lx, ps->src_off + (size_t)pd.col - 1, &line, &col);
+			}
+			r = diag_set(cx->d, r, cx->file, line, col, "%s",
+				     pd.msg[0] != '\0' ? pd.msg : ward_strerror(r));
+			goto out;
+		}
+		cx->str_count++;
+	}
+	goto out;
+nomem:
+	r = diag_set(cx->d, WARD_ENOMEM, cx->file, pr->line, pr->col, "out of memory");
+out:
+	return r;
+}
+
+/* Moves the header fields of pr into rule (pr keeps nothing it gave). */
+static int
+cc_header(struct prule *pr, struct rs_rule *rule)
+{
+	rule->name = pr->name;
+	pr->name = NULL;
+	rule->tags = pr->tags;
+	rule->ntags = pr->ntags;
+	pr->tags = NULL;
+	pr->ntags = 0;
+	rule->meta = pr->meta;
+	rule->nmeta = pr->nmeta;
+	pr->meta = NULL;
+	pr->nmeta = 0;
+	rule->flags = pr->flags;
+	rule->ns = ward_strdup("default");
+	return rule->ns == NULL ? WARD_ENOMEM : 0;
+}
+
+static int
+cc_rule(void *arg, struct prule *pr, const struct lexer *lx, struct ward_diag *d)
+{
+	struct rules_compiler *c = arg;
+	struct ruleset *rs = c->rs;
+	struct cc_ctx cx;
+	struct rs_rule rule;
+	uint32_t i;
+	int r = 0, needs = 0;
+
+	memset(&cx, 0, sizeof(cx));
+	memset(&rule, 0, sizeof(rule));
+	wbuf_init(&cx.w);
+	cx.c = c;
+	cx.lx = lx;
+	cx.file = lexer_file(lx);
+	cx.d = d;
+	cx.rule = rs->nrules;
+	cx.str_first = rs->nstrings;
+	if (cc_find_rule(c, pr->name) >= 0) {
+		r = diag_set(d, WARD_EDUPLICATE, cx.file, pr->line, pr->col,
+			     "duplicated identifier \"%s\"", pr->name);
+		goto out;
+	}
+	for (i = 0; i < rs->next; i++) {
+		if (strcmp(rs->ext[i].name, pr->name) == 0) {
+			r = diag_set(d, WARD_EDUPLICATE, cx.file, pr->line, pr->col,
+				     "duplicated identifier \"%s\"", pr->name);
+			goto out;
+		}
+	}
+	if (rs->nrules >= WARD_MAX_RULES) {
+		r = diag_set(d, WARD_ELIMIT, cx.file, pr->line, pr->col,
+			     "too many rules (limit WARD_MAX_RULES = %d)", WARD_MAX_RULES);
+		goto out;
+	}
+	if ((cx.referenced = ward_calloc(pr->nstrings + 1, 1)) == NULL) {
+		r = diag_set(d, WARD_ENOMEM, cx.file, pr->line, pr->col, "out of memory");
+		goto out;
+	}
+	if ((r = cc_strings(&cx, pr)) != 0)
+		goto out;
+	if ((r = cc_condition(&cx, pr->cond)) != 0)
+		goto out;
+	for (i = 0; i < cx.str_count; i++) {
+		if (!cx.referenced[i]) {
+			r = diag_set(d, WARD_ESEMANTIC, cx.file, pr->strings[i].line,
+				     pr->strings[i].col, "unreferenced string \"%s\"",
+				     pr->strings[i].id);
+			goto out;
+		}
+	}
+	if (ward_grow(&rs->rules, &c->rules_cap, rs->nrules + 1, sizeof(*rs->rules)) != 0 ||
+	    cc_header(pr, &rule) != 0) {
+		r = diag_set(d, WARD_ENOMEM, cx.file, pr->line, pr->col, "out of memory");
+		goto out;
+	}
+	rule.str_first = cx.str_first;
+	rule.str_count = cx.str_count;
+	rule.code_len = (uint32_t)cx.w.len;
+	rule.code = cx.w.p;
+	cx.w.p = NULL;
+	wbuf_free(&cx.w);
+	rs->rules[rs->nrules] = rule;
+	memset(&rule, 0, sizeof(rule));
+	rs->nrules++;
+	if ((r = cc_add_name(c, rs->nrules - 1)) != 0) {
+		r = diag_set(d, r, cx.file, pr->line, pr->col, "out of memory");
+		goto undo;
+	}
+	if ((r = cond_verify_ex(rs, rs->nrules - 1, &needs, d)) != 0)
+		goto undo;
+	rs->rules[rs->nrules - 1].needs_strings = needs;
+	goto out;
+undo:
+	/* The rule never became visible: take it out again. */
+	rs->nrules--;
+	ruleset_rule_clear(&rs->rules[rs->nrules]);
+	ward_free(c->names);
+	c->names = NULL;
+	c->names_cap = 0;
+out:
+	ruleset_rule_clear(&rule);
+	wbuf_free(&cx.w);
+	ward_free(cx.referenced);
+	return r;
+}
+
+static int cc_source(struct rules_compiler *c, const char *name, const char *src, size_t len,
+		     int is_mem, struct ward_diag *d);
+
+static int
+cc_read_file(const char *path, char **buf, size_t *len, struct ward_diag *d, const char *what)
+{
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd = -1, r = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+		r = diag_set(d, WARD_EIO, path, 0, 0, "can't open %s: %s", what, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = diag_set(d, WARD_EIO, path, 0, 0, "can't open %s: not a regular file", what);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > WARD_MAX_RULE_FILE_SIZE) {
+		r = diag_set(d, WARD_ELIMIT, path, 0, 0,
+			     "%s too large (limit WARD_MAX_RULE_FILE_SIZE = %u bytes)", what,
+			     (unsigned)WARD_MAX_RULE_FILE_SIZE);
+		goto out;
+	}
+	if ((*buf = ward_malloc((size_t)st.st_size + 1)) == NULL) {
+		r = diag_set(d, WARD_ENOMEM, path, 0, 0, "out of memory");
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, *buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = diag_set(d, WARD_EIO, path, 0, 0, "can't read %s: %s", what,
+				     strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	(*buf)[got] = '\0';
+	*len = got;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (r != 0) {
+		ward_free(*buf);
+		*buf = NULL;
+	}
+	return r;
+}
+
+static int
+cc_file(struct rules_compiler *c, const char *path, struct ward_diag *d, const char *what)
+{
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	if ((r = cc_read_file(path, &buf, &len, d, what)) != 0)
+		goto out;
+	r = cc_source(c, path, buf, len, 0, d);
+out:
+	ward_free(buf);
+	return r;
+}
+
+static int
+cc_include(void *arg, const char *path, int line, int col, struct ward_diag *d)
+{
+	struct rules_compiler *c = arg;
+	const char *cur = c->cur_file, *slash;
+	char *full = NULL;
+	size_t dlen;
+	int r;
+
+	if (c->depth >= WARD_MAX_INCLUDE_DEPTH) {
+		r = diag_set(d, WARD_ELIMIT, cur, line, col,
+			     "too many levels of included rules (limit WARD_MAX_INCLUDE_DEPTH = %d)",
+			     WARD_MAX_INCLUDE_DEPTH);
+		goto out;
+	}
+	slash = cur != NULL && !c->cur_is_mem ? strrchr(cur, '/') : NULL;
+	if (path[0] == '/' || slash == NULL) {
+		full = ward_strdup(path);
+	} else {
+		dlen = (size_t)(slash - cur) + 1;
+		if ((full = ward_malloc(dlen + strlen(path) + 1)) != NULL) {
+			memcpy(full, cur, dlen);
+			strcpy(full + dlen, path);
+		}
+	}
+	if (full == NULL) {
+		r = diag_set(d, WARD_ENOMEM, cur, line, col, "out of memory");
+		goto out;
+	}
+	c->depth++;
+	r = cc_file(c, full, d, "include file");
+	c->depth--;
+	c->cur_file = cur;
+	if (r == WARD_EIO && d != NULL && d->line == 0) {
+		/* Point at the include statement, as yara does. */
+		char msg[sizeof(d->msg)];
+
+		snprintf(msg, sizeof(msg), "%s", d->msg);
+		r = diag_set(d, r, cur, line, col, "can't open include file: %s (%s)", path, msg);
+	}
+out:
+	ward_free(full);
+	return r;
+}
+
+static int
+cc_source(struct rules_compiler *c, const char *name, const char *src, size_t len, int is_mem,
+	  struct ward_diag *d)
+{
+	struct parser_cb cb = {c, cc_rule, cc_include};
+	const char *saved = c->cur_file;
+	int saved_mem = c->cur_is_mem, r;
+
+	c->cur_file = name;
+	c->cur_is_mem = is_mem;
+	r = parser_parse(name, src, len, &cb, d);
+	c->cur_file = saved;
+	c->cur_is_mem = saved_mem;
+	return r;
+}
+
+static int
+cc_begin(struct rules_compiler *c, struct ward_diag *d)
+{
+	if (c->failed || c->rs == NULL)
+		return diag_set(d, WARD_EINVAL, NULL, 0, 0,
+				"the rules compiler can't be used after an error or after finish");
+	c->started = 1;
+	return 0;
+}
+
+int
+rules_compiler_add_file(struct rules_compiler *c, const char *path, struct ward_diag *d)
+{
+	int r;
+
+	diag_clear(d);
+	if ((r = cc_begin(c, d)) != 0)
+		goto out;
+	c->depth = 0;
+	if ((r = cc_file(c, path, d, "rule file")) != 0)
+		c->failed = 1;
+out:
+	return r;
+}
+
+int
+rules_compiler_add_string(struct rules_compiler *c, const char *name, const char *src,
+			  size_t len, struct ward_diag *d)
+{
+	int r;
+
+	diag_clear(d);
+	if ((r = cc_begin(c, d)) != 0)
+		goto out;
+	if (len > WARD_MAX_RULE_FILE_SIZE) {
+		r = diag_set(d, WARD_ELIMIT, name, 0, 0,
+			     "rule source too large (limit WARD_MAX_RULE_FILE_SIZE)");
+		c->failed = 1;
+		goto out;
+	}
+	c->depth = 0;
+	if ((r = cc_source(c, name != NULL ? name : "", src, len, 1, d)) != 0)
+		c->failed = 1;
+out:
+	return r;
+}
+
+int
+rules_compiler_finish(struct rules_compiler *c, struct ruleset **out, struct ward_diag *d)
+{
+	int r;
+
+	*out = NULL;
+	if ((r = cc_begin(c, d)) != 0)
+		goto out;
+	*out = c->rs;
+	c->rs = NULL;
+out:
+	return r;
+}

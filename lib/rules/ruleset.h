@@ -1,0 +1,138 @@
+/*
+ * ruleset: a compiled YARA rule set, the product of the rules compiler and
+ * the input of the scanner.  Plain arrays indexed by number, so that the
+ * condition bytecode refers to strings and rules by index and the bytecode
+ * verifier can check every index against these counts.
+ *
+ * Strings of a rule are contiguous: rule r owns strings
+ * [rules[r].str_first, rules[r].str_first + rules[r].str_count).
+ * Rules appear in source order; a rule can only refer to earlier rules.
+ *
+ * A ruleset is immutable after it is built or loaded, and may be shared by
+ * many scanning threads.
+ */
+#ifndef WARD_RULES_RULESET_H
+#define WARD_RULES_RULESET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pattern/pattern.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define RS_RULE_PRIVATE 0x1u
+#define RS_RULE_GLOBAL 0x2u
+
+enum rs_value_type {
+	RS_INT = 1,
+	RS_BOOL = 2,
+	RS_STR = 3,
+};
+
+struct rs_meta {
+	char *key;
+	enum rs_value_type type;
+	int64_t i;   /* RS_INT, RS_BOOL */
+	char *s;     /* RS_STR */
+};
+
+struct rs_string {
+	char *id;            /* "$a"; anonymous strings are "$" */
+	uint32_t rule;       /* owning rule */
+	struct pattern *pat; /* owned; pattern_flags() gives the modifiers */
+};
+
+struct rs_rule {
+	char *name;
+	char *ns; /* namespace, "default" unless given */
+	char **tags;
+	uint32_t ntags;
+	struct rs_meta *meta;
+	uint32_t nmeta;
+	uint32_t flags; /* RS_RULE_* */
+	uint32_t str_first, str_count;
+	uint8_t *code; /* condition bytecode, verified by cond_verify */
+	uint32_t code_len;
+	int needs_strings; /* 0: the condition reads no string, evaluate always */
+};
+
+struct rs_external {
+	char *name;
+	enum rs_value_type type;
+	int64_t i;
+	char *s;
+	size_t slen;
+};
+
+struct ruleset {
+	struct rs_rule *rules;
+	uint32_t nrules;
+	struct rs_string *strings;
+	uint32_t nstrings;
+	struct rs_external *ext;
+	uint32_t next;
+	/* Regexps used by `matches` in conditions, referenced by index. */
+	struct pattern **regexes;
+	uint32_t nregexes;
+};
+
+/* Frees rs and everything it owns; NULL is a no-op. */
+void ruleset_free(struct ruleset *rs);
+
+/* Frees what one rule / one external owns (not the struct itself). */
+void ruleset_rule_clear(struct rs_rule *r);
+void ruleset_external_clear(struct rs_external *e);
+
+/*
+ * Sets an external's value from "NAME=VALUE" (yara -d syntax: integer,
+ * true/false, or a string, optionally in double quotes).  The name must be
+ * one the rule set was compiled with and the type must agree.
+ */
+int ruleset_set_external(struct ruleset *rs, const char *def, struct ward_diag *d);
+
+/* Serializes rs (rules, strings with their patterns, externals, bytecode). */
+void ruleset_save(const struct ruleset *rs, struct wbuf *w);
+
+/*
+ * Reads a rule set written by ruleset_save; the bytes are untrusted.  Every
+ * count is checked against limits.h, every pattern through pattern_load and
+ * every rule's bytecode through cond_verify before *out is returned.
+ */
+int ruleset_load(struct rbuf *r, struct ruleset **out, struct ward_diag *d);
+
+/* One match of one string in the scanned data. */
+struct rs_match {
+	uint64_t off;
+	uint32_t len;
+};
+
+/* The matches of one string, sorted by offset, no two at the same offset. */
+struct rs_matches {
+	struct rs_match *m;
+	uint32_t n;
+	uint32_t cap;
+};
+
+/*
+ * What a condition can see of the scanned file.  read() copies n bytes at
+ * file offset off into buf and returns 0, or -1 if they are not all inside
+ * the file.
+ */
+struct rs_scan_env {
+	const struct rs_matches *matches; /* indexed by string index */
+	uint64_t filesize;
+	int (*read)(void *arg, uint64_t off, void *buf, size_t n);
+	void *read_arg;
+};
+
+/*
+ * Evaluates every rule of rs, in order, with YARA's semantics (rule
+ * references, global rules: a false global rule makes every rule of its
+ * namespace false).  results[r] is set to 1 or 0 for each rule (nrules
+ * bytes, caller-owned).  Returns 0 or a negative WARD_E* (WARD_ELIMIT when
+ * a condition exceeded WARD_MAX_EVAL_STEPS).  Thread-safe.
+ */
+int ruleset_eval(const struct ruleset *rs, const struct rs_scan_env *env, uint8_t *results);
+
+#endif

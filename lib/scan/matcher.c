@@ -1,0 +1,673 @@
+/*
+ * matcher: Vectorscan candidates + exact verification + conditions.
+ *
+ * What must always hold:
+ *   - every string match that YARA would report is recorded: each variant's
+ *     expression reports every end E of a true match, and every start in
+ *     [E - maxlen, E - minlen] not yet examined is verified exactly;
+ *   - each start offset is examined at most once per expression and file
+ *     (a cursor per expression), so the work per file is bounded by
+ *     (file size x expressions) even for the worst patterns;
+ *   - a file is read in windows of at most WINDOW bytes plus an overlap as
+ *     long as the longest possible match, and a window only records matches
+ *     that start in its own part, so no match is lost or counted twice;
+ *   - per-file state is reset only where it was touched, so the cost of a
+ *     small file does not grow with the size of the rule set.
+ */
+#include "scan/matcher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hs/hs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/digest.h"
+#include "util/alloc.h"
+#include "util/limits.h"
+
+/* Bytes read at once: bounds memory per thread for files of any size. */
+#define WINDOW ((size_t)16 * 1024 * 1024)
+/* Bytes kept before a window so fullword and \b can look one character back. */
+#define LOOKBEHIND 16
+
+struct expr_info {
+	uint32_t str;
+	uint32_t variant;
+	uint32_t minlen, maxlen;
+	int exact;
+};
+
+struct matcher {
+	const struct ruleset *rs;
+	const struct hashsig_set *hs;
+	hs_database_t *db; /* NULL when there are no strings */
+	struct expr_info *expr;
+	uint32_t nexpr;
+	uint32_t overlap; /* longest possible match, bytes */
+};
+
+struct matcher_scratch {
+	const struct matcher *m;
+	hs_scratch_t *hs;
+	struct rs_matches *lists; /* per string */
+	uint32_t *touched;	  /* strings with matches in this file */
+	uint32_t ntouched;
+	uint8_t *is_touched;
+	uint64_t *cursor; /* per expression: first start not yet examined */
+	uint32_t *epoch;  /* per expression: file the cursor belongs to */
+	uint32_t file_epoch;
+	uint8_t *results; /* per rule */
+	uint8_t *buf;
+	size_t bufcap;
+	/* The block being scanned. */
+	const uint8_t *blk;
+	size_t blklen;
+	uint64_t blkbase;
+	uint64_t own_lo, own_hi;
+	int at_eof;
+	int err;
+	/* Condition reads. */
+	int fd;
+	uint64_t size;
+	const uint8_t *whole; /* the file in memory, when it is */
+};
+
+size_t
+matcher_window_size(void)
+{
+	return WINDOW;
+}
+
+static int
+matcher_compile_db(struct matcher *m, struct ward_diag *d)
+{
+	const char **exprs = NULL;
+	unsigned *flags = NULL, *ids = NULL;
+	hs_compile_error_t *cerr = NULL;
+	uint32_t i;
+	int r = 0;
+
+	if (m->nexpr == 0)
+		goto out;
+	exprs = ward_calloc(m->nexpr, sizeof(*exprs));
+	flags = ward_calloc(m->nexpr, sizeof(*flags));
+	ids = ward_calloc(m->nexpr, sizeof(*ids));
+	if (exprs == NULL || flags == NULL || ids == NULL) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < m->nexpr; i++) {
+		const struct expr_info *e = &m->expr[i];
+		const struct rs_string *st = &m->rs->strings[e->str];
+		uint32_t mn, mx;
+		int exact;
+
+		pattern_expr(st->pat, e->variant, &exprs[i], &flags[i], &mn, &mx, &exact);
+		if (mn == 0)
+			flags[i] |= HS_FLAG_ALLOWEMPTY;
+		ids[i] = i;
+	}
+	if (hs_compile_multi(exprs, flags, ids, m->nexpr, HS_MODE_BLOCK, NULL, &m->db, &cerr) !=
+	    HS_SUCCESS) {
+		if (cerr != NULL && cerr->expression >= 0 &&
+		    (uint32_t)cerr->expression < m->nexpr) {
+			const struct expr_info *e = &m->expr[cerr->expression];
+			const struct rs_string *st = &m->rs->strings[e->str];
+
+			r = diag_set(d, WARD_EENGINE, NULL, 0, 0,
+				     "string %s of rule \"%s\": Vectorscan refused /%s/: %s",
+				     st->id, m->rs->rules[st->rule].name, exprs[cerr->expression],
+				     cerr->message);
+		} else {
+			r = diag_set(d, WARD_EENGINE, NULL, 0, 0, "Vectorscan: %s",
+				     cerr != NULL ? cerr->message : "compile failed");
+		}
+		m->db = NULL;
+	}
+out:
+	if (cerr != NULL)
+		hs_free_compile_error(cerr);
+	ward_free(exprs);
+	ward_free(flags);
+	ward_free(ids);
+	return r;
+}
+
+static int
+matcher_alloc(const struct ruleset *rs, const struct hashsig_set *hs, struct matcher **out)
+{
+	struct matcher *m;
+	uint32_t i, n = 0;
+	int r = 0;
+
+	*out = NULL;
+	m = ward_calloc(1, sizeof(*m));
+	if (m == NULL)
+		return WARD_ENOMEM;
+	m->rs = rs;
+	m->hs = hs;
+	if (rs != NULL) {
+		for (i = 0; i < rs->nstrings; i++)
+			n += (uint32_t)pattern_nvariants(rs->strings[i].pat);
+	}
+	if (n > 0 && (m->expr = ward_calloc(n, sizeof(*m->expr))) == NULL) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	for (i = 0; rs != NULL && i < rs->nstrings; i++) {
+		size_t v, nv = pattern_nvariants(rs->strings[i].pat);
+
+		for (v = 0; v < nv; v++) {
+			struct expr_info *e = &m->expr[m->nexpr++];
+			const char *ex;
+			unsigned fl;
+
+			e->str = i;
+			e->variant = (uint32_t)v;
+			pattern_expr(rs->strings[i].pat, v, &ex, &fl, &e->minlen, &e->maxlen,
+				     &e->exact);
+			/* Unbounded patterns (chained hex jumps) do not widen the
+			 * overlap: their rare matches longer than the overlap are
+			 * only found inside one window of a large file. */
+			if (e->maxlen != UINT32_MAX && e->maxlen > m->overlap)
+				m->overlap = e->maxlen;
+		}
+	}
+	m->overlap += LOOKBEHIND;
+out:
+	if (r != 0)
+		matcher_free(m);
+	else
+		*out = m;
+	return r;
+}
+
+int
+matcher_new(const struct ruleset *rs, const struct hashsig_set *hs, struct matcher **out,
+	    struct ward_diag *d)
+{
+	struct matcher *m = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = matcher_alloc(rs, hs, &m)) != 0)
+		return r;
+	if ((r = matcher_compile_db(m, d)) != 0) {
+		matcher_free(m);
+		return r;
+	}
+	*out = m;
+	return 0;
+}
+
+int
+matcher_new_with_db(const struct ruleset *rs, const struct hashsig_set *hs, const uint8_t *db,
+		    size_t dblen, struct matcher **out, int *rebuilt, struct ward_diag *d)
+{
+	struct matcher *m = NULL;
+	size_t dbsize = 0;
+	int r;
+
+	*out = NULL;
+	*rebuilt = 0;
+	if ((r = matcher_alloc(rs, hs, &m)) != 0)
+		return r;
+	if (m->nexpr > 0 &&
+	    (dblen == 0 || hs_deserialize_database((const char *)db, dblen, &m->db) != HS_SUCCESS ||
+	     hs_database_size(m->db, &dbsize) != HS_SUCCESS)) {
+		if (m->db != NULL)
+			hs_free_database(m->db);
+		m->db = NULL;
+		*rebuilt = 1;
+		r = matcher_compile_db(m, d);
+	}
+	if (r != 0)
+		matcher_free(m);
+	else
+		*out = m;
+	return r;
+}
+
+void
+matcher_free(struct matcher *m)
+{
+	if (m == NULL)
+		return;
+	if (m->db != NULL)
+		hs_free_database(m->db);
+	ward_free(m->expr);
+	ward_free(m);
+}
+
+void
+matcher_db_save(const struct matcher *m, struct wbuf *w)
+{
+	char *bytes = NULL;
+	size_t len = 0;
+
+	if (m->db == NULL) {
+		wbuf_lenbytes(w, NULL, 0);
+		return;
+	}
+	if (hs_serialize_database(m->db, &bytes, &len) != HS_SUCCESS) {
+		w->err = WARD_EENGINE;
+		return;
+	}
+	wbuf_lenbytes(w, bytes, len);
+	free(bytes);
+}
+
+int
+matcher_scratch_new(const struct matcher *m, struct matcher_scratch **out)
+{
+	struct matcher_scratch *s;
+	uint32_t nstr = m->rs != NULL ? m->rs->nstrings : 0;
+	uint32_t nrules = m->rs != NULL ? m->rs->nrules : 0;
+	int r = 0;
+
+	*out = NULL;
+	s = ward_calloc(1, sizeof(*s));
+	if (s == NULL)
+		return WARD_ENOMEM;
+	s->m = m;
+	s->fd = -1;
+	s->lists = ward_calloc(nstr, sizeof(*s->lists));
+	s->touched = ward_calloc(nstr, sizeof(*s->touched));
+	s->is_touched = ward_calloc(nstr, 1);
+	s->cursor = ward_calloc(m->nexpr, sizeof(*s->cursor));
+	s->epoch = ward_calloc(m->nexpr, sizeof(*s->epoch));
+	s->results = ward_calloc(nrules, 1);
+	if (s->lists == NULL || s->touched == NULL || s->is_touched == NULL || s->cursor == NULL ||
+	    s->epoch == NULL || s->results == NULL) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	if (m->db != NULL && hs_alloc_scratch(m->db, &s->hs) != HS_SUCCESS) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+out:
+	if (r != 0)
+		matcher_scratch_free(s);
+	else
+		*out = s;
+	return r;
+}
+
+void
+matcher_scratch_free(struct matcher_scratch *s)
+{
+	uint32_t i, nstr;
+
+	if (s == NULL)
+		return;
+	nstr = s->m->rs != NULL ? s->m->rs->nstrings : 0;
+	for (i = 0; s->lists != NULL && i < nstr; i++)
+		ward_free(s->lists[i].m);
+	if (s->hs != NULL)
+		hs_free_scratch(s->hs);
+	ward_free(s->lists);
+	ward_free(s->touched);
+	ward_free(s->is_touched);
+	ward_free(s->cursor);
+	ward_free(s->epoch);
+	ward_free(s->results);
+	ward_free(s->buf);
+	ward_free(s);
+}
+
+const struct rs_matches *
+matcher_matches(const struct matcher_scratch *s, uint32_t str)
+{
+	return &s->lists[str];
+}
+
+static void
+scratch_add(struct matcher_scratch *s, uint32_t str, uint64_t off, uint32_t len)
+{
+	struct rs_matches *l = &s->lists[str];
+	size_t cap = l->cap;
+
+	if (l->n >= WARD_MAX_STRING_MATCHES)
+		return;
+	if (l->n == l->cap) {
+		if (ward_grow(&l->m, &cap, (size_t)l->n + 1, sizeof(*l->m)) != 0) {
+			s->err = WARD_ENOMEM;
+			return;
+		}
+		l->cap = (uint32_t)cap;
+	}
+	l->m[l->n].off = off;
+	l->m[l->n].len = len;
+	l->n++;
+	if (!s->is_touched[str]) {
+		s->is_touched[str] = 1;
+		s->touched[s->ntouched++] = str;
+	}
+}
+
+static int
+on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	 void *ctx)
+{
+	struct matcher_scratch *s = ctx;
+	const struct expr_info *e = &s->m->expr[id];
+	const struct pattern *pat = s->m->rs->strings[e->str].pat;
+	uint64_t lo, hi, st;
+
+	(void)from;
+	(void)flags;
+	if (e->exact) {
+		if (to < e->minlen)
+			return 0;
+		st = s->blkbase + to - e->minlen;
+		if (st >= s->own_lo && st < s->own_hi)
+			scratch_add(s, e->str, st, e->minlen);
+		return s->err != 0;
+	}
+	if (to < e->minlen)
+		return 0;
+	lo = s->blkbase + (to > e->maxlen ? to - e->maxlen : 0);
+	hi = s->blkbase + to - e->minlen;
+	if (s->epoch[id] != s->file_epoch) {
+		s->epoch[id] = s->file_epoch;
+		s->cursor[id] = 0;
+	}
+	if (lo < s->cursor[id])
+		lo = s->cursor[id];
+	if (lo < s->own_lo)
+		lo = s->own_lo;
+	if (hi >= s->own_hi)
+		hi = s->own_hi - 1;
+	for (st = lo; st <= hi && st >= lo; st++) {
+		uint32_t len = pattern_match_at(pat, e->variant, s->blk, s->blklen,
+						(size_t)(st - s->blkbase), s->blkbase, s->at_eof);
+
+		if (len > 0)
+			scratch_add(s, e->str, st, len);
+	}
+	if (hi + 1 > s->cursor[id])
+		s->cursor[id] = hi + 1;
+	return s->err != 0;
+}
+
+static int
+scan_block(const struct matcher *m, struct matcher_scratch *s, const uint8_t *p, size_t len,
+	   uint64_t base, uint64_t own_lo, uint64_t own_hi, int at_eof)
+{
+	hs_error_t e;
+
+	if (m->db == NULL || len == 0)
+		return 0;
+	s->blk = p;
+	s->blklen = len;
+	s->blkbase = base;
+	s->own_lo = own_lo;
+	s->own_hi = own_hi;
+	s->at_eof = at_eof;
+	if (len > UINT32_MAX)
+		return WARD_EINVAL;
+	e = hs_scan(m->db, (const char *)p, (unsigned)len, 0, s->hs, on_match, s);
+	if (s->err != 0)
+		return s->err;
+	if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED)
+		return WARD_EENGINE;
+	return 0;
+}
+
+static int
+match_cmp(const void *a, const void *b)
+{
+	const struct rs_match *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Sorts each touched list by offset and keeps one match per offset. */
+static void
+scratch_normalize(struct matcher_scratch *s)
+{
+	uint32_t i, j, k;
+
+	for (i = 0; i < s->ntouched; i++) {
+		struct rs_matches *l = &s->lists[s->touched[i]];
+		int sorted = 1;
+
+		for (j = 1; j < l->n && sorted; j++)
+			sorted = l->m[j - 1].off < l->m[j].off;
+		if (sorted)
+			continue;
+		qsort(l->m, l->n, sizeof(*l->m), match_cmp);
+		for (j = 1, k = 1; j < l->n; j++)
+			if (l->m[j].off != l->m[k - 1].off)
+				l->m[k++] = l->m[j];
+		l->n = k;
+	}
+}
+
+static void
+scratch_reset(struct matcher_scratch *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->ntouched; i++) {
+		s->lists[s->touched[i]].n = 0;
+		s->is_touched[s->touched[i]] = 0;
+	}
+	s->ntouched = 0;
+	s->err = 0;
+	s->file_epoch++;
+	if (s->file_epoch == 0) {
+		memset(s->epoch, 0, s->m->nexpr * sizeof(*s->epoch));
+		s->file_epoch = 1;
+	}
+}
+
+static int
+env_read(void *arg, uint64_t off, void *buf, size_t n)
+{
+	struct matcher_scratch *s = arg;
+	ssize_t got;
+
+	if (off > s->size || n > s->size - off)
+		return -1;
+	if (s->whole != NULL) {
+		memcpy(buf, s->whole + off, n);
+		return 0;
+	}
+	if (s->fd < 0)
+		return -1;
+	got = pread(s->fd, buf, n, (off_t)off);
+	return got == (ssize_t)n ? 0 : -1;
+}
+
+struct hash_state {
+	struct digest_ctx *ctx[3];
+	unsigned mask;
+};
+
+static int
+hash_begin(const struct matcher *m, uint64_t size, struct hash_state *h)
+{
+	int a;
+
+	memset(h, 0, sizeof(*h));
+	if (m->hs == NULL || !hashsig_wants_size(m->hs, size, &h->mask))
+		return 0;
+	for (a = 0; a < 3; a++) {
+		if (!(h->mask & (1u << a)))
+			continue;
+		if (digest_new((enum digest_alg)a, &h->ctx[a]) != 0)
+			return WARD_ENOMEM;
+	}
+	return 0;
+}
+
+static void
+hash_update(struct hash_state *h, const uint8_t *p, size_t n)
+{
+	int a;
+
+	for (a = 0; a < 3; a++)
+		if (h->ctx[a] != NULL)
+			digest_update(h->ctx[a], p, n);
+}
+
+static void
+hash_free(struct hash_state *h)
+{
+	int a;
+
+	for (a = 0; a < 3; a++)
+		digest_free(h->ctx[a]);
+	memset(h, 0, sizeof(*h));
+}
+
+/* Evaluates the rules and reports what matched. */
+static int
+finish_file(const struct matcher *m, struct matcher_scratch *s, struct hash_state *h, uint64_t size,
+	    matcher_report_fn report, void *arg)
+{
+	struct rs_scan_env env;
+	uint32_t i;
+	int r = 0, a;
+
+	scratch_normalize(s);
+	if (m->rs != NULL && m->rs->nrules > 0) {
+		env.matches = s->lists;
+		env.filesize = size;
+		env.read = env_read;
+		env.read_arg = s;
+		if ((r = ruleset_eval(m->rs, &env, s->results)) != 0)
+			goto out;
+		for (i = 0; i < m->rs->nrules; i++) {
+			if (!s->results[i] || (m->rs->rules[i].flags & RS_RULE_PRIVATE))
+				continue;
+			if (report != NULL && report(arg, s, i, NULL) != 0)
+				goto out;
+		}
+	}
+	for (a = 0; a < 3; a++) {
+		uint8_t md[DIGEST_MAX_SIZE];
+		const char *name;
+
+		if (h->ctx[a] == NULL)
+			continue;
+		if (digest_final(h->ctx[a], md, sizeof(md)) != 0) {
+			r = WARD_ENOMEM;
+			goto out;
+		}
+		name = hashsig_lookup(m->hs, (enum digest_alg)a, md, size);
+		if (name != NULL && report != NULL && report(arg, s, UINT32_MAX, name) != 0)
+			goto out;
+	}
+out:
+	return r;
+}
+
+int
+matcher_scan_buf(const struct matcher *m, struct matcher_scratch *s, const uint8_t *data,
+		 size_t len, matcher_report_fn report, void *arg)
+{
+	struct hash_state h;
+	int r;
+
+	scratch_reset(s);
+	s->whole = data;
+	s->size = len;
+	s->fd = -1;
+	if ((r = hash_begin(m, len, &h)) != 0)
+		goto out;
+	hash_update(&h, data, len);
+	if ((r = scan_block(m, s, data, len, 0, 0, len, 1)) != 0)
+		goto out;
+	r = finish_file(m, s, &h, len, report, arg);
+out:
+	hash_free(&h);
+	s->whole = NULL;
+	return r;
+}
+
+/* Reads exactly n bytes at off unless the file ends first; *got says how many. */
+static int
+read_at(int fd, uint8_t *p, size_t n, uint64_t off, size_t *got)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t k = pread(fd, p + done, n - done, (off_t)(off + done));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return WARD_EIO;
+		if (k == 0)
+			break;
+		done += (size_t)k;
+	}
+	*got = done;
+	return 0;
+}
+
+int
+matcher_scan_fd(const struct matcher *m, struct matcher_scratch *s, int fd, uint64_t size,
+		matcher_report_fn report, void *arg, const volatile sig_atomic_t *cancel)
+{
+	struct hash_state h;
+	uint64_t own_lo = 0;
+	size_t need = (size < WINDOW ? (size_t)size : WINDOW + m->overlap + LOOKBEHIND);
+	int r;
+
+	scratch_reset(s);
+	s->whole = NULL;
+	s->fd = fd;
+	memset(&h, 0, sizeof(h));
+	if (need > s->bufcap) {
+		uint8_t *nb = ward_realloc(s->buf, need);
+
+		if (nb == NULL) {
+			r = WARD_ENOMEM;
+			goto out;
+		}
+		s->buf = nb;
+		s->bufcap = need;
+	}
+	if ((r = hash_begin(m, size, &h)) != 0)
+		goto out;
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	do {
+		uint64_t own_hi = own_lo + WINDOW < size ? own_lo + WINDOW : size;
+		uint64_t lo = own_lo > LOOKBEHIND ? own_lo - LOOKBEHIND : 0;
+		uint64_t hi = own_hi + m->overlap < size ? own_hi + m->overlap : size;
+		size_t got = 0;
+
+		if (cancel != NULL && *cancel) {
+			r = WARD_EINTR;
+			goto out;
+		}
+		if ((r = read_at(fd, s->buf, (size_t)(hi - lo), lo, &got)) != 0)
+			goto out;
+		if (got < hi - lo) { /* the file shrank: scan what there is */
+			size = lo + got;
+			hi = size;
+			if (own_hi > size)
+				own_hi = size;
+		}
+		hash_update(&h, s->buf + (own_lo - lo), own_hi > own_lo ? own_hi - own_lo : 0);
+		if (own_hi > own_lo && (r = scan_block(m, s, s->buf, (size_t)(hi - lo), lo, own_lo,
+						       own_hi, hi == size)) != 0)
+			goto out;
+		own_lo = own_hi;
+	} while (own_lo < size);
+	s->size = size;
+	if (size <= WINDOW)
+		s->whole = s->buf;
+	r = finish_file(m, s, &h, size, report, arg);
+out:
+	hash_free(&h);
+	s->whole = NULL;
+	s->fd = -1;
+	return r;
+}

@@ -1,0 +1,58 @@
+/*
+ * buf: the sized buffers through which untrusted bytes are read (rbuf) and
+ * binary formats are written (wbuf).  No other module does pointer
+ * arithmetic on untrusted bytes: it asks an rbuf for them, and every getter
+ * checks what remains before it reads (STYLE 14, 15).
+ *
+ * Integers are little-endian on the wire.
+ */
+#ifndef WARD_UTIL_BUF_H
+#define WARD_UTIL_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A read cursor over borrowed bytes. */
+struct rbuf {
+	const uint8_t *p;
+	size_t len;
+	size_t off;
+};
+
+void rbuf_init(struct rbuf *b, const void *p, size_t len);
+size_t rbuf_left(const struct rbuf *b);
+
+/* Each getter returns 0, or WARD_EFORMAT if fewer bytes remain than needed
+ * (the cursor does not move then). */
+int rbuf_u8(struct rbuf *b, uint8_t *v);
+int rbuf_u16(struct rbuf *b, uint16_t *v);
+int rbuf_u32(struct rbuf *b, uint32_t *v);
+int rbuf_u64(struct rbuf *b, uint64_t *v);
+int rbuf_i64(struct rbuf *b, int64_t *v);
+/* Points *p at the next n bytes (borrowed from the buffer) and skips them. */
+int rbuf_bytes(struct rbuf *b, size_t n, const uint8_t **p);
+/* Reads a u32 length, checks it against max and what remains, then the bytes. */
+int rbuf_lenbytes(struct rbuf *b, size_t max, const uint8_t **p, size_t *n);
+
+/* A growable write buffer; owns its bytes until wbuf_steal/wbuf_free. */
+struct wbuf {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
+	int err; /* sticky: the first failure; later puts are no-ops */
+};
+
+void wbuf_init(struct wbuf *b);
+void wbuf_free(struct wbuf *b);
+void wbuf_put(struct wbuf *b, const void *p, size_t n);
+void wbuf_u8(struct wbuf *b, uint8_t v);
+void wbuf_u16(struct wbuf *b, uint16_t v);
+void wbuf_u32(struct wbuf *b, uint32_t v);
+void wbuf_u64(struct wbuf *b, uint64_t v);
+void wbuf_i64(struct wbuf *b, int64_t v);
+/* A u32 length followed by the bytes. */
+void wbuf_lenbytes(struct wbuf *b, const void *p, size_t n);
+/* Overwrites 4 bytes at off (which must be already written). */
+void wbuf_patch_u32(struct wbuf *b, size_t off, uint32_t v);
+
+#endif

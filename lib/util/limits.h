@@ -1,0 +1,77 @@
+/*
+ * limits: every named limit of libward, each with the reason it exists.
+ * Inputs that exceed one are refused with WARD_ELIMIT and a message that
+ * names the limit; they are never truncated silently.
+ */
+#ifndef WARD_UTIL_LIMITS_H
+#define WARD_UTIL_LIMITS_H
+
+/* Rule source files: a rule file larger than this is not a rule file. */
+#define WARD_MAX_RULE_FILE_SIZE (64u * 1024 * 1024)
+/* include nesting, as YARA's YR_MAX_INCLUDE_DEPTH: stops include cycles. */
+#define WARD_MAX_INCLUDE_DEPTH 16
+/* Rules in one rule set: bounds compile time and memory. */
+#define WARD_MAX_RULES 200000
+/* Strings in one rule set (each becomes a Vectorscan expression). */
+#define WARD_MAX_STRINGS 1000000
+/* Strings in one rule, as YARA's YR_MAX_STRINGS_PER_RULE. */
+#define WARD_MAX_STRINGS_PER_RULE 10000
+/* Identifier length (rule names, string ids, externals, tags). */
+#define WARD_MAX_IDENTIFIER 128
+/* Bytes in one text string, hex string or regexp after escapes. */
+#define WARD_MAX_STRING_BYTES 4096
+/* Source characters of one hex string or regexp. */
+#define WARD_MAX_PATTERN_SOURCE 65536
+/* Nodes in one hex/regexp pattern tree: bounds the verifier program. */
+#define WARD_MAX_PATTERN_NODES 8192
+/* Instructions of one pattern's verifier program (repeats are expanded, as
+ * YARA's RE_MAX_CODE_SIZE bounds its code): bounds the verifier's stack. */
+#define WARD_MAX_PATTERN_PROG 16384
+/* Bounded repeats up to this are kept in Vectorscan expressions; larger ones
+ * become unbounded (a superset) to keep the database small. */
+#define WARD_MAX_HS_REPEAT 255
+/* Nesting of groups and alternatives in hex strings and regexps. */
+#define WARD_MAX_PATTERN_DEPTH 64
+/* Repetition bound {n,m} in regexps, as YARA's RE_MAX_RANGE. */
+#define WARD_MAX_REPEAT 32767
+/* Longest match a hex string or regexp can report, as YARA's
+ * YR_RE_SCAN_LIMIT: a pattern's match is searched this far from its start. */
+#define WARD_RE_SCAN_LIMIT 4096
+/* Matches kept per string per file, as YARA's YR_MAX_STRING_MATCHES. */
+#define WARD_MAX_STRING_MATCHES 1000000
+/* Nesting of parentheses and operators in a condition (parser recursion). */
+#define WARD_MAX_EXPR_DEPTH 128
+/* Operands in one chain of same-precedence operators (a or b or c ...):
+ * the tree is as deep as the chain and the compiler recurses over it. */
+#define WARD_MAX_EXPR_CHAIN 4096
+/* Bytes of condition bytecode per rule. */
+#define WARD_MAX_CODE_BYTES (1u << 20)
+/* Evaluation stack slots of the condition machine (checked by the verifier). */
+#define WARD_MAX_STACK 256
+/* Nesting of for/of loops in one condition (loop variable slots). */
+#define WARD_MAX_LOOP_DEPTH 4
+/* Instructions one condition may execute on one file: ends any evaluation. */
+#define WARD_MAX_EVAL_STEPS (1ull << 32)
+/* Tags per rule, metadata entries per rule. */
+#define WARD_MAX_TAGS 64
+#define WARD_MAX_META 256
+/* External variables given with -d. */
+#define WARD_MAX_EXTERNALS 1024
+/* Bytes of one external string value. */
+#define WARD_MAX_EXTERNAL_STRING 4096
+/* A compiled rule set file: bounds what the loader reads. */
+#define WARD_MAX_COMPILED_SIZE (1u << 30)
+/* Hash signatures in one rule set, and the length of a signature name. */
+#define WARD_MAX_HASH_SIGS 10000000
+#define WARD_MAX_SIG_NAME 256
+/* Bytes of one hash list line. */
+#define WARD_MAX_HASH_LINE 1024
+
+/* Scanner worker threads (--threads): more than any machine ward runs on. */
+#define WARD_MAX_THREADS 1024
+/* Items in the scan pool's queue: bounds the walker's lead over the workers. */
+#define WARD_MAX_POOL_QUEUE (1u << 20)
+/* Bytes of one pool queue item (items are small structs copied by value). */
+#define WARD_MAX_POOL_ITEM 65536
+
+#endif

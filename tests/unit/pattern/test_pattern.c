@@ -1,0 +1,423 @@
+/*
+ * Unit tests of lib/pattern: text strings, the Vectorscan expressions
+ * (they compile, and on random data every true match end is reported),
+ * lengths, save/load and damaged saved forms.
+ */
+#include "test_helpers.h"
+
+#include <hs/hs.h>
+#include <stdlib.h>
+
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/limits.h"
+
+struct corpus_pat {
+	enum pattern_kind kind;
+	const char *src;
+	unsigned flags;
+};
+
+/* Patterns exercised by the Vectorscan tests. */
+static const struct corpus_pat corpus[] = {
+    {PATTERN_TEXT, "ab", 0},
+    {PATTERN_TEXT, "aB", PATTERN_NOCASE},
+    {PATTERN_TEXT, "ab", PATTERN_WIDE},
+    {PATTERN_TEXT, "ab", PATTERN_WIDE | PATTERN_ASCII},
+    {PATTERN_TEXT, "a b", PATTERN_FULLWORD},
+    {PATTERN_TEXT, "a\nb", PATTERN_WIDE | PATTERN_FULLWORD | PATTERN_NOCASE},
+    {PATTERN_HEX, "61 62", 0},
+    {PATTERN_HEX, "61 ?? 62", 0},
+    {PATTERN_HEX, "6? [1-3] ?2", 0},
+    {PATTERN_HEX, "61 ( 62 | 20 [0-2] 61 ) 62", 0},
+    {PATTERN_HEX, "61 [-] 62", 0},
+    {PATTERN_HEX, "61 [300-400] 62 [0-2] 61", 0},
+    {PATTERN_HEX, "00 [0-300] 61", 0},
+    {PATTERN_REGEX, "ab*", 0},
+    {PATTERN_REGEX, "a.b", 0},
+    {PATTERN_REGEX, "a.b", PATTERN_DOTALL},
+    {PATTERN_REGEX, "(a|b)+?a", 0},
+    {PATTERN_REGEX, "[^ab]{2,5}", 0},
+    {PATTERN_REGEX, "a{3}", PATTERN_WIDE | PATTERN_ASCII},
+    {PATTERN_REGEX, "\\bab?\\b", 0},
+    {PATTERN_REGEX, "^a|b$", 0},
+    {PATTERN_REGEX, "b*", 0},
+    {PATTERN_REGEX, "(ab|a)(b|)", 0},
+    {PATTERN_REGEX, "A[B ]", PATTERN_NOCASE | PATTERN_FULLWORD},
+    {PATTERN_REGEX, "\\s\\S\\w\\W\\d\\D", 0},
+    {PATTERN_REGEX, "a.{0,300}b", PATTERN_DOTALL},
+    {PATTERN_REGEX, "a.{280}", PATTERN_DOTALL},
+    {PATTERN_REGEX, "x*\\b", 0},
+    {PATTERN_REGEX, "(a|b){2,}?", PATTERN_WIDE},
+};
+#define NCORPUS (sizeof(corpus) / sizeof(corpus[0]))
+
+static void
+test_text(void **state)
+{
+	static const uint8_t w[] = "a\0b\0 \0A\0B\0x\0a\0b\0";
+
+	(void)state;
+	th_check(PATTERN_TEXT, "aa", 0, TH_STR("aaaa"), "0:2,1:2,2:2");
+	th_check(PATTERN_TEXT, "aB", PATTERN_NOCASE, TH_STR("ab AB xAbx"), "0:2,3:2,7:2");
+	th_check(PATTERN_TEXT, "ab", PATTERN_FULLWORD, TH_STR("ab xab ab_ ab"), "0:2,7:2,11:2");
+	th_check(PATTERN_TEXT, "ab", PATTERN_WIDE, w, sizeof(w) - 1, "0:4,12:4");
+	th_check(PATTERN_TEXT, "ab", PATTERN_WIDE | PATTERN_NOCASE, w, sizeof(w) - 1,
+		 "0:4,6:4,12:4");
+	th_check(PATTERN_TEXT, "ab", PATTERN_WIDE | PATTERN_FULLWORD, w, sizeof(w) - 1, "0:4");
+	th_check(PATTERN_TEXT, "ab", PATTERN_WIDE | PATTERN_ASCII, TH_STR("ab a\0b\0"), "0:2,3:4");
+	/* nocase is ASCII only */
+	th_check(PATTERN_TEXT, "\xc3\xa9", PATTERN_NOCASE, TH_STR("\xc3\x89\xc3\xa9"), "2:2");
+}
+
+static void
+test_text_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(th_error(PATTERN_TEXT, "", 0, NULL, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(th_error(PATTERN_TEXT, "a", 0x1000, NULL, NULL, 0), WARD_EINVAL);
+	assert_int_equal(th_error((enum pattern_kind)9, "a", 0, NULL, NULL, 0), WARD_EINVAL);
+}
+
+static void
+test_expr_fields(void **state)
+{
+	struct pattern *p;
+	const char *e;
+	unsigned hf;
+	uint32_t mn, mx;
+	int ex;
+
+	(void)state;
+	p = th_compile(PATTERN_TEXT, "ab", PATTERN_WIDE | PATTERN_ASCII);
+	assert_int_equal(pattern_nvariants(p), 2);
+	assert_int_equal(pattern_flags(p), PATTERN_WIDE | PATTERN_ASCII);
+	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
+	assert_string_equal(e, "\\x61\\x62");
+	assert_int_equal(mn, 2);
+	assert_int_equal(mx, 2);
+	assert_true(ex);
+	pattern_expr(p, 1, &e, &hf, &mn, &mx, &ex);
+	assert_string_equal(e, "\\x61\\x00\\x62\\x00");
+	assert_int_equal(mn, 4);
+	assert_int_equal(mx, 4);
+	pattern_free(p);
+	p = th_compile(PATTERN_TEXT, "ab", PATTERN_FULLWORD);
+	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
+	assert_false(ex);
+	pattern_free(p);
+	p = th_compile(PATTERN_HEX, "61 [2-4] 62", 0);
+	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
+	assert_int_equal(mn, 4);
+	assert_int_equal(mx, 6);
+	assert_false(ex);
+	assert_true(hf & HS_FLAG_DOTALL);
+	pattern_free(p);
+	p = th_compile(PATTERN_HEX, "61 [-] 62", 0);
+	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
+	assert_int_equal(mn, 2);
+	assert_int_equal(mx, UINT32_MAX);
+	pattern_free(p);
+	p = th_compile(PATTERN_REGEX, "a+", PATTERN_WIDE);
+	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
+	assert_int_equal(mn, 2);
+	assert_int_equal(mx, WARD_RE_SCAN_LIMIT);
+	pattern_free(p);
+	p = th_compile(PATTERN_REGEX, "a*", 0);
+	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
+	assert_true(hf & HS_FLAG_ALLOWEMPTY);
+	assert_int_equal(mn, 1);
+	pattern_free(p);
+}
+
+static int
+on_end(unsigned int id, unsigned long long from, unsigned long long to, unsigned int fl, void *ctx)
+{
+	uint8_t *ends = ctx;
+
+	(void)id;
+	(void)from;
+	(void)fl;
+	ends[to] = 1;
+	return 0;
+}
+
+/* All expressions of the corpus compile together in one block database. */
+static void
+test_hs_compile_all(void **state)
+{
+	const char *exprs[2 * NCORPUS];
+	unsigned fl[2 * NCORPUS], ids[2 * NCORPUS];
+	struct pattern *pats[NCORPUS];
+	hs_database_t *db = NULL;
+	hs_compile_error_t *ce = NULL;
+	size_t i, v, n = 0;
+	uint32_t mn, mx;
+	int ex;
+
+	(void)state;
+	for (i = 0; i < NCORPUS; i++) {
+		pats[i] = th_compile(corpus[i].kind, corpus[i].src, corpus[i].flags);
+		for (v = 0; v < pattern_nvariants(pats[i]); v++) {
+			pattern_expr(pats[i], v, &exprs[n], &fl[n], &mn, &mx, &ex);
+			ids[n] = (unsigned)n;
+			n++;
+		}
+	}
+	if (hs_compile_multi(exprs, fl, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &db, &ce) !=
+	    HS_SUCCESS) {
+		fprintf(stderr, "hs: %s (expr %d)\n", ce->message, ce->expression);
+		hs_free_compile_error(ce);
+		fail();
+	}
+	hs_free_database(db);
+	for (i = 0; i < NCORPUS; i++)
+		pattern_free(pats[i]);
+}
+
+/*
+ * For each pattern variant and random data: every offset where
+ * pattern_match_at finds a match of length L must have S + L among the
+ * ends Vectorscan reports, and L within [minlen, maxlen].
+ */
+static void
+test_hs_differential(void **state)
+{
+	static const char alpha[] = "aabbAB x\n\0_1";
+	static uint8_t data[1200], ends[1201];
+	hs_database_t *db;
+	hs_compile_error_t *ce;
+	hs_scratch_t *scr = NULL;
+	struct pattern *p;
+	const char *e;
+	unsigned hf, seed = 12345;
+	uint32_t mn, mx, l;
+	size_t i, v, s, round;
+	int ex;
+
+	(void)state;
+	for (i = 0; i < NCORPUS; i++) {
+		p = th_compile(corpus[i].kind, corpus[i].src, corpus[i].flags);
+		for (v = 0; v < pattern_nvariants(p); v++) {
+			pattern_expr(p, v, &e, &hf, &mn, &mx, &ex);
+			db = NULL;
+			ce = NULL;
+			if (hs_compile(e, hf, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
+				fprintf(stderr, "hs: %s: %s\n", e, ce->message);
+				hs_free_compile_error(ce);
+				fail();
+			}
+			assert_int_equal(hs_alloc_scratch(db, &scr), HS_SUCCESS);
+			for (round = 0; round < 20; round++) {
+				size_t n = round < 10 ? 64 : sizeof(data);
+
+				for (s = 0; s < n; s++) {
+					seed = seed * 1103515245u + 12345u;
+					data[s] =
+					    (uint8_t)alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+					if (pattern_flags(p) & PATTERN_WIDE && (seed >> 8) % 3 == 0)
+						data[s] = 0;
+				}
+				memset(ends, 0, sizeof(ends));
+				assert_int_equal(hs_scan(db, (const char *)data, (unsigned)n, 0,
+							 scr, on_end, ends),
+						 HS_SUCCESS);
+				for (s = 0; s < n; s++) {
+					l = pattern_match_at(p, v, data, n, s, 0, 1);
+					if (l == 0)
+						continue;
+					if (!ends[s + l] || l < mn || l > mx)
+						fprintf(stderr, "%s v%zu at %zu len %u (%u..%u)\n",
+							corpus[i].src, v, s, l, mn, mx);
+					assert_true(ends[s + l]);
+					assert_true(l >= mn && l <= mx);
+				}
+				if (ex) {
+					for (s = mn; s <= n; s++)
+						if (ends[s])
+							assert_int_equal(
+							    pattern_match_at(p, v, data, n, s - mn,
+									     0, 1),
+							    mn);
+				}
+			}
+			hs_free_scratch(scr);
+			scr = NULL;
+			hs_free_database(db);
+		}
+		pattern_free(p);
+	}
+}
+
+static struct pattern *
+roundtrip(const struct pattern *p)
+{
+	struct wbuf w;
+	struct rbuf r;
+	struct pattern *q = NULL;
+
+	wbuf_init(&w);
+	pattern_save(p, &w);
+	assert_int_equal(w.err, 0);
+	rbuf_init(&r, w.p, w.len);
+	assert_int_equal(pattern_load(&r, &q), 0);
+	assert_int_equal(rbuf_left(&r), 0);
+	wbuf_free(&w);
+	return q;
+}
+
+static void
+test_save_load(void **state)
+{
+	static const char data[] = "xaab ab a\nb AB abbbbba";
+	struct pattern *p, *q;
+	char a[1024], b[1024];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NCORPUS; i++) {
+		p = th_compile(corpus[i].kind, corpus[i].src, corpus[i].flags);
+		q = roundtrip(p);
+		assert_int_equal(pattern_flags(q), pattern_flags(p));
+		assert_int_equal(pattern_nvariants(q), pattern_nvariants(p));
+		th_matches(p, data, sizeof(data) - 1, a, sizeof(a));
+		th_matches(q, data, sizeof(data) - 1, b, sizeof(b));
+		assert_string_equal(a, b);
+		pattern_free(p);
+		pattern_free(q);
+	}
+}
+
+static void
+test_load_damaged(void **state)
+{
+	struct pattern *p, *q;
+	struct wbuf w;
+	struct rbuf r;
+	uint8_t *buf;
+	size_t i, k, len;
+	unsigned seed = 7;
+	int e;
+
+	(void)state;
+	p = th_compile(PATTERN_HEX, "61 ( 62 | 63 [1-2] 64 ) [300-] 65", 0);
+	wbuf_init(&w);
+	pattern_save(p, &w);
+	len = w.len;
+	buf = ward_malloc(len);
+	assert_non_null(buf);
+	/* every truncation fails cleanly */
+	for (i = 0; i < len; i++) {
+		rbuf_init(&r, w.p, i);
+		q = (struct pattern *)1;
+		assert_int_equal(pattern_load(&r, &q), WARD_EFORMAT);
+		assert_null(q);
+	}
+	/* random byte damage never crashes; what loads is usable */
+	for (i = 0; i < 3000; i++) {
+		memcpy(buf, w.p, len);
+		for (k = 0; k < 1 + i % 3; k++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[(seed >> 8) % len] = (uint8_t)(seed >> 20);
+		}
+		rbuf_init(&r, buf, len);
+		q = NULL;
+		e = pattern_load(&r, &q);
+		assert_true(e == 0 || e == WARD_EFORMAT);
+		if (e == 0) {
+			(void)pattern_match_at(q, 0, (const uint8_t *)"abcde", 5, 0, 0, 1);
+			pattern_free(q);
+		} else {
+			assert_null(q);
+		}
+	}
+	/* wrong version, unknown kind, unknown flags, huge length */
+	memcpy(buf, w.p, len);
+	buf[0] = 99;
+	rbuf_init(&r, buf, len);
+	assert_int_equal(pattern_load(&r, &q), WARD_EFORMAT);
+	memcpy(buf, w.p, len);
+	buf[1] = 7;
+	rbuf_init(&r, buf, len);
+	assert_int_equal(pattern_load(&r, &q), WARD_EFORMAT);
+	memcpy(buf, w.p, len);
+	buf[5] = 0x80;
+	rbuf_init(&r, buf, len);
+	assert_int_equal(pattern_load(&r, &q), WARD_EFORMAT);
+	memcpy(buf, w.p, len);
+	buf[9] = 0x7f;
+	rbuf_init(&r, buf, len);
+	assert_int_equal(pattern_load(&r, &q), WARD_EFORMAT);
+	ward_free(buf);
+	wbuf_free(&w);
+	pattern_free(p);
+}
+
+static void
+test_match_at_bounds(void **state)
+{
+	struct pattern *p;
+	static const uint8_t d[] = "ab";
+
+	(void)state;
+	p = th_compile(PATTERN_REGEX, "ab", PATTERN_WIDE);
+	assert_int_equal(pattern_match_at(p, 0, d, 2, 0, 0, 1), 0);
+	assert_int_equal(pattern_match_at(p, 0, d, 2, 2, 0, 1), 0);
+	assert_int_equal(pattern_match_at(p, 5, d, 2, 0, 0, 1), 0);
+	assert_int_equal(pattern_match_at(p, 0, NULL, 0, 0, 0, 1), 0);
+	pattern_free(p);
+	/* ^ is file offset 0: not at data[0] when base > 0 */
+	p = th_compile(PATTERN_REGEX, "^ab", 0);
+	assert_int_equal(pattern_match_at(p, 0, d, 2, 0, 0, 1), 2);
+	assert_int_equal(pattern_match_at(p, 0, d, 2, 0, 100, 1), 0);
+	pattern_free(p);
+	/* $ needs the end of the file */
+	p = th_compile(PATTERN_REGEX, "ab$", 0);
+	assert_int_equal(pattern_match_at(p, 0, d, 2, 0, 0, 1), 2);
+	assert_int_equal(pattern_match_at(p, 0, d, 2, 0, 0, 0), 0);
+	pattern_free(p);
+}
+
+static void
+test_alloc_failures(void **state)
+{
+	struct pattern *p;
+	unsigned long n, i;
+	size_t c;
+	int r;
+
+	(void)state;
+	for (c = 0; c < NCORPUS; c++) {
+		alloc_fail_after(0);
+		p = th_compile(corpus[c].kind, corpus[c].src, corpus[c].flags);
+		pattern_free(p);
+		n = alloc_fail_after(0);
+		for (i = 1; i <= n; i++) {
+			alloc_fail_after(i);
+			p = NULL;
+			r = pattern_compile(corpus[c].kind, (const uint8_t *)corpus[c].src,
+					    strlen(corpus[c].src), corpus[c].flags, &p, NULL);
+			alloc_fail_after(0);
+			assert_true(r == 0 || r == WARD_ENOMEM);
+			pattern_free(p);
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_text_errors),
+	    cmocka_unit_test(test_expr_fields),
+	    cmocka_unit_test(test_hs_compile_all),
+	    cmocka_unit_test(test_hs_differential),
+	    cmocka_unit_test(test_save_load),
+	    cmocka_unit_test(test_load_damaged),
+	    cmocka_unit_test(test_match_at_bounds),
+	    cmocka_unit_test(test_alloc_failures),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,214 @@
+/*
+ * Unit tests of lib/pattern's regexp parser and regexp semantics.
+ * Expected answers were checked against yara 4.2.3 (`yara -s`).
+ */
+#include "test_helpers.h"
+
+static void
+test_regex_literals(void **state)
+{
+	(void)state;
+	th_check(PATTERN_REGEX, "abc", 0, TH_STR("xabcabc"), "1:3,4:3");
+	th_check(PATTERN_REGEX, "a\\.c", 0, TH_STR("abc a.c"), "4:3");
+	th_check(PATTERN_REGEX, "\\x41\\n", 0, TH_STR("A\nA"), "0:2");
+	th_check(PATTERN_REGEX, "a\\/b", 0, TH_STR("a/b"), "0:3");
+	th_check(PATTERN_REGEX, "a{x", 0, TH_STR("a{x"), "0:3");
+	th_check(PATTERN_REGEX, "\\t\\r\\f\\a", 0, TH_STR("\t\r\f\a"), "0:4");
+}
+
+static void
+test_regex_classes(void **state)
+{
+	(void)state;
+	th_check(PATTERN_REGEX, "[a-c]+", 0, TH_STR("xabcd"), "1:3,2:2,3:1");
+	th_check(PATTERN_REGEX, "[^a-c]", 0, TH_STR("ad"), "1:1");
+	th_check(PATTERN_REGEX, "[]a]", 0, TH_STR("]a"), "0:1,1:1");
+	th_check(PATTERN_REGEX, "[a-]", 0, TH_STR("-"), "0:1");
+	th_check(PATTERN_REGEX, "[\\d]", 0, TH_STR("a5"), "1:1");
+	th_check(PATTERN_REGEX, "[\\x41-\\x42]", 0, TH_STR("ABC"), "0:1,1:1");
+	/* yara folds case before negating: [^a]/i excludes 'A' */
+	th_check(PATTERN_REGEX, "[^a]", PATTERN_NOCASE, TH_STR("AaBb\nab"), "2:1,3:1,4:1,6:1");
+	th_check(PATTERN_REGEX, "\\s", 0, TH_STR(" \t\n\r\v\fx"), "0:1,1:1,2:1,3:1,4:1,5:1");
+	th_check(PATTERN_REGEX, "\\w\\W\\d\\D\\S", 0, TH_STR("a-1-x"), "0:5");
+	th_check(PATTERN_REGEX, "a.b", 0, TH_STR("a\nb axb"), "4:3");
+	th_check(PATTERN_REGEX, "a.b", PATTERN_DOTALL, TH_STR("a\nb axb"), "0:3,4:3");
+}
+
+static void
+test_regex_quantifiers(void **state)
+{
+	(void)state;
+	/* empty matches are never reported; overlapping ones are */
+	th_check(PATTERN_REGEX, "b*", 0, TH_STR("bbb"), "0:3,1:2,2:1");
+	th_check(PATTERN_REGEX, "ab+", 0, TH_STR("abbbc"), "0:4");
+	th_check(PATTERN_REGEX, "ab+?", 0, TH_STR("abbbc"), "0:2");
+	th_check(PATTERN_REGEX, "ab{2}", 0, TH_STR("abbbc"), "0:3");
+	th_check(PATTERN_REGEX, "ab{1,2}", 0, TH_STR("abbbc"), "0:3");
+	th_check(PATTERN_REGEX, "ab{2,}", 0, TH_STR("abbbc"), "0:4");
+	th_check(PATTERN_REGEX, "ab{,2}c", 0, TH_STR("ac abc abbc abbbc"), "0:2,3:3,7:4");
+	th_check(PATTERN_REGEX, "a[bx]*?b", 0, TH_STR("abxbb"), "0:2");
+	/* alternation keeps priority order (checked with yara) */
+	th_check(PATTERN_REGEX, "(a|ab)(c|cd)x?", 0, TH_STR("abcd"), "0:3");
+	th_check(PATTERN_REGEX, "(a|ab)(cd|c)x?", 0, TH_STR("abcd"), "0:4");
+	th_check(PATTERN_REGEX, "(ab|a)c?", 0, TH_STR("abbbc abc"), "0:2,6:3");
+	th_check(PATTERN_REGEX, "(a|ab)(c|cd)", 0, TH_STR("abcd"), "0:3");
+	/* a leading alternation: yara verifies each alternative on its own and
+	 * keeps the longest (greedy regexp) or the shortest match */
+	th_check(PATTERN_REGEX, "(ab|a)", 0, TH_STR("abbbc abc"), "0:1,6:1");
+	th_check(PATTERN_REGEX, "(a|ab)c?", 0, TH_STR("abbbc abc"), "0:2,6:3");
+	th_check(PATTERN_REGEX, "\\x00|\\x00\\x00\\x00?", 0, "\0\0x", 3, "0:2,1:1");
+	th_check(PATTERN_REGEX, ".{2,}?(c{2}?[\\d ])|x", 0, TH_STR("ab1 x"), "4:1");
+}
+
+static void
+test_regex_anchors(void **state)
+{
+	(void)state;
+	th_check(PATTERN_REGEX, "^ab", 0, TH_STR("abab"), "0:2");
+	th_check(PATTERN_REGEX, "ab$", 0, TH_STR("abab"), "2:2");
+	th_check(PATTERN_REGEX, "a\\b", 0, TH_STR("a ab"), "0:1");
+	th_check(PATTERN_REGEX, "a\\B", 0, TH_STR("a ab"), "2:1");
+	th_check(PATTERN_REGEX, "\\bab", 0, TH_STR("ab cab"), "0:2");
+}
+
+static void
+test_regex_modifiers(void **state)
+{
+	static const uint8_t w[] = "a\0b\0b\0b\0 \0a\0#\0";
+
+	(void)state;
+	th_check(PATTERN_REGEX, "ab+", PATTERN_WIDE, w, sizeof(w) - 1, "0:8");
+	th_check(PATTERN_REGEX, "a[^b]", PATTERN_WIDE, w, sizeof(w) - 1, "10:4");
+	th_check(PATTERN_REGEX, "a\\b", PATTERN_WIDE, w, sizeof(w) - 1, "10:2");
+	th_check(PATTERN_REGEX, "a.", PATTERN_WIDE, w, sizeof(w) - 1, "0:4,10:4");
+	th_check(PATTERN_REGEX, "AB", PATTERN_NOCASE, TH_STR("ab aB Ab"), "0:2,3:2,6:2");
+	/* fullword is checked on the chosen length only (yara) */
+	th_check(PATTERN_REGEX, "ab+", PATTERN_FULLWORD, TH_STR("abbbc ab b abxb "), "6:2");
+	th_check(PATTERN_REGEX, "a[bx]*?b", PATTERN_FULLWORD, TH_STR("abbbc ab b abxb "), "6:2");
+	/* ascii is tried first; wide only when ascii does not match at all */
+	th_check(PATTERN_REGEX, "[\\d]", PATTERN_WIDE | PATTERN_ASCII | PATTERN_FULLWORD,
+		 TH_STR("B1\0xx 2"), "6:1");
+}
+
+static void
+test_regex_scan_limit(void **state)
+{
+	static uint8_t buf[5000];
+	struct pattern *p;
+
+	(void)state;
+	memset(buf, 'x', sizeof(buf));
+	buf[0] = 'a';
+	buf[4095] = 'b';
+	p = th_compile(PATTERN_REGEX, "a.*b", PATTERN_DOTALL);
+	assert_int_equal(pattern_match_at(p, 0, buf, sizeof(buf), 0, 0, 1), 4096);
+	buf[4095] = 'x';
+	buf[4096] = 'b';
+	assert_int_equal(pattern_match_at(p, 0, buf, sizeof(buf), 0, 0, 1), 0);
+	pattern_free(p);
+}
+
+static void
+test_regex_errors(void **state)
+{
+	char msg[512];
+	int col;
+
+	(void)state;
+	assert_int_equal(th_error(PATTERN_REGEX, "", 0, &col, msg, sizeof(msg)), WARD_ESYNTAX);
+	assert_int_equal(th_error(PATTERN_REGEX, "ab*c+?", 0, &col, msg, sizeof(msg)),
+			 WARD_ESYNTAX);
+	assert_string_equal(
+	    msg, "greedy and ungreedy quantifiers can't be mixed in a regular expression");
+	assert_int_equal(col, 5);
+	assert_int_equal(th_error(PATTERN_REGEX, "a{2}b*?", 0, NULL, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(th_error(PATTERN_REGEX, "(a", 0, &col, msg, sizeof(msg)), WARD_ESYNTAX);
+	assert_int_equal(col, 1);
+	assert_int_equal(th_error(PATTERN_REGEX, "a)", 0, &col, msg, sizeof(msg)), WARD_ESYNTAX);
+	assert_int_equal(col, 2);
+	assert_int_equal(th_error(PATTERN_REGEX, "*a", 0, &col, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(col, 1);
+	assert_int_equal(th_error(PATTERN_REGEX, "a**", 0, &col, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(col, 3);
+	assert_int_equal(th_error(PATTERN_REGEX, "[abc", 0, NULL, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(th_error(PATTERN_REGEX, "[z-a]", 0, &col, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(col, 4);
+	assert_int_equal(th_error(PATTERN_REGEX, "[\\w-z]", 0, NULL, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(th_error(PATTERN_REGEX, "a{3,2}", 0, &col, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(col, 2);
+	assert_int_equal(th_error(PATTERN_REGEX, "a{1,40000}", 0, NULL, NULL, 0), WARD_ELIMIT);
+	assert_int_equal(th_error(PATTERN_REGEX, "\\x4", 0, NULL, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(th_error(PATTERN_REGEX, "ab\\", 0, &col, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(col, 3);
+	assert_int_equal(th_error(PATTERN_REGEX, "(a)\\1", 0, &col, msg, sizeof(msg)),
+			 WARD_EUNSUPPORTED);
+	assert_int_equal(col, 4);
+	assert_int_equal(th_error(PATTERN_REGEX, "(?:a)", 0, NULL, NULL, 0), WARD_EUNSUPPORTED);
+	assert_int_equal(th_error(PATTERN_REGEX, "a(?=b)", 0, &col, NULL, 0), WARD_EUNSUPPORTED);
+	assert_int_equal(col, 2);
+	assert_int_equal(th_error(PATTERN_REGEX, "(?P<n>a)", 0, NULL, NULL, 0), WARD_EUNSUPPORTED);
+	assert_int_equal(th_error(PATTERN_REGEX, "\\p{L}", 0, NULL, NULL, 0), WARD_EUNSUPPORTED);
+	assert_int_equal(th_error(PATTERN_REGEX, "()", 0, NULL, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(th_error(PATTERN_REGEX, "^*", 0, NULL, NULL, 0), WARD_ESYNTAX);
+	assert_int_equal(th_error(PATTERN_REGEX, "{2}", 0, NULL, NULL, 0), WARD_ESYNTAX);
+	/* (.{1000}){1000} expands past WARD_MAX_PATTERN_PROG */
+	assert_int_equal(th_error(PATTERN_REGEX, "(.{1000}){1000}", 0, NULL, NULL, 0), WARD_ELIMIT);
+}
+
+static void
+test_regex_depth(void **state)
+{
+	char src[400];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		src[i] = '(';
+	src[100] = 'a';
+	for (i = 0; i < 100; i++)
+		src[101 + i] = ')';
+	src[201] = 0;
+	assert_int_equal(th_error(PATTERN_REGEX, src, 0, NULL, NULL, 0), WARD_ELIMIT);
+	src[40] = 0;
+	memset(src, '(', 40);
+	src[40] = 'a';
+	memset(src + 41, ')', 40);
+	src[81] = 0;
+	th_check(PATTERN_REGEX, src, 0, TH_STR("xa"), "1:1");
+}
+
+static void
+test_regex_search(void **state)
+{
+	struct pattern *p;
+
+	(void)state;
+	p = th_compile(PATTERN_REGEX, "b+c", 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"aabbc", 5), 1);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"aabb", 4), 0);
+	pattern_free(p);
+	p = th_compile(PATTERN_REGEX, "^ab$", 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"ab", 2), 1);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"xab", 3), 0);
+	pattern_free(p);
+	p = th_compile(PATTERN_REGEX, "x*", 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"", 0), 1);
+	pattern_free(p);
+	p = th_compile(PATTERN_REGEX, "ABC", PATTERN_NOCASE);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"xxabc", 5), 1);
+	pattern_free(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_regex_literals),    cmocka_unit_test(test_regex_classes),
+	    cmocka_unit_test(test_regex_quantifiers), cmocka_unit_test(test_regex_anchors),
+	    cmocka_unit_test(test_regex_modifiers),   cmocka_unit_test(test_regex_scan_limit),
+	    cmocka_unit_test(test_regex_errors),      cmocka_unit_test(test_regex_depth),
+	    cmocka_unit_test(test_regex_search),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

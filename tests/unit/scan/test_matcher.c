@@ -1,0 +1,314 @@
+/*
+ * Unit tests of the matcher: candidates from Vectorscan, exact verification,
+ * windows over large files, hash signatures in the same read, and the
+ * compiled rule file (rulefile) round trip and refusals.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "crypto/digest.h"
+#include "rules/compile.h"
+#include "scan/matcher.h"
+#include "scan/rulefile.h"
+
+struct fixture {
+	struct ruleset *rs;
+	struct hashsig_set *hs;
+	struct matcher *m;
+	struct matcher_scratch *s;
+};
+
+struct hits {
+	char names[32][64];
+	int n;
+	const struct fixture *f;
+	uint32_t count_of_first_string;
+};
+
+static int
+collect(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+{
+	struct hits *h = arg;
+
+	if (h->n < 32) {
+		snprintf(h->names[h->n], sizeof(h->names[0]), "%s",
+			 hash_name != NULL ? hash_name : h->f->rs->rules[rule].name);
+		if (hash_name == NULL && h->f->rs->rules[rule].str_count > 0 && h->n == 0)
+			h->count_of_first_string =
+			    matcher_matches(s, h->f->rs->rules[rule].str_first)->n;
+		h->n++;
+	}
+	return 0;
+}
+
+static void
+fixture_load(struct fixture *f, const char *src, const char *hashes)
+{
+	struct rules_compiler *c = NULL;
+	struct ward_diag d;
+
+	memset(f, 0, sizeof(*f));
+	diag_clear(&d);
+	if (src != NULL) {
+		assert_int_equal(rules_compiler_new(&c), 0);
+		if (rules_compiler_add_string(c, "test.yar", src, strlen(src), &d) != 0)
+			fail_msg("compile: %s:%d:%d: %s", d.file, d.line, d.col, d.msg);
+		assert_int_equal(rules_compiler_finish(c, &f->rs, &d), 0);
+		rules_compiler_free(c);
+	}
+	if (hashes != NULL) {
+		const char *p = hashes;
+		int line = 1;
+
+		assert_int_equal(hashsig_new(&f->hs), 0);
+		while (*p != '\0') {
+			const char *e = strchr(p, '\n');
+			size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+
+			assert_int_equal(hashsig_add_line(f->hs, "h", line++, p, n, &d), 0);
+			p += n + (e != NULL);
+		}
+		assert_int_equal(hashsig_finish(f->hs), 0);
+	}
+	if (matcher_new(f->rs, f->hs, &f->m, &d) != 0)
+		fail_msg("matcher: %s", d.msg);
+	assert_int_equal(matcher_scratch_new(f->m, &f->s), 0);
+}
+
+static void
+fixture_free(struct fixture *f)
+{
+	matcher_scratch_free(f->s);
+	matcher_free(f->m);
+	ruleset_free(f->rs);
+	hashsig_free(f->hs);
+}
+
+static struct hits
+scan_buf(const struct fixture *f, const char *data, size_t len)
+{
+	struct hits h;
+
+	memset(&h, 0, sizeof(h));
+	h.f = f;
+	assert_int_equal(matcher_scan_buf(f->m, f->s, (const uint8_t *)data, len, collect, &h), 0);
+	return h;
+}
+
+static void
+test_text_and_hex(void **state)
+{
+	struct fixture f;
+	struct hits h;
+	static const char src[] =
+	    "rule text { strings: $a = \"hello\" condition: #a == 2 }\n"
+	    "rule hex { strings: $a = { 77 6F ?? 6C [0-2] 64 } condition: $a }\n"
+	    "rule none { strings: $a = \"absent\" condition: $a }\n"
+	    "rule nostr { condition: filesize > 10 }\n";
+
+	(void)state;
+	fixture_load(&f, src, NULL);
+	h = scan_buf(&f, "hello world, hello", 18);
+	assert_int_equal(h.n, 3);
+	assert_string_equal(h.names[0], "text");
+	assert_int_equal(h.count_of_first_string, 2);
+	assert_string_equal(h.names[1], "hex");
+	assert_string_equal(h.names[2], "nostr");
+	h = scan_buf(&f, "hello", 5);
+	assert_int_equal(h.n, 0);
+	fixture_free(&f);
+}
+
+static void
+test_overlapping_and_regex(void **state)
+{
+	struct fixture f;
+	struct hits h;
+	static const char src[] = "rule aa { strings: $a = \"aa\" condition: #a == 3 }\n"
+				  "rule re { strings: $a = /b+c/ condition: #a == 3 and !a[1] == 4 }\n";
+
+	(void)state;
+	fixture_load(&f, src, NULL);
+	h = scan_buf(&f, "aaaa bbbc", 9);
+	assert_int_equal(h.n, 2);
+	assert_string_equal(h.names[0], "aa");
+	assert_string_equal(h.names[1], "re");
+	fixture_free(&f);
+}
+
+static void
+test_private_rule_not_reported(void **state)
+{
+	struct fixture f;
+	struct hits h;
+	static const char src[] = "private rule p { strings: $a = \"x\" condition: $a }\n"
+				  "rule q { condition: p }\n";
+
+	(void)state;
+	fixture_load(&f, src, NULL);
+	h = scan_buf(&f, "x", 1);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.names[0], "q");
+	fixture_free(&f);
+}
+
+static void
+test_hash_signatures(void **state)
+{
+	struct fixture f;
+	struct hits h;
+	char line[256], hex[65];
+	uint8_t md[32];
+
+	(void)state;
+	assert_int_equal(digest_buf(DIGEST_SHA256, "abc", 3, md, sizeof(md)), 0);
+	assert_int_equal(digest_to_hex(md, 32, hex, sizeof(hex)), 0);
+	snprintf(line, sizeof(line), "sha256:%s:3:ABC.Sha\nmd5:900150983cd24fb0d6963f7d28e17f72:*:ABC.Md5",
+		 hex);
+	fixture_load(&f, NULL, line);
+	h = scan_buf(&f, "abc", 3);
+	assert_int_equal(h.n, 2);
+	h = scan_buf(&f, "abd", 3);
+	assert_int_equal(h.n, 0);
+	fixture_free(&f);
+}
+
+/* A file larger than one window, with matches on both sides of a boundary. */
+static void
+test_windows(void **state)
+{
+	struct fixture f;
+	struct hits h;
+	char path[] = "/tmp/ward-test-matcher-XXXXXX";
+	size_t w = matcher_window_size();
+	size_t size = 2 * w + 4096;
+	uint8_t *buf = calloc(1, size);
+	static const char src[] =
+	    "rule span { strings: $a = \"boundary-string\" condition: #a == 3 and @a[3] > 33554000 }\n"
+	    "rule hex { strings: $h = { 62 6F [1-4000] 79 } condition: #h >= 3 }\n"
+	    "rule tail { condition: uint32be(filesize - 4) == 0x454e4421 }\n";
+	int fd;
+
+	(void)state;
+	assert_non_null(buf);
+	memcpy(buf + w - 7, "boundary-string", 15);
+	memcpy(buf + 10, "boundary-string", 15);
+	memcpy(buf + 2 * w - 3, "boundary-string", 15);
+	memcpy(buf + size - 4, "END!", 4);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, size), (ssize_t)size);
+	fixture_load(&f, src, NULL);
+	memset(&h, 0, sizeof(h));
+	h.f = &f;
+	assert_int_equal(matcher_scan_fd(f.m, f.s, fd, size, collect, &h, NULL), 0);
+	assert_int_equal(h.n, 3);
+	assert_string_equal(h.names[0], "span");
+	assert_string_equal(h.names[1], "hex");
+	assert_string_equal(h.names[2], "tail");
+	/* The same data in memory gives the same answer. */
+	h = scan_buf(&f, (const char *)buf, size);
+	assert_int_equal(h.n, 3);
+	fixture_free(&f);
+	close(fd);
+	unlink(path);
+	free(buf);
+}
+
+static void
+test_rulefile_round_trip_and_damage(void **state)
+{
+	struct fixture f;
+	struct ruleset *rs = NULL;
+	struct hashsig_set *hs = NULL;
+	struct matcher *m = NULL;
+	struct ward_diag d;
+	char path[] = "/tmp/ward-test-rulefile-XXXXXX";
+	uint8_t *p;
+	long len;
+	int fd, rebuilt = -1;
+	FILE *fp;
+	static const char src[] = "rule r : t1 { meta: a = 1 strings: $a = \"needle\" nocase "
+				  "condition: $a }\n";
+
+	(void)state;
+	fixture_load(&f, src, "md5:900150983cd24fb0d6963f7d28e17f72:3:ABC");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(rulefile_write(path, f.rs, f.hs, f.m, &d), 0);
+	assert_int_equal(rulefile_read(path, &rs, &hs, &m, &rebuilt, &d), 0);
+	assert_int_equal(rebuilt, 0);
+	assert_int_equal(rs->nrules, 1);
+	assert_string_equal(rs->rules[0].name, "r");
+	matcher_free(m);
+	ruleset_free(rs);
+	hashsig_free(hs);
+
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	p = malloc((size_t)len);
+	assert_int_equal(fread(p, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+
+	/* A flipped byte in the payload: checksum. */
+	p[len / 2 + 40] ^= 0x40;
+	assert_int_equal(rulefile_parse(p, (size_t)len, &rs, &hs, &m, &rebuilt, &d),
+			 WARD_ECHECKSUM);
+	p[len / 2 + 40] ^= 0x40;
+	/* Another version. */
+	p[12] = '9';
+	assert_int_equal(rulefile_parse(p, (size_t)len, &rs, &hs, &m, &rebuilt, &d),
+			 WARD_EVERSION);
+	assert_non_null(strstr(d.msg, "compiled by ward 9"));
+	p[12] = WARD_VERSION[0];
+	/* Another CPU family. */
+	p[44] ^= 0x20;
+	assert_int_equal(rulefile_parse(p, (size_t)len, &rs, &hs, &m, &rebuilt, &d),
+			 WARD_EVERSION);
+	assert_non_null(strstr(d.msg, "CPU family"));
+	p[44] ^= 0x20;
+	/* Truncated. */
+	assert_int_equal(rulefile_parse(p, (size_t)len - 1, &rs, &hs, &m, &rebuilt, &d),
+			 WARD_ECHECKSUM);
+	assert_int_equal(rulefile_parse(p, 20, &rs, &hs, &m, &rebuilt, &d), WARD_EFORMAT);
+	/* Not a rule file at all. */
+	assert_int_equal(rulefile_parse((const uint8_t *)"rule x { condition: true }", 26, &rs,
+					&hs, &m, &rebuilt, &d),
+			 WARD_EFORMAT);
+	/* Intact again: loads. */
+	assert_int_equal(rulefile_parse(p, (size_t)len, &rs, &hs, &m, &rebuilt, &d), 0);
+	matcher_free(m);
+	ruleset_free(rs);
+	hashsig_free(hs);
+	free(p);
+	unlink(path);
+	fixture_free(&f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_and_hex),
+		cmocka_unit_test(test_overlapping_and_regex),
+		cmocka_unit_test(test_private_rule_not_reported),
+		cmocka_unit_test(test_hash_signatures),
+		cmocka_unit_test(test_windows),
+		cmocka_unit_test(test_rulefile_round_trip_and_damage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
