@@ -507,10 +507,7 @@ cc_include(void *arg, const char *path, int line, int col, struct ward_diag *d)
 	c->cur_file = cur;
 	if (r == WARD_EIO && d != NULL && d->line == 0) {
 		/* Point at the include statement, as yara does. */
-		char msg[sizeof(d->msg)];
-
-		snprintf(msg, sizeof(msg), "%s", d->msg);
-		r = diag_set(d, r, cur, line, col, "can't open include file: %s (%s)", path, msg);
+		r = diag_set(d, r, cur, line, col, "can't open include file: %s", path);
 	}
 out:
 	ward_free(full);

@@ -105,8 +105,6 @@ cc_set(struct cc_ctx *cx, const struct ast *n, uint32_t **out, uint32_t *nout)
 
 			if (wild ? strncmp(sid, id, plen) != 0 : strcmp(sid, id) != 0)
 				continue;
-			if (!wild && strcmp(id, "$") == 0)
-				continue;
 			if (ward_grow(&v, &cap, nv + 1, sizeof(*v)) != 0)
 				goto nomem;
 			v[nv++] = cx->str_first + i;

@@ -34,6 +34,14 @@ ALNUM = set(string.ascii_letters.encode() + string.digits.encode())
 LOWER = string.ascii_lowercase
 WORD_CHARS = string.ascii_letters + string.digits + "_"
 
+# Knobs run.py sets from its options (the defaults cover the whole language).
+OPTIONS = {
+    # `for none of ...`/`for none i in ...`: yara 4.2 treats `none` in a for
+    # loop as `0` ("at least zero": true whenever the loop runs); off lets a
+    # run look past that known difference.
+    "for_none": True,
+}
+
 # Magnitude above which an integer expression is not combined further:
 # keeps every intermediate value far from int64 overflow.
 BIG = 1 << 60
@@ -952,14 +960,14 @@ def string_set(c, allow_them=True):
     return "(" + ", ".join(items) + ")", cover
 
 
-def quantifier(c, n):
+def quantifier(c, n, in_for=False):
     rng = c.rng
     r = rng.random()
     if r < 0.35:
         return "any"
     if r < 0.6:
         return "all"
-    if r < 0.72:
+    if r < 0.72 and (OPTIONS["for_none"] or not in_for):
         return "none"
     return str(rng.randint(0, n + 1))
 
@@ -967,7 +975,7 @@ def quantifier(c, n):
 def for_of(c, depth):
     rng = c.rng
     sset, cover = string_set(c)
-    q = quantifier(c, len(cover))
+    q = quantifier(c, len(cover), True)
     saved = c.in_for_of
     c.in_for_of = True
     body = anon_body(c, depth - 1)
@@ -1021,7 +1029,8 @@ def for_in(c, depth):
         lo, hi = "filesize - %d" % rng.randint(1, 16), "filesize"
     else:
         lo, hi = str(rng.randint(0, 3)), str(rng.choice([0, 1, 2, 4, 8, 10]))
-    q = rng.choice(["any", "all", "any", "all", str(rng.randint(0, 3))])
+    q = rng.choice(["any", "all", "any", "all", str(rng.randint(0, 3))]
+                   + (["none"] if OPTIONS["for_none"] else []))
     c.loopvars.append(var)
     r = rng.random()
     if r < 0.3 and c.named:

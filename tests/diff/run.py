@@ -382,8 +382,12 @@ def main(argv=None):
                     help="also compare the matched strings (id, offset, length) of matching rules")
     ap.add_argument("--long-gap", type=float, default=0.01,
                     help="probability that an unbounded hex jump is ~4 KiB long in an input")
-    ap.add_argument("--show", type=int, default=5, help="mismatches printed in full")
+    ap.add_argument("--show", type=int, default=5,
+                    help="mismatches printed in full (one per rule set and set of differing rules)")
+    ap.add_argument("--no-for-none", action="store_true",
+                    help="generate no `for none ...` loops (yara 4.2 reads them as `for 0 ...`)")
     args = ap.parse_args(argv)
+    gen.OPTIONS["for_none"] = not args.no_for_none
 
     if not shutil.which(args.yara):
         print("run.py: yara not found (%s)" % args.yara, file=sys.stderr)
@@ -412,16 +416,24 @@ def main(argv=None):
     ward_errors = [r for r in results if r.ward_error]
     positives = sum(r.yara_matches for r in results)
     shown = 0
+    seen = set()
+    rest = []
     for r, m in mismatches:
-        if shown < args.show:
+        key = (r.index, frozenset(m[1] ^ m[2]) if m[3] == "rules" and m[2] is not None else m[3])
+        if shown < args.show and key not in seen:
             print(reproduce(args, r, m, shown + 1))
             shown += 1
-    if len(mismatches) > shown:
+            seen.add(key)
+        else:
+            rest.append((r, m))
+    if rest:
         print("further mismatches:")
-        for r, m in mismatches[shown:]:
+        for r, m in rest[:40]:
             print("  rule set %d (%s), input %s: yara %s, ward %s" % (
                 r.index, r.dir, m[0], sorted(m[1]) if m[1] is not None else "-",
                 sorted(m[2]) if m[2] is not None else "(failed)"))
+        if len(rest) > 40:
+            print("  ... and %d more" % (len(rest) - 40))
     for r in ward_errors:
         print("ward failed on rule set %d (%s): %s" % (r.index, r.dir, first_line(r.ward_error)))
     print("differential: %d rule sets x %d inputs = %d cases (seed %d) in %.1f s; "

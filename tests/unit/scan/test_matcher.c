@@ -112,7 +112,7 @@ test_text_and_hex(void **state)
 	static const char src[] =
 	    "rule text { strings: $a = \"hello\" condition: #a == 2 }\n"
 	    "rule hex { strings: $a = { 77 6F ?? 6C [0-2] 64 } condition: $a }\n"
-	    "rule none { strings: $a = \"absent\" condition: $a }\n"
+	    "rule absent { strings: $a = \"absent\" condition: $a }\n"
 	    "rule nostr { condition: filesize > 10 }\n";
 
 	(void)state;
@@ -125,6 +125,32 @@ test_text_and_hex(void **state)
 	assert_string_equal(h.names[2], "nostr");
 	h = scan_buf(&f, "hello", 5);
 	assert_int_equal(h.n, 0);
+	fixture_free(&f);
+}
+
+/*
+ * A byte followed by a wildcard, far into the buffer: Debian 12's Vectorscan
+ * 5.4.9 misses this on AVX-512 hosts (docs/dependencies.md).
+ */
+static void
+test_engine_sanity(void **state)
+{
+	struct fixture f;
+	struct hits h;
+	char buf[300];
+	static const char src[] = "rule q { strings: $a = { 51 ?? } condition: #a == 2 }\n"
+				  "rule c9 { strings: $a = { 3? C9 [6-15] 96 ?? } condition: $a }\n";
+
+	(void)state;
+	memset(buf, 'A', sizeof(buf));
+	memcpy(buf + 100, "Qx", 2);
+	memcpy(buf + 250, "Qy", 2);
+	memcpy(buf + 200, "7\xc9" "AAAAAAAAAAAAAAA" "\x96%", 19);
+	fixture_load(&f, src, NULL);
+	h = scan_buf(&f, buf, sizeof(buf));
+	assert_int_equal(h.n, 2);
+	assert_string_equal(h.names[0], "q");
+	assert_string_equal(h.names[1], "c9");
 	fixture_free(&f);
 }
 
@@ -303,6 +329,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_and_hex),
+		cmocka_unit_test(test_engine_sanity),
 		cmocka_unit_test(test_overlapping_and_regex),
 		cmocka_unit_test(test_private_rule_not_reported),
 		cmocka_unit_test(test_hash_signatures),
