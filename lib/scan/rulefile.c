@@ -23,7 +23,25 @@ static const char rulefile_magic[8] = {'W', 'A', 'R', 'D', 'R', 'S', 'E', 'T'};
 
 #define VERSION_LEN 32
 #define ARCH_LEN 16
-#define HEADER_LEN (8 + 4 + VERSION_LEN + ARCH_LEN + 8 + 32)
+#define SUM_OFF (8 + 4 + VERSION_LEN + ARCH_LEN + 8)
+#define HEADER_LEN (SUM_OFF + 32)
+
+int
+rulefile_checksum(const uint8_t *p, size_t len, uint8_t sum[32])
+{
+	struct digest_ctx *c = NULL;
+	int r;
+
+	if (len < HEADER_LEN)
+		return WARD_EFORMAT;
+	if ((r = digest_new(DIGEST_SHA256, &c)) != 0)
+		return r;
+	if ((r = digest_update(c, p, SUM_OFF)) == 0 &&
+	    (r = digest_update(c, p + HEADER_LEN, len - HEADER_LEN)) == 0)
+		r = digest_final(c, sum, 32);
+	digest_free(c);
+	return r;
+}
 
 const char *
 rulefile_arch(void)
@@ -141,17 +159,19 @@ rulefile_write(const char *path, const struct ruleset *rs, const struct hashsig_
 			     ward_strerror(sec.err ? sec.err : payload.err));
 		goto out;
 	}
-	if ((r = digest_buf(DIGEST_SHA256, payload.p, payload.len, md, sizeof(md))) != 0) {
-		r = diag_set(d, r, path, 0, 0, "cannot hash the rule set");
-		goto out;
-	}
 	wbuf_put(&out, rulefile_magic, sizeof(rulefile_magic));
 	wbuf_u32(&out, RULEFILE_FORMAT);
 	put_padded(&out, WARD_VERSION, VERSION_LEN);
 	put_padded(&out, rulefile_arch(), ARCH_LEN);
 	wbuf_u64(&out, payload.len);
-	wbuf_put(&out, md, sizeof(md));
+	wbuf_put(&out, md, sizeof(md)); /* replaced below */
 	wbuf_put(&out, payload.p, payload.len);
+	if (out.err == 0 && (r = rulefile_checksum(out.p, out.len, md)) != 0) {
+		r = diag_set(d, r, path, 0, 0, "cannot hash the rule set");
+		goto out;
+	}
+	if (out.err == 0)
+		memcpy(out.p + SUM_OFF, md, sizeof(md));
 	if (out.err != 0) {
 		r = diag_set(d, out.err, path, 0, 0, "out of memory");
 		goto out;
@@ -236,8 +256,7 @@ rulefile_parse(const uint8_t *p, size_t len, struct ruleset **rsp, struct hashsi
 			     (unsigned long long)plen, rbuf_left(&b));
 		goto out;
 	}
-	if (rbuf_bytes(&b, (size_t)plen, &payload) != 0 ||
-	    digest_buf(DIGEST_SHA256, payload, (size_t)plen, md, sizeof(md)) != 0 ||
+	if (rbuf_bytes(&b, (size_t)plen, &payload) != 0 || rulefile_checksum(p, len, md) != 0 ||
 	    !digest_equal(md, sum, sizeof(md))) {
 		r = diag_set(d, WARD_ECHECKSUM, NULL, 0, 0,
 			     "compiled rule file is damaged (checksum mismatch)");

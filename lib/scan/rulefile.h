@@ -8,7 +8,7 @@
  *   char version[32]      ward version that wrote it, NUL-padded
  *   char arch[16]         CPU family (x86_64, aarch64, ...), NUL-padded
  *   u64 payload_len
- *   u8 sha256[32]         of the payload
+ *   u8 sha256[32]         of the header before it and of the payload
  *   payload:              lenbytes(ruleset) lenbytes(hashsigs) lenbytes(vectorscan db)
  *
  * The reader refuses a file of another format, ward version or CPU family
@@ -45,6 +45,12 @@ int rulefile_parse(const uint8_t *p, size_t len, struct ruleset **rs, struct has
 /* Reads and parses path (at most WARD_MAX_COMPILED_SIZE bytes). */
 int rulefile_read(const char *path, struct ruleset **rs, struct hashsig_set **hs,
 		  struct matcher **m, int *rebuilt, struct ward_diag *d);
+
+/*
+ * Computes the checksum of a whole compiled file (len bytes, at least the
+ * header) into sum.  Returns 0 or WARD_EFORMAT / WARD_E* from OpenSSL.
+ */
+int rulefile_checksum(const uint8_t *p, size_t len, uint8_t sum[32]);
 
 /* The CPU family this build targets ("x86_64", "aarch64", ...). */
 const char *rulefile_arch(void);
