@@ -12,6 +12,7 @@
 
 #include "rules/cond.h"
 #include "rules/ruleset.h"
+#include "util/limits.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,8 +32,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct rs_match m1[] = {{0, 2}, {5, 5}, {20, 3}}, m2[] = {{23, 3}};
-	struct rs_matches mt[5] = {{m1, 3, 3}, {NULL, 0, 0}, {m1, 3, 3}, {m2, 1, 1},
-				   {NULL, 0, 0}};
+	struct rs_matches mt[5] = {{m1, 3, 3}, {NULL, 0, 0}, {m1, 3, 3}, {m2, 1, 1}, {NULL, 0, 0}};
 	struct rs_rule rules[2];
 	struct rs_string strings[5];
 	struct rs_external ext[2];
@@ -41,7 +41,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rs_scan_env env = {mt, sizeof(fz_file) - 1, fz_read, NULL};
 	static const uint8_t code0[] = {COND_PUSH_INT, 1, 0, 0, 0, 0, 0, 0, 0};
 	uint8_t results[2];
-	int i;
+	uint64_t steps;
+	int i, res;
 
 	if (size > (1u << 16))
 		return 0;
@@ -81,7 +82,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (cond_verify(&rs, 1, &d) != 0)
 		return 0;
-	/* Accepted: it must run to the end (the step limit bounds loops). */
-	(void)ruleset_eval(&rs, &env, results);
+	/*
+	 * Accepted: it must run to the end.  The step counter starts 2^20 steps
+	 * before WARD_MAX_EVAL_STEPS so that huge loops reach the limit (and its
+	 * WARD_ELIMIT path) within the fuzzer's timeout.
+	 */
+	results[0] = 1;
+	steps = WARD_MAX_EVAL_STEPS - (1u << 20);
+	(void)cond_eval(&rs, 1, &env, results, &steps, &res);
 	return 0;
 }

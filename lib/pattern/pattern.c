@@ -170,8 +170,7 @@ cg_class(struct cg *g, uint32_t n)
 		goto out;
 	}
 	if (cnt == 1) {
-		for (c = 0; !ptree_bm_has(bm, c); c++)
-			;
+		c = (unsigned)ptree_bm_first(bm);
 		r = cg_emit1(g, POP_BYTE, c, 0, NULL);
 		goto out;
 	}
@@ -378,9 +377,7 @@ ex_class(struct wbuf *w, const uint8_t *bm, int wide)
 	if (cnt == 256) {
 		wbuf_put(w, ".", 1);
 	} else if (cnt == 1) {
-		for (c = 0; !ptree_bm_has(bm, c); c++)
-			;
-		ex_byte(w, c);
+		ex_byte(w, (unsigned)ptree_bm_first(bm));
 	} else {
 		wbuf_put(w, neg ? "[^" : "[", neg ? 2 : 1);
 		for (c = 0; c < 256; c = e + 1) {

@@ -75,11 +75,6 @@ ptree_bm_set(uint8_t *bm, unsigned c)
 	bm[(c & 0xffu) >> 3] |= (uint8_t)(1u << (c & 7u));
 }
 
-int
-ptree_bm_has(const uint8_t *bm, unsigned c)
-{
-	return (bm[(c & 0xffu) >> 3] >> (c & 7u)) & 1u;
-}
 
 void
 ptree_bm_range(uint8_t *bm, unsigned lo, unsigned hi)
@@ -115,9 +110,23 @@ ptree_bm_fold(uint8_t *bm)
 unsigned
 ptree_bm_count(const uint8_t *bm)
 {
+	static const uint8_t bits[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
 	unsigned i, n = 0;
 
 	for (i = 0; i < 32; i++)
-		n += (unsigned)__builtin_popcount(bm[i]);
+		n += bits[bm[i] & 15] + bits[bm[i] >> 4];
 	return n;
+}
+
+int
+ptree_bm_first(const uint8_t *bm)
+{
+	unsigned i, b;
+
+	for (i = 0; i < 32; i++)
+		if (bm[i] != 0)
+			for (b = 0; b < 8; b++)
+				if (bm[i] & (1u << b))
+					return (int)(i * 8 + b);
+	return -1;
 }

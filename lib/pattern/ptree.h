@@ -62,7 +62,13 @@ void ptree_append(struct ptree *t, uint32_t p, uint32_t c);
 
 /* Class bitmap helpers. */
 void ptree_bm_set(uint8_t *bm, unsigned c);
-int ptree_bm_has(const uint8_t *bm, unsigned c);
+static inline int
+ptree_bm_has(const uint8_t *bm, unsigned c)
+{
+	return (bm[(c & 0xffu) >> 3] >> (c & 7u)) & 1u;
+}
+/* The smallest member, or -1 for an empty class. */
+int ptree_bm_first(const uint8_t *bm);
 void ptree_bm_range(uint8_t *bm, unsigned lo, unsigned hi);
 void ptree_bm_not(uint8_t *bm);
 void ptree_bm_fold(uint8_t *bm); /* adds the other ASCII case of each member */

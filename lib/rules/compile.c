@@ -64,7 +64,8 @@ cc_add_name(struct rules_compiler *c, uint32_t idx)
 			return WARD_ENOMEM;
 		for (k = 0; k < c->rs->nrules; k++) {
 			mask = ncap - 1;
-			for (i = cc_hash(c->rs->rules[k].name) & mask; nt[i] != 0; i = (i + 1) & mask)
+			for (i = cc_hash(c->rs->rules[k].name) & mask; nt[i] != 0;
+			     i = (i + 1) & mask)
 				;
 			nt[i] = k + 1;
 		}
@@ -177,9 +178,10 @@ rules_parse_define(const char *def, struct rs_external *e, struct ward_diag *d)
 			vlen -= 2;
 		}
 		if (vlen > WARD_MAX_EXTERNAL_STRING) {
-			r = diag_set(d, WARD_ELIMIT, NULL, 0, 0,
-				     "external string too long (limit WARD_MAX_EXTERNAL_STRING = %d)",
-				     WARD_MAX_EXTERNAL_STRING);
+			r = diag_set(
+			    d, WARD_ELIMIT, NULL, 0, 0,
+			    "external string too long (limit WARD_MAX_EXTERNAL_STRING = %d)",
+			    WARD_MAX_EXTERNAL_STRING);
 			goto out;
 		}
 		if ((e->s = ward_strndup(val, vlen)) == NULL)
@@ -279,7 +281,8 @@ cc_strings(struct cc_ctx *cx, const struct prule *pr)
 				line = ps->line;
 				col = ps->col;
 			} else {
-				lexer_linecol(cx->lx, ps->src_off + (size_t)pd.col - 1, &line, &col);
+				lexer_linecol(cx->lx, ps->src_off + (size_t)pd.col - 1, &line,
+					      &col);
 			}
 			r = diag_set(cx->d, r, cx->file, line, col, "%s",
 				     pd.msg[0] != '\0' ? pd.msg : ward_strerror(r));
@@ -482,9 +485,10 @@ cc_include(void *arg, const char *path, int line, int col, struct ward_diag *d)
 	int r;
 
 	if (c->depth >= WARD_MAX_INCLUDE_DEPTH) {
-		r = diag_set(d, WARD_ELIMIT, cur, line, col,
-			     "too many levels of included rules (limit WARD_MAX_INCLUDE_DEPTH = %d)",
-			     WARD_MAX_INCLUDE_DEPTH);
+		r = diag_set(
+		    d, WARD_ELIMIT, cur, line, col,
+		    "too many levels of included rules (limit WARD_MAX_INCLUDE_DEPTH = %d)",
+		    WARD_MAX_INCLUDE_DEPTH);
 		goto out;
 	}
 	slash = cur != NULL && !c->cur_is_mem ? strrchr(cur, '/') : NULL;
@@ -556,8 +560,8 @@ out:
 }
 
 int
-rules_compiler_add_string(struct rules_compiler *c, const char *name, const char *src,
-			  size_t len, struct ward_diag *d)
+rules_compiler_add_string(struct rules_compiler *c, const char *name, const char *src, size_t len,
+			  struct ward_diag *d)
 {
 	int r;
 

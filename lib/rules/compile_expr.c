@@ -21,7 +21,7 @@
 static int cc_expr(struct cc_ctx *cx, const struct ast *n, enum cc_type *t);
 
 static int cc_err(struct cc_ctx *cx, const struct ast *n, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int
 cc_err(struct cc_ctx *cx, const struct ast *n, int err, const char *fmt, ...)
@@ -282,9 +282,9 @@ cc_ident(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 	for (i = 0; i < rs->next; i++) {
 		if (strcmp(rs->ext[i].name, n->name) == 0) {
 			cond_emit_op_u32(&cx->w, COND_PUSH_EXT, i);
-			*t = rs->ext[i].type == RS_STR ? CC_STR
+			*t = rs->ext[i].type == RS_STR	  ? CC_STR
 			     : rs->ext[i].type == RS_BOOL ? CC_BOOL
-							   : CC_INT;
+							  : CC_INT;
 			return 0;
 		}
 	}
@@ -338,11 +338,11 @@ cc_fold(struct cc_ctx *cx, const struct ast *n, int *folded, int64_t *v)
 	if (r)
 		return diag_set(cx->d, WARD_ESEMANTIC, cx->file, n->line, n->col,
 				"integer overflow in \"%lld %s %lld\"", (long long)a,
-				n->tok == TOK_PLUS    ? "+"
-				: n->tok == TOK_MINUS ? "-"
-				: n->tok == TOK_STAR  ? "*"
+				n->tok == TOK_PLUS     ? "+"
+				: n->tok == TOK_MINUS  ? "-"
+				: n->tok == TOK_STAR   ? "*"
 				: n->tok == TOK_BSLASH ? "\\"
-						      : "%",
+						       : "%",
 				(long long)b);
 	*folded = 1;
 	return 0;

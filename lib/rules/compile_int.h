@@ -37,7 +37,7 @@ enum cc_type {
 
 struct cc_ctx {
 	struct rules_compiler *c;
-	uint32_t rule;      /* index the rule will get */
+	uint32_t rule;	    /* index the rule will get */
 	uint32_t str_first; /* its strings in rs->strings */
 	uint32_t str_count;
 	uint8_t *referenced; /* per string of the rule */

@@ -133,8 +133,7 @@ vstring(struct vstate *v, size_t pc, int allow_current)
 				return 0;
 		return vfail(v, pc, "current string used outside a for-of loop");
 	}
-	if (s < v->r->str_first || s - v->r->str_first >= v->r->str_count ||
-	    s >= v->rs->nstrings)
+	if (s < v->r->str_first || s - v->r->str_first >= v->r->str_count || s >= v->rs->nstrings)
 		return vfail(v, pc, "string index out of range for this rule");
 	return 0;
 }
@@ -241,7 +240,8 @@ vinsn(struct vstate *v, uint8_t op, size_t pc, size_t end, int base)
 		if (rbuf_u8(&v->b, &k) != 0)
 			return vfail(v, pc, "truncated instruction");
 		if (k >= v->nloops || v->loop_is_of[k])
-			return vfail(v, pc, "loop variable slot does not name an enclosing range loop");
+			return vfail(v, pc,
+				     "loop variable slot does not name an enclosing range loop");
 		return vpush(v, V_INT, pc);
 	case COND_READ:
 		if (rbuf_u8(&v->b, &k) != 0)
@@ -377,7 +377,8 @@ vrange(struct vstate *v, size_t start, size_t end)
 			if (rbuf_u32(&v->b, &off) != 0)
 				return vfail(v, pc, "truncated instruction");
 			if (v->sp <= base || v->types[v->sp - 1] != V_INT)
-				return vfail(v, pc, "conditional jump without a boolean on the stack");
+				return vfail(v, pc,
+					     "conditional jump without a boolean on the stack");
 			if (off > end - v->b.off)
 				return vfail(v, pc, "jump leaves its enclosing code");
 			if (v->npend > pbase && v->b.off + off > v->pend[v->npend - 1].target)
@@ -395,8 +396,9 @@ vrange(struct vstate *v, size_t start, size_t end)
 		/* A pending jump keeps its value: nothing below it may be touched. */
 		for (k = pbase; k < v->npend; k++)
 			if (v->sp < v->pend[k].depth - 1)
-				return vfail(v, pc, "code between a jump and its target pops "
-						    "below the jump's value");
+				return vfail(v, pc,
+					     "code between a jump and its target pops "
+					     "below the jump's value");
 	}
 	if (v->npend != pbase)
 		return vfail(v, end, "unresolved jump");

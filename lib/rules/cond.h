@@ -28,25 +28,25 @@
 #include "util/err.h"
 
 enum cond_op {
-	COND_PUSH_INT = 1,  /* i64 value */
-	COND_PUSH_UNDEF,    /* - */
-	COND_PUSH_STR,      /* u32 len, len bytes */
-	COND_PUSH_EXT,      /* u32 external index (type from the rule set) */
-	COND_PUSH_RULE,     /* u32 rule index (< current rule) -> bool */
-	COND_PUSH_VAR,      /* u8 loop slot (an enclosing range loop) -> int */
-	COND_FILESIZE,      /* - -> int */
-	COND_READ,          /* u8 COND_RD_* ; pops offset -> int/undef */
-	COND_FOUND,         /* u32 string -> bool          ($a) */
-	COND_COUNT,         /* u32 string -> int           (#a) */
-	COND_COUNT_IN,      /* u32 string; pops lo, hi -> int (#a in (lo..hi)) */
-	COND_AT,            /* u32 string; pops off -> bool ($a at off) */
-	COND_IN,            /* u32 string; pops lo, hi -> bool ($a in (lo..hi)) */
-	COND_OFFSET,        /* u32 string; pops i -> int   (@a[i]) */
-	COND_LENGTH,        /* u32 string; pops i -> int   (!a[i]) */
-	COND_OF,            /* u8 quant, u32 n, n x u32 string; [pops N] -> bool */
-	COND_LOOP_OF,       /* u8 quant, u32 n, n x u32 string, u32 body_len; [pops N] */
-	COND_LOOP_RANGE,    /* u8 quant, u8 slot, u32 body_len; pops [N], lo, hi */
-	COND_ADD,           /* binary integer operators: pop b, pop a, push a op b */
+	COND_PUSH_INT = 1, /* i64 value */
+	COND_PUSH_UNDEF,   /* - */
+	COND_PUSH_STR,	   /* u32 len, len bytes */
+	COND_PUSH_EXT,	   /* u32 external index (type from the rule set) */
+	COND_PUSH_RULE,	   /* u32 rule index (< current rule) -> bool */
+	COND_PUSH_VAR,	   /* u8 loop slot (an enclosing range loop) -> int */
+	COND_FILESIZE,	   /* - -> int */
+	COND_READ,	   /* u8 COND_RD_* ; pops offset -> int/undef */
+	COND_FOUND,	   /* u32 string -> bool          ($a) */
+	COND_COUNT,	   /* u32 string -> int           (#a) */
+	COND_COUNT_IN,	   /* u32 string; pops lo, hi -> int (#a in (lo..hi)) */
+	COND_AT,	   /* u32 string; pops off -> bool ($a at off) */
+	COND_IN,	   /* u32 string; pops lo, hi -> bool ($a in (lo..hi)) */
+	COND_OFFSET,	   /* u32 string; pops i -> int   (@a[i]) */
+	COND_LENGTH,	   /* u32 string; pops i -> int   (!a[i]) */
+	COND_OF,	   /* u8 quant, u32 n, n x u32 string; [pops N] -> bool */
+	COND_LOOP_OF,	   /* u8 quant, u32 n, n x u32 string, u32 body_len; [pops N] */
+	COND_LOOP_RANGE,   /* u8 quant, u8 slot, u32 body_len; pops [N], lo, hi */
+	COND_ADD,	   /* binary integer operators: pop b, pop a, push a op b */
 	COND_SUB,
 	COND_MUL,
 	COND_DIV,
@@ -56,15 +56,15 @@ enum cond_op {
 	COND_BXOR,
 	COND_SHL,
 	COND_SHR,
-	COND_LT,            /* integer comparisons -> bool */
+	COND_LT, /* integer comparisons -> bool */
 	COND_LE,
 	COND_GT,
 	COND_GE,
 	COND_EQ,
 	COND_NE,
-	COND_NEG,           /* unary integer operators */
+	COND_NEG, /* unary integer operators */
 	COND_BNOT,
-	COND_SEQ,           /* string comparisons: pop b, pop a -> bool */
+	COND_SEQ, /* string comparisons: pop b, pop a -> bool */
 	COND_SNE,
 	COND_SLT,
 	COND_SLE,
@@ -77,14 +77,14 @@ enum cond_op {
 	COND_ENDSWITH,
 	COND_IENDSWITH,
 	COND_IEQUALS,
-	COND_MATCHES,       /* u32 regex index; pops string -> bool */
-	COND_STR_TO_BOOL,   /* pops string -> bool (non-empty) */
-	COND_AND,           /* pop b, pop a -> bool, YARA's undefined rules */
+	COND_MATCHES,	  /* u32 regex index; pops string -> bool */
+	COND_STR_TO_BOOL, /* pops string -> bool (non-empty) */
+	COND_AND,	  /* pop b, pop a -> bool, YARA's undefined rules */
 	COND_OR,
 	COND_NOT,
 	COND_DEFINED,
-	COND_JFALSE,        /* u32 forward offset; jumps if the top is defined and false */
-	COND_JTRUE,         /* u32 forward offset; jumps if the top is defined and true */
+	COND_JFALSE, /* u32 forward offset; jumps if the top is defined and false */
+	COND_JTRUE,  /* u32 forward offset; jumps if the top is defined and true */
 	COND_OP_MAX_
 };
 
@@ -149,5 +149,15 @@ int cond_verify_ex(const struct ruleset *rs, uint32_t rule, int *needs_strings,
  */
 int cond_eval(const struct ruleset *rs, uint32_t rule, const struct rs_scan_env *env,
 	      const uint8_t *results, uint64_t *steps, int *result);
+
+/*
+ * Decides whether rule `rule` (verified code) is false on every file where
+ * none of its own strings matched, whatever else the file holds: the code
+ * runs with empty match lists and every other input (file size, contents,
+ * externals, other rules, loop variables, loops) unknown.  *yes = 1 means
+ * the scanner may skip evaluating the rule on such files.  Returns 0 or a
+ * negative WARD_E*.  A 0 in *yes is always safe.
+ */
+int cond_false_without_matches(const struct ruleset *rs, uint32_t rule, int *yes);
 
 #endif

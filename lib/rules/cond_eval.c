@@ -30,6 +30,7 @@ struct ev_val {
 	uint32_t slen;
 	uint8_t is_str;
 	uint8_t undef;
+	uint8_t unk; /* cond_false_without_matches: depends on the file */
 };
 
 struct ev {
@@ -44,6 +45,7 @@ struct ev {
 	int64_t vars[WARD_MAX_LOOP_DEPTH];
 	uint32_t cur_str;
 	int nloops;
+	int abstract; /* cond_false_without_matches is running */
 };
 
 static int
@@ -67,7 +69,7 @@ ev_pop(struct ev *e, int base, struct ev_val *v)
 static struct ev_val
 ev_int(int64_t i)
 {
-	struct ev_val v = {i, NULL, 0, 0, 0};
+	struct ev_val v = {i, NULL, 0, 0, 0, 0};
 
 	return v;
 }
@@ -75,7 +77,7 @@ ev_int(int64_t i)
 static struct ev_val
 ev_undef(void)
 {
-	struct ev_val v = {0, NULL, 0, 0, 1};
+	struct ev_val v = {0, NULL, 0, 0, 1, 0};
 
 	return v;
 }
@@ -88,8 +90,8 @@ ev_matches(struct ev *e, uint32_t s)
 
 	if (s == COND_STR_CURRENT)
 		s = e->cur_str;
-	if (s < e->r->str_first || s - e->r->str_first >= e->r->str_count ||
-	    s >= e->rs->nstrings || e->env->matches == NULL)
+	if (s < e->r->str_first || s - e->r->str_first >= e->r->str_count || s >= e->rs->nstrings ||
+	    e->env->matches == NULL)
 		return &none;
 	return &e->env->matches[s];
 }
@@ -461,6 +463,95 @@ ev_of(struct ev *e, int base)
 	return ev_push(e, ev_int(ev_quant(q, n, found, cnt, 1)));
 }
 
+/*
+ * cond_false_without_matches runs the code with no string matches and
+ * everything else about the file unknown.  What depends on the file pushes
+ * an unknown value, and a loop is unknown as a whole (its body is skipped).
+ * Returns 0 when it handled op, 1 when the ordinary interpreter should run
+ * it, or a negative WARD_E*.
+ */
+static int
+ev_abstract_insn(struct ev *e, uint8_t op, int base, size_t end)
+{
+	struct ev_val v = ev_int(0), t;
+	uint32_t u, cnt, len;
+	size_t set_off;
+	uint8_t q, k;
+	int r;
+
+	v.unk = 1;
+	switch (op) {
+	case COND_PUSH_EXT:
+		if (rbuf_u32(&e->b, &u) != 0 || u >= e->rs->next)
+			return WARD_EVERIFY;
+		if (e->rs->ext[u].type == RS_STR) {
+			v.is_str = 1;
+			v.s = (const uint8_t *)"";
+		}
+		return ev_push(e, v);
+	case COND_PUSH_RULE:
+		return rbuf_u32(&e->b, &u) != 0 ? WARD_EVERIFY : ev_push(e, v);
+	case COND_PUSH_VAR:
+		return rbuf_u8(&e->b, &k) != 0 ? WARD_EVERIFY : ev_push(e, v);
+	case COND_FILESIZE:
+		return ev_push(e, v);
+	case COND_READ:
+		if (rbuf_u8(&e->b, &k) != 0 || (r = ev_pop(e, base, &t)) != 0)
+			return WARD_EVERIFY;
+		return ev_push(e, v);
+	case COND_LOOP_OF:
+	case COND_LOOP_RANGE:
+		if (op == COND_LOOP_OF) {
+			if ((r = ev_set(e, &q, &cnt, &set_off)) != 0)
+				return r;
+		} else if (rbuf_u8(&e->b, &q) != 0 || rbuf_u8(&e->b, &k) != 0 ||
+			   (r = ev_pop(e, base, &t)) != 0 || (r = ev_pop(e, base, &t)) != 0) {
+			return WARD_EVERIFY;
+		}
+		if (q == COND_Q_EXPR && (r = ev_pop(e, base, &t)) != 0)
+			return r;
+		if (rbuf_u32(&e->b, &len) != 0 || len > end - e->b.off)
+			return WARD_EVERIFY;
+		e->b.off += len;
+		return ev_push(e, v);
+	default:
+		return 1;
+	}
+}
+
+/* The result of op in abstract mode, given which operands were unknown. */
+static void
+ev_abstract_result(struct ev *e, uint8_t op, const struct ev_val *ops, int nops)
+{
+	struct ev_val *res = &e->st[e->sp - 1];
+	int i, any_unk = 0;
+
+	for (i = 0; i < nops; i++)
+		any_unk |= ops[i].unk;
+	if (!any_unk)
+		return;
+	switch (op) {
+	case COND_AT:     /* no match is at any offset */
+	case COND_OFFSET: /* @a[i] of a string without matches is undefined */
+	case COND_LENGTH:
+		return;
+	case COND_AND: /* false as soon as one side is known false or undefined */
+		for (i = 0; i < nops; i++)
+			if (!ops[i].unk && (ops[i].undef || ops[i].i == 0))
+				return;
+		break;
+	case COND_OR: /* true as soon as one side is known true */
+		for (i = 0; i < nops; i++)
+			if (!ops[i].unk && !ops[i].undef && ops[i].i != 0)
+				return;
+		break;
+	default:
+		break;
+	}
+	*res = ev_int(0);
+	res->unk = 1;
+}
+
 static int
 ev_insn(struct ev *e, uint8_t op, int base, size_t end)
 {
@@ -473,6 +564,8 @@ ev_insn(struct ev *e, uint8_t op, int base, size_t end)
 	int64_t i;
 	int r;
 
+	if (e->abstract && (r = ev_abstract_insn(e, op, base, end)) <= 0)
+		return r;
 	switch (op) {
 	case COND_PUSH_INT:
 		if (rbuf_i64(&e->b, &i) != 0)
@@ -603,8 +696,25 @@ ev_range(struct ev *e, size_t start, size_t end)
 			const struct ev_val *t = &e->st[e->sp - 1];
 			int tv = !t->undef && (t->is_str ? t->slen > 0 : t->i != 0);
 
-			if (!t->undef && ((op == COND_JFALSE && !tv) || (op == COND_JTRUE && tv)))
+			/* Unknown: fall through; the AND/OR below decides. */
+			if (!t->undef && !t->unk &&
+			    ((op == COND_JFALSE && !tv) || (op == COND_JTRUE && tv)))
 				e->b.off += off;
+			continue;
+		}
+		if (e->abstract) {
+			struct ev_val ops[2];
+			int sp0 = e->sp, nops = sp0 < 2 ? sp0 : 2;
+
+			memcpy(ops, &e->st[sp0 - nops], (size_t)nops * sizeof(ops[0]));
+			if ((r = ev_insn(e, op, base, end)) != 0)
+				return r;
+			/* Every instruction pushes one value; those it popped were
+			 * the top sp0 - (sp - 1) values before it. */
+			if (e->sp >= 1 && sp0 - (e->sp - 1) <= nops && sp0 - (e->sp - 1) > 0)
+				ev_abstract_result(e, op, ops + nops - (sp0 - (e->sp - 1)),
+						   sp0 - (e->sp - 1));
+			e->b.len = end;
 			continue;
 		}
 		if ((r = ev_insn(e, op, base, end)) != 0)
@@ -639,5 +749,33 @@ cond_eval(const struct ruleset *rs, uint32_t rule, const struct rs_scan_env *env
 		return r;
 	v = &e.st[0];
 	*result = !v->undef && (v->is_str ? v->slen > 0 : v->i != 0);
+	return 0;
+}
+
+int
+cond_false_without_matches(const struct ruleset *rs, uint32_t rule, int *yes)
+{
+	static const struct rs_scan_env none = {NULL, 0, NULL, NULL};
+	struct ev e;
+	const struct ev_val *v;
+	uint64_t steps = 0;
+	int r;
+
+	*yes = 0;
+	if (rs == NULL || rule >= rs->nrules)
+		return WARD_EINVAL;
+	memset(&e, 0, sizeof(e));
+	e.rs = rs;
+	e.r = &rs->rules[rule];
+	e.env = &none;
+	e.results = NULL;
+	e.steps = &steps;
+	e.cur_str = COND_STR_CURRENT;
+	e.abstract = 1;
+	rbuf_init(&e.b, e.r->code, e.r->code_len);
+	if ((r = ev_range(&e, 0, e.r->code_len)) != 0)
+		return r;
+	v = &e.st[0];
+	*yes = !v->unk && (v->undef || (v->is_str ? v->slen == 0 : v->i == 0));
 	return 0;
 }

@@ -30,57 +30,57 @@ static const struct {
 	const char *kw;
 	enum tok_type t;
 } lexer_keywords[] = {
-	{"all", TOK_ALL},
-	{"and", TOK_AND},
-	{"any", TOK_ANY},
-	{"ascii", TOK_ASCII},
-	{"at", TOK_AT},
-	{"base64", TOK_BASE64},
-	{"base64wide", TOK_BASE64WIDE},
-	{"condition", TOK_CONDITION},
-	{"contains", TOK_CONTAINS},
-	{"defined", TOK_DEFINED},
-	{"endswith", TOK_ENDSWITH},
-	{"entrypoint", TOK_ENTRYPOINT},
-	{"false", TOK_FALSE},
-	{"filesize", TOK_FILESIZE},
-	{"for", TOK_FOR},
-	{"fullword", TOK_FULLWORD},
-	{"global", TOK_GLOBAL},
-	{"icontains", TOK_ICONTAINS},
-	{"iendswith", TOK_IENDSWITH},
-	{"iequals", TOK_IEQUALS},
-	{"import", TOK_IMPORT},
-	{"in", TOK_IN},
-	{"include", TOK_INCLUDE},
-	{"int8", TOK_INT8},
-	{"int16", TOK_INT16},
-	{"int32", TOK_INT32},
-	{"int8be", TOK_INT8BE},
-	{"int16be", TOK_INT16BE},
-	{"int32be", TOK_INT32BE},
-	{"istartswith", TOK_ISTARTSWITH},
-	{"matches", TOK_MATCHES},
-	{"meta", TOK_META},
-	{"nocase", TOK_NOCASE},
-	{"none", TOK_NONE},
-	{"not", TOK_NOT},
-	{"of", TOK_OF},
-	{"or", TOK_OR},
-	{"private", TOK_PRIVATE},
-	{"rule", TOK_RULE},
-	{"startswith", TOK_STARTSWITH},
-	{"strings", TOK_STRINGS},
-	{"them", TOK_THEM},
-	{"true", TOK_TRUE},
-	{"uint8", TOK_UINT8},
-	{"uint16", TOK_UINT16},
-	{"uint32", TOK_UINT32},
-	{"uint8be", TOK_UINT8BE},
-	{"uint16be", TOK_UINT16BE},
-	{"uint32be", TOK_UINT32BE},
-	{"wide", TOK_WIDE},
-	{"xor", TOK_XOR},
+    {"all", TOK_ALL},
+    {"and", TOK_AND},
+    {"any", TOK_ANY},
+    {"ascii", TOK_ASCII},
+    {"at", TOK_AT},
+    {"base64", TOK_BASE64},
+    {"base64wide", TOK_BASE64WIDE},
+    {"condition", TOK_CONDITION},
+    {"contains", TOK_CONTAINS},
+    {"defined", TOK_DEFINED},
+    {"endswith", TOK_ENDSWITH},
+    {"entrypoint", TOK_ENTRYPOINT},
+    {"false", TOK_FALSE},
+    {"filesize", TOK_FILESIZE},
+    {"for", TOK_FOR},
+    {"fullword", TOK_FULLWORD},
+    {"global", TOK_GLOBAL},
+    {"icontains", TOK_ICONTAINS},
+    {"iendswith", TOK_IENDSWITH},
+    {"iequals", TOK_IEQUALS},
+    {"import", TOK_IMPORT},
+    {"in", TOK_IN},
+    {"include", TOK_INCLUDE},
+    {"int8", TOK_INT8},
+    {"int16", TOK_INT16},
+    {"int32", TOK_INT32},
+    {"int8be", TOK_INT8BE},
+    {"int16be", TOK_INT16BE},
+    {"int32be", TOK_INT32BE},
+    {"istartswith", TOK_ISTARTSWITH},
+    {"matches", TOK_MATCHES},
+    {"meta", TOK_META},
+    {"nocase", TOK_NOCASE},
+    {"none", TOK_NONE},
+    {"not", TOK_NOT},
+    {"of", TOK_OF},
+    {"or", TOK_OR},
+    {"private", TOK_PRIVATE},
+    {"rule", TOK_RULE},
+    {"startswith", TOK_STARTSWITH},
+    {"strings", TOK_STRINGS},
+    {"them", TOK_THEM},
+    {"true", TOK_TRUE},
+    {"uint8", TOK_UINT8},
+    {"uint16", TOK_UINT16},
+    {"uint32", TOK_UINT32},
+    {"uint8be", TOK_UINT8BE},
+    {"uint16be", TOK_UINT16BE},
+    {"uint32be", TOK_UINT32BE},
+    {"wide", TOK_WIDE},
+    {"xor", TOK_XOR},
 };
 
 int
@@ -304,10 +304,15 @@ out:
 	return r;
 }
 
+/*
+ * A hex string runs to the first '}' outside a comment: the comments stay in
+ * the body (the pattern parser skips them), so a '}' inside one, as in
+ * `5f // pop edi {__saved_edi}`, does not end the string.
+ */
 static int
 lexer_hex(struct lexer *lx, struct token *t, struct ward_diag *d)
 {
-	int c, r = 0;
+	int c, r = 0, comment = 0; /* 1: // to end of line, 2: slash-star */
 
 	lexer_adv(lx); /* { */
 	t->body_off = lx->pos;
@@ -318,7 +323,17 @@ lexer_hex(struct lexer *lx, struct token *t, struct ward_diag *d)
 				      "unterminated hex string");
 			goto out;
 		}
-		if (c == '}') {
+		if (comment == 0 && c == '/' && lexer_peek(lx, 1) == '/')
+			comment = 1;
+		else if (comment == 0 && c == '/' && lexer_peek(lx, 1) == '*')
+			comment = 2;
+		else if (comment == 1 && c == '\n')
+			comment = 0;
+		else if (comment == 2 && c == '*' && lexer_peek(lx, 1) == '/')
+			comment = 3; /* ends after the '/' */
+		else if (comment == 3)
+			comment = 0;
+		if (c == '}' && comment == 0) {
 			lexer_adv(lx);
 			break;
 		}
@@ -638,7 +653,7 @@ lexer_next(struct lexer *lx, struct token *t, struct ward_diag *d)
 				     "syntax error, unexpected byte 0x%02x", (unsigned)c);
 	}
 	if (r == 0 && (t->type == TOK_TEXT || t->type == TOK_HEX || t->type == TOK_REGEX)) {
-		t->buf = lx->buf;
+		t->buf = lx->buf != NULL ? lx->buf : (const uint8_t *)"";
 		t->blen = lx->blen;
 	}
 	if (r == 0 && t->type != TOK_IDENT && t->type < TOK_ALL && t->text == NULL) {
@@ -654,45 +669,45 @@ const char *
 lexer_tokname(enum tok_type t)
 {
 	static const char *const names[] = {
-		[TOK_EOF] = "end of file",
-		[TOK_IDENT] = "identifier",
-		[TOK_STRID] = "string identifier",
-		[TOK_STRCOUNT] = "string count",
-		[TOK_STROFF] = "string offset",
-		[TOK_STRLEN] = "string length",
-		[TOK_INT] = "integer number",
-		[TOK_DOUBLE] = "floating point number",
-		[TOK_TEXT] = "text string",
-		[TOK_HEX] = "hex string",
-		[TOK_REGEX] = "regular expression",
-		[TOK_LBRACE] = "'{'",
-		[TOK_RBRACE] = "'}'",
-		[TOK_LPAREN] = "'('",
-		[TOK_RPAREN] = "')'",
-		[TOK_LBRACK] = "'['",
-		[TOK_RBRACK] = "']'",
-		[TOK_COLON] = "':'",
-		[TOK_ASSIGN] = "'='",
-		[TOK_COMMA] = "','",
-		[TOK_DOT] = "'.'",
-		[TOK_DOTDOT] = "'..'",
-		[TOK_PLUS] = "'+'",
-		[TOK_MINUS] = "'-'",
-		[TOK_STAR] = "'*'",
-		[TOK_BSLASH] = "'\\'",
-		[TOK_PERCENT] = "'%'",
-		[TOK_AMP] = "'&'",
-		[TOK_PIPE] = "'|'",
-		[TOK_CARET] = "'^'",
-		[TOK_TILDE] = "'~'",
-		[TOK_SHL] = "'<<'",
-		[TOK_SHR] = "'>>'",
-		[TOK_LT] = "'<'",
-		[TOK_LE] = "'<='",
-		[TOK_GT] = "'>'",
-		[TOK_GE] = "'>='",
-		[TOK_EQ] = "'=='",
-		[TOK_NEQ] = "'!='",
+	    [TOK_EOF] = "end of file",
+	    [TOK_IDENT] = "identifier",
+	    [TOK_STRID] = "string identifier",
+	    [TOK_STRCOUNT] = "string count",
+	    [TOK_STROFF] = "string offset",
+	    [TOK_STRLEN] = "string length",
+	    [TOK_INT] = "integer number",
+	    [TOK_DOUBLE] = "floating point number",
+	    [TOK_TEXT] = "text string",
+	    [TOK_HEX] = "hex string",
+	    [TOK_REGEX] = "regular expression",
+	    [TOK_LBRACE] = "'{'",
+	    [TOK_RBRACE] = "'}'",
+	    [TOK_LPAREN] = "'('",
+	    [TOK_RPAREN] = "')'",
+	    [TOK_LBRACK] = "'['",
+	    [TOK_RBRACK] = "']'",
+	    [TOK_COLON] = "':'",
+	    [TOK_ASSIGN] = "'='",
+	    [TOK_COMMA] = "','",
+	    [TOK_DOT] = "'.'",
+	    [TOK_DOTDOT] = "'..'",
+	    [TOK_PLUS] = "'+'",
+	    [TOK_MINUS] = "'-'",
+	    [TOK_STAR] = "'*'",
+	    [TOK_BSLASH] = "'\\'",
+	    [TOK_PERCENT] = "'%'",
+	    [TOK_AMP] = "'&'",
+	    [TOK_PIPE] = "'|'",
+	    [TOK_CARET] = "'^'",
+	    [TOK_TILDE] = "'~'",
+	    [TOK_SHL] = "'<<'",
+	    [TOK_SHR] = "'>>'",
+	    [TOK_LT] = "'<'",
+	    [TOK_LE] = "'<='",
+	    [TOK_GT] = "'>'",
+	    [TOK_GE] = "'>='",
+	    [TOK_EQ] = "'=='",
+	    [TOK_NEQ] = "'!='",
 	};
 	size_t i;
 

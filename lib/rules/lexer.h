@@ -28,21 +28,86 @@ enum tok_type {
 	TOK_HEX,      /* { ... }: raw text between the braces in buf/blen */
 	TOK_REGEX,    /* /.../flags: raw text in buf/blen, flags in ival */
 	/* punctuation */
-	TOK_LBRACE, TOK_RBRACE, TOK_LPAREN, TOK_RPAREN, TOK_LBRACK, TOK_RBRACK,
-	TOK_COLON, TOK_ASSIGN, TOK_COMMA, TOK_DOT, TOK_DOTDOT,
-	TOK_PLUS, TOK_MINUS, TOK_STAR, TOK_BSLASH, TOK_PERCENT,
-	TOK_AMP, TOK_PIPE, TOK_CARET, TOK_TILDE, TOK_SHL, TOK_SHR,
-	TOK_LT, TOK_LE, TOK_GT, TOK_GE, TOK_EQ, TOK_NEQ,
+	TOK_LBRACE,
+	TOK_RBRACE,
+	TOK_LPAREN,
+	TOK_RPAREN,
+	TOK_LBRACK,
+	TOK_RBRACK,
+	TOK_COLON,
+	TOK_ASSIGN,
+	TOK_COMMA,
+	TOK_DOT,
+	TOK_DOTDOT,
+	TOK_PLUS,
+	TOK_MINUS,
+	TOK_STAR,
+	TOK_BSLASH,
+	TOK_PERCENT,
+	TOK_AMP,
+	TOK_PIPE,
+	TOK_CARET,
+	TOK_TILDE,
+	TOK_SHL,
+	TOK_SHR,
+	TOK_LT,
+	TOK_LE,
+	TOK_GT,
+	TOK_GE,
+	TOK_EQ,
+	TOK_NEQ,
 	/* keywords */
-	TOK_ALL, TOK_AND, TOK_ANY, TOK_ASCII, TOK_AT, TOK_BASE64, TOK_BASE64WIDE,
-	TOK_CONDITION, TOK_CONTAINS, TOK_DEFINED, TOK_ENDSWITH, TOK_ENTRYPOINT,
-	TOK_FALSE, TOK_FILESIZE, TOK_FOR, TOK_FULLWORD, TOK_GLOBAL, TOK_ICONTAINS,
-	TOK_IENDSWITH, TOK_IEQUALS, TOK_IMPORT, TOK_IN, TOK_INCLUDE, TOK_INT8,
-	TOK_INT16, TOK_INT32, TOK_INT8BE, TOK_INT16BE, TOK_INT32BE, TOK_ISTARTSWITH,
-	TOK_MATCHES, TOK_META, TOK_NOCASE, TOK_NONE, TOK_NOT, TOK_OF, TOK_OR,
-	TOK_PRIVATE, TOK_RULE, TOK_STARTSWITH, TOK_STRINGS, TOK_THEM, TOK_TRUE,
-	TOK_UINT8, TOK_UINT16, TOK_UINT32, TOK_UINT8BE, TOK_UINT16BE, TOK_UINT32BE,
-	TOK_WIDE, TOK_XOR,
+	TOK_ALL,
+	TOK_AND,
+	TOK_ANY,
+	TOK_ASCII,
+	TOK_AT,
+	TOK_BASE64,
+	TOK_BASE64WIDE,
+	TOK_CONDITION,
+	TOK_CONTAINS,
+	TOK_DEFINED,
+	TOK_ENDSWITH,
+	TOK_ENTRYPOINT,
+	TOK_FALSE,
+	TOK_FILESIZE,
+	TOK_FOR,
+	TOK_FULLWORD,
+	TOK_GLOBAL,
+	TOK_ICONTAINS,
+	TOK_IENDSWITH,
+	TOK_IEQUALS,
+	TOK_IMPORT,
+	TOK_IN,
+	TOK_INCLUDE,
+	TOK_INT8,
+	TOK_INT16,
+	TOK_INT32,
+	TOK_INT8BE,
+	TOK_INT16BE,
+	TOK_INT32BE,
+	TOK_ISTARTSWITH,
+	TOK_MATCHES,
+	TOK_META,
+	TOK_NOCASE,
+	TOK_NONE,
+	TOK_NOT,
+	TOK_OF,
+	TOK_OR,
+	TOK_PRIVATE,
+	TOK_RULE,
+	TOK_STARTSWITH,
+	TOK_STRINGS,
+	TOK_THEM,
+	TOK_TRUE,
+	TOK_UINT8,
+	TOK_UINT16,
+	TOK_UINT32,
+	TOK_UINT8BE,
+	TOK_UINT16BE,
+	TOK_UINT32BE,
+	TOK_WIDE,
+	TOK_XOR,
 	TOK_COUNT_
 };
 
@@ -52,14 +117,14 @@ enum tok_type {
 
 struct token {
 	enum tok_type type;
-	int line, col;     /* 1-based position of the first character */
-	size_t off;        /* byte offset of the first character in the source */
-	const char *text;  /* identifiers: borrowed from the source */
+	int line, col;	  /* 1-based position of the first character */
+	size_t off;	  /* byte offset of the first character in the source */
+	const char *text; /* identifiers: borrowed from the source */
 	size_t len;
 	int64_t ival;
 	const uint8_t *buf; /* TEXT/HEX/REGEX bytes, owned by the lexer */
 	size_t blen;
-	size_t body_off;    /* HEX/REGEX: source offset of the first byte of buf */
+	size_t body_off; /* HEX/REGEX: source offset of the first byte of buf */
 };
 
 struct lexer;

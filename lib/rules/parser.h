@@ -20,25 +20,25 @@
 enum ast_op {
 	AST_TRUE = 1,
 	AST_FALSE,
-	AST_INT,      /* i */
-	AST_TEXT,     /* s/slen */
+	AST_INT,  /* i */
+	AST_TEXT, /* s/slen */
 	AST_FILESIZE,
-	AST_READ,     /* i = COND_RD_*, a = offset */
-	AST_IDENT,    /* name: rule, external or loop variable */
-	AST_FOUND,    /* name ("$a" or "$") */
-	AST_AT,       /* name, a */
-	AST_IN,       /* name, a..b */
-	AST_COUNT,    /* name ("#a" or "#") */
-	AST_COUNT_IN, /* name, a..b */
-	AST_OFFSET,   /* name ("@a"), a = index or NULL */
-	AST_LENGTH,   /* name ("!a"), a = index or NULL */
-	AST_OF,       /* quant, a = N (COND_Q_EXPR), set */
-	AST_FOR_OF,   /* quant, a = N, set, b = body */
+	AST_READ,      /* i = COND_RD_*, a = offset */
+	AST_IDENT,     /* name: rule, external or loop variable */
+	AST_FOUND,     /* name ("$a" or "$") */
+	AST_AT,	       /* name, a */
+	AST_IN,	       /* name, a..b */
+	AST_COUNT,     /* name ("#a" or "#") */
+	AST_COUNT_IN,  /* name, a..b */
+	AST_OFFSET,    /* name ("@a"), a = index or NULL */
+	AST_LENGTH,    /* name ("!a"), a = index or NULL */
+	AST_OF,	       /* quant, a = N (COND_Q_EXPR), set */
+	AST_FOR_OF,    /* quant, a = N, set, b = body */
 	AST_FOR_RANGE, /* quant, a = N, name = variable, b..c range, d = body */
-	AST_BIN,      /* tok = operator token, a, b */
-	AST_NEG,      /* a */
-	AST_BNOT,     /* a */
-	AST_MATCHES,  /* a, s/slen = regexp source, i = PATTERN_NOCASE|PATTERN_DOTALL */
+	AST_BIN,       /* tok = operator token, a, b */
+	AST_NEG,       /* a */
+	AST_BNOT,      /* a */
+	AST_MATCHES,   /* a, s/slen = regexp source, i = PATTERN_NOCASE|PATTERN_DOTALL */
 	AST_AND,
 	AST_OR,
 	AST_NOT,
@@ -66,8 +66,8 @@ struct ast {
 	uint8_t *s;
 	size_t slen;
 	size_t src_off; /* MATCHES: source offset of the regexp body */
-	int quant;      /* COND_Q_* */
-	int them;       /* set is `them` */
+	int quant;	/* COND_Q_* */
+	int them;	/* set is `them` */
 	struct ast_setitem *set;
 	uint32_t nset;
 };

@@ -406,8 +406,7 @@ ruleset_load(struct rbuf *r, struct ruleset **out, struct ward_diag *d)
 			      (int)clen, (const char *)cpu, RS_CPU);
 		goto out;
 	}
-	if (rbuf_u64(r, &plen) != 0 || plen > WARD_MAX_COMPILED_SIZE ||
-	    plen + 4 > rbuf_left(r)) {
+	if (rbuf_u64(r, &plen) != 0 || plen > WARD_MAX_COMPILED_SIZE || plen + 4 > rbuf_left(r)) {
 		rc = diag_set(d, WARD_ECHECKSUM, NULL, 0, 0,
 			      "compiled rule set is truncated or damaged");
 		goto out;
@@ -433,13 +432,18 @@ out:
 }
 
 int
-ruleset_eval(const struct ruleset *rs, const struct rs_scan_env *env, uint8_t *results)
+ruleset_eval_some(const struct ruleset *rs, const struct rs_scan_env *env, uint8_t *results,
+		  const uint32_t *which, uint32_t n)
 {
+	const char *false_ns[8];
+	uint32_t i, j, k, nfalse = 0;
 	uint64_t steps;
-	uint32_t i, k;
-	int r = 0, rc, res;
+	int r = 0, rc, res, overflow = 0;
 
-	for (i = 0; i < rs->nrules; i++) {
+	for (k = 0; k < n; k++) {
+		i = which != NULL ? which[k] : k;
+		if (i >= rs->nrules)
+			return WARD_EINVAL;
 		steps = 0;
 		rc = cond_eval(rs, i, env, results, &steps, &res);
 		if (rc != 0) {
@@ -449,14 +453,51 @@ ruleset_eval(const struct ruleset *rs, const struct rs_scan_env *env, uint8_t *r
 		}
 		results[i] = (uint8_t)res;
 	}
-	/* A false global rule makes every rule of its namespace false. */
-	for (i = 0; i < rs->nrules; i++) {
+	/* A false global rule makes every rule of its namespace false.  Every
+	 * global rule is among those evaluated (see ruleset.h). */
+	for (k = 0; k < n; k++) {
+		const char *ns;
+
+		i = which != NULL ? which[k] : k;
+		ns = rs->rules[i].ns;
+
+		if (!(rs->rules[i].flags & RS_RULE_GLOBAL) || results[i] != 0 || ns == NULL)
+			continue;
+		for (j = 0; j < nfalse && strcmp(false_ns[j], ns) != 0; j++)
+			;
+		if (j < nfalse)
+			continue;
+		if (nfalse == sizeof(false_ns) / sizeof(false_ns[0])) {
+			overflow = 1;
+			break;
+		}
+		false_ns[nfalse++] = ns;
+	}
+	for (i = 0; nfalse > 0 && i < rs->nrules; i++) {
+		const char *ns = rs->rules[i].ns;
+
+		if (ns == NULL)
+			continue;
+		for (k = 0; k < nfalse && strcmp(false_ns[k], ns) != 0; k++)
+			;
+		if (k < nfalse)
+			results[i] = 0;
+	}
+	/* More namespaces with false global rules than fit: the slow way. */
+	for (i = 0; overflow && i < rs->nrules; i++) {
 		if (!(rs->rules[i].flags & RS_RULE_GLOBAL) || results[i] != 0 ||
 		    rs->rules[i].ns == NULL)
 			continue;
 		for (k = 0; k < rs->nrules; k++)
-			if (rs->rules[k].ns != NULL && strcmp(rs->rules[k].ns, rs->rules[i].ns) == 0)
+			if (rs->rules[k].ns != NULL &&
+			    strcmp(rs->rules[k].ns, rs->rules[i].ns) == 0)
 				results[k] = 0;
 	}
 	return r;
+}
+
+int
+ruleset_eval(const struct ruleset *rs, const struct rs_scan_env *env, uint8_t *results)
+{
+	return ruleset_eval_some(rs, env, results, NULL, rs->nrules);
 }

@@ -33,13 +33,13 @@ enum rs_value_type {
 struct rs_meta {
 	char *key;
 	enum rs_value_type type;
-	int64_t i;   /* RS_INT, RS_BOOL */
-	char *s;     /* RS_STR */
+	int64_t i; /* RS_INT, RS_BOOL */
+	char *s;   /* RS_STR */
 };
 
 struct rs_string {
-	char *id;            /* "$a"; anonymous strings are "$" */
-	uint32_t rule;       /* owning rule */
+	char *id;	     /* "$a"; anonymous strings are "$" */
+	uint32_t rule;	     /* owning rule */
 	struct pattern *pat; /* owned; pattern_flags() gives the modifiers */
 };
 
@@ -134,5 +134,14 @@ struct rs_scan_env {
  * a condition exceeded WARD_MAX_EVAL_STEPS).  Thread-safe.
  */
 int ruleset_eval(const struct ruleset *rs, const struct rs_scan_env *env, uint8_t *results);
+
+/*
+ * Like ruleset_eval, but evaluates only the n rules listed in which (in
+ * increasing order); the caller has set results[] of every other rule to 0
+ * because it knows them to be false (cond_false_without_matches).  Every
+ * global rule must be listed.
+ */
+int ruleset_eval_some(const struct ruleset *rs, const struct rs_scan_env *env, uint8_t *results,
+		      const uint32_t *which, uint32_t n);
 
 #endif

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "crypto/digest.h"
+#include "rules/cond.h"
 #include "util/alloc.h"
 #include "util/limits.h"
 
@@ -46,6 +47,12 @@ struct matcher {
 	struct expr_info *expr;
 	uint32_t nexpr;
 	uint32_t overlap; /* longest possible match, bytes */
+	/* Per rule: false on any file where none of its strings matched, so
+	 * it is not evaluated there (cond_false_without_matches). */
+	uint8_t *quiet;
+	/* The rules evaluated on every file: not quiet, or global. */
+	uint32_t *always;
+	uint32_t nalways;
 };
 
 struct matcher_scratch {
@@ -59,6 +66,9 @@ struct matcher_scratch {
 	uint32_t *epoch;  /* per expression: file the cursor belongs to */
 	uint32_t file_epoch;
 	uint8_t *results; /* per rule */
+	uint32_t *which;  /* rules evaluated for this file, increasing */
+	uint32_t *extra;  /* quiet rules whose strings matched in this file */
+	uint8_t *marked;  /* per rule: in extra */
 	uint8_t *buf;
 	size_t bufcap;
 	/* The block being scanned. */
@@ -176,6 +186,25 @@ matcher_alloc(const struct ruleset *rs, const struct hashsig_set *hs, struct mat
 		}
 	}
 	m->overlap += LOOKBEHIND;
+	if (rs != NULL && rs->nrules > 0) {
+		if ((m->quiet = ward_calloc(rs->nrules, 1)) == NULL) {
+			r = WARD_ENOMEM;
+			goto out;
+		}
+		if ((m->always = ward_calloc(rs->nrules, sizeof(*m->always))) == NULL) {
+			r = WARD_ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < rs->nrules; i++) {
+			int yes = 0;
+
+			if (!(rs->rules[i].flags & RS_RULE_GLOBAL) &&
+			    cond_false_without_matches(rs, i, &yes) == 0)
+				m->quiet[i] = (uint8_t)yes;
+			if (!m->quiet[i])
+				m->always[m->nalways++] = i;
+		}
+	}
 out:
 	if (r != 0)
 		matcher_free(m);
@@ -238,6 +267,8 @@ matcher_free(struct matcher *m)
 	if (m->db != NULL)
 		hs_free_database(m->db);
 	ward_free(m->expr);
+	ward_free(m->quiet);
+	ward_free(m->always);
 	ward_free(m);
 }
 
@@ -279,8 +310,12 @@ matcher_scratch_new(const struct matcher *m, struct matcher_scratch **out)
 	s->cursor = ward_calloc(m->nexpr, sizeof(*s->cursor));
 	s->epoch = ward_calloc(m->nexpr, sizeof(*s->epoch));
 	s->results = ward_calloc(nrules, 1);
+	s->which = ward_calloc(nrules, sizeof(*s->which));
+	s->extra = ward_calloc(nrules, sizeof(*s->extra));
+	s->marked = ward_calloc(nrules, 1);
 	if (s->lists == NULL || s->touched == NULL || s->is_touched == NULL || s->cursor == NULL ||
-	    s->epoch == NULL || s->results == NULL) {
+	    s->epoch == NULL || s->results == NULL || s->which == NULL || s->extra == NULL ||
+	    s->marked == NULL) {
 		r = WARD_ENOMEM;
 		goto out;
 	}
@@ -314,6 +349,9 @@ matcher_scratch_free(struct matcher_scratch *s)
 	ward_free(s->cursor);
 	ward_free(s->epoch);
 	ward_free(s->results);
+	ward_free(s->which);
+	ward_free(s->extra);
+	ward_free(s->marked);
 	ward_free(s->buf);
 	ward_free(s);
 }
@@ -525,13 +563,52 @@ hash_free(struct hash_state *h)
 	memset(h, 0, sizeof(*h));
 }
 
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Fills s->which with the rules to evaluate for this file, in increasing
+ * order: those evaluated always, and the quiet rules whose strings matched
+ * (every other rule is false here).  Returns how many.
+ */
+static uint32_t
+select_rules(const struct matcher *m, struct matcher_scratch *s)
+{
+	uint32_t i, a = 0, e = 0, n = 0, nextra = 0;
+
+	for (i = 0; i < s->ntouched; i++) {
+		uint32_t rule = m->rs->strings[s->touched[i]].rule;
+
+		if (m->quiet[rule] && !s->marked[rule]) {
+			s->marked[rule] = 1;
+			s->extra[nextra++] = rule;
+		}
+	}
+	if (nextra > 1)
+		qsort(s->extra, nextra, sizeof(*s->extra), u32_cmp);
+	while (a < m->nalways || e < nextra) {
+		if (e == nextra || (a < m->nalways && m->always[a] < s->extra[e]))
+			s->which[n++] = m->always[a++];
+		else
+			s->which[n++] = s->extra[e++];
+	}
+	for (i = 0; i < nextra; i++)
+		s->marked[s->extra[i]] = 0;
+	return n;
+}
+
 /* Evaluates the rules and reports what matched. */
 static int
 finish_file(const struct matcher *m, struct matcher_scratch *s, struct hash_state *h, uint64_t size,
 	    matcher_report_fn report, void *arg)
 {
 	struct rs_scan_env env;
-	uint32_t i;
+	uint32_t i, k, n;
 	int r = 0, a;
 
 	scratch_normalize(s);
@@ -540,9 +617,12 @@ finish_file(const struct matcher *m, struct matcher_scratch *s, struct hash_stat
 		env.filesize = size;
 		env.read = env_read;
 		env.read_arg = s;
-		if ((r = ruleset_eval(m->rs, &env, s->results)) != 0)
+		n = select_rules(m, s);
+		memset(s->results, 0, m->rs->nrules);
+		if ((r = ruleset_eval_some(m->rs, &env, s->results, s->which, n)) != 0)
 			goto out;
-		for (i = 0; i < m->rs->nrules; i++) {
+		for (k = 0; k < n; k++) {
+			i = s->which[k];
 			if (!s->results[i] || (m->rs->rules[i].flags & RS_RULE_PRIVATE))
 				continue;
 			if (report != NULL && report(arg, s, i, NULL) != 0)

@@ -68,7 +68,8 @@ ward_strndup(const char *s, size_t n)
 
 	if (d == NULL)
 		return NULL;
-	memcpy(d, s, n);
+	if (n > 0)
+		memcpy(d, s, n);
 	d[n] = '\0';
 	return d;
 }

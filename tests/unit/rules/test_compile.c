@@ -53,125 +53,120 @@ out:
 }
 
 static const struct ccase cases[] = {
-	{"rule r { strings: $a = \"abc\" condition: true }", WARD_ESEMANTIC, 1, 19,
-	 "unreferenced string \"$a\""},
-	{"rule r { strings: $a = \"abc\" $a = \"x\" condition: $a }", WARD_EDUPLICATE, 1, 30,
-	 "duplicated string identifier \"$a\""},
-	{"rule r { condition: $b }", WARD_EUNDEFINED, 1, 21, "undefined string \"$b\""},
-	{"rule r { condition: all of them }", WARD_EUNDEFINED, 1, 21, "undefined string \"$*\""},
-	{"rule r { condition: r2 }", WARD_EUNDEFINED, 1, 21, "undefined identifier \"r2\""},
-	{"rule r { condition: r }", WARD_EUNDEFINED, 1, 21, "undefined identifier \"r\""},
-	{"rule r { condition: true }\nrule r { condition: true }", WARD_EDUPLICATE, 2, 6,
-	 "duplicated identifier \"r\""},
-	{"rule ei { condition: true }", WARD_EDUPLICATE, 1, 6, "duplicated identifier \"ei\""},
-	{"rule r { condition: filename == \"x\" }", WARD_EUNDEFINED, 1, 21,
-	 "undefined identifier \"filename\""},
-	{"import \"pe\"\nrule r { condition: true }", WARD_EUNSUPPORTED, 1, 1,
-	 "\"pe\" module is not supported by ward"},
-	{"rule r { condition: pe.is_dll() }", WARD_EUNSUPPORTED, 1, 21,
-	 "\"pe\" module is not supported by ward"},
-	{"rule r { condition: math.entropy(0, 1) > 7 }", WARD_EUNSUPPORTED, 1, 21,
-	 "\"math\" module is not supported by ward"},
-	{"rule r { condition: foo(1) }", WARD_EUNDEFINED, 1, 21, "undefined identifier \"foo\""},
-	{"rule r { strings: $a = { 41 42 } nocase condition: $a }", WARD_ESYNTAX, 1, 34,
-	 "only \"private\" is allowed on hex strings"},
-	{"rule r { strings: $a = { 41 42 } fullword condition: $a }", WARD_ESYNTAX, 1, 34,
-	 "unexpected keyword \"fullword\""},
-	{"rule r { strings: $a = \"ab\" nocase nocase condition: $a }", WARD_ESYNTAX, 1, 36,
-	 "duplicated modifier"},
-	{"rule r { strings: $a = \"ab\" xor condition: $a }", WARD_EUNSUPPORTED, 1, 29,
-	 "\"xor\" modifier is not supported by ward"},
-	{"rule r { strings: $a = \"ab\" base64 condition: $a }", WARD_EUNSUPPORTED, 1, 29,
-	 "\"base64\" modifier is not supported by ward"},
-	{"rule r { strings: $a = \"ab\" base64wide condition: $a }", WARD_EUNSUPPORTED, 1, 29,
-	 "\"base64wide\" modifier is not supported by ward"},
-	{"rule r { condition: 1.5 > 1 }", WARD_EUNSUPPORTED, 1, 21,
-	 "floating point number is not supported by ward"},
-	{"rule r { condition: for any i in (1,2,3) : (i == 2) }", WARD_EUNSUPPORTED, 1, 35,
-	 "enumeration"},
-	{"rule r { condition: for any i in pe.sections : (true) }", WARD_EUNSUPPORTED, 1, 34,
-	 "module array"},
-	{"rule r { condition: for any i, j in (1..2) : (true) }", WARD_EUNSUPPORTED, 1, 30,
-	 "several variables"},
-	{"rule r { strings: $a = \"a\" condition: 50% of them }", WARD_EUNSUPPORTED, 1, 41,
-	 "percentage"},
-	{"rule r { strings: $a = \"a\" condition: any of them in (0..10) }", WARD_EUNSUPPORTED, 1,
-	 51, "\"of ... in (range)\" is not supported"},
-	{"rule r { strings: $a = \"a\" condition: any of them at 0 }", WARD_EUNSUPPORTED, 1, 51,
-	 "\"of ... at offset\" is not supported"},
-	{"rule r { condition: entrypoint == 1 }", WARD_EUNSUPPORTED, 1, 21,
-	 "\"entrypoint\" is not supported"},
-	{"rule r { strings: $a = \"a\" condition: $c* }", WARD_ESYNTAX, 1, 39,
-	 "syntax error, unexpected string identifier \"$c*\""},
-	{"rule r { strings: $a = \"a\" condition: any of ($c*) }", WARD_EUNDEFINED, 1, 47,
-	 "undefined string \"$c*\""},
-	{"rule r { strings: $a = \"x\" condition: any of ($a, $b) }", WARD_EUNDEFINED, 1, 51,
-	 "undefined string \"$b\""},
-	{"rule r { strings: $a = \"\" condition: $a }", WARD_ESYNTAX, 1, 19, "empty string \"$a\""},
-	{"rule r { condition: for any i in (1..3) : (for any j in (1..3) : (for any k in (1..3) :"
-	 " (for any l in (1..3) : (for any m in (1..3) : (true))))) }",
-	 WARD_ELIMIT, 1, 113, "loop nesting limit exceeded"},
-	{"rule r { condition: for any i in (1..3) : (for any i in (1..3) : (true)) }",
-	 WARD_EDUPLICATE, 1, 44, "duplicated loop identifier \"i\""},
-	{"rule r { strings: $a = \"a\" condition: for any of them : (for any of them : ($)) }",
-	 WARD_ESEMANTIC, 1, 58, "loops can't be nested"},
-	{"rule r { strings: $a = \"a\" condition: $ }", WARD_ESEMANTIC, 1, 39,
-	 "wrong use of anonymous string"},
-	{"rule r { strings: $a = \"a\" condition: # == 1 }", WARD_ESEMANTIC, 1, 39,
-	 "wrong use of anonymous string"},
-	{"rule r { condition: i == 1 }", WARD_EUNDEFINED, 1, 21, "undefined identifier \"i\""},
-	{"rule r { condition: true", WARD_ESYNTAX, 1, 25, "syntax error, unexpected end of file"},
-	{"rule r { condition: 0x7fffffffffffffff + 1 < 0 }", WARD_ESEMANTIC, 1, 40,
-	 "integer overflow in \"9223372036854775807 + 1\""},
-	{"rule r { condition: 1 \\ 0 }", WARD_ESEMANTIC, 1, 23, "division by zero"},
-	{"rule r { condition: filesize % (1-1) }", WARD_ESEMANTIC, 1, 30, "division by zero"},
-	{"rule r { condition: \"a\\q\" == \"b\" }", WARD_ESYNTAX, 1, 23,
-	 "illegal escape sequence"},
-	{"rule r { condition: 1 == 1 == 1 }", WARD_ESYNTAX, 1, 28, "syntax error, unexpected '=='"},
-	{"rule r { condition: true + 1 }", WARD_ESYNTAX, 1, 26, "syntax error, unexpected '+'"},
-	{"rule r { condition: 1 + true }", WARD_ESYNTAX, 1, 25, "boolean expression is not allowed"},
-	{"rule r { condition: \"a\" + 1 }", WARD_ESEMANTIC, 1, 25, "wrong type for '+' operator"},
-	{"rule r { condition: eb + 1 }", WARD_ESEMANTIC, 1, 24, "wrong type for '+' operator"},
-	{"rule r { condition: \"a\" == 1 }", WARD_ESEMANTIC, 1, 25,
-	 "mismatching types for '==' operator"},
-	{"rule r { condition: 1 contains \"a\" }", WARD_ESEMANTIC, 1, 23,
-	 "wrong type for contains operator"},
-	{"rule r { condition: 1 matches /a/ }", WARD_ESEMANTIC, 1, 21, "string expected"},
-	{"rule r { condition: - \"a\" }", WARD_ESEMANTIC, 1, 23, "integer expected"},
-	{"rule r { condition: uint8(true) }", WARD_ESYNTAX, 1, 27,
-	 "boolean expression is not allowed"},
-	{"rule r : a a { condition: true }", WARD_EDUPLICATE, 1, 12,
-	 "duplicated tag identifier \"a\""},
-	{"rule r { meta: a = b condition: true }", WARD_ESYNTAX, 1, 20,
-	 "syntax error, unexpected identifier \"b\""},
-	{"rule r { meta: a = -x condition: true }", WARD_ESYNTAX, 1, 21, "unexpected identifier"},
-	{"rule r { strings: $a* = \"a\" condition: $a }", WARD_ESYNTAX, 1, 19,
-	 "unexpected string identifier \"$a*\""},
-	{"rule r { strings: $a \"a\" condition: $a }", WARD_ESYNTAX, 1, 22, "expecting '='"},
-	{"rule r { strings: $a = 5 condition: $a }", WARD_ESYNTAX, 1, 24,
-	 "unexpected integer number \"5\""},
-	{"rule r { strings: $a = \"a\" }", WARD_ESYNTAX, 1, 28, "expecting condition"},
-	{"rule r { condition: }", WARD_ESYNTAX, 1, 21, "syntax error, unexpected '}'"},
-	{"private private rule r { condition: true }", WARD_ESYNTAX, 1, 9,
-	 "unexpected keyword \"private\""},
-	{"include 5", WARD_ESYNTAX, 1, 9, "unexpected integer number"},
-	{"include \"/nonexistent/x.yar\"", WARD_EIO, 1, 1,
-	 "can't open include file: /nonexistent/x.yar"},
-	{"rule r { condition: (true }", WARD_ESYNTAX, 1, 27, "expecting ')'"},
-	{"rule r { condition: @a[1 }", WARD_ESYNTAX, 1, 26, "expecting ']'"},
-	{"rule r { condition: 1 of (r) }", WARD_ESYNTAX, 1, 27, "unexpected identifier \"r\""},
-	{"rule r { strings: $a = \"x\" condition: 1 of $a }", WARD_ESYNTAX, 1, 44,
-	 "expecting '('"},
-	{"rule r { strings: $a = \"x\" condition: for all of them }", WARD_ESYNTAX, 1, 55,
-	 "expecting ':'"},
-	{"rule r { strings: $a = \"x\" condition: for all of them : $a }", WARD_ESYNTAX, 1, 57,
-	 "unexpected string identifier"},
-	{"rule r { condition: all }", WARD_ESYNTAX, 1, 25, "expecting of"},
-	{"rule r { condition: not }", WARD_ESYNTAX, 1, 25, "unexpected '}'"},
-	{"rule r {\n  condition:\n    true and\n    $x\n}", WARD_EUNDEFINED, 4, 5,
-	 "undefined string \"$x\""},
-	{"rule r { strings: $a = \"x\" condition: $a and es matches /(/ }", WARD_ESYNTAX, 1, 0,
-	 NULL},
+    {"rule r { strings: $a = \"abc\" condition: true }", WARD_ESEMANTIC, 1, 19,
+     "unreferenced string \"$a\""},
+    {"rule r { strings: $a = \"abc\" $a = \"x\" condition: $a }", WARD_EDUPLICATE, 1, 30,
+     "duplicated string identifier \"$a\""},
+    {"rule r { condition: $b }", WARD_EUNDEFINED, 1, 21, "undefined string \"$b\""},
+    {"rule r { condition: all of them }", WARD_EUNDEFINED, 1, 21, "undefined string \"$*\""},
+    {"rule r { condition: r2 }", WARD_EUNDEFINED, 1, 21, "undefined identifier \"r2\""},
+    {"rule r { condition: r }", WARD_EUNDEFINED, 1, 21, "undefined identifier \"r\""},
+    {"rule r { condition: true }\nrule r { condition: true }", WARD_EDUPLICATE, 2, 6,
+     "duplicated identifier \"r\""},
+    {"rule ei { condition: true }", WARD_EDUPLICATE, 1, 6, "duplicated identifier \"ei\""},
+    {"rule r { condition: filename == \"x\" }", WARD_EUNDEFINED, 1, 21,
+     "undefined identifier \"filename\""},
+    {"import \"pe\"\nrule r { condition: true }", WARD_EUNSUPPORTED, 1, 1,
+     "\"pe\" module is not supported by ward"},
+    {"rule r { condition: pe.is_dll() }", WARD_EUNSUPPORTED, 1, 21,
+     "\"pe\" module is not supported by ward"},
+    {"rule r { condition: math.entropy(0, 1) > 7 }", WARD_EUNSUPPORTED, 1, 21,
+     "\"math\" module is not supported by ward"},
+    {"rule r { condition: foo(1) }", WARD_EUNDEFINED, 1, 21, "undefined identifier \"foo\""},
+    {"rule r { strings: $a = { 41 42 } nocase condition: $a }", WARD_ESYNTAX, 1, 34,
+     "only \"private\" is allowed on hex strings"},
+    {"rule r { strings: $a = { 41 42 } fullword condition: $a }", WARD_ESYNTAX, 1, 34,
+     "unexpected keyword \"fullword\""},
+    {"rule r { strings: $a = \"ab\" nocase nocase condition: $a }", WARD_ESYNTAX, 1, 36,
+     "duplicated modifier"},
+    {"rule r { strings: $a = \"ab\" xor condition: $a }", WARD_EUNSUPPORTED, 1, 29,
+     "\"xor\" modifier is not supported by ward"},
+    {"rule r { strings: $a = \"ab\" base64 condition: $a }", WARD_EUNSUPPORTED, 1, 29,
+     "\"base64\" modifier is not supported by ward"},
+    {"rule r { strings: $a = \"ab\" base64wide condition: $a }", WARD_EUNSUPPORTED, 1, 29,
+     "\"base64wide\" modifier is not supported by ward"},
+    {"rule r { condition: 1.5 > 1 }", WARD_EUNSUPPORTED, 1, 21,
+     "floating point number is not supported by ward"},
+    {"rule r { condition: for any i in (1,2,3) : (i == 2) }", WARD_EUNSUPPORTED, 1, 35,
+     "enumeration"},
+    {"rule r { condition: for any i in pe.sections : (true) }", WARD_EUNSUPPORTED, 1, 34,
+     "module array"},
+    {"rule r { condition: for any i, j in (1..2) : (true) }", WARD_EUNSUPPORTED, 1, 30,
+     "several variables"},
+    {"rule r { strings: $a = \"a\" condition: 50% of them }", WARD_EUNSUPPORTED, 1, 41,
+     "percentage"},
+    {"rule r { strings: $a = \"a\" condition: any of them in (0..10) }", WARD_EUNSUPPORTED, 1, 51,
+     "\"of ... in (range)\" is not supported"},
+    {"rule r { strings: $a = \"a\" condition: any of them at 0 }", WARD_EUNSUPPORTED, 1, 51,
+     "\"of ... at offset\" is not supported"},
+    {"rule r { condition: entrypoint == 1 }", WARD_EUNSUPPORTED, 1, 21,
+     "\"entrypoint\" is not supported"},
+    {"rule r { strings: $a = \"a\" condition: $c* }", WARD_ESYNTAX, 1, 39,
+     "syntax error, unexpected string identifier \"$c*\""},
+    {"rule r { strings: $a = \"a\" condition: any of ($c*) }", WARD_EUNDEFINED, 1, 47,
+     "undefined string \"$c*\""},
+    {"rule r { strings: $a = \"x\" condition: any of ($a, $b) }", WARD_EUNDEFINED, 1, 51,
+     "undefined string \"$b\""},
+    {"rule r { strings: $a = \"\" condition: $a }", WARD_ESYNTAX, 1, 19, "empty string \"$a\""},
+    {"rule r { condition: for any i in (1..3) : (for any j in (1..3) : (for any k in (1..3) :"
+     " (for any l in (1..3) : (for any m in (1..3) : (true))))) }",
+     WARD_ELIMIT, 1, 113, "loop nesting limit exceeded"},
+    {"rule r { condition: for any i in (1..3) : (for any i in (1..3) : (true)) }", WARD_EDUPLICATE,
+     1, 44, "duplicated loop identifier \"i\""},
+    {"rule r { strings: $a = \"a\" condition: for any of them : (for any of them : ($)) }",
+     WARD_ESEMANTIC, 1, 58, "loops can't be nested"},
+    {"rule r { strings: $a = \"a\" condition: $ }", WARD_ESEMANTIC, 1, 39,
+     "wrong use of anonymous string"},
+    {"rule r { strings: $a = \"a\" condition: # == 1 }", WARD_ESEMANTIC, 1, 39,
+     "wrong use of anonymous string"},
+    {"rule r { condition: i == 1 }", WARD_EUNDEFINED, 1, 21, "undefined identifier \"i\""},
+    {"rule r { condition: true", WARD_ESYNTAX, 1, 25, "syntax error, unexpected end of file"},
+    {"rule r { condition: 0x7fffffffffffffff + 1 < 0 }", WARD_ESEMANTIC, 1, 40,
+     "integer overflow in \"9223372036854775807 + 1\""},
+    {"rule r { condition: 1 \\ 0 }", WARD_ESEMANTIC, 1, 23, "division by zero"},
+    {"rule r { condition: filesize % (1-1) }", WARD_ESEMANTIC, 1, 30, "division by zero"},
+    {"rule r { condition: \"a\\q\" == \"b\" }", WARD_ESYNTAX, 1, 23, "illegal escape sequence"},
+    {"rule r { condition: 1 == 1 == 1 }", WARD_ESYNTAX, 1, 28, "syntax error, unexpected '=='"},
+    {"rule r { condition: true + 1 }", WARD_ESYNTAX, 1, 26, "syntax error, unexpected '+'"},
+    {"rule r { condition: 1 + true }", WARD_ESYNTAX, 1, 25, "boolean expression is not allowed"},
+    {"rule r { condition: \"a\" + 1 }", WARD_ESEMANTIC, 1, 25, "wrong type for '+' operator"},
+    {"rule r { condition: eb + 1 }", WARD_ESEMANTIC, 1, 24, "wrong type for '+' operator"},
+    {"rule r { condition: \"a\" == 1 }", WARD_ESEMANTIC, 1, 25,
+     "mismatching types for '==' operator"},
+    {"rule r { condition: 1 contains \"a\" }", WARD_ESEMANTIC, 1, 23,
+     "wrong type for contains operator"},
+    {"rule r { condition: 1 matches /a/ }", WARD_ESEMANTIC, 1, 21, "string expected"},
+    {"rule r { condition: - \"a\" }", WARD_ESEMANTIC, 1, 23, "integer expected"},
+    {"rule r { condition: uint8(true) }", WARD_ESYNTAX, 1, 27, "boolean expression is not allowed"},
+    {"rule r : a a { condition: true }", WARD_EDUPLICATE, 1, 12, "duplicated tag identifier \"a\""},
+    {"rule r { meta: a = b condition: true }", WARD_ESYNTAX, 1, 20,
+     "syntax error, unexpected identifier \"b\""},
+    {"rule r { meta: a = -x condition: true }", WARD_ESYNTAX, 1, 21, "unexpected identifier"},
+    {"rule r { strings: $a* = \"a\" condition: $a }", WARD_ESYNTAX, 1, 19,
+     "unexpected string identifier \"$a*\""},
+    {"rule r { strings: $a \"a\" condition: $a }", WARD_ESYNTAX, 1, 22, "expecting '='"},
+    {"rule r { strings: $a = 5 condition: $a }", WARD_ESYNTAX, 1, 24,
+     "unexpected integer number \"5\""},
+    {"rule r { strings: $a = \"a\" }", WARD_ESYNTAX, 1, 28, "expecting condition"},
+    {"rule r { condition: }", WARD_ESYNTAX, 1, 21, "syntax error, unexpected '}'"},
+    {"private private rule r { condition: true }", WARD_ESYNTAX, 1, 9,
+     "unexpected keyword \"private\""},
+    {"include 5", WARD_ESYNTAX, 1, 9, "unexpected integer number"},
+    {"include \"/nonexistent/x.yar\"", WARD_EIO, 1, 1,
+     "can't open include file: /nonexistent/x.yar"},
+    {"rule r { condition: (true }", WARD_ESYNTAX, 1, 27, "expecting ')'"},
+    {"rule r { condition: @a[1 }", WARD_ESYNTAX, 1, 26, "expecting ']'"},
+    {"rule r { condition: 1 of (r) }", WARD_ESYNTAX, 1, 27, "unexpected identifier \"r\""},
+    {"rule r { strings: $a = \"x\" condition: 1 of $a }", WARD_ESYNTAX, 1, 44, "expecting '('"},
+    {"rule r { strings: $a = \"x\" condition: for all of them }", WARD_ESYNTAX, 1, 55,
+     "expecting ':'"},
+    {"rule r { strings: $a = \"x\" condition: for all of them : $a }", WARD_ESYNTAX, 1, 57,
+     "unexpected string identifier"},
+    {"rule r { condition: all }", WARD_ESYNTAX, 1, 25, "expecting of"},
+    {"rule r { condition: not }", WARD_ESYNTAX, 1, 25, "unexpected '}'"},
+    {"rule r {\n  condition:\n    true and\n    $x\n}", WARD_EUNDEFINED, 4, 5,
+     "undefined string \"$x\""},
+    {"rule r { strings: $a = \"x\" condition: $a and es matches /(/ }", WARD_ESYNTAX, 1, 0, NULL},
 };
 
 static void
@@ -190,8 +185,8 @@ test_errors(void **state)
 		if (cases[i].msg == NULL)
 			continue;
 		if (d.line != cases[i].line || d.col != cases[i].col)
-			fail_msg("case %zu (%s): at %d:%d, want %d:%d (%s)", i, cases[i].src, d.line,
-				 d.col, cases[i].line, cases[i].col, d.msg);
+			fail_msg("case %zu (%s): at %d:%d, want %d:%d (%s)", i, cases[i].src,
+				 d.line, d.col, cases[i].line, cases[i].col, d.msg);
 		if (strstr(d.msg, cases[i].msg) == NULL)
 			fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, d.msg, cases[i].msg);
 		assert_string_equal(d.file, "t.yar");
@@ -202,31 +197,37 @@ static void
 test_accepts(void **state)
 {
 	static const char *const ok[] = {
-		"rule r { strings: $a = /a/ wide nocase fullword ascii private condition: $a }",
-		"rule r { strings: $a = /a/i nocase condition: $a }",
-		"global private rule r { condition: true } rule s { condition: r }",
-		"rule r : t1 t2 { meta: a = \"x\" b = 1 c = true d = -5 condition: true }",
-		"rule r { condition: es matches /a/ and ei == 5 and eb and es == \"abc\" }",
-		"rule r { condition: es contains \"b\" and es icontains \"B\" and es startswith \"a\" "
-		"and es istartswith \"A\" and es endswith \"c\" and es iendswith \"C\" and "
-		"es iequals \"ABC\" and es != \"x\" and es < \"b\" and es <= \"abc\" and "
-		"es > \"a\" and es >= \"abc\" }",
-		"rule r { strings: $a = \"x\" $ = \"y\" $ = { 41 ?? 4? ?1 [2] [1-3] [2-] ( 41 | 42 43 ) } "
-		"condition: all of them and any of ($*) and none of ($a*) and 2 of ($a, $) }",
-		"rule r { strings: $a = \"x\" condition: for any of ($a) : ($ at 0 or # > 1 or "
-		"@[1] == 0 or !  == 1 or ! [1] == 1 or $ in (0..5)) }",
-		"rule r { strings: $a = \"x\" condition: #a in (0..filesize) == 1 and @a[1] + !a[1] "
-		"< 10 and $a at 0 and $a in (0..10) }",
-		"rule r { condition: uint8(0) + uint16(0) + uint32(0) + int8(0) + int16(0) + "
-		"int32(0) + uint8be(0) + uint16be(0) + uint32be(0) + int8be(0) + int16be(0) + "
-		"int32be(0) > 0 }",
-		"rule r { condition: (1 + 2) * 3 \\ 4 % 5 & 6 | 7 ^ 8 << 1 >> 1 == -~1 and "
-		"defined filesize and not false and 1KB + 1MB + 0x10 + 0o7 > 0 }",
-		"rule r { condition: for all i in (1..3) : (for any j in (i..3) : (for 2 k in "
-		"(1..3) : (for none l in (1..3) : (i + j + k + l > 100)))) }",
-		"rule a { condition: true } rule b { condition: a and not a or a }",
-		"rule r { strings: $a = \"x\" condition: for 1 of them : ($) and "
-		"for any i in (1..2) : (for any of them : (@[i] > 0)) }",
+	    "rule r { strings: $a = /a/ wide nocase fullword ascii private condition: $a }",
+	    "rule r { strings: $a = /a/i nocase condition: $a }",
+	    "global private rule r { condition: true } rule s { condition: r }",
+	    "rule r : t1 t2 { meta: a = \"x\" b = 1 c = true d = -5 condition: true }",
+	    "rule r { condition: es matches /a/ and ei == 5 and eb and es == \"abc\" }",
+	    "rule r { condition: es contains \"b\" and es icontains \"B\" and es startswith \"a\" "
+	    "and es istartswith \"A\" and es endswith \"c\" and es iendswith \"C\" and "
+	    "es iequals \"ABC\" and es != \"x\" and es < \"b\" and es <= \"abc\" and "
+	    "es > \"a\" and es >= \"abc\" }",
+	    "rule r { strings: $a = \"x\" $ = \"y\" $ = { 41 ?? 4? ?1 [2] [1-3] [2-] ( 41 | 42 43 "
+	    ") } "
+	    "condition: all of them and any of ($*) and none of ($a*) and 2 of ($a, $) }",
+	    "rule r { strings: $a = \"x\" condition: for any of ($a) : ($ at 0 or # > 1 or "
+	    "@[1] == 0 or !  == 1 or ! [1] == 1 or $ in (0..5)) }",
+	    "rule r { strings: $a = \"x\" condition: #a in (0..filesize) == 1 and @a[1] + !a[1] "
+	    "< 10 and $a at 0 and $a in (0..10) }",
+	    "rule r { condition: uint8(0) + uint16(0) + uint32(0) + int8(0) + int16(0) + "
+	    "int32(0) + uint8be(0) + uint16be(0) + uint32be(0) + int8be(0) + int16be(0) + "
+	    "int32be(0) > 0 }",
+	    "rule r { condition: (1 + 2) * 3 \\ 4 % 5 & 6 | 7 ^ 8 << 1 >> 1 == -~1 and "
+	    "defined filesize and not false and 1KB + 1MB + 0x10 + 0o7 > 0 }",
+	    "rule r { condition: for all i in (1..3) : (for any j in (i..3) : (for 2 k in "
+	    "(1..3) : (for none l in (1..3) : (i + j + k + l > 100)))) }",
+	    "rule a { condition: true } rule b { condition: a and not a or a }",
+	    /* fuzz regression: an empty meta string reached memcpy(NULL, 0) */
+	    "rule r { meta: x = \"\" condition: \"\" == \"\" }",
+	    "rule r { strings: $a = \"x\" condition: for 1 of them : ($) and "
+	    "for any i in (1..2) : (for any of them : (@[i] > 0)) }",
+	    /* a '}' inside a comment of a hex string does not end it (signature-base) */
+	    "rule r { strings: $a = { 5f // pop edi {__saved_edi}\n 49 /* } */ 5e } "
+	    "condition: $a }",
 	};
 	struct ward_diag d;
 	struct ruleset *rs;
@@ -451,9 +452,9 @@ static void
 test_alloc_sweep(void **state)
 {
 	const char *src =
-		"rule a : t { meta: k = \"v\" strings: $x = \"abc\" nocase $y = { 41 ?? 42 } "
-		"$z = /a[bc]+d/ condition: $x and #y > 0 or for any of ($z) : ($ at 0) }\n"
-		"rule b { condition: a and es matches /ab+/ and for all i in (1..2) : (i > 0) }\n";
+	    "rule a : t { meta: k = \"v\" strings: $x = \"abc\" nocase $y = { 41 ?? 42 } "
+	    "$z = /a[bc]+d/ condition: $x and #y > 0 or for any of ($z) : ($ at 0) }\n"
+	    "rule b { condition: a and es matches /ab+/ and for all i in (1..2) : (i > 0) }\n";
 	struct ward_diag d;
 	struct ruleset *rs;
 	unsigned long n, total;
@@ -482,11 +483,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_errors),	  cmocka_unit_test(test_accepts),
-		cmocka_unit_test(test_structure), cmocka_unit_test(test_defines),
-		cmocka_unit_test(test_after_error), cmocka_unit_test(test_includes),
-		cmocka_unit_test(test_include_depth), cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_alloc_sweep),
+	    cmocka_unit_test(test_errors),	  cmocka_unit_test(test_accepts),
+	    cmocka_unit_test(test_structure),	  cmocka_unit_test(test_defines),
+	    cmocka_unit_test(test_after_error),	  cmocka_unit_test(test_includes),
+	    cmocka_unit_test(test_include_depth), cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_alloc_sweep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,9 +43,8 @@ test_tokens(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_equal(lex_all("rule r : t { condition: $a and #a == 1 or @a[1] != !a }", ty,
-				 64, &n, &d),
-			 0);
+	assert_int_equal(
+	    lex_all("rule r : t { condition: $a and #a == 1 or @a[1] != !a }", ty, 64, &n, &d), 0);
 	assert_int_equal(ty[0], TOK_RULE);
 	assert_int_equal(ty[1], TOK_IDENT);
 	assert_int_equal(ty[2], TOK_COLON);
@@ -60,9 +59,8 @@ test_tokens(void **state)
 	assert_int_equal(ty[17], TOK_NEQ);
 	assert_int_equal(ty[18], TOK_STRLEN);
 	assert_int_equal(ty[n - 1], TOK_EOF);
-	assert_int_equal(lex_all("1..2 << >> <= >= < > \\ % & | ^ ~ . , [ ] ( ) + - *", ty, 64,
-				 &n, &d),
-			 0);
+	assert_int_equal(
+	    lex_all("1..2 << >> <= >= < > \\ % & | ^ ~ . , [ ] ( ) + - *", ty, 64, &n, &d), 0);
 	assert_int_equal(ty[0], TOK_INT);
 	assert_int_equal(ty[1], TOK_DOTDOT);
 	assert_int_equal(ty[2], TOK_INT);
@@ -154,20 +152,20 @@ static void
 test_errors(void **state)
 {
 	static const struct lex_err cases[] = {
-		{"\"abc", WARD_ESYNTAX, 1, 1, "unterminated string"},
-		{"x \"ab\ncd\"", WARD_ESYNTAX, 1, 3, "unterminated string"},
-		{"\"a\\qb\"", WARD_ESYNTAX, 1, 3, "illegal escape sequence"},
-		{"\"a\\x4\"", WARD_ESYNTAX, 1, 3, "illegal escape sequence"},
-		{"/* abc", WARD_ESYNTAX, 1, 1, "unterminated comment"},
-		{"/abc", WARD_ESYNTAX, 1, 1, "unterminated regular expression"},
-		{"/abc/x", WARD_ESYNTAX, 1, 6, "invalid regular expression modifier"},
-		{"= { 41", WARD_ESYNTAX, 1, 3, "unterminated hex string"},
-		{"99999999999999999999", WARD_ESYNTAX, 1, 1, "integer overflow in"},
-		{"0x", WARD_ESYNTAX, 1, 1, "invalid number"},
-		{"12abc", WARD_ESYNTAX, 1, 1, "invalid number"},
-		{"9007199254740992KB", WARD_ESYNTAX, 1, 1, "integer overflow"},
-		{"rule `", WARD_ESYNTAX, 1, 6, "unexpected character '`'"},
-		{"\x01", WARD_ESYNTAX, 1, 1, "unexpected byte 0x01"},
+	    {"\"abc", WARD_ESYNTAX, 1, 1, "unterminated string"},
+	    {"x \"ab\ncd\"", WARD_ESYNTAX, 1, 3, "unterminated string"},
+	    {"\"a\\qb\"", WARD_ESYNTAX, 1, 3, "illegal escape sequence"},
+	    {"\"a\\x4\"", WARD_ESYNTAX, 1, 3, "illegal escape sequence"},
+	    {"/* abc", WARD_ESYNTAX, 1, 1, "unterminated comment"},
+	    {"/abc", WARD_ESYNTAX, 1, 1, "unterminated regular expression"},
+	    {"/abc/x", WARD_ESYNTAX, 1, 6, "invalid regular expression modifier"},
+	    {"= { 41", WARD_ESYNTAX, 1, 3, "unterminated hex string"},
+	    {"99999999999999999999", WARD_ESYNTAX, 1, 1, "integer overflow in"},
+	    {"0x", WARD_ESYNTAX, 1, 1, "invalid number"},
+	    {"12abc", WARD_ESYNTAX, 1, 1, "invalid number"},
+	    {"9007199254740992KB", WARD_ESYNTAX, 1, 1, "integer overflow"},
+	    {"rule `", WARD_ESYNTAX, 1, 6, "unexpected character '`'"},
+	    {"\x01", WARD_ESYNTAX, 1, 1, "unexpected byte 0x01"},
 	};
 	enum tok_type ty[8];
 	struct ward_diag d;
@@ -233,9 +231,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tokens),   cmocka_unit_test(test_values),
-		cmocka_unit_test(test_positions), cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_limits),   cmocka_unit_test(test_toknames),
+	    cmocka_unit_test(test_tokens),    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_positions), cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_limits),    cmocka_unit_test(test_toknames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

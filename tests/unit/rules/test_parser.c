@@ -170,22 +170,22 @@ test_refusals(void **state)
 		int err;
 		int line, col;
 	} cases[] = {
-		{"rule r { condition: 1 == 1 == 1 }", WARD_ESYNTAX, 1, 28},
-		{"rule r { condition: true + 1 }", WARD_ESYNTAX, 1, 26},
-		{"rule r { condition: (true) * 2 }", WARD_ESYNTAX, 1, 28},
-		{"rule r { condition: $a == 1 }", WARD_ESYNTAX, 1, 24},
-		{"rule r {\n condition:\n  1.5 }", WARD_EUNSUPPORTED, 3, 3},
-		{"import \"math\"", WARD_EUNSUPPORTED, 1, 1},
-		{"rule r { condition: x.y }", WARD_EUNDEFINED, 1, 21},
-		{"rule r { condition: hash.md5(0, 1) == \"x\" }", WARD_EUNSUPPORTED, 1, 21},
-		{"rule", WARD_ESYNTAX, 1, 5},
-		{"rule r", WARD_ESYNTAX, 1, 7},
-		{"rule r {", WARD_ESYNTAX, 1, 9},
-		{"rule r { condition: true } }", WARD_ESYNTAX, 1, 28},
-		{"rule r { condition: uint8 }", WARD_ESYNTAX, 1, 27},
-		{"rule r { condition: for any i in (1..2) }", WARD_ESYNTAX, 1, 41},
-		{"rule r { condition: for any i in (1..2) : true }", WARD_ESYNTAX, 1, 43},
-		{"rule r { condition: them }", WARD_ESYNTAX, 1, 21},
+	    {"rule r { condition: 1 == 1 == 1 }", WARD_ESYNTAX, 1, 28},
+	    {"rule r { condition: true + 1 }", WARD_ESYNTAX, 1, 26},
+	    {"rule r { condition: (true) * 2 }", WARD_ESYNTAX, 1, 28},
+	    {"rule r { condition: $a == 1 }", WARD_ESYNTAX, 1, 24},
+	    {"rule r {\n condition:\n  1.5 }", WARD_EUNSUPPORTED, 3, 3},
+	    {"import \"math\"", WARD_EUNSUPPORTED, 1, 1},
+	    {"rule r { condition: x.y }", WARD_EUNDEFINED, 1, 21},
+	    {"rule r { condition: hash.md5(0, 1) == \"x\" }", WARD_EUNSUPPORTED, 1, 21},
+	    {"rule", WARD_ESYNTAX, 1, 5},
+	    {"rule r", WARD_ESYNTAX, 1, 7},
+	    {"rule r {", WARD_ESYNTAX, 1, 9},
+	    {"rule r { condition: true } }", WARD_ESYNTAX, 1, 28},
+	    {"rule r { condition: uint8 }", WARD_ESYNTAX, 1, 27},
+	    {"rule r { condition: for any i in (1..2) }", WARD_ESYNTAX, 1, 41},
+	    {"rule r { condition: for any i in (1..2) : true }", WARD_ESYNTAX, 1, 43},
+	    {"rule r { condition: them }", WARD_ESYNTAX, 1, 21},
 	};
 	struct seen s;
 	struct ward_diag d;
@@ -220,10 +220,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rules),
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_rules),
+	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,11 +19,11 @@
 #include "util/alloc.h"
 
 static const char *const full_src =
-	"rule a : t1 t2 { meta: k = \"v\" n = -3 b = true strings: $x = \"abc\" nocase "
-	"$y = { 61 ?? 63 } $z = /b[cd]/ condition: $x and #y > 0 and $z }\n"
-	"private rule b { condition: es matches /ab+c/ and ei == 5 }\n"
-	"global rule c { strings: $w = \"X\" wide ascii condition: $w or b or true }\n"
-	"rule d { strings: $ = \"q\" condition: for any of them : ($ at 0) or a }\n";
+    "rule a : t1 t2 { meta: k = \"v\" n = -3 b = true strings: $x = \"abc\" nocase "
+    "$y = { 61 ?? 63 } $z = /b[cd]/ condition: $x and #y > 0 and $z }\n"
+    "private rule b { condition: es matches /ab+c/ and ei == 5 }\n"
+    "global rule c { strings: $w = \"X\" wide ascii condition: $w or b or true }\n"
+    "rule d { strings: $ = \"q\" condition: for any of them : ($ at 0) or a }\n";
 
 static struct ruleset *
 compile(const char *src)
@@ -235,9 +235,8 @@ find_found(const struct wbuf *w, uint32_t idx)
 static void
 test_hostile_bytecode(void **state)
 {
-	struct ruleset *rs =
-		compile("rule a { strings: $x = \"x\" condition: $x }\n"
-			"rule b { strings: $y = \"y\" condition: $y }\n"),
+	struct ruleset *rs = compile("rule a { strings: $x = \"x\" condition: $x }\n"
+				     "rule b { strings: $y = \"y\" condition: $y }\n"),
 		       *rs2 = NULL;
 	struct ward_diag d;
 	struct wbuf w;
@@ -302,9 +301,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_damage),
-		cmocka_unit_test(test_version),	  cmocka_unit_test(test_hostile_bytecode),
-		cmocka_unit_test(test_eval_after_load),
+	    cmocka_unit_test(test_roundtrip),	    cmocka_unit_test(test_damage),
+	    cmocka_unit_test(test_version),	    cmocka_unit_test(test_hostile_bytecode),
+	    cmocka_unit_test(test_eval_after_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,395 @@
+/*
+ * parser_rule: the structure of a rule file — include, import, rule
+ * headers, tags, meta, strings with their modifiers — around the
+ * conditions parsed by parser.c.
+ *
+ * What must hold: a rule is handed to the compiler only when it is complete
+ * (through its closing brace) and before any token after it is read, so
+ * that includes and rules reach the compiler in source order; modifiers are
+ * validated as yara does (duplicates, only `private` on hex strings) and
+ * xor/base64/base64wide and imports are refused, never ignored.
+ */
+#include "rules/parser_int.h"
+#include "util/alloc.h"
+#include "util/limits.h"
+
+#include <string.h>
+
+static int
+parser_meta(struct parser *p, struct prule *rl)
+{
+	size_t cap = 0;
+	struct rs_meta *m;
+	int r = 0, neg;
+
+	while (p->tok.type == TOK_IDENT) {
+		if (rl->nmeta >= WARD_MAX_META) {
+			r = diag_set(p->d, WARD_ELIMIT, p->file, p->tok.line, p->tok.col,
+				     "too many metadata entries (limit WARD_MAX_META = %d)",
+				     WARD_MAX_META);
+			goto out;
+		}
+		if (ward_grow(&rl->meta, &cap, rl->nmeta + 1, sizeof(*rl->meta)) != 0) {
+			r = parser_nomem(p);
+			goto out;
+		}
+		m = &rl->meta[rl->nmeta];
+		memset(m, 0, sizeof(*m));
+		if ((m->key = parser_tokstr(&p->tok)) == NULL) {
+			r = parser_nomem(p);
+			goto out;
+		}
+		rl->nmeta++;
+		if ((r = parser_next(p)) != 0 || (r = parser_expect(p, TOK_ASSIGN)) != 0)
+			goto out;
+		neg = 0;
+		if (p->tok.type == TOK_MINUS) {
+			neg = 1;
+			if ((r = parser_next(p)) != 0)
+				goto out;
+			if (p->tok.type != TOK_INT) {
+				r = parser_unexpected(p);
+				goto out;
+			}
+		}
+		switch (p->tok.type) {
+		case TOK_TEXT:
+			m->type = RS_STR;
+			if ((m->s = ward_strndup((const char *)p->tok.buf, p->tok.blen)) == NULL) {
+				r = parser_nomem(p);
+				goto out;
+			}
+			break;
+		case TOK_INT:
+			m->type = RS_INT;
+			m->i = neg ? -p->tok.ival : p->tok.ival;
+			break;
+		case TOK_TRUE:
+		case TOK_FALSE:
+			m->type = RS_BOOL;
+			m->i = p->tok.type == TOK_TRUE;
+			break;
+		default:
+			r = parser_unexpected(p);
+			goto out;
+		}
+		if ((r = parser_next(p)) != 0)
+			goto out;
+	}
+out:
+	return r;
+}
+
+static unsigned
+parser_modflag(enum tok_type t)
+{
+	switch (t) {
+	case TOK_NOCASE:
+		return PATTERN_NOCASE;
+	case TOK_WIDE:
+		return PATTERN_WIDE;
+	case TOK_ASCII:
+		return PATTERN_ASCII;
+	case TOK_FULLWORD:
+		return PATTERN_FULLWORD;
+	case TOK_PRIVATE:
+		return PATTERN_PRIVATE;
+	default:
+		return 0;
+	}
+}
+
+static int
+parser_modifiers(struct parser *p, struct pstring *s)
+{
+	unsigned f;
+	int r = 0;
+
+	for (;;) {
+		enum tok_type t = p->tok.type;
+
+		if (t == TOK_XOR || t == TOK_BASE64 || t == TOK_BASE64WIDE) {
+			r = diag_set(p->d, WARD_EUNSUPPORTED, p->file, p->tok.line, p->tok.col,
+				     "\"%s\" modifier is not supported by ward", lexer_tokname(t));
+			goto out;
+		}
+		if ((f = parser_modflag(t)) == 0)
+			break;
+		if (s->flags & f) {
+			r = diag_set(p->d, WARD_ESYNTAX, p->file, p->tok.line, p->tok.col,
+				     "duplicated modifier");
+			goto out;
+		}
+		if (s->kind == PATTERN_HEX && f != PATTERN_PRIVATE) {
+			r = diag_set(p->d, WARD_ESYNTAX, p->file, p->tok.line, p->tok.col,
+				     "syntax error, unexpected keyword \"%s\" (only \"private\" is "
+				     "allowed on hex strings)",
+				     lexer_tokname(t));
+			goto out;
+		}
+		s->flags |= f;
+		if ((r = parser_next(p)) != 0)
+			goto out;
+	}
+out:
+	return r;
+}
+
+static int
+parser_strings(struct parser *p, struct prule *rl)
+{
+	size_t cap = 0;
+	struct pstring *s;
+	int r = 0;
+
+	if (p->tok.type != TOK_STRID) {
+		r = parser_unexpected(p);
+		goto out;
+	}
+	while (p->tok.type == TOK_STRID) {
+		if (rl->nstrings >= WARD_MAX_STRINGS_PER_RULE) {
+			r = diag_set(
+			    p->d, WARD_ELIMIT, p->file, p->tok.line, p->tok.col,
+			    "too many strings in rule (limit WARD_MAX_STRINGS_PER_RULE = %d)",
+			    WARD_MAX_STRINGS_PER_RULE);
+			goto out;
+		}
+		if (p->tok.text[p->tok.len - 1] == '*') {
+			r = parser_unexpected(p);
+			goto out;
+		}
+		if (ward_grow(&rl->strings, &cap, rl->nstrings + 1, sizeof(*rl->strings)) != 0) {
+			r = parser_nomem(p);
+			goto out;
+		}
+		s = &rl->strings[rl->nstrings];
+		memset(s, 0, sizeof(*s));
+		s->line = p->tok.line;
+		s->col = p->tok.col;
+		if ((s->id = parser_tokstr(&p->tok)) == NULL) {
+			r = parser_nomem(p);
+			goto out;
+		}
+		rl->nstrings++;
+		if ((r = parser_next(p)) != 0)
+			goto out;
+		if (p->tok.type != TOK_ASSIGN) {
+			r = parser_expect(p, TOK_ASSIGN);
+			goto out;
+		}
+		if ((r = parser_next(p)) != 0)
+			goto out;
+		switch (p->tok.type) {
+		case TOK_TEXT:
+			s->kind = PATTERN_TEXT;
+			break;
+		case TOK_HEX:
+			s->kind = PATTERN_HEX;
+			break;
+		case TOK_REGEX:
+			s->kind = PATTERN_REGEX;
+			s->flags = ((p->tok.ival & LEXER_RE_NOCASE) ? PATTERN_NOCASE : 0) |
+				   ((p->tok.ival & LEXER_RE_DOTALL) ? PATTERN_DOTALL : 0);
+			break;
+		default:
+			r = parser_unexpected(p);
+			goto out;
+		}
+		if (s->kind == PATTERN_TEXT && p->tok.blen == 0) {
+			r = diag_set(p->d, WARD_ESYNTAX, p->file, s->line, s->col,
+				     "empty string \"%s\"", s->id);
+			goto out;
+		}
+		s->len = p->tok.blen;
+		s->src_off = p->tok.body_off;
+		if ((s->src = ward_memdup(p->tok.buf, p->tok.blen)) == NULL) {
+			r = parser_nomem(p);
+			goto out;
+		}
+		if ((r = parser_next(p)) != 0)
+			goto out;
+		/* The regexp flag /i is a modifier too: `nocase` after /i is allowed. */
+		if (s->kind == PATTERN_REGEX) {
+			unsigned keep = s->flags;
+
+			s->flags = 0;
+			r = parser_modifiers(p, s);
+			s->flags |= keep;
+		} else {
+			r = parser_modifiers(p, s);
+		}
+		if (r != 0)
+			goto out;
+	}
+out:
+	return r;
+}
+
+static int
+parser_tags(struct parser *p, struct prule *rl)
+{
+	size_t cap = 0;
+	uint32_t i;
+	int r = 0;
+
+	if (p->tok.type != TOK_IDENT) {
+		r = parser_unexpected(p);
+		goto out;
+	}
+	while (p->tok.type == TOK_IDENT) {
+		for (i = 0; i < rl->ntags; i++) {
+			if (strlen(rl->tags[i]) == p->tok.len &&
+			    memcmp(rl->tags[i], p->tok.text, p->tok.len) == 0) {
+				r = diag_set(p->d, WARD_EDUPLICATE, p->file, p->tok.line,
+					     p->tok.col, "duplicated tag identifier \"%.*s\"",
+					     (int)p->tok.len, p->tok.text);
+				goto out;
+			}
+		}
+		if (rl->ntags >= WARD_MAX_TAGS) {
+			r = diag_set(p->d, WARD_ELIMIT, p->file, p->tok.line, p->tok.col,
+				     "too many tags (limit WARD_MAX_TAGS = %d)", WARD_MAX_TAGS);
+			goto out;
+		}
+		if (ward_grow(&rl->tags, &cap, rl->ntags + 1, sizeof(*rl->tags)) != 0 ||
+		    (rl->tags[rl->ntags] = parser_tokstr(&p->tok)) == NULL) {
+			r = parser_nomem(p);
+			goto out;
+		}
+		rl->ntags++;
+		if ((r = parser_next(p)) != 0)
+			goto out;
+	}
+out:
+	return r;
+}
+
+static int
+parser_rule(struct parser *p)
+{
+	struct prule *rl;
+	int r;
+
+	if ((rl = ward_calloc(1, sizeof(*rl))) == NULL)
+		return parser_nomem(p);
+	rl->line = p->tok.line;
+	rl->col = p->tok.col;
+	while (p->tok.type == TOK_PRIVATE || p->tok.type == TOK_GLOBAL) {
+		uint32_t f = p->tok.type == TOK_PRIVATE ? RS_RULE_PRIVATE : RS_RULE_GLOBAL;
+
+		if (rl->flags & f) {
+			r = parser_unexpected(p);
+			goto out;
+		}
+		rl->flags |= f;
+		if ((r = parser_next(p)) != 0)
+			goto out;
+	}
+	if ((r = parser_expect(p, TOK_RULE)) != 0)
+		goto out;
+	if (p->tok.type != TOK_IDENT) {
+		r = parser_unexpected(p);
+		goto out;
+	}
+	rl->line = p->tok.line;
+	rl->col = p->tok.col;
+	if ((rl->name = parser_tokstr(&p->tok)) == NULL) {
+		r = parser_nomem(p);
+		goto out;
+	}
+	if ((r = parser_next(p)) != 0)
+		goto out;
+	if (p->tok.type == TOK_COLON) {
+		if ((r = parser_next(p)) != 0 || (r = parser_tags(p, rl)) != 0)
+			goto out;
+	}
+	if ((r = parser_expect(p, TOK_LBRACE)) != 0)
+		goto out;
+	if (p->tok.type == TOK_META) {
+		if ((r = parser_next(p)) != 0 || (r = parser_expect(p, TOK_COLON)) != 0 ||
+		    (r = parser_meta(p, rl)) != 0)
+			goto out;
+	}
+	if (p->tok.type == TOK_STRINGS) {
+		if ((r = parser_next(p)) != 0 || (r = parser_expect(p, TOK_COLON)) != 0 ||
+		    (r = parser_strings(p, rl)) != 0)
+			goto out;
+	}
+	if ((r = parser_expect(p, TOK_CONDITION)) != 0 || (r = parser_expect(p, TOK_COLON)) != 0)
+		goto out;
+	if ((r = parser_or(p, &rl->cond)) != 0)
+		goto out;
+	if (p->tok.type != TOK_RBRACE) {
+		r = parser_unexpected(p);
+		goto out;
+	}
+	/* The rule is complete: hand it over before reading past its '}'. */
+	if ((r = p->cb->rule(p->cb->arg, rl, p->lx, p->d)) != 0)
+		goto out;
+	r = parser_next(p);
+out:
+	prule_free(rl);
+	return r;
+}
+
+int
+parser_parse(const char *file, const char *src, size_t len, const struct parser_cb *cb,
+	     struct ward_diag *d)
+{
+	struct parser p;
+	char *path = NULL;
+	int r, line, col;
+
+	memset(&p, 0, sizeof(p));
+	p.cb = cb;
+	p.d = d;
+	p.file = file != NULL ? file : "";
+	if ((r = lexer_new(p.file, src, len, &p.lx)) != 0) {
+		r = diag_set(d, r, p.file, 0, 0, "out of memory");
+		goto out;
+	}
+	if ((r = parser_next(&p)) != 0)
+		goto out;
+	while (p.tok.type != TOK_EOF) {
+		if (p.tok.type == TOK_IMPORT || p.tok.type == TOK_INCLUDE) {
+			enum tok_type kw = p.tok.type;
+
+			line = p.tok.line;
+			col = p.tok.col;
+			if ((r = parser_next(&p)) != 0)
+				goto out;
+			if (p.tok.type != TOK_TEXT) {
+				r = parser_unexpected(&p);
+				goto out;
+			}
+			if (kw == TOK_IMPORT) {
+				r = diag_set(d, WARD_EUNSUPPORTED, p.file, line, col,
+					     "\"%.*s\" module is not supported by ward",
+					     (int)p.tok.blen, (const char *)p.tok.buf);
+				goto out;
+			}
+			if (memchr(p.tok.buf, '\0', p.tok.blen) != NULL) {
+				r = diag_set(d, WARD_ESYNTAX, p.file, p.tok.line, p.tok.col,
+					     "invalid include file name");
+				goto out;
+			}
+			if ((path = ward_strndup((const char *)p.tok.buf, p.tok.blen)) == NULL) {
+				r = parser_nomem(&p);
+				goto out;
+			}
+			if ((r = cb->include(cb->arg, path, line, col, d)) != 0)
+				goto out;
+			ward_free(path);
+			path = NULL;
+			if ((r = parser_next(&p)) != 0)
+				goto out;
+			continue;
+		}
+		if ((r = parser_rule(&p)) != 0)
+			goto out;
+	}
+out:
+	ward_free(path);
+	lexer_free(p.lx);
+	return r;
+}
