@@ -607,6 +607,84 @@ test_steps(void **state)
 	ruleset_free(rs);
 }
 
+/* --- false without matches ------------------------------------------ */
+
+/* cond_false_without_matches for the last rule of src. */
+static int
+quiet_src(const char *src)
+{
+	struct rules_compiler *c;
+	struct ruleset *rs;
+	struct ward_diag d;
+	int yes = -1;
+
+	assert_int_equal(rules_compiler_new(&c), 0);
+	assert_int_equal(rules_compiler_define(c, "ei=0", &d), 0);
+	assert_int_equal(rules_compiler_define(c, "es=abc", &d), 0);
+	if (rules_compiler_add_string(c, "t", src, strlen(src), &d) != 0)
+		fail_msg("%s: %s", src, d.msg);
+	assert_int_equal(rules_compiler_finish(c, &rs, &d), 0);
+	rules_compiler_free(c);
+	assert_int_equal(cond_false_without_matches(rs, rs->nrules - 1, &yes), 0);
+	ruleset_free(rs);
+	return yes;
+}
+
+static void
+test_false_without_matches(void **state)
+{
+	static const struct {
+		const char *cond;
+		int yes;
+	} cases[] = {
+	    {"$a", 1},
+	    {"not $a", 0},
+	    {"#a > 2", 1},
+	    {"#a == 0", 0},
+	    {"#a >= ei", 0}, /* ei could be 0 */
+	    {"$a or filesize > 10", 0},
+	    {"$a and filesize > 10", 1},
+	    {"filesize > 10 and $a", 1},
+	    {"uint16(0) == 0x5a4d and ($a or $b)", 1},
+	    {"any of them", 1},
+	    {"2 of them", 1},
+	    {"all of them", 1},
+	    {"none of them", 0},
+	    {"ei of them", 0},
+	    {"@a[1] < 100", 1},      /* undefined is false */
+	    {"not (@a[1] < 100)", 1}, /* not undefined is undefined */
+	    {"!a[1] == 3 or $b at 0", 1},
+	    {"$a in (0..filesize)", 0}, /* undefined or false: not told apart */
+	    {"$a in (0..100)", 1},
+	    {"for any of them : ($ at 0)", 0}, /* loops are not analysed */
+	    {"for any i in (1..#a) : (@a[i] > 0)", 0},
+	    {"true", 0},
+	    {"es contains \"x\" and $a", 1},
+	    {"es contains \"x\" or $a", 0},
+	    {"defined @a[1]", 1},
+	    {"not defined @a[1]", 0},
+	};
+	char src[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(src, sizeof(src),
+			 "rule r { strings: $a = \"abc\" $b = \"zzz\" condition: (%s) and "
+			 "($a or $b or true) }",
+			 cases[i].cond);
+		if (quiet_src(src) != cases[i].yes)
+			fail_msg("%s: expected %d", cases[i].cond, cases[i].yes);
+	}
+	/* Another rule's result is unknown to the analysis. */
+	assert_int_equal(quiet_src("rule p { condition: filesize > 1 } "
+				   "rule r { strings: $a = \"x\" condition: $a or p }"),
+			 0);
+	assert_int_equal(quiet_src("rule p { condition: filesize > 1 } "
+				   "rule r { strings: $a = \"x\" condition: $a and p }"),
+			 1);
+}
+
 int
 main(void)
 {
@@ -615,6 +693,7 @@ main(void)
 	    cmocka_unit_test(test_stack),      cmocka_unit_test(test_jumps),
 	    cmocka_unit_test(test_loops),      cmocka_unit_test(test_eval),
 	    cmocka_unit_test(test_eval_rules), cmocka_unit_test(test_steps),
+	    cmocka_unit_test(test_false_without_matches),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
