@@ -64,10 +64,11 @@ fuzz-build: build-fuzz/build.ninja
 # A short run of every fuzz target over its corpus (fuzz/corpus/NAME).
 fuzz: fuzz-build
 	@set -e; for t in build-fuzz/fuzz/fuzz_*; do \
-		[ -x "$$t" ] || continue; n=$$(basename $$t); \
+		[ -f "$$t" ] && [ -x "$$t" ] || continue; n=$$(basename $$t); \
 		mkdir -p fuzz/corpus/$${n#fuzz_} /tmp/ward-fuzz-$$n; \
 		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
-		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
+		maxlen=8192; [ "$$n" = fuzz_rulefile ] && maxlen=65536; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$maxlen -timeout=10 -print_final_stats=1 \
 			/tmp/ward-fuzz-$$n fuzz/corpus/$${n#fuzz_} 2>&1 | \
 			grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==.*ERROR|SUMMARY)' ; \
 		test $${PIPESTATUS[0]} -eq 0; \
