@@ -108,27 +108,23 @@ rules_compiler_free(struct rules_compiler *c)
 	ward_free(c);
 }
 
+/* Does s read as [-]digits (point == 0) or [-]digits.digits (point == 1)? */
 static int
-cc_parse_int(const char *s, int64_t *v)
+define_is_number(const char *s, int point)
 {
-	char *end;
-	long long x;
+	int digits = 0, points = 0;
 
-	if (*s == '\0')
-		return -1;
-	errno = 0;
-	x = strtoll(s, &end, 0);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	/* yara reads "010" as decimal: only 0x is special */
-	if ((s[0] == '0' || ((s[0] == '-' || s[0] == '+') && s[1] == '0')) &&
-	    strpbrk(s, "xX") == NULL) {
-		x = strtoll(s, &end, 10);
-		if (*end != '\0')
-			return -1;
+	if (*s == '-')
+		s++;
+	for (; *s != '\0'; s++) {
+		if (*s >= '0' && *s <= '9')
+			digits++;
+		else if (*s == '.' && point && points == 0 && digits > 0)
+			points++;
+		else
+			return 0;
 	}
-	*v = x;
-	return 0;
+	return digits > 0 && points == point && s[-1] != '.';
 }
 
 int
@@ -166,17 +162,31 @@ rules_parse_define(const char *def, struct rs_external *e, struct ward_diag *d)
 		goto nomem;
 	val = eq + 1;
 	vlen = strlen(val);
+	/* The forms yara's -d takes: true/false, a decimal integer, a decimal
+	 * number with a point (a float, which ward refuses), else a string
+	 * taken as written. */
 	if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0) {
 		e->type = RS_BOOL;
 		e->i = val[0] == 't';
-	} else if (cc_parse_int(val, &e->i) == 0) {
+	} else if (define_is_number(val, 0)) {
+		char *end;
+
+		errno = 0;
 		e->type = RS_INT;
+		e->i = strtoll(val, &end, 10);
+		if (errno != 0) {
+			r = diag_set(d, WARD_ELIMIT, NULL, 0, 0,
+				     "bad external definition \"%s\": integer out of range", def);
+			goto out;
+		}
+	} else if (define_is_number(val, 1)) {
+		r = diag_set(d, WARD_EUNSUPPORTED, NULL, 0, 0,
+			     "bad external definition \"%s\": floating-point externals are not "
+			     "supported by ward",
+			     def);
+		goto out;
 	} else {
 		e->type = RS_STR;
-		if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
-			val++;
-			vlen -= 2;
-		}
 		if (vlen > WARD_MAX_EXTERNAL_STRING) {
 			r = diag_set(
 			    d, WARD_ELIMIT, NULL, 0, 0,

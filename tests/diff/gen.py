@@ -973,7 +973,6 @@ def quantifier(c, n, in_for=False):
 
 
 def for_of(c, depth):
-    rng = c.rng
     sset, cover = string_set(c)
     q = quantifier(c, len(cover), True)
     saved = c.in_for_of

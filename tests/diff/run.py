@@ -364,6 +364,17 @@ def reproduce(args, sr, mm, n):
 # ---------------------------------------------------------------------------
 
 
+def yara_version(yara):
+    """The installed yara's version as a tuple, (0,) if unknown."""
+    try:
+        out = subprocess.run([yara, "--version"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30).stdout.decode()
+    except (OSError, subprocess.TimeoutExpired):
+        return (0,)
+    m = re.match(r"\s*(\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (0,)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="differential test of ward against yara")
     ap.add_argument("--seed", type=int, default=20240719, help="base seed (default: fixed)")
@@ -384,10 +395,21 @@ def main(argv=None):
                     help="probability that an unbounded hex jump is ~4 KiB long in an input")
     ap.add_argument("--show", type=int, default=5,
                     help="mismatches printed in full (one per rule set and set of differing rules)")
-    ap.add_argument("--no-for-none", action="store_true",
-                    help="generate no `for none ...` loops (yara 4.2 reads them as `for 0 ...`)")
+    ap.add_argument("--for-none", choices=["auto", "yes", "no"], default="auto",
+                    help="generate `for none ...` loops: auto = only when yara is 4.3 or "
+                         "newer (yara 4.2 reads `for none` as `for 0`, always true; ward "
+                         "gives the meaning yara 4.3 fixed it to; see docs/rules.md)")
+    ap.add_argument("--no-for-none", action="store_true", help="same as --for-none no")
     args = ap.parse_args(argv)
-    gen.OPTIONS["for_none"] = not args.no_for_none
+    if args.no_for_none:
+        args.for_none = "no"
+    if args.for_none == "auto":
+        ver = yara_version(args.yara)
+        args.for_none = "yes" if ver >= (4, 3) else "no"
+        if args.for_none == "no":
+            print("note: yara %s reads `for none` loops as `for 0`; not generating them"
+                  % ".".join(map(str, ver)))
+    gen.OPTIONS["for_none"] = args.for_none == "yes"
 
     if not shutil.which(args.yara):
         print("run.py: yara not found (%s)" % args.yara, file=sys.stderr)

@@ -51,6 +51,8 @@ def test_hash_signatures(ward, tmp_path, files):
     d, data = files
     a, b, c = data["a.bin"], data["b.bin"], data["c.bin"]
     hashes = write(str(tmp_path / "sigs.txt"), "\n".join([
+        "# comments and blank lines are ignored",
+        "",
         "sha256:%s:%d:Sha_A" % (hashlib.sha256(a).hexdigest(), len(a)),
         "md5:%s:*:Md5_B" % hashlib.md5(b).hexdigest(),
         "sm3:%s:%d:Sm3_C" % (sm3(c), len(c)),

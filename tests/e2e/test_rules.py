@@ -84,7 +84,7 @@ def test_unsupported_construct_is_refused(ward, tmp_path, text, line, token, wor
 
 def test_error_in_included_file_names_that_file(ward, tmp_path):
     rules_file(tmp_path, 'include "inc.yar"\nrule a { condition: true }\n', "main.yar")
-    inc = rules_file(tmp_path, "rule b {\n  condition:\n    true or or\n}\n", "inc.yar")
+    rules_file(tmp_path, "rule b {\n  condition:\n    true or or\n}\n", "inc.yar")
     f = write(str(tmp_path / "f"), b"x")
     p = ward.scan("--rules", str(tmp_path / "main.yar"), f)
     assert p.returncode == 2
@@ -200,3 +200,32 @@ def test_compiled_missing_file(ward, tmp_path):
     p = ward.scan("--compiled", str(tmp_path / "nope.wardc"), d)
     assert p.returncode == 2
     assert "nope.wardc" in p.stderr
+
+
+def test_compiled_file_of_another_version_or_cpu_family_is_refused(ward, tmp_path):
+    # The header names the ward version and the CPU family; find them in
+    # the first bytes (no assumption about offsets) and change them.
+    import platform
+    out, data = compile_ok(ward, tmp_path)
+    d = compiled_tree(tmp_path)
+    head = data[:256]
+    version = ward.run("--version").stdout.split()[-1].encode()
+    i = head.find(version)
+    assert i >= 0, "the compiled file does not name ward version %s" % version
+    other = bytes(b if not 0x30 <= b <= 0x39 else 0x30 + (b - 0x30 + 1) % 10 for b in version)
+    bad = write(str(tmp_path / "other-version.wardc"), data[:i] + other + data[i + len(version):])
+    p = ward.scan("--compiled", bad, d)
+    assert p.returncode == 2 and p.stdout == ""
+    assert "version" in p.stderr.lower(), p.stderr
+
+    arch = platform.machine().encode()
+    j = head.find(arch + b"\0")
+    assert j >= 0, "the compiled file does not name the CPU family %s" % arch
+    foreign = b"ppc64\0" if arch != b"ppc64" else b"s390x\0"
+    foreign = foreign.ljust(len(arch) + 1, b"\0")
+    bad = write(str(tmp_path / "other-cpu.wardc"),
+                data[:j] + foreign + data[j + len(arch) + 1:])
+    p = ward.scan("--compiled", bad, d)
+    assert p.returncode == 2 and p.stdout == ""
+    msg = p.stderr.lower()
+    assert any(w in msg for w in ("cpu", "arch", "ppc64", "s390x", "platform", "family")), p.stderr

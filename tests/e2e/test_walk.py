@@ -5,6 +5,8 @@ symlink loops, special files and virtual filesystems, --exclude,
 """
 
 import os
+import pty
+import select
 import signal
 import stat
 import subprocess
@@ -293,3 +295,48 @@ def test_ctrl_c_stops_with_a_summary(ward_bin, tmp_path):
     assert "MB/s" in err, "no summary after Ctrl-C: %r" % err[-1000:]
     found_lines(out.decode("utf-8", "replace"))
     assert proc.returncode != 0, "an interrupted scan must not report a clean result"
+
+
+def test_progress_line_only_on_a_terminal(ward_bin, tmp_path):
+    rules = rules_file(tmp_path, HELLO)
+    d = str(tmp_path / "big")
+    os.makedirs(d)
+    with open(os.path.join(d, "sparse.img"), "wb") as f:
+        f.truncate(256 * GIB)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([ward_bin, "scan", "--rules", rules, d], stdout=subprocess.PIPE,
+                            stderr=slave, start_new_session=True)
+    os.close(slave)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([master], [], [], 0.1)
+            if r:
+                try:
+                    seen += os.read(master, 65536)
+                except OSError:
+                    break
+        assert proc.poll() is None, "the scan ended before its progress could be seen"
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=10)
+        while True:
+            r, _, _ = select.select([master], [], [], 0.5)
+            if not r:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        os.close(master)
+    text = seen.decode("utf-8", "replace")
+    # a line rewritten in place while the scan runs, then the summary
+    assert "\r" in text, "no live progress line on a terminal: %r" % text[-500:]
+    assert "MB/s" in text

@@ -37,7 +37,7 @@ compile_src(const char *src, struct ruleset **out, struct ward_diag *d)
 	if ((r = rules_compiler_new(&c)) != 0)
 		goto out;
 	if ((r = rules_compiler_define(c, "ei=5", d)) != 0 ||
-	    (r = rules_compiler_define(c, "es=\"abc\"", d)) != 0 ||
+	    (r = rules_compiler_define(c, "es=abc", d)) != 0 ||
 	    (r = rules_compiler_define(c, "eb=true", d)) != 0)
 		goto out;
 	if ((r = rules_compiler_add_string(c, "t.yar", src, strlen(src), d)) != 0)
@@ -297,9 +297,13 @@ test_defines(void **state)
 	assert_int_equal(rules_compiler_define(c, "=1", &d), WARD_EINVAL);
 	assert_int_equal(rules_compiler_define(c, "noequal", &d), WARD_EINVAL);
 	assert_int_equal(rules_compiler_define(c, "1x=1", &d), WARD_EINVAL);
+	assert_int_equal(rules_compiler_define(c, "f=1.5", &d), WARD_EUNSUPPORTED);
+	assert_non_null(strstr(d.msg, "floating-point"));
+	assert_int_equal(rules_compiler_define(c, "big=99999999999999999999", &d), WARD_ELIMIT);
 	{
-		const char *s = "rule r { condition: n == 7 and h == 16 and not b and "
-				"s == \"hello world\" and q == \"5\" }";
+		/* As yara's -d: only decimal integers, strings as written. */
+		const char *s = "rule r { condition: n == 7 and h == \"0x10\" and not b and "
+				"s == \"hello world\" and q == \"\\\"5\\\"\" }";
 
 		assert_int_equal(rules_compiler_add_string(c, "t", s, strlen(s), &d), 0);
 	}
@@ -309,6 +313,7 @@ test_defines(void **state)
 	assert_int_equal(rs->next, 5);
 	assert_int_equal(rs->ext[0].type, RS_INT);
 	assert_int_equal(rs->ext[0].i, 7);
+	assert_int_equal(rs->ext[1].type, RS_STR);
 	assert_int_equal(rs->ext[3].type, RS_STR);
 	assert_int_equal(rs->ext[4].type, RS_STR);
 	/* finished: only free */
