@@ -43,7 +43,9 @@ struct scan_ctx {
 	struct matcher_scratch **scratch; /* per worker */
 	uint64_t max_filesize;            /* 0: no limit */
 	int follow_symlinks;
-	const char *volatile current;     /* for the progress line; racy by design */
+	/* The file a worker last started, for the progress line. */
+	pthread_mutex_t current_lock;
+	char current[256];
 };
 
 static int
@@ -84,7 +86,11 @@ worker_work(void *arg, unsigned w, void *item)
 		atomic_fetch_add(&c->o->skipped, 1);
 		goto out;
 	}
-	c->current = it->path;
+	if (c->o->progress) {
+		pthread_mutex_lock(&c->current_lock);
+		snprintf(c->current, sizeof(c->current), "%s", it->path);
+		pthread_mutex_unlock(&c->current_lock);
+	}
 	r = matcher_scan_fd(c->l->m, c->scratch[w], it->fd, (uint64_t)st.st_size, out_report, &f,
 			    &scan_stop);
 	if (r == WARD_EINTR)
@@ -185,8 +191,14 @@ progress_main(void *arg)
 			ts.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
-		if (!p->done)
-			out_progress(p->c->o, p->c->current);
+		if (!p->done) {
+			char cur[sizeof(p->c->current)];
+
+			pthread_mutex_lock(&p->c->current_lock);
+			memcpy(cur, p->c->current, sizeof(cur));
+			pthread_mutex_unlock(&p->c->current_lock);
+			out_progress(p->c->o, cur[0] != '\0' ? cur : NULL);
+		}
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -284,6 +296,7 @@ cmd_scan(int argc, char **argv)
 
 	memset(&ro, 0, sizeof(ro));
 	memset(&c, 0, sizeof(c));
+	pthread_mutex_init(&c.current_lock, NULL);
 	memset(&prog, 0, sizeof(prog));
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "r:d:t:f:qh", longopts, NULL)) != -1) {

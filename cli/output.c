@@ -164,6 +164,9 @@ out_progress(struct out *o, const char *current)
 
 	if (!o->progress)
 		return;
+	/* The end of a long path says more than its beginning. */
+	if (current != NULL && strlen(current) > 40)
+		current += strlen(current) - 40;
 	out_human_bytes(bytes, hb, sizeof(hb));
 	pthread_mutex_lock(&o->lock);
 	fprintf(stderr, "\r\033[K%llu files, %s, %.1f MB/s, %llu matches%s%.40s",
