@@ -18,6 +18,8 @@ WERROR := -Dwerror=true
 # AVX-512 hosts; see docs/dependencies.md.
 ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 HS_PACKAGE := $(if $(filter amd64,$(ARCH)),libhyperscan-dev,libvectorscan-dev)
+# The two libraries conflict: on amd64, replace Vectorscan if it is there.
+HS_REPLACES := $(if $(filter amd64,$(ARCH)),libvectorscan-dev- libvectorscan5-)
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev \
 	$(HS_PACKAGE) libssl-dev libjansson-dev libcmocka-dev \
 	python3 python3-pytest yara clamav aide time util-linux
@@ -33,7 +35,8 @@ deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		apt-get update -qq && \
+		apt-get install -y -qq --no-install-recommends $$missing $(HS_REPLACES) >/dev/null; \
 	else echo "deps: all packages present"; fi
 
 $(BUILD)/build.ninja:
