@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -46,6 +47,49 @@ out_clear_progress(struct out *o)
 		fputs("\r\033[K", stderr);
 }
 
+/*
+ * A JSON string for text that may not be UTF-8 (file names are bytes):
+ * each byte that is not part of valid UTF-8 is written as the four
+ * characters \xHH, so nothing is dropped and the output stays valid JSON.
+ */
+static json_t *
+out_json_text(const char *t)
+{
+	json_t *j = json_string(t);
+	size_t n, i, o = 0;
+	char *buf;
+
+	if (j != NULL)
+		return j;
+	n = strlen(t);
+	buf = malloc(n * 4 + 1);
+	if (buf == NULL)
+		return json_string("");
+	for (i = 0; i < n;) {
+		const unsigned char *u = (const unsigned char *)t + i;
+		size_t len = u[0] < 0x80 ? 1 : (u[0] & 0xe0) == 0xc0 ? 2 : (u[0] & 0xf0) == 0xe0 ? 3
+					 : (u[0] & 0xf8) == 0xf0 ? 4 : 0;
+		json_t *probe = NULL;
+
+		if (len > 0 && i + len <= n) {
+			probe = json_stringn(t + i, len);
+			json_decref(probe);
+		}
+		if (probe != NULL) {
+			memcpy(buf + o, t + i, len);
+			o += len;
+			i += len;
+		} else {
+			o += (size_t)sprintf(buf + o, "\\x%02x", u[0]);
+			i++;
+		}
+	}
+	buf[o] = '\0';
+	j = json_string(buf);
+	free(buf);
+	return j != NULL ? j : json_string("");
+}
+
 static void
 out_json_line(json_t *obj)
 {
@@ -65,7 +109,7 @@ out_rule_json(const struct out_file *f, const struct matcher_scratch *s, uint32_
 	json_t *obj = json_object(), *tags = json_array(), *strs = json_array();
 	uint32_t i, j;
 
-	json_object_set_new(obj, "path", json_string(f->path));
+	json_object_set_new(obj, "path", out_json_text(f->path));
 	json_object_set_new(obj, "rule", json_string(r->name));
 	for (i = 0; i < r->ntags; i++)
 		json_array_append_new(tags, json_string(r->tags[i]));
@@ -102,7 +146,7 @@ out_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char
 	if (o->format == OUT_JSON) {
 		if (hash_name != NULL) {
 			obj = json_object();
-			json_object_set_new(obj, "path", json_string(f->path));
+			json_object_set_new(obj, "path", out_json_text(f->path));
 			json_object_set_new(obj, "rule", json_string(hash_name));
 			json_object_set_new(obj, "tags", json_array());
 			json_object_set_new(obj, "namespace", json_string("hash"));
@@ -131,8 +175,8 @@ out_error(struct out *o, const char *path, const char *msg)
 	atomic_fetch_add(&o->errors, 1);
 	if (o->format == OUT_JSON) {
 		obj = json_object();
-		json_object_set_new(obj, "path", json_string(path));
-		json_object_set_new(obj, "error", json_string(msg));
+		json_object_set_new(obj, "path", out_json_text(path));
+		json_object_set_new(obj, "error", out_json_text(msg));
 	}
 	pthread_mutex_lock(&o->lock);
 	out_clear_progress(o);

@@ -327,3 +327,17 @@ rule small { condition: filesize < 4 }
     assert p.returncode == 1
     j = lambda n: os.path.join(d, n)  # noqa: E731
     assert found(p.stdout) == {(j("empty"), "small"), (j("three"), "small"), (j("four"), "eq")}
+
+
+def test_json_file_name_that_is_not_utf8(ward, tmp_path):
+    # File names are bytes; the JSON stays valid and keeps them as \xHH.
+    rules = rules_file(tmp_path, HELLO_RULE)
+    d = tmp_path / "files"
+    d.mkdir()
+    name = os.fsencode(str(d)) + b"/bad\xff\xfename"
+    with open(name, "wb") as f:
+        f.write(b"hello")
+    p = ward.scan("--format", "json", "--rules", rules, d)
+    assert p.returncode == 1, p.stderr
+    objs = ndjson(p.stdout)
+    assert [o["path"] for o in objs] == [str(d) + "/bad\\xff\\xfename"]
