@@ -31,11 +31,14 @@
 	(PATTERN_NOCASE | PATTERN_WIDE | PATTERN_ASCII | PATTERN_FULLWORD | PATTERN_PRIVATE |      \
 	 PATTERN_DOTALL)
 #define PATTERN_SIZE_CAP ((uint64_t)1 << 40) /* saturation for size arithmetic */
+/* Characters of a wide literal that fit in one YARA atom (4 bytes). */
+#define PATTERN_ATOM_CHARS 2
 
 struct cg {
 	struct pattern *p;
 	const struct ptree *t;
 	uint32_t *node_cls; /* tree node -> class index + 1, 0 when not assigned */
+	uint32_t *node_pc;  /* tree node -> its first instruction + 1, 0 when none */
 	size_t prog_cap, cls_cap;
 };
 
@@ -165,6 +168,8 @@ cg_class(struct cg *g, uint32_t n)
 	struct pattern *p = g->p;
 	int r;
 
+	if (g->node_pc[n] == 0)
+		g->node_pc[n] = p->nprog + 1;
 	if (cnt == 256) {
 		r = cg_emit1(g, POP_ANY, 0, 0, NULL);
 		goto out;
@@ -350,6 +355,30 @@ out:
 	return r;
 }
 
+/*
+ * Where YARA starts verifying an `ascii wide` regexp (see atoms.h): the
+ * first instruction of each atom's first node in the main program.
+ */
+static void
+set_atoms(struct cg *g)
+{
+	struct pattern *p = g->p;
+	uint32_t node[ATOMS_MAX];
+	size_t n, k;
+
+	p->natom = 0;
+	if (atoms_choose(g->t, node, &n) != 0)
+		return;
+	for (k = 0; k < n; k++) {
+		if (g->node_pc[node[k]] == 0)
+			return; /* not emitted: keep verifying from the start */
+		p->atom_pc[k] = g->node_pc[node[k]] - 1;
+	}
+	/* a single atom at the very start is the same as none */
+	if (!(n == 1 && p->atom_pc[0] == p->piece[0].pc))
+		p->natom = (uint32_t)n;
+}
+
 static int
 is_chain_jump(const struct ptree_node *nd)
 {
@@ -508,6 +537,7 @@ compile_text(struct pattern *p, struct ward_diag *d)
 		    (uint32_t)p->srclen * (p->var[v].wide ? 2 : 1);
 		p->var[v].exact = !(p->flags & PATTERN_FULLWORD);
 	}
+	p->whole_atom = p->nvar == 2 && p->srclen <= PATTERN_ATOM_CHARS;
 	if (r != 0)
 		r = diag_set(d, r, NULL, 0, 0, "out of memory");
 out:
@@ -522,7 +552,7 @@ compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 	uint32_t c, from, prev_gap_min = 0, prev_gap_max = 0, cs;
 	uint64_t mn, mx, tmin = 0, tmax = 0, pmin, pmax, lim;
 	struct wbuf w;
-	size_t v;
+	size_t v, n;
 	int r = 0, nullable;
 
 	memset(&g, 0, sizeof(g));
@@ -533,11 +563,12 @@ compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 			     "pattern too large once repeats are expanded (WARD_MAX_PATTERN_PROG)");
 		goto out;
 	}
-	g.node_cls = ward_calloc(t->nn, sizeof(*g.node_cls));
+	g.node_cls = ward_calloc(2 * t->nn, sizeof(*g.node_cls));
 	if (g.node_cls == NULL) {
 		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;
 	}
+	g.node_pc = g.node_cls + t->nn;
 	p->mode = (p->kind == PATTERN_HEX && !t->has_alt) ? PMODE_SHORTEST : PMODE_PRIORITY;
 	/* Pieces: a hex string is cut at its long top-level jumps. */
 	from = root->type == PT_CAT ? root->child : t->root;
@@ -570,6 +601,11 @@ compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 	if (r != 0)
 		goto fail;
 	p->greedy = t->has_greedy;
+	if (p->kind == PATTERN_REGEX && p->nvar == 2) {
+		set_atoms(&g);
+		n = atoms_literal_len(t);
+		p->whole_atom = n > 0 && n <= PATTERN_ATOM_CHARS;
+	}
 	if (p->npieces == 1) {
 		r = cg_branches(&g);
 		if (r != 0)

@@ -17,7 +17,12 @@
  *   - fullword: the byte before S and the byte at E are not isalnum()
  *     (wide: checks the character before/after, as yara does);
  *   - nocase is ASCII-only; `.` excludes '\n' unless /s; `^` is offset 0
- *     of the file, `$` is the end of the file.
+ *     of the file, `$` is the end of the file;
+ *   - ascii wide: a wide match is reported only where YARA would try the
+ *     wide form: not where the ascii form matches, and for a regexp only
+ *     if, from one of YARA's atoms on its way, the rest of the regexp does
+ *     not match as ascii (see atoms.h); a literal of at most two
+ *     characters is the exception, only a reported ascii match hides it.
  *
  * A pattern is immutable after pattern_compile/pattern_load and may be used
  * by many threads at once.

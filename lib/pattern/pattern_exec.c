@@ -336,6 +336,77 @@ branch_match(struct vm *m, size_t pos)
 	return best;
 }
 
+/*
+ * Marks in seen (bit j: offset pos + 2j) where the wide run of the main
+ * program from pos reaches instruction apc, on any thread.
+ */
+static void
+atom_reach(struct vm *m, size_t pos, uint32_t apc, uint8_t *seen)
+{
+	const struct pattern_insn *prog = m->p->prog;
+	uint16_t *cl = m->l1, *nl = m->l2, *tmp;
+	size_t ncl = 0, nnl, k, i = pos, maxb, j;
+
+	maxb = m->len - pos;
+	if (maxb > WARD_RE_SCAN_LIMIT)
+		maxb = WARD_RE_SCAN_LIMIT;
+	maxb -= maxb % 2;
+	vm_newgen(m);
+	vm_add(m, cl, &ncl, m->p->piece[0].pc, i);
+	while (ncl > 0) {
+		vm_newgen(m);
+		nnl = 0;
+		for (k = 0; k < ncl; k++) {
+			if (cl[k] == apc) {
+				j = (i - pos) / 2;
+				seen[j >> 3] |= (uint8_t)(1u << (j & 7));
+			}
+			if (prog[cl[k]].op != POP_MATCH && i - pos < maxb &&
+			    vm_consume(m, &prog[cl[k]], i))
+				vm_add(m, nl, &nnl, cl[k] + 1, i + 2);
+		}
+		tmp = cl;
+		cl = nl;
+		nl = tmp;
+		ncl = nnl;
+		i += 2;
+	}
+}
+
+/*
+ * The wide match of an `ascii wide` regexp at pos, as YARA finds it: from
+ * an atom start A on the match's way (YARA searches backwards from A for
+ * pos) where the rest of the regexp matches as wide but not as ascii (YARA
+ * runs it as ascii first and, when that matches, never tries wide).
+ */
+static int
+atom_ok(struct vm *m, size_t pos)
+{
+	const struct pattern *p = m->p;
+	uint8_t seen[WARD_RE_SCAN_LIMIT / 16 + 1];
+	size_t j, a;
+	uint32_t k;
+	int ok = 0;
+
+	for (k = 0; k < p->natom && !ok; k++) {
+		memset(seen, 0, sizeof(seen));
+		m->cs = 2;
+		atom_reach(m, pos, p->atom_pc[k], seen);
+		for (j = 0; j / 8 < sizeof(seen) && !ok; j++) {
+			if (!((seen[j >> 3] >> (j & 7)) & 1))
+				continue;
+			a = pos + 2 * j;
+			m->cs = 1;
+			if (vm_run(m, p->atom_pc[k], a) >= 0)
+				continue;
+			m->cs = 2;
+			ok = vm_run(m, p->atom_pc[k], a) > 0;
+		}
+	}
+	m->cs = 2;
+	return ok;
+}
+
 /* The match length at pos before fullword, 0 if none. */
 static uint32_t
 pm_raw(const struct pattern *p, struct vm *m, size_t pos)
@@ -373,15 +444,23 @@ pattern_match_at(const struct pattern *p, size_t v, const uint8_t *data, size_t 
 	/*
 	 * YARA tries the ascii form first and the wide form only when the
 	 * ascii one does not match (before fullword is checked): a wide match
-	 * at an offset where the ascii form matches is never reported.
+	 * at an offset where the ascii form matches is never reported.  A
+	 * literal that fits in an atom is the exception: each form is found on
+	 * its own, and the ascii match, found first, wins if it is reported.
 	 */
 	if (p->var[v].wide && p->nvar == 2) {
 		m.cs = 1;
-		if (pm_raw(p, &m, pos) > 0)
+		r = pm_raw(p, &m, pos);
+		if (r > 0 && (!p->whole_atom || !(p->flags & PATTERN_FULLWORD) ||
+			      fullword_ok(&m, pos, pos + r))) {
+			r = 0;
 			goto out;
+		}
 	}
 	m.cs = p->var[v].wide ? 2 : 1;
 	r = pm_raw(p, &m, pos);
+	if (r > 0 && m.cs == 2 && p->natom > 0 && !atom_ok(&m, pos))
+		r = 0;
 	if (r > 0 && (p->flags & PATTERN_FULLWORD) && !fullword_ok(&m, pos, pos + r))
 		r = 0;
 out:

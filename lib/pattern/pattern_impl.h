@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "pattern/atoms.h"
 #include "pattern/pattern.h"
 
 enum pattern_op {
@@ -80,6 +81,21 @@ struct pattern {
 	uint32_t branch[PATTERN_MAX_PIECES];
 	uint32_t nbranch;
 	int greedy;
+	/*
+	 * An `ascii wide` regexp: the instructions where YARA's atoms start
+	 * (see atoms.h), natom = 0 when verification starts at the regexp's
+	 * start.  A wide match counts only if on its way it passes an atom
+	 * start from which the rest of the regexp does not match as ascii.
+	 */
+	uint32_t atom_pc[ATOMS_MAX];
+	uint32_t natom;
+	/*
+	 * An `ascii wide` text string (or literal regexp) of at most two
+	 * characters: YARA's atoms are the whole string in each form, so the
+	 * wide form is verified on its own and only an ascii match that is
+	 * reported (passes fullword) at the same offset hides it.
+	 */
+	int whole_atom;
 };
 
 #endif

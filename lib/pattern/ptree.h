@@ -28,10 +28,20 @@ enum ptree_type {
 	PT_NWORDB = 9, /* \B */
 };
 
+/* What a regexp node was in YARA's syntax tree (for atoms.c). */
+enum ptree_lit {
+	PL_CLASS = 0,	/* PT_CLASS: [...], \w \s \d and their negations */
+	PL_LITERAL = 1, /* PT_CLASS: one character as written (val) */
+	PL_ANY = 2,	/* PT_CLASS: `.` */
+};
+
 struct ptree_node {
 	uint8_t type;
 	uint8_t greedy; /* PT_REPEAT: 1 greedy, 0 lazy */
 	uint8_t jump;	/* PT_REPEAT: a hex jump [n-m] */
+	uint8_t lit;	/* PT_CLASS of a regexp: enum ptree_lit */
+	uint8_t val;	/* PL_LITERAL: the character before nocase folding */
+	uint8_t quant;	/* PT_REPEAT of a regexp: '*', '+', '?' or '{' */
 	uint32_t child; /* first child (PT_CAT, PT_ALT, PT_REPEAT) */
 	uint32_t last;	/* last child, for appending */
 	uint32_t next;	/* next sibling */

@@ -403,6 +403,7 @@ rx_atom(struct rx *x, unsigned depth, uint32_t *out, int *quantifiable)
 		r = rx_node(x, PT_CLASS, off, &idx);
 		if (r != 0)
 			goto out;
+		x->t->n[idx].lit = PL_ANY;
 		ptree_bm_range(x->t->n[idx].bm, 0, 255);
 		if (!(x->flags & PATTERN_DOTALL))
 			x->t->n[idx].bm['\n' >> 3] &= (uint8_t) ~(1u << ('\n' & 7));
@@ -447,10 +448,13 @@ rx_atom(struct rx *x, unsigned depth, uint32_t *out, int *quantifiable)
 		r = rx_node(x, PT_CLASS, off, &idx);
 		if (r != 0)
 			goto out;
-		if (kind == 2)
+		if (kind == 2) {
 			memcpy(x->t->n[idx].bm, set, 32);
-		else
+		} else {
 			ptree_bm_set(x->t->n[idx].bm, (unsigned)b);
+			x->t->n[idx].lit = PL_LITERAL;
+			x->t->n[idx].val = (uint8_t)b;
+		}
 		if (x->flags & PATTERN_NOCASE)
 			ptree_bm_fold(x->t->n[idx].bm);
 		break;
@@ -461,6 +465,8 @@ rx_atom(struct rx *x, unsigned depth, uint32_t *out, int *quantifiable)
 		if (r != 0)
 			goto out;
 		ptree_bm_set(x->t->n[idx].bm, (unsigned)b);
+		x->t->n[idx].lit = PL_LITERAL;
+		x->t->n[idx].val = (uint8_t)b;
 		if (x->flags & PATTERN_NOCASE)
 			ptree_bm_fold(x->t->n[idx].bm);
 		break;
@@ -507,6 +513,7 @@ rx_repeat(struct rx *x, unsigned depth, uint32_t *out)
 		goto out;
 	x->t->n[rep].min = mn;
 	x->t->n[rep].max = mx;
+	x->t->n[rep].quant = (uint8_t)c;
 	x->t->n[rep].greedy = 1;
 	if (rx_peek(x) == '?') {
 		rx_get(x);

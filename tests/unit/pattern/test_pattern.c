@@ -378,6 +378,89 @@ test_match_at_bounds(void **state)
 	pattern_free(p);
 }
 
+/* One regexp or text string over data: its matches as th_matches gives. */
+struct aw_case {
+	enum pattern_kind kind;
+	const char *src;
+	unsigned flags;
+	const char *data;
+	size_t n;
+	const char *want;
+};
+
+#define AW (PATTERN_ASCII | PATTERN_WIDE)
+#define AW_DATA(s) s, sizeof(s) - 1
+#define AW_W "A\0g\0\x13\0j\0t\0n\0'\0" /* wide "Ag\x13jtn'" */
+
+/*
+ * `ascii wide` strings: YARA verifies a regexp from its atom, running the
+ * rest as ascii first and as wide only when that fails, so a wide match is
+ * lost when the part from the atom on also matches as ascii there.  The
+ * expected results are yara 4.2.3's.
+ */
+static const struct aw_case aw_cases[] = {
+    /* atom "'" (quality beats "A"): "'" alone matches ascii in "'\0" */
+    {PATTERN_REGEX, "A\\S{4}[n]'", AW, AW_DATA(AW_W), ""},
+    {PATTERN_REGEX, "A\\S{4}[n]'", PATTERN_WIDE, AW_DATA(AW_W), "0:14"},
+    {PATTERN_REGEX, "A\\S{4}[\\sn]'", AW, AW_DATA(AW_W), ""},
+    {PATTERN_REGEX, "a\\S{4}?[r-s\\sn-p]'", AW | PATTERN_NOCASE, AW_DATA(AW_W), ""},
+    {PATTERN_REGEX, "A\\S{4}[n].'", AW, AW_DATA(AW_W "'\0"), ""},
+    {PATTERN_REGEX, "A\\S{4}[n]'+", AW, AW_DATA(AW_W "'\0"), ""},
+    {PATTERN_REGEX, "A\\S{4}[n]'\\x00", AW, AW_DATA(AW_W "\0\0"), ""},
+    /* the ascii match elsewhere is still found */
+    {PATTERN_REGEX, "A\\S{4}[n]'", AW, AW_DATA(AW_W "Ag\x13jtn'"), "14:7"},
+    /* atom "n'": fails as ascii, so wide is tried */
+    {PATTERN_REGEX, "A\\S{4}n'", AW, AW_DATA(AW_W), "0:14"},
+    {PATTERN_REGEX, "A\\S{4}[n]'{2}", AW, AW_DATA(AW_W "'\0"), "0:16"},
+    {PATTERN_REGEX, "A\\S{4}[n]'[x]", AW, AW_DATA(AW_W "x\0"), "0:16"},
+    /* no atom after the class: "A" at the start, as before */
+    {PATTERN_REGEX, "A\\S{4}?[\\sn]", AW, AW_DATA(AW_W), "0:12"},
+    {PATTERN_REGEX, "A\\S{4}[n]'?", AW, AW_DATA(AW_W "'\0"), "0:14"},
+    /* a tie goes to the first candidate: "A" before "z" */
+    {PATTERN_REGEX, "A\\S{4}[n]z", AW, AW_DATA("A\0g\0\x13\0j\0t\0n\0z\0"), "0:14"},
+    /* alternations: one atom per alternative, the worst one counts, and
+     * the alternation competes before the run preceding it */
+    {PATTERN_REGEX, "(Ab|Cd)\\S{4}[n]'", AW, AW_DATA("A\0b\0g\0\x13\0j\0t\0n\0'\0"), "0:16"},
+    {PATTERN_REGEX, "(A|C)\\S{4}[n]'", AW, AW_DATA(AW_W), ""},
+    {PATTERN_REGEX, "A\\S{4}[n]('|=)!", AW, AW_DATA(AW_W "!\0"), "0:16"},
+    {PATTERN_REGEX, "A\\S{4}[n]'(!|#)", AW, AW_DATA(AW_W "!\0"), ""},
+    {PATTERN_REGEX, "A\\S{4}[n]'(!|#)[x]", AW, AW_DATA(AW_W "!\0x\0"), "0:18"},
+    /* literals of at most two characters: each form is its own atom, an
+     * ascii match refused by fullword does not hide the wide one (see also
+     * the text string below) */
+    {PATTERN_REGEX, "a\\x00", AW | PATTERN_FULLWORD, AW_DATA("xa\0\0\0"), "1:4"},
+    {PATTERN_REGEX, "ab\\x00", AW | PATTERN_FULLWORD, AW_DATA("xab\0\0\0\0\0"), ""},
+};
+
+static void
+test_ascii_wide_atoms(void **state)
+{
+	struct pattern *p;
+	char got[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(aw_cases) / sizeof(aw_cases[0]); i++) {
+		const struct aw_case *c = &aw_cases[i];
+
+		p = th_compile(c->kind, c->src, c->flags);
+		th_matches(p, c->data, c->n, got, sizeof(got));
+		if (strcmp(got, c->want) != 0)
+			fprintf(stderr, "case %zu /%s/: got \"%s\" want \"%s\"\n", i, c->src, got,
+				c->want);
+		assert_string_equal(got, c->want);
+		pattern_free(p);
+	}
+	/* the text string "\0" */
+	p = NULL;
+	assert_int_equal(
+	    pattern_compile(PATTERN_TEXT, (const uint8_t *)"", 1, AW | PATTERN_FULLWORD, &p, NULL),
+	    0);
+	th_matches(p, "y\0\0i", 4, got, sizeof(got));
+	assert_string_equal(got, "1:2");
+	pattern_free(p);
+}
+
 static void
 test_alloc_failures(void **state)
 {
@@ -416,6 +499,7 @@ main(void)
 	    cmocka_unit_test(test_save_load),
 	    cmocka_unit_test(test_load_damaged),
 	    cmocka_unit_test(test_match_at_bounds),
+	    cmocka_unit_test(test_ascii_wide_atoms),
 	    cmocka_unit_test(test_alloc_failures),
 	};
 

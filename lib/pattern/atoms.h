@@ -1,0 +1,39 @@
+/*
+ * atoms: where YARA 4.2 starts verifying a regexp.  YARA searches the data
+ * for short literal pieces of a regexp (atoms) and, where one is found,
+ * runs the part of the regexp from the atom to its end (forward code) and
+ * the part before it backwards.  For an `ascii wide` string the forward
+ * part is run as ascii first, and as wide only when that fails, so which
+ * node an atom starts at decides which wide matches YARA reports.
+ *
+ * Internal to lib/pattern.
+ */
+#ifndef WARD_PATTERN_ATOMS_H
+#define WARD_PATTERN_ATOMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pattern/ptree.h"
+
+#define ATOMS_MAX 64 /* more atoms than this: the analysis gives up */
+
+/*
+ * Chooses the atoms YARA 4.2 extracts from the regexp tree t with its
+ * default (heuristic) atom quality.  Sets node[0..*n) to the tree nodes
+ * (PT_CLASS literals) where the chosen atoms start; *n = 0 stands for
+ * YARA's zero-length atom, i.e. verification from the start of the
+ * regexp (also the case of a regexp that is a plain literal, which YARA
+ * verifies as a text string).  Returns 0, or -1 with *n = 0 when the tree
+ * is too complex to analyse (over ATOMS_MAX atoms, or repeats that expand
+ * too much).  Does not allocate.
+ */
+int atoms_choose(const struct ptree *t, uint32_t node[ATOMS_MAX], size_t *n);
+
+/*
+ * The number of characters of a regexp that is a plain sequence of
+ * literals (YARA turns it into a text string), 0 for any other regexp.
+ */
+size_t atoms_literal_len(const struct ptree *t);
+
+#endif
