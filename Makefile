@@ -71,7 +71,7 @@ fuzz: fuzz-build
 		mkdir -p fuzz/corpus/$${n#fuzz_} /tmp/ward-fuzz-$$n; \
 		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
 		maxlen=8192; [ "$$n" = fuzz_rulefile ] && maxlen=65536; \
-		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$maxlen -timeout=10 -print_final_stats=1 \
+		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$maxlen -timeout=60 -print_final_stats=1 \
 			/tmp/ward-fuzz-$$n fuzz/corpus/$${n#fuzz_} 2>&1 | \
 			grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==.*ERROR|SUMMARY)' ; \
 		test $${PIPESTATUS[0]} -eq 0; \

@@ -83,12 +83,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cond_verify(&rs, 1, &d) != 0)
 		return 0;
 	/*
-	 * Accepted: it must run to the end.  The step counter starts 2^20 steps
+	 * Accepted: it must run to the end.  The step counter starts 2^16 steps
 	 * before WARD_MAX_EVAL_STEPS so that huge loops reach the limit (and its
 	 * WARD_ELIMIT path) within the fuzzer's timeout.
 	 */
 	results[0] = 1;
-	steps = WARD_MAX_EVAL_STEPS - (1u << 20);
+	steps = WARD_MAX_EVAL_STEPS - (1u << 16);
 	(void)cond_eval(&rs, 1, &env, results, &steps, &res);
 	return 0;
 }
