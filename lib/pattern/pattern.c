@@ -34,11 +34,31 @@
 /* Characters of a wide literal that fit in one YARA atom (4 bytes). */
 #define PATTERN_ATOM_CHARS 2
 
+/* Which of YARA's two code streams runs a node (see cg_plus). */
+enum cg_region {
+	RG_AFTER = 0,  /* forward code: after the atom, or no atom */
+	RG_BEFORE = 1, /* backward code: before the atom */
+	RG_HOLDS = 2,  /* holds an atom: both */
+};
+
+/* The direction in which YARA enters a node at its entry point. */
+enum cg_dir {
+	DIR_FWD = 0,
+	DIR_BACK = 1,
+};
+
 struct cg {
 	struct pattern *p;
 	const struct ptree *t;
 	uint32_t *node_cls; /* tree node -> class index + 1, 0 when not assigned */
 	uint32_t *node_pc;  /* tree node -> its first instruction + 1, 0 when none */
+	uint8_t *region;    /* tree node -> enum cg_region (regexps only) */
+	int yara_entry;	    /* reproduce YARA's entry points (regexps) */
+	int force_root;	    /* YARA's zero-length atom: the root is entered */
+	int quiet;	    /* emitting a loop copy: leave node_pc alone */
+	uint32_t atom[ATOMS_MAX];
+	size_t natom;
+	int atoms_ok;
 	size_t prog_cap, cls_cap;
 };
 
@@ -168,7 +188,7 @@ cg_class(struct cg *g, uint32_t n)
 	struct pattern *p = g->p;
 	int r;
 
-	if (g->node_pc[n] == 0)
+	if (g->node_pc[n] == 0 && !g->quiet)
 		g->node_pc[n] = p->nprog + 1;
 	if (cnt == 256) {
 		r = cg_emit1(g, POP_ANY, 0, 0, NULL);
@@ -191,12 +211,201 @@ out:
 	return r;
 }
 
+static int cg_node(struct cg *g, uint32_t n);
+
+/* Node n, a PT_REPEAT, emitted as its child repeated mn..mx times. */
+static int
+cg_repeat(struct cg *g, uint32_t n, uint32_t mn, uint32_t mx)
+{
+	const struct ptree_node *nd = &g->t->n[n];
+	struct pattern *p = g->p;
+	uint32_t i, s, loop, body;
+	int r = 0;
+
+	for (i = 0; i < mn && r == 0; i++)
+		r = cg_node(g, nd->child);
+	if (r != 0)
+		goto out;
+	if (mx == PTREE_INF) {
+		r = cg_emit1(g, POP_SPLIT, 0, 0, &loop);
+		if (r == 0)
+			r = cg_node(g, nd->child);
+		if (r == 0)
+			r = cg_emit1(g, POP_JMP, loop, 0, NULL);
+		if (r != 0)
+			goto out;
+		body = loop + 1;
+		p->prog[loop].x = nd->greedy ? body : p->nprog;
+		p->prog[loop].y = nd->greedy ? p->nprog : body;
+	} else if (mx > mn) {
+		s = p->nprog;
+		for (i = mn; i < mx && r == 0; i++) {
+			r = cg_emit1(g, POP_SPLIT, 0, 0, NULL);
+			if (r == 0)
+				r = cg_node(g, nd->child);
+		}
+		if (r != 0)
+			goto out;
+		/* each optional copy: SPLIT (copy | end) */
+		for (i = s; i < p->nprog; i++) {
+			if (p->prog[i].op == POP_SPLIT && p->prog[i].x == 0 && p->prog[i].y == 0) {
+				p->prog[i].x = nd->greedy ? i + 1 : p->nprog;
+				p->prog[i].y = nd->greedy ? p->nprog : i + 1;
+			}
+		}
+	}
+out:
+	return r;
+}
+
+/*
+ * YARA's entry points.  YARA 4.2 compiles a regexp to code and enters a
+ * node at the address its code generator reports for it, which is not
+ * always the node's first instruction: for x? and x{0,1} (x not `.`) it
+ * is x's own entry, past the SPLIT that makes x optional, and for x+,
+ * x{n,m} (n > 0) and a sequence it is the entry of x or of the first
+ * item.  Two jumps use entry points: the verification of a regexp without
+ * atoms starts at the root's, and the loop of x+ jumps back to x's.  So
+ * /b?[lm]/ without atoms needs the `b`, and (b?[cd])+ needs a `b` in every
+ * iteration but the first.  Before an atom YARA runs the code backwards
+ * and the entry is at the end instead: in ([cd]b?)+ before an atom every
+ * iteration but the last needs its `b`.
+ *
+ * lead_opt: whether entering node n in direction dir skips an optional
+ * part, i.e. whether cg_forced emits something else than cg_node.
+ */
+static int
+is_opt1(const struct ptree *t, uint32_t n)
+{
+	const struct ptree_node *nd = &t->n[n];
+	const struct ptree_node *ch;
+
+	if (nd->type != PT_REPEAT || nd->min != 0 || nd->max != 1)
+		return 0;
+	ch = &t->n[nd->child];
+	return !(ch->type == PT_CLASS && ch->lit == PL_ANY); /* .? is one instruction */
+}
+
+static int
+lead_opt(const struct ptree *t, uint32_t n, enum cg_dir dir)
+{
+	const struct ptree_node *nd = &t->n[n];
+	int r = 0;
+
+	if (nd->type == PT_CAT && nd->child != PTREE_NONE)
+		r = lead_opt(t, dir == DIR_FWD ? nd->child : nd->last, dir);
+	else if (is_opt1(t, n))
+		r = 1;
+	else if (nd->type == PT_REPEAT && nd->min > 0)
+		r = lead_opt(t, nd->child, dir);
+	return r;
+}
+
+static int cg_forced(struct cg *g, uint32_t n, enum cg_dir dir);
+
+/* The loop of x+ (node n): SPLIT; x entered in direction dir; JMP. */
+static int
+cg_loop(struct cg *g, uint32_t n, enum cg_dir dir)
+{
+	const struct ptree_node *nd = &g->t->n[n];
+	struct pattern *p = g->p;
+	uint32_t loop;
+	int r;
+
+	g->quiet++;
+	r = cg_emit1(g, POP_SPLIT, 0, 0, &loop);
+	if (r == 0)
+		r = cg_forced(g, nd->child, dir);
+	if (r == 0)
+		r = cg_emit1(g, POP_JMP, loop, 0, NULL);
+	g->quiet--;
+	if (r == 0) {
+		p->prog[loop].x = nd->greedy ? loop + 1 : p->nprog;
+		p->prog[loop].y = nd->greedy ? p->nprog : loop + 1;
+	}
+	return r;
+}
+
+/* Whether x+ (node n) loops differently in YARA than x x*. */
+static int
+plus_differs(const struct cg *g, uint32_t n)
+{
+	uint32_t c = g->t->n[n].child;
+
+	switch (g->region[n]) {
+	case RG_BEFORE:
+		return lead_opt(g->t, c, DIR_BACK);
+	case RG_HOLDS:
+		return lead_opt(g->t, c, DIR_BACK) || lead_opt(g->t, c, DIR_FWD);
+	default:
+		return lead_opt(g->t, c, DIR_FWD);
+	}
+}
+
+/*
+ * x+ as YARA runs it: after the atom x, then x entered forwards, any number
+ * of times; before the atom x entered backwards any number of times, then
+ * x; around the atom both loops.
+ */
+static int
+cg_plus(struct cg *g, uint32_t n)
+{
+	uint8_t rg = g->region[n];
+	int r = 0;
+
+	if (rg != RG_AFTER)
+		r = cg_loop(g, n, DIR_BACK);
+	if (r == 0)
+		r = cg_node(g, g->t->n[n].child);
+	if (r == 0 && rg != RG_BEFORE)
+		r = cg_loop(g, n, DIR_FWD);
+	return r;
+}
+
+/* Node n entered at YARA's entry point in direction dir. */
+static int
+cg_forced(struct cg *g, uint32_t n, enum cg_dir dir)
+{
+	const struct ptree_node *nd = &g->t->n[n];
+	uint32_t c, mx;
+	int r = 0;
+
+	if (!lead_opt(g->t, n, dir)) {
+		r = cg_node(g, n);
+		goto out;
+	}
+	if (nd->type == PT_CAT) {
+		for (c = nd->child; c != PTREE_NONE && r == 0; c = g->t->n[c].next) {
+			if (c == (dir == DIR_FWD ? nd->child : nd->last))
+				r = cg_forced(g, c, dir);
+			else
+				r = cg_node(g, c);
+		}
+		goto out;
+	}
+	if (is_opt1(g->t, n)) {
+		r = cg_forced(g, nd->child, dir);
+		goto out;
+	}
+	/* x+ or x{n,m} with n > 0: one copy of x entered, the rest as usual
+	 * (x+ loops back to the entry of x) */
+	mx = nd->max == PTREE_INF ? PTREE_INF : nd->max - 1;
+	if (dir == DIR_BACK)
+		r = nd->quant == '+' ? cg_loop(g, n, dir) : cg_repeat(g, n, nd->min - 1, mx);
+	if (r == 0)
+		r = cg_forced(g, nd->child, dir);
+	if (r == 0 && dir == DIR_FWD)
+		r = nd->quant == '+' ? cg_loop(g, n, dir) : cg_repeat(g, n, nd->min - 1, mx);
+out:
+	return r;
+}
+
 static int
 cg_node(struct cg *g, uint32_t n)
 {
 	const struct ptree_node *nd = &g->t->n[n];
 	struct pattern *p = g->p;
-	uint32_t c, i, s, loop, body, k = 0, first = 0, j;
+	uint32_t c, s, k = 0, first = 0, j;
 	int r = 0;
 
 	switch (nd->type) {
@@ -249,39 +458,10 @@ cg_node(struct cg *g, uint32_t n)
 		}
 		break;
 	case PT_REPEAT:
-		for (i = 0; i < nd->min && r == 0; i++)
-			r = cg_node(g, nd->child);
-		if (r != 0)
-			goto out;
-		if (nd->max == PTREE_INF) {
-			r = cg_emit1(g, POP_SPLIT, 0, 0, &loop);
-			if (r == 0)
-				r = cg_node(g, nd->child);
-			if (r == 0)
-				r = cg_emit1(g, POP_JMP, loop, 0, NULL);
-			if (r != 0)
-				goto out;
-			body = loop + 1;
-			p->prog[loop].x = nd->greedy ? body : p->nprog;
-			p->prog[loop].y = nd->greedy ? p->nprog : body;
-		} else if (nd->max > nd->min) {
-			s = p->nprog;
-			for (i = nd->min; i < nd->max && r == 0; i++) {
-				r = cg_emit1(g, POP_SPLIT, 0, 0, NULL);
-				if (r == 0)
-					r = cg_node(g, nd->child);
-			}
-			if (r != 0)
-				goto out;
-			/* each optional copy: SPLIT (copy | end) */
-			for (i = s; i < p->nprog; i++) {
-				if (p->prog[i].op == POP_SPLIT && p->prog[i].x == 0 &&
-				    p->prog[i].y == 0) {
-					p->prog[i].x = nd->greedy ? i + 1 : p->nprog;
-					p->prog[i].y = nd->greedy ? p->nprog : i + 1;
-				}
-			}
-		}
+		if (g->yara_entry && nd->quant == '+' && plus_differs(g, n))
+			r = cg_plus(g, n);
+		else
+			r = cg_repeat(g, n, nd->min, nd->max);
 		break;
 	default:
 		break;
@@ -297,8 +477,12 @@ cg_piece(struct cg *g, uint32_t from, uint32_t to)
 	uint32_t c;
 	int r = 0;
 
-	for (c = from; c != to && r == 0; c = g->t->n[c].next)
-		r = cg_node(g, c);
+	for (c = from; c != to && r == 0; c = g->t->n[c].next) {
+		if (g->force_root && c == from)
+			r = cg_forced(g, c, DIR_FWD); /* YARA's zero-length atom */
+		else
+			r = cg_node(g, c);
+	}
 	if (r == 0)
 		r = cg_emit1(g, POP_MATCH, 0, 0, NULL);
 	return r;
@@ -363,20 +547,78 @@ static void
 set_atoms(struct cg *g)
 {
 	struct pattern *p = g->p;
-	uint32_t node[ATOMS_MAX];
-	size_t n, k;
+	size_t k;
 
 	p->natom = 0;
-	if (atoms_choose(g->t, node, &n) != 0)
+	if (!g->atoms_ok)
 		return;
-	for (k = 0; k < n; k++) {
-		if (g->node_pc[node[k]] == 0)
+	for (k = 0; k < g->natom; k++) {
+		if (g->node_pc[g->atom[k]] == 0)
 			return; /* not emitted: keep verifying from the start */
-		p->atom_pc[k] = g->node_pc[node[k]] - 1;
+		p->atom_pc[k] = g->node_pc[g->atom[k]] - 1;
 	}
 	/* a single atom at the very start is the same as none */
-	if (!(n == 1 && p->atom_pc[0] == p->piece[0].pc))
-		p->natom = (uint32_t)n;
+	if (!(g->natom == 1 && p->atom_pc[0] == p->piece[0].pc))
+		p->natom = (uint32_t)g->natom;
+}
+
+/* Marks the nodes that hold an atom (RG_HOLDS); returns whether n does. */
+static int
+rg_holds(struct cg *g, uint32_t n)
+{
+	const struct ptree_node *nd = &g->t->n[n];
+	uint32_t c;
+	int h = g->region[n] == RG_HOLDS;
+
+	if (nd->type == PT_CAT || nd->type == PT_ALT || nd->type == PT_REPEAT) {
+		for (c = nd->child; c != PTREE_NONE; c = g->t->n[c].next)
+			h |= rg_holds(g, c);
+	}
+	if (h)
+		g->region[n] = RG_HOLDS;
+	return h;
+}
+
+/* Gives the nodes that hold no atom the region of the code that runs them. */
+static void
+rg_assign(struct cg *g, uint32_t n, uint8_t rg)
+{
+	const struct ptree_node *nd = &g->t->n[n];
+	uint32_t c;
+	int holds = g->region[n] == RG_HOLDS, seen = 0;
+
+	if (!holds)
+		g->region[n] = rg;
+	if (nd->type != PT_CAT && nd->type != PT_ALT && nd->type != PT_REPEAT)
+		return;
+	for (c = nd->child; c != PTREE_NONE; c = g->t->n[c].next) {
+		if (!holds) {
+			rg_assign(g, c, rg);
+		} else if (g->region[c] == RG_HOLDS) {
+			seen = 1;
+			rg_assign(g, c, RG_HOLDS);
+		} else {
+			rg_assign(g, c, nd->type == PT_CAT && !seen ? RG_BEFORE : RG_AFTER);
+		}
+	}
+}
+
+/* A regexp: YARA's atoms, and where its code runs forwards or backwards. */
+static void
+set_regions(struct cg *g)
+{
+	const struct ptree *t = g->t;
+	size_t k;
+
+	g->yara_entry = 1;
+	g->atoms_ok = atoms_choose(t, g->atom, &g->natom) == 0;
+	if (!g->atoms_ok)
+		return; /* too complex to tell: all forwards */
+	for (k = 0; k < g->natom; k++)
+		g->region[g->atom[k]] = RG_HOLDS;
+	rg_holds(g, t->root);
+	rg_assign(g, t->root, RG_AFTER);
+	g->force_root = g->natom == 0 && atoms_literal_len(t) == 0;
 }
 
 static int
@@ -569,6 +811,13 @@ compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 		goto out;
 	}
 	g.node_pc = g.node_cls + t->nn;
+	g.region = ward_calloc(t->nn, sizeof(*g.region));
+	if (g.region == NULL) {
+		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	if (p->kind == PATTERN_REGEX)
+		set_regions(&g);
 	p->mode = (p->kind == PATTERN_HEX && !t->has_alt) ? PMODE_SHORTEST : PMODE_PRIORITY;
 	/* Pieces: a hex string is cut at its long top-level jumps. */
 	from = root->type == PT_CAT ? root->child : t->root;
@@ -662,6 +911,7 @@ fail:
 		r = diag_set(d, r, NULL, 0, 0, "out of memory");
 out:
 	ward_free(g.node_cls);
+	ward_free(g.region);
 	return r;
 }
 

@@ -461,6 +461,55 @@ test_ascii_wide_atoms(void **state)
 	pattern_free(p);
 }
 
+/*
+ * YARA's entry points (see pattern.c): a regexp without atoms is verified
+ * from its root's entry, past a leading x?, and x+ loops back to x's
+ * entry, forwards after the atom and backwards before it.  The expected
+ * results are yara 4.2.3's.
+ */
+static const struct aw_case entry_cases[] = {
+    {PATTERN_REGEX, "b?[lm]", 0, AW_DATA("m"), ""},
+    {PATTERN_REGEX, "b?[lm]", 0, AW_DATA("xbm"), "1:2"},
+    {PATTERN_REGEX, "(b?)?[lm]", 0, AW_DATA("m"), ""},
+    {PATTERN_REGEX, "q?((xdf).i|\\w\\s|.\\x07?h)?v*[j-mu-w]", PATTERN_NOCASE, AW_DATA("m"), ""},
+    /* .? is one instruction: nothing to skip */
+    {PATTERN_REGEX, ".?[lm]", 0, AW_DATA("m"), "0:1"},
+    /* x{0,2} and x* are entered at their first instruction */
+    {PATTERN_REGEX, "b{0,2}[lm]", 0, AW_DATA("m"), "0:1"},
+    {PATTERN_REGEX, "(b?[cd]){2}[mn]", 0, AW_DATA("ccm"), ""},
+    {PATTERN_REGEX, "(b?[cd]){2}[mn]", 0, AW_DATA("bccm"), "0:4"},
+    {PATTERN_REGEX, "(b?[cd])+[mn]", 0, AW_DATA("bccm"), ""},
+    {PATTERN_REGEX, "[mn](b?[cd])+[mn]", 0, AW_DATA("mccm"), ""},
+    {PATTERN_REGEX, "[mn](b?[cd])+[mn]", 0, AW_DATA("mcbcm"), "0:5"},
+    {PATTERN_REGEX, "[mn](b?[cd])*[mn]", 0, AW_DATA("mccm"), "0:4"},
+    {PATTERN_REGEX, "[mn](b?[cd]){1,}[mn]", 0, AW_DATA("mccm"), "0:4"},
+    /* before the atom "x" the loop is entered backwards */
+    {PATTERN_REGEX, "([cd]b?)+x", 0, AW_DATA("cdx"), "1:2"},
+    {PATTERN_REGEX, "([cd]b?)+x", 0, AW_DATA("cbdbx"), "0:5,2:3"},
+    {PATTERN_REGEX, "(b?[cd])+x", 0, AW_DATA("ccx"), "0:3,1:2"},
+};
+
+static void
+test_yara_entry_points(void **state)
+{
+	struct pattern *p;
+	char got[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(entry_cases) / sizeof(entry_cases[0]); i++) {
+		const struct aw_case *c = &entry_cases[i];
+
+		p = th_compile(c->kind, c->src, c->flags);
+		th_matches(p, c->data, c->n, got, sizeof(got));
+		if (strcmp(got, c->want) != 0)
+			fprintf(stderr, "case %zu /%s/: got \"%s\" want \"%s\"\n", i, c->src, got,
+				c->want);
+		assert_string_equal(got, c->want);
+		pattern_free(p);
+	}
+}
+
 static void
 test_alloc_failures(void **state)
 {
@@ -500,6 +549,7 @@ main(void)
 	    cmocka_unit_test(test_load_damaged),
 	    cmocka_unit_test(test_match_at_bounds),
 	    cmocka_unit_test(test_ascii_wide_atoms),
+	    cmocka_unit_test(test_yara_entry_points),
 	    cmocka_unit_test(test_alloc_failures),
 	};
 
