@@ -81,8 +81,8 @@ e2e: build
 	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 
 check: deps
-	$(MAKE) build unit asan fuzz
-	$(MAKE) e2e
+	$(MAKE) --no-print-directory build unit asan fuzz
+	$(MAKE) --no-print-directory e2e
 
 bench: deps build
 	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward bench/scan
