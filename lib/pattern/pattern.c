@@ -628,110 +628,6 @@ is_chain_jump(const struct ptree_node *nd)
 	       (nd->min > HEX_CHAIN_THRESHOLD || nd->max > HEX_CHAIN_THRESHOLD);
 }
 
-/* --- Vectorscan expressions ------------------------------------------ */
-
-static void
-ex_byte(struct wbuf *w, unsigned c)
-{
-	char s[8];
-
-	snprintf(s, sizeof(s), "\\x%02x", c & 0xffu);
-	wbuf_put(w, s, 4);
-}
-
-static void
-ex_class(struct wbuf *w, const uint8_t *bm, int wide)
-{
-	unsigned cnt = ptree_bm_count(bm), c, e;
-	int neg = cnt > 128;
-
-	if (cnt == 256) {
-		wbuf_put(w, ".", 1);
-	} else if (cnt == 1) {
-		ex_byte(w, (unsigned)ptree_bm_first(bm));
-	} else {
-		wbuf_put(w, neg ? "[^" : "[", neg ? 2 : 1);
-		for (c = 0; c < 256; c = e + 1) {
-			e = c;
-			if (ptree_bm_has(bm, c) == neg)
-				continue;
-			while (e + 1 < 256 && ptree_bm_has(bm, e + 1) != neg)
-				e++;
-			ex_byte(w, c);
-			if (e > c) {
-				if (e > c + 1)
-					wbuf_put(w, "-", 1);
-				ex_byte(w, e);
-			}
-		}
-		wbuf_put(w, "]", 1);
-	}
-	if (wide)
-		wbuf_put(w, "\\x00", 4);
-}
-
-static void
-ex_node(struct wbuf *w, const struct ptree *t, uint32_t n, int wide)
-{
-	const struct ptree_node *nd = &t->n[n];
-	uint32_t c, mn, mx;
-	char q[48];
-
-	switch (nd->type) {
-	case PT_CLASS:
-		ex_class(w, nd->bm, wide);
-		break;
-	case PT_CAT:
-		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next)
-			ex_node(w, t, c, wide);
-		break;
-	case PT_ALT:
-		wbuf_put(w, "(?:", 3);
-		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next) {
-			if (c != nd->child)
-				wbuf_put(w, "|", 1);
-			ex_node(w, t, c, wide);
-		}
-		wbuf_put(w, ")", 1);
-		break;
-	case PT_REPEAT:
-		if (nd->max == 0)
-			break;
-		wbuf_put(w, "(?:", 3);
-		ex_node(w, t, nd->child, wide);
-		wbuf_put(w, ")", 1);
-		mn = nd->min > WARD_MAX_HS_REPEAT ? WARD_MAX_HS_REPEAT : nd->min;
-		mx = nd->max;
-		if (mx != PTREE_INF && mx > WARD_MAX_HS_REPEAT)
-			mx = PTREE_INF;
-		if (mx == PTREE_INF)
-			snprintf(q, sizeof(q), "{%u,}", (unsigned)mn);
-		else
-			snprintf(q, sizeof(q), "{%u,%u}", (unsigned)mn, (unsigned)mx);
-		wbuf_put(w, q, strlen(q));
-		break;
-	default:
-		break; /* assertions and empty: dropped, the verifier checks them */
-	}
-}
-
-static int
-ex_finish(struct wbuf *w, struct pattern_variant *v)
-{
-	int r;
-
-	if (w->len == 0)
-		wbuf_put(w, "(?:)", 4);
-	wbuf_put(w, "", 1);
-	r = w->err;
-	if (r == 0) {
-		v->expr = (char *)w->p;
-		w->p = NULL;
-	}
-	wbuf_free(w);
-	return r;
-}
-
 /* --- compile --------------------------------------------------------- */
 
 static void
@@ -771,9 +667,9 @@ compile_text(struct pattern *p, struct ward_diag *d)
 			ptree_bm_set(bm, p->src[i]);
 			if (p->flags & PATTERN_NOCASE)
 				ptree_bm_fold(bm);
-			ex_class(&w, bm, p->var[v].wide);
+			pattern_ex_class(&w, bm, p->var[v].wide);
 		}
-		r = ex_finish(&w, &p->var[v]);
+		r = pattern_ex_finish(&w, &p->var[v]);
 		p->var[v].hs_flags = HS_FLAG_DOTALL;
 		p->var[v].minlen = p->var[v].maxlen =
 		    (uint32_t)p->srclen * (p->var[v].wide ? 2 : 1);
@@ -898,8 +794,8 @@ compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 		p->var[v].hs_flags = HS_FLAG_DOTALL | (nullable ? HS_FLAG_ALLOWEMPTY : 0);
 		p->var[v].exact = 0;
 		wbuf_init(&w);
-		ex_node(&w, t, t->root, p->var[v].wide);
-		r = ex_finish(&w, &p->var[v]);
+		pattern_ex_node(&w, t, t->root, p->var[v].wide);
+		r = pattern_ex_finish(&w, &p->var[v]);
 		if (r != 0)
 			goto fail;
 	}

@@ -98,4 +98,12 @@ struct pattern {
 	int whole_atom;
 };
 
+/* pattern_expr.c: the Vectorscan expression of a pattern tree.  Appends
+ * node n (wide: every character followed by 0x00) or a class to w. */
+struct ptree;
+void pattern_ex_class(struct wbuf *w, const uint8_t *bm, int wide);
+void pattern_ex_node(struct wbuf *w, const struct ptree *t, uint32_t n, int wide);
+/* Moves w's text into v as its NUL-terminated expression; 0 or WARD_ENOMEM. */
+int pattern_ex_finish(struct wbuf *w, struct pattern_variant *v);
+
 #endif
