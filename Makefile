@@ -87,7 +87,8 @@ check: deps
 bench: deps build
 	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward bench/scan
 
-demo: build
+demo: deps
+	$(MAKE) --no-print-directory build
 	@bash demo/run.sh $(BUILD)/cli/ward
 
 clean:
