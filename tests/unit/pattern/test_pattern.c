@@ -432,16 +432,16 @@ static const struct aw_case aw_cases[] = {
     {PATTERN_REGEX, "ab\\x00", AW | PATTERN_FULLWORD, AW_DATA("xab\0\0\0\0\0"), ""},
 };
 
+/* Compiles each case and compares its matches with what yara reported. */
 static void
-test_ascii_wide_atoms(void **state)
+run_cases(const struct aw_case *cases, size_t n)
 {
 	struct pattern *p;
 	char got[256];
 	size_t i;
 
-	(void)state;
-	for (i = 0; i < sizeof(aw_cases) / sizeof(aw_cases[0]); i++) {
-		const struct aw_case *c = &aw_cases[i];
+	for (i = 0; i < n; i++) {
+		const struct aw_case *c = &cases[i];
 
 		p = th_compile(c->kind, c->src, c->flags);
 		th_matches(p, c->data, c->n, got, sizeof(got));
@@ -451,6 +451,16 @@ test_ascii_wide_atoms(void **state)
 		assert_string_equal(got, c->want);
 		pattern_free(p);
 	}
+}
+
+static void
+test_ascii_wide_atoms(void **state)
+{
+	struct pattern *p;
+	char got[256];
+
+	(void)state;
+	run_cases(aw_cases, sizeof(aw_cases) / sizeof(aw_cases[0]));
 	/* the text string "\0" */
 	p = NULL;
 	assert_int_equal(
@@ -492,22 +502,8 @@ static const struct aw_case entry_cases[] = {
 static void
 test_yara_entry_points(void **state)
 {
-	struct pattern *p;
-	char got[256];
-	size_t i;
-
 	(void)state;
-	for (i = 0; i < sizeof(entry_cases) / sizeof(entry_cases[0]); i++) {
-		const struct aw_case *c = &entry_cases[i];
-
-		p = th_compile(c->kind, c->src, c->flags);
-		th_matches(p, c->data, c->n, got, sizeof(got));
-		if (strcmp(got, c->want) != 0)
-			fprintf(stderr, "case %zu /%s/: got \"%s\" want \"%s\"\n", i, c->src, got,
-				c->want);
-		assert_string_equal(got, c->want);
-		pattern_free(p);
-	}
+	run_cases(entry_cases, sizeof(entry_cases) / sizeof(entry_cases[0]));
 }
 
 static void
