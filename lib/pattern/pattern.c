@@ -628,6 +628,82 @@ is_chain_jump(const struct ptree_node *nd)
 	       (nd->min > HEX_CHAIN_THRESHOLD || nd->max > HEX_CHAIN_THRESHOLD);
 }
 
+/* Shortest run of exact bytes worth looking for instead of the whole hex
+ * string: shorter runs hit too often in binaries to save anything. */
+#define HEX_ANCHOR_MIN 3
+
+/*
+ * The anchor of a hex string: its longest run of exact bytes among the
+ * top-level items, with the range of the run's offset from the start of a
+ * match.  Vectorscan then looks for that literal alone and the verifier
+ * checks the whole string around it, as YARA does with its atoms: wildcard
+ * nibbles and jumps are what make Vectorscan's compile time explode (2 000
+ * such strings take seconds), while literals compile in milliseconds.
+ * Returns the run's length (0 when the string has no other items, or no
+ * run of HEX_ANCHOR_MIN bytes whose offset is bounded by maxlen).
+ */
+static uint32_t
+hex_anchor(const struct ptree *t, uint64_t maxlen, uint32_t *first, uint64_t *omin,
+	   uint64_t *omax)
+{
+	const struct ptree_node *root = &t->n[t->root];
+	uint64_t at_min = 0, at_max = 0, run_min = 0, run_max = 0, mn, mx;
+	uint32_t c, run = 0, run_first = PTREE_NONE, best = 0;
+	int only_bytes = 1;
+
+	if (root->type != PT_CAT)
+		return 0;
+	for (c = root->child;; c = t->n[c].next) {
+		const struct ptree_node *nd = c != PTREE_NONE ? &t->n[c] : NULL;
+
+		if (nd != NULL && nd->type == PT_CLASS && ptree_bm_count(nd->bm) == 1) {
+			if (run++ == 0) {
+				run_first = c;
+				run_min = at_min;
+				run_max = at_max;
+			}
+		} else {
+			if (run > best && run_max < PATTERN_SIZE_CAP && run_max + run <= maxlen) {
+				best = run;
+				*first = run_first;
+				*omin = run_min;
+				*omax = run_max;
+			}
+			run = 0;
+			if (nd == NULL)
+				break;
+			only_bytes = 0;
+		}
+		cg_len(t, c, &mn, &mx);
+		at_min = sat_add(at_min, mn);
+		at_max = sat_add(at_max, mx);
+	}
+	return only_bytes || best < HEX_ANCHOR_MIN ? 0 : best;
+}
+
+/* Makes variant v of a hex string look for its anchor (hex_anchor). */
+static int
+use_hex_anchor(struct pattern *p, const struct ptree *t, size_t v)
+{
+	struct pattern_variant *pv = &p->var[v];
+	uint32_t first = PTREE_NONE, n, c, i;
+	uint64_t omin = 0, omax = 0;
+	struct wbuf w;
+
+	n = hex_anchor(t, pv->maxlen, &first, &omin, &omax);
+	if (n == 0)
+		return 0;
+	wbuf_init(&w);
+	for (i = 0, c = first; i < n; i++, c = t->n[c].next)
+		pattern_ex_node(&w, t, c, 0);
+	ward_free(pv->expr);
+	pv->expr = NULL;
+	pv->hs_flags = HS_FLAG_DOTALL;
+	pv->end_min = (uint32_t)omin + n;
+	pv->end_max = (uint32_t)omax + n;
+	return pattern_ex_finish(&w, pv);
+}
+
 /* --- compile --------------------------------------------------------- */
 
 static void
@@ -663,6 +739,12 @@ compile_text(struct pattern *p, struct ward_diag *d)
 	for (v = 0; v < p->nvar && r == 0; v++) {
 		wbuf_init(&w);
 		for (i = 0; i < p->srclen; i++) {
+			if (!(p->flags & PATTERN_NOCASE)) {
+				pattern_ex_byte(&w, p->src[i]);
+				if (p->var[v].wide)
+					wbuf_put(&w, "\\x00", 4);
+				continue;
+			}
 			memset(bm, 0, sizeof(bm));
 			ptree_bm_set(bm, p->src[i]);
 			if (p->flags & PATTERN_NOCASE)
@@ -673,6 +755,7 @@ compile_text(struct pattern *p, struct ward_diag *d)
 		p->var[v].hs_flags = HS_FLAG_DOTALL;
 		p->var[v].minlen = p->var[v].maxlen =
 		    (uint32_t)p->srclen * (p->var[v].wide ? 2 : 1);
+		p->var[v].end_min = p->var[v].end_max = p->var[v].minlen;
 		p->var[v].exact = !(p->flags & PATTERN_FULLWORD);
 	}
 	p->whole_atom = p->nvar == 2 && p->srclen <= PATTERN_ATOM_CHARS;
@@ -793,9 +876,13 @@ compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 		    mx >= PATTERN_SIZE_CAP || mx > UINT32_MAX ? UINT32_MAX : (uint32_t)mx;
 		p->var[v].hs_flags = HS_FLAG_DOTALL | (nullable ? HS_FLAG_ALLOWEMPTY : 0);
 		p->var[v].exact = 0;
+		p->var[v].end_min = p->var[v].minlen;
+		p->var[v].end_max = p->var[v].maxlen;
 		wbuf_init(&w);
 		pattern_ex_node(&w, t, t->root, p->var[v].wide);
 		r = pattern_ex_finish(&w, &p->var[v]);
+		if (r == 0 && p->kind == PATTERN_HEX)
+			r = use_hex_anchor(p, t, v);
 		if (r != 0)
 			goto fail;
 	}
@@ -902,19 +989,20 @@ pattern_nvariants(const struct pattern *p)
 }
 
 void
-pattern_expr(const struct pattern *p, size_t v, const char **expr, unsigned *hs_flags,
-	     uint32_t *minlen, uint32_t *maxlen, int *exact)
+pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out)
 {
 	const struct pattern_variant *pv;
 
 	if (v >= p->nvar)
 		v = 0;
 	pv = &p->var[v];
-	*expr = pv->expr;
-	*hs_flags = pv->hs_flags;
-	*minlen = pv->minlen;
-	*maxlen = pv->maxlen;
-	*exact = pv->exact;
+	out->expr = pv->expr;
+	out->hs_flags = pv->hs_flags;
+	out->minlen = pv->minlen;
+	out->maxlen = pv->maxlen;
+	out->end_min = pv->end_min;
+	out->end_max = pv->end_max;
+	out->exact = pv->exact;
 }
 
 void

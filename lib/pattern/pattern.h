@@ -74,17 +74,27 @@ unsigned pattern_flags(const struct pattern *p);
 size_t pattern_nvariants(const struct pattern *p);
 
 /*
- * The Vectorscan expression of variant v: a NUL-terminated pattern string
- * (borrowed, lives as long as p) and its HS_FLAG_* bits; minlen/maxlen are
- * the shortest and longest possible length of a true match in bytes
- * (maxlen is UINT32_MAX when unbounded: chained hex jumps), so
- * candidate starts for a reported end E lie in [E - maxlen, E - minlen].
- * *exact is set when every reported end E is a true match of exactly
- * length minlen == maxlen starting at E - minlen with nothing left to check
- * (no fullword, no anchors): the matcher may skip pattern_match_at then.
+ * What Vectorscan looks for to find the matches of one variant.  A true
+ * match starting at S makes Vectorscan report some end E with
+ * S + end_min <= E <= S + end_max, so the candidate starts for a reported
+ * end E lie in [E - end_max, E - end_min].  The expression is the whole
+ * string (end_min/end_max = minlen/maxlen) or, for hex strings with
+ * wildcards or jumps, only its anchor (a run of exact bytes inside it).
  */
-void pattern_expr(const struct pattern *p, size_t v, const char **expr, unsigned *hs_flags,
-		  uint32_t *minlen, uint32_t *maxlen, int *exact);
+struct pattern_hs {
+	const char *expr;  /* NUL-terminated, borrowed: lives as long as p */
+	unsigned hs_flags; /* HS_FLAG_* */
+	/* Shortest and longest true match in bytes (maxlen is UINT32_MAX when
+	 * unbounded: chained hex jumps). */
+	uint32_t minlen, maxlen;
+	uint32_t end_min, end_max;
+	/* Every reported end E is a true match of length minlen == maxlen
+	 * starting at E - minlen with nothing left to check (no fullword, no
+	 * anchors): the matcher may skip pattern_match_at then. */
+	int exact;
+};
+
+void pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out);
 
 /*
  * Verifies variant v at start offset pos of data (data_len bytes; data[0] is

@@ -18,12 +18,12 @@
 
 /* --- Vectorscan expressions ------------------------------------------ */
 
-static void
-ex_byte(struct wbuf *w, unsigned c)
+void
+pattern_ex_byte(struct wbuf *w, unsigned c)
 {
-	char s[8];
+	static const char hex[] = "0123456789abcdef";
+	char s[4] = {'\\', 'x', hex[(c >> 4) & 15u], hex[c & 15u]};
 
-	snprintf(s, sizeof(s), "\\x%02x", c & 0xffu);
 	wbuf_put(w, s, 4);
 }
 
@@ -36,7 +36,7 @@ pattern_ex_class(struct wbuf *w, const uint8_t *bm, int wide)
 	if (cnt == 256) {
 		wbuf_put(w, ".", 1);
 	} else if (cnt == 1) {
-		ex_byte(w, (unsigned)ptree_bm_first(bm));
+		pattern_ex_byte(w, (unsigned)ptree_bm_first(bm));
 	} else {
 		wbuf_put(w, neg ? "[^" : "[", neg ? 2 : 1);
 		for (c = 0; c < 256; c = e + 1) {
@@ -45,11 +45,11 @@ pattern_ex_class(struct wbuf *w, const uint8_t *bm, int wide)
 				continue;
 			while (e + 1 < 256 && ptree_bm_has(bm, e + 1) != neg)
 				e++;
-			ex_byte(w, c);
+			pattern_ex_byte(w, c);
 			if (e > c) {
 				if (e > c + 1)
 					wbuf_put(w, "-", 1);
-				ex_byte(w, e);
+				pattern_ex_byte(w, e);
 			}
 		}
 		wbuf_put(w, "]", 1);

@@ -49,6 +49,7 @@ struct pattern_variant {
 	char *expr;
 	unsigned hs_flags;
 	uint32_t minlen, maxlen;
+	uint32_t end_min, end_max; /* see struct pattern_hs */
 	int exact;
 	int wide;
 };
@@ -101,6 +102,7 @@ struct pattern {
 /* pattern_expr.c: the Vectorscan expression of a pattern tree.  Appends
  * node n (wide: every character followed by 0x00) or a class to w. */
 struct ptree;
+void pattern_ex_byte(struct wbuf *w, unsigned c);
 void pattern_ex_class(struct wbuf *w, const uint8_t *bm, int wide);
 void pattern_ex_node(struct wbuf *w, const struct ptree *t, uint32_t n, int wide);
 /* Moves w's text into v as its NUL-terminated expression; 0 or WARD_ENOMEM. */

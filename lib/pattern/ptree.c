@@ -110,11 +110,13 @@ ptree_bm_fold(uint8_t *bm)
 unsigned
 ptree_bm_count(const uint8_t *bm)
 {
-	static const uint8_t bits[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+	uint64_t q;
 	unsigned i, n = 0;
 
-	for (i = 0; i < 32; i++)
-		n += bits[bm[i] & 15] + bits[bm[i] >> 4];
+	for (i = 0; i < 32; i += 8) {
+		memcpy(&q, bm + i, 8);
+		n += (unsigned)__builtin_popcountll(q);
+	}
 	return n;
 }
 

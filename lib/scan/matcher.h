@@ -75,7 +75,7 @@ int matcher_scan_buf(const struct matcher *m, struct matcher_scratch *s, const u
 /* The matches of string index str in the file being reported. */
 const struct rs_matches *matcher_matches(const struct matcher_scratch *s, uint32_t str);
 
-/* The window size used for large files (bytes), for tests. */
-size_t matcher_window_size(void);
+/* The window size m uses for large files (bytes), for tests. */
+size_t matcher_window_size(const struct matcher *m);
 
 #endif

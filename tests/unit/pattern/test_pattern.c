@@ -33,6 +33,11 @@ static const struct corpus_pat corpus[] = {
     {PATTERN_HEX, "61 [-] 62", 0},
     {PATTERN_HEX, "61 [300-400] 62 [0-2] 61", 0},
     {PATTERN_HEX, "00 [0-300] 61", 0},
+    /* Anchored on a run of exact bytes (hex_anchor). */
+    {PATTERN_HEX, "6? [0-2] 61 62 61 ?? 62", 0},
+    {PATTERN_HEX, "61 ?? 62 [1-3] 61 61 62 61 ( 62 | 20 )", 0},
+    {PATTERN_HEX, "62 62 61 [-] 61 62", 0},
+    {PATTERN_HEX, "61 [300-400] 62 62 61 6?", 0},
     {PATTERN_REGEX, "ab*", 0},
     {PATTERN_REGEX, "a.b", 0},
     {PATTERN_REGEX, "a.b", PATTERN_DOTALL},
@@ -83,50 +88,72 @@ static void
 test_expr_fields(void **state)
 {
 	struct pattern *p;
-	const char *e;
-	unsigned hf;
-	uint32_t mn, mx;
-	int ex;
+	struct pattern_hs h;
 
 	(void)state;
 	p = th_compile(PATTERN_TEXT, "ab", PATTERN_WIDE | PATTERN_ASCII);
 	assert_int_equal(pattern_nvariants(p), 2);
 	assert_int_equal(pattern_flags(p), PATTERN_WIDE | PATTERN_ASCII);
-	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
-	assert_string_equal(e, "\\x61\\x62");
-	assert_int_equal(mn, 2);
-	assert_int_equal(mx, 2);
-	assert_true(ex);
-	pattern_expr(p, 1, &e, &hf, &mn, &mx, &ex);
-	assert_string_equal(e, "\\x61\\x00\\x62\\x00");
-	assert_int_equal(mn, 4);
-	assert_int_equal(mx, 4);
+	pattern_expr(p, 0, &h);
+	assert_string_equal(h.expr, "\\x61\\x62");
+	assert_int_equal(h.minlen, 2);
+	assert_int_equal(h.maxlen, 2);
+	assert_true(h.exact);
+	pattern_expr(p, 1, &h);
+	assert_string_equal(h.expr, "\\x61\\x00\\x62\\x00");
+	assert_int_equal(h.minlen, 4);
+	assert_int_equal(h.maxlen, 4);
 	pattern_free(p);
 	p = th_compile(PATTERN_TEXT, "ab", PATTERN_FULLWORD);
-	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
-	assert_false(ex);
+	pattern_expr(p, 0, &h);
+	assert_false(h.exact);
 	pattern_free(p);
 	p = th_compile(PATTERN_HEX, "61 [2-4] 62", 0);
-	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
-	assert_int_equal(mn, 4);
-	assert_int_equal(mx, 6);
-	assert_false(ex);
-	assert_true(hf & HS_FLAG_DOTALL);
+	pattern_expr(p, 0, &h);
+	assert_int_equal(h.minlen, 4);
+	assert_int_equal(h.maxlen, 6);
+	assert_int_equal(h.end_min, 4);
+	assert_int_equal(h.end_max, 6);
+	assert_false(h.exact);
+	assert_true(h.hs_flags & HS_FLAG_DOTALL);
+	pattern_free(p);
+	/* Wildcards and jumps: Vectorscan looks for the longest exact run. */
+	p = th_compile(PATTERN_HEX, "61 ?? 62 [1-3] 63 64 65 6? 66", 0);
+	pattern_expr(p, 0, &h);
+	assert_string_equal(h.expr, "\\x63\\x64\\x65");
+	assert_int_equal(h.minlen, 9);
+	assert_int_equal(h.maxlen, 11);
+	assert_int_equal(h.end_min, 7);
+	assert_int_equal(h.end_max, 9);
+	pattern_free(p);
+	/* Runs too short, or a pure literal: the whole string. */
+	p = th_compile(PATTERN_HEX, "61 62 ?? 63 64", 0);
+	pattern_expr(p, 0, &h);
+	assert_string_equal(h.expr, "\\x61\\x62.\\x63\\x64");
+	pattern_free(p);
+	p = th_compile(PATTERN_HEX, "61 62 63 64", 0);
+	pattern_expr(p, 0, &h);
+	assert_string_equal(h.expr, "\\x61\\x62\\x63\\x64");
+	pattern_free(p);
+	/* A run after an unbounded jump has no bounded offset. */
+	p = th_compile(PATTERN_HEX, "61 ?? [-] 62 63 64 65", 0);
+	pattern_expr(p, 0, &h);
+	assert_int_equal(h.end_max, UINT32_MAX);
 	pattern_free(p);
 	p = th_compile(PATTERN_HEX, "61 [-] 62", 0);
-	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
-	assert_int_equal(mn, 2);
-	assert_int_equal(mx, UINT32_MAX);
+	pattern_expr(p, 0, &h);
+	assert_int_equal(h.minlen, 2);
+	assert_int_equal(h.maxlen, UINT32_MAX);
 	pattern_free(p);
 	p = th_compile(PATTERN_REGEX, "a+", PATTERN_WIDE);
-	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
-	assert_int_equal(mn, 2);
-	assert_int_equal(mx, WARD_RE_SCAN_LIMIT);
+	pattern_expr(p, 0, &h);
+	assert_int_equal(h.minlen, 2);
+	assert_int_equal(h.maxlen, WARD_RE_SCAN_LIMIT);
 	pattern_free(p);
 	p = th_compile(PATTERN_REGEX, "a*", 0);
-	pattern_expr(p, 0, &e, &hf, &mn, &mx, &ex);
-	assert_true(hf & HS_FLAG_ALLOWEMPTY);
-	assert_int_equal(mn, 1);
+	pattern_expr(p, 0, &h);
+	assert_true(h.hs_flags & HS_FLAG_ALLOWEMPTY);
+	assert_int_equal(h.minlen, 1);
 	pattern_free(p);
 }
 
@@ -151,15 +178,16 @@ test_hs_compile_all(void **state)
 	struct pattern *pats[NCORPUS];
 	hs_database_t *db = NULL;
 	hs_compile_error_t *ce = NULL;
+	struct pattern_hs h;
 	size_t i, v, n = 0;
-	uint32_t mn, mx;
-	int ex;
 
 	(void)state;
 	for (i = 0; i < NCORPUS; i++) {
 		pats[i] = th_compile(corpus[i].kind, corpus[i].src, corpus[i].flags);
 		for (v = 0; v < pattern_nvariants(pats[i]); v++) {
-			pattern_expr(pats[i], v, &exprs[n], &fl[n], &mn, &mx, &ex);
+			pattern_expr(pats[i], v, &h);
+			exprs[n] = h.expr;
+			fl[n] = h.hs_flags;
 			ids[n] = (unsigned)n;
 			n++;
 		}
@@ -189,21 +217,22 @@ test_hs_differential(void **state)
 	hs_compile_error_t *ce;
 	hs_scratch_t *scr = NULL;
 	struct pattern *p;
-	const char *e;
-	unsigned hf, seed = 12345;
-	uint32_t mn, mx, l;
+	struct pattern_hs h;
+	unsigned seed = 12345;
+	uint32_t l, k;
 	size_t i, v, s, round;
-	int ex;
+	int found;
 
 	(void)state;
 	for (i = 0; i < NCORPUS; i++) {
 		p = th_compile(corpus[i].kind, corpus[i].src, corpus[i].flags);
 		for (v = 0; v < pattern_nvariants(p); v++) {
-			pattern_expr(p, v, &e, &hf, &mn, &mx, &ex);
+			pattern_expr(p, v, &h);
 			db = NULL;
 			ce = NULL;
-			if (hs_compile(e, hf, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
-				fprintf(stderr, "hs: %s: %s\n", e, ce->message);
+			if (hs_compile(h.expr, h.hs_flags, HS_MODE_BLOCK, NULL, &db, &ce) !=
+			    HS_SUCCESS) {
+				fprintf(stderr, "hs: %s: %s\n", h.expr, ce->message);
 				hs_free_compile_error(ce);
 				fail();
 			}
@@ -226,19 +255,23 @@ test_hs_differential(void **state)
 					l = pattern_match_at(p, v, data, n, s, 0, 1);
 					if (l == 0)
 						continue;
-					if (!ends[s + l] || l < mn || l > mx)
+					found = 0;
+					for (k = h.end_min; k <= h.end_max && s + k <= n; k++)
+						found |= ends[s + k];
+					if (!found || l < h.minlen || l > h.maxlen)
 						fprintf(stderr, "%s v%zu at %zu len %u (%u..%u)\n",
-							corpus[i].src, v, s, l, mn, mx);
-					assert_true(ends[s + l]);
-					assert_true(l >= mn && l <= mx);
+							corpus[i].src, v, s, l, h.minlen,
+							h.maxlen);
+					assert_true(found);
+					assert_true(l >= h.minlen && l <= h.maxlen);
 				}
-				if (ex) {
-					for (s = mn; s <= n; s++)
+				if (h.exact) {
+					for (s = h.minlen; s <= n; s++)
 						if (ends[s])
 							assert_int_equal(
-							    pattern_match_at(p, v, data, n, s - mn,
-									     0, 1),
-							    mn);
+							    pattern_match_at(p, v, data, n,
+									     s - h.minlen, 0, 1),
+							    h.minlen);
 				}
 			}
 			hs_free_scratch(scr);

@@ -215,16 +215,23 @@ test_windows(void **state)
 	struct fixture f;
 	struct hits h;
 	char path[] = "/tmp/ward-test-matcher-XXXXXX";
-	size_t w = matcher_window_size();
-	size_t size = 2 * w + 4096;
-	uint8_t *buf = calloc(1, size);
-	static const char src[] =
-	    "rule span { strings: $a = \"boundary-string\" condition: #a == 3 and @a[3] > 33554000 }\n"
-	    "rule hex { strings: $h = { 62 6F [1-4000] 79 } condition: #h >= 3 }\n"
-	    "rule tail { condition: uint32be(filesize - 4) == 0x454e4421 }\n";
+	char src[512];
+	size_t w, size;
+	uint8_t *buf;
 	int fd;
 
 	(void)state;
+	fixture_load(&f, "rule hex { strings: $h = { 62 6F [1-4000] 79 } condition: #h >= 3 }", NULL);
+	w = matcher_window_size(f.m);
+	fixture_free(&f);
+	snprintf(src, sizeof(src),
+		 "rule span { strings: $a = \"boundary-string\" "
+		 "condition: #a == 3 and @a[3] == %zu }\n"
+		 "rule hex { strings: $h = { 62 6F [1-4000] 79 } condition: #h >= 3 }\n"
+		 "rule tail { condition: uint32be(filesize - 4) == 0x454e4421 }\n",
+		 2 * w - 3);
+	size = 2 * w + 4096;
+	buf = calloc(1, size);
 	assert_non_null(buf);
 	memcpy(buf + w - 7, "boundary-string", 15);
 	memcpy(buf + 10, "boundary-string", 15);
