@@ -78,6 +78,21 @@ def run_cmd(cmd):
     return p.returncode, p.stdout, p.stderr
 
 
+# yara -L prints at most 512 bytes of a match (YR_MAX_MATCH_DATA) as its
+# length; ward's JSON lists at most 1 000 matches per string.
+YARA_MAX_MATCH_DATA = 512
+WARD_JSON_MATCHES = 1000
+
+
+def comparable_strings(matches):
+    """The (id, offset, length) triples both tools can show."""
+    by_id = {}
+    for sid, off, length in matches:
+        by_id.setdefault(sid, []).append((off, min(length, YARA_MAX_MATCH_DATA)))
+    return {(sid, off, length) for sid, lst in by_id.items()
+            for off, length in sorted(lst)[:WARD_JSON_MATCHES]}
+
+
 def run_yara(yara, rules, defines, target, with_strings=False):
     cmd = [yara, "-w", "-r"]
     if with_strings:
@@ -225,7 +240,8 @@ def do_set1(args, work, index):
             sr.mismatches.append((n, ys, ws, "rules"))
         elif args.strings:
             for rule in ys:
-                a, b = y.strings.get((n, rule), set()), w.strings.get((n, rule), set())
+                a = comparable_strings(y.strings.get((n, rule), set()))
+                b = comparable_strings(w.strings.get((n, rule), set()))
                 if a != b:
                     sr.mismatches.append((n, {rule: sorted(a)}, {rule: sorted(b)}, "strings"))
     extra = set(w.matches) - set(names)
