@@ -11,6 +11,8 @@
 #include "scan/hashsig.h"
 #include "scan/matcher.h"
 
+struct sign_key;
+
 #define EXIT_CLEAN 0   /* nothing found */
 #define EXIT_FOUND 1   /* at least one match */
 #define EXIT_ERROR 2   /* bad arguments, bad rules, nothing could be scanned */
@@ -47,7 +49,13 @@ void loaded_free(struct loaded *l);
 /* Prints "ward: FILE:LINE:COL: message" for d. */
 void cli_diag(const struct ward_diag *d);
 
+/* Loads a PEM key file (private or public); prints why and returns NULL
+ * on failure. */
+struct sign_key *cli_load_key(const char *path, int private);
+
 int cmd_scan(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_content(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ usage(FILE *f)
 		   "Commands:\n"
 		   "  scan     scan files and directories with YARA rules and hash signatures\n"
 		   "  rules    compile rule files into a compiled rule set\n"
+		   "  content  build, sign, verify and inspect content bundles\n"
+		   "  key      generate content signing keys\n"
 		   "  version  print the version\n"
 		   "\n"
 		   "Run 'ward COMMAND --help' for the options of a command.\n");
@@ -31,6 +33,10 @@ main(int argc, char **argv)
 		return cmd_scan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "rules") == 0)
 		return cmd_rules(argc - 1, argv + 1);
+	if (strcmp(argv[1], "content") == 0)
+		return cmd_content(argc - 1, argv + 1);
+	if (strcmp(argv[1], "key") == 0)
+		return cmd_key(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("ward %s\n", WARD_VERSION);
 		return 0;

@@ -494,6 +494,11 @@ cc_include(void *arg, const char *path, int line, int col, struct ward_diag *d)
 	size_t dlen;
 	int r;
 
+	if (c->no_includes) {
+		r = diag_set(d, WARD_EUNSUPPORTED, cur, line, col,
+			     "include is not allowed here: list every rule file instead");
+		goto out;
+	}
 	if (c->depth >= WARD_MAX_INCLUDE_DEPTH) {
 		r = diag_set(
 		    d, WARD_ELIMIT, cur, line, col,
@@ -552,6 +557,12 @@ cc_begin(struct rules_compiler *c, struct ward_diag *d)
 				"the rules compiler can't be used after an error or after finish");
 	c->started = 1;
 	return 0;
+}
+
+void
+rules_compiler_forbid_includes(struct rules_compiler *c)
+{
+	c->no_includes = 1;
 }
 
 int

@@ -22,6 +22,9 @@ int rules_compiler_new(struct rules_compiler **out);
 void rules_compiler_free(struct rules_compiler *c);
 /* -d NAME=VALUE: integer, true/false, or string (quotes optional). Must come before add_file. */
 int rules_compiler_define(struct rules_compiler *c, const char *def, struct ward_diag *d);
+/* Makes every later include an error (content bundles: sources never name
+ * files outside the bundle). */
+void rules_compiler_forbid_includes(struct rules_compiler *c);
 /* Parses and compiles one rule file into namespace "default"; include "x" is relative to the
  * including file, depth <= WARD_MAX_INCLUDE_DEPTH. */
 int rules_compiler_add_file(struct rules_compiler *c, const char *path, struct ward_diag *d);

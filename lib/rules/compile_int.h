@@ -20,6 +20,7 @@ struct rules_compiler {
 	int depth;   /* include depth */
 	const char *cur_file;
 	int cur_is_mem; /* cur_file names in-memory source: includes are cwd-relative */
+	int no_includes; /* rules_compiler_forbid_includes */
 };
 
 /* Loop scopes while compiling one condition. */

@@ -17,6 +17,7 @@
 
 #include "crypto/digest.h"
 #include "util/alloc.h"
+#include "util/file.h"
 #include "util/limits.h"
 
 static const char rulefile_magic[8] = {'W', 'A', 'R', 'D', 'R', 'S', 'E', 'T'};
@@ -75,63 +76,6 @@ put_padded(struct wbuf *w, const char *s, size_t n)
 	wbuf_put(w, tmp, n);
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return WARD_EIO;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-static int
-replace_file(const char *path, const uint8_t *p, size_t n, struct ward_diag *d)
-{
-	char tmp[4096], dirbuf[4096];
-	int fd = -1, dfd = -1, r = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return diag_set(d, WARD_EINVAL, path, 0, 0, "path too long");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = diag_set(d, WARD_EIO, path, 0, 0, "cannot create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (write_all(fd, p, n) != 0 || fsync(fd) != 0) {
-		r = diag_set(d, WARD_EIO, path, 0, 0, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		r = diag_set(d, WARD_EIO, path, 0, 0, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		r = diag_set(d, WARD_EIO, path, 0, 0, "cannot rename %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-	dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0)
-		(void)fsync(dfd);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (r != 0)
-		(void)unlink(tmp);
-	return r;
-}
-
 int
 rulefile_write(const char *path, const struct ruleset *rs, const struct hashsig_set *hs,
 	       const struct matcher *m, struct ward_diag *d)
@@ -176,7 +120,7 @@ rulefile_write(const char *path, const struct ruleset *rs, const struct hashsig_
 		r = diag_set(d, out.err, path, 0, 0, "out of memory");
 		goto out;
 	}
-	r = replace_file(path, out.p, out.len, d);
+	r = file_replace(path, out.p, out.len, 0644, d);
 out:
 	wbuf_free(&payload);
 	wbuf_free(&sec);

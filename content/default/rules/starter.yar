@@ -1,19 +1,7 @@
 /*
- * Sample rules for `make demo`.  The EICAR rule matches the standard
- * antivirus test file; the others show hex strings, regular expressions
- * and conditions on what a file looks like.
+ * ward's starter rules: a few widely seen kinds of Linux server
+ * compromise.  Extend them with your own bundle, not by editing these.
  */
-
-rule EICAR_Test_File : test
-{
-    meta:
-        description = "EICAR anti-malware test file"
-        reference = "https://www.eicar.org/download-anti-malware-testfile/"
-    strings:
-        $eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-    condition:
-        $eicar at 0 and filesize < 128
-}
 
 rule PHP_Webshell_Eval : webshell
 {

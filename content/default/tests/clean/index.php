@@ -1,0 +1,3 @@
+<?php
+// a page that evaluates nothing it was sent
+echo htmlspecialchars($_GET['name'] ?? 'world');

@@ -1,0 +1,189 @@
+/*
+ * content: compile a bundle's members and run its tests.  See content.h.
+ *
+ * Must hold: only bytes of the (already validated) bundle are read — rule
+ * members cannot include files, and nothing here opens a path; a test
+ * passes only when the sample's matches equal the expected names exactly
+ * (a missing detection and an extra one both fail).
+ */
+#include "content/content.h"
+#include "rules/compile.h"
+#include "util/alloc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void
+content_set_free(struct content_set *cs)
+{
+	matcher_free(cs->m);
+	ruleset_free(cs->rs);
+	hashsig_free(cs->hs);
+	memset(cs, 0, sizeof(*cs));
+}
+
+static int
+add_hashes(struct hashsig_set *hs, const struct bundle_member *m, struct ward_diag *d)
+{
+	const char *p = (const char *)m->data, *end = p + m->size, *nl;
+	int line = 0, r = 0;
+
+	while (p < end && r == 0) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		line++;
+		r = hashsig_add_line(hs, m->name, line, p, (size_t)(nl - p), d);
+		p = nl + 1;
+	}
+	return r;
+}
+
+int
+content_compile(const struct bundle *b, struct content_set *out, struct ward_diag *d)
+{
+	struct rules_compiler *c = NULL;
+	uint32_t i, nyara = 0, nhash = 0;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	diag_clear(d);
+	for (i = 0; i < b->nmembers; i++) {
+		nyara += b->members[i].type == BM_YARA;
+		nhash += b->members[i].type == BM_HASHES;
+	}
+	if (nyara > 0) {
+		if ((r = rules_compiler_new(&c)) != 0)
+			goto out;
+		rules_compiler_forbid_includes(c);
+		for (i = 0; i < b->nmembers; i++) {
+			const struct bundle_member *m = &b->members[i];
+
+			if (m->type != BM_YARA)
+				continue;
+			r = rules_compiler_add_string(c, m->name, (const char *)m->data,
+						      (size_t)m->size, d);
+			if (r != 0)
+				goto out;
+		}
+		if ((r = rules_compiler_finish(c, &out->rs, d)) != 0)
+			goto out;
+	}
+	if (nhash > 0) {
+		if ((r = hashsig_new(&out->hs)) != 0)
+			goto out;
+		for (i = 0; i < b->nmembers; i++)
+			if (b->members[i].type == BM_HASHES &&
+			    (r = add_hashes(out->hs, &b->members[i], d)) != 0)
+				goto out;
+		if ((r = hashsig_finish(out->hs)) != 0)
+			goto out;
+	}
+	r = matcher_new(out->rs, out->hs, &out->m, d);
+out:
+	rules_compiler_free(c);
+	if (r != 0) {
+		if (r == WARD_ENOMEM && d != NULL && d->msg[0] == '\0')
+			diag_set(d, r, NULL, 0, 0, "out of memory");
+		content_set_free(out);
+	}
+	return r;
+}
+
+/* What one sample matched. */
+struct hits {
+	const struct content_set *cs;
+	const char *names[BUNDLE_MAX_EXPECT + 1];
+	uint32_t n;
+	int overflow;
+};
+
+static int
+on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+{
+	struct hits *h = arg;
+
+	(void)s;
+	if (h->n == BUNDLE_MAX_EXPECT + 1) {
+		h->overflow = 1;
+		return 0;
+	}
+	h->names[h->n++] = rule == UINT32_MAX ? hash_name : h->cs->rs->rules[rule].name;
+	return 0;
+}
+
+static int
+has_name(const char *const *v, uint32_t n, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* "a, b, c" (truncated to fit). */
+static void
+join(char *out, size_t outlen, const char *const *v, uint32_t n)
+{
+	size_t len = 0;
+	uint32_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < n && len + 1 < outlen; i++) {
+		int k = snprintf(out + len, outlen - len, "%s%s", i ? ", " : "", v[i]);
+
+		if (k < 0)
+			break;
+		len += (size_t)k;
+	}
+	if (n == 0)
+		snprintf(out, outlen, "nothing");
+}
+
+int
+content_run_tests(const struct bundle *b, const struct content_set *cs, struct ward_diag *d)
+{
+	struct matcher_scratch *s = NULL;
+	struct hits *h = NULL;
+	char want[200], got[200];
+	uint32_t i, j;
+	int r = 0, ok;
+
+	diag_clear(d);
+	if (b->ntests == 0)
+		return 0;
+	h = ward_calloc(1, sizeof(*h));
+	if (h == NULL || matcher_scratch_new(cs->m, &s) != 0) {
+		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < b->ntests; i++) {
+		const struct bundle_test *t = &b->tests[i];
+		const struct bundle_member *sm = &b->members[t->sample];
+
+		memset(h, 0, sizeof(*h));
+		h->cs = cs;
+		r = matcher_scan_buf(cs->m, s, sm->data, (size_t)sm->size, on_hit, h);
+		if (r != 0) {
+			r = diag_set(d, r, sm->name, 0, 0, "scanning the test sample failed: %s",
+				     ward_strerror(r));
+			goto out;
+		}
+		ok = !h->overflow && h->n == t->nexpect;
+		for (j = 0; ok && j < t->nexpect; j++)
+			ok = has_name(h->names, h->n, t->expect[j]);
+		if (!ok) {
+			join(want, sizeof(want), (const char *const *)t->expect, t->nexpect);
+			join(got, sizeof(got), h->names, h->n);
+			r = diag_set(d, WARD_EVERIFY, sm->name, 0, 0,
+				     "test failed: expected %s, matched %s", want, got);
+			goto out;
+		}
+	}
+out:
+	matcher_scratch_free(s);
+	ward_free(h);
+	return r;
+}

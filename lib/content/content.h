@@ -1,0 +1,40 @@
+/*
+ * content: what a validated bundle's members compile to, and the bundle's
+ * own tests.  The same code runs in `ward content build`, in the agent's
+ * validator child and in `ward content verify`, so content that passes one
+ * passes all of them.
+ */
+#ifndef WARD_CONTENT_CONTENT_H
+#define WARD_CONTENT_CONTENT_H
+
+#include "content/bundle.h"
+#include "rules/ruleset.h"
+#include "scan/hashsig.h"
+#include "scan/matcher.h"
+#include "util/err.h"
+
+/* The compiled content of a bundle (any part may be NULL when empty). */
+struct content_set {
+	struct ruleset *rs;
+	struct hashsig_set *hs;
+	struct matcher *m;
+};
+
+/*
+ * Compiles every rule and hash member of b (rule files may not include
+ * other files).  Returns 0, or the compiler's error with d naming the
+ * member, line and column.
+ */
+int content_compile(const struct bundle *b, struct content_set *out, struct ward_diag *d);
+
+/*
+ * Runs b's tests against cs: each sample must match exactly the rule (or
+ * hash signature) names its test expects.  Returns 0, or WARD_EVERIFY with
+ * d naming the first failing sample and what it matched.
+ */
+int content_run_tests(const struct bundle *b, const struct content_set *cs, struct ward_diag *d);
+
+/* Frees what cs holds and clears it. */
+void content_set_free(struct content_set *cs);
+
+#endif
