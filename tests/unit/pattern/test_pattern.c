@@ -54,6 +54,10 @@ static const struct corpus_pat corpus[] = {
     {PATTERN_REGEX, "a.{280}", PATTERN_DOTALL},
     {PATTERN_REGEX, "x*\\b", 0},
     {PATTERN_REGEX, "(a|b){2,}?", PATTERN_WIDE},
+    /* Regexps anchored on a run of exact characters. */
+    {PATTERN_REGEX, "ab[ab]{1,3}aab", 0},
+    {PATTERN_REGEX, "b[^a]?aab\\b", PATTERN_WIDE | PATTERN_ASCII},
+    {PATTERN_REGEX, "(a|b)+?ba a", PATTERN_FULLWORD},
 };
 #define NCORPUS (sizeof(corpus) / sizeof(corpus[0]))
 
@@ -134,6 +138,17 @@ test_expr_fields(void **state)
 	p = th_compile(PATTERN_HEX, "61 62 63 64", 0);
 	pattern_expr(p, 0, &h);
 	assert_string_equal(h.expr, "\\x61\\x62\\x63\\x64");
+	pattern_free(p);
+	/* Regexps too, in each variant. */
+	p = th_compile(PATTERN_REGEX, "ab[0-9]{1,3}cde", PATTERN_WIDE | PATTERN_ASCII);
+	pattern_expr(p, 0, &h);
+	assert_string_equal(h.expr, "\\x63\\x64\\x65");
+	assert_int_equal(h.end_min, 6);
+	assert_int_equal(h.end_max, 8);
+	pattern_expr(p, 1, &h);
+	assert_string_equal(h.expr, "\\x63\\x00\\x64\\x00\\x65\\x00");
+	assert_int_equal(h.end_min, 12);
+	assert_int_equal(h.end_max, 16);
 	pattern_free(p);
 	/* A run after an unbounded jump has no bounded offset. */
 	p = th_compile(PATTERN_HEX, "61 ?? [-] 62 63 64 65", 0);
