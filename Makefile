@@ -21,7 +21,7 @@ HS_PACKAGE := $(if $(filter amd64,$(ARCH)),libhyperscan-dev,libvectorscan-dev)
 # The two libraries conflict: on amd64, replace Vectorscan if it is there.
 HS_REPLACES := $(if $(filter amd64,$(ARCH)),libvectorscan-dev- libvectorscan5-)
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev \
-	$(HS_PACKAGE) libssl-dev openssl libjansson-dev libcmocka-dev libseccomp-dev \
+	$(HS_PACKAGE) libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libseccomp-dev \
 	python3 python3-pytest yara clamav aide time util-linux
 
 .PHONY: all deps build unit asan fuzz-build fuzz e2e check bench demo clean

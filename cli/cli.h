@@ -56,6 +56,7 @@ struct sign_key *cli_load_key(const char *path, int private);
 int cmd_scan(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_content(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 
 #endif

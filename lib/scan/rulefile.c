@@ -77,16 +77,16 @@ put_padded(struct wbuf *w, const char *s, size_t n)
 }
 
 int
-rulefile_write(const char *path, const struct ruleset *rs, const struct hashsig_set *hs,
-	       const struct matcher *m, struct ward_diag *d)
+rulefile_image(const struct ruleset *rs, const struct hashsig_set *hs, const struct matcher *m,
+	       struct wbuf *out, struct ward_diag *d)
 {
-	struct wbuf payload, sec, out;
+	struct wbuf payload, sec;
 	uint8_t md[32];
 	int r = 0;
 
 	wbuf_init(&payload);
 	wbuf_init(&sec);
-	wbuf_init(&out);
+	memset(md, 0, sizeof(md));
 	if (rs != NULL)
 		ruleset_save(rs, &sec);
 	wbuf_lenbytes(&payload, sec.p, sec.len);
@@ -98,32 +98,45 @@ rulefile_write(const char *path, const struct ruleset *rs, const struct hashsig_
 	matcher_db_save(m, &sec);
 	wbuf_put(&payload, sec.p, sec.len);
 	if (sec.err != 0 || payload.err != 0) {
-		r = diag_set(d, sec.err ? sec.err : payload.err, path, 0, 0,
+		r = diag_set(d, sec.err ? sec.err : payload.err, NULL, 0, 0,
 			     "cannot serialize the rule set: %s",
 			     ward_strerror(sec.err ? sec.err : payload.err));
 		goto out;
 	}
-	wbuf_put(&out, rulefile_magic, sizeof(rulefile_magic));
-	wbuf_u32(&out, RULEFILE_FORMAT);
-	put_padded(&out, WARD_VERSION, VERSION_LEN);
-	put_padded(&out, rulefile_arch(), ARCH_LEN);
-	wbuf_u64(&out, payload.len);
-	wbuf_put(&out, md, sizeof(md)); /* replaced below */
-	wbuf_put(&out, payload.p, payload.len);
-	if (out.err == 0 && (r = rulefile_checksum(out.p, out.len, md)) != 0) {
-		r = diag_set(d, r, path, 0, 0, "cannot hash the rule set");
+	wbuf_put(out, rulefile_magic, sizeof(rulefile_magic));
+	wbuf_u32(out, RULEFILE_FORMAT);
+	put_padded(out, WARD_VERSION, VERSION_LEN);
+	put_padded(out, rulefile_arch(), ARCH_LEN);
+	wbuf_u64(out, payload.len);
+	wbuf_put(out, md, sizeof(md)); /* replaced below */
+	wbuf_put(out, payload.p, payload.len);
+	if (out->err == 0 && (r = rulefile_checksum(out->p, out->len, md)) != 0) {
+		r = diag_set(d, r, NULL, 0, 0, "cannot hash the rule set");
 		goto out;
 	}
-	if (out.err == 0)
-		memcpy(out.p + SUM_OFF, md, sizeof(md));
-	if (out.err != 0) {
-		r = diag_set(d, out.err, path, 0, 0, "out of memory");
-		goto out;
-	}
-	r = file_replace(path, out.p, out.len, 0644, d);
+	if (out->err == 0)
+		memcpy(out->p + SUM_OFF, md, sizeof(md));
+	if (out->err != 0)
+		r = diag_set(d, out->err, NULL, 0, 0, "out of memory");
 out:
 	wbuf_free(&payload);
 	wbuf_free(&sec);
+	return r;
+}
+
+int
+rulefile_write(const char *path, const struct ruleset *rs, const struct hashsig_set *hs,
+	       const struct matcher *m, struct ward_diag *d)
+{
+	struct wbuf out;
+	int r;
+
+	wbuf_init(&out);
+	r = rulefile_image(rs, hs, m, &out, d);
+	if (r == 0)
+		r = file_replace(path, out.p, out.len, 0644, d);
+	else if (d != NULL && d->file[0] == '\0')
+		snprintf(d->file, sizeof(d->file), "%s", path);
 	wbuf_free(&out);
 	return r;
 }

@@ -27,6 +27,13 @@
 #define RULEFILE_FORMAT 1
 
 /*
+ * Appends the compiled file image of rs, hs (either may be NULL) and m's
+ * database to out.
+ */
+int rulefile_image(const struct ruleset *rs, const struct hashsig_set *hs, const struct matcher *m,
+		   struct wbuf *out, struct ward_diag *d);
+
+/*
  * Writes rs, hs (either may be NULL) and m's database to path atomically
  * (temporary file, fsync, rename, fsync of the directory).
  */

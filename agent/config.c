@@ -1,0 +1,312 @@
+/*
+ * config: wardd's YAML configuration.  See config.h and docs/agent.md.
+ *
+ * Must hold: every key is in the table below (with its type and range);
+ * the file is a mapping of scalars, lists of scalars, and mappings of
+ * those one level deep (`crash_guard.max_crashes`); anything else is an
+ * error naming the line.
+ */
+#include "agent/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+enum ctype { CT_PATH, CT_UINT, CT_SIZE, CT_LIST, CT_NAME };
+
+struct ckey {
+	const char *name;
+	enum ctype type;
+	size_t off;
+	uint64_t min, max;
+};
+
+#define OFF(f) offsetof(struct agent_config, f)
+
+static const struct ckey keys[] = {
+    {"state_dir", CT_PATH, OFF(state_dir), 0, 0},
+    {"run_dir", CT_PATH, OFF(run_dir), 0, 0},
+    {"trusted_keys", CT_LIST, OFF(trusted_keys), 0, 0},
+    {"signature_threshold", CT_UINT, OFF(signature_threshold), 1, CONFIG_MAX_KEYS},
+    {"initial_content", CT_PATH, OFF(initial_content), 0, 0},
+    {"crash_guard.max_crashes", CT_UINT, OFF(crash_max), 1, 100},
+    {"crash_guard.window_s", CT_UINT, OFF(crash_window_s), 1, 86400 * 7},
+    {"restart_backoff_max_s", CT_UINT, OFF(restart_backoff_max_s), 1, 3600},
+    {"validator.user", CT_NAME, OFF(validator_user), 0, 0},
+    {"validator.cpu_s", CT_UINT, OFF(validator_cpu_s), 1, 3600},
+    {"validator.memory_mb", CT_UINT, OFF(validator_memory_mb), 64, 1 << 20},
+    {"validator.timeout_s", CT_UINT, OFF(validator_timeout_s), 1, 7200},
+    {"scan.threads", CT_UINT, OFF(scan_threads), 0, 1024},
+    {"scan.max_filesize", CT_SIZE, OFF(max_filesize), 0, UINT64_MAX},
+};
+
+void
+config_defaults(struct agent_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/ward");
+	snprintf(c->run_dir, sizeof(c->run_dir), "/run/ward");
+	c->signature_threshold = 1;
+	c->crash_max = 3;
+	c->crash_window_s = 600;
+	c->restart_backoff_max_s = 60;
+	snprintf(c->validator_user, sizeof(c->validator_user), "nobody");
+	c->validator_cpu_s = 120;
+	c->validator_memory_mb = 4096;
+	c->validator_timeout_s = 300;
+	c->scan_threads = 0;
+	c->max_filesize = 0;
+}
+
+/* "123", "64K", "10M", "2G" (binary units). */
+static int
+parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		mul = 1024;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1024 * 1024;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1024ull * 1024 * 1024;
+	else if (*end != '\0')
+		return -1;
+	if (mul > 1 && end[1] != '\0')
+		return -1;
+	if (v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+struct cparse {
+	yaml_parser_t p;
+	const char *path;
+	struct agent_config *c;
+	struct ward_diag *d;
+};
+
+static int perr(struct cparse *cp, const yaml_event_t *ev, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+perr(struct cparse *cp, const yaml_event_t *ev, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return diag_set(cp->d, WARD_EINVAL, cp->path, ev != NULL ? (int)ev->start_mark.line + 1 : 0,
+			ev != NULL ? (int)ev->start_mark.column + 1 : 0, "%s", msg);
+}
+
+static int
+next(struct cparse *cp, yaml_event_t *ev)
+{
+	if (!yaml_parser_parse(&cp->p, ev))
+		return diag_set(cp->d, WARD_ESYNTAX, cp->path, (int)cp->p.problem_mark.line + 1,
+				(int)cp->p.problem_mark.column + 1, "%s",
+				cp->p.problem != NULL ? cp->p.problem : "YAML syntax error");
+	return 0;
+}
+
+static const struct ckey *
+find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Stores scalar value v (at event ev) into key k. */
+static int
+set_scalar(struct cparse *cp, const struct ckey *k, const char *v, const yaml_event_t *ev)
+{
+	char *base = (char *)cp->c + k->off;
+	uint64_t n;
+
+	switch (k->type) {
+	case CT_PATH:
+		if (v[0] != '/' || strlen(v) >= CONFIG_MAX_PATH)
+			return perr(cp, ev, "%s must be an absolute path", k->name);
+		snprintf(base, CONFIG_MAX_PATH, "%s", v);
+		return 0;
+	case CT_NAME:
+		if (v[0] == '\0' || strlen(v) >= 64)
+			return perr(cp, ev, "%s must be a user name", k->name);
+		snprintf(base, 64, "%s", v);
+		return 0;
+	case CT_UINT:
+	case CT_SIZE:
+		if (parse_size(v, &n) != 0 || (k->type == CT_UINT && strspn(v, "0123456789") !=
+									  strlen(v)))
+			return perr(cp, ev, "%s must be a number", k->name);
+		if (n < k->min || n > k->max)
+			return perr(cp, ev, "%s is out of range", k->name);
+		if (k->type == CT_UINT)
+			*(unsigned *)(void *)base = (unsigned)n;
+		else
+			*(uint64_t *)(void *)base = n;
+		return 0;
+	case CT_LIST:
+		break;
+	}
+	return perr(cp, ev, "%s must be a list", k->name);
+}
+
+static int
+set_list(struct cparse *cp, const struct ckey *k)
+{
+	yaml_event_t ev;
+	int r;
+
+	cp->c->ntrusted = 0;
+	for (;;) {
+		if ((r = next(cp, &ev)) != 0)
+			return r;
+		if (ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			return 0;
+		}
+		if (ev.type != YAML_SCALAR_EVENT) {
+			r = perr(cp, &ev, "%s must be a list of paths", k->name);
+			yaml_event_delete(&ev);
+			return r;
+		}
+		if (cp->c->ntrusted == CONFIG_MAX_KEYS) {
+			r = perr(cp, &ev, "%s: too many keys", k->name);
+		} else if (((const char *)ev.data.scalar.value)[0] != '/' ||
+			   ev.data.scalar.length >= CONFIG_MAX_PATH) {
+			r = perr(cp, &ev, "%s must be a list of absolute paths", k->name);
+		} else {
+			snprintf(cp->c->trusted_keys[cp->c->ntrusted++], CONFIG_MAX_PATH, "%s",
+				 (const char *)ev.data.scalar.value);
+			r = 0;
+		}
+		yaml_event_delete(&ev);
+		if (r != 0)
+			return r;
+	}
+}
+
+/* Reads a mapping's pairs until its end; prefix is "" or "section.". */
+static int
+mapping(struct cparse *cp, const char *prefix, int depth)
+{
+	yaml_event_t kev, vev;
+	char name[128];
+	const struct ckey *k;
+	int r;
+
+	for (;;) {
+		if ((r = next(cp, &kev)) != 0)
+			return r;
+		if (kev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&kev);
+			return 0;
+		}
+		if (kev.type != YAML_SCALAR_EVENT) {
+			r = perr(cp, &kev, "expected a key");
+			yaml_event_delete(&kev);
+			return r;
+		}
+		snprintf(name, sizeof(name), "%s%s", prefix, (const char *)kev.data.scalar.value);
+		if ((r = next(cp, &vev)) != 0) {
+			yaml_event_delete(&kev);
+			return r;
+		}
+		k = find_key(name);
+		if (vev.type == YAML_MAPPING_START_EVENT && depth == 0 && k == NULL) {
+			char sub[130];
+
+			snprintf(sub, sizeof(sub), "%s.", name);
+			r = mapping(cp, sub, 1);
+		} else if (k == NULL) {
+			r = perr(cp, &kev, "unknown key \"%s\"", name);
+		} else if (vev.type == YAML_SEQUENCE_START_EVENT && k->type == CT_LIST) {
+			r = set_list(cp, k);
+		} else if (vev.type == YAML_SCALAR_EVENT && k->type != CT_LIST) {
+			r = set_scalar(cp, k, (const char *)vev.data.scalar.value, &vev);
+		} else {
+			r = perr(cp, &vev, "%s has the wrong kind of value", name);
+		}
+		yaml_event_delete(&kev);
+		yaml_event_delete(&vev);
+		if (r != 0)
+			return r;
+	}
+}
+
+int
+config_load(const char *path, struct agent_config *c, struct ward_diag *d)
+{
+	struct cparse cp;
+	yaml_event_t ev;
+	FILE *f;
+	int r, started = 0;
+
+	diag_clear(d);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return diag_set(d, WARD_EIO, path, 0, 0, "%s", strerror(errno));
+	memset(&cp, 0, sizeof(cp));
+	cp.path = path;
+	cp.c = c;
+	cp.d = d;
+	if (!yaml_parser_initialize(&cp.p)) {
+		fclose(f);
+		return diag_set(d, WARD_ENOMEM, path, 0, 0, "out of memory");
+	}
+	yaml_parser_set_input_file(&cp.p, f);
+	for (;;) {
+		if ((r = next(&cp, &ev)) != 0)
+			break;
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type == YAML_MAPPING_START_EVENT && !started) {
+			started = 1;
+			yaml_event_delete(&ev);
+			if ((r = mapping(&cp, "", 0)) != 0)
+				break;
+			continue;
+		}
+		if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SCALAR_EVENT ||
+		    ev.type == YAML_SEQUENCE_START_EVENT) {
+			r = perr(&cp, &ev, "the file must be one mapping of keys");
+			yaml_event_delete(&ev);
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&cp.p);
+	fclose(f);
+	if (r == 0 && c->ntrusted == 0)
+		r = diag_set(d, WARD_EINVAL, path, 0, 0,
+			     "trusted_keys is required: the public keys whose signatures "
+			     "content must carry");
+	if (r == 0 && c->signature_threshold > c->ntrusted)
+		r = diag_set(d, WARD_EINVAL, path, 0, 0,
+			     "signature_threshold (%u) is larger than the number of trusted keys (%u)",
+			     c->signature_threshold, c->ntrusted);
+	return r;
+}

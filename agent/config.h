@@ -1,0 +1,54 @@
+/*
+ * config: wardd's configuration file (YAML; every key in docs/agent.md).
+ *
+ * A working file needs only the trusted keys and the two directories:
+ *
+ *   trusted_keys: [/etc/ward/keys/release.pub]
+ *   state_dir: /var/lib/ward
+ *   run_dir: /run/ward
+ *
+ * Unknown keys, wrong types and out-of-range values are errors with the
+ * file and line, so a typo never silently leaves a default in place.
+ */
+#ifndef WARD_AGENT_CONFIG_H
+#define WARD_AGENT_CONFIG_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define CONFIG_MAX_KEYS 32
+#define CONFIG_MAX_PATH 1024
+
+struct agent_config {
+	char state_dir[CONFIG_MAX_PATH];
+	char run_dir[CONFIG_MAX_PATH];
+	char trusted_keys[CONFIG_MAX_KEYS][CONFIG_MAX_PATH];
+	unsigned ntrusted;
+	unsigned signature_threshold; /* distinct valid trusted signatures, >= 1 */
+	char initial_content[CONFIG_MAX_PATH]; /* bundle applied when the store is empty */
+	/* Crash guard. */
+	unsigned crash_max;	 /* crashes of one version ... */
+	unsigned crash_window_s; /* ... within this many seconds of its activation */
+	unsigned restart_backoff_max_s;
+	/* Validator child. */
+	char validator_user[64];
+	unsigned validator_cpu_s;
+	unsigned validator_memory_mb;
+	unsigned validator_timeout_s; /* wall clock */
+	/* Scanning. */
+	unsigned scan_threads; /* 0: one per CPU */
+	uint64_t max_filesize; /* 0: no limit */
+	/* A systemd watchdog ping interval is taken from WATCHDOG_USEC. */
+};
+
+/* The defaults (docs/agent.md). */
+void config_defaults(struct agent_config *c);
+
+/*
+ * Reads path over the defaults.  Returns 0, or WARD_EIO / WARD_ESYNTAX /
+ * WARD_EINVAL with d naming the file, line and problem.
+ */
+int config_load(const char *path, struct agent_config *c, struct ward_diag *d);
+
+#endif

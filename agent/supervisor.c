@@ -1,0 +1,268 @@
+/*
+ * supervisor: worker life cycle and crash guard.  See supervisor.h.
+ *
+ * Must hold: the supervisor is single-threaded and does no content work,
+ * so the worker's faults cannot reach it; it writes the content state only
+ * while no worker runs; every decision it takes (rollback, safe mode) is
+ * logged with its reason and recorded in the store for `ward agent status`.
+ */
+#include "agent/supervisor.h"
+#include "agent/worker.h"
+#include "content/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A worker that sends no heartbeat for this long is killed (and counted). */
+#define HANG_TIMEOUT_S 30
+/* A worker that ran this long resets the backoff. */
+#define STABLE_S 60
+
+static void
+slog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+slog(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "wardd[%ld] supervisor: ", (long)getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+sd_notify_send(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+	close(fd);
+}
+
+static double
+mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Records a crash and applies the crash guard.  Runs with no worker alive. */
+static void
+crash_guard(const struct agent_config *c, const char *how)
+{
+	struct store_state st;
+	struct ward_diag d;
+	int64_t now = (int64_t)time(NULL), v;
+	unsigned n;
+	char reason[STORE_MAX_REASON];
+
+	if (store_open(c->state_dir, &st, &d) != 0) {
+		slog("cannot read the content state: %s", d.msg);
+		return;
+	}
+	v = st.current.present && !st.safe ? st.current.version : 0;
+	store_crash(&st, v, now);
+	n = v > 0 ? store_crashes_since(&st, v, now - (int64_t)c->crash_window_s) : 0;
+	slog("worker %s; content version %lld: %u crash%s in the last %u s (limit %u)", how,
+	     (long long)v, n, n == 1 ? "" : "es", c->crash_window_s, c->crash_max);
+	if (v > 0 && n >= c->crash_max) {
+		snprintf(reason, sizeof(reason), "crash guard: the worker crashed %u times within %u s "
+						 "with this version",
+			 n, c->crash_window_s);
+		if (st.lkg.present) {
+			int64_t to = st.lkg.version;
+
+			if (store_rollback(c->state_dir, &st, reason, now, &d) == 0) {
+				slog("ALERT: content version %lld marked bad, restored last-known-good "
+				     "version %lld",
+				     (long long)v, (long long)to);
+				return;
+			}
+			slog("rollback failed: %s", d.msg);
+		}
+		store_reject(&st, v, reason, now);
+		st.safe = 1;
+		snprintf(st.safe_reason, sizeof(st.safe_reason),
+			 "content version %lld crashed the worker %u times within %u s and there is "
+			 "no last-known-good content left; content-driven protection is off until new "
+			 "content is applied",
+			 (long long)v, n, c->crash_window_s);
+		slog("ALERT: safe mode: %s", st.safe_reason);
+	}
+	if (store_save(c->state_dir, &st, &d) != 0)
+		slog("cannot save the content state: %s", d.msg);
+}
+
+static pid_t
+start_worker(const struct agent_config *c, const char *config_path, int *hb_read)
+{
+	int hb[2];
+	pid_t pid;
+
+	if (pipe2(hb, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(hb[0]);
+		close(hb[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		close(hb[0]);
+		(void)fcntl(hb[1], F_SETFL, O_NONBLOCK);
+		_exit(worker_main(c, config_path, hb[1]));
+	}
+	close(hb[1]);
+	(void)fcntl(hb[0], F_SETFL, O_NONBLOCK);
+	*hb_read = hb[0];
+	return pid;
+}
+
+int
+supervisor_main(const struct agent_config *c, const char *config_path)
+{
+	const char *wd = getenv("WATCHDOG_USEC");
+	double wd_interval = wd != NULL ? atof(wd) / 2e6 : 0, last_wd = 0;
+	unsigned consecutive = 0;
+	int ready = 0, stopping = 0, sfd;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		slog("signalfd: %s", strerror(errno));
+		return 1;
+	}
+	for (;;) {
+		double started = mono(), last_hb = mono(), backoff;
+		int hb = -1, status = 0, exited = 0;
+		pid_t pid = start_worker(c, config_path, &hb);
+
+		if (pid < 0) {
+			slog("cannot start the worker: %s", strerror(errno));
+			sleep(1);
+			continue;
+		}
+		while (!exited) {
+			struct pollfd p[2] = {{sfd, POLLIN, 0}, {hb, POLLIN, 0}};
+			struct signalfd_siginfo si;
+			char buf[64];
+
+			(void)poll(p, 2, 1000);
+			if (p[1].revents & POLLIN) {
+				while (read(hb, buf, sizeof(buf)) > 0)
+					;
+				last_hb = mono();
+				if (!ready) {
+					ready = 1;
+					sd_notify_send("READY=1");
+				}
+			}
+			if (wd_interval > 0 && mono() - last_hb < HANG_TIMEOUT_S &&
+			    mono() - last_wd >= wd_interval) {
+				sd_notify_send("WATCHDOG=1");
+				last_wd = mono();
+			}
+			if (!stopping && mono() - last_hb > HANG_TIMEOUT_S &&
+			    mono() - started > HANG_TIMEOUT_S) {
+				slog("the worker sent no heartbeat for %d s: killing it", HANG_TIMEOUT_S);
+				kill(pid, SIGKILL);
+				last_hb = mono();
+			}
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !stopping) {
+					stopping = 1;
+					sd_notify_send("STOPPING=1");
+					kill(pid, SIGTERM);
+				}
+			}
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				exited = 1;
+		}
+		close(hb);
+		if (stopping) {
+			slog("stopped");
+			return 0;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_CONFIG) {
+			slog("the worker cannot run with this configuration (see above); not restarting");
+			return 1;
+		}
+		if (WIFEXITED(status)) {
+			char how[64];
+
+			snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+			crash_guard(c, how);
+		} else {
+			char how[96];
+
+			snprintf(how, sizeof(how), "killed by signal %d (%s)", WTERMSIG(status),
+				 strsignal(WTERMSIG(status)));
+			crash_guard(c, how);
+		}
+		consecutive = mono() - started > STABLE_S ? 1 : consecutive + 1;
+		backoff = consecutive >= 8 ? c->restart_backoff_max_s
+					   : (double)(1u << (consecutive - 1)) / 4.0;
+		if (backoff > c->restart_backoff_max_s)
+			backoff = c->restart_backoff_max_s;
+		slog("restarting the worker in %.2f s", backoff);
+		{
+			double until = mono() + backoff;
+
+			while (!stopping && mono() < until) {
+				struct pollfd p = {sfd, POLLIN, 0};
+				struct signalfd_siginfo si;
+
+				(void)poll(&p, 1, (int)((until - mono()) * 1000) + 1);
+				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+					if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+						stopping = 1;
+			}
+		}
+		if (stopping) {
+			slog("stopped");
+			return 0;
+		}
+	}
+}

@@ -1,0 +1,21 @@
+/*
+ * supervisor: the small process that starts the worker, restarts it with
+ * backoff, and keeps the crash guard: K crashes of one content version
+ * within T seconds mark it bad and restore last-known-good; with no
+ * last-known-good left, the worker restarts in safe mode (no content)
+ * instead of looping.  It speaks systemd's notify protocol (READY=1, and
+ * WATCHDOG=1 while the worker's heartbeat arrives) and kills a worker
+ * whose heartbeat stops (a hang counts as a crash).
+ */
+#ifndef WARD_AGENT_SUPERVISOR_H
+#define WARD_AGENT_SUPERVISOR_H
+
+#include "agent/config.h"
+
+/* Runs until SIGTERM/SIGINT; returns the process exit status. */
+int supervisor_main(const struct agent_config *c, const char *config_path);
+
+/* Sends state (e.g. "READY=1") to systemd if NOTIFY_SOCKET is set. */
+void sd_notify_send(const char *state);
+
+#endif

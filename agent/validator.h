@@ -1,0 +1,38 @@
+/*
+ * validator: compiles and tests a bundle's content in a child process
+ * that cannot hurt the agent — unprivileged (validator.user), under
+ * rlimits (CPU seconds, address space, no files, no core dumps), behind a
+ * seccomp allow-list (memory, time, the result pipe, exit), with a wall
+ * clock deadline.  The compiled rule set comes back over a pipe; the
+ * caller must verify it (rulefile_parse) before using it.
+ */
+#ifndef WARD_AGENT_VALIDATOR_H
+#define WARD_AGENT_VALIDATOR_H
+
+#include <stddef.h>
+
+#include "agent/config.h"
+#include "content/bundle.h"
+#include "util/buf.h"
+
+/*
+ * Validates the bundle bundle[0..len) in a sandboxed child (a fresh
+ * `wardd --validator --config config_path`, so that nothing of the agent's
+ * threads and locks is inherited).  Returns 0 with the compiled image
+ * appended to out, or a negative WARD_E* code with reason (reasonlen
+ * bytes) saying why: the content's own error (a rule that does not
+ * compile, a failing test), a limit hit (CPU time, memory, deadline), or
+ * the child's crash.
+ */
+int validator_run(const struct agent_config *c, const char *config_path, const uint8_t *bundle,
+		  size_t len, struct wbuf *out, char *reason, size_t reasonlen);
+
+/* The body of `wardd --validator` (fd 3: answer, fd 4: bundle); the exit
+ * status of the process. */
+int validator_main(const struct agent_config *c);
+
+/* Applies the sandbox to the calling process (the child's first step;
+ * exposed for tests).  0 or -errno. */
+int validator_sandbox(const struct agent_config *c);
+
+#endif

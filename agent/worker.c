@@ -1,0 +1,842 @@
+/*
+ * worker: content, control socket, activation.  See worker.h.
+ *
+ * Must hold:
+ *   - content is activated only after, in order: the bundle validator,
+ *     the signature threshold, anti-rollback (version above every version
+ *     ever active), expiry, min_agent_version, the sandboxed validator,
+ *     and verification of the compiled result it returned;
+ *   - every refusal is recorded in the store with its reason, and the
+ *     content in use stays in use;
+ *   - a scan holds a reference to the content it started with: a hot swap
+ *     never interrupts it, the old content is freed when its last scan ends;
+ *   - one activation or rollback runs at a time.
+ */
+#include "agent/worker.h"
+#include "agent/validator.h"
+#include "content/bundle.h"
+#include "content/store.h"
+#include "crypto/digest.h"
+#include "crypto/sign.h"
+#include "scan/matcher.h"
+#include "scan/rulefile.h"
+#include "scan/walker.h"
+#include "util/alloc.h"
+#include "util/file.h"
+#include "util/limits.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS 16
+#define MAX_REQUEST (64 * 1024)
+#define MAX_LISTED_MATCHES 10000
+
+/* Content in use, shared by the scans that hold it. */
+struct active {
+	struct ruleset *rs;
+	struct hashsig_set *hs;
+	struct matcher *m;
+	char name[65];
+	int64_t version;
+	unsigned refs;
+};
+
+static struct {
+	const struct agent_config *cfg;
+	const char *config_path;
+	struct sign_key *trusted[CONFIG_MAX_KEYS];
+	unsigned ntrusted;
+	pthread_mutex_t lock; /* cur, st, safe */
+	pthread_mutex_t apply_lock;
+	struct active *cur;
+	struct store_state st;
+	int safe;
+	char safe_reason[STORE_MAX_REASON];
+	time_t started;
+	unsigned clients;
+	char sock_path[CONFIG_MAX_PATH + 32];
+} W = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .apply_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static void
+logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+logmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "wardd[%ld]: ", (long)getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* --- fault injection (test builds only) -------------------------------- */
+
+#ifdef WARD_FAULT_INJECTION
+static void
+fault_point(const char *step)
+{
+	const char *at = getenv("WARD_FAULT_KILL_AT");
+
+	if (at != NULL && strcmp(at, step) == 0) {
+		logmsg("fault injection: killed at %s", step);
+		raise(SIGKILL);
+	}
+}
+
+static void
+fault_content(const struct active *a)
+{
+	uint32_t i;
+
+	for (i = 0; a->rs != NULL && i < a->rs->nrules; i++)
+		if (strcmp(a->rs->rules[i].name, "WARD_FAULT_CRASH_WORKER") == 0) {
+			logmsg("fault injection: content version %lld crashes the worker",
+			       (long long)a->version);
+			abort();
+		}
+}
+#else
+#define fault_point(step) ((void)0)
+#define fault_content(a) ((void)0)
+#endif
+
+/* --- active content ---------------------------------------------------- */
+
+static void
+active_free(struct active *a)
+{
+	if (a == NULL)
+		return;
+	matcher_free(a->m);
+	ruleset_free(a->rs);
+	hashsig_free(a->hs);
+	ward_free(a);
+}
+
+static struct active *
+active_get(void)
+{
+	struct active *a;
+
+	pthread_mutex_lock(&W.lock);
+	a = W.cur;
+	if (a != NULL)
+		a->refs++;
+	pthread_mutex_unlock(&W.lock);
+	return a;
+}
+
+static void
+active_put(struct active *a)
+{
+	int last;
+
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&W.lock);
+	last = --a->refs == 0;
+	pthread_mutex_unlock(&W.lock);
+	if (last)
+		active_free(a);
+}
+
+/* Makes a the content in use; the old one goes when its scans end. */
+static void
+active_swap(struct active *a)
+{
+	struct active *old;
+
+	pthread_mutex_lock(&W.lock);
+	old = W.cur;
+	W.cur = a;
+	pthread_mutex_unlock(&W.lock);
+	active_put(old);
+}
+
+/* Loads a compiled image (verified: checksum, bytecode, database). */
+static int
+active_from_image(const uint8_t *p, size_t n, const char *name, int64_t version,
+		  struct active **out, struct ward_diag *d)
+{
+	struct active *a = ward_calloc(1, sizeof(*a));
+	int rebuilt = 0, r;
+
+	*out = NULL;
+	if (a == NULL)
+		return diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+	r = rulefile_parse(p, n, &a->rs, &a->hs, &a->m, &rebuilt, d);
+	if (r != 0) {
+		ward_free(a);
+		return r;
+	}
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	a->version = version;
+	a->refs = 1;
+	*out = a;
+	return 0;
+}
+
+static int
+active_from_store(const struct store_entry *e, struct active **out, struct ward_diag *d)
+{
+	char path[CONFIG_MAX_PATH + 64];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	store_path(W.cfg->state_dir, e->version, "wrs", path, sizeof(path));
+	r = file_read_all(path, WARD_MAX_COMPILED_SIZE, &buf, &len, d);
+	if (r == 0)
+		r = active_from_image(buf, len, e->name, e->version, out, d);
+	ward_free(buf);
+	return r;
+}
+
+/* --- activation -------------------------------------------------------- */
+
+static int64_t
+now_unix(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Records a refusal of version (0 if unknown) and returns its message. */
+static void
+record_refusal(int64_t version, const char *reason)
+{
+	struct ward_diag d;
+
+	logmsg("content version %lld refused: %s", (long long)version, reason);
+	pthread_mutex_lock(&W.lock);
+	store_reject(&W.st, version, reason, now_unix());
+	if (store_save(W.cfg->state_dir, &W.st, &d) != 0)
+		logmsg("cannot save the content state: %s", d.msg);
+	pthread_mutex_unlock(&W.lock);
+}
+
+static void
+diag_text(const struct ward_diag *d, char *out, size_t outlen)
+{
+	diag_format(d, out, outlen);
+}
+
+#ifdef WARD_FAULT_INJECTION
+static void
+install_step(const char *step)
+{
+	fault_point(step);
+}
+#define INSTALL_STEP install_step
+#else
+#define INSTALL_STEP NULL
+#endif
+
+/*
+ * The activation pipeline for the bundle bytes p[0..n).  Returns 0 with
+ * *version set, or WARD_EVERIFY etc. with reason filled in.
+ */
+static int
+activate(const uint8_t *p, size_t n, int64_t *version, double *ms, char *reason, size_t rlen)
+{
+	struct bundle *b = NULL;
+	struct active *a = NULL;
+	struct ward_diag d;
+	struct wbuf compiled;
+	struct timespec t0, t1;
+	unsigned valid = 0;
+	int64_t now = now_unix(), highest, cur_version;
+	char why[1200];
+	int cmp, r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	*version = 0;
+	reason[0] = '\0';
+	wbuf_init(&compiled);
+	diag_clear(&d);
+	pthread_mutex_lock(&W.apply_lock);
+	/* 1. The format, before anything else reads the bundle. */
+	if ((r = bundle_parse(p, n, &b, &d)) != 0) {
+		diag_text(&d, why, sizeof(why));
+		snprintf(reason, rlen, "invalid bundle: %s", why);
+		goto refused;
+	}
+	*version = b->version;
+	/* 2. Signatures. */
+	if ((r = bundle_verify(b, W.trusted, W.ntrusted, W.cfg->signature_threshold, &valid, &d)) !=
+	    0) {
+		snprintf(reason, rlen, "signature check failed: %s", d.msg);
+		goto refused;
+	}
+	/* 3. Anti-rollback. */
+	pthread_mutex_lock(&W.lock);
+	highest = W.st.highest;
+	cur_version = W.st.current.present ? W.st.current.version : 0;
+	pthread_mutex_unlock(&W.lock);
+	if (b->version <= highest || b->version <= cur_version) {
+		snprintf(reason, rlen,
+			 "version %lld is not greater than the installed version %lld "
+			 "(to roll content back, publish it under a new version)",
+			 (long long)b->version, (long long)(highest > cur_version ? highest : cur_version));
+		r = WARD_EVERIFY;
+		goto refused;
+	}
+	/* 4. Expiry (replay and freeze defence). */
+	if (b->expires <= now) {
+		char ex[21];
+
+		bundle_format_time(b->expires, ex);
+		snprintf(reason, rlen, "the bundle expired at %s", ex);
+		r = WARD_EVERIFY;
+		goto refused;
+	}
+	/* 5. Agent version. */
+	if (bundle_version_cmp(b->min_agent_version, WARD_VERSION, &cmp) != 0 || cmp > 0) {
+		snprintf(reason, rlen, "the bundle needs ward %s or newer (this agent is %s)",
+			 b->min_agent_version, WARD_VERSION);
+		r = WARD_EVERIFY;
+		goto refused;
+	}
+	/* 6. Compile and test in the sandbox. */
+	if ((r = validator_run(W.cfg, W.config_path, p, n, &compiled, why, sizeof(why))) != 0) {
+		snprintf(reason, rlen, "validation failed: %s", why);
+		goto refused;
+	}
+	/* 7. Verify what came back before using it. */
+	if ((r = active_from_image(compiled.p, compiled.len, b->name, b->version, &a, &d)) != 0) {
+		diag_text(&d, why, sizeof(why));
+		snprintf(reason, rlen, "the validator's compiled content was refused: %s", why);
+		goto refused;
+	}
+	/* 8. Install atomically, then swap. */
+	fault_point("before-install");
+	pthread_mutex_lock(&W.lock);
+	r = store_install(W.cfg->state_dir, &W.st, b->name, b->version, b->expires, p, n,
+			  compiled.p, compiled.len, now, INSTALL_STEP, &d);
+	if (r == 0) {
+		W.safe = 0;
+		W.safe_reason[0] = '\0';
+	}
+	pthread_mutex_unlock(&W.lock);
+	if (r != 0) {
+		snprintf(reason, rlen, "cannot install: %s", d.msg);
+		active_free(a);
+		goto refused;
+	}
+	fault_point("before-swap");
+	active_swap(a);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	logmsg("content %s version %lld active (%u signature%s, %.0f ms)", b->name,
+	       (long long)b->version, valid, valid == 1 ? "" : "s", *ms);
+	fault_content(a);
+	bundle_free(b);
+	wbuf_free(&compiled);
+	pthread_mutex_unlock(&W.apply_lock);
+	return 0;
+refused:
+	record_refusal(*version, reason);
+	bundle_free(b);
+	wbuf_free(&compiled);
+	pthread_mutex_unlock(&W.apply_lock);
+	return r != 0 ? r : WARD_EVERIFY;
+}
+
+static int
+rollback(const char *reason, char *msg, size_t mlen)
+{
+	struct active *a = NULL;
+	struct ward_diag d;
+	int r;
+
+	pthread_mutex_lock(&W.apply_lock);
+	pthread_mutex_lock(&W.lock);
+	if (!W.st.lkg.present) {
+		pthread_mutex_unlock(&W.lock);
+		snprintf(msg, mlen, "there is no last-known-good content to roll back to");
+		r = WARD_EINVAL;
+		goto out;
+	}
+	r = active_from_store(&W.st.lkg, &a, &d);
+	if (r == 0)
+		r = store_rollback(W.cfg->state_dir, &W.st, reason, now_unix(), &d);
+	pthread_mutex_unlock(&W.lock);
+	if (r != 0) {
+		active_free(a);
+		snprintf(msg, mlen, "rollback failed: %.300s", d.msg);
+		goto out;
+	}
+	active_swap(a);
+	snprintf(msg, mlen, "rolled back to version %lld", (long long)a->version);
+	logmsg("%s (%s)", msg, reason);
+out:
+	pthread_mutex_unlock(&W.apply_lock);
+	return r;
+}
+
+/* --- control requests -------------------------------------------------- */
+
+static json_t *
+entry_json(const struct store_entry *e)
+{
+	char at[21], ex[21];
+
+	if (!e->present)
+		return json_null();
+	bundle_format_time(e->activated_at, at);
+	bundle_format_time(e->expires, ex);
+	return json_pack("{s:s, s:I, s:s, s:s}", "name", e->name, "version",
+			 (json_int_t)e->version, "activated_at", at, "expires", ex);
+}
+
+static json_t *
+status_json(void)
+{
+	json_t *o, *content, *arr, *warn = json_array();
+	char at[21];
+	unsigned i;
+	int64_t now = now_unix();
+
+	pthread_mutex_lock(&W.lock);
+	content = json_pack("{s:o, s:o}", "current", entry_json(&W.st.current), "last_known_good",
+			    entry_json(&W.st.lkg));
+	arr = json_array();
+	for (i = 0; i < W.st.nrejected; i++) {
+		bundle_format_time(W.st.rejected[i].at, at);
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s}", "version",
+						     (json_int_t)W.st.rejected[i].version, "reason",
+						     W.st.rejected[i].reason, "at", at));
+	}
+	json_object_set_new(content, "rejected", arr);
+	arr = json_array();
+	for (i = 0; i < W.st.ncrashes; i++) {
+		bundle_format_time(W.st.crashes[i].at, at);
+		json_array_append_new(arr, json_pack("{s:I, s:s}", "version",
+						     (json_int_t)W.st.crashes[i].version, "at", at));
+	}
+	if (W.st.current.present && W.st.current.expires <= now) {
+		char msg[200];
+
+		bundle_format_time(W.st.current.expires, at);
+		snprintf(msg, sizeof(msg),
+			 "content version %lld expired at %s; it keeps protecting until newer "
+			 "content arrives",
+			 (long long)W.st.current.version, at);
+		json_array_append_new(warn, json_string(msg));
+	}
+	if (!W.st.current.present && !W.safe)
+		json_array_append_new(warn, json_string("no content installed"));
+	o = json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:s, s:o}", "mode",
+		      W.safe ? "safe" : "protecting", "content", content, "crashes", arr, "pid",
+		      (json_int_t)getpid(), "supervisor_pid", (json_int_t)getppid(), "uptime_s",
+		      (json_int_t)(now - W.started), "agent_version", WARD_VERSION, "warnings", warn);
+	if (W.safe)
+		json_object_set_new(o, "safe_reason", json_string(W.safe_reason));
+	pthread_mutex_unlock(&W.lock);
+	return o;
+}
+
+struct scan_req {
+	struct active *a;
+	struct matcher_scratch *s;
+	json_t *matches;
+	const char *path;
+	uint64_t files, errors, nmatches;
+};
+
+static int
+scan_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+{
+	struct scan_req *q = arg;
+
+	(void)s;
+	if (rule != UINT32_MAX && (q->a->rs->rules[rule].flags & RS_RULE_PRIVATE))
+		return 0;
+	q->nmatches++;
+	if (json_array_size(q->matches) < MAX_LISTED_MATCHES)
+		json_array_append_new(
+		    q->matches,
+		    json_pack("{s:s, s:s}", "path", q->path, "rule",
+			      rule == UINT32_MAX ? hash_name : q->a->rs->rules[rule].name));
+	return 0;
+}
+
+static int
+scan_file(void *ctx, const struct walker_entry *e)
+{
+	struct scan_req *q = ctx;
+	int fd, r;
+
+	if (W.cfg->max_filesize > 0 && (uint64_t)e->st->st_size > W.cfg->max_filesize)
+		return 0;
+	fd = openat(e->dirfd, e->name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		q->errors++;
+		return 0;
+	}
+	q->path = e->path;
+	r = matcher_scan_fd(q->a->m, q->s, fd, (uint64_t)e->st->st_size, scan_report, q, NULL);
+	close(fd);
+	if (r != 0)
+		q->errors++;
+	q->files++;
+	return 0;
+}
+
+static void
+scan_error(void *ctx, const char *path, const char *what, int errnum)
+{
+	struct scan_req *q = ctx;
+
+	(void)path;
+	(void)what;
+	(void)errnum;
+	q->errors++;
+}
+
+static json_t *
+do_scan(const char *path)
+{
+	struct scan_req q;
+	struct walker_opts wo;
+	const char *paths[1] = {path};
+	json_t *o;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	q.a = active_get();
+	if (q.a == NULL)
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+				 W.safe ? "safe mode: no content is active" : "no content installed");
+	if (matcher_scratch_new(q.a->m, &q.s) != 0) {
+		active_put(q.a);
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
+	}
+	q.matches = json_array();
+	memset(&wo, 0, sizeof(wo));
+	wo.file = scan_file;
+	wo.error = scan_error;
+	wo.ctx = &q;
+	r = walker_run(&wo, paths, 1, NULL);
+	o = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:o}", "ok", r == 0, "content", q.a->name,
+		      "version", (json_int_t)q.a->version, "files", (json_int_t)q.files, "errors",
+		      (json_int_t)q.errors, "match_count", (json_int_t)q.nmatches, "matches",
+		      q.matches);
+	matcher_scratch_free(q.s);
+	active_put(q.a);
+	return o;
+}
+
+static json_t *
+do_apply(const char *path)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct ward_diag d;
+	char reason[1500];
+	int64_t version = 0;
+	double ms = 0;
+	int r;
+
+	diag_clear(&d);
+	if ((r = file_read_all(path, (size_t)BUNDLE_MAX_SIZE, &buf, &len, &d)) != 0) {
+		char msg[1100];
+
+		diag_format(&d, msg, sizeof(msg));
+		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+	}
+	r = activate(buf, len, &version, &ms, reason, sizeof(reason));
+	ward_free(buf);
+	if (r != 0)
+		return json_pack("{s:b, s:I, s:s}", "ok", 0, "version", (json_int_t)version, "error",
+				 reason);
+	return json_pack("{s:b, s:I, s:f}", "ok", 1, "version", (json_int_t)version, "ms", ms);
+}
+
+static json_t *
+handle(json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	const char *path = json_string_value(json_object_get(req, "path"));
+	char msg[400];
+
+	if (cmd == NULL)
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "no command");
+	if (strcmp(cmd, "status") == 0)
+		return status_json();
+	if (strcmp(cmd, "apply") == 0 && path != NULL)
+		return do_apply(path);
+	if (strcmp(cmd, "scan") == 0 && path != NULL)
+		return do_scan(path);
+	if (strcmp(cmd, "rollback") == 0) {
+		int r = rollback("rolled back by the operator", msg, sizeof(msg));
+
+		return json_pack("{s:b, s:s}", "ok", r == 0, r == 0 ? "message" : "error", msg);
+	}
+	return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");
+}
+
+static void *
+client_thread(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char *buf = ward_malloc(MAX_REQUEST + 1);
+	size_t len = 0;
+	json_t *req = NULL, *resp;
+	char *text;
+	ssize_t k;
+
+	while (buf != NULL && len < MAX_REQUEST) {
+		k = read(fd, buf + len, MAX_REQUEST - len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+		if (memchr(buf + len - (size_t)k, '\n', (size_t)k) != NULL)
+			break;
+	}
+	if (buf != NULL)
+		req = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL);
+	resp = req != NULL ? handle(req) : json_pack("{s:b, s:s}", "ok", 0, "error", "bad request");
+	text = json_dumps(resp, JSON_COMPACT);
+	if (text != NULL) {
+		(void)file_write_all(fd, text, strlen(text));
+		(void)file_write_all(fd, "\n", 1);
+		free(text);
+	}
+	json_decref(resp);
+	json_decref(req);
+	ward_free(buf);
+	close(fd);
+	pthread_mutex_lock(&W.lock);
+	W.clients--;
+	pthread_mutex_unlock(&W.lock);
+	return NULL;
+}
+
+static int
+listen_socket(void)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	if (mkdir(W.cfg->run_dir, 0700) != 0 && errno != EEXIST) {
+		logmsg("cannot create %s: %s", W.cfg->run_dir, strerror(errno));
+		return -1;
+	}
+	snprintf(W.sock_path, sizeof(W.sock_path), "%s/control.sock", W.cfg->run_dir);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(W.sock_path) >= sizeof(sa.sun_path)) {
+		logmsg("%s: path too long for a socket", W.sock_path);
+		return -1;
+	}
+	memcpy(sa.sun_path, W.sock_path, strlen(W.sock_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	(void)unlink(W.sock_path);
+	/* Root only: created 0600 (umask) and checked. */
+	{
+		mode_t old = umask(0177);
+		int b = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+
+		umask(old);
+		if (b != 0 || chmod(W.sock_path, 0600) != 0 || listen(fd, 64) != 0) {
+			logmsg("cannot listen on %s: %s", W.sock_path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static void *
+accept_thread(void *arg)
+{
+	int lfd = (int)(intptr_t)arg;
+
+	for (;;) {
+		struct ucred cr;
+		socklen_t crl = sizeof(cr);
+		pthread_t t;
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			break;
+		}
+		/* Only root (or the agent's own user) may talk to the agent. */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) != 0 ||
+		    (cr.uid != 0 && cr.uid != geteuid())) {
+			close(fd);
+			continue;
+		}
+		pthread_mutex_lock(&W.lock);
+		if (W.clients >= MAX_CLIENTS) {
+			pthread_mutex_unlock(&W.lock);
+			(void)file_write_all(fd, "{\"ok\":false,\"error\":\"busy\"}\n", 28);
+			close(fd);
+			continue;
+		}
+		W.clients++;
+		pthread_mutex_unlock(&W.lock);
+		if (pthread_create(&t, NULL, client_thread, (void *)(intptr_t)fd) != 0) {
+			close(fd);
+			pthread_mutex_lock(&W.lock);
+			W.clients--;
+			pthread_mutex_unlock(&W.lock);
+			continue;
+		}
+		pthread_detach(t);
+	}
+	return NULL;
+}
+
+static void *
+heartbeat_thread(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+
+	for (;;) {
+		if (write(fd, "h", 1) < 0 && errno != EINTR && errno != EAGAIN)
+			break;
+		sleep(1);
+	}
+	return NULL;
+}
+
+/* --- startup ----------------------------------------------------------- */
+
+static int
+load_keys(void)
+{
+	unsigned i;
+
+	for (i = 0; i < W.cfg->ntrusted; i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		struct ward_diag d;
+
+		if (file_read_all(W.cfg->trusted_keys[i], SIGN_MAX_PEM, &buf, &len, &d) != 0 ||
+		    sign_key_from_pem((const char *)buf, len, 0, &W.trusted[i]) != 0) {
+			logmsg("%s: not a readable Ed25519 or SM2 public key", W.cfg->trusted_keys[i]);
+			ward_free(buf);
+			return -1;
+		}
+		ward_free(buf);
+		W.ntrusted++;
+	}
+	return 0;
+}
+
+/* Loads the store's current content; falls back to last-known-good. */
+static void
+load_current(void)
+{
+	struct active *a = NULL;
+	struct ward_diag d;
+	char why[1100];
+
+	if (W.st.safe) {
+		W.safe = 1;
+		snprintf(W.safe_reason, sizeof(W.safe_reason), "%s", W.st.safe_reason);
+		logmsg("safe mode: %s", W.safe_reason);
+		return;
+	}
+	if (!W.st.current.present)
+		return;
+	if (active_from_store(&W.st.current, &a, &d) == 0) {
+		active_swap(a);
+		logmsg("content %s version %lld loaded", a->name, (long long)a->version);
+		fault_content(a);
+		return;
+	}
+	diag_format(&d, why, sizeof(why));
+	logmsg("the installed content version %lld cannot be loaded: %s",
+	       (long long)W.st.current.version, why);
+	if (W.st.lkg.present && active_from_store(&W.st.lkg, &a, &d) == 0 &&
+	    store_rollback(W.cfg->state_dir, &W.st, "the installed files were damaged", now_unix(),
+			   &d) == 0) {
+		active_swap(a);
+		logmsg("rolled back to version %lld", (long long)a->version);
+	}
+}
+
+int
+worker_main(const struct agent_config *c, const char *config_path, int heartbeat_fd)
+{
+	struct ward_diag d;
+	sigset_t set;
+	pthread_t t;
+	uint8_t md[32];
+	int lfd, sig;
+
+	W.cfg = c;
+	W.config_path = config_path;
+	W.started = time(NULL);
+	/* Warm OpenSSL's provider caches before any thread needs them. */
+	(void)digest_buf(DIGEST_SHA256, "", 0, md, sizeof(md));
+	if (load_keys() != 0)
+		return WORKER_EXIT_CONFIG;
+	switch (store_open(c->state_dir, &W.st, &d)) {
+	case 0:
+		break;
+	case WARD_EFORMAT: /* never half-trusted: start empty, say so */
+		logmsg("content store: %s: %s; starting without content", d.file, d.msg);
+		break;
+	default:
+		logmsg("content store: %s: %s", d.file, d.msg);
+		return WORKER_EXIT_CONFIG;
+	}
+	load_current();
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	lfd = listen_socket();
+	if (lfd < 0)
+		return WORKER_EXIT_CONFIG;
+	if (pthread_create(&t, NULL, accept_thread, (void *)(intptr_t)lfd) != 0)
+		return 1;
+	pthread_detach(t);
+	if (!W.st.current.present && !W.safe && c->initial_content[0] != '\0') {
+		json_t *r = do_apply(c->initial_content);
+
+		json_decref(r);
+	}
+	if (heartbeat_fd >= 0 &&
+	    pthread_create(&t, NULL, heartbeat_thread, (void *)(intptr_t)heartbeat_fd) == 0)
+		pthread_detach(t);
+	logmsg("ready: %s (%s)", W.sock_path, W.safe ? "safe mode" : "protecting");
+	sigdelset(&set, SIGPIPE);
+	for (;;) {
+		if (sigwait(&set, &sig) == 0 && (sig == SIGTERM || sig == SIGINT))
+			break;
+	}
+	logmsg("stopping");
+	(void)unlink(W.sock_path);
+	return 0;
+}

@@ -1,0 +1,24 @@
+/*
+ * worker: the agent process that owns the content and the scanner.  It
+ * loads the current content from the store, serves the control socket
+ * (status, apply, rollback, scan) and activates new content: checks,
+ * sandboxed validation, atomic install, hot swap.
+ */
+#ifndef WARD_AGENT_WORKER_H
+#define WARD_AGENT_WORKER_H
+
+#include "agent/config.h"
+
+/* Exit status of a worker that cannot run with this configuration: the
+ * supervisor does not restart it (EX_CONFIG). */
+#define WORKER_EXIT_CONFIG 78
+
+/*
+ * Runs the worker until SIGTERM.  config_path is passed on to validator
+ * children; heartbeat_fd (or -1) receives a byte every second while the
+ * worker is healthy, and one as soon as it serves requests.  Returns the
+ * process exit status.
+ */
+int worker_main(const struct agent_config *c, const char *config_path, int heartbeat_fd);
+
+#endif
