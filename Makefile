@@ -24,7 +24,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-1
 	$(HS_PACKAGE) libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libseccomp-dev \
 	python3 python3-pytest yara clamav aide time util-linux
 
-.PHONY: all deps build unit asan fuzz-build fuzz e2e check bench demo clean
+.PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean
 
 all: build
 
@@ -77,8 +77,19 @@ fuzz: fuzz-build
 		test $${PIPESTATUS[0]} -eq 0; \
 	done
 
-e2e: build
-	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+# The test build of wardd: crash and kill points for the bad-update tests
+# (-Dfault_injection=true).  Release builds never have them.
+build-fault/build.ninja:
+	meson setup build-fault --buildtype=debugoptimized $(WERROR) -Dtests=false \
+		-Dfault_injection=true
+
+fault-build: build-fault/build.ninja
+	ninja -C build-fault
+
+e2e: build fault-build
+	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward WARDD_BIN=$(CURDIR)/$(BUILD)/agent/wardd \
+		WARDD_FAULT_BIN=$(CURDIR)/build-fault/agent/wardd \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 
 check: deps
 	$(MAKE) --no-print-directory build unit asan fuzz
@@ -92,4 +103,4 @@ demo: deps
 	@bash demo/run.sh $(BUILD)/cli/ward
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-fuzz build-fault

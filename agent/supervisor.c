@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -127,8 +128,8 @@ crash_guard(const struct agent_config *c, const char *how)
 static pid_t
 start_worker(const struct agent_config *c, const char *config_path, int *hb_read)
 {
+	pid_t parent = getpid(), pid;
 	int hb[2];
-	pid_t pid;
 
 	if (pipe2(hb, O_CLOEXEC) != 0)
 		return -1;
@@ -141,6 +142,9 @@ start_worker(const struct agent_config *c, const char *config_path, int *hb_read
 	if (pid == 0) {
 		sigset_t none;
 
+		/* The worker never outlives its supervisor. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(1);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(hb[0]);

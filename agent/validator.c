@@ -58,6 +58,8 @@ validator_sandbox(const struct agent_config *c)
 	    SCMP_SYS(sched_getaffinity), SCMP_SYS(fstat),     SCMP_SYS(newfstatat),
 	    SCMP_SYS(lseek),	    SCMP_SYS(getrlimit),      SCMP_SYS(prlimit64),
 	    SCMP_SYS(tgkill),	    SCMP_SYS(rseq),	      SCMP_SYS(set_robust_list),
+	    SCMP_SYS(getuid),	    SCMP_SYS(geteuid),	      SCMP_SYS(getgid),
+	    SCMP_SYS(getegid),
 	};
 	struct passwd *pw;
 	scmp_filter_ctx ctx;
@@ -354,7 +356,8 @@ validator_run(const struct agent_config *c, const char *config_path, const uint8
 		snprintf(reason, reasonlen, "%.*s", (int)(n < reasonlen ? n : reasonlen - 1),
 			 (const char *)got.p + 5);
 		/* The memory limit shows as a failed allocation in the child. */
-		if (strstr(reason, "out of memory") != NULL)
+		if (strstr(reason, "out of memory") != NULL ||
+		    strstr(reason, "allocate memory") != NULL)
 			snprintf(reason + strlen(reason), reasonlen - strlen(reason),
 				 " (validator.memory_mb = %u)", c->validator_memory_mb);
 		r = WARD_EVERIFY;

@@ -92,28 +92,58 @@ logmsg(const char *fmt, ...)
 /* --- fault injection (test builds only) -------------------------------- */
 
 #ifdef WARD_FAULT_INJECTION
+/*
+ * WARD_FAULT_KILL_AT=STEP: the worker is killed (SIGKILL) at that step;
+ * WARD_FAULT_KILL_SUPERVISOR_AT=STEP: the supervisor is, and the worker
+ * with it.
+ */
 static void
 fault_point(const char *step)
 {
 	const char *at = getenv("WARD_FAULT_KILL_AT");
+	const char *sup = getenv("WARD_FAULT_KILL_SUPERVISOR_AT");
 
 	if (at != NULL && strcmp(at, step) == 0) {
 		logmsg("fault injection: killed at %s", step);
 		raise(SIGKILL);
 	}
+	if (sup != NULL && strcmp(sup, step) == 0) {
+		logmsg("fault injection: supervisor killed at %s", step);
+		kill(getppid(), SIGKILL);
+		for (;;)
+			pause(); /* PR_SET_PDEATHSIG ends the worker */
+	}
 }
 
+/*
+ * Content that crashes the worker once active: a rule named
+ * WARD_FAULT_CRASH_WORKER, or a version listed in the file named by
+ * WARD_FAULT_CRASH_FILE (read each time, so a test can make the
+ * last-known-good crash too).
+ */
 static void
 fault_content(const struct active *a)
 {
+	const char *path = getenv("WARD_FAULT_CRASH_FILE");
 	uint32_t i;
+	int crash = 0;
 
 	for (i = 0; a->rs != NULL && i < a->rs->nrules; i++)
-		if (strcmp(a->rs->rules[i].name, "WARD_FAULT_CRASH_WORKER") == 0) {
-			logmsg("fault injection: content version %lld crashes the worker",
-			       (long long)a->version);
-			abort();
-		}
+		crash |= strcmp(a->rs->rules[i].name, "WARD_FAULT_CRASH_WORKER") == 0;
+	if (path != NULL) {
+		FILE *f = fopen(path, "r");
+		long long v;
+
+		while (f != NULL && fscanf(f, "%lld", &v) == 1)
+			crash |= v == (long long)a->version;
+		if (f != NULL)
+			fclose(f);
+	}
+	if (crash) {
+		logmsg("fault injection: content version %lld crashes the worker",
+		       (long long)a->version);
+		abort();
+	}
 }
 #else
 #define fault_point(step) ((void)0)
@@ -759,6 +789,7 @@ load_current(void)
 	struct ward_diag d;
 	char why[1100];
 
+	store_gc(W.cfg->state_dir, &W.st); /* leftovers of an interrupted install */
 	if (W.st.safe) {
 		W.safe = 1;
 		snprintf(W.safe_reason, sizeof(W.safe_reason), "%s", W.st.safe_reason);

@@ -1,0 +1,184 @@
+"""
+Helpers of the agent tests: start and stop wardd in a temporary directory,
+talk to it through `ward agent`, and make content bundles — good ones with
+`ward content build/sign`, and hand-crafted bad ones byte by byte (signed
+with the openssl command line, so that a malformed manifest can still carry
+a valid signature).
+"""
+
+import hashlib
+import json
+import os
+import signal
+import struct
+import subprocess
+import time
+
+from conftest import EICAR, REPO
+
+DEFAULT_SRC = os.path.join(REPO, "content", "default")
+
+
+def wardd_path(fault=False):
+    env = "WARDD_FAULT_BIN" if fault else "WARDD_BIN"
+    d = "build-fault" if fault else "build"
+    return os.environ.get(env) or os.path.join(REPO, d, "agent", "wardd")
+
+
+class Keys:
+    """Signing keys made with `ward key gen`."""
+
+    def __init__(self, ward, d):
+        self.ward, self.d = ward, d
+        os.makedirs(d, exist_ok=True)
+
+    def make(self, name, alg="ed25519"):
+        p = self.ward.run("key", "gen", "--alg", alg, "--out", os.path.join(self.d, name))
+        assert p.returncode == 0, p.stderr
+        return os.path.join(self.d, name + ".key"), os.path.join(self.d, name + ".pub")
+
+
+def key_id(pub):
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-in", pub, "-outform", "DER"],
+                         stdout=subprocess.PIPE, check=True).stdout
+    return hashlib.sha256(der).digest()[:16]
+
+
+def openssl_sign(key, data, tmp):
+    path = os.path.join(tmp, "to-sign")
+    with open(path, "wb") as f:
+        f.write(data)
+    return subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", key, "-in", path],
+                          stdout=subprocess.PIPE, check=True).stdout
+
+
+def assemble(manifest, members, sigs=()):
+    """A bundle file image: manifest bytes, [(alg, key id, sig)], member bytes."""
+    out = b"WARDBNDL" + struct.pack("<II", 1, len(manifest)) + manifest
+    out += struct.pack("<I", len(sigs))
+    for alg, kid, sig in sigs:
+        out += struct.pack("<B", alg) + kid + struct.pack("<H", len(sig)) + sig
+    return out + b"".join(members)
+
+
+def manifest_for(files, version, tests=(), expires="2030-01-01T00:00:00Z",
+                 created="2026-01-01T00:00:00Z", min_agent="0.1.0", name="crafted"):
+    """files: [(name, type, bytes)]; tests: [(sample, [names])]."""
+    return {
+        "format": 1, "name": name, "version": version, "created": created,
+        "expires": expires, "min_agent_version": min_agent,
+        "members": [{"name": n, "type": t, "size": len(b),
+                     "sha256": hashlib.sha256(b).hexdigest()} for n, t, b in files],
+        "tests": [{"sample": s, "expect": list(e)} for s, e in tests],
+    }
+
+
+EICAR_RULE = (b'rule EICAR_Test_File { strings: $e = "X5O!P%@AP[4\\\\PZX54(P^)7CC)7}'
+              b'$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*" condition: $e at 0 }\n')
+
+
+def crafted(version, key, tmp, rules=EICAR_RULE, tests=None, manifest_text=None, **kw):
+    """A signed bundle with one rule file and the EICAR sample."""
+    files = [("rules/r.yar", "yara", rules), ("tests/eicar.com", "sample", EICAR)]
+    if tests is None:
+        tests = [("tests/eicar.com", ["EICAR_Test_File"])]
+    m = manifest_text if manifest_text is not None else json.dumps(
+        manifest_for(files, version, tests, **kw)).encode()
+    sigs = []
+    if key is not None:
+        sigs.append((1, key_id(key[1]), openssl_sign(key[0], m, tmp)))
+    return assemble(m, [b for _, _, b in files], sigs)
+
+
+class Agent:
+    """One wardd (supervisor + worker) in its own directory."""
+
+    def __init__(self, ward, d, trusted, fault=False, extra=None, env=None):
+        self.ward, self.d, self.fault = ward, str(d), fault
+        self.state = os.path.join(self.d, "state")
+        self.run_dir = os.path.join(self.d, "run")
+        self.config = os.path.join(self.d, "wardd.yaml")
+        self.log = os.path.join(self.d, "wardd.log")
+        lines = ["trusted_keys: [%s]" % ", ".join(trusted),
+                 "state_dir: %s" % self.state, "run_dir: %s" % self.run_dir,
+                 "restart_backoff_max_s: 1"]
+        lines += extra or []
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.proc = None
+
+    def start(self, wait=True):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([wardd_path(self.fault), "--config", self.config,
+                                      "--foreground"], stdout=self.logf, stderr=self.logf,
+                                     env=self.env)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=20):
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise AssertionError("wardd exited with %s:\n%s" % (self.proc.returncode,
+                                                                    self.read_log()))
+            p = self.agent("status", "--json")
+            if p.returncode == 0:
+                return json.loads(p.stdout)
+            time.sleep(0.05)
+        raise AssertionError("wardd did not answer within %d s:\n%s" % (timeout, self.read_log()))
+
+    def read_log(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()[-5000:]
+
+    def agent(self, *args, timeout=120):
+        return self.ward.run("agent", "--run-dir", self.run_dir, *args, timeout=timeout)
+
+    def status(self):
+        p = self.agent("status", "--json")
+        assert p.returncode == 0, p.stderr + self.read_log()
+        return json.loads(p.stdout)
+
+    def apply(self, path):
+        return self.agent("apply", path)
+
+    def wait_for(self, pred, timeout=30, what="condition"):
+        end = time.time() + timeout
+        last = None
+        while time.time() < end:
+            p = self.agent("status", "--json")
+            if p.returncode == 0:
+                last = json.loads(p.stdout)
+                if pred(last):
+                    return last
+            time.sleep(0.1)
+        raise AssertionError("timed out waiting for %s; last status %s\nlog:\n%s" % (
+            what, json.dumps(last, indent=1), self.read_log()))
+
+    def assert_protecting(self, eicar_path):
+        """The agent is up, protecting, and its content still detects EICAR."""
+        st = self.status()
+        assert st["mode"] == "protecting", st
+        p = self.agent("scan", eicar_path)
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert "EICAR_Test_File FOUND" in p.stdout, p.stdout
+        return st
+
+    def worker_pid(self):
+        return self.status()["pid"]
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.logf.close()
+        self.proc = None

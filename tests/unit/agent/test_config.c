@@ -1,0 +1,142 @@
+/*
+ * Unit tests of agent/config: defaults, every key, nested sections,
+ * sizes, and the errors (unknown key, wrong type, out of range, not a
+ * mapping, missing trusted keys) with their line numbers.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/config.h"
+
+static char path[] = "/tmp/ward-test-config-XXXXXX";
+
+static int
+load(const char *text, struct agent_config *c, struct ward_diag *d)
+{
+	int fd = mkstemp(path);
+	int r;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	config_defaults(c);
+	r = config_load(path, c, d);
+	unlink(path);
+	strcpy(path, "/tmp/ward-test-config-XXXXXX");
+	return r;
+}
+
+static void
+test_defaults_and_minimal(void **state)
+{
+	struct agent_config c;
+	struct ward_diag d;
+
+	(void)state;
+	assert_int_equal(load("trusted_keys: [/etc/ward/a.pub]\n", &c, &d), 0);
+	assert_string_equal(c.state_dir, "/var/lib/ward");
+	assert_string_equal(c.run_dir, "/run/ward");
+	assert_int_equal(c.ntrusted, 1);
+	assert_string_equal(c.trusted_keys[0], "/etc/ward/a.pub");
+	assert_int_equal(c.signature_threshold, 1);
+	assert_int_equal(c.crash_max, 3);
+	assert_int_equal(c.crash_window_s, 600);
+	assert_string_equal(c.validator_user, "nobody");
+	assert_int_equal(c.validator_cpu_s, 120);
+}
+
+static void
+test_all_keys(void **state)
+{
+	struct agent_config c;
+	struct ward_diag d;
+
+	(void)state;
+	assert_int_equal(load("# comment\n"
+			      "state_dir: /srv/ward\n"
+			      "run_dir: /run/w\n"
+			      "trusted_keys:\n"
+			      "  - /k/a.pub\n"
+			      "  - /k/b.pub\n"
+			      "signature_threshold: 2\n"
+			      "initial_content: /usr/share/ward/default.wbundle\n"
+			      "crash_guard:\n"
+			      "  max_crashes: 5\n"
+			      "  window_s: 120\n"
+			      "restart_backoff_max_s: 10\n"
+			      "validator:\n"
+			      "  user: ward\n"
+			      "  cpu_s: 30\n"
+			      "  memory_mb: 512\n"
+			      "  timeout_s: 60\n"
+			      "scan:\n"
+			      "  threads: 4\n"
+			      "  max_filesize: 64M\n",
+			      &c, &d),
+			 0);
+	assert_string_equal(c.state_dir, "/srv/ward");
+	assert_int_equal(c.ntrusted, 2);
+	assert_string_equal(c.trusted_keys[1], "/k/b.pub");
+	assert_int_equal(c.signature_threshold, 2);
+	assert_int_equal(c.crash_max, 5);
+	assert_int_equal(c.crash_window_s, 120);
+	assert_string_equal(c.validator_user, "ward");
+	assert_int_equal(c.validator_memory_mb, 512);
+	assert_int_equal(c.scan_threads, 4);
+	assert_int_equal(c.max_filesize, 64ull << 20);
+}
+
+static void
+test_errors(void **state)
+{
+	static const struct {
+		const char *text, *msg;
+		int line;
+	} cases[] = {
+	    {"trusted_keys: [/a]\nstat_dir: /x\n", "unknown key \"stat_dir\"", 2},
+	    {"trusted_keys: [/a]\ncrash_guard:\n  max: 3\n", "unknown key \"crash_guard.max\"", 3},
+	    {"trusted_keys: [/a]\nstate_dir: relative\n", "absolute path", 2},
+	    {"trusted_keys: [/a]\nsignature_threshold: lots\n", "must be a number", 2},
+	    {"trusted_keys: [/a]\nsignature_threshold: 0\n", "out of range", 2},
+	    {"trusted_keys: [/a]\nvalidator:\n  memory_mb: 1\n", "out of range", 3},
+	    {"trusted_keys: /a\n", "wrong kind of value", 1},
+	    {"trusted_keys: [a.pub]\n", "absolute paths", 1},
+	    {"- a\n- b\n", "one mapping", 1},
+	    {"trusted_keys: [/a\n", "", 0},
+	    {"state_dir: /x\n", "trusted_keys is required", 0},
+	    {"trusted_keys: [/a]\nsignature_threshold: 2\n", "larger than the number", 0},
+	};
+	struct agent_config c;
+	struct ward_diag d;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		diag_clear(&d);
+		assert_int_not_equal(load(cases[i].text, &c, &d), 0);
+		if (strstr(d.msg, cases[i].msg) == NULL || (cases[i].line && d.line != cases[i].line))
+			fail_msg("case %zu: got line %d \"%s\"", i, d.line, d.msg);
+	}
+	assert_int_not_equal(config_load("/nonexistent/wardd.yaml", &c, &d), 0);
+	assert_non_null(strstr(d.msg, "No such file"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults_and_minimal),
+	    cmocka_unit_test(test_all_keys),
+	    cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

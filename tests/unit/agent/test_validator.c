@@ -1,0 +1,96 @@
+/*
+ * Unit tests of agent/validator's sandbox: in a child that entered it,
+ * opening files fails, starting processes fails, a forbidden system call
+ * (socket) kills the process, the CPU limit kills a spinning process, and
+ * the privileges are dropped (when run as root).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/config.h"
+#include "agent/validator.h"
+
+/* Runs what in a sandboxed child; returns its wait status. */
+static int
+sandboxed(int what)
+{
+	struct agent_config c;
+	int status = 0;
+	pid_t pid;
+
+	config_defaults(&c);
+	c.validator_cpu_s = 1;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (validator_sandbox(&c) != 0)
+			_exit(100);
+		switch (what) {
+		case 0: /* allowed work: memory, time, write to an open fd */
+			free(malloc(1 << 20));
+			_exit(write(1, "", 0) == 0 ? 0 : 101);
+		case 1: /* no files */
+			_exit(open("/etc/hostname", O_RDONLY) < 0 && errno == EACCES ? 0 : 102);
+		case 2: /* no network: killed */
+			(void)socket(AF_INET, SOCK_STREAM, 0);
+			_exit(103);
+		case 3: /* no processes: killed */
+			(void)fork();
+			_exit(104);
+		case 4: /* CPU limit */
+			for (;;)
+				;
+		case 5: /* not root any more */
+			_exit(geteuid() != 0 && getuid() != 0 && getegid() != 0 ? 0 : 105);
+		}
+		_exit(99);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void
+test_sandbox(void **state)
+{
+	int st;
+
+	(void)state;
+	st = sandboxed(0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = sandboxed(1);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = sandboxed(2);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	st = sandboxed(3);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	st = sandboxed(4);
+	assert_true(WIFSIGNALED(st) && (WTERMSIG(st) == SIGXCPU || WTERMSIG(st) == SIGKILL));
+	if (geteuid() == 0) {
+		st = sandboxed(5);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail_msg("status %#x", st);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sandbox),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
