@@ -40,7 +40,6 @@ static const struct ckey keys[] = {
     {"validator.cpu_s", CT_UINT, OFF(validator_cpu_s), 1, 3600},
     {"validator.memory_mb", CT_UINT, OFF(validator_memory_mb), 64, 1 << 20},
     {"validator.timeout_s", CT_UINT, OFF(validator_timeout_s), 1, 7200},
-    {"scan.threads", CT_UINT, OFF(scan_threads), 0, 1024},
     {"scan.max_filesize", CT_SIZE, OFF(max_filesize), 0, UINT64_MAX},
 };
 
@@ -58,7 +57,6 @@ config_defaults(struct agent_config *c)
 	c->validator_cpu_s = 120;
 	c->validator_memory_mb = 4096;
 	c->validator_timeout_s = 300;
-	c->scan_threads = 0;
 	c->max_filesize = 0;
 }
 

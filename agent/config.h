@@ -37,7 +37,6 @@ struct agent_config {
 	unsigned validator_memory_mb;
 	unsigned validator_timeout_s; /* wall clock */
 	/* Scanning. */
-	unsigned scan_threads; /* 0: one per CPU */
 	uint64_t max_filesize; /* 0: no limit */
 	/* A systemd watchdog ping interval is taken from WATCHDOG_USEC. */
 };

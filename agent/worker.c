@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -161,6 +162,9 @@ active_free(struct active *a)
 	ruleset_free(a->rs);
 	hashsig_free(a->hs);
 	ward_free(a);
+	/* Content is large and replaced rarely: give its memory back now, so
+	 * the agent does not keep two rule sets' worth after a swap. */
+	malloc_trim(0);
 }
 
 static struct active *
@@ -372,6 +376,7 @@ activate(const uint8_t *p, size_t n, int64_t *version, double *ms, char *reason,
 		active_free(a);
 		goto refused;
 	}
+	wbuf_free(&compiled); /* on disk now; not needed during the swap */
 	fault_point("before-swap");
 	active_swap(a);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

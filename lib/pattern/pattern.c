@@ -901,6 +901,20 @@ out:
 	return r;
 }
 
+/* Cuts the piece, branch and atom arrays to their used length. */
+static void
+pattern_shrink(struct pattern *p)
+{
+	void *n;
+
+	if ((n = ward_realloc(p->piece, (p->npieces ? p->npieces : 1) * sizeof(*p->piece))) != NULL)
+		p->piece = n;
+	if ((n = ward_realloc(p->branch, (p->nbranch ? p->nbranch : 1) * sizeof(*p->branch))) != NULL)
+		p->branch = n;
+	if ((n = ward_realloc(p->atom_pc, (p->natom ? p->natom : 1) * sizeof(*p->atom_pc))) != NULL)
+		p->atom_pc = n;
+}
+
 int
 pattern_compile(enum pattern_kind kind, const uint8_t *src, size_t len, unsigned flags,
 		struct pattern **out, struct ward_diag *d)
@@ -933,7 +947,13 @@ pattern_compile(enum pattern_kind kind, const uint8_t *src, size_t len, unsigned
 		goto out;
 	}
 	p = ward_calloc(1, sizeof(*p));
-	if (p == NULL || (p->src = ward_malloc(len + 1)) == NULL) {
+	/* Room for the most pieces, branches and atoms while compiling; cut to
+	 * what the pattern uses afterwards (10 000 patterns would otherwise
+	 * keep 12 MiB of empty slots). */
+	if (p == NULL || (p->src = ward_malloc(len + 1)) == NULL ||
+	    (p->piece = ward_calloc(PATTERN_MAX_PIECES, sizeof(*p->piece))) == NULL ||
+	    (p->branch = ward_calloc(PATTERN_MAX_PIECES, sizeof(*p->branch))) == NULL ||
+	    (p->atom_pc = ward_calloc(ATOMS_MAX, sizeof(*p->atom_pc))) == NULL) {
 		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;
 	}
@@ -958,6 +978,8 @@ pattern_compile(enum pattern_kind kind, const uint8_t *src, size_t len, unsigned
 out:
 	ptree_fini(&t);
 	if (r == 0)
+		pattern_shrink(p);
+	if (r == 0)
 		*out = p;
 	else
 		pattern_free(p);
@@ -976,6 +998,9 @@ pattern_free(struct pattern *p)
 	ward_free(p->src);
 	ward_free(p->prog);
 	ward_free(p->cls);
+	ward_free(p->piece);
+	ward_free(p->branch);
+	ward_free(p->atom_pc);
 	ward_free(p);
 }
 

@@ -71,7 +71,7 @@ struct pattern {
 	uint32_t nprog;
 	uint8_t (*cls)[32];
 	uint32_t ncls;
-	struct pattern_piece piece[PATTERN_MAX_PIECES];
+	struct pattern_piece *piece; /* npieces (sized to fit once compiled) */
 	uint32_t npieces;
 	/*
 	 * A pattern that starts with an alternation also gets one program per
@@ -79,7 +79,7 @@ struct pattern {
 	 * from its own atom): the longest of their matches wins when the
 	 * pattern is greedy, the shortest otherwise.
 	 */
-	uint32_t branch[PATTERN_MAX_PIECES];
+	uint32_t *branch; /* nbranch */
 	uint32_t nbranch;
 	int greedy;
 	/*
@@ -88,7 +88,7 @@ struct pattern {
 	 * start.  A wide match counts only if on its way it passes an atom
 	 * start from which the rest of the regexp does not match as ascii.
 	 */
-	uint32_t atom_pc[ATOMS_MAX];
+	uint32_t *atom_pc; /* natom */
 	uint32_t natom;
 	/*
 	 * An `ascii wide` text string (or literal regexp) of at most two

@@ -78,7 +78,6 @@ test_all_keys(void **state)
 			      "  memory_mb: 512\n"
 			      "  timeout_s: 60\n"
 			      "scan:\n"
-			      "  threads: 4\n"
 			      "  max_filesize: 64M\n",
 			      &c, &d),
 			 0);
@@ -90,7 +89,6 @@ test_all_keys(void **state)
 	assert_int_equal(c.crash_window_s, 120);
 	assert_string_equal(c.validator_user, "ward");
 	assert_int_equal(c.validator_memory_mb, 512);
-	assert_int_equal(c.scan_threads, 4);
 	assert_int_equal(c.max_filesize, 64ull << 20);
 }
 
