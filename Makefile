@@ -4,7 +4,8 @@
 #   make build   release build in build/
 #   make check   deps, build, unit tests, unit tests under ASan+UBSan,
 #                a short run of every fuzz target, end-to-end tests
-#   make bench   benchmarks against yara and clamscan (bench/scan)
+#   make bench   benchmarks against yara and clamscan (bench/scan), and of
+#                content activation in the agent (bench/agent)
 #   make demo    scan a sample tree with the sample rules
 
 SHELL := /bin/bash
@@ -97,10 +98,11 @@ check: deps
 
 bench: deps build
 	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward bench/scan
+	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward WARDD_BIN=$(CURDIR)/$(BUILD)/agent/wardd bench/agent
 
 demo: deps
 	$(MAKE) --no-print-directory build
-	@bash demo/run.sh $(BUILD)/cli/ward
+	@bash demo/run.sh $(BUILD)/cli/ward $(BUILD)/agent/wardd
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz build-fault

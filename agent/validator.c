@@ -32,6 +32,16 @@
 #include <time.h>
 #include <unistd.h>
 
+/* AddressSanitizer reserves terabytes of address space for its shadow
+ * memory: a sanitizer build cannot run under an address-space limit. */
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_AS_LIMIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_AS_LIMIT 1
+#endif
+#endif
+
 /* First byte of the child's answer. */
 #define ANSWER_OK 0
 #define ANSWER_REFUSED 1
@@ -59,7 +69,7 @@ validator_sandbox(const struct agent_config *c)
 	    SCMP_SYS(lseek),	    SCMP_SYS(getrlimit),      SCMP_SYS(prlimit64),
 	    SCMP_SYS(tgkill),	    SCMP_SYS(rseq),	      SCMP_SYS(set_robust_list),
 	    SCMP_SYS(getuid),	    SCMP_SYS(geteuid),	      SCMP_SYS(getgid),
-	    SCMP_SYS(getegid),
+	    SCMP_SYS(getegid),	    SCMP_SYS(sigaltstack),
 	};
 	struct passwd *pw;
 	scmp_filter_ctx ctx;
@@ -67,8 +77,11 @@ validator_sandbox(const struct agent_config *c)
 	int r;
 
 	/* Limits first, while allowed to set them. */
+#ifndef NO_AS_LIMIT
+	if ((r = set_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0)
+		return r;
+#endif
 	if ((r = set_limit(RLIMIT_CPU, c->validator_cpu_s)) != 0 ||
-	    (r = set_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0 ||
 	    (r = set_limit(RLIMIT_FSIZE, 0)) != 0 || (r = set_limit(RLIMIT_CORE, 0)) != 0 ||
 	    (r = set_limit(RLIMIT_NOFILE, 8)) != 0)
 		return r;

@@ -27,8 +27,9 @@ usage(FILE *f)
 		   "under the run directory.  See docs/agent.md for the configuration.\n"
 		   "\n"
 		   "  -c, --config FILE   configuration file (YAML; required)\n"
-		   "  -f, --foreground    stay in the foreground (systemd, tests); otherwise\n"
-		   "                      detach and log to syslog-less stderr of the caller\n"
+		   "  -f, --foreground    stay in the foreground and log to standard error\n"
+		   "                      (systemd, containers, tests); without it wardd\n"
+		   "                      detaches and its log goes to the caller's stderr\n"
 		   "  -h, --help          show this help\n"
 		   "      --version       print the version\n");
 }

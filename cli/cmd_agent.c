@@ -130,11 +130,18 @@ print_status(json_t *s)
 			       json_string_value(json_object_get(e, "activated_at")),
 			       json_string_value(json_object_get(e, "expires")));
 	}
-	json_array_foreach(json_object_get(content, "rejected"), i, e)
-		printf("refused:         version %lld at %s: %s\n",
-		       (long long)json_integer_value(json_object_get(e, "version")),
-		       json_string_value(json_object_get(e, "at")),
-		       json_string_value(json_object_get(e, "reason")));
+	json_array_foreach(json_object_get(content, "rejected"), i, e) {
+		long long ver = (long long)json_integer_value(json_object_get(e, "version"));
+
+		if (ver > 0)
+			printf("refused:         version %lld at %s: %s\n", ver,
+			       json_string_value(json_object_get(e, "at")),
+			       json_string_value(json_object_get(e, "reason")));
+		else /* the version could not be read */
+			printf("refused:         a bundle at %s: %s\n",
+			       json_string_value(json_object_get(e, "at")),
+			       json_string_value(json_object_get(e, "reason")));
+	}
 	json_array_foreach(json_object_get(s, "crashes"), i, e)
 		printf("crash:           version %lld at %s\n",
 		       (long long)json_integer_value(json_object_get(e, "version")),

@@ -4,11 +4,18 @@
 # as text and then as JSON.
 set -euo pipefail
 ward=${1:-build/cli/ward}
+wardd=${2:-build/agent/wardd}
 here=$(cd "$(dirname "$0")" && pwd)
 content="$here/../content/default"
 rules=(--rules "$content/rules/eicar.yar" --rules "$content/rules/starter.yar")
 tree=$(mktemp -d /tmp/ward-demo.XXXXXX)
-trap 'rm -rf "$tree"' EXIT
+agentdir=$(mktemp -d /tmp/ward-demo-agent.XXXXXX)
+agentpid=
+cleanup() {
+	if [ -n "$agentpid" ]; then kill -TERM "$agentpid" 2>/dev/null; wait "$agentpid" 2>/dev/null; fi
+	rm -rf "$tree" "$agentdir"
+}
+trap cleanup EXIT
 
 mkdir -p "$tree/etc" "$tree/var/www/html" "$tree/home/user/Downloads" "$tree/usr/bin"
 cp /etc/hostname /etc/os-release "$tree/etc/" 2>/dev/null || true
@@ -34,4 +41,33 @@ echo "== the same scan as JSON (one object per match)"
 echo
 echo "== and /usr/bin of this machine, to see the speed"
 "$ward" scan "${rules[@]}" /usr/bin
+echo
+
+if [ "$(id -u)" != 0 ]; then
+	echo "(run 'sudo make demo' to see the agent too)"
+	exit 0
+fi
+echo "== the agent: a signing key, the default content as a signed bundle"
+"$ward" key gen --out "$agentdir/release"
+"$ward" content build "$here/../content/default" -o "$agentdir/default.wbundle"
+"$ward" content sign "$agentdir/default.wbundle" --key "$agentdir/release.key"
+printf 'trusted_keys: [%s/release.pub]\nstate_dir: %s/state\nrun_dir: %s/run\n' \
+	"$agentdir" "$agentdir" "$agentdir" >"$agentdir/wardd.yaml"
+"$wardd" --config "$agentdir/wardd.yaml" --foreground 2>"$agentdir/wardd.log" &
+agentpid=$!
+for _ in $(seq 50); do "$ward" agent --run-dir "$agentdir/run" status >/dev/null 2>&1 && break; sleep 0.1; done
+echo
+echo "== ward agent apply: signatures, sandboxed compile and self-tests, atomic install"
+"$ward" agent --run-dir "$agentdir/run" apply "$agentdir/default.wbundle"
+echo
+echo "== a tampered bundle is refused, and the agent keeps protecting"
+cp "$agentdir/default.wbundle" "$agentdir/tampered.wbundle"
+size=$(stat -c %s "$agentdir/tampered.wbundle")
+printf 'X' | dd of="$agentdir/tampered.wbundle" bs=1 seek=$((size - 20)) conv=notrunc 2>/dev/null
+"$ward" agent --run-dir "$agentdir/run" apply "$agentdir/tampered.wbundle"
+echo
+"$ward" agent --run-dir "$agentdir/run" status
+echo
+echo "== ward agent scan: the agent's content finds the samples"
+"$ward" agent --run-dir "$agentdir/run" scan "$tree"
 exit 0

@@ -230,11 +230,14 @@ def slow_rules(n):
     return ("\n".join(out) + "\n").encode()
 
 
-def many_rules(n):
+def long_rules(n, length):
+    """n rules of one random length-byte text string each: memory-hungry to
+    compile (3 000 x 2 000 bytes take about 100 MiB)."""
     r = random.Random(8)
-    alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join('rule m%d { strings: $a = "%s" condition: $a }\n' % (
-        i, "".join(r.choice(alnum) for _ in range(14))) for i in range(n)).encode()
+    alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    table = bytes(alnum[b % len(alnum)] for b in range(256))
+    return b"".join(b'rule m%d { strings: $a = "%s" condition: $a }\n' % (
+        i, r.randbytes(length).translate(table)) for i in range(n))
 
 
 def test_validator_cpu_limit(env):
@@ -253,7 +256,7 @@ def test_validator_memory_limit(env):
     a = env.agent(extra=["validator:", "  memory_mb: 64"])
     assert a.apply(env.v1).returncode == 0
     b = env.write("big.wbundle", crafted(2, env.rel, str(env.tmp), tests=[],
-                                         rules=EICAR_RULE + many_rules(10000)))
+                                         rules=EICAR_RULE + long_rules(3000, 2000)))
     p = a.apply(b)
     assert p.returncode == 2 and "validator.memory_mb = 64" in p.stderr, p.stderr
     a.assert_protecting(env.eicar)
