@@ -7,6 +7,7 @@
  * error naming the line.
  */
 #include "agent/config.h"
+#include "util/size.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -60,35 +61,6 @@ config_defaults(struct agent_config *c)
 	c->max_filesize = 0;
 }
 
-/* "123", "64K", "10M", "2G" (binary units). */
-static int
-parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	uint64_t mul = 1;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (*end == 'K' || *end == 'k')
-		mul = 1024;
-	else if (*end == 'M' || *end == 'm')
-		mul = 1024 * 1024;
-	else if (*end == 'G' || *end == 'g')
-		mul = 1024ull * 1024 * 1024;
-	else if (*end != '\0')
-		return -1;
-	if (mul > 1 && end[1] != '\0')
-		return -1;
-	if (v > UINT64_MAX / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
-}
 
 struct cparse {
 	yaml_parser_t p;
@@ -154,7 +126,7 @@ set_scalar(struct cparse *cp, const struct ckey *k, const char *v, const yaml_ev
 		return 0;
 	case CT_UINT:
 	case CT_SIZE:
-		if (parse_size(v, &n) != 0 || (k->type == CT_UINT && strspn(v, "0123456789") !=
+		if (size_parse(v, &n) != 0 || (k->type == CT_UINT && strspn(v, "0123456789") !=
 									  strlen(v)))
 			return perr(cp, ev, "%s must be a number", k->name);
 		if (n < k->min || n > k->max)

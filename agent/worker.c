@@ -431,19 +431,6 @@ out:
 /* --- control requests -------------------------------------------------- */
 
 static json_t *
-entry_json(const struct store_entry *e)
-{
-	char at[21], ex[21];
-
-	if (!e->present)
-		return json_null();
-	bundle_format_time(e->activated_at, at);
-	bundle_format_time(e->expires, ex);
-	return json_pack("{s:s, s:I, s:s, s:s}", "name", e->name, "version",
-			 (json_int_t)e->version, "activated_at", at, "expires", ex);
-}
-
-static json_t *
 status_json(void)
 {
 	json_t *o, *content, *arr, *warn = json_array();
@@ -452,8 +439,8 @@ status_json(void)
 	int64_t now = now_unix();
 
 	pthread_mutex_lock(&W.lock);
-	content = json_pack("{s:o, s:o}", "current", entry_json(&W.st.current), "last_known_good",
-			    entry_json(&W.st.lkg));
+	content = json_pack("{s:o, s:o}", "current", store_entry_json(&W.st.current), "last_known_good",
+			    store_entry_json(&W.st.lkg));
 	arr = json_array();
 	for (i = 0; i < W.st.nrejected; i++) {
 		bundle_format_time(W.st.rejected[i].at, at);

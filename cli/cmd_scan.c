@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/size.h"
 #include "output.h"
 #include "scan/pool.h"
 #include "scan/walker.h"
@@ -204,33 +205,6 @@ progress_main(void *arg)
 	return NULL;
 }
 
-/* Parses SIZE with an optional K/M/G suffix (powers of 1024). */
-static int
-parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	uint64_t mul = 1;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		return -1;
-	if (*end == 'K' || *end == 'k')
-		mul = 1024;
-	else if (*end == 'M' || *end == 'm')
-		mul = 1024 * 1024;
-	else if (*end == 'G' || *end == 'g')
-		mul = 1024ull * 1024 * 1024;
-	else if (*end != '\0')
-		return -1;
-	if (mul > 1 && end[1] != '\0' && strcmp(end + 1, "B") != 0 && strcmp(end + 1, "iB") != 0)
-		return -1;
-	if (v > UINT64_MAX / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
-}
 
 static void
 scan_usage(FILE *f)
@@ -336,7 +310,7 @@ cmd_scan(int argc, char **argv)
 			}
 			break;
 		case 'M':
-			if (parse_size(optarg, &c.max_filesize) != 0 || c.max_filesize == 0) {
+			if (size_parse(optarg, &c.max_filesize) != 0 || c.max_filesize == 0) {
 				fprintf(stderr, "ward: --max-filesize: bad size '%s'\n", optarg);
 				goto out;
 			}

@@ -33,8 +33,8 @@ state_file(const char *state_dir, char *out, size_t outlen)
 	snprintf(out, outlen, "%s/content/state.json", state_dir);
 }
 
-static json_t *
-entry_json(const struct store_entry *e)
+json_t *
+store_entry_json(const struct store_entry *e)
 {
 	char at[21], ex[21];
 
@@ -147,8 +147,8 @@ store_save(const char *state_dir, const struct store_state *st, struct ward_diag
 
 	root = json_object();
 	json_object_set_new(root, "highest_version", json_integer(st->highest));
-	json_object_set_new(root, "current", entry_json(&st->current));
-	json_object_set_new(root, "last_known_good", entry_json(&st->lkg));
+	json_object_set_new(root, "current", store_entry_json(&st->current));
+	json_object_set_new(root, "last_known_good", store_entry_json(&st->lkg));
 	arr = json_array();
 	for (i = 0; i < st->nrejected; i++) {
 		bundle_format_time(st->rejected[i].at, at);

@@ -104,6 +104,11 @@ unsigned store_crashes_since(const struct store_state *st, int64_t version, int6
 int store_rollback(const char *state_dir, struct store_state *st, const char *reason, int64_t now,
 		   struct ward_diag *d);
 
+/* e as a JSON object {"name", "version", "activated_at", "expires"}, or
+ * JSON null when absent (a new reference). */
+struct json_t;
+struct json_t *store_entry_json(const struct store_entry *e);
+
 /* Removes files of versions that are neither current nor last-known-good. */
 void store_gc(const char *state_dir, const struct store_state *st);
 

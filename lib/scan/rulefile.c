@@ -268,48 +268,18 @@ int
 rulefile_read(const char *path, struct ruleset **rs, struct hashsig_set **hs, struct matcher **m,
 	      int *rebuilt, struct ward_diag *d)
 {
-	struct stat st;
 	uint8_t *p = NULL;
-	size_t got = 0;
-	int fd, r = 0;
+	size_t len = 0;
+	int r;
 
 	*rs = NULL;
 	*hs = NULL;
 	*m = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return diag_set(d, WARD_EIO, path, 0, 0, "%s", strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = diag_set(d, WARD_EIO, path, 0, 0, "not a regular file");
-		goto out;
-	}
-	if ((uint64_t)st.st_size > WARD_MAX_COMPILED_SIZE) {
-		r = diag_set(d, WARD_ELIMIT, path, 0, 0, "larger than %u bytes",
-			     WARD_MAX_COMPILED_SIZE);
-		goto out;
-	}
-	p = ward_malloc((size_t)st.st_size);
-	if (p == NULL) {
-		r = diag_set(d, WARD_ENOMEM, path, 0, 0, "out of memory");
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t k = read(fd, p + got, (size_t)st.st_size - got);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			r = diag_set(d, WARD_EIO, path, 0, 0, "read error: %s",
-				     k < 0 ? strerror(errno) : "file shrank");
-			goto out;
-		}
-		got += (size_t)k;
-	}
-	r = rulefile_parse(p, got, rs, hs, m, rebuilt, d);
+	r = file_read_all(path, WARD_MAX_COMPILED_SIZE, &p, &len, d);
+	if (r == 0)
+		r = rulefile_parse(p, len, rs, hs, m, rebuilt, d);
 	if (r != 0 && d != NULL && d->file[0] == '\0')
 		snprintf(d->file, sizeof(d->file), "%s", path);
-out:
 	ward_free(p);
-	close(fd);
 	return r;
 }

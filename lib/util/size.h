@@ -1,0 +1,15 @@
+/*
+ * size: byte counts as people write them on command lines and in
+ * configuration files: "4096", "64K", "10M", "2G" (powers of 1024; "KB",
+ * "KiB" and the like are accepted too).
+ */
+#ifndef WARD_UTIL_SIZE_H
+#define WARD_UTIL_SIZE_H
+
+#include <stdint.h>
+
+/* Parses s into *out.  Returns 0, or -1 if s is not such a count or
+ * overflows 64 bits. */
+int size_parse(const char *s, uint64_t *out);
+
+#endif
