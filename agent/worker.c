@@ -736,14 +736,35 @@ accept_thread(void *arg)
 	return NULL;
 }
 
+/* Logs, once per version, that the current content has expired (it
+ * keeps protecting until newer content arrives). */
+static void
+check_expiry(void)
+{
+	static int64_t warned;
+	char at[21];
+
+	pthread_mutex_lock(&W.lock);
+	if (W.st.current.present && W.st.current.expires <= now_unix() &&
+	    warned != W.st.current.version) {
+		warned = W.st.current.version;
+		bundle_format_time(W.st.current.expires, at);
+		logmsg("warning: content version %lld expired at %s; it keeps protecting until "
+		       "newer content arrives",
+		       (long long)W.st.current.version, at);
+	}
+	pthread_mutex_unlock(&W.lock);
+}
+
 static void *
 heartbeat_thread(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
 
 	for (;;) {
-		if (write(fd, "h", 1) < 0 && errno != EINTR && errno != EAGAIN)
-			break;
+		if (fd >= 0 && write(fd, "h", 1) < 0 && errno != EINTR && errno != EAGAIN)
+			fd = -1;
+		check_expiry();
 		sleep(1);
 	}
 	return NULL;
@@ -850,8 +871,7 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 
 		json_decref(r);
 	}
-	if (heartbeat_fd >= 0 &&
-	    pthread_create(&t, NULL, heartbeat_thread, (void *)(intptr_t)heartbeat_fd) == 0)
+	if (pthread_create(&t, NULL, heartbeat_thread, (void *)(intptr_t)heartbeat_fd) == 0)
 		pthread_detach(t);
 	logmsg("ready: %s (%s)", W.sock_path, W.safe ? "safe mode" : "protecting");
 	sigdelset(&set, SIGPIPE);

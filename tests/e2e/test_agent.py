@@ -410,6 +410,7 @@ def test_expiring_content_keeps_protecting(env):
     time.sleep(4)
     st = a.assert_protecting(env.eicar)
     assert any("expired" in w for w in st["warnings"]), st["warnings"]
+    assert "warning: content version 2 expired at %s" % soon in a.read_log()
     # A bundle that has already expired is refused.
     p = a.apply(env.write("old.wbundle", crafted(3, env.rel, str(env.tmp), expires=soon)))
     assert p.returncode == 2 and "expired" in p.stderr
@@ -456,6 +457,26 @@ def test_config_errors(env, tmp_path):
     p = subprocess.run([wardd_path(), "--config", str(bad), "--foreground"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
     assert p.returncode == 78 and b"trusted_keys is required" in p.stderr
+
+
+def test_systemd_notify(env, tmp_path):
+    """Under systemd (Type=notify, WatchdogSec) wardd says READY=1 once it
+    serves, and WATCHDOG=1 while its worker's heartbeat arrives."""
+    import socket
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    a = env.agent(env_vars={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"})
+    got = []
+    try:
+        while "WATCHDOG=1" not in got or "READY=1" not in got:
+            got.append(sock.recv(256).decode())
+    finally:
+        sock.close()
+    assert got.index("READY=1") < got.index("WATCHDOG=1")
+    assert a.apply(env.v1).returncode == 0
+    a.assert_protecting(env.eicar)
 
 
 def test_not_root_cannot_talk_to_agent(env):
