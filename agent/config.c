@@ -7,6 +7,7 @@
  * error naming the line.
  */
 #include "agent/config.h"
+#include "event/journal.h"
 #include "util/size.h"
 
 #include <errno.h>
@@ -17,7 +18,7 @@
 #include <string.h>
 #include <yaml.h>
 
-enum ctype { CT_PATH, CT_UINT, CT_SIZE, CT_LIST, CT_NAME };
+enum ctype { CT_PATH, CT_UINT, CT_SIZE, CT_LIST, CT_NAME, CT_FSYNC };
 
 struct ckey {
 	const char *name;
@@ -42,6 +43,8 @@ static const struct ckey keys[] = {
     {"validator.memory_mb", CT_UINT, OFF(validator_memory_mb), 64, 1 << 20},
     {"validator.timeout_s", CT_UINT, OFF(validator_timeout_s), 1, 7200},
     {"scan.max_filesize", CT_SIZE, OFF(max_filesize), 0, UINT64_MAX},
+    {"journal.max_mb", CT_UINT, OFF(journal_max_mb), 1, 1 << 20},
+    {"journal.fsync", CT_FSYNC, OFF(journal_fsync), 0, 0},
 };
 
 void
@@ -59,6 +62,8 @@ config_defaults(struct agent_config *c)
 	c->validator_memory_mb = 4096;
 	c->validator_timeout_s = 300;
 	c->max_filesize = 0;
+	c->journal_max_mb = 256;
+	c->journal_fsync = JOURNAL_FSYNC_INTERVAL;
 }
 
 
@@ -135,6 +140,16 @@ set_scalar(struct cparse *cp, const struct ckey *k, const char *v, const yaml_ev
 			*(unsigned *)(void *)base = (unsigned)n;
 		else
 			*(uint64_t *)(void *)base = n;
+		return 0;
+	case CT_FSYNC:
+		if (strcmp(v, "always") == 0)
+			*(int *)(void *)base = JOURNAL_FSYNC_ALWAYS;
+		else if (strcmp(v, "interval") == 0)
+			*(int *)(void *)base = JOURNAL_FSYNC_INTERVAL;
+		else if (strcmp(v, "never") == 0)
+			*(int *)(void *)base = JOURNAL_FSYNC_NEVER;
+		else
+			return perr(cp, ev, "%s must be always, interval or never", k->name);
 		return 0;
 	case CT_LIST:
 		break;

@@ -36,6 +36,9 @@ struct agent_config {
 	unsigned validator_cpu_s;
 	unsigned validator_memory_mb;
 	unsigned validator_timeout_s; /* wall clock */
+	/* Journal (STATE_DIR/journal). */
+	unsigned journal_max_mb;
+	int journal_fsync; /* enum journal_fsync */
 	/* Scanning. */
 	uint64_t max_filesize; /* 0: no limit */
 	/* A systemd watchdog ping interval is taken from WATCHDOG_USEC. */

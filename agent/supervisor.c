@@ -9,6 +9,8 @@
 #include "agent/supervisor.h"
 #include "agent/worker.h"
 #include "content/store.h"
+#include "event/event.h"
+#include "event/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,6 +80,43 @@ mono(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Journals ev (the worker is not running: the supervisor is the only
+ * writer). */
+static void
+sup_emit(const struct agent_config *c, json_t *ev)
+{
+	struct journal_opts jo;
+	struct journal *j = NULL;
+	struct ward_diag d;
+	char dir[CONFIG_MAX_PATH + 16], *text = ev != NULL ? event_text(ev) : NULL;
+	uint64_t seq;
+
+	journal_defaults(&jo);
+	jo.max_bytes = (uint64_t)c->journal_max_mb << 20;
+	jo.fsync = JOURNAL_FSYNC_ALWAYS;
+	snprintf(dir, sizeof(dir), "%s/journal", c->state_dir);
+	if (text != NULL && journal_open(dir, &jo, &j, &d) == 0) {
+		(void)journal_append(j, text, strlen(text), &seq);
+		journal_close(j);
+	}
+	free(text);
+	json_decref(ev);
+}
+
+static void
+sup_event(const struct agent_config *c, const char *kind, const char *category, const char *type,
+	  const char *action, int64_t version, const char *message)
+{
+	json_t *ev = event_new(kind, category, type, action, NULL);
+
+	if (ev == NULL)
+		return;
+	if (version > 0)
+		event_set_int(ev, "ward.content.version", version);
+	event_set_str(ev, "message", message);
+	sup_emit(c, ev);
+}
+
 /* Records a crash and applies the crash guard.  Runs with no worker alive. */
 static void
 crash_guard(const struct agent_config *c, const char *how)
@@ -97,6 +136,12 @@ crash_guard(const struct agent_config *c, const char *how)
 	n = v > 0 ? store_crashes_since(&st, v, now - (int64_t)c->crash_window_s) : 0;
 	slog("worker %s; content version %lld: %u crash%s in the last %u s (limit %u)", how,
 	     (long long)v, n, n == 1 ? "" : "es", c->crash_window_s, c->crash_max);
+	{
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "the worker %s", how);
+		sup_event(c, EVENT_KIND_ALERT, "process", "end", "agent-worker-crashed", v, msg);
+	}
 	if (v > 0 && n >= c->crash_max) {
 		snprintf(reason, sizeof(reason), "crash guard: the worker crashed %u times within %u s "
 						 "with this version",
@@ -108,6 +153,8 @@ crash_guard(const struct agent_config *c, const char *how)
 				slog("ALERT: content version %lld marked bad, restored last-known-good "
 				     "version %lld",
 				     (long long)v, (long long)to);
+				sup_event(c, EVENT_KIND_ALERT, "configuration", "change",
+					  "content-crash-guard-rollback", v, reason);
 				return;
 			}
 			slog("rollback failed: %s", d.msg);
@@ -120,6 +167,8 @@ crash_guard(const struct agent_config *c, const char *how)
 			 "content is applied",
 			 (long long)v, n, c->crash_window_s);
 		slog("ALERT: safe mode: %s", st.safe_reason);
+		sup_event(c, EVENT_KIND_ALERT, "configuration", "change", "agent-safe-mode", v,
+			  st.safe_reason);
 	}
 	if (store_save(c->state_dir, &st, &d) != 0)
 		slog("cannot save the content state: %s", d.msg);

@@ -16,6 +16,8 @@
 #include "agent/validator.h"
 #include "content/bundle.h"
 #include "content/store.h"
+#include "event/event.h"
+#include "event/journal.h"
 #include "crypto/digest.h"
 #include "crypto/sign.h"
 #include "scan/matcher.h"
@@ -70,6 +72,7 @@ static struct {
 	time_t started;
 	unsigned clients;
 	char sock_path[CONFIG_MAX_PATH + 32];
+	struct journal *journal;
 } W = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .apply_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -88,6 +91,39 @@ logmsg(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* Appends ev to the journal (taking the reference). */
+static void
+emit(json_t *ev)
+{
+	uint64_t seq;
+	char *text;
+
+	if (ev == NULL)
+		return;
+	text = event_text(ev);
+	if (text != NULL && W.journal != NULL &&
+	    journal_append(W.journal, text, strlen(text), &seq) != 0)
+		logmsg("cannot write to the journal: %s", strerror(errno));
+	free(text);
+	json_decref(ev);
+}
+
+/* An event about content: action, outcome, version, name, message. */
+static void
+emit_content(const char *kind, const char *type, const char *action, const char *outcome,
+	     const char *name, int64_t version, const char *message)
+{
+	json_t *ev = event_new(kind, "configuration", type, action, outcome);
+
+	if (ev == NULL)
+		return;
+	if (version > 0)
+		event_set_int(ev, "ward.content.version", version);
+	event_set_str(ev, "ward.content.name", name);
+	event_set_str(ev, "message", message);
+	emit(ev);
 }
 
 /* --- fault injection (test builds only) -------------------------------- */
@@ -261,6 +297,7 @@ record_refusal(int64_t version, const char *reason)
 	struct ward_diag d;
 
 	logmsg("content version %lld refused: %s", (long long)version, reason);
+	emit_content(EVENT_KIND_ALERT, "change", "content-refused", "failure", NULL, version, reason);
 	pthread_mutex_lock(&W.lock);
 	store_reject(&W.st, version, reason, now_unix());
 	if (store_save(W.cfg->state_dir, &W.st, &d) != 0)
@@ -383,6 +420,20 @@ activate(const uint8_t *p, size_t n, int64_t *version, double *ms, char *reason,
 	*ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	logmsg("content %s version %lld active (%u signature%s, %.0f ms)", b->name,
 	       (long long)b->version, valid, valid == 1 ? "" : "s", *ms);
+	{
+		json_t *ev = event_new(EVENT_KIND_EVENT, "configuration", "change",
+				       "content-activated", "success");
+
+		if (ev != NULL) {
+			event_set_str(ev, "ward.content.name", b->name);
+			event_set_int(ev, "ward.content.version", b->version);
+			if (cur_version > 0)
+				event_set_int(ev, "ward.content.previous_version", cur_version);
+			event_set_int(ev, "ward.content.activation_ms", (int64_t)*ms);
+			event_set_int(ev, "ward.content.signatures", valid);
+			emit(ev);
+		}
+	}
 	fault_content(a);
 	bundle_free(b);
 	wbuf_free(&compiled);
@@ -423,6 +474,8 @@ rollback(const char *reason, char *msg, size_t mlen)
 	active_swap(a);
 	snprintf(msg, mlen, "rolled back to version %lld", (long long)a->version);
 	logmsg("%s (%s)", msg, reason);
+	emit_content(EVENT_KIND_EVENT, "change", "content-rolled-back", "success", a->name,
+		     a->version, reason);
 out:
 	pthread_mutex_unlock(&W.apply_lock);
 	return r;
@@ -752,6 +805,16 @@ check_expiry(void)
 		logmsg("warning: content version %lld expired at %s; it keeps protecting until "
 		       "newer content arrives",
 		       (long long)W.st.current.version, at);
+		{
+			char msg[200];
+
+			snprintf(msg, sizeof(msg),
+				 "content expired at %s; it keeps protecting until newer content "
+				 "arrives",
+				 at);
+			emit_content(EVENT_KIND_ALERT, "info", "content-expired", NULL,
+				     W.st.current.name, W.st.current.version, msg);
+		}
 	}
 	pthread_mutex_unlock(&W.lock);
 }
@@ -854,7 +917,33 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 		logmsg("content store: %s: %s", d.file, d.msg);
 		return WORKER_EXIT_CONFIG;
 	}
+	{
+		struct journal_opts jo;
+		char jdir[CONFIG_MAX_PATH + 16];
+
+		journal_defaults(&jo);
+		jo.max_bytes = (uint64_t)c->journal_max_mb << 20;
+		jo.fsync = (enum journal_fsync)c->journal_fsync;
+		snprintf(jdir, sizeof(jdir), "%s/journal", c->state_dir);
+		if (journal_open(jdir, &jo, &W.journal, &d) != 0) {
+			logmsg("journal: %s: %s", d.file, d.msg);
+			return WORKER_EXIT_CONFIG;
+		}
+	}
 	load_current();
+	{
+		json_t *ev = event_new(EVENT_KIND_EVENT, "process", "start", "agent-started",
+				       "success");
+
+		if (ev != NULL) {
+			event_set_str(ev, "ward.mode", W.safe ? "safe" : "protecting");
+			if (W.safe)
+				event_set_str(ev, "message", W.safe_reason);
+			if (W.st.current.present && !W.safe)
+				event_set_int(ev, "ward.content.version", W.st.current.version);
+			emit(ev);
+		}
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -881,5 +970,7 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	}
 	logmsg("stopping");
 	(void)unlink(W.sock_path);
+	emit(event_new(EVENT_KIND_EVENT, "process", "end", "agent-stopped", "success"));
+	journal_close(W.journal);
 	return 0;
 }

@@ -182,3 +182,36 @@ class Agent:
                 self.proc.wait()
         self.logf.close()
         self.proc = None
+
+
+def read_journal(state_dir):
+    """The events of STATE_DIR/journal, in order: [(seq, dict)].  Checks
+    each record's length, CRC32C and sequence as the agent writes them."""
+    import glob
+    d = os.path.join(state_dir, "journal")
+    out = []
+    for path in sorted(glob.glob(os.path.join(d, "*.wjl"))):
+        data = open(path, "rb").read()
+        off = 0
+        while off + 16 <= len(data):
+            n, crc, seq = struct.unpack_from("<IIQ", data, off)
+            payload = data[off + 16:off + 16 + n]
+            assert len(payload) == n, "torn record in %s" % path
+            assert crc32c(payload) == crc, "bad CRC in %s at %d" % (path, off)
+            assert not out or seq == out[-1][0] + 1, "sequence gap at %d" % seq
+            out.append((seq, json.loads(payload)))
+            off += 16 + n
+    return out
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def actions(state_dir):
+    return [e["event"]["action"] for _, e in read_journal(state_dir)]

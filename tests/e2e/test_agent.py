@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from agentlib import (DEFAULT_SRC, EICAR_RULE, Agent, Keys, assemble, crafted, key_id,
-                      manifest_for, openssl_sign, wardd_path)
+from agentlib import (DEFAULT_SRC, EICAR_RULE, Agent, Keys, actions, assemble, crafted, key_id,
+                      manifest_for, openssl_sign, read_journal, wardd_path)
 from conftest import EICAR
 
 @pytest.fixture
@@ -116,6 +116,18 @@ def test_apply_status_scan(env):
     # Nothing left to roll back to.
     p = a.agent("rollback")
     assert p.returncode == 2 and "no last-known-good" in p.stderr
+    # The journal tells the story, as ECS events.
+    events = [e for _, e in read_journal(a.state)]
+    acts = [e["event"]["action"] for e in events]
+    assert acts == ["agent-started", "content-activated", "content-activated",
+                    "content-rolled-back"], acts
+    act = events[2]
+    assert act["ward"]["content"] == {"name": "default", "version": 2, "previous_version": 1,
+                                      "activation_ms": act["ward"]["content"]["activation_ms"],
+                                      "signatures": 1}
+    assert act["event"]["category"] == ["configuration"] and act["event"]["outcome"] == "success"
+    assert act["agent"]["type"] == "ward" and act["host"]["hostname"]
+    assert act["@timestamp"].endswith("Z")
 
 
 def flip(data, at):
@@ -184,6 +196,9 @@ def test_bad_bundle_refused(env, name, make, reason):
     st = a.assert_protecting(env.eicar)
     assert st["content"]["current"]["version"] == 1
     assert any(reason in r["reason"] for r in st["content"]["rejected"]), st["content"]["rejected"]
+    refused = [e for _, e in read_journal(a.state) if e["event"]["action"] == "content-refused"]
+    assert len(refused) == 1 and reason in refused[0]["message"]
+    assert refused[0]["event"]["kind"] == "alert" and refused[0]["event"]["outcome"] == "failure"
 
 
 def test_lower_version_refused(env):
@@ -344,6 +359,9 @@ def test_crash_guard_restores_last_known_good(env):
                     what="the crash guard to restore version 1")
     assert sum(1 for c in st["crashes"] if c["version"] == 2) == 3
     a.assert_protecting(env.eicar)
+    acts = actions(a.state)
+    assert acts.count("agent-worker-crashed") == 3
+    assert "content-crash-guard-rollback" in acts
     # The bad version cannot come back.
     assert "not greater" in a.apply(bad).stderr
 
@@ -359,6 +377,7 @@ def test_crashes_on_last_known_good_mean_safe_mode(env):
     os.kill(a.worker_pid(), signal.SIGKILL)
     st = a.wait_for(lambda s: s["mode"] == "safe", timeout=60, what="safe mode")
     assert "no last-known-good" in st["safe_reason"]
+    assert "agent-safe-mode" in actions(a.state)
     assert st["content"]["current"]["version"] == 1  # what it would run
     p = a.agent("scan", env.eicar)
     assert p.returncode == 2 and "safe mode" in p.stderr
