@@ -18,33 +18,39 @@
 #include <string.h>
 #include <yaml.h>
 
-enum ctype { CT_PATH, CT_UINT, CT_SIZE, CT_LIST, CT_NAME, CT_FSYNC };
+enum ctype { CT_PATH, CT_UINT, CT_SIZE, CT_LIST, CT_NAME, CT_FSYNC, CT_BOOL };
 
 struct ckey {
 	const char *name;
 	enum ctype type;
 	size_t off;
 	uint64_t min, max;
+	size_t count_off; /* CT_LIST: where the number of entries goes */
 };
 
 #define OFF(f) offsetof(struct agent_config, f)
 
 static const struct ckey keys[] = {
-    {"state_dir", CT_PATH, OFF(state_dir), 0, 0},
-    {"run_dir", CT_PATH, OFF(run_dir), 0, 0},
-    {"trusted_keys", CT_LIST, OFF(trusted_keys), 0, 0},
-    {"signature_threshold", CT_UINT, OFF(signature_threshold), 1, CONFIG_MAX_KEYS},
-    {"initial_content", CT_PATH, OFF(initial_content), 0, 0},
-    {"crash_guard.max_crashes", CT_UINT, OFF(crash_max), 1, 100},
-    {"crash_guard.window_s", CT_UINT, OFF(crash_window_s), 1, 86400 * 7},
-    {"restart_backoff_max_s", CT_UINT, OFF(restart_backoff_max_s), 1, 3600},
-    {"validator.user", CT_NAME, OFF(validator_user), 0, 0},
-    {"validator.cpu_s", CT_UINT, OFF(validator_cpu_s), 1, 3600},
-    {"validator.memory_mb", CT_UINT, OFF(validator_memory_mb), 64, 1 << 20},
-    {"validator.timeout_s", CT_UINT, OFF(validator_timeout_s), 1, 7200},
-    {"scan.max_filesize", CT_SIZE, OFF(max_filesize), 0, UINT64_MAX},
-    {"journal.max_mb", CT_UINT, OFF(journal_max_mb), 1, 1 << 20},
-    {"journal.fsync", CT_FSYNC, OFF(journal_fsync), 0, 0},
+    {"state_dir", CT_PATH, OFF(state_dir), 0, 0, 0},
+    {"run_dir", CT_PATH, OFF(run_dir), 0, 0, 0},
+    {"trusted_keys", CT_LIST, OFF(trusted_keys), 0, 0, OFF(ntrusted)},
+    {"signature_threshold", CT_UINT, OFF(signature_threshold), 1, CONFIG_MAX_KEYS, 0},
+    {"initial_content", CT_PATH, OFF(initial_content), 0, 0, 0},
+    {"crash_guard.max_crashes", CT_UINT, OFF(crash_max), 1, 100, 0},
+    {"crash_guard.window_s", CT_UINT, OFF(crash_window_s), 1, 86400 * 7, 0},
+    {"restart_backoff_max_s", CT_UINT, OFF(restart_backoff_max_s), 1, 3600, 0},
+    {"validator.user", CT_NAME, OFF(validator_user), 0, 0, 0},
+    {"validator.cpu_s", CT_UINT, OFF(validator_cpu_s), 1, 3600, 0},
+    {"validator.memory_mb", CT_UINT, OFF(validator_memory_mb), 64, 1 << 20, 0},
+    {"validator.timeout_s", CT_UINT, OFF(validator_timeout_s), 1, 7200, 0},
+    {"scan.max_filesize", CT_SIZE, OFF(max_filesize), 0, UINT64_MAX, 0},
+    {"journal.max_mb", CT_UINT, OFF(journal_max_mb), 1, 1 << 20, 0},
+    {"onaccess.paths", CT_LIST, OFF(onaccess_paths), 0, 0, OFF(onaccess_npaths)},
+    {"onaccess.deadline_ms", CT_UINT, OFF(onaccess_deadline_ms), 1, 60000, 0},
+    {"onaccess.fail_closed", CT_BOOL, OFF(onaccess_fail_closed), 0, 0, 0},
+    {"onaccess.cache_entries", CT_UINT, OFF(onaccess_cache_entries), 1024, 1u << 24, 0},
+    {"onaccess.threads", CT_UINT, OFF(onaccess_threads), 1, 64, 0},
+    {"journal.fsync", CT_FSYNC, OFF(journal_fsync), 0, 0, 0},
 };
 
 void
@@ -63,6 +69,9 @@ config_defaults(struct agent_config *c)
 	c->validator_timeout_s = 300;
 	c->max_filesize = 0;
 	c->journal_max_mb = 256;
+	c->onaccess_deadline_ms = 250;
+	c->onaccess_cache_entries = 65536;
+	c->onaccess_threads = 2;
 	c->journal_fsync = JOURNAL_FSYNC_INTERVAL;
 }
 
@@ -151,6 +160,14 @@ set_scalar(struct cparse *cp, const struct ckey *k, const char *v, const yaml_ev
 		else
 			return perr(cp, ev, "%s must be always, interval or never", k->name);
 		return 0;
+	case CT_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)
+			*(int *)(void *)base = 1;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0)
+			*(int *)(void *)base = 0;
+		else
+			return perr(cp, ev, "%s must be true or false", k->name);
+		return 0;
 	case CT_LIST:
 		break;
 	}
@@ -160,10 +177,12 @@ set_scalar(struct cparse *cp, const struct ckey *k, const char *v, const yaml_ev
 static int
 set_list(struct cparse *cp, const struct ckey *k)
 {
+	char (*list)[CONFIG_MAX_PATH] = (void *)((char *)cp->c + k->off);
+	unsigned *n = (unsigned *)(void *)((char *)cp->c + k->count_off);
 	yaml_event_t ev;
 	int r;
 
-	cp->c->ntrusted = 0;
+	*n = 0;
 	for (;;) {
 		if ((r = next(cp, &ev)) != 0)
 			return r;
@@ -176,13 +195,13 @@ set_list(struct cparse *cp, const struct ckey *k)
 			yaml_event_delete(&ev);
 			return r;
 		}
-		if (cp->c->ntrusted == CONFIG_MAX_KEYS) {
-			r = perr(cp, &ev, "%s: too many keys", k->name);
+		if (*n == CONFIG_MAX_KEYS) {
+			r = perr(cp, &ev, "%s: too many entries", k->name);
 		} else if (((const char *)ev.data.scalar.value)[0] != '/' ||
 			   ev.data.scalar.length >= CONFIG_MAX_PATH) {
 			r = perr(cp, &ev, "%s must be a list of absolute paths", k->name);
 		} else {
-			snprintf(cp->c->trusted_keys[cp->c->ntrusted++], CONFIG_MAX_PATH, "%s",
+			snprintf(list[(*n)++], CONFIG_MAX_PATH, "%s",
 				 (const char *)ev.data.scalar.value);
 			r = 0;
 		}

@@ -36,6 +36,13 @@ struct agent_config {
 	unsigned validator_cpu_s;
 	unsigned validator_memory_mb;
 	unsigned validator_timeout_s; /* wall clock */
+	/* On-access scanning (fanotify): the mounts of these paths. */
+	char onaccess_paths[CONFIG_MAX_KEYS][CONFIG_MAX_PATH];
+	unsigned onaccess_npaths;
+	unsigned onaccess_deadline_ms;
+	int onaccess_fail_closed;
+	unsigned onaccess_cache_entries;
+	unsigned onaccess_threads;
 	/* Journal (STATE_DIR/journal). */
 	unsigned journal_max_mb;
 	int journal_fsync; /* enum journal_fsync */

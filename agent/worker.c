@@ -13,6 +13,7 @@
  *   - one activation or rollback runs at a time.
  */
 #include "agent/worker.h"
+#include "agent/onaccess.h"
 #include "agent/validator.h"
 #include "content/bundle.h"
 #include "content/store.h"
@@ -73,6 +74,7 @@ static struct {
 	unsigned clients;
 	char sock_path[CONFIG_MAX_PATH + 32];
 	struct journal *journal;
+	char onaccess_off[300]; /* why the on-access sensor is off */
 } W = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .apply_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -94,6 +96,15 @@ logmsg(const char *fmt, ...)
 }
 
 /* Appends ev to the journal (taking the reference). */
+static void
+emit(json_t *ev);
+
+void
+worker_emit(json_t *ev)
+{
+	emit(ev);
+}
+
 static void
 emit(json_t *ev)
 {
@@ -228,6 +239,36 @@ active_put(struct active *a)
 	pthread_mutex_unlock(&W.lock);
 	if (last)
 		active_free(a);
+}
+
+struct active *
+worker_content_get(void)
+{
+	return active_get();
+}
+
+void
+worker_content_put(struct active *a)
+{
+	active_put(a);
+}
+
+const struct matcher *
+worker_content_matcher(const struct active *a)
+{
+	return a->m;
+}
+
+const struct ruleset *
+worker_content_rules(const struct active *a)
+{
+	return a->rs;
+}
+
+long long
+worker_content_version(const struct active *a)
+{
+	return (long long)a->version;
 }
 
 /* Makes a the content in use; the old one goes when its scans end. */
@@ -527,6 +568,25 @@ status_json(void)
 	if (W.safe)
 		json_object_set_new(o, "safe_reason", json_string(W.safe_reason));
 	pthread_mutex_unlock(&W.lock);
+	{
+		struct onaccess_stats os;
+		json_t *sens;
+
+		onaccess_get_stats(&os);
+		if (onaccess_running())
+			sens = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "state",
+					 "on", "counters", "events", (json_int_t)os.events,
+					 "allowed", (json_int_t)os.allowed, "denied",
+					 (json_int_t)os.denied, "cache_hits", (json_int_t)os.cache_hits,
+					 "late", (json_int_t)os.late, "overflow",
+					 (json_int_t)os.overflow, "written", (json_int_t)os.written,
+					 "detections", (json_int_t)os.detections);
+		else
+			sens = json_pack("{s:s, s:s}", "state", "off", "reason",
+					 W.onaccess_off[0] ? W.onaccess_off
+							   : "no onaccess.paths configured");
+		json_object_set_new(o, "sensors", json_pack("{s:o}", "onaccess", sens));
+	}
 	return o;
 }
 
@@ -949,6 +1009,19 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (!W.safe && c->onaccess_npaths > 0 &&
+	    onaccess_start(c, W.onaccess_off, sizeof(W.onaccess_off)) != 0) {
+		json_t *ev = event_new(EVENT_KIND_ALERT, "host", "info", "sensor-off", "failure");
+
+		logmsg("on-access scanning is OFF: %s", W.onaccess_off);
+		if (ev != NULL) {
+			event_set_str(ev, "ward.sensor", "onaccess");
+			event_set_str(ev, "message", W.onaccess_off);
+			emit(ev);
+		}
+	} else if (W.safe && c->onaccess_npaths > 0) {
+		snprintf(W.onaccess_off, sizeof(W.onaccess_off), "safe mode");
+	}
 	lfd = listen_socket();
 	if (lfd < 0)
 		return WORKER_EXIT_CONFIG;

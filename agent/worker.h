@@ -21,4 +21,21 @@
  */
 int worker_main(const struct agent_config *c, const char *config_path, int heartbeat_fd);
 
+/*
+ * For the worker's sensors (agent-internal): the content in use, held by
+ * reference so that a hot swap never pulls it away mid-scan.
+ */
+struct active;
+struct matcher;
+struct ruleset;
+struct json_t;
+/* The active content with a reference, or NULL (none, safe mode). */
+struct active *worker_content_get(void);
+void worker_content_put(struct active *a);
+const struct matcher *worker_content_matcher(const struct active *a);
+const struct ruleset *worker_content_rules(const struct active *a);
+long long worker_content_version(const struct active *a);
+/* Journals an event (takes the reference). */
+void worker_emit(struct json_t *ev);
+
 #endif

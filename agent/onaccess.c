@@ -1,0 +1,508 @@
+/*
+ * onaccess: fanotify on-access scanning.  See onaccess.h.
+ *
+ * Must hold: every permission event gets exactly one answer (from the
+ * scanner when it finishes in time, else from the reader at the
+ * deadline); the reader never blocks on a scan; the agent's own accesses
+ * are allowed at once (a scan of our own files must never wait on us);
+ * queues and the cache are bounded.
+ */
+#include "agent/onaccess.h"
+#include "agent/worker.h"
+#include "event/event.h"
+#include "rules/ruleset.h"
+#include "scan/matcher.h"
+#include "util/alloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define QUEUE_MAX 4096
+
+struct item {
+	int fd;
+	pid_t pid;
+	uint64_t mask;
+	int perm;	   /* needs an answer */
+	int answered;	   /* under O.lock */
+	double deadline;   /* monotonic seconds */
+	struct item *next; /* queue */
+	unsigned refs;	   /* reader's pending list + scanner */
+};
+
+struct centry {
+	dev_t dev;
+	ino_t ino;
+	int64_t mtime_ns, ctime_ns;
+	off_t size;
+	long long version;
+	int verdict; /* 1 detected, 0 clean */
+	int used;
+	char rule[64]; /* what matched, for the events of later hits */
+};
+
+static struct {
+	const struct agent_config *cfg;
+	int fan;
+	int running;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct item *head, *tail;
+	unsigned queued;
+	struct item **pending; /* permission items not yet answered */
+	unsigned npending;
+	size_t cappending;
+	struct centry *cache;
+	unsigned ncache;
+	struct onaccess_stats st;
+} O = {
+    .fan = -1,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .cond = PTHREAD_COND_INITIALIZER,
+};
+
+static double
+mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Answers a permission event once (O.lock held). */
+static void
+answer_locked(struct item *it, int allow)
+{
+	struct fanotify_response resp;
+
+	if (!it->perm || it->answered)
+		return;
+	resp.fd = it->fd;
+	resp.response = allow ? FAN_ALLOW : FAN_DENY;
+	if (write(O.fan, &resp, sizeof(resp)) != (ssize_t)sizeof(resp)) {
+		/* The kernel lets the access through when we cannot answer. */
+	}
+	it->answered = 1;
+	if (allow)
+		O.st.allowed++;
+	else
+		O.st.denied++;
+}
+
+static void
+item_put_locked(struct item *it)
+{
+	if (--it->refs == 0) {
+		close(it->fd);
+		ward_free(it);
+	}
+}
+
+/* --- verdict cache ------------------------------------------------------ */
+
+static struct centry *
+cache_slot(const struct stat *st)
+{
+	uint64_t h = (uint64_t)st->st_ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)st->st_dev;
+
+	return &O.cache[h % O.ncache];
+}
+
+static int
+cache_match(const struct centry *e, const struct stat *st, long long version)
+{
+	return e->used && e->dev == st->st_dev && e->ino == st->st_ino &&
+	       e->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
+	       e->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec &&
+	       e->size == st->st_size && e->version == version;
+}
+
+static void
+cache_put(const struct stat *st, long long version, int verdict, const char *rule)
+{
+	struct centry *e = cache_slot(st);
+
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	e->size = st->st_size;
+	e->version = version;
+	e->verdict = verdict;
+	e->used = 1;
+	snprintf(e->rule, sizeof(e->rule), "%.63s", rule);
+}
+
+static void
+cache_drop(const struct stat *st)
+{
+	struct centry *e = cache_slot(st);
+
+	if (e->used && e->dev == st->st_dev && e->ino == st->st_ino)
+		e->used = 0;
+}
+
+void
+onaccess_flush_cache(void)
+{
+	pthread_mutex_lock(&O.lock);
+	if (O.cache != NULL)
+		memset(O.cache, 0, O.ncache * sizeof(*O.cache));
+	pthread_mutex_unlock(&O.lock);
+}
+
+/* --- scanning ----------------------------------------------------------- */
+
+struct hit {
+	const struct ruleset *rs;
+	char rule[256];
+	int found;
+};
+
+static int
+on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+{
+	struct hit *h = arg;
+
+	(void)s;
+	if (rule != UINT32_MAX && (h->rs->rules[rule].flags & RS_RULE_PRIVATE))
+		return 0;
+	if (!h->found)
+		snprintf(h->rule, sizeof(h->rule), "%s",
+			 rule == UINT32_MAX ? hash_name : h->rs->rules[rule].name);
+	h->found = 1;
+	return 1; /* one match decides */
+}
+
+/* The target of /proc/WHO/WHAT ("self", "fd/3"; "1234", "exe"). */
+static void
+link_of(const char *who, const char *what, long v, char *out, size_t outlen)
+{
+	char p[96];
+	ssize_t n;
+
+	if (v >= 0)
+		snprintf(p, sizeof(p), "/proc/%s/%s%ld", who, what, v);
+	else
+		snprintf(p, sizeof(p), "/proc/%s/%s", who, what);
+	n = readlink(p, out, outlen - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+/* what: 0 written, 1 execution denied, 2 execution allowed at the deadline. */
+static void
+report(const struct item *it, const char *rule, long long version, int what,
+       const struct stat *st)
+{
+	static const char *const actions[] = {"file-written-detected", "file-execution-denied",
+					      "file-execution-allowed-late"};
+	static const char *const messages[] = {
+	    "a detected file was written", "execution of a detected file was denied",
+	    "a detected file was executed: its verdict came after the response deadline"};
+	int denied = what == 1;
+	char path[PATH_MAX], exe[PATH_MAX];
+	json_t *ev;
+
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%ld", (long)it->pid);
+	link_of("self", "fd/", it->fd, path, sizeof(path));
+	link_of(pid, "exe", -1, exe, sizeof(exe));
+	ev = event_new(EVENT_KIND_ALERT, "malware", denied ? "denied" : "info", actions[what],
+		       denied ? "success" : what == 2 ? "failure" : NULL);
+	if (ev == NULL)
+		return;
+	event_set_str(ev, "file.path", path);
+	event_set_int(ev, "file.size", st->st_size);
+	event_set_int(ev, "file.inode", (int64_t)st->st_ino);
+	event_set_int(ev, "process.pid", it->pid);
+	if (exe[0] != '\0')
+		event_set_str(ev, "process.executable", exe);
+	event_set_str(ev, "rule.name", rule);
+	event_set_int(ev, "ward.content.version", version);
+	event_set_str(ev, "message", messages[what]);
+	worker_emit(ev);
+}
+
+static void
+scan_item(struct item *it, struct matcher_scratch **scr, const struct matcher **scr_for)
+{
+	struct active *a = worker_content_get();
+	struct hit h;
+	struct stat st;
+	long long version;
+	int verdict = 0, cached = 0, r = 0;
+
+	memset(&h, 0, sizeof(h));
+	if (a == NULL || fstat(it->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		pthread_mutex_lock(&O.lock);
+		answer_locked(it, 1);
+		pthread_mutex_unlock(&O.lock);
+		worker_content_put(a);
+		return;
+	}
+	version = worker_content_version(a);
+	pthread_mutex_lock(&O.lock);
+	if (it->mask & FAN_CLOSE_WRITE) {
+		cache_drop(&st);
+	} else if (cache_match(cache_slot(&st), &st, version)) {
+		verdict = cache_slot(&st)->verdict;
+		snprintf(h.rule, sizeof(h.rule), "%s", cache_slot(&st)->rule);
+		cached = 1;
+		O.st.cache_hits++;
+	}
+	pthread_mutex_unlock(&O.lock);
+	if (!cached) {
+#ifdef WARD_FAULT_INJECTION
+		const char *stall = getenv("WARD_FAULT_SCAN_STALL_MS");
+
+		if (stall != NULL)
+			usleep((useconds_t)atoi(stall) * 1000);
+#endif
+		if (*scr_for != worker_content_matcher(a)) {
+			matcher_scratch_free(*scr);
+			*scr = NULL;
+			*scr_for = NULL;
+			if (matcher_scratch_new(worker_content_matcher(a), scr) == 0)
+				*scr_for = worker_content_matcher(a);
+		}
+		h.rs = worker_content_rules(a);
+		if (*scr != NULL)
+			r = matcher_scan_fd(worker_content_matcher(a), *scr, it->fd, (uint64_t)st.st_size,
+					    on_hit, &h, NULL);
+		verdict = h.found;
+		if (r == 0 && *scr != NULL) {
+			pthread_mutex_lock(&O.lock);
+			cache_put(&st, version, verdict, h.rule);
+			pthread_mutex_unlock(&O.lock);
+		}
+	}
+	pthread_mutex_lock(&O.lock);
+	if (it->mask & FAN_CLOSE_WRITE)
+		O.st.written++;
+	if (verdict)
+		O.st.detections++;
+	if (it->perm && !it->answered) {
+		answer_locked(it, !verdict);
+		pthread_mutex_unlock(&O.lock);
+		if (verdict)
+			report(it, h.rule, version, 1, &st);
+	} else {
+		pthread_mutex_unlock(&O.lock);
+		if (verdict)
+			report(it, h.rule, version, it->perm ? 2 : 0, &st);
+	}
+	worker_content_put(a);
+}
+
+static void *
+scanner_thread(void *arg)
+{
+	struct matcher_scratch *scr = NULL;
+	const struct matcher *scr_for = NULL;
+
+	(void)arg;
+	for (;;) {
+		struct item *it;
+
+		pthread_mutex_lock(&O.lock);
+		while (O.head == NULL)
+			pthread_cond_wait(&O.cond, &O.lock);
+		it = O.head;
+		O.head = it->next;
+		if (O.head == NULL)
+			O.tail = NULL;
+		O.queued--;
+		pthread_mutex_unlock(&O.lock);
+		scan_item(it, &scr, &scr_for);
+		pthread_mutex_lock(&O.lock);
+		item_put_locked(it);
+		pthread_mutex_unlock(&O.lock);
+	}
+	return NULL;
+}
+
+/* --- the reader ----------------------------------------------------------- */
+
+/* Answers what passed its deadline; drops answered items from the list. */
+static void
+expire_pending(double now)
+{
+	unsigned i, k = 0;
+
+	pthread_mutex_lock(&O.lock);
+	for (i = 0; i < O.npending; i++) {
+		struct item *it = O.pending[i];
+
+		if (!it->answered && now >= it->deadline) {
+			answer_locked(it, !O.cfg->onaccess_fail_closed);
+			O.st.late++;
+		}
+		if (it->answered)
+			item_put_locked(it);
+		else
+			O.pending[k++] = it;
+	}
+	O.npending = k;
+	pthread_mutex_unlock(&O.lock);
+}
+
+static void
+handle(const struct fanotify_event_metadata *md)
+{
+	struct item *it;
+	int perm = (md->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM)) != 0;
+
+	if (md->fd < 0)
+		return; /* queue overflow notice: nothing to answer */
+	pthread_mutex_lock(&O.lock);
+	O.st.events++;
+	/* Our own accesses never wait on us. */
+	if (md->pid == getpid() || (perm && O.queued >= QUEUE_MAX) ||
+	    (perm && ward_grow(&O.pending, &O.cappending, O.npending + 1, sizeof(*O.pending)) !=
+			 0)) {
+		struct item tmp = {.fd = md->fd, .perm = perm};
+
+		if (md->pid != getpid())
+			O.st.overflow++;
+		answer_locked(&tmp, md->pid == getpid() || !O.cfg->onaccess_fail_closed);
+		pthread_mutex_unlock(&O.lock);
+		close(md->fd);
+		return;
+	}
+	it = ward_calloc(1, sizeof(*it));
+	if (it == NULL) {
+		struct item tmp = {.fd = md->fd, .perm = perm};
+
+		answer_locked(&tmp, !O.cfg->onaccess_fail_closed);
+		pthread_mutex_unlock(&O.lock);
+		close(md->fd);
+		return;
+	}
+	it->fd = md->fd;
+	it->pid = md->pid;
+	it->mask = md->mask;
+	it->perm = perm;
+	it->deadline = mono() + O.cfg->onaccess_deadline_ms / 1000.0;
+	it->refs = 1;
+	if (perm) {
+		O.pending[O.npending++] = it;
+		it->refs++;
+	}
+	if (O.tail != NULL)
+		O.tail->next = it;
+	else
+		O.head = it;
+	O.tail = it;
+	O.queued++;
+	pthread_cond_signal(&O.cond);
+	pthread_mutex_unlock(&O.lock);
+}
+
+static void *
+reader_thread(void *arg)
+{
+	char buf[64 * 1024] __attribute__((aligned(8)));
+
+	(void)arg;
+	for (;;) {
+		struct pollfd p = {O.fan, POLLIN, 0};
+		int timeout = O.npending > 0 ? 10 : 1000;
+		ssize_t n;
+
+		(void)poll(&p, 1, timeout);
+		if (p.revents & POLLIN) {
+			n = read(O.fan, buf, sizeof(buf));
+			if (n > 0) {
+				const struct fanotify_event_metadata *md = (const void *)buf;
+
+				while (FAN_EVENT_OK(md, n)) {
+					if (md->vers == FANOTIFY_METADATA_VERSION)
+						handle(md);
+					else if (md->fd >= 0)
+						close(md->fd);
+					md = FAN_EVENT_NEXT(md, n);
+				}
+			}
+		}
+		expire_pending(mono());
+	}
+	return NULL;
+}
+
+int
+onaccess_start(const struct agent_config *c, char *why, size_t whylen)
+{
+	pthread_t t;
+	unsigned i;
+
+	why[0] = '\0';
+	O.cfg = c;
+	if (c->onaccess_npaths == 0)
+		return 0;
+	O.ncache = c->onaccess_cache_entries;
+	O.cache = ward_calloc(O.ncache, sizeof(*O.cache));
+	if (O.cache == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return WARD_ENOMEM;
+	}
+	O.fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+			      O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
+	if (O.fan < 0)
+		O.fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+				      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (O.fan < 0) {
+		snprintf(why, whylen, "fanotify is not available: %s", strerror(errno));
+		return WARD_EIO;
+	}
+	for (i = 0; i < c->onaccess_npaths; i++) {
+		if (fanotify_mark(O.fan, FAN_MARK_ADD | FAN_MARK_MOUNT,
+				  FAN_OPEN_EXEC_PERM | FAN_CLOSE_WRITE, AT_FDCWD,
+				  c->onaccess_paths[i]) != 0) {
+			snprintf(why, whylen, "cannot watch %s: %s", c->onaccess_paths[i],
+				 strerror(errno));
+			close(O.fan);
+			O.fan = -1;
+			return WARD_EIO;
+		}
+	}
+	for (i = 0; i < c->onaccess_threads; i++) {
+		if (pthread_create(&t, NULL, scanner_thread, NULL) != 0)
+			break;
+		pthread_detach(t);
+	}
+	if (i == 0 || pthread_create(&t, NULL, reader_thread, NULL) != 0) {
+		snprintf(why, whylen, "cannot start threads");
+		close(O.fan);
+		O.fan = -1;
+		return WARD_ENOMEM;
+	}
+	pthread_detach(t);
+	O.running = 1;
+	return 0;
+}
+
+int
+onaccess_running(void)
+{
+	return O.running;
+}
+
+void
+onaccess_get_stats(struct onaccess_stats *st)
+{
+	pthread_mutex_lock(&O.lock);
+	*st = O.st;
+	pthread_mutex_unlock(&O.lock);
+}

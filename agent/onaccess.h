@@ -1,0 +1,47 @@
+/*
+ * onaccess: on-access scanning and blocking with fanotify.
+ *
+ * Marks the mounts of onaccess.paths for FAN_OPEN_EXEC_PERM (executing a
+ * detected file is denied: the exec fails with EPERM) and FAN_CLOSE_WRITE
+ * (what was just written is scanned and reported).  Verdicts are cached by
+ * (device, inode, mtime, ctime, size, content version); a write drops the
+ * file's entry.  A verdict that is not ready within onaccess.deadline_ms
+ * is answered with allow (fail open) unless onaccess.fail_closed is set,
+ * and counted.  The agent's own accesses are allowed at once.  If the
+ * worker dies, the kernel releases every pending access when the fanotify
+ * descriptor closes.
+ */
+#ifndef WARD_AGENT_ONACCESS_H
+#define WARD_AGENT_ONACCESS_H
+
+#include <stdint.h>
+
+#include "agent/config.h"
+
+struct onaccess_stats {
+	uint64_t events;     /* permission and write events read */
+	uint64_t allowed;    /* permission events answered allow */
+	uint64_t denied;     /* permission events answered deny */
+	uint64_t cache_hits;
+	uint64_t late;	     /* answered at the deadline, before the scan ended */
+	uint64_t overflow;   /* answered at once because the queue was full */
+	uint64_t written;    /* close-write events scanned */
+	uint64_t detections; /* files that matched (exec or write) */
+};
+
+/*
+ * Starts the sensor when c->onaccess_npaths > 0.  Returns 0 (also when
+ * there is nothing to watch) or a negative WARD_E* code with why (why,
+ * whylen) — then the sensor is off and the agent says so in its status.
+ */
+int onaccess_start(const struct agent_config *c, char *why, size_t whylen);
+
+/* 1 if running. */
+int onaccess_running(void);
+
+void onaccess_get_stats(struct onaccess_stats *st);
+
+/* Drops every cached verdict (new content). */
+void onaccess_flush_cache(void);
+
+#endif
