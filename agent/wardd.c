@@ -15,23 +15,77 @@
 #include "agent/config.h"
 #include "agent/supervisor.h"
 #include "agent/validator.h"
+#include "crypto/sign.h"
+#include "util/file.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: wardd --config FILE [--foreground]\n"
+		   "       wardd --config FILE --check-config\n"
 		   "\n"
 		   "The ward endpoint agent: keeps the host's detection content (signed\n"
 		   "bundles, validated in a sandbox, activated atomically, rolled back when\n"
-		   "they crash the agent) and serves 'ward agent' on a root-only socket\n"
-		   "under the run directory.  See docs/agent.md for the configuration.\n"
+		   "they crash the agent), blocks the execution of detected files on the\n"
+		   "watched mounts, journals its events, and serves 'ward agent' on a\n"
+		   "root-only socket under the run directory.  See docs/agent.md.\n"
 		   "\n"
 		   "  -c, --config FILE   configuration file (YAML; required)\n"
 		   "  -f, --foreground    stay in the foreground and log to standard error\n"
 		   "                      (systemd, containers, tests); without it wardd\n"
 		   "                      detaches and its log goes to the caller's stderr\n"
+		   "      --check-config  check the configuration (syntax, keys, the trusted\n"
+		   "                      keys, the watched paths) and exit: 0 if it is\n"
+		   "                      good, 78 if not\n"
 		   "  -h, --help          show this help\n"
 		   "      --version       print the version\n");
+}
+
+/* --check-config: what the agent would refuse at start, said now. */
+static int
+check_config(const struct agent_config *cfg, const char *path)
+{
+	unsigned i;
+	int bad = 0;
+
+	for (i = 0; i < cfg->ntrusted; i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		struct sign_key *k = NULL;
+		struct ward_diag d;
+		char id[2 * SIGN_KEY_ID_SIZE + 1];
+
+		if (file_read_all(cfg->trusted_keys[i], SIGN_MAX_PEM, &buf, &len, &d) != 0 ||
+		    sign_key_from_pem((const char *)buf, len, 0, &k) != 0) {
+			fprintf(stderr, "wardd: %s: trusted key %s is not a readable Ed25519 or SM2 "
+					"public key\n",
+				path, cfg->trusted_keys[i]);
+			bad = 1;
+		} else {
+			sign_key_id_hex(k, id);
+			printf("trusted key %s: %s %s\n", cfg->trusted_keys[i],
+			       sign_alg_name(sign_key_alg(k)), id);
+		}
+		sign_key_free(k);
+		free(buf);
+	}
+	for (i = 0; i < cfg->onaccess_npaths; i++) {
+		struct stat st;
+
+		if (stat(cfg->onaccess_paths[i], &st) != 0) {
+			fprintf(stderr, "wardd: %s: onaccess path %s: %s\n", path,
+				cfg->onaccess_paths[i], strerror(errno));
+			bad = 1;
+		}
+	}
+	if (cfg->initial_content[0] != '\0' && access(cfg->initial_content, R_OK) != 0) {
+		fprintf(stderr, "wardd: %s: initial_content %s: %s\n", path, cfg->initial_content,
+			strerror(errno));
+		bad = 1;
+	}
+	if (!bad)
+		printf("%s: configuration is valid\n", path);
+	return bad ? 78 : 0;
 }
 
 /* Detaches from the terminal; the parent exits once the child runs. */
@@ -71,6 +125,7 @@ main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"foreground", no_argument, NULL, 'f'},
 		{"validator", no_argument, NULL, 'V'},
+		{"check-config", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0},
@@ -79,7 +134,7 @@ main(int argc, char **argv)
 	struct ward_diag d;
 	const char *config = NULL;
 	char abs_config[4096];
-	int c, foreground = 0, validator = 0;
+	int c, foreground = 0, validator = 0, check = 0;
 
 	while ((c = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -91,6 +146,9 @@ main(int argc, char **argv)
 			break;
 		case 'V':
 			validator = 1;
+			break;
+		case 'C':
+			check = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -117,6 +175,8 @@ main(int argc, char **argv)
 	}
 	if (validator)
 		return validator_main(&cfg);
+	if (check)
+		return check_config(&cfg, config);
 	if (geteuid() != 0)
 		fprintf(stderr, "wardd: warning: not running as root: the validator cannot drop "
 				"privileges and the sensors will not work\n");

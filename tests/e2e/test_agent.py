@@ -503,3 +503,19 @@ def test_not_root_cannot_talk_to_agent(env):
     p = env.ward.run("agent", "--run-dir", a.run_dir, "status",
                      prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
     assert p.returncode == 2 and "cannot reach the agent" in p.stderr
+
+
+def test_check_config(env, tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("trusted_keys: [%s]\nstate_dir: %s\n" % (env.rel[1], tmp_path / "st"))
+    p = subprocess.run([wardd_path(), "--config", str(good), "--check-config"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    assert p.returncode == 0 and b"configuration is valid" in p.stdout
+    assert not (tmp_path / "st").exists(), "checking must not create anything"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("trusted_keys: [%s]\nonaccess:\n  paths: [/nonexistent/ward]\n" % env.stranger[0])
+    p = subprocess.run([wardd_path(), "--config", str(bad), "--check-config"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    assert p.returncode == 78
+    assert b"not a readable Ed25519 or SM2 public key" in p.stderr
+    assert b"/nonexistent/ward: No such file" in p.stderr
