@@ -18,7 +18,7 @@
 #include <string.h>
 #include <yaml.h>
 
-enum ctype { CT_PATH, CT_UINT, CT_SIZE, CT_LIST, CT_NAME, CT_FSYNC, CT_BOOL };
+enum ctype { CT_PATH, CT_UINT, CT_SIZE, CT_LIST, CT_NAME, CT_FSYNC, CT_BOOL, CT_ONWRITE };
 
 struct ckey {
 	const char *name;
@@ -50,6 +50,7 @@ static const struct ckey keys[] = {
     {"onaccess.fail_closed", CT_BOOL, OFF(onaccess_fail_closed), 0, 0, 0},
     {"onaccess.cache_entries", CT_UINT, OFF(onaccess_cache_entries), 1024, 1u << 24, 0},
     {"onaccess.threads", CT_UINT, OFF(onaccess_threads), 1, 64, 0},
+    {"onaccess.on_write", CT_ONWRITE, OFF(onaccess_quarantine), 0, 0, 0},
     {"journal.fsync", CT_FSYNC, OFF(journal_fsync), 0, 0, 0},
 };
 
@@ -159,6 +160,12 @@ set_scalar(struct cparse *cp, const struct ckey *k, const char *v, const yaml_ev
 			*(int *)(void *)base = JOURNAL_FSYNC_NEVER;
 		else
 			return perr(cp, ev, "%s must be always, interval or never", k->name);
+		return 0;
+	case CT_ONWRITE:
+		if (strcmp(v, "alert") == 0 || strcmp(v, "quarantine") == 0)
+			*(int *)(void *)base = strcmp(v, "quarantine") == 0;
+		else
+			return perr(cp, ev, "%s must be alert or quarantine", k->name);
 		return 0;
 	case CT_BOOL:
 		if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)

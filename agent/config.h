@@ -43,6 +43,7 @@ struct agent_config {
 	int onaccess_fail_closed;
 	unsigned onaccess_cache_entries;
 	unsigned onaccess_threads;
+	int onaccess_quarantine; /* on_write: quarantine (1) or alert (0) */
 	/* Journal (STATE_DIR/journal). */
 	unsigned journal_max_mb;
 	int journal_fsync; /* enum journal_fsync */

@@ -10,6 +10,7 @@
 #include "agent/onaccess.h"
 #include "agent/worker.h"
 #include "event/event.h"
+#include "response/quarantine.h"
 #include "rules/ruleset.h"
 #include "scan/matcher.h"
 #include "util/alloc.h"
@@ -235,6 +236,39 @@ report(const struct item *it, const char *rule, long long version, int what,
 	worker_emit(ev);
 }
 
+/* on_write: quarantine — move the detected file away; say what happened. */
+static void
+respond_quarantine(const struct item *it, const char *rule)
+{
+	struct quarantine_entry e;
+	struct ward_diag d;
+	char path[PATH_MAX];
+	json_t *ev;
+	int r;
+
+	link_of("self", "fd/", it->fd, path, sizeof(path));
+	diag_clear(&d);
+	r = quarantine_file(O.cfg->state_dir, path, it->fd, rule, &e, &d);
+	ev = event_new(EVENT_KIND_EVENT, "malware", r == 0 ? "deletion" : "info",
+		       r == 0 ? "file-quarantined" : "file-quarantine-failed",
+		       r == 0 ? "success" : "failure");
+	if (ev == NULL)
+		return;
+	event_set_str(ev, "file.path", path);
+	event_set_str(ev, "rule.name", rule);
+	if (r == 0) {
+		event_set_str(ev, "ward.quarantine.id", e.id);
+		event_set_str(ev, "file.hash.sha256", e.sha256);
+		event_set_int(ev, "file.size", (int64_t)e.size);
+	} else {
+		char msg[1200];
+
+		diag_format(&d, msg, sizeof(msg));
+		event_set_str(ev, "message", msg);
+	}
+	worker_emit(ev);
+}
+
 static void
 scan_item(struct item *it, struct matcher_scratch **scr, const struct matcher **scr_for)
 {
@@ -302,6 +336,8 @@ scan_item(struct item *it, struct matcher_scratch **scr, const struct matcher **
 		pthread_mutex_unlock(&O.lock);
 		if (verdict)
 			report(it, h.rule, version, it->perm ? 2 : 0, &st);
+		if (verdict && !it->perm && O.cfg->onaccess_quarantine)
+			respond_quarantine(it, h.rule);
 	}
 	worker_content_put(a);
 }

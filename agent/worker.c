@@ -19,6 +19,7 @@
 #include "content/store.h"
 #include "event/event.h"
 #include "event/journal.h"
+#include "response/quarantine.h"
 #include "crypto/digest.h"
 #include "crypto/sign.h"
 #include "scan/matcher.h"
@@ -707,6 +708,54 @@ do_apply(const char *path)
 	return json_pack("{s:b, s:I, s:f}", "ok", 1, "version", (json_int_t)version, "ms", ms);
 }
 
+static void
+q_add(void *arg, const struct quarantine_entry *e)
+{
+	json_array_append_new((json_t *)arg, quarantine_entry_json(e));
+}
+
+/* quarantine-list / -restore / -delete, done by the agent itself so that
+ * its own writes never trigger its sensors. */
+static json_t *
+do_quarantine(const char *cmd, const char *id)
+{
+	struct quarantine_entry e;
+	struct ward_diag d;
+	char msg[1200];
+	json_t *arr, *ev;
+	int r;
+
+	diag_clear(&d);
+	if (strcmp(cmd, "quarantine-list") == 0) {
+		arr = json_array();
+		r = quarantine_list(W.cfg->state_dir, q_add, arr, &d);
+		return json_pack("{s:b, s:o}", "ok", r == 0, "entries", arr);
+	}
+	if (id == NULL)
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "no id");
+	r = strcmp(cmd, "quarantine-restore") == 0 ? quarantine_restore(W.cfg->state_dir, id, &e, &d)
+						    : quarantine_delete(W.cfg->state_dir, id, &d);
+	if (r != 0) {
+		diag_format(&d, msg, sizeof(msg));
+		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+	}
+	ev = event_new(EVENT_KIND_EVENT, "file", strcmp(cmd, "quarantine-restore") == 0 ? "creation"
+											 : "deletion",
+		       strcmp(cmd, "quarantine-restore") == 0 ? "file-restored"
+							      : "quarantine-deleted",
+		       "success");
+	if (ev != NULL) {
+		event_set_str(ev, "ward.quarantine.id", id);
+		if (strcmp(cmd, "quarantine-restore") == 0) {
+			event_set_str(ev, "file.path", e.path);
+			event_set_str(ev, "file.hash.sha256", e.sha256);
+		}
+		emit(ev);
+	}
+	return json_pack("{s:b, s:s}", "ok", 1, "path",
+			 strcmp(cmd, "quarantine-restore") == 0 ? e.path : "");
+}
+
 static json_t *
 handle(json_t *req)
 {
@@ -722,6 +771,8 @@ handle(json_t *req)
 		return do_apply(path);
 	if (strcmp(cmd, "scan") == 0 && path != NULL)
 		return do_scan(path);
+	if (strncmp(cmd, "quarantine-", 11) == 0)
+		return do_quarantine(cmd, json_string_value(json_object_get(req, "id")));
 	if (strcmp(cmd, "rollback") == 0) {
 		int r = rollback("rolled back by the operator", msg, sizeof(msg));
 

@@ -57,6 +57,15 @@ int cmd_scan(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_content(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_quarantine(int argc, char **argv);
+
+/*
+ * Sends one request to the agent at RUN_DIR/control.sock and returns its
+ * answer, or NULL after printing why (quiet: say nothing when no agent is
+ * running there).
+ */
+struct json_t;
+struct json_t *cli_agent_ask(const char *run_dir, struct json_t *req, int quiet);
 int cmd_rules(int argc, char **argv);
 
 #endif

@@ -41,9 +41,10 @@ agent_usage(FILE *f)
 		   "2 refused or failed (the reason is printed).\n");
 }
 
-/* Sends req, returns the parsed answer (NULL: printed why). */
-static json_t *
-ask(const char *run_dir, json_t *req)
+/* Sends req, returns the parsed answer (NULL: printed why, unless quiet
+ * and the agent is simply not running). */
+json_t *
+cli_agent_ask(const char *run_dir, json_t *req, int quiet)
 {
 	struct sockaddr_un sa;
 	char path[PATH_MAX], *text;
@@ -63,6 +64,11 @@ ask(const char *run_dir, json_t *req)
 	memcpy(sa.sun_path, path, strlen(path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (quiet && (errno == ENOENT || errno == ECONNREFUSED)) {
+			if (fd >= 0)
+				close(fd);
+			return NULL;
+		}
 		fprintf(stderr, "ward: cannot reach the agent at %s: %s%s\n", path, strerror(errno),
 			errno == EACCES ? " (run as root)"
 			: errno == ENOENT || errno == ECONNREFUSED ? " (is wardd running?)"
@@ -213,7 +219,7 @@ cmd_agent(int argc, char **argv)
 		agent_usage(stderr);
 		return EXIT_ERROR;
 	}
-	ans = ask(run_dir, req);
+	ans = cli_agent_ask(run_dir, req, 0);
 	if (ans == NULL)
 		goto out;
 	if (strcmp(sub, "status") == 0) {

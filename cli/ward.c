@@ -18,6 +18,7 @@ usage(FILE *f)
 		   "  content  build, sign, verify and inspect content bundles\n"
 		   "  key      generate content signing keys\n"
 		   "  agent    talk to the running agent (status, apply, rollback, scan)\n"
+		   "  quarantine  list, restore or delete quarantined files\n"
 		   "  version  print the version\n"
 		   "\n"
 		   "Run 'ward COMMAND --help' for the options of a command.\n");
@@ -40,6 +41,8 @@ main(int argc, char **argv)
 		return cmd_key(argc - 1, argv + 1);
 	if (strcmp(argv[1], "agent") == 0)
 		return cmd_agent(argc - 1, argv + 1);
+	if (strcmp(argv[1], "quarantine") == 0)
+		return cmd_quarantine(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("ward %s\n", WARD_VERSION);
 		return 0;

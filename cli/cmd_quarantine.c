@@ -1,0 +1,143 @@
+/*
+ * ward quarantine: list, restore and delete quarantined files.  When the
+ * agent is running, it does the work (its own writes never trigger its
+ * sensors, so a restored file is not quarantined again); otherwise ward
+ * works on the store directly.  Root only: the store is.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "response/quarantine.h"
+
+static void
+q_usage(FILE *f)
+{
+	fprintf(f, "usage: ward quarantine [--state-dir DIR] [--run-dir DIR] list [--json]\n"
+		   "       ward quarantine [--state-dir DIR] [--run-dir DIR] restore ID\n"
+		   "       ward quarantine [--state-dir DIR] [--run-dir DIR] delete ID\n"
+		   "\n"
+		   "list     the quarantined files: id, original path, size, rule, when\n"
+		   "restore  put a file back where it was, byte for byte, with its owner,\n"
+		   "         group, mode and mtime (refused if something is there now)\n"
+		   "delete   remove a quarantined file for good\n"
+		   "\n"
+		   "  --state-dir DIR  the agent's state directory (default /var/lib/ward)\n"
+		   "  --run-dir DIR    the agent's run directory (default /run/ward); when\n"
+		   "                   the agent runs, it does the work\n"
+		   "\n"
+		   "Exit status: 0 done, 2 failed (the reason is printed).\n");
+}
+
+static void
+add_entry(void *arg, const struct quarantine_entry *e)
+{
+	json_array_append_new((json_t *)arg, quarantine_entry_json(e));
+}
+
+int
+cmd_quarantine(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"state-dir", required_argument, NULL, 's'},
+		{"run-dir", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *state = "/var/lib/ward", *run = getenv("WARD_RUN_DIR"), *sub, *id = NULL;
+	json_t *req, *ans = NULL, *entries = NULL, *e;
+	struct quarantine_entry qe;
+	struct ward_diag d;
+	char cmd[32];
+	size_t i;
+	int c, json = 0, r = EXIT_ERROR;
+
+	if (run == NULL)
+		run = "/run/ward";
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 's')
+			state = optarg;
+		else if (c == 'r')
+			run = optarg;
+		else if (c == 'j')
+			json = 1;
+		else {
+			q_usage(c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : EXIT_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		q_usage(stderr);
+		return EXIT_ERROR;
+	}
+	sub = argv[optind++];
+	if (strcmp(sub, "list") != 0 && strcmp(sub, "restore") != 0 && strcmp(sub, "delete") != 0) {
+		q_usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (strcmp(sub, "list") != 0) {
+		if (optind != argc - 1) {
+			q_usage(stderr);
+			return EXIT_ERROR;
+		}
+		id = argv[optind];
+	} else if (optind != argc) {
+		q_usage(stderr);
+		return EXIT_ERROR;
+	}
+	snprintf(cmd, sizeof(cmd), "quarantine-%s", sub);
+	req = id != NULL ? json_pack("{s:s, s:s}", "cmd", cmd, "id", id)
+			 : json_pack("{s:s}", "cmd", cmd);
+	ans = cli_agent_ask(run, req, 1);
+	json_decref(req);
+	diag_clear(&d);
+	if (ans != NULL) { /* the agent did it */
+		if (!json_is_true(json_object_get(ans, "ok"))) {
+			fprintf(stderr, "ward: %s\n", json_string_value(json_object_get(ans, "error")));
+			goto out;
+		}
+		entries = json_incref(json_object_get(ans, "entries"));
+		if (strcmp(sub, "restore") == 0)
+			printf("restored %s\n", json_string_value(json_object_get(ans, "path")));
+	} else if (strcmp(sub, "list") == 0) {
+		entries = json_array();
+		if (quarantine_list(state, add_entry, entries, &d) != 0) {
+			cli_diag(&d);
+			goto out;
+		}
+	} else if (strcmp(sub, "restore") == 0) {
+		if (quarantine_restore(state, id, &qe, &d) != 0) {
+			cli_diag(&d);
+			goto out;
+		}
+		printf("restored %s\n", qe.path);
+	} else if (quarantine_delete(state, id, &d) != 0) {
+		cli_diag(&d);
+		goto out;
+	}
+	if (strcmp(sub, "list") == 0) {
+		if (json) {
+			json_dumpf(entries, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			printf("\n");
+		} else {
+			json_array_foreach(entries, i, e)
+				printf("%s  %s  %10lld  %s  %s\n",
+				       json_string_value(json_object_get(e, "id")),
+				       json_string_value(json_object_get(e, "quarantined_at")),
+				       (long long)json_integer_value(json_object_get(e, "size")),
+				       json_string_value(json_object_get(e, "rule")),
+				       json_string_value(json_object_get(e, "path")));
+		}
+	}
+	r = 0;
+out:
+	json_decref(entries);
+	json_decref(ans);
+	return r;
+}
