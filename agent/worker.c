@@ -14,8 +14,10 @@
  */
 #include "agent/worker.h"
 #include "agent/onaccess.h"
+#include "agent/procmon.h"
 #include "agent/validator.h"
 #include "content/bundle.h"
+#include "content/content.h"
 #include "content/store.h"
 #include "event/event.h"
 #include "event/journal.h"
@@ -55,6 +57,7 @@ struct active {
 	struct ruleset *rs;
 	struct hashsig_set *hs;
 	struct matcher *m;
+	struct sigma_set *sigma; /* process rules, or NULL */
 	char name[65];
 	int64_t version;
 	unsigned refs;
@@ -76,6 +79,7 @@ static struct {
 	char sock_path[CONFIG_MAX_PATH + 32];
 	struct journal *journal;
 	char onaccess_off[300]; /* why the on-access sensor is off */
+	char procmon_off[300];
 } W = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .apply_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -209,6 +213,7 @@ active_free(struct active *a)
 	matcher_free(a->m);
 	ruleset_free(a->rs);
 	hashsig_free(a->hs);
+	sigma_set_free(a->sigma);
 	ward_free(a);
 	/* Content is large and replaced rarely: give its memory back now, so
 	 * the agent does not keep two rule sets' worth after a swap. */
@@ -266,6 +271,12 @@ worker_content_rules(const struct active *a)
 	return a->rs;
 }
 
+const struct sigma_set *
+worker_content_sigma(const struct active *a)
+{
+	return a->sigma;
+}
+
 long long
 worker_content_version(const struct active *a)
 {
@@ -321,6 +332,21 @@ active_from_store(const struct store_entry *e, struct active **out, struct ward_
 	if (r == 0)
 		r = active_from_image(buf, len, e->name, e->version, out, d);
 	ward_free(buf);
+	if (r == 0) {
+		/* Process rules are kept as source: the bundle they came in was
+		 * validated (and its rules parsed) before it was installed. */
+		struct bundle *b = NULL;
+
+		store_path(W.cfg->state_dir, e->version, "wbundle", path, sizeof(path));
+		r = bundle_read(path, &b, d);
+		if (r == 0)
+			r = content_sigma(b, &(*out)->sigma, d);
+		bundle_free(b);
+		if (r != 0) {
+			active_free(*out);
+			*out = NULL;
+		}
+	}
 	return r;
 }
 
@@ -438,6 +464,12 @@ activate(const uint8_t *p, size_t n, int64_t *version, double *ms, char *reason,
 	if ((r = active_from_image(compiled.p, compiled.len, b->name, b->version, &a, &d)) != 0) {
 		diag_text(&d, why, sizeof(why));
 		snprintf(reason, rlen, "the validator's compiled content was refused: %s", why);
+		goto refused;
+	}
+	if ((r = content_sigma(b, &a->sigma, &d)) != 0) {
+		diag_text(&d, why, sizeof(why));
+		snprintf(reason, rlen, "process rules: %s", why);
+		active_free(a);
 		goto refused;
 	}
 	/* 8. Install atomically, then swap. */
@@ -586,7 +618,23 @@ status_json(void)
 			sens = json_pack("{s:s, s:s}", "state", "off", "reason",
 					 W.onaccess_off[0] ? W.onaccess_off
 							   : "no onaccess.paths configured");
-		json_object_set_new(o, "sensors", json_pack("{s:o}", "onaccess", sens));
+		{
+			struct procmon_stats ps;
+			json_t *pm;
+
+			procmon_get_stats(&ps);
+			if (procmon_running())
+				pm = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I}}", "state", "on",
+					       "counters", "execs", (json_int_t)ps.execs, "matches",
+					       (json_int_t)ps.matches, "killed", (json_int_t)ps.killed,
+					       "partial", (json_int_t)ps.partial, "lost",
+					       (json_int_t)ps.lost);
+			else
+				pm = json_pack("{s:s, s:s}", "state", "off", "reason",
+					       W.procmon_off[0] ? W.procmon_off : "disabled");
+			json_object_set_new(o, "sensors", json_pack("{s:o, s:o}", "onaccess", sens,
+								     "procmon", pm));
+		}
 	}
 	return o;
 }
@@ -1072,6 +1120,18 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 		}
 	} else if (W.safe && c->onaccess_npaths > 0) {
 		snprintf(W.onaccess_off, sizeof(W.onaccess_off), "safe mode");
+	}
+	if (!W.safe && procmon_start(W.procmon_off, sizeof(W.procmon_off)) != 0) {
+		json_t *ev = event_new(EVENT_KIND_ALERT, "host", "info", "sensor-off", "failure");
+
+		logmsg("process monitoring is OFF: %s", W.procmon_off);
+		if (ev != NULL) {
+			event_set_str(ev, "ward.sensor", "procmon");
+			event_set_str(ev, "message", W.procmon_off);
+			emit(ev);
+		}
+	} else if (W.safe) {
+		snprintf(W.procmon_off, sizeof(W.procmon_off), "safe mode");
 	}
 	lfd = listen_socket();
 	if (lfd < 0)

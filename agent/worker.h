@@ -35,6 +35,8 @@ void worker_content_put(struct active *a);
 const struct matcher *worker_content_matcher(const struct active *a);
 const struct ruleset *worker_content_rules(const struct active *a);
 long long worker_content_version(const struct active *a);
+struct sigma_set;
+const struct sigma_set *worker_content_sigma(const struct active *a); /* may be NULL */
 /* Journals an event (takes the reference). */
 void worker_emit(struct json_t *ev);
 

@@ -29,6 +29,7 @@ static const struct {
     {"yara", BM_YARA},
     {"hashes", BM_HASHES},
     {"sample", BM_SAMPLE},
+    {"sigma", BM_SIGMA},
 };
 
 const char *

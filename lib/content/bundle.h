@@ -41,6 +41,7 @@ enum bundle_member_type {
 	BM_YARA = 1,   /* YARA rule source */
 	BM_HASHES = 2, /* hash signatures, ALG:HEX:SIZE:NAME lines */
 	BM_SAMPLE = 3, /* a test sample */
+	BM_SIGMA = 4,  /* a process rule (Sigma, Linux process_creation) */
 };
 
 struct bundle_member {

@@ -19,6 +19,7 @@ content_set_free(struct content_set *cs)
 	matcher_free(cs->m);
 	ruleset_free(cs->rs);
 	hashsig_free(cs->hs);
+	sigma_set_free(cs->sigma);
 	memset(cs, 0, sizeof(*cs));
 }
 
@@ -36,6 +37,30 @@ add_hashes(struct hashsig_set *hs, const struct bundle_member *m, struct ward_di
 		r = hashsig_add_line(hs, m->name, line, p, (size_t)(nl - p), d);
 		p = nl + 1;
 	}
+	return r;
+}
+
+int
+content_sigma(const struct bundle *b, struct sigma_set **out, struct ward_diag *d)
+{
+	struct sigma_set *s = NULL;
+	uint32_t i;
+	int r = 0;
+
+	*out = NULL;
+	for (i = 0; i < b->nmembers && r == 0; i++) {
+		const struct bundle_member *m = &b->members[i];
+
+		if (m->type != BM_SIGMA)
+			continue;
+		if (s == NULL && (r = sigma_set_new(&s)) != 0)
+			break;
+		r = sigma_set_add(s, m->name, (const char *)m->data, (size_t)m->size, d);
+	}
+	if (r != 0)
+		sigma_set_free(s);
+	else
+		*out = s;
 	return r;
 }
 
@@ -79,6 +104,8 @@ content_compile(const struct bundle *b, struct content_set *out, struct ward_dia
 		if ((r = hashsig_finish(out->hs)) != 0)
 			goto out;
 	}
+	if ((r = content_sigma(b, &out->sigma, d)) != 0)
+		goto out;
 	r = matcher_new(out->rs, out->hs, &out->m, d);
 out:
 	rules_compiler_free(c);

@@ -11,6 +11,7 @@
 #include "rules/ruleset.h"
 #include "scan/hashsig.h"
 #include "scan/matcher.h"
+#include "sigma/sigma.h"
 #include "util/err.h"
 
 /* The compiled content of a bundle (any part may be NULL when empty). */
@@ -18,7 +19,12 @@ struct content_set {
 	struct ruleset *rs;
 	struct hashsig_set *hs;
 	struct matcher *m;
+	struct sigma_set *sigma; /* process rules */
 };
+
+/* Parses b's process rule members (type sigma) into *out (NULL when there
+ * are none). */
+int content_sigma(const struct bundle *b, struct sigma_set **out, struct ward_diag *d);
 
 /*
  * Compiles every rule and hash member of b (rule files may not include

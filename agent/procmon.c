@@ -1,0 +1,344 @@
+/*
+ * procmon: process execution monitoring with the netlink process
+ * connector.  See procmon.h.
+ *
+ * Must hold: a process that is gone before it is read yields a partial
+ * event (flagged), never a crash or a wrong process; the agent's own execs
+ * are not judged; a kill is aimed at the pid the exec event named, and its
+ * result (or failure) is an event too.
+ */
+#include "agent/procmon.h"
+#include "agent/worker.h"
+#include "event/event.h"
+#include "sigma/sigma.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define FIELD_MAX 4096
+
+static struct {
+	int sock;
+	int running;
+	pthread_mutex_t lock;
+	struct procmon_stats st;
+} P = {.sock = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+
+struct proc_info {
+	char exe[FIELD_MAX], cmdline[FIELD_MAX], cwd[FIELD_MAX], user[64];
+	char pexe[FIELD_MAX], pcmdline[FIELD_MAX];
+	long uid, ppid;
+	int partial;
+};
+
+static int
+read_link(pid_t pid, const char *what, char *out, size_t outlen)
+{
+	char p[64];
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/%ld/%s", (long)pid, what);
+	n = readlink(p, out, outlen - 1);
+	if (n < 0) {
+		out[0] = '\0';
+		return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* /proc/PID/cmdline with its NULs as spaces. */
+static int
+read_cmdline(pid_t pid, char *out, size_t outlen)
+{
+	char p[64];
+	ssize_t n, i;
+	int fd;
+
+	snprintf(p, sizeof(p), "/proc/%ld/cmdline", (long)pid);
+	out[0] = '\0';
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, out, outlen - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	while (n > 0 && out[n - 1] == '\0')
+		n--;
+	for (i = 0; i < n; i++)
+		if (out[i] == '\0')
+			out[i] = ' ';
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+read_status(pid_t pid, long *uid, long *ppid)
+{
+	char p[64], line[256];
+	FILE *f;
+	int got = 0;
+
+	snprintf(p, sizeof(p), "/proc/%ld/status", (long)pid);
+	f = fopen(p, "re");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "Uid: %ld", uid) == 1)
+			got |= 1;
+		else if (sscanf(line, "PPid: %ld", ppid) == 1)
+			got |= 2;
+	}
+	fclose(f);
+	return got == 3 ? 0 : -1;
+}
+
+static void
+enrich(pid_t pid, struct proc_info *pi)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	memset(pi, 0, sizeof(*pi));
+	pi->uid = -1;
+	pi->ppid = -1;
+	pi->partial |= read_link(pid, "exe", pi->exe, sizeof(pi->exe)) != 0;
+	pi->partial |= read_cmdline(pid, pi->cmdline, sizeof(pi->cmdline)) != 0;
+	pi->partial |= read_link(pid, "cwd", pi->cwd, sizeof(pi->cwd)) != 0;
+	pi->partial |= read_status(pid, &pi->uid, &pi->ppid) != 0;
+	if (pi->uid >= 0 && getpwuid_r((uid_t)pi->uid, &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL)
+		snprintf(pi->user, sizeof(pi->user), "%s", pw.pw_name);
+	else if (pi->uid >= 0)
+		snprintf(pi->user, sizeof(pi->user), "%ld", pi->uid);
+	if (pi->ppid > 0) {
+		pi->partial |= read_link((pid_t)pi->ppid, "exe", pi->pexe, sizeof(pi->pexe)) != 0;
+		(void)read_cmdline((pid_t)pi->ppid, pi->pcmdline, sizeof(pi->pcmdline));
+	}
+}
+
+static void
+set_process(json_t *ev, pid_t pid, const struct proc_info *pi)
+{
+	event_set_int(ev, "process.pid", pid);
+	if (pi->exe[0])
+		event_set_str(ev, "process.executable", pi->exe);
+	if (pi->cmdline[0])
+		event_set_str(ev, "process.command_line", pi->cmdline);
+	if (pi->cwd[0])
+		event_set_str(ev, "process.working_directory", pi->cwd);
+	if (pi->user[0])
+		event_set_str(ev, "user.name", pi->user);
+	if (pi->uid >= 0)
+		event_set_int(ev, "user.id", pi->uid);
+	if (pi->ppid > 0)
+		event_set_int(ev, "process.parent.pid", pi->ppid);
+	if (pi->pexe[0])
+		event_set_str(ev, "process.parent.executable", pi->pexe);
+	if (pi->pcmdline[0])
+		event_set_str(ev, "process.parent.command_line", pi->pcmdline);
+	if (pi->partial)
+		event_set(ev, "ward.process.partial", json_true());
+}
+
+static void
+on_exec(pid_t pid)
+{
+	struct active *a;
+	const struct sigma_set *rules;
+	struct sigma_event sev;
+	struct proc_info *pi;
+	size_t i;
+
+	if (pid == getpid())
+		return;
+	a = worker_content_get();
+	rules = a != NULL ? worker_content_sigma(a) : NULL;
+	pthread_mutex_lock(&P.lock);
+	P.st.execs++;
+	pthread_mutex_unlock(&P.lock);
+	if (rules == NULL || sigma_set_count(rules) == 0) {
+		worker_content_put(a);
+		return;
+	}
+	pi = malloc(sizeof(*pi));
+	if (pi == NULL) {
+		worker_content_put(a);
+		return;
+	}
+	enrich(pid, pi);
+	memset(&sev, 0, sizeof(sev));
+	sev.field[SF_IMAGE] = pi->exe[0] ? pi->exe : NULL;
+	sev.field[SF_COMMANDLINE] = pi->cmdline[0] ? pi->cmdline : NULL;
+	sev.field[SF_PARENTIMAGE] = pi->pexe[0] ? pi->pexe : NULL;
+	sev.field[SF_PARENTCOMMANDLINE] = pi->pcmdline[0] ? pi->pcmdline : NULL;
+	sev.field[SF_USER] = pi->user[0] ? pi->user : NULL;
+	sev.field[SF_CURRENTDIRECTORY] = pi->cwd[0] ? pi->cwd : NULL;
+	if (pi->partial) {
+		pthread_mutex_lock(&P.lock);
+		P.st.partial++;
+		pthread_mutex_unlock(&P.lock);
+	}
+	for (i = 0; i < sigma_set_count(rules); i++) {
+		int kill_it = sigma_rule_action(rules, i) == SIGMA_KILL;
+		json_t *ev;
+
+		if (!sigma_match(rules, i, &sev))
+			continue;
+		pthread_mutex_lock(&P.lock);
+		P.st.matches++;
+		pthread_mutex_unlock(&P.lock);
+		if (kill_it) {
+			int ok = kill(pid, SIGKILL) == 0;
+			int err = errno;
+
+			ev = event_new(EVENT_KIND_EVENT, "process", "end", "process-killed",
+				       ok ? "success" : "failure");
+			if (ev != NULL) {
+				set_process(ev, pid, pi);
+				event_set_str(ev, "rule.name", sigma_rule_title(rules, i));
+				if (!ok)
+					event_set_str(ev, "message", strerror(err));
+				worker_emit(ev);
+			}
+			pthread_mutex_lock(&P.lock);
+			P.st.killed += ok;
+			pthread_mutex_unlock(&P.lock);
+		}
+		ev = event_new(EVENT_KIND_ALERT, "process", "start", "process-rule-matched", NULL);
+		if (ev != NULL) {
+			set_process(ev, pid, pi);
+			event_set_str(ev, "rule.name", sigma_rule_title(rules, i));
+			if (sigma_rule_id(rules, i)[0])
+				event_set_str(ev, "rule.id", sigma_rule_id(rules, i));
+			if (sigma_rule_level(rules, i)[0])
+				event_set_str(ev, "ward.rule.level", sigma_rule_level(rules, i));
+			event_set_str(ev, "ward.rule.action", kill_it ? "kill" : "alert");
+			event_set_int(ev, "ward.content.version", worker_content_version(a));
+			worker_emit(ev);
+		}
+		if (kill_it)
+			break; /* the process is gone */
+	}
+	free(pi);
+	worker_content_put(a);
+}
+
+static int
+subscribe(int sock, enum proc_cn_mcast_op op)
+{
+	struct {
+		struct nlmsghdr nl;
+		struct cn_msg cn;
+		enum proc_cn_mcast_op op;
+	} __attribute__((packed)) msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.nl.nlmsg_len = sizeof(msg);
+	msg.nl.nlmsg_pid = (uint32_t)getpid();
+	msg.nl.nlmsg_type = NLMSG_DONE;
+	msg.cn.id.idx = CN_IDX_PROC;
+	msg.cn.id.val = CN_VAL_PROC;
+	msg.cn.len = sizeof(enum proc_cn_mcast_op);
+	msg.op = op;
+	return send(sock, &msg, sizeof(msg), 0) == (ssize_t)sizeof(msg) ? 0 : -1;
+}
+
+static void *
+reader(void *arg)
+{
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+
+	(void)arg;
+	for (;;) {
+		ssize_t n = recv(P.sock, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOBUFS) { /* the kernel dropped events */
+			pthread_mutex_lock(&P.lock);
+			P.st.lost++;
+			pthread_mutex_unlock(&P.lock);
+			continue;
+		}
+		if (n <= 0)
+			break;
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned)n); nh = NLMSG_NEXT(nh, n)) {
+			struct cn_msg *cn = NLMSG_DATA(nh);
+			struct proc_event *pe;
+
+			if (nh->nlmsg_type == NLMSG_ERROR || nh->nlmsg_type == NLMSG_NOOP)
+				continue;
+			if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC)
+				continue;
+			pe = (struct proc_event *)(void *)cn->data;
+			if (pe->what == PROC_EVENT_EXEC)
+				on_exec((pid_t)pe->event_data.exec.process_tgid);
+		}
+	}
+	return NULL;
+}
+
+int
+procmon_start(char *why, size_t whylen)
+{
+	struct sockaddr_nl sa;
+	pthread_t t;
+	int rcvbuf = 4 << 20;
+
+	why[0] = '\0';
+	P.sock = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+	if (P.sock < 0) {
+		snprintf(why, whylen, "the netlink process connector is not available: %s",
+			 strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(P.sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	sa.nl_groups = CN_IDX_PROC;
+	sa.nl_pid = 0; /* let the kernel pick a port id */
+	if (bind(P.sock, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    subscribe(P.sock, PROC_CN_MCAST_LISTEN) != 0) {
+		snprintf(why, whylen, "cannot listen to the process connector: %s", strerror(errno));
+		close(P.sock);
+		P.sock = -1;
+		return -1;
+	}
+	if (pthread_create(&t, NULL, reader, NULL) != 0) {
+		snprintf(why, whylen, "cannot start its thread");
+		close(P.sock);
+		P.sock = -1;
+		return -1;
+	}
+	pthread_detach(t);
+	P.running = 1;
+	return 0;
+}
+
+int
+procmon_running(void)
+{
+	return P.running;
+}
+
+void
+procmon_get_stats(struct procmon_stats *st)
+{
+	pthread_mutex_lock(&P.lock);
+	*st = P.st;
+	pthread_mutex_unlock(&P.lock);
+}

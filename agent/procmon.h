@@ -1,0 +1,28 @@
+/*
+ * procmon: process execution monitoring.  Exec events come from the netlink
+ * process connector; each is enriched from /proc (executable, command
+ * line, working directory, user, parent's executable and command line;
+ * a process gone too soon yields a partial, flagged event) and matched
+ * against the active content's process rules (Sigma): a match is an
+ * alert, and a rule with `action: kill` kills the process.
+ */
+#ifndef WARD_AGENT_PROCMON_H
+#define WARD_AGENT_PROCMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct procmon_stats {
+	uint64_t execs;	  /* exec events seen */
+	uint64_t matches; /* rule matches */
+	uint64_t killed;  /* processes killed */
+	uint64_t partial; /* processes gone before they could be read whole */
+	uint64_t lost;	  /* times the kernel dropped events (receive buffer full) */
+};
+
+/* Starts the sensor; -1 with why when the connector is not available. */
+int procmon_start(char *why, size_t whylen);
+int procmon_running(void);
+void procmon_get_stats(struct procmon_stats *st);
+
+#endif
