@@ -766,6 +766,14 @@ sigma_set_add(struct sigma_set *s, const char *name, const char *yaml, size_t le
 
 		if (k == NULL)
 			continue;
+		if (((strcmp(k, "title") == 0 && r.title != NULL) ||
+		     (strcmp(k, "id") == 0 && r.id != NULL) ||
+		     (strcmp(k, "level") == 0 && r.level != NULL) ||
+		     (strcmp(k, "logsource") == 0 && ls != NULL) ||
+		     (strcmp(k, "detection") == 0 && det != NULL))) {
+			rc = perr(&p, node(&p, pr->key), WARD_ESYNTAX, "duplicate key '%s'", k);
+			goto out;
+		}
 		if (strcmp(k, "title") == 0 && scalar(v) != NULL)
 			r.title = ward_strdup(scalar(v));
 		else if (strcmp(k, "id") == 0 && scalar(v) != NULL)
