@@ -240,7 +240,8 @@ journal_open(const char *dir, const struct journal_opts *o, struct journal **out
 	closedir(dp);
 	if (r != 0)
 		goto out;
-	qsort(j->seg, j->nseg, sizeof(*j->seg), seg_cmp);
+	if (j->nseg > 1)
+		qsort(j->seg, j->nseg, sizeof(*j->seg), seg_cmp);
 	if (j->nseg > 0) {
 		struct segment *last = &j->seg[j->nseg - 1];
 		uint64_t nrec, valid;
