@@ -598,14 +598,15 @@ c_not(struct cp *c)
 	return n;
 }
 
+/* A left-associative chain of `word` (and/or) over operands of next. */
 static int
-c_and(struct cp *c)
+c_chain(struct cp *c, const char *word, int op, int (*next)(struct cp *))
 {
-	int a = c_not(c), b, n;
+	int a = next(c), b, n;
 
-	while (a >= 0 && strcmp(c->tok, "and") == 0) {
+	while (a >= 0 && strcmp(c->tok, word) == 0) {
 		next_tok(c);
-		if ((b = c_not(c)) < 0 || (n = new_node(c, N_AND)) < 0)
+		if ((b = next(c)) < 0 || (n = new_node(c, op)) < 0)
 			return -1;
 		c->p->r->n[n].a = a;
 		c->p->r->n[n].b = b;
@@ -615,19 +616,15 @@ c_and(struct cp *c)
 }
 
 static int
+c_and(struct cp *c)
+{
+	return c_chain(c, "and", N_AND, c_not);
+}
+
+static int
 c_or(struct cp *c)
 {
-	int a = c_and(c), b, n;
-
-	while (a >= 0 && strcmp(c->tok, "or") == 0) {
-		next_tok(c);
-		if ((b = c_and(c)) < 0 || (n = new_node(c, N_OR)) < 0)
-			return -1;
-		c->p->r->n[n].a = a;
-		c->p->r->n[n].b = b;
-		a = n;
-	}
-	return a;
+	return c_chain(c, "or", N_OR, c_and);
 }
 
 static int

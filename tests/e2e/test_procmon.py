@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from agentlib import DEFAULT_SRC, Agent, Keys, read_journal
+from agentlib import DEFAULT_SRC, Agent, Keys, read_journal, wait_events
 
 KILL_RULE = """title: Test reverse shell, killed
 id: 11111111-2222-3333-4444-555555555555
@@ -70,16 +70,6 @@ def agent(ward, tmp_path):
     a.stop()
 
 
-def events(a, action, n=1, timeout=5):
-    end = time.time() + timeout
-    while time.time() < end:
-        evs = [e for _, e in read_journal(a.state) if e["event"]["action"] == action]
-        if len(evs) >= n:
-            return evs
-        time.sleep(0.05)
-    raise AssertionError("no %s event" % action)
-
-
 def test_kill_rule_kills(agent):
     st = agent.status()["sensors"]["procmon"]
     assert st["state"] == "on"
@@ -87,10 +77,10 @@ def test_kill_rule_kills(agent):
     p = subprocess.run(["bash", "-c", "exec sleep 20 # >& /dev/tcp/10.0.0.1/4444"], timeout=30)
     assert p.returncode == -9, "the reverse shell should have been killed"
     assert time.time() - t0 < 5
-    killed = events(agent, "process-killed")[0]
+    killed = wait_events(agent, "process-killed")[0]
     assert killed["event"]["outcome"] == "success"
     assert killed["rule"]["name"] == "Test reverse shell, killed"
-    matched = [e for e in events(agent, "process-rule-matched")
+    matched = [e for e in wait_events(agent, "process-rule-matched")
                if e["rule"]["name"] == "Test reverse shell, killed"][0]
     assert matched["event"]["kind"] == "alert"
     assert matched["process"]["executable"].endswith("/bash")
@@ -102,7 +92,7 @@ def test_kill_rule_kills(agent):
     # The default content's own rule (alert only) matched the same process.
     assert any(e["rule"]["name"].startswith("Reverse shell through")
                and e["process"]["pid"] == matched["process"]["pid"]
-               for e in events(agent, "process-rule-matched", 2))
+               for e in wait_events(agent, "process-rule-matched", 2))
     assert agent.status()["sensors"]["procmon"]["counters"]["killed"] >= 1
 
 
@@ -111,7 +101,7 @@ def test_alert_rule_only_alerts(agent):
     p = subprocess.run(["bash", "-c", "/bin/echo ward-procmon-marker; true"],
                        stdout=subprocess.PIPE, timeout=30)
     assert p.returncode == 0 and p.stdout == b"ward-procmon-marker\n"
-    ev = [e for e in events(agent, "process-rule-matched")
+    ev = [e for e in wait_events(agent, "process-rule-matched")
           if e["rule"]["name"] == "Test marker command"][0]
     assert ev["process"]["executable"] == "/usr/bin/echo" or ev["process"]["executable"] == "/bin/echo"
     assert ev["process"]["parent"]["executable"].endswith("/bash")
