@@ -322,6 +322,73 @@ node(struct sp *p, int idx)
 	return yaml_document_get_node(&p->doc, idx);
 }
 
+/*
+ * Whether a regexp is safe to hand to regcomp: glibc copies a subexpression
+ * once per count of a counted repeat and accepts stacked quantifiers
+ * (`a++++`), so a small rule could make the agent allocate gigabytes.  The
+ * bound: at most 512 characters, no quantifier on a quantifier, counts of
+ * at most 100, and the product of all counts at most 10 000.
+ */
+static const char *
+re_unsafe(const char *v)
+{
+	uint64_t product = 1;
+	int in_class = 0, prev_quant = 0;
+	const char *c;
+
+	if (strlen(v) > 512)
+		return "longer than 512 characters";
+	for (c = v; *c != '\0'; c++) {
+		int quant = 0;
+
+		if (*c == '\\' && c[1] != '\0') {
+			c++;
+			prev_quant = 0;
+			continue;
+		}
+		if (in_class) {
+			if (*c == ']')
+				in_class = 0;
+			continue;
+		}
+		if (*c == '[') {
+			in_class = 1;
+			if (c[1] == '^')
+				c++;
+			if (c[1] == ']')
+				c++;
+			prev_quant = 0;
+			continue;
+		}
+		if (*c == '*' || *c == '+' || *c == '?') {
+			quant = 1;
+		} else if (*c == '{') {
+			unsigned long lo = 0, hi;
+			char *end;
+
+			lo = strtoul(c + 1, &end, 10);
+			hi = lo;
+			if (*end == ',')
+				hi = end[1] == '}' ? 100 : strtoul(end + 1, &end, 10);
+			else if (*end != '}')
+				return "a malformed count";
+			if (hi > 100 || lo > 100)
+				return "a count above 100";
+			product *= hi > 0 ? hi : 1;
+			if (product > 10000)
+				return "counted repeats whose product is above 10 000";
+			c = strchr(c, '}');
+			if (c == NULL)
+				return "a malformed count";
+			quant = 1;
+		}
+		if (quant && prev_quant)
+			return "a quantifier on a quantifier";
+		prev_quant = quant;
+	}
+	return NULL;
+}
+
 static int
 add_value(struct sp *p, struct sterm *t, const yaml_node_t *n)
 {
@@ -337,7 +404,12 @@ add_value(struct sp *p, struct sterm *t, const yaml_node_t *n)
 	sv = &t->v[t->nv];
 	memset(sv, 0, sizeof(*sv));
 	if (t->mods & M_RE) {
-		int e = regcomp(&sv->re, v, REG_EXTENDED | REG_NOSUB | ((t->mods & M_CASED) ? 0 : 0));
+		const char *why = re_unsafe(v);
+		int e;
+
+		if (why != NULL)
+			return perr(p, n, WARD_EUNSUPPORTED, "regular expression refused: %s", why);
+		e = regcomp(&sv->re, v, REG_EXTENDED | REG_NOSUB); /* re is case-sensitive */
 
 		if (e != 0)
 			return perr(p, n, WARD_EUNSUPPORTED,

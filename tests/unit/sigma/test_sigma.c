@@ -124,6 +124,11 @@ test_refusals(void **state)
 	    {HEAD "detection:\n  s:\n    Image: '/x'\n  condition: t\n", "'t' is not a selection",
 	     8},
 	    {HEAD "detection:\n  s:\n    Image|re: '(?i)x'\n  condition: s\n", "POSIX", 7},
+	    {HEAD "detection:\n  s:\n    Image|re: 'a+++++++++++++'\n  condition: s\n",
+	     "a quantifier on a quantifier", 7},
+	    {HEAD "detection:\n  s:\n    Image|re: '((a{50}){50}){50}'\n  condition: s\n",
+	     "product is above 10 000", 7},
+	    {HEAD "detection:\n  s:\n    Image|re: 'a{1000}'\n  condition: s\n", "above 100", 7},
 	    {"title: t\nlogsource:\n  category: file_event\n  product: linux\ndetection:\n  s:\n"
 	     "    Image: x\n  condition: s\n",
 	     "only process_creation", 3},
