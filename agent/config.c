@@ -3,8 +3,8 @@
  *
  * Must hold: every key is in the table below (with its type and range);
  * the file is a mapping of scalars, lists of scalars, and mappings of
- * those one level deep (`crash_guard.max_crashes`); anything else is an
- * error naming the line.
+ * those up to two levels deep (`crash_guard.max_crashes`,
+ * `outputs.ndjson.path`); anything else is an error naming the line.
  */
 #include "agent/config.h"
 #include "event/journal.h"
@@ -45,6 +45,10 @@ static const struct ckey keys[] = {
     {"validator.timeout_s", CT_UINT, OFF(validator_timeout_s), 1, 7200, 0},
     {"scan.max_filesize", CT_SIZE, OFF(max_filesize), 0, UINT64_MAX, 0},
     {"journal.max_mb", CT_UINT, OFF(journal_max_mb), 1, 1 << 20, 0},
+    {"outputs.ndjson.path", CT_PATH, OFF(ndjson_path), 0, 0, 0},
+    {"outputs.ndjson.max_mb", CT_UINT, OFF(ndjson_max_mb), 1, 1 << 20, 0},
+    {"outputs.syslog", CT_BOOL, OFF(syslog), 0, 0, 0},
+    {"outputs.syslog_socket", CT_PATH, OFF(syslog_socket), 0, 0, 0},
     {"onaccess.paths", CT_LIST, OFF(onaccess_paths), 0, 0, OFF(onaccess_npaths)},
     {"onaccess.deadline_ms", CT_UINT, OFF(onaccess_deadline_ms), 1, 60000, 0},
     {"onaccess.fail_closed", CT_BOOL, OFF(onaccess_fail_closed), 0, 0, 0},
@@ -70,6 +74,8 @@ config_defaults(struct agent_config *c)
 	c->validator_timeout_s = 300;
 	c->max_filesize = 0;
 	c->journal_max_mb = 256;
+	c->ndjson_max_mb = 100;
+	snprintf(c->syslog_socket, sizeof(c->syslog_socket), "/dev/log");
 	c->onaccess_deadline_ms = 250;
 	c->onaccess_cache_entries = 65536;
 	c->onaccess_threads = 2;
@@ -245,11 +251,11 @@ mapping(struct cparse *cp, const char *prefix, int depth)
 			return r;
 		}
 		k = find_key(name);
-		if (vev.type == YAML_MAPPING_START_EVENT && depth == 0 && k == NULL) {
+		if (vev.type == YAML_MAPPING_START_EVENT && depth < 2 && k == NULL) {
 			char sub[130];
 
 			snprintf(sub, sizeof(sub), "%s.", name);
-			r = mapping(cp, sub, 1);
+			r = mapping(cp, sub, depth + 1);
 		} else if (k == NULL) {
 			r = perr(cp, &kev, "unknown key \"%s\"", name);
 		} else if (vev.type == YAML_SEQUENCE_START_EVENT && k->type == CT_LIST) {
@@ -311,6 +317,8 @@ config_load(const char *path, struct agent_config *c, struct ward_diag *d)
 	}
 	yaml_parser_delete(&cp.p);
 	fclose(f);
+	if (r == 0 && strlen(c->syslog_socket) >= 100)
+		r = diag_set(d, WARD_EINVAL, path, 0, 0, "outputs.syslog_socket: path too long for a socket");
 	if (r == 0 && c->ntrusted == 0)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0,
 			     "trusted_keys is required: the public keys whose signatures "

@@ -44,6 +44,11 @@ struct agent_config {
 	unsigned onaccess_cache_entries;
 	unsigned onaccess_threads;
 	int onaccess_quarantine; /* on_write: quarantine (1) or alert (0) */
+	/* Outputs: copies of the journal. */
+	char ndjson_path[CONFIG_MAX_PATH]; /* "" = off */
+	unsigned ndjson_max_mb;
+	int syslog;
+	char syslog_socket[CONFIG_MAX_PATH];
 	/* Journal (STATE_DIR/journal). */
 	unsigned journal_max_mb;
 	int journal_fsync; /* enum journal_fsync */

@@ -15,6 +15,7 @@
 #include "agent/worker.h"
 #include "agent/onaccess.h"
 #include "agent/procmon.h"
+#include "agent/outputs.h"
 #include "agent/validator.h"
 #include "content/bundle.h"
 #include "content/content.h"
@@ -122,6 +123,7 @@ emit(json_t *ev)
 	if (text != NULL && W.journal != NULL &&
 	    journal_append(W.journal, text, strlen(text), &seq) != 0)
 		logmsg("cannot write to the journal: %s", strerror(errno));
+	outputs_kick();
 	free(text);
 	json_decref(ev);
 }
@@ -1088,6 +1090,12 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 			logmsg("journal: %s: %s", d.file, d.msg);
 			return WORKER_EXIT_CONFIG;
 		}
+	}
+	{
+		char why[200];
+
+		if (outputs_start(c, W.journal, why, sizeof(why)) != 0)
+			logmsg("outputs are off: %s", why);
 	}
 	load_current();
 	{

@@ -519,3 +519,45 @@ def test_check_config(env, tmp_path):
     assert p.returncode == 78
     assert b"not a readable Ed25519 or SM2 public key" in p.stderr
     assert b"/nonexistent/ward: No such file" in p.stderr
+
+
+def test_outputs_ndjson_and_syslog(env, tmp_path):
+    """Events are copied to an NDJSON file (rotated by size, no duplicates
+    across restarts) and to syslog as RFC 5424 messages."""
+    import socket
+    sock_path = str(tmp_path / "log.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.settimeout(10)
+    nd = tmp_path / "events.ndjson"
+    nd.write_bytes(b"x" * (1 << 20))  # already at its size cap: rotated first
+    a = env.agent(extra=["outputs:", "  ndjson:", "    path: %s" % nd, "    max_mb: 1",
+                         "  syslog: true", "  syslog_socket: %s" % sock_path])
+    assert a.apply(env.v1).returncode == 0
+    assert a.apply(env.bundle(2, key=None)).returncode == 2  # refused: an alert
+
+    def lines():
+        return [json.loads(l) for l in nd.read_text().splitlines()] if nd.exists() else []
+
+    end = time.time() + 10
+    while time.time() < end and [e["event"]["action"] for e in lines()][-1:] != ["content-refused"]:
+        time.sleep(0.1)
+    acts = [e["event"]["action"] for e in lines()]
+    assert acts == ["agent-started", "content-activated", "content-refused"], acts
+    assert (tmp_path / "events.ndjson.1").read_bytes() == b"x" * (1 << 20)
+    msgs = []
+    while len(msgs) < 3:
+        msgs.append(sock.recv(65536).decode())
+    sock.close()
+    assert msgs[1].startswith("<14>1 ") and " wardd " in msgs[1] and " content-activated - {" in msgs[1]
+    assert msgs[2].startswith("<12>1 ") and " content-refused - {" in msgs[2]
+    # A restart neither repeats nor skips anything.
+    a.stop()
+    a.start()
+    end = time.time() + 10
+    while time.time() < end and len(lines()) < 4:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    acts = [e["event"]["action"] for e in lines()]
+    assert acts == ["agent-started", "content-activated", "content-refused", "agent-stopped",
+                    "agent-started"], acts

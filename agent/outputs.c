@@ -1,0 +1,271 @@
+/*
+ * outputs: NDJSON file and syslog copies of the journal.  See outputs.h.
+ */
+#include "agent/outputs.h"
+#include "event/journal.h"
+#include "util/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KEEP_ROTATED 5
+
+struct output {
+	const char *name; /* "ndjson", "syslog" */
+	char cursor_path[CONFIG_MAX_PATH + 64];
+	uint64_t next; /* first sequence not yet delivered */
+	int (*deliver)(struct output *o, const uint8_t *p, size_t n);
+	/* ndjson */
+	int fd;
+	uint64_t size;
+	/* syslog */
+	int sock;
+};
+
+static struct {
+	const struct agent_config *cfg;
+	struct journal *j;
+	struct output out[2];
+	unsigned nout;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int kicked;
+} Q = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+void
+outputs_kick(void)
+{
+	pthread_mutex_lock(&Q.lock);
+	Q.kicked = 1;
+	pthread_cond_signal(&Q.cond);
+	pthread_mutex_unlock(&Q.lock);
+}
+
+static void
+save_cursor(struct output *o)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%" PRIu64 "\n", o->next);
+	(void)file_replace(o->cursor_path, text, strlen(text), 0600, NULL);
+}
+
+/* --- NDJSON file ---------------------------------------------------------- */
+
+static int
+ndjson_open(struct output *o)
+{
+	struct stat st;
+
+	o->fd = open(Q.cfg->ndjson_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (o->fd < 0)
+		return -1;
+	o->size = fstat(o->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return 0;
+}
+
+/* path -> path.1 -> ... -> path.KEEP_ROTATED (the oldest goes). */
+static void
+ndjson_rotate(struct output *o)
+{
+	char from[CONFIG_MAX_PATH + 16], to[CONFIG_MAX_PATH + 16];
+	int i;
+
+	close(o->fd);
+	o->fd = -1;
+	for (i = KEEP_ROTATED - 1; i >= 1; i--) {
+		snprintf(from, sizeof(from), "%s.%d", Q.cfg->ndjson_path, i);
+		snprintf(to, sizeof(to), "%s.%d", Q.cfg->ndjson_path, i + 1);
+		(void)rename(from, to);
+	}
+	snprintf(to, sizeof(to), "%s.1", Q.cfg->ndjson_path);
+	(void)rename(Q.cfg->ndjson_path, to);
+	(void)ndjson_open(o);
+}
+
+static int
+ndjson_deliver(struct output *o, const uint8_t *p, size_t n)
+{
+	if (o->fd < 0 && ndjson_open(o) != 0)
+		return -1;
+	if (o->size > 0 && o->size + n + 1 > (uint64_t)Q.cfg->ndjson_max_mb << 20) {
+		ndjson_rotate(o);
+		if (o->fd < 0)
+			return -1;
+	}
+	/* One write per line, so a reader never sees half an event. */
+	{
+		char *line = malloc(n + 1);
+		int r;
+
+		if (line == NULL)
+			return -1;
+		memcpy(line, p, n);
+		line[n] = '\n';
+		r = file_write_all(o->fd, line, n + 1);
+		free(line);
+		if (r != 0)
+			return -1;
+	}
+	o->size += n + 1;
+	return 0;
+}
+
+/* --- syslog (RFC 5424 over /dev/log) ------------------------------------------ */
+
+static int
+syslog_deliver(struct output *o, const uint8_t *p, size_t n)
+{
+	char host[256], ts[40], action[64] = "event", head[512];
+	struct sockaddr_un sa;
+	struct timespec now;
+	struct tm tm;
+	json_t *ev = json_loadb((const char *)p, n, 0, NULL);
+	int pri = 14; /* user.info */
+	struct iovec iov[2];
+	struct msghdr mh;
+
+	if (ev != NULL) {
+		json_t *e = json_object_get(ev, "event");
+		const char *a = json_string_value(json_object_get(e, "action"));
+		const char *k = json_string_value(json_object_get(e, "kind"));
+
+		if (a != NULL)
+			snprintf(action, sizeof(action), "%.60s", a);
+		if (k != NULL && strcmp(k, "alert") == 0)
+			pri = 12; /* user.warning */
+		json_decref(ev);
+	}
+	if (o->sock < 0) {
+		o->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (o->sock < 0)
+			return -1;
+	}
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "-");
+	host[sizeof(host) - 1] = '\0';
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(head, sizeof(head), "<%d>1 %s.%03dZ %.200s wardd %ld %s - ", pri, ts,
+		 (int)(now.tv_nsec / 1000000), host, (long)getpid(), action);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", Q.cfg->syslog_socket);
+	iov[0].iov_base = head;
+	iov[0].iov_len = strlen(head);
+	iov[1].iov_base = (void *)p;
+	iov[1].iov_len = n;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = &sa;
+	mh.msg_namelen = sizeof(sa);
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	return sendmsg(o->sock, &mh, MSG_NOSIGNAL) >= 0 ? 0 : -1;
+}
+
+/* --- the pump ------------------------------------------------------------ */
+
+static int
+pump_one(void *arg, uint64_t seq, const uint8_t *p, size_t n)
+{
+	struct output *o = arg;
+
+	if (o->deliver(o, p, n) != 0)
+		return 1; /* try again later from here */
+	o->next = seq + 1;
+	return 0;
+}
+
+static void *
+pump(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct journal_stats st;
+		struct timespec until;
+		unsigned i;
+
+		for (i = 0; i < Q.nout; i++) {
+			struct output *o = &Q.out[i];
+			uint64_t before = o->next;
+
+			journal_stats(Q.j, &st);
+			if (o->next < st.first_seq)
+				o->next = st.first_seq; /* dropped by the cap: nothing to send */
+			if (o->next >= st.next_seq)
+				continue;
+			(void)journal_read(Q.j, o->next, pump_one, o, NULL);
+			if (o->next != before)
+				save_cursor(o);
+		}
+		pthread_mutex_lock(&Q.lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		while (!Q.kicked &&
+		       pthread_cond_timedwait(&Q.cond, &Q.lock, &until) != ETIMEDOUT)
+			;
+		Q.kicked = 0;
+		pthread_mutex_unlock(&Q.lock);
+	}
+	return NULL;
+}
+
+static void
+add_output(const char *name, int (*deliver)(struct output *, const uint8_t *, size_t))
+{
+	struct output *o = &Q.out[Q.nout++];
+	char dir[CONFIG_MAX_PATH + 16];
+	FILE *f;
+
+	memset(o, 0, sizeof(*o));
+	o->name = name;
+	o->deliver = deliver;
+	o->fd = -1;
+	o->sock = -1;
+	o->next = 1;
+	snprintf(dir, sizeof(dir), "%s/outputs", Q.cfg->state_dir);
+	(void)mkdir(dir, 0700);
+	snprintf(o->cursor_path, sizeof(o->cursor_path), "%s/%s.seq", dir, name);
+	f = fopen(o->cursor_path, "re");
+	if (f != NULL) {
+		unsigned long long v;
+
+		if (fscanf(f, "%llu", &v) == 1 && v > 0)
+			o->next = v;
+		fclose(f);
+	}
+}
+
+int
+outputs_start(const struct agent_config *c, struct journal *j, char *why, size_t whylen)
+{
+	pthread_t t;
+
+	why[0] = '\0';
+	Q.cfg = c;
+	Q.j = j;
+	if (c->ndjson_path[0] != '\0')
+		add_output("ndjson", ndjson_deliver);
+	if (c->syslog)
+		add_output("syslog", syslog_deliver);
+	if (Q.nout == 0)
+		return 0;
+	if (pthread_create(&t, NULL, pump, NULL) != 0) {
+		snprintf(why, whylen, "cannot start the output thread");
+		return -1;
+	}
+	pthread_detach(t);
+	return 0;
+}

@@ -1,0 +1,23 @@
+/*
+ * outputs: copies of the journal's events for other tools — an NDJSON file
+ * (one event per line, rotated by size) and syslog (RFC 5424 over
+ * /dev/log).  Each output reads the journal from its own cursor
+ * (STATE_DIR/outputs/NAME.seq, advanced after the write), so an output that
+ * is slow or briefly unavailable catches up instead of losing events, and
+ * a restart neither repeats nor skips any (at most the last one, if the
+ * agent dies between a write and saving the cursor).
+ */
+#ifndef WARD_AGENT_OUTPUTS_H
+#define WARD_AGENT_OUTPUTS_H
+
+#include "agent/config.h"
+
+struct journal;
+
+/* Starts the configured outputs over j.  0, or -1 with why. */
+int outputs_start(const struct agent_config *c, struct journal *j, char *why, size_t whylen);
+
+/* Wakes the outputs (called after an append). */
+void outputs_kick(void);
+
+#endif
