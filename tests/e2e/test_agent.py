@@ -561,3 +561,17 @@ def test_outputs_ndjson_and_syslog(env, tmp_path):
     acts = [e["event"]["action"] for e in lines()]
     assert acts == ["agent-started", "content-activated", "content-refused", "agent-stopped",
                     "agent-started"], acts
+
+
+def test_worker_kill_loses_no_acknowledged_event(env):
+    """An event is journaled before the agent answers the request that
+    caused it: kill -9 of the worker right after the answers loses none."""
+    a = env.agent(extra=["journal:", "  fsync: always"])
+    for v, b in enumerate([env.v1, env.bundle(2), env.bundle(3)], start=1):
+        assert a.apply(b).returncode == 0
+    os.kill(a.worker_pid(), signal.SIGKILL)
+    a.wait_for(lambda s: s["content"]["current"]["version"] == 3, what="the worker back")
+    evs = [e for _, e in read_journal(a.state)]
+    assert [e["ward"]["content"]["version"] for e in evs
+            if e["event"]["action"] == "content-activated"] == [1, 2, 3]
+    assert [e["event"]["action"] for e in evs].count("agent-worker-crashed") == 1
