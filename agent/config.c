@@ -18,7 +18,7 @@
 #include <string.h>
 #include <yaml.h>
 
-enum ctype { CT_PATH, CT_UINT, CT_SIZE, CT_LIST, CT_NAME, CT_FSYNC, CT_BOOL, CT_ONWRITE };
+enum ctype { CT_PATH, CT_UINT, CT_SIZE, CT_LIST, CT_GLOBS, CT_NAME, CT_FSYNC, CT_BOOL, CT_ONWRITE };
 
 struct ckey {
 	const char *name;
@@ -45,6 +45,9 @@ static const struct ckey keys[] = {
     {"validator.timeout_s", CT_UINT, OFF(validator_timeout_s), 1, 7200, 0},
     {"scan.max_filesize", CT_SIZE, OFF(max_filesize), 0, UINT64_MAX, 0},
     {"journal.max_mb", CT_UINT, OFF(journal_max_mb), 1, 1 << 20, 0},
+    {"fim.paths", CT_LIST, OFF(fim_paths), 0, 0, OFF(fim_npaths)},
+    {"fim.exclude", CT_GLOBS, OFF(fim_excludes), 0, 0, OFF(fim_nexcludes)},
+    {"fim.hash", CT_NAME, OFF(fim_hash), 0, 0, 0},
     {"outputs.ndjson.path", CT_PATH, OFF(ndjson_path), 0, 0, 0},
     {"outputs.ndjson.max_mb", CT_UINT, OFF(ndjson_max_mb), 1, 1 << 20, 0},
     {"outputs.syslog", CT_BOOL, OFF(syslog), 0, 0, 0},
@@ -75,6 +78,7 @@ config_defaults(struct agent_config *c)
 	c->max_filesize = 0;
 	c->journal_max_mb = 256;
 	c->ndjson_max_mb = 100;
+	snprintf(c->fim_hash, sizeof(c->fim_hash), "sha256");
 	snprintf(c->syslog_socket, sizeof(c->syslog_socket), "/dev/log");
 	c->onaccess_deadline_ms = 250;
 	c->onaccess_cache_entries = 65536;
@@ -182,6 +186,7 @@ set_scalar(struct cparse *cp, const struct ckey *k, const char *v, const yaml_ev
 			return perr(cp, ev, "%s must be true or false", k->name);
 		return 0;
 	case CT_LIST:
+	case CT_GLOBS:
 		break;
 	}
 	return perr(cp, ev, "%s must be a list", k->name);
@@ -210,7 +215,7 @@ set_list(struct cparse *cp, const struct ckey *k)
 		}
 		if (*n == CONFIG_MAX_KEYS) {
 			r = perr(cp, &ev, "%s: too many entries", k->name);
-		} else if (((const char *)ev.data.scalar.value)[0] != '/' ||
+		} else if ((k->type == CT_LIST && ((const char *)ev.data.scalar.value)[0] != '/') ||
 			   ev.data.scalar.length >= CONFIG_MAX_PATH) {
 			r = perr(cp, &ev, "%s must be a list of absolute paths", k->name);
 		} else {
@@ -258,9 +263,10 @@ mapping(struct cparse *cp, const char *prefix, int depth)
 			r = mapping(cp, sub, depth + 1);
 		} else if (k == NULL) {
 			r = perr(cp, &kev, "unknown key \"%s\"", name);
-		} else if (vev.type == YAML_SEQUENCE_START_EVENT && k->type == CT_LIST) {
+		} else if (vev.type == YAML_SEQUENCE_START_EVENT &&
+			   (k->type == CT_LIST || k->type == CT_GLOBS)) {
 			r = set_list(cp, k);
-		} else if (vev.type == YAML_SCALAR_EVENT && k->type != CT_LIST) {
+		} else if (vev.type == YAML_SCALAR_EVENT && k->type != CT_LIST && k->type != CT_GLOBS) {
 			r = set_scalar(cp, k, (const char *)vev.data.scalar.value, &vev);
 		} else {
 			r = perr(cp, &vev, "%s has the wrong kind of value", name);
@@ -317,6 +323,8 @@ config_load(const char *path, struct agent_config *c, struct ward_diag *d)
 	}
 	yaml_parser_delete(&cp.p);
 	fclose(f);
+	if (r == 0 && strcmp(c->fim_hash, "sha256") != 0 && strcmp(c->fim_hash, "sm3") != 0)
+		r = diag_set(d, WARD_EINVAL, path, 0, 0, "fim.hash must be sha256 or sm3");
 	if (r == 0 && strlen(c->syslog_socket) >= 100)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0, "outputs.syslog_socket: path too long for a socket");
 	if (r == 0 && c->ntrusted == 0)

@@ -49,6 +49,12 @@ struct agent_config {
 	unsigned ndjson_max_mb;
 	int syslog;
 	char syslog_socket[CONFIG_MAX_PATH];
+	/* File integrity (STATE_DIR/fim/baseline). */
+	char fim_paths[CONFIG_MAX_KEYS][CONFIG_MAX_PATH];
+	unsigned fim_npaths;
+	char fim_excludes[CONFIG_MAX_KEYS][CONFIG_MAX_PATH];
+	unsigned fim_nexcludes;
+	char fim_hash[16]; /* sha256 or sm3 */
 	/* Journal (STATE_DIR/journal). */
 	unsigned journal_max_mb;
 	int journal_fsync; /* enum journal_fsync */

@@ -19,6 +19,7 @@ usage(FILE *f)
 		   "  key      generate content signing keys\n"
 		   "  agent    talk to the running agent (status, apply, rollback, scan)\n"
 		   "  quarantine  list, restore or delete quarantined files\n"
+		   "  fim      file integrity: baseline and check\n"
 		   "  version  print the version\n"
 		   "\n"
 		   "Run 'ward COMMAND --help' for the options of a command.\n");
@@ -43,6 +44,8 @@ main(int argc, char **argv)
 		return cmd_agent(argc - 1, argv + 1);
 	if (strcmp(argv[1], "quarantine") == 0)
 		return cmd_quarantine(argc - 1, argv + 1);
+	if (strcmp(argv[1], "fim") == 0)
+		return cmd_fim(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("ward %s\n", WARD_VERSION);
 		return 0;
