@@ -41,6 +41,9 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int kicked;
+	int stopping;
+	int started;
+	pthread_t thread;
 } Q = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 void
@@ -211,9 +214,13 @@ pump(void *arg)
 				save_cursor(o);
 		}
 		pthread_mutex_lock(&Q.lock);
+		if (Q.stopping) {
+			pthread_mutex_unlock(&Q.lock);
+			break; /* that was the last pass */
+		}
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 1;
-		while (!Q.kicked &&
+		while (!Q.kicked && !Q.stopping &&
 		       pthread_cond_timedwait(&Q.cond, &Q.lock, &until) != ETIMEDOUT)
 			;
 		Q.kicked = 0;
@@ -266,6 +273,20 @@ outputs_start(const struct agent_config *c, struct journal *j, char *why, size_t
 		snprintf(why, whylen, "cannot start the output thread");
 		return -1;
 	}
-	pthread_detach(t);
+	Q.thread = t;
+	Q.started = 1;
 	return 0;
+}
+
+void
+outputs_stop(void)
+{
+	if (!Q.started)
+		return;
+	pthread_mutex_lock(&Q.lock);
+	Q.stopping = 1;
+	pthread_cond_signal(&Q.cond);
+	pthread_mutex_unlock(&Q.lock);
+	pthread_join(Q.thread, NULL); /* after one last pass: cursors saved */
+	Q.started = 0;
 }

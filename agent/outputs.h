@@ -20,4 +20,7 @@ int outputs_start(const struct agent_config *c, struct journal *j, char *why, si
 /* Wakes the outputs (called after an append). */
 void outputs_kick(void);
 
+/* Delivers what is left, saves the cursors and stops (at shutdown). */
+void outputs_stop(void);
+
 #endif

@@ -1163,6 +1163,7 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	logmsg("stopping");
 	(void)unlink(W.sock_path);
 	emit(event_new(EVENT_KIND_EVENT, "process", "end", "agent-stopped", "success"));
+	outputs_stop();
 	journal_close(W.journal);
 	return 0;
 }
