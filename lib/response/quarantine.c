@@ -44,14 +44,19 @@ id_ok(const char *id)
 	return 1;
 }
 
-/* The store's key, made on first use. */
+/*
+ * The store's key, made on first use.  Two quarantines at once must not
+ * make two keys (the first file would be encrypted with a key that is
+ * then replaced): a new key is written to a temporary file and linked into
+ * place, which fails if another one got there first — then that one is used.
+ */
 static int
 load_key(const char *state_dir, uint8_t key[KEY_LEN], struct ward_diag *d)
 {
-	char dir[4200], path[4300];
+	char dir[4200], path[4300], tmp[4400];
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r;
+	int r, fd;
 
 	qdir(state_dir, dir, sizeof(dir));
 	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST)
@@ -60,9 +65,32 @@ load_key(const char *state_dir, uint8_t key[KEY_LEN], struct ward_diag *d)
 		return diag_set(d, WARD_EIO, dir, 0, 0, "cannot create: %s", strerror(errno));
 	snprintf(path, sizeof(path), "%s/key", dir);
 	if (access(path, F_OK) != 0) {
-		if (RAND_priv_bytes(key, KEY_LEN) != 1)
+		uint8_t fresh[KEY_LEN];
+
+		snprintf(tmp, sizeof(tmp), "%s/key.tmp.%ld.%lx", dir, (long)getpid(),
+			 (unsigned long)(uintptr_t)&fresh);
+		if (RAND_priv_bytes(fresh, KEY_LEN) != 1)
 			return diag_set(d, WARD_EIO, path, 0, 0, "no randomness for the key");
-		return file_replace(path, key, KEY_LEN, 0600, d);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || file_write_all(fd, fresh, KEY_LEN) != 0 || fsync(fd) != 0) {
+			if (fd >= 0)
+				close(fd);
+			(void)unlink(tmp);
+			return diag_set(d, WARD_EIO, path, 0, 0, "cannot write the key: %s",
+					strerror(errno));
+		}
+		close(fd);
+		if (link(tmp, path) != 0 && errno != EEXIST) {
+			(void)unlink(tmp);
+			return diag_set(d, WARD_EIO, path, 0, 0, "cannot install the key: %s",
+					strerror(errno));
+		}
+		(void)unlink(tmp);
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			(void)fsync(fd);
+			close(fd);
+		}
 	}
 	r = file_read_all(path, KEY_LEN, &buf, &len, d);
 	if (r == 0 && len != KEY_LEN)

@@ -5,6 +5,7 @@
  * not overwrite; list and delete.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,12 +121,58 @@ test_replaced_file_not_taken(void **state)
 	close(fd);
 }
 
+struct qarg {
+	char file[300], state_dir[300];
+	struct quarantine_entry e;
+	int r;
+};
+
+static void *
+quarantine_thread(void *arg)
+{
+	struct qarg *q = arg;
+	struct ward_diag d;
+
+	q->r = quarantine_file(q->state_dir, q->file, -1, "R", &q->e, &d);
+	return NULL;
+}
+
+/* The first two quarantines of a new store, at once: one key for both
+ * (make check once caught a second key replacing the first). */
+static void
+test_first_use_race(void **state)
+{
+	struct qarg q[8];
+	pthread_t t[8];
+	struct quarantine_entry r;
+	struct ward_diag d;
+	int round, i;
+
+	(void)state;
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < 8; i++) {
+			snprintf(q[i].state_dir, sizeof(q[i].state_dir), "%s/race%d", dir, round);
+			snprintf(q[i].file, sizeof(q[i].file), "%s/f%d-%d", dir, round, i);
+			put(q[i].file, "same content", 12, 0644);
+		}
+		for (i = 0; i < 8; i++)
+			assert_int_equal(pthread_create(&t[i], NULL, quarantine_thread, &q[i]), 0);
+		for (i = 0; i < 8; i++) {
+			pthread_join(t[i], NULL);
+			assert_int_equal(q[i].r, 0);
+		}
+		for (i = 0; i < 8; i++)
+			assert_int_equal(quarantine_restore(q[i].state_dir, q[i].e.id, &r, &d), 0);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_replaced_file_not_taken),
+	    cmocka_unit_test(test_first_use_race),
 	};
 	char cmd[128];
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
