@@ -14,6 +14,7 @@
 #include "rules/ruleset.h"
 #include "scan/matcher.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,15 +72,6 @@ static struct {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .cond = PTHREAD_COND_INITIALIZER,
 };
-
-static double
-mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* Answers a permission event once (O.lock held). */
 static void
@@ -430,7 +422,7 @@ handle(const struct fanotify_event_metadata *md)
 	it->pid = md->pid;
 	it->mask = md->mask;
 	it->perm = perm;
-	it->deadline = mono() + O.cfg->onaccess_deadline_ms / 1000.0;
+	it->deadline = clock_mono() + O.cfg->onaccess_deadline_ms / 1000.0;
 	it->refs = 1;
 	if (perm) {
 		O.pending[O.npending++] = it;
@@ -472,7 +464,7 @@ reader_thread(void *arg)
 				}
 			}
 		}
-		expire_pending(mono());
+		expire_pending(clock_mono());
 	}
 	return NULL;
 }

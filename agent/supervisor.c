@@ -11,6 +11,7 @@
 #include "content/store.h"
 #include "event/event.h"
 #include "event/journal.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,15 +70,6 @@ sd_notify_send(const char *state)
 		return;
 	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
 	close(fd);
-}
-
-static double
-mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* Journals ev (the worker is not running: the supervisor is the only
@@ -228,7 +220,7 @@ supervisor_main(const struct agent_config *c, const char *config_path)
 		return 1;
 	}
 	for (;;) {
-		double started = mono(), last_hb = mono(), backoff;
+		double started = clock_mono(), last_hb = clock_mono(), backoff;
 		int hb = -1, status = 0, exited = 0;
 		pid_t pid = start_worker(c, config_path, &hb);
 
@@ -246,22 +238,22 @@ supervisor_main(const struct agent_config *c, const char *config_path)
 			if (p[1].revents & POLLIN) {
 				while (read(hb, buf, sizeof(buf)) > 0)
 					;
-				last_hb = mono();
+				last_hb = clock_mono();
 				if (!ready) {
 					ready = 1;
 					sd_notify_send("READY=1");
 				}
 			}
-			if (wd_interval > 0 && mono() - last_hb < HANG_TIMEOUT_S &&
-			    mono() - last_wd >= wd_interval) {
+			if (wd_interval > 0 && clock_mono() - last_hb < HANG_TIMEOUT_S &&
+			    clock_mono() - last_wd >= wd_interval) {
 				sd_notify_send("WATCHDOG=1");
-				last_wd = mono();
+				last_wd = clock_mono();
 			}
-			if (!stopping && mono() - last_hb > HANG_TIMEOUT_S &&
-			    mono() - started > HANG_TIMEOUT_S) {
+			if (!stopping && clock_mono() - last_hb > HANG_TIMEOUT_S &&
+			    clock_mono() - started > HANG_TIMEOUT_S) {
 				slog("the worker sent no heartbeat for %d s: killing it", HANG_TIMEOUT_S);
 				kill(pid, SIGKILL);
-				last_hb = mono();
+				last_hb = clock_mono();
 			}
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !stopping) {
@@ -294,20 +286,20 @@ supervisor_main(const struct agent_config *c, const char *config_path)
 				 strsignal(WTERMSIG(status)));
 			crash_guard(c, how);
 		}
-		consecutive = mono() - started > STABLE_S ? 1 : consecutive + 1;
+		consecutive = clock_mono() - started > STABLE_S ? 1 : consecutive + 1;
 		backoff = consecutive >= 8 ? c->restart_backoff_max_s
 					   : (double)(1u << (consecutive - 1)) / 4.0;
 		if (backoff > c->restart_backoff_max_s)
 			backoff = c->restart_backoff_max_s;
 		slog("restarting the worker in %.2f s", backoff);
 		{
-			double until = mono() + backoff;
+			double until = clock_mono() + backoff;
 
-			while (!stopping && mono() < until) {
+			while (!stopping && clock_mono() < until) {
 				struct pollfd p = {sfd, POLLIN, 0};
 				struct signalfd_siginfo si;
 
-				(void)poll(&p, 1, (int)((until - mono()) * 1000) + 1);
+				(void)poll(&p, 1, (int)((until - clock_mono()) * 1000) + 1);
 				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 					if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 						stopping = 1;

@@ -14,6 +14,7 @@
 #include "util/alloc.h"
 #include "util/file.h"
 #include "util/limits.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -225,15 +226,6 @@ validator_main(const struct agent_config *c)
 	return 0;
 }
 
-static double
-now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* The child: fd 3 = answer pipe, fd 4 = bundle; then a fresh wardd. */
 static void __attribute__((noreturn))
 exec_child(const struct agent_config *c, const char *config_path, int answer_fd, int bundle_fd)
@@ -254,7 +246,7 @@ validator_run(const struct agent_config *c, const char *config_path, const uint8
 	      size_t bundle_len, struct wbuf *out, char *reason, size_t reasonlen)
 {
 	struct wbuf got;
-	double deadline = now_s() + c->validator_timeout_s;
+	double deadline = clock_mono() + c->validator_timeout_s;
 	uint8_t buf[65536];
 	int pfd[2], mfd, status = 0, timed_out = 0, r = 0;
 	pid_t pid;
@@ -292,7 +284,7 @@ validator_run(const struct agent_config *c, const char *config_path, const uint8
 	wbuf_init(&got);
 	for (;;) {
 		struct pollfd p = {pfd[0], POLLIN, 0};
-		double left = deadline - now_s();
+		double left = deadline - clock_mono();
 		ssize_t k;
 
 		if (left <= 0) {

@@ -996,6 +996,21 @@ heartbeat_thread(void *arg)
 
 /* --- startup ----------------------------------------------------------- */
 
+/* A sensor could not start: said in the log and as an alert (and in
+ * status, from the reason the caller keeps). */
+static void
+sensor_off(const char *sensor, const char *what, const char *why)
+{
+	json_t *ev = event_new(EVENT_KIND_ALERT, "host", "info", "sensor-off", "failure");
+
+	logmsg("%s is OFF: %s", what, why);
+	if (ev != NULL) {
+		event_set_str(ev, "ward.sensor", sensor);
+		event_set_str(ev, "message", why);
+		emit(ev);
+	}
+}
+
 static int
 load_keys(void)
 {
@@ -1118,26 +1133,12 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (!W.safe && c->onaccess_npaths > 0 &&
 	    onaccess_start(c, W.onaccess_off, sizeof(W.onaccess_off)) != 0) {
-		json_t *ev = event_new(EVENT_KIND_ALERT, "host", "info", "sensor-off", "failure");
-
-		logmsg("on-access scanning is OFF: %s", W.onaccess_off);
-		if (ev != NULL) {
-			event_set_str(ev, "ward.sensor", "onaccess");
-			event_set_str(ev, "message", W.onaccess_off);
-			emit(ev);
-		}
+		sensor_off("onaccess", "on-access scanning", W.onaccess_off);
 	} else if (W.safe && c->onaccess_npaths > 0) {
 		snprintf(W.onaccess_off, sizeof(W.onaccess_off), "safe mode");
 	}
 	if (!W.safe && procmon_start(W.procmon_off, sizeof(W.procmon_off)) != 0) {
-		json_t *ev = event_new(EVENT_KIND_ALERT, "host", "info", "sensor-off", "failure");
-
-		logmsg("process monitoring is OFF: %s", W.procmon_off);
-		if (ev != NULL) {
-			event_set_str(ev, "ward.sensor", "procmon");
-			event_set_str(ev, "message", W.procmon_off);
-			emit(ev);
-		}
+		sensor_off("procmon", "process monitoring", W.procmon_off);
 	} else if (W.safe) {
 		snprintf(W.procmon_off, sizeof(W.procmon_off), "safe mode");
 	}
