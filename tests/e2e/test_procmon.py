@@ -74,7 +74,10 @@ def test_kill_rule_kills(agent):
     st = agent.status()["sensors"]["procmon"]
     assert st["state"] == "on"
     t0 = time.time()
-    p = subprocess.run(["bash", "-c", "exec sleep 20 # >& /dev/tcp/10.0.0.1/4444"], timeout=30)
+    # bash keeps its command line (it forks sleep rather than exec'ing it),
+    # so the sensor reads it however late it looks; the orphaned sleep ends
+    # by itself within 2 s.
+    p = subprocess.run(["bash", "-c", "sleep 2; true # >& /dev/tcp/10.0.0.1/4444"], timeout=30)
     assert p.returncode == -9, "the reverse shell should have been killed"
     assert time.time() - t0 < 5
     killed = wait_events(agent, "process-killed")[0]
@@ -97,13 +100,16 @@ def test_kill_rule_kills(agent):
 
 
 def test_alert_rule_only_alerts(agent):
-    # "; true" makes bash fork echo, so echo's parent is bash.
-    p = subprocess.run(["bash", "-c", "/bin/echo ward-procmon-marker; true"],
-                       stdout=subprocess.PIPE, timeout=30)
-    assert p.returncode == 0 and p.stdout == b"ward-procmon-marker\n"
+    # A subshell forked by bash runs sleep as "ward-procmon-marker 1": its
+    # parent is bash and it lives long enough to be read from /proc (a
+    # process that is gone first yields a partial event, which may miss).
+    p = subprocess.run(["bash", "-c", "(exec -a ward-procmon-marker /bin/sleep 1); true"],
+                       timeout=30)
+    assert p.returncode == 0
     ev = [e for e in wait_events(agent, "process-rule-matched")
           if e["rule"]["name"] == "Test marker command"][0]
-    assert ev["process"]["executable"] == "/usr/bin/echo" or ev["process"]["executable"] == "/bin/echo"
+    assert ev["process"]["executable"].endswith("/sleep")
+    assert ev["process"]["command_line"] == "ward-procmon-marker 1"
     assert ev["process"]["parent"]["executable"].endswith("/bash")
     assert "ward-procmon-marker" in ev["process"]["parent"]["command_line"]
     assert ev["ward"]["rule"]["action"] == "alert"
