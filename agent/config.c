@@ -53,6 +53,7 @@ static const struct ckey keys[] = {
     {"outputs.syslog", CT_BOOL, OFF(syslog), 0, 0, 0},
     {"outputs.syslog_socket", CT_PATH, OFF(syslog_socket), 0, 0, 0},
     {"onaccess.paths", CT_LIST, OFF(onaccess_paths), 0, 0, OFF(onaccess_npaths)},
+    {"onaccess.block_open", CT_LIST, OFF(onaccess_block_open), 0, 0, OFF(onaccess_nblock_open)},
     {"onaccess.deadline_ms", CT_UINT, OFF(onaccess_deadline_ms), 1, 60000, 0},
     {"onaccess.fail_closed", CT_BOOL, OFF(onaccess_fail_closed), 0, 0, 0},
     {"onaccess.cache_entries", CT_UINT, OFF(onaccess_cache_entries), 1024, 1u << 24, 0},

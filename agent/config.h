@@ -39,6 +39,8 @@ struct agent_config {
 	/* On-access scanning (fanotify): the mounts of these paths. */
 	char onaccess_paths[CONFIG_MAX_KEYS][CONFIG_MAX_PATH];
 	unsigned onaccess_npaths;
+	char onaccess_block_open[CONFIG_MAX_KEYS][CONFIG_MAX_PATH]; /* directories */
+	unsigned onaccess_nblock_open;
 	unsigned onaccess_deadline_ms;
 	int onaccess_fail_closed;
 	unsigned onaccess_cache_entries;

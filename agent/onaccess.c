@@ -193,17 +193,21 @@ link_of(const char *who, const char *what, long v, char *out, size_t outlen)
 	out[n > 0 ? n : 0] = '\0';
 }
 
-/* what: 0 written, 1 execution denied, 2 execution allowed at the deadline. */
+/* what: 0 written, 1 execution denied, 2 execution allowed at the deadline,
+ * 3 open denied, 4 open allowed at the deadline. */
 static void
 report(const struct item *it, const char *rule, long long version, int what,
        const struct stat *st)
 {
 	static const char *const actions[] = {"file-written-detected", "file-execution-denied",
-					      "file-execution-allowed-late"};
+					      "file-execution-allowed-late", "file-open-denied",
+					      "file-open-allowed-late"};
 	static const char *const messages[] = {
 	    "a detected file was written", "execution of a detected file was denied",
-	    "a detected file was executed: its verdict came after the response deadline"};
-	int denied = what == 1;
+	    "a detected file was executed: its verdict came after the response deadline",
+	    "opening a detected file was denied",
+	    "a detected file was opened: its verdict came after the response deadline"};
+	int denied = what == 1 || what == 3;
 	char path[PATH_MAX], exe[PATH_MAX];
 	json_t *ev;
 
@@ -323,11 +327,12 @@ scan_item(struct item *it, struct matcher_scratch **scr, const struct matcher **
 		answer_locked(it, !verdict);
 		pthread_mutex_unlock(&O.lock);
 		if (verdict)
-			report(it, h.rule, version, 1, &st);
+			report(it, h.rule, version, (it->mask & FAN_OPEN_PERM) ? 3 : 1, &st);
 	} else {
 		pthread_mutex_unlock(&O.lock);
 		if (verdict)
-			report(it, h.rule, version, it->perm ? 2 : 0, &st);
+			report(it, h.rule, version,
+			       !it->perm ? 0 : (it->mask & FAN_OPEN_PERM) ? 4 : 2, &st);
 		if (verdict && !it->perm && O.cfg->onaccess_quarantine)
 			respond_quarantine(it, h.rule);
 	}
@@ -477,7 +482,7 @@ onaccess_start(const struct agent_config *c, char *why, size_t whylen)
 
 	why[0] = '\0';
 	O.cfg = c;
-	if (c->onaccess_npaths == 0)
+	if (c->onaccess_npaths == 0 && c->onaccess_nblock_open == 0)
 		return 0;
 	O.ncache = c->onaccess_cache_entries;
 	O.cache = ward_calloc(O.ncache, sizeof(*O.cache));
@@ -500,6 +505,18 @@ onaccess_start(const struct agent_config *c, char *why, size_t whylen)
 				  c->onaccess_paths[i]) != 0) {
 			snprintf(why, whylen, "cannot watch %s: %s", c->onaccess_paths[i],
 				 strerror(errno));
+			close(O.fan);
+			O.fan = -1;
+			return WARD_EIO;
+		}
+	}
+	/* Opt-in blocking of plain opens: the files directly in these
+	 * directories (inode marks, not whole mounts). */
+	for (i = 0; i < c->onaccess_nblock_open; i++) {
+		if (fanotify_mark(O.fan, FAN_MARK_ADD, FAN_OPEN_PERM | FAN_EVENT_ON_CHILD, AT_FDCWD,
+				  c->onaccess_block_open[i]) != 0) {
+			snprintf(why, whylen, "cannot watch opens in %s: %s",
+				 c->onaccess_block_open[i], strerror(errno));
 			close(O.fan);
 			O.fan = -1;
 			return WARD_EIO;

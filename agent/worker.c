@@ -1131,7 +1131,7 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (!W.safe && c->onaccess_npaths > 0 &&
+	if (!W.safe && (c->onaccess_npaths > 0 || c->onaccess_nblock_open > 0) &&
 	    onaccess_start(c, W.onaccess_off, sizeof(W.onaccess_off)) != 0) {
 		sensor_off("onaccess", "on-access scanning", W.onaccess_off);
 	} else if (W.safe && c->onaccess_npaths > 0) {

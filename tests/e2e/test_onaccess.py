@@ -223,3 +223,24 @@ def test_quarantine_without_agent(box, tmp_path):
     assert open(target, "rb").read() == EICAR
     p = box.ward.run("quarantine", "--state-dir", a.state, "--run-dir", run, "delete", qid)
     assert p.returncode == 2 and "no such quarantine entry" in p.stderr
+
+
+def test_block_open_opt_in(box):
+    """onaccess.block_open: plain opens of detected files directly in the
+    listed directories are denied; elsewhere opens are not held."""
+    guarded = os.path.join(box.mnt, "uploads")
+    other = os.path.join(box.mnt, "other")
+    os.makedirs(guarded)
+    os.makedirs(other)
+    a = box.agent(extra=["  block_open: [%s]" % guarded])
+    for d in (guarded, other):
+        with open(os.path.join(d, "eicar.com"), "wb") as f:
+            f.write(EICAR)
+        with open(os.path.join(d, "clean.txt"), "wb") as f:
+            f.write(b"hello\n")
+    with pytest.raises(PermissionError):
+        open(os.path.join(guarded, "eicar.com"), "rb").read()
+    assert open(os.path.join(guarded, "clean.txt"), "rb").read() == b"hello\n"
+    assert open(os.path.join(other, "eicar.com"), "rb").read() == EICAR
+    ev = wait_events(a, "file-open-denied")[0]
+    assert ev["file"]["path"] == os.path.join(guarded, "eicar.com")
