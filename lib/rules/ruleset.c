@@ -326,8 +326,9 @@ rs_load_payload(struct rbuf *b, struct ruleset *rs, struct ward_diag *d)
 		return rs_fmt(d, WARD_EFORMAT, "string count");
 	if ((rs->strings = ward_calloc(n, sizeof(*rs->strings))) == NULL)
 		return rs_fmt(d, WARD_ENOMEM, "");
-	for (; rs->nstrings < n; rs->nstrings++) {
-		struct rs_string *st = &rs->strings[rs->nstrings];
+	while (rs->nstrings < n) {
+		/* Owned by rs from here on, even half-read (ruleset_free). */
+		struct rs_string *st = &rs->strings[rs->nstrings++];
 
 		if ((r = rs_get_str(b, WARD_MAX_IDENTIFIER + 1, &st->id, NULL)) != 0)
 			return rs_fmt(d, r, "string identifier");
