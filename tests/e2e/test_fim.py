@@ -68,8 +68,15 @@ def test_check_matches_aide(ward, tmp_path, name, change, bits):
     change(root)
     p = fim(ward, "check", root, base)
     assert p.returncode == bits, p.stdout + p.stderr
-    # aide agrees on what kind of change there was (its exit bits are the same).
-    assert aide_run(tmp_path, root, "check") == bits
+    # aide agrees on what kind of change there was.  aide also counts the
+    # parent directory's new mtime as a change when a file is added or
+    # removed a second or more after the baseline; ward leaves directory
+    # mtimes out (the entry itself is reported), so bit 4 may be aide's alone.
+    got = aide_run(tmp_path, root, "check")
+    if bits & 4:
+        assert got == bits
+    else:
+        assert got & ~4 == bits
 
 
 def test_check_reports_what_and_which(ward, tmp_path):
