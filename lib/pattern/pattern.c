@@ -30,7 +30,7 @@
 #define PATTERN_ALL_FLAGS                                                                          \
 	(PATTERN_NOCASE | PATTERN_WIDE | PATTERN_ASCII | PATTERN_FULLWORD | PATTERN_PRIVATE |      \
 	 PATTERN_DOTALL)
-#define PATTERN_SIZE_CAP ((uint64_t)1 << 40) /* saturation for size arithmetic */
+
 /* Characters of a wide literal that fit in one YARA atom (4 bytes). */
 #define PATTERN_ATOM_CHARS 2
 
@@ -62,8 +62,8 @@ struct cg {
 	size_t prog_cap, cls_cap;
 };
 
-static uint64_t
-sat_add(uint64_t a, uint64_t b)
+uint64_t
+pattern_sat_add(uint64_t a, uint64_t b)
 {
 	return a + b > PATTERN_SIZE_CAP ? PATTERN_SIZE_CAP : a + b;
 }
@@ -95,19 +95,19 @@ cg_size(const struct ptree *t, uint32_t n)
 	case PT_CAT:
 	case PT_ALT:
 		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next) {
-			s = sat_add(s, cg_size(t, c));
+			s = pattern_sat_add(s, cg_size(t, c));
 			k++;
 		}
 		if (nd->type == PT_ALT && k > 1)
-			s = sat_add(s, 2 * (k - 1));
+			s = pattern_sat_add(s, 2 * (k - 1));
 		break;
 	case PT_REPEAT:
 		sc = cg_size(t, nd->child);
 		s = sat_mul(nd->min, sc);
 		if (nd->max == PTREE_INF)
-			s = sat_add(s, sc + 2);
+			s = pattern_sat_add(s, sc + 2);
 		else
-			s = sat_add(s, sat_mul(nd->max - nd->min, sc + 1));
+			s = pattern_sat_add(s, sat_mul(nd->max - nd->min, sc + 1));
 		break;
 	default:
 		break;
@@ -116,8 +116,8 @@ cg_size(const struct ptree *t, uint32_t n)
 }
 
 /* Shortest and longest match of node n in characters (longest saturates). */
-static void
-cg_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx)
+void
+pattern_cg_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx)
 {
 	const struct ptree_node *nd = &t->n[n];
 	uint64_t a, b, smin = 0, smax = 0;
@@ -130,14 +130,14 @@ cg_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx)
 		break;
 	case PT_CAT:
 		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next) {
-			cg_len(t, c, &a, &b);
-			smin = sat_add(smin, a);
-			smax = sat_add(smax, b);
+			pattern_cg_len(t, c, &a, &b);
+			smin = pattern_sat_add(smin, a);
+			smax = pattern_sat_add(smax, b);
 		}
 		break;
 	case PT_ALT:
 		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next) {
-			cg_len(t, c, &a, &b);
+			pattern_cg_len(t, c, &a, &b);
 			if (first || a < smin)
 				smin = a;
 			if (first || b > smax)
@@ -146,7 +146,7 @@ cg_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx)
 		}
 		break;
 	case PT_REPEAT:
-		cg_len(t, nd->child, &a, &b);
+		pattern_cg_len(t, nd->child, &a, &b);
 		smin = sat_mul(nd->min, a);
 		smax = nd->max == PTREE_INF ? (b == 0 ? 0 : PATTERN_SIZE_CAP) : sat_mul(nd->max, b);
 		break;
@@ -520,9 +520,9 @@ cg_branches(struct cg *g)
 	if (alt == PTREE_NONE)
 		goto out;
 	for (c = rest; c != PTREE_NONE; c = t->n[c].next)
-		rs = sat_add(rs, cg_size(t, c));
+		rs = pattern_sat_add(rs, cg_size(t, c));
 	for (c = t->n[alt].child; c != PTREE_NONE; c = t->n[c].next) {
-		size = sat_add(size, sat_add(cg_size(t, c), rs + 1));
+		size = pattern_sat_add(size, pattern_sat_add(cg_size(t, c), rs + 1));
 		k++;
 	}
 	if (k < 2 || k > PATTERN_MAX_PIECES || size > WARD_MAX_PATTERN_PROG)
@@ -626,85 +626,6 @@ is_chain_jump(const struct ptree_node *nd)
 {
 	return nd->type == PT_REPEAT && nd->jump &&
 	       (nd->min > HEX_CHAIN_THRESHOLD || nd->max > HEX_CHAIN_THRESHOLD);
-}
-
-/* Shortest run of exact characters worth looking for instead of the whole
- * string: shorter runs hit too often in binaries to save anything. */
-#define ANCHOR_MIN 3
-
-/*
- * The anchor of a hex string or regexp: its longest run of exact characters
- * among the top-level items (each one must be in every match, in order),
- * with the range of the run's offset from the start of a match, in
- * characters.  Vectorscan then looks for that literal alone and the
- * verifier checks the whole string around it, as YARA does with its atoms:
- * wildcard nibbles, classes and jumps are what make Vectorscan's compile
- * time explode (2 000 such hex strings take seconds, 200 regexps with a
- * bounded class repeat a quarter of a second), while literals compile in
- * microseconds.  Returns the run's length: 0 when the string has no other
- * items (the whole string is already a literal), or no run of ANCHOR_MIN
- * characters has an offset bounded by maxlen characters.
- */
-static uint32_t
-tree_anchor(const struct ptree *t, uint64_t maxlen, uint32_t *first, uint64_t *omin,
-	    uint64_t *omax)
-{
-	const struct ptree_node *root = &t->n[t->root];
-	uint64_t at_min = 0, at_max = 0, run_min = 0, run_max = 0, mn, mx;
-	uint32_t c, run = 0, run_first = PTREE_NONE, best = 0;
-	int only_chars = 1;
-
-	if (root->type != PT_CAT)
-		return 0;
-	for (c = root->child;; c = t->n[c].next) {
-		const struct ptree_node *nd = c != PTREE_NONE ? &t->n[c] : NULL;
-
-		if (nd != NULL && nd->type == PT_CLASS && ptree_bm_count(nd->bm) == 1) {
-			if (run++ == 0) {
-				run_first = c;
-				run_min = at_min;
-				run_max = at_max;
-			}
-		} else {
-			if (run > best && run_max < PATTERN_SIZE_CAP && run_max + run <= maxlen) {
-				best = run;
-				*first = run_first;
-				*omin = run_min;
-				*omax = run_max;
-			}
-			run = 0;
-			if (nd == NULL)
-				break;
-			only_chars = 0;
-		}
-		cg_len(t, c, &mn, &mx);
-		at_min = sat_add(at_min, mn);
-		at_max = sat_add(at_max, mx);
-	}
-	return only_chars || best < ANCHOR_MIN ? 0 : best;
-}
-
-/* Makes variant v look for its anchor (tree_anchor), when it has one. */
-static int
-use_anchor(struct pattern *p, const struct ptree *t, size_t v)
-{
-	struct pattern_variant *pv = &p->var[v];
-	uint32_t first = PTREE_NONE, n, c, i, cs = pv->wide ? 2 : 1;
-	uint64_t omin = 0, omax = 0;
-	struct wbuf w;
-
-	n = tree_anchor(t, pv->maxlen / cs, &first, &omin, &omax);
-	if (n == 0)
-		return 0;
-	wbuf_init(&w);
-	for (i = 0, c = first; i < n; i++, c = t->n[c].next)
-		pattern_ex_node(&w, t, c, pv->wide);
-	ward_free(pv->expr);
-	pv->expr = NULL;
-	pv->hs_flags = HS_FLAG_DOTALL;
-	pv->end_min = (uint32_t)((omin + n) * cs);
-	pv->end_max = (uint32_t)((omax + n) * cs);
-	return pattern_ex_finish(&w, pv);
 }
 
 /* --- compile --------------------------------------------------------- */
@@ -847,22 +768,22 @@ compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 		pmin = pmax = 0;
 		for (c = root->child; c != PTREE_NONE; c = t->n[c].next) {
 			if (is_chain_jump(&t->n[c])) {
-				tmin = sat_add(tmin, sat_add(pmin, t->n[c].min));
-				tmax = sat_add(
+				tmin = pattern_sat_add(tmin, pattern_sat_add(pmin, t->n[c].min));
+				tmax = pattern_sat_add(
 				    tmax, (pmax > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : pmax));
-				tmax = sat_add(tmax, t->n[c].max == PTREE_INF ? PATTERN_SIZE_CAP
+				tmax = pattern_sat_add(tmax, t->n[c].max == PTREE_INF ? PATTERN_SIZE_CAP
 									      : t->n[c].max);
 				pmin = pmax = 0;
 				continue;
 			}
-			cg_len(t, c, &mn, &mx);
-			pmin = sat_add(pmin, mn);
-			pmax = sat_add(pmax, mx);
+			pattern_cg_len(t, c, &mn, &mx);
+			pmin = pattern_sat_add(pmin, mn);
+			pmax = pattern_sat_add(pmax, mx);
 		}
-		tmin = sat_add(tmin, pmin);
-		tmax = sat_add(tmax, pmax > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : pmax);
+		tmin = pattern_sat_add(tmin, pmin);
+		tmax = pattern_sat_add(tmax, pmax > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : pmax);
 	} else {
-		cg_len(t, t->root, &tmin, &tmax);
+		pattern_cg_len(t, t->root, &tmin, &tmax);
 	}
 	nullable = tmin == 0;
 	for (v = 0; v < p->nvar; v++) {
@@ -885,7 +806,7 @@ compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 		pattern_ex_node(&w, t, t->root, p->var[v].wide);
 		r = pattern_ex_finish(&w, &p->var[v]);
 		if (r == 0)
-			r = use_anchor(p, t, v);
+			r = pattern_use_anchor(p, t, v);
 		if (r != 0)
 			goto fail;
 	}

@@ -119,3 +119,84 @@ pattern_ex_finish(struct wbuf *w, struct pattern_variant *v)
 	wbuf_free(w);
 	return r;
 }
+
+/* --- anchors ------------------------------------------------------------ */
+
+/* Shortest run of exact characters worth looking for instead of the whole
+ * string: shorter runs hit too often in binaries to save anything. */
+#define ANCHOR_MIN 3
+
+/*
+ * The anchor of a hex string or regexp: its longest run of exact characters
+ * among the top-level items (each one must be in every match, in order),
+ * with the range of the run's offset from the start of a match, in
+ * characters.  Vectorscan then looks for that literal alone and the
+ * verifier checks the whole string around it, as YARA does with its atoms:
+ * wildcard nibbles, classes and jumps are what make Vectorscan's compile
+ * time explode (2 000 such hex strings take seconds, 200 regexps with a
+ * bounded class repeat a quarter of a second), while literals compile in
+ * microseconds.  Returns the run's length: 0 when the string has no other
+ * items (the whole string is already a literal), or no run of ANCHOR_MIN
+ * characters has an offset bounded by maxlen characters.
+ */
+static uint32_t
+tree_anchor(const struct ptree *t, uint64_t maxlen, uint32_t *first, uint64_t *omin,
+	    uint64_t *omax)
+{
+	const struct ptree_node *root = &t->n[t->root];
+	uint64_t at_min = 0, at_max = 0, run_min = 0, run_max = 0, mn, mx;
+	uint32_t c, run = 0, run_first = PTREE_NONE, best = 0;
+	int only_chars = 1;
+
+	if (root->type != PT_CAT)
+		return 0;
+	for (c = root->child;; c = t->n[c].next) {
+		const struct ptree_node *nd = c != PTREE_NONE ? &t->n[c] : NULL;
+
+		if (nd != NULL && nd->type == PT_CLASS && ptree_bm_count(nd->bm) == 1) {
+			if (run++ == 0) {
+				run_first = c;
+				run_min = at_min;
+				run_max = at_max;
+			}
+		} else {
+			if (run > best && run_max < PATTERN_SIZE_CAP && run_max + run <= maxlen) {
+				best = run;
+				*first = run_first;
+				*omin = run_min;
+				*omax = run_max;
+			}
+			run = 0;
+			if (nd == NULL)
+				break;
+			only_chars = 0;
+		}
+		pattern_cg_len(t, c, &mn, &mx);
+		at_min = pattern_sat_add(at_min, mn);
+		at_max = pattern_sat_add(at_max, mx);
+	}
+	return only_chars || best < ANCHOR_MIN ? 0 : best;
+}
+
+/* Makes variant v look for its anchor (tree_anchor), when it has one. */
+int
+pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v)
+{
+	struct pattern_variant *pv = &p->var[v];
+	uint32_t first = PTREE_NONE, n, c, i, cs = pv->wide ? 2 : 1;
+	uint64_t omin = 0, omax = 0;
+	struct wbuf w;
+
+	n = tree_anchor(t, pv->maxlen / cs, &first, &omin, &omax);
+	if (n == 0)
+		return 0;
+	wbuf_init(&w);
+	for (i = 0, c = first; i < n; i++, c = t->n[c].next)
+		pattern_ex_node(&w, t, c, pv->wide);
+	ward_free(pv->expr);
+	pv->expr = NULL;
+	pv->hs_flags = HS_FLAG_DOTALL;
+	pv->end_min = (uint32_t)((omin + n) * cs);
+	pv->end_max = (uint32_t)((omax + n) * cs);
+	return pattern_ex_finish(&w, pv);
+}

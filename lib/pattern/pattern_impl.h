@@ -105,6 +105,15 @@ struct ptree;
 void pattern_ex_byte(struct wbuf *w, unsigned c);
 void pattern_ex_class(struct wbuf *w, const uint8_t *bm, int wide);
 void pattern_ex_node(struct wbuf *w, const struct ptree *t, uint32_t n, int wide);
+#define PATTERN_SIZE_CAP ((uint64_t)1 << 40) /* saturation for size arithmetic */
+
+/* pattern.c: shortest and longest match of node n in characters (longest
+ * saturates), and saturating addition. */
+void pattern_cg_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx);
+uint64_t pattern_sat_add(uint64_t a, uint64_t b);
+/* pattern_expr.c: makes variant v of p look for its anchor (a run of exact
+ * characters) instead of the whole string, when it has one. */
+int pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v);
 /* Moves w's text into v as its NUL-terminated expression; 0 or WARD_ENOMEM. */
 int pattern_ex_finish(struct wbuf *w, struct pattern_variant *v);
 
