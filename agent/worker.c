@@ -13,6 +13,7 @@
  *   - one activation or rollback runs at a time.
  */
 #include "agent/worker.h"
+#include "agent/control.h"
 #include "agent/onaccess.h"
 #include "agent/procmon.h"
 #include "agent/outputs.h"
@@ -49,9 +50,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CLIENTS 16
-#define MAX_REQUEST (64 * 1024)
-#define MAX_LISTED_MATCHES 10000
 
 /* Content in use, shared by the scans that hold it. */
 struct active {
@@ -76,8 +74,6 @@ static struct {
 	int safe;
 	char safe_reason[STORE_MAX_REASON];
 	time_t started;
-	unsigned clients;
-	char sock_path[CONFIG_MAX_PATH + 32];
 	struct journal *journal;
 	char onaccess_off[300]; /* why the on-access sensor is off */
 	char procmon_off[300];
@@ -86,11 +82,10 @@ static struct {
     .apply_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
-static void
-logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define logmsg worker_log
 
-static void
-logmsg(const char *fmt, ...)
+void
+worker_log(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -285,6 +280,23 @@ worker_content_version(const struct active *a)
 	return (long long)a->version;
 }
 
+const char *
+worker_content_name(const struct active *a)
+{
+	return a->name;
+}
+
+int
+worker_safe_mode(void)
+{
+	int safe;
+
+	pthread_mutex_lock(&W.lock);
+	safe = W.safe;
+	pthread_mutex_unlock(&W.lock);
+	return safe;
+}
+
 /* Makes a the content in use; the old one goes when its scans end. */
 static void
 active_swap(struct active *a)
@@ -396,8 +408,9 @@ install_step(const char *step)
  * The activation pipeline for the bundle bytes p[0..n).  Returns 0 with
  * *version set, or WARD_EVERIFY etc. with reason filled in.
  */
-static int
-activate(const uint8_t *p, size_t n, int64_t *version, double *ms, char *reason, size_t rlen)
+int
+worker_activate(const unsigned char *p, size_t n, long long *version, double *ms, char *reason,
+		size_t rlen)
 {
 	struct bundle *b = NULL;
 	struct active *a = NULL;
@@ -523,8 +536,8 @@ refused:
 	return r != 0 ? r : WARD_EVERIFY;
 }
 
-static int
-rollback(const char *reason, char *msg, size_t mlen)
+int
+worker_rollback(const char *reason, char *msg, size_t mlen)
 {
 	struct active *a = NULL;
 	struct ward_diag d;
@@ -559,8 +572,8 @@ out:
 
 /* --- control requests -------------------------------------------------- */
 
-static json_t *
-status_json(void)
+json_t *
+worker_status_json(void)
 {
 	json_t *o, *content, *arr, *warn = json_array();
 	char at[21];
@@ -639,315 +652,6 @@ status_json(void)
 		}
 	}
 	return o;
-}
-
-struct scan_req {
-	struct active *a;
-	struct matcher_scratch *s;
-	json_t *matches;
-	const char *path;
-	uint64_t files, errors, nmatches;
-};
-
-static int
-scan_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
-{
-	struct scan_req *q = arg;
-
-	(void)s;
-	if (rule != UINT32_MAX && (q->a->rs->rules[rule].flags & RS_RULE_PRIVATE))
-		return 0;
-	q->nmatches++;
-	if (json_array_size(q->matches) < MAX_LISTED_MATCHES)
-		json_array_append_new(
-		    q->matches,
-		    json_pack("{s:s, s:s}", "path", q->path, "rule",
-			      rule == UINT32_MAX ? hash_name : q->a->rs->rules[rule].name));
-	return 0;
-}
-
-static int
-scan_file(void *ctx, const struct walker_entry *e)
-{
-	struct scan_req *q = ctx;
-	int fd, r;
-
-	if (W.cfg->max_filesize > 0 && (uint64_t)e->st->st_size > W.cfg->max_filesize)
-		return 0;
-	fd = openat(e->dirfd, e->name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		q->errors++;
-		return 0;
-	}
-	q->path = e->path;
-	r = matcher_scan_fd(q->a->m, q->s, fd, (uint64_t)e->st->st_size, scan_report, q, NULL);
-	close(fd);
-	if (r != 0)
-		q->errors++;
-	q->files++;
-	return 0;
-}
-
-static void
-scan_error(void *ctx, const char *path, const char *what, int errnum)
-{
-	struct scan_req *q = ctx;
-
-	(void)path;
-	(void)what;
-	(void)errnum;
-	q->errors++;
-}
-
-static json_t *
-do_scan(const char *path)
-{
-	struct scan_req q;
-	struct walker_opts wo;
-	const char *paths[1] = {path};
-	json_t *o;
-	int r;
-
-	memset(&q, 0, sizeof(q));
-	q.a = active_get();
-	if (q.a == NULL)
-		return json_pack("{s:b, s:s}", "ok", 0, "error",
-				 W.safe ? "safe mode: no content is active" : "no content installed");
-	if (matcher_scratch_new(q.a->m, &q.s) != 0) {
-		active_put(q.a);
-		return json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
-	}
-	q.matches = json_array();
-	memset(&wo, 0, sizeof(wo));
-	wo.file = scan_file;
-	wo.error = scan_error;
-	wo.ctx = &q;
-	r = walker_run(&wo, paths, 1, NULL);
-	o = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:o}", "ok", r == 0, "content", q.a->name,
-		      "version", (json_int_t)q.a->version, "files", (json_int_t)q.files, "errors",
-		      (json_int_t)q.errors, "match_count", (json_int_t)q.nmatches, "matches",
-		      q.matches);
-	matcher_scratch_free(q.s);
-	active_put(q.a);
-	return o;
-}
-
-static json_t *
-do_apply(const char *path)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	struct ward_diag d;
-	char reason[1500];
-	int64_t version = 0;
-	double ms = 0;
-	int r;
-
-	diag_clear(&d);
-	if ((r = file_read_all(path, (size_t)BUNDLE_MAX_SIZE, &buf, &len, &d)) != 0) {
-		char msg[1100];
-
-		diag_format(&d, msg, sizeof(msg));
-		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-	}
-	r = activate(buf, len, &version, &ms, reason, sizeof(reason));
-	ward_free(buf);
-	if (r != 0)
-		return json_pack("{s:b, s:I, s:s}", "ok", 0, "version", (json_int_t)version, "error",
-				 reason);
-	return json_pack("{s:b, s:I, s:f}", "ok", 1, "version", (json_int_t)version, "ms", ms);
-}
-
-static void
-q_add(void *arg, const struct quarantine_entry *e)
-{
-	json_array_append_new((json_t *)arg, quarantine_entry_json(e));
-}
-
-/* quarantine-list / -restore / -delete, done by the agent itself so that
- * its own writes never trigger its sensors. */
-static json_t *
-do_quarantine(const char *cmd, const char *id)
-{
-	struct quarantine_entry e;
-	struct ward_diag d;
-	char msg[1200];
-	json_t *arr, *ev;
-	int r;
-
-	diag_clear(&d);
-	if (strcmp(cmd, "quarantine-list") == 0) {
-		arr = json_array();
-		r = quarantine_list(W.cfg->state_dir, q_add, arr, &d);
-		return json_pack("{s:b, s:o}", "ok", r == 0, "entries", arr);
-	}
-	if (id == NULL)
-		return json_pack("{s:b, s:s}", "ok", 0, "error", "no id");
-	r = strcmp(cmd, "quarantine-restore") == 0 ? quarantine_restore(W.cfg->state_dir, id, &e, &d)
-						    : quarantine_delete(W.cfg->state_dir, id, &d);
-	if (r != 0) {
-		diag_format(&d, msg, sizeof(msg));
-		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-	}
-	ev = event_new(EVENT_KIND_EVENT, "file", strcmp(cmd, "quarantine-restore") == 0 ? "creation"
-											 : "deletion",
-		       strcmp(cmd, "quarantine-restore") == 0 ? "file-restored"
-							      : "quarantine-deleted",
-		       "success");
-	if (ev != NULL) {
-		event_set_str(ev, "ward.quarantine.id", id);
-		if (strcmp(cmd, "quarantine-restore") == 0) {
-			event_set_str(ev, "file.path", e.path);
-			event_set_str(ev, "file.hash.sha256", e.sha256);
-		}
-		emit(ev);
-	}
-	return json_pack("{s:b, s:s}", "ok", 1, "path",
-			 strcmp(cmd, "quarantine-restore") == 0 ? e.path : "");
-}
-
-static json_t *
-handle(json_t *req)
-{
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
-	const char *path = json_string_value(json_object_get(req, "path"));
-	char msg[400];
-
-	if (cmd == NULL)
-		return json_pack("{s:b, s:s}", "ok", 0, "error", "no command");
-	if (strcmp(cmd, "status") == 0)
-		return status_json();
-	if (strcmp(cmd, "apply") == 0 && path != NULL)
-		return do_apply(path);
-	if (strcmp(cmd, "scan") == 0 && path != NULL)
-		return do_scan(path);
-	if (strncmp(cmd, "quarantine-", 11) == 0)
-		return do_quarantine(cmd, json_string_value(json_object_get(req, "id")));
-	if (strcmp(cmd, "rollback") == 0) {
-		int r = rollback("rolled back by the operator", msg, sizeof(msg));
-
-		return json_pack("{s:b, s:s}", "ok", r == 0, r == 0 ? "message" : "error", msg);
-	}
-	return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");
-}
-
-static void *
-client_thread(void *arg)
-{
-	int fd = (int)(intptr_t)arg;
-	char *buf = ward_malloc(MAX_REQUEST + 1);
-	size_t len = 0;
-	json_t *req = NULL, *resp;
-	char *text;
-	ssize_t k;
-
-	while (buf != NULL && len < MAX_REQUEST) {
-		k = read(fd, buf + len, MAX_REQUEST - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		len += (size_t)k;
-		if (memchr(buf + len - (size_t)k, '\n', (size_t)k) != NULL)
-			break;
-	}
-	if (buf != NULL)
-		req = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL);
-	resp = req != NULL ? handle(req) : json_pack("{s:b, s:s}", "ok", 0, "error", "bad request");
-	text = json_dumps(resp, JSON_COMPACT);
-	if (text != NULL) {
-		(void)file_write_all(fd, text, strlen(text));
-		(void)file_write_all(fd, "\n", 1);
-		free(text);
-	}
-	json_decref(resp);
-	json_decref(req);
-	ward_free(buf);
-	close(fd);
-	pthread_mutex_lock(&W.lock);
-	W.clients--;
-	pthread_mutex_unlock(&W.lock);
-	return NULL;
-}
-
-static int
-listen_socket(void)
-{
-	struct sockaddr_un sa;
-	int fd;
-
-	if (mkdir(W.cfg->run_dir, 0700) != 0 && errno != EEXIST) {
-		logmsg("cannot create %s: %s", W.cfg->run_dir, strerror(errno));
-		return -1;
-	}
-	snprintf(W.sock_path, sizeof(W.sock_path), "%s/control.sock", W.cfg->run_dir);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(W.sock_path) >= sizeof(sa.sun_path)) {
-		logmsg("%s: path too long for a socket", W.sock_path);
-		return -1;
-	}
-	memcpy(sa.sun_path, W.sock_path, strlen(W.sock_path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	(void)unlink(W.sock_path);
-	/* Root only: created 0600 (umask) and checked. */
-	{
-		mode_t old = umask(0177);
-		int b = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-
-		umask(old);
-		if (b != 0 || chmod(W.sock_path, 0600) != 0 || listen(fd, 64) != 0) {
-			logmsg("cannot listen on %s: %s", W.sock_path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
-}
-
-static void *
-accept_thread(void *arg)
-{
-	int lfd = (int)(intptr_t)arg;
-
-	for (;;) {
-		struct ucred cr;
-		socklen_t crl = sizeof(cr);
-		pthread_t t;
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			break;
-		}
-		/* Only root (or the agent's own user) may talk to the agent. */
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) != 0 ||
-		    (cr.uid != 0 && cr.uid != geteuid())) {
-			close(fd);
-			continue;
-		}
-		pthread_mutex_lock(&W.lock);
-		if (W.clients >= MAX_CLIENTS) {
-			pthread_mutex_unlock(&W.lock);
-			(void)file_write_all(fd, "{\"ok\":false,\"error\":\"busy\"}\n", 28);
-			close(fd);
-			continue;
-		}
-		W.clients++;
-		pthread_mutex_unlock(&W.lock);
-		if (pthread_create(&t, NULL, client_thread, (void *)(intptr_t)fd) != 0) {
-			close(fd);
-			pthread_mutex_lock(&W.lock);
-			W.clients--;
-			pthread_mutex_unlock(&W.lock);
-			continue;
-		}
-		pthread_detach(t);
-	}
-	return NULL;
 }
 
 /* Logs, once per version, that the current content has expired (it
@@ -1074,7 +778,7 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	sigset_t set;
 	pthread_t t;
 	uint8_t md[32];
-	int lfd, sig;
+	int sig;
 
 	W.cfg = c;
 	W.config_path = config_path;
@@ -1142,27 +846,23 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	} else if (W.safe) {
 		snprintf(W.procmon_off, sizeof(W.procmon_off), "safe mode");
 	}
-	lfd = listen_socket();
-	if (lfd < 0)
+	if (control_start(c) != 0)
 		return WORKER_EXIT_CONFIG;
-	if (pthread_create(&t, NULL, accept_thread, (void *)(intptr_t)lfd) != 0)
-		return 1;
-	pthread_detach(t);
 	if (!W.st.current.present && !W.safe && c->initial_content[0] != '\0') {
-		json_t *r = do_apply(c->initial_content);
+		json_t *r = control_apply(c->initial_content);
 
 		json_decref(r);
 	}
 	if (pthread_create(&t, NULL, heartbeat_thread, (void *)(intptr_t)heartbeat_fd) == 0)
 		pthread_detach(t);
-	logmsg("ready: %s (%s)", W.sock_path, W.safe ? "safe mode" : "protecting");
+	logmsg("ready: %s (%s)", control_socket_path(), W.safe ? "safe mode" : "protecting");
 	sigdelset(&set, SIGPIPE);
 	for (;;) {
 		if (sigwait(&set, &sig) == 0 && (sig == SIGTERM || sig == SIGINT))
 			break;
 	}
 	logmsg("stopping");
-	(void)unlink(W.sock_path);
+	control_stop();
 	emit(event_new(EVENT_KIND_EVENT, "process", "end", "agent-stopped", "success"));
 	outputs_stop();
 	journal_close(W.journal);

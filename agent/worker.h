@@ -9,6 +9,8 @@
 
 #include "agent/config.h"
 
+#include <stddef.h>
+
 /* Exit status of a worker that cannot run with this configuration: the
  * supervisor does not restart it (EX_CONFIG). */
 #define WORKER_EXIT_CONFIG 78
@@ -37,7 +39,20 @@ const struct ruleset *worker_content_rules(const struct active *a);
 long long worker_content_version(const struct active *a);
 struct sigma_set;
 const struct sigma_set *worker_content_sigma(const struct active *a); /* may be NULL */
+const char *worker_content_name(const struct active *a);
 /* Journals an event (takes the reference). */
 void worker_emit(struct json_t *ev);
+/* A line on stderr, prefixed "wardd[pid]: ". */
+void worker_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* For the control socket. */
+int worker_safe_mode(void);
+struct json_t *worker_status_json(void);
+/* The activation pipeline for the bundle bytes p[0..n): 0 with *version
+ * and *ms set, or an error with reason filled in. */
+int worker_activate(const unsigned char *p, size_t n, long long *version, double *ms,
+		    char *reason, size_t rlen);
+/* Back to last-known-good: 0 with msg set, or an error with msg the why. */
+int worker_rollback(const char *reason, char *msg, size_t mlen);
 
 #endif

@@ -1,0 +1,387 @@
+/*
+ * control: the agent's control socket.  See control.h.
+ *
+ * Must hold:
+ *   - only root (or the agent's own user) is served, checked by the
+ *     peer's credentials; the socket is created 0600;
+ *   - at most MAX_CLIENTS requests run at once, the others get "busy";
+ *   - a request is one JSON line of at most MAX_REQUEST bytes.
+ */
+#include "agent/control.h"
+#include "agent/worker.h"
+#include "content/bundle.h"
+#include "event/event.h"
+#include "response/quarantine.h"
+#include "rules/ruleset.h"
+#include "scan/matcher.h"
+#include "scan/walker.h"
+#include "util/alloc.h"
+#include "util/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS 16
+#define MAX_REQUEST (64 * 1024)
+#define MAX_LISTED_MATCHES 10000
+
+static struct {
+	const struct agent_config *cfg;
+	pthread_mutex_t lock; /* clients */
+	unsigned clients;
+	char sock_path[CONFIG_MAX_PATH + 32];
+} C = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+struct scan_req {
+	struct active *a;
+	const struct ruleset *rs;
+	struct matcher_scratch *s;
+	json_t *matches;
+	const char *path;
+	uint64_t files, errors, nmatches;
+};
+
+static int
+scan_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+{
+	struct scan_req *q = arg;
+
+	(void)s;
+	if (rule != UINT32_MAX && (q->rs->rules[rule].flags & RS_RULE_PRIVATE))
+		return 0;
+	q->nmatches++;
+	if (json_array_size(q->matches) < MAX_LISTED_MATCHES)
+		json_array_append_new(
+		    q->matches,
+		    json_pack("{s:s, s:s}", "path", q->path, "rule",
+			      rule == UINT32_MAX ? hash_name : q->rs->rules[rule].name));
+	return 0;
+}
+
+static int
+scan_file(void *ctx, const struct walker_entry *e)
+{
+	struct scan_req *q = ctx;
+	int fd, r;
+
+	if (C.cfg->max_filesize > 0 && (uint64_t)e->st->st_size > C.cfg->max_filesize)
+		return 0;
+	fd = openat(e->dirfd, e->name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		q->errors++;
+		return 0;
+	}
+	q->path = e->path;
+	r = matcher_scan_fd(worker_content_matcher(q->a), q->s, fd, (uint64_t)e->st->st_size, scan_report, q, NULL);
+	close(fd);
+	if (r != 0)
+		q->errors++;
+	q->files++;
+	return 0;
+}
+
+static void
+scan_error(void *ctx, const char *path, const char *what, int errnum)
+{
+	struct scan_req *q = ctx;
+
+	(void)path;
+	(void)what;
+	(void)errnum;
+	q->errors++;
+}
+
+static json_t *
+do_scan(const char *path)
+{
+	struct scan_req q;
+	struct walker_opts wo;
+	const char *paths[1] = {path};
+	json_t *o;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	q.a = worker_content_get();
+	if (q.a == NULL)
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+				 worker_safe_mode() ? "safe mode: no content is active" : "no content installed");
+	q.rs = worker_content_rules(q.a);
+	if (matcher_scratch_new(worker_content_matcher(q.a), &q.s) != 0) {
+		worker_content_put(q.a);
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
+	}
+	q.matches = json_array();
+	memset(&wo, 0, sizeof(wo));
+	wo.file = scan_file;
+	wo.error = scan_error;
+	wo.ctx = &q;
+	r = walker_run(&wo, paths, 1, NULL);
+	o = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:o}", "ok", r == 0, "content", worker_content_name(q.a),
+		      "version", (json_int_t)worker_content_version(q.a), "files", (json_int_t)q.files, "errors",
+		      (json_int_t)q.errors, "match_count", (json_int_t)q.nmatches, "matches",
+		      q.matches);
+	matcher_scratch_free(q.s);
+	worker_content_put(q.a);
+	return o;
+}
+
+json_t *
+control_apply(const char *path)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct ward_diag d;
+	char reason[1500];
+	long long version = 0;
+	double ms = 0;
+	int r;
+
+	diag_clear(&d);
+	if ((r = file_read_all(path, (size_t)BUNDLE_MAX_SIZE, &buf, &len, &d)) != 0) {
+		char msg[1100];
+
+		diag_format(&d, msg, sizeof(msg));
+		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+	}
+	r = worker_activate(buf, len, &version, &ms, reason, sizeof(reason));
+	ward_free(buf);
+	if (r != 0)
+		return json_pack("{s:b, s:I, s:s}", "ok", 0, "version", (json_int_t)version, "error",
+				 reason);
+	return json_pack("{s:b, s:I, s:f}", "ok", 1, "version", (json_int_t)version, "ms", ms);
+}
+
+static void
+q_add(void *arg, const struct quarantine_entry *e)
+{
+	json_array_append_new((json_t *)arg, quarantine_entry_json(e));
+}
+
+/* quarantine-list / -restore / -delete, done by the agent itself so that
+ * its own writes never trigger its sensors. */
+static json_t *
+do_quarantine(const char *cmd, const char *id)
+{
+	struct quarantine_entry e;
+	struct ward_diag d;
+	char msg[1200];
+	json_t *arr, *ev;
+	int r;
+
+	diag_clear(&d);
+	if (strcmp(cmd, "quarantine-list") == 0) {
+		arr = json_array();
+		r = quarantine_list(C.cfg->state_dir, q_add, arr, &d);
+		return json_pack("{s:b, s:o}", "ok", r == 0, "entries", arr);
+	}
+	if (id == NULL)
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "no id");
+	r = strcmp(cmd, "quarantine-restore") == 0 ? quarantine_restore(C.cfg->state_dir, id, &e, &d)
+						    : quarantine_delete(C.cfg->state_dir, id, &d);
+	if (r != 0) {
+		diag_format(&d, msg, sizeof(msg));
+		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+	}
+	ev = event_new(EVENT_KIND_EVENT, "file", strcmp(cmd, "quarantine-restore") == 0 ? "creation"
+											 : "deletion",
+		       strcmp(cmd, "quarantine-restore") == 0 ? "file-restored"
+							      : "quarantine-deleted",
+		       "success");
+	if (ev != NULL) {
+		event_set_str(ev, "ward.quarantine.id", id);
+		if (strcmp(cmd, "quarantine-restore") == 0) {
+			event_set_str(ev, "file.path", e.path);
+			event_set_str(ev, "file.hash.sha256", e.sha256);
+		}
+		worker_emit(ev);
+	}
+	return json_pack("{s:b, s:s}", "ok", 1, "path",
+			 strcmp(cmd, "quarantine-restore") == 0 ? e.path : "");
+}
+
+static json_t *
+handle(json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	const char *path = json_string_value(json_object_get(req, "path"));
+	char msg[400];
+
+	if (cmd == NULL)
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "no command");
+	if (strcmp(cmd, "status") == 0)
+		return worker_status_json();
+	if (strcmp(cmd, "apply") == 0 && path != NULL)
+		return control_apply(path);
+	if (strcmp(cmd, "scan") == 0 && path != NULL)
+		return do_scan(path);
+	if (strncmp(cmd, "quarantine-", 11) == 0)
+		return do_quarantine(cmd, json_string_value(json_object_get(req, "id")));
+	if (strcmp(cmd, "rollback") == 0) {
+		int r = worker_rollback("rolled back by the operator", msg, sizeof(msg));
+
+		return json_pack("{s:b, s:s}", "ok", r == 0, r == 0 ? "message" : "error", msg);
+	}
+	return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");
+}
+
+static void *
+client_thread(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char *buf = ward_malloc(MAX_REQUEST + 1);
+	size_t len = 0;
+	json_t *req = NULL, *resp;
+	char *text;
+	ssize_t k;
+
+	while (buf != NULL && len < MAX_REQUEST) {
+		k = read(fd, buf + len, MAX_REQUEST - len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+		if (memchr(buf + len - (size_t)k, '\n', (size_t)k) != NULL)
+			break;
+	}
+	if (buf != NULL)
+		req = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL);
+	resp = req != NULL ? handle(req) : json_pack("{s:b, s:s}", "ok", 0, "error", "bad request");
+	text = json_dumps(resp, JSON_COMPACT);
+	if (text != NULL) {
+		(void)file_write_all(fd, text, strlen(text));
+		(void)file_write_all(fd, "\n", 1);
+		free(text);
+	}
+	json_decref(resp);
+	json_decref(req);
+	ward_free(buf);
+	close(fd);
+	pthread_mutex_lock(&C.lock);
+	C.clients--;
+	pthread_mutex_unlock(&C.lock);
+	return NULL;
+}
+
+static int
+listen_socket(void)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	if (mkdir(C.cfg->run_dir, 0700) != 0 && errno != EEXIST) {
+		worker_log("cannot create %s: %s", C.cfg->run_dir, strerror(errno));
+		return -1;
+	}
+	snprintf(C.sock_path, sizeof(C.sock_path), "%s/control.sock", C.cfg->run_dir);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(C.sock_path) >= sizeof(sa.sun_path)) {
+		worker_log("%s: path too long for a socket", C.sock_path);
+		return -1;
+	}
+	memcpy(sa.sun_path, C.sock_path, strlen(C.sock_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	(void)unlink(C.sock_path);
+	/* Root only: created 0600 (umask) and checked. */
+	{
+		mode_t old = umask(0177);
+		int b = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+
+		umask(old);
+		if (b != 0 || chmod(C.sock_path, 0600) != 0 || listen(fd, 64) != 0) {
+			worker_log("cannot listen on %s: %s", C.sock_path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static void *
+accept_thread(void *arg)
+{
+	int lfd = (int)(intptr_t)arg;
+
+	for (;;) {
+		struct ucred cr;
+		socklen_t crl = sizeof(cr);
+		pthread_t t;
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			break;
+		}
+		/* Only root (or the agent's own user) may talk to the agent. */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) != 0 ||
+		    (cr.uid != 0 && cr.uid != geteuid())) {
+			close(fd);
+			continue;
+		}
+		pthread_mutex_lock(&C.lock);
+		if (C.clients >= MAX_CLIENTS) {
+			pthread_mutex_unlock(&C.lock);
+			(void)file_write_all(fd, "{\"ok\":false,\"error\":\"busy\"}\n", 28);
+			close(fd);
+			continue;
+		}
+		C.clients++;
+		pthread_mutex_unlock(&C.lock);
+		if (pthread_create(&t, NULL, client_thread, (void *)(intptr_t)fd) != 0) {
+			close(fd);
+			pthread_mutex_lock(&C.lock);
+			C.clients--;
+			pthread_mutex_unlock(&C.lock);
+			continue;
+		}
+		pthread_detach(t);
+	}
+	return NULL;
+}
+
+int
+control_start(const struct agent_config *c)
+{
+	pthread_t t;
+	int lfd;
+
+	C.cfg = c;
+	lfd = listen_socket();
+	if (lfd < 0)
+		return -1;
+	if (pthread_create(&t, NULL, accept_thread, (void *)(intptr_t)lfd) != 0) {
+		close(lfd);
+		return -1;
+	}
+	pthread_detach(t);
+	return 0;
+}
+
+const char *
+control_socket_path(void)
+{
+	return C.sock_path;
+}
+
+void
+control_stop(void)
+{
+	if (C.sock_path[0] != '\0')
+		(void)unlink(C.sock_path);
+}

@@ -1,0 +1,26 @@
+/*
+ * control: the agent's control socket, run_dir/control.sock.  Requests
+ * are one JSON line each ({"cmd": "status" | "apply" | "rollback" |
+ * "scan" | "quarantine-list" | "quarantine-restore" |
+ * "quarantine-delete", "path"/"id": ...}); the answer is one JSON line
+ * with "ok" and either the result or "error".  `ward agent` and `ward
+ * quarantine` are its clients.
+ */
+#ifndef WARD_AGENT_CONTROL_H
+#define WARD_AGENT_CONTROL_H
+
+#include "agent/config.h"
+
+struct json_t;
+
+/* Listens on run_dir/control.sock and serves it from a thread.  0, or -1
+ * (said in the log). */
+int control_start(const struct agent_config *c);
+const char *control_socket_path(void);
+/* Removes the socket. */
+void control_stop(void);
+
+/* Activates the bundle file at path, as the "apply" request does. */
+struct json_t *control_apply(const char *path);
+
+#endif
