@@ -69,6 +69,7 @@ struct matcher_scratch {
 	const struct matcher *m;
 	hs_scratch_t *hs;
 	struct rs_matches *lists; /* per string */
+	uint32_t nlists;	  /* (the matcher may be gone when s is freed) */
 	uint32_t *touched;	  /* strings with matches in this file */
 	uint32_t ntouched;
 	uint8_t *is_touched;
@@ -319,6 +320,7 @@ matcher_scratch_new(const struct matcher *m, struct matcher_scratch **out)
 	s->m = m;
 	s->fd = -1;
 	s->lists = ward_calloc(nstr, sizeof(*s->lists));
+	s->nlists = s->lists != NULL ? nstr : 0;
 	s->touched = ward_calloc(nstr, sizeof(*s->touched));
 	s->is_touched = ward_calloc(nstr, 1);
 	s->cursor = ward_calloc(m->nexpr, sizeof(*s->cursor));
@@ -348,12 +350,11 @@ out:
 void
 matcher_scratch_free(struct matcher_scratch *s)
 {
-	uint32_t i, nstr;
+	uint32_t i;
 
 	if (s == NULL)
 		return;
-	nstr = s->m->rs != NULL ? s->m->rs->nstrings : 0;
-	for (i = 0; s->lists != NULL && i < nstr; i++)
+	for (i = 0; i < s->nlists; i++)
 		ward_free(s->lists[i].m);
 	if (s->hs != NULL)
 		hs_free_scratch(s->hs);
