@@ -32,6 +32,7 @@
 #define QUEUE_MAX 4096
 
 struct item {
+	int fan; /* the group it came from, to answer on */
 	int fd;
 	pid_t pid;
 	uint64_t mask;
@@ -53,9 +54,19 @@ struct centry {
 	char rule[64]; /* what matched, for the events of later hits */
 };
 
+/*
+ * Two fanotify groups take turns: the active one holds the marks and the
+ * ignore marks of files found clean by the content in use.  New content
+ * marks the standby group first, then the old one is emptied, so the
+ * watched paths are never unwatched and no clean verdict of old content
+ * survives.
+ */
 static struct {
 	const struct agent_config *cfg;
-	int fan;
+	int fan[2];
+	unsigned cur;  /* index of the active group */
+	unsigned gen;  /* content changes seen, under lock */
+	int ignore_ok; /* evictable ignore marks work here */
 	int running;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -68,7 +79,7 @@ static struct {
 	unsigned ncache;
 	struct onaccess_stats st;
 } O = {
-    .fan = -1,
+    .fan = {-1, -1},
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .cond = PTHREAD_COND_INITIALIZER,
 };
@@ -83,7 +94,7 @@ answer_locked(struct item *it, int allow)
 		return;
 	resp.fd = it->fd;
 	resp.response = allow ? FAN_ALLOW : FAN_DENY;
-	if (write(O.fan, &resp, sizeof(resp)) != (ssize_t)sizeof(resp)) {
+	if (write(it->fan, &resp, sizeof(resp)) != (ssize_t)sizeof(resp)) {
 		/* The kernel lets the access through when we cannot answer. */
 	}
 	it->answered = 1;
@@ -110,6 +121,15 @@ cache_slot(const struct stat *st)
 	uint64_t h = (uint64_t)st->st_ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)st->st_dev;
 
 	return &O.cache[h % O.ncache];
+}
+
+/* Same file, same contents as far as stat can tell. */
+static int
+cache_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 static int
@@ -146,12 +166,65 @@ cache_drop(const struct stat *st)
 		e->used = 0;
 }
 
-void
-onaccess_flush_cache(void)
+/* Marks the policy's mounts and opt-in directories in group fan. */
+static int
+add_marks(int fan, char *why, size_t whylen)
 {
+	const struct agent_config *c = O.cfg;
+	unsigned i;
+
+	for (i = 0; i < c->onaccess_npaths; i++) {
+		if (fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC_PERM | FAN_CLOSE_WRITE,
+				  AT_FDCWD, c->onaccess_paths[i]) != 0) {
+			snprintf(why, whylen, "cannot watch %s: %s", c->onaccess_paths[i],
+				 strerror(errno));
+			return WARD_EIO;
+		}
+	}
+	/* Opt-in blocking of plain opens: the files directly in these
+	 * directories (inode marks, not whole mounts). */
+	for (i = 0; i < c->onaccess_nblock_open; i++) {
+		if (fanotify_mark(fan, FAN_MARK_ADD, FAN_OPEN_PERM | FAN_EVENT_ON_CHILD, AT_FDCWD,
+				  c->onaccess_block_open[i]) != 0) {
+			snprintf(why, whylen, "cannot watch opens in %s: %s", c->onaccess_block_open[i],
+				 strerror(errno));
+			return WARD_EIO;
+		}
+	}
+	return 0;
+}
+
+/* Removes every mark of group fan (its pending events still get answers). */
+static void
+clear_marks(int fan)
+{
+	(void)fanotify_mark(fan, FAN_MARK_FLUSH | FAN_MARK_MOUNT, 0, AT_FDCWD, NULL);
+	(void)fanotify_mark(fan, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+}
+
+void
+onaccess_content_changed(void)
+{
+	char why[300];
+	unsigned next;
+
 	pthread_mutex_lock(&O.lock);
-	if (O.cache != NULL)
-		memset(O.cache, 0, O.ncache * sizeof(*O.cache));
+	if (!O.running) {
+		pthread_mutex_unlock(&O.lock);
+		return;
+	}
+	next = O.cur ^ 1;
+	if (add_marks(O.fan[next], why, sizeof(why)) == 0) {
+		clear_marks(O.fan[O.cur]);
+		O.cur = next;
+	} else {
+		/* A watched path went away: keep watching the others, without
+		 * the clean verdicts of the old content. */
+		clear_marks(O.fan[next]);
+		(void)fanotify_mark(O.fan[O.cur], FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+		(void)add_marks(O.fan[O.cur], why, sizeof(why));
+	}
+	O.gen++;
 	pthread_mutex_unlock(&O.lock);
 }
 
@@ -265,15 +338,48 @@ respond_quarantine(const struct item *it, const char *rule)
 	worker_emit(ev);
 }
 
+/*
+ * After a clean verdict on a permission event: the kernel stops asking
+ * about this file (an evictable ignore mark on its inode, which the
+ * kernel drops on the file's next modification) — unless the content
+ * changed since the scan began (gen) or the file changed while it was
+ * scanned.  O.lock held.
+ */
 static void
-scan_item(struct item *it, struct matcher_scratch **scr, const struct matcher **scr_for)
+ignore_clean_locked(const struct item *it, unsigned gen, const struct stat *scanned)
 {
-	struct active *a = worker_content_get();
+	struct stat now;
+	int fan = O.fan[O.cur];
+
+	if (!O.ignore_ok || gen != O.gen)
+		return;
+	if (fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_EVICTABLE,
+			  FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM, it->fd, NULL) != 0) {
+		if (errno == EINVAL) /* before Linux 5.19: no marks that let inodes go */
+			O.ignore_ok = 0;
+		return;
+	}
+	if (fstat(it->fd, &now) != 0 || !cache_same(&now, scanned))
+		(void)fanotify_mark(fan, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
+				    FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM, it->fd, NULL);
+	else
+		O.st.ignored++;
+}
+
+static void
+scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr_for)
+{
+	struct active *a;
 	struct hit h;
 	struct stat st;
 	long long version;
+	unsigned gen;
 	int verdict = 0, cached = 0, r = 0;
 
+	pthread_mutex_lock(&O.lock);
+	gen = O.gen; /* before the content: a change after this is seen */
+	pthread_mutex_unlock(&O.lock);
+	a = worker_content_get();
 	memset(&h, 0, sizeof(h));
 	if (a == NULL || fstat(it->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		pthread_mutex_lock(&O.lock);
@@ -300,12 +406,12 @@ scan_item(struct item *it, struct matcher_scratch **scr, const struct matcher **
 		if (stall != NULL)
 			usleep((useconds_t)atoi(stall) * 1000);
 #endif
-		if (*scr_for != worker_content_matcher(a)) {
+		if (*scr_for != worker_content_serial(a)) {
 			matcher_scratch_free(*scr);
 			*scr = NULL;
-			*scr_for = NULL;
+			*scr_for = 0;
 			if (matcher_scratch_new(worker_content_matcher(a), scr) == 0)
-				*scr_for = worker_content_matcher(a);
+				*scr_for = worker_content_serial(a);
 		}
 		h.rs = worker_content_rules(a);
 		if (*scr != NULL)
@@ -323,6 +429,8 @@ scan_item(struct item *it, struct matcher_scratch **scr, const struct matcher **
 		O.st.written++;
 	if (verdict)
 		O.st.detections++;
+	if (it->perm && !verdict && r == 0)
+		ignore_clean_locked(it, gen, &st);
 	if (it->perm && !it->answered) {
 		answer_locked(it, !verdict);
 		pthread_mutex_unlock(&O.lock);
@@ -343,7 +451,7 @@ static void *
 scanner_thread(void *arg)
 {
 	struct matcher_scratch *scr = NULL;
-	const struct matcher *scr_for = NULL;
+	unsigned long long scr_for = 0; /* the content scr was made for */
 
 	(void)arg;
 	for (;;) {
@@ -392,7 +500,7 @@ expire_pending(double now)
 }
 
 static void
-handle(const struct fanotify_event_metadata *md)
+handle(int fan, const struct fanotify_event_metadata *md)
 {
 	struct item *it;
 	int perm = (md->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM)) != 0;
@@ -405,7 +513,7 @@ handle(const struct fanotify_event_metadata *md)
 	if (md->pid == getpid() || (perm && O.queued >= QUEUE_MAX) ||
 	    (perm && ward_grow(&O.pending, &O.cappending, O.npending + 1, sizeof(*O.pending)) !=
 			 0)) {
-		struct item tmp = {.fd = md->fd, .perm = perm};
+		struct item tmp = {.fan = fan, .fd = md->fd, .perm = perm};
 
 		if (md->pid != getpid())
 			O.st.overflow++;
@@ -416,13 +524,14 @@ handle(const struct fanotify_event_metadata *md)
 	}
 	it = ward_calloc(1, sizeof(*it));
 	if (it == NULL) {
-		struct item tmp = {.fd = md->fd, .perm = perm};
+		struct item tmp = {.fan = fan, .fd = md->fd, .perm = perm};
 
 		answer_locked(&tmp, !O.cfg->onaccess_fail_closed);
 		pthread_mutex_unlock(&O.lock);
 		close(md->fd);
 		return;
 	}
+	it->fan = fan;
 	it->fd = md->fd;
 	it->pid = md->pid;
 	it->mask = md->mask;
@@ -450,23 +559,23 @@ reader_thread(void *arg)
 
 	(void)arg;
 	for (;;) {
-		struct pollfd p = {O.fan, POLLIN, 0};
+		struct pollfd p[2] = {{O.fan[0], POLLIN, 0}, {O.fan[1], POLLIN, 0}};
 		int timeout = O.npending > 0 ? 10 : 1000;
+		unsigned g;
 		ssize_t n;
 
-		(void)poll(&p, 1, timeout);
-		if (p.revents & POLLIN) {
-			n = read(O.fan, buf, sizeof(buf));
-			if (n > 0) {
-				const struct fanotify_event_metadata *md = (const void *)buf;
+		(void)poll(p, 2, timeout);
+		for (g = 0; g < 2; g++) {
+			const struct fanotify_event_metadata *md = (const void *)buf;
 
-				while (FAN_EVENT_OK(md, n)) {
-					if (md->vers == FANOTIFY_METADATA_VERSION)
-						handle(md);
-					else if (md->fd >= 0)
-						close(md->fd);
-					md = FAN_EVENT_NEXT(md, n);
-				}
+			if (!(p[g].revents & POLLIN) || (n = read(p[g].fd, buf, sizeof(buf))) <= 0)
+				continue;
+			while (FAN_EVENT_OK(md, n)) {
+				if (md->vers == FANOTIFY_METADATA_VERSION)
+					handle(p[g].fd, md);
+				else if (md->fd >= 0)
+					close(md->fd);
+				md = FAN_EVENT_NEXT(md, n);
 			}
 		}
 		expire_pending(clock_mono());
@@ -490,38 +599,20 @@ onaccess_start(const struct agent_config *c, char *why, size_t whylen)
 		snprintf(why, whylen, "out of memory");
 		return WARD_ENOMEM;
 	}
-	O.fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
-			      O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
-	if (O.fan < 0)
-		O.fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
-				      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
-	if (O.fan < 0) {
-		snprintf(why, whylen, "fanotify is not available: %s", strerror(errno));
-		return WARD_EIO;
-	}
-	for (i = 0; i < c->onaccess_npaths; i++) {
-		if (fanotify_mark(O.fan, FAN_MARK_ADD | FAN_MARK_MOUNT,
-				  FAN_OPEN_EXEC_PERM | FAN_CLOSE_WRITE, AT_FDCWD,
-				  c->onaccess_paths[i]) != 0) {
-			snprintf(why, whylen, "cannot watch %s: %s", c->onaccess_paths[i],
-				 strerror(errno));
-			close(O.fan);
-			O.fan = -1;
-			return WARD_EIO;
+	for (i = 0; i < 2; i++) {
+		O.fan[i] = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+					 O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
+		if (O.fan[i] < 0)
+			O.fan[i] = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+						 O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+		if (O.fan[i] < 0) {
+			snprintf(why, whylen, "fanotify is not available: %s", strerror(errno));
+			goto fail;
 		}
 	}
-	/* Opt-in blocking of plain opens: the files directly in these
-	 * directories (inode marks, not whole mounts). */
-	for (i = 0; i < c->onaccess_nblock_open; i++) {
-		if (fanotify_mark(O.fan, FAN_MARK_ADD, FAN_OPEN_PERM | FAN_EVENT_ON_CHILD, AT_FDCWD,
-				  c->onaccess_block_open[i]) != 0) {
-			snprintf(why, whylen, "cannot watch opens in %s: %s",
-				 c->onaccess_block_open[i], strerror(errno));
-			close(O.fan);
-			O.fan = -1;
-			return WARD_EIO;
-		}
-	}
+	O.ignore_ok = 1;
+	if (add_marks(O.fan[0], why, whylen) != 0)
+		goto fail;
 	for (i = 0; i < c->onaccess_threads; i++) {
 		if (pthread_create(&t, NULL, scanner_thread, NULL) != 0)
 			break;
@@ -529,13 +620,20 @@ onaccess_start(const struct agent_config *c, char *why, size_t whylen)
 	}
 	if (i == 0 || pthread_create(&t, NULL, reader_thread, NULL) != 0) {
 		snprintf(why, whylen, "cannot start threads");
-		close(O.fan);
-		O.fan = -1;
-		return WARD_ENOMEM;
+		goto fail;
 	}
 	pthread_detach(t);
+	pthread_mutex_lock(&O.lock);
 	O.running = 1;
+	pthread_mutex_unlock(&O.lock);
 	return 0;
+fail:
+	for (i = 0; i < 2; i++) {
+		if (O.fan[i] >= 0)
+			close(O.fan[i]);
+		O.fan[i] = -1;
+	}
+	return WARD_EIO;
 }
 
 int

@@ -5,7 +5,10 @@
  * detected file is denied: the exec fails with EPERM) and FAN_CLOSE_WRITE
  * (what was just written is scanned and reported).  Verdicts are cached by
  * (device, inode, mtime, ctime, size, content version); a write drops the
- * file's entry.  A verdict that is not ready within onaccess.deadline_ms
+ * file's entry.  A file found clean on a permission event also gets an
+ * evictable ignore mark, so that the kernel stops asking until the file
+ * is modified or the content changes (the cheapest cache: no context
+ * switch at all).  A verdict that is not ready within onaccess.deadline_ms
  * is answered with allow (fail open) unless onaccess.fail_closed is set,
  * and counted.  The agent's own accesses are allowed at once.  If the
  * worker dies, the kernel releases every pending access when the fanotify
@@ -27,6 +30,7 @@ struct onaccess_stats {
 	uint64_t overflow;   /* answered at once because the queue was full */
 	uint64_t written;    /* close-write events scanned */
 	uint64_t detections; /* files that matched (exec or write) */
+	uint64_t ignored;    /* clean files the kernel no longer asks about */
 };
 
 /*
@@ -41,7 +45,8 @@ int onaccess_running(void);
 
 void onaccess_get_stats(struct onaccess_stats *st);
 
-/* Drops every cached verdict (new content). */
-void onaccess_flush_cache(void);
+/* New content is in use: the kernel forgets every clean verdict of the
+ * old content (its ignore marks), without a moment unwatched. */
+void onaccess_content_changed(void);
 
 #endif

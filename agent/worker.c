@@ -59,6 +59,7 @@ struct active {
 	struct sigma_set *sigma; /* process rules, or NULL */
 	char name[65];
 	int64_t version;
+	unsigned long long serial;
 	unsigned refs;
 };
 
@@ -280,6 +281,12 @@ worker_content_version(const struct active *a)
 	return (long long)a->version;
 }
 
+unsigned long long
+worker_content_serial(const struct active *a)
+{
+	return a->serial;
+}
+
 const char *
 worker_content_name(const struct active *a)
 {
@@ -307,6 +314,7 @@ active_swap(struct active *a)
 	old = W.cur;
 	W.cur = a;
 	pthread_mutex_unlock(&W.lock);
+	onaccess_content_changed();
 	active_put(old);
 }
 
@@ -328,6 +336,11 @@ active_from_image(const uint8_t *p, size_t n, const char *name, int64_t version,
 	}
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	a->version = version;
+	{
+		static unsigned long long serials;
+
+		a->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
+	}
 	a->refs = 1;
 	*out = a;
 	return 0;
@@ -622,13 +635,14 @@ worker_status_json(void)
 
 		onaccess_get_stats(&os);
 		if (onaccess_running())
-			sens = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "state",
-					 "on", "counters", "events", (json_int_t)os.events,
+			sens = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+					 "state", "on", "counters", "events", (json_int_t)os.events,
 					 "allowed", (json_int_t)os.allowed, "denied",
 					 (json_int_t)os.denied, "cache_hits", (json_int_t)os.cache_hits,
 					 "late", (json_int_t)os.late, "overflow",
 					 (json_int_t)os.overflow, "written", (json_int_t)os.written,
-					 "detections", (json_int_t)os.detections);
+					 "detections", (json_int_t)os.detections, "ignored",
+					 (json_int_t)os.ignored);
 		else
 			sens = json_pack("{s:s, s:s}", "state", "off", "reason",
 					 W.onaccess_off[0] ? W.onaccess_off

@@ -37,6 +37,9 @@ void worker_content_put(struct active *a);
 const struct matcher *worker_content_matcher(const struct active *a);
 const struct ruleset *worker_content_rules(const struct active *a);
 long long worker_content_version(const struct active *a);
+/* Unique to this load of the content (never 0): what a scratch made for
+ * it is kept by, since a freed matcher's address can come back. */
+unsigned long long worker_content_serial(const struct active *a);
 struct sigma_set;
 const struct sigma_set *worker_content_sigma(const struct active *a); /* may be NULL */
 const char *worker_content_name(const struct active *a);

