@@ -18,7 +18,12 @@
 #include <string.h>
 #include <yaml.h>
 
-enum ctype { CT_PATH, CT_UINT, CT_SIZE, CT_LIST, CT_GLOBS, CT_NAME, CT_FSYNC, CT_BOOL, CT_ONWRITE };
+enum ctype { CT_PATH, CT_UINT, CT_SIZE, CT_LIST, CT_GLOBS, CT_NAME, CT_BOOL, CT_CHOICE };
+
+/* CT_CHOICE: the index of the word is stored (an int). */
+static const char *const fsync_words[] = {"always", "interval", "never", NULL};
+static const char *const on_write_words[] = {"alert", "quarantine", NULL};
+static const char *const pkg_words[] = {"alert", "info", "ignore", NULL};
 
 struct ckey {
 	const char *name;
@@ -26,40 +31,46 @@ struct ckey {
 	size_t off;
 	uint64_t min, max;
 	size_t count_off; /* CT_LIST: where the number of entries goes */
+	const char *const *words; /* CT_CHOICE */
 };
 
 #define OFF(f) offsetof(struct agent_config, f)
 
 static const struct ckey keys[] = {
-    {"state_dir", CT_PATH, OFF(state_dir), 0, 0, 0},
-    {"run_dir", CT_PATH, OFF(run_dir), 0, 0, 0},
-    {"trusted_keys", CT_LIST, OFF(trusted_keys), 0, 0, OFF(ntrusted)},
-    {"signature_threshold", CT_UINT, OFF(signature_threshold), 1, CONFIG_MAX_KEYS, 0},
-    {"initial_content", CT_PATH, OFF(initial_content), 0, 0, 0},
-    {"crash_guard.max_crashes", CT_UINT, OFF(crash_max), 1, 100, 0},
-    {"crash_guard.window_s", CT_UINT, OFF(crash_window_s), 1, 86400 * 7, 0},
-    {"restart_backoff_max_s", CT_UINT, OFF(restart_backoff_max_s), 1, 3600, 0},
-    {"validator.user", CT_NAME, OFF(validator_user), 0, 0, 0},
-    {"validator.cpu_s", CT_UINT, OFF(validator_cpu_s), 1, 3600, 0},
-    {"validator.memory_mb", CT_UINT, OFF(validator_memory_mb), 64, 1 << 20, 0},
-    {"validator.timeout_s", CT_UINT, OFF(validator_timeout_s), 1, 7200, 0},
-    {"scan.max_filesize", CT_SIZE, OFF(max_filesize), 0, UINT64_MAX, 0},
-    {"journal.max_mb", CT_UINT, OFF(journal_max_mb), 1, 1 << 20, 0},
-    {"fim.paths", CT_LIST, OFF(fim_paths), 0, 0, OFF(fim_npaths)},
-    {"fim.exclude", CT_GLOBS, OFF(fim_excludes), 0, 0, OFF(fim_nexcludes)},
-    {"fim.hash", CT_NAME, OFF(fim_hash), 0, 0, 0},
-    {"outputs.ndjson.path", CT_PATH, OFF(ndjson_path), 0, 0, 0},
-    {"outputs.ndjson.max_mb", CT_UINT, OFF(ndjson_max_mb), 1, 1 << 20, 0},
-    {"outputs.syslog", CT_BOOL, OFF(syslog), 0, 0, 0},
-    {"outputs.syslog_socket", CT_PATH, OFF(syslog_socket), 0, 0, 0},
-    {"onaccess.paths", CT_LIST, OFF(onaccess_paths), 0, 0, OFF(onaccess_npaths)},
-    {"onaccess.block_open", CT_LIST, OFF(onaccess_block_open), 0, 0, OFF(onaccess_nblock_open)},
-    {"onaccess.deadline_ms", CT_UINT, OFF(onaccess_deadline_ms), 1, 60000, 0},
-    {"onaccess.fail_closed", CT_BOOL, OFF(onaccess_fail_closed), 0, 0, 0},
-    {"onaccess.cache_entries", CT_UINT, OFF(onaccess_cache_entries), 1024, 1u << 24, 0},
-    {"onaccess.threads", CT_UINT, OFF(onaccess_threads), 1, 64, 0},
-    {"onaccess.on_write", CT_ONWRITE, OFF(onaccess_quarantine), 0, 0, 0},
-    {"journal.fsync", CT_FSYNC, OFF(journal_fsync), 0, 0, 0},
+    {"state_dir", CT_PATH, OFF(state_dir), 0, 0, 0, NULL},
+    {"run_dir", CT_PATH, OFF(run_dir), 0, 0, 0, NULL},
+    {"trusted_keys", CT_LIST, OFF(trusted_keys), 0, 0, OFF(ntrusted), NULL},
+    {"signature_threshold", CT_UINT, OFF(signature_threshold), 1, CONFIG_MAX_KEYS, 0, NULL},
+    {"initial_content", CT_PATH, OFF(initial_content), 0, 0, 0, NULL},
+    {"crash_guard.max_crashes", CT_UINT, OFF(crash_max), 1, 100, 0, NULL},
+    {"crash_guard.window_s", CT_UINT, OFF(crash_window_s), 1, 86400 * 7, 0, NULL},
+    {"restart_backoff_max_s", CT_UINT, OFF(restart_backoff_max_s), 1, 3600, 0, NULL},
+    {"validator.user", CT_NAME, OFF(validator_user), 0, 0, 0, NULL},
+    {"validator.cpu_s", CT_UINT, OFF(validator_cpu_s), 1, 3600, 0, NULL},
+    {"validator.memory_mb", CT_UINT, OFF(validator_memory_mb), 64, 1 << 20, 0, NULL},
+    {"validator.timeout_s", CT_UINT, OFF(validator_timeout_s), 1, 7200, 0, NULL},
+    {"scan.max_filesize", CT_SIZE, OFF(max_filesize), 0, UINT64_MAX, 0, NULL},
+    {"journal.max_mb", CT_UINT, OFF(journal_max_mb), 1, 1 << 20, 0, NULL},
+    {"fim.paths", CT_LIST, OFF(fim_paths), 0, 0, OFF(fim_npaths), NULL},
+    {"fim.exclude", CT_GLOBS, OFF(fim_excludes), 0, 0, OFF(fim_nexcludes), NULL},
+    {"fim.hash", CT_NAME, OFF(fim_hash), 0, 0, 0, NULL},
+    {"fim.realtime", CT_BOOL, OFF(fim_realtime), 0, 0, 0, NULL},
+    {"fim.package_manager", CT_CHOICE, OFF(fim_package_manager), 0, 0, 0, pkg_words},
+    {"fim.rate_limit", CT_UINT, OFF(fim_rate_limit), 0, 1000000, 0, NULL},
+    {"fim.max_dirs", CT_UINT, OFF(fim_max_dirs), 1, 1u << 22, 0, NULL},
+    {"outputs.ndjson.path", CT_PATH, OFF(ndjson_path), 0, 0, 0, NULL},
+    {"outputs.ndjson.max_mb", CT_UINT, OFF(ndjson_max_mb), 1, 1 << 20, 0, NULL},
+    {"outputs.syslog", CT_BOOL, OFF(syslog), 0, 0, 0, NULL},
+    {"outputs.syslog_socket", CT_PATH, OFF(syslog_socket), 0, 0, 0, NULL},
+    {"onaccess.paths", CT_LIST, OFF(onaccess_paths), 0, 0, OFF(onaccess_npaths), NULL},
+    {"onaccess.block_open", CT_LIST, OFF(onaccess_block_open), 0, 0, OFF(onaccess_nblock_open),
+     NULL},
+    {"onaccess.deadline_ms", CT_UINT, OFF(onaccess_deadline_ms), 1, 60000, 0, NULL},
+    {"onaccess.fail_closed", CT_BOOL, OFF(onaccess_fail_closed), 0, 0, 0, NULL},
+    {"onaccess.cache_entries", CT_UINT, OFF(onaccess_cache_entries), 1024, 1u << 24, 0, NULL},
+    {"onaccess.threads", CT_UINT, OFF(onaccess_threads), 1, 64, 0, NULL},
+    {"onaccess.on_write", CT_CHOICE, OFF(onaccess_quarantine), 0, 0, 0, on_write_words},
+    {"journal.fsync", CT_CHOICE, OFF(journal_fsync), 0, 0, 0, fsync_words},
 };
 
 void
@@ -80,6 +91,10 @@ config_defaults(struct agent_config *c)
 	c->journal_max_mb = 256;
 	c->ndjson_max_mb = 100;
 	snprintf(c->fim_hash, sizeof(c->fim_hash), "sha256");
+	c->fim_realtime = 1;
+	c->fim_package_manager = CONFIG_PKG_INFO;
+	c->fim_rate_limit = 10;
+	c->fim_max_dirs = 100000;
 	snprintf(c->syslog_socket, sizeof(c->syslog_socket), "/dev/log");
 	c->onaccess_deadline_ms = 250;
 	c->onaccess_cache_entries = 65536;
@@ -162,22 +177,20 @@ set_scalar(struct cparse *cp, const struct ckey *k, const char *v, const yaml_ev
 		else
 			*(uint64_t *)(void *)base = n;
 		return 0;
-	case CT_FSYNC:
-		if (strcmp(v, "always") == 0)
-			*(int *)(void *)base = JOURNAL_FSYNC_ALWAYS;
-		else if (strcmp(v, "interval") == 0)
-			*(int *)(void *)base = JOURNAL_FSYNC_INTERVAL;
-		else if (strcmp(v, "never") == 0)
-			*(int *)(void *)base = JOURNAL_FSYNC_NEVER;
-		else
-			return perr(cp, ev, "%s must be always, interval or never", k->name);
-		return 0;
-	case CT_ONWRITE:
-		if (strcmp(v, "alert") == 0 || strcmp(v, "quarantine") == 0)
-			*(int *)(void *)base = strcmp(v, "quarantine") == 0;
-		else
-			return perr(cp, ev, "%s must be alert or quarantine", k->name);
-		return 0;
+	case CT_CHOICE: {
+		char all[200] = "";
+		int i;
+
+		for (i = 0; k->words[i] != NULL; i++) {
+			if (strcmp(v, k->words[i]) == 0) {
+				*(int *)(void *)base = i;
+				return 0;
+			}
+			snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s",
+				 i == 0 ? "" : k->words[i + 1] == NULL ? " or " : ", ", k->words[i]);
+		}
+		return perr(cp, ev, "%s must be %s", k->name, all);
+	}
 	case CT_BOOL:
 		if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)
 			*(int *)(void *)base = 1;

@@ -20,6 +20,8 @@
 #define CONFIG_MAX_KEYS 32
 #define CONFIG_MAX_PATH 1024
 
+enum config_pkg { CONFIG_PKG_ALERT, CONFIG_PKG_INFO, CONFIG_PKG_IGNORE };
+
 struct agent_config {
 	char state_dir[CONFIG_MAX_PATH];
 	char run_dir[CONFIG_MAX_PATH];
@@ -57,6 +59,10 @@ struct agent_config {
 	char fim_excludes[CONFIG_MAX_KEYS][CONFIG_MAX_PATH];
 	unsigned fim_nexcludes;
 	char fim_hash[16]; /* sha256 or sm3 */
+	int fim_realtime;	 /* watch the paths with fanotify */
+	int fim_package_manager; /* enum config_pkg: changes by dpkg, rpm, apt, ... */
+	unsigned fim_rate_limit; /* events per path per minute, 0: no limit */
+	unsigned fim_max_dirs;	 /* directories watched at most */
 	/* Journal (STATE_DIR/journal). */
 	unsigned journal_max_mb;
 	int journal_fsync; /* enum journal_fsync */

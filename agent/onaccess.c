@@ -8,6 +8,7 @@
  * queues and the cache are bounded.
  */
 #include "agent/onaccess.h"
+#include "agent/procfs.h"
 #include "agent/worker.h"
 #include "event/event.h"
 #include "response/quarantine.h"
@@ -251,21 +252,6 @@ on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *ha
 	return 1; /* one match decides */
 }
 
-/* The target of /proc/WHO/WHAT ("self", "fd/3"; "1234", "exe"). */
-static void
-link_of(const char *who, const char *what, long v, char *out, size_t outlen)
-{
-	char p[96];
-	ssize_t n;
-
-	if (v >= 0)
-		snprintf(p, sizeof(p), "/proc/%s/%s%ld", who, what, v);
-	else
-		snprintf(p, sizeof(p), "/proc/%s/%s", who, what);
-	n = readlink(p, out, outlen - 1);
-	out[n > 0 ? n : 0] = '\0';
-}
-
 /* what: 0 written, 1 execution denied, 2 execution allowed at the deadline,
  * 3 open denied, 4 open allowed at the deadline. */
 static void
@@ -284,11 +270,11 @@ report(const struct item *it, const char *rule, long long version, int what,
 	char path[PATH_MAX], exe[PATH_MAX];
 	json_t *ev;
 
-	char pid[32];
+	char fd[32];
 
-	snprintf(pid, sizeof(pid), "%ld", (long)it->pid);
-	link_of("self", "fd/", it->fd, path, sizeof(path));
-	link_of(pid, "exe", -1, exe, sizeof(exe));
+	snprintf(fd, sizeof(fd), "fd/%d", it->fd);
+	(void)procfs_link(0, fd, path, sizeof(path));
+	(void)procfs_link(it->pid, "exe", exe, sizeof(exe));
 	ev = event_new(EVENT_KIND_ALERT, "malware", denied ? "denied" : "info", actions[what],
 		       denied ? "success" : what == 2 ? "failure" : NULL);
 	if (ev == NULL)
@@ -315,7 +301,12 @@ respond_quarantine(const struct item *it, const char *rule)
 	json_t *ev;
 	int r;
 
-	link_of("self", "fd/", it->fd, path, sizeof(path));
+	{
+		char fd[32];
+
+		snprintf(fd, sizeof(fd), "fd/%d", it->fd);
+		(void)procfs_link(0, fd, path, sizeof(path));
+	}
 	diag_clear(&d);
 	r = quarantine_file(O.cfg->state_dir, path, it->fd, rule, &e, &d);
 	ev = event_new(EVENT_KIND_EVENT, "malware", r == 0 ? "deletion" : "info",

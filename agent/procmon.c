@@ -8,6 +8,7 @@
  * result (or failure) is an event too.
  */
 #include "agent/procmon.h"
+#include "agent/procfs.h"
 #include "agent/worker.h"
 #include "event/event.h"
 #include "sigma/sigma.h"
@@ -28,12 +29,55 @@
 
 #define FIELD_MAX 4096
 
+#define RECENT 1024
+
+/* The executables of recent execs, by pid: who-data for sensors that see
+ * a process only after it has exited. */
+struct recent {
+	pid_t pid, ppid;
+	char exe[240];
+	char comm[16];
+};
+
 static struct {
 	int sock;
 	int running;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* st, recent */
 	struct procmon_stats st;
+	struct recent recent[RECENT];
 } P = {.sock = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void
+remember(pid_t pid)
+{
+	struct recent r;
+
+	r.pid = pid;
+	r.ppid = 0;
+	if (procfs_link(pid, "exe", r.exe, sizeof(r.exe)) != 0)
+		return;
+	(void)procfs_stat(pid, &r.ppid, r.comm, sizeof(r.comm));
+	pthread_mutex_lock(&P.lock);
+	P.recent[(unsigned)pid % RECENT] = r;
+	pthread_mutex_unlock(&P.lock);
+}
+
+int
+procmon_recent(pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen, pid_t *ppid)
+{
+	const struct recent *e = &P.recent[(unsigned)pid % RECENT];
+	int r = -1;
+
+	pthread_mutex_lock(&P.lock);
+	if (pid > 0 && e->pid == pid) {
+		snprintf(exe, exelen, "%s", e->exe);
+		snprintf(comm, commlen, "%s", e->comm);
+		*ppid = e->ppid;
+		r = 0;
+	}
+	pthread_mutex_unlock(&P.lock);
+	return r;
+}
 
 struct proc_info {
 	char exe[FIELD_MAX], cmdline[FIELD_MAX], cwd[FIELD_MAX], user[64];
@@ -41,22 +85,6 @@ struct proc_info {
 	long uid, ppid;
 	int partial;
 };
-
-static int
-read_link(pid_t pid, const char *what, char *out, size_t outlen)
-{
-	char p[64];
-	ssize_t n;
-
-	snprintf(p, sizeof(p), "/proc/%ld/%s", (long)pid, what);
-	n = readlink(p, out, outlen - 1);
-	if (n < 0) {
-		out[0] = '\0';
-		return -1;
-	}
-	out[n] = '\0';
-	return 0;
-}
 
 /* /proc/PID/cmdline with its NULs as spaces. */
 static int
@@ -114,9 +142,9 @@ enrich(pid_t pid, struct proc_info *pi)
 	memset(pi, 0, sizeof(*pi));
 	pi->uid = -1;
 	pi->ppid = -1;
-	pi->partial |= read_link(pid, "exe", pi->exe, sizeof(pi->exe)) != 0;
+	pi->partial |= procfs_link(pid, "exe", pi->exe, sizeof(pi->exe)) != 0;
 	pi->partial |= read_cmdline(pid, pi->cmdline, sizeof(pi->cmdline)) != 0;
-	pi->partial |= read_link(pid, "cwd", pi->cwd, sizeof(pi->cwd)) != 0;
+	pi->partial |= procfs_link(pid, "cwd", pi->cwd, sizeof(pi->cwd)) != 0;
 	pi->partial |= read_status(pid, &pi->uid, &pi->ppid) != 0;
 	if (pi->uid >= 0 && getpwuid_r((uid_t)pi->uid, &pw, buf, sizeof(buf), &res) == 0 &&
 	    res != NULL)
@@ -124,7 +152,7 @@ enrich(pid_t pid, struct proc_info *pi)
 	else if (pi->uid >= 0)
 		snprintf(pi->user, sizeof(pi->user), "%ld", pi->uid);
 	if (pi->ppid > 0) {
-		pi->partial |= read_link((pid_t)pi->ppid, "exe", pi->pexe, sizeof(pi->pexe)) != 0;
+		pi->partial |= procfs_link((pid_t)pi->ppid, "exe", pi->pexe, sizeof(pi->pexe)) != 0;
 		(void)read_cmdline((pid_t)pi->ppid, pi->pcmdline, sizeof(pi->pcmdline));
 	}
 }
@@ -164,6 +192,7 @@ on_exec(pid_t pid)
 
 	if (pid == getpid())
 		return;
+	remember(pid);
 	a = worker_content_get();
 	rules = a != NULL ? worker_content_sigma(a) : NULL;
 	pthread_mutex_lock(&P.lock);

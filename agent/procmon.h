@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct procmon_stats {
 	uint64_t execs;	  /* exec events seen */
@@ -24,5 +25,10 @@ struct procmon_stats {
 int procmon_start(char *why, size_t whylen);
 int procmon_running(void);
 void procmon_get_stats(struct procmon_stats *st);
+
+/* The executable, name and parent of a recent exec by pid, kept for
+ * who-data when the process is gone before another sensor reads it.
+ * 0, or -1 (not seen). */
+int procmon_recent(pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen, pid_t *ppid);
 
 #endif

@@ -14,6 +14,7 @@
  */
 #include "agent/worker.h"
 #include "agent/control.h"
+#include "agent/fimmon.h"
 #include "agent/onaccess.h"
 #include "agent/procmon.h"
 #include "agent/outputs.h"
@@ -57,6 +58,7 @@ struct active {
 	struct hashsig_set *hs;
 	struct matcher *m;
 	struct sigma_set *sigma; /* process rules, or NULL */
+	struct fim_watch fim;	 /* the content's FIM policy */
 	char name[65];
 	int64_t version;
 	unsigned long long serial;
@@ -78,6 +80,7 @@ static struct {
 	struct journal *journal;
 	char onaccess_off[300]; /* why the on-access sensor is off */
 	char procmon_off[300];
+	char fimmon_off[300];
 } W = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .apply_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -212,6 +215,7 @@ active_free(struct active *a)
 	ruleset_free(a->rs);
 	hashsig_free(a->hs);
 	sigma_set_free(a->sigma);
+	fim_watch_free(&a->fim);
 	ward_free(a);
 	/* Content is large and replaced rarely: give its memory back now, so
 	 * the agent does not keep two rule sets' worth after a swap. */
@@ -275,6 +279,12 @@ worker_content_sigma(const struct active *a)
 	return a->sigma;
 }
 
+const struct fim_watch *
+worker_content_fim(const struct active *a)
+{
+	return &a->fim;
+}
+
 long long
 worker_content_version(const struct active *a)
 {
@@ -315,6 +325,7 @@ active_swap(struct active *a)
 	W.cur = a;
 	pthread_mutex_unlock(&W.lock);
 	onaccess_content_changed();
+	fimmon_content_changed();
 	active_put(old);
 }
 
@@ -368,6 +379,8 @@ active_from_store(const struct store_entry *e, struct active **out, struct ward_
 		r = bundle_read(path, &b, d);
 		if (r == 0)
 			r = content_sigma(b, &(*out)->sigma, d);
+		if (r == 0)
+			r = content_fim(b, &(*out)->fim, d);
 		bundle_free(b);
 		if (r != 0) {
 			active_free(*out);
@@ -494,9 +507,9 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 		snprintf(reason, rlen, "the validator's compiled content was refused: %s", why);
 		goto refused;
 	}
-	if ((r = content_sigma(b, &a->sigma, &d)) != 0) {
+	if ((r = content_sigma(b, &a->sigma, &d)) != 0 || (r = content_fim(b, &a->fim, &d)) != 0) {
 		diag_text(&d, why, sizeof(why));
-		snprintf(reason, rlen, "process rules: %s", why);
+		snprintf(reason, rlen, "process rules or FIM policy: %s", why);
 		active_free(a);
 		goto refused;
 	}
@@ -585,6 +598,27 @@ out:
 
 /* --- control requests -------------------------------------------------- */
 
+static json_t *
+fim_status(void)
+{
+	struct fimmon_stats fs;
+	char partial[300];
+	json_t *o;
+
+	if (!fimmon_running())
+		return json_pack("{s:s, s:s}", "state", "off", "reason",
+				 W.fimmon_off[0] ? W.fimmon_off : "fim.realtime is false");
+	fimmon_get_stats(&fs, partial, sizeof(partial));
+	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "state", "on", "counters", "dirs",
+		      (json_int_t)fs.dirs, "events", (json_int_t)fs.events, "reported",
+		      (json_int_t)fs.reported, "suppressed", (json_int_t)fs.suppressed,
+		      "package_manager", (json_int_t)fs.package_manager, "lost",
+		      (json_int_t)fs.lost);
+	if (partial[0] != '\0')
+		json_object_set_new(o, "partial", json_string(partial));
+	return o;
+}
+
 json_t *
 worker_status_json(void)
 {
@@ -661,8 +695,9 @@ worker_status_json(void)
 			else
 				pm = json_pack("{s:s, s:s}", "state", "off", "reason",
 					       W.procmon_off[0] ? W.procmon_off : "disabled");
-			json_object_set_new(o, "sensors", json_pack("{s:o, s:o}", "onaccess", sens,
-								     "procmon", pm));
+			json_object_set_new(o, "sensors", json_pack("{s:o, s:o, s:o}", "onaccess",
+								     sens, "procmon", pm, "fim",
+								     fim_status()));
 		}
 	}
 	return o;
@@ -854,6 +889,11 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 		sensor_off("onaccess", "on-access scanning", W.onaccess_off);
 	} else if (W.safe && c->onaccess_npaths > 0) {
 		snprintf(W.onaccess_off, sizeof(W.onaccess_off), "safe mode");
+	}
+	if (!W.safe && c->fim_realtime && fimmon_start(c, W.fimmon_off, sizeof(W.fimmon_off)) != 0) {
+		sensor_off("fim", "real-time file integrity monitoring", W.fimmon_off);
+	} else if (W.safe) {
+		snprintf(W.fimmon_off, sizeof(W.fimmon_off), "safe mode");
 	}
 	if (!W.safe && procmon_start(W.procmon_off, sizeof(W.procmon_off)) != 0) {
 		sensor_off("procmon", "process monitoring", W.procmon_off);

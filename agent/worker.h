@@ -42,6 +42,8 @@ long long worker_content_version(const struct active *a);
 unsigned long long worker_content_serial(const struct active *a);
 struct sigma_set;
 const struct sigma_set *worker_content_sigma(const struct active *a); /* may be NULL */
+struct fim_watch;
+const struct fim_watch *worker_content_fim(const struct active *a);
 const char *worker_content_name(const struct active *a);
 /* Journals an event (takes the reference). */
 void worker_emit(struct json_t *ev);

@@ -154,6 +154,29 @@ print_status(json_t *s)
 		       json_string_value(json_object_get(e, "at")));
 	json_array_foreach(json_object_get(s, "warnings"), i, e)
 		printf("warning:         %s\n", json_string_value(e));
+	{
+		const char *name, *cname;
+		json_t *c;
+		int first;
+
+		json_object_foreach(json_object_get(s, "sensors"), name, e) {
+			char label[32];
+
+			snprintf(label, sizeof(label), "%s:", name);
+			printf("%-16s %s", label, json_string_value(json_object_get(e, "state")));
+			if ((v = json_object_get(e, "reason")) != NULL)
+				printf(" (%s)", json_string_value(v));
+			first = 1;
+			json_object_foreach(json_object_get(e, "counters"), cname, c) {
+				printf("%s %s %lld", first ? ";" : ",", cname,
+				       (long long)json_integer_value(c));
+				first = 0;
+			}
+			printf("\n");
+			if ((v = json_object_get(e, "partial")) != NULL)
+				printf("%-16s watching less than asked: %s\n", "", json_string_value(v));
+		}
+	}
 	printf("pid:             %lld (supervisor %lld), up %lld s\n",
 	       (long long)json_integer_value(json_object_get(s, "pid")),
 	       (long long)json_integer_value(json_object_get(s, "supervisor_pid")),

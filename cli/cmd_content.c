@@ -374,8 +374,8 @@ content_build(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	static const char *const src_keys[] = {"name",	"version", "expires",	    "min_agent_version",
-					       "rules", "hashes",  "process_rules", "tests",
-					       NULL};
+					       "rules", "hashes",  "process_rules", "fim",
+					       "tests", NULL};
 	const char *out = NULL, *clean = NULL, *prev_path = NULL, *ref = NULL;
 	double max_slowdown = 2.0;
 	struct build *b = calloc(1, sizeof(*b));
@@ -452,7 +452,7 @@ content_build(int argc, char **argv)
 		}
 	}
 	if (add_list(b, src, "rules", BM_YARA) != 0 || add_list(b, src, "hashes", BM_HASHES) != 0 ||
-	    add_list(b, src, "process_rules", BM_SIGMA) != 0)
+	    add_list(b, src, "process_rules", BM_SIGMA) != 0 || add_list(b, src, "fim", BM_FIM) != 0)
 		goto out;
 	tests = json_object_get(src, "tests");
 	if (tests != NULL && !json_is_array(tests)) {
@@ -503,9 +503,11 @@ content_build(int argc, char **argv)
 		fail("bundle test", &d);
 		goto out;
 	}
-	fprintf(stderr, "ward: %u rules, %zu hash signatures, %zu process rules; %u tests passed\n",
+	fprintf(stderr,
+		"ward: %u rules, %zu hash signatures, %zu process rules, %u FIM paths; %u tests "
+		"passed\n",
 		cs.rs != NULL ? cs.rs->nrules : 0, cs.hs != NULL ? hashsig_count(cs.hs) : 0,
-		cs.sigma != NULL ? sigma_set_count(cs.sigma) : 0, bun->ntests);
+		cs.sigma != NULL ? sigma_set_count(cs.sigma) : 0, cs.fim.npaths, bun->ntests);
 	if ((syn = synthetic_reference(&synlen)) == NULL || check_costs(&cs, syn, synlen) != 0)
 		goto out;
 	if (clean != NULL) {

@@ -56,8 +56,10 @@ echo "== the agent: a signing key, the default content as a signed bundle"
 # demo did not create).
 mkdir -p "$agentdir/mnt"
 mount -t tmpfs -o size=16m,mode=0755 ward-demo "$agentdir/mnt"
-printf 'trusted_keys: [%s/release.pub]\nstate_dir: %s/state\nrun_dir: %s/run\nonaccess:\n  paths: [%s/mnt]\n' \
-	"$agentdir" "$agentdir" "$agentdir" "$agentdir" >"$agentdir/wardd.yaml"
+mkdir -p "$agentdir/site/conf"
+echo "listen 80" >"$agentdir/site/conf/web.conf"
+printf 'trusted_keys: [%s/release.pub]\nstate_dir: %s/state\nrun_dir: %s/run\nonaccess:\n  paths: [%s/mnt]\nfim:\n  paths: [%s/site]\n' \
+	"$agentdir" "$agentdir" "$agentdir" "$agentdir" "$agentdir" >"$agentdir/wardd.yaml"
 "$wardd" --config "$agentdir/wardd.yaml" --foreground 2>"$agentdir/wardd.log" &
 agentpid=$!
 for _ in $(seq 50); do "$ward" agent --run-dir "$agentdir/run" status >/dev/null 2>&1 && break; sleep 0.1; done
@@ -83,6 +85,12 @@ chmod +x "$agentdir/mnt/clean.sh" "$agentdir/mnt/update.sh"
 "$agentdir/mnt/clean.sh"
 "$agentdir/mnt/update.sh" || echo "(exit status $?: execution denied by the agent)"
 echo
+echo "== real-time FIM: a watched config file is changed, and who did it is recorded"
+sleep 0.5
+sh -c "echo 'listen 8080' >>'$agentdir/site/conf/web.conf'"
+chmod 600 "$agentdir/site/conf/web.conf"
+sleep 1
+echo
 echo "== the agent's journal: what happened, as ECS events"
 python3 - "$agentdir/state/journal" <<'PY' 2>/dev/null || true
 import glob, json, struct, sys
@@ -93,7 +101,9 @@ for path in sorted(glob.glob(sys.argv[1] + "/*.wjl")):
         n, _, seq = struct.unpack_from("<IIQ", data, off)
         ev = json.loads(data[off + 16:off + 16 + n])
         extra = ev.get("file", {}).get("path") or ev.get("message", "")
-        print("%4d  %-6s %-28s %s" % (seq, ev["event"]["kind"], ev["event"]["action"], extra[:70]))
+        if "executable" in ev.get("process", {}):
+            extra += "  (by %s, pid %d)" % (ev["process"]["executable"], ev["process"]["pid"])
+        print("%4d  %-6s %-28s %s" % (seq, ev["event"]["kind"], ev["event"]["action"], extra[-110:]))
         off += 16 + n
 PY
 exit 0

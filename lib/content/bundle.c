@@ -30,6 +30,7 @@ static const struct {
     {"hashes", BM_HASHES},
     {"sample", BM_SAMPLE},
     {"sigma", BM_SIGMA},
+    {"fim", BM_FIM},
 };
 
 const char *

@@ -42,6 +42,7 @@ enum bundle_member_type {
 	BM_HASHES = 2, /* hash signatures, ALG:HEX:SIZE:NAME lines */
 	BM_SAMPLE = 3, /* a test sample */
 	BM_SIGMA = 4,  /* a process rule (Sigma, Linux process_creation) */
+	BM_FIM = 5,    /* a FIM watch policy (JSON, fim/watch.h) */
 };
 
 struct bundle_member {

@@ -20,6 +20,7 @@ content_set_free(struct content_set *cs)
 	ruleset_free(cs->rs);
 	hashsig_free(cs->hs);
 	sigma_set_free(cs->sigma);
+	fim_watch_free(&cs->fim);
 	memset(cs, 0, sizeof(*cs));
 }
 
@@ -65,6 +66,20 @@ content_sigma(const struct bundle *b, struct sigma_set **out, struct ward_diag *
 }
 
 int
+content_fim(const struct bundle *b, struct fim_watch *w, struct ward_diag *d)
+{
+	uint32_t i;
+	int r = 0;
+
+	for (i = 0; i < b->nmembers && r == 0; i++)
+		if (b->members[i].type == BM_FIM)
+			r = fim_watch_add_json(w, b->members[i].name,
+					       (const char *)b->members[i].data,
+					       (size_t)b->members[i].size, d);
+	return r;
+}
+
+int
 content_compile(const struct bundle *b, struct content_set *out, struct ward_diag *d)
 {
 	struct rules_compiler *c = NULL;
@@ -105,6 +120,8 @@ content_compile(const struct bundle *b, struct content_set *out, struct ward_dia
 			goto out;
 	}
 	if ((r = content_sigma(b, &out->sigma, d)) != 0)
+		goto out;
+	if ((r = content_fim(b, &out->fim, d)) != 0)
 		goto out;
 	r = matcher_new(out->rs, out->hs, &out->m, d);
 out:

@@ -11,6 +11,7 @@
 #include "rules/ruleset.h"
 #include "scan/hashsig.h"
 #include "scan/matcher.h"
+#include "fim/watch.h"
 #include "sigma/sigma.h"
 #include "util/err.h"
 
@@ -20,11 +21,15 @@ struct content_set {
 	struct hashsig_set *hs;
 	struct matcher *m;
 	struct sigma_set *sigma; /* process rules */
+	struct fim_watch fim;	 /* what real-time FIM watches (may be empty) */
 };
 
 /* Parses b's process rule members (type sigma) into *out (NULL when there
  * are none). */
 int content_sigma(const struct bundle *b, struct sigma_set **out, struct ward_diag *d);
+
+/* Adds b's FIM policy members (type fim) to *w. */
+int content_fim(const struct bundle *b, struct fim_watch *w, struct ward_diag *d);
 
 /*
  * Compiles every rule and hash member of b (rule files may not include

@@ -109,6 +109,12 @@ digest_alg_of(const struct digest_ctx *c)
 	return c->alg;
 }
 
+enum digest_alg
+digest_ctx_alg(const struct digest_ctx *c)
+{
+	return c->alg;
+}
+
 int
 digest_reset(struct digest_ctx *c)
 {

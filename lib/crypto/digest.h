@@ -61,6 +61,9 @@ int digest_final(struct digest_ctx *c, uint8_t *out, size_t outlen);
 /* Starts a new message on c.  Returns 0 or WARD_EINVAL. */
 int digest_reset(struct digest_ctx *c);
 
+/* The algorithm c computes. */
+enum digest_alg digest_ctx_alg(const struct digest_ctx *c);
+
 /* Frees c; NULL is a no-op. */
 void digest_free(struct digest_ctx *c);
 

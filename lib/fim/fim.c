@@ -115,13 +115,46 @@ struct hjob {
 	struct fim_stats *st;
 };
 
-static void
-lower_priority(void)
+void
+fim_lower_priority(void)
 {
 	/* nice 19 and the idle I/O class, for this thread only. */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 	(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, (int)syscall(SYS_gettid),
 		      3 << 13 /* IOPRIO_CLASS_IDLE */);
+}
+
+int
+fim_hash_file(const char *path, struct digest_ctx *dc, uint8_t *buf, size_t buflen,
+	      uint64_t max_size, char *hex, size_t hexlen, uint64_t *hashed)
+{
+	uint8_t md[DIGEST_MAX_SIZE];
+	struct stat st;
+	ssize_t k;
+	int fd, ok;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	if (max_size > 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+			     (uint64_t)st.st_size > max_size)) {
+		close(fd);
+		return -1;
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	(void)digest_reset(dc);
+	while ((k = read(fd, buf, buflen)) > 0) {
+		(void)digest_update(dc, buf, (size_t)k);
+		if (hashed != NULL)
+			*hashed += (uint64_t)k;
+	}
+	ok = k == 0 && digest_final(dc, md, sizeof(md)) == 0;
+	close(fd);
+	if (!ok)
+		return -1;
+	return digest_to_hex(md, digest_size(digest_ctx_alg(dc)), hex, hexlen);
 }
 
 static void *
@@ -133,17 +166,16 @@ hasher(void *arg)
 	uint8_t *buf = ward_malloc(1 << 20);
 
 	(void)unused;
-	lower_priority();
+	fim_lower_priority();
 	if (buf == NULL || digest_new(j->alg, &dc) != 0) {
 		ward_free(buf);
 		return NULL;
 	}
 	for (;;) {
 		struct fent *e;
-		uint8_t md[DIGEST_MAX_SIZE];
-		ssize_t k;
+		uint64_t hashed;
 		size_t i;
-		int fd, ok = 1;
+		int ok;
 
 		pthread_mutex_lock(&j->lock);
 		while (j->next < j->l->n && j->l->e[j->next].type != 'f')
@@ -153,27 +185,11 @@ hasher(void *arg)
 		if (i >= j->l->n)
 			break;
 		e = &j->l->e[i];
-		fd = open(e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
-		if (fd < 0)
-			fd = open(e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-		if (fd < 0) {
-			pthread_mutex_lock(&j->lock);
-			j->st->errors++;
-			pthread_mutex_unlock(&j->lock);
-			continue;
-		}
-		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-		(void)digest_reset(dc);
-		while ((k = read(fd, buf, 1 << 20)) > 0) {
-			(void)digest_update(dc, buf, (size_t)k);
-			pthread_mutex_lock(&j->lock);
-			j->st->bytes_hashed += (uint64_t)k;
-			pthread_mutex_unlock(&j->lock);
-		}
-		ok = k == 0 && digest_final(dc, md, sizeof(md)) == 0;
-		close(fd);
-		if (ok)
-			(void)digest_to_hex(md, digest_size(j->alg), e->hash, sizeof(e->hash));
+		hashed = 0;
+		ok = fim_hash_file(e->path, dc, buf, 1 << 20, 0, e->hash, sizeof(e->hash), &hashed) == 0;
+		pthread_mutex_lock(&j->lock);
+		j->st->bytes_hashed += hashed;
+		pthread_mutex_unlock(&j->lock);
 		pthread_mutex_lock(&j->lock);
 		j->st->files++;
 		j->st->errors += !ok;

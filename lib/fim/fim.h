@@ -57,4 +57,17 @@ int fim_baseline(const struct fim_policy *p, const char *path, struct fim_stats 
 int fim_check(const struct fim_policy *p, const char *path, fim_diff_fn fn, void *arg,
 	      unsigned *bits, struct fim_stats *st, struct ward_diag *d);
 
+/* Lowers the calling thread to nice 19 and the idle I/O class. */
+void fim_lower_priority(void);
+
+/*
+ * The hex digest (dc's algorithm) of the file at path (not following a
+ * final symbolic link), read through buf.  With max_size > 0, only a
+ * regular file of at most max_size bytes is hashed.  Adds the bytes read
+ * to *hashed (if not NULL).  0, or -1.
+ */
+struct digest_ctx;
+int fim_hash_file(const char *path, struct digest_ctx *dc, uint8_t *buf, size_t buflen,
+		  uint64_t max_size, char *hex, size_t hexlen, uint64_t *hashed);
+
 #endif

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "agent/config.h"
+#include "event/journal.h"
 
 static char path[] = "/tmp/ward-test-config-XXXXXX";
 
@@ -51,6 +52,9 @@ test_defaults_and_minimal(void **state)
 	assert_int_equal(c.crash_window_s, 600);
 	assert_string_equal(c.validator_user, "nobody");
 	assert_int_equal(c.validator_cpu_s, 120);
+	assert_int_equal(c.fim_realtime, 1);
+	assert_int_equal(c.fim_package_manager, CONFIG_PKG_INFO);
+	assert_int_equal(c.fim_rate_limit, 10);
 }
 
 static void
@@ -78,7 +82,17 @@ test_all_keys(void **state)
 			      "  memory_mb: 512\n"
 			      "  timeout_s: 60\n"
 			      "scan:\n"
-			      "  max_filesize: 64M\n",
+			      "  max_filesize: 64M\n"
+			      "journal:\n"
+			      "  fsync: never\n"
+			      "onaccess:\n"
+			      "  on_write: quarantine\n"
+			      "fim:\n"
+			      "  paths: [/etc]\n"
+			      "  realtime: false\n"
+			      "  package_manager: ignore\n"
+			      "  rate_limit: 0\n"
+			      "  max_dirs: 50\n",
 			      &c, &d),
 			 0);
 	assert_string_equal(c.state_dir, "/srv/ward");
@@ -90,6 +104,13 @@ test_all_keys(void **state)
 	assert_string_equal(c.validator_user, "ward");
 	assert_int_equal(c.validator_memory_mb, 512);
 	assert_int_equal(c.max_filesize, 64ull << 20);
+	assert_int_equal(c.journal_fsync, JOURNAL_FSYNC_NEVER);
+	assert_int_equal(c.onaccess_quarantine, 1);
+	assert_int_equal(c.fim_npaths, 1);
+	assert_int_equal(c.fim_realtime, 0);
+	assert_int_equal(c.fim_package_manager, CONFIG_PKG_IGNORE);
+	assert_int_equal(c.fim_rate_limit, 0);
+	assert_int_equal(c.fim_max_dirs, 50);
 }
 
 static void
@@ -111,6 +132,10 @@ test_errors(void **state)
 	    {"trusted_keys: [/a\n", "", 0},
 	    {"state_dir: /x\n", "trusted_keys is required", 0},
 	    {"trusted_keys: [/a]\nsignature_threshold: 2\n", "larger than the number", 0},
+	    {"trusted_keys: [/a]\nfim:\n  package_manager: maybe\n",
+	     "fim.package_manager must be alert, info or ignore", 3},
+	    {"trusted_keys: [/a]\njournal:\n  fsync: sometimes\n",
+	     "journal.fsync must be always, interval or never", 3},
 	};
 	struct agent_config c;
 	struct ward_diag d;

@@ -1,0 +1,47 @@
+/*
+ * fimmon: real-time file integrity monitoring with fanotify FID events.
+ *
+ * Watches fim.paths from the configuration plus the "fim" policy of the
+ * content in use (trees or single files, minus fim.exclude and the
+ * content's exclusions, never the agent's own state and run directories):
+ * every directory gets an inode mark, new directories are marked as they
+ * appear.  Each creation, deletion, rename, write (on close) and
+ * attribute change becomes an event with the file's metadata, the hash
+ * of what was written, and the pid and executable of the process that
+ * did it (who-data).  Changes made by a package manager (dpkg, rpm, apt,
+ * ... or their children) are tagged and, by fim.package_manager, kept as
+ * alerts, lowered to events, or dropped.  At most fim.rate_limit events
+ * per path per minute; the rest are counted in the next one.
+ */
+#ifndef WARD_AGENT_FIMMON_H
+#define WARD_AGENT_FIMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/config.h"
+
+struct fimmon_stats {
+	uint64_t dirs;		  /* directories watched */
+	uint64_t events;	  /* kernel events read */
+	uint64_t reported;	  /* events journaled */
+	uint64_t suppressed;	  /* dropped by the rate limit */
+	uint64_t package_manager; /* changes made by a package manager */
+	uint64_t lost;		  /* kernel queue overflows */
+};
+
+/*
+ * Starts the sensor (when there is anything to watch now or later).
+ * 0, or an error with why: then the sensor is off and the agent says so.
+ */
+int fimmon_start(const struct agent_config *c, char *why, size_t whylen);
+
+int fimmon_running(void);
+
+/* Why the sensor watches less than asked ("" when nothing is missing). */
+void fimmon_get_stats(struct fimmon_stats *st, char *partial, size_t partlen);
+
+/* The content in use changed: its FIM policy is applied. */
+void fimmon_content_changed(void);
+
+#endif
