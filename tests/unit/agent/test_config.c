@@ -134,6 +134,8 @@ test_errors(void **state)
 	    {"trusted_keys: [/a]\nsignature_threshold: 2\n", "larger than the number", 0},
 	    {"trusted_keys: [/a]\nfim:\n  package_manager: maybe\n",
 	     "fim.package_manager must be alert, info or ignore", 3},
+	    {"trusted_keys: [/a]\nfim:\n  hash: sha256sha256sha256sha256\n", "at most 15 characters",
+	     3},
 	    {"trusted_keys: [/a]\njournal:\n  fsync: sometimes\n",
 	     "journal.fsync must be always, interval or never", 3},
 	};
