@@ -1,0 +1,471 @@
+/*
+ * api: request handlers.  See api.h.
+ *
+ * Must hold: a request is authenticated before it is read; a malformed,
+ * unauthenticated or forbidden request gets a 4xx with a JSON error and
+ * changes nothing; agents are untrusted input (every field is checked for
+ * type and size); event batches are acknowledged only once committed.
+ */
+#include "server/api.h"
+#include "server/store.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_FIELD 256
+
+enum role { ROLE_NONE, ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN };
+
+struct who {
+	enum role role; /* for API tokens */
+	char name[64];	/* token name, or agent id */
+	char group[64]; /* agents */
+};
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static json_t *
+body_json(const struct http_req *q, struct http_resp *r)
+{
+	json_error_t e;
+	json_t *j = json_loadb(q->body, q->len, JSON_REJECT_DUPLICATES, &e);
+
+	if (j == NULL || !json_is_object(j)) {
+		json_decref(j);
+		http_error(r, 400, "the body must be a JSON object%s%s", j == NULL ? ": " : "",
+			   j == NULL ? e.text : "");
+		return NULL;
+	}
+	return j;
+}
+
+/* A string field of at most max bytes (no NUL inside), or NULL. */
+static const char *
+field(json_t *o, const char *name, size_t max)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!json_is_string(v) || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return json_string_value(v);
+}
+
+static const char *
+bearer(const struct http_req *q)
+{
+	if (q->authorization == NULL || strncmp(q->authorization, "Bearer ", 7) != 0)
+		return NULL;
+	return q->authorization + 7;
+}
+
+/* An agent's credentials; 401 (unknown) or 403 (revoked) otherwise. */
+static int
+auth_agent(struct api *a, const struct http_req *q, struct http_resp *r, struct who *w)
+{
+	const char *b = bearer(q), *colon;
+	char id[STORE_ID_LEN + 1];
+	struct ward_diag d;
+	int revoked, rc;
+
+	memset(w, 0, sizeof(*w));
+	if (b == NULL || (colon = strchr(b, ':')) == NULL || colon - b != STORE_ID_LEN) {
+		http_error(r, 401, "agent credentials required (Authorization: Bearer ID:SECRET)");
+		return -1;
+	}
+	memcpy(id, b, STORE_ID_LEN);
+	id[STORE_ID_LEN] = '\0';
+	db_lock(a->db);
+	rc = store_agent_auth(a->db, id, colon + 1, &revoked, w->group, &d);
+	db_unlock(a->db);
+	if (rc != 0) {
+		http_error(r, revoked ? 403 : 401, "%s", d.msg);
+		return -1;
+	}
+	snprintf(w->name, sizeof(w->name), "%s", id);
+	snprintf(r->who, sizeof(r->who), "agent:%s", id);
+	return 0;
+}
+
+/* An API token with at least role need; 401/403 otherwise. */
+static int
+auth_admin(struct api *a, const struct http_req *q, struct http_resp *r, enum role need,
+	   struct who *w)
+{
+	static const char *const names[] = {"", "viewer", "operator", "admin"};
+	const char *b = bearer(q);
+	char role[16];
+	struct ward_diag d;
+	int rc, i;
+
+	memset(w, 0, sizeof(*w));
+	if (b == NULL || strlen(b) != STORE_SECRET_LEN) {
+		http_error(r, 401, "an API token is required (Authorization: Bearer TOKEN)");
+		return -1;
+	}
+	db_lock(a->db);
+	rc = store_admin_auth(a->db, b, role, w->name, &d);
+	db_unlock(a->db);
+	if (rc != 0) {
+		http_error(r, 401, "%s", d.msg);
+		return -1;
+	}
+	for (i = 1; i <= 3; i++)
+		if (strcmp(role, names[i]) == 0)
+			w->role = (enum role)i;
+	snprintf(r->who, sizeof(r->who), "token:%s", w->name);
+	if (w->role < need) {
+		http_error(r, 403, "this call needs the %s role; the token has %s", names[need], role);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+audit(struct api *a, const struct who *w, const char *action, json_t *detail)
+{
+	struct ward_diag d;
+	char *text = json_dumps(detail, JSON_COMPACT);
+	char who[80];
+
+	snprintf(who, sizeof(who), "%s", w->name);
+	if (text != NULL)
+		(void)store_audit(a->db, who, action, text, now_s(), &d);
+	free(text);
+	json_decref(detail);
+}
+
+/* --- agents ------------------------------------------------------------- */
+
+static void
+do_enroll(struct api *a, const struct http_req *q, struct http_resp *r)
+{
+	json_t *b = body_json(q, r);
+	struct enroll_req er;
+	struct enroll_res res;
+	struct ward_diag d;
+	int rc;
+
+	if (b == NULL)
+		return;
+	er.token = field(b, "token", MAX_FIELD);
+	er.machine_id = field(b, "machine_id", MAX_FIELD);
+	er.hw_id = field(b, "hw_id", MAX_FIELD);
+	er.hostname = field(b, "hostname", MAX_FIELD);
+	er.version = field(b, "version", 64);
+	if (er.token == NULL || er.machine_id == NULL || er.hw_id == NULL || er.hostname == NULL ||
+	    er.version == NULL) {
+		http_error(r, 400, "enroll needs token, machine_id, hw_id, hostname and version "
+				   "(strings of at most 256 bytes)");
+		json_decref(b);
+		return;
+	}
+	db_lock(a->db);
+	rc = store_enroll(a->db, &er, now_s(), &res, &d);
+	if (rc == 0) {
+		struct who w;
+
+		memset(&w, 0, sizeof(w));
+		snprintf(w.name, sizeof(w.name), "agent:%s", res.agent_id);
+		audit(a, &w, "agent-enrolled",
+		      json_pack("{s:s, s:s, s:s, s:s, s:s}", "agent_id", res.agent_id, "hostname",
+				er.hostname, "group", res.group, "how", res.how, "clone_of",
+				res.clone_of));
+	}
+	db_unlock(a->db);
+	json_decref(b);
+	if (rc == WARD_EVERIFY) {
+		http_error(r, 403, "%s", d.msg);
+		return;
+	}
+	if (rc != 0) {
+		http_error(r, 500, "%s", d.msg);
+		return;
+	}
+	snprintf(r->who, sizeof(r->who), "agent:%s", res.agent_id);
+	r->json = json_pack("{s:s, s:s, s:s, s:s, s:i}", "agent_id", res.agent_id, "secret",
+			    res.secret, "group", res.group, "how", res.how, "checkin_interval_s",
+			    (int)a->cfg->checkin_interval_s);
+}
+
+/* The next check-in in interval +- jitter seconds. */
+static int
+next_checkin(const struct server_config *c)
+{
+	double j = c->checkin_interval_s * c->checkin_jitter_pct / 100.0;
+	double v = c->checkin_interval_s - j + 2 * j * ((double)rand() / RAND_MAX);
+
+	return v < 1 ? 1 : (int)(v + 0.5);
+}
+
+static void
+do_checkin(struct api *a, const struct http_req *q, struct http_resp *r)
+{
+	struct who w;
+	json_t *b, *content;
+	struct ward_diag d;
+	char *report;
+	const char *mode;
+	long long version;
+	char acked[24];
+	const char *p[1];
+	int rc;
+
+	if (auth_agent(a, q, r, &w) != 0 || (b = body_json(q, r)) == NULL)
+		return;
+	content = json_object_get(b, "content");
+	version = json_integer_value(json_object_get(json_object_get(content, "current"), "version"));
+	mode = field(b, "mode", 32);
+	report = json_dumps(b, JSON_COMPACT);
+	db_lock(a->db);
+	rc = store_checkin(a->db, w.name, now_s(), report != NULL ? report : "{}", version,
+			   mode != NULL ? mode : "", &d);
+	p[0] = w.name;
+	if (rc == 0)
+		rc = db_scalar(a->db, "SELECT acked_seq FROM agents WHERE id = $1", p, 1, acked,
+			       sizeof(acked), &d);
+	db_unlock(a->db);
+	free(report);
+	json_decref(b);
+	if (rc != 0) {
+		http_error(r, 500, "%s", d.msg);
+		return;
+	}
+	r->json = json_pack("{s:i, s:n, s:I}", "next_checkin_s", next_checkin(a->cfg), "desired",
+			    "events_acked", (json_int_t)atoll(acked));
+}
+
+static void
+do_events(struct api *a, const struct http_req *q, struct http_resp *r)
+{
+	struct who w;
+	json_t *b, *arr, *e;
+	long long *seqs = NULL, acked = 0;
+	char **bodies = NULL;
+	struct ward_diag d;
+	size_t i, n;
+	int rc = 0;
+
+	if (auth_agent(a, q, r, &w) != 0 || (b = body_json(q, r)) == NULL)
+		return;
+	arr = json_object_get(b, "events");
+	n = json_array_size(arr);
+	if (!json_is_array(arr) || n > a->cfg->event_batch_max) {
+		http_error(r, 400, "\"events\" must be a list of at most %u {seq, event}",
+			   a->cfg->event_batch_max);
+		json_decref(b);
+		return;
+	}
+	seqs = calloc(n + 1, sizeof(*seqs));
+	bodies = calloc(n + 1, sizeof(*bodies));
+	for (i = 0; seqs != NULL && bodies != NULL && i < n; i++) {
+		json_t *s;
+
+		e = json_array_get(arr, i);
+		s = json_object_get(e, "seq");
+		if (!json_is_integer(s) || json_integer_value(s) <= 0 ||
+		    !json_is_object(json_object_get(e, "event"))) {
+			rc = 1;
+			break;
+		}
+		seqs[i] = (long long)json_integer_value(s);
+		bodies[i] = json_dumps(json_object_get(e, "event"), JSON_COMPACT);
+		if (bodies[i] == NULL) {
+			rc = 1;
+			break;
+		}
+	}
+	if (seqs == NULL || bodies == NULL) {
+		http_error(r, 500, "out of memory");
+	} else if (rc != 0) {
+		http_error(r, 400, "events[%zu]: needs a positive integer \"seq\" and an object "
+				   "\"event\"",
+			   i);
+	} else {
+		db_lock(a->db);
+		rc = store_events_commit(a->db, w.name, seqs, (const char *const *)bodies, n,
+					 now_s(), &acked, &d);
+		db_unlock(a->db);
+		if (rc != 0)
+			http_error(r, 503, "not committed: %s", d.msg);
+		else
+			r->json = json_pack("{s:I, s:I}", "acked", (json_int_t)acked, "received",
+					    (json_int_t)n);
+	}
+	for (i = 0; bodies != NULL && i < n; i++)
+		free(bodies[i]);
+	free(bodies);
+	free(seqs);
+	json_decref(b);
+}
+
+/* --- operators -------------------------------------------------------------- */
+
+static void
+do_agents(struct api *a, const struct http_req *q, struct http_resp *r)
+{
+	struct who w;
+	struct ward_diag d;
+	json_t *out = NULL;
+	int rc;
+
+	if (auth_admin(a, q, r, ROLE_VIEWER, &w) != 0)
+		return;
+	db_lock(a->db);
+	rc = store_agents(a->db, &out, &d);
+	db_unlock(a->db);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:o}", "agents", out);
+}
+
+static void
+do_revoke(struct api *a, const struct http_req *q, struct http_resp *r, const char *id)
+{
+	struct who w;
+	struct ward_diag d;
+	int rc;
+
+	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0)
+		return;
+	db_lock(a->db);
+	rc = store_agent_revoke(a->db, id, now_s(), &d);
+	if (rc == 0)
+		audit(a, &w, "agent-revoked", json_pack("{s:s}", "agent_id", id));
+	db_unlock(a->db);
+	if (rc == WARD_EUNDEFINED)
+		http_error(r, 404, "%s", d.msg);
+	else if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:b, s:s}", "revoked", 1, "agent_id", id);
+}
+
+static void
+do_token(struct api *a, const struct http_req *q, struct http_resp *r)
+{
+	struct who w;
+	struct ward_diag d;
+	char token[STORE_SECRET_LEN + 1];
+	json_t *b, *uses, *exp;
+	const char *group;
+	long long u = 0, e = 0;
+	int rc;
+
+	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0 || (b = body_json(q, r)) == NULL)
+		return;
+	group = json_object_get(b, "group") != NULL ? field(b, "group", 63) : "";
+	uses = json_object_get(b, "uses");
+	exp = json_object_get(b, "expires_s");
+	if (group == NULL || (uses != NULL && (!json_is_integer(uses) || json_integer_value(uses) < 0)) ||
+	    (exp != NULL && (!json_is_integer(exp) || json_integer_value(exp) < 0))) {
+		http_error(r, 400, "token: \"group\" (string), \"uses\" and \"expires_s\" (integers "
+				   "of at least 0; 0: unlimited)");
+		json_decref(b);
+		return;
+	}
+	u = uses != NULL ? (long long)json_integer_value(uses) : 0;
+	e = exp != NULL && json_integer_value(exp) > 0 ? now_s() + json_integer_value(exp) : 0;
+	db_lock(a->db);
+	rc = store_token_create(a->db, group, u, e, now_s(), token, &d);
+	if (rc == 0)
+		audit(a, &w, "token-created",
+		      json_pack("{s:s, s:I, s:I}", "group", group, "uses", (json_int_t)u, "expires",
+				(json_int_t)e));
+	db_unlock(a->db);
+	json_decref(b);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:s, s:s, s:I, s:I}", "token", token, "group", group, "uses",
+				    (json_int_t)u, "expires", (json_int_t)e);
+}
+
+static void
+do_event_list(struct api *a, const struct http_req *q, struct http_resp *r)
+{
+	const char *agent = http_arg(q, "agent"), *since = http_arg(q, "since"),
+		   *limit = http_arg(q, "limit");
+	struct who w;
+	struct ward_diag d;
+	json_t *out = NULL;
+	long long lim = limit != NULL ? atoll(limit) : 1000;
+	int rc;
+
+	if (auth_admin(a, q, r, ROLE_VIEWER, &w) != 0)
+		return;
+	if (lim <= 0 || lim > 100000)
+		lim = 1000;
+	db_lock(a->db);
+	rc = store_events(a->db, agent, since != NULL ? atoll(since) : 0, lim, &out, &d);
+	db_unlock(a->db);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:o}", "events", out);
+}
+
+static void
+do_audit(struct api *a, const struct http_req *q, struct http_resp *r)
+{
+	struct who w;
+	struct ward_diag d;
+	json_t *out = NULL;
+	int rc;
+
+	if (auth_admin(a, q, r, ROLE_ADMIN, &w) != 0)
+		return;
+	db_lock(a->db);
+	rc = store_audit_list(a->db, 1000, &out, &d);
+	db_unlock(a->db);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:o}", "audit", out);
+}
+
+void
+api_handle(void *ctx, const struct http_req *q, struct http_resp *r)
+{
+	struct api *a = ctx;
+	const char *p = q->path;
+	int post = strcmp(q->method, "POST") == 0, get = strcmp(q->method, "GET") == 0;
+
+	if (strncmp(p, "/api/v1/", 8) != 0) {
+		http_error(r, 404, "no such path: %.200s", p);
+		return;
+	}
+	p += 8;
+	if (get && strcmp(p, "health") == 0)
+		r->json = json_pack("{s:b, s:s}", "ok", 1, "version", WARD_VERSION);
+	else if (post && strcmp(p, "enroll") == 0)
+		do_enroll(a, q, r);
+	else if (post && strcmp(p, "checkin") == 0)
+		do_checkin(a, q, r);
+	else if (post && strcmp(p, "events") == 0)
+		do_events(a, q, r);
+	else if (get && strcmp(p, "agents") == 0)
+		do_agents(a, q, r);
+	else if (post && strncmp(p, "agents/", 7) == 0 && strlen(p) == 7 + STORE_ID_LEN + 7 &&
+		 strcmp(p + 7 + STORE_ID_LEN, "/revoke") == 0) {
+		char id[STORE_ID_LEN + 1];
+
+		snprintf(id, sizeof(id), "%.*s", STORE_ID_LEN, p + 7);
+		do_revoke(a, q, r, id);
+	} else if (post && strcmp(p, "tokens") == 0)
+		do_token(a, q, r);
+	else if (get && strcmp(p, "events") == 0)
+		do_event_list(a, q, r);
+	else if (get && strcmp(p, "audit") == 0)
+		do_audit(a, q, r);
+	else
+		http_error(r, get || post ? 404 : 405, "no such call: %s %.200s", q->method, q->path);
+}

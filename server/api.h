@@ -1,0 +1,23 @@
+/*
+ * api: the fleet server's JSON API over http.h (docs/server.md lists every
+ * call).  Agents authenticate with "Authorization: Bearer AGENT_ID:SECRET"
+ * (after enrolling with a token), operators with "Bearer TOKEN" of an API
+ * token whose role (viewer < operator < admin) allows the call; every
+ * call that changes something is written to the audit log.
+ */
+#ifndef WARD_SERVER_API_H
+#define WARD_SERVER_API_H
+
+#include "server/config.h"
+#include "server/db.h"
+#include "server/http.h"
+
+struct api {
+	const struct server_config *cfg;
+	struct db *db;
+};
+
+/* The http_handler of the server (ctx: struct api). */
+void api_handle(void *ctx, const struct http_req *q, struct http_resp *r);
+
+#endif

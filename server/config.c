@@ -1,0 +1,82 @@
+/*
+ * config: ward-server's configuration.  See config.h and docs/server.md.
+ *
+ * Must hold: every key is in the table below, so that a typo is an error,
+ * never a default silently kept.
+ */
+#include "server/config.h"
+#include "util/conf.h"
+#include "util/file.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define C struct server_config
+#define KEY(name, type, f, min, max)                                                               \
+	{name, type, offsetof(C, f), sizeof(((C *)0)->f), min, max, 0, NULL}
+
+static const struct conf_key keys[] = {
+    KEY("listen", CONF_NAME, listen, 0, 0),
+    KEY("tls.cert", CONF_PATH, tls_cert, 0, 0),
+    KEY("tls.key", CONF_PATH, tls_key, 0, 0),
+    KEY("database", CONF_NAME, database, 0, 0),
+    KEY("data_dir", CONF_PATH, data_dir, 0, 0),
+    KEY("limits.max_body_kb", CONF_UINT, max_body_kb, 1, 1u << 20),
+    KEY("limits.timeout_s", CONF_UINT, timeout_s, 1, 3600),
+    KEY("limits.threads", CONF_UINT, threads, 1, 256),
+    KEY("limits.max_connections", CONF_UINT, max_connections, 16, 1000000),
+    KEY("checkin.interval_s", CONF_UINT, checkin_interval_s, 1, 86400),
+    KEY("checkin.jitter_pct", CONF_UINT, checkin_jitter_pct, 0, 50),
+    KEY("events.batch_max", CONF_UINT, event_batch_max, 1, 100000),
+};
+
+void
+server_config_defaults(struct server_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen, sizeof(c->listen), "0.0.0.0:8443");
+	snprintf(c->data_dir, sizeof(c->data_dir), "/var/lib/ward-server");
+	snprintf(c->database, sizeof(c->database), "sqlite:/var/lib/ward-server/ward.db");
+	c->max_body_kb = 16384;
+	c->timeout_s = 60;
+	c->threads = 4;
+	c->max_connections = 20000;
+	c->checkin_interval_s = 30;
+	c->checkin_jitter_pct = 20;
+	c->event_batch_max = 5000;
+}
+
+int
+server_config_load(const char *path, struct server_config *c, struct ward_diag *d)
+{
+	int r = conf_load(path, keys, sizeof(keys) / sizeof(keys[0]), c, d);
+
+	if (r == 0 && (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0'))
+		r = diag_set(d, WARD_EINVAL, path, 0, 0,
+			     "tls.cert and tls.key are required (ward-server init makes them)");
+	if (r == 0 && strchr(c->listen, ':') == NULL)
+		r = diag_set(d, WARD_EINVAL, path, 0, 0, "listen must be ADDRESS:PORT");
+	return r;
+}
+
+int
+server_config_write(const char *path, const struct server_config *c, struct ward_diag *d)
+{
+	char text[8192];
+	int n = snprintf(text, sizeof(text),
+			 "# ward-server configuration (docs/server.md)\n"
+			 "listen: %s\n"
+			 "tls:\n  cert: %s\n  key: %s\n"
+			 "database: %s\n"
+			 "data_dir: %s\n"
+			 "limits:\n  max_body_kb: %u\n  timeout_s: %u\n  threads: %u\n"
+			 "  max_connections: %u\n"
+			 "checkin:\n  interval_s: %u\n  jitter_pct: %u\n"
+			 "events:\n  batch_max: %u\n",
+			 c->listen, c->tls_cert, c->tls_key, c->database, c->data_dir,
+			 c->max_body_kb, c->timeout_s, c->threads, c->max_connections,
+			 c->checkin_interval_s, c->checkin_jitter_pct, c->event_batch_max);
+
+	return file_replace(path, text, (size_t)n, 0600, d);
+}

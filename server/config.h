@@ -1,0 +1,39 @@
+/*
+ * config: ward-server's YAML configuration (every key in docs/server.md).
+ *
+ *   listen: 0.0.0.0:8443
+ *   tls:
+ *     cert: /etc/ward-server/server.crt
+ *     key: /etc/ward-server/server.key
+ *   database: sqlite:/var/lib/ward-server/ward.db
+ *   data_dir: /var/lib/ward-server
+ */
+#ifndef WARD_SERVER_CONFIG_H
+#define WARD_SERVER_CONFIG_H
+
+#include "util/err.h"
+
+#define SCONF_MAX_PATH 1024
+
+struct server_config {
+	char listen[128];		 /* ADDRESS:PORT */
+	char tls_cert[SCONF_MAX_PATH];	 /* PEM certificate chain */
+	char tls_key[SCONF_MAX_PATH];	 /* PEM private key */
+	char database[SCONF_MAX_PATH];	 /* sqlite:/PATH or postgresql://... */
+	char data_dir[SCONF_MAX_PATH];	 /* bundles */
+	unsigned max_body_kb;		 /* largest request body */
+	unsigned timeout_s;		 /* a connection idle this long is closed */
+	unsigned threads;		 /* request threads */
+	unsigned max_connections;
+	unsigned checkin_interval_s;	 /* agents' check-in period */
+	unsigned checkin_jitter_pct;	 /* +- this much, at random */
+	unsigned event_batch_max;	 /* events per upload at most */
+};
+
+void server_config_defaults(struct server_config *c);
+int server_config_load(const char *path, struct server_config *c, struct ward_diag *d);
+
+/* The configuration as YAML text (for `ward-server init`). */
+int server_config_write(const char *path, const struct server_config *c, struct ward_diag *d);
+
+#endif

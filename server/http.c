@@ -1,0 +1,287 @@
+/*
+ * http: libmicrohttpd glue.  See http.h.
+ *
+ * Must hold: a body over the limit is never buffered past the limit; every
+ * request gets exactly one response; handlers see only complete bodies.
+ */
+#include "server/http.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/file.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct reqstate {
+	char *buf;
+	size_t len, cap;
+	int too_big;
+	double t0;
+};
+
+static struct {
+	struct MHD_Daemon *d;
+	http_handler handler;
+	void *ctx;
+	size_t max_body;
+	char *cert, *key;
+} H;
+
+void
+http_error(struct http_resp *r, int status, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_decref(r->json);
+	r->status = status;
+	r->json = json_pack("{s:s}", "error", msg);
+}
+
+const char *
+http_arg(const struct http_req *q, const char *name)
+{
+	return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static void
+log_request(const char *method, const char *url, int status, double ms, const char *who)
+{
+	char ts[32];
+	struct timespec now;
+	struct tm tm;
+	json_t *o;
+	char *text;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ", now.tv_nsec / 1000000);
+	o = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s}", "@timestamp", ts, "method", method, "path",
+		      url, "status", status, "ms", ms, "who", who);
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (text != NULL)
+		fprintf(stderr, "%s\n", text);
+	free(text);
+	json_decref(o);
+}
+
+static enum MHD_Result
+respond(struct MHD_Connection *conn, struct http_resp *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ok;
+
+	if (r->fd >= 0) {
+		resp = MHD_create_response_from_fd_at_offset64(r->len, r->fd, (int64_t)r->off);
+		if (resp != NULL) {
+			MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
+			MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+			if (r->status == MHD_HTTP_PARTIAL_CONTENT) {
+				char cr[96];
+
+				snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu",
+					 (unsigned long long)r->off,
+					 (unsigned long long)(r->off + r->len - 1),
+					 (unsigned long long)r->total);
+				MHD_add_response_header(resp, "Content-Range", cr);
+			}
+		} else {
+			close(r->fd);
+		}
+	} else {
+		char *text = r->json != NULL ? json_dumps(r->json, JSON_COMPACT) : NULL;
+
+		if (text == NULL)
+			text = strdup("{}");
+		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		if (resp != NULL)
+			MHD_add_response_header(resp, "Content-Type", "application/json");
+		else
+			free(text);
+	}
+	json_decref(r->json);
+	r->json = NULL;
+	if (resp == NULL)
+		return MHD_NO;
+	ok = MHD_queue_response(conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ok;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	   const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct reqstate *s = *con_cls;
+	struct http_req q;
+	struct http_resp r;
+	enum MHD_Result ok;
+
+	(void)cls;
+	(void)version;
+	if (s == NULL) {
+		s = ward_calloc(1, sizeof(*s));
+		if (s == NULL)
+			return MHD_NO;
+		s->t0 = clock_mono();
+		*con_cls = s;
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		if (!s->too_big && s->len + *upload_size > H.max_body) {
+			s->too_big = 1;
+			ward_free(s->buf);
+			s->buf = NULL;
+			s->len = s->cap = 0;
+		}
+		if (!s->too_big) {
+			if (ward_grow(&s->buf, &s->cap, s->len + *upload_size + 1, 1) != 0)
+				return MHD_NO;
+			memcpy(s->buf + s->len, upload, *upload_size);
+			s->len += *upload_size;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	memset(&r, 0, sizeof(r));
+	r.fd = -1;
+	r.status = 200;
+	if (s->too_big) {
+		http_error(&r, 413, "the request body is larger than %zu bytes", H.max_body);
+	} else {
+		memset(&q, 0, sizeof(q));
+		q.method = method;
+		q.path = url;
+		q.body = s->buf != NULL ? s->buf : "";
+		if (s->buf != NULL)
+			s->buf[s->len] = '\0';
+		q.len = s->len;
+		q.authorization =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		q.range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+		q.conn = conn;
+		H.handler(H.ctx, &q, &r);
+	}
+	log_request(method, url, r.status, (clock_mono() - s->t0) * 1000, r.who[0] ? r.who : "-");
+	ok = respond(conn, &r);
+	return ok;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+	     enum MHD_RequestTerminationCode toe)
+{
+	struct reqstate *s = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (s != NULL) {
+		ward_free(s->buf);
+		ward_free(s);
+	}
+	*con_cls = NULL;
+}
+
+static int
+parse_listen(const char *listen, struct sockaddr_storage *ss, struct ward_diag *d)
+{
+	char host[128];
+	const char *colon = strrchr(listen, ':');
+	long port;
+	char *end;
+
+	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host))
+		return diag_set(d, WARD_EINVAL, NULL, 0, 0, "listen must be ADDRESS:PORT");
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return diag_set(d, WARD_EINVAL, NULL, 0, 0, "listen: bad port in %s", listen);
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *s6 = (void *)ss;
+
+		host[strlen(host) - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return diag_set(d, WARD_EINVAL, NULL, 0, 0, "listen: bad address %s", host);
+	} else {
+		struct sockaddr_in *s4 = (void *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return diag_set(d, WARD_EINVAL, NULL, 0, 0,
+					"listen: bad address %s (an IP address, or [IPv6])", host);
+	}
+	return 0;
+}
+
+static char *
+read_text(const char *path, struct ward_diag *d)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char *s;
+
+	if (file_read_all(path, 1 << 20, &buf, &len, d) != 0)
+		return NULL;
+	s = ward_malloc(len + 1);
+	if (s != NULL) {
+		memcpy(s, buf, len);
+		s[len] = '\0';
+	}
+	ward_free(buf);
+	return s;
+}
+
+int
+http_start(const struct server_config *c, http_handler handler, void *ctx, struct ward_diag *d)
+{
+	struct sockaddr_storage ss;
+	int r;
+
+	if ((r = parse_listen(c->listen, &ss, d)) != 0)
+		return r;
+	H.handler = handler;
+	H.ctx = ctx;
+	H.max_body = (size_t)c->max_body_kb << 10;
+	if ((H.cert = read_text(c->tls_cert, d)) == NULL || (H.key = read_text(c->tls_key, d)) == NULL)
+		return WARD_EIO;
+	H.d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |
+		(ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+	    0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_HTTPS_MEM_CERT, H.cert, MHD_OPTION_HTTPS_MEM_KEY, H.key,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)c->timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+	if (H.d == NULL)
+		return diag_set(d, WARD_EIO, NULL, 0, 0,
+				"cannot serve on %s (in use? a bad certificate or key?)", c->listen);
+	return 0;
+}
+
+void
+http_stop(void)
+{
+	if (H.d != NULL)
+		MHD_stop_daemon(H.d);
+	H.d = NULL;
+	ward_free(H.cert);
+	ward_free(H.key);
+	H.cert = H.key = NULL;
+}

@@ -1,0 +1,350 @@
+/*
+ * ward-server: the fleet server.  See docs/server.md.
+ *
+ *   ward-server init --dir DIR [--listen ADDR:PORT] [--name NAME]... [--database URL]
+ *   ward-server --config FILE                      serve
+ *   ward-server token create --config FILE [--group G] [--uses N] [--expires DURATION]
+ *   ward-server api-token create --config FILE --name NAME --role viewer|operator|admin
+ */
+#include "server/api.h"
+#include "server/config.h"
+#include "server/db.h"
+#include "server/http.h"
+#include "server/pki.h"
+#include "server/store.h"
+#include "util/file.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ward-server --config FILE\n"
+		"       ward-server init --dir DIR [--listen ADDR:PORT] [--name NAME]...\n"
+		"                        [--database URL]\n"
+		"       ward-server token create --config FILE [--group G] [--uses N]\n"
+		"                        [--expires DURATION]\n"
+		"       ward-server api-token create --config FILE --name NAME\n"
+		"                        --role viewer|operator|admin\n"
+		"\n"
+		"The ward fleet server: agents enroll, check in and upload their events; operators\n"
+		"use the API (ward fleet).  init makes DIR/server.yaml, a CA and a server\n"
+		"certificate (DIR/ca.crt is what agents pin), the database and an admin API token\n"
+		"(printed, and kept in DIR/admin.token).  token create prints a new enrollment\n"
+		"token: --uses N (default unlimited), --expires 30m|12h|7d (default never),\n"
+		"--group G.  DURATION: seconds, or a number with s, m, h or d.\n"
+		"\n"
+		"Exit status: 0 done (serving: stopped by SIGTERM or SIGINT), 1 error, 2 usage.\n");
+}
+
+static void
+fail(const struct ward_diag *d)
+{
+	char msg[1200];
+
+	diag_format(d, msg, sizeof(msg));
+	fprintf(stderr, "ward-server: %s\n", msg);
+}
+
+static long long
+duration(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (end == s || v < 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		v *= 60;
+		break;
+	case 'h':
+		v *= 3600;
+		break;
+	case 'd':
+		v *= 86400;
+		break;
+	default:
+		return -1;
+	}
+	return end[0] != '\0' && end[1] != '\0' ? -1 : v;
+}
+
+static int
+open_db(const struct server_config *c, struct db **db)
+{
+	struct ward_diag d;
+
+	if (db_open(c->database, db, &d) != 0 || store_migrate(*db, &d) != 0) {
+		fail(&d);
+		db_close(*db);
+		*db = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+load_config(const char *path, struct server_config *c)
+{
+	struct ward_diag d;
+
+	server_config_defaults(c);
+	if (path == NULL) {
+		fprintf(stderr, "ward-server: --config FILE is required\n");
+		return EXIT_USAGE;
+	}
+	if (server_config_load(path, c, &d) != 0) {
+		fail(&d);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dir", required_argument, NULL, 'd'},	{"listen", required_argument, NULL, 'l'},
+	    {"name", required_argument, NULL, 'n'},	{"database", required_argument, NULL, 'b'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
+	};
+	const char *dir = NULL, *names[16];
+	unsigned nnames = 0;
+	struct server_config c;
+	struct ward_diag d;
+	struct db *db = NULL;
+	char path[2048], token[STORE_SECRET_LEN + 1];
+	int ch;
+
+	server_config_defaults(&c);
+	c.database[0] = '\0';
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'l':
+			snprintf(c.listen, sizeof(c.listen), "%s", optarg);
+			break;
+		case 'n':
+			if (nnames < 16)
+				names[nnames++] = optarg;
+			break;
+		case 'b':
+			snprintf(c.database, sizeof(c.database), "%s", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (dir == NULL || dir[0] != '/' || optind != argc) {
+		fprintf(stderr, "ward-server: init needs --dir with an absolute path\n");
+		return EXIT_USAGE;
+	}
+	snprintf(path, sizeof(path), "%s/server.yaml", dir);
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr, "ward-server: %s exists: refusing to overwrite a server\n", path);
+		return 1;
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "ward-server: cannot create %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	if (nnames == 0) {
+		names[nnames++] = "localhost";
+		names[nnames++] = "127.0.0.1";
+	}
+	snprintf(c.tls_cert, sizeof(c.tls_cert), "%s/server.crt", dir);
+	snprintf(c.tls_key, sizeof(c.tls_key), "%s/server.key", dir);
+	snprintf(c.data_dir, sizeof(c.data_dir), "%s", dir);
+	if (c.database[0] == '\0')
+		snprintf(c.database, sizeof(c.database), "sqlite:%s/ward.db", dir);
+	if (pki_init(dir, names, nnames, &d) != 0 || open_db(&c, &db) != 0) {
+		if (d.msg[0])
+			fail(&d);
+		return 1;
+	}
+	if (store_admin_token_create(db, "admin", "admin", (int64_t)time(NULL), token, &d) != 0) {
+		fail(&d);
+		db_close(db);
+		return 1;
+	}
+	db_close(db);
+	snprintf(path, sizeof(path), "%s/admin.token", dir);
+	if (file_replace(path, token, strlen(token), 0600, &d) != 0) {
+		fail(&d);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/server.yaml", dir);
+	if (server_config_write(path, &c, &d) != 0) {
+		fail(&d);
+		return 1;
+	}
+	printf("%s\n", token);
+	fprintf(stderr,
+		"ward-server: made %s/server.yaml, ca.crt (give it to agents), server.crt, the "
+		"database, and the admin API token above (also in %s/admin.token)\n",
+		dir, dir);
+	return 0;
+}
+
+static int
+cmd_token(int argc, char **argv, int api)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"group", required_argument, NULL, 'g'},
+	    {"uses", required_argument, NULL, 'u'},   {"expires", required_argument, NULL, 'e'},
+	    {"name", required_argument, NULL, 'n'},   {"role", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	};
+	const char *config = NULL, *group = "", *name = NULL, *role = NULL;
+	long long uses = 0, expires = 0;
+	struct server_config c;
+	struct ward_diag d;
+	struct db *db = NULL;
+	char token[STORE_SECRET_LEN + 1];
+	int ch, r;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		case 'u':
+			uses = atoll(optarg);
+			if (uses < 0 || strspn(optarg, "0123456789") != strlen(optarg)) {
+				fprintf(stderr, "ward-server: --uses must be a number\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'e':
+			if ((expires = duration(optarg)) <= 0) {
+				fprintf(stderr, "ward-server: --expires must be a duration (30m, 12h, "
+						"7d)\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'r':
+			role = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (api && (name == NULL || role == NULL))) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((r = load_config(config, &c)) != 0)
+		return r;
+	if (open_db(&c, &db) != 0)
+		return 1;
+	if (api)
+		r = store_admin_token_create(db, name, role, (int64_t)time(NULL), token, &d);
+	else
+		r = store_token_create(db, group, uses, expires ? (int64_t)time(NULL) + expires : 0,
+				       (int64_t)time(NULL), token, &d);
+	if (r == 0)
+		(void)store_audit(db, "local", api ? "api-token-created" : "token-created",
+				  api ? "{\"via\":\"ward-server api-token create\"}"
+				      : "{\"via\":\"ward-server token create\"}",
+				  (int64_t)time(NULL), &d);
+	db_close(db);
+	if (r != 0) {
+		fail(&d);
+		return 1;
+	}
+	printf("%s\n", token);
+	return 0;
+}
+
+static int
+serve(const char *config)
+{
+	struct server_config c;
+	struct api a;
+	struct ward_diag d;
+	sigset_t set;
+	int r, sig;
+
+	if ((r = load_config(config, &c)) != 0)
+		return r;
+	memset(&a, 0, sizeof(a));
+	a.cfg = &c;
+	if (open_db(&c, &a.db) != 0)
+		return 1;
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (http_start(&c, api_handle, &a, &d) != 0) {
+		fail(&d);
+		db_close(a.db);
+		return 1;
+	}
+	fprintf(stderr, "ward-server: serving on https://%s (database %s)\n", c.listen,
+		strncmp(c.database, "sqlite:", 7) == 0 ? c.database : "postgresql");
+	while (sigwait(&set, &sig) != 0)
+		;
+	fprintf(stderr, "ward-server: stopping\n");
+	http_stop();
+	db_close(a.db);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	umask(077); /* the database, keys and tokens are the server's alone */
+	if (argc >= 2 && strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
+	if (argc >= 3 && strcmp(argv[1], "token") == 0 && strcmp(argv[2], "create") == 0)
+		return cmd_token(argc - 2, argv + 2, 0);
+	if (argc >= 3 && strcmp(argv[1], "api-token") == 0 && strcmp(argv[2], "create") == 0)
+		return cmd_token(argc - 2, argv + 2, 1);
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("ward-server %s\n", WARD_VERSION);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "--config") == 0)
+		return serve(argv[2]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

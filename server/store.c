@@ -1,0 +1,588 @@
+/*
+ * store: the fleet server's data.  See store.h.
+ *
+ * Must hold: every function is one transaction (a failure changes
+ * nothing); token uses are counted under the write lock, so two
+ * enrollments cannot both take a token's last use; events are keyed by
+ * (agent, sequence number), so a retried batch adds nothing.
+ */
+#include "server/store.h"
+#include "crypto/digest.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each migration takes the schema from version i to i + 1. */
+static const char *const migrations[] = {
+    /* 1: enrollment, agents, events, admin tokens, audit */
+    "CREATE TABLE enroll_tokens (hash TEXT PRIMARY KEY, grp TEXT NOT NULL, uses_left BIGINT,"
+    " expires BIGINT NOT NULL, created BIGINT NOT NULL);"
+    "CREATE TABLE agents (id TEXT PRIMARY KEY, machine_id TEXT NOT NULL, hw_id TEXT NOT NULL,"
+    " hostname TEXT NOT NULL, version TEXT NOT NULL, grp TEXT NOT NULL,"
+    " secret_hash TEXT NOT NULL, enrolled BIGINT NOT NULL, last_seen BIGINT NOT NULL,"
+    " revoked BIGINT NOT NULL DEFAULT 0, clone_of TEXT, report TEXT,"
+    " content_version BIGINT NOT NULL DEFAULT 0, mode TEXT NOT NULL DEFAULT '',"
+    " acked_seq BIGINT NOT NULL DEFAULT 0, checkins BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX agents_machine ON agents (machine_id);"
+    "CREATE INDEX agents_hw ON agents (hw_id);"
+    "CREATE TABLE events (agent_id TEXT NOT NULL, seq BIGINT NOT NULL, received BIGINT NOT NULL,"
+    " body TEXT NOT NULL, PRIMARY KEY (agent_id, seq));"
+    "CREATE TABLE admin_tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
+    " created BIGINT NOT NULL);"
+    "CREATE TABLE audit (ts BIGINT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,"
+    " detail TEXT NOT NULL);"
+    "CREATE INDEX audit_ts ON audit (ts);",
+};
+
+#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+int
+store_random_hex(char *out, size_t nbytes)
+{
+	unsigned char b[64];
+
+	if (nbytes > sizeof(b) || RAND_bytes(b, (int)nbytes) != 1)
+		return WARD_EIO;
+	return digest_to_hex(b, nbytes, out, 2 * nbytes + 1);
+}
+
+static void
+sha256_hex(const char *s, char out[65])
+{
+	uint8_t md[32];
+
+	(void)digest_buf(DIGEST_SHA256, s, strlen(s), md, sizeof(md));
+	(void)digest_to_hex(md, sizeof(md), out, 65);
+}
+
+static void
+lltoa(long long v, char out[24])
+{
+	snprintf(out, 24, "%lld", v);
+}
+
+/* Runs the statements of one migration text (';'-separated, no ';' in
+ * strings). */
+static int
+exec_script(struct db *db, const char *script, struct ward_diag *d)
+{
+	char stmt[2048];
+	const char *p = script, *semi;
+	int r = 0;
+
+	while (r == 0 && *p != '\0') {
+		semi = strchr(p, ';');
+		if (semi == NULL)
+			semi = p + strlen(p);
+		snprintf(stmt, sizeof(stmt), "%.*s", (int)(semi - p), p);
+		if (stmt[strspn(stmt, " \n\t")] != '\0')
+			r = db_exec(db, stmt, NULL, 0, NULL, NULL, d);
+		p = *semi ? semi + 1 : semi;
+	}
+	return r;
+}
+
+int
+store_migrate(struct db *db, struct ward_diag *d)
+{
+	char v[32];
+	long long have;
+	size_t i;
+	int r;
+
+	if ((r = db_begin_write(db, d)) != 0)
+		return r;
+	/* One server migrates; the others wait here, then find it done. */
+	if ((r = db_xact_lock(db, 0x77617264 /* "ward" */, d)) != 0 ||
+	    (r = db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
+			 NULL, 0, NULL, NULL, d)) != 0 ||
+	    (r = db_scalar(db, "SELECT max(version) FROM schema_version", NULL, 0, v, sizeof(v),
+			   d)) != 0)
+		goto fail;
+	have = atoll(v);
+	if (have > (long long)NMIGRATIONS) {
+		r = diag_set(d, WARD_EVERSION, NULL, 0, 0,
+			     "the database has schema version %lld; this ward-server knows up to %zu "
+			     "(upgrade ward-server)",
+			     have, NMIGRATIONS);
+		goto fail;
+	}
+	for (i = (size_t)have; i < NMIGRATIONS; i++) {
+		char n[24];
+		const char *p[1] = {n};
+
+		lltoa((long long)i + 1, n);
+		if ((r = exec_script(db, migrations[i], d)) != 0 ||
+		    (r = db_exec(db, "INSERT INTO schema_version (version) VALUES ($1)", p, 1, NULL,
+				 NULL, d)) != 0)
+			goto fail;
+	}
+	return db_commit(db, d);
+fail:
+	db_rollback(db);
+	return r;
+}
+
+int
+store_token_create(struct db *db, const char *group, long long uses, int64_t expires, int64_t now,
+		   char token[STORE_SECRET_LEN + 1], struct ward_diag *d)
+{
+	char hash[65], u[24], e[24], c[24];
+	const char *p[5] = {hash, group, uses > 0 ? u : NULL, e, c};
+
+	if (store_random_hex(token, STORE_SECRET_LEN / 2) != 0)
+		return diag_set(d, WARD_EIO, NULL, 0, 0, "no randomness");
+	sha256_hex(token, hash);
+	lltoa(uses, u);
+	lltoa(expires, e);
+	lltoa(now, c);
+	return db_exec(db,
+		       "INSERT INTO enroll_tokens (hash, grp, uses_left, expires, created)"
+		       " VALUES ($1, $2, $3, $4, $5)",
+		       p, 5, NULL, NULL, d);
+}
+
+/* The agent (id, machine_id, hw_id) rows matching q's identity. */
+struct match {
+	char exact[STORE_ID_LEN + 1], hw[STORE_ID_LEN + 1], machine[STORE_ID_LEN + 1];
+	const struct enroll_req *q;
+};
+
+static int
+on_candidate(void *arg, int ncols, const char *const *v)
+{
+	struct match *m = arg;
+	int same_machine = strcmp(v[1], m->q->machine_id) == 0, same_hw = strcmp(v[2], m->q->hw_id) == 0;
+
+	(void)ncols;
+	if (same_machine && same_hw && m->exact[0] == '\0')
+		snprintf(m->exact, sizeof(m->exact), "%s", v[0]);
+	else if (same_hw && !same_machine && m->hw[0] == '\0')
+		snprintf(m->hw, sizeof(m->hw), "%s", v[0]);
+	else if (same_machine && !same_hw && m->machine[0] == '\0')
+		snprintf(m->machine, sizeof(m->machine), "%s", v[0]);
+	return 0;
+}
+
+struct tok {
+	int found;
+	char grp[64];
+	long long uses_left, expires;
+	int unlimited;
+};
+
+static int
+on_token(void *arg, int ncols, const char *const *v)
+{
+	struct tok *t = arg;
+
+	(void)ncols;
+	t->found = 1;
+	snprintf(t->grp, sizeof(t->grp), "%s", v[0]);
+	t->unlimited = v[1] == NULL;
+	t->uses_left = v[1] != NULL ? atoll(v[1]) : 0;
+	t->expires = atoll(v[2]);
+	return 0;
+}
+
+int
+store_enroll(struct db *db, const struct enroll_req *q, int64_t now, struct enroll_res *res,
+	     struct ward_diag *d)
+{
+	char thash[65], shash[65], nowtxt[24];
+	const char *p[9];
+	struct tok t;
+	struct match m;
+	const char *id;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	memset(&t, 0, sizeof(t));
+	memset(&m, 0, sizeof(m));
+	m.q = q;
+	sha256_hex(q->token, thash);
+	lltoa(now, nowtxt);
+	if ((r = db_begin_write(db, d)) != 0)
+		return r;
+	p[0] = thash;
+	if ((r = db_exec(db, "SELECT grp, uses_left, expires FROM enroll_tokens WHERE hash = $1", p,
+			 1, on_token, &t, d)) != 0)
+		goto fail;
+	if (!t.found || (!t.unlimited && t.uses_left <= 0) || (t.expires != 0 && t.expires <= now)) {
+		r = diag_set(d, WARD_EVERIFY, NULL, 0, 0, "%s",
+			     !t.found ? "unknown enrollment token"
+			     : (t.expires != 0 && t.expires <= now) ? "the enrollment token has expired"
+								     : "the enrollment token is used up");
+		goto fail;
+	}
+	if (!t.unlimited &&
+	    (r = db_exec(db, "UPDATE enroll_tokens SET uses_left = uses_left - 1 WHERE hash = $1", p,
+			 1, NULL, NULL, d)) != 0)
+		goto fail;
+	p[0] = q->machine_id;
+	p[1] = q->hw_id;
+	if ((r = db_exec(db,
+			 "SELECT id, machine_id, hw_id FROM agents WHERE (machine_id = $1 OR hw_id = $2)"
+			 " AND revoked = 0 ORDER BY enrolled",
+			 p, 2, on_candidate, &m, d)) != 0)
+		goto fail;
+	if (store_random_hex(res->secret, STORE_SECRET_LEN / 2) != 0) {
+		r = diag_set(d, WARD_EIO, NULL, 0, 0, "no randomness");
+		goto fail;
+	}
+	sha256_hex(res->secret, shash);
+	snprintf(res->group, sizeof(res->group), "%s", t.grp);
+	id = m.exact[0] ? m.exact : m.hw;
+	if (id[0] != '\0') {
+		/* The same host again (re-enrolled, or reinstalled on the same
+		 * hardware): the same agent, with a new secret. */
+		snprintf(res->agent_id, sizeof(res->agent_id), "%s", id);
+		snprintf(res->how, sizeof(res->how), "%s", m.exact[0] ? "re-enrolled" : "reinstalled");
+		p[0] = shash;
+		p[1] = q->machine_id;
+		p[2] = q->hostname;
+		p[3] = q->version;
+		p[4] = nowtxt;
+		p[5] = res->agent_id;
+		r = db_exec(db,
+			    "UPDATE agents SET secret_hash = $1, machine_id = $2, hostname = $3,"
+			    " version = $4, last_seen = $5 WHERE id = $6",
+			    p, 6, NULL, NULL, d);
+	} else {
+		if (store_random_hex(res->agent_id, STORE_ID_LEN / 2) != 0) {
+			r = diag_set(d, WARD_EIO, NULL, 0, 0, "no randomness");
+			goto fail;
+		}
+		snprintf(res->how, sizeof(res->how), "%s", m.machine[0] ? "clone" : "new");
+		snprintf(res->clone_of, sizeof(res->clone_of), "%s", m.machine);
+		p[0] = res->agent_id;
+		p[1] = q->machine_id;
+		p[2] = q->hw_id;
+		p[3] = q->hostname;
+		p[4] = q->version;
+		p[5] = t.grp;
+		p[6] = shash;
+		p[7] = nowtxt;
+		p[8] = m.machine[0] ? m.machine : NULL;
+		r = db_exec(db,
+			    "INSERT INTO agents (id, machine_id, hw_id, hostname, version, grp,"
+			    " secret_hash, enrolled, last_seen, clone_of)"
+			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+			    p, 9, NULL, NULL, d);
+	}
+	if (r != 0)
+		goto fail;
+	return db_commit(db, d);
+fail:
+	db_rollback(db);
+	return r;
+}
+
+struct authrow {
+	int found;
+	char hash[65], grp[64];
+	long long revoked;
+};
+
+static int
+on_auth(void *arg, int ncols, const char *const *v)
+{
+	struct authrow *a = arg;
+
+	(void)ncols;
+	a->found = 1;
+	snprintf(a->hash, sizeof(a->hash), "%s", v[0]);
+	snprintf(a->grp, sizeof(a->grp), "%s", v[1]);
+	a->revoked = atoll(v[2]);
+	return 0;
+}
+
+int
+store_agent_auth(struct db *db, const char *agent_id, const char *secret, int *revoked,
+		 char group[64], struct ward_diag *d)
+{
+	struct authrow a;
+	const char *p[1] = {agent_id};
+	char hash[65];
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	*revoked = 0;
+	if ((r = db_exec(db, "SELECT secret_hash, grp, revoked FROM agents WHERE id = $1", p, 1,
+			 on_auth, &a, d)) != 0)
+		return r;
+	sha256_hex(secret, hash);
+	if (!a.found || !digest_equal((const uint8_t *)hash, (const uint8_t *)a.hash, 64))
+		return diag_set(d, WARD_EVERIFY, NULL, 0, 0, "unknown agent or wrong secret");
+	if (a.revoked != 0) {
+		*revoked = 1;
+		return diag_set(d, WARD_EVERIFY, NULL, 0, 0, "this agent has been revoked");
+	}
+	snprintf(group, 64, "%s", a.grp);
+	return 0;
+}
+
+int
+store_checkin(struct db *db, const char *agent_id, int64_t now, const char *report,
+	      long long content_version, const char *mode, struct ward_diag *d)
+{
+	char n[24], v[24];
+	const char *p[5] = {n, report, v, mode, agent_id};
+
+	lltoa(now, n);
+	lltoa(content_version, v);
+	return db_exec(db,
+		       "UPDATE agents SET last_seen = $1, report = $2, content_version = $3,"
+		       " mode = $4, checkins = checkins + 1 WHERE id = $5",
+		       p, 5, NULL, NULL, d);
+}
+
+int
+store_events_commit(struct db *db, const char *agent_id, const long long *seqs,
+		    const char *const *bodies, size_t n, int64_t now, long long *acked,
+		    struct ward_diag *d)
+{
+	char s[24], t[24], a[24];
+	const char *p[4];
+	long long top = 0;
+	size_t i;
+	int r;
+
+	lltoa(now, t);
+	if ((r = db_begin_write(db, d)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		lltoa(seqs[i], s);
+		p[0] = agent_id;
+		p[1] = s;
+		p[2] = t;
+		p[3] = bodies[i];
+		if ((r = db_exec(db,
+				 "INSERT INTO events (agent_id, seq, received, body)"
+				 " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+				 p, 4, NULL, NULL, d)) != 0)
+			goto fail;
+		if (seqs[i] > top)
+			top = seqs[i];
+	}
+	lltoa(top, s);
+	p[0] = s;
+	p[1] = agent_id;
+	if ((r = db_exec(db,
+			 "UPDATE agents SET acked_seq = CASE WHEN acked_seq < $1 THEN $1 ELSE acked_seq"
+			 " END WHERE id = $2",
+			 p, 2, NULL, NULL, d)) != 0)
+		goto fail;
+	p[0] = agent_id;
+	if ((r = db_scalar(db, "SELECT acked_seq FROM agents WHERE id = $1", p, 1, a, sizeof(a),
+			   d)) != 0)
+		goto fail;
+	if ((r = db_commit(db, d)) != 0)
+		return r;
+	*acked = atoll(a);
+	return 0;
+fail:
+	db_rollback(db);
+	return r;
+}
+
+static int
+on_agent(void *arg, int ncols, const char *const *v)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:s, s:I, s:I}", "id",
+			      v[0], "hostname", v[1], "group", v[2], "version", v[3], "machine_id",
+			      v[4], "enrolled", (json_int_t)atoll(v[5]), "last_seen",
+			      (json_int_t)atoll(v[6]), "revoked", atoll(v[7]) != 0,
+			      "content_version", (json_int_t)atoll(v[8]), "mode", v[9], "acked_seq",
+			      (json_int_t)atoll(v[10]), "checkins", (json_int_t)atoll(v[11]));
+
+	(void)ncols;
+	if (o == NULL)
+		return WARD_ENOMEM;
+	if (v[12] != NULL)
+		json_object_set_new(o, "clone_of", json_string(v[12]));
+	if (v[13] != NULL) {
+		json_t *rep = json_loads(v[13], 0, NULL);
+
+		if (rep != NULL)
+			json_object_set_new(o, "report", rep);
+	}
+	json_array_append_new((json_t *)arg, o);
+	return 0;
+}
+
+int
+store_agents(struct db *db, json_t **out, struct ward_diag *d)
+{
+	int r;
+
+	*out = json_array();
+	r = db_exec(db,
+		    "SELECT id, hostname, grp, version, machine_id, enrolled, last_seen, revoked,"
+		    " content_version, mode, acked_seq, checkins, clone_of, report FROM agents"
+		    " ORDER BY enrolled, id",
+		    NULL, 0, on_agent, *out, d);
+	if (r != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+static int
+on_event(void *arg, int ncols, const char *const *v)
+{
+	json_t *ev = json_loads(v[2], 0, NULL);
+
+	(void)ncols;
+	json_array_append_new((json_t *)arg, json_pack("{s:s, s:I, s:o}", "agent_id", v[0], "seq",
+						       (json_int_t)atoll(v[1]), "event",
+						       ev != NULL ? ev : json_null()));
+	return 0;
+}
+
+int
+store_events(struct db *db, const char *agent_id, long long since, long long limit, json_t **out,
+	     struct ward_diag *d)
+{
+	char s[24], l[24];
+	const char *p[3] = {s, l, agent_id};
+	int r;
+
+	lltoa(since, s);
+	lltoa(limit, l);
+	*out = json_array();
+	/* (SQLite numbers $N parameters in order of first use.) */
+	if (agent_id != NULL)
+		r = db_exec(db,
+			    "SELECT agent_id, seq, body FROM events WHERE seq > $1 AND $2 <> ''"
+			    " AND agent_id = $3 ORDER BY seq LIMIT CAST($2 AS BIGINT)",
+			    p, 3, on_event, *out, d);
+	else
+		r = db_exec(db,
+			    "SELECT agent_id, seq, body FROM events WHERE seq > $1 AND $2 <> ''"
+			    " ORDER BY received, agent_id, seq LIMIT CAST($2 AS BIGINT)",
+			    p, 2, on_event, *out, d);
+	if (r != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+int
+store_agent_revoke(struct db *db, const char *agent_id, int64_t now, struct ward_diag *d)
+{
+	char n[24];
+	const char *p[2] = {n, agent_id};
+	int r;
+
+	lltoa(now, n);
+	r = db_exec(db, "UPDATE agents SET revoked = $1 WHERE id = $2 AND revoked = 0", p, 2, NULL,
+		    NULL, d);
+	if (r == 0 && db_changes(db) == 0)
+		r = diag_set(d, WARD_EUNDEFINED, NULL, 0, 0, "no enrolled agent %s", agent_id);
+	return r;
+}
+
+int
+store_admin_token_create(struct db *db, const char *name, const char *role, int64_t now,
+			 char token[STORE_SECRET_LEN + 1], struct ward_diag *d)
+{
+	char hash[65], n[24];
+	const char *p[4] = {hash, name, role, n};
+
+	if (strcmp(role, "viewer") != 0 && strcmp(role, "operator") != 0 && strcmp(role, "admin") != 0)
+		return diag_set(d, WARD_EINVAL, NULL, 0, 0, "role must be viewer, operator or admin");
+	if (store_random_hex(token, STORE_SECRET_LEN / 2) != 0)
+		return diag_set(d, WARD_EIO, NULL, 0, 0, "no randomness");
+	sha256_hex(token, hash);
+	lltoa(now, n);
+	return db_exec(db, "INSERT INTO admin_tokens (hash, name, role, created) VALUES ($1, $2, $3, $4)",
+		       p, 4, NULL, NULL, d);
+}
+
+struct admrow {
+	int found;
+	char role[16], name[64];
+};
+
+static int
+on_admin(void *arg, int ncols, const char *const *v)
+{
+	struct admrow *a = arg;
+
+	(void)ncols;
+	a->found = 1;
+	snprintf(a->role, sizeof(a->role), "%s", v[0]);
+	snprintf(a->name, sizeof(a->name), "%s", v[1]);
+	return 0;
+}
+
+int
+store_admin_auth(struct db *db, const char *token, char role[16], char name[64],
+		 struct ward_diag *d)
+{
+	struct admrow a;
+	char hash[65];
+	const char *p[1] = {hash};
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	sha256_hex(token, hash);
+	if ((r = db_exec(db, "SELECT role, name FROM admin_tokens WHERE hash = $1", p, 1, on_admin,
+			 &a, d)) != 0)
+		return r;
+	if (!a.found)
+		return diag_set(d, WARD_EVERIFY, NULL, 0, 0, "unknown API token");
+	snprintf(role, 16, "%s", a.role);
+	snprintf(name, 64, "%s", a.name);
+	return 0;
+}
+
+int
+store_audit(struct db *db, const char *who, const char *action, const char *detail, int64_t now,
+	    struct ward_diag *d)
+{
+	char n[24];
+	const char *p[4] = {n, who, action, detail};
+
+	lltoa(now, n);
+	return db_exec(db, "INSERT INTO audit (ts, who, action, detail) VALUES ($1, $2, $3, $4)", p,
+		       4, NULL, NULL, d);
+}
+
+static int
+on_audit(void *arg, int ncols, const char *const *v)
+{
+	json_t *detail = json_loads(v[3], 0, NULL);
+
+	(void)ncols;
+	json_array_append_new((json_t *)arg,
+			      json_pack("{s:I, s:s, s:s, s:o}", "ts", (json_int_t)atoll(v[0]), "who",
+					v[1], "action", v[2], "detail",
+					detail != NULL ? detail : json_object()));
+	return 0;
+}
+
+int
+store_audit_list(struct db *db, long long limit, json_t **out, struct ward_diag *d)
+{
+	char l[24];
+	const char *p[1] = {l};
+	int r;
+
+	lltoa(limit, l);
+	*out = json_array();
+	r = db_exec(db,
+		    "SELECT ts, who, action, detail FROM audit ORDER BY ts DESC"
+		    " LIMIT CAST($1 AS BIGINT)",
+		    p, 1, on_audit, *out, d);
+	if (r != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return r;
+}

@@ -1,0 +1,100 @@
+/*
+ * store: everything the fleet server keeps, behind one narrow interface
+ * over either database backend (db.h): enrollment tokens, agents, their
+ * last check-in, their events, admin tokens and the audit log.  Each
+ * function is one transaction; callers hold db_lock.
+ *
+ * Secrets (enrollment tokens, agent secrets, admin tokens) are random
+ * 256-bit values shown once; only their SHA-256 is stored.
+ */
+#ifndef WARD_SERVER_STORE_H
+#define WARD_SERVER_STORE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "server/db.h"
+
+#define STORE_ID_LEN 32	    /* agent ids: 128 random bits, hex */
+#define STORE_SECRET_LEN 64 /* secrets and tokens: 256 random bits, hex */
+#define STORE_SCHEMA_VERSION 1
+
+/* Creates or upgrades the schema (versioned migrations, run once even
+ * with several servers starting together). */
+int store_migrate(struct db *db, struct ward_diag *d);
+
+/* A new enrollment token for group (may be ""), usable uses times
+ * (0: unlimited) until expires (unix seconds; 0: never). */
+int store_token_create(struct db *db, const char *group, long long uses, int64_t expires,
+		       int64_t now, char token[STORE_SECRET_LEN + 1], struct ward_diag *d);
+
+struct enroll_req {
+	const char *token;
+	const char *machine_id; /* /etc/machine-id */
+	const char *hw_id;	/* hardware hints, hashed by the agent */
+	const char *hostname, *version;
+};
+
+struct enroll_res {
+	char agent_id[STORE_ID_LEN + 1];
+	char secret[STORE_SECRET_LEN + 1];
+	char group[64];
+	/* "new", "re-enrolled" (same machine and hardware), "reinstalled"
+	 * (same hardware, new machine id: the same agent), "clone" (same
+	 * machine id on other hardware: a new agent, noted) */
+	char how[16];
+	char clone_of[STORE_ID_LEN + 1];
+};
+
+/* Enrolls with a token: WARD_EVERIFY (with d) for an unknown, used-up or
+ * expired token. */
+int store_enroll(struct db *db, const struct enroll_req *q, int64_t now, struct enroll_res *res,
+		 struct ward_diag *d);
+
+/* 0 if agent_id and secret match an agent that is not revoked (group
+ * filled in); WARD_EVERIFY otherwise (*revoked says whether revocation is
+ * why). */
+int store_agent_auth(struct db *db, const char *agent_id, const char *secret, int *revoked,
+		     char group[64], struct ward_diag *d);
+
+/* Records a check-in: its report (JSON text) and the fields read out of
+ * it. */
+int store_checkin(struct db *db, const char *agent_id, int64_t now, const char *report,
+		  long long content_version, const char *mode, struct ward_diag *d);
+
+/*
+ * Commits a batch of an agent's events (seqs[i], bodies[i]: JSON text)
+ * idempotently: a sequence number already stored is skipped.  *acked is
+ * then the agent's highest committed sequence number.
+ */
+int store_events_commit(struct db *db, const char *agent_id, const long long *seqs,
+			const char *const *bodies, size_t n, int64_t now, long long *acked,
+			struct ward_diag *d);
+
+/* Agents as a JSON array (revoked ones too, flagged). */
+int store_agents(struct db *db, json_t **out, struct ward_diag *d);
+
+/* Events of an agent (or all, agent_id NULL) with seq > since, oldest
+ * first, at most limit, as a JSON array of {agent_id, seq, event}. */
+int store_events(struct db *db, const char *agent_id, long long since, long long limit,
+		 json_t **out, struct ward_diag *d);
+
+/* Revokes an agent: WARD_EUNDEFINED when there is none with that id. */
+int store_agent_revoke(struct db *db, const char *agent_id, int64_t now, struct ward_diag *d);
+
+/* Admin API tokens: role is viewer, operator or admin. */
+int store_admin_token_create(struct db *db, const char *name, const char *role, int64_t now,
+			     char token[STORE_SECRET_LEN + 1], struct ward_diag *d);
+/* 0 with role and name, or WARD_EVERIFY. */
+int store_admin_auth(struct db *db, const char *token, char role[16], char name[64],
+		     struct ward_diag *d);
+
+/* Appends to the audit log: who did what, with detail (JSON text). */
+int store_audit(struct db *db, const char *who, const char *action, const char *detail,
+		int64_t now, struct ward_diag *d);
+int store_audit_list(struct db *db, long long limit, json_t **out, struct ward_diag *d);
+
+/* Random hex of n bytes into out (2n + 1). */
+int store_random_hex(char *out, size_t nbytes);
+
+#endif
