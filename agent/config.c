@@ -60,6 +60,12 @@ static const struct conf_key keys[] = {
     SCALAR("onaccess.threads", CONF_UINT, onaccess_threads, 1, 64),
     CHOICE("onaccess.on_write", onaccess_quarantine, on_write_words),
     CHOICE("journal.fsync", journal_fsync, fsync_words),
+    SCALAR("server.url", CONF_NAME, server_url, 0, 0),
+    SCALAR("server.ca", CONF_PATH, server_ca, 0, 0),
+    SCALAR("server.enroll_token", CONF_NAME, server_enroll_token, 0, 0),
+    SCALAR("server.machine_id_file", CONF_PATH, server_machine_id_file, 0, 0),
+    SCALAR("server.hardware_file", CONF_PATH, server_hw_file, 0, 0),
+    SCALAR("server.batch_max", CONF_UINT, server_batch_max, 1, 100000),
 };
 
 
@@ -85,6 +91,8 @@ config_defaults(struct agent_config *c)
 	c->fim_package_manager = CONFIG_PKG_INFO;
 	c->fim_rate_limit = 10;
 	c->fim_max_dirs = 100000;
+	snprintf(c->server_machine_id_file, sizeof(c->server_machine_id_file), "/etc/machine-id");
+	c->server_batch_max = 1000;
 	snprintf(c->syslog_socket, sizeof(c->syslog_socket), "/dev/log");
 	c->onaccess_deadline_ms = 250;
 	c->onaccess_cache_entries = 65536;
@@ -102,6 +110,8 @@ config_load(const char *path, struct agent_config *c, struct ward_diag *d)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0, "fim.hash must be sha256 or sm3");
 	if (r == 0 && strlen(c->syslog_socket) >= 100)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0, "outputs.syslog_socket: path too long for a socket");
+	if (r == 0 && c->server_url[0] != '\0' && strncmp(c->server_url, "https://", 8) != 0)
+		r = diag_set(d, WARD_EINVAL, path, 0, 0, "server.url must be https://HOST:PORT");
 	if (r == 0 && c->ntrusted == 0)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0,
 			     "trusted_keys is required: the public keys whose signatures "

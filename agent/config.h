@@ -63,6 +63,13 @@ struct agent_config {
 	int fim_package_manager; /* enum config_pkg: changes by dpkg, rpm, apt, ... */
 	unsigned fim_rate_limit; /* events per path per minute, 0: no limit */
 	unsigned fim_max_dirs;	 /* directories watched at most */
+	/* Fleet server uplink (off without server_url). */
+	char server_url[512];	       /* https://HOST:PORT */
+	char server_ca[CONFIG_MAX_PATH]; /* the CA its certificate must chain to */
+	char server_enroll_token[128];
+	char server_machine_id_file[CONFIG_MAX_PATH];
+	char server_hw_file[CONFIG_MAX_PATH]; /* "" = DMI UUID + MACs */
+	unsigned server_batch_max;	      /* events per upload */
 	/* Journal (STATE_DIR/journal). */
 	unsigned journal_max_mb;
 	int journal_fsync; /* enum journal_fsync */

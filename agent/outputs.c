@@ -55,6 +55,21 @@ outputs_kick(void)
 	pthread_mutex_unlock(&Q.lock);
 }
 
+uint64_t
+outputs_delivered(void)
+{
+	uint64_t min = UINT64_MAX;
+	unsigned i;
+
+	for (i = 0; i < Q.nout; i++) { /* next is the pump's: read it whole */
+		uint64_t next = __atomic_load_n(&Q.out[i].next, __ATOMIC_RELAXED);
+
+		if (next - 1 < min)
+			min = next - 1;
+	}
+	return min;
+}
+
 static void
 save_cursor(struct output *o)
 {

@@ -12,6 +12,8 @@
 
 #include "agent/config.h"
 
+#include <stdint.h>
+
 struct journal;
 
 /* Starts the configured outputs over j.  0, or -1 with why. */
@@ -19,6 +21,10 @@ int outputs_start(const struct agent_config *c, struct journal *j, char *why, si
 
 /* Wakes the outputs (called after an append). */
 void outputs_kick(void);
+
+/* The highest sequence number every output has delivered (UINT64_MAX
+ * when there are no outputs): the journal may drop records up to it. */
+uint64_t outputs_delivered(void);
 
 /* Delivers what is left, saves the cursors and stops (at shutdown). */
 void outputs_stop(void);

@@ -15,6 +15,7 @@
 #include "agent/worker.h"
 #include "agent/control.h"
 #include "agent/fimmon.h"
+#include "agent/uplink.h"
 #include "agent/onaccess.h"
 #include "agent/procmon.h"
 #include "agent/outputs.h"
@@ -123,6 +124,7 @@ emit(json_t *ev)
 	    journal_append(W.journal, text, strlen(text), &seq) != 0)
 		logmsg("cannot write to the journal: %s", strerror(errno));
 	outputs_kick();
+	uplink_kick();
 	free(text);
 	json_decref(ev);
 }
@@ -664,6 +666,12 @@ worker_status_json(void)
 		json_object_set_new(o, "safe_reason", json_string(W.safe_reason));
 	pthread_mutex_unlock(&W.lock);
 	{
+		json_t *up = uplink_status();
+
+		if (up != NULL)
+			json_object_set_new(o, "uplink", up);
+	}
+	{
 		struct onaccess_stats os;
 		json_t *sens;
 
@@ -864,6 +872,8 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 
 		if (outputs_start(c, W.journal, why, sizeof(why)) != 0)
 			logmsg("outputs are off: %s", why);
+		if (uplink_start(c, W.journal, why, sizeof(why)) != 0)
+			logmsg("the uplink to the server is off: %s", why);
 	}
 	load_current();
 	{

@@ -212,10 +212,8 @@ do_checkin(struct api *a, const struct http_req *q, struct http_resp *r)
 	json_t *b, *content;
 	struct ward_diag d;
 	char *report;
-	const char *mode;
-	long long version;
-	char acked[24];
-	const char *p[1];
+	const char *mode, *jid;
+	long long version, acked = 0;
 	int rc;
 
 	if (auth_agent(a, q, r, &w) != 0 || (b = body_json(q, r)) == NULL)
@@ -223,14 +221,16 @@ do_checkin(struct api *a, const struct http_req *q, struct http_resp *r)
 	content = json_object_get(b, "content");
 	version = json_integer_value(json_object_get(json_object_get(content, "current"), "version"));
 	mode = field(b, "mode", 32);
+	jid = json_object_get(b, "journal_id") != NULL ? field(b, "journal_id", 64) : "";
+	if (jid == NULL) {
+		http_error(r, 400, "\"journal_id\" must be a string of at most 64 bytes");
+		json_decref(b);
+		return;
+	}
 	report = json_dumps(b, JSON_COMPACT);
 	db_lock(a->db);
 	rc = store_checkin(a->db, w.name, now_s(), report != NULL ? report : "{}", version,
-			   mode != NULL ? mode : "", &d);
-	p[0] = w.name;
-	if (rc == 0)
-		rc = db_scalar(a->db, "SELECT acked_seq FROM agents WHERE id = $1", p, 1, acked,
-			       sizeof(acked), &d);
+			   mode != NULL ? mode : "", jid, &acked, &d);
 	db_unlock(a->db);
 	free(report);
 	json_decref(b);
@@ -239,7 +239,7 @@ do_checkin(struct api *a, const struct http_req *q, struct http_resp *r)
 		return;
 	}
 	r->json = json_pack("{s:i, s:n, s:I}", "next_checkin_s", next_checkin(a->cfg), "desired",
-			    "events_acked", (json_int_t)atoll(acked));
+			    "events_acked", (json_int_t)acked);
 }
 
 static void
@@ -249,6 +249,7 @@ do_events(struct api *a, const struct http_req *q, struct http_resp *r)
 	json_t *b, *arr, *e;
 	long long *seqs = NULL, acked = 0;
 	char **bodies = NULL;
+	const char *jid;
 	struct ward_diag d;
 	size_t i, n;
 	int rc = 0;
@@ -257,8 +258,11 @@ do_events(struct api *a, const struct http_req *q, struct http_resp *r)
 		return;
 	arr = json_object_get(b, "events");
 	n = json_array_size(arr);
-	if (!json_is_array(arr) || n > a->cfg->event_batch_max) {
-		http_error(r, 400, "\"events\" must be a list of at most %u {seq, event}",
+	jid = field(b, "journal_id", 64);
+	if (!json_is_array(arr) || n > a->cfg->event_batch_max || jid == NULL) {
+		http_error(r, 400,
+			   "events needs \"journal_id\" (a string) and \"events\", a list of at most "
+			   "%u {seq, event}",
 			   a->cfg->event_batch_max);
 		json_decref(b);
 		return;
@@ -290,7 +294,7 @@ do_events(struct api *a, const struct http_req *q, struct http_resp *r)
 			   i);
 	} else {
 		db_lock(a->db);
-		rc = store_events_commit(a->db, w.name, seqs, (const char *const *)bodies, n,
+		rc = store_events_commit(a->db, w.name, jid, seqs, (const char *const *)bodies, n,
 					 now_s(), &acked, &d);
 		db_unlock(a->db);
 		if (rc != 0)

@@ -24,11 +24,12 @@ static const char *const migrations[] = {
     " secret_hash TEXT NOT NULL, enrolled BIGINT NOT NULL, last_seen BIGINT NOT NULL,"
     " revoked BIGINT NOT NULL DEFAULT 0, clone_of TEXT, report TEXT,"
     " content_version BIGINT NOT NULL DEFAULT 0, mode TEXT NOT NULL DEFAULT '',"
-    " acked_seq BIGINT NOT NULL DEFAULT 0, checkins BIGINT NOT NULL DEFAULT 0);"
+    " journal_id TEXT NOT NULL DEFAULT '', acked_seq BIGINT NOT NULL DEFAULT 0,"
+    " checkins BIGINT NOT NULL DEFAULT 0);"
     "CREATE INDEX agents_machine ON agents (machine_id);"
     "CREATE INDEX agents_hw ON agents (hw_id);"
-    "CREATE TABLE events (agent_id TEXT NOT NULL, seq BIGINT NOT NULL, received BIGINT NOT NULL,"
-    " body TEXT NOT NULL, PRIMARY KEY (agent_id, seq));"
+    "CREATE TABLE events (agent_id TEXT NOT NULL, journal_id TEXT NOT NULL, seq BIGINT NOT NULL,"
+    " received BIGINT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (agent_id, journal_id, seq));"
     "CREATE TABLE admin_tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
     " created BIGINT NOT NULL);"
     "CREATE TABLE audit (ts BIGINT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,"
@@ -326,26 +327,35 @@ store_agent_auth(struct db *db, const char *agent_id, const char *secret, int *r
 
 int
 store_checkin(struct db *db, const char *agent_id, int64_t now, const char *report,
-	      long long content_version, const char *mode, struct ward_diag *d)
+	      long long content_version, const char *mode, const char *journal_id,
+	      long long *acked, struct ward_diag *d)
 {
-	char n[24], v[24];
-	const char *p[5] = {n, report, v, mode, agent_id};
+	char n[24], v[24], a[24];
+	const char *p[6] = {n, report, v, mode, agent_id, journal_id};
+	int r;
 
 	lltoa(now, n);
 	lltoa(content_version, v);
-	return db_exec(db,
-		       "UPDATE agents SET last_seen = $1, report = $2, content_version = $3,"
-		       " mode = $4, checkins = checkins + 1 WHERE id = $5",
-		       p, 5, NULL, NULL, d);
+	if ((r = db_exec(db,
+			 "UPDATE agents SET last_seen = $1, report = $2, content_version = $3,"
+			 " mode = $4, checkins = checkins + 1 WHERE id = $5",
+			 p, 5, NULL, NULL, d)) != 0)
+		return r;
+	p[0] = agent_id;
+	p[1] = journal_id;
+	r = db_scalar(db, "SELECT acked_seq FROM agents WHERE id = $1 AND journal_id = $2", p, 2, a,
+		      sizeof(a), d);
+	*acked = atoll(a); /* 0 for another journal */
+	return r;
 }
 
 int
-store_events_commit(struct db *db, const char *agent_id, const long long *seqs,
-		    const char *const *bodies, size_t n, int64_t now, long long *acked,
-		    struct ward_diag *d)
+store_events_commit(struct db *db, const char *agent_id, const char *journal_id,
+		    const long long *seqs, const char *const *bodies, size_t n, int64_t now,
+		    long long *acked, struct ward_diag *d)
 {
 	char s[24], t[24], a[24];
-	const char *p[4];
+	const char *p[5];
 	long long top = 0;
 	size_t i;
 	int r;
@@ -353,16 +363,25 @@ store_events_commit(struct db *db, const char *agent_id, const long long *seqs,
 	lltoa(now, t);
 	if ((r = db_begin_write(db, d)) != 0)
 		return r;
+	/* A new journal (the agent's state was wiped): count from 0 again. */
+	p[0] = journal_id;
+	p[1] = agent_id;
+	if ((r = db_exec(db,
+			 "UPDATE agents SET journal_id = $1, acked_seq = 0 WHERE id = $2"
+			 " AND journal_id <> $1",
+			 p, 2, NULL, NULL, d)) != 0)
+		goto fail;
 	for (i = 0; i < n; i++) {
 		lltoa(seqs[i], s);
 		p[0] = agent_id;
-		p[1] = s;
-		p[2] = t;
-		p[3] = bodies[i];
+		p[1] = journal_id;
+		p[2] = s;
+		p[3] = t;
+		p[4] = bodies[i];
 		if ((r = db_exec(db,
-				 "INSERT INTO events (agent_id, seq, received, body)"
-				 " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-				 p, 4, NULL, NULL, d)) != 0)
+				 "INSERT INTO events (agent_id, journal_id, seq, received, body)"
+				 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+				 p, 5, NULL, NULL, d)) != 0)
 			goto fail;
 		if (seqs[i] > top)
 			top = seqs[i];

@@ -58,18 +58,22 @@ int store_agent_auth(struct db *db, const char *agent_id, const char *secret, in
 		     char group[64], struct ward_diag *d);
 
 /* Records a check-in: its report (JSON text) and the fields read out of
- * it. */
+ * it; *acked is the highest committed event of the agent's journal
+ * journal_id (0 if none, or another journal). */
 int store_checkin(struct db *db, const char *agent_id, int64_t now, const char *report,
-		  long long content_version, const char *mode, struct ward_diag *d);
+		  long long content_version, const char *mode, const char *journal_id,
+		  long long *acked, struct ward_diag *d);
 
 /*
- * Commits a batch of an agent's events (seqs[i], bodies[i]: JSON text)
- * idempotently: a sequence number already stored is skipped.  *acked is
- * then the agent's highest committed sequence number.
+ * Commits a batch of events of an agent's journal journal_id (seqs[i],
+ * bodies[i]: JSON text) idempotently: a (journal, sequence number) already
+ * stored is skipped.  *acked is then the highest committed sequence
+ * number of that journal.  A new journal id (the agent lost its state)
+ * starts the count again.
  */
-int store_events_commit(struct db *db, const char *agent_id, const long long *seqs,
-			const char *const *bodies, size_t n, int64_t now, long long *acked,
-			struct ward_diag *d);
+int store_events_commit(struct db *db, const char *agent_id, const char *journal_id,
+			const long long *seqs, const char *const *bodies, size_t n, int64_t now,
+			long long *acked, struct ward_diag *d);
 
 /* Agents as a JSON array (revoked ones too, flagged). */
 int store_agents(struct db *db, json_t **out, struct ward_diag *d);

@@ -1,0 +1,566 @@
+/*
+ * uplink: enrollment, check-in and event upload.  See uplink.h.
+ *
+ * Must hold: a record leaves the journal only after the server said it
+ * committed it (and the local outputs delivered it); a failed or refused
+ * call changes nothing locally and is retried with backoff; the secret is
+ * never logged; a revoked agent stops calling and says so.
+ */
+#include "agent/uplink.h"
+#include "agent/outputs.h"
+#include "agent/worker.h"
+#include "crypto/digest.h"
+#include "event/journal.h"
+#include "util/file.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ANSWER (4u << 20)
+#define BATCH_BYTES (4u << 20)
+#define BACKOFF_MAX_S 60
+
+static struct {
+	const struct agent_config *cfg;
+	struct journal *j;
+	CURL *curl;
+	char state_path[CONFIG_MAX_PATH + 32];
+	char agent_id[64], secret[96], journal_id[40];
+	pthread_mutex_t lock; /* everything below */
+	pthread_cond_t cond;
+	int kicked, running;
+	char state[16]; /* enrolling, enrolled, refused, revoked */
+	char error[300];
+	long long acked;
+	time_t last_checkin, last_upload;
+} U = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void
+set_state(const char *state, const char *error)
+{
+	pthread_mutex_lock(&U.lock);
+	if (state != NULL)
+		snprintf(U.state, sizeof(U.state), "%s", state);
+	snprintf(U.error, sizeof(U.error), "%s", error != NULL ? error : "");
+	pthread_mutex_unlock(&U.lock);
+}
+
+void
+uplink_kick(void)
+{
+	pthread_mutex_lock(&U.lock);
+	U.kicked = 1;
+	pthread_cond_signal(&U.cond);
+	pthread_mutex_unlock(&U.lock);
+}
+
+json_t *
+uplink_status(void)
+{
+	json_t *o;
+
+	pthread_mutex_lock(&U.lock);
+	if (!U.running) {
+		pthread_mutex_unlock(&U.lock);
+		return NULL;
+	}
+	o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "server", U.cfg->server_url, "state", U.state,
+		      "agent_id", U.agent_id, "events_acked", (json_int_t)U.acked, "last_checkin",
+		      (json_int_t)U.last_checkin);
+	if (U.error[0] != '\0')
+		json_object_set_new(o, "error", json_string(U.error));
+	pthread_mutex_unlock(&U.lock);
+	return o;
+}
+
+/* --- identity ------------------------------------------------------------ */
+
+static void
+read_line(const char *path, char *out, size_t outlen)
+{
+	FILE *f = fopen(path, "re");
+
+	out[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(out, (int)outlen, f) == NULL)
+		out[0] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
+	fclose(f);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* Hardware hints: the DMI product UUID and the MAC addresses of physical
+ * interfaces, hashed — stable across a reinstall, different on a clone. */
+static void
+hardware_id(char out[65])
+{
+	char text[4096], macs[16][32], path[512];
+	unsigned n = 0, i;
+	uint8_t md[32];
+	DIR *dir;
+	struct dirent *de;
+
+	if (U.cfg->server_hw_file[0] != '\0') {
+		read_line(U.cfg->server_hw_file, text, sizeof(text));
+	} else {
+		read_line("/sys/class/dmi/id/product_uuid", text, sizeof(text));
+		if ((dir = opendir("/sys/class/net")) != NULL) {
+			while ((de = readdir(dir)) != NULL && n < 16) {
+				snprintf(path, sizeof(path), "/sys/class/net/%s/device", de->d_name);
+				if (de->d_name[0] == '.' || access(path, F_OK) != 0)
+					continue; /* virtual interfaces change */
+				snprintf(path, sizeof(path), "/sys/class/net/%s/address", de->d_name);
+				read_line(path, macs[n], sizeof(macs[n]));
+				n++;
+			}
+			closedir(dir);
+		}
+		qsort(macs, n, sizeof(macs[0]), cmp_str);
+		for (i = 0; i < n; i++)
+			snprintf(text + strlen(text), sizeof(text) - strlen(text), " %s", macs[i]);
+	}
+	(void)digest_buf(DIGEST_SHA256, text, strlen(text), md, sizeof(md));
+	(void)digest_to_hex(md, sizeof(md), out, 65);
+}
+
+/* --- HTTP ------------------------------------------------------------------ */
+
+struct answer {
+	char *p;
+	size_t n;
+};
+
+static size_t
+on_data(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct answer *a = arg;
+	size_t n = size * nmemb;
+	char *q;
+
+	if (a->n + n > MAX_ANSWER || (q = realloc(a->p, a->n + n + 1)) == NULL)
+		return 0;
+	a->p = q;
+	memcpy(a->p + a->n, p, n);
+	a->n += n;
+	a->p[a->n] = '\0';
+	return n;
+}
+
+/*
+ * POSTs body to server.url + path.  Returns the HTTP status (0 when the
+ * server could not be reached, with err), *resp the JSON answer or NULL.
+ */
+static long
+post(const char *path, json_t *body, int auth, json_t **resp, char *err, size_t errlen)
+{
+	struct curl_slist *h = NULL;
+	struct answer a = {NULL, 0};
+	char url[1200], bearer[200], cerr[CURL_ERROR_SIZE] = "";
+	char *text = json_dumps(body, JSON_COMPACT);
+	long code = 0;
+	CURLcode rc;
+
+	*resp = NULL;
+	if (text == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return 0;
+	}
+	snprintf(url, sizeof(url), "%s%s", U.cfg->server_url, path);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if (auth) {
+		snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s:%s", U.agent_id, U.secret);
+		h = curl_slist_append(h, bearer);
+	}
+	curl_easy_setopt(U.curl, CURLOPT_URL, url);
+	curl_easy_setopt(U.curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(U.curl, CURLOPT_POSTFIELDS, text);
+	curl_easy_setopt(U.curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+	curl_easy_setopt(U.curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(U.curl, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(U.curl, CURLOPT_ERRORBUFFER, cerr);
+	rc = curl_easy_perform(U.curl);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(U.curl, CURLINFO_RESPONSE_CODE, &code);
+	else
+		snprintf(err, errlen, "%s: %s", U.cfg->server_url,
+			 cerr[0] ? cerr : curl_easy_strerror(rc));
+	if (a.p != NULL)
+		*resp = json_loads(a.p, 0, NULL);
+	if (code != 0 && code != 200) {
+		const char *e = json_string_value(json_object_get(*resp, "error"));
+
+		snprintf(err, errlen, "the server answered %ld: %s", code, e != NULL ? e : "?");
+	}
+	curl_slist_free_all(h);
+	curl_easy_setopt(U.curl, CURLOPT_HTTPHEADER, NULL);
+	free(a.p);
+	free(text);
+	return code;
+}
+
+/* --- enrollment ------------------------------------------------------------ */
+
+static int
+load_state(void)
+{
+	json_t *o = json_load_file(U.state_path, 0, NULL);
+	const char *id = json_string_value(json_object_get(o, "agent_id")),
+		   *sec = json_string_value(json_object_get(o, "secret")),
+		   *jid = json_string_value(json_object_get(o, "journal_id")),
+		   *url = json_string_value(json_object_get(o, "server"));
+	int ok = id != NULL && sec != NULL && jid != NULL && url != NULL &&
+		 strcmp(url, U.cfg->server_url) == 0 && strlen(id) < sizeof(U.agent_id) &&
+		 strlen(sec) < sizeof(U.secret) && strlen(jid) < sizeof(U.journal_id);
+
+	if (ok) {
+		snprintf(U.agent_id, sizeof(U.agent_id), "%s", id);
+		snprintf(U.secret, sizeof(U.secret), "%s", sec);
+		snprintf(U.journal_id, sizeof(U.journal_id), "%s", jid);
+	}
+	json_decref(o);
+	return ok ? 0 : -1;
+}
+
+static int
+save_state(void)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "server", U.cfg->server_url, "agent_id",
+			      U.agent_id, "secret", U.secret, "journal_id", U.journal_id);
+	char *text = json_dumps(o, JSON_INDENT(1));
+	struct ward_diag d;
+	int r = text != NULL ? file_replace(U.state_path, text, strlen(text), 0600, &d) : -1;
+
+	free(text);
+	json_decref(o);
+	return r;
+}
+
+static int
+enroll(char *err, size_t errlen)
+{
+	char machine[128], hw[65], host[256] = "";
+	json_t *body, *resp = NULL;
+	const char *id, *sec;
+	long code;
+
+	if (U.cfg->server_enroll_token[0] == '\0') {
+		snprintf(err, errlen, "not enrolled, and no server.enroll_token to enroll with");
+		return -1;
+	}
+	read_line(U.cfg->server_machine_id_file, machine, sizeof(machine));
+	hardware_id(hw);
+	(void)gethostname(host, sizeof(host) - 1);
+	body = json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", U.cfg->server_enroll_token,
+			 "machine_id", machine, "hw_id", hw, "hostname", host, "version",
+			 WARD_VERSION);
+	code = post("/api/v1/enroll", body, 0, &resp, err, errlen);
+	json_decref(body);
+	id = json_string_value(json_object_get(resp, "agent_id"));
+	sec = json_string_value(json_object_get(resp, "secret"));
+	if (code != 200 || id == NULL || sec == NULL || strlen(id) >= sizeof(U.agent_id) ||
+	    strlen(sec) >= sizeof(U.secret)) {
+		json_decref(resp);
+		if (code == 200)
+			snprintf(err, errlen, "the server's enrollment answer is malformed");
+		return code == 403 || code == 400 ? -2 : -1;
+	}
+	snprintf(U.agent_id, sizeof(U.agent_id), "%s", id);
+	snprintf(U.secret, sizeof(U.secret), "%s", sec);
+	{
+		uint8_t r[16];
+		FILE *f = fopen("/dev/urandom", "re");
+
+		if (f == NULL || fread(r, 1, sizeof(r), f) != sizeof(r)) {
+			if (f != NULL)
+				fclose(f);
+			json_decref(resp);
+			snprintf(err, errlen, "no randomness");
+			return -1;
+		}
+		fclose(f);
+		(void)digest_to_hex(r, sizeof(r), U.journal_id, sizeof(U.journal_id));
+	}
+	worker_log("enrolled with %s as agent %s (%s)", U.cfg->server_url, U.agent_id,
+		   json_string_value(json_object_get(resp, "how")));
+	json_decref(resp);
+	if (save_state() != 0) {
+		snprintf(err, errlen, "cannot save %.500s", U.state_path);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- check-in and events ------------------------------------------------------ */
+
+/* CPU % of this process since the last call, and its resident memory. */
+static void
+resources(double *cpu_pct, long long *rss_kb)
+{
+	static double last_cpu, last_wall;
+	struct timespec ts;
+	char buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	long pages = 0;
+	double cpu, wall;
+	FILE *f;
+
+	*cpu_pct = 0;
+	*rss_kb = 0;
+	if ((f = fopen("/proc/self/stat", "re")) != NULL) {
+		if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL)
+			(void)sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				     &ut, &st);
+		fclose(f);
+	}
+	if ((f = fopen("/proc/self/statm", "re")) != NULL) {
+		if (fscanf(f, "%*d %ld", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	wall = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (last_wall > 0 && wall > last_wall)
+		*cpu_pct = (cpu - last_cpu) / (wall - last_wall) * 100;
+	last_cpu = cpu;
+	last_wall = wall;
+	*rss_kb = pages * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Checks in; *next is when to check in again (seconds), *acked what the
+ * server has committed of this journal. */
+static long
+checkin(int *next, long long *acked, char *err, size_t errlen)
+{
+	json_t *body = worker_status_json(), *resp = NULL;
+	double cpu;
+	long long rss;
+	long code;
+
+	resources(&cpu, &rss);
+	json_object_set_new(body, "resources",
+			    json_pack("{s:f, s:I}", "cpu_pct", cpu, "rss_kb", (json_int_t)rss));
+	json_object_set_new(body, "journal_id", json_string(U.journal_id));
+	code = post("/api/v1/checkin", body, 1, &resp, err, errlen);
+	json_decref(body);
+	if (code == 200) {
+		json_int_t n = json_integer_value(json_object_get(resp, "next_checkin_s"));
+
+		*next = n > 0 && n <= 86400 ? (int)n : 30;
+		*acked = (long long)json_integer_value(json_object_get(resp, "events_acked"));
+		pthread_mutex_lock(&U.lock);
+		U.last_checkin = time(NULL);
+		pthread_mutex_unlock(&U.lock);
+	}
+	json_decref(resp);
+	return code;
+}
+
+struct batch {
+	json_t *events;
+	size_t bytes;
+	unsigned max;
+};
+
+static int
+add_record(void *arg, uint64_t seq, const uint8_t *p, size_t n)
+{
+	struct batch *b = arg;
+	json_t *ev = json_loadb((const char *)p, n, 0, NULL);
+
+	if (ev == NULL) /* not JSON: cannot be an event; skip it */
+		return 0;
+	json_array_append_new(b->events,
+			      json_pack("{s:I, s:o}", "seq", (json_int_t)seq, "event", ev));
+	b->bytes += n;
+	return json_array_size(b->events) >= b->max || b->bytes >= BATCH_BYTES;
+}
+
+/* Uploads one batch after *acked.  1 if there may be more, 0 if none
+ * left, -1 on failure (with err). */
+static int
+upload(long long *acked, char *err, size_t errlen)
+{
+	struct journal_stats js;
+	struct batch b = {json_array(), 0, U.cfg->server_batch_max};
+	json_t *body, *resp = NULL;
+	uint64_t from = (uint64_t)*acked + 1, keep;
+	long code;
+	int more;
+
+	journal_stats(U.j, &js);
+	if (from < js.first_seq)
+		from = js.first_seq; /* dropped by the cap: counted in a journal-dropped event */
+	if (js.next_seq == 0 || from >= js.next_seq) {
+		json_decref(b.events);
+		return 0;
+	}
+	(void)journal_read(U.j, from, add_record, &b, NULL);
+	if (json_array_size(b.events) == 0) {
+		json_decref(b.events);
+		return 0;
+	}
+	more = json_array_size(b.events) >= b.max || b.bytes >= BATCH_BYTES;
+	body = json_pack("{s:s, s:o}", "journal_id", U.journal_id, "events", b.events);
+	code = post("/api/v1/events", body, 1, &resp, err, errlen);
+	json_decref(body);
+	if (code != 200 || !json_is_integer(json_object_get(resp, "acked"))) {
+		json_decref(resp);
+		return -1;
+	}
+	*acked = (long long)json_integer_value(json_object_get(resp, "acked"));
+	json_decref(resp);
+	/* Drop only what the server has and every local output delivered. */
+	keep = outputs_delivered();
+	(void)journal_ack(U.j, (uint64_t)*acked < keep ? (uint64_t)*acked : keep);
+	pthread_mutex_lock(&U.lock);
+	U.acked = *acked;
+	U.last_upload = time(NULL);
+	pthread_mutex_unlock(&U.lock);
+	return more;
+}
+
+/* Sleeps up to s seconds, or until new events when events is set. */
+static void
+wait_for(double s, int events)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)s;
+	until.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&U.lock);
+	while (!(events && U.kicked))
+		if (pthread_cond_timedwait(&U.cond, &U.lock, &until) != 0)
+			break;
+	U.kicked = 0;
+	pthread_mutex_unlock(&U.lock);
+}
+
+static void *
+uplink_thread(void *arg)
+{
+	char err[600];
+	double backoff = 1;
+	time_t next_checkin = 0;
+	long long acked = 0, server_acked = 0;
+	int next = 0;
+	long code;
+
+	(void)arg;
+	for (;;) {
+		err[0] = '\0';
+		if (U.agent_id[0] == '\0') {
+			int r = enroll(err, sizeof(err));
+
+			if (r != 0) {
+				set_state(r == -2 ? "refused" : "enrolling", err);
+				worker_log("uplink: %s", err);
+				wait_for(r == -2 ? BACKOFF_MAX_S : backoff, 0);
+				backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
+				continue;
+			}
+			next_checkin = 0;
+		}
+		if (time(NULL) >= next_checkin) {
+			code = checkin(&next, &server_acked, err, sizeof(err));
+			if (code == 403) { /* revoked: say so, stop calling */
+				set_state("revoked", err);
+				worker_log("uplink: %s; no further calls", err);
+				return NULL;
+			}
+			if (code == 401) { /* the server does not know us: enroll again */
+				U.agent_id[0] = '\0';
+				set_state("enrolling", err);
+				continue;
+			}
+			if (code != 200) {
+				set_state(NULL, err);
+				wait_for(backoff, 0);
+				backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
+				continue;
+			}
+			next_checkin = time(NULL) + next;
+			/* Resume after what the server has committed of this
+			 * journal (after a restart, or if it lost some). */
+			acked = server_acked;
+			pthread_mutex_lock(&U.lock);
+			U.acked = acked;
+			pthread_mutex_unlock(&U.lock);
+		}
+		{
+			int r = upload(&acked, err, sizeof(err));
+
+			if (r < 0) {
+				set_state("enrolled", err);
+				wait_for(backoff, 0);
+				backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
+				continue;
+			}
+			set_state("enrolled", NULL);
+			backoff = 1;
+			if (r > 0)
+				continue; /* more to send */
+		}
+		wait_for((double)(next_checkin - time(NULL)) > 0 ? (double)(next_checkin - time(NULL))
+								 : 0.1,
+			 1);
+		wait_for(0.2, 0); /* let a burst of events gather */
+	}
+	return NULL;
+}
+
+int
+uplink_start(const struct agent_config *c, struct journal *j, char *why, size_t whylen)
+{
+	pthread_t t;
+
+	why[0] = '\0';
+	if (c->server_url[0] == '\0')
+		return 0;
+	U.cfg = c;
+	U.j = j;
+	snprintf(U.state_path, sizeof(U.state_path), "%s/uplink.json", c->state_dir);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if ((U.curl = curl_easy_init()) == NULL) {
+		snprintf(why, whylen, "cannot start libcurl");
+		return -1;
+	}
+	curl_easy_setopt(U.curl, CURLOPT_CAINFO, c->server_ca[0] ? c->server_ca : NULL);
+	curl_easy_setopt(U.curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(U.curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(U.curl, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(U.curl, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(U.curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(U.curl, CURLOPT_NOSIGNAL, 1L);
+	snprintf(U.state, sizeof(U.state), "enrolling");
+	if (load_state() == 0)
+		snprintf(U.state, sizeof(U.state), "enrolled");
+	if (pthread_create(&t, NULL, uplink_thread, NULL) != 0) {
+		snprintf(why, whylen, "cannot start a thread");
+		return -1;
+	}
+	pthread_detach(t);
+	pthread_mutex_lock(&U.lock);
+	U.running = 1;
+	pthread_mutex_unlock(&U.lock);
+	return 0;
+}
