@@ -23,6 +23,7 @@ HS_PACKAGE := $(if $(filter amd64,$(ARCH)),libhyperscan-dev,libvectorscan-dev)
 HS_REPLACES := $(if $(filter amd64,$(ARCH)),libvectorscan-dev- libvectorscan5-)
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev \
 	$(HS_PACKAGE) libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libseccomp-dev \
+	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql \
 	python3 python3-pytest yara clamav aide time util-linux
 
 .PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean
@@ -89,6 +90,7 @@ fault-build: build-fault/build.ninja
 
 e2e: build fault-build
 	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward WARDD_BIN=$(CURDIR)/$(BUILD)/agent/wardd \
+		WARD_SERVER_BIN=$(CURDIR)/$(BUILD)/server/ward-server \
 		WARDD_FAULT_BIN=$(CURDIR)/build-fault/agent/wardd \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 

@@ -59,6 +59,7 @@ int cmd_content(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_quarantine(int argc, char **argv);
 int cmd_fim(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 
 /*
  * Sends one request to the agent at RUN_DIR/control.sock and returns its

@@ -20,6 +20,7 @@ usage(FILE *f)
 		   "  agent       talk to the running agent (status, apply, rollback, scan)\n"
 		   "  quarantine  list, restore or delete quarantined files\n"
 		   "  fim         file integrity: baseline and check\n"
+		   "  fleet       the fleet server's admin API (agents, tokens, events)\n"
 		   "  version     print the version\n"
 		   "\n"
 		   "Run 'ward COMMAND --help' for the options of a command.\n");
@@ -46,6 +47,8 @@ main(int argc, char **argv)
 		return cmd_quarantine(argc - 1, argv + 1);
 	if (strcmp(argv[1], "fim") == 0)
 		return cmd_fim(argc - 1, argv + 1);
+	if (strcmp(argv[1], "fleet") == 0)
+		return cmd_fleet(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("ward %s\n", WARD_VERSION);
 		return 0;

@@ -385,12 +385,12 @@ do_token(struct api *a, const struct http_req *q, struct http_resp *r)
 		      json_pack("{s:s, s:I, s:I}", "group", group, "uses", (json_int_t)u, "expires",
 				(json_int_t)e));
 	db_unlock(a->db);
-	json_decref(b);
 	if (rc != 0)
 		http_error(r, 500, "%s", d.msg);
 	else
 		r->json = json_pack("{s:s, s:s, s:I, s:I}", "token", token, "group", group, "uses",
 				    (json_int_t)u, "expires", (json_int_t)e);
+	json_decref(b); /* group points into it */
 }
 
 static void

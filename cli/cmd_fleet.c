@@ -1,0 +1,418 @@
+/*
+ * ward fleet: the fleet server's admin API (docs/server.md) from the
+ * command line.  The server, API token and CA come from options or from
+ * $WARD_SERVER, $WARD_TOKEN (or $WARD_TOKEN_FILE) and $WARD_CA.
+ */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "util/alloc.h"
+#include "util/file.h"
+
+#define MAX_ANSWER (256u << 20)
+
+static void
+fleet_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ward fleet [--server URL] [--token-file FILE] [--ca FILE] COMMAND\n"
+		"\n"
+		"Commands:\n"
+		"  agents [--json]                  enrolled agents: id, host, group, content\n"
+		"                                   version, mode, last check-in\n"
+		"  revoke AGENT_ID                  revoke an agent (it can no longer call in)\n"
+		"  token create [--group G] [--uses N] [--expires DURATION]\n"
+		"                                   a new enrollment token (printed)\n"
+		"  events [--agent ID] [--since SEQ] [--limit N]\n"
+		"                                   events agents uploaded, one JSON per line\n"
+		"  audit [--json]                   who did what (admin role)\n"
+		"\n"
+		"  --server URL        https://HOST:PORT (or $WARD_SERVER)\n"
+		"  --token-file FILE   the API token (or $WARD_TOKEN, $WARD_TOKEN_FILE)\n"
+		"  --ca FILE           the server's CA certificate (or $WARD_CA)\n"
+		"\n"
+		"DURATION: seconds, or a number with s, m, h or d.\n"
+		"Exit status: 0 done, 2 error (the server's message is printed).\n");
+}
+
+struct conn {
+	const char *server, *ca;
+	char token[128];
+};
+
+struct answer {
+	char *p;
+	size_t n;
+};
+
+static size_t
+on_data(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct answer *a = arg;
+	size_t n = size * nmemb;
+	char *q;
+
+	if (a->n + n > MAX_ANSWER || (q = realloc(a->p, a->n + n + 1)) == NULL)
+		return 0;
+	a->p = q;
+	memcpy(a->p + a->n, p, n);
+	a->n += n;
+	a->p[a->n] = '\0';
+	return n;
+}
+
+/* method path [body]: the JSON answer of a 200, or NULL (printed why). */
+static json_t *
+call(const struct conn *c, const char *method, const char *path, json_t *body)
+{
+	CURL *curl = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct answer a = {NULL, 0};
+	char url[2048], auth[200], err[CURL_ERROR_SIZE] = "";
+	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_t *ans = NULL;
+	long code = 0;
+	CURLcode rc;
+
+	if (curl == NULL)
+		return NULL;
+	snprintf(url, sizeof(url), "%s%s", c->server, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+	h = curl_slist_append(h, auth);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+	if (c->ca != NULL)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
+	if (strcmp(method, "POST") == 0)
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text != NULL ? text : "{}");
+	rc = curl_easy_perform(curl);
+	if (rc != CURLE_OK) {
+		fprintf(stderr, "ward: %s: %s\n", c->server, err[0] ? err : curl_easy_strerror(rc));
+	} else {
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+		ans = a.p != NULL ? json_loads(a.p, 0, NULL) : NULL;
+		if (code != 200) {
+			const char *e = json_string_value(json_object_get(ans, "error"));
+
+			fprintf(stderr, "ward: the server answered %ld: %s\n", code,
+				e != NULL ? e : "(no message)");
+			json_decref(ans);
+			ans = NULL;
+		}
+	}
+	curl_slist_free_all(h);
+	curl_easy_cleanup(curl);
+	free(a.p);
+	free(text);
+	return ans;
+}
+
+static void
+print_json(json_t *v, int indent)
+{
+	char *text = json_dumps(v, indent ? JSON_INDENT(2) : JSON_COMPACT);
+
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+}
+
+static void
+ago(long long t, char *out, size_t outlen)
+{
+	long long s = (long long)time(NULL) - t;
+
+	if (s < 120)
+		snprintf(out, outlen, "%llds ago", s < 0 ? 0 : s);
+	else if (s < 7200)
+		snprintf(out, outlen, "%lldm ago", s / 60);
+	else if (s < 172800)
+		snprintf(out, outlen, "%lldh ago", s / 3600);
+	else
+		snprintf(out, outlen, "%lldd ago", s / 86400);
+}
+
+static int
+agents(const struct conn *c, int json)
+{
+	json_t *ans = call(c, "GET", "/api/v1/agents", NULL), *a;
+	size_t i;
+
+	if (ans == NULL)
+		return EXIT_ERROR;
+	if (json) {
+		print_json(json_object_get(ans, "agents"), 1);
+	} else {
+		printf("%-32s  %-20s  %-10s  %7s  %-10s  %-9s  %s\n", "ID", "HOST", "GROUP",
+		       "CONTENT", "MODE", "SEEN", "STATE");
+		json_array_foreach(json_object_get(ans, "agents"), i, a) {
+			char seen[32];
+
+			ago((long long)json_integer_value(json_object_get(a, "last_seen")), seen,
+			    sizeof(seen));
+			printf("%-32s  %-20.20s  %-10.10s  %7lld  %-10.10s  %-9s  %s\n",
+			       json_string_value(json_object_get(a, "id")),
+			       json_string_value(json_object_get(a, "hostname")),
+			       json_string_value(json_object_get(a, "group")),
+			       (long long)json_integer_value(json_object_get(a, "content_version")),
+			       json_string_value(json_object_get(a, "mode")), seen,
+			       json_is_true(json_object_get(a, "revoked")) ? "revoked"
+			       : json_object_get(a, "clone_of") != NULL   ? "clone"
+									  : "ok");
+		}
+	}
+	json_decref(ans);
+	return 0;
+}
+
+static long long
+duration(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (end == s || v <= 0 || (end[0] != '\0' && end[1] != '\0'))
+		return -1;
+	switch (*end) {
+	case '\0':
+	case 's':
+		return v;
+	case 'm':
+		return v * 60;
+	case 'h':
+		return v * 3600;
+	case 'd':
+		return v * 86400;
+	default:
+		return -1;
+	}
+}
+
+static int
+token_create(const struct conn *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"group", required_argument, NULL, 'g'},
+	    {"uses", required_argument, NULL, 'u'},
+	    {"expires", required_argument, NULL, 'e'},
+	    {NULL, 0, NULL, 0},
+	};
+	json_t *body = json_object(), *ans;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'g':
+			json_object_set_new(body, "group", json_string(optarg));
+			break;
+		case 'u':
+			if (strspn(optarg, "0123456789") != strlen(optarg) || optarg[0] == '\0') {
+				fprintf(stderr, "ward: --uses must be a number\n");
+				json_decref(body);
+				return EXIT_ERROR;
+			}
+			json_object_set_new(body, "uses", json_integer(atoll(optarg)));
+			break;
+		case 'e':
+			if (duration(optarg) <= 0) {
+				fprintf(stderr, "ward: --expires must be a duration (30m, 12h, 7d)\n");
+				json_decref(body);
+				return EXIT_ERROR;
+			}
+			json_object_set_new(body, "expires_s", json_integer(duration(optarg)));
+			break;
+		default:
+			fleet_usage(stderr);
+			json_decref(body);
+			return EXIT_ERROR;
+		}
+	}
+	ans = call(c, "POST", "/api/v1/tokens", body);
+	json_decref(body);
+	if (ans == NULL)
+		return EXIT_ERROR;
+	printf("%s\n", json_string_value(json_object_get(ans, "token")));
+	json_decref(ans);
+	return 0;
+}
+
+static int
+events(const struct conn *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"agent", required_argument, NULL, 'a'},
+	    {"since", required_argument, NULL, 's'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {NULL, 0, NULL, 0},
+	};
+	char path[512] = "/api/v1/events?x=1", *esc;
+	json_t *ans, *e;
+	size_t i;
+	int ch;
+	CURL *curl = curl_easy_init();
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		const char *key = ch == 'a' ? "agent" : ch == 's' ? "since" : "limit";
+
+		if (ch == '?') {
+			fleet_usage(stderr);
+			curl_easy_cleanup(curl);
+			return EXIT_ERROR;
+		}
+		esc = curl_easy_escape(curl, optarg, 0);
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), "&%s=%s", key,
+			 esc != NULL ? esc : "");
+		curl_free(esc);
+	}
+	curl_easy_cleanup(curl);
+	if ((ans = call(c, "GET", path, NULL)) == NULL)
+		return EXIT_ERROR;
+	json_array_foreach(json_object_get(ans, "events"), i, e)
+		print_json(e, 0);
+	json_decref(ans);
+	return 0;
+}
+
+int
+cmd_fleet(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"server", required_argument, NULL, 's'},
+	    {"token-file", required_argument, NULL, 't'},
+	    {"ca", required_argument, NULL, 'c'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct conn c;
+	const char *token_file = getenv("WARD_TOKEN_FILE"), *cmd;
+	int ch, json = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.server = getenv("WARD_SERVER");
+	c.ca = getenv("WARD_CA");
+	if (getenv("WARD_TOKEN") != NULL)
+		snprintf(c.token, sizeof(c.token), "%s", getenv("WARD_TOKEN"));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			c.server = optarg;
+			break;
+		case 't':
+			token_file = optarg;
+			break;
+		case 'c':
+			c.ca = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			fleet_usage(stdout);
+			return 0;
+		default:
+			fleet_usage(stderr);
+			return EXIT_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		fleet_usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (c.server == NULL) {
+		fprintf(stderr, "ward: which server? --server https://HOST:PORT or $WARD_SERVER\n");
+		return EXIT_ERROR;
+	}
+	if (token_file != NULL) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		struct ward_diag d;
+
+		if (file_read_all(token_file, 4096, &buf, &len, &d) != 0) {
+			fprintf(stderr, "ward: %s: %s\n", token_file, d.msg);
+			return EXIT_ERROR;
+		}
+		snprintf(c.token, sizeof(c.token), "%.*s", (int)strcspn((char *)buf, "\r\n"),
+			 (char *)buf);
+		ward_free(buf);
+	}
+	if (c.token[0] == '\0') {
+		fprintf(stderr, "ward: an API token is needed: --token-file FILE, $WARD_TOKEN or "
+				"$WARD_TOKEN_FILE\n");
+		return EXIT_ERROR;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "agents") == 0) {
+		if (argc == 2 && strcmp(argv[1], "--json") == 0)
+			json = 1;
+		else if (argc != 1)
+			goto usage;
+		return agents(&c, json);
+	}
+	if (strcmp(cmd, "revoke") == 0 && argc == 2) {
+		char path[256];
+		json_t *ans;
+
+		if (strlen(argv[1]) != 32 || strspn(argv[1], "0123456789abcdef") != 32) {
+			fprintf(stderr, "ward: %s is not an agent id (32 hex digits)\n", argv[1]);
+			return EXIT_ERROR;
+		}
+		snprintf(path, sizeof(path), "/api/v1/agents/%s/revoke", argv[1]);
+		if ((ans = call(&c, "POST", path, NULL)) == NULL)
+			return EXIT_ERROR;
+		printf("revoked %s\n", argv[1]);
+		json_decref(ans);
+		return 0;
+	}
+	if (strcmp(cmd, "token") == 0 && argc >= 2 && strcmp(argv[1], "create") == 0)
+		return token_create(&c, argc - 1, argv + 1);
+	if (strcmp(cmd, "events") == 0)
+		return events(&c, argc, argv);
+	if (strcmp(cmd, "audit") == 0) {
+		json_t *ans = call(&c, "GET", "/api/v1/audit", NULL), *e;
+		size_t i;
+
+		if (ans == NULL)
+			return EXIT_ERROR;
+		if (json || (argc == 2 && strcmp(argv[1], "--json") == 0))
+			print_json(json_object_get(ans, "audit"), 1);
+		else
+			json_array_foreach(json_object_get(ans, "audit"), i, e) {
+				char *detail = json_dumps(json_object_get(e, "detail"), JSON_COMPACT);
+				time_t t = (time_t)json_integer_value(json_object_get(e, "ts"));
+				char ts[32];
+				struct tm tm;
+
+				gmtime_r(&t, &tm);
+				strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+				printf("%s  %-24s  %-20s  %s\n", ts,
+				       json_string_value(json_object_get(e, "who")),
+				       json_string_value(json_object_get(e, "action")),
+				       detail != NULL ? detail : "");
+				free(detail);
+			}
+		json_decref(ans);
+		return 0;
+	}
+usage:
+	fleet_usage(stderr);
+	return EXIT_ERROR;
+}
