@@ -11,6 +11,8 @@
 #include "agent/worker.h"
 #include "crypto/digest.h"
 #include "event/journal.h"
+#include "content/bundle.h"
+#include "util/alloc.h"
 #include "util/file.h"
 
 #include <curl/curl.h>
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +52,7 @@ set_state(const char *state, const char *error)
 	pthread_mutex_lock(&U.lock);
 	if (state != NULL)
 		snprintf(U.state, sizeof(U.state), "%s", state);
-	snprintf(U.error, sizeof(U.error), "%s", error != NULL ? error : "");
+	snprintf(U.error, sizeof(U.error), "%.299s", error != NULL ? error : "");
 	pthread_mutex_unlock(&U.lock);
 }
 
@@ -341,6 +344,111 @@ resources(double *cpu_pct, long long *rss_kb)
 	*rss_kb = pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* --- desired content ------------------------------------------------------- */
+
+static size_t
+on_file(char *p, size_t size, size_t nmemb, void *arg)
+{
+	FILE *f = arg;
+
+	return fwrite(p, size, nmemb, f);
+}
+
+/* Downloads url into path (resuming a partial file), at most max bytes. */
+static int
+download(const char *url, const char *path, uint64_t max, char *err, size_t errlen)
+{
+	struct curl_slist *h = NULL;
+	char full[1200], bearer[200], cerr[CURL_ERROR_SIZE] = "";
+	FILE *f = fopen(path, "ab");
+	long code = 0, pos;
+	CURLcode rc;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot write %.300s: %s", path, strerror(errno));
+		return -1;
+	}
+	pos = ftell(f);
+	snprintf(full, sizeof(full), "%s%s", U.cfg->server_url, url);
+	snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s:%s", U.agent_id, U.secret);
+	h = curl_slist_append(h, bearer);
+	curl_easy_setopt(U.curl, CURLOPT_URL, full);
+	curl_easy_setopt(U.curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(U.curl, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(U.curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)pos);
+	curl_easy_setopt(U.curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	curl_easy_setopt(U.curl, CURLOPT_WRITEFUNCTION, on_file);
+	curl_easy_setopt(U.curl, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(U.curl, CURLOPT_ERRORBUFFER, cerr);
+	rc = curl_easy_perform(U.curl);
+	curl_easy_getinfo(U.curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_setopt(U.curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)0);
+	curl_easy_setopt(U.curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(U.curl, CURLOPT_POST, 1L);
+	curl_slist_free_all(h);
+	if (fclose(f) != 0 || rc != CURLE_OK || (code != 200 && code != 206)) {
+		snprintf(err, errlen, "downloading %s: %s (HTTP %ld)", url,
+			 rc != CURLE_OK ? (cerr[0] ? cerr : curl_easy_strerror(rc)) : "refused", code);
+		if (code == 416 || code == 404)
+			(void)unlink(path); /* start again next time */
+		return -1;
+	}
+	return 0;
+}
+
+/* Acts on what the server wants this agent to run: roll back from a
+ * stopped release, or fetch and activate newer content — through the same
+ * checks as any other bundle (the server is not trusted with more). */
+static void
+follow(json_t *desired, json_t *status)
+{
+	json_t *cur = json_object_get(json_object_get(status, "content"), "current"), *e;
+	long long have = json_integer_value(json_object_get(cur, "version"));
+	long long back = json_integer_value(json_object_get(desired, "rollback_from"));
+	long long want = json_integer_value(json_object_get(desired, "version"));
+	const char *sha = json_string_value(json_object_get(desired, "sha256"));
+	const char *url = json_string_value(json_object_get(desired, "url"));
+	char msg[1500], path[CONFIG_MAX_PATH + 100], err[600], hex[65];
+	uint8_t *buf = NULL, md[32];
+	size_t len = 0, i;
+	struct ward_diag d;
+	double ms;
+	long long got;
+
+	if (back > 0 && back == have) {
+		snprintf(msg, sizeof(msg), "the fleet server stopped the release of version %lld",
+			 back);
+		if (worker_rollback(msg, err, sizeof(err)) == 0)
+			worker_log("%s: %s", msg, err);
+		return;
+	}
+	if (want <= have || sha == NULL || url == NULL || strlen(sha) != 64 || url[0] != '/')
+		return;
+	json_array_foreach(json_object_get(json_object_get(status, "content"), "rejected"), i, e)
+		if (json_integer_value(json_object_get(e, "version")) == want)
+			return; /* refused here already: the server sees it in our report */
+	snprintf(path, sizeof(path), "%s/downloads", U.cfg->state_dir);
+	(void)mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/downloads/%s.part", U.cfg->state_dir, sha);
+	if (download(url, path, BUNDLE_MAX_SIZE, err, sizeof(err)) != 0) {
+		set_state(NULL, err);
+		return;
+	}
+	if (file_read_all(path, (size_t)BUNDLE_MAX_SIZE, &buf, &len, &d) != 0)
+		return;
+	(void)digest_buf(DIGEST_SHA256, buf, len, md, sizeof(md));
+	(void)digest_to_hex(md, sizeof(md), hex, sizeof(hex));
+	(void)unlink(path);
+	if (strcmp(hex, sha) != 0) {
+		set_state(NULL, "the downloaded bundle does not have the sha256 the server announced");
+		ward_free(buf);
+		return;
+	}
+	if (worker_activate(buf, len, &got, &ms, msg, sizeof(msg)) != 0)
+		worker_log("content version %lld from the fleet server refused: %s", want, msg);
+	ward_free(buf);
+}
+
 /* Checks in; *next is when to check in again (seconds), *acked what the
  * server has committed of this journal. */
 static long
@@ -356,7 +464,6 @@ checkin(int *next, long long *acked, char *err, size_t errlen)
 			    json_pack("{s:f, s:I}", "cpu_pct", cpu, "rss_kb", (json_int_t)rss));
 	json_object_set_new(body, "journal_id", json_string(U.journal_id));
 	code = post("/api/v1/checkin", body, 1, &resp, err, errlen);
-	json_decref(body);
 	if (code == 200) {
 		json_int_t n = json_integer_value(json_object_get(resp, "next_checkin_s"));
 
@@ -365,7 +472,10 @@ checkin(int *next, long long *acked, char *err, size_t errlen)
 		pthread_mutex_lock(&U.lock);
 		U.last_checkin = time(NULL);
 		pthread_mutex_unlock(&U.lock);
+		if (json_is_object(json_object_get(resp, "desired")))
+			follow(json_object_get(resp, "desired"), body);
 	}
+	json_decref(body);
 	json_decref(resp);
 	return code;
 }

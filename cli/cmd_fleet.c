@@ -32,6 +32,14 @@ fleet_usage(FILE *f)
 		"  events [--agent ID] [--since SEQ] [--limit N]\n"
 		"                                   events agents uploaded, one JSON per line\n"
 		"  audit [--json]                   who did what (admin role)\n"
+		"  publish BUNDLE [--plan PLAN.json]\n"
+		"                                   store a signed bundle and release it ring by\n"
+		"                                   ring (prints the release id)\n"
+		"  releases [--json]                releases, newest first\n"
+		"  release ID [--json]              a release ring by ring, with its incidents\n"
+		"  pause|resume|abort|promote ID    control a release (promote: skip the soak)\n"
+		"  pin GROUP VERSION, unpin GROUP   keep a group on a version\n"
+		"  freeze, unfreeze                 stop (and restart) all content changes\n"
 		"\n"
 		"  --server URL        https://HOST:PORT (or $WARD_SERVER)\n"
 		"  --token-file FILE   the API token (or $WARD_TOKEN, $WARD_TOKEN_FILE)\n"
@@ -67,15 +75,15 @@ on_data(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* method path [body]: the JSON answer of a 200, or NULL (printed why). */
+/* method path [raw body]: the JSON answer of a 200, or NULL (printed why). */
 static json_t *
-call(const struct conn *c, const char *method, const char *path, json_t *body)
+call_raw(const struct conn *c, const char *method, const char *path, const void *raw,
+	 size_t rawlen, const char *type)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *h = NULL;
 	struct answer a = {NULL, 0};
 	char url[2048], auth[200], err[CURL_ERROR_SIZE] = "";
-	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_t *ans = NULL;
 	long code = 0;
 	CURLcode rc;
@@ -85,7 +93,9 @@ call(const struct conn *c, const char *method, const char *path, json_t *body)
 	snprintf(url, sizeof(url), "%s%s", c->server, path);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
 	h = curl_slist_append(h, auth);
-	h = curl_slist_append(h, "Content-Type: application/json");
+	snprintf(err, sizeof(err), "Content-Type: %s", type);
+	h = curl_slist_append(h, err);
+	err[0] = '\0';
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
@@ -95,8 +105,11 @@ call(const struct conn *c, const char *method, const char *path, json_t *body)
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
-	if (strcmp(method, "POST") == 0)
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text != NULL ? text : "{}");
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, raw != NULL ? raw : "{}");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)(raw != NULL ? rawlen : 2));
+	}
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "ward: %s: %s\n", c->server, err[0] ? err : curl_easy_strerror(rc));
@@ -115,6 +128,16 @@ call(const struct conn *c, const char *method, const char *path, json_t *body)
 	curl_slist_free_all(h);
 	curl_easy_cleanup(curl);
 	free(a.p);
+	return ans;
+}
+
+static json_t *
+call(const struct conn *c, const char *method, const char *path, json_t *body)
+{
+	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_t *ans = call_raw(c, method, path, text, text != NULL ? strlen(text) : 0,
+			       "application/json");
+
 	free(text);
 	return ans;
 }
@@ -250,6 +273,108 @@ token_create(const struct conn *c, int argc, char **argv)
 }
 
 static int
+publish(const struct conn *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"plan", required_argument, NULL, 'p'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *plan_path = NULL;
+	json_t *ans, *plan = NULL, *body;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct ward_diag d;
+	json_error_t je;
+	char sha[65];
+	long long id;
+	int ch;
+
+	optind = 0; /* a fresh scan: the first one stopped at the command */
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'p') {
+			fleet_usage(stderr);
+			return EXIT_ERROR;
+		}
+		plan_path = optarg;
+	}
+	if (optind != argc - 1) {
+		fleet_usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (plan_path != NULL && (plan = json_load_file(plan_path, JSON_REJECT_DUPLICATES, &je)) ==
+				     NULL) {
+		fprintf(stderr, "ward: %s:%d:%d: %s\n", plan_path, je.line, je.column, je.text);
+		return EXIT_ERROR;
+	}
+	if (file_read_all(argv[optind], (size_t)1 << 30, &buf, &len, &d) != 0) {
+		fprintf(stderr, "ward: %s: %s\n", argv[optind], d.msg);
+		json_decref(plan);
+		return EXIT_ERROR;
+	}
+	ans = call_raw(c, "POST", "/api/v1/bundles", buf, len, "application/octet-stream");
+	ward_free(buf);
+	if (ans == NULL) {
+		json_decref(plan);
+		return EXIT_ERROR;
+	}
+	snprintf(sha, sizeof(sha), "%s", json_string_value(json_object_get(ans, "sha256")));
+	fprintf(stderr, "ward: stored %s version %lld (%s)\n",
+		json_string_value(json_object_get(ans, "name")),
+		(long long)json_integer_value(json_object_get(ans, "version")), sha);
+	json_decref(ans);
+	body = json_pack("{s:s}", "bundle", sha);
+	if (plan != NULL)
+		json_object_set_new(body, "plan", plan);
+	ans = call(c, "POST", "/api/v1/releases", body);
+	json_decref(body);
+	if (ans == NULL)
+		return EXIT_ERROR;
+	id = (long long)json_integer_value(json_object_get(ans, "release"));
+	printf("%lld\n", id);
+	fprintf(stderr, "ward: release %lld started (ward fleet release %lld shows its progress)\n",
+		id, id);
+	json_decref(ans);
+	return 0;
+}
+
+static void
+print_release(json_t *r)
+{
+	json_t *rings = json_object_get(json_object_get(r, "plan"), "rings"), *ring, *inc;
+	long long cur = (long long)json_integer_value(json_object_get(r, "ring"));
+	const char *state = json_string_value(json_object_get(r, "state"));
+	size_t i;
+
+	printf("release %lld: version %lld, %s", (long long)json_integer_value(json_object_get(r, "id")),
+	       (long long)json_integer_value(json_object_get(r, "version")), state);
+	if (json_string_length(json_object_get(r, "reason")) > 0)
+		printf(" (%s)", json_string_value(json_object_get(r, "reason")));
+	printf("\n");
+	json_array_foreach(rings, i, ring) {
+		json_t *ag = json_object_get(ring, "agents");
+		const char *st = (long long)i < cur		    ? "passed"
+				 : (long long)i > cur		    ? "waiting"
+				 : strcmp(state, "completed") == 0 ? "passed"
+				 : strcmp(state, "running") == 0   ? "soaking"
+								   : state;
+
+		printf("  ring %zu %-10s %-8s agents %lld, active %lld, soak %llds\n", i,
+		       json_string_value(json_object_get(ring, "name")), st,
+		       (long long)json_integer_value(json_object_get(ag, "assigned")),
+		       (long long)json_integer_value(json_object_get(ag, "active")),
+		       (long long)json_integer_value(json_object_get(ring, "soak_s")));
+	}
+	json_array_foreach(json_object_get(r, "incidents"), i, inc) {
+		char *ev = json_dumps(json_object_get(inc, "evidence"), JSON_COMPACT);
+
+		printf("  incident in ring %lld: %s\n    evidence: %s\n",
+		       (long long)json_integer_value(json_object_get(inc, "ring")),
+		       json_string_value(json_object_get(inc, "reason")), ev != NULL ? ev : "");
+		free(ev);
+	}
+}
+
+static int
 events(const struct conn *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -264,7 +389,7 @@ events(const struct conn *c, int argc, char **argv)
 	int ch;
 	CURL *curl = curl_easy_init();
 
-	optind = 1;
+	optind = 0; /* a fresh scan: the first one stopped at the command */
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		const char *key = ch == 'a' ? "agent" : ch == 's' ? "since" : "limit";
 
@@ -307,7 +432,7 @@ cmd_fleet(int argc, char **argv)
 	c.ca = getenv("WARD_CA");
 	if (getenv("WARD_TOKEN") != NULL)
 		snprintf(c.token, sizeof(c.token), "%s", getenv("WARD_TOKEN"));
-	optind = 1;
+	optind = 0; /* a fresh scan: the first one stopped at the command */
 	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -386,6 +511,81 @@ cmd_fleet(int argc, char **argv)
 		return token_create(&c, argc - 1, argv + 1);
 	if (strcmp(cmd, "events") == 0)
 		return events(&c, argc, argv);
+	if (strcmp(cmd, "publish") == 0)
+		return publish(&c, argc, argv);
+	if ((strcmp(cmd, "releases") == 0 && argc <= 2) ||
+	    (strcmp(cmd, "release") == 0 && (argc == 2 || argc == 3))) {
+		char path[64];
+		json_t *ans, *r;
+		size_t i;
+
+		if (argc >= 2 && strcmp(argv[argc - 1], "--json") == 0) {
+			json = 1;
+			argc--;
+		}
+		if ((strcmp(cmd, "release") == 0 &&
+		     (argc != 2 || strspn(argv[1], "0123456789") != strlen(argv[1]))) ||
+		    (strcmp(cmd, "releases") == 0 && argc != 1))
+			goto usage;
+		snprintf(path, sizeof(path), "/api/v1/releases%s%s",
+			 strcmp(cmd, "release") == 0 ? "/" : "", strcmp(cmd, "release") == 0 ? argv[1] : "");
+		if ((ans = call(&c, "GET", path, NULL)) == NULL)
+			return EXIT_ERROR;
+		if (json)
+			print_json(strcmp(cmd, "release") == 0 ? ans : json_object_get(ans, "releases"),
+				   1);
+		else if (strcmp(cmd, "release") == 0)
+			print_release(ans);
+		else
+			json_array_foreach(json_object_get(ans, "releases"), i, r)
+				printf("%4lld  version %-8lld %-10s ring %lld %s\n",
+				       (long long)json_integer_value(json_object_get(r, "id")),
+				       (long long)json_integer_value(json_object_get(r, "version")),
+				       json_string_value(json_object_get(r, "state")),
+				       (long long)json_integer_value(json_object_get(r, "ring")),
+				       json_string_value(json_object_get(r, "reason")));
+		json_decref(ans);
+		return 0;
+	}
+	if ((strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 || strcmp(cmd, "abort") == 0 ||
+	     strcmp(cmd, "promote") == 0) &&
+	    argc == 2 && strspn(argv[1], "0123456789") == strlen(argv[1]) && argv[1][0] != '\0') {
+		char path[96];
+		json_t *ans;
+
+		snprintf(path, sizeof(path), "/api/v1/releases/%s/%s", argv[1], cmd);
+		if ((ans = call(&c, "POST", path, NULL)) == NULL)
+			return EXIT_ERROR;
+		printf("release %s: %s done\n", argv[1], cmd);
+		json_decref(ans);
+		return 0;
+	}
+	if ((strcmp(cmd, "pin") == 0 && argc == 3) || (strcmp(cmd, "unpin") == 0 && argc == 2)) {
+		json_t *body, *ans;
+
+		if (argc == 3 && (strspn(argv[2], "0123456789") != strlen(argv[2]) || atoll(argv[2]) <= 0)) {
+			fprintf(stderr, "ward: the version must be a number\n");
+			return EXIT_ERROR;
+		}
+		body = json_pack("{s:s, s:I}", "group", argv[1], "version",
+				 (json_int_t)(argc == 3 ? atoll(argv[2]) : 0));
+		ans = call(&c, "POST", "/api/v1/pins", body);
+		json_decref(body);
+		if (ans == NULL)
+			return EXIT_ERROR;
+		json_decref(ans);
+		return 0;
+	}
+	if ((strcmp(cmd, "freeze") == 0 || strcmp(cmd, "unfreeze") == 0) && argc == 1) {
+		json_t *body = json_pack("{s:b}", "frozen", strcmp(cmd, "freeze") == 0), *ans;
+
+		ans = call(&c, "POST", "/api/v1/freeze", body);
+		json_decref(body);
+		if (ans == NULL)
+			return EXIT_ERROR;
+		json_decref(ans);
+		return 0;
+	}
 	if (strcmp(cmd, "audit") == 0) {
 		json_t *ans = call(&c, "GET", "/api/v1/audit", NULL), *e;
 		size_t i;

@@ -7,9 +7,19 @@
  * type and size); event batches are acknowledged only once committed.
  */
 #include "server/api.h"
+#include "server/rollout.h"
 #include "server/store.h"
+#include "content/bundle.h"
+#include "content/content.h"
+#include "crypto/digest.h"
+#include "crypto/sign.h"
+#include "util/alloc.h"
+#include "util/file.h"
 
+#include <fcntl.h>
 #include <microhttpd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +224,7 @@ do_checkin(struct api *a, const struct http_req *q, struct http_resp *r)
 	char *report;
 	const char *mode, *jid;
 	long long version, acked = 0;
+	json_t *desired = NULL;
 	int rc;
 
 	if (auth_agent(a, q, r, &w) != 0 || (b = body_json(q, r)) == NULL)
@@ -231,6 +242,8 @@ do_checkin(struct api *a, const struct http_req *q, struct http_resp *r)
 	db_lock(a->db);
 	rc = store_checkin(a->db, w.name, now_s(), report != NULL ? report : "{}", version,
 			   mode != NULL ? mode : "", jid, &acked, &d);
+	if (rc == 0)
+		rc = rollout_desired(a->db, w.name, w.group, &desired, &d);
 	db_unlock(a->db);
 	free(report);
 	json_decref(b);
@@ -238,8 +251,9 @@ do_checkin(struct api *a, const struct http_req *q, struct http_resp *r)
 		http_error(r, 500, "%s", d.msg);
 		return;
 	}
-	r->json = json_pack("{s:i, s:n, s:I}", "next_checkin_s", next_checkin(a->cfg), "desired",
-			    "events_acked", (json_int_t)acked);
+	r->json = json_pack("{s:i, s:o, s:I}", "next_checkin_s", next_checkin(a->cfg), "desired",
+			    desired != NULL ? desired : json_null(), "events_acked",
+			    (json_int_t)acked);
 }
 
 static void
@@ -249,6 +263,7 @@ do_events(struct api *a, const struct http_req *q, struct http_resp *r)
 	json_t *b, *arr, *e;
 	long long *seqs = NULL, acked = 0;
 	char **bodies = NULL;
+	const char **kinds = NULL;
 	const char *jid;
 	struct ward_diag d;
 	size_t i, n;
@@ -269,7 +284,8 @@ do_events(struct api *a, const struct http_req *q, struct http_resp *r)
 	}
 	seqs = calloc(n + 1, sizeof(*seqs));
 	bodies = calloc(n + 1, sizeof(*bodies));
-	for (i = 0; seqs != NULL && bodies != NULL && i < n; i++) {
+	kinds = calloc(n + 1, sizeof(*kinds));
+	for (i = 0; seqs != NULL && bodies != NULL && kinds != NULL && i < n; i++) {
 		json_t *s;
 
 		e = json_array_get(arr, i);
@@ -280,13 +296,17 @@ do_events(struct api *a, const struct http_req *q, struct http_resp *r)
 			break;
 		}
 		seqs[i] = (long long)json_integer_value(s);
+		kinds[i] = json_string_value(
+		    json_object_get(json_object_get(json_object_get(e, "event"), "event"), "kind"));
+		if (kinds[i] == NULL || strlen(kinds[i]) > 16)
+			kinds[i] = "";
 		bodies[i] = json_dumps(json_object_get(e, "event"), JSON_COMPACT);
 		if (bodies[i] == NULL) {
 			rc = 1;
 			break;
 		}
 	}
-	if (seqs == NULL || bodies == NULL) {
+	if (seqs == NULL || bodies == NULL || kinds == NULL) {
 		http_error(r, 500, "out of memory");
 	} else if (rc != 0) {
 		http_error(r, 400, "events[%zu]: needs a positive integer \"seq\" and an object "
@@ -294,8 +314,8 @@ do_events(struct api *a, const struct http_req *q, struct http_resp *r)
 			   i);
 	} else {
 		db_lock(a->db);
-		rc = store_events_commit(a->db, w.name, jid, seqs, (const char *const *)bodies, n,
-					 now_s(), &acked, &d);
+		rc = store_events_commit(a->db, w.name, jid, seqs, (const char *const *)bodies,
+					 kinds, n, now_s(), &acked, &d);
 		db_unlock(a->db);
 		if (rc != 0)
 			http_error(r, 503, "not committed: %s", d.msg);
@@ -306,6 +326,7 @@ do_events(struct api *a, const struct http_req *q, struct http_resp *r)
 	for (i = 0; bodies != NULL && i < n; i++)
 		free(bodies[i]);
 	free(bodies);
+	free(kinds);
 	free(seqs);
 	json_decref(b);
 }
@@ -436,6 +457,314 @@ do_audit(struct api *a, const struct http_req *q, struct http_resp *r)
 		r->json = json_pack("{s:o}", "audit", out);
 }
 
+/* --- content and releases -------------------------------------------------- */
+
+int
+api_load_keys(struct api *a, struct ward_diag *d)
+{
+	unsigned i;
+
+	for (i = 0; i < a->cfg->ntrusted; i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		int r = file_read_all(a->cfg->trusted_keys[i], SIGN_MAX_PEM, &buf, &len, d);
+
+		if (r == 0 && sign_key_from_pem((const char *)buf, len, 0, &a->trusted[i]) != 0)
+			r = diag_set(d, WARD_EFORMAT, a->cfg->trusted_keys[i], 0, 0,
+				     "not an Ed25519 or SM2 public key");
+		ward_free(buf);
+		if (r != 0)
+			return r;
+		a->ntrusted++;
+	}
+	return 0;
+}
+
+/* POST /api/v1/bundles: a signed bundle, checked as an agent would check
+ * it (format, signatures of the trusted keys, compile, its own tests). */
+static void
+do_bundle_upload(struct api *a, const struct http_req *q, struct http_resp *r)
+{
+	struct bundle *b = NULL;
+	struct content_set cs;
+	struct ward_diag d;
+	struct who w;
+	uint8_t md[32];
+	char sha[65], msg[1100];
+	unsigned valid = 0;
+	int rc;
+
+	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0)
+		return;
+	if (a->ntrusted == 0) {
+		http_error(r, 409, "the server has no content.trusted_keys to verify releases with");
+		return;
+	}
+	memset(&cs, 0, sizeof(cs));
+	if ((rc = bundle_parse((const uint8_t *)q->body, q->len, &b, &d)) != 0 ||
+	    (rc = bundle_verify(b, a->trusted, a->ntrusted, a->cfg->signature_threshold, &valid,
+				&d)) != 0 ||
+	    (rc = content_compile(b, &cs, &d)) != 0 || (rc = content_run_tests(b, &cs, &d)) != 0) {
+		diag_format(&d, msg, sizeof(msg));
+		http_error(r, 422, "bundle refused: %s", msg);
+		content_set_free(&cs);
+		bundle_free(b);
+		return;
+	}
+	content_set_free(&cs);
+	(void)digest_buf(DIGEST_SHA256, q->body, q->len, md, sizeof(md));
+	(void)digest_to_hex(md, sizeof(md), sha, sizeof(sha));
+	db_lock(a->db);
+	rc = store_bundle_put(a->db, sha, b->name, (long long)b->version, q->body, q->len, now_s(),
+			      &d);
+	if (rc == 0)
+		audit(a, &w, "bundle-stored",
+		      json_pack("{s:s, s:s, s:I}", "sha256", sha, "name", b->name, "version",
+				(json_int_t)b->version));
+	db_unlock(a->db);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:s, s:s, s:I, s:I, s:i}", "sha256", sha, "name", b->name,
+				    "version", (json_int_t)b->version, "size", (json_int_t)q->len,
+				    "signatures", (int)valid);
+	bundle_free(b);
+}
+
+/* GET /api/v1/bundles/SHA: for agents (and viewers), with Range. */
+static void
+do_bundle_get(struct api *a, const struct http_req *q, struct http_resp *r, const char *sha)
+{
+	struct ward_diag d;
+	struct who w;
+	char path[SCONF_MAX_PATH + 100];
+	void *data = NULL;
+	size_t len = 0;
+	unsigned long long from = 0;
+	struct stat st;
+	int fd, rc;
+
+	if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64) {
+		http_error(r, 404, "no such bundle");
+		return;
+	}
+	if (bearer(q) != NULL && strchr(bearer(q), ':') != NULL) {
+		if (auth_agent(a, q, r, &w) != 0)
+			return;
+	} else if (auth_admin(a, q, r, ROLE_VIEWER, &w) != 0) {
+		return;
+	}
+	/* Served from a file cache of the database's copy. */
+	snprintf(path, sizeof(path), "%s/bundles/%s.wbundle", a->cfg->data_dir, sha);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		db_lock(a->db);
+		rc = store_bundle_get(a->db, sha, &data, &len, &d);
+		db_unlock(a->db);
+		if (rc == WARD_EUNDEFINED) {
+			http_error(r, 404, "no such bundle");
+			return;
+		}
+		if (rc != 0) {
+			http_error(r, 500, "%s", d.msg);
+			return;
+		}
+		snprintf(path, sizeof(path), "%s/bundles", a->cfg->data_dir);
+		(void)mkdir(path, 0700);
+		snprintf(path, sizeof(path), "%s/bundles/%s.wbundle", a->cfg->data_dir, sha);
+		if (file_replace(path, data, len, 0600, &d) != 0) {
+			ward_free(data);
+			http_error(r, 500, "%s", d.msg);
+			return;
+		}
+		ward_free(data);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			http_error(r, 500, "cannot read %s", path);
+			return;
+		}
+	}
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		http_error(r, 500, "cannot read the bundle");
+		return;
+	}
+	if (q->range != NULL &&
+	    (sscanf(q->range, "bytes=%llu-", &from) != 1 || from >= (unsigned long long)st.st_size)) {
+		close(fd);
+		http_error(r, 416, "range not satisfiable");
+		return;
+	}
+	r->fd = fd;
+	r->off = from;
+	r->len = (uint64_t)st.st_size - from;
+	r->total = (uint64_t)st.st_size;
+	r->status = q->range != NULL ? 206 : 200;
+}
+
+static void
+do_release_create(struct api *a, const struct http_req *q, struct http_resp *r)
+{
+	json_t *b, *pj;
+	const char *sha;
+	struct plan plan;
+	struct ward_diag d;
+	struct who w;
+	long long id = 0;
+	char *ptext = NULL;
+	int rc = 0;
+
+	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0 || (b = body_json(q, r)) == NULL)
+		return;
+	sha = field(b, "bundle", 64);
+	pj = json_object_get(b, "plan");
+	if (sha == NULL) {
+		http_error(r, 400, "a release needs \"bundle\" (the sha256 of a stored bundle)");
+		json_decref(b);
+		return;
+	}
+	if (pj == NULL) {
+		rollout_default_plan(&plan);
+	} else if ((ptext = json_dumps(pj, JSON_COMPACT)) == NULL ||
+		   (rc = rollout_parse_plan(ptext, strlen(ptext), &plan, &d)) != 0) {
+		http_error(r, 400, "plan: %s", ptext != NULL ? d.msg : "out of memory");
+		free(ptext);
+		json_decref(b);
+		return;
+	}
+	free(ptext);
+	db_lock(a->db);
+	rc = rollout_create(a->db, sha, &plan, now_s(), &id, &d);
+	if (rc == 0)
+		audit(a, &w, "release-created",
+		      json_pack("{s:I, s:s, s:o}", "release", (json_int_t)id, "bundle", sha, "plan",
+				rollout_plan_json(&plan)));
+	db_unlock(a->db);
+	json_decref(b);
+	if (rc == WARD_EUNDEFINED)
+		http_error(r, 404, "%s", d.msg);
+	else if (rc == WARD_EDUPLICATE || rc == WARD_EINVAL)
+		http_error(r, 409, "%s", d.msg);
+	else if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:I}", "release", (json_int_t)id);
+}
+
+static void
+do_release_get(struct api *a, const struct http_req *q, struct http_resp *r, const char *idtext)
+{
+	struct ward_diag d;
+	struct who w;
+	json_t *out = NULL;
+	int rc;
+
+	if (auth_admin(a, q, r, ROLE_VIEWER, &w) != 0)
+		return;
+	db_lock(a->db);
+	rc = idtext == NULL ? rollout_releases(a->db, &out, &d)
+			    : rollout_release(a->db, atoll(idtext), &out, &d);
+	db_unlock(a->db);
+	if (rc == WARD_EUNDEFINED)
+		http_error(r, 404, "%s", d.msg);
+	else if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = idtext == NULL ? json_pack("{s:o}", "releases", out) : out;
+}
+
+static void
+do_release_action(struct api *a, const struct http_req *q, struct http_resp *r, long long id,
+		  const char *action)
+{
+	struct ward_diag d;
+	struct who w;
+	int rc;
+
+	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0)
+		return;
+	db_lock(a->db);
+	rc = rollout_action(a->db, id, action, w.name, now_s(), &d);
+	if (rc == 0) {
+		char act[32];
+
+		snprintf(act, sizeof(act), "release-%s", action);
+		audit(a, &w, act, json_pack("{s:I}", "release", (json_int_t)id));
+	}
+	db_unlock(a->db);
+	if (rc == WARD_EUNDEFINED)
+		http_error(r, 404, "%s", d.msg);
+	else if (rc == WARD_EINVAL)
+		http_error(r, 409, "%s", d.msg);
+	else if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:I, s:s}", "release", (json_int_t)id, "done", action);
+}
+
+static void
+do_pin(struct api *a, const struct http_req *q, struct http_resp *r)
+{
+	struct ward_diag d;
+	struct who w;
+	json_t *b, *v;
+	const char *group;
+	int rc;
+
+	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0 || (b = body_json(q, r)) == NULL)
+		return;
+	group = field(b, "group", 63);
+	v = json_object_get(b, "version");
+	if (group == NULL || !json_is_integer(v) || json_integer_value(v) < 0) {
+		http_error(r, 400, "pin: {\"group\": NAME, \"version\": N (0: unpin)}");
+		json_decref(b);
+		return;
+	}
+	db_lock(a->db);
+	rc = rollout_pin(a->db, group, (long long)json_integer_value(v), now_s(), &d);
+	if (rc == 0)
+		audit(a, &w, json_integer_value(v) ? "group-pinned" : "group-unpinned",
+		      json_pack("{s:s, s:I}", "group", group, "version",
+				(json_int_t)json_integer_value(v)));
+	db_unlock(a->db);
+	if (rc == WARD_EUNDEFINED)
+		http_error(r, 404, "%s", d.msg);
+	else if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:s, s:I}", "group", group, "version",
+				    (json_int_t)json_integer_value(v));
+	json_decref(b);
+}
+
+static void
+do_freeze(struct api *a, const struct http_req *q, struct http_resp *r)
+{
+	struct ward_diag d;
+	struct who w;
+	json_t *b, *on;
+	int rc;
+
+	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0 || (b = body_json(q, r)) == NULL)
+		return;
+	on = json_object_get(b, "frozen");
+	if (!json_is_boolean(on)) {
+		http_error(r, 400, "freeze: {\"frozen\": true|false}");
+		json_decref(b);
+		return;
+	}
+	db_lock(a->db);
+	rc = rollout_freeze(a->db, json_is_true(on), &d);
+	if (rc == 0)
+		audit(a, &w, json_is_true(on) ? "content-frozen" : "content-unfrozen", json_object());
+	db_unlock(a->db);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:b}", "frozen", json_is_true(on));
+	json_decref(b);
+}
+
 void
 api_handle(void *ctx, const struct http_req *q, struct http_resp *r)
 {
@@ -470,6 +799,25 @@ api_handle(void *ctx, const struct http_req *q, struct http_resp *r)
 		do_event_list(a, q, r);
 	else if (get && strcmp(p, "audit") == 0)
 		do_audit(a, q, r);
+	else if (post && strcmp(p, "bundles") == 0)
+		do_bundle_upload(a, q, r);
+	else if (get && strncmp(p, "bundles/", 8) == 0)
+		do_bundle_get(a, q, r, p + 8);
+	else if (post && strcmp(p, "releases") == 0)
+		do_release_create(a, q, r);
+	else if (get && strcmp(p, "releases") == 0)
+		do_release_get(a, q, r, NULL);
+	else if (get && strncmp(p, "releases/", 9) == 0 && strspn(p + 9, "0123456789") == strlen(p + 9) &&
+		 p[9] != '\0')
+		do_release_get(a, q, r, p + 9);
+	else if (post && strncmp(p, "releases/", 9) == 0 && strchr(p + 9, '/') != NULL &&
+		 (size_t)(strchr(p + 9, '/') - (p + 9)) == strspn(p + 9, "0123456789") &&
+		 strchr(p + 9, '/') != p + 9)
+		do_release_action(a, q, r, atoll(p + 9), strchr(p + 9, '/') + 1);
+	else if (post && strcmp(p, "pins") == 0)
+		do_pin(a, q, r);
+	else if (post && strcmp(p, "freeze") == 0)
+		do_freeze(a, q, r);
 	else
 		http_error(r, get || post ? 404 : 405, "no such call: %s %.200s", q->method, q->path);
 }

@@ -12,10 +12,17 @@
 #include "server/db.h"
 #include "server/http.h"
 
+struct sign_key;
+
 struct api {
 	const struct server_config *cfg;
 	struct db *db;
+	struct sign_key *trusted[32]; /* content.trusted_keys */
+	unsigned ntrusted;
 };
+
+/* Loads content.trusted_keys into a.  0, or an error with d. */
+int api_load_keys(struct api *a, struct ward_diag *d);
 
 /* The http_handler of the server (ctx: struct api). */
 void api_handle(void *ctx, const struct http_req *q, struct http_resp *r);

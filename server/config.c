@@ -29,6 +29,10 @@ static const struct conf_key keys[] = {
     KEY("checkin.interval_s", CONF_UINT, checkin_interval_s, 1, 86400),
     KEY("checkin.jitter_pct", CONF_UINT, checkin_jitter_pct, 0, 50),
     KEY("events.batch_max", CONF_UINT, event_batch_max, 1, 100000),
+    {"content.trusted_keys", CONF_LIST, offsetof(C, trusted_keys), sizeof(((C *)0)->trusted_keys[0]),
+     0, 32, offsetof(C, ntrusted), NULL},
+    KEY("content.signature_threshold", CONF_UINT, signature_threshold, 1, 32),
+    KEY("rollout.tick_ms", CONF_UINT, tick_ms, 50, 60000),
 };
 
 void
@@ -45,6 +49,8 @@ server_config_defaults(struct server_config *c)
 	c->checkin_interval_s = 30;
 	c->checkin_jitter_pct = 20;
 	c->event_batch_max = 5000;
+	c->signature_threshold = 1;
+	c->tick_ms = 1000;
 }
 
 int
@@ -55,6 +61,9 @@ server_config_load(const char *path, struct server_config *c, struct ward_diag *
 	if (r == 0 && (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0'))
 		r = diag_set(d, WARD_EINVAL, path, 0, 0,
 			     "tls.cert and tls.key are required (ward-server init makes them)");
+	if (r == 0 && c->ntrusted > 0 && c->signature_threshold > c->ntrusted)
+		r = diag_set(d, WARD_EINVAL, path, 0, 0,
+			     "content.signature_threshold is larger than the number of trusted keys");
 	if (r == 0 && strchr(c->listen, ':') == NULL)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0, "listen must be ADDRESS:PORT");
 	return r;
@@ -73,10 +82,15 @@ server_config_write(const char *path, const struct server_config *c, struct ward
 			 "limits:\n  max_body_kb: %u\n  timeout_s: %u\n  threads: %u\n"
 			 "  max_connections: %u\n"
 			 "checkin:\n  interval_s: %u\n  jitter_pct: %u\n"
-			 "events:\n  batch_max: %u\n",
+			 "events:\n  batch_max: %u\n"
+			 "content:\n"
+			 "  # the public keys releases must be signed with (ward key gen)\n"
+			 "  trusted_keys: []\n"
+			 "  signature_threshold: 1\n"
+			 "rollout:\n  tick_ms: %u\n",
 			 c->listen, c->tls_cert, c->tls_key, c->database, c->data_dir,
 			 c->max_body_kb, c->timeout_s, c->threads, c->max_connections,
-			 c->checkin_interval_s, c->checkin_jitter_pct, c->event_batch_max);
+			 c->checkin_interval_s, c->checkin_jitter_pct, c->event_batch_max, c->tick_ms);
 
 	return file_replace(path, text, (size_t)n, 0600, d);
 }

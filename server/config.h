@@ -28,6 +28,10 @@ struct server_config {
 	unsigned checkin_interval_s;	 /* agents' check-in period */
 	unsigned checkin_jitter_pct;	 /* +- this much, at random */
 	unsigned event_batch_max;	 /* events per upload at most */
+	char trusted_keys[32][SCONF_MAX_PATH]; /* content signing keys to re-verify with */
+	unsigned ntrusted;
+	unsigned signature_threshold;
+	unsigned tick_ms; /* how often the rollout engine looks */
 };
 
 void server_config_defaults(struct server_config *c);

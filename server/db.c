@@ -119,8 +119,15 @@ exec_lite(struct db *db, const char *sql, const char *const *params, int nparams
 	if (sqlite3_prepare_v2(db->lite, sql, -1, &st, NULL) != SQLITE_OK)
 		return lite_err(db, "SQL", d);
 	for (i = 0; i < nparams; i++) {
-		rc = params[i] == NULL ? sqlite3_bind_null(st, i + 1)
-				       : sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+		/* SQLite takes "$1" as a name: bind by it, whatever the order of use. */
+		char name[16];
+		int at;
+
+		snprintf(name, sizeof(name), "$%d", i + 1);
+		if ((at = sqlite3_bind_parameter_index(st, name)) == 0)
+			continue;
+		rc = params[i] == NULL ? sqlite3_bind_null(st, at)
+				       : sqlite3_bind_text(st, at, params[i], -1, SQLITE_STATIC);
 		if (rc != SQLITE_OK) {
 			r = lite_err(db, "SQL parameter", d);
 			goto out;

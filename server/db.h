@@ -1,8 +1,7 @@
 /*
  * db: the two storage backends behind one small interface — SQLite
  * (embedded, the default) and PostgreSQL (libpq).  SQL is written once
- * for both: parameters are $1, $2, ... in order of first use, values
- * travel as text (NULL for SQL NULL), types are TEXT and BIGINT, and
+ * for both: parameters are $1, $2, ..., values travel as text (NULL for SQL NULL), types are TEXT and BIGINT, and
  * upserts use ON CONFLICT, which both understand.
  *
  * A struct db is one connection used by one thread at a time: callers

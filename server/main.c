@@ -11,11 +11,13 @@
 #include "server/db.h"
 #include "server/http.h"
 #include "server/pki.h"
+#include "server/rollout.h"
 #include "server/store.h"
 #include "util/file.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +291,32 @@ cmd_token(int argc, char **argv, int api)
 	return 0;
 }
 
+/* The rollout engine: one step every tick_ms, on every server (the
+ * database lock makes each decision once). */
+static volatile int stopping;
+
+static void *
+rollout_thread(void *arg)
+{
+	struct api *a = arg;
+	struct ward_diag d;
+	char last[600] = "";
+
+	while (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+		int r;
+
+		usleep(a->cfg->tick_ms * 1000u);
+		db_lock(a->db);
+		r = rollout_tick(a->db, (int64_t)time(NULL), a->cfg->checkin_interval_s, &d);
+		db_unlock(a->db);
+		if (r != 0 && strcmp(last, d.msg) != 0) { /* said once, not every tick */
+			fprintf(stderr, "ward-server: rollout: %s\n", d.msg);
+			snprintf(last, sizeof(last), "%s", d.msg);
+		}
+	}
+	return NULL;
+}
+
 static int
 serve(const char *config)
 {
@@ -302,6 +330,10 @@ serve(const char *config)
 		return r;
 	memset(&a, 0, sizeof(a));
 	a.cfg = &c;
+	if (api_load_keys(&a, &d) != 0) {
+		fail(&d);
+		return 1;
+	}
 	if (open_db(&c, &a.db) != 0)
 		return 1;
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -315,11 +347,17 @@ serve(const char *config)
 		db_close(a.db);
 		return 1;
 	}
+	pthread_t ticker;
+	int ticking = pthread_create(&ticker, NULL, rollout_thread, &a) == 0;
+
 	fprintf(stderr, "ward-server: serving on https://%s (database %s)\n", c.listen,
 		strncmp(c.database, "sqlite:", 7) == 0 ? c.database : "postgresql");
 	while (sigwait(&set, &sig) != 0)
 		;
 	fprintf(stderr, "ward-server: stopping\n");
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+	if (ticking)
+		pthread_join(ticker, NULL);
 	http_stop();
 	db_close(a.db);
 	return 0;

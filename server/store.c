@@ -8,7 +8,9 @@
  */
 #include "server/store.h"
 #include "crypto/digest.h"
+#include "util/alloc.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,22 @@ static const char *const migrations[] = {
     "CREATE TABLE audit (ts BIGINT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,"
     " detail TEXT NOT NULL);"
     "CREATE INDEX audit_ts ON audit (ts);",
+    /* 2: bundles, releases and their rings, incidents, pins, settings */
+    "CREATE TABLE bundles (sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, version BIGINT NOT NULL,"
+    " size BIGINT NOT NULL, created BIGINT NOT NULL, data TEXT NOT NULL);"
+    "CREATE TABLE releases (id BIGINT PRIMARY KEY, bundle TEXT NOT NULL, version BIGINT NOT NULL,"
+    " plan TEXT NOT NULL, state TEXT NOT NULL, ring BIGINT NOT NULL, ring_started BIGINT NOT NULL,"
+    " promote BIGINT NOT NULL, created BIGINT NOT NULL, updated BIGINT NOT NULL,"
+    " reason TEXT NOT NULL);"
+    "CREATE TABLE release_agents (release_id BIGINT NOT NULL, agent_id TEXT NOT NULL,"
+    " ring BIGINT NOT NULL, assigned BIGINT NOT NULL, PRIMARY KEY (release_id, agent_id));"
+    "CREATE INDEX release_agents_agent ON release_agents (agent_id);"
+    "CREATE TABLE incidents (release_id BIGINT NOT NULL, ts BIGINT NOT NULL, ring BIGINT NOT NULL,"
+    " reason TEXT NOT NULL, evidence TEXT NOT NULL);"
+    "CREATE TABLE pins (grp TEXT PRIMARY KEY, bundle TEXT NOT NULL, created BIGINT NOT NULL);"
+    "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX events_alerts ON events (agent_id, kind, received);",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -351,11 +369,11 @@ store_checkin(struct db *db, const char *agent_id, int64_t now, const char *repo
 
 int
 store_events_commit(struct db *db, const char *agent_id, const char *journal_id,
-		    const long long *seqs, const char *const *bodies, size_t n, int64_t now,
-		    long long *acked, struct ward_diag *d)
+		    const long long *seqs, const char *const *bodies, const char *const *kinds,
+		    size_t n, int64_t now, long long *acked, struct ward_diag *d)
 {
 	char s[24], t[24], a[24];
-	const char *p[5];
+	const char *p[6];
 	long long top = 0;
 	size_t i;
 	int r;
@@ -378,10 +396,11 @@ store_events_commit(struct db *db, const char *agent_id, const char *journal_id,
 		p[2] = s;
 		p[3] = t;
 		p[4] = bodies[i];
+		p[5] = kinds[i];
 		if ((r = db_exec(db,
-				 "INSERT INTO events (agent_id, journal_id, seq, received, body)"
-				 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-				 p, 5, NULL, NULL, d)) != 0)
+				 "INSERT INTO events (agent_id, journal_id, seq, received, body, kind)"
+				 " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+				 p, 6, NULL, NULL, d)) != 0)
 			goto fail;
 		if (seqs[i] > top)
 			top = seqs[i];
@@ -473,7 +492,6 @@ store_events(struct db *db, const char *agent_id, long long since, long long lim
 	lltoa(since, s);
 	lltoa(limit, l);
 	*out = json_array();
-	/* (SQLite numbers $N parameters in order of first use.) */
 	if (agent_id != NULL)
 		r = db_exec(db,
 			    "SELECT agent_id, seq, body FROM events WHERE seq > $1 AND $2 <> ''"
@@ -604,4 +622,78 @@ store_audit_list(struct db *db, long long limit, json_t **out, struct ward_diag 
 		*out = NULL;
 	}
 	return r;
+}
+
+int
+store_bundle_put(struct db *db, const char *sha256, const char *name, long long version,
+		 const void *data, size_t len, int64_t now, struct ward_diag *d)
+{
+	char v[24], sz[24], n[24], *b64 = ward_malloc(4 * ((len + 2) / 3) + 1);
+	const char *p[6] = {sha256, name, v, sz, n, b64};
+	int r;
+
+	if (b64 == NULL)
+		return diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+	EVP_EncodeBlock((unsigned char *)b64, data, (int)len);
+	lltoa(version, v);
+	lltoa((long long)len, sz);
+	lltoa(now, n);
+	r = db_exec(db,
+		    "INSERT INTO bundles (sha256, name, version, size, created, data)"
+		    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+		    p, 6, NULL, NULL, d);
+	ward_free(b64);
+	return r;
+}
+
+struct blob {
+	void *data;
+	size_t len;
+	int found, bad;
+};
+
+static int
+on_blob(void *arg, int ncols, const char *const *v)
+{
+	struct blob *b = arg;
+	size_t n = strlen(v[0]), size = (size_t)atoll(v[1]);
+	int k;
+
+	(void)ncols;
+	b->found = 1;
+	b->data = ward_malloc(3 * (n / 4) + 3);
+	if (b->data == NULL)
+		return WARD_ENOMEM;
+	k = EVP_DecodeBlock(b->data, (const unsigned char *)v[0], (int)n);
+	if (k < 0 || (size_t)k < size) {
+		b->bad = 1;
+		return 0;
+	}
+	b->len = size; /* DecodeBlock counts the padding as zero bytes */
+	return 0;
+}
+
+int
+store_bundle_get(struct db *db, const char *sha256, void **data, size_t *len,
+		 struct ward_diag *d)
+{
+	struct blob b = {NULL, 0, 0, 0};
+	const char *p[1] = {sha256};
+	int r;
+
+	*data = NULL;
+	*len = 0;
+	r = db_exec(db, "SELECT data, size FROM bundles WHERE sha256 = $1", p, 1, on_blob, &b, d);
+	if (r == 0 && !b.found)
+		r = diag_set(d, WARD_EUNDEFINED, NULL, 0, 0, "no bundle %s", sha256);
+	if (r == 0 && b.bad)
+		r = diag_set(d, WARD_EFORMAT, NULL, 0, 0, "bundle %s is damaged in the database",
+			     sha256);
+	if (r != 0) {
+		ward_free(b.data);
+		return r;
+	}
+	*data = b.data;
+	*len = b.len;
+	return 0;
 }

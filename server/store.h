@@ -17,7 +17,7 @@
 
 #define STORE_ID_LEN 32	    /* agent ids: 128 random bits, hex */
 #define STORE_SECRET_LEN 64 /* secrets and tokens: 256 random bits, hex */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Creates or upgrades the schema (versioned migrations, run once even
  * with several servers starting together). */
@@ -72,8 +72,15 @@ int store_checkin(struct db *db, const char *agent_id, int64_t now, const char *
  * starts the count again.
  */
 int store_events_commit(struct db *db, const char *agent_id, const char *journal_id,
-			const long long *seqs, const char *const *bodies, size_t n, int64_t now,
-			long long *acked, struct ward_diag *d);
+			const long long *seqs, const char *const *bodies, const char *const *kinds,
+			size_t n, int64_t now, long long *acked, struct ward_diag *d);
+
+/* Stores a verified bundle's bytes (idempotent by sha256). */
+int store_bundle_put(struct db *db, const char *sha256, const char *name, long long version,
+		     const void *data, size_t len, int64_t now, struct ward_diag *d);
+/* The bundle's bytes (*data: ward_free), WARD_EUNDEFINED if none. */
+int store_bundle_get(struct db *db, const char *sha256, void **data, size_t *len,
+		     struct ward_diag *d);
 
 /* Agents as a JSON array (revoked ones too, flagged). */
 int store_agents(struct db *db, json_t **out, struct ward_diag *d);

@@ -1,0 +1,236 @@
+"""
+Releases in rings with health gates, with real agents (wardd) and a real
+ward-server: a good release walks every ring to the whole fleet; a bad one
+(refused by the agents, or crashing them) halts in ring 0 and every agent
+ends on good content; pause, resume, promote, abort, pin and freeze do
+what they say; a server restarted in the middle of a release carries on.
+Plans are compressed to seconds.
+"""
+
+import json
+import os
+import shutil
+import signal
+import time
+
+import pytest
+
+from agentlib import DEFAULT_SRC, Agent, Keys
+from serverlib import Server, agent_server_lines
+
+
+def quick_plan(soak=1, canary=1):
+    return {"rings": [{"name": "canary", "percent": 1, "min": canary, "max": canary,
+                       "soak_s": soak},
+                      {"name": "rest", "percent": 100, "soak_s": soak}],
+            "gate": {"silent_checkins": 5}}
+
+
+@pytest.fixture
+def rollout(ward, tmp_path):
+    keys = Keys(ward, str(tmp_path / "keys"))
+    rel = keys.make("release")
+    srv = Server(tmp_path / "server", settings={
+        "checkin.interval_s": 1, "checkin.jitter_pct": 0, "rollout.tick_ms": 200,
+        "content.trusted_keys": "[%s]" % rel[1]})
+    srv.start()
+    agents = []
+
+    class R:
+        pass
+
+    r = R()
+    r.server, r.ward, r.tmp = srv, ward, tmp_path
+
+    def bundle(version, extra_rule=None, min_agent=None):
+        src = tmp_path / ("src-v%d" % version)
+        if not src.exists():
+            shutil.copytree(DEFAULT_SRC, src)
+            manifest = json.load(open(src / "bundle.json"))
+            manifest["version"] = version
+            if min_agent:
+                manifest["min_agent_version"] = min_agent
+            if extra_rule:
+                (src / "rules" / "extra.yar").write_text(extra_rule)
+                manifest["rules"].append("rules/extra.yar")
+            json.dump(manifest, open(src / "bundle.json", "w"))
+        out = str(tmp_path / ("v%d.wbundle" % version))
+        p = ward.run("content", "build", str(src), "-o", out)
+        assert p.returncode == 0, p.stderr
+        assert ward.run("content", "sign", out, "--key", rel[0]).returncode == 0
+        return out
+
+    def agent(name, group="", fault=False):
+        d = tmp_path / ("agent-" + name)
+        d.mkdir()
+        token = srv.token(group=group)
+        lines = agent_server_lines(srv, token, str(tmp_path / "ids" / name))
+        a = Agent(ward, d, [rel[1]], extra=lines, fault=fault)
+        agents.append(a)
+        a.start()
+        return a
+
+    def cli(*args):
+        return ward.run("fleet", "--server", srv.url, "--ca", srv.ca, *args,
+                        env=dict(os.environ, WARD_TOKEN=srv.admin))
+
+    def publish(path, plan=None):
+        args = ["publish", path]
+        if plan is not None:
+            pf = tmp_path / ("plan-%s.json" % os.urandom(3).hex())
+            pf.write_text(json.dumps(plan))
+            args += ["--plan", str(pf)]
+        p = cli(*args)
+        assert p.returncode == 0, p.stderr
+        return int(p.stdout.strip())
+
+    def release(rid):
+        st, ans = srv.get("/api/v1/releases/%d" % rid, token=srv.admin)
+        assert st == 200, ans
+        return ans
+
+    def wait_release(rid, states, timeout=60):
+        end = time.time() + timeout
+        while time.time() < end:
+            rl = release(rid)
+            if rl["state"] in states:
+                return rl
+            time.sleep(0.2)
+        raise AssertionError("release %d still %s:\n%s\n%s" % (
+            rid, rl["state"], json.dumps(rl, indent=1), srv.read_log()))
+
+    r.bundle, r.agent, r.cli, r.publish = bundle, agent, cli, publish
+    r.release, r.wait_release = release, wait_release
+    yield r
+    for a in agents:
+        a.stop()
+    srv.stop()
+
+
+def versions(agents):
+    return [a.status()["content"]["current"]["version"]
+            if a.status()["content"]["current"] else None for a in agents]
+
+
+def wait_versions(agents, want, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = versions(agents)
+        if v == want:
+            return
+        time.sleep(0.2)
+    raise AssertionError("agents run %s, not %s" % (versions(agents), want))
+
+
+def test_good_release_reaches_every_ring(rollout):
+    agents = [rollout.agent("h%d" % i) for i in range(4)]
+    rid = rollout.publish(rollout.bundle(1), quick_plan())
+    rl = rollout.wait_release(rid, ("completed", "halted"))
+    assert rl["state"] == "completed", rl
+    wait_versions(agents, [1, 1, 1, 1])
+    rings = rl["plan"]["rings"]
+    assert rings[0]["agents"]["assigned"] == 1 and rings[1]["agents"]["assigned"] == 3
+    p = rollout.cli("release", str(rid))
+    assert p.returncode == 0 and "completed" in p.stdout and "canary" in p.stdout
+    # An agent that enrolls later gets the fleet's current content.
+    late = rollout.agent("late")
+    wait_versions([late], [1])
+
+
+def test_refused_release_halts_in_ring_0(rollout):
+    agents = [rollout.agent("h%d" % i) for i in range(4)]
+    rid = rollout.publish(rollout.bundle(1), quick_plan())
+    assert rollout.wait_release(rid, ("completed", "halted"))["state"] == "completed"
+    wait_versions(agents, [1, 1, 1, 1])
+    # Version 2 needs an agent newer than any: every agent refuses it.
+    bad = rollout.publish(rollout.bundle(2, min_agent="9.0.0"), quick_plan(soak=30))
+    rl = rollout.wait_release(bad, ("halted", "completed"))
+    assert rl["state"] == "halted" and "refused version 2" in rl["reason"], rl
+    inc = rl["incidents"][0]
+    assert inc["ring"] == 0 and len(inc["evidence"]["rejections"]) == 1
+    assert rl["plan"]["rings"][1].get("agents") is None, "ring 1 was reached"
+    time.sleep(2)
+    wait_versions(agents, [1, 1, 1, 1])
+    # Nothing further is sent: only the canary ever saw (and refused) version 2.
+    refused = sum(any(r["version"] == 2 for r in a.status()["content"]["rejected"])
+                  for a in agents)
+    assert refused == 1
+
+
+def test_crashing_release_halts_and_rolls_back(rollout):
+    agents = [rollout.agent("h%d" % i, fault=True) for i in range(3)]
+    rid = rollout.publish(rollout.bundle(1), quick_plan())
+    assert rollout.wait_release(rid, ("completed", "halted"))["state"] == "completed"
+    wait_versions(agents, [1, 1, 1])
+    crash = "rule WARD_FAULT_CRASH_WORKER { condition: false }\n"
+    bad = rollout.publish(rollout.bundle(2, extra_rule=crash), quick_plan(soak=60))
+    rl = rollout.wait_release(bad, ("halted", "completed"), timeout=90)
+    assert rl["state"] == "halted" and "crash-guard" in rl["reason"], rl
+    assert len(rl["incidents"][0]["evidence"]["crash_rollbacks"]) == 1
+    wait_versions(agents, [1, 1, 1], timeout=60)
+    assert all(a.status()["mode"] == "protecting" for a in agents)
+
+
+def test_operator_controls(rollout):
+    a1, a2 = rollout.agent("web1", group="web"), rollout.agent("db1", group="db")
+    rid = rollout.publish(rollout.bundle(1), quick_plan())
+    assert rollout.wait_release(rid, ("completed",))["state"] == "completed"
+    wait_versions([a1, a2], [1, 1])
+    # Pin the db group to version 1; freeze nothing yet.
+    assert rollout.cli("pin", "db", "1").returncode == 0
+    plan = {"rings": [{"name": "web", "groups": ["web"], "soak_s": 600},
+                      {"name": "rest", "percent": 100, "soak_s": 1}]}
+    rid2 = rollout.publish(rollout.bundle(2), plan)
+    wait_versions([a1, a2], [2, 1])
+    assert rollout.cli("pause", str(rid2)).returncode == 0
+    assert rollout.release(rid2)["state"] == "paused"
+    p = rollout.cli("promote", str(rid2))
+    assert p.returncode == 2 and "paused" in p.stderr
+    assert rollout.cli("resume", str(rid2)).returncode == 0
+    # Promote skips the 600 s soak; the pinned group stays on version 1.
+    assert rollout.cli("promote", str(rid2)).returncode == 0
+    assert rollout.wait_release(rid2, ("completed",))["state"] == "completed"
+    time.sleep(1.5)
+    assert versions([a1, a2]) == [2, 1]
+    assert rollout.cli("unpin", "db").returncode == 0
+    wait_versions([a1, a2], [2, 2])
+    # Freeze: a new release is created but nothing reaches the agents.
+    assert rollout.cli("freeze").returncode == 0
+    rid3 = rollout.publish(rollout.bundle(3), quick_plan())
+    time.sleep(3)
+    assert versions([a1, a2]) == [2, 2]
+    assert rollout.cli("unfreeze").returncode == 0
+    assert rollout.wait_release(rid3, ("completed", "halted"))["state"] == "completed"
+    wait_versions([a1, a2], [3, 3])
+    audit = json.loads(rollout.cli("audit", "--json").stdout)
+    done = {e["action"] for e in audit}
+    assert {"group-pinned", "release-pause", "release-resume", "release-promote",
+            "group-unpinned", "content-frozen", "content-unfrozen"} <= done
+
+
+def test_abort_points_agents_back(rollout):
+    agents = [rollout.agent("h%d" % i) for i in range(2)]
+    rid = rollout.publish(rollout.bundle(1), quick_plan())
+    assert rollout.wait_release(rid, ("completed",))["state"] == "completed"
+    wait_versions(agents, [1, 1])
+    rid2 = rollout.publish(rollout.bundle(2), quick_plan(soak=600))
+    end = time.time() + 20
+    while time.time() < end and 2 not in versions(agents):
+        time.sleep(0.2)
+    assert sorted(versions(agents)) == [1, 2]
+    assert rollout.cli("abort", str(rid2)).returncode == 0
+    rl = rollout.release(rid2)
+    assert rl["state"] == "aborted" and "aborted by admin" in rl["reason"]
+    wait_versions(agents, [1, 1])
+
+
+def test_server_restart_during_a_release(rollout):
+    agents = [rollout.agent("h%d" % i) for i in range(3)]
+    rid = rollout.publish(rollout.bundle(1), quick_plan(soak=3))
+    time.sleep(1.5)
+    rollout.server.stop(signal.SIGKILL)
+    time.sleep(1)
+    rollout.server.start()
+    rl = rollout.wait_release(rid, ("completed", "halted"))
+    assert rl["state"] == "completed", rl
+    wait_versions(agents, [1, 1, 1])
