@@ -91,6 +91,7 @@ fault-build: build-fault/build.ninja
 e2e: build fault-build
 	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward WARDD_BIN=$(CURDIR)/$(BUILD)/agent/wardd \
 		WARD_SERVER_BIN=$(CURDIR)/$(BUILD)/server/ward-server \
+		WARD_SIM_BIN=$(CURDIR)/$(BUILD)/server/ward-sim \
 		WARDD_FAULT_BIN=$(CURDIR)/build-fault/agent/wardd \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 

@@ -1,7 +1,8 @@
 /*
  * db: the two storage backends behind one small interface — SQLite
  * (embedded, the default) and PostgreSQL (libpq).  SQL is written once
- * for both: parameters are $1, $2, ..., values travel as text (NULL for SQL NULL), types are TEXT and BIGINT, and
+ * for both: parameters are $1, $2, ... (each one used: PostgreSQL must
+ * infer its type), values travel as text (NULL for SQL NULL), types are TEXT and BIGINT, and
  * upserts use ON CONFLICT, which both understand.
  *
  * A struct db is one connection used by one thread at a time: callers

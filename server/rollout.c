@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LOCK_ROLLOUT 0x726f6c6cLL /* "roll" */
 
@@ -360,20 +361,30 @@ cand_cmp(const void *a, const void *b)
 	return x->h < y->h ? -1 : x->h > y->h;
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Assigns ring k's agents and starts its soak. */
 static int
 start_ring(struct db *db, struct release *rel, long long k, int64_t now, struct ward_diag *d)
 {
 	const struct ring_plan *rp = &rel->plan.rings[k];
 	struct cands cs = {NULL, 0, 0};
-	char rid[24], rk[24], n[24];
-	const char *q[4] = {rid, NULL, rk, n};
+	char rid[24], rk[24], n[24], ms[24];
+	const char *q[5] = {rid, NULL, rk, n, ms};
 	size_t i, take = 0, sel = 0;
 	int r;
 
 	lltoa(rel->id, rid);
 	lltoa(k, rk);
 	lltoa(now, n);
+	lltoa(now_ms(), ms);
 	r = db_exec(db,
 		    "SELECT id, grp FROM agents WHERE revoked = 0 AND id NOT IN (SELECT agent_id FROM"
 		    " release_agents WHERE release_id = $1) AND grp NOT IN (SELECT grp FROM pins)",
@@ -404,9 +415,9 @@ start_ring(struct db *db, struct release *rel, long long k, int64_t now, struct 
 	for (i = 0; i < take && r == 0; i++) {
 		q[1] = cs.c[i].id;
 		r = db_exec(db,
-			    "INSERT INTO release_agents (release_id, agent_id, ring, assigned)"
-			    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-			    q, 4, NULL, NULL, d);
+			    "INSERT INTO release_agents (release_id, agent_id, ring, assigned, assigned_ms)"
+			    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+			    q, 5, NULL, NULL, d);
 	}
 	if (r == 0) {
 		q[1] = rk;
@@ -425,7 +436,7 @@ out:
 struct health {
 	const struct release *rel;
 	long long ring;
-	int64_t now, silent_after;
+	int64_t now, now_ms, silent_after_ms;
 	long long in_ring, online, active, offline;
 	json_t *crashed, *rejected, *silent, *storm;
 };
@@ -434,6 +445,8 @@ static int
 on_member(void *arg, int ncols, const char *const *v)
 {
 	struct health *h = arg;
+	/* Milliseconds: a check-in in the same second as the assignment may
+	 * have come before it (and not received the version). */
 	long long ring = atoll(v[1]), assigned = atoll(v[2]), seen = atoll(v[3]);
 	long long version = atoll(v[4]);
 	json_t *rep = v[5] != NULL ? json_loads(v[5], 0, NULL) : NULL, *e;
@@ -458,7 +471,7 @@ on_member(void *arg, int ncols, const char *const *v)
 		json_array_append_new(h->crashed, json_string(v[0]));
 	else if (rejected)
 		json_array_append_new(h->rejected, json_string(v[0]));
-	if (seen > assigned && h->now - seen > h->silent_after)
+	if (seen > assigned && h->now_ms - seen > h->silent_after_ms)
 		json_array_append_new(h->silent, json_string(v[0]));
 	if (ring == h->ring) {
 		h->in_ring++;
@@ -499,8 +512,14 @@ halt(struct db *db, const struct release *rel, const char *reason, json_t *evide
 	lltoa(rel->id, rid);
 	lltoa(now, n);
 	lltoa(rel->ring, ring);
-	r = db_exec(db, "UPDATE releases SET state = 'halted', reason = $4, updated = $2 WHERE id = $1",
-		    q, 4, NULL, NULL, d);
+	{
+		const char *u[3] = {rid, n, reason}; /* (PostgreSQL wants every $N used) */
+
+		r = db_exec(db,
+			    "UPDATE releases SET state = 'halted', reason = $3, updated = $2"
+			    " WHERE id = $1",
+			    u, 3, NULL, NULL, d);
+	}
 	if (r == 0)
 		r = db_exec(db,
 			    "INSERT INTO incidents (release_id, ts, ring, reason, evidence)"
@@ -525,7 +544,8 @@ evaluate(struct db *db, struct release *rel, int64_t now, long long interval_s,
 	h.rel = rel;
 	h.ring = rel->ring;
 	h.now = now;
-	h.silent_after = g->silent_checkins * interval_s;
+	h.now_ms = now_ms();
+	h.silent_after_ms = g->silent_checkins * interval_s * 1000;
 	h.crashed = json_array();
 	h.rejected = json_array();
 	h.silent = json_array();
@@ -533,7 +553,7 @@ evaluate(struct db *db, struct release *rel, int64_t now, long long interval_s,
 	lltoa(rel->id, rid);
 	lltoa(now, n);
 	r = db_exec(db,
-		    "SELECT ra.agent_id, ra.ring, ra.assigned, a.last_seen, a.content_version, a.report"
+		    "SELECT ra.agent_id, ra.ring, ra.assigned_ms, a.seen_ms, a.content_version, a.report"
 		    " FROM release_agents ra JOIN agents a ON a.id = ra.agent_id"
 		    " WHERE ra.release_id = $1 AND a.revoked = 0",
 		    q, 1, on_member, &h, d);
@@ -894,7 +914,7 @@ rollout_release(struct db *db, long long id, json_t **out, struct ward_diag *d)
 	rings = json_object_get(json_object_get(rel, "plan"), "rings");
 	r = db_exec(db,
 		    "SELECT ra.ring, count(*), sum(CASE WHEN a.content_version = r.version AND"
-		    " a.last_seen > ra.assigned THEN 1 ELSE 0 END) FROM release_agents ra"
+		    " a.seen_ms > ra.assigned_ms THEN 1 ELSE 0 END) FROM release_agents ra"
 		    " JOIN agents a ON a.id = ra.agent_id JOIN releases r ON r.id = ra.release_id"
 		    " WHERE ra.release_id = $1 GROUP BY ra.ring",
 		    q, 1, on_ring_count, rings, d);

@@ -186,6 +186,8 @@ enroll(CURL *c, struct sagent *a, unsigned i)
 		snprintf(a->secret, sizeof(a->secret), "%s:%s", a->id,
 			 json_string_value(json_object_get(ans, "secret")));
 		snprintf(a->journal, sizeof(a->journal), "sim%08x", (unsigned)rand());
+		/* First check-ins spread over one interval, as a fleet's are. */
+		a->next = now_mono() + S.interval * rand() / (double)RAND_MAX;
 		a->enrolled = 1;
 	}
 	json_decref(ans);
@@ -795,6 +797,13 @@ usage(FILE *f)
 		"Exit status: 0 done, 1 the rehearsal failed, 2 usage.\n");
 }
 
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	S.stop = 1; /* ends the run: the summary is still printed */
+}
+
 static int
 parse_fault(const char *s)
 {
@@ -893,6 +902,8 @@ main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_stop);
+	signal(SIGINT, on_stop);
 	if (self_contained) {
 		if (S.fault == FAULT_NONE)
 			S.fault = FAULT_CRASH;
@@ -946,6 +957,8 @@ main(int argc, char **argv)
 		if (!S.json)
 			printf("ward-sim: rolling out good version 1\n");
 		follow_release(c, id, now_mono() + 600, good);
+		json_object_set(result, "good_release_seconds", json_object_get(good, "seconds_followed"));
+		json_object_set(result, "good_release_state", json_object_get(good, "state"));
 		deadline = now_mono() + 120;
 		while (!all_on(1) && now_mono() < deadline)
 			usleep(200000);
@@ -990,7 +1003,10 @@ main(int argc, char **argv)
 		}
 		follow_release(c, id, deadline, result);
 	} else {
-		usleep((useconds_t)((S.duration > 0 ? S.duration : 60) * 1e6));
+		double end = now_mono() + (S.duration > 0 ? S.duration : 60);
+
+		while (!S.stop && now_mono() < end)
+			usleep(100000);
 	}
 done:
 	S.stop = 1;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Each migration takes the schema from version i to i + 1. */
 static const char *const migrations[] = {
@@ -45,7 +46,9 @@ static const char *const migrations[] = {
     " promote BIGINT NOT NULL, created BIGINT NOT NULL, updated BIGINT NOT NULL,"
     " reason TEXT NOT NULL);"
     "CREATE TABLE release_agents (release_id BIGINT NOT NULL, agent_id TEXT NOT NULL,"
-    " ring BIGINT NOT NULL, assigned BIGINT NOT NULL, PRIMARY KEY (release_id, agent_id));"
+    " ring BIGINT NOT NULL, assigned BIGINT NOT NULL, assigned_ms BIGINT NOT NULL,"
+    " PRIMARY KEY (release_id, agent_id));"
+    "ALTER TABLE agents ADD COLUMN seen_ms BIGINT NOT NULL DEFAULT 0;"
     "CREATE INDEX release_agents_agent ON release_agents (agent_id);"
     "CREATE TABLE incidents (release_id BIGINT NOT NULL, ts BIGINT NOT NULL, ring BIGINT NOT NULL,"
     " reason TEXT NOT NULL, evidence TEXT NOT NULL);"
@@ -348,16 +351,19 @@ store_checkin(struct db *db, const char *agent_id, int64_t now, const char *repo
 	      long long content_version, const char *mode, const char *journal_id,
 	      long long *acked, struct ward_diag *d)
 {
-	char n[24], v[24], a[24];
-	const char *p[6] = {n, report, v, mode, agent_id, journal_id};
+	char n[24], v[24], a[24], ms[24];
+	const char *p[6] = {n, report, v, mode, agent_id, ms};
+	struct timespec ts;
 	int r;
 
 	lltoa(now, n);
 	lltoa(content_version, v);
+	clock_gettime(CLOCK_REALTIME, &ts); /* the rollout gate orders check-ins finer than seconds */
+	lltoa((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, ms);
 	if ((r = db_exec(db,
 			 "UPDATE agents SET last_seen = $1, report = $2, content_version = $3,"
-			 " mode = $4, checkins = checkins + 1 WHERE id = $5",
-			 p, 5, NULL, NULL, d)) != 0)
+			 " mode = $4, checkins = checkins + 1, seen_ms = $6 WHERE id = $5",
+			 p, 6, NULL, NULL, d)) != 0)
 		return r;
 	p[0] = agent_id;
 	p[1] = journal_id;
