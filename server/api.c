@@ -76,6 +76,20 @@ bearer(const struct http_req *q)
 	return q->authorization + 7;
 }
 
+static void
+audit(struct api *a, const struct who *w, const char *action, json_t *detail)
+{
+	struct ward_diag d;
+	char *text = json_dumps(detail, JSON_COMPACT);
+	char who[80];
+
+	snprintf(who, sizeof(who), "%s", w->name);
+	if (text != NULL)
+		(void)store_audit(a->db, who, action, text, now_s(), &d);
+	free(text);
+	json_decref(detail);
+}
+
 /* An agent's credentials; 401 (unknown) or 403 (revoked) otherwise. */
 static int
 auth_agent(struct api *a, const struct http_req *q, struct http_resp *r, struct who *w)
@@ -133,23 +147,19 @@ auth_admin(struct api *a, const struct http_req *q, struct http_resp *r, enum ro
 	snprintf(r->who, sizeof(r->who), "token:%s", w->name);
 	if (w->role < need) {
 		http_error(r, 403, "this call needs the %s role; the token has %s", names[need], role);
+		db_lock(a->db);
+		audit(a, w, "call-refused",
+		      json_pack("{s:s, s:s, s:s}", "method", q->method, "path", q->path, "needs",
+				names[need]));
+		db_unlock(a->db);
 		return -1;
 	}
+	if (strcmp(q->method, "GET") == 0) { /* reads are audited too; changes say more below */
+		db_lock(a->db);
+		audit(a, w, "read", json_pack("{s:s}", "path", q->path));
+		db_unlock(a->db);
+	}
 	return 0;
-}
-
-static void
-audit(struct api *a, const struct who *w, const char *action, json_t *detail)
-{
-	struct ward_diag d;
-	char *text = json_dumps(detail, JSON_COMPACT);
-	char who[80];
-
-	snprintf(who, sizeof(who), "%s", w->name);
-	if (text != NULL)
-		(void)store_audit(a->db, who, action, text, now_s(), &d);
-	free(text);
-	json_decref(detail);
 }
 
 /* --- agents ------------------------------------------------------------- */

@@ -124,7 +124,12 @@ exec_lite(struct db *db, const char *sql, const char *const *params, int nparams
 		int at;
 
 		snprintf(name, sizeof(name), "$%d", i + 1);
-		if ((at = sqlite3_bind_parameter_index(st, name)) == 0)
+		at = i + 1; /* usually where it is; else look it up */
+		if (at > sqlite3_bind_parameter_count(st) ||
+		    sqlite3_bind_parameter_name(st, at) == NULL ||
+		    strcmp(sqlite3_bind_parameter_name(st, at), name) != 0)
+			at = sqlite3_bind_parameter_index(st, name);
+		if (at == 0)
 			continue;
 		rc = params[i] == NULL ? sqlite3_bind_null(st, at)
 				       : sqlite3_bind_text(st, at, params[i], -1, SQLITE_STATIC);

@@ -167,3 +167,18 @@ def rm_deep(root):
         if not pushed:
             os.rmdir(d)
             stack.pop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of the tests' own (started once per run)."""
+    from serverlib import Postgres
+    pg = Postgres()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request):
+    """The fleet server's database: each test using it runs on both."""
+    return request.param

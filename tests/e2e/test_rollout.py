@@ -27,10 +27,13 @@ def quick_plan(soak=1, canary=1):
 
 
 @pytest.fixture
-def rollout(ward, tmp_path):
+def rollout(ward, tmp_path, backend, request):
     keys = Keys(ward, str(tmp_path / "keys"))
     rel = keys.make("release")
-    srv = Server(tmp_path / "server", settings={
+    database = None
+    if backend == "postgresql":
+        database = request.getfixturevalue("postgres").create_db("ward_%s" % os.urandom(4).hex())
+    srv = Server(tmp_path / "server", database=database, settings={
         "checkin.interval_s": 1, "checkin.jitter_pct": 0, "rollout.tick_ms": 200,
         "content.trusted_keys": "[%s]" % rel[1]})
     srv.start()

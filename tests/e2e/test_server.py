@@ -17,19 +17,7 @@ import time
 import pytest
 
 from agentlib import DEFAULT_SRC, Agent, Keys, read_journal
-from serverlib import Postgres, Server, agent_server_lines, server_path
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    pg = Postgres()
-    yield pg
-    pg.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request):
-    return request.param
+from serverlib import Server, agent_server_lines, server_path
 
 
 @pytest.fixture

@@ -15,14 +15,13 @@ import time
 import pytest
 
 from agentlib import DEFAULT_SRC, Keys
-from serverlib import Postgres, Server
+from serverlib import Server
 from test_sim import sim_path
 
 
 @pytest.fixture
-def pair(ward, tmp_path):
-    pg = Postgres()
-    url = pg.create_db("ward_pair")
+def pair(ward, tmp_path, postgres):
+    url = postgres.create_db("ward_pair_%s" % os.urandom(4).hex())
     keys = Keys(ward, str(tmp_path / "keys"))
     rel = keys.make("release")
     settings = {"checkin.interval_s": 1, "checkin.jitter_pct": 0, "rollout.tick_ms": 200,
@@ -32,7 +31,6 @@ def pair(ward, tmp_path):
     yield a, b, rel
     a.stop()
     b.stop()
-    pg.stop()
 
 
 def build(ward, tmp_path, rel, version, extra_rule=None):
