@@ -13,6 +13,7 @@
 #include "event/journal.h"
 #include "content/bundle.h"
 #include "util/alloc.h"
+#include "util/answer.h"
 #include "util/file.h"
 
 #include <curl/curl.h>
@@ -142,27 +143,6 @@ hardware_id(char out[65])
 
 /* --- HTTP ------------------------------------------------------------------ */
 
-struct answer {
-	char *p;
-	size_t n;
-};
-
-static size_t
-on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct answer *a = arg;
-	size_t n = size * nmemb;
-	char *q;
-
-	if (a->n + n > MAX_ANSWER || (q = realloc(a->p, a->n + n + 1)) == NULL)
-		return 0;
-	a->p = q;
-	memcpy(a->p + a->n, p, n);
-	a->n += n;
-	a->p[a->n] = '\0';
-	return n;
-}
-
 /*
  * POSTs body to server.url + path.  Returns the HTTP status (0 when the
  * server could not be reached, with err), *resp the JSON answer or NULL.
@@ -171,7 +151,7 @@ static long
 post(const char *path, json_t *body, int auth, json_t **resp, char *err, size_t errlen)
 {
 	struct curl_slist *h = NULL;
-	struct answer a = {NULL, 0};
+	struct answer a = {NULL, 0, MAX_ANSWER};
 	char url[1200], bearer[200], cerr[CURL_ERROR_SIZE] = "";
 	char *text = json_dumps(body, JSON_COMPACT);
 	long code = 0;
@@ -192,7 +172,7 @@ post(const char *path, json_t *body, int auth, json_t **resp, char *err, size_t 
 	curl_easy_setopt(U.curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(U.curl, CURLOPT_POSTFIELDS, text);
 	curl_easy_setopt(U.curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-	curl_easy_setopt(U.curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(U.curl, CURLOPT_WRITEFUNCTION, answer_write);
 	curl_easy_setopt(U.curl, CURLOPT_WRITEDATA, &a);
 	curl_easy_setopt(U.curl, CURLOPT_ERRORBUFFER, cerr);
 	rc = curl_easy_perform(U.curl);

@@ -13,7 +13,9 @@
 
 #include "cli.h"
 #include "util/alloc.h"
+#include "util/answer.h"
 #include "util/file.h"
+#include "util/size.h"
 
 #define MAX_ANSWER (256u << 20)
 
@@ -54,27 +56,6 @@ struct conn {
 	char token[128];
 };
 
-struct answer {
-	char *p;
-	size_t n;
-};
-
-static size_t
-on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct answer *a = arg;
-	size_t n = size * nmemb;
-	char *q;
-
-	if (a->n + n > MAX_ANSWER || (q = realloc(a->p, a->n + n + 1)) == NULL)
-		return 0;
-	a->p = q;
-	memcpy(a->p + a->n, p, n);
-	a->n += n;
-	a->p[a->n] = '\0';
-	return n;
-}
-
 /* method path [raw body]: the JSON answer of a 200, or NULL (printed why). */
 static json_t *
 call_raw(const struct conn *c, const char *method, const char *path, const void *raw,
@@ -82,7 +63,7 @@ call_raw(const struct conn *c, const char *method, const char *path, const void 
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *h = NULL;
-	struct answer a = {NULL, 0};
+	struct answer a = {NULL, 0, MAX_ANSWER};
 	char url[2048], auth[200], err[CURL_ERROR_SIZE] = "";
 	json_t *ans = NULL;
 	long code = 0;
@@ -102,7 +83,7 @@ call_raw(const struct conn *c, const char *method, const char *path, const void 
 	if (c->ca != NULL)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, answer_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
 	if (strcmp(method, "POST") == 0) {
@@ -200,29 +181,6 @@ agents(const struct conn *c, int json)
 	return 0;
 }
 
-static long long
-duration(const char *s)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-
-	if (end == s || v <= 0 || (end[0] != '\0' && end[1] != '\0'))
-		return -1;
-	switch (*end) {
-	case '\0':
-	case 's':
-		return v;
-	case 'm':
-		return v * 60;
-	case 'h':
-		return v * 3600;
-	case 'd':
-		return v * 86400;
-	default:
-		return -1;
-	}
-}
-
 static int
 token_create(const struct conn *c, int argc, char **argv)
 {
@@ -249,14 +207,17 @@ token_create(const struct conn *c, int argc, char **argv)
 			}
 			json_object_set_new(body, "uses", json_integer(atoll(optarg)));
 			break;
-		case 'e':
-			if (duration(optarg) <= 0) {
+		case 'e': {
+			long long secs;
+
+			if (duration_parse(optarg, &secs) != 0) {
 				fprintf(stderr, "ward: --expires must be a duration (30m, 12h, 7d)\n");
 				json_decref(body);
 				return EXIT_ERROR;
 			}
-			json_object_set_new(body, "expires_s", json_integer(duration(optarg)));
+			json_object_set_new(body, "expires_s", json_integer(secs));
 			break;
+		}
 		default:
 			fleet_usage(stderr);
 			json_decref(body);

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define C struct server_config
@@ -53,6 +54,20 @@ server_config_defaults(struct server_config *c)
 	c->tick_ms = 1000;
 }
 
+/* ADDRESS:PORT with a port of 1..65535 and an address before it. */
+static int
+listen_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == s || (s[0] == '[' && colon[-1] != ']'))
+		return 0;
+	port = strtol(colon + 1, &end, 10);
+	return colon[1] != '\0' && *end == '\0' && port >= 1 && port <= 65535;
+}
+
 int
 server_config_load(const char *path, struct server_config *c, struct ward_diag *d)
 {
@@ -64,33 +79,72 @@ server_config_load(const char *path, struct server_config *c, struct ward_diag *
 	if (r == 0 && c->ntrusted > 0 && c->signature_threshold > c->ntrusted)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0,
 			     "content.signature_threshold is larger than the number of trusted keys");
-	if (r == 0 && strchr(c->listen, ':') == NULL)
-		r = diag_set(d, WARD_EINVAL, path, 0, 0, "listen must be ADDRESS:PORT");
+	if (r == 0 && !listen_ok(c->listen))
+		r = diag_set(d, WARD_EINVAL, path, 0, 0,
+			     "listen must be ADDRESS:PORT (an IPv4 address, or [IPv6]), not \"%.100s\"",
+			     c->listen);
 	return r;
+}
+
+/* Appends s as a YAML double-quoted scalar (so that "[::]:8443" stays a
+ * string). */
+static void
+put_quoted(char *out, size_t outlen, const char *s)
+{
+	size_t n = strlen(out);
+
+	if (n + 1 < outlen)
+		out[n++] = '"';
+	for (; *s != '\0' && n + 3 < outlen; s++) {
+		if (*s == '"' || *s == '\\')
+			out[n++] = '\\';
+		out[n++] = *s;
+	}
+	if (n + 1 < outlen)
+		out[n++] = '"';
+	out[n] = '\0';
+}
+
+static void
+put_line(char *out, size_t outlen, const char *key, const char *value)
+{
+	snprintf(out + strlen(out), outlen - strlen(out), "%s", key);
+	put_quoted(out, outlen, value);
+	snprintf(out + strlen(out), outlen - strlen(out), "\n");
 }
 
 int
 server_config_write(const char *path, const struct server_config *c, struct ward_diag *d)
 {
-	char text[8192];
-	int n = snprintf(text, sizeof(text),
-			 "# ward-server configuration (docs/server.md)\n"
-			 "listen: %s\n"
-			 "tls:\n  cert: %s\n  key: %s\n"
-			 "database: %s\n"
-			 "data_dir: %s\n"
-			 "limits:\n  max_body_kb: %u\n  timeout_s: %u\n  threads: %u\n"
-			 "  max_connections: %u\n"
-			 "checkin:\n  interval_s: %u\n  jitter_pct: %u\n"
-			 "events:\n  batch_max: %u\n"
-			 "content:\n"
-			 "  # the public keys releases must be signed with (ward key gen)\n"
-			 "  trusted_keys: []\n"
-			 "  signature_threshold: 1\n"
-			 "rollout:\n  tick_ms: %u\n",
-			 c->listen, c->tls_cert, c->tls_key, c->database, c->data_dir,
-			 c->max_body_kb, c->timeout_s, c->threads, c->max_connections,
-			 c->checkin_interval_s, c->checkin_jitter_pct, c->event_batch_max, c->tick_ms);
+	char text[48 * 1024] = "# ward-server configuration (docs/server.md)\n";
+	size_t n = sizeof(text);
+	unsigned i;
 
-	return file_replace(path, text, (size_t)n, 0600, d);
+	put_line(text, n, "listen: ", c->listen);
+	snprintf(text + strlen(text), n - strlen(text), "tls:\n");
+	put_line(text, n, "  cert: ", c->tls_cert);
+	put_line(text, n, "  key: ", c->tls_key);
+	put_line(text, n, "database: ", c->database);
+	put_line(text, n, "data_dir: ", c->data_dir);
+	snprintf(text + strlen(text), n - strlen(text),
+		 "limits:\n  max_body_kb: %u\n  timeout_s: %u\n  threads: %u\n"
+		 "  max_connections: %u\n"
+		 "checkin:\n  interval_s: %u\n  jitter_pct: %u\n"
+		 "events:\n  batch_max: %u\n"
+		 "content:\n"
+		 "  # the public keys releases must be signed with (ward key gen)\n"
+		 "  trusted_keys: [",
+		 c->max_body_kb, c->timeout_s, c->threads, c->max_connections,
+		 c->checkin_interval_s, c->checkin_jitter_pct, c->event_batch_max);
+	for (i = 0; i < c->ntrusted; i++) {
+		if (i > 0)
+			snprintf(text + strlen(text), n - strlen(text), ", ");
+		put_quoted(text, n, c->trusted_keys[i]);
+	}
+	snprintf(text + strlen(text), n - strlen(text),
+		 "]\n  signature_threshold: %u\nrollout:\n  tick_ms: %u\n", c->signature_threshold,
+		 c->tick_ms);
+	if (strlen(text) + 1 >= n)
+		return diag_set(d, WARD_ELIMIT, path, 0, 0, "configuration too long to write");
+	return file_replace(path, text, strlen(text), 0600, d);
 }

@@ -14,6 +14,7 @@
 #include "server/rollout.h"
 #include "server/store.h"
 #include "util/file.h"
+#include "util/size.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -57,33 +58,6 @@ fail(const struct ward_diag *d)
 
 	diag_format(d, msg, sizeof(msg));
 	fprintf(stderr, "ward-server: %s\n", msg);
-}
-
-static long long
-duration(const char *s)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-
-	if (end == s || v < 0)
-		return -1;
-	switch (*end) {
-	case '\0':
-	case 's':
-		break;
-	case 'm':
-		v *= 60;
-		break;
-	case 'h':
-		v *= 3600;
-		break;
-	case 'd':
-		v *= 86400;
-		break;
-	default:
-		return -1;
-	}
-	return end[0] != '\0' && end[1] != '\0' ? -1 : v;
 }
 
 static int
@@ -244,7 +218,7 @@ cmd_token(int argc, char **argv, int api)
 			}
 			break;
 		case 'e':
-			if ((expires = duration(optarg)) <= 0) {
+			if (duration_parse(optarg, &expires) != 0) {
 				fprintf(stderr, "ward-server: --expires must be a duration (30m, 12h, "
 						"7d)\n");
 				return EXIT_USAGE;

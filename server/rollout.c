@@ -127,7 +127,11 @@ rollout_parse_plan(const char *text, size_t len, struct plan *p, struct ward_dia
 		json_t *groups = json_object_get(r, "groups"), *gv;
 		double v;
 
-		if (!json_is_object(r) || (rc = check_keys(r, ring_keys, "ring", d)) != 0)
+		if (!json_is_object(r)) {
+			rc = diag_set(d, WARD_EINVAL, "plan", 0, 0, "ring %zu is not an object", i);
+			break;
+		}
+		if ((rc = check_keys(r, ring_keys, "ring", d)) != 0)
 			break;
 		snprintf(rp->name, sizeof(rp->name), "%s",
 			 json_is_string(json_object_get(r, "name"))

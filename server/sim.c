@@ -18,6 +18,7 @@
 #include "crypto/digest.h"
 #include "crypto/sign.h"
 #include "util/alloc.h"
+#include "util/answer.h"
 #include "util/file.h"
 
 #include <curl/curl.h>
@@ -77,27 +78,6 @@ now_mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-struct answer {
-	char *p;
-	size_t n;
-};
-
-static size_t
-on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct answer *a = arg;
-	size_t n = size * nmemb;
-	char *q;
-
-	if (a->n + n > MAX_ANSWER || (q = realloc(a->p, a->n + n + 1)) == NULL)
-		return 0;
-	a->p = q;
-	memcpy(a->p + a->n, p, n);
-	a->n += n;
-	a->p[a->n] = '\0';
-	return n;
-}
-
 /* One HTTPS call; *out is the answer's bytes (free). Returns the status. */
 static long
 http(CURL *c, const char *method, const char *path, const char *auth, const char *body,
@@ -109,6 +89,7 @@ http(CURL *c, const char *method, const char *path, const char *auth, const char
 
 	out->p = NULL;
 	out->n = 0;
+	out->max = MAX_ANSWER;
 	snprintf(url, sizeof(url), "%s%s", S.server, path);
 	h = curl_slist_append(h, "Content-Type: application/json");
 	if (auth != NULL) {
@@ -123,7 +104,7 @@ http(CURL *c, const char *method, const char *path, const char *auth, const char
 	} else {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, answer_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

@@ -3,7 +3,10 @@
  */
 #include "util/size.h"
 
+#include "util/err.h"
+
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,4 +37,30 @@ size_parse(const char *s, uint64_t *out)
 		return -1;
 	*out = v * mul;
 	return 0;
+}
+
+int
+duration_parse(const char *s, long long *seconds)
+{
+	static const struct {
+		char unit;
+		long long mult;
+	} units[] = {{'\0', 1}, {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	char *end;
+	long long v;
+	size_t i;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || v <= 0 || errno != 0 || (end[0] != '\0' && end[1] != '\0') ||
+	    s[0] == '+' || s[0] == ' ')
+		return WARD_EINVAL;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (units[i].unit == end[0]) {
+			if (v > LLONG_MAX / units[i].mult)
+				return WARD_EINVAL;
+			*seconds = v * units[i].mult;
+			return 0;
+		}
+	return WARD_EINVAL;
 }

@@ -12,4 +12,8 @@
  * overflows 64 bits. */
 int size_parse(const char *s, uint64_t *out);
 
+/* A duration: whole seconds, or a number followed by s, m, h or d ("90",
+ * "30m", "7d").  0 with *seconds > 0, or WARD_EINVAL. */
+int duration_parse(const char *s, long long *seconds);
+
 #endif

@@ -1,0 +1,650 @@
+/*
+ * Unit tests of server/store on an in-memory SQLite database: migrations
+ * (idempotent; a newer schema refused), enrollment tokens (uses counted,
+ * expiry, unknown tokens), host identity (re-enrolled, reinstalled,
+ * clone), agent credentials and revocation, idempotent event commits and
+ * what is acknowledged per journal, check-ins, bundles (arbitrary bytes
+ * round-trip), admin tokens and the audit log.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/store.h"
+#include "util/alloc.h"
+
+#define NOW 1700000000
+
+static int
+setup(void **state)
+{
+	struct db *db = NULL;
+	struct ward_diag d;
+
+	if (db_open("sqlite::memory:", &db, &d) != 0)
+		return -1;
+	if (store_migrate(db, &d) != 0) {
+		db_close(db);
+		return -1;
+	}
+	*state = db;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	db_close(*state);
+	return 0;
+}
+
+static long long
+count(struct db *db, const char *sql)
+{
+	char v[32];
+	struct ward_diag d;
+
+	if (db_scalar(db, sql, NULL, 0, v, sizeof(v), &d) != 0)
+		fail_msg("%s: %s", sql, d.msg);
+	return atoll(v);
+}
+
+static void
+token(struct db *db, const char *group, long long uses, int64_t expires,
+      char t[STORE_SECRET_LEN + 1])
+{
+	struct ward_diag d;
+
+	assert_int_equal(store_token_create(db, group, uses, expires, NOW, t, &d), 0);
+	assert_int_equal(strlen(t), STORE_SECRET_LEN);
+	assert_int_equal(strspn(t, "0123456789abcdef"), STORE_SECRET_LEN);
+}
+
+static int
+enroll(struct db *db, const char *tok, const char *machine, const char *hw, int64_t now,
+       struct enroll_res *res, struct ward_diag *d)
+{
+	struct enroll_req q = {tok, machine, hw, "host.example.org", "0.1.0"};
+
+	return store_enroll(db, &q, now, res, d);
+}
+
+static void
+test_migrate(void **state)
+{
+	struct db *db = *state;
+	struct ward_diag d;
+
+	/* setup ran it once: again changes nothing. */
+	assert_int_equal(store_migrate(db, &d), 0);
+	assert_int_equal(store_migrate(db, &d), 0);
+	assert_int_equal(count(db, "SELECT max(version) FROM schema_version"),
+			 STORE_SCHEMA_VERSION);
+	assert_int_equal(count(db, "SELECT count(*) FROM schema_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(count(db, "SELECT count(*) FROM agents"), 0);
+
+	/* A database from a newer ward-server is refused, and left alone. */
+	assert_int_equal(db_exec(db, "INSERT INTO schema_version (version) VALUES (99)", NULL, 0,
+				 NULL, NULL, &d),
+			 0);
+	assert_int_equal(store_migrate(db, &d), WARD_EVERSION);
+	assert_non_null(strstr(d.msg, "schema version 99"));
+	assert_int_equal(count(db, "SELECT max(version) FROM schema_version"), 99);
+}
+
+static void
+test_token_uses(void **state)
+{
+	struct db *db = *state;
+	char one[STORE_SECRET_LEN + 1], two[STORE_SECRET_LEN + 1], any[STORE_SECRET_LEN + 1];
+	struct enroll_res res;
+	struct ward_diag d;
+	int i;
+
+	token(db, "web", 1, 0, one);
+	token(db, "", 2, 0, two);
+	token(db, "db", 0, 0, any);
+	assert_string_not_equal(one, two);
+
+	/* Only the hash is stored. */
+	assert_int_equal(count(db, "SELECT count(*) FROM enroll_tokens WHERE length(hash) = 64"),
+			 3);
+	{
+		const char *p[1] = {one};
+		char v[8];
+
+		assert_int_equal(db_scalar(db, "SELECT count(*) FROM enroll_tokens WHERE hash = $1",
+					   p, 1, v, sizeof(v), &d),
+				 0);
+		assert_string_equal(v, "0");
+	}
+
+	/* A one-use token works once. */
+	assert_int_equal(enroll(db, one, "m1", "h1", NOW, &res, &d), 0);
+	assert_string_equal(res.group, "web");
+	assert_string_equal(res.how, "new");
+	assert_int_equal(enroll(db, one, "m2", "h2", NOW, &res, &d), WARD_EVERIFY);
+	assert_non_null(strstr(d.msg, "used up"));
+	assert_string_equal(res.agent_id, "");
+	/* ... even for the host that used it. */
+	assert_int_equal(enroll(db, one, "m1", "h1", NOW, &res, &d), WARD_EVERIFY);
+
+	/* Two uses: twice; a refusal takes no use. */
+	assert_int_equal(enroll(db, two, "m2", "h2", NOW, &res, &d), 0);
+	assert_string_equal(res.group, "");
+	assert_int_equal(enroll(db, two, "m3", "h3", NOW, &res, &d), 0);
+	assert_int_equal(enroll(db, two, "m4", "h4", NOW, &res, &d), WARD_EVERIFY);
+	assert_int_equal(enroll(db, two, "m4", "h4", NOW, &res, &d), WARD_EVERIFY);
+	assert_int_equal(count(db, "SELECT count(*) FROM agents"), 3);
+
+	/* 0 uses: unlimited. */
+	for (i = 0; i < 5; i++) {
+		char m[16], h[16];
+
+		snprintf(m, sizeof(m), "any-m%d", i);
+		snprintf(h, sizeof(h), "any-h%d", i);
+		assert_int_equal(enroll(db, any, m, h, NOW, &res, &d), 0);
+		assert_string_equal(res.group, "db");
+	}
+	assert_int_equal(count(db, "SELECT count(*) FROM agents"), 8);
+}
+
+static void
+test_token_expiry(void **state)
+{
+	struct db *db = *state;
+	char soon[STORE_SECRET_LEN + 1], never[STORE_SECRET_LEN + 1];
+	struct enroll_res res;
+	struct ward_diag d;
+
+	token(db, "", 0, NOW + 10, soon);
+	token(db, "", 0, 0, never);
+	assert_int_equal(enroll(db, soon, "m1", "h1", NOW + 9, &res, &d), 0);
+	assert_int_equal(enroll(db, soon, "m2", "h2", NOW + 10, &res, &d), WARD_EVERIFY);
+	assert_non_null(strstr(d.msg, "expired"));
+	assert_int_equal(enroll(db, soon, "m2", "h2", NOW + 3600, &res, &d), WARD_EVERIFY);
+	assert_int_equal(enroll(db, never, "m2", "h2", NOW + 100LL * 365 * 86400, &res, &d), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM agents"), 2);
+}
+
+static void
+test_token_unknown(void **state)
+{
+	struct db *db = *state;
+	char real[STORE_SECRET_LEN + 1], fake[STORE_SECRET_LEN + 1];
+	struct enroll_res res;
+	struct ward_diag d;
+
+	token(db, "", 0, 0, real);
+	assert_int_equal(store_random_hex(fake, STORE_SECRET_LEN / 2), 0);
+	assert_int_equal(enroll(db, fake, "m1", "h1", NOW, &res, &d), WARD_EVERIFY);
+	assert_non_null(strstr(d.msg, "unknown enrollment token"));
+	assert_int_equal(enroll(db, "", "m1", "h1", NOW, &res, &d), WARD_EVERIFY);
+	/* The token's hash is no token. */
+	assert_int_equal(enroll(db,
+				"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+				"m1", "h1", NOW, &res, &d),
+			 WARD_EVERIFY);
+	assert_int_equal(count(db, "SELECT count(*) FROM agents"), 0);
+}
+
+static void
+test_identity(void **state)
+{
+	struct db *db = *state;
+	char t[STORE_SECRET_LEN + 1], group[64];
+	struct enroll_res first, again, reinst, clone, clone2;
+	struct ward_diag d;
+	int revoked;
+	json_t *agents;
+
+	token(db, "web", 0, 0, t);
+	assert_int_equal(enroll(db, t, "machine-1", "hw-1", NOW, &first, &d), 0);
+	assert_string_equal(first.how, "new");
+	assert_string_equal(first.clone_of, "");
+	assert_int_equal(strlen(first.agent_id), STORE_ID_LEN);
+	assert_int_equal(strlen(first.secret), STORE_SECRET_LEN);
+
+	/* The same host again: the same agent, a new secret. */
+	assert_int_equal(enroll(db, t, "machine-1", "hw-1", NOW + 1, &again, &d), 0);
+	assert_string_equal(again.agent_id, first.agent_id);
+	assert_string_equal(again.how, "re-enrolled");
+	assert_string_equal(again.clone_of, "");
+	assert_string_not_equal(again.secret, first.secret);
+	assert_int_equal(store_agent_auth(db, first.agent_id, first.secret, &revoked, group, &d),
+			 WARD_EVERIFY);
+	assert_int_equal(store_agent_auth(db, first.agent_id, again.secret, &revoked, group, &d),
+			 0);
+
+	/* Reinstalled: new machine id, same hardware: still the same agent. */
+	assert_int_equal(enroll(db, t, "machine-2", "hw-1", NOW + 2, &reinst, &d), 0);
+	assert_string_equal(reinst.agent_id, first.agent_id);
+	assert_string_equal(reinst.how, "reinstalled");
+	assert_string_not_equal(reinst.secret, again.secret);
+	assert_int_equal(count(db, "SELECT count(*) FROM agents"), 1);
+	assert_int_equal(count(db, "SELECT count(*) FROM agents WHERE machine_id = 'machine-2'"),
+			 1);
+
+	/* A clone: the same machine id on other hardware: a new agent, noted. */
+	assert_int_equal(enroll(db, t, "machine-2", "hw-2", NOW + 3, &clone, &d), 0);
+	assert_string_not_equal(clone.agent_id, first.agent_id);
+	assert_string_equal(clone.how, "clone");
+	assert_string_equal(clone.clone_of, first.agent_id);
+	assert_string_equal(clone.group, "web");
+	/* Both can authenticate, each with its own secret. */
+	assert_int_equal(store_agent_auth(db, first.agent_id, reinst.secret, &revoked, group, &d),
+			 0);
+	assert_int_equal(store_agent_auth(db, clone.agent_id, clone.secret, &revoked, group, &d),
+			 0);
+	assert_int_equal(store_agent_auth(db, clone.agent_id, reinst.secret, &revoked, group, &d),
+			 WARD_EVERIFY);
+
+	/* The clone enrolling again is itself, re-enrolled. */
+	assert_int_equal(enroll(db, t, "machine-2", "hw-2", NOW + 4, &clone2, &d), 0);
+	assert_string_equal(clone2.agent_id, clone.agent_id);
+	assert_string_equal(clone2.how, "re-enrolled");
+
+	assert_int_equal(store_agents(db, &agents, &d), 0);
+	assert_int_equal(json_array_size(agents), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(agents, 0), "id")),
+			    first.agent_id);
+	assert_null(json_object_get(json_array_get(agents, 0), "clone_of"));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(agents, 1), "clone_of")),
+	    first.agent_id);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(agents, 1), "group")),
+			    "web");
+	json_decref(agents);
+}
+
+static void
+test_agent_auth(void **state)
+{
+	struct db *db = *state;
+	char t[STORE_SECRET_LEN + 1], group[64];
+	struct enroll_res a, b;
+	struct ward_diag d;
+	int revoked;
+	json_t *agents;
+
+	token(db, "canary", 0, 0, t);
+	assert_int_equal(enroll(db, t, "m1", "h1", NOW, &a, &d), 0);
+	assert_int_equal(enroll(db, t, "m2", "h2", NOW, &b, &d), 0);
+
+	strcpy(group, "junk");
+	revoked = 5;
+	assert_int_equal(store_agent_auth(db, a.agent_id, a.secret, &revoked, group, &d), 0);
+	assert_int_equal(revoked, 0);
+	assert_string_equal(group, "canary");
+	/* Another agent's secret, a near miss, no secret, no such agent. */
+	assert_int_equal(store_agent_auth(db, a.agent_id, b.secret, &revoked, group, &d),
+			 WARD_EVERIFY);
+	assert_int_equal(revoked, 0);
+	{
+		char near[STORE_SECRET_LEN + 1];
+
+		memcpy(near, a.secret, sizeof(near));
+		near[STORE_SECRET_LEN - 1] = near[STORE_SECRET_LEN - 1] == '0' ? '1' : '0';
+		assert_int_equal(store_agent_auth(db, a.agent_id, near, &revoked, group, &d),
+				 WARD_EVERIFY);
+	}
+	assert_int_equal(store_agent_auth(db, a.agent_id, "", &revoked, group, &d), WARD_EVERIFY);
+	assert_int_equal(
+	    store_agent_auth(db, "0123456789abcdef0123456789abcdef", a.secret, &revoked, group, &d),
+	    WARD_EVERIFY);
+	assert_int_equal(revoked, 0);
+
+	/* Revoked: refused, and *revoked says why. */
+	assert_int_equal(store_agent_revoke(db, a.agent_id, NOW + 5, &d), 0);
+	assert_int_equal(store_agent_auth(db, a.agent_id, a.secret, &revoked, group, &d),
+			 WARD_EVERIFY);
+	assert_int_equal(revoked, 1);
+	assert_non_null(strstr(d.msg, "revoked"));
+	/* With a wrong secret it is just refused. */
+	assert_int_equal(store_agent_auth(db, a.agent_id, b.secret, &revoked, group, &d),
+			 WARD_EVERIFY);
+	assert_int_equal(revoked, 0);
+	/* b is untouched. */
+	assert_int_equal(store_agent_auth(db, b.agent_id, b.secret, &revoked, group, &d), 0);
+	/* Revoking twice, or no such agent. */
+	assert_int_equal(store_agent_revoke(db, a.agent_id, NOW + 6, &d), WARD_EUNDEFINED);
+	assert_int_equal(store_agent_revoke(db, "nobody", NOW + 6, &d), WARD_EUNDEFINED);
+
+	assert_int_equal(store_agents(db, &agents, &d), 0);
+	assert_int_equal(json_array_size(agents), 2);
+	assert_true(json_is_true(json_object_get(json_array_get(agents, 0), "revoked")) !=
+		    json_is_true(json_object_get(json_array_get(agents, 1), "revoked")));
+	json_decref(agents);
+}
+
+static void
+commit(struct db *db, const char *agent, const char *journal, const long long *seqs, size_t n,
+       long long *acked)
+{
+	const char *bodies[8], *kinds[8];
+	char text[8][64];
+	struct ward_diag d;
+	size_t i;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++) {
+		snprintf(text[i], sizeof(text[i]), "{\"journal\": \"%s\", \"seq\": %lld}", journal,
+			 seqs[i]);
+		bodies[i] = text[i];
+		kinds[i] = i % 2 ? "alert" : "process";
+	}
+	*acked = -1;
+	if (store_events_commit(db, agent, journal, seqs, bodies, kinds, n, NOW, acked, &d) != 0)
+		fail_msg("store_events_commit: %s", d.msg);
+}
+
+static void
+test_events(void **state)
+{
+	struct db *db = *state;
+	static const long long s123[] = {1, 2, 3}, s345[] = {3, 4, 5}, s12[] = {1, 2}, s1[] = {1},
+			       s21[] = {2, 1};
+	char t[STORE_SECRET_LEN + 1];
+	struct enroll_res a, b;
+	struct ward_diag d;
+	long long acked;
+	json_t *evs;
+
+	token(db, "", 0, 0, t);
+	assert_int_equal(enroll(db, t, "m1", "h1", NOW, &a, &d), 0);
+	assert_int_equal(enroll(db, t, "m2", "h2", NOW, &b, &d), 0);
+
+	commit(db, a.agent_id, "journal-A", s123, 3, &acked);
+	assert_int_equal(acked, 3);
+	/* The same batch again (a retry): stored once. */
+	commit(db, a.agent_id, "journal-A", s123, 3, &acked);
+	assert_int_equal(acked, 3);
+	assert_int_equal(count(db, "SELECT count(*) FROM events"), 3);
+	/* Overlapping: only the new ones. */
+	commit(db, a.agent_id, "journal-A", s345, 3, &acked);
+	assert_int_equal(acked, 5);
+	assert_int_equal(count(db, "SELECT count(*) FROM events"), 5);
+	/* An old batch does not take acked back. */
+	commit(db, a.agent_id, "journal-A", s1, 1, &acked);
+	assert_int_equal(acked, 5);
+	/* An empty batch tells what is committed. */
+	commit(db, a.agent_id, "journal-A", s1, 0, &acked);
+	assert_int_equal(acked, 5);
+
+	/* Another agent counts on its own. */
+	commit(db, b.agent_id, "journal-B", s21, 2, &acked);
+	assert_int_equal(acked, 2);
+
+	/* A new journal (the agent lost its state): acked restarts from
+	 * the batch, and its seqs 1, 2 are new events. */
+	commit(db, a.agent_id, "journal-A2", s12, 2, &acked);
+	assert_int_equal(acked, 2);
+	assert_int_equal(count(db, "SELECT count(*) FROM events"), 9);
+	commit(db, a.agent_id, "journal-A2", s12, 2, &acked);
+	assert_int_equal(acked, 2);
+	assert_int_equal(count(db, "SELECT count(*) FROM events"), 9);
+
+	/* The events of a, seq > 1, oldest first. */
+	assert_int_equal(store_events(db, a.agent_id, 1, 100, &evs, &d), 0);
+	assert_int_equal(json_array_size(evs), 5); /* A: 2..5, A2: 2 */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(evs, 0), "seq")), 2);
+	assert_true(json_is_object(json_object_get(json_array_get(evs, 0), "event")));
+	json_decref(evs);
+	assert_int_equal(store_events(db, NULL, 0, 4, &evs, &d), 0);
+	assert_int_equal(json_array_size(evs), 4);
+	json_decref(evs);
+}
+
+/* Batches larger than one INSERT statement: every event lands with its
+ * own body and kind, a retry or an overlap adds nothing, a seq twice in
+ * one batch is stored once. */
+static void
+test_events_large_batch(void **state)
+{
+	struct db *db = *state;
+	enum { N = 1000 };
+	char t[STORE_SECRET_LEN + 1], (*text)[32] = calloc(N + 200, sizeof(*text));
+	const char **bodies = calloc(N + 200, sizeof(*bodies)),
+		   **kinds = calloc(N + 200, sizeof(*kinds));
+	long long *seqs = calloc(N + 200, sizeof(*seqs)), acked;
+	struct enroll_res a;
+	struct ward_diag d;
+	size_t i, n;
+
+	assert_non_null(text);
+	assert_non_null(bodies);
+	assert_non_null(kinds);
+	assert_non_null(seqs);
+	token(db, "", 0, 0, t);
+	assert_int_equal(enroll(db, t, "m1", "h1", NOW, &a, &d), 0);
+	/* seqs N..1 (backwards), then seq 500 again. */
+	for (i = 0; i < N; i++)
+		seqs[i] = (long long)(N - i);
+	seqs[N] = 500;
+	n = N + 1;
+	for (i = 0; i < n; i++) {
+		snprintf(text[i], sizeof(text[i]), "{\"seq\":%lld}", seqs[i]);
+		bodies[i] = text[i];
+		kinds[i] = seqs[i] % 3 == 0 ? "alert" : "process";
+	}
+	assert_int_equal(
+	    store_events_commit(db, a.agent_id, "J", seqs, bodies, kinds, n, NOW, &acked, &d), 0);
+	assert_int_equal(acked, N);
+	assert_int_equal(count(db, "SELECT count(*) FROM events"), N);
+	assert_int_equal(
+	    count(db, "SELECT count(*) FROM events WHERE body <> '{\"seq\":' || seq || '}'"), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM events WHERE kind <>"
+				   " CASE WHEN seq % 3 = 0 THEN 'alert' ELSE 'process' END"),
+			 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM events WHERE received <> 1700000000"), 0);
+
+	/* The retry. */
+	assert_int_equal(
+	    store_events_commit(db, a.agent_id, "J", seqs, bodies, kinds, n, NOW, &acked, &d), 0);
+	assert_int_equal(acked, N);
+	assert_int_equal(count(db, "SELECT count(*) FROM events"), N);
+
+	/* Overlapping: 901..1100. */
+	for (i = 0; i < 200; i++) {
+		seqs[i] = (long long)(N - 99 + i);
+		snprintf(text[i], sizeof(text[i]), "{\"seq\":%lld}", seqs[i]);
+		bodies[i] = text[i];
+		kinds[i] = seqs[i] % 3 == 0 ? "alert" : "process";
+	}
+	assert_int_equal(
+	    store_events_commit(db, a.agent_id, "J", seqs, bodies, kinds, 200, NOW, &acked, &d), 0);
+	assert_int_equal(acked, N + 100);
+	assert_int_equal(count(db, "SELECT count(*) FROM events"), N + 100);
+	assert_int_equal(
+	    count(db, "SELECT count(*) FROM events WHERE body <> '{\"seq\":' || seq || '}'"), 0);
+	free(text);
+	free(bodies);
+	free(kinds);
+	free(seqs);
+}
+
+static void
+test_checkin(void **state)
+{
+	struct db *db = *state;
+	static const long long seqs[] = {1, 2, 3, 7};
+	char t[STORE_SECRET_LEN + 1];
+	struct enroll_res a;
+	struct ward_diag d;
+	long long acked;
+	json_t *agents, *ag;
+
+	token(db, "", 0, 0, t);
+	assert_int_equal(enroll(db, t, "m1", "h1", NOW, &a, &d), 0);
+
+	/* Nothing committed yet. */
+	acked = -1;
+	assert_int_equal(store_checkin(db, a.agent_id, NOW + 1, "{\"mode\": \"protect\"}", 3,
+				       "protect", "journal-A", &acked, &d),
+			 0);
+	assert_int_equal(acked, 0);
+
+	commit(db, a.agent_id, "journal-A", seqs, 4, &acked);
+	assert_int_equal(acked, 7);
+	acked = -1;
+	assert_int_equal(store_checkin(db, a.agent_id, NOW + 2, "{\"mode\": \"protect\"}", 4,
+				       "protect", "journal-A", &acked, &d),
+			 0);
+	assert_int_equal(acked, 7);
+	/* Another journal: nothing of it is committed. */
+	acked = -1;
+	assert_int_equal(store_checkin(db, a.agent_id, NOW + 3, "{\"mode\": \"detect\"}", 4,
+				       "detect", "journal-B", &acked, &d),
+			 0);
+	assert_int_equal(acked, 0);
+
+	assert_int_equal(store_agents(db, &agents, &d), 0);
+	ag = json_array_get(agents, 0);
+	assert_int_equal(json_integer_value(json_object_get(ag, "checkins")), 3);
+	assert_int_equal(json_integer_value(json_object_get(ag, "last_seen")), NOW + 3);
+	assert_int_equal(json_integer_value(json_object_get(ag, "content_version")), 4);
+	assert_string_equal(json_string_value(json_object_get(ag, "mode")), "detect");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(ag, "report"), "mode")), "detect");
+	assert_int_equal(json_integer_value(json_object_get(ag, "acked_seq")), 7);
+	json_decref(agents);
+}
+
+static void
+test_bundles(void **state)
+{
+	struct db *db = *state;
+	static const size_t sizes[] = {0, 1, 2, 3, 4, 5, 6, 7, 64, 1000, 1001, 1002, 65537};
+	uint8_t *buf = ward_malloc(65537);
+	struct ward_diag d;
+	size_t i, k, len;
+	char sha[65];
+	void *out;
+
+	assert_non_null(buf);
+	for (k = 0; k < 65537; k++)
+		buf[k] =
+		    (uint8_t)(k % 3 == 0 ? 0 : (k * 131 + 7) & 0xff); /* NULs, and every byte */
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(sha, sizeof(sha), "%064zx", sizes[i] + 1);
+		assert_int_equal(
+		    store_bundle_put(db, sha, "default", (long long)i + 1, buf, sizes[i], NOW, &d),
+		    0);
+		out = NULL;
+		len = 12345;
+		assert_int_equal(store_bundle_get(db, sha, &out, &len, &d), 0);
+		assert_int_equal(len, sizes[i]);
+		assert_non_null(out);
+		if (len > 0)
+			assert_memory_equal(out, buf, len);
+		ward_free(out);
+	}
+	/* Idempotent by sha256: the first bytes stay. */
+	snprintf(sha, sizeof(sha), "%064zx", sizes[4] + 1);
+	assert_int_equal(store_bundle_put(db, sha, "other", 99, "xyz", 3, NOW, &d), 0);
+	assert_int_equal(store_bundle_get(db, sha, &out, &len, &d), 0);
+	assert_int_equal(len, sizes[4]);
+	assert_memory_equal(out, buf, sizes[4]);
+	ward_free(out);
+	assert_int_equal(count(db, "SELECT count(*) FROM bundles"),
+			 sizeof(sizes) / sizeof(sizes[0]));
+
+	/* None stored under that sha256. */
+	out = (void *)buf;
+	len = 7;
+	assert_int_equal(store_bundle_get(db, "ffff", &out, &len, &d), WARD_EUNDEFINED);
+	assert_null(out);
+	assert_int_equal(len, 0);
+	ward_free(buf);
+}
+
+static void
+test_admin_tokens(void **state)
+{
+	struct db *db = *state;
+	char v[STORE_SECRET_LEN + 1], o[STORE_SECRET_LEN + 1], role[16], name[64];
+	struct ward_diag d;
+
+	assert_int_equal(store_admin_token_create(db, "root", "superuser", NOW, v, &d),
+			 WARD_EINVAL);
+	assert_non_null(strstr(d.msg, "viewer, operator or admin"));
+	assert_int_equal(store_admin_token_create(db, "root", "", NOW, v, &d), WARD_EINVAL);
+	assert_int_equal(store_admin_token_create(db, "root", "Admin", NOW, v, &d), WARD_EINVAL);
+	assert_int_equal(count(db, "SELECT count(*) FROM admin_tokens"), 0);
+
+	assert_int_equal(store_admin_token_create(db, "dash", "viewer", NOW, v, &d), 0);
+	assert_int_equal(store_admin_token_create(db, "ci", "operator", NOW, o, &d), 0);
+	assert_int_equal(strlen(v), STORE_SECRET_LEN);
+	assert_string_not_equal(v, o);
+	assert_int_equal(store_admin_auth(db, v, role, name, &d), 0);
+	assert_string_equal(role, "viewer");
+	assert_string_equal(name, "dash");
+	assert_int_equal(store_admin_auth(db, o, role, name, &d), 0);
+	assert_string_equal(role, "operator");
+	assert_string_equal(name, "ci");
+	assert_int_equal(store_admin_auth(db, "not-a-token", role, name, &d), WARD_EVERIFY);
+	assert_int_equal(store_admin_auth(db, "", role, name, &d), WARD_EVERIFY);
+}
+
+static void
+test_audit(void **state)
+{
+	struct db *db = *state;
+	struct ward_diag d;
+	json_t *list, *e;
+
+	assert_int_equal(
+	    store_audit(db, "token:root", "token.create", "{\"group\": \"web\"}", NOW, &d), 0);
+	assert_int_equal(
+	    store_audit(db, "token:ci", "agent.revoke", "{\"agent_id\": \"abc\"}", NOW + 10, &d),
+	    0);
+	assert_int_equal(store_audit(db, "token:ci", "freeze", "not json", NOW + 20, &d), 0);
+
+	assert_int_equal(store_audit_list(db, 100, &list, &d), 0);
+	assert_int_equal(json_array_size(list), 3);
+	/* Newest first. */
+	e = json_array_get(list, 1);
+	assert_int_equal(json_integer_value(json_object_get(e, "ts")), NOW + 10);
+	assert_string_equal(json_string_value(json_object_get(e, "who")), "token:ci");
+	assert_string_equal(json_string_value(json_object_get(e, "action")), "agent.revoke");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(e, "detail"), "agent_id")), "abc");
+	/* A detail that is not JSON shows as {}. */
+	e = json_array_get(list, 0);
+	assert_string_equal(json_string_value(json_object_get(e, "action")), "freeze");
+	assert_true(json_is_object(json_object_get(e, "detail")));
+	json_decref(list);
+
+	assert_int_equal(store_audit_list(db, 2, &list, &d), 0);
+	assert_int_equal(json_array_size(list), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 1), "ts")),
+			 NOW + 10);
+	json_decref(list);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_uses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_unknown, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_agent_auth, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_events_large_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_checkin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bundles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_admin_tokens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
