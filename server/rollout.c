@@ -529,6 +529,20 @@ halt(struct db *db, const struct release *rel, const char *reason, json_t *evide
 			    "INSERT INTO incidents (release_id, ts, ring, reason, evidence)"
 			    " VALUES ($1, $2, $3, $4, $5)",
 			    q, 5, NULL, NULL, d);
+	if (r == 0) { /* and in the audit log, where operators look first */
+		json_t *detail = json_pack("{s:I, s:I, s:s, s:O}", "release", (json_int_t)rel->id,
+					   "ring", (json_int_t)rel->ring, "reason", reason,
+					   "evidence", evidence);
+		char *text = json_dumps(detail, JSON_COMPACT);
+		const char *a[2] = {n, text != NULL ? text : "{}"};
+
+		r = db_exec(db,
+			    "INSERT INTO audit (ts, who, action, detail)"
+			    " VALUES ($1, 'rollout', 'release-halted', $2)",
+			    a, 2, NULL, NULL, d);
+		free(text);
+		json_decref(detail);
+	}
 	free(ev);
 	return r;
 }

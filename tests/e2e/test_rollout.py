@@ -151,6 +151,10 @@ def test_refused_release_halts_in_ring_0(rollout):
     assert rl["state"] == "halted" and "refused version 2" in rl["reason"], rl
     inc = rl["incidents"][0]
     assert inc["ring"] == 0 and len(inc["evidence"]["rejections"]) == 1
+    halts = [e for e in json.loads(rollout.cli("audit", "--json").stdout)
+             if e["action"] == "release-halted"]
+    assert len(halts) == 1 and halts[0]["who"] == "rollout"
+    assert halts[0]["detail"]["evidence"]["rejections"] == inc["evidence"]["rejections"]
     assert rl["plan"]["rings"][1].get("agents") is None, "ring 1 was reached"
     time.sleep(2)
     wait_versions(agents, [1, 1, 1, 1])
@@ -237,3 +241,33 @@ def test_server_restart_during_a_release(rollout):
     rl = rollout.wait_release(rid, ("completed", "halted"))
     assert rl["state"] == "completed", rl
     wait_versions(agents, [1, 1, 1])
+
+
+def test_bundle_download_resumes(rollout):
+    """An agent that lost its connection mid-download asks for the rest."""
+    import ssl
+    import urllib.request
+    path = rollout.bundle(1)
+    rid = rollout.publish(path, quick_plan(soak=600))
+    sha = rollout.release(rid)["bundle"]
+    data = open(path, "rb").read()
+    ctx = ssl.create_default_context(cafile=rollout.server.ca)
+    url = rollout.server.url + "/api/v1/bundles/" + sha
+    for rng, status, want in ((None, 200, data), ("bytes=100-", 206, data[100:])):
+        req = urllib.request.Request(url)
+        req.add_header("Authorization", "Bearer " + rollout.server.admin)
+        if rng:
+            req.add_header("Range", rng)
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+            assert r.status == status and r.read() == want
+            if rng:
+                assert r.headers["Content-Range"] == "bytes 100-%d/%d" % (len(data) - 1,
+                                                                          len(data))
+    req = urllib.request.Request(url)
+    req.add_header("Authorization", "Bearer " + rollout.server.admin)
+    req.add_header("Range", "bytes=%d-" % len(data))
+    try:
+        urllib.request.urlopen(req, context=ctx, timeout=30)
+        raise AssertionError("a range past the end was served")
+    except urllib.error.HTTPError as e:
+        assert e.code == 416
