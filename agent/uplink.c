@@ -31,16 +31,17 @@
 #define MAX_ANSWER (4u << 20)
 #define BATCH_BYTES (4u << 20)
 #define BACKOFF_MAX_S 60
+#define LONG_POLL_S 30 /* the server holds a check-in at most its interval */
 
 static struct {
 	const struct agent_config *cfg;
 	struct journal *j;
-	CURL *curl;
+	CURL *curl, *poll; /* uploads and enrollment; check-ins */
 	char state_path[CONFIG_MAX_PATH + 32];
 	char agent_id[64], secret[96], journal_id[40];
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t cond;
-	int kicked, running;
+	int kicked, running, synced, revoked;
 	char state[16]; /* enrolling, enrolled, refused, revoked */
 	char error[300];
 	long long acked;
@@ -148,7 +149,7 @@ hardware_id(char out[65])
  * server could not be reached, with err), *resp the JSON answer or NULL.
  */
 static long
-post(const char *path, json_t *body, int auth, json_t **resp, char *err, size_t errlen)
+post(CURL *c, const char *path, json_t *body, int auth, json_t **resp, char *err, size_t errlen)
 {
 	struct curl_slist *h = NULL;
 	struct answer a = {NULL, 0, MAX_ANSWER};
@@ -165,19 +166,21 @@ post(const char *path, json_t *body, int auth, json_t **resp, char *err, size_t 
 	snprintf(url, sizeof(url), "%s%s", U.cfg->server_url, path);
 	h = curl_slist_append(h, "Content-Type: application/json");
 	if (auth) {
+		pthread_mutex_lock(&U.lock); /* the enrolling thread may change them */
 		snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s:%s", U.agent_id, U.secret);
+		pthread_mutex_unlock(&U.lock);
 		h = curl_slist_append(h, bearer);
 	}
-	curl_easy_setopt(U.curl, CURLOPT_URL, url);
-	curl_easy_setopt(U.curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(U.curl, CURLOPT_POSTFIELDS, text);
-	curl_easy_setopt(U.curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-	curl_easy_setopt(U.curl, CURLOPT_WRITEFUNCTION, answer_write);
-	curl_easy_setopt(U.curl, CURLOPT_WRITEDATA, &a);
-	curl_easy_setopt(U.curl, CURLOPT_ERRORBUFFER, cerr);
-	rc = curl_easy_perform(U.curl);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, answer_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(U.curl, CURLINFO_RESPONSE_CODE, &code);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	else
 		snprintf(err, errlen, "%s: %s", U.cfg->server_url,
 			 cerr[0] ? cerr : curl_easy_strerror(rc));
@@ -189,7 +192,7 @@ post(const char *path, json_t *body, int auth, json_t **resp, char *err, size_t 
 		snprintf(err, errlen, "the server answered %ld: %s", code, e != NULL ? e : "?");
 	}
 	curl_slist_free_all(h);
-	curl_easy_setopt(U.curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	free(a.p);
 	free(text);
 	return code;
@@ -250,7 +253,7 @@ enroll(char *err, size_t errlen)
 	body = json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", U.cfg->server_enroll_token,
 			 "machine_id", machine, "hw_id", hw, "hostname", host, "version",
 			 WARD_VERSION);
-	code = post("/api/v1/enroll", body, 0, &resp, err, errlen);
+	code = post(U.curl, "/api/v1/enroll", body, 0, &resp, err, errlen);
 	json_decref(body);
 	id = json_string_value(json_object_get(resp, "agent_id"));
 	sec = json_string_value(json_object_get(resp, "secret"));
@@ -261,8 +264,10 @@ enroll(char *err, size_t errlen)
 			snprintf(err, errlen, "the server's enrollment answer is malformed");
 		return code == 403 || code == 400 ? -2 : -1;
 	}
+	pthread_mutex_lock(&U.lock);
 	snprintf(U.agent_id, sizeof(U.agent_id), "%s", id);
 	snprintf(U.secret, sizeof(U.secret), "%s", sec);
+	pthread_mutex_unlock(&U.lock);
 	{
 		uint8_t r[16];
 		FILE *f = fopen("/dev/urandom", "re");
@@ -336,7 +341,7 @@ on_file(char *p, size_t size, size_t nmemb, void *arg)
 
 /* Downloads url into path (resuming a partial file), at most max bytes. */
 static int
-download(const char *url, const char *path, uint64_t max, char *err, size_t errlen)
+download(CURL *c, const char *url, const char *path, uint64_t max, char *err, size_t errlen)
 {
 	struct curl_slist *h = NULL;
 	char full[1200], bearer[200], cerr[CURL_ERROR_SIZE] = "";
@@ -350,21 +355,23 @@ download(const char *url, const char *path, uint64_t max, char *err, size_t errl
 	}
 	pos = ftell(f);
 	snprintf(full, sizeof(full), "%s%s", U.cfg->server_url, url);
+	pthread_mutex_lock(&U.lock);
 	snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s:%s", U.agent_id, U.secret);
+	pthread_mutex_unlock(&U.lock);
 	h = curl_slist_append(h, bearer);
-	curl_easy_setopt(U.curl, CURLOPT_URL, full);
-	curl_easy_setopt(U.curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(U.curl, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(U.curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)pos);
-	curl_easy_setopt(U.curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-	curl_easy_setopt(U.curl, CURLOPT_WRITEFUNCTION, on_file);
-	curl_easy_setopt(U.curl, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(U.curl, CURLOPT_ERRORBUFFER, cerr);
-	rc = curl_easy_perform(U.curl);
-	curl_easy_getinfo(U.curl, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_setopt(U.curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)0);
-	curl_easy_setopt(U.curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(U.curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_URL, full);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)pos);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_file);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)0);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
 	curl_slist_free_all(h);
 	if (fclose(f) != 0 || rc != CURLE_OK || (code != 200 && code != 206)) {
 		snprintf(err, errlen, "downloading %s: %s (HTTP %ld)", url,
@@ -380,7 +387,7 @@ download(const char *url, const char *path, uint64_t max, char *err, size_t errl
  * stopped release, or fetch and activate newer content — through the same
  * checks as any other bundle (the server is not trusted with more). */
 static void
-follow(json_t *desired, json_t *status)
+follow(CURL *c, json_t *desired, json_t *status)
 {
 	json_t *cur = json_object_get(json_object_get(status, "content"), "current"), *e;
 	long long have = json_integer_value(json_object_get(cur, "version"));
@@ -410,7 +417,7 @@ follow(json_t *desired, json_t *status)
 	snprintf(path, sizeof(path), "%s/downloads", U.cfg->state_dir);
 	(void)mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/downloads/%s.part", U.cfg->state_dir, sha);
-	if (download(url, path, BUNDLE_MAX_SIZE, err, sizeof(err)) != 0) {
+	if (download(c, url, path, BUNDLE_MAX_SIZE, err, sizeof(err)) != 0) {
 		set_state(NULL, err);
 		return;
 	}
@@ -432,7 +439,7 @@ follow(json_t *desired, json_t *status)
 /* Checks in; *next is when to check in again (seconds), *acked what the
  * server has committed of this journal. */
 static long
-checkin(int *next, long long *acked, char *err, size_t errlen)
+checkin(CURL *c, int *next, long long *acked, char *err, size_t errlen)
 {
 	json_t *body = worker_status_json(), *resp = NULL;
 	double cpu;
@@ -443,17 +450,20 @@ checkin(int *next, long long *acked, char *err, size_t errlen)
 	json_object_set_new(body, "resources",
 			    json_pack("{s:f, s:I}", "cpu_pct", cpu, "rss_kb", (json_int_t)rss));
 	json_object_set_new(body, "journal_id", json_string(U.journal_id));
-	code = post("/api/v1/checkin", body, 1, &resp, err, errlen);
+	/* A long poll: the server answers when there is something to do, or
+	 * after at most its check-in interval. */
+	json_object_set_new(body, "wait_s", json_integer(LONG_POLL_S));
+	code = post(c, "/api/v1/checkin", body, 1, &resp, err, errlen);
 	if (code == 200) {
 		json_int_t n = json_integer_value(json_object_get(resp, "next_checkin_s"));
 
-		*next = n > 0 && n <= 86400 ? (int)n : 30;
+		*next = n >= 0 && n <= 86400 ? (int)n : 30;
 		*acked = (long long)json_integer_value(json_object_get(resp, "events_acked"));
 		pthread_mutex_lock(&U.lock);
 		U.last_checkin = time(NULL);
 		pthread_mutex_unlock(&U.lock);
 		if (json_is_object(json_object_get(resp, "desired")))
-			follow(json_object_get(resp, "desired"), body);
+			follow(c, json_object_get(resp, "desired"), body);
 	}
 	json_decref(body);
 	json_decref(resp);
@@ -506,7 +516,7 @@ upload(long long *acked, char *err, size_t errlen)
 	}
 	more = json_array_size(b.events) >= b.max || b.bytes >= BATCH_BYTES;
 	body = json_pack("{s:s, s:o}", "journal_id", U.journal_id, "events", b.events);
-	code = post("/api/v1/events", body, 1, &resp, err, errlen);
+	code = post(U.curl, "/api/v1/events", body, 1, &resp, err, errlen);
 	json_decref(body);
 	if (code != 200 || !json_is_integer(json_object_get(resp, "acked"))) {
 		json_decref(resp);
@@ -545,22 +555,104 @@ wait_for(double s, int events)
 	pthread_mutex_unlock(&U.lock);
 }
 
+static int
+enrolled(void)
+{
+	int r;
+
+	pthread_mutex_lock(&U.lock);
+	r = U.agent_id[0] != '\0' && !U.revoked;
+	pthread_mutex_unlock(&U.lock);
+	return r;
+}
+
+/*
+ * Check-ins, on a connection of their own: the server holds each one
+ * until there is something to do (a long poll), so that a release or a
+ * halt reaches the agent at once, while events go out on the other.
+ */
+static void *
+poll_thread(void *arg)
+{
+	CURL *c = arg;
+	char err[600];
+	double backoff = 1;
+	long long server_acked = 0;
+	int next = 0;
+	long code;
+
+	for (;;) {
+		if (!enrolled()) {
+			pthread_mutex_lock(&U.lock);
+			if (U.revoked) {
+				pthread_mutex_unlock(&U.lock);
+				return NULL;
+			}
+			pthread_mutex_unlock(&U.lock);
+			sleep(1);
+			continue;
+		}
+		err[0] = '\0';
+		code = checkin(c, &next, &server_acked, err, sizeof(err));
+		if (code == 403) { /* revoked: say so, stop calling */
+			set_state("revoked", err);
+			worker_log("uplink: %s; no further calls", err);
+			pthread_mutex_lock(&U.lock);
+			U.revoked = 1;
+			pthread_mutex_unlock(&U.lock);
+			return NULL;
+		}
+		if (code == 401) { /* the server does not know us: enroll again */
+			pthread_mutex_lock(&U.lock);
+			U.agent_id[0] = '\0';
+			pthread_mutex_unlock(&U.lock);
+			set_state("enrolling", err);
+			uplink_kick();
+			continue;
+		}
+		if (code != 200) {
+			set_state(NULL, err);
+			sleep((unsigned)backoff);
+			backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
+			continue;
+		}
+		backoff = 1;
+		/* Resume after what the server has committed of this journal
+		 * (after a restart, or if it lost some). */
+		pthread_mutex_lock(&U.lock);
+		U.acked = server_acked;
+		U.synced = 1;
+		pthread_mutex_unlock(&U.lock);
+		uplink_kick();
+		if (next > 0)
+			sleep((unsigned)next);
+		else
+			usleep(200000); /* a long poll answered: call again */
+	}
+	return NULL;
+}
+
+/* Enrollment, then event uploads. */
 static void *
 uplink_thread(void *arg)
 {
 	char err[600];
 	double backoff = 1;
-	time_t next_checkin = 0;
-	long long acked = 0, server_acked = 0;
-	int next = 0;
-	long code;
+	int polling = 0;
 
 	(void)arg;
 	for (;;) {
-		err[0] = '\0';
-		if (U.agent_id[0] == '\0') {
-			int r = enroll(err, sizeof(err));
+		long long acked;
+		int r;
 
+		err[0] = '\0';
+		pthread_mutex_lock(&U.lock);
+		r = U.revoked;
+		pthread_mutex_unlock(&U.lock);
+		if (r)
+			return NULL;
+		if (!enrolled()) {
+			r = enroll(err, sizeof(err));
 			if (r != 0) {
 				set_state(r == -2 ? "refused" : "enrolling", err);
 				worker_log("uplink: %s", err);
@@ -568,54 +660,56 @@ uplink_thread(void *arg)
 				backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
 				continue;
 			}
-			next_checkin = 0;
-		}
-		if (time(NULL) >= next_checkin) {
-			code = checkin(&next, &server_acked, err, sizeof(err));
-			if (code == 403) { /* revoked: say so, stop calling */
-				set_state("revoked", err);
-				worker_log("uplink: %s; no further calls", err);
-				return NULL;
-			}
-			if (code == 401) { /* the server does not know us: enroll again */
-				U.agent_id[0] = '\0';
-				set_state("enrolling", err);
-				continue;
-			}
-			if (code != 200) {
-				set_state(NULL, err);
-				wait_for(backoff, 0);
-				backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
-				continue;
-			}
-			next_checkin = time(NULL) + next;
-			/* Resume after what the server has committed of this
-			 * journal (after a restart, or if it lost some). */
-			acked = server_acked;
-			pthread_mutex_lock(&U.lock);
-			U.acked = acked;
-			pthread_mutex_unlock(&U.lock);
-		}
-		{
-			int r = upload(&acked, err, sizeof(err));
-
-			if (r < 0) {
-				set_state("enrolled", err);
-				wait_for(backoff, 0);
-				backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
-				continue;
-			}
 			set_state("enrolled", NULL);
-			backoff = 1;
-			if (r > 0)
-				continue; /* more to send */
 		}
-		wait_for((double)(next_checkin - time(NULL)) > 0 ? (double)(next_checkin - time(NULL))
-								 : 0.1,
-			 1);
+		if (!polling) {
+			pthread_t t;
+
+			if (pthread_create(&t, NULL, poll_thread, U.poll) == 0) {
+				pthread_detach(t);
+				polling = 1;
+			}
+		}
+		pthread_mutex_lock(&U.lock);
+		acked = U.acked;
+		r = U.synced;
+		pthread_mutex_unlock(&U.lock);
+		if (!r) { /* not before the server said what it has */
+			wait_for(0.2, 1);
+			continue;
+		}
+		r = upload(&acked, err, sizeof(err));
+		if (r < 0) {
+			set_state(NULL, err);
+			wait_for(backoff, 0);
+			backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
+			continue;
+		}
+		set_state("enrolled", NULL);
+		backoff = 1;
+		if (r > 0)
+			continue; /* more to send */
+		wait_for(30, 1);
 		wait_for(0.2, 0); /* let a burst of events gather */
 	}
 	return NULL;
+}
+
+static CURL *
+new_curl(const struct agent_config *c)
+{
+	CURL *h = curl_easy_init();
+
+	if (h == NULL)
+		return NULL;
+	curl_easy_setopt(h, CURLOPT_CAINFO, c->server_ca[0] ? c->server_ca : NULL);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)LONG_POLL_S + 60);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	return h;
 }
 
 int
@@ -630,17 +724,10 @@ uplink_start(const struct agent_config *c, struct journal *j, char *why, size_t 
 	U.j = j;
 	snprintf(U.state_path, sizeof(U.state_path), "%s/uplink.json", c->state_dir);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((U.curl = curl_easy_init()) == NULL) {
+	if ((U.curl = new_curl(c)) == NULL || (U.poll = new_curl(c)) == NULL) {
 		snprintf(why, whylen, "cannot start libcurl");
 		return -1;
 	}
-	curl_easy_setopt(U.curl, CURLOPT_CAINFO, c->server_ca[0] ? c->server_ca : NULL);
-	curl_easy_setopt(U.curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(U.curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(U.curl, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(U.curl, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(U.curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(U.curl, CURLOPT_NOSIGNAL, 1L);
 	snprintf(U.state, sizeof(U.state), "enrolling");
 	if (load_state() == 0)
 		snprintf(U.state, sizeof(U.state), "enrolled");

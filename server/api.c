@@ -225,15 +225,41 @@ next_checkin(const struct server_config *c)
 	return v < 1 ? 1 : (int)(v + 0.5);
 }
 
+/* 1 if the agent that reported (current version, refused versions) has
+ * nothing to do about desired: then its check-in may be held. */
+static int
+nothing_to_do(json_t *desired, long long current, json_t *rejected)
+{
+	json_int_t want = json_integer_value(json_object_get(desired, "version"));
+	json_int_t back = json_integer_value(json_object_get(desired, "rollback_from"));
+	json_t *e;
+	size_t i;
+
+	if (desired == NULL || (back > 0 && back == current))
+		return desired == NULL;
+	if (want <= current)
+		return 1;
+	json_array_foreach(rejected, i, e)
+		if (json_integer_value(json_object_get(e, "version")) == want)
+			return 1; /* it refused that version: asking again changes nothing */
+	return 0;
+}
+
+/*
+ * POST /api/v1/checkin.  With "wait_s", a long poll: when the agent has
+ * nothing to do, the answer is held (no thread kept) until what it
+ * should run changes or the time is up (at most checkin.interval_s, so
+ * that silence is still seen in time), and it calls again at once.
+ */
 static void
 do_checkin(struct api *a, const struct http_req *q, struct http_resp *r)
 {
 	struct who w;
-	json_t *b, *content;
+	json_t *b, *content, *wv;
 	struct ward_diag d;
-	char *report;
+	char *report = NULL, acked_txt[24];
 	const char *mode, *jid;
-	long long version, acked = 0;
+	long long version, acked = 0, wait_ms = 0;
 	json_t *desired = NULL;
 	int rc;
 
@@ -243,26 +269,52 @@ do_checkin(struct api *a, const struct http_req *q, struct http_resp *r)
 	version = json_integer_value(json_object_get(json_object_get(content, "current"), "version"));
 	mode = field(b, "mode", 32);
 	jid = json_object_get(b, "journal_id") != NULL ? field(b, "journal_id", 64) : "";
-	if (jid == NULL) {
-		http_error(r, 400, "\"journal_id\" must be a string of at most 64 bytes");
+	wv = json_object_get(b, "wait_s");
+	if (jid == NULL || (wv != NULL && (!json_is_integer(wv) || json_integer_value(wv) < 0 ||
+					   json_integer_value(wv) > 3600))) {
+		http_error(r, 400, "\"journal_id\" must be a string of at most 64 bytes, \"wait_s\" "
+				   "a number of seconds");
 		json_decref(b);
 		return;
 	}
-	report = json_dumps(b, JSON_COMPACT);
+	if (json_integer_value(wv) > 0) {
+		long long s = json_integer_value(wv) < a->cfg->checkin_interval_s
+				  ? json_integer_value(wv)
+				  : a->cfg->checkin_interval_s;
+
+		wait_ms = s * 1000 * (100 - (long long)(rand() % (a->cfg->checkin_jitter_pct + 1))) / 100;
+	}
 	db_lock(a->db);
-	rc = store_checkin(a->db, w.name, now_s(), report != NULL ? report : "{}", version,
-			   mode != NULL ? mode : "", jid, &acked, &d);
+	if (!q->resumed) {
+		report = json_dumps(b, JSON_COMPACT);
+		rc = store_checkin(a->db, w.name, now_s(), report != NULL ? report : "{}", version,
+				   mode != NULL ? mode : "", jid, &acked, &d);
+	} else {
+		const char *p[2] = {w.name, jid};
+
+		rc = db_scalar(a->db, "SELECT acked_seq FROM agents WHERE id = $1 AND journal_id = $2",
+			       p, 2, acked_txt, sizeof(acked_txt), &d);
+		acked = atoll(acked_txt);
+	}
 	if (rc == 0)
 		rc = rollout_desired(a->db, w.name, w.group, &desired, &d);
 	db_unlock(a->db);
 	free(report);
+	if (rc == 0 && wait_ms > 0 && (!q->resumed || q->remaining_ms > 0) &&
+	    nothing_to_do(desired, version, json_object_get(content, "rejected"))) {
+		r->hold_ms = q->resumed ? q->remaining_ms : wait_ms;
+		json_decref(desired);
+		json_decref(b);
+		return;
+	}
 	json_decref(b);
 	if (rc != 0) {
+		json_decref(desired);
 		http_error(r, 500, "%s", d.msg);
 		return;
 	}
-	r->json = json_pack("{s:i, s:o, s:I}", "next_checkin_s", next_checkin(a->cfg), "desired",
-			    desired != NULL ? desired : json_null(), "events_acked",
+	r->json = json_pack("{s:i, s:o, s:I}", "next_checkin_s", wait_ms > 0 ? 0 : next_checkin(a->cfg),
+			    "desired", desired != NULL ? desired : json_null(), "events_acked",
 			    (json_int_t)acked);
 }
 

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,15 +26,61 @@ struct reqstate {
 	size_t len, cap;
 	int too_big;
 	double t0;
+	/* While held (H.lock). */
+	struct MHD_Connection *conn;
+	int held, was_held;
+	double deadline;
+	struct reqstate *prev, *next;
 };
 
 static struct {
+	pthread_mutex_t lock; /* held */
+	struct reqstate *held;
 	struct MHD_Daemon *d;
 	http_handler handler;
 	void *ctx;
 	size_t max_body;
 	char *cert, *key;
-} H;
+} H = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void
+unhold_locked(struct reqstate *s)
+{
+	if (!s->held)
+		return;
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		H.held = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	s->held = 0;
+}
+
+void
+http_wake(int all)
+{
+	double now = clock_mono();
+	struct MHD_Connection **conns = NULL;
+	size_t n = 0, cap = 0, i;
+	struct reqstate *s, *next;
+
+	/* Collected under the lock, resumed outside it (MHD has locks of its
+	 * own, taken around our callbacks). */
+	pthread_mutex_lock(&H.lock);
+	for (s = H.held; s != NULL; s = next) {
+		next = s->next;
+		if ((all || now >= s->deadline) && ward_grow(&conns, &cap, n + 1, sizeof(*conns)) == 0) {
+			unhold_locked(s);
+			conns[n++] = s->conn;
+		}
+	}
+	pthread_mutex_unlock(&H.lock);
+	for (i = 0; i < n; i++)
+		MHD_resume_connection(conns[i]);
+	ward_free(conns);
+}
 
 void
 http_error(struct http_resp *r, int status, const char *fmt, ...)
@@ -174,7 +221,28 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 		q.range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
 		q.conn = conn;
+		q.resumed = s->was_held;
+		q.remaining_ms = s->was_held ? (long long)((s->deadline - clock_mono()) * 1000) : 0;
+		if (q.remaining_ms < 0)
+			q.remaining_ms = 0;
 		H.handler(H.ctx, &q, &r);
+		if (r.hold_ms > 0 && r.json == NULL && r.fd < 0) {
+			/* Suspended before the waker can see it: it is resumed once. */
+			MHD_suspend_connection(conn);
+			pthread_mutex_lock(&H.lock);
+			if (!s->was_held)
+				s->deadline = clock_mono() + (double)r.hold_ms / 1000;
+			s->was_held = 1;
+			s->held = 1;
+			s->conn = conn;
+			s->prev = NULL;
+			s->next = H.held;
+			if (H.held != NULL)
+				H.held->prev = s;
+			H.held = s;
+			pthread_mutex_unlock(&H.lock);
+			return MHD_YES;
+		}
 	}
 	log_request(method, url, r.status, (clock_mono() - s->t0) * 1000, r.who[0] ? r.who : "-");
 	ok = respond(conn, &r);
@@ -191,6 +259,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	(void)toe;
 	if (s != NULL) {
+		pthread_mutex_lock(&H.lock);
+		unhold_locked(s);
+		pthread_mutex_unlock(&H.lock);
 		ward_free(s->buf);
 		ward_free(s);
 	}
@@ -265,6 +336,7 @@ http_start(const struct server_config *c, http_handler handler, void *ctx, struc
 		return WARD_EIO;
 	H.d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |
+		MHD_ALLOW_SUSPEND_RESUME |
 		(ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 	    0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_HTTPS_MEM_CERT, H.cert, MHD_OPTION_HTTPS_MEM_KEY, H.key,
@@ -280,8 +352,11 @@ http_start(const struct server_config *c, http_handler handler, void *ctx, struc
 void
 http_stop(void)
 {
-	if (H.d != NULL)
+	if (H.d != NULL) {
+		http_wake(1); /* MHD must not stop with requests set aside */
+		usleep(200000);
 		MHD_stop_daemon(H.d);
+	}
 	H.d = NULL;
 	ward_free(H.cert);
 	ward_free(H.key);

@@ -25,6 +25,8 @@ struct http_req {
 	const char *authorization; /* header value or NULL */
 	const char *range;	   /* header value or NULL */
 	struct MHD_Connection *conn;
+	int resumed;		   /* called again after a hold */
+	long long remaining_ms;	   /* of the first hold's time (when resumed) */
 };
 
 struct http_resp {
@@ -33,6 +35,10 @@ struct http_resp {
 	int fd;	      /* a file's bytes [off, off + len) of total (fd taken), -1 if none */
 	uint64_t off, len, total;
 	char who[80]; /* for the log line: agent id or token name */
+	/* Or: answer later.  The request is held (its connection set
+	 * aside, no thread kept) for up to hold_ms, then the handler is
+	 * called again with resumed set — sooner if http_wake() says so. */
+	long long hold_ms;
 };
 
 typedef void (*http_handler)(void *ctx, const struct http_req *q, struct http_resp *r);
@@ -42,6 +48,10 @@ typedef void (*http_handler)(void *ctx, const struct http_req *q, struct http_re
 int http_start(const struct server_config *c, http_handler handler, void *ctx,
 	       struct ward_diag *d);
 void http_stop(void);
+
+/* Hands held requests back to their handler: all of them (something
+ * they wait for may have changed), or only those whose time is up. */
+void http_wake(int all);
 
 /* A query argument of q, or NULL. */
 const char *http_arg(const struct http_req *q, const char *name);

@@ -275,6 +275,7 @@ rollout_thread(void *arg)
 	struct api *a = arg;
 	struct ward_diag d;
 	char last[600] = "";
+	long long gen, last_gen = -1;
 
 	while (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
 		int r;
@@ -282,7 +283,12 @@ rollout_thread(void *arg)
 		usleep(a->cfg->tick_ms * 1000u);
 		db_lock(a->db);
 		r = rollout_tick(a->db, (int64_t)time(NULL), a->cfg->checkin_interval_s, &d);
+		gen = rollout_generation(a->db);
 		db_unlock(a->db);
+		/* Held check-ins: all looked at again when something changed
+		 * (on any server of the database), else those whose time is up. */
+		http_wake(gen != last_gen);
+		last_gen = gen;
 		if (r != 0 && strcmp(last, d.msg) != 0) { /* said once, not every tick */
 			fprintf(stderr, "ward-server: rollout: %s\n", d.msg);
 			snprintf(last, sizeof(last), "%s", d.msg);

@@ -25,6 +25,29 @@ lltoa(long long v, char out[24])
 	snprintf(out, 24, "%lld", v);
 }
 
+/* What agents should run changed: held check-ins are looked at again. */
+static int
+bump(struct db *db, struct ward_diag *d)
+{
+	return db_exec(db,
+		       "INSERT INTO settings (name, value) VALUES ('generation', '1')"
+		       " ON CONFLICT (name) DO UPDATE SET"
+		       " value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)",
+		       NULL, 0, NULL, NULL, d);
+}
+
+long long
+rollout_generation(struct db *db)
+{
+	struct ward_diag d;
+	char v[24];
+
+	if (db_scalar(db, "SELECT value FROM settings WHERE name = 'generation'", NULL, 0, v,
+		      sizeof(v), &d) != 0)
+		return -1;
+	return atoll(v);
+}
+
 /* --- plans --------------------------------------------------------------- */
 
 static void
@@ -431,6 +454,8 @@ start_ring(struct db *db, struct release *rel, long long k, int64_t now, struct 
 			    " WHERE id = $1",
 			    q, 3, NULL, NULL, d);
 	}
+	if (r == 0)
+		r = bump(db, d);
 out:
 	ward_free(cs.c);
 	return r;
@@ -540,6 +565,8 @@ halt(struct db *db, const struct release *rel, const char *reason, json_t *evide
 			    "INSERT INTO audit (ts, who, action, detail)"
 			    " VALUES ($1, 'rollout', 'release-halted', $2)",
 			    a, 2, NULL, NULL, d);
+		if (r == 0)
+			r = bump(db, d);
 		free(text);
 		json_decref(detail);
 	}
@@ -613,11 +640,14 @@ evaluate(struct db *db, struct release *rel, int64_t now, long long interval_s,
 		/* The soak is over: enough of the ring must run the version
 		 * (agents that did not check in since do not block). */
 		if (h.online == 0 || (double)h.active * 100.0 >= g->min_active_pct * (double)h.online) {
-			if (rel->ring + 1 >= (long long)rel->plan.nrings)
+			if (rel->ring + 1 >= (long long)rel->plan.nrings) {
 				r = db_exec(db,
 					    "UPDATE releases SET state = 'completed', updated = $2"
 					    " WHERE id = $1",
 					    q, 2, NULL, NULL, d);
+				if (r == 0)
+					r = bump(db, d);
+			}
 			else
 				r = start_ring(db, rel, rel->ring + 1, now, d);
 		}
@@ -698,7 +728,8 @@ rollout_action(struct db *db, long long id, const char *action, const char *who,
 			     rel.state, action);
 		goto fail;
 	}
-	if ((r = db_exec(db, sql, q, strstr(sql, "$3") != NULL ? 3 : 2, NULL, NULL, d)) != 0)
+	if ((r = db_exec(db, sql, q, strstr(sql, "$3") != NULL ? 3 : 2, NULL, NULL, d)) != 0 ||
+	    (r = bump(db, d)) != 0)
 		goto fail;
 	return db_commit(db, d);
 fail:
@@ -714,8 +745,10 @@ rollout_pin(struct db *db, const char *group, long long version, int64_t now,
 	const char *q[3] = {group, sha, n};
 	int r;
 
-	if (version == 0)
-		return db_exec(db, "DELETE FROM pins WHERE grp = $1", q, 1, NULL, NULL, d);
+	if (version == 0) {
+		r = db_exec(db, "DELETE FROM pins WHERE grp = $1", q, 1, NULL, NULL, d);
+		return r != 0 ? r : bump(db, d);
+	}
 	lltoa(version, v);
 	lltoa(now, n);
 	q[0] = v;
@@ -726,21 +759,23 @@ rollout_pin(struct db *db, const char *group, long long version, int64_t now,
 		return diag_set(d, WARD_EUNDEFINED, NULL, 0, 0, "no stored bundle has version %lld",
 				version);
 	q[0] = group;
-	return db_exec(db,
-		       "INSERT INTO pins (grp, bundle, created) VALUES ($1, $2, $3)"
-		       " ON CONFLICT (grp) DO UPDATE SET bundle = $2, created = $3",
-		       q, 3, NULL, NULL, d);
+	r = db_exec(db,
+		    "INSERT INTO pins (grp, bundle, created) VALUES ($1, $2, $3)"
+		    " ON CONFLICT (grp) DO UPDATE SET bundle = $2, created = $3",
+		    q, 3, NULL, NULL, d);
+	return r != 0 ? r : bump(db, d);
 }
 
 int
 rollout_freeze(struct db *db, int on, struct ward_diag *d)
 {
 	const char *q[1] = {on ? "1" : "0"};
+	int r = db_exec(db,
+			"INSERT INTO settings (name, value) VALUES ('freeze', $1)"
+			" ON CONFLICT (name) DO UPDATE SET value = $1",
+			q, 1, NULL, NULL, d);
 
-	return db_exec(db,
-		       "INSERT INTO settings (name, value) VALUES ('freeze', $1)"
-		       " ON CONFLICT (name) DO UPDATE SET value = $1",
-		       q, 1, NULL, NULL, d);
+	return r != 0 ? r : bump(db, d);
 }
 
 /* --- what an agent should run ---------------------------------------------------- */

@@ -87,6 +87,10 @@ int rollout_freeze(struct db *db, int on, struct ward_diag *d);
 int rollout_desired(struct db *db, const char *agent_id, const char *group, json_t **out,
 		    struct ward_diag *d);
 
+/* A number that changes whenever what some agent should run may have
+ * changed (a ring started, a halt, a pin...); -1 on error. */
+long long rollout_generation(struct db *db);
+
 /* Releases (newest first) or one release with its rings and incidents. */
 int rollout_releases(struct db *db, json_t **out, struct ward_diag *d);
 int rollout_release(struct db *db, long long id, json_t **out, struct ward_diag *d);

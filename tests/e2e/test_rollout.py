@@ -27,14 +27,20 @@ def quick_plan(soak=1, canary=1):
 
 
 @pytest.fixture
-def rollout(ward, tmp_path, backend, request):
+def interval():
+    """The agents' check-in interval (long polls are held at most this)."""
+    return 1
+
+
+@pytest.fixture
+def rollout(ward, tmp_path, backend, request, interval):
     keys = Keys(ward, str(tmp_path / "keys"))
     rel = keys.make("release")
     database = None
     if backend == "postgresql":
         database = request.getfixturevalue("postgres").create_db("ward_%s" % os.urandom(4).hex())
     srv = Server(tmp_path / "server", database=database, settings={
-        "checkin.interval_s": 1, "checkin.jitter_pct": 0, "rollout.tick_ms": 200,
+        "checkin.interval_s": interval, "checkin.jitter_pct": 0, "rollout.tick_ms": 200,
         "content.trusted_keys": "[%s]" % rel[1]})
     srv.start()
     agents = []
@@ -271,3 +277,20 @@ def test_bundle_download_resumes(rollout):
         raise AssertionError("a range past the end was served")
     except urllib.error.HTTPError as e:
         assert e.code == 416
+
+
+@pytest.mark.parametrize("interval", [60])
+def test_long_poll_delivers_at_once(rollout):
+    """Check-ins are long polls: with a 60 s interval, a release and a halt
+    still reach the agents within seconds, not at their next check-in."""
+    agents = [rollout.agent("h%d" % i) for i in range(2)]
+    time.sleep(2)  # both waiting in a held check-in
+    t0 = time.time()
+    rid = rollout.publish(rollout.bundle(1), quick_plan())
+    assert rollout.wait_release(rid, ("completed",), timeout=30)["state"] == "completed"
+    wait_versions(agents, [1, 1], timeout=15)
+    assert time.time() - t0 < 20, "the release waited for the check-in interval"
+    t0 = time.time()
+    bad = rollout.publish(rollout.bundle(2, min_agent="9.0.0"), quick_plan(soak=30))
+    assert rollout.wait_release(bad, ("halted",), timeout=30)["state"] == "halted"
+    assert time.time() - t0 < 15
