@@ -42,6 +42,7 @@ static struct {
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t cond;
 	int kicked, running, synced, revoked;
+	unsigned server_batch_max; /* from the server's check-in answer */
 	char state[16]; /* enrolling, enrolled, refused, revoked */
 	char error[300];
 	long long acked;
@@ -459,6 +460,14 @@ checkin(CURL *c, int *next, long long *acked, char *err, size_t errlen)
 
 		*next = n >= 0 && n <= 86400 ? (int)n : 30;
 		*acked = (long long)json_integer_value(json_object_get(resp, "events_acked"));
+		{ /* what the server takes per upload (it refuses larger batches) */
+			json_int_t m = json_integer_value(
+			    json_object_get(json_object_get(resp, "config"), "events_batch_max"));
+
+			pthread_mutex_lock(&U.lock);
+			U.server_batch_max = m > 0 && m < 1000000 ? (unsigned)m : 0;
+			pthread_mutex_unlock(&U.lock);
+		}
 		pthread_mutex_lock(&U.lock);
 		U.last_checkin = time(NULL);
 		pthread_mutex_unlock(&U.lock);
@@ -502,6 +511,10 @@ upload(long long *acked, char *err, size_t errlen)
 	long code;
 	int more;
 
+	pthread_mutex_lock(&U.lock);
+	if (U.server_batch_max > 0 && U.server_batch_max < b.max)
+		b.max = U.server_batch_max;
+	pthread_mutex_unlock(&U.lock);
 	journal_stats(U.j, &js);
 	if (from < js.first_seq)
 		from = js.first_seq; /* dropped by the cap: counted in a journal-dropped event */

@@ -313,9 +313,11 @@ do_checkin(struct api *a, const struct http_req *q, struct http_resp *r)
 		http_error(r, 500, "%s", d.msg);
 		return;
 	}
-	r->json = json_pack("{s:i, s:o, s:I}", "next_checkin_s", wait_ms > 0 ? 0 : next_checkin(a->cfg),
-			    "desired", desired != NULL ? desired : json_null(), "events_acked",
-			    (json_int_t)acked);
+	r->json = json_pack("{s:i, s:o, s:I, s:{s:i, s:i}}", "next_checkin_s",
+			    wait_ms > 0 ? 0 : next_checkin(a->cfg), "desired",
+			    desired != NULL ? desired : json_null(), "events_acked", (json_int_t)acked,
+			    "config", "checkin_interval_s", (int)a->cfg->checkin_interval_s,
+			    "events_batch_max", (int)a->cfg->event_batch_max);
 }
 
 static void

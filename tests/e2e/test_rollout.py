@@ -117,8 +117,14 @@ def rollout(ward, tmp_path, backend, request, interval):
 
 
 def versions(agents):
-    return [a.status()["content"]["current"]["version"]
-            if a.status()["content"]["current"] else None for a in agents]
+    """Each agent's current version (None: none, or its worker is being
+    restarted — a crashing release does that — and cannot answer now)."""
+    out = []
+    for a in agents:
+        p = a.agent("status", "--json")
+        cur = json.loads(p.stdout)["content"]["current"] if p.returncode == 0 else None
+        out.append(cur["version"] if cur else None)
+    return out
 
 
 def wait_versions(agents, want, timeout=30):

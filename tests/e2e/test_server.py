@@ -27,8 +27,10 @@ def fleet(ward, tmp_path, backend, request):
     if backend == "postgresql":
         pg = request.getfixturevalue("postgres")
         database = pg.create_db("ward_%s" % os.urandom(4).hex())
+    # A small batch limit: agents must follow what the server says it takes.
     srv = Server(tmp_path / "server", database=database,
-                 settings={"checkin.interval_s": 1, "checkin.jitter_pct": 0})
+                 settings={"checkin.interval_s": 1, "checkin.jitter_pct": 0,
+                           "events.batch_max": 50})
     srv.start()
     keys = Keys(ward, str(tmp_path / "keys"))
     rel = keys.make("release")
