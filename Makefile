@@ -6,7 +6,8 @@
 #                a short run of every fuzz target, end-to-end tests
 #   make bench   benchmarks against yara and clamscan (bench/scan), and of
 #                content activation in the agent (bench/agent)
-#   make demo    scan a sample tree with the sample rules
+#   make demo    scan a sample tree, run the agent on it, rehearse a faulty
+#                release on a simulated fleet
 
 SHELL := /bin/bash
 BUILD ?= build
@@ -105,7 +106,7 @@ bench: deps build
 
 demo: deps
 	$(MAKE) --no-print-directory build
-	@bash demo/run.sh $(BUILD)/cli/ward $(BUILD)/agent/wardd
+	@bash demo/run.sh $(BUILD)/cli/ward $(BUILD)/agent/wardd $(BUILD)/server/ward-sim
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz build-fault

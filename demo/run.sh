@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # make demo: build a small tree with clean files and a few samples, then
 # scan it with the rules of the default content (content/default), first
-# as text and then as JSON.
+# as text and then as JSON; run the agent on it; then rehearse a faulty
+# release on a simulated fleet.
 set -euo pipefail
 ward=${1:-build/cli/ward}
 wardd=${2:-build/agent/wardd}
+wardsim=${3:-build/server/ward-sim}
 here=$(cd "$(dirname "$0")" && pwd)
 content="$here/../content/default"
 rules=(--rules "$content/rules/eicar.yar" --rules "$content/rules/starter.yar")
@@ -106,4 +108,9 @@ for path in sorted(glob.glob(sys.argv[1] + "/*.wjl")):
         print("%4d  %-6s %-28s %s" % (seq, ev["event"]["kind"], ev["event"]["action"], extra[-110:]))
         off += 16 + n
 PY
+echo
+echo "== the fleet: 200 simulated agents, a good release, then one that crashes agents"
+echo "   (ward-sim starts its own ward-server on loopback; check-ins every 2 s, soaks of 3 s)"
+WARD_BIN="$ward" WARD_SERVER_BIN="$(dirname "$wardsim")/ward-server" \
+	"$wardsim" --self-contained --agents 200 --soak 3 --fault crash 2>/dev/null || true
 exit 0
