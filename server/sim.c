@@ -441,7 +441,10 @@ follow_release(CURL *c, long long id, double deadline, json_t *result)
 			json_t *rg = json_array_get(json_object_get(json_object_get(r, "plan"), "rings"),
 						    (size_t)(ring < 0 ? 0 : ring));
 
-			if (!S.json)
+			if (!S.json && ring < 0)
+				printf("%7.1fs  release %lld: published, no ring started yet\n",
+				       now_mono() - start, id);
+			else if (!S.json)
 				printf("%7.1fs  release %lld: %s, ring %lld (%s), %lld agents\n",
 				       now_mono() - start, id, state, ring,
 				       json_string_value(json_object_get(rg, "name")),
