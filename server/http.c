@@ -41,6 +41,7 @@ static struct {
 	void *ctx;
 	size_t max_body;
 	char *cert, *key;
+	int stopping;
 } H = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void
@@ -226,7 +227,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (q.remaining_ms < 0)
 			q.remaining_ms = 0;
 		H.handler(H.ctx, &q, &r);
-		if (r.hold_ms > 0 && r.json == NULL && r.fd < 0) {
+		if (r.hold_ms > 0 && r.json == NULL && r.fd < 0 &&
+		    __atomic_load_n(&H.stopping, __ATOMIC_ACQUIRE)) {
+			/* MHD must not stop with a request set aside: come back later. */
+			http_error(&r, 503, "the server is stopping");
+		} else if (r.hold_ms > 0 && r.json == NULL && r.fd < 0) {
 			/* Suspended before the waker can see it: it is resumed once. */
 			MHD_suspend_connection(conn);
 			pthread_mutex_lock(&H.lock);
@@ -353,6 +358,7 @@ void
 http_stop(void)
 {
 	if (H.d != NULL) {
+		__atomic_store_n(&H.stopping, 1, __ATOMIC_RELEASE);
 		http_wake(1); /* MHD must not stop with requests set aside */
 		usleep(200000);
 		MHD_stop_daemon(H.d);
