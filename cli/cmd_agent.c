@@ -177,6 +177,17 @@ print_status(json_t *s)
 				printf("%-16s watching less than asked: %s\n", "", json_string_value(v));
 		}
 	}
+	if ((e = json_object_get(s, "uplink")) != NULL) {
+		printf("fleet server:    %s, %s", json_string_value(json_object_get(e, "server")),
+		       json_string_value(json_object_get(e, "state")));
+		if (json_string_length(json_object_get(e, "agent_id")) > 0)
+			printf(" as agent %s, events acknowledged up to %lld",
+			       json_string_value(json_object_get(e, "agent_id")),
+			       (long long)json_integer_value(json_object_get(e, "events_acked")));
+		printf("\n");
+		if ((v = json_object_get(e, "error")) != NULL)
+			printf("%-16s last error: %s\n", "", json_string_value(v));
+	}
 	printf("pid:             %lld (supervisor %lld), up %lld s\n",
 	       (long long)json_integer_value(json_object_get(s, "pid")),
 	       (long long)json_integer_value(json_object_get(s, "supervisor_pid")),

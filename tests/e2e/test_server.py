@@ -130,6 +130,9 @@ def test_enroll_checkin_and_events(fleet):
     assert [x["id"] for x in json.loads(p.stdout)] == [aid]
     p = fleet.cli("events", "--agent", aid)
     assert p.returncode == 0 and "content-activated" in p.stdout
+    # ward agent status says where the agent reports to.
+    p = a.agent("status")
+    assert "fleet server:" in p.stdout and aid in p.stdout and "enrolled" in p.stdout
 
 
 def test_tokens_uses_expiry_and_groups(fleet):
