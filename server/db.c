@@ -20,6 +20,7 @@ struct db {
 	enum db_kind kind;
 	sqlite3 *lite;
 	PGconn *pg;
+	int in_tx; /* between db_begin_write and commit/rollback */
 	long long changes;
 	pthread_mutex_t lock;
 };
@@ -160,7 +161,31 @@ static int
 exec_pg(struct db *db, const char *sql, const char *const *params, int nparams, db_row_fn fn,
 	void *arg, struct ward_diag *d)
 {
-	PGresult *res = PQexecParams(db->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res;
+
+	/* A lost connection (the database restarted) is made again — but
+	 * never in the middle of a transaction, whose start it would lose:
+	 * that one fails, and is retried by its caller's next call. */
+	if (PQstatus(db->pg) == CONNECTION_BAD) {
+		if (db->in_tx)
+			return diag_set(d, WARD_EIO, NULL, 0, 0,
+					"PostgreSQL: the connection was lost in a transaction");
+		PQreset(db->pg);
+		if (PQstatus(db->pg) != CONNECTION_OK)
+			return diag_set(d, WARD_EIO, NULL, 0, 0, "PostgreSQL: %s",
+					PQerrorMessage(db->pg));
+		PQclear(PQexec(db->pg, "SET client_min_messages TO warning"));
+	}
+	res = PQexecParams(db->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (PQstatus(db->pg) == CONNECTION_BAD && !db->in_tx) {
+		/* It went away under this statement (outside a transaction, so
+		 * it did not happen): connect again and run it once more. */
+		PQclear(res);
+		PQreset(db->pg);
+		if (PQstatus(db->pg) == CONNECTION_OK)
+			PQclear(PQexec(db->pg, "SET client_min_messages TO warning"));
+		res = PQexecParams(db->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	}
 	const char *vals[64];
 	int st = PQresultStatus(res), rows, cols, i, j, r = 0;
 
@@ -193,14 +218,20 @@ db_exec(struct db *db, const char *sql, const char *const *params, int nparams, 
 int
 db_begin_write(struct db *db, struct ward_diag *d)
 {
-	return db_exec(db, db->kind == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, 0, NULL, NULL,
-		       d);
+	int r = db_exec(db, db->kind == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, 0, NULL,
+			NULL, d);
+
+	db->in_tx = r == 0;
+	return r;
 }
 
 int
 db_commit(struct db *db, struct ward_diag *d)
 {
-	return db_exec(db, "COMMIT", NULL, 0, NULL, NULL, d);
+	int r = db_exec(db, "COMMIT", NULL, 0, NULL, NULL, d);
+
+	db->in_tx = 0;
+	return r;
 }
 
 void
@@ -208,6 +239,9 @@ db_rollback(struct db *db)
 {
 	struct ward_diag d;
 
+	db->in_tx = 0;
+	if (db->kind == DB_POSTGRES && PQstatus(db->pg) == CONNECTION_BAD)
+		return; /* nothing to roll back: the server dropped it */
 	(void)db_exec(db, "ROLLBACK", NULL, 0, NULL, NULL, &d);
 }
 

@@ -174,6 +174,10 @@ class Postgres:
         assert p.returncode == 0, "%s: %s%s" % (prog, p.stdout, p.stderr)
         return p
 
+    def restart(self):
+        self.run("pg_ctl", "-D", self.d + "/data", "-l", self.d + "/log", "-m", "fast", "-w",
+                 "restart")
+
     def create_db(self, name):
         self.run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q", "-c",
                  "CREATE DATABASE %s" % name)

@@ -299,3 +299,25 @@ def test_no_event_lost_or_duplicated_across_restarts(fleet):
                if e["event"]["event"]["action"] == "file-created"]
     names = sorted(os.path.basename(e["event"]["file"]["path"]) for e in created)
     assert names == ["f%03d" % i for i in range(450)], "lost or repeated file events"
+
+
+def test_postgresql_restart_is_survived(ward, tmp_path, postgres):
+    """The database restarting under a running server: calls outside a
+    transaction reconnect, nothing needs a server restart."""
+    srv = Server(tmp_path / "s", database=postgres.create_db("ward_%s" % os.urandom(4).hex()))
+    srv.start()
+    try:
+        body = {"token": srv.token(), "machine_id": "m", "hw_id": "h", "hostname": "x",
+                "version": "0.1.0"}
+        st, ans = srv.post("/api/v1/enroll", body)
+        assert st == 200
+        cred = ans["agent_id"] + ":" + ans["secret"]
+        postgres.restart()
+        st, _ = srv.post("/api/v1/checkin", {"mode": "protecting"}, token=cred)
+        assert st == 200, srv.read_log()
+        st, ans = srv.post("/api/v1/events", {"journal_id": "j", "events": [
+            {"seq": 1, "event": {"event": {"kind": "event"}}}]}, token=cred)
+        assert st == 200 and ans["acked"] == 1
+        assert len(srv.agents()) == 1
+    finally:
+        srv.stop()
