@@ -57,7 +57,7 @@ struct dent {
 
 struct rate {
 	uint64_t h;
-	int64_t window;
+	int64_t window; /* when it began, monotonic seconds */
 	unsigned count, suppressed;
 };
 
@@ -527,16 +527,18 @@ rate_ok(const char *path, unsigned *suppressed)
 {
 	uint64_t h = hash_bytes(path, strlen(path));
 	struct rate *r = &F.rates[h % RATE_SLOTS];
-	int64_t window = (int64_t)clock_mono() / RATE_WINDOW_S;
+	int64_t now = (int64_t)clock_mono();
 
 	*suppressed = 0;
 	if (F.cfg->fim_rate_limit == 0)
 		return 1;
-	if (r->h != h || r->window != window) {
+	/* A window per path from its first event (not aligned on the clock,
+	 * where a burst across a minute's boundary would get twice the limit). */
+	if (r->h != h || now - r->window >= RATE_WINDOW_S) {
 		if (r->h == h)
 			*suppressed = r->suppressed;
 		r->h = h;
-		r->window = window;
+		r->window = now;
 		r->count = 0;
 		r->suppressed = 0;
 	}
