@@ -162,6 +162,21 @@ auth_admin(struct api *a, const struct http_req *q, struct http_resp *r, enum ro
 	return 0;
 }
 
+/* Answers a store or rollout call: ok (built only on success) or the
+ * error's status — 404 no such thing, 409 not in a state for it, 500. */
+static void
+reply(struct http_resp *r, int rc, const struct ward_diag *d, json_t *ok)
+{
+	if (rc == 0)
+		r->json = ok;
+	else if (rc == WARD_EUNDEFINED)
+		http_error(r, 404, "%s", d->msg);
+	else if (rc == WARD_EDUPLICATE || rc == WARD_EINVAL)
+		http_error(r, 409, "%s", d->msg);
+	else
+		http_error(r, 500, "%s", d->msg);
+}
+
 /* --- agents ------------------------------------------------------------- */
 
 static void
@@ -430,12 +445,7 @@ do_revoke(struct api *a, const struct http_req *q, struct http_resp *r, const ch
 	if (rc == 0)
 		audit(a, &w, "agent-revoked", json_pack("{s:s}", "agent_id", id));
 	db_unlock(a->db);
-	if (rc == WARD_EUNDEFINED)
-		http_error(r, 404, "%s", d.msg);
-	else if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:b, s:s}", "revoked", 1, "agent_id", id);
+	reply(r, rc, &d, rc == 0 ? json_pack("{s:b, s:s}", "revoked", 1, "agent_id", id) : NULL);
 }
 
 static void
@@ -705,14 +715,7 @@ do_release_create(struct api *a, const struct http_req *q, struct http_resp *r)
 				rollout_plan_json(&plan)));
 	db_unlock(a->db);
 	json_decref(b);
-	if (rc == WARD_EUNDEFINED)
-		http_error(r, 404, "%s", d.msg);
-	else if (rc == WARD_EDUPLICATE || rc == WARD_EINVAL)
-		http_error(r, 409, "%s", d.msg);
-	else if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:I}", "release", (json_int_t)id);
+	reply(r, rc, &d, rc == 0 ? json_pack("{s:I}", "release", (json_int_t)id) : NULL);
 }
 
 static void
@@ -729,12 +732,8 @@ do_release_get(struct api *a, const struct http_req *q, struct http_resp *r, con
 	rc = idtext == NULL ? rollout_releases(a->db, &out, &d)
 			    : rollout_release(a->db, atoll(idtext), &out, &d);
 	db_unlock(a->db);
-	if (rc == WARD_EUNDEFINED)
-		http_error(r, 404, "%s", d.msg);
-	else if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = idtext == NULL ? json_pack("{s:o}", "releases", out) : out;
+	reply(r, rc, &d,
+	      rc != 0 ? NULL : idtext == NULL ? json_pack("{s:o}", "releases", out) : out);
 }
 
 static void
@@ -756,14 +755,8 @@ do_release_action(struct api *a, const struct http_req *q, struct http_resp *r, 
 		audit(a, &w, act, json_pack("{s:I}", "release", (json_int_t)id));
 	}
 	db_unlock(a->db);
-	if (rc == WARD_EUNDEFINED)
-		http_error(r, 404, "%s", d.msg);
-	else if (rc == WARD_EINVAL)
-		http_error(r, 409, "%s", d.msg);
-	else if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:I, s:s}", "release", (json_int_t)id, "done", action);
+	reply(r, rc, &d,
+	      rc == 0 ? json_pack("{s:I, s:s}", "release", (json_int_t)id, "done", action) : NULL);
 }
 
 static void
@@ -791,13 +784,10 @@ do_pin(struct api *a, const struct http_req *q, struct http_resp *r)
 		      json_pack("{s:s, s:I}", "group", group, "version",
 				(json_int_t)json_integer_value(v)));
 	db_unlock(a->db);
-	if (rc == WARD_EUNDEFINED)
-		http_error(r, 404, "%s", d.msg);
-	else if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:s, s:I}", "group", group, "version",
-				    (json_int_t)json_integer_value(v));
+	reply(r, rc, &d,
+	      rc == 0 ? json_pack("{s:s, s:I}", "group", group, "version",
+				  (json_int_t)json_integer_value(v))
+		      : NULL);
 	json_decref(b);
 }
 

@@ -14,6 +14,7 @@
  * bundle with a bad signature is refused and reported); the simulation
  * stops by itself (--duration, or the end of the release it follows).
  */
+#include "server/sim_local.h"
 #include "content/bundle.h"
 #include "crypto/digest.h"
 #include "crypto/sign.h"
@@ -486,100 +487,9 @@ follow_release(CURL *c, long long id, double deadline, json_t *result)
 
 /* --- self-contained rehearsal -------------------------------------------------- */
 
-static char sim_dir[256], server_bin[1100], ward_bin[1100];
-static pid_t server_pid;
+/* --- self-contained rehearsal (its server: sim_local.c) ---------------------- */
 
-static int
-run(char *const argv[], char *out, size_t outlen)
-{
-	int pfd[2], status;
-	pid_t pid;
-	ssize_t n, got = 0;
-
-	if (pipe(pfd) != 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(pfd[1], 1);
-		close(pfd[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	while (out != NULL && (size_t)got + 1 < outlen &&
-	       (n = read(pfd[0], out + got, outlen - (size_t)got - 1)) > 0)
-		got += n;
-	if (out != NULL)
-		out[got] = '\0';
-	close(pfd[0]);
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void
-sibling(const char *self, const char *rel, const char *env, char *out, size_t outlen)
-{
-	char dir[1024];
-	char *slash;
-
-	if (getenv(env) != NULL) {
-		snprintf(out, outlen, "%s", getenv(env));
-		return;
-	}
-	if (realpath(self, dir) == NULL)
-		snprintf(dir, sizeof(dir), "%.900s", self);
-	slash = strrchr(dir, '/');
-	if (slash != NULL)
-		*slash = '\0';
-	snprintf(out, outlen, "%.900s/%s", dir, rel);
-}
-
-static const char eicar[] =
-    "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
-
-/* Builds and signs content version v in the sim directory. */
-static int
-make_bundle(long long v, char *out, size_t outlen)
-{
-	char src[512], path[600], text[1024], key[600];
-	struct ward_diag d;
-	char *argv[8];
-
-	snprintf(src, sizeof(src), "%s/src%lld", sim_dir, v);
-	snprintf(path, sizeof(path), "%s/rules", src);
-	if ((mkdir(src, 0700) != 0 && errno != EEXIST) || (mkdir(path, 0700) != 0 && errno != EEXIST))
-		return -1;
-	snprintf(path, sizeof(path), "%s/tests", src);
-	(void)mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/rules/eicar.yar", src);
-	snprintf(text, sizeof(text),
-		 "rule EICAR_Test_File { strings: $e = \"X5O!P%%@AP[4\\\\PZX54(P^)7CC)7}$EICAR-"
-		 "STANDARD-ANTIVIRUS-TEST-FILE!$H+H*\" condition: $e at 0 }\n"
-		 "rule Sim_Version_%lld { condition: false }\n",
-		 v);
-	if (file_replace(path, text, strlen(text), 0600, &d) != 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/tests/eicar.com", src);
-	if (file_replace(path, eicar, strlen(eicar), 0600, &d) != 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/bundle.json", src);
-	snprintf(text, sizeof(text),
-		 "{\"name\": \"sim\", \"version\": %lld, \"expires\": \"2099-01-01T00:00:00Z\","
-		 " \"rules\": [\"rules/eicar.yar\"], \"tests\": [{\"sample\": \"tests/eicar.com\","
-		 " \"expect\": [\"EICAR_Test_File\"]}]}\n",
-		 v);
-	if (file_replace(path, text, strlen(text), 0600, &d) != 0)
-		return -1;
-	snprintf(out, outlen, "%s/v%lld.wbundle", sim_dir, v);
-	snprintf(key, sizeof(key), "%s/release.key", sim_dir);
-	argv[0] = ward_bin, argv[1] = "content", argv[2] = "build", argv[3] = src, argv[4] = "-o",
-	argv[5] = out, argv[6] = NULL;
-	if (run(argv, NULL, 0) != 0)
-		return -1;
-	argv[2] = "sign", argv[3] = out, argv[4] = "--key", argv[5] = key;
-	return run(argv, NULL, 0) == 0 ? 0 : -1;
-}
+static struct sim_local L;
 
 static long long
 publish(CURL *c, const char *path, json_t *plan)
@@ -632,84 +542,17 @@ compressed_plan(double soak)
 static int
 start_server(const char *self, int interval)
 {
-	char dir[300], yaml[400], text[8192], out[512], port[16], listen[64], key[300];
-	char *argv[10];
+	struct ward_diag d;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	struct ward_diag d;
-	int p;
+	int i;
 
-	sibling(self, "../server/ward-server", "WARD_SERVER_BIN", server_bin, sizeof(server_bin));
-	sibling(self, "../cli/ward", "WARD_BIN", ward_bin, sizeof(ward_bin));
-	if (access(server_bin, X_OK) != 0 || access(ward_bin, X_OK) != 0) {
-		fprintf(stderr, "ward-sim: needs ward-server and ward (%s, %s)\n", server_bin, ward_bin);
+	if (sim_local_start(self, interval, &L) != 0)
 		return -1;
-	}
-	snprintf(sim_dir, sizeof(sim_dir), "/tmp/ward-sim-XXXXXX");
-	if (mkdtemp(sim_dir) == NULL)
-		return -1;
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	p = 20000 + rand() % 30000;
-	snprintf(port, sizeof(port), "%d", p);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", p);
-	snprintf(dir, sizeof(dir), "%s/server", sim_dir);
-	argv[0] = server_bin, argv[1] = "init", argv[2] = "--dir", argv[3] = dir,
-	argv[4] = "--listen", argv[5] = listen, argv[6] = NULL;
-	if (run(argv, out, sizeof(out)) != 0)
-		return -1;
-	out[strcspn(out, "\n")] = '\0';
-	S.admin = strdup(out);
-	snprintf(key, sizeof(key), "%s/release", sim_dir);
-	argv[0] = ward_bin, argv[1] = "key", argv[2] = "gen", argv[3] = "--out", argv[4] = key,
-	argv[5] = NULL;
-	if (run(argv, NULL, 0) != 0)
-		return -1;
-	snprintf(yaml, sizeof(yaml), "%s/server.yaml", dir);
-	if (file_read_all(yaml, 1 << 16, &buf, &len, &d) != 0)
-		return -1;
-	snprintf(text, sizeof(text), "%.*s", (int)len, (char *)buf);
-	ward_free(buf);
-	{
-		char *t;
-
-		if ((t = strstr(text, "interval_s: 30")) != NULL) {
-			char tail[8192];
-
-			snprintf(tail, sizeof(tail), "%s", t + 14);
-			snprintf(t, sizeof(text) - (size_t)(t - text), "interval_s: %d%s", interval, tail);
-		}
-		if ((t = strstr(text, "trusted_keys: []")) != NULL) {
-			char tail[8192];
-
-			snprintf(tail, sizeof(tail), "%s", t + 16);
-			snprintf(t, sizeof(text) - (size_t)(t - text), "trusted_keys: [%s.pub]%s", key,
-				 tail);
-		}
-		if ((t = strstr(text, "tick_ms: 1000")) != NULL)
-			memcpy(t, "tick_ms:  250", 13);
-	}
-	if (file_replace(yaml, text, strlen(text), 0600, &d) != 0)
-		return -1;
-	server_pid = fork();
-	if (server_pid == 0) {
-		char log[400];
-		FILE *f;
-
-		snprintf(log, sizeof(log), "%s/server.log", sim_dir);
-		f = freopen(log, "a", stderr);
-		(void)f;
-		execl(server_bin, server_bin, "--config", yaml, (char *)NULL);
-		_exit(127);
-	}
-	{
-		static char url[64], ca[400];
-
-		snprintf(url, sizeof(url), "https://127.0.0.1:%d", p);
-		snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
-		S.server = url;
-		S.ca = ca;
-	}
-	for (p = 0; p < 100; p++) {
+	S.server = L.url;
+	S.ca = L.ca;
+	S.admin = L.admin;
+	for (i = 0; i < 100; i++) {
 		CURL *c = new_curl();
 		struct answer a;
 		long code = http(c, "GET", "/api/v1/health", NULL, NULL, 0, &a);
@@ -729,29 +572,12 @@ start_server(const char *self, int interval)
 		json_decref(ans);
 		curl_easy_cleanup(c);
 	}
-	snprintf(key, sizeof(key), "%s/release.pub", sim_dir);
-	if (S.token == NULL || file_read_all(key, SIGN_MAX_PEM, &buf, &len, &d) != 0 ||
+	if (S.token == NULL || file_read_all(L.pub, SIGN_MAX_PEM, &buf, &len, &d) != 0 ||
 	    sign_key_from_pem((char *)buf, len, 0, &S.keys[0]) != 0)
 		return -1;
 	ward_free(buf);
 	S.nkeys = 1;
 	return 0;
-}
-
-static void
-stop_server(void)
-{
-	char *argv[4];
-
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
-		server_pid = 0;
-	}
-	if (sim_dir[0] != '\0') {
-		argv[0] = "/bin/rm", argv[1] = "-rf", argv[2] = sim_dir, argv[3] = NULL;
-		(void)run(argv, NULL, 0);
-	}
 }
 
 /* --- main ------------------------------------------------------------------------ */
@@ -895,8 +721,8 @@ main(int argc, char **argv)
 		if (S.interval == 30)
 			S.interval = 2;
 		if (start_server(argv[0], (int)ceil(S.interval)) != 0) {
-			fprintf(stderr, "ward-sim: cannot start a ward-server (%s)\n", sim_dir);
-			stop_server();
+			fprintf(stderr, "ward-sim: cannot start a ward-server (%s)\n", L.dir);
+			sim_local_stop(&L);
 			return 1;
 		}
 	} else if (S.server == NULL || S.token == NULL || S.nkeys == 0) {
@@ -934,7 +760,7 @@ main(int argc, char **argv)
 		}
 		if (!S.json)
 			printf("ward-sim: %u agents enrolled with %s\n", S.nagents, S.server);
-		if (make_bundle(1, path, sizeof(path)) != 0 || (id = publish(c, path, plan)) < 0) {
+		if (sim_local_bundle(&L, 1, path, sizeof(path)) != 0 || (id = publish(c, path, plan)) < 0) {
 			rc = 1;
 			goto done;
 		}
@@ -951,7 +777,7 @@ main(int argc, char **argv)
 			rc = 1;
 			goto done;
 		}
-		if (make_bundle(2, path, sizeof(path)) != 0 || (id = publish(c, path, plan)) < 0) {
+		if (sim_local_bundle(&L, 2, path, sizeof(path)) != 0 || (id = publish(c, path, plan)) < 0) {
 			rc = 1;
 			goto done;
 		}
@@ -1046,7 +872,7 @@ done:
 	}
 	curl_easy_cleanup(c);
 	if (self_contained)
-		stop_server();
+		sim_local_stop(&L);
 	json_decref(result);
 	return rc;
 }
