@@ -17,6 +17,7 @@
 #include "util/file.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -39,11 +40,12 @@ static struct {
 	CURL *curl, *poll; /* uploads and enrollment; check-ins */
 	char state_path[CONFIG_MAX_PATH + 32];
 	char agent_id[64], secret[96], journal_id[40];
+	char prev_id[64], prev_secret[96]; /* an identity the server no longer took */
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t cond;
 	int kicked, running, synced, revoked;
 	unsigned server_batch_max; /* from the server's check-in answer */
-	char state[16]; /* enrolling, enrolled, refused, revoked */
+	char state[24];		   /* enrolling, enrolled, pending-approval, refused, revoked */
 	char error[300];
 	long long acked;
 	time_t last_checkin, last_upload;
@@ -236,6 +238,12 @@ save_state(void)
 	return r;
 }
 
+/*
+ * Enrolls with the token (and, when the server stopped knowing the
+ * identity this agent held, the proof of it).  0 enrolled, 1 enrolled but
+ * waiting for an operator's approval (this host's identity was already
+ * enrolled), -2 refused, -1 failed (err says why).
+ */
 static int
 enroll(char *err, size_t errlen)
 {
@@ -243,6 +251,7 @@ enroll(char *err, size_t errlen)
 	json_t *body, *resp = NULL;
 	const char *id, *sec;
 	long code;
+	int r;
 
 	if (U.cfg->server_enroll_token[0] == '\0') {
 		snprintf(err, errlen, "not enrolled, and no server.enroll_token to enroll with");
@@ -254,26 +263,35 @@ enroll(char *err, size_t errlen)
 	body = json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", U.cfg->server_enroll_token,
 			 "machine_id", machine, "hw_id", hw, "hostname", host, "version",
 			 WARD_VERSION);
+	pthread_mutex_lock(&U.lock);
+	if (U.prev_id[0] != '\0') { /* proves the identity: the same agent, at once */
+		json_object_set_new(body, "agent_id", json_string(U.prev_id));
+		json_object_set_new(body, "secret", json_string(U.prev_secret));
+	}
+	pthread_mutex_unlock(&U.lock);
 	code = post(U.curl, "/api/v1/enroll", body, 0, &resp, err, errlen);
 	json_decref(body);
 	id = json_string_value(json_object_get(resp, "agent_id"));
 	sec = json_string_value(json_object_get(resp, "secret"));
-	if (code != 200 || id == NULL || sec == NULL || strlen(id) >= sizeof(U.agent_id) ||
-	    strlen(sec) >= sizeof(U.secret)) {
+	if ((code != 200 && code != 202) || id == NULL || sec == NULL ||
+	    strlen(id) >= sizeof(U.agent_id) || strlen(sec) >= sizeof(U.secret)) {
 		json_decref(resp);
-		if (code == 200)
+		if (code == 200 || code == 202)
 			snprintf(err, errlen, "the server's enrollment answer is malformed");
 		return code == 403 || code == 400 ? -2 : -1;
 	}
+	err[0] = '\0';
 	pthread_mutex_lock(&U.lock);
 	snprintf(U.agent_id, sizeof(U.agent_id), "%s", id);
 	snprintf(U.secret, sizeof(U.secret), "%s", sec);
+	OPENSSL_cleanse(U.prev_id, sizeof(U.prev_id));
+	OPENSSL_cleanse(U.prev_secret, sizeof(U.prev_secret));
 	pthread_mutex_unlock(&U.lock);
 	{
-		uint8_t r[16];
+		uint8_t rnd[16];
 		FILE *f = fopen("/dev/urandom", "re");
 
-		if (f == NULL || fread(r, 1, sizeof(r), f) != sizeof(r)) {
+		if (f == NULL || fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd)) {
 			if (f != NULL)
 				fclose(f);
 			json_decref(resp);
@@ -281,8 +299,14 @@ enroll(char *err, size_t errlen)
 			return -1;
 		}
 		fclose(f);
-		(void)digest_to_hex(r, sizeof(r), U.journal_id, sizeof(U.journal_id));
+		(void)digest_to_hex(rnd, sizeof(rnd), U.journal_id, sizeof(U.journal_id));
 	}
+	r = code == 202 ? 1 : 0;
+	if (r == 1)
+		snprintf(err, errlen,
+			 "enrolled as agent %s, waiting for an operator's approval (ward fleet "
+			 "approve %s): this host's identity was enrolled already",
+			 U.agent_id, U.agent_id);
 	worker_log("enrolled with %s as agent %s (%s)", U.cfg->server_url, U.agent_id,
 		   json_string_value(json_object_get(resp, "how")));
 	json_decref(resp);
@@ -290,7 +314,7 @@ enroll(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot save %.500s", U.state_path);
 		return -1;
 	}
-	return 0;
+	return r;
 }
 
 /* --- check-in and events ------------------------------------------------------ */
@@ -615,12 +639,20 @@ poll_thread(void *arg)
 			pthread_mutex_unlock(&U.lock);
 			return NULL;
 		}
-		if (code == 401) { /* the server does not know us: enroll again */
+		if (code == 401) { /* the server does not know us: enroll again, with
+				    * the proof of who we were */
 			pthread_mutex_lock(&U.lock);
+			snprintf(U.prev_id, sizeof(U.prev_id), "%s", U.agent_id);
+			snprintf(U.prev_secret, sizeof(U.prev_secret), "%s", U.secret);
 			U.agent_id[0] = '\0';
 			pthread_mutex_unlock(&U.lock);
 			set_state("enrolling", err);
 			uplink_kick();
+			continue;
+		}
+		if (code == 409) { /* our enrollment waits for an operator */
+			set_state("pending-approval", err);
+			sleep(BACKOFF_MAX_S / 2);
 			continue;
 		}
 		if (code != 200) {
@@ -633,6 +665,10 @@ poll_thread(void *arg)
 		/* Resume after what the server has committed of this journal
 		 * (after a restart, or if it lost some). */
 		pthread_mutex_lock(&U.lock);
+		if (strcmp(U.state, "pending-approval") == 0) { /* approved */
+			snprintf(U.state, sizeof(U.state), "enrolled");
+			U.error[0] = '\0';
+		}
 		U.acked = server_acked;
 		U.synced = 1;
 		pthread_mutex_unlock(&U.lock);
@@ -666,14 +702,16 @@ uplink_thread(void *arg)
 			return NULL;
 		if (!enrolled()) {
 			r = enroll(err, sizeof(err));
-			if (r != 0) {
+			if (r < 0) {
 				set_state(r == -2 ? "refused" : "enrolling", err);
 				worker_log("uplink: %s", err);
 				wait_for(r == -2 ? BACKOFF_MAX_S : backoff, 0);
 				backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
 				continue;
 			}
-			set_state("enrolled", NULL);
+			set_state(r == 1 ? "pending-approval" : "enrolled", r == 1 ? err : NULL);
+			if (r == 1)
+				worker_log("uplink: %s", err);
 		}
 		if (!polling) {
 			pthread_t t;

@@ -28,7 +28,12 @@ fleet_usage(FILE *f)
 		"Commands:\n"
 		"  agents [--json]                  enrolled agents: id, host, group, content\n"
 		"                                   version, mode, last check-in\n"
-		"  revoke AGENT_ID                  revoke an agent (it can no longer call in)\n"
+		"  revoke AGENT_ID                  revoke an agent (it can no longer call in,\n"
+		"                                   nor enroll again from that host)\n"
+		"  unrevoke AGENT_ID                lift a revocation (restart that agent)\n"
+		"  approve AGENT_ID, deny AGENT_ID  decide an enrollment that claims an existing\n"
+		"                                   agent's identity without its secret (STATE\n"
+		"                                   pending in agents; --json shows who asked)\n"
 		"  token create [--group G] [--uses N] [--expires DURATION]\n"
 		"                                   a new enrollment token (printed)\n"
 		"  events [--agent ID] [--since SEQ] [--limit N]\n"
@@ -173,8 +178,9 @@ agents(const struct conn *c, int json)
 			       (long long)json_integer_value(json_object_get(a, "content_version")),
 			       json_string_value(json_object_get(a, "mode")), seen,
 			       json_is_true(json_object_get(a, "revoked")) ? "revoked"
-			       : json_object_get(a, "clone_of") != NULL   ? "clone"
-									  : "ok");
+			       : json_object_get(a, "pending") != NULL	   ? "pending"
+			       : json_object_get(a, "clone_of") != NULL	   ? "clone"
+									   : "ok");
 		}
 	}
 	json_decref(ans);
@@ -453,18 +459,29 @@ cmd_fleet(int argc, char **argv)
 			goto usage;
 		return agents(&c, json);
 	}
-	if (strcmp(cmd, "revoke") == 0 && argc == 2) {
+	if ((strcmp(cmd, "revoke") == 0 || strcmp(cmd, "unrevoke") == 0 ||
+	     strcmp(cmd, "approve") == 0 || strcmp(cmd, "deny") == 0) &&
+	    argc == 2) {
+		static const struct {
+			const char *cmd, *done;
+		} said[] = {{"revoke", "revoked"},
+			    {"unrevoke", "lifted the revocation of"},
+			    {"approve", "approved the new enrollment of"},
+			    {"deny", "denied the new enrollment of"}};
 		char path[256];
 		json_t *ans;
+		size_t k;
 
 		if (strlen(argv[1]) != 32 || strspn(argv[1], "0123456789abcdef") != 32) {
 			fprintf(stderr, "ward: %s is not an agent id (32 hex digits)\n", argv[1]);
 			return EXIT_ERROR;
 		}
-		snprintf(path, sizeof(path), "/api/v1/agents/%s/revoke", argv[1]);
+		snprintf(path, sizeof(path), "/api/v1/agents/%s/%s", argv[1], cmd);
 		if ((ans = call(&c, "POST", path, NULL)) == NULL)
 			return EXIT_ERROR;
-		printf("revoked %s\n", argv[1]);
+		for (k = 0; strcmp(said[k].cmd, cmd) != 0; k++)
+			;
+		printf("%s %s\n", said[k].done, argv[1]);
 		json_decref(ans);
 		return 0;
 	}

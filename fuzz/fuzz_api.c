@@ -1,7 +1,8 @@
 /*
  * fuzz_api: the fleet server's request handling — routing, credentials,
  * JSON bodies of every call, plans — against an in-memory database with
- * one enrolled agent and an admin token.  An input is
+ * one enrolled agent and an admin token, through admission (routing,
+ * credentials, body limits) as the server does.  An input is
  * "METHOD PATH\nAUTHORIZATION\nBODY"; AUTHORIZATION may name the known
  * credentials ("@agent", "@admin") so that the fuzzer reaches past them.
  */
@@ -13,6 +14,7 @@
 #include "server/api.h"
 #include "server/rollout.h"
 #include "server/store.h"
+#include "util/alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,19 +25,24 @@ static char agent_auth[128], admin_auth[128];
 static void
 setup(void)
 {
-	struct enroll_req q = {NULL, "m", "h", "host", "0.1.0"};
+	struct enroll_msg q;
 	struct enroll_res res;
 	struct ward_diag d;
-	char token[STORE_SECRET_LEN + 1];
+	struct db *db = NULL;
 
 	server_config_defaults(&cfg);
 	snprintf(cfg.data_dir, sizeof(cfg.data_dir), "/tmp");
-	api.cfg = &cfg;
-	if (db_open("sqlite::memory:", &api.db, &d) != 0 || store_migrate(api.db, &d) != 0 ||
-	    store_token_create(api.db, "", 0, 0, 1, token, &d) != 0)
+	snprintf(cfg.database, sizeof(cfg.database), "sqlite::memory:");
+	memset(&q, 0, sizeof(q));
+	snprintf(q.machine_id, sizeof(q.machine_id), "m");
+	snprintf(q.hw_id, sizeof(q.hw_id), "h");
+	snprintf(q.hostname, sizeof(q.hostname), "host");
+	snprintf(q.version, sizeof(q.version), "0.1.0");
+	if (db_open(cfg.database, &db, &d) != 0 || store_migrate(db, &d) != 0 ||
+	    api_open(&api, &cfg, db, &d) != 0 ||
+	    store_token_create(api.db, "", 0, 0, 1, q.token, &d) != 0)
 		return;
-	q.token = token;
-	if (store_enroll(api.db, &q, 1, &res, &d) != 0 ||
+	if (store_enroll(api.db, &q, "-", 1, &res, &d) != 0 ||
 	    store_admin_token_create(api.db, "fuzz", "admin", 1, admin_auth + 7, &d) != 0)
 		return;
 	memcpy(admin_auth, "Bearer ", 7);
@@ -51,14 +58,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_resp r;
 	struct plan plan;
 	struct ward_diag d;
+	size_t max;
 
 	static unsigned runs;
 
 	/* A fresh database now and then: what inputs store would grow it. */
-	if (api.db != NULL && ++runs % 20000 == 0) {
-		db_close(api.db);
-		api.db = NULL;
-	}
+	if (api.db != NULL && ++runs % 20000 == 0)
+		api_close(&api);
 	if (api.db == NULL)
 		setup();
 	if (api.db == NULL || size >= sizeof(buf))
@@ -79,13 +85,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&q, 0, sizeof(q));
 	q.method = method;
 	q.path = path;
-	q.body = nl2 + 1;
-	q.len = size - (size_t)(nl2 + 1 - buf);
+	q.peer = "192.0.2.1";
 	q.authorization = auth[0] != '\0' ? auth : NULL;
 	memset(&r, 0, sizeof(r));
 	r.fd = -1;
-	r.status = 200;
-	api_handle(&api, &q, &r);
+	/* As http does: admission from the headers, then the whole body. */
+	max = api_admit(&api, &q, (long long)(size - (size_t)(nl2 + 1 - buf)), &r, &q.call);
+	if (r.status == 0 && size - (size_t)(nl2 + 1 - buf) <= max) {
+		q.body = nl2 + 1;
+		q.len = size - (size_t)(nl2 + 1 - buf);
+		r.status = 200;
+		api_handle(&api, &q, &r);
+	}
+	ward_free(q.call);
 	json_decref(r.json);
 	if (r.fd >= 0)
 		close(r.fd);

@@ -1,48 +1,66 @@
 /*
- * api: request handlers.  See api.h.
+ * api: routing, admission and credentials.  See api.h.
  *
- * Must hold: a request is authenticated before it is read; a malformed,
- * unauthenticated or forbidden request gets a 4xx with a JSON error and
- * changes nothing; agents are untrusted input (every field is checked for
- * type and size); event batches are acknowledged only once committed.
+ * Must hold: a request is routed and authenticated from its headers
+ * before a byte of its body is read, and gets the body limit of its call;
+ * a malformed, unauthenticated or forbidden request gets a 4xx with a
+ * JSON error and changes nothing (but the audit log's note of a refusal);
+ * agents are untrusted input (every field is checked for type and size).
  */
-#include "server/api.h"
-#include "server/rollout.h"
-#include "server/store.h"
-#include "content/bundle.h"
-#include "content/content.h"
-#include "crypto/digest.h"
+#include "server/api_int.h"
+#include "server/ratelimit.h"
 #include "crypto/sign.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/file.h"
+#include "util/limits.h"
 
-#include <fcntl.h>
 #include <microhttpd.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define MAX_FIELD 256
+static void
+health(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	(void)a;
+	(void)q;
+	(void)c;
+	r->json = json_pack("{s:b, s:s}", "ok", 1, "version", WARD_VERSION);
+}
 
-enum role { ROLE_NONE, ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN };
-
-struct who {
-	enum role role; /* for API tokens */
-	char name[64];	/* token name, or agent id */
-	char group[64]; /* agents */
+static const struct route routes[] = {
+    {"GET", "health", AUTH_NONE, 0, health},
+    {"POST", "enroll", AUTH_NONE, WARD_MAX_ENROLL_BYTES, api_enroll},
+    {"POST", "checkin", AUTH_AGENT, WARD_MAX_CHECKIN_BYTES, api_checkin},
+    {"POST", "events", AUTH_AGENT, WARD_MAX_EVENTS_BODY, api_events},
+    {"GET", "bundles/{sha}", AUTH_AGENT_OR_VIEWER, 0, api_bundle_get},
+    {"GET", "agents", AUTH_VIEWER, 0, api_agents},
+    {"POST", "agents/{id}/{word}", AUTH_OPERATOR, 1024, api_agent_action},
+    {"POST", "tokens", AUTH_OPERATOR, 4096, api_token},
+    {"GET", "events", AUTH_VIEWER, 0, api_event_list},
+    {"GET", "audit", AUTH_ADMIN, 0, api_audit_list},
+    {"POST", "bundles", AUTH_OPERATOR, API_BODY_BUNDLE, api_bundle_upload},
+    {"POST", "releases", AUTH_OPERATOR, 64 * 1024, api_release_create},
+    {"GET", "releases", AUTH_VIEWER, 0, api_release_get},
+    {"GET", "releases/{n}", AUTH_VIEWER, 0, api_release_get},
+    {"POST", "releases/{n}/{word}", AUTH_OPERATOR, 1024, api_release_action},
+    {"POST", "pins", AUTH_OPERATOR, 4096, api_pin},
+    {"POST", "freeze", AUTH_OPERATOR, 1024, api_freeze},
 };
 
-static int64_t
-now_s(void)
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+int64_t
+api_now(void)
 {
 	return (int64_t)time(NULL);
 }
 
-static json_t *
-body_json(const struct http_req *q, struct http_resp *r)
+json_t *
+api_body_json(const struct http_req *q, struct http_resp *r)
 {
 	json_error_t e;
 	json_t *j = json_loadb(q->body, q->len, JSON_REJECT_DUPLICATES, &e);
@@ -56,9 +74,8 @@ body_json(const struct http_req *q, struct http_resp *r)
 	return j;
 }
 
-/* A string field of at most max bytes (no NUL inside), or NULL. */
-static const char *
-field(json_t *o, const char *name, size_t max)
+const char *
+api_field(json_t *o, const char *name, size_t max)
 {
 	json_t *v = json_object_get(o, name);
 
@@ -68,16 +85,8 @@ field(json_t *o, const char *name, size_t max)
 	return json_string_value(v);
 }
 
-static const char *
-bearer(const struct http_req *q)
-{
-	if (q->authorization == NULL || strncmp(q->authorization, "Bearer ", 7) != 0)
-		return NULL;
-	return q->authorization + 7;
-}
-
-static void
-audit(struct api *a, const struct who *w, const char *action, json_t *detail)
+void
+api_audit(struct api *a, const struct who *w, const char *action, json_t *detail)
 {
 	struct ward_diag d;
 	char *text = json_dumps(detail, JSON_COMPACT);
@@ -85,87 +94,13 @@ audit(struct api *a, const struct who *w, const char *action, json_t *detail)
 
 	snprintf(who, sizeof(who), "%s", w->name);
 	if (text != NULL)
-		(void)store_audit(a->db, who, action, text, now_s(), &d);
+		(void)store_audit(a->db, who, action, text, api_now(), &d);
 	free(text);
 	json_decref(detail);
 }
 
-/* An agent's credentials; 401 (unknown) or 403 (revoked) otherwise. */
-static int
-auth_agent(struct api *a, const struct http_req *q, struct http_resp *r, struct who *w)
-{
-	const char *b = bearer(q), *colon;
-	char id[STORE_ID_LEN + 1];
-	struct ward_diag d;
-	int revoked, rc;
-
-	memset(w, 0, sizeof(*w));
-	if (b == NULL || (colon = strchr(b, ':')) == NULL || colon - b != STORE_ID_LEN) {
-		http_error(r, 401, "agent credentials required (Authorization: Bearer ID:SECRET)");
-		return -1;
-	}
-	memcpy(id, b, STORE_ID_LEN);
-	id[STORE_ID_LEN] = '\0';
-	db_lock(a->db);
-	rc = store_agent_auth(a->db, id, colon + 1, &revoked, w->group, &d);
-	db_unlock(a->db);
-	if (rc != 0) {
-		http_error(r, revoked ? 403 : 401, "%s", d.msg);
-		return -1;
-	}
-	snprintf(w->name, sizeof(w->name), "%s", id);
-	snprintf(r->who, sizeof(r->who), "agent:%s", id);
-	return 0;
-}
-
-/* An API token with at least role need; 401/403 otherwise. */
-static int
-auth_admin(struct api *a, const struct http_req *q, struct http_resp *r, enum role need,
-	   struct who *w)
-{
-	static const char *const names[] = {"", "viewer", "operator", "admin"};
-	const char *b = bearer(q);
-	char role[16];
-	struct ward_diag d;
-	int rc, i;
-
-	memset(w, 0, sizeof(*w));
-	if (b == NULL || strlen(b) != STORE_SECRET_LEN) {
-		http_error(r, 401, "an API token is required (Authorization: Bearer TOKEN)");
-		return -1;
-	}
-	db_lock(a->db);
-	rc = store_admin_auth(a->db, b, role, w->name, &d);
-	db_unlock(a->db);
-	if (rc != 0) {
-		http_error(r, 401, "%s", d.msg);
-		return -1;
-	}
-	for (i = 1; i <= 3; i++)
-		if (strcmp(role, names[i]) == 0)
-			w->role = (enum role)i;
-	snprintf(r->who, sizeof(r->who), "token:%s", w->name);
-	if (w->role < need) {
-		http_error(r, 403, "this call needs the %s role; the token has %s", names[need], role);
-		db_lock(a->db);
-		audit(a, w, "call-refused",
-		      json_pack("{s:s, s:s, s:s}", "method", q->method, "path", q->path, "needs",
-				names[need]));
-		db_unlock(a->db);
-		return -1;
-	}
-	if (strcmp(q->method, "GET") == 0) { /* reads are audited too; changes say more below */
-		db_lock(a->db);
-		audit(a, w, "read", json_pack("{s:s}", "path", q->path));
-		db_unlock(a->db);
-	}
-	return 0;
-}
-
-/* Answers a store or rollout call: ok (built only on success) or the
- * error's status — 404 no such thing, 409 not in a state for it, 500. */
-static void
-reply(struct http_resp *r, int rc, const struct ward_diag *d, json_t *ok)
+void
+api_reply(struct http_resp *r, int rc, const struct ward_diag *d, json_t *ok)
 {
 	if (rc == 0)
 		r->json = ok;
@@ -177,361 +112,60 @@ reply(struct http_resp *r, int rc, const struct ward_diag *d, json_t *ok)
 		http_error(r, 500, "%s", d->msg);
 }
 
-/* --- agents ------------------------------------------------------------- */
-
-static void
-do_enroll(struct api *a, const struct http_req *q, struct http_resp *r)
+struct db *
+api_reader(struct api *a)
 {
-	json_t *b = body_json(q, r);
-	struct enroll_req er;
-	struct enroll_res res;
-	struct ward_diag d;
-	int rc;
+	struct db *db = a->db;
 
-	if (b == NULL)
-		return;
-	er.token = field(b, "token", MAX_FIELD);
-	er.machine_id = field(b, "machine_id", MAX_FIELD);
-	er.hw_id = field(b, "hw_id", MAX_FIELD);
-	er.hostname = field(b, "hostname", MAX_FIELD);
-	er.version = field(b, "version", 64);
-	if (er.token == NULL || er.machine_id == NULL || er.hw_id == NULL || er.hostname == NULL ||
-	    er.version == NULL) {
-		http_error(r, 400, "enroll needs token, machine_id, hw_id, hostname and version "
-				   "(strings of at most 256 bytes)");
-		json_decref(b);
-		return;
-	}
-	db_lock(a->db);
-	rc = store_enroll(a->db, &er, now_s(), &res, &d);
-	if (rc == 0) {
-		struct who w;
-
-		memset(&w, 0, sizeof(w));
-		snprintf(w.name, sizeof(w.name), "agent:%s", res.agent_id);
-		audit(a, &w, "agent-enrolled",
-		      json_pack("{s:s, s:s, s:s, s:s, s:s}", "agent_id", res.agent_id, "hostname",
-				er.hostname, "group", res.group, "how", res.how, "clone_of",
-				res.clone_of));
-	}
-	db_unlock(a->db);
-	json_decref(b);
-	if (rc == WARD_EVERIFY) {
-		http_error(r, 403, "%s", d.msg);
-		return;
-	}
-	if (rc != 0) {
-		http_error(r, 500, "%s", d.msg);
-		return;
-	}
-	snprintf(r->who, sizeof(r->who), "agent:%s", res.agent_id);
-	r->json = json_pack("{s:s, s:s, s:s, s:s, s:i}", "agent_id", res.agent_id, "secret",
-			    res.secret, "group", res.group, "how", res.how, "checkin_interval_s",
-			    (int)a->cfg->checkin_interval_s);
+	if (a->nrd > 0)
+		db = a->rd[__atomic_fetch_add(&a->next_rd, 1, __ATOMIC_RELAXED) % a->nrd];
+	db_lock(db);
+	return db;
 }
 
-/* The next check-in in interval +- jitter seconds. */
-static int
-next_checkin(const struct server_config *c)
+void
+api_reader_done(struct api *a, struct db *db)
 {
-	double j = c->checkin_interval_s * c->checkin_jitter_pct / 100.0;
-	double v = c->checkin_interval_s - j + 2 * j * ((double)rand() / RAND_MAX);
-
-	return v < 1 ? 1 : (int)(v + 0.5);
+	(void)a;
+	db_unlock(db);
 }
 
-/* 1 if the agent that reported (current version, refused versions) has
- * nothing to do about desired: then its check-in may be held. */
-static int
-nothing_to_do(json_t *desired, long long current, json_t *rejected)
+int
+api_open(struct api *a, const struct server_config *cfg, struct db *db, struct ward_diag *d)
 {
-	json_int_t want = json_integer_value(json_object_get(desired, "version"));
-	json_int_t back = json_integer_value(json_object_get(desired, "rollback_from"));
-	json_t *e;
-	size_t i;
+	unsigned i;
 
-	if (desired == NULL || (back > 0 && back == current))
-		return desired == NULL;
-	if (want <= current)
-		return 1;
-	json_array_foreach(rejected, i, e)
-		if (json_integer_value(json_object_get(e, "version")) == want)
-			return 1; /* it refused that version: asking again changes nothing */
+	memset(a, 0, sizeof(*a));
+	a->cfg = cfg;
+	a->db = db;
+	a->events_rate = ratelimit_new((double)cfg->event_agent_kb_min * 1024);
+	if (a->events_rate == NULL)
+		return diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+	if (strstr(cfg->database, ":memory:") != NULL)
+		return 0; /* another connection would be another database */
+	for (i = 0; i < API_READERS; i++) {
+		int r = db_open(cfg->database, &a->rd[i], d);
+
+		if (r != 0)
+			return r;
+		a->nrd++;
+	}
 	return 0;
 }
 
-/*
- * POST /api/v1/checkin.  With "wait_s", a long poll: when the agent has
- * nothing to do, the answer is held (no thread kept) until what it
- * should run changes or the time is up (at most checkin.interval_s, so
- * that silence is still seen in time), and it calls again at once.
- */
-static void
-do_checkin(struct api *a, const struct http_req *q, struct http_resp *r)
+void
+api_close(struct api *a)
 {
-	struct who w;
-	json_t *b, *content, *wv;
-	struct ward_diag d;
-	char *report = NULL, acked_txt[24];
-	const char *mode, *jid;
-	long long version, acked = 0, wait_ms = 0;
-	json_t *desired = NULL;
-	int rc;
+	unsigned i;
 
-	if (auth_agent(a, q, r, &w) != 0 || (b = body_json(q, r)) == NULL)
-		return;
-	content = json_object_get(b, "content");
-	version = json_integer_value(json_object_get(json_object_get(content, "current"), "version"));
-	mode = field(b, "mode", 32);
-	jid = json_object_get(b, "journal_id") != NULL ? field(b, "journal_id", 64) : "";
-	wv = json_object_get(b, "wait_s");
-	if (jid == NULL || (wv != NULL && (!json_is_integer(wv) || json_integer_value(wv) < 0 ||
-					   json_integer_value(wv) > 3600))) {
-		http_error(r, 400, "\"journal_id\" must be a string of at most 64 bytes, \"wait_s\" "
-				   "a number of seconds");
-		json_decref(b);
-		return;
-	}
-	if (json_integer_value(wv) > 0) {
-		long long s = json_integer_value(wv) < a->cfg->checkin_interval_s
-				  ? json_integer_value(wv)
-				  : a->cfg->checkin_interval_s;
-
-		wait_ms = s * 1000 * (100 - (long long)(rand() % (a->cfg->checkin_jitter_pct + 1))) / 100;
-	}
-	db_lock(a->db);
-	if (!q->resumed) {
-		report = json_dumps(b, JSON_COMPACT);
-		rc = store_checkin(a->db, w.name, now_s(), report != NULL ? report : "{}", version,
-				   mode != NULL ? mode : "", jid, &acked, &d);
-	} else {
-		const char *p[2] = {w.name, jid};
-
-		rc = db_scalar(a->db, "SELECT acked_seq FROM agents WHERE id = $1 AND journal_id = $2",
-			       p, 2, acked_txt, sizeof(acked_txt), &d);
-		acked = atoll(acked_txt);
-	}
-	if (rc == 0)
-		rc = rollout_desired(a->db, w.name, w.group, &desired, &d);
-	db_unlock(a->db);
-	free(report);
-	if (rc == 0 && wait_ms > 0 && (!q->resumed || q->remaining_ms > 0) &&
-	    nothing_to_do(desired, version, json_object_get(content, "rejected"))) {
-		r->hold_ms = q->resumed ? q->remaining_ms : wait_ms;
-		json_decref(desired);
-		json_decref(b);
-		return;
-	}
-	json_decref(b);
-	if (rc != 0) {
-		json_decref(desired);
-		http_error(r, 500, "%s", d.msg);
-		return;
-	}
-	r->json = json_pack("{s:i, s:o, s:I, s:{s:i, s:i}}", "next_checkin_s",
-			    wait_ms > 0 ? 0 : next_checkin(a->cfg), "desired",
-			    desired != NULL ? desired : json_null(), "events_acked", (json_int_t)acked,
-			    "config", "checkin_interval_s", (int)a->cfg->checkin_interval_s,
-			    "events_batch_max", (int)a->cfg->event_batch_max);
+	for (i = 0; i < a->nrd; i++)
+		db_close(a->rd[i]);
+	db_close(a->db);
+	ratelimit_free(a->events_rate);
+	for (i = 0; i < a->ntrusted; i++)
+		sign_key_free(a->trusted[i]);
+	memset(a, 0, sizeof(*a));
 }
-
-static void
-do_events(struct api *a, const struct http_req *q, struct http_resp *r)
-{
-	struct who w;
-	json_t *b, *arr, *e;
-	long long *seqs = NULL, acked = 0;
-	char **bodies = NULL;
-	const char **kinds = NULL;
-	const char *jid;
-	struct ward_diag d;
-	size_t i, n;
-	int rc = 0;
-
-	if (auth_agent(a, q, r, &w) != 0 || (b = body_json(q, r)) == NULL)
-		return;
-	arr = json_object_get(b, "events");
-	n = json_array_size(arr);
-	jid = field(b, "journal_id", 64);
-	if (!json_is_array(arr) || n > a->cfg->event_batch_max || jid == NULL) {
-		http_error(r, 400,
-			   "events needs \"journal_id\" (a string) and \"events\", a list of at most "
-			   "%u {seq, event}",
-			   a->cfg->event_batch_max);
-		json_decref(b);
-		return;
-	}
-	seqs = calloc(n + 1, sizeof(*seqs));
-	bodies = calloc(n + 1, sizeof(*bodies));
-	kinds = calloc(n + 1, sizeof(*kinds));
-	for (i = 0; seqs != NULL && bodies != NULL && kinds != NULL && i < n; i++) {
-		json_t *s;
-
-		e = json_array_get(arr, i);
-		s = json_object_get(e, "seq");
-		if (!json_is_integer(s) || json_integer_value(s) <= 0 ||
-		    !json_is_object(json_object_get(e, "event"))) {
-			rc = 1;
-			break;
-		}
-		seqs[i] = (long long)json_integer_value(s);
-		kinds[i] = json_string_value(
-		    json_object_get(json_object_get(json_object_get(e, "event"), "event"), "kind"));
-		if (kinds[i] == NULL || strlen(kinds[i]) > 16)
-			kinds[i] = "";
-		bodies[i] = json_dumps(json_object_get(e, "event"), JSON_COMPACT);
-		if (bodies[i] == NULL) {
-			rc = 1;
-			break;
-		}
-	}
-	if (seqs == NULL || bodies == NULL || kinds == NULL) {
-		http_error(r, 500, "out of memory");
-	} else if (rc != 0) {
-		http_error(r, 400, "events[%zu]: needs a positive integer \"seq\" and an object "
-				   "\"event\"",
-			   i);
-	} else {
-		db_lock(a->db);
-		rc = store_events_commit(a->db, w.name, jid, seqs, (const char *const *)bodies,
-					 kinds, n, now_s(), &acked, &d);
-		db_unlock(a->db);
-		if (rc != 0)
-			http_error(r, 503, "not committed: %s", d.msg);
-		else
-			r->json = json_pack("{s:I, s:I}", "acked", (json_int_t)acked, "received",
-					    (json_int_t)n);
-	}
-	for (i = 0; bodies != NULL && i < n; i++)
-		free(bodies[i]);
-	free(bodies);
-	free(kinds);
-	free(seqs);
-	json_decref(b);
-}
-
-/* --- operators -------------------------------------------------------------- */
-
-static void
-do_agents(struct api *a, const struct http_req *q, struct http_resp *r)
-{
-	struct who w;
-	struct ward_diag d;
-	json_t *out = NULL;
-	int rc;
-
-	if (auth_admin(a, q, r, ROLE_VIEWER, &w) != 0)
-		return;
-	db_lock(a->db);
-	rc = store_agents(a->db, &out, &d);
-	db_unlock(a->db);
-	if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:o}", "agents", out);
-}
-
-static void
-do_revoke(struct api *a, const struct http_req *q, struct http_resp *r, const char *id)
-{
-	struct who w;
-	struct ward_diag d;
-	int rc;
-
-	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0)
-		return;
-	db_lock(a->db);
-	rc = store_agent_revoke(a->db, id, now_s(), &d);
-	if (rc == 0)
-		audit(a, &w, "agent-revoked", json_pack("{s:s}", "agent_id", id));
-	db_unlock(a->db);
-	reply(r, rc, &d, rc == 0 ? json_pack("{s:b, s:s}", "revoked", 1, "agent_id", id) : NULL);
-}
-
-static void
-do_token(struct api *a, const struct http_req *q, struct http_resp *r)
-{
-	struct who w;
-	struct ward_diag d;
-	char token[STORE_SECRET_LEN + 1];
-	json_t *b, *uses, *exp;
-	const char *group;
-	long long u = 0, e = 0;
-	int rc;
-
-	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0 || (b = body_json(q, r)) == NULL)
-		return;
-	group = json_object_get(b, "group") != NULL ? field(b, "group", 63) : "";
-	uses = json_object_get(b, "uses");
-	exp = json_object_get(b, "expires_s");
-	if (group == NULL || (uses != NULL && (!json_is_integer(uses) || json_integer_value(uses) < 0)) ||
-	    (exp != NULL && (!json_is_integer(exp) || json_integer_value(exp) < 0))) {
-		http_error(r, 400, "token: \"group\" (string), \"uses\" and \"expires_s\" (integers "
-				   "of at least 0; 0: unlimited)");
-		json_decref(b);
-		return;
-	}
-	u = uses != NULL ? (long long)json_integer_value(uses) : 0;
-	e = exp != NULL && json_integer_value(exp) > 0 ? now_s() + json_integer_value(exp) : 0;
-	db_lock(a->db);
-	rc = store_token_create(a->db, group, u, e, now_s(), token, &d);
-	if (rc == 0)
-		audit(a, &w, "token-created",
-		      json_pack("{s:s, s:I, s:I}", "group", group, "uses", (json_int_t)u, "expires",
-				(json_int_t)e));
-	db_unlock(a->db);
-	if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:s, s:s, s:I, s:I}", "token", token, "group", group, "uses",
-				    (json_int_t)u, "expires", (json_int_t)e);
-	json_decref(b); /* group points into it */
-}
-
-static void
-do_event_list(struct api *a, const struct http_req *q, struct http_resp *r)
-{
-	const char *agent = http_arg(q, "agent"), *since = http_arg(q, "since"),
-		   *limit = http_arg(q, "limit");
-	struct who w;
-	struct ward_diag d;
-	json_t *out = NULL;
-	long long lim = limit != NULL ? atoll(limit) : 1000;
-	int rc;
-
-	if (auth_admin(a, q, r, ROLE_VIEWER, &w) != 0)
-		return;
-	if (lim <= 0 || lim > 100000)
-		lim = 1000;
-	db_lock(a->db);
-	rc = store_events(a->db, agent, since != NULL ? atoll(since) : 0, lim, &out, &d);
-	db_unlock(a->db);
-	if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:o}", "events", out);
-}
-
-static void
-do_audit(struct api *a, const struct http_req *q, struct http_resp *r)
-{
-	struct who w;
-	struct ward_diag d;
-	json_t *out = NULL;
-	int rc;
-
-	if (auth_admin(a, q, r, ROLE_ADMIN, &w) != 0)
-		return;
-	db_lock(a->db);
-	rc = store_audit_list(a->db, 1000, &out, &d);
-	db_unlock(a->db);
-	if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:o}", "audit", out);
-}
-
-/* --- content and releases -------------------------------------------------- */
 
 int
 api_load_keys(struct api *a, struct ward_diag *d)
@@ -554,324 +188,240 @@ api_load_keys(struct api *a, struct ward_diag *d)
 	return 0;
 }
 
-/* POST /api/v1/bundles: a signed bundle, checked as an agent would check
- * it (format, signatures of the trusted keys, compile, its own tests). */
-static void
-do_bundle_upload(struct api *a, const struct http_req *q, struct http_resp *r)
-{
-	struct bundle *b = NULL;
-	struct content_set cs;
-	struct ward_diag d;
-	struct who w;
-	uint8_t md[32];
-	char sha[65], msg[1100];
-	unsigned valid = 0;
-	int rc;
+/* --- routing ---------------------------------------------------------------- */
 
-	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0)
-		return;
-	if (a->ntrusted == 0) {
-		http_error(r, 409, "the server has no content.trusted_keys to verify releases with");
-		return;
-	}
-	memset(&cs, 0, sizeof(cs));
-	if ((rc = bundle_parse((const uint8_t *)q->body, q->len, &b, &d)) != 0 ||
-	    (rc = bundle_verify(b, a->trusted, a->ntrusted, a->cfg->signature_threshold, &valid,
-				&d)) != 0 ||
-	    (rc = content_compile(b, &cs, &d)) != 0 || (rc = content_run_tests(b, &cs, &d)) != 0) {
-		diag_format(&d, msg, sizeof(msg));
-		http_error(r, 422, "bundle refused: %s", msg);
-		content_set_free(&cs);
-		bundle_free(b);
-		return;
-	}
-	content_set_free(&cs);
-	(void)digest_buf(DIGEST_SHA256, q->body, q->len, md, sizeof(md));
-	(void)digest_to_hex(md, sizeof(md), sha, sizeof(sha));
-	db_lock(a->db);
-	rc = store_bundle_put(a->db, sha, b->name, (long long)b->version, q->body, q->len, now_s(),
-			      &d);
-	if (rc == 0)
-		audit(a, &w, "bundle-stored",
-		      json_pack("{s:s, s:s, s:I}", "sha256", sha, "name", b->name, "version",
-				(json_int_t)b->version));
-	db_unlock(a->db);
-	if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
+/* 1 if segment seg (n bytes) matches pattern segment pat; the variable
+ * part goes to c. */
+static int
+segment(const char *pat, size_t plen, const char *seg, size_t n, struct call *c)
+{
+	const char *set = NULL;
+	size_t lo = 0, hi = 0;
+
+	if (plen == 4 && strncmp(pat, "{id}", 4) == 0)
+		set = "0123456789abcdef", lo = hi = 32;
+	else if (plen == 5 && strncmp(pat, "{sha}", 5) == 0)
+		set = "0123456789abcdef", lo = hi = 64;
+	else if (plen == 3 && strncmp(pat, "{n}", 3) == 0)
+		set = "0123456789", lo = 1, hi = 18;
+	else if (plen == 6 && strncmp(pat, "{word}", 6) == 0)
+		set = "abcdefghijklmnopqrstuvwxyz", lo = 1, hi = sizeof(c->word) - 1;
+	if (set == NULL)
+		return plen == n && strncmp(pat, seg, n) == 0;
+	if (n < lo || n > hi)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strchr(set, seg[i]) == NULL || seg[i] == '\0')
+			return 0;
+	if (pat[1] == 'w')
+		snprintf(c->word, sizeof(c->word), "%.*s", (int)n, seg);
 	else
-		r->json = json_pack("{s:s, s:s, s:I, s:I, s:i}", "sha256", sha, "name", b->name,
-				    "version", (json_int_t)b->version, "size", (json_int_t)q->len,
-				    "signatures", (int)valid);
-	bundle_free(b);
+		snprintf(c->arg, sizeof(c->arg), "%.*s", (int)n, seg);
+	return 1;
 }
 
-/* GET /api/v1/bundles/SHA: for agents (and viewers), with Range. */
-static void
-do_bundle_get(struct api *a, const struct http_req *q, struct http_resp *r, const char *sha)
+static int
+path_matches(const char *pat, const char *path, struct call *c)
 {
-	struct ward_diag d;
-	struct who w;
-	char path[SCONF_MAX_PATH + 100];
-	void *data = NULL;
-	size_t len = 0;
-	unsigned long long from = 0;
-	struct stat st;
-	int fd, rc;
+	for (;;) {
+		size_t pl = strcspn(pat, "/"), sl = strcspn(path, "/");
 
-	if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64) {
-		http_error(r, 404, "no such bundle");
-		return;
+		if (!segment(pat, pl, path, sl, c))
+			return 0;
+		pat += pl;
+		path += sl;
+		if (*pat == '\0' || *path == '\0')
+			return *pat == *path;
+		pat++;
+		path++;
 	}
-	if (bearer(q) != NULL && strchr(bearer(q), ':') != NULL) {
-		if (auth_agent(a, q, r, &w) != 0)
-			return;
-	} else if (auth_admin(a, q, r, ROLE_VIEWER, &w) != 0) {
-		return;
+}
+
+/* --- credentials ------------------------------------------------------------ */
+
+static const char *
+bearer(const struct http_req *q)
+{
+	if (q->authorization == NULL || strncmp(q->authorization, "Bearer ", 7) != 0)
+		return NULL;
+	return q->authorization + 7;
+}
+
+/* An agent's credentials: 401 (unknown), 403 (revoked) or 409 (waiting
+ * for approval) otherwise. */
+static int
+auth_agent(struct api *a, const struct http_req *q, struct http_resp *r, struct who *w)
+{
+	const char *b = bearer(q), *colon;
+	char id[STORE_ID_LEN + 1];
+	struct ward_diag d;
+	struct db *db;
+	int why, rc;
+
+	memset(w, 0, sizeof(*w));
+	if (b == NULL || (colon = strchr(b, ':')) == NULL || colon - b != STORE_ID_LEN ||
+	    strlen(colon + 1) != STORE_SECRET_LEN) {
+		http_error(r, 401, "agent credentials required (Authorization: Bearer ID:SECRET)");
+		return -1;
 	}
-	/* Served from a file cache of the database's copy. */
-	snprintf(path, sizeof(path), "%s/bundles/%s.wbundle", a->cfg->data_dir, sha);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	memcpy(id, b, STORE_ID_LEN);
+	id[STORE_ID_LEN] = '\0';
+	db = api_reader(a);
+	rc = store_agent_auth(db, id, colon + 1, &why, w->group, &d);
+	api_reader_done(a, db);
+	if (rc != 0) {
+		http_error(r,
+			   why == STORE_AUTH_REVOKED   ? 403
+			   : why == STORE_AUTH_PENDING ? 409
+						       : 401,
+			   "%s", d.msg);
+		if (why == STORE_AUTH_PENDING)
+			r->retry_after_s = 60;
+		return -1;
+	}
+	w->agent = 1;
+	snprintf(w->name, sizeof(w->name), "%s", id);
+	snprintf(r->who, sizeof(r->who), "agent:%s", id);
+	return 0;
+}
+
+/* An API token with at least role need; 401/403 otherwise. */
+static int
+auth_admin(struct api *a, const struct http_req *q, struct http_resp *r, enum role need,
+	   struct who *w)
+{
+	static const char *const names[] = {"", "viewer", "operator", "admin"};
+	const char *b = bearer(q);
+	char role[16];
+	struct ward_diag d;
+	struct db *db;
+	int rc, i;
+
+	memset(w, 0, sizeof(*w));
+	if (b == NULL || strlen(b) != STORE_SECRET_LEN) {
+		http_error(r, 401, "an API token is required (Authorization: Bearer TOKEN)");
+		return -1;
+	}
+	db = api_reader(a);
+	rc = store_admin_auth(db, b, role, w->name, &d);
+	api_reader_done(a, db);
+	if (rc != 0) {
+		http_error(r, 401, "%s", d.msg);
+		return -1;
+	}
+	for (i = 1; i <= 3; i++)
+		if (strcmp(role, names[i]) == 0)
+			w->role = (enum role)i;
+	snprintf(r->who, sizeof(r->who), "token:%s", w->name);
+	if (w->role < need) {
+		char path[300], method[40];
+
+		http_escape(q->path, path, sizeof(path));
+		http_escape(q->method, method, sizeof(method));
+		http_error(r, 403, "this call needs the %s role; the token has %s", names[need],
+			   role);
 		db_lock(a->db);
-		rc = store_bundle_get(a->db, sha, &data, &len, &d);
+		api_audit(a, w, "call-refused",
+			  json_pack("{s:s, s:s, s:s, s:s}", "method", method, "path", path, "needs",
+				    names[need], "peer", q->peer != NULL ? q->peer : ""));
 		db_unlock(a->db);
-		if (rc == WARD_EUNDEFINED) {
-			http_error(r, 404, "no such bundle");
-			return;
-		}
-		if (rc != 0) {
-			http_error(r, 500, "%s", d.msg);
-			return;
-		}
-		snprintf(path, sizeof(path), "%s/bundles", a->cfg->data_dir);
-		(void)mkdir(path, 0700);
-		snprintf(path, sizeof(path), "%s/bundles/%s.wbundle", a->cfg->data_dir, sha);
-		if (file_replace(path, data, len, 0600, &d) != 0) {
-			ward_free(data);
-			http_error(r, 500, "%s", d.msg);
-			return;
-		}
-		ward_free(data);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			http_error(r, 500, "cannot read %s", path);
-			return;
-		}
+		return -1;
 	}
-	if (fstat(fd, &st) != 0) {
-		close(fd);
-		http_error(r, 500, "cannot read the bundle");
-		return;
-	}
-	if (q->range != NULL &&
-	    (sscanf(q->range, "bytes=%llu-", &from) != 1 || from >= (unsigned long long)st.st_size)) {
-		close(fd);
-		http_error(r, 416, "range not satisfiable");
-		return;
-	}
-	r->fd = fd;
-	r->off = from;
-	r->len = (uint64_t)st.st_size - from;
-	r->total = (uint64_t)st.st_size;
-	r->status = q->range != NULL ? 206 : 200;
+	return 0;
 }
 
-static void
-do_release_create(struct api *a, const struct http_req *q, struct http_resp *r)
+static int
+authenticate(struct api *a, const struct http_req *q, struct http_resp *r, enum auth need,
+	     struct who *w)
 {
-	json_t *b, *pj;
-	const char *sha;
-	struct plan plan;
-	struct ward_diag d;
-	struct who w;
-	long long id = 0;
-	char *ptext = NULL;
-	int rc = 0;
+	const char *b = bearer(q);
 
-	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0 || (b = body_json(q, r)) == NULL)
-		return;
-	sha = field(b, "bundle", 64);
-	pj = json_object_get(b, "plan");
-	if (sha == NULL) {
-		http_error(r, 400, "a release needs \"bundle\" (the sha256 of a stored bundle)");
-		json_decref(b);
-		return;
+	switch (need) {
+	case AUTH_NONE:
+		memset(w, 0, sizeof(*w));
+		return 0;
+	case AUTH_AGENT:
+		return auth_agent(a, q, r, w);
+	case AUTH_AGENT_OR_VIEWER:
+		if (b != NULL && strchr(b, ':') != NULL)
+			return auth_agent(a, q, r, w);
+		return auth_admin(a, q, r, ROLE_VIEWER, w);
+	case AUTH_VIEWER:
+		return auth_admin(a, q, r, ROLE_VIEWER, w);
+	case AUTH_OPERATOR:
+		return auth_admin(a, q, r, ROLE_OPERATOR, w);
+	case AUTH_ADMIN:
+		return auth_admin(a, q, r, ROLE_ADMIN, w);
 	}
-	if (pj == NULL) {
-		rollout_default_plan(&plan);
-	} else if ((ptext = json_dumps(pj, JSON_COMPACT)) == NULL ||
-		   (rc = rollout_parse_plan(ptext, strlen(ptext), &plan, &d)) != 0) {
-		http_error(r, 400, "plan: %s", ptext != NULL ? d.msg : "out of memory");
-		free(ptext);
-		json_decref(b);
-		return;
-	}
-	free(ptext);
-	db_lock(a->db);
-	rc = rollout_create(a->db, sha, &plan, now_s(), &id, &d);
-	if (rc == 0)
-		audit(a, &w, "release-created",
-		      json_pack("{s:I, s:s, s:o}", "release", (json_int_t)id, "bundle", sha, "plan",
-				rollout_plan_json(&plan)));
-	db_unlock(a->db);
-	json_decref(b);
-	reply(r, rc, &d, rc == 0 ? json_pack("{s:I}", "release", (json_int_t)id) : NULL);
+	return -1;
 }
 
-static void
-do_release_get(struct api *a, const struct http_req *q, struct http_resp *r, const char *idtext)
+size_t
+api_admit(void *ctx, const struct http_req *q, long long content_length, struct http_resp *r,
+	  void **callp)
 {
-	struct ward_diag d;
-	struct who w;
-	json_t *out = NULL;
-	int rc;
+	struct api *a = ctx;
+	struct call c, *keep;
+	const char *p = q->path;
+	size_t i, max;
+	int other_method = 0;
 
-	if (auth_admin(a, q, r, ROLE_VIEWER, &w) != 0)
-		return;
-	db_lock(a->db);
-	rc = idtext == NULL ? rollout_releases(a->db, &out, &d)
-			    : rollout_release(a->db, atoll(idtext), &out, &d);
-	db_unlock(a->db);
-	reply(r, rc, &d,
-	      rc != 0 ? NULL : idtext == NULL ? json_pack("{s:o}", "releases", out) : out);
-}
-
-static void
-do_release_action(struct api *a, const struct http_req *q, struct http_resp *r, long long id,
-		  const char *action)
-{
-	struct ward_diag d;
-	struct who w;
-	int rc;
-
-	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0)
-		return;
-	db_lock(a->db);
-	rc = rollout_action(a->db, id, action, w.name, now_s(), &d);
-	if (rc == 0) {
-		char act[32];
-
-		snprintf(act, sizeof(act), "release-%s", action);
-		audit(a, &w, act, json_pack("{s:I}", "release", (json_int_t)id));
+	(void)content_length; /* http compares it with what this returns */
+	*callp = NULL;
+	memset(&c, 0, sizeof(c));
+	if (strncmp(p, "/api/v1/", 8) != 0) {
+		http_error(r, 404, "no such path");
+		return 0;
 	}
-	db_unlock(a->db);
-	reply(r, rc, &d,
-	      rc == 0 ? json_pack("{s:I, s:s}", "release", (json_int_t)id, "done", action) : NULL);
-}
-
-static void
-do_pin(struct api *a, const struct http_req *q, struct http_resp *r)
-{
-	struct ward_diag d;
-	struct who w;
-	json_t *b, *v;
-	const char *group;
-	int rc;
-
-	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0 || (b = body_json(q, r)) == NULL)
-		return;
-	group = field(b, "group", 63);
-	v = json_object_get(b, "version");
-	if (group == NULL || !json_is_integer(v) || json_integer_value(v) < 0) {
-		http_error(r, 400, "pin: {\"group\": NAME, \"version\": N (0: unpin)}");
-		json_decref(b);
-		return;
+	p += 8;
+	for (i = 0; i < NROUTES; i++) {
+		memset(&c, 0, sizeof(c));
+		if (!path_matches(routes[i].path, p, &c))
+			continue;
+		if (strcmp(q->method, routes[i].method) == 0)
+			break;
+		other_method = 1;
 	}
-	db_lock(a->db);
-	rc = rollout_pin(a->db, group, (long long)json_integer_value(v), now_s(), &d);
-	if (rc == 0)
-		audit(a, &w, json_integer_value(v) ? "group-pinned" : "group-unpinned",
-		      json_pack("{s:s, s:I}", "group", group, "version",
-				(json_int_t)json_integer_value(v)));
-	db_unlock(a->db);
-	reply(r, rc, &d,
-	      rc == 0 ? json_pack("{s:s, s:I}", "group", group, "version",
-				  (json_int_t)json_integer_value(v))
-		      : NULL);
-	json_decref(b);
-}
+	if (i == NROUTES) {
+		char m[40];
 
-static void
-do_freeze(struct api *a, const struct http_req *q, struct http_resp *r)
-{
-	struct ward_diag d;
-	struct who w;
-	json_t *b, *on;
-	int rc;
-
-	if (auth_admin(a, q, r, ROLE_OPERATOR, &w) != 0 || (b = body_json(q, r)) == NULL)
-		return;
-	on = json_object_get(b, "frozen");
-	if (!json_is_boolean(on)) {
-		http_error(r, 400, "freeze: {\"frozen\": true|false}");
-		json_decref(b);
-		return;
+		http_escape(q->method, m, sizeof(m));
+		http_error(r, other_method ? 405 : 404, "no such call: %s %s", m,
+			   other_method ? "on this path" : "(see docs/server.md)");
+		return 0;
 	}
-	db_lock(a->db);
-	rc = rollout_freeze(a->db, json_is_true(on), &d);
-	if (rc == 0)
-		audit(a, &w, json_is_true(on) ? "content-frozen" : "content-unfrozen", json_object());
-	db_unlock(a->db);
-	if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:b}", "frozen", json_is_true(on));
-	json_decref(b);
+	c.route = &routes[i];
+	if (authenticate(a, q, r, c.route->auth, &c.who) != 0)
+		return 0;
+	if (a->cfg->audit_reads && !c.who.agent && c.route->auth != AUTH_NONE &&
+	    strcmp(q->method, "GET") == 0) {
+		char path[300];
+
+		http_escape(q->path, path, sizeof(path));
+		db_lock(a->db);
+		api_audit(a, &c.who, "read", json_pack("{s:s}", "path", path));
+		db_unlock(a->db);
+	}
+	if ((keep = ward_malloc(sizeof(*keep))) == NULL) {
+		http_error(r, 503, "out of memory");
+		return 0;
+	}
+	*keep = c;
+	*callp = keep;
+	max = c.route->max_body;
+	if (max == API_BODY_BUNDLE)
+		max = (size_t)a->cfg->max_body_kb << 10;
+	return max;
 }
 
 void
 api_handle(void *ctx, const struct http_req *q, struct http_resp *r)
 {
-	struct api *a = ctx;
-	const char *p = q->path;
-	int post = strcmp(q->method, "POST") == 0, get = strcmp(q->method, "GET") == 0;
+	const struct call *c = q->call;
 
-	if (strncmp(p, "/api/v1/", 8) != 0) {
-		http_error(r, 404, "no such path: %.200s", p);
+	if (c == NULL || c->route == NULL) {
+		http_error(r, 500, "the request was not admitted");
 		return;
 	}
-	p += 8;
-	if (get && strcmp(p, "health") == 0)
-		r->json = json_pack("{s:b, s:s}", "ok", 1, "version", WARD_VERSION);
-	else if (post && strcmp(p, "enroll") == 0)
-		do_enroll(a, q, r);
-	else if (post && strcmp(p, "checkin") == 0)
-		do_checkin(a, q, r);
-	else if (post && strcmp(p, "events") == 0)
-		do_events(a, q, r);
-	else if (get && strcmp(p, "agents") == 0)
-		do_agents(a, q, r);
-	else if (post && strncmp(p, "agents/", 7) == 0 && strlen(p) == 7 + STORE_ID_LEN + 7 &&
-		 strcmp(p + 7 + STORE_ID_LEN, "/revoke") == 0) {
-		char id[STORE_ID_LEN + 1];
-
-		snprintf(id, sizeof(id), "%.*s", STORE_ID_LEN, p + 7);
-		do_revoke(a, q, r, id);
-	} else if (post && strcmp(p, "tokens") == 0)
-		do_token(a, q, r);
-	else if (get && strcmp(p, "events") == 0)
-		do_event_list(a, q, r);
-	else if (get && strcmp(p, "audit") == 0)
-		do_audit(a, q, r);
-	else if (post && strcmp(p, "bundles") == 0)
-		do_bundle_upload(a, q, r);
-	else if (get && strncmp(p, "bundles/", 8) == 0)
-		do_bundle_get(a, q, r, p + 8);
-	else if (post && strcmp(p, "releases") == 0)
-		do_release_create(a, q, r);
-	else if (get && strcmp(p, "releases") == 0)
-		do_release_get(a, q, r, NULL);
-	else if (get && strncmp(p, "releases/", 9) == 0 && strspn(p + 9, "0123456789") == strlen(p + 9) &&
-		 p[9] != '\0')
-		do_release_get(a, q, r, p + 9);
-	else if (post && strncmp(p, "releases/", 9) == 0 && strchr(p + 9, '/') != NULL &&
-		 (size_t)(strchr(p + 9, '/') - (p + 9)) == strspn(p + 9, "0123456789") &&
-		 strchr(p + 9, '/') != p + 9)
-		do_release_action(a, q, r, atoll(p + 9), strchr(p + 9, '/') + 1);
-	else if (post && strcmp(p, "pins") == 0)
-		do_pin(a, q, r);
-	else if (post && strcmp(p, "freeze") == 0)
-		do_freeze(a, q, r);
-	else
-		http_error(r, get || post ? 404 : 405, "no such call: %s %.200s", q->method, q->path);
+	c->route->fn(ctx, q, r, c);
 }

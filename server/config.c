@@ -25,13 +25,20 @@ static const struct conf_key keys[] = {
     KEY("data_dir", CONF_PATH, data_dir, 0, 0),
     KEY("limits.max_body_kb", CONF_UINT, max_body_kb, 1, 1u << 20),
     KEY("limits.timeout_s", CONF_UINT, timeout_s, 1, 3600),
+    KEY("limits.request_s", CONF_UINT, request_s, 5, 3600),
     KEY("limits.threads", CONF_UINT, threads, 1, 256),
     KEY("limits.max_connections", CONF_UINT, max_connections, 16, 1000000),
+    KEY("limits.per_ip_connections", CONF_UINT, per_ip_connections, 4, 1000000),
+    KEY("limits.buffer_mb", CONF_UINT, buffer_mb, 16, 65536),
     KEY("checkin.interval_s", CONF_UINT, checkin_interval_s, 1, 86400),
     KEY("checkin.jitter_pct", CONF_UINT, checkin_jitter_pct, 0, 50),
     KEY("events.batch_max", CONF_UINT, event_batch_max, 1, 100000),
-    {"content.trusted_keys", CONF_LIST, offsetof(C, trusted_keys), sizeof(((C *)0)->trusted_keys[0]),
-     0, 32, offsetof(C, ntrusted), NULL},
+    KEY("events.agent_kb_per_minute", CONF_UINT, event_agent_kb_min, 64, 1u << 22),
+    KEY("events.retention_days", CONF_UINT, events_retention_days, 0, 36500),
+    KEY("audit.retention_days", CONF_UINT, audit_retention_days, 0, 36500),
+    KEY("audit.reads", CONF_BOOL, audit_reads, 0, 0),
+    {"content.trusted_keys", CONF_LIST, offsetof(C, trusted_keys),
+     sizeof(((C *)0)->trusted_keys[0]), 0, 32, offsetof(C, ntrusted), NULL},
     KEY("content.signature_threshold", CONF_UINT, signature_threshold, 1, 32),
     KEY("rollout.tick_ms", CONF_UINT, tick_ms, 50, 60000),
 };
@@ -45,11 +52,17 @@ server_config_defaults(struct server_config *c)
 	snprintf(c->database, sizeof(c->database), "sqlite:/var/lib/ward-server/ward.db");
 	c->max_body_kb = 16384;
 	c->timeout_s = 60;
+	c->request_s = 30;
 	c->threads = 4;
 	c->max_connections = 20000;
+	c->per_ip_connections = 2048;
+	c->buffer_mb = 256;
 	c->checkin_interval_s = 30;
 	c->checkin_jitter_pct = 20;
 	c->event_batch_max = 5000;
+	c->event_agent_kb_min = 8192;
+	c->events_retention_days = 90;
+	c->audit_retention_days = 365;
 	c->signature_threshold = 1;
 	c->tick_ms = 1000;
 }
@@ -79,6 +92,11 @@ server_config_load(const char *path, struct server_config *c, struct ward_diag *
 	if (r == 0 && c->ntrusted > 0 && c->signature_threshold > c->ntrusted)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0,
 			     "content.signature_threshold is larger than the number of trusted keys");
+	if (r == 0 && c->events_retention_days == 1)
+		r = diag_set(
+		    d, WARD_EINVAL, path, 0, 0,
+		    "events.retention_days must be 0 (keep) or at least 2: the health gate "
+		    "compares an agent's alerts with its day before a release");
 	if (r == 0 && !listen_ok(c->listen))
 		r = diag_set(d, WARD_EINVAL, path, 0, 0,
 			     "listen must be ADDRESS:PORT (an IPv4 address, or [IPv6]), not \"%.100s\"",
@@ -127,15 +145,18 @@ server_config_write(const char *path, const struct server_config *c, struct ward
 	put_line(text, n, "database: ", c->database);
 	put_line(text, n, "data_dir: ", c->data_dir);
 	snprintf(text + strlen(text), n - strlen(text),
-		 "limits:\n  max_body_kb: %u\n  timeout_s: %u\n  threads: %u\n"
-		 "  max_connections: %u\n"
+		 "limits:\n  max_body_kb: %u\n  timeout_s: %u\n  request_s: %u\n  threads: %u\n"
+		 "  max_connections: %u\n  per_ip_connections: %u\n  buffer_mb: %u\n"
 		 "checkin:\n  interval_s: %u\n  jitter_pct: %u\n"
-		 "events:\n  batch_max: %u\n"
+		 "events:\n  batch_max: %u\n  agent_kb_per_minute: %u\n  retention_days: %u\n"
+		 "audit:\n  retention_days: %u\n  reads: %s\n"
 		 "content:\n"
 		 "  # the public keys releases must be signed with (ward key gen)\n"
 		 "  trusted_keys: [",
-		 c->max_body_kb, c->timeout_s, c->threads, c->max_connections,
-		 c->checkin_interval_s, c->checkin_jitter_pct, c->event_batch_max);
+		 c->max_body_kb, c->timeout_s, c->request_s, c->threads, c->max_connections,
+		 c->per_ip_connections, c->buffer_mb, c->checkin_interval_s, c->checkin_jitter_pct,
+		 c->event_batch_max, c->event_agent_kb_min, c->events_retention_days,
+		 c->audit_retention_days, c->audit_reads ? "true" : "false");
 	for (i = 0; i < c->ntrusted; i++) {
 		if (i > 0)
 			snprintf(text + strlen(text), n - strlen(text), ", ");

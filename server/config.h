@@ -21,13 +21,20 @@ struct server_config {
 	char tls_key[SCONF_MAX_PATH];	 /* PEM private key */
 	char database[SCONF_MAX_PATH];	 /* sqlite:/PATH or postgresql://... */
 	char data_dir[SCONF_MAX_PATH];	 /* bundles */
-	unsigned max_body_kb;		 /* largest request body */
+	unsigned max_body_kb;		 /* largest request body (bundle uploads) */
 	unsigned timeout_s;		 /* a connection idle this long is closed */
+	unsigned request_s;		 /* a request must arrive whole within this */
 	unsigned threads;		 /* request threads */
 	unsigned max_connections;
+	unsigned per_ip_connections;	 /* connections from one address at once */
+	unsigned buffer_mb;		 /* request bodies being read, all together */
 	unsigned checkin_interval_s;	 /* agents' check-in period */
 	unsigned checkin_jitter_pct;	 /* +- this much, at random */
 	unsigned event_batch_max;	 /* events per upload at most */
+	unsigned event_agent_kb_min;	 /* event bytes one agent may store per minute */
+	unsigned events_retention_days;	 /* 0: keep for ever */
+	unsigned audit_retention_days;	 /* 0: keep for ever */
+	int audit_reads;		 /* audit GET calls too */
 	char trusted_keys[32][SCONF_MAX_PATH]; /* content signing keys to re-verify with */
 	unsigned ntrusted;
 	unsigned signature_threshold;

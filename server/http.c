@@ -1,8 +1,11 @@
 /*
  * http: libmicrohttpd glue.  See http.h.
  *
- * Must hold: a body over the limit is never buffered past the limit; every
- * request gets exactly one response; handlers see only complete bodies.
+ * Must hold: no byte of a body is read before its request is admitted
+ * (route, credentials, size); a body is never buffered past its admitted
+ * size nor past the server's buffer budget; every request gets exactly one
+ * response; handlers see only complete bodies; a connection that is not
+ * answering or held is cut once its request's time is up.
  */
 #include "server/http.h"
 #include "util/alloc.h"
@@ -21,10 +24,22 @@
 #include <time.h>
 #include <unistd.h>
 
+/* One TCP connection (libmicrohttpd's socket context). */
+struct conninfo {
+	int fd;
+	char peer[64];
+	double deadline; /* its current request must have arrived by then */
+	int exempt;	 /* answering, or held: not waiting for the client */
+	int cut;
+	struct conninfo *prev, *next;
+};
+
 struct reqstate {
 	char *buf;
-	size_t len, cap;
-	int too_big;
+	size_t len, cap, max;
+	size_t reserved; /* of the buffer budget */
+	void *call;
+	struct conninfo *ci;
 	double t0;
 	/* While held (H.lock). */
 	struct MHD_Connection *conn;
@@ -34,12 +49,15 @@ struct reqstate {
 };
 
 static struct {
-	pthread_mutex_t lock; /* held */
+	pthread_mutex_t lock; /* held, conns, buffered */
 	struct reqstate *held;
+	struct conninfo *conns;
+	size_t buffered, budget;
+	double request_s;
 	struct MHD_Daemon *d;
+	http_admit admit;
 	http_handler handler;
 	void *ctx;
-	size_t max_body;
 	char *cert, *key;
 	int stopping;
 } H = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -105,10 +123,39 @@ http_arg(const struct http_req *q, const char *name)
 	return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static void
-log_request(const char *method, const char *url, int status, double ms, const char *who)
+void
+http_escape(const char *in, char *out, size_t outlen)
 {
-	char ts[32];
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (; *in != '\0'; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (n + 5 >= outlen) { /* no room for "\xHH" and the NUL: cut */
+			if (n + 4 <= outlen) {
+				memcpy(out + n, "...", 3);
+				n += 3;
+			}
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out[n++] = (char)c;
+		} else {
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		}
+	}
+	out[n] = '\0';
+}
+
+static void
+log_request(const char *method, const char *url, int status, double ms, const char *who,
+	    const char *peer)
+{
+	char ts[32], m[40], path[600];
 	struct timespec now;
 	struct tm tm;
 	json_t *o;
@@ -118,8 +165,10 @@ log_request(const char *method, const char *url, int status, double ms, const ch
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ", now.tv_nsec / 1000000);
-	o = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s}", "@timestamp", ts, "method", method, "path",
-		      url, "status", status, "ms", ms, "who", who);
+	http_escape(method, m, sizeof(m));
+	http_escape(url, path, sizeof(path));
+	o = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:s}", "@timestamp", ts, "method", m, "path",
+		      path, "status", status, "ms", ms, "who", who, "peer", peer);
 	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (text != NULL)
 		fprintf(stderr, "%s\n", text);
@@ -160,6 +209,12 @@ respond(struct MHD_Connection *conn, struct http_resp *r)
 			MHD_add_response_header(resp, "Content-Type", "application/json");
 		else
 			free(text);
+		if (resp != NULL && r->retry_after_s > 0) {
+			char ra[16];
+
+			snprintf(ra, sizeof(ra), "%d", r->retry_after_s);
+			MHD_add_response_header(resp, "Retry-After", ra);
+		}
 	}
 	json_decref(r->json);
 	r->json = NULL;
@@ -170,6 +225,108 @@ respond(struct MHD_Connection *conn, struct http_resp *r)
 	return ok;
 }
 
+static struct conninfo *
+conninfo_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* The body size the client announced: -1 if none (chunked), -2 if the
+ * header is malformed. */
+static long long
+content_length(struct MHD_Connection *conn)
+{
+	const char *v =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n = 0;
+	size_t i;
+
+	if (v == NULL)
+		return MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						   MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL
+			   ? -1
+			   : 0;
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] < '0' || v[i] > '9' || n > (1ull << 50))
+			return -2;
+		n = n * 10 + (unsigned)(v[i] - '0');
+	}
+	return i > 0 ? (long long)n : -2;
+}
+
+static void
+fill_req(struct http_req *q, struct MHD_Connection *conn, const char *method, const char *url,
+	 const struct reqstate *s)
+{
+	memset(q, 0, sizeof(*q));
+	q->method = method;
+	q->path = url;
+	q->peer = s->ci != NULL ? s->ci->peer : "-";
+	q->authorization =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	q->range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+	q->conn = conn;
+	q->call = s->call;
+}
+
+/* The answer goes out now: the connection waits for no client bytes. */
+static enum MHD_Result
+answer(struct MHD_Connection *conn, struct reqstate *s, const char *method, const char *url,
+       struct http_resp *r)
+{
+	if (s->ci != NULL) {
+		pthread_mutex_lock(&H.lock);
+		s->ci->exempt = 1;
+		pthread_mutex_unlock(&H.lock);
+	}
+	log_request(method, url, r->status, (clock_mono() - s->t0) * 1000, r->who[0] ? r->who : "-",
+		    s->ci != NULL ? s->ci->peer : "-");
+	return respond(conn, r);
+}
+
+/* The first call, with the headers: admit the request or answer now. */
+static enum MHD_Result
+admit(struct MHD_Connection *conn, struct reqstate *s, const char *method, const char *url)
+{
+	long long clen = content_length(conn);
+	struct http_req q;
+	struct http_resp r;
+	size_t max, want;
+
+	memset(&r, 0, sizeof(r));
+	r.fd = -1;
+	fill_req(&q, conn, method, url, s);
+	if (clen == -2) {
+		http_error(&r, 400, "malformed Content-Length");
+		return answer(conn, s, method, url, &r);
+	}
+	max = H.admit(H.ctx, &q, clen, &r, &s->call);
+	if (r.status == 0 && clen > 0 && (unsigned long long)clen > max)
+		http_error(&r, 413,
+			   "the request body is larger than %zu bytes (the limit of this call)",
+			   max);
+	if (r.status != 0)
+		return answer(conn, s, method, url, &r);
+	want = clen >= 0 ? (size_t)clen : max;
+	pthread_mutex_lock(&H.lock);
+	if (want > 0 && H.buffered + want > H.budget) {
+		pthread_mutex_unlock(&H.lock);
+		http_error(&r, 503, "the server is busy reading other requests: try again shortly");
+		r.retry_after_s = 5;
+		return answer(conn, s, method, url, &r);
+	}
+	H.buffered += want;
+	s->reserved = want;
+	if (s->ci != NULL) /* a large body gets the time to arrive at a fair rate */
+		s->ci->deadline += (double)want / HTTP_MIN_UPLOAD_BPS;
+	pthread_mutex_unlock(&H.lock);
+	s->max = max;
+	return MHD_YES;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	   const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -177,7 +334,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	struct reqstate *s = *con_cls;
 	struct http_req q;
 	struct http_resp r;
-	enum MHD_Result ok;
 
 	(void)cls;
 	(void)version;
@@ -186,72 +342,62 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (s == NULL)
 			return MHD_NO;
 		s->t0 = clock_mono();
+		s->ci = conninfo_of(conn);
 		*con_cls = s;
-		return MHD_YES;
+		return admit(conn, s, method, url);
 	}
 	if (*upload_size != 0) {
-		if (!s->too_big && s->len + *upload_size > H.max_body) {
-			s->too_big = 1;
-			ward_free(s->buf);
-			s->buf = NULL;
-			s->len = s->cap = 0;
+		if (s->len + *upload_size > s->max) {
+			/* More than was announced and admitted: no answer, the
+			 * connection closes. */
+			log_request(method, url, 413, (clock_mono() - s->t0) * 1000, "-",
+				    s->ci != NULL ? s->ci->peer : "-");
+			return MHD_NO;
 		}
-		if (!s->too_big) {
-			if (ward_grow(&s->buf, &s->cap, s->len + *upload_size + 1, 1) != 0)
-				return MHD_NO;
-			memcpy(s->buf + s->len, upload, *upload_size);
-			s->len += *upload_size;
-		}
+		if (ward_grow(&s->buf, &s->cap, s->len + *upload_size + 1, 1) != 0)
+			return MHD_NO;
+		memcpy(s->buf + s->len, upload, *upload_size);
+		s->len += *upload_size;
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	memset(&r, 0, sizeof(r));
 	r.fd = -1;
 	r.status = 200;
-	if (s->too_big) {
-		http_error(&r, 413, "the request body is larger than %zu bytes", H.max_body);
-	} else {
-		memset(&q, 0, sizeof(q));
-		q.method = method;
-		q.path = url;
-		q.body = s->buf != NULL ? s->buf : "";
-		if (s->buf != NULL)
-			s->buf[s->len] = '\0';
-		q.len = s->len;
-		q.authorization =
-		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-		q.range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
-		q.conn = conn;
-		q.resumed = s->was_held;
-		q.remaining_ms = s->was_held ? (long long)((s->deadline - clock_mono()) * 1000) : 0;
-		if (q.remaining_ms < 0)
-			q.remaining_ms = 0;
-		H.handler(H.ctx, &q, &r);
-		if (r.hold_ms > 0 && r.json == NULL && r.fd < 0 &&
-		    __atomic_load_n(&H.stopping, __ATOMIC_ACQUIRE)) {
-			/* MHD must not stop with a request set aside: come back later. */
-			http_error(&r, 503, "the server is stopping");
-		} else if (r.hold_ms > 0 && r.json == NULL && r.fd < 0) {
-			/* Suspended before the waker can see it: it is resumed once. */
-			MHD_suspend_connection(conn);
-			pthread_mutex_lock(&H.lock);
-			if (!s->was_held)
-				s->deadline = clock_mono() + (double)r.hold_ms / 1000;
-			s->was_held = 1;
-			s->held = 1;
-			s->conn = conn;
-			s->prev = NULL;
-			s->next = H.held;
-			if (H.held != NULL)
-				H.held->prev = s;
-			H.held = s;
-			pthread_mutex_unlock(&H.lock);
-			return MHD_YES;
-		}
+	fill_req(&q, conn, method, url, s);
+	q.body = s->buf != NULL ? s->buf : "";
+	if (s->buf != NULL)
+		s->buf[s->len] = '\0';
+	q.len = s->len;
+	q.resumed = s->was_held;
+	q.remaining_ms = s->was_held ? (long long)((s->deadline - clock_mono()) * 1000) : 0;
+	if (q.remaining_ms < 0)
+		q.remaining_ms = 0;
+	H.handler(H.ctx, &q, &r);
+	if (r.hold_ms > 0 && r.json == NULL && r.fd < 0 &&
+	    __atomic_load_n(&H.stopping, __ATOMIC_ACQUIRE)) {
+		/* MHD must not stop with a request set aside: come back later. */
+		http_error(&r, 503, "the server is stopping");
+	} else if (r.hold_ms > 0 && r.json == NULL && r.fd < 0) {
+		/* Suspended before the waker can see it: it is resumed once. */
+		MHD_suspend_connection(conn);
+		pthread_mutex_lock(&H.lock);
+		if (!s->was_held)
+			s->deadline = clock_mono() + (double)r.hold_ms / 1000;
+		s->was_held = 1;
+		s->held = 1;
+		s->conn = conn;
+		s->prev = NULL;
+		s->next = H.held;
+		if (H.held != NULL)
+			H.held->prev = s;
+		H.held = s;
+		if (s->ci != NULL)
+			s->ci->exempt = 1;
+		pthread_mutex_unlock(&H.lock);
+		return MHD_YES;
 	}
-	log_request(method, url, r.status, (clock_mono() - s->t0) * 1000, r.who[0] ? r.who : "-");
-	ok = respond(conn, &r);
-	return ok;
+	return answer(conn, s, method, url, &r);
 }
 
 static void
@@ -266,11 +412,91 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (s != NULL) {
 		pthread_mutex_lock(&H.lock);
 		unhold_locked(s);
+		H.buffered -= s->reserved;
+		if (s->ci != NULL) { /* the next request's time starts now */
+			s->ci->exempt = 0;
+			s->ci->deadline = clock_mono() + H.request_s;
+		}
 		pthread_mutex_unlock(&H.lock);
 		ward_free(s->buf);
+		ward_free(s->call);
 		ward_free(s);
 	}
 	*con_cls = NULL;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+	      enum MHD_ConnectionNotificationCode toe)
+{
+	struct conninfo *ci = *socket_context;
+
+	(void)cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *addr =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		if ((ci = ward_calloc(1, sizeof(*ci))) == NULL)
+			return;
+		ci->fd = fd != NULL ? fd->connect_fd : -1;
+		snprintf(ci->peer, sizeof(ci->peer), "-");
+		if (addr != NULL && addr->client_addr != NULL) {
+			const struct sockaddr *sa = addr->client_addr;
+
+			if (sa->sa_family == AF_INET)
+				inet_ntop(AF_INET,
+					  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+					  ci->peer, sizeof(ci->peer));
+			else if (sa->sa_family == AF_INET6)
+				inet_ntop(
+				    AF_INET6,
+				    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+				    ci->peer, sizeof(ci->peer));
+		}
+		pthread_mutex_lock(&H.lock);
+		ci->deadline = clock_mono() + H.request_s;
+		ci->next = H.conns;
+		if (H.conns != NULL)
+			H.conns->prev = ci;
+		H.conns = ci;
+		pthread_mutex_unlock(&H.lock);
+		*socket_context = ci;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && ci != NULL) {
+		/* (MHD closes the socket after this: the reaper, holding the
+		 * lock, never sees a reused descriptor.) */
+		pthread_mutex_lock(&H.lock);
+		if (ci->prev != NULL)
+			ci->prev->next = ci->next;
+		else
+			H.conns = ci->next;
+		if (ci->next != NULL)
+			ci->next->prev = ci->prev;
+		pthread_mutex_unlock(&H.lock);
+		ward_free(ci);
+		*socket_context = NULL;
+	}
+}
+
+void
+http_reap(void)
+{
+	double now = clock_mono();
+	struct conninfo *ci;
+
+	pthread_mutex_lock(&H.lock);
+	for (ci = H.conns; ci != NULL; ci = ci->next) {
+		if (ci->exempt || ci->cut || ci->fd < 0 || now < ci->deadline)
+			continue;
+		ci->cut = 1;
+		(void)shutdown(ci->fd, SHUT_RDWR); /* MHD sees the end and closes it */
+		fprintf(stderr,
+			"{\"event\":\"slow-client-cut\",\"peer\":\"%s\",\"why\":\"its request did "
+			"not arrive within limits.request_s\"}\n",
+			ci->peer);
+	}
+	pthread_mutex_unlock(&H.lock);
 }
 
 static int
@@ -327,27 +553,31 @@ read_text(const char *path, struct ward_diag *d)
 }
 
 int
-http_start(const struct server_config *c, http_handler handler, void *ctx, struct ward_diag *d)
+http_start(const struct server_config *c, http_admit admitfn, http_handler handler, void *ctx,
+	   struct ward_diag *d)
 {
 	struct sockaddr_storage ss;
 	int r;
 
 	if ((r = parse_listen(c->listen, &ss, d)) != 0)
 		return r;
+	H.admit = admitfn;
 	H.handler = handler;
 	H.ctx = ctx;
-	H.max_body = (size_t)c->max_body_kb << 10;
+	H.budget = (size_t)c->buffer_mb << 20;
+	H.request_s = (double)c->request_s;
 	if ((H.cert = read_text(c->tls_cert, d)) == NULL || (H.key = read_text(c->tls_key, d)) == NULL)
 		return WARD_EIO;
 	H.d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |
-		MHD_ALLOW_SUSPEND_RESUME |
-		(ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+		MHD_ALLOW_SUSPEND_RESUME | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 	    0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_HTTPS_MEM_CERT, H.cert, MHD_OPTION_HTTPS_MEM_KEY, H.key,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)c->timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->per_ip_connections,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, NULL, MHD_OPTION_END);
 	if (H.d == NULL)
 		return diag_set(d, WARD_EIO, NULL, 0, 0,
 				"cannot serve on %s (in use? a bad certificate or key?)", c->listen);

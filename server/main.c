@@ -265,10 +265,34 @@ cmd_token(int argc, char **argv, int api)
 	return 0;
 }
 
-/* The rollout engine: one step every tick_ms, on every server (the
- * database lock makes each decision once). */
 static volatile int stopping;
 
+/* Retention: old events and audit entries go, a batch per write lock. */
+static time_t
+purge(struct api *a)
+{
+	struct ward_diag d;
+	long long n = 0, total = 0;
+	int r;
+
+	do {
+		db_lock(a->db);
+		r = store_purge(a->db, (int64_t)time(NULL), a->cfg->events_retention_days,
+				a->cfg->audit_retention_days, &n, &d);
+		db_unlock(a->db);
+		total += n;
+	} while (r == 0 && n >= STORE_PURGE_ROWS && !__atomic_load_n(&stopping, __ATOMIC_ACQUIRE));
+	if (r != 0)
+		fprintf(stderr, "ward-server: retention: %s\n", d.msg);
+	else if (total > 0)
+		fprintf(stderr,
+			"ward-server: retention: removed %lld old events and audit entries\n",
+			total);
+	return time(NULL);
+}
+
+/* The rollout engine: one step every tick_ms, on every server (the
+ * database lock makes each decision once). */
 static void *
 rollout_thread(void *arg)
 {
@@ -276,6 +300,7 @@ rollout_thread(void *arg)
 	struct ward_diag d;
 	char last[600] = "";
 	long long gen, last_gen = -1;
+	time_t purged = 0;
 
 	while (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
 		int r;
@@ -289,6 +314,9 @@ rollout_thread(void *arg)
 		 * (on any server of the database), else those whose time is up. */
 		http_wake(gen != last_gen);
 		last_gen = gen;
+		http_reap();
+		if (time(NULL) - purged >= 60) /* retention, in short steps */
+			purged = purge(a);
 		if (r != 0 && strcmp(last, d.msg) != 0) { /* said once, not every tick */
 			fprintf(stderr, "ward-server: rollout: %s\n", d.msg);
 			snprintf(last, sizeof(last), "%s", d.msg);
@@ -306,25 +334,26 @@ serve(const char *config)
 	sigset_t set;
 	int r, sig;
 
+	struct db *db = NULL;
+
 	if ((r = load_config(config, &c)) != 0)
 		return r;
-	memset(&a, 0, sizeof(a));
-	a.cfg = &c;
-	if (api_load_keys(&a, &d) != 0) {
+	if (open_db(&c, &db) != 0)
+		return 1;
+	if (api_open(&a, &c, db, &d) != 0 || api_load_keys(&a, &d) != 0) {
 		fail(&d);
+		api_close(&a);
 		return 1;
 	}
-	if (open_db(&c, &a.db) != 0)
-		return 1;
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (http_start(&c, api_handle, &a, &d) != 0) {
+	if (http_start(&c, api_admit, api_handle, &a, &d) != 0) {
 		fail(&d);
-		db_close(a.db);
+		api_close(&a);
 		return 1;
 	}
 	pthread_t ticker;
@@ -339,7 +368,7 @@ serve(const char *config)
 	if (ticking)
 		pthread_join(ticker, NULL);
 	http_stop();
-	db_close(a.db);
+	api_close(&a);
 	return 0;
 }
 

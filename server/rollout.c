@@ -50,17 +50,6 @@ rollout_generation(struct db *db)
 
 /* --- plans --------------------------------------------------------------- */
 
-static void
-default_gate(struct gate *g)
-{
-	g->min_active_pct = 95;
-	g->max_crash_rollbacks = 0;
-	g->max_rejections = 0;
-	g->silent_checkins = 3;
-	g->alert_factor = 10;
-	g->alert_min = 20;
-}
-
 void
 rollout_default_plan(struct plan *p)
 {
@@ -83,7 +72,7 @@ rollout_default_plan(struct plan *p)
 		p->rings[i].soak_s = rings[i].soak;
 	}
 	p->nrings = 4;
-	default_gate(&p->gate);
+	gate_defaults(&p->gate);
 }
 
 static int
@@ -117,22 +106,65 @@ check_keys(json_t *o, const char *const *allowed, const char *where, struct ward
 	return 0;
 }
 
+/* The gate's keys of a plan (those absent keep their defaults). */
+static int
+gate_parse(json_t *g, struct gate *gt, struct ward_diag *d)
+{
+	char key[48];
+	double v;
+	int k, rc;
+
+	if ((rc = num(g, "min_active_pct", 0, 100, &gt->min_active_pct, d)) != 0)
+		return rc;
+	for (k = 0; k < GATE_NKINDS; k++) {
+		snprintf(key, sizeof(key), "max_%s", gate_kind_name(k));
+		v = (double)gt->max[k];
+		if ((rc = num(g, key, 0, 1e9, &v, d)) != 0)
+			return rc;
+		gt->max[k] = (long long)v;
+		snprintf(key, sizeof(key), "max_%s_pct", gate_kind_name(k));
+		if ((rc = num(g, key, 0, 100, &gt->max_pct[k], d)) != 0)
+			return rc;
+	}
+	v = (double)gt->silent_checkins;
+	if ((rc = num(g, "silent_checkins", 1, 1000, &v, d)) != 0)
+		return rc;
+	gt->silent_checkins = (long long)v;
+	if ((rc = num(g, "alert_factor", 1, 1e6, &gt->alert_factor, d)) != 0)
+		return rc;
+	v = (double)gt->alert_min;
+	if ((rc = num(g, "alert_min", 1, 1e9, &v, d)) != 0)
+		return rc;
+	gt->alert_min = (long long)v;
+	return 0;
+}
+
 int
 rollout_parse_plan(const char *text, size_t len, struct plan *p, struct ward_diag *d)
 {
 	static const char *const top_keys[] = {"rings", "gate", NULL};
 	static const char *const ring_keys[] = {"name", "groups", "percent", "min", "max", "soak_s",
 						NULL};
-	static const char *const gate_keys[] = {"min_active_pct", "max_crash_rollbacks",
-						"max_rejections", "silent_checkins",
-						"alert_factor", "alert_min", NULL};
+	static const char *const gate_keys[] = {"min_active_pct",
+						"max_crash_rollbacks",
+						"max_crash_rollbacks_pct",
+						"max_rejections",
+						"max_rejections_pct",
+						"max_silent",
+						"max_silent_pct",
+						"max_alert_storms",
+						"max_alert_storms_pct",
+						"silent_checkins",
+						"alert_factor",
+						"alert_min",
+						NULL};
 	json_error_t je;
 	json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je), *rings, *r, *g;
 	size_t i, k;
 	int rc = 0;
 
 	memset(p, 0, sizeof(*p));
-	default_gate(&p->gate);
+	gate_defaults(&p->gate);
 	if (o == NULL)
 		return diag_set(d, WARD_ESYNTAX, "plan", je.line, je.column, "%s", je.text);
 	rings = json_object_get(o, "rings");
@@ -197,27 +229,11 @@ rollout_parse_plan(const char *text, size_t len, struct plan *p, struct ward_dia
 	}
 	g = json_object_get(o, "gate");
 	if (rc == 0 && g != NULL) {
-		double v;
-
 		if (!json_is_object(g) || (rc = check_keys(g, gate_keys, "gate", d)) != 0) {
 			if (rc == 0)
 				rc = diag_set(d, WARD_EINVAL, "plan", 0, 0, "\"gate\" is an object");
 		} else {
-			rc = num(g, "min_active_pct", 0, 100, &p->gate.min_active_pct, d);
-			v = (double)p->gate.max_crash_rollbacks;
-			if (rc == 0 && (rc = num(g, "max_crash_rollbacks", 0, 1e9, &v, d)) == 0)
-				p->gate.max_crash_rollbacks = (long long)v;
-			v = (double)p->gate.max_rejections;
-			if (rc == 0 && (rc = num(g, "max_rejections", 0, 1e9, &v, d)) == 0)
-				p->gate.max_rejections = (long long)v;
-			v = (double)p->gate.silent_checkins;
-			if (rc == 0 && (rc = num(g, "silent_checkins", 1, 1000, &v, d)) == 0)
-				p->gate.silent_checkins = (long long)v;
-			if (rc == 0)
-				rc = num(g, "alert_factor", 1, 1e6, &p->gate.alert_factor, d);
-			v = (double)p->gate.alert_min;
-			if (rc == 0 && (rc = num(g, "alert_min", 1, 1e9, &v, d)) == 0)
-				p->gate.alert_min = (long long)v;
+			rc = gate_parse(g, &p->gate, d);
 		}
 	}
 	json_decref(o);
@@ -227,7 +243,7 @@ rollout_parse_plan(const char *text, size_t len, struct plan *p, struct ward_dia
 json_t *
 rollout_plan_json(const struct plan *p)
 {
-	json_t *rings = json_array();
+	json_t *rings = json_array(), *gate;
 	unsigned i, k;
 
 	for (i = 0; i < p->nrings; i++) {
@@ -249,12 +265,18 @@ rollout_plan_json(const struct plan *p)
 			json_object_set_new(o, "max", json_integer(r->max));
 		json_array_append_new(rings, o);
 	}
-	return json_pack("{s:o, s:{s:f, s:I, s:I, s:I, s:f, s:I}}", "rings", rings, "gate",
-			 "min_active_pct", p->gate.min_active_pct, "max_crash_rollbacks",
-			 (json_int_t)p->gate.max_crash_rollbacks, "max_rejections",
-			 (json_int_t)p->gate.max_rejections, "silent_checkins",
-			 (json_int_t)p->gate.silent_checkins, "alert_factor", p->gate.alert_factor,
-			 "alert_min", (json_int_t)p->gate.alert_min);
+	gate = json_pack("{s:f, s:I, s:f, s:I}", "min_active_pct", p->gate.min_active_pct,
+			 "silent_checkins", (json_int_t)p->gate.silent_checkins, "alert_factor",
+			 p->gate.alert_factor, "alert_min", (json_int_t)p->gate.alert_min);
+	for (k = 0; k < GATE_NKINDS; k++) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "max_%s", gate_kind_name(k));
+		json_object_set_new(gate, key, json_integer(p->gate.max[k]));
+		snprintf(key, sizeof(key), "max_%s_pct", gate_kind_name(k));
+		json_object_set_new(gate, key, json_real(p->gate.max_pct[k]));
+	}
+	return json_pack("{s:o, s:o}", "rings", rings, "gate", gate);
 }
 
 /* --- releases -------------------------------------------------------------- */
@@ -461,72 +483,85 @@ out:
 	return r;
 }
 
-/* What the ring's agents say, for the gate and for the incident. */
-struct health {
+/* What the gate reads of a release: its agents and its faults. */
+struct gate_data {
+	struct gate_member *m;
+	size_t nm, mcap;
+	struct gate_fault *f;
+	size_t nf, fcap;
 	const struct release *rel;
-	long long ring;
-	int64_t now, now_ms, silent_after_ms;
-	long long in_ring, online, active, offline;
-	json_t *crashed, *rejected, *silent, *storm;
+	int64_t now;
 };
 
 static int
 on_member(void *arg, int ncols, const char *const *v)
 {
-	struct health *h = arg;
-	/* Milliseconds: a check-in in the same second as the assignment may
-	 * have come before it (and not received the version). */
-	long long ring = atoll(v[1]), assigned = atoll(v[2]), seen = atoll(v[3]);
-	long long version = atoll(v[4]);
-	json_t *rep = v[5] != NULL ? json_loads(v[5], 0, NULL) : NULL, *e;
-	size_t i;
-	int crashed = 0, rejected = 0;
+	struct gate_data *g = arg;
+	struct gate_member *m;
 
 	(void)ncols;
-	json_array_foreach(json_object_get(rep, "crashes"), i, e)
-		crashed |= json_integer_value(json_object_get(e, "version")) == h->rel->version;
-	json_array_foreach(json_object_get(json_object_get(rep, "content"), "rejected"), i, e) {
-		const char *why = json_string_value(json_object_get(e, "reason"));
+	if (ward_grow(&g->m, &g->mcap, g->nm + 1, sizeof(*g->m)) != 0)
+		return WARD_ENOMEM;
+	m = &g->m[g->nm++];
+	snprintf(m->agent_id, sizeof(m->agent_id), "%s", v[0]);
+	m->ring = atoll(v[1]);
+	/* Milliseconds: a check-in in the same second as the assignment may
+	 * have come before it (and not received the version). */
+	m->assigned_ms = atoll(v[2]);
+	m->delivered_ms = atoll(v[3]);
+	m->seen_ms = atoll(v[4]);
+	m->version = atoll(v[5]);
+	snprintf(m->hostname, sizeof(m->hostname), "%s", v[6]);
+	return 0;
+}
 
-		if (json_integer_value(json_object_get(e, "version")) != h->rel->version)
-			continue;
-		if (why != NULL && strstr(why, "crash guard") != NULL)
-			crashed = 1;
-		else if (why == NULL || strstr(why, "fleet server") == NULL)
-			rejected = 1; /* (not our own halt's rollback) */
-	}
-	json_decref(rep);
-	if (crashed)
-		json_array_append_new(h->crashed, json_string(v[0]));
-	else if (rejected)
-		json_array_append_new(h->rejected, json_string(v[0]));
-	if (seen > assigned && h->now_ms - seen > h->silent_after_ms)
-		json_array_append_new(h->silent, json_string(v[0]));
-	if (ring == h->ring) {
-		h->in_ring++;
-		if (seen <= assigned)
-			h->offline++;
-		else
-			h->online++;
-		if (seen > assigned && version == h->rel->version)
-			h->active++;
-	}
+static struct gate_fault *
+new_fault(struct gate_data *g)
+{
+	if (ward_grow(&g->f, &g->fcap, g->nf + 1, sizeof(*g->f)) != 0)
+		return NULL;
+	memset(&g->f[g->nf], 0, sizeof(g->f[0]));
+	return &g->f[g->nf++];
+}
+
+static int
+on_fault(void *arg, int ncols, const char *const *v)
+{
+	struct gate_data *g = arg;
+	struct gate_fault *f = new_fault(g);
+
+	(void)ncols;
+	if (f == NULL)
+		return WARD_ENOMEM;
+	snprintf(f->agent_id, sizeof(f->agent_id), "%s", v[0]);
+	f->kind = strcmp(v[1], "crash") == 0 ? GATE_CRASH : GATE_REFUSED;
+	f->counted = atoll(v[2]) != 0;
+	f->reported_ms = atoll(v[3]);
+	snprintf(f->detail, sizeof(f->detail), "%s", v[4]);
 	return 0;
 }
 
 static int
 on_alerts(void *arg, int ncols, const char *const *v)
 {
-	struct health *h = arg;
+	struct gate_data *g = arg;
+	const struct gate *gt = &g->rel->plan.gate;
 	long long count = atoll(v[1]), base = atoll(v[2]), assigned = atoll(v[3]);
-	double window = (double)(h->now - assigned) > 1 ? (double)(h->now - assigned) : 1;
+	double window = (double)(g->now - assigned) > 1 ? (double)(g->now - assigned) : 1;
 	double expected = (double)base / 86400.0 * window;
+	struct gate_fault *f;
 
 	(void)ncols;
-	if (count >= h->rel->plan.gate.alert_min && count > h->rel->plan.gate.alert_factor * expected)
-		json_array_append_new(h->storm, json_pack("{s:s, s:I, s:f}", "agent_id", v[0],
-							  "alerts", (json_int_t)count,
-							  "expected", expected));
+	if (count < gt->alert_min || count <= gt->alert_factor * expected)
+		return 0;
+	if ((f = new_fault(g)) == NULL)
+		return WARD_ENOMEM;
+	snprintf(f->agent_id, sizeof(f->agent_id), "%s", v[0]);
+	f->kind = GATE_STORM;
+	f->counted = 1;
+	f->reported_ms = (long long)g->now * 1000;
+	snprintf(f->detail, sizeof(f->detail), "%lld alerts since the version; %.1f expected",
+		 count, expected);
 	return 0;
 }
 
@@ -578,30 +613,29 @@ static int
 evaluate(struct db *db, struct release *rel, int64_t now, long long interval_s,
 	 struct ward_diag *d)
 {
-	const struct gate *g = &rel->plan.gate;
-	struct health h;
-	char rid[24], n[24], reason[200];
+	struct gate_data g;
+	struct gate_input in;
+	char rid[24], n[24], reason[300];
 	const char *q[2] = {rid, n};
-	json_t *evidence;
+	json_t *evidence = NULL;
+	enum gate_verdict v;
 	int r;
 
-	memset(&h, 0, sizeof(h));
-	h.rel = rel;
-	h.ring = rel->ring;
-	h.now = now;
-	h.now_ms = now_ms();
-	h.silent_after_ms = g->silent_checkins * interval_s * 1000;
-	h.crashed = json_array();
-	h.rejected = json_array();
-	h.silent = json_array();
-	h.storm = json_array();
+	memset(&g, 0, sizeof(g));
+	g.rel = rel;
+	g.now = now;
 	lltoa(rel->id, rid);
 	lltoa(now, n);
 	r = db_exec(db,
-		    "SELECT ra.agent_id, ra.ring, ra.assigned_ms, a.seen_ms, a.content_version, a.report"
-		    " FROM release_agents ra JOIN agents a ON a.id = ra.agent_id"
-		    " WHERE ra.release_id = $1 AND a.revoked = 0",
-		    q, 1, on_member, &h, d);
+		    "SELECT ra.agent_id, ra.ring, ra.assigned_ms, ra.delivered_ms, a.seen_ms,"
+		    " a.content_version, a.hostname FROM release_agents ra JOIN agents a"
+		    " ON a.id = ra.agent_id WHERE ra.release_id = $1 AND a.revoked = 0",
+		    q, 1, on_member, &g, d);
+	if (r == 0)
+		r = db_exec(db,
+			    "SELECT agent_id, kind, counted, reported_ms, detail FROM agent_faults"
+			    " WHERE release_id = $1",
+			    q, 1, on_fault, &g, d);
 	if (r == 0)
 		r = db_exec(db,
 			    "SELECT ra.agent_id,"
@@ -611,52 +645,36 @@ evaluate(struct db *db, struct release *rel, int64_t now, long long interval_s,
 			    "  e.kind = 'alert' AND e.received >= ra.assigned - 86400 AND"
 			    "  e.received < ra.assigned), ra.assigned"
 			    " FROM release_agents ra WHERE ra.release_id = $1 AND $2 <> ''",
-			    q, 2, on_alerts, &h, d);
-	evidence = json_pack("{s:I, s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:O}", "ring",
-			     (json_int_t)rel->ring, "ring_agents", (json_int_t)h.in_ring, "online",
-			     (json_int_t)h.online, "active", (json_int_t)h.active, "offline",
-			     (json_int_t)h.offline, "crash_rollbacks", h.crashed, "rejections",
-			     h.rejected, "silent", h.silent, "alert_storms", h.storm);
-	reason[0] = '\0';
-	if (r == 0) {
-		if ((long long)json_array_size(h.crashed) > g->max_crash_rollbacks)
-			snprintf(reason, sizeof(reason), "%zu crash-guard rollback(s) of version %lld",
-				 json_array_size(h.crashed), rel->version);
-		else if ((long long)json_array_size(h.rejected) > g->max_rejections)
-			snprintf(reason, sizeof(reason), "%zu agent(s) refused version %lld",
-				 json_array_size(h.rejected), rel->version);
-		else if (json_array_size(h.silent) > 0)
-			snprintf(reason, sizeof(reason),
-				 "%zu agent(s) went silent after receiving version %lld",
-				 json_array_size(h.silent), rel->version);
-		else if (json_array_size(h.storm) > 0)
-			snprintf(reason, sizeof(reason), "alert storm on %zu agent(s) with version %lld",
-				 json_array_size(h.storm), rel->version);
-	}
-	if (r == 0 && reason[0] != '\0') {
+			    q, 2, on_alerts, &g, d);
+	if (r != 0)
+		goto out;
+	memset(&in, 0, sizeof(in));
+	in.g = &rel->plan.gate;
+	in.version = rel->version;
+	in.ring = rel->ring;
+	in.soak_over = now - rel->ring_started >= rel->plan.rings[rel->ring].soak_s || rel->promote;
+	in.now_ms = now_ms();
+	in.silent_after_ms = rel->plan.gate.silent_checkins * interval_s * 1000;
+	in.m = g.m;
+	in.nm = g.nm;
+	in.f = g.f;
+	in.nf = g.nf;
+	v = gate_decide(&in, reason, sizeof(reason), &evidence);
+	if (v == GATE_HALT) {
 		r = halt(db, rel, reason, evidence, now, d);
-	} else if (r == 0 && (now - rel->ring_started >= rel->plan.rings[rel->ring].soak_s ||
-			      rel->promote)) {
-		/* The soak is over: enough of the ring must run the version
-		 * (agents that did not check in since do not block). */
-		if (h.online == 0 || (double)h.active * 100.0 >= g->min_active_pct * (double)h.online) {
-			if (rel->ring + 1 >= (long long)rel->plan.nrings) {
-				r = db_exec(db,
-					    "UPDATE releases SET state = 'completed', updated = $2"
-					    " WHERE id = $1",
-					    q, 2, NULL, NULL, d);
-				if (r == 0)
-					r = bump(db, d);
-			}
-			else
-				r = start_ring(db, rel, rel->ring + 1, now, d);
-		}
+	} else if (v == GATE_PASS && rel->ring + 1 >= (long long)rel->plan.nrings) {
+		r = db_exec(db,
+			    "UPDATE releases SET state = 'completed', updated = $2 WHERE id = $1",
+			    q, 2, NULL, NULL, d);
+		if (r == 0)
+			r = bump(db, d);
+	} else if (v == GATE_PASS) {
+		r = start_ring(db, rel, rel->ring + 1, now, d);
 	}
+out:
 	json_decref(evidence);
-	json_decref(h.crashed);
-	json_decref(h.rejected);
-	json_decref(h.silent);
-	json_decref(h.storm);
+	ward_free(g.m);
+	ward_free(g.f);
 	return r;
 }
 
@@ -784,6 +802,7 @@ struct target {
 	int found;
 	char state[16], sha[65];
 	long long version, size;
+	long long release_id, delivered_ms; /* of an assignment */
 };
 
 static int
@@ -798,6 +817,8 @@ on_target(void *arg, int ncols, const char *const *v)
 	t->version = atoll(v[0]);
 	snprintf(t->sha, sizeof(t->sha), "%s", v[1]);
 	t->size = atoll(v[2]);
+	t->release_id = ncols > 5 ? atoll(v[4]) : 0;
+	t->delivered_ms = ncols > 5 ? atoll(v[5]) : 0;
 	return 0;
 }
 
@@ -813,7 +834,7 @@ target_json(const struct target *t)
 
 int
 rollout_desired(struct db *db, const char *agent_id, const char *group, json_t **out,
-		struct ward_diag *d)
+		long long *deliver, struct ward_diag *d)
 {
 	struct target t;
 	char frozen[8];
@@ -822,6 +843,7 @@ rollout_desired(struct db *db, const char *agent_id, const char *group, json_t *
 	int r;
 
 	*out = NULL;
+	*deliver = 0;
 	if ((r = db_scalar(db, "SELECT value FROM settings WHERE name = 'freeze'", NULL, 0, frozen,
 			   sizeof(frozen), d)) != 0)
 		return r;
@@ -840,13 +862,16 @@ rollout_desired(struct db *db, const char *agent_id, const char *group, json_t *
 	}
 	q[0] = agent_id;
 	if ((r = db_exec(db,
-			 "SELECT r.version, b.sha256, b.size, r.state FROM release_agents ra"
-			 " JOIN releases r ON r.id = ra.release_id JOIN bundles b ON b.sha256 = r.bundle"
-			 " WHERE ra.agent_id = $1 ORDER BY r.id DESC LIMIT 1",
+			 "SELECT r.version, b.sha256, b.size, r.state, r.id, ra.delivered_ms"
+			 " FROM release_agents ra JOIN releases r ON r.id = ra.release_id"
+			 " JOIN bundles b ON b.sha256 = r.bundle WHERE ra.agent_id = $1"
+			 " ORDER BY r.id DESC LIMIT 1",
 			 q, 1, on_target, &t, d)) != 0)
 		return r;
 	if (t.found && (strcmp(t.state, "running") == 0 || strcmp(t.state, "paused") == 0)) {
 		*out = target_json(&t);
+		if (t.delivered_ms == 0)
+			*deliver = t.release_id;
 		return 0;
 	}
 	if (t.found && strcmp(t.state, "completed") != 0) /* stopped: back to last-known-good */
@@ -872,6 +897,96 @@ rollout_desired(struct db *db, const char *agent_id, const char *group, json_t *
 	}
 	*out = o;
 	return 0;
+}
+
+int
+rollout_delivered(struct db *db, long long release_id, const char *agent_id, struct ward_diag *d)
+{
+	char rid[24], ms[24];
+	const char *q[3] = {rid, agent_id, ms};
+
+	lltoa(release_id, rid);
+	lltoa(now_ms(), ms);
+	return db_exec(db,
+		       "UPDATE release_agents SET delivered_ms = $3 WHERE release_id = $1"
+		       " AND agent_id = $2 AND delivered_ms = 0",
+		       q, 3, NULL, NULL, d);
+}
+
+/* The agent's assignment to a release that is still going. */
+struct assignment {
+	int found;
+	long long release_id, version, delivered_ms;
+};
+
+static int
+on_assignment(void *arg, int ncols, const char *const *v)
+{
+	struct assignment *a = arg;
+
+	(void)ncols;
+	a->found = 1;
+	a->release_id = atoll(v[0]);
+	a->version = atoll(v[1]);
+	a->delivered_ms = atoll(v[2]);
+	return 0;
+}
+
+static int
+record_fault(struct db *db, const struct assignment *as, const char *agent_id, const char *kind,
+	     const char *detail, struct ward_diag *d)
+{
+	char rid[24], ms[24];
+	const char *q[6] = {rid, agent_id, kind, as->delivered_ms > 0 ? "1" : "0", ms, detail};
+
+	lltoa(as->release_id, rid);
+	lltoa(now_ms(), ms);
+	/* The first report of a fault decides whether it counts: a fault
+	 * claimed before the version reached the agent never will. */
+	return db_exec(db,
+		       "INSERT INTO agent_faults (release_id, agent_id, kind, counted, reported_ms,"
+		       " detail) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+		       q, 6, NULL, NULL, d);
+}
+
+int
+rollout_observe(struct db *db, const char *agent_id, const struct report *rep, struct ward_diag *d)
+{
+	struct assignment as;
+	const char *q[1] = {agent_id};
+	unsigned i;
+	int r;
+
+	if (rep->nrefusals == 0 && rep->ncrashes == 0)
+		return 0; /* the usual check-in: nothing to look up */
+	memset(&as, 0, sizeof(as));
+	if ((r = db_begin_write(db, d)) != 0)
+		return r;
+	if ((r = db_exec(db,
+			 "SELECT ra.release_id, r.version, ra.delivered_ms FROM release_agents ra"
+			 " JOIN releases r ON r.id = ra.release_id WHERE ra.agent_id = $1 AND"
+			 " r.state IN ('running', 'paused') ORDER BY r.id DESC LIMIT 1",
+			 q, 1, on_assignment, &as, d)) != 0)
+		goto fail;
+	for (i = 0; as.found && r == 0 && i < rep->ncrashes; i++)
+		if (rep->crashes[i].version == as.version)
+			r = record_fault(db, &as, agent_id, "crash", "the agent crashed with it",
+					 d);
+	for (i = 0; as.found && r == 0 && i < rep->nrefusals; i++) {
+		const struct report_refusal *f = &rep->refusals[i];
+
+		if (f->version != as.version || f->cause == REPORT_FLEET_ROLLBACK)
+			continue; /* another version, or our own halt's rollback */
+		r = record_fault(db, &as, agent_id,
+				 f->cause == REPORT_CRASH_GUARD ? "crash" : "refused", f->reason,
+				 d);
+	}
+	if (r != 0)
+		goto fail;
+	return db_commit(db, d);
+fail:
+	db_rollback(db);
+	return r;
 }
 
 /* --- views ----------------------------------------------------------------------- */

@@ -25,6 +25,8 @@
 #include <stdint.h>
 
 #include "server/db.h"
+#include "server/gate.h"
+#include "proto/report.h"
 
 #define ROLLOUT_MAX_RINGS 16
 
@@ -35,15 +37,6 @@ struct ring_plan {
 	double percent; /* of the agents not in an earlier ring */
 	long long min, max;
 	long long soak_s;
-};
-
-struct gate {
-	double min_active_pct;	    /* of the ring's agents that checked in */
-	long long max_crash_rollbacks;
-	long long max_rejections;
-	long long silent_checkins;  /* missed check-ins that make an agent silent */
-	double alert_factor;	    /* alert rate over the agent's rate the day before */
-	long long alert_min;	    /* alerts below this never make a storm */
 };
 
 struct plan {
@@ -82,9 +75,26 @@ int rollout_freeze(struct db *db, int on, struct ward_diag *d);
 
 /*
  * What the agent should run: NULL (keep what it has), or
- * {version, sha256, size, url} and/or {rollback_from: V}.
+ * {version, sha256, size, url} and/or {rollback_from: V}.  *deliver is
+ * the id of a release whose version this answer would hand the agent for
+ * the first time (0 if none): call rollout_delivered once it is sent.
  */
 int rollout_desired(struct db *db, const char *agent_id, const char *group, json_t **out,
+		    long long *deliver, struct ward_diag *d);
+
+/* Notes that the agent was told to run release_id's version now: from
+ * then on its refusals and crashes of it count, and its silence. */
+int rollout_delivered(struct db *db, long long release_id, const char *agent_id,
+		      struct ward_diag *d);
+
+/*
+ * Records what a check-in report says against the release the agent is
+ * assigned to: crashes and refusals of that release's version (a
+ * rollback the fleet server itself ordered is not one).  Only faults first
+ * reported after the version was delivered will count; one claimed
+ * before is kept as evidence of a lying agent.  One transaction.
+ */
+int rollout_observe(struct db *db, const char *agent_id, const struct report *rep,
 		    struct ward_diag *d);
 
 /* A number that changes whenever what some agent should run may have

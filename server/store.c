@@ -10,6 +10,7 @@
 #include "crypto/digest.h"
 #include "util/alloc.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -56,6 +57,16 @@ static const char *const migrations[] = {
     "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX events_alerts ON events (agent_id, kind, received);",
+    /* 3: re-enrolments waiting for approval, the faults the gate counts
+     * (recorded as agents report them), when a release reached an agent,
+     * and indexes for retention */
+    "ALTER TABLE agents ADD COLUMN pending_hash TEXT;"
+    "ALTER TABLE agents ADD COLUMN pending TEXT;"
+    "ALTER TABLE release_agents ADD COLUMN delivered_ms BIGINT NOT NULL DEFAULT 0;"
+    "CREATE TABLE agent_faults (release_id BIGINT NOT NULL, agent_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL, counted BIGINT NOT NULL, reported_ms BIGINT NOT NULL,"
+    " detail TEXT NOT NULL, PRIMARY KEY (release_id, agent_id, kind));"
+    "CREATE INDEX events_received ON events (received);",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -169,10 +180,12 @@ store_token_create(struct db *db, const char *group, long long uses, int64_t exp
 		       p, 5, NULL, NULL, d);
 }
 
-/* The agent (id, machine_id, hw_id) rows matching q's identity. */
+/* The agents whose identity an enrollment names: same machine and
+ * hardware (exact), same hardware only, same machine only (a clone). */
 struct match {
 	char exact[STORE_ID_LEN + 1], hw[STORE_ID_LEN + 1], machine[STORE_ID_LEN + 1];
-	const struct enroll_req *q;
+	int exact_revoked, hw_revoked;
+	const struct enroll_msg *q;
 };
 
 static int
@@ -180,14 +193,18 @@ on_candidate(void *arg, int ncols, const char *const *v)
 {
 	struct match *m = arg;
 	int same_machine = strcmp(v[1], m->q->machine_id) == 0, same_hw = strcmp(v[2], m->q->hw_id) == 0;
+	int revoked = atoll(v[3]) != 0;
 
 	(void)ncols;
-	if (same_machine && same_hw && m->exact[0] == '\0')
+	if (same_machine && same_hw && m->exact[0] == '\0') {
 		snprintf(m->exact, sizeof(m->exact), "%s", v[0]);
-	else if (same_hw && !same_machine && m->hw[0] == '\0')
+		m->exact_revoked = revoked;
+	} else if (same_hw && !same_machine && m->hw[0] == '\0') {
 		snprintf(m->hw, sizeof(m->hw), "%s", v[0]);
-	else if (same_machine && !same_hw && m->machine[0] == '\0')
+		m->hw_revoked = revoked;
+	} else if (same_machine && !same_hw && m->machine[0] == '\0' && !revoked) {
 		snprintf(m->machine, sizeof(m->machine), "%s", v[0]);
+	}
 	return 0;
 }
 
@@ -212,15 +229,76 @@ on_token(void *arg, int ncols, const char *const *v)
 	return 0;
 }
 
+struct authrow {
+	int found;
+	char hash[65], pending[65], grp[64];
+	long long revoked;
+};
+
+static int
+on_auth(void *arg, int ncols, const char *const *v)
+{
+	struct authrow *a = arg;
+
+	(void)ncols;
+	a->found = 1;
+	snprintf(a->hash, sizeof(a->hash), "%s", v[0]);
+	snprintf(a->grp, sizeof(a->grp), "%s", v[1]);
+	a->revoked = atoll(v[2]);
+	snprintf(a->pending, sizeof(a->pending), "%s", v[3] != NULL ? v[3] : "");
+	return 0;
+}
+
+static int
+agent_row(struct db *db, const char *agent_id, struct authrow *a, struct ward_diag *d)
+{
+	const char *p[1] = {agent_id};
+
+	memset(a, 0, sizeof(*a));
+	return db_exec(db,
+		       "SELECT secret_hash, grp, revoked, pending_hash FROM agents WHERE id = $1",
+		       p, 1, on_auth, a, d);
+}
+
+/* 1 if secret's hash is hash (64 hex digits), in constant time. */
+static int
+secret_is(const char *secret, const char *hash)
+{
+	char h[65];
+	int ok;
+
+	if (strlen(hash) != 64)
+		return 0;
+	sha256_hex(secret, h);
+	ok = digest_equal((const uint8_t *)h, (const uint8_t *)hash, 64);
+	OPENSSL_cleanse(h, sizeof(h));
+	return ok;
+}
+
+/* The same agent again, with a new secret: its identity fields follow
+ * the host (its group does not: that is the operator's). */
+static int
+renew(struct db *db, const struct enroll_msg *q, const char *agent_id, const char *shash,
+      const char *nowtxt, struct ward_diag *d)
+{
+	const char *p[6] = {shash, q->machine_id, q->hostname, q->version, nowtxt, agent_id};
+
+	return db_exec(db,
+		       "UPDATE agents SET secret_hash = $1, machine_id = $2, hostname = $3,"
+		       " version = $4, last_seen = $5, pending_hash = NULL, pending = NULL"
+		       " WHERE id = $6",
+		       p, 6, NULL, NULL, d);
+}
+
 int
-store_enroll(struct db *db, const struct enroll_req *q, int64_t now, struct enroll_res *res,
-	     struct ward_diag *d)
+store_enroll(struct db *db, const struct enroll_msg *q, const char *peer, int64_t now,
+	     struct enroll_res *res, struct ward_diag *d)
 {
 	char thash[65], shash[65], nowtxt[24];
 	const char *p[9];
 	struct tok t;
 	struct match m;
-	const char *id;
+	struct authrow prev;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -246,107 +324,190 @@ store_enroll(struct db *db, const struct enroll_req *q, int64_t now, struct enro
 	    (r = db_exec(db, "UPDATE enroll_tokens SET uses_left = uses_left - 1 WHERE hash = $1", p,
 			 1, NULL, NULL, d)) != 0)
 		goto fail;
-	p[0] = q->machine_id;
-	p[1] = q->hw_id;
-	if ((r = db_exec(db,
-			 "SELECT id, machine_id, hw_id FROM agents WHERE (machine_id = $1 OR hw_id = $2)"
-			 " AND revoked = 0 ORDER BY enrolled",
-			 p, 2, on_candidate, &m, d)) != 0)
-		goto fail;
 	if (store_random_hex(res->secret, STORE_SECRET_LEN / 2) != 0) {
 		r = diag_set(d, WARD_EIO, NULL, 0, 0, "no randomness");
 		goto fail;
 	}
 	sha256_hex(res->secret, shash);
 	snprintf(res->group, sizeof(res->group), "%s", t.grp);
-	id = m.exact[0] ? m.exact : m.hw;
-	if (id[0] != '\0') {
-		/* The same host again (re-enrolled, or reinstalled on the same
-		 * hardware): the same agent, with a new secret. */
-		snprintf(res->agent_id, sizeof(res->agent_id), "%s", id);
-		snprintf(res->how, sizeof(res->how), "%s", m.exact[0] ? "re-enrolled" : "reinstalled");
-		p[0] = shash;
-		p[1] = q->machine_id;
-		p[2] = q->hostname;
-		p[3] = q->version;
-		p[4] = nowtxt;
-		p[5] = res->agent_id;
-		r = db_exec(db,
-			    "UPDATE agents SET secret_hash = $1, machine_id = $2, hostname = $3,"
-			    " version = $4, last_seen = $5 WHERE id = $6",
-			    p, 6, NULL, NULL, d);
-	} else {
-		if (store_random_hex(res->agent_id, STORE_ID_LEN / 2) != 0) {
-			r = diag_set(d, WARD_EIO, NULL, 0, 0, "no randomness");
+	/* A proof of the identity it held: the same agent, at once. */
+	if (q->agent_id[0] != '\0') {
+		if ((r = agent_row(db, q->agent_id, &prev, d)) != 0)
+			goto fail;
+		if (prev.found && prev.revoked) {
+			r = diag_set(d, WARD_EVERIFY, NULL, 0, 0,
+				     "agent %s is revoked: an operator must lift that (ward fleet "
+				     "unrevoke %s) before it may enroll again",
+				     q->agent_id, q->agent_id);
 			goto fail;
 		}
-		snprintf(res->how, sizeof(res->how), "%s", m.machine[0] ? "clone" : "new");
-		snprintf(res->clone_of, sizeof(res->clone_of), "%s", m.machine);
-		p[0] = res->agent_id;
-		p[1] = q->machine_id;
-		p[2] = q->hw_id;
-		p[3] = q->hostname;
-		p[4] = q->version;
-		p[5] = t.grp;
-		p[6] = shash;
-		p[7] = nowtxt;
-		p[8] = m.machine[0] ? m.machine : NULL;
-		r = db_exec(db,
-			    "INSERT INTO agents (id, machine_id, hw_id, hostname, version, grp,"
-			    " secret_hash, enrolled, last_seen, clone_of)"
-			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
-			    p, 9, NULL, NULL, d);
+		if (prev.found && secret_is(q->secret, prev.hash)) {
+			snprintf(res->agent_id, sizeof(res->agent_id), "%s", q->agent_id);
+			snprintf(res->group, sizeof(res->group), "%s", prev.grp);
+			snprintf(res->how, sizeof(res->how), "re-enrolled");
+			if ((r = renew(db, q, res->agent_id, shash, nowtxt, d)) != 0)
+				goto fail;
+			return db_commit(db, d);
+		}
+		/* A stale or wrong proof proves nothing: on as without one. */
 	}
-	if (r != 0)
+	p[0] = q->machine_id;
+	p[1] = q->hw_id;
+	if ((r = db_exec(db,
+			 "SELECT id, machine_id, hw_id, revoked FROM agents WHERE machine_id = $1"
+			 " OR hw_id = $2 ORDER BY enrolled",
+			 p, 2, on_candidate, &m, d)) != 0)
+		goto fail;
+	if ((m.exact[0] && m.exact_revoked) || (!m.exact[0] && m.hw[0] && m.hw_revoked)) {
+		const char *id = m.exact[0] ? m.exact : m.hw;
+
+		r = diag_set(
+		    d, WARD_EVERIFY, NULL, 0, 0,
+		    "this host's agent %s is revoked: an operator must lift that (ward fleet "
+		    "unrevoke %s) before it may enroll again",
+		    id, id);
+		goto fail;
+	}
+	if (m.exact[0] || m.hw[0]) {
+		/* An identity that exists, claimed without its secret: a
+		 * reinstall — or someone else claiming it.  The old secret
+		 * keeps working; the new one waits for an operator. */
+		json_t *why = json_pack(
+		    "{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "hostname", q->hostname, "machine_id",
+		    q->machine_id, "version", q->version, "token_group", t.grp, "peer",
+		    peer != NULL ? peer : "", "match",
+		    m.exact[0] ? "machine and hardware" : "hardware", "requested", (json_int_t)now);
+		char *text = why != NULL ? json_dumps(why, JSON_COMPACT) : NULL;
+
+		json_decref(why);
+		snprintf(res->agent_id, sizeof(res->agent_id), "%s", m.exact[0] ? m.exact : m.hw);
+		snprintf(res->how, sizeof(res->how), "pending");
+		p[0] = shash;
+		p[1] = text != NULL ? text : "{}";
+		p[2] = res->agent_id;
+		r = db_exec(db, "UPDATE agents SET pending_hash = $1, pending = $2 WHERE id = $3",
+			    p, 3, NULL, NULL, d);
+		free(text);
+		if (r != 0)
+			goto fail;
+		return db_commit(db, d);
+	}
+	if (store_random_hex(res->agent_id, STORE_ID_LEN / 2) != 0) {
+		r = diag_set(d, WARD_EIO, NULL, 0, 0, "no randomness");
+		goto fail;
+	}
+	snprintf(res->how, sizeof(res->how), "%s", m.machine[0] ? "clone" : "new");
+	snprintf(res->clone_of, sizeof(res->clone_of), "%s", m.machine);
+	p[0] = res->agent_id;
+	p[1] = q->machine_id;
+	p[2] = q->hw_id;
+	p[3] = q->hostname;
+	p[4] = q->version;
+	p[5] = t.grp;
+	p[6] = shash;
+	p[7] = nowtxt;
+	p[8] = m.machine[0] ? m.machine : NULL;
+	if ((r = db_exec(db,
+			 "INSERT INTO agents (id, machine_id, hw_id, hostname, version, grp,"
+			 " secret_hash, enrolled, last_seen, clone_of)"
+			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+			 p, 9, NULL, NULL, d)) != 0)
 		goto fail;
 	return db_commit(db, d);
 fail:
 	db_rollback(db);
+	OPENSSL_cleanse(res->secret, sizeof(res->secret));
 	return r;
 }
 
-struct authrow {
-	int found;
-	char hash[65], grp[64];
-	long long revoked;
-};
+int
+store_agent_auth(struct db *db, const char *agent_id, const char *secret, int *why, char group[64],
+		 struct ward_diag *d)
+{
+	struct authrow a;
+	int r;
+
+	*why = STORE_AUTH_UNKNOWN;
+	if ((r = agent_row(db, agent_id, &a, d)) != 0)
+		return r;
+	if (a.found && !secret_is(secret, a.hash) && secret_is(secret, a.pending)) {
+		*why = STORE_AUTH_PENDING;
+		return diag_set(
+		    d, WARD_EVERIFY, NULL, 0, 0,
+		    "this agent's enrollment waits for an operator's approval (ward fleet "
+		    "approve %s)",
+		    agent_id);
+	}
+	if (!a.found || !secret_is(secret, a.hash))
+		return diag_set(d, WARD_EVERIFY, NULL, 0, 0, "unknown agent or wrong secret");
+	if (a.revoked != 0) {
+		*why = STORE_AUTH_REVOKED;
+		return diag_set(d, WARD_EVERIFY, NULL, 0, 0, "this agent has been revoked");
+	}
+	*why = STORE_AUTH_OK;
+	snprintf(group, 64, "%s", a.grp);
+	return 0;
+}
 
 static int
-on_auth(void *arg, int ncols, const char *const *v)
+on_text(void *arg, int ncols, const char *const *v)
 {
-	struct authrow *a = arg;
-
 	(void)ncols;
-	a->found = 1;
-	snprintf(a->hash, sizeof(a->hash), "%s", v[0]);
-	snprintf(a->grp, sizeof(a->grp), "%s", v[1]);
-	a->revoked = atoll(v[2]);
+	*(char **)arg = v[0] != NULL ? strdup(v[0]) : NULL;
 	return 0;
 }
 
 int
-store_agent_auth(struct db *db, const char *agent_id, const char *secret, int *revoked,
-		 char group[64], struct ward_diag *d)
+store_agent_approve(struct db *db, const char *agent_id, int approve, struct ward_diag *d)
 {
-	struct authrow a;
-	const char *p[1] = {agent_id};
-	char hash[65];
+	const char *p[4] = {agent_id};
+	char *pending = NULL;
+	json_t *o = NULL;
 	int r;
 
-	memset(&a, 0, sizeof(a));
-	*revoked = 0;
-	if ((r = db_exec(db, "SELECT secret_hash, grp, revoked FROM agents WHERE id = $1", p, 1,
-			 on_auth, &a, d)) != 0)
+	if ((r = db_begin_write(db, d)) != 0)
 		return r;
-	sha256_hex(secret, hash);
-	if (!a.found || !digest_equal((const uint8_t *)hash, (const uint8_t *)a.hash, 64))
-		return diag_set(d, WARD_EVERIFY, NULL, 0, 0, "unknown agent or wrong secret");
-	if (a.revoked != 0) {
-		*revoked = 1;
-		return diag_set(d, WARD_EVERIFY, NULL, 0, 0, "this agent has been revoked");
+	if ((r = db_exec(db,
+			 "SELECT pending FROM agents WHERE id = $1 AND pending_hash IS NOT NULL", p,
+			 1, on_text, &pending, d)) != 0)
+		goto fail;
+	if (pending == NULL) {
+		r = diag_set(d, WARD_EUNDEFINED, NULL, 0, 0,
+			     "agent %s has no enrollment waiting for approval", agent_id);
+		goto fail;
 	}
-	snprintf(group, 64, "%s", a.grp);
-	return 0;
+	if (approve) { /* the host as it enrolled: its machine id, name, version */
+		o = json_loads(pending, 0, NULL);
+		p[1] = json_string_value(json_object_get(o, "machine_id"));
+		p[2] = json_string_value(json_object_get(o, "hostname"));
+		p[3] = json_string_value(json_object_get(o, "version"));
+		if (p[1] == NULL || p[2] == NULL || p[3] == NULL) {
+			r = diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+				     "agent %s: its waiting enrollment is "
+				     "damaged",
+				     agent_id);
+			goto fail;
+		}
+		r = db_exec(
+		    db,
+		    "UPDATE agents SET secret_hash = pending_hash, machine_id = $2, hostname = $3,"
+		    " version = $4, pending_hash = NULL, pending = NULL WHERE id = $1",
+		    p, 4, NULL, NULL, d);
+	} else {
+		r = db_exec(db,
+			    "UPDATE agents SET pending_hash = NULL, pending = NULL WHERE id = $1",
+			    p, 1, NULL, NULL, d);
+	}
+	if (r != 0)
+		goto fail;
+	free(pending);
+	json_decref(o);
+	return db_commit(db, d);
+fail:
+	free(pending);
+	json_decref(o);
+	db_rollback(db);
+	return r;
 }
 
 int
@@ -479,6 +640,12 @@ on_agent(void *arg, int ncols, const char *const *v)
 		if (rep != NULL)
 			json_object_set_new(o, "report", rep);
 	}
+	if (v[14] != NULL) { /* a re-enrolment waiting for approval */
+		json_t *pend = json_loads(v[14], 0, NULL);
+
+		if (pend != NULL)
+			json_object_set_new(o, "pending", pend);
+	}
 	json_array_append_new((json_t *)arg, o);
 	return 0;
 }
@@ -489,11 +656,12 @@ store_agents(struct db *db, json_t **out, struct ward_diag *d)
 	int r;
 
 	*out = json_array();
-	r = db_exec(db,
-		    "SELECT id, hostname, grp, version, machine_id, enrolled, last_seen, revoked,"
-		    " content_version, mode, acked_seq, checkins, clone_of, report FROM agents"
-		    " ORDER BY enrolled, id",
-		    NULL, 0, on_agent, *out, d);
+	r = db_exec(
+	    db,
+	    "SELECT id, hostname, grp, version, machine_id, enrolled, last_seen, revoked,"
+	    " content_version, mode, acked_seq, checkins, clone_of, report, pending FROM agents"
+	    " ORDER BY enrolled, id",
+	    NULL, 0, on_agent, *out, d);
 	if (r != 0) {
 		json_decref(*out);
 		*out = NULL;
@@ -542,17 +710,23 @@ store_events(struct db *db, const char *agent_id, long long since, long long lim
 }
 
 int
-store_agent_revoke(struct db *db, const char *agent_id, int64_t now, struct ward_diag *d)
+store_agent_revoke(struct db *db, const char *agent_id, int64_t now, int revoke,
+		   struct ward_diag *d)
 {
 	char n[24];
 	const char *p[2] = {n, agent_id};
 	int r;
 
 	lltoa(now, n);
-	r = db_exec(db, "UPDATE agents SET revoked = $1 WHERE id = $2 AND revoked = 0", p, 2, NULL,
-		    NULL, d);
+	r = db_exec(
+	    db,
+	    revoke ? "UPDATE agents SET revoked = $1, pending_hash = NULL, pending = NULL"
+		     " WHERE id = $2 AND revoked = 0"
+		   : "UPDATE agents SET revoked = 0 WHERE id = $2 AND revoked <> 0 AND $1 <> ''",
+	    p, 2, NULL, NULL, d);
 	if (r == 0 && db_changes(db) == 0)
-		r = diag_set(d, WARD_EUNDEFINED, NULL, 0, 0, "no enrolled agent %s", agent_id);
+		r = diag_set(d, WARD_EUNDEFINED, NULL, 0, 0,
+			     revoke ? "no enrolled agent %s" : "no revoked agent %s", agent_id);
 	return r;
 }
 
@@ -652,6 +826,36 @@ store_audit_list(struct db *db, long long limit, json_t **out, struct ward_diag 
 	if (r != 0) {
 		json_decref(*out);
 		*out = NULL;
+	}
+	return r;
+}
+
+int
+store_purge(struct db *db, int64_t now, unsigned events_days, unsigned audit_days,
+	    long long *deleted, struct ward_diag *d)
+{
+	char ev[24], au[24];
+	const char *p[1];
+	int r = 0;
+
+	*deleted = 0;
+	lltoa(now - (int64_t)events_days * 86400, ev);
+	lltoa(now - (int64_t)audit_days * 86400, au);
+	if (events_days > 0) {
+		p[0] = ev;
+		r = db_exec(
+		    db,
+		    "DELETE FROM events WHERE (agent_id, journal_id, seq) IN (SELECT agent_id,"
+		    " journal_id, seq FROM events WHERE received < CAST($1 AS BIGINT) "
+		    "LIMIT " STORE_PURGE_ROWS_TEXT ")",
+		    p, 1, NULL, NULL, d);
+		*deleted += db_changes(db);
+	}
+	if (r == 0 && audit_days > 0) {
+		p[0] = au;
+		r = db_exec(db, "DELETE FROM audit WHERE ts < CAST($1 AS BIGINT)", p, 1, NULL, NULL,
+			    d);
+		*deleted += db_changes(db);
 	}
 	return r;
 }

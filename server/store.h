@@ -13,11 +13,12 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "proto/enroll.h"
 #include "server/db.h"
 
 #define STORE_ID_LEN 32	    /* agent ids: 128 random bits, hex */
 #define STORE_SECRET_LEN 64 /* secrets and tokens: 256 random bits, hex */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Creates or upgrades the schema (versioned migrations, run once even
  * with several servers starting together). */
@@ -28,34 +29,39 @@ int store_migrate(struct db *db, struct ward_diag *d);
 int store_token_create(struct db *db, const char *group, long long uses, int64_t expires,
 		       int64_t now, char token[STORE_SECRET_LEN + 1], struct ward_diag *d);
 
-struct enroll_req {
-	const char *token;
-	const char *machine_id; /* /etc/machine-id */
-	const char *hw_id;	/* hardware hints, hashed by the agent */
-	const char *hostname, *version;
-};
-
 struct enroll_res {
 	char agent_id[STORE_ID_LEN + 1];
 	char secret[STORE_SECRET_LEN + 1];
 	char group[64];
-	/* "new", "re-enrolled" (same machine and hardware), "reinstalled"
-	 * (same hardware, new machine id: the same agent), "clone" (same
-	 * machine id on other hardware: a new agent, noted) */
+	/* "new"; "re-enrolled" (it proved the identity it held: same agent,
+	 * new secret); "pending" (it claimed an existing agent's identity —
+	 * same hardware — without its secret: the new secret works only once
+	 * an operator approves, and the old one keeps working meanwhile);
+	 * "clone" (same machine id on other hardware: a new agent, noted) */
 	char how[16];
 	char clone_of[STORE_ID_LEN + 1];
 };
 
-/* Enrolls with a token: WARD_EVERIFY (with d) for an unknown, used-up or
- * expired token. */
-int store_enroll(struct db *db, const struct enroll_req *q, int64_t now, struct enroll_res *res,
-		 struct ward_diag *d);
+/*
+ * Enrolls with a token (peer: the client's address, noted on a pending
+ * request).  WARD_EVERIFY (with d) for an unknown, used-up or expired
+ * token, or for a host whose agent is revoked (until an operator lifts
+ * the revocation).  res->secret is wiped on failure.
+ */
+int store_enroll(struct db *db, const struct enroll_msg *q, const char *peer, int64_t now,
+		 struct enroll_res *res, struct ward_diag *d);
+
+enum store_auth { STORE_AUTH_OK, STORE_AUTH_UNKNOWN, STORE_AUTH_REVOKED, STORE_AUTH_PENDING };
 
 /* 0 if agent_id and secret match an agent that is not revoked (group
- * filled in); WARD_EVERIFY otherwise (*revoked says whether revocation is
- * why). */
-int store_agent_auth(struct db *db, const char *agent_id, const char *secret, int *revoked,
+ * filled in); WARD_EVERIFY otherwise, *why saying which (unknown or wrong
+ * secret, revoked, or a secret still waiting for approval). */
+int store_agent_auth(struct db *db, const char *agent_id, const char *secret, int *why,
 		     char group[64], struct ward_diag *d);
+
+/* Approves (approve = 1) or denies the re-enrolment waiting on agent_id:
+ * WARD_EUNDEFINED when none waits. */
+int store_agent_approve(struct db *db, const char *agent_id, int approve, struct ward_diag *d);
 
 /* Records a check-in: its report (JSON text) and the fields read out of
  * it; *acked is the highest committed event of the agent's journal
@@ -90,8 +96,11 @@ int store_agents(struct db *db, json_t **out, struct ward_diag *d);
 int store_events(struct db *db, const char *agent_id, long long since, long long limit,
 		 json_t **out, struct ward_diag *d);
 
-/* Revokes an agent: WARD_EUNDEFINED when there is none with that id. */
-int store_agent_revoke(struct db *db, const char *agent_id, int64_t now, struct ward_diag *d);
+/* Revokes an agent (revoke = 1; a waiting re-enrolment goes too), or
+ * lifts its revocation (0): WARD_EUNDEFINED when there is no such agent
+ * in the state to change. */
+int store_agent_revoke(struct db *db, const char *agent_id, int64_t now, int revoke,
+		       struct ward_diag *d);
 
 /* Admin API tokens: role is viewer, operator or admin. */
 int store_admin_token_create(struct db *db, const char *name, const char *role, int64_t now,
@@ -104,6 +113,17 @@ int store_admin_auth(struct db *db, const char *token, char role[16], char name[
 int store_audit(struct db *db, const char *who, const char *action, const char *detail,
 		int64_t now, struct ward_diag *d);
 int store_audit_list(struct db *db, long long limit, json_t **out, struct ward_diag *d);
+
+/*
+ * Retention: removes events received more than events_days ago (at most
+ * STORE_PURGE_ROWS of them per call, so that the write lock is short) and
+ * audit entries older than audit_days (0: keep for ever).  *deleted is
+ * how many rows went; call again while it is STORE_PURGE_ROWS or more.
+ */
+#define STORE_PURGE_ROWS 10000
+#define STORE_PURGE_ROWS_TEXT "10000"
+int store_purge(struct db *db, int64_t now, unsigned events_days, unsigned audit_days,
+		long long *deleted, struct ward_diag *d);
 
 /* Random hex of n bytes into out (2n + 1). */
 int store_random_hex(char *out, size_t nbytes);

@@ -74,4 +74,30 @@
 /* Bytes of one pool queue item (items are small structs copied by value). */
 #define WARD_MAX_POOL_ITEM 65536
 
+/* --- The fleet protocol: what an agent may send the server (and back) --- */
+
+/* Bytes of a check-in report: today's reports are about 3 KiB; this leaves
+ * room for growth and bounds what one agent makes the server parse. */
+#define WARD_MAX_CHECKIN_BYTES (64u * 1024)
+/* Versions an agent lists as refused, and crashes it lists: the agent
+ * keeps 32 and 64 (lib/content/store.h); a longer list is not an agent's. */
+#define WARD_MAX_REPORT_REFUSALS 32
+#define WARD_MAX_REPORT_CRASHES 64
+/* Bytes of one string in a report (a refusal's reason, a warning). */
+#define WARD_MAX_REPORT_REASON 512
+/* Nesting and members of the display-only parts of a report (sensor
+ * counters, the uplink's state): generous for what agents send. */
+#define WARD_MAX_REPORT_DEPTH 4
+#define WARD_MAX_REPORT_ITEMS 64
+/* An agent's journal id (it makes 32 hex digits). */
+#define WARD_MAX_JOURNAL_ID 64
+/* Bytes of an enrollment request: five short strings and a proof. */
+#define WARD_MAX_ENROLL_BYTES (4u * 1024)
+/* Bytes of one event an agent uploads (events are about 1 KiB); a larger
+ * one is stored as a stub that says how large it was. */
+#define WARD_MAX_EVENT_BYTES (64u * 1024)
+/* Bytes of one event upload: the agent sends batches of at most 4 MiB of
+ * events (agent/uplink.c); this leaves room for the JSON around them. */
+#define WARD_MAX_EVENTS_BODY (8u * 1024 * 1024)
+
 #endif

@@ -55,9 +55,15 @@ class Server:
         text = open(self.config).read()
         for key, value in (settings or {}).items():
             section, name = key.split(".")
-            import re
-            text, n = re.subn(r"(?m)^(  %s:) .*$" % name, r"\1 %s" % value, text)
+            lines, cur, n = text.split("\n"), None, 0
+            for i, line in enumerate(lines):
+                if line and not line.startswith(" "):
+                    cur = line.split(":")[0]
+                elif cur == section and line.startswith("  %s:" % name):
+                    lines[i] = "  %s: %s" % (name, value)
+                    n += 1
             assert n == 1, key
+            text = "\n".join(lines)
         open(self.config, "w").write(text)
         self.proc = None
         self.log = os.path.join(self.d, "server.log")

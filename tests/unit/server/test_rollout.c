@@ -74,12 +74,18 @@ enroll(struct fleet *f, const char *group, int n)
 
 	assert_int_equal(store_token_create(f->db, group, 0, 0, NOW - 100, t, &d), 0);
 	for (i = 0; i < n; i++) {
-		struct enroll_req q = {t, m, h, "host", "0.1.0"};
+		struct enroll_msg q;
 
 		assert_true(f->n < MAX_AGENTS);
 		snprintf(m, sizeof(m), "machine-%d", f->n);
 		snprintf(h, sizeof(h), "hw-%d", f->n);
-		assert_int_equal(store_enroll(f->db, &q, NOW - 100, &res, &d), 0);
+		memset(&q, 0, sizeof(q));
+		snprintf(q.token, sizeof(q.token), "%s", t);
+		snprintf(q.machine_id, sizeof(q.machine_id), "%s", m);
+		snprintf(q.hw_id, sizeof(q.hw_id), "%s", h);
+		snprintf(q.hostname, sizeof(q.hostname), "host");
+		snprintf(q.version, sizeof(q.version), "0.1.0");
+		assert_int_equal(store_enroll(f->db, &q, "-", NOW - 100, &res, &d), 0);
 		assert_string_equal(res.group, group);
 		snprintf(f->ids[f->n], sizeof(f->ids[0]), "%s", res.agent_id);
 		snprintf(f->groups[f->n], sizeof(f->groups[0]), "%s", group);
@@ -194,16 +200,19 @@ state_of(struct fleet *f, long long id, char out[16])
 	return out;
 }
 
-/* The version rollout_desired tells agent i: 0 if none (NULL). */
+/* The version rollout_desired tells agent i: 0 if none (NULL).  As the
+ * API does, the answer counts as delivered. */
 static long long
 desired(struct fleet *f, int i, long long *rollback_from)
 {
 	struct ward_diag d;
 	json_t *o = NULL;
-	long long v;
+	long long v, deliver = 0;
 
-	if (rollout_desired(f->db, f->ids[i], f->groups[i], &o, &d) != 0)
+	if (rollout_desired(f->db, f->ids[i], f->groups[i], &o, &deliver, &d) != 0)
 		fail_msg("rollout_desired: %s", d.msg);
+	if (deliver > 0 && rollout_delivered(f->db, deliver, f->ids[i], &d) != 0)
+		fail_msg("rollout_delivered: %s", d.msg);
 	if (rollback_from != NULL)
 		*rollback_from = json_integer_value(json_object_get(o, "rollback_from"));
 	v = json_integer_value(json_object_get(o, "version"));
@@ -211,14 +220,22 @@ desired(struct fleet *f, int i, long long *rollback_from)
 	return v;
 }
 
+/* A check-in of agent i as the API takes it: the report parsed and
+ * checked, stored, and what it says against a release recorded. */
 static void
 checkin(struct fleet *f, int i, int64_t now, long long version, const char *report)
 {
 	struct ward_diag d;
+	struct report rep;
 	long long acked;
 
+	if (report_parse(report, strlen(report), &rep, &d) != 0)
+		fail_msg("report_parse: %s", d.msg);
 	assert_int_equal(
 	    store_checkin(f->db, f->ids[i], now, report, version, "protect", "j", &acked, &d), 0);
+	if (rollout_observe(f->db, f->ids[i], &rep, &d) != 0)
+		fail_msg("rollout_observe: %s", d.msg);
+	report_free(&rep);
 }
 
 #define ONE_RING "{\"rings\": [{\"name\": \"all\", \"percent\": 100, \"soak_s\": 0}]}"
@@ -264,8 +281,10 @@ assert_plans_equal(const struct plan *a, const struct plan *b)
 		assert_int_equal(a->rings[i].soak_s, b->rings[i].soak_s);
 	}
 	assert_true(a->gate.min_active_pct == b->gate.min_active_pct);
-	assert_int_equal(a->gate.max_crash_rollbacks, b->gate.max_crash_rollbacks);
-	assert_int_equal(a->gate.max_rejections, b->gate.max_rejections);
+	for (i = 0; i < GATE_NKINDS; i++) {
+		assert_int_equal(a->gate.max[i], b->gate.max[i]);
+		assert_true(a->gate.max_pct[i] == b->gate.max_pct[i]);
+	}
 	assert_int_equal(a->gate.silent_checkins, b->gate.silent_checkins);
 	assert_true(a->gate.alert_factor == b->gate.alert_factor);
 	assert_int_equal(a->gate.alert_min, b->gate.alert_min);
@@ -293,8 +312,10 @@ test_parse_plan(void **state)
 	assert_string_equal(p.rings[3].name, "all");
 	assert_true(p.rings[3].percent == 100);
 	assert_true(p.gate.min_active_pct == 95);
-	assert_int_equal(p.gate.max_crash_rollbacks, 0);
-	assert_int_equal(p.gate.max_rejections, 0);
+	assert_int_equal(p.gate.max[GATE_CRASH], 0);
+	assert_int_equal(p.gate.max[GATE_REFUSED], 0);
+	assert_true(p.gate.max_pct[GATE_CRASH] == 1);
+	assert_true(p.gate.max_pct[GATE_SILENT] == 1);
 	assert_int_equal(p.gate.silent_checkins, 3);
 	assert_true(p.gate.alert_factor == 10);
 	assert_int_equal(p.gate.alert_min, 20);
@@ -316,7 +337,7 @@ test_parse_plan(void **state)
 	assert_int_equal(p.rings[0].soak_s, 60);
 	assert_string_equal(p.rings[1].name, "ring1");
 	assert_int_equal(p.rings[1].soak_s, 0);
-	assert_int_equal(p.gate.max_rejections, 2);
+	assert_int_equal(p.gate.max[GATE_REFUSED], 2);
 	assert_true(p.gate.alert_factor == 2.5);
 	assert_true(p.gate.min_active_pct == 95);
 	assert_int_equal(p.gate.silent_checkins, 3);
@@ -545,6 +566,7 @@ test_ring0_groups(void **state)
 	long long id;
 	int a;
 	json_t *o = NULL;
+	long long deliver = 0;
 
 	enroll(f, "", 5);
 	enroll(f, "canary-hosts", 3);
@@ -562,7 +584,7 @@ test_ring0_groups(void **state)
 		assert_int_equal(desired(f, a, NULL),
 				 strcmp(f->groups[a], "canary-hosts") == 0 ? 1 : 0);
 	/* What the canaries are told. */
-	assert_int_equal(rollout_desired(f->db, f->ids[5], "canary-hosts", &o, &d), 0);
+	assert_int_equal(rollout_desired(f->db, f->ids[5], "canary-hosts", &o, &deliver, &d), 0);
 	assert_int_equal(json_integer_value(json_object_get(o, "version")), 1);
 	assert_string_equal(json_string_value(json_object_get(o, "sha256")), sha);
 	assert_int_equal(json_integer_value(json_object_get(o, "size")), 5);
@@ -690,6 +712,7 @@ test_halt(void **state)
 	 * within the soak. */
 	bad = first_assigned(f, id);
 	usleep(5000);
+	assert_int_equal(desired(f, bad, NULL), 1); /* the version reaches it */
 	checkin(f, bad, NOW + 5, 0,
 		"{\"content\": {\"rejected\": [{\"version\": 1, \"reason\": \"validation failed: "
 		"self-test\"}]}}");
@@ -728,6 +751,7 @@ test_halt(void **state)
 	usleep(5000);
 	snprintf(report, sizeof(report), "{\"crashes\": [{\"version\": 2, \"ts\": %d}]}",
 		 NOW + 2001);
+	assert_int_equal(desired(f, 3, NULL), 2);
 	checkin(f, 3, NOW + 2002, 0, report);
 	tick(f, NOW + 2003);
 	assert_string_equal(state_of(f, id2, st), "halted");
@@ -739,6 +763,80 @@ test_halt(void **state)
 }
 
 /* --- releases and operators ------------------------------------------------ */
+
+/* An agent that lists refusals of versions before they reach it (to
+ * halt every release) is not counted; the version's real refusals are. */
+static void
+test_prelisted_refusals(void **state)
+{
+	struct fleet *f = *state;
+	char sha1[65], report[4096], st[16];
+	long long id;
+	json_t *r, *nc;
+	int liar = 0, a, n = 0, k;
+
+	enroll(f, "", 4);
+	bundle(f, 1, sha1);
+	/* The liar lists versions 1 to 32 as refused from the start. */
+	n = snprintf(report, sizeof(report), "{\"content\": {\"rejected\": [");
+	for (k = 1; k <= 32; k++)
+		n += snprintf(report + n, sizeof(report) - (size_t)n,
+			      "%s{\"version\": %d, \"reason\": \"validation failed\"}",
+			      k > 1 ? ", " : "", k);
+	snprintf(report + n, sizeof(report) - (size_t)n, "]}}");
+	checkin(f, liar, NOW - 50, 0, report);
+	id = create(f, sha1, "{\"rings\": [{\"percent\": 100, \"soak_s\": 600}]}", NOW);
+	tick(f, NOW);
+	assert_int_equal(in_ring(f, id, 0), 4);
+	/* It checks in again (before and after the version reached it),
+	 * with the same list: nothing counts. */
+	usleep(5000);
+	checkin(f, liar, NOW + 1, 0, report);
+	for (a = 0; a < f->n; a++)
+		assert_int_equal(desired(f, a, NULL), 1);
+	usleep(5000);
+	checkin(f, liar, NOW + 2, 0, report);
+	tick(f, NOW + 3);
+	assert_string_equal(state_of(f, id, st), "running");
+	/* An honest agent's refusal after delivery halts the ring of 4. */
+	checkin(f, 1, NOW + 4, 0,
+		"{\"content\": {\"rejected\": [{\"version\": 1, \"reason\": \"validation "
+		"failed: self-test\"}]}}");
+	tick(f, NOW + 5);
+	assert_string_equal(state_of(f, id, st), "halted");
+	r = release(f, id);
+	nc = json_object_get(
+	    json_object_get(json_array_get(json_object_get(r, "incidents"), 0), "evidence"),
+	    "not_counted");
+	assert_int_equal(json_array_size(nc), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(nc, 0), "agent_id")),
+			    f->ids[liar]);
+	json_decref(r);
+}
+
+/* A rollback the fleet server itself ordered is not a refusal. */
+static void
+test_own_rollback_not_counted(void **state)
+{
+	struct fleet *f = *state;
+	char sha1[65], st[16];
+	long long id;
+	int a;
+
+	enroll(f, "", 2);
+	bundle(f, 1, sha1);
+	id = create(f, sha1, "{\"rings\": [{\"percent\": 100, \"soak_s\": 600}]}", NOW);
+	tick(f, NOW);
+	for (a = 0; a < f->n; a++)
+		assert_int_equal(desired(f, a, NULL), 1);
+	usleep(5000);
+	checkin(f, 0, NOW + 1, 0,
+		"{\"content\": {\"rejected\": [{\"version\": 1, \"reason\": \"the fleet server "
+		"stopped the release of version 1\"}]}}");
+	tick(f, NOW + 2);
+	assert_string_equal(state_of(f, id, st), "running");
+	assert_int_equal(scalar(f, "SELECT count(*) FROM agent_faults WHERE $1 = $2", 0, 0), 0);
+}
 
 static void
 test_create_refusals(void **state)
@@ -863,6 +961,7 @@ test_pin(void **state)
 	char sha1[65], sha2[65];
 	struct ward_diag d;
 	json_t *o = NULL;
+	long long deliver = 0;
 	long long id;
 	int a;
 
@@ -883,7 +982,7 @@ test_pin(void **state)
 		assert_int_equal(assigned(f, id, a), strcmp(f->groups[a], "web") != 0);
 		assert_int_equal(desired(f, a, NULL), strcmp(f->groups[a], "web") == 0 ? 1 : 2);
 	}
-	assert_int_equal(rollout_desired(f->db, f->ids[0], "web", &o, &d), 0);
+	assert_int_equal(rollout_desired(f->db, f->ids[0], "web", &o, &deliver, &d), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "sha256")), sha1);
 	json_decref(o);
 
@@ -909,7 +1008,7 @@ test_freeze(void **state)
 	char sha1[65], sha2[65];
 	struct ward_diag d;
 	json_t *o = (json_t *)1;
-	long long id;
+	long long id, deliver = 0;
 	int a;
 
 	enroll(f, "web", 1);
@@ -925,7 +1024,8 @@ test_freeze(void **state)
 	/* Frozen: no content change reaches anyone, pinned or not. */
 	assert_int_equal(rollout_freeze(f->db, 1, &d), 0);
 	for (a = 0; a < f->n; a++) {
-		assert_int_equal(rollout_desired(f->db, f->ids[a], f->groups[a], &o, &d), 0);
+		assert_int_equal(rollout_desired(f->db, f->ids[a], f->groups[a], &o, &deliver, &d),
+				 0);
 		assert_null(o);
 	}
 	assert_int_equal(rollout_freeze(f->db, 1, &d), 0);
@@ -950,6 +1050,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_ring0_groups, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_advance_and_complete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_halt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prelisted_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_own_rollback_not_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pin, setup, teardown),

@@ -66,13 +66,31 @@ token(struct db *db, const char *group, long long uses, int64_t expires,
 	assert_int_equal(strspn(t, "0123456789abcdef"), STORE_SECRET_LEN);
 }
 
+/* Enrolls with a proof of a previous identity when proof is given. */
+static int
+enroll_as(struct db *db, const char *tok, const char *machine, const char *hw,
+	  const struct enroll_res *proof, int64_t now, struct enroll_res *res, struct ward_diag *d)
+{
+	struct enroll_msg q;
+
+	memset(&q, 0, sizeof(q));
+	snprintf(q.token, sizeof(q.token), "%s", tok);
+	snprintf(q.machine_id, sizeof(q.machine_id), "%s", machine);
+	snprintf(q.hw_id, sizeof(q.hw_id), "%s", hw);
+	snprintf(q.hostname, sizeof(q.hostname), "host.example.org");
+	snprintf(q.version, sizeof(q.version), "0.1.0");
+	if (proof != NULL) {
+		snprintf(q.agent_id, sizeof(q.agent_id), "%s", proof->agent_id);
+		snprintf(q.secret, sizeof(q.secret), "%s", proof->secret);
+	}
+	return store_enroll(db, &q, "192.0.2.1", now, res, d);
+}
+
 static int
 enroll(struct db *db, const char *tok, const char *machine, const char *hw, int64_t now,
        struct enroll_res *res, struct ward_diag *d)
 {
-	struct enroll_req q = {tok, machine, hw, "host.example.org", "0.1.0"};
-
-	return store_enroll(db, &q, now, res, d);
+	return enroll_as(db, tok, machine, hw, NULL, now, res, d);
 }
 
 static void
@@ -198,69 +216,119 @@ static void
 test_identity(void **state)
 {
 	struct db *db = *state;
-	char t[STORE_SECRET_LEN + 1], group[64];
-	struct enroll_res first, again, reinst, clone, clone2;
+	char t[STORE_SECRET_LEN + 1], lab[STORE_SECRET_LEN + 1], group[64];
+	struct enroll_res first, again, claim, reinst, clone, clone2, wrong;
 	struct ward_diag d;
-	int revoked;
-	json_t *agents;
+	int why;
+	json_t *agents, *pending;
 
 	token(db, "web", 0, 0, t);
+	token(db, "lab", 0, 0, lab);
 	assert_int_equal(enroll(db, t, "machine-1", "hw-1", NOW, &first, &d), 0);
 	assert_string_equal(first.how, "new");
 	assert_string_equal(first.clone_of, "");
 	assert_int_equal(strlen(first.agent_id), STORE_ID_LEN);
 	assert_int_equal(strlen(first.secret), STORE_SECRET_LEN);
 
-	/* The same host again: the same agent, a new secret. */
-	assert_int_equal(enroll(db, t, "machine-1", "hw-1", NOW + 1, &again, &d), 0);
+	/* The same agent proving its identity: the same agent, a new secret,
+	 * the old one gone. */
+	assert_int_equal(enroll_as(db, t, "machine-1", "hw-1", &first, NOW + 1, &again, &d), 0);
 	assert_string_equal(again.agent_id, first.agent_id);
 	assert_string_equal(again.how, "re-enrolled");
-	assert_string_equal(again.clone_of, "");
 	assert_string_not_equal(again.secret, first.secret);
-	assert_int_equal(store_agent_auth(db, first.agent_id, first.secret, &revoked, group, &d),
+	assert_int_equal(store_agent_auth(db, first.agent_id, first.secret, &why, group, &d),
 			 WARD_EVERIFY);
-	assert_int_equal(store_agent_auth(db, first.agent_id, again.secret, &revoked, group, &d),
-			 0);
+	assert_int_equal(store_agent_auth(db, first.agent_id, again.secret, &why, group, &d), 0);
 
-	/* Reinstalled: new machine id, same hardware: still the same agent. */
-	assert_int_equal(enroll(db, t, "machine-2", "hw-1", NOW + 2, &reinst, &d), 0);
+	/* Someone else claiming its identity (same machine and hardware,
+	 * another group's token, no secret): nothing is taken over.  The
+	 * claim waits for an operator; the agent keeps working. */
+	assert_int_equal(enroll(db, lab, "machine-1", "hw-1", NOW + 2, &claim, &d), 0);
+	assert_string_equal(claim.how, "pending");
+	assert_string_equal(claim.agent_id, first.agent_id);
+	assert_int_equal(store_agent_auth(db, first.agent_id, again.secret, &why, group, &d), 0);
+	assert_string_equal(group, "web");
+	assert_int_equal(store_agent_auth(db, first.agent_id, claim.secret, &why, group, &d),
+			 WARD_EVERIFY);
+	assert_int_equal(why, STORE_AUTH_PENDING);
+	assert_non_null(strstr(d.msg, "approve"));
+	/* A wrong proof proves nothing: another pending claim. */
+	wrong = first;
+	assert_int_equal(enroll_as(db, lab, "machine-1", "hw-1", &wrong, NOW + 3, &claim, &d), 0);
+	assert_string_equal(claim.how, "pending");
+	/* The operator sees the claim, and denies it. */
+	assert_int_equal(store_agents(db, &agents, &d), 0);
+	pending = json_object_get(json_array_get(agents, 0), "pending");
+	assert_non_null(pending);
+	assert_string_equal(json_string_value(json_object_get(pending, "token_group")), "lab");
+	assert_string_equal(json_string_value(json_object_get(pending, "peer")), "192.0.2.1");
+	json_decref(agents);
+	assert_int_equal(store_agent_approve(db, first.agent_id, 0, &d), 0);
+	assert_int_equal(store_agent_auth(db, first.agent_id, claim.secret, &why, group, &d),
+			 WARD_EVERIFY);
+	assert_int_equal(why, STORE_AUTH_UNKNOWN);
+	assert_int_equal(store_agent_approve(db, first.agent_id, 1, &d), WARD_EUNDEFINED);
+
+	/* Reinstalled (new machine id, same hardware), approved by the
+	 * operator: the same agent with the new secret; the old one goes. */
+	assert_int_equal(enroll(db, t, "machine-2", "hw-1", NOW + 4, &reinst, &d), 0);
 	assert_string_equal(reinst.agent_id, first.agent_id);
-	assert_string_equal(reinst.how, "reinstalled");
-	assert_string_not_equal(reinst.secret, again.secret);
+	assert_string_equal(reinst.how, "pending");
+	assert_int_equal(store_agent_approve(db, first.agent_id, 1, &d), 0);
+	assert_int_equal(store_agent_auth(db, first.agent_id, reinst.secret, &why, group, &d), 0);
+	assert_int_equal(store_agent_auth(db, first.agent_id, again.secret, &why, group, &d),
+			 WARD_EVERIFY);
 	assert_int_equal(count(db, "SELECT count(*) FROM agents"), 1);
-	assert_int_equal(count(db, "SELECT count(*) FROM agents WHERE machine_id = 'machine-2'"),
-			 1);
 
 	/* A clone: the same machine id on other hardware: a new agent, noted. */
-	assert_int_equal(enroll(db, t, "machine-2", "hw-2", NOW + 3, &clone, &d), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM agents WHERE machine_id = 'machine-2'"),
+			 1); /* the approved enrollment's machine id */
+	assert_int_equal(enroll(db, t, "machine-2", "hw-2", NOW + 5, &clone, &d), 0);
 	assert_string_not_equal(clone.agent_id, first.agent_id);
 	assert_string_equal(clone.how, "clone");
 	assert_string_equal(clone.clone_of, first.agent_id);
 	assert_string_equal(clone.group, "web");
-	/* Both can authenticate, each with its own secret. */
-	assert_int_equal(store_agent_auth(db, first.agent_id, reinst.secret, &revoked, group, &d),
-			 0);
-	assert_int_equal(store_agent_auth(db, clone.agent_id, clone.secret, &revoked, group, &d),
-			 0);
-	assert_int_equal(store_agent_auth(db, clone.agent_id, reinst.secret, &revoked, group, &d),
+	assert_int_equal(store_agent_auth(db, clone.agent_id, clone.secret, &why, group, &d), 0);
+	assert_int_equal(store_agent_auth(db, clone.agent_id, reinst.secret, &why, group, &d),
 			 WARD_EVERIFY);
-
-	/* The clone enrolling again is itself, re-enrolled. */
-	assert_int_equal(enroll(db, t, "machine-2", "hw-2", NOW + 4, &clone2, &d), 0);
+	/* The clone proving itself is itself. */
+	assert_int_equal(enroll_as(db, t, "machine-2", "hw-2", &clone, NOW + 6, &clone2, &d), 0);
 	assert_string_equal(clone2.agent_id, clone.agent_id);
 	assert_string_equal(clone2.how, "re-enrolled");
 
 	assert_int_equal(store_agents(db, &agents, &d), 0);
 	assert_int_equal(json_array_size(agents), 2);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(agents, 0), "id")),
-			    first.agent_id);
 	assert_null(json_object_get(json_array_get(agents, 0), "clone_of"));
+	assert_null(json_object_get(json_array_get(agents, 0), "pending"));
 	assert_string_equal(
 	    json_string_value(json_object_get(json_array_get(agents, 1), "clone_of")),
 	    first.agent_id);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(agents, 1), "group")),
-			    "web");
 	json_decref(agents);
+}
+
+/* A revoked host stays revoked: enrolling again (with or without its
+ * secret, with any token) is refused until an operator lifts it. */
+static void
+test_revoked_stays_revoked(void **state)
+{
+	struct db *db = *state;
+	char t[STORE_SECRET_LEN + 1], group[64];
+	struct enroll_res a, again;
+	struct ward_diag d;
+	int why;
+
+	token(db, "", 0, 0, t);
+	assert_int_equal(enroll(db, t, "m1", "h1", NOW, &a, &d), 0);
+	assert_int_equal(store_agent_revoke(db, a.agent_id, NOW + 1, 1, &d), 0);
+	assert_int_equal(enroll(db, t, "m1", "h1", NOW + 2, &again, &d), WARD_EVERIFY);
+	assert_non_null(strstr(d.msg, "unrevoke"));
+	assert_int_equal(enroll(db, t, "m9", "h1", NOW + 2, &again, &d), WARD_EVERIFY);
+	assert_int_equal(enroll_as(db, t, "m1", "h1", &a, NOW + 2, &again, &d), WARD_EVERIFY);
+	assert_int_equal(count(db, "SELECT count(*) FROM agents"), 1);
+	/* Lifted: the agent's own secret works again. */
+	assert_int_equal(store_agent_revoke(db, a.agent_id, NOW + 3, 0, &d), 0);
+	assert_int_equal(store_agent_auth(db, a.agent_id, a.secret, &why, group, &d), 0);
+	assert_int_equal(store_agent_revoke(db, a.agent_id, NOW + 3, 0, &d), WARD_EUNDEFINED);
 }
 
 static void
@@ -270,7 +338,7 @@ test_agent_auth(void **state)
 	char t[STORE_SECRET_LEN + 1], group[64];
 	struct enroll_res a, b;
 	struct ward_diag d;
-	int revoked;
+	int why;
 	json_t *agents;
 
 	token(db, "canary", 0, 0, t);
@@ -278,43 +346,40 @@ test_agent_auth(void **state)
 	assert_int_equal(enroll(db, t, "m2", "h2", NOW, &b, &d), 0);
 
 	strcpy(group, "junk");
-	revoked = 5;
-	assert_int_equal(store_agent_auth(db, a.agent_id, a.secret, &revoked, group, &d), 0);
-	assert_int_equal(revoked, 0);
+	why = 5;
+	assert_int_equal(store_agent_auth(db, a.agent_id, a.secret, &why, group, &d), 0);
+	assert_int_equal(why, STORE_AUTH_OK);
 	assert_string_equal(group, "canary");
 	/* Another agent's secret, a near miss, no secret, no such agent. */
-	assert_int_equal(store_agent_auth(db, a.agent_id, b.secret, &revoked, group, &d),
-			 WARD_EVERIFY);
-	assert_int_equal(revoked, 0);
+	assert_int_equal(store_agent_auth(db, a.agent_id, b.secret, &why, group, &d), WARD_EVERIFY);
+	assert_int_equal(why, STORE_AUTH_UNKNOWN);
 	{
 		char near[STORE_SECRET_LEN + 1];
 
 		memcpy(near, a.secret, sizeof(near));
 		near[STORE_SECRET_LEN - 1] = near[STORE_SECRET_LEN - 1] == '0' ? '1' : '0';
-		assert_int_equal(store_agent_auth(db, a.agent_id, near, &revoked, group, &d),
+		assert_int_equal(store_agent_auth(db, a.agent_id, near, &why, group, &d),
 				 WARD_EVERIFY);
 	}
-	assert_int_equal(store_agent_auth(db, a.agent_id, "", &revoked, group, &d), WARD_EVERIFY);
+	assert_int_equal(store_agent_auth(db, a.agent_id, "", &why, group, &d), WARD_EVERIFY);
 	assert_int_equal(
-	    store_agent_auth(db, "0123456789abcdef0123456789abcdef", a.secret, &revoked, group, &d),
+	    store_agent_auth(db, "0123456789abcdef0123456789abcdef", a.secret, &why, group, &d),
 	    WARD_EVERIFY);
-	assert_int_equal(revoked, 0);
+	assert_int_equal(why, STORE_AUTH_UNKNOWN);
 
-	/* Revoked: refused, and *revoked says why. */
-	assert_int_equal(store_agent_revoke(db, a.agent_id, NOW + 5, &d), 0);
-	assert_int_equal(store_agent_auth(db, a.agent_id, a.secret, &revoked, group, &d),
-			 WARD_EVERIFY);
-	assert_int_equal(revoked, 1);
+	/* Revoked: refused, and *why says so. */
+	assert_int_equal(store_agent_revoke(db, a.agent_id, NOW + 5, 1, &d), 0);
+	assert_int_equal(store_agent_auth(db, a.agent_id, a.secret, &why, group, &d), WARD_EVERIFY);
+	assert_int_equal(why, STORE_AUTH_REVOKED);
 	assert_non_null(strstr(d.msg, "revoked"));
 	/* With a wrong secret it is just refused. */
-	assert_int_equal(store_agent_auth(db, a.agent_id, b.secret, &revoked, group, &d),
-			 WARD_EVERIFY);
-	assert_int_equal(revoked, 0);
+	assert_int_equal(store_agent_auth(db, a.agent_id, b.secret, &why, group, &d), WARD_EVERIFY);
+	assert_int_equal(why, STORE_AUTH_UNKNOWN);
 	/* b is untouched. */
-	assert_int_equal(store_agent_auth(db, b.agent_id, b.secret, &revoked, group, &d), 0);
+	assert_int_equal(store_agent_auth(db, b.agent_id, b.secret, &why, group, &d), 0);
 	/* Revoking twice, or no such agent. */
-	assert_int_equal(store_agent_revoke(db, a.agent_id, NOW + 6, &d), WARD_EUNDEFINED);
-	assert_int_equal(store_agent_revoke(db, "nobody", NOW + 6, &d), WARD_EUNDEFINED);
+	assert_int_equal(store_agent_revoke(db, a.agent_id, NOW + 6, 1, &d), WARD_EUNDEFINED);
+	assert_int_equal(store_agent_revoke(db, "nobody", NOW + 6, 1, &d), WARD_EUNDEFINED);
 
 	assert_int_equal(store_agents(db, &agents, &d), 0);
 	assert_int_equal(json_array_size(agents), 2);
@@ -628,6 +693,40 @@ test_audit(void **state)
 	json_decref(list);
 }
 
+/* Retention: events and audit entries older than their days go, in
+ * batches; newer ones and 0 (keep) stay. */
+static void
+test_purge(void **state)
+{
+	struct db *db = *state;
+	char t[STORE_SECRET_LEN + 1];
+	struct enroll_res a;
+	struct ward_diag d;
+	long long seqs[3] = {1, 2, 3}, acked, n;
+	const char *bodies[3] = {"{}", "{}", "{}"}, *kinds[3] = {"", "", ""};
+
+	token(db, "", 0, 0, t);
+	assert_int_equal(enroll(db, t, "m1", "h1", NOW, &a, &d), 0);
+	assert_int_equal(store_events_commit(db, a.agent_id, "j", seqs, bodies, kinds, 2,
+					     NOW - 10 * 86400, &acked, &d),
+			 0);
+	assert_int_equal(
+	    store_events_commit(db, a.agent_id, "j", seqs + 2, bodies, kinds, 1, NOW, &acked, &d),
+	    0);
+	assert_int_equal(store_audit(db, "x", "old", "{}", NOW - 400 * 86400, &d), 0);
+	assert_int_equal(store_audit(db, "x", "new", "{}", NOW, &d), 0);
+	/* 0: keep for ever. */
+	assert_int_equal(store_purge(db, NOW, 0, 0, &n, &d), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_purge(db, NOW, 7, 365, &n, &d), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(count(db, "SELECT count(*) FROM events"), 1);
+	assert_int_equal(count(db, "SELECT count(*) FROM events WHERE seq = 3"), 1);
+	assert_int_equal(count(db, "SELECT count(*) FROM audit"), 1);
+	assert_int_equal(store_purge(db, NOW, 7, 365, &n, &d), 0);
+	assert_int_equal(n, 0);
+}
+
 int
 main(void)
 {
@@ -637,7 +736,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_token_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_token_unknown, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revoked_stays_revoked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_agent_auth, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_large_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkin, setup, teardown),

@@ -1,0 +1,220 @@
+/*
+ * report: parsing an agent's check-in report.  See report.h.
+ *
+ * Must hold: every list and string has a bound checked before it is
+ * copied; r->normal holds only what was checked (so what the server
+ * stores and shows is bounded too); the text of a reason is kept for
+ * people, and its cause is an enum for the gate.
+ */
+#include "proto/report.h"
+#include "proto/jcheck.h"
+#include "content/bundle.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Keys kept for display only, each bounded by jcheck_bounded. */
+static const char *const detail_keys[] = {
+    "pid",	   "supervisor_pid", "uptime_s", "agent_version", "warnings",
+    "safe_reason", "uplink",	     "sensors",	 "resources",	  NULL};
+
+void
+report_free(struct report *r)
+{
+	json_decref(r->normal);
+	memset(r, 0, sizeof(*r));
+}
+
+enum report_cause
+report_cause_of(const char *cause, const char *reason)
+{
+	if (cause != NULL && cause[0] != '\0') {
+		if (strcmp(cause, "crash-guard") == 0)
+			return REPORT_CRASH_GUARD;
+		if (strcmp(cause, "fleet-rollback") == 0)
+			return REPORT_FLEET_ROLLBACK;
+		return REPORT_REFUSED;
+	}
+	/* Agents without typed causes say it in the reason's first words. */
+	if (reason != NULL && strncmp(reason, "crash guard", 11) == 0)
+		return REPORT_CRASH_GUARD;
+	if (reason != NULL && strncmp(reason, "the fleet server stopped", 24) == 0)
+		return REPORT_FLEET_ROLLBACK;
+	return REPORT_REFUSED;
+}
+
+const char *
+report_cause_name(enum report_cause c)
+{
+	switch (c) {
+	case REPORT_CRASH_GUARD:
+		return "crash-guard";
+	case REPORT_FLEET_ROLLBACK:
+		return "fleet-rollback";
+	case REPORT_REFUSED:
+		break;
+	}
+	return "refused";
+}
+
+/* A content entry ({name, version, activated_at, expires} or null) into
+ * its version and a checked copy. */
+static int
+entry(json_t *e, const char *what, int64_t *version, json_t **copy, struct ward_diag *d)
+{
+	char name[65], act[32], exp[32];
+	int r;
+
+	*version = 0;
+	*copy = json_null();
+	if (e == NULL || json_is_null(e))
+		return 0;
+	if (!json_is_object(e))
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0, "content.%s must be an object or null",
+				what);
+	if ((r = jcheck_string(e, "name", 1, JCHECK_TEXT, 0, name, sizeof(name), d)) != 0 ||
+	    (r = jcheck_int(e, "version", 0, 0, BUNDLE_MAX_VERSION, 0, version, d)) != 0 ||
+	    (r = jcheck_string(e, "activated_at", 1, JCHECK_TOKEN, 0, act, sizeof(act), d)) != 0 ||
+	    (r = jcheck_string(e, "expires", 1, JCHECK_TOKEN, 0, exp, sizeof(exp), d)) != 0)
+		return r;
+	*copy = json_pack("{s:s, s:I, s:s, s:s}", "name", name, "version", (json_int_t)*version,
+			  "activated_at", act, "expires", exp);
+	return *copy != NULL ? 0 : diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+}
+
+static int
+refusals(json_t *arr, struct report *r, json_t *out, struct ward_diag *d)
+{
+	json_t *e;
+	size_t i;
+	int rc = 0;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0, "content.rejected must be a list");
+	if (json_array_size(arr) > WARD_MAX_REPORT_REFUSALS)
+		return diag_set(d, WARD_ELIMIT, NULL, 0, 0,
+				"content.rejected lists more than %d versions",
+				WARD_MAX_REPORT_REFUSALS);
+	json_array_foreach(arr, i, e)
+	{
+		struct report_refusal *f = &r->refusals[r->nrefusals];
+		char cause[24];
+
+		if (!json_is_object(e))
+			return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+					"content.rejected[%zu] must be an object", i);
+		if ((rc = jcheck_int(e, "version", 0, 1, BUNDLE_MAX_VERSION, 0, &f->version, d)) !=
+			0 ||
+		    (rc = jcheck_string(e, "reason", 1, JCHECK_TEXT, 0, f->reason,
+					sizeof(f->reason), d)) != 0 ||
+		    (rc = jcheck_string(e, "cause", 1, JCHECK_TOKEN, 0, cause, sizeof(cause), d)) !=
+			0 ||
+		    (rc = jcheck_string(e, "at", 1, JCHECK_TOKEN, 0, f->at, sizeof(f->at), d)) != 0)
+			return rc;
+		f->cause = report_cause_of(cause, f->reason);
+		json_array_append_new(out, json_pack("{s:I, s:s, s:s, s:s}", "version",
+						     (json_int_t)f->version, "cause",
+						     report_cause_name(f->cause), "reason",
+						     f->reason, "at", f->at));
+		r->nrefusals++;
+	}
+	return 0;
+}
+
+static int
+crashes(json_t *arr, struct report *r, json_t *out, struct ward_diag *d)
+{
+	json_t *e;
+	size_t i;
+	int rc;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0, "crashes must be a list");
+	if (json_array_size(arr) > WARD_MAX_REPORT_CRASHES)
+		return diag_set(d, WARD_ELIMIT, NULL, 0, 0, "crashes lists more than %d crashes",
+				WARD_MAX_REPORT_CRASHES);
+	json_array_foreach(arr, i, e)
+	{
+		struct report_crash *c = &r->crashes[r->ncrashes];
+
+		if (!json_is_object(e))
+			return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+					"crashes[%zu] must be an object", i);
+		if ((rc = jcheck_int(e, "version", 0, 0, BUNDLE_MAX_VERSION, 0, &c->version, d)) !=
+			0 ||
+		    (rc = jcheck_string(e, "at", 1, JCHECK_TOKEN, 0, c->at, sizeof(c->at), d)) != 0)
+			return rc;
+		json_array_append_new(
+		    out, json_pack("{s:I, s:s}", "version", (json_int_t)c->version, "at", c->at));
+		r->ncrashes++;
+	}
+	return 0;
+}
+
+int
+report_parse(const char *text, size_t len, struct report *r, struct ward_diag *d)
+{
+	json_error_t je;
+	json_t *o = NULL, *content, *cur = NULL, *lkg = NULL, *rej = json_array(),
+	       *crs = json_array(), *v, *copy;
+	size_t i;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (len > WARD_MAX_CHECKIN_BYTES) {
+		rc = diag_set(d, WARD_ELIMIT, NULL, 0, 0, "a report is at most %u bytes",
+			      WARD_MAX_CHECKIN_BYTES);
+		goto out;
+	}
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (o == NULL || !json_is_object(o)) {
+		rc = diag_set(d, WARD_ESYNTAX, NULL, 0, 0, "a report is a JSON object%s%s",
+			      o == NULL ? ": " : "", o == NULL ? je.text : "");
+		goto out;
+	}
+	content = json_object_get(o, "content");
+	if (content != NULL && !json_is_object(content)) {
+		rc = diag_set(d, WARD_EFORMAT, NULL, 0, 0, "\"content\" must be an object");
+		goto out;
+	}
+	if ((rc = jcheck_string(o, "mode", 1, JCHECK_TOKEN, 0, r->mode, sizeof(r->mode), d)) != 0 ||
+	    (rc = jcheck_string(o, "journal_id", 1, JCHECK_TOKEN, 0, r->journal_id,
+				sizeof(r->journal_id), d)) != 0 ||
+	    (rc = jcheck_int(o, "wait_s", 1, 0, 3600, 0, &r->wait_s, d)) != 0 ||
+	    (rc = entry(json_object_get(content, "current"), "current", &r->current, &cur, d)) !=
+		0 ||
+	    (rc = entry(json_object_get(content, "last_known_good"), "last_known_good", &r->lkg,
+			&lkg, d)) != 0 ||
+	    (rc = refusals(json_object_get(content, "rejected"), r, rej, d)) != 0 ||
+	    (rc = crashes(json_object_get(o, "crashes"), r, crs, d)) != 0)
+		goto out;
+	r->normal =
+	    json_pack("{s:s, s:{s:O, s:O, s:O}, s:O}", "mode", r->mode, "content", "current", cur,
+		      "last_known_good", lkg, "rejected", rej, "crashes", crs);
+	if (r->normal == NULL) {
+		rc = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	for (i = 0; detail_keys[i] != NULL; i++) {
+		if ((v = json_object_get(o, detail_keys[i])) == NULL)
+			continue;
+		if ((rc = jcheck_bounded(v, detail_keys[i], WARD_MAX_REPORT_DEPTH,
+					 WARD_MAX_REPORT_ITEMS, WARD_MAX_REPORT_REASON, &copy,
+					 d)) != 0)
+			goto out;
+		json_object_set_new(r->normal, detail_keys[i], copy);
+	}
+out:
+	json_decref(o);
+	json_decref(cur);
+	json_decref(lkg);
+	json_decref(rej);
+	json_decref(crs);
+	if (rc != 0)
+		report_free(r);
+	return rc;
+}

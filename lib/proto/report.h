@@ -1,0 +1,71 @@
+/*
+ * report: an agent's check-in report, as the fleet server takes it.
+ *
+ * The report comes from an agent, which the server does not trust: the
+ * text is at most WARD_MAX_CHECKIN_BYTES; report_parse checks every field
+ * it keeps for type, range, size and characters, drops keys it does not
+ * know (a newer agent may send more), and bounds the free-form parts kept
+ * only for display (sensor counters, warnings, the uplink's state).  What
+ * the health gate counts — the versions an agent refused or crashed on,
+ * and why — comes out as typed values (enum report_cause): no decision is
+ * made on the text of a message.
+ */
+#ifndef WARD_PROTO_REPORT_H
+#define WARD_PROTO_REPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/limits.h"
+
+/* Why an agent does not run a version it was sent. */
+enum report_cause {
+	REPORT_REFUSED,	       /* the bundle failed a check (signature, compile, tests...) */
+	REPORT_CRASH_GUARD,    /* it was rolled back after crashing the agent */
+	REPORT_FLEET_ROLLBACK, /* the fleet server's halt sent the agent back */
+};
+
+struct report_refusal {
+	int64_t version;
+	enum report_cause cause;
+	char reason[WARD_MAX_REPORT_REASON + 1];
+	char at[32]; /* the agent's own clock: shown, never trusted */
+};
+
+struct report_crash {
+	int64_t version; /* 0: no content */
+	char at[32];
+};
+
+struct report {
+	char mode[17];	      /* "protecting", "safe" */
+	int64_t current, lkg; /* content versions; 0: none */
+	char journal_id[WARD_MAX_JOURNAL_ID + 1];
+	int64_t wait_s; /* a long poll of this many seconds; 0: none */
+	struct report_refusal refusals[WARD_MAX_REPORT_REFUSALS];
+	unsigned nrefusals;
+	struct report_crash crashes[WARD_MAX_REPORT_CRASHES];
+	unsigned ncrashes;
+	json_t *normal; /* what is kept: only checked fields; owned */
+};
+
+/*
+ * Parses and checks the report text (len bytes).  0 with *r filled (free
+ * with report_free), or WARD_ELIMIT / WARD_EFORMAT / WARD_ESYNTAX with d
+ * naming the field; *r is then empty.
+ */
+int report_parse(const char *text, size_t len, struct report *r, struct ward_diag *d);
+
+/* Frees what r owns; r may be all zeros. */
+void report_free(struct report *r);
+
+/* The cause of a refusal, from the agent's "cause" field when it sends
+ * one, else from its reason (agents before typed causes). */
+enum report_cause report_cause_of(const char *cause, const char *reason);
+
+/* "refused", "crash-guard", "fleet-rollback". */
+const char *report_cause_name(enum report_cause c);
+
+#endif

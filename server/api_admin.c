@@ -1,0 +1,371 @@
+/*
+ * api_admin: the calls operators make — agents, tokens, events, the audit
+ * log, bundles, releases, pins and freezes.  See api.h and docs/server.md.
+ *
+ * Must hold: listings run on a read connection (never under the write
+ * lock); every change is audited with who made it; numbers from the body
+ * are range-checked before they are added to a time.
+ */
+#include "server/api_int.h"
+#include "server/rollout.h"
+#include "content/bundle.h"
+#include "content/content.h"
+#include "crypto/digest.h"
+#include "crypto/sign.h"
+#include "util/alloc.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The longest an enrollment token may be valid for: ten years. */
+#define TOKEN_MAX_EXPIRES_S (10LL * 366 * 86400)
+
+void
+api_agents(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	struct ward_diag d;
+	json_t *out = NULL;
+	struct db *db;
+	int rc;
+
+	(void)q;
+	(void)c;
+	db = api_reader(a);
+	rc = store_agents(db, &out, &d);
+	api_reader_done(a, db);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:o}", "agents", out);
+}
+
+/* POST /api/v1/agents/ID/revoke|unrevoke|approve|deny */
+void
+api_agent_action(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	static const struct {
+		const char *word, *audit;
+	} acts[] = {{"revoke", "agent-revoked"},
+		    {"unrevoke", "agent-unrevoked"},
+		    {"approve", "agent-approved"},
+		    {"deny", "agent-denied"}};
+	const char *id = c->arg;
+	struct ward_diag d;
+	size_t i;
+	int rc;
+
+	(void)q;
+	for (i = 0; i < sizeof(acts) / sizeof(acts[0]) && strcmp(acts[i].word, c->word) != 0; i++)
+		;
+	if (i == sizeof(acts) / sizeof(acts[0])) {
+		http_error(r, 404, "no such call: agents/ID/%s (revoke, unrevoke, approve, deny)",
+			   c->word);
+		return;
+	}
+	db_lock(a->db);
+	if (i < 2)
+		rc = store_agent_revoke(a->db, id, api_now(), i == 0, &d);
+	else
+		rc = store_agent_approve(a->db, id, i == 2, &d);
+	if (rc == 0)
+		api_audit(a, &c->who, acts[i].audit, json_pack("{s:s}", "agent_id", id));
+	db_unlock(a->db);
+	api_reply(r, rc, &d,
+		  rc == 0 ? json_pack("{s:s, s:s}", "agent_id", id, "done", c->word) : NULL);
+}
+
+void
+api_token(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	struct ward_diag d;
+	char token[STORE_SECRET_LEN + 1];
+	json_t *b, *uses, *exp;
+	const char *group;
+	long long u = 0, e = 0;
+	int rc;
+
+	if ((b = api_body_json(q, r)) == NULL)
+		return;
+	group = json_object_get(b, "group") != NULL ? api_field(b, "group", 63) : "";
+	uses = json_object_get(b, "uses");
+	exp = json_object_get(b, "expires_s");
+	if (group == NULL ||
+	    (uses != NULL && (!json_is_integer(uses) || json_integer_value(uses) < 0 ||
+			      json_integer_value(uses) > 1000000000)) ||
+	    (exp != NULL && (!json_is_integer(exp) || json_integer_value(exp) < 0 ||
+			     json_integer_value(exp) > TOKEN_MAX_EXPIRES_S))) {
+		http_error(r, 400,
+			   "token: \"group\" (a string), \"uses\" (0 to 1000000000) and "
+			   "\"expires_s\" (0 to %lld: ten years); 0: unlimited",
+			   TOKEN_MAX_EXPIRES_S);
+		json_decref(b);
+		return;
+	}
+	u = uses != NULL ? (long long)json_integer_value(uses) : 0;
+	e = exp != NULL && json_integer_value(exp) > 0 ? api_now() + json_integer_value(exp) : 0;
+	db_lock(a->db);
+	rc = store_token_create(a->db, group, u, e, api_now(), token, &d);
+	if (rc == 0)
+		api_audit(a, &c->who, "token-created",
+			  json_pack("{s:s, s:I, s:I}", "group", group, "uses", (json_int_t)u,
+				    "expires", (json_int_t)e));
+	db_unlock(a->db);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:s, s:s, s:I, s:I}", "token", token, "group", group, "uses",
+				    (json_int_t)u, "expires", (json_int_t)e);
+	OPENSSL_cleanse(token, sizeof(token));
+	json_decref(b); /* group points into it */
+}
+
+/* A non-negative integer argument of at most max, or dflt when absent;
+ * -1 when malformed. */
+static long long
+int_arg(const struct http_req *q, const char *name, long long dflt, long long max)
+{
+	const char *v = http_arg(q, name);
+	char *end;
+	long long n;
+
+	if (v == NULL)
+		return dflt;
+	n = strtoll(v, &end, 10);
+	return v[0] == '\0' || *end != '\0' || n < 0 || n > max ? -1 : n;
+}
+
+void
+api_event_list(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	const char *agent = http_arg(q, "agent");
+	struct ward_diag d;
+	json_t *out = NULL;
+	long long lim = int_arg(q, "limit", 1000, 100000),
+		  since = int_arg(q, "since", 0, 1LL << 62);
+	struct db *db;
+	int rc;
+
+	(void)c;
+	if (lim <= 0 || since < 0 || (agent != NULL && strlen(agent) > STORE_ID_LEN)) {
+		http_error(r, 400, "events: ?agent=ID&since=SEQ&limit=N (1 to 100000)");
+		return;
+	}
+	db = api_reader(a);
+	rc = store_events(db, agent, since, lim, &out, &d);
+	api_reader_done(a, db);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:o}", "events", out);
+}
+
+void
+api_audit_list(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	struct ward_diag d;
+	json_t *out = NULL;
+	struct db *db;
+	int rc;
+
+	(void)q;
+	(void)c;
+	db = api_reader(a);
+	rc = store_audit_list(db, 1000, &out, &d);
+	api_reader_done(a, db);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:o}", "audit", out);
+}
+
+/* POST /api/v1/bundles: a signed bundle, checked as an agent would check
+ * it (format, signatures of the trusted keys, compile, its own tests). */
+void
+api_bundle_upload(struct api *a, const struct http_req *q, struct http_resp *r,
+		  const struct call *c)
+{
+	struct bundle *b = NULL;
+	struct content_set cs;
+	struct ward_diag d;
+	uint8_t md[32];
+	char sha[65], msg[1100];
+	unsigned valid = 0;
+	int rc;
+
+	if (a->ntrusted == 0) {
+		http_error(r, 409,
+			   "the server has no content.trusted_keys to verify releases with");
+		return;
+	}
+	memset(&cs, 0, sizeof(cs));
+	if ((rc = bundle_parse((const uint8_t *)q->body, q->len, &b, &d)) != 0 ||
+	    (rc = bundle_verify(b, a->trusted, a->ntrusted, a->cfg->signature_threshold, &valid,
+				&d)) != 0 ||
+	    (rc = content_compile(b, &cs, &d)) != 0 || (rc = content_run_tests(b, &cs, &d)) != 0) {
+		diag_format(&d, msg, sizeof(msg));
+		http_error(r, 422, "bundle refused: %s", msg);
+		content_set_free(&cs);
+		bundle_free(b);
+		return;
+	}
+	content_set_free(&cs);
+	(void)digest_buf(DIGEST_SHA256, q->body, q->len, md, sizeof(md));
+	(void)digest_to_hex(md, sizeof(md), sha, sizeof(sha));
+	db_lock(a->db);
+	rc = store_bundle_put(a->db, sha, b->name, (long long)b->version, q->body, q->len,
+			      api_now(), &d);
+	if (rc == 0)
+		api_audit(a, &c->who, "bundle-stored",
+			  json_pack("{s:s, s:s, s:I}", "sha256", sha, "name", b->name, "version",
+				    (json_int_t)b->version));
+	db_unlock(a->db);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:s, s:s, s:I, s:I, s:i}", "sha256", sha, "name", b->name,
+				    "version", (json_int_t)b->version, "size", (json_int_t)q->len,
+				    "signatures", (int)valid);
+	bundle_free(b);
+}
+
+void
+api_release_create(struct api *a, const struct http_req *q, struct http_resp *r,
+		   const struct call *c)
+{
+	json_t *b, *pj;
+	const char *sha;
+	struct plan plan;
+	struct ward_diag d;
+	long long id = 0;
+	char *ptext = NULL;
+	int rc = 0;
+
+	if ((b = api_body_json(q, r)) == NULL)
+		return;
+	sha = api_field(b, "bundle", 64);
+	pj = json_object_get(b, "plan");
+	if (sha == NULL) {
+		http_error(r, 400, "a release needs \"bundle\" (the sha256 of a stored bundle)");
+		json_decref(b);
+		return;
+	}
+	if (pj == NULL) {
+		rollout_default_plan(&plan);
+	} else if ((ptext = json_dumps(pj, JSON_COMPACT)) == NULL ||
+		   (rc = rollout_parse_plan(ptext, strlen(ptext), &plan, &d)) != 0) {
+		http_error(r, 400, "plan: %s", ptext != NULL ? d.msg : "out of memory");
+		free(ptext);
+		json_decref(b);
+		return;
+	}
+	free(ptext);
+	db_lock(a->db);
+	rc = rollout_create(a->db, sha, &plan, api_now(), &id, &d);
+	if (rc == 0)
+		api_audit(a, &c->who, "release-created",
+			  json_pack("{s:I, s:s, s:o}", "release", (json_int_t)id, "bundle", sha,
+				    "plan", rollout_plan_json(&plan)));
+	db_unlock(a->db);
+	json_decref(b);
+	api_reply(r, rc, &d, rc == 0 ? json_pack("{s:I}", "release", (json_int_t)id) : NULL);
+}
+
+void
+api_release_get(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	struct ward_diag d;
+	json_t *out = NULL;
+	struct db *db;
+	int one = c->arg[0] != '\0', rc;
+
+	(void)q;
+	db = api_reader(a);
+	rc = one ? rollout_release(db, atoll(c->arg), &out, &d) : rollout_releases(db, &out, &d);
+	api_reader_done(a, db);
+	api_reply(r, rc, &d, rc != 0 ? NULL : one ? out : json_pack("{s:o}", "releases", out));
+}
+
+void
+api_release_action(struct api *a, const struct http_req *q, struct http_resp *r,
+		   const struct call *c)
+{
+	long long id = atoll(c->arg);
+	struct ward_diag d;
+	int rc;
+
+	(void)q;
+	db_lock(a->db);
+	rc = rollout_action(a->db, id, c->word, c->who.name, api_now(), &d);
+	if (rc == 0) {
+		char act[32];
+
+		snprintf(act, sizeof(act), "release-%s", c->word);
+		api_audit(a, &c->who, act, json_pack("{s:I}", "release", (json_int_t)id));
+	}
+	db_unlock(a->db);
+	api_reply(r, rc, &d,
+		  rc == 0 ? json_pack("{s:I, s:s}", "release", (json_int_t)id, "done", c->word)
+			  : NULL);
+}
+
+void
+api_pin(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	struct ward_diag d;
+	json_t *b, *v;
+	const char *group;
+	int rc;
+
+	if ((b = api_body_json(q, r)) == NULL)
+		return;
+	group = api_field(b, "group", 63);
+	v = json_object_get(b, "version");
+	if (group == NULL || !json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) >= BUNDLE_MAX_VERSION) {
+		http_error(r, 400, "pin: {\"group\": NAME, \"version\": N (0: unpin)}");
+		json_decref(b);
+		return;
+	}
+	db_lock(a->db);
+	rc = rollout_pin(a->db, group, (long long)json_integer_value(v), api_now(), &d);
+	if (rc == 0)
+		api_audit(a, &c->who, json_integer_value(v) ? "group-pinned" : "group-unpinned",
+			  json_pack("{s:s, s:I}", "group", group, "version",
+				    (json_int_t)json_integer_value(v)));
+	db_unlock(a->db);
+	api_reply(r, rc, &d,
+		  rc == 0 ? json_pack("{s:s, s:I}", "group", group, "version",
+				      (json_int_t)json_integer_value(v))
+			  : NULL);
+	json_decref(b);
+}
+
+void
+api_freeze(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	struct ward_diag d;
+	json_t *b, *on;
+	int rc;
+
+	if ((b = api_body_json(q, r)) == NULL)
+		return;
+	on = json_object_get(b, "frozen");
+	if (!json_is_boolean(on)) {
+		http_error(r, 400, "freeze: {\"frozen\": true|false}");
+		json_decref(b);
+		return;
+	}
+	db_lock(a->db);
+	rc = rollout_freeze(a->db, json_is_true(on), &d);
+	if (rc == 0)
+		api_audit(a, &c->who, json_is_true(on) ? "content-frozen" : "content-unfrozen",
+			  json_object());
+	db_unlock(a->db);
+	if (rc != 0)
+		http_error(r, 500, "%s", d.msg);
+	else
+		r->json = json_pack("{s:b}", "frozen", json_is_true(on));
+	json_decref(b);
+}

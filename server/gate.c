@@ -1,0 +1,213 @@
+/*
+ * gate: the health gate.  See gate.h.
+ *
+ * Must hold: a fault counts against the ring of the agent that showed it,
+ * once per agent and kind; a fault claimed before the version reached the
+ * agent is shown but never counted; an agent that has not checked in
+ * since the assignment neither passes nor blocks a ring (it is offline).
+ */
+#include "server/gate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_RINGS 16 /* ROLLOUT_MAX_RINGS */
+
+void
+gate_defaults(struct gate *g)
+{
+	int k;
+
+	memset(g, 0, sizeof(*g));
+	g->min_active_pct = 95;
+	for (k = 0; k < GATE_NKINDS; k++) {
+		g->max[k] = 0;
+		g->max_pct[k] = 1;
+	}
+	g->silent_checkins = 3;
+	g->alert_factor = 10;
+	g->alert_min = 20;
+}
+
+const char *
+gate_kind_name(enum gate_fault_kind k)
+{
+	static const char *const names[] = {"crash_rollbacks", "rejections", "silent",
+					    "alert_storms"};
+
+	return k < GATE_NKINDS ? names[k] : "?";
+}
+
+static int
+member_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct gate_member *)a)->agent_id,
+		      ((const struct gate_member *)b)->agent_id);
+}
+
+static const struct gate_member *
+member(const struct gate_input *in, const char *agent_id)
+{
+	struct gate_member key;
+
+	snprintf(key.agent_id, sizeof(key.agent_id), "%s", agent_id);
+	return bsearch(&key, in->m, in->nm, sizeof(*in->m), member_cmp);
+}
+
+/* What one ring showed. */
+struct ring {
+	long long agents, online, active, offline;
+	long long faults[GATE_NKINDS];
+};
+
+static void
+iso_ms(long long ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *
+agent_json(const struct gate_member *mb, enum gate_fault_kind k, long long ms, const char *detail,
+	   const char *why_not)
+{
+	char at[32];
+	json_t *o;
+
+	iso_ms(ms, at);
+	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "agent_id", mb->agent_id, "hostname",
+		      mb->hostname, "ring", (json_int_t)mb->ring, "fault", gate_kind_name(k),
+		      "reported", at, "detail", detail);
+	if (o != NULL && why_not != NULL)
+		json_object_set_new(o, "not_counted", json_string(why_not));
+	return o;
+}
+
+/* The faults a ring of n agents tolerates of kind k. */
+static long long
+tolerated(const struct gate *g, enum gate_fault_kind k, long long n)
+{
+	long long by_pct = (long long)floor(g->max_pct[k] / 100.0 * (double)n + 1e-9);
+
+	return by_pct > g->max[k] ? by_pct : g->max[k];
+}
+
+/* How a halt's reason says each kind. */
+static const char *const what[GATE_NKINDS] = {"crash-guard rollback(s) of", "agent(s) refused",
+					      "agent(s) went silent after receiving",
+					      "alert storm(s) with"};
+
+enum gate_verdict
+gate_decide(struct gate_input *in, char *reason, size_t reasonlen, json_t **evidence)
+{
+	struct ring rings[MAX_RINGS];
+	json_t *lists[GATE_NKINDS], *agents = json_array(), *not_counted = json_array(),
+				    *per_ring = json_array();
+	enum gate_verdict v = GATE_WAIT;
+	const struct gate_member *mb;
+	long long cur = in->ring >= 0 && in->ring < MAX_RINGS ? in->ring : 0;
+	size_t i;
+	int k;
+
+	reason[0] = '\0';
+	memset(rings, 0, sizeof(rings));
+	for (k = 0; k < GATE_NKINDS; k++)
+		lists[k] = json_array();
+	qsort(in->m, in->nm, sizeof(*in->m), member_cmp);
+	for (i = 0; i < in->nm; i++) {
+		const struct gate_member *x = &in->m[i];
+		struct ring *rg;
+		long long last;
+
+		if (x->ring < 0 || x->ring >= MAX_RINGS)
+			continue;
+		rg = &rings[x->ring];
+		rg->agents++;
+		if (x->seen_ms <= x->assigned_ms)
+			rg->offline++;
+		else
+			rg->online++;
+		if (x->seen_ms > x->assigned_ms && x->version == in->version)
+			rg->active++;
+		/* Silent: it received the version (an answer to a check-in, so
+		 * a sign of life too), then stopped calling in. */
+		last = x->seen_ms > x->delivered_ms ? x->seen_ms : x->delivered_ms;
+		if (x->delivered_ms > 0 && in->now_ms - last > in->silent_after_ms) {
+			char det[64];
+
+			snprintf(det, sizeof(det), "no check-in for %lld s",
+				 (in->now_ms - last) / 1000);
+			rg->faults[GATE_SILENT]++;
+			json_array_append_new(lists[GATE_SILENT], json_string(x->agent_id));
+			json_array_append_new(agents, agent_json(x, GATE_SILENT, last, det, NULL));
+		}
+	}
+	for (i = 0; i < in->nf; i++) {
+		const struct gate_fault *f = &in->f[i];
+
+		if (f->kind == GATE_SILENT || f->kind >= GATE_NKINDS ||
+		    (mb = member(in, f->agent_id)) == NULL || mb->ring < 0 || mb->ring >= MAX_RINGS)
+			continue; /* not (or no longer) one of the release's agents */
+		if (!f->counted) {
+			json_array_append_new(
+			    not_counted,
+			    agent_json(mb, f->kind, f->reported_ms, f->detail,
+				       "claimed before the version reached the agent"));
+			continue;
+		}
+		rings[mb->ring].faults[f->kind]++;
+		json_array_append_new(lists[f->kind], json_string(f->agent_id));
+		json_array_append_new(agents,
+				      agent_json(mb, f->kind, f->reported_ms, f->detail, NULL));
+	}
+	/* Any ring started so far may halt the release, the worst kind first. */
+	for (i = 0; i <= (size_t)cur && v == GATE_WAIT; i++) {
+		for (k = 0; k < GATE_NKINDS; k++) {
+			long long n = rings[i].faults[k],
+				  tol = tolerated(in->g, k, rings[i].agents);
+
+			if (n > tol) {
+				snprintf(reason, reasonlen,
+					 "%lld %s version %lld in ring %zu (%lld agents; %lld "
+					 "tolerated)",
+					 n, what[k], in->version, i, rings[i].agents, tol);
+				v = GATE_HALT;
+				break;
+			}
+		}
+	}
+	if (v == GATE_WAIT && in->soak_over &&
+	    (rings[cur].online == 0 || (double)rings[cur].active * 100.0 >=
+					   in->g->min_active_pct * (double)rings[cur].online))
+		v = GATE_PASS;
+	for (i = 0; i <= (size_t)cur; i++) {
+		json_t *o = json_pack(
+		    "{s:I, s:I, s:I, s:I, s:I}", "ring", (json_int_t)i, "agents",
+		    (json_int_t)rings[i].agents, "online", (json_int_t)rings[i].online, "active",
+		    (json_int_t)rings[i].active, "offline", (json_int_t)rings[i].offline);
+
+		for (k = 0; k < GATE_NKINDS; k++) {
+			char key[40];
+
+			json_object_set_new(o, gate_kind_name(k), json_integer(rings[i].faults[k]));
+			snprintf(key, sizeof(key), "%s_tolerated", gate_kind_name(k));
+			json_object_set_new(o, key,
+					    json_integer(tolerated(in->g, k, rings[i].agents)));
+		}
+		json_array_append_new(per_ring, o);
+	}
+	*evidence = json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "ring", (json_int_t)cur, "ring_agents",
+	    (json_int_t)rings[cur].agents, "online", (json_int_t)rings[cur].online, "active",
+	    (json_int_t)rings[cur].active, "offline", (json_int_t)rings[cur].offline, "rings",
+	    per_ring, "agents", agents, "not_counted", not_counted);
+	for (k = 0; k < GATE_NKINDS; k++)
+		json_object_set_new(*evidence, gate_kind_name(k), lists[k]);
+	return v;
+}

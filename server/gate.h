@@ -1,0 +1,83 @@
+/*
+ * gate: the health gate of a release — a pure function of what the
+ * release's agents did, so that it can be tested (and reasoned about)
+ * without a database.
+ *
+ * Its inputs are the release's agents (ring, when the version was
+ * assigned and delivered to them, when they last checked in, what they
+ * run) and the faults recorded against it: crashes and refusals of the
+ * version that agents reported after it reached them (see
+ * rollout_observe), and alert storms.  An agent that received the
+ * version and then missed check-ins is silent.  A ring halts the release
+ * when more of its agents show a kind of fault than the plan tolerates:
+ * max(count, pct % of the ring's agents) — so that, by default, one fault
+ * halts a ring of fewer than 100 agents (a canary ring) while a single
+ * agent cannot stop a ring of hundreds.
+ */
+#ifndef WARD_SERVER_GATE_H
+#define WARD_SERVER_GATE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+enum gate_fault_kind { GATE_CRASH, GATE_REFUSED, GATE_SILENT, GATE_STORM, GATE_NKINDS };
+
+/* The thresholds of a plan. */
+struct gate {
+	double min_active_pct;	     /* of the ring's agents that checked in */
+	long long max[GATE_NKINDS];  /* faults of each kind a ring tolerates, */
+	double max_pct[GATE_NKINDS]; /* or this % of its agents, if more */
+	long long silent_checkins;   /* missed check-ins that make an agent silent */
+	double alert_factor;	     /* alert rate over the agent's rate the day before */
+	long long alert_min;	     /* alerts below this never make a storm */
+};
+
+/* The default gate: min_active_pct 95, counts 0 and 1 % for every kind,
+ * silent after 3 check-ins, storms at 10 times the usual rate and 20
+ * alerts. */
+void gate_defaults(struct gate *g);
+
+/* "crash_rollbacks", "rejections", "silent", "alert_storms": the plan's
+ * key (max_NAME, max_NAME_pct) and the evidence's list of each kind. */
+const char *gate_kind_name(enum gate_fault_kind k);
+
+struct gate_member {
+	char agent_id[40];
+	char hostname[64];
+	long long ring;
+	long long assigned_ms, delivered_ms, seen_ms; /* delivered 0: not yet */
+	long long version;			      /* what it runs */
+};
+
+struct gate_fault {
+	char agent_id[40];
+	enum gate_fault_kind kind; /* not GATE_SILENT: the gate sees that itself */
+	int counted;		   /* 0: claimed before the version reached the agent */
+	long long reported_ms;
+	char detail[300]; /* the agent's reason, or the alert counts */
+};
+
+struct gate_input {
+	const struct gate *g;
+	long long version;
+	long long ring; /* the ring soaking now */
+	int soak_over;	/* its soak time is up, or an operator promoted it */
+	long long now_ms, silent_after_ms;
+	struct gate_member *m; /* sorted by gate_decide */
+	size_t nm;
+	const struct gate_fault *f;
+	size_t nf;
+};
+
+enum gate_verdict { GATE_WAIT, GATE_HALT, GATE_PASS };
+
+/*
+ * Decides for the release: halt it (reason says why), pass the ring
+ * soaking now (its soak is over and min_active_pct of its agents that
+ * checked in since the assignment run the version), or wait.  *evidence
+ * (a new reference) says per ring and per agent what was seen.
+ */
+enum gate_verdict gate_decide(struct gate_input *in, char *reason, size_t reasonlen,
+			      json_t **evidence);
+
+#endif

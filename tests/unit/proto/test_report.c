@@ -1,0 +1,145 @@
+/*
+ * Unit tests of lib/proto/report.c: agents' check-in reports as the
+ * server takes them — bounded, checked, typed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto/report.h"
+
+static int
+parse(const char *text, struct report *r, struct ward_diag *d)
+{
+	return report_parse(text, strlen(text), r, d);
+}
+
+static void
+test_agent_report(void **state)
+{
+	struct report r;
+	struct ward_diag d;
+	char *text;
+
+	(void)state;
+	assert_int_equal(
+	    parse("{\"mode\": \"protecting\", \"content\": {\"current\": {\"name\": \"default\","
+		  " \"version\": 3, \"activated_at\": \"2026-12-01T10:00:00Z\", \"expires\":"
+		  " \"2027-01-01T00:00:00Z\"}, \"last_known_good\": null, \"rejected\": ["
+		  "{\"version\": 4, \"reason\": \"crash guard: the worker crashed 3 times\"},"
+		  "{\"version\": 5, \"reason\": \"the fleet server stopped the release of version "
+		  "5\"},"
+		  "{\"version\": 6, \"reason\": \"validation failed: self-test\"},"
+		  "{\"version\": 7, \"reason\": \"whatever\", \"cause\": \"crash-guard\"}]},"
+		  " \"crashes\": [{\"version\": 4, \"at\": \"2026-12-02T10:00:00Z\"}],"
+		  " \"journal_id\": \"abc123\", \"wait_s\": 30, \"sensors\": {\"onaccess\":"
+		  " {\"state\": \"on\", \"counters\": {\"events\": 5}}}, \"unknown\": [1, 2, 3]}",
+		  &r, &d),
+	    0);
+	assert_string_equal(r.mode, "protecting");
+	assert_int_equal(r.current, 3);
+	assert_int_equal(r.lkg, 0);
+	assert_int_equal(r.wait_s, 30);
+	assert_string_equal(r.journal_id, "abc123");
+	assert_int_equal(r.nrefusals, 4);
+	assert_int_equal(r.refusals[0].cause, REPORT_CRASH_GUARD);
+	assert_int_equal(r.refusals[1].cause, REPORT_FLEET_ROLLBACK);
+	assert_int_equal(r.refusals[2].cause, REPORT_REFUSED);
+	assert_int_equal(r.refusals[3].cause, REPORT_CRASH_GUARD); /* the typed cause wins */
+	assert_int_equal(r.ncrashes, 1);
+	assert_int_equal(r.crashes[0].version, 4);
+	/* What is kept: checked fields only; unknown keys dropped. */
+	assert_null(json_object_get(r.normal, "unknown"));
+	assert_non_null(json_object_get(r.normal, "sensors"));
+	text = json_dumps(r.normal, JSON_COMPACT);
+	assert_non_null(strstr(text, "\"cause\":\"crash-guard\""));
+	free(text);
+	report_free(&r);
+	/* Empty is a report (an agent with nothing yet). */
+	assert_int_equal(parse("{}", &r, &d), 0);
+	assert_int_equal(r.current, 0);
+	report_free(&r);
+}
+
+static void
+test_bounds(void **state)
+{
+	struct report r;
+	struct ward_diag d;
+	char *text = malloc(WARD_MAX_CHECKIN_BYTES * 2);
+	size_t n;
+	int i;
+
+	(void)state;
+	/* More refusals than an agent keeps. */
+	n = (size_t)sprintf(text, "{\"content\": {\"rejected\": [");
+	for (i = 1; i <= WARD_MAX_REPORT_REFUSALS + 1; i++)
+		n += (size_t)sprintf(text + n, "%s{\"version\": %d}", i > 1 ? "," : "", i);
+	sprintf(text + n, "]}}");
+	assert_int_equal(parse(text, &r, &d), WARD_ELIMIT);
+	assert_non_null(strstr(d.msg, "more than"));
+	/* More crashes. */
+	n = (size_t)sprintf(text, "{\"crashes\": [");
+	for (i = 1; i <= WARD_MAX_REPORT_CRASHES + 1; i++)
+		n += (size_t)sprintf(text + n, "%s{\"version\": %d}", i > 1 ? "," : "", i);
+	sprintf(text + n, "]}");
+	assert_int_equal(parse(text, &r, &d), WARD_ELIMIT);
+	/* Larger than a report. */
+	memset(text, ' ', WARD_MAX_CHECKIN_BYTES + 1);
+	text[0] = '{';
+	text[WARD_MAX_CHECKIN_BYTES] = '}';
+	assert_int_equal(report_parse(text, WARD_MAX_CHECKIN_BYTES + 1, &r, &d), WARD_ELIMIT);
+	/* Deep display-only parts. */
+	assert_int_equal(parse("{\"sensors\": {\"a\": {\"b\": {\"c\": {\"d\": {}}}}}}", &r, &d),
+			 WARD_ELIMIT);
+	free(text);
+}
+
+static void
+test_malformed(void **state)
+{
+	static const char *const bad[] = {
+	    "[]",
+	    "{\"content\": []}",
+	    "{\"content\": {\"current\": {\"version\": -1}}}",
+	    "{\"content\": {\"current\": {\"version\": 9007199254740993}}}",
+	    "{\"content\": {\"current\": 5}}",
+	    "{\"content\": {\"rejected\": {\"version\": 1}}}",
+	    "{\"content\": {\"rejected\": [{\"version\": \"1\"}]}}",
+	    "{\"content\": {\"rejected\": [{\"version\": 0}]}}",
+	    "{\"content\": {\"rejected\": [{\"version\": 1, \"reason\": 5}]}}",
+	    "{\"crashes\": [{\"version\": 1.5}]}",
+	    "{\"crashes\": [7]}",
+	    "{\"mode\": \"protect ing\"}",
+	    "{\"journal_id\": \"../../x\"}",
+	    "{\"wait_s\": 99999}",
+	    "{\"warnings\": [\"a\\u0000b\"]}",
+	};
+	struct report r;
+	struct ward_diag d;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i], &r, &d) == 0)
+			fail_msg("accepted: %s", bad[i]);
+		assert_null(r.normal);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_agent_report),
+	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_malformed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,268 @@
+/*
+ * Unit tests of server/gate.c: the health gate's decision from a
+ * release's agents and faults — thresholds by count and by share of the
+ * ring, faults claimed before delivery, silence, passing a ring.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/gate.h"
+
+#define NOW_MS 1800000000000LL
+#define MAXM 2000
+
+struct world {
+	struct gate g;
+	struct gate_member m[MAXM];
+	struct gate_fault f[MAXM];
+	size_t nm, nf;
+};
+
+static struct world W_; /* the test's fixture: one at a time */
+
+static struct world *
+world(void)
+{
+	memset(&W_, 0, sizeof(W_));
+	gate_defaults(&W_.g);
+	return &W_;
+}
+
+/* n agents in ring, all online, running version (when running != 0),
+ * delivered, checked in just now. */
+static void
+members(struct world *w, size_t n, long long ring, long long version)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct gate_member *m = &w->m[w->nm];
+
+		snprintf(m->agent_id, sizeof(m->agent_id), "agent-%05zu", w->nm);
+		snprintf(m->hostname, sizeof(m->hostname), "host-%zu", w->nm);
+		m->ring = ring;
+		m->assigned_ms = NOW_MS - 60000;
+		m->delivered_ms = NOW_MS - 59000;
+		m->seen_ms = NOW_MS - 1000;
+		m->version = version;
+		w->nm++;
+	}
+}
+
+static void
+fault(struct world *w, size_t member, enum gate_fault_kind k, int counted)
+{
+	struct gate_fault *f = &w->f[w->nf++];
+
+	snprintf(f->agent_id, sizeof(f->agent_id), "agent-%05zu", member);
+	f->kind = k;
+	f->counted = counted;
+	f->reported_ms = NOW_MS - 500;
+	snprintf(f->detail, sizeof(f->detail), "validation failed: test");
+}
+
+static enum gate_verdict
+decide(struct world *w, long long ring, int soak_over, char *reason, json_t **ev)
+{
+	struct gate_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.g = &w->g;
+	in.version = 7;
+	in.ring = ring;
+	in.soak_over = soak_over;
+	in.now_ms = NOW_MS;
+	in.silent_after_ms = 90000;
+	in.m = w->m;
+	in.nm = w->nm;
+	in.f = w->f;
+	in.nf = w->nf;
+	return gate_decide(&in, reason, 300, ev);
+}
+
+/* By default one fault halts a ring of fewer than 100 agents, as before
+ * there were shares: a canary ring stops on its first crash. */
+static void
+test_small_ring_halts_on_one(void **state)
+{
+	struct world *w = world();
+	char reason[300];
+	json_t *ev;
+	int k;
+
+	(void)state;
+	for (k = 0; k < GATE_NKINDS; k++) {
+		if (k == GATE_SILENT)
+			continue;
+		w = world();
+		members(w, 50, 0, 7);
+		fault(w, 3, (enum gate_fault_kind)k, 1);
+		assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_HALT);
+		assert_non_null(strstr(reason, "version 7 in ring 0 (50 agents; 0 tolerated)"));
+		assert_int_equal(json_array_size(json_object_get(ev, gate_kind_name(k))), 1);
+		/* The evidence names the agent, its host and what it said. */
+		assert_string_equal(
+		    json_string_value(json_object_get(
+			json_array_get(json_object_get(ev, "agents"), 0), "hostname")),
+		    "host-3");
+		assert_string_equal(
+		    json_string_value(json_object_get(
+			json_array_get(json_object_get(ev, "agents"), 0), "detail")),
+		    "validation failed: test");
+		json_decref(ev);
+	}
+}
+
+/* A single agent cannot stop a large ring: 1 % of 300 agents is 3. */
+static void
+test_large_ring_tolerates_a_few(void **state)
+{
+	struct world *w = world();
+	char reason[300];
+	json_t *ev;
+
+	(void)state;
+	members(w, 300, 0, 7);
+	fault(w, 0, GATE_REFUSED, 1);
+	assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_WAIT);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_array_get(json_object_get(ev, "rings"), 0),
+					       "rejections_tolerated")),
+	    3);
+	json_decref(ev);
+	fault(w, 1, GATE_REFUSED, 1);
+	fault(w, 2, GATE_REFUSED, 1);
+	assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_WAIT);
+	json_decref(ev);
+	fault(w, 3, GATE_REFUSED, 1);
+	assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_HALT);
+	assert_non_null(strstr(reason, "4 agent(s) refused version 7"));
+	json_decref(ev);
+	/* The operator can say otherwise: no share, one fault halts. */
+	w->g.max_pct[GATE_REFUSED] = 0;
+	w->nf = 1;
+	assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_HALT);
+	json_decref(ev);
+	/* Or tolerate a count whatever the size. */
+	w->g.max[GATE_REFUSED] = 5;
+	w->nf = 4;
+	assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_WAIT);
+	json_decref(ev);
+}
+
+/* Faults claimed before the version reached an agent are shown, never
+ * counted; faults of agents not in the release are ignored. */
+static void
+test_claims_before_delivery_do_not_count(void **state)
+{
+	struct world *w = world();
+	char reason[300];
+	json_t *ev, *nc;
+
+	(void)state;
+	members(w, 10, 0, 7);
+	fault(w, 4, GATE_REFUSED, 0);
+	fault(w, 4, GATE_CRASH, 0);
+	fault(w, 999, GATE_CRASH, 1); /* not a member */
+	assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_WAIT);
+	nc = json_object_get(ev, "not_counted");
+	assert_int_equal(json_array_size(nc), 2);
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(json_array_get(nc, 0), "not_counted")),
+		   "before the version reached"));
+	assert_int_equal(json_array_size(json_object_get(ev, "agents")), 0);
+	json_decref(ev);
+}
+
+/* Silent: delivered, then no check-in for longer than silent_after. */
+static void
+test_silence(void **state)
+{
+	struct world *w = world();
+	char reason[300];
+	json_t *ev;
+
+	(void)state;
+	members(w, 10, 0, 7);
+	w->m[2].seen_ms = NOW_MS - 100000;
+	w->m[2].delivered_ms = NOW_MS - 100000;
+	/* Not delivered: offline, not silent. */
+	w->m[3].seen_ms = NOW_MS - 500000;
+	w->m[3].delivered_ms = 0;
+	assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_HALT);
+	assert_non_null(strstr(reason, "1 agent(s) went silent"));
+	assert_string_equal(json_string_value(json_array_get(json_object_get(ev, "silent"), 0)),
+			    "agent-00002");
+	json_decref(ev);
+}
+
+/* Each ring is judged by its own size: a fault in a small earlier ring
+ * halts while a large later ring soaks. */
+static void
+test_rings_are_judged_apart(void **state)
+{
+	struct world *w = world();
+	char reason[300];
+	json_t *ev;
+
+	(void)state;
+	members(w, 10, 0, 7);
+	members(w, 1000, 1, 7);
+	fault(w, 5, GATE_CRASH, 1);
+	assert_int_equal(decide(w, 1, 0, reason, &ev), GATE_HALT);
+	assert_non_null(strstr(reason, "in ring 0"));
+	json_decref(ev);
+	w->nf = 0;
+	fault(w, 500, GATE_CRASH, 1); /* one of the 1000 */
+	assert_int_equal(decide(w, 1, 0, reason, &ev), GATE_WAIT);
+	json_decref(ev);
+}
+
+/* A ring passes when its soak is over and enough of its agents that
+ * checked in run the version; offline agents neither pass nor block. */
+static void
+test_pass(void **state)
+{
+	struct world *w = world();
+	char reason[300];
+	json_t *ev;
+	size_t i;
+
+	(void)state;
+	members(w, 20, 0, 7);
+	assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_WAIT);
+	json_decref(ev);
+	assert_int_equal(decide(w, 0, 1, reason, &ev), GATE_PASS);
+	json_decref(ev);
+	for (i = 0; i < 2; i++)
+		w->m[i].version = 6; /* 18 of 20: 90 % < 95 % */
+	assert_int_equal(decide(w, 0, 1, reason, &ev), GATE_WAIT);
+	json_decref(ev);
+	w->m[0].seen_ms = w->m[0].assigned_ms - 1; /* offline, both: 18 of 18 */
+	w->m[0].delivered_ms = 0;
+	w->m[1].seen_ms = w->m[1].assigned_ms - 1;
+	w->m[1].delivered_ms = 0;
+	assert_int_equal(decide(w, 0, 1, reason, &ev), GATE_PASS);
+	assert_int_equal(json_integer_value(json_object_get(ev, "offline")), 2);
+	json_decref(ev);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_small_ring_halts_on_one),
+	    cmocka_unit_test(test_large_ring_tolerates_a_few),
+	    cmocka_unit_test(test_claims_before_delivery_do_not_count),
+	    cmocka_unit_test(test_silence),
+	    cmocka_unit_test(test_rings_are_judged_apart),
+	    cmocka_unit_test(test_pass),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
