@@ -170,9 +170,10 @@ q_add(void *arg, const struct quarantine_entry *e)
 }
 
 /* quarantine-list / -restore / -delete, done by the agent itself so that
- * its own writes never trigger its sensors. */
+ * its own writes never trigger its sensors.  to: restore into that
+ * directory instead of the original one (NULL: the original). */
 static json_t *
-do_quarantine(const char *cmd, const char *id)
+do_quarantine(const char *cmd, const char *id, const char *to)
 {
 	struct quarantine_entry e;
 	struct ward_diag d;
@@ -188,8 +189,9 @@ do_quarantine(const char *cmd, const char *id)
 	}
 	if (id == NULL)
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "no id");
-	r = strcmp(cmd, "quarantine-restore") == 0 ? quarantine_restore(C.cfg->state_dir, id, &e, &d)
-						    : quarantine_delete(C.cfg->state_dir, id, &d);
+	r = strcmp(cmd, "quarantine-restore") == 0
+		? quarantine_restore(C.cfg->state_dir, id, to, &e, &d)
+		: quarantine_delete(C.cfg->state_dir, id, &d);
 	if (r != 0) {
 		diag_format(&d, msg, sizeof(msg));
 		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
@@ -227,7 +229,8 @@ handle(json_t *req)
 	if (strcmp(cmd, "scan") == 0 && path != NULL)
 		return do_scan(path);
 	if (strncmp(cmd, "quarantine-", 11) == 0)
-		return do_quarantine(cmd, json_string_value(json_object_get(req, "id")));
+		return do_quarantine(cmd, json_string_value(json_object_get(req, "id")),
+				     json_string_value(json_object_get(req, "to")));
 	if (strcmp(cmd, "rollback") == 0) {
 		int r = worker_rollback("rolled back by the operator", msg, sizeof(msg));
 

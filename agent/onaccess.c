@@ -291,24 +291,36 @@ report(const struct item *it, const char *rule, long long version, int what,
 	worker_emit(ev);
 }
 
-/* on_write: quarantine — move the detected file away; say what happened. */
+/*
+ * on_write: quarantine — move the detected file away; say what happened.
+ * The path is only where to look: the library removes the name only if it
+ * still refers to the descriptor's file, in the directory it was found in.
+ */
 static void
 respond_quarantine(const struct item *it, const char *rule)
 {
 	struct quarantine_entry e;
+	struct quarantine_op *op;
 	struct ward_diag d;
-	char path[PATH_MAX];
+	char path[PATH_MAX], fd[32];
 	json_t *ev;
 	int r;
 
-	{
-		char fd[32];
-
-		snprintf(fd, sizeof(fd), "fd/%d", it->fd);
-		(void)procfs_link(0, fd, path, sizeof(path));
-	}
+	snprintf(fd, sizeof(fd), "fd/%d", it->fd);
+	(void)procfs_link(0, fd, path, sizeof(path));
 	diag_clear(&d);
-	r = quarantine_file(O.cfg->state_dir, path, it->fd, rule, &e, &d);
+	memset(&e, 0, sizeof(e));
+	r = quarantine_begin(O.cfg->state_dir, path, it->fd, rule, &op, &d);
+	if (r == 0) {
+#ifdef WARD_FAULT_INJECTION
+		/* Tests: a window between the stored copy and the removal, to race in. */
+		const char *stall = getenv("WARD_FAULT_QUARANTINE_STALL_MS");
+
+		if (stall != NULL)
+			usleep((useconds_t)atoi(stall) * 1000);
+#endif
+		r = quarantine_commit(op, &e, &d);
+	}
 	ev = event_new(EVENT_KIND_EVENT, "malware", r == 0 ? "deletion" : "info",
 		       r == 0 ? "file-quarantined" : "file-quarantine-failed",
 		       r == 0 ? "success" : "failure");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "response/quarantine.h"
@@ -19,16 +20,22 @@ q_usage(FILE *f)
 {
 	fprintf(f, "usage: ward quarantine [--state-dir DIR] [--run-dir DIR] list [--json]\n"
 		   "       ward quarantine [--state-dir DIR] [--run-dir DIR] restore ID\n"
+		   "                       [--to DIR]\n"
 		   "       ward quarantine [--state-dir DIR] [--run-dir DIR] delete ID\n"
 		   "\n"
 		   "list     the quarantined files: id, original path, size, rule, when\n"
 		   "restore  put a file back where it was, byte for byte, with its owner,\n"
-		   "         group, mode and mtime (refused if something is there now)\n"
+		   "         group, mode and mtime (refused if something is there now, or if\n"
+		   "         its directory has a symbolic link on its path, is writable by\n"
+		   "         its group or others, or belongs to someone other than root or\n"
+		   "         the file's owner)\n"
 		   "delete   remove a quarantined file for good\n"
 		   "\n"
 		   "  --state-dir DIR  the agent's state directory (default /var/lib/ward)\n"
 		   "  --run-dir DIR    the agent's run directory (default /run/ward); when\n"
 		   "                   the agent runs, it does the work\n"
+		   "  --to DIR         restore: put the file under its name in DIR instead\n"
+		   "                   (same checks on DIR)\n"
 		   "\n"
 		   "Exit status: 0 done, 2 failed (the reason is printed).\n");
 }
@@ -46,10 +53,13 @@ cmd_quarantine(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"run-dir", required_argument, NULL, 'r'},
 		{"json", no_argument, NULL, 'j'},
+		{"to", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *state = "/var/lib/ward", *run = getenv("WARD_RUN_DIR"), *sub, *id = NULL;
+	const char *to = NULL;
+	char to_abs[4096];
 	json_t *req, *ans = NULL, *entries = NULL, *e;
 	struct quarantine_entry qe;
 	struct ward_diag d;
@@ -67,6 +77,8 @@ cmd_quarantine(int argc, char **argv)
 			run = optarg;
 		else if (c == 'j')
 			json = 1;
+		else if (c == 't')
+			to = optarg;
 		else {
 			q_usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : EXIT_ERROR;
@@ -91,9 +103,27 @@ cmd_quarantine(int argc, char **argv)
 		q_usage(stderr);
 		return EXIT_ERROR;
 	}
+	if (to != NULL && strcmp(sub, "restore") != 0) {
+		q_usage(stderr);
+		return EXIT_ERROR;
+	}
+	/* The agent has another working directory: it gets DIR absolute (as
+	 * written, no symbolic link resolved: the library refuses them). */
+	if (to != NULL && to[0] != '/') {
+		char cwd[2048];
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL ||
+		    (size_t)snprintf(to_abs, sizeof(to_abs), "%s/%s", cwd, to) >= sizeof(to_abs)) {
+			fprintf(stderr, "ward: %s: cannot make it an absolute path\n", to);
+			return EXIT_ERROR;
+		}
+		to = to_abs;
+	}
 	snprintf(cmd, sizeof(cmd), "quarantine-%s", sub);
 	req = id != NULL ? json_pack("{s:s, s:s}", "cmd", cmd, "id", id)
 			 : json_pack("{s:s}", "cmd", cmd);
+	if (req != NULL && to != NULL)
+		json_object_set_new(req, "to", json_string(to));
 	ans = cli_agent_ask(run, req, 1);
 	json_decref(req);
 	diag_clear(&d);
@@ -112,7 +142,7 @@ cmd_quarantine(int argc, char **argv)
 			goto out;
 		}
 	} else if (strcmp(sub, "restore") == 0) {
-		if (quarantine_restore(state, id, &qe, &d) != 0) {
+		if (quarantine_restore(state, id, to, &qe, &d) != 0) {
 			cli_diag(&d);
 			goto out;
 		}

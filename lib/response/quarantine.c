@@ -1,5 +1,12 @@
 /*
  * quarantine: encrypted store of detected files.  See quarantine.h.
+ *
+ * Must hold: the original is removed only by name inside the descriptor of
+ * the directory it was found in, after checking that the name still refers
+ * to the stored file; a restore creates files only inside the descriptor
+ * of a directory opened without following symbolic links and checked for
+ * who can write it, with O_EXCL and without replacing anything.  The store
+ * itself (STATE_DIR, root only) is trusted and used by path.
  */
 #include "response/quarantine.h"
 #include "content/bundle.h"
@@ -11,12 +18,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +35,19 @@
 #define NONCE_LEN 12
 #define TAG_LEN 16
 #define CHUNK 65536
+#define RESTORE_TMP_PREFIX ".ward-restore-"
+
+struct quarantine_op {
+	char *state_dir;
+	char dir[4096];		   /* the directory's path, as found */
+	char name[NAME_MAX + 1];   /* the file's name in it */
+	int parent;		   /* that directory, opened once */
+	int own;		   /* the file, when quarantine_begin opened it */
+	int fd;			   /* the file: own or the caller's */
+	struct stat dir_st, st;	   /* the directory and the file, as stored */
+	char enc[4300], rec[4300]; /* the entry's two files in the store */
+	struct quarantine_entry e;
+};
 
 static void
 qdir(const char *state_dir, char *out, size_t outlen)
@@ -130,8 +154,9 @@ entry_read(const char *state_dir, const char *id, struct quarantine_entry *e, st
 	o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (o == NULL)
 		return diag_set(d, access(path, F_OK) == 0 ? WARD_EFORMAT : WARD_EINVAL, id, 0, 0,
-				"%s", access(path, F_OK) == 0 ? "damaged quarantine record"
-							      : "no such quarantine entry");
+				"%s",
+				access(path, F_OK) == 0 ? "damaged quarantine record"
+							: "no such quarantine entry");
 	if (json_unpack(o, "{s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:s}", "path", &p, "uid", &uid,
 			"gid", &gid, "mode", &mode, "size", &size, "mtime", &mt, "sha256", &sha,
 			"rule", &rule, "quarantined_at", &at) != 0 ||
@@ -153,10 +178,14 @@ entry_read(const char *state_dir, const char *id, struct quarantine_entry *e, st
 	return 0;
 }
 
-/* Streams src (len bytes) through AES-256-GCM into dst; digest of the plain text into md. */
+/*
+ * Streams len bytes of src, from offset off, through AES-256-GCM into dst;
+ * the digest of the plain text into md.  pread: the offset of src may be
+ * shared with whoever else holds the descriptor (a scanner).
+ */
 static int
-crypt_stream(int src, int dst, uint64_t len, const uint8_t key[KEY_LEN], const uint8_t *nonce,
-	     int encrypt, uint8_t tag[TAG_LEN], uint8_t md[32])
+crypt_stream(int src, off_t off, int dst, uint64_t len, const uint8_t key[KEY_LEN],
+	     const uint8_t *nonce, int encrypt, uint8_t tag[TAG_LEN], uint8_t md[32])
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	struct digest_ctx *dg = NULL;
@@ -171,7 +200,7 @@ crypt_stream(int src, int dst, uint64_t len, const uint8_t key[KEY_LEN], const u
 		goto out;
 	while (done < len) {
 		size_t want = len - done < CHUNK ? (size_t)(len - done) : CHUNK;
-		ssize_t k = read(src, in, want);
+		ssize_t k = pread(src, in, want, off + (off_t)done);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -201,127 +230,502 @@ crypt_stream(int src, int dst, uint64_t len, const uint8_t key[KEY_LEN], const u
 	}
 	r = digest_final(dg, md, 32);
 out:
+	OPENSSL_cleanse(in, sizeof(in));
+	OPENSSL_cleanse(out, sizeof(out));
 	EVP_CIPHER_CTX_free(c);
 	digest_free(dg);
 	return r;
+}
+
+/* 1 if no component of path is "." or "..": a canonical path has none. */
+static int
+path_canonical(const char *path)
+{
+	const char *p = path, *end;
+	int ok = 1;
+	size_t n;
+
+	while (ok && *p != '\0') {
+		while (*p == '/')
+			p++;
+		end = strchrnul(p, '/');
+		n = (size_t)(end - p);
+		ok = !((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'));
+		p = end;
+	}
+	return ok;
+}
+
+/*
+ * Splits the absolute, canonical path into its directory (into dir) and
+ * its last component (into name).
+ */
+static int
+path_split(const char *path, char *dir, size_t dirlen, char name[NAME_MAX + 1], struct ward_diag *d)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+	int r = 0;
+
+	if (path[0] != '/' || strlen(path) >= dirlen || !path_canonical(path)) {
+		r = diag_set(d, WARD_EINVAL, path, 0, 0,
+			     "not an absolute path without \".\" or \"..\" in it");
+		goto out;
+	}
+	n = strlen(slash + 1);
+	if (n == 0 || n > NAME_MAX) {
+		r = diag_set(d, WARD_EINVAL, path, 0, 0, "no file name at the end of the path");
+		goto out;
+	}
+	memcpy(name, slash + 1, n + 1);
+	n = slash == path ? 1 : (size_t)(slash - path);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+out:
+	return r;
+}
+
+/*
+ * Opens the directory dir (absolute) without following a symbolic link
+ * anywhere on its path, so that a user who can write a directory on the
+ * way cannot send root somewhere else.  openat2 does it in one call;
+ * without it (kernels before 5.6, or a seccomp profile that does not know
+ * it: ENOSYS, EPERM) the same holds one component at a time with
+ * O_NOFOLLOW.  Returns the descriptor, or -1 with errno (ELOOP: a symbolic
+ * link is on the way).
+ */
+static int
+dir_open(const char *dir)
+{
+	char comp[NAME_MAX + 1];
+	const char *p, *end;
+	struct stat st;
+	int fd, next, err;
+
+#ifdef SYS_openat2
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+	how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+		goto out;
+#endif
+	fd = dir[0] == '/' ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		errno = dir[0] == '/' ? errno : EINVAL;
+	for (p = dir; fd >= 0; p = end) {
+		while (*p == '/')
+			p++;
+		end = strchrnul(p, '/');
+		if (end == p)
+			break;
+		if ((size_t)(end - p) > NAME_MAX) {
+			close(fd);
+			fd = -1;
+			errno = ENAMETOOLONG;
+			break;
+		}
+		memcpy(comp, p, (size_t)(end - p));
+		comp[end - p] = '\0';
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		err = errno;
+		/* Say ELOOP for a symbolic link, as openat2 does (O_DIRECTORY may say ENOTDIR). */
+		if (next < 0 && err == ENOTDIR &&
+		    fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			err = ELOOP;
+		close(fd);
+		fd = next;
+		errno = err;
+	}
+out:
+	return fd;
+}
+
+/*
+ * Whether file a has the content b had: same inode, size and mtime.  Not
+ * ctime: a chmod right after the write (download, then chmod +x) must not
+ * stop the quarantine.
+ */
+static int
+same_content(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* 1 if op's name, in op's directory, refers to the file that is stored. */
+static int
+name_is_file(const struct quarantine_op *op)
+{
+	struct stat st;
+
+	return fstatat(op->parent, op->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st.st_dev == op->st.st_dev && st.st_ino == op->st.st_ino;
+}
+
+static void
+op_free(struct quarantine_op *op)
+{
+	if (op == NULL)
+		return;
+	if (op->parent >= 0)
+		close(op->parent);
+	if (op->own >= 0)
+		close(op->own);
+	ward_free(op->state_dir);
+	ward_free(op);
+}
+
+/* Removes op's entry from the store (the original is not touched). */
+static void
+op_drop_stored(const struct quarantine_op *op)
+{
+	(void)unlink(op->rec);
+	(void)unlink(op->enc);
+}
+
+/* Writes the encrypted copy of op->fd (op->st) to op->enc, synced. */
+static int
+store_copy(struct quarantine_op *op, const uint8_t key[KEY_LEN], uint8_t md[32],
+	   struct ward_diag *d)
+{
+	uint8_t nonce[NONCE_LEN], tag[TAG_LEN];
+	char tmp[4400];
+	int out = -1, r = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", op->enc);
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
+		r = diag_set(d, WARD_EIO, op->e.path, 0, 0, "no randomness");
+		goto out;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0) {
+		r = diag_set(d, WARD_EIO, tmp, 0, 0, "%s", strerror(errno));
+		goto out;
+	}
+	if (file_write_all(out, nonce, NONCE_LEN) != 0 ||
+	    crypt_stream(op->fd, 0, out, (uint64_t)op->st.st_size, key, nonce, 1, tag, md) != 0 ||
+	    file_write_all(out, tag, TAG_LEN) != 0 || fsync(out) != 0) {
+		r = diag_set(d, WARD_EIO, op->e.path, 0, 0, "cannot store an encrypted copy");
+		goto out;
+	}
+	if (rename(tmp, op->enc) != 0) {
+		r = diag_set(d, WARD_EIO, op->enc, 0, 0, "%s", strerror(errno));
+		goto out;
+	}
+out:
+	if (out >= 0)
+		close(out);
+	if (r != 0 && out >= 0)
+		(void)unlink(tmp);
+	return r;
+}
+
+/* Writes op's record (op->e), synced. */
+static int
+store_record(struct quarantine_op *op, struct ward_diag *d)
+{
+	json_t *o = quarantine_entry_json(&op->e);
+	char *text = o != NULL ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	int r;
+
+	if (text == NULL)
+		r = diag_set(d, WARD_ENOMEM, op->e.path, 0, 0, "out of memory");
+	else
+		r = file_replace(op->rec, text, strlen(text), 0600, d);
+	free(text);
+	json_decref(o);
+	return r;
+}
+
+int
+quarantine_begin(const char *state_dir, const char *path, int fd, const char *rule,
+		 struct quarantine_op **opp, struct ward_diag *d)
+{
+	uint8_t key[KEY_LEN], md[32], rid[QUARANTINE_ID_LEN / 2];
+	struct quarantine_op *op;
+	struct quarantine_entry *e;
+	struct stat now;
+	int r = 0, stored = 0;
+
+	*opp = NULL;
+	op = ward_calloc(1, sizeof(*op));
+	if (op == NULL || (op->state_dir = ward_strdup(state_dir)) == NULL) {
+		r = diag_set(d, WARD_ENOMEM, path, 0, 0, "out of memory");
+		goto out;
+	}
+	op->parent = op->own = -1;
+	e = &op->e;
+	if ((r = path_split(path, op->dir, sizeof(op->dir), op->name, d)) != 0 ||
+	    (r = load_key(state_dir, key, d)) != 0)
+		goto out;
+	op->parent = dir_open(op->dir);
+	if (op->parent < 0 || fstat(op->parent, &op->dir_st) != 0) {
+		int err = errno;
+
+		r = diag_set(d, WARD_EIO, path, 0, 0, "cannot open its directory: %s%s",
+			     strerror(err),
+			     err == ELOOP ? " (a symbolic link is on its path)" : "");
+		goto out;
+	}
+	if (fd < 0) {
+		op->own = openat(op->parent, op->name,
+				 O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (op->own < 0) {
+			r = diag_set(d, WARD_EIO, path, 0, 0, "%s", strerror(errno));
+			goto out;
+		}
+		fd = op->own;
+	}
+	op->fd = fd;
+	if (fstat(fd, &op->st) != 0 || !S_ISREG(op->st.st_mode)) {
+		r = diag_set(d, WARD_EIO, path, 0, 0, "not a regular file");
+		goto out;
+	}
+	if ((uint64_t)op->st.st_size > QUARANTINE_MAX_FILE) {
+		r = diag_set(d, WARD_ELIMIT, path, 0, 0, "too large to quarantine");
+		goto out;
+	}
+	/* The name must still be the file that was scanned. */
+	if (!name_is_file(op)) {
+		r = diag_set(d, WARD_EIO, path, 0, 0, "the file was replaced before quarantine");
+		goto out;
+	}
+	if (RAND_bytes(rid, sizeof(rid)) != 1) {
+		r = diag_set(d, WARD_EIO, path, 0, 0, "no randomness");
+		goto out;
+	}
+	(void)digest_to_hex(rid, sizeof(rid), e->id, sizeof(e->id));
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	snprintf(op->enc, sizeof(op->enc), "%s/quarantine/%s.wq", state_dir, e->id);
+	snprintf(op->rec, sizeof(op->rec), "%s/quarantine/%s.json", state_dir, e->id);
+	if ((r = store_copy(op, key, md, d)) != 0)
+		goto out;
+	stored = 1;
+	/* What was read is what is there: no write came in while reading. */
+	if (fstat(fd, &now) != 0 || !same_content(&now, &op->st)) {
+		r = diag_set(
+		    d, WARD_EIO, path, 0, 0,
+		    "the file changed while it was being quarantined: it was left in place");
+		goto out;
+	}
+	snprintf(e->rule, sizeof(e->rule), "%s", rule != NULL ? rule : "");
+	(void)digest_to_hex(md, 32, e->sha256, sizeof(e->sha256));
+	e->uid = op->st.st_uid;
+	e->gid = op->st.st_gid;
+	e->mode = op->st.st_mode & 07777;
+	e->size = (uint64_t)op->st.st_size;
+	e->mtime = (int64_t)op->st.st_mtim.tv_sec;
+	e->at = (int64_t)time(NULL);
+	if ((r = store_record(op, d)) != 0)
+		goto out;
+	*opp = op;
+	op = NULL;
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	if (op != NULL && stored)
+		op_drop_stored(op);
+	op_free(op);
+	return r;
+}
+
+int
+quarantine_commit(struct quarantine_op *op, struct quarantine_entry *e, struct ward_diag *d)
+{
+	struct stat now;
+	int again, r = 0;
+
+	memset(e, 0, sizeof(*e));
+	/*
+	 * The directory must still be the one at its path: one moved away
+	 * (and perhaps a symbolic link put in its place) would leave the
+	 * record pointing at somewhere else.
+	 */
+	again = dir_open(op->dir);
+	if (again < 0 || fstat(again, &now) != 0 || now.st_dev != op->dir_st.st_dev ||
+	    now.st_ino != op->dir_st.st_ino) {
+		r = diag_set(d, WARD_EIO, op->e.path, 0, 0,
+			     "its directory was moved or replaced during the quarantine: the file "
+			     "was left in place");
+		goto out;
+	}
+	if (!name_is_file(op)) {
+		r = diag_set(d, WARD_EIO, op->e.path, 0, 0,
+			     "the file was replaced during the quarantine: what is there now was "
+			     "left in place");
+		goto out;
+	}
+	if (fstat(op->fd, &now) != 0 || !same_content(&now, &op->st)) {
+		r = diag_set(d, WARD_EIO, op->e.path, 0, 0,
+			     "the file changed during the quarantine: it was left in place");
+		goto out;
+	}
+	/* Owner or mode changed since (chmod +x after a download): record them. */
+	if (now.st_uid != op->e.uid || now.st_gid != op->e.gid ||
+	    (now.st_mode & 07777) != op->e.mode) {
+		op->e.uid = now.st_uid;
+		op->e.gid = now.st_gid;
+		op->e.mode = now.st_mode & 07777;
+		if ((r = store_record(op, d)) != 0)
+			goto out;
+	}
+	/* Everything needed to restore it is on disk: now remove the original. */
+	if (unlinkat(op->parent, op->name, 0) != 0) {
+		r = diag_set(d, WARD_EIO, op->e.path, 0, 0, "cannot remove the original: %s",
+			     strerror(errno));
+		goto out;
+	}
+	(void)fsync(op->parent);
+	*e = op->e;
+out:
+	if (again >= 0)
+		close(again);
+	if (r != 0)
+		op_drop_stored(op);
+	op_free(op);
+	return r;
+}
+
+void
+quarantine_abort(struct quarantine_op *op)
+{
+	if (op != NULL)
+		op_drop_stored(op);
+	op_free(op);
 }
 
 int
 quarantine_file(const char *state_dir, const char *path, int fd, const char *rule,
 		struct quarantine_entry *e, struct ward_diag *d)
 {
-	uint8_t key[KEY_LEN], nonce[NONCE_LEN], tag[TAG_LEN], md[32], rid[QUARANTINE_ID_LEN / 2];
-	char dir[4200], enc[4300], tmp[4400], rec[4300], *text = NULL;
-	struct stat st, st2;
-	int own = -1, out = -1, r;
-	json_t *o;
+	struct quarantine_op *op;
+	int r;
 
 	memset(e, 0, sizeof(*e));
-	if ((r = load_key(state_dir, key, d)) != 0)
-		return r;
-	if (fd < 0) {
-		own = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (own < 0)
-			return diag_set(d, WARD_EIO, path, 0, 0, "%s", strerror(errno));
-		fd = own;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = diag_set(d, WARD_EIO, path, 0, 0, "not a regular file");
-		goto fail;
-	}
-	if ((uint64_t)st.st_size > QUARANTINE_MAX_FILE) {
-		r = diag_set(d, WARD_ELIMIT, path, 0, 0, "too large to quarantine");
-		goto fail;
-	}
-	/* The path must still name the file that was scanned. */
-	if (lstat(path, &st2) != 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-		r = diag_set(d, WARD_EIO, path, 0, 0, "the file was replaced before quarantine");
-		goto fail;
-	}
-	if (RAND_bytes(rid, sizeof(rid)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1) {
-		r = diag_set(d, WARD_EIO, path, 0, 0, "no randomness");
-		goto fail;
-	}
-	(void)digest_to_hex(rid, sizeof(rid), e->id, sizeof(e->id));
-	qdir(state_dir, dir, sizeof(dir));
-	snprintf(enc, sizeof(enc), "%s/%s.wq", dir, e->id);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", enc);
-	snprintf(rec, sizeof(rec), "%s/%s.json", dir, e->id);
-	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		r = diag_set(d, WARD_EIO, tmp, 0, 0, "%s", strerror(errno));
-		goto fail;
-	}
-	if (file_write_all(out, nonce, NONCE_LEN) != 0 || lseek(fd, 0, SEEK_SET) != 0 ||
-	    (r = crypt_stream(fd, out, (uint64_t)st.st_size, key, nonce, 1, tag, md)) != 0 ||
-	    file_write_all(out, tag, TAG_LEN) != 0 || fsync(out) != 0) {
-		r = diag_set(d, WARD_EIO, path, 0, 0, "cannot store an encrypted copy");
-		goto fail;
-	}
-	close(out);
-	out = -1;
-	if (rename(tmp, enc) != 0) {
-		r = diag_set(d, WARD_EIO, enc, 0, 0, "%s", strerror(errno));
-		goto fail;
-	}
-	snprintf(e->path, sizeof(e->path), "%s", path);
-	snprintf(e->rule, sizeof(e->rule), "%s", rule != NULL ? rule : "");
-	(void)digest_to_hex(md, 32, e->sha256, sizeof(e->sha256));
-	e->uid = st.st_uid;
-	e->gid = st.st_gid;
-	e->mode = st.st_mode & 07777;
-	e->size = (uint64_t)st.st_size;
-	e->mtime = (int64_t)st.st_mtim.tv_sec;
-	e->at = (int64_t)time(NULL);
-	o = quarantine_entry_json(e);
-	text = o != NULL ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
-	if (text == NULL || (r = file_replace(rec, text, strlen(text), 0600, d)) != 0) {
-		(void)unlink(enc);
-		if (r == 0)
-			r = diag_set(d, WARD_ENOMEM, path, 0, 0, "out of memory");
-		goto fail;
-	}
-	free(text);
-	text = NULL;
-	/* Everything needed to restore it is on disk: now remove the original. */
-	if (unlink(path) != 0) {
-		r = diag_set(d, WARD_EIO, path, 0, 0, "cannot remove the original: %s",
+	r = quarantine_begin(state_dir, path, fd, rule, &op, d);
+	if (r == 0)
+		r = quarantine_commit(op, e, d);
+	return r;
+}
+
+/*
+ * Whether a restore may create a file of owner uid in the directory st
+ * (dir: its path, for the message).  Someone else who can write it could
+ * swap names in it while root works there.
+ */
+static int
+restore_dir_check(const char *dir, const struct stat *st, uid_t uid, struct ward_diag *d)
+{
+	int r = 0;
+
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		r = diag_set(d, WARD_EINVAL, dir, 0, 0,
+			     "will not restore into this directory: it is writable by %s "
+			     "(mode %04o), who could swap names in it during the restore; restore "
+			     "elsewhere (--to DIR) or make it writable by its owner only",
+			     st->st_mode & S_IWOTH ? "others" : "its group",
+			     (unsigned)(st->st_mode & 07777));
+	else if (st->st_uid != 0 && st->st_uid != uid)
+		r = diag_set(d, WARD_EINVAL, dir, 0, 0,
+			     "will not restore into this directory: it belongs to uid %u, neither "
+			     "root nor the file's owner (uid %u); restore elsewhere (--to DIR)",
+			     (unsigned)st->st_uid, (unsigned)uid);
+	return r;
+}
+
+/* Opens the directory a restore goes to, and says why not. */
+static int
+restore_dir_open(const char *dir, uid_t uid, int *fd, struct ward_diag *d)
+{
+	struct stat st;
+	int r = 0;
+
+	*fd = dir_open(dir);
+	if (*fd < 0 && errno == ELOOP)
+		r = diag_set(d, WARD_EINVAL, dir, 0, 0,
+			     "will not restore into this directory: a symbolic link is on its "
+			     "path (one may have been put there to redirect the restore); check "
+			     "the path, or restore elsewhere (--to DIR)");
+	else if (*fd < 0 && errno == ENOENT)
+		r = diag_set(d, WARD_EINVAL, dir, 0, 0,
+			     "the directory does not exist: create it (owned by root or the "
+			     "file's owner), or restore elsewhere (--to DIR)");
+	else if (*fd < 0 || fstat(*fd, &st) != 0)
+		r = diag_set(d, WARD_EIO, dir, 0, 0, "cannot open the directory: %s",
 			     strerror(errno));
-		(void)unlink(rec);
-		(void)unlink(enc);
-		goto fail;
+	else
+		r = restore_dir_check(dir, &st, uid, d);
+	return r;
+}
+
+/*
+ * Gives the temporary file tmp the name name, both in parent, never
+ * replacing what is there: renameat2 RENAME_NOREPLACE, or on filesystems
+ * without it, a hard link (which never replaces either) and then the
+ * temporary name is removed.
+ */
+static int
+restore_place(int parent, const char *tmp, const char *name, const char *where, struct ward_diag *d)
+{
+	int r = 0;
+
+	if (renameat2(parent, tmp, parent, name, RENAME_NOREPLACE) == 0)
+		goto out;
+	if (errno == EINVAL && linkat(parent, tmp, parent, name, 0) == 0) {
+		(void)unlinkat(parent, tmp, 0);
+		goto out;
 	}
-	if (own >= 0)
-		close(own);
-	return 0;
-fail:
-	free(text);
-	if (out >= 0) {
-		close(out);
-		(void)unlink(tmp);
-	}
-	if (own >= 0)
-		close(own);
+	if (errno == EEXIST)
+		r = diag_set(d, WARD_EINVAL, where, 0, 0,
+			     "something appeared at this path during the restore: nothing was "
+			     "replaced; move it away and restore again");
+	else
+		r = diag_set(d, WARD_EIO, where, 0, 0, "cannot put the file in place: %s",
+			     strerror(errno));
+out:
 	return r;
 }
 
 int
-quarantine_restore(const char *state_dir, const char *id, struct quarantine_entry *e,
-		   struct ward_diag *d)
+quarantine_restore(const char *state_dir, const char *id, const char *to_dir,
+		   struct quarantine_entry *e, struct ward_diag *d)
 {
-	uint8_t key[KEY_LEN], nonce[NONCE_LEN], tag[TAG_LEN], md[32];
-	char enc[4300], tmp[4200], hex[65];
+	uint8_t key[KEY_LEN], nonce[NONCE_LEN], tag[TAG_LEN], md[32], rnd[8];
+	char enc[4300], dir[4096], name[NAME_MAX + 1], where[sizeof(e->path)], hex[65];
+	char tmp[sizeof(RESTORE_TMP_PREFIX) + 16] = "";
 	struct timespec ts[2];
 	struct stat st;
-	int in = -1, out = -1, r;
+	int parent = -1, in = -1, out = -1, r;
 	uint64_t clen;
 
-	if ((r = entry_read(state_dir, id, e, d)) != 0 || (r = load_key(state_dir, key, d)) != 0)
-		return r;
-	if (lstat(e->path, &st) == 0)
-		return diag_set(d, WARD_EINVAL, e->path, 0, 0,
-				"something exists at the original path: move it away first");
+	memset(key, 0, sizeof(key));
+	if ((r = entry_read(state_dir, id, e, d)) != 0 ||
+	    (r = path_split(e->path, dir, sizeof(dir), name, d)) != 0)
+		goto out;
+	if (to_dir != NULL) {
+		if (to_dir[0] != '/' || strlen(to_dir) >= sizeof(dir) || !path_canonical(to_dir)) {
+			r = diag_set(d, WARD_EINVAL, to_dir, 0, 0,
+				     "--to needs an absolute path without \".\" or \"..\" in it");
+			goto out;
+		}
+		snprintf(dir, sizeof(dir), "%s", to_dir);
+	}
+	if ((size_t)snprintf(where, sizeof(where), "%s%s%s", dir,
+			     dir[strlen(dir) - 1] == '/' ? "" : "/", name) >= sizeof(where)) {
+		r = diag_set(d, WARD_EINVAL, dir, 0, 0, "path too long");
+		goto out;
+	}
+	if ((r = restore_dir_open(dir, e->uid, &parent, d)) != 0)
+		goto out;
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		r = diag_set(d, WARD_EINVAL, where, 0, 0,
+			     "something exists at this path: move it away first");
+		goto out;
+	}
+	if ((r = load_key(state_dir, key, d)) != 0)
+		goto out;
 	snprintf(enc, sizeof(enc), "%s/quarantine/%s.wq", state_dir, id);
 	in = open(enc, O_RDONLY | O_CLOEXEC);
 	if (in < 0 || fstat(in, &st) != 0 || (uint64_t)st.st_size < NONCE_LEN + TAG_LEN) {
@@ -330,21 +734,23 @@ quarantine_restore(const char *state_dir, const char *id, struct quarantine_entr
 	}
 	clen = (uint64_t)st.st_size - NONCE_LEN - TAG_LEN;
 	if (pread(in, nonce, NONCE_LEN, 0) != NONCE_LEN ||
-	    pread(in, tag, TAG_LEN, (off_t)(NONCE_LEN + clen)) != TAG_LEN ||
-	    lseek(in, NONCE_LEN, SEEK_SET) != NONCE_LEN) {
+	    pread(in, tag, TAG_LEN, (off_t)(NONCE_LEN + clen)) != TAG_LEN) {
 		r = diag_set(d, WARD_EIO, enc, 0, 0, "cannot read the encrypted copy");
 		goto out;
 	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.ward-restore", e->path) >= sizeof(tmp)) {
-		r = diag_set(d, WARD_EINVAL, e->path, 0, 0, "path too long");
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		r = diag_set(d, WARD_EIO, where, 0, 0, "no randomness");
 		goto out;
 	}
-	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	memcpy(tmp, RESTORE_TMP_PREFIX, sizeof(RESTORE_TMP_PREFIX));
+	(void)digest_to_hex(rnd, sizeof(rnd), tmp + strlen(tmp), sizeof(tmp) - strlen(tmp));
+	out = openat(parent, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0) {
-		r = diag_set(d, WARD_EIO, tmp, 0, 0, "%s", strerror(errno));
+		r = diag_set(d, WARD_EIO, where, 0, 0, "cannot create a temporary file: %s",
+			     strerror(errno));
 		goto out;
 	}
-	r = crypt_stream(in, out, clen, key, nonce, 0, tag, md);
+	r = crypt_stream(in, NONCE_LEN, out, clen, key, nonce, 0, tag, md);
 	(void)digest_to_hex(md, 32, hex, sizeof(hex));
 	if (r != 0 || strcmp(hex, e->sha256) != 0) {
 		r = diag_set(d, WARD_ECHECKSUM, enc, 0, 0,
@@ -353,24 +759,28 @@ quarantine_restore(const char *state_dir, const char *id, struct quarantine_entr
 	}
 	ts[0].tv_sec = ts[1].tv_sec = (time_t)e->mtime;
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	/* fchown first: it clears set-user-ID bits that fchmod then sets. */
 	if (fchown(out, e->uid, e->gid) != 0 || fchmod(out, e->mode) != 0 ||
 	    futimens(out, ts) != 0 || fsync(out) != 0) {
-		r = diag_set(d, WARD_EIO, e->path, 0, 0, "cannot restore owner, mode or time: %s",
+		r = diag_set(d, WARD_EIO, where, 0, 0, "cannot restore owner, mode or time: %s",
 			     strerror(errno));
 		goto out;
 	}
-	close(out);
-	out = -1;
-	if (rename(tmp, e->path) != 0) {
-		r = diag_set(d, WARD_EIO, e->path, 0, 0, "%s", strerror(errno));
+	if ((r = restore_place(parent, tmp, name, where, d)) != 0)
 		goto out;
-	}
-	r = quarantine_delete(state_dir, id, d);
+	close(out);
+	out = -1; /* placed: the temporary name is gone */
+	(void)fsync(parent);
+	if ((r = quarantine_delete(state_dir, id, d)) == 0)
+		snprintf(e->path, sizeof(e->path), "%s", where);
 out:
+	OPENSSL_cleanse(key, sizeof(key));
 	if (out >= 0) {
 		close(out);
-		(void)unlink(tmp);
+		(void)unlinkat(parent, tmp, 0);
 	}
+	if (parent >= 0)
+		close(parent);
 	if (in >= 0)
 		close(in);
 	return r;
@@ -402,11 +812,13 @@ quarantine_list(const char *state_dir, quarantine_list_fn fn, void *arg, struct 
 	qdir(state_dir, dir, sizeof(dir));
 	dp = opendir(dir);
 	if (dp == NULL)
-		return errno == ENOENT ? 0 : diag_set(d, WARD_EIO, dir, 0, 0, "%s", strerror(errno));
+		return errno == ENOENT ? 0
+				       : diag_set(d, WARD_EIO, dir, 0, 0, "%s", strerror(errno));
 	while ((de = readdir(dp)) != NULL) {
 		size_t n = strlen(de->d_name);
 
-		if (n != QUARANTINE_ID_LEN + 5 || strcmp(de->d_name + QUARANTINE_ID_LEN, ".json") != 0)
+		if (n != QUARANTINE_ID_LEN + 5 ||
+		    strcmp(de->d_name + QUARANTINE_ID_LEN, ".json") != 0)
 			continue;
 		memcpy(id, de->d_name, QUARANTINE_ID_LEN);
 		id[QUARANTINE_ID_LEN] = '\0';
