@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,10 @@ call_raw(const struct conn *c, const char *method, const char *path, const void 
 			ans = NULL;
 		}
 	}
+	/* The header list holds a copy of the token: wiped with ours. */
+	for (struct curl_slist *e = h; e != NULL; e = e->next)
+		OPENSSL_cleanse(e->data, strlen(e->data));
+	OPENSSL_cleanse(auth, sizeof(auth));
 	curl_slist_free_all(h);
 	curl_easy_cleanup(curl);
 	free(a.p);
@@ -441,6 +446,7 @@ cmd_fleet(int argc, char **argv)
 		}
 		snprintf(c.token, sizeof(c.token), "%.*s", (int)strcspn((char *)buf, "\r\n"),
 			 (char *)buf);
+		OPENSSL_cleanse(buf, len);
 		ward_free(buf);
 	}
 	if (c.token[0] == '\0') {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,7 @@ cli_load_key(const char *path, int private)
 		return NULL;
 	}
 	r = sign_key_from_pem((const char *)buf, len, private, &k);
+	OPENSSL_cleanse(buf, len); /* a private key's PEM */
 	free(buf);
 	if (r != 0)
 		fprintf(stderr, "ward: %s: not an Ed25519 or SM2 %s key in PEM form\n", path,
@@ -139,6 +141,8 @@ key_gen(int argc, char **argv)
 	}
 	wbuf_init(&w);
 	r = sign_key_to_pem(k, 1, &w) != 0 ? EXIT_ERROR : write_new(priv, &w, 0600);
+	if (w.p != NULL)
+		OPENSSL_cleanse(w.p, w.len);
 	wbuf_free(&w);
 	if (r == 0) {
 		wbuf_init(&w);

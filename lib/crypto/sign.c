@@ -139,7 +139,8 @@ sign_key_from_pem(const char *pem, size_t len, int private, struct sign_key **ou
 int
 sign_key_to_pem(const struct sign_key *k, int private, struct wbuf *w)
 {
-	BIO *bio = BIO_new(BIO_s_mem());
+	/* A private key's PEM goes through secure memory, wiped when freed. */
+	BIO *bio = BIO_new(private ? BIO_s_secmem() : BIO_s_mem());
 	char *p = NULL;
 	long n;
 	int ok, r = 0;

@@ -45,7 +45,8 @@ int sign_keygen(enum sign_alg alg, struct sign_key **out);
  */
 int sign_key_from_pem(const char *pem, size_t len, int private, struct sign_key **out);
 
-/* Appends the private key (PKCS#8 PEM) or the public key (PEM) to w. */
+/* Appends the private key (PKCS#8 PEM) or the public key (PEM) to w; the
+ * caller wipes w (OPENSSL_cleanse) before freeing a private key's. */
 int sign_key_to_pem(const struct sign_key *k, int private, struct wbuf *w);
 
 /* 1 if k holds a private key. */
