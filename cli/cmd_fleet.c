@@ -309,6 +309,33 @@ publish(const struct conn *c, int argc, char **argv)
 	return 0;
 }
 
+/* An incident: its reason, then the evidence agent by agent (the whole
+ * evidence is in `release ID --json`). */
+static void
+print_incident(json_t *inc)
+{
+	json_t *ev = json_object_get(inc, "evidence"), *a;
+	size_t k;
+
+	printf("  incident in ring %lld: %s\n",
+	       (long long)json_integer_value(json_object_get(inc, "ring")),
+	       json_string_value(json_object_get(inc, "reason")));
+	json_array_foreach(json_object_get(ev, "agents"), k, a)
+		printf("    %s %-20.20s ring %lld  %-15s %s: %s\n",
+		       json_string_value(json_object_get(a, "agent_id")),
+		       json_string_value(json_object_get(a, "hostname")),
+		       (long long)json_integer_value(json_object_get(a, "ring")),
+		       json_string_value(json_object_get(a, "fault")),
+		       json_string_value(json_object_get(a, "reported")),
+		       json_string_value(json_object_get(a, "detail")));
+	json_array_foreach(json_object_get(ev, "not_counted"), k, a)
+		printf("    %s %-20.20s not counted (%s): %s\n",
+		       json_string_value(json_object_get(a, "agent_id")),
+		       json_string_value(json_object_get(a, "hostname")),
+		       json_string_value(json_object_get(a, "fault")),
+		       json_string_value(json_object_get(a, "not_counted")));
+}
+
 static void
 print_release(json_t *r)
 {
@@ -336,14 +363,8 @@ print_release(json_t *r)
 		       (long long)json_integer_value(json_object_get(ag, "active")),
 		       (long long)json_integer_value(json_object_get(ring, "soak_s")));
 	}
-	json_array_foreach(json_object_get(r, "incidents"), i, inc) {
-		char *ev = json_dumps(json_object_get(inc, "evidence"), JSON_COMPACT);
-
-		printf("  incident in ring %lld: %s\n    evidence: %s\n",
-		       (long long)json_integer_value(json_object_get(inc, "ring")),
-		       json_string_value(json_object_get(inc, "reason")), ev != NULL ? ev : "");
-		free(ev);
-	}
+	json_array_foreach(json_object_get(r, "incidents"), i, inc)
+		print_incident(inc);
 }
 
 static int
