@@ -8,10 +8,12 @@
  */
 #include "agent/uplink.h"
 #include "agent/outputs.h"
+#include "agent/uplink_fetch.h"
 #include "agent/worker.h"
 #include "crypto/digest.h"
 #include "event/journal.h"
 #include "content/bundle.h"
+#include "content/download.h"
 #include "util/alloc.h"
 #include "util/answer.h"
 #include "util/file.h"
@@ -21,8 +23,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,7 @@
 #define BATCH_BYTES (4u << 20)
 #define BACKOFF_MAX_S 60
 #define LONG_POLL_S 30 /* the server holds a check-in at most its interval */
+#define REFUSALS_PER_MINUTE 10
 
 static struct {
 	const struct agent_config *cfg;
@@ -47,6 +50,9 @@ static struct {
 	unsigned server_batch_max; /* from the server's check-in answer */
 	char state[24];		   /* enrolling, enrolled, pending-approval, refused, revoked */
 	char error[300];
+	char refused[600];    /* the last reason for not taking content */
+	time_t refused_since; /* the minute refused_lines counts in */
+	unsigned refused_lines, refused_quiet;
 	long long acked;
 	time_t last_checkin, last_upload;
 } U = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
@@ -147,6 +153,26 @@ hardware_id(char out[65])
 
 /* --- HTTP ------------------------------------------------------------------ */
 
+/* The credential's header line; the caller wipes out after use. */
+static void
+bearer_line(char *out, size_t outlen)
+{
+	pthread_mutex_lock(&U.lock); /* the enrolling thread may change them */
+	snprintf(out, outlen, "Authorization: Bearer %s:%s", U.agent_id, U.secret);
+	pthread_mutex_unlock(&U.lock);
+}
+
+/* Frees a header list, wiping the copies of the credential it holds. */
+static void
+free_headers(struct curl_slist *h)
+{
+	struct curl_slist *i;
+
+	for (i = h; i != NULL; i = i->next)
+		OPENSSL_cleanse(i->data, strlen(i->data));
+	curl_slist_free_all(h);
+}
+
 /*
  * POSTs body to server.url + path.  Returns the HTTP status (0 when the
  * server could not be reached, with err), *resp the JSON answer or NULL.
@@ -169,10 +195,9 @@ post(CURL *c, const char *path, json_t *body, int auth, json_t **resp, char *err
 	snprintf(url, sizeof(url), "%s%s", U.cfg->server_url, path);
 	h = curl_slist_append(h, "Content-Type: application/json");
 	if (auth) {
-		pthread_mutex_lock(&U.lock); /* the enrolling thread may change them */
-		snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s:%s", U.agent_id, U.secret);
-		pthread_mutex_unlock(&U.lock);
+		bearer_line(bearer, sizeof(bearer));
 		h = curl_slist_append(h, bearer);
+		OPENSSL_cleanse(bearer, sizeof(bearer));
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -194,8 +219,8 @@ post(CURL *c, const char *path, json_t *body, int auth, json_t **resp, char *err
 
 		snprintf(err, errlen, "the server answered %ld: %s", code, e != NULL ? e : "?");
 	}
-	curl_slist_free_all(h);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	free_headers(h);
 	free(a.p);
 	free(text);
 	return code;
@@ -356,108 +381,90 @@ resources(double *cpu_pct, long long *rss_kb)
 
 /* --- desired content ------------------------------------------------------- */
 
-static size_t
-on_file(char *p, size_t size, size_t nmemb, void *arg)
+/* Says why the server's content was not taken: in the status, and in the
+ * log when the reason changes — at most REFUSALS_PER_MINUTE lines a
+ * minute, so that a server cycling through bad answers at every check-in
+ * cannot fill the disk with our log. */
+static void
+refuse(const char *why)
 {
-	FILE *f = arg;
+	time_t now = time(NULL);
+	unsigned quiet = 0;
+	int say = 0;
 
-	return fwrite(p, size, nmemb, f);
-}
-
-/* Downloads url into path (resuming a partial file), at most max bytes. */
-static int
-download(CURL *c, const char *url, const char *path, uint64_t max, char *err, size_t errlen)
-{
-	struct curl_slist *h = NULL;
-	char full[1200], bearer[200], cerr[CURL_ERROR_SIZE] = "";
-	FILE *f = fopen(path, "ab");
-	long code = 0, pos;
-	CURLcode rc;
-
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot write %.300s: %s", path, strerror(errno));
-		return -1;
-	}
-	pos = ftell(f);
-	snprintf(full, sizeof(full), "%s%s", U.cfg->server_url, url);
+	set_state(NULL, why);
 	pthread_mutex_lock(&U.lock);
-	snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s:%s", U.agent_id, U.secret);
-	pthread_mutex_unlock(&U.lock);
-	h = curl_slist_append(h, bearer);
-	curl_easy_setopt(c, CURLOPT_URL, full);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)pos);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_file);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)0);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_slist_free_all(h);
-	if (fclose(f) != 0 || rc != CURLE_OK || (code != 200 && code != 206)) {
-		snprintf(err, errlen, "downloading %s: %s (HTTP %ld)", url,
-			 rc != CURLE_OK ? (cerr[0] ? cerr : curl_easy_strerror(rc)) : "refused", code);
-		if (code == 416 || code == 404)
-			(void)unlink(path); /* start again next time */
-		return -1;
+	if (now - U.refused_since >= 60 || now < U.refused_since) {
+		quiet = U.refused_quiet;
+		U.refused_since = now;
+		U.refused_lines = U.refused_quiet = 0;
 	}
-	return 0;
+	if (strcmp(U.refused, why) != 0) {
+		snprintf(U.refused, sizeof(U.refused), "%s", why);
+		if (U.refused_lines < REFUSALS_PER_MINUTE) {
+			U.refused_lines++;
+			say = 1;
+		} else {
+			U.refused_quiet++;
+		}
+	}
+	pthread_mutex_unlock(&U.lock);
+	if (quiet > 0)
+		worker_log("uplink: %u more reasons to refuse the server's content not logged",
+			   quiet);
+	if (say)
+		worker_log("uplink: %s", why);
 }
 
 /* Acts on what the server wants this agent to run: roll back from a
  * stopped release, or fetch and activate newer content — through the same
- * checks as any other bundle (the server is not trusted with more). */
+ * checks as any other bundle (the server is not trusted with more).  Every
+ * field of desired is validated before any is used. */
 static void
 follow(CURL *c, json_t *desired, json_t *status)
 {
 	json_t *cur = json_object_get(json_object_get(status, "content"), "current"), *e;
 	long long have = json_integer_value(json_object_get(cur, "version"));
-	long long back = json_integer_value(json_object_get(desired, "rollback_from"));
-	long long want = json_integer_value(json_object_get(desired, "version"));
-	const char *sha = json_string_value(json_object_get(desired, "sha256"));
-	const char *url = json_string_value(json_object_get(desired, "url"));
-	char msg[1500], path[CONFIG_MAX_PATH + 100], err[600], hex[65];
-	uint8_t *buf = NULL, md[32];
-	size_t len = 0, i;
+	char msg[1500], err[600], bearer[200];
+	struct download_target t;
 	struct ward_diag d;
+	uint8_t *buf = NULL;
+	size_t len = 0, i;
 	double ms;
 	long long got;
+	int r;
 
-	if (back > 0 && back == have) {
+	if (download_target_parse(desired, &t, &d) != 0) {
+		snprintf(msg, sizeof(msg), "refused the fleet server's desired content: %s", d.msg);
+		refuse(msg);
+		return;
+	}
+	if (t.rollback_from > 0 && t.rollback_from == have) {
 		snprintf(msg, sizeof(msg), "the fleet server stopped the release of version %lld",
-			 back);
+			 (long long)t.rollback_from);
 		if (worker_rollback(msg, err, sizeof(err)) == 0)
 			worker_log("%s: %s", msg, err);
 		return;
 	}
-	if (want <= have || sha == NULL || url == NULL || strlen(sha) != 64 || url[0] != '/')
+	if (t.version <= have)
 		return;
 	json_array_foreach(json_object_get(json_object_get(status, "content"), "rejected"), i, e)
-		if (json_integer_value(json_object_get(e, "version")) == want)
+		if (json_integer_value(json_object_get(e, "version")) == t.version)
 			return; /* refused here already: the server sees it in our report */
-	snprintf(path, sizeof(path), "%s/downloads", U.cfg->state_dir);
-	(void)mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/downloads/%s.part", U.cfg->state_dir, sha);
-	if (download(c, url, path, BUNDLE_MAX_SIZE, err, sizeof(err)) != 0) {
-		set_state(NULL, err);
+	bearer_line(bearer, sizeof(bearer));
+	r = uplink_fetch(c, U.cfg->server_url, U.cfg->state_dir, bearer, &t, &buf, &len, err,
+			 sizeof(err));
+	OPENSSL_cleanse(bearer, sizeof(bearer));
+	if (r != 0) {
+		refuse(err);
 		return;
 	}
-	if (file_read_all(path, (size_t)BUNDLE_MAX_SIZE, &buf, &len, &d) != 0)
-		return;
-	(void)digest_buf(DIGEST_SHA256, buf, len, md, sizeof(md));
-	(void)digest_to_hex(md, sizeof(md), hex, sizeof(hex));
-	(void)unlink(path);
-	if (strcmp(hex, sha) != 0) {
-		set_state(NULL, "the downloaded bundle does not have the sha256 the server announced");
-		ward_free(buf);
-		return;
-	}
+	pthread_mutex_lock(&U.lock);
+	U.refused[0] = '\0'; /* the next problem is news again */
+	pthread_mutex_unlock(&U.lock);
 	if (worker_activate(buf, len, &got, &ms, msg, sizeof(msg)) != 0)
-		worker_log("content version %lld from the fleet server refused: %s", want, msg);
+		worker_log("content version %lld from the fleet server refused: %s",
+			   (long long)t.version, msg);
 	ward_free(buf);
 }
 

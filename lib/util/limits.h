@@ -100,4 +100,11 @@
  * events (agent/uplink.c); this leaves room for the JSON around them. */
 #define WARD_MAX_EVENTS_BODY (8u * 1024 * 1024)
 
+/* Bytes of the head (status line, headers, trailers) of a bundle download
+ * answer: a real one is a few hundred; bounds what a server makes us parse. */
+#define WARD_MAX_DOWNLOAD_HEAD (64u * 1024)
+/* Body bytes of a download answer that is not stored (an error's JSON),
+ * read so that the connection can be reused, and no more. */
+#define WARD_MAX_DOWNLOAD_JUNK (64u * 1024)
+
 #endif
