@@ -17,13 +17,13 @@
 #include "util/alloc.h"
 #include "util/answer.h"
 #include "util/file.h"
+#include "proto/jcheck.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,10 +214,12 @@ post(CURL *c, const char *path, json_t *body, int auth, json_t **resp, char *err
 			 cerr[0] ? cerr : curl_easy_strerror(rc));
 	if (a.p != NULL)
 		*resp = json_loads(a.p, 0, NULL);
-	if (code != 0 && code != 200) {
+	if (code != 0 && code != 200) { /* the server's words, made safe to log and show */
 		const char *e = json_string_value(json_object_get(*resp, "error"));
+		char safe[300];
 
-		snprintf(err, errlen, "the server answered %ld: %s", code, e != NULL ? e : "?");
+		jcheck_escape(e != NULL ? e : "?", safe, sizeof(safe));
+		snprintf(err, errlen, "the server answered %ld: %s", code, safe);
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	free_headers(h);
@@ -236,9 +238,8 @@ load_state(void)
 		   *sec = json_string_value(json_object_get(o, "secret")),
 		   *jid = json_string_value(json_object_get(o, "journal_id")),
 		   *url = json_string_value(json_object_get(o, "server"));
-	int ok = id != NULL && sec != NULL && jid != NULL && url != NULL &&
-		 strcmp(url, U.cfg->server_url) == 0 && strlen(id) < sizeof(U.agent_id) &&
-		 strlen(sec) < sizeof(U.secret) && strlen(jid) < sizeof(U.journal_id);
+	int ok = jcheck_hex(id, 32) && jcheck_hex(sec, 64) && jcheck_hex(jid, 32) && url != NULL &&
+		 strcmp(url, U.cfg->server_url) == 0;
 
 	if (ok) {
 		snprintf(U.agent_id, sizeof(U.agent_id), "%s", id);
@@ -298,8 +299,8 @@ enroll(char *err, size_t errlen)
 	json_decref(body);
 	id = json_string_value(json_object_get(resp, "agent_id"));
 	sec = json_string_value(json_object_get(resp, "secret"));
-	if ((code != 200 && code != 202) || id == NULL || sec == NULL ||
-	    strlen(id) >= sizeof(U.agent_id) || strlen(sec) >= sizeof(U.secret)) {
+	/* Formats, not lengths: they go into a header line and the log. */
+	if ((code != 200 && code != 202) || !jcheck_hex(id, 32) || !jcheck_hex(sec, 64)) {
 		json_decref(resp);
 		if (code == 200 || code == 202)
 			snprintf(err, errlen, "the server's enrollment answer is malformed");
@@ -332,8 +333,13 @@ enroll(char *err, size_t errlen)
 			 "enrolled as agent %s, waiting for an operator's approval (ward fleet "
 			 "approve %s): this host's identity was enrolled already",
 			 U.agent_id, U.agent_id);
-	worker_log("enrolled with %s as agent %s (%s)", U.cfg->server_url, U.agent_id,
-		   json_string_value(json_object_get(resp, "how")));
+	{
+		const char *how = json_string_value(json_object_get(resp, "how"));
+		char safe[40];
+
+		jcheck_escape(how != NULL ? how : "?", safe, sizeof(safe));
+		worker_log("enrolled with %s as agent %s (%s)", U.cfg->server_url, U.agent_id, safe);
+	}
 	json_decref(resp);
 	if (save_state() != 0) {
 		snprintf(err, errlen, "cannot save %.500s", U.state_path);

@@ -9,6 +9,7 @@
  */
 #include "server/api_int.h"
 #include "server/ratelimit.h"
+#include "proto/jcheck.h"
 #include "crypto/sign.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -316,8 +317,8 @@ auth_admin(struct api *a, const struct http_req *q, struct http_resp *r, enum ro
 	if (w->role < need) {
 		char path[300], method[40];
 
-		http_escape(q->path, path, sizeof(path));
-		http_escape(q->method, method, sizeof(method));
+		jcheck_escape(q->path, path, sizeof(path));
+		jcheck_escape(q->method, method, sizeof(method));
 		http_error(r, 403, "this call needs the %s role; the token has %s", names[need],
 			   role);
 		db_lock(a->db);
@@ -385,7 +386,7 @@ api_admit(void *ctx, const struct http_req *q, long long content_length, struct 
 	if (i == NROUTES) {
 		char m[40];
 
-		http_escape(q->method, m, sizeof(m));
+		jcheck_escape(q->method, m, sizeof(m));
 		http_error(r, other_method ? 405 : 404, "no such call: %s %s", m,
 			   other_method ? "on this path" : "(see docs/server.md)");
 		return 0;
@@ -397,7 +398,7 @@ api_admit(void *ctx, const struct http_req *q, long long content_length, struct 
 	    strcmp(q->method, "GET") == 0) {
 		char path[300];
 
-		http_escape(q->path, path, sizeof(path));
+		jcheck_escape(q->path, path, sizeof(path));
 		db_lock(a->db);
 		api_audit(a, &c.who, "read", json_pack("{s:s}", "path", path));
 		db_unlock(a->db);

@@ -8,6 +8,7 @@
  * answering or held is cut once its request's time is up.
  */
 #include "server/http.h"
+#include "proto/jcheck.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/file.h"
@@ -123,34 +124,6 @@ http_arg(const struct http_req *q, const char *name)
 	return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-void
-http_escape(const char *in, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
-
-	for (; *in != '\0'; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (n + 5 >= outlen) { /* no room for "\xHH" and the NUL: cut */
-			if (n + 4 <= outlen) {
-				memcpy(out + n, "...", 3);
-				n += 3;
-			}
-			break;
-		}
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			out[n++] = (char)c;
-		} else {
-			out[n++] = '\\';
-			out[n++] = 'x';
-			out[n++] = hex[c >> 4];
-			out[n++] = hex[c & 15];
-		}
-	}
-	out[n] = '\0';
-}
-
 static void
 log_request(const char *method, const char *url, int status, double ms, const char *who,
 	    const char *peer)
@@ -165,8 +138,8 @@ log_request(const char *method, const char *url, int status, double ms, const ch
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ", now.tv_nsec / 1000000);
-	http_escape(method, m, sizeof(m));
-	http_escape(url, path, sizeof(path));
+	jcheck_escape(method, m, sizeof(m));
+	jcheck_escape(url, path, sizeof(path));
 	o = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:s}", "@timestamp", ts, "method", m, "path",
 		      path, "status", status, "ms", ms, "who", who, "peer", peer);
 	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;

@@ -16,6 +16,7 @@
  */
 #include "server/sim_local.h"
 #include "content/bundle.h"
+#include "content/download.h"
 #include "crypto/digest.h"
 #include "crypto/sign.h"
 #include "util/alloc.h"
@@ -26,6 +27,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -96,6 +98,7 @@ http(CURL *c, const char *method, const char *path, const char *auth, const char
 	if (auth != NULL) {
 		snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", auth);
 		h = curl_slist_append(h, bearer);
+		OPENSSL_cleanse(bearer, sizeof(bearer));
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -109,6 +112,8 @@ http(CURL *c, const char *method, const char *path, const char *auth, const char
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	for (struct curl_slist *e = h; e != NULL; e = e->next) /* the credential's copy */
+		OPENSSL_cleanse(e->data, strlen(e->data));
 	curl_slist_free_all(h);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	return code;
@@ -230,22 +235,32 @@ was_rejected(const struct sagent *a, long long v)
 static void
 follow(CURL *c, struct sagent *a, json_t *desired)
 {
-	long long want = json_integer_value(json_object_get(desired, "version"));
-	long long back = json_integer_value(json_object_get(desired, "rollback_from"));
-	const char *url = json_string_value(json_object_get(desired, "url"));
+	struct download_target t;
+	long long want, back;
 	struct answer ans;
 	struct bundle *b = NULL;
 	struct ward_diag d;
 	unsigned valid = 0;
 	long code;
 
+	/* As wardd: the server's answer is used only once every field of it
+	 * is checked (the url is exactly the bundle's path: the simulated
+	 * agent's credential goes nowhere else). */
+	if (download_target_parse(desired, &t, &d) != 0) {
+		pthread_mutex_lock(&S.lock);
+		S.errors++;
+		pthread_mutex_unlock(&S.lock);
+		return;
+	}
+	want = (long long)t.version;
+	back = (long long)t.rollback_from;
 	if (back > 0 && back == a->current && a->lkg > 0) {
 		a->current = a->lkg;
 		return;
 	}
-	if (want <= a->current || url == NULL || was_rejected(a, want))
+	if (want == 0 || want <= a->current || was_rejected(a, want))
 		return;
-	code = http(c, "GET", url, a->secret, NULL, 0, &ans);
+	code = http(c, "GET", t.url, a->secret, NULL, 0, &ans);
 	pthread_mutex_lock(&S.lock);
 	S.downloads++;
 	pthread_mutex_unlock(&S.lock);

@@ -35,6 +35,42 @@ jcheck_chars_ok(const char *s, size_t n, enum jcheck_chars chars)
 	return 1;
 }
 
+void
+jcheck_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (; *in != '\0'; in++) {
+		unsigned char c = (unsigned char)*in;
+		int plain = c >= 0x20 && c < 0x7f && c != '\\';
+
+		/* Room for this byte, "..." and the NUL, or cut here. */
+		if (n + (plain ? 1 : 4) + 4 > outlen) {
+			if (n + 4 <= outlen) {
+				memcpy(out + n, "...", 3);
+				n += 3;
+			}
+			break;
+		}
+		if (plain) {
+			out[n++] = (char)c;
+		} else {
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		}
+	}
+	out[n] = '\0';
+}
+
+int
+jcheck_hex(const char *s, size_t n)
+{
+	return s != NULL && strlen(s) == n && jcheck_chars_ok(s, n, JCHECK_HEX);
+}
+
 int
 jcheck_string(json_t *o, const char *key, int optional, enum jcheck_chars chars, size_t min,
 	      char *out, size_t outlen, struct ward_diag *d)

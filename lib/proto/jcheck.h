@@ -39,6 +39,14 @@ int jcheck_int(json_t *o, const char *key, int optional, int64_t lo, int64_t hi,
 /* 1 if s (n bytes) holds only characters chars allows. */
 int jcheck_chars_ok(const char *s, size_t n, enum jcheck_chars chars);
 
+/* in with every byte that is not printable ASCII (and the backslash)
+ * written as \xHH, cut to fit out (outlen > 4, "..." marks a cut): text
+ * from outside made safe for a log line or a terminal. */
+void jcheck_escape(const char *in, char *out, size_t outlen);
+
+/* 1 if s is exactly n lowercase hexadecimal digits (an id, a secret). */
+int jcheck_hex(const char *s, size_t n);
+
 /*
  * A copy of v (a new reference in *out) with its size bounded, for parts of
  * a message that are kept only to be shown: nesting at most depth, objects

@@ -336,16 +336,21 @@ def test_slow_and_many_clients_are_cut(ward, tmp_path):
         assert cut is not None and cut < 12, "a trickling client kept its connection"
         assert "slow-client-cut" in srv.read_log()
         s.close()
-        # Per address: 8 connections are held (no request yet), the 9th is
-        # closed at once; once they go, new ones are served.
-        held = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(8)]
+        # Per address: of 12 connections (no request yet), at most 8 are
+        # kept; the others are closed at once.  Once they go, new ones
+        # are served.
+        conns = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(12)]
         time.sleep(0.5)
-        extra = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
-        extra.settimeout(5)
-        assert extra.recv(1) == b"", "a ninth connection from one address was kept"
-        extra.close()
-        for h in held:
-            h.close()
+        kept = 0
+        for c in conns:
+            c.settimeout(2)
+            try:
+                kept += c.recv(1) != b""
+            except socket.timeout:
+                kept += 1
+        assert kept <= 8, "%d connections from one address were kept" % kept
+        for c in conns:
+            c.close()
         wait(lambda: srv.get("/api/v1/health")[0] == 200, what="the server to serve again")
     finally:
         srv.stop()

@@ -44,6 +44,11 @@ class HostileFleet:
                         "subjectAltName=IP:127.0.0.1"], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         self.desired = lambda n: None
+        # The n-th enrollment answer: (status, JSON); the default a good one.
+        self.enroll = lambda n: (200, {"agent_id": "ab" * 16, "secret": "cd" * 32,
+                                       "how": "new"})
+        self.enrolls = 0
+        self.auth = []  # the Authorization headers of check-ins
         self.on_bundle = lambda h, n: h.send_error(404)
         self.lock = threading.Lock()
         self.checkins = 0
@@ -58,9 +63,9 @@ class HostileFleet:
             def log_message(self, *args):
                 pass
 
-            def reply(self, obj):
+            def reply(self, obj, status=200):
                 data = json.dumps(obj).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -69,9 +74,16 @@ class HostileFleet:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
                 if self.path == "/api/v1/enroll":
-                    self.reply({"agent_id": "hostile-1", "secret": "s" * 40, "how": "new"})
+                    with fleet.lock:
+                        n = fleet.enrolls
+                        fleet.enrolls += 1
+                    status, ans = fleet.enroll(n)
+                    self.reply(ans, status)
                 elif self.path == "/api/v1/checkin":
                     with fleet.lock:
+                        fleet.auth.append(self.headers.get_all("Authorization"))
+                        fleet.auth.append([k for k in self.headers.keys()
+                                           if k.lower() == "x-evil"])
                         n = fleet.checkins
                         fleet.checkins += 1
                         acked = fleet.acked
@@ -208,6 +220,32 @@ def hostile(ward, tmp_path):
     for a in agents:
         a.stop()
     fleet.stop()
+
+
+def test_server_identity_and_words_are_checked(hostile):
+    """An enrollment answer whose agent id would put a header line of the
+    server's choosing into every later request is refused; the server's
+    error text, with terminal escapes and line breaks, reaches the log and
+    the status escaped; a well-formed answer is then taken."""
+    answers = [
+        (200, {"agent_id": "ab" * 15 + "\r\nX-Evil: 1", "secret": "cd" * 32, "how": "new"}),
+        (200, {"agent_id": "ab" * 16, "secret": "cd" * 31 + "\r\n", "how": "new"}),
+        (500, {"error": "busy\x1b[2J\nward: forged log line"}),
+    ]
+    hostile.fleet.enroll = lambda n: answers[n] if n < len(answers) else (
+        200, {"agent_id": "ab" * 16, "secret": "cd" * 32, "how": "new\x1b[31m"})
+    a = hostile.agent()  # enrolled in the end
+    assert a.status()["uplink"]["agent_id"] == "ab" * 16
+    hostile.fleet.wait(lambda f: f.checkins >= 2, 20, "check-ins")
+    with hostile.fleet.lock:
+        auth = list(hostile.fleet.auth)
+    assert ["Bearer " + "ab" * 16 + ":" + "cd" * 32] in auth and [] in auth
+    assert ["X-Evil"] not in auth and ["x-evil"] not in auth
+    log = a.read_log()
+    assert "malformed" in log
+    assert "\x1b" not in log and "\nward: forged" not in log
+    assert "busy\\x1b[2J\\x0award: forged log line" in log
+    assert "new\\x1b[31m" in log
 
 
 def traversal(downloads, target):

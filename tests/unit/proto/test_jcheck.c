@@ -106,6 +106,25 @@ test_bounded(void **state)
 	json_decref(o);
 }
 
+static void
+test_escape_and_hex(void **state)
+{
+	char out[16];
+
+	(void)state;
+	jcheck_escape("ok \x1b[2J\r\n\xff\\", out, sizeof(out));
+	assert_string_equal(out, "ok \\x1b[2J...");
+	jcheck_escape("plain", out, sizeof(out));
+	assert_string_equal(out, "plain");
+	jcheck_escape("a\nb\\", out, sizeof(out));
+	assert_string_equal(out, "a\\x0ab\\x5c");
+	assert_true(jcheck_hex("00ff", 4));
+	assert_false(jcheck_hex("00FF", 4));
+	assert_false(jcheck_hex("00ff\r\n", 4));
+	assert_false(jcheck_hex("00f", 4));
+	assert_false(jcheck_hex(NULL, 4));
+}
+
 int
 main(void)
 {
@@ -113,6 +132,7 @@ main(void)
 	    cmocka_unit_test(test_string),
 	    cmocka_unit_test(test_int),
 	    cmocka_unit_test(test_bounded),
+	    cmocka_unit_test(test_escape_and_hex),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
