@@ -74,4 +74,12 @@
 /* Bytes of one pool queue item (items are small structs copied by value). */
 #define WARD_MAX_POOL_ITEM 65536
 
+/* Random names tried for one temporary file before giving up: each try is a
+ * fresh 64-bit name, so more than one is needed only when someone has been
+ * making names in the directory ahead of us. */
+#define WARD_MAX_TMP_TRIES 16
+/* Directories above a state directory that its check walks up through
+ * (PATH_MAX allows no more). */
+#define WARD_MAX_DIR_DEPTH 4096
+
 #endif
