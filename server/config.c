@@ -2,7 +2,9 @@
  * config: ward-server's configuration.  See config.h and docs/server.md.
  *
  * Must hold: every key is in the table below, so that a typo is an error,
- * never a default silently kept.
+ * never a default silently kept; each range (docs/server.md) is small
+ * enough that the value cannot overflow where it is used (seconds and
+ * milliseconds multiplied, KiB shifted into bytes).
  */
 #include "server/config.h"
 #include "util/conf.h"

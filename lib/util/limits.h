@@ -81,5 +81,9 @@
 /* Directories above a state directory that its check walks up through
  * (PATH_MAX allows no more). */
 #define WARD_MAX_DIR_DEPTH 4096
+/* Longest duration (30m, 12h, 7d ...) anything accepts: 100 years, far
+ * beyond any token or lease, so that now + a duration stays far inside a
+ * 64-bit time and never wraps into the past. */
+#define WARD_MAX_DURATION_S (100LL * 366 * 86400)
 
 #endif
