@@ -4,11 +4,12 @@
  * missing tls.cert / tls.key, listen without a port, a signature
  * threshold above the number of trusted keys, durations past their range
  * that would overflow) with the file and line, and server_config_write
- * read back by server_config_load.
+ * read back by server_config_load (a new file, never one written over).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,11 +227,18 @@ write_and_load(const struct server_config *c, struct server_config *back)
 	struct stat st;
 	int r;
 
+	int dfd;
+
 	assert_non_null(mkdtemp(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
 	snprintf(path, sizeof(path), "%s/server.yaml", dir);
-	assert_int_equal(server_config_write(path, c, &d), 0);
+	assert_int_equal(server_config_write(dfd, "server.yaml", c, &d), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
+	/* init never writes over a server's configuration. */
+	assert_int_equal(server_config_write(dfd, "server.yaml", c, &d), WARD_EDUPLICATE);
+	close(dfd);
 	server_config_defaults(back);
 	r = server_config_load(path, back, &d);
 	unlink(path);
