@@ -81,11 +81,44 @@ fail_in(const char *dir, const struct ward_diag *d)
 	fail_as(prefix, d);
 }
 
+/*
+ * A SQLite database's directory must be ours alone, as the data_dir: SQLite
+ * opens the database and its -wal, -shm and -journal files by name there,
+ * following links, and whoever could write in it could swap them.
+ */
+static int
+check_db_dir(const struct server_config *c)
+{
+	const char *path = c->database + 7, *slash;
+	char dir[SCONF_MAX_PATH];
+	struct ward_diag d;
+	int dfd;
+
+	if (strncmp(c->database, "sqlite:", 7) != 0)
+		return 0;
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (file_dir_open(dir, 0, geteuid(), &dfd, &d) != 0) {
+		fail_as("database directory ", &d);
+		return 1;
+	}
+	close(dfd);
+	return 0;
+}
+
 static int
 open_db(const struct server_config *c, struct db **db)
 {
 	struct ward_diag d;
 
+	*db = NULL;
+	if (check_db_dir(c) != 0)
+		return 1;
 	if (db_open(c->database, db, &d) != 0 || store_migrate(*db, &d) != 0) {
 		fail(&d);
 		db_close(*db);

@@ -16,8 +16,8 @@ owned, or had root write it wherever the link pointed.  Now:
   and ca.key and server.key are 0600, root's, unreadable by the user;
 - init into a directory that already holds a server refuses, and leaves
   every file of it as it was;
-- ward-server refuses to start with a data_dir of another user or one
-  writable by others; wardd refuses a state_dir or run_dir others can
+- ward-server refuses to start with a data_dir (or a SQLite database
+  directory) of another user or one writable by others; wardd refuses a state_dir or run_dir others can
   write in (exit 78, a clear message), and --check-config says so too.
 """
 
@@ -319,6 +319,30 @@ def test_server_refuses_a_data_dir_of_another_user(attacker, tmp_path):
         assert srv.get("/api/v1/health")[0] == 200
     finally:
         srv.stop()
+
+
+def test_server_refuses_a_database_directory_others_can_write(tmp_path):
+    """SQLite opens the database and its -wal, -shm and -journal files by
+    name: their directory must be the server user's alone too."""
+    srv = Server(tmp_path / "s")
+    dbdir = str(tmp_path / "db")
+    os.mkdir(dbdir)
+    os.chmod(dbdir, 0o777)
+    with open(srv.config) as f:
+        text = f.read()
+    text, n = re.subn(r'(?m)^database: .*$', 'database: "sqlite:%s/ward.db"' % dbdir, text)
+    assert n == 1
+    with open(srv.config, "w") as f:
+        f.write(text)
+    rc, err = run_server(srv)
+    assert rc == 1, err
+    assert "database directory %s: refusing this directory" % dbdir in err, err
+    assert "mode 0777" in err, err
+    p = subprocess.run([server_path(), "token", "create", "--config", srv.config],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert p.returncode == 1 and p.stdout == "", p.stdout + p.stderr
+    assert "database directory %s" % dbdir in p.stderr, p.stderr
+    assert os.listdir(dbdir) == []
 
 
 @pytest.fixture
