@@ -2,7 +2,9 @@
  * config: wardd's YAML configuration.  See config.h and docs/agent.md.
  *
  * Must hold: every key is in the table below (with its type, size and
- * range), so that a typo is an error, never a default silently kept.
+ * range), so that a typo is an error, never a default silently kept; each
+ * range (docs/agent.md) is small enough that the value cannot overflow
+ * where it is used (seconds added to a time, MiB shifted into bytes).
  */
 #include "agent/config.h"
 #include "event/journal.h"
@@ -39,7 +41,7 @@ static const struct conf_key keys[] = {
     SCALAR("validator.cpu_s", CONF_UINT, validator_cpu_s, 1, 3600),
     SCALAR("validator.memory_mb", CONF_UINT, validator_memory_mb, 64, 1 << 20),
     SCALAR("validator.timeout_s", CONF_UINT, validator_timeout_s, 1, 7200),
-    SCALAR("scan.max_filesize", CONF_SIZE, max_filesize, 0, UINT64_MAX),
+    SCALAR("scan.max_filesize", CONF_SIZE, max_filesize, 0, 1ull << 40),
     SCALAR("journal.max_mb", CONF_UINT, journal_max_mb, 1, 1 << 20),
     LIST("fim.paths", CONF_LIST, fim_paths, fim_npaths),
     LIST("fim.exclude", CONF_GLOBS, fim_excludes, fim_nexcludes),

@@ -86,10 +86,18 @@ ndjson_open(struct output *o)
 {
 	struct stat st;
 
-	o->fd = open(Q.cfg->ndjson_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	/* Root appends here: never through a symbolic link or into a FIFO or
+	 * device someone put in the file's place. */
+	o->fd = open(Q.cfg->ndjson_path,
+		     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (o->fd < 0)
 		return -1;
-	o->size = fstat(o->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (fstat(o->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(o->fd);
+		o->fd = -1;
+		return -1;
+	}
+	o->size = (uint64_t)st.st_size;
 	return 0;
 }
 

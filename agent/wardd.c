@@ -41,6 +41,37 @@ usage(FILE *f)
 		   "      --version       print the version\n");
 }
 
+/*
+ * state_dir and run_dir (made if missing, when create is set): refused
+ * unless they are ours alone, since the content store, the quarantine key,
+ * the agent's credential and the control socket live there and whoever
+ * could write in them could plant or swap any of those.  0 or 1 (said on
+ * stderr).
+ */
+static int
+check_dirs(const struct agent_config *cfg, int create)
+{
+	const char *const keys[] = {"state_dir", "run_dir"};
+	const char *const paths[] = {cfg->state_dir, cfg->run_dir};
+	struct ward_diag d;
+	char msg[1200];
+	unsigned i;
+	int fd, bad = 0;
+
+	for (i = 0; i < 2; i++) {
+		if (!create && access(paths[i], F_OK) != 0 && errno == ENOENT)
+			continue; /* made at start */
+		if (file_dir_open(paths[i], create, geteuid(), &fd, &d) != 0) {
+			diag_format(&d, msg, sizeof(msg));
+			fprintf(stderr, "wardd: %s %s\n", keys[i], msg);
+			bad = 1;
+			continue;
+		}
+		close(fd);
+	}
+	return bad;
+}
+
 /* --check-config: what the agent would refuse at start, said now. */
 static int
 check_config(const struct agent_config *cfg, const char *path)
@@ -78,6 +109,8 @@ check_config(const struct agent_config *cfg, const char *path)
 			bad = 1;
 		}
 	}
+	if (check_dirs(cfg, 0) != 0)
+		bad = 1;
 	if (cfg->initial_content[0] != '\0' && access(cfg->initial_content, R_OK) != 0) {
 		fprintf(stderr, "wardd: %s: initial_content %s: %s\n", path, cfg->initial_content,
 			strerror(errno));
@@ -185,6 +218,8 @@ main(int argc, char **argv)
 		return 78;
 	}
 	umask(077);
+	if (check_dirs(&cfg, 1) != 0)
+		return 78;
 	if (!foreground && daemonize() != 0) {
 		fprintf(stderr, "wardd: cannot detach: %s\n", strerror(errno));
 		return 1;

@@ -2,7 +2,9 @@
  * config: ward-server's configuration.  See config.h and docs/server.md.
  *
  * Must hold: every key is in the table below, so that a typo is an error,
- * never a default silently kept.
+ * never a default silently kept; each range (docs/server.md) is small
+ * enough that the value cannot overflow where it is used (seconds and
+ * milliseconds multiplied, KiB shifted into bytes).
  */
 #include "server/config.h"
 #include "util/conf.h"
@@ -132,7 +134,7 @@ put_line(char *out, size_t outlen, const char *key, const char *value)
 }
 
 int
-server_config_write(const char *path, const struct server_config *c, struct ward_diag *d)
+server_config_write(int dfd, const char *name, const struct server_config *c, struct ward_diag *d)
 {
 	char text[48 * 1024] = "# ward-server configuration (docs/server.md)\n";
 	size_t n = sizeof(text);
@@ -166,6 +168,6 @@ server_config_write(const char *path, const struct server_config *c, struct ward
 		 "]\n  signature_threshold: %u\nrollout:\n  tick_ms: %u\n", c->signature_threshold,
 		 c->tick_ms);
 	if (strlen(text) + 1 >= n)
-		return diag_set(d, WARD_ELIMIT, path, 0, 0, "configuration too long to write");
-	return file_replace(path, text, strlen(text), 0600, d);
+		return diag_set(d, WARD_ELIMIT, name, 0, 0, "configuration too long to write");
+	return file_replace_at(dfd, name, text, strlen(text), 0600, FILE_NOREPLACE, d);
 }

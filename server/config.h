@@ -44,7 +44,10 @@ struct server_config {
 void server_config_defaults(struct server_config *c);
 int server_config_load(const char *path, struct server_config *c, struct ward_diag *d);
 
-/* The configuration as YAML text (for `ward-server init`). */
-int server_config_write(const char *path, const struct server_config *c, struct ward_diag *d);
+/* Writes the configuration as YAML text to name in the directory dfd (for
+ * `ward-server init`): a new file, mode 0600; WARD_EDUPLICATE if name
+ * exists (it is left as it was). */
+int server_config_write(int dfd, const char *name, const struct server_config *c,
+			struct ward_diag *d);
 
 #endif

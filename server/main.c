@@ -14,9 +14,11 @@
 #include "server/rollout.h"
 #include "server/store.h"
 #include "util/file.h"
+#include "util/limits.h"
 #include "util/size.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -44,20 +46,69 @@ usage(FILE *f)
 		"The ward fleet server: agents enroll, check in and upload their events; operators\n"
 		"use the API (ward fleet).  init makes DIR/server.yaml, a CA and a server\n"
 		"certificate (DIR/ca.crt is what agents pin), the database and an admin API token\n"
-		"(printed, and kept in DIR/admin.token).  token create prints a new enrollment\n"
+		"(printed, and kept in DIR/admin.token); DIR (made if missing) must be yours and\n"
+		"writable by no one else, and hold none of those files.  The server refuses a\n"
+		"data_dir others could write in.  token create prints a new enrollment\n"
 		"token: --uses N (default unlimited), --expires 30m|12h|7d (default never),\n"
-		"--group G.  DURATION: seconds, or a number with s, m, h or d.\n"
+		"--group G.  DURATION: seconds, or a number with s, m, h or d; 100 years at most.\n"
 		"\n"
 		"Exit status: 0 done (serving: stopped by SIGTERM or SIGINT), 1 error, 2 usage.\n");
+}
+
+/* "ward-server: PREFIX FILE: message" */
+static void
+fail_as(const char *prefix, const struct ward_diag *d)
+{
+	char msg[1200];
+
+	diag_format(d, msg, sizeof(msg));
+	fprintf(stderr, "ward-server: %s%s\n", prefix, msg);
 }
 
 static void
 fail(const struct ward_diag *d)
 {
-	char msg[1200];
+	fail_as("", d);
+}
 
-	diag_format(d, msg, sizeof(msg));
-	fprintf(stderr, "ward-server: %s\n", msg);
+/* d names a file of dir by its name alone. */
+static void
+fail_in(const char *dir, const struct ward_diag *d)
+{
+	char prefix[1100];
+
+	snprintf(prefix, sizeof(prefix), "%.1000s/", dir);
+	fail_as(prefix, d);
+}
+
+/*
+ * A SQLite database's directory must be ours alone, as the data_dir: SQLite
+ * opens the database and its -wal, -shm and -journal files by name there,
+ * following links, and whoever could write in it could swap them.
+ */
+static int
+check_db_dir(const struct server_config *c)
+{
+	const char *path = c->database + 7, *slash;
+	char dir[SCONF_MAX_PATH];
+	struct ward_diag d;
+	int dfd;
+
+	if (strncmp(c->database, "sqlite:", 7) != 0)
+		return 0;
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (file_dir_open(dir, 0, geteuid(), &dfd, &d) != 0) {
+		fail_as("database directory ", &d);
+		return 1;
+	}
+	close(dfd);
+	return 0;
 }
 
 static int
@@ -65,6 +116,9 @@ open_db(const struct server_config *c, struct db **db)
 {
 	struct ward_diag d;
 
+	*db = NULL;
+	if (check_db_dir(c) != 0)
+		return 1;
 	if (db_open(c->database, db, &d) != 0 || store_migrate(*db, &d) != 0) {
 		fail(&d);
 		db_close(*db);
@@ -91,6 +145,39 @@ load_config(const char *path, struct server_config *c)
 	return 0;
 }
 
+/* What init makes in its directory, the SQLite files among them when the
+ * database is there: none may exist beforehand. */
+static const char *const init_files[] = {
+    "server.yaml", "ca.crt",  "ca.key",		 "server.crt",	"server.key",
+    "admin.token", "ward.db", "ward.db-journal", "ward.db-wal", "ward.db-shm",
+};
+
+/* Refuses a directory that holds any of init's files (a server, or what an
+ * init that failed left): its keys and database are never written over. */
+static int
+init_refuse_existing(int dfd, const char *dir)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(init_files) / sizeof(init_files[0]); i++) {
+		if (fstatat(dfd, init_files[i], &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			fprintf(stderr,
+				"ward-server: %s/%s exists: refusing to overwrite a server (init "
+				"makes a new one in an empty directory; to start again after an "
+				"init that failed, remove the files it left)\n",
+				dir, init_files[i]);
+			return 1;
+		}
+		if (errno != ENOENT) {
+			fprintf(stderr, "ward-server: %s/%s: %s\n", dir, init_files[i],
+				strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int
 cmd_init(int argc, char **argv)
 {
@@ -104,8 +191,8 @@ cmd_init(int argc, char **argv)
 	struct server_config c;
 	struct ward_diag d;
 	struct db *db = NULL;
-	char path[2048], token[STORE_SECRET_LEN + 1];
-	int ch;
+	char token[STORE_SECRET_LEN + 1];
+	int ch, dfd = -1, r = 1;
 
 	server_config_defaults(&c);
 	c.database[0] = '\0';
@@ -137,15 +224,14 @@ cmd_init(int argc, char **argv)
 		fprintf(stderr, "ward-server: init needs --dir with an absolute path\n");
 		return EXIT_USAGE;
 	}
-	snprintf(path, sizeof(path), "%s/server.yaml", dir);
-	if (access(path, F_OK) == 0) {
-		fprintf(stderr, "ward-server: %s exists: refusing to overwrite a server\n", path);
-		return 1;
+	/* The keys go into a directory only we can write in, held by its
+	 * descriptor from the check to the last file. */
+	if (file_dir_open(dir, 1, geteuid(), &dfd, &d) != 0) {
+		fail(&d);
+		goto out;
 	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "ward-server: cannot create %s: %s\n", dir, strerror(errno));
-		return 1;
-	}
+	if (init_refuse_existing(dfd, dir) != 0)
+		goto out;
 	if (nnames == 0) {
 		names[nnames++] = "localhost";
 		names[nnames++] = "127.0.0.1";
@@ -155,33 +241,34 @@ cmd_init(int argc, char **argv)
 	snprintf(c.data_dir, sizeof(c.data_dir), "%s", dir);
 	if (c.database[0] == '\0')
 		snprintf(c.database, sizeof(c.database), "sqlite:%s/ward.db", dir);
-	if (pki_init(dir, names, nnames, &d) != 0 || open_db(&c, &db) != 0) {
-		if (d.msg[0])
-			fail(&d);
-		return 1;
+	if (pki_init(dfd, names, nnames, &d) != 0) {
+		fail_in(dir, &d);
+		goto out;
 	}
+	if (open_db(&c, &db) != 0)
+		goto out;
 	if (store_admin_token_create(db, "admin", "admin", (int64_t)time(NULL), token, &d) != 0) {
 		fail(&d);
-		db_close(db);
-		return 1;
+		goto out;
 	}
-	db_close(db);
-	snprintf(path, sizeof(path), "%s/admin.token", dir);
-	if (file_replace(path, token, strlen(token), 0600, &d) != 0) {
-		fail(&d);
-		return 1;
-	}
-	snprintf(path, sizeof(path), "%s/server.yaml", dir);
-	if (server_config_write(path, &c, &d) != 0) {
-		fail(&d);
-		return 1;
+	if (file_replace_at(dfd, "admin.token", token, strlen(token), 0600, FILE_NOREPLACE, &d) !=
+		0 ||
+	    server_config_write(dfd, "server.yaml", &c, &d) != 0) {
+		fail_in(dir, &d);
+		goto out;
 	}
 	printf("%s\n", token);
 	fprintf(stderr,
 		"ward-server: made %s/server.yaml, ca.crt (give it to agents), server.crt, the "
 		"database, and the admin API token above (also in %s/admin.token)\n",
 		dir, dir);
-	return 0;
+	r = 0;
+out:
+	db_close(db);
+	if (dfd >= 0)
+		close(dfd);
+	explicit_bzero(token, sizeof(token));
+	return r;
 }
 
 static int
@@ -210,17 +297,24 @@ cmd_token(int argc, char **argv, int api)
 		case 'g':
 			group = optarg;
 			break;
-		case 'u':
-			uses = atoll(optarg);
-			if (uses < 0 || strspn(optarg, "0123456789") != strlen(optarg)) {
-				fprintf(stderr, "ward-server: --uses must be a number\n");
+		case 'u': {
+			char *end;
+
+			errno = 0;
+			uses = strtoll(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0) {
+				fprintf(stderr, "ward-server: --uses must be a whole number (0: unlimited)\n");
 				return EXIT_USAGE;
 			}
 			break;
+		}
 		case 'e':
 			if (duration_parse(optarg, &expires) != 0) {
-				fprintf(stderr, "ward-server: --expires must be a duration (30m, 12h, "
-						"7d)\n");
+				fprintf(
+				    stderr,
+				    "ward-server: --expires must be a duration from 1 s to %lld "
+				    "days (30m, 12h, 7d)\n",
+				    WARD_MAX_DURATION_S / 86400);
 				return EXIT_USAGE;
 			}
 			break;
@@ -332,12 +426,19 @@ serve(const char *config)
 	struct api a;
 	struct ward_diag d;
 	sigset_t set;
-	int r, sig;
+	int r, sig, dfd;
 
 	struct db *db = NULL;
 
 	if ((r = load_config(config, &c)) != 0)
 		return r;
+	/* Refused unless only we can write there: the server writes its
+	 * bundle cache in it and serves what it finds. */
+	if (file_dir_open(c.data_dir, 1, geteuid(), &dfd, &d) != 0) {
+		fail_as("data_dir ", &d);
+		return 1;
+	}
+	close(dfd);
 	if (open_db(&c, &db) != 0)
 		return 1;
 	if (api_open(&a, &c, db, &d) != 0 || api_load_keys(&a, &d) != 0) {

@@ -1,10 +1,15 @@
 /*
  * pki: CA and server certificate.  See pki.h.
+ *
+ * Must hold: every file is a new one (never written over or through what
+ * was there), and a private key is created 0600 by the descriptor that
+ * writes it.
  */
 #include "server/pki.h"
 #include "util/file.h"
 
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -73,8 +78,9 @@ fail:
 	return NULL;
 }
 
+/* Writes name in dfd, a new file: a key 0600, a certificate 0644. */
 static int
-write_pem(const char *path, X509 *cert, EVP_PKEY *key, struct ward_diag *d)
+write_pem(int dfd, const char *name, X509 *cert, EVP_PKEY *key, struct ward_diag *d)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *p;
@@ -82,24 +88,27 @@ write_pem(const char *path, X509 *cert, EVP_PKEY *key, struct ward_diag *d)
 	int r;
 
 	if (b == NULL)
-		return diag_set(d, WARD_ENOMEM, path, 0, 0, "out of memory");
+		return diag_set(d, WARD_ENOMEM, name, 0, 0, "out of memory");
 	if ((cert != NULL && PEM_write_bio_X509(b, cert) != 1) ||
 	    (key != NULL && PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1)) {
 		BIO_free(b);
-		return diag_set(d, WARD_EIO, path, 0, 0, "cannot encode");
+		return diag_set(d, WARD_EIO, name, 0, 0, "cannot encode");
 	}
 	n = BIO_get_mem_data(b, &p);
-	r = file_replace(path, p, (size_t)n, key != NULL ? 0600 : 0644, d);
+	/* A key is born 0600 (a new file, O_EXCL), never chmod'ed afterwards. */
+	r = file_replace_at(dfd, name, p, (size_t)n, key != NULL ? 0600 : 0644, FILE_NOREPLACE, d);
+	if (key != NULL)
+		OPENSSL_cleanse(p, (size_t)n);
 	BIO_free(b);
 	return r;
 }
 
 int
-pki_init(const char *dir, const char *const *names, unsigned nnames, struct ward_diag *d)
+pki_init(int dfd, const char *const *names, unsigned nnames, struct ward_diag *d)
 {
 	EVP_PKEY *cakey = new_key(), *key = new_key();
 	X509 *ca = NULL, *cert = NULL;
-	char san[4096] = "", path[4096];
+	char san[4096] = "";
 	unsigned i;
 	int r = WARD_EIO;
 
@@ -117,17 +126,11 @@ pki_init(const char *dir, const char *const *names, unsigned nnames, struct ward
 		diag_set(d, WARD_EIO, NULL, 0, 0, "cannot make the certificates");
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/ca.crt", dir);
-	if ((r = write_pem(path, ca, NULL, d)) != 0)
+	if ((r = write_pem(dfd, "ca.crt", ca, NULL, d)) != 0 ||
+	    (r = write_pem(dfd, "ca.key", NULL, cakey, d)) != 0 ||
+	    (r = write_pem(dfd, "server.crt", cert, NULL, d)) != 0)
 		goto out;
-	snprintf(path, sizeof(path), "%s/ca.key", dir);
-	if ((r = write_pem(path, NULL, cakey, d)) != 0)
-		goto out;
-	snprintf(path, sizeof(path), "%s/server.crt", dir);
-	if ((r = write_pem(path, cert, NULL, d)) != 0)
-		goto out;
-	snprintf(path, sizeof(path), "%s/server.key", dir);
-	r = write_pem(path, NULL, key, d);
+	r = write_pem(dfd, "server.key", NULL, key, d);
 out:
 	X509_free(ca);
 	X509_free(cert);

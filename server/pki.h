@@ -9,8 +9,11 @@
 
 #include "util/err.h"
 
-/* Writes DIR/ca.crt, DIR/ca.key, DIR/server.crt, DIR/server.key (keys
- * 0600); names: "localhost", "10.0.0.5", "ward.example.org", ... */
-int pki_init(const char *dir, const char *const *names, unsigned nnames, struct ward_diag *d);
+/* Creates ca.crt, ca.key, server.crt and server.key in the directory dfd
+ * (O_RDONLY | O_DIRECTORY; borrowed): new files, the keys 0600; names:
+ * "localhost", "10.0.0.5", "ward.example.org", ...  Returns 0,
+ * WARD_EDUPLICATE if one of them exists (it is left as it was), or
+ * WARD_EIO, with d naming the file. */
+int pki_init(int dfd, const char *const *names, unsigned nnames, struct ward_diag *d);
 
 #endif

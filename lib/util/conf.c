@@ -86,9 +86,15 @@ set_scalar(struct cparse *cp, const struct conf_key *k, const char *v, const yam
 	case CONF_SIZE:
 		if (size_parse(v, &n) != 0 || (k->type == CONF_UINT && strspn(v, "0123456789") !=
 									  strlen(v)))
-			return perr(cp, ev, "%s must be a number", k->name);
+			return perr(cp, ev, "%s must be a number from %llu to %llu%s", k->name,
+				    (unsigned long long)k->min, (unsigned long long)k->max,
+				    k->type == CONF_SIZE ? " (bytes, or with K, M or G)" : "");
+		/* The range is the setting's contract (docs): past it a value
+		 * would overflow where it is used (a time, a byte count). */
 		if (n < k->min || n > k->max)
-			return perr(cp, ev, "%s is out of range", k->name);
+			return perr(cp, ev, "%s is out of range: it must be from %llu to %llu",
+				    k->name, (unsigned long long)k->min,
+				    (unsigned long long)k->max);
 		if (k->type == CONF_UINT)
 			*(unsigned *)(void *)base = (unsigned)n;
 		else

@@ -107,4 +107,16 @@
  * read so that the connection can be reused, and no more. */
 #define WARD_MAX_DOWNLOAD_JUNK (64u * 1024)
 
+/* Random names tried for one temporary file before giving up: each try is a
+ * fresh 64-bit name, so more than one is needed only when someone has been
+ * making names in the directory ahead of us. */
+#define WARD_MAX_TMP_TRIES 16
+/* Directories above a state directory that its check walks up through
+ * (PATH_MAX allows no more). */
+#define WARD_MAX_DIR_DEPTH 4096
+/* Longest duration (30m, 12h, 7d ...) anything accepts: 100 years, far
+ * beyond any token or lease, so that now + a duration stays far inside a
+ * 64-bit time and never wraps into the past. */
+#define WARD_MAX_DURATION_S (100LL * 366 * 86400)
+
 #endif

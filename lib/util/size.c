@@ -1,9 +1,13 @@
 /*
- * size: parsing of byte counts.  See size.h.
+ * size: parsing of byte counts and durations.  See size.h.
+ *
+ * Must hold: a duration is at most WARD_MAX_DURATION_S, so that the time
+ * it is added to never overflows into the past.
  */
 #include "util/size.h"
 
 #include "util/err.h"
+#include "util/limits.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -50,17 +54,19 @@ duration_parse(const char *s, long long *seconds)
 	long long v;
 	size_t i;
 
+	if (s[0] < '0' || s[0] > '9') /* strtoll would take "-1", "+1" and " 1" */
+		return WARD_EINVAL;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (end == s || v <= 0 || errno != 0 || (end[0] != '\0' && end[1] != '\0') ||
-	    s[0] == '+' || s[0] == ' ')
+	if (end[0] != '\0' && end[1] != '\0')
 		return WARD_EINVAL;
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (units[i].unit == end[0]) {
-			if (v > LLONG_MAX / units[i].mult)
-				return WARD_EINVAL;
-			*seconds = v * units[i].mult;
-			return 0;
-		}
-	return WARD_EINVAL;
+		if (units[i].unit == end[0])
+			break;
+	if (i == sizeof(units) / sizeof(units[0]) || (v == 0 && errno == 0))
+		return WARD_EINVAL;
+	if (errno == ERANGE || v > WARD_MAX_DURATION_S / units[i].mult)
+		return WARD_ELIMIT;
+	*seconds = v * units[i].mult;
+	return 0;
 }

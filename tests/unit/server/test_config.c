@@ -2,12 +2,14 @@
  * Unit tests of server/config: the defaults of docs/server.md, a file
  * with every key, the errors (unknown key, out of range, not a number,
  * missing tls.cert / tls.key, listen without a port, a signature
- * threshold above the number of trusted keys) with the file and line,
- * and server_config_write read back by server_config_load.
+ * threshold above the number of trusted keys, durations past their range
+ * that would overflow) with the file and line, and server_config_write
+ * read back by server_config_load (a new file, never one written over).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +153,15 @@ test_errors(void **state)
 	    {TLS "content:\n  signature_threshold: 33\n", "out of range", 5},
 	    {TLS "limits:\n  timeout_s: soon\n", "limits.timeout_s must be a number", 5},
 	    {TLS "limits:\n  timeout_s: -1\n", "limits.timeout_s must be a number", 5},
+	    /* Durations that would wrap where they are used (a 32-bit field,
+	     * a time plus a duration) are refused with the range, not cut. */
+	    {TLS "checkin:\n  interval_s: 9223372036854775807\n",
+	     "checkin.interval_s is out of range: it must be from 1 to 86400", 5},
+	    {TLS "limits:\n  timeout_s: 4294967297\n",
+	     "limits.timeout_s is out of range: it must be from 1 to 3600", 5},
+	    {TLS "rollout:\n  tick_ms: 18446744073709551616\n",
+	     "rollout.tick_ms must be a number from 50 to 60000", 5},
+	    {TLS "limits:\n  max_body_kb: 1048577\n", "limits.max_body_kb is out of range", 5},
 	    {TLS "data_dir: var/lib\n", "data_dir must be an absolute path", 4},
 	    {"tls:\n  cert: server.crt\n  key: /k\n", "tls.cert must be an absolute path", 2},
 	    {TLS "content:\n  trusted_keys: [a.pub]\n", "absolute paths", 5},
@@ -216,11 +227,18 @@ write_and_load(const struct server_config *c, struct server_config *back)
 	struct stat st;
 	int r;
 
+	int dfd;
+
 	assert_non_null(mkdtemp(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
 	snprintf(path, sizeof(path), "%s/server.yaml", dir);
-	assert_int_equal(server_config_write(path, c, &d), 0);
+	assert_int_equal(server_config_write(dfd, "server.yaml", c, &d), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
+	/* init never writes over a server's configuration. */
+	assert_int_equal(server_config_write(dfd, "server.yaml", c, &d), WARD_EDUPLICATE);
+	close(dfd);
 	server_config_defaults(back);
 	r = server_config_load(path, back, &d);
 	unlink(path);

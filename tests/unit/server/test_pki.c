@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +32,14 @@ make(char *dir, const char *const *names, unsigned n)
 {
 	struct ward_diag d;
 
+	int dfd;
+
 	assert_non_null(mkdtemp(dir));
-	if (pki_init(dir, names, n, &d) != 0)
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	if (pki_init(dfd, names, n, &d) != 0)
 		fail_msg("pki_init: %s", d.msg);
+	close(dfd);
 }
 
 static void
@@ -250,11 +256,42 @@ test_errors(void **state)
 {
 	static const char *const names[] = {"localhost"};
 	struct ward_diag d;
+	char dir[] = "/tmp/ward-test-pki-XXXXXX", path[256], buf[64];
+	struct stat st;
+	ssize_t k;
+	int dfd, fd;
 
 	(void)state;
 	diag_clear(&d);
-	assert_int_equal(pki_init("/nonexistent-ward-dir/pki", names, 1, &d), WARD_EIO);
+	assert_int_equal(pki_init(-1, names, 1, &d), WARD_EIO);
 	assert_true(d.msg[0] != '\0');
+
+	/* A key already there (a server's, or one planted) is never written
+	 * over: pki_init refuses and leaves it as it was. */
+	assert_non_null(mkdtemp(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	snprintf(path, sizeof(path), "%s/ca.key", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "old key\n", 8), 8);
+	close(fd);
+	diag_clear(&d);
+	assert_int_equal(pki_init(dfd, names, 1, &d), WARD_EDUPLICATE);
+	assert_string_equal(d.file, "ca.key");
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	k = read(fd, buf, sizeof(buf));
+	close(fd);
+	assert_int_equal(k, 8);
+	assert_memory_equal(buf, "old key\n", 8);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	close(dfd);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/ca.crt", dir); /* written before ca.key */
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0); /* no temporary file left behind */
 }
 
 int
