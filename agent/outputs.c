@@ -26,8 +26,10 @@ struct output {
 	char cursor_path[CONFIG_MAX_PATH + 64];
 	uint64_t next; /* first sequence not yet delivered */
 	int (*deliver)(struct output *o, const uint8_t *p, size_t n);
-	/* ndjson */
-	int fd;
+	/* ndjson: the file is base in the directory dir (checked at start:
+	 * only root can change what it holds), reached only by descriptor */
+	int fd, dir;
+	char base[CONFIG_MAX_PATH];
 	uint64_t size;
 	/* syslog */
 	int sock;
@@ -88,8 +90,8 @@ ndjson_open(struct output *o)
 
 	/* Root appends here: never through a symbolic link or into a FIFO or
 	 * device someone put in the file's place. */
-	o->fd = open(Q.cfg->ndjson_path,
-		     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	o->fd = openat(o->dir, o->base,
+		       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (o->fd < 0)
 		return -1;
 	if (fstat(o->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -111,12 +113,12 @@ ndjson_rotate(struct output *o)
 	close(o->fd);
 	o->fd = -1;
 	for (i = KEEP_ROTATED - 1; i >= 1; i--) {
-		snprintf(from, sizeof(from), "%s.%d", Q.cfg->ndjson_path, i);
-		snprintf(to, sizeof(to), "%s.%d", Q.cfg->ndjson_path, i + 1);
-		(void)rename(from, to);
+		snprintf(from, sizeof(from), "%s.%d", o->base, i);
+		snprintf(to, sizeof(to), "%s.%d", o->base, i + 1);
+		(void)renameat(o->dir, from, o->dir, to);
 	}
-	snprintf(to, sizeof(to), "%s.1", Q.cfg->ndjson_path);
-	(void)rename(Q.cfg->ndjson_path, to);
+	snprintf(to, sizeof(to), "%s.1", o->base);
+	(void)renameat(o->dir, o->base, o->dir, to);
 	(void)ndjson_open(o);
 }
 
@@ -263,6 +265,7 @@ add_output(const char *name, int (*deliver)(struct output *, const uint8_t *, si
 	o->name = name;
 	o->deliver = deliver;
 	o->fd = -1;
+	o->dir = -1;
 	o->sock = -1;
 	o->next = 1;
 	snprintf(dir, sizeof(dir), "%s/outputs", Q.cfg->state_dir);
@@ -286,8 +289,29 @@ outputs_start(const struct agent_config *c, struct journal *j, char *why, size_t
 	why[0] = '\0';
 	Q.cfg = c;
 	Q.j = j;
-	if (c->ndjson_path[0] != '\0')
+	if (c->ndjson_path[0] != '\0') {
+		/* Root writes and renames in that directory: only if no one
+		 * else can change what it holds. */
+		char dir[CONFIG_MAX_PATH];
+		const char *slash = strrchr(c->ndjson_path, '/');
+		struct ward_diag d;
+		int dfd;
+
+		if (slash == NULL || slash[1] == '\0') {
+			snprintf(why, whylen, "outputs.ndjson.path must be an absolute file path");
+			return -1;
+		}
+		snprintf(dir, sizeof(dir), "%.*s",
+			 slash == c->ndjson_path ? 1 : (int)(slash - c->ndjson_path),
+			 c->ndjson_path);
+		if (file_dir_open(dir, 0, geteuid(), &dfd, &d) != 0) {
+			snprintf(why, whylen, "outputs.ndjson.path: %s", d.msg);
+			return -1;
+		}
 		add_output("ndjson", ndjson_deliver);
+		Q.out[Q.nout - 1].dir = dfd;
+		snprintf(Q.out[Q.nout - 1].base, sizeof(Q.out[0].base), "%s", slash + 1);
+	}
 	if (c->syslog)
 		add_output("syslog", syslog_deliver);
 	if (Q.nout == 0)

@@ -868,7 +868,7 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 		}
 	}
 	{
-		char why[200];
+		char why[700];
 
 		if (outputs_start(c, W.journal, why, sizeof(why)) != 0)
 			logmsg("outputs are off: %s", why);

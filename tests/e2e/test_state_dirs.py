@@ -394,3 +394,24 @@ def test_wardd_refuses_a_run_dir_of_another_user(ward, tmp_path, trusted, attack
     assert "wardd: run_dir %s: refusing this directory" % a.run_dir in log, log
     assert "owned by %s (uid %d)" % (attacker[0], attacker[1]) in log, log
     assert os.listdir(a.run_dir) == [], "wardd made its socket there"
+
+
+def test_wardd_writes_no_output_where_others_can(ward, tmp_path, trusted):
+    """outputs.ndjson.path in a directory another user can write: the
+    agent runs, without that output, and says why (it would append to and
+    rename files there as root); nothing is written there."""
+    shared_dir = tmp_path / "logs"
+    shared_dir.mkdir()
+    os.chmod(shared_dir, 0o777)
+    d = tmp_path / "agent"
+    d.mkdir()
+    a = Agent(ward, d, [trusted], extra=["outputs:", "  ndjson:",
+                                          "    path: %s/events.ndjson" % shared_dir])
+    a.start()
+    try:
+        a.wait_for(lambda st: st.get("mode") == "protecting", what="the agent")
+        log = a.read_log()
+        assert "outputs are off: outputs.ndjson.path" in log and "mode 0777" in log, log
+        assert os.listdir(shared_dir) == []
+    finally:
+        a.stop()
