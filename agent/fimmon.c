@@ -268,6 +268,31 @@ key_of_path(const char *path, unsigned char *key)
 
 /* --- marking ------------------------------------------------------------ */
 
+#ifdef WARD_FAULT_INJECTION
+/*
+ * Tests: a pause of WARD_FAULT_FIM_STALL_MS when the sensor is about to mark
+ * and read a directory named WARD_FAULT_FIM_STALL_DIR, or to look at a file
+ * named WARD_FAULT_FIM_STALL_FILE for an event, so that a test can swap it
+ * meanwhile; the file WARD_FAULT_FIM_STALL_FLAG is created when the pause
+ * begins.
+ */
+static void
+fault_stall(const char *which, const char *path)
+{
+	const char *name = getenv(which);
+	const char *ms = getenv("WARD_FAULT_FIM_STALL_MS");
+	const char *flag = getenv("WARD_FAULT_FIM_STALL_FLAG");
+	const char *base = strrchr(path, '/');
+	int fd;
+
+	if (name == NULL || ms == NULL || strcmp(base != NULL ? base + 1 : path, name) != 0)
+		return;
+	if (flag != NULL && (fd = open(flag, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	usleep((useconds_t)atoi(ms) * 1000);
+}
+#endif
+
 enum walk_mode { WALK_MARK, WALK_MARK_REPORT, WALK_UNMARK };
 
 static void report_path(const char *action, const char *path, const struct who *w,
@@ -293,6 +318,9 @@ mark_dir(const char *path, enum walk_mode mode)
 		}
 		return 0;
 	}
+#ifdef WARD_FAULT_INJECTION
+	fault_stall("WARD_FAULT_FIM_STALL_DIR", path);
+#endif
 	if (F.st.dirs >= F.cfg->fim_max_dirs) {
 		say_partial(0, "more than fim.max_dirs directories: %s and later ones are not watched", path);
 		return -1;
@@ -567,7 +595,12 @@ set_file(json_t *ev, const char *path, const char *action)
 	struct tm tm;
 
 	event_set_str(ev, "file.path", path);
-	if (strcmp(action, "file-deleted") == 0 || lstat(path, &st) != 0)
+	if (strcmp(action, "file-deleted") == 0)
+		return;
+#ifdef WARD_FAULT_INJECTION
+	fault_stall("WARD_FAULT_FIM_STALL_FILE", path);
+#endif
+	if (lstat(path, &st) != 0)
 		return;
 	event_set_str(ev, "file.type", file_type(st.st_mode));
 	snprintf(s, sizeof(s), "%04o", (unsigned)(st.st_mode & 07777));
