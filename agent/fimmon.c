@@ -5,7 +5,11 @@
  * the rate table (no locks but the stats'); an event whose directory is
  * unknown or whose path is outside the policy is dropped, never reported
  * under a wrong path; a process gone before it is read yields a partial,
- * flagged event; the kernel's queue overflow is an event too.
+ * flagged event; the kernel's queue overflow is an event too.  Users own
+ * directories in watched trees: nothing is marked, walked or looked at by
+ * a path — a directory by its descriptor or its identity (fim/tree.h), a
+ * file by its name in its directory's descriptor (fim_file_at) — so that
+ * a path changed between a check and a use cannot send root elsewhere.
  */
 #include "agent/fimmon.h"
 #include "agent/procfs.h"
@@ -14,11 +18,12 @@
 #include "crypto/digest.h"
 #include "event/event.h"
 #include "fim/fim.h"
+#include "fim/tree.h"
 #include "fim/watch.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/path.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,28 +37,19 @@
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MARK_MASK                                                                                  \
 	(FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_DELETE_SELF |   \
 	 FAN_ONDIR | FAN_EVENT_ON_CHILD)
-#define KEY_MAX (8 + 8 + MAX_HANDLE_SZ)
 #define RATE_SLOTS 4096
 #define RATE_WINDOW_S 60
 #define PENDING_MAX 256
-#define PENDING_S 0.5		   /* a creation waits this long for its first close */
+#define PENDING_S 0.5	       /* a creation waits this long for its first close */
 #define HASH_MAX (64ull << 20) /* larger files are reported without a hash */
+#define FS_KEEP_S 1.0	       /* a watched filesystem's descriptor is kept this long */
 #define ANCESTRY_MAX 16
-
-/* A directory we marked: its file handle (with fsid) and its path. */
-struct dent {
-	uint64_t h;
-	unsigned klen; /* 0: free */
-	unsigned char key[KEY_MAX];
-	char *path;
-};
 
 struct rate {
 	uint64_t h;
@@ -69,24 +65,49 @@ struct who {
 };
 
 /* A creation waiting for its first close (to report the final size and
- * hash once). */
+ * hash once), and where to look at it: its directory and name. */
 struct pending {
 	char *path;
+	struct fim_tree_id dir;
+	char name[NAME_MAX + 1];
 	struct who w;
 	double at;
 };
 
+/*
+ * Where a reported file is: the path the event says, and how to look at
+ * the file — in its directory, open (dirfd) or known by identity (dir) —
+ * by its name there ("." for the directory itself).  Never by the path:
+ * a user may have changed what it leads to since the kernel's event.
+ */
+struct loc {
+	const char *path;
+	int dirfd;		       /* -1: open dir */
+	const struct fim_tree_id *dir; /* with dirfd -1 and dir NULL: nothing to look at */
+	const char *name;
+};
+
+/* What an event's record names: the path (from the directory map), the
+ * directory's identity and the name in it (in the event's buffer). */
+struct rec {
+	char path[PATH_MAX];
+	struct fim_tree_id dir;
+	const char *name;
+};
+
+/* Process names (comm, at most 15 characters) of package managers. */
 static const char *const package_managers[] = {
-    "dpkg", "rpm", "apt", "apt-get", "aptitude", "yum", "dnf", "zypper", "apk", "pacman",
-    "unattended-upgr", "packagekitd", "microdnf", "tdnf", NULL};
+    "dpkg",	"rpm",	  "apt", "apt-get", "aptitude",	       "yum",
+    "dnf",	"zypper", "apk", "pacman",  "unattended-upgr", "packagekitd",
+    "microdnf", "tdnf",	  NULL,
+};
 
 static struct {
 	const struct agent_config *cfg;
 	int fan, wake;
 	int running;
 	struct fim_watch watch;
-	struct dent *map;
-	size_t mapcap, mapn;
+	struct fim_tree *tree; /* the directories marked, by identity */
 	struct rate rates[RATE_SLOTS];
 	struct pending pend[PENDING_MAX];
 	unsigned npend;
@@ -119,281 +140,164 @@ say_partial(int err, const char *fmt, ...)
 		vsnprintf(F.partial, sizeof(F.partial), fmt, ap);
 		va_end(ap);
 		if (err != 0)
-			snprintf(F.partial + strlen(F.partial), sizeof(F.partial) - strlen(F.partial),
-				 ": %s", strerror(err));
+			snprintf(F.partial + strlen(F.partial),
+				 sizeof(F.partial) - strlen(F.partial), ": %s", strerror(err));
 	}
 	pthread_mutex_unlock(&F.lock);
 }
 
-/* --- the directory map -------------------------------------------------- */
-
-static uint64_t
-hash_bytes(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (n-- > 0)
-		h = (h ^ *b++) * 0x100000001b3ull;
-	return h;
-}
-
-/* The map key of a file handle on the filesystem fsid. */
-static unsigned
-make_key(const void *fsid, const struct file_handle *fh, unsigned char *key)
-{
-	unsigned n = fh->handle_bytes;
-
-	if (n > MAX_HANDLE_SZ)
-		return 0;
-	memcpy(key, fsid, 8);
-	memcpy(key + 8, &fh->handle_type, 4);
-	memcpy(key + 12, &n, 4);
-	memcpy(key + 16, fh->f_handle, n);
-	return 16 + n;
-}
-
-static struct dent *
-map_find(const unsigned char *key, unsigned klen, uint64_t h)
-{
-	size_t i;
-
-	if (F.mapcap == 0)
-		return NULL;
-	for (i = h & (F.mapcap - 1);; i = (i + 1) & (F.mapcap - 1)) {
-		struct dent *e = &F.map[i];
-
-		if (e->klen == 0)
-			return e;
-		if (e->h == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
-			return e;
-	}
-}
-
-static int
-map_put(const unsigned char *key, unsigned klen, const char *path)
-{
-	uint64_t h = hash_bytes(key, klen);
-	struct dent *e;
-
-	if ((F.mapn + 1) * 2 > F.mapcap) {
-		struct dent *old = F.map;
-		size_t oldcap = F.mapcap, i;
-
-		F.mapcap = oldcap ? oldcap * 2 : 1024;
-		F.map = ward_calloc(F.mapcap, sizeof(*F.map));
-		if (F.map == NULL) {
-			F.map = old;
-			F.mapcap = oldcap;
-			return -1;
-		}
-		for (i = 0; i < oldcap; i++)
-			if (old[i].klen != 0)
-				*map_find(old[i].key, old[i].klen, old[i].h) = old[i];
-		ward_free(old);
-	}
-	e = map_find(key, klen, h);
-	if (e->klen != 0) {
-		char *p = ward_strdup(path);
-
-		if (p == NULL)
-			return -1;
-		ward_free(e->path);
-		e->path = p;
-		return 0;
-	}
-	if ((e->path = ward_strdup(path)) == NULL)
-		return -1;
-	e->h = h;
-	e->klen = klen;
-	memcpy(e->key, key, klen);
-	F.mapn++;
-	return 0;
-}
-
-/* Removes e, moving later entries of its probe run back into place. */
-static void
-map_del(struct dent *e)
-{
-	size_t i = (size_t)(e - F.map), j = i;
-
-	ward_free(e->path);
-	e->klen = 0;
-	F.mapn--;
-	for (;;) {
-		size_t want;
-
-		j = (j + 1) & (F.mapcap - 1);
-		if (F.map[j].klen == 0)
-			return;
-		want = F.map[j].h & (F.mapcap - 1);
-		/* Move j into the hole i unless its home lies in (i, j]. */
-		if ((i <= j) ? (want <= i || want > j) : (want <= i && want > j)) {
-			F.map[i] = F.map[j];
-			F.map[j].klen = 0;
-			i = j;
-		}
-	}
-}
-
-static void
-map_clear(void)
-{
-	size_t i;
-
-	for (i = 0; i < F.mapcap; i++)
-		if (F.map[i].klen != 0)
-			ward_free(F.map[i].path);
-	ward_free(F.map);
-	F.map = NULL;
-	F.mapcap = F.mapn = 0;
-}
-
-/* The key of the directory at path (0 when it has no file handle). */
-static unsigned
-key_of_path(const char *path, unsigned char *key)
-{
-	union {
-		struct file_handle fh;
-		char space[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-	} u;
-	struct statfs sf;
-	int mnt;
-
-	u.fh.handle_bytes = MAX_HANDLE_SZ;
-	if (statfs(path, &sf) != 0 || name_to_handle_at(AT_FDCWD, path, &u.fh, &mnt, 0) != 0)
-		return 0;
-	return make_key(&sf.f_fsid, &u.fh, key);
-}
-
 /* --- marking ------------------------------------------------------------ */
 
-enum walk_mode { WALK_MARK, WALK_MARK_REPORT, WALK_UNMARK };
-
-static void report_path(const char *action, const char *path, const struct who *w,
-			const char *previous);
-
-/* Marks (or unmarks) the directory at path and keeps its map entry. */
-static int
-mark_dir(const char *path, enum walk_mode mode)
+#ifdef WARD_FAULT_INJECTION
+/*
+ * Tests: a pause of WARD_FAULT_FIM_STALL_MS when the sensor is about to mark
+ * and read a directory named WARD_FAULT_FIM_STALL_DIR, or to look at a file
+ * named WARD_FAULT_FIM_STALL_FILE for an event, so that a test can swap it
+ * meanwhile; the file WARD_FAULT_FIM_STALL_FLAG is created when the pause
+ * begins.
+ */
+static void
+fault_stall(const char *which, const char *path)
 {
-	unsigned char key[KEY_MAX];
-	unsigned klen;
+	const char *name = getenv(which);
+	const char *ms = getenv("WARD_FAULT_FIM_STALL_MS");
+	const char *flag = getenv("WARD_FAULT_FIM_STALL_FLAG");
+	const char *base = strrchr(path, '/');
+	int fd;
 
-	if (mode == WALK_UNMARK) {
-		(void)fanotify_mark(F.fan, FAN_MARK_REMOVE | FAN_MARK_ONLYDIR, MARK_MASK, AT_FDCWD,
-				    path);
-		if ((klen = key_of_path(path, key)) != 0) {
-			struct dent *e = map_find(key, klen, hash_bytes(key, klen));
+	if (name == NULL || ms == NULL || strcmp(base != NULL ? base + 1 : path, name) != 0)
+		return;
+	if (flag != NULL && (fd = open(flag, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	usleep((useconds_t)atoi(ms) * 1000);
+}
+#endif
 
-			if (e != NULL && e->klen != 0) {
-				map_del(e);
-				stat_add(&F.st.dirs, (uint64_t)-1);
-			}
-		}
-		return 0;
-	}
+enum walk_mode { WALK_MARK, WALK_MARK_REPORT };
+
+static void report(const char *action, const struct loc *l, const struct who *w,
+		   const char *previous);
+
+/* Marks the directory open as fd, found at path, and keeps its map entry. */
+static int
+mark_dir(int fd, const char *path, const struct fim_tree_id *id)
+{
+#ifdef WARD_FAULT_INJECTION
+	fault_stall("WARD_FAULT_FIM_STALL_DIR", path);
+#endif
 	if (F.st.dirs >= F.cfg->fim_max_dirs) {
-		say_partial(0, "more than fim.max_dirs directories: %s and later ones are not watched", path);
+		say_partial(0,
+			    "more than fim.max_dirs directories: %s and later ones are not watched",
+			    path);
 		return -1;
 	}
-	if ((klen = key_of_path(path, key)) == 0) {
-		say_partial(errno, "%s cannot be watched (no file handles on its filesystem)", path);
+	if (id == NULL) {
+		say_partial(0, "%s cannot be watched (no file handles on its filesystem)", path);
 		return -1;
 	}
-	if (fanotify_mark(F.fan, FAN_MARK_ADD | FAN_MARK_ONLYDIR, MARK_MASK, AT_FDCWD, path) != 0) {
+	/* The directory the descriptor is, whatever its path leads to now. */
+	if (fanotify_mark(F.fan, FAN_MARK_ADD | FAN_MARK_ONLYDIR, MARK_MASK, fd, NULL) != 0) {
 		say_partial(errno, "cannot watch %s", path);
 		return -1;
 	}
-	{
-		struct dent *e = map_find(key, klen, hash_bytes(key, klen));
-		int fresh = e == NULL || e->klen == 0;
-
-		if (map_put(key, klen, path) == 0 && fresh)
-			stat_add(&F.st.dirs, 1);
-	}
+	if (fim_tree_put(F.tree, id, path) > 0)
+		stat_add(&F.st.dirs, 1);
 	return 0;
 }
 
-/* The directory tree at root, depth first with an explicit stack. */
-static void
-walk(const char *root, enum walk_mode mode, const struct who *w)
+struct walk_arg {
+	enum walk_mode mode;
+	const struct who *w;
+};
+
+static int
+walk_dir(void *arg, int fd, const char *path, const struct fim_tree_id *id)
 {
-	char **stack = NULL;
-	size_t n = 0, cap = 0;
-	char *top;
+	(void)arg;
+	return !fim_watch_excluded(&F.watch, path) && mark_dir(fd, path, id) == 0;
+}
 
-	if (ward_grow(&stack, &cap, 1, sizeof(*stack)) != 0 || (stack[0] = ward_strdup(root)) == NULL) {
-		ward_free(stack);
-		return;
+static int
+walk_entry(void *arg, int dirfd, const char *path, const char *name)
+{
+	const struct walk_arg *a = arg;
+	struct loc l = {path, dirfd, NULL, name};
+
+	if (!fim_watch_covers(&F.watch, path))
+		return 0;
+	if (a->mode == WALK_MARK_REPORT)
+		report("file-created", &l, a->w, NULL);
+	return 1;
+}
+
+/* The directory tree of fd (taken), found at path. */
+static void
+walk(int fd, const char *path, enum walk_mode mode, const struct who *w)
+{
+	static const struct fim_tree_ops ops = {walk_dir, walk_entry};
+	struct walk_arg a = {mode, w};
+
+	if (fim_tree_walk(F.tree, fd, path, &ops, &a) != 0)
+		say_partial(0, "out of memory while walking %s", path);
+}
+
+/* The tree of the directory name in dir (by identity), found at path. */
+static void
+walk_at(const struct fim_tree_id *dir, const char *name, const char *path, enum walk_mode mode,
+	const struct who *w)
+{
+	int dfd = fim_tree_open(F.tree, dir), fd = -1;
+
+	if (dfd >= 0) {
+		/* Only a directory, not a link put in its place since. */
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(dfd);
 	}
-	n = 1;
-	while (n > 0) {
-		DIR *dir;
-		struct dirent *de;
-
-		top = stack[--n];
-		if ((mode != WALK_UNMARK && fim_watch_excluded(&F.watch, top)) ||
-		    mark_dir(top, mode) != 0 || (dir = opendir(top)) == NULL) {
-			ward_free(top);
-			continue;
-		}
-		while ((de = readdir(dir)) != NULL) {
-			char path[PATH_MAX];
-			struct stat st;
-
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			if (snprintf(path, sizeof(path), "%s/%s", strcmp(top, "/") == 0 ? "" : top,
-				     de->d_name) >= (int)sizeof(path))
-				continue;
-			if (mode != WALK_UNMARK && !fim_watch_covers(&F.watch, path))
-				continue;
-			if (mode == WALK_MARK_REPORT)
-				report_path("file-created", path, w, NULL);
-			if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-				continue;
-			if (ward_grow(&stack, &cap, n + 1, sizeof(*stack)) != 0)
-				break;
-			if ((stack[n] = ward_strdup(path)) != NULL)
-				n++;
-		}
-		closedir(dir);
-		ward_free(top);
-	}
-	while (n > 0)
-		ward_free(stack[--n]);
-	ward_free(stack);
+	if (fd >= 0)
+		walk(fd, path, mode, w);
 }
 
 /* Marks every path of the policy: trees, and for a single file (or one
- * not there yet) its directory. */
+ * not there yet) its directory.  The way to each is opened following
+ * only root's own symbolic links; the last component, none. */
 static void
 mark_all(void)
 {
+	char name[NAME_MAX + 1], parent[PATH_MAX];
+	struct fim_tree_id id;
 	unsigned i;
 
 	for (i = 0; i < F.watch.npaths; i++) {
 		const char *p = F.watch.paths[i];
-		struct stat st;
+		int pfd = path_open_parent(p, PATH_ROOT_LINKS, name, sizeof(name)), fd;
+		char *slash;
 
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			walk(p, WALK_MARK, NULL);
-		} else {
-			char parent[PATH_MAX];
-			char *slash;
-
-			snprintf(parent, sizeof(parent), "%s", p);
-			slash = strrchr(parent, '/');
-			if (slash == parent)
-				slash[1] = '\0';
-			else if (slash != NULL)
-				*slash = '\0';
-			if (lstat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
-				say_partial(0, "%s does not exist", p);
-			else
-				(void)mark_dir(parent, WALK_MARK);
+		if (pfd < 0 && errno == ELOOP)
+			say_partial(0, "%s: a symbolic link on its way is not root's", p);
+		else if (pfd < 0 && (errno == ENOENT || errno == ENOTDIR))
+			say_partial(0, "%s does not exist", p);
+		else if (pfd < 0)
+			say_partial(errno, "cannot watch %s", p);
+		if (pfd < 0)
+			continue;
+		fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			close(pfd);
+			walk(fd, p, WALK_MARK, NULL);
+			continue;
 		}
+		snprintf(parent, sizeof(parent), "%s", p);
+		while (strlen(parent) > 1 && parent[strlen(parent) - 1] == '/')
+			parent[strlen(parent) - 1] = '\0';
+		slash = strrchr(parent, '/');
+		slash[slash == parent] = '\0';
+		if (fim_tree_id_of(pfd, &id) == 0) {
+			fim_tree_note(F.tree, &id, parent, pfd);
+			(void)mark_dir(pfd, parent, &id);
+		} else {
+			(void)mark_dir(pfd, parent, NULL);
+		}
+		close(pfd);
 	}
 }
 
@@ -465,7 +369,7 @@ apply_policy(int first)
 		return;
 	}
 	(void)fanotify_mark(F.fan, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
-	map_clear();
+	fim_tree_reset(F.tree);
 	pthread_mutex_lock(&F.lock);
 	F.st.dirs = 0;
 	F.partial[0] = '\0';
@@ -521,6 +425,17 @@ who_of(pid_t pid, struct who *w)
 
 /* --- reporting ---------------------------------------------------------- */
 
+static uint64_t
+hash_bytes(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (n-- > 0)
+		h = (h ^ *b++) * 0x100000001b3ull;
+	return h;
+}
+
 /* 1 if an event for path may go out now; counts what the limit holds. */
 static int
 rate_ok(const char *path, unsigned *suppressed)
@@ -557,48 +472,63 @@ file_type(mode_t m)
 	return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "symlink" : "other";
 }
 
+/* The metadata st (and the hash hex, if any) of a file in an event. */
 static void
-set_file(json_t *ev, const char *path, const char *action)
+set_meta(json_t *ev, const struct stat *st, const char *hex)
 {
-	struct stat st;
-	char s[64];
 	struct passwd pw, *res = NULL;
-	char pwbuf[1024];
+	char s[64], pwbuf[1024];
 	struct tm tm;
 
-	event_set_str(ev, "file.path", path);
-	if (strcmp(action, "file-deleted") == 0 || lstat(path, &st) != 0)
-		return;
-	event_set_str(ev, "file.type", file_type(st.st_mode));
-	snprintf(s, sizeof(s), "%04o", (unsigned)(st.st_mode & 07777));
+	event_set_str(ev, "file.type", file_type(st->st_mode));
+	snprintf(s, sizeof(s), "%04o", (unsigned)(st->st_mode & 07777));
 	event_set_str(ev, "file.mode", s);
-	snprintf(s, sizeof(s), "%u", (unsigned)st.st_uid);
+	snprintf(s, sizeof(s), "%u", (unsigned)st->st_uid);
 	event_set_str(ev, "file.uid", s);
-	snprintf(s, sizeof(s), "%u", (unsigned)st.st_gid);
+	snprintf(s, sizeof(s), "%u", (unsigned)st->st_gid);
 	event_set_str(ev, "file.gid", s);
-	if (getpwuid_r(st.st_uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
+	if (getpwuid_r(st->st_uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
 		event_set_str(ev, "file.owner", pw.pw_name);
-	event_set_int(ev, "file.inode", (int64_t)st.st_ino);
-	if (!S_ISDIR(st.st_mode))
-		event_set_int(ev, "file.size", (int64_t)st.st_size);
-	gmtime_r(&st.st_mtim.tv_sec, &tm);
+	event_set_int(ev, "file.inode", (int64_t)st->st_ino);
+	if (!S_ISDIR(st->st_mode))
+		event_set_int(ev, "file.size", (int64_t)st->st_size);
+	gmtime_r(&st->st_mtim.tv_sec, &tm);
 	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	event_set_str(ev, "file.mtime", s);
-	if (S_ISREG(st.st_mode) && F.dc != NULL &&
-	    (strcmp(action, "file-created") == 0 || strcmp(action, "file-modified") == 0)) {
-		char hex[2 * DIGEST_MAX_SIZE + 1];
-
-		if (fim_hash_file(path, F.dc, F.buf, 1 << 16, HASH_MAX, hex, sizeof(hex), NULL) == 0)
-			event_set_str(ev, digest_ctx_alg(F.dc) == DIGEST_SM3 ? "file.hash.sm3"
-									     : "file.hash.sha256",
-				      hex);
-	}
+	if (hex[0] != '\0')
+		event_set_str(
+		    ev, digest_ctx_alg(F.dc) == DIGEST_SM3 ? "file.hash.sm3" : "file.hash.sha256",
+		    hex);
 }
 
 static void
-report_path(const char *action, const char *path, const struct who *w, const char *previous)
+set_file(json_t *ev, const struct loc *l, const char *action)
 {
-	const char *type = strcmp(action, "file-created") == 0   ? "creation"
+	int look = strcmp(action, "file-deleted") != 0, fd = l->dirfd;
+	int hash = F.dc != NULL &&
+		   (strcmp(action, "file-created") == 0 || strcmp(action, "file-modified") == 0);
+	char hex[2 * DIGEST_MAX_SIZE + 1];
+	struct stat st;
+
+	event_set_str(ev, "file.path", l->path);
+#ifdef WARD_FAULT_INJECTION
+	if (look)
+		fault_stall("WARD_FAULT_FIM_STALL_FILE", l->path);
+#endif
+	/* The directory the kernel named, and the name in it: metadata and
+	 * hash of one file, wherever its path leads now. */
+	if (look && fd < 0 && l->dir != NULL)
+		fd = fim_tree_dir(F.tree, l->dir);
+	if (look && fd >= 0 &&
+	    fim_file_at(fd, l->name, hash ? F.dc : NULL, F.buf, 1 << 16, HASH_MAX, &st, hex,
+			sizeof(hex)) == 0)
+		set_meta(ev, &st, hex);
+}
+
+static void
+report(const char *action, const struct loc *l, const struct who *w, const char *previous)
+{
+	const char *type = strcmp(action, "file-created") == 0	 ? "creation"
 			   : strcmp(action, "file-deleted") == 0 ? "deletion"
 								 : "change";
 	const char *kind = "alert";
@@ -612,12 +542,12 @@ report_path(const char *action, const char *path, const struct who *w, const cha
 		if (F.cfg->fim_package_manager == CONFIG_PKG_INFO)
 			kind = "event";
 	}
-	if (!rate_ok(path, &suppressed))
+	if (!rate_ok(l->path, &suppressed))
 		return;
 	ev = event_new(kind, "file", type, action, NULL);
 	if (ev == NULL)
 		return;
-	set_file(ev, path, action);
+	set_file(ev, l, action);
 	if (previous != NULL)
 		event_set_str(ev, "ward.fim.previous_path", previous);
 	if (w != NULL && w->pid > 0) {
@@ -637,6 +567,25 @@ report_path(const char *action, const char *path, const struct who *w, const cha
 	stat_add(&F.st.reported, 1);
 }
 
+/* The event's record r, said and looked at. */
+static void
+report_rec(const char *action, const struct rec *r, const struct who *w, const char *previous)
+{
+	struct loc l = {r->path, -1, &r->dir, r->name};
+
+	report(action, &l, w, previous);
+}
+
+/* The creation p was waiting for: reported now; p is freed. */
+static void
+pending_report(struct pending *p)
+{
+	struct loc l = {p->path, -1, &p->dir, p->name};
+
+	report("file-created", &l, &p->w, NULL);
+	ward_free(p->path);
+}
+
 /* Creations wait for their first close (or PENDING_S). */
 static void
 pending_flush(int all, double now)
@@ -644,15 +593,14 @@ pending_flush(int all, double now)
 	unsigned i = 0;
 
 	while (i < F.npend) {
-		struct pending *p = &F.pend[i];
+		struct pending p = F.pend[i];
 
-		if (!all && now - p->at < PENDING_S) {
+		if (!all && now - p.at < PENDING_S) {
 			i++;
 			continue;
 		}
-		report_path("file-created", p->path, &p->w, NULL);
-		ward_free(p->path);
 		F.pend[i] = F.pend[--F.npend];
+		pending_report(&p);
 	}
 }
 
@@ -667,8 +615,7 @@ pending_take(const char *path)
 			struct pending p = F.pend[i];
 
 			F.pend[i] = F.pend[--F.npend];
-			report_path("file-created", p.path, &p.w, NULL);
-			ward_free(p.path);
+			pending_report(&p);
 			return 1;
 		}
 	}
@@ -676,45 +623,28 @@ pending_take(const char *path)
 }
 
 static void
-pending_add(const char *path, const struct who *w)
+pending_add(const struct rec *r, const struct who *w)
 {
+	struct pending *p;
+
 	if (F.npend == PENDING_MAX)
 		pending_flush(1, 0);
-	F.pend[F.npend].path = ward_strdup(path);
-	if (F.pend[F.npend].path == NULL) {
-		report_path("file-created", path, w, NULL);
+	p = &F.pend[F.npend];
+	if (strlen(r->name) >= sizeof(p->name) || (p->path = ward_strdup(r->path)) == NULL) {
+		report_rec("file-created", r, w, NULL);
 		return;
 	}
-	F.pend[F.npend].w = *w;
-	F.pend[F.npend].at = clock_mono();
+	p->dir = r->dir;
+	memcpy(p->name, r->name, strlen(r->name) + 1);
+	p->w = *w;
+	p->at = clock_mono();
 	F.npend++;
 }
 
 /* --- events ------------------------------------------------------------- */
 
-/* The path an info record names (its directory from the map, plus the
- * name), or 0 when the directory is unknown. */
-static int
-record_path(const struct fanotify_event_info_fid *fid, char *out, size_t outlen)
-{
-	const struct file_handle *fh = (const void *)fid->handle;
-	const char *name = (const char *)fh->f_handle + fh->handle_bytes;
-	unsigned char key[KEY_MAX];
-	unsigned klen = make_key(&fid->fsid, fh, key);
-	struct dent *e;
-
-	if (klen == 0 || (e = map_find(key, klen, hash_bytes(key, klen))) == NULL || e->klen == 0)
-		return 0;
-	if (fid->hdr.info_type == FAN_EVENT_INFO_TYPE_FID || fid->hdr.info_type == FAN_EVENT_INFO_TYPE_DFID ||
-	    strcmp(name, ".") == 0)
-		snprintf(out, outlen, "%s", e->path);
-	else
-		snprintf(out, outlen, "%s/%s", strcmp(e->path, "/") == 0 ? "" : e->path, name);
-	return 1;
-}
-
-/* The record names its object itself (no name, or "."), not an entry of
- * a directory. */
+/* The record is the object itself (no name, or "."), not an entry of a
+ * directory. */
 static int
 record_is_self(const struct fanotify_event_info_fid *fid)
 {
@@ -724,21 +654,51 @@ record_is_self(const struct fanotify_event_info_fid *fid)
 	       strcmp((const char *)fh->f_handle + fh->handle_bytes, ".") == 0;
 }
 
+/* What an info record names (its directory from the map, plus the name)
+ * in *r; 0 when the directory is unknown. */
+static int
+record_path(const struct fanotify_event_info_fid *fid, struct rec *r)
+{
+	const struct file_handle *fh = (const void *)fid->handle;
+	const char *dir;
+
+	if (fim_tree_id_make(&fid->fsid, fh, &r->dir) != 0 ||
+	    (dir = fim_tree_path(F.tree, &r->dir)) == NULL)
+		return 0;
+	r->name = (const char *)fh->f_handle + fh->handle_bytes;
+	if (fid->hdr.info_type == FAN_EVENT_INFO_TYPE_FID ||
+	    fid->hdr.info_type == FAN_EVENT_INFO_TYPE_DFID || strcmp(r->name, ".") == 0) {
+		r->name = ".";
+		snprintf(r->path, sizeof(r->path), "%s", dir);
+	} else {
+		snprintf(r->path, sizeof(r->path), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir,
+			 r->name);
+	}
+	return 1;
+}
+
 /* A watched directory is gone: forget it (the kernel dropped its mark;
  * its removal was reported by its parent). */
 static void
 forget_dir(const struct fanotify_event_info_fid *fid)
 {
-	unsigned char key[KEY_MAX];
-	unsigned klen = make_key(&fid->fsid, (const void *)fid->handle, key);
-	struct dent *e;
+	struct fim_tree_id id;
 
-	if (klen == 0 || !record_is_self(fid))
-		return;
-	e = map_find(key, klen, hash_bytes(key, klen));
-	if (e != NULL && e->klen != 0) {
-		map_del(e);
+	if (record_is_self(fid) &&
+	    fim_tree_id_make(&fid->fsid, (const void *)fid->handle, &id) == 0 &&
+	    fim_tree_del(F.tree, &id))
 		stat_add(&F.st.dirs, (uint64_t)-1);
+}
+
+static void
+unmark(void *arg, const struct fim_tree_id *id)
+{
+	int fd = fim_tree_open(F.tree, id);
+
+	(void)arg;
+	if (fd >= 0) {
+		(void)fanotify_mark(F.fan, FAN_MARK_REMOVE | FAN_MARK_ONLYDIR, MARK_MASK, fd, NULL);
+		close(fd);
 	}
 }
 
@@ -747,80 +707,50 @@ forget_dir(const struct fanotify_event_info_fid *fid)
 static void
 forget_subtree(const char *from)
 {
-	union {
-		struct file_handle fh;
-		char space[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-	} u;
-	char parent[PATH_MAX], *slash;
-	size_t n = strlen(from), i = 0;
-	int mfd;
+	size_t n = fim_tree_del_under(F.tree, from, unmark, NULL);
 
-	snprintf(parent, sizeof(parent), "%s", from);
-	if ((slash = strrchr(parent, '/')) != NULL)
-		slash[slash == parent] = '\0';
-	mfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* any fd of the mount */
-	while (i < F.mapcap) {
-		struct dent *e = &F.map[i];
-		int fd;
-
-		if (e->klen == 0 || strncmp(e->path, from, n) != 0 ||
-		    (e->path[n] != '\0' && e->path[n] != '/')) {
-			i++;
-			continue;
-		}
-		memcpy(&u.fh.handle_type, e->key + 8, 4);
-		memcpy(&u.fh.handle_bytes, e->key + 12, 4);
-		memcpy(u.fh.f_handle, e->key + 16, u.fh.handle_bytes);
-		fd = mfd >= 0 ? open_by_handle_at(mfd, &u.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-		if (fd >= 0) {
-			(void)fanotify_mark(F.fan, FAN_MARK_REMOVE | FAN_MARK_ONLYDIR, MARK_MASK, fd,
-					    NULL);
-			close(fd);
-		}
-		map_del(e); /* may move a later entry into slot i: look again */
-		stat_add(&F.st.dirs, (uint64_t)-1);
-	}
-	if (mfd >= 0)
-		close(mfd);
+	stat_add(&F.st.dirs, (uint64_t)0 - n);
 }
 
 static void
-on_rename(const char *from, const char *to, int isdir, const struct who *w)
+on_rename(const struct rec *from, const struct rec *to, int isdir, const struct who *w)
 {
-	int in_from = from[0] != '\0' && fim_watch_covers(&F.watch, from);
-	int in_to = to[0] != '\0' && fim_watch_covers(&F.watch, to);
+	int in_from = from->path[0] != '\0' && fim_watch_covers(&F.watch, from->path);
+	int in_to = to->path[0] != '\0' && fim_watch_covers(&F.watch, to->path);
 
 	if (in_from && in_to)
-		report_path("file-renamed", to, w, from);
+		report_rec("file-renamed", to, w, from->path);
 	else if (in_from)
-		report_path("file-deleted", from, w, NULL); /* moved out of sight */
+		report_rec("file-deleted", from, w, NULL); /* moved out of sight */
 	else if (in_to)
-		report_path("file-created", to, w, NULL);
+		report_rec("file-created", to, w, NULL);
 	/* A directory's subtree moves with it: new paths, and marks on what
 	 * came into sight (its entries reported as created), off what left. */
 	if (isdir && in_to)
-		walk(to, in_from ? WALK_MARK : WALK_MARK_REPORT, w);
-	else if (isdir && from[0] != '\0')
-		forget_subtree(from);
+		walk_at(&to->dir, to->name, to->path, in_from ? WALK_MARK : WALK_MARK_REPORT, w);
+	else if (isdir && from->path[0] != '\0')
+		forget_subtree(from->path);
 }
 
 static void
-handle(const struct fanotify_event_metadata *md)
+handle(const struct fanotify_event_metadata *md, const char *raw)
 {
-	const char *p = (const char *)(md + 1), *end = (const char *)md + md->event_len;
+	const char *p = raw + md->metadata_len, *end = raw + md->event_len;
 	const struct fanotify_event_info_fid *self = NULL;
-	char path[PATH_MAX] = "", old[PATH_MAX] = "", nw[PATH_MAX] = "";
+	struct rec path, old, nw;
 	int isdir = (md->mask & FAN_ONDIR) != 0, known = 0;
 	struct who w;
 
+	path.path[0] = old.path[0] = nw.path[0] = '\0';
 	stat_add(&F.st.events, 1);
 	if (md->mask & FAN_Q_OVERFLOW) {
 		json_t *ev = event_new("alert", "file", "info", "fim-events-lost", "failure");
 
 		stat_add(&F.st.lost, 1);
 		if (ev != NULL) {
-			event_set_str(ev, "message", "the kernel's event queue overflowed: some file "
-						     "changes were not seen (run ward fim check)");
+			event_set_str(ev, "message",
+				      "the kernel's event queue overflowed: some file "
+				      "changes were not seen (run ward fim check)");
 			worker_emit(ev);
 		}
 		return;
@@ -832,15 +762,15 @@ handle(const struct fanotify_event_metadata *md)
 			break;
 		switch (fid->hdr.info_type) {
 		case FAN_EVENT_INFO_TYPE_OLD_DFID_NAME:
-			known |= record_path(fid, old, sizeof(old));
+			known |= record_path(fid, &old);
 			break;
 		case FAN_EVENT_INFO_TYPE_NEW_DFID_NAME:
-			known |= record_path(fid, nw, sizeof(nw));
+			known |= record_path(fid, &nw);
 			break;
 		case FAN_EVENT_INFO_TYPE_DFID_NAME:
 		case FAN_EVENT_INFO_TYPE_DFID:
 		case FAN_EVENT_INFO_TYPE_FID:
-			known |= record_path(fid, path, sizeof(path));
+			known |= record_path(fid, &path);
 			self = fid;
 			break;
 		default:
@@ -858,36 +788,58 @@ handle(const struct fanotify_event_metadata *md)
 	}
 	who_of(md->pid, &w);
 	if (md->mask & FAN_RENAME) {
-		on_rename(old, nw, isdir, &w);
+		on_rename(&old, &nw, isdir, &w);
 		return;
 	}
-	if (path[0] == '\0' || !fim_watch_covers(&F.watch, path))
+	if (path.path[0] == '\0' || !fim_watch_covers(&F.watch, path.path))
 		return;
 	if (md->mask & FAN_CREATE) {
 		if (isdir || (md->mask & FAN_CLOSE_WRITE))
-			report_path("file-created", path, &w, NULL);
+			report_rec("file-created", &path, &w, NULL);
 		else
-			pending_add(path, &w);
+			pending_add(&path, &w);
 		/* What was made inside before the mark is reported as created. */
 		if (isdir)
-			walk(path, WALK_MARK_REPORT, &w);
+			walk_at(&path.dir, path.name, path.path, WALK_MARK_REPORT, &w);
 	}
-	if ((md->mask & FAN_CLOSE_WRITE) && !(md->mask & FAN_CREATE) && !pending_take(path))
-		report_path("file-modified", path, &w, NULL);
+	if ((md->mask & FAN_CLOSE_WRITE) && !(md->mask & FAN_CREATE) && !pending_take(path.path))
+		report_rec("file-modified", &path, &w, NULL);
 	if ((md->mask & FAN_ATTRIB) && !(md->mask & (FAN_CREATE | FAN_DELETE)))
-		report_path("file-attributes-changed", path, &w, NULL);
+		report_rec("file-attributes-changed", &path, &w, NULL);
 	if (md->mask & FAN_DELETE) {
-		(void)pending_take(path);
-		report_path("file-deleted", path, &w, NULL);
+		(void)pending_take(path.path);
+		report_rec("file-deleted", &path, &w, NULL);
 	}
 }
 
 /* --- the thread --------------------------------------------------------- */
 
+/* The events in buf[0..n).  With file identifiers their lengths are
+ * multiples of 4, not 8: each header is copied out before it is read. */
+static void
+handle_all(const char *buf, size_t n)
+{
+	struct fanotify_event_metadata md;
+	size_t off = 0;
+
+	while (n - off >= sizeof(md)) {
+		memcpy(&md, buf + off, sizeof(md));
+		if (md.event_len < sizeof(md) || md.event_len > n - off)
+			break;
+		if (md.vers == FANOTIFY_METADATA_VERSION && md.metadata_len >= sizeof(md) &&
+		    md.metadata_len <= md.event_len)
+			handle(&md, buf + off);
+		else if (md.fd >= 0)
+			close(md.fd);
+		off += md.event_len;
+	}
+}
+
 static void *
 fim_thread(void *arg)
 {
 	char buf[64 * 1024] __attribute__((aligned(8)));
+	double kept = clock_mono();
 
 	(void)arg;
 	fim_lower_priority();
@@ -895,8 +847,9 @@ fim_thread(void *arg)
 	for (;;) {
 		struct pollfd pf[2] = {{F.fan, POLLIN, 0}, {F.wake, POLLIN, 0}};
 		ssize_t n;
+		int quiet;
 
-		(void)poll(pf, 2, F.npend > 0 ? 100 : 1000);
+		quiet = poll(pf, 2, F.npend > 0 ? 100 : 1000) == 0;
 		if (pf[1].revents & POLLIN) {
 			uint64_t v;
 
@@ -904,19 +857,17 @@ fim_thread(void *arg)
 				apply_policy(0);
 		}
 		if (pf[0].revents & POLLIN) {
-			while ((n = read(F.fan, buf, sizeof(buf))) > 0) {
-				const struct fanotify_event_metadata *md = (const void *)buf;
-
-				while (FAN_EVENT_OK(md, n)) {
-					if (md->vers == FANOTIFY_METADATA_VERSION)
-						handle(md);
-					else if (md->fd >= 0)
-						close(md->fd);
-					md = FAN_EVENT_NEXT(md, n);
-				}
-			}
+			while ((n = read(F.fan, buf, sizeof(buf))) > 0)
+				handle_all(buf, (size_t)n);
 		}
 		pending_flush(0, clock_mono());
+		/* The descriptors of watched filesystems, kept while events come
+		 * (reopening one per event costs), go when it is quiet and at
+		 * least every FS_KEEP_S: an idle sensor holds no filesystem busy. */
+		if (quiet || clock_mono() - kept >= FS_KEEP_S) {
+			fim_tree_idle(F.tree);
+			kept = clock_mono();
+		}
 	}
 	return NULL;
 }
@@ -938,15 +889,19 @@ fimmon_start(const struct agent_config *c, char *why, size_t whylen)
 		return WARD_EIO;
 	}
 	/* FAN_RENAME (Linux 5.17) reports both names of a rename at once. */
-	if (fanotify_mark(F.fan, FAN_MARK_ADD | FAN_MARK_ONLYDIR, MARK_MASK, AT_FDCWD, c->state_dir) != 0 &&
+	if (fanotify_mark(F.fan, FAN_MARK_ADD | FAN_MARK_ONLYDIR, MARK_MASK, AT_FDCWD,
+			  c->state_dir) != 0 &&
 	    errno == EINVAL) {
-		snprintf(why, whylen, "fanotify rename events are not available (Linux 5.17 or later)");
+		snprintf(why, whylen,
+			 "fanotify rename events are not available (Linux 5.17 or later)");
 		goto fail;
 	}
-	(void)fanotify_mark(F.fan, FAN_MARK_REMOVE | FAN_MARK_ONLYDIR, MARK_MASK, AT_FDCWD, c->state_dir);
+	(void)fanotify_mark(F.fan, FAN_MARK_REMOVE | FAN_MARK_ONLYDIR, MARK_MASK, AT_FDCWD,
+			    c->state_dir);
 	F.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	F.buf = ward_malloc(1 << 16);
-	if (F.wake < 0 || F.buf == NULL || digest_new(alg, &F.dc) != 0) {
+	if (F.wake < 0 || F.buf == NULL || digest_new(alg, &F.dc) != 0 ||
+	    fim_tree_new(&F.tree) != 0) {
 		snprintf(why, whylen, "out of resources");
 		goto fail;
 	}
@@ -960,6 +915,8 @@ fimmon_start(const struct agent_config *c, char *why, size_t whylen)
 	pthread_mutex_unlock(&F.lock);
 	return 0;
 fail:
+	fim_tree_free(F.tree);
+	F.tree = NULL;
 	close(F.fan);
 	F.fan = -1;
 	if (F.wake >= 0)

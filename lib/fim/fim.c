@@ -34,8 +34,8 @@ struct fent {
 	uint64_t size;
 	int64_t mtime_ns;
 	uint64_t ino;
-	char *target;	   /* symbolic links */
-	char hash[65];	   /* hex; "" if not a regular file or unreadable */
+	char *target;  /* symbolic links */
+	char hash[65]; /* hex; "" if not a regular file or unreadable */
 };
 
 struct flist {
@@ -88,7 +88,10 @@ on_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 		walk_list->err = WARD_ENOMEM;
 		return FTW_STOP;
 	}
-	e->type = S_ISREG(st->st_mode) ? 'f' : S_ISDIR(st->st_mode) ? 'd' : S_ISLNK(st->st_mode) ? 'l' : 'o';
+	e->type = S_ISREG(st->st_mode)	 ? 'f'
+		  : S_ISDIR(st->st_mode) ? 'd'
+		  : S_ISLNK(st->st_mode) ? 'l'
+					 : 'o';
 	e->mode = (unsigned)(st->st_mode & 07777);
 	e->uid = st->st_uid;
 	e->gid = st->st_gid;
@@ -125,24 +128,17 @@ fim_lower_priority(void)
 }
 
 int
-fim_hash_file(const char *path, struct digest_ctx *dc, uint8_t *buf, size_t buflen,
-	      uint64_t max_size, char *hex, size_t hexlen, uint64_t *hashed)
+fim_hash_fd(int fd, struct digest_ctx *dc, uint8_t *buf, size_t buflen, uint64_t max_size,
+	    char *hex, size_t hexlen, uint64_t *hashed)
 {
 	uint8_t md[DIGEST_MAX_SIZE];
 	struct stat st;
 	ssize_t k;
-	int fd, ok;
+	int r = -1;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
-	if (fd < 0)
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -1;
-	if (max_size > 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-			     (uint64_t)st.st_size > max_size)) {
-		close(fd);
-		return -1;
-	}
+	if (max_size > 0 &&
+	    (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max_size))
+		goto out;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	(void)digest_reset(dc);
 	while ((k = read(fd, buf, buflen)) > 0) {
@@ -150,11 +146,62 @@ fim_hash_file(const char *path, struct digest_ctx *dc, uint8_t *buf, size_t bufl
 		if (hashed != NULL)
 			*hashed += (uint64_t)k;
 	}
-	ok = k == 0 && digest_final(dc, md, sizeof(md)) == 0;
-	close(fd);
-	if (!ok)
+	if (k != 0 || digest_final(dc, md, sizeof(md)) != 0)
+		goto out;
+	r = digest_to_hex(md, digest_size(digest_ctx_alg(dc)), hex, hexlen);
+out:
+	return r;
+}
+
+int
+fim_hash_file(const char *path, struct digest_ctx *dc, uint8_t *buf, size_t buflen,
+	      uint64_t max_size, char *hex, size_t hexlen, uint64_t *hashed)
+{
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
 		return -1;
-	return digest_to_hex(md, digest_size(digest_ctx_alg(dc)), hex, hexlen);
+	r = fim_hash_fd(fd, dc, buf, buflen, max_size, hex, hexlen, hashed);
+	close(fd);
+	return r;
+}
+
+int
+fim_file_at(int dirfd, const char *name, struct digest_ctx *dc, uint8_t *buf, size_t buflen,
+	    uint64_t max_size, struct stat *st, char *hex, size_t hexlen)
+{
+	int fd = -1, r = -1;
+
+	if (hexlen > 0)
+		hex[0] = '\0';
+	if (strcmp(name, ".") == 0) {
+		r = fstat(dirfd, st);
+		goto out;
+	}
+	/* Look first: only a regular file is opened (opening a device can
+	 * have effects of its own, opening a FIFO can wait for a writer). */
+	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
+		goto out;
+	r = 0;
+	if (dc == NULL || !S_ISREG(st->st_mode))
+		goto out;
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOATIME);
+	if (fd < 0)
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* What is said is what was read: the metadata of the file hashed,
+	 * even if the name was given to another file since the look. */
+	if (fd < 0 || fstat(fd, st) != 0 || !S_ISREG(st->st_mode))
+		goto out;
+	if (fim_hash_fd(fd, dc, buf, buflen, max_size, hex, hexlen, NULL) != 0 && hexlen > 0)
+		hex[0] = '\0';
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 static void *
@@ -186,7 +233,8 @@ hasher(void *arg)
 			break;
 		e = &j->l->e[i];
 		hashed = 0;
-		ok = fim_hash_file(e->path, dc, buf, 1 << 20, 0, e->hash, sizeof(e->hash), &hashed) == 0;
+		ok = fim_hash_file(e->path, dc, buf, 1 << 20, 0, e->hash, sizeof(e->hash),
+				   &hashed) == 0;
 		pthread_mutex_lock(&j->lock);
 		j->st->bytes_hashed += hashed;
 		pthread_mutex_unlock(&j->lock);
@@ -233,8 +281,8 @@ collect(const struct fim_policy *p, struct flist *l, struct fim_stats *st, struc
 	walk_policy = p;
 	walk_stats = st;
 	for (i = 0; i < p->npaths && l->err == 0; i++)
-		if (nftw(p->paths[i], on_entry, 64, FTW_PHYS | FTW_ACTIONRETVAL) != 0 && l->err == 0 &&
-		    errno == ENOENT)
+		if (nftw(p->paths[i], on_entry, 64, FTW_PHYS | FTW_ACTIONRETVAL) != 0 &&
+		    l->err == 0 && errno == ENOENT)
 			st->errors++;
 	pthread_mutex_unlock(&walk_lock);
 	if (l->err != 0)
@@ -319,8 +367,8 @@ fim_baseline(const struct fim_policy *p, const char *path, struct fim_stats *st,
 		const struct fent *e = &l.e[i];
 
 		put_escaped(f, e->path);
-		fprintf(f, "\t%c\t%o\t%lu\t%lu\t%" PRIu64 "\t%" PRId64 "\t%" PRIu64 "\t%s\t", e->type,
-			e->mode, e->uid, e->gid, e->size, e->mtime_ns, e->ino,
+		fprintf(f, "\t%c\t%o\t%lu\t%lu\t%" PRIu64 "\t%" PRId64 "\t%" PRIu64 "\t%s\t",
+			e->type, e->mode, e->uid, e->gid, e->size, e->mtime_ns, e->ino,
 			e->hash[0] ? e->hash : "-");
 		if (e->target != NULL)
 			put_escaped(f, e->target);
@@ -429,8 +477,8 @@ diff_fields(const struct fent *a, const struct fent *b, char *out, size_t outlen
 }
 
 int
-fim_check(const struct fim_policy *p, const char *path, fim_diff_fn fn, void *arg,
-	  unsigned *bits, struct fim_stats *st, struct ward_diag *d)
+fim_check(const struct fim_policy *p, const char *path, fim_diff_fn fn, void *arg, unsigned *bits,
+	  struct fim_stats *st, struct ward_diag *d)
 {
 	struct flist base, cur;
 	size_t i = 0, j = 0;

@@ -38,8 +38,7 @@ enum fim_change {
 
 /* One difference found by a check: what, and for FIM_CHANGED which
  * attributes ("type,mode,uid,gid,size,mtime,inode,hash,target"). */
-typedef void (*fim_diff_fn)(void *arg, enum fim_change what, const char *path,
-			    const char *fields);
+typedef void (*fim_diff_fn)(void *arg, enum fim_change what, const char *path, const char *fields);
 
 struct fim_stats {
 	uint64_t entries, files, bytes_hashed, errors;
@@ -60,14 +59,34 @@ int fim_check(const struct fim_policy *p, const char *path, fim_diff_fn fn, void
 /* Lowers the calling thread to nice 19 and the idle I/O class. */
 void fim_lower_priority(void);
 
+struct digest_ctx;
+struct stat;
+
 /*
  * The hex digest (dc's algorithm) of the file at path (not following a
  * final symbolic link), read through buf.  With max_size > 0, only a
  * regular file of at most max_size bytes is hashed.  Adds the bytes read
  * to *hashed (if not NULL).  0, or -1.
  */
-struct digest_ctx;
 int fim_hash_file(const char *path, struct digest_ctx *dc, uint8_t *buf, size_t buflen,
 		  uint64_t max_size, char *hex, size_t hexlen, uint64_t *hashed);
+
+/* The same for what the descriptor fd reads from where it is (borrowed). */
+int fim_hash_fd(int fd, struct digest_ctx *dc, uint8_t *buf, size_t buflen, uint64_t max_size,
+		char *hex, size_t hexlen, uint64_t *hashed);
+
+/*
+ * What name is in the directory dirfd (borrowed), looked up there without
+ * following a symbolic link — "." for the directory itself: its metadata
+ * in *st, and with dc, when it is a regular file of at most max_size bytes
+ * (0: any), the hex digest of its content in hex ("" otherwise).  The
+ * metadata of a hashed file is that of the descriptor that was read, so
+ * they always describe the same file.  Only a name that is a regular file
+ * when looked at is opened (without blocking, O_NOCTTY), and hashed only
+ * if what was opened is one.  0, or -1 with errno when the name is not
+ * there.
+ */
+int fim_file_at(int dirfd, const char *name, struct digest_ctx *dc, uint8_t *buf, size_t buflen,
+		uint64_t max_size, struct stat *st, char *hex, size_t hexlen);
 
 #endif

@@ -13,13 +13,13 @@
 #include "crypto/digest.h"
 #include "util/alloc.h"
 #include "util/file.h"
+#include "util/path.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -286,64 +285,6 @@ out:
 }
 
 /*
- * Opens the directory dir (absolute) without following a symbolic link
- * anywhere on its path, so that a user who can write a directory on the
- * way cannot send root somewhere else.  openat2 does it in one call;
- * without it (kernels before 5.6, or a seccomp profile that does not know
- * it: ENOSYS, EPERM) the same holds one component at a time with
- * O_NOFOLLOW.  Returns the descriptor, or -1 with errno (ELOOP: a symbolic
- * link is on the way).
- */
-static int
-dir_open(const char *dir)
-{
-	char comp[NAME_MAX + 1];
-	const char *p, *end;
-	struct stat st;
-	int fd, next, err;
-
-#ifdef SYS_openat2
-	struct open_how how;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-	how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
-	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
-		goto out;
-#endif
-	fd = dir[0] == '/' ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (fd < 0)
-		errno = dir[0] == '/' ? errno : EINVAL;
-	for (p = dir; fd >= 0; p = end) {
-		while (*p == '/')
-			p++;
-		end = strchrnul(p, '/');
-		if (end == p)
-			break;
-		if ((size_t)(end - p) > NAME_MAX) {
-			close(fd);
-			fd = -1;
-			errno = ENAMETOOLONG;
-			break;
-		}
-		memcpy(comp, p, (size_t)(end - p));
-		comp[end - p] = '\0';
-		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		err = errno;
-		/* Say ELOOP for a symbolic link, as openat2 does (O_DIRECTORY may say ENOTDIR). */
-		if (next < 0 && err == ENOTDIR &&
-		    fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-			err = ELOOP;
-		close(fd);
-		fd = next;
-		errno = err;
-	}
-out:
-	return fd;
-}
-
-/*
  * Whether file a has the content b had: same inode, size and mtime.  Not
  * ctime: a chmod right after the write (download, then chmod +x) must not
  * stop the quarantine.
@@ -461,7 +402,7 @@ quarantine_begin(const char *state_dir, const char *path, int fd, const char *ru
 	if ((r = path_split(path, op->dir, sizeof(op->dir), op->name, d)) != 0 ||
 	    (r = load_key(state_dir, key, d)) != 0)
 		goto out;
-	op->parent = dir_open(op->dir);
+	op->parent = path_open_dir(op->dir, 0);
 	if (op->parent < 0 || fstat(op->parent, &op->dir_st) != 0) {
 		int err = errno;
 
@@ -543,7 +484,7 @@ quarantine_commit(struct quarantine_op *op, struct quarantine_entry *e, struct w
 	 * (and perhaps a symbolic link put in its place) would leave the
 	 * record pointing at somewhere else.
 	 */
-	again = dir_open(op->dir);
+	again = path_open_dir(op->dir, 0);
 	if (again < 0 || fstat(again, &now) != 0 || now.st_dev != op->dir_st.st_dev ||
 	    now.st_ino != op->dir_st.st_ino) {
 		r = diag_set(d, WARD_EIO, op->e.path, 0, 0,
@@ -642,7 +583,7 @@ restore_dir_open(const char *dir, uid_t uid, int *fd, struct ward_diag *d)
 	struct stat st;
 	int r = 0;
 
-	*fd = dir_open(dir);
+	*fd = path_open_dir(dir, 0);
 	if (*fd < 0 && errno == ELOOP)
 		r = diag_set(d, WARD_EINVAL, dir, 0, 0,
 			     "will not restore into this directory: a symbolic link is on its "
