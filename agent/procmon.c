@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,17 +306,31 @@ reader(void *arg)
 		}
 		if (n <= 0)
 			break;
-		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned)n); nh = NLMSG_NEXT(nh, n)) {
-			struct cn_msg *cn = NLMSG_DATA(nh);
-			struct proc_event *pe;
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			struct cn_msg cn;
+			struct proc_event pe;
+			size_t have;
 
-			if (nh->nlmsg_type == NLMSG_ERROR || nh->nlmsg_type == NLMSG_NOOP)
+			if (nh->nlmsg_type == NLMSG_ERROR || nh->nlmsg_type == NLMSG_NOOP ||
+			    nh->nlmsg_len < NLMSG_LENGTH(sizeof(cn)))
 				continue;
-			if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC)
+			/* Copied out: the event sits at an offset that is not
+			 * aligned for struct proc_event (reading it in place is
+			 * undefined behaviour). */
+			memcpy(&cn, NLMSG_DATA(nh), sizeof(cn));
+			if (cn.id.idx != CN_IDX_PROC || cn.id.val != CN_VAL_PROC)
 				continue;
-			pe = (struct proc_event *)(void *)cn->data;
-			if (pe->what == PROC_EVENT_EXEC)
-				on_exec((pid_t)pe->event_data.exec.process_tgid);
+			have = nh->nlmsg_len - NLMSG_LENGTH(sizeof(cn));
+			if (have > cn.len)
+				have = cn.len;
+			memset(&pe, 0, sizeof(pe));
+			memcpy(&pe, (const char *)NLMSG_DATA(nh) + sizeof(cn),
+			       have < sizeof(pe) ? have : sizeof(pe));
+			if (have >= offsetof(struct proc_event, event_data) +
+					sizeof(pe.event_data.exec) &&
+			    pe.what == PROC_EVENT_EXEC)
+				on_exec((pid_t)pe.event_data.exec.process_tgid);
 		}
 	}
 	return NULL;
@@ -342,7 +357,8 @@ procmon_start(char *why, size_t whylen)
 	sa.nl_pid = 0; /* let the kernel pick a port id */
 	if (bind(P.sock, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    subscribe(P.sock, PROC_CN_MCAST_LISTEN) != 0) {
-		snprintf(why, whylen, "cannot listen to the process connector: %s", strerror(errno));
+		snprintf(why, whylen, "cannot listen to the process connector: %s",
+			 strerror(errno));
 		close(P.sock);
 		P.sock = -1;
 		return -1;
