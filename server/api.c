@@ -191,30 +191,35 @@ api_load_keys(struct api *a, struct ward_diag *d)
 
 /* --- routing ---------------------------------------------------------------- */
 
+/* The variable segments of a route's path, and what each may hold. */
+static const struct {
+	const char *name, *set;
+	size_t lo, hi;
+} vars[] = {
+    {"{id}", "0123456789abcdef", 32, 32},	     /* an agent id */
+    {"{sha}", "0123456789abcdef", 64, 64},	     /* a bundle's sha256 */
+    {"{n}", "0123456789", 1, 18},		     /* a release id */
+    {"{word}", "abcdefghijklmnopqrstuvwxyz", 1, 15}, /* an action (struct call.word) */
+};
+
 /* 1 if segment seg (n bytes) matches pattern segment pat; the variable
  * part goes to c. */
 static int
 segment(const char *pat, size_t plen, const char *seg, size_t n, struct call *c)
 {
-	const char *set = NULL;
-	size_t lo = 0, hi = 0;
+	size_t i, k;
 
-	if (plen == 4 && strncmp(pat, "{id}", 4) == 0)
-		set = "0123456789abcdef", lo = hi = 32;
-	else if (plen == 5 && strncmp(pat, "{sha}", 5) == 0)
-		set = "0123456789abcdef", lo = hi = 64;
-	else if (plen == 3 && strncmp(pat, "{n}", 3) == 0)
-		set = "0123456789", lo = 1, hi = 18;
-	else if (plen == 6 && strncmp(pat, "{word}", 6) == 0)
-		set = "abcdefghijklmnopqrstuvwxyz", lo = 1, hi = sizeof(c->word) - 1;
-	if (set == NULL)
+	for (k = 0; k < sizeof(vars) / sizeof(vars[0]); k++)
+		if (strlen(vars[k].name) == plen && strncmp(pat, vars[k].name, plen) == 0)
+			break;
+	if (k == sizeof(vars) / sizeof(vars[0]))
 		return plen == n && strncmp(pat, seg, n) == 0;
-	if (n < lo || n > hi)
+	if (n < vars[k].lo || n > vars[k].hi)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (strchr(set, seg[i]) == NULL || seg[i] == '\0')
+	for (i = 0; i < n; i++)
+		if (strchr(vars[k].set, seg[i]) == NULL || seg[i] == '\0')
 			return 0;
-	if (pat[1] == 'w')
+	if (strcmp(vars[k].name, "{word}") == 0)
 		snprintf(c->word, sizeof(c->word), "%.*s", (int)n, seg);
 	else
 		snprintf(c->arg, sizeof(c->arg), "%.*s", (int)n, seg);

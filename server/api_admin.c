@@ -35,10 +35,7 @@ api_agents(struct api *a, const struct http_req *q, struct http_resp *r, const s
 	db = api_reader(a);
 	rc = store_agents(db, &out, &d);
 	api_reader_done(a, db);
-	if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:o}", "agents", out);
+	api_reply(r, rc, &d, rc == 0 ? json_pack("{s:o}", "agents", out) : NULL);
 }
 
 /* POST /api/v1/agents/ID/revoke|unrevoke|approve|deny */
@@ -155,10 +152,7 @@ api_event_list(struct api *a, const struct http_req *q, struct http_resp *r, con
 	db = api_reader(a);
 	rc = store_events(db, agent, since, lim, &out, &d);
 	api_reader_done(a, db);
-	if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:o}", "events", out);
+	api_reply(r, rc, &d, rc == 0 ? json_pack("{s:o}", "events", out) : NULL);
 }
 
 void
@@ -174,10 +168,7 @@ api_audit_list(struct api *a, const struct http_req *q, struct http_resp *r, con
 	db = api_reader(a);
 	rc = store_audit_list(db, 1000, &out, &d);
 	api_reader_done(a, db);
-	if (rc != 0)
-		http_error(r, 500, "%s", d.msg);
-	else
-		r->json = json_pack("{s:o}", "audit", out);
+	api_reply(r, rc, &d, rc == 0 ? json_pack("{s:o}", "audit", out) : NULL);
 }
 
 /* POST /api/v1/bundles: a signed bundle, checked as an agent would check

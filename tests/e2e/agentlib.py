@@ -77,6 +77,29 @@ EICAR_RULE = (b'rule EICAR_Test_File { strings: $e = "X5O!P%@AP[4\\\\PZX54(P^)7C
               b'$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*" condition: $e at 0 }\n')
 
 
+def signed_bundle(ward, d, key, version, extra_rule=None, min_agent=None):
+    """The default content as version `version` (with an extra rule, or a
+    minimum agent version), built and signed with key (NAME.key) in d."""
+    import shutil
+    src = os.path.join(str(d), "src-v%d" % version)
+    if not os.path.exists(src):
+        shutil.copytree(DEFAULT_SRC, src)
+        manifest = json.load(open(os.path.join(src, "bundle.json")))
+        manifest["version"] = version
+        if min_agent:
+            manifest["min_agent_version"] = min_agent
+        if extra_rule:
+            with open(os.path.join(src, "rules", "extra.yar"), "w") as f:
+                f.write(extra_rule)
+            manifest["rules"].append("rules/extra.yar")
+        json.dump(manifest, open(os.path.join(src, "bundle.json"), "w"))
+    out = os.path.join(str(d), "v%d.wbundle" % version)
+    p = ward.run("content", "build", src, "-o", out)
+    assert p.returncode == 0, p.stderr
+    assert ward.run("content", "sign", out, "--key", key).returncode == 0
+    return out
+
+
 def crafted(version, key, tmp, rules=EICAR_RULE, tests=None, manifest_text=None, **kw):
     """A signed bundle with one rule file and the EICAR sample."""
     files = [("rules/r.yar", "yara", rules), ("tests/eicar.com", "sample", EICAR)]

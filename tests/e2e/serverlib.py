@@ -143,6 +143,17 @@ class Server:
         return ans["events"]
 
 
+def wait(pred, timeout=20, what="condition"):
+    """pred()'s first true value within timeout seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
 def agent_server_lines(server, token, ident):
     """wardd configuration lines for the uplink, with a test identity."""
     d = os.path.dirname(ident)

@@ -9,13 +9,12 @@ Plans are compressed to seconds.
 
 import json
 import os
-import shutil
 import signal
 import time
 
 import pytest
 
-from agentlib import DEFAULT_SRC, Agent, Keys
+from agentlib import Agent, Keys, signed_bundle
 from serverlib import Server, agent_server_lines
 
 
@@ -52,22 +51,7 @@ def rollout(ward, tmp_path, backend, request, interval):
     r.server, r.ward, r.tmp = srv, ward, tmp_path
 
     def bundle(version, extra_rule=None, min_agent=None):
-        src = tmp_path / ("src-v%d" % version)
-        if not src.exists():
-            shutil.copytree(DEFAULT_SRC, src)
-            manifest = json.load(open(src / "bundle.json"))
-            manifest["version"] = version
-            if min_agent:
-                manifest["min_agent_version"] = min_agent
-            if extra_rule:
-                (src / "rules" / "extra.yar").write_text(extra_rule)
-                manifest["rules"].append("rules/extra.yar")
-            json.dump(manifest, open(src / "bundle.json", "w"))
-        out = str(tmp_path / ("v%d.wbundle" % version))
-        p = ward.run("content", "build", str(src), "-o", out)
-        assert p.returncode == 0, p.stderr
-        assert ward.run("content", "sign", out, "--key", rel[0]).returncode == 0
-        return out
+        return signed_bundle(ward, tmp_path, rel[0], version, extra_rule, min_agent)
 
     def agent(name, group="", fault=False):
         d = tmp_path / ("agent-" + name)

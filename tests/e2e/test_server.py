@@ -17,7 +17,7 @@ import time
 import pytest
 
 from agentlib import DEFAULT_SRC, Agent, Keys, read_journal
-from serverlib import Server, agent_server_lines, server_path
+from serverlib import Server, agent_server_lines, server_path, wait
 
 
 @pytest.fixture
@@ -65,16 +65,6 @@ def fleet(ward, tmp_path, backend, request):
     for a in agents:
         a.stop()
     srv.stop()
-
-
-def wait(pred, timeout=20, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def uplink(a):

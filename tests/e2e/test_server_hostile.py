@@ -16,23 +16,12 @@ import socket
 import sqlite3
 import ssl
 import subprocess
-import threading
 import time
 
 import pytest
 
-from agentlib import DEFAULT_SRC, Agent, Keys
-from serverlib import Server, agent_server_lines, server_path
-
-
-def wait(pred, timeout=20, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
+from agentlib import Agent, Keys, signed_bundle
+from serverlib import Server, agent_server_lines, server_path, wait
 
 
 def tls(srv, timeout=10):
@@ -104,17 +93,7 @@ def fleetsrv(ward, tmp_path):
     srv.start()
 
     def bundle(version):
-        src = tmp_path / ("src-v%d" % version)
-        if not src.exists():
-            import shutil
-            shutil.copytree(DEFAULT_SRC, src)
-            manifest = json.load(open(src / "bundle.json"))
-            manifest["version"] = version
-            json.dump(manifest, open(src / "bundle.json", "w"))
-        out = str(tmp_path / ("v%d.wbundle" % version))
-        assert ward.run("content", "build", str(src), "-o", out).returncode == 0
-        assert ward.run("content", "sign", out, "--key", rel[0]).returncode == 0
-        return out
+        return signed_bundle(ward, tmp_path, rel[0], version)
 
     def cli(*args):
         return ward.run("fleet", "--server", srv.url, "--ca", srv.ca, *args,

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from agentlib import DEFAULT_SRC, Keys
+from agentlib import Keys, signed_bundle
 from serverlib import Server
 from test_sim import sim_path
 
@@ -34,16 +34,7 @@ def pair(ward, tmp_path, postgres):
 
 
 def build(ward, tmp_path, rel, version, extra_rule=None):
-    import shutil
-    src = tmp_path / ("src%d" % version)
-    shutil.copytree(DEFAULT_SRC, src)
-    m = json.load(open(src / "bundle.json"))
-    m["version"] = version
-    json.dump(m, open(src / "bundle.json", "w"))
-    out = str(tmp_path / ("v%d.wbundle" % version))
-    assert ward.run("content", "build", str(src), "-o", out).returncode == 0
-    assert ward.run("content", "sign", out, "--key", rel[0]).returncode == 0
-    return out
+    return signed_bundle(ward, tmp_path, rel[0], version, extra_rule)
 
 
 def publish(ward, srv, path, plan, tmp_path):
