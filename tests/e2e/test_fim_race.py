@@ -15,24 +15,21 @@ when the sensor is about to look at a directory or file of a given name,
 and a flag file that says the pause began.
 """
 
-import grp
 import hashlib
-import json
 import os
-import pwd
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from agentlib import Agent, Keys, crafted, read_journal
+from test_fim_realtime import fim_events, wait_fim as wait_fim_for
+from userlib import nobody, run_as, user_tmpfs
+
+from agentlib import Agent, Keys, crafted
 
 SECRET = b"root's private key material: 7c1e0a2f9b4d6e8a\n"
 SECRET_NAME = "root-only.key"
 USER_DATA = b"the user's own file\n"
-FIM_ACTIONS = ("file-created", "file-modified", "file-deleted", "file-renamed",
-               "file-attributes-changed")
 
 
 class Box:
@@ -45,88 +42,67 @@ def box(ward, tmp_path):
         pytest.fail("the FIM race tests run as root (make check runs them so)", pytrace=False)
     b = Box()
     b.ward, b.tmp = ward, tmp_path
-    b.uid, b.gid = pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid
-    # tmp_path's parents are root's (0700): the user could not reach a mount there.
-    b.mnt = tempfile.mkdtemp(prefix="ward-fimrace-", dir="/tmp")
-    os.chmod(b.mnt, 0o755)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "wardfimrace", b.mnt],
-                   check=True)
+    b.uid, b.gid = nobody()
     agents = []
-    try:
-        assert os.path.ismount(b.mnt), "refusing to go on: %s is not the test's own mount" % b.mnt
-        # The watched tree, the user's; a place of theirs outside it; root's secret.
-        b.home = os.path.join(b.mnt, "home")
-        b.stage = os.path.join(b.mnt, "stage")
-        for d in (b.home, b.stage):
-            os.mkdir(d)
-            os.chown(d, b.uid, b.gid)
-        b.secret_dir = os.path.join(b.mnt, "secret")
-        os.mkdir(b.secret_dir, 0o700)
-        b.secret = os.path.join(b.secret_dir, SECRET_NAME)
-        with open(b.secret, "wb") as f:
-            f.write(SECRET)
-        os.chmod(b.secret, 0o600)
-        b.secret_ino = os.stat(b.secret).st_ino
-        b.flag = str(tmp_path / "stalled")
-        keys = Keys(ward, str(tmp_path / "keys"))
-        rel = keys.make("release")
-        # Content without a FIM policy of its own: the sensor watches only the test's paths.
-        v1 = str(tmp_path / "v1.wbundle")
-        with open(v1, "wb") as f:
-            f.write(crafted(1, rel, str(tmp_path)))
+    # (tmp_path's parents are root's, 0700: the user could not reach a mount there.)
+    with user_tmpfs("ward-fimrace-") as b.mnt:
+        try:
+            # The watched tree, the user's; a place of theirs outside it; root's secret.
+            b.home = os.path.join(b.mnt, "home")
+            b.stage = os.path.join(b.mnt, "stage")
+            for d in (b.home, b.stage):
+                os.mkdir(d)
+                os.chown(d, b.uid, b.gid)
+            b.secret_dir = os.path.join(b.mnt, "secret")
+            os.mkdir(b.secret_dir, 0o700)
+            b.secret = os.path.join(b.secret_dir, SECRET_NAME)
+            with open(b.secret, "wb") as f:
+                f.write(SECRET)
+            os.chmod(b.secret, 0o600)
+            b.secret_ino = os.stat(b.secret).st_ino
+            b.flag = str(tmp_path / "stalled")
+            keys = Keys(ward, str(tmp_path / "keys"))
+            rel = keys.make("release")
+            # Content without a FIM policy of its own: the sensor watches only the test's paths.
+            v1 = str(tmp_path / "v1.wbundle")
+            with open(v1, "wb") as f:
+                f.write(crafted(1, rel, str(tmp_path)))
 
-        def agent(paths, stall=None, dirs=1):
-            """stall: ("DIR" or "FILE", name) for the fault build's pause."""
-            d = tmp_path / ("agent%d" % len(agents))
-            d.mkdir()
-            lines = ["fim:", "  paths: [%s]" % ", ".join(paths)]
-            env = None
-            if stall is not None:
-                env = {"WARD_FAULT_FIM_STALL_" + stall[0]: stall[1],
-                       "WARD_FAULT_FIM_STALL_MS": "1500",
-                       "WARD_FAULT_FIM_STALL_FLAG": b.flag}
-            a = Agent(ward, d, [rel[1]], fault=stall is not None, extra=lines, env=env)
-            agents.append(a)
-            a.start()
-            p = a.apply(v1)
-            assert p.returncode == 0, p.stderr
-            a.wait_for(lambda s: s["sensors"]["fim"].get("counters", {}).get("dirs", 0) >= dirs,
-                       what="the FIM sensor watching the tree")
-            a.first_pid = a.worker_pid()
-            return a
+            def agent(paths, stall=None, dirs=1):
+                """stall: ("DIR" or "FILE", name) for the fault build's pause."""
+                d = tmp_path / ("agent%d" % len(agents))
+                d.mkdir()
+                lines = ["fim:", "  paths: [%s]" % ", ".join(paths)]
+                env = None
+                if stall is not None:
+                    env = {"WARD_FAULT_FIM_STALL_" + stall[0]: stall[1],
+                           "WARD_FAULT_FIM_STALL_MS": "1500",
+                           "WARD_FAULT_FIM_STALL_FLAG": b.flag}
+                a = Agent(ward, d, [rel[1]], fault=stall is not None, extra=lines, env=env)
+                agents.append(a)
+                a.start()
+                p = a.apply(v1)
+                assert p.returncode == 0, p.stderr
+                a.wait_for(lambda s: s["sensors"]["fim"].get("counters", {}).get("dirs", 0) >= dirs,
+                           what="the FIM sensor watching the tree")
+                a.first_pid = a.worker_pid()
+                return a
 
-        b.agent = agent
-        yield b
-    finally:
-        for a in agents:
-            a.stop()
-        subprocess.run(["umount", b.mnt], check=True)
-        os.rmdir(b.mnt)
+            b.agent = agent
+            yield b
+        finally:
+            for a in agents:
+                a.stop()
+
+
+def wait_fim(a, pred, what="event"):
+    """As test_fim_realtime's, with room for the fault build's pauses."""
+    return wait_fim_for(a, pred, timeout=5.0, what=what)
 
 
 def as_user(b, *cmd, data=None):
     """Runs cmd as the unprivileged user; asserts it worked."""
-    p = subprocess.run(["setpriv", "--reuid=%d" % b.uid, "--regid=%d" % b.gid, "--clear-groups",
-                        "--no-new-privs", "--"] + list(cmd), input=data,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    assert p.returncode == 0, (cmd, p.stderr)
-    return p
-
-
-def fim_events(a):
-    return [e for _, e in read_journal(a.state) if e["event"]["action"] in FIM_ACTIONS]
-
-
-def wait_fim(a, pred, timeout=5.0, what="event"):
-    end = time.time() + timeout
-    while True:
-        for e in fim_events(a):
-            if pred(e):
-                return e
-        if time.time() > end:
-            raise AssertionError("no %s within %.1f s; FIM events: %s\nlog:\n%s" % (
-                what, timeout, json.dumps(fim_events(a), indent=1), a.read_log()))
-        time.sleep(0.05)
+    return run_as(b.uid, b.gid, *cmd, data=data)
 
 
 def wait_stall(b, a):

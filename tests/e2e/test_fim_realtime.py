@@ -72,8 +72,8 @@ def wait_fim(a, pred, timeout=2.0, what="event"):
             if pred(e):
                 return e
         if time.time() > end:
-            raise AssertionError("no %s within %.1f s; FIM events: %s" % (
-                what, timeout, json.dumps(fim_events(a), indent=1)))
+            raise AssertionError("no %s within %.1f s; FIM events: %s\nlog:\n%s" % (
+                what, timeout, json.dumps(fim_events(a), indent=1), a.read_log()))
         time.sleep(0.05)
 
 

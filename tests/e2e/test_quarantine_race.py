@@ -14,15 +14,13 @@ deterministic by the fault build's WARD_FAULT_QUARANTINE_STALL_MS: a pause
 between the stored copy and the removal.
 """
 
-import grp
 import json
 import os
-import pwd
-import subprocess
-import tempfile
 import time
 
 import pytest
+
+from userlib import nobody, run_as, user_tmpfs
 
 from agentlib import DEFAULT_SRC, Agent, Keys, read_journal, wait_events
 from conftest import EICAR
@@ -41,54 +39,44 @@ def box(ward, tmp_path):
                     pytrace=False)
     b = Box()
     b.ward, b.tmp = ward, tmp_path
-    b.uid, b.gid = pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid
-    # tmp_path's parents are root's (0700): the user could not reach a mount there.
-    b.mnt = tempfile.mkdtemp(prefix="ward-qrace-", dir="/tmp")
-    os.chmod(b.mnt, 0o755)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "wardqrace", b.mnt],
-                   check=True)
+    b.uid, b.gid = nobody()
     agents = []
-    try:
-        assert os.path.ismount(b.mnt), "refusing to go on: %s is not the test's own mount" % b.mnt
-        # The user's home, and root's directory with the victim in it.
-        b.home = os.path.join(b.mnt, "home")
-        os.mkdir(b.home)
-        os.chown(b.home, b.uid, b.gid)
-        b.etc = os.path.join(b.mnt, "etc")
-        os.mkdir(b.etc, 0o755)
-        keys = Keys(ward, str(tmp_path / "keys"))
-        rel = keys.make("release")
-        v1 = str(tmp_path / "v1.wbundle")
-        assert ward.run("content", "build", DEFAULT_SRC, "-o", v1).returncode == 0
-        assert ward.run("content", "sign", v1, "--key", rel[0]).returncode == 0
+    # (tmp_path's parents are root's, 0700: the user could not reach a mount there.)
+    with user_tmpfs("ward-qrace-") as b.mnt:
+        try:
+            # The user's home, and root's directory with the victim in it.
+            b.home = os.path.join(b.mnt, "home")
+            os.mkdir(b.home)
+            os.chown(b.home, b.uid, b.gid)
+            b.etc = os.path.join(b.mnt, "etc")
+            os.mkdir(b.etc, 0o755)
+            keys = Keys(ward, str(tmp_path / "keys"))
+            rel = keys.make("release")
+            v1 = str(tmp_path / "v1.wbundle")
+            assert ward.run("content", "build", DEFAULT_SRC, "-o", v1).returncode == 0
+            assert ward.run("content", "sign", v1, "--key", rel[0]).returncode == 0
 
-        def agent(fault=False, env_vars=None):
-            d = tmp_path / ("agent%d" % len(agents))
-            d.mkdir()
-            lines = ["onaccess:", "  paths: [%s]" % b.mnt, "  on_write: quarantine"]
-            a = Agent(ward, d, [rel[1]], fault=fault, extra=lines, env=env_vars)
-            agents.append(a)
-            a.start()
-            p = a.apply(v1)
-            assert p.returncode == 0, p.stderr
-            return a
+            def agent(fault=False, env_vars=None):
+                d = tmp_path / ("agent%d" % len(agents))
+                d.mkdir()
+                lines = ["onaccess:", "  paths: [%s]" % b.mnt, "  on_write: quarantine"]
+                a = Agent(ward, d, [rel[1]], fault=fault, extra=lines, env=env_vars)
+                agents.append(a)
+                a.start()
+                p = a.apply(v1)
+                assert p.returncode == 0, p.stderr
+                return a
 
-        b.agent = agent
-        yield b
-    finally:
-        for a in agents:
-            a.stop()
-        subprocess.run(["umount", b.mnt], check=True)
-        os.rmdir(b.mnt)
+            b.agent = agent
+            yield b
+        finally:
+            for a in agents:
+                a.stop()
 
 
 def as_user(b, *cmd, data=None):
     """Runs cmd as the unprivileged user; asserts it worked."""
-    p = subprocess.run(["setpriv", "--reuid=%d" % b.uid, "--regid=%d" % b.gid, "--clear-groups",
-                        "--no-new-privs", "--"] + list(cmd), input=data,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    assert p.returncode == 0, (cmd, p.stderr)
-    return p
+    return run_as(b.uid, b.gid, *cmd, data=data)
 
 
 def user_writes(b, path, data):
