@@ -53,6 +53,8 @@ member(const struct gate_input *in, const char *agent_id)
 {
 	struct gate_member key;
 
+	if (in->nm == 0)
+		return NULL;
 	snprintf(key.agent_id, sizeof(key.agent_id), "%s", agent_id);
 	return bsearch(&key, in->m, in->nm, sizeof(*in->m), member_cmp);
 }
@@ -119,7 +121,8 @@ gate_decide(struct gate_input *in, char *reason, size_t reasonlen, json_t **evid
 	memset(rings, 0, sizeof(rings));
 	for (k = 0; k < GATE_NKINDS; k++)
 		lists[k] = json_array();
-	qsort(in->m, in->nm, sizeof(*in->m), member_cmp);
+	if (in->nm > 0) /* (qsort and bsearch want an array, even of nothing) */
+		qsort(in->m, in->nm, sizeof(*in->m), member_cmp);
 	for (i = 0; i < in->nm; i++) {
 		const struct gate_member *x = &in->m[i];
 		struct ring *rg;
