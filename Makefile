@@ -73,7 +73,7 @@ fuzz: fuzz-build
 		[ -f "$$t" ] && [ -x "$$t" ] || continue; n=$$(basename $$t); \
 		mkdir -p fuzz/corpus/$${n#fuzz_} /tmp/ward-fuzz-$$n; \
 		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
-		maxlen=8192; case $$n in fuzz_rulefile|fuzz_bundle) maxlen=65536;; esac; \
+		maxlen=8192; case $$n in fuzz_rulefile|fuzz_bundle|fuzz_report) maxlen=65536;; esac; \
 		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$maxlen -timeout=60 -print_final_stats=1 \
 			/tmp/ward-fuzz-$$n fuzz/corpus/$${n#fuzz_} 2>&1 | \
 			grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==.*ERROR|SUMMARY)' ; \
