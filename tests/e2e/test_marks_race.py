@@ -11,6 +11,11 @@ the root filesystem: every exec on the host would then wait on the
 agent).  The agent must refuse the path, say so in `ward agent status`
 and the journal, and mark nothing else; the other paths stay watched.
 
+FIM baseline: root runs `ward fim baseline` over a tree where the user
+owns a directory, while the user swaps it for a link to a directory of
+root's, again and again.  The baseline must never hold root's files
+(their hash, owner and mode) under the user's paths.
+
 The user is `nobody` (commands run through setpriv).  Everything lives on
 two tmpfs the test mounts under directories of its own in /tmp: A holds
 the configured paths, B stands in for the mount the user aims at.  No
@@ -19,6 +24,7 @@ each agent starts, every configured path (links resolved) is checked to
 lie on A or B.
 """
 
+import hashlib
 import os
 import subprocess
 import time
@@ -48,7 +54,7 @@ def box(ward, tmp_path):
     b.uid, b.gid = nobody()
     agents = []
     # (tmp_path's parents are root's, 0700: the user could not reach a mount there.)
-    with user_tmpfs("ward-marks-a-") as b.a, user_tmpfs("ward-marks-b-") as b.b:
+    with user_tmpfs("ward-marks-a-", size="64m") as b.a, user_tmpfs("ward-marks-b-") as b.b:
         try:
             # On A: root's /srv, the user's home with Downloads in it.
             b.srv = os.path.join(b.a, "srv")
@@ -225,3 +231,76 @@ def test_roots_link_into_another_mount_is_refused(box):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.returncode == 78 and "leads to the mount at" in p.stderr, p
     assert "onaccess.paths %s: watches the mount at %s" % (box.srv, box.a) in p.stdout, p
+
+
+# --- ward fim baseline --------------------------------------------------------
+
+# Enough files, and of a size, that hashing them takes a while (the old
+# walk by path hashed after the walk, by path: the user's window).
+NFILES = 1000
+FILE_KIB = 8
+ROUNDS_S = 4.0
+
+
+def test_fim_baseline_does_not_record_roots_files(box):
+    """The user's sub directory holds NFILES files; root's directory on the
+    same tmpfs holds files of the same names (root's, 0600, other content)
+    and a subdirectory.  The user swaps sub for a link to root's directory
+    in a loop while root makes baselines of the tree: no baseline may hold
+    the hash of one of root's files, a file of mode 0600, or root's
+    subdirectory."""
+    sub = os.path.join(box.home, "sub")
+    as_user(box, "mkdir", sub)
+    secret = os.path.join(box.a, "secret")
+    os.mkdir(secret, 0o700)
+    os.mkdir(os.path.join(secret, "roots-subdir"), 0o700)
+    roots = set()
+    pad = b"." * (FILE_KIB * 1024)
+    for i in range(NFILES):
+        name = "f%04d" % i
+        mine = ("the user's file %d\n" % i).encode() + pad
+        theirs = ("root's private file %d\n" % i).encode() + pad
+        put(os.path.join(sub, name), mine, 0o644)
+        os.chown(os.path.join(sub, name), box.uid, box.gid)
+        put(os.path.join(secret, name), theirs, 0o600)
+        roots.add(hashlib.sha256(theirs).hexdigest())
+    stop = os.path.join(box.home, "stop")
+    swapper = subprocess.Popen(
+        ["setpriv", "--reuid=%d" % box.uid, "--regid=%d" % box.gid, "--clear-groups",
+         "--no-new-privs", "--", "/usr/bin/python3", "-c",
+         "import os, sys\n"
+         "sub, secret, stop = sys.argv[1:4]\n"
+         "n = 0\n"
+         "while not os.path.exists(stop):\n"
+         "    os.rename(sub, sub + '.real')\n"
+         "    os.symlink(secret, sub)\n"
+         "    os.unlink(sub)\n"
+         "    os.rename(sub + '.real', sub)\n"
+         "    n += 1\n"
+         "print(n)\n", sub, secret, stop],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = os.path.join(str(box.tmp), "baseline")
+    users = 0
+    try:
+        time.sleep(0.2)
+        end, rounds = time.time() + ROUNDS_S, 0
+        while rounds < 5 or time.time() < end:
+            rounds += 1
+            p = box.ward.run("fim", "baseline", "--path", os.path.join(box.a, "home"),
+                             "--baseline", base)
+            assert p.returncode == 0, p.stderr
+            lines = open(base).read().split("\n")[1:]
+            leaked = [line for line in lines
+                      if line.split("\t")[8:9] and line.split("\t")[8] in roots]
+            assert not leaked, "root's files in the baseline:\n" + "\n".join(leaked[:5])
+            assert not [line for line in lines if "\t600\t0\t0\t" in line or
+                        "roots-subdir" in line], "root's entries in the baseline"
+            # The user's own files, when the walk met sub as a directory.
+            users += len([line for line in lines
+                          if line.startswith((sub + "/f", sub + ".real/f"))])
+    finally:
+        open(stop, "w").close()
+        out, err = swapper.communicate(timeout=30)
+    assert swapper.returncode == 0, err
+    assert int(out) > 100, "the swapper hardly ran (%s swaps)" % out.strip()
+    assert users > 0, "the walk never met the user's files: the test proves nothing"
