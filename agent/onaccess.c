@@ -16,11 +16,14 @@
 #include "scan/matcher.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/mount.h"
+#include "util/path.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,10 @@
 #include <unistd.h>
 
 #define QUEUE_MAX 4096
+/* Every configured path: onaccess.paths and onaccess.block_open. */
+#define TARGETS_MAX (2 * CONFIG_MAX_KEYS)
+/* What the status says about the paths that are not watched. */
+#define PARTIAL_MAX 1024
 
 struct item {
 	int fan; /* the group it came from, to answer on */
@@ -79,6 +86,7 @@ static struct {
 	struct centry *cache;
 	unsigned ncache;
 	struct onaccess_stats st;
+	char partial[PARTIAL_MAX]; /* the paths not watched and why; under lock */
 } O = {
     .fan = {-1, -1},
     .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -167,32 +175,181 @@ cache_drop(const struct stat *st)
 		e->used = 0;
 }
 
-/* Marks the policy's mounts and opt-in directories in group fan. */
-static int
-add_marks(int fan, char *why, size_t whylen)
+/* --- what is marked ------------------------------------------------------ */
+
+/*
+ * The configured paths, each opened once for one round of marking (start,
+ * new content): whatever is marked is marked through these descriptors,
+ * so what a path led to when it was checked is what gets the mark.
+ */
+struct targets {
+	int fd[TARGETS_MAX];	/* -1: not watched this round (said in refused) */
+	int mount[TARGETS_MAX]; /* 1: the whole mount (paths), 0: the directory (block_open) */
+	const char *path[TARGETS_MAX];
+	unsigned n;
+	char refused[PARTIAL_MAX]; /* "PATH: why; PATH: why" */
+};
+
+static void say_refused(struct targets *t, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+say_refused(struct targets *t, const char *path, const char *fmt, ...)
 {
-	const struct agent_config *c = O.cfg;
+	size_t n = strlen(t->refused);
+	va_list ap;
+
+	if (n + 1 >= sizeof(t->refused))
+		return;
+	snprintf(t->refused + n, sizeof(t->refused) - n, "%s%s: ", n > 0 ? "; " : "", path);
+	n = strlen(t->refused);
+	va_start(ap, fmt);
+	vsnprintf(t->refused + n, sizeof(t->refused) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* 1 if path is absolute with no "." or ".." component: what it names does
+ * not depend on where a directory of it has been moved. */
+static int
+plain_path(const char *path)
+{
+	const char *p = path;
+	size_t k;
+
+	if (path[0] != '/')
+		return 0;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			return 1;
+		k = strcspn(p, "/");
+		if ((k == 1 && p[0] == '.') || (k == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		p += k;
+	}
+}
+
+int
+onaccess_path_open(const char *path, int whole_mount, char *mnt, size_t mntlen, char *why,
+		   size_t whylen)
+{
+	char above[PATH_MAX];
+	struct ward_diag d;
+	uint8_t *info = NULL;
+	size_t len = 0;
+	uint64_t id;
+	int fd = -1, r;
+
+	mnt[0] = '\0';
+	why[0] = '\0';
+	if (!plain_path(path)) {
+		snprintf(why, whylen, "not an absolute path without '.' and '..'");
+		goto out;
+	}
+	/* Never through a link a user could have put on the way. */
+	fd = path_open_dir(path, PATH_ROOT_LINKS);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			snprintf(why, whylen, "a symbolic link on its way is not root's");
+		else
+			snprintf(why, whylen, "%s", strerror(errno));
+		goto out;
+	}
+	if (!whole_mount)
+		goto out;
+	/* The mount the descriptor is on is the one the mark goes to; it must
+	 * be the mount the path is under as written. */
+	if (mount_id_of(fd, &id) != 0) {
+		snprintf(why, whylen, "cannot tell which mount it is on: %s", strerror(errno));
+		goto refuse;
+	}
+	if ((r = mount_info_read(&info, &len, &d)) != 0) {
+		snprintf(why, whylen, "cannot tell which mount it is on: %.200s", d.msg);
+		goto refuse;
+	}
+	if ((r = mount_point_of(info, len, id, mnt, mntlen)) != 0 ||
+	    (r = mount_point_above(info, len, path, above, sizeof(above))) != 0) {
+		snprintf(why, whylen, "cannot tell which mount it is on: %s", ward_strerror(r));
+		goto refuse;
+	}
+	if (strcmp(mnt, above) != 0) {
+		snprintf(why, whylen,
+			 "leads to the mount at %.400s, not to the one at %.400s that it is under "
+			 "as written (a link on its way crosses mounts: give the path without it)",
+			 mnt, above);
+		goto refuse;
+	}
+	goto out;
+refuse:
+	close(fd);
+	fd = -1;
+	mnt[0] = '\0';
+out:
+	ward_free(info);
+	return fd;
+}
+
+/* Opens every configured path (see onaccess_path_open); the refused ones
+ * are said in t->refused. */
+static void
+targets_open(const struct agent_config *c, struct targets *t)
+{
+	char why[1024], mnt[PATH_MAX];
 	unsigned i;
 
-	for (i = 0; i < c->onaccess_npaths; i++) {
-		if (fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC_PERM | FAN_CLOSE_WRITE,
-				  AT_FDCWD, c->onaccess_paths[i]) != 0) {
-			snprintf(why, whylen, "cannot watch %s: %s", c->onaccess_paths[i],
-				 strerror(errno));
-			return WARD_EIO;
-		}
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < c->onaccess_npaths + c->onaccess_nblock_open && i < TARGETS_MAX; i++) {
+		int whole = i < c->onaccess_npaths;
+
+		t->path[i] =
+		    whole ? c->onaccess_paths[i] : c->onaccess_block_open[i - c->onaccess_npaths];
+		t->mount[i] = whole;
+		t->fd[i] =
+		    onaccess_path_open(t->path[i], whole, mnt, sizeof(mnt), why, sizeof(why));
+		if (t->fd[i] < 0)
+			say_refused(t, t->path[i], "%s", why);
+		t->n++;
 	}
-	/* Opt-in blocking of plain opens: the files directly in these
-	 * directories (inode marks, not whole mounts). */
-	for (i = 0; i < c->onaccess_nblock_open; i++) {
-		if (fanotify_mark(fan, FAN_MARK_ADD, FAN_OPEN_PERM | FAN_EVENT_ON_CHILD, AT_FDCWD,
-				  c->onaccess_block_open[i]) != 0) {
-			snprintf(why, whylen, "cannot watch opens in %s: %s", c->onaccess_block_open[i],
-				 strerror(errno));
-			return WARD_EIO;
-		}
+}
+
+static void
+targets_close(struct targets *t)
+{
+	unsigned i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->fd[i] >= 0)
+			close(t->fd[i]);
+}
+
+/*
+ * Marks the opened paths in group fan: a path of onaccess.paths marks the
+ * mount its descriptor is on (exec, close-write); one of block_open marks
+ * that directory (opens of the files in it).  Returns how many were
+ * marked; the others are said in t->refused.
+ */
+static unsigned
+targets_mark(int fan, struct targets *t)
+{
+	unsigned i, n = 0;
+	int r;
+
+	for (i = 0; i < t->n; i++) {
+		if (t->fd[i] < 0)
+			continue;
+		if (t->mount[i])
+			r = fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT,
+					  FAN_OPEN_EXEC_PERM | FAN_CLOSE_WRITE, t->fd[i], NULL);
+		else
+			r = fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_ONLYDIR,
+					  FAN_OPEN_PERM | FAN_EVENT_ON_CHILD, t->fd[i], NULL);
+		if (r != 0)
+			say_refused(t, t->path[i], "cannot watch it: %s", strerror(errno));
+		else
+			n++;
 	}
-	return 0;
+	return n;
 }
 
 /* Removes every mark of group fan (its pending events still get answers). */
@@ -203,30 +360,52 @@ clear_marks(int fan)
 	(void)fanotify_mark(fan, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
 }
 
+/* Journals that the sensor watches less than configured (when what it
+ * leaves out changed: each round would otherwise repeat it). */
+static void
+report_partial(const char *refused)
+{
+	json_t *ev;
+
+	if (refused[0] == '\0')
+		return;
+	ev = event_new(EVENT_KIND_ALERT, "host", "info", "sensor-partial", "failure");
+	if (ev == NULL)
+		return;
+	event_set_str(ev, "ward.sensor", "onaccess");
+	event_set_str(ev, "message", refused);
+	worker_emit(ev);
+}
+
 void
 onaccess_content_changed(void)
 {
-	char why[300];
+	struct targets t;
 	unsigned next;
+	int running, changed;
 
 	pthread_mutex_lock(&O.lock);
-	if (!O.running) {
-		pthread_mutex_unlock(&O.lock);
+	running = O.running;
+	pthread_mutex_unlock(&O.lock);
+	if (!running)
 		return;
-	}
+	/* Opened without the lock: opening waits on the filesystem. */
+	targets_open(O.cfg, &t);
+	pthread_mutex_lock(&O.lock);
+	/* The new group gets what the paths lead to now (a path refused now
+	 * is left out, and said); then the old one, with the clean verdicts
+	 * of the old content, is emptied. */
 	next = O.cur ^ 1;
-	if (add_marks(O.fan[next], why, sizeof(why)) == 0) {
-		clear_marks(O.fan[O.cur]);
-		O.cur = next;
-	} else {
-		/* A watched path went away: keep watching the others, without
-		 * the clean verdicts of the old content. */
-		clear_marks(O.fan[next]);
-		(void)fanotify_mark(O.fan[O.cur], FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
-		(void)add_marks(O.fan[O.cur], why, sizeof(why));
-	}
+	(void)targets_mark(O.fan[next], &t);
+	clear_marks(O.fan[O.cur]);
+	O.cur = next;
+	changed = strcmp(O.partial, t.refused) != 0;
+	snprintf(O.partial, sizeof(O.partial), "%s", t.refused);
 	O.gen++;
 	pthread_mutex_unlock(&O.lock);
+	if (changed)
+		report_partial(t.refused);
+	targets_close(&t);
 }
 
 /* --- scanning ----------------------------------------------------------- */
@@ -255,8 +434,7 @@ on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *ha
 /* what: 0 written, 1 execution denied, 2 execution allowed at the deadline,
  * 3 open denied, 4 open allowed at the deadline. */
 static void
-report(const struct item *it, const char *rule, long long version, int what,
-       const struct stat *st)
+report(const struct item *it, const char *rule, long long version, int what, const struct stat *st)
 {
 	static const char *const actions[] = {"file-written-detected", "file-execution-denied",
 					      "file-execution-allowed-late", "file-open-denied",
@@ -276,7 +454,9 @@ report(const struct item *it, const char *rule, long long version, int what,
 	(void)procfs_link(0, fd, path, sizeof(path));
 	(void)procfs_link(it->pid, "exe", exe, sizeof(exe));
 	ev = event_new(EVENT_KIND_ALERT, "malware", denied ? "denied" : "info", actions[what],
-		       denied ? "success" : what == 2 ? "failure" : NULL);
+		       denied	   ? "success"
+		       : what == 2 ? "failure"
+				   : NULL);
 	if (ev == NULL)
 		return;
 	event_set_str(ev, "file.path", path);
@@ -418,8 +598,8 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 		}
 		h.rs = worker_content_rules(a);
 		if (*scr != NULL)
-			r = matcher_scan_fd(worker_content_matcher(a), *scr, it->fd, (uint64_t)st.st_size,
-					    on_hit, &h, NULL);
+			r = matcher_scan_fd(worker_content_matcher(a), *scr, it->fd,
+					    (uint64_t)st.st_size, on_hit, &h, NULL);
 		verdict = h.found;
 		if (r == 0 && *scr != NULL) {
 			pthread_mutex_lock(&O.lock);
@@ -443,7 +623,10 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 		pthread_mutex_unlock(&O.lock);
 		if (verdict)
 			report(it, h.rule, version,
-			       !it->perm ? 0 : (it->mask & FAN_OPEN_PERM) ? 4 : 2, &st);
+			       !it->perm		    ? 0
+			       : (it->mask & FAN_OPEN_PERM) ? 4
+							    : 2,
+			       &st);
 		if (verdict && !it->perm && O.cfg->onaccess_quarantine)
 			respond_quarantine(it, h.rule);
 	}
@@ -514,8 +697,8 @@ handle(int fan, const struct fanotify_event_metadata *md)
 	O.st.events++;
 	/* Our own accesses never wait on us. */
 	if (md->pid == getpid() || (perm && O.queued >= QUEUE_MAX) ||
-	    (perm && ward_grow(&O.pending, &O.cappending, O.npending + 1, sizeof(*O.pending)) !=
-			 0)) {
+	    (perm &&
+	     ward_grow(&O.pending, &O.cappending, O.npending + 1, sizeof(*O.pending)) != 0)) {
 		struct item tmp = {.fan = fan, .fd = md->fd, .perm = perm};
 
 		if (md->pid != getpid())
@@ -589,8 +772,9 @@ reader_thread(void *arg)
 int
 onaccess_start(const struct agent_config *c, char *why, size_t whylen)
 {
-	pthread_t t;
-	unsigned i;
+	struct targets t;
+	pthread_t th;
+	unsigned i, marked;
 
 	why[0] = '\0';
 	O.cfg = c;
@@ -614,21 +798,28 @@ onaccess_start(const struct agent_config *c, char *why, size_t whylen)
 		}
 	}
 	O.ignore_ok = 1;
-	if (add_marks(O.fan[0], why, whylen) != 0)
+	targets_open(c, &t);
+	marked = targets_mark(O.fan[0], &t);
+	targets_close(&t);
+	if (marked == 0) {
+		snprintf(why, whylen, "%s", t.refused);
 		goto fail;
-	for (i = 0; i < c->onaccess_threads; i++) {
-		if (pthread_create(&t, NULL, scanner_thread, NULL) != 0)
-			break;
-		pthread_detach(t);
 	}
-	if (i == 0 || pthread_create(&t, NULL, reader_thread, NULL) != 0) {
+	for (i = 0; i < c->onaccess_threads; i++) {
+		if (pthread_create(&th, NULL, scanner_thread, NULL) != 0)
+			break;
+		pthread_detach(th);
+	}
+	if (i == 0 || pthread_create(&th, NULL, reader_thread, NULL) != 0) {
 		snprintf(why, whylen, "cannot start threads");
 		goto fail;
 	}
-	pthread_detach(t);
+	pthread_detach(th);
 	pthread_mutex_lock(&O.lock);
 	O.running = 1;
+	snprintf(O.partial, sizeof(O.partial), "%s", t.refused);
 	pthread_mutex_unlock(&O.lock);
+	report_partial(t.refused);
 	return 0;
 fail:
 	for (i = 0; i < 2; i++) {
@@ -646,9 +837,10 @@ onaccess_running(void)
 }
 
 void
-onaccess_get_stats(struct onaccess_stats *st)
+onaccess_get_stats(struct onaccess_stats *st, char *partial, size_t partlen)
 {
 	pthread_mutex_lock(&O.lock);
 	*st = O.st;
+	snprintf(partial, partlen, "%s", O.partial);
 	pthread_mutex_unlock(&O.lock);
 }

@@ -8,7 +8,16 @@
  * file's entry.  A file found clean on a permission event also gets an
  * evictable ignore mark, so that the kernel stops asking until the file
  * is modified or the content changes (the cheapest cache: no context
- * switch at all).  A verdict that is not ready within onaccess.deadline_ms
+ * switch at all).
+ *
+ * A configured path is opened once per marking (at start, and when new
+ * content moves the marks to the other group) without following a
+ * symbolic link that is not root's (path_open_dir, PATH_ROOT_LINKS), and
+ * marked through that descriptor: a user who can write a directory on the
+ * way cannot send the mark to another mount.  A path of onaccess.paths
+ * must also lead to the mount it is under as written.  A path refused is
+ * left out and said (status "partial", a sensor-partial alert); with none
+ * left the sensor is off.  A verdict that is not ready within onaccess.deadline_ms
  * is answered with allow (fail open) unless onaccess.fail_closed is set,
  * and counted.  The agent's own accesses are allowed at once.  If the
  * worker dies, the kernel releases every pending access when the fanotify
@@ -17,14 +26,15 @@
 #ifndef WARD_AGENT_ONACCESS_H
 #define WARD_AGENT_ONACCESS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "agent/config.h"
 
 struct onaccess_stats {
-	uint64_t events;     /* permission and write events read */
-	uint64_t allowed;    /* permission events answered allow */
-	uint64_t denied;     /* permission events answered deny */
+	uint64_t events;  /* permission and write events read */
+	uint64_t allowed; /* permission events answered allow */
+	uint64_t denied;  /* permission events answered deny */
 	uint64_t cache_hits;
 	uint64_t late;	     /* answered at the deadline, before the scan ended */
 	uint64_t overflow;   /* answered at once because the queue was full */
@@ -43,7 +53,20 @@ int onaccess_start(const struct agent_config *c, char *why, size_t whylen);
 /* 1 if running. */
 int onaccess_running(void);
 
-void onaccess_get_stats(struct onaccess_stats *st);
+/* The counters, and in partial (partlen bytes) the configured paths not
+ * watched and why ("" when all are). */
+void onaccess_get_stats(struct onaccess_stats *st, char *partial, size_t partlen);
+
+/*
+ * Opens the configured directory path as the sensor does before it marks
+ * it: absolute, no "." or "..", no symbolic link on the way but root's own
+ * in directories only root can write; with whole_mount, the mount the
+ * descriptor is on must be the one the path is under as written (its
+ * mount point in mnt, mntlen bytes).  Returns the descriptor (the caller
+ * closes it), or -1 with why (whylen bytes) saying why not.
+ */
+int onaccess_path_open(const char *path, int whole_mount, char *mnt, size_t mntlen, char *why,
+		       size_t whylen);
 
 /* New content is in use: the kernel forgets every clean verdict of the
  * old content (its ignore marks), without a moment unwatched. */

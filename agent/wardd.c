@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/config.h"
+#include "agent/onaccess.h"
 #include "agent/supervisor.h"
 #include "agent/validator.h"
 #include "crypto/sign.h"
@@ -88,8 +90,9 @@ check_config(const struct agent_config *cfg, const char *path)
 
 		if (file_read_all(cfg->trusted_keys[i], SIGN_MAX_PEM, &buf, &len, &d) != 0 ||
 		    sign_key_from_pem((const char *)buf, len, 0, &k) != 0) {
-			fprintf(stderr, "wardd: %s: trusted key %s is not a readable Ed25519 or SM2 "
-					"public key\n",
+			fprintf(stderr,
+				"wardd: %s: trusted key %s is not a readable Ed25519 or SM2 "
+				"public key\n",
 				path, cfg->trusted_keys[i]);
 			bad = 1;
 		} else {
@@ -100,14 +103,23 @@ check_config(const struct agent_config *cfg, const char *path)
 		sign_key_free(k);
 		free(buf);
 	}
-	for (i = 0; i < cfg->onaccess_npaths; i++) {
-		struct stat st;
+	/* The same opening and checks as the sensor's before it marks. */
+	for (i = 0; i < cfg->onaccess_npaths + cfg->onaccess_nblock_open; i++) {
+		int whole = i < cfg->onaccess_npaths;
+		const char *p = whole ? cfg->onaccess_paths[i]
+				      : cfg->onaccess_block_open[i - cfg->onaccess_npaths];
+		char mnt[PATH_MAX], why[1024];
+		int fd = onaccess_path_open(p, whole, mnt, sizeof(mnt), why, sizeof(why));
 
-		if (stat(cfg->onaccess_paths[i], &st) != 0) {
-			fprintf(stderr, "wardd: %s: onaccess path %s: %s\n", path,
-				cfg->onaccess_paths[i], strerror(errno));
+		if (fd < 0) {
+			fprintf(stderr, "wardd: %s: %s %s: %s\n", path,
+				whole ? "onaccess.paths" : "onaccess.block_open", p, why);
 			bad = 1;
+		} else if (whole) {
+			printf("onaccess.paths %s: watches the mount at %s\n", p, mnt);
 		}
+		if (fd >= 0)
+			close(fd);
 	}
 	if (check_dirs(cfg, 0) != 0)
 		bad = 1;
@@ -155,13 +167,13 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"foreground", no_argument, NULL, 'f'},
-		{"validator", no_argument, NULL, 'V'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"validator", no_argument, NULL, 'V'},
+	    {"check-config", no_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'v'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct agent_config cfg;
 	struct ward_diag d;

@@ -79,7 +79,7 @@ static struct {
 	char safe_reason[STORE_MAX_REASON];
 	time_t started;
 	struct journal *journal;
-	char onaccess_off[300]; /* why the on-access sensor is off */
+	char onaccess_off[1024]; /* why the on-access sensor is off */
 	char procmon_off[300];
 	char fimmon_off[300];
 } W = {
@@ -673,10 +673,11 @@ worker_status_json(void)
 	}
 	{
 		struct onaccess_stats os;
+		char oa_partial[1024];
 		json_t *sens;
 
-		onaccess_get_stats(&os);
-		if (onaccess_running())
+		onaccess_get_stats(&os, oa_partial, sizeof(oa_partial));
+		if (onaccess_running()) {
 			sens = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 					 "state", "on", "counters", "events", (json_int_t)os.events,
 					 "allowed", (json_int_t)os.allowed, "denied",
@@ -685,10 +686,14 @@ worker_status_json(void)
 					 (json_int_t)os.overflow, "written", (json_int_t)os.written,
 					 "detections", (json_int_t)os.detections, "ignored",
 					 (json_int_t)os.ignored);
-		else
+			/* The configured paths it does not watch, and why. */
+			if (oa_partial[0] != '\0')
+				json_object_set_new(sens, "partial", json_string(oa_partial));
+		} else {
 			sens = json_pack("{s:s, s:s}", "state", "off", "reason",
 					 W.onaccess_off[0] ? W.onaccess_off
 							   : "no onaccess.paths configured");
+		}
 		{
 			struct procmon_stats ps;
 			json_t *pm;

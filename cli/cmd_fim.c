@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -35,12 +36,41 @@ fim_usage(FILE *f)
 		   "  --baseline FILE  where the baseline is (default STATE_DIR/fim/baseline)\n"
 		   "  --json           check: one JSON object with added, removed, changed\n"
 		   "\n"
+		   "Symbolic links are recorded, never followed: a path whose way goes\n"
+		   "through a link that is not root's (in a directory only root can\n"
+		   "write) is left out and said, and counted as unreadable.\n"
+		   "\n"
 		   "Exit status of check, as aide's: a sum of 1 (added), 2 (removed),\n"
 		   "4 (changed); 0 when nothing differs; 14 and up: an error.  Of baseline:\n"
 		   "0 done, 14 an error.\n");
 }
 
 #define FIM_EXIT_ERROR 14
+
+/* A policy path left out, and why. */
+static void
+on_note(void *arg, const char *path, const char *why)
+{
+	(void)arg;
+	fprintf(stderr, "ward: %s: %s\n", path, why);
+}
+
+/*
+ * The walk keeps a descriptor open per directory level it is in (it never
+ * reopens a directory by its path, which a user could have swapped):
+ * allow as many descriptors as the hard limit does, so that a deep tree
+ * is walked to its bottom.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 struct report {
 	int json;
@@ -58,8 +88,8 @@ on_diff(void *arg, enum fim_change what, const char *path, const char *fields)
 		else if (what == FIM_REMOVED)
 			json_array_append_new(r->removed, json_string(path));
 		else
-			json_array_append_new(r->changed,
-					      json_pack("{s:s, s:s}", "path", path, "fields", fields));
+			json_array_append_new(
+			    r->changed, json_pack("{s:s, s:s}", "path", path, "fields", fields));
 		return;
 	}
 	if (what == FIM_ADDED)
@@ -74,14 +104,10 @@ int
 cmd_fim(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"path", required_argument, NULL, 'p'},
-		{"exclude", required_argument, NULL, 'x'},
-		{"hash", required_argument, NULL, 'a'},
-		{"baseline", required_argument, NULL, 'b'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},	{"path", required_argument, NULL, 'p'},
+	    {"exclude", required_argument, NULL, 'x'},	{"hash", required_argument, NULL, 'a'},
+	    {"baseline", required_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
 	};
 	static struct agent_config cfg;
 	struct fim_policy pol;
@@ -97,7 +123,8 @@ cmd_fim(int argc, char **argv)
 	memset(&pol, 0, sizeof(pol));
 	memset(&rep, 0, sizeof(rep));
 	if (argc < 2 || (strcmp(argv[1], "baseline") != 0 && strcmp(argv[1], "check") != 0)) {
-		int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+		int help =
+		    argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
 
 		fim_usage(help ? stdout : stderr);
 		return help ? 0 : FIM_EXIT_ERROR;
@@ -167,6 +194,8 @@ cmd_fim(int argc, char **argv)
 		snprintf(bpath, sizeof(bpath), "%s/fim/baseline", cfg.state_dir);
 		baseline = bpath;
 	}
+	pol.note = on_note;
+	raise_nofile();
 	diag_clear(&d);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (strcmp(sub, "baseline") == 0) {
@@ -177,7 +206,8 @@ cmd_fim(int argc, char **argv)
 			return FIM_EXIT_ERROR;
 		}
 		fprintf(stderr,
-			"ward: baseline of %llu entries (%llu files, %.1f MiB hashed with %s) in %.2f s, "
+			"ward: baseline of %llu entries (%llu files, %.1f MiB hashed with %s) in "
+			"%.2f s, "
 			"%llu unreadable; written to %s\n",
 			(unsigned long long)st.entries, (unsigned long long)st.files,
 			(double)st.bytes_hashed / (1 << 20), digest_name(pol.hash),

@@ -1,20 +1,34 @@
 /*
  * fim: baseline and check.  See fim.h.
  *
- * Must hold: the walk never follows a symbolic link; a file that vanishes
- * or cannot be read during the walk is counted as an error, not a crash or
- * a false difference of something else; hashing threads run at nice 19 and
- * idle I/O priority; the baseline is replaced atomically.
+ * Must hold: the walk never follows a symbolic link — a policy path is
+ * reached through root's own links at most (path_open_parent), each
+ * directory below it is opened relative to its parent's descriptor with
+ * O_NOFOLLOW | O_DIRECTORY — and a file is looked at and hashed only by
+ * its name in the descriptor of the directory the walk found it in
+ * (fim_file_at), never by its path again.  Run as root over trees where
+ * users own directories, a user who swaps a directory for a link to one of
+ * root's while the walk or the hashing goes on thus cannot make root
+ * record, with owner, mode and hash, a file the user could not read.
+ * A file that vanishes or cannot be read during the walk is counted as an
+ * error, not a crash or a false difference of something else; hashing
+ * threads run at nice 19 and idle I/O priority; descriptors stay bounded
+ * (the directories the walk is in, and at most WARD_MAX_FIM_OPEN_DIRS
+ * more kept for files queued for hashing); the baseline is replaced
+ * atomically.
  */
 #include "fim/fim.h"
 #include "util/alloc.h"
 #include "util/file.h"
+#include "util/limits.h"
+#include "util/path.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <ftw.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +39,13 @@
 #include <unistd.h>
 
 #define FORMAT_LINE "ward-fim 1"
+#define HASH_BUF (1 << 20)
+/* Files handed from the walk to a hashing thread at a time: one lock and
+ * one wake-up for many small files. */
+#define JOB_BATCH 64
 
 struct fent {
-	char *path;
-	char type; /* f d l o */
+	char type; /* f d l o; 0: gone before it could be looked at */
 	unsigned mode;
 	unsigned long uid, gid;
 	uint64_t size;
@@ -36,19 +53,51 @@ struct fent {
 	uint64_t ino;
 	char *target;  /* symbolic links */
 	char hash[65]; /* hex; "" if not a regular file or unreadable */
+	char path[];
 };
 
+/* Entries by pointer: the walk adds while hashing threads fill them in. */
 struct flist {
-	struct fent *e;
+	struct fent **e;
 	size_t n, cap;
-	int err;
 };
 
-/* nftw has no argument: one walk at a time. */
-static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct flist *walk_list;
-static const struct fim_policy *walk_policy;
-static struct fim_stats *walk_stats;
+/* A directory the walk opened: its descriptor serves the walk while it
+ * reads it, and the hashing of each of its files queued. */
+struct wdir {
+	DIR *dir;      /* NULL for a policy path's parent, which is not read */
+	int fd;	       /* dirfd(dir), or the parent's own */
+	unsigned refs; /* the walk's, and one per file queued; under w->lock */
+	int held;      /* the walk is done with it: kept for its files only */
+};
+
+struct job {
+	struct fent *e;
+	struct wdir *dir;
+	const char *name; /* the file's name in dir: the end of e->path */
+};
+
+/* One walk and its hashing. */
+struct walk {
+	const struct fim_policy *p;
+	struct flist *l;
+	struct fim_stats *st;
+	pthread_mutex_t lock;
+	pthread_cond_t more; /* a job was queued, or the walk ended */
+	pthread_cond_t room; /* a job was taken, or a held directory closed */
+	struct job *q;	     /* ring of WARD_MAX_FIM_QUEUE */
+	size_t head, count;
+	unsigned held; /* directories kept only for their queued files */
+	unsigned nthreads;
+	struct job batch[JOB_BATCH]; /* files the walk found, not queued yet */
+	size_t nbatch;
+	int done; /* no more jobs will come */
+	int err;  /* WARD_ENOMEM: the walk stopped */
+	/* Without hashing threads the walk hashes each file itself. */
+	struct digest_ctx *dc;
+	uint8_t *buf;
+	char path[PATH_MAX]; /* of what the walk is at */
+};
 
 static int
 excluded(const struct fim_policy *p, const char *path)
@@ -61,33 +110,39 @@ excluded(const struct fim_policy *p, const char *path)
 	return 0;
 }
 
-static int
-on_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static void
+count(struct walk *w, uint64_t *counter, uint64_t n)
 {
-	struct fent *e;
-	char target[4096];
+	pthread_mutex_lock(&w->lock);
+	*counter += n;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* A new entry for w->path[0..len), added to the list (by the walk only). */
+static struct fent *
+fent_new(struct walk *w, size_t len)
+{
+	struct fent *e = NULL;
+
+	if (ward_grow(&w->l->e, &w->l->cap, w->l->n + 1, sizeof(*w->l->e)) != 0 ||
+	    (e = ward_calloc(1, sizeof(*e) + len + 1)) == NULL) {
+		w->err = WARD_ENOMEM;
+		goto out;
+	}
+	memcpy(e->path, w->path, len);
+	e->path[len] = '\0';
+	w->l->e[w->l->n++] = e;
+out:
+	return e;
+}
+
+/* e's attributes from st; a link's target read by name in dirfd. */
+static void
+fent_set(struct fent *e, const struct stat *st, int dirfd, const char *name)
+{
+	char target[PATH_MAX];
 	ssize_t n;
 
-	(void)ftw;
-	if (excluded(walk_policy, path))
-		return flag == FTW_D ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
-	if (flag == FTW_NS || flag == FTW_DNR) {
-		walk_stats->errors++;
-		if (flag == FTW_NS)
-			return FTW_CONTINUE;
-	}
-	if (ward_grow(&walk_list->e, &walk_list->cap, walk_list->n + 1, sizeof(*walk_list->e)) !=
-	    0) {
-		walk_list->err = WARD_ENOMEM;
-		return FTW_STOP;
-	}
-	e = &walk_list->e[walk_list->n];
-	memset(e, 0, sizeof(*e));
-	e->path = ward_strdup(path);
-	if (e->path == NULL) {
-		walk_list->err = WARD_ENOMEM;
-		return FTW_STOP;
-	}
 	e->type = S_ISREG(st->st_mode)	 ? 'f'
 		  : S_ISDIR(st->st_mode) ? 'd'
 		  : S_ISLNK(st->st_mode) ? 'l'
@@ -98,25 +153,14 @@ on_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	e->size = e->type == 'd' ? 0 : (uint64_t)st->st_size; /* dir sizes vary by fs */
 	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 	e->ino = (uint64_t)st->st_ino;
-	if (e->type == 'l') {
-		n = readlink(path, target, sizeof(target) - 1);
+	if (e->type == 'l' && e->target == NULL) {
+		n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 		target[n > 0 ? n : 0] = '\0';
 		e->target = ward_strdup(target);
 	}
-	walk_list->n++;
-	walk_stats->entries++;
-	return FTW_CONTINUE;
 }
 
 /* --- hashing ------------------------------------------------------------- */
-
-struct hjob {
-	struct flist *l;
-	enum digest_alg alg;
-	size_t next;
-	pthread_mutex_t lock;
-	struct fim_stats *st;
-};
 
 void
 fim_lower_priority(void)
@@ -150,22 +194,6 @@ fim_hash_fd(int fd, struct digest_ctx *dc, uint8_t *buf, size_t buflen, uint64_t
 		goto out;
 	r = digest_to_hex(md, digest_size(digest_ctx_alg(dc)), hex, hexlen);
 out:
-	return r;
-}
-
-int
-fim_hash_file(const char *path, struct digest_ctx *dc, uint8_t *buf, size_t buflen,
-	      uint64_t max_size, char *hex, size_t hexlen, uint64_t *hashed)
-{
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
-	if (fd < 0)
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -1;
-	r = fim_hash_fd(fd, dc, buf, buflen, max_size, hex, hexlen, hashed);
-	close(fd);
 	return r;
 }
 
@@ -204,54 +232,331 @@ out:
 	return r;
 }
 
+/* Drops a reference to d (w->lock held); the last one closes it. */
+static void
+wdir_put_locked(struct walk *w, struct wdir *d)
+{
+	if (--d->refs > 0)
+		return;
+	if (d->held) {
+		w->held--;
+		pthread_cond_broadcast(&w->room);
+	}
+	if (d->dir != NULL)
+		closedir(d->dir);
+	else
+		close(d->fd);
+	ward_free(d);
+}
+
+/* The walk is done reading d: it stays open while files of it wait.
+ * (Its files batched by the walk are queued first: flush.) */
+static void
+wdir_done(struct walk *w, struct wdir *d)
+{
+	pthread_mutex_lock(&w->lock);
+	if (d->refs > 1) {
+		d->held = 1;
+		w->held++;
+	}
+	wdir_put_locked(w, d);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* What hashing one file adds to the counters. */
+struct tally {
+	uint64_t files, bytes, errors;
+};
+
+/* Looks at and hashes the file of j, by its name in its directory. */
+static void
+hash_job(const struct job *j, struct digest_ctx *dc, uint8_t *buf, struct tally *t)
+{
+	struct fent *e = j->e;
+	struct stat st;
+
+	if (fim_file_at(j->dir->fd, j->name, dc, buf, HASH_BUF, 0, &st, e->hash, sizeof(e->hash)) !=
+	    0) {
+		e->type = 0; /* gone since the walk listed it */
+		t->errors++;
+		return;
+	}
+	fent_set(e, &st, j->dir->fd, j->name);
+	if (e->type != 'f')
+		return;
+	t->files++;
+	if (e->hash[0] == '\0')
+		t->errors++;
+	else
+		t->bytes += (uint64_t)st.st_size;
+}
+
+/* Adds t to the counters and lets go of the directories of jobs[0..n). */
+static void
+jobs_done(struct walk *w, const struct job *jobs, size_t n, const struct tally *t)
+{
+	size_t i;
+
+	pthread_mutex_lock(&w->lock);
+	w->st->files += t->files;
+	w->st->bytes_hashed += t->bytes;
+	w->st->errors += t->errors;
+	for (i = 0; i < n; i++)
+		wdir_put_locked(w, jobs[i].dir);
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void *
 hasher(void *arg)
 {
-	struct hjob *j = arg;
+	struct walk *w = arg;
 	struct digest_ctx *dc = NULL;
-	static uint8_t unused;
-	uint8_t *buf = ward_malloc(1 << 20);
+	uint8_t *buf = ward_malloc(HASH_BUF);
+	struct job jobs[JOB_BATCH];
+	size_t n, i;
 
-	(void)unused;
 	fim_lower_priority();
-	if (buf == NULL || digest_new(j->alg, &dc) != 0) {
-		ward_free(buf);
-		return NULL;
-	}
+	if (buf != NULL && digest_new(w->p->hash, &dc) != 0)
+		dc = NULL;
 	for (;;) {
-		struct fent *e;
-		uint64_t hashed;
-		size_t i;
-		int ok;
+		struct tally t = {0, 0, 0};
 
-		pthread_mutex_lock(&j->lock);
-		while (j->next < j->l->n && j->l->e[j->next].type != 'f')
-			j->next++;
-		i = j->next++;
-		pthread_mutex_unlock(&j->lock);
-		if (i >= j->l->n)
+		pthread_mutex_lock(&w->lock);
+		while (w->count == 0 && !w->done)
+			pthread_cond_wait(&w->more, &w->lock);
+		/* A share of what waits, so that every thread has some. */
+		n = w->count / w->nthreads;
+		n = n < 1 ? w->count : n > JOB_BATCH ? JOB_BATCH : n;
+		for (i = 0; i < n; i++) {
+			jobs[i] = w->q[w->head];
+			w->head = (w->head + 1) % WARD_MAX_FIM_QUEUE;
+		}
+		w->count -= n;
+		if (n > 0)
+			pthread_cond_broadcast(&w->room);
+		pthread_mutex_unlock(&w->lock);
+		if (n == 0)
 			break;
-		e = &j->l->e[i];
-		hashed = 0;
-		ok = fim_hash_file(e->path, dc, buf, 1 << 20, 0, e->hash, sizeof(e->hash),
-				   &hashed) == 0;
-		pthread_mutex_lock(&j->lock);
-		j->st->bytes_hashed += hashed;
-		pthread_mutex_unlock(&j->lock);
-		pthread_mutex_lock(&j->lock);
-		j->st->files++;
-		j->st->errors += !ok;
-		pthread_mutex_unlock(&j->lock);
+		/* Without memory, the files are still said, unhashed (errors). */
+		for (i = 0; i < n; i++)
+			hash_job(&jobs[i], dc, buf, &t);
+		jobs_done(w, jobs, n, &t);
 	}
 	digest_free(dc);
 	ward_free(buf);
 	return NULL;
 }
 
+/* Queues the files the walk batched (they hold their directories from
+ * here), or hashes them now when there are no hashing threads. */
+static void
+flush(struct walk *w)
+{
+	struct tally t = {0, 0, 0};
+	size_t i;
+
+	if (w->nbatch == 0)
+		return;
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < w->nbatch; i++)
+		w->batch[i].dir->refs++;
+	if (w->nthreads == 0) {
+		pthread_mutex_unlock(&w->lock);
+		for (i = 0; i < w->nbatch; i++)
+			hash_job(&w->batch[i], w->dc, w->buf, &t);
+		jobs_done(w, w->batch, w->nbatch, &t);
+		w->nbatch = 0;
+		return;
+	}
+	while (w->count + w->nbatch > WARD_MAX_FIM_QUEUE)
+		pthread_cond_wait(&w->room, &w->lock);
+	for (i = 0; i < w->nbatch; i++)
+		w->q[(w->head + w->count + i) % WARD_MAX_FIM_QUEUE] = w->batch[i];
+	w->count += w->nbatch;
+	pthread_cond_broadcast(&w->more);
+	pthread_mutex_unlock(&w->lock);
+	w->nbatch = 0;
+}
+
+/* The regular file at w->path[0..len), named name in d: to be hashed. */
+static void
+queue_file(struct walk *w, struct wdir *d, size_t len, const char *name)
+{
+	struct job *j;
+
+	if (w->nbatch == JOB_BATCH)
+		flush(w);
+	j = &w->batch[w->nbatch];
+	if ((j->e = fent_new(w, len)) == NULL)
+		return;
+	j->e->type = 'f';
+	j->dir = d;
+	j->name = j->e->path + len - strlen(name);
+	w->nbatch++;
+}
+
+static void walk_dir(struct walk *w, struct wdir *d, size_t len);
+
+/* Records the directory open as fd (taken), at w->path[0..len), and walks it. */
+static void
+walk_into(struct walk *w, int fd, size_t len)
+{
+	struct fent *e;
+	struct wdir *d;
+	struct stat st;
+
+	/* What is recorded is the directory that is read. */
+	if (fstat(fd, &st) != 0) {
+		count(w, &w->st->errors, 1);
+		close(fd);
+		return;
+	}
+	if ((e = fent_new(w, len)) == NULL) {
+		close(fd);
+		return;
+	}
+	fent_set(e, &st, -1, NULL);
+	if ((d = ward_calloc(1, sizeof(*d))) == NULL) {
+		w->err = WARD_ENOMEM;
+		close(fd);
+		return;
+	}
+	if ((d->dir = fdopendir(fd)) == NULL) {
+		count(w, &w->st->errors, 1);
+		close(fd);
+		ward_free(d);
+		return;
+	}
+	d->fd = dirfd(d->dir);
+	d->refs = 1;
+	walk_dir(w, d, len);
+	flush(w);
+	wdir_done(w, d);
+}
+
+/*
+ * The entry name of the directory d, whose path is w->path[0..len), of
+ * type dtype as readdir said (DT_UNKNOWN if not known).  Whatever it is
+ * by now, it is looked at by name in d, without following a link.
+ */
+static void
+walk_entry(struct walk *w, struct wdir *d, size_t len, const char *name, unsigned char dtype)
+{
+	struct stat st;
+	struct fent *e;
+	int fd, unreadable = 0;
+
+	if (excluded(w->p, w->path))
+		return;
+	if (dtype == DT_REG) {
+		queue_file(w, d, len, name);
+		return;
+	}
+	if (dtype == DT_DIR || dtype == DT_UNKNOWN) {
+		/* Fewer directories held open first: hashing frees them. */
+		pthread_mutex_lock(&w->lock);
+		while (w->held >= WARD_MAX_FIM_OPEN_DIRS)
+			pthread_cond_wait(&w->room, &w->lock);
+		pthread_mutex_unlock(&w->lock);
+		/* Only a directory opens so: a link put in its place does not. */
+		fd = openat(d->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			walk_into(w, fd, len);
+			return;
+		}
+		unreadable = errno != ENOTDIR && errno != ELOOP && errno != ENOENT;
+	}
+	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		count(w, &w->st->errors, 1); /* gone since it was listed */
+		return;
+	}
+	if (S_ISREG(st.st_mode)) {
+		queue_file(w, d, len, name);
+		return;
+	}
+	if ((e = fent_new(w, len)) == NULL)
+		return;
+	fent_set(e, &st, d->fd, name);
+	if (S_ISDIR(st.st_mode) && unreadable)
+		count(w, &w->st->errors, 1);
+}
+
+/* Walks the entries of the directory d, whose path is w->path[0..len). */
+static void
+walk_dir(struct walk *w, struct wdir *d, size_t len)
+{
+	struct dirent *de;
+	size_t n, at = len == 1 && w->path[0] == '/' ? 1 : len + 1;
+
+	while (w->err == 0 && (de = readdir(d->dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		n = strlen(de->d_name);
+		if (at + n >= sizeof(w->path)) {
+			count(w, &w->st->errors, 1);
+			continue;
+		}
+		w->path[len] = '/';
+		memcpy(w->path + at, de->d_name, n + 1);
+		walk_entry(w, d, at + n, de->d_name, de->d_type);
+	}
+	w->path[len] = '\0';
+}
+
+/* A path of the policy: reached following root's own links at most; its
+ * last component is not followed (a link is recorded as a link). */
+static void
+walk_path(struct walk *w, const char *path)
+{
+	char name[NAME_MAX + 1];
+	struct wdir *d;
+	struct stat st;
+	size_t len = strlen(path);
+	int fd, err;
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len >= sizeof(w->path)) {
+		count(w, &w->st->errors, 1);
+		return;
+	}
+	memcpy(w->path, path, len);
+	w->path[len] = '\0';
+	if (excluded(w->p, w->path))
+		return;
+	fd = path_open_parent(w->path, PATH_ROOT_LINKS, name, sizeof(name));
+	err = errno;
+	if (fd >= 0 && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		err = errno;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		count(w, &w->st->errors, 1);
+		if (w->p->note != NULL)
+			w->p->note(w->p->note_arg, w->path,
+				   err == ELOOP
+				       ? "a symbolic link on its way is not root's: not followed"
+				   : err == ENOENT || err == ENOTDIR ? "does not exist"
+								     : strerror(err));
+		return;
+	}
+	if ((d = ward_calloc(1, sizeof(*d))) == NULL) {
+		w->err = WARD_ENOMEM;
+		close(fd);
+		return;
+	}
+	d->fd = fd;
+	d->refs = 1;
+	walk_entry(w, d, len, name, DT_UNKNOWN);
+	flush(w);
+	wdir_done(w, d);
+}
+
 static int
 fent_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct fent *)a)->path, ((const struct fent *)b)->path);
+	return strcmp((*(struct fent *const *)a)->path, (*(struct fent *const *)b)->path);
 }
 
 static void
@@ -260,51 +565,81 @@ flist_free(struct flist *l)
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
-		ward_free(l->e[i].path);
-		ward_free(l->e[i].target);
+		ward_free(l->e[i]->target);
+		ward_free(l->e[i]);
 	}
 	ward_free(l->e);
 	memset(l, 0, sizeof(*l));
 }
 
-/* Walks and hashes the policy's tree into l (sorted by path). */
+/* Walks the policy's paths into l, hashing as it goes; then drops what
+ * vanished meanwhile and sorts by path. */
 static int
 collect(const struct fim_policy *p, struct flist *l, struct fim_stats *st, struct ward_diag *d)
 {
-	struct hjob job;
 	pthread_t t[16];
+	struct walk w;
 	unsigned i, nt = p->threads ? p->threads : 2;
+	size_t k, n;
+	int r = 0;
 
 	memset(l, 0, sizeof(*l));
-	pthread_mutex_lock(&walk_lock);
-	walk_list = l;
-	walk_policy = p;
-	walk_stats = st;
-	for (i = 0; i < p->npaths && l->err == 0; i++)
-		if (nftw(p->paths[i], on_entry, 64, FTW_PHYS | FTW_ACTIONRETVAL) != 0 &&
-		    l->err == 0 && errno == ENOENT)
-			st->errors++;
-	pthread_mutex_unlock(&walk_lock);
-	if (l->err != 0)
-		return diag_set(d, l->err, NULL, 0, 0, "out of memory");
-	qsort(l->e, l->n, sizeof(*l->e), fent_cmp);
-	memset(&job, 0, sizeof(job));
-	job.l = l;
-	job.alg = p->hash;
-	job.st = st;
-	pthread_mutex_init(&job.lock, NULL);
+	memset(&w, 0, sizeof(w));
+	w.p = p;
+	w.l = l;
+	w.st = st;
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.more, NULL);
+	pthread_cond_init(&w.room, NULL);
+	if ((w.q = ward_calloc(WARD_MAX_FIM_QUEUE, sizeof(*w.q))) == NULL) {
+		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
 	if (nt > 16)
 		nt = 16;
+	/* The threads wait for the lock until they know how many they are. */
+	pthread_mutex_lock(&w.lock);
 	for (i = 0; i < nt; i++)
-		if (pthread_create(&t[i], NULL, hasher, &job) != 0)
+		if (pthread_create(&t[i], NULL, hasher, &w) != 0)
 			break;
-	nt = i;
-	if (nt == 0)
-		hasher(&job);
-	for (i = 0; i < nt; i++)
+	w.nthreads = i;
+	pthread_mutex_unlock(&w.lock);
+	if (w.nthreads == 0 &&
+	    ((w.buf = ward_malloc(HASH_BUF)) == NULL || digest_new(p->hash, &w.dc) != 0))
+		w.err = WARD_ENOMEM;
+	for (i = 0; i < p->npaths && w.err == 0; i++)
+		walk_path(&w, p->paths[i]);
+	pthread_mutex_lock(&w.lock);
+	w.done = 1;
+	pthread_cond_broadcast(&w.more);
+	pthread_mutex_unlock(&w.lock);
+	for (i = 0; i < w.nthreads; i++)
 		pthread_join(t[i], NULL);
-	pthread_mutex_destroy(&job.lock);
-	return 0;
+	if (w.err != 0) {
+		flist_free(l);
+		r = diag_set(d, w.err, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	for (k = n = 0; k < l->n; k++) {
+		if (l->e[k]->type != 0) {
+			l->e[n++] = l->e[k];
+		} else {
+			ward_free(l->e[k]->target);
+			ward_free(l->e[k]);
+		}
+	}
+	l->n = n;
+	st->entries = n;
+	if (l->n > 1) /* (no array at all when empty) */
+		qsort(l->e, l->n, sizeof(*l->e), fent_cmp);
+out:
+	digest_free(w.dc);
+	ward_free(w.buf);
+	ward_free(w.q);
+	pthread_cond_destroy(&w.room);
+	pthread_cond_destroy(&w.more);
+	pthread_mutex_destroy(&w.lock);
+	return r;
 }
 
 /* --- the baseline file ------------------------------------------------------ */
@@ -324,24 +659,21 @@ put_escaped(FILE *f, const char *s)
 	}
 }
 
-static char *
-unescape(const char *s, size_t n)
+/* Undoes put_escaped on s[0..n) into o (at least n + 1 bytes). */
+static void
+unescape_to(char *o, const char *s, size_t n)
 {
-	char *o = ward_malloc(n + 1), *w = o;
 	size_t i;
 
-	if (o == NULL)
-		return NULL;
 	for (i = 0; i < n; i++) {
 		if (s[i] == '\\' && i + 1 < n) {
 			i++;
-			*w++ = s[i] == 't' ? '\t' : s[i] == 'n' ? '\n' : s[i];
+			*o++ = s[i] == 't' ? '\t' : s[i] == 'n' ? '\n' : s[i];
 		} else {
-			*w++ = s[i];
+			*o++ = s[i];
 		}
 	}
-	*w = '\0';
-	return o;
+	*o = '\0';
 }
 
 int
@@ -364,7 +696,7 @@ fim_baseline(const struct fim_policy *p, const char *path, struct fim_stats *st,
 	}
 	fprintf(f, "%s %s\n", FORMAT_LINE, digest_name(p->hash));
 	for (i = 0; i < l.n; i++) {
-		const struct fent *e = &l.e[i];
+		const struct fent *e = l.e[i];
 
 		put_escaped(f, e->path);
 		fprintf(f, "\t%c\t%o\t%lu\t%lu\t%" PRIu64 "\t%" PRId64 "\t%" PRIu64 "\t%s\t",
@@ -422,13 +754,13 @@ load_baseline(const char *path, enum digest_alg alg, struct flist *l, struct war
 		}
 		if (k != 10)
 			continue;
-		if (ward_grow(&l->e, &l->cap, l->n + 1, sizeof(*l->e)) != 0) {
+		if (ward_grow(&l->e, &l->cap, l->n + 1, sizeof(*l->e)) != 0 ||
+		    (e = ward_calloc(1, sizeof(*e) + strlen(f[0]) + 1)) == NULL) {
 			r = WARD_ENOMEM;
 			break;
 		}
-		e = &l->e[l->n++];
-		memset(e, 0, sizeof(*e));
-		e->path = unescape(f[0], strlen(f[0]));
+		l->e[l->n++] = e;
+		unescape_to(e->path, f[0], strlen(f[0]));
 		e->type = f[1][0];
 		e->mode = (unsigned)strtoul(f[2], NULL, 8);
 		e->uid = strtoul(f[3], NULL, 10);
@@ -438,15 +770,21 @@ load_baseline(const char *path, enum digest_alg alg, struct flist *l, struct war
 		e->ino = strtoull(f[7], NULL, 10);
 		if (strcmp(f[8], "-") != 0)
 			snprintf(e->hash, sizeof(e->hash), "%s", f[8]);
-		if (e->type == 'l')
-			e->target = unescape(f[9], strlen(f[9]));
+		if (e->type == 'l') {
+			if ((e->target = ward_malloc(strlen(f[9]) + 1)) == NULL) {
+				r = WARD_ENOMEM;
+				break;
+			}
+			unescape_to(e->target, f[9], strlen(f[9]));
+		}
 	}
 	ward_free(buf);
 	if (r != 0) {
 		flist_free(l);
 		return diag_set(d, r, path, 0, 0, "out of memory");
 	}
-	qsort(l->e, l->n, sizeof(*l->e), fent_cmp);
+	if (l->n > 1) /* (no array at all when empty) */
+		qsort(l->e, l->n, sizeof(*l->e), fent_cmp);
 	return 0;
 }
 
@@ -494,21 +832,21 @@ fim_check(const struct fim_policy *p, const char *path, fim_diff_fn fn, void *ar
 		return r;
 	}
 	while (i < base.n || j < cur.n) {
-		int c = i == base.n ? 1 : j == cur.n ? -1 : strcmp(base.e[i].path, cur.e[j].path);
+		int c = i == base.n ? 1 : j == cur.n ? -1 : strcmp(base.e[i]->path, cur.e[j]->path);
 
 		if (c < 0) {
 			*bits |= FIM_REMOVED;
-			fn(arg, FIM_REMOVED, base.e[i].path, "");
+			fn(arg, FIM_REMOVED, base.e[i]->path, "");
 			i++;
 		} else if (c > 0) {
 			*bits |= FIM_ADDED;
-			fn(arg, FIM_ADDED, cur.e[j].path, "");
+			fn(arg, FIM_ADDED, cur.e[j]->path, "");
 			j++;
 		} else {
-			diff_fields(&base.e[i], &cur.e[j], fields, sizeof(fields));
+			diff_fields(base.e[i], cur.e[j], fields, sizeof(fields));
 			if (fields[0] != '\0') {
 				*bits |= FIM_CHANGED;
-				fn(arg, FIM_CHANGED, cur.e[j].path, fields);
+				fn(arg, FIM_CHANGED, cur.e[j]->path, fields);
 			}
 			i++;
 			j++;

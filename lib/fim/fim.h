@@ -9,6 +9,16 @@
  * (and which attributes), with aide's exit bits: 1 added, 2 removed,
  * 4 changed.  Hashing runs on a bounded pool of threads at low CPU and I/O
  * priority, so a large baseline does not make the host unresponsive.
+ *
+ * Root runs this over trees where users own directories, and a user can
+ * swap a directory of theirs for a symbolic link at any moment.  So a
+ * policy path is reached following no link but root's own (in
+ * directories only root can write; its last component is never
+ * followed), the walk opens each directory relative to its parent's
+ * descriptor without following a link, and each file is looked at and
+ * hashed by its name in the descriptor of the directory it was found in:
+ * what is recorded is what is in the tree, never a file elsewhere that a
+ * link put in the way leads to.
  */
 #ifndef WARD_FIM_FIM_H
 #define WARD_FIM_FIM_H
@@ -28,6 +38,10 @@ struct fim_policy {
 	unsigned nexcludes;
 	enum digest_alg hash; /* DIGEST_SHA256 or DIGEST_SM3 */
 	unsigned threads;     /* hashing threads (0: 2) */
+	/* Optional: told of each policy path left out (counted as an error
+	 * too), and why — a link on its way that is not root's, or absent. */
+	void (*note)(void *arg, const char *path, const char *why);
+	void *note_arg;
 };
 
 enum fim_change {
@@ -63,15 +77,11 @@ struct digest_ctx;
 struct stat;
 
 /*
- * The hex digest (dc's algorithm) of the file at path (not following a
- * final symbolic link), read through buf.  With max_size > 0, only a
+ * The hex digest (dc's algorithm) of what the descriptor fd (borrowed)
+ * reads from where it is, read through buf.  With max_size > 0, only a
  * regular file of at most max_size bytes is hashed.  Adds the bytes read
  * to *hashed (if not NULL).  0, or -1.
  */
-int fim_hash_file(const char *path, struct digest_ctx *dc, uint8_t *buf, size_t buflen,
-		  uint64_t max_size, char *hex, size_t hexlen, uint64_t *hashed);
-
-/* The same for what the descriptor fd reads from where it is (borrowed). */
 int fim_hash_fd(int fd, struct digest_ctx *dc, uint8_t *buf, size_t buflen, uint64_t max_size,
 		char *hex, size_t hexlen, uint64_t *hashed);
 

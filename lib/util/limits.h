@@ -114,6 +114,16 @@
 /* Directories above a state directory that its check walks up through
  * (PATH_MAX allows no more). */
 #define WARD_MAX_DIR_DEPTH 4096
+/* /proc/self/mountinfo read whole: about 150 bytes a mount, so room for
+ * hundreds of thousands of mounts (container hosts), bounded all the same. */
+#define WARD_MAX_MOUNTINFO (64u * 1024 * 1024)
+/* Files of a FIM baseline walked but not hashed yet: enough to keep every
+ * hashing thread busy; the walk waits beyond it. */
+#define WARD_MAX_FIM_QUEUE 4096
+/* Directories a FIM baseline keeps open only for files of theirs still to
+ * be hashed (beyond those the walk is in): bounds its descriptors well
+ * under the usual limit of 1024; the walk waits beyond it. */
+#define WARD_MAX_FIM_OPEN_DIRS 256
 /* Longest duration (30m, 12h, 7d ...) anything accepts: 100 years, far
  * beyond any token or lease, so that now + a duration stays far inside a
  * 64-bit time and never wraps into the past. */
