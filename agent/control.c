@@ -78,7 +78,9 @@ scan_file(void *ctx, const struct walker_entry *e)
 
 	if (C.cfg->max_filesize > 0 && (uint64_t)e->st->st_size > C.cfg->max_filesize)
 		return 0;
-	fd = openat(e->dirfd, e->name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* Root opens it for a user: the file the walk examined, never a link
+	 * or a file swapped in since (that could be one only root may read). */
+	fd = walker_open(e, 0);
 	if (fd < 0) {
 		q->errors++;
 		return 0;

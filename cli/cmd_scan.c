@@ -131,20 +131,17 @@ walk_file(void *arg, const struct walker_entry *e)
 {
 	struct walk_ctx *wc = arg;
 	struct scan_item it;
-	int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
 	int r;
 
 	if (wc->c->max_filesize > 0 && (uint64_t)e->st->st_size > wc->c->max_filesize) {
 		atomic_fetch_add(&wc->c->o->skipped, 1);
 		return 0;
 	}
-	if (!wc->c->follow_symlinks && e->depth > 0)
-		flags |= O_NOFOLLOW;
-	it.fd = openat(e->dirfd, e->name, flags | O_NOATIME);
-	if (it.fd < 0 && errno == EPERM)
-		it.fd = openat(e->dirfd, e->name, flags);
+	/* The file that was examined, or none: never one swapped in since. */
+	it.fd = walker_open(e, wc->c->follow_symlinks);
 	if (it.fd < 0) {
-		out_error(wc->c->o, e->path, strerror(errno));
+		out_error(wc->c->o, e->path,
+			  errno == ESTALE ? "replaced while it was being scanned" : strerror(errno));
 		return 0;
 	}
 	it.path = strdup(e->path);

@@ -687,3 +687,24 @@ out:
 		*stats = w.stats;
 	return r;
 }
+
+int
+walker_open(const struct walker_entry *e, int follow_symlinks)
+{
+	int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, fd;
+	struct stat st;
+
+	if (!follow_symlinks && e->depth > 0)
+		flags |= O_NOFOLLOW;
+	fd = openat(e->dirfd, e->name, flags | O_NOATIME);
+	if (fd < 0 && errno == EPERM) /* O_NOATIME on another user's file */
+		fd = openat(e->dirfd, e->name, flags);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || st.st_dev != e->st->st_dev || st.st_ino != e->st->st_ino) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	return fd;
+}

@@ -113,6 +113,16 @@ struct walker_stats {
  * stats (may be NULL) is filled in every case.  Not thread-safe per call,
  * but calls on different threads are independent (no global state).
  */
+/*
+ * Opens the regular file e reports (read-only, O_NONBLOCK, O_NOCTTY, and
+ * O_NOATIME when the caller may), as its contract above says: without
+ * following a final symbolic link unless follow_symlinks (or e is a PATH),
+ * and only if what was opened is the file that was examined (same st_dev
+ * and st_ino as e->st).  Returns the descriptor, or -1 with errno (ESTALE:
+ * the file was replaced in between).
+ */
+int walker_open(const struct walker_entry *e, int follow_symlinks);
+
 int walker_run(const struct walker_opts *o, const char *const *paths, size_t npaths,
 	       struct walker_stats *stats);
 

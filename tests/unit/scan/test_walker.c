@@ -495,6 +495,68 @@ test_vanished(void **state)
 	assert_string_equal(r.errors, "v/2:cannot stat:2;");
 }
 
+/* walker_open: the file examined, or none — a file swapped for another
+ * (or for a symbolic link) between the walk's look and the open is not
+ * opened. */
+struct swap {
+	int opened, stale, loop;
+};
+
+static int
+on_swap(void *ctx, const struct walker_entry *e)
+{
+	struct swap *w = ctx;
+	char p[600], q[600];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/s/%s", base, e->name);
+	snprintf(q, sizeof(q), "%s/elsewhere", base);
+	if (strcmp(e->name, "replaced") == 0) { /* another file under the name */
+		char n[600];
+
+		snprintf(n, sizeof(n), "%s/new", base); /* made first: another inode */
+		mk("new", "not what was examined");
+		assert_int_equal(rename(n, p), 0);
+	} else if (strcmp(e->name, "linked") == 0) { /* a link in its place */
+		assert_int_equal(unlink(p), 0);
+		assert_int_equal(symlink(q, p), 0);
+	}
+	fd = walker_open(e, 0);
+	if (fd >= 0) {
+		w->opened++;
+		close(fd);
+	} else if (errno == ESTALE) {
+		w->stale++;
+	} else if (errno == ELOOP) {
+		w->loop++;
+	}
+	return 0;
+}
+
+static void
+test_open_is_the_file_examined(void **state)
+{
+	struct walker_opts o;
+	struct swap w;
+	char p[512];
+	const char *paths[1] = {p};
+
+	mk("s", NULL);
+	mk("s/kept", "x");
+	mk("s/replaced", "x");
+	mk("s/linked", "x");
+	mk("elsewhere", "secret");
+	memset(&w, 0, sizeof(w));
+	memset(&o, 0, sizeof(o));
+	o.file = on_swap;
+	o.ctx = &w;
+	snprintf(p, sizeof(p), "%s/s", base);
+	assert_int_equal(walker_run(&o, paths, 1, NULL), 0);
+	assert_int_equal(w.opened, 1);
+	assert_int_equal(w.stale, 1);
+	assert_int_equal(w.loop, 1);
+}
+
 static void
 test_cancel_and_stop(void **state)
 {
@@ -635,6 +697,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_deep, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vanished, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_is_the_file_examined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_and_stop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_virtual, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_dir, setup, teardown),
