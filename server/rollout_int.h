@@ -1,0 +1,22 @@
+/*
+ * rollout_int: what the files of the rollout module share (rollout.c the
+ * engine, rollout_agent.c what agents are told and report, rollout_view.c
+ * plans and views).  Not a public header.
+ */
+#ifndef WARD_SERVER_ROLLOUT_INT_H
+#define WARD_SERVER_ROLLOUT_INT_H
+
+#include "server/rollout.h"
+
+/* Serialises the engine's decisions across servers (db_xact_lock). */
+#define LOCK_ROLLOUT 0x726f6c6cLL /* "roll" */
+
+void rollout_lltoa(long long v, char out[24]);
+
+/* Wall-clock milliseconds: the gate orders check-ins finer than seconds. */
+long long rollout_now_ms(void);
+
+/* What agents should run changed: held check-ins are looked at again. */
+int rollout_bump(struct db *db, struct ward_diag *d);
+
+#endif
