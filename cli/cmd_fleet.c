@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "util/alloc.h"
 #include "util/answer.h"
+#include "util/clock.h"
 #include "util/file.h"
 #include "util/size.h"
 
@@ -36,7 +37,9 @@ fleet_usage(FILE *f)
 		"                                   agent's identity without its secret (STATE\n"
 		"                                   pending in agents; --json shows who asked)\n"
 		"  token create [--group G] [--uses N] [--expires DURATION]\n"
-		"                                   a new enrollment token (printed)\n"
+		"                                   a new enrollment token (printed): one use\n"
+		"                                   within 24 h unless --uses (0: unlimited) or\n"
+		"                                   --expires (0: never) say otherwise\n"
 		"  events [--agent ID] [--since SEQ] [--limit N]\n"
 		"                                   events agents uploaded, one JSON per line\n"
 		"  audit [--json]                   who did what (admin role)\n"
@@ -47,25 +50,31 @@ fleet_usage(FILE *f)
 		"  release ID [--json]              a release ring by ring, with its incidents\n"
 		"  pause|resume|abort|promote ID    control a release (promote: skip the soak)\n"
 		"  pin GROUP VERSION, unpin GROUP   keep a group on a version\n"
+		"  pins [--json]                    the pinned groups\n"
 		"  freeze, unfreeze                 stop (and restart) all content changes\n"
+		"  status [--json]                  the fleet at a glance: frozen, the release\n"
+		"                                   under way and why it waits, agents, pins\n"
 		"\n"
-		"  --server URL        https://HOST:PORT (or $WARD_SERVER)\n"
+		"  --server URL        https://HOST:PORT, or HOST:PORT (or $WARD_SERVER)\n"
 		"  --token-file FILE   the API token (or $WARD_TOKEN, $WARD_TOKEN_FILE)\n"
 		"  --ca FILE           the server's CA certificate (or $WARD_CA)\n"
 		"\n"
+		"These three options may come before or after the command.\n"
 		"DURATION: seconds, or a number with s, m, h or d.\n"
 		"Exit status: 0 done, 2 error (the server's message is printed).\n");
 }
 
 struct conn {
 	const char *server, *ca;
+	char url[1024];	      /* server, with https:// when it was given without */
 	char token[128];
+	const char *token_from; /* where the token came from, for messages */
 };
 
 /* method path [raw body]: the JSON answer of a 200, or NULL (printed why). */
 static json_t *
-call_raw(const struct conn *c, const char *method, const char *path, const void *raw,
-	 size_t rawlen, const char *type)
+call_raw(const struct conn *c, const char *method, const char *path, const void *raw, size_t rawlen,
+	 const char *type)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -77,7 +86,7 @@ call_raw(const struct conn *c, const char *method, const char *path, const void 
 
 	if (curl == NULL)
 		return NULL;
-	snprintf(url, sizeof(url), "%s%s", c->server, path);
+	snprintf(url, sizeof(url), "%s%s", c->url, path);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
 	h = curl_slist_append(h, auth);
 	snprintf(err, sizeof(err), "Content-Type: %s", type);
@@ -99,11 +108,19 @@ call_raw(const struct conn *c, const char *method, const char *path, const void 
 	}
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK) {
-		fprintf(stderr, "ward: %s: %s\n", c->server, err[0] ? err : curl_easy_strerror(rc));
+		fprintf(stderr, "ward: %s: %s\n", c->url, err[0] ? err : curl_easy_strerror(rc));
 	} else {
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 		ans = a.p != NULL ? json_loads(a.p, 0, NULL) : NULL;
-		if (code != 200) {
+		if (code == 401) {
+			const char *e = json_string_value(json_object_get(ans, "error"));
+
+			fprintf(stderr,
+				"ward: the server refused the API token (from %s): %s\n",
+				c->token_from, e != NULL ? e : "(no message)");
+			json_decref(ans);
+			ans = NULL;
+		} else if (code != 200) {
 			const char *e = json_string_value(json_object_get(ans, "error"));
 
 			fprintf(stderr, "ward: the server answered %ld: %s\n", code,
@@ -126,8 +143,8 @@ static json_t *
 call(const struct conn *c, const char *method, const char *path, json_t *body)
 {
 	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_t *ans = call_raw(c, method, path, text, text != NULL ? strlen(text) : 0,
-			       "application/json");
+	json_t *ans =
+	    call_raw(c, method, path, text, text != NULL ? strlen(text) : 0, "application/json");
 
 	free(text);
 	return ans;
@@ -143,11 +160,18 @@ print_json(json_t *v, int indent)
 	free(text);
 }
 
+/* How long ago the RFC 3339 time at was ("?" if it is not one). */
 static void
-ago(long long t, char *out, size_t outlen)
+ago(const char *at, char *out, size_t outlen)
 {
-	long long s = (long long)time(NULL) - t;
+	int64_t t;
+	long long s;
 
+	if (at == NULL || clock_utc_parse(at, &t) != 0) {
+		snprintf(out, outlen, "?");
+		return;
+	}
+	s = (long long)time(NULL) - (long long)t;
 	if (s < 120)
 		snprintf(out, outlen, "%llds ago", s < 0 ? 0 : s);
 	else if (s < 7200)
@@ -171,11 +195,16 @@ agents(const struct conn *c, int json)
 	} else {
 		printf("%-32s  %-20s  %-10s  %7s  %-10s  %-9s  %s\n", "ID", "HOST", "GROUP",
 		       "CONTENT", "MODE", "SEEN", "STATE");
-		json_array_foreach(json_object_get(ans, "agents"), i, a) {
+		json_array_foreach(json_object_get(ans, "agents"), i, a)
+		{
 			char seen[32];
 
-			ago((long long)json_integer_value(json_object_get(a, "last_seen")), seen,
-			    sizeof(seen));
+			/* An agent whose long poll is held is there now. */
+			if (json_is_true(json_object_get(a, "connected")))
+				snprintf(seen, sizeof(seen), "connected");
+			else
+				ago(json_string_value(json_object_get(a, "last_seen")), seen,
+				    sizeof(seen));
 			printf("%-32s  %-20.20s  %-10.10s  %7lld  %-10.10s  %-9s  %s\n",
 			       json_string_value(json_object_get(a, "id")),
 			       json_string_value(json_object_get(a, "hostname")),
@@ -219,10 +248,12 @@ token_create(const struct conn *c, int argc, char **argv)
 			json_object_set_new(body, "uses", json_integer(atoll(optarg)));
 			break;
 		case 'e': {
-			long long secs;
+			long long secs = 0;
 
-			if (duration_parse(optarg, &secs) != 0) {
-				fprintf(stderr, "ward: --expires must be a duration (30m, 12h, 7d)\n");
+			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "never") != 0 &&
+			    duration_parse(optarg, &secs) != 0) {
+				fprintf(stderr,
+					"ward: --expires must be a duration (30m, 12h, 7d)\n");
 				json_decref(body);
 				return EXIT_ERROR;
 			}
@@ -273,8 +304,8 @@ publish(const struct conn *c, int argc, char **argv)
 		fleet_usage(stderr);
 		return EXIT_ERROR;
 	}
-	if (plan_path != NULL && (plan = json_load_file(plan_path, JSON_REJECT_DUPLICATES, &je)) ==
-				     NULL) {
+	if (plan_path != NULL &&
+	    (plan = json_load_file(plan_path, JSON_REJECT_DUPLICATES, &je)) == NULL) {
 		fprintf(stderr, "ward: %s:%d:%d: %s\n", plan_path, je.line, je.column, je.text);
 		return EXIT_ERROR;
 	}
@@ -321,19 +352,61 @@ print_incident(json_t *inc)
 	       (long long)json_integer_value(json_object_get(inc, "ring")),
 	       json_string_value(json_object_get(inc, "reason")));
 	json_array_foreach(json_object_get(ev, "agents"), k, a)
-		printf("    %s %-20.20s ring %lld  %-15s %s: %s\n",
-		       json_string_value(json_object_get(a, "agent_id")),
-		       json_string_value(json_object_get(a, "hostname")),
-		       (long long)json_integer_value(json_object_get(a, "ring")),
-		       json_string_value(json_object_get(a, "fault")),
-		       json_string_value(json_object_get(a, "reported")),
-		       json_string_value(json_object_get(a, "detail")));
+	    printf("    %s %-20.20s ring %lld  %-15s %s: %s\n",
+		   json_string_value(json_object_get(a, "agent_id")),
+		   json_string_value(json_object_get(a, "hostname")),
+		   (long long)json_integer_value(json_object_get(a, "ring")),
+		   json_string_value(json_object_get(a, "fault")),
+		   json_string_value(json_object_get(a, "reported")),
+		   json_string_value(json_object_get(a, "detail")));
 	json_array_foreach(json_object_get(ev, "not_counted"), k, a)
-		printf("    %s %-20.20s not counted (%s): %s\n",
-		       json_string_value(json_object_get(a, "agent_id")),
-		       json_string_value(json_object_get(a, "hostname")),
-		       json_string_value(json_object_get(a, "fault")),
-		       json_string_value(json_object_get(a, "not_counted")));
+	    printf("    %s %-20.20s not counted (%s): %s\n",
+		   json_string_value(json_object_get(a, "agent_id")),
+		   json_string_value(json_object_get(a, "hostname")),
+		   json_string_value(json_object_get(a, "fault")),
+		   json_string_value(json_object_get(a, "not_counted")));
+}
+
+static void
+print_status(json_t *st)
+{
+	json_t *rel = json_object_get(st, "release"), *ag = json_object_get(st, "agents"), *p, *v;
+	const char *k;
+	size_t i;
+
+	printf("content: %s\n", json_is_true(json_object_get(st, "frozen"))
+				    ? "FROZEN fleet-wide (ward fleet unfreeze)"
+				    : "not frozen");
+	if (json_is_object(rel)) {
+		long long ring = (long long)json_integer_value(json_object_get(rel, "ring"));
+
+		printf("release %lld: version %lld, %s, ",
+		       (long long)json_integer_value(json_object_get(rel, "id")),
+		       (long long)json_integer_value(json_object_get(rel, "version")),
+		       json_string_value(json_object_get(rel, "state")));
+		if (ring < 0)
+			printf("not started\n");
+		else
+			printf("ring %lld (%s)\n", ring,
+			       json_string_value(json_object_get(rel, "ring_name")));
+		if (json_string_length(json_object_get(rel, "waiting")) > 0)
+			printf("  waiting: %s\n",
+			       json_string_value(json_object_get(rel, "waiting")));
+	} else {
+		printf("release: none under way\n");
+	}
+	printf("agents: %lld (%lld connected, %lld revoked, %lld waiting for approval)\n",
+	       (long long)json_integer_value(json_object_get(ag, "total")),
+	       (long long)json_integer_value(json_object_get(ag, "connected")),
+	       (long long)json_integer_value(json_object_get(ag, "revoked")),
+	       (long long)json_integer_value(json_object_get(ag, "pending")));
+	json_object_foreach(json_object_get(ag, "by_content_version"), k, v)
+	    printf("  content version %s: %lld\n", k, (long long)json_integer_value(v));
+	if (json_array_size(json_object_get(st, "pins")) == 0)
+		printf("pins: none\n");
+	json_array_foreach(json_object_get(st, "pins"), i, p) printf(
+	    "pin: group %s on version %lld\n", json_string_value(json_object_get(p, "group")),
+	    (long long)json_integer_value(json_object_get(p, "version")));
 }
 
 static void
@@ -344,15 +417,17 @@ print_release(json_t *r)
 	const char *state = json_string_value(json_object_get(r, "state"));
 	size_t i;
 
-	printf("release %lld: version %lld, %s", (long long)json_integer_value(json_object_get(r, "id")),
+	printf("release %lld: version %lld, %s",
+	       (long long)json_integer_value(json_object_get(r, "id")),
 	       (long long)json_integer_value(json_object_get(r, "version")), state);
 	if (json_string_length(json_object_get(r, "reason")) > 0)
 		printf(" (%s)", json_string_value(json_object_get(r, "reason")));
 	printf("\n");
-	json_array_foreach(rings, i, ring) {
+	json_array_foreach(rings, i, ring)
+	{
 		json_t *ag = json_object_get(ring, "agents");
-		const char *st = (long long)i < cur		    ? "passed"
-				 : (long long)i > cur		    ? "waiting"
+		const char *st = (long long)i < cur		   ? "passed"
+				 : (long long)i > cur		   ? "waiting"
 				 : strcmp(state, "completed") == 0 ? "passed"
 				 : strcmp(state, "running") == 0   ? "soaking"
 								   : state;
@@ -363,8 +438,14 @@ print_release(json_t *r)
 		       (long long)json_integer_value(json_object_get(ag, "active")),
 		       (long long)json_integer_value(json_object_get(ring, "soak_s")));
 	}
-	json_array_foreach(json_object_get(r, "incidents"), i, inc)
-		print_incident(inc);
+	if (json_string_length(json_object_get(r, "waiting")) > 0)
+		printf("  waiting: %s\n", json_string_value(json_object_get(r, "waiting")));
+	json_array_foreach(json_object_get(r, "incidents"), i, inc) print_incident(inc);
+	if (json_array_size(json_object_get(r, "timeline")) > 0)
+		printf("  timeline:\n");
+	json_array_foreach(json_object_get(r, "timeline"), i, inc)
+	    printf("    %s  %s\n", json_string_value(json_object_get(inc, "at")),
+		   json_string_value(json_object_get(inc, "text")));
 }
 
 static int
@@ -399,19 +480,58 @@ events(const struct conn *c, int argc, char **argv)
 	curl_easy_cleanup(curl);
 	if ((ans = call(c, "GET", path, NULL)) == NULL)
 		return EXIT_ERROR;
-	json_array_foreach(json_object_get(ans, "events"), i, e)
-		print_json(e, 0);
+	json_array_foreach(json_object_get(ans, "events"), i, e) print_json(e, 0);
 	json_decref(ans);
 	return 0;
+}
+
+/*
+ * Takes --server, --token-file and --ca (as "--opt VALUE" or "--opt=VALUE")
+ * out of argv wherever they are, into c and *token_file.  The new argc, or
+ * -1 when one lacks its value.
+ */
+static int
+take_global(int argc, char **argv, struct conn *c, const char **token_file)
+{
+	static const char *const names[] = {"--server", "--token-file", "--ca"};
+	int i, k, out = 1;
+
+	for (i = 1; i < argc; i++) {
+		const char *v = NULL;
+		size_t n;
+
+		for (k = 0; k < 3; k++) {
+			n = strlen(names[k]);
+			if (strcmp(argv[i], names[k]) == 0) {
+				if (i + 1 >= argc)
+					return -1;
+				v = argv[++i];
+				break;
+			}
+			if (strncmp(argv[i], names[k], n) == 0 && argv[i][n] == '=') {
+				v = argv[i] + n + 1;
+				break;
+			}
+		}
+		if (v == NULL) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (k == 0)
+			c->server = v;
+		else if (k == 1)
+			*token_file = v;
+		else
+			c->ca = v;
+	}
+	argv[out] = NULL;
+	return out;
 }
 
 int
 cmd_fleet(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"server", required_argument, NULL, 's'},
-	    {"token-file", required_argument, NULL, 't'},
-	    {"ca", required_argument, NULL, 'c'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -423,20 +543,20 @@ cmd_fleet(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	c.server = getenv("WARD_SERVER");
 	c.ca = getenv("WARD_CA");
-	if (getenv("WARD_TOKEN") != NULL)
+	if (getenv("WARD_TOKEN") != NULL) {
 		snprintf(c.token, sizeof(c.token), "%s", getenv("WARD_TOKEN"));
+		c.token_from = "$WARD_TOKEN";
+	}
+	/* The connection's options go anywhere: before the command (as the
+	 * usage shows) or after it (`ward fleet agents --server URL`). */
+	argc = take_global(argc, argv, &c, &token_file);
+	if (argc < 0) {
+		fleet_usage(stderr);
+		return EXIT_ERROR;
+	}
 	optind = 0; /* a fresh scan: the first one stopped at the command */
 	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 's':
-			c.server = optarg;
-			break;
-		case 't':
-			token_file = optarg;
-			break;
-		case 'c':
-			c.ca = optarg;
-			break;
 		case 'j':
 			json = 1;
 			break;
@@ -452,8 +572,17 @@ cmd_fleet(int argc, char **argv)
 		fleet_usage(stderr);
 		return EXIT_ERROR;
 	}
-	if (c.server == NULL) {
+	if (c.server == NULL || c.server[0] == '\0') {
 		fprintf(stderr, "ward: which server? --server https://HOST:PORT or $WARD_SERVER\n");
+		return EXIT_ERROR;
+	}
+	/* HOST:PORT is taken as https://HOST:PORT: the server speaks nothing else. */
+	snprintf(c.url, sizeof(c.url), "%s%s", strstr(c.server, "://") == NULL ? "https://" : "",
+		 c.server);
+	if (c.ca != NULL && c.ca[0] == '\0') {
+		fprintf(stderr, "ward: %s is empty: give the server's CA certificate (its ca.crt), or "
+				"unset it to use the system's\n",
+			getenv("WARD_CA") == c.ca ? "$WARD_CA" : "--ca");
 		return EXIT_ERROR;
 	}
 	if (token_file != NULL) {
@@ -462,11 +591,12 @@ cmd_fleet(int argc, char **argv)
 		struct ward_diag d;
 
 		if (file_read_all(token_file, 4096, &buf, &len, &d) != 0) {
-			fprintf(stderr, "ward: %s: %s\n", token_file, d.msg);
+			fprintf(stderr, "ward: the API token file %s: %s\n", token_file, d.msg);
 			return EXIT_ERROR;
 		}
 		snprintf(c.token, sizeof(c.token), "%.*s", (int)strcspn((char *)buf, "\r\n"),
 			 (char *)buf);
+		c.token_from = token_file;
 		OPENSSL_cleanse(buf, len);
 		ward_free(buf);
 	}
@@ -533,22 +663,37 @@ cmd_fleet(int argc, char **argv)
 		    (strcmp(cmd, "releases") == 0 && argc != 1))
 			goto usage;
 		snprintf(path, sizeof(path), "/api/v1/releases%s%s",
-			 strcmp(cmd, "release") == 0 ? "/" : "", strcmp(cmd, "release") == 0 ? argv[1] : "");
+			 strcmp(cmd, "release") == 0 ? "/" : "",
+			 strcmp(cmd, "release") == 0 ? argv[1] : "");
 		if ((ans = call(&c, "GET", path, NULL)) == NULL)
 			return EXIT_ERROR;
 		if (json)
-			print_json(strcmp(cmd, "release") == 0 ? ans : json_object_get(ans, "releases"),
+			print_json(strcmp(cmd, "release") == 0 ? ans
+							       : json_object_get(ans, "releases"),
 				   1);
 		else if (strcmp(cmd, "release") == 0)
 			print_release(ans);
 		else
 			json_array_foreach(json_object_get(ans, "releases"), i, r)
-				printf("%4lld  version %-8lld %-10s ring %lld %s\n",
+			{
+				long long ring =
+				    (long long)json_integer_value(json_object_get(r, "ring"));
+				char where[48];
+
+				if (ring < 0)
+					snprintf(where, sizeof(where), "not started");
+				else
+					snprintf(
+					    where, sizeof(where), "ring %lld (%s)", ring,
+					    json_string_value(json_object_get(r, "ring_name")));
+				printf("%4lld  version %-8lld %-10s %-20s %s\n",
 				       (long long)json_integer_value(json_object_get(r, "id")),
 				       (long long)json_integer_value(json_object_get(r, "version")),
-				       json_string_value(json_object_get(r, "state")),
-				       (long long)json_integer_value(json_object_get(r, "ring")),
-				       json_string_value(json_object_get(r, "reason")));
+				       json_string_value(json_object_get(r, "state")), where,
+				       json_string_length(json_object_get(r, "reason")) > 0
+					   ? json_string_value(json_object_get(r, "reason"))
+					   : json_string_value(json_object_get(r, "waiting")));
+			}
 		json_decref(ans);
 		return 0;
 	}
@@ -561,14 +706,20 @@ cmd_fleet(int argc, char **argv)
 		snprintf(path, sizeof(path), "/api/v1/releases/%s/%s", argv[1], cmd);
 		if ((ans = call(&c, "POST", path, NULL)) == NULL)
 			return EXIT_ERROR;
-		printf("release %s: %s done\n", argv[1], cmd);
+		printf("release %s: %s\n", argv[1],
+		       strcmp(cmd, "pause") == 0    ? "paused: its agents keep what they run"
+		       : strcmp(cmd, "resume") == 0 ? "resumed"
+		       : strcmp(cmd, "abort") == 0
+			   ? "aborted: its agents go back to their last-known-good content"
+			   : "promoted: the current ring's soak ends now (its gate still applies)");
 		json_decref(ans);
 		return 0;
 	}
 	if ((strcmp(cmd, "pin") == 0 && argc == 3) || (strcmp(cmd, "unpin") == 0 && argc == 2)) {
 		json_t *body, *ans;
 
-		if (argc == 3 && (strspn(argv[2], "0123456789") != strlen(argv[2]) || atoll(argv[2]) <= 0)) {
+		if (argc == 3 &&
+		    (strspn(argv[2], "0123456789") != strlen(argv[2]) || atoll(argv[2]) <= 0)) {
 			fprintf(stderr, "ward: the version must be a number\n");
 			return EXIT_ERROR;
 		}
@@ -578,6 +729,44 @@ cmd_fleet(int argc, char **argv)
 		json_decref(body);
 		if (ans == NULL)
 			return EXIT_ERROR;
+		if (argc == 3)
+			printf("pinned group %s to version %s: its agents run it whatever the "
+			       "releases (ward fleet unpin %s to undo)\n",
+			       argv[1], argv[2], argv[1]);
+		else
+			printf("unpinned group %s: its agents follow the releases again\n",
+			       argv[1]);
+		json_decref(ans);
+		return 0;
+	}
+	if (strcmp(cmd, "pins") == 0 && argc <= 2) {
+		json_t *ans = call(&c, "GET", "/api/v1/pins", NULL), *p;
+		size_t i;
+
+		if (ans == NULL)
+			return EXIT_ERROR;
+		if (json || (argc == 2 && strcmp(argv[1], "--json") == 0))
+			print_json(json_object_get(ans, "pins"), 1);
+		else if (json_array_size(json_object_get(ans, "pins")) == 0)
+			printf("no group is pinned\n");
+		else
+			json_array_foreach(json_object_get(ans, "pins"), i, p)
+			    printf("%-20s version %-8lld since %s\n",
+				   json_string_value(json_object_get(p, "group")),
+				   (long long)json_integer_value(json_object_get(p, "version")),
+				   json_string_value(json_object_get(p, "since")));
+		json_decref(ans);
+		return 0;
+	}
+	if (strcmp(cmd, "status") == 0 && argc <= 2) {
+		json_t *ans = call(&c, "GET", "/api/v1/status", NULL);
+
+		if (ans == NULL)
+			return EXIT_ERROR;
+		if (json || (argc == 2 && strcmp(argv[1], "--json") == 0))
+			print_json(ans, 1);
+		else
+			print_status(ans);
 		json_decref(ans);
 		return 0;
 	}
@@ -588,6 +777,10 @@ cmd_fleet(int argc, char **argv)
 		json_decref(body);
 		if (ans == NULL)
 			return EXIT_ERROR;
+		printf(strcmp(cmd, "freeze") == 0
+			   ? "content frozen fleet-wide: no content change reaches any agent until "
+			     "ward fleet unfreeze\n"
+			   : "content unfrozen: releases and pins reach the agents again\n");
 		json_decref(ans);
 		return 0;
 	}
@@ -600,15 +793,13 @@ cmd_fleet(int argc, char **argv)
 		if (json || (argc == 2 && strcmp(argv[1], "--json") == 0))
 			print_json(json_object_get(ans, "audit"), 1);
 		else
-			json_array_foreach(json_object_get(ans, "audit"), i, e) {
-				char *detail = json_dumps(json_object_get(e, "detail"), JSON_COMPACT);
-				time_t t = (time_t)json_integer_value(json_object_get(e, "ts"));
-				char ts[32];
-				struct tm tm;
+			json_array_foreach(json_object_get(ans, "audit"), i, e)
+			{
+				char *detail =
+				    json_dumps(json_object_get(e, "detail"), JSON_COMPACT);
 
-				gmtime_r(&t, &tm);
-				strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-				printf("%s  %-24s  %-20s  %s\n", ts,
+				printf("%s  %-24s  %-20s  %s\n",
+				       json_string_value(json_object_get(e, "at")),
 				       json_string_value(json_object_get(e, "who")),
 				       json_string_value(json_object_get(e, "action")),
 				       detail != NULL ? detail : "");

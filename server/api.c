@@ -49,6 +49,11 @@ static const struct route routes[] = {
     {"GET", "releases/{n}", AUTH_VIEWER, 0, api_release_get},
     {"POST", "releases/{n}/{word}", AUTH_OPERATOR, 1024, api_release_action},
     {"POST", "pins", AUTH_OPERATOR, 4096, api_pin},
+    {"GET", "pins", AUTH_VIEWER, 0, api_pins},
+    {"GET", "status", AUTH_VIEWER, 0, api_status},
+    {"GET", "keys", AUTH_VIEWER, 0, api_keys},
+    {"POST", "keys", AUTH_ADMIN, 16 * 1024, api_key_add},
+    {"POST", "keys/{id}/{word}", AUTH_ADMIN, 1024, api_key_remove},
     {"POST", "freeze", AUTH_OPERATOR, 1024, api_freeze},
 };
 

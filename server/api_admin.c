@@ -33,7 +33,7 @@ api_agents(struct api *a, const struct http_req *q, struct http_resp *r, const s
 	(void)q;
 	(void)c;
 	db = api_reader(a);
-	rc = store_agents(db, &out, &d);
+	rc = store_agents(db, api_now(), &out, &d);
 	api_reader_done(a, db);
 	api_reply(r, rc, &d, rc == 0 ? json_pack("{s:o}", "agents", out) : NULL);
 }
@@ -68,6 +68,8 @@ api_agent_action(struct api *a, const struct http_req *q, struct http_resp *r, c
 		rc = store_agent_approve(a->db, id, i == 2, &d);
 	if (rc == 0)
 		api_audit(a, &c->who, acts[i].audit, json_pack("{s:s}", "agent_id", id));
+	if (rc == 0 && i == 0) /* a revoked agent's held check-in hears it at once */
+		(void)rollout_wake(a->db, &d);
 	db_unlock(a->db);
 	api_reply(r, rc, &d,
 		  rc == 0 ? json_pack("{s:s, s:s}", "agent_id", id, "done", c->word) : NULL);
@@ -100,8 +102,12 @@ api_token(struct api *a, const struct http_req *q, struct http_resp *r, const st
 		json_decref(b);
 		return;
 	}
-	u = uses != NULL ? (long long)json_integer_value(uses) : 0;
-	e = exp != NULL && json_integer_value(exp) > 0 ? api_now() + json_integer_value(exp) : 0;
+	/* By default a token enrolls one host within a day: an unlimited,
+	 * everlasting token is asked for (uses 0, expires_s 0). */
+	u = uses != NULL ? (long long)json_integer_value(uses) : 1;
+	e = exp == NULL			   ? api_now() + 86400
+	    : json_integer_value(exp) > 0 ? api_now() + json_integer_value(exp)
+					   : 0;
 	db_lock(a->db);
 	rc = store_token_create(a->db, group, u, e, api_now(), token, &d);
 	if (rc == 0)
@@ -171,6 +177,143 @@ api_audit_list(struct api *a, const struct http_req *q, struct http_resp *r, con
 	api_reply(r, rc, &d, rc == 0 ? json_pack("{s:o}", "audit", out) : NULL);
 }
 
+/* The keys a bundle may be signed with: content.trusted_keys (loaded at
+ * start, borrowed) and those added with the API (loaded now).  Their
+ * count; keys[] holds them. */
+static unsigned
+trusted_keys(struct api *a, struct sign_key **keys)
+{
+	struct ward_diag d;
+	json_t *list = NULL, *e;
+	struct db *db;
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < a->ntrusted && n < API_MAX_KEYS; i++)
+		keys[n++] = a->trusted[i];
+	db = api_reader(a);
+	if (store_keys(db, &list, &d) != 0)
+		list = NULL;
+	api_reader_done(a, db);
+	json_array_foreach(list, i, e) {
+		const char *pem = json_string_value(json_object_get(e, "pem"));
+
+		if (n < API_MAX_KEYS && pem != NULL &&
+		    sign_key_from_pem(pem, strlen(pem), 0, &keys[n]) == 0)
+			n++;
+	}
+	json_decref(list);
+	return n;
+}
+
+static void
+free_keys(struct api *a, struct sign_key **keys, unsigned n)
+{
+	unsigned i;
+
+	for (i = a->ntrusted; i < n; i++) /* (the first ones are the configuration's) */
+		sign_key_free(keys[i]);
+}
+
+/* GET /api/v1/keys: the content signing keys the server verifies with. */
+void
+api_keys(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	struct ward_diag d;
+	json_t *list = NULL, *out = json_array(), *e;
+	struct db *db;
+	size_t i;
+	int rc;
+
+	(void)q;
+	(void)c;
+	for (i = 0; i < a->ntrusted; i++) {
+		char id[2 * SIGN_KEY_ID_SIZE + 1];
+
+		sign_key_id_hex(a->trusted[i], id);
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", "key_id", id, "alg",
+						     sign_alg_name(sign_key_alg(a->trusted[i])),
+						     "source", "config", "path",
+						     a->cfg->trusted_keys[i]));
+	}
+	db = api_reader(a);
+	rc = store_keys(db, &list, &d);
+	api_reader_done(a, db);
+	json_array_foreach(list, i, e) {
+		const char *pem = json_string_value(json_object_get(e, "pem"));
+		struct sign_key *k = NULL;
+
+		if (pem == NULL || sign_key_from_pem(pem, strlen(pem), 0, &k) != 0)
+			continue;
+		json_object_set_new(e, "alg", json_string(sign_alg_name(sign_key_alg(k))));
+		json_object_set_new(e, "source", json_string("api"));
+		json_array_append(out, e);
+		sign_key_free(k);
+	}
+	json_decref(list);
+	if (rc != 0)
+		json_decref(out);
+	api_reply(r, rc, &d, rc == 0 ? json_pack("{s:o, s:i}", "keys", out, "threshold",
+						 (int)a->cfg->signature_threshold)
+				     : NULL);
+}
+
+/* POST /api/v1/keys {pem}: trust a content signing key (admin). */
+void
+api_key_add(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	struct sign_key *k = NULL;
+	struct ward_diag d;
+	char id[2 * SIGN_KEY_ID_SIZE + 1];
+	const char *pem;
+	json_t *b;
+	int rc;
+
+	if ((b = api_body_json(q, r)) == NULL)
+		return;
+	pem = api_field(b, "pem", SIGN_MAX_PEM);
+	if (pem == NULL || sign_key_from_pem(pem, strlen(pem), 0, &k) != 0) {
+		http_error(r, 400, "keys: {\"pem\": an Ed25519 or SM2 public key in PEM form}");
+		json_decref(b);
+		return;
+	}
+	sign_key_id_hex(k, id);
+	db_lock(a->db);
+	rc = store_key_put(a->db, id, pem, c->who.name, api_now(), &d);
+	if (rc == 0)
+		api_audit(a, &c->who, "key-trusted",
+			  json_pack("{s:s, s:s}", "key_id", id, "alg", sign_alg_name(sign_key_alg(k))));
+	db_unlock(a->db);
+	api_reply(r, rc, &d,
+		  rc == 0 ? json_pack("{s:s, s:s}", "key_id", id, "alg",
+				      sign_alg_name(sign_key_alg(k)))
+			  : NULL);
+	sign_key_free(k);
+	json_decref(b);
+}
+
+/* POST /api/v1/keys/ID/remove (admin). */
+void
+api_key_remove(struct api *a, const struct http_req *q, struct http_resp *r,
+	       const struct call *c)
+{
+	struct ward_diag d;
+	int rc;
+
+	(void)q;
+	if (strcmp(c->word, "remove") != 0) {
+		http_error(r, 404, "no such call: keys/ID/%s (remove)", c->word);
+		return;
+	}
+	db_lock(a->db);
+	rc = store_key_remove(a->db, c->arg, &d);
+	if (rc == 0)
+		api_audit(a, &c->who, "key-removed", json_pack("{s:s}", "key_id", c->arg));
+	db_unlock(a->db);
+	api_reply(r, rc, &d, rc == 0 ? json_pack("{s:s, s:s}", "key_id", c->arg, "done", "removed")
+				     : NULL);
+}
+
 /* POST /api/v1/bundles: a signed bundle, checked as an agent would check
  * it (format, signatures of the trusted keys, compile, its own tests). */
 void
@@ -180,25 +323,28 @@ api_bundle_upload(struct api *a, const struct http_req *q, struct http_resp *r,
 	struct bundle *b = NULL;
 	struct content_set cs;
 	struct ward_diag d;
+	struct sign_key *keys[API_MAX_KEYS];
 	uint8_t md[32];
 	char sha[65], msg[1100];
-	unsigned valid = 0;
+	unsigned valid = 0, ntrusted;
 	int rc;
 
-	if (a->ntrusted == 0) {
+	ntrusted = trusted_keys(a, keys);
+	if (ntrusted == 0) {
 		http_error(r, 409,
-			   "the server has no content.trusted_keys to verify releases with");
+			   "the server trusts no content signing key to verify releases with: add one "
+			   "(ward fleet keys add KEY.pub, or content.trusted_keys in server.yaml)");
 		return;
 	}
 	memset(&cs, 0, sizeof(cs));
 	if ((rc = bundle_parse((const uint8_t *)q->body, q->len, &b, &d)) != 0 ||
-	    (rc = bundle_verify(b, a->trusted, a->ntrusted, a->cfg->signature_threshold, &valid,
-				&d)) != 0 ||
+	    (rc = bundle_verify(b, keys, ntrusted, a->cfg->signature_threshold, &valid, &d)) != 0 ||
 	    (rc = content_compile(b, &cs, &d)) != 0 || (rc = content_run_tests(b, &cs, &d)) != 0) {
 		diag_format(&d, msg, sizeof(msg));
 		http_error(r, 422, "bundle refused: %s", msg);
 		content_set_free(&cs);
 		bundle_free(b);
+		free_keys(a, keys, ntrusted);
 		return;
 	}
 	content_set_free(&cs);
@@ -219,6 +365,7 @@ api_bundle_upload(struct api *a, const struct http_req *q, struct http_resp *r,
 				    "version", (json_int_t)b->version, "size", (json_int_t)q->len,
 				    "signatures", (int)valid);
 	bundle_free(b);
+	free_keys(a, keys, ntrusted);
 }
 
 void
@@ -349,7 +496,7 @@ api_freeze(struct api *a, const struct http_req *q, struct http_resp *r, const s
 		return;
 	}
 	db_lock(a->db);
-	rc = rollout_freeze(a->db, json_is_true(on), &d);
+	rc = rollout_freeze(a->db, json_is_true(on), api_now(), &d);
 	if (rc == 0)
 		api_audit(a, &c->who, json_is_true(on) ? "content-frozen" : "content-unfrozen",
 			  json_object());
@@ -359,4 +506,63 @@ api_freeze(struct api *a, const struct http_req *q, struct http_resp *r, const s
 	else
 		r->json = json_pack("{s:b}", "frozen", json_is_true(on));
 	json_decref(b);
+}
+
+void
+api_pins(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	struct ward_diag d;
+	json_t *out = NULL;
+	struct db *db;
+	int rc;
+
+	(void)q;
+	(void)c;
+	db = api_reader(a);
+	rc = rollout_pins(db, &out, &d);
+	api_reader_done(a, db);
+	api_reply(r, rc, &d, rc == 0 ? json_pack("{s:o}", "pins", out) : NULL);
+}
+
+/* GET /api/v1/status: the fleet at a glance — frozen or not, pins, the
+ * release under way and why it waits, agents by state and version. */
+void
+api_status(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
+{
+	struct ward_diag d;
+	json_t *pins = NULL, *rels = NULL, *agents = NULL, *cur = json_null(), *e;
+	struct db *db;
+	size_t i;
+	int rc, frozen;
+
+	(void)q;
+	(void)c;
+	db = api_reader(a);
+	frozen = rollout_frozen(db);
+	rc = rollout_pins(db, &pins, &d);
+	if (rc == 0)
+		rc = rollout_releases(db, &rels, &d);
+	if (rc == 0)
+		rc = store_agent_counts(db, api_now(), &agents, &d);
+	api_reader_done(a, db);
+	json_array_foreach(
+	    rels, i,
+	    e) if (strcmp(json_string_value(json_object_get(e, "state")), "running") == 0 ||
+		   strcmp(json_string_value(json_object_get(e, "state")), "paused") == 0)
+	{
+		cur = json_incref(e);
+		json_object_del(cur, "plan");
+		break;
+	}
+	json_decref(rels);
+	api_reply(r, rc, &d,
+		  rc == 0
+		      ? json_pack("{s:b, s:o, s:o, s:o, s:s}", "frozen", frozen, "pins", pins,
+				  "release", cur, "agents", agents, "server_version", WARD_VERSION)
+		      : NULL);
+	if (rc != 0) {
+		json_decref(pins);
+		json_decref(agents);
+		json_decref(cur);
+	}
 }

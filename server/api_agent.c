@@ -137,7 +137,8 @@ api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const 
 	if (!q->resumed) {
 		text = json_dumps(rep.normal, JSON_COMPACT);
 		rc = store_checkin(a->db, w->name, api_now(), text != NULL ? text : "{}",
-				   rep.current, rep.mode, rep.journal_id, &acked, &d);
+				   rep.current, rep.mode, rep.journal_id, (wait_ms + 999) / 1000,
+				   &acked, &d);
 		if (rc == 0)
 			rc = rollout_observe(a->db, w->name, &rep, &d);
 	} else {

@@ -27,6 +27,10 @@ struct call;
 typedef void (*api_fn)(struct api *a, const struct http_req *q, struct http_resp *r,
 		       const struct call *c);
 
+/* Content signing keys verified with at once: the configuration's and
+ * those added with the API. */
+#define API_MAX_KEYS 64
+
 /* Body limits that come from the configuration. */
 #define API_BODY_BUNDLE ((size_t)-1) /* limits.max_body_kb */
 
@@ -89,6 +93,14 @@ void api_release_get(struct api *a, const struct http_req *q, struct http_resp *
 void api_release_action(struct api *a, const struct http_req *q, struct http_resp *r,
 			const struct call *c);
 void api_pin(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
+void api_keys(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
+void api_key_add(struct api *a, const struct http_req *q, struct http_resp *r,
+		 const struct call *c);
+void api_key_remove(struct api *a, const struct http_req *q, struct http_resp *r,
+		    const struct call *c);
+void api_pins(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
+void api_status(struct api *a, const struct http_req *q, struct http_resp *r,
+		const struct call *c);
 void api_freeze(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
 
 #endif

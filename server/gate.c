@@ -7,8 +7,10 @@
  * since the assignment neither passes nor blocks a ring (it is offline).
  */
 #include "server/gate.h"
+#include "util/alloc.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,8 @@ gate_defaults(struct gate *g)
 	g->silent_checkins = 3;
 	g->alert_factor = 10;
 	g->alert_min = 20;
+	g->stall_s = 1800;
+	g->on_stall_continue = 0;
 }
 
 const char *
@@ -62,6 +66,10 @@ member(const struct gate_input *in, const char *agent_id)
 /* What one ring showed. */
 struct ring {
 	long long agents, online, active, offline;
+	long long ahead, newest;  /* online agents on a newer version, the newest */
+	long long sent_idle;	  /* online, sent the version, neither running nor refusing it */
+	long long unsent;	  /* online, not sent the version yet (frozen, pinned...) */
+	long long refused_before; /* refused it before it was sent (not counted) */
 	long long faults[GATE_NKINDS];
 };
 
@@ -105,39 +113,108 @@ static const char *const what[GATE_NKINDS] = {"crash-guard rollback(s) of", "age
 					      "agent(s) went silent after receiving",
 					      "alert storm(s) with"};
 
+/* Appends ", " and the formatted text to out. */
+static void part(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+part(char *out, size_t outlen, const char *fmt, ...)
+{
+	size_t n = strlen(out);
+	va_list ap;
+
+	if (n > 0 && n + 2 < outlen) {
+		memcpy(out + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(out + n, outlen - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Why ring rg cannot pass yet: its agents' states, in words. */
+static void
+explain(const struct gate_input *in, const struct ring *rg, long long needed, char *out,
+	size_t outlen)
+{
+	out[0] = '\0';
+	if (rg->online == 0) {
+		part(out, outlen, "none of its %lld agent(s) has checked in since the ring started",
+		     rg->agents);
+		return;
+	}
+	part(out, outlen, "%lld of %lld agent(s) run version %lld, %lld needed (%g %%)", rg->active,
+	     rg->online - rg->ahead, in->version, needed, in->g->min_active_pct);
+	if (rg->offline > 0)
+		part(out, outlen, "%lld agent(s) have not checked in since the ring started",
+		     rg->offline);
+	if (rg->sent_idle > 0)
+		part(out, outlen, "%lld agent(s) received it but do not run it", rg->sent_idle);
+	if (rg->refused_before > 0)
+		part(
+		    out, outlen,
+		    "%lld agent(s) refused it before it was sent (not counted): they will not take "
+		    "it",
+		    rg->refused_before);
+	if (rg->unsent > 0)
+		part(out, outlen, "%lld agent(s) have not been sent it (frozen or pinned?)",
+		     rg->unsent);
+	if (rg->ahead > 0)
+		part(out, outlen, "%lld agent(s) run a newer version %lld: they will not take %lld",
+		     rg->ahead, rg->newest, in->version);
+}
+
 enum gate_verdict
-gate_decide(struct gate_input *in, char *reason, size_t reasonlen, json_t **evidence)
+gate_decide(struct gate_input *in, struct gate_result *res)
 {
 	struct ring rings[MAX_RINGS];
 	json_t *lists[GATE_NKINDS], *agents = json_array(), *not_counted = json_array(),
 				    *per_ring = json_array();
 	enum gate_verdict v = GATE_WAIT;
 	const struct gate_member *mb;
-	long long cur = in->ring >= 0 && in->ring < MAX_RINGS ? in->ring : 0;
+	long long cur = in->ring >= 0 && in->ring < MAX_RINGS ? in->ring : 0, needed;
+	struct ring *rg;
+	unsigned char *claimed;
 	size_t i;
 	int k;
 
-	reason[0] = '\0';
+	memset(res, 0, sizeof(*res));
 	memset(rings, 0, sizeof(rings));
 	for (k = 0; k < GATE_NKINDS; k++)
 		lists[k] = json_array();
 	if (in->nm > 0) /* (qsort and bsearch want an array, even of nothing) */
 		qsort(in->m, in->nm, sizeof(*in->m), member_cmp);
+	/* Members that claimed a fault before the version reached them: why
+	 * they will not take it (they refused it already). */
+	claimed = in->nm > 0 ? ward_calloc(in->nm, 1) : NULL;
+	for (i = 0; claimed != NULL && i < in->nf; i++)
+		if (!in->f[i].counted && (mb = member(in, in->f[i].agent_id)) != NULL)
+			claimed[mb - in->m] = 1;
 	for (i = 0; i < in->nm; i++) {
 		const struct gate_member *x = &in->m[i];
-		struct ring *rg;
 		long long last;
 
 		if (x->ring < 0 || x->ring >= MAX_RINGS)
 			continue;
 		rg = &rings[x->ring];
 		rg->agents++;
-		if (x->seen_ms <= x->assigned_ms)
+		if (x->seen_ms <= x->assigned_ms) {
 			rg->offline++;
-		else
+		} else {
 			rg->online++;
-		if (x->seen_ms > x->assigned_ms && x->version == in->version)
-			rg->active++;
+			if (x->version == in->version)
+				rg->active++;
+			else if (x->version > in->version) {
+				rg->ahead++;
+				if (x->version > rg->newest)
+					rg->newest = x->version;
+			} else if (claimed != NULL && claimed[i])
+				rg->refused_before++;
+			else if (x->delivered_ms == 0)
+				rg->unsent++;
+			else
+				rg->sent_idle++;
+		}
 		/* Silent: it received the version (an answer to a check-in, so
 		 * a sign of life too), then stopped calling in. */
 		last = x->seen_ms > x->delivered_ms ? x->seen_ms : x->delivered_ms;
@@ -176,7 +253,7 @@ gate_decide(struct gate_input *in, char *reason, size_t reasonlen, json_t **evid
 				  tol = tolerated(in->g, k, rings[i].agents);
 
 			if (n > tol) {
-				snprintf(reason, reasonlen,
+				snprintf(res->reason, sizeof(res->reason),
 					 "%lld %s version %lld in ring %zu (%lld agents; %lld "
 					 "tolerated)",
 					 n, what[k], in->version, i, rings[i].agents, tol);
@@ -185,15 +262,52 @@ gate_decide(struct gate_input *in, char *reason, size_t reasonlen, json_t **evid
 			}
 		}
 	}
-	if (v == GATE_WAIT && in->soak_over &&
-	    (rings[cur].online == 0 || (double)rings[cur].active * 100.0 >=
-					   in->g->min_active_pct * (double)rings[cur].online))
+	rg = &rings[cur];
+	needed = (long long)ceil(in->g->min_active_pct / 100.0 * (double)(rg->online - rg->ahead) -
+				 1e-9);
+	if (needed < 1)
+		needed = 1;
+	if (v == GATE_WAIT && rg->agents == 0) {
+		v = GATE_SKIP;
+		snprintf(res->note, sizeof(res->note), "ring %lld has no agents: skipped", cur);
+	} else if (v == GATE_WAIT && in->soak_over && rg->online > 0 && rg->online == rg->ahead) {
 		v = GATE_PASS;
+		snprintf(res->note, sizeof(res->note),
+			 "ring %lld passed: its %lld agent(s) that checked in run a newer version "
+			 "%lld (nothing to take)",
+			 cur, rg->online, rg->newest);
+	} else if (v == GATE_WAIT && in->soak_over && rg->active >= needed) {
+		v = GATE_PASS;
+		snprintf(res->note, sizeof(res->note),
+			 "ring %lld passed: %lld of %lld agent(s) that checked in run version %lld",
+			 cur, rg->active, rg->online - rg->ahead, in->version);
+		if (rg->offline > 0)
+			part(res->note, sizeof(res->note), "%lld offline", rg->offline);
+	} else if (v == GATE_WAIT && in->soak_over) {
+		char why[500];
+
+		explain(in, rg, needed, why, sizeof(why));
+		if (in->g->stall_s > 0 && in->stalled_s >= in->g->stall_s &&
+		    in->g->on_stall_continue) {
+			v = GATE_PASS;
+			snprintf(res->note, sizeof(res->note),
+				 "ring %lld moved on, stalled %lld s after its soak: %s", cur,
+				 in->stalled_s, why);
+		} else if (in->g->stall_s > 0 && in->stalled_s >= in->g->stall_s) {
+			v = GATE_HALT;
+			snprintf(res->reason, sizeof(res->reason),
+				 "ring %lld stalled %lld s after its soak: %.200s", cur,
+				 in->stalled_s, why);
+		} else {
+			snprintf(res->note, sizeof(res->note), "ring %lld waits: %s", cur, why);
+		}
+	}
 	for (i = 0; i <= (size_t)cur; i++) {
-		json_t *o = json_pack(
-		    "{s:I, s:I, s:I, s:I, s:I}", "ring", (json_int_t)i, "agents",
-		    (json_int_t)rings[i].agents, "online", (json_int_t)rings[i].online, "active",
-		    (json_int_t)rings[i].active, "offline", (json_int_t)rings[i].offline);
+		json_t *o =
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "ring", (json_int_t)i, "agents",
+			      (json_int_t)rings[i].agents, "online", (json_int_t)rings[i].online,
+			      "active", (json_int_t)rings[i].active, "offline",
+			      (json_int_t)rings[i].offline, "ahead", (json_int_t)rings[i].ahead);
 
 		for (k = 0; k < GATE_NKINDS; k++) {
 			char key[40];
@@ -205,12 +319,13 @@ gate_decide(struct gate_input *in, char *reason, size_t reasonlen, json_t **evid
 		}
 		json_array_append_new(per_ring, o);
 	}
-	*evidence = json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "ring", (json_int_t)cur, "ring_agents",
-	    (json_int_t)rings[cur].agents, "online", (json_int_t)rings[cur].online, "active",
-	    (json_int_t)rings[cur].active, "offline", (json_int_t)rings[cur].offline, "rings",
-	    per_ring, "agents", agents, "not_counted", not_counted);
+	res->evidence =
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "ring", (json_int_t)cur,
+		      "ring_agents", (json_int_t)rg->agents, "online", (json_int_t)rg->online,
+		      "active", (json_int_t)rg->active, "offline", (json_int_t)rg->offline, "rings",
+		      per_ring, "agents", agents, "not_counted", not_counted);
 	for (k = 0; k < GATE_NKINDS; k++)
-		json_object_set_new(*evidence, gate_kind_name(k), lists[k]);
+		json_object_set_new(res->evidence, gate_kind_name(k), lists[k]);
+	ward_free(claimed);
 	return v;
 }

@@ -13,6 +13,15 @@
  * max(count, pct % of the ring's agents) — so that, by default, one fault
  * halts a ring of fewer than 100 agents (a canary ring) while a single
  * agent cannot stop a ring of hundreds.
+ *
+ * A ring passes only on evidence: once its soak is over, enough of its
+ * agents that checked in since the assignment run the version (agents
+ * that run a newer version are not counted either way: they will not
+ * take an older one).  A ring without agents is skipped.  A ring that
+ * cannot pass says why (agents offline, agents that received the version
+ * and do not run it, agents that refused it before it was sent, agents
+ * ahead), and after stall_s past its soak it halts the release, or moves
+ * on if the plan says so: a release never waits without end.
  */
 #ifndef WARD_SERVER_GATE_H
 #define WARD_SERVER_GATE_H
@@ -30,11 +39,13 @@ struct gate {
 	long long silent_checkins;   /* missed check-ins that make an agent silent */
 	double alert_factor;	     /* alert rate over the agent's rate the day before */
 	long long alert_min;	     /* alerts below this never make a storm */
+	long long stall_s;	     /* a ring that cannot pass this long after its soak */
+	int on_stall_continue;	     /* then moves on (1) or halts the release (0) */
 };
 
 /* The default gate: min_active_pct 95, counts 0 and 1 % for every kind,
  * silent after 3 check-ins, storms at 10 times the usual rate and 20
- * alerts. */
+ * alerts, a stalled ring halts the release 1800 s after its soak. */
 void gate_defaults(struct gate *g);
 
 /* "crash_rollbacks", "rejections", "silent", "alert_storms": the plan's
@@ -60,8 +71,9 @@ struct gate_fault {
 struct gate_input {
 	const struct gate *g;
 	long long version;
-	long long ring; /* the ring soaking now */
-	int soak_over;	/* its soak time is up, or an operator promoted it */
+	long long ring;	     /* the ring soaking now */
+	int soak_over;	     /* its soak time is up, or an operator promoted it */
+	long long stalled_s; /* seconds since its soak ended (0 while it soaks) */
 	long long now_ms, silent_after_ms;
 	struct gate_member *m; /* sorted by gate_decide */
 	size_t nm;
@@ -69,15 +81,21 @@ struct gate_input {
 	size_t nf;
 };
 
-enum gate_verdict { GATE_WAIT, GATE_HALT, GATE_PASS };
+enum gate_verdict {
+	GATE_WAIT, /* soaking, or not enough evidence yet (note says why) */
+	GATE_HALT, /* a fault, or a stall (reason) */
+	GATE_PASS, /* the ring passed (note says on what evidence) */
+	GATE_SKIP, /* the ring has no agents */
+};
 
-/*
- * Decides for the release: halt it (reason says why), pass the ring
- * soaking now (its soak is over and min_active_pct of its agents that
- * checked in since the assignment run the version), or wait.  *evidence
- * (a new reference) says per ring and per agent what was seen.
- */
-enum gate_verdict gate_decide(struct gate_input *in, char *reason, size_t reasonlen,
-			      json_t **evidence);
+struct gate_result {
+	char reason[300]; /* GATE_HALT */
+	char note[600];	  /* what was seen: why it passed, or why it waits */
+	json_t *evidence; /* per ring and per agent; a new reference, always */
+};
+
+/* Decides for the release (see the top).  *res is filled whatever the
+ * verdict (res->evidence to be released by the caller). */
+enum gate_verdict gate_decide(struct gate_input *in, struct gate_result *res);
 
 #endif

@@ -8,12 +8,14 @@
  * answering or held is cut once its request's time is up.
  */
 #include "server/http.h"
+#include "server/log.h"
 #include "proto/jcheck.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/file.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <netinet/in.h>
@@ -129,15 +131,10 @@ log_request(const char *method, const char *url, int status, double ms, const ch
 	    const char *peer)
 {
 	char ts[32], m[40], path[600];
-	struct timespec now;
-	struct tm tm;
 	json_t *o;
 	char *text;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ", now.tv_nsec / 1000000);
+	log_now(ts);
 	jcheck_escape(method, m, sizeof(m));
 	jcheck_escape(url, path, sizeof(path));
 	o = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:s}", "@timestamp", ts, "method", m, "path",
@@ -464,10 +461,9 @@ http_reap(void)
 			continue;
 		ci->cut = 1;
 		(void)shutdown(ci->fd, SHUT_RDWR); /* MHD sees the end and closes it */
-		fprintf(stderr,
-			"{\"event\":\"slow-client-cut\",\"peer\":\"%s\",\"why\":\"its request did "
-			"not arrive within limits.request_s\"}\n",
-			ci->peer);
+		log_info("cut off a slow client at %s: its request did not arrive within "
+			 "limits.request_s (slow-client-cut)",
+			 ci->peer);
 	}
 	pthread_mutex_unlock(&H.lock);
 }
@@ -541,6 +537,23 @@ http_start(const struct server_config *c, http_admit admitfn, http_handler handl
 	H.request_s = (double)c->request_s;
 	if ((H.cert = read_text(c->tls_cert, d)) == NULL || (H.key = read_text(c->tls_key, d)) == NULL)
 		return WARD_EIO;
+	{ /* A bind that fails says why (MHD only says it failed). */
+		int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (fd >= 0 &&
+		    bind(fd, (struct sockaddr *)&ss,
+			 ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in)) != 0) {
+			int e = errno;
+
+			close(fd);
+			return diag_set(d, WARD_EIO, NULL, 0, 0, "cannot listen on %s: %s", c->listen,
+					strerror(e));
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	H.d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |
 		MHD_ALLOW_SUSPEND_RESUME | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
@@ -550,11 +563,20 @@ http_start(const struct server_config *c, http_admit admitfn, http_handler handl
 	    (unsigned)c->timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->per_ip_connections,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, NULL, MHD_OPTION_END);
+	    on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
 	if (H.d == NULL)
 		return diag_set(d, WARD_EIO, NULL, 0, 0,
 				"cannot serve on %s (in use? a bad certificate or key?)", c->listen);
 	return 0;
+}
+
+void
+http_reconfigure(const struct server_config *c)
+{
+	pthread_mutex_lock(&H.lock);
+	H.budget = (size_t)c->buffer_mb << 20;
+	H.request_s = (double)c->request_s;
+	pthread_mutex_unlock(&H.lock);
 }
 
 void

@@ -78,6 +78,10 @@ int http_start(const struct server_config *c, http_admit admit, http_handler han
 	       struct ward_diag *d);
 void http_stop(void);
 
+/* Takes the settings of c that can change while serving (limits.request_s,
+ * limits.buffer_mb). */
+void http_reconfigure(const struct server_config *c);
+
 /* Cuts the connections of clients too slow to send a request (see the
  * top); called about every second. */
 void http_reap(void);

@@ -10,14 +10,19 @@
 #include "server/config.h"
 #include "server/db.h"
 #include "server/http.h"
+#include "server/log.h"
+#include "server/ratelimit.h"
 #include "server/pki.h"
 #include "server/rollout.h"
 #include "server/store.h"
+#include "crypto/sign.h"
+#include "util/alloc.h"
 #include "util/file.h"
 #include "util/limits.h"
 #include "util/size.h"
 
 #include <errno.h>
+#include <sys/file.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -37,7 +42,7 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: ward-server --config FILE\n"
 		"       ward-server init --dir DIR [--listen ADDR:PORT] [--name NAME]...\n"
-		"                        [--database URL]\n"
+		"                        [--database URL] [--trust KEY.pub]...\n"
 		"       ward-server token create --config FILE [--group G] [--uses N]\n"
 		"                        [--expires DURATION]\n"
 		"       ward-server api-token create --config FILE --name NAME\n"
@@ -49,8 +54,9 @@ usage(FILE *f)
 		"(printed, and kept in DIR/admin.token); DIR (made if missing) must be yours and\n"
 		"writable by no one else, and hold none of those files.  The server refuses a\n"
 		"data_dir others could write in.  token create prints a new enrollment\n"
-		"token: --uses N (default unlimited), --expires 30m|12h|7d (default never),\n"
-		"--group G.  DURATION: seconds, or a number with s, m, h or d; 100 years at most.\n"
+		"token: --uses N (default 1; 0: unlimited), --expires 30m|12h|7d (default 24h;\n"
+		"0 or never: does not expire), --group G.  DURATION: seconds, or a number with\n"
+		"s, m, h or d; 100 years at most.\n"
 		"\n"
 		"Exit status: 0 done (serving: stopped by SIGTERM or SIGINT), 1 error, 2 usage.\n");
 }
@@ -178,16 +184,55 @@ init_refuse_existing(int dfd, const char *dir)
 	return 0;
 }
 
+/* Copies the public key at path into the server's directory (as
+ * trusted-N.pub) and lists it in c->trusted_keys: publishing works at
+ * once, without editing server.yaml. */
+static int
+trust_key(int dfd, const char *dir, const char *path, unsigned n, struct server_config *c)
+{
+	struct sign_key *k = NULL;
+	struct ward_diag d;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char name[32], id[2 * SIGN_KEY_ID_SIZE + 1];
+	int r = 1;
+
+	if (file_read_all(path, SIGN_MAX_PEM, &buf, &len, &d) != 0) {
+		fail(&d);
+		return 1;
+	}
+	if (sign_key_from_pem((const char *)buf, len, 0, &k) != 0) {
+		fprintf(stderr, "ward-server: --trust %s: not an Ed25519 or SM2 public key (PEM)\n",
+			path);
+		goto out;
+	}
+	snprintf(name, sizeof(name), "trusted-%u.pub", n + 1);
+	if (file_replace_at(dfd, name, buf, len, 0644, FILE_NOREPLACE, &d) != 0) {
+		fail_in(dir, &d);
+		goto out;
+	}
+	snprintf(c->trusted_keys[c->ntrusted++], sizeof(c->trusted_keys[0]), "%s/%s", dir, name);
+	sign_key_id_hex(k, id);
+	fprintf(stderr, "ward-server: releases may be signed with %s key %s (%s)\n",
+		sign_alg_name(sign_key_alg(k)), id, path);
+	r = 0;
+out:
+	sign_key_free(k);
+	ward_free(buf);
+	return r;
+}
+
 static int
 cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"dir", required_argument, NULL, 'd'},	{"listen", required_argument, NULL, 'l'},
 	    {"name", required_argument, NULL, 'n'},	{"database", required_argument, NULL, 'b'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
+	    {"trust", required_argument, NULL, 't'},	{"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL, *names[16];
-	unsigned nnames = 0;
+	const char *dir = NULL, *names[16], *trust[32];
+	unsigned nnames = 0, ntrust = 0, i;
 	struct server_config c;
 	struct ward_diag d;
 	struct db *db = NULL;
@@ -211,6 +256,13 @@ cmd_init(int argc, char **argv)
 			break;
 		case 'b':
 			snprintf(c.database, sizeof(c.database), "%s", optarg);
+			break;
+		case 't':
+			if (ntrust == 32) {
+				fprintf(stderr, "ward-server: at most 32 --trust keys\n");
+				return EXIT_USAGE;
+			}
+			trust[ntrust++] = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -241,6 +293,11 @@ cmd_init(int argc, char **argv)
 	snprintf(c.data_dir, sizeof(c.data_dir), "%s", dir);
 	if (c.database[0] == '\0')
 		snprintf(c.database, sizeof(c.database), "sqlite:%s/ward.db", dir);
+	/* The release keys first: a bad one stops init before anything is
+	 * made. */
+	for (i = 0; i < ntrust; i++)
+		if (trust_key(dfd, dir, trust[i], i, &c) != 0)
+			goto out;
 	if (pki_init(dfd, names, nnames, &d) != 0) {
 		fail_in(dir, &d);
 		goto out;
@@ -281,7 +338,7 @@ cmd_token(int argc, char **argv, int api)
 	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *group = "", *name = NULL, *role = NULL;
-	long long uses = 0, expires = 0;
+	long long uses = 1, expires = 86400; /* one use, a day: what enrolling one host needs */
 	struct server_config c;
 	struct ward_diag d;
 	struct db *db = NULL;
@@ -309,7 +366,9 @@ cmd_token(int argc, char **argv, int api)
 			break;
 		}
 		case 'e':
-			if (duration_parse(optarg, &expires) != 0) {
+			if (strcmp(optarg, "0") == 0 || strcmp(optarg, "never") == 0)
+				expires = 0;
+			else if (duration_parse(optarg, &expires) != 0) {
 				fprintf(
 				    stderr,
 				    "ward-server: --expires must be a duration from 1 s to %lld "
@@ -377,11 +436,9 @@ purge(struct api *a)
 		total += n;
 	} while (r == 0 && n >= STORE_PURGE_ROWS && !__atomic_load_n(&stopping, __ATOMIC_ACQUIRE));
 	if (r != 0)
-		fprintf(stderr, "ward-server: retention: %s\n", d.msg);
+		log_info("retention: %s", d.msg);
 	else if (total > 0)
-		fprintf(stderr,
-			"ward-server: retention: removed %lld old events and audit entries\n",
-			total);
+		log_info("retention: removed %lld old events and audit entries", total);
 	return time(NULL);
 }
 
@@ -412,36 +469,131 @@ rollout_thread(void *arg)
 		if (time(NULL) - purged >= 60) /* retention, in short steps */
 			purged = purge(a);
 		if (r != 0 && strcmp(last, d.msg) != 0) { /* said once, not every tick */
-			fprintf(stderr, "ward-server: rollout: %s\n", d.msg);
+			log_info("rollout: %s", d.msg);
 			snprintf(last, sizeof(last), "%s", d.msg);
 		}
 	}
 	return NULL;
 }
 
+/*
+ * One server per SQLite database: a lock on DATABASE.lock (its directory
+ * checked at start), held while serving; a second server says who holds
+ * it.  0 with *fd (kept open), or 1 (said why).  PostgreSQL: several
+ * servers on one database are the design, no lock.
+ */
+static int
+lock_database(const struct server_config *c, int *fd)
+{
+	char path[SCONF_MAX_PATH + 16], pid[32] = "";
+	ssize_t n;
+
+	*fd = -1;
+	if (strncmp(c->database, "sqlite:", 7) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s.lock", c->database + 7);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*fd < 0) {
+		fprintf(stderr, "ward-server: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		n = pread(*fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		fprintf(stderr, "ward-server: already running on %s (pid %s)\n", c->database + 7,
+			pid[0] ? pid : "?");
+		close(*fd);
+		*fd = -1;
+		return 1;
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, strlen(pid), 0) < 0)
+		log_info("%s: cannot write the pid: %s", path, strerror(errno));
+	return 0;
+}
+
+/*
+ * SIGHUP: the configuration is read again; what can change while serving
+ * does (the check-in interval and jitter, events' and audit's settings,
+ * the request deadline and read budget, the rollout tick), what cannot is
+ * named; a configuration with an error changes nothing.  The new settings
+ * go live as a whole (the API reads them through one pointer; the old
+ * ones stay valid for requests under way).
+ */
+static void
+reload(const char *path, struct api *a, struct server_config **live)
+{
+	struct server_config *now = *live, *next = ward_malloc(sizeof(*next));
+	struct ward_diag d;
+	char kept[600] = "";
+
+	if (next == NULL)
+		return;
+	server_config_defaults(next);
+	if (server_config_load(path, next, &d) != 0) {
+		char msg[1200];
+
+		diag_format(&d, msg, sizeof(msg));
+		log_info("reload refused, the configuration in use is kept: %s", msg);
+		ward_free(next);
+		return;
+	}
+#define KEPT(field, name)                                                                           \
+	if (memcmp(&now->field, &next->field, sizeof(now->field)) != 0) {                          \
+		snprintf(kept + strlen(kept), sizeof(kept) - strlen(kept), "%s%s", kept[0] ? ", " : "", \
+			 name);                                                                     \
+		memcpy(&next->field, &now->field, sizeof(now->field));                             \
+	}
+	KEPT(listen, "listen");
+	KEPT(tls_cert, "tls.cert");
+	KEPT(tls_key, "tls.key");
+	KEPT(database, "database");
+	KEPT(data_dir, "data_dir");
+	KEPT(max_body_kb, "limits.max_body_kb");
+	KEPT(timeout_s, "limits.timeout_s");
+	KEPT(threads, "limits.threads");
+	KEPT(max_connections, "limits.max_connections");
+	KEPT(per_ip_connections, "limits.per_ip_connections");
+	KEPT(ntrusted, "content.trusted_keys");
+	KEPT(trusted_keys, "content.trusted_keys");
+	KEPT(signature_threshold, "content.signature_threshold");
+#undef KEPT
+	if (kept[0] != '\0')
+		log_info("not reloaded (restart ward-server for them): %s", kept);
+	http_reconfigure(next);
+	ratelimit_set_rate(a->events_rate, (double)next->event_agent_kb_min * 1024);
+	__atomic_store_n(&a->cfg, next, __ATOMIC_RELEASE);
+	*live = next; /* the old one stays allocated: requests may still read it */
+	log_info("configuration reloaded from %s", path);
+}
+
 static int
 serve(const char *config)
 {
-	struct server_config c;
+	struct server_config *c = ward_malloc(sizeof(*c));
 	struct api a;
 	struct ward_diag d;
 	sigset_t set;
-	int r, sig, dfd;
-
+	int r, sig, dfd, lockfd = -1;
 	struct db *db = NULL;
 
-	if ((r = load_config(config, &c)) != 0)
+	if (c == NULL)
+		return 1;
+	if ((r = load_config(config, c)) != 0)
 		return r;
 	/* Refused unless only we can write there: the server writes its
 	 * bundle cache in it and serves what it finds. */
-	if (file_dir_open(c.data_dir, 1, geteuid(), &dfd, &d) != 0) {
+	if (file_dir_open(c->data_dir, 1, geteuid(), &dfd, &d) != 0) {
 		fail_as("data_dir ", &d);
 		return 1;
 	}
 	close(dfd);
-	if (open_db(&c, &db) != 0)
+	if (check_db_dir(c) != 0 || lock_database(c, &lockfd) != 0)
 		return 1;
-	if (api_open(&a, &c, db, &d) != 0 || api_load_keys(&a, &d) != 0) {
+	if (open_db(c, &db) != 0)
+		return 1;
+	if (api_open(&a, c, db, &d) != 0 || api_load_keys(&a, &d) != 0) {
 		fail(&d);
 		api_close(&a);
 		return 1;
@@ -450,9 +602,10 @@ serve(const char *config)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (http_start(&c, api_admit, api_handle, &a, &d) != 0) {
+	if (http_start(c, api_admit, api_handle, &a, &d) != 0) {
 		fail(&d);
 		api_close(&a);
 		return 1;
@@ -460,16 +613,23 @@ serve(const char *config)
 	pthread_t ticker;
 	int ticking = pthread_create(&ticker, NULL, rollout_thread, &a) == 0;
 
-	fprintf(stderr, "ward-server: serving on https://%s (database %s)\n", c.listen,
-		strncmp(c.database, "sqlite:", 7) == 0 ? c.database : "postgresql");
-	while (sigwait(&set, &sig) != 0)
-		;
-	fprintf(stderr, "ward-server: stopping\n");
+	log_info("serving on https://%s (database %s)", c->listen,
+		 strncmp(c->database, "sqlite:", 7) == 0 ? c->database : "postgresql");
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		reload(config, &a, &c);
+	}
+	log_info("stopping");
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
 	if (ticking)
 		pthread_join(ticker, NULL);
 	http_stop();
 	api_close(&a);
+	if (lockfd >= 0)
+		close(lockfd);
 	return 0;
 }
 

@@ -56,6 +56,14 @@ ratelimit_free(struct ratelimit *rl)
 	ward_free(rl);
 }
 
+void
+ratelimit_set_rate(struct ratelimit *rl, double per_minute)
+{
+	pthread_mutex_lock(&rl->lock);
+	rl->rate = per_minute;
+	pthread_mutex_unlock(&rl->lock);
+}
+
 static uint32_t
 hash(const char *s)
 {
@@ -72,9 +80,9 @@ ratelimit_take(struct ratelimit *rl, const char *key, double n, double now)
 	struct entry *e, **slot = &rl->b[hash(key) % NBUCKETS];
 	int wait = 0;
 
+	pthread_mutex_lock(&rl->lock);
 	if (n > rl->rate) /* more than a minute's worth: once the bucket is full */
 		n = rl->rate;
-	pthread_mutex_lock(&rl->lock);
 	for (e = *slot; e != NULL && strncmp(e->key, key, sizeof(e->key) - 1) != 0; e = e->next)
 		;
 	if (e == NULL && (e = ward_calloc(1, sizeof(*e))) != NULL) {

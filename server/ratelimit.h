@@ -12,6 +12,9 @@ struct ratelimit;
 struct ratelimit *ratelimit_new(double per_minute);
 void ratelimit_free(struct ratelimit *rl);
 
+/* A new rate, from now on (a reloaded configuration). */
+void ratelimit_set_rate(struct ratelimit *rl, double per_minute);
+
 /* Takes n units for key at now (seconds, monotonic): 0 if they were there,
  * else the seconds until they will be (nothing taken). */
 int ratelimit_take(struct ratelimit *rl, const char *key, double n, double now);

@@ -12,6 +12,7 @@
 #include "util/alloc.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +47,51 @@ rollout_generation(struct db *db)
 	return atoll(v);
 }
 
+int
+rollout_note(struct db *db, long long id, long long ring, int64_t now, struct ward_diag *d,
+	     const char *fmt, ...)
+{
+	char rid[24], n[24], rg[24], text[700];
+	const char *q[4] = {rid, n, rg, text};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	rollout_lltoa(id, rid);
+	rollout_lltoa(now, n);
+	rollout_lltoa(ring, rg);
+	return db_exec(db,
+		       "INSERT INTO release_log (release_id, n, ts, ring, text) VALUES ($1,"
+		       " (SELECT coalesce(max(n), 0) + 1 FROM release_log WHERE release_id = $1),"
+		       " $2, $3, $4)",
+		       q, 4, NULL, NULL, d);
+}
+
+int
+rollout_wake(struct db *db, struct ward_diag *d)
+{
+	return rollout_bump(db, d);
+}
+
+int
+rollout_frozen(struct db *db)
+{
+	struct ward_diag d;
+	char v[8];
+
+	return db_scalar(db, "SELECT value FROM settings WHERE name = 'freeze'", NULL, 0, v,
+			 sizeof(v), &d) == 0 &&
+	       strcmp(v, "1") == 0;
+}
+
 /* --- releases -------------------------------------------------------------- */
 
 struct release {
 	int found;
 	long long id, version, ring, ring_started, promote;
 	char bundle[65], state[16];
+	char waiting[600]; /* why its ring waits, as last said */
 	struct plan plan;
 };
 
@@ -71,10 +111,11 @@ on_release(void *arg, int ncols, const char *const *v)
 	r->ring = atoll(v[5]);
 	r->ring_started = atoll(v[6]);
 	r->promote = atoll(v[7]);
+	snprintf(r->waiting, sizeof(r->waiting), "%s", v[8]);
 	return 0;
 }
 
-#define RELEASE_COLS "id, bundle, version, plan, state, ring, ring_started, promote"
+#define RELEASE_COLS "id, bundle, version, plan, state, ring, ring_started, promote, waiting"
 
 int
 rollout_create(struct db *db, const char *sha256, const struct plan *p, int64_t now, long long *id,
@@ -129,7 +170,11 @@ rollout_create(struct db *db, const char *sha256, const struct plan *p, int64_t 
 		 "INSERT INTO releases (id, bundle, version, plan, state, ring, ring_started,"
 		 " promote, created, updated, reason) VALUES ($1, $2, $3, $4, 'running', -1,"
 		 " 0, 0, $5, $5, '')",
-		 q, 5, NULL, NULL, d)) != 0)
+		 q, 5, NULL, NULL, d)) != 0 ||
+	    (r = rollout_note(db, atoll(next), -1, now, d, "published: version %s in %u ring(s)%s",
+			      ver, p->nrings,
+			      rollout_frozen(db) ? " (content is frozen: it waits for unfreeze)"
+						 : "")) != 0)
 		goto fail;
 	free(plan);
 	*id = atoll(next);
@@ -244,10 +289,14 @@ start_ring(struct db *db, struct release *rel, long long k, int64_t now, struct 
 		q[2] = n;
 		r = db_exec(
 		    db,
-		    "UPDATE releases SET ring = $2, ring_started = $3, promote = 0, updated = $3"
-		    " WHERE id = $1",
+		    "UPDATE releases SET ring = $2, ring_started = $3, promote = 0, updated = $3,"
+		    " waiting = '' WHERE id = $1",
 		    q, 3, NULL, NULL, d);
 	}
+	if (r == 0)
+		r = rollout_note(db, rel->id, k, now, d,
+				 "ring %lld (%s) started: %zu agent(s), soak %lld s", k, rp->name,
+				 take, rp->soak_s);
 	if (r == 0)
 		r = rollout_bump(db, d);
 out:
@@ -386,10 +435,12 @@ evaluate(struct db *db, struct release *rel, int64_t now, long long interval_s, 
 {
 	struct gate_data g;
 	struct gate_input in;
-	char rid[24], n[24], reason[300];
+	struct gate_result res;
+	char rid[24], n[24];
 	const char *q[2] = {rid, n};
 	json_t *evidence = NULL;
 	enum gate_verdict v;
+	long long soak_end;
 	int r;
 
 	memset(&g, 0, sizeof(g));
@@ -423,24 +474,43 @@ evaluate(struct db *db, struct release *rel, int64_t now, long long interval_s, 
 	in.g = &rel->plan.gate;
 	in.version = rel->version;
 	in.ring = rel->ring;
-	in.soak_over = now - rel->ring_started >= rel->plan.rings[rel->ring].soak_s || rel->promote;
+	soak_end = rel->ring_started + rel->plan.rings[rel->ring].soak_s;
+	in.soak_over = now >= soak_end || rel->promote;
+	in.stalled_s = now > soak_end ? now - soak_end : 0;
 	in.now_ms = rollout_now_ms();
 	in.silent_after_ms = rel->plan.gate.silent_checkins * interval_s * 1000;
 	in.m = g.m;
 	in.nm = g.nm;
 	in.f = g.f;
 	in.nf = g.nf;
-	v = gate_decide(&in, reason, sizeof(reason), &evidence);
+	v = gate_decide(&in, &res);
+	evidence = res.evidence;
 	if (v == GATE_HALT) {
-		r = halt(db, rel, reason, evidence, now, d);
-	} else if (v == GATE_PASS && rel->ring + 1 >= (long long)rel->plan.nrings) {
-		r = db_exec(db,
-			    "UPDATE releases SET state = 'completed', updated = $2 WHERE id = $1",
+		r = halt(db, rel, res.reason, evidence, now, d);
+	} else if (v == GATE_PASS || v == GATE_SKIP) {
+		r = rollout_note(db, rel->id, rel->ring, now, d, "%s", res.note);
+		if (r == 0 && rel->ring + 1 >= (long long)rel->plan.nrings) {
+			r = db_exec(
+			    db,
+			    "UPDATE releases SET state = 'completed', updated = $2, waiting = ''"
+			    " WHERE id = $1",
 			    q, 2, NULL, NULL, d);
-		if (r == 0)
-			r = rollout_bump(db, d);
-	} else if (v == GATE_PASS) {
-		r = start_ring(db, rel, rel->ring + 1, now, d);
+			if (r == 0)
+				r = rollout_note(db, rel->id, rel->ring, now, d, "completed");
+			if (r == 0)
+				r = rollout_bump(db, d);
+		} else if (r == 0) {
+			r = start_ring(db, rel, rel->ring + 1, now, d);
+		}
+	} else if (strcmp(res.note, rel->waiting) != 0) {
+		/* Why it waits changed: said once, on the release and in its
+		 * timeline. */
+		const char *w[2] = {rid, res.note};
+
+		r = db_exec(db, "UPDATE releases SET waiting = $2 WHERE id = $1", w, 2, NULL, NULL,
+			    d);
+		if (r == 0 && res.note[0] != '\0')
+			r = rollout_note(db, rel->id, rel->ring, now, d, "%s", res.note);
 	}
 out:
 	json_decref(evidence);
@@ -464,7 +534,10 @@ rollout_tick(struct db *db, int64_t now, long long interval_s, struct ward_diag 
 			 " LIMIT 1",
 			 NULL, 0, on_release, &rel, d)) != 0)
 		goto fail;
-	if (rel.found && rel.plan.nrings > 0) {
+	if (rel.found && rel.plan.nrings > 0 && rollout_frozen(db)) {
+		/* Frozen: nothing reaches the agents, so nothing is decided;
+		 * the soak starts again at unfreeze (rollout_freeze). */
+	} else if (rel.found && rel.plan.nrings > 0) {
 		if (rel.ring < 0)
 			r = start_ring(db, &rel, 0, now, d);
 		else
@@ -501,11 +574,19 @@ rollout_action(struct db *db, long long id, const char *action, const char *who,
 		r = diag_set(d, WARD_EUNDEFINED, NULL, 0, 0, "no release %lld", id);
 		goto fail;
 	}
+	if (strcmp(action, "promote") == 0 && rollout_frozen(db)) {
+		r = diag_set(d, WARD_EINVAL, NULL, 0, 0,
+			     "content is frozen fleet-wide: no agent can take release %lld, so its "
+			     "ring cannot be promoted (ward fleet unfreeze first)",
+			     id);
+		goto fail;
+	}
 	if (strcmp(action, "pause") == 0 && strcmp(rel.state, "running") == 0)
 		sql = "UPDATE releases SET state = 'paused', updated = $2 WHERE id = $1";
 	else if (strcmp(action, "resume") == 0 && strcmp(rel.state, "paused") == 0)
 		sql = "UPDATE releases SET state = 'running', updated = $2 WHERE id = $1";
-	else if (strcmp(action, "promote") == 0 && strcmp(rel.state, "running") == 0)
+	else if (strcmp(action, "promote") == 0 && strcmp(rel.state, "running") == 0 &&
+		 rel.ring >= 0)
 		sql = "UPDATE releases SET promote = 1, updated = $2 WHERE id = $1";
 	else if (strcmp(action, "abort") == 0 &&
 		 (strcmp(rel.state, "running") == 0 || strcmp(rel.state, "paused") == 0)) {
@@ -514,11 +595,19 @@ rollout_action(struct db *db, long long id, const char *action, const char *who,
 		      "$1";
 	}
 	if (sql == NULL) {
-		r = diag_set(d, WARD_EINVAL, NULL, 0, 0, "release %lld is %s: cannot %s it", id,
-			     rel.state, action);
+		r = diag_set(
+		    d, WARD_EINVAL, NULL, 0, 0, "release %lld is %s%s: cannot %s it", id, rel.state,
+		    rel.ring < 0 && strcmp(action, "promote") == 0 ? " (no ring started yet)" : "",
+		    action);
 		goto fail;
 	}
 	if ((r = db_exec(db, sql, q, strstr(sql, "$3") != NULL ? 3 : 2, NULL, NULL, d)) != 0 ||
+	    (r = rollout_note(db, id, rel.ring, now, d, "%s by %.100s",
+			      strcmp(action, "pause") == 0     ? "paused"
+			      : strcmp(action, "resume") == 0  ? "resumed"
+			      : strcmp(action, "promote") == 0 ? "soak ended (promoted)"
+							       : "aborted",
+			      who)) != 0 ||
 	    (r = rollout_bump(db, d)) != 0)
 		goto fail;
 	return db_commit(db, d);
@@ -556,13 +645,34 @@ rollout_pin(struct db *db, const char *group, long long version, int64_t now, st
 }
 
 int
-rollout_freeze(struct db *db, int on, struct ward_diag *d)
+rollout_freeze(struct db *db, int on, int64_t now, struct ward_diag *d)
 {
 	const char *q[1] = {on ? "1" : "0"};
-	int r = db_exec(db,
-			"INSERT INTO settings (name, value) VALUES ('freeze', $1)"
-			" ON CONFLICT (name) DO UPDATE SET value = $1",
-			q, 1, NULL, NULL, d);
+	char n[24];
+	const char *u[1] = {n};
+	int was = rollout_frozen(db), r;
 
+	r = db_exec(db,
+		    "INSERT INTO settings (name, value) VALUES ('freeze', $1)"
+		    " ON CONFLICT (name) DO UPDATE SET value = $1",
+		    q, 1, NULL, NULL, d);
+	rollout_lltoa(now, n);
+	if (r == 0 && was && !on) /* the running ring's soak starts again */
+		r = db_exec(db,
+			    "UPDATE releases SET ring_started = CAST($1 AS BIGINT) WHERE state ="
+			    " 'running' AND ring >= 0",
+			    u, 1, NULL, NULL, d);
+	if (r == 0 && was != on) {
+		const char *t[2] = {n, on ? "content frozen fleet-wide: the release waits"
+					  : "content unfrozen: the ring's soak starts again"};
+
+		r = db_exec(
+		    db,
+		    "INSERT INTO release_log (release_id, n, ts, ring, text) SELECT id,"
+		    " (SELECT coalesce(max(l.n), 0) + 1 FROM release_log l WHERE"
+		    " l.release_id = releases.id), CAST($1 AS BIGINT), ring, $2 FROM releases"
+		    " WHERE state IN ('running', 'paused')",
+		    t, 2, NULL, NULL, d);
+	}
 	return r != 0 ? r : rollout_bump(db, d);
 }

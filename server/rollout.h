@@ -71,7 +71,9 @@ int rollout_action(struct db *db, long long id, const char *action, const char *
 /* Pins group to the bundle of version (0: unpin). */
 int rollout_pin(struct db *db, const char *group, long long version, int64_t now,
 		struct ward_diag *d);
-int rollout_freeze(struct db *db, int on, struct ward_diag *d);
+/* Freezes (on) or unfreezes content fleet-wide; at unfreeze the running
+ * ring's soak starts again (nothing reached its agents meanwhile). */
+int rollout_freeze(struct db *db, int on, int64_t now, struct ward_diag *d);
 
 /*
  * What the agent should run: NULL (keep what it has), or
@@ -101,7 +103,18 @@ int rollout_observe(struct db *db, const char *agent_id, const struct report *re
  * changed (a ring started, a halt, a pin...); -1 on error. */
 long long rollout_generation(struct db *db);
 
-/* Releases (newest first) or one release with its rings and incidents. */
+/* 1 if content is frozen fleet-wide (0 if not, or on error). */
+int rollout_frozen(struct db *db);
+
+/* Something agents must hear at once changed (a revocation...): held
+ * check-ins are answered again. */
+int rollout_wake(struct db *db, struct ward_diag *d);
+
+/* The pins: [{group, version, sha256, since}]. */
+int rollout_pins(struct db *db, json_t **out, struct ward_diag *d);
+
+/* Releases (newest first) or one release with its rings, incidents,
+ * timeline and why it waits. */
 int rollout_releases(struct db *db, json_t **out, struct ward_diag *d);
 int rollout_release(struct db *db, long long id, json_t **out, struct ward_diag *d);
 

@@ -19,4 +19,9 @@ long long rollout_now_ms(void);
 /* What agents should run changed: held check-ins are looked at again. */
 int rollout_bump(struct db *db, struct ward_diag *d);
 
+/* Adds a line to release id's timeline (what happened in ring, at now). */
+int rollout_note(struct db *db, long long id, long long ring, int64_t now, struct ward_diag *d,
+		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+
 #endif

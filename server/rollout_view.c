@@ -7,6 +7,7 @@
  * never ignored); views only read.
  */
 #include "server/rollout_int.h"
+#include "util/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,18 @@ gate_parse(json_t *g, struct gate *gt, struct ward_diag *d)
 	if ((rc = num(g, "alert_min", 1, 1e9, &v, d)) != 0)
 		return rc;
 	gt->alert_min = (long long)v;
+	v = (double)gt->stall_s;
+	if ((rc = num(g, "stall_s", 0, 30 * 86400, &v, d)) != 0)
+		return rc;
+	gt->stall_s = (long long)v;
+	if (json_object_get(g, "on_stall") != NULL) {
+		const char *os = json_string_value(json_object_get(g, "on_stall"));
+
+		if (os == NULL || (strcmp(os, "halt") != 0 && strcmp(os, "continue") != 0))
+			return diag_set(d, WARD_EINVAL, "plan", 0, 0,
+					"\"on_stall\" is \"halt\" or \"continue\"");
+		gt->on_stall_continue = strcmp(os, "continue") == 0;
+	}
 	return 0;
 }
 
@@ -124,6 +137,8 @@ rollout_parse_plan(const char *text, size_t len, struct plan *p, struct ward_dia
 						"silent_checkins",
 						"alert_factor",
 						"alert_min",
+						"stall_s",
+						"on_stall",
 						NULL};
 	json_error_t je;
 	json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je), *rings, *r, *g;
@@ -238,9 +253,11 @@ rollout_plan_json(const struct plan *p)
 			json_object_set_new(o, "max", json_integer(r->max));
 		json_array_append_new(rings, o);
 	}
-	gate = json_pack("{s:f, s:I, s:f, s:I}", "min_active_pct", p->gate.min_active_pct,
+	gate = json_pack("{s:f, s:I, s:f, s:I, s:I, s:s}", "min_active_pct", p->gate.min_active_pct,
 			 "silent_checkins", (json_int_t)p->gate.silent_checkins, "alert_factor",
-			 p->gate.alert_factor, "alert_min", (json_int_t)p->gate.alert_min);
+			 p->gate.alert_factor, "alert_min", (json_int_t)p->gate.alert_min,
+			 "stall_s", (json_int_t)p->gate.stall_s, "on_stall",
+			 p->gate.on_stall_continue ? "continue" : "halt");
 	for (k = 0; k < GATE_NKINDS; k++) {
 		char key[48];
 
@@ -254,33 +271,43 @@ rollout_plan_json(const struct plan *p)
 
 /* --- views ----------------------------------------------------------------------- */
 
+/* Unix seconds (text from the database) as RFC 3339. */
+static json_t *
+utc(const char *secs)
+{
+	char t[21];
+
+	clock_utc((int64_t)atoll(secs), t);
+	return json_string(t);
+}
+
 static int
 on_release_row(void *arg, int ncols, const char *const *v)
 {
 	json_t *plan = json_loads(v[3], 0, NULL);
-	json_t *o = json_pack(
-	    "{s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "id", (json_int_t)atoll(v[0]),
-	    "bundle", v[1], "version", (json_int_t)atoll(v[2]), "state", v[4], "ring",
-	    (json_int_t)atoll(v[5]), "ring_started", (json_int_t)atoll(v[6]), "created",
-	    (json_int_t)atoll(v[8]), "updated", (json_int_t)atoll(v[9]), "reason", v[10], "plan",
-	    plan != NULL ? plan : json_object());
+	long long ring = atoll(v[5]);
+	json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:o}", "id",
+			      (json_int_t)atoll(v[0]), "bundle", v[1], "version",
+			      (json_int_t)atoll(v[2]), "state", v[4], "ring", (json_int_t)ring,
+			      "ring_started", ring >= 0 ? utc(v[6]) : json_null(), "created",
+			      utc(v[8]), "updated", utc(v[9]), "reason", v[10], "waiting", v[11],
+			      "plan", plan != NULL ? plan : json_object());
 
 	(void)ncols;
 	if (o == NULL)
 		return WARD_ENOMEM;
-	if (atoll(v[5]) >= 0 &&
-	    atoll(v[5]) < (long long)json_array_size(json_object_get(plan, "rings")))
-		json_object_set(o, "ring_name",
-				json_object_get(json_array_get(json_object_get(plan, "rings"),
-							       (size_t)atoll(v[5])),
-						"name"));
+	if (ring >= 0 && ring < (long long)json_array_size(json_object_get(plan, "rings")))
+		json_object_set(
+		    o, "ring_name",
+		    json_object_get(json_array_get(json_object_get(plan, "rings"), (size_t)ring),
+				    "name"));
 	json_array_append_new((json_t *)arg, o);
 	return 0;
 }
 
 #define RELEASE_VIEW                                                                               \
 	"SELECT id, bundle, version, plan, state, ring, ring_started, promote, created, updated,"  \
-	" reason FROM releases"
+	" reason, waiting FROM releases"
 
 int
 rollout_releases(struct db *db, json_t **out, struct ward_diag *d)
@@ -323,6 +350,15 @@ on_incident(void *arg, int ncols, const char *const *v)
 	return 0;
 }
 
+static int
+on_log(void *arg, int ncols, const char *const *v)
+{
+	(void)ncols;
+	json_array_append_new((json_t *)arg, json_pack("{s:o, s:I, s:s}", "at", utc(v[0]), "ring",
+						       (json_int_t)atoll(v[1]), "text", v[2]));
+	return 0;
+}
+
 int
 rollout_release(struct db *db, long long id, json_t **out, struct ward_diag *d)
 {
@@ -356,10 +392,45 @@ rollout_release(struct db *db, long long id, json_t **out, struct ward_diag *d)
 			    " ORDER BY ts",
 			    q, 1, on_incident, inc, d);
 	json_object_set_new(rel, "incidents", inc);
+	if (r == 0) {
+		json_t *tl = json_array();
+
+		r = db_exec(
+		    db, "SELECT ts, ring, text FROM release_log WHERE release_id = $1 ORDER BY n",
+		    q, 1, on_log, tl, d);
+		json_object_set_new(rel, "timeline", tl);
+	}
 	if (r != 0) {
 		json_decref(rel);
 		return r;
 	}
 	*out = rel;
 	return 0;
+}
+
+static int
+on_pin(void *arg, int ncols, const char *const *v)
+{
+	(void)ncols;
+	json_array_append_new((json_t *)arg, json_pack("{s:s, s:I, s:s, s:o}", "group", v[0],
+						       "version", (json_int_t)atoll(v[1]), "sha256",
+						       v[2], "since", utc(v[3])));
+	return 0;
+}
+
+int
+rollout_pins(struct db *db, json_t **out, struct ward_diag *d)
+{
+	int r;
+
+	*out = json_array();
+	r = db_exec(db,
+		    "SELECT p.grp, b.version, b.sha256, p.created FROM pins p JOIN bundles b"
+		    " ON b.sha256 = p.bundle ORDER BY p.grp",
+		    NULL, 0, on_pin, *out, d);
+	if (r != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return r;
 }

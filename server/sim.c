@@ -69,8 +69,10 @@ static struct {
 	double *lat;
 	size_t nlat, caplat;
 	long long events_committed, errors, downloads;
+	long long late;	 /* check-ins made more than an interval after they were due */
+	double max_late; /* seconds */
 	double t0;
-} S = {.nthreads = 8, .interval = 30, .lock = PTHREAD_MUTEX_INITIALIZER};
+} S = {.interval = 30, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 static double
 now_mono(void)
@@ -390,8 +392,19 @@ worker(void *arg)
 				send_events(c, a, 1000, "event");
 				continue;
 			}
-			if (a->next <= now)
+			if (a->next <= now) {
+				/* The simulator itself fell behind: the gate may see this
+				 * agent as silent when it is only the simulator that is
+				 * slow (said in the results). */
+				if (a->next > 0 && now - a->next > S.interval) {
+					pthread_mutex_lock(&S.lock);
+					S.late++;
+					if (now - a->next > S.max_late)
+						S.max_late = now - a->next;
+					pthread_mutex_unlock(&S.lock);
+				}
 				checkin(c, a);
+			}
 			if (a->next < soonest)
 				soonest = a->next;
 		}
@@ -480,10 +493,11 @@ follow_release(CURL *c, long long id, double deadline, json_t *result)
 		usleep(250000);
 	}
 	if (r != NULL) {
-		json_t *inc = json_array_get(json_object_get(r, "incidents"), 0);
+		const char *why = json_string_value(json_object_get(r, "reason"));
 
-		if (inc != NULL && !S.json)
-			printf("          halted: %s\n", json_string_value(json_object_get(inc, "reason")));
+		if (why != NULL && why[0] != '\0' && !S.json)
+			printf("          %s: %s\n", state, why);
+		json_object_set_new(result, "reason", json_string(why != NULL ? why : ""));
 		json_object_set_new(result, "release", json_integer(id));
 		json_object_set_new(result, "state", json_string(state));
 		json_object_set_new(result, "ring0_size",
@@ -546,12 +560,14 @@ publish(CURL *c, const char *path, json_t *plan)
 static json_t *
 compressed_plan(double soak)
 {
+	/* A ring that cannot pass ends the rehearsal within a minute or so,
+	 * never hangs it: stall_s is compressed too. */
 	return json_pack("{s:[{s:s, s:f, s:i, s:i, s:f}, {s:s, s:f, s:f}, {s:s, s:f, s:f},"
-			 " {s:s, s:f, s:f}]}",
+			 " {s:s, s:f, s:f}], s:{s:f}}",
 			 "rings", "name", "canary", "percent", 1.0, "min", 1, "max", 50, "soak_s",
 			 soak, "name", "early", "percent", 10.0, "soak_s", soak, "name", "broad",
 			 "percent", 50.0, "soak_s", soak, "name", "all", "percent", 100.0, "soak_s",
-			 0.0);
+			 0.0, "gate", "stall_s", 6 * soak > 30 ? 6 * soak : 30.0);
 }
 
 static int
@@ -581,7 +597,10 @@ start_server(const char *self, int interval)
 	{
 		CURL *c = new_curl();
 		long code;
-		json_t *ans = call_json(c, "POST", "/api/v1/tokens", S.admin, NULL, &code);
+		json_t *body = json_pack("{s:i, s:i}", "uses", 0, "expires_s", 86400);
+		json_t *ans = call_json(c, "POST", "/api/v1/tokens", S.admin, body, &code);
+
+		json_decref(body); /* (one token for the whole simulated fleet) */
 
 		S.token = code == 200 ? strdup(json_string_value(json_object_get(ans, "token"))) : NULL;
 		json_decref(ans);
@@ -611,6 +630,9 @@ usage(FILE *f)
 		"real check-ins every S seconds (default 30, jittered), real bundle downloads and\n"
 		"signature checks (against PUB); healthy, except on version V with the fault.\n"
 		"With --admin-token the newest release is followed and its timeline printed.\n"
+		"--threads K: the threads that serve the simulated agents in turn (default one\n"
+		"per 16 agents, 8 to 64); when they fall behind, the results count the late\n"
+		"check-ins (late_checkins): silence the gate saw may then be the simulator's.\n"
 		"--ingest S: every agent uploads events as fast as the server takes them, for S\n"
 		"seconds (measures ingestion).  --self-contained starts its own ward-server on\n"
 		"loopback with a fresh SQLite database, rolls a good version 1 out to every agent,\n"
@@ -721,7 +743,7 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (S.nagents == 0 || S.nthreads == 0 || S.interval <= 0 || optind != argc) {
+	if (S.nagents == 0 || S.interval <= 0 || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -744,6 +766,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "ward-sim: --server, --token and --key are needed (or --self-contained)\n");
 		return 2;
 	}
+	if (S.nthreads == 0) /* one thread per 16 agents: each serves its agents in turn */
+		S.nthreads = S.nagents / 16 < 8 ? 8 : S.nagents / 16 > 64 ? 64 : S.nagents / 16;
 	if (S.nthreads > S.nagents)
 		S.nthreads = S.nagents;
 	S.a = ward_calloc(S.nagents, sizeof(*S.a));
@@ -784,6 +808,7 @@ main(int argc, char **argv)
 		follow_release(c, id, now_mono() + 600, good);
 		json_object_set(result, "good_release_seconds", json_object_get(good, "seconds_followed"));
 		json_object_set(result, "good_release_state", json_object_get(good, "state"));
+		json_object_set(result, "good_release_reason", json_object_get(good, "reason"));
 		deadline = now_mono() + 120;
 		while (!all_on(1) && now_mono() < deadline)
 			usleep(200000);
@@ -860,6 +885,15 @@ done:
 		json_object_set_new(result, "events_per_s",
 				    json_real(S.ingest_s > 0 ? S.events_committed / S.ingest_s : 0));
 		json_object_set_new(result, "seconds", json_real(el));
+		json_object_set_new(result, "late_checkins", json_integer(S.late));
+		json_object_set_new(result, "max_late_s", json_real(S.max_late));
+		if (S.late > 0)
+			fprintf(stderr,
+				"ward-sim: %lld check-in(s) were made more than an interval after they "
+				"were due (up to %.1f s): the simulator could not keep up, and silence "
+				"the gate saw may be its own (fewer agents, more --threads, or a less "
+				"busy machine)\n",
+				S.late, S.max_late);
 		if (!json_object_get(result, "halted"))
 			json_object_set_new(result, "halted", json_false());
 		if (!json_object_get(result, "ring0_size"))

@@ -9,6 +9,7 @@
 #include "server/store.h"
 #include "crypto/digest.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -67,6 +68,14 @@ static const char *const migrations[] = {
     " kind TEXT NOT NULL, counted BIGINT NOT NULL, reported_ms BIGINT NOT NULL,"
     " detail TEXT NOT NULL, PRIMARY KEY (release_id, agent_id, kind));"
     "CREATE INDEX events_received ON events (received);",
+    /* 4: a release's timeline, and why its ring waits */
+    "CREATE TABLE release_log (release_id BIGINT NOT NULL, n BIGINT NOT NULL,"
+    " ts BIGINT NOT NULL, ring BIGINT NOT NULL, text TEXT NOT NULL,"
+    " PRIMARY KEY (release_id, n));"
+    "ALTER TABLE releases ADD COLUMN waiting TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE agents ADD COLUMN connected_until BIGINT NOT NULL DEFAULT 0;"
+    "CREATE TABLE trusted_keys (key_id TEXT PRIMARY KEY, pem TEXT NOT NULL,"
+    " added BIGINT NOT NULL, who TEXT NOT NULL);",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -139,10 +148,11 @@ store_migrate(struct db *db, struct ward_diag *d)
 		goto fail;
 	have = atoll(v);
 	if (have > (long long)NMIGRATIONS) {
-		r = diag_set(d, WARD_EVERSION, NULL, 0, 0,
-			     "the database has schema version %lld; this ward-server knows up to %zu "
-			     "(upgrade ward-server)",
-			     have, NMIGRATIONS);
+		r = diag_set(
+		    d, WARD_EVERSION, NULL, 0, 0,
+		    "the database has schema version %lld; this ward-server knows up to %zu "
+		    "(upgrade ward-server)",
+		    have, NMIGRATIONS);
 		goto fail;
 	}
 	for (i = (size_t)have; i < NMIGRATIONS; i++) {
@@ -192,7 +202,8 @@ static int
 on_candidate(void *arg, int ncols, const char *const *v)
 {
 	struct match *m = arg;
-	int same_machine = strcmp(v[1], m->q->machine_id) == 0, same_hw = strcmp(v[2], m->q->hw_id) == 0;
+	int same_machine = strcmp(v[1], m->q->machine_id) == 0,
+	    same_hw = strcmp(v[2], m->q->hw_id) == 0;
 	int revoked = atoll(v[3]) != 0;
 
 	(void)ncols;
@@ -313,16 +324,18 @@ store_enroll(struct db *db, const struct enroll_msg *q, const char *peer, int64_
 	if ((r = db_exec(db, "SELECT grp, uses_left, expires FROM enroll_tokens WHERE hash = $1", p,
 			 1, on_token, &t, d)) != 0)
 		goto fail;
-	if (!t.found || (!t.unlimited && t.uses_left <= 0) || (t.expires != 0 && t.expires <= now)) {
+	if (!t.found || (!t.unlimited && t.uses_left <= 0) ||
+	    (t.expires != 0 && t.expires <= now)) {
 		r = diag_set(d, WARD_EVERIFY, NULL, 0, 0, "%s",
 			     !t.found ? "unknown enrollment token"
-			     : (t.expires != 0 && t.expires <= now) ? "the enrollment token has expired"
-								     : "the enrollment token is used up");
+			     : (t.expires != 0 && t.expires <= now)
+				 ? "the enrollment token has expired"
+				 : "the enrollment token is used up");
 		goto fail;
 	}
 	if (!t.unlimited &&
-	    (r = db_exec(db, "UPDATE enroll_tokens SET uses_left = uses_left - 1 WHERE hash = $1", p,
-			 1, NULL, NULL, d)) != 0)
+	    (r = db_exec(db, "UPDATE enroll_tokens SET uses_left = uses_left - 1 WHERE hash = $1",
+			 p, 1, NULL, NULL, d)) != 0)
 		goto fail;
 	if (store_random_hex(res->secret, STORE_SECRET_LEN / 2) != 0) {
 		r = diag_set(d, WARD_EIO, NULL, 0, 0, "no randomness");
@@ -512,22 +525,25 @@ fail:
 
 int
 store_checkin(struct db *db, const char *agent_id, int64_t now, const char *report,
-	      long long content_version, const char *mode, const char *journal_id,
+	      long long content_version, const char *mode, const char *journal_id, long long hold_s,
 	      long long *acked, struct ward_diag *d)
 {
-	char n[24], v[24], a[24], ms[24];
-	const char *p[6] = {n, report, v, mode, agent_id, ms};
+	char n[24], v[24], a[24], ms[24], cu[24];
+	const char *p[7] = {n, report, v, mode, agent_id, ms, cu};
 	struct timespec ts;
 	int r;
 
 	lltoa(now, n);
 	lltoa(content_version, v);
-	clock_gettime(CLOCK_REALTIME, &ts); /* the rollout gate orders check-ins finer than seconds */
+	clock_gettime(CLOCK_REALTIME,
+		      &ts); /* the rollout gate orders check-ins finer than seconds */
 	lltoa((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, ms);
+	lltoa(now + (hold_s > 0 ? hold_s : 0), cu); /* a long poll: connected meanwhile */
 	if ((r = db_exec(db,
 			 "UPDATE agents SET last_seen = $1, report = $2, content_version = $3,"
-			 " mode = $4, checkins = checkins + 1, seen_ms = $6 WHERE id = $5",
-			 p, 6, NULL, NULL, d)) != 0)
+			 " mode = $4, checkins = checkins + 1, seen_ms = $6, connected_until = $7"
+			 " WHERE id = $5",
+			 p, 7, NULL, NULL, d)) != 0)
 		return r;
 	p[0] = agent_id;
 	p[1] = journal_id;
@@ -565,7 +581,7 @@ store_events_commit(struct db *db, const char *agent_id, const char *journal_id,
 		size_t k, rows = n - i < EVENT_ROWS(db) ? n - i : EVENT_ROWS(db);
 		char *sql = ward_malloc(160 + rows * 48);
 		const char **q = ward_malloc((3 + 3 * rows) * sizeof(*q));
-		char (*seqtxt)[24] = ward_malloc(rows * sizeof(*seqtxt));
+		char(*seqtxt)[24] = ward_malloc(rows * sizeof(*seqtxt));
 		size_t len;
 
 		if (sql == NULL || q == NULL || seqtxt == NULL) {
@@ -578,15 +594,16 @@ store_events_commit(struct db *db, const char *agent_id, const char *journal_id,
 		q[0] = agent_id;
 		q[1] = journal_id;
 		q[2] = t;
-		len = (size_t)sprintf(sql, "INSERT INTO events (agent_id, journal_id, seq, received,"
-					   " body, kind) VALUES ");
+		len =
+		    (size_t)sprintf(sql, "INSERT INTO events (agent_id, journal_id, seq, received,"
+					 " body, kind) VALUES ");
 		for (k = 0; k < rows; k++) {
 			lltoa(seqs[i + k], seqtxt[k]);
 			q[3 + 3 * k] = seqtxt[k];
 			q[4 + 3 * k] = bodies[i + k];
 			q[5 + 3 * k] = kinds[i + k];
-			len += (size_t)sprintf(sql + len, "%s($1, $2, $%zu, $3, $%zu, $%zu)", k ? ", " : "",
-					       4 + 3 * k, 5 + 3 * k, 6 + 3 * k);
+			len += (size_t)sprintf(sql + len, "%s($1, $2, $%zu, $3, $%zu, $%zu)",
+					       k ? ", " : "", 4 + 3 * k, 5 + 3 * k, 6 + 3 * k);
 			if (seqs[i + k] > top)
 				top = seqs[i + k];
 		}
@@ -601,10 +618,11 @@ store_events_commit(struct db *db, const char *agent_id, const char *journal_id,
 	lltoa(top, s);
 	p[0] = s;
 	p[1] = agent_id;
-	if ((r = db_exec(db,
-			 "UPDATE agents SET acked_seq = CASE WHEN acked_seq < $1 THEN $1 ELSE acked_seq"
-			 " END WHERE id = $2",
-			 p, 2, NULL, NULL, d)) != 0)
+	if ((r = db_exec(
+		 db,
+		 "UPDATE agents SET acked_seq = CASE WHEN acked_seq < $1 THEN $1 ELSE acked_seq"
+		 " END WHERE id = $2",
+		 p, 2, NULL, NULL, d)) != 0)
 		goto fail;
 	p[0] = agent_id;
 	if ((r = db_scalar(db, "SELECT acked_seq FROM agents WHERE id = $1", p, 1, a, sizeof(a),
@@ -619,15 +637,31 @@ fail:
 	return r;
 }
 
+struct agents_view {
+	json_t *arr;
+	int64_t now;
+};
+
+static json_t *
+utc_json(const char *secs)
+{
+	char t[21];
+
+	clock_utc((int64_t)atoll(secs), t);
+	return json_string(t);
+}
+
 static int
 on_agent(void *arg, int ncols, const char *const *v)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:s, s:I, s:I}", "id",
-			      v[0], "hostname", v[1], "group", v[2], "version", v[3], "machine_id",
-			      v[4], "enrolled", (json_int_t)atoll(v[5]), "last_seen",
-			      (json_int_t)atoll(v[6]), "revoked", atoll(v[7]) != 0,
-			      "content_version", (json_int_t)atoll(v[8]), "mode", v[9], "acked_seq",
-			      (json_int_t)atoll(v[10]), "checkins", (json_int_t)atoll(v[11]));
+	struct agents_view *av = arg;
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:b, s:I, s:s, s:I, s:I}", "id",
+		      v[0], "hostname", v[1], "group", v[2], "version", v[3], "machine_id", v[4],
+		      "enrolled", utc_json(v[5]), "last_seen", utc_json(v[6]), "connected",
+		      atoll(v[15]) >= (long long)av->now, "revoked", atoll(v[7]) != 0,
+		      "content_version", (json_int_t)atoll(v[8]), "mode", v[9], "acked_seq",
+		      (json_int_t)atoll(v[10]), "checkins", (json_int_t)atoll(v[11]));
 
 	(void)ncols;
 	if (o == NULL)
@@ -646,22 +680,63 @@ on_agent(void *arg, int ncols, const char *const *v)
 		if (pend != NULL)
 			json_object_set_new(o, "pending", pend);
 	}
-	json_array_append_new((json_t *)arg, o);
+	json_array_append_new(av->arr, o);
 	return 0;
 }
 
 int
-store_agents(struct db *db, json_t **out, struct ward_diag *d)
+store_agents(struct db *db, int64_t now, json_t **out, struct ward_diag *d)
 {
+	struct agents_view av;
 	int r;
 
 	*out = json_array();
-	r = db_exec(
-	    db,
-	    "SELECT id, hostname, grp, version, machine_id, enrolled, last_seen, revoked,"
-	    " content_version, mode, acked_seq, checkins, clone_of, report, pending FROM agents"
-	    " ORDER BY enrolled, id",
-	    NULL, 0, on_agent, *out, d);
+	av.arr = *out;
+	av.now = now;
+	r = db_exec(db,
+		    "SELECT id, hostname, grp, version, machine_id, enrolled, last_seen, revoked,"
+		    " content_version, mode, acked_seq, checkins, clone_of, report, pending,"
+		    " connected_until FROM agents ORDER BY enrolled, id",
+		    NULL, 0, on_agent, &av, d);
+	if (r != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+static int
+on_count(void *arg, int ncols, const char *const *v)
+{
+	json_t *o = arg;
+
+	(void)ncols;
+	json_object_set_new(o, v[0], json_integer(atoll(v[1])));
+	return 0;
+}
+
+int
+store_agent_counts(struct db *db, int64_t now, json_t **out, struct ward_diag *d)
+{
+	char n[24];
+	const char *p[1] = {n};
+	json_t *versions = json_object();
+	int r;
+
+	lltoa(now, n);
+	*out = json_object();
+	r = db_exec(db,
+		    "SELECT 'total', count(*) FROM agents UNION ALL SELECT 'revoked', count(*) FROM"
+		    " agents WHERE revoked <> 0 UNION ALL SELECT 'pending', count(*) FROM agents"
+		    " WHERE pending_hash IS NOT NULL UNION ALL SELECT 'connected', count(*) FROM"
+		    " agents WHERE connected_until >= CAST($1 AS BIGINT) AND revoked = 0",
+		    p, 1, on_count, *out, d);
+	if (r == 0)
+		r = db_exec(db,
+			    "SELECT CAST(content_version AS TEXT), count(*) FROM agents WHERE"
+			    " revoked = 0 GROUP BY content_version ORDER BY content_version",
+			    NULL, 0, on_count, versions, d);
+	json_object_set_new(*out, "by_content_version", versions);
 	if (r != 0) {
 		json_decref(*out);
 		*out = NULL;
@@ -737,14 +812,17 @@ store_admin_token_create(struct db *db, const char *name, const char *role, int6
 	char hash[65], n[24];
 	const char *p[4] = {hash, name, role, n};
 
-	if (strcmp(role, "viewer") != 0 && strcmp(role, "operator") != 0 && strcmp(role, "admin") != 0)
-		return diag_set(d, WARD_EINVAL, NULL, 0, 0, "role must be viewer, operator or admin");
+	if (strcmp(role, "viewer") != 0 && strcmp(role, "operator") != 0 &&
+	    strcmp(role, "admin") != 0)
+		return diag_set(d, WARD_EINVAL, NULL, 0, 0,
+				"role must be viewer, operator or admin");
 	if (store_random_hex(token, STORE_SECRET_LEN / 2) != 0)
 		return diag_set(d, WARD_EIO, NULL, 0, 0, "no randomness");
 	sha256_hex(token, hash);
 	lltoa(now, n);
-	return db_exec(db, "INSERT INTO admin_tokens (hash, name, role, created) VALUES ($1, $2, $3, $4)",
-		       p, 4, NULL, NULL, d);
+	return db_exec(
+	    db, "INSERT INTO admin_tokens (hash, name, role, created) VALUES ($1, $2, $3, $4)", p,
+	    4, NULL, NULL, d);
 }
 
 struct admrow {
@@ -803,10 +881,9 @@ on_audit(void *arg, int ncols, const char *const *v)
 	json_t *detail = json_loads(v[3], 0, NULL);
 
 	(void)ncols;
-	json_array_append_new((json_t *)arg,
-			      json_pack("{s:I, s:s, s:s, s:o}", "ts", (json_int_t)atoll(v[0]), "who",
-					v[1], "action", v[2], "detail",
-					detail != NULL ? detail : json_object()));
+	json_array_append_new((json_t *)arg, json_pack("{s:o, s:s, s:s, s:o}", "at", utc_json(v[0]),
+						       "who", v[1], "action", v[2], "detail",
+						       detail != NULL ? detail : json_object()));
 	return 0;
 }
 
@@ -861,6 +938,63 @@ store_purge(struct db *db, int64_t now, unsigned events_days, unsigned audit_day
 }
 
 int
+store_key_put(struct db *db, const char *key_id, const char *pem, const char *who, int64_t now,
+	      struct ward_diag *d)
+{
+	char n[24];
+	const char *p[4] = {key_id, pem, n, who};
+	int r;
+
+	lltoa(now, n);
+	r = db_exec(db,
+		    "INSERT INTO trusted_keys (key_id, pem, added, who) VALUES ($1, $2, $3, $4)"
+		    " ON CONFLICT DO NOTHING",
+		    p, 4, NULL, NULL, d);
+	if (r == 0 && db_changes(db) == 0)
+		r = diag_set(d, WARD_EDUPLICATE, NULL, 0, 0, "key %s is trusted already", key_id);
+	return r;
+}
+
+int
+store_key_remove(struct db *db, const char *key_id, struct ward_diag *d)
+{
+	const char *p[1] = {key_id};
+	int r = db_exec(db, "DELETE FROM trusted_keys WHERE key_id = $1", p, 1, NULL, NULL, d);
+
+	if (r == 0 && db_changes(db) == 0)
+		r = diag_set(d, WARD_EUNDEFINED, NULL, 0, 0,
+			     "no key %s was added with the API (keys of content.trusted_keys are "
+			     "removed from server.yaml)",
+			     key_id);
+	return r;
+}
+
+static int
+on_key(void *arg, int ncols, const char *const *v)
+{
+	(void)ncols;
+	json_array_append_new((json_t *)arg,
+			      json_pack("{s:s, s:s, s:o, s:s}", "key_id", v[0], "pem", v[1], "added",
+					utc_json(v[2]), "by", v[3]));
+	return 0;
+}
+
+int
+store_keys(struct db *db, json_t **out, struct ward_diag *d)
+{
+	int r;
+
+	*out = json_array();
+	r = db_exec(db, "SELECT key_id, pem, added, who FROM trusted_keys ORDER BY added, key_id",
+		    NULL, 0, on_key, *out, d);
+	if (r != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+int
 store_bundle_put(struct db *db, const char *sha256, const char *name, long long version,
 		 const void *data, size_t len, int64_t now, struct ward_diag *d)
 {
@@ -910,8 +1044,7 @@ on_blob(void *arg, int ncols, const char *const *v)
 }
 
 int
-store_bundle_get(struct db *db, const char *sha256, void **data, size_t *len,
-		 struct ward_diag *d)
+store_bundle_get(struct db *db, const char *sha256, void **data, size_t *len, struct ward_diag *d)
 {
 	struct blob b = {NULL, 0, 0, 0};
 	const char *p[1] = {sha256};

@@ -18,7 +18,7 @@
 
 #define STORE_ID_LEN 32	    /* agent ids: 128 random bits, hex */
 #define STORE_SECRET_LEN 64 /* secrets and tokens: 256 random bits, hex */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Creates or upgrades the schema (versioned migrations, run once even
  * with several servers starting together). */
@@ -64,11 +64,12 @@ int store_agent_auth(struct db *db, const char *agent_id, const char *secret, in
 int store_agent_approve(struct db *db, const char *agent_id, int approve, struct ward_diag *d);
 
 /* Records a check-in: its report (JSON text) and the fields read out of
- * it; *acked is the highest committed event of the agent's journal
- * journal_id (0 if none, or another journal). */
+ * it, and that the agent stays connected for hold_s (a long poll); *acked
+ * is the highest committed event of the agent's journal journal_id (0 if
+ * none, or another journal). */
 int store_checkin(struct db *db, const char *agent_id, int64_t now, const char *report,
 		  long long content_version, const char *mode, const char *journal_id,
-		  long long *acked, struct ward_diag *d);
+		  long long hold_s, long long *acked, struct ward_diag *d);
 
 /*
  * Commits a batch of events of an agent's journal journal_id (seqs[i],
@@ -81,6 +82,14 @@ int store_events_commit(struct db *db, const char *agent_id, const char *journal
 			const long long *seqs, const char *const *bodies, const char *const *kinds,
 			size_t n, int64_t now, long long *acked, struct ward_diag *d);
 
+/* Content signing keys trusted at run time (besides content.trusted_keys):
+ * added (WARD_EDUPLICATE if it is already), removed (WARD_EUNDEFINED if
+ * it was not added so), listed as [{key_id, pem, added, by}]. */
+int store_key_put(struct db *db, const char *key_id, const char *pem, const char *who, int64_t now,
+		  struct ward_diag *d);
+int store_key_remove(struct db *db, const char *key_id, struct ward_diag *d);
+int store_keys(struct db *db, json_t **out, struct ward_diag *d);
+
 /* Stores a verified bundle's bytes (idempotent by sha256). */
 int store_bundle_put(struct db *db, const char *sha256, const char *name, long long version,
 		     const void *data, size_t len, int64_t now, struct ward_diag *d);
@@ -88,8 +97,13 @@ int store_bundle_put(struct db *db, const char *sha256, const char *name, long l
 int store_bundle_get(struct db *db, const char *sha256, void **data, size_t *len,
 		     struct ward_diag *d);
 
-/* Agents as a JSON array (revoked ones too, flagged). */
-int store_agents(struct db *db, json_t **out, struct ward_diag *d);
+/* Agents as a JSON array (revoked ones too, flagged): times as RFC 3339,
+ * "connected" when a long poll of theirs is held at now. */
+int store_agents(struct db *db, int64_t now, json_t **out, struct ward_diag *d);
+
+/* How many agents: {total, revoked, pending, connected (a long poll
+ * held at now), by_content_version: {"N": count}} (not revoked). */
+int store_agent_counts(struct db *db, int64_t now, json_t **out, struct ward_diag *d);
 
 /* Events of an agent (or all, agent_id NULL) with seq > since, oldest
  * first, at most limit, as a JSON array of {agent_id, seq, event}. */

@@ -127,6 +127,9 @@ class Server:
         return self.request("POST", path, body if body is not None else {}, token=token, **kw)
 
     def token(self, **kw):
+        """An enrollment token; unlimited unless uses= says otherwise (the
+        server's default, one use within a day, is tested on its own)."""
+        kw.setdefault("uses", 0)
         st, ans = self.post("/api/v1/tokens", kw, token=self.admin)
         assert st == 200, ans
         return ans["token"]

@@ -66,23 +66,39 @@ fault(struct world *w, size_t member, enum gate_fault_kind k, int counted)
 	snprintf(f->detail, sizeof(f->detail), "validation failed: test");
 }
 
+static struct gate_result R_; /* the last decision's result */
+
+/* Decides; reason is the halt's reason, *ev the evidence (the caller
+ * releases it); the note stays in R_.note. */
 static enum gate_verdict
-decide(struct world *w, long long ring, int soak_over, char *reason, json_t **ev)
+decide_at(struct world *w, long long ring, int soak_over, long long stalled_s, char *reason,
+	  json_t **ev)
 {
 	struct gate_input in;
+	enum gate_verdict v;
 
 	memset(&in, 0, sizeof(in));
 	in.g = &w->g;
 	in.version = 7;
 	in.ring = ring;
 	in.soak_over = soak_over;
+	in.stalled_s = stalled_s;
 	in.now_ms = NOW_MS;
 	in.silent_after_ms = 90000;
 	in.m = w->m;
 	in.nm = w->nm;
 	in.f = w->f;
 	in.nf = w->nf;
-	return gate_decide(&in, reason, 300, ev);
+	v = gate_decide(&in, &R_);
+	snprintf(reason, 300, "%s", R_.reason);
+	*ev = R_.evidence;
+	return v;
+}
+
+static enum gate_verdict
+decide(struct world *w, long long ring, int soak_over, char *reason, json_t **ev)
+{
+	return decide_at(w, ring, soak_over, 0, reason, ev);
 }
 
 /* By default one fault halts a ring of fewer than 100 agents, as before
@@ -252,6 +268,95 @@ test_pass(void **state)
 	json_decref(ev);
 }
 
+/* A ring without agents is skipped; a ring none of whose agents checked
+ * in since the assignment never passes (no evidence), even promoted. */
+static void
+test_pass_needs_evidence(void **state)
+{
+	struct world *w = world();
+	char reason[300];
+	json_t *ev;
+	size_t i;
+
+	(void)state;
+	members(w, 5, 0, 7);
+	assert_int_equal(decide(w, 1, 1, reason, &ev), GATE_SKIP);
+	assert_non_null(strstr(R_.note, "no agents"));
+	json_decref(ev);
+	for (i = 0; i < w->nm; i++) {
+		w->m[i].seen_ms = w->m[i].assigned_ms - 1; /* offline */
+		w->m[i].delivered_ms = 0;
+		w->m[i].version = 6;
+	}
+	assert_int_equal(decide(w, 0, 1, reason, &ev), GATE_WAIT);
+	assert_non_null(strstr(R_.note, "none of its 5 agent(s) has checked in"));
+	json_decref(ev);
+}
+
+/* Why a ring waits, in words, and what happens when it waits too long. */
+static void
+test_stall(void **state)
+{
+	struct world *w = world();
+	char reason[300];
+	json_t *ev;
+
+	(void)state;
+	members(w, 6, 0, 7);
+	w->m[0].version = 9; /* ahead */
+	w->m[1].version = 6; /* sent, does not run it */
+	w->m[2].version = 6; /* refused it before it was sent */
+	w->m[2].delivered_ms = 0;
+	fault(w, 2, GATE_REFUSED, 0);
+	w->m[3].version = 6; /* not sent (frozen, pinned) */
+	w->m[3].delivered_ms = 0;
+	w->m[4].seen_ms = w->m[4].assigned_ms - 1; /* offline */
+	w->m[4].delivered_ms = 0;
+	assert_int_equal(decide(w, 0, 1, reason, &ev), GATE_WAIT);
+	assert_non_null(strstr(R_.note, "1 of 4 agent(s) run version 7, 4 needed"));
+	assert_non_null(strstr(R_.note, "1 agent(s) have not checked in"));
+	assert_non_null(strstr(R_.note, "1 agent(s) received it but do not run it"));
+	assert_non_null(strstr(R_.note, "1 agent(s) refused it before it was sent"));
+	assert_non_null(strstr(R_.note, "1 agent(s) have not been sent it"));
+	assert_non_null(strstr(R_.note, "1 agent(s) run a newer version 9: they will not take 7"));
+	json_decref(ev);
+	/* Before stall_s: it waits; after, it halts (default) or moves on. */
+	assert_int_equal(decide_at(w, 0, 1, 1799, reason, &ev), GATE_WAIT);
+	json_decref(ev);
+	assert_int_equal(decide_at(w, 0, 1, 1800, reason, &ev), GATE_HALT);
+	assert_non_null(strstr(reason, "ring 0 stalled 1800 s after its soak"));
+	json_decref(ev);
+	w->g.on_stall_continue = 1;
+	assert_int_equal(decide_at(w, 0, 1, 1800, reason, &ev), GATE_PASS);
+	assert_non_null(strstr(R_.note, "moved on"));
+	json_decref(ev);
+	/* stall_s 0: never. */
+	w->g.stall_s = 0;
+	w->g.on_stall_continue = 0;
+	assert_int_equal(decide_at(w, 0, 1, 999999, reason, &ev), GATE_WAIT);
+	json_decref(ev);
+}
+
+/* Agents on a newer version neither block nor count: a ring of them
+ * alone passes, saying so. */
+static void
+test_agents_ahead(void **state)
+{
+	struct world *w = world();
+	char reason[300];
+	json_t *ev;
+
+	(void)state;
+	members(w, 3, 0, 8);
+	assert_int_equal(decide(w, 0, 1, reason, &ev), GATE_PASS);
+	assert_non_null(strstr(R_.note, "run a newer version 8"));
+	json_decref(ev);
+	members(w, 2, 0, 7);
+	assert_int_equal(decide(w, 0, 1, reason, &ev), GATE_PASS);
+	assert_non_null(strstr(R_.note, "2 of 2 agent(s)"));
+	json_decref(ev);
+}
+
 int
 main(void)
 {
@@ -262,6 +367,9 @@ main(void)
 	    cmocka_unit_test(test_silence),
 	    cmocka_unit_test(test_rings_are_judged_apart),
 	    cmocka_unit_test(test_pass),
+	    cmocka_unit_test(test_pass_needs_evidence),
+	    cmocka_unit_test(test_stall),
+	    cmocka_unit_test(test_agents_ahead),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

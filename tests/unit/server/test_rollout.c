@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "server/rollout.h"
+#include "util/clock.h"
 #include "server/store.h"
 
 #define NOW 1700000000
@@ -232,7 +233,7 @@ checkin(struct fleet *f, int i, int64_t now, long long version, const char *repo
 	if (report_parse(report, strlen(report), &rep, &d) != 0)
 		fail_msg("report_parse: %s", d.msg);
 	assert_int_equal(
-	    store_checkin(f->db, f->ids[i], now, report, version, "protect", "j", &acked, &d), 0);
+	    store_checkin(f->db, f->ids[i], now, report, version, "protect", "j", 0, &acked, &d), 0);
 	if (rollout_observe(f->db, f->ids[i], &rep, &d) != 0)
 		fail_msg("rollout_observe: %s", d.msg);
 	report_free(&rep);
@@ -240,15 +241,22 @@ checkin(struct fleet *f, int i, int64_t now, long long version, const char *repo
 
 #define ONE_RING "{\"rings\": [{\"name\": \"all\", \"percent\": 100, \"soak_s\": 0}]}"
 
-/* Takes a release through to completed: no agent has checked in since it
- * was assigned, so none blocks. */
+/* Takes a release of version through to completed: its agents take it
+ * and say so (a ring passes only on that evidence). */
 static void
-complete(struct fleet *f, const char *sha, int64_t now)
+complete(struct fleet *f, const char *sha, long long version, int64_t now)
 {
 	long long id = create(f, sha, ONE_RING, now);
-	char st[16];
+	char st[16], report[128];
+	int a;
 
 	tick(f, now);
+	usleep(2000); /* (check-ins after the assignment, by the millisecond) */
+	snprintf(report, sizeof(report), "{\"content\": {\"current\": {\"version\": %lld}}}",
+		 version);
+	for (a = 0; a < f->n; a++)
+		if (desired(f, a, NULL) == version)
+			checkin(f, a, now, version, report);
 	tick(f, now + 1);
 	assert_string_equal(state_of(f, id, st), "completed");
 }
@@ -288,6 +296,8 @@ assert_plans_equal(const struct plan *a, const struct plan *b)
 	assert_int_equal(a->gate.silent_checkins, b->gate.silent_checkins);
 	assert_true(a->gate.alert_factor == b->gate.alert_factor);
 	assert_int_equal(a->gate.alert_min, b->gate.alert_min);
+	assert_int_equal(a->gate.stall_s, b->gate.stall_s);
+	assert_int_equal(a->gate.on_stall_continue, b->gate.on_stall_continue);
 }
 
 static void
@@ -516,7 +526,6 @@ test_ring0_percent(void **state)
 	    {"{\"rings\": [{\"percent\": 1, \"min\": 1, \"max\": 50, \"soak_s\": 60}, {}]}", 1},
 	    {"{\"rings\": [{\"percent\": 5, \"min\": 20, \"soak_s\": 60}, {}]}", 10},
 	    {"{\"rings\": [{\"percent\": 100, \"soak_s\": 60}]}", 10},
-	    {"{\"rings\": [{\"percent\": 0, \"soak_s\": 60}, {}]}", 0},
 	};
 	struct fleet *f = *state;
 	char sha[65], st[16];
@@ -600,10 +609,24 @@ test_ring0_groups(void **state)
 		assert_int_equal(assigned(f, id, a), f->groups[a][0] != '\0');
 	assert_int_equal(rollout_action(f->db, id, "abort", "test", NOW, &d), 0);
 
-	/* A group with no agents: an empty ring. */
+	/* A group with no agents: an empty ring, skipped at once (no soak),
+	 * and the timeline says so. */
 	id = create(f, sha, "{\"rings\": [{\"groups\": [\"nobody\"], \"soak_s\": 60}, {}]}", NOW);
 	tick(f, NOW);
-	assert_int_equal(in_ring(f, id, -1), 0);
+	assert_int_equal(in_ring(f, id, 0), 0);
+	tick(f, NOW + 1);
+	assert_int_equal(in_ring(f, id, 1), f->n);
+	{
+		json_t *r = release(f, id), *e;
+		size_t k;
+		int skipped = 0;
+
+		json_array_foreach(json_object_get(r, "timeline"), k, e)
+			skipped |= strstr(json_string_value(json_object_get(e, "text")),
+					  "ring 0 has no agents: skipped") != NULL;
+		assert_true(skipped);
+		json_decref(r);
+	}
 }
 
 static void
@@ -654,9 +677,19 @@ test_advance_and_complete(void **state)
 	json_decref(r);
 	for (a = 0; a < f->n; a++)
 		assert_int_equal(desired(f, a, NULL), 1);
+	/* Without evidence (ring 1 has not said it runs it) it does not pass. */
+	tick(f, NOW + 61);
+	assert_string_equal(state_of(f, id, st), "running");
+	r = release(f, id);
+	assert_non_null(strstr(json_string_value(json_object_get(r, "waiting")),
+			       "none of its 2 agent(s) has checked in since the ring started"));
+	json_decref(r);
+	usleep(2000);
+	for (a = 0; a < f->n; a++)
+		checkin(f, a, NOW + 61, 1, "{\"content\": {\"current\": {\"version\": 1}}}");
 
 	/* The last ring soaked: complete, and the fleet's content. */
-	tick(f, NOW + 61);
+	tick(f, NOW + 62);
 	assert_string_equal(state_of(f, id, st), "completed");
 	enroll(f, "", 1);
 	assert_int_equal(desired(f, f->n - 1, NULL), 1);
@@ -846,6 +879,7 @@ test_create_refusals(void **state)
 	struct ward_diag d;
 	struct plan p;
 	long long id, other = -1;
+	int a;
 
 	enroll(f, "", 3);
 	bundle(f, 1, sha1);
@@ -867,6 +901,10 @@ test_create_refusals(void **state)
 	assert_int_equal(rollout_action(f->db, id, "resume", "test", NOW, &d), 0);
 	/* Completed: no longer in the way. */
 	tick(f, NOW);
+	usleep(2000);
+	for (a = 0; a < f->n; a++)
+		if (desired(f, a, NULL) == 2)
+			checkin(f, a, NOW, 2, "{\"content\": {\"current\": {\"version\": 2}}}");
 	tick(f, NOW + 1);
 	assert_string_equal(state_of(f, id, st), "completed");
 
@@ -887,6 +925,7 @@ test_actions(void **state)
 	char sha[65], st[16];
 	struct ward_diag d;
 	long long id;
+	int a;
 	json_t *r;
 
 	enroll(f, "", 4);
@@ -920,7 +959,11 @@ test_actions(void **state)
 	assert_int_equal(in_ring(f, id, 1), 0);
 	assert_int_equal(rollout_action(f->db, id, "resume", "alice", NOW + 2, &d), 0);
 
-	/* Promote ends the soak now. */
+	/* Promote ends the soak now (on evidence: ring 0 runs it). */
+	usleep(2000);
+	for (a = 0; a < f->n; a++)
+		if (assigned(f, id, a))
+			checkin(f, a, NOW + 9, 1, "{\"content\": {\"current\": {\"version\": 1}}}");
 	tick(f, NOW + 10);
 	assert_int_equal(in_ring(f, id, 1), 0);
 	assert_int_equal(rollout_action(f->db, id, "promote", "alice", NOW + 11, &d), 0);
@@ -969,7 +1012,7 @@ test_pin(void **state)
 	enroll(f, "", 3);
 	bundle(f, 1, sha1);
 	bundle(f, 2, sha2);
-	complete(f, sha1, NOW);
+	complete(f, sha1, 1, NOW);
 	for (a = 0; a < f->n; a++)
 		assert_int_equal(desired(f, a, NULL), 1);
 
@@ -1015,27 +1058,54 @@ test_freeze(void **state)
 	enroll(f, "", 2);
 	bundle(f, 1, sha1);
 	bundle(f, 2, sha2);
-	complete(f, sha1, NOW);
+	complete(f, sha1, 1, NOW);
 	id = create(f, sha2, "{\"rings\": [{\"percent\": 100, \"soak_s\": 600}]}", NOW + 10);
 	tick(f, NOW + 10);
 	assert_int_equal(in_ring(f, id, 0), 3);
 	assert_int_equal(rollout_pin(f->db, "web", 1, NOW + 10, &d), 0);
 
 	/* Frozen: no content change reaches anyone, pinned or not. */
-	assert_int_equal(rollout_freeze(f->db, 1, &d), 0);
+	assert_int_equal(rollout_freeze(f->db, 1, NOW, &d), 0);
 	for (a = 0; a < f->n; a++) {
 		assert_int_equal(rollout_desired(f->db, f->ids[a], f->groups[a], &o, &deliver, &d),
 				 0);
 		assert_null(o);
 	}
-	assert_int_equal(rollout_freeze(f->db, 1, &d), 0);
+	assert_int_equal(rollout_freeze(f->db, 1, NOW, &d), 0);
 	assert_int_equal(desired(f, 1, NULL), 0);
 
-	/* Unfrozen: as before. */
-	assert_int_equal(rollout_freeze(f->db, 0, &d), 0);
+	/* Frozen, a release is not promoted and its ring is not decided
+	 * (nothing reached its agents): no evidence, and no stall either. */
+	diag_clear(&d);
+	assert_int_equal(rollout_action(f->db, id, "promote", "bob", NOW + 20, &d), WARD_EINVAL);
+	assert_non_null(strstr(d.msg, "frozen"));
+	tick(f, NOW + 100000);
+	{
+		char st[16];
+
+		assert_string_equal(state_of(f, id, st), "running");
+	}
+
+	/* Unfrozen: as before, and the ring's soak starts again. */
+	assert_int_equal(rollout_freeze(f->db, 0, NOW + 100000, &d), 0);
 	assert_int_equal(desired(f, 0, NULL), 1);
 	assert_int_equal(desired(f, 1, NULL), 2);
 	assert_int_equal(desired(f, 2, NULL), 2);
+	{
+		json_t *r = release(f, id), *e;
+		size_t k;
+		int frozen = 0, unfrozen = 0;
+		char t[21];
+
+		clock_utc(NOW + 100000, t);
+		assert_string_equal(json_string_value(json_object_get(r, "ring_started")), t);
+		json_array_foreach(json_object_get(r, "timeline"), k, e) {
+			frozen |= strstr(json_string_value(json_object_get(e, "text")), "content frozen") != NULL;
+			unfrozen |= strstr(json_string_value(json_object_get(e, "text")), "soak starts again") != NULL;
+		}
+		assert_true(frozen && unfrozen);
+		json_decref(r);
+	}
 }
 
 int

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "server/store.h"
+#include "util/clock.h"
 #include "util/alloc.h"
 
 #define NOW 1700000000
@@ -257,7 +258,7 @@ test_identity(void **state)
 	assert_int_equal(enroll_as(db, lab, "machine-1", "hw-1", &wrong, NOW + 3, &claim, &d), 0);
 	assert_string_equal(claim.how, "pending");
 	/* The operator sees the claim, and denies it. */
-	assert_int_equal(store_agents(db, &agents, &d), 0);
+	assert_int_equal(store_agents(db, NOW + 3, &agents, &d), 0);
 	pending = json_object_get(json_array_get(agents, 0), "pending");
 	assert_non_null(pending);
 	assert_string_equal(json_string_value(json_object_get(pending, "token_group")), "lab");
@@ -296,7 +297,7 @@ test_identity(void **state)
 	assert_string_equal(clone2.agent_id, clone.agent_id);
 	assert_string_equal(clone2.how, "re-enrolled");
 
-	assert_int_equal(store_agents(db, &agents, &d), 0);
+	assert_int_equal(store_agents(db, NOW + 3, &agents, &d), 0);
 	assert_int_equal(json_array_size(agents), 2);
 	assert_null(json_object_get(json_array_get(agents, 0), "clone_of"));
 	assert_null(json_object_get(json_array_get(agents, 0), "pending"));
@@ -381,7 +382,7 @@ test_agent_auth(void **state)
 	assert_int_equal(store_agent_revoke(db, a.agent_id, NOW + 6, 1, &d), WARD_EUNDEFINED);
 	assert_int_equal(store_agent_revoke(db, "nobody", NOW + 6, 1, &d), WARD_EUNDEFINED);
 
-	assert_int_equal(store_agents(db, &agents, &d), 0);
+	assert_int_equal(store_agents(db, NOW + 3, &agents, &d), 0);
 	assert_int_equal(json_array_size(agents), 2);
 	assert_true(json_is_true(json_object_get(json_array_get(agents, 0), "revoked")) !=
 		    json_is_true(json_object_get(json_array_get(agents, 1), "revoked")));
@@ -551,7 +552,7 @@ test_checkin(void **state)
 	/* Nothing committed yet. */
 	acked = -1;
 	assert_int_equal(store_checkin(db, a.agent_id, NOW + 1, "{\"mode\": \"protect\"}", 3,
-				       "protect", "journal-A", &acked, &d),
+				       "protect", "journal-A", 0, &acked, &d),
 			 0);
 	assert_int_equal(acked, 0);
 
@@ -559,20 +560,31 @@ test_checkin(void **state)
 	assert_int_equal(acked, 7);
 	acked = -1;
 	assert_int_equal(store_checkin(db, a.agent_id, NOW + 2, "{\"mode\": \"protect\"}", 4,
-				       "protect", "journal-A", &acked, &d),
+				       "protect", "journal-A", 0, &acked, &d),
 			 0);
 	assert_int_equal(acked, 7);
 	/* Another journal: nothing of it is committed. */
 	acked = -1;
 	assert_int_equal(store_checkin(db, a.agent_id, NOW + 3, "{\"mode\": \"detect\"}", 4,
-				       "detect", "journal-B", &acked, &d),
+				       "detect", "journal-B", 30, &acked, &d),
 			 0);
 	assert_int_equal(acked, 0);
 
-	assert_int_equal(store_agents(db, &agents, &d), 0);
+	assert_int_equal(store_agents(db, NOW + 3, &agents, &d), 0);
 	ag = json_array_get(agents, 0);
 	assert_int_equal(json_integer_value(json_object_get(ag, "checkins")), 3);
-	assert_int_equal(json_integer_value(json_object_get(ag, "last_seen")), NOW + 3);
+	{
+		char at[21];
+
+		clock_utc(NOW + 3, at);
+		assert_string_equal(json_string_value(json_object_get(ag, "last_seen")), at);
+	}
+	/* A long poll of 30 s: connected until then. */
+	assert_true(json_is_true(json_object_get(ag, "connected")));
+	json_decref(agents);
+	assert_int_equal(store_agents(db, NOW + 34, &agents, &d), 0);
+	ag = json_array_get(agents, 0);
+	assert_true(json_is_false(json_object_get(ag, "connected")));
 	assert_int_equal(json_integer_value(json_object_get(ag, "content_version")), 4);
 	assert_string_equal(json_string_value(json_object_get(ag, "mode")), "detect");
 	assert_string_equal(
@@ -675,7 +687,12 @@ test_audit(void **state)
 	assert_int_equal(json_array_size(list), 3);
 	/* Newest first. */
 	e = json_array_get(list, 1);
-	assert_int_equal(json_integer_value(json_object_get(e, "ts")), NOW + 10);
+	{
+		char t[21];
+
+		clock_utc(NOW + 10, t);
+		assert_string_equal(json_string_value(json_object_get(e, "at")), t);
+	}
 	assert_string_equal(json_string_value(json_object_get(e, "who")), "token:ci");
 	assert_string_equal(json_string_value(json_object_get(e, "action")), "agent.revoke");
 	assert_string_equal(
@@ -688,8 +705,8 @@ test_audit(void **state)
 
 	assert_int_equal(store_audit_list(db, 2, &list, &d), 0);
 	assert_int_equal(json_array_size(list), 2);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 1), "ts")),
-			 NOW + 10);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "who")),
+			    "token:ci");
 	json_decref(list);
 }
 
