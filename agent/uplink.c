@@ -508,8 +508,14 @@ checkin(CURL *c, int *next, long long *acked, char *err, size_t errlen)
 		pthread_mutex_lock(&U.lock);
 		U.last_checkin = time(NULL);
 		pthread_mutex_unlock(&U.lock);
-		if (json_is_object(json_object_get(resp, "desired")))
-			follow(c, json_object_get(resp, "desired"), body);
+		if (json_is_object(json_object_get(resp, "desired"))) {
+			/* What the agent runs now, not what it ran when the (long)
+			 * poll began: content may have been applied meanwhile. */
+			json_t *now = worker_status_json();
+
+			follow(c, json_object_get(resp, "desired"), now != NULL ? now : body);
+			json_decref(now);
+		}
 	}
 	json_decref(body);
 	json_decref(resp);

@@ -43,6 +43,9 @@ fleet_usage(FILE *f)
 		"  events [--agent ID] [--since SEQ] [--limit N]\n"
 		"                                   events agents uploaded, one JSON per line\n"
 		"  audit [--json]                   who did what (admin role)\n"
+		"  keys list [--json]               the content signing keys releases are\n"
+		"                                   verified with\n"
+		"  keys add KEY.pub, keys remove ID trust a signing key, or no longer (admin)\n"
 		"  publish BUNDLE [--plan PLAN.json]\n"
 		"                                   store a signed bundle and release it ring by\n"
 		"                                   ring (prints the release id)\n"
@@ -66,7 +69,7 @@ fleet_usage(FILE *f)
 
 struct conn {
 	const char *server, *ca;
-	char url[1024];	      /* server, with https:// when it was given without */
+	char url[1024]; /* server, with https:// when it was given without */
 	char token[128];
 	const char *token_from; /* where the token came from, for messages */
 };
@@ -115,8 +118,7 @@ call_raw(const struct conn *c, const char *method, const char *path, const void 
 		if (code == 401) {
 			const char *e = json_string_value(json_object_get(ans, "error"));
 
-			fprintf(stderr,
-				"ward: the server refused the API token (from %s): %s\n",
+			fprintf(stderr, "ward: the server refused the API token (from %s): %s\n",
 				c->token_from, e != NULL ? e : "(no message)");
 			json_decref(ans);
 			ans = NULL;
@@ -439,7 +441,7 @@ print_release(json_t *r)
 		       (long long)json_integer_value(json_object_get(ring, "soak_s")));
 	}
 	if (json_string_length(json_object_get(r, "waiting")) > 0)
-		printf("  waiting: %s\n", json_string_value(json_object_get(r, "waiting")));
+		printf("  %s\n", json_string_value(json_object_get(r, "waiting")));
 	json_array_foreach(json_object_get(r, "incidents"), i, inc) print_incident(inc);
 	if (json_array_size(json_object_get(r, "timeline")) > 0)
 		printf("  timeline:\n");
@@ -483,6 +485,66 @@ events(const struct conn *c, int argc, char **argv)
 	json_array_foreach(json_object_get(ans, "events"), i, e) print_json(e, 0);
 	json_decref(ans);
 	return 0;
+}
+
+/* ward fleet keys list [--json] | add KEY.pub | remove KEY_ID */
+static int
+keys_cmd(const struct conn *c, int argc, char **argv, int json)
+{
+	json_t *ans, *k;
+	size_t i;
+
+	if (strcmp(argv[0], "list") == 0 && argc <= 2) {
+		if ((ans = call(c, "GET", "/api/v1/keys", NULL)) == NULL)
+			return EXIT_ERROR;
+		if (json || (argc == 2 && strcmp(argv[1], "--json") == 0))
+			print_json(ans, 1);
+		else
+			json_array_foreach(json_object_get(ans, "keys"), i, k) printf(
+			    "%s  %-7s  %-6s  %s\n", json_string_value(json_object_get(k, "key_id")),
+			    json_string_value(json_object_get(k, "alg")),
+			    json_string_value(json_object_get(k, "source")),
+			    json_string_value(json_object_get(k, "path")) != NULL
+				? json_string_value(json_object_get(k, "path"))
+				: json_string_value(json_object_get(k, "added")));
+		json_decref(ans);
+		return 0;
+	}
+	if (strcmp(argv[0], "add") == 0 && argc == 2) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		struct ward_diag d;
+		json_t *body;
+
+		if (file_read_all(argv[1], 16384, &buf, &len, &d) != 0) {
+			fprintf(stderr, "ward: %s: %s\n", argv[1], d.msg);
+			return EXIT_ERROR;
+		}
+		body = json_pack("{s:s%}", "pem", (const char *)buf, len);
+		ward_free(buf);
+		ans = call(c, "POST", "/api/v1/keys", body);
+		json_decref(body);
+		if (ans == NULL)
+			return EXIT_ERROR;
+		printf("trusted %s key %s: bundles it signs may be published\n",
+		       json_string_value(json_object_get(ans, "alg")),
+		       json_string_value(json_object_get(ans, "key_id")));
+		json_decref(ans);
+		return 0;
+	}
+	if (strcmp(argv[0], "remove") == 0 && argc == 2 && strlen(argv[1]) == 32 &&
+	    strspn(argv[1], "0123456789abcdef") == 32) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/api/v1/keys/%s/remove", argv[1]);
+		if ((ans = call(c, "POST", path, NULL)) == NULL)
+			return EXIT_ERROR;
+		printf("removed key %s: bundles signed only with it are refused\n", argv[1]);
+		json_decref(ans);
+		return 0;
+	}
+	fleet_usage(stderr);
+	return EXIT_ERROR;
 }
 
 /*
@@ -580,8 +642,9 @@ cmd_fleet(int argc, char **argv)
 	snprintf(c.url, sizeof(c.url), "%s%s", strstr(c.server, "://") == NULL ? "https://" : "",
 		 c.server);
 	if (c.ca != NULL && c.ca[0] == '\0') {
-		fprintf(stderr, "ward: %s is empty: give the server's CA certificate (its ca.crt), or "
-				"unset it to use the system's\n",
+		fprintf(stderr,
+			"ward: %s is empty: give the server's CA certificate (its ca.crt), or "
+			"unset it to use the system's\n",
 			getenv("WARD_CA") == c.ca ? "$WARD_CA" : "--ca");
 		return EXIT_ERROR;
 	}
@@ -739,6 +802,8 @@ cmd_fleet(int argc, char **argv)
 		json_decref(ans);
 		return 0;
 	}
+	if (strcmp(cmd, "keys") == 0 && argc >= 2)
+		return keys_cmd(&c, argc - 1, argv + 1, json);
 	if (strcmp(cmd, "pins") == 0 && argc <= 2) {
 		json_t *ans = call(&c, "GET", "/api/v1/pins", NULL), *p;
 		size_t i;

@@ -413,6 +413,7 @@ api_admit(void *ctx, const struct http_req *q, long long content_length, struct 
 		api_audit(a, &c.who, "read", json_pack("{s:s}", "path", path));
 		db_unlock(a->db);
 	}
+	snprintf(c.label, sizeof(c.label), "%s", r->who);
 	if ((keep = ward_malloc(sizeof(*keep))) == NULL) {
 		http_error(r, 503, "out of memory");
 		return 0;
@@ -434,5 +435,7 @@ api_handle(void *ctx, const struct http_req *q, struct http_resp *r)
 		http_error(r, 500, "the request was not admitted");
 		return;
 	}
+	if (r->who[0] == '\0') /* (set at admission, on its own answer) */
+		snprintf(r->who, sizeof(r->who), "%s", c->label);
 	c->route->fn(ctx, q, r, c);
 }

@@ -142,11 +142,22 @@ api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const 
 		if (rc == 0)
 			rc = rollout_observe(a->db, w->name, &rep, &d);
 	} else {
+		/* Held: it may have been revoked meanwhile (which woke it). */
 		const char *p[2] = {w->name, rep.journal_id};
+		char revoked[24] = "";
 
-		rc = db_scalar(a->db,
-			       "SELECT acked_seq FROM agents WHERE id = $1 AND journal_id = $2", p,
-			       2, acked_txt, sizeof(acked_txt), &d);
+		rc = db_scalar(a->db, "SELECT revoked FROM agents WHERE id = $1", p, 1, revoked,
+			       sizeof(revoked), &d);
+		if (rc == 0 && atoll(revoked) != 0) {
+			db_unlock(a->db);
+			report_free(&rep);
+			http_error(r, 403, "this agent has been revoked");
+			return;
+		}
+		if (rc == 0)
+			rc = db_scalar(
+			    a->db, "SELECT acked_seq FROM agents WHERE id = $1 AND journal_id = $2",
+			    p, 2, acked_txt, sizeof(acked_txt), &d);
 		acked = atoll(acked_txt);
 	}
 	if (rc == 0)

@@ -47,8 +47,9 @@ struct route {
 struct call {
 	const struct route *route;
 	struct who who;
-	char arg[80];  /* {id}, {sha} or {n} */
-	char word[16]; /* {word} */
+	char label[80]; /* who, for the request's log line */
+	char arg[80];	/* {id}, {sha} or {n} */
+	char word[16];	/* {word} */
 };
 
 int64_t api_now(void);
@@ -99,8 +100,7 @@ void api_key_add(struct api *a, const struct http_req *q, struct http_resp *r,
 void api_key_remove(struct api *a, const struct http_req *q, struct http_resp *r,
 		    const struct call *c);
 void api_pins(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
-void api_status(struct api *a, const struct http_req *q, struct http_resp *r,
-		const struct call *c);
+void api_status(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
 void api_freeze(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
 
 #endif

@@ -93,7 +93,8 @@ http_wake(int all)
 	pthread_mutex_lock(&H.lock);
 	for (s = H.held; s != NULL; s = next) {
 		next = s->next;
-		if ((all || now >= s->deadline) && ward_grow(&conns, &cap, n + 1, sizeof(*conns)) == 0) {
+		if ((all || now >= s->deadline) &&
+		    ward_grow(&conns, &cap, n + 1, sizeof(*conns)) == 0) {
 			unhold_locked(s);
 			conns[n++] = s->conn;
 		}
@@ -535,21 +536,21 @@ http_start(const struct server_config *c, http_admit admitfn, http_handler handl
 	H.ctx = ctx;
 	H.budget = (size_t)c->buffer_mb << 20;
 	H.request_s = (double)c->request_s;
-	if ((H.cert = read_text(c->tls_cert, d)) == NULL || (H.key = read_text(c->tls_key, d)) == NULL)
+	if ((H.cert = read_text(c->tls_cert, d)) == NULL ||
+	    (H.key = read_text(c->tls_key, d)) == NULL)
 		return WARD_EIO;
 	{ /* A bind that fails says why (MHD only says it failed). */
 		int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
 
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (fd >= 0 &&
-		    bind(fd, (struct sockaddr *)&ss,
-			 ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						  : sizeof(struct sockaddr_in)) != 0) {
+		if (fd >= 0 && bind(fd, (struct sockaddr *)&ss,
+				    ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							     : sizeof(struct sockaddr_in)) != 0) {
 			int e = errno;
 
 			close(fd);
-			return diag_set(d, WARD_EIO, NULL, 0, 0, "cannot listen on %s: %s", c->listen,
-					strerror(e));
+			return diag_set(d, WARD_EIO, NULL, 0, 0, "cannot listen on %s: %s",
+					c->listen, strerror(e));
 		}
 		if (fd >= 0)
 			close(fd);
@@ -566,7 +567,8 @@ http_start(const struct server_config *c, http_admit admitfn, http_handler handl
 	    on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
 	if (H.d == NULL)
 		return diag_set(d, WARD_EIO, NULL, 0, 0,
-				"cannot serve on %s (in use? a bad certificate or key?)", c->listen);
+				"cannot serve on %s (in use? a bad certificate or key?)",
+				c->listen);
 	return 0;
 }
 

@@ -39,26 +39,26 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: ward-server --config FILE\n"
-		"       ward-server init --dir DIR [--listen ADDR:PORT] [--name NAME]...\n"
-		"                        [--database URL] [--trust KEY.pub]...\n"
-		"       ward-server token create --config FILE [--group G] [--uses N]\n"
-		"                        [--expires DURATION]\n"
-		"       ward-server api-token create --config FILE --name NAME\n"
-		"                        --role viewer|operator|admin\n"
-		"\n"
-		"The ward fleet server: agents enroll, check in and upload their events; operators\n"
-		"use the API (ward fleet).  init makes DIR/server.yaml, a CA and a server\n"
-		"certificate (DIR/ca.crt is what agents pin), the database and an admin API token\n"
-		"(printed, and kept in DIR/admin.token); DIR (made if missing) must be yours and\n"
-		"writable by no one else, and hold none of those files.  The server refuses a\n"
-		"data_dir others could write in.  token create prints a new enrollment\n"
-		"token: --uses N (default 1; 0: unlimited), --expires 30m|12h|7d (default 24h;\n"
-		"0 or never: does not expire), --group G.  DURATION: seconds, or a number with\n"
-		"s, m, h or d; 100 years at most.\n"
-		"\n"
-		"Exit status: 0 done (serving: stopped by SIGTERM or SIGINT), 1 error, 2 usage.\n");
+	fprintf(
+	    f, "usage: ward-server --config FILE\n"
+	       "       ward-server init --dir DIR [--listen ADDR:PORT] [--name NAME]...\n"
+	       "                        [--database URL] [--trust KEY.pub]...\n"
+	       "       ward-server token create --config FILE [--group G] [--uses N]\n"
+	       "                        [--expires DURATION]\n"
+	       "       ward-server api-token create --config FILE --name NAME\n"
+	       "                        --role viewer|operator|admin\n"
+	       "\n"
+	       "The ward fleet server: agents enroll, check in and upload their events; operators\n"
+	       "use the API (ward fleet).  init makes DIR/server.yaml, a CA and a server\n"
+	       "certificate (DIR/ca.crt is what agents pin), the database and an admin API token\n"
+	       "(printed, and kept in DIR/admin.token); DIR (made if missing) must be yours and\n"
+	       "writable by no one else, and hold none of those files.  The server refuses a\n"
+	       "data_dir others could write in.  token create prints a new enrollment\n"
+	       "token: --uses N (default 1; 0: unlimited), --expires 30m|12h|7d (default 24h;\n"
+	       "0 or never: does not expire), --group G.  DURATION: seconds, or a number with\n"
+	       "s, m, h or d; 100 years at most.\n"
+	       "\n"
+	       "Exit status: 0 done (serving: stopped by SIGTERM or SIGINT), 1 error, 2 usage.\n");
 }
 
 /* "ward-server: PREFIX FILE: message" */
@@ -226,9 +226,12 @@ static int
 cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"dir", required_argument, NULL, 'd'},	{"listen", required_argument, NULL, 'l'},
-	    {"name", required_argument, NULL, 'n'},	{"database", required_argument, NULL, 'b'},
-	    {"trust", required_argument, NULL, 't'},	{"help", no_argument, NULL, 'h'},
+	    {"dir", required_argument, NULL, 'd'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"database", required_argument, NULL, 'b'},
+	    {"trust", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *names[16], *trust[32];
@@ -360,7 +363,9 @@ cmd_token(int argc, char **argv, int api)
 			errno = 0;
 			uses = strtoll(optarg, &end, 10);
 			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0) {
-				fprintf(stderr, "ward-server: --uses must be a whole number (0: unlimited)\n");
+				fprintf(
+				    stderr,
+				    "ward-server: --uses must be a whole number (0: unlimited)\n");
 				return EXIT_USAGE;
 			}
 			break;
@@ -539,10 +544,10 @@ reload(const char *path, struct api *a, struct server_config **live)
 		ward_free(next);
 		return;
 	}
-#define KEPT(field, name)                                                                           \
+#define KEPT(field, name)                                                                          \
 	if (memcmp(&now->field, &next->field, sizeof(now->field)) != 0) {                          \
-		snprintf(kept + strlen(kept), sizeof(kept) - strlen(kept), "%s%s", kept[0] ? ", " : "", \
-			 name);                                                                     \
+		snprintf(kept + strlen(kept), sizeof(kept) - strlen(kept), "%s%s",                 \
+			 kept[0] ? ", " : "", name);                                               \
 		memcpy(&next->field, &now->field, sizeof(now->field));                             \
 	}
 	KEPT(listen, "listen");

@@ -344,8 +344,8 @@ on_incident(void *arg, int ncols, const char *const *v)
 
 	(void)ncols;
 	json_array_append_new((json_t *)arg,
-			      json_pack("{s:I, s:I, s:s, s:o}", "ts", (json_int_t)atoll(v[0]),
-					"ring", (json_int_t)atoll(v[1]), "reason", v[2], "evidence",
+			      json_pack("{s:o, s:I, s:s, s:o}", "at", utc(v[0]), "ring",
+					(json_int_t)atoll(v[1]), "reason", v[2], "evidence",
 					ev != NULL ? ev : json_object()));
 	return 0;
 }

@@ -122,8 +122,7 @@ http(CURL *c, const char *method, const char *path, const char *auth, const char
 }
 
 static json_t *
-call_json(CURL *c, const char *method, const char *path, const char *auth, json_t *body,
-	  long *code)
+call_json(CURL *c, const char *method, const char *path, const char *auth, json_t *body, long *code)
 {
 	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct answer a;
@@ -171,7 +170,8 @@ enroll(CURL *c, struct sagent *a, unsigned i)
 	ok = code == 200 && json_is_string(json_object_get(ans, "agent_id")) &&
 	     json_is_string(json_object_get(ans, "secret"));
 	if (ok) {
-		snprintf(a->id, sizeof(a->id), "%s", json_string_value(json_object_get(ans, "agent_id")));
+		snprintf(a->id, sizeof(a->id), "%s",
+			 json_string_value(json_object_get(ans, "agent_id")));
 		snprintf(a->secret, sizeof(a->secret), "%s:%s", a->id,
 			 json_string_value(json_object_get(ans, "secret")));
 		snprintf(a->journal, sizeof(a->journal), "sim%08x", (unsigned)rand());
@@ -196,16 +196,19 @@ report(const struct sagent *a)
 		for (k = 0; k < a->ncrashed; k++)
 			crash |= a->crashed[k] == a->rejected[i];
 		json_array_append_new(
-		    rej, json_pack("{s:I, s:s}", "version", (json_int_t)a->rejected[i], "reason",
-				   crash ? "crash guard: the worker crashed 3 times within 600 s of "
-					   "activating this version"
-					 : "validation failed: simulated refusal"));
+		    rej,
+		    json_pack("{s:I, s:s}", "version", (json_int_t)a->rejected[i], "reason",
+			      crash ? "crash guard: the worker crashed 3 times within 600 s of "
+				      "activating this version"
+				    : "validation failed: simulated refusal"));
 	}
 	for (i = 0; i < a->ncrashed; i++)
-		json_array_append_new(crashes, json_pack("{s:I}", "version", (json_int_t)a->crashed[i]));
+		json_array_append_new(crashes,
+				      json_pack("{s:I}", "version", (json_int_t)a->crashed[i]));
 	o = json_pack("{s:s, s:{s:o, s:o, s:o}, s:o, s:s, s:{s:f, s:i}}", "mode", "protecting",
 		      "content", "current",
-		      a->current ? json_pack("{s:I}", "version", (json_int_t)a->current) : json_null(),
+		      a->current ? json_pack("{s:I}", "version", (json_int_t)a->current)
+				 : json_null(),
 		      "last_known_good",
 		      a->lkg ? json_pack("{s:I}", "version", (json_int_t)a->lkg) : json_null(),
 		      "rejected", rej, "crashes", crashes, "journal_id", a->journal, "resources",
@@ -310,11 +313,11 @@ send_events(CURL *c, struct sagent *a, unsigned n, const char *kind)
 
 	for (i = 0; i < n; i++)
 		json_array_append_new(
-		    evs, json_pack("{s:I, s:{s:s, s:{s:s, s:[s], s:[s], s:s}, s:{s:s}}}", "seq",
-				   (json_int_t)(a->seq + i + 1), "event", "@timestamp",
-				   "2026-11-22T00:00:00.000Z", "event", "kind", kind, "category",
-				   "file", "type", "info", "action", "sim-event", "host", "hostname",
-				   a->id));
+		    evs,
+		    json_pack("{s:I, s:{s:s, s:{s:s, s:[s], s:[s], s:s}, s:{s:s}}}", "seq",
+			      (json_int_t)(a->seq + i + 1), "event", "@timestamp",
+			      "2026-11-22T00:00:00.000Z", "event", "kind", kind, "category", "file",
+			      "type", "info", "action", "sim-event", "host", "hostname", a->id));
 	body = json_pack("{s:s, s:o}", "journal_id", a->journal, "events", evs);
 	ans = call_json(c, "POST", "/api/v1/events", a->secret, body, &code);
 	json_decref(body);
@@ -438,7 +441,8 @@ newest_release(CURL *c)
 {
 	long code;
 	json_t *j = call_json(c, "GET", "/api/v1/releases", S.admin, NULL, &code);
-	long long id = json_integer_value(json_object_get(json_array_get(json_object_get(j, "releases"), 0), "id"));
+	long long id = json_integer_value(
+	    json_object_get(json_array_get(json_object_get(j, "releases"), 0), "id"));
 
 	json_decref(j);
 	return id;
@@ -467,8 +471,9 @@ follow_release(CURL *c, long long id, double deadline, json_t *result)
 		ring = json_integer_value(json_object_get(r, "ring"));
 		snprintf(line, sizeof(line), "%s ring %lld", state, ring);
 		if (strcmp(line, last) != 0) {
-			json_t *rg = json_array_get(json_object_get(json_object_get(r, "plan"), "rings"),
-						    (size_t)(ring < 0 ? 0 : ring));
+			json_t *rg =
+			    json_array_get(json_object_get(json_object_get(r, "plan"), "rings"),
+					   (size_t)(ring < 0 ? 0 : ring));
 
 			if (!S.json && ring < 0)
 				printf("%7.1fs  release %lld: published, no ring started yet\n",
@@ -500,11 +505,13 @@ follow_release(CURL *c, long long id, double deadline, json_t *result)
 		json_object_set_new(result, "reason", json_string(why != NULL ? why : ""));
 		json_object_set_new(result, "release", json_integer(id));
 		json_object_set_new(result, "state", json_string(state));
-		json_object_set_new(result, "ring0_size",
-				    json_integer(json_integer_value(json_object_get(
-					json_object_get(json_array_get(json_object_get(json_object_get(r, "plan"), "rings"), 0),
-							"agents"),
-					"assigned"))));
+		json_object_set_new(
+		    result, "ring0_size",
+		    json_integer(json_integer_value(json_object_get(
+			json_object_get(
+			    json_array_get(json_object_get(json_object_get(r, "plan"), "rings"), 0),
+			    "agents"),
+			"assigned"))));
 		json_object_set(result, "incidents", json_object_get(r, "incidents"));
 	}
 	json_object_set_new(result, "halted", json_boolean(halted_at >= 0));
@@ -551,7 +558,8 @@ publish(CURL *c, const char *path, json_t *plan)
 	json_decref(body);
 	id = code == 200 ? (long long)json_integer_value(json_object_get(ans, "release")) : -1;
 	if (code != 200)
-		fprintf(stderr, "ward-sim: release: %s\n", json_string_value(json_object_get(ans, "error")));
+		fprintf(stderr, "ward-sim: release: %s\n",
+			json_string_value(json_object_get(ans, "error")));
 	json_decref(ans);
 	return id;
 }
@@ -602,7 +610,8 @@ start_server(const char *self, int interval)
 
 		json_decref(body); /* (one token for the whole simulated fleet) */
 
-		S.token = code == 200 ? strdup(json_string_value(json_object_get(ans, "token"))) : NULL;
+		S.token =
+		    code == 200 ? strdup(json_string_value(json_object_get(ans, "token"))) : NULL;
 		json_decref(ans);
 		curl_easy_cleanup(c);
 	}
@@ -619,29 +628,29 @@ start_server(const char *self, int interval)
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: ward-sim --server URL --ca FILE --token TOKEN --key PUB [--admin-token T]\n"
-		"                --agents N [--interval S] [--threads K] [--duration S]\n"
-		"                [--faulty-version V --fault crash|reject|silent|alert-storm]\n"
-		"                [--ingest S] [--json]\n"
-		"       ward-sim --self-contained [--agents N] [--fault KIND] [--soak S] [--json]\n"
-		"\n"
-		"N simulated agents in one process: real HTTPS, real enrollment (with TOKEN),\n"
-		"real check-ins every S seconds (default 30, jittered), real bundle downloads and\n"
-		"signature checks (against PUB); healthy, except on version V with the fault.\n"
-		"With --admin-token the newest release is followed and its timeline printed.\n"
-		"--threads K: the threads that serve the simulated agents in turn (default one\n"
-		"per 16 agents, 8 to 64); when they fall behind, the results count the late\n"
-		"check-ins (late_checkins): silence the gate saw may then be the simulator's.\n"
-		"--ingest S: every agent uploads events as fast as the server takes them, for S\n"
-		"seconds (measures ingestion).  --self-contained starts its own ward-server on\n"
-		"loopback with a fresh SQLite database, rolls a good version 1 out to every agent,\n"
-		"then publishes version 2 with the fault (default crash) under the default plan\n"
-		"shape with soaks of --soak seconds (default 5), and follows it to its end.\n"
-		"\n"
-		"--json prints one object at the end: agents, ring0_size, activated_faulty,\n"
-		"halted, seconds_to_halt, ended_on_good, checkin_p50_ms, checkin_p99_ms, ...\n"
-		"Exit status: 0 done, 1 the rehearsal failed, 2 usage.\n");
+	fprintf(
+	    f, "usage: ward-sim --server URL --ca FILE --token TOKEN --key PUB [--admin-token T]\n"
+	       "                --agents N [--interval S] [--threads K] [--duration S]\n"
+	       "                [--faulty-version V --fault crash|reject|silent|alert-storm]\n"
+	       "                [--ingest S] [--json]\n"
+	       "       ward-sim --self-contained [--agents N] [--fault KIND] [--soak S] [--json]\n"
+	       "\n"
+	       "N simulated agents in one process: real HTTPS, real enrollment (with TOKEN),\n"
+	       "real check-ins every S seconds (default 30, jittered), real bundle downloads and\n"
+	       "signature checks (against PUB); healthy, except on version V with the fault.\n"
+	       "With --admin-token the newest release is followed and its timeline printed.\n"
+	       "--threads K: the threads that serve the simulated agents in turn (default one\n"
+	       "per 16 agents, 8 to 64); when they fall behind, the results count the late\n"
+	       "check-ins (late_checkins): silence the gate saw may then be the simulator's.\n"
+	       "--ingest S: every agent uploads events as fast as the server takes them, for S\n"
+	       "seconds (measures ingestion).  --self-contained starts its own ward-server on\n"
+	       "loopback with a fresh SQLite database, rolls a good version 1 out to every agent,\n"
+	       "then publishes version 2 with the fault (default crash) under the default plan\n"
+	       "shape with soaks of --soak seconds (default 5), and follows it to its end.\n"
+	       "\n"
+	       "--json prints one object at the end: agents, ring0_size, activated_faulty,\n"
+	       "halted, seconds_to_halt, ended_on_good, checkin_p50_ms, checkin_p99_ms, ...\n"
+	       "Exit status: 0 done, 1 the rehearsal failed, 2 usage.\n");
 }
 
 static void
@@ -654,11 +663,11 @@ on_stop(int sig)
 static int
 parse_fault(const char *s)
 {
-	return strcmp(s, "crash") == 0	      ? FAULT_CRASH
-	       : strcmp(s, "reject") == 0     ? FAULT_REJECT
-	       : strcmp(s, "silent") == 0     ? FAULT_SILENT
+	return strcmp(s, "crash") == 0	       ? FAULT_CRASH
+	       : strcmp(s, "reject") == 0      ? FAULT_REJECT
+	       : strcmp(s, "silent") == 0      ? FAULT_SILENT
 	       : strcmp(s, "alert-storm") == 0 ? FAULT_STORM
-				       : -1;
+					       : -1;
 }
 
 static int
@@ -684,14 +693,22 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"server", required_argument, NULL, 's'},	   {"ca", required_argument, NULL, 'c'},
-	    {"token", required_argument, NULL, 't'},	   {"key", required_argument, NULL, 'k'},
-	    {"admin-token", required_argument, NULL, 'A'}, {"agents", required_argument, NULL, 'n'},
-	    {"interval", required_argument, NULL, 'i'},	   {"threads", required_argument, NULL, 'T'},
-	    {"duration", required_argument, NULL, 'd'},	   {"faulty-version", required_argument, NULL, 'v'},
-	    {"fault", required_argument, NULL, 'f'},	   {"ingest", required_argument, NULL, 'I'},
-	    {"json", no_argument, NULL, 'j'},		   {"self-contained", no_argument, NULL, 'S'},
-	    {"soak", required_argument, NULL, 'o'},	   {"help", no_argument, NULL, 'h'},
+	    {"server", required_argument, NULL, 's'},
+	    {"ca", required_argument, NULL, 'c'},
+	    {"token", required_argument, NULL, 't'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"admin-token", required_argument, NULL, 'A'},
+	    {"agents", required_argument, NULL, 'n'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"threads", required_argument, NULL, 'T'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"faulty-version", required_argument, NULL, 'v'},
+	    {"fault", required_argument, NULL, 'f'},
+	    {"ingest", required_argument, NULL, 'I'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"self-contained", no_argument, NULL, 'S'},
+	    {"soak", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	pthread_t *threads;
@@ -705,16 +722,25 @@ main(int argc, char **argv)
 	S.nagents = 100;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 's': S.server = optarg; break;
-		case 'c': S.ca = optarg; break;
-		case 't': S.token = optarg; break;
-		case 'A': S.admin = optarg; break;
+		case 's':
+			S.server = optarg;
+			break;
+		case 'c':
+			S.ca = optarg;
+			break;
+		case 't':
+			S.token = optarg;
+			break;
+		case 'A':
+			S.admin = optarg;
+			break;
 		case 'k': {
 			uint8_t *buf = NULL;
 			size_t len = 0;
 			struct ward_diag d;
 
-			if (S.nkeys == 8 || file_read_all(optarg, SIGN_MAX_PEM, &buf, &len, &d) != 0 ||
+			if (S.nkeys == 8 ||
+			    file_read_all(optarg, SIGN_MAX_PEM, &buf, &len, &d) != 0 ||
 			    sign_key_from_pem((char *)buf, len, 0, &S.keys[S.nkeys]) != 0) {
 				fprintf(stderr, "ward-sim: %s: not a public key\n", optarg);
 				return 2;
@@ -723,24 +749,48 @@ main(int argc, char **argv)
 			S.nkeys++;
 			break;
 		}
-		case 'n': S.nagents = (unsigned)atoi(optarg); break;
-		case 'i': S.interval = atof(optarg); break;
-		case 'T': S.nthreads = (unsigned)atoi(optarg); break;
-		case 'd': S.duration = atof(optarg); break;
-		case 'v': S.faulty = atoll(optarg); break;
+		case 'n':
+			S.nagents = (unsigned)atoi(optarg);
+			break;
+		case 'i':
+			S.interval = atof(optarg);
+			break;
+		case 'T':
+			S.nthreads = (unsigned)atoi(optarg);
+			break;
+		case 'd':
+			S.duration = atof(optarg);
+			break;
+		case 'v':
+			S.faulty = atoll(optarg);
+			break;
 		case 'f':
 			if (parse_fault(optarg) < 0) {
-				fprintf(stderr, "ward-sim: --fault is crash, reject, silent or alert-storm\n");
+				fprintf(
+				    stderr,
+				    "ward-sim: --fault is crash, reject, silent or alert-storm\n");
 				return 2;
 			}
 			S.fault = (enum fault)parse_fault(optarg);
 			break;
-		case 'I': S.ingest_s = atof(optarg); break;
-		case 'j': S.json = 1; break;
-		case 'S': self_contained = 1; break;
-		case 'o': soak = atof(optarg); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'I':
+			S.ingest_s = atof(optarg);
+			break;
+		case 'j':
+			S.json = 1;
+			break;
+		case 'S':
+			self_contained = 1;
+			break;
+		case 'o':
+			soak = atof(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (S.nagents == 0 || S.interval <= 0 || optind != argc) {
@@ -763,7 +813,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 	} else if (S.server == NULL || S.token == NULL || S.nkeys == 0) {
-		fprintf(stderr, "ward-sim: --server, --token and --key are needed (or --self-contained)\n");
+		fprintf(stderr,
+			"ward-sim: --server, --token and --key are needed (or --self-contained)\n");
 		return 2;
 	}
 	if (S.nthreads == 0) /* one thread per 16 agents: each serves its agents in turn */
@@ -799,14 +850,16 @@ main(int argc, char **argv)
 		}
 		if (!S.json)
 			printf("ward-sim: %u agents enrolled with %s\n", S.nagents, S.server);
-		if (sim_local_bundle(&L, 1, path, sizeof(path)) != 0 || (id = publish(c, path, plan)) < 0) {
+		if (sim_local_bundle(&L, 1, path, sizeof(path)) != 0 ||
+		    (id = publish(c, path, plan)) < 0) {
 			rc = 1;
 			goto done;
 		}
 		if (!S.json)
 			printf("ward-sim: rolling out good version 1\n");
 		follow_release(c, id, now_mono() + 600, good);
-		json_object_set(result, "good_release_seconds", json_object_get(good, "seconds_followed"));
+		json_object_set(result, "good_release_seconds",
+				json_object_get(good, "seconds_followed"));
 		json_object_set(result, "good_release_state", json_object_get(good, "state"));
 		json_object_set(result, "good_release_reason", json_object_get(good, "reason"));
 		deadline = now_mono() + 120;
@@ -817,14 +870,17 @@ main(int argc, char **argv)
 			rc = 1;
 			goto done;
 		}
-		if (sim_local_bundle(&L, 2, path, sizeof(path)) != 0 || (id = publish(c, path, plan)) < 0) {
+		if (sim_local_bundle(&L, 2, path, sizeof(path)) != 0 ||
+		    (id = publish(c, path, plan)) < 0) {
 			rc = 1;
 			goto done;
 		}
 		if (!S.json)
 			printf("ward-sim: publishing version 2 with the fault \"%s\"\n",
-			       S.fault == FAULT_CRASH ? "crash" : S.fault == FAULT_REJECT ? "reject"
-				 : S.fault == FAULT_SILENT ? "silent" : "alert-storm");
+			       S.fault == FAULT_CRASH	 ? "crash"
+			       : S.fault == FAULT_REJECT ? "reject"
+			       : S.fault == FAULT_SILENT ? "silent"
+							 : "alert-storm");
 		follow_release(c, id, now_mono() + 900, bad);
 		/* Let the agents hear of the halt and go back. */
 		deadline = now_mono() + 4 * S.interval + 2;
@@ -882,18 +938,20 @@ done:
 		json_object_set_new(result, "errors", json_integer(S.errors));
 		json_object_set_new(result, "downloads", json_integer(S.downloads));
 		json_object_set_new(result, "events_committed", json_integer(S.events_committed));
-		json_object_set_new(result, "events_per_s",
-				    json_real(S.ingest_s > 0 ? S.events_committed / S.ingest_s : 0));
+		json_object_set_new(
+		    result, "events_per_s",
+		    json_real(S.ingest_s > 0 ? S.events_committed / S.ingest_s : 0));
 		json_object_set_new(result, "seconds", json_real(el));
 		json_object_set_new(result, "late_checkins", json_integer(S.late));
 		json_object_set_new(result, "max_late_s", json_real(S.max_late));
 		if (S.late > 0)
-			fprintf(stderr,
-				"ward-sim: %lld check-in(s) were made more than an interval after they "
-				"were due (up to %.1f s): the simulator could not keep up, and silence "
-				"the gate saw may be its own (fewer agents, more --threads, or a less "
-				"busy machine)\n",
-				S.late, S.max_late);
+			fprintf(
+			    stderr,
+			    "ward-sim: %lld check-in(s) were made more than an interval after they "
+			    "were due (up to %.1f s): the simulator could not keep up, and silence "
+			    "the gate saw may be its own (fewer agents, more --threads, or a less "
+			    "busy machine)\n",
+			    S.late, S.max_late);
 		if (!json_object_get(result, "halted"))
 			json_object_set_new(result, "halted", json_false());
 		if (!json_object_get(result, "ring0_size"))
@@ -906,14 +964,16 @@ done:
 			printf("%s\n", text);
 			free(text);
 		} else {
-			printf("blast radius: %u of %u agents ever activated the faulty version; ring 0 "
-			       "had %lld\n",
-			       act, S.nagents,
-			       (long long)json_integer_value(json_object_get(result, "ring0_size")));
+			printf(
+			    "blast radius: %u of %u agents ever activated the faulty version; ring "
+			    "0 "
+			    "had %lld\n",
+			    act, S.nagents,
+			    (long long)json_integer_value(json_object_get(result, "ring0_size")));
 			if (json_is_true(json_object_get(result, "halted")))
 				printf("halted after %.1f s; %u of %u agents on good content\n",
-				       json_real_value(json_object_get(result, "seconds_to_halt")), good,
-				       S.nagents);
+				       json_real_value(json_object_get(result, "seconds_to_halt")),
+				       good, S.nagents);
 			printf("check-ins: %zu, p50 %.1f ms, p99 %.1f ms, %lld errors\n", S.nlat,
 			       S.nlat ? S.lat[S.nlat / 2] * 1000 : 0,
 			       S.nlat ? S.lat[(size_t)(S.nlat * 0.99)] * 1000 : 0, S.errors);

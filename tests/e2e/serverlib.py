@@ -39,7 +39,7 @@ def free_port():
 class Server:
     """One ward-server: init'd in d, serving on 127.0.0.1:port."""
 
-    def __init__(self, d, database=None, settings=None):
+    def __init__(self, d, database=None, settings=None, init_args=()):
         self.d = str(d)
         self.port = free_port()
         self.url = "https://127.0.0.1:%d" % self.port
@@ -47,6 +47,7 @@ class Server:
                 "127.0.0.1:%d" % self.port]
         if database:
             args += ["--database", database]
+        args += list(init_args)
         p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert p.returncode == 0, p.stderr
         self.admin = p.stdout.strip()
