@@ -640,7 +640,7 @@ usage(FILE *f)
 	       "signature checks (against PUB); healthy, except on version V with the fault.\n"
 	       "With --admin-token the newest release is followed and its timeline printed.\n"
 	       "--threads K: the threads that serve the simulated agents in turn (default one\n"
-	       "per 16 agents, 8 to 64); when they fall behind, the results count the late\n"
+	       "per 32 agents, 8 to 32); when they fall behind, the results count the late\n"
 	       "check-ins (late_checkins): silence the gate saw may then be the simulator's.\n"
 	       "--ingest S: every agent uploads events as fast as the server takes them, for S\n"
 	       "seconds (measures ingestion).  --self-contained starts its own ward-server on\n"
@@ -817,8 +817,8 @@ main(int argc, char **argv)
 			"ward-sim: --server, --token and --key are needed (or --self-contained)\n");
 		return 2;
 	}
-	if (S.nthreads == 0) /* one thread per 16 agents: each serves its agents in turn */
-		S.nthreads = S.nagents / 16 < 8 ? 8 : S.nagents / 16 > 64 ? 64 : S.nagents / 16;
+	if (S.nthreads == 0) /* one thread per 32 agents: each serves its agents in turn */
+		S.nthreads = S.nagents / 32 < 8 ? 8 : S.nagents / 32 > 32 ? 32 : S.nagents / 32;
 	if (S.nthreads > S.nagents)
 		S.nthreads = S.nagents;
 	S.a = ward_calloc(S.nagents, sizeof(*S.a));
