@@ -581,7 +581,8 @@ rules_check(int argc, char **argv)
 				       f->err.col, f->err.msg);
 		}
 	}
-	qsort(ck.k, ck.nk, sizeof(*ck.k), chk_kind_cmp);
+	if (ck.nk > 1)
+		qsort(ck.k, ck.nk, sizeof(*ck.k), chk_kind_cmp);
 	status = t.failed > 0 || ck.walk_errors > 0 ? EXIT_ERROR : t.skip > 0 ? 1 : 0;
 	if (json) {
 		if ((root = chk_json(&ck, sk, &t, status)) == NULL)
