@@ -796,9 +796,13 @@ cc_failed(struct rules_compiler *c, const struct cc_mark *m)
 int
 rules_compiler_add_file(struct rules_compiler *c, const char *path, struct ward_diag *d)
 {
+	struct ward_diag own;
 	struct cc_mark m;
 	int r;
 
+	/* A rule left out keeps its reason from d. */
+	if (d == NULL)
+		d = &own;
 	diag_clear(d);
 	if ((r = cc_begin(c, d)) != 0)
 		goto out;
@@ -814,9 +818,13 @@ int
 rules_compiler_add_string(struct rules_compiler *c, const char *name, const char *src, size_t len,
 			  struct ward_diag *d)
 {
+	struct ward_diag own;
 	struct cc_mark m;
 	int r;
 
+	/* A rule left out keeps its reason from d. */
+	if (d == NULL)
+		d = &own;
 	diag_clear(d);
 	if ((r = cc_begin(c, d)) != 0)
 		goto out;
