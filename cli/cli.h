@@ -27,6 +27,7 @@ struct rule_opts {
 	const char **defines;
 	size_t ndefines;
 	const char *compiled;
+	int skip_unsupported; /* leave out rules ward cannot compile, naming each */
 };
 
 /* What was loaded; free with loaded_free. */
@@ -34,6 +35,7 @@ struct loaded {
 	struct ruleset *rs;
 	struct hashsig_set *hs;
 	struct matcher *m;
+	size_t nskipped; /* rules left out by skip_unsupported */
 };
 
 /* Appends v to a growable list; exits with EXIT_ERROR when out of memory. */
@@ -48,6 +50,10 @@ void loaded_free(struct loaded *l);
 
 /* Prints "ward: FILE:LINE:COL: message" for d. */
 void cli_diag(const struct ward_diag *d);
+
+/* Prints "ward: skipped rule NAME (FILE:LINE): why" (or the import) on stderr. */
+struct rules_skipped;
+void cli_print_skipped(const struct rules_skipped *s);
 
 /* Loads a PEM key file (private or public); prints why and returns NULL
  * on failure. */

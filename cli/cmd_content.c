@@ -35,7 +35,7 @@ content_usage(FILE *f)
 	fprintf(f,
 		"usage: ward content build SRC_DIR -o FILE [--clean-corpus DIR]\n"
 		"                          [--previous FILE [--max-slowdown X]]\n"
-		"                          [--reference-corpus DIR]\n"
+		"                          [--reference-corpus DIR] [--skip-unsupported]\n"
 		"       ward content sign FILE --key KEY... [-o OUT]\n"
 		"       ward content verify FILE --trust PUB... [--threshold N]\n"
 		"       ward content inspect FILE [--json]\n"
@@ -46,6 +46,10 @@ content_usage(FILE *f)
 		"        and with --previous enforces --max-slowdown (default 2.0): scanning\n"
 		"        the reference corpus (default: built-in mixed data) may not be\n"
 		"        slower than X times the previous bundle.  The bundle is unsigned.\n"
+		"        --skip-unsupported (or \"skip_unsupported\": true in bundle.json)\n"
+		"        leaves out each rule that uses what ward does not implement, and\n"
+		"        each rule that names one: each is named on stderr, and its text in\n"
+		"        the bundle's rule file is replaced by a comment that names it.\n"
 		"sign    adds a signature by each private KEY (ward key gen) to FILE\n"
 		"        (or writes the signed bundle to OUT).\n"
 		"verify  checks the signatures against the trusted public keys (at least\n"
@@ -164,6 +168,43 @@ add_list(struct build *b, json_t *src, const char *key, enum bundle_member_type 
 			return r;
 	}
 	return 0;
+}
+
+static void
+print_dropped(void *arg, const struct rules_skipped *s)
+{
+	(void)arg;
+	cli_print_skipped(s);
+}
+
+/* --skip-unsupported: rewrites the rule members without the rules ward
+ * cannot compile (content_drop_unsupported), before the manifest is made. */
+static int
+build_drop_unsupported(struct build *b, size_t *ndropped)
+{
+	struct content_src srcs[BUNDLE_MAX_MEMBERS];
+	struct ward_diag d;
+	uint32_t i, n = 0;
+	int r;
+
+	for (i = 0; i < b->n; i++) {
+		if (b->m[i].type != BM_YARA)
+			continue;
+		srcs[n].name = b->m[i].name;
+		srcs[n].data = b->m[i].data;
+		srcs[n].size = b->m[i].size;
+		n++;
+	}
+	r = content_drop_unsupported(srcs, n, print_dropped, NULL, ndropped, &d);
+	/* Sources are rewritten in place even on failure: take them back. */
+	for (i = 0, n = 0; i < b->n; i++) {
+		if (b->m[i].type != BM_YARA)
+			continue;
+		b->m[i].data = srcs[n].data;
+		b->m[i].size = srcs[n].size;
+		n++;
+	}
+	return r != 0 ? fail("compile", &d) : 0;
 }
 
 /* The manifest for the source description and the members read. */
@@ -370,12 +411,13 @@ content_build(int argc, char **argv)
 		{"previous", required_argument, NULL, 'p'},
 		{"max-slowdown", required_argument, NULL, 'x'},
 		{"reference-corpus", required_argument, NULL, 'r'},
+		{"skip-unsupported", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char *const src_keys[] = {"name",	"version", "expires",	    "min_agent_version",
 					       "rules", "hashes",  "process_rules", "fim",
-					       "tests", NULL};
+					       "tests", "skip_unsupported", NULL};
 	const char *out = NULL, *clean = NULL, *prev_path = NULL, *ref = NULL;
 	double max_slowdown = 2.0;
 	struct build *b = calloc(1, sizeof(*b));
@@ -387,7 +429,8 @@ content_build(int argc, char **argv)
 	json_t *src = NULL, *tests = NULL, *v;
 	char path[4096], *man = NULL, *endp;
 	uint8_t *syn = NULL;
-	size_t synlen = 0, i, k;
+	size_t synlen = 0, i, k, ndropped = 0;
+	int skip = 0;
 	struct wbuf w;
 	const char *key;
 	int c, r = EXIT_ERROR;
@@ -411,6 +454,9 @@ content_build(int argc, char **argv)
 			break;
 		case 'r':
 			ref = optarg;
+			break;
+		case 'S':
+			skip = 1;
 			break;
 		case 'x':
 			max_slowdown = strtod(optarg, &endp);
@@ -453,6 +499,15 @@ content_build(int argc, char **argv)
 	}
 	if (add_list(b, src, "rules", BM_YARA) != 0 || add_list(b, src, "hashes", BM_HASHES) != 0 ||
 	    add_list(b, src, "process_rules", BM_SIGMA) != 0 || add_list(b, src, "fim", BM_FIM) != 0)
+		goto out;
+	v = json_object_get(src, "skip_unsupported");
+	if (v != NULL && !json_is_boolean(v)) {
+		src_error("\"skip_unsupported\" must be true or false");
+		goto out;
+	}
+	if (v != NULL && json_is_true(v))
+		skip = 1;
+	if (skip && build_drop_unsupported(b, &ndropped) != 0)
 		goto out;
 	tests = json_object_get(src, "tests");
 	if (tests != NULL && !json_is_array(tests)) {
@@ -508,6 +563,11 @@ content_build(int argc, char **argv)
 		"passed\n",
 		cs.rs != NULL ? cs.rs->nrules : 0, cs.hs != NULL ? hashsig_count(cs.hs) : 0,
 		cs.sigma != NULL ? sigma_set_count(cs.sigma) : 0, cs.fim.npaths, bun->ntests);
+	if (skip)
+		fprintf(stderr,
+			"ward: %zu rules left out (--skip-unsupported), each named above and in a "
+			"comment in its rule file\n",
+			ndropped);
 	if ((syn = synthetic_reference(&synlen)) == NULL || check_costs(&cs, syn, synlen) != 0)
 		goto out;
 	if (clean != NULL) {

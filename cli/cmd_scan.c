@@ -218,6 +218,7 @@ scan_usage(FILE *f)
 		"      --hashes FILE        hash signatures, ALG:HEX:SIZE:NAME per line (repeatable)\n"
 		"      --compiled FILE      compiled rule set from 'ward rules compile'\n"
 		"  -d NAME=VALUE            define an external variable (repeatable)\n"
+		"      --skip-unsupported   leave out rules ward cannot compile (named on stderr)\n"
 		"Scanning:\n"
 		"  -t, --threads N          scanning threads (default: number of CPUs)\n"
 		"      --max-filesize SIZE  skip larger files (bytes, or K/M/G suffix; default: none)\n"
@@ -237,6 +238,7 @@ cmd_scan(int argc, char **argv)
 		{"hashes", required_argument, NULL, 'H'},
 		{"compiled", required_argument, NULL, 'C'},
 		{"define", required_argument, NULL, 'd'},
+		{"skip-unsupported", no_argument, NULL, 'S'},
 		{"threads", required_argument, NULL, 't'},
 		{"format", required_argument, NULL, 'f'},
 		{"max-filesize", required_argument, NULL, 'M'},
@@ -287,6 +289,9 @@ cmd_scan(int argc, char **argv)
 			break;
 		case 'd':
 			cli_push(&ro.defines, &ro.ndefines, optarg);
+			break;
+		case 'S':
+			ro.skip_unsupported = 1;
 			break;
 		case 't':
 			threads = strtol(optarg, &end, 10);
@@ -348,6 +353,8 @@ cmd_scan(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	out_init(&o, format, quiet, l.rs);
+	if (ro.skip_unsupported)
+		o.rules_skipped = (long long)l.nskipped;
 	o.progress = !quiet && isatty(STDERR_FILENO);
 	c.l = &l;
 	c.o = &o;

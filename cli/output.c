@@ -29,6 +29,7 @@ out_init(struct out *o, enum out_format format, int quiet, const struct ruleset 
 	o->format = format;
 	o->quiet = quiet;
 	o->rs = rs;
+	o->rules_skipped = -1;
 	pthread_mutex_init(&o->lock, NULL);
 	o->start = out_now();
 }
@@ -250,6 +251,9 @@ out_summary(struct out *o, int interrupted)
 			(unsigned long long)atomic_load(&o->matches),
 			(unsigned long long)atomic_load(&o->errors), secs,
 			secs > 0 ? (double)bytes / 1e6 / secs : 0.0);
+		if (o->rules_skipped >= 0)
+			fprintf(stderr, "Skipped rules: %lld (unsupported, named above)\n",
+				o->rules_skipped);
 	}
 	fflush(stderr);
 	pthread_mutex_unlock(&o->lock);

@@ -26,6 +26,7 @@ struct out {
 	const struct ruleset *rs;
 	atomic_ullong files, bytes, matches, errors, skipped;
 	double start;
+	long long rules_skipped; /* --skip-unsupported: rules left out; -1: not asked */
 };
 
 void out_init(struct out *o, enum out_format format, int quiet, const struct ruleset *rs);

@@ -1,8 +1,9 @@
 /*
  * fuzz_rules: the rules compiler on arbitrary source, then the compiled set
  * through ruleset_save -> ruleset_load (which re-verifies every rule) and a
- * comparison of the two serializations.  Must never crash, leak or read out
- * of bounds; any input may be refused.
+ * comparison of the two serializations; then the same with unsupported
+ * rules left out (rules_compiler_skip_unsupported: the recovering parser).
+ * Must never crash, leak or read out of bounds; any input may be refused.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,8 +15,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+one(const uint8_t *data, size_t size, int skip)
 {
 	struct rules_compiler *c = NULL;
 	struct ruleset *rs = NULL, *rs2 = NULL;
@@ -27,6 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wbuf_init(&w2);
 	if (rules_compiler_new(&c) != 0)
 		goto out;
+	if (skip)
+		rules_compiler_skip_unsupported(c);
 	/* Externals every input may use. */
 	rules_compiler_define(c, "ei=5", &d);
 	rules_compiler_define(c, "es=abc", &d);
@@ -50,5 +53,12 @@ out:
 	ruleset_free(rs);
 	ruleset_free(rs2);
 	rules_compiler_free(c);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	one(data, size, 0);
+	one(data, size, 1);
 	return 0;
 }

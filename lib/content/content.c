@@ -4,11 +4,14 @@
  * Must hold: only bytes of the (already validated) bundle are read — rule
  * members cannot include files, and nothing here opens a path; a test
  * passes only when the sample's matches equal the expected names exactly
- * (a missing detection and an extra one both fail).
+ * (a missing detection and an extra one both fail); rules are left out only
+ * at build time, by rewriting the member that holds them, never silently
+ * where the content is used.
  */
 #include "content/content.h"
 #include "rules/compile.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -131,6 +134,123 @@ out:
 			diag_set(d, r, NULL, 0, 0, "out of memory");
 		content_set_free(out);
 	}
+	return r;
+}
+
+/*
+ * The comment that stands for an item left out: printable ASCII only, no
+ * end of comment inside, then as many newlines as the text it replaces
+ * had, so every later line keeps its number.
+ */
+static void
+drop_comment(struct wbuf *w, const struct rules_skipped *s, const uint8_t *text, size_t len)
+{
+	char head[1400];
+	size_t i;
+	int k;
+
+	if (s->rule != NULL)
+		k = snprintf(head, sizeof(head),
+			     "/* ward content build --skip-unsupported left out rule %.200s: %s "
+			     "(line %d, column %d) */",
+			     s->rule, s->why.msg, s->why.line, s->why.col);
+	else
+		k = snprintf(head, sizeof(head),
+			     "/* ward content build --skip-unsupported left out import \"%.100s\": "
+			     "%s */",
+			     s->module, s->why.msg);
+	if (k < 0)
+		k = 0;
+	if ((size_t)k >= sizeof(head))
+		k = (int)sizeof(head) - 1;
+	for (i = 3; i + 3 < (size_t)k; i++) {
+		if (head[i] < 0x20 || head[i] > 0x7e)
+			head[i] = '?';
+		if (head[i] == '/' && head[i - 1] == '*')
+			head[i] = '|';
+	}
+	wbuf_put(w, head, (size_t)k);
+	for (i = 0; i < len; i++)
+		if (text[i] == '\n')
+			wbuf_u8(w, '\n');
+}
+
+/* Rewrites src with the items sk[0..n) (in source order) replaced. */
+static int
+drop_rewrite(struct content_src *src, const struct rules_skipped *sk, size_t n)
+{
+	struct wbuf w;
+	size_t pos = 0, i;
+	int r = 0;
+
+	wbuf_init(&w);
+	for (i = 0; i < n; i++) {
+		if (sk[i].off < pos || sk[i].end < sk[i].off || sk[i].end > src->size) {
+			r = WARD_EINVAL;
+			goto out;
+		}
+		wbuf_put(&w, src->data + pos, sk[i].off - pos);
+		drop_comment(&w, &sk[i], src->data + sk[i].off, sk[i].end - sk[i].off);
+		pos = sk[i].end;
+	}
+	wbuf_put(&w, src->data + pos, src->size - pos);
+	if (w.err != 0) {
+		r = w.err;
+		goto out;
+	}
+	ward_free(src->data);
+	src->data = w.p;
+	src->size = w.len;
+	w.p = NULL;
+out:
+	wbuf_free(&w);
+	return r;
+}
+
+int
+content_drop_unsupported(struct content_src *srcs, uint32_t n,
+			 void (*report)(void *arg, const struct rules_skipped *s), void *arg,
+			 size_t *ndropped, struct ward_diag *d)
+{
+	struct rules_compiler *c = NULL;
+	const struct rules_skipped *sk;
+	size_t nsk = 0, i, first;
+	uint32_t k;
+	int r;
+
+	*ndropped = 0;
+	diag_clear(d);
+	if ((r = rules_compiler_new(&c)) != 0)
+		goto out;
+	rules_compiler_forbid_includes(c);
+	rules_compiler_skip_unsupported(c);
+	for (k = 0; k < n; k++)
+		if ((r = rules_compiler_add_string(c, srcs[k].name, (const char *)srcs[k].data,
+						   srcs[k].size, d)) != 0)
+			goto out;
+	sk = rules_compiler_skipped(c, &nsk);
+	for (i = 0; i < nsk; i++) {
+		*ndropped += sk[i].rule != NULL;
+		if (report != NULL)
+			report(arg, &sk[i]);
+	}
+	/* Each source's items are together and in order: one add each. */
+	for (k = 0, i = 0; k < n; k++) {
+		for (first = i; i < nsk && strcmp(sk[i].why.file, srcs[k].name) == 0; i++)
+			;
+		if (i > first && (r = drop_rewrite(&srcs[k], sk + first, i - first)) != 0) {
+			r = diag_set(d, r, srcs[k].name, 0, 0, "cannot leave out the rules: %s",
+				     ward_strerror(r));
+			goto out;
+		}
+	}
+	if (i != nsk)
+		r = diag_set(d, WARD_EINVAL, NULL, 0, 0, "cannot leave out the rules: %s",
+			     "a rule was left out of an unknown file");
+out:
+	if (r == WARD_ENOMEM && d != NULL && d->msg[0] == '\0')
+		diag_set(d, r, NULL, 0, 0, "out of memory");
+	rules_compiler_free(c);
 	return r;
 }
 

@@ -38,6 +38,33 @@ int content_fim(const struct bundle *b, struct fim_watch *w, struct ward_diag *d
  */
 int content_compile(const struct bundle *b, struct content_set *out, struct ward_diag *d);
 
+/* One rule source of a bundle being built (ward content build). */
+struct content_src {
+	const char *name; /* the member's name */
+	uint8_t *data;	  /* ward_malloc'd */
+	size_t size;
+};
+
+struct rules_skipped;
+
+/*
+ * For `ward content build --skip-unsupported`: compiles the rule sources
+ * srcs[0..n) together as content_compile will (no includes), leaving out
+ * each rule that uses what ward does not implement, each rule that names
+ * one, and each import; then rewrites each source in place (data replaced,
+ * the old buffer freed) with the text of each item left out replaced by a
+ * comment that names it and says why, keeping every line where it was.
+ * The members then compile on every agent, without skipping, to exactly
+ * the rules kept, and say which were not: a signed bundle never means less
+ * than it shows.  report (may be NULL) is called for each item left out;
+ * *ndropped counts the rules.  Returns 0, or the compiler's error (syntax,
+ * a global rule that would be left out) with d naming member, line and
+ * column: the build stops there (a source may have been rewritten).
+ */
+int content_drop_unsupported(struct content_src *srcs, uint32_t n,
+			     void (*report)(void *arg, const struct rules_skipped *s), void *arg,
+			     size_t *ndropped, struct ward_diag *d);
+
 /*
  * Runs b's tests against cs: each sample must match exactly the rule (or
  * hash signature) names its test expects.  Returns 0, or WARD_EVERIFY with

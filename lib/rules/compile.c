@@ -9,6 +9,14 @@
  * `unreferenced string`); includes resolve relative to the including file
  * and nest at most WARD_MAX_INCLUDE_DEPTH deep; after the first error the
  * compiler refuses further input.
+ *
+ * Skipping unsupported rules (rules_compiler_skip_unsupported): a rule is
+ * either wholly in the set or wholly out of it (its strings and regexps
+ * are taken out again); a rule left out keeps its name, so a later rule of
+ * the same name is still a duplicate and a later rule that names it is left
+ * out too, with the reason; a global rule is never left out, since it
+ * would change the meaning of every other rule.  A file that fails is
+ * taken out whole.
  */
 #include "rules/compile_int.h"
 #include "rules/cond.h"
@@ -33,51 +41,257 @@ cc_hash(const char *s)
 	return h;
 }
 
+/*
+ * Name tables: open addressing over indices + 1 (0 = empty), keyed by the
+ * name key() gives for an index (NULL: not in the table).  names holds
+ * rs->rules, skip_names the skipped rules.
+ */
+typedef const char *(*cc_key_fn)(const struct rules_compiler *c, uint32_t i);
+
+static const char *
+cc_rule_key(const struct rules_compiler *c, uint32_t i)
+{
+	return c->rs->rules[i].name;
+}
+
+static const char *
+cc_skip_key(const struct rules_compiler *c, uint32_t i)
+{
+	return c->skipped[i].rule;
+}
+
+static int64_t
+cc_tab_find(const struct rules_compiler *c, const uint32_t *t, size_t cap, cc_key_fn key,
+	    const char *name)
+{
+	size_t i, mask;
+
+	if (cap == 0)
+		return -1;
+	mask = cap - 1;
+	for (i = cc_hash(name) & mask; t[i] != 0; i = (i + 1) & mask)
+		if (strcmp(key(c, t[i] - 1), name) == 0)
+			return t[i] - 1;
+	return -1;
+}
+
+static void
+cc_tab_put(const struct rules_compiler *c, uint32_t *t, size_t cap, cc_key_fn key, uint32_t idx)
+{
+	size_t i, mask = cap - 1;
+
+	if (key(c, idx) == NULL)
+		return;
+	for (i = cc_hash(key(c, idx)) & mask; t[i] != 0; i = (i + 1) & mask)
+		;
+	t[i] = idx + 1;
+}
+
+/* Builds the table anew for indices [0, n); at most half full. */
+static int
+cc_tab_rebuild(const struct rules_compiler *c, uint32_t **t, size_t *cap, cc_key_fn key, uint32_t n)
+{
+	size_t ncap = 64;
+	uint32_t *nt, k;
+
+	while ((size_t)(n + 1) * 2 > ncap)
+		ncap *= 2;
+	if ((nt = ward_calloc(ncap, sizeof(*nt))) == NULL)
+		return WARD_ENOMEM;
+	for (k = 0; k < n; k++)
+		cc_tab_put(c, nt, ncap, key, k);
+	ward_free(*t);
+	*t = nt;
+	*cap = ncap;
+	return 0;
+}
+
+/* Adds index n - 1, the newest of n entries. */
+static int
+cc_tab_add(const struct rules_compiler *c, uint32_t **t, size_t *cap, cc_key_fn key, uint32_t n)
+{
+	if ((size_t)(n + 1) * 2 > *cap)
+		return cc_tab_rebuild(c, t, cap, key, n);
+	cc_tab_put(c, *t, *cap, key, n - 1);
+	return 0;
+}
+
 int64_t
 cc_find_rule(const struct rules_compiler *c, const char *name)
 {
-	size_t i, mask;
-	uint32_t v;
-
-	if (c->names_cap == 0)
-		return -1;
-	mask = c->names_cap - 1;
-	for (i = cc_hash(name) & mask;; i = (i + 1) & mask) {
-		v = c->names[i];
-		if (v == 0)
-			return -1;
-		if (strcmp(c->rs->rules[v - 1].name, name) == 0)
-			return v - 1;
-	}
+	return cc_tab_find(c, c->names, c->names_cap, cc_rule_key, name);
 }
 
-/* Adds rule idx (already in rs->rules) to the name table. */
+int64_t
+cc_find_skipped(const struct rules_compiler *c, const char *name)
+{
+	return cc_tab_find(c, c->skip_names, c->skip_names_cap, cc_skip_key, name);
+}
+
+/* Adds rule idx (the last in rs->rules) to the name table. */
 static int
 cc_add_name(struct rules_compiler *c, uint32_t idx)
 {
-	size_t i, ncap, mask;
-	uint32_t *nt, k;
+	return cc_tab_add(c, &c->names, &c->names_cap, cc_rule_key, idx + 1);
+}
 
-	if ((c->rs->nrules + 1) * 2 > c->names_cap) {
-		ncap = c->names_cap == 0 ? 64 : c->names_cap * 2;
-		if ((nt = ward_calloc(ncap, sizeof(*nt))) == NULL)
-			return WARD_ENOMEM;
-		for (k = 0; k < c->rs->nrules; k++) {
-			mask = ncap - 1;
-			for (i = cc_hash(c->rs->rules[k].name) & mask; nt[i] != 0;
-			     i = (i + 1) & mask)
-				;
-			nt[i] = k + 1;
-		}
-		ward_free(c->names);
-		c->names = nt;
-		c->names_cap = ncap;
+static void
+cc_skipped_clear(struct rules_skipped *s)
+{
+	ward_free(s->rule);
+	ward_free(s->module);
+	ward_free(s->uses);
+	memset(s, 0, sizeof(*s));
+}
+
+/* How far the rule set had got: what an add_file that fails gives back. */
+struct cc_mark {
+	uint32_t nrules, nstrings, nregexes;
+	size_t nskipped;
+};
+
+static void
+cc_mark(const struct rules_compiler *c, struct cc_mark *m)
+{
+	m->nrules = c->rs->nrules;
+	m->nstrings = c->rs->nstrings;
+	m->nregexes = c->rs->nregexes;
+	m->nskipped = c->nskipped;
+}
+
+/* Takes out every string and regexp added since m (a rule's, or a file's). */
+static void
+cc_truncate_patterns(struct rules_compiler *c, const struct cc_mark *m)
+{
+	struct ruleset *rs = c->rs;
+
+	while (rs->nstrings > m->nstrings) {
+		rs->nstrings--;
+		ward_free(rs->strings[rs->nstrings].id);
+		pattern_free(rs->strings[rs->nstrings].pat);
 	}
-	mask = c->names_cap - 1;
-	for (i = cc_hash(c->rs->rules[idx].name) & mask; c->names[i] != 0; i = (i + 1) & mask)
-		;
-	c->names[i] = idx + 1;
+	while (rs->nregexes > m->nregexes)
+		pattern_free(rs->regexes[--rs->nregexes]);
+}
+
+/* Takes out everything added since m and rebuilds the name tables. */
+static int
+cc_truncate(struct rules_compiler *c, const struct cc_mark *m)
+{
+	struct ruleset *rs = c->rs;
+
+	cc_truncate_patterns(c, m);
+	while (rs->nrules > m->nrules)
+		ruleset_rule_clear(&rs->rules[--rs->nrules]);
+	while (c->nskipped > m->nskipped)
+		cc_skipped_clear(&c->skipped[--c->nskipped]);
+	if (cc_tab_rebuild(c, &c->names, &c->names_cap, cc_rule_key, rs->nrules) != 0 ||
+	    cc_tab_rebuild(c, &c->skip_names, &c->skip_names_cap, cc_skip_key,
+			   (uint32_t)c->nskipped) != 0) {
+		c->failed = 1;
+		return WARD_ENOMEM;
+	}
 	return 0;
+}
+
+/* Is name taken (a rule, a skipped rule, an external)? */
+static int
+cc_name_taken(const struct rules_compiler *c, const char *name)
+{
+	uint32_t i;
+
+	if (cc_find_rule(c, name) >= 0 || cc_find_skipped(c, name) >= 0)
+		return 1;
+	for (i = 0; i < c->rs->next; i++)
+		if (strcmp(c->rs->ext[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Leaves out rule pr (or, with pr NULL, the import of module) for why;
+ * uses names the skipped rule its condition named.  A global rule is
+ * refused: leaving it out would make every rule of its namespace match
+ * where it would not.
+ */
+static int
+cc_skip(struct rules_compiler *c, const struct prule *pr, const char *module, size_t off,
+	size_t end, const char *uses, const struct ward_diag *why, struct ward_diag *d)
+{
+	struct rules_skipped *sk;
+	struct ward_diag w = *why;
+	int r = 0;
+
+	if (pr != NULL && (pr->flags & RS_RULE_GLOBAL)) {
+		r = diag_set(d, WARD_EUNSUPPORTED, w.file, w.line, w.col,
+			     "%s (global rule \"%s\" cannot be skipped: it decides whether any "
+			     "rule of its namespace matches)",
+			     w.msg, pr->name);
+		goto out;
+	}
+	if (pr != NULL && cc_name_taken(c, pr->name)) {
+		r = diag_set(d, WARD_EDUPLICATE, w.file, pr->line, pr->col,
+			     "duplicated identifier \"%s\"", pr->name);
+		goto out;
+	}
+	if (c->nskipped >= WARD_MAX_RULES) {
+		r = diag_set(d, WARD_ELIMIT, w.file, w.line, w.col,
+			     "too many rules skipped (limit WARD_MAX_RULES = %d)", WARD_MAX_RULES);
+		goto out;
+	}
+	if (ward_grow(&c->skipped, &c->skipped_cap, c->nskipped + 1, sizeof(*c->skipped)) != 0)
+		goto nomem;
+	sk = &c->skipped[c->nskipped];
+	memset(sk, 0, sizeof(*sk));
+	sk->why = w;
+	sk->off = off;
+	sk->end = end;
+	sk->line = pr != NULL ? pr->line : w.line;
+	sk->col = pr != NULL ? pr->col : w.col;
+	if ((pr != NULL && (sk->rule = ward_strdup(pr->name)) == NULL) ||
+	    (module != NULL && (sk->module = ward_strdup(module)) == NULL) ||
+	    (uses != NULL && (sk->uses = ward_strdup(uses)) == NULL)) {
+		cc_skipped_clear(sk);
+		goto nomem;
+	}
+	c->nskipped++;
+	if (cc_tab_add(c, &c->skip_names, &c->skip_names_cap, cc_skip_key, (uint32_t)c->nskipped) !=
+	    0) {
+		cc_skipped_clear(&c->skipped[--c->nskipped]);
+		goto nomem;
+	}
+	diag_clear(d);
+	goto out;
+nomem:
+	r = diag_set(d, WARD_ENOMEM, w.file, w.line, w.col, "out of memory");
+out:
+	return r;
+}
+
+/* The parser's callback for a rule or an import it read past. */
+static int
+cc_unsupported(void *arg, const struct parser_skip *s, struct ward_diag *d)
+{
+	return cc_skip(arg, s->rule, s->module, s->off, s->end, NULL, s->why, d);
+}
+
+void
+rules_compiler_skip_unsupported(struct rules_compiler *c)
+{
+	c->skip = 1;
+}
+
+const struct rules_skipped *
+rules_compiler_skipped(const struct rules_compiler *c, size_t *n)
+{
+	*n = c->nskipped;
+	return c->skipped;
+}
+
+uint32_t
+rules_compiler_count(const struct rules_compiler *c)
+{
+	return c->rs != NULL ? c->rs->nrules : 0;
 }
 
 int
@@ -105,6 +319,10 @@ rules_compiler_free(struct rules_compiler *c)
 		return;
 	ruleset_free(c->rs);
 	ward_free(c->names);
+	while (c->nskipped > 0)
+		cc_skipped_clear(&c->skipped[--c->nskipped]);
+	ward_free(c->skipped);
+	ward_free(c->skip_names);
 	ward_free(c);
 }
 
@@ -332,7 +550,9 @@ cc_rule(void *arg, struct prule *pr, const struct lexer *lx, struct ward_diag *d
 	struct rules_compiler *c = arg;
 	struct ruleset *rs = c->rs;
 	struct cc_ctx cx;
+	struct cc_mark mark;
 	struct rs_rule rule;
+	struct ward_diag why;
 	uint32_t i;
 	int r = 0, needs = 0;
 
@@ -345,17 +565,11 @@ cc_rule(void *arg, struct prule *pr, const struct lexer *lx, struct ward_diag *d
 	cx.d = d;
 	cx.rule = rs->nrules;
 	cx.str_first = rs->nstrings;
-	if (cc_find_rule(c, pr->name) >= 0) {
+	cc_mark(c, &mark);
+	if (cc_name_taken(c, pr->name)) {
 		r = diag_set(d, WARD_EDUPLICATE, cx.file, pr->line, pr->col,
 			     "duplicated identifier \"%s\"", pr->name);
 		goto out;
-	}
-	for (i = 0; i < rs->next; i++) {
-		if (strcmp(rs->ext[i].name, pr->name) == 0) {
-			r = diag_set(d, WARD_EDUPLICATE, cx.file, pr->line, pr->col,
-				     "duplicated identifier \"%s\"", pr->name);
-			goto out;
-		}
 	}
 	if (rs->nrules >= WARD_MAX_RULES) {
 		r = diag_set(d, WARD_ELIMIT, cx.file, pr->line, pr->col,
@@ -408,6 +622,12 @@ undo:
 	c->names = NULL;
 	c->names_cap = 0;
 out:
+	if (r == WARD_EUNSUPPORTED && c->skip) {
+		/* Its strings may be in: the rule goes whole. */
+		cc_truncate_patterns(c, &mark);
+		why = *d;
+		r = cc_skip(c, pr, NULL, pr->off, pr->end, cx.uses, &why, d);
+	}
 	ruleset_rule_clear(&rule);
 	wbuf_free(&cx.w);
 	ward_free(cx.referenced);
@@ -537,7 +757,7 @@ static int
 cc_source(struct rules_compiler *c, const char *name, const char *src, size_t len, int is_mem,
 	  struct ward_diag *d)
 {
-	struct parser_cb cb = {c, cc_rule, cc_include};
+	struct parser_cb cb = {c, cc_rule, cc_include, c->skip ? cc_unsupported : NULL};
 	const char *saved = c->cur_file;
 	int saved_mem = c->cur_is_mem, r;
 
@@ -565,17 +785,31 @@ rules_compiler_forbid_includes(struct rules_compiler *c)
 	c->no_includes = 1;
 }
 
+/* After an error: skipping, take the file out and go on; else stop. */
+static void
+cc_failed(struct rules_compiler *c, const struct cc_mark *m)
+{
+	if (!c->skip || cc_truncate(c, m) != 0)
+		c->failed = 1;
+}
+
 int
 rules_compiler_add_file(struct rules_compiler *c, const char *path, struct ward_diag *d)
 {
+	struct ward_diag own;
+	struct cc_mark m;
 	int r;
 
+	/* A rule left out keeps its reason from d. */
+	if (d == NULL)
+		d = &own;
 	diag_clear(d);
 	if ((r = cc_begin(c, d)) != 0)
 		goto out;
+	cc_mark(c, &m);
 	c->depth = 0;
 	if ((r = cc_file(c, path, d, "rule file")) != 0)
-		c->failed = 1;
+		cc_failed(c, &m);
 out:
 	return r;
 }
@@ -584,20 +818,26 @@ int
 rules_compiler_add_string(struct rules_compiler *c, const char *name, const char *src, size_t len,
 			  struct ward_diag *d)
 {
+	struct ward_diag own;
+	struct cc_mark m;
 	int r;
 
+	/* A rule left out keeps its reason from d. */
+	if (d == NULL)
+		d = &own;
 	diag_clear(d);
 	if ((r = cc_begin(c, d)) != 0)
 		goto out;
+	cc_mark(c, &m);
 	if (len > WARD_MAX_RULE_FILE_SIZE) {
 		r = diag_set(d, WARD_ELIMIT, name, 0, 0,
 			     "rule source too large (limit WARD_MAX_RULE_FILE_SIZE)");
-		c->failed = 1;
+		cc_failed(c, &m);
 		goto out;
 	}
 	c->depth = 0;
 	if ((r = cc_source(c, name != NULL ? name : "", src, len, 1, d)) != 0)
-		c->failed = 1;
+		cc_failed(c, &m);
 out:
 	return r;
 }

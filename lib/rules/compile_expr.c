@@ -288,6 +288,12 @@ cc_ident(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 			return 0;
 		}
 	}
+	if ((ri = cc_find_skipped(cx->c, n->name)) >= 0) {
+		/* It names a rule that was left out: this one goes too, and says why. */
+		cx->uses = cx->c->skipped[ri].rule;
+		return cc_err(cx, n, WARD_EUNSUPPORTED, "uses rule \"%s\", which is skipped",
+			      n->name);
+	}
 	return cc_err(cx, n, WARD_EUNDEFINED, "undefined identifier \"%s\"", n->name);
 }
 

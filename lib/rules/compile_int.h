@@ -19,8 +19,13 @@ struct rules_compiler {
 	int started; /* a file was added: no more -d */
 	int depth;   /* include depth */
 	const char *cur_file;
-	int cur_is_mem; /* cur_file names in-memory source: includes are cwd-relative */
+	int cur_is_mem;	 /* cur_file names in-memory source: includes are cwd-relative */
 	int no_includes; /* rules_compiler_forbid_includes */
+	int skip;	 /* rules_compiler_skip_unsupported */
+	struct rules_skipped *skipped;
+	size_t nskipped, skipped_cap;
+	uint32_t *skip_names; /* like names, over skipped[] (imports have no name) */
+	size_t skip_names_cap;
 };
 
 /* Loop scopes while compiling one condition. */
@@ -48,10 +53,13 @@ struct cc_ctx {
 	const struct lexer *lx;
 	const char *file;
 	struct ward_diag *d;
+	const char *uses; /* the skipped rule the condition names, if any */
 };
 
 /* Looks up an earlier rule by name; returns its index or -1. */
 int64_t cc_find_rule(const struct rules_compiler *c, const char *name);
+/* Looks up a skipped rule by name; returns its index in c->skipped or -1. */
+int64_t cc_find_skipped(const struct rules_compiler *c, const char *name);
 
 /* Emits code for the condition n (coerced to a boolean) into cx->w. */
 int cc_condition(struct cc_ctx *cx, const struct ast *n);

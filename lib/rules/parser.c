@@ -16,6 +16,8 @@
 #include "util/alloc.h"
 #include "util/limits.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const parser_modules[] = {
@@ -113,11 +115,22 @@ parser_expect(struct parser *p, enum tok_type t)
 	return parser_next(p);
 }
 
-static int
-parser_unsupported(struct parser *p, int line, int col, const char *what)
+int
+parser_unsupported(struct parser *p, int line, int col, const char *fmt, ...)
 {
-	return diag_set(p->d, WARD_EUNSUPPORTED, p->file, line, col, "%s is not supported by ward",
-			what);
+	char msg[sizeof(p->d->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!p->recover)
+		return diag_set(p->d, WARD_EUNSUPPORTED, p->file, line, col, "%s", msg);
+	if (!p->has_why) {
+		diag_set(&p->why, WARD_EUNSUPPORTED, p->file, line, col, "%s", msg);
+		p->has_why = 1;
+	}
+	return 0;
 }
 
 static struct ast *
@@ -143,6 +156,7 @@ parser_tokstr(const struct token *t)
 
 static int parser_height(struct parser *p, struct ast *n);
 static int parser_bor(struct parser *p, struct ast **out);
+static int parser_chain_limit(struct parser *p);
 
 /* A primary expression: parses an expression and requires class AST_PRIM. */
 static int
@@ -221,15 +235,35 @@ out:
 	return r;
 }
 
-/* After `Q of set`: refuse the YARA 4.3 forms `of ... in/at`. */
+/* After `Q of set`: refuse the YARA 4.3 forms `of ... in (range)` and
+ * `of ... at offset` (read past them when recovering). */
 static int
 parser_of_tail(struct parser *p)
 {
-	if (p->tok.type == TOK_IN)
-		return parser_unsupported(p, p->tok.line, p->tok.col, "\"of ... in (range)\"");
-	if (p->tok.type == TOK_AT)
-		return parser_unsupported(p, p->tok.line, p->tok.col, "\"of ... at offset\"");
-	return 0;
+	struct ast *tmp = NULL;
+	enum tok_type t = p->tok.type;
+	int r = 0;
+
+	if (t != TOK_IN && t != TOK_AT)
+		goto out;
+	if ((r = parser_unsupported(p, p->tok.line, p->tok.col,
+				    t == TOK_IN
+					? "\"of ... in (range)\" is not supported by ward"
+					: "\"of ... at offset\" is not supported by ward")) != 0 ||
+	    (r = parser_next(p)) != 0)
+		goto out;
+	if (t == TOK_AT) {
+		r = parser_prim(p, &tmp, parser_bor);
+		goto out;
+	}
+	if ((tmp = parser_node(p, AST_IN, AST_BOOL)) == NULL) {
+		r = parser_nomem(p);
+		goto out;
+	}
+	r = parser_range(p, tmp);
+out:
+	ast_free(tmp);
+	return r;
 }
 
 /* Parses `:' '(' body ')'` into *body. */
@@ -289,16 +323,30 @@ parser_for(struct parser *p, struct ast *n)
 	}
 	if ((r = parser_next(p)) != 0)
 		goto out;
-	if (p->tok.type == TOK_COMMA) {
-		r = parser_unsupported(p, p->tok.line, p->tok.col,
-				       "a for loop with several variables");
+	if (p->tok.type == TOK_COMMA &&
+	    (r = parser_unsupported(
+		 p, p->tok.line, p->tok.col,
+		 "a for loop with several variables is not supported by ward")) != 0)
 		goto out;
+	while (p->tok.type == TOK_COMMA) {
+		if ((r = parser_next(p)) != 0)
+			goto out;
+		if (p->tok.type != TOK_IDENT) {
+			r = parser_unexpected(p);
+			goto out;
+		}
+		if ((r = parser_next(p)) != 0)
+			goto out;
 	}
 	if ((r = parser_expect(p, TOK_IN)) != 0)
 		goto out;
 	if (p->tok.type != TOK_LPAREN) {
-		r = parser_unsupported(p, p->tok.line, p->tok.col,
-				       "iterating over a module array or dictionary");
+		if ((r = parser_unsupported(p, p->tok.line, p->tok.col,
+					    "iterating over a module array or dictionary is not "
+					    "supported by ward")) != 0 ||
+		    (r = parser_prim(p, &n->b, parser_bor)) != 0)
+			goto out;
+		r = parser_body(p, &n->d);
 		goto out;
 	}
 	if ((r = parser_next(p)) != 0)
@@ -306,8 +354,20 @@ parser_for(struct parser *p, struct ast *n)
 	if ((r = parser_prim(p, &n->b, parser_bor)) != 0)
 		goto out;
 	if (p->tok.type == TOK_COMMA || p->tok.type == TOK_RPAREN) {
-		r = parser_unsupported(p, n->b->line, n->b->col,
-				       "a for loop over an enumeration \"(a, b, ...)\"");
+		if ((r = parser_unsupported(p, n->b->line, n->b->col,
+					    "a for loop over an enumeration \"(a, b, ...)\" is not "
+					    "supported by ward")) != 0)
+			goto out;
+		while (p->tok.type == TOK_COMMA) {
+			ast_free(n->c);
+			n->c = NULL;
+			if ((r = parser_next(p)) != 0 ||
+			    (r = parser_prim(p, &n->c, parser_bor)) != 0)
+				goto out;
+		}
+		if ((r = parser_expect(p, TOK_RPAREN)) != 0)
+			goto out;
+		r = parser_body(p, &n->d);
 		goto out;
 	}
 	if ((r = parser_expect(p, TOK_DOTDOT)) != 0)
@@ -354,6 +414,70 @@ parser_readkind(enum tok_type t)
 	}
 }
 
+/*
+ * Reads past what follows a module's name when recovering: `.field`,
+ * `[index]` and `(arguments)` (expressions or regexps), in any sequence,
+ * as yara's grammar has them.  The value is never computed: the rule is
+ * left out.
+ */
+static int
+parser_module_tail(struct parser *p)
+{
+	struct ast *tmp = NULL;
+	int r = 0, chain = 0;
+
+	for (;;) {
+		if (++chain > WARD_MAX_EXPR_CHAIN) {
+			r = parser_chain_limit(p);
+			goto out;
+		}
+		switch (p->tok.type) {
+		case TOK_DOT:
+			if ((r = parser_next(p)) != 0)
+				goto out;
+			if (p->tok.type != TOK_IDENT) {
+				r = parser_unexpected(p);
+				goto out;
+			}
+			r = parser_next(p);
+			break;
+		case TOK_LBRACK:
+			if ((r = parser_next(p)) != 0 || (r = parser_prim(p, &tmp, parser_or)) != 0)
+				goto out;
+			r = parser_expect(p, TOK_RBRACK);
+			break;
+		case TOK_LPAREN:
+			if ((r = parser_next(p)) != 0)
+				goto out;
+			while (p->tok.type != TOK_RPAREN) {
+				if (p->tok.type == TOK_REGEX)
+					r = parser_next(p);
+				else
+					r = parser_prim(p, &tmp, parser_or);
+				ast_free(tmp);
+				tmp = NULL;
+				if (r != 0)
+					goto out;
+				if (p->tok.type != TOK_COMMA)
+					break;
+				if ((r = parser_next(p)) != 0)
+					goto out;
+			}
+			r = parser_expect(p, TOK_RPAREN);
+			break;
+		default:
+			goto out;
+		}
+		ast_free(tmp);
+		tmp = NULL;
+		if (r != 0)
+			goto out;
+	}
+out:
+	ast_free(tmp);
+	return r;
+}
+
 static int
 parser_ident(struct parser *p, struct ast *n)
 {
@@ -368,10 +492,19 @@ parser_ident(struct parser *p, struct ast *n)
 		return 0;
 	for (i = 0; i < sizeof(parser_modules) / sizeof(parser_modules[0]); i++)
 		if (strcmp(parser_modules[i], n->name) == 0)
-			return diag_set(p->d, WARD_EUNSUPPORTED, p->file, n->line, n->col,
-					"\"%s\" module is not supported by ward", n->name);
-	return diag_set(p->d, WARD_EUNDEFINED, p->file, n->line, n->col,
-			"undefined identifier \"%s\"", n->name);
+			break;
+	/* In a rule already left out, a structure may be a loop variable over a
+	 * module's array (`for any s in pe.sections : (s.name ...)`): names
+	 * are not resolved there, only the grammar is checked. */
+	if (i == sizeof(parser_modules) / sizeof(parser_modules[0]) && p->has_why)
+		return parser_module_tail(p);
+	if (i == sizeof(parser_modules) / sizeof(parser_modules[0]))
+		return diag_set(p->d, WARD_EUNDEFINED, p->file, n->line, n->col,
+				"undefined identifier \"%s\"", n->name);
+	if ((r = parser_unsupported(p, n->line, n->col, "\"%s\" module is not supported by ward",
+				    n->name)) != 0)
+		return r;
+	return parser_module_tail(p);
 }
 
 /* The string reference forms: $a [at E | in R], #a [in R], @a[E], !a[E]. */
@@ -455,7 +588,11 @@ parser_atom(struct parser *p, struct ast **out)
 		r = parser_next(p);
 		goto out;
 	case TOK_DOUBLE:
-		r = parser_unsupported(p, p->tok.line, p->tok.col, "a floating point number");
+		if ((r = parser_unsupported(p, p->tok.line, p->tok.col,
+					    "a floating point number is not supported by ward")) !=
+		    0)
+			goto out;
+		r = parser_next(p);
 		goto out;
 	case TOK_TEXT:
 		n->op = AST_TEXT;
@@ -471,7 +608,10 @@ parser_atom(struct parser *p, struct ast **out)
 		r = parser_next(p);
 		goto out;
 	case TOK_ENTRYPOINT:
-		r = parser_unsupported(p, p->tok.line, p->tok.col, "\"entrypoint\"");
+		if ((r = parser_unsupported(p, p->tok.line, p->tok.col,
+					    "\"entrypoint\" is not supported by ward")) != 0)
+			goto out;
+		r = parser_next(p);
 		goto out;
 	case TOK_IDENT:
 		n->op = AST_IDENT;
@@ -640,8 +780,15 @@ parser_binlevel(struct parser *p, struct ast **out, int (*sub)(struct parser *, 
 		if ((r = parser_next(p)) != 0)
 			goto out;
 		if (n->tok == TOK_PERCENT && p->tok.type == TOK_OF) {
-			r = parser_unsupported(p, n->line, n->col, "\"N% of\" (percentage)");
-			goto out;
+			/* `N% of set` is a boolean: no operator may follow it here. */
+			if ((r = parser_unsupported(p, n->line, n->col,
+						    "\"N%% of\" (percentage) is not supported by "
+						    "ward")) != 0 ||
+			    (r = parser_next(p)) != 0 || (r = parser_set(p, n)) != 0 ||
+			    (r = parser_of_tail(p)) != 0)
+				goto out;
+			n->cls = AST_BOOL;
+			continue;
 		}
 		if ((r = parser_prim(p, &n->b, sub)) != 0 || (r = parser_height(p, n)) != 0)
 			goto out;

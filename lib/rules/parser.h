@@ -85,7 +85,8 @@ struct pstring {
 struct prule {
 	char *name;
 	int line, col;
-	uint32_t flags; /* RS_RULE_* */
+	size_t off, end; /* the rule's text in the source: [off, end) */
+	uint32_t flags;	 /* RS_RULE_* */
 	char **tags;
 	uint32_t ntags;
 	struct rs_meta *meta;
@@ -95,12 +96,27 @@ struct prule {
 	struct ast *cond;
 };
 
+/* A rule or an import that uses what ward does not implement. */
+struct parser_skip {
+	const struct prule *rule;    /* the whole rule, parsed; NULL for an import */
+	const char *module;	     /* an import: the module's name */
+	size_t off, end;	     /* its text in the source: [off, end) */
+	const struct ward_diag *why; /* FILE:LINE:COL of the first such construct */
+};
+
 struct parser_cb {
 	void *arg;
 	/* Called per rule; borrows r and lx (for positions) during the call. */
 	int (*rule)(void *arg, struct prule *r, const struct lexer *lx, struct ward_diag *d);
 	/* Called per include "path" (path as written). */
 	int (*include)(void *arg, const char *path, int line, int col, struct ward_diag *d);
+	/*
+	 * NULL: a construct outside ward's subset is an error (WARD_EUNSUPPORTED)
+	 * at the construct.  Otherwise the parser reads past it by yara's
+	 * grammar and calls this, instead of rule, once the rule is complete
+	 * (and once per import); syntax errors stay errors.  Borrows s.
+	 */
+	int (*unsupported)(void *arg, const struct parser_skip *s, struct ward_diag *d);
 };
 
 /* Parses src (len bytes, borrowed); file names diagnostics. */

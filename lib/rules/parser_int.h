@@ -14,6 +14,12 @@ struct parser {
 	struct ward_diag *d;
 	const char *file;
 	int depth;
+	/* cb->unsupported is set: a construct outside ward's subset is noted
+	 * (the first one of the rule, in why) and parsing goes on, so that the
+	 * rest of the rule is still held to the grammar. */
+	int recover;
+	int has_why;
+	struct ward_diag why;
 };
 
 /* Reads the next token into p->tok. */
@@ -28,5 +34,13 @@ int parser_expect(struct parser *p, enum tok_type t);
 char *parser_tokstr(const struct token *t);
 /* A whole condition expression. */
 int parser_or(struct parser *p, struct ast **out);
+/*
+ * A construct outside ward's subset at line:col ("... is not supported by
+ * ward").  Without recovery it is the error (returned); with it, it is
+ * noted for the rule and 0 is returned: the caller then reads the
+ * construct's grammar and goes on.
+ */
+int parser_unsupported(struct parser *p, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

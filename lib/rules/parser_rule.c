@@ -7,7 +7,11 @@
  * (through its closing brace) and before any token after it is read, so
  * that includes and rules reach the compiler in source order; modifiers are
  * validated as yara does (duplicates, only `private` on hex strings) and
- * xor/base64/base64wide and imports are refused, never ignored.
+ * xor/base64/base64wide and imports are refused, never ignored.  When the
+ * caller asks to recover (cb->unsupported), a rule that uses such a
+ * construct is still parsed to its closing brace by yara's grammar and
+ * handed to cb->unsupported instead of cb->rule, whole: a syntax error
+ * anywhere in it is still an error.
  */
 #include "rules/parser_int.h"
 #include "util/alloc.h"
@@ -99,6 +103,30 @@ parser_modflag(enum tok_type t)
 	}
 }
 
+/* Reads past a xor/base64 modifier and its arguments when recovering:
+ * xor, xor(N), xor(N-M), base64, base64("alphabet"). */
+static int
+parser_modargs(struct parser *p)
+{
+	int r, n = 0;
+
+	if ((r = parser_next(p)) != 0 || p->tok.type != TOK_LPAREN)
+		goto out;
+	if ((r = parser_next(p)) != 0)
+		goto out;
+	while (p->tok.type == TOK_INT || p->tok.type == TOK_MINUS || p->tok.type == TOK_TEXT) {
+		if (++n > 3) {
+			r = parser_unexpected(p);
+			goto out;
+		}
+		if ((r = parser_next(p)) != 0)
+			goto out;
+	}
+	r = parser_expect(p, TOK_RPAREN);
+out:
+	return r;
+}
+
 static int
 parser_modifiers(struct parser *p, struct pstring *s)
 {
@@ -109,9 +137,12 @@ parser_modifiers(struct parser *p, struct pstring *s)
 		enum tok_type t = p->tok.type;
 
 		if (t == TOK_XOR || t == TOK_BASE64 || t == TOK_BASE64WIDE) {
-			r = diag_set(p->d, WARD_EUNSUPPORTED, p->file, p->tok.line, p->tok.col,
-				     "\"%s\" modifier is not supported by ward", lexer_tokname(t));
-			goto out;
+			if ((r = parser_unsupported(p, p->tok.line, p->tok.col,
+						    "\"%s\" modifier is not supported by ward",
+						    lexer_tokname(t))) != 0 ||
+			    (r = parser_modargs(p)) != 0)
+				goto out;
+			continue;
 		}
 		if ((f = parser_modflag(t)) == 0)
 			break;
@@ -274,6 +305,8 @@ parser_rule(struct parser *p)
 		return parser_nomem(p);
 	rl->line = p->tok.line;
 	rl->col = p->tok.col;
+	rl->off = p->tok.off;
+	p->has_why = 0;
 	while (p->tok.type == TOK_PRIVATE || p->tok.type == TOK_GLOBAL) {
 		uint32_t f = p->tok.type == TOK_PRIVATE ? RS_RULE_PRIVATE : RS_RULE_GLOBAL;
 
@@ -323,12 +356,49 @@ parser_rule(struct parser *p)
 		r = parser_unexpected(p);
 		goto out;
 	}
+	rl->end = p->tok.off + 1;
 	/* The rule is complete: hand it over before reading past its '}'. */
-	if ((r = p->cb->rule(p->cb->arg, rl, p->lx, p->d)) != 0)
+	if (p->has_why) {
+		struct parser_skip sk = {rl, NULL, rl->off, rl->end, &p->why};
+
+		r = p->cb->unsupported(p->cb->arg, &sk, p->d);
+	} else {
+		r = p->cb->rule(p->cb->arg, rl, p->lx, p->d);
+	}
+	if (r != 0)
 		goto out;
 	r = parser_next(p);
 out:
 	prule_free(rl);
+	return r;
+}
+
+/* `import "name"` (the name is the current token): ward has no modules. */
+static int
+parser_import(struct parser *p, int line, int col, size_t off)
+{
+	struct parser_skip sk;
+	char *name = NULL;
+	int r;
+
+	if ((name = ward_strndup((const char *)p->tok.buf, p->tok.blen)) == NULL) {
+		r = parser_nomem(p);
+		goto out;
+	}
+	p->has_why = 0;
+	if ((r = parser_unsupported(p, line, col, "\"%s\" module is not supported by ward",
+				    name)) != 0)
+		goto out;
+	memset(&sk, 0, sizeof(sk));
+	sk.module = name;
+	sk.off = off;
+	sk.end = p->tok.off + p->tok.len;
+	sk.why = &p->why;
+	if ((r = p->cb->unsupported(p->cb->arg, &sk, p->d)) != 0)
+		goto out;
+	r = parser_next(p);
+out:
+	ward_free(name);
 	return r;
 }
 
@@ -338,12 +408,14 @@ parser_parse(const char *file, const char *src, size_t len, const struct parser_
 {
 	struct parser p;
 	char *path = NULL;
+	size_t off;
 	int r, line, col;
 
 	memset(&p, 0, sizeof(p));
 	p.cb = cb;
 	p.d = d;
 	p.file = file != NULL ? file : "";
+	p.recover = cb->unsupported != NULL;
 	if ((r = lexer_new(p.file, src, len, &p.lx)) != 0) {
 		r = diag_set(d, r, p.file, 0, 0, "out of memory");
 		goto out;
@@ -356,6 +428,7 @@ parser_parse(const char *file, const char *src, size_t len, const struct parser_
 
 			line = p.tok.line;
 			col = p.tok.col;
+			off = p.tok.off;
 			if ((r = parser_next(&p)) != 0)
 				goto out;
 			if (p.tok.type != TOK_TEXT) {
@@ -363,10 +436,9 @@ parser_parse(const char *file, const char *src, size_t len, const struct parser_
 				goto out;
 			}
 			if (kw == TOK_IMPORT) {
-				r = diag_set(d, WARD_EUNSUPPORTED, p.file, line, col,
-					     "\"%.*s\" module is not supported by ward",
-					     (int)p.tok.blen, (const char *)p.tok.buf);
-				goto out;
+				if ((r = parser_import(&p, line, col, off)) != 0)
+					goto out;
+				continue;
 			}
 			if (memchr(p.tok.buf, '\0', p.tok.blen) != NULL) {
 				r = diag_set(d, WARD_ESYNTAX, p.file, p.tok.line, p.tok.col,

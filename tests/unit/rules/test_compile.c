@@ -1,7 +1,8 @@
 /*
  * Unit tests of lib/rules/compile (with the parser it drives): every error
  * message path with its line and column, the refusal of unsupported YARA,
- * externals (-d), includes, and an allocation-failure sweep.
+ * externals (-d), includes, leaving out unsupported rules
+ * (rules_compiler_skip_unsupported), and allocation-failure sweeps.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "rules/compile.h"
+#include "scan/matcher.h"
 #include "util/alloc.h"
 #include "util/limits.h"
 
@@ -484,15 +486,400 @@ test_alloc_sweep(void **state)
 	}
 }
 
+/* --- skipping unsupported rules ---------------------------------------- */
+
+/* Compiles src (one file) with rules_compiler_skip_unsupported. */
+static int
+skip_src(const char *src, struct rules_compiler **cp, struct ruleset **out, struct ward_diag *d)
+{
+	struct rules_compiler *c = NULL;
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	*out = NULL;
+	*cp = NULL;
+	if ((r = rules_compiler_new(&c)) != 0)
+		goto out;
+	rules_compiler_skip_unsupported(c);
+	if ((r = rules_compiler_define(c, "ei=5", d)) != 0)
+		goto out;
+	if ((r = rules_compiler_add_string(c, "t.yar", src, strlen(src), d)) != 0)
+		goto out;
+	r = rules_compiler_finish(c, out, d);
+out:
+	*cp = c;
+	return r;
+}
+
+static int
+find_rule(const struct ruleset *rs, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < rs->nrules; i++)
+		if (strcmp(rs->rules[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+struct hitlist {
+	const struct ruleset *rs;
+	char names[8][32];
+	int n;
+};
+
+static int
+on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+{
+	struct hitlist *h = arg;
+
+	(void)s;
+	(void)hash_name;
+	if (h->n < 8)
+		snprintf(h->names[h->n++], sizeof(h->names[0]), "%s", h->rs->rules[rule].name);
+	return 0;
+}
+
+/* The rules of rs that match data, in rule order, as "a,b". */
+static void
+scan_names(const struct ruleset *rs, const char *data, char *out, size_t outlen)
+{
+	struct matcher *m = NULL;
+	struct matcher_scratch *s = NULL;
+	struct hitlist h;
+	struct ward_diag d;
+	int i;
+
+	memset(&h, 0, sizeof(h));
+	h.rs = rs;
+	assert_int_equal(matcher_new(rs, NULL, &m, &d), 0);
+	assert_int_equal(matcher_scratch_new(m, &s), 0);
+	assert_int_equal(matcher_scan_buf(m, s, (const uint8_t *)data, strlen(data), on_hit, &h),
+			 0);
+	out[0] = '\0';
+	for (i = 0; i < h.n; i++) {
+		strncat(out, i ? "," : "", outlen - strlen(out) - 1);
+		strncat(out, h.names[i], outlen - strlen(out) - 1);
+	}
+	matcher_scratch_free(s);
+	matcher_free(m);
+}
+
+/* A file with a supported and an unsupported rule: the supported one
+ * compiles and matches, the other is named with where and why. */
+static void
+test_skip_keeps_supported(void **state)
+{
+	const char *src = "rule ok { strings: $a = \"hello\" condition: $a }\n"
+			  "rule bad {\n  strings: $a = \"abc\" xor\n  condition: $a\n}\n"
+			  "rule ok2 { strings: $a = \"world\" condition: $a and ei == 5 }\n";
+	struct rules_compiler *c;
+	const struct rules_skipped *sk;
+	struct ruleset *rs;
+	struct ward_diag d;
+	char got[128];
+	size_t n;
+
+	(void)state;
+	/* Without skipping, the file is refused at the modifier. */
+	assert_int_equal(compile_src(src, NULL, &d), WARD_EUNSUPPORTED);
+	assert_int_equal(d.line, 3);
+	assert_int_equal(d.col, 23);
+
+	assert_int_equal(skip_src(src, &c, &rs, &d), 0);
+	assert_non_null(rs);
+	assert_int_equal(rs->nrules, 2);
+	assert_true(find_rule(rs, "ok") >= 0);
+	assert_true(find_rule(rs, "ok2") >= 0);
+	assert_int_equal(find_rule(rs, "bad"), -1);
+	/* ok2's string is its own, not bad's: bad took its strings away. */
+	assert_int_equal(rs->nstrings, 2);
+	sk = rules_compiler_skipped(c, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(sk[0].rule, "bad");
+	assert_null(sk[0].module);
+	assert_null(sk[0].uses);
+	assert_string_equal(sk[0].why.file, "t.yar");
+	assert_int_equal(sk[0].why.line, 3);
+	assert_int_equal(sk[0].why.col, 23);
+	assert_non_null(strstr(sk[0].why.msg, "\"xor\" modifier is not supported"));
+	assert_int_equal(sk[0].line, 2);
+	/* The span is the rule's whole text. */
+	assert_int_equal(sk[0].off, strchr(src, '\n') + 1 - src);
+	assert_int_equal(sk[0].end, strstr(src, "}\nrule ok2") + 1 - src);
+
+	scan_names(rs, "say hello world", got, sizeof(got));
+	assert_string_equal(got, "ok,ok2");
+	scan_names(rs, "abc", got, sizeof(got));
+	assert_string_equal(got, "");
+	ruleset_free(rs);
+	rules_compiler_free(c);
+}
+
+/* Every construct outside the subset is read past; each rule is named. */
+static void
+test_skip_constructs(void **state)
+{
+	static const char *const bad[] = {
+	    "rule u { condition: pe.number_of_sections > 2 and pe.exports(\"x\") }",
+	    "rule u { condition: pe.exports(/ab+c/) and pe.sections[0].name == \".text\" }",
+	    "rule u { condition: for any s in pe.sections : (s.name == \".x\") }",
+	    "rule u { condition: for any k, v in pe.version_info : (k == \"a\") }",
+	    "rule u { condition: math.entropy(0, filesize) >= 7.5 }",
+	    "rule u { condition: entrypoint == 0 }",
+	    "rule u { strings: $a = \"abcd\" "
+	    "base64(\"!@#$%^&*(){}[].,|ABCDEFGHIJ\\x09LMNOPQRSTUVWXYZabcdefghijklmnopqrstu\") "
+	    "condition: $a }",
+	    "rule u { strings: $a = \"abcd\" xor(1-255) wide condition: $a }",
+	    "rule u { strings: $a = \"abcd\" $b = \"efgh\" condition: 50% of them }",
+	    "rule u { strings: $a = \"abcd\" condition: any of them in (0..10) }",
+	    "rule u { strings: $a = \"abcd\" condition: any of them at 0 }",
+	    "rule u { condition: for any i in (1, 2, 3) : (i == 2) }",
+	    "rule u { strings: $a = /a(b)\\1/ condition: $a }",
+	};
+	struct rules_compiler *c;
+	const struct rules_skipped *sk;
+	struct ruleset *rs;
+	struct ward_diag d;
+	char src[512];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(src, sizeof(src),
+			 "rule k1 { condition: true }\n%s\nrule k2 { condition: k1 }\n", bad[i]);
+		if (skip_src(src, &c, &rs, &d) != 0)
+			fail_msg("%s: %s:%d:%d: %s", bad[i], d.file, d.line, d.col, d.msg);
+		sk = rules_compiler_skipped(c, &n);
+		assert_int_equal(n, 1);
+		assert_string_equal(sk[0].rule, "u");
+		assert_int_equal(sk[0].why.line, 2);
+		assert_non_null(strstr(sk[0].why.msg, "not supported"));
+		assert_int_equal(rs->nrules, 2);
+		ruleset_free(rs);
+		rules_compiler_free(c);
+	}
+}
+
+/* An import is left out (named); rules that use the module go, others stay. */
+static void
+test_skip_import(void **state)
+{
+	const char *src = "import \"pe\"\nrule a { condition: pe.is_dll() }\n"
+			  "rule b { condition: filesize > 0 }\n";
+	struct rules_compiler *c;
+	const struct rules_skipped *sk;
+	struct ruleset *rs;
+	struct ward_diag d;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(skip_src(src, &c, &rs, &d), 0);
+	sk = rules_compiler_skipped(c, &n);
+	assert_int_equal(n, 2);
+	assert_null(sk[0].rule);
+	assert_string_equal(sk[0].module, "pe");
+	assert_int_equal(sk[0].off, 0);
+	assert_int_equal(sk[0].end, strlen("import \"pe\""));
+	assert_string_equal(sk[1].rule, "a");
+	assert_int_equal(rs->nrules, 1);
+	assert_string_equal(rs->rules[0].name, "b");
+	ruleset_free(rs);
+	rules_compiler_free(c);
+}
+
+/* A rule that names a skipped rule goes too, and so on down the chain;
+ * a private rule can be skipped; the name of a skipped rule stays taken. */
+static void
+test_skip_dependents(void **state)
+{
+	const char *src = "private rule p { strings: $a = \"abcd\" xor condition: $a }\n"
+			  "rule a { strings: $a = \"zzz1\" condition: $a and p }\n"
+			  "rule b { condition: a or filesize > 100 }\n"
+			  "rule c { strings: $a = \"zzz2\" condition: $a }\n"
+			  "rule d { condition: c and not b }\n";
+	struct rules_compiler *c;
+	const struct rules_skipped *sk;
+	struct ruleset *rs;
+	struct ward_diag d;
+	char got[64];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(skip_src(src, &c, &rs, &d), 0);
+	sk = rules_compiler_skipped(c, &n);
+	assert_int_equal(n, 4);
+	assert_string_equal(sk[0].rule, "p");
+	assert_null(sk[0].uses);
+	assert_string_equal(sk[1].rule, "a");
+	assert_string_equal(sk[1].uses, "p");
+	assert_int_equal(sk[1].why.line, 2);
+	assert_int_equal(sk[1].why.col, 49);
+	assert_non_null(strstr(sk[1].why.msg, "uses rule \"p\", which is skipped"));
+	assert_string_equal(sk[2].rule, "b");
+	assert_string_equal(sk[2].uses, "a");
+	assert_string_equal(sk[3].rule, "d");
+	assert_string_equal(sk[3].uses, "b");
+	/* Only c is left, with its own string. */
+	assert_int_equal(rs->nrules, 1);
+	assert_int_equal(rs->nstrings, 1);
+	scan_names(rs, "zzz1 zzz2", got, sizeof(got));
+	assert_string_equal(got, "c");
+	ruleset_free(rs);
+	rules_compiler_free(c);
+
+	/* A skipped rule's name is still taken, as in yara. */
+	assert_int_equal(skip_src("rule x { condition: entrypoint == 0 }\n"
+				  "rule x { condition: true }\n",
+				  &c, &rs, &d),
+			 WARD_EDUPLICATE);
+	assert_int_equal(d.line, 2);
+	rules_compiler_free(c);
+	assert_int_equal(skip_src("rule x { condition: true }\n"
+				  "rule x { condition: entrypoint == 0 }\n",
+				  &c, &rs, &d),
+			 WARD_EDUPLICATE);
+	rules_compiler_free(c);
+}
+
+/* A global rule decides every rule of its namespace: it is never skipped,
+ * neither for what it uses nor for a rule it names. */
+static void
+test_skip_global_refused(void **state)
+{
+	struct rules_compiler *c;
+	struct ruleset *rs;
+	struct ward_diag d;
+
+	(void)state;
+	assert_int_equal(skip_src("rule a { condition: true }\n"
+				  "global rule g { condition: pe.is_dll() }\n",
+				  &c, &rs, &d),
+			 WARD_EUNSUPPORTED);
+	assert_null(rs);
+	assert_int_equal(d.line, 2);
+	assert_int_equal(d.col, 28);
+	assert_non_null(strstr(d.msg, "global rule \"g\" cannot be skipped"));
+	rules_compiler_free(c);
+	assert_int_equal(skip_src("rule u { strings: $a = \"abcd\" xor condition: $a }\n"
+				  "global private rule g { condition: u or filesize > 0 }\n",
+				  &c, &rs, &d),
+			 WARD_EUNSUPPORTED);
+	assert_non_null(strstr(d.msg, "cannot be skipped"));
+	assert_non_null(strstr(d.msg, "uses rule \"u\""));
+	rules_compiler_free(c);
+}
+
+/* Only unsupported constructs are skippable: a syntax error in a rule that
+ * also uses one is an error; after it the file is taken out whole, and
+ * the compiler goes on with the next file. */
+static void
+test_skip_syntax_is_error(void **state)
+{
+	static const char *const srcs[] = {
+	    "rule a { strings: $a = \"abcd\" xor condition: $a and and }",
+	    "rule a { condition: pe.exports(\"x\" }",
+	    "rule a { condition: pe..x }",
+	    "rule a { strings: $a = \"abcd\" xor(1-2-3-4) condition: $a }",
+	    "rule a { condition: for any k, 3 in pe.x : (true) }",
+	    "rule a { condition: 1.5 > }",
+	    "import pe\nrule a { condition: true }",
+	};
+	const struct rules_skipped *sk;
+	struct rules_compiler *c;
+	struct ruleset *rs;
+	struct ward_diag d;
+	const char *f1 = "rule keep { condition: true }\n"
+			 "rule gone { condition: true }\n"
+			 "rule u { condition: pe.is_dll() }\n"
+			 "rule bad { condition: ( }\n";
+	const char *f2 = "rule gone { strings: $a = \"qqq\" condition: $a and keep }\n";
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		assert_int_equal(skip_src(srcs[i], &c, &rs, &d), WARD_ESYNTAX);
+		rules_compiler_free(c);
+	}
+	assert_int_equal(rules_compiler_new(&c), 0);
+	rules_compiler_skip_unsupported(c);
+	assert_int_equal(rules_compiler_add_string(c, "f1", f1, strlen(f1), &d), WARD_ESYNTAX);
+	assert_int_equal(d.line, 4);
+	/* f1 is out whole: its rules and what it skipped. */
+	assert_int_equal(rules_compiler_count(c), 0);
+	(void)rules_compiler_skipped(c, &n);
+	assert_int_equal(n, 0);
+	/* So "gone" is free again, and "keep" is not defined. */
+	assert_int_equal(rules_compiler_add_string(c, "f2", f2, strlen(f2), &d), WARD_EUNDEFINED);
+	assert_int_equal(rules_compiler_count(c), 0);
+	assert_int_equal(rules_compiler_add_string(c, "f3", f1, 60, &d), 0);
+	assert_int_equal(rules_compiler_count(c), 2);
+	f2 = "rule gone2 { strings: $a = \"qqq\" condition: $a and keep }\n";
+	assert_int_equal(rules_compiler_add_string(c, "f2", f2, strlen(f2), &d), 0);
+	sk = rules_compiler_skipped(c, &n);
+	assert_int_equal(n, 0);
+	(void)sk;
+	assert_int_equal(rules_compiler_finish(c, &rs, &d), 0);
+	assert_int_equal(rs->nrules, 3);
+	assert_int_equal(rs->nstrings, 1);
+	ruleset_free(rs);
+	rules_compiler_free(c);
+}
+
+/* Fails every allocation in turn while skipping: WARD_ENOMEM, cleanly. */
+static void
+test_skip_alloc_sweep(void **state)
+{
+	const char *src = "import \"pe\"\n"
+			  "rule a { strings: $x = \"abc\" condition: $x }\n"
+			  "private rule u { strings: $x = \"abcd\" xor condition: $x }\n"
+			  "rule v { strings: $x = /ab+c/ condition: $x and u }\n"
+			  "rule w { condition: a and pe.is_dll() }\n"
+			  "rule z { strings: $x = \"def\" condition: $x and a }\n";
+	struct rules_compiler *c;
+	struct ruleset *rs;
+	struct ward_diag d;
+	unsigned long n, total;
+	int r;
+
+	(void)state;
+	alloc_fail_after(0);
+	assert_int_equal(skip_src(src, &c, &rs, &d), 0);
+	total = alloc_fail_after(0);
+	ruleset_free(rs);
+	rules_compiler_free(c);
+	assert_true(total > 10);
+	for (n = 1; n <= total; n++) {
+		alloc_fail_after(n);
+		r = skip_src(src, &c, &rs, &d);
+		alloc_fail_after(0);
+		ruleset_free(rs);
+		rules_compiler_free(c);
+		if (r != 0 && r != WARD_ENOMEM)
+			fail_msg("allocation %lu: got %d (%s)", n, r, d.msg);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_errors),	  cmocka_unit_test(test_accepts),
-	    cmocka_unit_test(test_structure),	  cmocka_unit_test(test_defines),
-	    cmocka_unit_test(test_after_error),	  cmocka_unit_test(test_includes),
-	    cmocka_unit_test(test_include_depth), cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_accepts),
+	    cmocka_unit_test(test_structure),
+	    cmocka_unit_test(test_defines),
+	    cmocka_unit_test(test_after_error),
+	    cmocka_unit_test(test_includes),
+	    cmocka_unit_test(test_include_depth),
+	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_alloc_sweep),
+	    cmocka_unit_test(test_skip_keeps_supported),
+	    cmocka_unit_test(test_skip_constructs),
+	    cmocka_unit_test(test_skip_import),
+	    cmocka_unit_test(test_skip_dependents),
+	    cmocka_unit_test(test_skip_global_refused),
+	    cmocka_unit_test(test_skip_syntax_is_error),
+	    cmocka_unit_test(test_skip_alloc_sweep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

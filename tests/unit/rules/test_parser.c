@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -63,7 +64,7 @@ on_include(void *arg, const char *path, int line, int col, struct ward_diag *d)
 static int
 parse(const char *src, struct seen *s, struct ward_diag *d)
 {
-	struct parser_cb cb = {s, on_rule, on_include};
+	struct parser_cb cb = {s, on_rule, on_include, NULL};
 
 	memset(s, 0, sizeof(*s));
 	memset(d, 0, sizeof(*d));
@@ -216,13 +217,101 @@ test_empty(void **state)
 	assert_int_equal(s.nrules, 0);
 }
 
+/* What the recovering parser handed over. */
+struct skips {
+	int nrules, nskips, nimports;
+	char names[8][16];
+	int line[8], col[8];
+	size_t off[8], end[8];
+};
+
+static int
+rec_rule(void *arg, struct prule *r, const struct lexer *lx, struct ward_diag *d)
+{
+	struct skips *k = arg;
+
+	(void)r;
+	(void)lx;
+	(void)d;
+	k->nrules++;
+	return 0;
+}
+
+static int
+rec_skip(void *arg, const struct parser_skip *sk, struct ward_diag *d)
+{
+	struct skips *k = arg;
+	int i = k->nskips++;
+
+	(void)d;
+	if (sk->rule == NULL)
+		k->nimports++;
+	if (i < 8) {
+		snprintf(k->names[i], sizeof(k->names[i]), "%s",
+			 sk->rule != NULL ? sk->rule->name : sk->module);
+		k->line[i] = sk->why->line;
+		k->col[i] = sk->why->col;
+		k->off[i] = sk->off;
+		k->end[i] = sk->end;
+	}
+	return 0;
+}
+
+/* With cb->unsupported, a rule with a construct outside the subset is read
+ * to its end and handed over whole, at its first such construct; the
+ * rules around it are parsed as usual; a syntax error is still one. */
+static void
+test_recover(void **state)
+{
+	const char *src = "import \"math\"\n"
+			  "rule a { condition: true }\n"
+			  "rule b { strings: $x = \"abcd\" xor(1-2) base64 condition: "
+			  "math.entropy(0, filesize) > 7.0 and $x }\n"
+			  "rule c { condition: entrypoint == 0 }\n"
+			  "rule d { condition: false }\n";
+	struct parser_cb cb = {NULL, rec_rule, on_include, rec_skip};
+	struct skips k;
+	struct ward_diag d;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	cb.arg = &k;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(parser_parse("p.yar", src, strlen(src), &cb, &d), 0);
+	assert_int_equal(k.nrules, 2);
+	assert_int_equal(k.nskips, 3);
+	assert_int_equal(k.nimports, 1);
+	assert_string_equal(k.names[0], "math");
+	assert_int_equal(k.off[0], 0);
+	assert_int_equal(k.end[0], 13);
+	assert_string_equal(k.names[1], "b");
+	assert_int_equal(k.line[1], 3);
+	assert_int_equal(k.col[1], 31); /* the first: xor */
+	assert_int_equal(k.off[1], strstr(src, "rule b") - src);
+	assert_int_equal(k.end[1], strstr(src, "\nrule c") - src);
+	assert_string_equal(k.names[2], "c");
+	assert_int_equal(k.col[2], 21);
+
+	/* Without the callback, the first construct is the error. */
+	cb.unsupported = NULL;
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(parser_parse("p.yar", src, strlen(src), &cb, &d), WARD_EUNSUPPORTED);
+	assert_int_equal(d.line, 1);
+	assert_int_equal(k.nskips, 0);
+
+	cb.unsupported = rec_skip;
+	memset(&k, 0, sizeof(k));
+	src = "rule b { condition: pe.x and }\n";
+	assert_int_equal(parser_parse("p.yar", src, strlen(src), &cb, &d), WARD_ESYNTAX);
+	assert_int_equal(k.nskips, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rules),
-	    cmocka_unit_test(test_precedence),
-	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_rules),      cmocka_unit_test(test_recover),
+	    cmocka_unit_test(test_precedence), cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_empty),
 	};
 
