@@ -7,6 +7,7 @@
  * logged with its reason and recorded in the store for `ward agent status`.
  */
 #include "agent/supervisor.h"
+#include "agent/log.h"
 #include "agent/worker.h"
 #include "content/store.h"
 #include "event/event.h"
@@ -42,11 +43,9 @@ slog(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "wardd[%ld] supervisor: ", (long)getpid());
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vline((long)getpid(), "supervisor", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/config.h"
+#include "agent/log.h"
 #include "agent/onaccess.h"
 #include "agent/supervisor.h"
 #include "agent/validator.h"
@@ -48,7 +49,7 @@ usage(FILE *f)
  * unless they are ours alone, since the content store, the quarantine key,
  * the agent's credential and the control socket live there and whoever
  * could write in them could plant or swap any of those.  0 or 1 (said on
- * stderr).
+ * stderr: a log line when starting, plain for --check-config).
  */
 static int
 check_dirs(const struct agent_config *cfg, int create)
@@ -65,7 +66,10 @@ check_dirs(const struct agent_config *cfg, int create)
 			continue; /* made at start */
 		if (file_dir_open(paths[i], create, geteuid(), &fd, &d) != 0) {
 			diag_format(&d, msg, sizeof(msg));
-			fprintf(stderr, "wardd: %s %s\n", keys[i], msg);
+			if (create) /* starting: a log line */
+				log_line(0, NULL, "%s %s", keys[i], msg);
+			else
+				fprintf(stderr, "wardd: %s %s\n", keys[i], msg);
 			bad = 1;
 			continue;
 		}
@@ -215,7 +219,10 @@ main(int argc, char **argv)
 		char msg[1200];
 
 		diag_format(&d, msg, sizeof(msg));
-		fprintf(stderr, "wardd: %s\n", msg);
+		if (check || validator)
+			fprintf(stderr, "wardd: %s\n", msg);
+		else
+			log_line(0, NULL, "%s", msg);
 		return validator ? 2 : 78;
 	}
 	if (validator)
@@ -223,17 +230,18 @@ main(int argc, char **argv)
 	if (check)
 		return check_config(&cfg, config);
 	if (geteuid() != 0)
-		fprintf(stderr, "wardd: warning: not running as root: the validator cannot drop "
-				"privileges and the sensors will not work\n");
+		log_line(0, NULL,
+			 "warning: not running as root: the validator cannot drop "
+			 "privileges and the sensors will not work");
 	if (realpath(config, abs_config) == NULL) {
-		fprintf(stderr, "wardd: %s: %s\n", config, strerror(errno));
+		log_line(0, NULL, "%s: %s", config, strerror(errno));
 		return 78;
 	}
 	umask(077);
 	if (check_dirs(&cfg, 1) != 0)
 		return 78;
 	if (!foreground && daemonize() != 0) {
-		fprintf(stderr, "wardd: cannot detach: %s\n", strerror(errno));
+		log_line(0, NULL, "cannot detach: %s", strerror(errno));
 		return 1;
 	}
 	return supervisor_main(&cfg, abs_config);

@@ -15,6 +15,7 @@
 #include "agent/worker.h"
 #include "agent/control.h"
 #include "agent/fimmon.h"
+#include "agent/log.h"
 #include "agent/uplink.h"
 #include "agent/onaccess.h"
 #include "agent/procmon.h"
@@ -94,11 +95,9 @@ worker_log(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "wardd[%ld]: ", (long)getpid());
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vline((long)getpid(), NULL, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Appends ev to the journal (taking the reference). */

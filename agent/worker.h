@@ -47,7 +47,7 @@ const struct fim_watch *worker_content_fim(const struct active *a);
 const char *worker_content_name(const struct active *a);
 /* Journals an event (takes the reference). */
 void worker_emit(struct json_t *ev);
-/* A line on stderr, prefixed "wardd[pid]: ". */
+/* A log line (log.h): timestamp, "wardd[pid]: ", the message. */
 void worker_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* For the control socket. */
