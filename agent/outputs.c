@@ -1,7 +1,11 @@
 /*
  * outputs: NDJSON file and syslog copies of the journal.  See outputs.h.
+ *
+ * Must hold: a cursor never stays beyond the journal's end (it would
+ * never deliver again).
  */
 #include "agent/outputs.h"
+#include "agent/worker.h"
 #include "event/journal.h"
 #include "util/file.h"
 
@@ -259,6 +263,7 @@ add_output(const char *name, int (*deliver)(struct output *, const uint8_t *, si
 {
 	struct output *o = &Q.out[Q.nout++];
 	char dir[CONFIG_MAX_PATH + 16];
+	struct journal_stats st;
 	FILE *f;
 
 	memset(o, 0, sizeof(*o));
@@ -278,6 +283,19 @@ add_output(const char *name, int (*deliver)(struct output *, const uint8_t *, si
 		if (fscanf(f, "%llu", &v) == 1 && v > 0)
 			o->next = v;
 		fclose(f);
+	}
+	/* Before anything new is journaled: the journal holds less than the
+	 * cursor says was delivered (it was lost or restored from a backup,
+	 * or two agents wrote it before the lock), and waiting for it to
+	 * catch up would deliver nothing for as long.  Go on from its end. */
+	journal_stats(Q.j, &st);
+	if (o->next > st.next_seq) {
+		worker_log("outputs: %s: the cursor %s was at event %llu, beyond the journal's end "
+			   "(its next event is %llu): recovered, delivering from event %llu on",
+			   name, o->cursor_path, (unsigned long long)o->next,
+			   (unsigned long long)st.next_seq, (unsigned long long)st.next_seq);
+		o->next = st.next_seq;
+		save_cursor(o);
 	}
 }
 

@@ -5,7 +5,9 @@
  * (STATE_DIR/outputs/NAME.seq, advanced after the write), so an output that
  * is slow or briefly unavailable catches up instead of losing events, and
  * a restart neither repeats nor skips any (at most the last one, if the
- * agent dies between a write and saving the cursor).
+ * agent dies between a write and saving the cursor).  A cursor beyond the
+ * journal's end (the journal was lost or restored from a backup) is
+ * logged and moved back to it, so that the output delivers again.
  */
 #ifndef WARD_AGENT_OUTPUTS_H
 #define WARD_AGENT_OUTPUTS_H

@@ -250,18 +250,81 @@ load_state(void)
 	return ok ? 0 : -1;
 }
 
+/* A new random journal id (32 hex digits) in out.  0 or -1. */
+static int
+new_journal_id(char out[33])
+{
+	uint8_t rnd[16];
+	FILE *f = fopen("/dev/urandom", "re");
+	int ok = f != NULL && fread(rnd, 1, sizeof(rnd), f) == sizeof(rnd);
+
+	if (f != NULL)
+		fclose(f);
+	if (!ok)
+		return -1;
+	(void)digest_to_hex(rnd, sizeof(rnd), out, 33);
+	return 0;
+}
+
 static int
 save_state(void)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "server", U.cfg->server_url, "agent_id",
-			      U.agent_id, "secret", U.secret, "journal_id", U.journal_id);
-	char *text = json_dumps(o, JSON_INDENT(1));
+	json_t *o;
+	char *text;
 	struct ward_diag d;
-	int r = text != NULL ? file_replace(U.state_path, text, strlen(text), 0600, &d) : -1;
+	int r;
 
+	pthread_mutex_lock(&U.lock);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "server", U.cfg->server_url, "agent_id", U.agent_id,
+		      "secret", U.secret, "journal_id", U.journal_id);
+	pthread_mutex_unlock(&U.lock);
+	text = json_dumps(o, JSON_INDENT(1));
+	r = text != NULL ? file_replace(U.state_path, text, strlen(text), 0600, &d) : -1;
+	if (text != NULL)
+		OPENSSL_cleanse(text, strlen(text));
 	free(text);
 	json_decref(o);
 	return r;
+}
+
+/*
+ * The server says it has the events of journal jid up to acked, and this
+ * journal ends before that: it was lost or restored from a backup, or two
+ * agents wrote it before the state directory was locked.  The events
+ * written from now on would carry sequence numbers the server has already
+ * (and drop as duplicates), and nothing would be sent until the journal
+ * caught up.  So they go under a new journal id, from the journal's oldest
+ * record still kept: some may reach the server twice, none is lost.
+ * Returns 1 if it switched (or jid is no longer the current one).
+ */
+static int
+journal_behind(long long acked, const char *jid)
+{
+	struct journal_stats js;
+	char id[33];
+	int stale;
+
+	journal_stats(U.j, &js);
+	pthread_mutex_lock(&U.lock);
+	stale = strcmp(U.journal_id, jid) != 0;
+	pthread_mutex_unlock(&U.lock);
+	if (stale)
+		return 1;
+	if (acked <= 0 || (uint64_t)acked < js.next_seq || new_journal_id(id) != 0)
+		return 0;
+	pthread_mutex_lock(&U.lock);
+	snprintf(U.journal_id, sizeof(U.journal_id), "%s", id);
+	U.acked = 0;
+	U.synced = 1;
+	pthread_mutex_unlock(&U.lock);
+	if (save_state() != 0)
+		worker_log("uplink: cannot save %s", U.state_path);
+	worker_log("uplink: the server has the events of journal %s up to %lld, beyond this "
+		   "journal's end (its next event is %llu): recovered, events go to the server "
+		   "under the new journal %s from event %llu on",
+		   jid, acked, (unsigned long long)js.next_seq, id,
+		   (unsigned long long)(js.first_seq > 0 ? js.first_seq : js.next_seq));
+	return 1;
 }
 
 /*
@@ -314,18 +377,16 @@ enroll(char *err, size_t errlen)
 	OPENSSL_cleanse(U.prev_secret, sizeof(U.prev_secret));
 	pthread_mutex_unlock(&U.lock);
 	{
-		uint8_t rnd[16];
-		FILE *f = fopen("/dev/urandom", "re");
+		char jid[33];
 
-		if (f == NULL || fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd)) {
-			if (f != NULL)
-				fclose(f);
+		if (new_journal_id(jid) != 0) {
 			json_decref(resp);
 			snprintf(err, errlen, "no randomness");
 			return -1;
 		}
-		fclose(f);
-		(void)digest_to_hex(rnd, sizeof(rnd), U.journal_id, sizeof(U.journal_id));
+		pthread_mutex_lock(&U.lock);
+		snprintf(U.journal_id, sizeof(U.journal_id), "%s", jid);
+		pthread_mutex_unlock(&U.lock);
 	}
 	r = code == 202 ? 1 : 0;
 	if (r == 1)
@@ -475,9 +536,9 @@ follow(CURL *c, json_t *desired, json_t *status)
 }
 
 /* Checks in; *next is when to check in again (seconds), *acked what the
- * server has committed of this journal. */
+ * server has committed of the journal jid (the one this check-in named). */
 static long
-checkin(CURL *c, int *next, long long *acked, char *err, size_t errlen)
+checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t errlen)
 {
 	json_t *body = worker_status_json(), *resp = NULL;
 	double cpu;
@@ -487,7 +548,10 @@ checkin(CURL *c, int *next, long long *acked, char *err, size_t errlen)
 	resources(&cpu, &rss);
 	json_object_set_new(body, "resources",
 			    json_pack("{s:f, s:I}", "cpu_pct", cpu, "rss_kb", (json_int_t)rss));
-	json_object_set_new(body, "journal_id", json_string(U.journal_id));
+	pthread_mutex_lock(&U.lock);
+	snprintf(jid, 40, "%s", U.journal_id);
+	pthread_mutex_unlock(&U.lock);
+	json_object_set_new(body, "journal_id", json_string(jid));
 	/* A long poll: the server answers when there is something to do, or
 	 * after at most its check-in interval. */
 	json_object_set_new(body, "wait_s", json_integer(LONG_POLL_S));
@@ -536,10 +600,10 @@ add_record(void *arg, uint64_t seq, const uint8_t *p, size_t n)
 	return json_array_size(b->events) >= b->max || b->bytes >= BATCH_BYTES;
 }
 
-/* Uploads one batch after *acked.  1 if there may be more, 0 if none
- * left, -1 on failure (with err). */
+/* Uploads one batch of the journal jid after *acked.  1 if there may be
+ * more, 0 if none left, -1 on failure (with err). */
 static int
-upload(long long *acked, char *err, size_t errlen)
+upload(long long *acked, const char *jid, char *err, size_t errlen)
 {
 	struct journal_stats js;
 	struct batch b = {json_array(), 0, U.cfg->server_batch_max};
@@ -565,7 +629,7 @@ upload(long long *acked, char *err, size_t errlen)
 		return 0;
 	}
 	more = json_array_size(b.events) >= b.max || b.bytes >= BATCH_BYTES;
-	body = json_pack("{s:s, s:o}", "journal_id", U.journal_id, "events", b.events);
+	body = json_pack("{s:s, s:o}", "journal_id", jid, "events", b.events);
 	code = post(U.curl, "/api/v1/events", body, 1, &resp, err, errlen);
 	json_decref(body);
 	if (code != 200 || !json_is_integer(json_object_get(resp, "acked"))) {
@@ -574,6 +638,8 @@ upload(long long *acked, char *err, size_t errlen)
 	}
 	*acked = (long long)json_integer_value(json_object_get(resp, "acked"));
 	json_decref(resp);
+	if (journal_behind(*acked, jid))
+		return 1; /* again, under the journal id in force */
 	/* Drop only what the server has and every local output delivered. */
 	keep = outputs_delivered();
 	(void)journal_ack(U.j, (uint64_t)*acked < keep ? (uint64_t)*acked : keep);
@@ -625,7 +691,7 @@ static void *
 poll_thread(void *arg)
 {
 	CURL *c = arg;
-	char err[600];
+	char err[600], jid[40];
 	double backoff = 1;
 	long long server_acked = 0;
 	int next = 0;
@@ -643,7 +709,7 @@ poll_thread(void *arg)
 			continue;
 		}
 		err[0] = '\0';
-		code = checkin(c, &next, &server_acked, err, sizeof(err));
+		code = checkin(c, &next, &server_acked, jid, err, sizeof(err));
 		if (code == 403) { /* revoked: say so, stop calling */
 			set_state("revoked", err);
 			worker_log("uplink: %s; no further calls", err);
@@ -676,14 +742,19 @@ poll_thread(void *arg)
 		}
 		backoff = 1;
 		/* Resume after what the server has committed of this journal
-		 * (after a restart, or if it lost some). */
+		 * (after a restart, or if it lost some) — unless it has more than
+		 * the journal holds. */
+		if (journal_behind(server_acked, jid))
+			server_acked = -1; /* under another journal id now */
 		pthread_mutex_lock(&U.lock);
 		if (strcmp(U.state, "pending-approval") == 0) { /* approved */
 			snprintf(U.state, sizeof(U.state), "enrolled");
 			U.error[0] = '\0';
 		}
-		U.acked = server_acked;
-		U.synced = 1;
+		if (server_acked >= 0) {
+			U.acked = server_acked;
+			U.synced = 1;
+		}
 		pthread_mutex_unlock(&U.lock);
 		uplink_kick();
 		if (next > 0)
@@ -705,6 +776,7 @@ uplink_thread(void *arg)
 	(void)arg;
 	for (;;) {
 		long long acked;
+		char jid[40];
 		int r;
 
 		err[0] = '\0';
@@ -736,13 +808,14 @@ uplink_thread(void *arg)
 		}
 		pthread_mutex_lock(&U.lock);
 		acked = U.acked;
+		snprintf(jid, sizeof(jid), "%s", U.journal_id);
 		r = U.synced;
 		pthread_mutex_unlock(&U.lock);
 		if (!r) { /* not before the server said what it has */
 			wait_for(0.2, 1);
 			continue;
 		}
-		r = upload(&acked, err, sizeof(err));
+		r = upload(&acked, jid, err, sizeof(err));
 		if (r < 0) {
 			set_state(NULL, err);
 			wait_for(backoff, 0);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "agent/config.h"
 #include "agent/log.h"
 #include "agent/onaccess.h"
+#include "agent/pidlock.h"
 #include "agent/supervisor.h"
 #include "agent/validator.h"
 #include "crypto/sign.h"
@@ -41,7 +43,10 @@ usage(FILE *f)
 		   "                      keys, the watched paths) and exit: 0 if it is\n"
 		   "                      good, 78 if not\n"
 		   "  -h, --help          show this help\n"
-		   "      --version       print the version\n");
+		   "      --version       print the version\n"
+		   "\n"
+		   "One wardd runs per state_dir and run_dir: a second one exits with status 1\n"
+		   "and says which pid holds them.\n");
 }
 
 /*
@@ -137,6 +142,81 @@ check_config(const struct agent_config *cfg, const char *path)
 	return bad ? 78 : 0;
 }
 
+/*
+ * Takes the lock of state_dir and of run_dir (pidlock.h), the same
+ * directory once.  A worker whose supervisor was just killed still holds
+ * them for the moment it takes to die with it: a lock whose supervisor is
+ * gone (or not yet written) is waited for, up to LOCK_WAIT_S.  0 with
+ * fds[0..1] (-1 for one not taken), or 1 (said: who holds which).
+ */
+#define LOCK_WAIT_S 3
+static int
+lock_dirs(const struct agent_config *cfg, int fds[2])
+{
+	const char *const keys[] = {"state_dir", "run_dir"};
+	const char *const paths[] = {cfg->state_dir, cfg->run_dir};
+	struct stat st[2];
+	struct ward_diag d;
+	char msg[1200];
+	unsigned i, tries;
+	int bad = 1;
+
+	fds[0] = fds[1] = -1;
+	for (i = 0; i < 2; i++) {
+		pid_t holder = 0;
+		int dfd, r = 0;
+
+		if (file_dir_open(paths[i], 0, geteuid(), &dfd, &d) != 0) {
+			diag_format(&d, msg, sizeof(msg));
+			log_line(0, NULL, "%s %s", keys[i], msg);
+			goto fail;
+		}
+		if (fstat(dfd, &st[i]) != 0) {
+			log_line(0, NULL, "%s %s: %s", keys[i], paths[i], strerror(errno));
+			close(dfd);
+			goto fail;
+		}
+		if (i == 1 && st[1].st_dev == st[0].st_dev && st[1].st_ino == st[0].st_ino) {
+			close(dfd); /* one directory for both: locked already */
+			break;
+		}
+		for (tries = 0; tries < LOCK_WAIT_S * 20; tries++) {
+			r = pidlock_take(dfd, PIDLOCK_NAME, &fds[i], &holder, &d);
+			if (r != 1 || (holder > 0 && (kill(holder, 0) == 0 || errno != ESRCH)))
+				break;
+			usleep(50000);
+		}
+		close(dfd);
+		if (r == 1) {
+			char who[80] = "pid unknown";
+
+			if (holder > 0 && kill(holder, 0) != 0 && errno == ESRCH)
+				snprintf(who, sizeof(who), "pid %ld has exited, its worker not yet",
+					 (long)holder);
+			else if (holder > 0)
+				snprintf(who, sizeof(who), "pid %ld", (long)holder);
+			log_line(
+			    0, NULL,
+			    "already running (%s): %s %s is locked by it (%s/%s); stop that wardd "
+			    "first, or give this one its own state_dir and run_dir",
+			    who, keys[i], paths[i], paths[i], PIDLOCK_NAME);
+			goto fail;
+		}
+		if (r != 0) {
+			log_line(0, NULL, "%s %s: %s", keys[i], paths[i], d.msg);
+			goto fail;
+		}
+	}
+	bad = 0;
+fail:
+	for (i = 0; bad && i < 2; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+	return bad;
+}
+
 /* Detaches from the terminal; the parent exits once the child runs. */
 static int
 daemonize(void)
@@ -183,7 +263,7 @@ main(int argc, char **argv)
 	struct ward_diag d;
 	const char *config = NULL;
 	char abs_config[4096];
-	int c, foreground = 0, validator = 0, check = 0;
+	int c, foreground = 0, validator = 0, check = 0, locks[2];
 
 	while ((c = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -240,9 +320,19 @@ main(int argc, char **argv)
 	umask(077);
 	if (check_dirs(&cfg, 1) != 0)
 		return 78;
+	/* Before detaching, so that whoever started a second wardd hears it
+	 * (exit status 1). */
+	if (lock_dirs(&cfg, locks) != 0)
+		return 1;
 	if (!foreground && daemonize() != 0) {
 		log_line(0, NULL, "cannot detach: %s", strerror(errno));
 		return 1;
 	}
+	/* The supervisor's pid (daemonize changed it), for whoever finds the
+	 * directories locked. */
+	if ((locks[0] >= 0 && pidlock_write(locks[0], getpid()) != 0) ||
+	    (locks[1] >= 0 && pidlock_write(locks[1], getpid()) != 0))
+		log_line(0, NULL, "warning: cannot write the pid in %s: %s", PIDLOCK_NAME,
+			 strerror(errno));
 	return supervisor_main(&cfg, abs_config);
 }
