@@ -21,6 +21,11 @@ struct journal;
 /* Starts the configured outputs over j.  0, or -1 with why. */
 int outputs_start(const struct agent_config *c, struct journal *j, char *why, size_t whylen);
 
+/* A reload: the outputs c asks for from now on, each going on from its
+ * cursor (an NDJSON file moved to another path continues there).  0, or
+ * -1 with why (that output is off; the others run). */
+int outputs_reconfigure(const struct agent_config *c, char *why, size_t whylen);
+
 /* Wakes the outputs (called after an append). */
 void outputs_kick(void);
 

@@ -86,13 +86,32 @@ uplink_status(void)
 		pthread_mutex_unlock(&U.lock);
 		return NULL;
 	}
-	o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "server", U.cfg->server_url, "state", U.state,
-		      "agent_id", U.agent_id, "events_acked", (json_int_t)U.acked, "last_checkin",
-		      (json_int_t)U.last_checkin);
+	o = json_pack("{s:s, s:s, s:s, s:I}", "server", U.cfg->server_url, "state", U.state,
+		      "agent_id", U.agent_id, "events_acked", (json_int_t)U.acked);
+	if (U.last_checkin > 0) {
+		char at[21];
+
+		bundle_format_time((int64_t)U.last_checkin, at);
+		json_object_set_new(o, "last_checkin", json_string(at));
+	} else {
+		json_object_set_new(o, "last_checkin", json_null());
+	}
 	if (U.error[0] != '\0')
 		json_object_set_new(o, "error", json_string(U.error));
 	pthread_mutex_unlock(&U.lock);
 	return o;
+}
+
+int
+uplink_token_unneeded(void)
+{
+	int r;
+
+	pthread_mutex_lock(&U.lock);
+	r = U.running && U.cfg->server_enroll_token[0] != '\0' && U.agent_id[0] != '\0' &&
+	    strcmp(U.state, "enrolled") == 0;
+	pthread_mutex_unlock(&U.lock);
+	return r;
 }
 
 /* --- identity ------------------------------------------------------------ */
@@ -540,7 +559,7 @@ follow(CURL *c, json_t *desired, json_t *status)
 static long
 checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t errlen)
 {
-	json_t *body = worker_status_json(), *resp = NULL;
+	json_t *body = worker_status_json(), *resp = NULL, *paths;
 	double cpu;
 	long long rss;
 	long code;
@@ -548,6 +567,17 @@ checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t er
 	resources(&cpu, &rss);
 	json_object_set_new(body, "resources",
 			    json_pack("{s:f, s:I}", "cpu_pct", cpu, "rss_kb", (json_int_t)rss));
+	/* The FIM path lists are for the local status (a path may be longer
+	 * than a report's strings): the server gets how many there are. */
+	paths = json_object_get(json_object_get(json_object_get(body, "sensors"), "fim"), "paths");
+	if (json_is_object(paths)) {
+		json_object_set_new(
+		    paths, "config",
+		    json_integer((json_int_t)json_array_size(json_object_get(paths, "config"))));
+		json_object_set_new(
+		    paths, "content",
+		    json_integer((json_int_t)json_array_size(json_object_get(paths, "content"))));
+	}
 	pthread_mutex_lock(&U.lock);
 	snprintf(jid, 40, "%s", U.journal_id);
 	pthread_mutex_unlock(&U.lock);

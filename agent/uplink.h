@@ -29,6 +29,10 @@ int uplink_start(const struct agent_config *c, struct journal *j, char *why, siz
 /* New events are in the journal. */
 void uplink_kick(void);
 
+/* 1 when server.enroll_token is set but no longer needed: the agent is
+ * enrolled (and approved). */
+int uplink_token_unneeded(void);
+
 /* The uplink's state for `ward agent status`, or NULL when off. */
 struct json_t *uplink_status(void);
 

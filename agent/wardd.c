@@ -46,7 +46,10 @@ usage(FILE *f)
 		   "      --version       print the version\n"
 		   "\n"
 		   "One wardd runs per state_dir and run_dir: a second one exits with status 1\n"
-		   "and says which pid holds them.\n");
+		   "and says which pid holds them.  SIGHUP (systemctl reload wardd) reloads the\n"
+		   "configuration: the keys that can change without a restart do, the others\n"
+		   "are named in the log, and a file with an error is refused and the running\n"
+		   "configuration kept.\n");
 }
 
 /*
@@ -217,6 +220,18 @@ fail:
 	return bad;
 }
 
+/* A number of a validator option, in [min, max]; -1 if it is not one. */
+static long
+validator_arg(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno == 0 && end != s && *end == '\0' && v >= min && v <= max ? v : -1;
+}
+
 /* Detaches from the terminal; the parent exits once the child runs. */
 static int
 daemonize(void)
@@ -254,6 +269,9 @@ main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"validator", no_argument, NULL, 'V'},
+	    {"validator-user", required_argument, NULL, 'U'},
+	    {"validator-cpu-s", required_argument, NULL, 'P'},
+	    {"validator-memory-mb", required_argument, NULL, 'M'},
 	    {"check-config", no_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'v'},
@@ -261,8 +279,9 @@ main(int argc, char **argv)
 	};
 	struct agent_config cfg;
 	struct ward_diag d;
-	const char *config = NULL;
+	const char *config = NULL, *v_user = NULL;
 	char abs_config[4096];
+	long v_cpu = 0, v_mem = 0;
 	int c, foreground = 0, validator = 0, check = 0, locks[2];
 
 	while ((c = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
@@ -275,6 +294,15 @@ main(int argc, char **argv)
 			break;
 		case 'V':
 			validator = 1;
+			break;
+		case 'U':
+			v_user = optarg;
+			break;
+		case 'P':
+			v_cpu = validator_arg(optarg, 1, 3600);
+			break;
+		case 'M':
+			v_mem = validator_arg(optarg, 64, 1 << 20);
 			break;
 		case 'C':
 			check = 1;
@@ -290,6 +318,25 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (validator) {
+		/* The worker passes the validator the limits of the configuration
+		 * it runs: the file may have changed since (a reload refused, or
+		 * not yet sent). */
+		config_defaults(&cfg);
+		if (optind != argc || v_cpu < 0 || v_mem < 0 ||
+		    (config != NULL && config_load(config, &cfg, &d) != 0))
+			return 2;
+		if (v_user != NULL) {
+			if (v_user[0] == '\0' || strlen(v_user) >= sizeof(cfg.validator_user))
+				return 2;
+			snprintf(cfg.validator_user, sizeof(cfg.validator_user), "%s", v_user);
+		}
+		if (v_cpu > 0)
+			cfg.validator_cpu_s = (unsigned)v_cpu;
+		if (v_mem > 0)
+			cfg.validator_memory_mb = (unsigned)v_mem;
+		return validator_main(&cfg);
+	}
 	if (config == NULL || optind != argc) {
 		usage(stderr);
 		return 2;
@@ -299,14 +346,12 @@ main(int argc, char **argv)
 		char msg[1200];
 
 		diag_format(&d, msg, sizeof(msg));
-		if (check || validator)
+		if (check)
 			fprintf(stderr, "wardd: %s\n", msg);
 		else
 			log_line(0, NULL, "%s", msg);
-		return validator ? 2 : 78;
+		return 78;
 	}
-	if (validator)
-		return validator_main(&cfg);
 	if (check)
 		return check_config(&cfg, config);
 	if (geteuid() != 0)

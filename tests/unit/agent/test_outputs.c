@@ -2,7 +2,8 @@
  * Unit tests of agent/outputs: the NDJSON output delivers the journal
  * from its cursor; a cursor beyond the journal's end (a journal lost or
  * restored) is moved back to it instead of delivering nothing until the
- * journal catches up.
+ * journal catches up; a reload moves the file and goes on from the same
+ * cursor, neither repeating nor skipping an event.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -92,9 +93,9 @@ cursor(void)
 }
 
 static void
-test_cursor_ahead(void **state)
+test_cursor_ahead_and_reload(void **state)
 {
-	static struct agent_config c;
+	static struct agent_config c, c2;
 	struct journal *j = NULL;
 	struct ward_diag d;
 	char path[200], out[4096], why[700];
@@ -126,8 +127,22 @@ test_cursor_ahead(void **state)
 	assert_int_equal(lines_of(path, out, sizeof(out), 1), 1);
 	assert_string_equal(out, "{\"n\":3}\n"); /* from the journal's end on */
 	assert_int_equal(outputs_delivered(), 3);
+	/* A reload to another file: the same cursor goes on there. */
+	c2 = c;
+	snprintf(c2.ndjson_path, sizeof(c2.ndjson_path), "%s/out/b.ndjson", dir);
+	assert_int_equal(outputs_reconfigure(&c2, why, sizeof(why)), 0);
+	append(j, "{\"n\":4}");
+	snprintf(path, sizeof(path), "%s/out/b.ndjson", dir);
+	assert_int_equal(lines_of(path, out, sizeof(out), 1), 1);
+	assert_string_equal(out, "{\"n\":4}\n");
+	snprintf(path, sizeof(path), "%s/out/a.ndjson", dir);
+	assert_int_equal(lines_of(path, out, sizeof(out), 1), 1);
+	/* Off by a reload: nothing holds the journal back any more. */
+	c2.ndjson_path[0] = '\0';
+	assert_int_equal(outputs_reconfigure(&c2, why, sizeof(why)), 0);
+	assert_int_equal(outputs_delivered(), UINT64_MAX);
 	outputs_stop();
-	assert_int_equal(cursor(), 4);
+	assert_int_equal(cursor(), 5);
 	journal_close(j);
 }
 
@@ -135,7 +150,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_cursor_ahead, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cursor_ahead_and_reload, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
