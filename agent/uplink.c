@@ -54,6 +54,11 @@ static struct {
 	time_t refused_since; /* the minute refused_lines counts in */
 	unsigned refused_lines, refused_quiet;
 	long long acked;
+	/* The highest sequence number of the journal (journal_id) that the
+	 * server can have from this agent: what the journal held at start (a
+	 * run before may have sent it), then what was sent since.  The server
+	 * saying it has more means that it saw another journal under this id. */
+	uint64_t sent_max;
 	time_t last_checkin, last_upload;
 } U = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
@@ -307,41 +312,47 @@ save_state(void)
 }
 
 /*
- * The server says it has the events of journal jid up to acked, and this
- * journal ends before that: it was lost or restored from a backup, or two
- * agents wrote it before the state directory was locked.  The events
- * written from now on would carry sequence numbers the server has already
- * (and drop as duplicates), and nothing would be sent until the journal
- * caught up.  So they go under a new journal id, from the journal's oldest
- * record still kept: some may reach the server twice, none is lost.
- * Returns 1 if it switched (or jid is no longer the current one).
+ * The server says it has the events of journal jid up to acked, more than
+ * this agent can have sent of it: the journal was lost or restored from a
+ * backup, or two agents wrote it before the state directory was locked.
+ * The events written since carry sequence numbers the server has already
+ * (and drops as duplicates), and nothing newer would be sent until the
+ * journal caught up.  So they go under a new journal id, from the
+ * journal's oldest record still kept: some may reach the server twice,
+ * none is lost.  (Compared with what was sent, not with the journal's
+ * end: events written before the first check-in answers — a burst of FIM
+ * events — must not hide the mismatch.)  Returns 1 if it switched (or jid
+ * is no longer the current one).
  */
 static int
 journal_behind(long long acked, const char *jid)
 {
 	struct journal_stats js;
+	uint64_t sent;
 	char id[33];
 	int stale;
 
 	journal_stats(U.j, &js);
 	pthread_mutex_lock(&U.lock);
 	stale = strcmp(U.journal_id, jid) != 0;
+	sent = U.sent_max;
 	pthread_mutex_unlock(&U.lock);
 	if (stale)
 		return 1;
-	if (acked <= 0 || (uint64_t)acked < js.next_seq || new_journal_id(id) != 0)
+	if (acked <= 0 || (uint64_t)acked <= sent || new_journal_id(id) != 0)
 		return 0;
 	pthread_mutex_lock(&U.lock);
 	snprintf(U.journal_id, sizeof(U.journal_id), "%s", id);
 	U.acked = 0;
+	U.sent_max = 0;
 	U.synced = 1;
 	pthread_mutex_unlock(&U.lock);
 	if (save_state() != 0)
 		worker_log("uplink: cannot save %s", U.state_path);
-	worker_log("uplink: the server has the events of journal %s up to %lld, beyond this "
-		   "journal's end (its next event is %llu): recovered, events go to the server "
-		   "under the new journal %s from event %llu on",
-		   jid, acked, (unsigned long long)js.next_seq, id,
+	worker_log("uplink: the server has the events of journal %s up to %lld, beyond what this "
+		   "journal held of it (up to %llu; its next event is %llu): recovered, events go "
+		   "to the server under the new journal %s from event %llu on",
+		   jid, acked, (unsigned long long)sent, (unsigned long long)js.next_seq, id,
 		   (unsigned long long)(js.first_seq > 0 ? js.first_seq : js.next_seq));
 	return 1;
 }
@@ -614,6 +625,7 @@ struct batch {
 	json_t *events;
 	size_t bytes;
 	unsigned max;
+	uint64_t last; /* sequence number of the last event in it */
 };
 
 static int
@@ -627,6 +639,7 @@ add_record(void *arg, uint64_t seq, const uint8_t *p, size_t n)
 	json_array_append_new(b->events,
 			      json_pack("{s:I, s:o}", "seq", (json_int_t)seq, "event", ev));
 	b->bytes += n;
+	b->last = seq;
 	return json_array_size(b->events) >= b->max || b->bytes >= BATCH_BYTES;
 }
 
@@ -636,7 +649,7 @@ static int
 upload(long long *acked, const char *jid, char *err, size_t errlen)
 {
 	struct journal_stats js;
-	struct batch b = {json_array(), 0, U.cfg->server_batch_max};
+	struct batch b = {json_array(), 0, U.cfg->server_batch_max, 0};
 	json_t *body, *resp = NULL;
 	uint64_t from = (uint64_t)*acked + 1, keep;
 	long code;
@@ -659,6 +672,12 @@ upload(long long *acked, const char *jid, char *err, size_t errlen)
 		return 0;
 	}
 	more = json_array_size(b.events) >= b.max || b.bytes >= BATCH_BYTES;
+	/* Before it is sent: an answer that counts it must not look like
+	 * more than was sent. */
+	pthread_mutex_lock(&U.lock);
+	if (strcmp(U.journal_id, jid) == 0 && b.last > U.sent_max)
+		U.sent_max = b.last;
+	pthread_mutex_unlock(&U.lock);
 	body = json_pack("{s:s, s:o}", "journal_id", jid, "events", b.events);
 	code = post(U.curl, "/api/v1/events", body, 1, &resp, err, errlen);
 	json_decref(body);
@@ -889,6 +908,12 @@ uplink_start(const struct agent_config *c, struct journal *j, char *why, size_t 
 		return 0;
 	U.cfg = c;
 	U.j = j;
+	{ /* before anything new is journaled: a run before may have sent it */
+		struct journal_stats js;
+
+		journal_stats(j, &js);
+		U.sent_max = js.next_seq - 1;
+	}
 	snprintf(U.state_path, sizeof(U.state_path), "%s/uplink.json", c->state_dir);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if ((U.curl = new_curl(c)) == NULL || (U.poll = new_curl(c)) == NULL) {

@@ -180,7 +180,9 @@ def test_output_cursor_ahead_of_journal_recovers(box):
 def test_uplink_journal_behind_server_recovers(ward, tmp_path):
     if os.geteuid() != 0:
         pytest.fail("the wardd tests run as root (make check runs them so)", pytrace=False)
-    srv = Server(tmp_path / "server", settings={"checkin.interval_s": 1,
+    # Check-ins held up to 5 s (a long poll with nothing to do): the
+    # journal grows past what the server has before the first answer.
+    srv = Server(tmp_path / "server", settings={"checkin.interval_s": 5,
                                                "checkin.jitter_pct": 0})
     srv.start()
     keys = Keys(ward, str(tmp_path / "keys"))
@@ -210,7 +212,7 @@ def test_uplink_journal_behind_server_recovers(ward, tmp_path):
             assert a.apply(unsigned).returncode == 2
         last = read_journal(a.state)[-1][0]
         aid = wait(lambda: a.status().get("uplink", {}).get("agent_id"), what="enrollment")
-        wait(lambda: a.status()["uplink"]["events_acked"] >= last, timeout=30,
+        wait(lambda: a.status()["uplink"]["events_acked"] >= last, timeout=40,
              what="the upload of %d events; log:\n%s" % (last, a.read_log()))
         a.stop()
         # The journal is lost (restored from an old backup): the server
@@ -219,6 +221,11 @@ def test_uplink_journal_behind_server_recovers(ward, tmp_path):
         for name in os.listdir(jdir):
             os.unlink(os.path.join(jdir, name))
         a.start()
+        # More events than the server has of this journal, at once: the
+        # journal's end passes the server's count before the first
+        # check-in answers (a burst of FIM events does the same).
+        for _ in range(last + 2):
+            assert a.apply(unsigned).returncode == 2
         assert a.apply(bundles[2]).returncode == 0
         try:
             wait(lambda: [e for e in srv.events(aid)
@@ -231,6 +238,12 @@ def test_uplink_journal_behind_server_recovers(ward, tmp_path):
                                      [(e["seq"], e["event"]["event"]["action"])
                                       for e in srv.events(aid)],
                                      a.read_log(), srv.read_log()[-3000:]))
+        # Nothing written after the loss is missing on the server: the new
+        # run's start and every refusal, also those numbered as events the
+        # server had of the lost journal.
+        acts = [e["event"]["event"]["action"] for e in srv.events(aid)]
+        assert acts.count("agent-started") == 2, acts
+        assert acts.count("content-refused") == 12 + last + 2, acts
         log = a.read_log()
         assert "recovered" in log and "under the new journal" in log, log
     finally:
