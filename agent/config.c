@@ -8,7 +8,10 @@
  */
 #include "agent/config.h"
 #include "event/journal.h"
+#include "crypto/sign.h"
+#include "util/alloc.h"
 #include "util/conf.h"
+#include "util/file.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -47,6 +50,7 @@ static const struct conf_key keys[] = {
     LIST("fim.exclude", CONF_GLOBS, fim_excludes, fim_nexcludes),
     SCALAR("fim.hash", CONF_NAME, fim_hash, 0, 0),
     SCALAR("fim.realtime", CONF_BOOL, fim_realtime, 0, 0),
+    SCALAR("fim.content_paths", CONF_BOOL, fim_content_paths, 0, 0),
     CHOICE("fim.package_manager", fim_package_manager, pkg_words),
     SCALAR("fim.rate_limit", CONF_UINT, fim_rate_limit, 0, 1000000),
     SCALAR("fim.max_dirs", CONF_UINT, fim_max_dirs, 1, 1u << 22),
@@ -70,6 +74,177 @@ static const struct conf_key keys[] = {
     SCALAR("server.batch_max", CONF_UINT, server_batch_max, 1, 100000),
 };
 
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/*
+ * The group of each key: what a reload does with it.  A key missing here
+ * is never reloaded (CONFIG_RESTART), so that a new key needs a decision
+ * before it can change in a running agent.
+ */
+static const struct {
+	const char *name;
+	unsigned group;
+} reload_groups[] = {
+    {"trusted_keys", CONFIG_CONTENT},
+    {"signature_threshold", CONFIG_CONTENT},
+    {"initial_content", CONFIG_CONTENT},
+    {"validator.user", CONFIG_CONTENT},
+    {"validator.cpu_s", CONFIG_CONTENT},
+    {"validator.memory_mb", CONFIG_CONTENT},
+    {"validator.timeout_s", CONFIG_CONTENT},
+    {"crash_guard.max_crashes", CONFIG_SUPERVISOR},
+    {"crash_guard.window_s", CONFIG_SUPERVISOR},
+    {"restart_backoff_max_s", CONFIG_SUPERVISOR},
+    {"scan.max_filesize", CONFIG_SCAN},
+    {"fim.paths", CONFIG_FIM},
+    {"fim.exclude", CONFIG_FIM},
+    {"fim.hash", CONFIG_FIM},
+    {"fim.realtime", CONFIG_FIM},
+    {"fim.content_paths", CONFIG_FIM},
+    {"fim.package_manager", CONFIG_FIM},
+    {"fim.rate_limit", CONFIG_FIM},
+    {"fim.max_dirs", CONFIG_FIM},
+    {"outputs.ndjson.path", CONFIG_OUTPUTS},
+    {"outputs.ndjson.max_mb", CONFIG_OUTPUTS},
+    {"outputs.syslog", CONFIG_OUTPUTS},
+    {"outputs.syslog_socket", CONFIG_OUTPUTS},
+    {"onaccess.paths", CONFIG_ONACCESS},
+    {"onaccess.block_open", CONFIG_ONACCESS},
+    {"onaccess.deadline_ms", CONFIG_ONACCESS},
+    {"onaccess.fail_closed", CONFIG_ONACCESS},
+    {"onaccess.on_write", CONFIG_ONACCESS},
+    /* Read once at start: state_dir, run_dir (where everything lives, the
+     * lock), journal.* (the open journal), server.* (the uplink's identity
+     * and connections), onaccess.threads and onaccess.cache_entries (sized
+     * when the sensor starts). */
+};
+
+static unsigned
+group_of(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reload_groups) / sizeof(reload_groups[0]); i++)
+		if (strcmp(reload_groups[i].name, name) == 0)
+			return reload_groups[i].group;
+	return CONFIG_RESTART;
+}
+
+int
+config_key_group(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return (int)group_of(name);
+	return -1;
+}
+
+/* 1 if the value of k differs between a and b (strings and lists by their
+ * text: bytes after a string's end do not count). */
+static int
+key_differs(const struct conf_key *k, const struct agent_config *a, const struct agent_config *b)
+{
+	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+	unsigned i, na, nb;
+
+	switch (k->type) {
+	case CONF_PATH:
+	case CONF_NAME:
+		return strncmp(pa, pb, k->size) != 0;
+	case CONF_LIST:
+	case CONF_GLOBS:
+		na = *(const unsigned *)(const void *)((const char *)a + k->count_off);
+		nb = *(const unsigned *)(const void *)((const char *)b + k->count_off);
+		if (na != nb)
+			return 1;
+		for (i = 0; i < na; i++)
+			if (strncmp(pa + (size_t)i * k->size, pb + (size_t)i * k->size, k->size) !=
+			    0)
+				return 1;
+		return 0;
+	default:
+		return memcmp(pa, pb, k->size) != 0;
+	}
+}
+
+/* Appends name to the comma-separated list out. */
+static void
+add_name(char *out, size_t outlen, const char *name)
+{
+	size_t n = strlen(out);
+
+	if (outlen < 4 || (n >= 3 && strcmp(out + n - 3, "...") == 0))
+		return;
+	if (n + strlen(name) + 2 + 4 > outlen) {
+		snprintf(out + n, outlen - n, "%s...", n > 0 ? ", " : "");
+		return;
+	}
+	snprintf(out + n, outlen - n, "%s%s", n > 0 ? ", " : "", name);
+}
+
+unsigned
+config_changes(const struct agent_config *running, const struct agent_config *next, char *changed,
+	       size_t changedlen, char *restart, size_t restartlen)
+{
+	unsigned groups = 0, g;
+	size_t i;
+
+	changed[0] = restart[0] = '\0';
+	for (i = 0; i < NKEYS; i++) {
+		if (!key_differs(&keys[i], running, next))
+			continue;
+		g = group_of(keys[i].name);
+		groups |= g;
+		add_name(g ? changed : restart, g ? changedlen : restartlen, keys[i].name);
+	}
+	return groups;
+}
+
+void
+config_reload_into(struct agent_config *running, const struct agent_config *next)
+{
+	size_t i, n;
+
+	for (i = 0; i < NKEYS; i++) {
+		const struct conf_key *k = &keys[i];
+
+		if (group_of(k->name) == CONFIG_RESTART)
+			continue;
+		n = k->type == CONF_LIST || k->type == CONF_GLOBS ? k->size * k->max : k->size;
+		memcpy((char *)running + k->off, (const char *)next + k->off, n);
+		if (k->type == CONF_LIST || k->type == CONF_GLOBS)
+			memcpy((char *)running + k->count_off, (const char *)next + k->count_off,
+			       sizeof(unsigned));
+	}
+}
+
+int
+config_check_keys(const struct agent_config *c, char *why, size_t whylen)
+{
+	unsigned i;
+	int r = 0;
+
+	why[0] = '\0';
+	for (i = 0; i < c->ntrusted && r == 0; i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		struct sign_key *k = NULL;
+		struct ward_diag d;
+
+		if (file_read_all(c->trusted_keys[i], SIGN_MAX_PEM, &buf, &len, &d) != 0 ||
+		    sign_key_from_pem((const char *)buf, len, 0, &k) != 0) {
+			snprintf(why, whylen,
+				 "trusted key %s is not a readable Ed25519 or SM2 public key",
+				 c->trusted_keys[i]);
+			r = WARD_EINVAL;
+		}
+		sign_key_free(k);
+		ward_free(buf);
+	}
+	return r;
+}
 
 void
 config_defaults(struct agent_config *c)
@@ -90,6 +265,7 @@ config_defaults(struct agent_config *c)
 	c->ndjson_max_mb = 100;
 	snprintf(c->fim_hash, sizeof(c->fim_hash), "sha256");
 	c->fim_realtime = 1;
+	c->fim_content_paths = 1;
 	c->fim_package_manager = CONFIG_PKG_INFO;
 	c->fim_rate_limit = 10;
 	c->fim_max_dirs = 100000;

@@ -60,6 +60,7 @@ struct agent_config {
 	unsigned fim_nexcludes;
 	char fim_hash[16]; /* sha256 or sm3 */
 	int fim_realtime;	 /* watch the paths with fanotify */
+	int fim_content_paths;	 /* also the paths of the content's FIM policy */
 	int fim_package_manager; /* enum config_pkg: changes by dpkg, rpm, apt, ... */
 	unsigned fim_rate_limit; /* events per path per minute, 0: no limit */
 	unsigned fim_max_dirs;	 /* directories watched at most */
@@ -78,6 +79,19 @@ struct agent_config {
 	/* A systemd watchdog ping interval is taken from WATCHDOG_USEC. */
 };
 
+/*
+ * What a reload (SIGHUP) applies, by the part of the agent that reads the
+ * keys; each key belongs to one group (docs/agent.md, column "reload").
+ * CONFIG_RESTART keys are read once at start and need a restart.
+ */
+#define CONFIG_RESTART 0u
+#define CONFIG_SUPERVISOR 0x01u /* crash_guard.*, restart_backoff_max_s */
+#define CONFIG_CONTENT 0x02u	/* trusted keys, threshold, validator.*, initial_content */
+#define CONFIG_SCAN 0x04u	/* scan.* */
+#define CONFIG_ONACCESS 0x08u	/* onaccess.* but threads and cache_entries */
+#define CONFIG_FIM 0x10u	/* fim.* */
+#define CONFIG_OUTPUTS 0x20u	/* outputs.* */
+
 /* The defaults (docs/agent.md). */
 void config_defaults(struct agent_config *c);
 
@@ -86,5 +100,27 @@ void config_defaults(struct agent_config *c);
  * WARD_EINVAL with d naming the file, line and problem.
  */
 int config_load(const char *path, struct agent_config *c, struct ward_diag *d);
+
+/*
+ * Compares the running configuration with next (just loaded): returns the
+ * groups of the reloadable keys that differ, their names in changed and
+ * the names of the CONFIG_RESTART keys that differ in restart (each
+ * comma-separated, "" for none; a list that does not fit ends with ...).
+ */
+unsigned config_changes(const struct agent_config *running, const struct agent_config *next,
+			char *changed, size_t changedlen, char *restart, size_t restartlen);
+
+/* Copies every reloadable key of next into running (the others stay). */
+void config_reload_into(struct agent_config *running, const struct agent_config *next);
+
+/* The group of the key name, or -1 for no such key (for tests and docs). */
+int config_key_group(const char *name);
+
+/*
+ * Reads each trusted key as the agent will (an Ed25519 or SM2 public key in
+ * PEM).  0, or WARD_EINVAL with why (whylen bytes) naming the first that
+ * is not.
+ */
+int config_check_keys(const struct agent_config *c, char *why, size_t whylen);
 
 #endif

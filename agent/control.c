@@ -39,6 +39,7 @@ static struct {
 	const struct agent_config *cfg;
 	pthread_mutex_t lock; /* clients */
 	unsigned clients;
+	uint64_t max_filesize; /* atomic: a reload changes it */
 	char sock_path[CONFIG_MAX_PATH + 32];
 } C = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -74,9 +75,10 @@ static int
 scan_file(void *ctx, const struct walker_entry *e)
 {
 	struct scan_req *q = ctx;
+	uint64_t max = __atomic_load_n(&C.max_filesize, __ATOMIC_RELAXED);
 	int fd, r;
 
-	if (C.cfg->max_filesize > 0 && (uint64_t)e->st->st_size > C.cfg->max_filesize)
+	if (max > 0 && (uint64_t)e->st->st_size > max)
 		return 0;
 	/* Root opens it for a user: the file the walk examined, never a link
 	 * or a file swapped in since (that could be one only root may read). */
@@ -367,6 +369,7 @@ control_start(const struct agent_config *c)
 	int lfd;
 
 	C.cfg = c;
+	control_set_max_filesize(c->max_filesize);
 	lfd = listen_socket();
 	if (lfd < 0)
 		return -1;
@@ -376,6 +379,12 @@ control_start(const struct agent_config *c)
 	}
 	pthread_detach(t);
 	return 0;
+}
+
+void
+control_set_max_filesize(uint64_t max)
+{
+	__atomic_store_n(&C.max_filesize, max, __ATOMIC_RELAXED);
 }
 
 const char *

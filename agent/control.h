@@ -11,6 +11,8 @@
 
 #include "agent/config.h"
 
+#include <stdint.h>
+
 struct json_t;
 
 /* Listens on run_dir/control.sock and serves it from a thread.  0, or -1
@@ -19,6 +21,9 @@ int control_start(const struct agent_config *c);
 const char *control_socket_path(void);
 /* Removes the socket. */
 void control_stop(void);
+
+/* scan.max_filesize from now on (a reload). */
+void control_set_max_filesize(uint64_t max);
 
 /* Activates the bundle file at path, as the "apply" request does. */
 struct json_t *control_apply(const char *path);

@@ -103,9 +103,11 @@ static const char *const package_managers[] = {
 };
 
 static struct {
-	const struct agent_config *cfg;
+	struct agent_config *cfg;  /* the fim thread's own copy */
+	struct agent_config *next; /* a reload's, for the fim thread to take; lock */
 	int fan, wake;
-	int running;
+	int running; /* lock: the thread runs and fim.realtime is on */
+	int started; /* lock: the thread runs */
 	struct fim_watch watch;
 	struct fim_tree *tree; /* the directories marked, by identity */
 	struct rate rates[RATE_SLOTS];
@@ -113,7 +115,7 @@ static struct {
 	unsigned npend;
 	struct digest_ctx *dc;
 	uint8_t *buf;
-	pthread_mutex_t lock; /* st, partial */
+	pthread_mutex_t lock; /* st, partial, running, next */
 	struct fimmon_stats st;
 	char partial[300];
 } F = {.fan = -1, .wake = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
@@ -313,11 +315,15 @@ build_watch(struct fim_watch *w)
 	int r = 0;
 
 	memset(w, 0, sizeof(*w));
+	if (!c->fim_realtime) { /* turned off by a reload: watch nothing */
+		worker_content_put(a);
+		return 0;
+	}
 	for (i = 0; i < c->fim_npaths && r == 0; i++)
 		r = fim_watch_add_path(w, c->fim_paths[i], &d);
 	for (i = 0; i < c->fim_nexcludes && r == 0; i++)
 		r = fim_watch_add_exclude(w, c->fim_excludes[i], &d);
-	if (a != NULL && worker_content_fim(a) != NULL) {
+	if (c->fim_content_paths && a != NULL && worker_content_fim(a) != NULL) {
 		const struct fim_watch *cw = worker_content_fim(a);
 
 		for (i = 0; i < cw->npaths && r == 0; i++)
@@ -356,14 +362,15 @@ same_list(char *const *a, unsigned na, char *const *b, unsigned nb)
 	return 1;
 }
 
-/* (Re)applies the policy; nothing happens when it did not change. */
+/* (Re)applies the policy; nothing happens when it did not change (unless
+ * force). */
 static void
-apply_policy(int first)
+apply_policy(int force)
 {
 	struct fim_watch w;
 
 	(void)build_watch(&w);
-	if (!first && same_list(w.paths, w.npaths, F.watch.paths, F.watch.npaths) &&
+	if (!force && same_list(w.paths, w.npaths, F.watch.paths, F.watch.npaths) &&
 	    same_list(w.excludes, w.nexcludes, F.watch.excludes, F.watch.nexcludes)) {
 		fim_watch_free(&w);
 		return;
@@ -835,6 +842,40 @@ handle_all(const char *buf, size_t n)
 	}
 }
 
+/*
+ * Takes a reload's configuration if one came (the fim thread is the only
+ * reader of F.cfg, so it swaps it itself).  1 if it did: the policy is
+ * applied again whatever it holds (an exclusion or a limit may have
+ * changed what is marked).
+ */
+static int
+take_config(void)
+{
+	struct agent_config *c;
+
+	pthread_mutex_lock(&F.lock);
+	c = F.next;
+	F.next = NULL;
+	if (c != NULL)
+		F.running = c->fim_realtime;
+	pthread_mutex_unlock(&F.lock);
+	if (c == NULL)
+		return 0;
+	if (strcmp(c->fim_hash, F.cfg->fim_hash) != 0) {
+		struct digest_ctx *dc = NULL;
+
+		if (digest_new(strcmp(c->fim_hash, "sm3") == 0 ? DIGEST_SM3 : DIGEST_SHA256, &dc) ==
+		    0) {
+			digest_free(F.dc);
+			F.dc = dc;
+		}
+	}
+	ward_free(F.cfg);
+	F.cfg = c;
+	memset(F.rates, 0, sizeof(F.rates)); /* fim.rate_limit may have changed */
+	return 1;
+}
+
 static void *
 fim_thread(void *arg)
 {
@@ -854,7 +895,7 @@ fim_thread(void *arg)
 			uint64_t v;
 
 			if (read(F.wake, &v, sizeof(v)) == (ssize_t)sizeof(v))
-				apply_policy(0);
+				apply_policy(take_config());
 		}
 		if (pf[0].revents & POLLIN) {
 			while ((n = read(F.fan, buf, sizeof(buf))) > 0)
@@ -879,13 +920,20 @@ fimmon_start(const struct agent_config *c, char *why, size_t whylen)
 	pthread_t t;
 
 	why[0] = '\0';
-	F.cfg = c;
+	F.cfg = ward_malloc(sizeof(*F.cfg));
+	if (F.cfg == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return WARD_ENOMEM;
+	}
+	memcpy(F.cfg, c, sizeof(*F.cfg));
 	F.fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
 			      O_RDONLY | O_CLOEXEC);
 	if (F.fan < 0) {
 		snprintf(why, whylen,
 			 "fanotify with file identifiers is not available (Linux 5.9 or later): %s",
 			 strerror(errno));
+		ward_free(F.cfg);
+		F.cfg = NULL;
 		return WARD_EIO;
 	}
 	/* FAN_RENAME (Linux 5.17) reports both names of a rename at once. */
@@ -912,9 +960,12 @@ fimmon_start(const struct agent_config *c, char *why, size_t whylen)
 	pthread_detach(t);
 	pthread_mutex_lock(&F.lock);
 	F.running = 1;
+	F.started = 1;
 	pthread_mutex_unlock(&F.lock);
 	return 0;
 fail:
+	ward_free(F.cfg);
+	F.cfg = NULL;
 	fim_tree_free(F.tree);
 	F.tree = NULL;
 	close(F.fan);
@@ -953,4 +1004,33 @@ fimmon_content_changed(void)
 	if (fimmon_running() && write(F.wake, &one, sizeof(one)) < 0) {
 		/* A wake-up is already pending. */
 	}
+}
+
+int
+fimmon_reconfigure(const struct agent_config *c, char *why, size_t whylen)
+{
+	struct agent_config *copy;
+	uint64_t one = 1;
+	int started;
+
+	why[0] = '\0';
+	pthread_mutex_lock(&F.lock);
+	started = F.started;
+	pthread_mutex_unlock(&F.lock);
+	if (!started) /* off since the start: fim.realtime was false, or it failed */
+		return c->fim_realtime ? fimmon_start(c, why, whylen) : 0;
+	copy = ward_malloc(sizeof(*copy));
+	if (copy == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return WARD_ENOMEM;
+	}
+	memcpy(copy, c, sizeof(*copy));
+	pthread_mutex_lock(&F.lock);
+	ward_free(F.next); /* one not taken yet: this one is newer */
+	F.next = copy;
+	pthread_mutex_unlock(&F.lock);
+	if (write(F.wake, &one, sizeof(one)) < 0) {
+		/* A wake-up is already pending. */
+	}
+	return 0;
 }

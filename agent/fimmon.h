@@ -2,7 +2,8 @@
  * fimmon: real-time file integrity monitoring with fanotify FID events.
  *
  * Watches fim.paths from the configuration plus the "fim" policy of the
- * content in use (trees or single files, minus fim.exclude and the
+ * content in use (unless fim.content_paths is false) (trees or single
+ * files, minus fim.exclude and the
  * content's exclusions, never the agent's own state and run directories):
  * every directory gets an inode mark, new directories are marked as they
  * appear.  Each creation, deletion, rename, write (on close) and
@@ -43,5 +44,14 @@ void fimmon_get_stats(struct fimmon_stats *st, char *partial, size_t partlen);
 
 /* The content in use changed: its FIM policy is applied. */
 void fimmon_content_changed(void);
+
+/*
+ * A reload: the fim.* keys of c (copied) from now on — paths, exclusions,
+ * hash, limits; fim.content_paths false leaves the content's paths out;
+ * fim.realtime false stops watching, true starts the sensor if it was
+ * off.  The sensor's thread applies it within a moment.  0, or an error
+ * with why (the sensor could not start).
+ */
+int fimmon_reconfigure(const struct agent_config *c, char *why, size_t whylen);
 
 #endif

@@ -70,7 +70,12 @@ struct centry {
  * survives.
  */
 static struct {
-	const struct agent_config *cfg;
+	/* Its own copy of the configuration in force (a reload replaces it):
+	 * swapped holding mark_lock and lock, read holding either. */
+	struct agent_config *cfg;
+	char state_dir[CONFIG_MAX_PATH]; /* never reloaded */
+	pthread_mutex_t mark_lock;	 /* one marking at a time */
+	int started;			 /* the threads run (even with nothing marked) */
 	int fan[2];
 	unsigned cur;  /* index of the active group */
 	unsigned gen;  /* content changes seen, under lock */
@@ -89,6 +94,7 @@ static struct {
 	char partial[PARTIAL_MAX]; /* the paths not watched and why; under lock */
 } O = {
     .fan = {-1, -1},
+    .mark_lock = PTHREAD_MUTEX_INITIALIZER,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .cond = PTHREAD_COND_INITIALIZER,
 };
@@ -384,11 +390,14 @@ onaccess_content_changed(void)
 	unsigned next;
 	int running, changed;
 
+	pthread_mutex_lock(&O.mark_lock);
 	pthread_mutex_lock(&O.lock);
 	running = O.running;
 	pthread_mutex_unlock(&O.lock);
-	if (!running)
+	if (!running) {
+		pthread_mutex_unlock(&O.mark_lock);
 		return;
+	}
 	/* Opened without the lock: opening waits on the filesystem. */
 	targets_open(O.cfg, &t);
 	pthread_mutex_lock(&O.lock);
@@ -403,6 +412,7 @@ onaccess_content_changed(void)
 	snprintf(O.partial, sizeof(O.partial), "%s", t.refused);
 	O.gen++;
 	pthread_mutex_unlock(&O.lock);
+	pthread_mutex_unlock(&O.mark_lock);
 	if (changed)
 		report_partial(t.refused);
 	targets_close(&t);
@@ -490,7 +500,7 @@ respond_quarantine(const struct item *it, const char *rule)
 	(void)procfs_link(0, fd, path, sizeof(path));
 	diag_clear(&d);
 	memset(&e, 0, sizeof(e));
-	r = quarantine_begin(O.cfg->state_dir, path, it->fd, rule, &op, &d);
+	r = quarantine_begin(O.state_dir, path, it->fd, rule, &op, &d);
 	if (r == 0) {
 #ifdef WARD_FAULT_INJECTION
 		/* Tests: a window between the stored copy and the removal, to race in. */
@@ -557,10 +567,11 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 	struct stat st;
 	long long version;
 	unsigned gen;
-	int verdict = 0, cached = 0, r = 0;
+	int verdict = 0, cached = 0, r = 0, quarantine;
 
 	pthread_mutex_lock(&O.lock);
 	gen = O.gen; /* before the content: a change after this is seen */
+	quarantine = O.cfg->onaccess_quarantine;
 	pthread_mutex_unlock(&O.lock);
 	a = worker_content_get();
 	memset(&h, 0, sizeof(h));
@@ -627,7 +638,7 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 			       : (it->mask & FAN_OPEN_PERM) ? 4
 							    : 2,
 			       &st);
-		if (verdict && !it->perm && O.cfg->onaccess_quarantine)
+		if (verdict && !it->perm && quarantine)
 			respond_quarantine(it, h.rule);
 	}
 	worker_content_put(a);
@@ -777,9 +788,15 @@ onaccess_start(const struct agent_config *c, char *why, size_t whylen)
 	unsigned i, marked;
 
 	why[0] = '\0';
-	O.cfg = c;
 	if (c->onaccess_npaths == 0 && c->onaccess_nblock_open == 0)
 		return 0;
+	O.cfg = ward_malloc(sizeof(*O.cfg));
+	if (O.cfg == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return WARD_ENOMEM;
+	}
+	memcpy(O.cfg, c, sizeof(*O.cfg));
+	snprintf(O.state_dir, sizeof(O.state_dir), "%s", c->state_dir);
 	O.ncache = c->onaccess_cache_entries;
 	O.cache = ward_calloc(O.ncache, sizeof(*O.cache));
 	if (O.cache == NULL) {
@@ -817,6 +834,7 @@ onaccess_start(const struct agent_config *c, char *why, size_t whylen)
 	pthread_detach(th);
 	pthread_mutex_lock(&O.lock);
 	O.running = 1;
+	O.started = 1;
 	snprintf(O.partial, sizeof(O.partial), "%s", t.refused);
 	pthread_mutex_unlock(&O.lock);
 	report_partial(t.refused);
@@ -827,13 +845,66 @@ fail:
 			close(O.fan[i]);
 		O.fan[i] = -1;
 	}
+	ward_free(O.cache);
+	O.cache = NULL;
+	ward_free(O.cfg);
+	O.cfg = NULL;
 	return WARD_EIO;
+}
+
+int
+onaccess_reconfigure(const struct agent_config *c, char *why, size_t whylen)
+{
+	struct agent_config *copy, *old;
+	struct targets t;
+	unsigned next, marked;
+	int changed;
+
+	why[0] = '\0';
+	if (!O.started) /* off since the start (no paths, or it failed): start it now */
+		return onaccess_start(c, why, whylen);
+	copy = ward_malloc(sizeof(*copy));
+	if (copy == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return WARD_ENOMEM;
+	}
+	memcpy(copy, c, sizeof(*copy));
+	pthread_mutex_lock(&O.mark_lock);
+	/* As for new content: the standby group gets the new paths, then
+	 * the old one is emptied — what both configurations watch is never
+	 * unwatched for a moment. */
+	targets_open(copy, &t);
+	pthread_mutex_lock(&O.lock);
+	next = O.cur ^ 1;
+	marked = targets_mark(O.fan[next], &t);
+	clear_marks(O.fan[O.cur]);
+	O.cur = next;
+	changed = strcmp(O.partial, t.refused) != 0;
+	snprintf(O.partial, sizeof(O.partial), "%s", t.refused);
+	O.gen++;
+	old = O.cfg;
+	O.cfg = copy;
+	O.running = marked > 0;
+	pthread_mutex_unlock(&O.lock);
+	pthread_mutex_unlock(&O.mark_lock);
+	ward_free(old);
+	if (marked == 0 && t.n > 0)
+		snprintf(why, whylen, "%s", t.refused);
+	else if (changed)
+		report_partial(t.refused);
+	targets_close(&t);
+	return marked == 0 && t.n > 0 ? WARD_EIO : 0;
 }
 
 int
 onaccess_running(void)
 {
-	return O.running;
+	int r;
+
+	pthread_mutex_lock(&O.lock);
+	r = O.running;
+	pthread_mutex_unlock(&O.lock);
+	return r;
 }
 
 void

@@ -72,4 +72,14 @@ int onaccess_path_open(const char *path, int whole_mount, char *mnt, size_t mntl
  * old content (its ignore marks), without a moment unwatched. */
 void onaccess_content_changed(void);
 
+/*
+ * A reload: the onaccess.* keys of c (copied) from now on, except
+ * onaccess.threads and onaccess.cache_entries (read at start).  The paths
+ * are marked again as for new content (the standby group first, so that
+ * a path in both configurations is never unwatched); with none left the
+ * sensor is off, and it starts if it was off.  0 (also when there is
+ * nothing to watch), or an error with why (no path could be marked).
+ */
+int onaccess_reconfigure(const struct agent_config *c, char *why, size_t whylen);
+
 #endif

@@ -1,7 +1,13 @@
 /*
  * outputs: NDJSON file and syslog copies of the journal.  See outputs.h.
+ *
+ * Must hold: one pump thread reads the journal and writes; the outputs it
+ * serves (Q.out) change only while it is stopped, and under Q.lock, so
+ * that outputs_delivered() never sees half a set; a cursor never stays
+ * beyond the journal's end (it would never deliver again).
  */
 #include "agent/outputs.h"
+#include "agent/worker.h"
 #include "event/journal.h"
 #include "util/file.h"
 
@@ -36,11 +42,13 @@ struct output {
 };
 
 static struct {
-	const struct agent_config *cfg;
+	const struct agent_config *cfg; /* state_dir (never reloaded) */
+	unsigned ndjson_max_mb;		/* of the configuration in force */
+	char syslog_socket[CONFIG_MAX_PATH];
 	struct journal *j;
 	struct output out[2];
 	unsigned nout;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* kicked, stopping; out and nout while the pump is stopped */
 	pthread_cond_t cond;
 	int kicked;
 	int stopping;
@@ -63,12 +71,14 @@ outputs_delivered(void)
 	uint64_t min = UINT64_MAX;
 	unsigned i;
 
+	pthread_mutex_lock(&Q.lock);
 	for (i = 0; i < Q.nout; i++) { /* next is the pump's: read it whole */
 		uint64_t next = __atomic_load_n(&Q.out[i].next, __ATOMIC_RELAXED);
 
 		if (next - 1 < min)
 			min = next - 1;
 	}
+	pthread_mutex_unlock(&Q.lock);
 	return min;
 }
 
@@ -127,7 +137,7 @@ ndjson_deliver(struct output *o, const uint8_t *p, size_t n)
 {
 	if (o->fd < 0 && ndjson_open(o) != 0)
 		return -1;
-	if (o->size > 0 && o->size + n + 1 > (uint64_t)Q.cfg->ndjson_max_mb << 20) {
+	if (o->size > 0 && o->size + n + 1 > (uint64_t)Q.ndjson_max_mb << 20) {
 		ndjson_rotate(o);
 		if (o->fd < 0)
 			return -1;
@@ -190,7 +200,7 @@ syslog_deliver(struct output *o, const uint8_t *p, size_t n)
 		 (int)(now.tv_nsec / 1000000), host, (long)getpid(), action);
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", Q.cfg->syslog_socket);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", Q.syslog_socket);
 	iov[0].iov_base = head;
 	iov[0].iov_len = strlen(head);
 	iov[1].iov_base = (void *)p;
@@ -212,7 +222,7 @@ pump_one(void *arg, uint64_t seq, const uint8_t *p, size_t n)
 
 	if (o->deliver(o, p, n) != 0)
 		return 1; /* try again later from here */
-	o->next = seq + 1;
+	__atomic_store_n(&o->next, seq + 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -230,11 +240,10 @@ pump(void *arg)
 			uint64_t before = o->next;
 
 			journal_stats(Q.j, &st);
-			if (o->next < st.first_seq)
-				o->next = st.first_seq; /* dropped by the cap: nothing to send */
-			if (o->next >= st.next_seq)
-				continue;
-			(void)journal_read(Q.j, o->next, pump_one, o, NULL);
+			if (o->next < st.first_seq) /* dropped by the cap: nothing to send */
+				__atomic_store_n(&o->next, st.first_seq, __ATOMIC_RELAXED);
+			if (o->next < st.next_seq)
+				(void)journal_read(Q.j, o->next, pump_one, o, NULL);
 			if (o->next != before)
 				save_cursor(o);
 		}
@@ -259,6 +268,7 @@ add_output(const char *name, int (*deliver)(struct output *, const uint8_t *, si
 {
 	struct output *o = &Q.out[Q.nout++];
 	char dir[CONFIG_MAX_PATH + 16];
+	struct journal_stats st;
 	FILE *f;
 
 	memset(o, 0, sizeof(*o));
@@ -279,16 +289,52 @@ add_output(const char *name, int (*deliver)(struct output *, const uint8_t *, si
 			o->next = v;
 		fclose(f);
 	}
+	/* Before anything new is journaled: the journal holds less than the
+	 * cursor says was delivered (it was lost or restored from a backup,
+	 * or two agents wrote it before the lock), and waiting for it to
+	 * catch up would deliver nothing for as long.  Go on from its end. */
+	journal_stats(Q.j, &st);
+	if (o->next > st.next_seq) {
+		worker_log("outputs: %s: the cursor %s was at event %llu, beyond the journal's end "
+			   "(its next event is %llu): recovered, delivering from event %llu on",
+			   name, o->cursor_path, (unsigned long long)o->next,
+			   (unsigned long long)st.next_seq, (unsigned long long)st.next_seq);
+		o->next = st.next_seq;
+		save_cursor(o);
+	}
 }
 
-int
-outputs_start(const struct agent_config *c, struct journal *j, char *why, size_t whylen)
+/* Closes what the outputs hold (the pump is stopped). */
+static void
+close_outputs(void)
+{
+	unsigned i;
+
+	for (i = 0; i < Q.nout; i++) {
+		struct output *o = &Q.out[i];
+
+		if (o->fd >= 0)
+			close(o->fd);
+		if (o->dir >= 0)
+			close(o->dir);
+		if (o->sock >= 0)
+			close(o->sock);
+	}
+	Q.nout = 0;
+}
+
+/* Sets up the outputs c asks for and starts the pump (none: no pump). */
+static int
+start(const struct agent_config *c, char *why, size_t whylen)
 {
 	pthread_t t;
+	int r = 0;
 
 	why[0] = '\0';
-	Q.cfg = c;
-	Q.j = j;
+	pthread_mutex_lock(&Q.lock);
+	Q.ndjson_max_mb = c->ndjson_max_mb;
+	snprintf(Q.syslog_socket, sizeof(Q.syslog_socket), "%s", c->syslog_socket);
+	Q.stopping = 0;
 	if (c->ndjson_path[0] != '\0') {
 		/* Root writes and renames in that directory: only if no one
 		 * else can change what it holds. */
@@ -299,30 +345,55 @@ outputs_start(const struct agent_config *c, struct journal *j, char *why, size_t
 
 		if (slash == NULL || slash[1] == '\0') {
 			snprintf(why, whylen, "outputs.ndjson.path must be an absolute file path");
-			return -1;
+			r = -1;
+		} else {
+			snprintf(dir, sizeof(dir), "%.*s",
+				 slash == c->ndjson_path ? 1 : (int)(slash - c->ndjson_path),
+				 c->ndjson_path);
+			if (file_dir_open(dir, 0, geteuid(), &dfd, &d) != 0) {
+				snprintf(why, whylen, "outputs.ndjson.path: %s", d.msg);
+				r = -1;
+			} else {
+				add_output("ndjson", ndjson_deliver);
+				Q.out[Q.nout - 1].dir = dfd;
+				snprintf(Q.out[Q.nout - 1].base, sizeof(Q.out[0].base), "%s",
+					 slash + 1);
+			}
 		}
-		snprintf(dir, sizeof(dir), "%.*s",
-			 slash == c->ndjson_path ? 1 : (int)(slash - c->ndjson_path),
-			 c->ndjson_path);
-		if (file_dir_open(dir, 0, geteuid(), &dfd, &d) != 0) {
-			snprintf(why, whylen, "outputs.ndjson.path: %s", d.msg);
-			return -1;
-		}
-		add_output("ndjson", ndjson_deliver);
-		Q.out[Q.nout - 1].dir = dfd;
-		snprintf(Q.out[Q.nout - 1].base, sizeof(Q.out[0].base), "%s", slash + 1);
 	}
 	if (c->syslog)
 		add_output("syslog", syslog_deliver);
+	pthread_mutex_unlock(&Q.lock);
 	if (Q.nout == 0)
-		return 0;
+		return r;
 	if (pthread_create(&t, NULL, pump, NULL) != 0) {
 		snprintf(why, whylen, "cannot start the output thread");
+		pthread_mutex_lock(&Q.lock);
+		close_outputs();
+		pthread_mutex_unlock(&Q.lock);
 		return -1;
 	}
 	Q.thread = t;
 	Q.started = 1;
-	return 0;
+	return r;
+}
+
+int
+outputs_start(const struct agent_config *c, struct journal *j, char *why, size_t whylen)
+{
+	Q.cfg = c;
+	Q.j = j;
+	return start(c, why, whylen);
+}
+
+int
+outputs_reconfigure(const struct agent_config *c, char *why, size_t whylen)
+{
+	outputs_stop(); /* after its last pass: every cursor saved */
+	pthread_mutex_lock(&Q.lock);
+	close_outputs();
+	pthread_mutex_unlock(&Q.lock);
+	return start(c, why, whylen);
 }
 
 void

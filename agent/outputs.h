@@ -5,7 +5,9 @@
  * (STATE_DIR/outputs/NAME.seq, advanced after the write), so an output that
  * is slow or briefly unavailable catches up instead of losing events, and
  * a restart neither repeats nor skips any (at most the last one, if the
- * agent dies between a write and saving the cursor).
+ * agent dies between a write and saving the cursor).  A cursor beyond the
+ * journal's end (the journal was lost or restored from a backup) is
+ * logged and moved back to it, so that the output delivers again.
  */
 #ifndef WARD_AGENT_OUTPUTS_H
 #define WARD_AGENT_OUTPUTS_H
@@ -18,6 +20,11 @@ struct journal;
 
 /* Starts the configured outputs over j.  0, or -1 with why. */
 int outputs_start(const struct agent_config *c, struct journal *j, char *why, size_t whylen);
+
+/* A reload: the outputs c asks for from now on, each going on from its
+ * cursor (an NDJSON file moved to another path continues there).  0, or
+ * -1 with why (that output is off; the others run). */
+int outputs_reconfigure(const struct agent_config *c, char *why, size_t whylen);
 
 /* Wakes the outputs (called after an append). */
 void outputs_kick(void);

@@ -7,10 +7,13 @@
  * logged with its reason and recorded in the store for `ward agent status`.
  */
 #include "agent/supervisor.h"
+#include "agent/log.h"
+#include "agent/reload.h"
 #include "agent/worker.h"
 #include "content/store.h"
 #include "event/event.h"
 #include "event/journal.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 #include <errno.h>
@@ -42,11 +45,9 @@ slog(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "wardd[%ld] supervisor: ", (long)getpid());
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vline((long)getpid(), "supervisor", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void
@@ -166,18 +167,27 @@ crash_guard(const struct agent_config *c, const char *how)
 		slog("cannot save the content state: %s", d.msg);
 }
 
+/* Forks the worker; *hb_read gets its heartbeats, *cfg_sock is where
+ * reloaded configurations go to it. */
 static pid_t
-start_worker(const struct agent_config *c, const char *config_path, int *hb_read)
+start_worker(const struct agent_config *c, const char *config_path, int *hb_read, int *cfg_sock)
 {
 	pid_t parent = getpid(), pid;
-	int hb[2];
+	int hb[2], sv[2];
 
 	if (pipe2(hb, O_CLOEXEC) != 0)
 		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		close(hb[0]);
+		close(hb[1]);
+		return -1;
+	}
 	pid = fork();
 	if (pid < 0) {
 		close(hb[0]);
 		close(hb[1]);
+		close(sv[0]);
+		close(sv[1]);
 		return -1;
 	}
 	if (pid == 0) {
@@ -189,23 +199,80 @@ start_worker(const struct agent_config *c, const char *config_path, int *hb_read
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(hb[0]);
+		close(sv[0]);
 		(void)fcntl(hb[1], F_SETFL, O_NONBLOCK);
-		_exit(worker_main(c, config_path, hb[1]));
+		_exit(worker_main(c, config_path, hb[1], sv[1]));
 	}
 	close(hb[1]);
+	close(sv[1]);
 	(void)fcntl(hb[0], F_SETFL, O_NONBLOCK);
 	*hb_read = hb[0];
+	*cfg_sock = sv[0];
 	return pid;
 }
 
+/*
+ * SIGHUP: reads config_path again.  A file that does not load, or whose
+ * trusted keys cannot be read, is refused and cur stays; otherwise the
+ * keys a reload applies go into cur (which a restarted worker starts
+ * with) and to the running worker over sock (-1: none runs), and the
+ * others that changed are named.
+ */
+static void
+reload(struct agent_config *cur, const char *config_path, int sock)
+{
+	struct agent_config *next = ward_malloc(sizeof(*next));
+	struct ward_diag d;
+	char msg[1200], changed[600], restart[600];
+	unsigned groups;
+
+	if (next == NULL) {
+		slog("reload: out of memory; the running configuration stays");
+		return;
+	}
+	config_defaults(next);
+	if (config_load(config_path, next, &d) != 0) {
+		diag_format(&d, msg, sizeof(msg));
+		slog("reload refused: %s; the running configuration stays", msg);
+		goto out;
+	}
+	if (config_check_keys(next, msg, sizeof(msg)) != 0) {
+		slog("reload refused: %s: %s; the running configuration stays", config_path, msg);
+		goto out;
+	}
+	groups = config_changes(cur, next, changed, sizeof(changed), restart, sizeof(restart));
+	if (restart[0] != '\0')
+		slog("reload: not reloaded: %s (restart wardd)", restart);
+	if (groups == 0) {
+		slog("reload: %s read; nothing to apply", config_path);
+		goto out;
+	}
+	config_reload_into(cur, next);
+	slog("reload: %s read; applying %s", config_path, changed);
+	if (sock >= 0 && reload_send(sock, cur, groups) != 0)
+		slog("reload: cannot pass the configuration to the worker (%s); it applies when "
+		     "the worker restarts",
+		     strerror(errno));
+out:
+	ward_free(next);
+}
+
 int
-supervisor_main(const struct agent_config *c, const char *config_path)
+supervisor_main(const struct agent_config *start, const char *config_path)
 {
 	const char *wd = getenv("WATCHDOG_USEC");
 	double wd_interval = wd != NULL ? atof(wd) / 2e6 : 0, last_wd = 0;
 	unsigned consecutive = 0;
 	int ready = 0, stopping = 0, sfd;
 	sigset_t set;
+	/* The configuration in force: start's, then each reload's. */
+	struct agent_config *c = ward_malloc(sizeof(*c));
+
+	if (c == NULL) {
+		slog("out of memory");
+		return 1;
+	}
+	memcpy(c, start, sizeof(*c));
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -221,8 +288,8 @@ supervisor_main(const struct agent_config *c, const char *config_path)
 	}
 	for (;;) {
 		double started = clock_mono(), last_hb = clock_mono(), backoff;
-		int hb = -1, status = 0, exited = 0;
-		pid_t pid = start_worker(c, config_path, &hb);
+		int hb = -1, cs = -1, status = 0, exited = 0;
+		pid_t pid = start_worker(c, config_path, &hb, &cs);
 
 		if (pid < 0) {
 			slog("cannot start the worker: %s", strerror(errno));
@@ -260,18 +327,34 @@ supervisor_main(const struct agent_config *c, const char *config_path)
 					stopping = 1;
 					sd_notify_send("STOPPING=1");
 					kill(pid, SIGTERM);
+				} else if (si.ssi_signo == SIGHUP && !stopping) {
+					if (ready) {
+						char msg[64];
+
+						/* systemd: reloading, since when */
+						snprintf(msg, sizeof(msg),
+							 "RELOADING=1\nMONOTONIC_USEC=%.0f",
+							 clock_mono() * 1e6);
+						sd_notify_send(msg);
+					}
+					reload(c, config_path, cs);
+					if (ready)
+						sd_notify_send("READY=1");
 				}
 			}
 			if (waitpid(pid, &status, WNOHANG) == pid)
 				exited = 1;
 		}
 		close(hb);
+		close(cs);
 		if (stopping) {
 			slog("stopped");
+			ward_free(c);
 			return 0;
 		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_CONFIG) {
 			slog("the worker cannot run with this configuration (see above); not restarting");
+			ward_free(c);
 			return 1;
 		}
 		if (WIFEXITED(status)) {
@@ -300,13 +383,17 @@ supervisor_main(const struct agent_config *c, const char *config_path)
 				struct signalfd_siginfo si;
 
 				(void)poll(&p, 1, (int)((until - clock_mono()) * 1000) + 1);
-				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 					if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 						stopping = 1;
+					else if (si.ssi_signo == SIGHUP) /* for the next worker */
+						reload(c, config_path, -1);
+				}
 			}
 		}
 		if (stopping) {
 			slog("stopped");
+			ward_free(c);
 			return 0;
 		}
 	}

@@ -5,14 +5,17 @@
  * last-known-good left, the worker restarts in safe mode (no content)
  * instead of looping.  It speaks systemd's notify protocol (READY=1, and
  * WATCHDOG=1 while the worker's heartbeat arrives) and kills a worker
- * whose heartbeat stops (a hang counts as a crash).
+ * whose heartbeat stops (a hang counts as a crash).  On SIGHUP it reads
+ * the configuration file again and passes what a reload may change to the
+ * worker (reload.h); a file with an error is refused, and said.
  */
 #ifndef WARD_AGENT_SUPERVISOR_H
 #define WARD_AGENT_SUPERVISOR_H
 
 #include "agent/config.h"
 
-/* Runs until SIGTERM/SIGINT; returns the process exit status. */
+/* Runs until SIGTERM/SIGINT with the configuration c (copied) read from
+ * config_path; returns the process exit status. */
 int supervisor_main(const struct agent_config *c, const char *config_path);
 
 /* Sends state (e.g. "READY=1") to systemd if NOTIFY_SOCKET is set. */

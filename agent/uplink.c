@@ -54,6 +54,11 @@ static struct {
 	time_t refused_since; /* the minute refused_lines counts in */
 	unsigned refused_lines, refused_quiet;
 	long long acked;
+	/* The highest sequence number of the journal (journal_id) that the
+	 * server can have from this agent: what the journal held at start (a
+	 * run before may have sent it), then what was sent since.  The server
+	 * saying it has more means that it saw another journal under this id. */
+	uint64_t sent_max;
 	time_t last_checkin, last_upload;
 } U = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
@@ -86,13 +91,32 @@ uplink_status(void)
 		pthread_mutex_unlock(&U.lock);
 		return NULL;
 	}
-	o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "server", U.cfg->server_url, "state", U.state,
-		      "agent_id", U.agent_id, "events_acked", (json_int_t)U.acked, "last_checkin",
-		      (json_int_t)U.last_checkin);
+	o = json_pack("{s:s, s:s, s:s, s:I}", "server", U.cfg->server_url, "state", U.state,
+		      "agent_id", U.agent_id, "events_acked", (json_int_t)U.acked);
+	if (U.last_checkin > 0) {
+		char at[21];
+
+		bundle_format_time((int64_t)U.last_checkin, at);
+		json_object_set_new(o, "last_checkin", json_string(at));
+	} else {
+		json_object_set_new(o, "last_checkin", json_null());
+	}
 	if (U.error[0] != '\0')
 		json_object_set_new(o, "error", json_string(U.error));
 	pthread_mutex_unlock(&U.lock);
 	return o;
+}
+
+int
+uplink_token_unneeded(void)
+{
+	int r;
+
+	pthread_mutex_lock(&U.lock);
+	r = U.running && U.cfg->server_enroll_token[0] != '\0' && U.agent_id[0] != '\0' &&
+	    strcmp(U.state, "enrolled") == 0;
+	pthread_mutex_unlock(&U.lock);
+	return r;
 }
 
 /* --- identity ------------------------------------------------------------ */
@@ -250,18 +274,87 @@ load_state(void)
 	return ok ? 0 : -1;
 }
 
+/* A new random journal id (32 hex digits) in out.  0 or -1. */
+static int
+new_journal_id(char out[33])
+{
+	uint8_t rnd[16];
+	FILE *f = fopen("/dev/urandom", "re");
+	int ok = f != NULL && fread(rnd, 1, sizeof(rnd), f) == sizeof(rnd);
+
+	if (f != NULL)
+		fclose(f);
+	if (!ok)
+		return -1;
+	(void)digest_to_hex(rnd, sizeof(rnd), out, 33);
+	return 0;
+}
+
 static int
 save_state(void)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "server", U.cfg->server_url, "agent_id",
-			      U.agent_id, "secret", U.secret, "journal_id", U.journal_id);
-	char *text = json_dumps(o, JSON_INDENT(1));
+	json_t *o;
+	char *text;
 	struct ward_diag d;
-	int r = text != NULL ? file_replace(U.state_path, text, strlen(text), 0600, &d) : -1;
+	int r;
 
+	pthread_mutex_lock(&U.lock);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "server", U.cfg->server_url, "agent_id", U.agent_id,
+		      "secret", U.secret, "journal_id", U.journal_id);
+	pthread_mutex_unlock(&U.lock);
+	text = json_dumps(o, JSON_INDENT(1));
+	r = text != NULL ? file_replace(U.state_path, text, strlen(text), 0600, &d) : -1;
+	if (text != NULL)
+		OPENSSL_cleanse(text, strlen(text));
 	free(text);
 	json_decref(o);
 	return r;
+}
+
+/*
+ * The server says it has the events of journal jid up to acked, more than
+ * this agent can have sent of it: the journal was lost or restored from a
+ * backup, or two agents wrote it before the state directory was locked.
+ * The events written since carry sequence numbers the server has already
+ * (and drops as duplicates), and nothing newer would be sent until the
+ * journal caught up.  So they go under a new journal id, from the
+ * journal's oldest record still kept: some may reach the server twice,
+ * none is lost.  (Compared with what was sent, not with the journal's
+ * end: events written before the first check-in answers — a burst of FIM
+ * events — must not hide the mismatch.)  Returns 1 if it switched (or jid
+ * is no longer the current one).
+ */
+static int
+journal_behind(long long acked, const char *jid)
+{
+	struct journal_stats js;
+	uint64_t sent;
+	char id[33];
+	int stale;
+
+	journal_stats(U.j, &js);
+	pthread_mutex_lock(&U.lock);
+	stale = strcmp(U.journal_id, jid) != 0;
+	sent = U.sent_max;
+	pthread_mutex_unlock(&U.lock);
+	if (stale)
+		return 1;
+	if (acked <= 0 || (uint64_t)acked <= sent || new_journal_id(id) != 0)
+		return 0;
+	pthread_mutex_lock(&U.lock);
+	snprintf(U.journal_id, sizeof(U.journal_id), "%s", id);
+	U.acked = 0;
+	U.sent_max = 0;
+	U.synced = 1;
+	pthread_mutex_unlock(&U.lock);
+	if (save_state() != 0)
+		worker_log("uplink: cannot save %s", U.state_path);
+	worker_log("uplink: the server has the events of journal %s up to %lld, beyond what this "
+		   "journal held of it (up to %llu; its next event is %llu): recovered, events go "
+		   "to the server under the new journal %s from event %llu on",
+		   jid, acked, (unsigned long long)sent, (unsigned long long)js.next_seq, id,
+		   (unsigned long long)(js.first_seq > 0 ? js.first_seq : js.next_seq));
+	return 1;
 }
 
 /*
@@ -314,18 +407,16 @@ enroll(char *err, size_t errlen)
 	OPENSSL_cleanse(U.prev_secret, sizeof(U.prev_secret));
 	pthread_mutex_unlock(&U.lock);
 	{
-		uint8_t rnd[16];
-		FILE *f = fopen("/dev/urandom", "re");
+		char jid[33];
 
-		if (f == NULL || fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd)) {
-			if (f != NULL)
-				fclose(f);
+		if (new_journal_id(jid) != 0) {
 			json_decref(resp);
 			snprintf(err, errlen, "no randomness");
 			return -1;
 		}
-		fclose(f);
-		(void)digest_to_hex(rnd, sizeof(rnd), U.journal_id, sizeof(U.journal_id));
+		pthread_mutex_lock(&U.lock);
+		snprintf(U.journal_id, sizeof(U.journal_id), "%s", jid);
+		pthread_mutex_unlock(&U.lock);
 	}
 	r = code == 202 ? 1 : 0;
 	if (r == 1)
@@ -475,11 +566,11 @@ follow(CURL *c, json_t *desired, json_t *status)
 }
 
 /* Checks in; *next is when to check in again (seconds), *acked what the
- * server has committed of this journal. */
+ * server has committed of the journal jid (the one this check-in named). */
 static long
-checkin(CURL *c, int *next, long long *acked, char *err, size_t errlen)
+checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t errlen)
 {
-	json_t *body = worker_status_json(), *resp = NULL;
+	json_t *body = worker_status_json(), *resp = NULL, *paths;
 	double cpu;
 	long long rss;
 	long code;
@@ -487,7 +578,21 @@ checkin(CURL *c, int *next, long long *acked, char *err, size_t errlen)
 	resources(&cpu, &rss);
 	json_object_set_new(body, "resources",
 			    json_pack("{s:f, s:I}", "cpu_pct", cpu, "rss_kb", (json_int_t)rss));
-	json_object_set_new(body, "journal_id", json_string(U.journal_id));
+	/* The FIM path lists are for the local status (a path may be longer
+	 * than a report's strings): the server gets how many there are. */
+	paths = json_object_get(json_object_get(json_object_get(body, "sensors"), "fim"), "paths");
+	if (json_is_object(paths)) {
+		json_object_set_new(
+		    paths, "config",
+		    json_integer((json_int_t)json_array_size(json_object_get(paths, "config"))));
+		json_object_set_new(
+		    paths, "content",
+		    json_integer((json_int_t)json_array_size(json_object_get(paths, "content"))));
+	}
+	pthread_mutex_lock(&U.lock);
+	snprintf(jid, 40, "%s", U.journal_id);
+	pthread_mutex_unlock(&U.lock);
+	json_object_set_new(body, "journal_id", json_string(jid));
 	/* A long poll: the server answers when there is something to do, or
 	 * after at most its check-in interval. */
 	json_object_set_new(body, "wait_s", json_integer(LONG_POLL_S));
@@ -526,6 +631,7 @@ struct batch {
 	json_t *events;
 	size_t bytes;
 	unsigned max;
+	uint64_t last; /* sequence number of the last event in it */
 };
 
 static int
@@ -539,16 +645,17 @@ add_record(void *arg, uint64_t seq, const uint8_t *p, size_t n)
 	json_array_append_new(b->events,
 			      json_pack("{s:I, s:o}", "seq", (json_int_t)seq, "event", ev));
 	b->bytes += n;
+	b->last = seq;
 	return json_array_size(b->events) >= b->max || b->bytes >= BATCH_BYTES;
 }
 
-/* Uploads one batch after *acked.  1 if there may be more, 0 if none
- * left, -1 on failure (with err). */
+/* Uploads one batch of the journal jid after *acked.  1 if there may be
+ * more, 0 if none left, -1 on failure (with err). */
 static int
-upload(long long *acked, char *err, size_t errlen)
+upload(long long *acked, const char *jid, char *err, size_t errlen)
 {
 	struct journal_stats js;
-	struct batch b = {json_array(), 0, U.cfg->server_batch_max};
+	struct batch b = {json_array(), 0, U.cfg->server_batch_max, 0};
 	json_t *body, *resp = NULL;
 	uint64_t from = (uint64_t)*acked + 1, keep;
 	long code;
@@ -571,7 +678,13 @@ upload(long long *acked, char *err, size_t errlen)
 		return 0;
 	}
 	more = json_array_size(b.events) >= b.max || b.bytes >= BATCH_BYTES;
-	body = json_pack("{s:s, s:o}", "journal_id", U.journal_id, "events", b.events);
+	/* Before it is sent: an answer that counts it must not look like
+	 * more than was sent. */
+	pthread_mutex_lock(&U.lock);
+	if (strcmp(U.journal_id, jid) == 0 && b.last > U.sent_max)
+		U.sent_max = b.last;
+	pthread_mutex_unlock(&U.lock);
+	body = json_pack("{s:s, s:o}", "journal_id", jid, "events", b.events);
 	code = post(U.curl, "/api/v1/events", body, 1, &resp, err, errlen);
 	json_decref(body);
 	if (code != 200 || !json_is_integer(json_object_get(resp, "acked"))) {
@@ -580,6 +693,8 @@ upload(long long *acked, char *err, size_t errlen)
 	}
 	*acked = (long long)json_integer_value(json_object_get(resp, "acked"));
 	json_decref(resp);
+	if (journal_behind(*acked, jid))
+		return 1; /* again, under the journal id in force */
 	/* Drop only what the server has and every local output delivered. */
 	keep = outputs_delivered();
 	(void)journal_ack(U.j, (uint64_t)*acked < keep ? (uint64_t)*acked : keep);
@@ -631,7 +746,7 @@ static void *
 poll_thread(void *arg)
 {
 	CURL *c = arg;
-	char err[600];
+	char err[600], jid[40];
 	double backoff = 1;
 	long long server_acked = 0;
 	int next = 0;
@@ -649,7 +764,7 @@ poll_thread(void *arg)
 			continue;
 		}
 		err[0] = '\0';
-		code = checkin(c, &next, &server_acked, err, sizeof(err));
+		code = checkin(c, &next, &server_acked, jid, err, sizeof(err));
 		if (code == 403) { /* revoked: say so, stop calling */
 			set_state("revoked", err);
 			worker_log("uplink: %s; no further calls", err);
@@ -682,14 +797,19 @@ poll_thread(void *arg)
 		}
 		backoff = 1;
 		/* Resume after what the server has committed of this journal
-		 * (after a restart, or if it lost some). */
+		 * (after a restart, or if it lost some) — unless it has more than
+		 * the journal holds. */
+		if (journal_behind(server_acked, jid))
+			server_acked = -1; /* under another journal id now */
 		pthread_mutex_lock(&U.lock);
 		if (strcmp(U.state, "pending-approval") == 0) { /* approved */
 			snprintf(U.state, sizeof(U.state), "enrolled");
 			U.error[0] = '\0';
 		}
-		U.acked = server_acked;
-		U.synced = 1;
+		if (server_acked >= 0) {
+			U.acked = server_acked;
+			U.synced = 1;
+		}
 		pthread_mutex_unlock(&U.lock);
 		uplink_kick();
 		if (next > 0)
@@ -711,6 +831,7 @@ uplink_thread(void *arg)
 	(void)arg;
 	for (;;) {
 		long long acked;
+		char jid[40];
 		int r;
 
 		err[0] = '\0';
@@ -742,13 +863,14 @@ uplink_thread(void *arg)
 		}
 		pthread_mutex_lock(&U.lock);
 		acked = U.acked;
+		snprintf(jid, sizeof(jid), "%s", U.journal_id);
 		r = U.synced;
 		pthread_mutex_unlock(&U.lock);
 		if (!r) { /* not before the server said what it has */
 			wait_for(0.2, 1);
 			continue;
 		}
-		r = upload(&acked, err, sizeof(err));
+		r = upload(&acked, jid, err, sizeof(err));
 		if (r < 0) {
 			set_state(NULL, err);
 			wait_for(backoff, 0);
@@ -792,6 +914,12 @@ uplink_start(const struct agent_config *c, struct journal *j, char *why, size_t 
 		return 0;
 	U.cfg = c;
 	U.j = j;
+	{ /* before anything new is journaled: a run before may have sent it */
+		struct journal_stats js;
+
+		journal_stats(j, &js);
+		U.sent_max = js.next_seq - 1;
+	}
 	snprintf(U.state_path, sizeof(U.state_path), "%s/uplink.json", c->state_dir);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if ((U.curl = new_curl(c)) == NULL || (U.poll = new_curl(c)) == NULL) {

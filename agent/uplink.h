@@ -7,9 +7,11 @@
  * versions, mode, crashes, sensors, CPU and memory) and uploads its
  * journal in batches; the server acknowledges what it has committed, and
  * only then may the journal drop those records (and only once the local
- * outputs have them too).  The server is trusted with nothing else: its
- * certificate must chain to server.ca, and content it points to goes
- * through the same checks as any other.
+ * outputs have them too).  When the server has more of the journal than
+ * the journal holds (it was lost or restored from a backup), the events go
+ * on under a new journal id, so that none is taken for a duplicate.  The server is trusted with
+ * nothing else: its certificate must chain to server.ca, and content it points to goes through the
+ * same checks as any other.
  */
 #ifndef WARD_AGENT_UPLINK_H
 #define WARD_AGENT_UPLINK_H
@@ -26,6 +28,10 @@ int uplink_start(const struct agent_config *c, struct journal *j, char *why, siz
 
 /* New events are in the journal. */
 void uplink_kick(void);
+
+/* 1 when server.enroll_token is set but no longer needed: the agent is
+ * enrolled (and approved). */
+int uplink_token_unneeded(void);
 
 /* The uplink's state for `ward agent status`, or NULL when off. */
 struct json_t *uplink_status(void);

@@ -226,24 +226,42 @@ validator_main(const struct agent_config *c)
 	return 0;
 }
 
-/* The child: fd 3 = answer pipe, fd 4 = bundle; then a fresh wardd. */
-static void __attribute__((noreturn))
-exec_child(const struct agent_config *c, const char *config_path, int answer_fd, int bundle_fd)
-{
-	char *argv[] = {(char *)"wardd", (char *)"--validator", (char *)"--config",
-			(char *)config_path, NULL};
+/* The child's command line: the limits of the configuration the worker
+ * runs, made before the fork (only async-signal-safe calls after it). */
+struct child_args {
+	char cpu[16], mem[16];
+	char *argv[10];
+};
 
-	(void)c;
+static void
+child_args(const struct agent_config *c, struct child_args *a)
+{
+	snprintf(a->cpu, sizeof(a->cpu), "%u", c->validator_cpu_s);
+	snprintf(a->mem, sizeof(a->mem), "%u", c->validator_memory_mb);
+	a->argv[0] = (char *)"wardd";
+	a->argv[1] = (char *)"--validator";
+	a->argv[2] = (char *)"--validator-user";
+	a->argv[3] = (char *)c->validator_user;
+	a->argv[4] = (char *)"--validator-cpu-s";
+	a->argv[5] = a->cpu;
+	a->argv[6] = (char *)"--validator-memory-mb";
+	a->argv[7] = a->mem;
+	a->argv[8] = NULL;
+}
+
+/* The child: fd 3 = answer pipe, fd 4 = bundle; then a fresh wardd. */
+static void __attribute__((noreturn)) exec_child(struct child_args *a, int answer_fd, int bundle_fd)
+{
 	if (dup2(answer_fd, 3) != 3 || dup2(bundle_fd, 4) != 4)
 		_exit(3);
 	(void)close_range(5, ~0u, 0);
-	execv("/proc/self/exe", argv);
+	execv("/proc/self/exe", a->argv);
 	_exit(4);
 }
 
 int
-validator_run(const struct agent_config *c, const char *config_path, const uint8_t *bundle,
-	      size_t bundle_len, struct wbuf *out, char *reason, size_t reasonlen)
+validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle_len,
+	      struct wbuf *out, char *reason, size_t reasonlen)
 {
 	struct wbuf got;
 	double deadline = clock_mono() + c->validator_timeout_s;
@@ -251,8 +269,10 @@ validator_run(const struct agent_config *c, const char *config_path, const uint8
 	int pfd[2], mfd, status = 0, timed_out = 0, r = 0;
 	pid_t pid;
 	size_t n;
+	struct child_args args;
 
 	reason[0] = '\0';
+	child_args(c, &args);
 	/* The bundle travels in a sealed memory file: the child reads it
 	 * before entering the sandbox and cannot change the parent's copy. */
 	mfd = memfd_create("ward-bundle", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -278,7 +298,7 @@ validator_run(const struct agent_config *c, const char *config_path, const uint8
 		return WARD_EIO;
 	}
 	if (pid == 0)
-		exec_child(c, config_path, pfd[1], mfd);
+		exec_child(&args, pfd[1], mfd);
 	close(pfd[1]);
 	close(mfd);
 	wbuf_init(&got);

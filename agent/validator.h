@@ -17,15 +17,17 @@
 
 /*
  * Validates the bundle bundle[0..len) in a sandboxed child (a fresh
- * `wardd --validator --config config_path`, so that nothing of the agent's
- * threads and locks is inherited).  Returns 0 with the compiled image
+ * `wardd --validator` with c's validator.* limits on its command line, so
+ * that nothing of the agent's threads and locks is inherited, and the
+ * limits are those of the configuration the agent runs, whatever the file
+ * holds by then).  Returns 0 with the compiled image
  * appended to out, or a negative WARD_E* code with reason (reasonlen
  * bytes) saying why: the content's own error (a rule that does not
  * compile, a failing test), a limit hit (CPU time, memory, deadline), or
  * the child's crash.
  */
-int validator_run(const struct agent_config *c, const char *config_path, const uint8_t *bundle,
-		  size_t len, struct wbuf *out, char *reason, size_t reasonlen);
+int validator_run(const struct agent_config *c, const uint8_t *bundle, size_t len, struct wbuf *out,
+		  char *reason, size_t reasonlen);
 
 /* The body of `wardd --validator` (fd 3: answer, fd 4: bundle); the exit
  * status of the process. */

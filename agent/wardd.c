@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include <unistd.h>
 
 #include "agent/config.h"
+#include "agent/log.h"
 #include "agent/onaccess.h"
+#include "agent/pidlock.h"
 #include "agent/supervisor.h"
 #include "agent/validator.h"
 #include "crypto/sign.h"
@@ -40,7 +43,13 @@ usage(FILE *f)
 		   "                      keys, the watched paths) and exit: 0 if it is\n"
 		   "                      good, 78 if not\n"
 		   "  -h, --help          show this help\n"
-		   "      --version       print the version\n");
+		   "      --version       print the version\n"
+		   "\n"
+		   "One wardd runs per state_dir and run_dir: a second one exits with status 1\n"
+		   "and says which pid holds them.  SIGHUP (systemctl reload wardd) reloads the\n"
+		   "configuration: the keys that can change without a restart do, the others\n"
+		   "are named in the log, and a file with an error is refused and the running\n"
+		   "configuration kept.\n");
 }
 
 /*
@@ -48,7 +57,7 @@ usage(FILE *f)
  * unless they are ours alone, since the content store, the quarantine key,
  * the agent's credential and the control socket live there and whoever
  * could write in them could plant or swap any of those.  0 or 1 (said on
- * stderr).
+ * stderr: a log line when starting, plain for --check-config).
  */
 static int
 check_dirs(const struct agent_config *cfg, int create)
@@ -65,7 +74,10 @@ check_dirs(const struct agent_config *cfg, int create)
 			continue; /* made at start */
 		if (file_dir_open(paths[i], create, geteuid(), &fd, &d) != 0) {
 			diag_format(&d, msg, sizeof(msg));
-			fprintf(stderr, "wardd: %s %s\n", keys[i], msg);
+			if (create) /* starting: a log line */
+				log_line(0, NULL, "%s %s", keys[i], msg);
+			else
+				fprintf(stderr, "wardd: %s %s\n", keys[i], msg);
 			bad = 1;
 			continue;
 		}
@@ -133,6 +145,93 @@ check_config(const struct agent_config *cfg, const char *path)
 	return bad ? 78 : 0;
 }
 
+/*
+ * Takes the lock of state_dir and of run_dir (pidlock.h), the same
+ * directory once.  A worker whose supervisor was just killed still holds
+ * them for the moment it takes to die with it: a lock whose supervisor is
+ * gone (or not yet written) is waited for, up to LOCK_WAIT_S.  0 with
+ * fds[0..1] (-1 for one not taken), or 1 (said: who holds which).
+ */
+#define LOCK_WAIT_S 3
+static int
+lock_dirs(const struct agent_config *cfg, int fds[2])
+{
+	const char *const keys[] = {"state_dir", "run_dir"};
+	const char *const paths[] = {cfg->state_dir, cfg->run_dir};
+	struct stat st[2];
+	struct ward_diag d;
+	char msg[1200];
+	unsigned i, tries;
+	int bad = 1;
+
+	fds[0] = fds[1] = -1;
+	for (i = 0; i < 2; i++) {
+		pid_t holder = 0;
+		int dfd, r = 0;
+
+		if (file_dir_open(paths[i], 0, geteuid(), &dfd, &d) != 0) {
+			diag_format(&d, msg, sizeof(msg));
+			log_line(0, NULL, "%s %s", keys[i], msg);
+			goto fail;
+		}
+		if (fstat(dfd, &st[i]) != 0) {
+			log_line(0, NULL, "%s %s: %s", keys[i], paths[i], strerror(errno));
+			close(dfd);
+			goto fail;
+		}
+		if (i == 1 && st[1].st_dev == st[0].st_dev && st[1].st_ino == st[0].st_ino) {
+			close(dfd); /* one directory for both: locked already */
+			break;
+		}
+		for (tries = 0; tries < LOCK_WAIT_S * 20; tries++) {
+			r = pidlock_take(dfd, PIDLOCK_NAME, &fds[i], &holder, &d);
+			if (r != 1 || (holder > 0 && (kill(holder, 0) == 0 || errno != ESRCH)))
+				break;
+			usleep(50000);
+		}
+		close(dfd);
+		if (r == 1) {
+			char who[80] = "pid unknown";
+
+			if (holder > 0 && kill(holder, 0) != 0 && errno == ESRCH)
+				snprintf(who, sizeof(who), "pid %ld has exited, its worker not yet",
+					 (long)holder);
+			else if (holder > 0)
+				snprintf(who, sizeof(who), "pid %ld", (long)holder);
+			log_line(
+			    0, NULL,
+			    "already running (%s): %s %s is locked by it (%s/%s); stop that wardd "
+			    "first, or give this one its own state_dir and run_dir",
+			    who, keys[i], paths[i], paths[i], PIDLOCK_NAME);
+			goto fail;
+		}
+		if (r != 0) {
+			log_line(0, NULL, "%s %s: %s", keys[i], paths[i], d.msg);
+			goto fail;
+		}
+	}
+	bad = 0;
+fail:
+	for (i = 0; bad && i < 2; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+	return bad;
+}
+
+/* A number of a validator option, in [min, max]; -1 if it is not one. */
+static long
+validator_arg(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno == 0 && end != s && *end == '\0' && v >= min && v <= max ? v : -1;
+}
+
 /* Detaches from the terminal; the parent exits once the child runs. */
 static int
 daemonize(void)
@@ -170,6 +269,9 @@ main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"validator", no_argument, NULL, 'V'},
+	    {"validator-user", required_argument, NULL, 'U'},
+	    {"validator-cpu-s", required_argument, NULL, 'P'},
+	    {"validator-memory-mb", required_argument, NULL, 'M'},
 	    {"check-config", no_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'v'},
@@ -177,9 +279,10 @@ main(int argc, char **argv)
 	};
 	struct agent_config cfg;
 	struct ward_diag d;
-	const char *config = NULL;
+	const char *config = NULL, *v_user = NULL;
 	char abs_config[4096];
-	int c, foreground = 0, validator = 0, check = 0;
+	long v_cpu = 0, v_mem = 0;
+	int c, foreground = 0, validator = 0, check = 0, locks[2];
 
 	while ((c = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -191,6 +294,15 @@ main(int argc, char **argv)
 			break;
 		case 'V':
 			validator = 1;
+			break;
+		case 'U':
+			v_user = optarg;
+			break;
+		case 'P':
+			v_cpu = validator_arg(optarg, 1, 3600);
+			break;
+		case 'M':
+			v_mem = validator_arg(optarg, 64, 1 << 20);
 			break;
 		case 'C':
 			check = 1;
@@ -206,6 +318,25 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (validator) {
+		/* The worker passes the validator the limits of the configuration
+		 * it runs: the file may have changed since (a reload refused, or
+		 * not yet sent). */
+		config_defaults(&cfg);
+		if (optind != argc || v_cpu < 0 || v_mem < 0 ||
+		    (config != NULL && config_load(config, &cfg, &d) != 0))
+			return 2;
+		if (v_user != NULL) {
+			if (v_user[0] == '\0' || strlen(v_user) >= sizeof(cfg.validator_user))
+				return 2;
+			snprintf(cfg.validator_user, sizeof(cfg.validator_user), "%s", v_user);
+		}
+		if (v_cpu > 0)
+			cfg.validator_cpu_s = (unsigned)v_cpu;
+		if (v_mem > 0)
+			cfg.validator_memory_mb = (unsigned)v_mem;
+		return validator_main(&cfg);
+	}
 	if (config == NULL || optind != argc) {
 		usage(stderr);
 		return 2;
@@ -215,26 +346,38 @@ main(int argc, char **argv)
 		char msg[1200];
 
 		diag_format(&d, msg, sizeof(msg));
-		fprintf(stderr, "wardd: %s\n", msg);
-		return validator ? 2 : 78;
+		if (check)
+			fprintf(stderr, "wardd: %s\n", msg);
+		else
+			log_line(0, NULL, "%s", msg);
+		return 78;
 	}
-	if (validator)
-		return validator_main(&cfg);
 	if (check)
 		return check_config(&cfg, config);
 	if (geteuid() != 0)
-		fprintf(stderr, "wardd: warning: not running as root: the validator cannot drop "
-				"privileges and the sensors will not work\n");
+		log_line(0, NULL,
+			 "warning: not running as root: the validator cannot drop "
+			 "privileges and the sensors will not work");
 	if (realpath(config, abs_config) == NULL) {
-		fprintf(stderr, "wardd: %s: %s\n", config, strerror(errno));
+		log_line(0, NULL, "%s: %s", config, strerror(errno));
 		return 78;
 	}
 	umask(077);
 	if (check_dirs(&cfg, 1) != 0)
 		return 78;
+	/* Before detaching, so that whoever started a second wardd hears it
+	 * (exit status 1). */
+	if (lock_dirs(&cfg, locks) != 0)
+		return 1;
 	if (!foreground && daemonize() != 0) {
-		fprintf(stderr, "wardd: cannot detach: %s\n", strerror(errno));
+		log_line(0, NULL, "cannot detach: %s", strerror(errno));
 		return 1;
 	}
+	/* The supervisor's pid (daemonize changed it), for whoever finds the
+	 * directories locked. */
+	if ((locks[0] >= 0 && pidlock_write(locks[0], getpid()) != 0) ||
+	    (locks[1] >= 0 && pidlock_write(locks[1], getpid()) != 0))
+		log_line(0, NULL, "warning: cannot write the pid in %s: %s", PIDLOCK_NAME,
+			 strerror(errno));
 	return supervisor_main(&cfg, abs_config);
 }

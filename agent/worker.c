@@ -15,9 +15,12 @@
 #include "agent/worker.h"
 #include "agent/control.h"
 #include "agent/fimmon.h"
+#include "agent/log.h"
 #include "agent/uplink.h"
 #include "agent/onaccess.h"
 #include "agent/procmon.h"
+#include "agent/reload.h"
+#include "agent/status.h"
 #include "agent/outputs.h"
 #include "agent/validator.h"
 #include "content/bundle.h"
@@ -46,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -67,19 +71,26 @@ struct active {
 };
 
 static struct {
+	/* The configuration the worker started with: what is read only at
+	 * start (state_dir, run_dir, journal, server) is read here, forever. */
 	const struct agent_config *cfg;
 	const char *config_path;
-	struct sign_key *trusted[CONFIG_MAX_KEYS];
+	/* The configuration in force (each reload replaces it): swapped
+	 * holding both locks, read holding either. */
+	struct agent_config *live;
+	time_t live_at;				   /* when it was loaded */
+	struct sign_key *trusted[CONFIG_MAX_KEYS]; /* live's keys; apply_lock */
 	unsigned ntrusted;
-	pthread_mutex_t lock; /* cur, st, safe */
-	pthread_mutex_t apply_lock;
+	pthread_mutex_t lock;	    /* cur, st, safe, live */
+	pthread_mutex_t apply_lock; /* one activation at a time; trusted, live */
 	struct active *cur;
 	struct store_state st;
 	int safe;
 	char safe_reason[STORE_MAX_REASON];
 	time_t started;
 	struct journal *journal;
-	char onaccess_off[1024]; /* why the on-access sensor is off */
+	/* Why a sensor is off (lock): the sizes of struct status_off. */
+	char onaccess_off[1024];
 	char procmon_off[300];
 	char fimmon_off[300];
 } W = {
@@ -94,11 +105,9 @@ worker_log(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "wardd[%ld]: ", (long)getpid());
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vline((long)getpid(), NULL, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Appends ev to the journal (taking the reference). */
@@ -464,8 +473,8 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	}
 	*version = b->version;
 	/* 2. Signatures. */
-	if ((r = bundle_verify(b, W.trusted, W.ntrusted, W.cfg->signature_threshold, &valid, &d)) !=
-	    0) {
+	if ((r = bundle_verify(b, W.trusted, W.ntrusted, W.live->signature_threshold, &valid,
+			       &d)) != 0) {
 		snprintf(reason, rlen, "signature check failed: %s", d.msg);
 		goto refused;
 	}
@@ -499,7 +508,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 		goto refused;
 	}
 	/* 6. Compile and test in the sandbox. */
-	if ((r = validator_run(W.cfg, W.config_path, p, n, &compiled, why, sizeof(why))) != 0) {
+	if ((r = validator_run(W.live, p, n, &compiled, why, sizeof(why))) != 0) {
 		snprintf(reason, rlen, "validation failed: %s", why);
 		goto refused;
 	}
@@ -600,25 +609,26 @@ out:
 
 /* --- control requests -------------------------------------------------- */
 
-static json_t *
-fim_status(void)
+/*
+ * What the agent does now: "safe" (safe mode: no content, by the crash
+ * guard), "waiting" (no content yet: nothing to detect with), or
+ * "protecting" (content in use).
+ */
+static const char *
+mode_locked(void)
 {
-	struct fimmon_stats fs;
-	char partial[300];
-	json_t *o;
+	return W.safe ? "safe" : W.cur == NULL ? "waiting" : "protecting";
+}
 
-	if (!fimmon_running())
-		return json_pack("{s:s, s:s}", "state", "off", "reason",
-				 W.fimmon_off[0] ? W.fimmon_off : "fim.realtime is false");
-	fimmon_get_stats(&fs, partial, sizeof(partial));
-	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "state", "on", "counters", "dirs",
-		      (json_int_t)fs.dirs, "events", (json_int_t)fs.events, "reported",
-		      (json_int_t)fs.reported, "suppressed", (json_int_t)fs.suppressed,
-		      "package_manager", (json_int_t)fs.package_manager, "lost",
-		      (json_int_t)fs.lost);
-	if (partial[0] != '\0')
-		json_object_set_new(o, "partial", json_string(partial));
-	return o;
+static const char *
+mode_name(void)
+{
+	const char *m;
+
+	pthread_mutex_lock(&W.lock);
+	m = mode_locked();
+	pthread_mutex_unlock(&W.lock);
+	return m;
 }
 
 json_t *
@@ -658,10 +668,16 @@ worker_status_json(void)
 	}
 	if (!W.st.current.present && !W.safe)
 		json_array_append_new(warn, json_string("no content installed"));
-	o = json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:s, s:o}", "mode",
-		      W.safe ? "safe" : "protecting", "content", content, "crashes", arr, "pid",
+	if (uplink_token_unneeded())
+		json_array_append_new(
+		    warn, json_string("server.enroll_token is no longer needed: this agent is "
+				      "enrolled; remove it from wardd.yaml"));
+	bundle_format_time(W.live_at, at);
+	o = json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:s, s:o, s:{s:s, s:s}}", "mode",
+		      mode_locked(), "content", content, "crashes", arr, "pid",
 		      (json_int_t)getpid(), "supervisor_pid", (json_int_t)getppid(), "uptime_s",
-		      (json_int_t)(now - W.started), "agent_version", WARD_VERSION, "warnings", warn);
+		      (json_int_t)(now - W.started), "agent_version", WARD_VERSION, "warnings",
+		      warn, "config", "file", W.config_path, "loaded_at", at);
 	if (W.safe)
 		json_object_set_new(o, "safe_reason", json_string(W.safe_reason));
 	pthread_mutex_unlock(&W.lock);
@@ -672,46 +688,23 @@ worker_status_json(void)
 			json_object_set_new(o, "uplink", up);
 	}
 	{
-		struct onaccess_stats os;
-		char oa_partial[1024];
-		json_t *sens;
+		json_t *conf = json_array(), *cpaths = json_array();
+		struct active *a = active_get();
+		struct status_off off;
+		int on;
 
-		onaccess_get_stats(&os, oa_partial, sizeof(oa_partial));
-		if (onaccess_running()) {
-			sens = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
-					 "state", "on", "counters", "events", (json_int_t)os.events,
-					 "allowed", (json_int_t)os.allowed, "denied",
-					 (json_int_t)os.denied, "cache_hits", (json_int_t)os.cache_hits,
-					 "late", (json_int_t)os.late, "overflow",
-					 (json_int_t)os.overflow, "written", (json_int_t)os.written,
-					 "detections", (json_int_t)os.detections, "ignored",
-					 (json_int_t)os.ignored);
-			/* The configured paths it does not watch, and why. */
-			if (oa_partial[0] != '\0')
-				json_object_set_new(sens, "partial", json_string(oa_partial));
-		} else {
-			sens = json_pack("{s:s, s:s}", "state", "off", "reason",
-					 W.onaccess_off[0] ? W.onaccess_off
-							   : "no onaccess.paths configured");
-		}
-		{
-			struct procmon_stats ps;
-			json_t *pm;
-
-			procmon_get_stats(&ps);
-			if (procmon_running())
-				pm = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I}}", "state", "on",
-					       "counters", "execs", (json_int_t)ps.execs, "matches",
-					       (json_int_t)ps.matches, "killed", (json_int_t)ps.killed,
-					       "partial", (json_int_t)ps.partial, "lost",
-					       (json_int_t)ps.lost);
-			else
-				pm = json_pack("{s:s, s:s}", "state", "off", "reason",
-					       W.procmon_off[0] ? W.procmon_off : "disabled");
-			json_object_set_new(o, "sensors", json_pack("{s:o, s:o, s:o}", "onaccess",
-								     sens, "procmon", pm, "fim",
-								     fim_status()));
-		}
+		pthread_mutex_lock(&W.lock);
+		memcpy(off.onaccess, W.onaccess_off, sizeof(off.onaccess));
+		memcpy(off.procmon, W.procmon_off, sizeof(off.procmon));
+		memcpy(off.fim, W.fimmon_off, sizeof(off.fim));
+		for (i = 0; i < W.live->fim_npaths; i++)
+			json_array_append_new(conf, json_string(W.live->fim_paths[i]));
+		on = W.live->fim_content_paths;
+		pthread_mutex_unlock(&W.lock);
+		for (i = 0; a != NULL && i < a->fim.npaths; i++)
+			json_array_append_new(cpaths, json_string(a->fim.paths[i]));
+		active_put(a);
+		json_object_set_new(o, "sensors", status_sensors(&off, conf, cpaths, on));
 	}
 	return o;
 }
@@ -777,24 +770,29 @@ sensor_off(const char *sensor, const char *what, const char *why)
 	}
 }
 
+/* Reads c's trusted keys into keys[] (*n of them).  0, or -1 (logged;
+ * none kept). */
 static int
-load_keys(void)
+load_keys(const struct agent_config *c, struct sign_key **keys, unsigned *n)
 {
 	unsigned i;
 
-	for (i = 0; i < W.cfg->ntrusted; i++) {
+	*n = 0;
+	for (i = 0; i < c->ntrusted; i++) {
 		uint8_t *buf = NULL;
 		size_t len = 0;
 		struct ward_diag d;
 
-		if (file_read_all(W.cfg->trusted_keys[i], SIGN_MAX_PEM, &buf, &len, &d) != 0 ||
-		    sign_key_from_pem((const char *)buf, len, 0, &W.trusted[i]) != 0) {
-			logmsg("%s: not a readable Ed25519 or SM2 public key", W.cfg->trusted_keys[i]);
+		if (file_read_all(c->trusted_keys[i], SIGN_MAX_PEM, &buf, &len, &d) != 0 ||
+		    sign_key_from_pem((const char *)buf, len, 0, &keys[i]) != 0) {
+			logmsg("%s: not a readable Ed25519 or SM2 public key", c->trusted_keys[i]);
 			ward_free(buf);
+			while (*n > 0)
+				sign_key_free(keys[--*n]);
 			return -1;
 		}
 		ward_free(buf);
-		W.ntrusted++;
+		(*n)++;
 	}
 	return 0;
 }
@@ -833,21 +831,103 @@ load_current(void)
 	}
 }
 
+/*
+ * Applies a reloaded configuration (next, taken; groups: what changed).
+ * Holds apply_lock throughout, so that no activation runs with half of
+ * it, and the on-access marks move under it as they do for new content.
+ */
+static void
+reconfigure(struct agent_config *next, unsigned groups)
+{
+	struct sign_key *keys[CONFIG_MAX_KEYS];
+	struct agent_config *old;
+	unsigned n = 0, i;
+	char why[1024];
+	int safe;
+
+	pthread_mutex_lock(&W.apply_lock);
+	if ((groups & CONFIG_CONTENT) && load_keys(next, keys, &n) != 0) {
+		/* Read by the supervisor a moment ago: gone since.  The keys in
+		 * use stay, with their threshold. */
+		logmsg("reload: the trusted keys cannot be read now; the previous ones stay");
+		memcpy(next->trusted_keys, W.live->trusted_keys, sizeof(next->trusted_keys));
+		next->ntrusted = W.live->ntrusted;
+		next->signature_threshold = W.live->signature_threshold;
+		groups &= ~CONFIG_CONTENT;
+	}
+	if (groups & CONFIG_CONTENT) {
+		for (i = 0; i < W.ntrusted; i++)
+			sign_key_free(W.trusted[i]);
+		memcpy(W.trusted, keys, sizeof(keys[0]) * n);
+		W.ntrusted = n;
+	}
+	pthread_mutex_lock(&W.lock);
+	old = W.live;
+	W.live = next;
+	W.live_at = time(NULL);
+	safe = W.safe;
+	pthread_mutex_unlock(&W.lock);
+	if (groups & CONFIG_SCAN)
+		control_set_max_filesize(next->max_filesize);
+	if ((groups & CONFIG_OUTPUTS) && outputs_reconfigure(next, why, sizeof(why)) != 0)
+		logmsg("reload: outputs are off: %s", why);
+	/* The sensors stay off in safe mode; a worker started later with
+	 * content starts them with this configuration. */
+	if ((groups & CONFIG_FIM) && !safe) {
+		int r = fimmon_reconfigure(next, why, sizeof(why));
+
+		pthread_mutex_lock(&W.lock);
+		snprintf(W.fimmon_off, sizeof(W.fimmon_off), "%.299s", r != 0 ? why : "");
+		pthread_mutex_unlock(&W.lock);
+		if (r != 0)
+			sensor_off("fim", "real-time file integrity monitoring", why);
+	}
+	if ((groups & CONFIG_ONACCESS) && !safe) {
+		int r = onaccess_reconfigure(next, why, sizeof(why));
+
+		pthread_mutex_lock(&W.lock);
+		snprintf(W.onaccess_off, sizeof(W.onaccess_off), "%s", r != 0 ? why : "");
+		pthread_mutex_unlock(&W.lock);
+		if (r != 0)
+			sensor_off("onaccess", "on-access scanning", why);
+	}
+	pthread_mutex_unlock(&W.apply_lock);
+	ward_free(old);
+	logmsg("reload: the new configuration is in force");
+}
+
 int
-worker_main(const struct agent_config *c, const char *config_path, int heartbeat_fd)
+worker_main(const struct agent_config *c, const char *config_path, int heartbeat_fd, int cfg_sock)
 {
 	struct ward_diag d;
 	sigset_t set;
 	pthread_t t;
 	uint8_t md[32];
-	int sig;
+	int sfd;
 
+	/* Before any thread exists, so that every one inherits it: signals
+	 * are taken by the main thread only, through sfd. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigdelset(&set, SIGPIPE); /* blocked, so that a write gets EPIPE; not waited for */
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	W.cfg = c;
 	W.config_path = config_path;
 	W.started = time(NULL);
+	W.live = ward_malloc(sizeof(*W.live));
+	if (sfd < 0 || W.live == NULL) {
+		logmsg("cannot start: %s", sfd < 0 ? strerror(errno) : "out of memory");
+		return WORKER_EXIT_CONFIG;
+	}
+	memcpy(W.live, c, sizeof(*W.live));
+	W.live_at = W.started;
 	/* Warm OpenSSL's provider caches before any thread needs them. */
 	(void)digest_buf(DIGEST_SHA256, "", 0, md, sizeof(md));
-	if (load_keys() != 0)
+	if (load_keys(c, W.trusted, &W.ntrusted) != 0)
 		return WORKER_EXIT_CONFIG;
 	switch (store_open(c->state_dir, &W.st, &d)) {
 	case 0:
@@ -886,7 +966,7 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 				       "success");
 
 		if (ev != NULL) {
-			event_set_str(ev, "ward.mode", W.safe ? "safe" : "protecting");
+			event_set_str(ev, "ward.mode", mode_name());
 			if (W.safe)
 				event_set_str(ev, "message", W.safe_reason);
 			if (W.st.current.present && !W.safe)
@@ -894,11 +974,6 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 			emit(ev);
 		}
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (!W.safe && (c->onaccess_npaths > 0 || c->onaccess_nblock_open > 0) &&
 	    onaccess_start(c, W.onaccess_off, sizeof(W.onaccess_off)) != 0) {
 		sensor_off("onaccess", "on-access scanning", W.onaccess_off);
@@ -924,12 +999,15 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	}
 	if (pthread_create(&t, NULL, heartbeat_thread, (void *)(intptr_t)heartbeat_fd) == 0)
 		pthread_detach(t);
-	logmsg("ready: %s (%s)", control_socket_path(), W.safe ? "safe mode" : "protecting");
-	sigdelset(&set, SIGPIPE);
-	for (;;) {
-		if (sigwait(&set, &sig) == 0 && (sig == SIGTERM || sig == SIGINT))
-			break;
+	{
+		const char *mode = mode_name();
+
+		logmsg("ready: %s (%s)", control_socket_path(),
+		       strcmp(mode, "safe") == 0      ? "safe mode"
+		       : strcmp(mode, "waiting") == 0 ? "waiting for content"
+						      : mode);
 	}
+	reload_serve(sfd, cfg_sock, reconfigure);
 	logmsg("stopping");
 	control_stop();
 	emit(event_new(EVENT_KIND_EVENT, "process", "end", "agent-stopped", "success"));

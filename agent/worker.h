@@ -16,12 +16,15 @@
 #define WORKER_EXIT_CONFIG 78
 
 /*
- * Runs the worker until SIGTERM.  config_path is passed on to validator
- * children; heartbeat_fd (or -1) receives a byte every second while the
- * worker is healthy, and one as soon as it serves requests.  Returns the
- * process exit status.
+ * Runs the worker until SIGTERM with the configuration c (read from
+ * config_path, which status shows).  heartbeat_fd (or -1) receives a byte
+ * every second while the worker is healthy, and one as soon as it serves
+ * requests; cfg_sock (or -1) brings reloaded configurations from the
+ * supervisor (reload.h), applied as they come.  Returns the process exit
+ * status.
  */
-int worker_main(const struct agent_config *c, const char *config_path, int heartbeat_fd);
+int worker_main(const struct agent_config *c, const char *config_path, int heartbeat_fd,
+		int cfg_sock);
 
 /*
  * For the worker's sensors (agent-internal): the content in use, held by
@@ -47,7 +50,7 @@ const struct fim_watch *worker_content_fim(const struct active *a);
 const char *worker_content_name(const struct active *a);
 /* Journals an event (takes the reference). */
 void worker_emit(struct json_t *ev);
-/* A line on stderr, prefixed "wardd[pid]: ". */
+/* A log line (log.h): timestamp, "wardd[pid]: ", the message. */
 void worker_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* For the control socket. */

@@ -27,8 +27,11 @@ agent_usage(FILE *f)
 		   "       ward agent [--run-dir DIR] rollback\n"
 		   "       ward agent [--run-dir DIR] scan PATH\n"
 		   "\n"
-		   "status    what the agent runs: mode (protecting or safe), current and\n"
-		   "          last-known-good content, refused versions and why, crashes\n"
+		   "status    what the agent runs: mode (protecting, waiting for content, or\n"
+		   "          safe), current and last-known-good content, refused versions and\n"
+		   "          why, crashes, sensors (and which FIM paths come from the content,\n"
+		   "          which from wardd.yaml), the configuration file and when it was\n"
+		   "          loaded (SIGHUP reloads it)\n"
 		   "apply     verify, validate and activate a signed content bundle\n"
 		   "rollback  return to the last-known-good content\n"
 		   "scan      scan PATH with the agent's active content (as ward scan)\n"
@@ -113,15 +116,56 @@ cli_agent_ask(const char *run_dir, json_t *req, int quiet)
 	return ans;
 }
 
+/* The strings of the array a, comma-separated, after a label column. */
+static void
+print_list(json_t *a)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(a, i, e) {
+		printf("%s%s", i == 0 ? ": " : ", ", json_string_value(e));
+	}
+	printf("\n");
+}
+
+/* Where the FIM paths come from: wardd.yaml and the content (which turns
+ * on paths the operator never wrote: say so, and how to turn them off). */
+static void
+print_fim_paths(json_t *fim)
+{
+	json_t *paths = json_object_get(fim, "paths"), *conf, *content;
+	size_t nc, nk;
+
+	if (!json_is_object(paths))
+		return;
+	conf = json_object_get(paths, "config");
+	content = json_object_get(paths, "content");
+	nc = json_array_size(conf);
+	nk = json_array_size(content);
+	printf("%-16s %zu from wardd.yaml (fim.paths)", "fim paths:", nc);
+	print_list(conf);
+	if (json_is_false(json_object_get(fim, "content_paths")))
+		printf("%-16s %zu from the content, not watched (fim.content_paths: false)", "",
+		       nk);
+	else
+		printf("%-16s %zu from the content (fim.content_paths: false in wardd.yaml turns "
+		       "them off)",
+		       "", nk);
+	print_list(content);
+}
+
 static int
 print_status(json_t *s)
 {
 	json_t *content = json_object_get(s, "content"), *e, *v;
 	const char *which[] = {"current", "last_known_good"};
+	const char *mode = json_string_value(json_object_get(s, "mode"));
 	size_t i;
 	int k;
 
-	printf("mode:            %s\n", json_string_value(json_object_get(s, "mode")));
+	printf("mode:            %s\n",
+	       mode != NULL && strcmp(mode, "waiting") == 0 ? "waiting for content" : mode);
 	if ((v = json_object_get(s, "safe_reason")) != NULL)
 		printf("safe mode:       %s\n", json_string_value(v));
 	for (k = 0; k < 2; k++) {
@@ -175,6 +219,8 @@ print_status(json_t *s)
 			printf("\n");
 			if ((v = json_object_get(e, "partial")) != NULL)
 				printf("%-16s watching less than asked: %s\n", "", json_string_value(v));
+			if (strcmp(name, "fim") == 0)
+				print_fim_paths(e);
 		}
 	}
 	if ((e = json_object_get(s, "uplink")) != NULL) {
@@ -188,6 +234,10 @@ print_status(json_t *s)
 		if ((v = json_object_get(e, "error")) != NULL)
 			printf("%-16s last error: %s\n", "", json_string_value(v));
 	}
+	if ((e = json_object_get(s, "config")) != NULL)
+		printf("config:          %s, loaded %s\n",
+		       json_string_value(json_object_get(e, "file")),
+		       json_string_value(json_object_get(e, "loaded_at")));
 	printf("pid:             %lld (supervisor %lld), up %lld s\n",
 	       (long long)json_integer_value(json_object_get(s, "pid")),
 	       (long long)json_integer_value(json_object_get(s, "supervisor_pid")),

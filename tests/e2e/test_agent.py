@@ -87,7 +87,7 @@ def active(a):
 def test_apply_status_scan(env):
     a = env.agent()
     st = a.status()
-    assert st["mode"] == "protecting" and st["content"]["current"] is None
+    assert st["mode"] == "waiting" and st["content"]["current"] is None
     assert "no content installed" in st["warnings"]
     p = a.apply(env.v1)
     assert p.returncode == 0, p.stderr

@@ -409,7 +409,7 @@ def test_wardd_writes_no_output_where_others_can(ward, tmp_path, trusted):
                                           "    path: %s/events.ndjson" % shared_dir])
     a.start()
     try:
-        a.wait_for(lambda st: st.get("mode") == "protecting", what="the agent")
+        a.wait_for(lambda st: st.get("mode") == "waiting", what="the agent")
         log = a.read_log()
         assert "outputs are off: outputs.ndjson.path" in log and "mode 0777" in log, log
         assert os.listdir(shared_dir) == []

@@ -55,6 +55,7 @@ test_defaults_and_minimal(void **state)
 	assert_int_equal(c.fim_realtime, 1);
 	assert_int_equal(c.fim_package_manager, CONFIG_PKG_INFO);
 	assert_int_equal(c.fim_rate_limit, 10);
+	assert_int_equal(c.fim_content_paths, 1);
 }
 
 static void
@@ -90,6 +91,7 @@ test_all_keys(void **state)
 			      "fim:\n"
 			      "  paths: [/etc]\n"
 			      "  realtime: false\n"
+			      "  content_paths: false\n"
 			      "  package_manager: ignore\n"
 			      "  rate_limit: 0\n"
 			      "  max_dirs: 50\n",
@@ -108,6 +110,7 @@ test_all_keys(void **state)
 	assert_int_equal(c.onaccess_quarantine, 1);
 	assert_int_equal(c.fim_npaths, 1);
 	assert_int_equal(c.fim_realtime, 0);
+	assert_int_equal(c.fim_content_paths, 0);
 	assert_int_equal(c.fim_package_manager, CONFIG_PKG_IGNORE);
 	assert_int_equal(c.fim_rate_limit, 0);
 	assert_int_equal(c.fim_max_dirs, 50);
@@ -134,8 +137,8 @@ test_errors(void **state)
 	    {"trusted_keys: [/a]\nsignature_threshold: 2\n", "larger than the number", 0},
 	    {"trusted_keys: [/a]\nfim:\n  package_manager: maybe\n",
 	     "fim.package_manager must be alert, info or ignore", 3},
-	    {"trusted_keys: [/a]\nfim:\n  hash: sha256sha256sha256sha256\n", "at most 15 characters",
-	     3},
+	    {"trusted_keys: [/a]\nfim:\n  hash: sha256sha256sha256sha256\n",
+	     "at most 15 characters", 3},
 	    {"trusted_keys: [/a]\njournal:\n  fsync: sometimes\n",
 	     "journal.fsync must be always, interval or never", 3},
 	};
@@ -147,11 +150,123 @@ test_errors(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		diag_clear(&d);
 		assert_int_not_equal(load(cases[i].text, &c, &d), 0);
-		if (strstr(d.msg, cases[i].msg) == NULL || (cases[i].line && d.line != cases[i].line))
+		if (strstr(d.msg, cases[i].msg) == NULL ||
+		    (cases[i].line && d.line != cases[i].line))
 			fail_msg("case %zu: got line %d \"%s\"", i, d.line, d.msg);
 	}
 	assert_int_not_equal(config_load("/nonexistent/wardd.yaml", &c, &d), 0);
 	assert_non_null(strstr(d.msg, "No such file"));
+}
+
+/* A reload: which keys changed, in which groups, and what is copied. */
+static void
+test_reload_changes(void **state)
+{
+	struct agent_config *run = malloc(sizeof(*run)), *next = malloc(sizeof(*next));
+	struct ward_diag d;
+	char changed[600], restart[600];
+	unsigned g;
+
+	(void)state;
+	assert_int_equal(load("trusted_keys: [/k/a.pub]\n"
+			      "state_dir: /srv/ward\n"
+			      "fim:\n  paths: [/etc, /srv]\n"
+			      "outputs:\n  ndjson:\n    path: /var/log/ward/a.ndjson\n",
+			      run, &d),
+			 0);
+	/* The same file: nothing changed (list entries past the count and
+	 * bytes past a string's end do not count). */
+	assert_int_equal(load("trusted_keys: [/k/a.pub]\n"
+			      "state_dir: /srv/ward\n"
+			      "fim:\n  paths: [/etc, /srv]\n"
+			      "outputs:\n  ndjson:\n    path: /var/log/ward/a.ndjson\n",
+			      next, &d),
+			 0);
+	assert_int_equal(
+	    config_changes(run, next, changed, sizeof(changed), restart, sizeof(restart)), 0);
+	assert_string_equal(changed, "");
+	assert_string_equal(restart, "");
+	/* Reloadable keys, and some that are not. */
+	assert_int_equal(load("trusted_keys: [/k/a.pub, /k/b.pub]\n"
+			      "state_dir: /srv/ward2\n"
+			      "journal:\n  max_mb: 10\n"
+			      "fim:\n  paths: [/etc]\n  content_paths: false\n"
+			      "crash_guard:\n  max_crashes: 9\n"
+			      "outputs:\n  ndjson:\n    path: /var/log/ward/b.ndjson\n",
+			      next, &d),
+			 0);
+	g = config_changes(run, next, changed, sizeof(changed), restart, sizeof(restart));
+	assert_int_equal(g, CONFIG_CONTENT | CONFIG_SUPERVISOR | CONFIG_FIM | CONFIG_OUTPUTS);
+	assert_string_equal(changed, "trusted_keys, crash_guard.max_crashes, fim.paths, "
+				     "fim.content_paths, outputs.ndjson.path");
+	assert_string_equal(restart, "state_dir, journal.max_mb");
+	config_reload_into(run, next);
+	assert_string_equal(run->state_dir, "/srv/ward"); /* kept */
+	assert_int_equal(run->journal_max_mb, 256);
+	assert_int_equal(run->ntrusted, 2);
+	assert_string_equal(run->trusted_keys[1], "/k/b.pub");
+	assert_int_equal(run->fim_npaths, 1);
+	assert_int_equal(run->fim_content_paths, 0);
+	assert_int_equal(run->crash_max, 9);
+	assert_string_equal(run->ndjson_path, "/var/log/ward/b.ndjson");
+	/* Now only the restart keys differ. */
+	g = config_changes(run, next, changed, sizeof(changed), restart, sizeof(restart));
+	assert_int_equal(g, 0);
+	assert_string_equal(restart, "state_dir, journal.max_mb");
+	/* A list that does not fit says so. */
+	strcpy(next->state_dir, "/elsewhere");
+	next->journal_max_mb = 1;
+	strcpy(next->run_dir, "/run/elsewhere");
+	(void)config_changes(run, next, changed, sizeof(changed), restart, 20);
+	assert_string_equal(restart, "state_dir, ...");
+	free(run);
+	free(next);
+}
+
+/* Every key has a decision; the ones read only at start are named. */
+static void
+test_reload_groups(void **state)
+{
+	static const char *const restart[] = {"state_dir",	     "run_dir",
+					      "journal.max_mb",	     "journal.fsync",
+					      "server.url",	     "server.ca",
+					      "server.enroll_token", "server.batch_max",
+					      "onaccess.threads",    "onaccess.cache_entries"};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(restart) / sizeof(restart[0]); i++)
+		assert_int_equal(config_key_group(restart[i]), CONFIG_RESTART);
+	assert_int_equal(config_key_group("outputs.ndjson.path"), CONFIG_OUTPUTS);
+	assert_int_equal(config_key_group("onaccess.paths"), CONFIG_ONACCESS);
+	assert_int_equal(config_key_group("fim.content_paths"), CONFIG_FIM);
+	assert_int_equal(config_key_group("validator.cpu_s"), CONFIG_CONTENT);
+	assert_int_equal(config_key_group("scan.max_filesize"), CONFIG_SCAN);
+	assert_int_equal(config_key_group("restart_backoff_max_s"), CONFIG_SUPERVISOR);
+	assert_int_equal(config_key_group("no.such.key"), -1);
+}
+
+/* The trusted keys are read as the agent will read them. */
+static void
+test_check_keys(void **state)
+{
+	struct agent_config c;
+	char why[600], keyp[] = "/tmp/ward-test-key-XXXXXX";
+	int fd = mkstemp(keyp);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not a key\n", 10), 10);
+	close(fd);
+	config_defaults(&c);
+	c.ntrusted = 1;
+	snprintf(c.trusted_keys[0], sizeof(c.trusted_keys[0]), "%s", keyp);
+	assert_int_equal(config_check_keys(&c, why, sizeof(why)), WARD_EINVAL);
+	assert_non_null(strstr(why, keyp));
+	assert_non_null(strstr(why, "not a readable Ed25519 or SM2 public key"));
+	unlink(keyp);
+	c.ntrusted = 0;
+	assert_int_equal(config_check_keys(&c, why, sizeof(why)), 0);
 }
 
 int
@@ -161,6 +276,9 @@ main(void)
 	    cmocka_unit_test(test_defaults_and_minimal),
 	    cmocka_unit_test(test_all_keys),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_reload_changes),
+	    cmocka_unit_test(test_reload_groups),
+	    cmocka_unit_test(test_check_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
