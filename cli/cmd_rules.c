@@ -31,7 +31,7 @@ cli_diag(const struct ward_diag *d)
 	char buf[2048];
 
 	diag_format(d, buf, sizeof(buf));
-	fprintf(stderr, "%s\n", buf);
+	fprintf(stderr, "ward: %s\n", buf);
 }
 
 void
