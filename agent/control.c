@@ -97,13 +97,14 @@ scan_file(void *ctx, const struct walker_entry *e)
 }
 
 static void
-scan_error(void *ctx, const char *path, const char *what, int errnum)
+scan_error(void *ctx, const char *path, const char *what, int errnum, unsigned depth)
 {
 	struct scan_req *q = ctx;
 
 	(void)path;
 	(void)what;
 	(void)errnum;
+	(void)depth;
 	q->errors++;
 }
 

@@ -62,13 +62,17 @@ content_usage(FILE *f)
 }
 
 /* Prints d as "ward: PREFIX: FILE:LINE:COL: message". */
+/* "ward: PREFIX: FILE:LINE:COL: message", PREFIX left out when it is FILE. */
 static int
 fail(const char *prefix, const struct ward_diag *d)
 {
 	char buf[1200];
 
 	diag_format(d, buf, sizeof(buf));
-	fprintf(stderr, "ward: %s: %s\n", prefix, buf);
+	if (strcmp(prefix, d->file) == 0)
+		fprintf(stderr, "ward: %s\n", buf);
+	else
+		fprintf(stderr, "ward: %s: %s\n", prefix, buf);
 	return EXIT_ERROR;
 }
 
@@ -426,6 +430,7 @@ content_build(int argc, char **argv)
 	struct corpus_run cr;
 	struct ward_diag d;
 	json_error_t je;
+	FILE *fp;
 	json_t *src = NULL, *tests = NULL, *v;
 	char path[4096], *man = NULL, *endp;
 	uint8_t *syn = NULL;
@@ -480,7 +485,12 @@ content_build(int argc, char **argv)
 	}
 	b->src = argv[optind];
 	snprintf(path, sizeof(path), "%s/bundle.json", b->src);
-	src = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if ((fp = fopen(path, "re")) == NULL) {
+		fprintf(stderr, "ward: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	src = json_loadf(fp, JSON_REJECT_DUPLICATES, &je);
+	fclose(fp);
 	if (src == NULL) {
 		fprintf(stderr, "ward: %s:%d:%d: %s\n", path, je.line, je.column, je.text);
 		goto out;

@@ -41,18 +41,45 @@ fim_usage(FILE *f)
 		   "write) is left out and said, and counted as unreadable.\n"
 		   "\n"
 		   "Exit status of check, as aide's: a sum of 1 (added), 2 (removed),\n"
-		   "4 (changed); 0 when nothing differs; 14 and up: an error.  Of baseline:\n"
-		   "0 done, 14 an error.\n");
+		   "4 (changed); 0 when nothing differs; 14 and up: an error, also a path\n"
+		   "that cannot be read and has nothing in the baseline either (a path that\n"
+		   "the baseline has and that is gone is \"removed\").  Of baseline: 0 done,\n"
+		   "14 an error, also a path that cannot be read (the baseline is written\n"
+		   "without it).\n");
 }
 
 #define FIM_EXIT_ERROR 14
+
+/*
+ * The policy paths that could not be read at all (they do not exist, a
+ * link not root's is on their way, ...).  A path typed wrong would
+ * otherwise give an empty baseline and checks that always pass.
+ */
+struct notes {
+	const char *path[FIM_MAX_PATHS];
+	int seen[FIM_MAX_PATHS]; /* check: the baseline has something under it */
+	unsigned n;
+};
 
 /* A policy path left out, and why. */
 static void
 on_note(void *arg, const char *path, const char *why)
 {
-	(void)arg;
+	struct notes *nt = arg;
+
 	fprintf(stderr, "ward: %s: %s\n", path, why);
+	if (nt->n < FIM_MAX_PATHS && (nt->path[nt->n] = strdup(path)) != NULL)
+		nt->n++;
+}
+
+/* Whether path is p or below it. */
+static int
+under(const char *path, const char *p)
+{
+	size_t n = strlen(p);
+
+	return strncmp(path, p, n) == 0 &&
+	       (path[n] == '\0' || path[n] == '/' || (n > 0 && p[n - 1] == '/'));
 }
 
 /*
@@ -75,13 +102,18 @@ raise_nofile(void)
 struct report {
 	int json;
 	json_t *added, *removed, *changed;
+	struct notes *notes;
 };
 
 static void
 on_diff(void *arg, enum fim_change what, const char *path, const char *fields)
 {
 	struct report *r = arg;
+	unsigned i;
 
+	if (what == FIM_REMOVED)
+		for (i = 0; i < r->notes->n; i++)
+			r->notes->seen[i] |= under(path, r->notes->path[i]);
 	if (r->json) {
 		if (what == FIM_ADDED)
 			json_array_append_new(r->added, json_string(path));
@@ -110,6 +142,7 @@ cmd_fim(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
 	};
 	static struct agent_config cfg;
+	static struct notes notes;
 	struct fim_policy pol;
 	struct fim_stats st;
 	struct ward_diag d;
@@ -195,6 +228,8 @@ cmd_fim(int argc, char **argv)
 		baseline = bpath;
 	}
 	pol.note = on_note;
+	pol.note_arg = &notes;
+	rep.notes = &notes;
 	raise_nofile();
 	diag_clear(&d);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -213,6 +248,14 @@ cmd_fim(int argc, char **argv)
 			(double)st.bytes_hashed / (1 << 20), digest_name(pol.hash),
 			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 			(unsigned long long)st.errors, baseline);
+		if (notes.n > 0) {
+			fprintf(
+			    stderr,
+			    "ward: %u of the paths to record could not be read (said above): the "
+			    "baseline is without them\n",
+			    notes.n);
+			return FIM_EXIT_ERROR;
+		}
 		return 0;
 	}
 	if (rep.json) {
@@ -235,6 +278,15 @@ cmd_fim(int argc, char **argv)
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("\n");
 		json_decref(o);
+	}
+	for (i = 0; i < notes.n; i++) {
+		if (!notes.seen[i]) {
+			fprintf(stderr,
+				"ward: %s: cannot be read, and the baseline has nothing under it: "
+				"nothing was checked there\n",
+				notes.path[i]);
+			return FIM_EXIT_ERROR;
+		}
 	}
 	return (int)bits;
 }

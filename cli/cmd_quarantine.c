@@ -5,11 +5,13 @@
  * works on the store directly.  Root only: the store is.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -37,7 +39,42 @@ q_usage(FILE *f)
 		   "  --to DIR         restore: put the file under its name in DIR instead\n"
 		   "                   (same checks on DIR)\n"
 		   "\n"
-		   "Exit status: 0 done, 2 failed (the reason is printed).\n");
+		   "Exit status: 0 done, 2 failed (the reason is printed), also when the\n"
+		   "state directory does not exist or is not the agent's (it has neither\n"
+		   "content/ nor quarantine/ in it).\n");
+}
+
+/*
+ * Whether dir is an agent's state directory: a directory with the content
+ * store or the quarantine in it (the agent makes content/ when it first
+ * starts, quarantine/ when it first quarantines).  An empty list from a
+ * directory that is not one would read as "nothing quarantined": a wrong
+ * --state-dir, a typo, must say so instead.  Prints why and returns 0 when
+ * it is not.
+ */
+static int
+q_state_dir_ok(const char *dir)
+{
+	static const char *const marks[] = {"content", "quarantine"};
+	struct stat st;
+	size_t i;
+	int fd, ok = 0;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "ward: %s: cannot open the state directory: %s\n", dir,
+			strerror(errno));
+		return 0;
+	}
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]) && !ok; i++)
+		ok = fstatat(fd, marks[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	close(fd);
+	if (!ok)
+		fprintf(stderr,
+			"ward: %s: not a ward state directory (no content/ or quarantine/ in it); "
+			"give the agent's state_dir with --state-dir\n",
+			dir);
+	return ok;
 }
 
 static void
@@ -58,6 +95,7 @@ cmd_quarantine(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *state = "/var/lib/ward", *run = getenv("WARD_RUN_DIR"), *sub, *id = NULL;
+	int state_given = 0;
 	const char *to = NULL;
 	char to_abs[4096];
 	json_t *req, *ans = NULL, *entries = NULL, *e;
@@ -71,9 +109,10 @@ cmd_quarantine(int argc, char **argv)
 		run = "/run/ward";
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 's')
+		if (c == 's') {
 			state = optarg;
-		else if (c == 'r')
+			state_given = 1;
+		} else if (c == 'r')
 			run = optarg;
 		else if (c == 'j')
 			json = 1;
@@ -119,6 +158,10 @@ cmd_quarantine(int argc, char **argv)
 		}
 		to = to_abs;
 	}
+	/* A --state-dir given is checked even when the agent answers: it names
+	 * the store the user means, which may not be the running agent's. */
+	if (state_given && !q_state_dir_ok(state))
+		return EXIT_ERROR;
 	snprintf(cmd, sizeof(cmd), "quarantine-%s", sub);
 	req = id != NULL ? json_pack("{s:s, s:s}", "cmd", cmd, "id", id)
 			 : json_pack("{s:s}", "cmd", cmd);
@@ -127,6 +170,8 @@ cmd_quarantine(int argc, char **argv)
 	ans = cli_agent_ask(run, req, 1);
 	json_decref(req);
 	diag_clear(&d);
+	if (ans == NULL && !state_given && !q_state_dir_ok(state))
+		goto out;
 	if (ans != NULL) { /* the agent did it */
 		if (!json_is_true(json_object_get(ans, "ok"))) {
 			fprintf(stderr, "ward: %s\n", json_string_value(json_object_get(ans, "error")));

@@ -38,7 +38,7 @@ cli_diag(const struct ward_diag *d)
 	char buf[2048];
 
 	diag_format(d, buf, sizeof(buf));
-	fprintf(stderr, "%s\n", buf);
+	fprintf(stderr, "ward: %s\n", buf);
 }
 
 void
@@ -315,7 +315,7 @@ chk_walk_file(void *ctx, const struct walker_entry *e)
 }
 
 static void
-chk_walk_error(void *ctx, const char *path, const char *what, int errnum)
+chk_walk_error(void *ctx, const char *path, const char *what, int errnum, unsigned depth)
 {
 	struct chk *ck = ctx;
 

@@ -1,6 +1,8 @@
 /*
  * output: reporting for `ward scan`.  Every line is written under one lock
- * so that lines from different threads never interleave.
+ * so that lines from different threads never interleave.  A rule's meta is
+ * shown with its types (string, integer, boolean) as the rule has them:
+ * typed JSON values, and yara -m's KEY="STRING",KEY=INT,KEY=true in text.
  */
 #include "output.h"
 
@@ -103,6 +105,70 @@ out_json_line(json_t *obj)
 	}
 }
 
+/*
+ * The rule's meta as one object of typed values.  A key given twice keeps
+ * its last value, as yara-python's match.meta does.
+ */
+static json_t *
+out_meta_json(const struct rs_rule *r)
+{
+	json_t *meta = json_object();
+	uint32_t i;
+
+	for (i = 0; i < r->nmeta; i++) {
+		const struct rs_meta *m = &r->meta[i];
+		json_t *v = m->type == RS_STR	 ? out_json_text(m->s != NULL ? m->s : "")
+			    : m->type == RS_BOOL ? json_boolean(m->i != 0)
+						 : json_integer((json_int_t)m->i);
+
+		json_object_set_new(meta, m->key, v);
+	}
+	return meta;
+}
+
+/*
+ * The meta as yara -m prints it: [KEY="STRING",KEY=INT,KEY=true], with
+ * yara's escapes in strings (\" \' \\, \a \b \t \n \v \f \r, other bytes
+ * outside printable ASCII as \ooo), so that the line stays one line (lock
+ * held).  yara 4.2 writes "KEY =INT"; ward leaves the space out.
+ */
+static void
+out_meta_text(const struct rs_rule *r)
+{
+	uint32_t i;
+
+	fputc('[', stdout);
+	for (i = 0; i < r->nmeta; i++) {
+		const struct rs_meta *m = &r->meta[i];
+		const unsigned char *c;
+
+		printf("%s%s=", i > 0 ? "," : "", m->key);
+		if (m->type == RS_BOOL) {
+			fputs(m->i ? "true" : "false", stdout);
+			continue;
+		}
+		if (m->type == RS_INT) {
+			printf("%lld", (long long)m->i);
+			continue;
+		}
+		fputc('"', stdout);
+		for (c = (const unsigned char *)(m->s != NULL ? m->s : ""); *c != '\0'; c++) {
+			const char *named = *c >= '\a' && *c <= '\r' ? &"abtnvfr"[*c - '\a'] : NULL;
+
+			if (*c == '"' || *c == '\'' || *c == '\\')
+				printf("\\%c", *c);
+			else if (named != NULL)
+				printf("\\%c", *named);
+			else if (*c < 0x20 || *c > 0x7e)
+				printf("\\%03o", *c);
+			else
+				fputc(*c, stdout);
+		}
+		fputc('"', stdout);
+	}
+	fputc(']', stdout);
+}
+
 static json_t *
 out_rule_json(const struct out_file *f, const struct matcher_scratch *s, uint32_t rule)
 {
@@ -132,6 +198,7 @@ out_rule_json(const struct out_file *f, const struct matcher_scratch *s, uint32_
 		}
 	}
 	json_object_set_new(obj, "strings", strs);
+	json_object_set_new(obj, "meta", out_meta_json(r));
 	return obj;
 }
 
@@ -152,28 +219,37 @@ out_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char
 			json_object_set_new(obj, "tags", json_array());
 			json_object_set_new(obj, "namespace", json_string("hash"));
 			json_object_set_new(obj, "strings", json_array());
+			json_object_set_new(obj, "meta", json_object());
 		} else {
 			obj = out_rule_json(f, s, rule);
 		}
 	}
 	pthread_mutex_lock(&o->lock);
 	out_clear_progress(o);
-	if (obj != NULL)
+	if (obj != NULL) {
 		out_json_line(obj);
-	else
+	} else if (o->print_meta) {
+		printf("%s: %s ", f->path, hash_name != NULL ? hash_name : o->rs->rules[rule].name);
+		if (hash_name != NULL)
+			fputs("[]", stdout);
+		else
+			out_meta_text(&o->rs->rules[rule]);
+		fputs(" FOUND\n", stdout);
+	} else {
 		printf("%s: %s FOUND\n", f->path,
 		       hash_name != NULL ? hash_name : o->rs->rules[rule].name);
+	}
 	pthread_mutex_unlock(&o->lock);
 	json_decref(obj);
 	return 0;
 }
 
 void
-out_error(struct out *o, const char *path, const char *msg)
+out_error(struct out *o, const char *path, const char *msg, int is_operand)
 {
 	json_t *obj = NULL;
 
-	atomic_fetch_add(&o->errors, 1);
+	atomic_fetch_add(is_operand ? &o->path_errors : &o->file_errors, 1);
 	if (o->format == OUT_JSON) {
 		obj = json_object();
 		json_object_set_new(obj, "path", out_json_text(path));
@@ -187,6 +263,13 @@ out_error(struct out *o, const char *path, const char *msg)
 		fprintf(stderr, "ward: %s: %s\n", path, msg);
 	pthread_mutex_unlock(&o->lock);
 	json_decref(obj);
+}
+
+void
+out_skip(struct out *o, enum out_skip why)
+{
+	if ((unsigned)why < OUT_SKIP_COUNT)
+		atomic_fetch_add(&o->skipped[why], 1);
 }
 
 static void
@@ -223,15 +306,53 @@ out_progress(struct out *o, const char *current)
 	pthread_mutex_unlock(&o->lock);
 }
 
+/* How the summary names each kind of skipped entry: text, JSON key. */
+static const char *const out_skip_text[OUT_SKIP_COUNT][2] = {
+    [OUT_SKIP_SYMLINK] = {"symbolic links not followed", "symlink"},
+    [OUT_SKIP_DUPLICATE] = {"hard links (or paths) to what was already scanned", "duplicate"},
+    [OUT_SKIP_SPECIAL] = {"special files (FIFOs, sockets, devices)", "special"},
+    [OUT_SKIP_TOO_LARGE] = {"larger than --max-filesize", "too_large"},
+    [OUT_SKIP_EXCLUDED] = {"excluded by --exclude", "excluded"},
+    [OUT_SKIP_VIRTUAL] = {"virtual filesystems not entered", "virtual"},
+    [OUT_SKIP_DANGLING] = {"symbolic links to nothing", "dangling"},
+    [OUT_SKIP_LOOP] = {"directory loops", "loop"},
+};
+
 void
 out_summary(struct out *o, int interrupted)
 {
 	double secs = out_now() - o->start;
-	unsigned long long bytes = atomic_load(&o->bytes);
+	unsigned long long bytes = atomic_load(&o->bytes), skipped[OUT_SKIP_COUNT], nskipped = 0;
+	unsigned long long path_errors = atomic_load(&o->path_errors);
+	unsigned long long file_errors = atomic_load(&o->file_errors);
+	json_t *sum = NULL, *by = NULL;
 	char hb[64];
+	int k;
 
+	for (k = 0; k < OUT_SKIP_COUNT; k++) {
+		skipped[k] = atomic_load(&o->skipped[k]);
+		nskipped += skipped[k];
+	}
+	if (o->format == OUT_JSON && !o->quiet) {
+		by = json_object();
+		for (k = 0; k < OUT_SKIP_COUNT; k++)
+			json_object_set_new(by, out_skip_text[k][1],
+					    json_integer((json_int_t)skipped[k]));
+		sum = json_pack("{s:{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:f, s:b}}", "summary",
+				"files", (json_int_t)atomic_load(&o->files), "bytes",
+				(json_int_t)bytes, "skipped", (json_int_t)nskipped, "skipped_by",
+				by, "matches", (json_int_t)atomic_load(&o->matches), "errors",
+				(json_int_t)(path_errors + file_errors), "path_errors",
+				(json_int_t)path_errors, "file_errors", (json_int_t)file_errors,
+				"seconds", secs, "interrupted", interrupted != 0);
+		if (sum != NULL && o->rules_skipped >= 0)
+			json_object_set_new(json_object_get(sum, "summary"), "rules_skipped",
+					    json_integer(o->rules_skipped));
+	}
 	pthread_mutex_lock(&o->lock);
 	out_clear_progress(o);
+	if (sum != NULL)
+		out_json_line(sum);
 	fflush(stdout);
 	if (!o->quiet) {
 		out_human_bytes(bytes, hb, sizeof(hb));
@@ -239,22 +360,33 @@ out_summary(struct out *o, int interrupted)
 			"\n----------- SCAN SUMMARY -----------\n"
 			"%s"
 			"Scanned files: %llu\n"
-			"Skipped files: %llu\n"
+			"Skipped files: %llu\n",
+			interrupted ? "Interrupted: the scan was stopped before it finished\n" : "",
+			(unsigned long long)atomic_load(&o->files), nskipped);
+		for (k = 0; k < OUT_SKIP_COUNT; k++)
+			if (skipped[k] > 0)
+				fprintf(stderr, "  %s: %llu\n", out_skip_text[k][0], skipped[k]);
+		fprintf(stderr,
 			"Data scanned: %s\n"
 			"Matches: %llu\n"
-			"Errors: %llu\n"
+			"Errors: %llu\n",
+			hb, (unsigned long long)atomic_load(&o->matches),
+			path_errors + file_errors);
+		if (path_errors > 0)
+			fprintf(stderr, "  paths given that could not be scanned: %llu\n",
+				path_errors);
+		if (file_errors > 0)
+			fprintf(stderr, "  unreadable entries inside the trees: %llu\n",
+				file_errors);
+		fprintf(stderr,
 			"Time: %.3f s\n"
 			"Throughput: %.1f MB/s\n",
-			interrupted ? "Interrupted: the scan was stopped before it finished\n" : "",
-			(unsigned long long)atomic_load(&o->files),
-			(unsigned long long)atomic_load(&o->skipped), hb,
-			(unsigned long long)atomic_load(&o->matches),
-			(unsigned long long)atomic_load(&o->errors), secs,
-			secs > 0 ? (double)bytes / 1e6 / secs : 0.0);
+			secs, secs > 0 ? (double)bytes / 1e6 / secs : 0.0);
 		if (o->rules_skipped >= 0)
 			fprintf(stderr, "Skipped rules: %lld (unsupported, named above)\n",
 				o->rules_skipped);
 	}
 	fflush(stderr);
 	pthread_mutex_unlock(&o->lock);
+	json_decref(sum);
 }

@@ -1,8 +1,11 @@
 /*
  * output: how `ward scan` reports matches, errors, progress and the summary.
- * Matches go to stdout (text: clamscan's "PATH: RULE FOUND"; json: one
- * object per line), errors to stderr in text form and to stdout as
- * {"path","error"} objects in json form.  Safe to call from many threads.
+ * Matches go to stdout (text: clamscan's "PATH: RULE FOUND", with
+ * --print-meta "PATH: RULE [META] FOUND" as yara -m shows META; json: one
+ * object per line with the rule's meta), errors to stderr in text form and
+ * to stdout as {"path","error"} objects in json form.  The summary goes to
+ * stderr, and in json form also to stdout as a last {"summary": ...} line.
+ * Safe to call from many threads.
  */
 #ifndef WARD_CLI_OUTPUT_H
 #define WARD_CLI_OUTPUT_H
@@ -18,13 +21,31 @@ enum out_format {
 	OUT_JSON,
 };
 
+/* Why an entry of the tree was not scanned, as the summary counts it. */
+enum out_skip {
+	OUT_SKIP_SYMLINK,   /* a symbolic link met while walking, not followed */
+	OUT_SKIP_DUPLICATE, /* a hard link (or path) to a file or directory already seen */
+	OUT_SKIP_SPECIAL,   /* a FIFO, socket or device */
+	OUT_SKIP_TOO_LARGE, /* larger than --max-filesize */
+	OUT_SKIP_EXCLUDED,  /* matched --exclude */
+	OUT_SKIP_VIRTUAL,   /* a virtual filesystem (/proc, /sys, ...), not entered */
+	OUT_SKIP_DANGLING,  /* a followed symbolic link that leads nowhere */
+	OUT_SKIP_LOOP,	    /* a directory that is its own ancestor */
+	OUT_SKIP_COUNT
+};
+
 struct out {
 	enum out_format format;
 	int quiet;
-	int progress; /* stderr is a terminal and not quiet */
+	int print_meta; /* text: the rule's meta after its name, as yara -m */
+	int progress;	/* stderr is a terminal and not quiet */
 	pthread_mutex_t lock;
 	const struct ruleset *rs;
-	atomic_ullong files, bytes, matches, errors, skipped;
+	atomic_ullong files, bytes, matches;
+	/* Errors: a PATH given that could not be scanned at all, or a file
+	 * (or directory) inside a tree that could not be read. */
+	atomic_ullong path_errors, file_errors;
+	atomic_ullong skipped[OUT_SKIP_COUNT];
 	double start;
 	long long rules_skipped; /* --skip-unsupported: rules left out; -1: not asked */
 };
@@ -40,13 +61,23 @@ struct out_file {
 };
 int out_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name);
 
-/* A problem with one path; scanning goes on. */
-void out_error(struct out *o, const char *path, const char *msg);
+/*
+ * A problem with one path; scanning goes on.  is_operand: path is one of
+ * the PATHs given, which could not be scanned at all (the exit status is
+ * then 2); otherwise an entry inside a tree that could not be read.
+ */
+void out_error(struct out *o, const char *path, const char *msg, int is_operand);
+
+/* Counts an entry not scanned. */
+void out_skip(struct out *o, enum out_skip why);
 
 /* Redraws the progress line (if enabled). */
 void out_progress(struct out *o, const char *current);
 
-/* Prints the summary block on stderr (unless quiet). */
+/*
+ * Prints the summary: the block on stderr (unless quiet) and, in json
+ * form, the {"summary": ...} line on stdout (unless quiet).
+ */
 void out_summary(struct out *o, int interrupted);
 
 /* Seconds since an arbitrary point, monotonic. */

@@ -86,6 +86,7 @@ struct vstate {
 	struct vpend pend[WARD_MAX_STACK];
 	int npend;
 	int needs_strings;
+	uint8_t *ext_used; /* cond_externals_used: externals read, or NULL */
 	struct ward_diag *d;
 	char name[64];
 };
@@ -229,6 +230,8 @@ vinsn(struct vstate *v, uint8_t op, size_t pc, size_t end, int base)
 			return vfail(v, pc, "truncated instruction");
 		if (u >= v->rs->next)
 			return vfail(v, pc, "external variable index out of range");
+		if (v->ext_used != NULL)
+			v->ext_used[u] = 1;
 		return vpush(v, v->rs->ext[u].type == RS_STR ? V_STR : V_INT, pc);
 	case COND_PUSH_RULE:
 		if (rbuf_u32(&v->b, &u) != 0)
@@ -407,8 +410,9 @@ vrange(struct vstate *v, size_t start, size_t end)
 	return r;
 }
 
-int
-cond_verify_ex(const struct ruleset *rs, uint32_t rule, int *needs_strings, struct ward_diag *d)
+static int
+verify(const struct ruleset *rs, uint32_t rule, int *needs_strings, uint8_t *ext_used,
+       struct ward_diag *d)
 {
 	struct vstate *v = NULL;
 	const struct rs_rule *rl;
@@ -437,6 +441,7 @@ cond_verify_ex(const struct ruleset *rs, uint32_t rule, int *needs_strings, stru
 	v->rs = rs;
 	v->rule = rule;
 	v->r = rl;
+	v->ext_used = ext_used;
 	v->d = d;
 	snprintf(v->name, sizeof(v->name), "%s", rl->name != NULL ? rl->name : "?");
 	rbuf_init(&v->b, rl->code, rl->code_len);
@@ -449,7 +454,19 @@ out:
 }
 
 int
+cond_verify_ex(const struct ruleset *rs, uint32_t rule, int *needs_strings, struct ward_diag *d)
+{
+	return verify(rs, rule, needs_strings, NULL, d);
+}
+
+int
 cond_verify(const struct ruleset *rs, uint32_t rule, struct ward_diag *d)
 {
-	return cond_verify_ex(rs, rule, NULL, d);
+	return verify(rs, rule, NULL, NULL, d);
+}
+
+int
+cond_externals_used(const struct ruleset *rs, uint32_t rule, uint8_t *ext_used, struct ward_diag *d)
+{
+	return verify(rs, rule, NULL, ext_used, d);
 }

@@ -141,6 +141,15 @@ int cond_verify_ex(const struct ruleset *rs, uint32_t rule, int *needs_strings,
 		   struct ward_diag *d);
 
 /*
+ * Verifies rule `rule` as cond_verify does and sets ext_used[i] to 1 for
+ * each external i its code reads (ext_used has rs->next bytes; entries of
+ * other externals are left as they are).  Returns 0 or WARD_EVERIFY
+ * (WARD_ENOMEM) with a message in d.
+ */
+int cond_externals_used(const struct ruleset *rs, uint32_t rule, uint8_t *ext_used,
+			struct ward_diag *d);
+
+/*
  * Runs the verified code of rule `rule` against env.  results[] holds the
  * results of the earlier rules (for rule references).  *steps counts
  * executed instructions across calls; the run stops with WARD_ELIMIT when

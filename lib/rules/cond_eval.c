@@ -584,7 +584,7 @@ ev_insn(struct ev *e, uint8_t op, int base, size_t end)
 	case COND_PUSH_EXT:
 		if (rbuf_u32(&e->b, &u) != 0 || u >= e->rs->next)
 			return WARD_EVERIFY;
-		x = &e->rs->ext[u];
+		x = e->env->ext != NULL ? &e->env->ext[u] : &e->rs->ext[u];
 		a = ev_int(x->i);
 		if (x->type == RS_STR) {
 			a.is_str = 1;
@@ -755,7 +755,7 @@ cond_eval(const struct ruleset *rs, uint32_t rule, const struct rs_scan_env *env
 int
 cond_false_without_matches(const struct ruleset *rs, uint32_t rule, int *yes)
 {
-	static const struct rs_scan_env none = {NULL, 0, NULL, NULL};
+	static const struct rs_scan_env none = {NULL, 0, NULL, NULL, NULL};
 	struct ev e;
 	const struct ev_val *v;
 	uint64_t steps = 0;

@@ -433,6 +433,20 @@ out:
 }
 
 int
+ruleset_externals_used(const struct ruleset *rs, uint8_t *used)
+{
+	struct ward_diag d;
+	uint32_t i;
+	int r = 0;
+
+	if (rs->next > 0)
+		memset(used, 0, rs->next);
+	for (i = 0; i < rs->nrules && r == 0; i++)
+		r = cond_externals_used(rs, i, used, &d);
+	return r;
+}
+
+int
 ruleset_eval_some(const struct ruleset *rs, const struct rs_scan_env *env, uint8_t *results,
 		  const uint32_t *which, uint32_t n)
 {

@@ -91,6 +91,14 @@ void ruleset_external_clear(struct rs_external *e);
  */
 int ruleset_set_external(struct ruleset *rs, const char *def, struct ward_diag *d);
 
+/*
+ * Sets used[i] (rs->next bytes, caller-owned, cleared here) to 1 for each
+ * external i that the condition of some rule reads.  Returns 0, or
+ * WARD_EVERIFY / WARD_ENOMEM when a rule's code does not verify (a rule set
+ * from the compiler or ruleset_load always does).
+ */
+int ruleset_externals_used(const struct ruleset *rs, uint8_t *used);
+
 /* Serializes rs (rules, strings with their patterns, externals, bytecode). */
 void ruleset_save(const struct ruleset *rs, struct wbuf *w);
 
@@ -124,6 +132,13 @@ struct rs_scan_env {
 	uint64_t filesize;
 	int (*read)(void *arg, uint64_t off, void *buf, size_t n);
 	void *read_arg;
+	/*
+	 * The externals' values for this file: rs->next entries of the types
+	 * rs->ext has (borrowed), or NULL for rs->ext's own.  This is how a
+	 * scanner gives each file its own filename, filepath, ... without
+	 * changing the shared rule set.
+	 */
+	const struct rs_external *ext;
 };
 
 /*

@@ -93,7 +93,14 @@ struct matcher_scratch {
 	int fd;
 	uint64_t size;
 	const uint8_t *whole; /* the file in memory, when it is */
+	const struct rs_external *ext; /* the externals' values, or NULL: the rule set's */
 };
+
+void
+matcher_scratch_externals(struct matcher_scratch *s, const struct rs_external *ext)
+{
+	s->ext = ext;
+}
 
 size_t
 matcher_window_size(const struct matcher *m)
@@ -632,6 +639,7 @@ finish_file(const struct matcher *m, struct matcher_scratch *s, struct hash_stat
 		env.filesize = size;
 		env.read = env_read;
 		env.read_arg = s;
+		env.ext = s->ext;
 		n = select_rules(m, s);
 		memset(s->results, 0, m->rs->nrules);
 		if ((r = ruleset_eval_some(m->rs, &env, s->results, s->which, n)) != 0)

@@ -51,6 +51,15 @@ int matcher_scratch_new(const struct matcher *m, struct matcher_scratch **out);
 void matcher_scratch_free(struct matcher_scratch *s);
 
 /*
+ * The values of the rule set's externals for the scans that follow with s:
+ * an array of rs->next entries with the types of rs->ext (borrowed; it
+ * must stay as it is until the scan returns), or NULL (the default) for
+ * the rule set's own values.  The scanner sets it per file for the
+ * externals it gives each file (scan/filevars.h).
+ */
+void matcher_scratch_externals(struct matcher_scratch *s, const struct rs_external *ext);
+
+/*
  * Called once per matching, non-private rule (rule = its index) and once
  * per matching hash signature (rule = UINT32_MAX, hash_name set).  The
  * string matches of the rule can be read with matcher_matches() during the

@@ -172,20 +172,28 @@ wk_set_free(struct wk_set *s)
 
 /* ---- reporting ---- */
 
+/* The entry at w->path, at depth w->depth (0: a PATH), is skipped. */
 static void
 wk_skip(struct wk *w, enum walker_skip why)
 {
 	w->stats.skipped++;
 	if (w->o->skip != NULL)
-		w->o->skip(w->o->ctx, w->path, why);
+		w->o->skip(w->o->ctx, w->path, why, (unsigned)w->depth);
+}
+
+/* The entry at w->path, at that depth, cannot be examined. */
+static void
+wk_error_at(struct wk *w, size_t depth, const char *what, int errnum)
+{
+	w->stats.errors++;
+	if (w->o->error != NULL)
+		w->o->error(w->o->ctx, w->path, what, errnum, (unsigned)depth);
 }
 
 static void
 wk_error(struct wk *w, const char *what, int errnum)
 {
-	w->stats.errors++;
-	if (w->o->error != NULL)
-		w->o->error(w->o->ctx, w->path, what, errnum);
+	wk_error_at(w, w->depth, what, errnum);
 }
 
 /* ---- path buffer ---- */
@@ -282,7 +290,8 @@ wk_name_cmp(const void *a, const void *b, void *pool)
 		      (const char *)pool + *(const size_t *)b);
 }
 
-/* Reads every name of the directory open at f->fd into f (errors reported). */
+/* Reads every name of the directory open at f->fd into f (errors reported);
+ * f is the top frame, so the directory's own depth is w->depth - 1. */
 static int
 wk_read_names(struct wk *w, struct wk_frame *f)
 {
@@ -294,7 +303,7 @@ wk_read_names(struct wk *w, struct wk_frame *f)
 	f->n = 0;
 	f->next = 0;
 	if ((fd2 = fcntl(f->fd, F_DUPFD_CLOEXEC, 0)) < 0 || (d = fdopendir(fd2)) == NULL) {
-		wk_error(w, "cannot read directory", errno);
+		wk_error_at(w, w->depth - 1, "cannot read directory", errno);
 		if (fd2 >= 0)
 			close(fd2);
 		goto out;
@@ -305,7 +314,7 @@ wk_read_names(struct wk *w, struct wk_frame *f)
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
 			if (errno != 0)
-				wk_error(w, "cannot read directory", errno);
+				wk_error_at(w, w->depth - 1, "cannot read directory", errno);
 			break;
 		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)

@@ -88,14 +88,19 @@ struct walker_opts {
 	 * WARD_E* value to stop the walk (walker_run returns it).  Required.
 	 */
 	int (*file)(void *ctx, const struct walker_entry *e);
-	/* Called for each entry skipped and why.  May be NULL. */
-	void (*skip)(void *ctx, const char *path, enum walker_skip why);
+	/*
+	 * Called for each entry skipped and why; depth as in walker_entry (0:
+	 * one of the PATHs itself).  May be NULL.
+	 */
+	void (*skip)(void *ctx, const char *path, enum walker_skip why, unsigned depth);
 	/*
 	 * Called when an entry cannot be examined: what is a short phrase
-	 * ("cannot open directory"), errnum an errno value for strerror.
-	 * The walk goes on.  May be NULL.
+	 * ("cannot open directory"), errnum an errno value for strerror, depth
+	 * the entry's (0: one of the PATHs, which then could not be walked;
+	 * for "cannot read directory", the directory's own).  The walk goes
+	 * on.  May be NULL.
 	 */
-	void (*error)(void *ctx, const char *path, const char *what, int errnum);
+	void (*error)(void *ctx, const char *path, const char *what, int errnum, unsigned depth);
 	void *ctx; /* passed to the callbacks; borrowed */
 };
 

@@ -162,6 +162,8 @@ def run_ward(ward, rules, defines, target, with_strings=False):
             res.ok = False
             res.error = "error object: %s" % line
             return res
+        if "summary" in obj:  # the last line: counts, not a match
+            continue
         base = os.path.basename(obj["path"])
         res.matches.setdefault(base, set()).add(obj["rule"])
         key = (base, obj["rule"])

@@ -134,7 +134,8 @@ def test_compiled_round_trip(ward, tmp_path):
     js = ward.scan("--format", "json", "--rules", r1, "--rules", r2, d)
     jc = ward.scan("--format", "json", "--compiled", out, d)
     key = lambda o: (o["path"], o["rule"])  # noqa: E731
-    assert sorted(ndjson(js.stdout), key=key) == sorted(ndjson(jc.stdout), key=key)
+    matches = lambda out: [o for o in ndjson(out) if "rule" in o]  # noqa: E731
+    assert sorted(matches(js.stdout), key=key) == sorted(matches(jc.stdout), key=key)
 
 
 def test_compile_error_leaves_no_file(ward, tmp_path):

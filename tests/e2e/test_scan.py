@@ -188,6 +188,8 @@ rule untagged { strings: $c = "secret" condition: $c }
     p = ward.scan("--format", "json", "--rules", rules, d)
     assert p.returncode == 1, p.stderr
     objs = ndjson(p.stdout)
+    assert "summary" in objs[-1] and objs[-1]["summary"]["matches"] == 2
+    objs = objs[:-1]
     assert len(objs) == 2
     by_rule = {o["rule"]: o for o in objs}
     t = by_rule["tagged"]
@@ -203,10 +205,15 @@ rule untagged { strings: $c = "secret" condition: $c }
         ("$c", data.index(b"secret"), 6)]
 
 
-def test_json_no_match_prints_nothing(ward, tmp_path):
+def test_json_no_match_prints_only_the_summary(ward, tmp_path):
     rules = rules_file(tmp_path, HELLO_RULE)
     d = tree(tmp_path / "files", {"a.txt": b"bye", "b.txt": b""})
     p = ward.scan("--format", "json", "--rules", rules, d)
+    assert p.returncode == 0
+    objs = ndjson(p.stdout)
+    assert len(objs) == 1 and objs[0]["summary"]["files"] == 2, p.stdout
+    assert objs[0]["summary"]["matches"] == 0
+    p = ward.scan("--format", "json", "--quiet", "--rules", rules, d)
     assert p.returncode == 0
     assert p.stdout == ""
 
@@ -340,4 +347,4 @@ def test_json_file_name_that_is_not_utf8(ward, tmp_path):
     p = ward.scan("--format", "json", "--rules", rules, d)
     assert p.returncode == 1, p.stderr
     objs = ndjson(p.stdout)
-    assert [o["path"] for o in objs] == [str(d) + "/bad\\xff\\xfename"]
+    assert [o["path"] for o in objs if "summary" not in o] == [str(d) + "/bad\\xff\\xfename"]

@@ -443,7 +443,7 @@ eval_src(const char *cond)
 {
 	static struct rs_match ma[] = {{0, 3}, {3, 3}, {7, 3}}, mc[] = {{6, 1}};
 	struct rs_matches m[3] = {{ma, 3, 3}, {NULL, 0, 0}, {mc, 1, 1}};
-	struct rs_scan_env env = {m, 10, rd, NULL};
+	struct rs_scan_env env = {m, 10, rd, NULL, NULL};
 	struct rules_compiler *c;
 	struct ruleset *rs;
 	struct ward_diag d;
@@ -556,7 +556,7 @@ test_eval_rules(void **state)
 			  "global rule g { condition: filesize > 100 }\n"
 			  "rule b { condition: a }\n"
 			  "private rule p { condition: ei == 7 and es == \"abc\" }\n";
-	struct rs_scan_env env = {NULL, 10, rd, NULL};
+	struct rs_scan_env env = {NULL, 10, rd, NULL, NULL};
 	struct rules_compiler *c;
 	struct ruleset *rs;
 	struct ward_diag d;
@@ -583,7 +583,7 @@ static void
 test_steps(void **state)
 {
 	struct ruleset *rs = mkset();
-	struct rs_scan_env env = {NULL, 10, rd, NULL};
+	struct rs_scan_env env = {NULL, 10, rd, NULL, NULL};
 	struct wbuf w;
 	struct ward_diag d;
 	uint64_t steps = WARD_MAX_EVAL_STEPS - 3;

@@ -2,7 +2,8 @@
  * Unit tests of lib/rules/ruleset: save/load round trip, damaged and
  * truncated files refused, version and CPU checks, and a file whose
  * checksum is right but whose bytecode names a string that does not exist
- * (it must be refused by the verifier at load time).
+ * (it must be refused by the verifier at load time); which externals the
+ * rules read, and values of externals given per scan.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -277,7 +278,7 @@ test_eval_after_load(void **state)
 	static const uint8_t data[] = "qabcXabc";
 	struct rs_match mx[] = {{1, 3}, {5, 3}}, my[] = {{1, 3}}, mz[] = {{2, 2}}, mq[] = {{0, 1}};
 	struct rs_matches m[5] = {{mx, 2, 2}, {my, 1, 1}, {mz, 1, 1}, {NULL, 0, 0}, {mq, 1, 1}};
-	struct rs_scan_env env = {m, sizeof(data) - 1, NULL, NULL};
+	struct rs_scan_env env = {m, sizeof(data) - 1, NULL, NULL, NULL};
 	struct ruleset *rs = compile(full_src), *rs2;
 	struct ward_diag d;
 	struct wbuf w;
@@ -297,13 +298,64 @@ test_eval_after_load(void **state)
 	ruleset_free(NULL);
 }
 
+/* Externals read by some rule, whatever the path to them, and not others. */
+static void
+test_externals_used(void **state)
+{
+	static const char src[] = "private rule p { condition: es contains \"b\" }\n"
+				  "rule q { condition: p and for any i in (1..2) : (i == ei) }\n";
+	struct rules_compiler *c;
+	struct ruleset *rs;
+	struct ward_diag d;
+	struct rs_external *ext;
+	struct rs_scan_env env = {NULL, 0, NULL, NULL, NULL};
+	uint8_t used[4], res[2];
+
+	(void)state;
+	assert_int_equal(rules_compiler_new(&c), 0);
+	assert_int_equal(rules_compiler_define(c, "unused=1", &d), 0);
+	assert_int_equal(rules_compiler_define(c, "ei=5", &d), 0);
+	assert_int_equal(rules_compiler_define(c, "es=abc", &d), 0);
+	assert_int_equal(rules_compiler_define(c, "also_unused=x", &d), 0);
+	assert_int_equal(rules_compiler_add_string(c, "t", src, sizeof(src) - 1, &d), 0);
+	assert_int_equal(rules_compiler_finish(c, &rs, &d), 0);
+	rules_compiler_free(c);
+	assert_int_equal(rs->next, 4);
+	memset(used, 7, sizeof(used));
+	assert_int_equal(ruleset_externals_used(rs, used), 0);
+	assert_memory_equal(used, "\0\1\1\0", 4);
+
+	/* values per scan: the rule set's own, then others, without changing it */
+	assert_int_equal(ruleset_eval(rs, &env, res), 0);
+	assert_int_equal(res[1], 0); /* ei = 5 is not in 1..2 */
+	ext = calloc(rs->next, sizeof(*ext));
+	assert_non_null(ext);
+	memcpy(ext, rs->ext, rs->next * sizeof(*ext));
+	ext[1].i = 2;
+	env.ext = ext;
+	assert_int_equal(ruleset_eval(rs, &env, res), 0);
+	assert_int_equal(res[1], 1);
+	ext[2].s = (char *)"xyz";
+	ext[2].slen = 3;
+	assert_int_equal(ruleset_eval(rs, &env, res), 0);
+	assert_int_equal(res[1], 0);
+	assert_int_equal(rs->ext[1].i, 5);
+	free(ext);
+
+	/* a rule set with no externals */
+	ruleset_free(rs);
+	rs = compile("rule r { condition: true }");
+	assert_int_equal(ruleset_externals_used(rs, used), 0);
+	ruleset_free(rs);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),	    cmocka_unit_test(test_damage),
 	    cmocka_unit_test(test_version),	    cmocka_unit_test(test_hostile_bytecode),
-	    cmocka_unit_test(test_eval_after_load),
+	    cmocka_unit_test(test_eval_after_load), cmocka_unit_test(test_externals_used),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the matcher: candidates from Vectorscan, exact verification,
- * windows over large files, hash signatures in the same read, and the
- * compiled rule file (rulefile) round trip and refusals.
+ * windows over large files, hash signatures in the same read, per-file
+ * values of externals, and the compiled rule file (rulefile) round trip and
+ * refusals.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -331,17 +332,89 @@ test_rulefile_round_trip_and_damage(void **state)
 	fixture_free(&f);
 }
 
+/*
+ * One shared rule set, two scratches, each with its own externals for the
+ * file: the results follow each scratch's values, the rule set's own stay
+ * as they were, and NULL goes back to them.  A rule with strings (skipped
+ * when none of them matched) still sees the file's value when one did.
+ */
+static void
+test_per_file_externals(void **state)
+{
+	const char *src = "rule by_name { condition: filename == \"evil.exe\" }\n"
+			  "rule by_name_and_string { strings: $a = \"MZ\" "
+			  "condition: $a and filename iendswith \".exe\" }\n";
+	struct rules_compiler *c = NULL;
+	struct fixture f;
+	struct matcher_scratch *s2 = NULL;
+	struct rs_external *e1, *e2;
+	struct ward_diag d;
+	struct hits h;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	diag_clear(&d);
+	assert_int_equal(rules_compiler_new(&c), 0);
+	assert_int_equal(rules_compiler_define(c, "filename=", &d), 0);
+	assert_int_equal(rules_compiler_add_string(c, "t.yar", src, strlen(src), &d), 0);
+	assert_int_equal(rules_compiler_finish(c, &f.rs, &d), 0);
+	rules_compiler_free(c);
+	assert_int_equal(f.rs->next, 1);
+	assert_int_equal(matcher_new(f.rs, NULL, &f.m, &d), 0);
+	assert_int_equal(matcher_scratch_new(f.m, &f.s), 0);
+	assert_int_equal(matcher_scratch_new(f.m, &s2), 0);
+	e1 = calloc(1, sizeof(*e1));
+	e2 = calloc(1, sizeof(*e2));
+	assert_non_null(e1);
+	assert_non_null(e2);
+	*e1 = f.rs->ext[0];
+	*e2 = f.rs->ext[0];
+	e1->s = (char *)"evil.exe";
+	e1->slen = 8;
+	e2->s = (char *)"notes.txt";
+	e2->slen = 9;
+
+	/* the rule set's own value: "" */
+	h = scan_buf(&f, "MZ..", 4);
+	assert_int_equal(h.n, 0);
+	matcher_scratch_externals(f.s, e1);
+	matcher_scratch_externals(s2, e2);
+	h = scan_buf(&f, "MZ..", 4);
+	assert_int_equal(h.n, 2);
+	assert_string_equal(h.names[0], "by_name");
+	assert_string_equal(h.names[1], "by_name_and_string");
+	h = scan_buf(&f, "....", 4); /* $a not found: only the rule without strings */
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.names[0], "by_name");
+	{
+		struct fixture f2 = f;
+
+		f2.s = s2;
+		h = scan_buf(&f2, "MZ..", 4);
+		assert_int_equal(h.n, 0);
+	}
+	assert_int_equal(f.rs->ext[0].slen, 0);
+	matcher_scratch_externals(f.s, NULL);
+	h = scan_buf(&f, "MZ..", 4);
+	assert_int_equal(h.n, 0);
+	free(e1);
+	free(e2);
+	matcher_scratch_free(s2);
+	fixture_free(&f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_text_and_hex),
-		cmocka_unit_test(test_engine_sanity),
-		cmocka_unit_test(test_overlapping_and_regex),
-		cmocka_unit_test(test_private_rule_not_reported),
-		cmocka_unit_test(test_hash_signatures),
-		cmocka_unit_test(test_windows),
-		cmocka_unit_test(test_rulefile_round_trip_and_damage),
+	    cmocka_unit_test(test_text_and_hex),
+	    cmocka_unit_test(test_engine_sanity),
+	    cmocka_unit_test(test_overlapping_and_regex),
+	    cmocka_unit_test(test_private_rule_not_reported),
+	    cmocka_unit_test(test_hash_signatures),
+	    cmocka_unit_test(test_windows),
+	    cmocka_unit_test(test_rulefile_round_trip_and_damage),
+	    cmocka_unit_test(test_per_file_externals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,6 +35,7 @@ struct rec {
 	char files[4096];  /* paths relative to base, ';'-separated */
 	char skips[4096];  /* "path=reason;" */
 	char errors[2048]; /* "path:what:errno;" */
+	char roots[1024];  /* the skips and errors at depth 0: "path=reason;" "path:what;" */
 	size_t base_len;
 	unsigned nfiles;
 	int max_fds;
@@ -112,23 +113,29 @@ on_file(void *ctx, const struct walker_entry *e)
 }
 
 static void
-on_skip(void *ctx, const char *path, enum walker_skip why)
+on_skip(void *ctx, const char *path, enum walker_skip why, unsigned depth)
 {
 	struct rec *r = ctx;
 	char b[600];
 
 	snprintf(b, sizeof(b), "%s=%s;", rel(r, path), walker_skip_reason(why));
 	cat(r->skips, sizeof(r->skips), b);
+	if (depth == 0)
+		cat(r->roots, sizeof(r->roots), b);
 }
 
 static void
-on_error(void *ctx, const char *path, const char *what, int errnum)
+on_error(void *ctx, const char *path, const char *what, int errnum, unsigned depth)
 {
 	struct rec *r = ctx;
 	char b[600];
 
 	snprintf(b, sizeof(b), "%s:%s:%d;", rel(r, path), what, errnum);
 	cat(r->errors, sizeof(r->errors), b);
+	if (depth == 0) {
+		snprintf(b, sizeof(b), "%s:%s;", rel(r, path), what);
+		cat(r->roots, sizeof(r->roots), b);
+	}
 }
 
 static struct walker_opts
@@ -301,9 +308,15 @@ test_symlinks(void **state)
 	rec_init(&r);
 	assert_int_equal(walk1(&r, &o, "d/dangling", NULL), 0);
 	assert_string_equal(r.skips, "d/dangling=dangling symbolic link;");
+	assert_string_equal(r.roots, "d/dangling=dangling symbolic link;");
 	rec_init(&r);
 	assert_int_equal(walk1(&r, &o, "nothere", NULL), 0);
 	assert_string_equal(r.errors, "nothere:cannot stat:2;");
+	assert_string_equal(r.roots, "nothere:cannot stat;");
+	/* entries inside a tree are not at depth 0 */
+	rec_init(&r);
+	assert_int_equal(walk1(&r, &o, "d", NULL), 0);
+	assert_string_equal(r.roots, "");
 
 	/* the same tree twice, and a link whose target comes later */
 	rec_init(&r);
@@ -323,6 +336,7 @@ test_symlinks(void **state)
 				     "d/ls/up/sub=directory loop;"
 				     "d=already visited;"
 				     "d/ls=already visited;");
+	assert_string_equal(r.roots, "d=already visited;d/ls=already visited;");
 }
 
 static void
@@ -459,12 +473,13 @@ test_unreadable(void **state)
 			_exit(12);
 		if (strcmp(r.errors, "u/locked:cannot open directory:13;") != 0)
 			_exit(13);
-		if (st.errors != 1)
+		if (st.errors != 1 || strcmp(r.roots, "") != 0)
 			_exit(14);
-		/* an unreadable PATH */
+		/* an unreadable PATH: its error is at depth 0 */
 		rec_init(&r);
 		rc = walk1(&r, &o, "u/locked", &st);
-		if (rc != 0 || strcmp(r.errors, "u/locked:cannot open directory:13;") != 0)
+		if (rc != 0 || strcmp(r.errors, "u/locked:cannot open directory:13;") != 0 ||
+		    strcmp(r.roots, "u/locked:cannot open directory;") != 0)
 			_exit(15);
 		_exit(0);
 	}
