@@ -375,7 +375,7 @@ content_build(int argc, char **argv)
 	};
 	static const char *const src_keys[] = {"name",	"version", "expires",	    "min_agent_version",
 					       "rules", "hashes",  "process_rules", "fim",
-					       "tests", NULL};
+					       "exceptions", "tests", NULL};
 	const char *out = NULL, *clean = NULL, *prev_path = NULL, *ref = NULL;
 	double max_slowdown = 2.0;
 	struct build *b = calloc(1, sizeof(*b));
@@ -452,7 +452,9 @@ content_build(int argc, char **argv)
 		}
 	}
 	if (add_list(b, src, "rules", BM_YARA) != 0 || add_list(b, src, "hashes", BM_HASHES) != 0 ||
-	    add_list(b, src, "process_rules", BM_SIGMA) != 0 || add_list(b, src, "fim", BM_FIM) != 0)
+	    add_list(b, src, "process_rules", BM_SIGMA) != 0 ||
+	    add_list(b, src, "fim", BM_FIM) != 0 ||
+	    add_list(b, src, "exceptions", BM_EXCEPTIONS) != 0)
 		goto out;
 	tests = json_object_get(src, "tests");
 	if (tests != NULL && !json_is_array(tests)) {

@@ -31,6 +31,7 @@ static const struct {
     {"sample", BM_SAMPLE},
     {"sigma", BM_SIGMA},
     {"fim", BM_FIM},
+    {"exceptions", BM_EXCEPTIONS},
 };
 
 const char *
