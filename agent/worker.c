@@ -14,6 +14,7 @@
  */
 #include "agent/worker.h"
 #include "agent/control.h"
+#include "agent/exceptions.h"
 #include "agent/fimmon.h"
 #include "agent/uplink.h"
 #include "agent/onaccess.h"
@@ -60,6 +61,7 @@ struct active {
 	struct matcher *m;
 	struct sigma_set *sigma; /* process rules, or NULL */
 	struct fim_watch fim;	 /* the content's FIM policy */
+	struct except_list exc;	 /* the content's exceptions to verdicts */
 	char name[65];
 	int64_t version;
 	unsigned long long serial;
@@ -79,6 +81,7 @@ static struct {
 	char safe_reason[STORE_MAX_REASON];
 	time_t started;
 	struct journal *journal;
+	struct exceptions *exc;	 /* local, wardd.yaml's and the fleet's */
 	char onaccess_off[1024]; /* why the on-access sensor is off */
 	char procmon_off[300];
 	char fimmon_off[300];
@@ -218,6 +221,7 @@ active_free(struct active *a)
 	hashsig_free(a->hs);
 	sigma_set_free(a->sigma);
 	fim_watch_free(&a->fim);
+	except_list_free(&a->exc);
 	ward_free(a);
 	/* Content is large and replaced rarely: give its memory back now, so
 	 * the agent does not keep two rule sets' worth after a swap. */
@@ -287,6 +291,18 @@ worker_content_fim(const struct active *a)
 	return &a->fim;
 }
 
+const struct except_list *
+worker_content_exceptions(const struct active *a)
+{
+	return &a->exc;
+}
+
+struct exceptions *
+worker_exceptions(void)
+{
+	return W.exc;
+}
+
 long long
 worker_content_version(const struct active *a)
 {
@@ -316,9 +332,11 @@ worker_safe_mode(void)
 	return safe;
 }
 
-/* Makes a the content in use; the old one goes when its scans end. */
+/* Makes a the content in use; the old one goes when its scans end.  With
+ * journal, the exceptions the change brings and takes away are journaled
+ * (at start, the content in use is no change). */
 static void
-active_swap(struct active *a)
+active_swap(struct active *a, int journal)
 {
 	struct active *old;
 
@@ -326,6 +344,7 @@ active_swap(struct active *a)
 	old = W.cur;
 	W.cur = a;
 	pthread_mutex_unlock(&W.lock);
+	exceptions_content_changed(W.exc, old != NULL ? &old->exc : NULL, &a->exc, journal);
 	onaccess_content_changed();
 	fimmon_content_changed();
 	active_put(old);
@@ -383,6 +402,8 @@ active_from_store(const struct store_entry *e, struct active **out, struct ward_
 			r = content_sigma(b, &(*out)->sigma, d);
 		if (r == 0)
 			r = content_fim(b, &(*out)->fim, d);
+		if (r == 0)
+			r = content_exceptions(b, &(*out)->exc, d);
 		bundle_free(b);
 		if (r != 0) {
 			active_free(*out);
@@ -509,9 +530,10 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 		snprintf(reason, rlen, "the validator's compiled content was refused: %s", why);
 		goto refused;
 	}
-	if ((r = content_sigma(b, &a->sigma, &d)) != 0 || (r = content_fim(b, &a->fim, &d)) != 0) {
+	if ((r = content_sigma(b, &a->sigma, &d)) != 0 || (r = content_fim(b, &a->fim, &d)) != 0 ||
+	    (r = content_exceptions(b, &a->exc, &d)) != 0) {
 		diag_text(&d, why, sizeof(why));
-		snprintf(reason, rlen, "process rules or FIM policy: %s", why);
+		snprintf(reason, rlen, "process rules, FIM policy or exceptions: %s", why);
 		active_free(a);
 		goto refused;
 	}
@@ -532,7 +554,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	}
 	wbuf_free(&compiled); /* on disk now; not needed during the swap */
 	fault_point("before-swap");
-	active_swap(a);
+	active_swap(a, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	logmsg("content %s version %lld active (%u signature%s, %.0f ms)", b->name,
@@ -588,7 +610,7 @@ worker_rollback(const char *reason, char *msg, size_t mlen)
 		snprintf(msg, mlen, "rollback failed: %.300s", d.msg);
 		goto out;
 	}
-	active_swap(a);
+	active_swap(a, 1);
 	snprintf(msg, mlen, "rolled back to version %lld", (long long)a->version);
 	logmsg("%s (%s)", msg, reason);
 	emit_content(EVENT_KIND_EVENT, "change", "content-rolled-back", "success", a->name,
@@ -671,6 +693,13 @@ worker_status_json(void)
 		if (up != NULL)
 			json_object_set_new(o, "uplink", up);
 	}
+	if (W.exc != NULL) { /* counts by source, the fleet's revision */
+		struct active *a = active_get();
+
+		json_object_set_new(o, "exceptions",
+				    exceptions_status(W.exc, a != NULL ? &a->exc : NULL));
+		active_put(a);
+	}
 	{
 		struct onaccess_stats os;
 		char oa_partial[1024];
@@ -678,14 +707,16 @@ worker_status_json(void)
 
 		onaccess_get_stats(&os, oa_partial, sizeof(oa_partial));
 		if (onaccess_running()) {
-			sens = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+			sens = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+					 "s:I}}",
 					 "state", "on", "counters", "events", (json_int_t)os.events,
 					 "allowed", (json_int_t)os.allowed, "denied",
 					 (json_int_t)os.denied, "cache_hits", (json_int_t)os.cache_hits,
 					 "late", (json_int_t)os.late, "overflow",
 					 (json_int_t)os.overflow, "written", (json_int_t)os.written,
 					 "detections", (json_int_t)os.detections, "ignored",
-					 (json_int_t)os.ignored);
+					 (json_int_t)os.ignored, "excepted",
+					 (json_int_t)os.excepted);
 			/* The configured paths it does not watch, and why. */
 			if (oa_partial[0] != '\0')
 				json_object_set_new(sens, "partial", json_string(oa_partial));
@@ -817,7 +848,7 @@ load_current(void)
 	if (!W.st.current.present)
 		return;
 	if (active_from_store(&W.st.current, &a, &d) == 0) {
-		active_swap(a);
+		active_swap(a, 0);
 		logmsg("content %s version %lld loaded", a->name, (long long)a->version);
 		fault_content(a);
 		return;
@@ -828,7 +859,7 @@ load_current(void)
 	if (W.st.lkg.present && active_from_store(&W.st.lkg, &a, &d) == 0 &&
 	    store_rollback(W.cfg->state_dir, &W.st, "the installed files were damaged", now_unix(),
 			   &d) == 0) {
-		active_swap(a);
+		active_swap(a, 1);
 		logmsg("rolled back to version %lld", (long long)a->version);
 	}
 }
@@ -872,6 +903,10 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 			return WORKER_EXIT_CONFIG;
 		}
 	}
+	if (exceptions_new(c, &W.exc) != 0) {
+		logmsg("out of memory");
+		return WORKER_EXIT_CONFIG;
+	}
 	{
 		char why[700];
 
@@ -891,6 +926,13 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 				event_set_str(ev, "message", W.safe_reason);
 			if (W.st.current.present && !W.safe)
 				event_set_int(ev, "ward.content.version", W.st.current.version);
+			{ /* the exceptions in force, by source */
+				struct active *a = active_get();
+
+				event_set(ev, "ward.exceptions",
+					  exceptions_status(W.exc, a != NULL ? &a->exc : NULL));
+				active_put(a);
+			}
 			emit(ev);
 		}
 	}
