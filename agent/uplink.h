@@ -8,8 +8,9 @@
  * journal in batches; the server acknowledges what it has committed, and
  * only then may the journal drop those records (and only once the local
  * outputs have them too).  The server is trusted with nothing else: its
- * certificate must chain to server.ca, and content it points to goes
- * through the same checks as any other.
+ * certificate must chain to server.ca, content it points to goes through
+ * the same checks as any other, and the exceptions it sends are taken
+ * only as server.exceptions allows (agent/exceptions.h).
  */
 #ifndef WARD_AGENT_UPLINK_H
 #define WARD_AGENT_UPLINK_H

@@ -50,6 +50,9 @@ static const struct route routes[] = {
     {"POST", "releases/{n}/{word}", AUTH_OPERATOR, 1024, api_release_action},
     {"POST", "pins", AUTH_OPERATOR, 4096, api_pin},
     {"POST", "freeze", AUTH_OPERATOR, 1024, api_freeze},
+    {"GET", "exceptions", AUTH_VIEWER, 0, api_except_list},
+    {"POST", "exceptions", AUTH_OPERATOR, 16 * 1024, api_except_add},
+    {"POST", "exceptions/{n}/remove", AUTH_OPERATOR, 1024, api_except_remove},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -90,5 +90,11 @@ void api_release_action(struct api *a, const struct http_req *q, struct http_res
 			const struct call *c);
 void api_pin(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
 void api_freeze(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
+void api_except_list(struct api *a, const struct http_req *q, struct http_resp *r,
+		     const struct call *c);
+void api_except_add(struct api *a, const struct http_req *q, struct http_resp *r,
+		    const struct call *c);
+void api_except_remove(struct api *a, const struct http_req *q, struct http_resp *r,
+		       const struct call *c);
 
 #endif

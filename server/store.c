@@ -67,6 +67,11 @@ static const char *const migrations[] = {
     " kind TEXT NOT NULL, counted BIGINT NOT NULL, reported_ms BIGINT NOT NULL,"
     " detail TEXT NOT NULL, PRIMARY KEY (release_id, agent_id, kind));"
     "CREATE INDEX events_received ON events (received);",
+    /* 4: exceptions to verdicts for the fleet (grp '') or a group
+     * (store_except.c): spec is the exception's text form, entry its JSON */
+    "CREATE TABLE exceptions (id BIGINT PRIMARY KEY, grp TEXT NOT NULL, spec TEXT NOT NULL,"
+    " entry TEXT NOT NULL, created BIGINT NOT NULL, who TEXT NOT NULL);"
+    "CREATE UNIQUE INDEX exceptions_spec ON exceptions (grp, spec);",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
