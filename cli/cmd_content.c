@@ -506,10 +506,11 @@ content_build(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr,
-		"ward: %u rules, %zu hash signatures, %zu process rules, %u FIM paths; %u tests "
-		"passed\n",
+		"ward: %u rules, %zu hash signatures, %zu process rules, %u FIM paths, %u "
+		"exceptions; %u tests passed\n",
 		cs.rs != NULL ? cs.rs->nrules : 0, cs.hs != NULL ? hashsig_count(cs.hs) : 0,
-		cs.sigma != NULL ? sigma_set_count(cs.sigma) : 0, cs.fim.npaths, bun->ntests);
+		cs.sigma != NULL ? sigma_set_count(cs.sigma) : 0, cs.fim.npaths, cs.exc.n,
+		bun->ntests);
 	if ((syn = synthetic_reference(&synlen)) == NULL || check_costs(&cs, syn, synlen) != 0)
 		goto out;
 	if (clean != NULL) {

@@ -289,6 +289,7 @@ def test_content_exceptions_member(box):
                                          "reason": "network test tools"}]})
     p, v2 = content_with_exceptions(box, 2, member)
     assert p.returncode == 0, p.stderr
+    assert "1 exceptions; 6 tests passed" in p.stderr, p.stderr
     p = box.ward.run("content", "inspect", v2)
     assert "exceptions" in p.stdout
     p = a.apply(v2)
