@@ -118,6 +118,19 @@ test_glob_match(void **state)
 	    {"/a/b", "a/b", 0},	 /* not an absolute path */
 	    {"/a/b", "/a/b (deleted)", 0},
 	    {"/*", "/", 0},
+	    /* The examples of docs/agent.md. */
+	    {"/opt/vendor/**", "/opt/vendor/bin/tool", 1},
+	    {"/opt/vendor/**", "/opt/vendor/a/b/c", 1},
+	    {"/opt/vendor/**", "/opt/vendor", 0},
+	    {"/opt/vendor/**", "/opt/vendor2/x", 0},
+	    {"/opt/vendor/*", "/opt/vendor/tool", 1},
+	    {"/opt/vendor/*", "/opt/vendor/bin/tool", 0},
+	    {"/home/**/.cache/**", "/home/ann/.cache/x", 1},
+	    {"/home/**/.cache/**", "/home/.cache/a/b", 1},
+	    {"/home/**/.cache/**", "/home/ann/.cachex/y", 0},
+	    {"/srv/build/**/*.o", "/srv/build/a.o", 1},
+	    {"/srv/build/**/*.o", "/srv/build/x/y/a.o", 1},
+	    {"/srv/build/**/*.o", "/srv/build/a.c", 0},
 	};
 	size_t i;
 
