@@ -10,6 +10,7 @@
 #include "event/journal.h"
 #include "crypto/sign.h"
 #include "util/alloc.h"
+#include "scan/except.h"
 #include "util/conf.h"
 #include "util/file.h"
 
@@ -22,6 +23,7 @@
 static const char *const fsync_words[] = {"always", "interval", "never", NULL};
 static const char *const on_write_words[] = {"alert", "quarantine", NULL};
 static const char *const pkg_words[] = {"alert", "info", "ignore", NULL};
+static const char *const srvexc_words[] = {"none", "sha256", "all", NULL};
 
 #define C struct agent_config
 #define SCALAR(name, type, f, min, max)                                                            \
@@ -72,6 +74,8 @@ static const struct conf_key keys[] = {
     SCALAR("server.machine_id_file", CONF_PATH, server_machine_id_file, 0, 0),
     SCALAR("server.hardware_file", CONF_PATH, server_hw_file, 0, 0),
     SCALAR("server.batch_max", CONF_UINT, server_batch_max, 1, 100000),
+    CHOICE("server.exceptions", server_exceptions, srvexc_words),
+    LIST("exceptions", CONF_GLOBS, exceptions, nexceptions),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -113,9 +117,11 @@ static const struct {
     {"onaccess.deadline_ms", CONFIG_ONACCESS},
     {"onaccess.fail_closed", CONFIG_ONACCESS},
     {"onaccess.on_write", CONFIG_ONACCESS},
+    {"exceptions", CONFIG_EXCEPTIONS},
+    {"server.exceptions", CONFIG_EXCEPTIONS},
     /* Read once at start: state_dir, run_dir (where everything lives, the
      * lock), journal.* (the open journal), server.* (the uplink's identity
-     * and connections), onaccess.threads and onaccess.cache_entries (sized
+     * and connections; server.exceptions aside), onaccess.threads and onaccess.cache_entries (sized
      * when the sensor starts). */
 };
 
@@ -276,6 +282,39 @@ config_defaults(struct agent_config *c)
 	c->onaccess_cache_entries = 65536;
 	c->onaccess_threads = 2;
 	c->journal_fsync = JOURNAL_FSYNC_INTERVAL;
+	c->server_exceptions = CONFIG_SRVEXC_SHA256;
+}
+
+/* Each of exceptions: its text form, and no two the same. */
+static int
+check_exceptions(const char *path, const struct agent_config *c, struct ward_diag *d)
+{
+	struct except_list l;
+	struct except e;
+	unsigned i;
+	int r = 0, k;
+
+	memset(&l, 0, sizeof(l));
+	for (i = 0; i < c->nexceptions && r == 0; i++) {
+		if ((r = except_parse_text(c->exceptions[i], &e, d)) == 0) {
+			if ((k = except_list_find(&l, &e)) >= 0)
+				r = diag_set(d, WARD_EINVAL, NULL, 0, 0,
+					     "the same exception as exceptions[%d]", k);
+			except_clear(&e);
+		}
+		if (r == 0) {
+			(void)except_parse_text(c->exceptions[i], &e, d);
+			r = except_list_add(&l, &e, d);
+		}
+		if (r != 0) {
+			char msg[sizeof(d->msg)];
+
+			snprintf(msg, sizeof(msg), "%s", d->msg);
+			r = diag_set(d, WARD_EINVAL, path, 0, 0, "exceptions[%u]: %.400s", i, msg);
+		}
+	}
+	except_list_free(&l);
+	return r;
 }
 
 
@@ -290,6 +329,8 @@ config_load(const char *path, struct agent_config *c, struct ward_diag *d)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0, "outputs.syslog_socket: path too long for a socket");
 	if (r == 0 && c->server_url[0] != '\0' && strncmp(c->server_url, "https://", 8) != 0)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0, "server.url must be https://HOST:PORT");
+	if (r == 0)
+		r = check_exceptions(path, c, d);
 	if (r == 0 && c->ntrusted == 0)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0,
 			     "trusted_keys is required: the public keys whose signatures "

@@ -16,11 +16,15 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/limits.h"
 
 #define CONFIG_MAX_KEYS 32
 #define CONFIG_MAX_PATH 1024
 
 enum config_pkg { CONFIG_PKG_ALERT, CONFIG_PKG_INFO, CONFIG_PKG_IGNORE };
+
+/* server.exceptions: which exceptions the agent takes from the fleet server. */
+enum config_server_exceptions { CONFIG_SRVEXC_NONE, CONFIG_SRVEXC_SHA256, CONFIG_SRVEXC_ALL };
 
 struct agent_config {
 	char state_dir[CONFIG_MAX_PATH];
@@ -71,6 +75,10 @@ struct agent_config {
 	char server_machine_id_file[CONFIG_MAX_PATH];
 	char server_hw_file[CONFIG_MAX_PATH]; /* "" = DMI UUID + MACs */
 	unsigned server_batch_max;	      /* events per upload */
+	int server_exceptions;		      /* enum config_server_exceptions */
+	/* Exceptions to verdicts, in their text form (scan/except.h). */
+	char exceptions[WARD_MAX_CONFIG_EXCEPTIONS][WARD_MAX_EXCEPT_TEXT];
+	unsigned nexceptions;
 	/* Journal (STATE_DIR/journal). */
 	unsigned journal_max_mb;
 	int journal_fsync; /* enum journal_fsync */
@@ -91,6 +99,7 @@ struct agent_config {
 #define CONFIG_ONACCESS 0x08u	/* onaccess.* but threads and cache_entries */
 #define CONFIG_FIM 0x10u	/* fim.* */
 #define CONFIG_OUTPUTS 0x20u	/* outputs.* */
+#define CONFIG_EXCEPTIONS 0x40u /* exceptions, server.exceptions */
 
 /* The defaults (docs/agent.md). */
 void config_defaults(struct agent_config *c);

@@ -8,6 +8,7 @@
  *   - a request is one JSON line of at most MAX_REQUEST bytes.
  */
 #include "agent/control.h"
+#include "agent/exceptions.h"
 #include "agent/worker.h"
 #include "content/bundle.h"
 #include "event/event.h"
@@ -49,26 +50,94 @@ struct scan_req {
 	struct active *a;
 	const struct ruleset *rs;
 	struct matcher_scratch *s;
-	json_t *matches;
+	struct exceptions *x;
+	const struct except_list *content;
+	json_t *matches, *excepted;
+	json_t *hits; /* of the file being scanned: rule names that stand */
+	uint64_t nhits; /* ... and how many (the list is bounded) */
 	const char *path;
-	uint64_t files, errors, nmatches;
+	int quarantine; /* move what is found (and not excepted) into the quarantine */
+	uint64_t files, errors, nmatches, nexcepted, nquarantined;
 };
+
+/* A match an exception suppressed: listed, and journaled with it. */
+static void
+add_excepted(struct scan_req *q, const char *rule, const struct exceptions_applied *ap,
+	     const char *sha)
+{
+	json_t *ev;
+
+	q->nexcepted++;
+	if (json_array_size(q->excepted) < MAX_LISTED_MATCHES)
+		json_array_append_new(
+		    q->excepted,
+		    json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s}}", "path", q->path, "rule", rule,
+			      "exception", "source", ap->source, "id", (json_int_t)ap->id, "match",
+			      ap->match, "reason", ap->reason));
+	ev = exceptions_event(q->x, ap, q->path, rule, q->quarantine ? "quarantine" : "report",
+			      sha);
+	if (ev != NULL) {
+		event_set_str(ev, "ward.scan", "agent-scan");
+		event_set_int(ev, "ward.content.version", worker_content_version(q->a));
+		worker_emit(ev);
+	}
+}
 
 static int
 scan_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
 {
 	struct scan_req *q = arg;
+	struct exceptions_applied ap;
+	const char *name;
 
 	(void)s;
 	if (rule != UINT32_MAX && (q->rs->rules[rule].flags & RS_RULE_PRIVATE))
 		return 0;
-	q->nmatches++;
-	if (json_array_size(q->matches) < MAX_LISTED_MATCHES)
-		json_array_append_new(
-		    q->matches,
-		    json_pack("{s:s, s:s}", "path", q->path, "rule",
-			      rule == UINT32_MAX ? hash_name : q->rs->rules[rule].name));
+	name = rule == UINT32_MAX ? hash_name : q->rs->rules[rule].name;
+	if (exceptions_hit(q->x, q->content, q->path, name, &ap))
+		add_excepted(q, name, &ap, NULL);
+	else if (q->nhits++ < MAX_LISTED_MATCHES)
+		json_array_append_new(q->hits, json_string(name));
 	return 0;
+}
+
+/* --quarantine: moves the file away (by its descriptor: the name is
+ * removed only if it is still that file), journaled as on-write does. */
+static json_t *
+quarantine_found(struct scan_req *q, int fd, const char *rule)
+{
+	struct quarantine_entry e;
+	struct ward_diag d;
+	char msg[1200];
+	json_t *ev, *res;
+	int r;
+
+	diag_clear(&d);
+	r = quarantine_file(C.cfg->state_dir, q->path, fd, rule, &e, &d);
+	ev = event_new(EVENT_KIND_EVENT, "malware", r == 0 ? "deletion" : "info",
+		       r == 0 ? "file-quarantined" : "file-quarantine-failed",
+		       r == 0 ? "success" : "failure");
+	if (ev != NULL) {
+		event_set_str(ev, "file.path", q->path);
+		event_set_str(ev, "rule.name", rule);
+		event_set_str(ev, "ward.scan", "agent-scan");
+	}
+	if (r == 0) {
+		q->nquarantined++;
+		res = json_pack("{s:s, s:s}", "id", e.id, "sha256", e.sha256);
+		if (ev != NULL) {
+			event_set_str(ev, "ward.quarantine.id", e.id);
+			event_set_str(ev, "file.hash.sha256", e.sha256);
+			event_set_int(ev, "file.size", (int64_t)e.size);
+		}
+	} else {
+		diag_format(&d, msg, sizeof(msg));
+		res = json_pack("{s:s}", "error", msg);
+		if (ev != NULL)
+			event_set_str(ev, "message", msg);
+	}
+	worker_emit(ev);
+	return res;
 }
 
 static int
@@ -76,6 +145,10 @@ scan_file(void *ctx, const struct walker_entry *e)
 {
 	struct scan_req *q = ctx;
 	uint64_t max = __atomic_load_n(&C.max_filesize, __ATOMIC_RELAXED);
+	struct exceptions_applied ap;
+	char sha[65];
+	json_t *qr = NULL, *rule;
+	size_t i;
 	int fd, r;
 
 	if (max > 0 && (uint64_t)e->st->st_size > max)
@@ -88,11 +161,42 @@ scan_file(void *ctx, const struct walker_entry *e)
 		return 0;
 	}
 	q->path = e->path;
-	r = matcher_scan_fd(worker_content_matcher(q->a), q->s, fd, (uint64_t)e->st->st_size, scan_report, q, NULL);
-	close(fd);
+	json_array_clear(q->hits);
+	q->nhits = 0;
+	r = matcher_scan_fd(worker_content_matcher(q->a), q->s, fd, (uint64_t)e->st->st_size,
+			    scan_report, q, NULL);
 	if (r != 0)
 		q->errors++;
 	q->files++;
+	if (r == 0 && json_array_size(q->hits) > 0) {
+		/* What stands, unless the file's bytes are excepted. */
+		if (exceptions_by_hash(q->x, q->content, fd, sha, &ap)) {
+			json_array_foreach(q->hits, i, rule)
+				add_excepted(q, json_string_value(rule), &ap, sha);
+		} else {
+			const char *first = json_string_value(json_array_get(q->hits, 0));
+
+			if (q->quarantine)
+				qr = quarantine_found(q, fd, first);
+			q->nmatches += q->nhits;
+			json_array_foreach(q->hits, i, rule) {
+				json_t *m = json_pack("{s:s, s:s}", "path", q->path, "rule",
+						      json_string_value(rule));
+
+				if (m != NULL && qr != NULL && i == 0)
+					json_object_set(m, json_object_get(qr, "error") != NULL
+							       ? "quarantine_failed"
+							       : "quarantined",
+							qr);
+				if (json_array_size(q->matches) < MAX_LISTED_MATCHES)
+					json_array_append_new(q->matches, m);
+				else
+					json_decref(m);
+			}
+			json_decref(qr);
+		}
+	}
+	close(fd);
 	return 0;
 }
 
@@ -109,7 +213,7 @@ scan_error(void *ctx, const char *path, const char *what, int errnum, unsigned d
 }
 
 static json_t *
-do_scan(const char *path)
+do_scan(const char *path, int quarantine)
 {
 	struct scan_req q;
 	struct walker_opts wo;
@@ -123,20 +227,30 @@ do_scan(const char *path)
 		return json_pack("{s:b, s:s}", "ok", 0, "error",
 				 worker_safe_mode() ? "safe mode: no content is active" : "no content installed");
 	q.rs = worker_content_rules(q.a);
+	q.x = worker_exceptions();
+	q.content = worker_content_exceptions(q.a);
+	q.quarantine = quarantine;
 	if (matcher_scratch_new(worker_content_matcher(q.a), &q.s) != 0) {
 		worker_content_put(q.a);
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
 	}
 	q.matches = json_array();
+	q.excepted = json_array();
+	q.hits = json_array();
 	memset(&wo, 0, sizeof(wo));
 	wo.file = scan_file;
 	wo.error = scan_error;
 	wo.ctx = &q;
 	r = walker_run(&wo, paths, 1, NULL);
-	o = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:o}", "ok", r == 0, "content", worker_content_name(q.a),
-		      "version", (json_int_t)worker_content_version(q.a), "files", (json_int_t)q.files, "errors",
-		      (json_int_t)q.errors, "match_count", (json_int_t)q.nmatches, "matches",
-		      q.matches);
+	o = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:o}", "ok", r == 0, "content",
+		      worker_content_name(q.a), "version", (json_int_t)worker_content_version(q.a),
+		      "files", (json_int_t)q.files, "errors", (json_int_t)q.errors, "match_count",
+		      (json_int_t)q.nmatches, "matches", q.matches, "excepted_count",
+		      (json_int_t)q.nexcepted, "excepted", q.excepted);
+	if (o != NULL && quarantine)
+		json_object_set_new(o, "quarantined_count",
+				    json_integer((json_int_t)q.nquarantined));
+	json_decref(q.hits);
 	matcher_scratch_free(q.s);
 	worker_content_put(q.a);
 	return o;
@@ -214,8 +328,10 @@ do_quarantine(const char *cmd, const char *id, const char *to)
 		}
 		worker_emit(ev);
 	}
-	return json_pack("{s:b, s:s}", "ok", 1, "path",
-			 strcmp(cmd, "quarantine-restore") == 0 ? e.path : "");
+	if (strcmp(cmd, "quarantine-restore") == 0) /* what an exception for it needs */
+		return json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "path", e.path, "id", id,
+				 "sha256", e.sha256, "rule", e.rule);
+	return json_pack("{s:b, s:s}", "ok", 1, "path", "");
 }
 
 static json_t *
@@ -232,7 +348,20 @@ handle(json_t *req)
 	if (strcmp(cmd, "apply") == 0 && path != NULL)
 		return control_apply(path);
 	if (strcmp(cmd, "scan") == 0 && path != NULL)
-		return do_scan(path);
+		return do_scan(path, json_is_true(json_object_get(req, "quarantine")));
+	if (strcmp(cmd, "except-add") == 0)
+		return exceptions_add(worker_exceptions(), json_object_get(req, "exception"));
+	if (strcmp(cmd, "except-remove") == 0)
+		return exceptions_remove(worker_exceptions(),
+					 json_string_value(json_object_get(req, "id")));
+	if (strcmp(cmd, "except-list") == 0) {
+		struct active *a = worker_content_get();
+		json_t *o = exceptions_list(worker_exceptions(),
+					    a != NULL ? worker_content_exceptions(a) : NULL);
+
+		worker_content_put(a);
+		return o;
+	}
 	if (strncmp(cmd, "quarantine-", 11) == 0)
 		return do_quarantine(cmd, json_string_value(json_object_get(req, "id")),
 				     json_string_value(json_object_get(req, "to")));

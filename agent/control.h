@@ -2,9 +2,10 @@
  * control: the agent's control socket, run_dir/control.sock.  Requests
  * are one JSON line each ({"cmd": "status" | "apply" | "rollback" |
  * "scan" | "quarantine-list" | "quarantine-restore" |
- * "quarantine-delete", "path"/"id": ...}); the answer is one JSON line
- * with "ok" and either the result or "error".  `ward agent` and `ward
- * quarantine` are its clients.
+ * "quarantine-delete" | "except-add" | "except-remove" | "except-list",
+ * "path"/"id"/"quarantine"/"exception": ...}); the answer is one JSON
+ * line with "ok" and either the result or "error".  `ward agent` and
+ * `ward quarantine` are its clients.
  */
 #ifndef WARD_AGENT_CONTROL_H
 #define WARD_AGENT_CONTROL_H

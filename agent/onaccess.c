@@ -8,6 +8,7 @@
  * queues and the cache are bounded.
  */
 #include "agent/onaccess.h"
+#include "agent/exceptions.h"
 #include "agent/procfs.h"
 #include "agent/worker.h"
 #include "event/event.h"
@@ -57,7 +58,8 @@ struct centry {
 	int64_t mtime_ns, ctime_ns;
 	off_t size;
 	long long version;
-	int verdict; /* 1 detected, 0 clean */
+	unsigned long long xgen; /* the exceptions in force (exceptions_generation) */
+	int verdict;		 /* 1 detected, 0 clean (or excepted) */
 	int used;
 	char rule[64]; /* what matched, for the events of later hits */
 };
@@ -148,19 +150,22 @@ cache_same(const struct stat *a, const struct stat *b)
 }
 
 static int
-cache_match(const struct centry *e, const struct stat *st, long long version)
+cache_match(const struct centry *e, const struct stat *st, long long version,
+	    unsigned long long xgen)
 {
-	return e->used && e->dev == st->st_dev && e->ino == st->st_ino &&
+	return e->used && e->xgen == xgen && e->dev == st->st_dev && e->ino == st->st_ino &&
 	       e->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
 	       e->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec &&
 	       e->size == st->st_size && e->version == version;
 }
 
 static void
-cache_put(const struct stat *st, long long version, int verdict, const char *rule)
+cache_put(const struct stat *st, long long version, unsigned long long xgen, int verdict,
+	  const char *rule)
 {
 	struct centry *e = cache_slot(st);
 
+	e->xgen = xgen;
 	e->dev = st->st_dev;
 	e->ino = st->st_ino;
 	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
@@ -424,21 +429,76 @@ struct hit {
 	const struct ruleset *rs;
 	char rule[256];
 	int found;
+	/* Exceptions: the file's path (looked up at the first match) and the
+	 * first exception that suppressed a match. */
+	struct exceptions *x;
+	const struct except_list *content;
+	int fd;
+	int have_path;
+	char path[PATH_MAX];
+	int excepted;
+	char xrule[256];
+	struct exceptions_applied ap;
 };
 
 static int
 on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
 {
 	struct hit *h = arg;
+	const char *name;
 
 	(void)s;
 	if (rule != UINT32_MAX && (h->rs->rules[rule].flags & RS_RULE_PRIVATE))
 		return 0;
+	name = rule == UINT32_MAX ? hash_name : h->rs->rules[rule].name;
+	if (h->x != NULL) {
+		struct exceptions_applied ap;
+
+		if (!h->have_path) {
+			char fd[32];
+
+			snprintf(fd, sizeof(fd), "fd/%d", h->fd);
+			if (procfs_link(0, fd, h->path, sizeof(h->path)) != 0)
+				h->path[0] = '\0';
+			h->have_path = 1;
+		}
+		/* An excepted match does not decide: another one may still. */
+		if (exceptions_hit(h->x, h->content, h->path[0] != '\0' ? h->path : NULL, name,
+				   &ap)) {
+			if (!h->excepted) {
+				h->ap = ap;
+				snprintf(h->xrule, sizeof(h->xrule), "%s", name);
+			}
+			h->excepted = 1;
+			return 0;
+		}
+	}
 	if (!h->found)
-		snprintf(h->rule, sizeof(h->rule), "%s",
-			 rule == UINT32_MAX ? hash_name : h->rs->rules[rule].name);
+		snprintf(h->rule, sizeof(h->rule), "%s", name);
 	h->found = 1;
 	return 1; /* one match decides */
+}
+
+/* A verdict an exception suppressed, journaled with the exception (each
+ * scan of the file, not each access: the allow is cached as a clean one). */
+static void
+report_excepted(const struct item *it, struct hit *h, const char *sha, long long version)
+{
+	char exe[PATH_MAX];
+	const char *would = (it->mask & FAN_OPEN_EXEC_PERM) ? "deny-execution"
+			    : (it->mask & FAN_OPEN_PERM)    ? "deny-open"
+			    : O.cfg->onaccess_quarantine    ? "quarantine"
+							    : "alert";
+	json_t *ev = exceptions_event(h->x, &h->ap, h->path, h->xrule, would, sha);
+
+	if (ev == NULL)
+		return;
+	(void)procfs_link(it->pid, "exe", exe, sizeof(exe));
+	event_set_int(ev, "process.pid", it->pid);
+	if (exe[0] != '\0')
+		event_set_str(ev, "process.executable", exe);
+	event_set_int(ev, "ward.content.version", version);
+	worker_emit(ev);
 }
 
 /* what: 0 written, 1 execution denied, 2 execution allowed at the deadline,
@@ -563,18 +623,21 @@ static void
 scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr_for)
 {
 	struct active *a;
-	struct hit h;
+	struct hit hit, *h = &hit;
 	struct stat st;
 	long long version;
+	unsigned long long xgen;
 	unsigned gen;
+	char sha[65] = "";
 	int verdict = 0, cached = 0, r = 0, quarantine;
 
 	pthread_mutex_lock(&O.lock);
 	gen = O.gen; /* before the content: a change after this is seen */
 	quarantine = O.cfg->onaccess_quarantine;
 	pthread_mutex_unlock(&O.lock);
+	xgen = worker_exceptions() != NULL ? exceptions_generation(worker_exceptions()) : 0;
 	a = worker_content_get();
-	memset(&h, 0, sizeof(h));
+	memset(h, 0, sizeof(*h));
 	if (a == NULL || fstat(it->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		pthread_mutex_lock(&O.lock);
 		answer_locked(it, 1);
@@ -583,12 +646,15 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 		return;
 	}
 	version = worker_content_version(a);
+	h->x = worker_exceptions();
+	h->content = worker_content_exceptions(a);
+	h->fd = it->fd;
 	pthread_mutex_lock(&O.lock);
 	if (it->mask & FAN_CLOSE_WRITE) {
 		cache_drop(&st);
-	} else if (cache_match(cache_slot(&st), &st, version)) {
+	} else if (cache_match(cache_slot(&st), &st, version, xgen)) {
 		verdict = cache_slot(&st)->verdict;
-		snprintf(h.rule, sizeof(h.rule), "%s", cache_slot(&st)->rule);
+		snprintf(h->rule, sizeof(h->rule), "%s", cache_slot(&st)->rule);
 		cached = 1;
 		O.st.cache_hits++;
 	}
@@ -607,14 +673,21 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 			if (matcher_scratch_new(worker_content_matcher(a), scr) == 0)
 				*scr_for = worker_content_serial(a);
 		}
-		h.rs = worker_content_rules(a);
+		h->rs = worker_content_rules(a);
 		if (*scr != NULL)
 			r = matcher_scan_fd(worker_content_matcher(a), *scr, it->fd,
-					    (uint64_t)st.st_size, on_hit, &h, NULL);
-		verdict = h.found;
+					    (uint64_t)st.st_size, on_hit, h, NULL);
+		/* A match that stands, unless the file's bytes are excepted. */
+		if (r == 0 && h->found && h->x != NULL &&
+		    exceptions_by_hash(h->x, h->content, it->fd, sha, &h->ap)) {
+			memcpy(h->xrule, h->rule, sizeof(h->xrule));
+			h->found = 0;
+			h->excepted = 1;
+		}
+		verdict = h->found;
 		if (r == 0 && *scr != NULL) {
 			pthread_mutex_lock(&O.lock);
-			cache_put(&st, version, verdict, h.rule);
+			cache_put(&st, version, xgen, verdict, h->rule);
 			pthread_mutex_unlock(&O.lock);
 		}
 	}
@@ -623,24 +696,28 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 		O.st.written++;
 	if (verdict)
 		O.st.detections++;
+	if (!cached && !verdict && h->excepted)
+		O.st.excepted++;
 	if (it->perm && !verdict && r == 0)
 		ignore_clean_locked(it, gen, &st);
 	if (it->perm && !it->answered) {
 		answer_locked(it, !verdict);
 		pthread_mutex_unlock(&O.lock);
 		if (verdict)
-			report(it, h.rule, version, (it->mask & FAN_OPEN_PERM) ? 3 : 1, &st);
+			report(it, h->rule, version, (it->mask & FAN_OPEN_PERM) ? 3 : 1, &st);
 	} else {
 		pthread_mutex_unlock(&O.lock);
 		if (verdict)
-			report(it, h.rule, version,
+			report(it, h->rule, version,
 			       !it->perm		    ? 0
 			       : (it->mask & FAN_OPEN_PERM) ? 4
 							    : 2,
 			       &st);
 		if (verdict && !it->perm && quarantine)
-			respond_quarantine(it, h.rule);
+			respond_quarantine(it, h->rule);
 	}
+	if (!cached && !verdict && h->excepted)
+		report_excepted(it, h, sha, version);
 	worker_content_put(a);
 }
 

@@ -41,6 +41,7 @@ struct onaccess_stats {
 	uint64_t written;    /* close-write events scanned */
 	uint64_t detections; /* files that matched (exec or write) */
 	uint64_t ignored;    /* clean files the kernel no longer asks about */
+	uint64_t excepted;   /* detections an exception suppressed (journaled) */
 };
 
 /*

@@ -7,6 +7,7 @@
  * never logged; a revoked agent stops calling and says so.
  */
 #include "agent/uplink.h"
+#include "agent/exceptions.h"
 #include "agent/outputs.h"
 #include "agent/uplink_fetch.h"
 #include "agent/worker.h"
@@ -621,6 +622,10 @@ checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t er
 			follow(c, json_object_get(resp, "desired"), now != NULL ? now : body);
 			json_decref(now);
 		}
+		/* The fleet's exceptions, when the server sends a new list:
+		 * checked whole, and taken only as server.exceptions allows. */
+		if (json_object_get(resp, "exceptions") != NULL)
+			exceptions_fleet(worker_exceptions(), json_object_get(resp, "exceptions"));
 	}
 	json_decref(body);
 	json_decref(resp);

@@ -9,9 +9,11 @@
  * only then may the journal drop those records (and only once the local
  * outputs have them too).  When the server has more of the journal than
  * the journal holds (it was lost or restored from a backup), the events go
- * on under a new journal id, so that none is taken for a duplicate.  The server is trusted with
- * nothing else: its certificate must chain to server.ca, and content it points to goes through the
- * same checks as any other.
+ * on under a new journal id, so that none is taken for a duplicate.  The
+ * server is trusted with nothing else: its certificate must chain to
+ * server.ca, content it points to goes through the same checks as any
+ * other, and the exceptions it sends are taken only as server.exceptions
+ * allows (agent/exceptions.h).
  */
 #ifndef WARD_AGENT_UPLINK_H
 #define WARD_AGENT_UPLINK_H

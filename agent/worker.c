@@ -14,6 +14,7 @@
  */
 #include "agent/worker.h"
 #include "agent/control.h"
+#include "agent/exceptions.h"
 #include "agent/fimmon.h"
 #include "agent/log.h"
 #include "agent/uplink.h"
@@ -64,6 +65,7 @@ struct active {
 	struct matcher *m;
 	struct sigma_set *sigma; /* process rules, or NULL */
 	struct fim_watch fim;	 /* the content's FIM policy */
+	struct except_list exc;	 /* the content's exceptions to verdicts */
 	char name[65];
 	int64_t version;
 	unsigned long long serial;
@@ -89,6 +91,7 @@ static struct {
 	char safe_reason[STORE_MAX_REASON];
 	time_t started;
 	struct journal *journal;
+	struct exceptions *exc; /* local, wardd.yaml's and the fleet's */
 	/* Why a sensor is off (lock): the sizes of struct status_off. */
 	char onaccess_off[1024];
 	char procmon_off[300];
@@ -227,6 +230,7 @@ active_free(struct active *a)
 	hashsig_free(a->hs);
 	sigma_set_free(a->sigma);
 	fim_watch_free(&a->fim);
+	except_list_free(&a->exc);
 	ward_free(a);
 	/* Content is large and replaced rarely: give its memory back now, so
 	 * the agent does not keep two rule sets' worth after a swap. */
@@ -296,6 +300,18 @@ worker_content_fim(const struct active *a)
 	return &a->fim;
 }
 
+const struct except_list *
+worker_content_exceptions(const struct active *a)
+{
+	return &a->exc;
+}
+
+struct exceptions *
+worker_exceptions(void)
+{
+	return W.exc;
+}
+
 long long
 worker_content_version(const struct active *a)
 {
@@ -325,9 +341,11 @@ worker_safe_mode(void)
 	return safe;
 }
 
-/* Makes a the content in use; the old one goes when its scans end. */
+/* Makes a the content in use; the old one goes when its scans end.  With
+ * journal, the exceptions the change brings and takes away are journaled
+ * (at start, the content in use is no change). */
 static void
-active_swap(struct active *a)
+active_swap(struct active *a, int journal)
 {
 	struct active *old;
 
@@ -335,6 +353,7 @@ active_swap(struct active *a)
 	old = W.cur;
 	W.cur = a;
 	pthread_mutex_unlock(&W.lock);
+	exceptions_content_changed(W.exc, old != NULL ? &old->exc : NULL, &a->exc, journal);
 	onaccess_content_changed();
 	fimmon_content_changed();
 	active_put(old);
@@ -392,6 +411,8 @@ active_from_store(const struct store_entry *e, struct active **out, struct ward_
 			r = content_sigma(b, &(*out)->sigma, d);
 		if (r == 0)
 			r = content_fim(b, &(*out)->fim, d);
+		if (r == 0)
+			r = content_exceptions(b, &(*out)->exc, d);
 		bundle_free(b);
 		if (r != 0) {
 			active_free(*out);
@@ -518,9 +539,10 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 		snprintf(reason, rlen, "the validator's compiled content was refused: %s", why);
 		goto refused;
 	}
-	if ((r = content_sigma(b, &a->sigma, &d)) != 0 || (r = content_fim(b, &a->fim, &d)) != 0) {
+	if ((r = content_sigma(b, &a->sigma, &d)) != 0 || (r = content_fim(b, &a->fim, &d)) != 0 ||
+	    (r = content_exceptions(b, &a->exc, &d)) != 0) {
 		diag_text(&d, why, sizeof(why));
-		snprintf(reason, rlen, "process rules or FIM policy: %s", why);
+		snprintf(reason, rlen, "process rules, FIM policy or exceptions: %s", why);
 		active_free(a);
 		goto refused;
 	}
@@ -541,7 +563,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	}
 	wbuf_free(&compiled); /* on disk now; not needed during the swap */
 	fault_point("before-swap");
-	active_swap(a);
+	active_swap(a, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	logmsg("content %s version %lld active (%u signature%s, %.0f ms)", b->name,
@@ -597,7 +619,7 @@ worker_rollback(const char *reason, char *msg, size_t mlen)
 		snprintf(msg, mlen, "rollback failed: %.300s", d.msg);
 		goto out;
 	}
-	active_swap(a);
+	active_swap(a, 1);
 	snprintf(msg, mlen, "rolled back to version %lld", (long long)a->version);
 	logmsg("%s (%s)", msg, reason);
 	emit_content(EVENT_KIND_EVENT, "change", "content-rolled-back", "success", a->name,
@@ -686,6 +708,13 @@ worker_status_json(void)
 
 		if (up != NULL)
 			json_object_set_new(o, "uplink", up);
+	}
+	if (W.exc != NULL) { /* counts by source, the fleet's revision */
+		struct active *a = active_get();
+
+		json_object_set_new(o, "exceptions",
+				    exceptions_status(W.exc, a != NULL ? &a->exc : NULL));
+		active_put(a);
 	}
 	{
 		json_t *conf = json_array(), *cpaths = json_array();
@@ -815,7 +844,7 @@ load_current(void)
 	if (!W.st.current.present)
 		return;
 	if (active_from_store(&W.st.current, &a, &d) == 0) {
-		active_swap(a);
+		active_swap(a, 0);
 		logmsg("content %s version %lld loaded", a->name, (long long)a->version);
 		fault_content(a);
 		return;
@@ -826,7 +855,7 @@ load_current(void)
 	if (W.st.lkg.present && active_from_store(&W.st.lkg, &a, &d) == 0 &&
 	    store_rollback(W.cfg->state_dir, &W.st, "the installed files were damaged", now_unix(),
 			   &d) == 0) {
-		active_swap(a);
+		active_swap(a, 1);
 		logmsg("rolled back to version %lld", (long long)a->version);
 	}
 }
@@ -869,6 +898,8 @@ reconfigure(struct agent_config *next, unsigned groups)
 	pthread_mutex_unlock(&W.lock);
 	if (groups & CONFIG_SCAN)
 		control_set_max_filesize(next->max_filesize);
+	if (groups & CONFIG_EXCEPTIONS)
+		exceptions_reconfigure(W.exc, next);
 	if ((groups & CONFIG_OUTPUTS) && outputs_reconfigure(next, why, sizeof(why)) != 0)
 		logmsg("reload: outputs are off: %s", why);
 	/* The sensors stay off in safe mode; a worker started later with
@@ -952,6 +983,10 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 			return WORKER_EXIT_CONFIG;
 		}
 	}
+	if (exceptions_new(c, &W.exc) != 0) {
+		logmsg("out of memory");
+		return WORKER_EXIT_CONFIG;
+	}
 	{
 		char why[700];
 
@@ -971,6 +1006,13 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 				event_set_str(ev, "message", W.safe_reason);
 			if (W.st.current.present && !W.safe)
 				event_set_int(ev, "ward.content.version", W.st.current.version);
+			{ /* the exceptions in force, by source */
+				struct active *a = active_get();
+
+				event_set(ev, "ward.exceptions",
+					  exceptions_status(W.exc, a != NULL ? &a->exc : NULL));
+				active_put(a);
+			}
 			emit(ev);
 		}
 	}

@@ -48,6 +48,12 @@ const struct sigma_set *worker_content_sigma(const struct active *a); /* may be 
 struct fim_watch;
 const struct fim_watch *worker_content_fim(const struct active *a);
 const char *worker_content_name(const struct active *a);
+struct except_list;
+/* The content's exceptions to verdicts (never NULL; may be empty). */
+const struct except_list *worker_content_exceptions(const struct active *a);
+/* The exceptions in force beside the content's (agent/exceptions.h). */
+struct exceptions;
+struct exceptions *worker_exceptions(void);
 /* Journals an event (takes the reference). */
 void worker_emit(struct json_t *ev);
 /* A log line (log.h): timestamp, "wardd[pid]: ", the message. */

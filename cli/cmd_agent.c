@@ -25,23 +25,41 @@ agent_usage(FILE *f)
 	fprintf(f, "usage: ward agent [--run-dir DIR] status [--json]\n"
 		   "       ward agent [--run-dir DIR] apply BUNDLE\n"
 		   "       ward agent [--run-dir DIR] rollback\n"
-		   "       ward agent [--run-dir DIR] scan PATH\n"
+		   "       ward agent [--run-dir DIR] scan PATH [--format text|json]\n"
+		   "                                 [--quarantine]\n"
+		   "       ward agent [--run-dir DIR] except add --sha256 HEX [--reason TEXT]\n"
+		   "       ward agent [--run-dir DIR] except add --path GLOB [--reason TEXT]\n"
+		   "       ward agent [--run-dir DIR] except add --rule NAME [--path GLOB]\n"
+		   "                                 [--reason TEXT]\n"
+		   "       ward agent [--run-dir DIR] except list [--json]\n"
+		   "       ward agent [--run-dir DIR] except remove ID\n"
 		   "\n"
 		   "status    what the agent runs: mode (protecting, waiting for content, or\n"
 		   "          safe), current and last-known-good content, refused versions and\n"
 		   "          why, crashes, sensors (and which FIM paths come from the content,\n"
-		   "          which from wardd.yaml), the configuration file and when it was\n"
-		   "          loaded (SIGHUP reloads it)\n"
+		   "          which from wardd.yaml), exceptions by source, the configuration\n"
+		   "          file and when it was loaded (SIGHUP reloads it)\n"
 		   "apply     verify, validate and activate a signed content bundle\n"
 		   "rollback  return to the last-known-good content\n"
-		   "scan      scan PATH with the agent's active content (as ward scan)\n"
+		   "scan      scan PATH with the agent's active content (as ward scan),\n"
+		   "          exceptions applied; --quarantine moves what is found into the\n"
+		   "          quarantine; --format json prints the whole result as JSON\n"
+		   "except    exceptions to verdicts (false positives): add one by the file's\n"
+		   "          SHA-256, by path glob, or by rule name (optionally only under a\n"
+		   "          path glob); list them all (from wardd.yaml, this command, the\n"
+		   "          content and the fleet server); remove one added here (ID as\n"
+		   "          listed: N or local:N).  Each change is journaled.\n"
 		   "\n"
 		   "  --run-dir DIR   the agent's run directory (default /run/ward, or\n"
 		   "                  $WARD_RUN_DIR)\n"
-		   "  --json          status as JSON\n"
+		   "  --json          status and except list as JSON\n"
 		   "\n"
-		   "Exit status: 0 done (scan: nothing found), 1 scan found something,\n"
-		   "2 refused or failed (the reason is printed).\n");
+		   "GLOB: an absolute path where * and ? stay within a directory, [a-z]\n"
+		   "is a class, and ** as a whole component is any number of directories\n"
+		   "(/opt/vendor/** is every file under /opt/vendor; docs/agent.md).\n"
+		   "\n"
+		   "Exit status: 0 done (scan: nothing found that is not excepted), 1 scan\n"
+		   "found something, 2 refused or failed (the reason is printed).\n");
 }
 
 /* Sends req, returns the parsed answer (NULL: printed why, unless quiet
@@ -223,6 +241,25 @@ print_status(json_t *s)
 				print_fim_paths(e);
 		}
 	}
+	if ((e = json_object_get(s, "exceptions")) != NULL) {
+		printf("exceptions:      %lld local, %lld from wardd.yaml, %lld in the content, "
+		       "%lld from the fleet (revision %lld, takes %s); %lld detections "
+		       "excepted\n",
+		       (long long)json_integer_value(json_object_get(e, "local")),
+		       (long long)json_integer_value(json_object_get(e, "config")),
+		       (long long)json_integer_value(json_object_get(e, "content")),
+		       (long long)json_integer_value(json_object_get(e, "fleet")),
+		       (long long)json_integer_value(json_object_get(e, "fleet_revision")),
+		       json_string_value(json_object_get(e, "server_takes")),
+		       (long long)json_integer_value(json_object_get(e, "suppressed")));
+		if ((v = json_object_get(e, "fleet_not_taken")) != NULL)
+			printf("%-16s %lld from the fleet not taken (server.exceptions)\n", "",
+			       (long long)json_integer_value(v));
+		if ((v = json_object_get(e, "fleet_refused")) != NULL)
+			printf("%-16s %s\n", "", json_string_value(v));
+		if ((v = json_object_get(e, "local_error")) != NULL)
+			printf("%-16s %s\n", "", json_string_value(v));
+	}
 	if ((e = json_object_get(s, "uplink")) != NULL) {
 		printf("fleet server:    %s, %s", json_string_value(json_object_get(e, "server")),
 		       json_string_value(json_object_get(e, "state")));
@@ -245,19 +282,98 @@ print_status(json_t *s)
 	return 0;
 }
 
+static void
+print_exceptions(json_t *ans)
+{
+	json_t *e, *st = json_object_get(ans, "status");
+	size_t i;
+
+	printf("%-8s %5s  %-71s %s\n", "SOURCE", "ID", "MATCH", "REASON");
+	json_array_foreach(json_object_get(ans, "exceptions"), i, e) {
+		const char *reason = json_string_value(json_object_get(e, "reason"));
+		const char *by = json_string_value(json_object_get(e, "by"));
+
+		printf("%-8s %5lld  %-71s %s%s%s%s\n",
+		       json_string_value(json_object_get(e, "source")),
+		       (long long)json_integer_value(json_object_get(e, "id")),
+		       json_string_value(json_object_get(e, "match")), reason != NULL ? reason : "",
+		       by != NULL ? " (by " : "", by != NULL ? by : "", by != NULL ? ")" : "");
+	}
+	if (json_integer_value(json_object_get(st, "fleet_not_taken")) > 0)
+		printf("(%lld from the fleet server not taken: server.exceptions is %s)\n",
+		       (long long)json_integer_value(json_object_get(st, "fleet_not_taken")),
+		       json_string_value(json_object_get(st, "server_takes")));
+	if (json_object_get(st, "fleet_refused") != NULL)
+		printf("fleet: %s\n", json_string_value(json_object_get(st, "fleet_refused")));
+	if (json_object_get(st, "local_error") != NULL)
+		printf("local: %s\n", json_string_value(json_object_get(st, "local_error")));
+}
+
+static int
+print_scan(json_t *ans, int json)
+{
+	json_t *m, *x;
+	size_t i;
+
+	if (json) {
+		json_object_del(ans, "ok");
+		json_dumpf(ans, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("\n");
+	} else {
+		json_array_foreach(json_object_get(ans, "matches"), i, m) {
+			printf("%s: %s FOUND\n", json_string_value(json_object_get(m, "path")),
+			       json_string_value(json_object_get(m, "rule")));
+			if ((x = json_object_get(m, "quarantined")) != NULL)
+				fprintf(stderr, "ward: %s: moved into the quarantine as %s\n",
+					json_string_value(json_object_get(m, "path")),
+					json_string_value(json_object_get(x, "id")));
+			if ((x = json_object_get(m, "quarantine_failed")) != NULL)
+				fprintf(stderr, "ward: %s: not quarantined: %s\n",
+					json_string_value(json_object_get(m, "path")),
+					json_string_value(json_object_get(x, "error")));
+		}
+		json_array_foreach(json_object_get(ans, "excepted"), i, m) {
+			x = json_object_get(m, "exception");
+			fprintf(stderr, "ward: %s: %s excepted by %s:%lld (%s)\n",
+				json_string_value(json_object_get(m, "path")),
+				json_string_value(json_object_get(m, "rule")),
+				json_string_value(json_object_get(x, "source")),
+				(long long)json_integer_value(json_object_get(x, "id")),
+				json_string_value(json_object_get(x, "match")));
+		}
+	}
+	fprintf(stderr,
+		"ward: %lld files scanned by the agent (content version %lld), %lld matches, "
+		"%lld excepted, %lld errors\n",
+		(long long)json_integer_value(json_object_get(ans, "files")),
+		(long long)json_integer_value(json_object_get(ans, "version")),
+		(long long)json_integer_value(json_object_get(ans, "match_count")),
+		(long long)json_integer_value(json_object_get(ans, "excepted_count")),
+		(long long)json_integer_value(json_object_get(ans, "errors")));
+	return json_integer_value(json_object_get(ans, "match_count")) > 0 ? EXIT_FOUND
+									   : EXIT_CLEAN;
+}
+
 int
 cmd_agent(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"run-dir", required_argument, NULL, 'r'},
 		{"json", no_argument, NULL, 'j'},
+		{"format", required_argument, NULL, 'f'},
+		{"quarantine", no_argument, NULL, 'q'},
+		{"sha256", required_argument, NULL, 'S'},
+		{"path", required_argument, NULL, 'P'},
+		{"rule", required_argument, NULL, 'R'},
+		{"reason", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *run_dir = getenv("WARD_RUN_DIR"), *sub;
+	const char *run_dir = getenv("WARD_RUN_DIR"), *sub, *action = NULL;
+	const char *format = NULL, *sha = NULL, *glob = NULL, *rule = NULL, *reason = NULL;
 	char abs[PATH_MAX];
 	json_t *req = NULL, *ans = NULL;
-	int c, json = 0, r = EXIT_ERROR;
+	int c, json = 0, quarantine = 0, r = EXIT_ERROR;
 
 	if (run_dir == NULL)
 		run_dir = "/run/ward";
@@ -278,18 +394,86 @@ cmd_agent(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	sub = argv[optind++];
-	/* Options may also follow the subcommand. */
+	if (strcmp(sub, "except") == 0 && optind < argc && argv[optind][0] != '-')
+		action = argv[optind++];
+	/* Options may also follow the subcommand, before or after its
+	 * arguments: a fresh scan (optind = 0) of what follows it. */
+	argc -= optind - 1;
+	argv += optind - 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'r')
+		switch (c) {
+		case 'r':
 			run_dir = optarg;
-		else if (c == 'j')
+			break;
+		case 'j':
 			json = 1;
-		else {
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'q':
+			quarantine = 1;
+			break;
+		case 'S':
+			sha = optarg;
+			break;
+		case 'P':
+			glob = optarg;
+			break;
+		case 'R':
+			rule = optarg;
+			break;
+		case 'W':
+			reason = optarg;
+			break;
+		default:
 			agent_usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : EXIT_ERROR;
 		}
 	}
-	if (strcmp(sub, "status") == 0 && optind == argc) {
+	/* Each option belongs to its subcommand. */
+	if ((format != NULL || quarantine) && strcmp(sub, "scan") != 0) {
+		agent_usage(stderr);
+		return EXIT_ERROR;
+	}
+	if ((sha != NULL || glob != NULL || rule != NULL || reason != NULL) &&
+	    (action == NULL || strcmp(action, "add") != 0)) {
+		agent_usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (format != NULL && strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
+		fprintf(stderr, "ward: --format is text or json\n");
+		return EXIT_ERROR;
+	}
+	if (action != NULL && strcmp(action, "add") == 0 && optind == argc) {
+		json_t *spec = json_object();
+
+		/* The agent checks the exception (the one parser of every
+		 * source); here only that one kind is asked for. */
+		if ((sha != NULL) + (rule != NULL) + (glob != NULL && rule == NULL) != 1) {
+			fprintf(stderr, "ward: except add needs one of --sha256 HEX, --path GLOB, "
+					"--rule NAME (with --path GLOB to limit it)\n");
+			json_decref(spec);
+			return EXIT_ERROR;
+		}
+		if (sha != NULL)
+			json_object_set_new(spec, "sha256", json_string(sha));
+		if (rule != NULL)
+			json_object_set_new(spec, "rule", json_string(rule));
+		if (glob != NULL)
+			json_object_set_new(spec, "path", json_string(glob));
+		if (reason != NULL)
+			json_object_set_new(spec, "reason", json_string(reason));
+		req = json_pack("{s:s, s:o}", "cmd", "except-add", "exception", spec);
+	} else if (action != NULL && strcmp(action, "list") == 0 && optind == argc) {
+		req = json_pack("{s:s}", "cmd", "except-list");
+	} else if (action != NULL && strcmp(action, "remove") == 0 && optind == argc - 1) {
+		req = json_pack("{s:s, s:s}", "cmd", "except-remove", "id", argv[optind]);
+	} else if (strcmp(sub, "except") == 0) {
+		agent_usage(stderr);
+		return EXIT_ERROR;
+	} else if (strcmp(sub, "status") == 0 && optind == argc) {
 		req = json_pack("{s:s}", "cmd", "status");
 	} else if (strcmp(sub, "rollback") == 0 && optind == argc) {
 		req = json_pack("{s:s}", "cmd", "rollback");
@@ -299,6 +483,8 @@ cmd_agent(int argc, char **argv)
 			return EXIT_ERROR;
 		}
 		req = json_pack("{s:s, s:s}", "cmd", sub, "path", abs);
+		if (quarantine)
+			json_object_set_new(req, "quarantine", json_true());
 	} else {
 		agent_usage(stderr);
 		return EXIT_ERROR;
@@ -324,21 +510,24 @@ cmd_agent(int argc, char **argv)
 	} else if (strcmp(sub, "rollback") == 0) {
 		printf("%s\n", json_string_value(json_object_get(ans, "message")));
 		r = 0;
-	} else {
-		size_t i;
-		json_t *m;
+	} else if (strcmp(sub, "except") == 0) {
+		json_t *e = json_object_get(ans, "exception");
 
-		json_array_foreach(json_object_get(ans, "matches"), i, m)
-			printf("%s: %s FOUND\n", json_string_value(json_object_get(m, "path")),
-			       json_string_value(json_object_get(m, "rule")));
-		fprintf(stderr, "ward: %lld files scanned by the agent (content version %lld), "
-				"%lld matches, %lld errors\n",
-			(long long)json_integer_value(json_object_get(ans, "files")),
-			(long long)json_integer_value(json_object_get(ans, "version")),
-			(long long)json_integer_value(json_object_get(ans, "match_count")),
-			(long long)json_integer_value(json_object_get(ans, "errors")));
-		r = json_integer_value(json_object_get(ans, "match_count")) > 0 ? EXIT_FOUND
-										  : EXIT_CLEAN;
+		if (strcmp(action, "list") != 0)
+			printf("%s exception %s:%lld: %s\n",
+			       strcmp(action, "add") == 0 ? "added" : "removed",
+			       json_string_value(json_object_get(e, "source")),
+			       (long long)json_integer_value(json_object_get(e, "id")),
+			       json_string_value(json_object_get(e, "match")));
+		else if (json) {
+			json_object_del(ans, "ok");
+			json_dumpf(ans, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			printf("\n");
+		} else
+			print_exceptions(ans);
+		r = 0;
+	} else {
+		r = print_scan(ans, format != NULL && strcmp(format, "json") == 0);
 	}
 out:
 	json_decref(req);

@@ -421,7 +421,7 @@ content_build(int argc, char **argv)
 	};
 	static const char *const src_keys[] = {"name",	"version", "expires",	    "min_agent_version",
 					       "rules", "hashes",  "process_rules", "fim",
-					       "tests", "skip_unsupported", NULL};
+					       "exceptions", "tests", "skip_unsupported", NULL};
 	const char *out = NULL, *clean = NULL, *prev_path = NULL, *ref = NULL;
 	double max_slowdown = 2.0;
 	struct build *b = calloc(1, sizeof(*b));
@@ -508,7 +508,9 @@ content_build(int argc, char **argv)
 		}
 	}
 	if (add_list(b, src, "rules", BM_YARA) != 0 || add_list(b, src, "hashes", BM_HASHES) != 0 ||
-	    add_list(b, src, "process_rules", BM_SIGMA) != 0 || add_list(b, src, "fim", BM_FIM) != 0)
+	    add_list(b, src, "process_rules", BM_SIGMA) != 0 ||
+	    add_list(b, src, "fim", BM_FIM) != 0 ||
+	    add_list(b, src, "exceptions", BM_EXCEPTIONS) != 0)
 		goto out;
 	v = json_object_get(src, "skip_unsupported");
 	if (v != NULL && !json_is_boolean(v)) {
@@ -569,10 +571,11 @@ content_build(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr,
-		"ward: %u rules, %zu hash signatures, %zu process rules, %u FIM paths; %u tests "
-		"passed\n",
+		"ward: %u rules, %zu hash signatures, %zu process rules, %u FIM paths, %u "
+		"exceptions; %u tests passed\n",
 		cs.rs != NULL ? cs.rs->nrules : 0, cs.hs != NULL ? hashsig_count(cs.hs) : 0,
-		cs.sigma != NULL ? sigma_set_count(cs.sigma) : 0, cs.fim.npaths, bun->ntests);
+		cs.sigma != NULL ? sigma_set_count(cs.sigma) : 0, cs.fim.npaths, cs.exc.n,
+		bun->ntests);
 	if (skip)
 		fprintf(stderr,
 			"ward: %zu rules left out (--skip-unsupported), each named above and in a "

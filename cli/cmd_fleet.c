@@ -57,6 +57,13 @@ fleet_usage(FILE *f)
 		"  freeze, unfreeze                 stop (and restart) all content changes\n"
 		"  status [--json]                  the fleet at a glance: frozen, the release\n"
 		"                                   under way and why it waits, agents, pins\n"
+		"  except add (--sha256 HEX | --path GLOB | --rule NAME [--path GLOB])\n"
+		"             [--group G] [--reason TEXT]\n"
+		"                                   an exception to verdicts (a false positive)\n"
+		"                                   for every agent, or a group's; agents take\n"
+		"                                   SHA-256 ones unless server.exceptions allows\n"
+		"                                   more (docs/agent.md)\n"
+		"  except list [--json], except remove ID\n"
 		"\n"
 		"  --server URL        https://HOST:PORT, or HOST:PORT (or $WARD_SERVER)\n"
 		"  --token-file FILE   the API token (or $WARD_TOKEN, $WARD_TOKEN_FILE)\n"
@@ -235,7 +242,7 @@ token_create(const struct conn *c, int argc, char **argv)
 	json_t *body = json_object(), *ans;
 	int ch;
 
-	optind = 1;
+	optind = 0; /* a fresh scan (GNU getopt starts again at 1) */
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'g':
@@ -267,6 +274,11 @@ token_create(const struct conn *c, int argc, char **argv)
 			json_decref(body);
 			return EXIT_ERROR;
 		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ward: token create takes no argument %s\n", argv[optind]);
+		json_decref(body);
+		return EXIT_ERROR;
 	}
 	ans = call(c, "POST", "/api/v1/tokens", body);
 	json_decref(body);
@@ -547,6 +559,127 @@ keys_cmd(const struct conn *c, int argc, char **argv, int json)
 	return EXIT_ERROR;
 }
 
+/* ward fleet except add|list|remove: the fleet's exceptions to verdicts. */
+static int
+fleet_except(const struct conn *c, int argc, char **argv, int json)
+{
+	static const struct option opts[] = {
+	    {"sha256", required_argument, NULL, 'S'}, {"path", required_argument, NULL, 'P'},
+	    {"rule", required_argument, NULL, 'R'},   {"reason", required_argument, NULL, 'W'},
+	    {"group", required_argument, NULL, 'g'},  {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *sha = NULL, *glob = NULL, *rule = NULL, *reason = NULL, *group = NULL, *act;
+	json_t *ans, *body, *e;
+	char path[96];
+	size_t i;
+	int ch;
+
+	if (argc < 2)
+		goto usage;
+	act = argv[1];
+	optind = 0; /* a fresh scan, from the action on */
+	while ((ch = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'S':
+			sha = optarg;
+			break;
+		case 'P':
+			glob = optarg;
+			break;
+		case 'R':
+			rule = optarg;
+			break;
+		case 'W':
+			reason = optarg;
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	optind++; /* past the action, in argv */
+	if (strcmp(act, "add") == 0 && optind == argc) {
+		json_t *spec = json_object();
+
+		/* The server checks it with the agents' parser. */
+		if ((sha != NULL) + (rule != NULL) + (glob != NULL && rule == NULL) != 1) {
+			fprintf(stderr, "ward: except add needs one of --sha256 HEX, --path GLOB, "
+					"--rule NAME (with --path GLOB to limit it)\n");
+			json_decref(spec);
+			return EXIT_ERROR;
+		}
+		if (sha != NULL)
+			json_object_set_new(spec, "sha256", json_string(sha));
+		if (rule != NULL)
+			json_object_set_new(spec, "rule", json_string(rule));
+		if (glob != NULL)
+			json_object_set_new(spec, "path", json_string(glob));
+		if (reason != NULL)
+			json_object_set_new(spec, "reason", json_string(reason));
+		body = json_pack("{s:o}", "exception", spec);
+		if (group != NULL)
+			json_object_set_new(body, "group", json_string(group));
+		ans = call(c, "POST", "/api/v1/exceptions", body);
+		json_decref(body);
+		if (ans == NULL)
+			return EXIT_ERROR;
+		printf("added fleet exception %lld for %s%s: %s\n",
+		       (long long)json_integer_value(json_object_get(ans, "id")),
+		       group != NULL ? "group " : "every agent", group != NULL ? group : "",
+		       json_string_value(json_object_get(ans, "match")));
+		if (sha == NULL)
+			fprintf(stderr, "ward: agents take path and rule exceptions from the "
+					"server only with server.exceptions: all in wardd.yaml "
+					"(the default takes SHA-256 ones)\n");
+		json_decref(ans);
+		return 0;
+	}
+	if (sha != NULL || glob != NULL || rule != NULL || reason != NULL || group != NULL)
+		goto usage;
+	if (strcmp(act, "remove") == 0 && optind == argc - 1 && argv[optind][0] != '\0' &&
+	    strspn(argv[optind], "0123456789") == strlen(argv[optind]) &&
+	    strlen(argv[optind]) <= 18) {
+		snprintf(path, sizeof(path), "/api/v1/exceptions/%s/remove", argv[optind]);
+		if ((ans = call(c, "POST", path, NULL)) == NULL)
+			return EXIT_ERROR;
+		e = json_object_get(ans, "removed");
+		printf("removed fleet exception %s: %s\n", argv[optind],
+		       json_string_value(json_object_get(e, "match")));
+		json_decref(ans);
+		return 0;
+	}
+	if (strcmp(act, "list") != 0 || optind != argc)
+		goto usage;
+	if ((ans = call(c, "GET", "/api/v1/exceptions", NULL)) == NULL)
+		return EXIT_ERROR;
+	if (json) {
+		print_json(json_object_get(ans, "exceptions"), 1);
+	} else {
+		printf("%5s  %-12s  %-71s  %-16s %s\n", "ID", "GROUP", "MATCH", "BY", "REASON");
+		json_array_foreach(json_object_get(ans, "exceptions"), i, e) {
+			const char *g = json_string_value(json_object_get(e, "group"));
+			const char *why = json_string_value(json_object_get(e, "reason"));
+
+			printf("%5lld  %-12.12s  %-71s  %-16.16s %s\n",
+			       (long long)json_integer_value(json_object_get(e, "id")),
+			       g != NULL && g[0] != '\0' ? g : "(all)",
+			       json_string_value(json_object_get(e, "match")),
+			       json_string_value(json_object_get(e, "by")), why != NULL ? why : "");
+		}
+	}
+	json_decref(ans);
+	return 0;
+usage:
+	fleet_usage(stderr);
+	return EXIT_ERROR;
+}
+
 /*
  * Takes --server, --token-file and --ca (as "--opt VALUE" or "--opt=VALUE")
  * out of argv wherever they are, into c and *token_file.  The new argc, or
@@ -709,6 +842,8 @@ cmd_fleet(int argc, char **argv)
 		return token_create(&c, argc - 1, argv + 1);
 	if (strcmp(cmd, "events") == 0)
 		return events(&c, argc, argv);
+	if (strcmp(cmd, "except") == 0)
+		return fleet_except(&c, argc, argv, json);
 	if (strcmp(cmd, "publish") == 0)
 		return publish(&c, argc, argv);
 	if ((strcmp(cmd, "releases") == 0 && argc <= 2) ||

@@ -22,7 +22,7 @@ q_usage(FILE *f)
 {
 	fprintf(f, "usage: ward quarantine [--state-dir DIR] [--run-dir DIR] list [--json]\n"
 		   "       ward quarantine [--state-dir DIR] [--run-dir DIR] restore ID\n"
-		   "                       [--to DIR]\n"
+		   "                       [--to DIR] [--except]\n"
 		   "       ward quarantine [--state-dir DIR] [--run-dir DIR] delete ID\n"
 		   "\n"
 		   "list     the quarantined files: id, original path, size, rule, when\n"
@@ -31,6 +31,8 @@ q_usage(FILE *f)
 		   "         its directory has a symbolic link on its path, is writable by\n"
 		   "         its group or others, or belongs to someone other than root or\n"
 		   "         the file's owner)\n"
+		   "         The agent would detect it again: restore prints the command\n"
+		   "         that excepts it (by its SHA-256), or with --except runs it\n"
 		   "delete   remove a quarantined file for good\n"
 		   "\n"
 		   "  --state-dir DIR  the agent's state directory (default /var/lib/ward)\n"
@@ -38,6 +40,8 @@ q_usage(FILE *f)
 		   "                   the agent runs, it does the work\n"
 		   "  --to DIR         restore: put the file under its name in DIR instead\n"
 		   "                   (same checks on DIR)\n"
+		   "  --except         restore: then add an exception for the file's\n"
+		   "                   SHA-256 to the running agent (ward agent except add)\n"
 		   "\n"
 		   "Exit status: 0 done, 2 failed (the reason is printed), also when the\n"
 		   "state directory does not exist or is not the agent's (it has neither\n"
@@ -77,6 +81,54 @@ q_state_dir_ok(const char *dir)
 	return ok;
 }
 
+/*
+ * After a restore: the agent would detect the file again (open denied,
+ * quarantined on its next write).  Prints the command that excepts it by
+ * its SHA-256, or with add runs it through the agent.  0, or EXIT_ERROR.
+ */
+static int
+offer_exception(const char *run, const char *id, const char *sha, const char *rule, int add)
+{
+	char runopt[4200] = "", reason[64];
+	json_t *req, *ans;
+	int r = EXIT_ERROR;
+
+	if (strcmp(run, "/run/ward") != 0)
+		snprintf(runopt, sizeof(runopt), " --run-dir '%s'", run);
+	snprintf(reason, sizeof(reason), "restored from quarantine %s", id);
+	if (!add) {
+		fprintf(stderr,
+			"ward: the agent detects this file (%s) and will block or quarantine it "
+			"again; if it is a false positive, except it:\n"
+			"  ward agent%s except add --sha256 %s --reason '%s'\n",
+			rule, runopt, sha, reason);
+		return 0;
+	}
+	req = json_pack("{s:s, s:{s:s, s:s}}", "cmd", "except-add", "exception", "sha256", sha,
+			"reason", reason);
+	ans = cli_agent_ask(run, req, 1);
+	json_decref(req);
+	if (ans == NULL)
+		fprintf(stderr,
+			"ward: no exception added: the agent is not running; once it is:\n"
+			"  ward agent%s except add --sha256 %s --reason '%s'\n",
+			runopt, sha, reason);
+	else if (!json_is_true(json_object_get(ans, "ok")))
+		fprintf(stderr, "ward: no exception added: %s\n",
+			json_string_value(json_object_get(ans, "error")));
+	else {
+		json_t *e = json_object_get(ans, "exception");
+
+		printf("added exception %s:%lld: %s\n",
+		       json_string_value(json_object_get(e, "source")),
+		       (long long)json_integer_value(json_object_get(e, "id")),
+		       json_string_value(json_object_get(e, "match")));
+		r = 0;
+	}
+	json_decref(ans);
+	return r;
+}
+
 static void
 add_entry(void *arg, const struct quarantine_entry *e)
 {
@@ -91,6 +143,7 @@ cmd_quarantine(int argc, char **argv)
 		{"run-dir", required_argument, NULL, 'r'},
 		{"json", no_argument, NULL, 'j'},
 		{"to", required_argument, NULL, 't'},
+		{"except", no_argument, NULL, 'x'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -103,7 +156,7 @@ cmd_quarantine(int argc, char **argv)
 	struct ward_diag d;
 	char cmd[32];
 	size_t i;
-	int c, json = 0, r = EXIT_ERROR;
+	int c, json = 0, add_except = 0, r = EXIT_ERROR;
 
 	if (run == NULL)
 		run = "/run/ward";
@@ -118,6 +171,8 @@ cmd_quarantine(int argc, char **argv)
 			json = 1;
 		else if (c == 't')
 			to = optarg;
+		else if (c == 'x')
+			add_except = 1;
 		else {
 			q_usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : EXIT_ERROR;
@@ -142,7 +197,7 @@ cmd_quarantine(int argc, char **argv)
 		q_usage(stderr);
 		return EXIT_ERROR;
 	}
-	if (to != NULL && strcmp(sub, "restore") != 0) {
+	if ((to != NULL || add_except) && strcmp(sub, "restore") != 0) {
 		q_usage(stderr);
 		return EXIT_ERROR;
 	}
@@ -178,8 +233,16 @@ cmd_quarantine(int argc, char **argv)
 			goto out;
 		}
 		entries = json_incref(json_object_get(ans, "entries"));
-		if (strcmp(sub, "restore") == 0)
+		if (strcmp(sub, "restore") == 0) {
+			const char *sha = json_string_value(json_object_get(ans, "sha256"));
+			const char *rule = json_string_value(json_object_get(ans, "rule"));
+
 			printf("restored %s\n", json_string_value(json_object_get(ans, "path")));
+			fflush(stdout);
+			if (sha != NULL && offer_exception(run, id, sha, rule != NULL ? rule : "?",
+							   add_except) != 0)
+				goto out;
+		}
 	} else if (strcmp(sub, "list") == 0) {
 		entries = json_array();
 		if (quarantine_list(state, add_entry, entries, &d) != 0) {
@@ -192,6 +255,9 @@ cmd_quarantine(int argc, char **argv)
 			goto out;
 		}
 		printf("restored %s\n", qe.path);
+		fflush(stdout);
+		if (offer_exception(run, id, qe.sha256, qe.rule, add_except) != 0)
+			goto out;
 	} else if (quarantine_delete(state, id, &d) != 0) {
 		cli_diag(&d);
 		goto out;

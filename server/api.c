@@ -55,6 +55,9 @@ static const struct route routes[] = {
     {"POST", "keys", AUTH_ADMIN, 16 * 1024, api_key_add},
     {"POST", "keys/{id}/{word}", AUTH_ADMIN, 1024, api_key_remove},
     {"POST", "freeze", AUTH_OPERATOR, 1024, api_freeze},
+    {"GET", "exceptions", AUTH_VIEWER, 0, api_except_list},
+    {"POST", "exceptions", AUTH_OPERATOR, 16 * 1024, api_except_add},
+    {"POST", "exceptions/{n}/remove", AUTH_OPERATOR, 1024, api_except_remove},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -109,7 +109,9 @@ nothing_to_do(json_t *desired, const struct report *rep)
  * POST /api/v1/checkin.  With "wait_s", a long poll: when the agent has
  * nothing to do, the answer is held (no thread kept) until what it
  * should run changes or the time is up (at most checkin.interval_s, so
- * that silence is still seen in time), and it calls again at once.
+ * that silence is still seen in time), and it calls again at once.  The
+ * fleet's exceptions go with the answer when the agent takes them and
+ * reports another revision than the list's (and not that one refused).
  */
 void
 api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c)
@@ -118,9 +120,9 @@ api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const 
 	struct report rep;
 	struct ward_diag d;
 	char *text = NULL, acked_txt[24];
-	long long acked = 0, wait_ms = 0, deliver = 0;
-	json_t *desired = NULL;
-	int rc;
+	long long acked = 0, wait_ms = 0, deliver = 0, xrev = 0;
+	json_t *desired = NULL, *xlist = NULL;
+	int rc, xsend = 0;
 
 	if (report_parse(q->body, q->len, &rep, &d) != 0) {
 		http_error(r, 400, "check-in report: %s", d.msg);
@@ -162,10 +164,17 @@ api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const 
 	}
 	if (rc == 0)
 		rc = rollout_desired(a->db, w->name, w->group, &desired, &deliver, &d);
+	if (rc == 0 && rep.exceptions) {
+		xrev = store_except_revision(a->db);
+		xsend = xrev >= 0 && xrev != rep.exceptions_revision &&
+			xrev != rep.exceptions_refused;
+		if (xsend)
+			rc = store_except_for(a->db, w->group, &xrev, &xlist, &d);
+	}
 	db_unlock(a->db);
 	free(text);
 	if (rc == 0 && wait_ms > 0 && (!q->resumed || q->remaining_ms > 0) &&
-	    nothing_to_do(desired, &rep)) {
+	    nothing_to_do(desired, &rep) && !xsend) {
 		r->hold_ms = q->resumed ? q->remaining_ms : wait_ms;
 		json_decref(desired);
 		report_free(&rep);
@@ -179,6 +188,7 @@ api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const 
 	}
 	if (rc != 0) {
 		json_decref(desired);
+		json_decref(xlist);
 		http_error(r, 500, "%s", d.msg);
 		return;
 	}
@@ -188,6 +198,10 @@ api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const 
 		      desired != NULL ? desired : json_null(), "events_acked", (json_int_t)acked,
 		      "config", "checkin_interval_s", (int)a->cfg->checkin_interval_s,
 		      "events_batch_max", (int)a->cfg->event_batch_max);
+	if (xlist != NULL)
+		json_object_set_new(r->json, "exceptions",
+				    json_pack("{s:I, s:o}", "revision", (json_int_t)xrev, "list",
+					      xlist));
 }
 
 /* An event's text as stored: itself, or — past WARD_MAX_EVENT_BYTES — a

@@ -102,5 +102,11 @@ void api_key_remove(struct api *a, const struct http_req *q, struct http_resp *r
 void api_pins(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
 void api_status(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
 void api_freeze(struct api *a, const struct http_req *q, struct http_resp *r, const struct call *c);
+void api_except_list(struct api *a, const struct http_req *q, struct http_resp *r,
+		     const struct call *c);
+void api_except_add(struct api *a, const struct http_req *q, struct http_resp *r,
+		    const struct call *c);
+void api_except_remove(struct api *a, const struct http_req *q, struct http_resp *r,
+		       const struct call *c);
 
 #endif

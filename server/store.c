@@ -76,6 +76,11 @@ static const char *const migrations[] = {
     "ALTER TABLE agents ADD COLUMN connected_until BIGINT NOT NULL DEFAULT 0;"
     "CREATE TABLE trusted_keys (key_id TEXT PRIMARY KEY, pem TEXT NOT NULL,"
     " added BIGINT NOT NULL, who TEXT NOT NULL);",
+    /* 5: exceptions to verdicts for the fleet (grp '') or a group
+     * (store_except.c): spec is the exception's text form, entry its JSON */
+    "CREATE TABLE exceptions (id BIGINT PRIMARY KEY, grp TEXT NOT NULL, spec TEXT NOT NULL,"
+    " entry TEXT NOT NULL, created BIGINT NOT NULL, who TEXT NOT NULL);"
+    "CREATE UNIQUE INDEX exceptions_spec ON exceptions (grp, spec);",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -18,7 +18,7 @@
 
 #define STORE_ID_LEN 32	    /* agent ids: 128 random bits, hex */
 #define STORE_SECRET_LEN 64 /* secrets and tokens: 256 random bits, hex */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Creates or upgrades the schema (versioned migrations, run once even
  * with several servers starting together). */
@@ -138,6 +138,31 @@ int store_audit_list(struct db *db, long long limit, json_t **out, struct ward_d
 #define STORE_PURGE_ROWS_TEXT "10000"
 int store_purge(struct db *db, int64_t now, unsigned events_days, unsigned audit_days,
 		long long *deleted, struct ward_diag *d);
+
+/*
+ * The fleet's exceptions to verdicts (store_except.c): for every agent
+ * (group "") or one group's, at most WARD_MAX_EXCEPTIONS in all.  Each
+ * change raises their revision (which agents report back, so that the
+ * server knows who has the list of now) and wakes held check-ins.
+ */
+/* Adds an exception: spec its text form, entry its JSON (checked by the
+ * caller with the exceptions parser).  *id is its number (also the new
+ * revision).  WARD_EDUPLICATE (the same for that group exists: d names
+ * it), WARD_ELIMIT. */
+int store_except_add(struct db *db, const char *group, const char *spec, const char *entry,
+		     const char *who, int64_t now, long long *id, struct ward_diag *d);
+/* Removes exception id; *removed (owned by the caller) is what it was.
+ * WARD_EUNDEFINED when there is none. */
+int store_except_remove(struct db *db, long long id, json_t **removed, struct ward_diag *d);
+/* All of them, oldest first: [{id, group, match, added, by, sha256|path|rule, reason}]. */
+int store_except_list(struct db *db, json_t **out, struct ward_diag *d);
+/* The revision of the list (0: never changed). */
+long long store_except_revision(struct db *db);
+/* What an agent of group gets: *list [{id, added, by, sha256|path|rule,
+ * reason}] of the fleet's and its group's, and the revision it is of
+ * (read first: a change in between makes it older, never newer). */
+int store_except_for(struct db *db, const char *group, long long *revision, json_t **list,
+		     struct ward_diag *d);
 
 /* Random hex of n bytes into out (2n + 1). */
 int store_random_hex(char *out, size_t nbytes);

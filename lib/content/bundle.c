@@ -32,6 +32,7 @@ static const struct {
     {"sample", BM_SAMPLE},
     {"sigma", BM_SIGMA},
     {"fim", BM_FIM},
+    {"exceptions", BM_EXCEPTIONS},
 };
 
 const char *

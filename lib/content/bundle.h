@@ -43,6 +43,7 @@ enum bundle_member_type {
 	BM_SAMPLE = 3, /* a test sample */
 	BM_SIGMA = 4,  /* a process rule (Sigma, Linux process_creation) */
 	BM_FIM = 5,    /* a FIM watch policy (JSON, fim/watch.h) */
+	BM_EXCEPTIONS = 6, /* exceptions to verdicts (JSON, scan/except.h) */
 };
 
 struct bundle_member {

@@ -24,6 +24,7 @@ content_set_free(struct content_set *cs)
 	hashsig_free(cs->hs);
 	sigma_set_free(cs->sigma);
 	fim_watch_free(&cs->fim);
+	except_list_free(&cs->exc);
 	memset(cs, 0, sizeof(*cs));
 }
 
@@ -83,6 +84,20 @@ content_fim(const struct bundle *b, struct fim_watch *w, struct ward_diag *d)
 }
 
 int
+content_exceptions(const struct bundle *b, struct except_list *l, struct ward_diag *d)
+{
+	uint32_t i;
+	int r = 0;
+
+	for (i = 0; i < b->nmembers && r == 0; i++)
+		if (b->members[i].type == BM_EXCEPTIONS)
+			r = except_member_parse(l, b->members[i].name,
+						(const char *)b->members[i].data,
+						(size_t)b->members[i].size, d);
+	return r;
+}
+
+int
 content_compile(const struct bundle *b, struct content_set *out, struct ward_diag *d)
 {
 	struct rules_compiler *c = NULL;
@@ -125,6 +140,8 @@ content_compile(const struct bundle *b, struct content_set *out, struct ward_dia
 	if ((r = content_sigma(b, &out->sigma, d)) != 0)
 		goto out;
 	if ((r = content_fim(b, &out->fim, d)) != 0)
+		goto out;
+	if ((r = content_exceptions(b, &out->exc, d)) != 0)
 		goto out;
 	r = matcher_new(out->rs, out->hs, &out->m, d);
 out:

@@ -10,6 +10,7 @@
 #include "content/bundle.h"
 #include "rules/ruleset.h"
 #include "scan/hashsig.h"
+#include "scan/except.h"
 #include "scan/matcher.h"
 #include "fim/watch.h"
 #include "sigma/sigma.h"
@@ -22,6 +23,7 @@ struct content_set {
 	struct matcher *m;
 	struct sigma_set *sigma; /* process rules */
 	struct fim_watch fim;	 /* what real-time FIM watches (may be empty) */
+	struct except_list exc;	 /* exceptions to verdicts (may be empty) */
 };
 
 /* Parses b's process rule members (type sigma) into *out (NULL when there
@@ -30,6 +32,10 @@ int content_sigma(const struct bundle *b, struct sigma_set **out, struct ward_di
 
 /* Adds b's FIM policy members (type fim) to *w. */
 int content_fim(const struct bundle *b, struct fim_watch *w, struct ward_diag *d);
+
+/* Adds b's exceptions members (type exceptions) to *l: at most
+ * WARD_MAX_EXCEPTIONS in all, each numbered by its place (1-based). */
+int content_exceptions(const struct bundle *b, struct except_list *l, struct ward_diag *d);
 
 /*
  * Compiles every rule and hash member of b (rule files may not include

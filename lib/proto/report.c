@@ -15,8 +15,9 @@
 
 /* Keys kept for display only, each bounded by jcheck_bounded. */
 static const char *const detail_keys[] = {
-    "pid",	   "supervisor_pid", "uptime_s", "agent_version", "warnings",
-    "safe_reason", "uplink",	     "sensors",	 "resources",	  NULL};
+    "pid",	   "supervisor_pid", "uptime_s",  "agent_version", "warnings",
+    "safe_reason", "uplink",	     "sensors",	  "resources",	   "exceptions",
+    NULL};
 
 void
 report_free(struct report *r)
@@ -192,6 +193,19 @@ report_parse(const char *text, size_t len, struct report *r, struct ward_diag *d
 	    (rc = refusals(json_object_get(content, "rejected"), r, rej, d)) != 0 ||
 	    (rc = crashes(json_object_get(o, "crashes"), r, crs, d)) != 0)
 		goto out;
+	if ((v = json_object_get(o, "exceptions")) != NULL) { /* the fleet's list it runs */
+		r->exceptions = 1;
+		if (!json_is_object(v)) {
+			rc = diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+				      "\"exceptions\" must be an object");
+			goto out;
+		}
+		if ((rc = jcheck_int(v, "fleet_revision", 1, 0, BUNDLE_MAX_VERSION, 0,
+				     &r->exceptions_revision, d)) != 0 ||
+		    (rc = jcheck_int(v, "fleet_refused_revision", 1, 0, BUNDLE_MAX_VERSION, 0,
+				     &r->exceptions_refused, d)) != 0)
+			goto out;
+	}
 	r->normal =
 	    json_pack("{s:s, s:{s:O, s:O, s:O}, s:O}", "mode", r->mode, "content", "current", cur,
 		      "last_known_good", lkg, "rejected", rej, "crashes", crs);

@@ -48,6 +48,11 @@ struct report {
 	unsigned nrefusals;
 	struct report_crash crashes[WARD_MAX_REPORT_CRASHES];
 	unsigned ncrashes;
+	/* The fleet's exceptions: whether the agent takes them (it reports an
+	 * "exceptions" object), the revision it runs and the one it refused
+	 * (0: none). */
+	int exceptions;
+	int64_t exceptions_revision, exceptions_refused;
 	json_t *normal; /* what is kept: only checked fields; owned */
 };
 

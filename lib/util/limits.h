@@ -129,4 +129,28 @@
  * 64-bit time and never wraps into the past. */
 #define WARD_MAX_DURATION_S (100LL * 366 * 86400)
 
+/* --- Exceptions to verdicts (lib/scan/except.h) --- */
+
+/* Exceptions of one source (the agent's own list, a content bundle's
+ * members together, the fleet's list for one agent): every detection is
+ * checked against each list, so they stay short enough to be read through. */
+#define WARD_MAX_EXCEPTIONS 1024
+/* Exceptions in wardd.yaml (`exceptions:`); more go in with `ward agent
+ * except add`, which keeps them in STATE_DIR. */
+#define WARD_MAX_CONFIG_EXCEPTIONS 64
+/* Bytes of one path glob: matching costs up to glob x path steps, so the
+ * glob is bounded well under PATH_MAX (no real glob comes near it). */
+#define WARD_MAX_EXCEPT_GLOB 512
+/* Bytes of an exception's reason (a ticket, a name: for people only). */
+#define WARD_MAX_EXCEPT_REASON 256
+/* Bytes of who added a fleet exception (the server's token name). */
+#define WARD_MAX_EXCEPT_BY 64
+/* Bytes of an exception's text form ("rule:NAME path:GLOB"): the longest
+ * name and glob with their keys. */
+#define WARD_MAX_EXCEPT_TEXT (WARD_MAX_SIG_NAME + WARD_MAX_EXCEPT_GLOB + 16)
+/* Bytes of a JSON text of exceptions (a bundle member, the agent's state
+ * file, the fleet's list in a check-in answer): the most exceptions with
+ * the longest fields, and room for the JSON around them. */
+#define WARD_MAX_EXCEPT_JSON (2u * 1024 * 1024)
+
 #endif

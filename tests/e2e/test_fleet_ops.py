@@ -191,6 +191,17 @@ def test_tokens_default_to_one_use_within_a_day(ward, tmp_path):
                    e["who"] != "local"]
         assert created and created[0]["detail"]["uses"] == 1
         assert 86000 < created[0]["detail"]["expires"] - time.time() <= 86400
+        # Options after the command, the global ones too; a stray word is
+        # refused, not ignored.
+        p = ward.run("fleet", "token", "create", "--uses", "3", "--server", srv.url,
+                     "--ca", srv.ca, env=env)
+        assert p.returncode == 0, p.stderr
+        p = ward.run("fleet", "--server", srv.url, "--ca", srv.ca, "token", "create",
+                     "--uses", "3", "grp", env=env)
+        assert p.returncode == 2 and "takes no argument grp" in p.stderr, p.stderr
+        st, ans = srv.get("/api/v1/audit", token=srv.admin)
+        uses = [e["detail"].get("uses") for e in ans["audit"] if e["action"] == "token-created"]
+        assert uses.count(3) == 1, uses
     finally:
         srv.stop()
 

@@ -1,7 +1,8 @@
 /*
  * Unit tests of agent/config: defaults, every key, nested sections,
  * sizes, and the errors (unknown key, wrong type, out of range, not a
- * mapping, missing trusted keys) with their line numbers.
+ * mapping, missing trusted keys) with their line numbers; exceptions in
+ * their text form, each checked by the exceptions parser.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -243,6 +244,8 @@ test_reload_groups(void **state)
 	assert_int_equal(config_key_group("validator.cpu_s"), CONFIG_CONTENT);
 	assert_int_equal(config_key_group("scan.max_filesize"), CONFIG_SCAN);
 	assert_int_equal(config_key_group("restart_backoff_max_s"), CONFIG_SUPERVISOR);
+	assert_int_equal(config_key_group("exceptions"), CONFIG_EXCEPTIONS);
+	assert_int_equal(config_key_group("server.exceptions"), CONFIG_EXCEPTIONS);
 	assert_int_equal(config_key_group("no.such.key"), -1);
 }
 
@@ -269,6 +272,55 @@ test_check_keys(void **state)
 	assert_int_equal(config_check_keys(&c, why, sizeof(why)), 0);
 }
 
+static void
+test_exceptions(void **state)
+{
+	static const char *const bad[] = {
+	    "exceptions: ['path:relative']\n",
+	    "exceptions: ['rule:R path:/a//b']\n",
+	    "exceptions: ['sha256:1234']\n",
+	    "exceptions: ['md5:275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f']"
+	    "\n",
+	    "exceptions: ['path:/a/**', 'path:/a/**']\n",
+	    "exceptions: 'path:/a'\n",
+	    "server:\n  exceptions: some\n",
+	};
+	struct agent_config *c = calloc(1, sizeof(*c));
+	struct ward_diag d;
+	char text[8192];
+	size_t i;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(load("trusted_keys: [/k.pub]\n", c, &d), 0);
+	assert_int_equal(c->nexceptions, 0);
+	assert_int_equal(c->server_exceptions, CONFIG_SRVEXC_SHA256);
+	assert_int_equal(load("trusted_keys: [/k.pub]\nserver:\n  exceptions: all\n"
+			      "exceptions:\n"
+			      "  - 'sha256:"
+			      "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f'\n"
+			      "  - 'path:/opt/vendor/**'\n"
+			      "  - 'rule:Packer path:/srv/**/bin/*'\n",
+			      c, &d),
+			 0);
+	assert_int_equal(c->server_exceptions, CONFIG_SRVEXC_ALL);
+	assert_int_equal(c->nexceptions, 3);
+	assert_string_equal(c->exceptions[2], "rule:Packer path:/srv/**/bin/*");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "trusted_keys: [/k.pub]\n%s", bad[i]);
+		if (load(text, c, &d) == 0)
+			fail_msg("accepted: %s", bad[i]);
+		assert_true(strstr(d.msg, "exceptions") != NULL);
+	}
+	/* More than WARD_MAX_CONFIG_EXCEPTIONS. */
+	snprintf(text, sizeof(text), "trusted_keys: [/k.pub]\nexceptions:\n");
+	for (i = 0; i <= WARD_MAX_CONFIG_EXCEPTIONS; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  - 'rule:R%zu'\n", i);
+	assert_int_not_equal(load(text, c, &d), 0);
+	assert_non_null(strstr(d.msg, "too many"));
+	free(c);
+}
+
 int
 main(void)
 {
@@ -279,6 +331,7 @@ main(void)
 	    cmocka_unit_test(test_reload_changes),
 	    cmocka_unit_test(test_reload_groups),
 	    cmocka_unit_test(test_check_keys),
+	    cmocka_unit_test(test_exceptions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,6 +132,45 @@ test_malformed(void **state)
 	}
 }
 
+/* The fleet's exceptions an agent runs: typed (the server decides on the
+ * revisions), bounded, optional (an agent before them sends none). */
+static void
+test_exceptions(void **state)
+{
+	static const char *const bad[] = {
+	    "{\"exceptions\": []}",
+	    "{\"exceptions\": {\"fleet_revision\": \"3\"}}",
+	    "{\"exceptions\": {\"fleet_revision\": -1}}",
+	    "{\"exceptions\": {\"fleet_revision\": 9007199254740993}}",
+	    "{\"exceptions\": {\"fleet_refused_revision\": 1.5}}",
+	};
+	struct report r;
+	struct ward_diag d;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse("{\"mode\": \"protecting\"}", &r, &d), 0);
+	assert_int_equal(r.exceptions, 0);
+	report_free(&r);
+	assert_int_equal(parse("{\"exceptions\": {\"local\": 2, \"fleet\": 1,"
+			       " \"fleet_revision\": 7, \"fleet_refused_revision\": 9,"
+			       " \"fleet_refused\": \"why\"}}",
+			       &r, &d),
+			 0);
+	assert_int_equal(r.exceptions, 1);
+	assert_int_equal(r.exceptions_revision, 7);
+	assert_int_equal(r.exceptions_refused, 9);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r.normal, "exceptions"),
+							   "local")),
+			 2);
+	report_free(&r);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i], &r, &d) == 0)
+			fail_msg("accepted: %s", bad[i]);
+		assert_null(r.normal);
+	}
+}
+
 int
 main(void)
 {
@@ -139,6 +178,7 @@ main(void)
 	    cmocka_unit_test(test_agent_report),
 	    cmocka_unit_test(test_bounds),
 	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_exceptions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
