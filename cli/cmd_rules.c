@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "rules/compile.h"
+#include "scan/filevars.h"
 #include "scan/rulefile.h"
 #include "scan/walker.h"
 #include "util/alloc.h"
@@ -173,7 +174,10 @@ rules_usage(FILE *f)
 		"         and lists every problem in one pass: FILE:LINE:COL: rule NAME: why\n"
 		"         for each rule --skip-unsupported would leave out (and each rule that\n"
 		"         names one), FILE:LINE:COL: error: why for each file that cannot be\n"
-		"         used at all, then counts by kind of problem.\n"
+		"         used at all, then counts by kind of problem.  Rules are judged as\n"
+		"         'ward scan' compiles them: filename, filepath, extension, filetype\n"
+		"         and owner are declared (ward scan sets them per file); 'ward rules\n"
+		"         compile', 'ward content build' and the agent need -d for them.\n"
 		"\n"
 		"  -o, --output FILE      where to write the compiled rule set (required)\n"
 		"      --hashes FILE      add hash signatures (ALG:HEX:SIZE:NAME lines)\n"
@@ -541,6 +545,13 @@ rules_check(int argc, char **argv)
 		goto nomem;
 	rules_compiler_skip_unsupported(c);
 	diag_clear(&d);
+	/* As ward scan compiles them: the per-file externals are declared,
+	 * and a -d of the same name replaces the declaration. */
+	for (i = 0; i < FILEVARS_COUNT; i++)
+		if (rules_compiler_define(c, filevars_decl((enum filevars_var)i), &d) != 0) {
+			cli_diag(&d);
+			goto out;
+		}
 	for (i = 0; i < ndefines; i++)
 		if (rules_compiler_define(c, defines[i], &d) != 0) {
 			cli_diag(&d);

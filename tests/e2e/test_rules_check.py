@@ -109,6 +109,15 @@ def test_check_lists_every_problem_in_one_run(ward, tmp_path):
     assert p.returncode == 0, p.stdout
     assert "files: 1 (1 compile as they are, 0 only with --skip-unsupported, 0 cannot be used)" \
         in p.stdout
+    # the per-file externals are judged as ward scan declares them (the
+    # signature-base rules use them without -d); -d still sets one
+    fv = os.path.join(root, "filevars.yar")
+    write(fv, b'rule Fv { condition: filename matches /evil/ and extension == ".sh" '
+              b'and filetype == "ELF" and filepath != "" and owner != "root" }')
+    p = ward.run("rules", "check", fv)
+    assert p.returncode == 0, p.stdout
+    p = ward.run("rules", "check", "-d", "filename=7", fv)
+    assert p.returncode == 2 and "filevars.yar:1:" in p.stdout, p.stdout
     # a file named on the command line is checked whatever its name
     p = ward.run("rules", "check", os.path.join(root, "notes.txt"))
     assert p.returncode == 2 and "notes.txt:1:" in p.stdout
