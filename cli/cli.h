@@ -76,4 +76,12 @@ struct json_t;
 struct json_t *cli_agent_ask(const char *run_dir, struct json_t *req, int quiet);
 int cmd_rules(int argc, char **argv);
 
+/*
+ * The exception `except add` asks for (an object for the agent's or the
+ * server's one parser): exactly one of sha (--sha256), rule (--rule, with
+ * glob limiting it) or glob (--path); NULL after saying so otherwise.
+ */
+struct json_t *cli_exception_spec(const char *sha, const char *rule, const char *glob,
+				  const char *reason);
+
 #endif

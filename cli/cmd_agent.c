@@ -62,6 +62,28 @@ agent_usage(FILE *f)
 		   "found something, 2 refused or failed (the reason is printed).\n");
 }
 
+json_t *
+cli_exception_spec(const char *sha, const char *rule, const char *glob, const char *reason)
+{
+	json_t *spec;
+
+	if ((sha != NULL) + (rule != NULL) + (glob != NULL && rule == NULL) != 1) {
+		fprintf(stderr, "ward: except add needs one of --sha256 HEX, --path GLOB, "
+				"--rule NAME (with --path GLOB to limit it)\n");
+		return NULL;
+	}
+	spec = json_object();
+	if (sha != NULL)
+		json_object_set_new(spec, "sha256", json_string(sha));
+	if (rule != NULL)
+		json_object_set_new(spec, "rule", json_string(rule));
+	if (glob != NULL)
+		json_object_set_new(spec, "path", json_string(glob));
+	if (reason != NULL)
+		json_object_set_new(spec, "reason", json_string(reason));
+	return spec;
+}
+
 /* Sends req, returns the parsed answer (NULL: printed why, unless quiet
  * and the agent is simply not running). */
 json_t *
@@ -447,24 +469,12 @@ cmd_agent(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	if (action != NULL && strcmp(action, "add") == 0 && optind == argc) {
-		json_t *spec = json_object();
-
 		/* The agent checks the exception (the one parser of every
-		 * source); here only that one kind is asked for. */
-		if ((sha != NULL) + (rule != NULL) + (glob != NULL && rule == NULL) != 1) {
-			fprintf(stderr, "ward: except add needs one of --sha256 HEX, --path GLOB, "
-					"--rule NAME (with --path GLOB to limit it)\n");
-			json_decref(spec);
+		 * source). */
+		json_t *spec = cli_exception_spec(sha, rule, glob, reason);
+
+		if (spec == NULL)
 			return EXIT_ERROR;
-		}
-		if (sha != NULL)
-			json_object_set_new(spec, "sha256", json_string(sha));
-		if (rule != NULL)
-			json_object_set_new(spec, "rule", json_string(rule));
-		if (glob != NULL)
-			json_object_set_new(spec, "path", json_string(glob));
-		if (reason != NULL)
-			json_object_set_new(spec, "reason", json_string(reason));
 		req = json_pack("{s:s, s:o}", "cmd", "except-add", "exception", spec);
 	} else if (action != NULL && strcmp(action, "list") == 0 && optind == argc) {
 		req = json_pack("{s:s}", "cmd", "except-list");

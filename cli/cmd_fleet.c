@@ -605,23 +605,11 @@ fleet_except(const struct conn *c, int argc, char **argv, int json)
 	}
 	optind++; /* past the action, in argv */
 	if (strcmp(act, "add") == 0 && optind == argc) {
-		json_t *spec = json_object();
-
 		/* The server checks it with the agents' parser. */
-		if ((sha != NULL) + (rule != NULL) + (glob != NULL && rule == NULL) != 1) {
-			fprintf(stderr, "ward: except add needs one of --sha256 HEX, --path GLOB, "
-					"--rule NAME (with --path GLOB to limit it)\n");
-			json_decref(spec);
+		json_t *spec = cli_exception_spec(sha, rule, glob, reason);
+
+		if (spec == NULL)
 			return EXIT_ERROR;
-		}
-		if (sha != NULL)
-			json_object_set_new(spec, "sha256", json_string(sha));
-		if (rule != NULL)
-			json_object_set_new(spec, "rule", json_string(rule));
-		if (glob != NULL)
-			json_object_set_new(spec, "path", json_string(glob));
-		if (reason != NULL)
-			json_object_set_new(spec, "reason", json_string(reason));
 		body = json_pack("{s:o}", "exception", spec);
 		if (group != NULL)
 			json_object_set_new(body, "group", json_string(group));

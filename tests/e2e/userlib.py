@@ -28,11 +28,12 @@ def run_as(uid, gid, *cmd, data=None):
 
 
 @contextlib.contextmanager
-def user_tmpfs(prefix, size="16m"):
-    """A tmpfs mounted for the test on a fresh 0755 directory in /tmp;
-    unmounted and removed afterwards, whatever happened."""
-    mnt = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
-    os.chmod(mnt, 0o755)
+def own_tmpfs(mnt, size="16m"):
+    """A tmpfs of the test's own mounted on the directory mnt (made here),
+    the only kind of mount a test may mark; unmounted afterwards, whatever
+    happened."""
+    mnt = str(mnt)
+    os.makedirs(mnt, exist_ok=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0755" % size, "ward-test", mnt],
                    check=True)
     try:
@@ -40,4 +41,16 @@ def user_tmpfs(prefix, size="16m"):
         yield mnt
     finally:
         subprocess.run(["umount", mnt], check=True)
+
+
+@contextlib.contextmanager
+def user_tmpfs(prefix, size="16m"):
+    """own_tmpfs on a fresh 0755 directory in /tmp (every user can enter
+    it), removed afterwards."""
+    mnt = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(mnt, 0o755)
+    try:
+        with own_tmpfs(mnt, size):
+            yield mnt
+    finally:
         os.rmdir(mnt)
