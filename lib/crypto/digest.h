@@ -72,7 +72,8 @@ int digest_buf(enum digest_alg alg, const void *p, size_t n, uint8_t *out, size_
 
 /*
  * Writes n bytes of d as 2n lower-case hex digits and a NUL into out
- * (outlen bytes).  Returns 0, or WARD_EINVAL if outlen < 2n + 1.
+ * (outlen bytes).  Returns 0, or WARD_EINVAL if outlen < 2n + 1.  (The
+ * digest's spelling of util/hex.h's hex_encode, which does the work.)
  */
 int digest_to_hex(const uint8_t *d, size_t n, char *out, size_t outlen);
 
@@ -80,6 +81,7 @@ int digest_to_hex(const uint8_t *d, size_t n, char *out, size_t outlen);
  * Decodes hexlen hex digits (either case) into out (outlen bytes); *n is the
  * number of bytes written.  Returns 0, WARD_EINVAL if hexlen is odd, longer
  * than 2 * outlen, or a character is not a hex digit (then *n is 0).
+ * (util/hex.h's hex_decode.)
  */
 int digest_from_hex(const char *hex, size_t hexlen, uint8_t *out, size_t outlen, size_t *n);
 

@@ -13,6 +13,7 @@
 #include "pattern/hex.h"
 #include "util/buf.h"
 #include "util/limits.h"
+#include "util/hex.h"
 
 #include <string.h>
 
@@ -101,18 +102,11 @@ out:
 	return r;
 }
 
+/* A hex string's nibble: its value, 16 for the wildcard '?', or -1. */
 static int
 hx_nibble(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c == '?')
-		return 16;
-	return -1;
+	return c == '?' ? 16 : hex_digit(c);
 }
 
 static int

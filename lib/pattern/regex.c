@@ -15,6 +15,7 @@
 #include "pattern/pattern.h"
 #include "util/buf.h"
 #include "util/limits.h"
+#include "util/hex.h"
 
 #include <string.h>
 
@@ -78,18 +79,6 @@ rx_node(struct rx *x, enum ptree_type type, size_t off, uint32_t *idx)
 	return r;
 }
 
-static int
-rx_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 rx_set_word(uint8_t *bm)
 {
@@ -144,8 +133,8 @@ rx_escape(struct rx *x, size_t off, int *byte, uint8_t *set, int *assert)
 		r = 1;
 		break;
 	case 'x':
-		h = rx_hexval(rx_get(x));
-		l = rx_hexval(rx_get(x));
+		h = hex_digit(rx_get(x));
+		l = hex_digit(rx_get(x));
 		if (h < 0 || l < 0) {
 			r = rx_err(x, WARD_ESYNTAX, off,
 				   "illegal escape sequence: \\x needs two hex digits");

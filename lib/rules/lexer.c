@@ -11,6 +11,7 @@
 #include "rules/lexer.h"
 #include "util/alloc.h"
 #include "util/limits.h"
+#include "util/hex.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -215,18 +216,6 @@ lexer_skip(struct lexer *lx, struct ward_diag *d)
 }
 
 static int
-lexer_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 lexer_text(struct lexer *lx, struct token *t, struct ward_diag *d)
 {
 	int c, h1, h2, r = 0;
@@ -269,8 +258,8 @@ lexer_text(struct lexer *lx, struct token *t, struct ward_diag *d)
 			r = lexer_putc(lx, '\\');
 			break;
 		case 'x':
-			h1 = lexer_hexval(lexer_peek(lx, 2));
-			h2 = lexer_hexval(lexer_peek(lx, 3));
+			h1 = hex_digit(lexer_peek(lx, 2));
+			h2 = hex_digit(lexer_peek(lx, 3));
 			if (h1 < 0 || h2 < 0) {
 				r = lexer_err(lx, d, WARD_ESYNTAX, eline, ecol,
 					      "illegal escape sequence");
@@ -436,7 +425,7 @@ lexer_number(struct lexer *lx, struct token *t, struct ward_diag *d)
 	}
 	for (;;) {
 		c = lexer_peek(lx, 0);
-		dig = lexer_hexval(c);
+		dig = hex_digit(c);
 		if (dig < 0 || dig >= base)
 			break;
 		if (v > (lim - (uint64_t)dig) / (uint64_t)base)

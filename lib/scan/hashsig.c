@@ -17,6 +17,7 @@
 #include "scan/hashsig.h"
 #include "util/alloc.h"
 #include "util/limits.h"
+#include "util/hex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,18 +69,6 @@ static int
 hs_blank(int c)
 {
 	return c == ' ' || c == '\t' || c == '\r';
-}
-
-static int
-hs_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Column (1-based) of b's cursor. */
@@ -164,7 +153,7 @@ hs_parse_hex(struct rbuf *b, struct hashsig_sig *sig, const char *file, int line
 	uint8_t u;
 
 	while ((c = hs_peek(b)) >= 0 && c != ':') {
-		int v = hs_hexval(c);
+		int v = hex_digit(c);
 
 		if (v < 0) {
 			if (c > 0x20 && c < 0x7f)
