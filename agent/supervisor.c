@@ -7,7 +7,7 @@
  * logged with its reason and recorded in the store for `ward agent status`.
  */
 #include "agent/supervisor.h"
-#include "agent/log.h"
+#include "util/log.h"
 #include "agent/reload.h"
 #include "agent/worker.h"
 #include "content/store.h"

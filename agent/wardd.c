@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "agent/config.h"
-#include "agent/log.h"
+#include "util/log.h"
 #include "agent/onaccess.h"
 #include "agent/pidlock.h"
 #include "agent/supervisor.h"
@@ -284,6 +284,7 @@ main(int argc, char **argv)
 	long v_cpu = 0, v_mem = 0;
 	int c, foreground = 0, validator = 0, check = 0, locks[2];
 
+	log_program("wardd");
 	while ((c = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -16,7 +16,7 @@
 #include "agent/control.h"
 #include "agent/exceptions.h"
 #include "agent/fimmon.h"
-#include "agent/log.h"
+#include "util/log.h"
 #include "agent/uplink.h"
 #include "agent/onaccess.h"
 #include "agent/procmon.h"

@@ -8,7 +8,7 @@
  * answering or held is cut once its request's time is up.
  */
 #include "server/http.h"
-#include "server/log.h"
+#include "util/log.h"
 #include "proto/jcheck.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -127,15 +127,23 @@ http_arg(const struct http_req *q, const char *name)
 	return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* libmicrohttpd's own messages (MHD_OPTION_EXTERNAL_LOGGER). */
+static void
+log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	log_vline(0, NULL, fmt, ap);
+}
+
 static void
 log_request(const char *method, const char *url, int status, double ms, const char *who,
 	    const char *peer)
 {
-	char ts[32], m[40], path[600];
+	char ts[LOG_STAMP_SIZE], m[40], path[600];
 	json_t *o;
 	char *text;
 
-	log_now(ts);
+	log_stamp(ts);
 	jcheck_escape(method, m, sizeof(m));
 	jcheck_escape(url, path, sizeof(path));
 	o = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:s}", "@timestamp", ts, "method", m, "path",

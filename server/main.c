@@ -10,7 +10,7 @@
 #include "server/config.h"
 #include "server/db.h"
 #include "server/http.h"
-#include "server/log.h"
+#include "util/log.h"
 #include "server/ratelimit.h"
 #include "server/pki.h"
 #include "server/rollout.h"
@@ -641,6 +641,7 @@ serve(const char *config)
 int
 main(int argc, char **argv)
 {
+	log_program("ward-server");
 	umask(077); /* the database, keys and tokens are the server's alone */
 	if (argc >= 2 && strcmp(argv[1], "init") == 0)
 		return cmd_init(argc - 1, argv + 1);

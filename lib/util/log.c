@@ -5,13 +5,21 @@
  * long is cut and says so); nothing here allocates, so a line can still be
  * written when memory runs out.
  */
-#include "agent/log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+static const char *program = "ward";
+
+void
+log_program(const char *name)
+{
+	program = name;
+}
 
 void
 log_stamp(char out[LOG_STAMP_SIZE])
@@ -34,17 +42,18 @@ void
 log_vline(long pid, const char *role, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX], stamp[LOG_STAMP_SIZE];
-	size_t n, done = 0;
+	size_t n, i, start, done = 0;
 	int k, saved = errno; /* a caller may log between a failure and strerror */
 
 	log_stamp(stamp);
 	if (pid == 0)
-		k = snprintf(line, sizeof(line), "%s wardd: ", stamp);
+		k = snprintf(line, sizeof(line), "%s %s: ", stamp, program);
 	else if (role == NULL || role[0] == '\0')
-		k = snprintf(line, sizeof(line), "%s wardd[%ld]: ", stamp, pid);
+		k = snprintf(line, sizeof(line), "%s %s[%ld]: ", stamp, program, pid);
 	else
-		k = snprintf(line, sizeof(line), "%s wardd[%ld] %s: ", stamp, pid, role);
+		k = snprintf(line, sizeof(line), "%s %s[%ld] %s: ", stamp, program, pid, role);
 	n = k > 0 && (size_t)k < sizeof(line) ? (size_t)k : 0;
+	start = n;
 	k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (k < 0)
 		k = 0;
@@ -55,6 +64,12 @@ log_vline(long pid, const char *role, const char *fmt, va_list ap)
 	} else {
 		n += (size_t)k;
 	}
+	while (n > start &&
+	       (line[n - 1] == '\n' || line[n - 1] == '\r')) /* (as libmicrohttpd's do) */
+		n--;
+	for (i = start; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
 	line[n++] = '\n';
 	while (done < n) {
 		ssize_t w = write(2, line + done, n - done);
@@ -66,6 +81,16 @@ log_vline(long pid, const char *role, const char *fmt, va_list ap)
 		done += (size_t)w;
 	}
 	errno = saved;
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline(0, NULL, fmt, ap);
+	va_end(ap);
 }
 
 void

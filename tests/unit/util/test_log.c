@@ -1,6 +1,7 @@
 /*
- * Unit tests of agent/log: the RFC 3339 timestamp (UTC, milliseconds),
- * who speaks, one line per call, and a line too long cut and said.
+ * Unit tests of util/log: the RFC 3339 timestamp (UTC, milliseconds),
+ * who speaks, one line per call whatever the message holds, and a line
+ * too long cut and said.
  */
 #include <regex.h>
 #include <setjmp.h>
@@ -14,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "agent/log.h"
+#include "util/log.h"
 
 /* What log_line writes on fd 2, captured through a pipe. */
 static void
@@ -50,6 +51,7 @@ matches(const char *text, const char *re)
 static void
 say_three(void)
 {
+	log_program("wardd");
 	log_line(42, "supervisor", "restarting the worker in %.2f s", 0.25);
 	log_line(43, NULL, "ready: %s", "/run/ward/control.sock");
 	log_line(0, NULL, "already running (pid %d)", 42);
@@ -72,6 +74,24 @@ test_lines(void **state)
 		     "wardd\\[42\\] supervisor: restarting the worker in 0\\.25 s$");
 	matches(l2, "^[0-9T:.-]{23}Z wardd\\[43\\]: ready: /run/ward/control\\.sock$");
 	matches(l3, "^[0-9T:.-]{23}Z wardd: already running \\(pid 42\\)\n$");
+}
+
+static void
+say_lines_inside(void)
+{
+	log_program("ward-server");
+	log_info("one\n2026-12-05T00:00:00.000Z ward-server: forged\r\n");
+}
+
+static void
+test_one_line(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	capture(out, sizeof(out), say_lines_inside);
+	matches(out, "^[0-9T:.-]{23}Z ward-server: one 2026-12-05T00:00:00\\.000Z ward-server: "
+		     "forged\n$");
 }
 
 static void
@@ -114,6 +134,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lines),
+	    cmocka_unit_test(test_one_line),
 	    cmocka_unit_test(test_stamp),
 	    cmocka_unit_test(test_cut),
 	};
