@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -121,6 +122,7 @@ sim_local_start(const char *self, int interval, struct sim_local *L)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	struct ward_diag d;
+	pid_t parent;
 	int p;
 
 	sibling(self, "../server/ward-server", "WARD_SERVER_BIN", L->server_bin, sizeof(L->server_bin));
@@ -174,11 +176,16 @@ sim_local_start(const char *self, int interval, struct sim_local *L)
 	}
 	if (file_replace(yaml, text, strlen(text), 0600, &d) != 0)
 		return -1;
+	parent = getpid();
 	L->pid = fork();
 	if (L->pid == 0) {
 		char log[400];
 		FILE *f;
 
+		/* The rehearsal's server ends with the rehearsal, however that
+		 * ends (killed, interrupted): never a server left running. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(127);
 		snprintf(log, sizeof(log), "%s/server.log", L->dir);
 		f = freopen(log, "a", stderr);
 		(void)f;
