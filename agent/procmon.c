@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -25,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FIELD_MAX 4096
@@ -46,18 +49,19 @@ static struct {
 	pthread_mutex_t lock; /* st, recent */
 	struct procmon_stats st;
 	struct recent recent[RECENT];
+	pid_t self; /* the agent: its own execs are not judged */
 } P = {.sock = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* Records what was read of pid's exec for procmon_recent. */
 static void
-remember(pid_t pid)
+remember(pid_t pid, const char *exe, const char *comm, long ppid)
 {
 	struct recent r;
 
 	r.pid = pid;
-	r.ppid = 0;
-	if (procfs_link(pid, "exe", r.exe, sizeof(r.exe)) != 0)
-		return;
-	(void)procfs_stat(pid, &r.ppid, r.comm, sizeof(r.comm));
+	r.ppid = ppid > 0 ? (pid_t)ppid : 0;
+	snprintf(r.exe, sizeof(r.exe), "%s", exe);
+	snprintf(r.comm, sizeof(r.comm), "%s", comm);
 	pthread_mutex_lock(&P.lock);
 	P.recent[(unsigned)pid % RECENT] = r;
 	pthread_mutex_unlock(&P.lock);
@@ -81,7 +85,7 @@ procmon_recent(pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen, 
 }
 
 struct proc_info {
-	char exe[FIELD_MAX], cmdline[FIELD_MAX], cwd[FIELD_MAX], user[64];
+	char exe[FIELD_MAX], cmdline[FIELD_MAX], cwd[FIELD_MAX], user[64], comm[64];
 	char pexe[FIELD_MAX], pcmdline[FIELD_MAX];
 	long uid, ppid;
 	int partial;
@@ -113,45 +117,54 @@ read_cmdline(pid_t pid, char *out, size_t outlen)
 	return 0;
 }
 
-static int
-read_status(pid_t pid, long *uid, long *ppid)
-{
-	char p[64], line[256];
-	FILE *f;
-	int got = 0;
+/* User names by uid, for a minute: getpwuid_r opens and parses the
+ * passwd database on every call, which an exec storm must not cost.
+ * (Only the reader thread uses it.) */
+#define USERS 32
+#define USER_TTL_S 60
 
-	snprintf(p, sizeof(p), "/proc/%ld/status", (long)pid);
-	f = fopen(p, "re");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "Uid: %ld", uid) == 1)
-			got |= 1;
-		else if (sscanf(line, "PPid: %ld", ppid) == 1)
-			got |= 2;
+static void
+user_name(long uid, char *out, size_t outlen)
+{
+	static struct {
+		long uid;
+		time_t at;
+		char name[64];
+	} users[USERS];
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	time_t now = time(NULL);
+	unsigned i = (unsigned long)uid % USERS;
+
+	if (users[i].at != 0 && users[i].uid == uid && now - users[i].at < USER_TTL_S) {
+		snprintf(out, outlen, "%s", users[i].name);
+		return;
 	}
-	fclose(f);
-	return got == 3 ? 0 : -1;
+	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+		snprintf(users[i].name, sizeof(users[i].name), "%s", pw.pw_name);
+	else
+		snprintf(users[i].name, sizeof(users[i].name), "%ld", uid);
+	users[i].uid = uid;
+	users[i].at = now;
+	snprintf(out, outlen, "%s", users[i].name);
 }
 
 static void
 enrich(pid_t pid, struct proc_info *pi)
 {
-	struct passwd pw, *res = NULL;
-	char buf[1024];
+	struct procfs_status ps;
 
 	memset(pi, 0, sizeof(*pi));
-	pi->uid = -1;
-	pi->ppid = -1;
+	/* The executable first: the process may be gone soon. */
 	pi->partial |= procfs_link(pid, "exe", pi->exe, sizeof(pi->exe)) != 0;
+	pi->partial |= procfs_status(pid, &ps) != 0;
+	pi->uid = ps.uid;
+	pi->ppid = ps.ppid;
+	snprintf(pi->comm, sizeof(pi->comm), "%s", ps.name);
 	pi->partial |= read_cmdline(pid, pi->cmdline, sizeof(pi->cmdline)) != 0;
 	pi->partial |= procfs_link(pid, "cwd", pi->cwd, sizeof(pi->cwd)) != 0;
-	pi->partial |= read_status(pid, &pi->uid, &pi->ppid) != 0;
-	if (pi->uid >= 0 && getpwuid_r((uid_t)pi->uid, &pw, buf, sizeof(buf), &res) == 0 &&
-	    res != NULL)
-		snprintf(pi->user, sizeof(pi->user), "%s", pw.pw_name);
-	else if (pi->uid >= 0)
-		snprintf(pi->user, sizeof(pi->user), "%ld", pi->uid);
+	if (pi->uid >= 0)
+		user_name(pi->uid, pi->user, sizeof(pi->user));
 	if (pi->ppid > 0) {
 		pi->partial |= procfs_link((pid_t)pi->ppid, "exe", pi->pexe, sizeof(pi->pexe)) != 0;
 		(void)read_cmdline((pid_t)pi->ppid, pi->pcmdline, sizeof(pi->pcmdline));
@@ -191,15 +204,22 @@ on_exec(pid_t pid)
 	struct proc_info *pi;
 	size_t i;
 
-	if (pid == getpid())
+	if (pid == P.self)
 		return;
-	remember(pid);
 	a = worker_content_get();
 	rules = a != NULL ? worker_content_sigma(a) : NULL;
 	pthread_mutex_lock(&P.lock);
 	P.st.execs++;
 	pthread_mutex_unlock(&P.lock);
 	if (rules == NULL || sigma_set_count(rules) == 0) {
+		/* Only who-data: the executable, name and parent. */
+		struct procfs_status ps;
+		char exe[240];
+
+		if (procfs_link(pid, "exe", exe, sizeof(exe)) == 0) {
+			(void)procfs_status(pid, &ps);
+			remember(pid, exe, ps.name, ps.ppid);
+		}
 		worker_content_put(a);
 		return;
 	}
@@ -209,6 +229,8 @@ on_exec(pid_t pid)
 		return;
 	}
 	enrich(pid, pi);
+	if (pi->exe[0] != '\0')
+		remember(pid, pi->exe, pi->comm, pi->ppid);
 	memset(&sev, 0, sizeof(sev));
 	sev.field[SF_IMAGE] = pi->exe[0] ? pi->exe : NULL;
 	sev.field[SF_COMMANDLINE] = pi->cmdline[0] ? pi->cmdline : NULL;
@@ -265,6 +287,24 @@ on_exec(pid_t pid)
 	free(pi);
 	worker_content_put(a);
 }
+
+/*
+ * A socket filter that lets only exec events through: forks and exits
+ * are two of every three events the connector sends, and each would wake
+ * the reader for nothing.  The event's "what" is the first field after
+ * the netlink and connector headers; BPF loads words big-endian.
+ */
+static struct sock_filter exec_only_code[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	     NLMSG_LENGTH(0) + offsetof(struct cn_msg, data) + offsetof(struct proc_event, what)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1), /* k set to htonl(PROC_EVENT_EXEC) at start */
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+};
+static const struct sock_fprog exec_only = {
+    sizeof(exec_only_code) / sizeof(exec_only_code[0]),
+    exec_only_code,
+};
 
 static int
 subscribe(int sock, enum proc_cn_mcast_op op)
@@ -344,12 +384,17 @@ procmon_start(char *why, size_t whylen)
 	int rcvbuf = 4 << 20;
 
 	why[0] = '\0';
+	P.self = getpid();
 	P.sock = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
 	if (P.sock < 0) {
 		snprintf(why, whylen, "the netlink process connector is not available: %s",
 			 strerror(errno));
 		return -1;
 	}
+	/* Without it every event still works (the reader looks at what each
+	 * one is); with it, forks and exits never wake the agent. */
+	exec_only_code[1].k = htonl(PROC_EVENT_EXEC);
+	(void)setsockopt(P.sock, SOL_SOCKET, SO_ATTACH_FILTER, &exec_only, sizeof(exec_only));
 	(void)setsockopt(P.sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
 	memset(&sa, 0, sizeof(sa));
 	sa.nl_family = AF_NETLINK;

@@ -63,13 +63,59 @@ test_gone(void **state)
 	assert_string_equal(comm, "");
 }
 
+static void
+test_status_text(void **state)
+{
+	static const char text[] = "Name:\tsshd\nUmask:\t0022\nState:\tS (sleeping)\n"
+				   "Tgid:\t812\nNgid:\t0\nPid:\t812\nPPid:\t1\n"
+				   "TracerPid:\t0\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
+	static const char odd_key[] = "Name:\tx\nPPidx:\t5\nUid:\t7\n";
+	static const char bad_numbers[] = "Name:\tx\nPPid:\t99999999999999999999999\nUid:\tz\n";
+	struct procfs_status st;
+
+	(void)state;
+	assert_int_equal(procfs_parse_status(text, sizeof(text) - 1, &st), 0);
+	assert_string_equal(st.name, "sshd");
+	assert_int_equal(st.ppid, 1);
+	assert_int_equal(st.uid, 1000); /* the real user id, not the effective one */
+	/* cut before Uid: what was found is kept, the rest is not made up */
+	assert_int_equal(procfs_parse_status(text, (size_t)(strstr(text, "Uid") - text), &st), -1);
+	assert_string_equal(st.name, "sshd");
+	assert_int_equal(st.ppid, 1);
+	assert_int_equal(st.uid, -1);
+	/* a key is a whole key: "TracerPid" is not "Pid", "PPidx" is nothing */
+	assert_int_equal(procfs_parse_status(odd_key, strlen(odd_key), &st), -1);
+	assert_int_equal(st.ppid, -1);
+	/* numbers that do not fit, or are not numbers */
+	assert_int_equal(procfs_parse_status(bad_numbers, strlen(bad_numbers), &st), -1);
+	assert_int_equal(st.ppid, -1);
+	assert_int_equal(st.uid, -1);
+	assert_int_equal(procfs_parse_status("", 0, &st), -1);
+	assert_string_equal(st.name, "");
+}
+
+static void
+test_status_self(void **state)
+{
+	struct procfs_status st;
+	char comm[64];
+	pid_t pp;
+
+	(void)state;
+	assert_int_equal(procfs_stat(getpid(), &pp, comm, sizeof(comm)), 0);
+	assert_int_equal(procfs_status(getpid(), &st), 0);
+	assert_string_equal(st.name, comm);
+	assert_int_equal(st.ppid, getppid());
+	assert_int_equal(st.uid, getuid());
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_self),
-	    cmocka_unit_test(test_odd_name),
-	    cmocka_unit_test(test_gone),
+	    cmocka_unit_test(test_self),	cmocka_unit_test(test_odd_name),
+	    cmocka_unit_test(test_gone),	cmocka_unit_test(test_status_text),
+	    cmocka_unit_test(test_status_self),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
