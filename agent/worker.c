@@ -2,10 +2,11 @@
  * worker: content, control socket, activation.  See worker.h.
  *
  * Must hold:
- *   - content is activated only after, in order: the bundle validator,
- *     the signature threshold, anti-rollback (version above every version
- *     ever active), expiry, min_agent_version, the sandboxed validator,
- *     and verification of the compiled result it returned;
+ *   - content is activated only after content_admit (lib/content/admit.h)
+ *     admitted it, in order: the bundle validator, the signature
+ *     threshold, anti-rollback (version above every version ever active),
+ *     expiry, min_agent_version, the sandboxed validator, and verification
+ *     of the compiled result it returned;
  *   - every refusal is recorded in the store with its reason, and the
  *     content in use stays in use;
  *   - a scan holds a reference to the content it started with: a hot swap
@@ -24,6 +25,7 @@
 #include "agent/status.h"
 #include "agent/outputs.h"
 #include "agent/validator.h"
+#include "content/admit.h"
 #include "content/bundle.h"
 #include "content/content.h"
 #include "content/store.h"
@@ -462,95 +464,131 @@ install_step(const char *step)
 #define INSTALL_STEP NULL
 #endif
 
+/* The worker's compile hook: the sandboxed validator compiles and tests,
+ * and what it returns is verified before anything uses it. */
+struct sandbox_compile {
+	struct active *a; /* the verified result (owned until taken) */
+	char why[1300];	  /* the refusal in full (a diag holds 512 bytes) */
+};
+
+static int
+compile_in_sandbox(void *arg, const struct admit_policy *p, const struct bundle *b,
+		   struct admit_verdict *v, struct ward_diag *d)
+{
+	struct sandbox_compile *sc = arg;
+	char why[1200];
+	int r;
+
+	(void)p;
+	v->check = "compile";
+	if ((r = validator_run(W.live, b->raw, b->rawlen, &v->image, why, sizeof(why))) != 0) {
+		snprintf(sc->why, sizeof(sc->why), "validation failed: %s", why);
+		goto out;
+	}
+	if ((r = active_from_image(v->image.p, v->image.len, b->name, b->version, &sc->a, d)) !=
+	    0) {
+		diag_text(d, why, sizeof(why));
+		snprintf(sc->why, sizeof(sc->why),
+			 "the validator's compiled content was refused: %s", why);
+		goto out;
+	}
+	/* Process rules, FIM policy and exceptions are still parsed here, in
+	 * the worker; the validator has parsed them once already. */
+	if ((r = content_sigma(b, &sc->a->sigma, d)) != 0 ||
+	    (r = content_fim(b, &sc->a->fim, d)) != 0 ||
+	    (r = content_exceptions(b, &sc->a->exc, d)) != 0) {
+		diag_text(d, why, sizeof(why));
+		snprintf(sc->why, sizeof(sc->why), "process rules, FIM policy or exceptions: %s",
+			 why);
+		active_free(sc->a);
+		sc->a = NULL;
+		goto out;
+	}
+out:
+	if (r != 0)
+		diag_set(d, r, NULL, 0, 0, "%s", sc->why);
+	return r;
+}
+
+/* The refusal of v as the agent words it (store, events, ward agent status). */
+static void
+refusal_text(const struct admit_verdict *v, const struct sandbox_compile *sc, char *reason,
+	     size_t rlen)
+{
+	char why[1200];
+
+	diag_text(&v->diag, why, sizeof(why));
+	switch (v->cause) {
+	case ADMIT_FORMAT:
+		snprintf(reason, rlen, "invalid bundle: %s", why);
+		break;
+	case ADMIT_SIGNATURE:
+		snprintf(reason, rlen, "signature check failed: %s", v->diag.msg);
+		break;
+	case ADMIT_VALIDATION:
+		snprintf(reason, rlen, "%s", sc->why[0] != '\0' ? sc->why : why);
+		break;
+	default:
+		snprintf(reason, rlen, "%s", why);
+		break;
+	}
+}
+
 /*
- * The activation pipeline for the bundle bytes p[0..n).  Returns 0 with
- * *version set, or WARD_EVERIFY etc. with reason filled in.
+ * The activation pipeline for the bundle bytes p[0..n): admission
+ * (content_admit, with the validator as the place to compile), then
+ * install and swap.  Returns 0 with *version set, or WARD_EVERIFY etc.
+ * with reason filled in.
  */
 int
 worker_activate(const unsigned char *p, size_t n, long long *version, double *ms, char *reason,
 		size_t rlen)
 {
-	struct bundle *b = NULL;
+	struct admit_policy pol;
+	struct admit_verdict v;
+	struct sandbox_compile sc;
+	const struct bundle *b;
 	struct active *a = NULL;
 	struct ward_diag d;
-	struct wbuf compiled;
 	struct timespec t0, t1;
-	unsigned valid = 0;
 	int64_t now = now_unix(), highest, cur_version;
-	char why[1200];
-	int cmp, r;
+	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*version = 0;
 	reason[0] = '\0';
-	wbuf_init(&compiled);
+	memset(&sc, 0, sizeof(sc));
 	diag_clear(&d);
 	pthread_mutex_lock(&W.apply_lock);
-	/* 1. The format, before anything else reads the bundle. */
-	if ((r = bundle_parse(p, n, &b, &d)) != 0) {
-		diag_text(&d, why, sizeof(why));
-		snprintf(reason, rlen, "invalid bundle: %s", why);
-		goto refused;
-	}
-	*version = b->version;
-	/* 2. Signatures. */
-	if ((r = bundle_verify(b, W.trusted, W.ntrusted, W.live->signature_threshold, &valid,
-			       &d)) != 0) {
-		snprintf(reason, rlen, "signature check failed: %s", d.msg);
-		goto refused;
-	}
-	/* 3. Anti-rollback. */
 	pthread_mutex_lock(&W.lock);
 	highest = W.st.highest;
 	cur_version = W.st.current.present ? W.st.current.version : 0;
 	pthread_mutex_unlock(&W.lock);
-	if (b->version <= highest || b->version <= cur_version) {
-		snprintf(reason, rlen,
-			 "version %lld is not greater than the installed version %lld "
-			 "(to roll content back, publish it under a new version)",
-			 (long long)b->version, (long long)(highest > cur_version ? highest : cur_version));
-		r = WARD_EVERIFY;
+	memset(&pol, 0, sizeof(pol));
+	pol.trusted = W.trusted;
+	pol.ntrusted = W.ntrusted;
+	pol.threshold = W.live->signature_threshold;
+	pol.newer_than = highest > cur_version ? highest : cur_version;
+	pol.now = now;
+	pol.agent_version = WARD_VERSION;
+	pol.compile = compile_in_sandbox;
+	pol.compile_arg = &sc;
+	pol.run_tests = 1;
+	if ((r = content_admit(p, n, &pol, &v)) != 0) {
+		if (v.bundle != NULL)
+			*version = v.bundle->version;
+		refusal_text(&v, &sc, reason, rlen);
 		goto refused;
 	}
-	/* 4. Expiry (replay and freeze defence). */
-	if (b->expires <= now) {
-		char ex[21];
-
-		bundle_format_time(b->expires, ex);
-		snprintf(reason, rlen, "the bundle expired at %s", ex);
-		r = WARD_EVERIFY;
-		goto refused;
-	}
-	/* 5. Agent version. */
-	if (bundle_version_cmp(b->min_agent_version, WARD_VERSION, &cmp) != 0 || cmp > 0) {
-		snprintf(reason, rlen, "the bundle needs ward %s or newer (this agent is %s)",
-			 b->min_agent_version, WARD_VERSION);
-		r = WARD_EVERIFY;
-		goto refused;
-	}
-	/* 6. Compile and test in the sandbox. */
-	if ((r = validator_run(W.live, p, n, &compiled, why, sizeof(why))) != 0) {
-		snprintf(reason, rlen, "validation failed: %s", why);
-		goto refused;
-	}
-	/* 7. Verify what came back before using it. */
-	if ((r = active_from_image(compiled.p, compiled.len, b->name, b->version, &a, &d)) != 0) {
-		diag_text(&d, why, sizeof(why));
-		snprintf(reason, rlen, "the validator's compiled content was refused: %s", why);
-		goto refused;
-	}
-	if ((r = content_sigma(b, &a->sigma, &d)) != 0 || (r = content_fim(b, &a->fim, &d)) != 0 ||
-	    (r = content_exceptions(b, &a->exc, &d)) != 0) {
-		diag_text(&d, why, sizeof(why));
-		snprintf(reason, rlen, "process rules, FIM policy or exceptions: %s", why);
-		active_free(a);
-		goto refused;
-	}
-	/* 8. Install atomically, then swap. */
+	b = v.bundle;
+	*version = b->version;
+	a = sc.a;
+	sc.a = NULL;
+	/* Install atomically, then swap. */
 	fault_point("before-install");
 	pthread_mutex_lock(&W.lock);
-	r = store_install(W.cfg->state_dir, &W.st, b->name, b->version, b->expires, p, n,
-			  compiled.p, compiled.len, now, INSTALL_STEP, &d);
+	r = store_install(W.cfg->state_dir, &W.st, b->name, b->version, b->expires, p, n, v.image.p,
+			  v.image.len, now, INSTALL_STEP, &d);
 	if (r == 0) {
 		W.safe = 0;
 		W.safe_reason[0] = '\0';
@@ -561,13 +599,13 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 		active_free(a);
 		goto refused;
 	}
-	wbuf_free(&compiled); /* on disk now; not needed during the swap */
+	wbuf_free(&v.image); /* on disk now; not needed during the swap */
 	fault_point("before-swap");
 	active_swap(a, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	logmsg("content %s version %lld active (%u signature%s, %.0f ms)", b->name,
-	       (long long)b->version, valid, valid == 1 ? "" : "s", *ms);
+	       (long long)b->version, v.valid, v.valid == 1 ? "" : "s", *ms);
 	{
 		json_t *ev = event_new(EVENT_KIND_EVENT, "configuration", "change",
 				       "content-activated", "success");
@@ -578,19 +616,18 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 			if (cur_version > 0)
 				event_set_int(ev, "ward.content.previous_version", cur_version);
 			event_set_int(ev, "ward.content.activation_ms", (int64_t)*ms);
-			event_set_int(ev, "ward.content.signatures", valid);
+			event_set_int(ev, "ward.content.signatures", v.valid);
 			emit(ev);
 		}
 	}
 	fault_content(a);
-	bundle_free(b);
-	wbuf_free(&compiled);
+	admit_verdict_free(&v);
 	pthread_mutex_unlock(&W.apply_lock);
 	return 0;
 refused:
 	record_refusal(*version, reason);
-	bundle_free(b);
-	wbuf_free(&compiled);
+	admit_verdict_free(&v);
+	active_free(sc.a);
 	pthread_mutex_unlock(&W.apply_lock);
 	return r != 0 ? r : WARD_EVERIFY;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "content/admit.h"
 #include "content/bundle.h"
 #include "content/content.h"
 #include "crypto/digest.h"
@@ -406,6 +407,44 @@ check_costs(const struct content_set *cs, const uint8_t *syn, size_t synlen)
 	return bad ? EXIT_ERROR : 0;
 }
 
+/*
+ * The build's self-check: the built, unsigned image w through the one
+ * admission path, newer than the --previous bundle's version (0: none).
+ * 0 with the bundle and its compiled content moved to *bun and *cs, or
+ * EXIT_ERROR having said why.
+ */
+static int
+build_admit(const struct wbuf *w, int64_t prev_version, struct bundle **bun, struct content_set *cs)
+{
+	struct admit_policy pol;
+	struct admit_verdict v;
+	int r = EXIT_ERROR;
+
+	memset(&pol, 0, sizeof(pol));
+	pol.unsigned_ok = 1;
+	pol.newer_than = prev_version;
+	pol.compile = admit_compile_here;
+	pol.run_tests = 1;
+	if (content_admit(w->p, w->len, &pol, &v) != 0) {
+		if (v.cause == ADMIT_VERSION)
+			fprintf(stderr,
+				"ward: version %lld is not greater than the previous bundle's "
+				"(%lld): agents would refuse it\n",
+				(long long)v.bundle->version, (long long)prev_version);
+		else
+			fail(v.cause == ADMIT_FORMAT ? "bundle.json" : v.check, &v.diag);
+		goto out;
+	}
+	*bun = v.bundle;
+	v.bundle = NULL;
+	*cs = v.cs;
+	memset(&v.cs, 0, sizeof(v.cs));
+	r = 0;
+out:
+	admit_verdict_free(&v);
+	return r;
+}
+
 static int
 content_build(int argc, char **argv)
 {
@@ -556,20 +595,14 @@ content_build(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* From here on, exactly what an agent does with the file. */
-	diag_clear(&d);
-	if (bundle_parse(w.p, w.len, &bun, &d) != 0) {
-		fail("bundle.json", &d);
+	if (prev_path != NULL && bundle_read(prev_path, &prev, &d) != 0) {
+		fail(prev_path, &d);
 		goto out;
 	}
-	if (content_compile(bun, &cs, &d) != 0) {
-		fail("compile", &d);
+	/* From here on, exactly what an agent does with the file (but for the
+	 * signatures it does not have yet, and the agent's time and version). */
+	if (build_admit(&w, prev != NULL ? prev->version : 0, &bun, &cs) != 0)
 		goto out;
-	}
-	if (content_run_tests(bun, &cs, &d) != 0) {
-		fail("bundle test", &d);
-		goto out;
-	}
 	fprintf(stderr,
 		"ward: %u rules, %zu hash signatures, %zu process rules, %u FIM paths, %u "
 		"exceptions; %u tests passed\n",
@@ -598,17 +631,6 @@ content_build(int argc, char **argv)
 	if (prev_path != NULL) {
 		double tp, tn;
 
-		if (bundle_read(prev_path, &prev, &d) != 0) {
-			fail(prev_path, &d);
-			goto out;
-		}
-		if (bun->version <= prev->version) {
-			fprintf(stderr,
-				"ward: version %lld is not greater than the previous bundle's "
-				"(%lld): agents would refuse it\n",
-				(long long)bun->version, (long long)prev->version);
-			goto out;
-		}
 		if (content_compile(prev, &pcs, &d) != 0) {
 			fail(prev_path, &d);
 			goto out;
@@ -734,15 +756,17 @@ content_verify(int argc, char **argv)
 	const char **trust = NULL, *file;
 	struct sign_key **keys = NULL;
 	size_t ntrust = 0, i;
-	unsigned threshold = 1, valid = 0;
-	struct bundle *b = NULL;
-	struct content_set cs;
+	unsigned threshold = 1;
+	struct admit_policy pol;
+	struct admit_verdict av;
+	uint8_t *data = NULL;
+	size_t len = 0;
 	struct ward_diag d;
 	char *endp;
 	long v;
 	int c, r = EXIT_ERROR;
 
-	memset(&cs, 0, sizeof(cs));
+	memset(&av, 0, sizeof(av));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (c == 't') {
@@ -773,28 +797,28 @@ content_verify(int argc, char **argv)
 	for (i = 0; keys != NULL && i < ntrust; i++)
 		if ((keys[i] = cli_load_key(trust[i], 0)) == NULL)
 			goto out;
-	if (bundle_read(file, &b, &d) != 0) {
+	if (file_read_all(file, (size_t)BUNDLE_MAX_SIZE, &data, &len, &d) != 0) {
 		fail(file, &d);
 		goto out;
 	}
-	if (bundle_verify(b, keys, ntrust, threshold, &valid, &d) != 0) {
-		fail(file, &d);
-		goto out;
-	}
-	if (content_compile(b, &cs, &d) != 0) {
-		fail("compile", &d);
-		goto out;
-	}
-	if (content_run_tests(b, &cs, &d) != 0) {
-		fail("bundle test", &d);
+	memset(&pol, 0, sizeof(pol));
+	pol.trusted = keys;
+	pol.ntrusted = ntrust;
+	pol.threshold = threshold;
+	pol.compile = admit_compile_here;
+	pol.run_tests = 1;
+	if (content_admit(data, len, &pol, &av) != 0) {
+		fail(av.cause == ADMIT_FORMAT || av.cause == ADMIT_SIGNATURE ? file : av.check,
+		     &av.diag);
 		goto out;
 	}
 	printf("%s: %s version %lld: %u valid signature%s (threshold %u), %u tests passed\n", file,
-	       b->name, (long long)b->version, valid, valid == 1 ? "" : "s", threshold, b->ntests);
+	       av.bundle->name, (long long)av.bundle->version, av.valid, av.valid == 1 ? "" : "s",
+	       threshold, av.bundle->ntests);
 	r = 0;
 out:
-	content_set_free(&cs);
-	bundle_free(b);
+	admit_verdict_free(&av);
+	ward_free(data);
 	for (i = 0; keys != NULL && i < ntrust; i++)
 		sign_key_free(keys[i]);
 	free(keys);

@@ -8,6 +8,7 @@
  */
 #include "server/api_int.h"
 #include "server/rollout.h"
+#include "content/admit.h"
 #include "content/bundle.h"
 #include "content/content.h"
 #include "crypto/digest.h"
@@ -314,19 +315,21 @@ api_key_remove(struct api *a, const struct http_req *q, struct http_resp *r,
 				     : NULL);
 }
 
-/* POST /api/v1/bundles: a signed bundle, checked as an agent would check
- * it (format, signatures of the trusted keys, compile, its own tests). */
+/* POST /api/v1/bundles: a signed bundle, admitted as an agent would admit
+ * it (format, signatures of the trusted keys, compile, its own tests);
+ * expiry and min_agent_version are the agents' to judge at activation. */
 void
 api_bundle_upload(struct api *a, const struct http_req *q, struct http_resp *r,
 		  const struct call *c)
 {
-	struct bundle *b = NULL;
-	struct content_set cs;
+	struct admit_policy pol;
+	struct admit_verdict v;
 	struct ward_diag d;
 	struct sign_key *keys[API_MAX_KEYS];
+	const struct bundle *b;
 	uint8_t md[32];
 	char sha[65], msg[1100];
-	unsigned valid = 0, ntrusted;
+	unsigned ntrusted;
 	int rc;
 
 	ntrusted = trusted_keys(a, keys);
@@ -336,18 +339,18 @@ api_bundle_upload(struct api *a, const struct http_req *q, struct http_resp *r,
 			   "(ward fleet keys add KEY.pub, or content.trusted_keys in server.yaml)");
 		return;
 	}
-	memset(&cs, 0, sizeof(cs));
-	if ((rc = bundle_parse((const uint8_t *)q->body, q->len, &b, &d)) != 0 ||
-	    (rc = bundle_verify(b, keys, ntrusted, a->cfg->signature_threshold, &valid, &d)) != 0 ||
-	    (rc = content_compile(b, &cs, &d)) != 0 || (rc = content_run_tests(b, &cs, &d)) != 0) {
-		diag_format(&d, msg, sizeof(msg));
+	memset(&pol, 0, sizeof(pol));
+	pol.trusted = keys;
+	pol.ntrusted = ntrusted;
+	pol.threshold = a->cfg->signature_threshold;
+	pol.compile = admit_compile_here;
+	pol.run_tests = 1;
+	if (content_admit((const uint8_t *)q->body, q->len, &pol, &v) != 0) {
+		diag_format(&v.diag, msg, sizeof(msg));
 		http_error(r, 422, "bundle refused: %s", msg);
-		content_set_free(&cs);
-		bundle_free(b);
-		free_keys(a, keys, ntrusted);
-		return;
+		goto out;
 	}
-	content_set_free(&cs);
+	b = v.bundle;
 	(void)digest_buf(DIGEST_SHA256, q->body, q->len, md, sizeof(md));
 	(void)digest_to_hex(md, sizeof(md), sha, sizeof(sha));
 	db_lock(a->db);
@@ -363,8 +366,9 @@ api_bundle_upload(struct api *a, const struct http_req *q, struct http_resp *r,
 	else
 		r->json = json_pack("{s:s, s:s, s:I, s:I, s:i}", "sha256", sha, "name", b->name,
 				    "version", (json_int_t)b->version, "size", (json_int_t)q->len,
-				    "signatures", (int)valid);
-	bundle_free(b);
+				    "signatures", (int)v.valid);
+out:
+	admit_verdict_free(&v);
 	free_keys(a, keys, ntrusted);
 }
 

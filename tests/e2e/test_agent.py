@@ -201,6 +201,30 @@ def test_bad_bundle_refused(env, name, make, reason):
     assert refused[0]["event"]["kind"] == "alert" and refused[0]["event"]["outcome"] == "failure"
 
 
+# What `ward content verify` says of the same bundles: it admits through
+# the agent's path, so it refuses each for the same reason; the checks that
+# need the agent's state (the installed version, its clock's verdict on
+# expiry, its own version) are the agent's alone, and verify passes those.
+VERIFY_SAYS = {
+    "version equal": None, "expired": None, "agent too old": None,
+    "deep nesting": "maximum parsing depth",
+    "own test fails": "bundle test: tests/eicar.com: test failed: expected Other",
+    "rules do not compile": "compile: rules/r.yar:1:21: undefined string \"$a\"",
+}
+
+
+@pytest.mark.parametrize("name,make,reason", BAD, ids=[b[0] for b in BAD])
+def test_bad_bundle_verify_agrees(env, name, make, reason):
+    path = env.write("bad.wbundle", make(env))
+    p = env.ward.run("content", "verify", path, "--trust", env.rel[1], "--trust", env.other[1])
+    says = VERIFY_SAYS.get(name, reason)
+    if says is None:
+        assert p.returncode == 0, p.stderr
+    else:
+        assert p.returncode == 2, p.stdout
+        assert says in p.stderr, p.stderr
+
+
 def test_lower_version_refused(env):
     a = env.agent()
     assert a.apply(env.v1).returncode == 0
