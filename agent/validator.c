@@ -182,6 +182,37 @@ refuse(const struct answer_to *a, enum valmsg_cause cause, const char *what,
 }
 
 #ifdef WARD_FAULT_INJECTION
+/* Test builds only: an answer that breaks the channel's protocol, as a
+ * subverted validator could send (WARD_FAULT_VALIDATOR_ANSWER = unsealed,
+ * twice or bad-cause).  1 when it answered so. */
+static int
+fault_answer(const struct answer_to *a, const void *p, size_t n)
+{
+	const char *how = getenv("WARD_FAULT_VALIDATOR_ANSWER");
+	struct valmsg_ok ok = {n};
+	struct wbuf w;
+
+	if (how == NULL)
+		return 0;
+	wbuf_init(&w);
+	if (strcmp(how, "unsealed") == 0) {
+		valmsg_ok_encode(&w, &ok);
+		if (w.err == 0 && file_write_all(a->image_fd, p, n) == 0)
+			(void)ipc_send(a->ch, VALMSG_OK, w.p, w.len, a->image_fd, a->deadline,
+				       NULL);
+	} else if (strcmp(how, "twice") == 0) {
+		answer_ok(a, p, n);
+		answer_refused(a, VALMSG_CAUSE_TEST, "and refused as well");
+	} else if (strcmp(how, "bad-cause") == 0) {
+		wbuf_u16(&w, 99);
+		wbuf_lenbytes(&w, "x", 1);
+		if (w.err == 0)
+			(void)ipc_send(a->ch, VALMSG_REFUSED, w.p, w.len, -1, a->deadline, NULL);
+	}
+	wbuf_free(&w);
+	return 1;
+}
+
 static int
 has_rule(const struct content_set *cs, const char *name)
 {
@@ -280,6 +311,8 @@ validator_main(const struct agent_config *c)
 		return 0;
 	}
 #ifdef WARD_FAULT_INJECTION
+	if (fault_answer(&ans, w.p, w.len))
+		return 0;
 	if (forged != NULL) {
 		answer_ok(&ans, forged, forged_len);
 		return 0;

@@ -115,13 +115,13 @@ out:
 	return r;
 }
 
+/* close alone: the socket is this process's only copy (close-on-exec),
+ * and a sandboxed peer may be allowed no more (the validator's is not). */
 static void
 ipc_close(struct ipc *c)
 {
-	if (c->fd >= 0) {
-		(void)shutdown(c->fd, SHUT_RDWR);
+	if (c->fd >= 0)
 		close(c->fd);
-	}
 	c->fd = -1;
 }
 
