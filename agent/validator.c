@@ -119,11 +119,11 @@ validator_sandbox(const struct agent_config *c)
 	r = 0;
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
-	/* Opening files fails cleanly (libraries probe for configuration). */
 	/* fcntl only to seal the answer's memory file. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
 				     SCMP_A1(SCMP_CMP_EQ, F_ADD_SEALS));
+	/* Opening files fails cleanly (libraries probe for configuration). */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	if (r == 0)
