@@ -492,6 +492,45 @@ test_bad_tables(void **state)
 	ipc_free(NULL);
 }
 
+/* Every allocation of a round trip failed in turn: each call fails
+ * cleanly with WARD_ENOMEM, and no descriptor is left open. */
+static void
+test_alloc_failures(void **state)
+{
+	unsigned before = open_fds();
+	unsigned long n, total = 0;
+	struct ipc *a, *b;
+	struct ipc_msg m;
+	struct ward_diag d;
+	int sv[2], r, done = 0;
+
+	(void)state;
+	for (n = 1; !done && n < 100; n++) {
+		a = b = NULL;
+		assert_int_equal(ipc_pair(sv), 0);
+		alloc_fail_after(n);
+		r = ipc_new(sv[0], &to_a, &to_b, &a);
+		if (r == 0)
+			r = ipc_new(sv[1], &to_b, &to_a, &b);
+		else
+			close(sv[1]);
+		if (r == 0)
+			r = ipc_send(a, T_PING, "ping", 4, -1, clock_mono() + 5, &d);
+		if (r == 0)
+			r = ipc_recv(b, clock_mono() + 5, &m, &d);
+		total = alloc_fail_after(0);
+		if (r == 0)
+			done = 1;
+		else
+			assert_int_equal(r, WARD_ENOMEM);
+		ipc_free(a);
+		ipc_free(b);
+		assert_int_equal(open_fds(), before);
+	}
+	assert_true(done);
+	assert_true(total > 0);
+}
+
 /* The pure frame check, without a socket. */
 static void
 test_frame_decode(void **state)
@@ -521,6 +560,7 @@ main(void)
 	    cmocka_unit_test(test_malformed_frames),	 cmocka_unit_test(test_oversized_frame),
 	    cmocka_unit_test(test_memfd_seals_enforced), cmocka_unit_test(test_timeouts),
 	    cmocka_unit_test(test_bad_tables),		 cmocka_unit_test(test_frame_decode),
+	    cmocka_unit_test(test_alloc_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
