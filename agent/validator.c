@@ -1,18 +1,25 @@
 /*
  * validator: sandboxed compile-and-test of a bundle.  See validator.h.
  *
- * Must hold: the parent never trusts what the child sends beyond its
- * length bound (the caller verifies the compiled image); the child is
- * always reaped, killed at the deadline; the child cannot open files,
- * start processes, or use the network; its privileges are dropped before
- * it reads a byte of the bundle's content.
+ * Must hold: the parent never trusts what the child sends beyond the
+ * channel's table (lib/content/valmsg.h) — a frame that breaks it is an
+ * attack, and the caller verifies the compiled image; the child is always
+ * reaped, killed at the deadline; the child cannot open files, start
+ * processes, or use the network; its privileges are dropped before it
+ * reads a byte of the bundle's content.
+ *
+ * The two talk over an ipc channel (lib/util/ipc.h), the child's fd 3:
+ * the request carries the bundle in a sealed memory file, the answer is
+ * either the compiled image in a sealed memory file or a typed refusal.
  */
 
 #include "agent/validator.h"
 #include "content/content.h"
+#include "content/valmsg.h"
 #include "scan/rulefile.h"
 #include "util/alloc.h"
 #include "util/file.h"
+#include "util/ipc.h"
 #include "util/limits.h"
 #include "util/clock.h"
 
@@ -43,10 +50,6 @@
 #endif
 #endif
 
-/* First byte of the child's answer. */
-#define ANSWER_OK 0
-#define ANSWER_REFUSED 1
-
 static int
 set_limit(int res, rlim_t v)
 {
@@ -71,9 +74,13 @@ validator_sandbox(const struct agent_config *c)
 	    SCMP_SYS(tgkill),	    SCMP_SYS(rseq),	      SCMP_SYS(set_robust_list),
 	    SCMP_SYS(getuid),	    SCMP_SYS(geteuid),	      SCMP_SYS(getgid),
 	    SCMP_SYS(getegid),	    SCMP_SYS(sigaltstack),
+	    /* The answer on the ipc channel: a frame, and a wait for room
+	     * in the socket until the deadline (ppoll where poll is not). */
+	    SCMP_SYS(sendmsg),	    SCMP_SYS(poll),	      SCMP_SYS(ppoll),
 	};
 	struct passwd *pw;
 	scmp_filter_ctx ctx;
+	rlim_t fsize;
 	size_t i;
 	int r;
 
@@ -82,8 +89,15 @@ validator_sandbox(const struct agent_config *c)
 	if ((r = set_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0)
 		return r;
 #endif
+	/* The compiled image goes back in a memory file, which counts as a
+	 * file: its size is bounded as the child's memory (the image is built
+	 * in memory first).  The child can open no file, so that is the only
+	 * file it can grow. */
+	fsize = (rlim_t)c->validator_memory_mb << 20;
+	if (fsize > WARD_MAX_COMPILED_SIZE)
+		fsize = WARD_MAX_COMPILED_SIZE;
 	if ((r = set_limit(RLIMIT_CPU, c->validator_cpu_s)) != 0 ||
-	    (r = set_limit(RLIMIT_FSIZE, 0)) != 0 || (r = set_limit(RLIMIT_CORE, 0)) != 0 ||
+	    (r = set_limit(RLIMIT_FSIZE, fsize)) != 0 || (r = set_limit(RLIMIT_CORE, 0)) != 0 ||
 	    (r = set_limit(RLIMIT_NOFILE, 8)) != 0)
 		return r;
 	if (geteuid() == 0) {
@@ -105,6 +119,10 @@ validator_sandbox(const struct agent_config *c)
 	r = 0;
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	/* fcntl only to seal the answer's memory file. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, F_ADD_SEALS));
 	/* Opening files fails cleanly (libraries probe for configuration). */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
@@ -116,27 +134,85 @@ validator_sandbox(const struct agent_config *c)
 	return r;
 }
 
-static void
-answer(int fd, uint8_t kind, const void *p, size_t n)
-{
-	uint8_t hdr[5] = {kind, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
-			  (uint8_t)(n >> 24)};
+/* The child's end of the channel: its answer goes there by the deadline;
+ * the image in the memory file made before the sandbox (which forbids
+ * making one). */
+struct answer_to {
+	struct ipc *ch;
+	int image_fd;
+	double deadline;
+};
 
-	(void)file_write_all(fd, hdr, sizeof(hdr));
-	(void)file_write_all(fd, p, n);
+/* Sends the compiled image p[0..n).  A failure leaves the parent without
+ * an answer, which it reports as such. */
+static void
+answer_ok(const struct answer_to *a, const void *p, size_t n)
+{
+	struct valmsg_ok ok = {n};
+	struct wbuf w;
+
+	wbuf_init(&w);
+	valmsg_ok_encode(&w, &ok);
+	if (w.err == 0 && ipc_memfd_seal(a->image_fd, p, n) == 0)
+		(void)ipc_send(a->ch, VALMSG_OK, w.p, w.len, a->image_fd, a->deadline, NULL);
+	wbuf_free(&w);
 }
 
 static void
-refuse(int fd, const char *what, const struct ward_diag *d)
+answer_refused(const struct answer_to *a, enum valmsg_cause cause, const char *msg)
+{
+	struct wbuf w;
+
+	wbuf_init(&w);
+	valmsg_refused_encode(&w, cause, msg);
+	if (w.err == 0)
+		(void)ipc_send(a->ch, VALMSG_REFUSED, w.p, w.len, -1, a->deadline, NULL);
+	wbuf_free(&w);
+}
+
+static void
+refuse(const struct answer_to *a, enum valmsg_cause cause, const char *what,
+       const struct ward_diag *d)
 {
 	char msg[1200], where[1100];
 
 	diag_format(d, where, sizeof(where));
 	snprintf(msg, sizeof(msg), "%s: %s", what, where);
-	answer(fd, ANSWER_REFUSED, msg, strlen(msg));
+	answer_refused(a, cause, msg);
 }
 
 #ifdef WARD_FAULT_INJECTION
+/* Test builds only: an answer that breaks the channel's protocol, as a
+ * subverted validator could send (WARD_FAULT_VALIDATOR_ANSWER = unsealed,
+ * twice or bad-cause).  1 when it answered so. */
+static int
+fault_answer(const struct answer_to *a, const void *p, size_t n)
+{
+	const char *how = getenv("WARD_FAULT_VALIDATOR_ANSWER");
+	struct valmsg_ok ok = {n};
+	struct wbuf w;
+
+	if (how == NULL)
+		return 0;
+	wbuf_init(&w);
+	if (strcmp(how, "unsealed") == 0) {
+		valmsg_ok_encode(&w, &ok);
+		if (w.err == 0 && file_write_all(a->image_fd, p, n) == 0)
+			(void)ipc_send(a->ch, VALMSG_OK, w.p, w.len, a->image_fd, a->deadline,
+				       NULL);
+	} else if (strcmp(how, "twice") == 0) {
+		answer_ok(a, p, n);
+		answer_refused(a, VALMSG_CAUSE_TEST, "and refused as well");
+	} else if (strcmp(how, "bad-cause") == 0) {
+		wbuf_u16(&w, 99);
+		wbuf_lenbytes(&w, "x", 1);
+		if (w.err == 0)
+			(void)ipc_send(a->ch, VALMSG_REFUSED, w.p, w.len, -1, a->deadline, NULL);
+	}
+	wbuf_free(&w);
+	return 1;
+}
+
 static int
 has_rule(const struct content_set *cs, const char *name)
 {
@@ -150,9 +226,33 @@ has_rule(const struct content_set *cs, const char *name)
 #endif
 
 /*
- * The validator process (wardd --validator): fd 3 is the answer pipe, fd 4
- * the bundle's bytes.  Reads everything it needs, enters the sandbox, then
- * parses, compiles and tests the content and answers.
+ * Takes the request from the channel: the bundle, mapped read-only from
+ * its sealed memory file (*p, n bytes).  Before the sandbox.
+ */
+static int
+take_request(struct ipc *ch, double deadline, const uint8_t **p, size_t *n)
+{
+	struct valmsg_request req;
+	struct ipc_msg m;
+	struct ward_diag d;
+	int r;
+
+	*p = NULL;
+	*n = 0;
+	if ((r = ipc_recv(ch, deadline, &m, &d)) != 0)
+		return r;
+	if ((r = valmsg_request_decode(&m, &req, &d)) == 0 &&
+	    (r = ipc_memfd_map(m.fd, (size_t)req.size, p)) == 0)
+		*n = (size_t)req.size;
+	ipc_msg_close(&m);
+	return r;
+}
+
+/*
+ * The validator process (wardd --validator): fd 3 is its ipc channel to
+ * the worker.  Takes everything it needs (the request, a memory file for
+ * the answer), enters the sandbox, then parses, compiles and tests the
+ * content and answers.
  */
 int
 validator_main(const struct agent_config *c)
@@ -160,11 +260,12 @@ validator_main(const struct agent_config *c)
 	struct content_set cs;
 	struct bundle *b = NULL;
 	struct ward_diag d;
-	struct wbuf w, in;
-	uint8_t buf[65536];
+	struct wbuf w;
+	struct answer_to ans = {NULL, -1, clock_mono() + c->validator_timeout_s};
+	const uint8_t *in = NULL;
+	size_t in_len = 0;
 	char msg[200];
-	ssize_t k;
-	int r, fd = 3;
+	int r;
 #ifdef WARD_FAULT_INJECTION
 	/* Test builds only: hand-crafted compiled data in place of the real
 	 * result, read before the sandbox forbids opening files. */
@@ -176,31 +277,24 @@ validator_main(const struct agent_config *c)
 		forged = NULL;
 #endif
 
-	wbuf_init(&in);
-	while ((k = read(4, buf, sizeof(buf))) != 0) {
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 || in.len + (size_t)k > (size_t)BUNDLE_MAX_SIZE)
-			return 2;
-		wbuf_put(&in, buf, (size_t)k);
-	}
-	close(4);
-	if (in.err != 0)
+	/* The bundle stays mapped until the process ends: bundle_parse
+	 * borrows it. */
+	if (ipc_new(3, &valmsg_to_validator, &valmsg_to_worker, &ans.ch) != 0 ||
+	    take_request(ans.ch, ans.deadline, &in, &in_len) != 0 ||
+	    ipc_memfd_open("ward-image", &ans.image_fd) != 0)
 		return 2;
-	(void)close_range(4, ~0u, 0);
 	if ((r = validator_sandbox(c)) != 0) {
 		snprintf(msg, sizeof(msg), "cannot set up the validator sandbox: %s", strerror(-r));
-		answer(fd, ANSWER_REFUSED, msg, strlen(msg));
+		answer_refused(&ans, VALMSG_CAUSE_SANDBOX, msg);
 		return 2;
 	}
 	diag_clear(&d);
-	if (bundle_parse(in.p, in.len, &b, &d) != 0) {
-		refuse(fd, "invalid bundle", &d);
+	if (bundle_parse(in, in_len, &b, &d) != 0) {
+		refuse(&ans, VALMSG_CAUSE_BUNDLE, "invalid bundle", &d);
 		return 0;
 	}
-	wbuf_free(&in);
 	if (content_compile(b, &cs, &d) != 0) {
-		refuse(fd, "content does not compile", &d);
+		refuse(&ans, VALMSG_CAUSE_COMPILE, "content does not compile", &d);
 		return 0;
 	}
 #ifdef WARD_FAULT_INJECTION
@@ -208,21 +302,23 @@ validator_main(const struct agent_config *c)
 		abort();
 #endif
 	if (content_run_tests(b, &cs, &d) != 0) {
-		refuse(fd, "bundle test failed", &d);
+		refuse(&ans, VALMSG_CAUSE_TEST, "bundle test failed", &d);
 		return 0;
 	}
 	wbuf_init(&w);
 	if (rulefile_image(cs.rs, cs.hs, cs.m, &w, &d) != 0) {
-		refuse(fd, "cannot serialize the compiled content", &d);
+		refuse(&ans, VALMSG_CAUSE_IMAGE, "cannot serialize the compiled content", &d);
 		return 0;
 	}
 #ifdef WARD_FAULT_INJECTION
+	if (fault_answer(&ans, w.p, w.len))
+		return 0;
 	if (forged != NULL) {
-		answer(fd, ANSWER_OK, forged, forged_len);
+		answer_ok(&ans, forged, forged_len);
 		return 0;
 	}
 #endif
-	answer(fd, ANSWER_OK, w.p, w.len);
+	answer_ok(&ans, w.p, w.len);
 	return 0;
 }
 
@@ -249,95 +345,120 @@ child_args(const struct agent_config *c, struct child_args *a)
 	a->argv[8] = NULL;
 }
 
-/* The child: fd 3 = answer pipe, fd 4 = bundle; then a fresh wardd. */
-static void __attribute__((noreturn)) exec_child(struct child_args *a, int answer_fd, int bundle_fd)
+/* The child: fd 3 = its end of the channel; then a fresh wardd. */
+static void __attribute__((noreturn)) exec_child(struct child_args *a, int sock)
 {
-	if (dup2(answer_fd, 3) != 3 || dup2(bundle_fd, 4) != 4)
+	/* dup2 onto itself would keep close-on-exec. */
+	if (sock == 3 ? fcntl(3, F_SETFD, 0) != 0 : dup2(sock, 3) != 3)
 		_exit(3);
-	(void)close_range(5, ~0u, 0);
+	(void)close_range(4, ~0u, 0);
 	execv("/proc/self/exe", a->argv);
 	_exit(4);
+}
+
+/*
+ * Waits for the child's one answer, then for the end of the channel (the
+ * child exits after answering: a second frame breaks the protocol).
+ * 0 with *m, or what ipc_recv returned (m->fd -1 then).
+ */
+static int
+await_answer(struct ipc *ch, double deadline, struct ipc_msg *m, struct ward_diag *d)
+{
+	struct ipc_msg extra;
+	int r;
+
+	if ((r = ipc_recv(ch, deadline, m, d)) != 0)
+		return r;
+	r = ipc_recv(ch, deadline, &extra, d);
+	if (r == 0) {
+		ipc_msg_close(&extra);
+		r = diag_set(d, WARD_EPROTO, "validator", 0, 0, "a second answer");
+	}
+	if (r == WARD_ECLOSED)
+		return 0;
+	ipc_msg_close(m);
+	return r;
+}
+
+/* The answer ok: the image, copied out of its memory file into out. */
+static int
+take_image(const struct ipc_msg *m, struct wbuf *out, struct ward_diag *d)
+{
+	struct valmsg_ok ok;
+	const uint8_t *p;
+	int r;
+
+	if ((r = valmsg_ok_decode(m, &ok, d)) != 0)
+		return r;
+	if ((r = ipc_memfd_map(m->fd, (size_t)ok.size, &p)) != 0)
+		return diag_set(d, r, "validator", 0, 0, "cannot map the compiled image: %s",
+				strerror(errno));
+	wbuf_put(out, p, (size_t)ok.size);
+	ipc_memfd_unmap(p, (size_t)ok.size);
+	return out->err;
 }
 
 int
 validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle_len,
 	      struct wbuf *out, char *reason, size_t reasonlen)
 {
-	struct wbuf got;
+	struct valmsg_request req = {bundle_len};
+	struct valmsg_refused *no = NULL;
+	struct ipc_msg m = {.fd = -1};
+	struct ipc *ch = NULL;
+	struct ward_diag d;
+	struct wbuf w;
 	double deadline = clock_mono() + c->validator_timeout_s;
-	uint8_t buf[65536];
-	int pfd[2], mfd, status = 0, timed_out = 0, r = 0;
+	int sv[2] = {-1, -1}, mfd = -1, status = 0, r;
 	pid_t pid;
-	size_t n;
 	struct child_args args;
 
 	reason[0] = '\0';
+	diag_clear(&d);
+	wbuf_init(&w);
 	child_args(c, &args);
-	/* The bundle travels in a sealed memory file: the child reads it
-	 * before entering the sandbox and cannot change the parent's copy. */
-	mfd = memfd_create("ward-bundle", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (mfd < 0 || file_write_all(mfd, bundle, bundle_len) != 0 ||
-	    lseek(mfd, 0, SEEK_SET) != 0 ||
-	    fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+	/* The bundle travels in a sealed memory file: the child maps it
+	 * before entering the sandbox and cannot change the parent's copy.
+	 * The request waits in the socket for the child to start. */
+	valmsg_request_encode(&w, &req);
+	if (w.err != 0 || ipc_memfd_new("ward-bundle", bundle, bundle_len, &mfd) != 0 ||
+	    ipc_pair(sv) != 0) {
 		snprintf(reason, reasonlen, "cannot start the validator: %s", strerror(errno));
-		if (mfd >= 0)
-			close(mfd);
-		return WARD_EIO;
+		r = WARD_EIO;
+		goto out;
 	}
-	if (pipe2(pfd, O_CLOEXEC) != 0) {
-		snprintf(reason, reasonlen, "cannot start the validator: %s", strerror(errno));
-		close(mfd);
-		return WARD_EIO;
+	r = ipc_new(sv[0], &valmsg_to_worker, &valmsg_to_validator, &ch);
+	sv[0] = -1;
+	if (r == 0)
+		r = ipc_send(ch, VALMSG_REQUEST, w.p, w.len, mfd, deadline, &d);
+	if (r != 0) {
+		snprintf(reason, reasonlen, "cannot start the validator: %s",
+			 d.msg[0] != '\0' ? d.msg : ward_strerror(r));
+		goto out;
 	}
+	close(mfd);
+	mfd = -1;
 	pid = fork();
 	if (pid < 0) {
 		snprintf(reason, reasonlen, "cannot start the validator: %s", strerror(errno));
-		close(pfd[0]);
-		close(pfd[1]);
-		close(mfd);
-		return WARD_EIO;
+		r = WARD_EIO;
+		goto out;
 	}
 	if (pid == 0)
-		exec_child(&args, pfd[1], mfd);
-	close(pfd[1]);
-	close(mfd);
-	wbuf_init(&got);
-	for (;;) {
-		struct pollfd p = {pfd[0], POLLIN, 0};
-		double left = deadline - clock_mono();
-		ssize_t k;
-
-		if (left <= 0) {
-			timed_out = 1;
-			break;
-		}
-		if (poll(&p, 1, (int)(left * 1000) + 1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p.revents == 0)
-			continue;
-		k = read(pfd[0], buf, sizeof(buf));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		if (got.len + (size_t)k > (size_t)WARD_MAX_COMPILED_SIZE + 5) {
-			snprintf(reason, reasonlen, "the validator sent more than the size limit");
-			r = WARD_ELIMIT;
-			break;
-		}
-		wbuf_put(&got, buf, (size_t)k);
-	}
-	close(pfd[0]);
-	if (timed_out || r != 0)
+		exec_child(&args, sv[1]);
+	close(sv[1]);
+	sv[1] = -1;
+	r = await_answer(ch, deadline, &m, &d);
+	/* Stuck, or breaking the protocol: the child has nothing more to say. */
+	if (r != 0 && r != WARD_ECLOSED)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (r != 0)
+	if (r == WARD_EPROTO) {
+		ipc_attack_text(&d, reason, reasonlen);
 		goto out;
-	if (timed_out) {
+	}
+	if (r == WARD_ETIMEDOUT) {
 		snprintf(reason, reasonlen, "validation took longer than validator.timeout_s (%u s)",
 			 c->validator_timeout_s);
 		r = WARD_ELIMIT;
@@ -346,7 +467,7 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 
-		if (sig == SIGXCPU || (sig == SIGKILL && got.len == 0))
+		if (sig == SIGXCPU || (sig == SIGKILL && r != 0))
 			snprintf(reason, reasonlen,
 				 "validation exceeded its CPU time limit (validator.cpu_s = %u)",
 				 c->validator_cpu_s);
@@ -363,23 +484,23 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 		r = WARD_EIO;
 		goto out;
 	}
-	if (got.err != 0 || got.len < 5) {
-		snprintf(reason, reasonlen, "the validator exited (status %d) without an answer%s",
-			 WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-			 got.err != 0 ? " (out of memory)" : "");
+	if (r != 0) {
+		snprintf(reason, reasonlen, "the validator exited (status %d) without an answer",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		r = WARD_EVERIFY;
 		goto out;
 	}
-	n = (size_t)got.p[1] | (size_t)got.p[2] << 8 | (size_t)got.p[3] << 16 |
-	    (size_t)got.p[4] << 24;
-	if (n != got.len - 5) {
-		snprintf(reason, reasonlen, "the validator's answer is truncated");
-		r = WARD_EVERIFY;
-		goto out;
-	}
-	if (got.p[0] != ANSWER_OK) {
-		snprintf(reason, reasonlen, "%.*s", (int)(n < reasonlen ? n : reasonlen - 1),
-			 (const char *)got.p + 5);
+	if (m.type == VALMSG_REFUSED) {
+		if ((no = ward_malloc(sizeof(*no))) == NULL) {
+			snprintf(reason, reasonlen, "out of memory");
+			r = WARD_ENOMEM;
+			goto out;
+		}
+		if ((r = valmsg_refused_decode(&m, no, &d)) != 0) {
+			ipc_attack_text(&d, reason, reasonlen);
+			goto out;
+		}
+		snprintf(reason, reasonlen, "%s", no->reason);
 		/* The memory limit shows as a failed allocation in the child. */
 		if (strstr(reason, "out of memory") != NULL ||
 		    strstr(reason, "allocate memory") != NULL)
@@ -388,9 +509,23 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 		r = WARD_EVERIFY;
 		goto out;
 	}
-	wbuf_put(out, got.p + 5, n);
-	r = out->err;
+	if ((r = take_image(&m, out, &d)) != 0) {
+		if (r == WARD_EPROTO)
+			ipc_attack_text(&d, reason, reasonlen);
+		else
+			snprintf(reason, reasonlen, "%s",
+				 d.msg[0] != '\0' ? d.msg : ward_strerror(r));
+	}
 out:
-	wbuf_free(&got);
+	ipc_msg_close(&m);
+	ipc_free(ch);
+	if (mfd >= 0)
+		close(mfd);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	ward_free(no);
+	wbuf_free(&w);
 	return r;
 }

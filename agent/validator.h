@@ -2,9 +2,10 @@
  * validator: compiles and tests a bundle's content in a child process
  * that cannot hurt the agent — unprivileged (validator.user), under
  * rlimits (CPU seconds, address space, no files, no core dumps), behind a
- * seccomp allow-list (memory, time, the result pipe, exit), with a wall
- * clock deadline.  The compiled rule set comes back over a pipe; the
- * caller must verify it (rulefile_parse) before using it.
+ * seccomp allow-list (memory, time, its answer on the channel, exit), with
+ * a wall clock deadline.  The compiled rule set comes back in a sealed
+ * memory file beside a typed frame (lib/content/valmsg.h); the caller must
+ * verify it (rulefile_parse) before using it.
  */
 #ifndef WARD_AGENT_VALIDATOR_H
 #define WARD_AGENT_VALIDATOR_H
@@ -24,13 +25,15 @@
  * appended to out, or a negative WARD_E* code with reason (reasonlen
  * bytes) saying why: the content's own error (a rule that does not
  * compile, a failing test), a limit hit (CPU time, memory, deadline), or
- * the child's crash.
+ * the child's crash, or WARD_EPROTO when the child's answer broke the
+ * channel's protocol (reason is then ipc_attack_text's: log it as an
+ * attack).
  */
 int validator_run(const struct agent_config *c, const uint8_t *bundle, size_t len, struct wbuf *out,
 		  char *reason, size_t reasonlen);
 
-/* The body of `wardd --validator` (fd 3: answer, fd 4: bundle); the exit
- * status of the process. */
+/* The body of `wardd --validator` (fd 3: its ipc channel to the worker);
+ * the exit status of the process. */
 int validator_main(const struct agent_config *c);
 
 /* Applies the sandbox to the calling process (the child's first step;

@@ -43,6 +43,12 @@ ward_strerror(int err)
 		return "pattern engine error";
 	case WARD_EINTR:
 		return "interrupted";
+	case WARD_EPROTO:
+		return "protocol violation by a peer process";
+	case WARD_ETIMEDOUT:
+		return "timed out";
+	case WARD_ECLOSED:
+		return "channel closed";
 	}
 	return "unknown error";
 }

@@ -28,6 +28,9 @@ enum ward_err {
 	WARD_ESEMANTIC = -13,  /* well-formed but meaningless (type errors, ...) */
 	WARD_EENGINE = -14,    /* the pattern engine (Vectorscan) refused */
 	WARD_EINTR = -15,      /* interrupted on request */
+	WARD_EPROTO = -16,     /* a peer process broke its channel's protocol (lib/util/ipc.h) */
+	WARD_ETIMEDOUT = -17,  /* a peer process did not answer by the deadline */
+	WARD_ECLOSED = -18,    /* the channel to a peer process is closed */
 };
 
 /* Returns a static English description of err; never NULL. */

@@ -67,6 +67,11 @@
 /* Bytes of one hash list line. */
 #define WARD_MAX_HASH_LINE 1024
 
+/* Payload bytes of one frame between wardd's processes (lib/util/ipc.h):
+ * frames carry small typed structs; anything larger travels as a sealed
+ * memory file beside the frame, never through the socket. */
+#define WARD_MAX_IPC_PAYLOAD (64u * 1024)
+
 /* Scanner worker threads (--threads): more than any machine ward runs on. */
 #define WARD_MAX_THREADS 1024
 /* Items in the scan pool's queue: bounds the walker's lead over the workers. */

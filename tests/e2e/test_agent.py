@@ -371,6 +371,31 @@ def test_forged_compiled_data_refused_by_agent(env):
     a.assert_protecting(env.eicar)
 
 
+@pytest.mark.parametrize("how, why", [
+    ("unsealed", "a memory file that is not sealed against change"),
+    ("twice", "a second answer"),
+    ("bad-cause", "a refusal of unknown cause 99"),
+])
+def test_validator_breaking_its_protocol_is_refused_as_an_attack(env, how, why):
+    """A subverted validator's answer that breaks the channel's table (an
+    image the validator could still change, a second answer, a refusal of
+    a cause that does not exist) is refused, named an attack, and the agent
+    keeps what it had; the same bundle passes from an honest validator."""
+    a = env.agent(fault=True, env_vars={"WARD_FAULT_VALIDATOR_ANSWER": how})
+    p = a.apply(env.v1)
+    assert p.returncode == 2, p.stdout
+    assert "ipc: validator: protocol violation by the peer (" + why in p.stderr, p.stderr
+    assert "treated as an attack" in p.stderr, p.stderr
+    st = a.status()
+    assert st["content"]["current"] is None
+    assert any("treated as an attack" in r["reason"] for r in st["content"]["rejected"])
+    a.stop()
+    a.env.pop("WARD_FAULT_VALIDATOR_ANSWER")
+    a.start()
+    assert a.apply(env.v1).returncode == 0
+    a.assert_protecting(env.eicar)
+
+
 def test_crash_guard_restores_last_known_good(env):
     a = env.agent(fault=True, extra=["crash_guard:", "  max_crashes: 3", "  window_s: 600"])
     assert a.apply(env.v1).returncode == 0

@@ -2,7 +2,9 @@
  * Unit tests of agent/validator's sandbox: in a child that entered it,
  * opening files fails, starting processes fails, a forbidden system call
  * (socket) kills the process, the CPU limit kills a spinning process, and
- * the privileges are dropped (when run as root).
+ * the privileges are dropped (when run as root); the child can still
+ * answer on its ipc channel (a sealed memory file beside a frame), and
+ * fcntl serves nothing but sealing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,8 @@
 
 #include "agent/config.h"
 #include "agent/validator.h"
+#include "content/valmsg.h"
+#include "util/clock.h"
 
 /* Runs what in a sandboxed child; returns its wait status. */
 static int
@@ -31,11 +35,25 @@ sandboxed(int what)
 	int status = 0;
 	pid_t pid;
 
+	struct ipc *ch = NULL, *parent = NULL;
+	struct ipc_msg m;
+	struct valmsg_ok ok;
+	struct wbuf w;
+	int sv[2], img = -1;
+
 	config_defaults(&c);
 	c.validator_cpu_s = 1;
+	c.validator_memory_mb = 256;
+	assert_int_equal(ipc_pair(sv), 0);
+	assert_int_equal(ipc_new(sv[0], &valmsg_to_worker, &valmsg_to_validator, &parent), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		ipc_free(parent);
+		/* what validator_main makes before the sandbox */
+		if (ipc_new(sv[1], &valmsg_to_validator, &valmsg_to_worker, &ch) != 0 ||
+		    ipc_memfd_open("image", &img) != 0)
+			_exit(98);
 		if (validator_sandbox(&c) != 0)
 			_exit(100);
 		switch (what) {
@@ -55,10 +73,30 @@ sandboxed(int what)
 				;
 		case 5: /* not root any more */
 			_exit(geteuid() != 0 && getuid() != 0 && getegid() != 0 ? 0 : 105);
+		case 6: /* the answer: a sealed memory file beside a frame */
+			ok.size = 5;
+			wbuf_init(&w);
+			valmsg_ok_encode(&w, &ok);
+			if (ipc_memfd_seal(img, "image", 5) != 0)
+				_exit(106);
+			_exit(ipc_send(ch, VALMSG_OK, w.p, w.len, img, clock_mono() + 10, NULL) == 0
+				  ? 0
+				  : 107);
+		case 7: /* fcntl for anything but sealing: killed */
+			(void)fcntl(img, F_SETFL, O_NONBLOCK);
+			_exit(108);
 		}
 		_exit(99);
 	}
+	close(sv[1]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (what == 6 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		assert_int_equal(ipc_recv(parent, clock_mono() + 10, &m, NULL), 0);
+		assert_int_equal(valmsg_ok_decode(&m, &ok, NULL), 0);
+		assert_int_equal(ok.size, 5);
+		ipc_msg_close(&m);
+	}
+	ipc_free(parent);
 	return status;
 }
 
@@ -79,6 +117,11 @@ test_sandbox(void **state)
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
 	st = sandboxed(4);
 	assert_true(WIFSIGNALED(st) && (WTERMSIG(st) == SIGXCPU || WTERMSIG(st) == SIGKILL));
+	st = sandboxed(6);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("answer: status %#x", st);
+	st = sandboxed(7);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
 	if (geteuid() == 0) {
 		st = sandboxed(5);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)

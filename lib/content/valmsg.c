@@ -1,0 +1,141 @@
+/*
+ * valmsg: the validator channel's messages.  See valmsg.h.
+ *
+ * Must hold: a decoder fills its struct only when the whole payload was
+ * read, every value is in range and nothing is left over; the tables
+ * below are the only statement of what each side may receive.
+ */
+#include "content/valmsg.h"
+#include "content/bundle.h"
+#include "util/limits.h"
+
+#include <string.h>
+
+static const struct ipc_msgdef to_validator[] = {
+    {VALMSG_REQUEST, "request", 8, 8, IPC_FD_MEMFD, BUNDLE_MAX_SIZE},
+};
+
+static const struct ipc_msgdef to_worker[] = {
+    {VALMSG_OK, "answer-ok", 8, 8, IPC_FD_MEMFD, WARD_MAX_COMPILED_SIZE},
+    {VALMSG_REFUSED, "answer-refused", 2 + 4, 2 + 4 + VALMSG_MAX_REASON, IPC_FD_NONE, 0},
+};
+
+const struct ipc_proto valmsg_to_validator = {"validator", to_validator,
+					      sizeof(to_validator) / sizeof(to_validator[0])};
+const struct ipc_proto valmsg_to_worker = {"validator", to_worker,
+					   sizeof(to_worker) / sizeof(to_worker[0])};
+
+void
+valmsg_request_encode(struct wbuf *w, const struct valmsg_request *m)
+{
+	wbuf_u64(w, m->size);
+}
+
+void
+valmsg_ok_encode(struct wbuf *w, const struct valmsg_ok *m)
+{
+	wbuf_u64(w, m->size);
+}
+
+void
+valmsg_refused_encode(struct wbuf *w, enum valmsg_cause cause, const char *reason)
+{
+	char t[VALMSG_MAX_REASON];
+	size_t n, i;
+
+	n = strnlen(reason, sizeof(t));
+	for (i = 0; i < n; i++)
+		t[i] = (unsigned char)reason[i] < 0x20 || reason[i] == 0x7f ? '?' : reason[i];
+	wbuf_u16(w, (uint16_t)cause);
+	wbuf_lenbytes(w, t, n);
+}
+
+/* A u64 size that must be the memory file's. */
+static int
+decode_size(const struct ipc_msg *m, uint16_t type, uint64_t *size, struct ward_diag *d)
+{
+	struct rbuf b;
+
+	*size = 0;
+	if (m->def == NULL || m->type != type)
+		return diag_set(d, WARD_EPROTO, "validator", 0, 0, "message type %u decoded as %u",
+				m->type, type);
+	rbuf_init(&b, m->p, m->len);
+	if (rbuf_u64(&b, size) != 0 || rbuf_left(&b) != 0 || *size != m->fd_size) {
+		*size = 0;
+		return diag_set(d, WARD_EPROTO, "validator", 0, 0,
+				"%s: the size does not match its memory file (%llu bytes)",
+				m->def->name, (unsigned long long)m->fd_size);
+	}
+	return 0;
+}
+
+int
+valmsg_request_decode(const struct ipc_msg *m, struct valmsg_request *out, struct ward_diag *d)
+{
+	return decode_size(m, VALMSG_REQUEST, &out->size, d);
+}
+
+int
+valmsg_ok_decode(const struct ipc_msg *m, struct valmsg_ok *out, struct ward_diag *d)
+{
+	return decode_size(m, VALMSG_OK, &out->size, d);
+}
+
+int
+valmsg_refused_decode(const struct ipc_msg *m, struct valmsg_refused *out, struct ward_diag *d)
+{
+	const uint8_t *p = NULL;
+	struct rbuf b;
+	uint16_t cause = 0;
+	size_t n = 0, i;
+	int r = WARD_EPROTO;
+
+	memset(out, 0, sizeof(*out));
+	if (m->def == NULL || m->type != VALMSG_REFUSED) {
+		diag_set(d, r, "validator", 0, 0, "message type %u decoded as a refusal", m->type);
+		goto out;
+	}
+	rbuf_init(&b, m->p, m->len);
+	if (rbuf_u16(&b, &cause) != 0 || cause < VALMSG_CAUSE_SANDBOX || cause > VALMSG_CAUSE_MAX) {
+		diag_set(d, r, "validator", 0, 0, "a refusal of unknown cause %u", cause);
+		goto out;
+	}
+	if (rbuf_lenbytes(&b, VALMSG_MAX_REASON, &p, &n) != 0 || rbuf_left(&b) != 0) {
+		diag_set(d, r, "validator", 0, 0, "a refusal whose reason is not of its length");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			diag_set(d, r, "validator", 0, 0,
+				 "a refusal's reason with control character %#x at byte %zu", p[i],
+				 i);
+			goto out;
+		}
+	out->cause = (enum valmsg_cause)cause;
+	memcpy(out->reason, p, n);
+	out->reason[n] = '\0';
+	r = 0;
+out:
+	if (r != 0)
+		memset(out, 0, sizeof(*out));
+	return r;
+}
+
+const char *
+valmsg_cause_name(enum valmsg_cause c)
+{
+	switch (c) {
+	case VALMSG_CAUSE_SANDBOX:
+		return "sandbox";
+	case VALMSG_CAUSE_BUNDLE:
+		return "bundle";
+	case VALMSG_CAUSE_COMPILE:
+		return "compile";
+	case VALMSG_CAUSE_TEST:
+		return "test";
+	case VALMSG_CAUSE_IMAGE:
+		return "image";
+	}
+	return "?";
+}
