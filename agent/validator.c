@@ -43,9 +43,11 @@
 #endif
 #endif
 
-/* First byte of the child's answer. */
+/* First byte of the child's answer: the typed result (the text after it
+ * is for people). */
 #define ANSWER_OK 0
-#define ANSWER_REFUSED 1
+#define ANSWER_REFUSED 1 /* the content's own error */
+#define ANSWER_NOMEM 2	 /* an allocation failed: the memory limit, not the content */
 
 static int
 set_limit(int res, rlim_t v)
@@ -126,14 +128,15 @@ answer(int fd, uint8_t kind, const void *p, size_t n)
 	(void)file_write_all(fd, p, n);
 }
 
+/* Answers a refusal of the content; err (a WARD_E* code) types it. */
 static void
-refuse(int fd, const char *what, const struct ward_diag *d)
+refuse(int fd, int err, const char *what, const struct ward_diag *d)
 {
 	char msg[1200], where[1100];
 
 	diag_format(d, where, sizeof(where));
 	snprintf(msg, sizeof(msg), "%s: %s", what, where);
-	answer(fd, ANSWER_REFUSED, msg, strlen(msg));
+	answer(fd, err == WARD_ENOMEM ? ANSWER_NOMEM : ANSWER_REFUSED, msg, strlen(msg));
 }
 
 #ifdef WARD_FAULT_INJECTION
@@ -194,26 +197,26 @@ validator_main(const struct agent_config *c)
 		return 2;
 	}
 	diag_clear(&d);
-	if (bundle_parse(in.p, in.len, &b, &d) != 0) {
-		refuse(fd, "invalid bundle", &d);
+	if ((r = bundle_parse(in.p, in.len, &b, &d)) != 0) {
+		refuse(fd, r, "invalid bundle", &d);
 		return 0;
 	}
 	wbuf_free(&in);
-	if (content_compile(b, &cs, &d) != 0) {
-		refuse(fd, "content does not compile", &d);
+	if ((r = content_compile(b, &cs, &d)) != 0) {
+		refuse(fd, r, "content does not compile", &d);
 		return 0;
 	}
 #ifdef WARD_FAULT_INJECTION
 	if (has_rule(&cs, "WARD_FAULT_CRASH_VALIDATOR"))
 		abort();
 #endif
-	if (content_run_tests(b, &cs, &d) != 0) {
-		refuse(fd, "bundle test failed", &d);
+	if ((r = content_run_tests(b, &cs, &d)) != 0) {
+		refuse(fd, r, "bundle test failed", &d);
 		return 0;
 	}
 	wbuf_init(&w);
-	if (rulefile_image(cs.rs, cs.hs, cs.m, &w, &d) != 0) {
-		refuse(fd, "cannot serialize the compiled content", &d);
+	if ((r = rulefile_image(cs.rs, cs.hs, cs.m, &w, &d)) != 0) {
+		refuse(fd, r, "cannot serialize the compiled content", &d);
 		return 0;
 	}
 #ifdef WARD_FAULT_INJECTION
@@ -325,7 +328,7 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 			break;
 		if (got.len + (size_t)k > (size_t)WARD_MAX_COMPILED_SIZE + 5) {
 			snprintf(reason, reasonlen, "the validator sent more than the size limit");
-			r = WARD_ELIMIT;
+			r = WARD_EVERIFY; /* what the content compiled to, or a hostile child */
 			break;
 		}
 		wbuf_put(&got, buf, (size_t)k);
@@ -346,16 +349,17 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 
-		if (sig == SIGXCPU || (sig == SIGKILL && got.len == 0))
+		r = WARD_EVERIFY;
+		if (sig == SIGXCPU || (sig == SIGKILL && got.len == 0)) {
 			snprintf(reason, reasonlen,
 				 "validation exceeded its CPU time limit (validator.cpu_s = %u)",
 				 c->validator_cpu_s);
-		else if (sig == SIGSYS)
+			r = WARD_ELIMIT;
+		} else if (sig == SIGSYS)
 			snprintf(reason, reasonlen,
 				 "the validator made a system call its sandbox forbids");
 		else
 			snprintf(reason, reasonlen, "the validator crashed (%s)", strsignal(sig));
-		r = WARD_EVERIFY;
 		goto out;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 4) {
@@ -367,7 +371,7 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 		snprintf(reason, reasonlen, "the validator exited (status %d) without an answer%s",
 			 WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 			 got.err != 0 ? " (out of memory)" : "");
-		r = WARD_EVERIFY;
+		r = got.err != 0 ? WARD_ENOMEM : WARD_EVERIFY;
 		goto out;
 	}
 	n = (size_t)got.p[1] | (size_t)got.p[2] << 8 | (size_t)got.p[3] << 16 |
@@ -380,12 +384,14 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 	if (got.p[0] != ANSWER_OK) {
 		snprintf(reason, reasonlen, "%.*s", (int)(n < reasonlen ? n : reasonlen - 1),
 			 (const char *)got.p + 5);
-		/* The memory limit shows as a failed allocation in the child. */
-		if (strstr(reason, "out of memory") != NULL ||
-		    strstr(reason, "allocate memory") != NULL)
+		/* The memory limit shows as a failed allocation in the child,
+		 * which says so in the answer's kind. */
+		r = WARD_EVERIFY;
+		if (got.p[0] == ANSWER_NOMEM) {
 			snprintf(reason + strlen(reason), reasonlen - strlen(reason),
 				 " (validator.memory_mb = %u)", c->validator_memory_mb);
-		r = WARD_EVERIFY;
+			r = WARD_ENOMEM;
+		}
 		goto out;
 	}
 	wbuf_put(out, got.p + 5, n);

@@ -430,16 +430,16 @@ now_unix(void)
 	return (int64_t)time(NULL);
 }
 
-/* Records a refusal of version (0 if unknown) and returns its message. */
+/* Records a refusal of version (0 if unknown), for cause, with its message. */
 static void
-record_refusal(int64_t version, const char *reason)
+record_refusal(int64_t version, enum refusal_cause cause, const char *reason)
 {
 	struct ward_diag d;
 
 	logmsg("content version %lld refused: %s", (long long)version, reason);
 	emit_content(EVENT_KIND_ALERT, "change", "content-refused", "failure", NULL, version, reason);
 	pthread_mutex_lock(&W.lock);
-	store_reject(&W.st, version, reason, now_unix());
+	store_reject(&W.st, version, cause, reason, now_unix());
 	if (store_save(W.cfg->state_dir, &W.st, &d) != 0)
 		logmsg("cannot save the content state: %s", d.msg);
 	pthread_mutex_unlock(&W.lock);
@@ -475,6 +475,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	struct ward_diag d;
 	struct wbuf compiled;
 	struct timespec t0, t1;
+	enum refusal_cause cause = CAUSE_FORMAT; /* set by each check as it runs */
 	unsigned valid = 0;
 	int64_t now = now_unix(), highest, cur_version;
 	char why[1200];
@@ -494,12 +495,14 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	}
 	*version = b->version;
 	/* 2. Signatures. */
+	cause = CAUSE_SIGNATURE;
 	if ((r = bundle_verify(b, W.trusted, W.ntrusted, W.live->signature_threshold, &valid,
 			       &d)) != 0) {
 		snprintf(reason, rlen, "signature check failed: %s", d.msg);
 		goto refused;
 	}
 	/* 3. Anti-rollback. */
+	cause = CAUSE_VERSION;
 	pthread_mutex_lock(&W.lock);
 	highest = W.st.highest;
 	cur_version = W.st.current.present ? W.st.current.version : 0;
@@ -513,6 +516,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 		goto refused;
 	}
 	/* 4. Expiry (replay and freeze defence). */
+	cause = CAUSE_EXPIRED;
 	if (b->expires <= now) {
 		char ex[21];
 
@@ -522,6 +526,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 		goto refused;
 	}
 	/* 5. Agent version. */
+	cause = CAUSE_AGENT_VERSION;
 	if (bundle_version_cmp(b->min_agent_version, WARD_VERSION, &cmp) != 0 || cmp > 0) {
 		snprintf(reason, rlen, "the bundle needs ward %s or newer (this agent is %s)",
 			 b->min_agent_version, WARD_VERSION);
@@ -530,10 +535,15 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	}
 	/* 6. Compile and test in the sandbox. */
 	if ((r = validator_run(W.live, p, n, &compiled, why, sizeof(why))) != 0) {
+		/* The validator's typed result: a limit hit (or no validator)
+		 * is not the content's own error. */
+		cause = r == WARD_ELIMIT || r == WARD_ENOMEM || r == WARD_EIO ? CAUSE_RESOURCES
+									      : CAUSE_VALIDATION;
 		snprintf(reason, rlen, "validation failed: %s", why);
 		goto refused;
 	}
 	/* 7. Verify what came back before using it. */
+	cause = CAUSE_VALIDATION;
 	if ((r = active_from_image(compiled.p, compiled.len, b->name, b->version, &a, &d)) != 0) {
 		diag_text(&d, why, sizeof(why));
 		snprintf(reason, rlen, "the validator's compiled content was refused: %s", why);
@@ -547,6 +557,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 		goto refused;
 	}
 	/* 8. Install atomically, then swap. */
+	cause = CAUSE_INSTALL;
 	fault_point("before-install");
 	pthread_mutex_lock(&W.lock);
 	r = store_install(W.cfg->state_dir, &W.st, b->name, b->version, b->expires, p, n,
@@ -588,7 +599,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	pthread_mutex_unlock(&W.apply_lock);
 	return 0;
 refused:
-	record_refusal(*version, reason);
+	record_refusal(*version, cause, reason);
 	bundle_free(b);
 	wbuf_free(&compiled);
 	pthread_mutex_unlock(&W.apply_lock);
@@ -596,7 +607,7 @@ refused:
 }
 
 int
-worker_rollback(const char *reason, char *msg, size_t mlen)
+worker_rollback(enum refusal_cause cause, const char *reason, char *msg, size_t mlen)
 {
 	struct active *a = NULL;
 	struct ward_diag d;
@@ -612,7 +623,7 @@ worker_rollback(const char *reason, char *msg, size_t mlen)
 	}
 	r = active_from_store(&W.st.lkg, &a, &d);
 	if (r == 0)
-		r = store_rollback(W.cfg->state_dir, &W.st, reason, now_unix(), &d);
+		r = store_rollback(W.cfg->state_dir, &W.st, cause, reason, now_unix(), &d);
 	pthread_mutex_unlock(&W.lock);
 	if (r != 0) {
 		active_free(a);
@@ -667,8 +678,9 @@ worker_status_json(void)
 	arr = json_array();
 	for (i = 0; i < W.st.nrejected; i++) {
 		bundle_format_time(W.st.rejected[i].at, at);
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s}", "version",
-						     (json_int_t)W.st.rejected[i].version, "reason",
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s}", "version",
+						     (json_int_t)W.st.rejected[i].version, "cause",
+						     cause_name(W.st.rejected[i].cause), "reason",
 						     W.st.rejected[i].reason, "at", at));
 	}
 	json_object_set_new(content, "rejected", arr);
@@ -853,8 +865,8 @@ load_current(void)
 	logmsg("the installed content version %lld cannot be loaded: %s",
 	       (long long)W.st.current.version, why);
 	if (W.st.lkg.present && active_from_store(&W.st.lkg, &a, &d) == 0 &&
-	    store_rollback(W.cfg->state_dir, &W.st, "the installed files were damaged", now_unix(),
-			   &d) == 0) {
+	    store_rollback(W.cfg->state_dir, &W.st, CAUSE_DAMAGED,
+			   "the installed files were damaged", now_unix(), &d) == 0) {
 		active_swap(a, 1);
 		logmsg("rolled back to version %lld", (long long)a->version);
 	}
