@@ -9,7 +9,8 @@ without any cause (an agent older than typed causes) is a plain refusal
 and halts too.  Real fault-build wardd agents record the cause where they
 decide it — a validator that crashes on the content (validation), a worker
 that crashes with it (crash-guard) — report it, and the gate halts each
-release in ring 0.
+release in ring 0.  A local wardd records each admission check's own cause
+and keeps it across a restart.
 """
 
 import json
@@ -19,7 +20,7 @@ import time
 
 import pytest
 
-from agentlib import Agent, Keys, signed_bundle
+from agentlib import Agent, Keys, crafted, signed_bundle
 from serverlib import Server, agent_server_lines, wait
 from test_server_hostile import FakeAgent, fleetsrv  # noqa: F401 (a fixture)
 
@@ -208,3 +209,48 @@ def test_real_agents_report_typed_causes(realfleet):
     wait(lambda: currents(agents) == [1, 1, 1], timeout=60, what="every agent back on 1")
     assert refusals(agents, 3) == ["crash-guard"]
     assert all(a.status()["mode"] == "protecting" for a in agents)
+
+
+def test_agent_records_the_cause_where_it_decides(ward, tmp_path):
+    rel = Keys(ward, str(tmp_path / "keys")).make("release")
+    other = Keys(ward, str(tmp_path / "keys2")).make("other")
+    tmp = str(tmp_path)
+
+    def put(name, data):
+        path = tmp_path / name
+        path.write_bytes(data)
+        return str(path)
+
+    (tmp_path / "agent").mkdir()
+    a = Agent(ward, tmp_path / "agent", [rel[1]]).start()
+    try:
+        assert a.apply(put("v2", crafted(2, rel, tmp))).returncode == 0
+        assert a.apply(put("v3", crafted(3, rel, tmp))).returncode == 0
+        cases = [
+            (put("junk", b"not a bundle at all"), "format"),
+            (put("v4", crafted(4, other, tmp)), "signature"),
+            (put("v1", crafted(1, rel, tmp)), "version"),
+            (put("v5", crafted(5, rel, tmp, created="2019-01-01T00:00:00Z",
+                               expires="2020-01-01T00:00:00Z")), "expired"),
+            (put("v6", crafted(6, rel, tmp, min_agent="9.0.0")), "agent-version"),
+            (put("v7", crafted(7, rel, tmp, rules=b"rule broken { condition: }\n",
+                               tests=[])), "validation"),
+        ]
+        for path, cause in cases:
+            p = a.apply(path)
+            assert p.returncode == 2, (cause, p.stdout, p.stderr)
+            last = a.status()["content"]["rejected"][-1]
+            assert last["cause"] == cause, (cause, last)
+        p = a.agent("rollback")
+        assert p.returncode == 0, p.stderr
+        want = ["format", "signature", "version", "expired", "agent-version", "validation",
+                "operator-rollback"]
+        assert [r["cause"] for r in a.status()["content"]["rejected"]] == want
+        p = a.agent("status")
+        assert re.search(r"refused: +version 3 \(operator-rollback\) at ", p.stdout), p.stdout
+        # Kept in the state across a restart.
+        a.stop()
+        a.start()
+        assert [r["cause"] for r in a.status()["content"]["rejected"]] == want
+    finally:
+        a.stop()
