@@ -366,7 +366,8 @@ handle(json_t *req)
 		return do_quarantine(cmd, json_string_value(json_object_get(req, "id")),
 				     json_string_value(json_object_get(req, "to")));
 	if (strcmp(cmd, "rollback") == 0) {
-		int r = worker_rollback("rolled back by the operator", msg, sizeof(msg));
+		int r = worker_rollback(CAUSE_OPERATOR_ROLLBACK, "rolled back by the operator", msg,
+					sizeof(msg));
 
 		return json_pack("{s:b, s:s}", "ok", r == 0, r == 0 ? "message" : "error", msg);
 	}

@@ -142,7 +142,8 @@ crash_guard(const struct agent_config *c, const char *how)
 		if (st.lkg.present) {
 			int64_t to = st.lkg.version;
 
-			if (store_rollback(c->state_dir, &st, reason, now, &d) == 0) {
+			if (store_rollback(c->state_dir, &st, CAUSE_CRASH_GUARD, reason, now, &d) ==
+			    0) {
 				slog("ALERT: content version %lld marked bad, restored last-known-good "
 				     "version %lld",
 				     (long long)v, (long long)to);
@@ -152,7 +153,7 @@ crash_guard(const struct agent_config *c, const char *how)
 			}
 			slog("rollback failed: %s", d.msg);
 		}
-		store_reject(&st, v, reason, now);
+		store_reject(&st, v, CAUSE_CRASH_GUARD, reason, now);
 		st.safe = 1;
 		snprintf(st.safe_reason, sizeof(st.safe_reason),
 			 "content version %lld crashed the worker %u times within %u s and there is "

@@ -540,7 +540,7 @@ follow(CURL *c, json_t *desired, json_t *status)
 	if (t.rollback_from > 0 && t.rollback_from == have) {
 		snprintf(msg, sizeof(msg), "the fleet server stopped the release of version %lld",
 			 (long long)t.rollback_from);
-		if (worker_rollback(msg, err, sizeof(err)) == 0)
+		if (worker_rollback(CAUSE_FLEET_ROLLBACK, msg, err, sizeof(err)) == 0)
 			worker_log("%s: %s", msg, err);
 		return;
 	}

@@ -62,21 +62,46 @@ int
 validator_sandbox(const struct agent_config *c)
 {
 	static const int allowed[] = {
-	    SCMP_SYS(read),	    SCMP_SYS(write),	      SCMP_SYS(close),
-	    SCMP_SYS(exit),	    SCMP_SYS(exit_group),     SCMP_SYS(brk),
-	    SCMP_SYS(mmap),	    SCMP_SYS(munmap),	      SCMP_SYS(mremap),
-	    SCMP_SYS(mprotect),	    SCMP_SYS(madvise),	      SCMP_SYS(futex),
-	    SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction),
-	    SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),  SCMP_SYS(getpid),
-	    SCMP_SYS(gettid),	    SCMP_SYS(getrandom),      SCMP_SYS(sched_yield),
-	    SCMP_SYS(sched_getaffinity), SCMP_SYS(fstat),     SCMP_SYS(newfstatat),
-	    SCMP_SYS(lseek),	    SCMP_SYS(getrlimit),      SCMP_SYS(prlimit64),
-	    SCMP_SYS(tgkill),	    SCMP_SYS(rseq),	      SCMP_SYS(set_robust_list),
-	    SCMP_SYS(getuid),	    SCMP_SYS(geteuid),	      SCMP_SYS(getgid),
-	    SCMP_SYS(getegid),	    SCMP_SYS(sigaltstack),
+	    SCMP_SYS(read),
+	    SCMP_SYS(write),
+	    SCMP_SYS(close),
+	    SCMP_SYS(exit),
+	    SCMP_SYS(exit_group),
+	    SCMP_SYS(brk),
+	    SCMP_SYS(mmap),
+	    SCMP_SYS(munmap),
+	    SCMP_SYS(mremap),
+	    SCMP_SYS(mprotect),
+	    SCMP_SYS(madvise),
+	    SCMP_SYS(futex),
+	    SCMP_SYS(rt_sigreturn),
+	    SCMP_SYS(rt_sigprocmask),
+	    SCMP_SYS(rt_sigaction),
+	    SCMP_SYS(clock_gettime),
+	    SCMP_SYS(gettimeofday),
+	    SCMP_SYS(getpid),
+	    SCMP_SYS(gettid),
+	    SCMP_SYS(getrandom),
+	    SCMP_SYS(sched_yield),
+	    SCMP_SYS(sched_getaffinity),
+	    SCMP_SYS(fstat),
+	    SCMP_SYS(newfstatat),
+	    SCMP_SYS(lseek),
+	    SCMP_SYS(getrlimit),
+	    SCMP_SYS(prlimit64),
+	    SCMP_SYS(tgkill),
+	    SCMP_SYS(rseq),
+	    SCMP_SYS(set_robust_list),
+	    SCMP_SYS(getuid),
+	    SCMP_SYS(geteuid),
+	    SCMP_SYS(getgid),
+	    SCMP_SYS(getegid),
+	    SCMP_SYS(sigaltstack),
 	    /* The answer on the ipc channel: a frame, and a wait for room
 	     * in the socket until the deadline (ppoll where poll is not). */
-	    SCMP_SYS(sendmsg),	    SCMP_SYS(poll),	      SCMP_SYS(ppoll),
+	    SCMP_SYS(sendmsg),
+	    SCMP_SYS(poll),
+	    SCMP_SYS(ppoll),
 	};
 	struct passwd *pw;
 	scmp_filter_ctx ctx;
@@ -170,15 +195,17 @@ answer_refused(const struct answer_to *a, enum valmsg_cause cause, const char *m
 	wbuf_free(&w);
 }
 
+/* Answers a refusal; err (the failed step's WARD_E* code) types it: an
+ * allocation that failed is the memory limit, not the content. */
 static void
-refuse(const struct answer_to *a, enum valmsg_cause cause, const char *what,
+refuse(const struct answer_to *a, int err, enum valmsg_cause cause, const char *what,
        const struct ward_diag *d)
 {
 	char msg[1200], where[1100];
 
 	diag_format(d, where, sizeof(where));
 	snprintf(msg, sizeof(msg), "%s: %s", what, where);
-	answer_refused(a, cause, msg);
+	answer_refused(a, err == WARD_ENOMEM ? VALMSG_CAUSE_MEMORY : cause, msg);
 }
 
 #ifdef WARD_FAULT_INJECTION
@@ -273,7 +300,8 @@ validator_main(const struct agent_config *c)
 	size_t forged_len = 0;
 	const char *ff = getenv("WARD_FAULT_COMPILED_FILE");
 
-	if (ff != NULL && file_read_all(ff, WARD_MAX_COMPILED_SIZE, &forged, &forged_len, NULL) != 0)
+	if (ff != NULL &&
+	    file_read_all(ff, WARD_MAX_COMPILED_SIZE, &forged, &forged_len, NULL) != 0)
 		forged = NULL;
 #endif
 
@@ -289,25 +317,25 @@ validator_main(const struct agent_config *c)
 		return 2;
 	}
 	diag_clear(&d);
-	if (bundle_parse(in, in_len, &b, &d) != 0) {
-		refuse(&ans, VALMSG_CAUSE_BUNDLE, "invalid bundle", &d);
+	if ((r = bundle_parse(in, in_len, &b, &d)) != 0) {
+		refuse(&ans, r, VALMSG_CAUSE_BUNDLE, "invalid bundle", &d);
 		return 0;
 	}
-	if (content_compile(b, &cs, &d) != 0) {
-		refuse(&ans, VALMSG_CAUSE_COMPILE, "content does not compile", &d);
+	if ((r = content_compile(b, &cs, &d)) != 0) {
+		refuse(&ans, r, VALMSG_CAUSE_COMPILE, "content does not compile", &d);
 		return 0;
 	}
 #ifdef WARD_FAULT_INJECTION
 	if (has_rule(&cs, "WARD_FAULT_CRASH_VALIDATOR"))
 		abort();
 #endif
-	if (content_run_tests(b, &cs, &d) != 0) {
-		refuse(&ans, VALMSG_CAUSE_TEST, "bundle test failed", &d);
+	if ((r = content_run_tests(b, &cs, &d)) != 0) {
+		refuse(&ans, r, VALMSG_CAUSE_TEST, "bundle test failed", &d);
 		return 0;
 	}
 	wbuf_init(&w);
-	if (rulefile_image(cs.rs, cs.hs, cs.m, &w, &d) != 0) {
-		refuse(&ans, VALMSG_CAUSE_IMAGE, "cannot serialize the compiled content", &d);
+	if ((r = rulefile_image(cs.rs, cs.hs, cs.m, &w, &d)) != 0) {
+		refuse(&ans, r, VALMSG_CAUSE_IMAGE, "cannot serialize the compiled content", &d);
 		return 0;
 	}
 #ifdef WARD_FAULT_INJECTION
@@ -459,7 +487,8 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 		goto out;
 	}
 	if (r == WARD_ETIMEDOUT) {
-		snprintf(reason, reasonlen, "validation took longer than validator.timeout_s (%u s)",
+		snprintf(reason, reasonlen,
+			 "validation took longer than validator.timeout_s (%u s)",
 			 c->validator_timeout_s);
 		r = WARD_ELIMIT;
 		goto out;
@@ -467,11 +496,14 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 
-		if (sig == SIGXCPU || (sig == SIGKILL && r != 0))
+		if (sig == SIGXCPU || (sig == SIGKILL && r != 0)) {
 			snprintf(reason, reasonlen,
 				 "validation exceeded its CPU time limit (validator.cpu_s = %u)",
 				 c->validator_cpu_s);
-		else if (sig == SIGSYS)
+			r = WARD_ELIMIT; /* a host limit, not the content's own error */
+			goto out;
+		}
+		if (sig == SIGSYS)
 			snprintf(reason, reasonlen,
 				 "the validator made a system call its sandbox forbids");
 		else
@@ -501,12 +533,14 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 			goto out;
 		}
 		snprintf(reason, reasonlen, "%s", no->reason);
-		/* The memory limit shows as a failed allocation in the child. */
-		if (strstr(reason, "out of memory") != NULL ||
-		    strstr(reason, "allocate memory") != NULL)
+		r = WARD_EVERIFY;
+		/* The memory limit shows as a failed allocation in the child,
+		 * which says so by the answer's cause. */
+		if (no->cause == VALMSG_CAUSE_MEMORY) {
 			snprintf(reason + strlen(reason), reasonlen - strlen(reason),
 				 " (validator.memory_mb = %u)", c->validator_memory_mb);
-		r = WARD_EVERIFY;
+			r = WARD_ENOMEM;
+		}
 		goto out;
 	}
 	if ((r = take_image(&m, out, &d)) != 0) {

@@ -23,11 +23,12 @@
  * limits are those of the configuration the agent runs, whatever the file
  * holds by then).  Returns 0 with the compiled image
  * appended to out, or a negative WARD_E* code with reason (reasonlen
- * bytes) saying why: the content's own error (a rule that does not
- * compile, a failing test), a limit hit (CPU time, memory, deadline), or
- * the child's crash, or WARD_EPROTO when the child's answer broke the
- * channel's protocol (reason is then ipc_attack_text's: log it as an
- * attack).
+ * bytes) saying why.  The code is the typed result: WARD_EVERIFY the
+ * content's own error (a rule that does not compile, a failing test) or
+ * the child's crash; WARD_ELIMIT a time limit hit (CPU time, deadline);
+ * WARD_ENOMEM the memory limit; WARD_EIO the child could not be started;
+ * WARD_EPROTO when the child's answer broke the channel's protocol
+ * (reason is then ipc_attack_text's: log it as an attack).
  */
 int validator_run(const struct agent_config *c, const uint8_t *bundle, size_t len, struct wbuf *out,
 		  char *reason, size_t reasonlen);

@@ -59,7 +59,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 /* Content in use, shared by the scans that hold it. */
 struct active {
 	struct ruleset *rs;
@@ -116,8 +115,7 @@ worker_log(const char *fmt, ...)
 }
 
 /* Appends ev to the journal (taking the reference). */
-static void
-emit(json_t *ev);
+static void emit(json_t *ev);
 
 void
 worker_emit(json_t *ev)
@@ -432,16 +430,17 @@ now_unix(void)
 	return (int64_t)time(NULL);
 }
 
-/* Records a refusal of version (0 if unknown) and returns its message. */
+/* Records a refusal of version (0 if unknown), for cause, with its message. */
 static void
-record_refusal(int64_t version, const char *reason)
+record_refusal(int64_t version, enum refusal_cause cause, const char *reason)
 {
 	struct ward_diag d;
 
 	logmsg("content version %lld refused: %s", (long long)version, reason);
-	emit_content(EVENT_KIND_ALERT, "change", "content-refused", "failure", NULL, version, reason);
+	emit_content(EVENT_KIND_ALERT, "change", "content-refused", "failure", NULL, version,
+		     reason);
 	pthread_mutex_lock(&W.lock);
-	store_reject(&W.st, version, reason, now_unix());
+	store_reject(&W.st, version, cause, reason, now_unix());
 	if (store_save(W.cfg->state_dir, &W.st, &d) != 0)
 		logmsg("cannot save the content state: %s", d.msg);
 	pthread_mutex_unlock(&W.lock);
@@ -469,6 +468,7 @@ install_step(const char *step)
 struct sandbox_compile {
 	struct active *a; /* the verified result (owned until taken) */
 	char why[1300];	  /* the refusal in full (a diag holds 512 bytes) */
+	int validator_r;  /* the validator's typed result, when it refused */
 };
 
 static int
@@ -483,6 +483,7 @@ compile_in_sandbox(void *arg, const struct admit_policy *p, const struct bundle 
 	v->check = "compile";
 	if ((r = validator_run(W.live, b->raw, b->rawlen, &v->image, why, sizeof(why))) != 0) {
 		snprintf(sc->why, sizeof(sc->why), "validation failed: %s", why);
+		sc->validator_r = r;
 		goto out;
 	}
 	if ((r = active_from_image(v->image.p, v->image.len, b->name, b->version, &sc->a, d)) !=
@@ -508,6 +509,33 @@ out:
 	if (r != 0)
 		diag_set(d, r, NULL, 0, 0, "%s", sc->why);
 	return r;
+}
+
+/* The typed cause of v's refusal, as the check-in report carries it: a
+ * validator that hit a host limit (or could not start) is not the
+ * content's own error. */
+static enum refusal_cause
+refusal_cause_of(const struct admit_verdict *v, const struct sandbox_compile *sc)
+{
+	switch (v->cause) {
+	case ADMIT_FORMAT:
+		return CAUSE_FORMAT;
+	case ADMIT_SIGNATURE:
+		return CAUSE_SIGNATURE;
+	case ADMIT_VERSION:
+		return CAUSE_VERSION;
+	case ADMIT_EXPIRED:
+		return CAUSE_EXPIRED;
+	case ADMIT_AGENT_VERSION:
+		return CAUSE_AGENT_VERSION;
+	case ADMIT_OK:
+	case ADMIT_VALIDATION:
+		break;
+	}
+	return sc->validator_r == WARD_ELIMIT || sc->validator_r == WARD_ENOMEM ||
+		       sc->validator_r == WARD_EIO
+		   ? CAUSE_RESOURCES
+		   : CAUSE_VALIDATION;
 }
 
 /* The refusal of v as the agent words it (store, events, ward agent status). */
@@ -551,6 +579,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	struct active *a = NULL;
 	struct ward_diag d;
 	struct timespec t0, t1;
+	enum refusal_cause cause = CAUSE_FORMAT;
 	int64_t now = now_unix(), highest, cur_version;
 	int r;
 
@@ -578,6 +607,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 		if (v.bundle != NULL)
 			*version = v.bundle->version;
 		refusal_text(&v, &sc, reason, rlen);
+		cause = refusal_cause_of(&v, &sc);
 		goto refused;
 	}
 	b = v.bundle;
@@ -585,6 +615,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	a = sc.a;
 	sc.a = NULL;
 	/* Install atomically, then swap. */
+	cause = CAUSE_INSTALL;
 	fault_point("before-install");
 	pthread_mutex_lock(&W.lock);
 	r = store_install(W.cfg->state_dir, &W.st, b->name, b->version, b->expires, p, n, v.image.p,
@@ -625,7 +656,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	pthread_mutex_unlock(&W.apply_lock);
 	return 0;
 refused:
-	record_refusal(*version, reason);
+	record_refusal(*version, cause, reason);
 	admit_verdict_free(&v);
 	active_free(sc.a);
 	pthread_mutex_unlock(&W.apply_lock);
@@ -633,7 +664,7 @@ refused:
 }
 
 int
-worker_rollback(const char *reason, char *msg, size_t mlen)
+worker_rollback(enum refusal_cause cause, const char *reason, char *msg, size_t mlen)
 {
 	struct active *a = NULL;
 	struct ward_diag d;
@@ -649,7 +680,7 @@ worker_rollback(const char *reason, char *msg, size_t mlen)
 	}
 	r = active_from_store(&W.st.lkg, &a, &d);
 	if (r == 0)
-		r = store_rollback(W.cfg->state_dir, &W.st, reason, now_unix(), &d);
+		r = store_rollback(W.cfg->state_dir, &W.st, cause, reason, now_unix(), &d);
 	pthread_mutex_unlock(&W.lock);
 	if (r != 0) {
 		active_free(a);
@@ -699,21 +730,23 @@ worker_status_json(void)
 	int64_t now = now_unix();
 
 	pthread_mutex_lock(&W.lock);
-	content = json_pack("{s:o, s:o}", "current", store_entry_json(&W.st.current), "last_known_good",
-			    store_entry_json(&W.st.lkg));
+	content = json_pack("{s:o, s:o}", "current", store_entry_json(&W.st.current),
+			    "last_known_good", store_entry_json(&W.st.lkg));
 	arr = json_array();
 	for (i = 0; i < W.st.nrejected; i++) {
 		bundle_format_time(W.st.rejected[i].at, at);
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s}", "version",
-						     (json_int_t)W.st.rejected[i].version, "reason",
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s}", "version",
+						     (json_int_t)W.st.rejected[i].version, "cause",
+						     cause_name(W.st.rejected[i].cause), "reason",
 						     W.st.rejected[i].reason, "at", at));
 	}
 	json_object_set_new(content, "rejected", arr);
 	arr = json_array();
 	for (i = 0; i < W.st.ncrashes; i++) {
 		bundle_format_time(W.st.crashes[i].at, at);
-		json_array_append_new(arr, json_pack("{s:I, s:s}", "version",
-						     (json_int_t)W.st.crashes[i].version, "at", at));
+		json_array_append_new(arr,
+				      json_pack("{s:I, s:s}", "version",
+						(json_int_t)W.st.crashes[i].version, "at", at));
 	}
 	if (W.st.current.present && W.st.current.expires <= now) {
 		char msg[200];
@@ -890,8 +923,8 @@ load_current(void)
 	logmsg("the installed content version %lld cannot be loaded: %s",
 	       (long long)W.st.current.version, why);
 	if (W.st.lkg.present && active_from_store(&W.st.lkg, &a, &d) == 0 &&
-	    store_rollback(W.cfg->state_dir, &W.st, "the installed files were damaged", now_unix(),
-			   &d) == 0) {
+	    store_rollback(W.cfg->state_dir, &W.st, CAUSE_DAMAGED,
+			   "the installed files were damaged", now_unix(), &d) == 0) {
 		active_swap(a, 1);
 		logmsg("rolled back to version %lld", (long long)a->version);
 	}
@@ -1034,8 +1067,8 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	}
 	load_current();
 	{
-		json_t *ev = event_new(EVENT_KIND_EVENT, "process", "start", "agent-started",
-				       "success");
+		json_t *ev =
+		    event_new(EVENT_KIND_EVENT, "process", "start", "agent-started", "success");
 
 		if (ev != NULL) {
 			event_set_str(ev, "ward.mode", mode_name());
@@ -1059,7 +1092,8 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	} else if (W.safe && c->onaccess_npaths > 0) {
 		snprintf(W.onaccess_off, sizeof(W.onaccess_off), "safe mode");
 	}
-	if (!W.safe && c->fim_realtime && fimmon_start(c, W.fimmon_off, sizeof(W.fimmon_off)) != 0) {
+	if (!W.safe && c->fim_realtime &&
+	    fimmon_start(c, W.fimmon_off, sizeof(W.fimmon_off)) != 0) {
 		sensor_off("fim", "real-time file integrity monitoring", W.fimmon_off);
 	} else if (W.safe) {
 		snprintf(W.fimmon_off, sizeof(W.fimmon_off), "safe mode");

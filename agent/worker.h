@@ -8,6 +8,7 @@
 #define WARD_AGENT_WORKER_H
 
 #include "agent/config.h"
+#include "proto/cause.h"
 
 #include <stddef.h>
 
@@ -66,7 +67,9 @@ struct json_t *worker_status_json(void);
  * and *ms set, or an error with reason filled in. */
 int worker_activate(const unsigned char *p, size_t n, long long *version, double *ms,
 		    char *reason, size_t rlen);
-/* Back to last-known-good: 0 with msg set, or an error with msg the why. */
-int worker_rollback(const char *reason, char *msg, size_t mlen);
+/* Back to last-known-good, the current version recorded as refused for
+ * cause (CAUSE_OPERATOR_ROLLBACK, CAUSE_FLEET_ROLLBACK) with reason: 0
+ * with msg set, or an error with msg the why. */
+int worker_rollback(enum refusal_cause cause, const char *reason, char *msg, size_t mlen);
 
 #endif

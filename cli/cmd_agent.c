@@ -222,13 +222,16 @@ print_status(json_t *s)
 	}
 	json_array_foreach(json_object_get(content, "rejected"), i, e) {
 		long long ver = (long long)json_integer_value(json_object_get(e, "version"));
+		const char *cause = json_string_value(json_object_get(e, "cause"));
 
+		if (cause == NULL) /* an agent older than typed causes */
+			cause = "refused";
 		if (ver > 0)
-			printf("refused:         version %lld at %s: %s\n", ver,
+			printf("refused:         version %lld (%s) at %s: %s\n", ver, cause,
 			       json_string_value(json_object_get(e, "at")),
 			       json_string_value(json_object_get(e, "reason")));
 		else /* the version could not be read */
-			printf("refused:         a bundle at %s: %s\n",
+			printf("refused:         a bundle (%s) at %s: %s\n", cause,
 			       json_string_value(json_object_get(e, "at")),
 			       json_string_value(json_object_get(e, "reason")));
 	}

@@ -373,11 +373,14 @@ print_incident(json_t *inc)
 		   json_string_value(json_object_get(a, "fault")),
 		   json_string_value(json_object_get(a, "reported")),
 		   json_string_value(json_object_get(a, "detail")));
+	/* A refusal names its cause (what it would count as, or why not). */
 	json_array_foreach(json_object_get(ev, "not_counted"), k, a)
 	    printf("    %s %-20.20s not counted (%s): %s\n",
 		   json_string_value(json_object_get(a, "agent_id")),
 		   json_string_value(json_object_get(a, "hostname")),
-		   json_string_value(json_object_get(a, "fault")),
+		   json_object_get(a, "cause") != NULL
+		       ? json_string_value(json_object_get(a, "cause"))
+		       : json_string_value(json_object_get(a, "fault")),
 		   json_string_value(json_object_get(a, "not_counted")));
 }
 

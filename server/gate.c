@@ -2,9 +2,11 @@
  * gate: the health gate.  See gate.h.
  *
  * Must hold: a fault counts against the ring of the agent that showed it,
- * once per agent and kind; a fault claimed before the version reached the
- * agent is shown but never counted; an agent that has not checked in
- * since the assignment neither passes nor blocks a ring (it is offline).
+ * once per agent and kind; a refusal counts by its cause only; a fault
+ * claimed before the version reached the agent, or of a cause that is no
+ * fault of the content, is shown but never counted; an agent that has not
+ * checked in since the assignment neither passes nor blocks a ring (it is
+ * offline).
  */
 #include "server/gate.h"
 #include "util/alloc.h"
@@ -17,6 +19,8 @@
 #include <time.h>
 
 #define MAX_RINGS 16 /* ROLLOUT_MAX_RINGS */
+#define CLAIMED 0x80 /* a member claimed a fault before the version reached it */
+_Static_assert(GATE_NKINDS < 8, "a member's counted kinds are bits below CLAIMED");
 
 void
 gate_defaults(struct gate *g)
@@ -43,6 +47,52 @@ gate_kind_name(enum gate_fault_kind k)
 					    "alert_storms"};
 
 	return k < GATE_NKINDS ? names[k] : "?";
+}
+
+/* What each refusal cause counts as.  Only what is provably not the
+ * content's doing is left out; any other refusal means the version does
+ * not run where it was sent, and the safe side is to stop and look. */
+static const struct {
+	enum gate_fault_kind kind; /* GATE_NKINDS: not counted */
+	const char *why_not;
+} cause_kinds[CAUSE_N] = {
+    [CAUSE_REFUSED] = {GATE_REFUSED, NULL},
+    [CAUSE_FORMAT] = {GATE_REFUSED, NULL},
+    [CAUSE_SIGNATURE] = {GATE_REFUSED, NULL},
+    [CAUSE_VERSION] = {GATE_REFUSED, NULL},
+    [CAUSE_EXPIRED] = {GATE_REFUSED, NULL},
+    [CAUSE_AGENT_VERSION] = {GATE_REFUSED, NULL},
+    [CAUSE_VALIDATION] = {GATE_REFUSED, NULL},
+    /* A validator's limit may be the host's (a small machine) or the
+     * content's (rules that blow up): the version will not run there
+     * either way, so it counts, as the plan's max_rejections allows. */
+    [CAUSE_RESOURCES] = {GATE_REFUSED, NULL},
+    [CAUSE_INSTALL] = {GATE_REFUSED, NULL},
+    [CAUSE_DAMAGED] = {GATE_REFUSED, NULL},
+    [CAUSE_CRASH_GUARD] = {GATE_CRASH, NULL},
+    [CAUSE_OPERATOR_ROLLBACK] = {GATE_NKINDS, "rolled back by an operator on the agent"},
+    [CAUSE_FLEET_ROLLBACK] = {GATE_NKINDS, "rolled back by the fleet server's own halt"},
+};
+
+int
+gate_refusal_kind(enum refusal_cause c, enum gate_fault_kind *k, const char **why_not)
+{
+	if ((unsigned)c >= CAUSE_N)
+		c = CAUSE_REFUSED;
+	*k = cause_kinds[c].kind;
+	*why_not = cause_kinds[c].why_not;
+	return *k != GATE_NKINDS;
+}
+
+/* What fault f counts as: 1 with *k, or 0 with *why_not. */
+static int
+fault_kind(const struct gate_fault *f, enum gate_fault_kind *k, const char **why_not)
+{
+	*why_not = NULL;
+	*k = f->kind;
+	if (f->kind == GATE_REFUSED)
+		return gate_refusal_kind(f->cause, k, why_not);
+	return 1;
 }
 
 static int
@@ -83,17 +133,21 @@ iso_ms(long long ms, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* f: the refusal whose cause is shown, or NULL. */
 static json_t *
 agent_json(const struct gate_member *mb, enum gate_fault_kind k, long long ms, const char *detail,
-	   const char *why_not)
+	   const struct gate_fault *f, const char *why_not)
 {
 	char at[32];
 	json_t *o;
 
 	iso_ms(ms, at);
 	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "agent_id", mb->agent_id, "hostname",
-		      mb->hostname, "ring", (json_int_t)mb->ring, "fault", gate_kind_name(k),
-		      "reported", at, "detail", detail);
+		      mb->hostname, "ring", (json_int_t)mb->ring, "fault",
+		      k < GATE_NKINDS ? gate_kind_name(k) : "none", "reported", at, "detail",
+		      detail);
+	if (o != NULL && f != NULL && f->kind == GATE_REFUSED)
+		json_object_set_new(o, "cause", json_string(cause_name(f->cause)));
 	if (o != NULL && why_not != NULL)
 		json_object_set_new(o, "not_counted", json_string(why_not));
 	return o;
@@ -174,7 +228,9 @@ gate_decide(struct gate_input *in, struct gate_result *res)
 	const struct gate_member *mb;
 	long long cur = in->ring >= 0 && in->ring < MAX_RINGS ? in->ring : 0, needed;
 	struct ring *rg;
-	unsigned char *claimed;
+	enum gate_fault_kind fk;
+	const char *why_not;
+	unsigned char *claimed; /* per member: CLAIMED, and a bit per kind counted */
 	size_t i;
 	int k;
 
@@ -188,8 +244,9 @@ gate_decide(struct gate_input *in, struct gate_result *res)
 	 * they will not take it (they refused it already). */
 	claimed = in->nm > 0 ? ward_calloc(in->nm, 1) : NULL;
 	for (i = 0; claimed != NULL && i < in->nf; i++)
-		if (!in->f[i].counted && (mb = member(in, in->f[i].agent_id)) != NULL)
-			claimed[mb - in->m] = 1;
+		if (!in->f[i].counted && fault_kind(&in->f[i], &fk, &why_not) &&
+		    (mb = member(in, in->f[i].agent_id)) != NULL)
+			claimed[mb - in->m] |= CLAIMED;
 	for (i = 0; i < in->nm; i++) {
 		const struct gate_member *x = &in->m[i];
 		long long last;
@@ -208,7 +265,7 @@ gate_decide(struct gate_input *in, struct gate_result *res)
 				rg->ahead++;
 				if (x->version > rg->newest)
 					rg->newest = x->version;
-			} else if (claimed != NULL && claimed[i])
+			} else if (claimed != NULL && (claimed[i] & CLAIMED))
 				rg->refused_before++;
 			else if (x->delivered_ms == 0)
 				rg->unsent++;
@@ -225,7 +282,8 @@ gate_decide(struct gate_input *in, struct gate_result *res)
 				 (in->now_ms - last) / 1000);
 			rg->faults[GATE_SILENT]++;
 			json_array_append_new(lists[GATE_SILENT], json_string(x->agent_id));
-			json_array_append_new(agents, agent_json(x, GATE_SILENT, last, det, NULL));
+			json_array_append_new(agents,
+					      agent_json(x, GATE_SILENT, last, det, NULL, NULL));
 		}
 	}
 	for (i = 0; i < in->nf; i++) {
@@ -234,17 +292,23 @@ gate_decide(struct gate_input *in, struct gate_result *res)
 		if (f->kind == GATE_SILENT || f->kind >= GATE_NKINDS ||
 		    (mb = member(in, f->agent_id)) == NULL || mb->ring < 0 || mb->ring >= MAX_RINGS)
 			continue; /* not (or no longer) one of the release's agents */
-		if (!f->counted) {
+		if (!fault_kind(f, &fk, &why_not) || !f->counted) {
 			json_array_append_new(
 			    not_counted,
-			    agent_json(mb, f->kind, f->reported_ms, f->detail,
-				       "claimed before the version reached the agent"));
+			    agent_json(mb, fk, f->reported_ms, f->detail, f,
+				       why_not != NULL
+					   ? why_not
+					   : "claimed before the version reached the agent"));
 			continue;
 		}
-		rings[mb->ring].faults[f->kind]++;
-		json_array_append_new(lists[f->kind], json_string(f->agent_id));
+		if (claimed != NULL && (claimed[mb - in->m] & (1u << fk)))
+			continue; /* once per agent and kind (a crash and its rollback) */
+		if (claimed != NULL)
+			claimed[mb - in->m] |= (unsigned char)(1u << fk);
+		rings[mb->ring].faults[fk]++;
+		json_array_append_new(lists[fk], json_string(f->agent_id));
 		json_array_append_new(agents,
-				      agent_json(mb, f->kind, f->reported_ms, f->detail, NULL));
+				      agent_json(mb, fk, f->reported_ms, f->detail, f, NULL));
 	}
 	/* Any ring started so far may halt the release, the worst kind first. */
 	for (i = 0; i <= (size_t)cur && v == GATE_WAIT; i++) {
@@ -258,6 +322,9 @@ gate_decide(struct gate_input *in, struct gate_result *res)
 					 "tolerated)",
 					 n, what[k], in->version, i, rings[i].agents, tol);
 				v = GATE_HALT;
+				res->why = GATE_WHY_FAULTS;
+				res->kind = (enum gate_fault_kind)k;
+				res->halt_ring = (long long)i;
 				break;
 			}
 		}
@@ -269,15 +336,18 @@ gate_decide(struct gate_input *in, struct gate_result *res)
 		needed = 1;
 	if (v == GATE_WAIT && rg->agents == 0) {
 		v = GATE_SKIP;
+		res->why = GATE_WHY_NO_AGENTS;
 		snprintf(res->note, sizeof(res->note), "ring %lld has no agents: skipped", cur);
 	} else if (v == GATE_WAIT && in->soak_over && rg->online > 0 && rg->online == rg->ahead) {
 		v = GATE_PASS;
+		res->why = GATE_WHY_AHEAD;
 		snprintf(res->note, sizeof(res->note),
 			 "ring %lld passed: its %lld agent(s) that checked in run a newer version "
 			 "%lld (nothing to take)",
 			 cur, rg->online, rg->newest);
 	} else if (v == GATE_WAIT && in->soak_over && rg->active >= needed) {
 		v = GATE_PASS;
+		res->why = GATE_WHY_ACTIVE;
 		snprintf(res->note, sizeof(res->note),
 			 "ring %lld passed: %lld of %lld agent(s) that checked in run version %lld",
 			 cur, rg->active, rg->online - rg->ahead, in->version);
@@ -287,14 +357,17 @@ gate_decide(struct gate_input *in, struct gate_result *res)
 		char why[500];
 
 		explain(in, rg, needed, why, sizeof(why));
+		res->why = rg->online == 0 ? GATE_WHY_UNSEEN : GATE_WHY_TOO_FEW;
 		if (in->g->stall_s > 0 && in->stalled_s >= in->g->stall_s &&
 		    in->g->on_stall_continue) {
 			v = GATE_PASS;
+			res->why = GATE_WHY_MOVED_ON;
 			snprintf(res->note, sizeof(res->note),
 				 "ring %lld moved on, stalled %lld s after its soak: %s", cur,
 				 in->stalled_s, why);
 		} else if (in->g->stall_s > 0 && in->stalled_s >= in->g->stall_s) {
 			v = GATE_HALT;
+			res->why = GATE_WHY_STALLED;
 			snprintf(res->reason, sizeof(res->reason),
 				 "ring %lld stalled %lld s after its soak: %.200s", cur,
 				 in->stalled_s, why);

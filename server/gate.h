@@ -7,7 +7,11 @@
  * assigned and delivered to them, when they last checked in, what they
  * run) and the faults recorded against it: crashes and refusals of the
  * version that agents reported after it reached them (see
- * rollout_observe), and alert storms.  An agent that received the
+ * rollout_observe), and alert storms.  A refusal counts by its typed
+ * cause alone (gate_refusal_kind), never by the words of its reason: a
+ * crash-guard rollback is a crash, the fleet's own rollback and an
+ * operator's are not faults of the content, every other cause is a
+ * refusal.  An agent that received the
  * version and then missed check-ins is silent.  A ring halts the release
  * when more of its agents show a kind of fault than the plan tolerates:
  * max(count, pct % of the ring's agents) — so that, by default, one fault
@@ -28,6 +32,8 @@
 
 #include <jansson.h>
 #include <stddef.h>
+
+#include "proto/cause.h"
 
 enum gate_fault_kind { GATE_CRASH, GATE_REFUSED, GATE_SILENT, GATE_STORM, GATE_NKINDS };
 
@@ -60,10 +66,20 @@ struct gate_member {
 	long long version;			      /* what it runs */
 };
 
+/* What a refusal for cause c counts as: 1 with *k (GATE_CRASH or
+ * GATE_REFUSED), or 0 when it is no fault of the content, with *why_not
+ * saying so (a static string). */
+int gate_refusal_kind(enum refusal_cause c, enum gate_fault_kind *k, const char **why_not);
+
 struct gate_fault {
 	char agent_id[40];
-	enum gate_fault_kind kind; /* not GATE_SILENT: the gate sees that itself */
-	int counted;		   /* 0: claimed before the version reached the agent */
+	/* What the agent reported: GATE_CRASH a crash of its worker with the
+	 * version, GATE_STORM an alert storm, GATE_REFUSED a refusal — which
+	 * counts as its cause says (gate_refusal_kind).  Never GATE_SILENT:
+	 * the gate sees that itself. */
+	enum gate_fault_kind kind;
+	enum refusal_cause cause; /* GATE_REFUSED only */
+	int counted;		  /* 0: claimed before the version reached the agent */
 	long long reported_ms;
 	char detail[300]; /* the agent's reason, or the alert counts */
 };
@@ -88,10 +104,26 @@ enum gate_verdict {
 	GATE_SKIP, /* the ring has no agents */
 };
 
+/* Why the gate decided as it did, typed (reason and note say it in words). */
+enum gate_why {
+	GATE_WHY_SOAKING,   /* wait: the ring's soak is not over */
+	GATE_WHY_UNSEEN,    /* wait: none of its agents checked in since the ring started */
+	GATE_WHY_TOO_FEW,   /* wait: too few of its agents run the version (yet) */
+	GATE_WHY_FAULTS,    /* halt: more faults of kind than a ring tolerates */
+	GATE_WHY_STALLED,   /* halt: the ring could not pass stall_s after its soak */
+	GATE_WHY_ACTIVE,    /* pass: enough of its agents run the version */
+	GATE_WHY_AHEAD,	    /* pass: all of its agents run a newer version */
+	GATE_WHY_MOVED_ON,  /* pass: stalled, and the plan says move on */
+	GATE_WHY_NO_AGENTS, /* skip */
+};
+
 struct gate_result {
-	char reason[300]; /* GATE_HALT */
-	char note[600];	  /* what was seen: why it passed, or why it waits */
-	json_t *evidence; /* per ring and per agent; a new reference, always */
+	enum gate_why why;
+	enum gate_fault_kind kind; /* GATE_WHY_FAULTS: which kind halted it */
+	long long halt_ring;	   /* GATE_WHY_FAULTS: in which ring */
+	char reason[300];	   /* GATE_HALT */
+	char note[600];		   /* what was seen: why it passed, or why it waits */
+	json_t *evidence;	   /* per ring and per agent; a new reference, always */
 };
 
 /* Decides for the release (see the top).  *res is filled whatever the

@@ -355,7 +355,9 @@ on_fault(void *arg, int ncols, const char *const *v)
 	if (f == NULL)
 		return WARD_ENOMEM;
 	snprintf(f->agent_id, sizeof(f->agent_id), "%s", v[0]);
+	/* "crash", or a refusal's cause by name (rollout_observe). */
 	f->kind = strcmp(v[1], "crash") == 0 ? GATE_CRASH : GATE_REFUSED;
+	f->cause = cause_from_name(v[1], strlen(v[1]));
 	f->counted = atoll(v[2]) != 0;
 	f->reported_ms = atoll(v[3]);
 	snprintf(f->detail, sizeof(f->detail), "%s", v[4]);

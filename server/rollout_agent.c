@@ -6,6 +6,9 @@
  * Must hold: a release's version reaches only agents a ring of it
  * selected; a fault counts only if the agent first reported it after the
  * version was delivered to it, and only for that release's version.
+ * agent_faults.kind is "crash" (the agent reported a crash) or the name of
+ * a refusal's cause (rows written before causes say "refused": a plain
+ * refusal).
  */
 #include "server/rollout_int.h"
 
@@ -189,14 +192,13 @@ rollout_observe(struct db *db, const char *agent_id, const struct report *rep, s
 		if (rep->crashes[i].version == as.version)
 			r = record_fault(db, &as, agent_id, "crash", "the agent crashed with it",
 					 d);
+	/* A refusal is kept under its cause's name; what it counts as is the
+	 * gate's to say (gate_refusal_kind). */
 	for (i = 0; as.found && r == 0 && i < rep->nrefusals; i++) {
 		const struct report_refusal *f = &rep->refusals[i];
 
-		if (f->version != as.version || f->cause == REPORT_FLEET_ROLLBACK)
-			continue; /* another version, or our own halt's rollback */
-		r = record_fault(db, &as, agent_id,
-				 f->cause == REPORT_CRASH_GUARD ? "crash" : "refused", f->reason,
-				 d);
+		if (f->version == as.version)
+			r = record_fault(db, &as, agent_id, cause_name(f->cause), f->reason, d);
 	}
 	if (r != 0)
 		goto fail;

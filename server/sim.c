@@ -16,6 +16,7 @@
  */
 #include "server/sim_local.h"
 #include "content/bundle.h"
+#include "proto/cause.h"
 #include "content/download.h"
 #include "crypto/digest.h"
 #include "crypto/sign.h"
@@ -48,6 +49,7 @@ struct sagent {
 	char id[40], secret[128], journal[40]; /* secret: "ID:SECRET" */
 	long long current, lkg;
 	long long rejected[MAX_REJECTED], crashed[MAX_REJECTED];
+	enum refusal_cause cause[MAX_REJECTED]; /* of each rejected version, as wardd records it */
 	unsigned nrejected, ncrashed;
 	int silent, enrolled, activated_faulty;
 	long long seq; /* events sent */
@@ -189,19 +191,13 @@ report(const struct sagent *a)
 	json_t *rej = json_array(), *crashes = json_array(), *o;
 	unsigned i;
 
-	for (i = 0; i < a->nrejected; i++) {
-		int crash = 0;
-		unsigned k;
-
-		for (k = 0; k < a->ncrashed; k++)
-			crash |= a->crashed[k] == a->rejected[i];
-		json_array_append_new(
-		    rej,
-		    json_pack("{s:I, s:s}", "version", (json_int_t)a->rejected[i], "reason",
-			      crash ? "crash guard: the worker crashed 3 times within 600 s of "
-				      "activating this version"
-				    : "validation failed: simulated refusal"));
-	}
+	/* As wardd: the typed cause is what the gate counts; the reason is
+	 * for people. */
+	for (i = 0; i < a->nrejected; i++)
+		json_array_append_new(rej, json_pack("{s:I, s:s, s:s}", "version",
+						     (json_int_t)a->rejected[i], "cause",
+						     cause_name(a->cause[i]), "reason",
+						     "simulated by ward-sim"));
 	for (i = 0; i < a->ncrashed; i++)
 		json_array_append_new(crashes,
 				      json_pack("{s:I}", "version", (json_int_t)a->crashed[i]));
@@ -217,11 +213,13 @@ report(const struct sagent *a)
 }
 
 static void
-reject(struct sagent *a, long long v, int crashed)
+reject(struct sagent *a, long long v, enum refusal_cause cause)
 {
-	if (a->nrejected < MAX_REJECTED)
+	if (a->nrejected < MAX_REJECTED) {
+		a->cause[a->nrejected] = cause;
 		a->rejected[a->nrejected++] = v;
-	if (crashed && a->ncrashed < MAX_REJECTED)
+	}
+	if (cause == CAUSE_CRASH_GUARD && a->ncrashed < MAX_REJECTED)
 		a->crashed[a->ncrashed++] = v;
 }
 
@@ -245,6 +243,7 @@ follow(CURL *c, struct sagent *a, json_t *desired)
 	struct answer ans;
 	struct bundle *b = NULL;
 	struct ward_diag d;
+	enum refusal_cause cause;
 	unsigned valid = 0;
 	long code;
 
@@ -260,6 +259,8 @@ follow(CURL *c, struct sagent *a, json_t *desired)
 	want = (long long)t.version;
 	back = (long long)t.rollback_from;
 	if (back > 0 && back == a->current && a->lkg > 0) {
+		/* The fleet's halt: recorded as wardd does, and not counted. */
+		reject(a, a->current, CAUSE_FLEET_ROLLBACK);
 		a->current = a->lkg;
 		return;
 	}
@@ -269,9 +270,15 @@ follow(CURL *c, struct sagent *a, json_t *desired)
 	pthread_mutex_lock(&S.lock);
 	S.downloads++;
 	pthread_mutex_unlock(&S.lock);
-	if (code != 200 || bundle_parse((const uint8_t *)ans.p, ans.n, &b, &d) != 0 ||
-	    bundle_verify(b, S.keys, S.nkeys, 1, &valid, &d) != 0 || b->version != want) {
-		reject(a, want, 0); /* a bundle we cannot trust is refused, as wardd would */
+	/* A bundle we cannot trust is refused, as wardd would, for the check
+	 * that failed. */
+	cause = CAUSE_FORMAT;
+	if (code == 200 && bundle_parse((const uint8_t *)ans.p, ans.n, &b, &d) == 0)
+		cause = bundle_verify(b, S.keys, S.nkeys, 1, &valid, &d) != 0 ? CAUSE_SIGNATURE
+			: b->version != want				      ? CAUSE_FORMAT
+									      : CAUSE_REFUSED;
+	if (cause != CAUSE_REFUSED) {
+		reject(a, want, cause);
 		bundle_free(b);
 		free(ans.p);
 		return;
@@ -282,10 +289,10 @@ follow(CURL *c, struct sagent *a, json_t *desired)
 		switch (S.fault) {
 		case FAULT_CRASH: /* activated, crashed three times, rolled back */
 			a->activated_faulty = 1;
-			reject(a, want, 1);
+			reject(a, want, CAUSE_CRASH_GUARD);
 			return;
 		case FAULT_REJECT:
-			reject(a, want, 0);
+			reject(a, want, CAUSE_VALIDATION);
 			return;
 		case FAULT_SILENT:
 			a->activated_faulty = 1;

@@ -104,6 +104,7 @@ store_open(const char *state_dir, struct store_state *st, struct ward_diag *d)
 		const char *reason, *at;
 		json_int_t ver;
 		struct store_reject *rj;
+		json_t *cause;
 
 		if (st->nrejected == STORE_MAX_REJECTED)
 			break;
@@ -113,6 +114,12 @@ store_open(const char *state_dir, struct store_state *st, struct ward_diag *d)
 		rj = &st->rejected[st->nrejected];
 		rj->version = ver;
 		snprintf(rj->reason, sizeof(rj->reason), "%s", reason);
+		/* Records from before causes have none: a plain refusal (the
+		 * reason's words are not read for one). */
+		cause = json_object_get(v, "cause");
+		rj->cause = json_is_string(cause) ? cause_from_name(json_string_value(cause),
+								    json_string_length(cause))
+						  : CAUSE_REFUSED;
 		if (bundle_parse_time(at, &rj->at) == 0)
 			st->nrejected++;
 	}
@@ -152,8 +159,9 @@ store_save(const char *state_dir, const struct store_state *st, struct ward_diag
 	arr = json_array();
 	for (i = 0; i < st->nrejected; i++) {
 		bundle_format_time(st->rejected[i].at, at);
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:s}", "version",
-						     (json_int_t)st->rejected[i].version, "reason",
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s}", "version",
+						     (json_int_t)st->rejected[i].version, "cause",
+						     cause_name(st->rejected[i].cause), "reason",
 						     st->rejected[i].reason, "at", at));
 	}
 	json_object_set_new(root, "rejected", arr);
@@ -175,7 +183,8 @@ store_save(const char *state_dir, const struct store_state *st, struct ward_diag
 }
 
 void
-store_reject(struct store_state *st, int64_t version, const char *reason, int64_t now)
+store_reject(struct store_state *st, int64_t version, enum refusal_cause cause, const char *reason,
+	     int64_t now)
 {
 	struct store_reject *rj;
 
@@ -187,6 +196,7 @@ store_reject(struct store_state *st, int64_t version, const char *reason, int64_
 	rj = &st->rejected[st->nrejected++];
 	rj->version = version;
 	rj->at = now;
+	rj->cause = cause;
 	snprintf(rj->reason, sizeof(rj->reason), "%s", reason);
 }
 
@@ -282,8 +292,8 @@ store_install(const char *state_dir, struct store_state *st, const char *name, i
 }
 
 int
-store_rollback(const char *state_dir, struct store_state *st, const char *reason, int64_t now,
-	       struct ward_diag *d)
+store_rollback(const char *state_dir, struct store_state *st, enum refusal_cause cause,
+	       const char *reason, int64_t now, struct ward_diag *d)
 {
 	struct store_state next = *st;
 	int r;
@@ -291,7 +301,7 @@ store_rollback(const char *state_dir, struct store_state *st, const char *reason
 	if (!st->lkg.present)
 		return diag_set(d, WARD_EINVAL, NULL, 0, 0, "there is no last-known-good content");
 	if (next.current.present)
-		store_reject(&next, next.current.version, reason, now);
+		store_reject(&next, next.current.version, cause, reason, now);
 	next.current = next.lkg;
 	next.current.activated_at = now;
 	memset(&next.lkg, 0, sizeof(next.lkg));

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/cause.h"
 #include "util/err.h"
 
 #define STORE_MAX_REJECTED 32
@@ -34,7 +35,9 @@ struct store_entry {
 struct store_reject {
 	int64_t version;
 	int64_t at;
-	char reason[STORE_MAX_REASON];
+	enum refusal_cause cause;      /* what the fleet's gate counts ("cause" in state.json;
+					  a record written before causes reads as CAUSE_REFUSED) */
+	char reason[STORE_MAX_REASON]; /* for people only */
 };
 
 struct store_crash {
@@ -85,10 +88,12 @@ int store_install(const char *state_dir, struct store_state *st, const char *nam
 		  struct ward_diag *d);
 
 /*
- * Records that version was refused (or rolled back) and why; keeps the
+ * Records that version was refused (or rolled back), for cause (decided by
+ * the caller from the check that failed) and why in words; keeps the
  * newest STORE_MAX_REJECTED.  Does not save.
  */
-void store_reject(struct store_state *st, int64_t version, const char *reason, int64_t now);
+void store_reject(struct store_state *st, int64_t version, enum refusal_cause cause,
+		  const char *reason, int64_t now);
 
 /* Records a crash of the worker while version was current.  Does not save. */
 void store_crash(struct store_state *st, int64_t version, int64_t now);
@@ -98,11 +103,11 @@ unsigned store_crashes_since(const struct store_state *st, int64_t version, int6
 
 /*
  * Makes last-known-good current (the current version is recorded as
- * rejected with reason) and saves.  WARD_EINVAL if there is no
+ * rejected for cause, with reason) and saves.  WARD_EINVAL if there is no
  * last-known-good.
  */
-int store_rollback(const char *state_dir, struct store_state *st, const char *reason, int64_t now,
-		   struct ward_diag *d);
+int store_rollback(const char *state_dir, struct store_state *st, enum refusal_cause cause,
+		   const char *reason, int64_t now, struct ward_diag *d);
 
 /* e as a JSON object {"name", "version", "activated_at", "expires"}, or
  * JSON null when absent (a new reference). */

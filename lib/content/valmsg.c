@@ -136,6 +136,8 @@ valmsg_cause_name(enum valmsg_cause c)
 		return "test";
 	case VALMSG_CAUSE_IMAGE:
 		return "image";
+	case VALMSG_CAUSE_MEMORY:
+		return "memory";
 	}
 	return "?";
 }

@@ -35,8 +35,9 @@ enum valmsg_cause {
 	VALMSG_CAUSE_COMPILE = 3, /* its content does not compile */
 	VALMSG_CAUSE_TEST = 4,	  /* its own tests fail */
 	VALMSG_CAUSE_IMAGE = 5,	  /* the compiled content cannot be serialized */
+	VALMSG_CAUSE_MEMORY = 6,  /* an allocation failed: the memory limit, not the content */
 };
-#define VALMSG_CAUSE_MAX VALMSG_CAUSE_IMAGE
+#define VALMSG_CAUSE_MAX VALMSG_CAUSE_MEMORY
 
 /* Bytes of a refusal's reason: a diagnostic and its file name. */
 #define VALMSG_MAX_REASON 1200

@@ -26,36 +26,23 @@ report_free(struct report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-enum report_cause
-report_cause_of(const char *cause, const char *reason)
+/* The refusal's "cause": a name (any string: one this build does not know
+ * is a plain refusal, so that a newer agent's causes still count), or
+ * absent (an agent older than typed causes: a plain refusal too — its
+ * reason's words are never read). */
+static int
+cause_field(json_t *e, size_t i, enum refusal_cause *c, struct ward_diag *d)
 {
-	if (cause != NULL && cause[0] != '\0') {
-		if (strcmp(cause, "crash-guard") == 0)
-			return REPORT_CRASH_GUARD;
-		if (strcmp(cause, "fleet-rollback") == 0)
-			return REPORT_FLEET_ROLLBACK;
-		return REPORT_REFUSED;
-	}
-	/* Agents without typed causes say it in the reason's first words. */
-	if (reason != NULL && strncmp(reason, "crash guard", 11) == 0)
-		return REPORT_CRASH_GUARD;
-	if (reason != NULL && strncmp(reason, "the fleet server stopped", 24) == 0)
-		return REPORT_FLEET_ROLLBACK;
-	return REPORT_REFUSED;
-}
+	json_t *v = json_object_get(e, "cause");
 
-const char *
-report_cause_name(enum report_cause c)
-{
-	switch (c) {
-	case REPORT_CRASH_GUARD:
-		return "crash-guard";
-	case REPORT_FLEET_ROLLBACK:
-		return "fleet-rollback";
-	case REPORT_REFUSED:
-		break;
-	}
-	return "refused";
+	*c = CAUSE_REFUSED;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+				"content.rejected[%zu].cause must be a string", i);
+	*c = cause_from_name(json_string_value(v), json_string_length(v));
+	return 0;
 }
 
 /* A content entry ({name, version, activated_at, expires} or null) into
@@ -101,7 +88,6 @@ refusals(json_t *arr, struct report *r, json_t *out, struct ward_diag *d)
 	json_array_foreach(arr, i, e)
 	{
 		struct report_refusal *f = &r->refusals[r->nrefusals];
-		char cause[24];
 
 		if (!json_is_object(e))
 			return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
@@ -110,15 +96,13 @@ refusals(json_t *arr, struct report *r, json_t *out, struct ward_diag *d)
 			0 ||
 		    (rc = jcheck_string(e, "reason", 1, JCHECK_TEXT, 0, f->reason,
 					sizeof(f->reason), d)) != 0 ||
-		    (rc = jcheck_string(e, "cause", 1, JCHECK_TOKEN, 0, cause, sizeof(cause), d)) !=
-			0 ||
+		    (rc = cause_field(e, i, &f->cause, d)) != 0 ||
 		    (rc = jcheck_string(e, "at", 1, JCHECK_TOKEN, 0, f->at, sizeof(f->at), d)) != 0)
 			return rc;
-		f->cause = report_cause_of(cause, f->reason);
 		json_array_append_new(out, json_pack("{s:I, s:s, s:s, s:s}", "version",
 						     (json_int_t)f->version, "cause",
-						     report_cause_name(f->cause), "reason",
-						     f->reason, "at", f->at));
+						     cause_name(f->cause), "reason", f->reason,
+						     "at", f->at));
 		r->nrefusals++;
 	}
 	return 0;

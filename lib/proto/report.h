@@ -7,8 +7,8 @@
  * know (a newer agent may send more), and bounds the free-form parts kept
  * only for display (sensor counters, warnings, the uplink's state).  What
  * the health gate counts — the versions an agent refused or crashed on,
- * and why — comes out as typed values (enum report_cause): no decision is
- * made on the text of a message.
+ * and why — comes out as typed values (enum refusal_cause, by the name the
+ * agent sends in "cause"): no decision is made on the text of a message.
  */
 #ifndef WARD_PROTO_REPORT_H
 #define WARD_PROTO_REPORT_H
@@ -17,19 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/cause.h"
 #include "util/err.h"
 #include "util/limits.h"
 
-/* Why an agent does not run a version it was sent. */
-enum report_cause {
-	REPORT_REFUSED,	       /* the bundle failed a check (signature, compile, tests...) */
-	REPORT_CRASH_GUARD,    /* it was rolled back after crashing the agent */
-	REPORT_FLEET_ROLLBACK, /* the fleet server's halt sent the agent back */
-};
-
 struct report_refusal {
 	int64_t version;
-	enum report_cause cause;
+	enum refusal_cause cause; /* "cause": absent or unknown, CAUSE_REFUSED */
 	char reason[WARD_MAX_REPORT_REASON + 1];
 	char at[32]; /* the agent's own clock: shown, never trusted */
 };
@@ -65,12 +59,5 @@ int report_parse(const char *text, size_t len, struct report *r, struct ward_dia
 
 /* Frees what r owns; r may be all zeros. */
 void report_free(struct report *r);
-
-/* The cause of a refusal, from the agent's "cause" field when it sends
- * one, else from its reason (agents before typed causes). */
-enum report_cause report_cause_of(const char *cause, const char *reason);
-
-/* "refused", "crash-guard", "fleet-rollback". */
-const char *report_cause_name(enum report_cause c);
 
 #endif

@@ -68,7 +68,8 @@ test_store(void **state)
 	assert_int_equal(store_crashes_since(&st, 6, 3150), 1);
 	assert_int_equal(store_crashes_since(&st, 6, 0), 2);
 	for (i = 0; i < STORE_MAX_REJECTED + 5; i++)
-		store_reject(&st, 100 + i, "bad", 4000 + i);
+		store_reject(&st, 100 + i, i % 2 ? CAUSE_SIGNATURE : CAUSE_VALIDATION, "bad",
+			     4000 + i);
 	assert_int_equal(st.nrejected, STORE_MAX_REJECTED);
 	assert_int_equal(st.rejected[0].version, 105);
 	assert_int_equal(store_save(dir, &st, &d), 0);
@@ -78,20 +79,43 @@ test_store(void **state)
 	assert_int_equal(again.ncrashes, 3);
 	assert_int_equal(again.nrejected, STORE_MAX_REJECTED);
 	assert_string_equal(again.rejected[STORE_MAX_REJECTED - 1].reason, "bad");
+	/* The cause survives a reopen. */
+	assert_int_equal(again.rejected[0].cause, CAUSE_SIGNATURE); /* 105 */
+	assert_int_equal(again.rejected[1].cause, CAUSE_VALIDATION);
 	/* Rollback: 5 current again, 6 rejected, no last-known-good left. */
-	assert_int_equal(store_rollback(dir, &again, "crash guard", 5000, &d), 0);
+	assert_int_equal(
+	    store_rollback(dir, &again, CAUSE_CRASH_GUARD, "the worker crashed", 5000, &d), 0);
 	assert_int_equal(again.current.version, 5);
 	assert_false(again.lkg.present);
 	assert_int_equal(again.highest, 6);
-	assert_string_equal(again.rejected[STORE_MAX_REJECTED - 1].reason, "crash guard");
+	assert_string_equal(again.rejected[STORE_MAX_REJECTED - 1].reason, "the worker crashed");
+	assert_int_equal(again.rejected[STORE_MAX_REJECTED - 1].cause, CAUSE_CRASH_GUARD);
 	assert_false(exists("v6.wrs"));
-	assert_int_equal(store_rollback(dir, &again, "again", 5001, &d), WARD_EINVAL);
+	assert_int_equal(store_rollback(dir, &again, CAUSE_OPERATOR_ROLLBACK, "again", 5001, &d),
+			 WARD_EINVAL);
 	/* A leftover temporary file goes at the next collection. */
 	snprintf(p, sizeof(p), "%s/content/v9.wrs.tmp.123", dir);
 	f = fopen(p, "w");
 	fclose(f);
 	store_gc(dir, &again);
 	assert_false(exists("v9.wrs.tmp.123"));
+	/* A state file written before causes: its refusals are plain ones,
+	 * whatever their reasons say; a cause this build does not know too. */
+	snprintf(p, sizeof(p), "%s/content/state.json", dir);
+	f = fopen(p, "w");
+	fputs("{\"highest_version\": 6, \"current\": null, \"last_known_good\": null,"
+	      " \"rejected\": [{\"version\": 6, \"reason\": \"crash guard: the worker crashed 3"
+	      " times\", \"at\": \"2026-12-01T10:00:00Z\"}, {\"version\": 7, \"reason\": \"r\","
+	      " \"cause\": \"from-the-future\", \"at\": \"2026-12-01T10:00:00Z\"}, {\"version\":"
+	      " 8, \"reason\": \"r\", \"cause\": \"fleet-rollback\", \"at\":"
+	      " \"2026-12-01T10:00:00Z\"}]}",
+	      f);
+	fclose(f);
+	assert_int_equal(store_open(dir, &again, &d), 0);
+	assert_int_equal(again.nrejected, 3);
+	assert_int_equal(again.rejected[0].cause, CAUSE_REFUSED);
+	assert_int_equal(again.rejected[1].cause, CAUSE_REFUSED);
+	assert_int_equal(again.rejected[2].cause, CAUSE_FLEET_ROLLBACK);
 	/* A damaged state file is reported, not half-read. */
 	snprintf(p, sizeof(p), "%s/content/state.json", dir);
 	f = fopen(p, "w");

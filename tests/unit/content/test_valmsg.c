@@ -134,7 +134,7 @@ test_malformed_refusals(void **state)
 	/* cause u16, length u32, reason */
 	static const uint8_t good[] = {3, 0, 2, 0, 0, 0, 'o', 'k'};
 	static const uint8_t cause0[] = {0, 0, 2, 0, 0, 0, 'o', 'k'};
-	static const uint8_t cause6[] = {6, 0, 2, 0, 0, 0, 'o', 'k'};
+	static const uint8_t cause7[] = {7, 0, 2, 0, 0, 0, 'o', 'k'};
 	static const uint8_t cause_high[] = {3, 1, 2, 0, 0, 0, 'o', 'k'};
 	static const uint8_t len_over[] = {3, 0, 3, 0, 0, 0, 'o', 'k'};
 	static const uint8_t len_under[] = {3, 0, 1, 0, 0, 0, 'o', 'k'};
@@ -147,7 +147,7 @@ test_malformed_refusals(void **state)
 		size_t n;
 	} bad[] = {
 	    {cause0, sizeof(cause0)},
-	    {cause6, sizeof(cause6)},
+	    {cause7, sizeof(cause7)},
 	    {cause_high, sizeof(cause_high)},
 	    {len_over, sizeof(len_over)},
 	    {len_under, sizeof(len_under)},

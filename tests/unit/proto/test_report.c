@@ -34,8 +34,15 @@ test_agent_report(void **state)
 		  "{\"version\": 4, \"reason\": \"crash guard: the worker crashed 3 times\"},"
 		  "{\"version\": 5, \"reason\": \"the fleet server stopped the release of version "
 		  "5\"},"
-		  "{\"version\": 6, \"reason\": \"validation failed: self-test\"},"
-		  "{\"version\": 7, \"reason\": \"whatever\", \"cause\": \"crash-guard\"}]},"
+		  "{\"version\": 6, \"reason\": \"validation failed: self-test\", \"cause\":"
+		  " \"validation\"},"
+		  "{\"version\": 7, \"reason\": \"whatever\", \"cause\": \"crash-guard\"},"
+		  "{\"version\": 8, \"reason\": \"crash guard: spoofed\", \"cause\":"
+		  " \"fleet-rollback\"},"
+		  "{\"version\": 9, \"reason\": \"x\", \"cause\": \"quantum-flux\"},"
+		  "{\"version\": 10, \"reason\": \"x\", \"cause\": \"crash guard\"},"
+		  "{\"version\": 11, \"reason\": \"x\", \"cause\": \"crash-guard-but-a-very-long-"
+		  "name-from-a-newer-agent\"}]},"
 		  " \"crashes\": [{\"version\": 4, \"at\": \"2026-12-02T10:00:00Z\"}],"
 		  " \"journal_id\": \"abc123\", \"wait_s\": 30, \"sensors\": {\"onaccess\":"
 		  " {\"state\": \"on\", \"counters\": {\"events\": 5}}}, \"unknown\": [1, 2, 3]}",
@@ -46,11 +53,18 @@ test_agent_report(void **state)
 	assert_int_equal(r.lkg, 0);
 	assert_int_equal(r.wait_s, 30);
 	assert_string_equal(r.journal_id, "abc123");
-	assert_int_equal(r.nrefusals, 4);
-	assert_int_equal(r.refusals[0].cause, REPORT_CRASH_GUARD);
-	assert_int_equal(r.refusals[1].cause, REPORT_FLEET_ROLLBACK);
-	assert_int_equal(r.refusals[2].cause, REPORT_REFUSED);
-	assert_int_equal(r.refusals[3].cause, REPORT_CRASH_GUARD); /* the typed cause wins */
+	assert_int_equal(r.nrefusals, 8);
+	/* No cause (an agent older than typed causes): a plain refusal, whatever
+	 * its reason's words say. */
+	assert_int_equal(r.refusals[0].cause, CAUSE_REFUSED);
+	assert_int_equal(r.refusals[1].cause, CAUSE_REFUSED);
+	assert_int_equal(r.refusals[2].cause, CAUSE_VALIDATION);
+	assert_int_equal(r.refusals[3].cause, CAUSE_CRASH_GUARD);
+	assert_int_equal(r.refusals[4].cause, CAUSE_FLEET_ROLLBACK); /* the cause, not the words */
+	/* Names this build does not know (a newer agent's): plain refusals. */
+	assert_int_equal(r.refusals[5].cause, CAUSE_REFUSED);
+	assert_int_equal(r.refusals[6].cause, CAUSE_REFUSED);
+	assert_int_equal(r.refusals[7].cause, CAUSE_REFUSED);
 	assert_int_equal(r.ncrashes, 1);
 	assert_int_equal(r.crashes[0].version, 4);
 	/* What is kept: checked fields only; unknown keys dropped. */
@@ -58,6 +72,8 @@ test_agent_report(void **state)
 	assert_non_null(json_object_get(r.normal, "sensors"));
 	text = json_dumps(r.normal, JSON_COMPACT);
 	assert_non_null(strstr(text, "\"cause\":\"crash-guard\""));
+	assert_non_null(strstr(text, "\"cause\":\"fleet-rollback\""));
+	assert_null(strstr(text, "quantum-flux")); /* kept as what it counts as */
 	free(text);
 	report_free(&r);
 	/* Empty is a report (an agent with nothing yet). */
@@ -113,6 +129,8 @@ test_malformed(void **state)
 	    "{\"content\": {\"rejected\": [{\"version\": \"1\"}]}}",
 	    "{\"content\": {\"rejected\": [{\"version\": 0}]}}",
 	    "{\"content\": {\"rejected\": [{\"version\": 1, \"reason\": 5}]}}",
+	    "{\"content\": {\"rejected\": [{\"version\": 1, \"cause\": 5}]}}",
+	    "{\"content\": {\"rejected\": [{\"version\": 1, \"cause\": [\"crash-guard\"]}]}}",
 	    "{\"crashes\": [{\"version\": 1.5}]}",
 	    "{\"crashes\": [7]}",
 	    "{\"mode\": \"protect ing\"}",

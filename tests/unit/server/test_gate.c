@@ -1,7 +1,8 @@
 /*
  * Unit tests of server/gate.c: the health gate's decision from a
  * release's agents and faults — thresholds by count and by share of the
- * ring, faults claimed before delivery, silence, passing a ring.
+ * ring, faults claimed before delivery, silence, passing a ring, and what
+ * each refusal cause counts as (by its type, never its text).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -357,6 +358,154 @@ test_agents_ahead(void **state)
 	json_decref(ev);
 }
 
+/* A refusal from member of ring 0 for cause, with a reason's text. */
+static void
+refusal(struct world *w, size_t member, enum refusal_cause cause, int counted, const char *text)
+{
+	fault(w, member, GATE_REFUSED, counted);
+	w->f[w->nf - 1].cause = cause;
+	snprintf(w->f[w->nf - 1].detail, sizeof(w->f[0].detail), "%s", text);
+}
+
+/* Every cause, by table: what one refusal of it in a canary ring does.
+ * The reason's text says the opposite of the cause each time: the gate
+ * counts the cause. */
+static const struct {
+	enum refusal_cause cause;
+	enum gate_verdict verdict; /* in a ring of 50 still soaking */
+	enum gate_fault_kind kind; /* of a halt; GATE_NKINDS: not counted */
+	const char *text;
+} cause_table[] = {
+    {CAUSE_REFUSED, GATE_HALT, GATE_REFUSED, "the fleet server stopped the release"},
+    {CAUSE_FORMAT, GATE_HALT, GATE_REFUSED, "rolled back by the operator"},
+    {CAUSE_SIGNATURE, GATE_HALT, GATE_REFUSED, "the fleet server stopped the release"},
+    {CAUSE_VERSION, GATE_HALT, GATE_REFUSED, "the fleet server stopped the release"},
+    {CAUSE_EXPIRED, GATE_HALT, GATE_REFUSED, "rolled back by the operator"},
+    {CAUSE_AGENT_VERSION, GATE_HALT, GATE_REFUSED, "the fleet server stopped the release"},
+    {CAUSE_VALIDATION, GATE_HALT, GATE_REFUSED, "the fleet server stopped the release"},
+    {CAUSE_RESOURCES, GATE_HALT, GATE_REFUSED, "rolled back by the operator"},
+    {CAUSE_INSTALL, GATE_HALT, GATE_REFUSED, "the fleet server stopped the release"},
+    {CAUSE_DAMAGED, GATE_HALT, GATE_REFUSED, "the fleet server stopped the release"},
+    {CAUSE_CRASH_GUARD, GATE_HALT, GATE_CRASH, "the fleet server stopped the release"},
+    {CAUSE_OPERATOR_ROLLBACK, GATE_WAIT, GATE_NKINDS, "crash guard: the worker crashed"},
+    {CAUSE_FLEET_ROLLBACK, GATE_WAIT, GATE_NKINDS, "crash guard: the worker crashed 3 times"},
+    /* Out of range (never from the parser): a plain refusal. */
+    {CAUSE_N, GATE_HALT, GATE_REFUSED, "the fleet server stopped the release"},
+};
+
+static void
+test_refusal_causes(void **state)
+{
+	unsigned seen[CAUSE_N + 1] = {0};
+	char reason[300];
+	json_t *ev, *a;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cause_table) / sizeof(cause_table[0]); i++) {
+		struct world *w = world();
+		enum gate_fault_kind k;
+		const char *why_not;
+
+		seen[cause_table[i].cause]++;
+		members(w, 50, 0, 7);
+		refusal(w, 3, cause_table[i].cause, 1, cause_table[i].text);
+		assert_int_equal(decide(w, 0, 0, reason, &ev), cause_table[i].verdict);
+		assert_int_equal(gate_refusal_kind(cause_table[i].cause, &k, &why_not),
+				 cause_table[i].kind != GATE_NKINDS);
+		if (cause_table[i].verdict == GATE_HALT) {
+			assert_int_equal(R_.why, GATE_WHY_FAULTS);
+			assert_int_equal(R_.kind, cause_table[i].kind);
+			assert_int_equal(k, cause_table[i].kind);
+			assert_int_equal(R_.halt_ring, 0);
+			assert_int_equal(json_array_size(json_object_get(
+					     ev, gate_kind_name(cause_table[i].kind))),
+					 1);
+			a = json_array_get(json_object_get(ev, "agents"), 0);
+			assert_string_equal(json_string_value(json_object_get(a, "cause")),
+					    cause_name(cause_table[i].cause));
+			assert_string_equal(json_string_value(json_object_get(a, "detail")),
+					    cause_table[i].text);
+		} else {
+			/* Shown, with why it is not counted; the ring soaks on. */
+			assert_int_equal(R_.why, GATE_WHY_SOAKING);
+			assert_non_null(why_not);
+			assert_int_equal(json_array_size(json_object_get(ev, "agents")), 0);
+			a = json_array_get(json_object_get(ev, "not_counted"), 0);
+			assert_string_equal(json_string_value(json_object_get(a, "cause")),
+					    cause_name(cause_table[i].cause));
+			assert_string_equal(json_string_value(json_object_get(a, "not_counted")),
+					    why_not);
+			/* ... and once the soak is over, the ring passes on the
+			 * others (49 of 50 is above 95 %). */
+			json_decref(ev);
+			w->m[3].version = 6; /* it went back to last-known-good */
+			assert_int_equal(decide(w, 0, 1, reason, &ev), GATE_PASS);
+			assert_int_equal(R_.why, GATE_WHY_ACTIVE);
+		}
+		json_decref(ev);
+	}
+	for (i = 0; i < CAUSE_N; i++) /* every cause is in the table */
+		if (seen[i] != 1)
+			fail_msg("cause %s: %u rows", cause_name((enum refusal_cause)i), seen[i]);
+}
+
+/* A crash and its crash-guard rollback are one crash of one agent: 1 % of
+ * 300 is 3 tolerated, so three agents reporting both do not halt, four do. */
+static void
+test_one_fault_per_agent_and_kind(void **state)
+{
+	struct world *w = world();
+	char reason[300];
+	json_t *ev;
+	size_t i;
+
+	(void)state;
+	members(w, 300, 0, 7);
+	for (i = 0; i < 3; i++) {
+		fault(w, i, GATE_CRASH, 1);
+		refusal(w, i, CAUSE_CRASH_GUARD, 1, "x");
+		refusal(w, i, CAUSE_CRASH_GUARD, 1, "y"); /* (the store keeps one; the gate too) */
+	}
+	assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_WAIT);
+	assert_int_equal(json_array_size(json_object_get(ev, "crash_rollbacks")), 3);
+	json_decref(ev);
+	refusal(w, 3, CAUSE_CRASH_GUARD, 1, "x");
+	assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_HALT);
+	assert_int_equal(R_.kind, GATE_CRASH);
+	assert_non_null(strstr(reason, "4 crash-guard rollback(s) of version 7 in ring 0"));
+	json_decref(ev);
+	/* A crash and a refusal of one agent are two kinds: each counts. */
+	w = world();
+	members(w, 50, 0, 7);
+	fault(w, 1, GATE_CRASH, 1);
+	refusal(w, 1, CAUSE_VALIDATION, 1, "x");
+	assert_int_equal(decide(w, 0, 0, reason, &ev), GATE_HALT);
+	assert_int_equal(json_array_size(json_object_get(ev, "crash_rollbacks")), 1);
+	assert_int_equal(json_array_size(json_object_get(ev, "rejections")), 1);
+	json_decref(ev);
+}
+
+/* A rollback (not counted) claimed before delivery does not make the agent
+ * one that "refused it before it was sent"; a real refusal does. */
+static void
+test_uncounted_causes_before_delivery(void **state)
+{
+	struct world *w = world();
+	char reason[300];
+	json_t *ev;
+
+	(void)state;
+	members(w, 2, 0, 6);
+	refusal(w, 0, CAUSE_FLEET_ROLLBACK, 0, "x");
+	refusal(w, 1, CAUSE_VALIDATION, 0, "x");
+	assert_int_equal(decide(w, 0, 1, reason, &ev), GATE_WAIT);
+	assert_int_equal(R_.why, GATE_WHY_TOO_FEW);
+	assert_non_null(strstr(R_.note, "1 agent(s) refused it before it was sent"));
+	assert_non_null(strstr(R_.note, "1 agent(s) received it but do not run it"));
+	json_decref(ev);
+}
+
 int
 main(void)
 {
@@ -370,6 +519,9 @@ main(void)
 	    cmocka_unit_test(test_pass_needs_evidence),
 	    cmocka_unit_test(test_stall),
 	    cmocka_unit_test(test_agents_ahead),
+	    cmocka_unit_test(test_refusal_causes),
+	    cmocka_unit_test(test_one_fault_per_agent_and_kind),
+	    cmocka_unit_test(test_uncounted_causes_before_delivery),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

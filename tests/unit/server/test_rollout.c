@@ -847,7 +847,9 @@ test_prelisted_refusals(void **state)
 	json_decref(r);
 }
 
-/* A rollback the fleet server itself ordered is not a refusal. */
+/* A rollback the fleet server itself ordered is not a refusal — known by
+ * its typed cause, whatever its reason says; a reason that reads like one
+ * without the cause is a plain refusal (no words are read). */
 static void
 test_own_rollback_not_counted(void **state)
 {
@@ -864,11 +866,18 @@ test_own_rollback_not_counted(void **state)
 		assert_int_equal(desired(f, a, NULL), 1);
 	usleep(5000);
 	checkin(f, 0, NOW + 1, 0,
-		"{\"content\": {\"rejected\": [{\"version\": 1, \"reason\": \"the fleet server "
-		"stopped the release of version 1\"}]}}");
+		"{\"content\": {\"rejected\": [{\"version\": 1, \"cause\": \"fleet-rollback\","
+		" \"reason\": \"crash guard: the worker crashed 3 times\"}, {\"version\": 1,"
+		" \"cause\": \"operator-rollback\", \"reason\": \"validation failed\"}]}}");
 	tick(f, NOW + 2);
 	assert_string_equal(state_of(f, id, st), "running");
-	assert_int_equal(scalar(f, "SELECT count(*) FROM agent_faults WHERE $1 = $2", 0, 0), 0);
+	/* Kept (the evidence shows them), never counted. */
+	assert_int_equal(scalar(f, "SELECT count(*) FROM agent_faults WHERE $1 = $2", 0, 0), 2);
+	checkin(f, 1, NOW + 3, 0,
+		"{\"content\": {\"rejected\": [{\"version\": 1, \"reason\": \"the fleet server "
+		"stopped the release of version 1\"}]}}");
+	tick(f, NOW + 4);
+	assert_string_equal(state_of(f, id, st), "halted");
 }
 
 static void
