@@ -45,7 +45,7 @@ static struct {
 	char state_path[CONFIG_MAX_PATH + 32];
 	char agent_id[64], secret[96], journal_id[40];
 	char prev_id[64], prev_secret[96]; /* an identity the server no longer took */
-	pthread_mutex_t lock; /* everything below */
+	pthread_mutex_t lock;		   /* everything below */
 	pthread_cond_t cond;
 	int kicked, running, synced, revoked;
 	unsigned server_batch_max; /* from the server's check-in answer */
@@ -61,6 +61,7 @@ static struct {
 	 * saying it has more means that it saw another journal under this id. */
 	uint64_t sent_max;
 	time_t last_checkin, last_upload;
+	json_t *desired; /* the server's latest answer of what to run, not yet followed */
 } U = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static void
@@ -159,10 +160,12 @@ hardware_id(char out[65])
 		read_line("/sys/class/dmi/id/product_uuid", text, sizeof(text));
 		if ((dir = opendir("/sys/class/net")) != NULL) {
 			while ((de = readdir(dir)) != NULL && n < 16) {
-				snprintf(path, sizeof(path), "/sys/class/net/%s/device", de->d_name);
+				snprintf(path, sizeof(path), "/sys/class/net/%s/device",
+					 de->d_name);
 				if (de->d_name[0] == '.' || access(path, F_OK) != 0)
 					continue; /* virtual interfaces change */
-				snprintf(path, sizeof(path), "/sys/class/net/%s/address", de->d_name);
+				snprintf(path, sizeof(path), "/sys/class/net/%s/address",
+					 de->d_name);
 				read_line(path, macs[n], sizeof(macs[n]));
 				n++;
 			}
@@ -430,7 +433,8 @@ enroll(char *err, size_t errlen)
 		char safe[40];
 
 		jcheck_escape(how != NULL ? how : "?", safe, sizeof(safe));
-		worker_log("enrolled with %s as agent %s (%s)", U.cfg->server_url, U.agent_id, safe);
+		worker_log("enrolled with %s as agent %s (%s)", U.cfg->server_url, U.agent_id,
+			   safe);
 	}
 	json_decref(resp);
 	if (save_state() != 0) {
@@ -546,9 +550,10 @@ follow(CURL *c, json_t *desired, json_t *status)
 	}
 	if (t.version <= have)
 		return;
-	json_array_foreach(json_object_get(json_object_get(status, "content"), "rejected"), i, e)
-		if (json_integer_value(json_object_get(e, "version")) == t.version)
-			return; /* refused here already: the server sees it in our report */
+	json_array_foreach(
+	    json_object_get(json_object_get(status, "content"), "rejected"), i,
+	    e) if (json_integer_value(json_object_get(e, "version")) ==
+		   t.version) return; /* refused here already: the server sees it in our report */
 	bearer_line(bearer, sizeof(bearer));
 	r = uplink_fetch(c, U.cfg->server_url, U.cfg->state_dir, bearer, &t, &buf, &len, err,
 			 sizeof(err));
@@ -614,13 +619,16 @@ checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t er
 		pthread_mutex_lock(&U.lock);
 		U.last_checkin = time(NULL);
 		pthread_mutex_unlock(&U.lock);
+		/* Followed by the uplink thread: a download and an activation
+		 * (up to validator.timeout_s) must not stop the check-ins, or
+		 * the gate would take a slow activation for an agent gone
+		 * silent and halt a good release. */
 		if (json_is_object(json_object_get(resp, "desired"))) {
-			/* What the agent runs now, not what it ran when the (long)
-			 * poll began: content may have been applied meanwhile. */
-			json_t *now = worker_status_json();
-
-			follow(c, json_object_get(resp, "desired"), now != NULL ? now : body);
-			json_decref(now);
+			pthread_mutex_lock(&U.lock);
+			json_decref(U.desired);
+			U.desired = json_incref(json_object_get(resp, "desired"));
+			pthread_mutex_unlock(&U.lock);
+			uplink_kick();
 		}
 		/* The fleet's exceptions, when the server sends a new list:
 		 * checked whole, and taken only as server.exceptions allows. */
@@ -825,7 +833,26 @@ poll_thread(void *arg)
 	return NULL;
 }
 
-/* Enrollment, then event uploads. */
+/* Follows what the last check-in said the agent should run, judged by
+ * what it runs now (content may have been applied since). */
+static void
+follow_desired(void)
+{
+	json_t *want, *now;
+
+	pthread_mutex_lock(&U.lock);
+	want = U.desired;
+	U.desired = NULL;
+	pthread_mutex_unlock(&U.lock);
+	if (want == NULL)
+		return;
+	if ((now = worker_status_json()) != NULL)
+		follow(U.curl, want, now);
+	json_decref(now);
+	json_decref(want);
+}
+
+/* Enrollment, following the server's desired content, event uploads. */
 static void *
 uplink_thread(void *arg)
 {
@@ -866,6 +893,7 @@ uplink_thread(void *arg)
 				polling = 1;
 			}
 		}
+		follow_desired();
 		pthread_mutex_lock(&U.lock);
 		acked = U.acked;
 		snprintf(jid, sizeof(jid), "%s", U.journal_id);

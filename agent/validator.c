@@ -328,6 +328,13 @@ validator_main(const struct agent_config *c)
 #ifdef WARD_FAULT_INJECTION
 	if (has_rule(&cs, "WARD_FAULT_CRASH_VALIDATOR"))
 		abort();
+	if (has_rule(&cs,
+		     "WARD_FAULT_SLOW_VALIDATOR")) { /* 8 s of work (no sleep in the sandbox) */
+		double until = clock_mono() + 8;
+
+		while (clock_mono() < until)
+			;
+	}
 #endif
 	if ((r = content_run_tests(b, &cs, &d)) != 0) {
 		refuse(&ans, r, VALMSG_CAUSE_TEST, "bundle test failed", &d);

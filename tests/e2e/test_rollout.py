@@ -284,3 +284,19 @@ def test_long_poll_delivers_at_once(rollout):
     bad = rollout.publish(rollout.bundle(2, min_agent="9.0.0"), quick_plan(soak=30))
     assert rollout.wait_release(bad, ("halted",), timeout=30)["state"] == "halted"
     assert time.time() - t0 < 15
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_slow_activation_is_not_silence(rollout):
+    """An agent whose validation takes longer than the gate's silence
+    window (8 s against 5 check-ins of 1 s) keeps checking in meanwhile:
+    the release completes instead of halting for an agent gone silent."""
+    agents = [rollout.agent("s%d" % i, fault=True) for i in range(2)]
+    rid = rollout.publish(rollout.bundle(1), quick_plan())
+    assert rollout.wait_release(rid, ("completed", "halted"))["state"] == "completed"
+    wait_versions(agents, [1, 1])
+    slow = "rule WARD_FAULT_SLOW_VALIDATOR { condition: false }\n"
+    rid = rollout.publish(rollout.bundle(2, extra_rule=slow), quick_plan())
+    rl = rollout.wait_release(rid, ("completed", "halted"), timeout=90)
+    assert rl["state"] == "completed", rl
+    wait_versions(agents, [2, 2], timeout=60)
