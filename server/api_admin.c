@@ -343,6 +343,7 @@ api_bundle_upload(struct api *a, const struct http_req *q, struct http_resp *r,
 	pol.trusted = keys;
 	pol.ntrusted = ntrusted;
 	pol.threshold = a->cfg->signature_threshold;
+	pol.now = api_now(); /* an expired bundle would be refused by every agent */
 	pol.compile = admit_compile_here;
 	pol.run_tests = 1;
 	if (content_admit((const uint8_t *)q->body, q->len, &pol, &v) != 0) {

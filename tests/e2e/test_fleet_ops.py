@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from agentlib import Agent, Keys, signed_bundle
+from agentlib import Agent, Keys, crafted, signed_bundle
 from serverlib import Server, agent_server_lines, server_path, wait
 from test_rollout import interval, quick_plan, rollout, versions, wait_versions  # noqa: F401
 from test_sim import sim_path
@@ -166,6 +166,14 @@ def test_trusted_keys_at_init_and_at_run_time(ward, tmp_path):
         assert p.returncode == 2
         audit = [e["action"] for e in json.loads(cli("audit", "--json").stdout)]
         assert "key-trusted" in audit and "key-removed" in audit
+        # a bundle that has expired would be refused by every agent: the
+        # server refuses it at once and says why
+        old = crafted(4, first, str(tmp_path), created="2019-01-01T00:00:00Z",
+                      expires="2020-01-01T00:00:00Z")
+        path = tmp_path / "expired.wbundle"
+        path.write_bytes(old)
+        p = cli("publish", str(path))
+        assert p.returncode == 2 and "expired" in p.stderr, p.stderr
     finally:
         srv.stop()
 
