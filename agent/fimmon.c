@@ -12,6 +12,7 @@
  * a path changed between a check and a use cannot send root elsewhere.
  */
 #include "agent/fimmon.h"
+#include "agent/fimwho.h"
 #include "agent/procfs.h"
 #include "agent/procmon.h"
 #include "agent/worker.h"
@@ -43,19 +44,11 @@
 #define MARK_MASK                                                                                  \
 	(FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_DELETE_SELF |   \
 	 FAN_ONDIR | FAN_EVENT_ON_CHILD)
-#define RATE_SLOTS 4096
 #define RATE_WINDOW_S 60
 #define PENDING_MAX 256
 #define PENDING_S 0.5	       /* a creation waits this long for its first close */
 #define HASH_MAX (64ull << 20) /* larger files are reported without a hash */
 #define FS_KEEP_S 1.0	       /* a watched filesystem's descriptor is kept this long */
-#define ANCESTRY_MAX 16
-
-struct rate {
-	uint64_t h;
-	int64_t window; /* when it began, monotonic seconds */
-	unsigned count, suppressed;
-};
 
 /* Who made a change. */
 struct who {
@@ -95,13 +88,6 @@ struct rec {
 	const char *name;
 };
 
-/* Process names (comm, at most 15 characters) of package managers. */
-static const char *const package_managers[] = {
-    "dpkg",	"rpm",	  "apt", "apt-get", "aptitude",	       "yum",
-    "dnf",	"zypper", "apk", "pacman",  "unattended-upgr", "packagekitd",
-    "microdnf", "tdnf",	  NULL,
-};
-
 static struct {
 	struct agent_config *cfg;  /* the fim thread's own copy */
 	struct agent_config *next; /* a reload's, for the fim thread to take; lock */
@@ -110,7 +96,7 @@ static struct {
 	int started; /* lock: the thread runs */
 	struct fim_watch watch;
 	struct fim_tree *tree; /* the directories marked, by identity */
-	struct rate rates[RATE_SLOTS];
+	struct fimwho_rate rates;
 	struct pending pend[PENDING_MAX];
 	unsigned npend;
 	struct digest_ctx *dc;
@@ -391,10 +377,11 @@ apply_policy(int force)
 /* The name and parent of pid: from /proc, or if it is gone, from what
  * the exec sensor saw. */
 static int
-ancestor(pid_t pid, pid_t *ppid, char *comm, size_t commlen)
+ancestor(void *arg, pid_t pid, pid_t *ppid, char *comm, size_t commlen)
 {
 	char exe[8];
 
+	(void)arg;
 	if (procfs_stat(pid, ppid, comm, commlen) == 0)
 		return 0;
 	return procmon_recent(pid, exe, sizeof(exe), comm, commlen, ppid);
@@ -403,9 +390,8 @@ ancestor(pid_t pid, pid_t *ppid, char *comm, size_t commlen)
 static void
 who_of(pid_t pid, struct who *w)
 {
-	pid_t p = pid, pp;
+	pid_t pp;
 	char comm[32];
-	unsigned depth, i;
 
 	memset(w, 0, sizeof(*w));
 	w->pid = pid;
@@ -416,61 +402,20 @@ who_of(pid_t pid, struct who *w)
 		w->partial = 1;
 		(void)procmon_recent(pid, w->exe, sizeof(w->exe), comm, sizeof(comm), &pp);
 	}
-	for (depth = 0; depth < ANCESTRY_MAX && p > 1; depth++) {
-		if (ancestor(p, &pp, comm, sizeof(comm)) != 0)
-			break;
-		if (depth == 0)
-			snprintf(w->name, sizeof(w->name), "%s", comm);
-		for (i = 0; package_managers[i] != NULL; i++)
-			if (strcmp(comm, package_managers[i]) == 0) {
-				snprintf(w->pkg, sizeof(w->pkg), "%s", comm);
-				return;
-			}
-		p = pp;
-	}
+	fimwho_ancestry(pid, ancestor, NULL, w->name, sizeof(w->name), w->pkg, sizeof(w->pkg));
 }
 
 /* --- reporting ---------------------------------------------------------- */
-
-static uint64_t
-hash_bytes(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (n-- > 0)
-		h = (h ^ *b++) * 0x100000001b3ull;
-	return h;
-}
 
 /* 1 if an event for path may go out now; counts what the limit holds. */
 static int
 rate_ok(const char *path, unsigned *suppressed)
 {
-	uint64_t h = hash_bytes(path, strlen(path));
-	struct rate *r = &F.rates[h % RATE_SLOTS];
-	int64_t now = (int64_t)clock_mono();
-
-	*suppressed = 0;
-	if (F.cfg->fim_rate_limit == 0)
+	if (fimwho_rate_ok(&F.rates, path, (int64_t)clock_mono(), F.cfg->fim_rate_limit,
+			   RATE_WINDOW_S, suppressed))
 		return 1;
-	/* A window per path from its first event (not aligned on the clock,
-	 * where a burst across a minute's boundary would get twice the limit). */
-	if (r->h != h || now - r->window >= RATE_WINDOW_S) {
-		if (r->h == h)
-			*suppressed = r->suppressed;
-		r->h = h;
-		r->window = now;
-		r->count = 0;
-		r->suppressed = 0;
-	}
-	if (r->count >= F.cfg->fim_rate_limit) {
-		r->suppressed++;
-		stat_add(&F.st.suppressed, 1);
-		return 0;
-	}
-	r->count++;
-	return 1;
+	stat_add(&F.st.suppressed, 1);
+	return 0;
 }
 
 static const char *
@@ -872,7 +817,7 @@ take_config(void)
 	}
 	ward_free(F.cfg);
 	F.cfg = c;
-	memset(F.rates, 0, sizeof(F.rates)); /* fim.rate_limit may have changed */
+	memset(&F.rates, 0, sizeof(F.rates)); /* fim.rate_limit may have changed */
 	return 1;
 }
 
