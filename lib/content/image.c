@@ -168,6 +168,9 @@ content_image_decode(const uint8_t *p, size_t n, struct content_set *cs, int *re
 			r = except_list_decode(&sec, &cs->exc, d);
 			break;
 		}
+		if (r != 0 && d != NULL && d->msg[0] == '\0')
+			diag_set(d, r, NULL, 0, 0, "compiled content: the %s section: %s",
+				 section_names[i], ward_strerror(r));
 		if (r == 0 && rbuf_left(&sec) != 0)
 			r = diag_set(d, WARD_EFORMAT, NULL, 0, 0,
 				     "compiled content: bytes left over in the %s section",
