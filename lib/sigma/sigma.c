@@ -228,6 +228,32 @@ node_eval(const struct srule *r, int n, const struct sigma_event *ev)
 }
 
 int
+sigma_rule_depth_check(const struct srule *r)
+{
+	unsigned *depth, i, a, b;
+	int ok = 1;
+
+	if (r->nn == 0)
+		return 0;
+	/* Children come first, so one pass in index order sees them done. */
+	if ((depth = ward_calloc(r->nn, sizeof(*depth))) == NULL)
+		return WARD_ENOMEM;
+	for (i = 0; i < r->nn && ok; i++) {
+		const struct snode *n = &r->n[i];
+
+		a = b = 0;
+		if (n->op == N_NOT || n->op == N_AND || n->op == N_OR)
+			a = (unsigned)n->a < i ? depth[n->a] : SIGMA_MAX_DEPTH;
+		if (n->op == N_AND || n->op == N_OR)
+			b = (unsigned)n->b < i ? depth[n->b] : SIGMA_MAX_DEPTH;
+		depth[i] = 1 + (a > b ? a : b);
+		ok = depth[i] <= SIGMA_MAX_DEPTH;
+	}
+	ward_free(depth);
+	return ok ? 0 : WARD_ELIMIT;
+}
+
+int
 sigma_match(const struct sigma_set *s, size_t i, const struct sigma_event *ev)
 {
 	return node_eval(&s->r[i], s->r[i].root, ev);
@@ -662,6 +688,7 @@ parse_condition(struct sp *p, const yaml_node_t *v)
 {
 	struct cp c;
 	const char *s = scalar(v);
+	int r;
 
 	if (s == NULL)
 		return perr(p, v, WARD_EUNSUPPORTED, "condition must be one string");
@@ -673,6 +700,10 @@ parse_condition(struct sp *p, const yaml_node_t *v)
 	p->r->root = c_or(&c);
 	if (p->r->root < 0)
 		return p->d != NULL && p->d->msg[0] ? WARD_ESYNTAX : WARD_ENOMEM;
+	if ((r = sigma_rule_depth_check(p->r)) != 0)
+		return perr(p, v, r == WARD_ENOMEM ? r : WARD_EUNSUPPORTED,
+			    r == WARD_ENOMEM ? "out of memory" : "condition: nested deeper than %d",
+			    SIGMA_MAX_DEPTH);
 	if (c.tok[0] != '\0')
 		return perr(p, v, c.tok[0] == '|' ? WARD_EUNSUPPORTED : WARD_ESYNTAX,
 			    "condition: unexpected '%s'%s", c.tok,

@@ -24,6 +24,8 @@
 
 #define SIGMA_MAX_RULES 100000
 #define SIGMA_MAX_SOURCE (1u << 20)
+/* Operators nested in one condition: matching recurses once per level. */
+#define SIGMA_MAX_DEPTH 256
 
 enum sigma_field {
 	SF_IMAGE = 0,

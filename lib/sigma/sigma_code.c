@@ -253,6 +253,9 @@ decode_rule(struct dec *c, struct srule *r)
 	if (rbuf_u32(c->b, &root) != 0 || root >= nn)
 		return bad(c, WARD_EFORMAT, "a bad condition root");
 	r->root = (int)root;
+	if ((rc = sigma_rule_depth_check(r)) != 0)
+		return bad(c, rc == WARD_ENOMEM ? rc : WARD_EFORMAT,
+			   "a condition nested deeper than SIGMA_MAX_DEPTH");
 	return 0;
 }
 

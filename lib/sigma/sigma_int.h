@@ -66,6 +66,11 @@ struct sigma_set {
 	size_t n, cap;
 };
 
+/* 0 if no path through r's condition nodes is longer than SIGMA_MAX_DEPTH
+ * (children must already come before their parents), else WARD_ELIMIT, or
+ * WARD_ENOMEM. */
+int sigma_rule_depth_check(const struct srule *r);
+
 /* Frees what r holds (not r). */
 void sigma_rule_clear(struct srule *r);
 

@@ -491,6 +491,77 @@ test_codec_alloc_failures(void **state)
 	wbuf_free(&a);
 }
 
+/* A condition nested deeper than SIGMA_MAX_DEPTH: refused by the parser
+ * with its line, and — as a chain of NOT nodes in the compiled form, which
+ * a subverted validator could send — by the decoder, before matching could
+ * recurse that deep.  One level less is fine both ways. */
+static void
+test_codec_depth(void **state)
+{
+	struct sigma_set *s = NULL, *back = NULL;
+	struct ward_diag d;
+	struct wbuf a, b;
+	char *yaml;
+	size_t o, k;
+	unsigned depth;
+
+	(void)state;
+	yaml = malloc(SIGMA_MAX_DEPTH * 4 + 256);
+	assert_non_null(yaml);
+	for (depth = SIGMA_MAX_DEPTH; depth <= SIGMA_MAX_DEPTH + 1; depth++) {
+		o = (size_t)sprintf(yaml,
+				    HEAD "detection:\n  sel:\n    Image: '/a'\n  condition: ");
+		for (k = 1; k < depth; k++)
+			o += (size_t)sprintf(yaml + o, "not ");
+		sprintf(yaml + o, "sel\n");
+		assert_int_equal(sigma_set_new(&s), 0);
+		if (depth <= SIGMA_MAX_DEPTH) {
+			assert_int_equal(sigma_set_add(s, "t.yml", yaml, strlen(yaml), &d), 0);
+		} else {
+			assert_int_equal(sigma_set_add(s, "t.yml", yaml, strlen(yaml), &d),
+					 WARD_EUNSUPPORTED);
+			assert_non_null(strstr(d.msg, "nested deeper"));
+		}
+		sigma_set_free(s);
+	}
+	free(yaml);
+	/* The compiled form: ONE_RULE's prefix, then a chain of NOT nodes. */
+	assert_int_equal(sigma_set_new(&s), 0);
+	assert_int_equal(sigma_set_add(s, "t.yml", ONE_RULE, strlen(ONE_RULE), &d), 0);
+	wbuf_init(&a);
+	assert_int_equal(sigma_set_encode(s, &a), 0);
+	for (depth = SIGMA_MAX_DEPTH; depth <= SIGMA_MAX_DEPTH + 1; depth++) {
+		wbuf_init(&b);
+		wbuf_put(&b, a.p, O_NN);
+		wbuf_u32(&b, depth);
+		wbuf_put(&b, a.p + O_OP, O_ROOT - O_OP); /* node 0: the selection */
+		for (k = 1; k < depth; k++) {
+			wbuf_u8(&b, 3); /* N_NOT */
+			wbuf_u32(&b, (uint32_t)(k - 1));
+			wbuf_u32(&b, 0);
+			wbuf_u32(&b, 0);
+			wbuf_u32(&b, 0);
+		}
+		wbuf_u32(&b, depth - 1);
+		assert_int_equal(b.err, 0);
+		if (depth <= SIGMA_MAX_DEPTH) {
+			struct sigma_event ev;
+
+			assert_int_equal(codec_decode(b.p, b.len, &back), 0);
+			memset(&ev, 0, sizeof(ev));
+			ev.field[SF_IMAGE] = "/a"; /* 255 NOTs of a match: no match */
+			assert_int_equal(sigma_match(back, 0, &ev), depth % 2);
+			sigma_set_free(back);
+			back = NULL;
+		} else {
+			assert_int_equal(codec_decode(b.p, b.len, &back), WARD_EFORMAT);
+		}
+		wbuf_free(&b);
+	}
+	wbuf_free(&a);
+	sigma_set_free(s);
+}
+
 int
 main(void)
 {
@@ -502,6 +573,7 @@ main(void)
 	    cmocka_unit_test(test_codec_round_trip),
 	    cmocka_unit_test(test_codec_refused),
 	    cmocka_unit_test(test_codec_alloc_failures),
+	    cmocka_unit_test(test_codec_depth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
