@@ -565,6 +565,7 @@ follow(CURL *c, json_t *desired, json_t *status)
 	pthread_mutex_lock(&U.lock);
 	U.refused[0] = '\0'; /* the next problem is news again */
 	pthread_mutex_unlock(&U.lock);
+	got = t.version;
 	if (worker_activate(buf, len, &got, &ms, msg, sizeof(msg)) != 0)
 		worker_log("content version %lld from the fleet server refused: %s",
 			   (long long)t.version, msg);

@@ -15,6 +15,7 @@
 
 #include "agent/validator.h"
 #include "content/content.h"
+#include "content/image.h"
 #include "content/valmsg.h"
 #include "scan/rulefile.h"
 #include "util/alloc.h"
@@ -341,7 +342,9 @@ validator_main(const struct agent_config *c)
 		return 0;
 	}
 	wbuf_init(&w);
-	if ((r = rulefile_image(cs.rs, cs.hs, cs.m, &w, &d)) != 0) {
+	/* Everything compiled, process rules, FIM policy and exceptions
+	 * included: the worker parses none of the bundle's text. */
+	if ((r = content_image_encode(&cs, &w, &d)) != 0) {
 		refuse(&ans, r, VALMSG_CAUSE_IMAGE, "cannot serialize the compiled content", &d);
 		return 0;
 	}
@@ -349,7 +352,16 @@ validator_main(const struct agent_config *c)
 	if (fault_answer(&ans, w.p, w.len))
 		return 0;
 	if (forged != NULL) {
-		answer_ok(&ans, forged, forged_len);
+		/* A forged compiled rule file goes in as the image's rules
+		 * section, so that the worker's own checks must catch it. */
+		struct wbuf fw;
+
+		wbuf_init(&fw);
+		if (forged_len >= 8 && memcmp(forged, CONTENT_IMAGE_MAGIC, 8) == 0)
+			answer_ok(&ans, forged, forged_len);
+		else if (content_image_assemble(forged, forged_len, &cs, &fw, &d) == 0)
+			answer_ok(&ans, fw.p, fw.len);
+		wbuf_free(&fw);
 		return 0;
 	}
 #endif

@@ -28,6 +28,7 @@
 #include "content/admit.h"
 #include "content/bundle.h"
 #include "content/content.h"
+#include "content/image.h"
 #include "content/store.h"
 #include "event/event.h"
 #include "event/journal.h"
@@ -359,22 +360,34 @@ active_swap(struct active *a, int journal)
 	active_put(old);
 }
 
-/* Loads a compiled image (verified: checksum, bytecode, database). */
+/*
+ * Builds the content to use from a compiled image alone (verified:
+ * checksum, bytecode, database, and each section's checked decoder): the
+ * rules, process rules, FIM policy and exceptions come compiled from the
+ * sandboxed validator, so the worker parses no bundle text.
+ */
 static int
 active_from_image(const uint8_t *p, size_t n, const char *name, int64_t version,
 		  struct active **out, struct ward_diag *d)
 {
 	struct active *a = ward_calloc(1, sizeof(*a));
+	struct content_set cs;
 	int rebuilt = 0, r;
 
 	*out = NULL;
 	if (a == NULL)
 		return diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
-	r = rulefile_parse(p, n, &a->rs, &a->hs, &a->m, &rebuilt, d);
+	r = content_image_decode(p, n, &cs, &rebuilt, d);
 	if (r != 0) {
 		ward_free(a);
 		return r;
 	}
+	a->rs = cs.rs;
+	a->hs = cs.hs;
+	a->m = cs.m;
+	a->sigma = cs.sigma;
+	a->fim = cs.fim;
+	a->exc = cs.exc;
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	a->version = version;
 	{
@@ -387,6 +400,12 @@ active_from_image(const uint8_t *p, size_t n, const char *name, int64_t version,
 	return 0;
 }
 
+/*
+ * The installed content of e, from the compiled image the store keeps
+ * beside the bundle (what the validator produced when it was admitted):
+ * at start and on rollback the worker neither parses the bundle nor waits
+ * for a validator, so protection starts as fast as the image loads.
+ */
 static int
 active_from_store(const struct store_entry *e, struct active **out, struct ward_diag *d)
 {
@@ -400,25 +419,6 @@ active_from_store(const struct store_entry *e, struct active **out, struct ward_
 	if (r == 0)
 		r = active_from_image(buf, len, e->name, e->version, out, d);
 	ward_free(buf);
-	if (r == 0) {
-		/* Process rules are kept as source: the bundle they came in was
-		 * validated (and its rules parsed) before it was installed. */
-		struct bundle *b = NULL;
-
-		store_path(W.cfg->state_dir, e->version, "wbundle", path, sizeof(path));
-		r = bundle_read(path, &b, d);
-		if (r == 0)
-			r = content_sigma(b, &(*out)->sigma, d);
-		if (r == 0)
-			r = content_fim(b, &(*out)->fim, d);
-		if (r == 0)
-			r = content_exceptions(b, &(*out)->exc, d);
-		bundle_free(b);
-		if (r != 0) {
-			active_free(*out);
-			*out = NULL;
-		}
-	}
 	return r;
 }
 
@@ -491,18 +491,6 @@ compile_in_sandbox(void *arg, const struct admit_policy *p, const struct bundle 
 		diag_text(d, why, sizeof(why));
 		snprintf(sc->why, sizeof(sc->why),
 			 "the validator's compiled content was refused: %s", why);
-		goto out;
-	}
-	/* Process rules, FIM policy and exceptions are still parsed here, in
-	 * the worker; the validator has parsed them once already. */
-	if ((r = content_sigma(b, &sc->a->sigma, d)) != 0 ||
-	    (r = content_fim(b, &sc->a->fim, d)) != 0 ||
-	    (r = content_exceptions(b, &sc->a->exc, d)) != 0) {
-		diag_text(d, why, sizeof(why));
-		snprintf(sc->why, sizeof(sc->why), "process rules, FIM policy or exceptions: %s",
-			 why);
-		active_free(sc->a);
-		sc->a = NULL;
 		goto out;
 	}
 out:
@@ -580,10 +568,12 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	struct ward_diag d;
 	struct timespec t0, t1;
 	enum refusal_cause cause = CAUSE_FORMAT;
+	long long expect;
 	int64_t now = now_unix(), highest, cur_version;
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	expect = *version;
 	*version = 0;
 	reason[0] = '\0';
 	memset(&sc, 0, sizeof(sc));
@@ -656,6 +646,8 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	pthread_mutex_unlock(&W.apply_lock);
 	return 0;
 refused:
+	if (*version == 0 && expect > 0)
+		*version = expect;
 	record_refusal(*version, cause, reason);
 	admit_verdict_free(&v);
 	active_free(sc.a);

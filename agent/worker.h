@@ -64,7 +64,11 @@ void worker_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int worker_safe_mode(void);
 struct json_t *worker_status_json(void);
 /* The activation pipeline for the bundle bytes p[0..n): 0 with *version
- * and *ms set, or an error with reason filled in. */
+ * and *ms set, or an error with reason filled in.  *version comes in as
+ * the version the caller was told the bundle is (the fleet server's
+ * desired version), or 0: a refusal before the bundle's own version can
+ * be trusted (its signatures) is recorded under it, so that the server
+ * hears which of its releases was refused. */
 int worker_activate(const unsigned char *p, size_t n, long long *version, double *ms,
 		    char *reason, size_t rlen);
 /* Back to last-known-good, the current version recorded as refused for

@@ -14,11 +14,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "content/image.h"
 #include "rules/compile.h"
 #include "scan/filevars.h"
 #include "scan/rulefile.h"
 #include "scan/walker.h"
 #include "util/alloc.h"
+#include "util/file.h"
+#include "util/limits.h"
 
 void
 cli_push(const char ***list, size_t *n, const char *v)
@@ -51,13 +54,38 @@ loaded_free(struct loaded *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* A compiled rule file (ward rules compile), or the rules section of a
+ * compiled content image (an agent's content store, v<N>.wrs). */
+static int
+read_compiled(const char *path, struct loaded *l, int *rebuilt, struct ward_diag *d)
+{
+	const uint8_t *rp;
+	uint8_t *p = NULL;
+	size_t n = 0, rn;
+	int r;
+
+	if ((r = file_read_all(path, WARD_MAX_COMPILED_SIZE, &p, &n, d)) != 0)
+		goto out;
+	if (n >= 8 && memcmp(p, CONTENT_IMAGE_MAGIC, 8) == 0)
+		r = content_image_rules(p, n, &rp, &rn, d);
+	else
+		rp = p, rn = n;
+	if (r == 0)
+		r = rulefile_parse(rp, rn, &l->rs, &l->hs, &l->m, rebuilt, d);
+out:
+	if (r != 0 && d != NULL && d->file[0] == '\0')
+		snprintf(d->file, sizeof(d->file), "%s", path);
+	ward_free(p);
+	return r;
+}
+
 static int
 load_compiled(const struct rule_opts *o, struct loaded *l, struct ward_diag *d)
 {
 	int rebuilt = 0, r;
 	size_t i;
 
-	if ((r = rulefile_read(o->compiled, &l->rs, &l->hs, &l->m, &rebuilt, d)) != 0)
+	if ((r = read_compiled(o->compiled, l, &rebuilt, d)) != 0)
 		return r;
 	if (rebuilt)
 		fprintf(stderr,

@@ -1,13 +1,13 @@
 /*
  * admit: the one content admission path.  See admit.h.
  *
- * Must hold: nothing reads the bundle before bundle_parse has validated
- * it; the checks run in one fixed order and the first refusal ends the
- * admission, so a cheap check (a signature) always runs before an
- * expensive or exposed one (compiling hostile rule text); a refusal is
- * decided on typed values (versions, times, counts), and its message is
- * only for people; whatever the compile hook produced is freed with the
- * verdict, admitted or not.
+ * Must hold: nothing reads the bundle before bundle_split has checked its
+ * framing, and nothing parses the manifest's JSON (nor reads a member)
+ * before the signatures over the exact manifest bytes are checked; the checks run in one fixed
+ * order and the first refusal ends the admission, so a cheap check (a signature) always runs before
+ * an expensive or exposed one (compiling hostile rule text); a refusal is decided on typed values
+ * (versions, times, counts), and its message is only for people; whatever the compile hook produced
+ * is freed with the verdict, admitted or not.
  */
 #include "content/admit.h"
 
@@ -86,13 +86,16 @@ content_admit(const uint8_t *data, size_t len, const struct admit_policy *p,
 
 	memset(v, 0, sizeof(*v));
 	wbuf_init(&v->image);
-	/* 1. The format: no other code reads a byte before this passes. */
-	if ((r = bundle_parse(data, len, &v->bundle, d)) != 0) {
+	/* 1. The container's framing: no other code reads a byte before this
+	 * passes.  The manifest's JSON is not parsed yet. */
+	if ((r = bundle_split(data, len, &v->bundle, d)) != 0) {
 		r = refuse(v, ADMIT_FORMAT, "format", r);
 		goto out;
 	}
 	b = v->bundle;
-	/* 2. Signatures: who vouches for the rest of the manifest. */
+	/* 2. Signatures over the exact manifest bytes: who vouches for the
+	 * rest.  Unsigned or badly signed text goes no further — not even to
+	 * the JSON parser. */
 	if (!p->unsigned_ok &&
 	    (p->threshold == 0 ||
 	     (r = bundle_verify(b, p->trusted, p->ntrusted, p->threshold, &v->valid, d)) != 0)) {
@@ -100,7 +103,13 @@ content_admit(const uint8_t *data, size_t len, const struct admit_policy *p,
 		if (r == 0)
 			diag_set(d, WARD_EVERIFY, NULL, 0, 0, "no signature threshold set");
 		r = refuse(v, ADMIT_SIGNATURE, "signature", r);
-		goto out;
+		goto drop;
+	}
+	/* 2b. The manifest (strict JSON) and every member's digest: signed
+	 * text can still be malformed. */
+	if ((r = bundle_parse_manifest(b, d)) != 0) {
+		r = refuse(v, ADMIT_FORMAT, "format", r);
+		goto drop;
 	}
 	/* 3. Anti-rollback: an old signed bundle replayed is still refused. */
 	if (p->newer_than > 0 && b->version <= p->newer_than) {
@@ -138,6 +147,12 @@ content_admit(const uint8_t *data, size_t len, const struct admit_policy *p,
 	v->cause = ADMIT_OK;
 	v->check = NULL;
 	r = 0;
+	goto out;
+drop:
+	/* A verdict holds a bundle only once its manifest was parsed: no
+	 * caller reads a name or version that nobody vouched for. */
+	bundle_free(v->bundle);
+	v->bundle = NULL;
 out:
 	return r;
 }

@@ -5,7 +5,9 @@
  * self-check.  Callers differ only in their policy (which keys, which
  * version to beat, what time it is, where to compile), never in the checks.
  *
- * The order (docs/content.md): format, signatures, anti-rollback, expiry,
+ * The order (docs/content.md): format (the container's framing),
+ * signatures (over the exact manifest bytes, before its JSON is parsed),
+ * the manifest and members' digests (format again), anti-rollback, expiry,
  * min_agent_version, then compile and the bundle's tests through the
  * policy's compile hook.  The first check that fails decides the cause.
  */
@@ -76,7 +78,9 @@ struct admit_verdict {
 	/* The check that refused, for messages only ("format", "signature",
 	 * "version", "min_agent_version", "expiry", "compile", "bundle test"). */
 	const char *check;
-	struct bundle *bundle; /* owned; NULL when the format was refused */
+	/* owned; NULL when the format or the signatures were refused (a
+	 * bundle is kept only once its signed manifest was parsed) */
+	struct bundle *bundle;
 	unsigned valid;	       /* valid trusted signatures counted */
 	struct content_set cs; /* compiled in process (admit_compile_here) */
 	struct wbuf image;     /* compiled image from a sandbox (hook's choice) */

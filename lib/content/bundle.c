@@ -3,10 +3,11 @@
  * docs/bundle-format.md.
  *
  * Must hold: nothing outside this file reads a bundle that bundle_parse has
- * not accepted; every length is checked against a named limit before it is
- * used; the manifest that signatures cover is the exact byte string in the
- * file (it is never re-encoded); a member's bytes are what the manifest's
- * size and SHA-256 say.
+ * not accepted; the manifest's JSON is not parsed before the container is
+ * split (bundle_split), so that a caller can check its signatures over the
+ * exact manifest bytes first (content_admit does); every length is checked against a named limit
+ * before it is used; the manifest that signatures cover is the exact byte string in the file (it is
+ * never re-encoded); a member's bytes are what the manifest's size and SHA-256 say.
  */
 #include "content/bundle.h"
 #include "util/clock.h"
@@ -27,12 +28,8 @@ static const struct {
 	const char *name;
 	enum bundle_member_type type;
 } member_types[] = {
-    {"yara", BM_YARA},
-    {"hashes", BM_HASHES},
-    {"sample", BM_SAMPLE},
-    {"sigma", BM_SIGMA},
-    {"fim", BM_FIM},
-    {"exceptions", BM_EXCEPTIONS},
+    {"yara", BM_YARA},	 {"hashes", BM_HASHES}, {"sample", BM_SAMPLE},
+    {"sigma", BM_SIGMA}, {"fim", BM_FIM},	{"exceptions", BM_EXCEPTIONS},
 };
 
 const char *
@@ -168,7 +165,8 @@ keys_exact(json_t *obj, const char *const *keys, const char *what, struct ward_d
 
 	if (!json_is_object(obj))
 		return MERR(d, WARD_EFORMAT, "%s must be a JSON object", what);
-	json_object_foreach(obj, k, v) {
+	json_object_foreach(obj, k, v)
+	{
 		for (i = 0; keys[i] != NULL; i++)
 			if (strcmp(keys[i], k) == 0)
 				break;
@@ -261,17 +259,21 @@ parse_test(struct bundle *b, json_t *t, uint32_t i, struct ward_diag *d)
 		return r;
 	idx = bundle_find_member(b, sample);
 	if (idx < 0 || b->members[idx].type != BM_SAMPLE)
-		return MERR(d, WARD_EFORMAT, "test sample \"%s\" is not a member of type sample", sample);
+		return MERR(d, WARD_EFORMAT, "test sample \"%s\" is not a member of type sample",
+			    sample);
 	bt->sample = (uint32_t)idx;
 	ex = json_object_get(t, "expect");
 	if (!json_is_array(ex) || json_array_size(ex) > BUNDLE_MAX_EXPECT)
-		return MERR(d, WARD_EFORMAT, "test \"%s\": expect must be an array of rule names", sample);
+		return MERR(d, WARD_EFORMAT, "test \"%s\": expect must be an array of rule names",
+			    sample);
 	n = json_array_size(ex);
 	if (n > 0 && (bt->expect = ward_calloc(n, sizeof(*bt->expect))) == NULL)
 		return WARD_ENOMEM;
-	json_array_foreach(ex, k, v) {
+	json_array_foreach(ex, k, v)
+	{
 		if (!json_is_string(v) || !ident_ok(json_string_value(v), 128, 0))
-			return MERR(d, WARD_EFORMAT, "test \"%s\": \"expect\" holds a bad rule name", sample);
+			return MERR(d, WARD_EFORMAT,
+				    "test \"%s\": \"expect\" holds a bad rule name", sample);
 		if ((bt->expect[bt->nexpect] = ward_strdup(json_string_value(v))) == NULL)
 			return WARD_ENOMEM;
 		bt->nexpect++;
@@ -282,9 +284,9 @@ parse_test(struct bundle *b, json_t *t, uint32_t i, struct ward_diag *d)
 static int
 parse_manifest(struct bundle *b, struct ward_diag *d)
 {
-	static const char *const keys[] = {"format",  "name",		   "version", "created",
-					   "expires", "min_agent_version", "members", "tests",
-					   NULL};
+	static const char *const keys[] = {"format",  "name",	 "version",
+					   "created", "expires", "min_agent_version",
+					   "members", "tests",	 NULL};
 	json_error_t je;
 	json_t *root, *arr, *v;
 	const char *s;
@@ -303,7 +305,8 @@ parse_manifest(struct bundle *b, struct ward_diag *d)
 	if ((r = get_int(root, "format", 1, 1000, &fmt, d)) != 0)
 		goto out;
 	if (fmt != BUNDLE_FORMAT) {
-		r = MERR(d, WARD_EVERSION, "manifest format %lld is not supported (this ward reads %d)",
+		r = MERR(d, WARD_EVERSION,
+			 "manifest format %lld is not supported (this ward reads %d)",
 			 (long long)fmt, BUNDLE_FORMAT);
 		goto out;
 	}
@@ -336,7 +339,8 @@ parse_manifest(struct bundle *b, struct ward_diag *d)
 	if ((r = get_str(root, "min_agent_version", BUNDLE_MAX_VERSION_TEXT - 1, &s, d)) != 0)
 		goto out;
 	if (version_parts(s, parts) != 0) {
-		r = MERR(d, WARD_EFORMAT, "\"min_agent_version\" must be MAJOR.MINOR.PATCH, not \"%s\"", s);
+		r = MERR(d, WARD_EFORMAT,
+			 "\"min_agent_version\" must be MAJOR.MINOR.PATCH, not \"%s\"", s);
 		goto out;
 	}
 	snprintf(b->min_agent_version, sizeof(b->min_agent_version), "%s", s);
@@ -351,7 +355,8 @@ parse_manifest(struct bundle *b, struct ward_diag *d)
 		r = WARD_ENOMEM;
 		goto out;
 	}
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if ((r = parse_member(b, v, (uint32_t)i, d)) != 0)
 			goto out;
 		b->nmembers++;
@@ -367,7 +372,8 @@ parse_manifest(struct bundle *b, struct ward_diag *d)
 		r = WARD_ENOMEM;
 		goto out;
 	}
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		b->ntests++;
 		if ((r = parse_test(b, v, (uint32_t)i, d)) != 0)
 			goto out;
@@ -386,13 +392,12 @@ cerr(struct ward_diag *d, int err, const char *msg)
 }
 
 int
-bundle_parse(const uint8_t *data, size_t len, struct bundle **out, struct ward_diag *d)
+bundle_split(const uint8_t *data, size_t len, struct bundle **out, struct ward_diag *d)
 {
 	struct bundle *b = NULL;
 	struct rbuf rb;
 	uint32_t fmt, mlen, nsig, i;
 	const uint8_t *p;
-	uint8_t md[32];
 	int r;
 
 	*out = NULL;
@@ -461,8 +466,32 @@ bundle_parse(const uint8_t *data, size_t len, struct bundle **out, struct ward_d
 		s->len = slen;
 		b->nsigs++;
 	}
+	b->body_off = rb.off;
+	*out = b;
+	b = NULL;
+	r = 0;
+out:
+	if (r == WARD_ENOMEM)
+		r = cerr(d, WARD_ENOMEM, "out of memory");
+	bundle_free(b);
+	return r;
+}
+
+int
+bundle_parse_manifest(struct bundle *b, struct ward_diag *d)
+{
+	struct rbuf rb;
+	uint8_t md[32];
+	uint32_t i;
+	int r;
+
+	diag_clear(d);
+	if (b->name != NULL || b->nmembers != 0 || b->ntests != 0)
+		return cerr(d, WARD_EINVAL, "the manifest was parsed already");
 	if ((r = parse_manifest(b, d)) != 0)
 		goto out;
+	rbuf_init(&rb, b->raw, b->rawlen);
+	rb.off = b->body_off;
 	for (i = 0; i < b->nmembers; i++) {
 		struct bundle_member *m = &b->members[i];
 
@@ -484,11 +513,25 @@ bundle_parse(const uint8_t *data, size_t len, struct bundle **out, struct ward_d
 		r = cerr(d, WARD_EFORMAT, "trailing bytes after the last member");
 		goto out;
 	}
-	*out = b;
-	b = NULL;
+	b->parsed = 1;
 out:
 	if (r == WARD_ENOMEM)
 		r = cerr(d, WARD_ENOMEM, "out of memory");
+	return r;
+}
+
+int
+bundle_parse(const uint8_t *data, size_t len, struct bundle **out, struct ward_diag *d)
+{
+	struct bundle *b = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = bundle_split(data, len, &b, d)) != 0 || (r = bundle_parse_manifest(b, d)) != 0)
+		goto out;
+	*out = b;
+	b = NULL;
+out:
 	bundle_free(b);
 	return r;
 }
@@ -587,7 +630,8 @@ bundle_verify(const struct bundle *b, struct sign_key *const *trusted, size_t nt
 		int dup = 0;
 
 		for (j = 0; j < i; j++)
-			if (counted[j] && memcmp(b->sigs[j].key_id, s->key_id, SIGN_KEY_ID_SIZE) == 0)
+			if (counted[j] &&
+			    memcmp(b->sigs[j].key_id, s->key_id, SIGN_KEY_ID_SIZE) == 0)
 				dup = 1;
 		if (dup)
 			continue;

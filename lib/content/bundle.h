@@ -8,7 +8,9 @@
  * keys, bounded numbers and strings, a fixed shape) and every member's size
  * and SHA-256, before any other code reads a byte of it.  Signatures are
  * checked separately (bundle_verify) because building and inspecting
- * happen before signing.
+ * happen before signing; bundle_split and bundle_parse_manifest are its
+ * two halves, so that signatures can be checked before the manifest's
+ * JSON is parsed (content_admit).
  */
 #ifndef WARD_CONTENT_BUNDLE_H
 #define WARD_CONTENT_BUNDLE_H
@@ -38,11 +40,11 @@
 #define BUNDLE_MAX_VERSION ((int64_t)1 << 53)
 
 enum bundle_member_type {
-	BM_YARA = 1,   /* YARA rule source */
-	BM_HASHES = 2, /* hash signatures, ALG:HEX:SIZE:NAME lines */
-	BM_SAMPLE = 3, /* a test sample */
-	BM_SIGMA = 4,  /* a process rule (Sigma, Linux process_creation) */
-	BM_FIM = 5,    /* a FIM watch policy (JSON, fim/watch.h) */
+	BM_YARA = 1,	   /* YARA rule source */
+	BM_HASHES = 2,	   /* hash signatures, ALG:HEX:SIZE:NAME lines */
+	BM_SAMPLE = 3,	   /* a test sample */
+	BM_SIGMA = 4,	   /* a process rule (Sigma, Linux process_creation) */
+	BM_FIM = 5,	   /* a FIM watch policy (JSON, fim/watch.h) */
 	BM_EXCEPTIONS = 6, /* exceptions to verdicts (JSON, scan/except.h) */
 };
 
@@ -84,6 +86,8 @@ struct bundle {
 	uint32_t ntests;
 	struct bundle_sig sigs[BUNDLE_MAX_SIGNATURES];
 	uint32_t nsigs;
+	size_t body_off; /* where the members begin in raw */
+	int parsed;	 /* 1 once the manifest and members were checked */
 };
 
 /*
@@ -93,6 +97,23 @@ struct bundle {
  * differs from the manifest), WARD_ENOMEM; d says what and where.
  */
 int bundle_parse(const uint8_t *data, size_t len, struct bundle **out, struct ward_diag *d);
+
+/*
+ * The first half of bundle_parse: checks the container's framing only —
+ * magic, format, the manifest's length, the signature entries — and
+ * returns in *out a bundle whose manifest bytes and signatures are set
+ * (for bundle_verify) but whose manifest is not parsed: name, version,
+ * members and tests are empty until bundle_parse_manifest.  No JSON is
+ * read.  Errors as bundle_parse.
+ */
+int bundle_split(const uint8_t *data, size_t len, struct bundle **out, struct ward_diag *d);
+
+/*
+ * The second half: parses the manifest of a split bundle (strict JSON)
+ * and checks every member's size and digest and that nothing trails.  On
+ * failure b stays split only (free it).  Errors as bundle_parse.
+ */
+int bundle_parse_manifest(struct bundle *b, struct ward_diag *d);
 
 /* Reads and parses a bundle file (WARD_EIO if it can't be read). */
 int bundle_read(const char *path, struct bundle **out, struct ward_diag *d);

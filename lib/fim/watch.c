@@ -6,6 +6,7 @@
  */
 #include "fim/watch.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 
 #include <fnmatch.h>
 #include <jansson.h>
@@ -39,7 +40,8 @@ fim_watch_add_path(struct fim_watch *w, const char *path, struct ward_diag *d)
 	    strstr(path, "/../") != NULL || (n >= 2 && strcmp(path + n - 2, "/.") == 0) ||
 	    (n >= 3 && strcmp(path + n - 3, "/..") == 0))
 		return diag_set(d, WARD_EINVAL, NULL, 0, 0,
-				"FIM path \"%.200s\" is not an absolute path without . or ..", path);
+				"FIM path \"%.200s\" is not an absolute path without . or ..",
+				path);
 	return add(w->paths, &w->npaths, path, "paths", d);
 }
 
@@ -68,7 +70,8 @@ fim_watch_add_json(struct fim_watch *w, const char *name, const char *text, size
 		return diag_set(d, WARD_ESYNTAX, name, 1, 1,
 				"a FIM policy is a JSON object with \"paths\" and \"exclude\"");
 	}
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		int paths = strcmp(key, "paths") == 0;
 
 		if (!paths && strcmp(key, "exclude") != 0) {
@@ -76,13 +79,14 @@ fim_watch_add_json(struct fim_watch *w, const char *name, const char *text, size
 			break;
 		}
 		if (!json_is_array(v)) {
-			r = diag_set(d, WARD_ESYNTAX, name, 0, 0, "\"%s\" must be a list of strings",
-				     key);
+			r = diag_set(d, WARD_ESYNTAX, name, 0, 0,
+				     "\"%s\" must be a list of strings", key);
 			break;
 		}
-		json_array_foreach(v, i, e) {
-			if (!json_is_string(e) || strlen(json_string_value(e)) !=
-						      json_string_length(e)) {
+		json_array_foreach(v, i, e)
+		{
+			if (!json_is_string(e) ||
+			    strlen(json_string_value(e)) != json_string_length(e)) {
 				r = diag_set(d, WARD_ESYNTAX, name, 0, 0,
 					     "\"%s\" must be a list of strings", key);
 				break;
@@ -137,4 +141,55 @@ fim_watch_free(struct fim_watch *w)
 	for (i = 0; i < w->nexcludes; i++)
 		ward_free(w->excludes[i]);
 	memset(w, 0, sizeof(*w));
+}
+
+/* --- the compiled form ------------------------------------------------ */
+
+int
+fim_watch_encode(const struct fim_watch *w, struct wbuf *out)
+{
+	unsigned i;
+
+	wbuf_u32(out, w->npaths);
+	for (i = 0; i < w->npaths; i++)
+		wbuf_str(out, w->paths[i]);
+	wbuf_u32(out, w->nexcludes);
+	for (i = 0; i < w->nexcludes; i++)
+		wbuf_str(out, w->excludes[i]);
+	return out->err;
+}
+
+/* One list of the compiled form: a count, then each string through the
+ * same checks as a policy's text. */
+static int
+decode_list(struct rbuf *b, struct fim_watch *w, int paths, struct ward_diag *d)
+{
+	uint32_t n, i;
+	char *s = NULL;
+	int r;
+
+	if (rbuf_u32(b, &n) != 0 || n > FIM_MAX_PATHS)
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0, "compiled FIM policy: bad count of %s",
+				paths ? "paths" : "exclusions");
+	for (i = 0, r = 0; i < n && r == 0; i++) {
+		if ((r = rbuf_strdup(b, PATH_MAX - 1, &s)) != 0) {
+			r = diag_set(d, r, NULL, 0, 0, "compiled FIM policy: bad string");
+			break;
+		}
+		r = paths ? fim_watch_add_path(w, s, d) : fim_watch_add_exclude(w, s, d);
+		ward_free(s);
+		s = NULL;
+	}
+	return r;
+}
+
+int
+fim_watch_decode(struct rbuf *b, struct fim_watch *w, struct ward_diag *d)
+{
+	int r;
+
+	memset(w, 0, sizeof(*w));
+	if ((r = decode_list(b, w, 1, d)) != 0 || (r = decode_list(b, w, 0, d)) != 0)
+		fim_watch_free(w);
+	return r;
 }

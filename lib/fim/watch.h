@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "fim/fim.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 struct fim_watch {
@@ -41,5 +42,21 @@ int fim_watch_covers(const struct fim_watch *w, const char *path);
 int fim_watch_excluded(const struct fim_watch *w, const char *path);
 
 void fim_watch_free(struct fim_watch *w);
+
+/*
+ * The compiled form of w, as the agent's validator hands it to the worker
+ * (no JSON): a u32 count and the strings of paths, then of exclusions.
+ * Appends to out; returns out->err.
+ */
+int fim_watch_encode(const struct fim_watch *w, struct wbuf *out);
+
+/*
+ * Reads the compiled form from b into *w (cleared on entry): every count
+ * bounded by FIM_MAX_PATHS, every string length-checked, NUL-free and
+ * checked as fim_watch_add_path / fim_watch_add_exclude check a policy's
+ * text.  0, or WARD_EFORMAT / WARD_ELIMIT / WARD_EINVAL / WARD_ENOMEM
+ * with d saying why and *w empty.
+ */
+int fim_watch_decode(struct rbuf *b, struct fim_watch *w, struct ward_diag *d);
 
 #endif

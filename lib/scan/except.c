@@ -14,6 +14,7 @@
 #include "crypto/digest.h"
 #include "proto/jcheck.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -751,4 +752,120 @@ except_list_has_sha256(const struct except_list *l)
 		if (l->v[i].kind == EXCEPT_SHA256)
 			return 1;
 	return 0;
+}
+
+/* --- the compiled form ------------------------------------------------ */
+
+/* Which optional strings an entry of the compiled form carries. */
+enum { HAS_GLOB = 1, HAS_RULE = 2, HAS_REASON = 4, HAS_BY = 8 };
+
+int
+except_list_encode(const struct except_list *l, struct wbuf *out)
+{
+	unsigned i;
+
+	wbuf_u32(out, l->n);
+	for (i = 0; i < l->n; i++) {
+		const struct except *e = &l->v[i];
+
+		wbuf_u8(out, (uint8_t)e->kind);
+		wbuf_put(out, e->sha256, 32);
+		wbuf_u8(out, (uint8_t)((e->glob ? HAS_GLOB : 0) | (e->rule ? HAS_RULE : 0) |
+				       (e->reason ? HAS_REASON : 0) | (e->by ? HAS_BY : 0)));
+		if (e->glob != NULL)
+			wbuf_str(out, e->glob);
+		if (e->rule != NULL)
+			wbuf_str(out, e->rule);
+		if (e->reason != NULL)
+			wbuf_str(out, e->reason);
+		if (e->by != NULL)
+			wbuf_str(out, e->by);
+		wbuf_i64(out, e->id);
+		wbuf_i64(out, e->added);
+	}
+	return out->err;
+}
+
+/* The same rules except_from_json applies, on a decoded entry: the kind
+ * and its fields agree, each string passes its own check. */
+static int
+decoded_check(const struct except *e, struct ward_diag *d)
+{
+	int shape = (e->kind == EXCEPT_SHA256 && e->glob == NULL && e->rule == NULL) ||
+		    (e->kind == EXCEPT_PATH && e->glob != NULL && e->rule == NULL) ||
+		    (e->kind == EXCEPT_RULE && e->rule != NULL);
+	int r = 0;
+
+	if (!shape || e->id < 0 || e->added < 0)
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+				"compiled exception: kind, fields, id or time out of range");
+	if (e->glob != NULL)
+		r = except_glob_check(e->glob, strlen(e->glob), d);
+	if (r == 0 && e->rule != NULL)
+		r = rule_check(e->rule, strlen(e->rule), d);
+	if (r == 0 && e->reason != NULL)
+		r = text_check("reason", e->reason, strlen(e->reason), WARD_MAX_EXCEPT_REASON, d);
+	if (r == 0 && e->by != NULL)
+		r = text_check("by", e->by, strlen(e->by), WARD_MAX_EXCEPT_BY, d);
+	return r;
+}
+
+/* One optional string of an entry; a present one must be there. */
+static int
+decode_str(struct rbuf *b, unsigned has, unsigned bit, size_t max, char **out)
+{
+	if (!(has & bit))
+		return 0;
+	return rbuf_strdup(b, max, out);
+}
+
+static int
+decode_one(struct rbuf *b, struct except *e, struct ward_diag *d)
+{
+	const uint8_t *sha;
+	uint8_t kind, has;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	if (rbuf_u8(b, &kind) != 0 || rbuf_bytes(b, 32, &sha) != 0 || rbuf_u8(b, &has) != 0 ||
+	    kind < EXCEPT_SHA256 || kind > EXCEPT_RULE ||
+	    (has & ~(HAS_GLOB | HAS_RULE | HAS_REASON | HAS_BY)) != 0) {
+		r = diag_set(d, WARD_EFORMAT, NULL, 0, 0, "compiled exception: bad header");
+		goto out;
+	}
+	e->kind = (enum except_kind)kind;
+	memcpy(e->sha256, sha, 32);
+	if ((r = decode_str(b, has, HAS_GLOB, WARD_MAX_EXCEPT_GLOB, &e->glob)) != 0 ||
+	    (r = decode_str(b, has, HAS_RULE, WARD_MAX_SIG_NAME, &e->rule)) != 0 ||
+	    (r = decode_str(b, has, HAS_REASON, WARD_MAX_EXCEPT_REASON, &e->reason)) != 0 ||
+	    (r = decode_str(b, has, HAS_BY, WARD_MAX_EXCEPT_BY, &e->by)) != 0 ||
+	    (r = rbuf_i64(b, &e->id)) != 0 || (r = rbuf_i64(b, &e->added)) != 0) {
+		r = diag_set(d, r, NULL, 0, 0, "compiled exception: bad or truncated field");
+		goto out;
+	}
+	r = decoded_check(e, d);
+out:
+	if (r != 0)
+		except_clear(e);
+	return r;
+}
+
+int
+except_list_decode(struct rbuf *b, struct except_list *l, struct ward_diag *d)
+{
+	struct except e;
+	uint32_t n, i;
+	int r = 0;
+
+	memset(l, 0, sizeof(*l));
+	/* 50 bytes is the least an entry takes: a count past what remains is
+	 * refused before anything is allocated for it. */
+	if (rbuf_u32(b, &n) != 0 || n > WARD_MAX_EXCEPTIONS || n > rbuf_left(b) / 50)
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0, "compiled exceptions: bad count");
+	for (i = 0; i < n && r == 0; i++)
+		if ((r = decode_one(b, &e, d)) == 0)
+			r = except_list_add(l, &e, d);
+	if (r != 0)
+		except_list_free(l);
+	return r;
 }

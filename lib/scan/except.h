@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/limits.h"
 
@@ -157,6 +158,22 @@ const struct except *except_match(const struct except_list *l, const char *path,
 
 /* 1 if l holds an exception by SHA-256 (a file must be hashed to apply it). */
 int except_list_has_sha256(const struct except_list *l);
+
+/*
+ * The compiled form of l, as the agent's validator hands it to the worker
+ * (no JSON): a u32 count, then per entry its kind, SHA-256, which strings
+ * follow, the strings, id and added.  Appends to out; returns out->err.
+ */
+int except_list_encode(const struct except_list *l, struct wbuf *out);
+
+/*
+ * Reads the compiled form from b into *l (cleared on entry): the count
+ * bounded by WARD_MAX_EXCEPTIONS and by what remains, every string
+ * length-checked and NUL-free, and each entry checked as
+ * except_from_json checks one (kind and fields agree, glob, rule name,
+ * reason and by).  0, or a WARD_E* code with d saying why and *l empty.
+ */
+int except_list_decode(struct rbuf *b, struct except_list *l, struct ward_diag *d);
 
 /* "sha256", "path" or "rule". */
 const char *except_kind_name(enum except_kind k);

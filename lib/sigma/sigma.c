@@ -7,6 +7,7 @@
  * values, which run POSIX regexec.
  */
 #include "sigma/sigma.h"
+#include "sigma/sigma_int.h"
 #include "util/alloc.h"
 
 #include <ctype.h>
@@ -17,58 +18,6 @@
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
-
-enum { M_CONTAINS = 1, M_STARTS = 2, M_ENDS = 4, M_ALL = 8, M_RE = 16, M_CASED = 32 };
-
-struct svalue {
-	char *pat; /* glob (with * and ?) built from the value and the modifiers */
-	regex_t re;
-	int is_re;
-};
-
-struct sterm {
-	enum sigma_field f;
-	unsigned mods;
-	struct svalue *v;
-	unsigned nv;
-};
-
-struct smap {
-	struct sterm *t;
-	unsigned nt;
-};
-
-struct ssel {
-	char *name;
-	struct smap *m;
-	unsigned nm;
-};
-
-enum { N_SEL, N_ONE, N_ALL, N_NOT, N_AND, N_OR };
-
-struct snode {
-	int op;
-	int a, b;	/* children (N_NOT: a; N_AND/N_OR: a, b) */
-	unsigned sel;	/* N_SEL */
-	unsigned *sels; /* N_ONE, N_ALL */
-	unsigned nsels;
-};
-
-struct srule {
-	char *title, *id, *level;
-	enum sigma_action action;
-	struct ssel *sel;
-	unsigned nsel;
-	struct snode *n;
-	unsigned nn;
-	size_t capn;
-	int root;
-};
-
-struct sigma_set {
-	struct srule *r;
-	size_t n, cap;
-};
 
 static const char *const field_names[SF_COUNT] = {
     "Image", "CommandLine", "ParentImage", "ParentCommandLine", "User", "CurrentDirectory",
@@ -87,8 +36,8 @@ sigma_set_new(struct sigma_set **out)
 	return *out != NULL ? 0 : WARD_ENOMEM;
 }
 
-static void
-rule_free(struct srule *r)
+void
+sigma_rule_clear(struct srule *r)
 {
 	unsigned i, j, k;
 
@@ -127,7 +76,7 @@ sigma_set_free(struct sigma_set *s)
 	if (s == NULL)
 		return;
 	for (i = 0; i < s->n; i++)
-		rule_free(&s->r[i]);
+		sigma_rule_clear(&s->r[i]);
 	ward_free(s->r);
 	ward_free(s);
 }
@@ -171,8 +120,8 @@ ceq(char a, char b, int icase)
 }
 
 /* Glob match of s against p: * any run, ? one character, \* \? \\ literal. */
-static int
-glob_match(const char *p, const char *s, int icase)
+int
+sigma_glob_match(const char *p, const char *s, int icase)
 {
 	const char *star_p = NULL, *star_s = NULL;
 
@@ -213,7 +162,7 @@ value_match(const struct sterm *t, const struct svalue *v, const char *s)
 {
 	if (v->is_re)
 		return regexec(&v->re, s, 0, NULL, 0) == 0;
-	return glob_match(v->pat, s, !(t->mods & M_CASED));
+	return sigma_glob_match(v->pat, s, !(t->mods & M_CASED));
 }
 
 static int
@@ -279,6 +228,32 @@ node_eval(const struct srule *r, int n, const struct sigma_event *ev)
 }
 
 int
+sigma_rule_depth_check(const struct srule *r)
+{
+	unsigned *depth, i, a, b;
+	int ok = 1;
+
+	if (r->nn == 0)
+		return 0;
+	/* Children come first, so one pass in index order sees them done. */
+	if ((depth = ward_calloc(r->nn, sizeof(*depth))) == NULL)
+		return WARD_ENOMEM;
+	for (i = 0; i < r->nn && ok; i++) {
+		const struct snode *n = &r->n[i];
+
+		a = b = 0;
+		if (n->op == N_NOT || n->op == N_AND || n->op == N_OR)
+			a = (unsigned)n->a < i ? depth[n->a] : SIGMA_MAX_DEPTH;
+		if (n->op == N_AND || n->op == N_OR)
+			b = (unsigned)n->b < i ? depth[n->b] : SIGMA_MAX_DEPTH;
+		depth[i] = 1 + (a > b ? a : b);
+		ok = depth[i] <= SIGMA_MAX_DEPTH;
+	}
+	ward_free(depth);
+	return ok ? 0 : WARD_ELIMIT;
+}
+
+int
 sigma_match(const struct sigma_set *s, size_t i, const struct sigma_event *ev)
 {
 	return node_eval(&s->r[i], s->r[i].root, ev);
@@ -293,8 +268,7 @@ struct sp {
 	struct srule *r;
 };
 
-static int
-perr(struct sp *p, const yaml_node_t *n, int err, const char *fmt, ...)
+static int perr(struct sp *p, const yaml_node_t *n, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int
@@ -329,8 +303,8 @@ node(struct sp *p, int idx)
  * bound: at most 512 characters, no quantifier on a quantifier, counts of
  * at most 100, and the product of all counts at most 10 000.
  */
-static const char *
-re_unsafe(const char *v)
+const char *
+sigma_re_unsafe(const char *v)
 {
 	uint64_t product = 1;
 	int in_class = 0, prev_quant = 0;
@@ -404,7 +378,7 @@ add_value(struct sp *p, struct sterm *t, const yaml_node_t *n)
 	sv = &t->v[t->nv];
 	memset(sv, 0, sizeof(*sv));
 	if (t->mods & M_RE) {
-		const char *why = re_unsafe(v);
+		const char *why = sigma_re_unsafe(v);
 		int e;
 
 		if (why != NULL)
@@ -415,6 +389,12 @@ add_value(struct sp *p, struct sterm *t, const yaml_node_t *n)
 			return perr(p, n, WARD_EUNSUPPORTED,
 				    "regular expression '%s' is not a POSIX extended regexp", v);
 		sv->is_re = 1;
+		/* The source goes into the compiled form (sigma_set_encode). */
+		if ((sv->pat = ward_strdup(v)) == NULL) {
+			regfree(&sv->re);
+			sv->is_re = 0;
+			return perr(p, n, WARD_ENOMEM, "out of memory");
+		}
 		t->nv++;
 		return 0;
 	}
@@ -468,10 +448,12 @@ parse_term(struct sp *p, const yaml_node_t *k, const yaml_node_t *v, struct ster
 		t->mods |= m;
 	}
 	if ((t->mods & M_RE) && (t->mods & (M_CONTAINS | M_STARTS | M_ENDS)))
-		return perr(p, k, WARD_EUNSUPPORTED, "re cannot be combined with contains, "
-						     "startswith or endswith");
+		return perr(p, k, WARD_EUNSUPPORTED,
+			    "re cannot be combined with contains, "
+			    "startswith or endswith");
 	if (__builtin_popcount(t->mods & (M_CONTAINS | M_STARTS | M_ENDS)) > 1)
-		return perr(p, k, WARD_ESYNTAX, "contains, startswith and endswith exclude each other");
+		return perr(p, k, WARD_ESYNTAX,
+			    "contains, startswith and endswith exclude each other");
 	n = v->type == YAML_SEQUENCE_NODE
 		? (unsigned)(v->data.sequence.items.top - v->data.sequence.items.start)
 		: 1;
@@ -628,11 +610,12 @@ c_primary(struct cp *c)
 			return -1;
 		}
 		for (i = 0; i < r->nsel; i++)
-			if (glob_match(pat, r->sel[i].name, 0) &&
+			if (sigma_glob_match(pat, r->sel[i].name, 0) &&
 			    !(strcmp(c->tok, "them") == 0 && r->sel[i].name[0] == '_'))
 				r->n[n].sels[r->n[n].nsels++] = i;
 		if (r->n[n].nsels == 0) {
-			perr(c->p, c->at, WARD_ESYNTAX, "condition: no selection matches '%s'", c->tok);
+			perr(c->p, c->at, WARD_ESYNTAX, "condition: no selection matches '%s'",
+			     c->tok);
 			return -1;
 		}
 		next_tok(c);
@@ -643,9 +626,10 @@ c_primary(struct cp *c)
 			break;
 	if (c->tok[0] == '\0' || i == r->nsel) {
 		perr(c->p, c->at, c->tok[0] == '\0' ? WARD_ESYNTAX : WARD_EUNSUPPORTED,
-		     c->tok[0] == '\0' ? "condition: unexpected end"
-				       : "condition: '%s' is not a selection of this rule (aggregations "
-					 "and other operators are not supported)",
+		     c->tok[0] == '\0'
+			 ? "condition: unexpected end"
+			 : "condition: '%s' is not a selection of this rule (aggregations "
+			   "and other operators are not supported)",
 		     c->tok);
 		return -1;
 	}
@@ -704,6 +688,7 @@ parse_condition(struct sp *p, const yaml_node_t *v)
 {
 	struct cp c;
 	const char *s = scalar(v);
+	int r;
 
 	if (s == NULL)
 		return perr(p, v, WARD_EUNSUPPORTED, "condition must be one string");
@@ -715,6 +700,10 @@ parse_condition(struct sp *p, const yaml_node_t *v)
 	p->r->root = c_or(&c);
 	if (p->r->root < 0)
 		return p->d != NULL && p->d->msg[0] ? WARD_ESYNTAX : WARD_ENOMEM;
+	if ((r = sigma_rule_depth_check(p->r)) != 0)
+		return perr(p, v, r == WARD_ENOMEM ? r : WARD_EUNSUPPORTED,
+			    r == WARD_ENOMEM ? "out of memory" : "condition: nested deeper than %d",
+			    SIGMA_MAX_DEPTH);
 	if (c.tok[0] != '\0')
 		return perr(p, v, c.tok[0] == '|' ? WARD_EUNSUPPORTED : WARD_ESYNTAX,
 			    "condition: unexpected '%s'%s", c.tok,
@@ -805,7 +794,8 @@ sigma_set_add(struct sigma_set *s, const char *name, const char *yaml, size_t le
 
 	diag_clear(d);
 	if (len > SIGMA_MAX_SOURCE)
-		return diag_set(d, WARD_ELIMIT, name, 0, 0, "rule file larger than SIGMA_MAX_SOURCE");
+		return diag_set(d, WARD_ELIMIT, name, 0, 0,
+				"rule file larger than SIGMA_MAX_SOURCE");
 	if (s->n >= SIGMA_MAX_RULES)
 		return diag_set(d, WARD_ELIMIT, name, 0, 0, "more than SIGMA_MAX_RULES rules");
 	memset(&p, 0, sizeof(p));
@@ -887,7 +877,7 @@ sigma_set_add(struct sigma_set *s, const char *name, const char *yaml, size_t le
 	memset(&r, 0, sizeof(r));
 out:
 	if (rc != 0)
-		rule_free(&r);
+		sigma_rule_clear(&r);
 	yaml_document_delete(&p.doc);
 	return rc;
 }

@@ -19,10 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 
 #define SIGMA_MAX_RULES 100000
 #define SIGMA_MAX_SOURCE (1u << 20)
+/* Operators nested in one condition: matching recurses once per level. */
+#define SIGMA_MAX_DEPTH 256
 
 enum sigma_field {
 	SF_IMAGE = 0,
@@ -65,6 +68,24 @@ enum sigma_action sigma_rule_action(const struct sigma_set *s, size_t i);
 
 /* 1 if rule i matches ev. */
 int sigma_match(const struct sigma_set *s, size_t i, const struct sigma_event *ev);
+
+/*
+ * The compiled form of s (NULL: an empty set), as the agent's validator
+ * hands process rules to the worker (no YAML): per rule its strings, its
+ * selections (mappings of field, modifiers and values; a regexp as its
+ * source) and its condition as nodes.  Appends to out; returns out->err.
+ */
+int sigma_set_encode(const struct sigma_set *s, struct wbuf *out);
+
+/*
+ * Reads the compiled form from b into *out (NULL when it holds no rule):
+ * counts bounded by SIGMA_MAX_RULES and by what remains, strings
+ * length-checked and NUL-free, fields, modifiers, actions and condition
+ * indices in range, a node's children before it, each regexp through the
+ * same cost check as a rule file's.  0, or WARD_EFORMAT / WARD_ENOMEM
+ * with d saying which rule; *out is then NULL.
+ */
+int sigma_set_decode(struct rbuf *b, struct sigma_set **out, struct ward_diag *d);
 
 /* The name of field f ("Image", ...). */
 const char *sigma_field_name(enum sigma_field f);

@@ -113,6 +113,32 @@ rbuf_lenbytes(struct rbuf *b, size_t max, const uint8_t **p, size_t *n)
 	return rbuf_bytes(b, len, p);
 }
 
+int
+rbuf_strdup(struct rbuf *b, size_t max, char **out)
+{
+	size_t save = b->off, n;
+	const uint8_t *p;
+	int r;
+
+	*out = NULL;
+	if ((r = rbuf_lenbytes(b, max, &p, &n)) != 0)
+		goto out;
+	if (n > 0 && memchr(p, '\0', n) != NULL) {
+		r = WARD_EFORMAT;
+		goto out;
+	}
+	if ((*out = ward_malloc(n + 1)) == NULL) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	memcpy(*out, p, n);
+	(*out)[n] = '\0';
+out:
+	if (r != 0)
+		b->off = save;
+	return r;
+}
+
 void
 wbuf_init(struct wbuf *b)
 {
@@ -204,4 +230,10 @@ wbuf_patch_u32(struct wbuf *b, size_t off, uint32_t v)
 		return;
 	for (i = 0; i < 4; i++)
 		b->p[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+void
+wbuf_str(struct wbuf *b, const char *s)
+{
+	wbuf_lenbytes(b, s, strlen(s));
 }

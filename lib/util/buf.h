@@ -34,6 +34,14 @@ int rbuf_bytes(struct rbuf *b, size_t n, const uint8_t **p);
 /* Reads a u32 length, checks it against max and what remains, then the bytes. */
 int rbuf_lenbytes(struct rbuf *b, size_t max, const uint8_t **p, size_t *n);
 
+/*
+ * Reads a u32 length (at most max) and that many bytes as a string: none
+ * may be NUL.  *out is a ward_malloc'd NUL-terminated copy (the caller
+ * frees it), NULL on error: WARD_EFORMAT (short, too long, a NUL inside)
+ * or WARD_ENOMEM; the cursor does not move then.
+ */
+int rbuf_strdup(struct rbuf *b, size_t max, char **out);
+
 /* A growable write buffer; owns its bytes until wbuf_steal/wbuf_free. */
 struct wbuf {
 	uint8_t *p;
@@ -52,6 +60,8 @@ void wbuf_u64(struct wbuf *b, uint64_t v);
 void wbuf_i64(struct wbuf *b, int64_t v);
 /* A u32 length followed by the bytes. */
 void wbuf_lenbytes(struct wbuf *b, const void *p, size_t n);
+/* A string as rbuf_strdup reads it (a u32 length, the bytes, no NUL). */
+void wbuf_str(struct wbuf *b, const char *s);
 /* Overwrites 4 bytes at off (which must be already written). */
 void wbuf_patch_u32(struct wbuf *b, size_t off, uint32_t v);
 

@@ -453,3 +453,25 @@ def test_downloads_directory_must_be_private(hostile):
                    "version 4 active")
     finally:
         shutil.rmtree(outside, ignore_errors=True)
+
+
+def test_unsigned_release_is_refused_under_the_version_sent(hostile):
+    """A bundle that is not signed by a trusted key (here: an untrusted
+    key, and a manifest that claims another version) is refused for its
+    signature, recorded under the version the server said it was — the
+    unsigned manifest's own claim is never read — so the server's gate
+    hears which release was refused; and it is not fetched again."""
+    fleet = hostile.fleet
+    other = Keys(hostile.ward, str(hostile.tmp / "other")).make("other")
+    data = crafted(99, other, str(hostile.tmp))
+    sha = hashlib.sha256(data).hexdigest()
+    fleet.on_bundle = lambda h, n: send_bundle(h, data)
+    fleet.desired = lambda n: {"version": 7, "sha256": sha, "size": len(data),
+                               "url": PREFIX + sha}
+    a = hostile.agent()
+    st = a.wait_for(lambda st: st["content"].get("rejected"), 30, "a refusal")
+    rej = st["content"]["rejected"]
+    assert [(r["version"], r["cause"]) for r in rej] == [(7, "signature")], rej
+    assert st["content"].get("current") is None
+    time.sleep(3)  # more check-ins: refused here already, not fetched again
+    assert len(fleet.downloads) == 1, fleet.downloads

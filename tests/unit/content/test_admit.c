@@ -6,7 +6,10 @@
  * container, content whose own tests fail or that does not compile — each
  * refused with its enumerated cause; the checks run in their documented
  * order (a bundle wrong in two ways is refused for the earlier one, and
- * nothing is compiled before the signatures pass); and every allocation
+ * nothing is compiled before the signatures pass); a manifest that is not
+ * JSON — or is a megabyte of nesting made to exhaust the parser — is
+ * refused for its signature without the JSON parser allocating a byte;
+ * and every allocation
  * failure is a refusal, never a crash or an admission by accident.
  */
 #include <setjmp.h>
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "content/admit.h"
 #include "content/bundle.h"
@@ -432,6 +436,111 @@ test_hook_failure(void **state)
 
 /* Every allocation failing in turn: refused (never admitted with half a
  * result), and nothing leaks (under ASan). */
+
+/* Counts jansson's allocations: the JSON parser allocates for every value
+ * it reads, so none at all means it was never reached. */
+static size_t json_allocs;
+
+static void *
+counting_json_malloc(size_t n)
+{
+	json_allocs++;
+	return malloc(n);
+}
+
+/* A bundle whose manifest is hostile text, signed by signer (forged when
+ * forge), in w. */
+static void
+make_raw_manifest(const uint8_t *m, size_t mlen, struct sign_key *signer, int forge, struct wbuf *w)
+{
+	struct bundle_sig sig;
+	struct wbuf raw;
+	struct bundle *b = NULL;
+	struct ward_diag d;
+
+	wbuf_init(&raw);
+	wbuf_init(w);
+	assert_int_equal(bundle_serialize(m, mlen, NULL, 0, NULL, 0, &raw), 0);
+	if (signer == NULL) {
+		bundle_serialize(m, mlen, NULL, 0, NULL, 0, w);
+		wbuf_free(&raw);
+		return;
+	}
+	/* bundle_sign needs a bundle: split (no JSON) is all it takes. */
+	assert_int_equal(bundle_split(raw.p, raw.len, &b, &d), 0);
+	assert_int_equal(bundle_sign(b, signer, &d), 0);
+	sig = b->sigs[0];
+	if (forge)
+		sig.sig[3] ^= 0x80;
+	assert_int_equal(bundle_serialize(m, mlen, &sig, 1, NULL, 0, w), 0);
+	bundle_free(b);
+	wbuf_free(&raw);
+}
+
+/* Unsigned, forged or foreign-signed hostile manifests — not JSON, or a
+ * megabyte of "[" that would drive the parser to its depth limit — are
+ * refused as signature failures and the JSON parser never runs; signed
+ * by a trusted key, the same text reaches the parser and is refused for
+ * its format (so the test can tell the two apart). */
+static void
+test_signature_before_json(void **state)
+{
+	static const char notjson[] = "\x01\x02 this is not JSON {{{{";
+	uint8_t *nest = malloc(BUNDLE_MAX_MANIFEST);
+	const struct {
+		const uint8_t *m;
+		size_t len;
+	} manifests[] = {
+	    {(const uint8_t *)notjson, sizeof(notjson) - 1},
+	    {nest, BUNDLE_MAX_MANIFEST},
+	};
+	struct {
+		struct sign_key *signer;
+		int forge;
+		enum admit_cause want;
+	} how[] = {
+	    {NULL, 0, ADMIT_SIGNATURE},
+	    {NULL, 0, ADMIT_SIGNATURE}, /* filled below: stranger */
+	    {NULL, 1, ADMIT_SIGNATURE}, /* filled below: k1 forged */
+	    {NULL, 0, ADMIT_FORMAT},	/* filled below: k1 */
+	};
+	struct sign_key *trusted[2];
+	struct admit_policy p;
+	struct admit_verdict v;
+	struct wbuf w;
+	size_t i, j;
+
+	(void)state;
+	assert_non_null(nest);
+	memset(nest, '[', BUNDLE_MAX_MANIFEST);
+	how[1].signer = stranger;
+	how[2].signer = k1;
+	how[3].signer = k1;
+	json_set_alloc_funcs(counting_json_malloc, free);
+	for (i = 0; i < sizeof(manifests) / sizeof(manifests[0]); i++) {
+		for (j = 0; j < sizeof(how) / sizeof(how[0]); j++) {
+			make_raw_manifest(manifests[i].m, manifests[i].len, how[j].signer,
+					  how[j].forge, &w);
+			agent_policy(&p, trusted);
+			json_allocs = 0;
+			assert_int_not_equal(content_admit(w.p, w.len, &p, &v), 0);
+			if (v.cause != how[j].want)
+				fail_msg("manifest %zu, signing %zu: cause %s, want %s (%s)", i, j,
+					 admit_cause_name(v.cause), admit_cause_name(how[j].want),
+					 v.diag.msg);
+			if (how[j].want == ADMIT_SIGNATURE)
+				assert_int_equal(json_allocs, 0);
+			else
+				assert_true(json_allocs > 0); /* the parser did run */
+			assert_null(v.bundle);
+			admit_verdict_free(&v);
+			wbuf_free(&w);
+		}
+	}
+	json_set_alloc_funcs(malloc, free);
+	free(nest);
+}
+
 static void
 test_alloc_failures(void **state)
 {
@@ -483,7 +592,7 @@ main(void)
 	    cmocka_unit_test(test_table),	 cmocka_unit_test(test_threshold_met),
 	    cmocka_unit_test(test_order),	 cmocka_unit_test(test_policy),
 	    cmocka_unit_test(test_hook_failure), cmocka_unit_test(test_alloc_failures),
-	    cmocka_unit_test(test_cause_names),
+	    cmocka_unit_test(test_cause_names),	 cmocka_unit_test(test_signature_before_json),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

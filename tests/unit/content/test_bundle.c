@@ -37,16 +37,17 @@ manifest(const char *version, const char *extra, const char *size_override)
 	digest_to_hex(d, 32, h1, sizeof(h1));
 	digest_buf(DIGEST_SHA256, sample, strlen(sample), d, 32);
 	digest_to_hex(d, 32, h2, sizeof(h2));
-	snprintf(m, 4096,
-		 "{\"format\": 1, \"name\": \"test\", \"version\": %s,"
-		 " \"created\": \"2026-01-01T00:00:00Z\", \"expires\": \"2030-01-01T00:00:00Z\","
-		 " \"min_agent_version\": \"0.1.0\","
-		 " \"members\": [{\"name\": \"rules/t.yar\", \"type\": \"yara\", \"size\": %s,"
-		 " \"sha256\": \"%s\"}, {\"name\": \"tests/s\", \"type\": \"sample\", \"size\": %zu,"
-		 " \"sha256\": \"%s\"}],"
-		 " \"tests\": [{\"sample\": \"tests/s\", \"expect\": [\"t\"]}]%s}",
-		 version, size_override != NULL ? size_override : size, h1, strlen(sample), h2,
-		 extra != NULL ? extra : "");
+	snprintf(
+	    m, 4096,
+	    "{\"format\": 1, \"name\": \"test\", \"version\": %s,"
+	    " \"created\": \"2026-01-01T00:00:00Z\", \"expires\": \"2030-01-01T00:00:00Z\","
+	    " \"min_agent_version\": \"0.1.0\","
+	    " \"members\": [{\"name\": \"rules/t.yar\", \"type\": \"yara\", \"size\": %s,"
+	    " \"sha256\": \"%s\"}, {\"name\": \"tests/s\", \"type\": \"sample\", \"size\": %zu,"
+	    " \"sha256\": \"%s\"}],"
+	    " \"tests\": [{\"sample\": \"tests/s\", \"expect\": [\"t\"]}]%s}",
+	    version, size_override != NULL ? size_override : size, h1, strlen(sample), h2,
+	    extra != NULL ? extra : "");
 	return m;
 }
 
@@ -228,7 +229,8 @@ test_bad_fields(void **state)
 	    {"\"sample\": \"tests/s\"", "\"sample\": \"rules/t.yar\""}, /* not a sample */
 	    {"\"expect\": [\"t\"]", "\"expect\": [\"t-1\"]"},
 	    {"\"expect\": [\"t\"]", "\"expect\": \"t\""},
-	    {"\"members\": [", "\"members\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], "},
+	    {"\"members\": [",
+	     "\"members\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], "},
 	};
 	struct ward_diag d;
 	size_t i;
@@ -404,11 +406,50 @@ test_times_and_versions(void **state)
 	assert_int_equal(bundle_version_cmp("1.2.3x", "1.2.0", &c), WARD_EFORMAT);
 }
 
+/* bundle_split reads the framing only: a manifest that is not JSON, with
+ * a signature entry, splits (the signature can be checked over its exact
+ * bytes) and leaves name, version and members empty; parsing it then is
+ * refused; a second bundle_parse_manifest is refused as a caller's bug. */
+static void
+test_split_then_manifest(void **state)
+{
+	static const char m[] = "not json at all {{{";
+	struct bundle_sig sig;
+	struct bundle *b = NULL;
+	struct ward_diag d;
+	struct wbuf w;
+
+	(void)state;
+	memset(&sig, 0, sizeof(sig));
+	sig.alg = SIGN_ED25519;
+	sig.len = 64;
+	wbuf_init(&w);
+	assert_int_equal(bundle_serialize((const uint8_t *)m, strlen(m), &sig, 1, NULL, 0, &w), 0);
+	assert_int_equal(bundle_split(w.p, w.len, &b, &d), 0);
+	assert_int_equal(b->manifest_len, strlen(m));
+	assert_memory_equal(b->manifest, m, strlen(m));
+	assert_int_equal(b->nsigs, 1);
+	assert_null(b->name);
+	assert_int_equal(b->version, 0);
+	assert_int_equal(b->nmembers, 0);
+	assert_int_equal(b->parsed, 0);
+	assert_int_equal(bundle_parse_manifest(b, &d), WARD_EFORMAT);
+	bundle_free(b);
+	/* bundle_parse is both halves */
+	assert_int_equal(bundle_parse(w.p, w.len, &b, &d), WARD_EFORMAT);
+	assert_null(b);
+	/* framing errors stop split: a truncated signature entry */
+	assert_int_equal(bundle_split(w.p, w.len - 1, &b, &d), WARD_EFORMAT);
+	assert_null(b);
+	wbuf_free(&w);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_split_then_manifest),
 	    cmocka_unit_test(test_truncated_and_trailing),
 	    cmocka_unit_test(test_member_mismatch),
 	    cmocka_unit_test(test_bad_manifests),

@@ -21,6 +21,7 @@
 #include "crypto/digest.h"
 #include "scan/except.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 
 #define EICAR_SHA "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
 
@@ -527,15 +528,236 @@ test_allocation_failures(void **state)
 	except_list_free(&l);
 }
 
+/* --- the compiled form (except_list_encode / except_list_decode) --------- */
+
+static const char codec_member[] =
+    "{\"exceptions\": ["
+    "{\"sha256\": \"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\","
+    " \"reason\": \"empty file\"},"
+    "{\"path\": \"/opt/vendor/lib[a-z]*.so\"},"
+    "{\"rule\": \"Suspicious_Packer\", \"path\": \"/opt/**\", \"reason\": \"our packer\"},"
+    "{\"rule\": \"EICAR\"}]}";
+
+static void
+codec_list(struct except_list *l)
+{
+	struct ward_diag d;
+
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(except_member_parse(l, "x.json", codec_member, strlen(codec_member), &d),
+			 0);
+	assert_int_equal(l->n, 4);
+}
+
+/* A decoded list equals the original: same entries, same verdicts on a
+ * table of detections, and it encodes to the same bytes again. */
+static void
+test_codec_round_trip(void **state)
+{
+	static const struct {
+		const char *path, *rule;
+		int with_sha;
+	} cases[] = {
+	    {"/x/empty", "Any", 1},
+	    {"/x/empty", "Any", 0},
+	    {"/opt/vendor/libz.so", "R", 0},
+	    {"/opt/vendor/lib1.so", "R", 0},
+	    {"/opt/a/b", "Suspicious_Packer", 0},
+	    {"/home/a", "Suspicious_Packer", 0},
+	    {"/home/a", "EICAR", 0},
+	    {NULL, "EICAR", 0},
+	};
+	static const uint8_t empty_sha[32] = {0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14,
+					      0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+					      0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c,
+					      0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+	struct except_list l, back;
+	struct ward_diag d;
+	struct wbuf w, w2;
+	struct rbuf rb;
+	size_t i;
+
+	(void)state;
+	codec_list(&l);
+	wbuf_init(&w);
+	wbuf_init(&w2);
+	assert_int_equal(except_list_encode(&l, &w), 0);
+	rbuf_init(&rb, w.p, w.len);
+	assert_int_equal(except_list_decode(&rb, &back, &d), 0);
+	assert_int_equal(rbuf_left(&rb), 0);
+	assert_int_equal(back.n, l.n);
+	for (i = 0; i < l.n; i++) {
+		char a[WARD_MAX_EXCEPT_TEXT], b[WARD_MAX_EXCEPT_TEXT];
+
+		except_format(&l.v[i], a, sizeof(a));
+		except_format(&back.v[i], b, sizeof(b));
+		assert_string_equal(a, b);
+		assert_int_equal(l.v[i].id, back.v[i].id);
+		assert_true((l.v[i].reason == NULL) == (back.v[i].reason == NULL));
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const uint8_t *sha = cases[i].with_sha ? empty_sha : NULL;
+		const struct except *x = except_match(&l, cases[i].path, cases[i].rule, sha);
+		const struct except *y = except_match(&back, cases[i].path, cases[i].rule, sha);
+
+		assert_true((x == NULL) == (y == NULL));
+		if (x != NULL)
+			assert_int_equal(x - l.v, y - back.v);
+	}
+	assert_int_equal(except_list_encode(&back, &w2), 0);
+	assert_int_equal(w.len, w2.len);
+	assert_memory_equal(w.p, w2.p, w.len);
+	except_list_free(&l);
+	except_list_free(&back);
+	wbuf_free(&w);
+	wbuf_free(&w2);
+}
+
+static int
+codec_decode(const uint8_t *p, size_t n)
+{
+	struct except_list l;
+	struct ward_diag d;
+	struct rbuf rb;
+	int r;
+
+	rbuf_init(&rb, p, n);
+	r = except_list_decode(&rb, &l, &d);
+	if (r != 0) {
+		assert_int_equal(l.n, 0);
+		assert_null(l.v);
+		assert_true(d.msg[0] != '\0');
+	}
+	except_list_free(&l);
+	return r;
+}
+
+/* Every truncation of an encoded list, a count past the limit or past
+ * what remains, a bad kind or flag, a string with a NUL or too long, a
+ * kind whose fields disagree, a glob, rule name or reason that the JSON
+ * parser would refuse, a negative id: each is refused, and no entry is
+ * left half made. */
+static void
+test_codec_refused(void **state)
+{
+	struct except_list l;
+	struct except e;
+	struct wbuf w;
+	size_t n;
+
+	(void)state;
+	codec_list(&l);
+	wbuf_init(&w);
+	assert_int_equal(except_list_encode(&l, &w), 0);
+	for (n = 0; n < w.len; n++)
+		assert_int_not_equal(codec_decode(w.p, n), 0);
+	assert_int_equal(codec_decode(w.p, w.len), 0);
+	/* counts: above WARD_MAX_EXCEPTIONS, above what remains */
+	w.p[0] = 0xff, w.p[1] = 0xff;
+	assert_int_equal(codec_decode(w.p, w.len), WARD_EFORMAT);
+	w.p[0] = 5, w.p[1] = 0;
+	assert_int_not_equal(codec_decode(w.p, w.len), 0);
+	w.p[0] = 4;
+	/* the first entry: kind at 4, sha at 5, flags at 37, then reason */
+	w.p[4] = 0;
+	assert_int_equal(codec_decode(w.p, w.len), WARD_EFORMAT);
+	w.p[4] = 4;
+	assert_int_equal(codec_decode(w.p, w.len), WARD_EFORMAT);
+	w.p[4] = EXCEPT_SHA256;
+	w.p[37] |= 0x10; /* an unknown flag */
+	assert_int_equal(codec_decode(w.p, w.len), WARD_EFORMAT);
+	w.p[37] &= 0x0f;
+	w.p[42] = '\0'; /* a NUL inside the reason */
+	assert_int_equal(codec_decode(w.p, w.len), WARD_EFORMAT);
+	w.p[42] = '\n'; /* a control character in a reason */
+	assert_int_not_equal(codec_decode(w.p, w.len), 0);
+	w.p[42] = 'y';
+	w.p[41] = 0x7f; /* a reason longer than the limit (and than the input) */
+	assert_int_equal(codec_decode(w.p, w.len), WARD_EFORMAT);
+	w.p[41] = 0;
+	assert_int_equal(codec_decode(w.p, w.len), 0);
+	wbuf_free(&w);
+	except_list_free(&l);
+
+	/* Entries the JSON parser would never make, encoded directly. */
+	{
+		static const struct {
+			enum except_kind kind;
+			const char *glob, *rule, *reason;
+			int64_t id;
+		} bad[] = {
+		    {EXCEPT_SHA256, "/x", NULL, NULL, 1},	/* sha with a glob */
+		    {EXCEPT_PATH, NULL, NULL, NULL, 1},		/* path without a glob */
+		    {EXCEPT_PATH, "/x", "R", NULL, 1},		/* path with a rule */
+		    {EXCEPT_RULE, NULL, NULL, NULL, 1},		/* rule without a rule */
+		    {EXCEPT_PATH, "relative/*", NULL, NULL, 1}, /* not absolute */
+		    {EXCEPT_PATH, "/a/../b", NULL, NULL, 1},	/* a .. component */
+		    {EXCEPT_RULE, NULL, "R path:/x", NULL, 1},	/* the separator */
+		    {EXCEPT_RULE, NULL, " R", NULL, 1},		/* a leading space */
+		    {EXCEPT_RULE, NULL, "R", "a\x01", 1},	/* a control char */
+		    {EXCEPT_RULE, NULL, "R", NULL, -1},		/* a negative id */
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			struct except_list one = {&e, 1, 1};
+
+			memset(&e, 0, sizeof(e));
+			e.kind = bad[i].kind;
+			e.glob = (char *)bad[i].glob;
+			e.rule = (char *)bad[i].rule;
+			e.reason = (char *)bad[i].reason;
+			e.id = bad[i].id;
+			wbuf_init(&w);
+			assert_int_equal(except_list_encode(&one, &w), 0);
+			if (codec_decode(w.p, w.len) == 0)
+				fail_msg("bad entry %zu was decoded", i);
+			wbuf_free(&w);
+		}
+	}
+}
+
+/* Every allocation of a decode failed in turn: refused, nothing leaks. */
+static void
+test_codec_alloc_failures(void **state)
+{
+	struct except_list l;
+	struct wbuf w;
+	unsigned long n, total;
+
+	(void)state;
+	codec_list(&l);
+	wbuf_init(&w);
+	assert_int_equal(except_list_encode(&l, &w), 0);
+	alloc_fail_after(0);
+	assert_int_equal(codec_decode(w.p, w.len), 0);
+	total = alloc_fail_after(0);
+	for (n = 1; n <= total; n++) {
+		alloc_fail_after(n);
+		(void)codec_decode(w.p, w.len);
+		alloc_fail_after(0);
+	}
+	wbuf_free(&w);
+	except_list_free(&l);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_glob_syntax),		cmocka_unit_test(test_glob_match),
-	    cmocka_unit_test(test_glob_hostile_cost),	cmocka_unit_test(test_json_forms),
-	    cmocka_unit_test(test_json_refused),	cmocka_unit_test(test_overlong_fields),
-	    cmocka_unit_test(test_text_form),		cmocka_unit_test(test_member),
-	    cmocka_unit_test(test_list_limits_and_ids), cmocka_unit_test(test_allocation_failures),
+	    cmocka_unit_test(test_glob_syntax),
+	    cmocka_unit_test(test_glob_match),
+	    cmocka_unit_test(test_glob_hostile_cost),
+	    cmocka_unit_test(test_json_forms),
+	    cmocka_unit_test(test_json_refused),
+	    cmocka_unit_test(test_overlong_fields),
+	    cmocka_unit_test(test_text_form),
+	    cmocka_unit_test(test_member),
+	    cmocka_unit_test(test_list_limits_and_ids),
+	    cmocka_unit_test(test_allocation_failures),
+	    cmocka_unit_test(test_codec_round_trip),
+	    cmocka_unit_test(test_codec_refused),
+	    cmocka_unit_test(test_codec_alloc_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

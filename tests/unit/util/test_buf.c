@@ -98,6 +98,42 @@ test_write_failure_is_sticky(void **state)
 	wbuf_free(&w);
 }
 
+/* rbuf_strdup: a string written by wbuf_str comes back NUL-terminated; a
+ * NUL inside, a length above max or above what remains, an allocation
+ * failure: refused, the cursor where it was, no string. */
+static void
+test_strdup(void **state)
+{
+	struct wbuf w;
+	struct rbuf r;
+	char *s = (char *)1;
+
+	(void)state;
+	wbuf_init(&w);
+	wbuf_str(&w, "hello");
+	wbuf_lenbytes(&w, "a\0b", 3);
+	assert_int_equal(w.err, 0);
+	rbuf_init(&r, w.p, w.len);
+	assert_int_equal(rbuf_strdup(&r, 4, &s), WARD_EFORMAT); /* longer than max */
+	assert_null(s);
+	assert_int_equal(r.off, 0);
+	assert_int_equal(rbuf_strdup(&r, 5, &s), 0);
+	assert_string_equal(s, "hello");
+	ward_free(s);
+	assert_int_equal(rbuf_strdup(&r, 100, &s), WARD_EFORMAT); /* a NUL inside */
+	assert_int_equal(r.off, 9);
+	rbuf_init(&r, w.p, 8); /* shorter than its length says */
+	assert_int_equal(rbuf_strdup(&r, 100, &s), WARD_EFORMAT);
+	assert_int_equal(r.off, 0);
+	rbuf_init(&r, w.p, w.len);
+	alloc_fail_after(1);
+	assert_int_equal(rbuf_strdup(&r, 100, &s), WARD_ENOMEM);
+	alloc_fail_after(0);
+	assert_null(s);
+	assert_int_equal(r.off, 0);
+	wbuf_free(&w);
+}
+
 int
 main(void)
 {
@@ -105,6 +141,7 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_short_reads_do_not_move),
 		cmocka_unit_test(test_write_failure_is_sticky),
+		cmocka_unit_test(test_strdup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
