@@ -537,7 +537,18 @@ struct cp {
 	const yaml_node_t *at;
 	const char *s;
 	char tok[128];
+	unsigned depth; /* of the descent: bounded before the stack is */
 };
+
+/* 0 if one more level of nesting is allowed, else -1 (said). */
+static int
+deeper(struct cp *c)
+{
+	if (++c->depth <= SIGMA_MAX_DEPTH)
+		return 0;
+	perr(c->p, c->at, WARD_ELIMIT, "condition: nested deeper than %u", SIGMA_MAX_DEPTH);
+	return -1;
+}
 
 static void
 next_tok(struct cp *c)
@@ -581,8 +592,11 @@ c_primary(struct cp *c)
 	unsigned i;
 
 	if (strcmp(c->tok, "(") == 0) {
+		if (deeper(c) != 0)
+			return -1;
 		next_tok(c);
 		n = c_or(c);
+		c->depth--;
 		if (n < 0)
 			return n;
 		if (strcmp(c->tok, ")") != 0) {
@@ -647,8 +661,12 @@ c_not(struct cp *c)
 
 	if (strcmp(c->tok, "not") != 0)
 		return c_primary(c);
+	if (deeper(c) != 0)
+		return -1;
 	next_tok(c);
-	if ((a = c_not(c)) < 0 || (n = new_node(c, N_NOT)) < 0)
+	a = c_not(c);
+	c->depth--;
+	if (a < 0 || (n = new_node(c, N_NOT)) < 0)
 		return -1;
 	c->p->r->n[n].a = a;
 	return n;
