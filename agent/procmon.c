@@ -89,7 +89,11 @@ struct proc_info {
 	char pexe[FIELD_MAX], pcmdline[FIELD_MAX];
 	long uid, ppid;
 	int partial;
+	unsigned have; /* the fields read (bits of enum sigma_field) */
+	int base;      /* the executable and /proc/PID/status read */
 };
+
+#define ALL_FIELDS ((1u << SF_COUNT) - 1)
 
 /* /proc/PID/cmdline with its NULs as spaces. */
 static int
@@ -149,26 +153,40 @@ user_name(long uid, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", users[i].name);
 }
 
+/*
+ * Reads into pi what want asks for (bits of enum sigma_field) and it does
+ * not hold yet.  The executable and /proc/PID/status always (what
+ * procmon_recent remembers); the rest only when a rule looks at it, or
+ * an alert is to show it: most execs match nothing, and each field is a
+ * system call or two.
+ */
 static void
-enrich(pid_t pid, struct proc_info *pi)
+enrich(pid_t pid, struct proc_info *pi, unsigned want)
 {
-	struct procfs_status ps;
+	unsigned need = want & ~pi->have;
 
-	memset(pi, 0, sizeof(*pi));
-	/* The executable first: the process may be gone soon. */
-	pi->partial |= procfs_link(pid, "exe", pi->exe, sizeof(pi->exe)) != 0;
-	pi->partial |= procfs_status(pid, &ps) != 0;
-	pi->uid = ps.uid;
-	pi->ppid = ps.ppid;
-	snprintf(pi->comm, sizeof(pi->comm), "%s", ps.name);
-	pi->partial |= read_cmdline(pid, pi->cmdline, sizeof(pi->cmdline)) != 0;
-	pi->partial |= procfs_link(pid, "cwd", pi->cwd, sizeof(pi->cwd)) != 0;
-	if (pi->uid >= 0)
-		user_name(pi->uid, pi->user, sizeof(pi->user));
-	if (pi->ppid > 0) {
-		pi->partial |= procfs_link((pid_t)pi->ppid, "exe", pi->pexe, sizeof(pi->pexe)) != 0;
-		(void)read_cmdline((pid_t)pi->ppid, pi->pcmdline, sizeof(pi->pcmdline));
+	if (!pi->base) {
+		struct procfs_status ps;
+
+		/* The executable first: the process may be gone soon. */
+		pi->partial |= procfs_link(pid, "exe", pi->exe, sizeof(pi->exe)) != 0;
+		pi->partial |= procfs_status(pid, &ps) != 0;
+		pi->uid = ps.uid;
+		pi->ppid = ps.ppid;
+		snprintf(pi->comm, sizeof(pi->comm), "%s", ps.name);
+		pi->base = 1;
 	}
+	if (need & (1u << SF_COMMANDLINE))
+		pi->partial |= read_cmdline(pid, pi->cmdline, sizeof(pi->cmdline)) != 0;
+	if (need & (1u << SF_CURRENTDIRECTORY))
+		pi->partial |= procfs_link(pid, "cwd", pi->cwd, sizeof(pi->cwd)) != 0;
+	if ((need & (1u << SF_USER)) && pi->uid >= 0)
+		user_name(pi->uid, pi->user, sizeof(pi->user));
+	if ((need & (1u << SF_PARENTIMAGE)) && pi->ppid > 0)
+		pi->partial |= procfs_link((pid_t)pi->ppid, "exe", pi->pexe, sizeof(pi->pexe)) != 0;
+	if ((need & (1u << SF_PARENTCOMMANDLINE)) && pi->ppid > 0)
+		(void)read_cmdline((pid_t)pi->ppid, pi->pcmdline, sizeof(pi->pcmdline));
+	pi->have |= want;
 }
 
 static void
@@ -228,7 +246,9 @@ on_exec(pid_t pid)
 		worker_content_put(a);
 		return;
 	}
-	enrich(pid, pi);
+	memset(pi, 0, sizeof(*pi));
+	pi->uid = pi->ppid = -1;
+	enrich(pid, pi, sigma_set_fields(rules));
 	if (pi->exe[0] != '\0')
 		remember(pid, pi->exe, pi->comm, pi->ppid);
 	memset(&sev, 0, sizeof(sev));
@@ -249,6 +269,7 @@ on_exec(pid_t pid)
 
 		if (!sigma_match(rules, i, &sev))
 			continue;
+		enrich(pid, pi, ALL_FIELDS); /* what the alert shows */
 		pthread_mutex_lock(&P.lock);
 		P.st.matches++;
 		pthread_mutex_unlock(&P.lock);

@@ -87,6 +87,20 @@ sigma_set_count(const struct sigma_set *s)
 	return s->n;
 }
 
+unsigned
+sigma_set_fields(const struct sigma_set *s)
+{
+	unsigned mask = 0, i, j, k;
+	size_t r;
+
+	for (r = 0; r < s->n; r++)
+		for (i = 0; i < s->r[r].nsel; i++)
+			for (j = 0; j < s->r[r].sel[i].nm; j++)
+				for (k = 0; k < s->r[r].sel[i].m[j].nt; k++)
+					mask |= 1u << s->r[r].sel[i].m[j].t[k].f;
+	return mask;
+}
+
 const char *
 sigma_rule_title(const struct sigma_set *s, size_t i)
 {

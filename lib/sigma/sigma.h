@@ -60,6 +60,10 @@ int sigma_set_add(struct sigma_set *s, const char *name, const char *yaml, size_
 
 size_t sigma_set_count(const struct sigma_set *s);
 
+/* The fields any rule of s looks at: bit (1u << f) for each enum
+ * sigma_field f (an event needs only those to be judged). */
+unsigned sigma_set_fields(const struct sigma_set *s);
+
 /* Rule i's title, id (may be ""), level (may be "") and action. */
 const char *sigma_rule_title(const struct sigma_set *s, size_t i);
 const char *sigma_rule_id(const struct sigma_set *s, size_t i);

@@ -106,6 +106,16 @@ test_conditions(void **state)
 	assert_true(matches(s, "/b", "go", NULL));
 	assert_false(matches(s, "/b", "stop", NULL));
 	assert_true(matches(s, "/c", "stop", NULL));
+	/* the fields the rules look at (the sensor reads only those) */
+	assert_int_equal(sigma_set_fields(s), 1u << SF_IMAGE | 1u << SF_COMMANDLINE);
+	sigma_set_free(s);
+	s = load(HEAD "detection:\n  p:\n    ParentImage|endswith: '/sshd'\n    User: 'root'\n"
+		      "  condition: p\n",
+		 1, &d);
+	assert_int_equal(sigma_set_fields(s), 1u << SF_PARENTIMAGE | 1u << SF_USER);
+	sigma_set_free(s);
+	assert_int_equal(sigma_set_new(&s), 0);
+	assert_int_equal(sigma_set_fields(s), 0);
 	sigma_set_free(s);
 }
 
@@ -521,7 +531,7 @@ test_codec_depth(void **state)
 			assert_int_equal(sigma_set_add(s, "t.yml", yaml, strlen(yaml), &d),
 					 WARD_EUNSUPPORTED);
 			if (strstr(d.msg, "nested deeper") == NULL)
-		fail_msg("%s", d.msg);
+				fail_msg("%s", d.msg);
 		}
 		sigma_set_free(s);
 	}
