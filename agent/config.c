@@ -47,6 +47,8 @@ static const struct conf_key keys[] = {
     SCALAR("validator.memory_mb", CONF_UINT, validator_memory_mb, 64, 1 << 20),
     SCALAR("validator.timeout_s", CONF_UINT, validator_timeout_s, 1, 7200),
     SCALAR("scan.max_filesize", CONF_SIZE, max_filesize, 0, 1ull << 40),
+    SCALAR("scan.user", CONF_NAME, scan_user, 0, 0),
+    SCALAR("scan.processes", CONF_UINT, scan_processes, 1, 16),
     SCALAR("journal.max_mb", CONF_UINT, journal_max_mb, 1, 1 << 20),
     LIST("fim.paths", CONF_LIST, fim_paths, fim_npaths),
     LIST("fim.exclude", CONF_GLOBS, fim_excludes, fim_nexcludes),
@@ -266,6 +268,8 @@ config_defaults(struct agent_config *c)
 	c->validator_cpu_s = 120;
 	c->validator_memory_mb = 4096;
 	c->validator_timeout_s = 300;
+	snprintf(c->scan_user, sizeof(c->scan_user), "nobody");
+	c->scan_processes = 2;
 	c->max_filesize = 0;
 	c->journal_max_mb = 256;
 	c->ndjson_max_mb = 100;

@@ -42,6 +42,9 @@ struct agent_config {
 	unsigned validator_cpu_s;
 	unsigned validator_memory_mb;
 	unsigned validator_timeout_s; /* wall clock */
+	/* Scanner processes (agent/scanner.h): how many, as whom. */
+	char scan_user[64];
+	unsigned scan_processes;
 	/* On-access scanning (fanotify): the mounts of these paths. */
 	char onaccess_paths[CONFIG_MAX_KEYS][CONFIG_MAX_PATH];
 	unsigned onaccess_npaths;

@@ -17,7 +17,8 @@ static const struct ipc_msgdef to_scanner[] = {
 static const struct ipc_msgdef to_worker[] = {
     {SCANMSG_CONTENT_OK, "content-ok", 4, 4, IPC_FD_NONE, 0},
     {SCANMSG_REFUSED, "content-refused", 2 + 4, 2 + 4 + SCANMSG_MAX_REASON, IPC_FD_NONE, 0},
-    {SCANMSG_VERDICT, "verdict", 8 + 1 + 2 + 4, 8 + 1 + 2 + 4 + SCANMSG_MAX_RULE, IPC_FD_NONE, 0},
+    {SCANMSG_VERDICT, "verdict", 8 + 1 + 2 + 2,
+     8 + 1 + 2 + 2 + SCANMSG_MAX_HITS *(4 + SCANMSG_MAX_RULE), IPC_FD_NONE, 0},
 };
 
 const struct ipc_proto scanmsg_to_scanner = {"scanner", to_scanner,
@@ -63,19 +64,25 @@ void
 scanmsg_verdict_encode(struct wbuf *w, const struct scanmsg_verdict *m)
 {
 	char t[SCANMSG_MAX_RULE];
-	size_t n = 0, i;
+	unsigned k, nr = 0;
+	size_t n, i;
 
-	if (m->result == SCANMSG_MATCH) {
-		n = strnlen(m->rule, sizeof(t));
-		for (i = 0; i < n; i++)
-			t[i] = m->rule[i] < 0x20 || m->rule[i] > 0x7e ? '?' : m->rule[i];
-		if (n == 0)
-			t[n++] = '?';
-	}
+	if (m->result == SCANMSG_MATCH)
+		nr = m->nrules == 0		    ? 1
+		     : m->nrules > SCANMSG_MAX_HITS ? SCANMSG_MAX_HITS
+						    : m->nrules;
 	wbuf_u64(w, m->id);
 	wbuf_u8(w, (uint8_t)m->result);
 	wbuf_u16(w, (uint16_t)m->error);
-	wbuf_lenbytes(w, t, n);
+	wbuf_u16(w, (uint16_t)nr);
+	for (k = 0; k < nr; k++) {
+		n = m->nrules == 0 ? 0 : strnlen(m->rule[k], sizeof(t));
+		for (i = 0; i < n; i++)
+			t[i] = m->rule[k][i] < 0x20 || m->rule[k][i] > 0x7e ? '?' : m->rule[k][i];
+		if (n == 0)
+			t[n++] = '?';
+		wbuf_lenbytes(w, t, n);
+	}
 }
 
 /* m is of type, else WARD_EPROTO; b reads its payload. */
@@ -178,34 +185,48 @@ scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out, str
 	const uint8_t *p = NULL;
 	struct rbuf b;
 	uint64_t id = 0;
-	uint16_t err = 0;
+	uint16_t err = 0, nr = 0;
 	uint8_t res = 0;
 	size_t n = 0, i;
+	unsigned k;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if ((r = start(m, SCANMSG_VERDICT, &b, d)) != 0)
 		return r;
 	if (rbuf_u64(&b, &id) != 0 || rbuf_u8(&b, &res) != 0 || rbuf_u16(&b, &err) != 0 ||
-	    rbuf_lenbytes(&b, SCANMSG_MAX_RULE, &p, &n) != 0 || rbuf_left(&b) != 0 || id == 0)
+	    rbuf_u16(&b, &nr) != 0 || id == 0)
 		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "a malformed verdict");
 	/* Each result with exactly what belongs to it: an error code with an
-	 * error only, a rule name with a match only. */
+	 * error only, rule names with a match only. */
 	if (res < SCANMSG_CLEAN || res > SCANMSG_ERROR || err > SCANMSG_ERR_MAX ||
 	    (res == SCANMSG_ERROR) != (err != SCANMSG_ERR_NONE) ||
-	    (res == SCANMSG_MATCH) != (n > 0))
+	    (res == SCANMSG_MATCH) != (nr > 0) || nr > SCANMSG_MAX_HITS)
 		return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
-				"a verdict of result %u, error %u and a %zu-byte rule name", res,
-				err, n);
-	for (i = 0; i < n; i++)
-		if (p[i] < 0x20 || p[i] > 0x7e)
+				"a verdict of result %u, error %u and %u rule names", res, err, nr);
+	for (k = 0; k < nr; k++) {
+		if (rbuf_lenbytes(&b, SCANMSG_MAX_RULE, &p, &n) != 0 || n == 0) {
+			memset(out, 0, sizeof(*out));
 			return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
-					"a rule name with byte %#x at %zu", p[i], i);
+					"a verdict whose rule name %u is not of its length", k);
+		}
+		for (i = 0; i < n; i++)
+			if (p[i] < 0x20 || p[i] > 0x7e) {
+				memset(out, 0, sizeof(*out));
+				return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+						"a rule name with byte %#x at %zu", p[i], i);
+			}
+		memcpy(out->rule[k], p, n);
+		out->rule[k][n] = '\0';
+	}
+	if (rbuf_left(&b) != 0) {
+		memset(out, 0, sizeof(*out));
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "bytes after a verdict");
+	}
 	out->id = id;
 	out->result = (enum scanmsg_result)res;
 	out->error = (enum scanmsg_error)err;
-	memcpy(out->rule, p, n);
-	out->rule[n] = '\0';
+	out->nrules = nr;
 	return 0;
 }
 

@@ -13,10 +13,14 @@
  *                                  reason (no control characters)
  *                       verdict    u64 id, u8 result (enum scanmsg_result),
  *                                  u16 error (enum scanmsg_error, 0 unless
- *                                  an error), u32 length and that many
- *                                  bytes of the first matching rule's name
- *                                  (a match only: printable ASCII, 1 to
- *                                  WARD_MAX_SIG_NAME bytes)
+ *                                  an error), u16 count of rule names (1 to
+ *                                  SCANMSG_MAX_HITS for a match, else 0),
+ *                                  each a u32 length and that many bytes
+ *                                  (printable ASCII, 1 to WARD_MAX_SIG_NAME)
+ *
+ * A match names every rule that matched, in the matcher's order, up to
+ * SCANMSG_MAX_HITS: the worker applies exceptions per rule name, and an
+ * excepted first match must not hide a second one.
  *
  * Each decode function reads only through rbuf, checks every value
  * against its range and that nothing is left over, and fails with
@@ -68,6 +72,9 @@ enum scanmsg_error {
 /* The longest rule name a verdict names: a hash signature's name is the
  * longest name the content has. */
 #define SCANMSG_MAX_RULE WARD_MAX_SIG_NAME
+/* Rule names one verdict carries: more matches on one file than this add
+ * nothing to the decision (each file is blocked or quarantined once). */
+#define SCANMSG_MAX_HITS 32
 
 extern const struct ipc_proto scanmsg_to_scanner;
 extern const struct ipc_proto scanmsg_to_worker;
@@ -96,13 +103,15 @@ struct scanmsg_verdict {
 	uint64_t id;
 	enum scanmsg_result result;
 	enum scanmsg_error error;
-	char rule[SCANMSG_MAX_RULE + 1]; /* a match: NUL-terminated; else "" */
+	unsigned nrules;				   /* a match: 1.. SCANMSG_MAX_HITS */
+	char rule[SCANMSG_MAX_HITS][SCANMSG_MAX_RULE + 1]; /* NUL-terminated */
 };
 
 /*
  * Encoders: append the payload to w (its sticky error says whether it
  * worked).  A reason is cut at SCANMSG_MAX_REASON bytes and its control
- * characters become '?'; a rule name is cut at SCANMSG_MAX_RULE bytes and
+ * characters become '?'; a verdict's names beyond SCANMSG_MAX_HITS are
+ * left out, an empty one becomes "?"; a rule name is cut at SCANMSG_MAX_RULE bytes and
  * any byte outside printable ASCII becomes '?', so both always decode.
  */
 void scanmsg_content_encode(struct wbuf *w, const struct scanmsg_content *m);

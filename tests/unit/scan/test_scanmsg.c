@@ -54,7 +54,7 @@ test_round_trips(void **state)
 	struct scanmsg_scan sc = {7, 5, 1000, 250}, sc2;
 	struct scanmsg_content_ok ok = {12}, ok2;
 	struct scanmsg_refused no;
-	struct scanmsg_verdict v = {7, SCANMSG_MATCH, SCANMSG_ERR_NONE, "EICAR_test"}, v2;
+	struct scanmsg_verdict v, v2;
 	struct ipc *w, *s;
 	struct ipc_msg m;
 	struct ward_diag d;
@@ -63,6 +63,12 @@ test_round_trips(void **state)
 	int fd;
 
 	(void)state;
+	memset(&v, 0, sizeof(v));
+	v.id = 7;
+	v.result = SCANMSG_MATCH;
+	v.nrules = 2;
+	strcpy(v.rule[0], "EICAR_test");
+	strcpy(v.rule[1], "Second");
 	pair(&w, &s);
 	/* content: the image beside it */
 	assert_int_equal(ipc_memfd_new("i", "img", 3, &fd), 0);
@@ -116,7 +122,9 @@ test_round_trips(void **state)
 	assert_int_equal(scanmsg_verdict_decode(&m, &v2, &d), 0);
 	assert_int_equal(v2.id, 7);
 	assert_int_equal(v2.result, SCANMSG_MATCH);
-	assert_string_equal(v2.rule, "EICAR_test");
+	assert_int_equal(v2.nrules, 2);
+	assert_string_equal(v2.rule[0], "EICAR_test");
+	assert_string_equal(v2.rule[1], "Second");
 	assert_int_equal(scanmsg_content_ok_decode(&m, &ok2, &d), WARD_EPROTO);
 	/* a clean verdict and an error verdict */
 	v.result = SCANMSG_CLEAN;
@@ -126,7 +134,8 @@ test_round_trips(void **state)
 	assert_int_equal(ipc_recv(w, clock_mono() + 5, &m, &d), 0);
 	assert_int_equal(scanmsg_verdict_decode(&m, &v2, &d), 0);
 	assert_int_equal(v2.result, SCANMSG_CLEAN);
-	assert_string_equal(v2.rule, "");
+	assert_int_equal(v2.nrules, 0);
+	assert_string_equal(v2.rule[0], "");
 	v.result = SCANMSG_ERROR;
 	v.error = SCANMSG_ERR_LIMIT;
 	scanmsg_verdict_encode(&b, &v);
@@ -148,18 +157,24 @@ test_round_trips(void **state)
 static void
 test_encode_bounds(void **state)
 {
-	struct scanmsg_verdict v = {1, SCANMSG_MATCH, SCANMSG_ERR_NONE, ""}, v2;
+	static struct scanmsg_verdict v, v2;
 	struct ipc_msg m;
 	struct ward_diag d;
 	struct wbuf b;
+	unsigned k;
 
 	(void)state;
-	memset(v.rule, 'r', SCANMSG_MAX_RULE);
-	v.rule[3] = '\n';
-	v.rule[4] = (char)0xc3;
+	v.id = 1;
+	v.result = SCANMSG_MATCH;
+	v.nrules = SCANMSG_MAX_HITS + 5;
+	for (k = 0; k < SCANMSG_MAX_HITS; k++)
+		memset(v.rule[k], 'r', SCANMSG_MAX_RULE);
+	v.rule[0][3] = '\n';
+	v.rule[0][4] = (char)0xc3;
+	v.rule[1][0] = '\0';
 	wbuf_init(&b);
 	scanmsg_verdict_encode(&b, &v);
-	assert_int_equal(b.len, 15 + SCANMSG_MAX_RULE);
+	assert_int_equal(b.len, 13 + (SCANMSG_MAX_HITS - 1) * (4 + SCANMSG_MAX_RULE) + 4 + 1);
 	memset(&m, 0, sizeof(m));
 	m.def = &scanmsg_to_worker.msgs[2];
 	m.type = SCANMSG_VERDICT;
@@ -167,8 +182,10 @@ test_encode_bounds(void **state)
 	m.len = b.len;
 	m.fd = -1;
 	assert_int_equal(scanmsg_verdict_decode(&m, &v2, &d), 0);
-	assert_int_equal(strlen(v2.rule), SCANMSG_MAX_RULE);
-	assert_memory_equal(v2.rule, "rrr??r", 6);
+	assert_int_equal(v2.nrules, SCANMSG_MAX_HITS);
+	assert_int_equal(strlen(v2.rule[0]), SCANMSG_MAX_RULE);
+	assert_memory_equal(v2.rule[0], "rrr??r", 6);
+	assert_string_equal(v2.rule[1], "?");
 	wbuf_free(&b);
 }
 
@@ -191,25 +208,31 @@ decode_verdict(const uint8_t *p, size_t n, struct scanmsg_verdict *v)
 static void
 test_malformed_verdicts(void **state)
 {
-	/* id u64, result u8, error u16, name length u32, name */
-	static const uint8_t good[] = {ID1, 2, 0, 0, 1, 0, 0, 0, 'R'};
-	static const uint8_t clean[] = {ID1, 1, 0, 0, 0, 0, 0, 0};
-	static const uint8_t id0[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-	static const uint8_t res0[] = {ID1, 0, 0, 0, 0, 0, 0, 0};
-	static const uint8_t res4[] = {ID1, 4, 0, 0, 0, 0, 0, 0};
-	static const uint8_t clean_named[] = {ID1, 1, 0, 0, 1, 0, 0, 0, 'R'};
-	static const uint8_t match_unnamed[] = {ID1, 2, 0, 0, 0, 0, 0, 0};
-	static const uint8_t match_err[] = {ID1, 2, 1, 0, 1, 0, 0, 0, 'R'};
-	static const uint8_t error_none[] = {ID1, 3, 0, 0, 0, 0, 0, 0};
-	static const uint8_t error_big[] = {ID1, 3, 6, 0, 0, 0, 0, 0};
-	static const uint8_t error_named[] = {ID1, 3, 1, 0, 1, 0, 0, 0, 'R'};
-	static const uint8_t clean_err[] = {ID1, 1, 1, 0, 0, 0, 0, 0};
-	static const uint8_t name_nl[] = {ID1, 2, 0, 0, 1, 0, 0, 0, '\n'};
-	static const uint8_t name_nul[] = {ID1, 2, 0, 0, 1, 0, 0, 0, 0};
-	static const uint8_t name_hi[] = {ID1, 2, 0, 0, 1, 0, 0, 0, 0x80};
-	static const uint8_t len_over[] = {ID1, 2, 0, 0, 2, 0, 0, 0, 'R'};
-	static const uint8_t trailing[] = {ID1, 1, 0, 0, 0, 0, 0, 0, 'x'};
-	static const uint8_t huge[] = {ID1, 2, 0, 0, 0xff, 0xff, 0xff, 0xff, 'R'};
+	/* id u64, result u8, error u16, count u16, names: length u32, bytes */
+	static const uint8_t good[] = {ID1, 2, 0, 0, 1, 0, 1, 0, 0, 0, 'R'};
+	static const uint8_t good2[] = {ID1, 2, 0, 0, 2, 0, 1, 0, 0, 0, 'R', 1, 0, 0, 0, 'S'};
+	static const uint8_t clean[] = {ID1, 1, 0, 0, 0, 0};
+	static const uint8_t id0[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+	static const uint8_t res0[] = {ID1, 0, 0, 0, 0, 0};
+	static const uint8_t res4[] = {ID1, 4, 0, 0, 0, 0};
+	static const uint8_t clean_named[] = {ID1, 1, 0, 0, 1, 0, 1, 0, 0, 0, 'R'};
+	static const uint8_t match_unnamed[] = {ID1, 2, 0, 0, 0, 0};
+	static const uint8_t match_err[] = {ID1, 2, 1, 0, 1, 0, 1, 0, 0, 0, 'R'};
+	static const uint8_t error_none[] = {ID1, 3, 0, 0, 0, 0};
+	static const uint8_t error_big[] = {ID1, 3, 6, 0, 0, 0};
+	static const uint8_t error_named[] = {ID1, 3, 1, 0, 1, 0, 1, 0, 0, 0, 'R'};
+	static const uint8_t clean_err[] = {ID1, 1, 1, 0, 0, 0};
+	static const uint8_t name_nl[] = {ID1, 2, 0, 0, 1, 0, 1, 0, 0, 0, '\n'};
+	static const uint8_t name_nul[] = {ID1, 2, 0, 0, 1, 0, 1, 0, 0, 0, 0};
+	static const uint8_t name_hi[] = {ID1, 2, 0, 0, 1, 0, 1, 0, 0, 0, 0x80};
+	static const uint8_t name_empty[] = {ID1, 2, 0, 0, 1, 0, 0, 0, 0, 0};
+	static const uint8_t len_over[] = {ID1, 2, 0, 0, 1, 0, 2, 0, 0, 0, 'R'};
+	static const uint8_t count_over[] = {ID1, 2, 0, 0, 2, 0, 1, 0, 0, 0, 'R'};
+	static const uint8_t count_huge[] = {ID1, 2, 0, 0, 0xff, 0xff, 1, 0, 0, 0, 'R'};
+	static const uint8_t count_33[] = {ID1, 2, 0, 0, SCANMSG_MAX_HITS + 1, 0, 1, 0, 0, 0, 'R'};
+	static const uint8_t trailing[] = {ID1, 1, 0, 0, 0, 0, 'x'};
+	static const uint8_t trailing2[] = {ID1, 2, 0, 0, 1, 0, 1, 0, 0, 0, 'R', 0};
+	static const uint8_t huge[] = {ID1, 2, 0, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 'R'};
 	static const struct {
 		const uint8_t *p;
 		size_t n;
@@ -227,17 +250,26 @@ test_malformed_verdicts(void **state)
 	    {name_nl, sizeof(name_nl)},
 	    {name_nul, sizeof(name_nul)},
 	    {name_hi, sizeof(name_hi)},
+	    {name_empty, sizeof(name_empty)},
 	    {len_over, sizeof(len_over)},
+	    {count_over, sizeof(count_over)},
+	    {count_huge, sizeof(count_huge)},
+	    {count_33, sizeof(count_33)},
 	    {trailing, sizeof(trailing)},
+	    {trailing2, sizeof(trailing2)},
 	    {huge, sizeof(huge)},
 	    {good, 10},
+	    {good, 12},
 	};
-	struct scanmsg_verdict v;
+	static struct scanmsg_verdict v;
 	size_t i;
 
 	(void)state;
 	assert_int_equal(decode_verdict(good, sizeof(good), &v), 0);
-	assert_string_equal(v.rule, "R");
+	assert_string_equal(v.rule[0], "R");
+	assert_int_equal(decode_verdict(good2, sizeof(good2), &v), 0);
+	assert_int_equal(v.nrules, 2);
+	assert_string_equal(v.rule[1], "S");
 	assert_int_equal(decode_verdict(clean, sizeof(clean), &v), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&v, 0x55, sizeof(v));
@@ -245,7 +277,8 @@ test_malformed_verdicts(void **state)
 			fail_msg("malformed verdict %zu accepted", i);
 		assert_int_equal(v.id, 0);
 		assert_int_equal(v.result, 0);
-		assert_int_equal(v.rule[0], '\0');
+		assert_int_equal(v.nrules, 0);
+		assert_int_equal(v.rule[0][0], '\0');
 	}
 }
 
