@@ -14,7 +14,8 @@
 #include "event/event.h"
 #include "response/quarantine.h"
 #include "rules/ruleset.h"
-#include "scan/matcher.h"
+#include "agent/scanpool.h"
+#include "scan/scanmsg.h"
 #include "scan/walker.h"
 #include "util/alloc.h"
 #include "util/file.h"
@@ -48,12 +49,12 @@ static struct {
 
 struct scan_req {
 	struct active *a;
-	const struct ruleset *rs;
-	struct matcher_scratch *s;
+	struct scanmsg_verdict *v; /* the scanner's answer on the file being scanned */
 	struct exceptions *x;
 	const struct except_list *content;
 	json_t *matches, *excepted;
-	json_t *hits; /* of the file being scanned: rule names that stand */
+	json_t *poison; /* files that crashed a scanner, now or before */
+	json_t *hits;	/* of the file being scanned: rule names that stand */
 	uint64_t nhits; /* ... and how many (the list is bounded) */
 	const char *path;
 	int quarantine; /* move what is found (and not excepted) into the quarantine */
@@ -69,13 +70,13 @@ add_excepted(struct scan_req *q, const char *rule, const struct exceptions_appli
 
 	q->nexcepted++;
 	if (json_array_size(q->excepted) < MAX_LISTED_MATCHES)
-		json_array_append_new(
-		    q->excepted,
-		    json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s}}", "path", q->path, "rule", rule,
-			      "exception", "source", ap->source, "id", (json_int_t)ap->id, "match",
-			      ap->match, "reason", ap->reason));
-	ev = exceptions_event(q->x, ap, q->path, rule, q->quarantine ? "quarantine" : "report",
-			      sha);
+		json_array_append_new(q->excepted,
+				      json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s}}", "path",
+						q->path, "rule", rule, "exception", "source",
+						ap->source, "id", (json_int_t)ap->id, "match",
+						ap->match, "reason", ap->reason));
+	ev =
+	    exceptions_event(q->x, ap, q->path, rule, q->quarantine ? "quarantine" : "report", sha);
 	if (ev != NULL) {
 		event_set_str(ev, "ward.scan", "agent-scan");
 		event_set_int(ev, "ward.content.version", worker_content_version(q->a));
@@ -83,22 +84,16 @@ add_excepted(struct scan_req *q, const char *rule, const struct exceptions_appli
 	}
 }
 
-static int
-scan_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+/* One rule the scanner found matching. */
+static void
+scan_report(struct scan_req *q, const char *name)
 {
-	struct scan_req *q = arg;
 	struct exceptions_applied ap;
-	const char *name;
 
-	(void)s;
-	if (rule != UINT32_MAX && (q->rs->rules[rule].flags & RS_RULE_PRIVATE))
-		return 0;
-	name = rule == UINT32_MAX ? hash_name : q->rs->rules[rule].name;
 	if (exceptions_hit(q->x, q->content, q->path, name, &ap))
 		add_excepted(q, name, &ap, NULL);
 	else if (q->nhits++ < MAX_LISTED_MATCHES)
 		json_array_append_new(q->hits, json_string(name));
-	return 0;
 }
 
 /* --quarantine: moves the file away (by its descriptor: the name is
@@ -163,8 +158,19 @@ scan_file(void *ctx, const struct walker_entry *e)
 	q->path = e->path;
 	json_array_clear(q->hits);
 	q->nhits = 0;
-	r = matcher_scan_fd(worker_content_matcher(q->a), q->s, fd, (uint64_t)e->st->st_size,
-			    scan_report, q, NULL);
+	/* Read and matched in a scanner process; a file that crashes one is
+	 * listed (and recorded as poison), not scanned again. */
+	r = scanpool_scan(q->a, fd, e->st, e->path, q->v);
+	if (r == SCANPOOL_POISON || r == SCANPOOL_CRASHED) {
+		if (json_array_size(q->poison) < MAX_LISTED_MATCHES)
+			json_array_append_new(q->poison,
+					      json_pack("{s:s, s:b}", "path", q->path,
+							"crashed_now", r == SCANPOOL_CRASHED));
+	} else if (r == 0 && q->v->result == SCANMSG_ERROR) {
+		r = WARD_EIO;
+	}
+	for (i = 0; r == 0 && i < q->v->nrules; i++)
+		scan_report(q, q->v->rule[i]);
 	if (r != 0)
 		q->errors++;
 	q->files++;
@@ -172,21 +178,23 @@ scan_file(void *ctx, const struct walker_entry *e)
 		/* What stands, unless the file's bytes are excepted. */
 		if (exceptions_by_hash(q->x, q->content, fd, sha, &ap)) {
 			json_array_foreach(q->hits, i, rule)
-				add_excepted(q, json_string_value(rule), &ap, sha);
+			    add_excepted(q, json_string_value(rule), &ap, sha);
 		} else {
 			const char *first = json_string_value(json_array_get(q->hits, 0));
 
 			if (q->quarantine)
 				qr = quarantine_found(q, fd, first);
 			q->nmatches += q->nhits;
-			json_array_foreach(q->hits, i, rule) {
+			json_array_foreach(q->hits, i, rule)
+			{
 				json_t *m = json_pack("{s:s, s:s}", "path", q->path, "rule",
 						      json_string_value(rule));
 
 				if (m != NULL && qr != NULL && i == 0)
-					json_object_set(m, json_object_get(qr, "error") != NULL
-							       ? "quarantine_failed"
-							       : "quarantined",
+					json_object_set(m,
+							json_object_get(qr, "error") != NULL
+							    ? "quarantine_failed"
+							    : "quarantined",
 							qr);
 				if (json_array_size(q->matches) < MAX_LISTED_MATCHES)
 					json_array_append_new(q->matches, m);
@@ -225,18 +233,19 @@ do_scan(const char *path, int quarantine)
 	q.a = worker_content_get();
 	if (q.a == NULL)
 		return json_pack("{s:b, s:s}", "ok", 0, "error",
-				 worker_safe_mode() ? "safe mode: no content is active" : "no content installed");
-	q.rs = worker_content_rules(q.a);
+				 worker_safe_mode() ? "safe mode: no content is active"
+						    : "no content installed");
 	q.x = worker_exceptions();
 	q.content = worker_content_exceptions(q.a);
 	q.quarantine = quarantine;
-	if (matcher_scratch_new(worker_content_matcher(q.a), &q.s) != 0) {
+	if ((q.v = ward_malloc(sizeof(*q.v))) == NULL) {
 		worker_content_put(q.a);
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
 	}
 	q.matches = json_array();
 	q.excepted = json_array();
 	q.hits = json_array();
+	q.poison = json_array();
 	memset(&wo, 0, sizeof(wo));
 	wo.file = scan_file;
 	wo.error = scan_error;
@@ -247,11 +256,14 @@ do_scan(const char *path, int quarantine)
 		      "files", (json_int_t)q.files, "errors", (json_int_t)q.errors, "match_count",
 		      (json_int_t)q.nmatches, "matches", q.matches, "excepted_count",
 		      (json_int_t)q.nexcepted, "excepted", q.excepted);
+	if (o != NULL)
+		json_object_set(o, "poison", q.poison);
 	if (o != NULL && quarantine)
 		json_object_set_new(o, "quarantined_count",
 				    json_integer((json_int_t)q.nquarantined));
 	json_decref(q.hits);
-	matcher_scratch_free(q.s);
+	json_decref(q.poison);
+	ward_free(q.v);
 	worker_content_put(q.a);
 	return o;
 }
@@ -277,8 +289,8 @@ control_apply(const char *path)
 	r = worker_activate(buf, len, &version, &ms, reason, sizeof(reason));
 	ward_free(buf);
 	if (r != 0)
-		return json_pack("{s:b, s:I, s:s}", "ok", 0, "version", (json_int_t)version, "error",
-				 reason);
+		return json_pack("{s:b, s:I, s:s}", "ok", 0, "version", (json_int_t)version,
+				 "error", reason);
 	return json_pack("{s:b, s:I, s:f}", "ok", 1, "version", (json_int_t)version, "ms", ms);
 }
 
@@ -315,8 +327,8 @@ do_quarantine(const char *cmd, const char *id, const char *to)
 		diag_format(&d, msg, sizeof(msg));
 		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 	}
-	ev = event_new(EVENT_KIND_EVENT, "file", strcmp(cmd, "quarantine-restore") == 0 ? "creation"
-											 : "deletion",
+	ev = event_new(EVENT_KIND_EVENT, "file",
+		       strcmp(cmd, "quarantine-restore") == 0 ? "creation" : "deletion",
 		       strcmp(cmd, "quarantine-restore") == 0 ? "file-restored"
 							      : "quarantine-deleted",
 		       "success");

@@ -25,6 +25,8 @@
 #include "agent/status.h"
 #include "agent/outputs.h"
 #include "agent/validator.h"
+#include "agent/scanpool.h"
+#include "util/ipc.h"
 #include "content/admit.h"
 #include "content/bundle.h"
 #include "content/content.h"
@@ -59,7 +61,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 /* Content in use, shared by the scans that hold it. */
 struct active {
 	struct ruleset *rs;
@@ -72,6 +73,8 @@ struct active {
 	int64_t version;
 	unsigned long long serial;
 	unsigned refs;
+	int image_fd; /* the compiled image, sealed: what scanners load */
+	uint64_t image_len;
 };
 
 static struct {
@@ -116,8 +119,7 @@ worker_log(const char *fmt, ...)
 }
 
 /* Appends ev to the journal (taking the reference). */
-static void
-emit(json_t *ev);
+static void emit(json_t *ev);
 
 void
 worker_emit(json_t *ev)
@@ -233,6 +235,8 @@ active_free(struct active *a)
 	sigma_set_free(a->sigma);
 	fim_watch_free(&a->fim);
 	except_list_free(&a->exc);
+	if (a->image_fd >= 0)
+		close(a->image_fd);
 	ward_free(a);
 	/* Content is large and replaced rarely: give its memory back now, so
 	 * the agent does not keep two rule sets' worth after a swap. */
@@ -332,6 +336,13 @@ worker_content_name(const struct active *a)
 	return a->name;
 }
 
+void
+worker_content_image(const struct active *a, int *fd, uint64_t *size)
+{
+	*fd = a->image_fd;
+	*size = a->image_len;
+}
+
 int
 worker_safe_mode(void)
 {
@@ -372,11 +383,16 @@ active_from_image(const uint8_t *p, size_t n, const char *name, int64_t version,
 	*out = NULL;
 	if (a == NULL)
 		return diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+	a->image_fd = -1;
 	r = rulefile_parse(p, n, &a->rs, &a->hs, &a->m, &rebuilt, d);
+	if (r == 0 && ipc_memfd_new("ward-image", p, n, &a->image_fd) != 0)
+		r = diag_set(d, WARD_EIO, NULL, 0, 0, "cannot keep the image for the scanners: %s",
+			     strerror(errno));
 	if (r != 0) {
-		ward_free(a);
+		active_free(a);
 		return r;
 	}
+	a->image_len = n;
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	a->version = version;
 	{
@@ -439,7 +455,8 @@ record_refusal(int64_t version, const char *reason)
 	struct ward_diag d;
 
 	logmsg("content version %lld refused: %s", (long long)version, reason);
-	emit_content(EVENT_KIND_ALERT, "change", "content-refused", "failure", NULL, version, reason);
+	emit_content(EVENT_KIND_ALERT, "change", "content-refused", "failure", NULL, version,
+		     reason);
 	pthread_mutex_lock(&W.lock);
 	store_reject(&W.st, version, reason, now_unix());
 	if (store_save(W.cfg->state_dir, &W.st, &d) != 0)
@@ -699,8 +716,8 @@ worker_status_json(void)
 	int64_t now = now_unix();
 
 	pthread_mutex_lock(&W.lock);
-	content = json_pack("{s:o, s:o}", "current", store_entry_json(&W.st.current), "last_known_good",
-			    store_entry_json(&W.st.lkg));
+	content = json_pack("{s:o, s:o}", "current", store_entry_json(&W.st.current),
+			    "last_known_good", store_entry_json(&W.st.lkg));
 	arr = json_array();
 	for (i = 0; i < W.st.nrejected; i++) {
 		bundle_format_time(W.st.rejected[i].at, at);
@@ -712,8 +729,9 @@ worker_status_json(void)
 	arr = json_array();
 	for (i = 0; i < W.st.ncrashes; i++) {
 		bundle_format_time(W.st.crashes[i].at, at);
-		json_array_append_new(arr, json_pack("{s:I, s:s}", "version",
-						     (json_int_t)W.st.crashes[i].version, "at", at));
+		json_array_append_new(arr,
+				      json_pack("{s:I, s:s}", "version",
+						(json_int_t)W.st.crashes[i].version, "at", at));
 	}
 	if (W.st.current.present && W.st.current.expires <= now) {
 		char msg[200];
@@ -772,6 +790,7 @@ worker_status_json(void)
 		active_put(a);
 		json_object_set_new(o, "sensors", status_sensors(&off, conf, cpaths, on));
 	}
+	json_object_set_new(o, "scanners", scanpool_status_json());
 	return o;
 }
 
@@ -1032,10 +1051,11 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 		if (uplink_start(c, W.journal, why, sizeof(why)) != 0)
 			logmsg("the uplink to the server is off: %s", why);
 	}
+	scanpool_start(c);
 	load_current();
 	{
-		json_t *ev = event_new(EVENT_KIND_EVENT, "process", "start", "agent-started",
-				       "success");
+		json_t *ev =
+		    event_new(EVENT_KIND_EVENT, "process", "start", "agent-started", "success");
 
 		if (ev != NULL) {
 			event_set_str(ev, "ward.mode", mode_name());
@@ -1059,7 +1079,8 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	} else if (W.safe && c->onaccess_npaths > 0) {
 		snprintf(W.onaccess_off, sizeof(W.onaccess_off), "safe mode");
 	}
-	if (!W.safe && c->fim_realtime && fimmon_start(c, W.fimmon_off, sizeof(W.fimmon_off)) != 0) {
+	if (!W.safe && c->fim_realtime &&
+	    fimmon_start(c, W.fimmon_off, sizeof(W.fimmon_off)) != 0) {
 		sensor_off("fim", "real-time file integrity monitoring", W.fimmon_off);
 	} else if (W.safe) {
 		snprintf(W.fimmon_off, sizeof(W.fimmon_off), "safe mode");
