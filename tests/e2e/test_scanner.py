@@ -13,7 +13,7 @@ import pwd
 
 import pytest
 
-from agentlib import Agent, default_content, read_journal, wait_events
+from agentlib import Agent, default_content, read_journal, signed_bundle, wait_events
 from conftest import EICAR
 from userlib import own_tmpfs
 
@@ -33,7 +33,7 @@ def box(ward, tmp_path):
             pass
 
         b = Box()
-        b.mnt = str(mnt)
+        b.mnt, b.ward, b.tmp, b.rel = str(mnt), ward, tmp_path, rel
 
         def agent(extra=(), start=True):
             d = tmp_path / ("agent%d" % len(agents))
@@ -155,3 +155,31 @@ def test_scanners_run_unprivileged_and_confined(box):
         assert fields["CapEff"].strip() == "0000000000000000", fields
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             assert b"--scanner" in f.read().split(b"\0")
+
+
+def test_crashes_on_many_different_files_count_against_the_content(box):
+    """scan.crash_files different files crashing the scanners with one
+    content version: that is the content's fault, and the crash guard
+    rolls it back to last-known-good."""
+    a = box.agent(extra=["scan:", "  crash_files: 3"])
+    v2 = signed_bundle(box.ward, box.tmp, box.rel[0], 2)
+    p = a.apply(v2)
+    assert p.returncode == 0, p.stderr
+    assert a.status()["content"]["current"]["version"] == 2
+    for i in range(2):
+        bad = write_exec(os.path.join(box.mnt, "crafted%d.sh" % i),
+                         POISON + ("# %d\n" % i).encode())
+        run(bad)
+    a.wait_for(lambda s: len(s["scanners"]["poison_files"]) == 2, what="two poison files")
+    # Two: still the files' doing.
+    st = a.status()
+    assert st["content"]["current"]["version"] == 2 and st["mode"] == "protecting"
+    bad = write_exec(os.path.join(box.mnt, "crafted2.sh"), POISON + b"# 2\n")
+    run(bad)
+    st = a.wait_for(lambda s: s["content"]["current"]["version"] == 1,
+                    what="the rollback to last-known-good")
+    assert st["mode"] == "protecting"
+    rej = [r for r in st["content"]["rejected"] if r["version"] == 2]
+    assert rej and "scanner processes crashed on 3 different files" in rej[0]["reason"], st
+    assert "content-crash-guard-rollback" in [e["event"]["action"]
+                                              for _, e in read_journal(a.state)]
