@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCANPOOL_MAX 16
+#define SCANPOOL_MAX SCANPOOL_MAX_PROCS
 /* A scan's time bound: long enough for a large file on a slow disk, so
  * that a scanner that takes longer is stuck (and its file poison). */
 #define SCAN_TIME_BASE_S 30.0

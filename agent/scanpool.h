@@ -21,6 +21,9 @@
 
 struct active;
 
+/* The most scanner processes (scan.processes). */
+#define SCANPOOL_MAX_PROCS 16
+
 /* scanpool_scan's answers beside 0 (a verdict). */
 #define SCANPOOL_POISON 1  /* a file that crashed a scanner before */
 #define SCANPOOL_CRASHED 2 /* it crashed the scanner now (recorded as poison) */
