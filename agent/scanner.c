@@ -90,6 +90,9 @@ scanner_sandbox(const struct agent_config *c)
 	    SCMP_SYS(prlimit64),
 	    SCMP_SYS(exit),
 	    SCMP_SYS(exit_group),
+	    /* each scan's own time bound */
+	    SCMP_SYS(alarm),
+	    SCMP_SYS(setitimer),
 	    /* log lines to stderr */
 	    SCMP_SYS(write),
 	};
@@ -275,7 +278,11 @@ take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l)
 		fault_scan(m->fd);
 		size = q.max_bytes > 0 && q.max_bytes < q.size ? q.max_bytes : q.size;
 		h.rs = l->rs;
+		/* The scan's time bound, kept here too: a scanner stuck in a
+		 * file dies of SIGALRM even if the worker is gone. */
+		alarm(q.max_ms > 0 ? q.max_ms / 1000 + 2 : 0);
 		r = matcher_scan_fd(l->m, l->s, m->fd, size, on_hit, &h, NULL);
+		alarm(0);
 		if (r == 0) {
 			v.result = v.nrules > 0 ? SCANMSG_MATCH : SCANMSG_CLEAN;
 		} else {

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,10 +76,14 @@ scanpool_start(const struct agent_config *c)
 	return 0;
 }
 
-/* The child: fd 3 = its end of the channel; dies with the worker. */
+/*
+ * The child: fd 3 = its end of the channel.  No PR_SET_PDEATHSIG: it
+ * fires when the forking *thread* ends (a ward agent scan's), and the
+ * scanner's setuid clears it anyway.  A scanner outlives the worker only
+ * until its channel closes, or its scan's alarm (scanner.c) fires.
+ */
 static void __attribute__((noreturn)) exec_scanner(char **argv, int sock)
 {
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (sock == 3 ? fcntl(3, F_SETFD, 0) != 0 : dup2(sock, 3) != 3)
 		_exit(3);
 	(void)close_range(4, ~0u, 0);
@@ -354,6 +357,32 @@ is_poison(int fd, const struct stat *st)
 	return hit;
 }
 
+/*
+ * Starts p's scanner again after a death, with content a, so that the
+ * next file does not wait for a start (an on-access deadline is short):
+ * only when its backoff is short; else the next scan starts it.
+ */
+static void
+warm(struct proc *p, struct active *a)
+{
+	double wait = p->next_start - clock_mono();
+	int status;
+
+	if (wait > 1.0)
+		return;
+	if (wait > 0)
+		usleep((useconds_t)(wait * 1e6));
+	if (proc_start(p) != 0) {
+		proc_end(p, &status);
+		return;
+	}
+	pthread_mutex_lock(&P.lock);
+	P.restarts++;
+	pthread_mutex_unlock(&P.lock);
+	if (give_content(p, a, clock_mono() + SCAN_TIME_BASE_S) != 0)
+		proc_end(p, &status);
+}
+
 int
 scanpool_scan(struct active *a, int fd, const struct stat *st, const char *path,
 	      struct scanmsg_verdict *v)
@@ -423,9 +452,10 @@ scanpool_scan(struct active *a, int fd, const struct stat *st, const char *path,
 		log_attack(&d);
 	memset(v, 0, sizeof(*v));
 	proc_end(p, &status);
-	give_back(p);
 	death_text(status, r, how, sizeof(how));
 	record_crash(fd, st, path, worker_content_version(a), how);
+	warm(p, a);
+	give_back(p);
 	return SCANPOOL_CRASHED;
 }
 

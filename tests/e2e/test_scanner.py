@@ -10,6 +10,8 @@ mounts a tmpfs of its own and gives only that to the agent.
 import json
 import os
 import pwd
+import signal
+import time
 
 import pytest
 
@@ -73,7 +75,9 @@ def agent_scan(a, path):
 
 
 def test_poison_file_costs_a_scanner_not_the_content(box):
-    a = box.agent()
+    # A deadline long enough for a scanner's restart on a loaded machine:
+    # the test is about the scanners still working, not their latency.
+    a = box.agent(extra=["  deadline_ms: 5000"])
     version = a.status()["content"]["current"]["version"]
     bad = write_exec(os.path.join(box.mnt, "crafted.sh"), POISON)
     # Executed five times: each runs (the deadline policy: fail open).
@@ -155,6 +159,26 @@ def test_scanners_run_unprivileged_and_confined(box):
         assert fields["CapEff"].strip() == "0000000000000000", fields
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             assert b"--scanner" in f.read().split(b"\0")
+    # The scanners outlive the threads that started them (a ward agent
+    # scan's): a second scan uses them, nothing crashed.
+    agent_scan(a, box.mnt)
+    sc2 = a.status()["scanners"]
+    assert sc2["crashes"] == 0 and set(sc["pids"]) <= set(sc2["pids"]), (sc, sc2)
+    # ... and not the worker: its channel closes, they exit.
+    os.kill(a.worker_pid(), signal.SIGKILL)
+    end = time.time() + 10
+    while time.time() < end and any(alive(p) for p in sc2["pids"]):
+        time.sleep(0.05)
+    assert not any(alive(p) for p in sc2["pids"]), sc2
+
+
+def alive(pid):
+    """Whether pid is still a scanner (not gone, not a zombie)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return "\nState:\tZ" not in f.read()
+    except FileNotFoundError:
+        return False
 
 
 def test_crashes_on_many_different_files_count_against_the_content(box):
