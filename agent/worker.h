@@ -67,8 +67,8 @@ int worker_safe_mode(void);
 struct json_t *worker_status_json(void);
 /* The activation pipeline for the bundle bytes p[0..n): 0 with *version
  * and *ms set, or an error with reason filled in. */
-int worker_activate(const unsigned char *p, size_t n, long long *version, double *ms,
-		    char *reason, size_t rlen);
+int worker_activate(const unsigned char *p, size_t n, long long *version, double *ms, char *reason,
+		    size_t rlen);
 /* Back to last-known-good: 0 with msg set, or an error with msg the why. */
 int worker_rollback(const char *reason, char *msg, size_t mlen);
 

@@ -42,7 +42,8 @@ decode_all(const struct ipc_msg *m)
 		taken += r[i] == 0;
 	}
 	if (taken > 1 || (r[0] == 0 && m->type != SCANMSG_CONTENT) ||
-	    (r[1] == 0 && m->type != SCANMSG_SCAN) || (r[2] == 0 && m->type != SCANMSG_CONTENT_OK) ||
+	    (r[1] == 0 && m->type != SCANMSG_SCAN) ||
+	    (r[2] == 0 && m->type != SCANMSG_CONTENT_OK) ||
 	    (r[3] == 0 && m->type != SCANMSG_REFUSED) || (r[4] == 0 && m->type != SCANMSG_VERDICT))
 		abort();
 	if (r[3] == 0 && strlen(no.reason) > SCANMSG_MAX_REASON)
