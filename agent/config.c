@@ -27,11 +27,18 @@ static const char *const srvexc_words[] = {"none", "sha256", "all", NULL};
 
 #define C struct agent_config
 #define SCALAR(name, type, f, min, max)                                                            \
-	{name, type, offsetof(C, f), sizeof(((C *)0)->f), min, max, 0, NULL}
+	{                                                                                          \
+		name, type, offsetof(C, f), sizeof(((C *)0)->f), min, max, 0, NULL                 \
+	}
 #define LIST(name, type, f, n)                                                                     \
-	{name, type, offsetof(C, f), sizeof(((C *)0)->f[0]),                                       \
-	 0, sizeof(((C *)0)->f) / sizeof(((C *)0)->f[0]), offsetof(C, n), NULL}
-#define CHOICE(name, f, words) {name, CONF_CHOICE, offsetof(C, f), sizeof(int), 0, 0, 0, words}
+	{                                                                                          \
+		name, type, offsetof(C, f), sizeof(((C *)0)->f[0]), 0,                             \
+		    sizeof(((C *)0)->f) / sizeof(((C *)0)->f[0]), offsetof(C, n), NULL             \
+	}
+#define CHOICE(name, f, words)                                                                     \
+	{                                                                                          \
+		name, CONF_CHOICE, offsetof(C, f), sizeof(int), 0, 0, 0, words                     \
+	}
 
 static const struct conf_key keys[] = {
     SCALAR("state_dir", CONF_PATH, state_dir, 0, 0),
@@ -47,6 +54,9 @@ static const struct conf_key keys[] = {
     SCALAR("validator.memory_mb", CONF_UINT, validator_memory_mb, 64, 1 << 20),
     SCALAR("validator.timeout_s", CONF_UINT, validator_timeout_s, 1, 7200),
     SCALAR("scan.max_filesize", CONF_SIZE, max_filesize, 0, 1ull << 40),
+    SCALAR("scan.user", CONF_NAME, scan_user, 0, 0),
+    SCALAR("scan.processes", CONF_UINT, scan_processes, 1, 16),
+    SCALAR("scan.crash_files", CONF_UINT, scan_crash_files, 2, 64),
     SCALAR("journal.max_mb", CONF_UINT, journal_max_mb, 1, 1 << 20),
     LIST("fim.paths", CONF_LIST, fim_paths, fim_npaths),
     LIST("fim.exclude", CONF_GLOBS, fim_excludes, fim_nexcludes),
@@ -266,6 +276,9 @@ config_defaults(struct agent_config *c)
 	c->validator_cpu_s = 120;
 	c->validator_memory_mb = 4096;
 	c->validator_timeout_s = 300;
+	snprintf(c->scan_user, sizeof(c->scan_user), "nobody");
+	c->scan_processes = 2;
+	c->scan_crash_files = 3;
 	c->max_filesize = 0;
 	c->journal_max_mb = 256;
 	c->ndjson_max_mb = 100;
@@ -317,8 +330,6 @@ check_exceptions(const char *path, const struct agent_config *c, struct ward_dia
 	return r;
 }
 
-
-
 int
 config_load(const char *path, struct agent_config *c, struct ward_diag *d)
 {
@@ -326,7 +337,8 @@ config_load(const char *path, struct agent_config *c, struct ward_diag *d)
 	if (r == 0 && strcmp(c->fim_hash, "sha256") != 0 && strcmp(c->fim_hash, "sm3") != 0)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0, "fim.hash must be sha256 or sm3");
 	if (r == 0 && strlen(c->syslog_socket) >= 100)
-		r = diag_set(d, WARD_EINVAL, path, 0, 0, "outputs.syslog_socket: path too long for a socket");
+		r = diag_set(d, WARD_EINVAL, path, 0, 0,
+			     "outputs.syslog_socket: path too long for a socket");
 	if (r == 0 && c->server_url[0] != '\0' && strncmp(c->server_url, "https://", 8) != 0)
 		r = diag_set(d, WARD_EINVAL, path, 0, 0, "server.url must be https://HOST:PORT");
 	if (r == 0)
@@ -336,8 +348,9 @@ config_load(const char *path, struct agent_config *c, struct ward_diag *d)
 			     "trusted_keys is required: the public keys whose signatures "
 			     "content must carry");
 	if (r == 0 && c->signature_threshold > c->ntrusted)
-		r = diag_set(d, WARD_EINVAL, path, 0, 0,
-			     "signature_threshold (%u) is larger than the number of trusted keys (%u)",
-			     c->signature_threshold, c->ntrusted);
+		r = diag_set(
+		    d, WARD_EINVAL, path, 0, 0,
+		    "signature_threshold (%u) is larger than the number of trusted keys (%u)",
+		    c->signature_threshold, c->ntrusted);
 	return r;
 }

@@ -31,7 +31,7 @@ struct agent_config {
 	char run_dir[CONFIG_MAX_PATH];
 	char trusted_keys[CONFIG_MAX_KEYS][CONFIG_MAX_PATH];
 	unsigned ntrusted;
-	unsigned signature_threshold; /* distinct valid trusted signatures, >= 1 */
+	unsigned signature_threshold;	       /* distinct valid trusted signatures, >= 1 */
 	char initial_content[CONFIG_MAX_PATH]; /* bundle applied when the store is empty */
 	/* Crash guard. */
 	unsigned crash_max;	 /* crashes of one version ... */
@@ -42,6 +42,10 @@ struct agent_config {
 	unsigned validator_cpu_s;
 	unsigned validator_memory_mb;
 	unsigned validator_timeout_s; /* wall clock */
+	/* Scanner processes (agent/scanner.h): how many, as whom. */
+	char scan_user[64];
+	unsigned scan_processes;
+	unsigned scan_crash_files; /* different files within crash_window_s: the content's fault */
 	/* On-access scanning (fanotify): the mounts of these paths. */
 	char onaccess_paths[CONFIG_MAX_KEYS][CONFIG_MAX_PATH];
 	unsigned onaccess_npaths;
@@ -62,14 +66,14 @@ struct agent_config {
 	unsigned fim_npaths;
 	char fim_excludes[CONFIG_MAX_KEYS][CONFIG_MAX_PATH];
 	unsigned fim_nexcludes;
-	char fim_hash[16]; /* sha256 or sm3 */
+	char fim_hash[16];	 /* sha256 or sm3 */
 	int fim_realtime;	 /* watch the paths with fanotify */
 	int fim_content_paths;	 /* also the paths of the content's FIM policy */
 	int fim_package_manager; /* enum config_pkg: changes by dpkg, rpm, apt, ... */
 	unsigned fim_rate_limit; /* events per path per minute, 0: no limit */
 	unsigned fim_max_dirs;	 /* directories watched at most */
 	/* Fleet server uplink (off without server_url). */
-	char server_url[512];	       /* https://HOST:PORT */
+	char server_url[512];		 /* https://HOST:PORT */
 	char server_ca[CONFIG_MAX_PATH]; /* the CA its certificate must chain to */
 	char server_enroll_token[128];
 	char server_machine_id_file[CONFIG_MAX_PATH];
@@ -84,7 +88,7 @@ struct agent_config {
 	int journal_fsync; /* enum journal_fsync */
 	/* Scanning. */
 	uint64_t max_filesize; /* 0: no limit */
-	/* A systemd watchdog ping interval is taken from WATCHDOG_USEC. */
+			       /* A systemd watchdog ping interval is taken from WATCHDOG_USEC. */
 };
 
 /*

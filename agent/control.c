@@ -14,7 +14,8 @@
 #include "event/event.h"
 #include "response/quarantine.h"
 #include "rules/ruleset.h"
-#include "scan/matcher.h"
+#include "agent/scanpool.h"
+#include "scan/scanmsg.h"
 #include "scan/walker.h"
 #include "util/alloc.h"
 #include "util/file.h"
@@ -46,17 +47,37 @@ static struct {
     .lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
+/* Files opened by the walk, waiting for a scanner: as many as the
+ * scanners can take next, so that none waits for the walk. */
+#define SCAN_QUEUE_MAX 64
+
+struct scan_job {
+	struct scan_job *next;
+	int fd;
+	struct stat st;
+	char path[]; /* NUL-terminated */
+};
+
+/*
+ * A ward agent scan: the walk opens the files and queues them; one thread
+ * per scanner process takes them, has them scanned, and decides on the
+ * verdict holding lock (everything below it but the queue's own fields).
+ */
 struct scan_req {
 	struct active *a;
-	const struct ruleset *rs;
-	struct matcher_scratch *s;
+	pthread_mutex_t lock;
+	pthread_cond_t more, room;
+	struct scan_job *head, *tail;
+	unsigned queued;
+	int walk_done;
 	struct exceptions *x;
 	const struct except_list *content;
 	json_t *matches, *excepted;
-	json_t *hits; /* of the file being scanned: rule names that stand */
-	uint64_t nhits; /* ... and how many (the list is bounded) */
-	const char *path;
-	int quarantine; /* move what is found (and not excepted) into the quarantine */
+	json_t *poison;	  /* files that crashed a scanner, now or before */
+	json_t *hits;	  /* of the file being scanned: rule names that stand */
+	uint64_t nhits;	  /* ... and how many (the list is bounded) */
+	const char *path; /* of the file being decided on */
+	int quarantine;	  /* move what is found (and not excepted) into the quarantine */
 	uint64_t files, errors, nmatches, nexcepted, nquarantined;
 };
 
@@ -69,13 +90,13 @@ add_excepted(struct scan_req *q, const char *rule, const struct exceptions_appli
 
 	q->nexcepted++;
 	if (json_array_size(q->excepted) < MAX_LISTED_MATCHES)
-		json_array_append_new(
-		    q->excepted,
-		    json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s}}", "path", q->path, "rule", rule,
-			      "exception", "source", ap->source, "id", (json_int_t)ap->id, "match",
-			      ap->match, "reason", ap->reason));
-	ev = exceptions_event(q->x, ap, q->path, rule, q->quarantine ? "quarantine" : "report",
-			      sha);
+		json_array_append_new(q->excepted,
+				      json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s}}", "path",
+						q->path, "rule", rule, "exception", "source",
+						ap->source, "id", (json_int_t)ap->id, "match",
+						ap->match, "reason", ap->reason));
+	ev =
+	    exceptions_event(q->x, ap, q->path, rule, q->quarantine ? "quarantine" : "report", sha);
 	if (ev != NULL) {
 		event_set_str(ev, "ward.scan", "agent-scan");
 		event_set_int(ev, "ward.content.version", worker_content_version(q->a));
@@ -83,22 +104,16 @@ add_excepted(struct scan_req *q, const char *rule, const struct exceptions_appli
 	}
 }
 
-static int
-scan_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+/* One rule the scanner found matching. */
+static void
+scan_report(struct scan_req *q, const char *name)
 {
-	struct scan_req *q = arg;
 	struct exceptions_applied ap;
-	const char *name;
 
-	(void)s;
-	if (rule != UINT32_MAX && (q->rs->rules[rule].flags & RS_RULE_PRIVATE))
-		return 0;
-	name = rule == UINT32_MAX ? hash_name : q->rs->rules[rule].name;
 	if (exceptions_hit(q->x, q->content, q->path, name, &ap))
 		add_excepted(q, name, &ap, NULL);
 	else if (q->nhits++ < MAX_LISTED_MATCHES)
 		json_array_append_new(q->hits, json_string(name));
-	return 0;
 }
 
 /* --quarantine: moves the file away (by its descriptor: the name is
@@ -140,31 +155,33 @@ quarantine_found(struct scan_req *q, int fd, const char *rule)
 	return res;
 }
 
-static int
-scan_file(void *ctx, const struct walker_entry *e)
+/* Decides on one file: exceptions, quarantine, the result lists. */
+static void
+scan_job_run(struct scan_req *q, struct scan_job *job, struct scanmsg_verdict *v)
 {
-	struct scan_req *q = ctx;
-	uint64_t max = __atomic_load_n(&C.max_filesize, __ATOMIC_RELAXED);
 	struct exceptions_applied ap;
 	char sha[65];
 	json_t *qr = NULL, *rule;
 	size_t i;
-	int fd, r;
+	int fd = job->fd, r;
 
-	if (max > 0 && (uint64_t)e->st->st_size > max)
-		return 0;
-	/* Root opens it for a user: the file the walk examined, never a link
-	 * or a file swapped in since (that could be one only root may read). */
-	fd = walker_open(e, 0);
-	if (fd < 0) {
-		q->errors++;
-		return 0;
-	}
-	q->path = e->path;
+	/* Read and matched in a scanner process; a file that crashes one is
+	 * listed (and recorded as poison), not scanned again. */
+	r = scanpool_scan(q->a, fd, &job->st, job->path, v);
+	pthread_mutex_lock(&q->lock);
+	q->path = job->path;
 	json_array_clear(q->hits);
 	q->nhits = 0;
-	r = matcher_scan_fd(worker_content_matcher(q->a), q->s, fd, (uint64_t)e->st->st_size,
-			    scan_report, q, NULL);
+	if (r == SCANPOOL_POISON || r == SCANPOOL_CRASHED) {
+		if (json_array_size(q->poison) < MAX_LISTED_MATCHES)
+			json_array_append_new(q->poison,
+					      json_pack("{s:s, s:b}", "path", q->path,
+							"crashed_now", r == SCANPOOL_CRASHED));
+	} else if (r == 0 && v->result == SCANMSG_ERROR) {
+		r = WARD_EIO;
+	}
+	for (i = 0; r == 0 && i < v->nrules; i++)
+		scan_report(q, v->rule[i]);
 	if (r != 0)
 		q->errors++;
 	q->files++;
@@ -172,21 +189,23 @@ scan_file(void *ctx, const struct walker_entry *e)
 		/* What stands, unless the file's bytes are excepted. */
 		if (exceptions_by_hash(q->x, q->content, fd, sha, &ap)) {
 			json_array_foreach(q->hits, i, rule)
-				add_excepted(q, json_string_value(rule), &ap, sha);
+			    add_excepted(q, json_string_value(rule), &ap, sha);
 		} else {
 			const char *first = json_string_value(json_array_get(q->hits, 0));
 
 			if (q->quarantine)
 				qr = quarantine_found(q, fd, first);
 			q->nmatches += q->nhits;
-			json_array_foreach(q->hits, i, rule) {
+			json_array_foreach(q->hits, i, rule)
+			{
 				json_t *m = json_pack("{s:s, s:s}", "path", q->path, "rule",
 						      json_string_value(rule));
 
 				if (m != NULL && qr != NULL && i == 0)
-					json_object_set(m, json_object_get(qr, "error") != NULL
-							       ? "quarantine_failed"
-							       : "quarantined",
+					json_object_set(m,
+							json_object_get(qr, "error") != NULL
+							    ? "quarantine_failed"
+							    : "quarantined",
 							qr);
 				if (json_array_size(q->matches) < MAX_LISTED_MATCHES)
 					json_array_append_new(q->matches, m);
@@ -196,8 +215,123 @@ scan_file(void *ctx, const struct walker_entry *e)
 			json_decref(qr);
 		}
 	}
-	close(fd);
+	q->path = NULL;
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* One scanning thread: jobs until the walk is done and the queue empty. */
+static void *
+scan_thread(void *arg)
+{
+	struct scan_req *q = arg;
+	struct scanmsg_verdict *v = ward_malloc(sizeof(*v));
+	struct scan_job *job;
+
+	for (;;) {
+		pthread_mutex_lock(&q->lock);
+		while (q->head == NULL && !q->walk_done)
+			pthread_cond_wait(&q->more, &q->lock);
+		job = q->head;
+		if (job != NULL) {
+			q->head = job->next;
+			if (q->head == NULL)
+				q->tail = NULL;
+			q->queued--;
+			pthread_cond_signal(&q->room);
+		}
+		pthread_mutex_unlock(&q->lock);
+		if (job == NULL)
+			break;
+		if (v != NULL) {
+			scan_job_run(q, job, v);
+		} else {
+			pthread_mutex_lock(&q->lock);
+			q->errors++;
+			pthread_mutex_unlock(&q->lock);
+		}
+		close(job->fd);
+		ward_free(job);
+	}
+	ward_free(v);
+	return NULL;
+}
+
+/* The walk's file callback: opens the file and queues it. */
+static int
+scan_file(void *ctx, const struct walker_entry *e)
+{
+	struct scan_req *q = ctx;
+	uint64_t max = __atomic_load_n(&C.max_filesize, __ATOMIC_RELAXED);
+	struct scan_job *job;
+	int fd;
+
+	if (max > 0 && (uint64_t)e->st->st_size > max)
+		return 0;
+	/* Root opens it for a user: the file the walk examined, never a link
+	 * or a file swapped in since (that could be one only root may read). */
+	fd = walker_open(e, 0);
+	job = fd >= 0 ? ward_malloc(sizeof(*job) + e->path_len + 1) : NULL;
+	if (job == NULL) {
+		if (fd >= 0)
+			close(fd);
+		pthread_mutex_lock(&q->lock);
+		q->errors++;
+		pthread_mutex_unlock(&q->lock);
+		return 0;
+	}
+	job->next = NULL;
+	job->fd = fd;
+	job->st = *e->st;
+	memcpy(job->path, e->path, e->path_len);
+	job->path[e->path_len] = '\0';
+	pthread_mutex_lock(&q->lock);
+	while (q->queued >= SCAN_QUEUE_MAX)
+		pthread_cond_wait(&q->room, &q->lock);
+	if (q->tail != NULL)
+		q->tail->next = job;
+	else
+		q->head = job;
+	q->tail = job;
+	q->queued++;
+	pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->lock);
 	return 0;
+}
+
+/* Results in path order, whichever scanner finished first. */
+static int
+by_path(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	json_int_t i = json_integer_value(json_object_get(x, "_i")),
+		   j = json_integer_value(json_object_get(y, "_i"));
+	int c = strcmp(json_string_value(json_object_get(x, "path")),
+		       json_string_value(json_object_get(y, "path")));
+
+	return c != 0 ? c : (i > j) - (i < j);
+}
+
+static json_t *
+sorted(json_t *arr)
+{
+	size_t n = json_array_size(arr), i;
+	json_t **v, *out;
+
+	if (n < 2 || (v = ward_malloc(n * sizeof(*v))) == NULL)
+		return json_incref(arr);
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(arr, i);
+	/* A stable order within one path: the rules as the scanner named them. */
+	for (i = 0; i < n; i++)
+		json_object_set_new(v[i], "_i", json_integer((json_int_t)i));
+	qsort(v, n, sizeof(*v), by_path);
+	out = json_array();
+	for (i = 0; out != NULL && i < n; i++) {
+		json_object_del(v[i], "_i");
+		json_array_append(out, v[i]);
+	}
+	ward_free(v);
+	return out != NULL ? out : json_incref(arr);
 }
 
 static void
@@ -209,7 +343,9 @@ scan_error(void *ctx, const char *path, const char *what, int errnum, unsigned d
 	(void)what;
 	(void)errnum;
 	(void)depth;
+	pthread_mutex_lock(&q->lock);
 	q->errors++;
+	pthread_mutex_unlock(&q->lock);
 }
 
 static json_t *
@@ -218,6 +354,8 @@ do_scan(const char *path, int quarantine)
 	struct scan_req q;
 	struct walker_opts wo;
 	const char *paths[1] = {path};
+	pthread_t threads[SCANPOOL_MAX_PROCS];
+	unsigned nthreads, i;
 	json_t *o;
 	int r;
 
@@ -225,33 +363,64 @@ do_scan(const char *path, int quarantine)
 	q.a = worker_content_get();
 	if (q.a == NULL)
 		return json_pack("{s:b, s:s}", "ok", 0, "error",
-				 worker_safe_mode() ? "safe mode: no content is active" : "no content installed");
-	q.rs = worker_content_rules(q.a);
+				 worker_safe_mode() ? "safe mode: no content is active"
+						    : "no content installed");
 	q.x = worker_exceptions();
 	q.content = worker_content_exceptions(q.a);
 	q.quarantine = quarantine;
-	if (matcher_scratch_new(worker_content_matcher(q.a), &q.s) != 0) {
-		worker_content_put(q.a);
-		return json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
-	}
+	pthread_mutex_init(&q.lock, NULL);
+	pthread_cond_init(&q.more, NULL);
+	pthread_cond_init(&q.room, NULL);
 	q.matches = json_array();
 	q.excepted = json_array();
 	q.hits = json_array();
+	q.poison = json_array();
 	memset(&wo, 0, sizeof(wo));
 	wo.file = scan_file;
 	wo.error = scan_error;
 	wo.ctx = &q;
-	r = walker_run(&wo, paths, 1, NULL);
+	for (nthreads = 0; nthreads < C.cfg->scan_processes && nthreads < SCANPOOL_MAX_PROCS;
+	     nthreads++)
+		if (pthread_create(&threads[nthreads], NULL, scan_thread, &q) != 0)
+			break;
+	if (nthreads == 0) {
+		/* No thread: the walk would wait on a queue no one empties. */
+		q.errors++;
+		r = WARD_ENOMEM;
+	} else {
+		r = walker_run(&wo, paths, 1, NULL);
+	}
+	pthread_mutex_lock(&q.lock);
+	q.walk_done = 1;
+	pthread_cond_broadcast(&q.more);
+	pthread_mutex_unlock(&q.lock);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+	{
+		json_t *m = sorted(q.matches), *x = sorted(q.excepted), *p = sorted(q.poison);
+
+		json_decref(q.matches);
+		json_decref(q.excepted);
+		json_decref(q.poison);
+		q.matches = m;
+		q.excepted = x;
+		q.poison = p;
+	}
 	o = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:o}", "ok", r == 0, "content",
 		      worker_content_name(q.a), "version", (json_int_t)worker_content_version(q.a),
 		      "files", (json_int_t)q.files, "errors", (json_int_t)q.errors, "match_count",
 		      (json_int_t)q.nmatches, "matches", q.matches, "excepted_count",
 		      (json_int_t)q.nexcepted, "excepted", q.excepted);
+	if (o != NULL)
+		json_object_set(o, "poison", q.poison);
 	if (o != NULL && quarantine)
 		json_object_set_new(o, "quarantined_count",
 				    json_integer((json_int_t)q.nquarantined));
 	json_decref(q.hits);
-	matcher_scratch_free(q.s);
+	json_decref(q.poison);
+	pthread_cond_destroy(&q.more);
+	pthread_cond_destroy(&q.room);
+	pthread_mutex_destroy(&q.lock);
 	worker_content_put(q.a);
 	return o;
 }
@@ -277,8 +446,8 @@ control_apply(const char *path)
 	r = worker_activate(buf, len, &version, &ms, reason, sizeof(reason));
 	ward_free(buf);
 	if (r != 0)
-		return json_pack("{s:b, s:I, s:s}", "ok", 0, "version", (json_int_t)version, "error",
-				 reason);
+		return json_pack("{s:b, s:I, s:s}", "ok", 0, "version", (json_int_t)version,
+				 "error", reason);
 	return json_pack("{s:b, s:I, s:f}", "ok", 1, "version", (json_int_t)version, "ms", ms);
 }
 
@@ -315,8 +484,8 @@ do_quarantine(const char *cmd, const char *id, const char *to)
 		diag_format(&d, msg, sizeof(msg));
 		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 	}
-	ev = event_new(EVENT_KIND_EVENT, "file", strcmp(cmd, "quarantine-restore") == 0 ? "creation"
-											 : "deletion",
+	ev = event_new(EVENT_KIND_EVENT, "file",
+		       strcmp(cmd, "quarantine-restore") == 0 ? "creation" : "deletion",
 		       strcmp(cmd, "quarantine-restore") == 0 ? "file-restored"
 							      : "quarantine-deleted",
 		       "success");

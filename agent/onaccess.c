@@ -14,7 +14,8 @@
 #include "event/event.h"
 #include "response/quarantine.h"
 #include "rules/ruleset.h"
-#include "scan/matcher.h"
+#include "agent/scanpool.h"
+#include "scan/scanmsg.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/mount.h"
@@ -426,7 +427,6 @@ onaccess_content_changed(void)
 /* --- scanning ----------------------------------------------------------- */
 
 struct hit {
-	const struct ruleset *rs;
 	char rule[256];
 	int found;
 	/* Exceptions: the file's path (looked up at the first match) and the
@@ -441,16 +441,10 @@ struct hit {
 	struct exceptions_applied ap;
 };
 
+/* One rule the scanner found matching (in its order): 1 when it decides. */
 static int
-on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+on_rule(struct hit *h, const char *name)
 {
-	struct hit *h = arg;
-	const char *name;
-
-	(void)s;
-	if (rule != UINT32_MAX && (h->rs->rules[rule].flags & RS_RULE_PRIVATE))
-		return 0;
-	name = rule == UINT32_MAX ? hash_name : h->rs->rules[rule].name;
 	if (h->x != NULL) {
 		struct exceptions_applied ap;
 
@@ -620,8 +614,9 @@ ignore_clean_locked(const struct item *it, unsigned gen, const struct stat *scan
 }
 
 static void
-scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr_for)
+scan_item(struct item *it)
 {
+	struct scanmsg_verdict *v = NULL;
 	struct active *a;
 	struct hit hit, *h = &hit;
 	struct stat st;
@@ -629,7 +624,8 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 	unsigned long long xgen;
 	unsigned gen;
 	char sha[65] = "";
-	int verdict = 0, cached = 0, r = 0, quarantine;
+	int verdict = 0, cached = 0, r = 0, quarantine, policy_deny = 0;
+	unsigned k;
 
 	pthread_mutex_lock(&O.lock);
 	gen = O.gen; /* before the content: a change after this is seen */
@@ -666,17 +662,22 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 		if (stall != NULL)
 			usleep((useconds_t)atoi(stall) * 1000);
 #endif
-		if (*scr_for != worker_content_serial(a)) {
-			matcher_scratch_free(*scr);
-			*scr = NULL;
-			*scr_for = 0;
-			if (matcher_scratch_new(worker_content_matcher(a), scr) == 0)
-				*scr_for = worker_content_serial(a);
+		/* The bytes are read and matched by a scanner process; what
+		 * the verdict means here (exceptions, cache, response) is the
+		 * worker's.  A file that crashes scanners gets the deadline
+		 * policy's answer, as a scan that does not end would. */
+		v = ward_malloc(sizeof(*v));
+		r = v == NULL ? WARD_ENOMEM : scanpool_scan(a, it->fd, &st, NULL, v);
+		if (r == SCANPOOL_POISON || r == SCANPOOL_CRASHED) {
+			policy_deny = O.cfg->onaccess_fail_closed;
+			pthread_mutex_lock(&O.lock);
+			O.st.poison++;
+			pthread_mutex_unlock(&O.lock);
+		} else if (r == 0 && v->result == SCANMSG_ERROR) {
+			r = WARD_EIO;
 		}
-		h->rs = worker_content_rules(a);
-		if (*scr != NULL)
-			r = matcher_scan_fd(worker_content_matcher(a), *scr, it->fd,
-					    (uint64_t)st.st_size, on_hit, h, NULL);
+		for (k = 0; r == 0 && k < v->nrules && !on_rule(h, v->rule[k]); k++)
+			;
 		/* A match that stands, unless the file's bytes are excepted. */
 		if (r == 0 && h->found && h->x != NULL &&
 		    exceptions_by_hash(h->x, h->content, it->fd, sha, &h->ap)) {
@@ -685,7 +686,7 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 			h->excepted = 1;
 		}
 		verdict = h->found;
-		if (r == 0 && *scr != NULL) {
+		if (r == 0) {
 			pthread_mutex_lock(&O.lock);
 			cache_put(&st, version, xgen, verdict, h->rule);
 			pthread_mutex_unlock(&O.lock);
@@ -701,7 +702,7 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 	if (it->perm && !verdict && r == 0)
 		ignore_clean_locked(it, gen, &st);
 	if (it->perm && !it->answered) {
-		answer_locked(it, !verdict);
+		answer_locked(it, !verdict && !policy_deny);
 		pthread_mutex_unlock(&O.lock);
 		if (verdict)
 			report(it, h->rule, version, (it->mask & FAN_OPEN_PERM) ? 3 : 1, &st);
@@ -719,13 +720,12 @@ scan_item(struct item *it, struct matcher_scratch **scr, unsigned long long *scr
 	if (!cached && !verdict && h->excepted)
 		report_excepted(it, h, sha, version);
 	worker_content_put(a);
+	ward_free(v);
 }
 
 static void *
 scanner_thread(void *arg)
 {
-	struct matcher_scratch *scr = NULL;
-	unsigned long long scr_for = 0; /* the content scr was made for */
 
 	(void)arg;
 	for (;;) {
@@ -740,7 +740,7 @@ scanner_thread(void *arg)
 			O.tail = NULL;
 		O.queued--;
 		pthread_mutex_unlock(&O.lock);
-		scan_item(it, &scr, &scr_for);
+		scan_item(it);
 		pthread_mutex_lock(&O.lock);
 		item_put_locked(it);
 		pthread_mutex_unlock(&O.lock);

@@ -42,6 +42,7 @@ struct onaccess_stats {
 	uint64_t detections; /* files that matched (exec or write) */
 	uint64_t ignored;    /* clean files the kernel no longer asks about */
 	uint64_t excepted;   /* detections an exception suppressed (journaled) */
+	uint64_t poison;     /* files that crashed a scanner, now or before: the deadline policy */
 };
 
 /*

@@ -22,13 +22,13 @@ onaccess_status(const char *off)
 	if (!onaccess_running())
 		return json_pack("{s:s, s:s}", "state", "off", "reason",
 				 off[0] ? off : "no onaccess.paths configured");
-	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "state", "on",
-		      "counters", "events", (json_int_t)os.events, "allowed",
+	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "state",
+		      "on", "counters", "events", (json_int_t)os.events, "allowed",
 		      (json_int_t)os.allowed, "denied", (json_int_t)os.denied, "cache_hits",
 		      (json_int_t)os.cache_hits, "late", (json_int_t)os.late, "overflow",
 		      (json_int_t)os.overflow, "written", (json_int_t)os.written, "detections",
 		      (json_int_t)os.detections, "ignored", (json_int_t)os.ignored, "excepted",
-		      (json_int_t)os.excepted);
+		      (json_int_t)os.excepted, "poison", (json_int_t)os.poison);
 	/* The configured paths it does not watch, and why. */
 	if (partial[0] != '\0')
 		json_object_set_new(o, "partial", json_string(partial));

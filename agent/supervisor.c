@@ -10,6 +10,7 @@
 #include "util/log.h"
 #include "agent/reload.h"
 #include "agent/worker.h"
+#include "agent/scanpool.h"
 #include "content/store.h"
 #include "event/event.h"
 #include "event/journal.h"
@@ -37,8 +38,7 @@
 /* A worker that ran this long resets the backoff. */
 #define STABLE_S 60
 
-static void
-slog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void slog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 slog(const char *fmt, ...)
@@ -58,7 +58,8 @@ sd_notify_send(const char *state)
 	socklen_t len;
 	int fd;
 
-	if (path == NULL || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
 		return;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -112,7 +113,7 @@ sup_event(const struct agent_config *c, const char *kind, const char *category, 
 
 /* Records a crash and applies the crash guard.  Runs with no worker alive. */
 static void
-crash_guard(const struct agent_config *c, const char *how)
+crash_guard(const struct agent_config *c, const char *how, int at_fault)
 {
 	struct store_state st;
 	struct ward_diag d;
@@ -135,10 +136,19 @@ crash_guard(const struct agent_config *c, const char *how)
 		snprintf(msg, sizeof(msg), "the worker %s", how);
 		sup_event(c, EVENT_KIND_ALERT, "process", "end", "agent-worker-crashed", v, msg);
 	}
-	if (v > 0 && n >= c->crash_max) {
-		snprintf(reason, sizeof(reason), "crash guard: the worker crashed %u times within %u s "
-						 "with this version",
+	if (v > 0 && at_fault) {
+		snprintf(reason, sizeof(reason),
+			 "crash guard: scanner processes crashed on %u different files within %u s "
+			 "with this version",
+			 c->scan_crash_files, c->crash_window_s);
+		n = c->crash_max;
+	} else if (v > 0 && n >= c->crash_max) {
+		snprintf(reason, sizeof(reason),
+			 "crash guard: the worker crashed %u times within %u s "
+			 "with this version",
 			 n, c->crash_window_s);
+	}
+	if (v > 0 && n >= c->crash_max) {
 		if (st.lkg.present) {
 			int64_t to = st.lkg.version;
 
@@ -155,11 +165,12 @@ crash_guard(const struct agent_config *c, const char *how)
 		}
 		store_reject(&st, v, CAUSE_CRASH_GUARD, reason, now);
 		st.safe = 1;
-		snprintf(st.safe_reason, sizeof(st.safe_reason),
-			 "content version %lld crashed the worker %u times within %u s and there is "
-			 "no last-known-good content left; content-driven protection is off until new "
-			 "content is applied",
-			 (long long)v, n, c->crash_window_s);
+		snprintf(
+		    st.safe_reason, sizeof(st.safe_reason),
+		    "content version %lld crashed the worker %u times within %u s and there is "
+		    "no last-known-good content left; content-driven protection is off until new "
+		    "content is applied",
+		    (long long)v, n, c->crash_window_s);
 		slog("ALERT: safe mode: %s", st.safe_reason);
 		sup_event(c, EVENT_KIND_ALERT, "configuration", "change", "agent-safe-mode", v,
 			  st.safe_reason);
@@ -319,12 +330,14 @@ supervisor_main(const struct agent_config *start, const char *config_path)
 			}
 			if (!stopping && clock_mono() - last_hb > HANG_TIMEOUT_S &&
 			    clock_mono() - started > HANG_TIMEOUT_S) {
-				slog("the worker sent no heartbeat for %d s: killing it", HANG_TIMEOUT_S);
+				slog("the worker sent no heartbeat for %d s: killing it",
+				     HANG_TIMEOUT_S);
 				kill(pid, SIGKILL);
 				last_hb = clock_mono();
 			}
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !stopping) {
+				if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) &&
+				    !stopping) {
 					stopping = 1;
 					sd_notify_send("STOPPING=1");
 					kill(pid, SIGTERM);
@@ -354,21 +367,31 @@ supervisor_main(const struct agent_config *start, const char *config_path)
 			return 0;
 		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_CONFIG) {
-			slog("the worker cannot run with this configuration (see above); not restarting");
+			slog("the worker cannot run with this configuration (see above); not "
+			     "restarting");
 			ward_free(c);
 			return 1;
 		}
 		if (WIFEXITED(status)) {
 			char how[64];
 
-			snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
-			crash_guard(c, how);
+			/* Scanners crashing on many different files with this
+			 * content: the worker said so, and the guard acts now. */
+			if (WEXITSTATUS(status) == WORKER_EXIT_CONTENT_FAULT)
+				snprintf(how, sizeof(how),
+					 "exited: scanners crashed on %u different files with its "
+					 "content",
+					 c->scan_crash_files);
+			else
+				snprintf(how, sizeof(how), "exited with status %d",
+					 WEXITSTATUS(status));
+			crash_guard(c, how, WEXITSTATUS(status) == WORKER_EXIT_CONTENT_FAULT);
 		} else {
 			char how[96];
 
 			snprintf(how, sizeof(how), "killed by signal %d (%s)", WTERMSIG(status),
 				 strsignal(WTERMSIG(status)));
-			crash_guard(c, how);
+			crash_guard(c, how, 0);
 		}
 		consecutive = clock_mono() - started > STABLE_S ? 1 : consecutive + 1;
 		backoff = consecutive >= 8 ? c->restart_backoff_max_s

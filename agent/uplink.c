@@ -577,11 +577,19 @@ follow(CURL *c, json_t *desired, json_t *status)
 static long
 checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t errlen)
 {
-	json_t *body = worker_status_json(), *resp = NULL, *paths;
+	json_t *body = worker_status_json(), *resp = NULL, *paths, *rej;
 	double cpu;
 	long long rss;
+	size_t i;
 	long code;
 
+	/* A refusal of a bundle whose version could not be trusted (it came
+	 * with no valid signature, e.g. applied by hand) names no release: the
+	 * server would refuse a report holding version 0. */
+	rej = json_object_get(json_object_get(body, "content"), "rejected");
+	for (i = json_array_size(rej); i-- > 0;)
+		if (json_integer_value(json_object_get(json_array_get(rej, i), "version")) < 1)
+			json_array_remove(rej, i);
 	resources(&cpu, &rss);
 	json_object_set_new(body, "resources",
 			    json_pack("{s:f, s:I}", "cpu_pct", cpu, "rss_kb", (json_int_t)rss));

@@ -1,7 +1,8 @@
 /*
  * wardd: the endpoint agent.  Parses its arguments and configuration and
  * hands over to the supervisor (which runs the worker), or, as
- * `wardd --validator`, validates one bundle in a sandbox for the worker.
+ * `wardd --validator`, validates one bundle in a sandbox for the worker;
+ * `wardd --scanner`, scans files in a sandbox for the worker.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include "agent/pidlock.h"
 #include "agent/supervisor.h"
 #include "agent/validator.h"
+#include "agent/scanner.h"
 #include "crypto/sign.h"
 #include "util/file.h"
 
@@ -49,7 +51,11 @@ usage(FILE *f)
 		   "and says which pid holds them.  SIGHUP (systemctl reload wardd) reloads the\n"
 		   "configuration: the keys that can change without a restart do, the others\n"
 		   "are named in the log, and a file with an error is refused and the running\n"
-		   "configuration kept.\n");
+		   "configuration kept.\n"
+		   "\n"
+		   "wardd starts itself as --validator (a bundle's sandboxed compile and\n"
+		   "test) and --scanner (the sandboxed processes that read and match files,\n"
+		   "as scan.user); these roles are for the agent's own use only.\n");
 }
 
 /*
@@ -272,6 +278,8 @@ main(int argc, char **argv)
 	    {"validator-user", required_argument, NULL, 'U'},
 	    {"validator-cpu-s", required_argument, NULL, 'P'},
 	    {"validator-memory-mb", required_argument, NULL, 'M'},
+	    {"scanner", no_argument, NULL, 'S'},
+	    {"scan-user", required_argument, NULL, 'u'},
 	    {"check-config", no_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'v'},
@@ -279,10 +287,10 @@ main(int argc, char **argv)
 	};
 	struct agent_config cfg;
 	struct ward_diag d;
-	const char *config = NULL, *v_user = NULL;
+	const char *config = NULL, *v_user = NULL, *s_user = NULL;
 	char abs_config[4096];
 	long v_cpu = 0, v_mem = 0;
-	int c, foreground = 0, validator = 0, check = 0, locks[2];
+	int c, foreground = 0, validator = 0, scanner = 0, check = 0, locks[2];
 
 	log_program("wardd");
 	while ((c = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
@@ -298,6 +306,12 @@ main(int argc, char **argv)
 			break;
 		case 'U':
 			v_user = optarg;
+			break;
+		case 'S':
+			scanner = 1;
+			break;
+		case 'u':
+			s_user = optarg;
 			break;
 		case 'P':
 			v_cpu = validator_arg(optarg, 1, 3600);
@@ -318,6 +332,20 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (scanner) {
+		/* Like the validator: the worker passes what it runs with. */
+		config_defaults(&cfg);
+		if (optind != argc || v_mem < 0 || validator)
+			return 2;
+		if (s_user != NULL) {
+			if (s_user[0] == '\0' || strlen(s_user) >= sizeof(cfg.scan_user))
+				return 2;
+			snprintf(cfg.scan_user, sizeof(cfg.scan_user), "%s", s_user);
+		}
+		if (v_mem > 0)
+			cfg.validator_memory_mb = (unsigned)v_mem;
+		return scanner_main(&cfg);
 	}
 	if (validator) {
 		/* The worker passes the validator the limits of the configuration

@@ -25,6 +25,8 @@
 #include "agent/status.h"
 #include "agent/outputs.h"
 #include "agent/validator.h"
+#include "agent/scanpool.h"
+#include "util/ipc.h"
 #include "content/admit.h"
 #include "content/bundle.h"
 #include "content/content.h"
@@ -72,6 +74,8 @@ struct active {
 	int64_t version;
 	unsigned long long serial;
 	unsigned refs;
+	int image_fd; /* the compiled image, sealed: what scanners load */
+	uint64_t image_len;
 };
 
 static struct {
@@ -232,6 +236,8 @@ active_free(struct active *a)
 	sigma_set_free(a->sigma);
 	fim_watch_free(&a->fim);
 	except_list_free(&a->exc);
+	if (a->image_fd >= 0)
+		close(a->image_fd);
 	ward_free(a);
 	/* Content is large and replaced rarely: give its memory back now, so
 	 * the agent does not keep two rule sets' worth after a swap. */
@@ -331,6 +337,13 @@ worker_content_name(const struct active *a)
 	return a->name;
 }
 
+void
+worker_content_image(const struct active *a, int *fd, uint64_t *size)
+{
+	*fd = a->image_fd;
+	*size = a->image_len;
+}
+
 int
 worker_safe_mode(void)
 {
@@ -377,9 +390,10 @@ active_from_image(const uint8_t *p, size_t n, const char *name, int64_t version,
 	*out = NULL;
 	if (a == NULL)
 		return diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+	a->image_fd = -1;
 	r = content_image_decode(p, n, &cs, &rebuilt, d);
 	if (r != 0) {
-		ward_free(a);
+		active_free(a);
 		return r;
 	}
 	a->rs = cs.rs;
@@ -388,6 +402,20 @@ active_from_image(const uint8_t *p, size_t n, const char *name, int64_t version,
 	a->sigma = cs.sigma;
 	a->fim = cs.fim;
 	a->exc = cs.exc;
+	{ /* The scanners load only the rules section, sealed in a memory file. */
+		const uint8_t *rp;
+		size_t rn;
+
+		if ((r = content_image_rules(p, n, &rp, &rn, d)) == 0 &&
+		    ipc_memfd_new("ward-image", rp, rn, &a->image_fd) != 0)
+			r = diag_set(d, WARD_EIO, NULL, 0, 0,
+				     "cannot keep the image for the scanners: %s", strerror(errno));
+		if (r != 0) {
+			active_free(a);
+			return r;
+		}
+		a->image_len = rn;
+	}
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	a->version = version;
 	{
@@ -797,6 +825,7 @@ worker_status_json(void)
 		active_put(a);
 		json_object_set_new(o, "sensors", status_sensors(&off, conf, cpaths, on));
 	}
+	json_object_set_new(o, "scanners", scanpool_status_json());
 	return o;
 }
 
@@ -1057,6 +1086,7 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 		if (uplink_start(c, W.journal, why, sizeof(why)) != 0)
 			logmsg("the uplink to the server is off: %s", why);
 	}
+	scanpool_start(c);
 	load_current();
 	{
 		json_t *ev =

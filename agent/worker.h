@@ -49,6 +49,9 @@ const struct sigma_set *worker_content_sigma(const struct active *a); /* may be 
 struct fim_watch;
 const struct fim_watch *worker_content_fim(const struct active *a);
 const char *worker_content_name(const struct active *a);
+/* The content's compiled image in a sealed memory file (borrowed: lives as
+ * long as a), for the scanner processes; *fd -1 if it could not be made. */
+void worker_content_image(const struct active *a, int *fd, uint64_t *size);
 struct except_list;
 /* The content's exceptions to verdicts (never NULL; may be empty). */
 const struct except_list *worker_content_exceptions(const struct active *a);

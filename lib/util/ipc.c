@@ -227,8 +227,10 @@ ipc_send(struct ipc *c, uint16_t type, const void *p, size_t len, int fd, double
 		CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &fd, sizeof(int));
 	}
-	for (;;) {
-		if ((r = wait_ready(c->fd, POLLOUT, deadline)) != 0) {
+	/* The socket almost always has room: try first, wait only when it
+	 * has none (one system call a frame, not two). */
+	for (int tries = 0;; tries++) {
+		if (tries > 0 && (r = wait_ready(c->fd, POLLOUT, deadline)) != 0) {
 			if (r == WARD_ETIMEDOUT)
 				diag_set(d, r, chan, 0, 0,
 					 "the peer took no frame by the deadline");

@@ -1,0 +1,342 @@
+/*
+ * scanner: the sandboxed process that scans files.  See scanner.h.
+ *
+ * Must hold: the sandbox is in place before the first byte from the
+ * worker is read; the scanner answers each request with one verdict of
+ * the request's id and closes the file it was given; it trusts nothing
+ * of the content image beyond what rulefile_parse verifies.
+ */
+#include "agent/scanner.h"
+#include "scan/matcher.h"
+#include "scan/rulefile.h"
+#include "scan/scanmsg.h"
+#include "rules/ruleset.h"
+#include "scan/hashsig.h"
+#include "util/clock.h"
+#include "util/ipc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_AS_LIMIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_AS_LIMIT 1
+#endif
+#endif
+
+/* How long the scanner waits to hand a verdict over: the worker reads
+ * each one at once, so a full socket means it is gone. */
+#define SCANNER_SEND_S 10.0
+
+static int
+set_limit(int res, rlim_t v)
+{
+	struct rlimit rl = {v, v};
+
+	return setrlimit(res, &rl) == 0 ? 0 : -errno;
+}
+
+int
+scanner_sandbox(const struct agent_config *c)
+{
+	static const int allowed[] = {
+	    /* the file it was given, the content's memory file */
+	    SCMP_SYS(read),
+	    SCMP_SYS(pread64),
+	    SCMP_SYS(fadvise64),
+	    SCMP_SYS(lseek),
+	    SCMP_SYS(fstat),
+	    SCMP_SYS(newfstatat),
+	    SCMP_SYS(close),
+	    /* its channel: frames, and waiting for them */
+	    SCMP_SYS(recvmsg),
+	    SCMP_SYS(sendmsg),
+	    SCMP_SYS(poll),
+	    SCMP_SYS(ppoll),
+	    /* memory, threads, signals, time (the matcher and libc) */
+	    SCMP_SYS(brk),
+	    SCMP_SYS(mmap),
+	    SCMP_SYS(munmap),
+	    SCMP_SYS(mremap),
+	    SCMP_SYS(mprotect),
+	    SCMP_SYS(madvise),
+	    SCMP_SYS(futex),
+	    SCMP_SYS(rt_sigreturn),
+	    SCMP_SYS(rt_sigprocmask),
+	    SCMP_SYS(rt_sigaction),
+	    SCMP_SYS(clock_gettime),
+	    SCMP_SYS(gettimeofday),
+	    SCMP_SYS(getpid),
+	    SCMP_SYS(gettid),
+	    SCMP_SYS(tgkill),
+	    SCMP_SYS(getrandom),
+	    SCMP_SYS(sched_yield),
+	    SCMP_SYS(sched_getaffinity),
+	    SCMP_SYS(rseq),
+	    SCMP_SYS(set_robust_list),
+	    SCMP_SYS(sigaltstack),
+	    SCMP_SYS(getrlimit),
+	    SCMP_SYS(prlimit64),
+	    SCMP_SYS(exit),
+	    SCMP_SYS(exit_group),
+	    /* each scan's own time bound */
+	    SCMP_SYS(alarm),
+	    SCMP_SYS(setitimer),
+	    /* log lines to stderr */
+	    SCMP_SYS(write),
+	};
+	struct passwd *pw;
+	scmp_filter_ctx ctx;
+	size_t i;
+	int r;
+
+#ifndef NO_AS_LIMIT
+	if ((r = set_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0)
+		return r;
+#endif
+	/* No file to grow, few descriptors: the channel, the content, one
+	 * file at a time. */
+	if ((r = set_limit(RLIMIT_FSIZE, 0)) != 0 || (r = set_limit(RLIMIT_CORE, 0)) != 0 ||
+	    (r = set_limit(RLIMIT_NOFILE, 16)) != 0)
+		return r;
+	if (geteuid() == 0) {
+		pw = getpwnam(c->scan_user);
+		if (pw == NULL || pw->pw_uid == 0)
+			return -EPERM;
+		if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+			return -errno;
+		if (setuid(0) == 0) /* must be impossible now */
+			return -EPERM;
+		if ((r = set_limit(RLIMIT_NPROC, 0)) != 0)
+			return r;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return -errno;
+	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	if (ctx == NULL)
+		return -ENOMEM;
+	r = 0;
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	/* fcntl only to read a memory file's seals (ipc_recv checks them). */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, F_GET_SEALS));
+	/* Opening files fails cleanly (libraries probe for configuration). */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}
+
+/* The content loaded, and the scratch of the one thread that scans. */
+struct loaded {
+	struct ruleset *rs;
+	struct hashsig_set *hs;
+	struct matcher *m;
+	struct matcher_scratch *s;
+};
+
+static void
+loaded_free(struct loaded *l)
+{
+	matcher_scratch_free(l->s);
+	matcher_free(l->m);
+	ruleset_free(l->rs);
+	hashsig_free(l->hs);
+	memset(l, 0, sizeof(*l));
+}
+
+static void
+send_frame(struct ipc *ch, uint16_t type, struct wbuf *w)
+{
+	if (w->err == 0)
+		(void)ipc_send(ch, type, w->p, w->len, -1, clock_mono() + SCANNER_SEND_S, NULL);
+	wbuf_free(w);
+}
+
+/* A content message: the new content replaces the old only once loaded. */
+static int
+take_content(struct ipc *ch, struct ipc_msg *m, struct loaded *l)
+{
+	struct scanmsg_content c;
+	struct scanmsg_content_ok ok;
+	struct loaded n;
+	struct ward_diag d;
+	const uint8_t *p = NULL;
+	char why[SCANMSG_MAX_REASON];
+	struct wbuf w;
+	int rebuilt = 0, r;
+
+	memset(&n, 0, sizeof(n));
+	wbuf_init(&w);
+	diag_clear(&d);
+	if ((r = scanmsg_content_decode(m, &c, &d)) != 0)
+		return r; /* an attack by the worker: unreachable in practice */
+	if ((r = ipc_memfd_map(m->fd, (size_t)c.size, &p)) == 0) {
+		r = rulefile_parse(p, (size_t)c.size, &n.rs, &n.hs, &n.m, &rebuilt, &d);
+		ipc_memfd_unmap(p, (size_t)c.size);
+	} else {
+		diag_set(&d, r, NULL, 0, 0, "cannot map the image: %s", strerror(errno));
+	}
+	if (r == 0 && matcher_scratch_new(n.m, &n.s) != 0)
+		r = diag_set(&d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+	if (r != 0) {
+		loaded_free(&n);
+		diag_format(&d, why, sizeof(why));
+		scanmsg_refused_encode(
+		    &w, r == WARD_ENOMEM ? SCANMSG_CAUSE_MEMORY : SCANMSG_CAUSE_IMAGE, why);
+		send_frame(ch, SCANMSG_REFUSED, &w);
+		return 0;
+	}
+	loaded_free(l);
+	*l = n;
+	ok.nrules = l->rs != NULL ? l->rs->nrules : 0;
+	scanmsg_content_ok_encode(&w, &ok);
+	send_frame(ch, SCANMSG_CONTENT_OK, &w);
+	return 0;
+}
+
+/* The rules that match, by name (private rules do not report), up to
+ * what a verdict carries. */
+struct hits {
+	const struct ruleset *rs;
+	struct scanmsg_verdict *v;
+};
+
+static int
+on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+{
+	struct hits *h = arg;
+	const char *name;
+
+	(void)s;
+	if (rule != UINT32_MAX && (h->rs->rules[rule].flags & RS_RULE_PRIVATE))
+		return 0;
+	name = rule == UINT32_MAX ? hash_name : h->rs->rules[rule].name;
+	snprintf(h->v->rule[h->v->nrules], sizeof(h->v->rule[0]), "%s", name);
+	return ++h->v->nrules == SCANMSG_MAX_HITS;
+}
+
+#ifdef WARD_FAULT_INJECTION
+/* Test builds only: WARD_FAULT_SCANNER_CRASH_ON=TEXT makes the scanner
+ * abort on a file whose first 64 KiB hold TEXT, as a matcher bug met by a
+ * crafted file would. */
+static const char *fault_crash_on;
+
+static void
+fault_scan(int fd)
+{
+	static char buf[65536];
+	ssize_t n;
+
+	if (fault_crash_on == NULL || fault_crash_on[0] == '\0')
+		return;
+	n = pread(fd, buf, sizeof(buf), 0);
+	if (n > 0 && memmem(buf, (size_t)n, fault_crash_on, strlen(fault_crash_on)) != NULL)
+		abort();
+}
+#else
+#define fault_scan(fd) ((void)0)
+#endif
+
+static int
+take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l)
+{
+	struct scanmsg_scan q;
+	static struct scanmsg_verdict v; /* 8 KiB: one scan at a time */
+	struct hits h;
+	struct ward_diag d;
+	struct wbuf w;
+	uint64_t size;
+	int r;
+
+	if ((r = scanmsg_scan_decode(m, &q, &d)) != 0)
+		return r;
+	memset(&v, 0, sizeof(v));
+	h.v = &v;
+	v.id = q.id;
+	if (l->m == NULL) {
+		v.result = SCANMSG_ERROR;
+		v.error = SCANMSG_ERR_NOCONTENT;
+	} else {
+		fault_scan(m->fd);
+		size = q.max_bytes > 0 && q.max_bytes < q.size ? q.max_bytes : q.size;
+		h.rs = l->rs;
+		/* The scan's time bound, kept here too: a scanner stuck in a
+		 * file dies of SIGALRM even if the worker is gone. */
+		alarm(q.max_ms > 0 ? q.max_ms / 1000 + 2 : 0);
+		r = matcher_scan_fd(l->m, l->s, m->fd, size, on_hit, &h, NULL);
+		alarm(0);
+		if (r == 0) {
+			v.result = v.nrules > 0 ? SCANMSG_MATCH : SCANMSG_CLEAN;
+		} else {
+			v.nrules = 0;
+			v.result = SCANMSG_ERROR;
+			v.error = r == WARD_EIO	     ? SCANMSG_ERR_READ
+				  : r == WARD_ENOMEM ? SCANMSG_ERR_MEMORY
+						     : SCANMSG_ERR_INTERNAL;
+		}
+	}
+	ipc_msg_close(m);
+	wbuf_init(&w);
+	scanmsg_verdict_encode(&w, &v);
+	send_frame(ch, SCANMSG_VERDICT, &w);
+	return 0;
+}
+
+int
+scanner_main(const struct agent_config *c)
+{
+	struct loaded l;
+	struct ipc *ch = NULL;
+	struct ipc_msg m;
+	struct ward_diag d;
+	char msg[700];
+	int r;
+
+	memset(&l, 0, sizeof(l));
+#ifdef WARD_FAULT_INJECTION
+	fault_crash_on = getenv("WARD_FAULT_SCANNER_CRASH_ON");
+#endif
+	if (ipc_new(3, &scanmsg_to_scanner, &scanmsg_to_worker, &ch) != 0)
+		return 2;
+	if ((r = scanner_sandbox(c)) != 0) {
+		fprintf(stderr, "wardd scanner: cannot set up the sandbox: %s\n", strerror(-r));
+		ipc_free(ch);
+		return 2;
+	}
+	for (;;) {
+		diag_clear(&d);
+		r = ipc_recv(ch, IPC_FOREVER, &m, &d);
+		if (r == 0 && m.type == SCANMSG_CONTENT)
+			r = take_content(ch, &m, &l);
+		else if (r == 0)
+			r = take_scan(ch, &m, &l);
+		ipc_msg_close(&m);
+		if (r != 0)
+			break;
+	}
+	if (r == WARD_EPROTO) {
+		ipc_attack_text(&d, msg, sizeof(msg));
+		fprintf(stderr, "wardd scanner: %s\n", msg);
+	}
+	loaded_free(&l);
+	ipc_free(ch);
+	return r == WARD_ECLOSED ? 0 : 2;
+}

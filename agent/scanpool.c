@@ -1,0 +1,487 @@
+/*
+ * scanpool: the worker's scanner processes.  See scanpool.h.
+ *
+ * Must hold: a scanner's channel is used by the one thread that took the
+ * scanner (busy) until it gives it back; a scanner that died or broke its
+ * protocol is killed and reaped before it is started again; a verdict is
+ * taken only for the request it answers (its id); the poison list is
+ * read and written holding P.lock, and saved after each change.
+ */
+#include "agent/scanpool.h"
+#include "agent/poison.h"
+#include "agent/procfs.h"
+#include "agent/worker.h"
+#include "event/event.h"
+#include "util/clock.h"
+#include "util/ipc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SCANPOOL_MAX SCANPOOL_MAX_PROCS
+/* A scan's time bound: long enough for a large file on a slow disk, so
+ * that a scanner that takes longer is stuck (and its file poison). */
+#define SCAN_TIME_BASE_S 30.0
+#define SCAN_BYTES_PER_S (16.0 * 1024 * 1024)
+/* A scanner restarting after a death: 0.1 s, doubling, at most 5 s. */
+#define BACKOFF_MIN_S 0.1
+#define BACKOFF_MAX_S 5.0
+
+struct proc {
+	pid_t pid; /* 0: not running */
+	struct ipc *ch;
+	unsigned long long serial; /* the content it holds (0: none) */
+	uint64_t next_id;
+	int busy;
+	unsigned fails; /* deaths since its last verdict */
+	double next_start;
+};
+
+static struct {
+	const struct agent_config *cfg;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct proc p[SCANPOOL_MAX];
+	unsigned n;
+	struct poison_list poison;
+	uint64_t scans, crashes, poison_skipped, restarts;
+} P = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+int
+scanpool_start(const struct agent_config *c)
+{
+	pthread_condattr_t ca;
+	struct ward_diag d;
+
+	P.cfg = c;
+	P.n = c->scan_processes < 1		 ? 1
+	      : c->scan_processes > SCANPOOL_MAX ? SCANPOOL_MAX
+						 : c->scan_processes;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&P.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (poison_load(c->state_dir, &P.poison, &d) != 0)
+		worker_log("cannot read the poison-file list (starting empty): %s", d.msg);
+	return 0;
+}
+
+/*
+ * The child: fd 3 = its end of the channel.  No PR_SET_PDEATHSIG: it
+ * fires when the forking *thread* ends (a ward agent scan's), and the
+ * scanner's setuid clears it anyway.  A scanner outlives the worker only
+ * until its channel closes, or its scan's alarm (scanner.c) fires.
+ */
+static void __attribute__((noreturn)) exec_scanner(char **argv, int sock)
+{
+	if (sock == 3 ? fcntl(3, F_SETFD, 0) != 0 : dup2(sock, 3) != 3)
+		_exit(3);
+	(void)close_range(4, ~0u, 0);
+	execv("/proc/self/exe", argv);
+	_exit(4);
+}
+
+/* Starts the scanner of p (not running).  0 or WARD_EIO. */
+static int
+proc_start(struct proc *p)
+{
+	char mem[16];
+	char *argv[] = {(char *)"wardd",
+			(char *)"--scanner",
+			(char *)"--scan-user",
+			(char *)P.cfg->scan_user,
+			(char *)"--validator-memory-mb",
+			mem,
+			NULL};
+	int sv[2];
+	pid_t pid;
+
+	snprintf(mem, sizeof(mem), "%u", P.cfg->validator_memory_mb);
+	if (ipc_pair(sv) != 0)
+		return WARD_EIO;
+	if (ipc_new(sv[0], &scanmsg_to_worker, &scanmsg_to_scanner, &p->ch) != 0) {
+		close(sv[1]);
+		return WARD_EIO;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(sv[1]);
+		ipc_free(p->ch);
+		p->ch = NULL;
+		return WARD_EIO;
+	}
+	if (pid == 0)
+		exec_scanner(argv, sv[1]);
+	close(sv[1]);
+	p->pid = pid;
+	p->serial = 0;
+	p->next_id = 0;
+	return 0;
+}
+
+/* Ends p's scanner (killed unless it exited) and reaps it; *status its
+ * wait status.  The next start waits out a backoff. */
+static void
+proc_end(struct proc *p, int *status)
+{
+	double backoff;
+
+	*status = 0;
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		while (waitpid(p->pid, status, 0) < 0 && errno == EINTR)
+			;
+	}
+	ipc_free(p->ch);
+	p->ch = NULL;
+	p->pid = 0;
+	p->serial = 0;
+	backoff = BACKOFF_MIN_S * (double)(1u << (p->fails < 6 ? p->fails : 6));
+	p->next_start = clock_mono() + (backoff < BACKOFF_MAX_S ? backoff : BACKOFF_MAX_S);
+	p->fails++;
+}
+
+/* Takes an idle scanner by deadline (preferring a running one that holds
+ * serial), or NULL. */
+static struct proc *
+take(unsigned long long serial, double deadline)
+{
+	struct proc *best = NULL;
+	struct timespec ts;
+	unsigned i;
+
+	pthread_mutex_lock(&P.lock);
+	for (;;) {
+		for (i = 0; i < P.n; i++) {
+			struct proc *p = &P.p[i];
+
+			if (p->busy)
+				continue;
+			if (best == NULL || (p->pid > 0 && best->pid == 0) ||
+			    (p->serial == serial && best->serial != serial) ||
+			    (p->pid == 0 && best->pid == 0 && p->next_start < best->next_start))
+				best = p;
+		}
+		if (best != NULL || clock_mono() >= deadline)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 1; /* re-check the deadline each second */
+		pthread_cond_timedwait(&P.cond, &P.lock, &ts);
+	}
+	if (best != NULL)
+		best->busy = 1;
+	pthread_mutex_unlock(&P.lock);
+	return best;
+}
+
+static void
+give_back(struct proc *p)
+{
+	pthread_mutex_lock(&P.lock);
+	p->busy = 0;
+	pthread_cond_signal(&P.cond);
+	pthread_mutex_unlock(&P.lock);
+}
+
+/* A scanner that broke the channel's protocol: an attack from a process
+ * that reads hostile files. */
+static void
+log_attack(const struct ward_diag *d)
+{
+	char msg[700];
+
+	ipc_attack_text(d, msg, sizeof(msg));
+	worker_log("%s", msg);
+}
+
+/* Gives p the content a holds.  0, or WARD_E* (p must end). */
+static int
+give_content(struct proc *p, struct active *a, double deadline)
+{
+	struct scanmsg_content c;
+	struct scanmsg_refused *no = NULL;
+	struct scanmsg_content_ok ok;
+	struct ipc_msg m = {.fd = -1};
+	struct ward_diag d;
+	struct wbuf w;
+	uint64_t size;
+	int fd, r;
+
+	worker_content_image(a, &fd, &size);
+	if (fd < 0)
+		return WARD_EINVAL;
+	c.size = size;
+	wbuf_init(&w);
+	scanmsg_content_encode(&w, &c);
+	diag_clear(&d);
+	r = w.err != 0 ? WARD_ENOMEM
+		       : ipc_send(p->ch, SCANMSG_CONTENT, w.p, w.len, fd, deadline, &d);
+	wbuf_free(&w);
+	if (r == 0)
+		r = ipc_recv(p->ch, deadline, &m, &d);
+	if (r == 0 && m.type == SCANMSG_CONTENT_OK &&
+	    (r = scanmsg_content_ok_decode(&m, &ok, &d)) == 0)
+		p->serial = worker_content_serial(a);
+	else if (r == 0 && (no = malloc(sizeof(*no))) != NULL) {
+		if ((r = scanmsg_refused_decode(&m, no, &d)) == 0) {
+			worker_log("a scanner refused content version %lld: %s",
+				   worker_content_version(a), no->reason);
+			r = WARD_EVERIFY;
+		}
+	} else if (r == 0) {
+		r = WARD_ENOMEM;
+	}
+	if (r == WARD_EPROTO)
+		log_attack(&d);
+	free(no);
+	ipc_msg_close(&m);
+	return r;
+}
+
+/* The path of fd, for people. */
+static void
+fd_path(int fd, const char *path, char *out, size_t n)
+{
+	char what[32];
+
+	if (path != NULL) {
+		snprintf(out, n, "%s", path);
+		return;
+	}
+	snprintf(what, sizeof(what), "fd/%d", fd);
+	if (procfs_link(0, what, out, n) != 0)
+		snprintf(out, n, "?");
+}
+
+/* The file fd crashed a scanner: recorded, journaled; the crash rule. */
+static void
+record_crash(int fd, const struct stat *st, const char *path, long long version, const char *how)
+{
+	struct poison_entry e;
+	struct ward_diag d;
+	json_t *ev;
+	char msg[600];
+	int at_fault;
+
+	memset(&e, 0, sizeof(e));
+	e.dev = (uint64_t)st->st_dev;
+	e.ino = (uint64_t)st->st_ino;
+	e.size = (uint64_t)st->st_size;
+	e.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	if (poison_hash_fd(fd, e.sha256) != 0)
+		memset(e.sha256, '0', 64); /* unreadable: known by its inode alone */
+	e.when = (int64_t)time(NULL);
+	e.version = version;
+	fd_path(fd, path, e.path, sizeof(e.path));
+	snprintf(msg, sizeof(msg),
+		 "a scanner process %s while scanning this file; it is not scanned again until "
+		 "it changes",
+		 how);
+	worker_log("scanner %s while scanning %s (sha256 %s): recorded as a poison file", how,
+		   e.path, e.sha256);
+	pthread_mutex_lock(&P.lock);
+	P.crashes++;
+	poison_record(&P.poison, &e);
+	if (poison_save(P.cfg->state_dir, &P.poison, &d) != 0)
+		worker_log("cannot save the poison-file list: %s", d.msg);
+	at_fault = poison_content_at_fault(&P.poison, version, e.when, P.cfg->crash_window_s,
+					   P.cfg->scan_crash_files);
+	pthread_mutex_unlock(&P.lock);
+	ev = event_new(EVENT_KIND_ALERT, "malware", "info", "scan-crashed", "failure");
+	if (ev != NULL) {
+		event_set_str(ev, "file.path", e.path);
+		event_set_str(ev, "file.hash.sha256", e.sha256);
+		event_set_int(ev, "file.size", (int64_t)e.size);
+		event_set_int(ev, "ward.content.version", version);
+		event_set_str(ev, "message", msg);
+		worker_emit(ev);
+	}
+	if (at_fault) {
+		/* Many different files crash the scanners with this content:
+		 * the content is at fault, and the crash guard decides. */
+		worker_log("scanners crashed on %u different files within %u s with content "
+			   "version %lld: the content is at fault",
+			   P.cfg->scan_crash_files, P.cfg->crash_window_s, version);
+		_exit(WORKER_EXIT_CONTENT_FAULT);
+	}
+}
+
+/* How a scanner died, from its wait status. */
+static void
+death_text(int status, int r, char *out, size_t n)
+{
+	if (r == WARD_ETIMEDOUT)
+		snprintf(out, n, "took longer than its time bound");
+	else if (r == WARD_EPROTO)
+		snprintf(out, n, "broke its channel's protocol");
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		snprintf(out, n, "made a system call its sandbox forbids");
+	else if (WIFSIGNALED(status))
+		snprintf(out, n, "was killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(out, n, "exited (status %d)",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* Whether fd is a known poison file. */
+static int
+is_poison(int fd, const struct stat *st)
+{
+	int64_t mt = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	char sha[65];
+	int maybe, hit = 0;
+
+	pthread_mutex_lock(&P.lock);
+	maybe = poison_maybe(&P.poison, st->st_dev, st->st_ino, (uint64_t)st->st_size, mt);
+	pthread_mutex_unlock(&P.lock);
+	if (!maybe)
+		return 0;
+	if (poison_hash_fd(fd, sha) != 0)
+		memset(sha, '0', 64), sha[64] = '\0';
+	pthread_mutex_lock(&P.lock);
+	hit =
+	    poison_find(&P.poison, st->st_dev, st->st_ino, (uint64_t)st->st_size, mt, sha) != NULL;
+	P.poison_skipped += hit;
+	pthread_mutex_unlock(&P.lock);
+	return hit;
+}
+
+/*
+ * Starts p's scanner again after a death, with content a, so that the
+ * next file does not wait for a start (an on-access deadline is short):
+ * only when its backoff is short; else the next scan starts it.
+ */
+static void
+warm(struct proc *p, struct active *a)
+{
+	double wait = p->next_start - clock_mono();
+	int status;
+
+	if (wait > 1.0)
+		return;
+	if (wait > 0)
+		usleep((useconds_t)(wait * 1e6));
+	if (proc_start(p) != 0) {
+		proc_end(p, &status);
+		return;
+	}
+	pthread_mutex_lock(&P.lock);
+	P.restarts++;
+	pthread_mutex_unlock(&P.lock);
+	if (give_content(p, a, clock_mono() + SCAN_TIME_BASE_S) != 0)
+		proc_end(p, &status);
+}
+
+int
+scanpool_scan(struct active *a, int fd, const struct stat *st, const char *path,
+	      struct scanmsg_verdict *v)
+{
+	struct scanmsg_scan q;
+	struct ipc_msg m = {.fd = -1};
+	struct ward_diag d;
+	struct proc *p;
+	struct wbuf w;
+	double deadline;
+	char how[160];
+	int r, status;
+
+	memset(v, 0, sizeof(*v));
+	if (is_poison(fd, st))
+		return SCANPOOL_POISON;
+	deadline = clock_mono() + SCAN_TIME_BASE_S + (double)st->st_size / SCAN_BYTES_PER_S;
+	if ((p = take(worker_content_serial(a), deadline)) == NULL)
+		return WARD_ETIMEDOUT;
+	if (p->pid == 0) {
+		double wait = p->next_start - clock_mono();
+
+		if (wait > 0)
+			usleep((useconds_t)(wait * 1e6));
+		if (proc_start(p) != 0) {
+			worker_log("cannot start a scanner process: %s", strerror(errno));
+			proc_end(p, &status);
+			give_back(p);
+			return WARD_EIO;
+		}
+		pthread_mutex_lock(&P.lock);
+		P.restarts++;
+		pthread_mutex_unlock(&P.lock);
+	}
+	diag_clear(&d);
+	if (p->serial != worker_content_serial(a) && (r = give_content(p, a, deadline)) != 0) {
+		/* Content that does not load, or a scanner gone before it read
+		 * a file: the file is not at fault. */
+		proc_end(p, &status);
+		give_back(p);
+		return WARD_EIO;
+	}
+	q.id = ++p->next_id;
+	q.size = (uint64_t)st->st_size;
+	q.max_bytes = (uint64_t)st->st_size;
+	q.max_ms = (uint32_t)((deadline - clock_mono()) * 1000);
+	wbuf_init(&w);
+	scanmsg_scan_encode(&w, &q);
+	r = w.err != 0 ? WARD_ENOMEM : ipc_send(p->ch, SCANMSG_SCAN, w.p, w.len, fd, deadline, &d);
+	wbuf_free(&w);
+	if (r == 0)
+		r = ipc_recv(p->ch, deadline, &m, &d);
+	if (r == 0 && (r = scanmsg_verdict_decode(&m, v, &d)) == 0 && v->id != q.id)
+		r = diag_set(&d, WARD_EPROTO, "scanner", 0, 0,
+			     "a verdict for request %llu, not %llu", (unsigned long long)v->id,
+			     (unsigned long long)q.id);
+	ipc_msg_close(&m);
+	if (r == 0) {
+		p->fails = 0;
+		pthread_mutex_lock(&P.lock);
+		P.scans++;
+		pthread_mutex_unlock(&P.lock);
+		give_back(p);
+		return 0;
+	}
+	if (r == WARD_EPROTO)
+		log_attack(&d);
+	memset(v, 0, sizeof(*v));
+	proc_end(p, &status);
+	death_text(status, r, how, sizeof(how));
+	record_crash(fd, st, path, worker_content_version(a), how);
+	warm(p, a);
+	give_back(p);
+	return SCANPOOL_CRASHED;
+}
+
+json_t *
+scanpool_status_json(void)
+{
+	json_t *o, *pids = json_array(), *files = json_array();
+	unsigned i;
+
+	pthread_mutex_lock(&P.lock);
+	for (i = 0; i < P.n; i++)
+		if (P.p[i].pid > 0)
+			json_array_append_new(pids, json_integer(P.p[i].pid));
+	for (i = 0; i < P.poison.n; i++) {
+		const struct poison_entry *e = &P.poison.e[i];
+
+		json_array_append_new(
+		    files, json_pack("{s:s, s:s, s:I, s:I, s:I}", "path", e->path, "sha256",
+				     e->sha256, "size", (json_int_t)e->size, "version",
+				     (json_int_t)e->version, "at", (json_int_t)e->when));
+	}
+	o = json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:o}", "processes", (json_int_t)P.n,
+		      "user", P.cfg != NULL ? P.cfg->scan_user : "", "pids", pids, "scans",
+		      (json_int_t)P.scans, "crashes", (json_int_t)P.crashes, "restarts",
+		      (json_int_t)P.restarts, "poison_skipped", (json_int_t)P.poison_skipped,
+		      "poison_files", files);
+	pthread_mutex_unlock(&P.lock);
+	return o;
+}

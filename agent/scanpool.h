@@ -1,0 +1,55 @@
+/*
+ * scanpool: the worker's scanner processes (agent/scanner.h) and the
+ * poison-file guard (agent/poison.h).
+ *
+ * scan.processes scanners run beside the worker; each scan goes to an
+ * idle one, which is first given the content the scan holds if it has
+ * another.  A scanner that dies while scanning a file (a signal, the
+ * seccomp filter, the per-scan time bound, a frame that breaks the
+ * channel) is restarted with a backoff, and the file is recorded as
+ * poison: later scans of it are answered without a scanner.
+ */
+#ifndef WARD_AGENT_SCANPOOL_H
+#define WARD_AGENT_SCANPOOL_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "agent/config.h"
+#include "scan/scanmsg.h"
+
+struct active;
+
+/* The most scanner processes (scan.processes). */
+#define SCANPOOL_MAX_PROCS 16
+
+/* scanpool_scan's answers beside 0 (a verdict). */
+#define SCANPOOL_POISON 1  /* a file that crashed a scanner before */
+#define SCANPOOL_CRASHED 2 /* it crashed the scanner now (recorded as poison) */
+
+/* The worker's exit status when scanners crashed on scan.crash_files
+ * different files with the same content within crash_guard.window_s: the
+ * supervisor's crash guard then takes the content as at fault. */
+#define WORKER_EXIT_CONTENT_FAULT 77
+
+/*
+ * Loads the poison list from c->state_dir and readies c->scan_processes
+ * scanners (each started on its first scan).  0 or WARD_E*.
+ */
+int scanpool_start(const struct agent_config *c);
+
+/*
+ * Scans fd (st: its fstat; path for logs and the poison list, or NULL)
+ * with the content a in a scanner.  Returns 0 with *v (a clean, match or
+ * error verdict), SCANPOOL_POISON, SCANPOOL_CRASHED, or WARD_ETIMEDOUT /
+ * WARD_EIO when no scanner could take it (all dead and backing off, or
+ * unable to start).
+ */
+int scanpool_scan(struct active *a, int fd, const struct stat *st, const char *path,
+		  struct scanmsg_verdict *v);
+
+/* For ward agent status: the scanners' pids, counts, the poison files. */
+json_t *scanpool_status_json(void);
+
+#endif

@@ -1,0 +1,251 @@
+/*
+ * scanmsg: the scanner channel's messages.  See scanmsg.h.
+ *
+ * Must hold: a decoder fills its struct only when the whole payload was
+ * read, every value is in range and nothing is left over; the tables
+ * below are the only statement of what each side may receive.
+ */
+#include "scan/scanmsg.h"
+
+#include <string.h>
+
+static const struct ipc_msgdef to_scanner[] = {
+    {SCANMSG_CONTENT, "content", 8, 8, IPC_FD_MEMFD, WARD_MAX_COMPILED_SIZE},
+    {SCANMSG_SCAN, "scan", 28, 28, IPC_FD_FILE, 0},
+};
+
+static const struct ipc_msgdef to_worker[] = {
+    {SCANMSG_CONTENT_OK, "content-ok", 4, 4, IPC_FD_NONE, 0},
+    {SCANMSG_REFUSED, "content-refused", 2 + 4, 2 + 4 + SCANMSG_MAX_REASON, IPC_FD_NONE, 0},
+    {SCANMSG_VERDICT, "verdict", 8 + 1 + 2 + 2,
+     8 + 1 + 2 + 2 + SCANMSG_MAX_HITS *(4 + SCANMSG_MAX_RULE), IPC_FD_NONE, 0},
+};
+
+const struct ipc_proto scanmsg_to_scanner = {"scanner", to_scanner,
+					     sizeof(to_scanner) / sizeof(to_scanner[0])};
+const struct ipc_proto scanmsg_to_worker = {"scanner", to_worker,
+					    sizeof(to_worker) / sizeof(to_worker[0])};
+
+void
+scanmsg_content_encode(struct wbuf *w, const struct scanmsg_content *m)
+{
+	wbuf_u64(w, m->size);
+}
+
+void
+scanmsg_scan_encode(struct wbuf *w, const struct scanmsg_scan *m)
+{
+	wbuf_u64(w, m->id);
+	wbuf_u64(w, m->size);
+	wbuf_u64(w, m->max_bytes);
+	wbuf_u32(w, m->max_ms);
+}
+
+void
+scanmsg_content_ok_encode(struct wbuf *w, const struct scanmsg_content_ok *m)
+{
+	wbuf_u32(w, m->nrules);
+}
+
+void
+scanmsg_refused_encode(struct wbuf *w, enum scanmsg_cause cause, const char *reason)
+{
+	char t[SCANMSG_MAX_REASON];
+	size_t n, i;
+
+	n = strnlen(reason, sizeof(t));
+	for (i = 0; i < n; i++)
+		t[i] = (unsigned char)reason[i] < 0x20 || reason[i] == 0x7f ? '?' : reason[i];
+	wbuf_u16(w, (uint16_t)cause);
+	wbuf_lenbytes(w, t, n);
+}
+
+void
+scanmsg_verdict_encode(struct wbuf *w, const struct scanmsg_verdict *m)
+{
+	char t[SCANMSG_MAX_RULE];
+	unsigned k, nr = 0;
+	size_t n, i;
+
+	if (m->result == SCANMSG_MATCH)
+		nr = m->nrules == 0		    ? 1
+		     : m->nrules > SCANMSG_MAX_HITS ? SCANMSG_MAX_HITS
+						    : m->nrules;
+	wbuf_u64(w, m->id);
+	wbuf_u8(w, (uint8_t)m->result);
+	wbuf_u16(w, (uint16_t)m->error);
+	wbuf_u16(w, (uint16_t)nr);
+	for (k = 0; k < nr; k++) {
+		n = m->nrules == 0 ? 0 : strnlen(m->rule[k], sizeof(t));
+		for (i = 0; i < n; i++)
+			t[i] = m->rule[k][i] < 0x20 || m->rule[k][i] > 0x7e ? '?' : m->rule[k][i];
+		if (n == 0)
+			t[n++] = '?';
+		wbuf_lenbytes(w, t, n);
+	}
+}
+
+/* m is of type, else WARD_EPROTO; b reads its payload. */
+static int
+start(const struct ipc_msg *m, uint16_t type, struct rbuf *b, struct ward_diag *d)
+{
+	if (m->def == NULL || m->type != type)
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "message type %u decoded as %u",
+				m->type, type);
+	rbuf_init(b, m->p, m->len);
+	return 0;
+}
+
+int
+scanmsg_content_decode(const struct ipc_msg *m, struct scanmsg_content *out, struct ward_diag *d)
+{
+	struct rbuf b;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = start(m, SCANMSG_CONTENT, &b, d)) != 0)
+		return r;
+	if (rbuf_u64(&b, &out->size) != 0 || rbuf_left(&b) != 0 || out->size != m->fd_size ||
+	    out->size == 0) {
+		out->size = 0;
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+				"content: the size does not match its memory file (%llu bytes)",
+				(unsigned long long)m->fd_size);
+	}
+	return 0;
+}
+
+int
+scanmsg_scan_decode(const struct ipc_msg *m, struct scanmsg_scan *out, struct ward_diag *d)
+{
+	struct rbuf b;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = start(m, SCANMSG_SCAN, &b, d)) != 0)
+		return r;
+	if (rbuf_u64(&b, &out->id) != 0 || rbuf_u64(&b, &out->size) != 0 ||
+	    rbuf_u64(&b, &out->max_bytes) != 0 || rbuf_u32(&b, &out->max_ms) != 0 ||
+	    rbuf_left(&b) != 0 || out->id == 0) {
+		memset(out, 0, sizeof(*out));
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "a scan request without an id");
+	}
+	return 0;
+}
+
+int
+scanmsg_content_ok_decode(const struct ipc_msg *m, struct scanmsg_content_ok *out,
+			  struct ward_diag *d)
+{
+	struct rbuf b;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = start(m, SCANMSG_CONTENT_OK, &b, d)) != 0)
+		return r;
+	if (rbuf_u32(&b, &out->nrules) != 0 || rbuf_left(&b) != 0) {
+		out->nrules = 0;
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "a malformed content-ok");
+	}
+	return 0;
+}
+
+int
+scanmsg_refused_decode(const struct ipc_msg *m, struct scanmsg_refused *out, struct ward_diag *d)
+{
+	const uint8_t *p = NULL;
+	struct rbuf b;
+	uint16_t cause = 0;
+	size_t n = 0, i;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = start(m, SCANMSG_REFUSED, &b, d)) != 0)
+		return r;
+	if (rbuf_u16(&b, &cause) != 0 || cause < SCANMSG_CAUSE_IMAGE || cause > SCANMSG_CAUSE_MAX)
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "a refusal of unknown cause %u",
+				cause);
+	if (rbuf_lenbytes(&b, SCANMSG_MAX_REASON, &p, &n) != 0 || rbuf_left(&b) != 0)
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+				"a refusal whose reason is not of its length");
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+					"a refusal's reason with control character %#x at byte %zu",
+					p[i], i);
+	out->cause = (enum scanmsg_cause)cause;
+	memcpy(out->reason, p, n);
+	out->reason[n] = '\0';
+	return 0;
+}
+
+int
+scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out, struct ward_diag *d)
+{
+	const uint8_t *p = NULL;
+	struct rbuf b;
+	uint64_t id = 0;
+	uint16_t err = 0, nr = 0;
+	uint8_t res = 0;
+	size_t n = 0, i;
+	unsigned k;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = start(m, SCANMSG_VERDICT, &b, d)) != 0)
+		return r;
+	if (rbuf_u64(&b, &id) != 0 || rbuf_u8(&b, &res) != 0 || rbuf_u16(&b, &err) != 0 ||
+	    rbuf_u16(&b, &nr) != 0 || id == 0)
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "a malformed verdict");
+	/* Each result with exactly what belongs to it: an error code with an
+	 * error only, rule names with a match only. */
+	if (res < SCANMSG_CLEAN || res > SCANMSG_ERROR || err > SCANMSG_ERR_MAX ||
+	    (res == SCANMSG_ERROR) != (err != SCANMSG_ERR_NONE) ||
+	    (res == SCANMSG_MATCH) != (nr > 0) || nr > SCANMSG_MAX_HITS)
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+				"a verdict of result %u, error %u and %u rule names", res, err, nr);
+	for (k = 0; k < nr; k++) {
+		if (rbuf_lenbytes(&b, SCANMSG_MAX_RULE, &p, &n) != 0 || n == 0) {
+			memset(out, 0, sizeof(*out));
+			return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+					"a verdict whose rule name %u is not of its length", k);
+		}
+		for (i = 0; i < n; i++)
+			if (p[i] < 0x20 || p[i] > 0x7e) {
+				memset(out, 0, sizeof(*out));
+				return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+						"a rule name with byte %#x at %zu", p[i], i);
+			}
+		memcpy(out->rule[k], p, n);
+		out->rule[k][n] = '\0';
+	}
+	if (rbuf_left(&b) != 0) {
+		memset(out, 0, sizeof(*out));
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "bytes after a verdict");
+	}
+	out->id = id;
+	out->result = (enum scanmsg_result)res;
+	out->error = (enum scanmsg_error)err;
+	out->nrules = nr;
+	return 0;
+}
+
+const char *
+scanmsg_error_name(enum scanmsg_error e)
+{
+	switch (e) {
+	case SCANMSG_ERR_NONE:
+		return "none";
+	case SCANMSG_ERR_READ:
+		return "read";
+	case SCANMSG_ERR_LIMIT:
+		return "limit";
+	case SCANMSG_ERR_MEMORY:
+		return "memory";
+	case SCANMSG_ERR_NOCONTENT:
+		return "no-content";
+	case SCANMSG_ERR_INTERNAL:
+		return "internal";
+	}
+	return "?";
+}

@@ -1,0 +1,209 @@
+"""
+The scanner processes: files are read and matched in unprivileged,
+seccomp-confined processes, and a file that crashes one (the fault build's
+WARD_FAULT_SCANNER_CRASH_ON, as a matcher bug met by a crafted file would)
+costs a scanner, not the content: no rollback, no safe mode, the file
+recorded as poison and skipped after, an alert journaled.  Every test
+mounts a tmpfs of its own and gives only that to the agent.
+"""
+
+import json
+import os
+import pwd
+import signal
+import time
+
+import pytest
+
+from agentlib import Agent, default_content, read_journal, signed_bundle, wait_events
+from conftest import EICAR
+from userlib import own_tmpfs
+
+MARK = "WARD-POISON-7d1c"
+POISON = ("#!/bin/sh\n# %s\necho poison-ran\n" % MARK).encode()
+
+
+@pytest.fixture
+def box(ward, tmp_path):
+    if os.geteuid() != 0:
+        pytest.fail("the scanner tests run as root (make check runs them so)", pytrace=False)
+    with own_tmpfs(tmp_path / "mnt", "64m") as mnt:
+        rel, v1 = default_content(ward, tmp_path)
+        agents = []
+
+        class Box:
+            pass
+
+        b = Box()
+        b.mnt, b.ward, b.tmp, b.rel = str(mnt), ward, tmp_path, rel
+
+        def agent(extra=(), start=True):
+            d = tmp_path / ("agent%d" % len(agents))
+            d.mkdir()
+            lines = ["onaccess:", "  paths: [%s]" % mnt] + list(extra)
+            a = Agent(ward, d, [rel[1]], fault=True, extra=lines,
+                      env={"WARD_FAULT_SCANNER_CRASH_ON": MARK})
+            agents.append(a)
+            a.start()
+            p = a.apply(v1)
+            assert p.returncode == 0, p.stderr
+            return a
+
+        b.agent = agent
+        yield b
+        for a in agents:
+            a.stop()
+
+
+def write_exec(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o755)
+    return path
+
+
+def run(path):
+    import subprocess
+    return subprocess.run(["/bin/sh", "-c", 'exec "$0"', path], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=20)
+
+
+def agent_scan(a, path):
+    p = a.agent("scan", path, "--format", "json")
+    assert p.returncode in (0, 1), p.stdout + p.stderr
+    return json.loads(p.stdout)
+
+
+def test_poison_file_costs_a_scanner_not_the_content(box):
+    # A deadline long enough for a scanner's restart on a loaded machine:
+    # the test is about the scanners still working, not their latency.
+    a = box.agent(extra=["  deadline_ms: 5000"])
+    version = a.status()["content"]["current"]["version"]
+    bad = write_exec(os.path.join(box.mnt, "crafted.sh"), POISON)
+    # Executed five times: each runs (the deadline policy: fail open).
+    for _ in range(5):
+        p = run(bad)
+        assert p.returncode == 0 and p.stdout == b"poison-ran\n", p
+    # ward agent scan lists it as poison, and scans the rest.
+    res = agent_scan(a, bad)
+    assert [x["path"] for x in res["poison"]] == [bad], res
+    assert res["match_count"] == 0
+    st = a.status()
+    assert st["mode"] == "protecting", st
+    assert st["content"]["current"]["version"] == version
+    assert st["crashes"] == [], st["crashes"]
+    sc = st["scanners"]
+    assert [f["path"] for f in sc["poison_files"]] == [bad], sc
+    # The first scans only (the write's and the exec's may run at once,
+    # each in a scanner of its own): then the file is skipped.
+    assert 1 <= sc["crashes"] <= 2, sc
+    crashes = sc["crashes"]
+    assert sc["poison_skipped"] >= 5, sc
+    assert st["sensors"]["onaccess"]["counters"]["poison"] >= 5
+    ev = wait_events(a, "scan-crashed")
+    assert len(ev) == crashes, ev
+    assert ev[0]["file"]["path"] == bad and ev[0]["event"]["kind"] == "alert"
+    actions = [e["event"]["action"] for _, e in read_journal(a.state)]
+    assert "content-crash-guard-rollback" not in actions
+    assert "agent-worker-crashed" not in actions and "agent-safe-mode" not in actions
+    # The scanners still work: EICAR on the same mount is denied on exec.
+    eicar = write_exec(os.path.join(box.mnt, "eicar.com"), EICAR)
+    p = run(eicar)
+    assert p.returncode == 126 and b"Operation not permitted" in p.stderr, p
+    assert a.status()["mode"] == "protecting"
+    # A change to the file makes it an ordinary file again (scanned: it crashes again).
+    write_exec(bad, POISON + b"# changed\n")
+    assert run(bad).returncode == 0
+    a.wait_for(lambda s: s["scanners"]["crashes"] > crashes, what="the changed file scanned")
+
+
+def test_poison_list_survives_a_restart(box):
+    a = box.agent()
+    bad = write_exec(os.path.join(box.mnt, "crafted.sh"), POISON)
+    assert run(bad).returncode == 0
+    a.wait_for(lambda s: s["scanners"]["crashes"] >= 1, what="the crash recorded")
+    a.stop()
+    a.start()
+    assert run(bad).returncode == 0
+    sc = a.status()["scanners"]
+    assert sc["crashes"] == 0 and sc["poison_skipped"] >= 1, sc
+    assert [f["path"] for f in sc["poison_files"]] == [bad]
+
+
+def test_poison_fail_closed(box):
+    a = box.agent(extra=["  fail_closed: true"])
+    bad = write_exec(os.path.join(box.mnt, "crafted.sh"), POISON)
+    for _ in range(2):
+        p = run(bad)
+        assert p.returncode == 126, p
+    assert a.status()["mode"] == "protecting"
+
+
+def test_scanners_run_unprivileged_and_confined(box):
+    a = box.agent()
+    clean = write_exec(os.path.join(box.mnt, "clean.sh"), b"#!/bin/sh\necho ok\n")
+    assert run(clean).returncode == 0
+    res = agent_scan(a, box.mnt)  # both scanners may take part
+    assert res["files"] >= 1
+    sc = a.status()["scanners"]
+    assert sc["processes"] == 2 and sc["user"] == "nobody"
+    assert 1 <= len(sc["pids"]) <= 2, sc
+    nobody = pwd.getpwnam("nobody")
+    for pid in sc["pids"]:
+        with open("/proc/%d/status" % pid) as f:
+            fields = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        assert fields["Uid"].split() == [str(nobody.pw_uid)] * 4, fields["Uid"]
+        assert fields["Gid"].split() == [str(nobody.pw_gid)] * 4, fields["Gid"]
+        assert fields["Seccomp"].strip() == "2", fields
+        assert fields["NoNewPrivs"].strip() == "1", fields
+        assert fields["CapEff"].strip() == "0000000000000000", fields
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            assert b"--scanner" in f.read().split(b"\0")
+    # The scanners outlive the threads that started them (a ward agent
+    # scan's): a second scan uses them, nothing crashed.
+    agent_scan(a, box.mnt)
+    sc2 = a.status()["scanners"]
+    assert sc2["crashes"] == 0 and set(sc["pids"]) <= set(sc2["pids"]), (sc, sc2)
+    # ... and not the worker: its channel closes, they exit.
+    os.kill(a.worker_pid(), signal.SIGKILL)
+    end = time.time() + 10
+    while time.time() < end and any(alive(p) for p in sc2["pids"]):
+        time.sleep(0.05)
+    assert not any(alive(p) for p in sc2["pids"]), sc2
+
+
+def alive(pid):
+    """Whether pid is still a scanner (not gone, not a zombie)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return "\nState:\tZ" not in f.read()
+    except FileNotFoundError:
+        return False
+
+
+def test_crashes_on_many_different_files_count_against_the_content(box):
+    """scan.crash_files different files crashing the scanners with one
+    content version: that is the content's fault, and the crash guard
+    rolls it back to last-known-good."""
+    a = box.agent(extra=["scan:", "  crash_files: 3"])
+    v2 = signed_bundle(box.ward, box.tmp, box.rel[0], 2)
+    p = a.apply(v2)
+    assert p.returncode == 0, p.stderr
+    assert a.status()["content"]["current"]["version"] == 2
+    for i in range(2):
+        bad = write_exec(os.path.join(box.mnt, "crafted%d.sh" % i),
+                         POISON + ("# %d\n" % i).encode())
+        run(bad)
+    a.wait_for(lambda s: len(s["scanners"]["poison_files"]) == 2, what="two poison files")
+    # Two: still the files' doing.
+    st = a.status()
+    assert st["content"]["current"]["version"] == 2 and st["mode"] == "protecting"
+    bad = write_exec(os.path.join(box.mnt, "crafted2.sh"), POISON + b"# 2\n")
+    run(bad)
+    st = a.wait_for(lambda s: s["content"]["current"]["version"] == 1,
+                    what="the rollback to last-known-good")
+    assert st["mode"] == "protecting"
+    rej = [r for r in st["content"]["rejected"] if r["version"] == 2]
+    assert rej and "scanner processes crashed on 3 different files" in rej[0]["reason"], st
+    assert "content-crash-guard-rollback" in [e["event"]["action"]
+                                              for _, e in read_journal(a.state)]
