@@ -311,6 +311,8 @@ scanner_main(const struct agent_config *c)
 	int r;
 
 	memset(&l, 0, sizeof(l));
+	/* Started through /proc/self/exe ("exe"): named for ps and top. */
+	(void)prctl(PR_SET_NAME, "wardd-scanner");
 #ifdef WARD_FAULT_INJECTION
 	fault_crash_on = getenv("WARD_FAULT_SCANNER_CRASH_ON");
 #endif

@@ -306,6 +306,8 @@ validator_main(const struct agent_config *c)
 		forged = NULL;
 #endif
 
+	/* Started through /proc/self/exe ("exe"): named for ps and top. */
+	(void)prctl(PR_SET_NAME, "wardd-validate");
 	/* The bundle stays mapped until the process ends: bundle_parse
 	 * borrows it. */
 	if (ipc_new(3, &valmsg_to_validator, &valmsg_to_worker, &ans.ch) != 0 ||
