@@ -6,6 +6,12 @@
  * servers on one database make it once; a release never reaches an agent
  * that no ring of it selected; a halt is never undone by the engine (only
  * an operator's new release moves the fleet on).
+ *
+ * The engine knows no SQL: it reads a release and its agents, faults and
+ * alert counts through store_rollout.h, asks gate_decide (pure, gate.c)
+ * and writes what was decided back through the store, all inside one
+ * store_rollout_begin transaction.  Plans are parsed by rollout_parse_plan
+ * (rollout_view.c), which touches no database.
  */
 #include "server/rollout_int.h"
 #include "crypto/digest.h"
@@ -17,12 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-void
-rollout_lltoa(long long v, char out[24])
-{
-	snprintf(out, 24, "%lld", v);
-}
 
 /* What agents should run changed: held check-ins are looked at again. */
 int

@@ -9,8 +9,6 @@
 #include "server/rollout.h"
 #include "server/store_rollout.h"
 
-void rollout_lltoa(long long v, char out[24]);
-
 /* Wall-clock milliseconds: the gate orders check-ins finer than seconds. */
 long long rollout_now_ms(void);
 
