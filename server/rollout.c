@@ -446,31 +446,45 @@ fail:
 	return r;
 }
 
+/* Pins and freezes are decisions too: one transaction under the rollout
+ * lock, so a tick sees all of one or none of it (an unfreeze and the soak
+ * it restarts together). */
 int
 rollout_pin(struct db *db, const char *group, long long version, int64_t now, struct ward_diag *d)
 {
 	char sha[65];
-	int found, r;
+	int found = 0, r;
 
+	if ((r = store_rollout_begin(db, d)) != 0)
+		return r;
 	if (version == 0) {
 		r = store_pin_clear(db, group, d);
-		return r != 0 ? r : rollout_bump(db, d);
+	} else if ((r = store_bundle_by_version(db, version, sha, &found, d)) == 0) {
+		if (!found)
+			r = diag_set(d, WARD_EUNDEFINED, NULL, 0, 0,
+				     "no stored bundle has version %lld", version);
+		else
+			r = store_pin_set(db, group, sha, now, d);
 	}
-	if ((r = store_bundle_by_version(db, version, sha, &found, d)) != 0)
+	if (r == 0)
+		r = rollout_bump(db, d);
+	if (r != 0) {
+		store_rollout_rollback(db);
 		return r;
-	if (!found)
-		return diag_set(d, WARD_EUNDEFINED, NULL, 0, 0, "no stored bundle has version %lld",
-				version);
-	r = store_pin_set(db, group, sha, now, d);
-	return r != 0 ? r : rollout_bump(db, d);
+	}
+	return store_rollout_commit(db, d);
 }
 
 int
 rollout_freeze(struct db *db, int on, int64_t now, struct ward_diag *d)
 {
-	int was = rollout_frozen(db), r;
+	int was = 0, r;
 
-	r = store_freeze_set(db, on, d);
+	if ((r = store_rollout_begin(db, d)) != 0)
+		return r;
+	r = store_freeze_get(db, &was, d);
+	if (r == 0)
+		r = store_freeze_set(db, on, d);
 	if (r == 0 && was && !on) /* the running ring's soak starts again */
 		r = store_release_restart_soak(db, now, d);
 	if (r == 0 && was != on)
@@ -478,5 +492,11 @@ rollout_freeze(struct db *db, int on, int64_t now, struct ward_diag *d)
 					      on ? "content frozen fleet-wide: the release waits"
 						 : "content unfrozen: the ring's soak starts again",
 					      d);
-	return r != 0 ? r : rollout_bump(db, d);
+	if (r == 0)
+		r = rollout_bump(db, d);
+	if (r != 0) {
+		store_rollout_rollback(db);
+		return r;
+	}
+	return store_rollout_commit(db, d);
 }

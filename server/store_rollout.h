@@ -7,15 +7,16 @@
  * engine (rollout*.c) sees typed rows.
  *
  * Atomicity.  Every function here is one statement, so atomic on its
- * own, except store_release_halt (three statements: the release, its
- * incident and the audit line), which must run inside a rollout
- * transaction.  The engine's read-decide-write steps (a tick, an
- * operator's action, a new release, an agent's faults) open one with
- * store_rollout_begin: a write transaction (SQLite: BEGIN IMMEDIATE, the
- * database's single writer) that also holds the rollout advisory lock
- * (PostgreSQL: pg_advisory_xact_lock), so two server threads or two
- * servers on one database that tick at once decide one after the other,
- * the second reading what the first wrote.  Callers sharing a struct db
+ * own, except three that must run inside a rollout transaction:
+ * store_release_facts (three reads that must agree), store_release_insert
+ * (the next id, then the row) and store_release_halt (the release, its
+ * incident and the audit line).  The engine's read-decide-write steps (a
+ * tick, an operator's action, a new release, an agent's faults, a pin, a
+ * freeze) each open one with store_rollout_begin: a write transaction
+ * (SQLite: BEGIN IMMEDIATE, the database's single writer) that also holds
+ * the rollout advisory lock (PostgreSQL: pg_advisory_xact_lock), so two
+ * server threads or two servers on one database that tick at once decide
+ * one after the other, the second reading what the first wrote.  Callers sharing a struct db
  * hold db_lock around it, as everywhere in the server.
  *
  * Text columns are bounded by the fields here: longer values are cut.
