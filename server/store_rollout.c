@@ -32,10 +32,28 @@ num(const char *v)
 	return v != NULL ? atoll(v) : 0;
 }
 
+/* Copies v into its field; a cut drops a last, partial UTF-8 character
+ * (the views put these values in JSON, which could not hold it). */
 static void
 copy(char *dst, size_t len, const char *v)
 {
-	snprintf(dst, len, "%s", v != NULL ? v : "");
+	size_t n, i;
+
+	v = v != NULL ? v : "";
+	snprintf(dst, len, "%s", v);
+	n = strlen(dst);
+	if (v[n] == '\0')
+		return; /* whole */
+	i = n;
+	while (i > 0 && n - i < 3 && ((unsigned char)dst[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i > 0 && ((unsigned char)dst[i - 1] & 0xc0) == 0xc0) {
+		unsigned char lead = (unsigned char)dst[i - 1];
+		size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+
+		if (n - (i - 1) < need)
+			dst[i - 1] = '\0';
+	}
 }
 
 /* Rows collected into a growing array of elem-sized items. */

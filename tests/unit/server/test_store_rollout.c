@@ -7,7 +7,7 @@
  * counts; causes come back typed), a halt that is all or nothing, the
  * timeline, what agents are told (pin, assignment, current, delivered
  * once), settings, hostile text (quotes stored verbatim, long text cut to
- * the field) and two connections deciding one after the other.
+ * the field, never inside a UTF-8 character) and two connections deciding one after the other.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -484,6 +484,21 @@ test_long_text_cut(void **state)
 	assert_int_equal(store_release_get(f->db, id, &r, &found, &d), 0);
 	assert_int_equal(strlen(r.waiting), sizeof(r.waiting) - 1);
 	assert_int_equal(strlen(r.reason), sizeof(r.reason) - 1);
+	store_release_free(&r);
+
+	/* cut inside a two-byte character: the partial character goes */
+	memset(big, 'w', sizeof(r.waiting) - 2);
+	memcpy(big + sizeof(r.waiting) - 2, "\xc3\xa9", 3);
+	assert_int_equal(store_release_set_waiting(f->db, id, big, &d), 0);
+	assert_int_equal(store_release_get(f->db, id, &r, &found, &d), 0);
+	assert_int_equal(strlen(r.waiting), sizeof(r.waiting) - 2);
+	store_release_free(&r);
+	/* one that fits is kept whole */
+	memcpy(big + sizeof(r.waiting) - 3, "\xc3\xa9", 3);
+	assert_int_equal(store_release_set_waiting(f->db, id, big, &d), 0);
+	assert_int_equal(store_release_get(f->db, id, &r, &found, &d), 0);
+	assert_int_equal(strlen(r.waiting), sizeof(r.waiting) - 1);
+	assert_memory_equal(r.waiting + sizeof(r.waiting) - 3, "\xc3\xa9", 2);
 	store_release_free(&r);
 }
 
