@@ -119,7 +119,7 @@ api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const 
 	const struct who *w = &c->who;
 	struct report rep;
 	struct ward_diag d;
-	char *text = NULL, acked_txt[24];
+	char *text = NULL;
 	long long acked = 0, wait_ms = 0, deliver = 0, xrev = 0;
 	json_t *desired = NULL, *xlist = NULL;
 	int rc, xsend = 0;
@@ -145,22 +145,15 @@ api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const 
 			rc = rollout_observe(a->db, w->name, &rep, &d);
 	} else {
 		/* Held: it may have been revoked meanwhile (which woke it). */
-		const char *p[2] = {w->name, rep.journal_id};
-		char revoked[24] = "";
+		int revoked = 0;
 
-		rc = db_scalar(a->db, "SELECT revoked FROM agents WHERE id = $1", p, 1, revoked,
-			       sizeof(revoked), &d);
-		if (rc == 0 && atoll(revoked) != 0) {
+		rc = store_agent_held(a->db, w->name, rep.journal_id, &revoked, &acked, &d);
+		if (rc == 0 && revoked) {
 			db_unlock(a->db);
 			report_free(&rep);
 			http_error(r, 403, "this agent has been revoked");
 			return;
 		}
-		if (rc == 0)
-			rc = db_scalar(
-			    a->db, "SELECT acked_seq FROM agents WHERE id = $1 AND journal_id = $2",
-			    p, 2, acked_txt, sizeof(acked_txt), &d);
-		acked = atoll(acked_txt);
 	}
 	if (rc == 0)
 		rc = rollout_desired(a->db, w->name, w->group, &desired, &deliver, &d);

@@ -18,95 +18,52 @@
 
 /* --- what an agent should run ---------------------------------------------------- */
 
-struct target {
-	int found;
-	char state[16], sha[65];
-	long long version, size;
-	long long release_id, delivered_ms; /* of an assignment */
-};
-
-static int
-on_target(void *arg, int ncols, const char *const *v)
-{
-	struct target *t = arg;
-
-	if (t->found)
-		return 0;
-	t->found = 1;
-	snprintf(t->state, sizeof(t->state), "%s", ncols > 3 && v[3] != NULL ? v[3] : "");
-	t->version = atoll(v[0]);
-	snprintf(t->sha, sizeof(t->sha), "%s", v[1]);
-	t->size = atoll(v[2]);
-	t->release_id = ncols > 5 ? atoll(v[4]) : 0;
-	t->delivered_ms = ncols > 5 ? atoll(v[5]) : 0;
-	return 0;
-}
-
 static json_t *
-target_json(const struct target *t)
+target_json(const struct store_target *t)
 {
 	char url[128];
 
-	snprintf(url, sizeof(url), "/api/v1/bundles/%s", t->sha);
+	snprintf(url, sizeof(url), "/api/v1/bundles/%s", t->sha256);
 	return json_pack("{s:I, s:s, s:I, s:s}", "version", (json_int_t)t->version, "sha256",
-			 t->sha, "size", (json_int_t)t->size, "url", url);
+			 t->sha256, "size", (json_int_t)t->size, "url", url);
 }
 
 int
 rollout_desired(struct db *db, const char *agent_id, const char *group, json_t **out,
 		long long *deliver, struct ward_diag *d)
 {
-	struct target t;
-	char frozen[8];
-	const char *q[1];
+	struct store_target t;
 	json_t *o = NULL;
-	int r;
+	int frozen, found, r;
 
 	*out = NULL;
 	*deliver = 0;
-	if ((r = db_scalar(db, "SELECT value FROM settings WHERE name = 'freeze'", NULL, 0, frozen,
-			   sizeof(frozen), d)) != 0)
+	if ((r = store_freeze_get(db, &frozen, d)) != 0)
 		return r;
-	if (strcmp(frozen, "1") == 0)
+	if (frozen)
 		return 0; /* frozen: everyone keeps what they run */
-	memset(&t, 0, sizeof(t));
-	q[0] = group;
-	if ((r = db_exec(db,
-			 "SELECT b.version, b.sha256, b.size FROM pins p JOIN bundles b"
-			 " ON b.sha256 = p.bundle WHERE p.grp = $1",
-			 q, 1, on_target, &t, d)) != 0)
+	if ((r = store_pin_target(db, group, &t, &found, d)) != 0)
 		return r;
-	if (t.found) {
+	if (found) {
 		*out = target_json(&t);
 		return 0;
 	}
-	q[0] = agent_id;
-	if ((r = db_exec(db,
-			 "SELECT r.version, b.sha256, b.size, r.state, r.id, ra.delivered_ms"
-			 " FROM release_agents ra JOIN releases r ON r.id = ra.release_id"
-			 " JOIN bundles b ON b.sha256 = r.bundle WHERE ra.agent_id = $1"
-			 " ORDER BY r.id DESC LIMIT 1",
-			 q, 1, on_target, &t, d)) != 0)
+	if ((r = store_assignment_latest(db, agent_id, &t, &found, d)) != 0)
 		return r;
-	if (t.found && (strcmp(t.state, "running") == 0 || strcmp(t.state, "paused") == 0)) {
+	if (found && (strcmp(t.state, "running") == 0 || strcmp(t.state, "paused") == 0)) {
 		*out = target_json(&t);
 		if (t.delivered_ms == 0)
 			*deliver = t.release_id;
 		return 0;
 	}
-	if (t.found && strcmp(t.state, "completed") != 0) /* stopped: back to last-known-good */
+	if (found && strcmp(t.state, "completed") != 0) /* stopped: back to last-known-good */
 		o = json_pack("{s:I}", "rollback_from", (json_int_t)t.version);
 	/* Otherwise the fleet's current content: the newest completed release. */
-	memset(&t, 0, sizeof(t));
-	if ((r = db_exec(db,
-			 "SELECT r.version, b.sha256, b.size FROM releases r JOIN bundles b"
-			 " ON b.sha256 = r.bundle WHERE r.state = 'completed' ORDER BY r.id DESC"
-			 " LIMIT 1",
-			 NULL, 0, on_target, &t, d)) != 0) {
+	if ((r = store_current_target(db, &t, &found, d)) != 0) {
 		json_decref(o);
 		return r;
 	}
-	if (t.found) {
+	if (found) {
 		json_t *b = target_json(&t);
 
 		if (o != NULL) {
@@ -122,79 +79,39 @@ rollout_desired(struct db *db, const char *agent_id, const char *group, json_t *
 int
 rollout_delivered(struct db *db, long long release_id, const char *agent_id, struct ward_diag *d)
 {
-	char rid[24], ms[24];
-	const char *q[3] = {rid, agent_id, ms};
-
-	rollout_lltoa(release_id, rid);
-	rollout_lltoa(rollout_now_ms(), ms);
-	return db_exec(db,
-		       "UPDATE release_agents SET delivered_ms = $3 WHERE release_id = $1"
-		       " AND agent_id = $2 AND delivered_ms = 0",
-		       q, 3, NULL, NULL, d);
+	return store_assignment_delivered(db, release_id, agent_id, rollout_now_ms(), d);
 }
 
-/* The agent's assignment to a release that is still going. */
-struct assignment {
-	int found;
-	long long release_id, version, delivered_ms;
-};
-
+/* The first report of a fault decides whether it counts: a fault claimed
+ * before the version reached the agent never will. */
 static int
-on_assignment(void *arg, int ncols, const char *const *v)
-{
-	struct assignment *a = arg;
-
-	(void)ncols;
-	a->found = 1;
-	a->release_id = atoll(v[0]);
-	a->version = atoll(v[1]);
-	a->delivered_ms = atoll(v[2]);
-	return 0;
-}
-
-static int
-record_fault(struct db *db, const struct assignment *as, const char *agent_id, const char *kind,
+record_fault(struct db *db, const struct store_target *as, const char *agent_id, const char *kind,
 	     const char *detail, struct ward_diag *d)
 {
-	char rid[24], ms[24];
-	const char *q[6] = {rid, agent_id, kind, as->delivered_ms > 0 ? "1" : "0", ms, detail};
-
-	rollout_lltoa(as->release_id, rid);
-	rollout_lltoa(rollout_now_ms(), ms);
-	/* The first report of a fault decides whether it counts: a fault
-	 * claimed before the version reached the agent never will. */
-	return db_exec(db,
-		       "INSERT INTO agent_faults (release_id, agent_id, kind, counted, reported_ms,"
-		       " detail) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-		       q, 6, NULL, NULL, d);
+	return store_fault_add(db, as->release_id, agent_id, kind, as->delivered_ms > 0,
+			       rollout_now_ms(), detail, d);
 }
 
 int
 rollout_observe(struct db *db, const char *agent_id, const struct report *rep, struct ward_diag *d)
 {
-	struct assignment as;
-	const char *q[1] = {agent_id};
+	struct store_target as;
 	unsigned i;
-	int r;
+	int found = 0, r;
 
 	if (rep->nrefusals == 0 && rep->ncrashes == 0)
 		return 0; /* the usual check-in: nothing to look up */
-	memset(&as, 0, sizeof(as));
-	if ((r = db_begin_write(db, d)) != 0)
+	if ((r = store_rollout_begin(db, d)) != 0)
 		return r;
-	if ((r = db_exec(db,
-			 "SELECT ra.release_id, r.version, ra.delivered_ms FROM release_agents ra"
-			 " JOIN releases r ON r.id = ra.release_id WHERE ra.agent_id = $1 AND"
-			 " r.state IN ('running', 'paused') ORDER BY r.id DESC LIMIT 1",
-			 q, 1, on_assignment, &as, d)) != 0)
+	if ((r = store_assignment_active(db, agent_id, &as, &found, d)) != 0)
 		goto fail;
-	for (i = 0; as.found && r == 0 && i < rep->ncrashes; i++)
+	for (i = 0; found && r == 0 && i < rep->ncrashes; i++)
 		if (rep->crashes[i].version == as.version)
 			r = record_fault(db, &as, agent_id, "crash", "the agent crashed with it",
 					 d);
 	/* A refusal is kept under its cause's name; what it counts as is the
 	 * gate's to say (gate_refusal_kind). */
-	for (i = 0; as.found && r == 0 && i < rep->nrefusals; i++) {
+	for (i = 0; found && r == 0 && i < rep->nrefusals; i++) {
 		const struct report_refusal *f = &rep->refusals[i];
 
 		if (f->version == as.version)
@@ -202,8 +119,8 @@ rollout_observe(struct db *db, const char *agent_id, const struct report *rep, s
 	}
 	if (r != 0)
 		goto fail;
-	return db_commit(db, d);
+	return store_rollout_commit(db, d);
 fail:
-	db_rollback(db);
+	store_rollout_rollback(db);
 	return r;
 }

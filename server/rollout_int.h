@@ -7,11 +7,7 @@
 #define WARD_SERVER_ROLLOUT_INT_H
 
 #include "server/rollout.h"
-
-/* Serialises the engine's decisions across servers (db_xact_lock). */
-#define LOCK_ROLLOUT 0x726f6c6cLL /* "roll" */
-
-void rollout_lltoa(long long v, char out[24]);
+#include "server/store_rollout.h"
 
 /* Wall-clock milliseconds: the gate orders check-ins finer than seconds. */
 long long rollout_now_ms(void);
@@ -22,6 +18,5 @@ int rollout_bump(struct db *db, struct ward_diag *d);
 /* Adds a line to release id's timeline (what happened in ring, at now). */
 int rollout_note(struct db *db, long long id, long long ring, int64_t now, struct ward_diag *d,
 		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
 
 #endif

@@ -7,6 +7,7 @@
  * never ignored); views only read.
  */
 #include "server/rollout_int.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 #include <stdio.h>
@@ -119,6 +120,25 @@ gate_parse(json_t *g, struct gate *gt, struct ward_diag *d)
 	return 0;
 }
 
+/* A name cut to its field must not end inside a UTF-8 character: the
+ * stored plan (rollout_plan_json) could not hold it, and would lose the
+ * ring.  Drops the bytes of a last, incomplete character. */
+static void
+utf8_cut(char *s)
+{
+	size_t n = strlen(s), i = n, need;
+	unsigned char lead;
+
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 && n - i < 3)
+		i--;
+	if (i == 0 || ((unsigned char)s[i - 1] & 0x80) == 0)
+		return; /* ends in ASCII (or holds only continuation bytes) */
+	lead = (unsigned char)s[i - 1];
+	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+	if (n - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
 int
 rollout_parse_plan(const char *text, size_t len, struct plan *p, struct ward_diag *d)
 {
@@ -175,6 +195,7 @@ rollout_parse_plan(const char *text, size_t len, struct plan *p, struct ward_dia
 			 json_is_string(json_object_get(r, "name"))
 			     ? json_string_value(json_object_get(r, "name"))
 			     : "");
+		utf8_cut(rp->name);
 		if (rp->name[0] == '\0')
 			snprintf(rp->name, sizeof(rp->name), "ring%zu", i);
 		if (groups != NULL) {
@@ -271,51 +292,55 @@ rollout_plan_json(const struct plan *p)
 
 /* --- views ----------------------------------------------------------------------- */
 
-/* Unix seconds (text from the database) as RFC 3339. */
+/* Unix seconds as RFC 3339. */
 static json_t *
-utc(const char *secs)
+utc(long long secs)
 {
 	char t[21];
 
-	clock_utc((int64_t)atoll(secs), t);
+	clock_utc((int64_t)secs, t);
 	return json_string(t);
 }
 
-static int
-on_release_row(void *arg, int ncols, const char *const *v)
+static json_t *
+release_json(const struct store_release *r)
 {
-	json_t *plan = json_loads(v[3], 0, NULL);
-	long long ring = atoll(v[5]);
-	json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:o}", "id",
-			      (json_int_t)atoll(v[0]), "bundle", v[1], "version",
-			      (json_int_t)atoll(v[2]), "state", v[4], "ring", (json_int_t)ring,
-			      "ring_started", ring >= 0 ? utc(v[6]) : json_null(), "created",
-			      utc(v[8]), "updated", utc(v[9]), "reason", v[10], "waiting", v[11],
-			      "plan", plan != NULL ? plan : json_object());
+	json_t *plan = json_loads(r->plan, 0, NULL);
+	json_t *o = json_pack(
+	    "{s:I, s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:o}", "id", (json_int_t)r->id,
+	    "bundle", r->bundle, "version", (json_int_t)r->version, "state", r->state, "ring",
+	    (json_int_t)r->ring, "ring_started", r->ring >= 0 ? utc(r->ring_started) : json_null(),
+	    "created", utc(r->created), "updated", utc(r->updated), "reason", r->reason, "waiting",
+	    r->waiting, "plan", plan != NULL ? plan : json_object());
 
-	(void)ncols;
 	if (o == NULL)
-		return WARD_ENOMEM;
-	if (ring >= 0 && ring < (long long)json_array_size(json_object_get(plan, "rings")))
+		return NULL;
+	if (r->ring >= 0 && r->ring < (long long)json_array_size(json_object_get(plan, "rings")))
 		json_object_set(
 		    o, "ring_name",
-		    json_object_get(json_array_get(json_object_get(plan, "rings"), (size_t)ring),
+		    json_object_get(json_array_get(json_object_get(plan, "rings"), (size_t)r->ring),
 				    "name"));
-	json_array_append_new((json_t *)arg, o);
-	return 0;
+	return o;
 }
-
-#define RELEASE_VIEW                                                                               \
-	"SELECT id, bundle, version, plan, state, ring, ring_started, promote, created, updated,"  \
-	" reason, waiting FROM releases"
 
 int
 rollout_releases(struct db *db, json_t **out, struct ward_diag *d)
 {
+	struct store_release *rs = NULL;
+	size_t i, n = 0;
 	int r;
 
+	*out = NULL;
+	if ((r = store_release_list(db, &rs, &n, d)) != 0)
+		return r;
 	*out = json_array();
-	r = db_exec(db, RELEASE_VIEW " ORDER BY id DESC", NULL, 0, on_release_row, *out, d);
+	for (i = 0; i < n && r == 0; i++) {
+		json_t *o = release_json(&rs[i]);
+
+		if (o == NULL || json_array_append_new(*out, o) != 0)
+			r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+	}
+	store_releases_free(rs, n);
 	if (r != 0) {
 		json_decref(*out);
 		*out = NULL;
@@ -323,81 +348,91 @@ rollout_releases(struct db *db, json_t **out, struct ward_diag *d)
 	return r;
 }
 
+/* Each ring of the plan says how many agents it holds and how many run
+ * the version. */
 static int
-on_ring_count(void *arg, int ncols, const char *const *v)
+add_ring_counts(struct db *db, long long id, json_t *rings, struct ward_diag *d)
 {
-	json_t *rings = arg, *ring;
+	struct store_ring_count *c = NULL;
+	size_t i, n = 0;
+	int r;
 
-	(void)ncols;
-	ring = json_array_get(rings, (size_t)atoll(v[0]));
-	if (ring != NULL)
-		json_object_set_new(ring, "agents",
-				    json_pack("{s:I, s:I}", "assigned", (json_int_t)atoll(v[1]),
-					      "active", (json_int_t)atoll(v[2])));
+	if ((r = store_ring_counts(db, id, &c, &n, d)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		json_t *ring = c[i].ring >= 0 ? json_array_get(rings, (size_t)c[i].ring) : NULL;
+
+		if (ring != NULL)
+			json_object_set_new(ring, "agents",
+					    json_pack("{s:I, s:I}", "assigned",
+						      (json_int_t)c[i].assigned, "active",
+						      (json_int_t)c[i].active));
+	}
+	ward_free(c);
 	return 0;
 }
 
 static int
-on_incident(void *arg, int ncols, const char *const *v)
+incidents_json(struct db *db, long long id, json_t **out, struct ward_diag *d)
 {
-	json_t *ev = json_loads(v[3], 0, NULL);
+	struct store_incident *in = NULL;
+	size_t i, n = 0;
+	int r;
 
-	(void)ncols;
-	json_array_append_new((json_t *)arg,
-			      json_pack("{s:o, s:I, s:s, s:o}", "at", utc(v[0]), "ring",
-					(json_int_t)atoll(v[1]), "reason", v[2], "evidence",
-					ev != NULL ? ev : json_object()));
+	*out = json_array();
+	if ((r = store_incidents(db, id, &in, &n, d)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		json_t *ev = json_loads(in[i].evidence, 0, NULL);
+
+		json_array_append_new(*out,
+				      json_pack("{s:o, s:I, s:s, s:o}", "at", utc(in[i].ts), "ring",
+						(json_int_t)in[i].ring, "reason", in[i].reason,
+						"evidence", ev != NULL ? ev : json_object()));
+	}
+	store_incidents_free(in, n);
 	return 0;
 }
 
 static int
-on_log(void *arg, int ncols, const char *const *v)
+timeline_json(struct db *db, long long id, json_t **out, struct ward_diag *d)
 {
-	(void)ncols;
-	json_array_append_new((json_t *)arg, json_pack("{s:o, s:I, s:s}", "at", utc(v[0]), "ring",
-						       (json_int_t)atoll(v[1]), "text", v[2]));
+	struct store_timeline_line *l = NULL;
+	size_t i, n = 0;
+	int r;
+
+	*out = json_array();
+	if ((r = store_timeline(db, id, &l, &n, d)) != 0)
+		return r;
+	for (i = 0; i < n; i++)
+		json_array_append_new(*out, json_pack("{s:o, s:I, s:s}", "at", utc(l[i].ts), "ring",
+						      (json_int_t)l[i].ring, "text", l[i].text));
+	ward_free(l);
 	return 0;
 }
 
 int
 rollout_release(struct db *db, long long id, json_t **out, struct ward_diag *d)
 {
-	json_t *arr = json_array(), *rel, *rings, *inc = json_array();
-	char rid[24];
-	const char *q[1] = {rid};
-	int r;
+	struct store_release row;
+	json_t *rel, *inc = NULL, *tl = NULL;
+	int found = 0, r;
 
 	*out = NULL;
-	rollout_lltoa(id, rid);
-	r = db_exec(db, RELEASE_VIEW " WHERE id = $1", q, 1, on_release_row, arr, d);
-	if (r == 0 && json_array_size(arr) == 0)
-		r = diag_set(d, WARD_EUNDEFINED, NULL, 0, 0, "no release %lld", id);
-	if (r != 0) {
-		json_decref(arr);
-		json_decref(inc);
+	if ((r = store_release_get(db, id, &row, &found, d)) != 0)
 		return r;
-	}
-	rel = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	rings = json_object_get(json_object_get(rel, "plan"), "rings");
-	r = db_exec(db,
-		    "SELECT ra.ring, count(*), sum(CASE WHEN a.content_version = r.version AND"
-		    " a.seen_ms > ra.assigned_ms THEN 1 ELSE 0 END) FROM release_agents ra"
-		    " JOIN agents a ON a.id = ra.agent_id JOIN releases r ON r.id = ra.release_id"
-		    " WHERE ra.release_id = $1 GROUP BY ra.ring",
-		    q, 1, on_ring_count, rings, d);
+	if (!found)
+		return diag_set(d, WARD_EUNDEFINED, NULL, 0, 0, "no release %lld", id);
+	rel = release_json(&row);
+	store_release_free(&row);
+	if (rel == NULL)
+		return diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+	r = add_ring_counts(db, id, json_object_get(json_object_get(rel, "plan"), "rings"), d);
 	if (r == 0)
-		r = db_exec(db,
-			    "SELECT ts, ring, reason, evidence FROM incidents WHERE release_id = $1"
-			    " ORDER BY ts",
-			    q, 1, on_incident, inc, d);
-	json_object_set_new(rel, "incidents", inc);
+		r = incidents_json(db, id, &inc, d);
+	json_object_set_new(rel, "incidents", inc != NULL ? inc : json_array());
 	if (r == 0) {
-		json_t *tl = json_array();
-
-		r = db_exec(
-		    db, "SELECT ts, ring, text FROM release_log WHERE release_id = $1 ORDER BY n",
-		    q, 1, on_log, tl, d);
+		r = timeline_json(db, id, &tl, d);
 		json_object_set_new(rel, "timeline", tl);
 	}
 	if (r != 0) {
@@ -408,29 +443,21 @@ rollout_release(struct db *db, long long id, json_t **out, struct ward_diag *d)
 	return 0;
 }
 
-static int
-on_pin(void *arg, int ncols, const char *const *v)
-{
-	(void)ncols;
-	json_array_append_new((json_t *)arg, json_pack("{s:s, s:I, s:s, s:o}", "group", v[0],
-						       "version", (json_int_t)atoll(v[1]), "sha256",
-						       v[2], "since", utc(v[3])));
-	return 0;
-}
-
 int
 rollout_pins(struct db *db, json_t **out, struct ward_diag *d)
 {
+	struct store_pin *p = NULL;
+	size_t i, n = 0;
 	int r;
 
+	*out = NULL;
+	if ((r = store_pin_list(db, &p, &n, d)) != 0)
+		return r;
 	*out = json_array();
-	r = db_exec(db,
-		    "SELECT p.grp, b.version, b.sha256, p.created FROM pins p JOIN bundles b"
-		    " ON b.sha256 = p.bundle ORDER BY p.grp",
-		    NULL, 0, on_pin, *out, d);
-	if (r != 0) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return r;
+	for (i = 0; i < n; i++)
+		json_array_append_new(*out, json_pack("{s:s, s:I, s:s, s:o}", "group", p[i].group,
+						      "version", (json_int_t)p[i].version, "sha256",
+						      p[i].sha256, "since", utc(p[i].since)));
+	ward_free(p);
+	return 0;
 }

@@ -1,5 +1,8 @@
 /*
- * store: the fleet server's data.  See store.h.
+ * store: the fleet server's data.  See store.h.  Owns the schema and its
+ * migrations, enrollment and admin tokens, agents and their check-ins,
+ * events, signing keys, bundles and the audit log (the release engine's
+ * tables are store_rollout.c's, the exceptions store_except.c's).
  *
  * Must hold: every function is one transaction (a failure changes
  * nothing); token uses are counted under the write lock, so two
@@ -552,6 +555,28 @@ store_checkin(struct db *db, const char *agent_id, int64_t now, const char *repo
 		return r;
 	p[0] = agent_id;
 	p[1] = journal_id;
+	r = db_scalar(db, "SELECT acked_seq FROM agents WHERE id = $1 AND journal_id = $2", p, 2, a,
+		      sizeof(a), d);
+	*acked = atoll(a); /* 0 for another journal */
+	return r;
+}
+
+int
+store_agent_held(struct db *db, const char *agent_id, const char *journal_id, int *revoked,
+		 long long *acked, struct ward_diag *d)
+{
+	const char *p[2] = {agent_id, journal_id};
+	char v[24], a[24];
+	int r;
+
+	*revoked = 0;
+	*acked = 0;
+	if ((r = db_scalar(db, "SELECT revoked FROM agents WHERE id = $1", p, 1, v, sizeof(v),
+			   d)) != 0)
+		return r;
+	*revoked = atoll(v) != 0;
+	if (*revoked)
+		return 0;
 	r = db_scalar(db, "SELECT acked_seq FROM agents WHERE id = $1 AND journal_id = $2", p, 2, a,
 		      sizeof(a), d);
 	*acked = atoll(a); /* 0 for another journal */

@@ -2,7 +2,8 @@
  * store: everything the fleet server keeps, behind one narrow interface
  * over either database backend (db.h): enrollment tokens, agents, their
  * last check-in, their events, admin tokens and the audit log.  Each
- * function is one transaction; callers hold db_lock.
+ * function is one transaction; callers hold db_lock.  The release
+ * engine's tables are store_rollout.h's, the exceptions store_except.c's.
  *
  * Secrets (enrollment tokens, agent secrets, admin tokens) are random
  * 256-bit values shown once; only their SHA-256 is stored.
@@ -70,6 +71,11 @@ int store_agent_approve(struct db *db, const char *agent_id, int approve, struct
 int store_checkin(struct db *db, const char *agent_id, int64_t now, const char *report,
 		  long long content_version, const char *mode, const char *journal_id,
 		  long long hold_s, long long *acked, struct ward_diag *d);
+
+/* A held check-in wakes: whether agent_id was revoked meanwhile, and
+ * (if not) *acked as store_checkin says it. */
+int store_agent_held(struct db *db, const char *agent_id, const char *journal_id, int *revoked,
+		     long long *acked, struct ward_diag *d);
 
 /*
  * Commits a batch of events of an agent's journal journal_id (seqs[i],

@@ -233,7 +233,8 @@ checkin(struct fleet *f, int i, int64_t now, long long version, const char *repo
 	if (report_parse(report, strlen(report), &rep, &d) != 0)
 		fail_msg("report_parse: %s", d.msg);
 	assert_int_equal(
-	    store_checkin(f->db, f->ids[i], now, report, version, "protect", "j", 0, &acked, &d), 0);
+	    store_checkin(f->db, f->ids[i], now, report, version, "protect", "j", 0, &acked, &d),
+	    0);
 	if (rollout_observe(f->db, f->ids[i], &rep, &d) != 0)
 		fail_msg("rollout_observe: %s", d.msg);
 	report_free(&rep);
@@ -509,6 +510,25 @@ test_plan_json_round_trip(void **state)
 	      " \"alert_min\": 7}}",
 	      &p);
 	round_trip(&p);
+
+	/* A name longer than its field, cut inside a two-, three- or
+	 * four-byte character: the cut drops the partial character, so the
+	 * stored plan still holds every ring (it lost the ring before). */
+	parse("{\"rings\": [{\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\u00e9\", \"percent\": 10},"
+	      " {\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\u20ac\", \"percent\": 50},"
+	      " {\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaa\\ud83d\\ude00\", \"percent\": 100}]}",
+	      &p);
+	assert_int_equal(p.nrings, 3);
+	assert_string_equal(p.rings[0].name, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	assert_string_equal(p.rings[1].name, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	assert_string_equal(p.rings[2].name, "aaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	round_trip(&p);
+	/* a whole character that fits is kept */
+	parse(
+	    "{\"rings\": [{\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\u00e9\", \"percent\": 100}]}",
+	    &p);
+	assert_string_equal(p.rings[0].name, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9");
+	round_trip(&p);
 }
 
 /* --- rings ----------------------------------------------------------------- */
@@ -621,9 +641,9 @@ test_ring0_groups(void **state)
 		size_t k;
 		int skipped = 0;
 
-		json_array_foreach(json_object_get(r, "timeline"), k, e)
-			skipped |= strstr(json_string_value(json_object_get(e, "text")),
-					  "ring 0 has no agents: skipped") != NULL;
+		json_array_foreach(json_object_get(r, "timeline"), k, e) skipped |=
+		    strstr(json_string_value(json_object_get(e, "text")),
+			   "ring 0 has no agents: skipped") != NULL;
 		assert_true(skipped);
 		json_decref(r);
 	}
@@ -1108,9 +1128,12 @@ test_freeze(void **state)
 
 		clock_utc(NOW + 100000, t);
 		assert_string_equal(json_string_value(json_object_get(r, "ring_started")), t);
-		json_array_foreach(json_object_get(r, "timeline"), k, e) {
-			frozen |= strstr(json_string_value(json_object_get(e, "text")), "content frozen") != NULL;
-			unfrozen |= strstr(json_string_value(json_object_get(e, "text")), "soak starts again") != NULL;
+		json_array_foreach(json_object_get(r, "timeline"), k, e)
+		{
+			frozen |= strstr(json_string_value(json_object_get(e, "text")),
+					 "content frozen") != NULL;
+			unfrozen |= strstr(json_string_value(json_object_get(e, "text")),
+					   "soak starts again") != NULL;
 		}
 		assert_true(frozen && unfrozen);
 		json_decref(r);

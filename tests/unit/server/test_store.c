@@ -593,6 +593,39 @@ test_checkin(void **state)
 	json_decref(agents);
 }
 
+/* A held check-in that wakes learns a revocation made meanwhile, and
+ * what of its journal is committed. */
+static void
+test_agent_held(void **state)
+{
+	struct db *db = *state;
+	static const long long seqs[] = {1, 2, 5};
+	char t[STORE_SECRET_LEN + 1];
+	struct enroll_res a;
+	struct ward_diag d;
+	long long acked;
+	int revoked;
+
+	token(db, "", 0, 0, t);
+	assert_int_equal(enroll(db, t, "m1", "h1", NOW, &a, &d), 0);
+	assert_int_equal(
+	    store_checkin(db, a.agent_id, NOW + 1, "{}", 3, "protect", "journal-A", 30, &acked, &d),
+	    0);
+	commit(db, a.agent_id, "journal-A", seqs, 3, &acked);
+	assert_int_equal(acked, 5);
+	revoked = -1;
+	acked = -1;
+	assert_int_equal(store_agent_held(db, a.agent_id, "journal-A", &revoked, &acked, &d), 0);
+	assert_int_equal(revoked, 0);
+	assert_int_equal(acked, 5);
+	assert_int_equal(store_agent_held(db, a.agent_id, "journal-B", &revoked, &acked, &d), 0);
+	assert_int_equal(acked, 0); /* another journal: nothing of it */
+	assert_int_equal(store_agent_revoke(db, a.agent_id, NOW + 2, 1, &d), 0);
+	assert_int_equal(store_agent_held(db, a.agent_id, "journal-A", &revoked, &acked, &d), 0);
+	assert_int_equal(revoked, 1);
+	assert_int_equal(acked, 0);
+}
+
 static void
 test_bundles(void **state)
 {
@@ -759,6 +792,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_large_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_agent_held, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bundles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_admin_tokens, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
