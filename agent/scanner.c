@@ -7,6 +7,7 @@
  * of the content image beyond what rulefile_parse verifies.
  */
 #include "agent/scanner.h"
+#include "agent/sandbox.h"
 #include "scan/matcher.h"
 #include "scan/rulefile.h"
 #include "scan/scanmsg.h"
@@ -27,25 +28,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define NO_AS_LIMIT 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NO_AS_LIMIT 1
-#endif
-#endif
-
 /* How long the scanner waits to hand a verdict over: the worker reads
  * each one at once, so a full socket means it is gone. */
 #define SCANNER_SEND_S 10.0
-
-static int
-set_limit(int res, rlim_t v)
-{
-	struct rlimit rl = {v, v};
-
-	return setrlimit(res, &rl) == 0 ? 0 : -errno;
-}
 
 int
 scanner_sandbox(const struct agent_config *c)
@@ -96,52 +81,19 @@ scanner_sandbox(const struct agent_config *c)
 	    /* log lines to stderr */
 	    SCMP_SYS(write),
 	};
-	struct passwd *pw;
-	scmp_filter_ctx ctx;
-	size_t i;
 	int r;
 
-#ifndef NO_AS_LIMIT
-	if ((r = set_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0)
+#ifndef SANDBOX_NO_AS_LIMIT
+	if ((r = sandbox_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0)
 		return r;
 #endif
 	/* No file to grow, few descriptors: the channel, the content, one
 	 * file at a time. */
-	if ((r = set_limit(RLIMIT_FSIZE, 0)) != 0 || (r = set_limit(RLIMIT_CORE, 0)) != 0 ||
-	    (r = set_limit(RLIMIT_NOFILE, 16)) != 0)
+	if ((r = sandbox_limit(RLIMIT_FSIZE, 0)) != 0 || (r = sandbox_limit(RLIMIT_CORE, 0)) != 0 ||
+	    (r = sandbox_limit(RLIMIT_NOFILE, 16)) != 0)
 		return r;
-	if (geteuid() == 0) {
-		pw = getpwnam(c->scan_user);
-		if (pw == NULL || pw->pw_uid == 0)
-			return -EPERM;
-		if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-			return -errno;
-		if (setuid(0) == 0) /* must be impossible now */
-			return -EPERM;
-		if ((r = set_limit(RLIMIT_NPROC, 0)) != 0)
-			return r;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-		return -errno;
-	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	if (ctx == NULL)
-		return -ENOMEM;
-	r = 0;
-	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && r == 0; i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
-	/* fcntl only to read a memory file's seals (ipc_recv checks them). */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, F_GET_SEALS));
-	/* Opening files fails cleanly (libraries probe for configuration). */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
-	if (r == 0)
-		r = seccomp_load(ctx);
-	seccomp_release(ctx);
-	return r;
+	return sandbox_enter(c->scan_user, allowed, sizeof(allowed) / sizeof(allowed[0]),
+			     F_GET_SEALS);
 }
 
 /* The content loaded, and the scratch of the one thread that scans. */

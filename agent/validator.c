@@ -14,6 +14,7 @@
  */
 
 #include "agent/validator.h"
+#include "agent/sandbox.h"
 #include "content/content.h"
 #include "content/image.h"
 #include "content/valmsg.h"
@@ -40,24 +41,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-/* AddressSanitizer reserves terabytes of address space for its shadow
- * memory: a sanitizer build cannot run under an address-space limit. */
-#if defined(__SANITIZE_ADDRESS__)
-#define NO_AS_LIMIT 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NO_AS_LIMIT 1
-#endif
-#endif
-
-static int
-set_limit(int res, rlim_t v)
-{
-	struct rlimit rl = {v, v};
-
-	return setrlimit(res, &rl) == 0 ? 0 : -errno;
-}
 
 int
 validator_sandbox(const struct agent_config *c)
@@ -104,15 +87,12 @@ validator_sandbox(const struct agent_config *c)
 	    SCMP_SYS(poll),
 	    SCMP_SYS(ppoll),
 	};
-	struct passwd *pw;
-	scmp_filter_ctx ctx;
 	rlim_t fsize;
-	size_t i;
 	int r;
 
 	/* Limits first, while allowed to set them. */
-#ifndef NO_AS_LIMIT
-	if ((r = set_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0)
+#ifndef SANDBOX_NO_AS_LIMIT
+	if ((r = sandbox_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0)
 		return r;
 #endif
 	/* The compiled image goes back in a memory file, which counts as a
@@ -122,42 +102,12 @@ validator_sandbox(const struct agent_config *c)
 	fsize = (rlim_t)c->validator_memory_mb << 20;
 	if (fsize > WARD_MAX_COMPILED_SIZE)
 		fsize = WARD_MAX_COMPILED_SIZE;
-	if ((r = set_limit(RLIMIT_CPU, c->validator_cpu_s)) != 0 ||
-	    (r = set_limit(RLIMIT_FSIZE, fsize)) != 0 || (r = set_limit(RLIMIT_CORE, 0)) != 0 ||
-	    (r = set_limit(RLIMIT_NOFILE, 8)) != 0)
+	if ((r = sandbox_limit(RLIMIT_CPU, c->validator_cpu_s)) != 0 ||
+	    (r = sandbox_limit(RLIMIT_FSIZE, fsize)) != 0 ||
+	    (r = sandbox_limit(RLIMIT_CORE, 0)) != 0 || (r = sandbox_limit(RLIMIT_NOFILE, 8)) != 0)
 		return r;
-	if (geteuid() == 0) {
-		pw = getpwnam(c->validator_user);
-		if (pw == NULL || pw->pw_uid == 0)
-			return -EPERM;
-		if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-			return -errno;
-		if (setuid(0) == 0) /* must be impossible now */
-			return -EPERM;
-		if ((r = set_limit(RLIMIT_NPROC, 0)) != 0)
-			return r;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-		return -errno;
-	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	if (ctx == NULL)
-		return -ENOMEM;
-	r = 0;
-	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && r == 0; i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
-	/* fcntl only to seal the answer's memory file. */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, F_ADD_SEALS));
-	/* Opening files fails cleanly (libraries probe for configuration). */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
-	if (r == 0)
-		r = seccomp_load(ctx);
-	seccomp_release(ctx);
-	return r;
+	return sandbox_enter(c->validator_user, allowed, sizeof(allowed) / sizeof(allowed[0]),
+			     F_ADD_SEALS);
 }
 
 /* The child's end of the channel: its answer goes there by the deadline;

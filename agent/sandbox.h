@@ -1,0 +1,38 @@
+/*
+ * sandbox: how the wardd processes that read hostile bytes (validators,
+ * scanners) confine themselves before their first byte: limits, an
+ * unprivileged user with no way back, no new privileges, not dumpable,
+ * and a seccomp allow-list.  Each role keeps its own limits and list
+ * (validator.c, scanner.c); the steps and their order are here, once.
+ */
+#ifndef WARD_AGENT_SANDBOX_H
+#define WARD_AGENT_SANDBOX_H
+
+#include <stddef.h>
+#include <sys/resource.h>
+
+/* AddressSanitizer reserves terabytes of address space for its shadow
+ * memory: a sanitizer build cannot run under an address-space limit. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_NO_AS_LIMIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_NO_AS_LIMIT 1
+#endif
+#endif
+
+/* Sets resource res's soft and hard limit to v: 0 or -errno. */
+int sandbox_limit(int res, rlim_t v);
+
+/*
+ * Run as root: becomes user (never root; no groups), checks that root
+ * cannot be taken back, forbids new processes (RLIMIT_NPROC 0).  Then,
+ * for any caller: no_new_privs, not dumpable, and the seccomp filter —
+ * the n system calls of allowed, fcntl with the one command fcntl_cmd
+ * (-1: none), open and openat failing with EACCES (libraries probe for
+ * configuration files), anything else killing the process.  0 or -errno
+ * (-EPERM for a user that is root or unknown).
+ */
+int sandbox_enter(const char *user, const int *allowed, size_t n, int fcntl_cmd);
+
+#endif
