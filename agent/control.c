@@ -69,6 +69,8 @@ struct scan_req {
 	pthread_cond_t more, room;
 	struct scan_job *head, *tail;
 	unsigned queued;
+	unsigned idle;	  /* scanning threads waiting for a file */
+	int walk_waiting; /* the walk waits for room in the queue */
 	int walk_done;
 	struct exceptions *x;
 	const struct except_list *content;
@@ -155,20 +157,17 @@ quarantine_found(struct scan_req *q, int fd, const char *rule)
 	return res;
 }
 
-/* Decides on one file: exceptions, quarantine, the result lists. */
+/* Decides on one file: exceptions, quarantine, the result lists.  Holds
+ * q->lock. */
 static void
-scan_job_run(struct scan_req *q, struct scan_job *job, struct scanmsg_verdict *v)
+scan_job_decide(struct scan_req *q, struct scan_job *job, struct scanmsg_verdict *v, int r)
 {
 	struct exceptions_applied ap;
 	char sha[65];
 	json_t *qr = NULL, *rule;
 	size_t i;
-	int fd = job->fd, r;
+	int fd = job->fd;
 
-	/* Read and matched in a scanner process; a file that crashes one is
-	 * listed (and recorded as poison), not scanned again. */
-	r = scanpool_scan(q->a, fd, &job->st, job->path, v);
-	pthread_mutex_lock(&q->lock);
 	q->path = job->path;
 	json_array_clear(q->hits);
 	q->nhits = 0;
@@ -216,41 +215,57 @@ scan_job_run(struct scan_req *q, struct scan_job *job, struct scanmsg_verdict *v
 		}
 	}
 	q->path = NULL;
-	pthread_mutex_unlock(&q->lock);
 }
 
-/* One scanning thread: jobs until the walk is done and the queue empty. */
+/* One scanning thread: jobs until the walk is done and the queue empty,
+ * taken as many at a time as are queued (up to a batch): read and matched
+ * in a scanner process, which a file that crashes it is listed for (and
+ * recorded as poison), not scanned again. */
 static void *
 scan_thread(void *arg)
 {
 	struct scan_req *q = arg;
-	struct scanmsg_verdict *v = ward_malloc(sizeof(*v));
-	struct scan_job *job;
+	struct scanmsg_verdict *v = ward_malloc(SCANPOOL_BATCH * sizeof(*v));
+	struct scanpool_file f[SCANPOOL_BATCH];
+	struct scan_job *job[SCANPOOL_BATCH];
+	unsigned n, i;
 
 	for (;;) {
 		pthread_mutex_lock(&q->lock);
-		while (q->head == NULL && !q->walk_done)
+		while (q->head == NULL && !q->walk_done) {
+			q->idle++;
 			pthread_cond_wait(&q->more, &q->lock);
-		job = q->head;
-		if (job != NULL) {
-			q->head = job->next;
-			if (q->head == NULL)
-				q->tail = NULL;
+			q->idle--;
+		}
+		for (n = 0; n < SCANPOOL_BATCH && q->head != NULL; n++) {
+			job[n] = q->head;
+			q->head = job[n]->next;
 			q->queued--;
+		}
+		if (q->head == NULL)
+			q->tail = NULL;
+		/* The walk goes on when half the queue is free: one wake-up
+		 * per many files, not one per file. */
+		if (q->walk_waiting && q->queued <= SCAN_QUEUE_MAX / 2)
 			pthread_cond_signal(&q->room);
-		}
+		if (v == NULL)
+			q->errors += n;
 		pthread_mutex_unlock(&q->lock);
-		if (job == NULL)
+		if (n == 0)
 			break;
-		if (v != NULL) {
-			scan_job_run(q, job, v);
-		} else {
-			pthread_mutex_lock(&q->lock);
-			q->errors++;
-			pthread_mutex_unlock(&q->lock);
+		for (i = 0; v != NULL && i < n; i++)
+			f[i] = (struct scanpool_file){
+			    .fd = job[i]->fd, .st = &job[i]->st, .path = job[i]->path, .v = &v[i]};
+		if (v != NULL)
+			scanpool_scan_batch(q->a, f, n);
+		pthread_mutex_lock(&q->lock);
+		for (i = 0; v != NULL && i < n; i++)
+			scan_job_decide(q, job[i], &v[i], f[i].result);
+		pthread_mutex_unlock(&q->lock);
+		for (i = 0; i < n; i++) {
+			close(job[i]->fd);
+			ward_free(job[i]);
 		}
-		close(job->fd);
-		ward_free(job);
 	}
 	ward_free(v);
 	return NULL;
@@ -285,15 +300,21 @@ scan_file(void *ctx, const struct walker_entry *e)
 	memcpy(job->path, e->path, e->path_len);
 	job->path[e->path_len] = '\0';
 	pthread_mutex_lock(&q->lock);
-	while (q->queued >= SCAN_QUEUE_MAX)
+	while (q->queued >= SCAN_QUEUE_MAX) {
+		q->walk_waiting = 1;
 		pthread_cond_wait(&q->room, &q->lock);
+		q->walk_waiting = 0;
+	}
 	if (q->tail != NULL)
 		q->tail->next = job;
 	else
 		q->head = job;
 	q->tail = job;
 	q->queued++;
-	pthread_cond_signal(&q->more);
+	/* An idle thread is woken for a batch, not for each file (the end
+	 * of the walk wakes them all for what is left). */
+	if (q->idle > 0 && q->queued >= SCANPOOL_BATCH)
+		pthread_cond_signal(&q->more);
 	pthread_mutex_unlock(&q->lock);
 	return 0;
 }

@@ -383,25 +383,86 @@ warm(struct proc *p, struct active *a)
 		proc_end(p, &status);
 }
 
-int
-scanpool_scan(struct active *a, int fd, const struct stat *st, const char *path,
-	      struct scanmsg_verdict *v)
+/* How long a scanner may take over one file. */
+static double
+scan_bound(const struct stat *st)
+{
+	return SCAN_TIME_BASE_S + (double)st->st_size / SCAN_BYTES_PER_S;
+}
+
+/* Sends the scan request for f on p's channel, as request id. */
+static int
+send_scan(struct proc *p, const struct scanpool_file *f, uint64_t id, double deadline,
+	  struct ward_diag *d)
 {
 	struct scanmsg_scan q;
+	struct wbuf w;
+	int r;
+
+	q.id = id;
+	q.size = (uint64_t)f->st->st_size;
+	q.max_bytes = (uint64_t)f->st->st_size;
+	q.max_ms = (uint32_t)(scan_bound(f->st) * 1000);
+	wbuf_init(&w);
+	scanmsg_scan_encode(&w, &q);
+	r = w.err != 0 ? WARD_ENOMEM
+		       : ipc_send(p->ch, SCANMSG_SCAN, w.p, w.len, f->fd, deadline, d);
+	wbuf_free(&w);
+	return r;
+}
+
+/* Receives the verdict for request id into *v by deadline. */
+static int
+recv_verdict(struct proc *p, uint64_t id, double deadline, struct scanmsg_verdict *v,
+	     struct ward_diag *d)
+{
 	struct ipc_msg m = {.fd = -1};
+	int r;
+
+	r = ipc_recv(p->ch, deadline, &m, d);
+	if (r == 0 && (r = scanmsg_verdict_decode(&m, v, d)) == 0 && v->id != id)
+		r = diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+			     "a verdict for request %llu, not %llu", (unsigned long long)v->id,
+			     (unsigned long long)id);
+	ipc_msg_close(&m);
+	return r;
+}
+
+/* Sets the answer of the files f[idx[0..n)] to r. */
+static void
+answer_all(struct scanpool_file *f, const unsigned *idx, unsigned n, int r)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		f[idx[i]].result = r;
+}
+
+/*
+ * Has one scanner scan the files f[idx[0..n)]: every request is sent
+ * before the first verdict is read, so that the scanner goes from one
+ * file to the next without waiting for the worker (each wake-up of a
+ * sleeping process costs more than the scan of a small file).  The
+ * scanner answers in order, so when it dies the file it died on is the
+ * first one without a verdict.  Returns how many files, from the first,
+ * have their answer (at least one); the others are to be sent again.
+ */
+static unsigned
+scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsigned n)
+{
 	struct ward_diag d;
 	struct proc *p;
-	struct wbuf w;
-	double deadline;
+	uint64_t first;
+	unsigned sent, k;
+	double t;
 	char how[160];
-	int r, status;
+	int r = 0, status;
 
-	memset(v, 0, sizeof(*v));
-	if (is_poison(fd, st))
-		return SCANPOOL_POISON;
-	deadline = clock_mono() + SCAN_TIME_BASE_S + (double)st->st_size / SCAN_BYTES_PER_S;
-	if ((p = take(worker_content_serial(a), deadline)) == NULL)
-		return WARD_ETIMEDOUT;
+	t = clock_mono();
+	if ((p = take(worker_content_serial(a), t + scan_bound(f[idx[0]].st))) == NULL) {
+		answer_all(f, idx, n, WARD_ETIMEDOUT);
+		return n;
+	}
 	if (p->pid == 0) {
 		double wait = p->next_start - clock_mono();
 
@@ -411,52 +472,90 @@ scanpool_scan(struct active *a, int fd, const struct stat *st, const char *path,
 			worker_log("cannot start a scanner process: %s", strerror(errno));
 			proc_end(p, &status);
 			give_back(p);
-			return WARD_EIO;
+			answer_all(f, idx, n, WARD_EIO);
+			return n;
 		}
 		pthread_mutex_lock(&P.lock);
 		P.restarts++;
 		pthread_mutex_unlock(&P.lock);
 	}
 	diag_clear(&d);
-	if (p->serial != worker_content_serial(a) && (r = give_content(p, a, deadline)) != 0) {
+	if (p->serial != worker_content_serial(a) &&
+	    give_content(p, a, clock_mono() + scan_bound(f[idx[0]].st)) != 0) {
 		/* Content that does not load, or a scanner gone before it read
-		 * a file: the file is not at fault. */
+		 * a file: the files are not at fault. */
 		proc_end(p, &status);
 		give_back(p);
-		return WARD_EIO;
+		answer_all(f, idx, n, WARD_EIO);
+		return n;
 	}
-	q.id = ++p->next_id;
-	q.size = (uint64_t)st->st_size;
-	q.max_bytes = (uint64_t)st->st_size;
-	q.max_ms = (uint32_t)((deadline - clock_mono()) * 1000);
-	wbuf_init(&w);
-	scanmsg_scan_encode(&w, &q);
-	r = w.err != 0 ? WARD_ENOMEM : ipc_send(p->ch, SCANMSG_SCAN, w.p, w.len, fd, deadline, &d);
-	wbuf_free(&w);
-	if (r == 0)
-		r = ipc_recv(p->ch, deadline, &m, &d);
-	if (r == 0 && (r = scanmsg_verdict_decode(&m, v, &d)) == 0 && v->id != q.id)
-		r = diag_set(&d, WARD_EPROTO, "scanner", 0, 0,
-			     "a verdict for request %llu, not %llu", (unsigned long long)v->id,
-			     (unsigned long long)q.id);
-	ipc_msg_close(&m);
-	if (r == 0) {
+	first = p->next_id + 1;
+	t = clock_mono();
+	for (sent = 0; sent < n && r == 0; sent++)
+		if ((r = send_scan(p, &f[idx[sent]], ++p->next_id, t + scan_bound(f[idx[sent]].st),
+				   &d)) != 0)
+			break;
+	for (k = 0; k < sent; k++) {
+		r = recv_verdict(p, first + k, clock_mono() + scan_bound(f[idx[k]].st), f[idx[k]].v,
+				 &d);
+		if (r != 0)
+			break;
+		f[idx[k]].result = 0;
+	}
+	if (k == n) {
 		p->fails = 0;
 		pthread_mutex_lock(&P.lock);
-		P.scans++;
+		P.scans += n;
 		pthread_mutex_unlock(&P.lock);
 		give_back(p);
-		return 0;
+		return n;
 	}
 	if (r == WARD_EPROTO)
 		log_attack(&d);
-	memset(v, 0, sizeof(*v));
+	memset(f[idx[k]].v, 0, sizeof(*f[idx[k]].v));
 	proc_end(p, &status);
+	if (k == sent && k > 0) {
+		/* Every file sent has its verdict; the next could not be sent:
+		 * the scanner went away between files.  Sent again. */
+		warm(p, a);
+		give_back(p);
+		return k;
+	}
+	/* It died, hung or broke the protocol on file k (the first without
+	 * a verdict), or the very first request could not be sent. */
 	death_text(status, r, how, sizeof(how));
-	record_crash(fd, st, path, worker_content_version(a), how);
+	record_crash(f[idx[k]].fd, f[idx[k]].st, f[idx[k]].path, worker_content_version(a), how);
+	f[idx[k]].result = SCANPOOL_CRASHED;
 	warm(p, a);
 	give_back(p);
-	return SCANPOOL_CRASHED;
+	return k + 1;
+}
+
+void
+scanpool_scan_batch(struct active *a, struct scanpool_file *f, unsigned n)
+{
+	unsigned idx[SCANPOOL_BATCH], i, nt = 0, done;
+
+	for (i = 0; i < n && i < SCANPOOL_BATCH; i++) {
+		memset(f[i].v, 0, sizeof(*f[i].v));
+		f[i].result = WARD_EIO;
+		if (is_poison(f[i].fd, f[i].st))
+			f[i].result = SCANPOOL_POISON;
+		else
+			idx[nt++] = i;
+	}
+	for (i = 0; i < nt; i += done)
+		done = scan_some(a, f, idx + i, nt - i);
+}
+
+int
+scanpool_scan(struct active *a, int fd, const struct stat *st, const char *path,
+	      struct scanmsg_verdict *v)
+{
+	struct scanpool_file f = {.fd = fd, .st = st, .path = path, .v = v};
+
+	scanpool_scan_batch(a, &f, 1);
+	return f.result;
 }
 
 json_t *

@@ -49,6 +49,26 @@ int scanpool_start(const struct agent_config *c);
 int scanpool_scan(struct active *a, int fd, const struct stat *st, const char *path,
 		  struct scanmsg_verdict *v);
 
+/* The most files one scanpool_scan_batch takes. */
+#define SCANPOOL_BATCH 16
+
+/* One file of a batch, and its answer. */
+struct scanpool_file {
+	int fd;
+	const struct stat *st;
+	const char *path; /* or NULL */
+	struct scanmsg_verdict *v;
+	int result; /* as scanpool_scan returns */
+};
+
+/*
+ * Scans the files f[0..n) (n <= SCANPOOL_BATCH) as scanpool_scan does
+ * each, with the requests to one scanner sent ahead of its verdicts: for
+ * many small files, as a ward agent scan has.  Each f[i].result and
+ * *f[i].v are set.
+ */
+void scanpool_scan_batch(struct active *a, struct scanpool_file *f, unsigned n);
+
 /* For ward agent status: the scanners' pids, counts, the poison files. */
 json_t *scanpool_status_json(void);
 

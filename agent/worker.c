@@ -60,13 +60,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
+#include <malloc.h>
 #include <unistd.h>
 
-/* Content in use, shared by the scans that hold it. */
+/* Content in use, shared by the scans that hold it.  The rules are not
+ * here: the scanners load them from the image. */
 struct active {
-	struct ruleset *rs;
-	struct hashsig_set *hs;
-	struct matcher *m;
 	struct sigma_set *sigma; /* process rules, or NULL */
 	struct fim_watch fim;	 /* the content's FIM policy */
 	struct except_list exc;	 /* the content's exceptions to verdicts */
@@ -198,11 +197,16 @@ static void
 fault_content(const struct active *a)
 {
 	const char *path = getenv("WARD_FAULT_CRASH_FILE");
-	uint32_t i;
 	int crash = 0;
 
-	for (i = 0; a->rs != NULL && i < a->rs->nrules; i++)
-		crash |= strcmp(a->rs->rules[i].name, "WARD_FAULT_CRASH_WORKER") == 0;
+	{ /* The rule's name is in the compiled rules the scanners get. */
+		const uint8_t *p = NULL;
+
+		if (a->image_fd >= 0 && ipc_memfd_map(a->image_fd, a->image_len, &p) == 0) {
+			crash |= memmem(p, a->image_len, "WARD_FAULT_CRASH_WORKER", 23) != NULL;
+			ipc_memfd_unmap(p, a->image_len);
+		}
+	}
 	if (path != NULL) {
 		FILE *f = fopen(path, "r");
 		long long v;
@@ -230,9 +234,6 @@ active_free(struct active *a)
 {
 	if (a == NULL)
 		return;
-	matcher_free(a->m);
-	ruleset_free(a->rs);
-	hashsig_free(a->hs);
 	sigma_set_free(a->sigma);
 	fim_watch_free(&a->fim);
 	except_list_free(&a->exc);
@@ -281,18 +282,6 @@ void
 worker_content_put(struct active *a)
 {
 	active_put(a);
-}
-
-const struct matcher *
-worker_content_matcher(const struct active *a)
-{
-	return a->m;
-}
-
-const struct ruleset *
-worker_content_rules(const struct active *a)
-{
-	return a->rs;
 }
 
 const struct sigma_set *
@@ -380,25 +369,42 @@ active_swap(struct active *a, int journal)
  * sandboxed validator, so the worker parses no bundle text.
  */
 static int
-active_from_image(const uint8_t *p, size_t n, const char *name, int64_t version,
+active_from_image(const uint8_t *p, size_t n, const char *name, int64_t version, int check_rules,
 		  struct active **out, struct ward_diag *d)
 {
 	struct active *a = ward_calloc(1, sizeof(*a));
 	struct content_set cs;
-	int rebuilt = 0, r;
+	int r;
 
 	*out = NULL;
 	if (a == NULL)
 		return diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 	a->image_fd = -1;
-	r = content_image_decode(p, n, &cs, &rebuilt, d);
+	/* The rules stay in the scanners: the worker holds no copy of them
+	 * (it would be the largest part of its memory).  An image a
+	 * validator just made is parsed whole once all the same, so that
+	 * what a subverted validator forged is refused here, before it is
+	 * installed; one from the store was checked so when it came. */
+	if (check_rules) {
+		int rebuilt;
+
+		r = content_image_decode(p, n, &cs, &rebuilt, d);
+		if (r == 0) {
+			matcher_free(cs.m);
+			ruleset_free(cs.rs);
+			hashsig_free(cs.hs);
+			cs.m = NULL;
+			cs.rs = NULL;
+			cs.hs = NULL;
+			malloc_trim(0); /* give the parse's memory back */
+		}
+	} else {
+		r = content_image_decode_policy(p, n, &cs, d);
+	}
 	if (r != 0) {
 		active_free(a);
 		return r;
 	}
-	a->rs = cs.rs;
-	a->hs = cs.hs;
-	a->m = cs.m;
 	a->sigma = cs.sigma;
 	a->fim = cs.fim;
 	a->exc = cs.exc;
@@ -445,7 +451,7 @@ active_from_store(const struct store_entry *e, struct active **out, struct ward_
 	store_path(W.cfg->state_dir, e->version, "wrs", path, sizeof(path));
 	r = file_read_all(path, WARD_MAX_COMPILED_SIZE, &buf, &len, d);
 	if (r == 0)
-		r = active_from_image(buf, len, e->name, e->version, out, d);
+		r = active_from_image(buf, len, e->name, e->version, 0, out, d);
 	ward_free(buf);
 	return r;
 }
@@ -514,7 +520,7 @@ compile_in_sandbox(void *arg, const struct admit_policy *p, const struct bundle 
 		sc->validator_r = r;
 		goto out;
 	}
-	if ((r = active_from_image(v->image.p, v->image.len, b->name, b->version, &sc->a, d)) !=
+	if ((r = active_from_image(v->image.p, v->image.len, b->name, b->version, 1, &sc->a, d)) !=
 	    0) {
 		diag_text(d, why, sizeof(why));
 		snprintf(sc->why, sizeof(sc->why),

@@ -32,14 +32,10 @@ int worker_main(const struct agent_config *c, const char *config_path, int heart
  * reference so that a hot swap never pulls it away mid-scan.
  */
 struct active;
-struct matcher;
-struct ruleset;
 struct json_t;
 /* The active content with a reference, or NULL (none, safe mode). */
 struct active *worker_content_get(void);
 void worker_content_put(struct active *a);
-const struct matcher *worker_content_matcher(const struct active *a);
-const struct ruleset *worker_content_rules(const struct active *a);
 long long worker_content_version(const struct active *a);
 /* Unique to this load of the content (never 0): what a scratch made for
  * it is kept by, since a freed matcher's address can come back. */

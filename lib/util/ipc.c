@@ -380,8 +380,12 @@ ipc_recv(struct ipc *c, double deadline, struct ipc_msg *m, struct ward_diag *d)
 		r = diag_set(d, WARD_ECLOSED, chan, 0, 0, "the channel is closed");
 		goto out;
 	}
-	for (;;) {
-		if ((r = wait_ready(c->fd, POLLIN, deadline)) != 0) {
+	/* A frame is often waiting already (a scanner's verdicts, sent
+	 * ahead): try first, wait only when there is none.  A deadline
+	 * already past is a timeout all the same. */
+	for (int tries = 0;; tries++) {
+		if ((tries > 0 || (deadline >= 0 && deadline <= clock_mono())) &&
+		    (r = wait_ready(c->fd, POLLIN, deadline)) != 0) {
 			if (r == WARD_ETIMEDOUT)
 				diag_set(d, r, chan, 0, 0,
 					 "no frame from the peer by the deadline");

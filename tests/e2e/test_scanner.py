@@ -207,3 +207,33 @@ def test_crashes_on_many_different_files_count_against_the_content(box):
     assert rej and "scanner processes crashed on 3 different files" in rej[0]["reason"], st
     assert "content-crash-guard-rollback" in [e["event"]["action"]
                                               for _, e in read_journal(a.state)]
+
+
+def test_agent_scan_blames_only_the_file_that_crashed(box):
+    # ward agent scan sends a scanner many files ahead of its verdicts: the
+    # file a scanner dies on must be the one recorded, its neighbours in
+    # the same batch scanned again by the restarted scanner, none lost.
+    a = box.agent()
+    tree = os.path.join(box.mnt, "tree")
+    os.mkdir(tree)
+    names = []
+    for i in range(60):
+        p = os.path.join(tree, "f%03d" % i)
+        with open(p, "wb") as f:
+            f.write(EICAR if i % 7 == 3 else b"clean %d\n" % i)
+        names.append(p)
+    bad = os.path.join(tree, "f021")
+    with open(bad, "wb") as f:
+        f.write(POISON)
+    res = agent_scan(a, tree)
+    assert [x["path"] for x in res["poison"]] == [bad], res["poison"]
+    found = sorted({m["path"] for m in res["matches"]})
+    assert found == [p for i, p in enumerate(names) if i % 7 == 3], found
+    assert res["files"] == 60, res
+    sc = a.status()["scanners"]
+    assert sc["crashes"] == 1 and [f["path"] for f in sc["poison_files"]] == [bad], sc
+    # Again: the poison file is skipped, everything else still scanned.
+    res = agent_scan(a, tree)
+    assert [x["path"] for x in res["poison"]] == [bad] and res["files"] == 60, res
+    assert sorted({m["path"] for m in res["matches"]}) == found
+    assert a.status()["scanners"]["crashes"] == 1
