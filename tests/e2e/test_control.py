@@ -114,3 +114,30 @@ def test_hostile_requests_refused_and_agent_serves(agent):
     p = a.agent("scan", a.eicar)
     assert p.returncode == 1 and "EICAR_Test_File FOUND" in p.stdout, p.stdout + p.stderr
     assert a.proc.poll() is None
+
+
+def test_worker_started_by_exec_with_its_role(agent):
+    """The worker is a fresh wardd (`wardd --worker --config PATH`), not a
+    fork of the supervisor: its role is in argv and it inherited no
+    descriptor beyond its two channels to the supervisor (fds 3 and 4)."""
+    a = agent
+    wpid = a.worker_pid()
+    assert wpid != a.proc.pid
+    with open("/proc/%d/cmdline" % wpid, "rb") as f:
+        argv = f.read().split(b"\0")[:-1]
+    assert argv[:3] == [b"wardd", b"--worker", b"--config"], argv
+    assert argv[3] == os.path.realpath(a.config).encode(), argv
+    with open("/proc/%d/status" % wpid) as f:
+        ppid = [int(l.split()[1]) for l in f if l.startswith("PPid:")][0]
+    assert ppid == a.proc.pid
+    # Its channels are sockets; the supervisor's own lock files are not
+    # open in it.
+    for fd in (3, 4):
+        assert os.readlink("/proc/%d/fd/%d" % (wpid, fd)).startswith("socket:"), fd
+    lock = [fd for fd in os.listdir("/proc/%d/fd" % wpid)
+            if os.readlink("/proc/%d/fd/%s" % (wpid, fd)).endswith("/wardd.lock")]
+    assert lock == [], lock
+    # Still the supervisor's child: killed, it is restarted and serves again.
+    os.kill(wpid, 9)
+    st = a.wait_for(lambda s: s["pid"] != wpid, what="a restarted worker")
+    assert st["mode"] == "protecting", st
