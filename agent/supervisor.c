@@ -185,15 +185,18 @@ crash_guard(const struct agent_config *c, const char *how, int at_fault)
 /*
  * Starts the worker: `wardd --worker --config PATH` by fork + exec
  * (proctab.h), its configuration channel on fd 3 (*cfg, with c already
- * sent on it: the configuration it starts with) and its heartbeat channel
- * on fd 4 (*hb).  The worker dies with its supervisor.  The pid, or -1.
+ * sent on it: the configuration it starts with), its heartbeat channel on
+ * fd 4 (*hb), and the directories' locks (those taken) after them: it
+ * holds them as long as it lives, even for the moment it outlives its
+ * supervisor.  The worker dies with its supervisor.  The pid, or -1.
  */
 static pid_t
-start_worker(const struct agent_config *c, const char *config_path, struct ipc **hb,
-	     struct ipc **cfg)
+start_worker(const struct agent_config *c, const char *config_path, const int locks[2],
+	     struct ipc **hb, struct ipc **cfg)
 {
 	const char *args[] = {"--config", config_path, NULL};
-	int cv[2] = {-1, -1}, hv[2] = {-1, -1}, fds[2];
+	int cv[2] = {-1, -1}, hv[2] = {-1, -1}, fds[4];
+	size_t nfds = 2, i;
 	struct ward_diag d;
 	pid_t pid = -1;
 	int r;
@@ -218,7 +221,10 @@ start_worker(const struct agent_config *c, const char *config_path, struct ipc *
 	}
 	fds[0] = cv[1];
 	fds[1] = hv[1];
-	if (proctab_spawn(PROC_WORKER, args, fds, 2, PROCTAB_F_PDEATHSIG | PROCTAB_F_UNBLOCK,
+	for (i = 0; i < 2; i++)
+		if (locks[i] >= 0)
+			fds[nfds++] = locks[i];
+	if (proctab_spawn(PROC_WORKER, args, fds, nfds, PROCTAB_F_PDEATHSIG | PROCTAB_F_UNBLOCK,
 			  &pid) != 0)
 		pid = -1;
 out:
@@ -318,7 +324,7 @@ out:
 }
 
 int
-supervisor_main(const struct agent_config *start, const char *config_path)
+supervisor_main(const struct agent_config *start, const char *config_path, const int locks[2])
 {
 	const char *wd = getenv("WATCHDOG_USEC");
 	double wd_interval = wd != NULL ? atof(wd) / 2e6 : 0, last_wd = 0;
@@ -350,7 +356,7 @@ supervisor_main(const struct agent_config *start, const char *config_path)
 		double started = clock_mono(), last_hb = clock_mono(), backoff;
 		struct ipc *hb = NULL, *cs = NULL;
 		int status = 0, exited = 0;
-		pid_t pid = start_worker(c, config_path, &hb, &cs);
+		pid_t pid = start_worker(c, config_path, locks, &hb, &cs);
 
 		if (pid < 0) {
 			slog("cannot start the worker: %s", strerror(errno));

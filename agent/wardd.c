@@ -427,5 +427,5 @@ main(int argc, char **argv)
 	    (locks[1] >= 0 && pidlock_write(locks[1], getpid()) != 0))
 		log_line(0, NULL, "warning: cannot write the pid in %s: %s", PIDLOCK_NAME,
 			 strerror(errno));
-	return supervisor_main(&cfg, abs_config);
+	return supervisor_main(&cfg, abs_config, locks);
 }
