@@ -16,6 +16,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -265,9 +266,13 @@ reload_worker_main(const char *config_path)
 	struct agent_config *c = NULL;
 	struct ward_diag d;
 	unsigned groups;
-	int r = 1;
+	int r = 1, fd;
 
 	memset(&d, 0, sizeof(d));
+	/* Placed by the exec without close-on-exec: nothing the worker starts
+	 * may inherit its channels or the directories' locks (fds 5, 6). */
+	for (fd = RELOAD_FD_CONFIG; fd <= RELOAD_FD_HEARTBEAT + 2; fd++)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (ipc_new(RELOAD_FD_CONFIG, &reload_config_proto, &reload_nothing, &cfg) != 0 ||
 	    ipc_new(RELOAD_FD_HEARTBEAT, &reload_nothing, &reload_heartbeat_proto, &hb) != 0) {
 		log_line(0, NULL, "worker: no channels to the supervisor on fds 3 and 4");

@@ -146,6 +146,7 @@ agent_answer(struct ipc_msg *m)
 	uint64_t size = 0;
 	json_t *ans = NULL;
 
+	memset(&d, 0, sizeof(d));
 	if (m->type == CTLMSG_ANSWER)
 		return json_loadb((const char *)m->p, m->len, 0, NULL);
 	if (ctlmsg_answer_file_decode(m, &size, &d) != 0 ||
@@ -197,8 +198,12 @@ cli_agent_ask(const char *run_dir, json_t *req, int quiet)
 	}
 	r = ipc_new(fd, &ctlmsg_to_client, &ctlmsg_to_agent, &c);
 	fd = -1;
-	if (r != 0 || ctlmsg_req_encode(&w, m) != 0 || w.err != 0 ||
-	    ipc_send(c, (uint16_t)m->type, w.p, w.len, -1, IPC_FOREVER, &d) != 0) {
+	if (r == 0 && (ctlmsg_req_encode(&w, m) != 0 || w.err != 0)) {
+		fprintf(stderr, "ward: %s: missing or unexpected arguments for the agent\n",
+			ctlmsg_name(m->type));
+		goto out;
+	}
+	if (r != 0 || ipc_send(c, (uint16_t)m->type, w.p, w.len, -1, IPC_FOREVER, &d) != 0) {
 		fprintf(stderr, "ward: cannot send to the agent: %s\n",
 			d.msg[0] != '\0' ? d.msg : strerror(errno));
 		goto out;

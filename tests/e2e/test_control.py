@@ -7,6 +7,7 @@ closed without an answer), the agent logs it as an attack, and it keeps
 serving `ward agent status` and scans afterwards.
 """
 
+import json
 import os
 import socket
 import struct
@@ -142,3 +143,21 @@ def test_worker_started_by_exec_with_its_role(agent):
     os.kill(wpid, 9)
     st = a.wait_for(lambda s: s["pid"] != wpid, what="a restarted worker")
     assert st["mode"] == "protecting", st
+
+
+def test_large_answer_comes_in_a_sealed_memory_file(agent, tmp_path):
+    """A scan result larger than a frame (64 KiB) reaches `ward agent scan`
+    whole, in a sealed memory file beside the answer frame."""
+    a = agent
+    d = tmp_path / "many"
+    d.mkdir()
+    n = 1200
+    for i in range(n):
+        (d / ("eicar-copy-with-a-long-name-to-make-the-answer-large-%05d.com" % i)).write_bytes(EICAR)
+    p = a.agent("scan", str(d), "--format", "json")
+    assert p.returncode == 1, p.stderr + a.read_log()
+    assert len(p.stdout) > 70000, len(p.stdout)
+    res = json.loads(p.stdout)
+    assert res["files"] == n, str(res)[:500]
+    assert len({m["path"] for m in res["matches"]}) == n
+    assert len(res["matches"]) == res["match_count"]
