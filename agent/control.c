@@ -5,7 +5,9 @@
  *   - only root (or the agent's own user) is served, checked by the
  *     peer's credentials; the socket is created 0600;
  *   - at most MAX_CLIENTS requests run at once, the others get "busy";
- *   - a request is one JSON line of at most MAX_REQUEST bytes.
+ *   - a request is one typed frame (lib/proto/ctlmsg.h), decoded through
+ *     rbuf; one that breaks the channel is logged as an attack and the
+ *     connection closed without an answer.
  */
 #include "agent/control.h"
 #include "agent/exceptions.h"
@@ -18,7 +20,10 @@
 #include "scan/scanmsg.h"
 #include "scan/walker.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/file.h"
+#include "util/ipc.h"
+#include "proto/ctlmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +39,10 @@
 #include <unistd.h>
 
 #define MAX_CLIENTS 16
-#define MAX_REQUEST (64 * 1024)
+/* A client has this long to send its one request ... */
+#define REQUEST_TIMEOUT_S 10.0
+/* ... and to take its answer. */
+#define ANSWER_TIMEOUT_S 30.0
 #define MAX_LISTED_MATCHES 10000
 
 static struct {
@@ -525,26 +533,30 @@ do_quarantine(const char *cmd, const char *id, const char *to)
 }
 
 static json_t *
-handle(json_t *req)
+handle(const struct ctlmsg_req *req)
 {
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
-	const char *path = json_string_value(json_object_get(req, "path"));
 	char msg[400];
 
-	if (cmd == NULL)
-		return json_pack("{s:b, s:s}", "ok", 0, "error", "no command");
-	if (strcmp(cmd, "status") == 0)
+	switch (req->type) {
+	case CTLMSG_STATUS:
 		return worker_status_json();
-	if (strcmp(cmd, "apply") == 0 && path != NULL)
-		return control_apply(path);
-	if (strcmp(cmd, "scan") == 0 && path != NULL)
-		return do_scan(path, json_is_true(json_object_get(req, "quarantine")));
-	if (strcmp(cmd, "except-add") == 0)
-		return exceptions_add(worker_exceptions(), json_object_get(req, "exception"));
-	if (strcmp(cmd, "except-remove") == 0)
-		return exceptions_remove(worker_exceptions(),
-					 json_string_value(json_object_get(req, "id")));
-	if (strcmp(cmd, "except-list") == 0) {
+	case CTLMSG_APPLY:
+		return control_apply(req->a);
+	case CTLMSG_SCAN:
+		return do_scan(req->a, (req->flags & CTLMSG_F_QUARANTINE) != 0);
+	case CTLMSG_EXCEPT_ADD: {
+		/* exceptions_add checks every field of what it is given. */
+		json_t *spec = json_loads(req->a, JSON_REJECT_DUPLICATES, NULL);
+		json_t *o = spec != NULL ? exceptions_add(worker_exceptions(), spec)
+					 : json_pack("{s:b, s:s}", "ok", 0, "error",
+						     "the exception is not a JSON object");
+
+		json_decref(spec);
+		return o;
+	}
+	case CTLMSG_EXCEPT_REMOVE:
+		return exceptions_remove(worker_exceptions(), req->a);
+	case CTLMSG_EXCEPT_LIST: {
 		struct active *a = worker_content_get();
 		json_t *o = exceptions_list(worker_exceptions(),
 					    a != NULL ? worker_content_exceptions(a) : NULL);
@@ -552,51 +564,103 @@ handle(json_t *req)
 		worker_content_put(a);
 		return o;
 	}
-	if (strncmp(cmd, "quarantine-", 11) == 0)
-		return do_quarantine(cmd, json_string_value(json_object_get(req, "id")),
-				     json_string_value(json_object_get(req, "to")));
-	if (strcmp(cmd, "rollback") == 0) {
+	case CTLMSG_QUARANTINE_LIST:
+	case CTLMSG_QUARANTINE_RESTORE:
+	case CTLMSG_QUARANTINE_DELETE:
+		return do_quarantine(ctlmsg_name(req->type), req->a[0] != '\0' ? req->a : NULL,
+				     req->b[0] != '\0' ? req->b : NULL);
+	case CTLMSG_ROLLBACK: {
 		int r = worker_rollback(CAUSE_OPERATOR_ROLLBACK, "rolled back by the operator", msg,
 					sizeof(msg));
 
 		return json_pack("{s:b, s:s}", "ok", r == 0, r == 0 ? "message" : "error", msg);
 	}
+	case CTLMSG_ANSWER:
+	case CTLMSG_ANSWER_FILE:
+		break;
+	}
 	return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");
+}
+
+/* Sends the answer resp: in the frame if it fits, else in a sealed memory
+ * file beside it (a scan's list of matches). */
+static void
+send_answer(struct ipc *c, json_t *resp)
+{
+	char *text = json_dumps(resp, JSON_COMPACT);
+	struct ward_diag d;
+	struct wbuf w;
+	size_t n;
+	int mfd = -1;
+
+	wbuf_init(&w);
+	if (text == NULL)
+		goto out;
+	n = strlen(text);
+	if (n <= WARD_MAX_IPC_PAYLOAD) {
+		(void)ipc_send(c, CTLMSG_ANSWER, text, n, -1, clock_mono() + ANSWER_TIMEOUT_S, &d);
+		goto out;
+	}
+	if (n > CTLMSG_MAX_ANSWER || ipc_memfd_new("ward-answer", text, n, &mfd) != 0) {
+		static const char busy[] = "{\"ok\":false,\"error\":\"the answer is too large\"}";
+
+		(void)ipc_send(c, CTLMSG_ANSWER, busy, sizeof(busy) - 1, -1,
+			       clock_mono() + ANSWER_TIMEOUT_S, &d);
+		goto out;
+	}
+	ctlmsg_answer_file_encode(&w, n);
+	if (w.err == 0)
+		(void)ipc_send(c, CTLMSG_ANSWER_FILE, w.p, w.len, mfd,
+			       clock_mono() + ANSWER_TIMEOUT_S, &d);
+out:
+	if (mfd >= 0)
+		close(mfd);
+	wbuf_free(&w);
+	free(text);
+}
+
+/* Logs a request that broke the channel: the client is root or the
+ * agent's own user, so this is a broken or subverted tool. */
+static void
+log_attack(const struct ward_diag *d)
+{
+	char line[600];
+
+	ipc_attack_text(d, line, sizeof(line));
+	worker_log("%s", line);
 }
 
 static void *
 client_thread(void *arg)
 {
-	int fd = (int)(intptr_t)arg;
-	char *buf = ward_malloc(MAX_REQUEST + 1);
-	size_t len = 0;
-	json_t *req = NULL, *resp;
-	char *text;
-	ssize_t k;
+	struct ipc *c = arg;
+	struct ctlmsg_req *req = ward_malloc(sizeof(*req));
+	struct ipc_msg m;
+	struct ward_diag d;
+	json_t *resp;
+	int r;
 
-	while (buf != NULL && len < MAX_REQUEST) {
-		k = read(fd, buf + len, MAX_REQUEST - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		len += (size_t)k;
-		if (memchr(buf + len - (size_t)k, '\n', (size_t)k) != NULL)
-			break;
+	memset(&d, 0, sizeof(d));
+	if (req == NULL)
+		goto out;
+	r = ipc_recv(c, clock_mono() + REQUEST_TIMEOUT_S, &m, &d);
+	if (r == 0)
+		r = ctlmsg_req_decode(&m, req, &d);
+	ipc_msg_close(&m);
+	if (r == WARD_EPROTO) {
+		/* Refused: no answer, the channel is closed. */
+		log_attack(&d);
+		goto out;
 	}
-	if (buf != NULL)
-		req = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL);
-	resp = req != NULL ? handle(req) : json_pack("{s:b, s:s}", "ok", 0, "error", "bad request");
-	text = json_dumps(resp, JSON_COMPACT);
-	if (text != NULL) {
-		(void)file_write_all(fd, text, strlen(text));
-		(void)file_write_all(fd, "\n", 1);
-		free(text);
-	}
+	if (r != 0)
+		goto out;
+	resp = handle(req);
+	if (resp != NULL)
+		send_answer(c, resp);
 	json_decref(resp);
-	json_decref(req);
-	ward_free(buf);
-	close(fd);
+out:
+	ward_free(req);
+	ipc_free(c);
 	pthread_mutex_lock(&C.lock);
 	C.clients--;
 	pthread_mutex_unlock(&C.lock);
@@ -621,7 +685,7 @@ listen_socket(void)
 		return -1;
 	}
 	memcpy(sa.sun_path, C.sock_path, strlen(C.sock_path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	(void)unlink(C.sock_path);
@@ -648,6 +712,7 @@ accept_thread(void *arg)
 	for (;;) {
 		struct ucred cr;
 		socklen_t crl = sizeof(cr);
+		struct ipc *c = NULL;
 		pthread_t t;
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -662,17 +727,22 @@ accept_thread(void *arg)
 			close(fd);
 			continue;
 		}
+		if (ipc_new(fd, &ctlmsg_to_agent, &ctlmsg_to_client, &c) != 0)
+			continue;
 		pthread_mutex_lock(&C.lock);
 		if (C.clients >= MAX_CLIENTS) {
+			static const char busy[] = "{\"ok\":false,\"error\":\"busy\"}";
+
 			pthread_mutex_unlock(&C.lock);
-			(void)file_write_all(fd, "{\"ok\":false,\"error\":\"busy\"}\n", 28);
-			close(fd);
+			(void)ipc_send(c, CTLMSG_ANSWER, busy, sizeof(busy) - 1, -1,
+				       clock_mono() + 1.0, NULL);
+			ipc_free(c);
 			continue;
 		}
 		C.clients++;
 		pthread_mutex_unlock(&C.lock);
-		if (pthread_create(&t, NULL, client_thread, (void *)(intptr_t)fd) != 0) {
-			close(fd);
+		if (pthread_create(&t, NULL, client_thread, c) != 0) {
+			ipc_free(c);
 			pthread_mutex_lock(&C.lock);
 			C.clients--;
 			pthread_mutex_unlock(&C.lock);

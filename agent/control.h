@@ -1,11 +1,10 @@
 /*
- * control: the agent's control socket, run_dir/control.sock.  Requests
- * are one JSON line each ({"cmd": "status" | "apply" | "rollback" |
- * "scan" | "quarantine-list" | "quarantine-restore" |
- * "quarantine-delete" | "except-add" | "except-remove" | "except-list",
- * "path"/"id"/"quarantine"/"exception": ...}); the answer is one JSON
- * line with "ok" and either the result or "error".  `ward agent` and
- * `ward quarantine` are its clients.
+ * control: the agent's control socket, run_dir/control.sock, a
+ * SOCK_SEQPACKET socket speaking the typed frames of lib/proto/ctlmsg.h:
+ * one request per connection (its type the command: status, apply,
+ * rollback, scan, quarantine-*, except-*), one answer (JSON text, in the
+ * frame or a sealed memory file).  `ward agent` and `ward quarantine` are
+ * its clients; a request that breaks the channel is logged as an attack.
  */
 #ifndef WARD_AGENT_CONTROL_H
 #define WARD_AGENT_CONTROL_H

@@ -1,215 +1,228 @@
 /*
- * reload: passing a configuration to the worker.  See reload.h.
+ * reload: the supervisor's channels to the worker.  See reload.h.
  *
- * Must hold: a message is exactly one header and one descriptor; the
- * memory file it names is sealed against writes and resizes and holds
- * exactly one struct agent_config, read whole; anything else is refused
- * and the descriptors that came with it are closed.  The strings of what
- * was received end within their arrays.
+ * Must hold: a configuration frame is exactly its header and one sealed
+ * memory file of sizeof(struct agent_config) bytes, read whole; what it
+ * holds is checked field by field (reload_config_check) before anyone
+ * uses it, and refused — not repaired — when wrong; the tables below are
+ * the only statement of what each side may receive.
  */
 #include "agent/reload.h"
 #include "agent/worker.h"
+#include "event/journal.h"
 #include "util/alloc.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#define RELOAD_MAGIC 0x444c5257u /* "WRLD" */
-#define SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)
+/* How long the worker waits for its first configuration: the supervisor
+ * sends it before the worker can even start. */
+#define START_TIMEOUT_S 10.0
 
-struct reload_msg {
-	uint32_t magic;
-	uint32_t groups;
-	uint64_t size; /* of the memory file: sizeof(struct agent_config) */
+static const struct ipc_msgdef config_msgs[] = {
+    {RELOAD_CONFIG, "config", 4 + 8, 4 + 8, IPC_FD_MEMFD, sizeof(struct agent_config)},
+};
+static const struct ipc_msgdef heartbeat_msgs[] = {
+    {RELOAD_HEARTBEAT, "heartbeat", 0, 0, IPC_FD_NONE, 0},
+};
+
+const struct ipc_proto reload_config_proto = {"worker-config", config_msgs, 1};
+const struct ipc_proto reload_heartbeat_proto = {"worker-heartbeat", heartbeat_msgs, 1};
+const struct ipc_proto reload_nothing = {"worker", NULL, 0};
+
+int
+reload_send(struct ipc *ch, const struct agent_config *c, unsigned groups, double deadline,
+	    struct ward_diag *d)
+{
+	struct wbuf w;
+	int fd = -1, r;
+
+	wbuf_init(&w);
+	wbuf_u32(&w, groups);
+	wbuf_u64(&w, sizeof(*c));
+	if (w.err != 0) {
+		r = diag_set(d, WARD_ENOMEM, "worker-config", 0, 0, "out of memory");
+		goto out;
+	}
+	if ((r = ipc_memfd_new("wardd-config", c, sizeof(*c), &fd)) != 0) {
+		diag_set(d, r, "worker-config", 0, 0, "cannot make its memory file: %s",
+			 strerror(errno));
+		goto out;
+	}
+	r = ipc_send(ch, RELOAD_CONFIG, w.p, w.len, fd, deadline, d);
+out:
+	if (fd >= 0)
+		close(fd);
+	wbuf_free(&w);
+	return r;
+}
+
+/* A string field: its place and size in struct agent_config, and how many
+ * of them (an array of strings). */
+struct strfield {
+	const char *name;
+	size_t off, size, n;
+};
+
+#define STR(f)                                                                                     \
+	{                                                                                          \
+#f, offsetof(struct agent_config, f), sizeof(((struct agent_config *)0)->f), 1     \
+	}
+#define STRS(f, N)                                                                                 \
+	{                                                                                          \
+#f, offsetof(struct agent_config, f), sizeof(((struct agent_config *)0)->f[0]), N  \
+	}
+
+static const struct strfield strings[] = {
+    STR(state_dir),
+    STR(run_dir),
+    STRS(trusted_keys, CONFIG_MAX_KEYS),
+    STR(initial_content),
+    STR(validator_user),
+    STR(scan_user),
+    STRS(onaccess_paths, CONFIG_MAX_KEYS),
+    STRS(onaccess_block_open, CONFIG_MAX_KEYS),
+    STR(ndjson_path),
+    STR(syslog_socket),
+    STRS(fim_paths, CONFIG_MAX_KEYS),
+    STRS(fim_excludes, CONFIG_MAX_KEYS),
+    STR(fim_hash),
+    STR(server_url),
+    STR(server_ca),
+    STR(server_enroll_token),
+    STR(server_machine_id_file),
+    STR(server_hw_file),
+    STRS(exceptions, WARD_MAX_CONFIG_EXCEPTIONS),
 };
 
 int
-reload_send(int sock, const struct agent_config *c, unsigned groups)
+reload_config_check(const struct agent_config *c, struct ward_diag *d)
 {
-	struct reload_msg m = {RELOAD_MAGIC, groups, sizeof(*c)};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = {&m, sizeof(m)};
-	struct msghdr mh;
-	struct cmsghdr *ch;
-	size_t done = 0;
-	int fd, r = -1, saved;
+	const char *base = (const char *)c;
+	const struct {
+		const char *name;
+		unsigned v, max;
+	} counts[] = {
+	    {"ntrusted", c->ntrusted, CONFIG_MAX_KEYS},
+	    {"onaccess_npaths", c->onaccess_npaths, CONFIG_MAX_KEYS},
+	    {"onaccess_nblock_open", c->onaccess_nblock_open, CONFIG_MAX_KEYS},
+	    {"fim_npaths", c->fim_npaths, CONFIG_MAX_KEYS},
+	    {"fim_nexcludes", c->fim_nexcludes, CONFIG_MAX_KEYS},
+	    {"nexceptions", c->nexceptions, WARD_MAX_CONFIG_EXCEPTIONS},
+	};
+	const struct {
+		const char *name;
+		int v, max;
+	} enums[] = {
+	    {"onaccess_fail_closed", c->onaccess_fail_closed, 1},
+	    {"onaccess_quarantine", c->onaccess_quarantine, 1},
+	    {"syslog", c->syslog, 1},
+	    {"fim_realtime", c->fim_realtime, 1},
+	    {"fim_content_paths", c->fim_content_paths, 1},
+	    {"fim_package_manager", c->fim_package_manager, CONFIG_PKG_IGNORE},
+	    {"server_exceptions", c->server_exceptions, CONFIG_SRVEXC_ALL},
+	    {"journal_fsync", c->journal_fsync, JOURNAL_FSYNC_NEVER},
+	};
+	size_t i, k;
 
-	fd = memfd_create("wardd-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return -1;
-	while (done < sizeof(*c)) {
-		ssize_t k = pwrite(fd, (const char *)c + done, sizeof(*c) - done, (off_t)done);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			goto out;
-		done += (size_t)k;
-	}
-	if (fcntl(fd, F_ADD_SEALS, SEALS) != 0)
-		goto out;
-	memset(&mh, 0, sizeof(mh));
-	memset(&ctl, 0, sizeof(ctl));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
-	ch = CMSG_FIRSTHDR(&mh);
-	ch->cmsg_level = SOL_SOCKET;
-	ch->cmsg_type = SCM_RIGHTS;
-	ch->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(ch), &fd, sizeof(int));
-	if (sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(m))
-		r = 0;
-out:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return r;
-}
-
-/* Cuts every string of c at the end of its array. */
-static void
-terminate(struct agent_config *c)
-{
-	unsigned i;
-
-	c->state_dir[sizeof(c->state_dir) - 1] = '\0';
-	c->run_dir[sizeof(c->run_dir) - 1] = '\0';
-	c->initial_content[sizeof(c->initial_content) - 1] = '\0';
-	c->validator_user[sizeof(c->validator_user) - 1] = '\0';
-	c->ndjson_path[sizeof(c->ndjson_path) - 1] = '\0';
-	c->syslog_socket[sizeof(c->syslog_socket) - 1] = '\0';
-	c->fim_hash[sizeof(c->fim_hash) - 1] = '\0';
-	c->server_url[sizeof(c->server_url) - 1] = '\0';
-	c->server_ca[sizeof(c->server_ca) - 1] = '\0';
-	c->server_enroll_token[sizeof(c->server_enroll_token) - 1] = '\0';
-	c->server_machine_id_file[sizeof(c->server_machine_id_file) - 1] = '\0';
-	c->server_hw_file[sizeof(c->server_hw_file) - 1] = '\0';
-	for (i = 0; i < CONFIG_MAX_KEYS; i++) {
-		c->trusted_keys[i][CONFIG_MAX_PATH - 1] = '\0';
-		c->onaccess_paths[i][CONFIG_MAX_PATH - 1] = '\0';
-		c->onaccess_block_open[i][CONFIG_MAX_PATH - 1] = '\0';
-		c->fim_paths[i][CONFIG_MAX_PATH - 1] = '\0';
-		c->fim_excludes[i][CONFIG_MAX_PATH - 1] = '\0';
-	}
-	if (c->ntrusted > CONFIG_MAX_KEYS)
-		c->ntrusted = CONFIG_MAX_KEYS;
-	if (c->onaccess_npaths > CONFIG_MAX_KEYS)
-		c->onaccess_npaths = CONFIG_MAX_KEYS;
-	if (c->onaccess_nblock_open > CONFIG_MAX_KEYS)
-		c->onaccess_nblock_open = CONFIG_MAX_KEYS;
-	if (c->fim_npaths > CONFIG_MAX_KEYS)
-		c->fim_npaths = CONFIG_MAX_KEYS;
-	if (c->fim_nexcludes > CONFIG_MAX_KEYS)
-		c->fim_nexcludes = CONFIG_MAX_KEYS;
+	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		for (k = 0; k < strings[i].n; k++)
+			if (memchr(base + strings[i].off + k * strings[i].size, '\0',
+				   strings[i].size) == NULL)
+				return diag_set(d, WARD_EPROTO, "worker-config", 0, 0,
+						"%s[%zu] does not end within its %zu bytes",
+						strings[i].name, k, strings[i].size);
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+		if (counts[i].v > counts[i].max)
+			return diag_set(d, WARD_EPROTO, "worker-config", 0, 0,
+					"%s is %u, more than its array holds (%u)", counts[i].name,
+					counts[i].v, counts[i].max);
+	for (i = 0; i < sizeof(enums) / sizeof(enums[0]); i++)
+		if (enums[i].v < 0 || enums[i].v > enums[i].max)
+			return diag_set(d, WARD_EPROTO, "worker-config", 0, 0,
+					"%s is %d, not one of 0..%d", enums[i].name, enums[i].v,
+					enums[i].max);
+	if (c->signature_threshold < 1)
+		return diag_set(d, WARD_EPROTO, "worker-config", 0, 0, "signature_threshold is 0");
+	return 0;
 }
 
 int
-reload_recv(int sock, struct agent_config **out, unsigned *groups)
+reload_recv(struct ipc *ch, double deadline, struct agent_config **out, unsigned *groups,
+	    struct ward_diag *d)
 {
-	struct reload_msg m;
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-	} ctl;
-	struct iovec iov = {&m, sizeof(m)};
 	struct agent_config *c = NULL;
-	struct msghdr mh;
-	struct cmsghdr *ch;
-	struct stat st;
-	ssize_t k;
-	size_t done = 0;
-	int fd = -1, seals, r = -1, err = EPROTO;
-	unsigned nfds = 0;
+	const uint8_t *map = NULL;
+	struct ipc_msg m = {.fd = -1};
+	struct rbuf b;
+	uint64_t size = 0;
+	uint32_t g = 0;
+	int r;
 
 	*out = NULL;
 	*groups = 0;
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
-	k = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (k == 0)
-		return 1;
-	if (k < 0)
-		return -1;
-	/* Every descriptor that came is ours to close, whatever else is wrong. */
-	for (ch = CMSG_FIRSTHDR(&mh); ch != NULL; ch = CMSG_NXTHDR(&mh, ch)) {
-		if (ch->cmsg_level == SOL_SOCKET && ch->cmsg_type == SCM_RIGHTS &&
-		    ch->cmsg_len >= CMSG_LEN(sizeof(int))) {
-			size_t i, n = (ch->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-			for (i = 0; i < n; i++) {
-				int f;
-
-				memcpy(&f, CMSG_DATA(ch) + i * sizeof(int), sizeof(int));
-				if (nfds++ == 0)
-					fd = f;
-				else
-					close(f);
-			}
-		}
-	}
-	if (k != (ssize_t)sizeof(m) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    m.magic != RELOAD_MAGIC || m.size != sizeof(*c) || nfds != 1)
+	if ((r = ipc_recv(ch, deadline, &m, d)) != 0)
 		goto out;
-	seals = fcntl(fd, F_GET_SEALS);
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != m.size ||
-	    seals < 0 || (seals & SEALS) != SEALS)
-		goto out;
-	c = ward_malloc(sizeof(*c));
-	if (c == NULL) {
-		err = ENOMEM;
+	rbuf_init(&b, m.p, m.len);
+	r = WARD_EPROTO;
+	if (rbuf_u32(&b, &g) != 0 || rbuf_u64(&b, &size) != 0 || rbuf_left(&b) != 0 ||
+	    (g & ~RELOAD_GROUPS) != 0 || size != sizeof(*c) || m.fd_size != size) {
+		diag_set(d, r, "worker-config", 0, 0,
+			 "config: groups %#x or a size (%llu, its file %llu) not a configuration's",
+			 g, (unsigned long long)size, (unsigned long long)m.fd_size);
 		goto out;
 	}
-	while (done < sizeof(*c)) {
-		k = pread(fd, (char *)c + done, sizeof(*c) - done, (off_t)done);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			goto out;
-		done += (size_t)k;
+	if ((c = ward_malloc(sizeof(*c))) == NULL) {
+		r = diag_set(d, WARD_ENOMEM, "worker-config", 0, 0, "out of memory");
+		goto out;
 	}
-	terminate(c);
+	if (ipc_memfd_map(m.fd, sizeof(*c), &map) != 0) {
+		r = diag_set(d, WARD_EIO, "worker-config", 0, 0, "cannot map the configuration");
+		goto out;
+	}
+	memcpy(c, map, sizeof(*c));
+	ipc_memfd_unmap(map, sizeof(*c));
+	if ((r = reload_config_check(c, d)) != 0)
+		goto out;
 	*out = c;
-	*groups = m.groups;
+	*groups = g;
 	c = NULL;
-	r = 0;
 out:
+	ipc_msg_close(&m);
 	ward_free(c);
-	if (fd >= 0)
-		close(fd);
-	if (r != 0)
-		errno = err;
 	return r;
 }
 
+int
+reload_heartbeat(struct ipc *ch)
+{
+	return ipc_send(ch, RELOAD_HEARTBEAT, NULL, 0, -1, clock_mono() + 1.0, NULL);
+}
+
 void
-reload_serve(int sfd, int cfg_sock, void (*apply)(struct agent_config *next, unsigned groups))
+reload_serve(int sfd, struct ipc *cfg, void (*apply)(struct agent_config *next, unsigned groups))
 {
 	for (;;) {
-		struct pollfd p[2] = {{sfd, POLLIN, 0}, {cfg_sock, POLLIN, 0}};
+		int cfd = cfg != NULL ? ipc_fd(cfg) : -1;
+		struct pollfd p[2] = {{sfd, POLLIN, 0}, {cfd, POLLIN, 0}};
 		struct signalfd_siginfo si;
 
-		if (poll(p, cfg_sock >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
-			return;
+		if (poll(p, cfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			break;
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-				return;
+				goto out;
 			if (si.ssi_signo == SIGHUP) {
 				worker_log(
 				    "SIGHUP: passed to the supervisor (pid %ld), which reloads",
@@ -217,22 +230,71 @@ reload_serve(int sfd, int cfg_sock, void (*apply)(struct agent_config *next, uns
 				kill(getppid(), SIGHUP);
 			}
 		}
-		if (cfg_sock >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (cfd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			struct agent_config *next = NULL;
+			struct ward_diag d;
 			unsigned groups = 0;
-			int r = reload_recv(cfg_sock, &next, &groups);
+			int r;
 
+			memset(&d, 0, sizeof(d));
+			r = reload_recv(cfg, clock_mono() + 1.0, &next, &groups, &d);
 			if (r == 0) {
 				apply(next, groups);
-			} else if (r == 1 || errno != EAGAIN) {
-				if (r != 1)
-					worker_log(
-					    "reload: a malformed message from the supervisor "
-					    "(%s): reloads are off",
-					    strerror(errno));
-				close(cfg_sock);
-				cfg_sock = -1;
+				continue;
 			}
+			if (r == WARD_EPROTO) {
+				char line[700];
+
+				ipc_attack_text(&d, line, sizeof(line));
+				worker_log("reload: %s; reloads are off", line);
+			} else if (r != WARD_ECLOSED) {
+				worker_log("reload: %s; reloads are off", d.msg);
+			}
+			/* Nothing more is taken from this channel. */
+			ipc_free(cfg);
+			cfg = NULL;
 		}
 	}
+out:
+	ipc_free(cfg);
+}
+
+int
+reload_worker_main(const char *config_path)
+{
+	struct ipc *cfg = NULL, *hb = NULL;
+	struct agent_config *c = NULL;
+	struct ward_diag d;
+	unsigned groups;
+	int r = 1, fd;
+
+	memset(&d, 0, sizeof(d));
+	/* Placed by the exec without close-on-exec: nothing the worker starts
+	 * may inherit its channels or the directories' locks (fds 5, 6). */
+	for (fd = RELOAD_FD_CONFIG; fd <= RELOAD_FD_HEARTBEAT + 2; fd++)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (ipc_new(RELOAD_FD_CONFIG, &reload_config_proto, &reload_nothing, &cfg) != 0 ||
+	    ipc_new(RELOAD_FD_HEARTBEAT, &reload_nothing, &reload_heartbeat_proto, &hb) != 0) {
+		log_line(0, NULL, "worker: no channels to the supervisor on fds 3 and 4");
+		goto out;
+	}
+	if ((r = reload_recv(cfg, clock_mono() + START_TIMEOUT_S, &c, &groups, &d)) != 0) {
+		char line[700];
+
+		if (r == WARD_EPROTO)
+			ipc_attack_text(&d, line, sizeof(line));
+		else
+			snprintf(line, sizeof(line), "%s", d.msg);
+		log_line(0, NULL, "worker: no configuration from the supervisor: %s", line);
+		r = 1;
+		goto out;
+	}
+	r = worker_main(c, config_path, hb, cfg);
+	hb = cfg = NULL; /* the worker's until it exits */
+	c = NULL;
+out:
+	ipc_free(cfg);
+	ipc_free(hb);
+	ward_free(c);
+	return r;
 }

@@ -8,6 +8,7 @@
  * read and written holding P.lock, and saved after each change.
  */
 #include "agent/scanpool.h"
+#include "agent/proctab.h"
 #include "agent/poison.h"
 #include "agent/procfs.h"
 #include "agent/worker.h"
@@ -76,33 +77,12 @@ scanpool_start(const struct agent_config *c)
 	return 0;
 }
 
-/*
- * The child: fd 3 = its end of the channel.  No PR_SET_PDEATHSIG: it
- * fires when the forking *thread* ends (a ward agent scan's), and the
- * scanner's setuid clears it anyway.  A scanner outlives the worker only
- * until its channel closes, or its scan's alarm (scanner.c) fires.
- */
-static void __attribute__((noreturn)) exec_scanner(char **argv, int sock)
-{
-	if (sock == 3 ? fcntl(3, F_SETFD, 0) != 0 : dup2(sock, 3) != 3)
-		_exit(3);
-	(void)close_range(4, ~0u, 0);
-	execv("/proc/self/exe", argv);
-	_exit(4);
-}
-
 /* Starts the scanner of p (not running).  0 or WARD_EIO. */
 static int
 proc_start(struct proc *p)
 {
 	char mem[16];
-	char *argv[] = {(char *)"wardd",
-			(char *)"--scanner",
-			(char *)"--scan-user",
-			(char *)P.cfg->scan_user,
-			(char *)"--validator-memory-mb",
-			mem,
-			NULL};
+	const char *args[] = {"--scan-user", P.cfg->scan_user, "--validator-memory-mb", mem, NULL};
 	int sv[2];
 	pid_t pid;
 
@@ -113,15 +93,16 @@ proc_start(struct proc *p)
 		close(sv[1]);
 		return WARD_EIO;
 	}
-	pid = fork();
-	if (pid < 0) {
+	/* No PR_SET_PDEATHSIG: it fires when the forking *thread* ends (a ward
+	 * agent scan's), and the scanner's setuid clears it anyway.  A scanner
+	 * outlives the worker only until its channel closes, or its scan's
+	 * alarm (scanner.c) fires. */
+	if (proctab_spawn(PROC_SCANNER, args, &sv[1], 1, 0, &pid) != 0) {
 		close(sv[1]);
 		ipc_free(p->ch);
 		p->ch = NULL;
 		return WARD_EIO;
 	}
-	if (pid == 0)
-		exec_scanner(argv, sv[1]);
 	close(sv[1]);
 	p->pid = pid;
 	p->serial = 0;

@@ -8,6 +8,7 @@
  */
 #include "agent/supervisor.h"
 #include "util/log.h"
+#include "agent/proctab.h"
 #include "agent/reload.h"
 #include "agent/worker.h"
 #include "agent/scanpool.h"
@@ -16,6 +17,7 @@
 #include "event/journal.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/ipc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -154,7 +156,8 @@ crash_guard(const struct agent_config *c, const char *how, int at_fault)
 
 			if (store_rollback(c->state_dir, &st, CAUSE_CRASH_GUARD, reason, now, &d) ==
 			    0) {
-				slog("ALERT: content version %lld marked bad, restored last-known-good "
+				slog("ALERT: content version %lld marked bad, restored "
+				     "last-known-good "
 				     "version %lld",
 				     (long long)v, (long long)to);
 				sup_event(c, EVENT_KIND_ALERT, "configuration", "change",
@@ -179,59 +182,110 @@ crash_guard(const struct agent_config *c, const char *how, int at_fault)
 		slog("cannot save the content state: %s", d.msg);
 }
 
-/* Forks the worker; *hb_read gets its heartbeats, *cfg_sock is where
- * reloaded configurations go to it. */
+/*
+ * Starts the worker: `wardd --worker --config PATH` by fork + exec
+ * (proctab.h), its configuration channel on fd 3 (*cfg, with c already
+ * sent on it: the configuration it starts with), its heartbeat channel on
+ * fd 4 (*hb), and the directories' locks (those taken) after them: it
+ * holds them as long as it lives, even for the moment it outlives its
+ * supervisor.  The worker dies with its supervisor.  The pid, or -1.
+ */
 static pid_t
-start_worker(const struct agent_config *c, const char *config_path, int *hb_read, int *cfg_sock)
+start_worker(const struct agent_config *c, const char *config_path, const int locks[2],
+	     struct ipc **hb, struct ipc **cfg)
 {
-	pid_t parent = getpid(), pid;
-	int hb[2], sv[2];
+	const char *args[] = {"--config", config_path, NULL};
+	int cv[2] = {-1, -1}, hv[2] = {-1, -1}, fds[4];
+	size_t nfds = 2, i;
+	struct ward_diag d;
+	pid_t pid = -1;
+	int r;
 
-	if (pipe2(hb, O_CLOEXEC) != 0)
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		close(hb[0]);
-		close(hb[1]);
-		return -1;
+	*hb = *cfg = NULL;
+	memset(&d, 0, sizeof(d));
+	if (ipc_pair(cv) != 0 || ipc_pair(hv) != 0)
+		goto out;
+	/* ipc_new takes the descriptor, even when it fails. */
+	r = ipc_new(cv[0], &reload_nothing, &reload_config_proto, cfg);
+	cv[0] = -1;
+	if (r != 0)
+		goto out;
+	r = ipc_new(hv[0], &reload_heartbeat_proto, &reload_nothing, hb);
+	hv[0] = -1;
+	if (r != 0)
+		goto out;
+	/* Sent first: it waits in the socket for the worker to start. */
+	if (reload_send(*cfg, c, 0, clock_mono() + 5.0, &d) != 0) {
+		slog("cannot pass the configuration to the worker: %s", d.msg);
+		goto out;
 	}
-	pid = fork();
+	fds[0] = cv[1];
+	fds[1] = hv[1];
+	for (i = 0; i < 2; i++)
+		if (locks[i] >= 0)
+			fds[nfds++] = locks[i];
+	if (proctab_spawn(PROC_WORKER, args, fds, nfds, PROCTAB_F_PDEATHSIG | PROCTAB_F_UNBLOCK,
+			  &pid) != 0)
+		pid = -1;
+out:
+	if (cv[0] >= 0)
+		close(cv[0]);
+	if (hv[0] >= 0)
+		close(hv[0]);
+	if (cv[1] >= 0)
+		close(cv[1]);
+	if (hv[1] >= 0)
+		close(hv[1]);
 	if (pid < 0) {
-		close(hb[0]);
-		close(hb[1]);
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
+		ipc_free(*cfg);
+		ipc_free(*hb);
+		*hb = *cfg = NULL;
 	}
-	if (pid == 0) {
-		sigset_t none;
-
-		/* The worker never outlives its supervisor. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-			_exit(1);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		close(hb[0]);
-		close(sv[0]);
-		(void)fcntl(hb[1], F_SETFL, O_NONBLOCK);
-		_exit(worker_main(c, config_path, hb[1], sv[1]));
-	}
-	close(hb[1]);
-	close(sv[1]);
-	(void)fcntl(hb[0], F_SETFL, O_NONBLOCK);
-	*hb_read = hb[0];
-	*cfg_sock = sv[0];
 	return pid;
+}
+
+/*
+ * Takes the heartbeats waiting on hb, without waiting: 1 if one came.  A
+ * frame that breaks the channel closes it (logged as an attack): the
+ * worker's silence then counts as a hang.
+ */
+static int
+heartbeats(struct ipc *hb)
+{
+	struct ward_diag d;
+	struct ipc_msg m;
+	int any = 0, r;
+
+	memset(&d, 0, sizeof(d));
+	for (;;) {
+		struct pollfd p = {ipc_fd(hb), POLLIN, 0};
+
+		if (p.fd < 0 || poll(&p, 1, 0) <= 0)
+			break;
+		r = ipc_recv(hb, clock_mono() + 1.0, &m, &d);
+		ipc_msg_close(&m);
+		if (r == WARD_EPROTO) {
+			char line[700];
+
+			ipc_attack_text(&d, line, sizeof(line));
+			slog("%s", line);
+		}
+		if (r != 0)
+			break;
+		any = 1;
+	}
+	return any;
 }
 
 /*
  * SIGHUP: reads config_path again.  A file that does not load, or whose
  * trusted keys cannot be read, is refused and cur stays; otherwise the
  * keys a reload applies go into cur (which a restarted worker starts
- * with) and to the running worker over sock (-1: none runs), and the
+ * with) and to the running worker over cfg (NULL: none runs), and the
  * others that changed are named.
  */
 static void
-reload(struct agent_config *cur, const char *config_path, int sock)
+reload(struct agent_config *cur, const char *config_path, struct ipc *cfg)
 {
 	struct agent_config *next = ward_malloc(sizeof(*next));
 	struct ward_diag d;
@@ -261,16 +315,16 @@ reload(struct agent_config *cur, const char *config_path, int sock)
 	}
 	config_reload_into(cur, next);
 	slog("reload: %s read; applying %s", config_path, changed);
-	if (sock >= 0 && reload_send(sock, cur, groups) != 0)
+	if (cfg != NULL && reload_send(cfg, cur, groups, clock_mono() + 1.0, &d) != 0)
 		slog("reload: cannot pass the configuration to the worker (%s); it applies when "
 		     "the worker restarts",
-		     strerror(errno));
+		     d.msg);
 out:
 	ward_free(next);
 }
 
 int
-supervisor_main(const struct agent_config *start, const char *config_path)
+supervisor_main(const struct agent_config *start, const char *config_path, const int locks[2])
 {
 	const char *wd = getenv("WATCHDOG_USEC");
 	double wd_interval = wd != NULL ? atof(wd) / 2e6 : 0, last_wd = 0;
@@ -300,8 +354,9 @@ supervisor_main(const struct agent_config *start, const char *config_path)
 	}
 	for (;;) {
 		double started = clock_mono(), last_hb = clock_mono(), backoff;
-		int hb = -1, cs = -1, status = 0, exited = 0;
-		pid_t pid = start_worker(c, config_path, &hb, &cs);
+		struct ipc *hb = NULL, *cs = NULL;
+		int status = 0, exited = 0;
+		pid_t pid = start_worker(c, config_path, locks, &hb, &cs);
 
 		if (pid < 0) {
 			slog("cannot start the worker: %s", strerror(errno));
@@ -309,14 +364,11 @@ supervisor_main(const struct agent_config *start, const char *config_path)
 			continue;
 		}
 		while (!exited) {
-			struct pollfd p[2] = {{sfd, POLLIN, 0}, {hb, POLLIN, 0}};
+			struct pollfd p[2] = {{sfd, POLLIN, 0}, {ipc_fd(hb), POLLIN, 0}};
 			struct signalfd_siginfo si;
-			char buf[64];
 
 			(void)poll(p, 2, 1000);
-			if (p[1].revents & POLLIN) {
-				while (read(hb, buf, sizeof(buf)) > 0)
-					;
+			if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && heartbeats(hb)) {
 				last_hb = clock_mono();
 				if (!ready) {
 					ready = 1;
@@ -359,8 +411,8 @@ supervisor_main(const struct agent_config *start, const char *config_path)
 			if (waitpid(pid, &status, WNOHANG) == pid)
 				exited = 1;
 		}
-		close(hb);
-		close(cs);
+		ipc_free(hb);
+		ipc_free(cs);
 		if (stopping) {
 			slog("stopped");
 			ward_free(c);
@@ -411,7 +463,7 @@ supervisor_main(const struct agent_config *start, const char *config_path)
 					if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 						stopping = 1;
 					else if (si.ssi_signo == SIGHUP) /* for the next worker */
-						reload(c, config_path, -1);
+						reload(c, config_path, NULL);
 				}
 			}
 		}

@@ -14,6 +14,7 @@
  */
 
 #include "agent/validator.h"
+#include "agent/proctab.h"
 #include "agent/sandbox.h"
 #include "content/content.h"
 #include "content/image.h"
@@ -321,11 +322,11 @@ validator_main(const struct agent_config *c)
 	return 0;
 }
 
-/* The child's command line: the limits of the configuration the worker
+/* The child's arguments: the limits of the configuration the worker
  * runs, made before the fork (only async-signal-safe calls after it). */
 struct child_args {
 	char cpu[16], mem[16];
-	char *argv[10];
+	const char *args[8];
 };
 
 static void
@@ -333,26 +334,13 @@ child_args(const struct agent_config *c, struct child_args *a)
 {
 	snprintf(a->cpu, sizeof(a->cpu), "%u", c->validator_cpu_s);
 	snprintf(a->mem, sizeof(a->mem), "%u", c->validator_memory_mb);
-	a->argv[0] = (char *)"wardd";
-	a->argv[1] = (char *)"--validator";
-	a->argv[2] = (char *)"--validator-user";
-	a->argv[3] = (char *)c->validator_user;
-	a->argv[4] = (char *)"--validator-cpu-s";
-	a->argv[5] = a->cpu;
-	a->argv[6] = (char *)"--validator-memory-mb";
-	a->argv[7] = a->mem;
-	a->argv[8] = NULL;
-}
-
-/* The child: fd 3 = its end of the channel; then a fresh wardd. */
-static void __attribute__((noreturn)) exec_child(struct child_args *a, int sock)
-{
-	/* dup2 onto itself would keep close-on-exec. */
-	if (sock == 3 ? fcntl(3, F_SETFD, 0) != 0 : dup2(sock, 3) != 3)
-		_exit(3);
-	(void)close_range(4, ~0u, 0);
-	execv("/proc/self/exe", a->argv);
-	_exit(4);
+	a->args[0] = "--validator-user";
+	a->args[1] = c->validator_user;
+	a->args[2] = "--validator-cpu-s";
+	a->args[3] = a->cpu;
+	a->args[4] = "--validator-memory-mb";
+	a->args[5] = a->mem;
+	a->args[6] = NULL;
 }
 
 /*
@@ -437,14 +425,11 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 	}
 	close(mfd);
 	mfd = -1;
-	pid = fork();
-	if (pid < 0) {
+	if (proctab_spawn(PROC_VALIDATOR, args.args, &sv[1], 1, 0, &pid) != 0) {
 		snprintf(reason, reasonlen, "cannot start the validator: %s", strerror(errno));
 		r = WARD_EIO;
 		goto out;
 	}
-	if (pid == 0)
-		exec_child(&args, sv[1]);
 	close(sv[1]);
 	sv[1] = -1;
 	r = await_answer(ch, deadline, &m, &d);
@@ -482,7 +467,8 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 		r = WARD_EVERIFY;
 		goto out;
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 4) {
+	if (WIFEXITED(status) &&
+	    (WEXITSTATUS(status) == PROCTAB_EXIT_EXEC || WEXITSTATUS(status) == PROCTAB_EXIT_FDS)) {
 		snprintf(reason, reasonlen, "cannot start the validator (exec of /proc/self/exe)");
 		r = WARD_EIO;
 		goto out;

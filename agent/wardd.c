@@ -1,8 +1,9 @@
 /*
  * wardd: the endpoint agent.  Parses its arguments and configuration and
- * hands over to the supervisor (which runs the worker), or, as
- * `wardd --validator`, validates one bundle in a sandbox for the worker;
- * `wardd --scanner`, scans files in a sandbox for the worker.
+ * hands over to the supervisor, or runs one of the roles wardd starts
+ * itself as (agent/proctab.h): `wardd --worker`, the worker the supervisor
+ * starts; `wardd --validator`, validates one bundle in a sandbox for the
+ * worker; `wardd --scanner`, scans files in a sandbox for the worker.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "util/log.h"
 #include "agent/onaccess.h"
 #include "agent/pidlock.h"
+#include "agent/reload.h"
 #include "agent/supervisor.h"
 #include "agent/validator.h"
 #include "agent/scanner.h"
@@ -53,9 +56,12 @@ usage(FILE *f)
 		   "are named in the log, and a file with an error is refused and the running\n"
 		   "configuration kept.\n"
 		   "\n"
-		   "wardd starts itself as --validator (a bundle's sandboxed compile and\n"
-		   "test) and --scanner (the sandboxed processes that read and match files,\n"
-		   "as scan.user); these roles are for the agent's own use only.\n");
+		   "wardd starts itself as --worker (the root process that runs the\n"
+		   "sensors, the content and the control socket, started by the supervisor\n"
+		   "with its channels on fds 3 and 4), --validator (a bundle's sandboxed\n"
+		   "compile and test) and --scanner (the sandboxed processes that read and\n"
+		   "match files, as scan.user); these roles are for the agent's own use\n"
+		   "only (docs/agent.md, \"Processes\").\n");
 }
 
 /*
@@ -279,6 +285,7 @@ main(int argc, char **argv)
 	    {"validator-cpu-s", required_argument, NULL, 'P'},
 	    {"validator-memory-mb", required_argument, NULL, 'M'},
 	    {"scanner", no_argument, NULL, 'S'},
+	    {"worker", no_argument, NULL, 'W'},
 	    {"scan-user", required_argument, NULL, 'u'},
 	    {"check-config", no_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
@@ -290,7 +297,7 @@ main(int argc, char **argv)
 	const char *config = NULL, *v_user = NULL, *s_user = NULL;
 	char abs_config[4096];
 	long v_cpu = 0, v_mem = 0;
-	int c, foreground = 0, validator = 0, scanner = 0, check = 0, locks[2];
+	int c, foreground = 0, validator = 0, scanner = 0, worker = 0, check = 0, locks[2];
 
 	log_program("wardd");
 	while ((c = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
@@ -309,6 +316,9 @@ main(int argc, char **argv)
 			break;
 		case 'S':
 			scanner = 1;
+			break;
+		case 'W':
+			worker = 1;
 			break;
 		case 'u':
 			s_user = optarg;
@@ -332,6 +342,15 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (worker) {
+		/* The supervisor's child: the configuration comes on its channel
+		 * (checked there), the path only for status to show.  Named as
+		 * the supervisor is (the exec made it "exe"). */
+		if (config == NULL || optind != argc || scanner || validator || check)
+			return 2;
+		(void)prctl(PR_SET_NAME, "wardd");
+		return reload_worker_main(config);
 	}
 	if (scanner) {
 		/* Like the validator: the worker passes what it runs with. */
@@ -408,5 +427,5 @@ main(int argc, char **argv)
 	    (locks[1] >= 0 && pidlock_write(locks[1], getpid()) != 0))
 		log_line(0, NULL, "warning: cannot write the pid in %s: %s", PIDLOCK_NAME,
 			 strerror(errno));
-	return supervisor_main(&cfg, abs_config);
+	return supervisor_main(&cfg, abs_config, locks);
 }

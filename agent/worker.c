@@ -868,11 +868,11 @@ check_expiry(void)
 static void *
 heartbeat_thread(void *arg)
 {
-	int fd = (int)(intptr_t)arg;
+	struct ipc *hb = arg;
 
 	for (;;) {
-		if (fd >= 0 && write(fd, "h", 1) < 0 && errno != EINTR && errno != EAGAIN)
-			fd = -1;
+		if (hb != NULL && reload_heartbeat(hb) != 0)
+			hb = NULL; /* closed: the supervisor will see the silence */
 		check_expiry();
 		sleep(1);
 	}
@@ -1025,7 +1025,8 @@ reconfigure(struct agent_config *next, unsigned groups)
 }
 
 int
-worker_main(const struct agent_config *c, const char *config_path, int heartbeat_fd, int cfg_sock)
+worker_main(const struct agent_config *c, const char *config_path, struct ipc *heartbeat,
+	    struct ipc *cfg)
 {
 	struct ward_diag d;
 	sigset_t set;
@@ -1138,7 +1139,7 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 
 		json_decref(r);
 	}
-	if (pthread_create(&t, NULL, heartbeat_thread, (void *)(intptr_t)heartbeat_fd) == 0)
+	if (pthread_create(&t, NULL, heartbeat_thread, heartbeat) == 0)
 		pthread_detach(t);
 	{
 		const char *mode = mode_name();
@@ -1148,7 +1149,7 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 		       : strcmp(mode, "waiting") == 0 ? "waiting for content"
 						      : mode);
 	}
-	reload_serve(sfd, cfg_sock, reconfigure);
+	reload_serve(sfd, cfg, reconfigure);
 	logmsg("stopping");
 	control_stop();
 	emit(event_new(EVENT_KIND_EVENT, "process", "end", "agent-stopped", "success"));

@@ -18,14 +18,16 @@
 
 /*
  * Runs the worker until SIGTERM with the configuration c (read from
- * config_path, which status shows).  heartbeat_fd (or -1) receives a byte
- * every second while the worker is healthy, and one as soon as it serves
- * requests; cfg_sock (or -1) brings reloaded configurations from the
- * supervisor (reload.h), applied as they come.  Returns the process exit
+ * config_path, which status shows; c must live as long as the process).
+ * heartbeat (or NULL) gets a heartbeat frame every second while the
+ * worker is healthy, and one as soon as it serves requests; cfg (or NULL)
+ * brings reloaded configurations from the supervisor (reload.h), applied
+ * as they come.  Both channels are taken.  Returns the process exit
  * status.
  */
-int worker_main(const struct agent_config *c, const char *config_path, int heartbeat_fd,
-		int cfg_sock);
+struct ipc;
+int worker_main(const struct agent_config *c, const char *config_path, struct ipc *heartbeat,
+		struct ipc *cfg);
 
 /*
  * For the worker's sensors (agent-internal): the content in use, held by
@@ -68,8 +70,8 @@ struct json_t *worker_status_json(void);
  * desired version), or 0: a refusal before the bundle's own version can
  * be trusted (its signatures) is recorded under it, so that the server
  * hears which of its releases was refused. */
-int worker_activate(const unsigned char *p, size_t n, long long *version, double *ms,
-		    char *reason, size_t rlen);
+int worker_activate(const unsigned char *p, size_t n, long long *version, double *ms, char *reason,
+		    size_t rlen);
 /* Back to last-known-good, the current version recorded as refused for
  * cause (CAUSE_OPERATOR_ROLLBACK, CAUSE_FLEET_ROLLBACK) with reason: 0
  * with msg set, or an error with msg the why. */

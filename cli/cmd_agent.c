@@ -1,7 +1,8 @@
 /*
  * ward agent: talks to the running wardd over its control socket
- * (RUN_DIR/control.sock, root only): one JSON request line, one JSON
- * answer line.
+ * (RUN_DIR/control.sock, root only): one typed request frame
+ * (lib/proto/ctlmsg.h), one answer (JSON text in a frame or a sealed
+ * memory file).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,9 +16,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/file.h"
-
-#define MAX_ANSWER (64 << 20)
+#include "proto/ctlmsg.h"
+#include "util/buf.h"
+#include "util/ipc.h"
 
 static void
 agent_usage(FILE *f)
@@ -84,75 +85,142 @@ cli_exception_spec(const char *sha, const char *rule, const char *glob, const ch
 	return spec;
 }
 
+/* The typed request for the JSON request req ({"cmd": ..., and its
+ * arguments}): 0, or -1 (printed why). */
+static int
+agent_request(json_t *req, struct ctlmsg_req *m)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	const char *a = NULL, *b = NULL;
+	char *spec = NULL;
+	int r = -1;
+
+	memset(m, 0, sizeof(*m));
+	m->type = ctlmsg_type_of(cmd);
+	switch (m->type) {
+	case CTLMSG_APPLY:
+		a = json_string_value(json_object_get(req, "path"));
+		break;
+	case CTLMSG_SCAN:
+		a = json_string_value(json_object_get(req, "path"));
+		if (json_is_true(json_object_get(req, "quarantine")))
+			m->flags |= CTLMSG_F_QUARANTINE;
+		break;
+	case CTLMSG_QUARANTINE_RESTORE:
+		b = json_string_value(json_object_get(req, "to"));
+		/* fall through */
+	case CTLMSG_QUARANTINE_DELETE:
+	case CTLMSG_EXCEPT_REMOVE:
+		a = json_string_value(json_object_get(req, "id"));
+		break;
+	case CTLMSG_EXCEPT_ADD:
+		a = spec = json_dumps(json_object_get(req, "exception"), JSON_COMPACT);
+		break;
+	default:
+		break;
+	}
+	if (m->type == 0 || (a != NULL && strlen(a) > CTLMSG_MAX_ARG) ||
+	    (b != NULL && strlen(b) > CTLMSG_MAX_ARG)) {
+		fprintf(stderr,
+			"ward: %s: not a request the agent takes (or an argument longer "
+			"than %d bytes)\n",
+			cmd != NULL ? cmd : "?", CTLMSG_MAX_ARG);
+		goto out;
+	}
+	if (a != NULL)
+		memcpy(m->a, a, strlen(a) + 1);
+	if (b != NULL)
+		memcpy(m->b, b, strlen(b) + 1);
+	r = 0;
+out:
+	free(spec);
+	return r;
+}
+
+/* The answer frame m as JSON (NULL: printed why). */
+static json_t *
+agent_answer(struct ipc_msg *m)
+{
+	const uint8_t *p = NULL;
+	struct ward_diag d;
+	uint64_t size = 0;
+	json_t *ans = NULL;
+
+	memset(&d, 0, sizeof(d));
+	if (m->type == CTLMSG_ANSWER)
+		return json_loadb((const char *)m->p, m->len, 0, NULL);
+	if (ctlmsg_answer_file_decode(m, &size, &d) != 0 ||
+	    ipc_memfd_map(m->fd, (size_t)size, &p) != 0) {
+		fprintf(stderr, "ward: the agent's answer: %s\n", d.msg);
+		return NULL;
+	}
+	ans = json_loadb((const char *)p, (size_t)size, 0, NULL);
+	ipc_memfd_unmap(p, (size_t)size);
+	return ans;
+}
+
 /* Sends req, returns the parsed answer (NULL: printed why, unless quiet
  * and the agent is simply not running). */
 json_t *
 cli_agent_ask(const char *run_dir, json_t *req, int quiet)
 {
 	struct sockaddr_un sa;
-	char path[PATH_MAX], *text;
+	char path[PATH_MAX];
+	struct ctlmsg_req *m = calloc(1, sizeof(*m));
+	struct ipc *c = NULL;
+	struct ipc_msg am = {.fd = -1};
+	struct ward_diag d;
+	struct wbuf w;
 	json_t *ans = NULL;
-	json_error_t je;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd;
+	int fd = -1, r;
 
+	wbuf_init(&w);
+	memset(&d, 0, sizeof(d));
+	if (m == NULL || agent_request(req, m) != 0)
+		goto out;
 	snprintf(path, sizeof(path), "%s/control.sock", run_dir);
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "ward: %s: path too long\n", path);
-		return NULL;
+		goto out;
 	}
 	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		if (quiet && (errno == ENOENT || errno == ECONNREFUSED)) {
-			if (fd >= 0)
-				close(fd);
-			return NULL;
-		}
+		if (quiet && (errno == ENOENT || errno == ECONNREFUSED))
+			goto out;
 		fprintf(stderr, "ward: cannot reach the agent at %s: %s%s\n", path, strerror(errno),
-			errno == EACCES ? " (run as root)"
+			errno == EACCES				   ? " (run as root)"
 			: errno == ENOENT || errno == ECONNREFUSED ? " (is wardd running?)"
-								    : "");
-		if (fd >= 0)
-			close(fd);
-		return NULL;
+								   : "");
+		goto out;
 	}
-	text = json_dumps(req, JSON_COMPACT);
-	if (text == NULL || file_write_all(fd, text, strlen(text)) != 0 ||
-	    file_write_all(fd, "\n", 1) != 0) {
-		fprintf(stderr, "ward: cannot send to the agent: %s\n", strerror(errno));
-		free(text);
-		close(fd);
-		return NULL;
+	r = ipc_new(fd, &ctlmsg_to_client, &ctlmsg_to_agent, &c);
+	fd = -1;
+	if (r == 0 && (ctlmsg_req_encode(&w, m) != 0 || w.err != 0)) {
+		fprintf(stderr, "ward: %s: missing or unexpected arguments for the agent\n",
+			ctlmsg_name(m->type));
+		goto out;
 	}
-	free(text);
-	for (;;) {
-		ssize_t k;
-
-		if (len + 65536 > cap) {
-			char *nb = realloc(buf, cap + 65536 + 1);
-
-			if (nb == NULL || cap > MAX_ANSWER)
-				break;
-			buf = nb;
-			cap += 65536;
-		}
-		k = read(fd, buf + len, cap - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		len += (size_t)k;
+	if (r != 0 || ipc_send(c, (uint16_t)m->type, w.p, w.len, -1, IPC_FOREVER, &d) != 0) {
+		fprintf(stderr, "ward: cannot send to the agent: %s\n",
+			d.msg[0] != '\0' ? d.msg : strerror(errno));
+		goto out;
 	}
-	close(fd);
-	if (buf != NULL)
-		ans = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, &je);
-	free(buf);
+	/* A scan of a large tree takes as long as it takes. */
+	if (ipc_recv(c, IPC_FOREVER, &am, &d) == 0)
+		ans = agent_answer(&am);
 	if (ans == NULL)
-		fprintf(stderr, "ward: the agent closed the connection without an answer\n");
+		fprintf(stderr, "ward: the agent closed the connection without an answer%s%s\n",
+			d.msg[0] != '\0' ? ": " : "", d.msg);
+out:
+	ipc_msg_close(&am);
+	ipc_free(c);
+	if (fd >= 0)
+		close(fd);
+	wbuf_free(&w);
+	free(m);
 	return ans;
 }
 
@@ -163,7 +231,8 @@ print_list(json_t *a)
 	json_t *e;
 	size_t i;
 
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		printf("%s%s", i == 0 ? ": " : ", ", json_string_value(e));
 	}
 	printf("\n");
@@ -220,7 +289,8 @@ print_status(json_t *s)
 			       json_string_value(json_object_get(e, "activated_at")),
 			       json_string_value(json_object_get(e, "expires")));
 	}
-	json_array_foreach(json_object_get(content, "rejected"), i, e) {
+	json_array_foreach(json_object_get(content, "rejected"), i, e)
+	{
 		long long ver = (long long)json_integer_value(json_object_get(e, "version"));
 		const char *cause = json_string_value(json_object_get(e, "cause"));
 
@@ -236,17 +306,18 @@ print_status(json_t *s)
 			       json_string_value(json_object_get(e, "reason")));
 	}
 	json_array_foreach(json_object_get(s, "crashes"), i, e)
-		printf("crash:           version %lld at %s\n",
-		       (long long)json_integer_value(json_object_get(e, "version")),
-		       json_string_value(json_object_get(e, "at")));
+	    printf("crash:           version %lld at %s\n",
+		   (long long)json_integer_value(json_object_get(e, "version")),
+		   json_string_value(json_object_get(e, "at")));
 	json_array_foreach(json_object_get(s, "warnings"), i, e)
-		printf("warning:         %s\n", json_string_value(e));
+	    printf("warning:         %s\n", json_string_value(e));
 	{
 		const char *name, *cname;
 		json_t *c;
 		int first;
 
-		json_object_foreach(json_object_get(s, "sensors"), name, e) {
+		json_object_foreach(json_object_get(s, "sensors"), name, e)
+		{
 			char label[32];
 
 			snprintf(label, sizeof(label), "%s:", name);
@@ -254,14 +325,16 @@ print_status(json_t *s)
 			if ((v = json_object_get(e, "reason")) != NULL)
 				printf(" (%s)", json_string_value(v));
 			first = 1;
-			json_object_foreach(json_object_get(e, "counters"), cname, c) {
+			json_object_foreach(json_object_get(e, "counters"), cname, c)
+			{
 				printf("%s %s %lld", first ? ";" : ",", cname,
 				       (long long)json_integer_value(c));
 				first = 0;
 			}
 			printf("\n");
 			if ((v = json_object_get(e, "partial")) != NULL)
-				printf("%-16s watching less than asked: %s\n", "", json_string_value(v));
+				printf("%-16s watching less than asked: %s\n", "",
+				       json_string_value(v));
 			if (strcmp(name, "fim") == 0)
 				print_fim_paths(e);
 		}
@@ -314,7 +387,8 @@ print_exceptions(json_t *ans)
 	size_t i;
 
 	printf("%-8s %5s  %-71s %s\n", "SOURCE", "ID", "MATCH", "REASON");
-	json_array_foreach(json_object_get(ans, "exceptions"), i, e) {
+	json_array_foreach(json_object_get(ans, "exceptions"), i, e)
+	{
 		const char *reason = json_string_value(json_object_get(e, "reason"));
 		const char *by = json_string_value(json_object_get(e, "by"));
 
@@ -345,7 +419,8 @@ print_scan(json_t *ans, int json)
 		json_dumpf(ans, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("\n");
 	} else {
-		json_array_foreach(json_object_get(ans, "matches"), i, m) {
+		json_array_foreach(json_object_get(ans, "matches"), i, m)
+		{
 			printf("%s: %s FOUND\n", json_string_value(json_object_get(m, "path")),
 			       json_string_value(json_object_get(m, "rule")));
 			if ((x = json_object_get(m, "quarantined")) != NULL)
@@ -357,7 +432,8 @@ print_scan(json_t *ans, int json)
 					json_string_value(json_object_get(m, "path")),
 					json_string_value(json_object_get(x, "error")));
 		}
-		json_array_foreach(json_object_get(ans, "excepted"), i, m) {
+		json_array_foreach(json_object_get(ans, "excepted"), i, m)
+		{
 			x = json_object_get(m, "exception");
 			fprintf(stderr, "ward: %s: %s excepted by %s:%lld (%s)\n",
 				json_string_value(json_object_get(m, "path")),
@@ -383,16 +459,11 @@ int
 cmd_agent(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"run-dir", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{"format", required_argument, NULL, 'f'},
-		{"quarantine", no_argument, NULL, 'q'},
-		{"sha256", required_argument, NULL, 'S'},
-		{"path", required_argument, NULL, 'P'},
-		{"rule", required_argument, NULL, 'R'},
-		{"reason", required_argument, NULL, 'W'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"run-dir", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
+	    {"format", required_argument, NULL, 'f'},  {"quarantine", no_argument, NULL, 'q'},
+	    {"sha256", required_argument, NULL, 'S'},  {"path", required_argument, NULL, 'P'},
+	    {"rule", required_argument, NULL, 'R'},    {"reason", required_argument, NULL, 'W'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	const char *run_dir = getenv("WARD_RUN_DIR"), *sub, *action = NULL;
 	const char *format = NULL, *sha = NULL, *glob = NULL, *rule = NULL, *reason = NULL;

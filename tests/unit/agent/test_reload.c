@@ -1,10 +1,13 @@
 /*
  * Unit tests of agent/reload: a configuration goes from the supervisor to
- * the worker whole, with its groups; a message of the wrong size, without
- * a descriptor, with two, or with an unsealed or resized memory file is
- * refused (and its descriptors closed); a closed peer is said.
+ * the worker whole, with its groups, over a real channel; a frame of the
+ * wrong size, groups no reload has, a memory file of another size than it
+ * says or not sealed is refused with WARD_EPROTO (its descriptor closed);
+ * reload_config_check refuses a string that does not end within its array
+ * (every string field and every element of the string arrays), a count
+ * beyond its array, an enum or flag out of range — nothing is repaired; a
+ * heartbeat goes the other way only; a closed peer is WARD_ECLOSED.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,35 +16,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/reload.h"
 #include "util/alloc.h"
+#include "util/buf.h"
+#include "util/clock.h"
 
-static int sv[2];
+/* The supervisor's end (s), the worker's (w) of a configuration channel. */
+static struct ipc *s, *w;
 
 static int
 setup(void **state)
 {
+	int sv[2];
+
 	(void)state;
-	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
+	if (ipc_pair(sv) != 0 || ipc_new(sv[0], &reload_nothing, &reload_config_proto, &s) != 0 ||
+	    ipc_new(sv[1], &reload_config_proto, &reload_nothing, &w) != 0)
+		return -1;
+	return 0;
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	close(sv[0]);
-	if (sv[1] >= 0)
-		close(sv[1]);
+	ipc_free(s);
+	ipc_free(w);
 	return 0;
 }
 
-/* How many descriptors this process has open. */
 static int
 open_fds(void)
 {
@@ -52,161 +59,207 @@ open_fds(void)
 	return n;
 }
 
+static struct agent_config *
+defaults(void)
+{
+	struct agent_config *c = ward_malloc(sizeof(*c));
+
+	assert_non_null(c);
+	config_defaults(c);
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/ward-test");
+	c->ntrusted = 1;
+	snprintf(c->trusted_keys[0], CONFIG_MAX_PATH, "/etc/ward/k.pub");
+	return c;
+}
+
 static void
 test_round_trip(void **state)
 {
-	struct agent_config *c = calloc(1, sizeof(*c)), *got = NULL;
+	struct agent_config *c = defaults(), *got = NULL;
+	struct ward_diag d;
 	unsigned groups = 0;
 
 	(void)state;
-	config_defaults(c);
-	snprintf(c->ndjson_path, sizeof(c->ndjson_path), "/var/log/ward/events.ndjson");
-	c->fim_npaths = 1;
-	snprintf(c->fim_paths[0], sizeof(c->fim_paths[0]), "/etc");
-	assert_int_equal(reload_send(sv[0], c, CONFIG_OUTPUTS | CONFIG_FIM), 0);
-	assert_int_equal(reload_recv(sv[1], &got, &groups), 0);
+	assert_int_equal(reload_send(s, c, CONFIG_OUTPUTS | CONFIG_FIM, IPC_FOREVER, &d), 0);
+	assert_int_equal(reload_recv(w, IPC_FOREVER, &got, &groups, &d), 0);
 	assert_non_null(got);
 	assert_int_equal(groups, CONFIG_OUTPUTS | CONFIG_FIM);
 	assert_memory_equal(got, c, sizeof(*c));
 	ward_free(got);
-	/* Nothing more: EAGAIN, not a message. */
-	assert_int_equal(reload_recv(sv[1], &got, &groups), -1);
-	assert_int_equal(errno, EAGAIN);
-	free(c);
+	/* The worker sends nothing on it. */
+	assert_int_equal(ipc_send(w, RELOAD_CONFIG, NULL, 0, -1, IPC_FOREVER, &d), WARD_EINVAL);
+	ward_free(c);
 }
 
-/* Sends a header of n bytes and the descriptors fds[0..nfds). */
+/* Sends a config frame whose payload says groups and size, with fd. */
 static void
-send_raw(const void *p, size_t n, const int *fds, int nfds)
+send_config(struct ipc *ch, uint32_t groups, uint64_t size, int fd)
 {
-	char buf[CMSG_SPACE(sizeof(int) * 4)];
-	struct iovec iov = {(void *)p, n};
-	struct msghdr mh;
-	struct cmsghdr *ch;
+	struct ward_diag d;
+	struct wbuf b;
 
-	memset(&mh, 0, sizeof(mh));
-	memset(buf, 0, sizeof(buf));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (nfds > 0) {
-		mh.msg_control = buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		ch = CMSG_FIRSTHDR(&mh);
-		ch->cmsg_level = SOL_SOCKET;
-		ch->cmsg_type = SCM_RIGHTS;
-		ch->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(ch), fds, sizeof(int) * (size_t)nfds);
-	}
-	assert_int_equal(sendmsg(sv[0], &mh, 0), (ssize_t)n);
+	wbuf_init(&b);
+	wbuf_u32(&b, groups);
+	wbuf_u64(&b, size);
+	assert_int_equal(ipc_send(ch, RELOAD_CONFIG, b.p, b.len, fd, IPC_FOREVER, &d), 0);
+	wbuf_free(&b);
 }
 
-static int
-config_memfd(size_t size, int seal)
-{
-	struct agent_config *c = calloc(1, size);
-	int fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, c, size), (ssize_t)size);
-	if (seal)
-		assert_int_equal(fcntl(fd, F_ADD_SEALS,
-				       F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL),
-				 0);
-	free(c);
-	return fd;
-}
-
+/* A fresh channel pair for each refusal (a refusal closes the channel). */
 static void
-expect_refused(void)
+expect_refused(const struct agent_config *c, uint32_t groups, uint64_t size, size_t fsize)
 {
-	struct agent_config *got = NULL;
-	unsigned groups = 7;
+	struct agent_config *got = (void *)1;
+	struct ward_diag d;
+	unsigned g = 7;
+	int fd;
 
-	assert_int_equal(reload_recv(sv[1], &got, &groups), -1);
-	assert_int_equal(errno, EPROTO);
+	teardown(NULL);
+	assert_int_equal(setup(NULL), 0);
+	assert_int_equal(ipc_memfd_new("t", c, fsize, &fd), 0);
+	send_config(s, groups, size, fd);
+	close(fd);
+	assert_int_equal(reload_recv(w, IPC_FOREVER, &got, &g, &d), WARD_EPROTO);
 	assert_null(got);
-	assert_int_equal(groups, 0);
+	assert_int_equal(g, 0);
 }
 
 static void
 test_malformed(void **state)
 {
-	struct {
-		uint32_t magic, groups;
-		uint64_t size;
-	} m = {0x444c5257u, CONFIG_FIM, sizeof(struct agent_config)};
-	int before = open_fds(), fds[2];
+	struct agent_config *c = defaults();
+	struct agent_config *got = NULL;
+	struct ward_diag d;
+	unsigned g;
+	int before, fd;
 
 	(void)state;
-	/* No descriptor. */
-	send_raw(&m, sizeof(m), NULL, 0);
-	expect_refused();
-	/* A short header. */
-	fds[0] = config_memfd(sizeof(struct agent_config), 1);
-	send_raw(&m, sizeof(m) - 1, fds, 1);
-	close(fds[0]);
-	expect_refused();
-	/* Another magic. */
-	m.magic = 0x41414141u;
-	fds[0] = config_memfd(sizeof(struct agent_config), 1);
-	send_raw(&m, sizeof(m), fds, 1);
-	close(fds[0]);
-	expect_refused();
-	m.magic = 0x444c5257u;
-	/* Two descriptors. */
-	fds[0] = config_memfd(sizeof(struct agent_config), 1);
-	fds[1] = config_memfd(sizeof(struct agent_config), 1);
-	send_raw(&m, sizeof(m), fds, 2);
-	close(fds[0]);
-	close(fds[1]);
-	expect_refused();
-	/* Not sealed: its sender could still change it. */
-	fds[0] = config_memfd(sizeof(struct agent_config), 0);
-	send_raw(&m, sizeof(m), fds, 1);
-	close(fds[0]);
-	expect_refused();
-	/* A file of another size than it says. */
-	fds[0] = config_memfd(sizeof(struct agent_config) / 2, 1);
-	send_raw(&m, sizeof(m), fds, 1);
-	close(fds[0]);
-	expect_refused();
-	/* A size other than a configuration's. */
-	m.size = 1u << 30;
-	fds[0] = config_memfd(sizeof(struct agent_config), 1);
-	send_raw(&m, sizeof(m), fds, 1);
-	close(fds[0]);
-	expect_refused();
-	/* Every descriptor that came was closed. */
+	before = open_fds();
+	/* A size other than a configuration's, or than its file's. */
+	expect_refused(c, CONFIG_FIM, sizeof(*c) - 1, sizeof(*c) - 1);
+	expect_refused(c, CONFIG_FIM, sizeof(*c), sizeof(*c) - 8);
+	/* Groups no reload has. */
+	expect_refused(c, 0x80000000u, sizeof(*c), sizeof(*c));
 	assert_int_equal(open_fds(), before);
+	/* Not sealed: its sender could still change it.  The channel itself
+	 * refuses it. */
+	teardown(NULL);
+	assert_int_equal(setup(NULL), 0);
+	assert_int_equal(ipc_memfd_open("t", &fd), 0);
+	assert_int_equal(write(fd, c, sizeof(*c)), (ssize_t)sizeof(*c));
+	assert_int_equal(
+	    ipc_send(s, RELOAD_CONFIG, "\0\0\0\0\0\0\0\0\0\0\0\0", 12, fd, IPC_FOREVER, &d), 0);
+	close(fd);
+	assert_int_equal(reload_recv(w, IPC_FOREVER, &got, &g, &d), WARD_EPROTO);
+	assert_null(got);
+	ward_free(c);
 }
 
 static void
 test_strings_end_in_their_arrays(void **state)
 {
-	struct agent_config *c = calloc(1, sizeof(*c)), *got = NULL;
-	unsigned groups;
+	struct agent_config *c = defaults();
+	struct ward_diag d;
 
 	(void)state;
-	memset(c, 'A', sizeof(*c));
-	assert_int_equal(reload_send(sv[0], c, CONFIG_OUTPUTS), 0);
-	assert_int_equal(reload_recv(sv[1], &got, &groups), 0);
-	assert_int_equal(strlen(got->ndjson_path), sizeof(got->ndjson_path) - 1);
-	assert_int_equal(strlen(got->fim_paths[31]), CONFIG_MAX_PATH - 1);
-	assert_true(got->fim_npaths <= CONFIG_MAX_KEYS);
-	ward_free(got);
-	free(c);
+	assert_int_equal(reload_config_check(c, &d), 0);
+	memset(c->run_dir, 'a', sizeof(c->run_dir));
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "run_dir"));
+	/* Sent whole, it is refused whole. */
+	expect_refused(c, CONFIG_OUTPUTS, sizeof(*c), sizeof(*c));
+	ward_free(c);
+
+	/* The last element of an array of strings, beyond its count. */
+	c = defaults();
+	memset(c->fim_excludes[CONFIG_MAX_KEYS - 1], 'x', CONFIG_MAX_PATH);
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "fim_excludes[31]"));
+	ward_free(c);
+
+	c = defaults();
+	memset(c->exceptions[WARD_MAX_CONFIG_EXCEPTIONS - 1], 'e', WARD_MAX_EXCEPT_TEXT);
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	ward_free(c);
+
+	c = defaults();
+	memset(c->server_enroll_token, 't', sizeof(c->server_enroll_token));
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	ward_free(c);
+}
+
+static void
+test_counts_and_enums(void **state)
+{
+	struct agent_config *c = defaults();
+	struct ward_diag d;
+
+	(void)state;
+	c->fim_npaths = CONFIG_MAX_KEYS + 1;
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "fim_npaths"));
+	c->fim_npaths = CONFIG_MAX_KEYS;
+	assert_int_equal(reload_config_check(c, &d), 0);
+	c->nexceptions = WARD_MAX_CONFIG_EXCEPTIONS + 1;
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	c->nexceptions = 0;
+	c->ntrusted = 1000;
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	c->ntrusted = 1;
+	c->fim_package_manager = 3;
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "fim_package_manager"));
+	c->fim_package_manager = CONFIG_PKG_IGNORE;
+	c->server_exceptions = -1;
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	c->server_exceptions = CONFIG_SRVEXC_ALL;
+	c->journal_fsync = 3;
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	c->journal_fsync = 0;
+	c->onaccess_fail_closed = 2;
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	c->onaccess_fail_closed = 1;
+	c->signature_threshold = 0;
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	c->signature_threshold = 1;
+	assert_int_equal(reload_config_check(c, &d), 0);
+	ward_free(c);
+}
+
+static void
+test_heartbeat(void **state)
+{
+	struct ipc *hs, *hw;
+	struct ipc_msg m;
+	struct ward_diag d;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(ipc_pair(sv), 0);
+	assert_int_equal(ipc_new(sv[0], &reload_heartbeat_proto, &reload_nothing, &hs), 0);
+	assert_int_equal(ipc_new(sv[1], &reload_nothing, &reload_heartbeat_proto, &hw), 0);
+	assert_int_equal(reload_heartbeat(hw), 0);
+	assert_int_equal(ipc_recv(hs, IPC_FOREVER, &m, &d), 0);
+	assert_int_equal(m.type, RELOAD_HEARTBEAT);
+	/* The supervisor sends nothing on it. */
+	assert_int_equal(ipc_send(hs, RELOAD_HEARTBEAT, NULL, 0, -1, IPC_FOREVER, &d), WARD_EINVAL);
+	ipc_free(hs);
+	assert_int_equal(ipc_recv(hw, clock_mono() + 1.0, &m, &d), WARD_ECLOSED);
+	ipc_free(hw);
 }
 
 static void
 test_peer_closed(void **state)
 {
 	struct agent_config *got = NULL;
-	unsigned groups;
+	struct ward_diag d;
+	unsigned g;
 
 	(void)state;
-	close(sv[0]);
-	sv[0] = socket(AF_UNIX, SOCK_SEQPACKET, 0); /* for teardown */
-	assert_int_equal(reload_recv(sv[1], &got, &groups), 1);
+	ipc_free(s);
+	s = NULL;
+	assert_int_equal(reload_recv(w, IPC_FOREVER, &got, &g, &d), WARD_ECLOSED);
+	assert_null(got);
 }
 
 int
@@ -216,8 +269,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strings_end_in_their_arrays, setup, teardown),
+	    cmocka_unit_test(test_counts_and_enums),
+	    cmocka_unit_test(test_heartbeat),
 	    cmocka_unit_test_setup_teardown(test_peer_closed, setup, teardown),
 	};
-
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
