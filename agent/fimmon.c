@@ -89,8 +89,9 @@ struct rec {
 };
 
 static struct {
-	struct agent_config *cfg;  /* the fim thread's own copy */
-	struct agent_config *next; /* a reload's, for the fim thread to take; lock */
+	const struct sensor_host *host; /* the agent, from start on */
+	struct agent_config *cfg;	/* the fim thread's own copy */
+	struct agent_config *next;	/* a reload's, for the fim thread to take; lock */
 	int fan, wake;
 	int running; /* lock: the thread runs and fim.realtime is on */
 	int started; /* lock: the thread runs */
@@ -294,7 +295,7 @@ static int
 build_watch(struct fim_watch *w)
 {
 	const struct agent_config *c = F.cfg;
-	struct active *a = worker_content_get();
+	struct active *a = F.host->content_get(F.host->arg);
 	struct ward_diag d;
 	char own[CONFIG_MAX_PATH + 4];
 	unsigned i;
@@ -302,7 +303,7 @@ build_watch(struct fim_watch *w)
 
 	memset(w, 0, sizeof(*w));
 	if (!c->fim_realtime) { /* turned off by a reload: watch nothing */
-		worker_content_put(a);
+		F.host->content_put(F.host->arg, a);
 		return 0;
 	}
 	for (i = 0; i < c->fim_npaths && r == 0; i++)
@@ -317,7 +318,7 @@ build_watch(struct fim_watch *w)
 		for (i = 0; i < cw->nexcludes && r == 0; i++)
 			r = fim_watch_add_exclude(w, cw->excludes[i], &d);
 	}
-	worker_content_put(a);
+	F.host->content_put(F.host->arg, a);
 	snprintf(own, sizeof(own), "%s", c->state_dir);
 	if (r == 0)
 		r = fim_watch_add_exclude(w, own, &d);
@@ -515,7 +516,7 @@ report(const char *action, const struct loc *l, const struct who *w, const char 
 		event_set_str(ev, "ward.fim.package_manager", w->pkg);
 	if (suppressed > 0)
 		event_set_int(ev, "ward.fim.suppressed", suppressed);
-	worker_emit(ev);
+	F.host->emit(F.host->arg, ev);
 	stat_add(&F.st.reported, 1);
 }
 
@@ -703,7 +704,7 @@ handle(const struct fanotify_event_metadata *md, const char *raw)
 			event_set_str(ev, "message",
 				      "the kernel's event queue overflowed: some file "
 				      "changes were not seen (run ward fim check)");
-			worker_emit(ev);
+			F.host->emit(F.host->arg, ev);
 		}
 		return;
 	}
@@ -859,12 +860,13 @@ fim_thread(void *arg)
 }
 
 int
-fimmon_start(const struct agent_config *c, char *why, size_t whylen)
+fimmon_start(const struct sensor_host *h, const struct agent_config *c, char *why, size_t whylen)
 {
 	enum digest_alg alg = strcmp(c->fim_hash, "sm3") == 0 ? DIGEST_SM3 : DIGEST_SHA256;
 	pthread_t t;
 
 	why[0] = '\0';
+	F.host = h;
 	F.cfg = ward_malloc(sizeof(*F.cfg));
 	if (F.cfg == NULL) {
 		snprintf(why, whylen, "out of memory");
@@ -952,7 +954,8 @@ fimmon_content_changed(void)
 }
 
 int
-fimmon_reconfigure(const struct agent_config *c, char *why, size_t whylen)
+fimmon_reconfigure(const struct sensor_host *h, const struct agent_config *c, char *why,
+		   size_t whylen)
 {
 	struct agent_config *copy;
 	uint64_t one = 1;
@@ -963,7 +966,7 @@ fimmon_reconfigure(const struct agent_config *c, char *why, size_t whylen)
 	started = F.started;
 	pthread_mutex_unlock(&F.lock);
 	if (!started) /* off since the start: fim.realtime was false, or it failed */
-		return c->fim_realtime ? fimmon_start(c, why, whylen) : 0;
+		return c->fim_realtime ? fimmon_start(h, c, why, whylen) : 0;
 	copy = ward_malloc(sizeof(*copy));
 	if (copy == NULL) {
 		snprintf(why, whylen, "out of memory");

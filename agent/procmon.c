@@ -44,6 +44,7 @@ struct recent {
 };
 
 static struct {
+	const struct sensor_host *host; /* the agent, from start on */
 	int sock;
 	int running;
 	pthread_mutex_t lock; /* st, recent */
@@ -224,7 +225,7 @@ on_exec(pid_t pid)
 
 	if (pid == P.self)
 		return;
-	a = worker_content_get();
+	a = P.host->content_get(P.host->arg);
 	rules = a != NULL ? worker_content_sigma(a) : NULL;
 	pthread_mutex_lock(&P.lock);
 	P.st.execs++;
@@ -238,12 +239,12 @@ on_exec(pid_t pid)
 			(void)procfs_status(pid, &ps);
 			remember(pid, exe, ps.name, ps.ppid);
 		}
-		worker_content_put(a);
+		P.host->content_put(P.host->arg, a);
 		return;
 	}
 	pi = malloc(sizeof(*pi));
 	if (pi == NULL) {
-		worker_content_put(a);
+		P.host->content_put(P.host->arg, a);
 		return;
 	}
 	memset(pi, 0, sizeof(*pi));
@@ -284,7 +285,7 @@ on_exec(pid_t pid)
 				event_set_str(ev, "rule.name", sigma_rule_title(rules, i));
 				if (!ok)
 					event_set_str(ev, "message", strerror(err));
-				worker_emit(ev);
+				P.host->emit(P.host->arg, ev);
 			}
 			pthread_mutex_lock(&P.lock);
 			P.st.killed += ok;
@@ -300,13 +301,13 @@ on_exec(pid_t pid)
 				event_set_str(ev, "ward.rule.level", sigma_rule_level(rules, i));
 			event_set_str(ev, "ward.rule.action", kill_it ? "kill" : "alert");
 			event_set_int(ev, "ward.content.version", worker_content_version(a));
-			worker_emit(ev);
+			P.host->emit(P.host->arg, ev);
 		}
 		if (kill_it)
 			break; /* the process is gone */
 	}
 	free(pi);
-	worker_content_put(a);
+	P.host->content_put(P.host->arg, a);
 }
 
 /*
@@ -398,13 +399,14 @@ reader(void *arg)
 }
 
 int
-procmon_start(char *why, size_t whylen)
+procmon_start(const struct sensor_host *h, char *why, size_t whylen)
 {
 	struct sockaddr_nl sa;
 	pthread_t t;
 	int rcvbuf = 4 << 20;
 
 	why[0] = '\0';
+	P.host = h;
 	P.self = getpid();
 	P.sock = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
 	if (P.sock < 0) {

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/sensor.h"
+
 struct procmon_stats {
 	uint64_t execs;	  /* exec events seen */
 	uint64_t matches; /* rule matches */
@@ -21,8 +23,9 @@ struct procmon_stats {
 	uint64_t lost;	  /* times the kernel dropped events (receive buffer full) */
 };
 
-/* Starts the sensor; -1 with why when the connector is not available. */
-int procmon_start(char *why, size_t whylen);
+/* Starts the sensor, reporting to h (borrowed: lives as long as the
+ * process); -1 with why when the connector is not available. */
+int procmon_start(const struct sensor_host *h, char *why, size_t whylen);
 int procmon_running(void);
 void procmon_get_stats(struct procmon_stats *st);
 
