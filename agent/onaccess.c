@@ -9,6 +9,7 @@
  */
 #include "agent/onaccess.h"
 #include "agent/onaccess_cache.h"
+#include "agent/sensor_event.h"
 #include "agent/exceptions.h"
 #include "agent/procfs.h"
 #include "agent/worker.h"
@@ -431,41 +432,21 @@ report_excepted(const struct item *it, struct hit *h, const char *sha, long long
 /* what: 0 written, 1 execution denied, 2 execution allowed at the deadline,
  * 3 open denied, 4 open allowed at the deadline. */
 static void
-report(const struct item *it, const char *rule, long long version, int what, const struct stat *st)
+report(const struct item *it, const char *rule, long long version, enum sensor_oa_what what,
+       const struct stat *st)
 {
-	static const char *const actions[] = {"file-written-detected", "file-execution-denied",
-					      "file-execution-allowed-late", "file-open-denied",
-					      "file-open-allowed-late"};
-	static const char *const messages[] = {
-	    "a detected file was written", "execution of a detected file was denied",
-	    "a detected file was executed: its verdict came after the response deadline",
-	    "opening a detected file was denied",
-	    "a detected file was opened: its verdict came after the response deadline"};
-	int denied = what == 1 || what == 3;
-	char path[PATH_MAX], exe[PATH_MAX];
-	json_t *ev;
-
-	char fd[32];
+	struct sensor_oa_detection d = {
+	    .what = what, .pid = it->pid, .rule = rule, .version = version};
+	char path[PATH_MAX], exe[PATH_MAX], fd[32];
 
 	snprintf(fd, sizeof(fd), "fd/%d", it->fd);
 	(void)procfs_link(0, fd, path, sizeof(path));
 	(void)procfs_link(it->pid, "exe", exe, sizeof(exe));
-	ev = event_new(EVENT_KIND_ALERT, "malware", denied ? "denied" : "info", actions[what],
-		       denied	   ? "success"
-		       : what == 2 ? "failure"
-				   : NULL);
-	if (ev == NULL)
-		return;
-	event_set_str(ev, "file.path", path);
-	event_set_int(ev, "file.size", st->st_size);
-	event_set_int(ev, "file.inode", (int64_t)st->st_ino);
-	event_set_int(ev, "process.pid", it->pid);
-	if (exe[0] != '\0')
-		event_set_str(ev, "process.executable", exe);
-	event_set_str(ev, "rule.name", rule);
-	event_set_int(ev, "ward.content.version", version);
-	event_set_str(ev, "message", messages[what]);
-	O.host->emit(O.host->arg, ev);
+	d.path = path;
+	d.exe = exe;
+	d.size = st->st_size;
+	d.inode = (int64_t)st->st_ino;
+	O.host->emit(O.host->arg, sensor_event_onaccess(&d));
 }
 
 /*
@@ -639,14 +620,17 @@ scan_item(struct item *it)
 		answer_locked(it, !verdict && !policy_deny);
 		pthread_mutex_unlock(&O.lock);
 		if (verdict)
-			report(it, h->rule, version, (it->mask & FAN_OPEN_PERM) ? 3 : 1, &st);
+			report(it, h->rule, version,
+			       (it->mask & FAN_OPEN_PERM) ? SENSOR_OA_OPEN_DENIED
+							  : SENSOR_OA_EXEC_DENIED,
+			       &st);
 	} else {
 		pthread_mutex_unlock(&O.lock);
 		if (verdict)
 			report(it, h->rule, version,
-			       !it->perm		    ? 0
-			       : (it->mask & FAN_OPEN_PERM) ? 4
-							    : 2,
+			       !it->perm		    ? SENSOR_OA_WRITTEN
+			       : (it->mask & FAN_OPEN_PERM) ? SENSOR_OA_OPEN_LATE
+							    : SENSOR_OA_EXEC_LATE,
 			       &st);
 		if (verdict && !it->perm && quarantine)
 			respond_quarantine(it, h->rule);

@@ -9,6 +9,7 @@
  */
 #include "agent/procmon.h"
 #include "agent/procfs.h"
+#include "agent/sensor_event.h"
 #include "agent/worker.h"
 #include "event/event.h"
 #include "sigma/sigma.h"
@@ -190,28 +191,20 @@ enrich(pid_t pid, struct proc_info *pi, unsigned want)
 	pi->have |= want;
 }
 
+/* What the events say of the process pi (borrowed: lives as long as pi). */
 static void
-set_process(json_t *ev, pid_t pid, const struct proc_info *pi)
+view_of(pid_t pid, const struct proc_info *pi, struct sensor_proc *p)
 {
-	event_set_int(ev, "process.pid", pid);
-	if (pi->exe[0])
-		event_set_str(ev, "process.executable", pi->exe);
-	if (pi->cmdline[0])
-		event_set_str(ev, "process.command_line", pi->cmdline);
-	if (pi->cwd[0])
-		event_set_str(ev, "process.working_directory", pi->cwd);
-	if (pi->user[0])
-		event_set_str(ev, "user.name", pi->user);
-	if (pi->uid >= 0)
-		event_set_int(ev, "user.id", pi->uid);
-	if (pi->ppid > 0)
-		event_set_int(ev, "process.parent.pid", pi->ppid);
-	if (pi->pexe[0])
-		event_set_str(ev, "process.parent.executable", pi->pexe);
-	if (pi->pcmdline[0])
-		event_set_str(ev, "process.parent.command_line", pi->pcmdline);
-	if (pi->partial)
-		event_set(ev, "ward.process.partial", json_true());
+	p->pid = pid;
+	p->exe = pi->exe;
+	p->cmdline = pi->cmdline;
+	p->cwd = pi->cwd;
+	p->user = pi->user;
+	p->uid = pi->uid;
+	p->ppid = pi->ppid;
+	p->pexe = pi->pexe;
+	p->pcmdline = pi->pcmdline;
+	p->partial = pi->partial;
 }
 
 static void
@@ -266,7 +259,7 @@ on_exec(pid_t pid)
 	}
 	for (i = 0; i < sigma_set_count(rules); i++) {
 		int kill_it = sigma_rule_action(rules, i) == SIGMA_KILL;
-		json_t *ev;
+		struct sensor_proc view;
 
 		if (!sigma_match(rules, i, &sev))
 			continue;
@@ -278,31 +271,19 @@ on_exec(pid_t pid)
 			int ok = kill(pid, SIGKILL) == 0;
 			int err = errno;
 
-			ev = event_new(EVENT_KIND_EVENT, "process", "end", "process-killed",
-				       ok ? "success" : "failure");
-			if (ev != NULL) {
-				set_process(ev, pid, pi);
-				event_set_str(ev, "rule.name", sigma_rule_title(rules, i));
-				if (!ok)
-					event_set_str(ev, "message", strerror(err));
-				P.host->emit(P.host->arg, ev);
-			}
+			view_of(pid, pi, &view);
+			P.host->emit(P.host->arg,
+				     sensor_event_proc_killed(&view, sigma_rule_title(rules, i), ok,
+							      strerror(err)));
 			pthread_mutex_lock(&P.lock);
 			P.st.killed += ok;
 			pthread_mutex_unlock(&P.lock);
 		}
-		ev = event_new(EVENT_KIND_ALERT, "process", "start", "process-rule-matched", NULL);
-		if (ev != NULL) {
-			set_process(ev, pid, pi);
-			event_set_str(ev, "rule.name", sigma_rule_title(rules, i));
-			if (sigma_rule_id(rules, i)[0])
-				event_set_str(ev, "rule.id", sigma_rule_id(rules, i));
-			if (sigma_rule_level(rules, i)[0])
-				event_set_str(ev, "ward.rule.level", sigma_rule_level(rules, i));
-			event_set_str(ev, "ward.rule.action", kill_it ? "kill" : "alert");
-			event_set_int(ev, "ward.content.version", worker_content_version(a));
-			P.host->emit(P.host->arg, ev);
-		}
+		view_of(pid, pi, &view);
+		P.host->emit(P.host->arg,
+			     sensor_event_proc_match(
+				 &view, sigma_rule_title(rules, i), sigma_rule_id(rules, i),
+				 sigma_rule_level(rules, i), kill_it, worker_content_version(a)));
 		if (kill_it)
 			break; /* the process is gone */
 	}
