@@ -15,7 +15,6 @@
 #include "agent/fimwho.h"
 #include "agent/sensor_event.h"
 #include "agent/procfs.h"
-#include "agent/procmon.h"
 #include "agent/worker.h"
 #include "crypto/digest.h"
 #include "event/event.h"
@@ -378,6 +377,15 @@ apply_policy(int force)
 
 /* The name and parent of pid: from /proc, or if it is gone, from what
  * the exec sensor saw. */
+/* What the exec sensor remembers of pid, through the agent. */
+static int
+recent_exec(pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen, pid_t *ppid)
+{
+	if (F.host->recent_exec == NULL)
+		return -1;
+	return F.host->recent_exec(F.host->arg, pid, exe, exelen, comm, commlen, ppid);
+}
+
 static int
 ancestor(void *arg, pid_t pid, pid_t *ppid, char *comm, size_t commlen)
 {
@@ -386,7 +394,7 @@ ancestor(void *arg, pid_t pid, pid_t *ppid, char *comm, size_t commlen)
 	(void)arg;
 	if (procfs_stat(pid, ppid, comm, commlen) == 0)
 		return 0;
-	return procmon_recent(pid, exe, sizeof(exe), comm, commlen, ppid);
+	return recent_exec(pid, exe, sizeof(exe), comm, commlen, ppid);
 }
 
 static void
@@ -402,7 +410,7 @@ who_of(pid_t pid, struct who *w)
 	/* An exited writer (even a zombie) has no exe link any more. */
 	if (procfs_link(pid, "exe", w->exe, sizeof(w->exe)) != 0) {
 		w->partial = 1;
-		(void)procmon_recent(pid, w->exe, sizeof(w->exe), comm, sizeof(comm), &pp);
+		(void)recent_exec(pid, w->exe, sizeof(w->exe), comm, sizeof(comm), &pp);
 	}
 	fimwho_ancestry(pid, ancestor, NULL, w->name, sizeof(w->name), w->pkg, sizeof(w->pkg));
 }

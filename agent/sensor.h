@@ -20,6 +20,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct agent_config;
 struct active;
@@ -46,6 +47,11 @@ struct sensor_host {
 	void (*content_put)(void *arg, struct active *a);
 	/* The exceptions in force beside the content's (may be NULL). */
 	struct exceptions *(*exceptions)(void *arg);
+	/* What the exec sensor remembers of a recent exec by pid (its
+	 * executable, name, parent), for who-data when the process is gone:
+	 * 0, or -1 (not seen).  NULL: nothing is remembered. */
+	int (*recent_exec)(void *arg, pid_t pid, char *exe, size_t exelen, char *comm,
+			   size_t commlen, pid_t *ppid);
 };
 
 struct sensor_ops {

@@ -166,9 +166,8 @@ static int
 procmon_op_start(void *ctx, const struct sensor_host *h, const struct agent_config *c, char *why,
 		 size_t whylen)
 {
-	(void)ctx;
 	(void)c;
-	return procmon_start(h, why, whylen);
+	return procmon_start(ctx, h, why, whylen);
 }
 
 static json_t *
@@ -176,9 +175,8 @@ procmon_op_stats(void *ctx, const char *off)
 {
 	struct procmon_stats ps;
 
-	(void)ctx;
-	procmon_get_stats(&ps);
-	if (!procmon_running())
+	procmon_get_stats(ctx, &ps);
+	if (!procmon_running(ctx))
 		return json_pack("{s:s, s:s}", "state", "off", "reason", off[0] ? off : "disabled");
 	return json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I}}", "state", "on", "counters", "execs",
 			 (json_int_t)ps.execs, "matches", (json_int_t)ps.matches, "killed",
@@ -186,6 +184,7 @@ procmon_op_stats(void *ctx, const char *off)
 			 (json_int_t)ps.lost);
 }
 
+/* ctx: the sensor's struct procmon (procmon_new). */
 const struct sensor_ops sensors_procmon = {
     .name = "procmon",
     .what = "process monitoring",

@@ -3,8 +3,9 @@
  * scanning, real-time FIM, process monitoring — and the part of the
  * status only FIM has: where its paths come from.
  *
- * Each table wraps its module (onaccess.h, fimmon.h, procmon.h), whose
- * state is its own; the ctx of each is unused (NULL).
+ * Each table wraps its module (onaccess.h, fimmon.h, procmon.h).  The
+ * process monitor's ctx is its struct procmon (procmon_new); on-access
+ * and FIM still keep their state in their own file, and take NULL.
  */
 #ifndef WARD_AGENT_SENSORS_H
 #define WARD_AGENT_SENSORS_H

@@ -20,6 +20,7 @@
 #include "util/log.h"
 #include "agent/uplink.h"
 #include "agent/reload.h"
+#include "agent/procmon.h"
 #include "agent/sensors.h"
 #include "agent/outputs.h"
 #include "agent/validator.h"
@@ -83,6 +84,7 @@ static struct {
 	/* The sensors, and what they reach the worker through. */
 	struct sensor_host host;
 	struct sensor_set sensors;
+	struct procmon *procmon; /* the exec sensor, which FIM asks for who-data */
 } W = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .apply_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -167,9 +169,17 @@ host_exceptions(void *arg)
 	return W.exc;
 }
 
+static int
+host_recent_exec(void *arg, pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen,
+		 pid_t *ppid)
+{
+	(void)arg;
+	return procmon_recent(W.procmon, pid, exe, exelen, comm, commlen, ppid);
+}
+
 /* The worker's sensors, in the order they start: on-access first, so
  * that blocking is on before anything else is watched. */
-static void
+static int
 wire_sensors(void)
 {
 	W.host.emit = host_emit;
@@ -177,10 +187,14 @@ wire_sensors(void)
 	W.host.content_get = host_content_get;
 	W.host.content_put = host_content_put;
 	W.host.exceptions = host_exceptions;
+	W.host.recent_exec = host_recent_exec;
 	sensor_set_init(&W.sensors, &W.host);
+	if ((W.procmon = procmon_new()) == NULL)
+		return -1;
 	(void)sensor_set_add(&W.sensors, &sensors_onaccess, NULL);
 	(void)sensor_set_add(&W.sensors, &sensors_fim, NULL);
-	(void)sensor_set_add(&W.sensors, &sensors_procmon, NULL);
+	(void)sensor_set_add(&W.sensors, &sensors_procmon, W.procmon);
+	return 0;
 }
 
 /* An event about content: action, outcome, version, name, message. */
@@ -777,10 +791,9 @@ worker_main(const struct agent_config *c, const char *config_path, int heartbeat
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	W.cfg = c;
 	W.config_path = config_path;
-	wire_sensors();
 	W.started = time(NULL);
 	W.live = ward_malloc(sizeof(*W.live));
-	if (sfd < 0 || W.live == NULL) {
+	if (sfd < 0 || W.live == NULL || wire_sensors() != 0) {
 		logmsg("cannot start: %s", sfd < 0 ? strerror(errno) : "out of memory");
 		return WORKER_EXIT_CONFIG;
 	}
