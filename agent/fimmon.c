@@ -13,8 +13,8 @@
  */
 #include "agent/fimmon.h"
 #include "agent/fimwho.h"
+#include "agent/sensor_event.h"
 #include "agent/procfs.h"
-#include "agent/procmon.h"
 #include "agent/worker.h"
 #include "crypto/digest.h"
 #include "event/event.h"
@@ -89,8 +89,9 @@ struct rec {
 };
 
 static struct {
-	struct agent_config *cfg;  /* the fim thread's own copy */
-	struct agent_config *next; /* a reload's, for the fim thread to take; lock */
+	const struct sensor_host *host; /* the agent, from start on */
+	struct agent_config *cfg;	/* the fim thread's own copy */
+	struct agent_config *next;	/* a reload's, for the fim thread to take; lock */
 	int fan, wake;
 	int running; /* lock: the thread runs and fim.realtime is on */
 	int started; /* lock: the thread runs */
@@ -163,7 +164,7 @@ fault_stall(const char *which, const char *path)
 
 enum walk_mode { WALK_MARK, WALK_MARK_REPORT };
 
-static void report(const char *action, const struct loc *l, const struct who *w,
+static void report(enum sensor_fim_action action, const struct loc *l, const struct who *w,
 		   const char *previous);
 
 /* Marks the directory open as fd, found at path, and keeps its map entry. */
@@ -214,7 +215,7 @@ walk_entry(void *arg, int dirfd, const char *path, const char *name)
 	if (!fim_watch_covers(&F.watch, path))
 		return 0;
 	if (a->mode == WALK_MARK_REPORT)
-		report("file-created", &l, a->w, NULL);
+		report(SENSOR_FIM_CREATED, &l, a->w, NULL);
 	return 1;
 }
 
@@ -294,7 +295,7 @@ static int
 build_watch(struct fim_watch *w)
 {
 	const struct agent_config *c = F.cfg;
-	struct active *a = worker_content_get();
+	struct active *a = F.host->content_get(F.host->arg);
 	struct ward_diag d;
 	char own[CONFIG_MAX_PATH + 4];
 	unsigned i;
@@ -302,7 +303,7 @@ build_watch(struct fim_watch *w)
 
 	memset(w, 0, sizeof(*w));
 	if (!c->fim_realtime) { /* turned off by a reload: watch nothing */
-		worker_content_put(a);
+		F.host->content_put(F.host->arg, a);
 		return 0;
 	}
 	for (i = 0; i < c->fim_npaths && r == 0; i++)
@@ -317,7 +318,7 @@ build_watch(struct fim_watch *w)
 		for (i = 0; i < cw->nexcludes && r == 0; i++)
 			r = fim_watch_add_exclude(w, cw->excludes[i], &d);
 	}
-	worker_content_put(a);
+	F.host->content_put(F.host->arg, a);
 	snprintf(own, sizeof(own), "%s", c->state_dir);
 	if (r == 0)
 		r = fim_watch_add_exclude(w, own, &d);
@@ -376,6 +377,15 @@ apply_policy(int force)
 
 /* The name and parent of pid: from /proc, or if it is gone, from what
  * the exec sensor saw. */
+/* What the exec sensor remembers of pid, through the agent. */
+static int
+recent_exec(pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen, pid_t *ppid)
+{
+	if (F.host->recent_exec == NULL)
+		return -1;
+	return F.host->recent_exec(F.host->arg, pid, exe, exelen, comm, commlen, ppid);
+}
+
 static int
 ancestor(void *arg, pid_t pid, pid_t *ppid, char *comm, size_t commlen)
 {
@@ -384,7 +394,7 @@ ancestor(void *arg, pid_t pid, pid_t *ppid, char *comm, size_t commlen)
 	(void)arg;
 	if (procfs_stat(pid, ppid, comm, commlen) == 0)
 		return 0;
-	return procmon_recent(pid, exe, sizeof(exe), comm, commlen, ppid);
+	return recent_exec(pid, exe, sizeof(exe), comm, commlen, ppid);
 }
 
 static void
@@ -400,7 +410,7 @@ who_of(pid_t pid, struct who *w)
 	/* An exited writer (even a zombie) has no exe link any more. */
 	if (procfs_link(pid, "exe", w->exe, sizeof(w->exe)) != 0) {
 		w->partial = 1;
-		(void)procmon_recent(pid, w->exe, sizeof(w->exe), comm, sizeof(comm), &pp);
+		(void)recent_exec(pid, w->exe, sizeof(w->exe), comm, sizeof(comm), &pp);
 	}
 	fimwho_ancestry(pid, ancestor, NULL, w->name, sizeof(w->name), w->pkg, sizeof(w->pkg));
 }
@@ -418,110 +428,83 @@ rate_ok(const char *path, unsigned *suppressed)
 	return 0;
 }
 
-static const char *
-file_type(mode_t m)
-{
-	return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "symlink" : "other";
-}
-
-/* The metadata st (and the hash hex, if any) of a file in an event. */
-static void
-set_meta(json_t *ev, const struct stat *st, const char *hex)
+/*
+ * Looks at the file of l as the event for action needs (not for a
+ * deletion): its metadata in *st, the hash of what was written in hex
+ * (hexlen bytes; "" when not hashed), the owner's name in owner.
+ * 1 if looked at, 0 if not (gone, not reachable).
+ */
+static int
+look_at(enum sensor_fim_action action, const struct loc *l, struct stat *st, char *hex,
+	size_t hexlen, char *owner, size_t ownerlen)
 {
 	struct passwd pw, *res = NULL;
-	char s[64], pwbuf[1024];
-	struct tm tm;
+	char pwbuf[1024];
+	int fd = l->dirfd, r = 0;
 
-	event_set_str(ev, "file.type", file_type(st->st_mode));
-	snprintf(s, sizeof(s), "%04o", (unsigned)(st->st_mode & 07777));
-	event_set_str(ev, "file.mode", s);
-	snprintf(s, sizeof(s), "%u", (unsigned)st->st_uid);
-	event_set_str(ev, "file.uid", s);
-	snprintf(s, sizeof(s), "%u", (unsigned)st->st_gid);
-	event_set_str(ev, "file.gid", s);
-	if (getpwuid_r(st->st_uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
-		event_set_str(ev, "file.owner", pw.pw_name);
-	event_set_int(ev, "file.inode", (int64_t)st->st_ino);
-	if (!S_ISDIR(st->st_mode))
-		event_set_int(ev, "file.size", (int64_t)st->st_size);
-	gmtime_r(&st->st_mtim.tv_sec, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	event_set_str(ev, "file.mtime", s);
-	if (hex[0] != '\0')
-		event_set_str(
-		    ev, digest_ctx_alg(F.dc) == DIGEST_SM3 ? "file.hash.sm3" : "file.hash.sha256",
-		    hex);
-}
-
-static void
-set_file(json_t *ev, const struct loc *l, const char *action)
-{
-	int look = strcmp(action, "file-deleted") != 0, fd = l->dirfd;
-	int hash = F.dc != NULL &&
-		   (strcmp(action, "file-created") == 0 || strcmp(action, "file-modified") == 0);
-	char hex[2 * DIGEST_MAX_SIZE + 1];
-	struct stat st;
-
-	event_set_str(ev, "file.path", l->path);
+	hex[0] = owner[0] = '\0';
+	if (!sensor_fim_looks(action))
+		goto out;
 #ifdef WARD_FAULT_INJECTION
-	if (look)
-		fault_stall("WARD_FAULT_FIM_STALL_FILE", l->path);
+	fault_stall("WARD_FAULT_FIM_STALL_FILE", l->path);
 #endif
 	/* The directory the kernel named, and the name in it: metadata and
 	 * hash of one file, wherever its path leads now. */
-	if (look && fd < 0 && l->dir != NULL)
+	if (fd < 0 && l->dir != NULL)
 		fd = fim_tree_dir(F.tree, l->dir);
-	if (look && fd >= 0 &&
-	    fim_file_at(fd, l->name, hash ? F.dc : NULL, F.buf, 1 << 16, HASH_MAX, &st, hex,
-			sizeof(hex)) == 0)
-		set_meta(ev, &st, hex);
+	if (fd < 0 || fim_file_at(fd, l->name, sensor_fim_hashes(action) ? F.dc : NULL, F.buf,
+				  1 << 16, HASH_MAX, st, hex, hexlen) != 0)
+		goto out;
+	if (getpwuid_r(st->st_uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
+		snprintf(owner, ownerlen, "%s", pw.pw_name);
+	r = 1;
+out:
+	return r;
 }
 
 static void
-report(const char *action, const struct loc *l, const struct who *w, const char *previous)
+report(enum sensor_fim_action action, const struct loc *l, const struct who *w,
+       const char *previous)
 {
-	const char *type = strcmp(action, "file-created") == 0	 ? "creation"
-			   : strcmp(action, "file-deleted") == 0 ? "deletion"
-								 : "change";
-	const char *kind = "alert";
-	unsigned suppressed;
+	struct sensor_fim_change c = {.action = action, .path = l->path, .previous = previous};
+	struct sensor_fim_who who;
+	char hex[2 * DIGEST_MAX_SIZE + 1], owner[256];
+	struct stat st;
 	json_t *ev;
+	int by_pkg = w != NULL && w->pkg[0] != '\0';
 
-	if (w != NULL && w->pkg[0] != '\0') {
+	if (by_pkg)
 		stat_add(&F.st.package_manager, 1);
-		if (F.cfg->fim_package_manager == CONFIG_PKG_IGNORE)
-			return;
-		if (F.cfg->fim_package_manager == CONFIG_PKG_INFO)
-			kind = "event";
-	}
-	if (!rate_ok(l->path, &suppressed))
+	if ((c.kind = sensor_fim_kind(by_pkg, F.cfg->fim_package_manager)) == NULL)
 		return;
-	ev = event_new(kind, "file", type, action, NULL);
-	if (ev == NULL)
+	if (!rate_ok(l->path, &c.suppressed))
 		return;
-	set_file(ev, l, action);
-	if (previous != NULL)
-		event_set_str(ev, "ward.fim.previous_path", previous);
-	if (w != NULL && w->pid > 0) {
-		event_set_int(ev, "process.pid", w->pid);
-		if (w->exe[0] != '\0')
-			event_set_str(ev, "process.executable", w->exe);
-		if (w->name[0] != '\0')
-			event_set_str(ev, "process.name", w->name);
-		if (w->partial)
-			event_set(ev, "ward.process.partial", json_true());
+	if (look_at(action, l, &st, hex, sizeof(hex), owner, sizeof(owner))) {
+		c.st = &st;
+		c.owner = owner;
+		c.hash = hex;
+		c.hash_field = F.dc != NULL && digest_ctx_alg(F.dc) == DIGEST_SM3
+				   ? "file.hash.sm3"
+				   : "file.hash.sha256";
 	}
-	if (w != NULL && w->pkg[0] != '\0')
-		event_set_str(ev, "ward.fim.package_manager", w->pkg);
-	if (suppressed > 0)
-		event_set_int(ev, "ward.fim.suppressed", suppressed);
-	worker_emit(ev);
+	if (w != NULL) {
+		who.pid = w->pid;
+		who.exe = w->exe;
+		who.name = w->name;
+		who.pkg = w->pkg;
+		who.partial = w->partial;
+		c.who = &who;
+	}
+	if ((ev = sensor_event_fim(&c)) == NULL)
+		return;
+	F.host->emit(F.host->arg, ev);
 	stat_add(&F.st.reported, 1);
 }
 
 /* The event's record r, said and looked at. */
 static void
-report_rec(const char *action, const struct rec *r, const struct who *w, const char *previous)
+report_rec(enum sensor_fim_action action, const struct rec *r, const struct who *w,
+	   const char *previous)
 {
 	struct loc l = {r->path, -1, &r->dir, r->name};
 
@@ -534,7 +517,7 @@ pending_report(struct pending *p)
 {
 	struct loc l = {p->path, -1, &p->dir, p->name};
 
-	report("file-created", &l, &p->w, NULL);
+	report(SENSOR_FIM_CREATED, &l, &p->w, NULL);
 	ward_free(p->path);
 }
 
@@ -583,7 +566,7 @@ pending_add(const struct rec *r, const struct who *w)
 		pending_flush(1, 0);
 	p = &F.pend[F.npend];
 	if (strlen(r->name) >= sizeof(p->name) || (p->path = ward_strdup(r->path)) == NULL) {
-		report_rec("file-created", r, w, NULL);
+		report_rec(SENSOR_FIM_CREATED, r, w, NULL);
 		return;
 	}
 	p->dir = r->dir;
@@ -671,11 +654,11 @@ on_rename(const struct rec *from, const struct rec *to, int isdir, const struct 
 	int in_to = to->path[0] != '\0' && fim_watch_covers(&F.watch, to->path);
 
 	if (in_from && in_to)
-		report_rec("file-renamed", to, w, from->path);
+		report_rec(SENSOR_FIM_RENAMED, to, w, from->path);
 	else if (in_from)
-		report_rec("file-deleted", from, w, NULL); /* moved out of sight */
+		report_rec(SENSOR_FIM_DELETED, from, w, NULL); /* moved out of sight */
 	else if (in_to)
-		report_rec("file-created", to, w, NULL);
+		report_rec(SENSOR_FIM_CREATED, to, w, NULL);
 	/* A directory's subtree moves with it: new paths, and marks on what
 	 * came into sight (its entries reported as created), off what left. */
 	if (isdir && in_to)
@@ -703,7 +686,7 @@ handle(const struct fanotify_event_metadata *md, const char *raw)
 			event_set_str(ev, "message",
 				      "the kernel's event queue overflowed: some file "
 				      "changes were not seen (run ward fim check)");
-			worker_emit(ev);
+			F.host->emit(F.host->arg, ev);
 		}
 		return;
 	}
@@ -747,7 +730,7 @@ handle(const struct fanotify_event_metadata *md, const char *raw)
 		return;
 	if (md->mask & FAN_CREATE) {
 		if (isdir || (md->mask & FAN_CLOSE_WRITE))
-			report_rec("file-created", &path, &w, NULL);
+			report_rec(SENSOR_FIM_CREATED, &path, &w, NULL);
 		else
 			pending_add(&path, &w);
 		/* What was made inside before the mark is reported as created. */
@@ -755,12 +738,12 @@ handle(const struct fanotify_event_metadata *md, const char *raw)
 			walk_at(&path.dir, path.name, path.path, WALK_MARK_REPORT, &w);
 	}
 	if ((md->mask & FAN_CLOSE_WRITE) && !(md->mask & FAN_CREATE) && !pending_take(path.path))
-		report_rec("file-modified", &path, &w, NULL);
+		report_rec(SENSOR_FIM_MODIFIED, &path, &w, NULL);
 	if ((md->mask & FAN_ATTRIB) && !(md->mask & (FAN_CREATE | FAN_DELETE)))
-		report_rec("file-attributes-changed", &path, &w, NULL);
+		report_rec(SENSOR_FIM_ATTRIBUTES, &path, &w, NULL);
 	if (md->mask & FAN_DELETE) {
 		(void)pending_take(path.path);
-		report_rec("file-deleted", &path, &w, NULL);
+		report_rec(SENSOR_FIM_DELETED, &path, &w, NULL);
 	}
 }
 
@@ -859,12 +842,13 @@ fim_thread(void *arg)
 }
 
 int
-fimmon_start(const struct agent_config *c, char *why, size_t whylen)
+fimmon_start(const struct sensor_host *h, const struct agent_config *c, char *why, size_t whylen)
 {
 	enum digest_alg alg = strcmp(c->fim_hash, "sm3") == 0 ? DIGEST_SM3 : DIGEST_SHA256;
 	pthread_t t;
 
 	why[0] = '\0';
+	F.host = h;
 	F.cfg = ward_malloc(sizeof(*F.cfg));
 	if (F.cfg == NULL) {
 		snprintf(why, whylen, "out of memory");
@@ -952,7 +936,8 @@ fimmon_content_changed(void)
 }
 
 int
-fimmon_reconfigure(const struct agent_config *c, char *why, size_t whylen)
+fimmon_reconfigure(const struct sensor_host *h, const struct agent_config *c, char *why,
+		   size_t whylen)
 {
 	struct agent_config *copy;
 	uint64_t one = 1;
@@ -963,7 +948,7 @@ fimmon_reconfigure(const struct agent_config *c, char *why, size_t whylen)
 	started = F.started;
 	pthread_mutex_unlock(&F.lock);
 	if (!started) /* off since the start: fim.realtime was false, or it failed */
-		return c->fim_realtime ? fimmon_start(c, why, whylen) : 0;
+		return c->fim_realtime ? fimmon_start(h, c, why, whylen) : 0;
 	copy = ward_malloc(sizeof(*copy));
 	if (copy == NULL) {
 		snprintf(why, whylen, "out of memory");

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "agent/config.h"
+#include "agent/sensor.h"
 
 struct fimmon_stats {
 	uint64_t dirs;		  /* directories watched */
@@ -34,8 +35,11 @@ struct fimmon_stats {
 /*
  * Starts the sensor (when there is anything to watch now or later).
  * 0, or an error with why: then the sensor is off and the agent says so.
+ * Its events and content go through h (borrowed: lives as long as the
+ * process).
  */
-int fimmon_start(const struct agent_config *c, char *why, size_t whylen);
+int fimmon_start(const struct sensor_host *h, const struct agent_config *c, char *why,
+		 size_t whylen);
 
 int fimmon_running(void);
 
@@ -52,6 +56,7 @@ void fimmon_content_changed(void);
  * off.  The sensor's thread applies it within a moment.  0, or an error
  * with why (the sensor could not start).
  */
-int fimmon_reconfigure(const struct agent_config *c, char *why, size_t whylen);
+int fimmon_reconfigure(const struct sensor_host *h, const struct agent_config *c, char *why,
+		       size_t whylen);
 
 #endif

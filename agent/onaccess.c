@@ -8,6 +8,8 @@
  * queues and the cache are bounded.
  */
 #include "agent/onaccess.h"
+#include "agent/onaccess_cache.h"
+#include "agent/sensor_event.h"
 #include "agent/exceptions.h"
 #include "agent/procfs.h"
 #include "agent/worker.h"
@@ -53,18 +55,6 @@ struct item {
 	unsigned refs;	   /* reader's pending list + scanner */
 };
 
-struct centry {
-	dev_t dev;
-	ino_t ino;
-	int64_t mtime_ns, ctime_ns;
-	off_t size;
-	long long version;
-	unsigned long long xgen; /* the exceptions in force (exceptions_generation) */
-	int verdict;		 /* 1 detected, 0 clean (or excepted) */
-	int used;
-	char rule[64]; /* what matched, for the events of later hits */
-};
-
 /*
  * Two fanotify groups take turns: the active one holds the marks and the
  * ignore marks of files found clean by the content in use.  New content
@@ -73,6 +63,7 @@ struct centry {
  * survives.
  */
 static struct {
+	const struct sensor_host *host; /* the agent, from start on */
 	/* Its own copy of the configuration in force (a reload replaces it):
 	 * swapped holding mark_lock and lock, read holding either. */
 	struct agent_config *cfg;
@@ -91,8 +82,7 @@ static struct {
 	struct item **pending; /* permission items not yet answered */
 	unsigned npending;
 	size_t cappending;
-	struct centry *cache;
-	unsigned ncache;
+	struct onaccess_cache *cache;
 	struct onaccess_stats st;
 	char partial[PARTIAL_MAX]; /* the paths not watched and why; under lock */
 } O = {
@@ -129,62 +119,6 @@ item_put_locked(struct item *it)
 		close(it->fd);
 		ward_free(it);
 	}
-}
-
-/* --- verdict cache ------------------------------------------------------ */
-
-static struct centry *
-cache_slot(const struct stat *st)
-{
-	uint64_t h = (uint64_t)st->st_ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)st->st_dev;
-
-	return &O.cache[h % O.ncache];
-}
-
-/* Same file, same contents as far as stat can tell. */
-static int
-cache_same(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-static int
-cache_match(const struct centry *e, const struct stat *st, long long version,
-	    unsigned long long xgen)
-{
-	return e->used && e->xgen == xgen && e->dev == st->st_dev && e->ino == st->st_ino &&
-	       e->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
-	       e->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec &&
-	       e->size == st->st_size && e->version == version;
-}
-
-static void
-cache_put(const struct stat *st, long long version, unsigned long long xgen, int verdict,
-	  const char *rule)
-{
-	struct centry *e = cache_slot(st);
-
-	e->xgen = xgen;
-	e->dev = st->st_dev;
-	e->ino = st->st_ino;
-	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-	e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
-	e->size = st->st_size;
-	e->version = version;
-	e->verdict = verdict;
-	e->used = 1;
-	snprintf(e->rule, sizeof(e->rule), "%.63s", rule);
-}
-
-static void
-cache_drop(const struct stat *st)
-{
-	struct centry *e = cache_slot(st);
-
-	if (e->used && e->dev == st->st_dev && e->ino == st->st_ino)
-		e->used = 0;
 }
 
 /* --- what is marked ------------------------------------------------------ */
@@ -386,7 +320,7 @@ report_partial(const char *refused)
 		return;
 	event_set_str(ev, "ward.sensor", "onaccess");
 	event_set_str(ev, "message", refused);
-	worker_emit(ev);
+	O.host->emit(O.host->arg, ev);
 }
 
 void
@@ -492,47 +426,27 @@ report_excepted(const struct item *it, struct hit *h, const char *sha, long long
 	if (exe[0] != '\0')
 		event_set_str(ev, "process.executable", exe);
 	event_set_int(ev, "ward.content.version", version);
-	worker_emit(ev);
+	O.host->emit(O.host->arg, ev);
 }
 
 /* what: 0 written, 1 execution denied, 2 execution allowed at the deadline,
  * 3 open denied, 4 open allowed at the deadline. */
 static void
-report(const struct item *it, const char *rule, long long version, int what, const struct stat *st)
+report(const struct item *it, const char *rule, long long version, enum sensor_oa_what what,
+       const struct stat *st)
 {
-	static const char *const actions[] = {"file-written-detected", "file-execution-denied",
-					      "file-execution-allowed-late", "file-open-denied",
-					      "file-open-allowed-late"};
-	static const char *const messages[] = {
-	    "a detected file was written", "execution of a detected file was denied",
-	    "a detected file was executed: its verdict came after the response deadline",
-	    "opening a detected file was denied",
-	    "a detected file was opened: its verdict came after the response deadline"};
-	int denied = what == 1 || what == 3;
-	char path[PATH_MAX], exe[PATH_MAX];
-	json_t *ev;
-
-	char fd[32];
+	struct sensor_oa_detection d = {
+	    .what = what, .pid = it->pid, .rule = rule, .version = version};
+	char path[PATH_MAX], exe[PATH_MAX], fd[32];
 
 	snprintf(fd, sizeof(fd), "fd/%d", it->fd);
 	(void)procfs_link(0, fd, path, sizeof(path));
 	(void)procfs_link(it->pid, "exe", exe, sizeof(exe));
-	ev = event_new(EVENT_KIND_ALERT, "malware", denied ? "denied" : "info", actions[what],
-		       denied	   ? "success"
-		       : what == 2 ? "failure"
-				   : NULL);
-	if (ev == NULL)
-		return;
-	event_set_str(ev, "file.path", path);
-	event_set_int(ev, "file.size", st->st_size);
-	event_set_int(ev, "file.inode", (int64_t)st->st_ino);
-	event_set_int(ev, "process.pid", it->pid);
-	if (exe[0] != '\0')
-		event_set_str(ev, "process.executable", exe);
-	event_set_str(ev, "rule.name", rule);
-	event_set_int(ev, "ward.content.version", version);
-	event_set_str(ev, "message", messages[what]);
-	worker_emit(ev);
+	d.path = path;
+	d.exe = exe;
+	d.size = st->st_size;
+	d.inode = (int64_t)st->st_ino;
+	O.host->emit(O.host->arg, sensor_event_onaccess(&d));
 }
 
 /*
@@ -582,7 +496,7 @@ respond_quarantine(const struct item *it, const char *rule)
 		diag_format(&d, msg, sizeof(msg));
 		event_set_str(ev, "message", msg);
 	}
-	worker_emit(ev);
+	O.host->emit(O.host->arg, ev);
 }
 
 /*
@@ -606,7 +520,7 @@ ignore_clean_locked(const struct item *it, unsigned gen, const struct stat *scan
 			O.ignore_ok = 0;
 		return;
 	}
-	if (fstat(it->fd, &now) != 0 || !cache_same(&now, scanned))
+	if (fstat(it->fd, &now) != 0 || !onaccess_cache_same(&now, scanned))
 		(void)fanotify_mark(fan, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
 				    FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM, it->fd, NULL);
 	else
@@ -631,26 +545,27 @@ scan_item(struct item *it)
 	gen = O.gen; /* before the content: a change after this is seen */
 	quarantine = O.cfg->onaccess_quarantine;
 	pthread_mutex_unlock(&O.lock);
-	xgen = worker_exceptions() != NULL ? exceptions_generation(worker_exceptions()) : 0;
-	a = worker_content_get();
+	xgen = O.host->exceptions(O.host->arg) != NULL
+		   ? exceptions_generation(O.host->exceptions(O.host->arg))
+		   : 0;
+	a = O.host->content_get(O.host->arg);
 	memset(h, 0, sizeof(*h));
 	if (a == NULL || fstat(it->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		pthread_mutex_lock(&O.lock);
 		answer_locked(it, 1);
 		pthread_mutex_unlock(&O.lock);
-		worker_content_put(a);
+		O.host->content_put(O.host->arg, a);
 		return;
 	}
 	version = worker_content_version(a);
-	h->x = worker_exceptions();
+	h->x = O.host->exceptions(O.host->arg);
 	h->content = worker_content_exceptions(a);
 	h->fd = it->fd;
 	pthread_mutex_lock(&O.lock);
 	if (it->mask & FAN_CLOSE_WRITE) {
-		cache_drop(&st);
-	} else if (cache_match(cache_slot(&st), &st, version, xgen)) {
-		verdict = cache_slot(&st)->verdict;
-		snprintf(h->rule, sizeof(h->rule), "%s", cache_slot(&st)->rule);
+		onaccess_cache_drop(O.cache, &st);
+	} else if (onaccess_cache_get(O.cache, &st, version, xgen, &verdict, h->rule,
+				      sizeof(h->rule))) {
 		cached = 1;
 		O.st.cache_hits++;
 	}
@@ -688,7 +603,7 @@ scan_item(struct item *it)
 		verdict = h->found;
 		if (r == 0) {
 			pthread_mutex_lock(&O.lock);
-			cache_put(&st, version, xgen, verdict, h->rule);
+			onaccess_cache_put(O.cache, &st, version, xgen, verdict, h->rule);
 			pthread_mutex_unlock(&O.lock);
 		}
 	}
@@ -705,21 +620,24 @@ scan_item(struct item *it)
 		answer_locked(it, !verdict && !policy_deny);
 		pthread_mutex_unlock(&O.lock);
 		if (verdict)
-			report(it, h->rule, version, (it->mask & FAN_OPEN_PERM) ? 3 : 1, &st);
+			report(it, h->rule, version,
+			       (it->mask & FAN_OPEN_PERM) ? SENSOR_OA_OPEN_DENIED
+							  : SENSOR_OA_EXEC_DENIED,
+			       &st);
 	} else {
 		pthread_mutex_unlock(&O.lock);
 		if (verdict)
 			report(it, h->rule, version,
-			       !it->perm		    ? 0
-			       : (it->mask & FAN_OPEN_PERM) ? 4
-							    : 2,
+			       !it->perm		    ? SENSOR_OA_WRITTEN
+			       : (it->mask & FAN_OPEN_PERM) ? SENSOR_OA_OPEN_LATE
+							    : SENSOR_OA_EXEC_LATE,
 			       &st);
 		if (verdict && !it->perm && quarantine)
 			respond_quarantine(it, h->rule);
 	}
 	if (!cached && !verdict && h->excepted)
 		report_excepted(it, h, sha, version);
-	worker_content_put(a);
+	O.host->content_put(O.host->arg, a);
 	ward_free(v);
 }
 
@@ -858,7 +776,7 @@ reader_thread(void *arg)
 }
 
 int
-onaccess_start(const struct agent_config *c, char *why, size_t whylen)
+onaccess_start(const struct sensor_host *h, const struct agent_config *c, char *why, size_t whylen)
 {
 	struct targets t;
 	pthread_t th;
@@ -867,6 +785,7 @@ onaccess_start(const struct agent_config *c, char *why, size_t whylen)
 	why[0] = '\0';
 	if (c->onaccess_npaths == 0 && c->onaccess_nblock_open == 0)
 		return 0;
+	O.host = h;
 	O.cfg = ward_malloc(sizeof(*O.cfg));
 	if (O.cfg == NULL) {
 		snprintf(why, whylen, "out of memory");
@@ -874,8 +793,7 @@ onaccess_start(const struct agent_config *c, char *why, size_t whylen)
 	}
 	memcpy(O.cfg, c, sizeof(*O.cfg));
 	snprintf(O.state_dir, sizeof(O.state_dir), "%s", c->state_dir);
-	O.ncache = c->onaccess_cache_entries;
-	O.cache = ward_calloc(O.ncache, sizeof(*O.cache));
+	O.cache = onaccess_cache_new(c->onaccess_cache_entries);
 	if (O.cache == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return WARD_ENOMEM;
@@ -922,7 +840,7 @@ fail:
 			close(O.fan[i]);
 		O.fan[i] = -1;
 	}
-	ward_free(O.cache);
+	onaccess_cache_free(O.cache);
 	O.cache = NULL;
 	ward_free(O.cfg);
 	O.cfg = NULL;
@@ -930,7 +848,8 @@ fail:
 }
 
 int
-onaccess_reconfigure(const struct agent_config *c, char *why, size_t whylen)
+onaccess_reconfigure(const struct sensor_host *h, const struct agent_config *c, char *why,
+		     size_t whylen)
 {
 	struct agent_config *copy, *old;
 	struct targets t;
@@ -939,7 +858,7 @@ onaccess_reconfigure(const struct agent_config *c, char *why, size_t whylen)
 
 	why[0] = '\0';
 	if (!O.started) /* off since the start (no paths, or it failed): start it now */
-		return onaccess_start(c, why, whylen);
+		return onaccess_start(h, c, why, whylen);
 	copy = ward_malloc(sizeof(*copy));
 	if (copy == NULL) {
 		snprintf(why, whylen, "out of memory");

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "agent/config.h"
+#include "agent/sensor.h"
 
 struct onaccess_stats {
 	uint64_t events;  /* permission and write events read */
@@ -49,8 +50,11 @@ struct onaccess_stats {
  * Starts the sensor when c->onaccess_npaths > 0.  Returns 0 (also when
  * there is nothing to watch) or a negative WARD_E* code with why (why,
  * whylen) — then the sensor is off and the agent says so in its status.
+ * Its events and content go through h (borrowed: lives as long as the
+ * process).
  */
-int onaccess_start(const struct agent_config *c, char *why, size_t whylen);
+int onaccess_start(const struct sensor_host *h, const struct agent_config *c, char *why,
+		   size_t whylen);
 
 /* 1 if running. */
 int onaccess_running(void);
@@ -82,6 +86,7 @@ void onaccess_content_changed(void);
  * sensor is off, and it starts if it was off.  0 (also when there is
  * nothing to watch), or an error with why (no path could be marked).
  */
-int onaccess_reconfigure(const struct agent_config *c, char *why, size_t whylen);
+int onaccess_reconfigure(const struct sensor_host *h, const struct agent_config *c, char *why,
+			 size_t whylen);
 
 #endif

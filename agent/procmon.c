@@ -9,6 +9,8 @@
  */
 #include "agent/procmon.h"
 #include "agent/procfs.h"
+#include "agent/sensor_event.h"
+#include "util/alloc.h"
 #include "agent/worker.h"
 #include "event/event.h"
 #include "sigma/sigma.h"
@@ -43,18 +45,42 @@ struct recent {
 	char comm[16];
 };
 
-static struct {
+struct procmon {
+	const struct sensor_host *host; /* the agent, from start on */
 	int sock;
 	int running;
 	pthread_mutex_t lock; /* st, recent */
 	struct procmon_stats st;
 	struct recent recent[RECENT];
 	pid_t self; /* the agent: its own execs are not judged */
-} P = {.sock = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+};
+
+struct procmon *
+procmon_new(void)
+{
+	struct procmon *pm = ward_calloc(1, sizeof(*pm));
+
+	if (pm != NULL) {
+		pm->sock = -1;
+		pthread_mutex_init(&pm->lock, NULL);
+	}
+	return pm;
+}
+
+void
+procmon_free(struct procmon *pm)
+{
+	if (pm == NULL)
+		return;
+	if (pm->sock >= 0)
+		close(pm->sock);
+	pthread_mutex_destroy(&pm->lock);
+	ward_free(pm);
+}
 
 /* Records what was read of pid's exec for procmon_recent. */
 static void
-remember(pid_t pid, const char *exe, const char *comm, long ppid)
+remember(struct procmon *pm, pid_t pid, const char *exe, const char *comm, long ppid)
 {
 	struct recent r;
 
@@ -62,25 +88,29 @@ remember(pid_t pid, const char *exe, const char *comm, long ppid)
 	r.ppid = ppid > 0 ? (pid_t)ppid : 0;
 	snprintf(r.exe, sizeof(r.exe), "%s", exe);
 	snprintf(r.comm, sizeof(r.comm), "%s", comm);
-	pthread_mutex_lock(&P.lock);
-	P.recent[(unsigned)pid % RECENT] = r;
-	pthread_mutex_unlock(&P.lock);
+	pthread_mutex_lock(&pm->lock);
+	pm->recent[(unsigned)pid % RECENT] = r;
+	pthread_mutex_unlock(&pm->lock);
 }
 
 int
-procmon_recent(pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen, pid_t *ppid)
+procmon_recent(struct procmon *pm, pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen,
+	       pid_t *ppid)
 {
-	const struct recent *e = &P.recent[(unsigned)pid % RECENT];
+	const struct recent *e;
 	int r = -1;
 
-	pthread_mutex_lock(&P.lock);
+	if (pm == NULL)
+		return -1;
+	e = &pm->recent[(unsigned)pid % RECENT];
+	pthread_mutex_lock(&pm->lock);
 	if (pid > 0 && e->pid == pid) {
 		snprintf(exe, exelen, "%s", e->exe);
 		snprintf(comm, commlen, "%s", e->comm);
 		*ppid = e->ppid;
 		r = 0;
 	}
-	pthread_mutex_unlock(&P.lock);
+	pthread_mutex_unlock(&pm->lock);
 	return r;
 }
 
@@ -189,32 +219,24 @@ enrich(pid_t pid, struct proc_info *pi, unsigned want)
 	pi->have |= want;
 }
 
+/* What the events say of the process pi (borrowed: lives as long as pi). */
 static void
-set_process(json_t *ev, pid_t pid, const struct proc_info *pi)
+view_of(pid_t pid, const struct proc_info *pi, struct sensor_proc *p)
 {
-	event_set_int(ev, "process.pid", pid);
-	if (pi->exe[0])
-		event_set_str(ev, "process.executable", pi->exe);
-	if (pi->cmdline[0])
-		event_set_str(ev, "process.command_line", pi->cmdline);
-	if (pi->cwd[0])
-		event_set_str(ev, "process.working_directory", pi->cwd);
-	if (pi->user[0])
-		event_set_str(ev, "user.name", pi->user);
-	if (pi->uid >= 0)
-		event_set_int(ev, "user.id", pi->uid);
-	if (pi->ppid > 0)
-		event_set_int(ev, "process.parent.pid", pi->ppid);
-	if (pi->pexe[0])
-		event_set_str(ev, "process.parent.executable", pi->pexe);
-	if (pi->pcmdline[0])
-		event_set_str(ev, "process.parent.command_line", pi->pcmdline);
-	if (pi->partial)
-		event_set(ev, "ward.process.partial", json_true());
+	p->pid = pid;
+	p->exe = pi->exe;
+	p->cmdline = pi->cmdline;
+	p->cwd = pi->cwd;
+	p->user = pi->user;
+	p->uid = pi->uid;
+	p->ppid = pi->ppid;
+	p->pexe = pi->pexe;
+	p->pcmdline = pi->pcmdline;
+	p->partial = pi->partial;
 }
 
 static void
-on_exec(pid_t pid)
+on_exec(struct procmon *pm, pid_t pid)
 {
 	struct active *a;
 	const struct sigma_set *rules;
@@ -222,13 +244,13 @@ on_exec(pid_t pid)
 	struct proc_info *pi;
 	size_t i;
 
-	if (pid == P.self)
+	if (pid == pm->self)
 		return;
-	a = worker_content_get();
+	a = pm->host->content_get(pm->host->arg);
 	rules = a != NULL ? worker_content_sigma(a) : NULL;
-	pthread_mutex_lock(&P.lock);
-	P.st.execs++;
-	pthread_mutex_unlock(&P.lock);
+	pthread_mutex_lock(&pm->lock);
+	pm->st.execs++;
+	pthread_mutex_unlock(&pm->lock);
 	if (rules == NULL || sigma_set_count(rules) == 0) {
 		/* Only who-data: the executable, name and parent. */
 		struct procfs_status ps;
@@ -236,21 +258,21 @@ on_exec(pid_t pid)
 
 		if (procfs_link(pid, "exe", exe, sizeof(exe)) == 0) {
 			(void)procfs_status(pid, &ps);
-			remember(pid, exe, ps.name, ps.ppid);
+			remember(pm, pid, exe, ps.name, ps.ppid);
 		}
-		worker_content_put(a);
+		pm->host->content_put(pm->host->arg, a);
 		return;
 	}
 	pi = malloc(sizeof(*pi));
 	if (pi == NULL) {
-		worker_content_put(a);
+		pm->host->content_put(pm->host->arg, a);
 		return;
 	}
 	memset(pi, 0, sizeof(*pi));
 	pi->uid = pi->ppid = -1;
 	enrich(pid, pi, sigma_set_fields(rules));
 	if (pi->exe[0] != '\0')
-		remember(pid, pi->exe, pi->comm, pi->ppid);
+		remember(pm, pid, pi->exe, pi->comm, pi->ppid);
 	memset(&sev, 0, sizeof(sev));
 	sev.field[SF_IMAGE] = pi->exe[0] ? pi->exe : NULL;
 	sev.field[SF_COMMANDLINE] = pi->cmdline[0] ? pi->cmdline : NULL;
@@ -259,54 +281,42 @@ on_exec(pid_t pid)
 	sev.field[SF_USER] = pi->user[0] ? pi->user : NULL;
 	sev.field[SF_CURRENTDIRECTORY] = pi->cwd[0] ? pi->cwd : NULL;
 	if (pi->partial) {
-		pthread_mutex_lock(&P.lock);
-		P.st.partial++;
-		pthread_mutex_unlock(&P.lock);
+		pthread_mutex_lock(&pm->lock);
+		pm->st.partial++;
+		pthread_mutex_unlock(&pm->lock);
 	}
 	for (i = 0; i < sigma_set_count(rules); i++) {
 		int kill_it = sigma_rule_action(rules, i) == SIGMA_KILL;
-		json_t *ev;
+		struct sensor_proc view;
 
 		if (!sigma_match(rules, i, &sev))
 			continue;
 		enrich(pid, pi, ALL_FIELDS); /* what the alert shows */
-		pthread_mutex_lock(&P.lock);
-		P.st.matches++;
-		pthread_mutex_unlock(&P.lock);
+		pthread_mutex_lock(&pm->lock);
+		pm->st.matches++;
+		pthread_mutex_unlock(&pm->lock);
 		if (kill_it) {
 			int ok = kill(pid, SIGKILL) == 0;
 			int err = errno;
 
-			ev = event_new(EVENT_KIND_EVENT, "process", "end", "process-killed",
-				       ok ? "success" : "failure");
-			if (ev != NULL) {
-				set_process(ev, pid, pi);
-				event_set_str(ev, "rule.name", sigma_rule_title(rules, i));
-				if (!ok)
-					event_set_str(ev, "message", strerror(err));
-				worker_emit(ev);
-			}
-			pthread_mutex_lock(&P.lock);
-			P.st.killed += ok;
-			pthread_mutex_unlock(&P.lock);
+			view_of(pid, pi, &view);
+			pm->host->emit(pm->host->arg,
+				       sensor_event_proc_killed(&view, sigma_rule_title(rules, i),
+								ok, strerror(err)));
+			pthread_mutex_lock(&pm->lock);
+			pm->st.killed += ok;
+			pthread_mutex_unlock(&pm->lock);
 		}
-		ev = event_new(EVENT_KIND_ALERT, "process", "start", "process-rule-matched", NULL);
-		if (ev != NULL) {
-			set_process(ev, pid, pi);
-			event_set_str(ev, "rule.name", sigma_rule_title(rules, i));
-			if (sigma_rule_id(rules, i)[0])
-				event_set_str(ev, "rule.id", sigma_rule_id(rules, i));
-			if (sigma_rule_level(rules, i)[0])
-				event_set_str(ev, "ward.rule.level", sigma_rule_level(rules, i));
-			event_set_str(ev, "ward.rule.action", kill_it ? "kill" : "alert");
-			event_set_int(ev, "ward.content.version", worker_content_version(a));
-			worker_emit(ev);
-		}
+		view_of(pid, pi, &view);
+		pm->host->emit(pm->host->arg,
+			       sensor_event_proc_match(
+				   &view, sigma_rule_title(rules, i), sigma_rule_id(rules, i),
+				   sigma_rule_level(rules, i), kill_it, worker_content_version(a)));
 		if (kill_it)
 			break; /* the process is gone */
 	}
 	free(pi);
-	worker_content_put(a);
+	pm->host->content_put(pm->host->arg, a);
 }
 
 /*
@@ -315,17 +325,14 @@ on_exec(pid_t pid)
  * the reader for nothing.  The event's "what" is the first field after
  * the netlink and connector headers; BPF loads words big-endian.
  */
-static struct sock_filter exec_only_code[] = {
+static const struct sock_filter exec_only_code[] = {
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 	     NLMSG_LENGTH(0) + offsetof(struct cn_msg, data) + offsetof(struct proc_event, what)),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1), /* k set to htonl(PROC_EVENT_EXEC) at start */
     BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
     BPF_STMT(BPF_RET | BPF_K, 0),
 };
-static const struct sock_fprog exec_only = {
-    sizeof(exec_only_code) / sizeof(exec_only_code[0]),
-    exec_only_code,
-};
+#define EXEC_ONLY_LEN (sizeof(exec_only_code) / sizeof(exec_only_code[0]))
 
 static int
 subscribe(int sock, enum proc_cn_mcast_op op)
@@ -350,19 +357,19 @@ subscribe(int sock, enum proc_cn_mcast_op op)
 static void *
 reader(void *arg)
 {
+	struct procmon *pm = arg;
 	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
 
-	(void)arg;
 	for (;;) {
-		ssize_t n = recv(P.sock, buf, sizeof(buf), 0);
+		ssize_t n = recv(pm->sock, buf, sizeof(buf), 0);
 		struct nlmsghdr *nh;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == ENOBUFS) { /* the kernel dropped events */
-			pthread_mutex_lock(&P.lock);
-			P.st.lost++;
-			pthread_mutex_unlock(&P.lock);
+			pthread_mutex_lock(&pm->lock);
+			pm->st.lost++;
+			pthread_mutex_unlock(&pm->lock);
 			continue;
 		}
 		if (n <= 0)
@@ -391,65 +398,69 @@ reader(void *arg)
 			if (have >= offsetof(struct proc_event, event_data) +
 					sizeof(pe.event_data.exec) &&
 			    pe.what == PROC_EVENT_EXEC)
-				on_exec((pid_t)pe.event_data.exec.process_tgid);
+				on_exec(pm, (pid_t)pe.event_data.exec.process_tgid);
 		}
 	}
 	return NULL;
 }
 
 int
-procmon_start(char *why, size_t whylen)
+procmon_start(struct procmon *pm, const struct sensor_host *h, char *why, size_t whylen)
 {
+	struct sock_filter code[EXEC_ONLY_LEN];
+	struct sock_fprog prog = {EXEC_ONLY_LEN, code};
 	struct sockaddr_nl sa;
 	pthread_t t;
 	int rcvbuf = 4 << 20;
 
 	why[0] = '\0';
-	P.self = getpid();
-	P.sock = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
-	if (P.sock < 0) {
+	pm->host = h;
+	pm->self = getpid();
+	pm->sock = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+	if (pm->sock < 0) {
 		snprintf(why, whylen, "the netlink process connector is not available: %s",
 			 strerror(errno));
 		return -1;
 	}
 	/* Without it every event still works (the reader looks at what each
 	 * one is); with it, forks and exits never wake the agent. */
-	exec_only_code[1].k = htonl(PROC_EVENT_EXEC);
-	(void)setsockopt(P.sock, SOL_SOCKET, SO_ATTACH_FILTER, &exec_only, sizeof(exec_only));
-	(void)setsockopt(P.sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	memcpy(code, exec_only_code, sizeof(code));
+	code[1].k = htonl(PROC_EVENT_EXEC);
+	(void)setsockopt(pm->sock, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+	(void)setsockopt(pm->sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
 	memset(&sa, 0, sizeof(sa));
 	sa.nl_family = AF_NETLINK;
 	sa.nl_groups = CN_IDX_PROC;
 	sa.nl_pid = 0; /* let the kernel pick a port id */
-	if (bind(P.sock, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    subscribe(P.sock, PROC_CN_MCAST_LISTEN) != 0) {
+	if (bind(pm->sock, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    subscribe(pm->sock, PROC_CN_MCAST_LISTEN) != 0) {
 		snprintf(why, whylen, "cannot listen to the process connector: %s",
 			 strerror(errno));
-		close(P.sock);
-		P.sock = -1;
+		close(pm->sock);
+		pm->sock = -1;
 		return -1;
 	}
-	if (pthread_create(&t, NULL, reader, NULL) != 0) {
+	if (pthread_create(&t, NULL, reader, pm) != 0) {
 		snprintf(why, whylen, "cannot start its thread");
-		close(P.sock);
-		P.sock = -1;
+		close(pm->sock);
+		pm->sock = -1;
 		return -1;
 	}
 	pthread_detach(t);
-	P.running = 1;
+	pm->running = 1;
 	return 0;
 }
 
 int
-procmon_running(void)
+procmon_running(struct procmon *pm)
 {
-	return P.running;
+	return pm->running;
 }
 
 void
-procmon_get_stats(struct procmon_stats *st)
+procmon_get_stats(struct procmon *pm, struct procmon_stats *st)
 {
-	pthread_mutex_lock(&P.lock);
-	*st = P.st;
-	pthread_mutex_unlock(&P.lock);
+	pthread_mutex_lock(&pm->lock);
+	*st = pm->st;
+	pthread_mutex_unlock(&pm->lock);
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/sensor.h"
+
 struct procmon_stats {
 	uint64_t execs;	  /* exec events seen */
 	uint64_t matches; /* rule matches */
@@ -21,14 +23,23 @@ struct procmon_stats {
 	uint64_t lost;	  /* times the kernel dropped events (receive buffer full) */
 };
 
-/* Starts the sensor; -1 with why when the connector is not available. */
-int procmon_start(char *why, size_t whylen);
-int procmon_running(void);
-void procmon_get_stats(struct procmon_stats *st);
+/* The sensor's state (opaque): procmon_new gives one (NULL: out of
+ * memory), procmon_free frees it (NULL: nothing) once its thread is gone
+ * — in practice it lives as long as the process. */
+struct procmon;
+struct procmon *procmon_new(void);
+void procmon_free(struct procmon *pm);
+
+/* Starts the sensor, reporting to h (borrowed: lives as long as pm); -1
+ * with why when the connector is not available. */
+int procmon_start(struct procmon *pm, const struct sensor_host *h, char *why, size_t whylen);
+int procmon_running(struct procmon *pm);
+void procmon_get_stats(struct procmon *pm, struct procmon_stats *st);
 
 /* The executable, name and parent of a recent exec by pid, kept for
  * who-data when the process is gone before another sensor reads it.
- * 0, or -1 (not seen). */
-int procmon_recent(pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen, pid_t *ppid);
+ * 0, or -1 (not seen; pm NULL). */
+int procmon_recent(struct procmon *pm, pid_t pid, char *exe, size_t exelen, char *comm,
+		   size_t commlen, pid_t *ppid);
 
 #endif

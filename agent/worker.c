@@ -14,15 +14,14 @@
  *   - one activation or rollback runs at a time.
  */
 #include "agent/worker.h"
+#include "agent/worker_content.h"
 #include "agent/control.h"
 #include "agent/exceptions.h"
-#include "agent/fimmon.h"
 #include "util/log.h"
 #include "agent/uplink.h"
-#include "agent/onaccess.h"
-#include "agent/procmon.h"
 #include "agent/reload.h"
-#include "agent/status.h"
+#include "agent/procmon.h"
+#include "agent/sensors.h"
 #include "agent/outputs.h"
 #include "agent/validator.h"
 #include "agent/scanpool.h"
@@ -60,22 +59,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
-#include <malloc.h>
 #include <unistd.h>
-
-/* Content in use, shared by the scans that hold it.  The rules are not
- * here: the scanners load them from the image. */
-struct active {
-	struct sigma_set *sigma; /* process rules, or NULL */
-	struct fim_watch fim;	 /* the content's FIM policy */
-	struct except_list exc;	 /* the content's exceptions to verdicts */
-	char name[65];
-	int64_t version;
-	unsigned long long serial;
-	unsigned refs;
-	int image_fd; /* the compiled image, sealed: what scanners load */
-	uint64_t image_len;
-};
 
 static struct {
 	/* The configuration the worker started with: what is read only at
@@ -97,10 +81,10 @@ static struct {
 	time_t started;
 	struct journal *journal;
 	struct exceptions *exc; /* local, wardd.yaml's and the fleet's */
-	/* Why a sensor is off (lock): the sizes of struct status_off. */
-	char onaccess_off[1024];
-	char procmon_off[300];
-	char fimmon_off[300];
+	/* The sensors, and what they reach the worker through. */
+	struct sensor_host host;
+	struct sensor_set sensors;
+	struct procmon *procmon; /* the exec sensor, which FIM asks for who-data */
 } W = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .apply_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -145,6 +129,74 @@ emit(json_t *ev)
 	json_decref(ev);
 }
 
+/* --- what the sensors reach --------------------------------------------- */
+
+static void
+host_emit(void *arg, json_t *ev)
+{
+	(void)arg;
+	emit(ev);
+}
+
+static void
+host_log(void *arg, const char *msg)
+{
+	(void)arg;
+	logmsg("%s", msg);
+}
+
+static struct active *active_get(void);
+static void active_put(struct active *a);
+
+static struct active *
+host_content_get(void *arg)
+{
+	(void)arg;
+	return active_get();
+}
+
+static void
+host_content_put(void *arg, struct active *a)
+{
+	(void)arg;
+	active_put(a);
+}
+
+static struct exceptions *
+host_exceptions(void *arg)
+{
+	(void)arg;
+	return W.exc;
+}
+
+static int
+host_recent_exec(void *arg, pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen,
+		 pid_t *ppid)
+{
+	(void)arg;
+	return procmon_recent(W.procmon, pid, exe, exelen, comm, commlen, ppid);
+}
+
+/* The worker's sensors, in the order they start: on-access first, so
+ * that blocking is on before anything else is watched. */
+static int
+wire_sensors(void)
+{
+	W.host.emit = host_emit;
+	W.host.log = host_log;
+	W.host.content_get = host_content_get;
+	W.host.content_put = host_content_put;
+	W.host.exceptions = host_exceptions;
+	W.host.recent_exec = host_recent_exec;
+	sensor_set_init(&W.sensors, &W.host);
+	if ((W.procmon = procmon_new()) == NULL)
+		return -1;
+	(void)sensor_set_add(&W.sensors, &sensors_onaccess, NULL);
+	(void)sensor_set_add(&W.sensors, &sensors_fim, NULL);
+	(void)sensor_set_add(&W.sensors, &sensors_procmon, W.procmon);
+	return 0;
+}
+
 /* An event about content: action, outcome, version, name, message. */
 static void
 emit_content(const char *kind, const char *type, const char *action, const char *outcome,
@@ -161,89 +213,7 @@ emit_content(const char *kind, const char *type, const char *action, const char 
 	emit(ev);
 }
 
-/* --- fault injection (test builds only) -------------------------------- */
-
-#ifdef WARD_FAULT_INJECTION
-/*
- * WARD_FAULT_KILL_AT=STEP: the worker is killed (SIGKILL) at that step;
- * WARD_FAULT_KILL_SUPERVISOR_AT=STEP: the supervisor is, and the worker
- * with it.
- */
-static void
-fault_point(const char *step)
-{
-	const char *at = getenv("WARD_FAULT_KILL_AT");
-	const char *sup = getenv("WARD_FAULT_KILL_SUPERVISOR_AT");
-
-	if (at != NULL && strcmp(at, step) == 0) {
-		logmsg("fault injection: killed at %s", step);
-		raise(SIGKILL);
-	}
-	if (sup != NULL && strcmp(sup, step) == 0) {
-		logmsg("fault injection: supervisor killed at %s", step);
-		kill(getppid(), SIGKILL);
-		for (;;)
-			pause(); /* PR_SET_PDEATHSIG ends the worker */
-	}
-}
-
-/*
- * Content that crashes the worker once active: a rule named
- * WARD_FAULT_CRASH_WORKER, or a version listed in the file named by
- * WARD_FAULT_CRASH_FILE (read each time, so a test can make the
- * last-known-good crash too).
- */
-static void
-fault_content(const struct active *a)
-{
-	const char *path = getenv("WARD_FAULT_CRASH_FILE");
-	int crash = 0;
-
-	{ /* The rule's name is in the compiled rules the scanners get. */
-		const uint8_t *p = NULL;
-
-		if (a->image_fd >= 0 && ipc_memfd_map(a->image_fd, a->image_len, &p) == 0) {
-			crash |= memmem(p, a->image_len, "WARD_FAULT_CRASH_WORKER", 23) != NULL;
-			ipc_memfd_unmap(p, a->image_len);
-		}
-	}
-	if (path != NULL) {
-		FILE *f = fopen(path, "r");
-		long long v;
-
-		while (f != NULL && fscanf(f, "%lld", &v) == 1)
-			crash |= v == (long long)a->version;
-		if (f != NULL)
-			fclose(f);
-	}
-	if (crash) {
-		logmsg("fault injection: content version %lld crashes the worker",
-		       (long long)a->version);
-		abort();
-	}
-}
-#else
-#define fault_point(step) ((void)0)
-#define fault_content(a) ((void)0)
-#endif
-
 /* --- active content ---------------------------------------------------- */
-
-static void
-active_free(struct active *a)
-{
-	if (a == NULL)
-		return;
-	sigma_set_free(a->sigma);
-	fim_watch_free(&a->fim);
-	except_list_free(&a->exc);
-	if (a->image_fd >= 0)
-		close(a->image_fd);
-	ward_free(a);
-	/* Content is large and replaced rarely: give its memory back now, so
-	 * the agent does not keep two rule sets' worth after a swap. */
-	malloc_trim(0);
-}
 
 static struct active *
 active_get(void)
@@ -269,7 +239,7 @@ active_put(struct active *a)
 	last = --a->refs == 0;
 	pthread_mutex_unlock(&W.lock);
 	if (last)
-		active_free(a);
+		worker_content_free(a);
 }
 
 struct active *
@@ -284,53 +254,10 @@ worker_content_put(struct active *a)
 	active_put(a);
 }
 
-const struct sigma_set *
-worker_content_sigma(const struct active *a)
-{
-	return a->sigma;
-}
-
-const struct fim_watch *
-worker_content_fim(const struct active *a)
-{
-	return &a->fim;
-}
-
-const struct except_list *
-worker_content_exceptions(const struct active *a)
-{
-	return &a->exc;
-}
-
 struct exceptions *
 worker_exceptions(void)
 {
 	return W.exc;
-}
-
-long long
-worker_content_version(const struct active *a)
-{
-	return (long long)a->version;
-}
-
-unsigned long long
-worker_content_serial(const struct active *a)
-{
-	return a->serial;
-}
-
-const char *
-worker_content_name(const struct active *a)
-{
-	return a->name;
-}
-
-void
-worker_content_image(const struct active *a, int *fd, uint64_t *size)
-{
-	*fd = a->image_fd;
-	*size = a->image_len;
 }
 
 int
@@ -357,103 +284,8 @@ active_swap(struct active *a, int journal)
 	W.cur = a;
 	pthread_mutex_unlock(&W.lock);
 	exceptions_content_changed(W.exc, old != NULL ? &old->exc : NULL, &a->exc, journal);
-	onaccess_content_changed();
-	fimmon_content_changed();
+	sensor_set_content_changed(&W.sensors);
 	active_put(old);
-}
-
-/*
- * Builds the content to use from a compiled image alone (verified:
- * checksum, bytecode, database, and each section's checked decoder): the
- * rules, process rules, FIM policy and exceptions come compiled from the
- * sandboxed validator, so the worker parses no bundle text.
- */
-static int
-active_from_image(const uint8_t *p, size_t n, const char *name, int64_t version, int check_rules,
-		  struct active **out, struct ward_diag *d)
-{
-	struct active *a = ward_calloc(1, sizeof(*a));
-	struct content_set cs;
-	int r;
-
-	*out = NULL;
-	if (a == NULL)
-		return diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
-	a->image_fd = -1;
-	/* The rules stay in the scanners: the worker holds no copy of them
-	 * (it would be the largest part of its memory).  An image a
-	 * validator just made is parsed whole once all the same, so that
-	 * what a subverted validator forged is refused here, before it is
-	 * installed; one from the store was checked so when it came. */
-	if (check_rules) {
-		int rebuilt;
-
-		r = content_image_decode(p, n, &cs, &rebuilt, d);
-		if (r == 0) {
-			matcher_free(cs.m);
-			ruleset_free(cs.rs);
-			hashsig_free(cs.hs);
-			cs.m = NULL;
-			cs.rs = NULL;
-			cs.hs = NULL;
-			malloc_trim(0); /* give the parse's memory back */
-		}
-	} else {
-		r = content_image_decode_policy(p, n, &cs, d);
-	}
-	if (r != 0) {
-		active_free(a);
-		return r;
-	}
-	a->sigma = cs.sigma;
-	a->fim = cs.fim;
-	a->exc = cs.exc;
-	{ /* The scanners load only the rules section, sealed in a memory file. */
-		const uint8_t *rp;
-		size_t rn;
-
-		if ((r = content_image_rules(p, n, &rp, &rn, d)) == 0 &&
-		    ipc_memfd_new("ward-image", rp, rn, &a->image_fd) != 0)
-			r = diag_set(d, WARD_EIO, NULL, 0, 0,
-				     "cannot keep the image for the scanners: %s", strerror(errno));
-		if (r != 0) {
-			active_free(a);
-			return r;
-		}
-		a->image_len = rn;
-	}
-	snprintf(a->name, sizeof(a->name), "%s", name);
-	a->version = version;
-	{
-		static unsigned long long serials;
-
-		a->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
-	}
-	a->refs = 1;
-	*out = a;
-	return 0;
-}
-
-/*
- * The installed content of e, from the compiled image the store keeps
- * beside the bundle (what the validator produced when it was admitted):
- * at start and on rollback the worker neither parses the bundle nor waits
- * for a validator, so protection starts as fast as the image loads.
- */
-static int
-active_from_store(const struct store_entry *e, struct active **out, struct ward_diag *d)
-{
-	char path[CONFIG_MAX_PATH + 64];
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int r;
-
-	store_path(W.cfg->state_dir, e->version, "wrs", path, sizeof(path));
-	r = file_read_all(path, WARD_MAX_COMPILED_SIZE, &buf, &len, d);
-	if (r == 0)
-		r = active_from_image(buf, len, e->name, e->version, 0, out, d);
-	ward_free(buf);
-	return r;
 }
 
 /* --- activation -------------------------------------------------------- */
@@ -490,7 +322,7 @@ diag_text(const struct ward_diag *d, char *out, size_t outlen)
 static void
 install_step(const char *step)
 {
-	fault_point(step);
+	worker_fault_point(step);
 }
 #define INSTALL_STEP install_step
 #else
@@ -520,8 +352,8 @@ compile_in_sandbox(void *arg, const struct admit_policy *p, const struct bundle 
 		sc->validator_r = r;
 		goto out;
 	}
-	if ((r = active_from_image(v->image.p, v->image.len, b->name, b->version, 1, &sc->a, d)) !=
-	    0) {
+	if ((r = worker_content_from_image(v->image.p, v->image.len, b->name, b->version, 1, &sc->a,
+					   d)) != 0) {
 		diag_text(d, why, sizeof(why));
 		snprintf(sc->why, sizeof(sc->why),
 			 "the validator's compiled content was refused: %s", why);
@@ -531,57 +363,6 @@ out:
 	if (r != 0)
 		diag_set(d, r, NULL, 0, 0, "%s", sc->why);
 	return r;
-}
-
-/* The typed cause of v's refusal, as the check-in report carries it: a
- * validator that hit a host limit (or could not start) is not the
- * content's own error. */
-static enum refusal_cause
-refusal_cause_of(const struct admit_verdict *v, const struct sandbox_compile *sc)
-{
-	switch (v->cause) {
-	case ADMIT_FORMAT:
-		return CAUSE_FORMAT;
-	case ADMIT_SIGNATURE:
-		return CAUSE_SIGNATURE;
-	case ADMIT_VERSION:
-		return CAUSE_VERSION;
-	case ADMIT_EXPIRED:
-		return CAUSE_EXPIRED;
-	case ADMIT_AGENT_VERSION:
-		return CAUSE_AGENT_VERSION;
-	case ADMIT_OK:
-	case ADMIT_VALIDATION:
-		break;
-	}
-	return sc->validator_r == WARD_ELIMIT || sc->validator_r == WARD_ENOMEM ||
-		       sc->validator_r == WARD_EIO
-		   ? CAUSE_RESOURCES
-		   : CAUSE_VALIDATION;
-}
-
-/* The refusal of v as the agent words it (store, events, ward agent status). */
-static void
-refusal_text(const struct admit_verdict *v, const struct sandbox_compile *sc, char *reason,
-	     size_t rlen)
-{
-	char why[1200];
-
-	diag_text(&v->diag, why, sizeof(why));
-	switch (v->cause) {
-	case ADMIT_FORMAT:
-		snprintf(reason, rlen, "invalid bundle: %s", why);
-		break;
-	case ADMIT_SIGNATURE:
-		snprintf(reason, rlen, "signature check failed: %s", v->diag.msg);
-		break;
-	case ADMIT_VALIDATION:
-		snprintf(reason, rlen, "%s", sc->why[0] != '\0' ? sc->why : why);
-		break;
-	default:
-		snprintf(reason, rlen, "%s", why);
-		break;
-	}
 }
 
 /*
@@ -630,8 +411,8 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	if ((r = content_admit(p, n, &pol, &v)) != 0) {
 		if (v.bundle != NULL)
 			*version = v.bundle->version;
-		refusal_text(&v, &sc, reason, rlen);
-		cause = refusal_cause_of(&v, &sc);
+		worker_refusal_text(&v, sc.why, reason, rlen);
+		cause = worker_refusal_cause(v.cause, sc.validator_r);
 		goto refused;
 	}
 	b = v.bundle;
@@ -640,7 +421,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	sc.a = NULL;
 	/* Install atomically, then swap. */
 	cause = CAUSE_INSTALL;
-	fault_point("before-install");
+	worker_fault_point("before-install");
 	pthread_mutex_lock(&W.lock);
 	r = store_install(W.cfg->state_dir, &W.st, b->name, b->version, b->expires, p, n, v.image.p,
 			  v.image.len, now, INSTALL_STEP, &d);
@@ -651,11 +432,11 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 	pthread_mutex_unlock(&W.lock);
 	if (r != 0) {
 		snprintf(reason, rlen, "cannot install: %s", d.msg);
-		active_free(a);
+		worker_content_free(a);
 		goto refused;
 	}
 	wbuf_free(&v.image); /* on disk now; not needed during the swap */
-	fault_point("before-swap");
+	worker_fault_point("before-swap");
 	active_swap(a, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -675,7 +456,7 @@ worker_activate(const unsigned char *p, size_t n, long long *version, double *ms
 			emit(ev);
 		}
 	}
-	fault_content(a);
+	worker_fault_content(a);
 	admit_verdict_free(&v);
 	pthread_mutex_unlock(&W.apply_lock);
 	return 0;
@@ -684,7 +465,7 @@ refused:
 		*version = expect;
 	record_refusal(*version, cause, reason);
 	admit_verdict_free(&v);
-	active_free(sc.a);
+	worker_content_free(sc.a);
 	pthread_mutex_unlock(&W.apply_lock);
 	return r != 0 ? r : WARD_EVERIFY;
 }
@@ -704,12 +485,12 @@ worker_rollback(enum refusal_cause cause, const char *reason, char *msg, size_t 
 		r = WARD_EINVAL;
 		goto out;
 	}
-	r = active_from_store(&W.st.lkg, &a, &d);
+	r = worker_content_from_store(W.cfg->state_dir, &W.st.lkg, &a, &d);
 	if (r == 0)
 		r = store_rollback(W.cfg->state_dir, &W.st, cause, reason, now_unix(), &d);
 	pthread_mutex_unlock(&W.lock);
 	if (r != 0) {
-		active_free(a);
+		worker_content_free(a);
 		snprintf(msg, mlen, "rollback failed: %.300s", d.msg);
 		goto out;
 	}
@@ -814,14 +595,11 @@ worker_status_json(void)
 	}
 	{
 		json_t *conf = json_array(), *cpaths = json_array();
+		json_t *sensors = sensor_set_status(&W.sensors);
 		struct active *a = active_get();
-		struct status_off off;
 		int on;
 
 		pthread_mutex_lock(&W.lock);
-		memcpy(off.onaccess, W.onaccess_off, sizeof(off.onaccess));
-		memcpy(off.procmon, W.procmon_off, sizeof(off.procmon));
-		memcpy(off.fim, W.fimmon_off, sizeof(off.fim));
 		for (i = 0; i < W.live->fim_npaths; i++)
 			json_array_append_new(conf, json_string(W.live->fim_paths[i]));
 		on = W.live->fim_content_paths;
@@ -829,7 +607,8 @@ worker_status_json(void)
 		for (i = 0; a != NULL && i < a->fim.npaths; i++)
 			json_array_append_new(cpaths, json_string(a->fim.paths[i]));
 		active_put(a);
-		json_object_set_new(o, "sensors", status_sensors(&off, conf, cpaths, on));
+		sensors_fim_paths(json_object_get(sensors, "fim"), conf, cpaths, on);
+		json_object_set_new(o, "sensors", sensors);
 	}
 	json_object_set_new(o, "scanners", scanpool_status_json());
 	return o;
@@ -881,21 +660,6 @@ heartbeat_thread(void *arg)
 
 /* --- startup ----------------------------------------------------------- */
 
-/* A sensor could not start: said in the log and as an alert (and in
- * status, from the reason the caller keeps). */
-static void
-sensor_off(const char *sensor, const char *what, const char *why)
-{
-	json_t *ev = event_new(EVENT_KIND_ALERT, "host", "info", "sensor-off", "failure");
-
-	logmsg("%s is OFF: %s", what, why);
-	if (ev != NULL) {
-		event_set_str(ev, "ward.sensor", sensor);
-		event_set_str(ev, "message", why);
-		emit(ev);
-	}
-}
-
 /* Reads c's trusted keys into keys[] (*n of them).  0, or -1 (logged;
  * none kept). */
 static int
@@ -940,16 +704,17 @@ load_current(void)
 	}
 	if (!W.st.current.present)
 		return;
-	if (active_from_store(&W.st.current, &a, &d) == 0) {
+	if (worker_content_from_store(W.cfg->state_dir, &W.st.current, &a, &d) == 0) {
 		active_swap(a, 0);
 		logmsg("content %s version %lld loaded", a->name, (long long)a->version);
-		fault_content(a);
+		worker_fault_content(a);
 		return;
 	}
 	diag_format(&d, why, sizeof(why));
 	logmsg("the installed content version %lld cannot be loaded: %s",
 	       (long long)W.st.current.version, why);
-	if (W.st.lkg.present && active_from_store(&W.st.lkg, &a, &d) == 0 &&
+	if (W.st.lkg.present &&
+	    worker_content_from_store(W.cfg->state_dir, &W.st.lkg, &a, &d) == 0 &&
 	    store_rollback(W.cfg->state_dir, &W.st, CAUSE_DAMAGED,
 			   "the installed files were damaged", now_unix(), &d) == 0) {
 		active_swap(a, 1);
@@ -999,26 +764,7 @@ reconfigure(struct agent_config *next, unsigned groups)
 		exceptions_reconfigure(W.exc, next);
 	if ((groups & CONFIG_OUTPUTS) && outputs_reconfigure(next, why, sizeof(why)) != 0)
 		logmsg("reload: outputs are off: %s", why);
-	/* The sensors stay off in safe mode; a worker started later with
-	 * content starts them with this configuration. */
-	if ((groups & CONFIG_FIM) && !safe) {
-		int r = fimmon_reconfigure(next, why, sizeof(why));
-
-		pthread_mutex_lock(&W.lock);
-		snprintf(W.fimmon_off, sizeof(W.fimmon_off), "%.299s", r != 0 ? why : "");
-		pthread_mutex_unlock(&W.lock);
-		if (r != 0)
-			sensor_off("fim", "real-time file integrity monitoring", why);
-	}
-	if ((groups & CONFIG_ONACCESS) && !safe) {
-		int r = onaccess_reconfigure(next, why, sizeof(why));
-
-		pthread_mutex_lock(&W.lock);
-		snprintf(W.onaccess_off, sizeof(W.onaccess_off), "%s", r != 0 ? why : "");
-		pthread_mutex_unlock(&W.lock);
-		if (r != 0)
-			sensor_off("onaccess", "on-access scanning", why);
-	}
+	sensor_set_reconfigure(&W.sensors, next, groups, safe);
 	pthread_mutex_unlock(&W.apply_lock);
 	ward_free(old);
 	logmsg("reload: the new configuration is in force");
@@ -1048,7 +794,7 @@ worker_main(const struct agent_config *c, const char *config_path, struct ipc *h
 	W.config_path = config_path;
 	W.started = time(NULL);
 	W.live = ward_malloc(sizeof(*W.live));
-	if (sfd < 0 || W.live == NULL) {
+	if (sfd < 0 || W.live == NULL || wire_sensors() != 0) {
 		logmsg("cannot start: %s", sfd < 0 ? strerror(errno) : "out of memory");
 		return WORKER_EXIT_CONFIG;
 	}
@@ -1115,23 +861,7 @@ worker_main(const struct agent_config *c, const char *config_path, struct ipc *h
 			emit(ev);
 		}
 	}
-	if (!W.safe && (c->onaccess_npaths > 0 || c->onaccess_nblock_open > 0) &&
-	    onaccess_start(c, W.onaccess_off, sizeof(W.onaccess_off)) != 0) {
-		sensor_off("onaccess", "on-access scanning", W.onaccess_off);
-	} else if (W.safe && c->onaccess_npaths > 0) {
-		snprintf(W.onaccess_off, sizeof(W.onaccess_off), "safe mode");
-	}
-	if (!W.safe && c->fim_realtime &&
-	    fimmon_start(c, W.fimmon_off, sizeof(W.fimmon_off)) != 0) {
-		sensor_off("fim", "real-time file integrity monitoring", W.fimmon_off);
-	} else if (W.safe) {
-		snprintf(W.fimmon_off, sizeof(W.fimmon_off), "safe mode");
-	}
-	if (!W.safe && procmon_start(W.procmon_off, sizeof(W.procmon_off)) != 0) {
-		sensor_off("procmon", "process monitoring", W.procmon_off);
-	} else if (W.safe) {
-		snprintf(W.procmon_off, sizeof(W.procmon_off), "safe mode");
-	}
+	sensor_set_start(&W.sensors, c, W.safe);
 	if (control_start(c) != 0)
 		return WORKER_EXIT_CONFIG;
 	if (!W.st.current.present && !W.safe && c->initial_content[0] != '\0') {
@@ -1152,6 +882,7 @@ worker_main(const struct agent_config *c, const char *config_path, struct ipc *h
 	reload_serve(sfd, cfg, reconfigure);
 	logmsg("stopping");
 	control_stop();
+	sensor_set_stop(&W.sensors);
 	emit(event_new(EVENT_KIND_EVENT, "process", "end", "agent-stopped", "success"));
 	outputs_stop();
 	journal_close(W.journal);
