@@ -10,6 +10,7 @@
  * collected.
  */
 #include "server/store_rollout.h"
+#include "server/store_priv.h"
 #include "proto/cause.h"
 #include "util/alloc.h"
 
@@ -19,12 +20,6 @@
 
 /* Serialises the engine's decisions across servers (db_xact_lock). */
 #define LOCK_ROLLOUT 0x726f6c6cLL /* "roll" */
-
-static void
-lltoa(long long v, char out[24])
-{
-	snprintf(out, 24, "%lld", v);
-}
 
 static long long
 num(const char *v)
@@ -264,7 +259,7 @@ store_release_get(struct db *db, long long id, struct store_release *r, int *fou
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return release_one(db, RELEASE_COLS " WHERE id = $1", q, 1, r, found, d);
 }
 
@@ -331,8 +326,8 @@ store_release_insert(struct db *db, const char *sha256, long long version, const
 	if ((r = db_scalar(db, "SELECT coalesce(max(id), 0) + 1 FROM releases", NULL, 0, next,
 			   sizeof(next), d)) != 0)
 		return r;
-	lltoa(version, ver);
-	lltoa(now, n);
+	store_lltoa(version, ver);
+	store_lltoa(now, n);
 	if ((r = db_exec(
 		 db,
 		 "INSERT INTO releases (id, bundle, version, plan, state, ring, ring_started,"
@@ -351,9 +346,9 @@ store_release_start_ring(struct db *db, long long id, long long ring, int64_t no
 	char rid[24], rk[24], n[24];
 	const char *q[3] = {rid, rk, n};
 
-	lltoa(id, rid);
-	lltoa(ring, rk);
-	lltoa(now, n);
+	store_lltoa(id, rid);
+	store_lltoa(ring, rk);
+	store_lltoa(now, n);
 	return db_exec(
 	    db,
 	    "UPDATE releases SET ring = $2, ring_started = $3, promote = 0, updated = $3,"
@@ -368,8 +363,8 @@ store_release_set_state(struct db *db, long long id, const char *state, const ch
 	char rid[24], n[24];
 	const char *q[4] = {rid, n, state, reason};
 
-	lltoa(id, rid);
-	lltoa(now, n);
+	store_lltoa(id, rid);
+	store_lltoa(now, n);
 	if (reason == NULL)
 		return db_exec(db, "UPDATE releases SET state = $3, updated = $2 WHERE id = $1", q,
 			       3, NULL, NULL, d);
@@ -384,8 +379,8 @@ store_release_complete(struct db *db, long long id, int64_t now, struct ward_dia
 	char rid[24], n[24];
 	const char *q[2] = {rid, n};
 
-	lltoa(id, rid);
-	lltoa(now, n);
+	store_lltoa(id, rid);
+	store_lltoa(now, n);
 	return db_exec(db,
 		       "UPDATE releases SET state = 'completed', updated = $2, waiting = ''"
 		       " WHERE id = $1",
@@ -398,8 +393,8 @@ store_release_promote(struct db *db, long long id, int64_t now, struct ward_diag
 	char rid[24], n[24];
 	const char *q[2] = {rid, n};
 
-	lltoa(id, rid);
-	lltoa(now, n);
+	store_lltoa(id, rid);
+	store_lltoa(now, n);
 	return db_exec(db, "UPDATE releases SET promote = 1, updated = $2 WHERE id = $1", q, 2,
 		       NULL, NULL, d);
 }
@@ -410,7 +405,7 @@ store_release_set_waiting(struct db *db, long long id, const char *waiting, stru
 	char rid[24];
 	const char *q[2] = {rid, waiting};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return db_exec(db, "UPDATE releases SET waiting = $2 WHERE id = $1", q, 2, NULL, NULL, d);
 }
 
@@ -420,7 +415,7 @@ store_release_restart_soak(struct db *db, int64_t now, struct ward_diag *d)
 	char n[24];
 	const char *q[1] = {n};
 
-	lltoa(now, n);
+	store_lltoa(now, n);
 	return db_exec(db,
 		       "UPDATE releases SET ring_started = CAST($1 AS BIGINT) WHERE state ="
 		       " 'running' AND ring >= 0",
@@ -437,9 +432,9 @@ store_release_halt(struct db *db, long long id, long long ring, const char *reas
 	const char *a[2] = {n, detail};
 	int r;
 
-	lltoa(id, rid);
-	lltoa(now, n);
-	lltoa(ring, rg);
+	store_lltoa(id, rid);
+	store_lltoa(now, n);
+	store_lltoa(ring, rg);
 	if ((r = db_exec(db,
 			 "UPDATE releases SET state = 'halted', reason = $3, updated = $2"
 			 " WHERE id = $1",
@@ -478,7 +473,7 @@ store_release_candidates(struct db *db, long long id, struct store_candidate **o
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return collect(
 	    db,
 	    "SELECT id, grp FROM agents WHERE revoked = 0 AND id NOT IN (SELECT agent_id FROM"
@@ -493,10 +488,10 @@ store_release_assign(struct db *db, long long id, const char *agent_id, long lon
 	char rid[24], rk[24], n[24], ms[24];
 	const char *q[5] = {rid, agent_id, rk, n, ms};
 
-	lltoa(id, rid);
-	lltoa(ring, rk);
-	lltoa(now, n);
-	lltoa(now_ms, ms);
+	store_lltoa(id, rid);
+	store_lltoa(ring, rk);
+	store_lltoa(now, n);
+	store_lltoa(now_ms, ms);
 	return db_exec(
 	    db,
 	    "INSERT INTO release_agents (release_id, agent_id, ring, assigned, assigned_ms)"
@@ -529,7 +524,7 @@ store_ring_members(struct db *db, long long id, struct gate_member **out, size_t
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return collect(db,
 		       "SELECT ra.agent_id, ra.ring, ra.assigned_ms, ra.delivered_ms, a.seen_ms,"
 		       " a.content_version, a.hostname FROM release_agents ra JOIN agents a"
@@ -565,7 +560,7 @@ store_release_faults(struct db *db, long long id, struct gate_fault **f, size_t 
 	const char *q[1] = {rid};
 	int r;
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	r = db_exec(db,
 		    "SELECT agent_id, kind, counted, reported_ms, detail FROM agent_faults"
 		    " WHERE release_id = $1",
@@ -601,7 +596,7 @@ store_release_alerts(struct db *db, long long id, struct store_alert_count **out
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return collect(db,
 		       "SELECT ra.agent_id,"
 		       " (SELECT count(*) FROM events e WHERE e.agent_id = ra.agent_id AND"
@@ -634,7 +629,7 @@ store_ring_counts(struct db *db, long long id, struct store_ring_count **out, si
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return collect(
 	    db,
 	    "SELECT ra.ring, count(*), sum(CASE WHEN a.content_version = r.version AND"
@@ -653,9 +648,9 @@ store_timeline_add(struct db *db, long long id, long long ring, int64_t now, con
 	char rid[24], n[24], rg[24];
 	const char *q[4] = {rid, n, rg, text};
 
-	lltoa(id, rid);
-	lltoa(now, n);
-	lltoa(ring, rg);
+	store_lltoa(id, rid);
+	store_lltoa(now, n);
+	store_lltoa(ring, rg);
 	return db_exec(db,
 		       "INSERT INTO release_log (release_id, n, ts, ring, text) VALUES ($1,"
 		       " (SELECT coalesce(max(n), 0) + 1 FROM release_log WHERE release_id = $1),"
@@ -669,7 +664,7 @@ store_timeline_add_active(struct db *db, int64_t now, const char *text, struct w
 	char n[24];
 	const char *q[2] = {n, text};
 
-	lltoa(now, n);
+	store_lltoa(now, n);
 	return db_exec(db,
 		       "INSERT INTO release_log (release_id, n, ts, ring, text) SELECT id,"
 		       " (SELECT coalesce(max(l.n), 0) + 1 FROM release_log l WHERE"
@@ -699,7 +694,7 @@ store_timeline(struct db *db, long long id, struct store_timeline_line **out, si
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return collect(db,
 		       "SELECT ts, ring, text FROM release_log WHERE release_id = $1 ORDER BY n", q,
 		       1, on_line, sizeof(**out), (void **)out, n, d);
@@ -742,7 +737,7 @@ store_incidents(struct db *db, long long id, struct store_incident **out, size_t
 
 	*out = NULL;
 	*n = 0;
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	r = db_exec(db,
 		    "SELECT ts, ring, reason, evidence FROM incidents WHERE release_id = $1"
 		    " ORDER BY ts",
@@ -846,8 +841,8 @@ store_assignment_delivered(struct db *db, long long id, const char *agent_id, lo
 	char rid[24], ms[24];
 	const char *q[3] = {rid, agent_id, ms};
 
-	lltoa(id, rid);
-	lltoa(now_ms, ms);
+	store_lltoa(id, rid);
+	store_lltoa(now_ms, ms);
 	return db_exec(db,
 		       "UPDATE release_agents SET delivered_ms = $3 WHERE release_id = $1"
 		       " AND agent_id = $2 AND delivered_ms = 0",
@@ -861,8 +856,8 @@ store_fault_add(struct db *db, long long id, const char *agent_id, const char *k
 	char rid[24], ms[24];
 	const char *q[6] = {rid, agent_id, kind, counted ? "1" : "0", ms, detail};
 
-	lltoa(id, rid);
-	lltoa(now_ms, ms);
+	store_lltoa(id, rid);
+	store_lltoa(now_ms, ms);
 	return db_exec(db,
 		       "INSERT INTO agent_faults (release_id, agent_id, kind, counted, reported_ms,"
 		       " detail) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -879,7 +874,7 @@ store_bundle_by_version(struct db *db, long long version, char sha256[65], int *
 	const char *q[1] = {v};
 	int r;
 
-	lltoa(version, v);
+	store_lltoa(version, v);
 	*found = 0;
 	if ((r = db_scalar(db, "SELECT sha256 FROM bundles WHERE version = $1", q, 1, sha256, 65,
 			   d)) != 0)
@@ -895,7 +890,7 @@ store_pin_set(struct db *db, const char *group, const char *sha256, int64_t now,
 	char n[24];
 	const char *q[3] = {group, sha256, n};
 
-	lltoa(now, n);
+	store_lltoa(now, n);
 	return db_exec(db,
 		       "INSERT INTO pins (grp, bundle, created) VALUES ($1, $2, $3)"
 		       " ON CONFLICT (grp) DO UPDATE SET bundle = $2, created = $3",
