@@ -51,45 +51,76 @@ copy(char *dst, size_t len, const char *v)
 	}
 }
 
-/* Rows collected into a growing array of elem-sized items. */
+/* Decodes one row of a query's columns v into row (zeroed before): one
+ * such function per row type, used by every query that returns that type. */
+typedef int (*row_fill_fn)(void *row, int ncols, const char *const *v);
+
+/* Rows collected into a growing array of elem-sized items, each decoded by
+ * fill. */
 struct rows {
 	void *a;
 	size_t n, cap, elem;
+	row_fill_fn fill;
 };
 
-static void *
-rows_next(struct rows *rs)
+static int
+on_row(void *arg, int ncols, const char *const *v)
 {
+	struct rows *rs = arg;
 	char *p;
 
 	if (ward_grow(&rs->a, &rs->cap, rs->n + 1, rs->elem) != 0)
-		return NULL;
+		return WARD_ENOMEM;
 	p = (char *)rs->a + rs->n * rs->elem;
 	memset(p, 0, rs->elem);
-	rs->n++;
-	return p;
+	rs->n++; /* counted before fill: drop frees what a failed fill kept */
+	return rs->fill(p, ncols, v);
 }
 
-/* Runs sql collecting rows with fn into out and n (freed on failure). */
+/* Runs sql collecting its rows, decoded by fill, into out and n.  On failure
+ * nothing is returned: drop (NULL: the array alone) frees what was
+ * collected, and items that own memory with it. */
 static int
-collect(struct db *db, const char *sql, const char *const *q, int nq, db_row_fn fn, size_t elem,
-	void **out, size_t *n, struct ward_diag *d)
+collect(struct db *db, const char *sql, const char *const *q, int nq, row_fill_fn fill, size_t elem,
+	void (*drop)(void *a, size_t n), void **out, size_t *n, struct ward_diag *d)
 {
-	struct rows rs = {NULL, 0, 0, elem};
+	struct rows rs = {NULL, 0, 0, elem, fill};
 	int r;
 
 	*out = NULL;
 	*n = 0;
-	r = db_exec(db, sql, q, nq, fn, &rs, d);
+	r = db_exec(db, sql, q, nq, on_row, &rs, d);
 	if (r == WARD_ENOMEM)
 		diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 	if (r != 0) {
-		ward_free(rs.a);
+		if (drop != NULL)
+			drop(rs.a, rs.n);
+		else
+			ward_free(rs.a);
 		return r;
 	}
 	*out = rs.a;
 	*n = rs.n;
 	return 0;
+}
+
+/* The first row of sql, decoded by fill into row (zeroed), and whether
+ * there was one. */
+struct first_row {
+	void *row;
+	int *found;
+	row_fill_fn fill;
+};
+
+static int
+on_first_row(void *arg, int ncols, const char *const *v)
+{
+	struct first_row *o = arg;
+
+	if (*o->found)
+		return 0;
+	*o->found = 1;
+	return o->fill(o->row, ncols, v);
 }
 
 int
@@ -172,8 +203,11 @@ store_freeze_set(struct db *db, int on, struct ward_diag *d)
 	" reason, waiting FROM releases"
 
 static int
-release_row(struct store_release *r, const char *const *v)
+release_row(void *row, int ncols, const char *const *v)
 {
+	struct store_release *r = row;
+
+	(void)ncols;
 	r->id = num(v[0]);
 	copy(r->bundle, sizeof(r->bundle), v[1]);
 	r->version = num(v[2]);
@@ -188,32 +222,6 @@ release_row(struct store_release *r, const char *const *v)
 	copy(r->reason, sizeof(r->reason), v[10]);
 	copy(r->waiting, sizeof(r->waiting), v[11]);
 	return 0;
-}
-
-struct one_release {
-	struct store_release *r;
-	int *found;
-};
-
-static int
-on_one_release(void *arg, int ncols, const char *const *v)
-{
-	struct one_release *o = arg;
-
-	(void)ncols;
-	if (*o->found)
-		return 0;
-	*o->found = 1;
-	return release_row(o->r, v);
-}
-
-static int
-on_list_release(void *arg, int ncols, const char *const *v)
-{
-	struct store_release *r = rows_next(arg);
-
-	(void)ncols;
-	return r != NULL ? release_row(r, v) : WARD_ENOMEM;
 }
 
 void
@@ -233,16 +241,22 @@ store_releases_free(struct store_release *r, size_t n)
 	ward_free(r);
 }
 
+static void
+drop_releases(void *a, size_t n)
+{
+	store_releases_free(a, n);
+}
+
 static int
 release_one(struct db *db, const char *sql, const char *const *q, int nq, struct store_release *r,
 	    int *found, struct ward_diag *d)
 {
-	struct one_release o = {r, found};
+	struct first_row o = {r, found, release_row};
 	int res;
 
 	memset(r, 0, sizeof(*r));
 	*found = 0;
-	res = db_exec(db, sql, q, nq, on_one_release, &o, d);
+	res = db_exec(db, sql, q, nq, on_first_row, &o, d);
 	if (res == WARD_ENOMEM)
 		diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 	if (res != 0) {
@@ -273,22 +287,8 @@ store_release_running(struct db *db, struct store_release *r, int *found, struct
 int
 store_release_list(struct db *db, struct store_release **out, size_t *n, struct ward_diag *d)
 {
-	/* not collect(): the plans of a failed list are freed too */
-	struct rows rs = {NULL, 0, 0, sizeof(**out)};
-	int r;
-
-	*out = NULL;
-	*n = 0;
-	r = db_exec(db, RELEASE_COLS " ORDER BY id DESC", NULL, 0, on_list_release, &rs, d);
-	if (r == WARD_ENOMEM)
-		diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
-	if (r != 0) {
-		store_releases_free(rs.a, rs.n);
-		return r;
-	}
-	*out = rs.a;
-	*n = rs.n;
-	return 0;
+	return collect(db, RELEASE_COLS " ORDER BY id DESC", NULL, 0, release_row, sizeof(**out),
+		       drop_releases, (void **)out, n, d);
 }
 
 int
@@ -454,13 +454,11 @@ store_release_halt(struct db *db, long long id, long long ring, const char *reas
 /* --- rings -------------------------------------------------------------------------- */
 
 static int
-on_candidate(void *arg, int ncols, const char *const *v)
+candidate_row(void *row, int ncols, const char *const *v)
 {
-	struct store_candidate *c = rows_next(arg);
+	struct store_candidate *c = row;
 
 	(void)ncols;
-	if (c == NULL)
-		return WARD_ENOMEM;
 	copy(c->agent_id, sizeof(c->agent_id), v[0]);
 	copy(c->group, sizeof(c->group), v[1]);
 	return 0;
@@ -478,7 +476,7 @@ store_release_candidates(struct db *db, long long id, struct store_candidate **o
 	    db,
 	    "SELECT id, grp FROM agents WHERE revoked = 0 AND id NOT IN (SELECT agent_id FROM"
 	    " release_agents WHERE release_id = $1) AND grp NOT IN (SELECT grp FROM pins)",
-	    q, 1, on_candidate, sizeof(**out), (void **)out, n, d);
+	    q, 1, candidate_row, sizeof(**out), NULL, (void **)out, n, d);
 }
 
 int
@@ -500,13 +498,11 @@ store_release_assign(struct db *db, long long id, const char *agent_id, long lon
 }
 
 static int
-on_member(void *arg, int ncols, const char *const *v)
+member_row(void *row, int ncols, const char *const *v)
 {
-	struct gate_member *m = rows_next(arg);
+	struct gate_member *m = row;
 
 	(void)ncols;
-	if (m == NULL)
-		return WARD_ENOMEM;
 	copy(m->agent_id, sizeof(m->agent_id), v[0]);
 	m->ring = num(v[1]);
 	m->assigned_ms = num(v[2]);
@@ -529,18 +525,16 @@ store_ring_members(struct db *db, long long id, struct gate_member **out, size_t
 		       "SELECT ra.agent_id, ra.ring, ra.assigned_ms, ra.delivered_ms, a.seen_ms,"
 		       " a.content_version, a.hostname FROM release_agents ra JOIN agents a"
 		       " ON a.id = ra.agent_id WHERE ra.release_id = $1 AND a.revoked = 0",
-		       q, 1, on_member, sizeof(**out), (void **)out, n, d);
+		       q, 1, member_row, sizeof(**out), NULL, (void **)out, n, d);
 }
 
 static int
-on_fault(void *arg, int ncols, const char *const *v)
+fault_row(void *row, int ncols, const char *const *v)
 {
-	struct gate_fault *f = rows_next(arg);
+	struct gate_fault *f = row;
 	const char *kind = v[1] != NULL ? v[1] : "";
 
 	(void)ncols;
-	if (f == NULL)
-		return WARD_ENOMEM;
 	copy(f->agent_id, sizeof(f->agent_id), v[0]);
 	/* "crash", or a refusal's cause by name (store_fault_add) */
 	f->kind = strcmp(kind, "crash") == 0 ? GATE_CRASH : GATE_REFUSED;
@@ -555,7 +549,7 @@ int
 store_release_faults(struct db *db, long long id, struct gate_fault **f, size_t *nf, size_t *cap,
 		     struct ward_diag *d)
 {
-	struct rows rs = {*f, *nf, *cap, sizeof(**f)};
+	struct rows rs = {*f, *nf, *cap, sizeof(**f), fault_row};
 	char rid[24];
 	const char *q[1] = {rid};
 	int r;
@@ -564,7 +558,7 @@ store_release_faults(struct db *db, long long id, struct gate_fault **f, size_t 
 	r = db_exec(db,
 		    "SELECT agent_id, kind, counted, reported_ms, detail FROM agent_faults"
 		    " WHERE release_id = $1",
-		    q, 1, on_fault, &rs, d);
+		    q, 1, on_row, &rs, d);
 	if (r == WARD_ENOMEM)
 		diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 	/* the caller owns the array either way */
@@ -575,13 +569,11 @@ store_release_faults(struct db *db, long long id, struct gate_fault **f, size_t 
 }
 
 static int
-on_alerts(void *arg, int ncols, const char *const *v)
+alerts_row(void *row, int ncols, const char *const *v)
 {
-	struct store_alert_count *c = rows_next(arg);
+	struct store_alert_count *c = row;
 
 	(void)ncols;
-	if (c == NULL)
-		return WARD_ENOMEM;
 	copy(c->agent_id, sizeof(c->agent_id), v[0]);
 	c->since = num(v[1]);
 	c->before = num(v[2]);
@@ -605,17 +597,15 @@ store_release_alerts(struct db *db, long long id, struct store_alert_count **out
 		       "  e.kind = 'alert' AND e.received >= ra.assigned - 86400 AND"
 		       "  e.received < ra.assigned), ra.assigned"
 		       " FROM release_agents ra WHERE ra.release_id = $1",
-		       q, 1, on_alerts, sizeof(**out), (void **)out, n, d);
+		       q, 1, alerts_row, sizeof(**out), NULL, (void **)out, n, d);
 }
 
 static int
-on_ring_count(void *arg, int ncols, const char *const *v)
+ring_count_row(void *row, int ncols, const char *const *v)
 {
-	struct store_ring_count *c = rows_next(arg);
+	struct store_ring_count *c = row;
 
 	(void)ncols;
-	if (c == NULL)
-		return WARD_ENOMEM;
 	c->ring = num(v[0]);
 	c->assigned = num(v[1]);
 	c->active = num(v[2]);
@@ -636,7 +626,7 @@ store_ring_counts(struct db *db, long long id, struct store_ring_count **out, si
 	    " a.seen_ms > ra.assigned_ms THEN 1 ELSE 0 END) FROM release_agents ra"
 	    " JOIN agents a ON a.id = ra.agent_id JOIN releases r ON r.id = ra.release_id"
 	    " WHERE ra.release_id = $1 GROUP BY ra.ring",
-	    q, 1, on_ring_count, sizeof(**out), (void **)out, n, d);
+	    q, 1, ring_count_row, sizeof(**out), NULL, (void **)out, n, d);
 }
 
 /* --- timeline and incidents ---------------------------------------------------- */
@@ -674,13 +664,11 @@ store_timeline_add_active(struct db *db, int64_t now, const char *text, struct w
 }
 
 static int
-on_line(void *arg, int ncols, const char *const *v)
+line_row(void *row, int ncols, const char *const *v)
 {
-	struct store_timeline_line *l = rows_next(arg);
+	struct store_timeline_line *l = row;
 
 	(void)ncols;
-	if (l == NULL)
-		return WARD_ENOMEM;
 	l->ts = num(v[0]);
 	l->ring = num(v[1]);
 	copy(l->text, sizeof(l->text), v[2]);
@@ -697,17 +685,15 @@ store_timeline(struct db *db, long long id, struct store_timeline_line **out, si
 	store_lltoa(id, rid);
 	return collect(db,
 		       "SELECT ts, ring, text FROM release_log WHERE release_id = $1 ORDER BY n", q,
-		       1, on_line, sizeof(**out), (void **)out, n, d);
+		       1, line_row, sizeof(**out), NULL, (void **)out, n, d);
 }
 
 static int
-on_incident(void *arg, int ncols, const char *const *v)
+incident_row(void *row, int ncols, const char *const *v)
 {
-	struct store_incident *in = rows_next(arg);
+	struct store_incident *in = row;
 
 	(void)ncols;
-	if (in == NULL)
-		return WARD_ENOMEM;
 	in->ts = num(v[0]);
 	in->ring = num(v[1]);
 	copy(in->reason, sizeof(in->reason), v[2]);
@@ -726,49 +712,33 @@ store_incidents_free(struct store_incident *in, size_t n)
 	ward_free(in);
 }
 
+static void
+drop_incidents(void *a, size_t n)
+{
+	store_incidents_free(a, n);
+}
+
 int
 store_incidents(struct db *db, long long id, struct store_incident **out, size_t *n,
 		struct ward_diag *d)
 {
-	struct rows rs = {NULL, 0, 0, sizeof(**out)};
 	char rid[24];
 	const char *q[1] = {rid};
-	int r;
 
-	*out = NULL;
-	*n = 0;
 	store_lltoa(id, rid);
-	r = db_exec(db,
-		    "SELECT ts, ring, reason, evidence FROM incidents WHERE release_id = $1"
-		    " ORDER BY ts",
-		    q, 1, on_incident, &rs, d);
-	if (r == WARD_ENOMEM)
-		diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
-	if (r != 0) {
-		store_incidents_free(rs.a, rs.n);
-		return r;
-	}
-	*out = rs.a;
-	*n = rs.n;
-	return 0;
+	return collect(db,
+		       "SELECT ts, ring, reason, evidence FROM incidents WHERE release_id = $1"
+		       " ORDER BY ts",
+		       q, 1, incident_row, sizeof(**out), drop_incidents, (void **)out, n, d);
 }
 
 /* --- what agents run -------------------------------------------------------------- */
 
-struct one_target {
-	struct store_target *t;
-	int *found;
-};
-
 static int
-on_target(void *arg, int ncols, const char *const *v)
+target_row(void *row, int ncols, const char *const *v)
 {
-	struct one_target *o = arg;
-	struct store_target *t = o->t;
+	struct store_target *t = row;
 
-	if (*o->found)
-		return 0;
-	*o->found = 1;
 	t->version = num(v[0]);
 	copy(t->sha256, sizeof(t->sha256), v[1]);
 	t->size = num(v[2]);
@@ -782,12 +752,12 @@ static int
 target_one(struct db *db, const char *sql, const char *key, struct store_target *t, int *found,
 	   struct ward_diag *d)
 {
-	struct one_target o = {t, found};
+	struct first_row o = {t, found, target_row};
 	const char *q[1] = {key};
 
 	memset(t, 0, sizeof(*t));
 	*found = 0;
-	return db_exec(db, sql, q, key != NULL ? 1 : 0, on_target, &o, d);
+	return db_exec(db, sql, q, key != NULL ? 1 : 0, on_first_row, &o, d);
 }
 
 int
@@ -906,13 +876,11 @@ store_pin_clear(struct db *db, const char *group, struct ward_diag *d)
 }
 
 static int
-on_pin(void *arg, int ncols, const char *const *v)
+pin_row(void *row, int ncols, const char *const *v)
 {
-	struct store_pin *p = rows_next(arg);
+	struct store_pin *p = row;
 
 	(void)ncols;
-	if (p == NULL)
-		return WARD_ENOMEM;
 	copy(p->group, sizeof(p->group), v[0]);
 	p->version = num(v[1]);
 	copy(p->sha256, sizeof(p->sha256), v[2]);
@@ -926,5 +894,5 @@ store_pin_list(struct db *db, struct store_pin **out, size_t *n, struct ward_dia
 	return collect(db,
 		       "SELECT p.grp, b.version, b.sha256, p.created FROM pins p JOIN bundles b"
 		       " ON b.sha256 = p.bundle ORDER BY p.grp",
-		       NULL, 0, on_pin, sizeof(**out), (void **)out, n, d);
+		       NULL, 0, pin_row, sizeof(**out), NULL, (void **)out, n, d);
 }
