@@ -1,7 +1,8 @@
 /*
  * ward fleet: the fleet server's admin API (docs/server.md) from the
  * command line.  The server, API token and CA come from options or from
- * $WARD_SERVER, $WARD_TOKEN (or $WARD_TOKEN_FILE) and $WARD_CA.
+ * $WARD_SERVER, $WARD_TOKEN (or $WARD_TOKEN_FILE) and $WARD_CA.  The
+ * release and rollout commands are cmd_fleet_release.c's.
  */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cmd_fleet.h"
 #include "util/alloc.h"
 #include "util/answer.h"
 #include "util/clock.h"
@@ -21,7 +23,7 @@
 
 #define MAX_ANSWER (256u << 20)
 
-static void
+void
 fleet_usage(FILE *f)
 {
 	fprintf(f,
@@ -74,17 +76,9 @@ fleet_usage(FILE *f)
 		"Exit status: 0 done, 2 error (the server's message is printed).\n");
 }
 
-struct conn {
-	const char *server, *ca;
-	char url[1024]; /* server, with https:// when it was given without */
-	char token[128];
-	const char *token_from; /* where the token came from, for messages */
-};
-
-/* method path [raw body]: the JSON answer of a 200, or NULL (printed why). */
-static json_t *
-call_raw(const struct conn *c, const char *method, const char *path, const void *raw, size_t rawlen,
-	 const char *type)
+json_t *
+fleet_call_raw(const struct conn *c, const char *method, const char *path, const void *raw,
+	       size_t rawlen, const char *type)
 {
 	CURL *curl = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -148,19 +142,19 @@ call_raw(const struct conn *c, const char *method, const char *path, const void 
 	return ans;
 }
 
-static json_t *
-call(const struct conn *c, const char *method, const char *path, json_t *body)
+json_t *
+fleet_call(const struct conn *c, const char *method, const char *path, json_t *body)
 {
 	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_t *ans =
-	    call_raw(c, method, path, text, text != NULL ? strlen(text) : 0, "application/json");
+	json_t *ans = fleet_call_raw(c, method, path, text, text != NULL ? strlen(text) : 0,
+				     "application/json");
 
 	free(text);
 	return ans;
 }
 
-static void
-print_json(json_t *v, int indent)
+void
+fleet_print_json(json_t *v, int indent)
 {
 	char *text = json_dumps(v, indent ? JSON_INDENT(2) : JSON_COMPACT);
 
@@ -194,13 +188,13 @@ ago(const char *at, char *out, size_t outlen)
 static int
 agents(const struct conn *c, int json)
 {
-	json_t *ans = call(c, "GET", "/api/v1/agents", NULL), *a;
+	json_t *ans = fleet_call(c, "GET", "/api/v1/agents", NULL), *a;
 	size_t i;
 
 	if (ans == NULL)
 		return EXIT_ERROR;
 	if (json) {
-		print_json(json_object_get(ans, "agents"), 1);
+		fleet_print_json(json_object_get(ans, "agents"), 1);
 	} else {
 		printf("%-32s  %-20s  %-10s  %7s  %-10s  %-9s  %s\n", "ID", "HOST", "GROUP",
 		       "CONTENT", "MODE", "SEEN", "STATE");
@@ -280,189 +274,13 @@ token_create(const struct conn *c, int argc, char **argv)
 		json_decref(body);
 		return EXIT_ERROR;
 	}
-	ans = call(c, "POST", "/api/v1/tokens", body);
+	ans = fleet_call(c, "POST", "/api/v1/tokens", body);
 	json_decref(body);
 	if (ans == NULL)
 		return EXIT_ERROR;
 	printf("%s\n", json_string_value(json_object_get(ans, "token")));
 	json_decref(ans);
 	return 0;
-}
-
-static int
-publish(const struct conn *c, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"plan", required_argument, NULL, 'p'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *plan_path = NULL;
-	json_t *ans, *plan = NULL, *body;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	struct ward_diag d;
-	json_error_t je;
-	char sha[65];
-	long long id;
-	int ch;
-
-	optind = 0; /* a fresh scan: the first one stopped at the command */
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch != 'p') {
-			fleet_usage(stderr);
-			return EXIT_ERROR;
-		}
-		plan_path = optarg;
-	}
-	if (optind != argc - 1) {
-		fleet_usage(stderr);
-		return EXIT_ERROR;
-	}
-	if (plan_path != NULL &&
-	    (plan = json_load_file(plan_path, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		fprintf(stderr, "ward: %s:%d:%d: %s\n", plan_path, je.line, je.column, je.text);
-		return EXIT_ERROR;
-	}
-	if (file_read_all(argv[optind], (size_t)1 << 30, &buf, &len, &d) != 0) {
-		fprintf(stderr, "ward: %s: %s\n", argv[optind], d.msg);
-		json_decref(plan);
-		return EXIT_ERROR;
-	}
-	ans = call_raw(c, "POST", "/api/v1/bundles", buf, len, "application/octet-stream");
-	ward_free(buf);
-	if (ans == NULL) {
-		json_decref(plan);
-		return EXIT_ERROR;
-	}
-	snprintf(sha, sizeof(sha), "%s", json_string_value(json_object_get(ans, "sha256")));
-	fprintf(stderr, "ward: stored %s version %lld (%s)\n",
-		json_string_value(json_object_get(ans, "name")),
-		(long long)json_integer_value(json_object_get(ans, "version")), sha);
-	json_decref(ans);
-	body = json_pack("{s:s}", "bundle", sha);
-	if (plan != NULL)
-		json_object_set_new(body, "plan", plan);
-	ans = call(c, "POST", "/api/v1/releases", body);
-	json_decref(body);
-	if (ans == NULL)
-		return EXIT_ERROR;
-	id = (long long)json_integer_value(json_object_get(ans, "release"));
-	printf("%lld\n", id);
-	fprintf(stderr, "ward: release %lld started (ward fleet release %lld shows its progress)\n",
-		id, id);
-	json_decref(ans);
-	return 0;
-}
-
-/* An incident: its reason, then the evidence agent by agent (the whole
- * evidence is in `release ID --json`). */
-static void
-print_incident(json_t *inc)
-{
-	json_t *ev = json_object_get(inc, "evidence"), *a;
-	size_t k;
-
-	printf("  incident in ring %lld: %s\n",
-	       (long long)json_integer_value(json_object_get(inc, "ring")),
-	       json_string_value(json_object_get(inc, "reason")));
-	json_array_foreach(json_object_get(ev, "agents"), k, a)
-	    printf("    %s %-20.20s ring %lld  %-15s %s: %s\n",
-		   json_string_value(json_object_get(a, "agent_id")),
-		   json_string_value(json_object_get(a, "hostname")),
-		   (long long)json_integer_value(json_object_get(a, "ring")),
-		   json_string_value(json_object_get(a, "fault")),
-		   json_string_value(json_object_get(a, "reported")),
-		   json_string_value(json_object_get(a, "detail")));
-	/* A refusal names its cause (what it would count as, or why not). */
-	json_array_foreach(json_object_get(ev, "not_counted"), k, a)
-	    printf("    %s %-20.20s not counted (%s): %s\n",
-		   json_string_value(json_object_get(a, "agent_id")),
-		   json_string_value(json_object_get(a, "hostname")),
-		   json_object_get(a, "cause") != NULL
-		       ? json_string_value(json_object_get(a, "cause"))
-		       : json_string_value(json_object_get(a, "fault")),
-		   json_string_value(json_object_get(a, "not_counted")));
-}
-
-static void
-print_status(json_t *st)
-{
-	json_t *rel = json_object_get(st, "release"), *ag = json_object_get(st, "agents"), *p, *v;
-	const char *k;
-	size_t i;
-
-	printf("content: %s\n", json_is_true(json_object_get(st, "frozen"))
-				    ? "FROZEN fleet-wide (ward fleet unfreeze)"
-				    : "not frozen");
-	if (json_is_object(rel)) {
-		long long ring = (long long)json_integer_value(json_object_get(rel, "ring"));
-
-		printf("release %lld: version %lld, %s, ",
-		       (long long)json_integer_value(json_object_get(rel, "id")),
-		       (long long)json_integer_value(json_object_get(rel, "version")),
-		       json_string_value(json_object_get(rel, "state")));
-		if (ring < 0)
-			printf("not started\n");
-		else
-			printf("ring %lld (%s)\n", ring,
-			       json_string_value(json_object_get(rel, "ring_name")));
-		if (json_string_length(json_object_get(rel, "waiting")) > 0)
-			printf("  waiting: %s\n",
-			       json_string_value(json_object_get(rel, "waiting")));
-	} else {
-		printf("release: none under way\n");
-	}
-	printf("agents: %lld (%lld connected, %lld revoked, %lld waiting for approval)\n",
-	       (long long)json_integer_value(json_object_get(ag, "total")),
-	       (long long)json_integer_value(json_object_get(ag, "connected")),
-	       (long long)json_integer_value(json_object_get(ag, "revoked")),
-	       (long long)json_integer_value(json_object_get(ag, "pending")));
-	json_object_foreach(json_object_get(ag, "by_content_version"), k, v)
-	    printf("  content version %s: %lld\n", k, (long long)json_integer_value(v));
-	if (json_array_size(json_object_get(st, "pins")) == 0)
-		printf("pins: none\n");
-	json_array_foreach(json_object_get(st, "pins"), i, p) printf(
-	    "pin: group %s on version %lld\n", json_string_value(json_object_get(p, "group")),
-	    (long long)json_integer_value(json_object_get(p, "version")));
-}
-
-static void
-print_release(json_t *r)
-{
-	json_t *rings = json_object_get(json_object_get(r, "plan"), "rings"), *ring, *inc;
-	long long cur = (long long)json_integer_value(json_object_get(r, "ring"));
-	const char *state = json_string_value(json_object_get(r, "state"));
-	size_t i;
-
-	printf("release %lld: version %lld, %s",
-	       (long long)json_integer_value(json_object_get(r, "id")),
-	       (long long)json_integer_value(json_object_get(r, "version")), state);
-	if (json_string_length(json_object_get(r, "reason")) > 0)
-		printf(" (%s)", json_string_value(json_object_get(r, "reason")));
-	printf("\n");
-	json_array_foreach(rings, i, ring)
-	{
-		json_t *ag = json_object_get(ring, "agents");
-		const char *st = (long long)i < cur		   ? "passed"
-				 : (long long)i > cur		   ? "waiting"
-				 : strcmp(state, "completed") == 0 ? "passed"
-				 : strcmp(state, "running") == 0   ? "soaking"
-								   : state;
-
-		printf("  ring %zu %-10s %-8s agents %lld, active %lld, soak %llds\n", i,
-		       json_string_value(json_object_get(ring, "name")), st,
-		       (long long)json_integer_value(json_object_get(ag, "assigned")),
-		       (long long)json_integer_value(json_object_get(ag, "active")),
-		       (long long)json_integer_value(json_object_get(ring, "soak_s")));
-	}
-	if (json_string_length(json_object_get(r, "waiting")) > 0)
-		printf("  %s\n", json_string_value(json_object_get(r, "waiting")));
-	json_array_foreach(json_object_get(r, "incidents"), i, inc) print_incident(inc);
-	if (json_array_size(json_object_get(r, "timeline")) > 0)
-		printf("  timeline:\n");
-	json_array_foreach(json_object_get(r, "timeline"), i, inc)
-	    printf("    %s  %s\n", json_string_value(json_object_get(inc, "at")),
-		   json_string_value(json_object_get(inc, "text")));
 }
 
 static int
@@ -495,9 +313,9 @@ events(const struct conn *c, int argc, char **argv)
 		curl_free(esc);
 	}
 	curl_easy_cleanup(curl);
-	if ((ans = call(c, "GET", path, NULL)) == NULL)
+	if ((ans = fleet_call(c, "GET", path, NULL)) == NULL)
 		return EXIT_ERROR;
-	json_array_foreach(json_object_get(ans, "events"), i, e) print_json(e, 0);
+	json_array_foreach(json_object_get(ans, "events"), i, e) fleet_print_json(e, 0);
 	json_decref(ans);
 	return 0;
 }
@@ -510,10 +328,10 @@ keys_cmd(const struct conn *c, int argc, char **argv, int json)
 	size_t i;
 
 	if (strcmp(argv[0], "list") == 0 && argc <= 2) {
-		if ((ans = call(c, "GET", "/api/v1/keys", NULL)) == NULL)
+		if ((ans = fleet_call(c, "GET", "/api/v1/keys", NULL)) == NULL)
 			return EXIT_ERROR;
 		if (json || (argc == 2 && strcmp(argv[1], "--json") == 0))
-			print_json(ans, 1);
+			fleet_print_json(ans, 1);
 		else
 			json_array_foreach(json_object_get(ans, "keys"), i, k) printf(
 			    "%s  %-7s  %-6s  %s\n", json_string_value(json_object_get(k, "key_id")),
@@ -537,7 +355,7 @@ keys_cmd(const struct conn *c, int argc, char **argv, int json)
 		}
 		body = json_pack("{s:s%}", "pem", (const char *)buf, len);
 		ward_free(buf);
-		ans = call(c, "POST", "/api/v1/keys", body);
+		ans = fleet_call(c, "POST", "/api/v1/keys", body);
 		json_decref(body);
 		if (ans == NULL)
 			return EXIT_ERROR;
@@ -552,7 +370,7 @@ keys_cmd(const struct conn *c, int argc, char **argv, int json)
 		char path[128];
 
 		snprintf(path, sizeof(path), "/api/v1/keys/%s/remove", argv[1]);
-		if ((ans = call(c, "POST", path, NULL)) == NULL)
+		if ((ans = fleet_call(c, "POST", path, NULL)) == NULL)
 			return EXIT_ERROR;
 		printf("removed key %s: bundles signed only with it are refused\n", argv[1]);
 		json_decref(ans);
@@ -567,9 +385,12 @@ static int
 fleet_except(const struct conn *c, int argc, char **argv, int json)
 {
 	static const struct option opts[] = {
-	    {"sha256", required_argument, NULL, 'S'}, {"path", required_argument, NULL, 'P'},
-	    {"rule", required_argument, NULL, 'R'},   {"reason", required_argument, NULL, 'W'},
-	    {"group", required_argument, NULL, 'g'},  {"json", no_argument, NULL, 'j'},
+	    {"sha256", required_argument, NULL, 'S'},
+	    {"path", required_argument, NULL, 'P'},
+	    {"rule", required_argument, NULL, 'R'},
+	    {"reason", required_argument, NULL, 'W'},
+	    {"group", required_argument, NULL, 'g'},
+	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *sha = NULL, *glob = NULL, *rule = NULL, *reason = NULL, *group = NULL, *act;
@@ -616,7 +437,7 @@ fleet_except(const struct conn *c, int argc, char **argv, int json)
 		body = json_pack("{s:o}", "exception", spec);
 		if (group != NULL)
 			json_object_set_new(body, "group", json_string(group));
-		ans = call(c, "POST", "/api/v1/exceptions", body);
+		ans = fleet_call(c, "POST", "/api/v1/exceptions", body);
 		json_decref(body);
 		if (ans == NULL)
 			return EXIT_ERROR;
@@ -637,7 +458,7 @@ fleet_except(const struct conn *c, int argc, char **argv, int json)
 	    strspn(argv[optind], "0123456789") == strlen(argv[optind]) &&
 	    strlen(argv[optind]) <= 18) {
 		snprintf(path, sizeof(path), "/api/v1/exceptions/%s/remove", argv[optind]);
-		if ((ans = call(c, "POST", path, NULL)) == NULL)
+		if ((ans = fleet_call(c, "POST", path, NULL)) == NULL)
 			return EXIT_ERROR;
 		e = json_object_get(ans, "removed");
 		printf("removed fleet exception %s: %s\n", argv[optind],
@@ -647,13 +468,14 @@ fleet_except(const struct conn *c, int argc, char **argv, int json)
 	}
 	if (strcmp(act, "list") != 0 || optind != argc)
 		goto usage;
-	if ((ans = call(c, "GET", "/api/v1/exceptions", NULL)) == NULL)
+	if ((ans = fleet_call(c, "GET", "/api/v1/exceptions", NULL)) == NULL)
 		return EXIT_ERROR;
 	if (json) {
-		print_json(json_object_get(ans, "exceptions"), 1);
+		fleet_print_json(json_object_get(ans, "exceptions"), 1);
 	} else {
 		printf("%5s  %-12s  %-71s  %-16s %s\n", "ID", "GROUP", "MATCH", "BY", "REASON");
-		json_array_foreach(json_object_get(ans, "exceptions"), i, e) {
+		json_array_foreach(json_object_get(ans, "exceptions"), i, e)
+		{
 			const char *g = json_string_value(json_object_get(e, "group"));
 			const char *why = json_string_value(json_object_get(e, "reason"));
 
@@ -724,7 +546,7 @@ cmd_fleet(int argc, char **argv)
 	};
 	struct conn c;
 	const char *token_file = getenv("WARD_TOKEN_FILE"), *cmd;
-	int ch, json = 0;
+	int ch, json = 0, r;
 
 	memset(&c, 0, sizeof(c));
 	c.server = getenv("WARD_SERVER");
@@ -821,7 +643,7 @@ cmd_fleet(int argc, char **argv)
 			return EXIT_ERROR;
 		}
 		snprintf(path, sizeof(path), "/api/v1/agents/%s/%s", argv[1], cmd);
-		if ((ans = call(&c, "POST", path, NULL)) == NULL)
+		if ((ans = fleet_call(&c, "POST", path, NULL)) == NULL)
 			return EXIT_ERROR;
 		for (k = 0; strcmp(said[k].cmd, cmd) != 0; k++)
 			;
@@ -835,154 +657,20 @@ cmd_fleet(int argc, char **argv)
 		return events(&c, argc, argv);
 	if (strcmp(cmd, "except") == 0)
 		return fleet_except(&c, argc, argv, json);
-	if (strcmp(cmd, "publish") == 0)
-		return publish(&c, argc, argv);
-	if ((strcmp(cmd, "releases") == 0 && argc <= 2) ||
-	    (strcmp(cmd, "release") == 0 && (argc == 2 || argc == 3))) {
-		char path[64];
-		json_t *ans, *r;
-		size_t i;
-
-		if (argc >= 2 && strcmp(argv[argc - 1], "--json") == 0) {
-			json = 1;
-			argc--;
-		}
-		if ((strcmp(cmd, "release") == 0 &&
-		     (argc != 2 || strspn(argv[1], "0123456789") != strlen(argv[1]))) ||
-		    (strcmp(cmd, "releases") == 0 && argc != 1))
-			goto usage;
-		snprintf(path, sizeof(path), "/api/v1/releases%s%s",
-			 strcmp(cmd, "release") == 0 ? "/" : "",
-			 strcmp(cmd, "release") == 0 ? argv[1] : "");
-		if ((ans = call(&c, "GET", path, NULL)) == NULL)
-			return EXIT_ERROR;
-		if (json)
-			print_json(strcmp(cmd, "release") == 0 ? ans
-							       : json_object_get(ans, "releases"),
-				   1);
-		else if (strcmp(cmd, "release") == 0)
-			print_release(ans);
-		else
-			json_array_foreach(json_object_get(ans, "releases"), i, r)
-			{
-				long long ring =
-				    (long long)json_integer_value(json_object_get(r, "ring"));
-				char where[48];
-
-				if (ring < 0)
-					snprintf(where, sizeof(where), "not started");
-				else
-					snprintf(
-					    where, sizeof(where), "ring %lld (%s)", ring,
-					    json_string_value(json_object_get(r, "ring_name")));
-				printf("%4lld  version %-8lld %-10s %-20s %s\n",
-				       (long long)json_integer_value(json_object_get(r, "id")),
-				       (long long)json_integer_value(json_object_get(r, "version")),
-				       json_string_value(json_object_get(r, "state")), where,
-				       json_string_length(json_object_get(r, "reason")) > 0
-					   ? json_string_value(json_object_get(r, "reason"))
-					   : json_string_value(json_object_get(r, "waiting")));
-			}
-		json_decref(ans);
-		return 0;
-	}
-	if ((strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 || strcmp(cmd, "abort") == 0 ||
-	     strcmp(cmd, "promote") == 0) &&
-	    argc == 2 && strspn(argv[1], "0123456789") == strlen(argv[1]) && argv[1][0] != '\0') {
-		char path[96];
-		json_t *ans;
-
-		snprintf(path, sizeof(path), "/api/v1/releases/%s/%s", argv[1], cmd);
-		if ((ans = call(&c, "POST", path, NULL)) == NULL)
-			return EXIT_ERROR;
-		printf("release %s: %s\n", argv[1],
-		       strcmp(cmd, "pause") == 0    ? "paused: its agents keep what they run"
-		       : strcmp(cmd, "resume") == 0 ? "resumed"
-		       : strcmp(cmd, "abort") == 0
-			   ? "aborted: its agents go back to their last-known-good content"
-			   : "promoted: the current ring's soak ends now (its gate still applies)");
-		json_decref(ans);
-		return 0;
-	}
-	if ((strcmp(cmd, "pin") == 0 && argc == 3) || (strcmp(cmd, "unpin") == 0 && argc == 2)) {
-		json_t *body, *ans;
-
-		if (argc == 3 &&
-		    (strspn(argv[2], "0123456789") != strlen(argv[2]) || atoll(argv[2]) <= 0)) {
-			fprintf(stderr, "ward: the version must be a number\n");
-			return EXIT_ERROR;
-		}
-		body = json_pack("{s:s, s:I}", "group", argv[1], "version",
-				 (json_int_t)(argc == 3 ? atoll(argv[2]) : 0));
-		ans = call(&c, "POST", "/api/v1/pins", body);
-		json_decref(body);
-		if (ans == NULL)
-			return EXIT_ERROR;
-		if (argc == 3)
-			printf("pinned group %s to version %s: its agents run it whatever the "
-			       "releases (ward fleet unpin %s to undo)\n",
-			       argv[1], argv[2], argv[1]);
-		else
-			printf("unpinned group %s: its agents follow the releases again\n",
-			       argv[1]);
-		json_decref(ans);
-		return 0;
-	}
+	if ((r = fleet_release(&c, argc, argv, json)) == FLEET_USAGE)
+		goto usage;
+	if (r != FLEET_NOT_MINE)
+		return r;
 	if (strcmp(cmd, "keys") == 0 && argc >= 2)
 		return keys_cmd(&c, argc - 1, argv + 1, json);
-	if (strcmp(cmd, "pins") == 0 && argc <= 2) {
-		json_t *ans = call(&c, "GET", "/api/v1/pins", NULL), *p;
-		size_t i;
-
-		if (ans == NULL)
-			return EXIT_ERROR;
-		if (json || (argc == 2 && strcmp(argv[1], "--json") == 0))
-			print_json(json_object_get(ans, "pins"), 1);
-		else if (json_array_size(json_object_get(ans, "pins")) == 0)
-			printf("no group is pinned\n");
-		else
-			json_array_foreach(json_object_get(ans, "pins"), i, p)
-			    printf("%-20s version %-8lld since %s\n",
-				   json_string_value(json_object_get(p, "group")),
-				   (long long)json_integer_value(json_object_get(p, "version")),
-				   json_string_value(json_object_get(p, "since")));
-		json_decref(ans);
-		return 0;
-	}
-	if (strcmp(cmd, "status") == 0 && argc <= 2) {
-		json_t *ans = call(&c, "GET", "/api/v1/status", NULL);
-
-		if (ans == NULL)
-			return EXIT_ERROR;
-		if (json || (argc == 2 && strcmp(argv[1], "--json") == 0))
-			print_json(ans, 1);
-		else
-			print_status(ans);
-		json_decref(ans);
-		return 0;
-	}
-	if ((strcmp(cmd, "freeze") == 0 || strcmp(cmd, "unfreeze") == 0) && argc == 1) {
-		json_t *body = json_pack("{s:b}", "frozen", strcmp(cmd, "freeze") == 0), *ans;
-
-		ans = call(&c, "POST", "/api/v1/freeze", body);
-		json_decref(body);
-		if (ans == NULL)
-			return EXIT_ERROR;
-		printf(strcmp(cmd, "freeze") == 0
-			   ? "content frozen fleet-wide: no content change reaches any agent until "
-			     "ward fleet unfreeze\n"
-			   : "content unfrozen: releases and pins reach the agents again\n");
-		json_decref(ans);
-		return 0;
-	}
 	if (strcmp(cmd, "audit") == 0) {
-		json_t *ans = call(&c, "GET", "/api/v1/audit", NULL), *e;
+		json_t *ans = fleet_call(&c, "GET", "/api/v1/audit", NULL), *e;
 		size_t i;
 
 		if (ans == NULL)
 			return EXIT_ERROR;
 		if (json || (argc == 2 && strcmp(argv[1], "--json") == 0))
-			print_json(json_object_get(ans, "audit"), 1);
+			fleet_print_json(json_object_get(ans, "audit"), 1);
 		else
 			json_array_foreach(json_object_get(ans, "audit"), i, e)
 			{

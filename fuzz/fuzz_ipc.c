@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "content/valmsg.h"
+#include "fuzz_ipcmsg.h"
 #include "util/clock.h"
 #include "util/ipc.h"
 
@@ -115,33 +116,15 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct ipc_proto *rx;
-	struct ipc_msg m;
-	struct ward_diag d;
-	uint64_t fd_size = 0;
-	size_t i;
+	uint64_t fd_size;
 	uint8_t mode;
 
-	if (size < 9)
+	if (!fuzz_ipcmsg_input(&data, &size, &mode, &fd_size))
 		return 0;
-	mode = data[0];
-	for (i = 0; i < 8; i++)
-		fd_size |= (uint64_t)data[1 + i] << (8 * i);
-	data += 9;
-	size -= 9;
 	rx = (mode & 1) != 0 ? &valmsg_to_validator : &valmsg_to_worker;
-	if ((mode & 8) != 0) {
+	if ((mode & 8) != 0)
 		through_socket(rx, (mode >> 4) & 3, fd_size, data, size);
-		return 0;
-	}
-	if (ipc_frame_decode(rx, data, size, (mode >> 1) & 3, 1, &m, &d) != 0) {
-		if (m.def != NULL || m.fd != -1)
-			abort();
-		return 0;
-	}
-	if (m.def == NULL || m.len > m.def->max_len || m.len < m.def->min_len ||
-	    m.p + m.len != data + size)
-		abort();
-	m.fd_size = fd_size;
-	decode_all(&m);
+	else
+		fuzz_ipcmsg_frame(rx, data, size, (mode >> 1) & 3, fd_size, decode_all);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_ipcmsg.h"
 #include "scan/scanmsg.h"
 #include "util/ipc.h"
 
@@ -62,27 +63,12 @@ decode_all(const struct ipc_msg *m)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct ipc_proto *rx;
-	struct ipc_msg m;
-	struct ward_diag d;
-	uint64_t fd_size = 0;
-	size_t i;
+	uint64_t fd_size;
 	uint8_t mode;
 
-	if (size < 9)
+	if (!fuzz_ipcmsg_input(&data, &size, &mode, &fd_size))
 		return 0;
-	mode = data[0];
-	for (i = 0; i < 8; i++)
-		fd_size |= (uint64_t)data[1 + i] << (8 * i);
-	data += 9;
-	size -= 9;
-	rx = (mode & 1) != 0 ? &scanmsg_to_scanner : &scanmsg_to_worker;
-	if (ipc_frame_decode(rx, data, size, (mode >> 1) & 3, 1, &m, &d) != 0) {
-		if (m.def != NULL || m.fd != -1)
-			abort();
-		return 0;
-	}
-	m.fd_size = fd_size;
-	decode_all(&m);
+	fuzz_ipcmsg_frame((mode & 1) != 0 ? &scanmsg_to_scanner : &scanmsg_to_worker, data, size,
+			  (mode >> 1) & 3, fd_size, decode_all);
 	return 0;
 }

@@ -8,6 +8,7 @@
  * does it), and what an agent is sent it checks again.
  */
 #include "server/store.h"
+#include "server/store_priv.h"
 #include "util/limits.h"
 
 #include <stdio.h>
@@ -24,12 +25,6 @@
 	"INSERT INTO settings (name, value) VALUES ('" name "', '1')"                              \
 	" ON CONFLICT (name) DO UPDATE SET"                                                        \
 	" value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)"
-
-static void
-lltoa(long long v, char out[24])
-{
-	snprintf(out, 24, "%lld", v);
-}
 
 /* Raises the revision (into *rev) and wakes held check-ins. */
 static int
@@ -80,8 +75,8 @@ store_except_add(struct db *db, const char *group, const char *spec, const char 
 	}
 	if ((r = bump(db, id, d)) != 0)
 		goto fail;
-	lltoa(*id, v);
-	lltoa(now, t);
+	store_lltoa(*id, v);
+	store_lltoa(now, t);
 	if ((r = db_exec(db,
 			 "INSERT INTO exceptions (id, grp, spec, entry, created, who)"
 			 " VALUES ($1, $2, $3, $4, $5, $6)",
@@ -133,7 +128,7 @@ store_except_remove(struct db *db, long long id, json_t **removed, struct ward_d
 	int r;
 
 	*removed = json_array();
-	lltoa(id, n);
+	store_lltoa(id, n);
 	if ((r = db_begin_write(db, d)) != 0)
 		goto out;
 	if ((r = db_exec(db,

@@ -10,6 +10,7 @@
  * collected.
  */
 #include "server/store_rollout.h"
+#include "server/store_priv.h"
 #include "proto/cause.h"
 #include "util/alloc.h"
 
@@ -19,12 +20,6 @@
 
 /* Serialises the engine's decisions across servers (db_xact_lock). */
 #define LOCK_ROLLOUT 0x726f6c6cLL /* "roll" */
-
-static void
-lltoa(long long v, char out[24])
-{
-	snprintf(out, 24, "%lld", v);
-}
 
 static long long
 num(const char *v)
@@ -56,45 +51,76 @@ copy(char *dst, size_t len, const char *v)
 	}
 }
 
-/* Rows collected into a growing array of elem-sized items. */
+/* Decodes one row of a query's columns v into row (zeroed before): one
+ * such function per row type, used by every query that returns that type. */
+typedef int (*row_fill_fn)(void *row, int ncols, const char *const *v);
+
+/* Rows collected into a growing array of elem-sized items, each decoded by
+ * fill. */
 struct rows {
 	void *a;
 	size_t n, cap, elem;
+	row_fill_fn fill;
 };
 
-static void *
-rows_next(struct rows *rs)
+static int
+on_row(void *arg, int ncols, const char *const *v)
 {
+	struct rows *rs = arg;
 	char *p;
 
 	if (ward_grow(&rs->a, &rs->cap, rs->n + 1, rs->elem) != 0)
-		return NULL;
+		return WARD_ENOMEM;
 	p = (char *)rs->a + rs->n * rs->elem;
 	memset(p, 0, rs->elem);
-	rs->n++;
-	return p;
+	rs->n++; /* counted before fill: drop frees what a failed fill kept */
+	return rs->fill(p, ncols, v);
 }
 
-/* Runs sql collecting rows with fn into out and n (freed on failure). */
+/* Runs sql collecting its rows, decoded by fill, into out and n.  On failure
+ * nothing is returned: drop (NULL: the array alone) frees what was
+ * collected, and items that own memory with it. */
 static int
-collect(struct db *db, const char *sql, const char *const *q, int nq, db_row_fn fn, size_t elem,
-	void **out, size_t *n, struct ward_diag *d)
+collect(struct db *db, const char *sql, const char *const *q, int nq, row_fill_fn fill, size_t elem,
+	void (*drop)(void *a, size_t n), void **out, size_t *n, struct ward_diag *d)
 {
-	struct rows rs = {NULL, 0, 0, elem};
+	struct rows rs = {NULL, 0, 0, elem, fill};
 	int r;
 
 	*out = NULL;
 	*n = 0;
-	r = db_exec(db, sql, q, nq, fn, &rs, d);
+	r = db_exec(db, sql, q, nq, on_row, &rs, d);
 	if (r == WARD_ENOMEM)
 		diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 	if (r != 0) {
-		ward_free(rs.a);
+		if (drop != NULL)
+			drop(rs.a, rs.n);
+		else
+			ward_free(rs.a);
 		return r;
 	}
 	*out = rs.a;
 	*n = rs.n;
 	return 0;
+}
+
+/* The first row of sql, decoded by fill into row (zeroed), and whether
+ * there was one. */
+struct first_row {
+	void *row;
+	int *found;
+	row_fill_fn fill;
+};
+
+static int
+on_first_row(void *arg, int ncols, const char *const *v)
+{
+	struct first_row *o = arg;
+
+	if (*o->found)
+		return 0;
+	*o->found = 1;
+	return o->fill(o->row, ncols, v);
 }
 
 int
@@ -177,8 +203,11 @@ store_freeze_set(struct db *db, int on, struct ward_diag *d)
 	" reason, waiting FROM releases"
 
 static int
-release_row(struct store_release *r, const char *const *v)
+release_row(void *row, int ncols, const char *const *v)
 {
+	struct store_release *r = row;
+
+	(void)ncols;
 	r->id = num(v[0]);
 	copy(r->bundle, sizeof(r->bundle), v[1]);
 	r->version = num(v[2]);
@@ -193,32 +222,6 @@ release_row(struct store_release *r, const char *const *v)
 	copy(r->reason, sizeof(r->reason), v[10]);
 	copy(r->waiting, sizeof(r->waiting), v[11]);
 	return 0;
-}
-
-struct one_release {
-	struct store_release *r;
-	int *found;
-};
-
-static int
-on_one_release(void *arg, int ncols, const char *const *v)
-{
-	struct one_release *o = arg;
-
-	(void)ncols;
-	if (*o->found)
-		return 0;
-	*o->found = 1;
-	return release_row(o->r, v);
-}
-
-static int
-on_list_release(void *arg, int ncols, const char *const *v)
-{
-	struct store_release *r = rows_next(arg);
-
-	(void)ncols;
-	return r != NULL ? release_row(r, v) : WARD_ENOMEM;
 }
 
 void
@@ -238,16 +241,22 @@ store_releases_free(struct store_release *r, size_t n)
 	ward_free(r);
 }
 
+static void
+drop_releases(void *a, size_t n)
+{
+	store_releases_free(a, n);
+}
+
 static int
 release_one(struct db *db, const char *sql, const char *const *q, int nq, struct store_release *r,
 	    int *found, struct ward_diag *d)
 {
-	struct one_release o = {r, found};
+	struct first_row o = {r, found, release_row};
 	int res;
 
 	memset(r, 0, sizeof(*r));
 	*found = 0;
-	res = db_exec(db, sql, q, nq, on_one_release, &o, d);
+	res = db_exec(db, sql, q, nq, on_first_row, &o, d);
 	if (res == WARD_ENOMEM)
 		diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 	if (res != 0) {
@@ -264,7 +273,7 @@ store_release_get(struct db *db, long long id, struct store_release *r, int *fou
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return release_one(db, RELEASE_COLS " WHERE id = $1", q, 1, r, found, d);
 }
 
@@ -278,22 +287,8 @@ store_release_running(struct db *db, struct store_release *r, int *found, struct
 int
 store_release_list(struct db *db, struct store_release **out, size_t *n, struct ward_diag *d)
 {
-	/* not collect(): the plans of a failed list are freed too */
-	struct rows rs = {NULL, 0, 0, sizeof(**out)};
-	int r;
-
-	*out = NULL;
-	*n = 0;
-	r = db_exec(db, RELEASE_COLS " ORDER BY id DESC", NULL, 0, on_list_release, &rs, d);
-	if (r == WARD_ENOMEM)
-		diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
-	if (r != 0) {
-		store_releases_free(rs.a, rs.n);
-		return r;
-	}
-	*out = rs.a;
-	*n = rs.n;
-	return 0;
+	return collect(db, RELEASE_COLS " ORDER BY id DESC", NULL, 0, release_row, sizeof(**out),
+		       drop_releases, (void **)out, n, d);
 }
 
 int
@@ -331,8 +326,8 @@ store_release_insert(struct db *db, const char *sha256, long long version, const
 	if ((r = db_scalar(db, "SELECT coalesce(max(id), 0) + 1 FROM releases", NULL, 0, next,
 			   sizeof(next), d)) != 0)
 		return r;
-	lltoa(version, ver);
-	lltoa(now, n);
+	store_lltoa(version, ver);
+	store_lltoa(now, n);
 	if ((r = db_exec(
 		 db,
 		 "INSERT INTO releases (id, bundle, version, plan, state, ring, ring_started,"
@@ -351,9 +346,9 @@ store_release_start_ring(struct db *db, long long id, long long ring, int64_t no
 	char rid[24], rk[24], n[24];
 	const char *q[3] = {rid, rk, n};
 
-	lltoa(id, rid);
-	lltoa(ring, rk);
-	lltoa(now, n);
+	store_lltoa(id, rid);
+	store_lltoa(ring, rk);
+	store_lltoa(now, n);
 	return db_exec(
 	    db,
 	    "UPDATE releases SET ring = $2, ring_started = $3, promote = 0, updated = $3,"
@@ -368,8 +363,8 @@ store_release_set_state(struct db *db, long long id, const char *state, const ch
 	char rid[24], n[24];
 	const char *q[4] = {rid, n, state, reason};
 
-	lltoa(id, rid);
-	lltoa(now, n);
+	store_lltoa(id, rid);
+	store_lltoa(now, n);
 	if (reason == NULL)
 		return db_exec(db, "UPDATE releases SET state = $3, updated = $2 WHERE id = $1", q,
 			       3, NULL, NULL, d);
@@ -384,8 +379,8 @@ store_release_complete(struct db *db, long long id, int64_t now, struct ward_dia
 	char rid[24], n[24];
 	const char *q[2] = {rid, n};
 
-	lltoa(id, rid);
-	lltoa(now, n);
+	store_lltoa(id, rid);
+	store_lltoa(now, n);
 	return db_exec(db,
 		       "UPDATE releases SET state = 'completed', updated = $2, waiting = ''"
 		       " WHERE id = $1",
@@ -398,8 +393,8 @@ store_release_promote(struct db *db, long long id, int64_t now, struct ward_diag
 	char rid[24], n[24];
 	const char *q[2] = {rid, n};
 
-	lltoa(id, rid);
-	lltoa(now, n);
+	store_lltoa(id, rid);
+	store_lltoa(now, n);
 	return db_exec(db, "UPDATE releases SET promote = 1, updated = $2 WHERE id = $1", q, 2,
 		       NULL, NULL, d);
 }
@@ -410,7 +405,7 @@ store_release_set_waiting(struct db *db, long long id, const char *waiting, stru
 	char rid[24];
 	const char *q[2] = {rid, waiting};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return db_exec(db, "UPDATE releases SET waiting = $2 WHERE id = $1", q, 2, NULL, NULL, d);
 }
 
@@ -420,7 +415,7 @@ store_release_restart_soak(struct db *db, int64_t now, struct ward_diag *d)
 	char n[24];
 	const char *q[1] = {n};
 
-	lltoa(now, n);
+	store_lltoa(now, n);
 	return db_exec(db,
 		       "UPDATE releases SET ring_started = CAST($1 AS BIGINT) WHERE state ="
 		       " 'running' AND ring >= 0",
@@ -437,9 +432,9 @@ store_release_halt(struct db *db, long long id, long long ring, const char *reas
 	const char *a[2] = {n, detail};
 	int r;
 
-	lltoa(id, rid);
-	lltoa(now, n);
-	lltoa(ring, rg);
+	store_lltoa(id, rid);
+	store_lltoa(now, n);
+	store_lltoa(ring, rg);
 	if ((r = db_exec(db,
 			 "UPDATE releases SET state = 'halted', reason = $3, updated = $2"
 			 " WHERE id = $1",
@@ -459,13 +454,11 @@ store_release_halt(struct db *db, long long id, long long ring, const char *reas
 /* --- rings -------------------------------------------------------------------------- */
 
 static int
-on_candidate(void *arg, int ncols, const char *const *v)
+candidate_row(void *row, int ncols, const char *const *v)
 {
-	struct store_candidate *c = rows_next(arg);
+	struct store_candidate *c = row;
 
 	(void)ncols;
-	if (c == NULL)
-		return WARD_ENOMEM;
 	copy(c->agent_id, sizeof(c->agent_id), v[0]);
 	copy(c->group, sizeof(c->group), v[1]);
 	return 0;
@@ -478,12 +471,12 @@ store_release_candidates(struct db *db, long long id, struct store_candidate **o
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return collect(
 	    db,
 	    "SELECT id, grp FROM agents WHERE revoked = 0 AND id NOT IN (SELECT agent_id FROM"
 	    " release_agents WHERE release_id = $1) AND grp NOT IN (SELECT grp FROM pins)",
-	    q, 1, on_candidate, sizeof(**out), (void **)out, n, d);
+	    q, 1, candidate_row, sizeof(**out), NULL, (void **)out, n, d);
 }
 
 int
@@ -493,10 +486,10 @@ store_release_assign(struct db *db, long long id, const char *agent_id, long lon
 	char rid[24], rk[24], n[24], ms[24];
 	const char *q[5] = {rid, agent_id, rk, n, ms};
 
-	lltoa(id, rid);
-	lltoa(ring, rk);
-	lltoa(now, n);
-	lltoa(now_ms, ms);
+	store_lltoa(id, rid);
+	store_lltoa(ring, rk);
+	store_lltoa(now, n);
+	store_lltoa(now_ms, ms);
 	return db_exec(
 	    db,
 	    "INSERT INTO release_agents (release_id, agent_id, ring, assigned, assigned_ms)"
@@ -505,13 +498,11 @@ store_release_assign(struct db *db, long long id, const char *agent_id, long lon
 }
 
 static int
-on_member(void *arg, int ncols, const char *const *v)
+member_row(void *row, int ncols, const char *const *v)
 {
-	struct gate_member *m = rows_next(arg);
+	struct gate_member *m = row;
 
 	(void)ncols;
-	if (m == NULL)
-		return WARD_ENOMEM;
 	copy(m->agent_id, sizeof(m->agent_id), v[0]);
 	m->ring = num(v[1]);
 	m->assigned_ms = num(v[2]);
@@ -529,23 +520,21 @@ store_ring_members(struct db *db, long long id, struct gate_member **out, size_t
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return collect(db,
 		       "SELECT ra.agent_id, ra.ring, ra.assigned_ms, ra.delivered_ms, a.seen_ms,"
 		       " a.content_version, a.hostname FROM release_agents ra JOIN agents a"
 		       " ON a.id = ra.agent_id WHERE ra.release_id = $1 AND a.revoked = 0",
-		       q, 1, on_member, sizeof(**out), (void **)out, n, d);
+		       q, 1, member_row, sizeof(**out), NULL, (void **)out, n, d);
 }
 
 static int
-on_fault(void *arg, int ncols, const char *const *v)
+fault_row(void *row, int ncols, const char *const *v)
 {
-	struct gate_fault *f = rows_next(arg);
+	struct gate_fault *f = row;
 	const char *kind = v[1] != NULL ? v[1] : "";
 
 	(void)ncols;
-	if (f == NULL)
-		return WARD_ENOMEM;
 	copy(f->agent_id, sizeof(f->agent_id), v[0]);
 	/* "crash", or a refusal's cause by name (store_fault_add) */
 	f->kind = strcmp(kind, "crash") == 0 ? GATE_CRASH : GATE_REFUSED;
@@ -560,16 +549,16 @@ int
 store_release_faults(struct db *db, long long id, struct gate_fault **f, size_t *nf, size_t *cap,
 		     struct ward_diag *d)
 {
-	struct rows rs = {*f, *nf, *cap, sizeof(**f)};
+	struct rows rs = {*f, *nf, *cap, sizeof(**f), fault_row};
 	char rid[24];
 	const char *q[1] = {rid};
 	int r;
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	r = db_exec(db,
 		    "SELECT agent_id, kind, counted, reported_ms, detail FROM agent_faults"
 		    " WHERE release_id = $1",
-		    q, 1, on_fault, &rs, d);
+		    q, 1, on_row, &rs, d);
 	if (r == WARD_ENOMEM)
 		diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 	/* the caller owns the array either way */
@@ -580,13 +569,11 @@ store_release_faults(struct db *db, long long id, struct gate_fault **f, size_t 
 }
 
 static int
-on_alerts(void *arg, int ncols, const char *const *v)
+alerts_row(void *row, int ncols, const char *const *v)
 {
-	struct store_alert_count *c = rows_next(arg);
+	struct store_alert_count *c = row;
 
 	(void)ncols;
-	if (c == NULL)
-		return WARD_ENOMEM;
 	copy(c->agent_id, sizeof(c->agent_id), v[0]);
 	c->since = num(v[1]);
 	c->before = num(v[2]);
@@ -601,7 +588,7 @@ store_release_alerts(struct db *db, long long id, struct store_alert_count **out
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return collect(db,
 		       "SELECT ra.agent_id,"
 		       " (SELECT count(*) FROM events e WHERE e.agent_id = ra.agent_id AND"
@@ -610,17 +597,15 @@ store_release_alerts(struct db *db, long long id, struct store_alert_count **out
 		       "  e.kind = 'alert' AND e.received >= ra.assigned - 86400 AND"
 		       "  e.received < ra.assigned), ra.assigned"
 		       " FROM release_agents ra WHERE ra.release_id = $1",
-		       q, 1, on_alerts, sizeof(**out), (void **)out, n, d);
+		       q, 1, alerts_row, sizeof(**out), NULL, (void **)out, n, d);
 }
 
 static int
-on_ring_count(void *arg, int ncols, const char *const *v)
+ring_count_row(void *row, int ncols, const char *const *v)
 {
-	struct store_ring_count *c = rows_next(arg);
+	struct store_ring_count *c = row;
 
 	(void)ncols;
-	if (c == NULL)
-		return WARD_ENOMEM;
 	c->ring = num(v[0]);
 	c->assigned = num(v[1]);
 	c->active = num(v[2]);
@@ -634,14 +619,14 @@ store_ring_counts(struct db *db, long long id, struct store_ring_count **out, si
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return collect(
 	    db,
 	    "SELECT ra.ring, count(*), sum(CASE WHEN a.content_version = r.version AND"
 	    " a.seen_ms > ra.assigned_ms THEN 1 ELSE 0 END) FROM release_agents ra"
 	    " JOIN agents a ON a.id = ra.agent_id JOIN releases r ON r.id = ra.release_id"
 	    " WHERE ra.release_id = $1 GROUP BY ra.ring",
-	    q, 1, on_ring_count, sizeof(**out), (void **)out, n, d);
+	    q, 1, ring_count_row, sizeof(**out), NULL, (void **)out, n, d);
 }
 
 /* --- timeline and incidents ---------------------------------------------------- */
@@ -653,9 +638,9 @@ store_timeline_add(struct db *db, long long id, long long ring, int64_t now, con
 	char rid[24], n[24], rg[24];
 	const char *q[4] = {rid, n, rg, text};
 
-	lltoa(id, rid);
-	lltoa(now, n);
-	lltoa(ring, rg);
+	store_lltoa(id, rid);
+	store_lltoa(now, n);
+	store_lltoa(ring, rg);
 	return db_exec(db,
 		       "INSERT INTO release_log (release_id, n, ts, ring, text) VALUES ($1,"
 		       " (SELECT coalesce(max(n), 0) + 1 FROM release_log WHERE release_id = $1),"
@@ -669,7 +654,7 @@ store_timeline_add_active(struct db *db, int64_t now, const char *text, struct w
 	char n[24];
 	const char *q[2] = {n, text};
 
-	lltoa(now, n);
+	store_lltoa(now, n);
 	return db_exec(db,
 		       "INSERT INTO release_log (release_id, n, ts, ring, text) SELECT id,"
 		       " (SELECT coalesce(max(l.n), 0) + 1 FROM release_log l WHERE"
@@ -679,13 +664,11 @@ store_timeline_add_active(struct db *db, int64_t now, const char *text, struct w
 }
 
 static int
-on_line(void *arg, int ncols, const char *const *v)
+line_row(void *row, int ncols, const char *const *v)
 {
-	struct store_timeline_line *l = rows_next(arg);
+	struct store_timeline_line *l = row;
 
 	(void)ncols;
-	if (l == NULL)
-		return WARD_ENOMEM;
 	l->ts = num(v[0]);
 	l->ring = num(v[1]);
 	copy(l->text, sizeof(l->text), v[2]);
@@ -699,20 +682,18 @@ store_timeline(struct db *db, long long id, struct store_timeline_line **out, si
 	char rid[24];
 	const char *q[1] = {rid};
 
-	lltoa(id, rid);
+	store_lltoa(id, rid);
 	return collect(db,
 		       "SELECT ts, ring, text FROM release_log WHERE release_id = $1 ORDER BY n", q,
-		       1, on_line, sizeof(**out), (void **)out, n, d);
+		       1, line_row, sizeof(**out), NULL, (void **)out, n, d);
 }
 
 static int
-on_incident(void *arg, int ncols, const char *const *v)
+incident_row(void *row, int ncols, const char *const *v)
 {
-	struct store_incident *in = rows_next(arg);
+	struct store_incident *in = row;
 
 	(void)ncols;
-	if (in == NULL)
-		return WARD_ENOMEM;
 	in->ts = num(v[0]);
 	in->ring = num(v[1]);
 	copy(in->reason, sizeof(in->reason), v[2]);
@@ -731,49 +712,33 @@ store_incidents_free(struct store_incident *in, size_t n)
 	ward_free(in);
 }
 
+static void
+drop_incidents(void *a, size_t n)
+{
+	store_incidents_free(a, n);
+}
+
 int
 store_incidents(struct db *db, long long id, struct store_incident **out, size_t *n,
 		struct ward_diag *d)
 {
-	struct rows rs = {NULL, 0, 0, sizeof(**out)};
 	char rid[24];
 	const char *q[1] = {rid};
-	int r;
 
-	*out = NULL;
-	*n = 0;
-	lltoa(id, rid);
-	r = db_exec(db,
-		    "SELECT ts, ring, reason, evidence FROM incidents WHERE release_id = $1"
-		    " ORDER BY ts",
-		    q, 1, on_incident, &rs, d);
-	if (r == WARD_ENOMEM)
-		diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
-	if (r != 0) {
-		store_incidents_free(rs.a, rs.n);
-		return r;
-	}
-	*out = rs.a;
-	*n = rs.n;
-	return 0;
+	store_lltoa(id, rid);
+	return collect(db,
+		       "SELECT ts, ring, reason, evidence FROM incidents WHERE release_id = $1"
+		       " ORDER BY ts",
+		       q, 1, incident_row, sizeof(**out), drop_incidents, (void **)out, n, d);
 }
 
 /* --- what agents run -------------------------------------------------------------- */
 
-struct one_target {
-	struct store_target *t;
-	int *found;
-};
-
 static int
-on_target(void *arg, int ncols, const char *const *v)
+target_row(void *row, int ncols, const char *const *v)
 {
-	struct one_target *o = arg;
-	struct store_target *t = o->t;
+	struct store_target *t = row;
 
-	if (*o->found)
-		return 0;
-	*o->found = 1;
 	t->version = num(v[0]);
 	copy(t->sha256, sizeof(t->sha256), v[1]);
 	t->size = num(v[2]);
@@ -787,12 +752,12 @@ static int
 target_one(struct db *db, const char *sql, const char *key, struct store_target *t, int *found,
 	   struct ward_diag *d)
 {
-	struct one_target o = {t, found};
+	struct first_row o = {t, found, target_row};
 	const char *q[1] = {key};
 
 	memset(t, 0, sizeof(*t));
 	*found = 0;
-	return db_exec(db, sql, q, key != NULL ? 1 : 0, on_target, &o, d);
+	return db_exec(db, sql, q, key != NULL ? 1 : 0, on_first_row, &o, d);
 }
 
 int
@@ -846,8 +811,8 @@ store_assignment_delivered(struct db *db, long long id, const char *agent_id, lo
 	char rid[24], ms[24];
 	const char *q[3] = {rid, agent_id, ms};
 
-	lltoa(id, rid);
-	lltoa(now_ms, ms);
+	store_lltoa(id, rid);
+	store_lltoa(now_ms, ms);
 	return db_exec(db,
 		       "UPDATE release_agents SET delivered_ms = $3 WHERE release_id = $1"
 		       " AND agent_id = $2 AND delivered_ms = 0",
@@ -861,8 +826,8 @@ store_fault_add(struct db *db, long long id, const char *agent_id, const char *k
 	char rid[24], ms[24];
 	const char *q[6] = {rid, agent_id, kind, counted ? "1" : "0", ms, detail};
 
-	lltoa(id, rid);
-	lltoa(now_ms, ms);
+	store_lltoa(id, rid);
+	store_lltoa(now_ms, ms);
 	return db_exec(db,
 		       "INSERT INTO agent_faults (release_id, agent_id, kind, counted, reported_ms,"
 		       " detail) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -879,7 +844,7 @@ store_bundle_by_version(struct db *db, long long version, char sha256[65], int *
 	const char *q[1] = {v};
 	int r;
 
-	lltoa(version, v);
+	store_lltoa(version, v);
 	*found = 0;
 	if ((r = db_scalar(db, "SELECT sha256 FROM bundles WHERE version = $1", q, 1, sha256, 65,
 			   d)) != 0)
@@ -895,7 +860,7 @@ store_pin_set(struct db *db, const char *group, const char *sha256, int64_t now,
 	char n[24];
 	const char *q[3] = {group, sha256, n};
 
-	lltoa(now, n);
+	store_lltoa(now, n);
 	return db_exec(db,
 		       "INSERT INTO pins (grp, bundle, created) VALUES ($1, $2, $3)"
 		       " ON CONFLICT (grp) DO UPDATE SET bundle = $2, created = $3",
@@ -911,13 +876,11 @@ store_pin_clear(struct db *db, const char *group, struct ward_diag *d)
 }
 
 static int
-on_pin(void *arg, int ncols, const char *const *v)
+pin_row(void *row, int ncols, const char *const *v)
 {
-	struct store_pin *p = rows_next(arg);
+	struct store_pin *p = row;
 
 	(void)ncols;
-	if (p == NULL)
-		return WARD_ENOMEM;
 	copy(p->group, sizeof(p->group), v[0]);
 	p->version = num(v[1]);
 	copy(p->sha256, sizeof(p->sha256), v[2]);
@@ -931,5 +894,5 @@ store_pin_list(struct db *db, struct store_pin **out, size_t *n, struct ward_dia
 	return collect(db,
 		       "SELECT p.grp, b.version, b.sha256, p.created FROM pins p JOIN bundles b"
 		       " ON b.sha256 = p.bundle ORDER BY p.grp",
-		       NULL, 0, on_pin, sizeof(**out), (void **)out, n, d);
+		       NULL, 0, pin_row, sizeof(**out), NULL, (void **)out, n, d);
 }

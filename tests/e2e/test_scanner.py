@@ -15,9 +15,8 @@ import time
 
 import pytest
 
-from agentlib import Agent, default_content, read_journal, signed_bundle, wait_events
+from agentlib import onaccess_box, read_journal, signed_bundle, wait_events
 from conftest import EICAR
-from userlib import own_tmpfs
 
 MARK = "WARD-POISON-7d1c"
 POISON = ("#!/bin/sh\n# %s\necho poison-ran\n" % MARK).encode()
@@ -25,34 +24,9 @@ POISON = ("#!/bin/sh\n# %s\necho poison-ran\n" % MARK).encode()
 
 @pytest.fixture
 def box(ward, tmp_path):
-    if os.geteuid() != 0:
-        pytest.fail("the scanner tests run as root (make check runs them so)", pytrace=False)
-    with own_tmpfs(tmp_path / "mnt", "64m") as mnt:
-        rel, v1 = default_content(ward, tmp_path)
-        agents = []
-
-        class Box:
-            pass
-
-        b = Box()
-        b.mnt, b.ward, b.tmp, b.rel = str(mnt), ward, tmp_path, rel
-
-        def agent(extra=(), start=True):
-            d = tmp_path / ("agent%d" % len(agents))
-            d.mkdir()
-            lines = ["onaccess:", "  paths: [%s]" % mnt] + list(extra)
-            a = Agent(ward, d, [rel[1]], fault=True, extra=lines,
-                      env={"WARD_FAULT_SCANNER_CRASH_ON": MARK})
-            agents.append(a)
-            a.start()
-            p = a.apply(v1)
-            assert p.returncode == 0, p.stderr
-            return a
-
-        b.agent = agent
+    with onaccess_box(ward, tmp_path, "scanner", fault=True,
+                      env={"WARD_FAULT_SCANNER_CRASH_ON": MARK}) as b:
         yield b
-        for a in agents:
-            a.stop()
 
 
 def write_exec(path, data):
