@@ -17,6 +17,7 @@
 #include "server/sim_local.h"
 #include "content/bundle.h"
 #include "proto/cause.h"
+#include "proto/report.h"
 #include "content/download.h"
 #include "crypto/digest.h"
 #include "crypto/sign.h"
@@ -185,30 +186,41 @@ enroll(CURL *c, struct sagent *a, unsigned i)
 	return ok ? 0 : -1;
 }
 
+/* The check-in report, built as wardd builds its own: the typed struct
+ * report encoded by report_encode, so that ward-sim speaks the protocol the
+ * server parses rather than a copy of it.  NULL when out of memory. */
 static json_t *
 report(const struct sagent *a)
 {
-	json_t *rej = json_array(), *crashes = json_array(), *o;
+	struct report *r = calloc(1, sizeof(*r)); /* some 20 KiB: not on a thread's stack */
+	json_t *o = NULL;
 	unsigned i;
 
+	if (r == NULL)
+		return NULL;
+	snprintf(r->mode, sizeof(r->mode), "protecting");
+	snprintf(r->journal_id, sizeof(r->journal_id), "%s", a->journal);
+	r->current = a->current;
+	r->lkg = a->lkg;
 	/* As wardd: the typed cause is what the gate counts; the reason is
 	 * for people. */
-	for (i = 0; i < a->nrejected; i++)
-		json_array_append_new(rej, json_pack("{s:I, s:s, s:s}", "version",
-						     (json_int_t)a->rejected[i], "cause",
-						     cause_name(a->cause[i]), "reason",
-						     "simulated by ward-sim"));
-	for (i = 0; i < a->ncrashed; i++)
-		json_array_append_new(crashes,
-				      json_pack("{s:I}", "version", (json_int_t)a->crashed[i]));
-	o = json_pack("{s:s, s:{s:o, s:o, s:o}, s:o, s:s, s:{s:f, s:i}}", "mode", "protecting",
-		      "content", "current",
-		      a->current ? json_pack("{s:I}", "version", (json_int_t)a->current)
-				 : json_null(),
-		      "last_known_good",
-		      a->lkg ? json_pack("{s:I}", "version", (json_int_t)a->lkg) : json_null(),
-		      "rejected", rej, "crashes", crashes, "journal_id", a->journal, "resources",
-		      "cpu_pct", 0.01, "rss_kb", 15000);
+	for (i = 0; i < a->nrejected && i < WARD_MAX_REPORT_REFUSALS; i++) {
+		r->refusals[i].version = a->rejected[i];
+		r->refusals[i].cause = a->cause[i];
+		snprintf(r->refusals[i].reason, sizeof(r->refusals[i].reason),
+			 "simulated by ward-sim");
+		r->nrefusals++;
+	}
+	for (i = 0; i < a->ncrashed && i < WARD_MAX_REPORT_CRASHES; i++)
+		r->crashes[r->ncrashes++].version = a->crashed[i];
+	o = report_encode(r);
+	if (o != NULL &&
+	    json_object_set_new(o, "resources",
+				json_pack("{s:f, s:i}", "cpu_pct", 0.01, "rss_kb", 15000)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	free(r);
 	return o;
 }
 
