@@ -17,6 +17,7 @@
 #include "server/sim_local.h"
 #include "content/bundle.h"
 #include "proto/cause.h"
+#include "proto/checkin.h"
 #include "proto/report.h"
 #include "content/download.h"
 #include "crypto/digest.h"
@@ -248,9 +249,9 @@ was_rejected(const struct sagent *a, long long v)
 
 /* Downloads and verifies the bundle, then "activates" it. */
 static void
-follow(CURL *c, struct sagent *a, json_t *desired)
+follow(CURL *c, struct sagent *a, const struct checkin_answer *ca)
 {
-	struct download_target t;
+	const struct download_target t = ca->desired;
 	long long want, back;
 	struct answer ans;
 	struct bundle *b = NULL;
@@ -261,8 +262,8 @@ follow(CURL *c, struct sagent *a, json_t *desired)
 
 	/* As wardd: the server's answer is used only once every field of it
 	 * is checked (the url is exactly the bundle's path: the simulated
-	 * agent's credential goes nowhere else). */
-	if (download_target_parse(desired, &t, &d) != 0) {
+	 * agent's credential goes nowhere else): checkin_answer_check did. */
+	if (ca->desired_state != CHECKIN_DESIRED_OK) {
 		pthread_mutex_lock(&S.lock);
 		S.errors++;
 		pthread_mutex_unlock(&S.lock);
@@ -353,6 +354,8 @@ static void
 checkin(CURL *c, struct sagent *a)
 {
 	json_t *body = report(a), *ans;
+	struct checkin_answer ca;
+	struct ward_diag d;
 	double t0 = now_mono(), dt;
 	long code;
 
@@ -368,15 +371,23 @@ checkin(CURL *c, struct sagent *a)
 			fprintf(stderr, "ward-sim: check-in: HTTP %ld\n", code);
 	}
 	pthread_mutex_unlock(&S.lock);
-	if (code == 200) {
-		json_int_t next = json_integer_value(json_object_get(ans, "next_checkin_s"));
+	if (code == 200 && checkin_answer_check(ans, &ca, &d) != 0) {
+		pthread_mutex_lock(&S.lock); /* an answer outside the protocol */
+		S.errors++;
+		pthread_mutex_unlock(&S.lock);
+		if (getenv("WARD_SIM_DEBUG") != NULL)
+			fprintf(stderr, "ward-sim: check-in answer: %s\n", d.msg);
+		a->next = now_mono() + 1;
+	} else if (code == 200) {
+		double next = (double)ca.next_checkin_s;
 
-		a->next = now_mono() + (S.interval < (double)next ? S.interval : (double)next) *
+		a->next = now_mono() + (S.interval < next ? S.interval : next) *
 					   (0.8 + 0.4 * rand() / (double)RAND_MAX);
-		if (json_is_object(json_object_get(ans, "desired")))
-			follow(c, a, json_object_get(ans, "desired"));
+		if (ca.desired_state != CHECKIN_DESIRED_NONE)
+			follow(c, a, &ca);
 		if (S.fault == FAULT_STORM && a->current == S.faulty)
 			send_events(c, a, 200, "alert");
+		checkin_answer_free(&ca);
 	} else {
 		a->next = now_mono() + 1;
 	}
