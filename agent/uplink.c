@@ -18,6 +18,7 @@
 #include "util/alloc.h"
 #include "util/answer.h"
 #include "util/file.h"
+#include "proto/checkin.h"
 #include "proto/jcheck.h"
 
 #include <curl/curl.h>
@@ -61,7 +62,9 @@ static struct {
 	 * saying it has more means that it saw another journal under this id. */
 	uint64_t sent_max;
 	time_t last_checkin, last_upload;
-	json_t *desired; /* the server's latest answer of what to run, not yet followed */
+	/* the server's latest answer of what to run, not yet followed (its
+	 * desired part only); owned */
+	struct checkin_answer *desired;
 } U = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static void
@@ -521,23 +524,23 @@ refuse(const char *why)
 /* Acts on what the server wants this agent to run: roll back from a
  * stopped release, or fetch and activate newer content — through the same
  * checks as any other bundle (the server is not trusted with more).  Every
- * field of desired is validated before any is used. */
+ * field of desired was validated (checkin_answer_check) before any is used. */
 static void
-follow(CURL *c, json_t *desired, json_t *status)
+follow(CURL *c, const struct checkin_answer *want, json_t *status)
 {
 	json_t *cur = json_object_get(json_object_get(status, "content"), "current"), *e;
 	long long have = json_integer_value(json_object_get(cur, "version"));
 	char msg[1500], err[600], bearer[200];
-	struct download_target t;
-	struct ward_diag d;
+	const struct download_target t = want->desired;
 	uint8_t *buf = NULL;
 	size_t len = 0, i;
 	double ms;
 	long long got;
 	int r;
 
-	if (download_target_parse(desired, &t, &d) != 0) {
-		snprintf(msg, sizeof(msg), "refused the fleet server's desired content: %s", d.msg);
+	if (want->desired_state != CHECKIN_DESIRED_OK) {
+		snprintf(msg, sizeof(msg), "refused the fleet server's desired content: %s",
+			 want->desired_why);
 		refuse(msg);
 		return;
 	}
@@ -578,6 +581,8 @@ static long
 checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t errlen)
 {
 	json_t *body = worker_status_json(), *resp = NULL, *paths, *rej;
+	struct checkin_answer ans, *want;
+	struct ward_diag d;
 	double cpu;
 	long long rss;
 	size_t i;
@@ -612,37 +617,37 @@ checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t er
 	 * after at most its check-in interval. */
 	json_object_set_new(body, "wait_s", json_integer(LONG_POLL_S));
 	code = post(c, "/api/v1/checkin", body, 1, &resp, err, errlen);
-	if (code == 200) {
-		json_int_t n = json_integer_value(json_object_get(resp, "next_checkin_s"));
-
-		*next = n >= 0 && n <= 86400 ? (int)n : 30;
-		*acked = (long long)json_integer_value(json_object_get(resp, "events_acked"));
-		{ /* what the server takes per upload (it refuses larger batches) */
-			json_int_t m = json_integer_value(
-			    json_object_get(json_object_get(resp, "config"), "events_batch_max"));
-
-			pthread_mutex_lock(&U.lock);
-			U.server_batch_max = m > 0 && m < 1000000 ? (unsigned)m : 0;
-			pthread_mutex_unlock(&U.lock);
-		}
+	if (code == 200 && checkin_answer_check(resp, &ans, &d) != 0) {
+		/* a server that answers outside the protocol: a failed check-in */
+		snprintf(err, errlen, "the server's check-in answer: %s", d.msg);
+		code = 502;
+	} else if (code == 200) {
+		*next = (int)ans.next_checkin_s;
+		*acked = (long long)ans.events_acked;
 		pthread_mutex_lock(&U.lock);
+		/* what the server takes per upload (it refuses larger batches) */
+		U.server_batch_max = (unsigned)ans.events_batch_max;
 		U.last_checkin = time(NULL);
 		pthread_mutex_unlock(&U.lock);
+		/* The fleet's exceptions, when the server sends a new list:
+		 * checked whole, and taken only as server.exceptions allows. */
+		if (ans.exceptions != NULL)
+			exceptions_fleet(worker_exceptions(), ans.exceptions);
+		json_decref(ans.exceptions);
+		ans.exceptions = NULL;
 		/* Followed by the uplink thread: a download and an activation
 		 * (up to validator.timeout_s) must not stop the check-ins, or
 		 * the gate would take a slow activation for an agent gone
 		 * silent and halt a good release. */
-		if (json_is_object(json_object_get(resp, "desired"))) {
+		if (ans.desired_state != CHECKIN_DESIRED_NONE &&
+		    (want = malloc(sizeof(*want))) != NULL) {
+			*want = ans;
 			pthread_mutex_lock(&U.lock);
-			json_decref(U.desired);
-			U.desired = json_incref(json_object_get(resp, "desired"));
+			free(U.desired);
+			U.desired = want;
 			pthread_mutex_unlock(&U.lock);
 			uplink_kick();
 		}
-		/* The fleet's exceptions, when the server sends a new list:
-		 * checked whole, and taken only as server.exceptions allows. */
-		if (json_object_get(resp, "exceptions") != NULL)
-			exceptions_fleet(worker_exceptions(), json_object_get(resp, "exceptions"));
 	}
 	json_decref(body);
 	json_decref(resp);
@@ -847,7 +852,8 @@ poll_thread(void *arg)
 static void
 follow_desired(void)
 {
-	json_t *want, *now;
+	struct checkin_answer *want;
+	json_t *now;
 
 	pthread_mutex_lock(&U.lock);
 	want = U.desired;
@@ -858,7 +864,7 @@ follow_desired(void)
 	if ((now = worker_status_json()) != NULL)
 		follow(U.curl, want, now);
 	json_decref(now);
-	json_decref(want);
+	free(want);
 }
 
 /* Enrollment, following the server's desired content, event uploads. */

@@ -11,6 +11,7 @@
 #include "server/api_int.h"
 #include "server/ratelimit.h"
 #include "server/rollout.h"
+#include "proto/checkin.h"
 #include "proto/enroll.h"
 #include "proto/report.h"
 #include "util/alloc.h"
@@ -105,6 +106,42 @@ nothing_to_do(json_t *desired, const struct report *rep)
 	return 0;
 }
 
+/* The check-in answer, written through the typed protocol the agent
+ * parses (checkin_answer_encode): the rollout's desired object goes
+ * through the same check as on the agent, so the server never sends what
+ * its agents would refuse.  Takes desired and xlist. */
+static void
+answer_of(struct api *a, struct http_resp *r, int next_s, long long acked, json_t *desired,
+	  json_t *xlist, long long xrev)
+{
+	struct checkin_answer ans;
+	struct ward_diag d;
+
+	memset(&ans, 0, sizeof(ans));
+	/* jitter on a day's interval must not make an answer agents refuse */
+	ans.next_checkin_s = next_s < CHECKIN_MAX_INTERVAL_S ? next_s : CHECKIN_MAX_INTERVAL_S;
+	ans.events_acked = acked;
+	ans.checkin_interval_s = (int64_t)a->cfg->checkin_interval_s;
+	ans.events_batch_max = (int64_t)a->cfg->event_batch_max;
+	if (desired != NULL) {
+		if (download_target_parse(desired, &ans.desired, &d) != 0) {
+			json_decref(desired);
+			json_decref(xlist);
+			http_error(r, 500, "the release's target: %s", d.msg);
+			return;
+		}
+		ans.desired_state = CHECKIN_DESIRED_OK;
+		json_decref(desired);
+	}
+	if (xlist != NULL)
+		ans.exceptions =
+		    json_pack("{s:I, s:o}", "revision", (json_int_t)xrev, "list", xlist);
+	r->json = checkin_answer_encode(&ans);
+	checkin_answer_free(&ans);
+	if (r->json == NULL)
+		http_error(r, 500, "out of memory");
+}
+
 /*
  * POST /api/v1/checkin.  With "wait_s", a long poll: when the agent has
  * nothing to do, the answer is held (no thread kept) until what it
@@ -159,8 +196,8 @@ api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const 
 		rc = rollout_desired(a->db, w->name, w->group, &desired, &deliver, &d);
 	if (rc == 0 && rep.exceptions) {
 		xrev = store_except_revision(a->db);
-		xsend = xrev >= 0 && xrev != rep.exceptions_revision &&
-			xrev != rep.exceptions_refused;
+		xsend =
+		    xrev >= 0 && xrev != rep.exceptions_revision && xrev != rep.exceptions_refused;
 		if (xsend)
 			rc = store_except_for(a->db, w->group, &xrev, &xlist, &d);
 	}
@@ -185,16 +222,7 @@ api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const 
 		http_error(r, 500, "%s", d.msg);
 		return;
 	}
-	r->json =
-	    json_pack("{s:i, s:o, s:I, s:{s:i, s:i}}", "next_checkin_s",
-		      wait_ms > 0 ? 0 : next_checkin(a->cfg), "desired",
-		      desired != NULL ? desired : json_null(), "events_acked", (json_int_t)acked,
-		      "config", "checkin_interval_s", (int)a->cfg->checkin_interval_s,
-		      "events_batch_max", (int)a->cfg->event_batch_max);
-	if (xlist != NULL)
-		json_object_set_new(r->json, "exceptions",
-				    json_pack("{s:I, s:o}", "revision", (json_int_t)xrev, "list",
-					      xlist));
+	answer_of(a, r, wait_ms > 0 ? 0 : next_checkin(a->cfg), acked, desired, xlist, xrev);
 }
 
 /* An event's text as stored: itself, or — past WARD_MAX_EVENT_BYTES — a

@@ -17,6 +17,8 @@
 #include "server/sim_local.h"
 #include "content/bundle.h"
 #include "proto/cause.h"
+#include "proto/checkin.h"
+#include "proto/report.h"
 #include "content/download.h"
 #include "crypto/digest.h"
 #include "crypto/sign.h"
@@ -185,30 +187,41 @@ enroll(CURL *c, struct sagent *a, unsigned i)
 	return ok ? 0 : -1;
 }
 
+/* The check-in report, built as wardd builds its own: the typed struct
+ * report encoded by report_encode, so that ward-sim speaks the protocol the
+ * server parses rather than a copy of it.  NULL when out of memory. */
 static json_t *
 report(const struct sagent *a)
 {
-	json_t *rej = json_array(), *crashes = json_array(), *o;
+	struct report *r = calloc(1, sizeof(*r)); /* some 20 KiB: not on a thread's stack */
+	json_t *o = NULL;
 	unsigned i;
 
+	if (r == NULL)
+		return NULL;
+	snprintf(r->mode, sizeof(r->mode), "protecting");
+	snprintf(r->journal_id, sizeof(r->journal_id), "%s", a->journal);
+	r->current = a->current;
+	r->lkg = a->lkg;
 	/* As wardd: the typed cause is what the gate counts; the reason is
 	 * for people. */
-	for (i = 0; i < a->nrejected; i++)
-		json_array_append_new(rej, json_pack("{s:I, s:s, s:s}", "version",
-						     (json_int_t)a->rejected[i], "cause",
-						     cause_name(a->cause[i]), "reason",
-						     "simulated by ward-sim"));
-	for (i = 0; i < a->ncrashed; i++)
-		json_array_append_new(crashes,
-				      json_pack("{s:I}", "version", (json_int_t)a->crashed[i]));
-	o = json_pack("{s:s, s:{s:o, s:o, s:o}, s:o, s:s, s:{s:f, s:i}}", "mode", "protecting",
-		      "content", "current",
-		      a->current ? json_pack("{s:I}", "version", (json_int_t)a->current)
-				 : json_null(),
-		      "last_known_good",
-		      a->lkg ? json_pack("{s:I}", "version", (json_int_t)a->lkg) : json_null(),
-		      "rejected", rej, "crashes", crashes, "journal_id", a->journal, "resources",
-		      "cpu_pct", 0.01, "rss_kb", 15000);
+	for (i = 0; i < a->nrejected && i < WARD_MAX_REPORT_REFUSALS; i++) {
+		r->refusals[i].version = a->rejected[i];
+		r->refusals[i].cause = a->cause[i];
+		snprintf(r->refusals[i].reason, sizeof(r->refusals[i].reason),
+			 "simulated by ward-sim");
+		r->nrefusals++;
+	}
+	for (i = 0; i < a->ncrashed && i < WARD_MAX_REPORT_CRASHES; i++)
+		r->crashes[r->ncrashes++].version = a->crashed[i];
+	o = report_encode(r);
+	if (o != NULL &&
+	    json_object_set_new(o, "resources",
+				json_pack("{s:f, s:i}", "cpu_pct", 0.01, "rss_kb", 15000)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	free(r);
 	return o;
 }
 
@@ -236,9 +249,9 @@ was_rejected(const struct sagent *a, long long v)
 
 /* Downloads and verifies the bundle, then "activates" it. */
 static void
-follow(CURL *c, struct sagent *a, json_t *desired)
+follow(CURL *c, struct sagent *a, const struct checkin_answer *ca)
 {
-	struct download_target t;
+	const struct download_target t = ca->desired;
 	long long want, back;
 	struct answer ans;
 	struct bundle *b = NULL;
@@ -249,8 +262,8 @@ follow(CURL *c, struct sagent *a, json_t *desired)
 
 	/* As wardd: the server's answer is used only once every field of it
 	 * is checked (the url is exactly the bundle's path: the simulated
-	 * agent's credential goes nowhere else). */
-	if (download_target_parse(desired, &t, &d) != 0) {
+	 * agent's credential goes nowhere else): checkin_answer_check did. */
+	if (ca->desired_state != CHECKIN_DESIRED_OK) {
 		pthread_mutex_lock(&S.lock);
 		S.errors++;
 		pthread_mutex_unlock(&S.lock);
@@ -341,6 +354,8 @@ static void
 checkin(CURL *c, struct sagent *a)
 {
 	json_t *body = report(a), *ans;
+	struct checkin_answer ca;
+	struct ward_diag d;
 	double t0 = now_mono(), dt;
 	long code;
 
@@ -356,15 +371,23 @@ checkin(CURL *c, struct sagent *a)
 			fprintf(stderr, "ward-sim: check-in: HTTP %ld\n", code);
 	}
 	pthread_mutex_unlock(&S.lock);
-	if (code == 200) {
-		json_int_t next = json_integer_value(json_object_get(ans, "next_checkin_s"));
+	if (code == 200 && checkin_answer_check(ans, &ca, &d) != 0) {
+		pthread_mutex_lock(&S.lock); /* an answer outside the protocol */
+		S.errors++;
+		pthread_mutex_unlock(&S.lock);
+		if (getenv("WARD_SIM_DEBUG") != NULL)
+			fprintf(stderr, "ward-sim: check-in answer: %s\n", d.msg);
+		a->next = now_mono() + 1;
+	} else if (code == 200) {
+		double next = (double)ca.next_checkin_s;
 
-		a->next = now_mono() + (S.interval < (double)next ? S.interval : (double)next) *
+		a->next = now_mono() + (S.interval < next ? S.interval : next) *
 					   (0.8 + 0.4 * rand() / (double)RAND_MAX);
-		if (json_is_object(json_object_get(ans, "desired")))
-			follow(c, a, json_object_get(ans, "desired"));
+		if (ca.desired_state != CHECKIN_DESIRED_NONE)
+			follow(c, a, &ca);
 		if (S.fault == FAULT_STORM && a->current == S.faulty)
 			send_events(c, a, 200, "alert");
+		checkin_answer_free(&ca);
 	} else {
 		a->next = now_mono() + 1;
 	}

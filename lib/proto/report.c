@@ -15,9 +15,8 @@
 
 /* Keys kept for display only, each bounded by jcheck_bounded. */
 static const char *const detail_keys[] = {
-    "pid",	   "supervisor_pid", "uptime_s",  "agent_version", "warnings",
-    "safe_reason", "uplink",	     "sensors",	  "resources",	   "exceptions",
-    NULL};
+    "pid",    "supervisor_pid", "uptime_s",  "agent_version", "warnings", "safe_reason",
+    "uplink", "sensors",	"resources", "exceptions",    NULL};
 
 void
 report_free(struct report *r)
@@ -215,4 +214,62 @@ out:
 	if (rc != 0)
 		report_free(r);
 	return rc;
+}
+
+/* A content entry of the encoding: {"version": v}, or null for none. */
+static json_t *
+entry_encode(int64_t version)
+{
+	return version > 0 ? json_pack("{s:I}", "version", (json_int_t)version) : json_null();
+}
+
+/* Sets key to s in o unless s is empty (the parser's "absent"). */
+static int
+set_text(json_t *o, const char *key, const char *s)
+{
+	return s[0] == '\0' ? 0 : json_object_set_new(o, key, json_string(s));
+}
+
+json_t *
+report_encode(const struct report *r)
+{
+	json_t *o = json_object(), *rej = json_array(), *crs = json_array(), *e, *x;
+	unsigned i;
+	int bad = o == NULL || rej == NULL || crs == NULL;
+
+	for (i = 0; !bad && i < r->nrefusals && i < WARD_MAX_REPORT_REFUSALS; i++) {
+		const struct report_refusal *f = &r->refusals[i];
+
+		e = json_pack("{s:I, s:s}", "version", (json_int_t)f->version, "cause",
+			      cause_name(f->cause));
+		bad = e == NULL || set_text(e, "reason", f->reason) != 0 ||
+		      set_text(e, "at", f->at) != 0 || json_array_append_new(rej, e) != 0;
+	}
+	for (i = 0; !bad && i < r->ncrashes && i < WARD_MAX_REPORT_CRASHES; i++) {
+		e = json_pack("{s:I}", "version", (json_int_t)r->crashes[i].version);
+		bad = e == NULL || set_text(e, "at", r->crashes[i].at) != 0 ||
+		      json_array_append_new(crs, e) != 0;
+	}
+	if (!bad)
+		bad = set_text(o, "mode", r->mode) != 0 ||
+		      set_text(o, "journal_id", r->journal_id) != 0 ||
+		      json_object_set_new(o, "content",
+					  json_pack("{s:o, s:o, s:O}", "current",
+						    entry_encode(r->current), "last_known_good",
+						    entry_encode(r->lkg), "rejected", rej)) != 0 ||
+		      json_object_set(o, "crashes", crs) != 0;
+	if (!bad && r->wait_s > 0)
+		bad = json_object_set_new(o, "wait_s", json_integer(r->wait_s)) != 0;
+	if (!bad && r->exceptions) {
+		x = json_pack("{s:I, s:I}", "fleet_revision", (json_int_t)r->exceptions_revision,
+			      "fleet_refused_revision", (json_int_t)r->exceptions_refused);
+		bad = json_object_set_new(o, "exceptions", x) != 0;
+	}
+	json_decref(rej);
+	json_decref(crs);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }

@@ -57,6 +57,17 @@ struct report {
  */
 int report_parse(const char *text, size_t len, struct report *r, struct ward_diag *d);
 
+/*
+ * The report text's JSON for r's typed fields (mode, content versions,
+ * refusals with their causes, crashes, journal id, long poll, the fleet's
+ * exceptions), as report_parse takes it: report_parse(encode(r)) gives back
+ * the same typed fields.  r->normal is not read; a caller adds the
+ * display-only keys (sensors, resources, ...) to the object itself.  Empty
+ * strings and zero versions are left out or null, as an agent sends them.
+ * A new object, or NULL when out of memory.
+ */
+json_t *report_encode(const struct report *r);
+
 /* Frees what r owns; r may be all zeros. */
 void report_free(struct report *r);
 

@@ -44,6 +44,8 @@ class HostileFleet:
                         "subjectAltName=IP:127.0.0.1"], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         self.desired = lambda n: None
+        # The n-th check-in answer as sent: the default is the answer itself.
+        self.mangle = lambda n, ans: ans
         # The n-th enrollment answer: (status, JSON); the default a good one.
         self.enroll = lambda n: (200, {"agent_id": "ab" * 16, "secret": "cd" * 32,
                                        "how": "new"})
@@ -91,7 +93,7 @@ class HostileFleet:
                     desired = fleet.desired(n)
                     if desired is not None:
                         ans["desired"] = desired
-                    self.reply(ans)
+                    self.reply(fleet.mangle(n, ans))
                 elif self.path == "/api/v1/events":
                     with fleet.lock:
                         fleet.acked = max([fleet.acked] + [e["seq"] for e in body["events"]])
@@ -475,3 +477,51 @@ def test_unsigned_release_is_refused_under_the_version_sent(hostile):
     assert st["content"].get("current") is None
     time.sleep(3)  # more check-ins: refused here already, not fetched again
     assert len(fleet.downloads) == 1, fleet.downloads
+
+
+def test_answer_outside_the_protocol_is_a_failed_checkin(hostile):
+    """Check-in answers whose fields have the wrong type or range (a
+    negative or huge interval, an acknowledgement that is a string, an
+    upload batch beyond any bound, exceptions that are a list) are each
+    refused whole as a failed check-in naming the field — the agent keeps
+    running and keeps calling — and a malformed desired object refuses only
+    the content offered; well-formed answers are then taken again."""
+    fleet = hostile.fleet
+    bad = [
+        ("next_checkin_s", -5),
+        ("events_acked", "12"),
+        ("config", {"events_batch_max": 10 ** 12}),
+        ("exceptions", [1, 2]),
+    ]
+    seen = []
+
+    def mangle(n, ans):
+        if 1 <= n <= len(bad):
+            key, value = bad[n - 1]
+            ans = dict(ans)
+            ans[key] = value
+        return ans
+
+    fleet.mangle = mangle
+    fleet.desired = lambda n: ({"version": 5, "sha256": "zz", "size": 1,
+                                "url": PREFIX + "zz"} if n > len(bad) else None)
+    a = hostile.agent()
+    end = time.time() + 60
+    keys = ("next_checkin_s", "events_acked", "events_batch_max", "exceptions")
+    while time.time() < end and not all(any(k in e for e in seen) for k in keys):
+        err = a.status().get("uplink", {}).get("error") or ""
+        if "check-in answer" in err and err not in seen:
+            seen.append(err)
+        time.sleep(0.05)
+    for key in keys:
+        assert any(key in e for e in seen), (key, seen)
+    # the bad desired object: refused, nothing fetched, and check-ins go on
+    end = time.time() + 30
+    while time.time() < end and "refused the fleet server's desired content" not in \
+            a.read_log():
+        time.sleep(0.1)
+    assert '"sha256" must be 64 lowercase hex digits' in a.read_log(), a.read_log()
+    n = fleet.checkins
+    fleet.wait(lambda f: f.checkins >= n + 2, 20, "check-ins after the refusals")
+    assert fleet.downloads == []
+    assert a.proc.poll() is None, a.read_log()

@@ -178,9 +178,9 @@ test_exceptions(void **state)
 	assert_int_equal(r.exceptions, 1);
 	assert_int_equal(r.exceptions_revision, 7);
 	assert_int_equal(r.exceptions_refused, 9);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(r.normal, "exceptions"),
-							   "local")),
-			 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(r.normal, "exceptions"), "local")),
+	    2);
 	report_free(&r);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (parse(bad[i], &r, &d) == 0)
@@ -189,14 +189,96 @@ test_exceptions(void **state)
 	}
 }
 
+/* Encodes r, parses the text back and checks every typed field came back. */
+static void
+round_trip(const struct report *r)
+{
+	struct report b;
+	struct ward_diag d;
+	json_t *o = report_encode(r);
+	char *text;
+	unsigned i;
+
+	assert_non_null(o);
+	text = json_dumps(o, JSON_COMPACT);
+	assert_non_null(text);
+	assert_int_equal(report_parse(text, strlen(text), &b, &d), 0);
+	assert_string_equal(b.mode, r->mode);
+	assert_int_equal(b.current, r->current);
+	assert_int_equal(b.lkg, r->lkg);
+	assert_string_equal(b.journal_id, r->journal_id);
+	assert_int_equal(b.wait_s, r->wait_s);
+	assert_int_equal(b.nrefusals, r->nrefusals);
+	for (i = 0; i < r->nrefusals; i++) {
+		assert_int_equal(b.refusals[i].version, r->refusals[i].version);
+		assert_int_equal(b.refusals[i].cause, r->refusals[i].cause);
+		assert_string_equal(b.refusals[i].reason, r->refusals[i].reason);
+		assert_string_equal(b.refusals[i].at, r->refusals[i].at);
+	}
+	assert_int_equal(b.ncrashes, r->ncrashes);
+	for (i = 0; i < r->ncrashes; i++) {
+		assert_int_equal(b.crashes[i].version, r->crashes[i].version);
+		assert_string_equal(b.crashes[i].at, r->crashes[i].at);
+	}
+	assert_int_equal(b.exceptions, r->exceptions);
+	assert_int_equal(b.exceptions_revision, r->exceptions_revision);
+	assert_int_equal(b.exceptions_refused, r->exceptions_refused);
+	report_free(&b);
+	free(text);
+	json_decref(o);
+}
+
+/* parse(encode(r)) == r: an empty report, a full one with every cause and
+ * the most refusals and crashes a report may carry, and a report of an agent
+ * that takes the fleet's exceptions. */
+static void
+test_encode_round_trip(void **state)
+{
+	struct report r;
+	unsigned i;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	round_trip(&r);
+
+	strcpy(r.mode, "protecting");
+	r.current = 41;
+	r.lkg = 40;
+	strcpy(r.journal_id, "0123abcd");
+	r.wait_s = 3600;
+	for (i = 0; i < WARD_MAX_REPORT_REFUSALS; i++) {
+		r.refusals[i].version = 100 + i;
+		r.refusals[i].cause = (enum refusal_cause)(i % CAUSE_N);
+		snprintf(r.refusals[i].reason, sizeof(r.refusals[i].reason), "reason \"%u\" é", i);
+		if (i % 2)
+			strcpy(r.refusals[i].at, "2026-12-06T01:00:00Z");
+	}
+	r.nrefusals = WARD_MAX_REPORT_REFUSALS;
+	for (i = 0; i < WARD_MAX_REPORT_CRASHES; i++) {
+		r.crashes[i].version = i; /* 0: a crash with no content */
+		strcpy(r.crashes[i].at, "2026-12-06T01:00:01Z");
+	}
+	r.ncrashes = WARD_MAX_REPORT_CRASHES;
+	round_trip(&r);
+
+	strcpy(r.mode, "safe");
+	r.current = r.lkg = 0;
+	r.nrefusals = r.ncrashes = 0;
+	r.exceptions = 1;
+	r.exceptions_revision = 7;
+	r.exceptions_refused = 8;
+	round_trip(&r);
+	r.exceptions_revision = r.exceptions_refused = 0;
+	round_trip(&r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_agent_report),
-	    cmocka_unit_test(test_bounds),
-	    cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_exceptions),
+	    cmocka_unit_test(test_agent_report),      cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_malformed),	      cmocka_unit_test(test_exceptions),
+	    cmocka_unit_test(test_encode_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
