@@ -708,6 +708,7 @@ static void *
 accept_thread(void *arg)
 {
 	int lfd = (int)(intptr_t)arg;
+	unsigned short_of = 0; /* accepts failed in a row for want of resources */
 
 	for (;;) {
 		struct ucred cr;
@@ -719,8 +720,23 @@ accept_thread(void *arg)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+			    errno == ENOBUFS) {
+				/* Out of descriptors or memory for now (a flood of
+				 * events, say): the socket serves again once there
+				 * are, instead of never. */
+				if (!short_of++)
+					worker_log("control socket: cannot accept a connection "
+						   "(%s): trying again",
+						   strerror(errno));
+				usleep(100000);
+				continue;
+			}
+			worker_log("control socket: accept: %s: no more requests are served",
+				   strerror(errno));
 			break;
 		}
+		short_of = 0;
 		/* Only root (or the agent's own user) may talk to the agent. */
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) != 0 ||
 		    (cr.uid != 0 && cr.uid != geteuid())) {

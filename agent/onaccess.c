@@ -410,12 +410,13 @@ on_rule(struct hit *h, const char *name)
 /* A verdict an exception suppressed, journaled with the exception (each
  * scan of the file, not each access: the allow is cached as a clean one). */
 static void
-report_excepted(const struct item *it, struct hit *h, const char *sha, long long version)
+report_excepted(const struct item *it, struct hit *h, const char *sha, long long version,
+		int quarantine)
 {
 	char exe[PATH_MAX];
 	const char *would = (it->mask & FAN_OPEN_EXEC_PERM) ? "deny-execution"
 			    : (it->mask & FAN_OPEN_PERM)    ? "deny-open"
-			    : O.cfg->onaccess_quarantine    ? "quarantine"
+			    : quarantine		    ? "quarantine"
 							    : "alert";
 	json_t *ev = exceptions_event(h->x, &h->ap, h->path, h->xrule, would, sha);
 
@@ -538,12 +539,15 @@ scan_item(struct item *it)
 	unsigned long long xgen;
 	unsigned gen;
 	char sha[65] = "";
-	int verdict = 0, cached = 0, r = 0, quarantine, policy_deny = 0;
+	int verdict = 0, cached = 0, r = 0, quarantine, fail_closed, policy_deny = 0;
 	unsigned k;
 
 	pthread_mutex_lock(&O.lock);
 	gen = O.gen; /* before the content: a change after this is seen */
+	/* The settings this scan goes by, read once under the lock: a
+	 * reload frees the configuration they were read from. */
 	quarantine = O.cfg->onaccess_quarantine;
+	fail_closed = O.cfg->onaccess_fail_closed;
 	pthread_mutex_unlock(&O.lock);
 	xgen = O.host->exceptions(O.host->arg) != NULL
 		   ? exceptions_generation(O.host->exceptions(O.host->arg))
@@ -584,7 +588,7 @@ scan_item(struct item *it)
 		v = ward_malloc(sizeof(*v));
 		r = v == NULL ? WARD_ENOMEM : scanpool_scan(a, it->fd, &st, NULL, v);
 		if (r == SCANPOOL_POISON || r == SCANPOOL_CRASHED) {
-			policy_deny = O.cfg->onaccess_fail_closed;
+			policy_deny = fail_closed;
 			pthread_mutex_lock(&O.lock);
 			O.st.poison++;
 			pthread_mutex_unlock(&O.lock);
@@ -636,7 +640,7 @@ scan_item(struct item *it)
 			respond_quarantine(it, h->rule);
 	}
 	if (!cached && !verdict && h->excepted)
-		report_excepted(it, h, sha, version);
+		report_excepted(it, h, sha, version, quarantine);
 	O.host->content_put(O.host->arg, a);
 	ward_free(v);
 }

@@ -426,7 +426,8 @@ answer_all(struct scanpool_file *f, const unsigned *idx, unsigned n, int r)
  * sleeping process costs more than the scan of a small file).  The
  * scanner answers in order, so when it dies the file it died on is the
  * first one without a verdict.  Returns how many files, from the first,
- * have their answer (at least one); the others are to be sent again.
+ * have their answer (0: not even the first could be sent); the others are
+ * to be sent again.
  */
 static unsigned
 scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsigned n)
@@ -495,15 +496,16 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 		log_attack(&d);
 	memset(f[idx[k]].v, 0, sizeof(*f[idx[k]].v));
 	proc_end(p, &status);
-	if (k == sent && k > 0) {
+	if (k == sent) {
 		/* Every file sent has its verdict; the next could not be sent:
-		 * the scanner went away between files.  Sent again. */
+		 * the scanner went away while it had no file (killed from
+		 * outside, say), which is no file's fault.  Sent again. */
 		warm(p, a);
 		give_back(p);
 		return k;
 	}
-	/* It died, hung or broke the protocol on file k (the first without
-	 * a verdict), or the very first request could not be sent. */
+	/* It died, hung or broke the protocol on file k: the first without
+	 * a verdict. */
 	death_text(status, r, how, sizeof(how));
 	record_crash(f[idx[k]].fd, f[idx[k]].st, f[idx[k]].path, worker_content_version(a), how);
 	f[idx[k]].result = SCANPOOL_CRASHED;
@@ -515,7 +517,7 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 void
 scanpool_scan_batch(struct active *a, struct scanpool_file *f, unsigned n)
 {
-	unsigned idx[SCANPOOL_BATCH], i, nt = 0, done;
+	unsigned idx[SCANPOOL_BATCH], i, nt = 0, done, fails;
 
 	for (i = 0; i < n && i < SCANPOOL_BATCH; i++) {
 		memset(f[i].v, 0, sizeof(*f[i].v));
@@ -525,8 +527,17 @@ scanpool_scan_batch(struct active *a, struct scanpool_file *f, unsigned n)
 		else
 			idx[nt++] = i;
 	}
-	for (i = 0; i < nt; i += done)
+	for (i = 0, fails = 0; i < nt; i += done) {
 		done = scan_some(a, f, idx + i, nt - i);
+		/* A scanner that could not take even the first file, twice:
+		 * that file gets an error, not the blame. */
+		if (done == 0 && ++fails >= 2) {
+			f[idx[i]].result = WARD_EIO;
+			done = 1;
+		}
+		if (done > 0)
+			fails = 0;
+	}
 }
 
 int

@@ -367,6 +367,28 @@ await_answer(struct ipc *ch, double deadline, struct ipc_msg *m, struct ward_dia
 	return r;
 }
 
+/* Reaps the validator: a child that closed its channel (or answered) and
+ * still runs REAP_S later is killed, so that no validator, however
+ * subverted, can hold the activation waiting for its exit.  1 if it had
+ * to be killed so. */
+#define REAP_S 5.0
+static int
+reap(pid_t pid, int *status)
+{
+	double until = clock_mono() + REAP_S;
+	pid_t w;
+
+	while (((w = waitpid(pid, status, WNOHANG)) == 0 || (w < 0 && errno == EINTR)) &&
+	       clock_mono() < until)
+		usleep(5000);
+	if (w == pid)
+		return 0;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	return 1;
+}
+
 /* The answer ok: the image, copied out of its memory file into out. */
 static int
 take_image(const struct ipc_msg *m, struct wbuf *out, struct ward_diag *d)
@@ -436,8 +458,17 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 	/* Stuck, or breaking the protocol: the child has nothing more to say. */
 	if (r != 0 && r != WARD_ECLOSED)
 		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (reap(pid, &status)) {
+		if (r == 0) {
+			status = 0; /* it answered: its lingering is not the content's doing */
+		} else if (r == WARD_ECLOSED) {
+			snprintf(reason, reasonlen,
+				 "the validator closed its channel without an answer and did not "
+				 "exit");
+			r = WARD_EVERIFY;
+			goto out;
+		}
+	}
 	if (r == WARD_EPROTO) {
 		ipc_attack_text(&d, reason, reasonlen);
 		goto out;

@@ -352,7 +352,7 @@ compile_in_sandbox(void *arg, const struct admit_policy *p, const struct bundle 
 		sc->validator_r = r;
 		goto out;
 	}
-	if ((r = worker_content_from_image(v->image.p, v->image.len, b->name, b->version, 1, &sc->a,
+	if ((r = worker_content_from_image(v->image.p, v->image.len, b->name, b->version, &sc->a,
 					   d)) != 0) {
 		diag_text(d, why, sizeof(why));
 		snprintf(sc->why, sizeof(sc->why),

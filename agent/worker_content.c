@@ -115,38 +115,32 @@ worker_content_free(struct active *a)
  * rules, process rules, FIM policy and exceptions come compiled from the
  * sandboxed validator, so the worker parses no bundle text.  The rules
  * stay in the scanners: the worker holds no copy of them (it would be the
- * largest part of its memory).  An image a validator just made is parsed
- * whole once all the same (check_rules), so that what a subverted
- * validator forged is refused here, before it is installed; one from the
- * store was checked so when it came.
+ * largest part of its memory).  The image is parsed whole all the same,
+ * and the rules freed, so that what a subverted validator forged, or a
+ * stored image this agent no longer loads, is refused here — before it is
+ * installed, or as damaged (rolled back) — rather than by every scanner.
  */
 int
 worker_content_from_image(const uint8_t *p, size_t n, const char *name, int64_t version,
-			  int check_rules, struct active **out, struct ward_diag *d)
+			  struct active **out, struct ward_diag *d)
 {
 	struct active *a = ward_calloc(1, sizeof(*a));
 	struct content_set cs;
-	int r;
+	int rebuilt, r;
 
 	*out = NULL;
 	if (a == NULL)
 		return diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 	a->image_fd = -1;
-	if (check_rules) {
-		int rebuilt;
-
-		r = content_image_decode(p, n, &cs, &rebuilt, d);
-		if (r == 0) {
-			matcher_free(cs.m);
-			ruleset_free(cs.rs);
-			hashsig_free(cs.hs);
-			cs.m = NULL;
-			cs.rs = NULL;
-			cs.hs = NULL;
-			malloc_trim(0); /* give the parse's memory back */
-		}
-	} else {
-		r = content_image_decode_policy(p, n, &cs, d);
+	r = content_image_decode(p, n, &cs, &rebuilt, d);
+	if (r == 0) {
+		matcher_free(cs.m);
+		ruleset_free(cs.rs);
+		hashsig_free(cs.hs);
+		cs.m = NULL;
+		cs.rs = NULL;
+		cs.hs = NULL;
+		malloc_trim(0); /* give the parse's memory back */
 	}
 	if (r != 0) {
 		worker_content_free(a);
@@ -200,7 +194,7 @@ worker_content_from_store(const char *state_dir, const struct store_entry *e, st
 	store_path(state_dir, e->version, "wrs", path, sizeof(path));
 	r = file_read_all(path, WARD_MAX_COMPILED_SIZE, &buf, &len, d);
 	if (r == 0)
-		r = worker_content_from_image(buf, len, e->name, e->version, 0, out, d);
+		r = worker_content_from_image(buf, len, e->name, e->version, out, d);
 	ward_free(buf);
 	return r;
 }

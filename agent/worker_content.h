@@ -36,11 +36,11 @@ void worker_content_free(struct active *a);
 /*
  * Content from the compiled image p[0..n) (verified whole before any part
  * is used), named name at version: 0 with *out (one reference, the
- * caller's), or an error with d.  check_rules: the rules section is
- * parsed too (and then freed) — for an image fresh from a validator.
+ * caller's), or an error with d.  The rules section is parsed too, and
+ * then freed: the scanners hold the rules.
  */
 int worker_content_from_image(const uint8_t *p, size_t n, const char *name, int64_t version,
-			      int check_rules, struct active **out, struct ward_diag *d);
+			      struct active **out, struct ward_diag *d);
 
 /* The installed content of e, from the image the store keeps beside the
  * bundle in state_dir: as worker_content_from_image. */

@@ -18,6 +18,7 @@
 #include "util/clock.h"
 #include "util/file.h"
 #include "util/limits.h"
+#include "util/log.h"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -211,6 +212,20 @@ api_checkin(struct api *a, const struct http_req *q, struct http_resp *r, const 
 		return;
 	}
 	report_free(&rep);
+	if (rc == 0 && desired != NULL) {
+		/* What the agent would refuse is not sent, nor counted as
+		 * delivered (its silence would then count against the
+		 * release), and the rest of the answer still goes. */
+		struct download_target t;
+
+		if (download_target_parse(desired, &t, &d) != 0) {
+			log_info("agent %s: not offering release content it would refuse: %s",
+				 w->name, d.msg);
+			json_decref(desired);
+			desired = NULL;
+			deliver = 0;
+		}
+	}
 	if (rc == 0 && deliver > 0) { /* this answer hands the agent a release's version */
 		db_lock(a->db);
 		rc = rollout_delivered(a->db, deliver, w->name, &d);

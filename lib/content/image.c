@@ -131,11 +131,9 @@ content_image_rules(const uint8_t *p, size_t n, const uint8_t **rules, size_t *r
 	return 0;
 }
 
-/* Decodes the image's sections into *cs: the rules section too, or
- * only checked as bytes (with_rules 0). */
-static int
-decode(const uint8_t *p, size_t n, int with_rules, struct content_set *cs, int *rebuilt,
-       struct ward_diag *d)
+int
+content_image_decode(const uint8_t *p, size_t n, struct content_set *cs, int *rebuilt,
+		     struct ward_diag *d)
 {
 	struct rbuf pl, sec;
 	const uint8_t *sp;
@@ -157,8 +155,7 @@ decode(const uint8_t *p, size_t n, int with_rules, struct content_set *cs, int *
 		rbuf_init(&sec, sp, sn);
 		switch (i) {
 		case SEC_RULES:
-			if (with_rules)
-				r = rulefile_parse(sp, sn, &cs->rs, &cs->hs, &cs->m, rebuilt, d);
+			r = rulefile_parse(sp, sn, &cs->rs, &cs->hs, &cs->m, rebuilt, d);
 			sec.off = sn;
 			break;
 		case SEC_SIGMA:
@@ -185,19 +182,4 @@ decode(const uint8_t *p, size_t n, int with_rules, struct content_set *cs, int *
 	if (r != 0)
 		content_set_free(cs);
 	return r;
-}
-
-int
-content_image_decode(const uint8_t *p, size_t n, struct content_set *cs, int *rebuilt,
-		     struct ward_diag *d)
-{
-	return decode(p, n, 1, cs, rebuilt, d);
-}
-
-int
-content_image_decode_policy(const uint8_t *p, size_t n, struct content_set *cs, struct ward_diag *d)
-{
-	int rebuilt;
-
-	return decode(p, n, 0, cs, &rebuilt, d);
 }

@@ -57,15 +57,6 @@ int content_image_decode(const uint8_t *p, size_t n, struct content_set *cs, int
 			 struct ward_diag *d);
 
 /*
- * As content_image_decode, but the rules section is not parsed: *cs gets
- * the process rules, FIM policy and exceptions, and no rule set, hash
- * signatures or matcher (NULL).  For the agent's worker, which has files
- * matched in its scanner processes and so needs no copy of the rules.
- */
-int content_image_decode_policy(const uint8_t *p, size_t n, struct content_set *cs,
-				struct ward_diag *d);
-
-/*
  * The rules section of the image p[0..n) — a compiled rule file for
  * rulefile_parse — after checking the image's magic, format, length and
  * checksum: *rules points into p.  For a reader that needs only the

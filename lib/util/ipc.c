@@ -246,7 +246,11 @@ ipc_send(struct ipc *c, uint16_t type, const void *p, size_t len, int fd, double
 			continue;
 		r = diag_set(d, errno == EPIPE || errno == ECONNRESET ? WARD_ECLOSED : WARD_EIO,
 			     chan, 0, 0, "cannot send %s: %s", def->name, strerror(errno));
-		ipc_close(c);
+		/* A peer gone may have sent frames before it went (a
+		 * scanner's verdicts): they can still be received, and then
+		 * the end closes the channel. */
+		if (r != WARD_ECLOSED)
+			ipc_close(c);
 		goto out;
 	}
 	/* A record is sent whole or not at all. */
@@ -371,7 +375,7 @@ ipc_recv(struct ipc *c, double deadline, struct ipc_msg *m, struct ward_diag *d)
 	struct msghdr mh;
 	struct iovec iov;
 	ssize_t k;
-	int r, odd = 0;
+	int r, odd = 0, reset = 0;
 	const char *chan = c->rx->name;
 
 	memset(m, 0, sizeof(*m));
@@ -406,6 +410,14 @@ ipc_recv(struct ipc *c, double deadline, struct ipc_msg *m, struct ward_diag *d)
 			break;
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			continue;
+		/* A peer that closed with frames of ours unread resets the
+		 * socket, and the reset is reported before the frames it sent
+		 * first (a scanner's verdicts before it died): once, the error
+		 * read clears it, and those frames still come; then the end. */
+		if (errno == ECONNRESET && !reset) {
+			reset = 1;
+			continue;
+		}
 		r = diag_set(d, errno == ECONNRESET ? WARD_ECLOSED : WARD_EIO, chan, 0, 0,
 			     "recvmsg: %s", strerror(errno));
 		goto out;

@@ -109,8 +109,9 @@ int ipc_fd(const struct ipc *c);
  * otherwise).  Waits for room until deadline (clock_mono() seconds, or
  * IPC_FOREVER).  Returns 0; WARD_EINVAL when the frame breaks the tx table
  * (a bug of the caller: nothing is sent, the channel stays open);
- * WARD_ECLOSED when the peer is gone; WARD_ETIMEDOUT or WARD_EIO, which
- * close the channel.  d (may be NULL) says why, its file naming the channel.
+ * WARD_ECLOSED when the peer is gone (what it sent before can still be
+ * received; then ipc_recv says WARD_ECLOSED and closes the channel);
+ * WARD_ETIMEDOUT or WARD_EIO, which close the channel.  d (may be NULL) says why, its file naming the channel.
  */
 int ipc_send(struct ipc *c, uint16_t type, const void *p, size_t len, int fd, double deadline,
 	     struct ward_diag *d);

@@ -187,8 +187,9 @@ def test_agent_scan_blames_only_the_file_that_crashed(box):
     # ward agent scan sends a scanner many files ahead of its verdicts: the
     # file a scanner dies on must be the one recorded, its neighbours in
     # the same batch scanned again by the restarted scanner, none lost.
+    # (Outside the on-access mount: only this scan reads the files.)
     a = box.agent()
-    tree = os.path.join(box.mnt, "tree")
+    tree = os.path.join(str(box.tmp), "tree")
     os.mkdir(tree)
     names = []
     for i in range(60):
@@ -211,3 +212,28 @@ def test_agent_scan_blames_only_the_file_that_crashed(box):
     assert [x["path"] for x in res["poison"]] == [bad] and res["files"] == 60, res
     assert sorted({m["path"] for m in res["matches"]}) == found
     assert a.status()["scanners"]["crashes"] == 1
+
+
+def test_a_scanner_killed_while_idle_blames_no_file(box):
+    # A scanner killed from outside while it has no file (its user's other
+    # processes can signal it) costs a restart, never a file's good name:
+    # the next files are scanned by a new scanner, none recorded as poison.
+    a = box.agent()
+    tree = os.path.join(str(box.tmp), "tree")
+    os.mkdir(tree)
+    for i in range(8):
+        with open(os.path.join(tree, "f%d" % i), "wb") as f:
+            f.write(EICAR if i == 0 else b"clean %d\n" % i)
+    first = agent_scan(a, tree)
+    found = {m["path"] for m in first["matches"]}
+    assert found == {os.path.join(tree, "f0")}, first
+    pids = a.status()["scanners"]["pids"]
+    assert pids, a.status()["scanners"]
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    res = agent_scan(a, tree)
+    assert res["poison"] == [] and res["files"] == 8 and res["errors"] == 0, res
+    assert {m["path"] for m in res["matches"]} == found, res
+    sc = a.status()["scanners"]
+    assert sc["crashes"] == 0 and sc["poison_files"] == [], sc

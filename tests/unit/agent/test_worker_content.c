@@ -94,27 +94,24 @@ test_from_hostile_image(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_not_equal(worker_content_from_image(junk, sizeof(junk), "x", 5, 1, &a, &d), 0);
+	assert_int_not_equal(worker_content_from_image(junk, sizeof(junk), "x", 5, &a, &d), 0);
 	assert_null(a);
 	a = (struct active *)&a;
-	assert_int_not_equal(worker_content_from_image(junk, 0, "x", 5, 1, &a, &d), 0);
+	assert_int_not_equal(worker_content_from_image(junk, 0, "x", 5, &a, &d), 0);
 	assert_null(a);
 	/* every prefix of a junk image, and a large zeroed one */
 	for (i = 0; i < sizeof(junk); i++) {
-		assert_int_not_equal(worker_content_from_image(junk, i, "x", 5, 1, &a, &d), 0);
-		assert_null(a);
-		/* the store's images too, decoded without their rules */
-		assert_int_not_equal(worker_content_from_image(junk, i, "x", 5, 0, &a, &d), 0);
+		assert_int_not_equal(worker_content_from_image(junk, i, "x", 5, &a, &d), 0);
 		assert_null(a);
 	}
 	big = calloc(1, 1 << 16);
 	assert_non_null(big);
-	assert_int_not_equal(worker_content_from_image(big, 1 << 16, "x", 5, 1, &a, &d), 0);
+	assert_int_not_equal(worker_content_from_image(big, 1 << 16, "x", 5, &a, &d), 0);
 	assert_null(a);
 	free(big);
 	/* out of memory at once: said so, nothing built */
 	alloc_fail_after(1);
-	assert_int_equal(worker_content_from_image(junk, sizeof(junk), "x", 5, 1, &a, &d),
+	assert_int_equal(worker_content_from_image(junk, sizeof(junk), "x", 5, &a, &d),
 			 WARD_ENOMEM);
 	alloc_fail_after(0);
 	assert_null(a);

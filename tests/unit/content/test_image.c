@@ -175,38 +175,6 @@ test_rules_section(void **state)
 	wbuf_free(&w);
 }
 
-/* The worker's decode: every section but the rules, which are checked by
- * the image's checksum only (the scanners parse them). */
-static void
-test_policy_only(void **state)
-{
-	struct content_set all, pol;
-	struct ward_diag d;
-	struct wbuf w;
-
-	(void)state;
-	encode(&w);
-	assert_int_equal(decode(w.p, w.len, &all), 0);
-	assert_int_equal(content_image_decode_policy(w.p, w.len, &pol, &d), 0);
-	assert_null(pol.rs);
-	assert_null(pol.hs);
-	assert_null(pol.m);
-	assert_non_null(pol.sigma);
-	assert_int_equal(pol.fim.npaths, all.fim.npaths);
-	assert_int_equal(pol.exc.n, all.exc.n);
-	assert_int_equal(pol.exc.n, 1);
-	content_set_free(&pol);
-	content_set_free(&all);
-	/* a byte of the rules section flipped: refused all the same */
-	w.p[60] ^= 1;
-	assert_int_equal(content_image_decode_policy(w.p, w.len, &pol, &d), WARD_ECHECKSUM);
-	reseal(w.p, w.len);
-	assert_int_equal(content_image_decode_policy(w.p, w.len, &pol, &d), 0);
-	assert_int_not_equal(decode(w.p, w.len, &all), 0);
-	content_set_free(&pol);
-	wbuf_free(&w);
-}
-
 static void
 test_damaged(void **state)
 {
@@ -305,7 +273,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),	   cmocka_unit_test(test_rules_section),
 	    cmocka_unit_test(test_damaged),	   cmocka_unit_test(test_sections_exact),
-	    cmocka_unit_test(test_alloc_failures), cmocka_unit_test(test_policy_only),
+	    cmocka_unit_test(test_alloc_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
