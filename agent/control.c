@@ -101,10 +101,10 @@ add_excepted(struct scan_req *q, const char *rule, const struct exceptions_appli
 	q->nexcepted++;
 	if (json_array_size(q->excepted) < MAX_LISTED_MATCHES)
 		json_array_append_new(q->excepted,
-				      json_pack("{s:s, s:s, s:{s:s, s:I, s:s, s:s}}", "path",
-						q->path, "rule", rule, "exception", "source",
-						ap->source, "id", (json_int_t)ap->id, "match",
-						ap->match, "reason", ap->reason));
+				      json_pack("{s:o, s:s, s:{s:s, s:I, s:s, s:s}}", "path",
+						event_str(q->path), "rule", rule, "exception",
+						"source", ap->source, "id", (json_int_t)ap->id,
+						"match", ap->match, "reason", ap->reason));
 	ev =
 	    exceptions_event(q->x, ap, q->path, rule, q->quarantine ? "quarantine" : "report", sha);
 	if (ev != NULL) {
@@ -182,7 +182,7 @@ scan_job_decide(struct scan_req *q, struct scan_job *job, struct scanmsg_verdict
 	if (r == SCANPOOL_POISON || r == SCANPOOL_CRASHED) {
 		if (json_array_size(q->poison) < MAX_LISTED_MATCHES)
 			json_array_append_new(q->poison,
-					      json_pack("{s:s, s:b}", "path", q->path,
+					      json_pack("{s:o, s:b}", "path", event_str(q->path),
 							"crashed_now", r == SCANPOOL_CRASHED));
 	} else if (r == 0 && v->result == SCANMSG_ERROR) {
 		r = WARD_EIO;
@@ -205,8 +205,8 @@ scan_job_decide(struct scan_req *q, struct scan_job *job, struct scanmsg_verdict
 			q->nmatches += q->nhits;
 			json_array_foreach(q->hits, i, rule)
 			{
-				json_t *m = json_pack("{s:s, s:s}", "path", q->path, "rule",
-						      json_string_value(rule));
+				json_t *m = json_pack("{s:o, s:s}", "path", event_str(q->path),
+						      "rule", json_string_value(rule));
 
 				if (m != NULL && qr != NULL && i == 0)
 					json_object_set(m,

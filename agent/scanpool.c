@@ -564,8 +564,8 @@ scanpool_status_json(void)
 		const struct poison_entry *e = &P.poison.e[i];
 
 		json_array_append_new(
-		    files, json_pack("{s:s, s:s, s:I, s:I, s:I}", "path", e->path, "sha256",
-				     e->sha256, "size", (json_int_t)e->size, "version",
+		    files, json_pack("{s:o, s:s, s:I, s:I, s:I}", "path", event_str(e->path),
+				     "sha256", e->sha256, "size", (json_int_t)e->size, "version",
 				     (json_int_t)e->version, "at", (json_int_t)e->when));
 	}
 	o = json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:o}", "processes", (json_int_t)P.n,

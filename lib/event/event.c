@@ -2,6 +2,7 @@
  * event: ECS-shaped JSON events.  See event.h and docs/events.md.
  */
 #include "event/event.h"
+#include "util/buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,10 +79,34 @@ fail:
 	return -1;
 }
 
+json_t *
+event_str(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	json_t *j = json_string(s);
+	struct wbuf w;
+
+	if (j != NULL)
+		return j;
+	wbuf_init(&w);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p >= 0x80 || *p < 0x20 || *p == '\\') {
+			char e[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 15]};
+
+			wbuf_put(&w, e, 4);
+		} else {
+			wbuf_put(&w, p, 1);
+		}
+	}
+	j = w.err == 0 ? json_stringn(w.len > 0 ? (const char *)w.p : "", w.len) : NULL;
+	wbuf_free(&w);
+	return j;
+}
+
 int
 event_set_str(json_t *ev, const char *path, const char *s)
 {
-	return s != NULL ? event_set(ev, path, json_string(s)) : 0;
+	return s != NULL ? event_set(ev, path, event_str(s)) : 0;
 }
 
 int

@@ -30,6 +30,16 @@ json_t *event_new(const char *kind, const char *category, const char *type, cons
  */
 int event_set(json_t *ev, const char *path, json_t *value);
 
+/*
+ * A string value for s, which may be any bytes (a file's name is): s
+ * itself when it is UTF-8, else s with each byte at or above 0x80, each
+ * control character and the backslash written as \xHH — so that a name
+ * that is not UTF-8 is shown, never dropped (JSON carries only UTF-8).
+ * NULL only when out of memory.
+ */
+json_t *event_str(const char *s);
+
+/* event_set of event_str(s); s NULL sets nothing. */
 int event_set_str(json_t *ev, const char *path, const char *s);
 int event_set_int(json_t *ev, const char *path, int64_t v);
 

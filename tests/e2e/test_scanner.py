@@ -237,3 +237,16 @@ def test_a_scanner_killed_while_idle_blames_no_file(box):
     assert {m["path"] for m in res["matches"]} == found, res
     sc = a.status()["scanners"]
     assert sc["crashes"] == 0 and sc["poison_files"] == [], sc
+
+
+def test_a_name_that_is_not_utf8_is_shown_not_dropped(box):
+    # A file's name may be any bytes; JSON carries only UTF-8: the match is
+    # listed with the name's bytes shown as \xHH, and the alert names it.
+    a = box.agent()
+    tree = os.path.join(str(box.tmp), "names")
+    os.mkdir(tree)
+    with open(os.path.join(tree.encode(), b"m\xff.com"), "wb") as f:
+        f.write(EICAR)
+    res = agent_scan(a, tree)
+    assert {m["path"] for m in res["matches"]} == {os.path.join(tree, "m\\xff.com")}, res
+    assert res["match_count"] >= 1 and len(res["matches"]) == res["match_count"], res
