@@ -97,7 +97,7 @@ proc_start(struct proc *p)
 	 * agent scan's), and the scanner's setuid clears it anyway.  A scanner
 	 * outlives the worker only until its channel closes, or its scan's
 	 * alarm (scanner.c) fires. */
-	if (proctab_spawn(PROC_SCANNER, args, &sv[1], 1, 0, &pid) != 0) {
+	if (proctab_spawn(PROC_SCANNER, args, &sv[1], 1, PROCTAB_F_UNBLOCK, &pid) != 0) {
 		close(sv[1]);
 		ipc_free(p->ch);
 		p->ch = NULL;

@@ -447,7 +447,7 @@ validator_run(const struct agent_config *c, const uint8_t *bundle, size_t bundle
 	}
 	close(mfd);
 	mfd = -1;
-	if (proctab_spawn(PROC_VALIDATOR, args.args, &sv[1], 1, 0, &pid) != 0) {
+	if (proctab_spawn(PROC_VALIDATOR, args.args, &sv[1], 1, PROCTAB_F_UNBLOCK, &pid) != 0) {
 		snprintf(reason, reasonlen, "cannot start the validator: %s", strerror(errno));
 		r = WARD_EIO;
 		goto out;
