@@ -15,11 +15,13 @@
 #include "event/journal.h"
 #include "content/bundle.h"
 #include "content/download.h"
+#include "content/store.h"
 #include "util/alloc.h"
 #include "util/answer.h"
 #include "util/file.h"
 #include "proto/checkin.h"
 #include "proto/jcheck.h"
+#include "proto/report.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -524,18 +526,19 @@ refuse(const char *why)
 /* Acts on what the server wants this agent to run: roll back from a
  * stopped release, or fetch and activate newer content — through the same
  * checks as any other bundle (the server is not trusted with more).  Every
- * field of desired was validated (checkin_answer_check) before any is used. */
+ * field of desired was validated (checkin_answer_check) before any is used;
+ * what the agent runs and refused is st, the worker's typed state. */
 static void
-follow(CURL *c, const struct checkin_answer *want, json_t *status)
+follow(CURL *c, const struct checkin_answer *want, const struct store_state *st)
 {
-	json_t *cur = json_object_get(json_object_get(status, "content"), "current"), *e;
-	long long have = json_integer_value(json_object_get(cur, "version"));
+	long long have = st->current.present ? (long long)st->current.version : 0;
 	char msg[1500], err[600], bearer[200];
 	const struct download_target t = want->desired;
 	uint8_t *buf = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 	double ms;
 	long long got;
+	unsigned i;
 	int r;
 
 	if (want->desired_state != CHECKIN_DESIRED_OK) {
@@ -553,10 +556,9 @@ follow(CURL *c, const struct checkin_answer *want, json_t *status)
 	}
 	if (t.version <= have)
 		return;
-	json_array_foreach(
-	    json_object_get(json_object_get(status, "content"), "rejected"), i,
-	    e) if (json_integer_value(json_object_get(e, "version")) ==
-		   t.version) return; /* refused here already: the server sees it in our report */
+	for (i = 0; i < st->nrejected; i++)
+		if (st->rejected[i].version == t.version)
+			return; /* refused here already: the server sees it in our report */
 	bearer_line(bearer, sizeof(bearer));
 	r = uplink_fetch(c, U.cfg->server_url, U.cfg->state_dir, bearer, &t, &buf, &len, err,
 			 sizeof(err));
@@ -575,29 +577,97 @@ follow(CURL *c, const struct checkin_answer *want, json_t *status)
 	ward_free(buf);
 }
 
-/* Checks in; *next is when to check in again (seconds), *acked what the
- * server has committed of the journal jid (the one this check-in named). */
-static long
-checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t errlen)
+/* The agent keeps no more refusals and crashes than a report carries:
+ * none is left out for want of room. */
+_Static_assert(STORE_MAX_REJECTED <= WARD_MAX_REPORT_REFUSALS, "a report holds every refusal");
+_Static_assert(STORE_MAX_CRASHES <= WARD_MAX_REPORT_CRASHES, "a report holds every crash");
+_Static_assert(STORE_MAX_REASON <= WARD_MAX_REPORT_REASON + 1, "a reason fits a report's");
+
+/* A content entry of the store as the report has it: its version (0:
+ * none) and what is shown of it. */
+static void
+report_entry(const struct store_entry *e, int64_t *version, struct report_content *c)
 {
-	json_t *body = worker_status_json(), *resp = NULL, *paths, *rej;
-	struct checkin_answer ans, *want;
-	struct ward_diag d;
+	if (!e->present)
+		return;
+	*version = e->version;
+	snprintf(c->name, sizeof(c->name), "%s", e->name);
+	c->activated_at = e->activated_at;
+	c->expires = e->expires;
+}
+
+/* The typed part of the check-in report (r zeroed): the worker's mode,
+ * content versions with their names and times, refusals with their typed
+ * causes, crashes — from its state st, not from its status text — and the
+ * revisions of the fleet's exceptions it runs and refused. */
+static void
+report_fill(struct report *r, const struct store_state *st, const char *mode)
+{
+	struct exceptions *x = worker_exceptions();
+	unsigned i;
+
+	snprintf(r->mode, sizeof(r->mode), "%s", mode);
+	report_entry(&st->current, &r->current, &r->current_shown);
+	report_entry(&st->lkg, &r->lkg, &r->lkg_shown);
+	for (i = 0; i < st->nrejected; i++) {
+		const struct store_reject *s = &st->rejected[i];
+		struct report_refusal *f = &r->refusals[r->nrefusals];
+
+		/* A refusal of a bundle whose version could not be trusted (it
+		 * came with no valid signature, e.g. applied by hand) names no
+		 * release: the server would refuse a report holding version 0. */
+		if (s->version < 1)
+			continue;
+		f->version = s->version;
+		f->cause = s->cause;
+		/* A reason may quote the refused bundle (a member's name): one
+		 * control character would make the server refuse every report
+		 * from now on, so such a reason goes escaped. */
+		if (jcheck_chars_ok(s->reason, strlen(s->reason), JCHECK_TEXT))
+			snprintf(f->reason, sizeof(f->reason), "%s", s->reason);
+		else
+			jcheck_escape(s->reason, f->reason, sizeof(f->reason));
+		bundle_format_time(s->at, f->at);
+		r->nrefusals++;
+	}
+	for (i = 0; i < st->ncrashes; i++) {
+		r->crashes[i].version = st->crashes[i].version;
+		bundle_format_time(st->crashes[i].at, r->crashes[i].at);
+	}
+	r->ncrashes = st->ncrashes;
+	if (x != NULL) {
+		r->exceptions = 1;
+		exceptions_fleet_revisions(x, &r->exceptions_revision, &r->exceptions_refused);
+	}
+}
+
+/* Adds to body (report_encode's) the display-only parts of the worker's
+ * status — the keys report_display_key names, as `ward agent status` shows
+ * them — and the process's CPU and memory.  Where body has a typed part
+ * under the same key (exceptions), the status adds only what it lacks. */
+static int
+report_display(json_t *body, json_t *status)
+{
+	const char *key;
+	json_t *v, *paths, *typed;
 	double cpu;
 	long long rss;
-	size_t i;
-	long code;
+	int bad = 0;
 
-	/* A refusal of a bundle whose version could not be trusted (it came
-	 * with no valid signature, e.g. applied by hand) names no release: the
-	 * server would refuse a report holding version 0. */
-	rej = json_object_get(json_object_get(body, "content"), "rejected");
-	for (i = json_array_size(rej); i-- > 0;)
-		if (json_integer_value(json_object_get(json_array_get(rej, i), "version")) < 1)
-			json_array_remove(rej, i);
+	json_object_foreach(status, key, v)
+	{
+		if (!report_display_key(key))
+			continue;
+		typed = json_object_get(body, key);
+		if (json_is_object(typed) && json_is_object(v))
+			bad |= json_object_update_missing(typed, v) != 0;
+		else
+			bad |= json_object_set(body, key, v) != 0;
+	}
 	resources(&cpu, &rss);
-	json_object_set_new(body, "resources",
-			    json_pack("{s:f, s:I}", "cpu_pct", cpu, "rss_kb", (json_int_t)rss));
+	bad |= json_object_set_new(
+		   body, "resources",
+		   json_pack("{s:f, s:I}", "cpu_pct", cpu, "rss_kb", (json_int_t)rss)) != 0;
 	/* The FIM path lists are for the local status (a path may be longer
 	 * than a report's strings): the server gets how many there are. */
 	paths = json_object_get(json_object_get(json_object_get(body, "sensors"), "fim"), "paths");
@@ -609,13 +679,43 @@ checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t er
 		    paths, "content",
 		    json_integer((json_int_t)json_array_size(json_object_get(paths, "content"))));
 	}
+	return bad ? -1 : 0;
+}
+
+/* Checks in; *next is when to check in again (seconds), *acked what the
+ * server has committed of the journal jid (the one this check-in named).
+ * The report is the fleet protocol's (report_encode), built from the
+ * worker's typed state: wardd, ward-sim and the server share its one
+ * definition. */
+static long
+checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t errlen)
+{
+	/* some 30 KiB together: not on the uplink thread's stack */
+	struct report *r = calloc(1, sizeof(*r));
+	struct store_state *st = malloc(sizeof(*st));
+	json_t *body = NULL, *status = NULL, *resp = NULL;
+	struct checkin_answer ans, *want;
+	struct ward_diag d;
+	const char *mode;
+	long code = 0;
+
+	if (r == NULL || st == NULL || (status = worker_status_json()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	worker_content_state(st, &mode);
+	report_fill(r, st, mode);
 	pthread_mutex_lock(&U.lock);
 	snprintf(jid, 40, "%s", U.journal_id);
 	pthread_mutex_unlock(&U.lock);
-	json_object_set_new(body, "journal_id", json_string(jid));
+	snprintf(r->journal_id, sizeof(r->journal_id), "%s", jid);
 	/* A long poll: the server answers when there is something to do, or
 	 * after at most its check-in interval. */
-	json_object_set_new(body, "wait_s", json_integer(LONG_POLL_S));
+	r->wait_s = LONG_POLL_S;
+	if ((body = report_encode(r)) == NULL || report_display(body, status) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	code = post(c, "/api/v1/checkin", body, 1, &resp, err, errlen);
 	if (code == 200 && checkin_answer_check(resp, &ans, &d) != 0) {
 		/* a server that answers outside the protocol: a failed check-in */
@@ -649,8 +749,12 @@ checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t er
 			uplink_kick();
 		}
 	}
+out:
 	json_decref(body);
+	json_decref(status);
 	json_decref(resp);
+	free(st);
+	free(r);
 	return code;
 }
 
@@ -853,7 +957,8 @@ static void
 follow_desired(void)
 {
 	struct checkin_answer *want;
-	json_t *now;
+	struct store_state *st;
+	const char *mode;
 
 	pthread_mutex_lock(&U.lock);
 	want = U.desired;
@@ -861,9 +966,11 @@ follow_desired(void)
 	pthread_mutex_unlock(&U.lock);
 	if (want == NULL)
 		return;
-	if ((now = worker_status_json()) != NULL)
-		follow(U.curl, want, now);
-	json_decref(now);
+	if ((st = malloc(sizeof(*st))) != NULL) {
+		worker_content_state(st, &mode);
+		follow(U.curl, want, st);
+	}
+	free(st);
 	free(want);
 }
 

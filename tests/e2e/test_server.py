@@ -101,6 +101,15 @@ def test_enroll_checkin_and_events(fleet):
     rec = agents[0]
     assert rec["mode"] == "protecting" and not rec["revoked"]
     assert rec["report"]["content"]["current"]["version"] == 1
+    # What the server shows of the content the agent runs (its name, when it
+    # was activated, when it expires) is what the agent itself says, read
+    # through the typed report.
+    local = a.status()["content"]["current"]
+    assert rec["report"]["content"]["current"] == {
+        k: local[k] for k in ("name", "version", "activated_at", "expires")}
+    assert rec["report"]["content"]["current"]["name"] == "default"
+    assert rec["report"]["mode"] == "protecting"
+    assert isinstance(rec["report"]["uptime_s"], int) and rec["report"]["agent_version"]
     assert rec["report"]["resources"]["rss_kb"] > 0
     assert "sensors" in rec["report"]
     # The agent's journal reaches the server: what it started with, in order.
