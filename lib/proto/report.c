@@ -108,11 +108,19 @@ entry(json_t *e, const char *what, int64_t *version, struct report_content *c, s
 	    (r = jcheck_string(e, "name", 1, JCHECK_TOKEN, 0, c->name, sizeof(c->name), d)) != 0 ||
 	    (r = time_field(e, what, "activated_at", &c->activated_at, d)) != 0 ||
 	    (r = time_field(e, what, "expires", &c->expires, d)) != 0)
-		return r;
+		goto out;
 	if (!name_ok(c->name))
-		return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
-				"content.%s.name must be a bundle name ([A-Za-z0-9._-])", what);
-	return 0;
+		r = diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+			     "content.%s.name must be a bundle name ([A-Za-z0-9._-])", what);
+out:
+	/* jcheck names the key alone: say whose it is */
+	if (r != 0 && d != NULL && strncmp(d->msg, "content.", 8) != 0) {
+		char msg[sizeof(d->msg)];
+
+		snprintf(msg, sizeof(msg), "content.%s: %.400s", what, d->msg);
+		snprintf(d->msg, sizeof(d->msg), "%s", msg);
+	}
+	return r;
 }
 
 /* A time as stored and shown: "" for 0 (not sent). */

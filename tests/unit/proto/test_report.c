@@ -361,6 +361,10 @@ test_content_shown(void **state)
 		if (parse(bad[i], &r, &d) == 0)
 			fail_msg("accepted: %s", bad[i]);
 		assert_null(r.normal);
+		/* the refusal names the entry, for the server's 400 and its log */
+		if (strncmp(d.msg, "content.current", 15) != 0 &&
+		    strncmp(d.msg, "content.last_known_good", 23) != 0)
+			fail_msg("%s: %s", bad[i], d.msg);
 	}
 }
 
