@@ -583,6 +583,22 @@ _Static_assert(STORE_MAX_REJECTED <= WARD_MAX_REPORT_REFUSALS, "a report holds e
 _Static_assert(STORE_MAX_CRASHES <= WARD_MAX_REPORT_CRASHES, "a report holds every crash");
 _Static_assert(STORE_MAX_REASON <= WARD_MAX_REPORT_REASON + 1, "a reason fits a report's");
 
+/* 1 if a refusal's reason can go as it is: UTF-8 without control
+ * characters (what the server's parser takes). */
+static int
+reason_ok(const char *reason)
+{
+	json_t *t;
+	int ok;
+
+	if (!jcheck_chars_ok(reason, strlen(reason), JCHECK_TEXT))
+		return 0;
+	t = json_string(reason); /* NULL: not UTF-8 */
+	ok = t != NULL;
+	json_decref(t);
+	return ok;
+}
+
 /* A content entry of the store as the report has it: its version (0:
  * none) and what is shown of it. */
 static void
@@ -620,10 +636,12 @@ report_fill(struct report *r, const struct store_state *st, const char *mode)
 			continue;
 		f->version = s->version;
 		f->cause = s->cause;
-		/* A reason may quote the refused bundle (a member's name): one
-		 * control character would make the server refuse every report
-		 * from now on, so such a reason goes escaped. */
-		if (jcheck_chars_ok(s->reason, strlen(s->reason), JCHECK_TEXT))
+		/* A reason may quote the refused bundle (a member's name), and
+		 * the store cuts it at a byte count, maybe inside a UTF-8
+		 * character: one control character would make the server
+		 * refuse every report from now on, and bytes that are not UTF-8
+		 * would leave none to send, so such a reason goes escaped. */
+		if (reason_ok(s->reason))
 			snprintf(f->reason, sizeof(f->reason), "%s", s->reason);
 		else
 			jcheck_escape(s->reason, f->reason, sizeof(f->reason));

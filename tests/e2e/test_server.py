@@ -134,6 +134,32 @@ def test_enroll_checkin_and_events(fleet):
     assert "fleet server:" in p.stdout and aid in p.stdout and "enrolled" in p.stdout
 
 
+def test_refusal_reason_with_control_characters_still_reported(fleet):
+    """A refusal whose recorded reason holds control characters (a reason
+    can quote the refused bundle: a member's name with a newline and a
+    terminal escape) is reported escaped: the server takes the agent's
+    check-ins and shows the refusal with its typed cause, instead of
+    refusing every report from then on."""
+    d = fleet.tmp / "agent-quoting"
+    os.makedirs(str(d / "state" / "content"))
+    reason = 'member "a\nb\u001b[31m" is not a relative path'
+    with open(str(d / "state" / "content" / "state.json"), "w") as f:
+        json.dump({"highest_version": 0, "current": None, "last_known_good": None,
+                   "rejected": [{"version": 7, "cause": "validation", "reason": reason,
+                                 "at": "2026-12-01T00:00:00Z"}], "crashes": []}, f)
+    a = fleet.agent("quoting", apply=False)
+    aid = wait(lambda: uplink(a).get("state") == "enrolled" and uplink(a)["agent_id"],
+               what="enrollment")
+    rec = wait(lambda: [x for x in fleet.server.agents()
+                        if x["id"] == aid and x.get("report", {}).get("content", {})
+                        .get("rejected")], what="the refusal on the server")[0]
+    (rej,) = rec["report"]["content"]["rejected"]
+    assert rej["version"] == 7 and rej["cause"] == "validation", rej
+    assert "\x1b" not in rej["reason"] and "\n" not in rej["reason"], rej
+    assert "\\x1b[31m" in rej["reason"] and "\\x0a" in rej["reason"], rej
+    assert "error" not in uplink(a), uplink(a)
+
+
 def test_tokens_uses_expiry_and_groups(fleet):
     srv = fleet.server
     body = {"machine_id": "m", "hw_id": "h", "hostname": "x", "version": "0.1.0"}
