@@ -10,6 +10,7 @@
 #include "agent/exceptions.h"
 #include "agent/outputs.h"
 #include "agent/uplink_fetch.h"
+#include "agent/uplink_report.h"
 #include "agent/worker.h"
 #include "crypto/digest.h"
 #include "event/journal.h"
@@ -21,7 +22,6 @@
 #include "util/file.h"
 #include "proto/checkin.h"
 #include "proto/jcheck.h"
-#include "proto/report.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -577,129 +577,6 @@ follow(CURL *c, const struct checkin_answer *want, const struct store_state *st)
 	ward_free(buf);
 }
 
-/* The agent keeps no more refusals and crashes than a report carries:
- * none is left out for want of room. */
-_Static_assert(STORE_MAX_REJECTED <= WARD_MAX_REPORT_REFUSALS, "a report holds every refusal");
-_Static_assert(STORE_MAX_CRASHES <= WARD_MAX_REPORT_CRASHES, "a report holds every crash");
-_Static_assert(STORE_MAX_REASON <= WARD_MAX_REPORT_REASON + 1, "a reason fits a report's");
-
-/* 1 if a refusal's reason can go as it is: UTF-8 without control
- * characters (what the server's parser takes). */
-static int
-reason_ok(const char *reason)
-{
-	json_t *t;
-	int ok;
-
-	if (!jcheck_chars_ok(reason, strlen(reason), JCHECK_TEXT))
-		return 0;
-	t = json_string(reason); /* NULL: not UTF-8 */
-	ok = t != NULL;
-	json_decref(t);
-	return ok;
-}
-
-/* A content entry of the store as the report has it: its version (0:
- * none) and what is shown of it. */
-static void
-report_entry(const struct store_entry *e, int64_t *version, struct report_content *c)
-{
-	if (!e->present)
-		return;
-	*version = e->version;
-	snprintf(c->name, sizeof(c->name), "%s", e->name);
-	c->activated_at = e->activated_at;
-	c->expires = e->expires;
-}
-
-/* The typed part of the check-in report (r zeroed): the worker's mode,
- * content versions with their names and times, refusals with their typed
- * causes, crashes — from its state st, not from its status text — and the
- * revisions of the fleet's exceptions it runs and refused. */
-static void
-report_fill(struct report *r, const struct store_state *st, const char *mode)
-{
-	struct exceptions *x = worker_exceptions();
-	unsigned i;
-
-	snprintf(r->mode, sizeof(r->mode), "%s", mode);
-	report_entry(&st->current, &r->current, &r->current_shown);
-	report_entry(&st->lkg, &r->lkg, &r->lkg_shown);
-	for (i = 0; i < st->nrejected; i++) {
-		const struct store_reject *s = &st->rejected[i];
-		struct report_refusal *f = &r->refusals[r->nrefusals];
-
-		/* A refusal of a bundle whose version could not be trusted (it
-		 * came with no valid signature, e.g. applied by hand) names no
-		 * release: the server would refuse a report holding version 0. */
-		if (s->version < 1)
-			continue;
-		f->version = s->version;
-		f->cause = s->cause;
-		/* A reason may quote the refused bundle (a member's name), and
-		 * the store cuts it at a byte count, maybe inside a UTF-8
-		 * character: one control character would make the server
-		 * refuse every report from now on, and bytes that are not UTF-8
-		 * would leave none to send, so such a reason goes escaped. */
-		if (reason_ok(s->reason))
-			snprintf(f->reason, sizeof(f->reason), "%s", s->reason);
-		else
-			jcheck_escape(s->reason, f->reason, sizeof(f->reason));
-		bundle_format_time(s->at, f->at);
-		r->nrefusals++;
-	}
-	for (i = 0; i < st->ncrashes; i++) {
-		r->crashes[i].version = st->crashes[i].version;
-		bundle_format_time(st->crashes[i].at, r->crashes[i].at);
-	}
-	r->ncrashes = st->ncrashes;
-	if (x != NULL) {
-		r->exceptions = 1;
-		exceptions_fleet_revisions(x, &r->exceptions_revision, &r->exceptions_refused);
-	}
-}
-
-/* Adds to body (report_encode's) the display-only parts of the worker's
- * status — the keys report_display_key names, as `ward agent status` shows
- * them — and the process's CPU and memory.  Where body has a typed part
- * under the same key (exceptions), the status adds only what it lacks. */
-static int
-report_display(json_t *body, json_t *status)
-{
-	const char *key;
-	json_t *v, *paths, *typed;
-	double cpu;
-	long long rss;
-	int bad = 0;
-
-	json_object_foreach(status, key, v)
-	{
-		if (!report_display_key(key))
-			continue;
-		typed = json_object_get(body, key);
-		if (json_is_object(typed) && json_is_object(v))
-			bad |= json_object_update_missing(typed, v) != 0;
-		else
-			bad |= json_object_set(body, key, v) != 0;
-	}
-	resources(&cpu, &rss);
-	bad |= json_object_set_new(
-		   body, "resources",
-		   json_pack("{s:f, s:I}", "cpu_pct", cpu, "rss_kb", (json_int_t)rss)) != 0;
-	/* The FIM path lists are for the local status (a path may be longer
-	 * than a report's strings): the server gets how many there are. */
-	paths = json_object_get(json_object_get(json_object_get(body, "sensors"), "fim"), "paths");
-	if (json_is_object(paths)) {
-		json_object_set_new(
-		    paths, "config",
-		    json_integer((json_int_t)json_array_size(json_object_get(paths, "config"))));
-		json_object_set_new(
-		    paths, "content",
-		    json_integer((json_int_t)json_array_size(json_object_get(paths, "content"))));
-	}
-	return bad ? -1 : 0;
-}
-
 /* Checks in; *next is when to check in again (seconds), *acked what the
  * server has committed of the journal jid (the one this check-in named).
  * The report is the fleet protocol's (report_encode), built from the
@@ -708,29 +585,36 @@ report_display(json_t *body, json_t *status)
 static long
 checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t errlen)
 {
-	/* some 30 KiB together: not on the uplink thread's stack */
-	struct report *r = calloc(1, sizeof(*r));
-	struct store_state *st = malloc(sizeof(*st));
+	struct store_state *st = malloc(sizeof(*st)); /* some 10 KiB: not on the stack */
+	struct uplink_report_in in;
 	json_t *body = NULL, *status = NULL, *resp = NULL;
 	struct checkin_answer ans, *want;
+	struct exceptions *x;
 	struct ward_diag d;
-	const char *mode;
 	long code = 0;
 
-	if (r == NULL || st == NULL || (status = worker_status_json()) == NULL) {
+	memset(&in, 0, sizeof(in));
+
+	if (st == NULL || (status = worker_status_json()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	worker_content_state(st, &mode);
-	report_fill(r, st, mode);
+	worker_content_state(st, &in.mode);
+	in.st = st;
+	if ((x = worker_exceptions()) != NULL) {
+		in.exceptions = 1;
+		exceptions_fleet_revisions(x, &in.exceptions_revision, &in.exceptions_refused);
+	}
 	pthread_mutex_lock(&U.lock);
 	snprintf(jid, 40, "%s", U.journal_id);
 	pthread_mutex_unlock(&U.lock);
-	snprintf(r->journal_id, sizeof(r->journal_id), "%s", jid);
+	in.journal_id = jid;
 	/* A long poll: the server answers when there is something to do, or
 	 * after at most its check-in interval. */
-	r->wait_s = LONG_POLL_S;
-	if ((body = report_encode(r)) == NULL || report_display(body, status) != 0) {
+	in.wait_s = LONG_POLL_S;
+	in.status = status;
+	resources(&in.cpu_pct, &in.rss_kb);
+	if ((body = uplink_report_encode(&in)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -772,7 +656,6 @@ out:
 	json_decref(status);
 	json_decref(resp);
 	free(st);
-	free(r);
 	return code;
 }
 
