@@ -775,6 +775,15 @@ exceptions_list(struct exceptions *x, const struct except_list *content)
 	return o;
 }
 
+void
+exceptions_fleet_revisions(struct exceptions *x, int64_t *taken, int64_t *refused)
+{
+	pthread_mutex_lock(&x->lock);
+	*taken = x->fleet_revision;
+	*refused = x->fleet_refused_revision;
+	pthread_mutex_unlock(&x->lock);
+}
+
 json_t *
 exceptions_status(struct exceptions *x, const struct except_list *content)
 {

@@ -91,6 +91,9 @@ struct json_t *exceptions_list(struct exceptions *x, const struct except_list *c
 /* The "exceptions" object of the status (and of check-in reports):
  * counts by source, the fleet revision taken or refused, suppressions. */
 struct json_t *exceptions_status(struct exceptions *x, const struct except_list *content);
+/* The fleet list's revision in force and the last one refused (0: none),
+ * for the check-in report's typed fields. */
+void exceptions_fleet_revisions(struct exceptions *x, int64_t *taken, int64_t *refused);
 
 /*
  * A check-in answer's "exceptions" (untrusted): {"revision": R, "list":

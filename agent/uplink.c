@@ -10,11 +10,13 @@
 #include "agent/exceptions.h"
 #include "agent/outputs.h"
 #include "agent/uplink_fetch.h"
+#include "agent/uplink_report.h"
 #include "agent/worker.h"
 #include "crypto/digest.h"
 #include "event/journal.h"
 #include "content/bundle.h"
 #include "content/download.h"
+#include "content/store.h"
 #include "util/alloc.h"
 #include "util/answer.h"
 #include "util/file.h"
@@ -524,18 +526,19 @@ refuse(const char *why)
 /* Acts on what the server wants this agent to run: roll back from a
  * stopped release, or fetch and activate newer content — through the same
  * checks as any other bundle (the server is not trusted with more).  Every
- * field of desired was validated (checkin_answer_check) before any is used. */
+ * field of desired was validated (checkin_answer_check) before any is used;
+ * what the agent runs and refused is st, the worker's typed state. */
 static void
-follow(CURL *c, const struct checkin_answer *want, json_t *status)
+follow(CURL *c, const struct checkin_answer *want, const struct store_state *st)
 {
-	json_t *cur = json_object_get(json_object_get(status, "content"), "current"), *e;
-	long long have = json_integer_value(json_object_get(cur, "version"));
+	long long have = st->current.present ? (long long)st->current.version : 0;
 	char msg[1500], err[600], bearer[200];
 	const struct download_target t = want->desired;
 	uint8_t *buf = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 	double ms;
 	long long got;
+	unsigned i;
 	int r;
 
 	if (want->desired_state != CHECKIN_DESIRED_OK) {
@@ -553,10 +556,9 @@ follow(CURL *c, const struct checkin_answer *want, json_t *status)
 	}
 	if (t.version <= have)
 		return;
-	json_array_foreach(
-	    json_object_get(json_object_get(status, "content"), "rejected"), i,
-	    e) if (json_integer_value(json_object_get(e, "version")) ==
-		   t.version) return; /* refused here already: the server sees it in our report */
+	for (i = 0; i < st->nrejected; i++)
+		if (st->rejected[i].version == t.version)
+			return; /* refused here already: the server sees it in our report */
 	bearer_line(bearer, sizeof(bearer));
 	r = uplink_fetch(c, U.cfg->server_url, U.cfg->state_dir, bearer, &t, &buf, &len, err,
 			 sizeof(err));
@@ -576,46 +578,46 @@ follow(CURL *c, const struct checkin_answer *want, json_t *status)
 }
 
 /* Checks in; *next is when to check in again (seconds), *acked what the
- * server has committed of the journal jid (the one this check-in named). */
+ * server has committed of the journal jid (the one this check-in named).
+ * The report is the fleet protocol's (report_encode), built from the
+ * worker's typed state: wardd, ward-sim and the server share its one
+ * definition. */
 static long
 checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t errlen)
 {
-	json_t *body = worker_status_json(), *resp = NULL, *paths, *rej;
+	struct store_state *st = malloc(sizeof(*st)); /* some 10 KiB: not on the stack */
+	struct uplink_report_in in;
+	json_t *body = NULL, *status = NULL, *resp = NULL;
 	struct checkin_answer ans, *want;
+	struct exceptions *x;
 	struct ward_diag d;
-	double cpu;
-	long long rss;
-	size_t i;
-	long code;
+	long code = 0;
 
-	/* A refusal of a bundle whose version could not be trusted (it came
-	 * with no valid signature, e.g. applied by hand) names no release: the
-	 * server would refuse a report holding version 0. */
-	rej = json_object_get(json_object_get(body, "content"), "rejected");
-	for (i = json_array_size(rej); i-- > 0;)
-		if (json_integer_value(json_object_get(json_array_get(rej, i), "version")) < 1)
-			json_array_remove(rej, i);
-	resources(&cpu, &rss);
-	json_object_set_new(body, "resources",
-			    json_pack("{s:f, s:I}", "cpu_pct", cpu, "rss_kb", (json_int_t)rss));
-	/* The FIM path lists are for the local status (a path may be longer
-	 * than a report's strings): the server gets how many there are. */
-	paths = json_object_get(json_object_get(json_object_get(body, "sensors"), "fim"), "paths");
-	if (json_is_object(paths)) {
-		json_object_set_new(
-		    paths, "config",
-		    json_integer((json_int_t)json_array_size(json_object_get(paths, "config"))));
-		json_object_set_new(
-		    paths, "content",
-		    json_integer((json_int_t)json_array_size(json_object_get(paths, "content"))));
+	memset(&in, 0, sizeof(in));
+
+	if (st == NULL || (status = worker_status_json()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	worker_content_state(st, &in.mode);
+	in.st = st;
+	if ((x = worker_exceptions()) != NULL) {
+		in.exceptions = 1;
+		exceptions_fleet_revisions(x, &in.exceptions_revision, &in.exceptions_refused);
 	}
 	pthread_mutex_lock(&U.lock);
 	snprintf(jid, 40, "%s", U.journal_id);
 	pthread_mutex_unlock(&U.lock);
-	json_object_set_new(body, "journal_id", json_string(jid));
+	in.journal_id = jid;
 	/* A long poll: the server answers when there is something to do, or
 	 * after at most its check-in interval. */
-	json_object_set_new(body, "wait_s", json_integer(LONG_POLL_S));
+	in.wait_s = LONG_POLL_S;
+	in.status = status;
+	resources(&in.cpu_pct, &in.rss_kb);
+	if ((body = uplink_report_encode(&in)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	code = post(c, "/api/v1/checkin", body, 1, &resp, err, errlen);
 	if (code == 200 && checkin_answer_check(resp, &ans, &d) != 0) {
 		/* a server that answers outside the protocol: a failed check-in */
@@ -649,8 +651,11 @@ checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t er
 			uplink_kick();
 		}
 	}
+out:
 	json_decref(body);
+	json_decref(status);
 	json_decref(resp);
+	free(st);
 	return code;
 }
 
@@ -853,7 +858,8 @@ static void
 follow_desired(void)
 {
 	struct checkin_answer *want;
-	json_t *now;
+	struct store_state *st;
+	const char *mode;
 
 	pthread_mutex_lock(&U.lock);
 	want = U.desired;
@@ -861,9 +867,11 @@ follow_desired(void)
 	pthread_mutex_unlock(&U.lock);
 	if (want == NULL)
 		return;
-	if ((now = worker_status_json()) != NULL)
-		follow(U.curl, want, now);
-	json_decref(now);
+	if ((st = malloc(sizeof(*st))) != NULL) {
+		worker_content_state(st, &mode);
+		follow(U.curl, want, st);
+	}
+	free(st);
 	free(want);
 }
 

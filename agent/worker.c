@@ -528,6 +528,15 @@ mode_name(void)
 	return m;
 }
 
+void
+worker_content_state(struct store_state *st, const char **mode)
+{
+	pthread_mutex_lock(&W.lock);
+	*st = W.st;
+	*mode = mode_locked();
+	pthread_mutex_unlock(&W.lock);
+}
+
 json_t *
 worker_status_json(void)
 {

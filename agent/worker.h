@@ -64,6 +64,11 @@ void worker_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* For the control socket. */
 int worker_safe_mode(void);
 struct json_t *worker_status_json(void);
+/* For the uplink: a copy of the content store's state (versions, refusals
+ * with their causes, crashes) and the mode ("protecting", "waiting",
+ * "safe"; a static string), taken together under the worker's lock. */
+struct store_state;
+void worker_content_state(struct store_state *st, const char **mode);
 /* The activation pipeline for the bundle bytes p[0..n): 0 with *version
  * and *ms set, or an error with reason filled in.  *version comes in as
  * the version the caller was told the bundle is (the fleet server's

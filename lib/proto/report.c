@@ -18,6 +18,17 @@ static const char *const detail_keys[] = {
     "pid",    "supervisor_pid", "uptime_s",  "agent_version", "warnings", "safe_reason",
     "uplink", "sensors",	"resources", "exceptions",    NULL};
 
+int
+report_display_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; detail_keys[i] != NULL; i++)
+		if (strcmp(detail_keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
 void
 report_free(struct report *r)
 {
@@ -44,29 +55,98 @@ cause_field(json_t *e, size_t i, enum refusal_cause *c, struct ward_diag *d)
 	return 0;
 }
 
-/* A content entry ({name, version, activated_at, expires} or null) into
- * its version and a checked copy. */
+/* The latest time a report carries: 9999-12-31T23:59:59Z, the last one
+ * clock_utc_parse reads and clock_utc writes. */
+#define REPORT_MAX_TIME ((int64_t)253402300799)
+
+/* A bundle's name as bundle_parse admits it: [A-Za-z0-9._-], or "" (not
+ * sent).  jcheck's tokens allow more (":+~"), which no bundle is named. */
 static int
-entry(json_t *e, const char *what, int64_t *version, json_t **copy, struct ward_diag *d)
+name_ok(const char *s)
 {
-	char name[65], act[32], exp[32];
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+/* The time field key of e ("YYYY-MM-DDTHH:MM:SSZ", or absent: 0) into Unix
+ * seconds: a string that is not such a time is refused, not kept. */
+static int
+time_field(json_t *e, const char *what, const char *key, int64_t *t, struct ward_diag *d)
+{
+	char s[32];
+	int r;
+
+	*t = 0;
+	if ((r = jcheck_string(e, key, 1, JCHECK_TOKEN, 0, s, sizeof(s), d)) != 0)
+		return r;
+	if (s[0] != '\0' && bundle_parse_time(s, t) != 0)
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+				"content.%s.%s must be a UTC time (YYYY-MM-DDTHH:MM:SSZ)", what,
+				key);
+	return 0;
+}
+
+/* A content entry ({name, version, activated_at, expires} or null) into
+ * its typed fields: a version (1 or more: no content is null) and what is
+ * shown of it. */
+static int
+entry(json_t *e, const char *what, int64_t *version, struct report_content *c, struct ward_diag *d)
+{
 	int r;
 
 	*version = 0;
-	*copy = json_null();
+	memset(c, 0, sizeof(*c));
 	if (e == NULL || json_is_null(e))
 		return 0;
 	if (!json_is_object(e))
 		return diag_set(d, WARD_EFORMAT, NULL, 0, 0, "content.%s must be an object or null",
 				what);
-	if ((r = jcheck_string(e, "name", 1, JCHECK_TEXT, 0, name, sizeof(name), d)) != 0 ||
-	    (r = jcheck_int(e, "version", 0, 0, BUNDLE_MAX_VERSION, 0, version, d)) != 0 ||
-	    (r = jcheck_string(e, "activated_at", 1, JCHECK_TOKEN, 0, act, sizeof(act), d)) != 0 ||
-	    (r = jcheck_string(e, "expires", 1, JCHECK_TOKEN, 0, exp, sizeof(exp), d)) != 0)
-		return r;
-	*copy = json_pack("{s:s, s:I, s:s, s:s}", "name", name, "version", (json_int_t)*version,
-			  "activated_at", act, "expires", exp);
-	return *copy != NULL ? 0 : diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
+	if ((r = jcheck_int(e, "version", 0, 1, BUNDLE_MAX_VERSION, 0, version, d)) != 0 ||
+	    (r = jcheck_string(e, "name", 1, JCHECK_TOKEN, 0, c->name, sizeof(c->name), d)) != 0 ||
+	    (r = time_field(e, what, "activated_at", &c->activated_at, d)) != 0 ||
+	    (r = time_field(e, what, "expires", &c->expires, d)) != 0)
+		goto out;
+	if (!name_ok(c->name))
+		r = diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+			     "content.%s.name must be a bundle name ([A-Za-z0-9._-])", what);
+out:
+	/* jcheck names the key alone: say whose it is */
+	if (r != 0 && d != NULL && strncmp(d->msg, "content.", 8) != 0) {
+		char msg[sizeof(d->msg)];
+
+		snprintf(msg, sizeof(msg), "content.%s: %.400s", what, d->msg);
+		snprintf(d->msg, sizeof(d->msg), "%s", msg);
+	}
+	return r;
+}
+
+/* A time as stored and shown: "" for 0 (not sent). */
+static void
+time_text(int64_t t, char out[21])
+{
+	if (t > 0)
+		bundle_format_time(t, out);
+	else
+		out[0] = '\0';
+}
+
+/* What is stored of a content entry: null, or every field (strings empty
+ * when not sent), so that what `ward fleet agents --json` shows has one
+ * shape. */
+static json_t *
+entry_normal(int64_t version, const struct report_content *c)
+{
+	char act[21], exp[21];
+
+	if (version <= 0)
+		return json_null();
+	time_text(c->activated_at, act);
+	time_text(c->expires, exp);
+	return json_pack("{s:s, s:I, s:s, s:s}", "name", c->name, "version", (json_int_t)version,
+			 "activated_at", act, "expires", exp);
 }
 
 static int
@@ -143,8 +223,7 @@ int
 report_parse(const char *text, size_t len, struct report *r, struct ward_diag *d)
 {
 	json_error_t je;
-	json_t *o = NULL, *content, *cur = NULL, *lkg = NULL, *rej = json_array(),
-	       *crs = json_array(), *v, *copy;
+	json_t *o = NULL, *content, *rej = json_array(), *crs = json_array(), *v, *copy;
 	size_t i;
 	int rc;
 
@@ -169,10 +248,10 @@ report_parse(const char *text, size_t len, struct report *r, struct ward_diag *d
 	    (rc = jcheck_string(o, "journal_id", 1, JCHECK_TOKEN, 0, r->journal_id,
 				sizeof(r->journal_id), d)) != 0 ||
 	    (rc = jcheck_int(o, "wait_s", 1, 0, 3600, 0, &r->wait_s, d)) != 0 ||
-	    (rc = entry(json_object_get(content, "current"), "current", &r->current, &cur, d)) !=
-		0 ||
+	    (rc = entry(json_object_get(content, "current"), "current", &r->current,
+			&r->current_shown, d)) != 0 ||
 	    (rc = entry(json_object_get(content, "last_known_good"), "last_known_good", &r->lkg,
-			&lkg, d)) != 0 ||
+			&r->lkg_shown, d)) != 0 ||
 	    (rc = refusals(json_object_get(content, "rejected"), r, rej, d)) != 0 ||
 	    (rc = crashes(json_object_get(o, "crashes"), r, crs, d)) != 0)
 		goto out;
@@ -189,9 +268,12 @@ report_parse(const char *text, size_t len, struct report *r, struct ward_diag *d
 				     &r->exceptions_refused, d)) != 0)
 			goto out;
 	}
+	/* What is stored and shown of the content is written from the typed
+	 * fields, not copied from the agent's text. */
 	r->normal =
-	    json_pack("{s:s, s:{s:O, s:O, s:O}, s:O}", "mode", r->mode, "content", "current", cur,
-		      "last_known_good", lkg, "rejected", rej, "crashes", crs);
+	    json_pack("{s:s, s:{s:o, s:o, s:O}, s:O}", "mode", r->mode, "content", "current",
+		      entry_normal(r->current, &r->current_shown), "last_known_good",
+		      entry_normal(r->lkg, &r->lkg_shown), "rejected", rej, "crashes", crs);
 	if (r->normal == NULL) {
 		rc = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;
@@ -207,8 +289,6 @@ report_parse(const char *text, size_t len, struct report *r, struct ward_diag *d
 	}
 out:
 	json_decref(o);
-	json_decref(cur);
-	json_decref(lkg);
 	json_decref(rej);
 	json_decref(crs);
 	if (rc != 0)
@@ -216,18 +296,44 @@ out:
 	return rc;
 }
 
-/* A content entry of the encoding: {"version": v}, or null for none. */
-static json_t *
-entry_encode(int64_t version)
-{
-	return version > 0 ? json_pack("{s:I}", "version", (json_int_t)version) : json_null();
-}
-
 /* Sets key to s in o unless s is empty (the parser's "absent"). */
 static int
 set_text(json_t *o, const char *key, const char *s)
 {
 	return s[0] == '\0' ? 0 : json_object_set_new(o, key, json_string(s));
+}
+
+/* Sets key to the time t in o unless t is 0 (not sent) or out of what a
+ * report carries (the parser would refuse the whole report). */
+static int
+set_time(json_t *o, const char *key, int64_t t)
+{
+	char at[21];
+
+	if (t <= 0 || t > REPORT_MAX_TIME)
+		return 0;
+	bundle_format_time(t, at);
+	return json_object_set_new(o, key, json_string(at));
+}
+
+/* A content entry of the encoding: {"version": v, "name", "activated_at",
+ * "expires"} (what is not known left out), or null for none. */
+static json_t *
+entry_encode(int64_t version, const struct report_content *c)
+{
+	json_t *e;
+
+	if (version <= 0)
+		return json_null();
+	e = json_pack("{s:I}", "version", (json_int_t)version);
+	/* a name no bundle has would make the server refuse the whole report */
+	if (e != NULL && ((name_ok(c->name) && set_text(e, "name", c->name) != 0) ||
+			  set_time(e, "activated_at", c->activated_at) != 0 ||
+			  set_time(e, "expires", c->expires) != 0)) {
+		json_decref(e);
+		e = NULL;
+	}
+	return e;
 }
 
 json_t *
@@ -253,10 +359,11 @@ report_encode(const struct report *r)
 	if (!bad)
 		bad = set_text(o, "mode", r->mode) != 0 ||
 		      set_text(o, "journal_id", r->journal_id) != 0 ||
-		      json_object_set_new(o, "content",
-					  json_pack("{s:o, s:o, s:O}", "current",
-						    entry_encode(r->current), "last_known_good",
-						    entry_encode(r->lkg), "rejected", rej)) != 0 ||
+		      json_object_set_new(
+			  o, "content",
+			  json_pack("{s:o, s:o, s:O}", "current",
+				    entry_encode(r->current, &r->current_shown), "last_known_good",
+				    entry_encode(r->lkg, &r->lkg_shown), "rejected", rej)) != 0 ||
 		      json_object_set(o, "crashes", crs) != 0;
 	if (!bad && r->wait_s > 0)
 		bad = json_object_set_new(o, "wait_s", json_integer(r->wait_s)) != 0;

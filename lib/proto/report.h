@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "content/bundle.h"
 #include "proto/cause.h"
 #include "util/err.h"
 #include "util/limits.h"
@@ -28,14 +29,24 @@ struct report_refusal {
 	char at[32]; /* the agent's own clock: shown, never trusted */
 };
 
+/* What an agent shows of a content version it holds, for people: the
+ * bundle's name ("" when not sent) and, in Unix seconds on the agent's own
+ * clock, when it was activated and when it expires (0 when not sent; the
+ * agent's clock is shown, never trusted: nothing is decided on these). */
+struct report_content {
+	char name[BUNDLE_MAX_NAME + 1]; /* [A-Za-z0-9._-], as bundle names are */
+	int64_t activated_at, expires;	/* 1970 .. 9999 (clock_utc_parse) */
+};
+
 struct report_crash {
 	int64_t version; /* 0: no content */
 	char at[32];
 };
 
 struct report {
-	char mode[17];	      /* "protecting", "safe" */
-	int64_t current, lkg; /* content versions; 0: none */
+	char mode[17];					/* "protecting", "safe" */
+	int64_t current, lkg;				/* content versions; 0: none */
+	struct report_content current_shown, lkg_shown; /* left empty when 0 */
 	char journal_id[WARD_MAX_JOURNAL_ID + 1];
 	int64_t wait_s; /* a long poll of this many seconds; 0: none */
 	struct report_refusal refusals[WARD_MAX_REPORT_REFUSALS];
@@ -58,15 +69,24 @@ struct report {
 int report_parse(const char *text, size_t len, struct report *r, struct ward_diag *d);
 
 /*
- * The report text's JSON for r's typed fields (mode, content versions,
- * refusals with their causes, crashes, journal id, long poll, the fleet's
+ * The report text's JSON for r's typed fields (mode, content versions with
+ * their names and times, refusals with their causes, crashes, journal id, long poll, the fleet's
  * exceptions), as report_parse takes it: report_parse(encode(r)) gives back
  * the same typed fields.  r->normal is not read; a caller adds the
- * display-only keys (sensors, resources, ...) to the object itself.  Empty
- * strings and zero versions are left out or null, as an agent sends them.
+ * display-only keys (report_display_key) to the object itself.  Empty
+ * strings, zero times and zero versions are left out or null, as an agent
+ * sends them; a content entry is written only with its version (> 0).
  * A new object, or NULL when out of memory.
  */
 json_t *report_encode(const struct report *r);
+
+/*
+ * 1 if key is one of the report's display-only parts (pid, uptime_s,
+ * agent_version, warnings, safe_reason, uplink, sensors, resources,
+ * exceptions' counts): what report_parse keeps, bounded, for people and
+ * what an agent adds to report_encode's object; 0 otherwise.
+ */
+int report_display_key(const char *key);
 
 /* Frees what r owns; r may be all zeros. */
 void report_free(struct report *r);

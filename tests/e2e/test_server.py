@@ -101,6 +101,15 @@ def test_enroll_checkin_and_events(fleet):
     rec = agents[0]
     assert rec["mode"] == "protecting" and not rec["revoked"]
     assert rec["report"]["content"]["current"]["version"] == 1
+    # What the server shows of the content the agent runs (its name, when it
+    # was activated, when it expires) is what the agent itself says, read
+    # through the typed report.
+    local = a.status()["content"]["current"]
+    assert rec["report"]["content"]["current"] == {
+        k: local[k] for k in ("name", "version", "activated_at", "expires")}
+    assert rec["report"]["content"]["current"]["name"] == "default"
+    assert rec["report"]["mode"] == "protecting"
+    assert isinstance(rec["report"]["uptime_s"], int) and rec["report"]["agent_version"]
     assert rec["report"]["resources"]["rss_kb"] > 0
     assert "sensors" in rec["report"]
     # The agent's journal reaches the server: what it started with, in order.
@@ -123,6 +132,32 @@ def test_enroll_checkin_and_events(fleet):
     # ward agent status says where the agent reports to.
     p = a.agent("status")
     assert "fleet server:" in p.stdout and aid in p.stdout and "enrolled" in p.stdout
+
+
+def test_refusal_reason_with_control_characters_still_reported(fleet):
+    """A refusal whose recorded reason holds control characters (a reason
+    can quote the refused bundle: a member's name with a newline and a
+    terminal escape) is reported escaped: the server takes the agent's
+    check-ins and shows the refusal with its typed cause, instead of
+    refusing every report from then on."""
+    d = fleet.tmp / "agent-quoting"
+    os.makedirs(str(d / "state" / "content"))
+    reason = 'member "a\nb\u001b[31m" is not a relative path'
+    with open(str(d / "state" / "content" / "state.json"), "w") as f:
+        json.dump({"highest_version": 0, "current": None, "last_known_good": None,
+                   "rejected": [{"version": 7, "cause": "validation", "reason": reason,
+                                 "at": "2026-12-01T00:00:00Z"}], "crashes": []}, f)
+    a = fleet.agent("quoting", apply=False)
+    aid = wait(lambda: uplink(a).get("state") == "enrolled" and uplink(a)["agent_id"],
+               what="enrollment")
+    rec = wait(lambda: [x for x in fleet.server.agents()
+                        if x["id"] == aid and x.get("report", {}).get("content", {})
+                        .get("rejected")], what="the refusal on the server")[0]
+    (rej,) = rec["report"]["content"]["rejected"]
+    assert rej["version"] == 7 and rej["cause"] == "validation", rej
+    assert "\x1b" not in rej["reason"] and "\n" not in rej["reason"], rej
+    assert "\\x1b[31m" in rej["reason"] and "\\x0a" in rej["reason"], rej
+    assert "error" not in uplink(a), uplink(a)
 
 
 def test_tokens_uses_expiry_and_groups(fleet):

@@ -373,6 +373,38 @@ def test_reports_events_and_paths_are_bounded(fleetsrv):
     assert st == 200 and 0 < ans["expires"] - time.time() <= 3600
 
 
+def test_content_shown_is_checked(fleetsrv):
+    """An agent that sends, as the name and times of its content, markup,
+    terminal escapes, text where a time goes or a time past 9999 has its
+    report refused (400, naming the field); what the server shows of the
+    agent stays what its last good report said, written from the checked
+    values."""
+    srv = fleetsrv
+    a = FakeAgent(srv, srv.token(), "shown")
+    auth = a.id + ":" + a.secret
+    good = {"name": "fleet_2.x-1", "version": 3, "activated_at": "2026-12-01T10:00:00Z",
+            "expires": "2027-01-01T00:00:00Z"}
+    st, ans = srv.post("/api/v1/checkin", {"content": {"current": good}}, token=auth)
+    assert st == 200, ans
+    bad = [("name", "<img src=x onerror=alert(1)>"), ("name", "\u001b[2Jdefault"),
+           ("name", "a" * 65), ("name", 7), ("activated_at", "yesterday"),
+           ("activated_at", 1796119200), ("expires", "10000-01-01T00:00:00Z"),
+           ("expires", "2027-02-30T00:00:00Z"), ("version", 0)]
+    for key, value in bad:
+        st, ans = srv.post("/api/v1/checkin", {"content": {"current": dict(good, **{key: value})}},
+                           token=auth)
+        assert st == 400 and "content.current" in ans["error"], (key, value, st, ans)
+    rec = [x for x in srv.agents() if x["id"] == a.id][0]
+    assert rec["content_version"] == 3
+    assert rec["report"]["content"]["current"] == good
+    # What is not sent is shown empty, in the same shape.
+    st, ans = srv.post("/api/v1/checkin", {"content": {"current": {"version": 4}}}, token=auth)
+    assert st == 200, ans
+    rec = [x for x in srv.agents() if x["id"] == a.id][0]
+    assert rec["report"]["content"]["current"] == {
+        "name": "", "version": 4, "activated_at": "", "expires": ""}
+
+
 def test_event_rate_per_agent(ward, tmp_path):
     srv = Server(tmp_path / "server", settings={"events.agent_kb_per_minute": 64})
     srv.start()

@@ -206,6 +206,12 @@ round_trip(const struct report *r)
 	assert_string_equal(b.mode, r->mode);
 	assert_int_equal(b.current, r->current);
 	assert_int_equal(b.lkg, r->lkg);
+	assert_string_equal(b.current_shown.name, r->current_shown.name);
+	assert_int_equal(b.current_shown.activated_at, r->current_shown.activated_at);
+	assert_int_equal(b.current_shown.expires, r->current_shown.expires);
+	assert_string_equal(b.lkg_shown.name, r->lkg_shown.name);
+	assert_int_equal(b.lkg_shown.activated_at, r->lkg_shown.activated_at);
+	assert_int_equal(b.lkg_shown.expires, r->lkg_shown.expires);
 	assert_string_equal(b.journal_id, r->journal_id);
 	assert_int_equal(b.wait_s, r->wait_s);
 	assert_int_equal(b.nrefusals, r->nrefusals);
@@ -244,6 +250,11 @@ test_encode_round_trip(void **state)
 	strcpy(r.mode, "protecting");
 	r.current = 41;
 	r.lkg = 40;
+	strcpy(r.current_shown.name, "default");
+	r.current_shown.activated_at = 1796000000;
+	r.current_shown.expires = 253402300799;		/* 9999-12-31T23:59:59Z, the last */
+	memset(r.lkg_shown.name, 'a', BUNDLE_MAX_NAME); /* the longest name */
+	r.lkg_shown.activated_at = 1;			/* the first time after "not sent" */
 	strcpy(r.journal_id, "0123abcd");
 	r.wait_s = 3600;
 	for (i = 0; i < WARD_MAX_REPORT_REFUSALS; i++) {
@@ -263,6 +274,8 @@ test_encode_round_trip(void **state)
 
 	strcpy(r.mode, "safe");
 	r.current = r.lkg = 0;
+	memset(&r.current_shown, 0, sizeof(r.current_shown));
+	memset(&r.lkg_shown, 0, sizeof(r.lkg_shown));
 	r.nrefusals = r.ncrashes = 0;
 	r.exceptions = 1;
 	r.exceptions_revision = 7;
@@ -272,13 +285,144 @@ test_encode_round_trip(void **state)
 	round_trip(&r);
 }
 
+/* What is shown of the content an agent runs — its name, when it was
+ * activated, when it expires — is typed: stored as written from the typed
+ * values (what the agent sent is not copied), and a value that is not a
+ * bundle name or a UTC time refuses the report instead of being shown. */
+static void
+test_content_shown(void **state)
+{
+	static const char *const bad[] = {
+	    /* names no bundle has */
+	    "{\"content\": {\"current\": {\"version\": 1, \"name\": \"a b\"}}}",
+	    "{\"content\": {\"current\": {\"version\": 1, \"name\": \"a:b\"}}}",
+	    "{\"content\": {\"current\": {\"version\": 1, \"name\": \"<script>\"}}}",
+	    "{\"content\": {\"current\": {\"version\": 1, \"name\": \"a\\nb\"}}}",
+	    "{\"content\": {\"current\": {\"version\": 1, \"name\": 5}}}",
+	    "{\"content\": {\"last_known_good\": {\"version\": 1, \"name\": "
+	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}}",
+	    /* times that are not times */
+	    "{\"content\": {\"current\": {\"version\": 1, \"activated_at\": \"yesterday\"}}}",
+	    "{\"content\": {\"current\": {\"version\": 1, \"activated_at\": 1796000000}}}",
+	    "{\"content\": {\"current\": {\"version\": 1, \"expires\": \"2026-13-01T00:00:00Z\"}}}",
+	    "{\"content\": {\"current\": {\"version\": 1, \"expires\": \"2027-02-30T00:00:00Z\"}}}",
+	    "{\"content\": {\"current\": {\"version\": 1, \"expires\": \"1969-12-31T23:59:59Z\"}}}",
+	    "{\"content\": {\"current\": {\"version\": 1, \"expires\": "
+	    "\"10000-01-01T00:00:00Z\"}}}",
+	    "{\"content\": {\"current\": {\"version\": 1, \"expires\": \"2027-01-01T00:00:00Z "
+	    "\"}}}",
+	    "{\"content\": {\"last_known_good\": {\"version\": 1, \"expires\": "
+	    "\"2027-01-01T00:00:00+01:00\"}}}",
+	    /* an entry is a version, or null */
+	    "{\"content\": {\"current\": {\"version\": 0, \"name\": \"default\"}}}",
+	    "{\"content\": {\"current\": {\"name\": \"default\"}}}",
+	};
+	struct report r;
+	struct ward_diag d;
+	json_t *cur;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(
+	    parse("{\"content\": {\"current\": {\"name\": \"fleet-1.2_x\", \"version\": "
+		  "7, \"activated_at\": \"2026-12-01T10:00:00Z\", \"expires\": "
+		  "\"2027-01-01T00:00:00Z\"}, \"last_known_good\": {\"version\": 6}}}",
+		  &r, &d),
+	    0);
+	assert_int_equal(r.current, 7);
+	assert_string_equal(r.current_shown.name, "fleet-1.2_x");
+	assert_int_equal(r.current_shown.activated_at, 1796119200);
+	assert_int_equal(r.current_shown.expires, 1798761600);
+	/* What is not sent is empty, and stored as empty strings: one shape. */
+	assert_int_equal(r.lkg, 6);
+	assert_string_equal(r.lkg_shown.name, "");
+	assert_int_equal(r.lkg_shown.activated_at, 0);
+	cur = json_object_get(json_object_get(r.normal, "content"), "current");
+	assert_string_equal(json_string_value(json_object_get(cur, "name")), "fleet-1.2_x");
+	assert_string_equal(json_string_value(json_object_get(cur, "activated_at")),
+			    "2026-12-01T10:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(cur, "expires")),
+			    "2027-01-01T00:00:00Z");
+	assert_int_equal(json_integer_value(json_object_get(cur, "version")), 7);
+	cur = json_object_get(json_object_get(r.normal, "content"), "last_known_good");
+	assert_string_equal(json_string_value(json_object_get(cur, "name")), "");
+	assert_string_equal(json_string_value(json_object_get(cur, "expires")), "");
+	report_free(&r);
+	/* A time is read, then written: the stored text is the typed value's. */
+	assert_int_equal(parse("{\"content\": {\"current\": {\"version\": 2, \"expires\": "
+			       "\"2026-06-15T12:00:60Z\"}}}",
+			       &r, &d),
+			 0);
+	cur = json_object_get(json_object_get(r.normal, "content"), "current");
+	assert_string_equal(json_string_value(json_object_get(cur, "expires")),
+			    "2026-06-15T12:01:00Z");
+	report_free(&r);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i], &r, &d) == 0)
+			fail_msg("accepted: %s", bad[i]);
+		assert_null(r.normal);
+		/* the refusal names the entry, for the server's 400 and its log */
+		if (strncmp(d.msg, "content.current", 15) != 0 &&
+		    strncmp(d.msg, "content.last_known_good", 23) != 0)
+			fail_msg("%s: %s", bad[i], d.msg);
+	}
+}
+
+/* What report_encode is given that a report cannot carry (a name no bundle
+ * has, a time past 9999) is left out, not sent: one bad field must not make
+ * the server refuse every check-in of the agent. */
+static void
+test_encode_leaves_out(void **state)
+{
+	struct report r, b;
+	struct ward_diag d;
+	json_t *o;
+	char *text;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.current = 3;
+	strcpy(r.current_shown.name, "bad name");
+	r.current_shown.activated_at = 253402300800; /* year 10000 */
+	r.current_shown.expires = -5;
+	o = report_encode(&r);
+	assert_non_null(o);
+	text = json_dumps(o, JSON_COMPACT);
+	assert_int_equal(report_parse(text, strlen(text), &b, &d), 0);
+	assert_int_equal(b.current, 3);
+	assert_string_equal(b.current_shown.name, "");
+	assert_int_equal(b.current_shown.activated_at, 0);
+	assert_int_equal(b.current_shown.expires, 0);
+	report_free(&b);
+	free(text);
+	json_decref(o);
+}
+
+/* The display-only parts an agent adds to the encoding are the ones the
+ * server keeps; the typed ones are not among them. */
+static void
+test_display_keys(void **state)
+{
+	(void)state;
+	assert_true(report_display_key("sensors"));
+	assert_true(report_display_key("resources"));
+	assert_true(report_display_key("warnings"));
+	assert_true(report_display_key("exceptions"));
+	assert_false(report_display_key("content"));
+	assert_false(report_display_key("mode"));
+	assert_false(report_display_key("crashes"));
+	assert_false(report_display_key("config"));
+	assert_false(report_display_key(""));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_agent_report),      cmocka_unit_test(test_bounds),
 	    cmocka_unit_test(test_malformed),	      cmocka_unit_test(test_exceptions),
-	    cmocka_unit_test(test_encode_round_trip),
+	    cmocka_unit_test(test_encode_round_trip), cmocka_unit_test(test_content_shown),
+	    cmocka_unit_test(test_encode_leaves_out), cmocka_unit_test(test_display_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
