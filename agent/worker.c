@@ -39,6 +39,7 @@
 #include "scan/matcher.h"
 #include "scan/rulefile.h"
 #include "scan/walker.h"
+#include "proto/jcheck.h"
 #include "util/alloc.h"
 #include "util/file.h"
 #include "util/limits.h"
@@ -301,8 +302,12 @@ static void
 record_refusal(int64_t version, enum refusal_cause cause, const char *reason)
 {
 	struct ward_diag d;
+	char safe[WARD_MAX_REPORT_REASON * 4 + 8];
 
-	logmsg("content version %lld refused: %s", (long long)version, reason);
+	/* The reason can quote the refused bundle (a member's name): one log
+	 * line, whatever bytes it holds. */
+	jcheck_escape(reason, safe, sizeof(safe));
+	logmsg("content version %lld refused: %s", (long long)version, safe);
 	emit_content(EVENT_KIND_ALERT, "change", "content-refused", "failure", NULL, version,
 		     reason);
 	pthread_mutex_lock(&W.lock);

@@ -624,3 +624,20 @@ def test_worker_kill_loses_no_acknowledged_event(env):
     assert [e["ward"]["content"]["version"] for e in evs
             if e["event"]["action"] == "content-activated"] == [1, 2, 3]
     assert [e["event"]["action"] for e in evs].count("agent-worker-crashed") == 1
+
+
+def test_refusal_quoting_the_bundle_is_one_log_line(env):
+    # A refused bundle's member name is quoted in the refusal's reason; a
+    # name with a newline must not forge a line of the agent's log.
+    a = env.agent()
+    forged = "wardd[1]: content version 9 active (1 signature, 1 ms)"
+    path = env.write("bad.wbundle", crafted_manifest(env, lambda m: m["members"][0].update(
+        name="rules/x\n" + forged)))
+    p = a.apply(path)
+    assert p.returncode == 2, p.stdout
+    log = a.read_log()
+    assert "refused" in log, log
+    assert not any(line.startswith(forged) or line.startswith(" " + forged) or
+                   line.split(": ", 1)[-1] == forged.split(": ", 1)[1]
+                   for line in log.splitlines()), log
+    assert "\\x0a" in log, log
