@@ -7,6 +7,7 @@
  * never ignored); views only read.
  */
 #include "server/rollout_int.h"
+#include "util/utf8.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 
@@ -120,25 +121,6 @@ gate_parse(json_t *g, struct gate *gt, struct ward_diag *d)
 	return 0;
 }
 
-/* A name cut to its field must not end inside a UTF-8 character: the
- * stored plan (rollout_plan_json) could not hold it, and would lose the
- * ring.  Drops the bytes of a last, incomplete character. */
-static void
-utf8_cut(char *s)
-{
-	size_t n = strlen(s), i = n, need;
-	unsigned char lead;
-
-	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 && n - i < 3)
-		i--;
-	if (i == 0 || ((unsigned char)s[i - 1] & 0x80) == 0)
-		return; /* ends in ASCII (or holds only continuation bytes) */
-	lead = (unsigned char)s[i - 1];
-	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
-	if (n - (i - 1) < need)
-		s[i - 1] = '\0';
-}
-
 int
 rollout_parse_plan(const char *text, size_t len, struct plan *p, struct ward_diag *d)
 {
@@ -195,7 +177,7 @@ rollout_parse_plan(const char *text, size_t len, struct plan *p, struct ward_dia
 			 json_is_string(json_object_get(r, "name"))
 			     ? json_string_value(json_object_get(r, "name"))
 			     : "");
-		utf8_cut(rp->name);
+		utf8_cut(rp->name); /* the stored plan must hold it, or lose the ring */
 		if (rp->name[0] == '\0')
 			snprintf(rp->name, sizeof(rp->name), "ring%zu", i);
 		if (groups != NULL) {

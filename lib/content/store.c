@@ -6,6 +6,7 @@
  * kept in it is bounded.
  */
 #include "content/store.h"
+#include "util/utf8.h"
 #include "content/bundle.h"
 #include "util/alloc.h"
 #include "util/file.h"
@@ -42,8 +43,8 @@ store_entry_json(const struct store_entry *e)
 		return json_null();
 	bundle_format_time(e->activated_at, at);
 	bundle_format_time(e->expires, ex);
-	return json_pack("{s:s, s:I, s:s, s:s}", "name", e->name, "version",
-			 (json_int_t)e->version, "activated_at", at, "expires", ex);
+	return json_pack("{s:s, s:I, s:s, s:s}", "name", e->name, "version", (json_int_t)e->version,
+			 "activated_at", at, "expires", ex);
 }
 
 static int
@@ -57,8 +58,8 @@ entry_from(json_t *j, struct store_entry *e)
 		return 0;
 	if (json_unpack(j, "{s:s, s:I, s:s, s:s}", "name", &name, "version", &v, "activated_at",
 			&at, "expires", &ex) != 0 ||
-	    strlen(name) >= sizeof(e->name) || v < 1 || bundle_parse_time(at, &e->activated_at) != 0 ||
-	    bundle_parse_time(ex, &e->expires) != 0)
+	    strlen(name) >= sizeof(e->name) || v < 1 ||
+	    bundle_parse_time(at, &e->activated_at) != 0 || bundle_parse_time(ex, &e->expires) != 0)
 		return -1;
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	e->version = v;
@@ -100,7 +101,8 @@ store_open(const char *state_dir, struct store_state *st, struct ward_diag *d)
 	}
 	st->highest = hi;
 	arr = json_object_get(root, "rejected");
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		const char *reason, *at;
 		json_int_t ver;
 		struct store_reject *rj;
@@ -108,12 +110,13 @@ store_open(const char *state_dir, struct store_state *st, struct ward_diag *d)
 
 		if (st->nrejected == STORE_MAX_REJECTED)
 			break;
-		if (json_unpack(v, "{s:I, s:s, s:s}", "version", &ver, "reason", &reason, "at", &at) !=
-		    0)
+		if (json_unpack(v, "{s:I, s:s, s:s}", "version", &ver, "reason", &reason, "at",
+				&at) != 0)
 			continue;
 		rj = &st->rejected[st->nrejected];
 		rj->version = ver;
 		snprintf(rj->reason, sizeof(rj->reason), "%s", reason);
+		utf8_cut(rj->reason); /* else the state could not be saved with it */
 		/* Records from before causes have none: a plain refusal (the
 		 * reason's words are not read for one). */
 		cause = json_object_get(v, "cause");
@@ -124,7 +127,8 @@ store_open(const char *state_dir, struct store_state *st, struct ward_diag *d)
 			st->nrejected++;
 	}
 	arr = json_object_get(root, "crashes");
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		json_int_t ver, at;
 
 		if (st->ncrashes == STORE_MAX_CRASHES)
@@ -171,7 +175,8 @@ store_save(const char *state_dir, const struct store_state *st, struct ward_diag
 						     (json_int_t)st->crashes[i].version, "at",
 						     (json_int_t)st->crashes[i].at));
 	json_object_set_new(root, "crashes", arr);
-	json_object_set_new(root, "safe_mode", st->safe ? json_string(st->safe_reason) : json_null());
+	json_object_set_new(root, "safe_mode",
+			    st->safe ? json_string(st->safe_reason) : json_null());
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (text == NULL)
@@ -198,6 +203,7 @@ store_reject(struct store_state *st, int64_t version, enum refusal_cause cause, 
 	rj->at = now;
 	rj->cause = cause;
 	snprintf(rj->reason, sizeof(rj->reason), "%s", reason);
+	utf8_cut(rj->reason); /* else the state could not be saved with it */
 }
 
 void
@@ -240,7 +246,8 @@ store_gc(const char *state_dir, const struct store_state *st)
 		int n = 0;
 
 		if (sscanf(de->d_name, "v%lld.%15[a-z]%n", &v, kind, &n) == 2 &&
-		    de->d_name[n] == '\0' && (strcmp(kind, "wbundle") == 0 || strcmp(kind, "wrs") == 0)) {
+		    de->d_name[n] == '\0' &&
+		    (strcmp(kind, "wbundle") == 0 || strcmp(kind, "wrs") == 0)) {
 			if ((st->current.present && st->current.version == v) ||
 			    (st->lkg.present && st->lkg.version == v))
 				continue;

@@ -79,6 +79,23 @@ test_store(void **state)
 	assert_int_equal(again.ncrashes, 3);
 	assert_int_equal(again.nrejected, STORE_MAX_REJECTED);
 	assert_string_equal(again.rejected[STORE_MAX_REJECTED - 1].reason, "bad");
+	/* A reason that quotes a bundle in another script, cut to the field
+	 * inside a character, is saved and read back (whole characters). */
+	{
+		char longr[2 * sizeof(st.rejected[0].reason)];
+		struct store_state third, copy = again;
+
+		memset(longr, 0, sizeof(longr));
+		for (i = 0; i + 2 < sizeof(longr) - 1; i += 2)
+			memcpy(longr + i, "\xd0\xbe", 2);
+		store_reject(&copy, 999, CAUSE_FORMAT, longr, 4999);
+		assert_int_equal(store_save(dir, &copy, &d), 0);
+		assert_int_equal(store_open(dir, &third, &d), 0);
+		assert_int_equal(third.rejected[third.nrejected - 1].version, 999);
+		assert_int_equal(strlen(third.rejected[third.nrejected - 1].reason) % 2, 0);
+		assert_true(strlen(third.rejected[third.nrejected - 1].reason) > 200);
+		assert_int_equal(store_save(dir, &again, &d), 0); /* as it was */
+	}
 	/* The cause survives a reopen. */
 	assert_int_equal(again.rejected[0].cause, CAUSE_SIGNATURE); /* 105 */
 	assert_int_equal(again.rejected[1].cause, CAUSE_VALIDATION);
