@@ -68,8 +68,13 @@ test_text(void **state)
 	v.cause = ADMIT_FORMAT;
 	diag_set(&v.diag, WARD_EFORMAT, "manifest.json", 3, 7, "bad key");
 	worker_refusal_text(&v, NULL, reason, sizeof(reason));
-	assert_true(strncmp(reason, "invalid bundle: ", 16) == 0);
-	assert_non_null(strstr(reason, "bad key"));
+	{
+		char want[600];
+
+		diag_format(&v.diag, want + 16, sizeof(want) - 16);
+		memcpy(want, "invalid bundle: ", 16);
+		assert_string_equal(reason, want); /* the words for people, exactly */
+	}
 	v.cause = ADMIT_SIGNATURE;
 	worker_refusal_text(&v, "ignored", reason, sizeof(reason));
 	assert_string_equal(reason, "signature check failed: bad key");
@@ -78,7 +83,12 @@ test_text(void **state)
 	assert_string_equal(reason, "validation failed: rule r1: syntax");
 	/* no account from the validator: the admission's own */
 	worker_refusal_text(&v, "", reason, sizeof(reason));
-	assert_non_null(strstr(reason, "bad key"));
+	{
+		char want[600];
+
+		diag_format(&v.diag, want, sizeof(want));
+		assert_string_equal(reason, want);
+	}
 	v.cause = ADMIT_EXPIRED;
 	worker_refusal_text(&v, NULL, small, sizeof(small));
 	assert_int_equal(strlen(small), sizeof(small) - 1); /* cut, terminated */
