@@ -594,26 +594,15 @@ publish(CURL *c, const char *path, json_t *plan)
 	return id;
 }
 
-/* The default plan's shape, its soaks compressed to seconds. */
-static json_t *
-compressed_plan(double soak)
-{
-	/* A ring that cannot pass ends the rehearsal within a minute or so,
-	 * never hangs it: stall_s is compressed too. */
-	return json_pack("{s:[{s:s, s:f, s:i, s:i, s:f}, {s:s, s:f, s:f}, {s:s, s:f, s:f},"
-			 " {s:s, s:f, s:f}], s:{s:f}}",
-			 "rings", "name", "canary", "percent", 1.0, "min", 1, "max", 50, "soak_s",
-			 soak, "name", "early", "percent", 10.0, "soak_s", soak, "name", "broad",
-			 "percent", 50.0, "soak_s", soak, "name", "all", "percent", 100.0, "soak_s",
-			 0.0, "gate", "stall_s", 6 * soak > 30 ? 6 * soak : 30.0);
-}
-
 static int
 start_server(const char *self, int interval)
 {
 	struct ward_diag d;
 	uint8_t *buf = NULL;
 	size_t len = 0;
+	json_t *body, *ans;
+	long code;
+	CURL *c;
 	int i;
 
 	if (sim_local_start(self, interval, &L) != 0)
@@ -621,30 +610,22 @@ start_server(const char *self, int interval)
 	S.server = L.url;
 	S.ca = L.ca;
 	S.admin = L.admin;
+	c = new_curl();
 	for (i = 0; i < 100; i++) {
-		CURL *c = new_curl();
 		struct answer a;
-		long code = http(c, "GET", "/api/v1/health", NULL, NULL, 0, &a);
 
+		code = http(c, "GET", "/api/v1/health", NULL, NULL, 0, &a);
 		free(a.p);
-		curl_easy_cleanup(c);
 		if (code == 200)
 			break;
 		usleep(100000);
 	}
-	{
-		CURL *c = new_curl();
-		long code;
-		json_t *body = json_pack("{s:i, s:i}", "uses", 0, "expires_s", 86400);
-		json_t *ans = call_json(c, "POST", "/api/v1/tokens", S.admin, body, &code);
-
-		json_decref(body); /* (one token for the whole simulated fleet) */
-
-		S.token =
-		    code == 200 ? strdup(json_string_value(json_object_get(ans, "token"))) : NULL;
-		json_decref(ans);
-		curl_easy_cleanup(c);
-	}
+	body = json_pack("{s:i, s:i}", "uses", 0, "expires_s", 86400);
+	ans = call_json(c, "POST", "/api/v1/tokens", S.admin, body, &code);
+	json_decref(body); /* (one token for the whole simulated fleet) */
+	S.token = code == 200 ? strdup(json_string_value(json_object_get(ans, "token"))) : NULL;
+	json_decref(ans);
+	curl_easy_cleanup(c);
 	if (S.token == NULL || file_read_all(L.pub, SIGN_MAX_PEM, &buf, &len, &d) != 0 ||
 	    sign_key_from_pem((char *)buf, len, 0, &S.keys[0]) != 0)
 		return -1;
@@ -865,7 +846,7 @@ main(int argc, char **argv)
 	c = new_curl();
 	if (self_contained) {
 		char path[600];
-		json_t *plan = compressed_plan(soak), *good = json_object(), *bad = json_object();
+		json_t *plan = sim_local_plan(soak), *good = json_object(), *bad = json_object();
 		long long id;
 		double deadline;
 

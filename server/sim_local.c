@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 static int
 run(char *const argv[], char *out, size_t outlen)
 {
@@ -67,8 +66,7 @@ sibling(const char *self, const char *rel, const char *env, char *out, size_t ou
 	snprintf(out, outlen, "%.900s/%s", dir, rel);
 }
 
-static const char eicar[] =
-    "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+static const char eicar[] = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
 /* Builds and signs content version v in the sim directory. */
 int
@@ -80,7 +78,8 @@ sim_local_bundle(const struct sim_local *L, long long v, char *out, size_t outle
 
 	snprintf(src, sizeof(src), "%s/src%lld", L->dir, v);
 	snprintf(path, sizeof(path), "%s/rules", src);
-	if ((mkdir(src, 0700) != 0 && errno != EEXIST) || (mkdir(path, 0700) != 0 && errno != EEXIST))
+	if ((mkdir(src, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(path, 0700) != 0 && errno != EEXIST))
 		return -1;
 	snprintf(path, sizeof(path), "%s/tests", src);
 	(void)mkdir(path, 0700);
@@ -125,10 +124,12 @@ sim_local_start(const char *self, int interval, struct sim_local *L)
 	pid_t parent;
 	int p;
 
-	sibling(self, "../server/ward-server", "WARD_SERVER_BIN", L->server_bin, sizeof(L->server_bin));
+	sibling(self, "../server/ward-server", "WARD_SERVER_BIN", L->server_bin,
+		sizeof(L->server_bin));
 	sibling(self, "../cli/ward", "WARD_BIN", L->ward_bin, sizeof(L->ward_bin));
 	if (access(L->server_bin, X_OK) != 0 || access(L->ward_bin, X_OK) != 0) {
-		fprintf(stderr, "ward-sim: needs ward-server and ward (%s, %s)\n", L->server_bin, L->ward_bin);
+		fprintf(stderr, "ward-sim: needs ward-server and ward (%s, %s)\n", L->server_bin,
+			L->ward_bin);
 		return -1;
 	}
 	snprintf(L->dir, sizeof(L->dir), "/tmp/ward-sim-XXXXXX");
@@ -162,14 +163,15 @@ sim_local_start(const char *self, int interval, struct sim_local *L)
 			char tail[8192];
 
 			snprintf(tail, sizeof(tail), "%s", t + 14);
-			snprintf(t, sizeof(text) - (size_t)(t - text), "interval_s: %d%s", interval, tail);
+			snprintf(t, sizeof(text) - (size_t)(t - text), "interval_s: %d%s", interval,
+				 tail);
 		}
 		if ((t = strstr(text, "trusted_keys: []")) != NULL) {
 			char tail[8192];
 
 			snprintf(tail, sizeof(tail), "%s", t + 16);
-			snprintf(t, sizeof(text) - (size_t)(t - text), "trusted_keys: [%s.pub]%s", key,
-				 tail);
+			snprintf(t, sizeof(text) - (size_t)(t - text), "trusted_keys: [%s.pub]%s",
+				 key, tail);
 		}
 		if ((t = strstr(text, "tick_ms: 1000")) != NULL)
 			memcpy(t, "tick_ms:  250", 13);
@@ -214,3 +216,16 @@ sim_local_stop(struct sim_local *L)
 	}
 }
 
+/* The default plan's shape, its soaks compressed to seconds. */
+json_t *
+sim_local_plan(double soak)
+{
+	/* A ring that cannot pass ends the rehearsal within a minute or so,
+	 * never hangs it: stall_s is compressed too. */
+	return json_pack("{s:[{s:s, s:f, s:i, s:i, s:f}, {s:s, s:f, s:f}, {s:s, s:f, s:f},"
+			 " {s:s, s:f, s:f}], s:{s:f}}",
+			 "rings", "name", "canary", "percent", 1.0, "min", 1, "max", 50, "soak_s",
+			 soak, "name", "early", "percent", 10.0, "soak_s", soak, "name", "broad",
+			 "percent", 50.0, "soak_s", soak, "name", "all", "percent", 100.0, "soak_s",
+			 0.0, "gate", "stall_s", 6 * soak > 30 ? 6 * soak : 30.0);
+}

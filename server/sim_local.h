@@ -10,13 +10,14 @@
 #ifndef WARD_SERVER_SIM_LOCAL_H
 #define WARD_SERVER_SIM_LOCAL_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 struct sim_local {
-	char dir[256];			/* everything lives here */
+	char dir[256]; /* everything lives here */
 	char server_bin[1100], ward_bin[1100];
-	pid_t pid;			/* the server */
+	pid_t pid; /* the server */
 	char url[64], ca[400], admin[128], pub[400];
 };
 
@@ -30,5 +31,9 @@ int sim_local_bundle(const struct sim_local *L, long long v, char *out, size_t o
 
 /* Stops the server and removes the directory. */
 void sim_local_stop(struct sim_local *L);
+
+/* The default plan's shape with its soaks (and stall bound) compressed to
+ * soak seconds, for the rehearsal's releases. */
+json_t *sim_local_plan(double soak);
 
 #endif
