@@ -84,6 +84,7 @@ static const struct conf_key keys[] = {
     SCALAR("server.machine_id_file", CONF_PATH, server_machine_id_file, 0, 0),
     SCALAR("server.hardware_file", CONF_PATH, server_hw_file, 0, 0),
     SCALAR("server.batch_max", CONF_UINT, server_batch_max, 1, 100000),
+    SCALAR("server.user", CONF_NAME, server_user, 0, 0),
     CHOICE("server.exceptions", server_exceptions, srvexc_words),
     LIST("exceptions", CONF_GLOBS, exceptions, nexceptions),
 };
@@ -277,6 +278,7 @@ config_defaults(struct agent_config *c)
 	c->validator_memory_mb = 4096;
 	c->validator_timeout_s = 300;
 	snprintf(c->scan_user, sizeof(c->scan_user), "nobody");
+	snprintf(c->server_user, sizeof(c->server_user), "nobody");
 	c->scan_processes = 2;
 	c->scan_crash_files = 3;
 	c->max_filesize = 0;

@@ -80,6 +80,7 @@ struct agent_config {
 	char server_hw_file[CONFIG_MAX_PATH]; /* "" = DMI UUID + MACs */
 	unsigned server_batch_max;	      /* events per upload */
 	int server_exceptions;		      /* enum config_server_exceptions */
+	char server_user[64];		      /* the uplink process's user */
 	/* Exceptions to verdicts, in their text form (scan/except.h). */
 	char exceptions[WARD_MAX_CONFIG_EXCEPTIONS][WARD_MAX_EXCEPT_TEXT];
 	unsigned nexceptions;

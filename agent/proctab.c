@@ -98,17 +98,21 @@ static const struct proctab_row rows[PROC_NROLES] = {
 	    PROC_UPLINK,
 	    "uplink",
 	    "--uplink",
-	    "(planned) an unprivileged user",
-	    "(planned) none: the worker keeps the credential's use behind the channel",
+	    "server.user",
+	    "none: setuid to an unprivileged user with no way back, no_new_privs; it is "
+	    "given the agent's credential for each call and wipes it after",
 	    PROCTAB_UNLIMITED,
+	    64,
+	    0,
 	    PROCTAB_UNLIMITED,
-	    0,
-	    0,
+	    "agent/uplink_net.c: confine()",
 	    NULL,
-	    "(planned) runs inside the worker today",
-	    "(planned) worker (fd 3)",
-	    "answers of the fleet server over TLS",
-	    0,
+	    "worker (fd 3: upmsg, check-ins; fd 4: upmsg, other calls), the downloads "
+	    "directory (fd 5)",
+	    "requests from the worker (report, events, enrollment bodies in sealed memory "
+	    "files); the fleet server's answers over TLS, checked before they become typed "
+	    "messages the worker checks again",
+	    1,
 	},
 };
 

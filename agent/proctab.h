@@ -9,7 +9,9 @@
  *                                                          sensors' events
  *   validator   --validator   validator_user  validator    one bundle
  *   scanner     --scanner     scan.user       scanner      rule images, files
- *   uplink      --uplink      (planned: its own process; runs in the worker today)
+ *   uplink      --uplink      server.user     uplink       the fleet server's
+ *                                                          answers (TLS, HTTP,
+ *                                                          JSON), requests
  *
  * Every role but the supervisor is started by proctab_spawn: fork, then
  * exec of /proc/self/exe with the role's flag in argv, its channels on

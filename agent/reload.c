@@ -91,6 +91,7 @@ static const struct strfield strings[] = {
     STR(initial_content),
     STR(validator_user),
     STR(scan_user),
+    STR(server_user),
     STRS(onaccess_paths, CONFIG_MAX_KEYS),
     STRS(onaccess_block_open, CONFIG_MAX_KEYS),
     STR(ndjson_path),

@@ -35,4 +35,28 @@ int sandbox_limit(int res, rlim_t v);
  */
 int sandbox_enter(const char *user, const int *allowed, size_t n, int fcntl_cmd);
 
+/* What a role that talks to a network (the uplink) needs beyond the
+ * calls it lists: its own threads, its resolver's and CA store's files,
+ * a directory of its own and the descriptor commands of sockets and
+ * memory files. */
+struct sandbox_extra {
+	int threads;		    /* clone of threads only (CLONE_THREAD); clone3 says ENOSYS,
+				     * so libc falls back to clone; no RLIMIT_NPROC 0 */
+	int open_read;		    /* openat read-only (no write access, O_CREAT or O_TRUNC) */
+	int open_under;		    /* >= 0: any openat relative to this directory descriptor */
+	const int *fcntl;	    /* the fcntl commands allowed ... */
+	size_t nfcntl;		    /* ... and how many */
+	const unsigned long *ioctl; /* the ioctl requests allowed (the resolver's
+				     * FIONREAD) ... */
+	size_t nioctl;		    /* ... and how many */
+};
+
+/*
+ * sandbox_enter with x: openat is allowed only as x says, and any other
+ * openat kills the process (no EACCES, which cannot be told apart from
+ * the allowed ones in one filter).  0 or -errno.
+ */
+int sandbox_enter_extra(const char *user, const int *allowed, size_t n,
+			const struct sandbox_extra *x);
+
 #endif

@@ -15,7 +15,7 @@
 #include "agent/uplink_fetch.h"
 #include "content/bundle.h"
 #include "crypto/digest.h"
-#include "util/alloc.h"
+#include "util/ipc.h"
 #include "util/file.h"
 
 #include <dirent.h>
@@ -29,44 +29,23 @@
 
 #define DOWNLOADS "downloads"
 
-/* Opens STATE_DIR/downloads (creating it 0700) if it is a directory of the
- * agent's user with mode 0700; -1 with err otherwise. */
+/* Takes the downloads directory ddir if it is a directory of this
+ * process's user with mode 0700: anyone else who can write there could
+ * plant or swap a part file.  0, or -1 with err. */
 static int
-open_downloads(const char *state_dir, char *err, size_t errlen)
+check_downloads(int ddir, char *err, size_t errlen)
 {
 	struct stat st;
-	int sfd, dfd = -1;
 
-	sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sfd < 0) {
-		snprintf(err, errlen, "cannot open %.300s: %s", state_dir, strerror(errno));
-		goto out;
-	}
-	if (mkdirat(sfd, DOWNLOADS, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %.300s/" DOWNLOADS ": %s", state_dir,
-			 strerror(errno));
-		goto out;
-	}
-	dfd = openat(sfd, DOWNLOADS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0) {
-		snprintf(err, errlen, "refusing %.300s/" DOWNLOADS ": %s", state_dir,
-			 errno == ELOOP || errno == ENOTDIR ? "not a directory (a symlink?)"
-							    : strerror(errno));
-		goto out;
-	}
-	/* Anyone else who can write there could plant or swap a part file. */
-	if (fstat(dfd, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+	if (fstat(ddir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 07777) != 0700) {
 		snprintf(err, errlen,
-			 "refusing %.300s/" DOWNLOADS
-			 ": it must be owned by uid %ld with mode 0700",
-			 state_dir, (long)geteuid());
-		close(dfd);
-		dfd = -1;
+			 "refusing the " DOWNLOADS " directory: it must be owned by uid %ld with "
+			 "mode 0700",
+			 (long)geteuid());
+		return -1;
 	}
-out:
-	if (sfd >= 0)
-		close(sfd);
-	return dfd;
+	return 0;
 }
 
 /* Removes every entry of the downloads directory but keep: an earlier,
@@ -206,64 +185,84 @@ transfer(CURL *c, const char *server_url, const char *auth, const struct downloa
 	return plan;
 }
 
-/* Reads the finished part through fd: exactly size bytes, or -1. */
+/* Copies the finished part (through fd: exactly size bytes) into a new
+ * sealed memory file *mfd.  0, or -1 with err. */
 static int
-read_part(int fd, uint64_t size, uint8_t **out, char *err, size_t errlen)
+copy_part(int fd, uint64_t size, int *mfd, char *err, size_t errlen)
 {
+	static uint8_t buf[1 << 16];
 	struct stat st;
-	uint8_t *buf;
-	size_t off = 0;
+	uint64_t off = 0;
 	ssize_t k;
+	int m = -1;
 
-	*out = NULL;
+	*mfd = -1;
 	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != size || size > BUNDLE_MAX_SIZE) {
 		snprintf(err, errlen, "the download is not the %llu bytes announced",
 			 (unsigned long long)size);
 		return -1;
 	}
-	if ((buf = ward_malloc((size_t)size)) == NULL) {
-		snprintf(err, errlen, "out of memory for a %llu-byte bundle",
-			 (unsigned long long)size);
+	if (ipc_memfd_open("ward-bundle", &m) != 0) {
+		snprintf(err, errlen, "cannot make a memory file: %s", strerror(errno));
 		return -1;
 	}
 	while (off < size) {
-		k = pread(fd, buf + off, (size_t)size - off, (off_t)off);
+		k = pread(fd, buf, size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf),
+			  (off_t)off);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0) {
-			snprintf(err, errlen, "cannot read the download: %s",
-				 k < 0 ? strerror(errno) : "it got shorter");
-			ward_free(buf);
+		if (k <= 0 || file_write_all(m, buf, (size_t)k) != 0) {
+			snprintf(err, errlen, "cannot copy the download: %s",
+				 k == 0 ? "it got shorter" : strerror(errno));
+			close(m);
 			return -1;
 		}
-		off += (size_t)k;
+		off += (uint64_t)k;
 	}
-	*out = buf;
+	if (ipc_memfd_seal(m, NULL, 0) != 0) {
+		snprintf(err, errlen, "cannot seal the download: %s", strerror(errno));
+		close(m);
+		return -1;
+	}
+	*mfd = m;
 	return 0;
 }
 
+/* The SHA-256 of the sealed memory file m (size bytes) in hex; 0 or -1. */
+static int
+memfd_sha256(int m, uint64_t size, char hex[65])
+{
+	const uint8_t *p = NULL;
+	uint8_t md[32];
+	int r;
+
+	if (ipc_memfd_map(m, (size_t)size, &p) != 0)
+		return -1;
+	r = digest_buf(DIGEST_SHA256, p, (size_t)size, md, sizeof(md));
+	ipc_memfd_unmap(p, (size_t)size);
+	return r == 0 && digest_to_hex(md, sizeof(md), hex, 65) == 0 ? 0 : -1;
+}
+
 int
-uplink_fetch(CURL *c, const char *server_url, const char *state_dir, const char *auth,
-	     const struct download_target *t, uint8_t **out, size_t *len, char *err, size_t errlen)
+uplink_fetch(CURL *c, const char *server_url, int ddir, const char *auth,
+	     const struct download_target *t, int *mfd, char *err, size_t errlen)
 {
 	char name[80], why[400] = "", hex[65];
 	enum download_plan plan = DOWNLOAD_COMPLETE;
-	uint8_t md[32], *buf = NULL;
 	uint64_t have = 0;
-	int dfd = -1, fd = -1, r = -1;
+	int fd = -1, m = -1, r = -1;
 
-	*out = NULL;
-	*len = 0;
+	*mfd = -1;
 	err[0] = '\0';
 	if (!download_sha_ok(t->sha256) || t->size == 0 || t->size > BUNDLE_MAX_SIZE) {
 		snprintf(err, errlen, "not a valid download target");
 		goto out;
 	}
 	snprintf(name, sizeof(name), "%s.part", t->sha256);
-	if ((dfd = open_downloads(state_dir, err, errlen)) < 0)
+	if (check_downloads(ddir, err, errlen) != 0)
 		goto out;
-	tidy(dfd, name);
-	if ((fd = open_part(dfd, name, t->size, &have, err, errlen)) < 0)
+	tidy(ddir, name);
+	if ((fd = open_part(ddir, name, t->size, &have, err, errlen)) < 0)
 		goto out;
 	if (have < t->size) /* else a finished download was not verified yet */
 		plan = transfer(c, server_url, auth, t, fd, have, why, sizeof(why));
@@ -274,31 +273,28 @@ uplink_fetch(CURL *c, const char *server_url, const char *state_dir, const char 
 	if (plan == DOWNLOAD_DISCARD) {
 		snprintf(err, errlen, "downloading %s: %s; the partial download is removed",
 			 t->sha256, why);
-		(void)unlinkat(dfd, name, 0);
+		(void)unlinkat(ddir, name, 0);
 		goto out;
 	}
 	/* Complete: whatever the digest says, the part has served. */
-	if (read_part(fd, t->size, &buf, why, sizeof(why)) != 0) {
+	if (copy_part(fd, t->size, &m, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "downloading %s: %s; removed", t->sha256, why);
-		(void)unlinkat(dfd, name, 0);
+		(void)unlinkat(ddir, name, 0);
 		goto out;
 	}
-	(void)unlinkat(dfd, name, 0);
-	(void)digest_buf(DIGEST_SHA256, buf, (size_t)t->size, md, sizeof(md));
-	(void)digest_to_hex(md, sizeof(md), hex, sizeof(hex));
-	if (strcmp(hex, t->sha256) != 0) {
+	(void)unlinkat(ddir, name, 0);
+	if (memfd_sha256(m, t->size, hex) != 0 || strcmp(hex, t->sha256) != 0) {
 		snprintf(err, errlen, "the bundle downloaded as %s has the sha256 %s; removed",
 			 t->sha256, hex);
-		ward_free(buf);
 		goto out;
 	}
-	*out = buf;
-	*len = (size_t)t->size;
+	*mfd = m;
+	m = -1;
 	r = 0;
 out:
 	if (fd >= 0)
 		close(fd);
-	if (dfd >= 0)
-		close(dfd);
+	if (m >= 0)
+		close(m);
 	return r;
 }

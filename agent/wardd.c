@@ -6,6 +6,7 @@
  * worker; `wardd --scanner`, scans files in a sandbox for the worker.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #include "agent/supervisor.h"
 #include "agent/validator.h"
 #include "agent/scanner.h"
+#include "agent/uplink_net.h"
 #include "crypto/sign.h"
 #include "util/file.h"
 
@@ -59,9 +61,10 @@ usage(FILE *f)
 		   "wardd starts itself as --worker (the root process that runs the\n"
 		   "sensors, the content and the control socket, started by the supervisor\n"
 		   "with its channels on fds 3 and 4), --validator (a bundle's sandboxed\n"
-		   "compile and test) and --scanner (the sandboxed processes that read and\n"
-		   "match files, as scan.user); these roles are for the agent's own use\n"
-		   "only (docs/agent.md, \"Processes\").\n");
+		   "compile and test), --scanner (the sandboxed processes that read and\n"
+		   "match files, as scan.user) and --uplink (the sandboxed process that talks\n"
+		   "to the fleet server, as server.user); these roles are for the agent's own\n"
+		   "use only (docs/agent.md, \"Processes\").\n");
 }
 
 /*
@@ -147,6 +150,23 @@ check_config(const struct agent_config *cfg, const char *path)
 	}
 	if (check_dirs(cfg, 0) != 0)
 		bad = 1;
+	{ /* the users the sandboxed processes become */
+		const char *const keys[] = {"validator.user", "scan.user", "server.user"};
+		const char *const users[] = {cfg->validator_user, cfg->scan_user,
+					     cfg->server_user};
+
+		for (i = 0; i < 3; i++) {
+			const struct passwd *pw = getpwnam(users[i]);
+
+			if (i == 2 && cfg->server_url[0] == '\0')
+				continue; /* no uplink */
+			if (pw == NULL || pw->pw_uid == 0) {
+				fprintf(stderr, "wardd: %s: %s %s: %s\n", path, keys[i], users[i],
+					pw == NULL ? "no such user" : "must not be root");
+				bad = 1;
+			}
+		}
+	}
 	if (cfg->initial_content[0] != '\0' && access(cfg->initial_content, R_OK) != 0) {
 		fprintf(stderr, "wardd: %s: initial_content %s: %s\n", path, cfg->initial_content,
 			strerror(errno));
@@ -287,6 +307,8 @@ main(int argc, char **argv)
 	    {"scanner", no_argument, NULL, 'S'},
 	    {"worker", no_argument, NULL, 'W'},
 	    {"scan-user", required_argument, NULL, 'u'},
+	    {"uplink", no_argument, NULL, 'L'},
+	    {"uplink-user", required_argument, NULL, 'N'},
 	    {"check-config", no_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'v'},
@@ -294,10 +316,11 @@ main(int argc, char **argv)
 	};
 	struct agent_config cfg;
 	struct ward_diag d;
-	const char *config = NULL, *v_user = NULL, *s_user = NULL;
+	const char *config = NULL, *v_user = NULL, *s_user = NULL, *u_user = NULL;
 	char abs_config[4096];
 	long v_cpu = 0, v_mem = 0;
-	int c, foreground = 0, validator = 0, scanner = 0, worker = 0, check = 0, locks[2];
+	int c, foreground = 0, validator = 0, scanner = 0, worker = 0, uplink = 0, check = 0,
+	       locks[2];
 
 	log_program("wardd");
 	while ((c = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
@@ -322,6 +345,12 @@ main(int argc, char **argv)
 			break;
 		case 'u':
 			s_user = optarg;
+			break;
+		case 'L':
+			uplink = 1;
+			break;
+		case 'N':
+			u_user = optarg;
 			break;
 		case 'P':
 			v_cpu = validator_arg(optarg, 1, 3600);
@@ -351,6 +380,13 @@ main(int argc, char **argv)
 			return 2;
 		(void)prctl(PR_SET_NAME, "wardd");
 		return reload_worker_main(config);
+	}
+	if (uplink) {
+		/* The worker's child: its user in argv, the rest on its channel. */
+		if (optind != argc || u_user == NULL || u_user[0] == '\0' || scanner || validator ||
+		    worker || check)
+			return 2;
+		return uplink_net_main(u_user);
 	}
 	if (scanner) {
 		/* Like the validator: the worker passes what it runs with. */
