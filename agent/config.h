@@ -116,6 +116,16 @@ void config_defaults(struct agent_config *c);
 int config_load(const char *path, struct agent_config *c, struct ward_diag *d);
 
 /*
+ * Checks c against the table config_load reads through, for a
+ * configuration that arrived as bytes (reload.h): every string ends within
+ * its array (each element of a list, counted or not), every count fits
+ * its list, every number is within the range wardd.yaml allows, every
+ * flag is 0 or 1 and every choice one of its words.  0, or WARD_EINVAL
+ * with d naming the first key that is wrong (its wardd.yaml name).  Pure.
+ */
+int config_check(const struct agent_config *c, struct ward_diag *d);
+
+/*
  * Compares the running configuration with next (just loaded): returns the
  * groups of the reloadable keys that differ, their names in changed and
  * the names of the CONFIG_RESTART keys that differ in restart (each

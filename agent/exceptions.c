@@ -14,7 +14,6 @@
  *     verdict cached under other exceptions is used.
  */
 #include "agent/exceptions.h"
-#include "agent/onaccess.h"
 #include "agent/worker.h"
 #include "crypto/digest.h"
 #include "event/event.h"
@@ -58,6 +57,8 @@ struct exceptions {
 	uint64_t suppressed;
 	char local_path[CONFIG_MAX_PATH + 32];
 	char fleet_path[CONFIG_MAX_PATH + 32];
+	void (*on_change)(void *arg); /* exceptions_on_change: set before x is shared */
+	void *on_change_arg;
 };
 
 static const char *const server_takes[] = {"none", "sha256", "all"};
@@ -598,12 +599,21 @@ exceptions_event(struct exceptions *x, const struct exceptions_applied *ap, cons
 
 /* --- changes --------------------------------------------------------------- */
 
-/* Something in force changed: no cached verdict of before is used, and the
- * kernel forgets the files it was told to stop asking about. */
+/* Something in force changed: whoever decided under the old exceptions
+ * (the on-access sensor, its verdict cache and the kernel's ignore marks)
+ * is told, through the worker. */
 static void
-changed(void)
+changed(const struct exceptions *x)
 {
-	onaccess_content_changed();
+	if (x->on_change != NULL)
+		x->on_change(x->on_change_arg);
+}
+
+void
+exceptions_on_change(struct exceptions *x, void (*fn)(void *arg), void *arg)
+{
+	x->on_change = fn;
+	x->on_change_arg = arg;
 }
 
 static json_t *refusal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -682,7 +692,7 @@ out:
 	except_clear(&e);
 	except_list_free(&next);
 	if (json_array_size(evs) > 0)
-		changed();
+		changed(x);
 	emit_all(evs);
 	return ans;
 }
@@ -751,7 +761,7 @@ out:
 	pthread_mutex_unlock(&x->lock);
 	except_list_free(&next);
 	if (json_array_size(evs) > 0)
-		changed();
+		changed(x);
 	emit_all(evs);
 	return ans;
 }
@@ -871,8 +881,7 @@ exceptions_fleet(struct exceptions *x, const json_t *answer)
 			snprintf(msg, sizeof(msg),
 				 "a %s exception from the fleet server is not taken: "
 				 "server.exceptions is %s",
-				 except_kind_name(all.v[i].kind),
-				 server_takes[x->policy]);
+				 except_kind_name(all.v[i].kind), server_takes[x->policy]);
 			alert_locked(x, evs, "exception-not-taken", msg, &all.v[i], revision);
 		}
 	fleet_save(x, revision, &all);
@@ -890,7 +899,7 @@ out:
 	except_list_free(&all);
 	except_list_free(&taken);
 	if (differ)
-		changed();
+		changed(x);
 	emit_all(evs);
 }
 
@@ -942,6 +951,6 @@ exceptions_reconfigure(struct exceptions *x, const struct agent_config *next)
 	pthread_mutex_unlock(&x->lock);
 	except_list_free(&cfg);
 	if (differ)
-		changed();
+		changed(x);
 	emit_all(evs);
 }

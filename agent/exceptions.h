@@ -40,6 +40,15 @@ struct json_t;
 int exceptions_new(const struct agent_config *c, struct exceptions **out);
 void exceptions_free(struct exceptions *x);
 
+/*
+ * fn(arg) is called after every change of the exceptions in force (an
+ * add, a remove, a reload, a fleet list), outside the list's lock, so that
+ * what was decided under the old ones is forgotten: the worker passes
+ * its sensors' (the on-access verdict cache).  Exceptions know no sensor.
+ * Set once, before x is shared; fn NULL: nothing is called.
+ */
+void exceptions_on_change(struct exceptions *x, void (*fn)(void *arg), void *arg);
+
 /* An exception that applied, copied out for the event that says so. */
 struct exceptions_applied {
 	const char *source; /* static: "config", "local", "content", "fleet" */

@@ -23,13 +23,11 @@ sandbox_limit(int res, rlim_t v)
 	return setrlimit(res, &rl) == 0 ? 0 : -errno;
 }
 
-/* Becomes user (when root) with no way back; nproc: also forbids new
- * processes of that user. */
+/* Becomes user (when root) with no way back. */
 static int
-drop_user(const char *user, int nproc)
+drop_user(const char *user)
 {
 	struct passwd *pw;
-	int r;
 
 	if (geteuid() != 0)
 		return 0;
@@ -40,8 +38,6 @@ drop_user(const char *user, int nproc)
 		return -errno;
 	if (setuid(0) == 0) /* must be impossible now */
 		return -EPERM;
-	if (nproc && (r = sandbox_limit(RLIMIT_NPROC, 0)) != 0)
-		return r;
 	return 0;
 }
 
@@ -113,7 +109,7 @@ confine(const int *allowed, size_t n, int fcntl_cmd, const struct sandbox_extra 
 int
 sandbox_enter(const char *user, const int *allowed, size_t n, int fcntl_cmd)
 {
-	int r = drop_user(user, 1);
+	int r = drop_user(user);
 
 	return r != 0 ? r : confine(allowed, n, fcntl_cmd, NULL);
 }
@@ -121,7 +117,7 @@ sandbox_enter(const char *user, const int *allowed, size_t n, int fcntl_cmd)
 int
 sandbox_enter_extra(const char *user, const int *allowed, size_t n, const struct sandbox_extra *x)
 {
-	int r = drop_user(user, !x->threads);
+	int r = drop_user(user);
 
 	return r != 0 ? r : confine(allowed, n, -1, x);
 }

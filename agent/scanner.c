@@ -7,6 +7,7 @@
  * of the content image beyond what rulefile_parse verifies.
  */
 #include "agent/scanner.h"
+#include "agent/proctab.h"
 #include "agent/sandbox.h"
 #include "scan/matcher.h"
 #include "scan/rulefile.h"
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 /* How long the scanner waits to hand a verdict over: the worker reads
@@ -83,14 +83,9 @@ scanner_sandbox(const struct agent_config *c)
 	};
 	int r;
 
-#ifndef SANDBOX_NO_AS_LIMIT
-	if ((r = sandbox_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0)
-		return r;
-#endif
-	/* No file to grow, few descriptors: the channel, the content, one
-	 * file at a time. */
-	if ((r = sandbox_limit(RLIMIT_FSIZE, 0)) != 0 || (r = sandbox_limit(RLIMIT_CORE, 0)) != 0 ||
-	    (r = sandbox_limit(RLIMIT_NOFILE, 16)) != 0)
+	/* Its row's limits (proctab.c): no file to grow, few descriptors
+	 * (the channel, the content, one file at a time), no processes. */
+	if ((r = proctab_apply_limits(PROC_SCANNER, c)) != 0)
 		return r;
 	return sandbox_enter(c->scan_user, allowed, sizeof(allowed) / sizeof(allowed[0]),
 			     F_GET_SEALS);

@@ -9,6 +9,8 @@
  * from the worker outside the protocol ends the process.
  */
 #include "agent/uplink_net.h"
+#include "agent/config.h"
+#include "agent/proctab.h"
 #include "agent/sandbox.h"
 #include "agent/uplink_fetch.h"
 #include "proto/checkin.h"
@@ -147,10 +149,13 @@ confine(const char *user)
 	    .ioctl = ioctls,
 	    .nioctl = sizeof(ioctls) / sizeof(ioctls[0]),
 	};
+	struct agent_config c;
 	int r;
 
-	/* No core of a process that held a credential; few descriptors. */
-	if ((r = sandbox_limit(RLIMIT_CORE, 0)) != 0 || (r = sandbox_limit(RLIMIT_NOFILE, 64)) != 0)
+	/* Its row's limits: no core of a process that held a credential, few
+	 * descriptors, no file larger than a bundle. */
+	config_defaults(&c);
+	if ((r = proctab_apply_limits(PROC_UPLINK, &c)) != 0)
 		return r;
 	return sandbox_enter_extra(user, allowed, sizeof(allowed) / sizeof(allowed[0]), &x);
 }

@@ -38,7 +38,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,24 +87,14 @@ validator_sandbox(const struct agent_config *c)
 	    SCMP_SYS(poll),
 	    SCMP_SYS(ppoll),
 	};
-	rlim_t fsize;
 	int r;
 
-	/* Limits first, while allowed to set them. */
-#ifndef SANDBOX_NO_AS_LIMIT
-	if ((r = sandbox_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0)
-		return r;
-#endif
-	/* The compiled image goes back in a memory file, which counts as a
-	 * file: its size is bounded as the child's memory (the image is built
-	 * in memory first).  The child can open no file, so that is the only
-	 * file it can grow. */
-	fsize = (rlim_t)c->validator_memory_mb << 20;
-	if (fsize > WARD_MAX_COMPILED_SIZE)
-		fsize = WARD_MAX_COMPILED_SIZE;
-	if ((r = sandbox_limit(RLIMIT_CPU, c->validator_cpu_s)) != 0 ||
-	    (r = sandbox_limit(RLIMIT_FSIZE, fsize)) != 0 ||
-	    (r = sandbox_limit(RLIMIT_CORE, 0)) != 0 || (r = sandbox_limit(RLIMIT_NOFILE, 8)) != 0)
+	/* Limits first, while allowed to set them: its row's (proctab.c).
+	 * The compiled image goes back in a memory file, which counts as a
+	 * file: its size is bounded as the child's memory, at most
+	 * WARD_MAX_COMPILED_SIZE.  The child can open no file, so that is the
+	 * only file it can grow. */
+	if ((r = proctab_apply_limits(PROC_VALIDATOR, c)) != 0)
 		return r;
 	return sandbox_enter(c->validator_user, allowed, sizeof(allowed) / sizeof(allowed[0]),
 			     F_ADD_SEALS);

@@ -225,9 +225,12 @@ def test_check_config_refuses_root_as_server_user(ward, tmp_path):
     """server.user root would give the server's bytes to a root process:
     --check-config says so and fails, as the agent would refuse to start
     its uplink."""
+    keys = Keys(ward, str(tmp_path / "keys"))
+    rel = keys.make("release")
     cfg = tmp_path / "wardd.yaml"
-    cfg.write_text("state_dir: %s\nrun_dir: %s\nserver:\n  url: https://127.0.0.1:1\n"
-                   "  user: root\n" % (tmp_path / "s", tmp_path / "r"))
+    cfg.write_text("trusted_keys: [%s]\nstate_dir: %s\nrun_dir: %s\nserver:\n"
+                   "  url: https://127.0.0.1:1\n  user: root\n" % (rel[1], tmp_path / "s",
+                                                                  tmp_path / "r"))
     p = subprocess.run([wardd_path(), "--config", str(cfg), "--check-config"],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 78, p.stdout + p.stderr
