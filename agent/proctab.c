@@ -127,11 +127,10 @@ static const struct proctab_row rows[PROC_NROLES] = {
 	    1024, /* the part file of a download: at most a bundle */
 	    "agent/uplink_net.c: confine()",
 	    NULL,
-	    "worker (fd 3: upmsg, check-ins; fd 4: upmsg, other calls), the downloads "
-	    "directory (fd 5)",
+	    "worker (fd 3: upmsg, check-ins; fd 4: upmsg, other calls)",
 	    "requests from the worker (report, events, enrollment bodies in sealed memory "
-	    "files); the fleet server's answers over TLS, checked before they become typed "
-	    "messages the worker checks again",
+	    "files; a download's part file, the worker's); the fleet server's answers over "
+	    "TLS, checked before they become typed messages the worker checks again",
 	    1,
 	},
 };

@@ -41,6 +41,37 @@ drop_user(const char *user)
 	return 0;
 }
 
+/* What every process of libc needs, whatever its role: memory and its
+ * allocator, threads' futexes, signals, time, randomness, its limits,
+ * leaving.  (And, below, signals, limits and CPUs of its own only: the
+ * sandboxed roles may share a user, and one taken over must not stop or
+ * limit another.) */
+static const int base_calls[] = {
+    SCMP_SYS(brk),
+    SCMP_SYS(mmap),
+    SCMP_SYS(munmap),
+    SCMP_SYS(mremap),
+    SCMP_SYS(mprotect),
+    SCMP_SYS(madvise),
+    SCMP_SYS(futex),
+    SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(rt_sigaction),
+    SCMP_SYS(sigaltstack),
+    SCMP_SYS(clock_gettime),
+    SCMP_SYS(gettimeofday),
+    SCMP_SYS(getpid),
+    SCMP_SYS(gettid),
+    SCMP_SYS(getrandom),
+    SCMP_SYS(sched_yield),
+    SCMP_SYS(getrlimit),
+    SCMP_SYS(restart_syscall),
+    SCMP_SYS(rseq),
+    SCMP_SYS(set_robust_list),
+    SCMP_SYS(exit),
+    SCMP_SYS(exit_group),
+};
+
 /* The network role's rules (see struct sandbox_extra). */
 static int
 add_extra(scmp_filter_ctx ctx, const struct sandbox_extra *x)
@@ -62,10 +93,7 @@ add_extra(scmp_filter_ctx ctx, const struct sandbox_extra *x)
 	if (r == 0 && x->open_read)
 		r = seccomp_rule_add(
 		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY));
-	if (r == 0 && x->open_under >= 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)x->open_under));
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_PATH, O_RDONLY));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
 	return r;
@@ -86,6 +114,17 @@ confine(const int *allowed, size_t n, int fcntl_cmd, const struct sandbox_extra 
 	if (ctx == NULL)
 		return -ENOMEM;
 	r = 0;
+	for (i = 0; i < sizeof(base_calls) / sizeof(base_calls[0]) && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, base_calls[i], 0);
+	if (r == 0) /* raise(), abort(): tgkill(getpid(), ...) */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	if (r == 0) /* getrlimit and setrlimit: pid 0, itself */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
+				     SCMP_A0(SCMP_CMP_EQ, 0));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_getaffinity), 1,
+				     SCMP_A0(SCMP_CMP_EQ, 0));
 	for (i = 0; i < n && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
 	if (x != NULL) {

@@ -30,7 +30,8 @@ int sandbox_limit(int res, rlim_t v);
  * RLIMIT_NPROC 0, no new processes): becomes user (never root; no
  * groups), checks that root cannot be taken back.  Then,
  * for any caller: no_new_privs, not dumpable, and the seccomp filter —
- * the n system calls of allowed, fcntl with the one command fcntl_cmd
+ * what every process of libc needs (memory, futex, signals, time,
+ * getrandom, its limits, exit), the n system calls of allowed, fcntl with the one command fcntl_cmd
  * (-1: none), open and openat failing with EACCES (libraries probe for
  * configuration files), anything else killing the process.  0 or -errno
  * (-EPERM for a user that is root or unknown).
@@ -38,15 +39,14 @@ int sandbox_limit(int res, rlim_t v);
 int sandbox_enter(const char *user, const int *allowed, size_t n, int fcntl_cmd);
 
 /* What a role that talks to a network (the uplink) needs beyond the
- * calls it lists: its own threads, its resolver's and CA store's files,
- * a directory of its own and the descriptor commands of sockets and
- * memory files. */
+ * calls it lists: its own threads, its resolver's and CA store's files
+ * (read-only), and the descriptor commands of sockets and memory files. */
 struct sandbox_extra {
 	int threads;		    /* clone of threads only (CLONE_THREAD); clone3 says ENOSYS,
 				     * so libc falls back to clone; its row sets no
 				     * RLIMIT_NPROC 0 */
-	int open_read;		    /* openat read-only (no write access, O_CREAT or O_TRUNC) */
-	int open_under;		    /* >= 0: any openat relative to this directory descriptor */
+	int open_read;		    /* openat read-only (no write access, O_CREAT,
+				     * O_TRUNC or O_PATH) */
 	const int *fcntl;	    /* the fcntl commands allowed ... */
 	size_t nfcntl;		    /* ... and how many */
 	const unsigned long *ioctl; /* the ioctl requests allowed (the resolver's

@@ -11,6 +11,7 @@
  * directory.
  */
 #include "agent/uplink_call.h"
+#include "agent/uplink_fetch.h"
 #include "agent/proctab.h"
 #include "agent/uplink_net.h"
 #include "agent/worker.h"
@@ -19,7 +20,6 @@
 #include "util/file.h"
 #include "util/ipc.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -33,10 +33,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define DOWNLOADS "downloads"
 /* Beyond the call's own bound (UPLINK_CALL_TIMEOUT_S): the time to copy a
  * large bundle into its memory file. */
 #define CALL_SLACK_S 30
+/* A process that ends within this many seconds of its start died young. */
+#define YOUNG_S 10
+#define RESTART_MAX_S 60
 
 enum { CH_POLL, CH_CALLS, NCH };
 
@@ -48,104 +50,17 @@ struct chan {
 
 static struct {
 	const struct agent_config *cfg;
-	uid_t uid; /* server.user */
-	gid_t gid;
-	pthread_mutex_t lock; /* ddir, pid, gen, fresh, starts */
-	int ddir;	      /* the downloads directory the process was given */
+	pthread_mutex_t lock; /* pid, gen, fresh, starts, next_start, fails */
 	pid_t pid;
 	unsigned gen, starts;
-	struct ipc *fresh[NCH]; /* the running process's channels, not yet taken */
+	struct ipc *fresh[NCH];	    /* the running process's channels, not yet taken */
+	double started, next_start; /* clock_mono() */
+	unsigned fails;		    /* processes in a row that died young */
 	struct chan ch[NCH];
 } P = {
-    .ddir = -1,
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .ch = {{.lock = PTHREAD_MUTEX_INITIALIZER}, {.lock = PTHREAD_MUTEX_INITIALIZER}},
 };
-
-static void end(const char *why);
-
-/* --- the downloads directory ------------------------------------------------ */
-
-/*
- * STATE_DIR/downloads, made or taken over for uid:gid with mode 0700.
- * Anything in it that is not a plain file of uid's goes: a part file of
- * a download begun when the agent downloaded as root, or a link planted
- * there — nothing in it is ever chowned, so no link can make root give
- * away a file of its own.
- */
-static int
-downloads_dir(const char *state_dir, uid_t uid, gid_t gid, char *why, size_t whylen)
-{
-	struct dirent *de;
-	struct stat st;
-	DIR *dir;
-	int sfd, dfd = -1, fd;
-
-	if ((sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		snprintf(why, whylen, "cannot open %.300s: %s", state_dir, strerror(errno));
-		return -1;
-	}
-	if (mkdirat(sfd, DOWNLOADS, 0700) != 0 && errno != EEXIST)
-		snprintf(why, whylen, "cannot create %.300s/" DOWNLOADS ": %s", state_dir,
-			 strerror(errno));
-	else if ((dfd = openat(sfd, DOWNLOADS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
-		 0)
-		snprintf(why, whylen, "refusing %.300s/" DOWNLOADS ": %s", state_dir,
-			 errno == ELOOP || errno == ENOTDIR ? "not a directory (a symlink?)"
-							    : strerror(errno));
-	close(sfd);
-	if (dfd < 0)
-		return -1;
-	if (fchown(dfd, uid, gid) != 0 || fchmod(dfd, 0700) != 0) {
-		snprintf(why, whylen, "cannot give %.300s/" DOWNLOADS " to uid %ld: %s", state_dir,
-			 (long)uid, strerror(errno));
-		close(dfd);
-		return -1;
-	}
-	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
-	    (dir = fdopendir(fd)) != NULL) {
-		while ((de = readdir(dir)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-			    !S_ISREG(st.st_mode) || st.st_uid != uid)
-				(void)unlinkat(dfd, de->d_name,
-					       S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
-		}
-		closedir(dir);
-	} else if (fd >= 0) {
-		close(fd);
-	}
-	return dfd;
-}
-
-/*
- * Before a download: the downloads directory as it is now.  When it is no
- * longer the one the running process was given (removed, replaced), that
- * process ends and the next starts with this one.  0, or -1 with err.
- */
-static int
-downloads_refresh(char *err, size_t errlen)
-{
-	struct stat a, b;
-	int fd = downloads_dir(P.cfg->state_dir, P.uid, P.gid, err, errlen);
-
-	if (fd < 0)
-		return -1;
-	pthread_mutex_lock(&P.lock);
-	if (P.ddir >= 0 && fstat(fd, &a) == 0 && fstat(P.ddir, &b) == 0 && a.st_dev == b.st_dev &&
-	    a.st_ino == b.st_ino) {
-		close(fd);
-	} else {
-		if (P.pid > 0)
-			end("its downloads directory was replaced");
-		if (P.ddir >= 0)
-			close(P.ddir);
-		P.ddir = fd;
-	}
-	pthread_mutex_unlock(&P.lock);
-	return 0;
-}
 
 int
 uplink_call_init(const struct agent_config *c, char *why, size_t whylen)
@@ -159,8 +74,6 @@ uplink_call_init(const struct agent_config *c, char *why, size_t whylen)
 			 pw == NULL ? "no such user" : "must not be root");
 		return -1;
 	}
-	P.uid = pw->pw_uid;
-	P.gid = pw->pw_gid;
 	return 0;
 }
 
@@ -205,9 +118,15 @@ static int
 start(char *err, size_t errlen)
 {
 	const char *args[] = {"--uplink-user", P.cfg->server_user, NULL};
-	int sv[NCH][2], fds[NCH + 1], i, n = 0, r;
+	int sv[NCH][2], fds[NCH], i, n = 0;
+	double now = clock_mono();
 	pid_t pid;
 
+	if (now < P.next_start) {
+		snprintf(err, errlen, "the uplink process died young; the next starts in %.0f s",
+			 P.next_start - now + 0.5);
+		return -1;
+	}
 	for (i = 0; i < NCH; i++) {
 		if (ipc_pair(sv[n]) != 0)
 			goto fail;
@@ -219,20 +138,14 @@ start(char *err, size_t errlen)
 		sv[i][0] = -1; /* the channel owns it */
 		fds[i] = sv[i][1];
 	}
-	/* Until a download made the directory: a descriptor the uplink
-	 * refuses as one. */
-	if ((fds[NCH] = P.ddir >= 0 ? P.ddir : open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
-		goto fail;
-	r = proctab_spawn(PROC_UPLINK, args, fds, NCH + 1, PROCTAB_F_UNBLOCK, &pid);
-	if (fds[NCH] != P.ddir)
-		close(fds[NCH]);
-	if (r != 0)
+	if (proctab_spawn(PROC_UPLINK, args, fds, NCH, PROCTAB_F_UNBLOCK, &pid) != 0)
 		goto fail;
 	for (i = 0; i < NCH; i++)
 		close(sv[i][1]);
 	P.pid = pid;
 	P.gen++;
 	P.starts++;
+	P.started = now;
 	if (send_setup(P.fresh[CH_POLL], err, errlen) != 0)
 		return -1; /* the caller ends it */
 	return 0;
@@ -254,9 +167,16 @@ fail:
 static void
 end(const char *why)
 {
+	double now = clock_mono(), backoff;
 	int status = 0, i;
 
 	if (P.pid > 0) {
+		/* One that dies young again and again (a seccomp kill at each
+		 * call, a server that crashes it) is not restarted at every
+		 * call: 1 s, 2 s, ... up to a minute. */
+		P.fails = now - P.started < YOUNG_S ? P.fails + 1 : 0;
+		backoff = P.fails == 0 ? 0 : (double)(1u << (P.fails < 7 ? P.fails - 1 : 6));
+		P.next_start = now + (backoff < RESTART_MAX_S ? backoff : RESTART_MAX_S);
 		kill(P.pid, SIGKILL);
 		while (waitpid(P.pid, &status, 0) < 0 && errno == EINTR)
 			;
@@ -292,6 +212,8 @@ take(int i, char *err, size_t errlen)
 {
 	struct chan *c = &P.ch[i];
 
+	int ok;
+
 	pthread_mutex_lock(&c->lock);
 	pthread_mutex_lock(&P.lock);
 	if (P.pid <= 0 && start(err, errlen) != 0)
@@ -302,8 +224,9 @@ take(int i, char *err, size_t errlen)
 		P.fresh[i] = NULL;
 		c->gen = P.gen;
 	}
+	ok = P.pid > 0 && c->ch != NULL && c->gen == P.gen;
 	pthread_mutex_unlock(&P.lock);
-	if (c->ch == NULL || c->gen != P.gen) {
+	if (!ok) {
 		pthread_mutex_unlock(&c->lock);
 		return NULL;
 	}
@@ -339,6 +262,8 @@ exchange(struct chan *c, enum upmsg_type type, struct wbuf *w, int fd, enum upms
 	*status = 0;
 	diag_clear(&d);
 	r = w->err ? WARD_ENOMEM : ipc_send(c->ch, type, w->p, w->len, fd, IPC_FOREVER, &d);
+	if (w->p != NULL) /* a request holds the credential */
+		explicit_bzero(w->p, w->len);
 	wbuf_free(w);
 	if (r == 0)
 		r = ipc_recv(c->ch, clock_mono() + UPLINK_CALL_TIMEOUT_S + CALL_SLACK_S, m, &d);
@@ -366,19 +291,6 @@ exchange(struct chan *c, enum upmsg_type type, struct wbuf *w, int fd, enum upms
 	return -1;
 }
 
-/* A decoder refused the answer m of c's process: an attack. */
-static void
-refused(struct chan *c, struct ipc_msg *m, const struct ward_diag *d, char *err, size_t errlen)
-{
-	char msg[700];
-
-	ipc_msg_close(m);
-	ipc_attack_text(d, msg, sizeof(msg));
-	worker_log("uplink: %s", msg);
-	snprintf(err, errlen, "the uplink process: %s", d->msg);
-	broken(c->gen, d->msg);
-}
-
 /* The request's body in a sealed memory file: its fd, or -1 with err. */
 static int
 body_memfd(const char *body, size_t len, char *err, size_t errlen)
@@ -390,68 +302,92 @@ body_memfd(const char *body, size_t len, char *err, size_t errlen)
 	return fd;
 }
 
-/* A call of type with the credential cred and body beside it; 0 with *m
- * (want, c locked until give), else the status with err. */
+/* Decodes an answer m into out: 0, or WARD_EPROTO (an attack) with d. */
+typedef int (*answer_fn)(const struct ipc_msg *m, void *out, struct ward_diag *d);
+
+/*
+ * One call on channel i: the request type (rq's fields, unless an
+ * enrollment; beside it body in a memory file, or without a body the
+ * file, borrowed, or nothing when -1), its answer of type want
+ * decoded by decode into out.  200 when it was; else the status of the
+ * failure the uplink reported (*reported 1, when not NULL), or 0 (the
+ * uplink failed, was ended, or its answer was refused as an attack), with
+ * err.
+ */
 static long
-call(int i, enum upmsg_type type, const char *cred, const char *body, size_t len,
-     enum upmsg_type want, struct chan **cp, struct ipc_msg *m, char *err, size_t errlen)
+call(int i, enum upmsg_type type, const struct upmsg_call *rq, const char *body, size_t len,
+     int file, enum upmsg_type want, answer_fn decode, void *out, int *reported, char *err,
+     size_t errlen)
 {
-	struct upmsg_call rq;
+	struct ward_diag d;
+	struct ipc_msg m;
 	struct chan *c;
 	struct wbuf w;
-	long status = 0;
+	char msg[700];
+	long st = 0;
 	int fd = -1, r;
 
-	*cp = NULL;
+	if (reported != NULL)
+		*reported = 0;
 	if ((c = take(i, err, errlen)) == NULL)
 		return 0;
-	if (body != NULL && (fd = body_memfd(body, len, err, errlen)) < 0) {
-		pthread_mutex_unlock(&c->lock);
-		return 0;
-	}
-	memset(&rq, 0, sizeof(rq));
-	snprintf(rq.cred, sizeof(rq.cred), "%s", cred);
+	if (body != NULL && (fd = body_memfd(body, len, err, errlen)) < 0)
+		goto out;
+	if (body == NULL)
+		fd = file;
 	wbuf_init(&w);
 	if (type != UPMSG_ENROLL)
-		upmsg_call_encode(&w, type, &rq);
-	explicit_bzero(&rq, sizeof(rq));
-	r = exchange(c, type, &w, fd, want, m, &status, err, errlen);
-	if (fd >= 0)
-		close(fd);
-	if (r != 0) {
-		pthread_mutex_unlock(&c->lock);
-		return status;
+		upmsg_call_encode(&w, type, rq);
+	if ((r = exchange(c, type, &w, fd, want, &m, &st, err, errlen)) != 0) {
+		if (r == 1 && reported != NULL)
+			*reported = 1;
+		goto out;
 	}
-	*cp = c;
-	return 0;
+	if (decode(&m, out, &d) != 0) { /* the uplink lied: an attack */
+		ipc_attack_text(&d, msg, sizeof(msg));
+		worker_log("uplink: %s", msg);
+		snprintf(err, errlen, "the uplink process: %s", d.msg);
+		broken(c->gen, d.msg);
+	} else {
+		st = 200;
+	}
+	ipc_msg_close(&m);
+out:
+	if (fd >= 0 && fd != file)
+		close(fd);
+	pthread_mutex_unlock(&c->lock);
+	return st;
+}
+
+/* A request of cred, wiped by the caller. */
+static void
+request(struct upmsg_call *rq, const char *cred)
+{
+	memset(rq, 0, sizeof(*rq));
+	snprintf(rq->cred, sizeof(rq->cred), "%s", cred);
+}
+
+static int
+enrolled_fn(const struct ipc_msg *m, void *out, struct ward_diag *d)
+{
+	int r = upmsg_enrolled_decode(m, out, d);
+
+	ipc_msg_wipe((struct ipc_msg *)m); /* the secret: in out now, or refused */
+	return r;
 }
 
 long
 uplink_call_enroll(const char *body, size_t len, struct upmsg_enrolled *out, char *err,
 		   size_t errlen)
 {
-	struct ward_diag d;
-	struct ipc_msg m;
-	struct chan *c;
-	long st;
+	long st = call(CH_CALLS, UPMSG_ENROLL, NULL, body, len, -1, UPMSG_ENROLLED, enrolled_fn,
+		       out, NULL, err, errlen);
 
-	memset(out, 0, sizeof(*out));
-	st = call(CH_CALLS, UPMSG_ENROLL, "", body, len, UPMSG_ENROLLED, &c, &m, err, errlen);
-	if (c == NULL)
-		return st;
-	if (upmsg_enrolled_decode(&m, out, &d) != 0) {
-		refused(c, &m, &d, err, errlen);
-		st = 0;
-	} else {
-		ipc_msg_close(&m);
-		st = (long)out->status;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return st;
+	return st == 200 ? (long)out->status : st;
 }
 
 /* The fleet's exceptions beside an answer: NULL when none came (empty),
- * else a JSON object, or -1 (an attack: not what the uplink can send). */
+ * else a JSON object — anything else is not what the uplink can send. */
 static int
 answer_exceptions(const struct ipc_msg *m, json_t **out, struct ward_diag *d)
 {
@@ -473,68 +409,72 @@ answer_exceptions(const struct ipc_msg *m, json_t **out, struct ward_diag *d)
 	return 0;
 }
 
+static int
+answer_fn_(const struct ipc_msg *m, void *out, struct ward_diag *d)
+{
+	struct checkin_answer *a = out;
+	int r = upmsg_answer_decode(m, a, d);
+
+	if (r == 0 && (r = answer_exceptions(m, &a->exceptions, d)) != 0)
+		memset(a, 0, sizeof(*a));
+	return r;
+}
+
 long
 uplink_call_checkin(const char *cred, const char *body, size_t len, struct checkin_answer *ans,
 		    char *err, size_t errlen)
 {
-	struct ward_diag d;
-	struct ipc_msg m;
-	struct chan *c;
+	struct upmsg_call rq;
 	long st;
 
 	memset(ans, 0, sizeof(*ans));
-	st = call(CH_POLL, UPMSG_CHECKIN, cred, body, len, UPMSG_ANSWER, &c, &m, err, errlen);
-	if (c == NULL)
-		return st;
-	if (upmsg_answer_decode(&m, ans, &d) != 0 ||
-	    answer_exceptions(&m, &ans->exceptions, &d) != 0) {
-		refused(c, &m, &d, err, errlen);
-		checkin_answer_free(ans);
-		memset(ans, 0, sizeof(*ans));
-		st = 0;
-	} else {
-		ipc_msg_close(&m);
-		st = 200;
-	}
-	pthread_mutex_unlock(&c->lock);
+	request(&rq, cred);
+	st = call(CH_POLL, UPMSG_CHECKIN, &rq, body, len, -1, UPMSG_ANSWER, answer_fn_, ans, NULL,
+		  err, errlen);
+	explicit_bzero(&rq, sizeof(rq));
 	return st;
+}
+
+static int
+acked_fn(const struct ipc_msg *m, void *out, struct ward_diag *d)
+{
+	return upmsg_acked_decode(m, out, d);
 }
 
 long
 uplink_call_events(const char *cred, const char *body, size_t len, int64_t *acked, char *err,
 		   size_t errlen)
 {
-	struct ward_diag d;
-	struct ipc_msg m;
-	struct chan *c;
+	struct upmsg_call rq;
 	long st;
 
 	*acked = 0;
-	st = call(CH_CALLS, UPMSG_EVENTS, cred, body, len, UPMSG_ACKED, &c, &m, err, errlen);
-	if (c == NULL)
-		return st;
-	if (upmsg_acked_decode(&m, acked, &d) != 0) {
-		refused(c, &m, &d, err, errlen);
-		st = 0;
-	} else {
-		ipc_msg_close(&m);
-		st = 200;
-	}
-	pthread_mutex_unlock(&c->lock);
+	request(&rq, cred);
+	st = call(CH_CALLS, UPMSG_EVENTS, &rq, body, len, -1, UPMSG_ACKED, acked_fn, acked, NULL,
+		  err, errlen);
+	explicit_bzero(&rq, sizeof(rq));
 	return st;
 }
 
-/* The bundle beside m: exactly t's size and SHA-256, mapped into *p. */
+/* What a fetch asked for, and where its bundle goes. */
+struct fetched {
+	const struct download_target *t;
+	const uint8_t *p;
+};
+
+/* The bundle beside m: exactly the size and SHA-256 asked for (the
+ * worker computes it), mapped. */
 static int
-bundle_check(const struct ipc_msg *m, const struct download_target *t, const uint8_t **p,
-	     struct ward_diag *d)
+bundle_fn(const struct ipc_msg *m, void *out, struct ward_diag *d)
 {
+	struct fetched *f = out;
+	const struct download_target *t = f->t;
 	struct upmsg_bundle b;
 	uint8_t md[32];
 	char hex[65];
 	int r;
 
-	*p = NULL;
+	f->p = NULL;
 	if ((r = upmsg_bundle_decode(m, &b, d)) != 0)
 		return r;
 	if (b.size != t->size || strcmp(b.sha256, t->sha256) != 0)
@@ -543,13 +483,13 @@ bundle_check(const struct ipc_msg *m, const struct download_target *t, const uin
 				"%.16s... asked for",
 				(unsigned long long)b.size, b.sha256, (unsigned long long)t->size,
 				t->sha256);
-	if (ipc_memfd_map(m->fd, (size_t)b.size, p) != 0)
+	if (ipc_memfd_map(m->fd, (size_t)b.size, &f->p) != 0)
 		return diag_set(d, WARD_EPROTO, "uplink", 0, 0, "an unreadable bundle");
-	(void)digest_buf(DIGEST_SHA256, *p, (size_t)b.size, md, sizeof(md));
+	(void)digest_buf(DIGEST_SHA256, f->p, (size_t)b.size, md, sizeof(md));
 	(void)digest_to_hex(md, sizeof(md), hex, sizeof(hex));
 	if (strcmp(hex, t->sha256) != 0) {
-		ipc_memfd_unmap(*p, (size_t)b.size);
-		*p = NULL;
+		ipc_memfd_unmap(f->p, (size_t)b.size);
+		f->p = NULL;
 		return diag_set(d, WARD_EPROTO, "uplink", 0, 0,
 				"a bundle whose SHA-256 is %.16s..., not the %.16s... announced",
 				hex, t->sha256);
@@ -561,33 +501,27 @@ long
 uplink_call_fetch(const char *cred, const struct download_target *t, const uint8_t **p, char *err,
 		  size_t errlen)
 {
+	struct fetched f = {t, NULL};
 	struct upmsg_call rq;
-	struct ward_diag d;
-	struct ipc_msg m;
-	struct chan *c;
-	struct wbuf w;
-	long st = 0;
-	int r;
+	long st;
+
+	int part, reported = 0;
 
 	*p = NULL;
-	if (downloads_refresh(err, errlen) != 0 || (c = take(CH_CALLS, err, errlen)) == NULL)
+	/* The part file is the worker's: the uplink writes only through the
+	 * descriptor beside the request, and has no file system to fill. */
+	if (uplink_part_open(P.cfg->state_dir, t, &part, err, errlen) != 0)
 		return 0;
-	memset(&rq, 0, sizeof(rq));
-	snprintf(rq.cred, sizeof(rq.cred), "%s", cred);
+	request(&rq, cred);
 	rq.target = *t;
-	wbuf_init(&w);
-	upmsg_call_encode(&w, UPMSG_FETCH, &rq);
+	st = call(CH_CALLS, UPMSG_FETCH, &rq, NULL, 0, part, UPMSG_BUNDLE, bundle_fn, &f, &reported,
+		  err, errlen);
 	explicit_bzero(&rq, sizeof(rq));
-	r = exchange(c, UPMSG_FETCH, &w, -1, UPMSG_BUNDLE, &m, &st, err, errlen);
-	if (r == 0) {
-		if (bundle_check(&m, t, p, &d) != 0) {
-			refused(c, &m, &d, err, errlen);
-		} else {
-			ipc_msg_close(&m);
-			st = 200;
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
+	/* Kept for a later request only when the uplink said the server
+	 * failed (it empties a part of no use); a part an uplink that broke
+	 * or lied wrote into is not resumed. */
+	uplink_part_done(P.cfg->state_dir, t, part, !reported);
+	*p = f.p;
 	return st;
 }
 

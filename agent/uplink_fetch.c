@@ -1,16 +1,17 @@
 /*
  * uplink_fetch: one bundle download, by descriptor.  See uplink_fetch.h.
  *
- * Must hold: no path from the server reaches the file system (the part
- * file's name is a validated digest, opened with openat under the
- * downloads directory's descriptor, O_NOFOLLOW, O_EXCL when new); the
- * downloads directory is the agent's own and private (0700, its owner,
- * not a symlink) or nothing is written; a byte is stored only where
+ * Must hold: the part file is the worker's — made and opened by root in
+ * its private downloads directory (no path from the server reaches the
+ * file system: its name is a validated digest, opened with openat under
+ * the directory's descriptor, O_NOFOLLOW, O_EXCL when new) — and the
+ * uplink process only writes through the descriptor it is handed, so it
+ * needs no file system of its own; a byte is stored only where
  * download_answer_body says it fits, so the part never passes the
  * announced size (libcurl's CURLOPT_MAXFILESIZE does not see chunked
- * answers); a part that cannot be resumed is removed; only one part file
- * exists at a time; the finished file is read through its descriptor, at
- * most the announced size.
+ * answers); a part that cannot be resumed is emptied (and then removed
+ * by the worker); only one part file exists at a time; the finished file
+ * is read through its descriptor, at most the announced size.
  */
 #include "agent/uplink_fetch.h"
 #include "content/bundle.h"
@@ -29,23 +30,44 @@
 
 #define DOWNLOADS "downloads"
 
-/* Takes the downloads directory ddir if it is a directory of this
- * process's user with mode 0700: anyone else who can write there could
- * plant or swap a part file.  0, or -1 with err. */
+/* Opens STATE_DIR/downloads (creating it 0700) if it is a directory of the
+ * agent's user with mode 0700; -1 with err otherwise. */
 static int
-check_downloads(int ddir, char *err, size_t errlen)
+open_downloads(const char *state_dir, char *err, size_t errlen)
 {
 	struct stat st;
+	int sfd, dfd = -1;
 
-	if (fstat(ddir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 07777) != 0700) {
-		snprintf(err, errlen,
-			 "refusing the " DOWNLOADS " directory: it must be owned by uid %ld with "
-			 "mode 0700",
-			 (long)geteuid());
-		return -1;
+	sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0) {
+		snprintf(err, errlen, "cannot open %.300s: %s", state_dir, strerror(errno));
+		goto out;
 	}
-	return 0;
+	if (mkdirat(sfd, DOWNLOADS, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %.300s/" DOWNLOADS ": %s", state_dir,
+			 strerror(errno));
+		goto out;
+	}
+	dfd = openat(sfd, DOWNLOADS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		snprintf(err, errlen, "refusing %.300s/" DOWNLOADS ": %s", state_dir,
+			 errno == ELOOP || errno == ENOTDIR ? "not a directory (a symlink?)"
+							    : strerror(errno));
+		goto out;
+	}
+	/* Anyone else who can write there could plant or swap a part file. */
+	if (fstat(dfd, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+		snprintf(err, errlen,
+			 "refusing %.300s/" DOWNLOADS
+			 ": it must be owned by uid %ld with mode 0700",
+			 state_dir, (long)geteuid());
+		close(dfd);
+		dfd = -1;
+	}
+out:
+	if (sfd >= 0)
+		close(sfd);
+	return dfd;
 }
 
 /* Removes every entry of the downloads directory but keep: an earlier,
@@ -244,13 +266,54 @@ memfd_sha256(int m, uint64_t size, char hex[65])
 }
 
 int
-uplink_fetch(CURL *c, const char *server_url, int ddir, const char *auth,
+uplink_part_open(const char *state_dir, const struct download_target *t, int *fd, char *err,
+		 size_t errlen)
+{
+	char name[80];
+	uint64_t have = 0;
+	int dfd;
+
+	*fd = -1;
+	if (!download_sha_ok(t->sha256) || t->size == 0 || t->size > BUNDLE_MAX_SIZE) {
+		snprintf(err, errlen, "not a valid download target");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s.part", t->sha256);
+	if ((dfd = open_downloads(state_dir, err, errlen)) < 0)
+		return -1;
+	tidy(dfd, name);
+	*fd = open_part(dfd, name, t->size, &have, err, errlen);
+	close(dfd);
+	return *fd >= 0 ? 0 : -1;
+}
+
+void
+uplink_part_done(const char *state_dir, const struct download_target *t, int fd, int done)
+{
+	struct stat st;
+	char name[80], err[300];
+	int dfd;
+
+	if (fd < 0)
+		return;
+	if ((done || (fstat(fd, &st) == 0 && st.st_size == 0)) &&
+	    (dfd = open_downloads(state_dir, err, sizeof(err))) >= 0) {
+		snprintf(name, sizeof(name), "%s.part", t->sha256);
+		(void)unlinkat(dfd, name, 0);
+		close(dfd);
+	}
+	close(fd);
+}
+
+int
+uplink_fetch(CURL *c, const char *server_url, int part, const char *auth,
 	     const struct download_target *t, int *mfd, char *err, size_t errlen)
 {
-	char name[80], why[400] = "", hex[65];
+	char why[400] = "", hex[65];
 	enum download_plan plan = DOWNLOAD_COMPLETE;
+	struct stat st;
 	uint64_t have = 0;
-	int fd = -1, m = -1, r = -1;
+	int m = -1, r = -1;
 
 	*mfd = -1;
 	err[0] = '\0';
@@ -258,14 +321,22 @@ uplink_fetch(CURL *c, const char *server_url, int ddir, const char *auth,
 		snprintf(err, errlen, "not a valid download target");
 		goto out;
 	}
-	snprintf(name, sizeof(name), "%s.part", t->sha256);
-	if (check_downloads(ddir, err, errlen) != 0)
+	/* What the worker's part holds: resumed from its end, or emptied when
+	 * it is larger than the bundle can be. */
+	if (fstat(part, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "the part file is not a file");
 		goto out;
-	tidy(ddir, name);
-	if ((fd = open_part(ddir, name, t->size, &have, err, errlen)) < 0)
-		goto out;
+	}
+	have = (uint64_t)st.st_size;
+	if (have > t->size) {
+		if (ftruncate(part, 0) != 0) {
+			snprintf(err, errlen, "cannot empty the part file: %s", strerror(errno));
+			goto out;
+		}
+		have = 0;
+	}
 	if (have < t->size) /* else a finished download was not verified yet */
-		plan = transfer(c, server_url, auth, t, fd, have, why, sizeof(why));
+		plan = transfer(c, server_url, auth, t, part, have, why, sizeof(why));
 	if (plan == DOWNLOAD_KEEP) {
 		snprintf(err, errlen, "downloading %s: %s", t->sha256, why);
 		goto out;
@@ -273,27 +344,25 @@ uplink_fetch(CURL *c, const char *server_url, int ddir, const char *auth,
 	if (plan == DOWNLOAD_DISCARD) {
 		snprintf(err, errlen, "downloading %s: %s; the partial download is removed",
 			 t->sha256, why);
-		(void)unlinkat(ddir, name, 0);
+		(void)ftruncate(part, 0);
 		goto out;
 	}
 	/* Complete: whatever the digest says, the part has served. */
-	if (copy_part(fd, t->size, &m, why, sizeof(why)) != 0) {
+	if (copy_part(part, t->size, &m, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "downloading %s: %s; removed", t->sha256, why);
-		(void)unlinkat(ddir, name, 0);
+		(void)ftruncate(part, 0);
 		goto out;
 	}
-	(void)unlinkat(ddir, name, 0);
 	if (memfd_sha256(m, t->size, hex) != 0 || strcmp(hex, t->sha256) != 0) {
 		snprintf(err, errlen, "the bundle downloaded as %s has the sha256 %s; removed",
 			 t->sha256, hex);
+		(void)ftruncate(part, 0);
 		goto out;
 	}
 	*mfd = m;
 	m = -1;
 	r = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	if (m >= 0)
 		close(m);
 	return r;

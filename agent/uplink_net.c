@@ -33,7 +33,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define MAX_ANSWER (4u << 20)
+#define MAX_ANSWER UPMSG_MAX_EXCEPTIONS
 #define NOCRED ""
 
 /* One channel and the connection that serves it. */
@@ -41,15 +41,16 @@ struct conn {
 	struct ipc *ch;
 	CURL *curl;
 	const char *url; /* server.url */
-	int ddir;	 /* the downloads directory */
 };
 
 #ifdef WARD_FAULT_INJECTION
 /* Test builds only: WARD_FAULT_UPLINK=answer-range makes the uplink answer
  * a check-in with a number out of the protocol's range, =bundle-swap hand
  * over a bundle whose last byte is not the server's, =enrolled-bad an
- * enrollment whose secret is not hex — as an uplink taken over through a
- * TLS or JSON bug would. */
+ * enrollment whose secret is not hex, =failed-200 every request with a
+ * "failure" of status 200, =write-outside:PATH try to create PATH at its
+ * first request — as an uplink taken over through a TLS or JSON bug
+ * would. */
 static const char *fault;
 
 static int
@@ -90,52 +91,25 @@ confine(const char *user)
 	    SCMP_SYS(ppoll),
 	    SCMP_SYS(uname),
 	    /* files: the resolver's and the CA store's (read-only), the part
-	     * file of a download, the bundle's memory file */
+	     * file the worker hands over, the bundle's memory file */
 	    SCMP_SYS(fstat),
 	    SCMP_SYS(newfstatat),
 	    SCMP_SYS(statx),
 	    SCMP_SYS(lseek),
 	    SCMP_SYS(pread64),
-	    SCMP_SYS(getdents64),
-	    SCMP_SYS(unlinkat),
 	    SCMP_SYS(ftruncate),
 	    SCMP_SYS(memfd_create),
 	    SCMP_SYS(faccessat),
 	    SCMP_SYS(faccessat2),
 	    SCMP_SYS(access),
-	    /* memory, threads, signals, time, randomness */
-	    SCMP_SYS(brk),
-	    SCMP_SYS(mmap),
-	    SCMP_SYS(munmap),
-	    SCMP_SYS(mremap),
-	    SCMP_SYS(mprotect),
-	    SCMP_SYS(madvise),
-	    SCMP_SYS(futex),
-	    SCMP_SYS(set_robust_list),
-	    SCMP_SYS(rseq),
-	    SCMP_SYS(rt_sigreturn),
-	    SCMP_SYS(rt_sigprocmask),
-	    SCMP_SYS(rt_sigaction),
-	    SCMP_SYS(sigaltstack),
-	    SCMP_SYS(clock_gettime),
+	    /* sleeping (its threads), who it is (libc asks) */
 	    SCMP_SYS(clock_getres),
 	    SCMP_SYS(clock_nanosleep),
 	    SCMP_SYS(nanosleep),
-	    SCMP_SYS(gettimeofday),
-	    SCMP_SYS(getrandom),
-	    SCMP_SYS(getpid),
-	    SCMP_SYS(gettid),
 	    SCMP_SYS(getuid),
 	    SCMP_SYS(geteuid),
 	    SCMP_SYS(getgid),
 	    SCMP_SYS(getegid),
-	    SCMP_SYS(tgkill),
-	    SCMP_SYS(sched_yield),
-	    SCMP_SYS(sched_getaffinity),
-	    SCMP_SYS(getrlimit),
-	    SCMP_SYS(prlimit64),
-	    SCMP_SYS(exit),
-	    SCMP_SYS(exit_group),
 	};
 	static const int fcntls[] = {F_GETFL,	      F_SETFL,	   F_GETFD,    F_SETFD,
 				     F_DUPFD_CLOEXEC, F_ADD_SEALS, F_GET_SEALS};
@@ -143,7 +117,6 @@ confine(const char *user)
 	const struct sandbox_extra x = {
 	    .threads = 1,
 	    .open_read = 1,
-	    .open_under = UPLINK_FD_DOWNLOADS,
 	    .fcntl = fcntls,
 	    .nfcntl = sizeof(fcntls) / sizeof(fcntls[0]),
 	    .ioctl = ioctls,
@@ -170,6 +143,8 @@ reply(struct conn *c, enum upmsg_type type, struct wbuf *w, int fd)
 	struct ward_diag d;
 	int r = w->err ? WARD_ENOMEM : ipc_send(c->ch, type, w->p, w->len, fd, IPC_FOREVER, &d);
 
+	if (w->p != NULL) /* an enrollment's holds the secret */
+		OPENSSL_cleanse(w->p, w->len);
 	wbuf_free(w);
 	return r == 0 ? 0 : -1;
 }
@@ -181,7 +156,7 @@ reply_failed(struct conn *c, long status, const char *error)
 	struct wbuf w;
 
 	memset(&f, 0, sizeof(f));
-	f.status = status >= 100 && status <= 599 ? (unsigned)status : 0;
+	f.status = status > 0 && upmsg_failure_status((unsigned)status) ? (unsigned)status : 0;
 	snprintf(f.error, sizeof(f.error), "%s", error[0] != '\0' ? error : "no answer");
 	wbuf_init(&w);
 	upmsg_failed_encode(&w, &f);
@@ -321,10 +296,17 @@ do_checkin(struct conn *c, const char *cred, const uint8_t *body, size_t len)
 		return reply_failed(c, 502, err);
 	}
 	json_decref(resp);
-	if (ans.exceptions != NULL &&
-	    (exc = json_dumps(ans.exceptions, JSON_COMPACT | JSON_ENSURE_ASCII)) == NULL) {
+	if (ans.exceptions != NULL && (exc = json_dumps(ans.exceptions, JSON_COMPACT)) == NULL) {
 		checkin_answer_free(&ans);
 		return reply_failed(c, 0, "out of memory");
+	}
+	/* Compact UTF-8 is never longer than the answer it came in (at most
+	 * MAX_ANSWER), which is what the worker takes beside an answer; the
+	 * exception list then judges its own size. */
+	if (exc != NULL && strlen(exc) > UPMSG_MAX_EXCEPTIONS) {
+		free(exc);
+		checkin_answer_free(&ans);
+		return reply_failed(c, 502, "the server's fleet exceptions are too large");
 	}
 #ifdef WARD_FAULT_INJECTION
 	if (fault_is("answer-range"))
@@ -391,7 +373,7 @@ fault_swap(int *mfd, uint64_t size)
 #endif
 
 static int
-do_fetch(struct conn *c, const struct upmsg_call *call)
+do_fetch(struct conn *c, const struct upmsg_call *call, int part)
 {
 	char err[UPMSG_MAX_ERROR + 1], bearer[UPMSG_MAX_CRED + 40];
 	struct upmsg_bundle b;
@@ -399,7 +381,7 @@ do_fetch(struct conn *c, const struct upmsg_call *call)
 	int r, mfd = -1;
 
 	snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", call->cred);
-	r = uplink_fetch(c->curl, c->url, c->ddir, bearer, &call->target, &mfd, err, sizeof(err));
+	r = uplink_fetch(c->curl, c->url, part, bearer, &call->target, &mfd, err, sizeof(err));
 	OPENSSL_cleanse(bearer, sizeof(bearer));
 	if (r != 0)
 		return reply_failed(c, 0, err);
@@ -428,6 +410,22 @@ serve_one(struct conn *c, const struct ipc_msg *m)
 
 	if (m->type != UPMSG_ENROLL && upmsg_call_decode(m, &call, &d) != 0)
 		return -1;
+#ifdef WARD_FAULT_INJECTION
+	if (fault != NULL && strncmp(fault, "write-outside:", 14) == 0) {
+		int fd = open(fault + 14, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			close(fd);
+	}
+	if (fault_is("failed-200")) { /* raw: the encoder would not write it */
+		struct wbuf w;
+
+		wbuf_init(&w);
+		wbuf_u16(&w, 200);
+		wbuf_lenbytes(&w, "ok", 2);
+		return reply(c, UPMSG_FAILED, &w, -1);
+	}
+#endif
 	if (m->type == UPMSG_ENROLL)
 		memset(&call, 0, sizeof(call));
 	if (m->type != UPMSG_FETCH && ipc_memfd_map(m->fd, (size_t)m->fd_size, &body) != 0)
@@ -443,7 +441,7 @@ serve_one(struct conn *c, const struct ipc_msg *m)
 		r = do_events(c, call.cred, body, (size_t)m->fd_size);
 		break;
 	case UPMSG_FETCH:
-		r = do_fetch(c, &call);
+		r = do_fetch(c, &call, m->fd);
 		break;
 	default:
 		break; /* a second setup: outside the protocol */
@@ -451,6 +449,7 @@ serve_one(struct conn *c, const struct ipc_msg *m)
 	if (body != NULL)
 		ipc_memfd_unmap(body, (size_t)m->fd_size);
 	OPENSSL_cleanse(&call, sizeof(call));
+	ipc_msg_wipe((struct ipc_msg *)m); /* the credential */
 	return r;
 }
 
@@ -538,7 +537,6 @@ uplink_net_main(const char *user)
 		return 2;
 	}
 	poll_c.url = calls_c.url = setup.url;
-	poll_c.ddir = calls_c.ddir = UPLINK_FD_DOWNLOADS;
 	poll_c.curl = new_curl(ca, (size_t)m.fd_size);
 	calls_c.curl = new_curl(ca, (size_t)m.fd_size);
 	ipc_memfd_unmap(ca, (size_t)m.fd_size);

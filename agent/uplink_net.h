@@ -4,23 +4,22 @@
  *
  * The worker starts it (agent/proctab.h) with two channels — fd 3 for
  * check-ins, which the server may hold for a long poll, and fd 4 for
- * enrollment, event uploads and bundle downloads — and the downloads
- * directory on fd 5.  It confines itself before it reads a byte from
- * anyone: the unprivileged server.user with no way back, no_new_privs,
- * not dumpable, and a seccomp allow-list of what a TLS client needs (its
- * threads, sockets, read-only files for the resolver and the CA store,
- * and files under the downloads directory only).  Then it serves the
- * worker's requests (lib/proto/upmsg.h), one call to the server each,
- * answering with typed messages the worker checks again; it keeps no
- * state of its own but the part file of a download.
+ * enrollment, event uploads and bundle downloads.  It confines itself
+ * before it reads a byte from anyone: the unprivileged server.user with
+ * no way back, no_new_privs, not dumpable, and a seccomp allow-list of
+ * what a TLS client needs (its threads, sockets, read-only files for the
+ * resolver and the CA store; no file opened for writing: a download goes
+ * into the part file the worker hands over beside the request).  Then it
+ * serves the worker's requests (lib/proto/upmsg.h), one call to the
+ * server each, answering with typed messages the worker checks again; it
+ * keeps no state of its own.
  */
 #ifndef WARD_AGENT_UPLINK_NET_H
 #define WARD_AGENT_UPLINK_NET_H
 
-/* Its channels and directory, as the worker places them. */
+/* Its channels, as the worker places them. */
 #define UPLINK_FD_POLL 3
 #define UPLINK_FD_CALLS 4
-#define UPLINK_FD_DOWNLOADS 5
 
 /* The longest the server holds a check-in (a long poll), and the longest
  * one call may take in all. */

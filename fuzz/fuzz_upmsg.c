@@ -71,7 +71,7 @@ decode_all(const struct ipc_msg *m)
 			   (c.target.version < 1 || c.target.size < 1 ||
 			    c.target.size > BUNDLE_MAX_SIZE || !hex_ok(c.target.sha256, 64)))))
 		abort();
-	if (r[2] == 0 && f.status != 0 && (f.status < 100 || f.status > 599))
+	if (r[2] == 0 && !upmsg_failure_status(f.status)) /* never a success */
 		abort();
 	if (r[3] == 0 &&
 	    (!hex_ok(e.agent_id, UPMSG_ID_LEN) || !hex_ok(e.secret, UPMSG_SECRET_LEN) ||

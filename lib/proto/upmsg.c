@@ -27,20 +27,26 @@ static const struct ipc_msgdef to_uplink[] = {
     {UPMSG_ENROLL, "enroll", 0, 0, IPC_FD_MEMFD, UPMSG_MAX_BODY},
     {UPMSG_CHECKIN, "checkin", 4, TEXT(UPMSG_MAX_CRED), IPC_FD_MEMFD, UPMSG_MAX_BODY},
     {UPMSG_EVENTS, "events", 4, TEXT(UPMSG_MAX_CRED), IPC_FD_MEMFD, UPMSG_MAX_BODY},
-    {UPMSG_FETCH, "fetch", 4 + 8 + 8 + 64, FETCH_MAX, IPC_FD_NONE, 0},
+    {UPMSG_FETCH, "fetch", 4 + 8 + 8 + 64, FETCH_MAX, IPC_FD_FILE, 0},
 };
 
 static const struct ipc_msgdef to_worker[] = {
     {UPMSG_FAILED, "failed", 2 + 4, 2 + TEXT(UPMSG_MAX_ERROR), IPC_FD_NONE, 0},
     {UPMSG_ENROLLED, "enrolled", 2 + UPMSG_ID_LEN + UPMSG_SECRET_LEN + 4,
      2 + UPMSG_ID_LEN + UPMSG_SECRET_LEN + TEXT(UPMSG_MAX_HOW), IPC_FD_NONE, 0},
-    {UPMSG_ANSWER, "answer", ANSWER_MIN, ANSWER_MIN + WHY_MAX, IPC_FD_MEMFD, CHECKIN_MAX_BYTES},
+    {UPMSG_ANSWER, "answer", ANSWER_MIN, ANSWER_MIN + WHY_MAX, IPC_FD_MEMFD, UPMSG_MAX_EXCEPTIONS},
     {UPMSG_ACKED, "acked", 8, 8, IPC_FD_NONE, 0},
     {UPMSG_BUNDLE, "bundle", 8 + 64, 8 + 64, IPC_FD_MEMFD, BUNDLE_MAX_SIZE},
 };
 
 const struct ipc_proto upmsg_to_uplink = {CHAN, to_uplink, IPCMSG_COUNT(to_uplink)};
 const struct ipc_proto upmsg_to_worker = {CHAN, to_worker, IPCMSG_COUNT(to_worker)};
+
+int
+upmsg_failure_status(unsigned status)
+{
+	return status == 0 || (status >= 300 && status <= 599);
+}
 
 /* --- encoders ---------------------------------------------------------------- */
 
@@ -75,8 +81,8 @@ upmsg_call_encode(struct wbuf *w, enum upmsg_type type, const struct upmsg_call 
 void
 upmsg_failed_encode(struct wbuf *w, const struct upmsg_failed *m)
 {
-	wbuf_u16(w, (uint16_t)(m->status <= 599 ? m->status : 0));
-	ipcmsg_text_put(w, m->error, UPMSG_MAX_ERROR, IPCMSG_TEXT_NOCTL);
+	wbuf_u16(w, (uint16_t)(upmsg_failure_status(m->status) ? m->status : 0));
+	ipcmsg_text_put(w, m->error, UPMSG_MAX_ERROR, IPCMSG_TEXT_PRINTABLE);
 }
 
 void
@@ -100,7 +106,7 @@ upmsg_answer_encode(struct wbuf *w, const struct checkin_answer *a)
 	wbuf_i64(w, a->desired.version);
 	wbuf_u64(w, a->desired.size);
 	put_fixed(w, a->desired.sha256, 64);
-	ipcmsg_text_put(w, a->desired_why, WHY_MAX, IPCMSG_TEXT_NOCTL);
+	ipcmsg_text_put(w, a->desired_why, WHY_MAX, IPCMSG_TEXT_PRINTABLE);
 }
 
 void
@@ -228,8 +234,11 @@ upmsg_failed_decode(const struct ipc_msg *m, struct upmsg_failed *out, struct wa
 	memset(out, 0, sizeof(*out));
 	if ((r = ipcmsg_start(m, CHAN, UPMSG_FAILED, &b, d)) != 0)
 		return r;
-	if (rbuf_u16(&b, &st) != 0 || (st != 0 && (st < 100 || st > 599)) ||
-	    get_text(&b, UPMSG_MAX_ERROR, IPCMSG_TEXT_NOCTL, out->error) != 0 || rbuf_left(&b) != 0)
+	/* A failure is never a success: a 2xx status here would make a call
+	 * succeed with an answer that was never checked. */
+	if (rbuf_u16(&b, &st) != 0 || !upmsg_failure_status(st) ||
+	    get_text(&b, UPMSG_MAX_ERROR, IPCMSG_TEXT_PRINTABLE, out->error) != 0 ||
+	    rbuf_left(&b) != 0)
 		return bad(d, out, sizeof(*out), "a malformed failure");
 	out->status = st;
 	return 0;
@@ -300,8 +309,8 @@ upmsg_answer_decode(const struct ipc_msg *m, struct checkin_answer *a, struct wa
 	a->desired_state = (enum checkin_desired)state;
 	if (t->version != 0 ? get_hex(&b, 64, t->sha256) != 0 : get_zeros(&b, 64) != 0)
 		return bad(d, a, sizeof(*a), "an answer whose digest is not of its version");
-	if (get_text(&b, WHY_MAX, IPCMSG_TEXT_NOCTL, a->desired_why) != 0 || rbuf_left(&b) != 0 ||
-	    !desired_ok(a))
+	if (get_text(&b, WHY_MAX, IPCMSG_TEXT_PRINTABLE, a->desired_why) != 0 ||
+	    rbuf_left(&b) != 0 || !desired_ok(a))
 		return bad(d, a, sizeof(*a), "an answer whose desired content breaks the protocol");
 	if (t->version != 0)
 		snprintf(t->url, sizeof(t->url), "%s%s", DOWNLOAD_URL_PREFIX, t->sha256);

@@ -20,9 +20,12 @@
  *                     checkin   text credential; beside it the report
  *                     events    text credential; beside it the batch
  *                     fetch     text credential, i64 version, u64 size,
- *                               64 bytes SHA-256 (lowercase hex)
- *   uplink -> worker  failed    u16 HTTP status (0: not reached), text
- *                               error (no control characters)
+ *                               64 bytes SHA-256 (lowercase hex); beside
+ *                               it the part file to download into (the
+ *                               worker's, open read-write)
+ *   uplink -> worker  failed    u16 HTTP status (0: not reached, else
+ *                               300..599: never a success), text error
+ *                               (printable ASCII)
  *                     enrolled  u16 HTTP status (200, or 202: waits for
  *                               approval), 32 bytes agent id and 64 bytes
  *                               secret (lowercase hex), text how
@@ -32,7 +35,8 @@
  *                               u8 desired state, i64 rollback from,
  *                               i64 version, u64 size, 64 bytes SHA-256
  *                               (hex, or zeros with no version), text why
- *                               the desired content was refused; beside
+ *                               the desired content was refused (printable
+ *                               ASCII); beside
  *                               it the fleet's exceptions (JSON) in a
  *                               sealed memory file, empty when none came
  *                     acked     i64 the last event the server holds
@@ -74,8 +78,11 @@ enum upmsg_type {
 #define UPMSG_MAX_BODY (8u << 20) /* a request's JSON (an events batch: 4 MiB) */
 #define UPMSG_MAX_ERROR 600	  /* why a call failed */
 #define UPMSG_MAX_HOW 32	  /* how the server enrolled the agent */
-#define UPMSG_ID_LEN 32		  /* agent ids: hex */
-#define UPMSG_SECRET_LEN 64	  /* agent secrets: hex */
+/* The fleet's exceptions beside an answer: never more than the answer
+ * they came in (an uplink takes answers of at most this size). */
+#define UPMSG_MAX_EXCEPTIONS (4u << 20)
+#define UPMSG_ID_LEN 32	    /* agent ids: hex */
+#define UPMSG_SECRET_LEN 64 /* agent secrets: hex */
 
 extern const struct ipc_proto upmsg_to_uplink;
 extern const struct ipc_proto upmsg_to_worker;
@@ -91,7 +98,7 @@ struct upmsg_call {
 };
 
 struct upmsg_failed {
-	unsigned status; /* 0: the server was not reached; else 100..599 */
+	unsigned status; /* 0: the server was not reached; else 300..599 */
 	char error[UPMSG_MAX_ERROR + 1];
 };
 
@@ -106,6 +113,9 @@ struct upmsg_bundle {
 	uint64_t size;
 	char sha256[65];
 };
+
+/* 1 if status may be a failure's: 0, or 300..599. */
+int upmsg_failure_status(unsigned status);
 
 /* Encoders: append the payload to w.  Text is cut at its maximum and any
  * byte outside its alphabet becomes '?', so that it always decodes. */

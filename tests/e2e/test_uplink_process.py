@@ -8,7 +8,9 @@ goes on (the same worker, not in safe mode)."""
 import hashlib
 import os
 import pwd
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -98,16 +100,14 @@ def test_uplink_runs_unprivileged_and_confined(fleet):
     assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2"
     with open("/proc/%d/stat" % pid) as f:
         assert int(f.read().rsplit(")", 1)[1].split()[1]) == a.worker_pid()
-    # Files it holds beside stdin, stdout and stderr: its channels, the
-    # downloads directory and sockets; nothing of the worker's (the
-    # journal, the content store, the key).
+    # Files it holds beside stdin, stdout and stderr: its channels and
+    # sockets; nothing of the worker's (the journal, the content store,
+    # the key, the downloads directory).
     for fd in os.listdir("/proc/%d/fd" % pid):
         if int(fd) <= 2:
             continue
         target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        assert (target.startswith(("socket:", "pipe:", "anon_inode:", "/dev/null",
-                                   "/memfd:")) or target == os.path.join(a.state, "downloads")
-                or target.endswith("downloads (deleted)")), (fd, target)
+        assert target.startswith(("socket:", "pipe:", "anon_inode:", "/memfd:")), (fd, target)
     # The connections to the server are the uplink's; the worker has none.
     port = int(fleet.url.rsplit(":", 1)[1])
     fleet.wait(lambda f: f.checkins >= 2, 20, "check-ins")
@@ -115,10 +115,6 @@ def test_uplink_runs_unprivileged_and_confined(fleet):
     assert to_server, "no connection to the fleet server"
     assert not socket_inodes(a.worker_pid()) & to_server
     assert socket_inodes(pid) & to_server
-    downloads = os.stat(os.path.join(a.state, "downloads")) if os.path.exists(
-        os.path.join(a.state, "downloads")) else None
-    assert downloads is None or (downloads.st_uid == nobody.pw_uid and
-                                 downloads.st_mode & 0o777 == 0o700)
 
 
 def test_uplink_killed_is_restarted(fleet):
@@ -235,3 +231,40 @@ def test_check_config_refuses_root_as_server_user(ward, tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 78, p.stdout + p.stderr
     assert "server.user root: must not be root" in p.stderr, p.stderr
+
+
+def test_failure_of_status_200_from_the_uplink_is_an_attack(fleet):
+    """An uplink process that reports every call as a "failure" of status
+    200 — which, taken as a status, would make a call succeed with an
+    answer no one checked (an empty identity saved, no bundle activated):
+    refused as an attack; nothing is saved, the worker goes on."""
+    if not os.path.exists(wardd_path(fault=True)):
+        pytest.fail("the fault build is missing (make fault-build)", pytrace=False)
+    a = fleet.agent(fault="failed-200", wait_enrolled=False)
+    worker = a.worker_pid()
+    wait_log(a, "protocol violation by the peer (a malformed failure)")
+    a.wait_for(lambda st: st["uplink"]["process"]["starts"] >= 2, 30, "the uplink restarted")
+    assert not os.path.exists(os.path.join(a.state, "uplink.json"))
+    st = a.status()
+    assert st["uplink"]["state"] == "enrolling" and not st["uplink"]["agent_id"], st["uplink"]
+    assert a.worker_pid() == worker and st["mode"] != "safe"
+
+
+def test_uplink_cannot_write_outside(fleet):
+    """An uplink process taken over tries to create a file: its seccomp
+    filter kills it (no file opened for writing anywhere: a download goes
+    into the part file the worker hands over), the file is not there, and
+    the worker starts a new uplink."""
+    if not os.path.exists(wardd_path(fault=True)):
+        pytest.fail("the fault build is missing (make fault-build)", pytrace=False)
+    d = tempfile.mkdtemp(prefix="ward-escape-", dir="/tmp")
+    try:
+        os.chmod(d, 0o777)  # nobody could write there, but for the filter
+        target = os.path.join(d, "escape")
+        a = fleet.agent(fault="write-outside:%s" % target, wait_enrolled=False)
+        wait_log(a, "was killed by signal 31 (Bad system call)")
+        assert not os.path.exists(target)
+        a.wait_for(lambda st: st["uplink"]["process"]["starts"] >= 2, 30,
+                   "the uplink restarted")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

@@ -39,7 +39,8 @@ pair(struct ipc **w, struct ipc **u)
 }
 
 /* Sends w's payload as type from `from` (with a memory file of text
- * beside it when text is not NULL) and receives it at `to`. */
+ * beside it when text is not NULL, a plain file when it is "FILE") and
+ * receives it at `to`. */
 static void
 send_recv(struct ipc *from, struct ipc *to, uint16_t type, struct wbuf *w, const char *text,
 	  struct ipc_msg *m)
@@ -48,8 +49,14 @@ send_recv(struct ipc *from, struct ipc *to, uint16_t type, struct wbuf *w, const
 	int fd = -1;
 
 	assert_false(w->err);
-	if (text != NULL)
+	if (text != NULL && strcmp(text, "FILE") == 0) {
+		char path[] = "/tmp/test_upmsg.XXXXXX";
+
+		assert_true((fd = mkstemp(path)) >= 0);
+		unlink(path);
+	} else if (text != NULL) {
 		assert_int_equal(ipc_memfd_new("t", text, strlen(text), &fd), 0);
+	}
 	assert_int_equal(ipc_send(from, type, w->p, w->len, fd, IPC_FOREVER, &d), 0);
 	if (fd >= 0)
 		close(fd);
@@ -122,13 +129,15 @@ test_round_trips(void **state)
 	call.target = a.desired;
 	wbuf_init(&buf);
 	upmsg_call_encode(&buf, UPMSG_FETCH, &call);
-	send_recv(w, u, UPMSG_FETCH, &buf, NULL, &m);
+	send_recv(w, u, UPMSG_FETCH, &buf, "FILE", &m); /* the part file beside it */
 	assert_int_equal(upmsg_call_decode(&m, &call2, &d), 0);
 	assert_string_equal(call2.cred, "abc:def");
 	assert_int_equal(call2.target.version, 7);
 	assert_int_equal(call2.target.size, 4096);
 	assert_string_equal(call2.target.sha256, SHA);
 	assert_string_equal(call2.target.url, DOWNLOAD_URL_PREFIX SHA);
+	assert_true(m.fd >= 0);
+	ipc_msg_close(&m);
 	wbuf_init(&buf);
 	upmsg_call_encode(&buf, UPMSG_CHECKIN, &call);
 	send_recv(w, u, UPMSG_CHECKIN, &buf, "{\"mode\":\"protecting\"}", &m);
@@ -397,12 +406,35 @@ test_small_messages_refused(void **state)
 	int64_t acked = 5;
 
 	(void)state;
-	/* a failure of an impossible status, or with a newline in its words */
+	/* a failure of an impossible status, of a success (it would make the
+	 * call succeed with nothing checked), or with a newline in its words */
 	wbuf_init(&w);
 	wbuf_u16(&w, 42);
 	wbuf_u32(&w, 0);
 	m = frame(UPMSG_FAILED, &upmsg_to_worker, w.p, w.len, 0);
 	assert_int_equal(upmsg_failed_decode(&m, &f, &d), WARD_EPROTO);
+	wbuf_free(&w);
+	for (unsigned st = 100; st < 300; st++) {
+		wbuf_init(&w);
+		wbuf_u16(&w, (uint16_t)st);
+		wbuf_u32(&w, 0);
+		m = frame(UPMSG_FAILED, &upmsg_to_worker, w.p, w.len, 0);
+		assert_int_equal(upmsg_failed_decode(&m, &f, &d), WARD_EPROTO);
+		wbuf_free(&w);
+	}
+	wbuf_init(&w);
+	wbuf_u16(&w, 403);
+	wbuf_lenbytes(&w, "revoked", 7);
+	m = frame(UPMSG_FAILED, &upmsg_to_worker, w.p, w.len, 0);
+	assert_int_equal(upmsg_failed_decode(&m, &f, &d), 0);
+	assert_int_equal(f.status, 403);
+	wbuf_free(&w);
+	/* the encoder never writes a success as a failure */
+	wbuf_init(&w);
+	upmsg_failed_encode(&w, &(struct upmsg_failed){200, "ok?"});
+	m = frame(UPMSG_FAILED, &upmsg_to_worker, w.p, w.len, 0);
+	assert_int_equal(upmsg_failed_decode(&m, &f, &d), 0);
+	assert_int_equal(f.status, 0);
 	wbuf_free(&w);
 	wbuf_init(&w);
 	wbuf_u16(&w, 500);
@@ -484,7 +516,16 @@ test_tables_refuse_frames(void **state)
 		assert_int_equal(ipc_new(sv[1], &upmsg_to_worker, &upmsg_to_uplink, &rogue), 0);
 		wbuf_init(&b);
 		upmsg_call_encode(&b, UPMSG_FETCH, &(struct upmsg_call){"a:b", {0, 1, 3, SHA, ""}});
-		assert_int_equal(ipc_send(rogue, UPMSG_FETCH, b.p, b.len, -1, IPC_FOREVER, &d), 0);
+		{
+			char path[] = "/tmp/test_upmsg.XXXXXX";
+			int fd = mkstemp(path);
+
+			assert_true(fd >= 0);
+			unlink(path);
+			assert_int_equal(
+			    ipc_send(rogue, UPMSG_FETCH, b.p, b.len, fd, IPC_FOREVER, &d), 0);
+			close(fd);
+		}
 		wbuf_free(&b);
 		assert_int_equal(ipc_recv(worker, clock_mono() + 5, &m, &d), WARD_EPROTO);
 		assert_int_equal(ipc_fd(worker), -1);
