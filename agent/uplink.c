@@ -513,7 +513,7 @@ follow(const struct checkin_answer *want, const struct store_state *st)
 	credential(cred, sizeof(cred));
 	code = uplink_call_fetch(cred, &t, &buf, err, sizeof(err));
 	OPENSSL_cleanse(cred, sizeof(cred));
-	if (code != 200) {
+	if (code != 200 || buf == NULL) {
 		refuse(err);
 		return;
 	}
