@@ -112,9 +112,9 @@ uplink_status(void)
 		long pid;
 
 		uplink_call_proc(&pid, &starts);
-		json_object_set_new(o, "process",
-				    json_pack("{s:I, s:I}", "pid", (json_int_t)pid, "starts",
-					      (json_int_t)starts));
+		json_object_set_new(
+		    o, "process",
+		    json_pack("{s:I, s:I}", "pid", (json_int_t)pid, "starts", (json_int_t)starts));
 	}
 	return o;
 }
@@ -539,6 +539,7 @@ checkin(int *next, long long *acked, char jid[40], char *err, size_t errlen)
 	struct uplink_report_in in;
 	json_t *body = NULL, *status = NULL;
 	struct checkin_answer ans, *want;
+	struct upmsg_exceptions exc;
 	struct exceptions *x;
 	char cred[200], *text = NULL;
 	long code = 0;
@@ -576,7 +577,7 @@ checkin(int *next, long long *acked, char jid[40], char *err, size_t errlen)
 	 * protocol (an answer outside it is a failed check-in, 502), and its
 	 * decoder here again, field by field. */
 	credential(cred, sizeof(cred));
-	code = uplink_call_checkin(cred, text, strlen(text), &ans, err, errlen);
+	code = uplink_call_checkin(cred, text, strlen(text), &ans, &exc, err, errlen);
 	OPENSSL_cleanse(cred, sizeof(cred));
 	if (code == 200) {
 		*next = (int)ans.next_checkin_s;
@@ -588,10 +589,10 @@ checkin(int *next, long long *acked, char jid[40], char *err, size_t errlen)
 		pthread_mutex_unlock(&U.lock);
 		/* The fleet's exceptions, when the server sends a new list:
 		 * checked whole, and taken only as server.exceptions allows. */
-		if (ans.exceptions != NULL)
-			exceptions_fleet(worker_exceptions(), ans.exceptions);
-		json_decref(ans.exceptions);
-		ans.exceptions = NULL;
+		if (exc.state != UPMSG_EXC_NONE)
+			exceptions_fleet_list(worker_exceptions(), exc.revision, &exc.list,
+					      exc.state == UPMSG_EXC_REFUSED ? exc.reason : NULL);
+		upmsg_exceptions_free(&exc);
 		/* Followed by the uplink thread: a download and an activation
 		 * (up to validator.timeout_s) must not stop the check-ins, or
 		 * the gate would take a slow activation for an agent gone

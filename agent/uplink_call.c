@@ -386,50 +386,42 @@ uplink_call_enroll(const char *body, size_t len, struct upmsg_enrolled *out, cha
 	return st == 200 ? (long)out->status : st;
 }
 
-/* The fleet's exceptions beside an answer: NULL when none came (empty),
- * else a JSON object — anything else is not what the uplink can send. */
-static int
-answer_exceptions(const struct ipc_msg *m, json_t **out, struct ward_diag *d)
-{
-	const uint8_t *p = NULL;
-
-	*out = NULL;
-	if (m->fd_size == 0)
-		return 0;
-	if (ipc_memfd_map(m->fd, (size_t)m->fd_size, &p) != 0)
-		return diag_set(d, WARD_EPROTO, "uplink", 0, 0, "an unreadable exception list");
-	*out = json_loadb((const char *)p, (size_t)m->fd_size, JSON_REJECT_DUPLICATES, NULL);
-	ipc_memfd_unmap(p, (size_t)m->fd_size);
-	if (!json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		return diag_set(d, WARD_EPROTO, "uplink", 0, 0,
-				"an exception list that is not a JSON object");
-	}
-	return 0;
-}
+/* An answer and the fleet's exceptions beside it. */
+struct answered {
+	struct checkin_answer *a;
+	struct upmsg_exceptions *exc;
+};
 
 static int
 answer_fn_(const struct ipc_msg *m, void *out, struct ward_diag *d)
 {
-	struct checkin_answer *a = out;
-	int r = upmsg_answer_decode(m, a, d);
+	struct answered *x = out;
+	const uint8_t *p = NULL;
+	int r;
 
-	if (r == 0 && (r = answer_exceptions(m, &a->exceptions, d)) != 0)
-		memset(a, 0, sizeof(*a));
+	if ((r = upmsg_answer_decode(m, x->a, d)) != 0)
+		return r;
+	if (ipc_memfd_map(m->fd, (size_t)m->fd_size, &p) != 0)
+		return diag_set(d, WARD_EPROTO, "uplink", 0, 0, "unreadable fleet exceptions");
+	r = upmsg_exceptions_decode(p, (size_t)m->fd_size, x->exc, d);
+	ipc_memfd_unmap(p, (size_t)m->fd_size);
+	if (r != 0)
+		memset(x->a, 0, sizeof(*x->a));
 	return r;
 }
 
 long
 uplink_call_checkin(const char *cred, const char *body, size_t len, struct checkin_answer *ans,
-		    char *err, size_t errlen)
+		    struct upmsg_exceptions *exc, char *err, size_t errlen)
 {
+	struct answered x = {ans, exc};
 	struct upmsg_call rq;
 	long st;
 
 	memset(ans, 0, sizeof(*ans));
+	memset(exc, 0, sizeof(*exc));
 	request(&rq, cred);
-	st = call(CH_POLL, UPMSG_CHECKIN, &rq, body, len, -1, UPMSG_ANSWER, answer_fn_, ans, NULL,
+	st = call(CH_POLL, UPMSG_CHECKIN, &rq, body, len, -1, UPMSG_ANSWER, answer_fn_, &x, NULL,
 		  err, errlen);
 	explicit_bzero(&rq, sizeof(rq));
 	return st;

@@ -37,10 +37,10 @@ long uplink_call_enroll(const char *body, size_t len, struct upmsg_enrolled *out
 			size_t errlen);
 
 /* Checks in as cred ("ID:SECRET") with the report body[0..len): 200 with
- * *ans (its exceptions parsed from the server's JSON, or NULL; the caller
- * frees ans with checkin_answer_free). */
+ * *ans (its exceptions field NULL) and *exc, the fleet's exceptions as the
+ * uplink read them (the caller frees them with upmsg_exceptions_free). */
 long uplink_call_checkin(const char *cred, const char *body, size_t len, struct checkin_answer *ans,
-			 char *err, size_t errlen);
+			 struct upmsg_exceptions *exc, char *err, size_t errlen);
 
 /* Uploads the events batch body[0..len): 200 with *acked. */
 long uplink_call_events(const char *cred, const char *body, size_t len, int64_t *acked, char *err,

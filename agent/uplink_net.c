@@ -16,6 +16,7 @@
 #include "proto/checkin.h"
 #include "proto/jcheck.h"
 #include "proto/upmsg.h"
+#include "scan/except.h"
 #include "util/answer.h"
 #include "util/ipc.h"
 
@@ -163,18 +164,6 @@ reply_failed(struct conn *c, long status, const char *error)
 	return reply(c, UPMSG_FAILED, &w, -1);
 }
 
-/* A new sealed memory file holding s (NULL: empty); -1 when none could be
- * made. */
-static int
-text_memfd(const char *s)
-{
-	int fd = -1;
-
-	if (ipc_memfd_new("ward-uplink", s, s != NULL ? strlen(s) : 0, &fd) != 0)
-		return -1;
-	return fd;
-}
-
 /* --- calls to the server --------------------------------------------------- */
 
 /*
@@ -276,13 +265,13 @@ static int
 do_checkin(struct conn *c, const char *cred, const uint8_t *body, size_t len)
 {
 	char err[UPMSG_MAX_ERROR + 1];
+	struct upmsg_exceptions exc;
 	struct checkin_answer ans;
 	struct ward_diag d;
 	json_t *resp = NULL;
-	char *exc = NULL;
-	struct wbuf w;
+	struct wbuf w, x;
 	long code;
-	int r, fd;
+	int r, fd = -1;
 
 	code = post(c, "/api/v1/checkin", body, len, cred, &resp, err, sizeof(err));
 	if (code != 200) {
@@ -296,17 +285,17 @@ do_checkin(struct conn *c, const char *cred, const uint8_t *body, size_t len)
 		return reply_failed(c, 502, err);
 	}
 	json_decref(resp);
-	if (ans.exceptions != NULL && (exc = json_dumps(ans.exceptions, JSON_COMPACT)) == NULL) {
-		checkin_answer_free(&ans);
-		return reply_failed(c, 0, "out of memory");
-	}
-	/* Compact UTF-8 is never longer than the answer it came in (at most
-	 * MAX_ANSWER), which is what the worker takes beside an answer; the
-	 * exception list then judges its own size. */
-	if (exc != NULL && strlen(exc) > UPMSG_MAX_EXCEPTIONS) {
-		free(exc);
-		checkin_answer_free(&ans);
-		return reply_failed(c, 502, "the server's fleet exceptions are too large");
+	/* The fleet's exceptions, read here (the worker parses no JSON of
+	 * the server's): the list compiled, or the refusal with its reason. */
+	memset(&exc, 0, sizeof(exc));
+	if (ans.exceptions != NULL) {
+		diag_clear(&d);
+		if (except_fleet_parse(ans.exceptions, &exc.revision, &exc.list, &d) == 0) {
+			exc.state = UPMSG_EXC_LIST;
+		} else {
+			exc.state = UPMSG_EXC_REFUSED;
+			jcheck_escape(d.msg, exc.reason, sizeof(exc.reason));
+		}
 	}
 #ifdef WARD_FAULT_INJECTION
 	if (fault_is("answer-range"))
@@ -315,12 +304,16 @@ do_checkin(struct conn *c, const char *cred, const uint8_t *body, size_t len)
 	wbuf_init(&w);
 	upmsg_answer_encode(&w, &ans);
 	checkin_answer_free(&ans);
-	fd = text_memfd(exc);
-	free(exc);
-	if (fd < 0) {
+	wbuf_init(&x);
+	upmsg_exceptions_encode(&x, &exc);
+	upmsg_exceptions_free(&exc);
+	if (x.err || x.len > UPMSG_MAX_EXCEPTIONS ||
+	    ipc_memfd_new("ward-exceptions", x.p, x.len, &fd) != 0) {
 		wbuf_free(&w);
-		return reply_failed(c, 0, "cannot make a memory file");
+		wbuf_free(&x);
+		return reply_failed(c, 502, "the server's fleet exceptions are too large");
 	}
+	wbuf_free(&x);
 	r = reply(c, UPMSG_ANSWER, &w, fd);
 	close(fd);
 	return r;

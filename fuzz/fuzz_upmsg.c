@@ -5,8 +5,9 @@
  * may have handed to the fleet server.
  *
  * Input: one mode byte (bit 0: the uplink's side instead of the worker's;
- * bits 1-2: descriptors the frame claims), 8 bytes of a memory file's
- * size (little-endian), then a frame.  A frame that passes the table goes
+ * bits 1-2: descriptors the frame claims; 0xff: the rest is the memory
+ * file of the fleet's exceptions beside an answer), 8 bytes of a memory
+ * file's size (little-endian), then a frame.  A frame that passes the table goes
  * to every decoder: at most one may take it, only of its type, and what
  * it fills must be in the fleet protocol's range.  Seeds:
  * fuzz/corpus/upmsg/.
@@ -101,6 +102,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t fd_size;
 	uint8_t mode;
 
+	if (size > 0 && data[0] == 0xff) { /* the exceptions' memory file */
+		static struct upmsg_exceptions e;
+		struct ward_diag d;
+
+		if (upmsg_exceptions_decode(data + 1, size - 1, &e, &d) == 0) {
+			if (e.state > UPMSG_EXC_REFUSED || e.revision < -1 ||
+			    (e.state == UPMSG_EXC_LIST && e.revision < 0) ||
+			    (e.state != UPMSG_EXC_LIST && e.list.n != 0) ||
+			    (e.state == UPMSG_EXC_REFUSED && e.reason[0] == '\0'))
+				abort();
+			upmsg_exceptions_free(&e);
+		} else if (e.list.n != 0 || e.state != UPMSG_EXC_NONE) {
+			abort();
+		}
+		return 0;
+	}
 	if (!fuzz_ipcmsg_input(&data, &size, &mode, &fd_size))
 		return 0;
 	fuzz_ipcmsg_frame((mode & 1) != 0 ? &upmsg_to_uplink : &upmsg_to_worker, data, size,

@@ -345,3 +345,58 @@ upmsg_bundle_decode(const struct ipc_msg *m, struct upmsg_bundle *out, struct wa
 		return bad(d, out, sizeof(*out), "a bundle whose size is not its memory file's");
 	return 0;
 }
+
+/* --- the fleet's exceptions ----------------------------------------------- */
+
+void
+upmsg_exceptions_encode(struct wbuf *w, const struct upmsg_exceptions *e)
+{
+	if (e->state == UPMSG_EXC_NONE)
+		return;
+	wbuf_u8(w, (uint8_t)e->state);
+	wbuf_i64(w, e->revision);
+	if (e->state == UPMSG_EXC_LIST)
+		(void)except_list_encode(&e->list, w);
+	else
+		ipcmsg_text_put(w, e->reason, UPMSG_MAX_REASON, IPCMSG_TEXT_PRINTABLE);
+}
+
+int
+upmsg_exceptions_decode(const uint8_t *p, size_t n, struct upmsg_exceptions *out,
+			struct ward_diag *d)
+{
+	struct ward_diag ld;
+	struct rbuf b;
+	uint8_t state = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0)
+		return 0;
+	rbuf_init(&b, p, n);
+	if (rbuf_u8(&b, &state) != 0 || rbuf_i64(&b, &out->revision) != 0 ||
+	    (state != UPMSG_EXC_LIST && state != UPMSG_EXC_REFUSED) || out->revision < -1 ||
+	    out->revision > EXCEPT_MAX_REVISION || (state == UPMSG_EXC_LIST && out->revision < 0)) {
+		memset(out, 0, sizeof(*out));
+		return diag_set(d, WARD_EPROTO, CHAN, 0, 0, "fleet exceptions of no known state");
+	}
+	if (state == UPMSG_EXC_LIST && except_list_decode(&b, &out->list, &ld) != 0) {
+		memset(out, 0, sizeof(*out));
+		return diag_set(d, WARD_EPROTO, CHAN, 0, 0, "fleet exceptions: %s", ld.msg);
+	}
+	if ((state == UPMSG_EXC_REFUSED &&
+	     (get_text(&b, UPMSG_MAX_REASON, IPCMSG_TEXT_PRINTABLE, out->reason) != 0 ||
+	      out->reason[0] == '\0')) ||
+	    rbuf_left(&b) != 0) {
+		upmsg_exceptions_free(out);
+		return diag_set(d, WARD_EPROTO, CHAN, 0, 0, "fleet exceptions not of their length");
+	}
+	out->state = (enum upmsg_exc_state)state;
+	return 0;
+}
+
+void
+upmsg_exceptions_free(struct upmsg_exceptions *e)
+{
+	except_list_free(&e->list);
+	memset(e, 0, sizeof(*e));
+}

@@ -8,10 +8,10 @@
  * already checked by the uplink (checkin_answer_check, the enrollment
  * answer's formats) and checked again here, field by field, by the
  * worker's decoders — a subverted uplink can send nothing the server
- * could not have, and never bytes the worker would parse as JSON, except
- * the fleet's exception list, which goes, as the server sent it, to the
- * exception list's own whole check (exceptions_fleet), as a local file
- * does.
+ * could not have, and never bytes the worker would parse as JSON: even
+ * the fleet's exception list arrives parsed (except_fleet_parse in the
+ * uplink) and compiled (except_list_encode), and is decoded as strictly
+ * as content's exceptions are (except_list_decode).
  *
  *   worker -> uplink  setup     text server URL; beside it the CA
  *                               certificates (PEM) in a sealed memory
@@ -37,7 +37,8 @@
  *                               (hex, or zeros with no version), text why
  *                               the desired content was refused (printable
  *                               ASCII); beside
- *                               it the fleet's exceptions (JSON) in a
+ *                               it the fleet's exceptions as the
+ *                               uplink read them (upmsg_exceptions) in a
  *                               sealed memory file, empty when none came
  *                     acked     i64 the last event the server holds
  *                     bundle    u64 size, 64 bytes SHA-256; beside it the
@@ -54,6 +55,7 @@
 #include <stdint.h>
 
 #include "content/download.h"
+#include "scan/except.h"
 #include "proto/checkin.h"
 #include "util/buf.h"
 #include "util/ipc.h"
@@ -109,6 +111,25 @@ struct upmsg_enrolled {
 	char how[UPMSG_MAX_HOW + 1];
 };
 
+/* The fleet's exceptions of an answer, as the uplink read them
+ * (except_fleet_parse), in the memory file beside it: nothing when none
+ * came; else u8 state, i64 revision (-1: none could be read), then the
+ * list in its compiled form (except_list_encode) or the refusal's reason
+ * (text, printable). */
+enum upmsg_exc_state {
+	UPMSG_EXC_NONE = 0,
+	UPMSG_EXC_LIST = 1,
+	UPMSG_EXC_REFUSED = 2,
+};
+#define UPMSG_MAX_REASON 512
+
+struct upmsg_exceptions {
+	enum upmsg_exc_state state;
+	int64_t revision;		   /* -1 .. EXCEPT_MAX_REVISION */
+	struct except_list list;	   /* UPMSG_EXC_LIST; owned */
+	char reason[UPMSG_MAX_REASON + 1]; /* UPMSG_EXC_REFUSED */
+};
+
 struct upmsg_bundle {
 	uint64_t size;
 	char sha256[65];
@@ -127,6 +148,8 @@ void upmsg_enrolled_encode(struct wbuf *w, const struct upmsg_enrolled *m);
 void upmsg_answer_encode(struct wbuf *w, const struct checkin_answer *a);
 void upmsg_acked_encode(struct wbuf *w, int64_t acked);
 void upmsg_bundle_encode(struct wbuf *w, const struct upmsg_bundle *m);
+/* The exceptions' memory file (nothing for UPMSG_EXC_NONE). */
+void upmsg_exceptions_encode(struct wbuf *w, const struct upmsg_exceptions *e);
 
 /*
  * Decoders: 0 with *out filled, or WARD_EPROTO with d saying why and *out
@@ -143,5 +166,16 @@ int upmsg_enrolled_decode(const struct ipc_msg *m, struct upmsg_enrolled *out, s
 int upmsg_answer_decode(const struct ipc_msg *m, struct checkin_answer *a, struct ward_diag *d);
 int upmsg_acked_decode(const struct ipc_msg *m, int64_t *acked, struct ward_diag *d);
 int upmsg_bundle_decode(const struct ipc_msg *m, struct upmsg_bundle *out, struct ward_diag *d);
+
+/*
+ * The exceptions' memory file p[0..n) into *out (cleared on entry; n 0 is
+ * none): the list read by except_list_decode (every entry checked as its
+ * JSON would be), a revision in range, a reason of printable ASCII, no
+ * byte left over.  0, or WARD_EPROTO with d saying why and *out empty.
+ * upmsg_exceptions_free frees what it holds.
+ */
+int upmsg_exceptions_decode(const uint8_t *p, size_t n, struct upmsg_exceptions *out,
+			    struct ward_diag *d);
+void upmsg_exceptions_free(struct upmsg_exceptions *e);
 
 #endif

@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "proto/upmsg.h"
 #include "util/clock.h"
 
@@ -534,6 +536,111 @@ test_tables_refuse_frames(void **state)
 	}
 }
 
+/* The memory file of exceptions parsed from JSON text by the uplink's
+ * way (except_fleet_parse), encoded, and decoded back into *out. */
+static int
+exceptions_via(const char *json, struct upmsg_exceptions *out)
+{
+	struct upmsg_exceptions e;
+	struct ward_diag d;
+	json_t *o = json_loads(json, 0, NULL);
+	struct wbuf w;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	assert_non_null(o);
+	if (except_fleet_parse(o, &e.revision, &e.list, &d) == 0) {
+		e.state = UPMSG_EXC_LIST;
+	} else {
+		e.state = UPMSG_EXC_REFUSED;
+		snprintf(e.reason, sizeof(e.reason), "%s", d.msg);
+	}
+	json_decref(o);
+	wbuf_init(&w);
+	upmsg_exceptions_encode(&w, &e);
+	upmsg_exceptions_free(&e);
+	assert_false(w.err);
+	r = upmsg_exceptions_decode(w.p, w.len, out, &d);
+	wbuf_free(&w);
+	return r;
+}
+
+static void
+test_exceptions(void **state)
+{
+	struct upmsg_exceptions e;
+	struct ward_diag d;
+	struct wbuf w;
+
+	(void)state;
+	/* none */
+	assert_int_equal(upmsg_exceptions_decode((const uint8_t *)"", 0, &e, &d), 0);
+	assert_int_equal(e.state, UPMSG_EXC_NONE);
+	/* a list: parsed by the uplink, decoded by the worker */
+	assert_int_equal(
+	    exceptions_via("{\"revision\": 7, \"list\": [{\"id\": 1, \"sha256\": \"" SHA
+			   "\", \"reason\": \"vendor tool\"}, {\"id\": 2, \"path\": "
+			   "\"/opt/app/**\", \"rule\": \"Generic_Packer\"}]}",
+			   &e),
+	    0);
+	assert_int_equal(e.state, UPMSG_EXC_LIST);
+	assert_int_equal(e.revision, 7);
+	assert_int_equal(e.list.n, 2);
+	assert_int_equal(e.list.v[0].kind, EXCEPT_SHA256);
+	assert_string_equal(e.list.v[1].glob, "/opt/app/**");
+	assert_string_equal(e.list.v[1].rule, "Generic_Packer");
+	upmsg_exceptions_free(&e);
+	/* refused by the uplink, with its revision and reason */
+	assert_int_equal(
+	    exceptions_via("{\"revision\": 8, \"list\": [{\"id\": 1, \"path\": \"\"}]}", &e), 0);
+	assert_int_equal(e.state, UPMSG_EXC_REFUSED);
+	assert_int_equal(e.revision, 8);
+	assert_true(strlen(e.reason) > 0);
+	assert_int_equal(exceptions_via("[1, 2]", &e), 0);
+	assert_int_equal(e.state, UPMSG_EXC_REFUSED);
+	assert_int_equal(e.revision, -1);
+	/* what a subverted uplink could write instead */
+	wbuf_init(&w); /* an unknown state */
+	wbuf_u8(&w, 3);
+	wbuf_i64(&w, 1);
+	assert_int_equal(upmsg_exceptions_decode(w.p, w.len, &e, &d), WARD_EPROTO);
+	wbuf_free(&w);
+	wbuf_init(&w); /* a list without a revision */
+	wbuf_u8(&w, UPMSG_EXC_LIST);
+	wbuf_i64(&w, -1);
+	wbuf_u32(&w, 0);
+	assert_int_equal(upmsg_exceptions_decode(w.p, w.len, &e, &d), WARD_EPROTO);
+	wbuf_free(&w);
+	wbuf_init(&w); /* a list claiming entries it does not hold */
+	wbuf_u8(&w, UPMSG_EXC_LIST);
+	wbuf_i64(&w, 3);
+	wbuf_u32(&w, 1000000);
+	assert_int_equal(upmsg_exceptions_decode(w.p, w.len, &e, &d), WARD_EPROTO);
+	assert_int_equal(e.list.n, 0);
+	wbuf_free(&w);
+	wbuf_init(&w); /* an empty list, then a byte too many */
+	wbuf_u8(&w, UPMSG_EXC_LIST);
+	wbuf_i64(&w, 3);
+	wbuf_u32(&w, 0);
+	assert_int_equal(upmsg_exceptions_decode(w.p, w.len, &e, &d), 0);
+	upmsg_exceptions_free(&e);
+	wbuf_u8(&w, 0);
+	assert_int_equal(upmsg_exceptions_decode(w.p, w.len, &e, &d), WARD_EPROTO);
+	wbuf_free(&w);
+	wbuf_init(&w); /* a refusal without a reason, or with a newline */
+	wbuf_u8(&w, UPMSG_EXC_REFUSED);
+	wbuf_i64(&w, 3);
+	wbuf_u32(&w, 0);
+	assert_int_equal(upmsg_exceptions_decode(w.p, w.len, &e, &d), WARD_EPROTO);
+	wbuf_free(&w);
+	wbuf_init(&w);
+	wbuf_u8(&w, UPMSG_EXC_REFUSED);
+	wbuf_i64(&w, 3);
+	wbuf_lenbytes(&w, "a\nb", 3);
+	assert_int_equal(upmsg_exceptions_decode(w.p, w.len, &e, &d), WARD_EPROTO);
+	wbuf_free(&w);
+}
+
 int
 main(void)
 {
@@ -543,6 +650,7 @@ main(void)
 	    cmocka_unit_test(test_answer_from_a_subverted_uplink),
 	    cmocka_unit_test(test_small_messages_refused),
 	    cmocka_unit_test(test_tables_refuse_frames),
+	    cmocka_unit_test(test_exceptions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
