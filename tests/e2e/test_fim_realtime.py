@@ -9,6 +9,7 @@ own (notification marks only: nothing can block on them).
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -233,3 +234,163 @@ def test_sensor_states_partial_watch(fimbox, tmp_path):
     os.makedirs(os.path.join(fimbox.root, "etc", "x", "y"))
     st = a.wait_for(lambda s: "partial" in s["sensors"]["fim"], what="a partial watch said")
     assert "fim.max_dirs" in st["sensors"]["fim"]["partial"]
+
+
+# --- no blind windows: a policy applied again, a worker restarted --------------------------
+
+
+def own_agent(ward, tmp_path, paths, fault=False, env=None):
+    """An agent whose content has no FIM policy: only paths are watched."""
+    keys = Keys(ward, str(tmp_path / "keys"))
+    rel = keys.make("release")
+    v1 = str(tmp_path / "v1.wbundle")
+    with open(v1, "wb") as f:
+        f.write(crafted(1, rel, str(tmp_path)))
+    d = tmp_path / "agent"
+    d.mkdir()
+    a = Agent(ward, d, [rel[1]], fault=fault, extra=["fim:", "  paths: [%s]" % ", ".join(paths),
+                                                      "  rate_limit: 0"], env=env)
+    a.start()
+    try:
+        assert a.apply(v1).returncode == 0
+        a.wait_for(lambda s: s["sensors"]["fim"].get("counters", {}).get("dirs", 0) >= 1,
+                   what="the FIM sensor watching the tree")
+    except BaseException:
+        a.stop()
+        raise
+    return a
+
+
+def count_fim(events, action, path):
+    return sum(1 for e in events if e["event"]["action"] == action and e["file"]["path"] == path)
+
+
+def test_a_policy_applied_again_loses_and_doubles_nothing(ward, tmp_path):
+    """Each reload (as each content update) applies the FIM policy again.
+    The fault build pauses the sensor as it marks the watched directory
+    anew; a file made and a file written during that pause are each
+    reported exactly once — the old marks stay until the new ones are in
+    place, and one group reports each change once."""
+    if os.geteuid() != 0:
+        pytest.fail("the FIM tests run as root", pytrace=False)
+    watched, other = tmp_path / "watched", tmp_path / "other"
+    watched.mkdir()
+    other.mkdir()
+    conf = watched / "app.conf"
+    conf.write_text("v0\n")
+    flag = tmp_path / "stalled"
+    a = own_agent(ward, tmp_path, [str(watched)], fault=True,
+                  env={"WARD_FAULT_FIM_STALL_DIR": "watched", "WARD_FAULT_FIM_STALL_MS": "400",
+                       "WARD_FAULT_FIM_STALL_FLAG": str(flag)})
+    try:
+        rounds = 6
+        for i in range(rounds):
+            if flag.exists():
+                flag.unlink()
+            paths = [str(watched)] + ([str(other)] if i % 2 == 0 else [])
+            lines = open(a.config).read().splitlines()[:4]
+            with open(a.config, "w") as f:
+                f.write("\n".join(lines + ["fim:", "  paths: [%s]" % ", ".join(paths),
+                                           "  rate_limit: 0"]) + "\n")
+            os.kill(a.proc.pid, signal.SIGHUP)
+            end = time.time() + 10
+            while not flag.exists():
+                assert time.time() < end, "the sensor did not apply the policy again:\n" + \
+                    a.read_log()
+                time.sleep(0.005)
+            # The sensor is between the old policy and the new one now.
+            (watched / ("f%d" % i)).write_text("x")
+            with open(conf, "a") as f:
+                f.write("v%d\n" % (i + 1))
+            wait_fim(a, lambda e: e["file"]["path"] == str(watched / ("f%d" % i)), timeout=5,
+                     what="the file made during round %d" % i)
+            wait_fim(a, lambda e: e["event"]["action"] == "file-modified" and
+                     e["file"]["path"] == str(conf) and
+                     e["file"].get("size") == len("".join("v%d\n" % k for k in range(i + 2))),
+                     timeout=5, what="the write made during round %d" % i)
+        time.sleep(1.0)  # anything said twice would be by now
+        evs = fim_events(a)
+        for i in range(rounds):
+            assert count_fim(evs, "file-created", str(watched / ("f%d" % i))) == 1, evs
+        assert count_fim(evs, "file-modified", str(conf)) == rounds, evs
+        assert not [e for _, e in read_journal(a.state)
+                    if e["event"]["action"] == "fim-events-lost"]
+    finally:
+        a.stop()
+
+
+def test_changes_made_while_the_worker_is_down_are_reported_on_start(ward, tmp_path):
+    """The worker is killed (SIGKILL) and, while the supervisor is held
+    (so that no worker runs), watched files are created, written, chmod-ed
+    and deleted, a directory tree removed and another made.  The next
+    worker reports each change once, marked as found on start; what did not
+    change is not reported; live reporting goes on."""
+    if os.geteuid() != 0:
+        pytest.fail("the FIM tests run as root", pytrace=False)
+    w = tmp_path / "watched"
+    (w / "sub").mkdir(parents=True)
+    for name in ("keep.conf", "mod.conf", "del.conf", "attr.conf", "sub/inner"):
+        (w / name).write_text("original\n")
+    a = own_agent(ward, tmp_path, [str(w)])
+    try:
+        # A change reported live goes into the state: not reported again.
+        (w / "live.conf").write_text("live\n")
+        wait_fim(a, lambda e: e["file"]["path"] == str(w / "live.conf"), what="a live change")
+        n0 = len(fim_events(a))
+        old = a.worker_pid()
+        os.kill(a.proc.pid, signal.SIGSTOP)
+        try:
+            os.kill(old, signal.SIGKILL)
+            end = time.time() + 10
+            while True:  # dead: a zombie of the held supervisor
+                try:
+                    with open("/proc/%d/stat" % old) as f:
+                        if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                            break
+                except FileNotFoundError:
+                    break
+                assert time.time() < end, "the worker did not die"
+                time.sleep(0.01)
+            with open(w / "mod.conf", "a") as f:
+                f.write("changed\n")
+            os.unlink(w / "del.conf")
+            os.chmod(w / "attr.conf", 0o600)
+            os.unlink(w / "sub" / "inner")
+            os.rmdir(w / "sub")
+            (w / "new.conf").write_text("new\n")
+            (w / "newdir").mkdir()
+            (w / "newdir" / "x").write_text("x\n")
+        finally:
+            os.kill(a.proc.pid, signal.SIGCONT)
+        a.wait_for(lambda s: s.get("pid") not in (None, old) and
+                   s["sensors"]["fim"].get("counters", {}).get("dirs", 0) >= 2,
+                   what="a new worker watching the tree")
+        want = [("file-modified", "mod.conf"), ("file-deleted", "del.conf"),
+                ("file-attributes-changed", "attr.conf"), ("file-deleted", "sub/inner"),
+                ("file-deleted", "sub"), ("file-created", "new.conf"),
+                ("file-created", "newdir"), ("file-created", "newdir/x")]
+        for action, name in want:
+            wait_fim(a, lambda e, action=action, name=name: e["event"]["action"] == action and
+                     e["file"]["path"] == str(w / name), timeout=10,
+                     what="%s of %s made while no worker ran" % (action, name))
+        time.sleep(1.0)  # anything said twice would be by now
+        after = fim_events(a)[n0:]
+        for action, name in want:
+            found = [e for e in after if e["event"]["action"] == action and
+                     e["file"]["path"] == str(w / name)]
+            assert len(found) == 1, (action, name, after)
+            assert found[0]["ward"]["fim"]["detected"] == "on-start", found[0]
+        ev = [e for e in after if e["file"]["path"] == str(w / "mod.conf")][0]
+        import hashlib
+        assert ev["file"]["hash"]["sha256"] == \
+            hashlib.sha256(b"original\nchanged\n").hexdigest()
+        said = sorted(e["file"]["path"] for e in after)
+        assert said == sorted(str(w / name) for _, name in want), after
+        # Live reporting goes on, without the mark.
+        with open(w / "keep.conf", "a") as f:
+            f.write("later\n")
+        ev = wait_fim(a, lambda e: e["file"]["path"] == str(w / "keep.conf"),
+                      what="a live change after the restart")
+        assert "detected" not in ev.get("ward", {}).get("fim", {}), ev
+    finally:
+        a.stop()
