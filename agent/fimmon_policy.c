@@ -448,6 +448,14 @@ fimmon_apply_policy(struct fimmon_ctx *f, int force)
 	fimmon_save_state(f);
 }
 
+/* The records of b appended to the state file, by one write. */
+static void
+append(struct fimmon_ctx *f, const struct wbuf *b)
+{
+	if (f->sfd >= 0 && b->err == 0 && b->len > 0 && file_write_all(f->sfd, b->p, b->len) == 0)
+		f->appended += b->len;
+}
+
 /*
  * What the state knows once a change of l's file was said or left unsaid
  * (st: the file as looked at, or NULL): appended to the state file at
@@ -467,9 +475,11 @@ fimmon_record(struct fimmon_ctx *f, enum sensor_fim_action action, const struct 
 	if (f->walking || f->scanning)
 		return;
 	wbuf_init(&b);
+	/* (A directory is deleted empty; one moved out of sight is forgotten
+	 * with its subtree by fimmon_forget_subtree.) */
 	if (action == SENSOR_FIM_DELETED) {
-		fimstate_del(f->state, l->path, 1);
-		fimstate_frame_del(&b, l->path, 1);
+		fimstate_del(f->state, l->path, 0);
+		fimstate_frame_del(&b, l->path, 0);
 		goto write;
 	}
 	if (action == SENSOR_FIM_RENAMED && previous != NULL) {
@@ -487,20 +497,25 @@ fimmon_record(struct fimmon_ctx *f, enum sensor_fim_action action, const struct 
 			fimstate_frame_put(&b, l->path, &a);
 	}
 write:
-	if (f->sfd >= 0 && b.err == 0 && b.len > 0 && file_write_all(f->sfd, b.p, b.len) == 0)
-		f->appended += b.len;
+	append(f, &b);
 	wbuf_free(&b);
 }
 
 /* The directory at from and everything under it left the policy's sight
- * (to a place we may not know): their marks and map entries go. */
+ * (to a place we may not know): their marks, map entries and state go. */
 void
 fimmon_forget_subtree(struct fimmon_ctx *f, const char *from)
 {
 	struct unmark_arg u = {f, f->tree};
 	size_t n = fim_tree_del_under(f->tree, from, unmark, &u);
+	struct wbuf b;
 
 	fimmon_stat_add(f, &f->st.dirs, (uint64_t)0 - n);
+	wbuf_init(&b);
+	fimstate_del(f->state, from, 1);
+	fimstate_frame_del(&b, from, 1);
+	append(f, &b);
+	wbuf_free(&b);
 }
 
 /* What was known before this start (none: nothing to catch up on). */

@@ -311,24 +311,50 @@ sweep(struct fimstate *s, int (*drop)(struct node *e, const void *arg), const vo
 }
 
 static int
-drop_path(struct node *e, const void *arg)
-{
-	return strcmp(e->path, arg) == 0;
-}
-
-static int
 drop_tree(struct node *e, const void *arg)
 {
 	return under(e->path, arg);
 }
 
+/* Unlinks the node of path from its chain (NULL if there is none). */
+static struct node *
+unlink_node(struct fimstate *s, const char *path)
+{
+	struct node **pp = &s->b[hash(path) % s->nb], *e;
+
+	while (*pp != NULL && strcmp((*pp)->path, path) != 0)
+		pp = &(*pp)->next;
+	if ((e = *pp) == NULL)
+		goto out;
+	*pp = e->next;
+	if (e->flags & GONE)
+		s->ngone--;
+	s->n--;
+out:
+	return e;
+}
+
+/* Links e (not in the map) in. */
+static void
+link_node(struct fimstate *s, struct node *e)
+{
+	size_t h = hash(e->path) % s->nb;
+
+	e->next = s->b[h];
+	s->b[h] = e;
+	s->n++;
+	if (e->flags & GONE)
+		s->ngone++;
+}
+
 void
 fimstate_del(struct fimstate *s, const char *path, int subtree)
 {
+	/* A whole subtree means a look at every file: only when asked. */
 	if (subtree)
 		sweep(s, drop_tree, path);
-	else if (find(s, path) != NULL)
-		sweep(s, drop_path, path);
+	else
+		ward_free(unlink_node(s, path));
 }
 
 int
@@ -340,6 +366,26 @@ fimstate_move(struct fimstate *s, const char *from, const char *to)
 
 	if (strcmp(from, to) == 0)
 		goto out;
+	/* A file's rename moves one entry; a directory's, its subtree. */
+	e = find(s, from);
+	if (e != NULL && e->a.type != FIMSTATE_DIR) {
+		struct node *c = nt < PATH_MAX ? ward_calloc(1, sizeof(*c) + nt + 1) : NULL;
+		struct fimstate_attr a = e->a;
+		int gone = (e->flags & GONE) != 0;
+
+		ward_free(unlink_node(s, from));
+		ward_free(unlink_node(s, to));
+		if (c == NULL || gone) {
+			r = c == NULL && nt < PATH_MAX ? WARD_ENOMEM : 0;
+			ward_free(c);
+			goto out;
+		}
+		memcpy(c->path, to, nt + 1);
+		c->a = a;
+		link_node(s, c);
+		grow(s);
+		goto out;
+	}
 	/* Out of the map first (their new paths may collide with old ones). */
 	for (i = 0; i < s->nb; i++) {
 		struct node **pp = &s->b[i];

@@ -415,6 +415,12 @@ moves_and_limits(void **state)
 	assert_int_equal(fimstate_get(s, "/w/keep")->ino, 5);
 	assert_int_equal(fimstate_get(s, "/w/keep/x")->ino, 6);
 	assert_null(fimstate_get(s, "/w/sub/x"));
+	/* A file's rename moves it alone, over what had the new name. */
+	assert_int_equal(fimstate_move(s, "/w/a", "/w/b"), 0);
+	assert_null(fimstate_get(s, "/w/a"));
+	assert_int_equal(fimstate_get(s, "/w/b")->ino, 2);
+	fimstate_del(s, "/w/b", 0);
+	assert_null(fimstate_get(s, "/w/b"));
 	/* A sibling sharing the prefix is not under it. */
 	assert_int_equal(fimstate_put(s, "/w/keepsake", &a), 0);
 	fimstate_del(s, "/w/keep", 1);
