@@ -904,21 +904,24 @@ fimstate_live(struct fimstate *s, const char *path, const struct fimstate_attr *
 
 	if (e == NULL || !(e->flags & CAUGHT))
 		goto out;
-	e->flags &= ~(unsigned)CAUGHT;
-	if (e->flags & GONE) {
-		/* Said gone: its deletion is that one; anything else made it anew. */
-		if (*act == SENSOR_FIM_DELETED)
-			r = 0;
-		else if (*act != SENSOR_FIM_RENAMED)
-			*act = SENSOR_FIM_CREATED;
+	if ((e->flags & GONE) && *act == SENSOR_FIM_DELETED) {
+		r = 0; /* the deletion the catch-up said */
 		goto out;
 	}
-	if (a == NULL || *act == SENSOR_FIM_DELETED || *act == SENSOR_FIM_RENAMED)
+	/* While the file is as the walk saw it (its ctime too: any change
+	 * moves it), each event queued is one the catch-up said (a creation
+	 * and its close come as two). */
+	if (!(e->flags & GONE) && a != NULL && *act != SENSOR_FIM_DELETED &&
+	    *act != SENSOR_FIM_RENAMED && !fimstate_differs(&e->a, a, &was)) {
+		r = 0;
 		goto out;
-	if (!fimstate_differs(&e->a, a, &was))
-		r = 0; /* the change the catch-up reported */
-	else if (*act == SENSOR_FIM_CREATED && e->a.ino == a->ino)
-		*act = SENSOR_FIM_MODIFIED; /* its creation was reported */
+	}
+	e->flags &= ~(unsigned)CAUGHT;
+	if ((e->flags & GONE) && *act != SENSOR_FIM_RENAMED)
+		*act = SENSOR_FIM_CREATED; /* made anew after the walk found it gone */
+	else if (!(e->flags & GONE) && *act == SENSOR_FIM_CREATED && a != NULL &&
+		 e->a.ino == a->ino)
+		*act = SENSOR_FIM_MODIFIED; /* its creation was said: this is a write */
 out:
 	return r;
 }

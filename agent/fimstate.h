@@ -172,10 +172,12 @@ void fimstate_scan_end(struct fimstate *s, int (*covered)(void *arg, const char 
 
 /*
  * A live event is about to report act for path, whose file is now as a
- * (NULL: not looked at, gone).  If the catch-up reported path and the
- * kernel's event is for the same change, 0: not again.  Else 1, with
- * *act possibly changed (a creation the catch-up already reported is now
- * a modification).  Either way path is no longer caught.
+ * (NULL: not looked at, gone).  0 when the catch-up reported path and the
+ * event is for that change (the file is still as the walk saw it, or the
+ * deletion it said): not again; path stays caught.  Else 1, with *act
+ * possibly changed (a creation the catch-up already reported is now a
+ * modification; a file it found gone and made again, a creation), and
+ * path is no longer caught.
  */
 int fimstate_live(struct fimstate *s, const char *path, const struct fimstate_attr *a,
 		  enum sensor_fim_action *act);
