@@ -1,5 +1,7 @@
 /*
- * fimmon: real-time FIM.  See fimmon.h.
+ * fimmon: real-time FIM — its thread, the kernel's events, reporting.
+ * See fimmon.h; marks, policy, the catch-up after a restart and the state
+ * kept for it are in fimmon_policy.c.
  *
  * Must hold: one thread owns the fanotify group, the directory map and
  * the rate table (no locks but the stats'); an event whose directory is
@@ -22,7 +24,6 @@
 #include "fim/watch.h"
 #include "util/alloc.h"
 #include "util/clock.h"
-#include "util/file.h"
 #include "util/path.h"
 
 #include <errno.h>

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
