@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -250,6 +251,7 @@ def own_agent(ward, tmp_path, paths, fault=False, env=None):
     d.mkdir()
     a = Agent(ward, d, [rel[1]], fault=fault, extra=["fim:", "  paths: [%s]" % ", ".join(paths),
                                                       "  rate_limit: 0"], env=env)
+    a.rel = rel
     a.start()
     try:
         assert a.apply(v1).returncode == 0
@@ -261,16 +263,32 @@ def own_agent(ward, tmp_path, paths, fault=False, env=None):
     return a
 
 
+def fim_policy_bundle(rel, tmp, version, paths):
+    """Content version `version` whose FIM policy watches paths (none: no policy)."""
+    from agentlib import EICAR, EICAR_RULE, assemble, key_id, manifest_for, openssl_sign
+    files = [("rules/r.yar", "yara", EICAR_RULE), ("tests/eicar.com", "sample", EICAR)]
+    if paths:
+        files.append(("fim/policy.json", "fim", json.dumps({"paths": paths}).encode()))
+    m = json.dumps(manifest_for(files, version, [("tests/eicar.com", ["EICAR_Test_File"])]))
+    m = m.encode()
+    sig = (1, key_id(rel[1]), openssl_sign(rel[0], m, str(tmp)))
+    out = str(tmp / ("fim-v%d.wbundle" % version))
+    with open(out, "wb") as f:
+        f.write(assemble(m, [b for _, _, b in files], [sig]))
+    return out
+
+
 def count_fim(events, action, path):
     return sum(1 for e in events if e["event"]["action"] == action and e["file"]["path"] == path)
 
 
 def test_a_policy_applied_again_loses_and_doubles_nothing(ward, tmp_path):
-    """Each reload (as each content update) applies the FIM policy again.
-    The fault build pauses the sensor as it marks the watched directory
-    anew; a file made and a file written during that pause are each
-    reported exactly once — the old marks stay until the new ones are in
-    place, and one group reports each change once."""
+    """Each reload and each content update applies the FIM policy again
+    (here they alternate, each adding or removing a second tree).  The
+    fault build pauses the sensor as it marks the watched directory anew;
+    a file made and a file written during that pause are each reported
+    exactly once — the old marks stay until the new ones are in place, and
+    one group reports each change once."""
     if os.geteuid() != 0:
         pytest.fail("the FIM tests run as root", pytrace=False)
     watched, other = tmp_path / "watched", tmp_path / "other"
@@ -283,16 +301,24 @@ def test_a_policy_applied_again_loses_and_doubles_nothing(ward, tmp_path):
                   env={"WARD_FAULT_FIM_STALL_DIR": "watched", "WARD_FAULT_FIM_STALL_MS": "400",
                        "WARD_FAULT_FIM_STALL_FLAG": str(flag)})
     try:
-        rounds = 6
+        rounds = 8
+        applying = []
         for i in range(rounds):
             if flag.exists():
                 flag.unlink()
-            paths = [str(watched)] + ([str(other)] if i % 2 == 0 else [])
-            lines = open(a.config).read().splitlines()[:4]
-            with open(a.config, "w") as f:
-                f.write("\n".join(lines + ["fim:", "  paths: [%s]" % ", ".join(paths),
-                                           "  rate_limit: 0"]) + "\n")
-            os.kill(a.proc.pid, signal.SIGHUP)
+            if i % 2 == 0:  # a reload of wardd.yaml
+                paths = [str(watched)] + ([str(other)] if i % 4 == 0 else [])
+                lines = open(a.config).read().splitlines()[:4]
+                with open(a.config, "w") as f:
+                    f.write("\n".join(lines + ["fim:", "  paths: [%s]" % ", ".join(paths),
+                                               "  rate_limit: 0"]) + "\n")
+                os.kill(a.proc.pid, signal.SIGHUP)
+            else:  # a content update (applied while the test goes on)
+                v = fim_policy_bundle(a.rel, tmp_path, i + 1,
+                                      [str(tmp_path / "from-content")] if i % 4 == 1 else [])
+                (tmp_path / "from-content").mkdir(exist_ok=True)
+                t = threading.Thread(target=lambda v=v: applying.append(a.apply(v)))
+                t.start()
             end = time.time() + 10
             while not flag.exists():
                 assert time.time() < end, "the sensor did not apply the policy again:\n" + \
@@ -308,6 +334,9 @@ def test_a_policy_applied_again_loses_and_doubles_nothing(ward, tmp_path):
                      e["file"]["path"] == str(conf) and
                      e["file"].get("size") == len("".join("v%d\n" % k for k in range(i + 2))),
                      timeout=5, what="the write made during round %d" % i)
+            if i % 2 == 1:
+                t.join()
+                assert applying[-1].returncode == 0, applying[-1].stderr
         time.sleep(1.0)  # anything said twice would be by now
         evs = fim_events(a)
         for i in range(rounds):
