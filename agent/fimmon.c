@@ -24,6 +24,7 @@
 #include "fim/watch.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/limits.h"
 #include "util/path.h"
 
 #include <errno.h>
@@ -515,7 +516,11 @@ fim_thread(void *arg)
 		if (pf[0].revents & POLLIN)
 			drain(buf, sizeof(buf));
 		pending_flush(0, clock_mono());
-		if (F.appended > STATE_COMPACT && F.appended > F.saved)
+		/* Rewritten whole once the appended part is as large as the whole
+		 * (and at a quarter of what a start reads at most: a whole is cut
+		 * at half of it, so the file always stays readable). */
+		if (F.appended > STATE_COMPACT &&
+		    (F.appended > F.saved || F.appended > WARD_MAX_FIM_STATE_BYTES / 4))
 			fimmon_save_state(&F);
 		/* The descriptors of watched filesystems, kept while events come
 		 * (reopening one per event costs), go when it is quiet and at

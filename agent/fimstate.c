@@ -34,6 +34,9 @@
 
 enum op { OP_HEAD = 1, OP_PUT, OP_DEL, OP_DELTREE, OP_MOVE };
 
+/* The header's flags: a policy follows; some files are not in the state. */
+enum head { HEAD_WATCH = 1, HEAD_PARTIAL = 2 };
+
 enum flag { CAUGHT = 1, SEEN = 2, READ = 4, GONE = 8, DROP = 16 };
 
 struct node {
@@ -47,6 +50,8 @@ struct fimstate {
 	struct node **b;
 	size_t nb, n, ngone;
 	struct fim_watch *watch; /* NULL: none recorded */
+	int partial;		 /* some watched files are not in it (a limit) */
+	int was_partial;	 /* ... in the state read at the start */
 	char *extra[EXTRA_READ_MAX];
 	unsigned nextra;
 };
@@ -241,6 +246,7 @@ get_node(struct fimstate *s, const char *path, int *r)
 	if (e != NULL)
 		goto out;
 	if (len >= PATH_MAX || s->n >= WARD_MAX_FIM_STATE_ENTRIES) {
+		s->partial = 1;
 		*r = WARD_ELIMIT;
 		goto out;
 	}
@@ -531,24 +537,35 @@ int
 fimstate_encode(const struct fimstate *s, struct wbuf *out)
 {
 	struct fim_watch none;
-	struct wbuf p;
+	struct wbuf p, body;
+	int partial = s->partial;
 	size_t i;
 
+	/* The files first: a whole beyond half the size a start reads (the
+	 * rest is room for what is appended) is cut, and said partial. */
+	wbuf_init(&body);
+	for (i = 0; i < s->nb && body.err == 0; i++) {
+		const struct node *e;
+
+		for (e = s->b[i]; e != NULL && body.len <= WARD_MAX_FIM_STATE_BYTES / 2;
+		     e = e->next)
+			if (!(e->flags & GONE))
+				fimstate_frame_put(&body, e->path, &e->a);
+		partial |= e != NULL;
+	}
 	memset(&none, 0, sizeof(none));
 	wbuf_init(&p);
 	wbuf_u8(&p, OP_HEAD);
 	wbuf_u32(&p, MAGIC);
-	wbuf_u8(&p, s->watch != NULL);
+	wbuf_u8(&p, (uint8_t)((s->watch != NULL ? HEAD_WATCH : 0) | (partial ? HEAD_PARTIAL : 0)));
 	(void)fim_watch_encode(s->watch != NULL ? s->watch : &none, &p);
 	frame(out, &p);
 	wbuf_free(&p);
-	for (i = 0; i < s->nb && out->err == 0; i++) {
-		const struct node *e;
-
-		for (e = s->b[i]; e != NULL; e = e->next)
-			if (!(e->flags & GONE))
-				fimstate_frame_put(out, e->path, &e->a);
-	}
+	if (body.err != 0 && out->err == 0)
+		out->err = body.err;
+	else
+		wbuf_put(out, body.p, body.len);
+	wbuf_free(&body);
 	return out->err;
 }
 
@@ -576,7 +593,7 @@ read_head(struct fimstate *s, struct rbuf *b, struct ward_diag *d)
 	int r;
 
 	if ((r = rbuf_u8(b, &op)) != 0 || op != OP_HEAD || (r = rbuf_u32(b, &magic)) != 0 ||
-	    magic != MAGIC || (r = rbuf_u8(b, &has)) != 0) {
+	    magic != MAGIC || (r = rbuf_u8(b, &has)) != 0 || (has & ~(HEAD_WATCH | HEAD_PARTIAL))) {
 		r = diag_set(d, WARD_EFORMAT, FIMSTATE_FILE, 0, 0, "not a FIM state file");
 		goto out;
 	}
@@ -588,7 +605,8 @@ read_head(struct fimstate *s, struct rbuf *b, struct ward_diag *d)
 		r = r != 0 ? r : diag_set(d, WARD_EFORMAT, FIMSTATE_FILE, 0, 0, "bad header");
 		goto out;
 	}
-	if (has) {
+	s->partial = s->was_partial = (has & HEAD_PARTIAL) != 0;
+	if (has & HEAD_WATCH) {
 		s->watch = w;
 		w = NULL;
 	}
@@ -776,6 +794,7 @@ fimstate_scan_begin(struct fimstate *s)
 	for (k = 0; k < s->nextra; k++)
 		ward_free(s->extra[k]);
 	s->nextra = 0;
+	s->partial = 0; /* the walk puts every file again */
 }
 
 int
@@ -791,10 +810,10 @@ fimstate_scan_found(struct fimstate *s, const char *path, const struct fimstate_
 	}
 	if (e == NULL && (e = get_node(s, path, &r)) == NULL)
 		goto out;
-	if (how == FIMSTATE_REPORT && isnew) {
+	if (how == FIMSTATE_REPORT && isnew && !s->was_partial) {
 		*act = SENSOR_FIM_CREATED;
 		r = 1;
-	} else if (how == FIMSTATE_REPORT) {
+	} else if (how == FIMSTATE_REPORT && !isnew) {
 		r = fimstate_differs(&e->a, a, act);
 	}
 	if (e->flags & GONE)

@@ -22,6 +22,11 @@
  * through the sized reader, every length and count bounded; the valid
  * prefix is kept.
  *
+ * A state that cannot hold every watched file (WARD_MAX_FIM_STATE_ENTRIES,
+ * or a whole of more than half WARD_MAX_FIM_STATE_BYTES) says so in its
+ * header: the next catch-up then compares and reports deletions of what it
+ * knows, but does not report a file it does not know as created.
+ *
  * The catch-up (fimstate_scan_*) compares what a walk of the trees finds
  * with the map; what it reports stays "caught" until the sensor has read
  * the kernel's events queued meanwhile (fimstate_live), so that a change

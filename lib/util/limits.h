@@ -133,9 +133,10 @@
  * (agent/fimstate.h): about 100 bytes each in memory, so tens of MiB at
  * most; files beyond it are watched live but not caught up on. */
 #define WARD_MAX_FIM_STATE_ENTRIES (256u * 1024)
-/* The FIM state file read at a start: the entries above with their
- * appended changes, bounded all the same (a larger one is not read). */
-#define WARD_MAX_FIM_STATE_BYTES (64u * 1024 * 1024)
+/* The FIM state file read at a start: the entries above (about 120 bytes
+ * each with a usual path) with their appended changes, bounded all the
+ * same (a larger one is not read; a whole is cut at half of it). */
+#define WARD_MAX_FIM_STATE_BYTES (128u * 1024 * 1024)
 /* Longest duration (30m, 12h, 7d ...) anything accepts: 100 years, far
  * beyond any token or lease, so that now + a duration stays far inside a
  * 64-bit time and never wraps into the past. */

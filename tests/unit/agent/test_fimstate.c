@@ -27,6 +27,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/limits.h"
 
 static struct fimstate_attr
 attr(uint8_t type, uint64_t size, uint64_t ino, int64_t mtime)
@@ -441,6 +442,48 @@ moves_and_limits(void **state)
 	fimstate_free(s);
 }
 
+/* More files than a state holds: what it knows is compared, what it does
+ * not know is not said created at the next start. */
+static void
+a_full_state_says_so(void **state)
+{
+	struct fimstate *s = sample(NULL), *t = NULL;
+	struct fimstate_attr a = attr(FIMSTATE_REG, 1, 1, 1);
+	enum sensor_fim_action act;
+	struct ward_diag d;
+	char path[64];
+	struct wbuf b;
+	unsigned i;
+	int torn, r = 0;
+
+	(void)state;
+	for (i = 0; r == 0; i++) {
+		snprintf(path, sizeof(path), "/w/many/%u", i);
+		r = fimstate_put(s, path, &a);
+	}
+	assert_int_equal(r, WARD_ELIMIT);
+	assert_int_equal(fimstate_count(s), WARD_MAX_FIM_STATE_ENTRIES);
+	wbuf_init(&b);
+	assert_int_equal(fimstate_encode(s, &b), 0);
+	assert_true(b.len <= WARD_MAX_FIM_STATE_BYTES);
+	assert_int_equal(fimstate_new(&t), 0);
+	assert_int_equal(fimstate_decode(t, b.p, b.len, &torn, &d), 0);
+	fimstate_scan_begin(t);
+	/* Full still: not recorded (and so not said created). */
+	assert_int_equal(fimstate_scan_found(t, "/w/unknown", &a, FIMSTATE_REPORT, &act),
+			 WARD_ELIMIT);
+	/* With room again, an unknown file is recorded, not said created. */
+	fimstate_del(t, "/w/many", 1);
+	assert_int_equal(fimstate_scan_found(t, "/w/unknown", &a, FIMSTATE_REPORT, &act), 0);
+	assert_non_null(fimstate_get(t, "/w/unknown"));
+	a = attr(FIMSTATE_REG, 999, 2, 1);
+	assert_int_equal(fimstate_scan_found(t, "/w/a", &a, FIMSTATE_REPORT, &act), 1);
+	assert_int_equal(act, SENSOR_FIM_MODIFIED);
+	fimstate_free(t);
+	fimstate_free(s);
+	wbuf_free(&b);
+}
+
 static void
 save_and_load_by_descriptor(void **state)
 {
@@ -524,6 +567,7 @@ main(void)
 	    cmocka_unit_test(a_change_caught_and_queued_is_said_once),
 	    cmocka_unit_test(created_then_written_is_a_modification),
 	    cmocka_unit_test(moves_and_limits),
+	    cmocka_unit_test(a_full_state_says_so),
 	    cmocka_unit_test(save_and_load_by_descriptor),
 	    cmocka_unit_test(decode_out_of_memory),
 	};
