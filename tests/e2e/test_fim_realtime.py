@@ -348,6 +348,31 @@ def test_a_policy_applied_again_loses_and_doubles_nothing(ward, tmp_path):
         a.stop()
 
 
+def kill_worker_held(a, while_down):
+    """SIGKILLs the worker with the supervisor held (no worker runs), calls
+    while_down(), lets the supervisor go and waits for a new worker's FIM."""
+    old = a.worker_pid()
+    os.kill(a.proc.pid, signal.SIGSTOP)
+    try:
+        os.kill(old, signal.SIGKILL)
+        end = time.time() + 10
+        while True:  # dead: a zombie of the held supervisor
+            try:
+                with open("/proc/%d/stat" % old) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break
+            except FileNotFoundError:
+                break
+            assert time.time() < end, "the worker did not die"
+            time.sleep(0.01)
+        while_down()
+    finally:
+        os.kill(a.proc.pid, signal.SIGCONT)
+    a.wait_for(lambda s: s.get("pid") not in (None, old) and
+               s["sensors"]["fim"].get("counters", {}).get("dirs", 0) >= 1,
+               what="a new worker watching the tree")
+
+
 def test_changes_made_while_the_worker_is_down_are_reported_on_start(ward, tmp_path):
     """The worker is killed (SIGKILL) and, while the supervisor is held
     (so that no worker runs), watched files are created, written, chmod-ed
@@ -366,20 +391,8 @@ def test_changes_made_while_the_worker_is_down_are_reported_on_start(ward, tmp_p
         (w / "live.conf").write_text("live\n")
         wait_fim(a, lambda e: e["file"]["path"] == str(w / "live.conf"), what="a live change")
         n0 = len(fim_events(a))
-        old = a.worker_pid()
-        os.kill(a.proc.pid, signal.SIGSTOP)
-        try:
-            os.kill(old, signal.SIGKILL)
-            end = time.time() + 10
-            while True:  # dead: a zombie of the held supervisor
-                try:
-                    with open("/proc/%d/stat" % old) as f:
-                        if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                            break
-                except FileNotFoundError:
-                    break
-                assert time.time() < end, "the worker did not die"
-                time.sleep(0.01)
+
+        def changes():
             with open(w / "mod.conf", "a") as f:
                 f.write("changed\n")
             os.unlink(w / "del.conf")
@@ -389,11 +402,7 @@ def test_changes_made_while_the_worker_is_down_are_reported_on_start(ward, tmp_p
             (w / "new.conf").write_text("new\n")
             (w / "newdir").mkdir()
             (w / "newdir" / "x").write_text("x\n")
-        finally:
-            os.kill(a.proc.pid, signal.SIGCONT)
-        a.wait_for(lambda s: s.get("pid") not in (None, old) and
-                   s["sensors"]["fim"].get("counters", {}).get("dirs", 0) >= 2,
-                   what="a new worker watching the tree")
+        kill_worker_held(a, changes)
         want = [("file-modified", "mod.conf"), ("file-deleted", "del.conf"),
                 ("file-attributes-changed", "attr.conf"), ("file-deleted", "sub/inner"),
                 ("file-deleted", "sub"), ("file-created", "new.conf"),
@@ -421,5 +430,46 @@ def test_changes_made_while_the_worker_is_down_are_reported_on_start(ward, tmp_p
         ev = wait_fim(a, lambda e: e["file"]["path"] == str(w / "keep.conf"),
                       what="a live change after the restart")
         assert "detected" not in ev.get("ward", {}).get("fim", {}), ev
+    finally:
+        a.stop()
+
+
+def test_a_damaged_state_file_is_said_and_replaced(ward, tmp_path):
+    """The state kept for the catch-up, found damaged (random bytes, as a
+    disk error or a hostile write would leave it): the log says it is not
+    usable, the start reports nothing made up, the sensor runs and writes a
+    good state, and the next restart catches up again."""
+    if os.geteuid() != 0:
+        pytest.fail("the FIM tests run as root", pytrace=False)
+    w = tmp_path / "watched"
+    w.mkdir()
+    (w / "a.conf").write_text("a\n")
+    a = own_agent(ward, tmp_path, [str(w)])
+    try:
+        state = os.path.join(a.state, "fim.state")
+        assert os.stat(state).st_mode & 0o777 == 0o600
+        n0 = len(fim_events(a))
+
+        def damage():
+            with open(state, "wb") as f:
+                f.write(b"\xff" * 8 + os.urandom(4096))
+        kill_worker_held(a, damage)
+        end = time.time() + 10
+        while "fim: its state from before is not usable" not in a.read_log():
+            assert time.time() < end, a.read_log()
+            time.sleep(0.05)
+        (w / "live.conf").write_text("x")
+        wait_fim(a, lambda e: e["file"]["path"] == str(w / "live.conf"), what="a live change")
+        assert [e["file"]["path"] for e in fim_events(a)[n0:]] == [str(w / "live.conf")]
+        with open(state, "rb") as f:
+            assert f.read(8) != b"\xff" * 8, "the damaged state was not replaced"
+        n1 = len(fim_events(a))
+        kill_worker_held(a, lambda: (w / "a.conf").write_text("changed\n"))
+        ev = wait_fim(a, lambda e: e["file"]["path"] == str(w / "a.conf"), timeout=10,
+                      what="the change caught up on after the state was replaced")
+        assert ev["event"]["action"] == "file-modified"
+        assert ev["ward"]["fim"]["detected"] == "on-start"
+        time.sleep(0.5)
+        assert len(fim_events(a)[n1:]) == 1, fim_events(a)[n1:]
     finally:
         a.stop()
