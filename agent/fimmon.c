@@ -1,5 +1,7 @@
 /*
- * fimmon: real-time FIM.  See fimmon.h.
+ * fimmon: real-time FIM — its thread, the kernel's events, reporting.
+ * See fimmon.h; marks, policy, the catch-up after a restart and the state
+ * kept for it are in fimmon_policy.c.
  *
  * Must hold: one thread owns the fanotify group, the directory map and
  * the rate table (no locks but the stats'); an event whose directory is
@@ -11,8 +13,7 @@
  * file by its name in its directory's descriptor (fim_file_at) — so that
  * a path changed between a check and a use cannot send root elsewhere.
  */
-#include "agent/fimmon.h"
-#include "agent/fimwho.h"
+#include "agent/fimmon_ctx.h"
 #include "agent/sensor_event.h"
 #include "agent/procfs.h"
 #include "agent/worker.h"
@@ -23,6 +24,7 @@
 #include "fim/watch.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/limits.h"
 #include "util/path.h"
 
 #include <errno.h>
@@ -41,337 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MARK_MASK                                                                                  \
-	(FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_DELETE_SELF |   \
-	 FAN_ONDIR | FAN_EVENT_ON_CHILD)
-#define RATE_WINDOW_S 60
-#define PENDING_MAX 256
-#define PENDING_S 0.5	       /* a creation waits this long for its first close */
-#define HASH_MAX (64ull << 20) /* larger files are reported without a hash */
-#define FS_KEEP_S 1.0	       /* a watched filesystem's descriptor is kept this long */
-
-/* Who made a change. */
-struct who {
-	pid_t pid;
-	char exe[PATH_MAX], name[32], pkg[32];
-	int partial;
-};
-
-/* A creation waiting for its first close (to report the final size and
- * hash once), and where to look at it: its directory and name. */
-struct pending {
-	char *path;
-	struct fim_tree_id dir;
-	char name[NAME_MAX + 1];
-	struct who w;
-	double at;
-};
-
-/*
- * Where a reported file is: the path the event says, and how to look at
- * the file — in its directory, open (dirfd) or known by identity (dir) —
- * by its name there ("." for the directory itself).  Never by the path:
- * a user may have changed what it leads to since the kernel's event.
- */
-struct loc {
-	const char *path;
-	int dirfd;		       /* -1: open dir */
-	const struct fim_tree_id *dir; /* with dirfd -1 and dir NULL: nothing to look at */
-	const char *name;
-};
-
-/* What an event's record names: the path (from the directory map), the
- * directory's identity and the name in it (in the event's buffer). */
-struct rec {
-	char path[PATH_MAX];
-	struct fim_tree_id dir;
-	const char *name;
-};
-
-static struct {
-	const struct sensor_host *host; /* the agent, from start on */
-	struct agent_config *cfg;	/* the fim thread's own copy */
-	struct agent_config *next;	/* a reload's, for the fim thread to take; lock */
-	int fan, wake;
-	int running; /* lock: the thread runs and fim.realtime is on */
-	int started; /* lock: the thread runs */
-	struct fim_watch watch;
-	struct fim_tree *tree; /* the directories marked, by identity */
-	struct fimwho_rate rates;
-	struct pending pend[PENDING_MAX];
-	unsigned npend;
-	struct digest_ctx *dc;
-	uint8_t *buf;
-	pthread_mutex_t lock; /* st, partial, running, next */
-	struct fimmon_stats st;
-	char partial[300];
-} F = {.fan = -1, .wake = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void
-stat_add(uint64_t *counter, uint64_t n)
-{
-	pthread_mutex_lock(&F.lock);
-	*counter += n;
-	pthread_mutex_unlock(&F.lock);
-}
-
-static void say_partial(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Says (once, the first reason) why the sensor watches less than asked. */
-static void
-say_partial(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&F.lock);
-	if (F.partial[0] == '\0') {
-		va_start(ap, fmt);
-		vsnprintf(F.partial, sizeof(F.partial), fmt, ap);
-		va_end(ap);
-		if (err != 0)
-			snprintf(F.partial + strlen(F.partial),
-				 sizeof(F.partial) - strlen(F.partial), ": %s", strerror(err));
-	}
-	pthread_mutex_unlock(&F.lock);
-}
-
-/* --- marking ------------------------------------------------------------ */
-
-#ifdef WARD_FAULT_INJECTION
-/*
- * Tests: a pause of WARD_FAULT_FIM_STALL_MS when the sensor is about to mark
- * and read a directory named WARD_FAULT_FIM_STALL_DIR, or to look at a file
- * named WARD_FAULT_FIM_STALL_FILE for an event, so that a test can swap it
- * meanwhile; the file WARD_FAULT_FIM_STALL_FLAG is created when the pause
- * begins.
- */
-static void
-fault_stall(const char *which, const char *path)
-{
-	const char *name = getenv(which);
-	const char *ms = getenv("WARD_FAULT_FIM_STALL_MS");
-	const char *flag = getenv("WARD_FAULT_FIM_STALL_FLAG");
-	const char *base = strrchr(path, '/');
-	int fd;
-
-	if (name == NULL || ms == NULL || strcmp(base != NULL ? base + 1 : path, name) != 0)
-		return;
-	if (flag != NULL && (fd = open(flag, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
-		close(fd);
-	usleep((useconds_t)atoi(ms) * 1000);
-}
-#endif
-
-enum walk_mode { WALK_MARK, WALK_MARK_REPORT };
-
-static void report(enum sensor_fim_action action, const struct loc *l, const struct who *w,
-		   const char *previous);
-
-/* Marks the directory open as fd, found at path, and keeps its map entry. */
-static int
-mark_dir(int fd, const char *path, const struct fim_tree_id *id)
-{
-#ifdef WARD_FAULT_INJECTION
-	fault_stall("WARD_FAULT_FIM_STALL_DIR", path);
-#endif
-	if (F.st.dirs >= F.cfg->fim_max_dirs) {
-		say_partial(0,
-			    "more than fim.max_dirs directories: %s and later ones are not watched",
-			    path);
-		return -1;
-	}
-	if (id == NULL) {
-		say_partial(0, "%s cannot be watched (no file handles on its filesystem)", path);
-		return -1;
-	}
-	/* The directory the descriptor is, whatever its path leads to now. */
-	if (fanotify_mark(F.fan, FAN_MARK_ADD | FAN_MARK_ONLYDIR, MARK_MASK, fd, NULL) != 0) {
-		say_partial(errno, "cannot watch %s", path);
-		return -1;
-	}
-	if (fim_tree_put(F.tree, id, path) > 0)
-		stat_add(&F.st.dirs, 1);
-	return 0;
-}
-
-struct walk_arg {
-	enum walk_mode mode;
-	const struct who *w;
-};
-
-static int
-walk_dir(void *arg, int fd, const char *path, const struct fim_tree_id *id)
-{
-	(void)arg;
-	return !fim_watch_excluded(&F.watch, path) && mark_dir(fd, path, id) == 0;
-}
-
-static int
-walk_entry(void *arg, int dirfd, const char *path, const char *name)
-{
-	const struct walk_arg *a = arg;
-	struct loc l = {path, dirfd, NULL, name};
-
-	if (!fim_watch_covers(&F.watch, path))
-		return 0;
-	if (a->mode == WALK_MARK_REPORT)
-		report(SENSOR_FIM_CREATED, &l, a->w, NULL);
-	return 1;
-}
-
-/* The directory tree of fd (taken), found at path. */
-static void
-walk(int fd, const char *path, enum walk_mode mode, const struct who *w)
-{
-	static const struct fim_tree_ops ops = {walk_dir, walk_entry};
-	struct walk_arg a = {mode, w};
-
-	if (fim_tree_walk(F.tree, fd, path, &ops, &a) != 0)
-		say_partial(0, "out of memory while walking %s", path);
-}
-
-/* The tree of the directory name in dir (by identity), found at path. */
-static void
-walk_at(const struct fim_tree_id *dir, const char *name, const char *path, enum walk_mode mode,
-	const struct who *w)
-{
-	int dfd = fim_tree_open(F.tree, dir), fd = -1;
-
-	if (dfd >= 0) {
-		/* Only a directory, not a link put in its place since. */
-		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(dfd);
-	}
-	if (fd >= 0)
-		walk(fd, path, mode, w);
-}
-
-/* Marks every path of the policy: trees, and for a single file (or one
- * not there yet) its directory.  The way to each is opened following
- * only root's own symbolic links; the last component, none. */
-static void
-mark_all(void)
-{
-	char name[NAME_MAX + 1], parent[PATH_MAX];
-	struct fim_tree_id id;
-	unsigned i;
-
-	for (i = 0; i < F.watch.npaths; i++) {
-		const char *p = F.watch.paths[i];
-		int pfd = path_open_parent(p, PATH_ROOT_LINKS, name, sizeof(name)), fd;
-		char *slash;
-
-		if (pfd < 0 && errno == ELOOP)
-			say_partial(0, "%s: a symbolic link on its way is not root's", p);
-		else if (pfd < 0 && (errno == ENOENT || errno == ENOTDIR))
-			say_partial(0, "%s does not exist", p);
-		else if (pfd < 0)
-			say_partial(errno, "cannot watch %s", p);
-		if (pfd < 0)
-			continue;
-		fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
-			close(pfd);
-			walk(fd, p, WALK_MARK, NULL);
-			continue;
-		}
-		snprintf(parent, sizeof(parent), "%s", p);
-		while (strlen(parent) > 1 && parent[strlen(parent) - 1] == '/')
-			parent[strlen(parent) - 1] = '\0';
-		slash = strrchr(parent, '/');
-		slash[slash == parent] = '\0';
-		if (fim_tree_id_of(pfd, &id) == 0) {
-			fim_tree_note(F.tree, &id, parent, pfd);
-			(void)mark_dir(pfd, parent, &id);
-		} else {
-			(void)mark_dir(pfd, parent, NULL);
-		}
-		close(pfd);
-	}
-}
-
-/* The policy: configuration plus content, minus the agent's own dirs. */
-static int
-build_watch(struct fim_watch *w)
-{
-	const struct agent_config *c = F.cfg;
-	struct active *a = F.host->content_get(F.host->arg);
-	struct ward_diag d;
-	char own[CONFIG_MAX_PATH + 4];
-	unsigned i;
-	int r = 0;
-
-	memset(w, 0, sizeof(*w));
-	if (!c->fim_realtime) { /* turned off by a reload: watch nothing */
-		F.host->content_put(F.host->arg, a);
-		return 0;
-	}
-	for (i = 0; i < c->fim_npaths && r == 0; i++)
-		r = fim_watch_add_path(w, c->fim_paths[i], &d);
-	for (i = 0; i < c->fim_nexcludes && r == 0; i++)
-		r = fim_watch_add_exclude(w, c->fim_excludes[i], &d);
-	if (c->fim_content_paths && a != NULL && worker_content_fim(a) != NULL) {
-		const struct fim_watch *cw = worker_content_fim(a);
-
-		for (i = 0; i < cw->npaths && r == 0; i++)
-			r = fim_watch_add_path(w, cw->paths[i], &d);
-		for (i = 0; i < cw->nexcludes && r == 0; i++)
-			r = fim_watch_add_exclude(w, cw->excludes[i], &d);
-	}
-	F.host->content_put(F.host->arg, a);
-	snprintf(own, sizeof(own), "%s", c->state_dir);
-	if (r == 0)
-		r = fim_watch_add_exclude(w, own, &d);
-	snprintf(own, sizeof(own), "%s/*", c->state_dir);
-	if (r == 0)
-		r = fim_watch_add_exclude(w, own, &d);
-	snprintf(own, sizeof(own), "%s", c->run_dir);
-	if (r == 0)
-		r = fim_watch_add_exclude(w, own, &d);
-	snprintf(own, sizeof(own), "%s/*", c->run_dir);
-	if (r == 0)
-		r = fim_watch_add_exclude(w, own, &d);
-	if (r != 0)
-		say_partial(0, "%.250s", d.msg);
-	return r;
-}
-
-static int
-same_list(char *const *a, unsigned na, char *const *b, unsigned nb)
-{
-	unsigned i;
-
-	if (na != nb)
-		return 0;
-	for (i = 0; i < na; i++)
-		if (strcmp(a[i], b[i]) != 0)
-			return 0;
-	return 1;
-}
-
-/* (Re)applies the policy; nothing happens when it did not change (unless
- * force). */
-static void
-apply_policy(int force)
-{
-	struct fim_watch w;
-
-	(void)build_watch(&w);
-	if (!force && same_list(w.paths, w.npaths, F.watch.paths, F.watch.npaths) &&
-	    same_list(w.excludes, w.nexcludes, F.watch.excludes, F.watch.nexcludes)) {
-		fim_watch_free(&w);
-		return;
-	}
-	(void)fanotify_mark(F.fan, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
-	fim_tree_reset(F.tree);
-	pthread_mutex_lock(&F.lock);
-	F.st.dirs = 0;
-	F.partial[0] = '\0';
-	pthread_mutex_unlock(&F.lock);
-	fim_watch_free(&F.watch);
-	F.watch = w;
-	mark_all();
-}
+static struct fimmon_ctx F = {
+    .fan = -1, .wake = -1, .sdir = -1, .sfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* --- who made the change ------------------------------------------------ */
 
@@ -419,12 +92,12 @@ who_of(pid_t pid, struct who *w)
 
 /* 1 if an event for path may go out now; counts what the limit holds. */
 static int
-rate_ok(const char *path, unsigned *suppressed)
+rate_ok(struct fimmon_ctx *f, const char *path, unsigned *suppressed)
 {
-	if (fimwho_rate_ok(&F.rates, path, (int64_t)clock_mono(), F.cfg->fim_rate_limit,
+	if (fimwho_rate_ok(&f->rates, path, (int64_t)clock_mono(), f->cfg->fim_rate_limit,
 			   RATE_WINDOW_S, suppressed))
 		return 1;
-	stat_add(&F.st.suppressed, 1);
+	fimmon_stat_add(f, &f->st.suppressed, 1);
 	return 0;
 }
 
@@ -435,8 +108,8 @@ rate_ok(const char *path, unsigned *suppressed)
  * 1 if looked at, 0 if not (gone, not reachable).
  */
 static int
-look_at(enum sensor_fim_action action, const struct loc *l, struct stat *st, char *hex,
-	size_t hexlen, char *owner, size_t ownerlen)
+look_at(struct fimmon_ctx *f, enum sensor_fim_action action, const struct loc *l, struct stat *st,
+	char *hex, size_t hexlen, char *owner, size_t ownerlen)
 {
 	struct passwd pw, *res = NULL;
 	char pwbuf[1024];
@@ -446,13 +119,13 @@ look_at(enum sensor_fim_action action, const struct loc *l, struct stat *st, cha
 	if (!sensor_fim_looks(action))
 		goto out;
 #ifdef WARD_FAULT_INJECTION
-	fault_stall("WARD_FAULT_FIM_STALL_FILE", l->path);
+	fimmon_fault_stall("WARD_FAULT_FIM_STALL_FILE", l->path);
 #endif
 	/* The directory the kernel named, and the name in it: metadata and
 	 * hash of one file, wherever its path leads now. */
 	if (fd < 0 && l->dir != NULL)
-		fd = fim_tree_dir(F.tree, l->dir);
-	if (fd < 0 || fim_file_at(fd, l->name, sensor_fim_hashes(action) ? F.dc : NULL, F.buf,
+		fd = fim_tree_dir(f->tree, l->dir);
+	if (fd < 0 || fim_file_at(fd, l->name, sensor_fim_hashes(action) ? f->dc : NULL, f->buf,
 				  1 << 16, HASH_MAX, st, hex, hexlen) != 0)
 		goto out;
 	if (getpwuid_r(st->st_uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
@@ -462,28 +135,40 @@ out:
 	return r;
 }
 
-static void
-report(enum sensor_fim_action action, const struct loc *l, const struct who *w,
-       const char *previous)
+void
+fimmon_report(struct fimmon_ctx *f, enum sensor_fim_action action, const struct loc *l,
+	      const struct who *w, const char *previous)
 {
-	struct sensor_fim_change c = {.action = action, .path = l->path, .previous = previous};
+	struct sensor_fim_change c = {.path = l->path, .previous = previous};
 	struct sensor_fim_who who;
 	char hex[2 * DIGEST_MAX_SIZE + 1], owner[256];
+	struct fimstate_attr a;
 	struct stat st;
 	json_t *ev;
-	int by_pkg = w != NULL && w->pkg[0] != '\0';
+	int by_pkg = w != NULL && w->pkg[0] != '\0', looked;
 
 	if (by_pkg)
-		stat_add(&F.st.package_manager, 1);
-	if ((c.kind = sensor_fim_kind(by_pkg, F.cfg->fim_package_manager)) == NULL)
+		fimmon_stat_add(f, &f->st.package_manager, 1);
+	if ((c.kind = sensor_fim_kind(by_pkg, f->cfg->fim_package_manager)) == NULL ||
+	    !rate_ok(f, l->path, &c.suppressed)) {
+		fimmon_record(f, action, l, NULL, previous);
 		return;
-	if (!rate_ok(l->path, &c.suppressed))
+	}
+	looked = look_at(f, action, l, &st, hex, sizeof(hex), owner, sizeof(owner));
+	if (looked)
+		fimstate_attr_of(&st, &a);
+	/* A change the catch-up reported and the kernel queued as well. */
+	if (f->catching && !f->scanning &&
+	    !fimstate_live(f->state, l->path, looked ? &a : NULL, &action)) {
+		fimmon_record(f, action, l, looked ? &st : NULL, previous);
 		return;
-	if (look_at(action, l, &st, hex, sizeof(hex), owner, sizeof(owner))) {
+	}
+	c.action = action;
+	if (looked) {
 		c.st = &st;
 		c.owner = owner;
 		c.hash = hex;
-		c.hash_field = F.dc != NULL && digest_ctx_alg(F.dc) == DIGEST_SM3
+		c.hash_field = f->dc != NULL && digest_ctx_alg(f->dc) == DIGEST_SM3
 				   ? "file.hash.sm3"
 				   : "file.hash.sha256";
 	}
@@ -497,8 +182,11 @@ report(enum sensor_fim_action action, const struct loc *l, const struct who *w,
 	}
 	if ((ev = sensor_event_fim(&c)) == NULL)
 		return;
-	F.host->emit(F.host->arg, ev);
-	stat_add(&F.st.reported, 1);
+	if (f->scanning) /* found by the catch-up, not seen as it happened */
+		(void)event_set_str(ev, "ward.fim.detected", "on-start");
+	f->host->emit(f->host->arg, ev);
+	fimmon_record(f, action, l, looked ? &st : NULL, previous);
+	fimmon_stat_add(f, &f->st.reported, 1);
 }
 
 /* The event's record r, said and looked at. */
@@ -508,7 +196,7 @@ report_rec(enum sensor_fim_action action, const struct rec *r, const struct who 
 {
 	struct loc l = {r->path, -1, &r->dir, r->name};
 
-	report(action, &l, w, previous);
+	fimmon_report(&F, action, &l, w, previous);
 }
 
 /* The creation p was waiting for: reported now; p is freed. */
@@ -517,7 +205,7 @@ pending_report(struct pending *p)
 {
 	struct loc l = {p->path, -1, &p->dir, p->name};
 
-	report(SENSOR_FIM_CREATED, &l, &p->w, NULL);
+	fimmon_report(&F, SENSOR_FIM_CREATED, &l, &p->w, NULL);
 	ward_free(p->path);
 }
 
@@ -562,6 +250,12 @@ pending_add(const struct rec *r, const struct who *w)
 {
 	struct pending *p;
 
+	/* The catch-up may have reported it: that is decided now, while its
+	 * events queued meanwhile are read (a write after is a modification). */
+	if (F.catching) {
+		report_rec(SENSOR_FIM_CREATED, r, w, NULL);
+		return;
+	}
 	if (F.npend == PENDING_MAX)
 		pending_flush(1, 0);
 	p = &F.pend[F.npend];
@@ -622,29 +316,7 @@ forget_dir(const struct fanotify_event_info_fid *fid)
 	if (record_is_self(fid) &&
 	    fim_tree_id_make(&fid->fsid, (const void *)fid->handle, &id) == 0 &&
 	    fim_tree_del(F.tree, &id))
-		stat_add(&F.st.dirs, (uint64_t)-1);
-}
-
-static void
-unmark(void *arg, const struct fim_tree_id *id)
-{
-	int fd = fim_tree_open(F.tree, id);
-
-	(void)arg;
-	if (fd >= 0) {
-		(void)fanotify_mark(F.fan, FAN_MARK_REMOVE | FAN_MARK_ONLYDIR, MARK_MASK, fd, NULL);
-		close(fd);
-	}
-}
-
-/* The directory at from and everything under it left the policy's sight
- * (to a place we may not know): their marks and map entries go. */
-static void
-forget_subtree(const char *from)
-{
-	size_t n = fim_tree_del_under(F.tree, from, unmark, NULL);
-
-	stat_add(&F.st.dirs, (uint64_t)0 - n);
+		fimmon_stat_add(&F, &F.st.dirs, (uint64_t)-1);
 }
 
 static void
@@ -662,9 +334,10 @@ on_rename(const struct rec *from, const struct rec *to, int isdir, const struct 
 	/* A directory's subtree moves with it: new paths, and marks on what
 	 * came into sight (its entries reported as created), off what left. */
 	if (isdir && in_to)
-		walk_at(&to->dir, to->name, to->path, in_from ? WALK_MARK : WALK_MARK_REPORT, w);
+		fimmon_walk_at(&F, &to->dir, to->name, to->path,
+			       in_from ? WALK_MARK : WALK_MARK_REPORT, w);
 	else if (isdir && from->path[0] != '\0')
-		forget_subtree(from->path);
+		fimmon_forget_subtree(&F, from->path);
 }
 
 static void
@@ -677,11 +350,11 @@ handle(const struct fanotify_event_metadata *md, const char *raw)
 	struct who w;
 
 	path.path[0] = old.path[0] = nw.path[0] = '\0';
-	stat_add(&F.st.events, 1);
+	fimmon_stat_add(&F, &F.st.events, 1);
 	if (md->mask & FAN_Q_OVERFLOW) {
 		json_t *ev = event_new("alert", "file", "info", "fim-events-lost", "failure");
 
-		stat_add(&F.st.lost, 1);
+		fimmon_stat_add(&F, &F.st.lost, 1);
 		if (ev != NULL) {
 			event_set_str(ev, "message",
 				      "the kernel's event queue overflowed: some file "
@@ -735,7 +408,7 @@ handle(const struct fanotify_event_metadata *md, const char *raw)
 			pending_add(&path, &w);
 		/* What was made inside before the mark is reported as created. */
 		if (isdir)
-			walk_at(&path.dir, path.name, path.path, WALK_MARK_REPORT, &w);
+			fimmon_walk_at(&F, &path.dir, path.name, path.path, WALK_MARK_REPORT, &w);
 	}
 	if ((md->mask & FAN_CLOSE_WRITE) && !(md->mask & FAN_CREATE) && !pending_take(path.path))
 		report_rec(SENSOR_FIM_MODIFIED, &path, &w, NULL);
@@ -804,6 +477,16 @@ take_config(void)
 	return 1;
 }
 
+/* The events the kernel queued, all read. */
+static void
+drain(char *buf, size_t len)
+{
+	ssize_t n;
+
+	while ((n = read(F.fan, buf, len)) > 0)
+		handle_all(buf, (size_t)n);
+}
+
 static void *
 fim_thread(void *arg)
 {
@@ -812,10 +495,15 @@ fim_thread(void *arg)
 
 	(void)arg;
 	fim_lower_priority();
-	apply_policy(1);
+	fimmon_load_state(&F);
+	fimmon_apply_policy(&F, 1);
+	/* The changes queued during the catch-up are read with its reports at
+	 * hand (each said once); from then on the kernel's events alone say. */
+	drain(buf, sizeof(buf));
+	fimstate_caught_done(F.state);
+	F.catching = 0;
 	for (;;) {
 		struct pollfd pf[2] = {{F.fan, POLLIN, 0}, {F.wake, POLLIN, 0}};
-		ssize_t n;
 		int quiet;
 
 		quiet = poll(pf, 2, F.npend > 0 ? 100 : 1000) == 0;
@@ -823,13 +511,17 @@ fim_thread(void *arg)
 			uint64_t v;
 
 			if (read(F.wake, &v, sizeof(v)) == (ssize_t)sizeof(v))
-				apply_policy(take_config());
+				fimmon_apply_policy(&F, take_config());
 		}
-		if (pf[0].revents & POLLIN) {
-			while ((n = read(F.fan, buf, sizeof(buf))) > 0)
-				handle_all(buf, (size_t)n);
-		}
+		if (pf[0].revents & POLLIN)
+			drain(buf, sizeof(buf));
 		pending_flush(0, clock_mono());
+		/* Rewritten whole once the appended part is as large as the whole
+		 * (and at a quarter of what a start reads at most: a whole is cut
+		 * at half of it, so the file always stays readable). */
+		if (F.appended > STATE_COMPACT &&
+		    (F.appended > F.saved || F.appended > WARD_MAX_FIM_STATE_BYTES / 4))
+			fimmon_save_state(&F);
 		/* The descriptors of watched filesystems, kept while events come
 		 * (reopening one per event costs), go when it is quiet and at
 		 * least every FS_KEEP_S: an idle sensor holds no filesystem busy. */
@@ -878,10 +570,12 @@ fimmon_start(const struct sensor_host *h, const struct agent_config *c, char *wh
 	F.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	F.buf = ward_malloc(1 << 16);
 	if (F.wake < 0 || F.buf == NULL || digest_new(alg, &F.dc) != 0 ||
-	    fim_tree_new(&F.tree) != 0) {
+	    fim_tree_new(&F.tree) != 0 || fimstate_new(&F.state) != 0) {
 		snprintf(why, whylen, "out of resources");
 		goto fail;
 	}
+	/* Without it, the sensor runs, with no catch-up after a restart. */
+	F.sdir = open(c->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pthread_create(&t, NULL, fim_thread, NULL) != 0) {
 		snprintf(why, whylen, "cannot start a thread");
 		goto fail;
@@ -897,6 +591,11 @@ fail:
 	F.cfg = NULL;
 	fim_tree_free(F.tree);
 	F.tree = NULL;
+	fimstate_free(F.state);
+	F.state = NULL;
+	if (F.sdir >= 0)
+		close(F.sdir);
+	F.sdir = -1;
 	close(F.fan);
 	F.fan = -1;
 	if (F.wake >= 0)

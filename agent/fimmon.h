@@ -13,6 +13,11 @@
  * ... or their children) are tagged and, by fim.package_manager, kept as
  * alerts, lowered to events, or dropped.  At most fim.rate_limit events
  * per path per minute; the rest are counted in the next one.
+ *
+ * No blind window: a policy applied again keeps the marks of what stays
+ * watched while it marks the new set; a start compares the trees with what
+ * the last worker recorded in STATE_DIR (fimstate.h) and reports what
+ * changed while no worker ran (ward.fim.detected: on-start).
  */
 #ifndef WARD_AGENT_FIMMON_H
 #define WARD_AGENT_FIMMON_H

@@ -129,6 +129,14 @@
  * be hashed (beyond those the walk is in): bounds its descriptors well
  * under the usual limit of 1024; the walk waits beyond it. */
 #define WARD_MAX_FIM_OPEN_DIRS 256
+/* Files the real-time FIM remembers for its catch-up after a restart
+ * (agent/fimstate.h): about 100 bytes each in memory, so tens of MiB at
+ * most; files beyond it are watched live but not caught up on. */
+#define WARD_MAX_FIM_STATE_ENTRIES (256u * 1024)
+/* The FIM state file read at a start: the entries above (about 120 bytes
+ * each with a usual path) with their appended changes, bounded all the
+ * same (a larger one is not read; a whole is cut at half of it). */
+#define WARD_MAX_FIM_STATE_BYTES (128u * 1024 * 1024)
 /* Longest duration (30m, 12h, 7d ...) anything accepts: 100 years, far
  * beyond any token or lease, so that now + a duration stays far inside a
  * 64-bit time and never wraps into the past. */

@@ -9,8 +9,10 @@ own (notification marks only: nothing can block on them).
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -233,3 +235,241 @@ def test_sensor_states_partial_watch(fimbox, tmp_path):
     os.makedirs(os.path.join(fimbox.root, "etc", "x", "y"))
     st = a.wait_for(lambda s: "partial" in s["sensors"]["fim"], what="a partial watch said")
     assert "fim.max_dirs" in st["sensors"]["fim"]["partial"]
+
+
+# --- no blind windows: a policy applied again, a worker restarted --------------------------
+
+
+def own_agent(ward, tmp_path, paths, fault=False, env=None):
+    """An agent whose content has no FIM policy: only paths are watched."""
+    keys = Keys(ward, str(tmp_path / "keys"))
+    rel = keys.make("release")
+    v1 = str(tmp_path / "v1.wbundle")
+    with open(v1, "wb") as f:
+        f.write(crafted(1, rel, str(tmp_path)))
+    d = tmp_path / "agent"
+    d.mkdir()
+    a = Agent(ward, d, [rel[1]], fault=fault, extra=["fim:", "  paths: [%s]" % ", ".join(paths),
+                                                      "  rate_limit: 0"], env=env)
+    a.rel = rel
+    a.start()
+    try:
+        assert a.apply(v1).returncode == 0
+        a.wait_for(lambda s: s["sensors"]["fim"].get("counters", {}).get("dirs", 0) >= 1,
+                   what="the FIM sensor watching the tree")
+    except BaseException:
+        a.stop()
+        raise
+    return a
+
+
+def fim_policy_bundle(rel, tmp, version, paths):
+    """Content version `version` whose FIM policy watches paths (none: no policy)."""
+    from agentlib import EICAR, EICAR_RULE, assemble, key_id, manifest_for, openssl_sign
+    files = [("rules/r.yar", "yara", EICAR_RULE), ("tests/eicar.com", "sample", EICAR)]
+    if paths:
+        files.append(("fim/policy.json", "fim", json.dumps({"paths": paths}).encode()))
+    m = json.dumps(manifest_for(files, version, [("tests/eicar.com", ["EICAR_Test_File"])]))
+    m = m.encode()
+    sig = (1, key_id(rel[1]), openssl_sign(rel[0], m, str(tmp)))
+    out = str(tmp / ("fim-v%d.wbundle" % version))
+    with open(out, "wb") as f:
+        f.write(assemble(m, [b for _, _, b in files], [sig]))
+    return out
+
+
+def count_fim(events, action, path):
+    return sum(1 for e in events if e["event"]["action"] == action and e["file"]["path"] == path)
+
+
+def test_a_policy_applied_again_loses_and_doubles_nothing(ward, tmp_path):
+    """Each reload and each content update applies the FIM policy again
+    (here they alternate, each adding or removing a second tree).  The
+    fault build pauses the sensor as it marks the watched directory anew;
+    a file made and a file written during that pause are each reported
+    exactly once — the old marks stay until the new ones are in place, and
+    one group reports each change once."""
+    if os.geteuid() != 0:
+        pytest.fail("the FIM tests run as root", pytrace=False)
+    watched, other = tmp_path / "watched", tmp_path / "other"
+    watched.mkdir()
+    other.mkdir()
+    conf = watched / "app.conf"
+    conf.write_text("v0\n")
+    flag = tmp_path / "stalled"
+    a = own_agent(ward, tmp_path, [str(watched)], fault=True,
+                  env={"WARD_FAULT_FIM_STALL_DIR": "watched", "WARD_FAULT_FIM_STALL_MS": "400",
+                       "WARD_FAULT_FIM_STALL_FLAG": str(flag)})
+    try:
+        rounds = 8
+        applying = []
+        for i in range(rounds):
+            if flag.exists():
+                flag.unlink()
+            if i % 2 == 0:  # a reload of wardd.yaml
+                paths = [str(watched)] + ([str(other)] if i % 4 == 0 else [])
+                lines = open(a.config).read().splitlines()[:4]
+                with open(a.config, "w") as f:
+                    f.write("\n".join(lines + ["fim:", "  paths: [%s]" % ", ".join(paths),
+                                               "  rate_limit: 0"]) + "\n")
+                os.kill(a.proc.pid, signal.SIGHUP)
+            else:  # a content update (applied while the test goes on)
+                v = fim_policy_bundle(a.rel, tmp_path, i + 1,
+                                      [str(tmp_path / "from-content")] if i % 4 == 1 else [])
+                (tmp_path / "from-content").mkdir(exist_ok=True)
+                t = threading.Thread(target=lambda v=v: applying.append(a.apply(v)))
+                t.start()
+            end = time.time() + 10
+            while not flag.exists():
+                assert time.time() < end, "the sensor did not apply the policy again:\n" + \
+                    a.read_log()
+                time.sleep(0.005)
+            # The sensor is between the old policy and the new one now.
+            (watched / ("f%d" % i)).write_text("x")
+            with open(conf, "a") as f:
+                f.write("v%d\n" % (i + 1))
+            wait_fim(a, lambda e: e["file"]["path"] == str(watched / ("f%d" % i)), timeout=5,
+                     what="the file made during round %d" % i)
+            wait_fim(a, lambda e: e["event"]["action"] == "file-modified" and
+                     e["file"]["path"] == str(conf) and
+                     e["file"].get("size") == len("".join("v%d\n" % k for k in range(i + 2))),
+                     timeout=5, what="the write made during round %d" % i)
+            if i % 2 == 1:
+                t.join()
+                assert applying[-1].returncode == 0, applying[-1].stderr
+        time.sleep(1.0)  # anything said twice would be by now
+        evs = fim_events(a)
+        for i in range(rounds):
+            assert count_fim(evs, "file-created", str(watched / ("f%d" % i))) == 1, evs
+        assert count_fim(evs, "file-modified", str(conf)) == rounds, evs
+        assert not [e for _, e in read_journal(a.state)
+                    if e["event"]["action"] == "fim-events-lost"]
+    finally:
+        a.stop()
+
+
+def kill_worker_held(a, while_down):
+    """SIGKILLs the worker with the supervisor held (no worker runs), calls
+    while_down(), lets the supervisor go and waits for a new worker's FIM."""
+    old = a.worker_pid()
+    os.kill(a.proc.pid, signal.SIGSTOP)
+    try:
+        os.kill(old, signal.SIGKILL)
+        end = time.time() + 10
+        while True:  # dead: a zombie of the held supervisor
+            try:
+                with open("/proc/%d/stat" % old) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break
+            except FileNotFoundError:
+                break
+            assert time.time() < end, "the worker did not die"
+            time.sleep(0.01)
+        while_down()
+    finally:
+        os.kill(a.proc.pid, signal.SIGCONT)
+    a.wait_for(lambda s: s.get("pid") not in (None, old) and
+               s["sensors"]["fim"].get("counters", {}).get("dirs", 0) >= 1,
+               what="a new worker watching the tree")
+
+
+def test_changes_made_while_the_worker_is_down_are_reported_on_start(ward, tmp_path):
+    """The worker is killed (SIGKILL) and, while the supervisor is held
+    (so that no worker runs), watched files are created, written, chmod-ed
+    and deleted, a directory tree removed and another made.  The next
+    worker reports each change once, marked as found on start; what did not
+    change is not reported; live reporting goes on."""
+    if os.geteuid() != 0:
+        pytest.fail("the FIM tests run as root", pytrace=False)
+    w = tmp_path / "watched"
+    (w / "sub").mkdir(parents=True)
+    for name in ("keep.conf", "mod.conf", "del.conf", "attr.conf", "sub/inner"):
+        (w / name).write_text("original\n")
+    a = own_agent(ward, tmp_path, [str(w)])
+    try:
+        # A change reported live goes into the state: not reported again.
+        (w / "live.conf").write_text("live\n")
+        wait_fim(a, lambda e: e["file"]["path"] == str(w / "live.conf"), what="a live change")
+        n0 = len(fim_events(a))
+
+        def changes():
+            with open(w / "mod.conf", "a") as f:
+                f.write("changed\n")
+            os.unlink(w / "del.conf")
+            os.chmod(w / "attr.conf", 0o600)
+            os.unlink(w / "sub" / "inner")
+            os.rmdir(w / "sub")
+            (w / "new.conf").write_text("new\n")
+            (w / "newdir").mkdir()
+            (w / "newdir" / "x").write_text("x\n")
+        kill_worker_held(a, changes)
+        want = [("file-modified", "mod.conf"), ("file-deleted", "del.conf"),
+                ("file-attributes-changed", "attr.conf"), ("file-deleted", "sub/inner"),
+                ("file-deleted", "sub"), ("file-created", "new.conf"),
+                ("file-created", "newdir"), ("file-created", "newdir/x")]
+        for action, name in want:
+            wait_fim(a, lambda e, action=action, name=name: e["event"]["action"] == action and
+                     e["file"]["path"] == str(w / name), timeout=10,
+                     what="%s of %s made while no worker ran" % (action, name))
+        time.sleep(1.0)  # anything said twice would be by now
+        after = fim_events(a)[n0:]
+        for action, name in want:
+            found = [e for e in after if e["event"]["action"] == action and
+                     e["file"]["path"] == str(w / name)]
+            assert len(found) == 1, (action, name, after)
+            assert found[0]["ward"]["fim"]["detected"] == "on-start", found[0]
+        ev = [e for e in after if e["file"]["path"] == str(w / "mod.conf")][0]
+        import hashlib
+        assert ev["file"]["hash"]["sha256"] == \
+            hashlib.sha256(b"original\nchanged\n").hexdigest()
+        said = sorted(e["file"]["path"] for e in after)
+        assert said == sorted(str(w / name) for _, name in want), after
+        # Live reporting goes on, without the mark.
+        with open(w / "keep.conf", "a") as f:
+            f.write("later\n")
+        ev = wait_fim(a, lambda e: e["file"]["path"] == str(w / "keep.conf"),
+                      what="a live change after the restart")
+        assert "detected" not in ev.get("ward", {}).get("fim", {}), ev
+    finally:
+        a.stop()
+
+
+def test_a_damaged_state_file_is_said_and_replaced(ward, tmp_path):
+    """The state kept for the catch-up, found damaged (random bytes, as a
+    disk error or a hostile write would leave it): the log says it is not
+    usable, the start reports nothing made up, the sensor runs and writes a
+    good state, and the next restart catches up again."""
+    if os.geteuid() != 0:
+        pytest.fail("the FIM tests run as root", pytrace=False)
+    w = tmp_path / "watched"
+    w.mkdir()
+    (w / "a.conf").write_text("a\n")
+    a = own_agent(ward, tmp_path, [str(w)])
+    try:
+        state = os.path.join(a.state, "fim.state")
+        assert os.stat(state).st_mode & 0o777 == 0o600
+        n0 = len(fim_events(a))
+
+        def damage():
+            with open(state, "wb") as f:
+                f.write(b"\xff" * 8 + os.urandom(4096))
+        kill_worker_held(a, damage)
+        end = time.time() + 10
+        while "fim: its state from before is not usable" not in a.read_log():
+            assert time.time() < end, a.read_log()
+            time.sleep(0.05)
+        (w / "live.conf").write_text("x")
+        wait_fim(a, lambda e: e["file"]["path"] == str(w / "live.conf"), what="a live change")
+        assert [e["file"]["path"] for e in fim_events(a)[n0:]] == [str(w / "live.conf")]
+        with open(state, "rb") as f:
+            assert f.read(8) != b"\xff" * 8, "the damaged state was not replaced"
+        n1 = len(fim_events(a))
+        kill_worker_held(a, lambda: (w / "a.conf").write_text("changed\n"))
+        ev = wait_fim(a, lambda e: e["file"]["path"] == str(w / "a.conf"), timeout=10,
+                      what="the change caught up on after the state was replaced")
+        assert ev["event"]["action"] == "file-modified"
+        assert ev["ward"]["fim"]["detected"] == "on-start"
+        time.sleep(0.5)
+        assert len(fim_events(a)[n1:]) == 1, fim_events(a)[n1:]
+    finally:
+        a.stop()
