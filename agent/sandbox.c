@@ -82,6 +82,9 @@ add_extra(scmp_filter_ctx ctx, const struct sandbox_extra *x)
 	for (i = 0; i < x->nfcntl && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
 				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)x->fcntl[i]));
+	for (i = 0; i < x->ndomains && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)x->domains[i]));
 	for (i = 0; i < x->nioctl && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)x->ioctl[i]));

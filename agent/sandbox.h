@@ -52,6 +52,8 @@ struct sandbox_extra {
 	const unsigned long *ioctl; /* the ioctl requests allowed (the resolver's
 				     * FIONREAD) ... */
 	size_t nioctl;		    /* ... and how many */
+	const int *domains;	    /* the socket families it may open (none: no socket) ... */
+	size_t ndomains;	    /* ... and how many */
 };
 
 /*

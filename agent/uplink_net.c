@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define MAX_ANSWER UPMSG_MAX_EXCEPTIONS
@@ -77,7 +78,6 @@ confine(const char *user)
 	    SCMP_SYS(sendto),
 	    SCMP_SYS(sendmmsg),
 	    SCMP_SYS(recvmmsg),
-	    SCMP_SYS(socket),
 	    SCMP_SYS(connect),
 	    SCMP_SYS(bind),
 	    SCMP_SYS(shutdown),
@@ -115,6 +115,9 @@ confine(const char *user)
 	static const int fcntls[] = {F_GETFL,	      F_SETFL,	   F_GETFD,    F_SETFD,
 				     F_DUPFD_CLOEXEC, F_ADD_SEALS, F_GET_SEALS};
 	static const unsigned long ioctls[] = {FIONREAD};
+	/* the server (IPv4, IPv6), the resolver's route lookup (netlink) and
+	 * local name services (nscd, systemd-resolved: Unix sockets) */
+	static const int domains[] = {AF_INET, AF_INET6, AF_NETLINK, AF_UNIX};
 	const struct sandbox_extra x = {
 	    .threads = 1,
 	    .open_read = 1,
@@ -122,6 +125,8 @@ confine(const char *user)
 	    .nfcntl = sizeof(fcntls) / sizeof(fcntls[0]),
 	    .ioctl = ioctls,
 	    .nioctl = sizeof(ioctls) / sizeof(ioctls[0]),
+	    .domains = domains,
+	    .ndomains = sizeof(domains) / sizeof(domains[0]),
 	};
 	struct agent_config c;
 	int r;
