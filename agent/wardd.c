@@ -26,6 +26,7 @@
 #include "agent/validator.h"
 #include "agent/scanner.h"
 #include "crypto/sign.h"
+#include "util/alloc.h"
 #include "util/file.h"
 
 static void
@@ -311,12 +312,12 @@ main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'v'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct agent_config cfg;
+	struct agent_config *cfg = NULL;
 	struct ward_diag d;
 	const char *config = NULL, *v_user = NULL, *s_user = NULL;
 	char abs_config[4096];
 	long v_cpu = 0, v_mem = 0;
-	int c, foreground = 0, validator = 0, scanner = 0, worker = 0, check = 0, locks[2];
+	int c, foreground = 0, validator = 0, scanner = 0, worker = 0, check = 0, locks[2], r;
 
 	without_gnutls_init(argv);
 	(void)prctl(PR_SET_NAME, "wardd"); /* the exec made it "exe"; a role renames it */
@@ -364,6 +365,13 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* On the heap (ward_malloc): 200 KiB that the supervisor keeps
+	 * (supervisor_main takes it), not a stack frame's pages that stay
+	 * resident beside its copy. */
+	if (!worker && (cfg = ward_malloc(sizeof(*cfg))) == NULL) {
+		fprintf(stderr, "wardd: out of memory\n");
+		return 1;
+	}
 	if (worker) {
 		/* The supervisor's child: the configuration comes on its channel
 		 * (checked there), the path only for status to show.  Named as
@@ -375,43 +383,54 @@ main(int argc, char **argv)
 	}
 	if (scanner) {
 		/* Like the validator: the worker passes what it runs with. */
-		config_defaults(&cfg);
-		if (optind != argc || v_mem < 0 || validator)
-			return 2;
+		config_defaults(cfg);
+		if (optind != argc || v_mem < 0 || validator) {
+			r = 2;
+			goto out;
+		}
 		if (s_user != NULL) {
-			if (s_user[0] == '\0' || strlen(s_user) >= sizeof(cfg.scan_user))
-				return 2;
-			snprintf(cfg.scan_user, sizeof(cfg.scan_user), "%s", s_user);
+			if (s_user[0] == '\0' || strlen(s_user) >= sizeof(cfg->scan_user)) {
+				r = 2;
+				goto out;
+			}
+			snprintf(cfg->scan_user, sizeof(cfg->scan_user), "%s", s_user);
 		}
 		if (v_mem > 0)
-			cfg.validator_memory_mb = (unsigned)v_mem;
-		return scanner_main(&cfg);
+			cfg->validator_memory_mb = (unsigned)v_mem;
+		r = scanner_main(cfg);
+		goto out;
 	}
 	if (validator) {
 		/* The worker passes the validator the limits of the configuration
 		 * it runs: the file may have changed since (a reload refused, or
 		 * not yet sent). */
-		config_defaults(&cfg);
+		config_defaults(cfg);
 		if (optind != argc || v_cpu < 0 || v_mem < 0 ||
-		    (config != NULL && config_load(config, &cfg, &d) != 0))
-			return 2;
+		    (config != NULL && config_load(config, cfg, &d) != 0)) {
+			r = 2;
+			goto out;
+		}
 		if (v_user != NULL) {
-			if (v_user[0] == '\0' || strlen(v_user) >= sizeof(cfg.validator_user))
-				return 2;
-			snprintf(cfg.validator_user, sizeof(cfg.validator_user), "%s", v_user);
+			if (v_user[0] == '\0' || strlen(v_user) >= sizeof(cfg->validator_user)) {
+				r = 2;
+				goto out;
+			}
+			snprintf(cfg->validator_user, sizeof(cfg->validator_user), "%s", v_user);
 		}
 		if (v_cpu > 0)
-			cfg.validator_cpu_s = (unsigned)v_cpu;
+			cfg->validator_cpu_s = (unsigned)v_cpu;
 		if (v_mem > 0)
-			cfg.validator_memory_mb = (unsigned)v_mem;
-		return validator_main(&cfg);
+			cfg->validator_memory_mb = (unsigned)v_mem;
+		r = validator_main(cfg);
+		goto out;
 	}
 	if (config == NULL || optind != argc) {
 		usage(stderr);
-		return 2;
+		r = 2;
+		goto out;
 	}
-	config_defaults(&cfg);
-	if (config_load(config, &cfg, &d) != 0) {
+	config_defaults(cfg);
+	if (config_load(config, cfg, &d) != 0) {
 		char msg[1200];
 
 		diag_format(&d, msg, sizeof(msg));
@@ -419,28 +438,37 @@ main(int argc, char **argv)
 			fprintf(stderr, "wardd: %s\n", msg);
 		else
 			log_line(0, NULL, "%s", msg);
-		return 78;
+		r = 78;
+		goto out;
 	}
-	if (check)
-		return check_config(&cfg, config);
+	if (check) {
+		r = check_config(cfg, config);
+		goto out;
+	}
 	if (geteuid() != 0)
 		log_line(0, NULL,
 			 "warning: not running as root: the validator cannot drop "
 			 "privileges and the sensors will not work");
 	if (realpath(config, abs_config) == NULL) {
 		log_line(0, NULL, "%s: %s", config, strerror(errno));
-		return 78;
+		r = 78;
+		goto out;
 	}
 	umask(077);
-	if (check_dirs(&cfg, 1) != 0)
-		return 78;
+	if (check_dirs(cfg, 1) != 0) {
+		r = 78;
+		goto out;
+	}
 	/* Before detaching, so that whoever started a second wardd hears it
 	 * (exit status 1). */
-	if (lock_dirs(&cfg, locks) != 0)
-		return 1;
+	if (lock_dirs(cfg, locks) != 0) {
+		r = 1;
+		goto out;
+	}
 	if (!foreground && daemonize() != 0) {
 		log_line(0, NULL, "cannot detach: %s", strerror(errno));
-		return 1;
+		r = 1;
+		goto out;
 	}
 	/* The supervisor's pid (daemonize changed it), for whoever finds the
 	 * directories locked. */
@@ -448,5 +476,10 @@ main(int argc, char **argv)
 	    (locks[1] >= 0 && pidlock_write(locks[1], getpid()) != 0))
 		log_line(0, NULL, "warning: cannot write the pid in %s: %s", PIDLOCK_NAME,
 			 strerror(errno));
-	return supervisor_main(&cfg, abs_config, locks);
+	r = supervisor_main(cfg, abs_config, locks);
+	cfg = NULL; /* taken */
+	goto out;
+out:
+	ward_free(cfg);
+	return r;
 }
