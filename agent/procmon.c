@@ -258,6 +258,19 @@ view_of(pid_t pid, const struct proc_info *pi, struct sensor_proc *p)
 	p->partial = pi->partial;
 }
 
+/* What the rules are matched against: the fields of pi read so far. */
+static void
+event_of(const struct proc_info *pi, struct sigma_event *sev)
+{
+	memset(sev, 0, sizeof(*sev));
+	sev->field[SF_IMAGE] = pi->exe[0] ? pi->exe : NULL;
+	sev->field[SF_COMMANDLINE] = pi->cmdline[0] ? pi->cmdline : NULL;
+	sev->field[SF_PARENTIMAGE] = pi->pexe[0] ? pi->pexe : NULL;
+	sev->field[SF_PARENTCOMMANDLINE] = pi->pcmdline[0] ? pi->pcmdline : NULL;
+	sev->field[SF_USER] = pi->user[0] ? pi->user : NULL;
+	sev->field[SF_CURRENTDIRECTORY] = pi->cwd[0] ? pi->cwd : NULL;
+}
+
 static void
 on_exec(struct procmon *pm, pid_t pid)
 {
@@ -265,6 +278,7 @@ on_exec(struct procmon *pm, pid_t pid)
 	const struct sigma_set *rules;
 	struct sigma_event sev;
 	struct proc_info *pi;
+	unsigned fields;
 	size_t i;
 
 	if (pid == pm->self)
@@ -293,16 +307,30 @@ on_exec(struct procmon *pm, pid_t pid)
 	}
 	memset(pi, 0, sizeof(*pi));
 	pi->uid = pi->ppid = -1;
-	enrich(pid, pi, sigma_set_fields(rules));
+	/* The image first (with the parent and name, always read): most
+	 * execs are decided by it alone, and every other field is one more
+	 * read of /proc while the process runs.  The rest only if a rule can
+	 * still match (sigma_may_match). */
+	enrich(pid, pi, 1u << SF_IMAGE);
 	if (pi->exe[0] != '\0')
 		remember(pm, pid, pi->exe, pi->comm, pi->ppid);
-	memset(&sev, 0, sizeof(sev));
-	sev.field[SF_IMAGE] = pi->exe[0] ? pi->exe : NULL;
-	sev.field[SF_COMMANDLINE] = pi->cmdline[0] ? pi->cmdline : NULL;
-	sev.field[SF_PARENTIMAGE] = pi->pexe[0] ? pi->pexe : NULL;
-	sev.field[SF_PARENTCOMMANDLINE] = pi->pcmdline[0] ? pi->pcmdline : NULL;
-	sev.field[SF_USER] = pi->user[0] ? pi->user : NULL;
-	sev.field[SF_CURRENTDIRECTORY] = pi->cwd[0] ? pi->cwd : NULL;
+	event_of(pi, &sev);
+	fields = sigma_set_fields(rules);
+	for (i = 0; i < sigma_set_count(rules); i++)
+		if (sigma_may_match(rules, i, &sev, fields & ~pi->have))
+			break;
+	if (i == sigma_set_count(rules)) { /* no rule can match */
+		if (pi->partial) {
+			pthread_mutex_lock(&pm->lock);
+			pm->st.partial++;
+			pthread_mutex_unlock(&pm->lock);
+		}
+		free(pi);
+		pm->host->content_put(pm->host->arg, a);
+		return;
+	}
+	enrich(pid, pi, fields);
+	event_of(pi, &sev);
 	if (pi->partial) {
 		pthread_mutex_lock(&pm->lock);
 		pm->st.partial++;
