@@ -84,6 +84,7 @@ static const struct conf_key keys[] = {
     SCALAR("server.machine_id_file", CONF_PATH, server_machine_id_file, 0, 0),
     SCALAR("server.hardware_file", CONF_PATH, server_hw_file, 0, 0),
     SCALAR("server.batch_max", CONF_UINT, server_batch_max, 1, 100000),
+    SCALAR("server.user", CONF_NAME, server_user, 0, 0),
     CHOICE("server.exceptions", server_exceptions, srvexc_words),
     LIST("exceptions", CONF_GLOBS, exceptions, nexceptions),
 };
@@ -277,6 +278,7 @@ config_defaults(struct agent_config *c)
 	c->validator_memory_mb = 4096;
 	c->validator_timeout_s = 300;
 	snprintf(c->scan_user, sizeof(c->scan_user), "nobody");
+	snprintf(c->server_user, sizeof(c->server_user), "nobody");
 	c->scan_processes = 2;
 	c->scan_crash_files = 3;
 	c->max_filesize = 0;
@@ -330,27 +332,124 @@ check_exceptions(const char *path, const struct agent_config *c, struct ward_dia
 	return r;
 }
 
+/* The words of a CONF_CHOICE key. */
+static unsigned
+nwords(const struct conf_key *k)
+{
+	unsigned n = 0;
+
+	while (k->words[n] != NULL)
+		n++;
+	return n;
+}
+
+/* Each key of the table, as conf_load would have stored it. */
+static int
+check_table(const struct agent_config *c, struct ward_diag *d)
+{
+	const char *base = (const char *)c;
+	size_t i, e, nstr;
+	uint64_t v;
+	int flag;
+
+	for (i = 0; i < NKEYS; i++) {
+		const struct conf_key *k = &keys[i];
+		const char *p = base + k->off;
+
+		switch (k->type) {
+		case CONF_PATH:
+		case CONF_NAME:
+		case CONF_LIST:
+		case CONF_GLOBS:
+			/* Every element, not only those counted: a string read
+			 * past its array is a read past the struct. */
+			nstr = k->type == CONF_LIST || k->type == CONF_GLOBS ? (size_t)k->max : 1;
+			for (e = 0; e < nstr; e++) {
+				if (memchr(p + e * k->size, '\0', k->size) != NULL)
+					continue;
+				if (nstr == 1)
+					return diag_set(d, WARD_EINVAL, NULL, 0, 0,
+							"%s does not end within its %zu bytes",
+							k->name, k->size);
+				return diag_set(d, WARD_EINVAL, NULL, 0, 0,
+						"%s[%zu] does not end within its %zu bytes",
+						k->name, e, k->size);
+			}
+			if (nstr > 1) {
+				v = *(const unsigned *)(const void *)(base + k->count_off);
+				if (v > k->max)
+					return diag_set(d, WARD_EINVAL, NULL, 0, 0,
+							"%s has %llu entries, more than its %llu",
+							k->name, (unsigned long long)v,
+							(unsigned long long)k->max);
+			}
+			break;
+		case CONF_UINT:
+		case CONF_SIZE:
+			v = k->type == CONF_UINT ? *(const unsigned *)(const void *)p
+						 : *(const uint64_t *)(const void *)p;
+			if (v < k->min || v > k->max)
+				return diag_set(d, WARD_EINVAL, NULL, 0, 0,
+						"%s is %llu, out of its range %llu..%llu", k->name,
+						(unsigned long long)v, (unsigned long long)k->min,
+						(unsigned long long)k->max);
+			break;
+		case CONF_BOOL:
+		case CONF_CHOICE:
+			flag = *(const int *)(const void *)p;
+			if (flag < 0 || (unsigned)flag >= (k->type == CONF_BOOL ? 2u : nwords(k)))
+				return diag_set(d, WARD_EINVAL, NULL, 0, 0,
+						"%s is %d, not one of 0..%u", k->name, flag,
+						k->type == CONF_BOOL ? 1u : nwords(k) - 1);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* What no single row of the table says: the values that must be one of a
+ * few words, the socket path's length, the URL's scheme, and the trusted
+ * keys against their threshold (path: for d, NULL for bytes). */
+static int
+check_rules(const char *path, const struct agent_config *c, struct ward_diag *d)
+{
+	if (strcmp(c->fim_hash, "sha256") != 0 && strcmp(c->fim_hash, "sm3") != 0)
+		return diag_set(d, WARD_EINVAL, path, 0, 0, "fim.hash must be sha256 or sm3");
+	if (strlen(c->syslog_socket) >= 100)
+		return diag_set(d, WARD_EINVAL, path, 0, 0,
+				"outputs.syslog_socket: path too long for a socket");
+	if (c->server_url[0] != '\0' && strncmp(c->server_url, "https://", 8) != 0)
+		return diag_set(d, WARD_EINVAL, path, 0, 0, "server.url must be https://HOST:PORT");
+	if (c->ntrusted == 0)
+		return diag_set(d, WARD_EINVAL, path, 0, 0,
+				"trusted_keys is required: the public keys whose signatures "
+				"content must carry");
+	if (c->signature_threshold > c->ntrusted)
+		return diag_set(
+		    d, WARD_EINVAL, path, 0, 0,
+		    "signature_threshold (%u) is larger than the number of trusted keys (%u)",
+		    c->signature_threshold, c->ntrusted);
+	return 0;
+}
+
+int
+config_check(const struct agent_config *c, struct ward_diag *d)
+{
+	int r = check_table(c, d);
+
+	if (r == 0)
+		r = check_rules(NULL, c, d);
+	return r;
+}
+
 int
 config_load(const char *path, struct agent_config *c, struct ward_diag *d)
 {
 	int r = conf_load(path, keys, sizeof(keys) / sizeof(keys[0]), c, d);
-	if (r == 0 && strcmp(c->fim_hash, "sha256") != 0 && strcmp(c->fim_hash, "sm3") != 0)
-		r = diag_set(d, WARD_EINVAL, path, 0, 0, "fim.hash must be sha256 or sm3");
-	if (r == 0 && strlen(c->syslog_socket) >= 100)
-		r = diag_set(d, WARD_EINVAL, path, 0, 0,
-			     "outputs.syslog_socket: path too long for a socket");
-	if (r == 0 && c->server_url[0] != '\0' && strncmp(c->server_url, "https://", 8) != 0)
-		r = diag_set(d, WARD_EINVAL, path, 0, 0, "server.url must be https://HOST:PORT");
+
 	if (r == 0)
 		r = check_exceptions(path, c, d);
-	if (r == 0 && c->ntrusted == 0)
-		r = diag_set(d, WARD_EINVAL, path, 0, 0,
-			     "trusted_keys is required: the public keys whose signatures "
-			     "content must carry");
-	if (r == 0 && c->signature_threshold > c->ntrusted)
-		r = diag_set(
-		    d, WARD_EINVAL, path, 0, 0,
-		    "signature_threshold (%u) is larger than the number of trusted keys (%u)",
-		    c->signature_threshold, c->ntrusted);
+	if (r == 0)
+		r = check_rules(path, c, d);
 	return r;
 }

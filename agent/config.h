@@ -80,6 +80,7 @@ struct agent_config {
 	char server_hw_file[CONFIG_MAX_PATH]; /* "" = DMI UUID + MACs */
 	unsigned server_batch_max;	      /* events per upload */
 	int server_exceptions;		      /* enum config_server_exceptions */
+	char server_user[64];		      /* the uplink process's user */
 	/* Exceptions to verdicts, in their text form (scan/except.h). */
 	char exceptions[WARD_MAX_CONFIG_EXCEPTIONS][WARD_MAX_EXCEPT_TEXT];
 	unsigned nexceptions;
@@ -113,6 +114,16 @@ void config_defaults(struct agent_config *c);
  * WARD_EINVAL with d naming the file, line and problem.
  */
 int config_load(const char *path, struct agent_config *c, struct ward_diag *d);
+
+/*
+ * Checks c against the table config_load reads through, for a
+ * configuration that arrived as bytes (reload.h): every string ends within
+ * its array (each element of a list, counted or not), every count fits
+ * its list, every number is within the range wardd.yaml allows, every
+ * flag is 0 or 1 and every choice one of its words.  0, or WARD_EINVAL
+ * with d naming the first key that is wrong (its wardd.yaml name).  Pure.
+ */
+int config_check(const struct agent_config *c, struct ward_diag *d);
 
 /*
  * Compares the running configuration with next (just loaded): returns the

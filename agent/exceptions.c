@@ -14,7 +14,6 @@
  *     verdict cached under other exceptions is used.
  */
 #include "agent/exceptions.h"
-#include "agent/onaccess.h"
 #include "agent/worker.h"
 #include "crypto/digest.h"
 #include "event/event.h"
@@ -58,6 +57,8 @@ struct exceptions {
 	uint64_t suppressed;
 	char local_path[CONFIG_MAX_PATH + 32];
 	char fleet_path[CONFIG_MAX_PATH + 32];
+	void (*on_change)(void *arg); /* exceptions_on_change: set before x is shared */
+	void *on_change_arg;
 };
 
 static const char *const server_takes[] = {"none", "sha256", "all"};
@@ -291,25 +292,11 @@ local_save(struct exceptions *x, const struct except_list *l, int64_t next_id, c
 }
 
 /* The fleet's list, as a check-in answer and STATE_DIR/exceptions-fleet.json
- * hold it: {"revision": R, "list": [...]}.  *revision is -1 when unreadable. */
+ * hold it (except_fleet_parse). */
 static int
 fleet_parse(const json_t *o, int64_t *revision, struct except_list *all, struct ward_diag *d)
 {
-	static const char *const keys[] = {"revision", "list", NULL};
-	int r;
-
-	*revision = -1;
-	if (!json_is_object(o))
-		return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
-				"\"exceptions\" is an object {\"revision\", \"list\"}");
-	/* Read first, so that even a refusal can name the revision. */
-	if ((r = num(o, "revision", 0, revision, d)) != 0) {
-		*revision = -1;
-		return r;
-	}
-	if ((r = only_keys(o, keys, d)) != 0)
-		return r;
-	return except_list_from_json(all, json_object_get(o, "list"), EXCEPT_IDS, d);
+	return except_fleet_parse(o, revision, all, d);
 }
 
 /* What of all the agent takes (server.exceptions), into taken; the others
@@ -598,12 +585,21 @@ exceptions_event(struct exceptions *x, const struct exceptions_applied *ap, cons
 
 /* --- changes --------------------------------------------------------------- */
 
-/* Something in force changed: no cached verdict of before is used, and the
- * kernel forgets the files it was told to stop asking about. */
+/* Something in force changed: whoever decided under the old exceptions
+ * (the on-access sensor, its verdict cache and the kernel's ignore marks)
+ * is told, through the worker. */
 static void
-changed(void)
+changed(const struct exceptions *x)
 {
-	onaccess_content_changed();
+	if (x->on_change != NULL)
+		x->on_change(x->on_change_arg);
+}
+
+void
+exceptions_on_change(struct exceptions *x, void (*fn)(void *arg), void *arg)
+{
+	x->on_change = fn;
+	x->on_change_arg = arg;
 }
 
 static json_t *refusal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -682,7 +678,7 @@ out:
 	except_clear(&e);
 	except_list_free(&next);
 	if (json_array_size(evs) > 0)
-		changed();
+		changed(x);
 	emit_all(evs);
 	return ans;
 }
@@ -751,7 +747,7 @@ out:
 	pthread_mutex_unlock(&x->lock);
 	except_list_free(&next);
 	if (json_array_size(evs) > 0)
-		changed();
+		changed(x);
 	emit_all(evs);
 	return ans;
 }
@@ -790,12 +786,11 @@ exceptions_status(struct exceptions *x, const struct except_list *content)
 	json_t *o;
 
 	pthread_mutex_lock(&x->lock);
-	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "config", (json_int_t)x->config.n,
-		      "local", (json_int_t)x->local.n, "content",
-		      (json_int_t)(content != NULL ? content->n : 0), "fleet",
-		      (json_int_t)x->fleet.n, "fleet_revision", (json_int_t)x->fleet_revision,
-		      "server_takes", server_takes[x->policy], "suppressed",
-		      (json_int_t)x->suppressed);
+	o = json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "config", (json_int_t)x->config.n, "local",
+	    (json_int_t)x->local.n, "content", (json_int_t)(content != NULL ? content->n : 0),
+	    "fleet", (json_int_t)x->fleet.n, "fleet_revision", (json_int_t)x->fleet_revision,
+	    "server_takes", server_takes[x->policy], "suppressed", (json_int_t)x->suppressed);
 	if (o != NULL && x->fleet_not_taken > 0)
 		json_object_set_new(o, "fleet_not_taken", json_integer(x->fleet_not_taken));
 	if (o != NULL && x->fleet_refused_revision > 0)
@@ -824,23 +819,20 @@ same_list(const struct except_list *a, const struct except_list *b)
 }
 
 void
-exceptions_fleet(struct exceptions *x, const json_t *answer)
+exceptions_fleet_list(struct exceptions *x, int64_t revision, struct except_list *list,
+		      const char *refused)
 {
-	struct except_list all, taken;
-	struct ward_diag d;
-	int64_t revision;
+	struct except_list all = *list, taken;
 	unsigned not_taken = 0, i;
 	json_t *evs = json_array();
 	char msg[WARD_MAX_EXCEPT_TEXT + 200], safe[400];
-	int r, differ = 0;
+	int differ = 0;
 
-	memset(&all, 0, sizeof(all));
+	memset(list, 0, sizeof(*list));
 	memset(&taken, 0, sizeof(taken));
-	diag_clear(&d);
-	r = fleet_parse(answer, &revision, &all, &d);
 	pthread_mutex_lock(&x->lock);
-	if (r != 0) {
-		jcheck_escape(d.msg, safe, sizeof(safe));
+	if (refused != NULL) {
+		jcheck_escape(refused, safe, sizeof(safe));
 		snprintf(msg, sizeof(msg), "refused the fleet server's exceptions%s: %s",
 			 revision >= 0 ? "" : " (no revision)", safe);
 		/* Said when it is news: the server stops sending a revision we
@@ -871,8 +863,7 @@ exceptions_fleet(struct exceptions *x, const json_t *answer)
 			snprintf(msg, sizeof(msg),
 				 "a %s exception from the fleet server is not taken: "
 				 "server.exceptions is %s",
-				 except_kind_name(all.v[i].kind),
-				 server_takes[x->policy]);
+				 except_kind_name(all.v[i].kind), server_takes[x->policy]);
 			alert_locked(x, evs, "exception-not-taken", msg, &all.v[i], revision);
 		}
 	fleet_save(x, revision, &all);
@@ -890,7 +881,7 @@ out:
 	except_list_free(&all);
 	except_list_free(&taken);
 	if (differ)
-		changed();
+		changed(x);
 	emit_all(evs);
 }
 
@@ -942,6 +933,6 @@ exceptions_reconfigure(struct exceptions *x, const struct agent_config *next)
 	pthread_mutex_unlock(&x->lock);
 	except_list_free(&cfg);
 	if (differ)
-		changed();
+		changed(x);
 	emit_all(evs);
 }

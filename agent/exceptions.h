@@ -40,6 +40,15 @@ struct json_t;
 int exceptions_new(const struct agent_config *c, struct exceptions **out);
 void exceptions_free(struct exceptions *x);
 
+/*
+ * fn(arg) is called after every change of the exceptions in force (an
+ * add, a remove, a reload, a fleet list), outside the list's lock, so that
+ * what was decided under the old ones is forgotten: the worker passes
+ * its sensors' (the on-access verdict cache).  Exceptions know no sensor.
+ * Set once, before x is shared; fn NULL: nothing is called.
+ */
+void exceptions_on_change(struct exceptions *x, void (*fn)(void *arg), void *arg);
+
 /* An exception that applied, copied out for the event that says so. */
 struct exceptions_applied {
 	const char *source; /* static: "config", "local", "content", "fleet" */
@@ -96,13 +105,17 @@ struct json_t *exceptions_status(struct exceptions *x, const struct except_list 
 void exceptions_fleet_revisions(struct exceptions *x, int64_t *taken, int64_t *refused);
 
 /*
- * A check-in answer's "exceptions" (untrusted): {"revision": R, "list":
- * [...]}.  Taken whole or not at all: a malformed answer is refused (the
- * list in force stays, the refusal is journaled and reported with its
- * revision so that the server need not send it again); of a good one, the
- * kinds server.exceptions does not allow are left out and journaled.
+ * A check-in answer's "exceptions", as the uplink process read them
+ * (except_fleet_parse) and the worker decoded them (upmsg): revision R
+ * (-1: none could be read) and the list (taken: *list is empty after), or
+ * refused with why (printable).  Taken whole or not at all: a refused list
+ * leaves the list in force, and the refusal is journaled and reported
+ * with its revision so that the server need not send it again; of a good
+ * one, the kinds server.exceptions does not allow are left out and
+ * journaled.
  */
-void exceptions_fleet(struct exceptions *x, const struct json_t *answer);
+void exceptions_fleet_list(struct exceptions *x, int64_t revision, struct except_list *list,
+			   const char *refused);
 
 /* The content in use changed from old to new (either may be NULL):
  * journals what exceptions it added and removed when journal is set. */

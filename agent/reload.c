@@ -9,7 +9,6 @@
  */
 #include "agent/reload.h"
 #include "agent/worker.h"
-#include "event/journal.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -68,94 +67,22 @@ out:
 	return r;
 }
 
-/* A string field: its place and size in struct agent_config, and how many
- * of them (an array of strings). */
-struct strfield {
-	const char *name;
-	size_t off, size, n;
-};
-
-#define STR(f)                                                                                     \
-	{                                                                                          \
-#f, offsetof(struct agent_config, f), sizeof(((struct agent_config *)0)->f), 1     \
-	}
-#define STRS(f, N)                                                                                 \
-	{                                                                                          \
-#f, offsetof(struct agent_config, f), sizeof(((struct agent_config *)0)->f[0]), N  \
-	}
-
-static const struct strfield strings[] = {
-    STR(state_dir),
-    STR(run_dir),
-    STRS(trusted_keys, CONFIG_MAX_KEYS),
-    STR(initial_content),
-    STR(validator_user),
-    STR(scan_user),
-    STRS(onaccess_paths, CONFIG_MAX_KEYS),
-    STRS(onaccess_block_open, CONFIG_MAX_KEYS),
-    STR(ndjson_path),
-    STR(syslog_socket),
-    STRS(fim_paths, CONFIG_MAX_KEYS),
-    STRS(fim_excludes, CONFIG_MAX_KEYS),
-    STR(fim_hash),
-    STR(server_url),
-    STR(server_ca),
-    STR(server_enroll_token),
-    STR(server_machine_id_file),
-    STR(server_hw_file),
-    STRS(exceptions, WARD_MAX_CONFIG_EXCEPTIONS),
-};
-
+/*
+ * The table config_load reads wardd.yaml through is the one statement of
+ * what a configuration may hold: the same rows check the bytes here, so a
+ * key added there is checked here with its range, and a number the file
+ * could not have held (a memory limit of 0, 10^9 threads) never reaches
+ * the code that shifts it into bytes or sizes an array by it.
+ */
 int
 reload_config_check(const struct agent_config *c, struct ward_diag *d)
 {
-	const char *base = (const char *)c;
-	const struct {
-		const char *name;
-		unsigned v, max;
-	} counts[] = {
-	    {"ntrusted", c->ntrusted, CONFIG_MAX_KEYS},
-	    {"onaccess_npaths", c->onaccess_npaths, CONFIG_MAX_KEYS},
-	    {"onaccess_nblock_open", c->onaccess_nblock_open, CONFIG_MAX_KEYS},
-	    {"fim_npaths", c->fim_npaths, CONFIG_MAX_KEYS},
-	    {"fim_nexcludes", c->fim_nexcludes, CONFIG_MAX_KEYS},
-	    {"nexceptions", c->nexceptions, WARD_MAX_CONFIG_EXCEPTIONS},
-	};
-	const struct {
-		const char *name;
-		int v, max;
-	} enums[] = {
-	    {"onaccess_fail_closed", c->onaccess_fail_closed, 1},
-	    {"onaccess_quarantine", c->onaccess_quarantine, 1},
-	    {"syslog", c->syslog, 1},
-	    {"fim_realtime", c->fim_realtime, 1},
-	    {"fim_content_paths", c->fim_content_paths, 1},
-	    {"fim_package_manager", c->fim_package_manager, CONFIG_PKG_IGNORE},
-	    {"server_exceptions", c->server_exceptions, CONFIG_SRVEXC_ALL},
-	    {"journal_fsync", c->journal_fsync, JOURNAL_FSYNC_NEVER},
-	};
-	size_t i, k;
+	struct ward_diag why;
 
-	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
-		for (k = 0; k < strings[i].n; k++)
-			if (memchr(base + strings[i].off + k * strings[i].size, '\0',
-				   strings[i].size) == NULL)
-				return diag_set(d, WARD_EPROTO, "worker-config", 0, 0,
-						"%s[%zu] does not end within its %zu bytes",
-						strings[i].name, k, strings[i].size);
-	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
-		if (counts[i].v > counts[i].max)
-			return diag_set(d, WARD_EPROTO, "worker-config", 0, 0,
-					"%s is %u, more than its array holds (%u)", counts[i].name,
-					counts[i].v, counts[i].max);
-	for (i = 0; i < sizeof(enums) / sizeof(enums[0]); i++)
-		if (enums[i].v < 0 || enums[i].v > enums[i].max)
-			return diag_set(d, WARD_EPROTO, "worker-config", 0, 0,
-					"%s is %d, not one of 0..%d", enums[i].name, enums[i].v,
-					enums[i].max);
-	if (c->signature_threshold < 1)
-		return diag_set(d, WARD_EPROTO, "worker-config", 0, 0, "signature_threshold is 0");
-	return 0;
+	diag_clear(&why);
+	if (config_check(c, &why) == 0)
+		return 0;
+	return diag_set(d, WARD_EPROTO, "worker-config", 0, 0, "%s", why.msg);
 }
 
 int

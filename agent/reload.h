@@ -18,9 +18,11 @@
  * two never disagree on the configuration that runs.
  *
  * A configuration arrives as bytes: before anything uses it,
- * reload_config_check refuses one whose strings do not end within their
- * arrays, whose counts exceed their arrays, or whose enums and flags are
- * out of range — never a silent repair.
+ * reload_config_check refuses one that wardd.yaml could not have given —
+ * through the same table of keys and ranges config_load reads the file by
+ * (config_check): a string that does not end within its array, a count
+ * beyond its array, a number out of its key's range, an enum or flag out
+ * of range — never a silent repair.
  */
 #ifndef WARD_AGENT_RELOAD_H
 #define WARD_AGENT_RELOAD_H
@@ -65,8 +67,9 @@ int reload_recv(struct ipc *ch, double deadline, struct agent_config **out, unsi
 		struct ward_diag *d);
 
 /*
- * Checks c, which came as bytes: 0, or WARD_EPROTO with d naming the
- * first field that is wrong.  A pure function, for tests.
+ * Checks c, which came as bytes (config_check): 0, or WARD_EPROTO with d
+ * naming the first key that is wrong by its wardd.yaml name.  A pure
+ * function, for tests.
  */
 int reload_config_check(const struct agent_config *c, struct ward_diag *d);
 

@@ -7,6 +7,7 @@
  * of the content image beyond what rulefile_parse verifies.
  */
 #include "agent/scanner.h"
+#include "agent/proctab.h"
 #include "agent/sandbox.h"
 #include "scan/matcher.h"
 #include "scan/rulefile.h"
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 /* How long the scanner waits to hand a verdict over: the worker reads
@@ -49,32 +49,6 @@ scanner_sandbox(const struct agent_config *c)
 	    SCMP_SYS(sendmsg),
 	    SCMP_SYS(poll),
 	    SCMP_SYS(ppoll),
-	    /* memory, threads, signals, time (the matcher and libc) */
-	    SCMP_SYS(brk),
-	    SCMP_SYS(mmap),
-	    SCMP_SYS(munmap),
-	    SCMP_SYS(mremap),
-	    SCMP_SYS(mprotect),
-	    SCMP_SYS(madvise),
-	    SCMP_SYS(futex),
-	    SCMP_SYS(rt_sigreturn),
-	    SCMP_SYS(rt_sigprocmask),
-	    SCMP_SYS(rt_sigaction),
-	    SCMP_SYS(clock_gettime),
-	    SCMP_SYS(gettimeofday),
-	    SCMP_SYS(getpid),
-	    SCMP_SYS(gettid),
-	    SCMP_SYS(tgkill),
-	    SCMP_SYS(getrandom),
-	    SCMP_SYS(sched_yield),
-	    SCMP_SYS(sched_getaffinity),
-	    SCMP_SYS(rseq),
-	    SCMP_SYS(set_robust_list),
-	    SCMP_SYS(sigaltstack),
-	    SCMP_SYS(getrlimit),
-	    SCMP_SYS(prlimit64),
-	    SCMP_SYS(exit),
-	    SCMP_SYS(exit_group),
 	    /* each scan's own time bound */
 	    SCMP_SYS(alarm),
 	    SCMP_SYS(setitimer),
@@ -83,14 +57,9 @@ scanner_sandbox(const struct agent_config *c)
 	};
 	int r;
 
-#ifndef SANDBOX_NO_AS_LIMIT
-	if ((r = sandbox_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0)
-		return r;
-#endif
-	/* No file to grow, few descriptors: the channel, the content, one
-	 * file at a time. */
-	if ((r = sandbox_limit(RLIMIT_FSIZE, 0)) != 0 || (r = sandbox_limit(RLIMIT_CORE, 0)) != 0 ||
-	    (r = sandbox_limit(RLIMIT_NOFILE, 16)) != 0)
+	/* Its row's limits (proctab.c): no file to grow, few descriptors
+	 * (the channel, the content, one file at a time), no processes. */
+	if ((r = proctab_apply_limits(PROC_SCANNER, c)) != 0)
 		return r;
 	return sandbox_enter(c->scan_user, allowed, sizeof(allowed) / sizeof(allowed[0]),
 			     F_GET_SEALS);

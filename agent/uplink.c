@@ -9,7 +9,8 @@
 #include "agent/uplink.h"
 #include "agent/exceptions.h"
 #include "agent/outputs.h"
-#include "agent/uplink_fetch.h"
+#include "agent/uplink_call.h"
+#include "agent/uplink_net.h"
 #include "agent/uplink_report.h"
 #include "agent/worker.h"
 #include "crypto/digest.h"
@@ -18,12 +19,10 @@
 #include "content/download.h"
 #include "content/store.h"
 #include "util/alloc.h"
-#include "util/answer.h"
 #include "util/file.h"
 #include "proto/checkin.h"
 #include "proto/jcheck.h"
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <dirent.h>
 #include <errno.h>
@@ -35,16 +34,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ANSWER (4u << 20)
 #define BATCH_BYTES (4u << 20)
 #define BACKOFF_MAX_S 60
-#define LONG_POLL_S 30 /* the server holds a check-in at most its interval */
 #define REFUSALS_PER_MINUTE 10
 
 static struct {
 	const struct agent_config *cfg;
 	struct journal *j;
-	CURL *curl, *poll; /* uploads and enrollment; check-ins */
 	char state_path[CONFIG_MAX_PATH + 32];
 	char agent_id[64], secret[96], journal_id[40];
 	char prev_id[64], prev_secret[96]; /* an identity the server no longer took */
@@ -111,6 +107,15 @@ uplink_status(void)
 	if (U.error[0] != '\0')
 		json_object_set_new(o, "error", json_string(U.error));
 	pthread_mutex_unlock(&U.lock);
+	{ /* the process that talks to the server, and how often it started */
+		unsigned starts;
+		long pid;
+
+		uplink_call_proc(&pid, &starts);
+		json_object_set_new(
+		    o, "process",
+		    json_pack("{s:I, s:I}", "pid", (json_int_t)pid, "starts", (json_int_t)starts));
+	}
 	return o;
 }
 
@@ -184,81 +189,31 @@ hardware_id(char out[65])
 	(void)digest_to_hex(md, sizeof(md), out, 65);
 }
 
-/* --- HTTP ------------------------------------------------------------------ */
+/* --- calls ------------------------------------------------------------------ */
 
-/* The credential's header line; the caller wipes out after use. */
+/* The credential ("ID:SECRET") for a call; the caller wipes out after use. */
 static void
-bearer_line(char *out, size_t outlen)
+credential(char *out, size_t outlen)
 {
 	pthread_mutex_lock(&U.lock); /* the enrolling thread may change them */
-	snprintf(out, outlen, "Authorization: Bearer %s:%s", U.agent_id, U.secret);
+	snprintf(out, outlen, "%s:%s", U.agent_id, U.secret);
 	pthread_mutex_unlock(&U.lock);
 }
 
-/* Frees a header list, wiping the copies of the credential it holds. */
-static void
-free_headers(struct curl_slist *h)
+/* body as compact JSON text (wiped and freed by the caller with
+ * free_text); NULL when out of memory. */
+static char *
+text_of(json_t *body)
 {
-	struct curl_slist *i;
-
-	for (i = h; i != NULL; i = i->next)
-		OPENSSL_cleanse(i->data, strlen(i->data));
-	curl_slist_free_all(h);
+	return json_dumps(body, JSON_COMPACT);
 }
 
-/*
- * POSTs body to server.url + path.  Returns the HTTP status (0 when the
- * server could not be reached, with err), *resp the JSON answer or NULL.
- */
-static long
-post(CURL *c, const char *path, json_t *body, int auth, json_t **resp, char *err, size_t errlen)
+static void
+free_text(char *text)
 {
-	struct curl_slist *h = NULL;
-	struct answer a = {NULL, 0, MAX_ANSWER};
-	char url[1200], bearer[200], cerr[CURL_ERROR_SIZE] = "";
-	char *text = json_dumps(body, JSON_COMPACT);
-	long code = 0;
-	CURLcode rc;
-
-	*resp = NULL;
-	if (text == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return 0;
-	}
-	snprintf(url, sizeof(url), "%s%s", U.cfg->server_url, path);
-	h = curl_slist_append(h, "Content-Type: application/json");
-	if (auth) {
-		bearer_line(bearer, sizeof(bearer));
-		h = curl_slist_append(h, bearer);
-		OPENSSL_cleanse(bearer, sizeof(bearer));
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, answer_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	else
-		snprintf(err, errlen, "%s: %s", U.cfg->server_url,
-			 cerr[0] ? cerr : curl_easy_strerror(rc));
-	if (a.p != NULL)
-		*resp = json_loads(a.p, 0, NULL);
-	if (code != 0 && code != 200) { /* the server's words, made safe to log and show */
-		const char *e = json_string_value(json_object_get(*resp, "error"));
-		char safe[300];
-
-		jcheck_escape(e != NULL ? e : "?", safe, sizeof(safe));
-		snprintf(err, errlen, "the server answered %ld: %s", code, safe);
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	free_headers(h);
-	free(a.p);
+	if (text != NULL)
+		OPENSSL_cleanse(text, strlen(text));
 	free(text);
-	return code;
 }
 
 /* --- enrollment ------------------------------------------------------------ */
@@ -375,9 +330,9 @@ journal_behind(long long acked, const char *jid)
 static int
 enroll(char *err, size_t errlen)
 {
-	char machine[128], hw[65], host[256] = "";
-	json_t *body, *resp = NULL;
-	const char *id, *sec;
+	char machine[128], hw[65], host[256] = "", *text;
+	struct upmsg_enrolled e;
+	json_t *body;
 	long code;
 	int r;
 
@@ -397,29 +352,31 @@ enroll(char *err, size_t errlen)
 		json_object_set_new(body, "secret", json_string(U.prev_secret));
 	}
 	pthread_mutex_unlock(&U.lock);
-	code = post(U.curl, "/api/v1/enroll", body, 0, &resp, err, errlen);
+	text = text_of(body);
 	json_decref(body);
-	id = json_string_value(json_object_get(resp, "agent_id"));
-	sec = json_string_value(json_object_get(resp, "secret"));
-	/* Formats, not lengths: they go into a header line and the log. */
-	if ((code != 200 && code != 202) || !jcheck_hex(id, 32) || !jcheck_hex(sec, 64)) {
-		json_decref(resp);
-		if (code == 200 || code == 202)
-			snprintf(err, errlen, "the server's enrollment answer is malformed");
-		return code == 403 || code == 400 ? -2 : -1;
+	if (text == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
+	/* The uplink process checked the answer's formats, and its decoder
+	 * here again (hex, of their lengths): they go into a header line and
+	 * the log. */
+	code = uplink_call_enroll(text, strlen(text), &e, err, errlen);
+	free_text(text);
+	if (code != 200 && code != 202)
+		return code == 403 || code == 400 ? -2 : -1;
 	err[0] = '\0';
 	pthread_mutex_lock(&U.lock);
-	snprintf(U.agent_id, sizeof(U.agent_id), "%s", id);
-	snprintf(U.secret, sizeof(U.secret), "%s", sec);
+	snprintf(U.agent_id, sizeof(U.agent_id), "%s", e.agent_id);
+	snprintf(U.secret, sizeof(U.secret), "%s", e.secret);
 	OPENSSL_cleanse(U.prev_id, sizeof(U.prev_id));
 	OPENSSL_cleanse(U.prev_secret, sizeof(U.prev_secret));
 	pthread_mutex_unlock(&U.lock);
+	OPENSSL_cleanse(e.secret, sizeof(e.secret));
 	{
 		char jid[33];
 
 		if (new_journal_id(jid) != 0) {
-			json_decref(resp);
 			snprintf(err, errlen, "no randomness");
 			return -1;
 		}
@@ -433,15 +390,7 @@ enroll(char *err, size_t errlen)
 			 "enrolled as agent %s, waiting for an operator's approval (ward fleet "
 			 "approve %s): this host's identity was enrolled already",
 			 U.agent_id, U.agent_id);
-	{
-		const char *how = json_string_value(json_object_get(resp, "how"));
-		char safe[40];
-
-		jcheck_escape(how != NULL ? how : "?", safe, sizeof(safe));
-		worker_log("enrolled with %s as agent %s (%s)", U.cfg->server_url, U.agent_id,
-			   safe);
-	}
-	json_decref(resp);
+	worker_log("enrolled with %s as agent %s (%s)", U.cfg->server_url, U.agent_id, e.how);
 	if (save_state() != 0) {
 		snprintf(err, errlen, "cannot save %.500s", U.state_path);
 		return -1;
@@ -529,17 +478,16 @@ refuse(const char *why)
  * field of desired was validated (checkin_answer_check) before any is used;
  * what the agent runs and refused is st, the worker's typed state. */
 static void
-follow(CURL *c, const struct checkin_answer *want, const struct store_state *st)
+follow(const struct checkin_answer *want, const struct store_state *st)
 {
 	long long have = st->current.present ? (long long)st->current.version : 0;
-	char msg[1500], err[600], bearer[200];
+	char msg[1500], err[600], cred[200];
 	const struct download_target t = want->desired;
-	uint8_t *buf = NULL;
-	size_t len = 0;
+	const uint8_t *buf = NULL;
 	double ms;
 	long long got;
 	unsigned i;
-	int r;
+	long code;
 
 	if (want->desired_state != CHECKIN_DESIRED_OK) {
 		snprintf(msg, sizeof(msg), "refused the fleet server's desired content: %s",
@@ -559,11 +507,13 @@ follow(CURL *c, const struct checkin_answer *want, const struct store_state *st)
 	for (i = 0; i < st->nrejected; i++)
 		if (st->rejected[i].version == t.version)
 			return; /* refused here already: the server sees it in our report */
-	bearer_line(bearer, sizeof(bearer));
-	r = uplink_fetch(c, U.cfg->server_url, U.cfg->state_dir, bearer, &t, &buf, &len, err,
-			 sizeof(err));
-	OPENSSL_cleanse(bearer, sizeof(bearer));
-	if (r != 0) {
+	/* The uplink process downloads it; what it hands over is taken only
+	 * with the size and SHA-256 announced (uplink_call_fetch), and then
+	 * goes through every check any bundle does. */
+	credential(cred, sizeof(cred));
+	code = uplink_call_fetch(cred, &t, &buf, err, sizeof(err));
+	OPENSSL_cleanse(cred, sizeof(cred));
+	if (code != 200 || buf == NULL) {
 		refuse(err);
 		return;
 	}
@@ -571,10 +521,10 @@ follow(CURL *c, const struct checkin_answer *want, const struct store_state *st)
 	U.refused[0] = '\0'; /* the next problem is news again */
 	pthread_mutex_unlock(&U.lock);
 	got = t.version;
-	if (worker_activate(buf, len, &got, &ms, msg, sizeof(msg)) != 0)
+	if (worker_activate(buf, (size_t)t.size, &got, &ms, msg, sizeof(msg)) != 0)
 		worker_log("content version %lld from the fleet server refused: %s",
 			   (long long)t.version, msg);
-	ward_free(buf);
+	uplink_call_unmap(buf, t.size);
 }
 
 /* Checks in; *next is when to check in again (seconds), *acked what the
@@ -583,14 +533,15 @@ follow(CURL *c, const struct checkin_answer *want, const struct store_state *st)
  * worker's typed state: wardd, ward-sim and the server share its one
  * definition. */
 static long
-checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t errlen)
+checkin(int *next, long long *acked, char jid[40], char *err, size_t errlen)
 {
 	struct store_state *st = malloc(sizeof(*st)); /* some 10 KiB: not on the stack */
 	struct uplink_report_in in;
-	json_t *body = NULL, *status = NULL, *resp = NULL;
+	json_t *body = NULL, *status = NULL;
 	struct checkin_answer ans, *want;
+	struct upmsg_exceptions exc;
 	struct exceptions *x;
-	struct ward_diag d;
+	char cred[200], *text = NULL;
 	long code = 0;
 
 	memset(&in, 0, sizeof(in));
@@ -611,19 +562,24 @@ checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t er
 	in.journal_id = jid;
 	/* A long poll: the server answers when there is something to do, or
 	 * after at most its check-in interval. */
-	in.wait_s = LONG_POLL_S;
+	in.wait_s = UPLINK_LONG_POLL_S;
 	in.status = status;
 	resources(&in.cpu_pct, &in.rss_kb);
 	if ((body = uplink_report_encode(&in)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	code = post(c, "/api/v1/checkin", body, 1, &resp, err, errlen);
-	if (code == 200 && checkin_answer_check(resp, &ans, &d) != 0) {
-		/* a server that answers outside the protocol: a failed check-in */
-		snprintf(err, errlen, "the server's check-in answer: %s", d.msg);
-		code = 502;
-	} else if (code == 200) {
+	if ((text = text_of(body)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	/* The uplink process checked the server's answer against the
+	 * protocol (an answer outside it is a failed check-in, 502), and its
+	 * decoder here again, field by field. */
+	credential(cred, sizeof(cred));
+	code = uplink_call_checkin(cred, text, strlen(text), &ans, &exc, err, errlen);
+	OPENSSL_cleanse(cred, sizeof(cred));
+	if (code == 200) {
 		*next = (int)ans.next_checkin_s;
 		*acked = (long long)ans.events_acked;
 		pthread_mutex_lock(&U.lock);
@@ -633,10 +589,10 @@ checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t er
 		pthread_mutex_unlock(&U.lock);
 		/* The fleet's exceptions, when the server sends a new list:
 		 * checked whole, and taken only as server.exceptions allows. */
-		if (ans.exceptions != NULL)
-			exceptions_fleet(worker_exceptions(), ans.exceptions);
-		json_decref(ans.exceptions);
-		ans.exceptions = NULL;
+		if (exc.state != UPMSG_EXC_NONE)
+			exceptions_fleet_list(worker_exceptions(), exc.revision, &exc.list,
+					      exc.state == UPMSG_EXC_REFUSED ? exc.reason : NULL);
+		upmsg_exceptions_free(&exc);
 		/* Followed by the uplink thread: a download and an activation
 		 * (up to validator.timeout_s) must not stop the check-ins, or
 		 * the gate would take a slow activation for an agent gone
@@ -652,9 +608,9 @@ checkin(CURL *c, int *next, long long *acked, char jid[40], char *err, size_t er
 		}
 	}
 out:
+	free(text);
 	json_decref(body);
 	json_decref(status);
-	json_decref(resp);
 	free(st);
 	return code;
 }
@@ -688,8 +644,10 @@ upload(long long *acked, const char *jid, char *err, size_t errlen)
 {
 	struct journal_stats js;
 	struct batch b = {json_array(), 0, U.cfg->server_batch_max, 0};
-	json_t *body, *resp = NULL;
+	json_t *body;
 	uint64_t from = (uint64_t)*acked + 1, keep;
+	char cred[200], *text;
+	int64_t got = 0;
 	long code;
 	int more;
 
@@ -717,14 +675,19 @@ upload(long long *acked, const char *jid, char *err, size_t errlen)
 		U.sent_max = b.last;
 	pthread_mutex_unlock(&U.lock);
 	body = json_pack("{s:s, s:o}", "journal_id", jid, "events", b.events);
-	code = post(U.curl, "/api/v1/events", body, 1, &resp, err, errlen);
+	text = text_of(body);
 	json_decref(body);
-	if (code != 200 || !json_is_integer(json_object_get(resp, "acked"))) {
-		json_decref(resp);
+	if (text == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	*acked = (long long)json_integer_value(json_object_get(resp, "acked"));
-	json_decref(resp);
+	credential(cred, sizeof(cred));
+	code = uplink_call_events(cred, text, strlen(text), &got, err, errlen);
+	OPENSSL_cleanse(cred, sizeof(cred));
+	free(text);
+	if (code != 200)
+		return -1;
+	*acked = (long long)got;
 	if (journal_behind(*acked, jid))
 		return 1; /* again, under the journal id in force */
 	/* Drop only what the server has and every local output delivered. */
@@ -777,12 +740,13 @@ enrolled(void)
 static void *
 poll_thread(void *arg)
 {
-	CURL *c = arg;
 	char err[600], jid[40];
 	double backoff = 1;
 	long long server_acked = 0;
 	int next = 0;
 	long code;
+
+	(void)arg;
 
 	for (;;) {
 		if (!enrolled()) {
@@ -796,7 +760,7 @@ poll_thread(void *arg)
 			continue;
 		}
 		err[0] = '\0';
-		code = checkin(c, &next, &server_acked, jid, err, sizeof(err));
+		code = checkin(&next, &server_acked, jid, err, sizeof(err));
 		if (code == 403) { /* revoked: say so, stop calling */
 			set_state("revoked", err);
 			worker_log("uplink: %s; no further calls", err);
@@ -869,7 +833,7 @@ follow_desired(void)
 		return;
 	if ((st = malloc(sizeof(*st))) != NULL) {
 		worker_content_state(st, &mode);
-		follow(U.curl, want, st);
+		follow(want, st);
 	}
 	free(st);
 	free(want);
@@ -911,7 +875,7 @@ uplink_thread(void *arg)
 		if (!polling) {
 			pthread_t t;
 
-			if (pthread_create(&t, NULL, poll_thread, U.poll) == 0) {
+			if (pthread_create(&t, NULL, poll_thread, NULL) == 0) {
 				pthread_detach(t);
 				polling = 1;
 			}
@@ -943,23 +907,6 @@ uplink_thread(void *arg)
 	return NULL;
 }
 
-static CURL *
-new_curl(const struct agent_config *c)
-{
-	CURL *h = curl_easy_init();
-
-	if (h == NULL)
-		return NULL;
-	curl_easy_setopt(h, CURLOPT_CAINFO, c->server_ca[0] ? c->server_ca : NULL);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)LONG_POLL_S + 60);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	return h;
-}
-
 int
 uplink_start(const struct agent_config *c, struct journal *j, char *why, size_t whylen)
 {
@@ -977,11 +924,9 @@ uplink_start(const struct agent_config *c, struct journal *j, char *why, size_t 
 		U.sent_max = js.next_seq - 1;
 	}
 	snprintf(U.state_path, sizeof(U.state_path), "%s/uplink.json", c->state_dir);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((U.curl = new_curl(c)) == NULL || (U.poll = new_curl(c)) == NULL) {
-		snprintf(why, whylen, "cannot start libcurl");
+	/* TLS, HTTP and JSON of the server: in the uplink process. */
+	if (uplink_call_init(c, why, whylen) != 0)
 		return -1;
-	}
 	snprintf(U.state, sizeof(U.state), "enrolling");
 	if (load_state() == 0)
 		snprintf(U.state, sizeof(U.state), "enrolled");

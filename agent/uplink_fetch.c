@@ -1,21 +1,22 @@
 /*
  * uplink_fetch: one bundle download, by descriptor.  See uplink_fetch.h.
  *
- * Must hold: no path from the server reaches the file system (the part
- * file's name is a validated digest, opened with openat under the
- * downloads directory's descriptor, O_NOFOLLOW, O_EXCL when new); the
- * downloads directory is the agent's own and private (0700, its owner,
- * not a symlink) or nothing is written; a byte is stored only where
+ * Must hold: the part file is the worker's — made and opened by root in
+ * its private downloads directory (no path from the server reaches the
+ * file system: its name is a validated digest, opened with openat under
+ * the directory's descriptor, O_NOFOLLOW, O_EXCL when new) — and the
+ * uplink process only writes through the descriptor it is handed, so it
+ * needs no file system of its own; a byte is stored only where
  * download_answer_body says it fits, so the part never passes the
  * announced size (libcurl's CURLOPT_MAXFILESIZE does not see chunked
- * answers); a part that cannot be resumed is removed; only one part file
- * exists at a time; the finished file is read through its descriptor, at
- * most the announced size.
+ * answers); a part that cannot be resumed is emptied (and then removed
+ * by the worker); only one part file exists at a time; the finished file
+ * is read through its descriptor, at most the announced size.
  */
 #include "agent/uplink_fetch.h"
 #include "content/bundle.h"
 #include "crypto/digest.h"
-#include "util/alloc.h"
+#include "util/ipc.h"
 #include "util/file.h"
 
 #include <dirent.h>
@@ -206,67 +207,136 @@ transfer(CURL *c, const char *server_url, const char *auth, const struct downloa
 	return plan;
 }
 
-/* Reads the finished part through fd: exactly size bytes, or -1. */
+/* Copies the finished part (through fd: exactly size bytes) into a new
+ * sealed memory file *mfd.  0, or -1 with err. */
 static int
-read_part(int fd, uint64_t size, uint8_t **out, char *err, size_t errlen)
+copy_part(int fd, uint64_t size, int *mfd, char *err, size_t errlen)
 {
+	static uint8_t buf[1 << 16];
 	struct stat st;
-	uint8_t *buf;
-	size_t off = 0;
+	uint64_t off = 0;
 	ssize_t k;
+	int m = -1;
 
-	*out = NULL;
+	*mfd = -1;
 	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != size || size > BUNDLE_MAX_SIZE) {
 		snprintf(err, errlen, "the download is not the %llu bytes announced",
 			 (unsigned long long)size);
 		return -1;
 	}
-	if ((buf = ward_malloc((size_t)size)) == NULL) {
-		snprintf(err, errlen, "out of memory for a %llu-byte bundle",
-			 (unsigned long long)size);
+	if (ipc_memfd_open("ward-bundle", &m) != 0) {
+		snprintf(err, errlen, "cannot make a memory file: %s", strerror(errno));
 		return -1;
 	}
 	while (off < size) {
-		k = pread(fd, buf + off, (size_t)size - off, (off_t)off);
+		k = pread(fd, buf, size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf),
+			  (off_t)off);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0) {
-			snprintf(err, errlen, "cannot read the download: %s",
-				 k < 0 ? strerror(errno) : "it got shorter");
-			ward_free(buf);
+		if (k <= 0 || file_write_all(m, buf, (size_t)k) != 0) {
+			snprintf(err, errlen, "cannot copy the download: %s",
+				 k == 0 ? "it got shorter" : strerror(errno));
+			close(m);
 			return -1;
 		}
-		off += (size_t)k;
+		off += (uint64_t)k;
 	}
-	*out = buf;
+	if (ipc_memfd_seal(m, NULL, 0) != 0) {
+		snprintf(err, errlen, "cannot seal the download: %s", strerror(errno));
+		close(m);
+		return -1;
+	}
+	*mfd = m;
 	return 0;
 }
 
-int
-uplink_fetch(CURL *c, const char *server_url, const char *state_dir, const char *auth,
-	     const struct download_target *t, uint8_t **out, size_t *len, char *err, size_t errlen)
+/* The SHA-256 of the sealed memory file m (size bytes) in hex; 0 or -1. */
+static int
+memfd_sha256(int m, uint64_t size, char hex[65])
 {
-	char name[80], why[400] = "", hex[65];
-	enum download_plan plan = DOWNLOAD_COMPLETE;
-	uint8_t md[32], *buf = NULL;
-	uint64_t have = 0;
-	int dfd = -1, fd = -1, r = -1;
+	const uint8_t *p = NULL;
+	uint8_t md[32];
+	int r;
 
-	*out = NULL;
-	*len = 0;
+	if (ipc_memfd_map(m, (size_t)size, &p) != 0)
+		return -1;
+	r = digest_buf(DIGEST_SHA256, p, (size_t)size, md, sizeof(md));
+	ipc_memfd_unmap(p, (size_t)size);
+	return r == 0 && digest_to_hex(md, sizeof(md), hex, 65) == 0 ? 0 : -1;
+}
+
+int
+uplink_part_open(const char *state_dir, const struct download_target *t, int *fd, char *err,
+		 size_t errlen)
+{
+	char name[80];
+	uint64_t have = 0;
+	int dfd;
+
+	*fd = -1;
+	if (!download_sha_ok(t->sha256) || t->size == 0 || t->size > BUNDLE_MAX_SIZE) {
+		snprintf(err, errlen, "not a valid download target");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s.part", t->sha256);
+	if ((dfd = open_downloads(state_dir, err, errlen)) < 0)
+		return -1;
+	tidy(dfd, name);
+	*fd = open_part(dfd, name, t->size, &have, err, errlen);
+	close(dfd);
+	return *fd >= 0 ? 0 : -1;
+}
+
+void
+uplink_part_done(const char *state_dir, const struct download_target *t, int fd, int done)
+{
+	struct stat st;
+	char name[80], err[300];
+	int dfd;
+
+	if (fd < 0)
+		return;
+	if ((done || (fstat(fd, &st) == 0 && st.st_size == 0)) &&
+	    (dfd = open_downloads(state_dir, err, sizeof(err))) >= 0) {
+		snprintf(name, sizeof(name), "%s.part", t->sha256);
+		(void)unlinkat(dfd, name, 0);
+		close(dfd);
+	}
+	close(fd);
+}
+
+int
+uplink_fetch(CURL *c, const char *server_url, int part, const char *auth,
+	     const struct download_target *t, int *mfd, char *err, size_t errlen)
+{
+	char why[400] = "", hex[65];
+	enum download_plan plan = DOWNLOAD_COMPLETE;
+	struct stat st;
+	uint64_t have = 0;
+	int m = -1, r = -1;
+
+	*mfd = -1;
 	err[0] = '\0';
 	if (!download_sha_ok(t->sha256) || t->size == 0 || t->size > BUNDLE_MAX_SIZE) {
 		snprintf(err, errlen, "not a valid download target");
 		goto out;
 	}
-	snprintf(name, sizeof(name), "%s.part", t->sha256);
-	if ((dfd = open_downloads(state_dir, err, errlen)) < 0)
+	/* What the worker's part holds: resumed from its end, or emptied when
+	 * it is larger than the bundle can be. */
+	if (fstat(part, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "the part file is not a file");
 		goto out;
-	tidy(dfd, name);
-	if ((fd = open_part(dfd, name, t->size, &have, err, errlen)) < 0)
-		goto out;
+	}
+	have = (uint64_t)st.st_size;
+	if (have > t->size) {
+		if (ftruncate(part, 0) != 0) {
+			snprintf(err, errlen, "cannot empty the part file: %s", strerror(errno));
+			goto out;
+		}
+		have = 0;
+	}
 	if (have < t->size) /* else a finished download was not verified yet */
-		plan = transfer(c, server_url, auth, t, fd, have, why, sizeof(why));
+		plan = transfer(c, server_url, auth, t, part, have, why, sizeof(why));
 	if (plan == DOWNLOAD_KEEP) {
 		snprintf(err, errlen, "downloading %s: %s", t->sha256, why);
 		goto out;
@@ -274,31 +344,26 @@ uplink_fetch(CURL *c, const char *server_url, const char *state_dir, const char 
 	if (plan == DOWNLOAD_DISCARD) {
 		snprintf(err, errlen, "downloading %s: %s; the partial download is removed",
 			 t->sha256, why);
-		(void)unlinkat(dfd, name, 0);
+		(void)ftruncate(part, 0);
 		goto out;
 	}
 	/* Complete: whatever the digest says, the part has served. */
-	if (read_part(fd, t->size, &buf, why, sizeof(why)) != 0) {
+	if (copy_part(part, t->size, &m, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "downloading %s: %s; removed", t->sha256, why);
-		(void)unlinkat(dfd, name, 0);
+		(void)ftruncate(part, 0);
 		goto out;
 	}
-	(void)unlinkat(dfd, name, 0);
-	(void)digest_buf(DIGEST_SHA256, buf, (size_t)t->size, md, sizeof(md));
-	(void)digest_to_hex(md, sizeof(md), hex, sizeof(hex));
-	if (strcmp(hex, t->sha256) != 0) {
+	if (memfd_sha256(m, t->size, hex) != 0 || strcmp(hex, t->sha256) != 0) {
 		snprintf(err, errlen, "the bundle downloaded as %s has the sha256 %s; removed",
 			 t->sha256, hex);
-		ward_free(buf);
+		(void)ftruncate(part, 0);
 		goto out;
 	}
-	*out = buf;
-	*len = (size_t)t->size;
+	*mfd = m;
+	m = -1;
 	r = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
+	if (m >= 0)
+		close(m);
 	return r;
 }

@@ -38,7 +38,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,62 +49,27 @@ validator_sandbox(const struct agent_config *c)
 	    SCMP_SYS(read),
 	    SCMP_SYS(write),
 	    SCMP_SYS(close),
-	    SCMP_SYS(exit),
-	    SCMP_SYS(exit_group),
-	    SCMP_SYS(brk),
-	    SCMP_SYS(mmap),
-	    SCMP_SYS(munmap),
-	    SCMP_SYS(mremap),
-	    SCMP_SYS(mprotect),
-	    SCMP_SYS(madvise),
-	    SCMP_SYS(futex),
-	    SCMP_SYS(rt_sigreturn),
-	    SCMP_SYS(rt_sigprocmask),
-	    SCMP_SYS(rt_sigaction),
-	    SCMP_SYS(clock_gettime),
-	    SCMP_SYS(gettimeofday),
-	    SCMP_SYS(getpid),
-	    SCMP_SYS(gettid),
-	    SCMP_SYS(getrandom),
-	    SCMP_SYS(sched_yield),
-	    SCMP_SYS(sched_getaffinity),
 	    SCMP_SYS(fstat),
 	    SCMP_SYS(newfstatat),
 	    SCMP_SYS(lseek),
-	    SCMP_SYS(getrlimit),
-	    SCMP_SYS(prlimit64),
-	    SCMP_SYS(tgkill),
-	    SCMP_SYS(rseq),
-	    SCMP_SYS(set_robust_list),
 	    SCMP_SYS(getuid),
 	    SCMP_SYS(geteuid),
 	    SCMP_SYS(getgid),
 	    SCMP_SYS(getegid),
-	    SCMP_SYS(sigaltstack),
 	    /* The answer on the ipc channel: a frame, and a wait for room
 	     * in the socket until the deadline (ppoll where poll is not). */
 	    SCMP_SYS(sendmsg),
 	    SCMP_SYS(poll),
 	    SCMP_SYS(ppoll),
 	};
-	rlim_t fsize;
 	int r;
 
-	/* Limits first, while allowed to set them. */
-#ifndef SANDBOX_NO_AS_LIMIT
-	if ((r = sandbox_limit(RLIMIT_AS, (rlim_t)c->validator_memory_mb << 20)) != 0)
-		return r;
-#endif
-	/* The compiled image goes back in a memory file, which counts as a
-	 * file: its size is bounded as the child's memory (the image is built
-	 * in memory first).  The child can open no file, so that is the only
-	 * file it can grow. */
-	fsize = (rlim_t)c->validator_memory_mb << 20;
-	if (fsize > WARD_MAX_COMPILED_SIZE)
-		fsize = WARD_MAX_COMPILED_SIZE;
-	if ((r = sandbox_limit(RLIMIT_CPU, c->validator_cpu_s)) != 0 ||
-	    (r = sandbox_limit(RLIMIT_FSIZE, fsize)) != 0 ||
-	    (r = sandbox_limit(RLIMIT_CORE, 0)) != 0 || (r = sandbox_limit(RLIMIT_NOFILE, 8)) != 0)
+	/* Limits first, while allowed to set them: its row's (proctab.c).
+	 * The compiled image goes back in a memory file, which counts as a
+	 * file: its size is bounded as the child's memory, at most
+	 * WARD_MAX_COMPILED_SIZE.  The child can open no file, so that is the
+	 * only file it can grow. */
+	if ((r = proctab_apply_limits(PROC_VALIDATOR, c)) != 0)
 		return r;
 	return sandbox_enter(c->validator_user, allowed, sizeof(allowed) / sizeof(allowed[0]),
 			     F_ADD_SEALS);

@@ -6,6 +6,7 @@
  * worker; `wardd --scanner`, scans files in a sandbox for the worker.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #include "agent/supervisor.h"
 #include "agent/validator.h"
 #include "agent/scanner.h"
+#include "agent/uplink_net.h"
 #include "crypto/sign.h"
 #include "util/alloc.h"
 #include "util/file.h"
@@ -61,9 +63,10 @@ usage(FILE *f)
 		   "wardd starts itself as --worker (the root process that runs the\n"
 		   "sensors, the content and the control socket, started by the supervisor\n"
 		   "with its channels on fds 3 and 4), --validator (a bundle's sandboxed\n"
-		   "compile and test) and --scanner (the sandboxed processes that read and\n"
-		   "match files, as scan.user); these roles are for the agent's own use\n"
-		   "only (docs/agent.md, \"Processes\").\n");
+		   "compile and test), --scanner (the sandboxed processes that read and\n"
+		   "match files, as scan.user) and --uplink (the sandboxed process that talks\n"
+		   "to the fleet server, as server.user); these roles are for the agent's own\n"
+		   "use only (docs/agent.md, \"Processes\").\n");
 }
 
 /*
@@ -149,6 +152,22 @@ check_config(const struct agent_config *cfg, const char *path)
 	}
 	if (check_dirs(cfg, 0) != 0)
 		bad = 1;
+	{ /* the users the sandboxed processes become */
+		const char *const keys[] = {"validator.user", "scan.user", "server.user"};
+		const char *const users[] = {cfg->validator_user, cfg->scan_user, cfg->server_user};
+
+		for (i = 0; i < 3; i++) {
+			const struct passwd *pw = getpwnam(users[i]);
+
+			if (i == 2 && cfg->server_url[0] == '\0')
+				continue; /* no uplink */
+			if (pw == NULL || pw->pw_uid == 0) {
+				fprintf(stderr, "wardd: %s: %s %s: %s\n", path, keys[i], users[i],
+					pw == NULL ? "no such user" : "must not be root");
+				bad = 1;
+			}
+		}
+	}
 	if (cfg->initial_content[0] != '\0' && access(cfg->initial_content, R_OK) != 0) {
 		fprintf(stderr, "wardd: %s: initial_content %s: %s\n", path, cfg->initial_content,
 			strerror(errno));
@@ -308,6 +327,8 @@ main(int argc, char **argv)
 	    {"scanner", no_argument, NULL, 'S'},
 	    {"worker", no_argument, NULL, 'W'},
 	    {"scan-user", required_argument, NULL, 'u'},
+	    {"uplink", no_argument, NULL, 'L'},
+	    {"uplink-user", required_argument, NULL, 'N'},
 	    {"check-config", no_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'v'},
@@ -315,10 +336,11 @@ main(int argc, char **argv)
 	};
 	struct agent_config *cfg = NULL;
 	struct ward_diag d;
-	const char *config = NULL, *v_user = NULL, *s_user = NULL;
+	const char *config = NULL, *v_user = NULL, *s_user = NULL, *u_user = NULL;
 	char abs_config[4096];
 	long v_cpu = 0, v_mem = 0;
-	int c, foreground = 0, validator = 0, scanner = 0, worker = 0, check = 0, locks[2], r;
+	int c, foreground = 0, validator = 0, scanner = 0, worker = 0, uplink = 0, check = 0,
+	       locks[2], r;
 
 	without_gnutls_init(argv);
 	(void)prctl(PR_SET_NAME, "wardd"); /* the exec made it "exe"; a role renames it */
@@ -346,6 +368,12 @@ main(int argc, char **argv)
 		case 'u':
 			s_user = optarg;
 			break;
+		case 'L':
+			uplink = 1;
+			break;
+		case 'N':
+			u_user = optarg;
+			break;
 		case 'P':
 			v_cpu = validator_arg(optarg, 1, 3600);
 			break;
@@ -369,7 +397,7 @@ main(int argc, char **argv)
 	/* On the heap (ward_malloc): 200 KiB that the supervisor keeps
 	 * (supervisor_main takes it), not a stack frame's pages that stay
 	 * resident beside its copy. */
-	if (!worker && (cfg = ward_malloc(sizeof(*cfg))) == NULL) {
+	if (!worker && !uplink && (cfg = ward_malloc(sizeof(*cfg))) == NULL) {
 		fprintf(stderr, "wardd: out of memory\n");
 		return 1;
 	}
@@ -385,6 +413,13 @@ main(int argc, char **argv)
 		 * each; they allocate little, and briefly: two are enough. */
 		(void)mallopt(M_ARENA_MAX, 2);
 		return reload_worker_main(config);
+	}
+	if (uplink) {
+		/* The worker's child: its user in argv, the rest on its channel. */
+		if (optind != argc || u_user == NULL || u_user[0] == '\0' || scanner || validator ||
+		    worker || check)
+			return 2;
+		return uplink_net_main(u_user);
 	}
 	if (scanner) {
 		/* Like the validator: the worker passes what it runs with. */

@@ -178,6 +178,15 @@ host_recent_exec(void *arg, pid_t pid, char *exe, size_t exelen, char *comm, siz
 	return procmon_recent(W.procmon, pid, exe, exelen, comm, commlen, ppid);
 }
 
+/* The exceptions in force changed: the sensors are told as of new
+ * content, so that no verdict decided under the old ones (on-access's
+ * cache, the kernel's ignore marks) is used again.  arg: the set. */
+static void
+exceptions_changed(void *arg)
+{
+	sensor_set_content_changed(arg);
+}
+
 /* The worker's sensors, in the order they start: on-access first, so
  * that blocking is on before anything else is watched. */
 static int
@@ -845,6 +854,7 @@ worker_main(const struct agent_config *c, const char *config_path, struct ipc *h
 		logmsg("out of memory");
 		return WORKER_EXIT_CONFIG;
 	}
+	exceptions_on_change(W.exc, exceptions_changed, &W.sensors);
 	{
 		char why[700];
 

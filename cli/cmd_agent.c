@@ -2,7 +2,8 @@
  * ward agent: talks to the running wardd over its control socket
  * (RUN_DIR/control.sock, root only): one typed request frame
  * (lib/proto/ctlmsg.h), one answer (JSON text in a frame or a sealed
- * memory file).
+ * memory file) — and only to a peer that runs as root (SO_PEERCRED),
+ * checked before the first byte is sent.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -159,6 +160,34 @@ agent_answer(struct ipc_msg *m)
 	return ans;
 }
 
+/*
+ * 0 if the peer of fd, connected to path, is wardd: it listens as root.
+ * Whoever else listens there (a user who made the run directory, or
+ * replaced the socket in it) would get our request — a bundle, a path to
+ * scan, an exception — and answer as the agent: nothing is sent to it.
+ */
+static int
+peer_is_wardd(int fd, const char *path)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	memset(&cred, 0, sizeof(cred));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred)) {
+		fprintf(stderr, "ward: cannot tell who listens on %s: %s; nothing was sent\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if (cred.uid != 0) {
+		fprintf(stderr,
+			"ward: the control socket %s is not wardd's: its peer runs as uid %u "
+			"(pid %ld), not root; nothing was sent\n",
+			path, (unsigned)cred.uid, (long)cred.pid);
+		return -1;
+	}
+	return 0;
+}
+
 /* Sends req, returns the parsed answer (NULL: printed why, unless quiet
  * and the agent is simply not running). */
 json_t *
@@ -196,6 +225,8 @@ cli_agent_ask(const char *run_dir, json_t *req, int quiet)
 								   : "");
 		goto out;
 	}
+	if (peer_is_wardd(fd, path) != 0)
+		goto out;
 	r = ipc_new(fd, &ctlmsg_to_client, &ctlmsg_to_agent, &c);
 	fd = -1;
 	if (r == 0 && (ctlmsg_req_encode(&w, m) != 0 || w.err != 0)) {

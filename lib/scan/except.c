@@ -869,3 +869,37 @@ except_list_decode(struct rbuf *b, struct except_list *l, struct ward_diag *d)
 		except_list_free(l);
 	return r;
 }
+
+int
+except_fleet_parse(const json_t *o, int64_t *revision, struct except_list *all, struct ward_diag *d)
+{
+	const json_t *rev = json_object_get(o, "revision");
+	const char *key;
+	json_t *v;
+
+	*revision = -1;
+	memset(all, 0, sizeof(*all));
+	if (!json_is_object(o))
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+				"\"exceptions\" is an object {\"revision\", \"list\"}");
+	/* Read first, so that even a refusal can name the revision. */
+	if (!json_is_integer(rev) || json_integer_value(rev) < 0 ||
+	    json_integer_value(rev) > EXCEPT_MAX_REVISION)
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+				"\"revision\" is an integer from 0 to %lld",
+				(long long)EXCEPT_MAX_REVISION);
+	*revision = (int64_t)json_integer_value(rev);
+	if (json_object_get(o, "list") == NULL)
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0, "\"list\" is missing");
+	json_object_foreach((json_t *)o, key, v)
+	{
+		char safe[64];
+
+		(void)v;
+		if (strcmp(key, "revision") == 0 || strcmp(key, "list") == 0)
+			continue;
+		jcheck_escape(key, safe, sizeof(safe));
+		return diag_set(d, WARD_EFORMAT, NULL, 0, 0, "unknown key \"%s\"", safe);
+	}
+	return except_list_from_json(all, json_object_get(o, "list"), EXCEPT_IDS, d);
+}

@@ -175,6 +175,18 @@ int except_list_encode(const struct except_list *l, struct wbuf *out);
  */
 int except_list_decode(struct rbuf *b, struct except_list *l, struct ward_diag *d);
 
+/*
+ * The fleet server's list, as a check-in answer (and the agent's copy of
+ * it) holds it: {"revision": R, "list": [...]} — R an integer from 0 to
+ * EXCEPT_MAX_REVISION, the list as except_list_from_json reads it with
+ * EXCEPT_IDS, no other key.  0 with *revision and *all (cleared on entry);
+ * else WARD_EFORMAT (or the list's code) with d saying why, *all empty and
+ * *revision the revision if it could be read, else -1.
+ */
+#define EXCEPT_MAX_REVISION ((int64_t)1 << 53)
+int except_fleet_parse(const json_t *o, int64_t *revision, struct except_list *all,
+		       struct ward_diag *d);
+
 /* "sha256", "path" or "rule". */
 const char *except_kind_name(enum except_kind k);
 

@@ -562,3 +562,12 @@ ipc_memfd_unmap(const uint8_t *p, size_t n)
 	if (p != NULL && n > 0)
 		munmap((void *)p, n);
 }
+
+void
+ipc_msg_wipe(struct ipc_msg *m)
+{
+	/* The payload lies in the channel's own receive buffer (m->p borrows
+	 * it): writable memory, handed out read-only. */
+	if (m != NULL && m->p != NULL && m->len > 0)
+		explicit_bzero((void *)(uintptr_t)m->p, m->len);
+}

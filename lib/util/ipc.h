@@ -111,7 +111,8 @@ int ipc_fd(const struct ipc *c);
  * (a bug of the caller: nothing is sent, the channel stays open);
  * WARD_ECLOSED when the peer is gone (what it sent before can still be
  * received; then ipc_recv says WARD_ECLOSED and closes the channel);
- * WARD_ETIMEDOUT or WARD_EIO, which close the channel.  d (may be NULL) says why, its file naming the channel.
+ * WARD_ETIMEDOUT or WARD_EIO, which close the channel.  d (may be NULL) says why, its file naming
+ * the channel.
  */
 int ipc_send(struct ipc *c, uint16_t type, const void *p, size_t len, int fd, double deadline,
 	     struct ward_diag *d);
@@ -136,6 +137,10 @@ int ipc_recv(struct ipc *c, double deadline, struct ipc_msg *m, struct ward_diag
  */
 int ipc_frame_decode(const struct ipc_proto *rx, const uint8_t *p, size_t n, unsigned nfds,
 		     uint32_t seq, struct ipc_msg *m, struct ward_diag *d);
+
+/* Wipes m's payload in its channel's buffer: a frame that carried a
+ * secret (a credential) leaves no copy of it behind. */
+void ipc_msg_wipe(struct ipc_msg *m);
 
 /* Closes m's descriptor if it still owns one; m may be NULL. */
 void ipc_msg_close(struct ipc_msg *m);

@@ -354,6 +354,14 @@ def test_oversized_chunked_download_is_cut_off(hostile):
     assert "the partial download is removed" in log, log
 
 
+def left_part(a, part, data):
+    """A part file as an interrupted download leaves it: the worker's
+    (root's), in its private downloads directory."""
+    os.makedirs(os.path.dirname(part), mode=0o700, exist_ok=True)
+    with open(part, "wb") as f:
+        f.write(data)
+
+
 def test_partial_answer_with_the_wrong_range_is_discarded(hostile):
     """A partial download is resumed with Range: bytes=K-, and the server
     answers 206 for bytes 0-...: none of that body is appended to the part,
@@ -365,10 +373,8 @@ def test_partial_answer_with_the_wrong_range_is_discarded(hostile):
     hold = threading.Event()
     a = hostile.agent()
     downloads = os.path.join(a.state, "downloads")
-    os.makedirs(downloads, mode=0o700, exist_ok=True)
     part = os.path.join(downloads, sha + ".part")
-    with open(part, "wb") as f:
-        f.write(data[:k])
+    left_part(a, part, data[:k])
 
     def on_bundle(h, n):
         if h.headers.get("Range"):
@@ -410,9 +416,7 @@ def test_partial_download_resumes(hostile):
     k = 300
     a = hostile.agent()
     downloads = os.path.join(a.state, "downloads")
-    os.makedirs(downloads, mode=0o700, exist_ok=True)
-    with open(os.path.join(downloads, sha + ".part"), "wb") as f:
-        f.write(data[:k])
+    left_part(a, os.path.join(downloads, sha + ".part"), data[:k])
 
     def on_bundle(h, n):  # an honest server: the range asked, if any
         rng = h.headers.get("Range") or "bytes=0-"

@@ -2,7 +2,10 @@
  * Unit tests of agent/config: defaults, every key, nested sections,
  * sizes, and the errors (unknown key, wrong type, out of range, not a
  * mapping, missing trusted keys) with their line numbers; exceptions in
- * their text form, each checked by the exceptions parser.
+ * their text form, each checked by the exceptions parser; config_check
+ * takes what config_load gave and refuses, by key name, a number out of
+ * its key's range, a choice beyond its words, a flag not 0 or 1, a count
+ * beyond its list and a string that does not end in its array.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -321,6 +324,50 @@ test_exceptions(void **state)
 	free(c);
 }
 
+static void
+test_check(void **state)
+{
+	struct agent_config c;
+	struct ward_diag d;
+
+	(void)state;
+	assert_int_equal(load("trusted_keys: [/etc/ward/a.pub]\n"
+			      "validator: {memory_mb: 64}\n"
+			      "onaccess: {cache_entries: 16777216}\n",
+			      &c, &d),
+			 0);
+	assert_int_equal(config_check(&c, &d), 0);
+	c.validator_memory_mb = 63;
+	assert_int_equal(config_check(&c, &d), WARD_EINVAL);
+	assert_string_equal(d.msg, "validator.memory_mb is 63, out of its range 64..1048576");
+	c.validator_memory_mb = 64;
+	c.onaccess_cache_entries = (1u << 24) + 1;
+	assert_int_equal(config_check(&c, &d), WARD_EINVAL);
+	assert_non_null(strstr(d.msg, "onaccess.cache_entries is 16777217"));
+	c.onaccess_cache_entries = 1024;
+	c.max_filesize = (1ull << 40) + 1;
+	assert_int_equal(config_check(&c, &d), WARD_EINVAL);
+	assert_non_null(strstr(d.msg, "scan.max_filesize"));
+	c.max_filesize = 0;
+	c.journal_fsync = 3;
+	assert_int_equal(config_check(&c, &d), WARD_EINVAL);
+	assert_string_equal(d.msg, "journal.fsync is 3, not one of 0..2");
+	c.journal_fsync = 2;
+	c.fim_realtime = 2;
+	assert_int_equal(config_check(&c, &d), WARD_EINVAL);
+	assert_string_equal(d.msg, "fim.realtime is 2, not one of 0..1");
+	c.fim_realtime = 1;
+	c.onaccess_npaths = CONFIG_MAX_KEYS + 1;
+	assert_int_equal(config_check(&c, &d), WARD_EINVAL);
+	assert_non_null(strstr(d.msg, "onaccess.paths has 33 entries"));
+	c.onaccess_npaths = 0;
+	memset(c.validator_user, 'u', sizeof(c.validator_user));
+	assert_int_equal(config_check(&c, &d), WARD_EINVAL);
+	assert_string_equal(d.msg, "validator.user does not end within its 64 bytes");
+	c.validator_user[63] = '\0';
+	assert_int_equal(config_check(&c, &d), 0);
+}
+
 int
 main(void)
 {
@@ -332,6 +379,7 @@ main(void)
 	    cmocka_unit_test(test_reload_groups),
 	    cmocka_unit_test(test_check_keys),
 	    cmocka_unit_test(test_exceptions),
+	    cmocka_unit_test(test_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

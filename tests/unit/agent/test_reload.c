@@ -5,8 +5,11 @@
  * says or not sealed is refused with WARD_EPROTO (its descriptor closed);
  * reload_config_check refuses a string that does not end within its array
  * (every string field and every element of the string arrays), a count
- * beyond its array, an enum or flag out of range — nothing is repaired; a
- * heartbeat goes the other way only; a closed peer is WARD_ECLOSED.
+ * beyond its array, an enum or flag out of range, and each numeric field
+ * below or above the range wardd.yaml allows for its key, naming the key
+ * (the table config_load reads by is the one source of both) — nothing
+ * is repaired; a heartbeat goes the other way only; a closed peer is
+ * WARD_ECLOSED.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -174,7 +177,7 @@ test_strings_end_in_their_arrays(void **state)
 	c = defaults();
 	memset(c->fim_excludes[CONFIG_MAX_KEYS - 1], 'x', CONFIG_MAX_PATH);
 	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
-	assert_non_null(strstr(d.msg, "fim_excludes[31]"));
+	assert_non_null(strstr(d.msg, "fim.exclude[31]"));
 	ward_free(c);
 
 	c = defaults();
@@ -197,7 +200,7 @@ test_counts_and_enums(void **state)
 	(void)state;
 	c->fim_npaths = CONFIG_MAX_KEYS + 1;
 	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
-	assert_non_null(strstr(d.msg, "fim_npaths"));
+	assert_non_null(strstr(d.msg, "fim.paths has 33 entries"));
 	c->fim_npaths = CONFIG_MAX_KEYS;
 	assert_int_equal(reload_config_check(c, &d), 0);
 	c->nexceptions = WARD_MAX_CONFIG_EXCEPTIONS + 1;
@@ -208,7 +211,7 @@ test_counts_and_enums(void **state)
 	c->ntrusted = 1;
 	c->fim_package_manager = 3;
 	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
-	assert_non_null(strstr(d.msg, "fim_package_manager"));
+	assert_non_null(strstr(d.msg, "fim.package_manager"));
 	c->fim_package_manager = CONFIG_PKG_IGNORE;
 	c->server_exceptions = -1;
 	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
@@ -223,6 +226,114 @@ test_counts_and_enums(void **state)
 	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
 	c->signature_threshold = 1;
 	assert_int_equal(reload_config_check(c, &d), 0);
+	ward_free(c);
+}
+
+/* Every number of the configuration, by its wardd.yaml key, with the range
+ * docs/agent.md gives it.  Written out here rather than read from the
+ * table, so that a number the table forgot, or a range it widened, fails. */
+static const struct {
+	const char *key;
+	size_t off;
+	int wide; /* uint64_t, else unsigned */
+	uint64_t min, max;
+} numbers[] = {
+#define N(key, f, min, max)                                                                        \
+	{                                                                                          \
+		key, offsetof(struct agent_config, f), sizeof(((struct agent_config *)0)->f) == 8, \
+		    min, max                                                                       \
+	}
+    N("signature_threshold", signature_threshold, 1, CONFIG_MAX_KEYS),
+    N("crash_guard.max_crashes", crash_max, 1, 100),
+    N("crash_guard.window_s", crash_window_s, 1, 86400 * 7),
+    N("restart_backoff_max_s", restart_backoff_max_s, 1, 3600),
+    N("validator.cpu_s", validator_cpu_s, 1, 3600),
+    N("validator.memory_mb", validator_memory_mb, 64, 1 << 20),
+    N("validator.timeout_s", validator_timeout_s, 1, 7200),
+    N("scan.max_filesize", max_filesize, 0, 1ull << 40),
+    N("scan.processes", scan_processes, 1, 16),
+    N("scan.crash_files", scan_crash_files, 2, 64),
+    N("journal.max_mb", journal_max_mb, 1, 1 << 20),
+    N("fim.rate_limit", fim_rate_limit, 0, 1000000),
+    N("fim.max_dirs", fim_max_dirs, 1, 1u << 22),
+    N("outputs.ndjson.max_mb", ndjson_max_mb, 1, 1 << 20),
+    N("onaccess.deadline_ms", onaccess_deadline_ms, 1, 60000),
+    N("onaccess.cache_entries", onaccess_cache_entries, 1024, 1u << 24),
+    N("onaccess.threads", onaccess_threads, 1, 64),
+    N("server.batch_max", server_batch_max, 1, 100000),
+#undef N
+};
+
+static void
+set_number(struct agent_config *c, size_t i, uint64_t v)
+{
+	char *p = (char *)c + numbers[i].off;
+
+	if (numbers[i].wide)
+		memcpy(p, &v, sizeof(v));
+	else {
+		unsigned u = (unsigned)v;
+
+		memcpy(p, &u, sizeof(u));
+	}
+}
+
+/* Refused with the key named, and each bound itself taken. */
+static void
+expect_number(size_t i, uint64_t v, int ok)
+{
+	struct agent_config *c = defaults();
+	struct ward_diag d;
+	char want[128];
+
+	diag_clear(&d);
+	c->ntrusted = CONFIG_MAX_KEYS; /* signature_threshold may be its max */
+	set_number(c, i, v);
+	if (ok) {
+		assert_int_equal(reload_config_check(c, &d), 0);
+	} else {
+		assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+		snprintf(want, sizeof(want), "%s is %llu, out of its range", numbers[i].key,
+			 (unsigned long long)v);
+		if (strstr(d.msg, want) == NULL)
+			fail_msg("%s = %llu: \"%s\", wanted \"%s\"", numbers[i].key,
+				 (unsigned long long)v, d.msg, want);
+	}
+	ward_free(c);
+}
+
+static void
+test_numbers_in_their_ranges(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		expect_number(i, numbers[i].max, 1);
+		expect_number(i, numbers[i].max + 1, 0);
+		expect_number(i, numbers[i].wide ? UINT64_MAX : UINT32_MAX, 0);
+		if (numbers[i].min > 0) {
+			expect_number(i, numbers[i].min, 1);
+			expect_number(i, numbers[i].min - 1, 0);
+		}
+	}
+}
+
+/* Beyond the table: one configuration the file could not hold either. */
+static void
+test_rules_across_keys(void **state)
+{
+	struct agent_config *c = defaults();
+	struct ward_diag d;
+
+	(void)state;
+	c->signature_threshold = 2; /* one trusted key */
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "signature_threshold (2)"));
+	c->signature_threshold = 1;
+	snprintf(c->fim_hash, sizeof(c->fim_hash), "md5");
+	assert_int_equal(reload_config_check(c, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "fim.hash"));
 	ward_free(c);
 }
 
@@ -270,6 +381,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strings_end_in_their_arrays, setup, teardown),
 	    cmocka_unit_test(test_counts_and_enums),
+	    cmocka_unit_test(test_numbers_in_their_ranges),
+	    cmocka_unit_test(test_rules_across_keys),
 	    cmocka_unit_test(test_heartbeat),
 	    cmocka_unit_test_setup_teardown(test_peer_closed, setup, teardown),
 	};
