@@ -56,6 +56,21 @@ struct item {
 };
 
 /*
+ * The settings the sensor goes by, out of the agent's configuration: the
+ * paths packed after the struct, so that a copy costs what the paths
+ * take, not the 200 KiB of a whole struct agent_config.
+ */
+struct oa_conf {
+	int quarantine; /* onaccess.on_write: quarantine */
+	int fail_closed;
+	unsigned deadline_ms;
+	unsigned npaths; /* path[0..npaths): onaccess.paths, then nblock of block_open */
+	unsigned nblock;
+	const char *path[TARGETS_MAX];
+	char text[]; /* the strings of path */
+};
+
+/*
  * Two fanotify groups take turns: the active one holds the marks and the
  * ignore marks of files found clean by the content in use.  New content
  * marks the standby group first, then the old one is emptied, so the
@@ -64,9 +79,9 @@ struct item {
  */
 static struct {
 	const struct sensor_host *host; /* the agent, from start on */
-	/* Its own copy of the configuration in force (a reload replaces it):
+	/* Its own copy of the settings in force (a reload replaces it):
 	 * swapped holding mark_lock and lock, read holding either. */
-	struct agent_config *cfg;
+	struct oa_conf *cfg;
 	char state_dir[CONFIG_MAX_PATH]; /* never reloaded */
 	pthread_mutex_t mark_lock;	 /* one marking at a time */
 	int started;			 /* the threads run (even with nothing marked) */
@@ -236,20 +251,54 @@ out:
 	return fd;
 }
 
+/* The sensor's settings out of c, in one allocation (ward_free), or NULL
+ * when out of memory. */
+static struct oa_conf *
+oa_conf_new(const struct agent_config *c)
+{
+	struct oa_conf *o;
+	size_t len = 0, k;
+	unsigned i, n = c->onaccess_npaths + c->onaccess_nblock_open;
+	char *p;
+
+	if (n > TARGETS_MAX)
+		n = TARGETS_MAX;
+	for (i = 0; i < n; i++)
+		len += strlen(i < c->onaccess_npaths
+				  ? c->onaccess_paths[i]
+				  : c->onaccess_block_open[i - c->onaccess_npaths]) +
+		       1;
+	if ((o = ward_malloc(sizeof(*o) + len)) == NULL)
+		return NULL;
+	o->quarantine = c->onaccess_quarantine;
+	o->fail_closed = c->onaccess_fail_closed;
+	o->deadline_ms = c->onaccess_deadline_ms;
+	o->npaths = c->onaccess_npaths < n ? c->onaccess_npaths : n;
+	o->nblock = n - o->npaths;
+	for (i = 0, p = o->text; i < n; i++, p += k + 1) {
+		const char *s =
+		    i < o->npaths ? c->onaccess_paths[i] : c->onaccess_block_open[i - o->npaths];
+
+		k = strlen(s);
+		memcpy(p, s, k + 1);
+		o->path[i] = p;
+	}
+	return o;
+}
+
 /* Opens every configured path (see onaccess_path_open); the refused ones
  * are said in t->refused. */
 static void
-targets_open(const struct agent_config *c, struct targets *t)
+targets_open(const struct oa_conf *c, struct targets *t)
 {
 	char why[1024], mnt[PATH_MAX];
 	unsigned i;
 
 	memset(t, 0, sizeof(*t));
-	for (i = 0; i < c->onaccess_npaths + c->onaccess_nblock_open && i < TARGETS_MAX; i++) {
-		int whole = i < c->onaccess_npaths;
+	for (i = 0; i < c->npaths + c->nblock; i++) {
+		int whole = i < c->npaths;
 
-		t->path[i] =
-		    whole ? c->onaccess_paths[i] : c->onaccess_block_open[i - c->onaccess_npaths];
+		t->path[i] = c->path[i];
 		t->mount[i] = whole;
 		t->fd[i] =
 		    onaccess_path_open(t->path[i], whole, mnt, sizeof(mnt), why, sizeof(why));
@@ -546,8 +595,8 @@ scan_item(struct item *it)
 	gen = O.gen; /* before the content: a change after this is seen */
 	/* The settings this scan goes by, read once under the lock: a
 	 * reload frees the configuration they were read from. */
-	quarantine = O.cfg->onaccess_quarantine;
-	fail_closed = O.cfg->onaccess_fail_closed;
+	quarantine = O.cfg->quarantine;
+	fail_closed = O.cfg->fail_closed;
 	pthread_mutex_unlock(&O.lock);
 	xgen = O.host->exceptions(O.host->arg) != NULL
 		   ? exceptions_generation(O.host->exceptions(O.host->arg))
@@ -683,7 +732,7 @@ expire_pending(double now)
 		struct item *it = O.pending[i];
 
 		if (!it->answered && now >= it->deadline) {
-			answer_locked(it, !O.cfg->onaccess_fail_closed);
+			answer_locked(it, !O.cfg->fail_closed);
 			O.st.late++;
 		}
 		if (it->answered)
@@ -713,7 +762,7 @@ handle(int fan, const struct fanotify_event_metadata *md)
 
 		if (md->pid != getpid())
 			O.st.overflow++;
-		answer_locked(&tmp, md->pid == getpid() || !O.cfg->onaccess_fail_closed);
+		answer_locked(&tmp, md->pid == getpid() || !O.cfg->fail_closed);
 		pthread_mutex_unlock(&O.lock);
 		close(md->fd);
 		return;
@@ -722,7 +771,7 @@ handle(int fan, const struct fanotify_event_metadata *md)
 	if (it == NULL) {
 		struct item tmp = {.fan = fan, .fd = md->fd, .perm = perm};
 
-		answer_locked(&tmp, !O.cfg->onaccess_fail_closed);
+		answer_locked(&tmp, !O.cfg->fail_closed);
 		pthread_mutex_unlock(&O.lock);
 		close(md->fd);
 		return;
@@ -732,7 +781,7 @@ handle(int fan, const struct fanotify_event_metadata *md)
 	it->pid = md->pid;
 	it->mask = md->mask;
 	it->perm = perm;
-	it->deadline = clock_mono() + O.cfg->onaccess_deadline_ms / 1000.0;
+	it->deadline = clock_mono() + O.cfg->deadline_ms / 1000.0;
 	it->refs = 1;
 	if (perm) {
 		O.pending[O.npending++] = it;
@@ -790,12 +839,11 @@ onaccess_start(const struct sensor_host *h, const struct agent_config *c, char *
 	if (c->onaccess_npaths == 0 && c->onaccess_nblock_open == 0)
 		return 0;
 	O.host = h;
-	O.cfg = ward_malloc(sizeof(*O.cfg));
+	O.cfg = oa_conf_new(c);
 	if (O.cfg == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return WARD_ENOMEM;
 	}
-	memcpy(O.cfg, c, sizeof(*O.cfg));
 	snprintf(O.state_dir, sizeof(O.state_dir), "%s", c->state_dir);
 	O.cache = onaccess_cache_new(c->onaccess_cache_entries);
 	if (O.cache == NULL) {
@@ -814,7 +862,7 @@ onaccess_start(const struct sensor_host *h, const struct agent_config *c, char *
 		}
 	}
 	O.ignore_ok = 1;
-	targets_open(c, &t);
+	targets_open(O.cfg, &t);
 	marked = targets_mark(O.fan[0], &t);
 	targets_close(&t);
 	if (marked == 0) {
@@ -855,7 +903,7 @@ int
 onaccess_reconfigure(const struct sensor_host *h, const struct agent_config *c, char *why,
 		     size_t whylen)
 {
-	struct agent_config *copy, *old;
+	struct oa_conf *copy, *old;
 	struct targets t;
 	unsigned next, marked;
 	int changed;
@@ -863,12 +911,11 @@ onaccess_reconfigure(const struct sensor_host *h, const struct agent_config *c, 
 	why[0] = '\0';
 	if (!O.started) /* off since the start (no paths, or it failed): start it now */
 		return onaccess_start(h, c, why, whylen);
-	copy = ward_malloc(sizeof(*copy));
+	copy = oa_conf_new(c);
 	if (copy == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return WARD_ENOMEM;
 	}
-	memcpy(copy, c, sizeof(*copy));
 	pthread_mutex_lock(&O.mark_lock);
 	/* As for new content: the standby group gets the new paths, then
 	 * the old one is emptied — what both configurations watch is never

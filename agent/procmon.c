@@ -120,7 +120,7 @@ struct proc_info {
 	long uid, ppid;
 	int partial;
 	unsigned have; /* the fields read (bits of enum sigma_field) */
-	int base;      /* the executable and /proc/PID/status read */
+	int base;      /* the executable and /proc/PID/stat read */
 };
 
 #define ALL_FIELDS ((1u << SF_COUNT) - 1)
@@ -183,38 +183,61 @@ user_name(long uid, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", users[i].name);
 }
 
+unsigned
+procmon_reads(unsigned fields, unsigned have, int base)
+{
+	unsigned need = fields & ~have, r = base ? 0 : PROCMON_READ_EXE | PROCMON_READ_STAT;
+
+	if (need & (1u << SF_COMMANDLINE))
+		r |= PROCMON_READ_CMDLINE;
+	if (need & (1u << SF_CURRENTDIRECTORY))
+		r |= PROCMON_READ_CWD;
+	if (need & (1u << SF_USER))
+		r |= PROCMON_READ_STATUS;
+	if (need & (1u << SF_PARENTIMAGE))
+		r |= PROCMON_READ_PARENT_EXE;
+	if (need & (1u << SF_PARENTCOMMANDLINE))
+		r |= PROCMON_READ_PARENT_CMDLINE;
+	return r;
+}
+
 /*
  * Reads into pi what want asks for (bits of enum sigma_field) and it does
- * not hold yet.  The executable and /proc/PID/status always (what
- * procmon_recent remembers); the rest only when a rule looks at it, or
- * an alert is to show it: most execs match nothing, and each field is a
- * system call or two.
+ * not hold yet (procmon_reads).  The executable and /proc/PID/stat always
+ * (what procmon_recent remembers): stat, not status, whose kernel side
+ * formats some fifty lines per read — most of a read's cost when every
+ * exec pays it; status only for the user.  The rest only when a rule
+ * looks at it, or an alert is to show it: most execs match nothing.
  */
 static void
 enrich(pid_t pid, struct proc_info *pi, unsigned want)
 {
-	unsigned need = want & ~pi->have;
+	unsigned rd = procmon_reads(want, pi->have, pi->base);
 
-	if (!pi->base) {
-		struct procfs_status ps;
-
-		/* The executable first: the process may be gone soon. */
+	if (rd & PROCMON_READ_EXE) /* first: the process may be gone soon */
 		pi->partial |= procfs_link(pid, "exe", pi->exe, sizeof(pi->exe)) != 0;
-		pi->partial |= procfs_status(pid, &ps) != 0;
-		pi->uid = ps.uid;
-		pi->ppid = ps.ppid;
-		snprintf(pi->comm, sizeof(pi->comm), "%s", ps.name);
+	if (rd & PROCMON_READ_STAT) {
+		pid_t ppid = -1;
+
+		pi->partial |= procfs_stat(pid, &ppid, pi->comm, sizeof(pi->comm)) != 0;
+		pi->ppid = ppid;
 		pi->base = 1;
 	}
-	if (need & (1u << SF_COMMANDLINE))
+	if (rd & PROCMON_READ_CMDLINE)
 		pi->partial |= read_cmdline(pid, pi->cmdline, sizeof(pi->cmdline)) != 0;
-	if (need & (1u << SF_CURRENTDIRECTORY))
+	if (rd & PROCMON_READ_CWD)
 		pi->partial |= procfs_link(pid, "cwd", pi->cwd, sizeof(pi->cwd)) != 0;
-	if ((need & (1u << SF_USER)) && pi->uid >= 0)
-		user_name(pi->uid, pi->user, sizeof(pi->user));
-	if ((need & (1u << SF_PARENTIMAGE)) && pi->ppid > 0)
+	if (rd & PROCMON_READ_STATUS) {
+		struct procfs_status ps;
+
+		pi->partial |= procfs_status(pid, &ps) != 0;
+		pi->uid = ps.uid;
+		if (pi->uid >= 0)
+			user_name(pi->uid, pi->user, sizeof(pi->user));
+	}
+	if ((rd & PROCMON_READ_PARENT_EXE) && pi->ppid > 0)
 		pi->partial |= procfs_link((pid_t)pi->ppid, "exe", pi->pexe, sizeof(pi->pexe)) != 0;
-	if ((need & (1u << SF_PARENTCOMMANDLINE)) && pi->ppid > 0)
+	if ((rd & PROCMON_READ_PARENT_CMDLINE) && pi->ppid > 0)
 		(void)read_cmdline((pid_t)pi->ppid, pi->pcmdline, sizeof(pi->pcmdline));
 	pi->have |= want;
 }
@@ -235,6 +258,19 @@ view_of(pid_t pid, const struct proc_info *pi, struct sensor_proc *p)
 	p->partial = pi->partial;
 }
 
+/* What the rules are matched against: the fields of pi read so far. */
+static void
+event_of(const struct proc_info *pi, struct sigma_event *sev)
+{
+	memset(sev, 0, sizeof(*sev));
+	sev->field[SF_IMAGE] = pi->exe[0] ? pi->exe : NULL;
+	sev->field[SF_COMMANDLINE] = pi->cmdline[0] ? pi->cmdline : NULL;
+	sev->field[SF_PARENTIMAGE] = pi->pexe[0] ? pi->pexe : NULL;
+	sev->field[SF_PARENTCOMMANDLINE] = pi->pcmdline[0] ? pi->pcmdline : NULL;
+	sev->field[SF_USER] = pi->user[0] ? pi->user : NULL;
+	sev->field[SF_CURRENTDIRECTORY] = pi->cwd[0] ? pi->cwd : NULL;
+}
+
 static void
 on_exec(struct procmon *pm, pid_t pid)
 {
@@ -242,6 +278,7 @@ on_exec(struct procmon *pm, pid_t pid)
 	const struct sigma_set *rules;
 	struct sigma_event sev;
 	struct proc_info *pi;
+	unsigned fields;
 	size_t i;
 
 	if (pid == pm->self)
@@ -253,12 +290,12 @@ on_exec(struct procmon *pm, pid_t pid)
 	pthread_mutex_unlock(&pm->lock);
 	if (rules == NULL || sigma_set_count(rules) == 0) {
 		/* Only who-data: the executable, name and parent. */
-		struct procfs_status ps;
-		char exe[240];
+		char exe[240], comm[16];
+		pid_t ppid = 0;
 
 		if (procfs_link(pid, "exe", exe, sizeof(exe)) == 0) {
-			(void)procfs_status(pid, &ps);
-			remember(pm, pid, exe, ps.name, ps.ppid);
+			(void)procfs_stat(pid, &ppid, comm, sizeof(comm));
+			remember(pm, pid, exe, comm, ppid);
 		}
 		pm->host->content_put(pm->host->arg, a);
 		return;
@@ -270,16 +307,30 @@ on_exec(struct procmon *pm, pid_t pid)
 	}
 	memset(pi, 0, sizeof(*pi));
 	pi->uid = pi->ppid = -1;
-	enrich(pid, pi, sigma_set_fields(rules));
+	/* The image first (with the parent and name, always read): most
+	 * execs are decided by it alone, and every other field is one more
+	 * read of /proc while the process runs.  The rest only if a rule can
+	 * still match (sigma_may_match). */
+	enrich(pid, pi, 1u << SF_IMAGE);
 	if (pi->exe[0] != '\0')
 		remember(pm, pid, pi->exe, pi->comm, pi->ppid);
-	memset(&sev, 0, sizeof(sev));
-	sev.field[SF_IMAGE] = pi->exe[0] ? pi->exe : NULL;
-	sev.field[SF_COMMANDLINE] = pi->cmdline[0] ? pi->cmdline : NULL;
-	sev.field[SF_PARENTIMAGE] = pi->pexe[0] ? pi->pexe : NULL;
-	sev.field[SF_PARENTCOMMANDLINE] = pi->pcmdline[0] ? pi->pcmdline : NULL;
-	sev.field[SF_USER] = pi->user[0] ? pi->user : NULL;
-	sev.field[SF_CURRENTDIRECTORY] = pi->cwd[0] ? pi->cwd : NULL;
+	event_of(pi, &sev);
+	fields = sigma_set_fields(rules);
+	for (i = 0; i < sigma_set_count(rules); i++)
+		if (sigma_may_match(rules, i, &sev, fields & ~pi->have))
+			break;
+	if (i == sigma_set_count(rules)) { /* no rule can match */
+		if (pi->partial) {
+			pthread_mutex_lock(&pm->lock);
+			pm->st.partial++;
+			pthread_mutex_unlock(&pm->lock);
+		}
+		free(pi);
+		pm->host->content_put(pm->host->arg, a);
+		return;
+	}
+	enrich(pid, pi, fields);
+	event_of(pi, &sev);
 	if (pi->partial) {
 		pthread_mutex_lock(&pm->lock);
 		pm->st.partial++;

@@ -42,4 +42,23 @@ void procmon_get_stats(struct procmon *pm, struct procmon_stats *st);
 int procmon_recent(struct procmon *pm, pid_t pid, char *exe, size_t exelen, char *comm,
 		   size_t commlen, pid_t *ppid);
 
+/* The files of /proc/PID an exec is read from (bits of procmon_reads). */
+enum {
+	PROCMON_READ_EXE = 1u << 0,	   /* exe: always, the process may be gone soon */
+	PROCMON_READ_STAT = 1u << 1,	   /* stat: parent and name, always (who-data) */
+	PROCMON_READ_STATUS = 1u << 2,	   /* status: the real uid, for User */
+	PROCMON_READ_CMDLINE = 1u << 3,	   /* cmdline */
+	PROCMON_READ_CWD = 1u << 4,	   /* cwd */
+	PROCMON_READ_PARENT_EXE = 1u << 5, /* the parent's exe */
+	PROCMON_READ_PARENT_CMDLINE = 1u << 6,
+};
+
+/*
+ * What must be read of an exec for the fields fields (bits (1u <<
+ * enum sigma_field)) when have of them are read already (base: exe and
+ * stat read already).  Each read is a system call or three that an exec
+ * storm pays per exec, so only what a rule looks at is read.
+ */
+unsigned procmon_reads(unsigned fields, unsigned have, int base);
+
 #endif

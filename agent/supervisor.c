@@ -324,21 +324,16 @@ out:
 }
 
 int
-supervisor_main(const struct agent_config *start, const char *config_path, const int locks[2])
+supervisor_main(struct agent_config *c, const char *config_path, const int locks[2])
 {
 	const char *wd = getenv("WATCHDOG_USEC");
 	double wd_interval = wd != NULL ? atof(wd) / 2e6 : 0, last_wd = 0;
 	unsigned consecutive = 0;
 	int ready = 0, stopping = 0, sfd;
 	sigset_t set;
-	/* The configuration in force: start's, then each reload's. */
-	struct agent_config *c = ward_malloc(sizeof(*c));
 
-	if (c == NULL) {
-		slog("out of memory");
-		return 1;
-	}
-	memcpy(c, start, sizeof(*c));
+	/* c: the configuration in force, the start's, then each reload's
+	 * applied into it (not a copy: each is 200 KiB). */
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -350,6 +345,7 @@ supervisor_main(const struct agent_config *start, const char *config_path, const
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		slog("signalfd: %s", strerror(errno));
+		ward_free(c);
 		return 1;
 	}
 	for (;;) {

@@ -14,12 +14,13 @@
 
 #include "agent/config.h"
 
-/* Runs until SIGTERM/SIGINT with the configuration c (copied) read from
- * config_path; locks[0..1] are the locks of the state and run directories
+/* Runs until SIGTERM/SIGINT with the configuration c read from
+ * config_path (taken: from ward_malloc, freed when it returns); locks[0..1] are the locks of the
+ * state and run directories
  * (-1 for one not taken), which each worker holds too, so that no second
  * wardd starts while a worker of this one still runs.  Returns the
  * process exit status. */
-int supervisor_main(const struct agent_config *c, const char *config_path, const int locks[2]);
+int supervisor_main(struct agent_config *c, const char *config_path, const int locks[2]);
 
 /* Sends state (e.g. "READY=1") to systemd if NOTIFY_SOCKET is set. */
 void sd_notify_send(const char *state);

@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "agent/scanner.h"
 #include "agent/uplink_net.h"
 #include "crypto/sign.h"
+#include "util/alloc.h"
 #include "util/file.h"
 
 static void
@@ -152,8 +154,7 @@ check_config(const struct agent_config *cfg, const char *path)
 		bad = 1;
 	{ /* the users the sandboxed processes become */
 		const char *const keys[] = {"validator.user", "scan.user", "server.user"};
-		const char *const users[] = {cfg->validator_user, cfg->scan_user,
-					     cfg->server_user};
+		const char *const users[] = {cfg->validator_user, cfg->scan_user, cfg->server_user};
 
 		for (i = 0; i < 3; i++) {
 			const struct passwd *pw = getpwnam(users[i]);
@@ -294,6 +295,25 @@ daemonize(void)
 	return 0;
 }
 
+/*
+ * libcurl (the uplink's) brings in GnuTLS through its LDAP and RTMP
+ * libraries, and GnuTLS initialises itself when it is loaded: about
+ * 1 MiB touched in each wardd process, none of which uses it (the uplink
+ * speaks TLS through OpenSSL; a library that does use GnuTLS initialises
+ * it explicitly).  The variable is read when the library loads, so the
+ * first wardd sets it and starts itself again once; the processes it
+ * starts inherit it.  If that exec fails, wardd runs as it is.
+ */
+#define NO_IMPLICIT_INIT "GNUTLS_NO_IMPLICIT_INIT"
+
+static void
+without_gnutls_init(char **argv)
+{
+	if (getenv(NO_IMPLICIT_INIT) != NULL || setenv(NO_IMPLICIT_INIT, "1", 1) != 0)
+		return;
+	execv("/proc/self/exe", argv);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -314,14 +334,16 @@ main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'v'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct agent_config cfg;
+	struct agent_config *cfg = NULL;
 	struct ward_diag d;
 	const char *config = NULL, *v_user = NULL, *s_user = NULL, *u_user = NULL;
 	char abs_config[4096];
 	long v_cpu = 0, v_mem = 0;
 	int c, foreground = 0, validator = 0, scanner = 0, worker = 0, uplink = 0, check = 0,
-	       locks[2];
+	       locks[2], r;
 
+	without_gnutls_init(argv);
+	(void)prctl(PR_SET_NAME, "wardd"); /* the exec made it "exe"; a role renames it */
 	log_program("wardd");
 	while ((c = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -372,6 +394,13 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* On the heap (ward_malloc): 200 KiB that the supervisor keeps
+	 * (supervisor_main takes it), not a stack frame's pages that stay
+	 * resident beside its copy. */
+	if (!worker && !uplink && (cfg = ward_malloc(sizeof(*cfg))) == NULL) {
+		fprintf(stderr, "wardd: out of memory\n");
+		return 1;
+	}
 	if (worker) {
 		/* The supervisor's child: the configuration comes on its channel
 		 * (checked there), the path only for status to show.  Named as
@@ -379,6 +408,10 @@ main(int argc, char **argv)
 		if (config == NULL || optind != argc || scanner || validator || check)
 			return 2;
 		(void)prctl(PR_SET_NAME, "wardd");
+		/* Its threads (sensors, scans, the control socket) would each
+		 * get a malloc arena of their own, a few pages to 130 KiB touched
+		 * each; they allocate little, and briefly: two are enough. */
+		(void)mallopt(M_ARENA_MAX, 2);
 		return reload_worker_main(config);
 	}
 	if (uplink) {
@@ -390,43 +423,54 @@ main(int argc, char **argv)
 	}
 	if (scanner) {
 		/* Like the validator: the worker passes what it runs with. */
-		config_defaults(&cfg);
-		if (optind != argc || v_mem < 0 || validator)
-			return 2;
+		config_defaults(cfg);
+		if (optind != argc || v_mem < 0 || validator) {
+			r = 2;
+			goto out;
+		}
 		if (s_user != NULL) {
-			if (s_user[0] == '\0' || strlen(s_user) >= sizeof(cfg.scan_user))
-				return 2;
-			snprintf(cfg.scan_user, sizeof(cfg.scan_user), "%s", s_user);
+			if (s_user[0] == '\0' || strlen(s_user) >= sizeof(cfg->scan_user)) {
+				r = 2;
+				goto out;
+			}
+			snprintf(cfg->scan_user, sizeof(cfg->scan_user), "%s", s_user);
 		}
 		if (v_mem > 0)
-			cfg.validator_memory_mb = (unsigned)v_mem;
-		return scanner_main(&cfg);
+			cfg->validator_memory_mb = (unsigned)v_mem;
+		r = scanner_main(cfg);
+		goto out;
 	}
 	if (validator) {
 		/* The worker passes the validator the limits of the configuration
 		 * it runs: the file may have changed since (a reload refused, or
 		 * not yet sent). */
-		config_defaults(&cfg);
+		config_defaults(cfg);
 		if (optind != argc || v_cpu < 0 || v_mem < 0 ||
-		    (config != NULL && config_load(config, &cfg, &d) != 0))
-			return 2;
+		    (config != NULL && config_load(config, cfg, &d) != 0)) {
+			r = 2;
+			goto out;
+		}
 		if (v_user != NULL) {
-			if (v_user[0] == '\0' || strlen(v_user) >= sizeof(cfg.validator_user))
-				return 2;
-			snprintf(cfg.validator_user, sizeof(cfg.validator_user), "%s", v_user);
+			if (v_user[0] == '\0' || strlen(v_user) >= sizeof(cfg->validator_user)) {
+				r = 2;
+				goto out;
+			}
+			snprintf(cfg->validator_user, sizeof(cfg->validator_user), "%s", v_user);
 		}
 		if (v_cpu > 0)
-			cfg.validator_cpu_s = (unsigned)v_cpu;
+			cfg->validator_cpu_s = (unsigned)v_cpu;
 		if (v_mem > 0)
-			cfg.validator_memory_mb = (unsigned)v_mem;
-		return validator_main(&cfg);
+			cfg->validator_memory_mb = (unsigned)v_mem;
+		r = validator_main(cfg);
+		goto out;
 	}
 	if (config == NULL || optind != argc) {
 		usage(stderr);
-		return 2;
+		r = 2;
+		goto out;
 	}
-	config_defaults(&cfg);
-	if (config_load(config, &cfg, &d) != 0) {
+	config_defaults(cfg);
+	if (config_load(config, cfg, &d) != 0) {
 		char msg[1200];
 
 		diag_format(&d, msg, sizeof(msg));
@@ -434,28 +478,37 @@ main(int argc, char **argv)
 			fprintf(stderr, "wardd: %s\n", msg);
 		else
 			log_line(0, NULL, "%s", msg);
-		return 78;
+		r = 78;
+		goto out;
 	}
-	if (check)
-		return check_config(&cfg, config);
+	if (check) {
+		r = check_config(cfg, config);
+		goto out;
+	}
 	if (geteuid() != 0)
 		log_line(0, NULL,
 			 "warning: not running as root: the validator cannot drop "
 			 "privileges and the sensors will not work");
 	if (realpath(config, abs_config) == NULL) {
 		log_line(0, NULL, "%s: %s", config, strerror(errno));
-		return 78;
+		r = 78;
+		goto out;
 	}
 	umask(077);
-	if (check_dirs(&cfg, 1) != 0)
-		return 78;
+	if (check_dirs(cfg, 1) != 0) {
+		r = 78;
+		goto out;
+	}
 	/* Before detaching, so that whoever started a second wardd hears it
 	 * (exit status 1). */
-	if (lock_dirs(&cfg, locks) != 0)
-		return 1;
+	if (lock_dirs(cfg, locks) != 0) {
+		r = 1;
+		goto out;
+	}
 	if (!foreground && daemonize() != 0) {
 		log_line(0, NULL, "cannot detach: %s", strerror(errno));
-		return 1;
+		r = 1;
+		goto out;
 	}
 	/* The supervisor's pid (daemonize changed it), for whoever finds the
 	 * directories locked. */
@@ -463,5 +516,10 @@ main(int argc, char **argv)
 	    (locks[1] >= 0 && pidlock_write(locks[1], getpid()) != 0))
 		log_line(0, NULL, "warning: cannot write the pid in %s: %s", PIDLOCK_NAME,
 			 strerror(errno));
-	return supervisor_main(&cfg, abs_config, locks);
+	r = supervisor_main(cfg, abs_config, locks);
+	cfg = NULL; /* taken */
+	goto out;
+out:
+	ward_free(cfg);
+	return r;
 }

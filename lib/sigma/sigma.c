@@ -241,6 +241,98 @@ node_eval(const struct srule *r, int n, const struct sigma_event *ev)
 	return 0;
 }
 
+/*
+ * The same evaluation with some fields not read yet (unknown): each term,
+ * selection and node is true, false or unknown (Kleene's logic: "not"
+ * of unknown is unknown, "and" is false as soon as one side is), so that
+ * false means false whatever the unknown fields turn out to hold.
+ */
+enum { TV_FALSE = 0, TV_TRUE = 1, TV_UNKNOWN = 2 };
+
+static int
+term_may(const struct sterm *t, const struct sigma_event *ev, unsigned unknown)
+{
+	if (unknown & (1u << t->f))
+		return TV_UNKNOWN;
+	return term_match(t, ev) ? TV_TRUE : TV_FALSE;
+}
+
+static int
+sel_may(const struct ssel *sel, const struct sigma_event *ev, unsigned unknown)
+{
+	unsigned i, j;
+	int any = TV_FALSE;
+
+	for (i = 0; i < sel->nm; i++) {
+		int m = TV_TRUE;
+
+		for (j = 0; j < sel->m[i].nt && m != TV_FALSE; j++) {
+			int t = term_may(&sel->m[i].t[j], ev, unknown);
+
+			if (t != TV_TRUE)
+				m = t;
+		}
+		if (m == TV_TRUE)
+			return TV_TRUE;
+		if (m == TV_UNKNOWN)
+			any = TV_UNKNOWN;
+	}
+	return any;
+}
+
+static int
+tv_and(int a, int b)
+{
+	return a == TV_FALSE || b == TV_FALSE ? TV_FALSE
+	       : a == TV_TRUE && b == TV_TRUE ? TV_TRUE
+					      : TV_UNKNOWN;
+}
+
+static int
+tv_or(int a, int b)
+{
+	return a == TV_TRUE || b == TV_TRUE	? TV_TRUE
+	       : a == TV_FALSE && b == TV_FALSE ? TV_FALSE
+						: TV_UNKNOWN;
+}
+
+static int
+node_may(const struct srule *r, int n, const struct sigma_event *ev, unsigned unknown)
+{
+	const struct snode *nd = &r->n[n];
+	unsigned i;
+	int v;
+
+	switch (nd->op) {
+	case N_SEL:
+		return sel_may(&r->sel[nd->sel], ev, unknown);
+	case N_ONE:
+		for (i = 0, v = TV_FALSE; i < nd->nsels && v != TV_TRUE; i++)
+			v = tv_or(v, sel_may(&r->sel[nd->sels[i]], ev, unknown));
+		return v;
+	case N_ALL:
+		for (i = 0, v = TV_TRUE; i < nd->nsels && v != TV_FALSE; i++)
+			v = tv_and(v, sel_may(&r->sel[nd->sels[i]], ev, unknown));
+		return v;
+	case N_NOT:
+		v = node_may(r, nd->a, ev, unknown);
+		return v == TV_UNKNOWN ? TV_UNKNOWN : !v;
+	case N_AND:
+		v = node_may(r, nd->a, ev, unknown);
+		return v == TV_FALSE ? TV_FALSE : tv_and(v, node_may(r, nd->b, ev, unknown));
+	case N_OR:
+		v = node_may(r, nd->a, ev, unknown);
+		return v == TV_TRUE ? TV_TRUE : tv_or(v, node_may(r, nd->b, ev, unknown));
+	}
+	return TV_FALSE;
+}
+
+int
+sigma_may_match(const struct sigma_set *s, size_t i, const struct sigma_event *ev, unsigned unknown)
+{
+	return node_may(&s->r[i], s->r[i].root, ev, unknown) != TV_FALSE;
+}
+
 int
 sigma_rule_depth_check(const struct srule *r)
 {

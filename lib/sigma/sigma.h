@@ -74,6 +74,15 @@ enum sigma_action sigma_rule_action(const struct sigma_set *s, size_t i);
 int sigma_match(const struct sigma_set *s, size_t i, const struct sigma_event *ev);
 
 /*
+ * 0 if rule i cannot match ev whatever the fields in unknown (bits (1u <<
+ * enum sigma_field)) hold, else 1: what an exec sensor asks before it
+ * reads the fields it has not read yet (most execs are decided by their
+ * image alone).  With unknown 0 it is sigma_match.
+ */
+int sigma_may_match(const struct sigma_set *s, size_t i, const struct sigma_event *ev,
+		    unsigned unknown);
+
+/*
  * The compiled form of s (NULL: an empty set), as the agent's validator
  * hands process rules to the worker (no YAML): per rule its strings, its
  * selections (mappings of field, modifiers and values; a regexp as its

