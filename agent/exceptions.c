@@ -832,7 +832,7 @@ exceptions_fleet_list(struct exceptions *x, int64_t revision, struct except_list
 	memset(&taken, 0, sizeof(taken));
 	pthread_mutex_lock(&x->lock);
 	if (refused != NULL) {
-		jcheck_escape(refused, safe, sizeof(safe));
+		snprintf(safe, sizeof(safe), "%s", refused); /* printable already */
 		snprintf(msg, sizeof(msg), "refused the fleet server's exceptions%s: %s",
 			 revision >= 0 ? "" : " (no revision)", safe);
 		/* Said when it is news: the server stops sending a revision we

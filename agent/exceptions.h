@@ -107,8 +107,8 @@ void exceptions_fleet_revisions(struct exceptions *x, int64_t *taken, int64_t *r
 /*
  * A check-in answer's "exceptions", as the uplink process read them
  * (except_fleet_parse) and the worker decoded them (upmsg): revision R
- * (-1: none could be read) and the list (taken: *list is empty after), or
- * refused with why (printable).  Taken whole or not at all: a refused list
+ * (-1: none could be read) and the list (not NULL; taken: *list is empty
+ * after), or refused with why (printable ASCII, escaped by the uplink).  Taken whole or not at all: a refused list
  * leaves the list in force, and the refusal is journaled and reported
  * with its revision so that the server need not send it again; of a good
  * one, the kinds server.exceptions does not allow are left out and

@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <linux/netlink.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <seccomp.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -83,8 +85,12 @@ add_extra(scmp_filter_ctx ctx, const struct sandbox_extra *x)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
 				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)x->fcntl[i]));
 	for (i = 0; i < x->ndomains && r == 0; i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)x->domains[i]));
+		r = x->domains[i] == AF_NETLINK /* the route table only (the resolver's) */
+			? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+					   SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_NETLINK),
+					   SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)NETLINK_ROUTE))
+			: seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+					   SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)x->domains[i]));
 	for (i = 0; i < x->nioctl && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)x->ioctl[i]));

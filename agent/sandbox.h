@@ -52,7 +52,8 @@ struct sandbox_extra {
 	const unsigned long *ioctl; /* the ioctl requests allowed (the resolver's
 				     * FIONREAD) ... */
 	size_t nioctl;		    /* ... and how many */
-	const int *domains;	    /* the socket families it may open (none: no socket) ... */
+	const int *domains;	    /* the socket families it may open (none: no
+				     * socket; netlink: NETLINK_ROUTE only) ... */
 	size_t ndomains;	    /* ... and how many */
 };
 

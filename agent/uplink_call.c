@@ -39,6 +39,9 @@
 /* A process that ends within this many seconds of its start died young. */
 #define YOUNG_S 10
 #define RESTART_MAX_S 60
+/* Calls in a row that fail before the process is retired, and its age. */
+#define RETIRE_FAILS 20
+#define RETIRE_AGE_S 86400
 
 enum { CH_POLL, CH_CALLS, NCH };
 
@@ -56,6 +59,7 @@ static struct {
 	struct ipc *fresh[NCH];	    /* the running process's channels, not yet taken */
 	double started, next_start; /* clock_mono() */
 	unsigned fails;		    /* processes in a row that died young */
+	unsigned failed_calls;	    /* calls in a row that failed */
 	struct chan ch[NCH];
 } P = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -163,9 +167,10 @@ fail:
 	return -1;
 }
 
-/* Ends the process (P.lock held) and says why. */
+/* Ends the process (P.lock held) and says why, unless planned: an end
+ * the worker chose (see retire). */
 static void
-end(const char *why)
+end_process(const char *why, int planned)
 {
 	double now = clock_mono(), backoff;
 	int status = 0, i;
@@ -173,14 +178,20 @@ end(const char *why)
 	if (P.pid > 0) {
 		/* One that dies young again and again (a seccomp kill at each
 		 * call, a server that crashes it) is not restarted at every
-		 * call: 1 s, 2 s, ... up to a minute. */
-		P.fails = now - P.started < YOUNG_S ? P.fails + 1 : 0;
-		backoff = P.fails == 0 ? 0 : (double)(1u << (P.fails < 7 ? P.fails - 1 : 6));
-		P.next_start = now + (backoff < RESTART_MAX_S ? backoff : RESTART_MAX_S);
+		 * call: 1 s, 2 s, ... up to a minute.  An end the worker chose
+		 * is no death. */
+		if (!planned) {
+			P.fails = now - P.started < YOUNG_S ? P.fails + 1 : 0;
+			backoff =
+			    P.fails == 0 ? 0 : (double)(1u << (P.fails < 7 ? P.fails - 1 : 6));
+			P.next_start = now + (backoff < RESTART_MAX_S ? backoff : RESTART_MAX_S);
+		}
 		kill(P.pid, SIGKILL);
 		while (waitpid(P.pid, &status, 0) < 0 && errno == EINTR)
 			;
-		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+		if (planned)
+			; /* said by the caller, when worth saying */
+		else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 			worker_log("uplink: the uplink process (pid %ld) was killed by signal %d "
 				   "(%s); a new one starts at the next call",
 				   (long)P.pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -196,13 +207,30 @@ end(const char *why)
 	}
 }
 
+/*
+ * Ends a process that did nothing wrong, so that nothing it may hold
+ * outlives the reason: after a download (it held a writable descriptor of
+ * the part file, which an uplink taken over could keep and fill), after
+ * RETIRE_FAILS calls in a row failed (an uplink taken over that answers
+ * every call with a failure keeps no foothold), and once a day.  No
+ * backoff: the next call starts a new one at once.
+ */
+static void
+retire(unsigned gen, const char *why)
+{
+	pthread_mutex_lock(&P.lock);
+	if (gen == P.gen && P.pid > 0)
+		end_process(why, 1);
+	pthread_mutex_unlock(&P.lock);
+}
+
 /* Ends the process of generation gen, unless another call did already. */
 static void
 broken(unsigned gen, const char *why)
 {
 	pthread_mutex_lock(&P.lock);
 	if (gen == P.gen && P.pid > 0)
-		end(why);
+		end_process(why, 0);
 	pthread_mutex_unlock(&P.lock);
 }
 
@@ -216,8 +244,10 @@ take(int i, char *err, size_t errlen)
 
 	pthread_mutex_lock(&c->lock);
 	pthread_mutex_lock(&P.lock);
+	if (P.pid > 0 && clock_mono() - P.started > RETIRE_AGE_S)
+		end_process("a day old", 1);
 	if (P.pid <= 0 && start(err, errlen) != 0)
-		end(err);
+		end_process(err, 0);
 	if (P.pid > 0 && c->gen != P.gen) {
 		ipc_free(c->ch);
 		c->ch = P.fresh[i];
@@ -311,8 +341,8 @@ typedef int (*answer_fn)(const struct ipc_msg *m, void *out, struct ward_diag *d
  * file, borrowed, or nothing when -1), its answer of type want
  * decoded by decode into out.  200 when it was; else the status of the
  * failure the uplink reported (*reported 1, when not NULL), or 0 (the
- * uplink failed, was ended, or its answer was refused as an attack), with
- * err.
+ * uplink failed, was ended, or its answer was refused as an attack:
+ * *reported 0; not even sent: -1), with err.
  */
 static long
 call(int i, enum upmsg_type type, const struct upmsg_call *rq, const char *body, size_t len,
@@ -325,10 +355,11 @@ call(int i, enum upmsg_type type, const struct upmsg_call *rq, const char *body,
 	struct wbuf w;
 	char msg[700];
 	long st = 0;
+	unsigned gen, fails;
 	int fd = -1, r;
 
 	if (reported != NULL)
-		*reported = 0;
+		*reported = -1; /* not sent */
 	if ((c = take(i, err, errlen)) == NULL)
 		return 0;
 	if (body != NULL && (fd = body_memfd(body, len, err, errlen)) < 0)
@@ -338,6 +369,8 @@ call(int i, enum upmsg_type type, const struct upmsg_call *rq, const char *body,
 	wbuf_init(&w);
 	if (type != UPMSG_ENROLL)
 		upmsg_call_encode(&w, type, rq);
+	if (reported != NULL)
+		*reported = 0;
 	if ((r = exchange(c, type, &w, fd, want, &m, &st, err, errlen)) != 0) {
 		if (r == 1 && reported != NULL)
 			*reported = 1;
@@ -355,7 +388,18 @@ call(int i, enum upmsg_type type, const struct upmsg_call *rq, const char *body,
 out:
 	if (fd >= 0 && fd != file)
 		close(fd);
+	gen = c->gen;
 	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_lock(&P.lock);
+	P.failed_calls = st == 200 || st == 202 ? 0 : P.failed_calls + 1;
+	fails = P.failed_calls;
+	pthread_mutex_unlock(&P.lock);
+	if (fails >= RETIRE_FAILS) {
+		retire(gen, "calls in a row failed");
+		pthread_mutex_lock(&P.lock);
+		P.failed_calls = 0;
+		pthread_mutex_unlock(&P.lock);
+	}
 	return st;
 }
 
@@ -477,8 +521,9 @@ bundle_fn(const struct ipc_msg *m, void *out, struct ward_diag *d)
 				t->sha256);
 	if (ipc_memfd_map(m->fd, (size_t)b.size, &f->p) != 0)
 		return diag_set(d, WARD_EPROTO, "uplink", 0, 0, "an unreadable bundle");
-	(void)digest_buf(DIGEST_SHA256, f->p, (size_t)b.size, md, sizeof(md));
-	(void)digest_to_hex(md, sizeof(md), hex, sizeof(hex));
+	if (digest_buf(DIGEST_SHA256, f->p, (size_t)b.size, md, sizeof(md)) != 0 ||
+	    digest_to_hex(md, sizeof(md), hex, sizeof(hex)) != 0)
+		snprintf(hex, sizeof(hex), "(not computed)");
 	if (strcmp(hex, t->sha256) != 0) {
 		ipc_memfd_unmap(f->p, (size_t)b.size);
 		f->p = NULL;
@@ -509,10 +554,19 @@ uplink_call_fetch(const char *cred, const struct download_target *t, const uint8
 	st = call(CH_CALLS, UPMSG_FETCH, &rq, NULL, 0, part, UPMSG_BUNDLE, bundle_fn, &f, &reported,
 		  err, errlen);
 	explicit_bzero(&rq, sizeof(rq));
-	/* Kept for a later request only when the uplink said the server
-	 * failed (it empties a part of no use); a part an uplink that broke
-	 * or lied wrote into is not resumed. */
-	uplink_part_done(P.cfg->state_dir, t, part, !reported);
+	/* Kept for a later request when the uplink said the server failed
+	 * (it empties a part of no use) or never had it; a part an uplink
+	 * that broke or lied wrote into is not resumed. */
+	uplink_part_done(P.cfg->state_dir, t, part, reported == 0);
+	/* Whatever it answered, it held the part: it goes with it. */
+	if (reported != -1) {
+		unsigned gen;
+
+		pthread_mutex_lock(&P.ch[CH_CALLS].lock);
+		gen = P.ch[CH_CALLS].gen; /* the fetch's: calls on it are serialised */
+		pthread_mutex_unlock(&P.ch[CH_CALLS].lock);
+		retire(gen, "a download is done");
+	}
 	*p = f.p;
 	return st;
 }

@@ -379,7 +379,9 @@ upmsg_exceptions_decode(const uint8_t *p, size_t n, struct upmsg_exceptions *out
 		memset(out, 0, sizeof(*out));
 		return diag_set(d, WARD_EPROTO, CHAN, 0, 0, "fleet exceptions of no known state");
 	}
-	if (state == UPMSG_EXC_LIST && except_list_decode(&b, &out->list, &ld) != 0) {
+	if (state == UPMSG_EXC_LIST && (except_list_decode(&b, &out->list, &ld) != 0 ||
+					except_list_check_ids(&out->list, &ld) != 0)) {
+		except_list_free(&out->list);
 		memset(out, 0, sizeof(*out));
 		return diag_set(d, WARD_EPROTO, CHAN, 0, 0, "fleet exceptions: %s", ld.msg);
 	}

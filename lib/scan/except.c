@@ -903,3 +903,26 @@ except_fleet_parse(const json_t *o, int64_t *revision, struct except_list *all, 
 	}
 	return except_list_from_json(all, json_object_get(o, "list"), EXCEPT_IDS, d);
 }
+
+int
+except_list_check_ids(const struct except_list *l, struct ward_diag *d)
+{
+	static const uint8_t zero[32];
+	unsigned i, j;
+
+	for (i = 0; i < l->n; i++) {
+		const struct except *e = &l->v[i];
+
+		if (e->id < 1 || e->id > EXCEPT_MAX_REVISION || e->added < 0 ||
+		    e->added > EXCEPT_MAX_REVISION ||
+		    (e->kind != EXCEPT_SHA256 && memcmp(e->sha256, zero, sizeof(zero)) != 0))
+			return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+					"exceptions[%u]: id, time or digest out of range", i);
+		for (j = 0; j < i; j++) /* at most WARD_MAX_EXCEPTIONS entries */
+			if (l->v[j].id == e->id)
+				return diag_set(d, WARD_EFORMAT, NULL, 0, 0,
+						"exceptions[%u]: id %lld twice", i,
+						(long long)e->id);
+	}
+	return 0;
+}

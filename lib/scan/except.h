@@ -184,6 +184,15 @@ int except_list_decode(struct rbuf *b, struct except_list *l, struct ward_diag *
  * *revision the revision if it could be read, else -1.
  */
 #define EXCEPT_MAX_REVISION ((int64_t)1 << 53)
+
+/*
+ * What EXCEPT_IDS asks of a list read from JSON, asked of a decoded one
+ * (except_list_decode checks each entry's kind, fields and strings but
+ * not these): every id from 1 to 2^53 and distinct, "added" at most 2^53,
+ * no SHA-256 bytes beside a path or rule.  0, or WARD_EFORMAT with d
+ * naming the entry.
+ */
+int except_list_check_ids(const struct except_list *l, struct ward_diag *d);
 int except_fleet_parse(const json_t *o, int64_t *revision, struct except_list *all,
 		       struct ward_diag *d);
 

@@ -268,3 +268,28 @@ def test_uplink_cannot_write_outside(fleet):
                    "the uplink restarted")
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_uplink_is_retired_after_a_download(fleet):
+    """A download hands the uplink a writable descriptor of the worker's
+    part file; an uplink taken over could keep it and fill the disk. So
+    after every download the uplink process is ended (quietly, no backoff)
+    and the next call starts a fresh one: the bundle is activated, the
+    process is new, and the part file is gone."""
+    data = crafted(6, fleet.rel, str(fleet.tmp))
+    sha = hashlib.sha256(data).hexdigest()
+    fleet.on_bundle = lambda h, n: send_bundle(h, data)
+    a = fleet.agent()
+    first = uplink_pid(a)
+    fleet.desired = lambda n: {"version": 6, "sha256": sha, "size": len(data),
+                               "url": PREFIX + sha}
+    a.wait_for(lambda st: (st["content"].get("current") or {}).get("version") == 6, 30,
+               "version 6 active")
+    st = a.wait_for(lambda st: st["uplink"]["process"]["pid"] not in (0, first), 30,
+                    "a fresh uplink process")
+    assert st["uplink"]["process"]["starts"] >= 2
+    assert "ended:" not in a.read_log() and "killed by signal" not in a.read_log()
+    assert os.listdir(os.path.join(a.state, "downloads")) == []
+    for fd in os.listdir("/proc/%d/fd" % st["uplink"]["process"]["pid"]):
+        target = os.readlink("/proc/%d/fd/%s" % (st["uplink"]["process"]["pid"], fd))
+        assert "downloads" not in target, target

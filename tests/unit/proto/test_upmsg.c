@@ -565,6 +565,43 @@ exceptions_via(const char *json, struct upmsg_exceptions *out)
 	return r;
 }
 
+/* The decode of a list of two SHA-256 exceptions with ids a and b, the
+ * second a path exception with digest bytes when path is set. */
+static int
+decode_ids(int64_t a, int64_t b, int path)
+{
+	struct upmsg_exceptions e, out;
+	struct except x;
+	struct ward_diag d;
+	struct wbuf w;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	e.state = UPMSG_EXC_LIST;
+	e.revision = 4;
+	memset(&x, 0, sizeof(x));
+	x.kind = EXCEPT_SHA256;
+	x.sha256[0] = 1;
+	x.id = a;
+	assert_int_equal(except_list_add(&e.list, &x, &d), 0);
+	memset(&x, 0, sizeof(x));
+	x.kind = path ? EXCEPT_PATH : EXCEPT_SHA256;
+	x.sha256[0] = 2;
+	x.id = b;
+	if (path)
+		x.glob = strdup("/opt/**");
+	assert_int_equal(except_list_add(&e.list, &x, &d), 0);
+	wbuf_init(&w);
+	upmsg_exceptions_encode(&w, &e);
+	upmsg_exceptions_free(&e);
+	r = upmsg_exceptions_decode(w.p, w.len, &out, &d);
+	if (r != 0)
+		assert_int_equal(out.list.n, 0);
+	upmsg_exceptions_free(&out);
+	wbuf_free(&w);
+	return r;
+}
+
 static void
 test_exceptions(void **state)
 {
@@ -600,6 +637,13 @@ test_exceptions(void **state)
 	assert_int_equal(e.state, UPMSG_EXC_REFUSED);
 	assert_int_equal(e.revision, -1);
 	/* what a subverted uplink could write instead */
+	/* ids as the JSON list requires them: from 1, distinct; a digest only
+	 * beside a SHA-256 exception */
+	assert_int_equal(decode_ids(1, 2, 0), 0);
+	assert_int_equal(decode_ids(5, 5, 0), WARD_EPROTO);
+	assert_int_equal(decode_ids(0, 2, 0), WARD_EPROTO);
+	assert_int_equal(decode_ids(1, ((int64_t)1 << 53) + 1, 0), WARD_EPROTO);
+	assert_int_equal(decode_ids(1, 2, 1), WARD_EPROTO);
 	wbuf_init(&w); /* an unknown state */
 	wbuf_u8(&w, 3);
 	wbuf_i64(&w, 1);
