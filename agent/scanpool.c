@@ -35,6 +35,10 @@
 /* A scanner restarting after a death: 0.1 s, doubling, at most 5 s. */
 #define BACKOFF_MIN_S 0.1
 #define BACKOFF_MAX_S 5.0
+/* A scanner beyond the first that has been idle this long is ended: an
+ * agent at rest keeps one warm (the next on-access scan needs no start),
+ * not scan.processes of them, each some 13 MiB. */
+#define SCANNER_IDLE_S 60.0
 
 struct proc {
 	pid_t pid; /* 0: not running */
@@ -44,6 +48,7 @@ struct proc {
 	int busy;
 	unsigned fails; /* deaths since its last verdict */
 	double next_start;
+	double last_used; /* clock_mono() when it was last given back */
 };
 
 static struct {
@@ -53,7 +58,7 @@ static struct {
 	struct proc p[SCANPOOL_MAX];
 	unsigned n;
 	struct poison_list poison;
-	uint64_t scans, crashes, poison_skipped, restarts;
+	uint64_t scans, crashes, poison_skipped, restarts, retired;
 } P = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -170,6 +175,7 @@ give_back(struct proc *p)
 {
 	pthread_mutex_lock(&P.lock);
 	p->busy = 0;
+	p->last_used = clock_mono();
 	pthread_cond_signal(&P.cond);
 	pthread_mutex_unlock(&P.lock);
 }
@@ -568,11 +574,47 @@ scanpool_status_json(void)
 				     "sha256", e->sha256, "size", (json_int_t)e->size, "version",
 				     (json_int_t)e->version, "at", (json_int_t)e->when));
 	}
-	o = json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:o}", "processes", (json_int_t)P.n,
+	o = json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o}", "processes", (json_int_t)P.n,
 		      "user", P.cfg != NULL ? P.cfg->scan_user : "", "pids", pids, "scans",
 		      (json_int_t)P.scans, "crashes", (json_int_t)P.crashes, "restarts",
-		      (json_int_t)P.restarts, "poison_skipped", (json_int_t)P.poison_skipped,
-		      "poison_files", files);
+		      (json_int_t)P.restarts, "retired_idle", (json_int_t)P.retired,
+		      "poison_skipped", (json_int_t)P.poison_skipped, "poison_files", files);
 	pthread_mutex_unlock(&P.lock);
 	return o;
+}
+
+void
+scanpool_tick(void)
+{
+	double now = clock_mono(), idle_s = SCANNER_IDLE_S;
+	unsigned i, running = 0;
+	int status;
+
+#ifdef WARD_FAULT_INJECTION
+	/* Test builds only: WARD_FAULT_SCANNER_IDLE_S=N retires after N s. */
+	if (getenv("WARD_FAULT_SCANNER_IDLE_S") != NULL)
+		idle_s = atof(getenv("WARD_FAULT_SCANNER_IDLE_S"));
+#endif
+	pthread_mutex_lock(&P.lock);
+	for (i = 0; i < P.n; i++)
+		running += P.p[i].pid > 0;
+	/* The last one started goes first; the first stays warm. */
+	for (i = P.n; i-- > 0 && running > 1;) {
+		struct proc *p = &P.p[i];
+
+		if (p->pid <= 0 || p->busy || now - p->last_used < idle_s)
+			continue;
+		/* Idle, holding no file: nothing to blame, no backoff. */
+		kill(p->pid, SIGKILL);
+		while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		ipc_free(p->ch);
+		p->ch = NULL;
+		p->pid = 0;
+		p->serial = 0;
+		p->next_start = 0;
+		P.retired++;
+		running--;
+	}
+	pthread_mutex_unlock(&P.lock);
 }

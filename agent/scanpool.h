@@ -72,4 +72,8 @@ void scanpool_scan_batch(struct active *a, struct scanpool_file *f, unsigned n);
 /* For ward agent status: the scanners' pids, counts, the poison files. */
 json_t *scanpool_status_json(void);
 
+/* Once a second: ends scanners beyond the first that have been idle a
+ * minute (started again when scans run in parallel). */
+void scanpool_tick(void);
+
 #endif

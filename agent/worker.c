@@ -676,6 +676,7 @@ heartbeat_thread(void *arg)
 		if (hb != NULL && reload_heartbeat(hb) != 0)
 			hb = NULL; /* closed: the supervisor will see the silence */
 		check_expiry();
+		scanpool_tick();
 		sleep(1);
 	}
 	return NULL;

@@ -250,3 +250,32 @@ def test_a_name_that_is_not_utf8_is_shown_not_dropped(box):
     res = agent_scan(a, tree)
     assert {m["path"] for m in res["matches"]} == {os.path.join(tree, "m\\xff.com")}, res
     assert res["match_count"] >= 1 and len(res["matches"]) == res["match_count"], res
+
+
+def test_idle_scanners_beyond_the_first_are_retired(ward, tmp_path):
+    """An agent at rest keeps one scanner warm, not scan.processes of
+    them: after a scan that ran both (many files at once), the second is
+    ended once idle (a minute; 2 s here, the fault build's
+    WARD_FAULT_SCANNER_IDLE_S), and the next scan still works — with one
+    scanner, or two again when it needs them."""
+    with onaccess_box(ward, tmp_path, "scanner", fault=True,
+                      env={"WARD_FAULT_SCANNER_IDLE_S": "2"}) as b:
+        a = b.agent(extra=["scan:", "  processes: 2"])
+        tree = os.path.join(b.mnt, "tree")
+        os.mkdir(tree)
+        for i in range(2000):
+            with open(os.path.join(tree, "f%04d" % i), "w") as f:
+                f.write("plain %d\n" % i)
+        with open(os.path.join(tree, "eicar.com"), "wb") as f:
+            f.write(EICAR)
+        end = time.time() + 60
+        while len(a.status()["scanners"]["pids"]) < 2 and time.time() < end:
+            agent_scan(a, tree)  # 16 files ahead per scanner: both are taken
+        assert len(a.status()["scanners"]["pids"]) == 2, a.status()["scanners"]
+        st = a.wait_for(lambda s: len(s["scanners"]["pids"]) == 1, 20, "one scanner left")
+        assert st["scanners"]["retired_idle"] >= 1, st["scanners"]
+        assert st["scanners"]["crashes"] == 0 and st["scanners"]["poison_files"] == []
+        res = agent_scan(a, tree)
+        assert res["files"] == 2001 and res["match_count"] >= 1, res
+        assert {m["path"] for m in res["matches"]} == {os.path.join(tree, "eicar.com")}, res
+        assert not res.get("poison"), res
