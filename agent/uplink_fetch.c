@@ -14,6 +14,7 @@
  * is read through its descriptor, at most the announced size.
  */
 #include "agent/uplink_fetch.h"
+#include "agent/curlso.h"
 #include "content/bundle.h"
 #include "crypto/digest.h"
 #include "util/ipc.h"
@@ -170,29 +171,29 @@ transfer(CURL *c, const char *server_url, const char *auth, const struct downloa
 	download_answer_init(&x.a, have, t->size);
 	snprintf(url, sizeof(url), "%s%s", server_url, t->url);
 	snprintf(range, sizeof(range), "%llu-", (unsigned long long)have);
-	h = curl_slist_append(h, auth);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	h = curlso.slist_append(h, auth);
+	curlso.easy_setopt(c, CURLOPT_URL, url);
+	curlso.easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curlso.easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	/* Our own Range, not CURLOPT_RESUME_FROM: libcurl's resume logic
 	 * would judge the answer by rules of its own; download_answer does. */
-	curl_easy_setopt(c, CURLOPT_RANGE, have > 0 ? range : NULL);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_head);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_file);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	rc = curl_easy_perform(c);
-	curl_easy_setopt(c, CURLOPT_RANGE, NULL);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, NULL);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, NULL);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curlso.easy_setopt(c, CURLOPT_RANGE, have > 0 ? range : NULL);
+	curlso.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_head);
+	curlso.easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	curlso.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_file);
+	curlso.easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curlso.easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	rc = curlso.easy_perform(c);
+	curlso.easy_setopt(c, CURLOPT_RANGE, NULL);
+	curlso.easy_setopt(c, CURLOPT_HEADERFUNCTION, NULL);
+	curlso.easy_setopt(c, CURLOPT_HEADERDATA, NULL);
+	curlso.easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curlso.easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curlso.easy_setopt(c, CURLOPT_POST, 1L);
 	/* The header list holds a copy of the credential. */
 	for (i = h; i != NULL; i = i->next)
 		OPENSSL_cleanse(i->data, strlen(i->data));
-	curl_slist_free_all(h);
+	curlso.slist_free_all(h);
 	plan = download_answer_end(&x.a, rc == CURLE_OK);
 	if (x.io_errno != 0) {
 		snprintf(err, errlen, "cannot write the download: %s", strerror(x.io_errno));
@@ -201,7 +202,8 @@ transfer(CURL *c, const char *server_url, const char *auth, const struct downloa
 	/* When a callback of ours stopped the transfer, the answer's own
 	 * reason is the one to give; otherwise libcurl's may add to it. */
 	if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR && plan != DOWNLOAD_COMPLETE)
-		snprintf(err, errlen, "%s (%s)", x.a.why, cerr[0] ? cerr : curl_easy_strerror(rc));
+		snprintf(err, errlen, "%s (%s)", x.a.why,
+			 cerr[0] ? cerr : curlso.easy_strerror(rc));
 	else
 		snprintf(err, errlen, "%s", x.a.why);
 	return plan;

@@ -10,6 +10,7 @@
  */
 #include "agent/uplink_net.h"
 #include "agent/config.h"
+#include "agent/curlso.h"
 #include "agent/proctab.h"
 #include "agent/sandbox.h"
 #include "agent/uplink_fetch.h"
@@ -190,24 +191,24 @@ post(struct conn *c, const char *path, const uint8_t *body, size_t len, const ch
 	*resp = NULL;
 	err[0] = '\0';
 	snprintf(url, sizeof(url), "%s%s", c->url, path);
-	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curlso.slist_append(h, "Content-Type: application/json");
 	if (cred[0] != '\0') {
 		snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", cred);
-		h = curl_slist_append(h, bearer);
+		h = curlso.slist_append(h, bearer);
 		OPENSSL_cleanse(bearer, sizeof(bearer));
 	}
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, (const char *)body);
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)len);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, answer_write);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &a);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, cerr);
-	rc = curl_easy_perform(c->curl);
+	curlso.easy_setopt(c->curl, CURLOPT_URL, url);
+	curlso.easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+	curlso.easy_setopt(c->curl, CURLOPT_POSTFIELDS, (const char *)body);
+	curlso.easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)len);
+	curlso.easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, answer_write);
+	curlso.easy_setopt(c->curl, CURLOPT_WRITEDATA, &a);
+	curlso.easy_setopt(c->curl, CURLOPT_ERRORBUFFER, cerr);
+	rc = curlso.easy_perform(c->curl);
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+		curlso.easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
 	else
-		snprintf(err, errlen, "%s: %s", c->url, cerr[0] ? cerr : curl_easy_strerror(rc));
+		snprintf(err, errlen, "%s: %s", c->url, cerr[0] ? cerr : curlso.easy_strerror(rc));
 	if (a.p != NULL)
 		*resp = json_loads(a.p, 0, NULL);
 	if (code != 0 && code != 200) { /* the server's words, made safe to log and show */
@@ -217,11 +218,11 @@ post(struct conn *c, const char *path, const uint8_t *body, size_t len, const ch
 		jcheck_escape(e != NULL ? e : "?", safe, sizeof(safe));
 		snprintf(err, errlen, "the server answered %ld: %s", code, safe);
 	}
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, NULL);
+	curlso.easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	curlso.easy_setopt(c->curl, CURLOPT_ERRORBUFFER, NULL);
 	for (i = h; i != NULL; i = i->next) /* copies of the credential */
 		OPENSSL_cleanse(i->data, strlen(i->data));
-	curl_slist_free_all(h);
+	curlso.slist_free_all(h);
 	free(a.p);
 	return code;
 }
@@ -484,21 +485,21 @@ serve(void *arg)
 static CURL *
 new_curl(const uint8_t *ca, size_t calen)
 {
-	CURL *h = curl_easy_init();
+	CURL *h = curlso.easy_init();
 
 	if (h == NULL)
 		return NULL;
 	if (calen > 0) {
 		struct curl_blob blob = {(void *)ca, calen, CURL_BLOB_COPY};
 
-		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+		curlso.easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
 	}
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)UPLINK_CALL_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curlso.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curlso.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curlso.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	curlso.easy_setopt(h, CURLOPT_TIMEOUT, (long)UPLINK_CALL_TIMEOUT_S);
+	curlso.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curlso.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	return h;
 }
 
@@ -521,8 +522,17 @@ uplink_net_main(const char *user)
 	if (ipc_new(UPLINK_FD_POLL, &upmsg_to_uplink, &upmsg_to_worker, &poll_c.ch) != 0 ||
 	    ipc_new(UPLINK_FD_CALLS, &upmsg_to_uplink, &upmsg_to_worker, &calls_c.ch) != 0)
 		return 2;
-	/* Before the sandbox: OpenSSL reads its configuration file here. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	/* Before the sandbox: libcurl is opened here (only this process maps
+	 * it), and OpenSSL reads its configuration file. */
+	{
+		char why[300];
+
+		if (curlso_open(why, sizeof(why)) != 0) {
+			fprintf(stderr, "wardd uplink: %s\n", why);
+			return 2;
+		}
+	}
+	if (curlso.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 2;
 	if ((r = confine(user)) != 0) {
 		fprintf(stderr, "wardd uplink: cannot set up the sandbox: %s\n", strerror(-r));
