@@ -19,6 +19,7 @@
  */
 #include "fim/fim.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/file.h"
 #include "util/limits.h"
 #include "util/path.h"
@@ -659,21 +660,124 @@ put_escaped(FILE *f, const char *s)
 	}
 }
 
-/* Undoes put_escaped on s[0..n) into o (at least n + 1 bytes). */
-static void
-unescape_to(char *o, const char *s, size_t n)
+/* Undoes put_escaped on p[0..n) into o (at least n + 1 bytes): 0, or -1
+ * for a byte put_escaped never writes there (a NUL, a tab or a newline
+ * left raw, a backslash before anything but \\, t or n, or at the end). */
+static int
+unescape_to(char *o, const uint8_t *p, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (s[i] == '\\' && i + 1 < n) {
-			i++;
-			*o++ = s[i] == 't' ? '\t' : s[i] == 'n' ? '\n' : s[i];
-		} else {
-			*o++ = s[i];
+		if (p[i] == '\0' || p[i] == '\t' || p[i] == '\n')
+			return -1;
+		if (p[i] != '\\') {
+			*o++ = (char)p[i];
+			continue;
 		}
+		if (++i == n || (p[i] != '\\' && p[i] != 't' && p[i] != 'n'))
+			return -1;
+		*o++ = p[i] == 't' ? '\t' : p[i] == 'n' ? '\n' : '\\';
 	}
 	*o = '\0';
+	return 0;
+}
+
+/* Digits of base (8 or 10) p[0..n), one at least, with a '-' first when
+ * neg is allowed, into *v (at most max in size): 0 or -1. */
+static int
+number(const uint8_t *p, size_t n, unsigned base, int neg, uint64_t max, int64_t *sv, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i = 0;
+	int minus = 0;
+
+	if (neg && n > 0 && p[0] == '-') {
+		minus = 1;
+		i = 1;
+	}
+	if (i == n)
+		return -1;
+	for (; i < n; i++) {
+		unsigned dgt = (unsigned)p[i] - '0';
+
+		if (p[i] < '0' || dgt >= base || x > (max - dgt) / base)
+			return -1;
+		x = x * base + dgt;
+	}
+	if (v != NULL)
+		*v = x;
+	if (sv != NULL)
+		*sv = minus ? -(int64_t)x : (int64_t)x;
+	return 0;
+}
+
+/* One line of a baseline, fields p[i][0..n[i]), into *out (a new entry,
+ * owned by the caller).  0, WARD_EFORMAT (what is wrong in why) or
+ * WARD_ENOMEM. */
+static int
+parse_entry(const uint8_t *const *p, const size_t *n, enum digest_alg alg, struct fent **out,
+	    const char **why)
+{
+	static const char types[] = {'f', 'd', 'l', 'o', 0};
+	size_t hexlen = 2 * digest_size(alg), i;
+	uint64_t v[6];
+	int64_t mtime = 0;
+	struct fent *e;
+
+	*out = NULL;
+	*why = NULL;
+	if (n[0] == 0 || p[0][0] != '/' || n[1] != 1 ||
+	    memchr(types, p[1][0], sizeof(types)) == NULL)
+		*why = "a path from / and a type (f, d, l, o) come first";
+	else if (number(p[2], n[2], 8, 0, UINT32_MAX, NULL, &v[0]) != 0 ||
+		 number(p[3], n[3], 10, 0, UINT32_MAX, NULL, &v[1]) != 0 ||
+		 number(p[4], n[4], 10, 0, UINT32_MAX, NULL, &v[2]) != 0 ||
+		 number(p[5], n[5], 10, 0, UINT64_MAX, NULL, &v[3]) != 0 ||
+		 number(p[6], n[6], 10, 1, INT64_MAX, &mtime, NULL) != 0 ||
+		 number(p[7], n[7], 10, 0, UINT64_MAX, NULL, &v[5]) != 0)
+		*why = "mode, owner, group, size, time or inode is not a number in range";
+	else if (!(n[8] == 1 && p[8][0] == '-') && n[8] != hexlen)
+		*why = "the digest is neither - nor of the baseline's algorithm";
+	else if (!(n[9] == 1 && p[9][0] == '-') && p[1][0] != 'l')
+		*why = "a link target beside what is not a link";
+	for (i = 0; *why == NULL && n[8] == hexlen && i < hexlen; i++)
+		if (!((p[8][i] >= '0' && p[8][i] <= '9') || (p[8][i] >= 'a' && p[8][i] <= 'f')))
+			*why = "the digest is not lowercase hex";
+	if (*why != NULL)
+		return WARD_EFORMAT;
+	if ((e = ward_calloc(1, sizeof(*e) + n[0] + 1)) == NULL)
+		return WARD_ENOMEM;
+	if (unescape_to(e->path, p[0], n[0]) != 0) {
+		ward_free(e);
+		*why = "the path is not escaped as ward writes it";
+		return WARD_EFORMAT;
+	}
+	e->type = (char)p[1][0];
+	e->mode = (unsigned)v[0];
+	e->uid = (unsigned long)v[1];
+	e->gid = (unsigned long)v[2];
+	e->size = v[3];
+	e->mtime_ns = mtime;
+	e->ino = v[5];
+	if (n[8] == hexlen) {
+		memcpy(e->hash, p[8], hexlen);
+		e->hash[hexlen] = '\0';
+	}
+	if (e->type == 'l' && !(n[9] == 1 && p[9][0] == '-')) {
+		if ((e->target = ward_malloc(n[9] + 1)) == NULL) {
+			ward_free(e);
+			return WARD_ENOMEM;
+		}
+		if (unescape_to(e->target, p[9], n[9]) != 0) {
+			ward_free(e->target);
+			ward_free(e);
+			*why = "the link target is not escaped as ward writes it";
+			return WARD_EFORMAT;
+		}
+	}
+	*out = e;
+	return 0;
 }
 
 int
@@ -717,71 +821,79 @@ fim_baseline(const struct fim_policy *p, const char *path, struct fim_stats *st,
 	return r;
 }
 
+/*
+ * Reads a baseline ward wrote: its head line, then a line per file of ten
+ * tab-separated fields, every one checked (parse_entry) — a file that is
+ * not one (damaged, cut, edited by hand, crafted) is refused with the
+ * line that is wrong, never read in part.
+ */
 static int
 load_baseline(const char *path, enum digest_alg alg, struct flist *l, struct ward_diag *d)
 {
+	const uint8_t *line = NULL, *p[10];
+	size_t n[10], len = 0, linelen = 0;
+	unsigned long lineno = 1;
+	struct rbuf b, lb;
 	uint8_t *buf = NULL;
-	size_t len = 0;
-	char *p, *end, *nl, head[64];
-	int r;
+	char head[64];
+	const char *why = NULL;
+	int r, k, end;
 
 	memset(l, 0, sizeof(*l));
-	if ((r = file_read_all(path, (size_t)1 << 32, &buf, &len, d)) != 0)
+	if ((r = file_read_all(path, WARD_MAX_FIM_BASELINE_BYTES, &buf, &len, d)) != 0)
 		return r;
-	snprintf(head, sizeof(head), "%s %s\n", FORMAT_LINE, digest_name(alg));
-	if (len < strlen(head) || memcmp(buf, head, strlen(head)) != 0) {
+	snprintf(head, sizeof(head), "%s %s", FORMAT_LINE, digest_name(alg));
+	rbuf_init(&b, buf, len);
+	if (rbuf_until(&b, '\n', sizeof(head), &line, &linelen) != 0 || linelen != strlen(head) ||
+	    memcmp(line, head, linelen) != 0) {
 		ward_free(buf);
 		return diag_set(d, WARD_EFORMAT, path, 1, 0,
 				"not a ward FIM baseline made with %s (make a new one)",
 				digest_name(alg));
 	}
-	p = (char *)buf + strlen(head);
-	end = (char *)buf + len;
-	for (; p < end; p = nl + 1) {
-		char *f[10];
-		struct fent *e;
-		int k = 0;
-		char *q = p;
+	while (rbuf_left(&b) > 0) {
+		struct fent *e = NULL;
 
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			nl = end;
-		*nl = '\0';
-		f[k++] = q;
-		while (k < 10 && (q = strchr(q, '\t')) != NULL) {
-			*q++ = '\0';
-			f[k++] = q;
+		lineno++;
+		end =
+		    rbuf_until(&b, '\n', 10 * (WARD_MAX_FIM_BASELINE_FIELD + 32), &line, &linelen);
+		if (end < 0 || end == 1) { /* too long, or cut before its newline */
+			why = end < 0 ? "a line too long" : "the last line has no end (cut?)";
+			r = WARD_EFORMAT;
+			break;
 		}
-		if (k != 10)
+		rbuf_init(&lb, line, linelen);
+		/* nine fields ended by a tab, the tenth by the line's end */
+		for (k = 0; k < 10; k++)
+			if (rbuf_until(&lb, '\t', WARD_MAX_FIM_BASELINE_FIELD, &p[k], &n[k]) !=
+			    (k < 9 ? 0 : 1))
+				break;
+		if (k != 10 || rbuf_left(&lb) != 0) {
+			why = "not ten tab-separated fields";
+			r = WARD_EFORMAT;
+			break;
+		}
+		if ((r = parse_entry(p, n, alg, &e, &why)) != 0)
+			break;
+		if (e->type == 0) { /* gone before it could be looked at: not kept */
+			ward_free(e);
 			continue;
-		if (ward_grow(&l->e, &l->cap, l->n + 1, sizeof(*l->e)) != 0 ||
-		    (e = ward_calloc(1, sizeof(*e) + strlen(f[0]) + 1)) == NULL) {
+		}
+		if (ward_grow(&l->e, &l->cap, l->n + 1, sizeof(*l->e)) != 0) {
+			ward_free(e->target);
+			ward_free(e);
 			r = WARD_ENOMEM;
 			break;
 		}
 		l->e[l->n++] = e;
-		unescape_to(e->path, f[0], strlen(f[0]));
-		e->type = f[1][0];
-		e->mode = (unsigned)strtoul(f[2], NULL, 8);
-		e->uid = strtoul(f[3], NULL, 10);
-		e->gid = strtoul(f[4], NULL, 10);
-		e->size = strtoull(f[5], NULL, 10);
-		e->mtime_ns = strtoll(f[6], NULL, 10);
-		e->ino = strtoull(f[7], NULL, 10);
-		if (strcmp(f[8], "-") != 0)
-			snprintf(e->hash, sizeof(e->hash), "%s", f[8]);
-		if (e->type == 'l') {
-			if ((e->target = ward_malloc(strlen(f[9]) + 1)) == NULL) {
-				r = WARD_ENOMEM;
-				break;
-			}
-			unescape_to(e->target, f[9], strlen(f[9]));
-		}
 	}
 	ward_free(buf);
 	if (r != 0) {
 		flist_free(l);
-		return diag_set(d, r, path, 0, 0, "out of memory");
+		if (r == WARD_ENOMEM)
+			return diag_set(d, r, path, 0, 0, "out of memory");
+		return diag_set(d, r, path, lineno, 0,
+				"%s: not a baseline ward wrote (make a new one)", why);
 	}
 	if (l->n > 1) /* (no array at all when empty) */
 		qsort(l->e, l->n, sizeof(*l->e), fent_cmp);

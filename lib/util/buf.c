@@ -114,6 +114,26 @@ rbuf_lenbytes(struct rbuf *b, size_t max, const uint8_t **p, size_t *n)
 }
 
 int
+rbuf_until(struct rbuf *b, uint8_t delim, size_t max, const uint8_t **p, size_t *n)
+{
+	size_t left = rbuf_left(b), k;
+	const uint8_t *q;
+
+	*p = NULL;
+	*n = 0;
+	if (left == 0)
+		return WARD_EFORMAT;
+	q = memchr(b->p + b->off, delim, left);
+	k = q != NULL ? (size_t)(q - (b->p + b->off)) : left;
+	if (k > max)
+		return WARD_ELIMIT;
+	*p = b->p + b->off;
+	*n = k;
+	b->off += k + (q != NULL);
+	return q != NULL ? 0 : 1;
+}
+
+int
 rbuf_strdup(struct rbuf *b, size_t max, char **out)
 {
 	size_t save = b->off, n;

@@ -33,6 +33,14 @@ int rbuf_i64(struct rbuf *b, int64_t *v);
 int rbuf_bytes(struct rbuf *b, size_t n, const uint8_t **p);
 /* Reads a u32 length, checks it against max and what remains, then the bytes. */
 int rbuf_lenbytes(struct rbuf *b, size_t max, const uint8_t **p, size_t *n);
+/*
+ * Text formats: points *p at the bytes before the next delim (*n of them,
+ * at most max) and skips them and the delim.  0 when delim was there; 1
+ * when the buffer ended first (the rest taken: a last line without its
+ * newline); WARD_ELIMIT when more than max bytes come before it, or
+ * WARD_EFORMAT when nothing remains (the cursor does not move then).
+ */
+int rbuf_until(struct rbuf *b, uint8_t delim, size_t max, const uint8_t **p, size_t *n);
 
 /*
  * Reads a u32 length (at most max) and that many bytes as a string: none

@@ -137,6 +137,11 @@
  * each with a usual path) with their appended changes, bounded all the
  * same (a larger one is not read; a whole is cut at half of it). */
 #define WARD_MAX_FIM_STATE_BYTES (128u * 1024 * 1024)
+/* A FIM baseline file (`ward fim baseline`): a line per file, some 200
+ * bytes, so millions of files; and one line's path or link target,
+ * escaped (each byte at most two). */
+#define WARD_MAX_FIM_BASELINE_BYTES ((size_t)1 << 30)
+#define WARD_MAX_FIM_BASELINE_FIELD (2 * 4096)
 /* Longest duration (30m, 12h, 7d ...) anything accepts: 100 years, far
  * beyond any token or lease, so that now + a duration stays far inside a
  * 64-bit time and never wraps into the past. */

@@ -106,6 +106,42 @@ test_fim(void **state)
 	/* No baseline: an error, not "everything added". */
 	assert_int_not_equal(fim_check(&p, "/nonexistent/baseline", on_diff, &s, &bits, &st, &d),
 			     0);
+	/* A baseline that is not one ward wrote — a field out of range, a
+	 * line cut before its end, a relative path, a bad escape, a digest of
+	 * another length, eleven fields — is refused with its line, never
+	 * read in part. */
+	{
+		static const char *const bad[] = {
+		    "/x\tf\t100644\t0\t0\t1\t1\t1\t-\t-\n/y\tf\t10x644\t0\t0\t1\t1\t1\t-\t-\n",
+		    "/x\tf\t100644\t0\t0\t1\t1\t1\t-\t-",
+		    "x\tf\t100644\t0\t0\t1\t1\t1\t-\t-\n",
+		    "/x\\q\tf\t100644\t0\t0\t1\t1\t1\t-\t-\n",
+		    "/x\tf\t100644\t0\t0\t1\t1\t1\tabcd\t-\n",
+		    "/x\tf\t100644\t0\t0\t1\t1\t1\t-\t-\textra\n",
+		    "/x\tf\t100644\t0\t0\t99999999999999999999999\t1\t1\t-\t-\n",
+		    "/x\tq\t100644\t0\t0\t1\t1\t1\t-\t-\n",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			f = fopen(base, "w");
+			assert_non_null(f);
+			fprintf(f, "ward-fim 1 sha256\n%s", bad[i]);
+			fclose(f);
+			memset(&s, 0, sizeof(s));
+			assert_int_equal(fim_check(&p, base, on_diff, &s, &bits, &st, &d),
+					 WARD_EFORMAT);
+			assert_int_equal(d.line, i == 0 ? 3 : 2);
+			assert_int_equal(s.n, 0);
+		}
+		/* and the same lines, well formed, are taken */
+		f = fopen(base, "w");
+		assert_non_null(f);
+		fprintf(f, "ward-fim 1 sha256\n/x\tf\t100644\t0\t0\t1\t-5\t1\t-\t-\n");
+		fclose(f);
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(fim_check(&p, base, on_diff, &s, &bits, &st, &d), 0);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 }

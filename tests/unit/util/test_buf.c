@@ -134,14 +134,39 @@ test_strdup(void **state)
 	wbuf_free(&w);
 }
 
+static void
+test_until(void **state)
+{
+	static const char text[] = "ab\tc\n\nlast";
+	const uint8_t *p = NULL;
+	struct rbuf b;
+	size_t n = 9;
+
+	(void)state;
+	rbuf_init(&b, text, strlen(text));
+	assert_int_equal(rbuf_until(&b, '\n', 100, &p, &n), 0);
+	assert_int_equal(n, 4);
+	assert_memory_equal(p, "ab\tc", 4);
+	assert_int_equal(rbuf_until(&b, '\n', 100, &p, &n), 0); /* an empty line */
+	assert_int_equal(n, 0);
+	assert_int_equal(rbuf_until(&b, '\n', 3, &p, &n), WARD_ELIMIT); /* "last": 4 > 3 */
+	assert_null(p);
+	assert_int_equal(rbuf_left(&b), 4);		      /* did not move */
+	assert_int_equal(rbuf_until(&b, '\n', 4, &p, &n), 1); /* no newline at the end */
+	assert_int_equal(n, 4);
+	assert_memory_equal(p, "last", 4);
+	assert_int_equal(rbuf_until(&b, '\n', 4, &p, &n), WARD_EFORMAT); /* nothing left */
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_short_reads_do_not_move),
-		cmocka_unit_test(test_write_failure_is_sticky),
-		cmocka_unit_test(test_strdup),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_short_reads_do_not_move),
+	    cmocka_unit_test(test_write_failure_is_sticky),
+	    cmocka_unit_test(test_strdup),
+	    cmocka_unit_test(test_until),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
