@@ -168,12 +168,14 @@ fail:
 }
 
 /* Ends the process (P.lock held) and says why, unless planned: an end
- * the worker chose (see retire). */
+ * the worker chose (see retire).  reaped: it is gone already and status
+ * says how (uplink_call_tick reaped it); the pid is never signalled then,
+ * as it may be another process's by now. */
 static void
-end_process(const char *why, int planned)
+finish_process(const char *why, int planned, int reaped, int status)
 {
 	double now = clock_mono(), backoff;
-	int status = 0, i;
+	int i;
 
 	if (P.pid > 0) {
 		/* One that dies young again and again (a seccomp kill at each
@@ -186,9 +188,11 @@ end_process(const char *why, int planned)
 			    P.fails == 0 ? 0 : (double)(1u << (P.fails < 7 ? P.fails - 1 : 6));
 			P.next_start = now + (backoff < RESTART_MAX_S ? backoff : RESTART_MAX_S);
 		}
-		kill(P.pid, SIGKILL);
-		while (waitpid(P.pid, &status, 0) < 0 && errno == EINTR)
-			;
+		if (!reaped) {
+			kill(P.pid, SIGKILL);
+			while (waitpid(P.pid, &status, 0) < 0 && errno == EINTR)
+				;
+		}
 		if (planned)
 			; /* said by the caller, when worth saying */
 		else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
@@ -205,6 +209,30 @@ end_process(const char *why, int planned)
 		ipc_free(P.fresh[i]);
 		P.fresh[i] = NULL;
 	}
+}
+
+static void
+end_process(const char *why, int planned)
+{
+	finish_process(why, planned, 0, 0);
+}
+
+void
+uplink_call_tick(void)
+{
+	int status = 0;
+	char why[64];
+
+	pthread_mutex_lock(&P.lock);
+	if (P.pid > 0 && waitpid(P.pid, &status, WNOHANG) == P.pid) {
+		if (WIFEXITED(status))
+			snprintf(why, sizeof(why), "it exited with status %d", WEXITSTATUS(status));
+		else
+			snprintf(why, sizeof(why), "killed by signal %d",
+				 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		finish_process(why, 0, 1, status);
+	}
+	pthread_mutex_unlock(&P.lock);
 }
 
 /*

@@ -55,6 +55,11 @@ long uplink_call_fetch(const char *cred, const struct download_target *t, const 
 		       char *err, size_t errlen);
 void uplink_call_unmap(const uint8_t *p, uint64_t size);
 
+/* Reaps an uplink process that ended between calls (a kill, a crash
+ * outside a call), so that no zombie waits for the next call; the next
+ * call starts a new one, after the usual backoff.  Called each second. */
+void uplink_call_tick(void);
+
 /* The uplink process's pid (0: not running) and how many times it was
  * started, for status. */
 void uplink_call_proc(long *pid, unsigned *starts);

@@ -19,6 +19,7 @@
 #include "agent/exceptions.h"
 #include "util/log.h"
 #include "agent/uplink.h"
+#include "agent/uplink_call.h"
 #include "agent/reload.h"
 #include "agent/procmon.h"
 #include "agent/sensors.h"
@@ -677,6 +678,7 @@ heartbeat_thread(void *arg)
 			hb = NULL; /* closed: the supervisor will see the silence */
 		check_expiry();
 		scanpool_tick();
+		uplink_call_tick();
 		sleep(1);
 	}
 	return NULL;

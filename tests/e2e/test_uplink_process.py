@@ -123,6 +123,12 @@ def test_uplink_killed_is_restarted(fleet):
     a = fleet.agent()
     pid, worker = uplink_pid(a), a.worker_pid()
     os.kill(pid, 9)
+    # Reaped at once (by the call it broke, or by the worker's tick
+    # between calls), never left a zombie until some later call.
+    end = time.time() + 3
+    while os.path.exists("/proc/%d" % pid) and time.time() < end:
+        time.sleep(0.05)
+    assert not os.path.exists("/proc/%d" % pid), "the killed uplink was not reaped"
     st = a.wait_for(lambda st: st["uplink"]["process"]["pid"] not in (0, pid), 30,
                     "a new uplink process")
     assert st["uplink"]["process"]["starts"] >= 2
