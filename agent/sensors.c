@@ -27,23 +27,20 @@ static int
 onaccess_op_start(void *ctx, const struct sensor_host *h, const struct agent_config *c, char *why,
 		  size_t whylen)
 {
-	(void)ctx;
-	return onaccess_start(h, c, why, whylen);
+	return onaccess_start(ctx, h, c, why, whylen);
 }
 
 static int
 onaccess_op_reconfigure(void *ctx, const struct sensor_host *h, const struct agent_config *c,
 			char *why, size_t whylen)
 {
-	(void)ctx;
-	return onaccess_reconfigure(h, c, why, whylen);
+	return onaccess_reconfigure(ctx, h, c, why, whylen);
 }
 
 static void
 onaccess_op_content_changed(void *ctx)
 {
-	(void)ctx;
-	onaccess_content_changed();
+	onaccess_content_changed(ctx);
 }
 
 static json_t *
@@ -53,9 +50,8 @@ onaccess_op_stats(void *ctx, const char *off)
 	char partial[1024];
 	json_t *o;
 
-	(void)ctx;
-	onaccess_get_stats(&os, partial, sizeof(partial));
-	if (!onaccess_running())
+	onaccess_get_stats(ctx, &os, partial, sizeof(partial));
+	if (!onaccess_running(ctx))
 		return json_pack("{s:s, s:s}", "state", "off", "reason",
 				 off[0] ? off : "no onaccess.paths configured");
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "state",
@@ -71,6 +67,7 @@ onaccess_op_stats(void *ctx, const char *off)
 	return o;
 }
 
+/* ctx: the sensor's struct onaccess (onaccess_new). */
 const struct sensor_ops sensors_onaccess = {
     .name = "onaccess",
     .what = "on-access scanning",

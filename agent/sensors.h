@@ -4,8 +4,9 @@
  * status only FIM has: where its paths come from.
  *
  * Each table wraps its module (onaccess.h, fimmon.h, procmon.h).  The
- * process monitor's ctx is its struct procmon (procmon_new); on-access
- * and FIM still keep their state in their own file, and take NULL.
+ * on-access and process monitors' ctx is their state: struct onaccess
+ * (onaccess_new), struct procmon (procmon_new); FIM still keeps its state
+ * in its own files, and takes NULL.
  */
 #ifndef WARD_AGENT_SENSORS_H
 #define WARD_AGENT_SENSORS_H
