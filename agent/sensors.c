@@ -91,23 +91,20 @@ static int
 fim_op_start(void *ctx, const struct sensor_host *h, const struct agent_config *c, char *why,
 	     size_t whylen)
 {
-	(void)ctx;
-	return fimmon_start(h, c, why, whylen);
+	return fimmon_start(ctx, h, c, why, whylen);
 }
 
 static int
 fim_op_reconfigure(void *ctx, const struct sensor_host *h, const struct agent_config *c, char *why,
 		   size_t whylen)
 {
-	(void)ctx;
-	return fimmon_reconfigure(h, c, why, whylen);
+	return fimmon_reconfigure(ctx, h, c, why, whylen);
 }
 
 static void
 fim_op_content_changed(void *ctx)
 {
-	(void)ctx;
-	fimmon_content_changed();
+	fimmon_content_changed(ctx);
 }
 
 static json_t *
@@ -117,11 +114,10 @@ fim_op_stats(void *ctx, const char *off)
 	char partial[300];
 	json_t *o;
 
-	(void)ctx;
-	if (!fimmon_running())
+	if (!fimmon_running(ctx))
 		return json_pack("{s:s, s:s}", "state", "off", "reason",
 				 off[0] ? off : "fim.realtime is false");
-	fimmon_get_stats(&fs, partial, sizeof(partial));
+	fimmon_get_stats(ctx, &fs, partial, sizeof(partial));
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "state", "on", "counters", "dirs",
 		      (json_int_t)fs.dirs, "events", (json_int_t)fs.events, "reported",
 		      (json_int_t)fs.reported, "suppressed", (json_int_t)fs.suppressed,
@@ -132,6 +128,7 @@ fim_op_stats(void *ctx, const char *off)
 	return o;
 }
 
+/* ctx: the sensor's struct fimmon_ctx (fimmon_new). */
 const struct sensor_ops sensors_fim = {
     .name = "fim",
     .what = "real-time file integrity monitoring",

@@ -3,10 +3,9 @@
  * scanning, real-time FIM, process monitoring — and the part of the
  * status only FIM has: where its paths come from.
  *
- * Each table wraps its module (onaccess.h, fimmon.h, procmon.h).  The
- * on-access and process monitors' ctx is their state: struct onaccess
- * (onaccess_new), struct procmon (procmon_new); FIM still keeps its state
- * in its own files, and takes NULL.
+ * Each table wraps its module (onaccess.h, fimmon.h, procmon.h); its ctx
+ * is that module's state: struct onaccess (onaccess_new), struct fimmon_ctx
+ * (fimmon_new), struct procmon (procmon_new).
  */
 #ifndef WARD_AGENT_SENSORS_H
 #define WARD_AGENT_SENSORS_H
