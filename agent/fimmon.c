@@ -225,6 +225,8 @@ fimmon_report(struct fimmon_ctx *f, enum sensor_fim_action action, const struct 
 	f->host->emit(f->host->arg, ev);
 	fimmon_record(f, action, l, looked ? &st : NULL, previous);
 	fimmon_stat_add(f, &f->st.reported, 1);
+	if (f->scanning)
+		fimmon_stat_add(f, &f->cu.reported, 1);
 }
 
 /* The event's record r, said and looked at. */
@@ -541,6 +543,10 @@ fim_thread(void *arg)
 	drain(f, buf, sizeof(buf));
 	fimstate_caught_done(f->state);
 	f->catching = 0;
+	pthread_mutex_lock(&f->lock);
+	f->cu.state = FIMMON_CATCHUP_DONE;
+	f->cu.ms = (uint64_t)((clock_mono() - f->cu_begin) * 1000);
+	pthread_mutex_unlock(&f->lock);
 	for (;;) {
 		struct pollfd pf[2] = {{f->fan, POLLIN, 0}, {f->wake, POLLIN, 0}};
 		int quiet;
@@ -616,6 +622,11 @@ fimmon_start(struct fimmon_ctx *f, const struct sensor_host *h, const struct age
 	}
 	/* Without it, the sensor runs, with no catch-up after a restart. */
 	f->sdir = open(c->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pthread_mutex_lock(&f->lock);
+	memset(&f->cu, 0, sizeof(f->cu));
+	f->cu.state = FIMMON_CATCHUP_RUNNING;
+	f->cu_begin = clock_mono();
+	pthread_mutex_unlock(&f->lock);
 	if (pthread_create(&t, NULL, fim_thread, f) != 0) {
 		snprintf(why, whylen, "cannot start a thread");
 		goto fail;
@@ -660,10 +671,14 @@ fimmon_running(struct fimmon_ctx *f)
 }
 
 void
-fimmon_get_stats(struct fimmon_ctx *f, struct fimmon_stats *st, char *partial, size_t partlen)
+fimmon_get_stats(struct fimmon_ctx *f, struct fimmon_stats *st, struct fimmon_catchup *cu,
+		 char *partial, size_t partlen)
 {
 	pthread_mutex_lock(&f->lock);
 	*st = f->st;
+	*cu = f->cu;
+	if (cu->state == FIMMON_CATCHUP_RUNNING)
+		cu->ms = (uint64_t)((clock_mono() - f->cu_begin) * 1000);
 	snprintf(partial, partlen, "%s", f->partial);
 	pthread_mutex_unlock(&f->lock);
 }

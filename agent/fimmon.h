@@ -37,6 +37,26 @@ struct fimmon_stats {
 	uint64_t lost;		  /* kernel queue overflows */
 };
 
+/* Where the catch-up of the start is. */
+enum fimmon_catchup_state {
+	FIMMON_CATCHUP_RUNNING, /* comparing, or reading the events queued meanwhile */
+	FIMMON_CATCHUP_DONE,
+};
+
+/*
+ * What the catch-up of the start did: the watched trees compared with
+ * what the last worker recorded (fimstate.h), each difference reported as
+ * found on start.
+ */
+struct fimmon_catchup {
+	enum fimmon_catchup_state state;
+	int previous;	   /* 1: a state from before was read (0: a first start, or unusable) */
+	uint64_t known;	   /* files that state knew */
+	uint64_t checked;  /* files found that were watched then: compared with it */
+	uint64_t reported; /* changes found and reported (ward.fim.detected: on-start) */
+	uint64_t ms;	   /* how long it took (so far, while it runs) */
+};
+
 /*
  * The sensor's state (opaque here; fimmon_ctx.h for its own files):
  * fimmon_new gives one, idle (NULL: out of memory); fimmon_free frees it
@@ -57,8 +77,11 @@ int fimmon_start(struct fimmon_ctx *f, const struct sensor_host *h, const struct
 
 int fimmon_running(struct fimmon_ctx *f);
 
-/* Why the sensor watches less than asked ("" when nothing is missing). */
-void fimmon_get_stats(struct fimmon_ctx *f, struct fimmon_stats *st, char *partial, size_t partlen);
+/* The counters, what the catch-up of the start did (cu), and why the
+ * sensor watches less than asked (partial, partlen bytes; "" when nothing
+ * is missing). */
+void fimmon_get_stats(struct fimmon_ctx *f, struct fimmon_stats *st, struct fimmon_catchup *cu,
+		      char *partial, size_t partlen);
 
 /* The content in use changed: its FIM policy is applied. */
 void fimmon_content_changed(struct fimmon_ctx *f);

@@ -111,18 +111,28 @@ static json_t *
 fim_op_stats(void *ctx, const char *off)
 {
 	struct fimmon_stats fs;
+	struct fimmon_catchup cu;
 	char partial[300];
 	json_t *o;
 
 	if (!fimmon_running(ctx))
 		return json_pack("{s:s, s:s}", "state", "off", "reason",
 				 off[0] ? off : "fim.realtime is false");
-	fimmon_get_stats(ctx, &fs, partial, sizeof(partial));
+	fimmon_get_stats(ctx, &fs, &cu, partial, sizeof(partial));
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "state", "on", "counters", "dirs",
 		      (json_int_t)fs.dirs, "events", (json_int_t)fs.events, "reported",
 		      (json_int_t)fs.reported, "suppressed", (json_int_t)fs.suppressed,
 		      "package_manager", (json_int_t)fs.package_manager, "lost",
 		      (json_int_t)fs.lost);
+	/* What the start found changed while no worker ran. */
+	if (o != NULL)
+		json_object_set_new(o, "catch_up",
+				    json_pack("{s:s, s:b, s:I, s:I, s:I, s:I}", "state",
+					      cu.state == FIMMON_CATCHUP_DONE ? "done" : "running",
+					      "previous", cu.previous, "known",
+					      (json_int_t)cu.known, "checked",
+					      (json_int_t)cu.checked, "reported",
+					      (json_int_t)cu.reported, "ms", (json_int_t)cu.ms));
 	if (o != NULL && partial[0] != '\0')
 		json_object_set_new(o, "partial", json_string(partial));
 	return o;
