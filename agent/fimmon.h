@@ -39,6 +39,7 @@ struct fimmon_stats {
 
 /* Where the catch-up of the start is. */
 enum fimmon_catchup_state {
+	FIMMON_CATCHUP_IDLE,	/* the sensor has not started */
 	FIMMON_CATCHUP_RUNNING, /* comparing, or reading the events queued meanwhile */
 	FIMMON_CATCHUP_DONE,
 };

@@ -107,6 +107,21 @@ fim_op_content_changed(void *ctx)
 	fimmon_content_changed(ctx);
 }
 
+/* The catch-up's state as the status says it. */
+static const char *
+catchup_name(enum fimmon_catchup_state s)
+{
+	switch (s) {
+	case FIMMON_CATCHUP_RUNNING:
+		return "running";
+	case FIMMON_CATCHUP_DONE:
+		return "done";
+	case FIMMON_CATCHUP_IDLE:
+		break;
+	}
+	return "idle";
+}
+
 static json_t *
 fim_op_stats(void *ctx, const char *off)
 {
@@ -128,9 +143,8 @@ fim_op_stats(void *ctx, const char *off)
 	if (o != NULL)
 		json_object_set_new(o, "catch_up",
 				    json_pack("{s:s, s:b, s:I, s:I, s:I, s:I}", "state",
-					      cu.state == FIMMON_CATCHUP_DONE ? "done" : "running",
-					      "previous", cu.previous, "known",
-					      (json_int_t)cu.known, "checked",
+					      catchup_name(cu.state), "previous", cu.previous,
+					      "known", (json_int_t)cu.known, "checked",
 					      (json_int_t)cu.checked, "reported",
 					      (json_int_t)cu.reported, "ms", (json_int_t)cu.ms));
 	if (o != NULL && partial[0] != '\0')
