@@ -43,8 +43,45 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct fimmon_ctx F = {
-    .fan = -1, .wake = -1, .sdir = -1, .sfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+struct fimmon_ctx *
+fimmon_new(void)
+{
+	struct fimmon_ctx *f = ward_calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->fan = f->wake = f->sdir = f->sfd = -1;
+	pthread_mutex_init(&f->lock, NULL);
+	return f;
+}
+
+void
+fimmon_free(struct fimmon_ctx *f)
+{
+	unsigned i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->npend; i++)
+		ward_free(f->pend[i].path);
+	fim_watch_free(&f->watch);
+	fim_tree_free(f->tree);
+	fimstate_free(f->state);
+	digest_free(f->dc);
+	ward_free(f->buf);
+	ward_free(f->cfg);
+	ward_free(f->next);
+	if (f->fan >= 0)
+		close(f->fan);
+	if (f->wake >= 0)
+		close(f->wake);
+	if (f->sdir >= 0)
+		close(f->sdir);
+	if (f->sfd >= 0)
+		close(f->sfd);
+	pthread_mutex_destroy(&f->lock);
+	ward_free(f);
+}
 
 /* --- who made the change ------------------------------------------------ */
 
@@ -52,26 +89,27 @@ static struct fimmon_ctx F = {
  * the exec sensor saw. */
 /* What the exec sensor remembers of pid, through the agent. */
 static int
-recent_exec(pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen, pid_t *ppid)
+recent_exec(struct fimmon_ctx *f, pid_t pid, char *exe, size_t exelen, char *comm, size_t commlen,
+	    pid_t *ppid)
 {
-	if (F.host->recent_exec == NULL)
+	if (f->host->recent_exec == NULL)
 		return -1;
-	return F.host->recent_exec(F.host->arg, pid, exe, exelen, comm, commlen, ppid);
+	return f->host->recent_exec(f->host->arg, pid, exe, exelen, comm, commlen, ppid);
 }
 
 static int
 ancestor(void *arg, pid_t pid, pid_t *ppid, char *comm, size_t commlen)
 {
+	struct fimmon_ctx *f = arg;
 	char exe[8];
 
-	(void)arg;
 	if (procfs_stat(pid, ppid, comm, commlen) == 0)
 		return 0;
-	return recent_exec(pid, exe, sizeof(exe), comm, commlen, ppid);
+	return recent_exec(f, pid, exe, sizeof(exe), comm, commlen, ppid);
 }
 
 static void
-who_of(pid_t pid, struct who *w)
+who_of(struct fimmon_ctx *f, pid_t pid, struct who *w)
 {
 	pid_t pp;
 	char comm[32];
@@ -83,9 +121,9 @@ who_of(pid_t pid, struct who *w)
 	/* An exited writer (even a zombie) has no exe link any more. */
 	if (procfs_link(pid, "exe", w->exe, sizeof(w->exe)) != 0) {
 		w->partial = 1;
-		(void)recent_exec(pid, w->exe, sizeof(w->exe), comm, sizeof(comm), &pp);
+		(void)recent_exec(f, pid, w->exe, sizeof(w->exe), comm, sizeof(comm), &pp);
 	}
-	fimwho_ancestry(pid, ancestor, NULL, w->name, sizeof(w->name), w->pkg, sizeof(w->pkg));
+	fimwho_ancestry(pid, ancestor, f, w->name, sizeof(w->name), w->pkg, sizeof(w->pkg));
 }
 
 /* --- reporting ---------------------------------------------------------- */
@@ -187,58 +225,60 @@ fimmon_report(struct fimmon_ctx *f, enum sensor_fim_action action, const struct 
 	f->host->emit(f->host->arg, ev);
 	fimmon_record(f, action, l, looked ? &st : NULL, previous);
 	fimmon_stat_add(f, &f->st.reported, 1);
+	if (f->scanning)
+		fimmon_stat_add(f, &f->cu.reported, 1);
 }
 
 /* The event's record r, said and looked at. */
 static void
-report_rec(enum sensor_fim_action action, const struct rec *r, const struct who *w,
-	   const char *previous)
+report_rec(struct fimmon_ctx *f, enum sensor_fim_action action, const struct rec *r,
+	   const struct who *w, const char *previous)
 {
 	struct loc l = {r->path, -1, &r->dir, r->name};
 
-	fimmon_report(&F, action, &l, w, previous);
+	fimmon_report(f, action, &l, w, previous);
 }
 
 /* The creation p was waiting for: reported now; p is freed. */
 static void
-pending_report(struct pending *p)
+pending_report(struct fimmon_ctx *f, struct pending *p)
 {
 	struct loc l = {p->path, -1, &p->dir, p->name};
 
-	fimmon_report(&F, SENSOR_FIM_CREATED, &l, &p->w, NULL);
+	fimmon_report(f, SENSOR_FIM_CREATED, &l, &p->w, NULL);
 	ward_free(p->path);
 }
 
 /* Creations wait for their first close (or PENDING_S). */
 static void
-pending_flush(int all, double now)
+pending_flush(struct fimmon_ctx *f, int all, double now)
 {
 	unsigned i = 0;
 
-	while (i < F.npend) {
-		struct pending p = F.pend[i];
+	while (i < f->npend) {
+		struct pending p = f->pend[i];
 
 		if (!all && now - p.at < PENDING_S) {
 			i++;
 			continue;
 		}
-		F.pend[i] = F.pend[--F.npend];
-		pending_report(&p);
+		f->pend[i] = f->pend[--f->npend];
+		pending_report(f, &p);
 	}
 }
 
 /* 1 if path's creation was waiting (it is reported now). */
 static int
-pending_take(const char *path)
+pending_take(struct fimmon_ctx *f, const char *path)
 {
 	unsigned i;
 
-	for (i = 0; i < F.npend; i++) {
-		if (strcmp(F.pend[i].path, path) == 0) {
-			struct pending p = F.pend[i];
+	for (i = 0; i < f->npend; i++) {
+		if (strcmp(f->pend[i].path, path) == 0) {
+			struct pending p = f->pend[i];
 
-			F.pend[i] = F.pend[--F.npend];
-			pending_report(&p);
+			f->pend[i] = f->pend[--f->npend];
+			pending_report(f, &p);
 			return 1;
 		}
 	}
@@ -246,28 +286,28 @@ pending_take(const char *path)
 }
 
 static void
-pending_add(const struct rec *r, const struct who *w)
+pending_add(struct fimmon_ctx *f, const struct rec *r, const struct who *w)
 {
 	struct pending *p;
 
 	/* The catch-up may have reported it: that is decided now, while its
 	 * events queued meanwhile are read (a write after is a modification). */
-	if (F.catching) {
-		report_rec(SENSOR_FIM_CREATED, r, w, NULL);
+	if (f->catching) {
+		report_rec(f, SENSOR_FIM_CREATED, r, w, NULL);
 		return;
 	}
-	if (F.npend == PENDING_MAX)
-		pending_flush(1, 0);
-	p = &F.pend[F.npend];
+	if (f->npend == PENDING_MAX)
+		pending_flush(f, 1, 0);
+	p = &f->pend[f->npend];
 	if (strlen(r->name) >= sizeof(p->name) || (p->path = ward_strdup(r->path)) == NULL) {
-		report_rec(SENSOR_FIM_CREATED, r, w, NULL);
+		report_rec(f, SENSOR_FIM_CREATED, r, w, NULL);
 		return;
 	}
 	p->dir = r->dir;
 	memcpy(p->name, r->name, strlen(r->name) + 1);
 	p->w = *w;
 	p->at = clock_mono();
-	F.npend++;
+	f->npend++;
 }
 
 /* --- events ------------------------------------------------------------- */
@@ -286,13 +326,13 @@ record_is_self(const struct fanotify_event_info_fid *fid)
 /* What an info record names (its directory from the map, plus the name)
  * in *r; 0 when the directory is unknown. */
 static int
-record_path(const struct fanotify_event_info_fid *fid, struct rec *r)
+record_path(struct fimmon_ctx *f, const struct fanotify_event_info_fid *fid, struct rec *r)
 {
 	const struct file_handle *fh = (const void *)fid->handle;
 	const char *dir;
 
 	if (fim_tree_id_make(&fid->fsid, fh, &r->dir) != 0 ||
-	    (dir = fim_tree_path(F.tree, &r->dir)) == NULL)
+	    (dir = fim_tree_path(f->tree, &r->dir)) == NULL)
 		return 0;
 	r->name = (const char *)fh->f_handle + fh->handle_bytes;
 	if (fid->hdr.info_type == FAN_EVENT_INFO_TYPE_FID ||
@@ -309,39 +349,40 @@ record_path(const struct fanotify_event_info_fid *fid, struct rec *r)
 /* A watched directory is gone: forget it (the kernel dropped its mark;
  * its removal was reported by its parent). */
 static void
-forget_dir(const struct fanotify_event_info_fid *fid)
+forget_dir(struct fimmon_ctx *f, const struct fanotify_event_info_fid *fid)
 {
 	struct fim_tree_id id;
 
 	if (record_is_self(fid) &&
 	    fim_tree_id_make(&fid->fsid, (const void *)fid->handle, &id) == 0 &&
-	    fim_tree_del(F.tree, &id))
-		fimmon_stat_add(&F, &F.st.dirs, (uint64_t)-1);
+	    fim_tree_del(f->tree, &id))
+		fimmon_stat_add(f, &f->st.dirs, (uint64_t)-1);
 }
 
 static void
-on_rename(const struct rec *from, const struct rec *to, int isdir, const struct who *w)
+on_rename(struct fimmon_ctx *f, const struct rec *from, const struct rec *to, int isdir,
+	  const struct who *w)
 {
-	int in_from = from->path[0] != '\0' && fim_watch_covers(&F.watch, from->path);
-	int in_to = to->path[0] != '\0' && fim_watch_covers(&F.watch, to->path);
+	int in_from = from->path[0] != '\0' && fim_watch_covers(&f->watch, from->path);
+	int in_to = to->path[0] != '\0' && fim_watch_covers(&f->watch, to->path);
 
 	if (in_from && in_to)
-		report_rec(SENSOR_FIM_RENAMED, to, w, from->path);
+		report_rec(f, SENSOR_FIM_RENAMED, to, w, from->path);
 	else if (in_from)
-		report_rec(SENSOR_FIM_DELETED, from, w, NULL); /* moved out of sight */
+		report_rec(f, SENSOR_FIM_DELETED, from, w, NULL); /* moved out of sight */
 	else if (in_to)
-		report_rec(SENSOR_FIM_CREATED, to, w, NULL);
+		report_rec(f, SENSOR_FIM_CREATED, to, w, NULL);
 	/* A directory's subtree moves with it: new paths, and marks on what
 	 * came into sight (its entries reported as created), off what left. */
 	if (isdir && in_to)
-		fimmon_walk_at(&F, &to->dir, to->name, to->path,
+		fimmon_walk_at(f, &to->dir, to->name, to->path,
 			       in_from ? WALK_MARK : WALK_MARK_REPORT, w);
 	else if (isdir && from->path[0] != '\0')
-		fimmon_forget_subtree(&F, from->path);
+		fimmon_forget_subtree(f, from->path);
 }
 
 static void
-handle(const struct fanotify_event_metadata *md, const char *raw)
+handle(struct fimmon_ctx *f, const struct fanotify_event_metadata *md, const char *raw)
 {
 	const char *p = raw + md->metadata_len, *end = raw + md->event_len;
 	const struct fanotify_event_info_fid *self = NULL;
@@ -350,16 +391,16 @@ handle(const struct fanotify_event_metadata *md, const char *raw)
 	struct who w;
 
 	path.path[0] = old.path[0] = nw.path[0] = '\0';
-	fimmon_stat_add(&F, &F.st.events, 1);
+	fimmon_stat_add(f, &f->st.events, 1);
 	if (md->mask & FAN_Q_OVERFLOW) {
 		json_t *ev = event_new("alert", "file", "info", "fim-events-lost", "failure");
 
-		fimmon_stat_add(&F, &F.st.lost, 1);
+		fimmon_stat_add(f, &f->st.lost, 1);
 		if (ev != NULL) {
 			event_set_str(ev, "message",
 				      "the kernel's event queue overflowed: some file "
 				      "changes were not seen (run ward fim check)");
-			F.host->emit(F.host->arg, ev);
+			f->host->emit(f->host->arg, ev);
 		}
 		return;
 	}
@@ -370,15 +411,15 @@ handle(const struct fanotify_event_metadata *md, const char *raw)
 			break;
 		switch (fid->hdr.info_type) {
 		case FAN_EVENT_INFO_TYPE_OLD_DFID_NAME:
-			known |= record_path(fid, &old);
+			known |= record_path(f, fid, &old);
 			break;
 		case FAN_EVENT_INFO_TYPE_NEW_DFID_NAME:
-			known |= record_path(fid, &nw);
+			known |= record_path(f, fid, &nw);
 			break;
 		case FAN_EVENT_INFO_TYPE_DFID_NAME:
 		case FAN_EVENT_INFO_TYPE_DFID:
 		case FAN_EVENT_INFO_TYPE_FID:
-			known |= record_path(fid, &path);
+			known |= record_path(f, fid, &path);
 			self = fid;
 			break;
 		default:
@@ -391,32 +432,32 @@ handle(const struct fanotify_event_metadata *md, const char *raw)
 	if (!known)
 		return;
 	if ((md->mask & FAN_DELETE_SELF) && self != NULL) {
-		forget_dir(self);
+		forget_dir(f, self);
 		return;
 	}
-	who_of(md->pid, &w);
+	who_of(f, md->pid, &w);
 	if (md->mask & FAN_RENAME) {
-		on_rename(&old, &nw, isdir, &w);
+		on_rename(f, &old, &nw, isdir, &w);
 		return;
 	}
-	if (path.path[0] == '\0' || !fim_watch_covers(&F.watch, path.path))
+	if (path.path[0] == '\0' || !fim_watch_covers(&f->watch, path.path))
 		return;
 	if (md->mask & FAN_CREATE) {
 		if (isdir || (md->mask & FAN_CLOSE_WRITE))
-			report_rec(SENSOR_FIM_CREATED, &path, &w, NULL);
+			report_rec(f, SENSOR_FIM_CREATED, &path, &w, NULL);
 		else
-			pending_add(&path, &w);
+			pending_add(f, &path, &w);
 		/* What was made inside before the mark is reported as created. */
 		if (isdir)
-			fimmon_walk_at(&F, &path.dir, path.name, path.path, WALK_MARK_REPORT, &w);
+			fimmon_walk_at(f, &path.dir, path.name, path.path, WALK_MARK_REPORT, &w);
 	}
-	if ((md->mask & FAN_CLOSE_WRITE) && !(md->mask & FAN_CREATE) && !pending_take(path.path))
-		report_rec(SENSOR_FIM_MODIFIED, &path, &w, NULL);
+	if ((md->mask & FAN_CLOSE_WRITE) && !(md->mask & FAN_CREATE) && !pending_take(f, path.path))
+		report_rec(f, SENSOR_FIM_MODIFIED, &path, &w, NULL);
 	if ((md->mask & FAN_ATTRIB) && !(md->mask & (FAN_CREATE | FAN_DELETE)))
-		report_rec(SENSOR_FIM_ATTRIBUTES, &path, &w, NULL);
+		report_rec(f, SENSOR_FIM_ATTRIBUTES, &path, &w, NULL);
 	if (md->mask & FAN_DELETE) {
-		(void)pending_take(path.path);
-		report_rec(SENSOR_FIM_DELETED, &path, &w, NULL);
+		(void)pending_take(f, path.path);
+		report_rec(f, SENSOR_FIM_DELETED, &path, &w, NULL);
 	}
 }
 
@@ -425,7 +466,7 @@ handle(const struct fanotify_event_metadata *md, const char *raw)
 /* The events in buf[0..n).  With file identifiers their lengths are
  * multiples of 4, not 8: each header is copied out before it is read. */
 static void
-handle_all(const char *buf, size_t n)
+handle_all(struct fimmon_ctx *f, const char *buf, size_t n)
 {
 	struct fanotify_event_metadata md;
 	size_t off = 0;
@@ -436,7 +477,7 @@ handle_all(const char *buf, size_t n)
 			break;
 		if (md.vers == FANOTIFY_METADATA_VERSION && md.metadata_len >= sizeof(md) &&
 		    md.metadata_len <= md.event_len)
-			handle(&md, buf + off);
+			handle(f, &md, buf + off);
 		else if (md.fd >= 0)
 			close(md.fd);
 		off += md.event_len;
@@ -445,88 +486,92 @@ handle_all(const char *buf, size_t n)
 
 /*
  * Takes a reload's configuration if one came (the fim thread is the only
- * reader of F.cfg, so it swaps it itself).  1 if it did: the policy is
+ * reader of f->cfg, so it swaps it itself).  1 if it did: the policy is
  * applied again whatever it holds (an exclusion or a limit may have
  * changed what is marked).
  */
 static int
-take_config(void)
+take_config(struct fimmon_ctx *f)
 {
 	struct agent_config *c;
 
-	pthread_mutex_lock(&F.lock);
-	c = F.next;
-	F.next = NULL;
+	pthread_mutex_lock(&f->lock);
+	c = f->next;
+	f->next = NULL;
 	if (c != NULL)
-		F.running = c->fim_realtime;
-	pthread_mutex_unlock(&F.lock);
+		f->running = c->fim_realtime;
+	pthread_mutex_unlock(&f->lock);
 	if (c == NULL)
 		return 0;
-	if (strcmp(c->fim_hash, F.cfg->fim_hash) != 0) {
+	if (strcmp(c->fim_hash, f->cfg->fim_hash) != 0) {
 		struct digest_ctx *dc = NULL;
 
 		if (digest_new(strcmp(c->fim_hash, "sm3") == 0 ? DIGEST_SM3 : DIGEST_SHA256, &dc) ==
 		    0) {
-			digest_free(F.dc);
-			F.dc = dc;
+			digest_free(f->dc);
+			f->dc = dc;
 		}
 	}
-	ward_free(F.cfg);
-	F.cfg = c;
-	memset(&F.rates, 0, sizeof(F.rates)); /* fim.rate_limit may have changed */
+	ward_free(f->cfg);
+	f->cfg = c;
+	memset(&f->rates, 0, sizeof(f->rates)); /* fim.rate_limit may have changed */
 	return 1;
 }
 
 /* The events the kernel queued, all read. */
 static void
-drain(char *buf, size_t len)
+drain(struct fimmon_ctx *f, char *buf, size_t len)
 {
 	ssize_t n;
 
-	while ((n = read(F.fan, buf, len)) > 0)
-		handle_all(buf, (size_t)n);
+	while ((n = read(f->fan, buf, len)) > 0)
+		handle_all(f, buf, (size_t)n);
 }
 
 static void *
 fim_thread(void *arg)
 {
 	char buf[64 * 1024] __attribute__((aligned(8)));
+	struct fimmon_ctx *f = arg;
 	double kept = clock_mono();
 
-	(void)arg;
 	fim_lower_priority();
-	fimmon_load_state(&F);
-	fimmon_apply_policy(&F, 1);
+	fimmon_load_state(f);
+	fimmon_apply_policy(f, 1);
 	/* The changes queued during the catch-up are read with its reports at
 	 * hand (each said once); from then on the kernel's events alone say. */
-	drain(buf, sizeof(buf));
-	fimstate_caught_done(F.state);
-	F.catching = 0;
+	drain(f, buf, sizeof(buf));
+	fimstate_caught_done(f->state);
+	f->catching = 0;
+	pthread_mutex_lock(&f->lock);
+	f->cu.state = FIMMON_CATCHUP_DONE;
+	f->cu.ms = (uint64_t)((clock_mono() - f->cu_begin) * 1000);
+	pthread_mutex_unlock(&f->lock);
 	for (;;) {
-		struct pollfd pf[2] = {{F.fan, POLLIN, 0}, {F.wake, POLLIN, 0}};
+		struct pollfd pf[2] = {{f->fan, POLLIN, 0}, {f->wake, POLLIN, 0}};
 		int quiet;
 
-		quiet = poll(pf, 2, F.npend > 0 ? 100 : 1000) == 0;
+		quiet = poll(pf, 2, f->npend > 0 ? 100 : 1000) == 0;
 		if (pf[1].revents & POLLIN) {
 			uint64_t v;
 
-			if (read(F.wake, &v, sizeof(v)) == (ssize_t)sizeof(v))
-				fimmon_apply_policy(&F, take_config());
+			if (read(f->wake, &v, sizeof(v)) == (ssize_t)sizeof(v))
+				fimmon_apply_policy(f, take_config(f));
 		}
 		if (pf[0].revents & POLLIN)
-			drain(buf, sizeof(buf));
-		pending_flush(0, clock_mono());
+			drain(f, buf, sizeof(buf));
+		pending_flush(f, 0, clock_mono());
 		/* Rewritten whole once the appended part is as large as the whole
 		 * (and at a quarter of what a start reads at most: a whole is cut
 		 * at half of it, so the file always stays readable). */
-		if (F.appended > STATE_COMPACT &&
-		    (F.appended > F.saved || F.appended > WARD_MAX_FIM_STATE_BYTES / 4))
-			fimmon_save_state(&F);
+		if (f->appended > STATE_COMPACT &&
+		    (f->appended > f->saved || f->appended > WARD_MAX_FIM_STATE_BYTES / 4))
+			fimmon_save_state(f);
 		/* The descriptors of watched filesystems, kept while events come
 		 * (reopening one per event costs), go when it is quiet and at
 		 * least every FS_KEEP_S: an idle sensor holds no filesystem busy. */
 		if (quiet || clock_mono() - kept >= FS_KEEP_S) {
-			fim_tree_idle(F.tree);
+			fim_tree_idle(f->tree);
 			kept = clock_mono();
 		}
 	}
@@ -534,131 +579,145 @@ fim_thread(void *arg)
 }
 
 int
-fimmon_start(const struct sensor_host *h, const struct agent_config *c, char *why, size_t whylen)
+fimmon_start(struct fimmon_ctx *f, const struct sensor_host *h, const struct agent_config *c,
+	     char *why, size_t whylen)
 {
 	enum digest_alg alg = strcmp(c->fim_hash, "sm3") == 0 ? DIGEST_SM3 : DIGEST_SHA256;
 	pthread_t t;
 
 	why[0] = '\0';
-	F.host = h;
-	F.cfg = ward_malloc(sizeof(*F.cfg));
-	if (F.cfg == NULL) {
+	f->host = h;
+	f->cfg = ward_malloc(sizeof(*f->cfg));
+	if (f->cfg == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return WARD_ENOMEM;
 	}
-	memcpy(F.cfg, c, sizeof(*F.cfg));
-	F.fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
-			      O_RDONLY | O_CLOEXEC);
-	if (F.fan < 0) {
+	memcpy(f->cfg, c, sizeof(*f->cfg));
+	f->fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
+			       O_RDONLY | O_CLOEXEC);
+	if (f->fan < 0) {
 		snprintf(why, whylen,
 			 "fanotify with file identifiers is not available (Linux 5.9 or later): %s",
 			 strerror(errno));
-		ward_free(F.cfg);
-		F.cfg = NULL;
+		ward_free(f->cfg);
+		f->cfg = NULL;
 		return WARD_EIO;
 	}
 	/* FAN_RENAME (Linux 5.17) reports both names of a rename at once. */
-	if (fanotify_mark(F.fan, FAN_MARK_ADD | FAN_MARK_ONLYDIR, MARK_MASK, AT_FDCWD,
+	if (fanotify_mark(f->fan, FAN_MARK_ADD | FAN_MARK_ONLYDIR, MARK_MASK, AT_FDCWD,
 			  c->state_dir) != 0 &&
 	    errno == EINVAL) {
 		snprintf(why, whylen,
 			 "fanotify rename events are not available (Linux 5.17 or later)");
 		goto fail;
 	}
-	(void)fanotify_mark(F.fan, FAN_MARK_REMOVE | FAN_MARK_ONLYDIR, MARK_MASK, AT_FDCWD,
+	(void)fanotify_mark(f->fan, FAN_MARK_REMOVE | FAN_MARK_ONLYDIR, MARK_MASK, AT_FDCWD,
 			    c->state_dir);
-	F.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	F.buf = ward_malloc(1 << 16);
-	if (F.wake < 0 || F.buf == NULL || digest_new(alg, &F.dc) != 0 ||
-	    fim_tree_new(&F.tree) != 0 || fimstate_new(&F.state) != 0) {
+	f->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->buf = ward_malloc(1 << 16);
+	if (f->wake < 0 || f->buf == NULL || digest_new(alg, &f->dc) != 0 ||
+	    fim_tree_new(&f->tree) != 0 || fimstate_new(&f->state) != 0) {
 		snprintf(why, whylen, "out of resources");
 		goto fail;
 	}
 	/* Without it, the sensor runs, with no catch-up after a restart. */
-	F.sdir = open(c->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pthread_create(&t, NULL, fim_thread, NULL) != 0) {
+	f->sdir = open(c->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pthread_mutex_lock(&f->lock);
+	memset(&f->cu, 0, sizeof(f->cu));
+	f->cu.state = FIMMON_CATCHUP_RUNNING;
+	f->cu_begin = clock_mono();
+	pthread_mutex_unlock(&f->lock);
+	if (pthread_create(&t, NULL, fim_thread, f) != 0) {
 		snprintf(why, whylen, "cannot start a thread");
 		goto fail;
 	}
 	pthread_detach(t);
-	pthread_mutex_lock(&F.lock);
-	F.running = 1;
-	F.started = 1;
-	pthread_mutex_unlock(&F.lock);
+	pthread_mutex_lock(&f->lock);
+	f->running = 1;
+	f->started = 1;
+	pthread_mutex_unlock(&f->lock);
 	return 0;
 fail:
-	ward_free(F.cfg);
-	F.cfg = NULL;
-	fim_tree_free(F.tree);
-	F.tree = NULL;
-	fimstate_free(F.state);
-	F.state = NULL;
-	if (F.sdir >= 0)
-		close(F.sdir);
-	F.sdir = -1;
-	close(F.fan);
-	F.fan = -1;
-	if (F.wake >= 0)
-		close(F.wake);
-	F.wake = -1;
+	ward_free(f->cfg);
+	f->cfg = NULL;
+	ward_free(f->buf);
+	f->buf = NULL;
+	digest_free(f->dc);
+	f->dc = NULL;
+	fim_tree_free(f->tree);
+	f->tree = NULL;
+	fimstate_free(f->state);
+	f->state = NULL;
+	if (f->sdir >= 0)
+		close(f->sdir);
+	f->sdir = -1;
+	close(f->fan);
+	f->fan = -1;
+	if (f->wake >= 0)
+		close(f->wake);
+	f->wake = -1;
 	return WARD_EIO;
 }
 
 int
-fimmon_running(void)
+fimmon_running(struct fimmon_ctx *f)
 {
 	int r;
 
-	pthread_mutex_lock(&F.lock);
-	r = F.running;
-	pthread_mutex_unlock(&F.lock);
+	pthread_mutex_lock(&f->lock);
+	r = f->running;
+	pthread_mutex_unlock(&f->lock);
 	return r;
 }
 
 void
-fimmon_get_stats(struct fimmon_stats *st, char *partial, size_t partlen)
+fimmon_get_stats(struct fimmon_ctx *f, struct fimmon_stats *st, struct fimmon_catchup *cu,
+		 char *partial, size_t partlen)
 {
-	pthread_mutex_lock(&F.lock);
-	*st = F.st;
-	snprintf(partial, partlen, "%s", F.partial);
-	pthread_mutex_unlock(&F.lock);
+	pthread_mutex_lock(&f->lock);
+	*st = f->st;
+	*cu = f->cu;
+	if (cu->state == FIMMON_CATCHUP_RUNNING)
+		cu->ms = (uint64_t)((clock_mono() - f->cu_begin) * 1000);
+	snprintf(partial, partlen, "%s", f->partial);
+	pthread_mutex_unlock(&f->lock);
 }
 
 void
-fimmon_content_changed(void)
+fimmon_content_changed(struct fimmon_ctx *f)
 {
 	uint64_t one = 1;
 
-	if (fimmon_running() && write(F.wake, &one, sizeof(one)) < 0) {
+	if (fimmon_running(f) && write(f->wake, &one, sizeof(one)) < 0) {
 		/* A wake-up is already pending. */
 	}
 }
 
 int
-fimmon_reconfigure(const struct sensor_host *h, const struct agent_config *c, char *why,
-		   size_t whylen)
+fimmon_reconfigure(struct fimmon_ctx *f, const struct sensor_host *h, const struct agent_config *c,
+		   char *why, size_t whylen)
 {
 	struct agent_config *copy;
 	uint64_t one = 1;
 	int started;
 
 	why[0] = '\0';
-	pthread_mutex_lock(&F.lock);
-	started = F.started;
-	pthread_mutex_unlock(&F.lock);
+	pthread_mutex_lock(&f->lock);
+	started = f->started;
+	pthread_mutex_unlock(&f->lock);
 	if (!started) /* off since the start: fim.realtime was false, or it failed */
-		return c->fim_realtime ? fimmon_start(h, c, why, whylen) : 0;
+		return c->fim_realtime ? fimmon_start(f, h, c, why, whylen) : 0;
 	copy = ward_malloc(sizeof(*copy));
 	if (copy == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return WARD_ENOMEM;
 	}
 	memcpy(copy, c, sizeof(*copy));
-	pthread_mutex_lock(&F.lock);
-	ward_free(F.next); /* one not taken yet: this one is newer */
-	F.next = copy;
-	pthread_mutex_unlock(&F.lock);
-	if (write(F.wake, &one, sizeof(one)) < 0) {
+	pthread_mutex_lock(&f->lock);
+	ward_free(f->next); /* one not taken yet: this one is newer */
+	f->next = copy;
+	pthread_mutex_unlock(&f->lock);
+	if (write(f->wake, &one, sizeof(one)) < 0) {
 		/* A wake-up is already pending. */
 	}
 	return 0;

@@ -37,22 +37,55 @@ struct fimmon_stats {
 	uint64_t lost;		  /* kernel queue overflows */
 };
 
+/* Where the catch-up of the start is. */
+enum fimmon_catchup_state {
+	FIMMON_CATCHUP_IDLE,	/* the sensor has not started */
+	FIMMON_CATCHUP_RUNNING, /* comparing, or reading the events queued meanwhile */
+	FIMMON_CATCHUP_DONE,
+};
+
 /*
- * Starts the sensor (when there is anything to watch now or later).
- * 0, or an error with why: then the sensor is off and the agent says so.
- * Its events and content go through h (borrowed: lives as long as the
- * process).
+ * What the catch-up of the start did: the watched trees compared with
+ * what the last worker recorded (fimstate.h), each difference reported as
+ * found on start.
  */
-int fimmon_start(const struct sensor_host *h, const struct agent_config *c, char *why,
-		 size_t whylen);
+struct fimmon_catchup {
+	enum fimmon_catchup_state state;
+	int previous;	   /* 1: a state from before was read (0: a first start, or unusable) */
+	uint64_t known;	   /* files that state knew */
+	uint64_t checked;  /* files found that were watched then: compared with it */
+	uint64_t reported; /* changes found and reported (ward.fim.detected: on-start) */
+	uint64_t ms;	   /* how long it took (so far, while it runs) */
+};
 
-int fimmon_running(void);
+/*
+ * The sensor's state (opaque here; fimmon_ctx.h for its own files):
+ * fimmon_new gives one, idle (NULL: out of memory); fimmon_free frees it
+ * (NULL: nothing).  Its thread, once started, runs as long as the process
+ * and uses it: free only one never started, or whose start failed.
+ */
+struct fimmon_ctx;
+struct fimmon_ctx *fimmon_new(void);
+void fimmon_free(struct fimmon_ctx *f);
 
-/* Why the sensor watches less than asked ("" when nothing is missing). */
-void fimmon_get_stats(struct fimmon_stats *st, char *partial, size_t partlen);
+/*
+ * Starts the sensor f (when there is anything to watch now or later).
+ * 0, or an error with why: then the sensor is off and the agent says so.
+ * Its events and content go through h (borrowed: lives as long as f).
+ */
+int fimmon_start(struct fimmon_ctx *f, const struct sensor_host *h, const struct agent_config *c,
+		 char *why, size_t whylen);
+
+int fimmon_running(struct fimmon_ctx *f);
+
+/* The counters, what the catch-up of the start did (cu), and why the
+ * sensor watches less than asked (partial, partlen bytes; "" when nothing
+ * is missing). */
+void fimmon_get_stats(struct fimmon_ctx *f, struct fimmon_stats *st, struct fimmon_catchup *cu,
+		      char *partial, size_t partlen);
 
 /* The content in use changed: its FIM policy is applied. */
-void fimmon_content_changed(void);
+void fimmon_content_changed(struct fimmon_ctx *f);
 
 /*
  * A reload: the fim.* keys of c (copied) from now on — paths, exclusions,
@@ -61,7 +94,7 @@ void fimmon_content_changed(void);
  * off.  The sensor's thread applies it within a moment.  0, or an error
  * with why (the sensor could not start).
  */
-int fimmon_reconfigure(const struct sensor_host *h, const struct agent_config *c, char *why,
-		       size_t whylen);
+int fimmon_reconfigure(struct fimmon_ctx *f, const struct sensor_host *h,
+		       const struct agent_config *c, char *why, size_t whylen);
 
 #endif

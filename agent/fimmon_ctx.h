@@ -97,8 +97,10 @@ struct fimmon_ctx {
 	int scanning;		      /* ... at the start: and reports what changed (catch-up) */
 	const struct fim_watch *prev; /* while walking: the policy before (NULL: none) */
 	int catching; /* the catch-up's reports: the kernel's events queued meanwhile unread */
-	pthread_mutex_t lock; /* st, partial, running, next */
+	pthread_mutex_t lock; /* st, cu, cu_begin, partial, running, next */
 	struct fimmon_stats st;
+	struct fimmon_catchup cu;
+	double cu_begin; /* when the catch-up began (monotonic seconds) */
 	char partial[300];
 };
 

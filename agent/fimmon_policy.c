@@ -130,6 +130,10 @@ scan_found(struct fimmon_ctx *f, const struct loc *l, const struct stat *st, int
 	int r;
 
 	fimstate_attr_of(st, &a);
+	/* A directory is found twice, as its parent's entry and as itself
+	 * ("."): counted once. */
+	if (how == FIMSTATE_REPORT && (!S_ISDIR(st->st_mode) || strcmp(l->name, ".") == 0))
+		fimmon_stat_add(f, &f->cu.checked, 1);
 	r = fimstate_scan_found(f->state, l->path, &a, how, &act);
 	if (r == WARD_ELIMIT)
 		fimmon_say_partial(
@@ -543,5 +547,10 @@ fimmon_load_state(struct fimmon_ctx *f)
 		f->state = NULL;
 		if (fimstate_new(&f->state) != 0)
 			f->sdir = -1; /* (start had one: memory is short, no catch-up) */
+		return;
 	}
+	pthread_mutex_lock(&f->lock);
+	f->cu.previous = 1;
+	f->cu.known = fimstate_count(f->state);
+	pthread_mutex_unlock(&f->lock);
 }

@@ -49,7 +49,7 @@ struct item {
 	pid_t pid;
 	uint64_t mask;
 	int perm;	   /* needs an answer */
-	int answered;	   /* under O.lock */
+	int answered;	   /* under o->lock */
 	double deadline;   /* monotonic seconds */
 	struct item *next; /* queue */
 	unsigned refs;	   /* reader's pending list + scanner */
@@ -77,7 +77,7 @@ struct oa_conf {
  * watched paths are never unwatched and no clean verdict of old content
  * survives.
  */
-static struct {
+struct onaccess {
 	const struct sensor_host *host; /* the agent, from start on */
 	/* Its own copy of the settings in force (a reload replaces it):
 	 * swapped holding mark_lock and lock, read holding either. */
@@ -100,16 +100,11 @@ static struct {
 	struct onaccess_cache *cache;
 	struct onaccess_stats st;
 	char partial[PARTIAL_MAX]; /* the paths not watched and why; under lock */
-} O = {
-    .fan = {-1, -1},
-    .mark_lock = PTHREAD_MUTEX_INITIALIZER,
-    .lock = PTHREAD_MUTEX_INITIALIZER,
-    .cond = PTHREAD_COND_INITIALIZER,
 };
 
-/* Answers a permission event once (O.lock held). */
+/* Answers a permission event once (o->lock held). */
 static void
-answer_locked(struct item *it, int allow)
+answer_locked(struct onaccess *o, struct item *it, int allow)
 {
 	struct fanotify_response resp;
 
@@ -122,9 +117,9 @@ answer_locked(struct item *it, int allow)
 	}
 	it->answered = 1;
 	if (allow)
-		O.st.allowed++;
+		o->st.allowed++;
 	else
-		O.st.denied++;
+		o->st.denied++;
 }
 
 static void
@@ -134,6 +129,48 @@ item_put_locked(struct item *it)
 		close(it->fd);
 		ward_free(it);
 	}
+}
+
+struct onaccess *
+onaccess_new(void)
+{
+	struct onaccess *o = ward_calloc(1, sizeof(*o));
+
+	if (o == NULL)
+		return NULL;
+	o->fan[0] = o->fan[1] = -1;
+	pthread_mutex_init(&o->mark_lock, NULL);
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_cond_init(&o->cond, NULL);
+	return o;
+}
+
+void
+onaccess_free(struct onaccess *o)
+{
+	struct item *it, *next;
+	unsigned i;
+
+	if (o == NULL)
+		return;
+	/* What is still queued or waits for an answer: the kernel answers
+	 * the latter itself once its group's descriptor is closed below. */
+	for (it = o->head; it != NULL; it = next) {
+		next = it->next;
+		item_put_locked(it);
+	}
+	for (i = 0; i < o->npending; i++)
+		item_put_locked(o->pending[i]);
+	ward_free(o->pending);
+	for (i = 0; i < 2; i++)
+		if (o->fan[i] >= 0)
+			close(o->fan[i]);
+	onaccess_cache_free(o->cache);
+	ward_free(o->cfg);
+	pthread_cond_destroy(&o->cond);
+	pthread_mutex_destroy(&o->lock);
+	pthread_mutex_destroy(&o->mark_lock);
+	ward_free(o);
 }
 
 /* --- what is marked ------------------------------------------------------ */
@@ -358,7 +395,7 @@ clear_marks(int fan)
 /* Journals that the sensor watches less than configured (when what it
  * leaves out changed: each round would otherwise repeat it). */
 static void
-report_partial(const char *refused)
+report_partial(struct onaccess *o, const char *refused)
 {
 	json_t *ev;
 
@@ -369,41 +406,41 @@ report_partial(const char *refused)
 		return;
 	event_set_str(ev, "ward.sensor", "onaccess");
 	event_set_str(ev, "message", refused);
-	O.host->emit(O.host->arg, ev);
+	o->host->emit(o->host->arg, ev);
 }
 
 void
-onaccess_content_changed(void)
+onaccess_content_changed(struct onaccess *o)
 {
 	struct targets t;
 	unsigned next;
 	int running, changed;
 
-	pthread_mutex_lock(&O.mark_lock);
-	pthread_mutex_lock(&O.lock);
-	running = O.running;
-	pthread_mutex_unlock(&O.lock);
+	pthread_mutex_lock(&o->mark_lock);
+	pthread_mutex_lock(&o->lock);
+	running = o->running;
+	pthread_mutex_unlock(&o->lock);
 	if (!running) {
-		pthread_mutex_unlock(&O.mark_lock);
+		pthread_mutex_unlock(&o->mark_lock);
 		return;
 	}
 	/* Opened without the lock: opening waits on the filesystem. */
-	targets_open(O.cfg, &t);
-	pthread_mutex_lock(&O.lock);
+	targets_open(o->cfg, &t);
+	pthread_mutex_lock(&o->lock);
 	/* The new group gets what the paths lead to now (a path refused now
 	 * is left out, and said); then the old one, with the clean verdicts
 	 * of the old content, is emptied. */
-	next = O.cur ^ 1;
-	(void)targets_mark(O.fan[next], &t);
-	clear_marks(O.fan[O.cur]);
-	O.cur = next;
-	changed = strcmp(O.partial, t.refused) != 0;
-	snprintf(O.partial, sizeof(O.partial), "%s", t.refused);
-	O.gen++;
-	pthread_mutex_unlock(&O.lock);
-	pthread_mutex_unlock(&O.mark_lock);
+	next = o->cur ^ 1;
+	(void)targets_mark(o->fan[next], &t);
+	clear_marks(o->fan[o->cur]);
+	o->cur = next;
+	changed = strcmp(o->partial, t.refused) != 0;
+	snprintf(o->partial, sizeof(o->partial), "%s", t.refused);
+	o->gen++;
+	pthread_mutex_unlock(&o->lock);
+	pthread_mutex_unlock(&o->mark_lock);
 	if (changed)
-		report_partial(t.refused);
+		report_partial(o, t.refused);
 	targets_close(&t);
 }
 
@@ -459,8 +496,8 @@ on_rule(struct hit *h, const char *name)
 /* A verdict an exception suppressed, journaled with the exception (each
  * scan of the file, not each access: the allow is cached as a clean one). */
 static void
-report_excepted(const struct item *it, struct hit *h, const char *sha, long long version,
-		int quarantine)
+report_excepted(struct onaccess *o, const struct item *it, struct hit *h, const char *sha,
+		long long version, int quarantine)
 {
 	char exe[PATH_MAX];
 	const char *would = (it->mask & FAN_OPEN_EXEC_PERM) ? "deny-execution"
@@ -476,14 +513,14 @@ report_excepted(const struct item *it, struct hit *h, const char *sha, long long
 	if (exe[0] != '\0')
 		event_set_str(ev, "process.executable", exe);
 	event_set_int(ev, "ward.content.version", version);
-	O.host->emit(O.host->arg, ev);
+	o->host->emit(o->host->arg, ev);
 }
 
 /* what: 0 written, 1 execution denied, 2 execution allowed at the deadline,
  * 3 open denied, 4 open allowed at the deadline. */
 static void
-report(const struct item *it, const char *rule, long long version, enum sensor_oa_what what,
-       const struct stat *st)
+report(struct onaccess *o, const struct item *it, const char *rule, long long version,
+       enum sensor_oa_what what, const struct stat *st)
 {
 	struct sensor_oa_detection d = {
 	    .what = what, .pid = it->pid, .rule = rule, .version = version};
@@ -496,7 +533,7 @@ report(const struct item *it, const char *rule, long long version, enum sensor_o
 	d.exe = exe;
 	d.size = st->st_size;
 	d.inode = (int64_t)st->st_ino;
-	O.host->emit(O.host->arg, sensor_event_onaccess(&d));
+	o->host->emit(o->host->arg, sensor_event_onaccess(&d));
 }
 
 /*
@@ -505,7 +542,7 @@ report(const struct item *it, const char *rule, long long version, enum sensor_o
  * still refers to the descriptor's file, in the directory it was found in.
  */
 static void
-respond_quarantine(const struct item *it, const char *rule)
+respond_quarantine(struct onaccess *o, const struct item *it, const char *rule)
 {
 	struct quarantine_entry e;
 	struct quarantine_op *op;
@@ -518,7 +555,7 @@ respond_quarantine(const struct item *it, const char *rule)
 	(void)procfs_link(0, fd, path, sizeof(path));
 	diag_clear(&d);
 	memset(&e, 0, sizeof(e));
-	r = quarantine_begin(O.state_dir, path, it->fd, rule, &op, &d);
+	r = quarantine_begin(o->state_dir, path, it->fd, rule, &op, &d);
 	if (r == 0) {
 #ifdef WARD_FAULT_INJECTION
 		/* Tests: a window between the stored copy and the removal, to race in. */
@@ -546,7 +583,7 @@ respond_quarantine(const struct item *it, const char *rule)
 		diag_format(&d, msg, sizeof(msg));
 		event_set_str(ev, "message", msg);
 	}
-	O.host->emit(O.host->arg, ev);
+	o->host->emit(o->host->arg, ev);
 }
 
 /*
@@ -554,31 +591,32 @@ respond_quarantine(const struct item *it, const char *rule)
  * about this file (an evictable ignore mark on its inode, which the
  * kernel drops on the file's next modification) — unless the content
  * changed since the scan began (gen) or the file changed while it was
- * scanned.  O.lock held.
+ * scanned.  o->lock held.
  */
 static void
-ignore_clean_locked(const struct item *it, unsigned gen, const struct stat *scanned)
+ignore_clean_locked(struct onaccess *o, const struct item *it, unsigned gen,
+		    const struct stat *scanned)
 {
 	struct stat now;
-	int fan = O.fan[O.cur];
+	int fan = o->fan[o->cur];
 
-	if (!O.ignore_ok || gen != O.gen)
+	if (!o->ignore_ok || gen != o->gen)
 		return;
 	if (fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_EVICTABLE,
 			  FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM, it->fd, NULL) != 0) {
 		if (errno == EINVAL) /* before Linux 5.19: no marks that let inodes go */
-			O.ignore_ok = 0;
+			o->ignore_ok = 0;
 		return;
 	}
 	if (fstat(it->fd, &now) != 0 || !onaccess_cache_same(&now, scanned))
 		(void)fanotify_mark(fan, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
 				    FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM, it->fd, NULL);
 	else
-		O.st.ignored++;
+		o->st.ignored++;
 }
 
 static void
-scan_item(struct item *it)
+scan_item(struct onaccess *o, struct item *it)
 {
 	struct scanmsg_verdict *v = NULL;
 	struct active *a;
@@ -591,38 +629,38 @@ scan_item(struct item *it)
 	int verdict = 0, cached = 0, r = 0, quarantine, fail_closed, policy_deny = 0;
 	unsigned k;
 
-	pthread_mutex_lock(&O.lock);
-	gen = O.gen; /* before the content: a change after this is seen */
+	pthread_mutex_lock(&o->lock);
+	gen = o->gen; /* before the content: a change after this is seen */
 	/* The settings this scan goes by, read once under the lock: a
 	 * reload frees the configuration they were read from. */
-	quarantine = O.cfg->quarantine;
-	fail_closed = O.cfg->fail_closed;
-	pthread_mutex_unlock(&O.lock);
-	xgen = O.host->exceptions(O.host->arg) != NULL
-		   ? exceptions_generation(O.host->exceptions(O.host->arg))
+	quarantine = o->cfg->quarantine;
+	fail_closed = o->cfg->fail_closed;
+	pthread_mutex_unlock(&o->lock);
+	xgen = o->host->exceptions(o->host->arg) != NULL
+		   ? exceptions_generation(o->host->exceptions(o->host->arg))
 		   : 0;
-	a = O.host->content_get(O.host->arg);
+	a = o->host->content_get(o->host->arg);
 	memset(h, 0, sizeof(*h));
 	if (a == NULL || fstat(it->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		pthread_mutex_lock(&O.lock);
-		answer_locked(it, 1);
-		pthread_mutex_unlock(&O.lock);
-		O.host->content_put(O.host->arg, a);
+		pthread_mutex_lock(&o->lock);
+		answer_locked(o, it, 1);
+		pthread_mutex_unlock(&o->lock);
+		o->host->content_put(o->host->arg, a);
 		return;
 	}
 	version = worker_content_version(a);
-	h->x = O.host->exceptions(O.host->arg);
+	h->x = o->host->exceptions(o->host->arg);
 	h->content = worker_content_exceptions(a);
 	h->fd = it->fd;
-	pthread_mutex_lock(&O.lock);
+	pthread_mutex_lock(&o->lock);
 	if (it->mask & FAN_CLOSE_WRITE) {
-		onaccess_cache_drop(O.cache, &st);
-	} else if (onaccess_cache_get(O.cache, &st, version, xgen, &verdict, h->rule,
+		onaccess_cache_drop(o->cache, &st);
+	} else if (onaccess_cache_get(o->cache, &st, version, xgen, &verdict, h->rule,
 				      sizeof(h->rule))) {
 		cached = 1;
-		O.st.cache_hits++;
+		o->st.cache_hits++;
 	}
-	pthread_mutex_unlock(&O.lock);
+	pthread_mutex_unlock(&o->lock);
 	if (!cached) {
 #ifdef WARD_FAULT_INJECTION
 		const char *stall = getenv("WARD_FAULT_SCAN_STALL_MS");
@@ -638,9 +676,9 @@ scan_item(struct item *it)
 		r = v == NULL ? WARD_ENOMEM : scanpool_scan(a, it->fd, &st, NULL, v);
 		if (r == SCANPOOL_POISON || r == SCANPOOL_CRASHED) {
 			policy_deny = fail_closed;
-			pthread_mutex_lock(&O.lock);
-			O.st.poison++;
-			pthread_mutex_unlock(&O.lock);
+			pthread_mutex_lock(&o->lock);
+			o->st.poison++;
+			pthread_mutex_unlock(&o->lock);
 		} else if (r == 0 && v->result == SCANMSG_ERROR) {
 			r = WARD_EIO;
 		}
@@ -655,66 +693,66 @@ scan_item(struct item *it)
 		}
 		verdict = h->found;
 		if (r == 0) {
-			pthread_mutex_lock(&O.lock);
-			onaccess_cache_put(O.cache, &st, version, xgen, verdict, h->rule);
-			pthread_mutex_unlock(&O.lock);
+			pthread_mutex_lock(&o->lock);
+			onaccess_cache_put(o->cache, &st, version, xgen, verdict, h->rule);
+			pthread_mutex_unlock(&o->lock);
 		}
 	}
-	pthread_mutex_lock(&O.lock);
+	pthread_mutex_lock(&o->lock);
 	if (it->mask & FAN_CLOSE_WRITE)
-		O.st.written++;
+		o->st.written++;
 	if (verdict)
-		O.st.detections++;
+		o->st.detections++;
 	if (!cached && !verdict && h->excepted)
-		O.st.excepted++;
+		o->st.excepted++;
 	if (it->perm && !verdict && r == 0)
-		ignore_clean_locked(it, gen, &st);
+		ignore_clean_locked(o, it, gen, &st);
 	if (it->perm && !it->answered) {
-		answer_locked(it, !verdict && !policy_deny);
-		pthread_mutex_unlock(&O.lock);
+		answer_locked(o, it, !verdict && !policy_deny);
+		pthread_mutex_unlock(&o->lock);
 		if (verdict)
-			report(it, h->rule, version,
+			report(o, it, h->rule, version,
 			       (it->mask & FAN_OPEN_PERM) ? SENSOR_OA_OPEN_DENIED
 							  : SENSOR_OA_EXEC_DENIED,
 			       &st);
 	} else {
-		pthread_mutex_unlock(&O.lock);
+		pthread_mutex_unlock(&o->lock);
 		if (verdict)
-			report(it, h->rule, version,
+			report(o, it, h->rule, version,
 			       !it->perm		    ? SENSOR_OA_WRITTEN
 			       : (it->mask & FAN_OPEN_PERM) ? SENSOR_OA_OPEN_LATE
 							    : SENSOR_OA_EXEC_LATE,
 			       &st);
 		if (verdict && !it->perm && quarantine)
-			respond_quarantine(it, h->rule);
+			respond_quarantine(o, it, h->rule);
 	}
 	if (!cached && !verdict && h->excepted)
-		report_excepted(it, h, sha, version, quarantine);
-	O.host->content_put(O.host->arg, a);
+		report_excepted(o, it, h, sha, version, quarantine);
+	o->host->content_put(o->host->arg, a);
 	ward_free(v);
 }
 
 static void *
 scanner_thread(void *arg)
 {
+	struct onaccess *o = arg;
 
-	(void)arg;
 	for (;;) {
 		struct item *it;
 
-		pthread_mutex_lock(&O.lock);
-		while (O.head == NULL)
-			pthread_cond_wait(&O.cond, &O.lock);
-		it = O.head;
-		O.head = it->next;
-		if (O.head == NULL)
-			O.tail = NULL;
-		O.queued--;
-		pthread_mutex_unlock(&O.lock);
-		scan_item(it);
-		pthread_mutex_lock(&O.lock);
+		pthread_mutex_lock(&o->lock);
+		while (o->head == NULL)
+			pthread_cond_wait(&o->cond, &o->lock);
+		it = o->head;
+		o->head = it->next;
+		if (o->head == NULL)
+			o->tail = NULL;
+		o->queued--;
+		pthread_mutex_unlock(&o->lock);
+		scan_item(o, it);
+		pthread_mutex_lock(&o->lock);
 		item_put_locked(it);
-		pthread_mutex_unlock(&O.lock);
+		pthread_mutex_unlock(&o->lock);
 	}
 	return NULL;
 }
@@ -723,47 +761,47 @@ scanner_thread(void *arg)
 
 /* Answers what passed its deadline; drops answered items from the list. */
 static void
-expire_pending(double now)
+expire_pending(struct onaccess *o, double now)
 {
 	unsigned i, k = 0;
 
-	pthread_mutex_lock(&O.lock);
-	for (i = 0; i < O.npending; i++) {
-		struct item *it = O.pending[i];
+	pthread_mutex_lock(&o->lock);
+	for (i = 0; i < o->npending; i++) {
+		struct item *it = o->pending[i];
 
 		if (!it->answered && now >= it->deadline) {
-			answer_locked(it, !O.cfg->fail_closed);
-			O.st.late++;
+			answer_locked(o, it, !o->cfg->fail_closed);
+			o->st.late++;
 		}
 		if (it->answered)
 			item_put_locked(it);
 		else
-			O.pending[k++] = it;
+			o->pending[k++] = it;
 	}
-	O.npending = k;
-	pthread_mutex_unlock(&O.lock);
+	o->npending = k;
+	pthread_mutex_unlock(&o->lock);
 }
 
 static void
-handle(int fan, const struct fanotify_event_metadata *md)
+handle(struct onaccess *o, int fan, const struct fanotify_event_metadata *md)
 {
 	struct item *it;
 	int perm = (md->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM)) != 0;
 
 	if (md->fd < 0)
 		return; /* queue overflow notice: nothing to answer */
-	pthread_mutex_lock(&O.lock);
-	O.st.events++;
+	pthread_mutex_lock(&o->lock);
+	o->st.events++;
 	/* Our own accesses never wait on us. */
-	if (md->pid == getpid() || (perm && O.queued >= QUEUE_MAX) ||
+	if (md->pid == getpid() || (perm && o->queued >= QUEUE_MAX) ||
 	    (perm &&
-	     ward_grow(&O.pending, &O.cappending, O.npending + 1, sizeof(*O.pending)) != 0)) {
+	     ward_grow(&o->pending, &o->cappending, o->npending + 1, sizeof(*o->pending)) != 0)) {
 		struct item tmp = {.fan = fan, .fd = md->fd, .perm = perm};
 
 		if (md->pid != getpid())
-			O.st.overflow++;
-		answer_locked(&tmp, md->pid == getpid() || !O.cfg->fail_closed);
-		pthread_mutex_unlock(&O.lock);
+			o->st.overflow++;
+		answer_locked(o, &tmp, md->pid == getpid() || !o->cfg->fail_closed);
+		pthread_mutex_unlock(&o->lock);
 		close(md->fd);
 		return;
 	}
@@ -771,8 +809,8 @@ handle(int fan, const struct fanotify_event_metadata *md)
 	if (it == NULL) {
 		struct item tmp = {.fan = fan, .fd = md->fd, .perm = perm};
 
-		answer_locked(&tmp, !O.cfg->fail_closed);
-		pthread_mutex_unlock(&O.lock);
+		answer_locked(o, &tmp, !o->cfg->fail_closed);
+		pthread_mutex_unlock(&o->lock);
 		close(md->fd);
 		return;
 	}
@@ -781,31 +819,31 @@ handle(int fan, const struct fanotify_event_metadata *md)
 	it->pid = md->pid;
 	it->mask = md->mask;
 	it->perm = perm;
-	it->deadline = clock_mono() + O.cfg->deadline_ms / 1000.0;
+	it->deadline = clock_mono() + o->cfg->deadline_ms / 1000.0;
 	it->refs = 1;
 	if (perm) {
-		O.pending[O.npending++] = it;
+		o->pending[o->npending++] = it;
 		it->refs++;
 	}
-	if (O.tail != NULL)
-		O.tail->next = it;
+	if (o->tail != NULL)
+		o->tail->next = it;
 	else
-		O.head = it;
-	O.tail = it;
-	O.queued++;
-	pthread_cond_signal(&O.cond);
-	pthread_mutex_unlock(&O.lock);
+		o->head = it;
+	o->tail = it;
+	o->queued++;
+	pthread_cond_signal(&o->cond);
+	pthread_mutex_unlock(&o->lock);
 }
 
 static void *
 reader_thread(void *arg)
 {
+	struct onaccess *o = arg;
 	char buf[64 * 1024] __attribute__((aligned(8)));
 
-	(void)arg;
 	for (;;) {
-		struct pollfd p[2] = {{O.fan[0], POLLIN, 0}, {O.fan[1], POLLIN, 0}};
-		int timeout = O.npending > 0 ? 10 : 1000;
+		struct pollfd p[2] = {{o->fan[0], POLLIN, 0}, {o->fan[1], POLLIN, 0}};
+		int timeout = o->npending > 0 ? 10 : 1000;
 		unsigned g;
 		ssize_t n;
 
@@ -817,19 +855,20 @@ reader_thread(void *arg)
 				continue;
 			while (FAN_EVENT_OK(md, n)) {
 				if (md->vers == FANOTIFY_METADATA_VERSION)
-					handle(p[g].fd, md);
+					handle(o, p[g].fd, md);
 				else if (md->fd >= 0)
 					close(md->fd);
 				md = FAN_EVENT_NEXT(md, n);
 			}
 		}
-		expire_pending(clock_mono());
+		expire_pending(o, clock_mono());
 	}
 	return NULL;
 }
 
 int
-onaccess_start(const struct sensor_host *h, const struct agent_config *c, char *why, size_t whylen)
+onaccess_start(struct onaccess *o, const struct sensor_host *h, const struct agent_config *c,
+	       char *why, size_t whylen)
 {
 	struct targets t;
 	pthread_t th;
@@ -838,70 +877,70 @@ onaccess_start(const struct sensor_host *h, const struct agent_config *c, char *
 	why[0] = '\0';
 	if (c->onaccess_npaths == 0 && c->onaccess_nblock_open == 0)
 		return 0;
-	O.host = h;
-	O.cfg = oa_conf_new(c);
-	if (O.cfg == NULL) {
+	o->host = h;
+	o->cfg = oa_conf_new(c);
+	if (o->cfg == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return WARD_ENOMEM;
 	}
-	snprintf(O.state_dir, sizeof(O.state_dir), "%s", c->state_dir);
-	O.cache = onaccess_cache_new(c->onaccess_cache_entries);
-	if (O.cache == NULL) {
+	snprintf(o->state_dir, sizeof(o->state_dir), "%s", c->state_dir);
+	o->cache = onaccess_cache_new(c->onaccess_cache_entries);
+	if (o->cache == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return WARD_ENOMEM;
 	}
 	for (i = 0; i < 2; i++) {
-		O.fan[i] = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
-					 O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
-		if (O.fan[i] < 0)
-			O.fan[i] = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
-						 O_RDONLY | O_LARGEFILE | O_CLOEXEC);
-		if (O.fan[i] < 0) {
+		o->fan[i] = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+					  O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
+		if (o->fan[i] < 0)
+			o->fan[i] = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+						  O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+		if (o->fan[i] < 0) {
 			snprintf(why, whylen, "fanotify is not available: %s", strerror(errno));
 			goto fail;
 		}
 	}
-	O.ignore_ok = 1;
-	targets_open(O.cfg, &t);
-	marked = targets_mark(O.fan[0], &t);
+	o->ignore_ok = 1;
+	targets_open(o->cfg, &t);
+	marked = targets_mark(o->fan[0], &t);
 	targets_close(&t);
 	if (marked == 0) {
 		snprintf(why, whylen, "%s", t.refused);
 		goto fail;
 	}
 	for (i = 0; i < c->onaccess_threads; i++) {
-		if (pthread_create(&th, NULL, scanner_thread, NULL) != 0)
+		if (pthread_create(&th, NULL, scanner_thread, o) != 0)
 			break;
 		pthread_detach(th);
 	}
-	if (i == 0 || pthread_create(&th, NULL, reader_thread, NULL) != 0) {
+	if (i == 0 || pthread_create(&th, NULL, reader_thread, o) != 0) {
 		snprintf(why, whylen, "cannot start threads");
 		goto fail;
 	}
 	pthread_detach(th);
-	pthread_mutex_lock(&O.lock);
-	O.running = 1;
-	O.started = 1;
-	snprintf(O.partial, sizeof(O.partial), "%s", t.refused);
-	pthread_mutex_unlock(&O.lock);
-	report_partial(t.refused);
+	pthread_mutex_lock(&o->lock);
+	o->running = 1;
+	o->started = 1;
+	snprintf(o->partial, sizeof(o->partial), "%s", t.refused);
+	pthread_mutex_unlock(&o->lock);
+	report_partial(o, t.refused);
 	return 0;
 fail:
 	for (i = 0; i < 2; i++) {
-		if (O.fan[i] >= 0)
-			close(O.fan[i]);
-		O.fan[i] = -1;
+		if (o->fan[i] >= 0)
+			close(o->fan[i]);
+		o->fan[i] = -1;
 	}
-	onaccess_cache_free(O.cache);
-	O.cache = NULL;
-	ward_free(O.cfg);
-	O.cfg = NULL;
+	onaccess_cache_free(o->cache);
+	o->cache = NULL;
+	ward_free(o->cfg);
+	o->cfg = NULL;
 	return WARD_EIO;
 }
 
 int
-onaccess_reconfigure(const struct sensor_host *h, const struct agent_config *c, char *why,
-		     size_t whylen)
+onaccess_reconfigure(struct onaccess *o, const struct sensor_host *h, const struct agent_config *c,
+		     char *why, size_t whylen)
 {
 	struct oa_conf *copy, *old;
 	struct targets t;
@@ -909,56 +948,56 @@ onaccess_reconfigure(const struct sensor_host *h, const struct agent_config *c, 
 	int changed;
 
 	why[0] = '\0';
-	if (!O.started) /* off since the start (no paths, or it failed): start it now */
-		return onaccess_start(h, c, why, whylen);
+	if (!o->started) /* off since the start (no paths, or it failed): start it now */
+		return onaccess_start(o, h, c, why, whylen);
 	copy = oa_conf_new(c);
 	if (copy == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return WARD_ENOMEM;
 	}
-	pthread_mutex_lock(&O.mark_lock);
+	pthread_mutex_lock(&o->mark_lock);
 	/* As for new content: the standby group gets the new paths, then
 	 * the old one is emptied — what both configurations watch is never
 	 * unwatched for a moment. */
 	targets_open(copy, &t);
-	pthread_mutex_lock(&O.lock);
-	next = O.cur ^ 1;
-	marked = targets_mark(O.fan[next], &t);
-	clear_marks(O.fan[O.cur]);
-	O.cur = next;
-	changed = strcmp(O.partial, t.refused) != 0;
-	snprintf(O.partial, sizeof(O.partial), "%s", t.refused);
-	O.gen++;
-	old = O.cfg;
-	O.cfg = copy;
-	O.running = marked > 0;
-	pthread_mutex_unlock(&O.lock);
-	pthread_mutex_unlock(&O.mark_lock);
+	pthread_mutex_lock(&o->lock);
+	next = o->cur ^ 1;
+	marked = targets_mark(o->fan[next], &t);
+	clear_marks(o->fan[o->cur]);
+	o->cur = next;
+	changed = strcmp(o->partial, t.refused) != 0;
+	snprintf(o->partial, sizeof(o->partial), "%s", t.refused);
+	o->gen++;
+	old = o->cfg;
+	o->cfg = copy;
+	o->running = marked > 0;
+	pthread_mutex_unlock(&o->lock);
+	pthread_mutex_unlock(&o->mark_lock);
 	ward_free(old);
 	if (marked == 0 && t.n > 0)
 		snprintf(why, whylen, "%s", t.refused);
 	else if (changed)
-		report_partial(t.refused);
+		report_partial(o, t.refused);
 	targets_close(&t);
 	return marked == 0 && t.n > 0 ? WARD_EIO : 0;
 }
 
 int
-onaccess_running(void)
+onaccess_running(struct onaccess *o)
 {
 	int r;
 
-	pthread_mutex_lock(&O.lock);
-	r = O.running;
-	pthread_mutex_unlock(&O.lock);
+	pthread_mutex_lock(&o->lock);
+	r = o->running;
+	pthread_mutex_unlock(&o->lock);
 	return r;
 }
 
 void
-onaccess_get_stats(struct onaccess_stats *st, char *partial, size_t partlen)
+onaccess_get_stats(struct onaccess *o, struct onaccess_stats *st, char *partial, size_t partlen)
 {
-	pthread_mutex_lock(&O.lock);
-	*st = O.st;
-	snprintf(partial, partlen, "%s", O.partial);
-	pthread_mutex_unlock(&O.lock);
+	pthread_mutex_lock(&o->lock);
+	*st = o->st;
+	snprintf(partial, partlen, "%s", o->partial);
+	pthread_mutex_unlock(&o->lock);
 }

@@ -47,21 +47,31 @@ struct onaccess_stats {
 };
 
 /*
- * Starts the sensor when c->onaccess_npaths > 0.  Returns 0 (also when
+ * The sensor's state (opaque): onaccess_new gives one, idle (NULL: out of
+ * memory); onaccess_free frees it (NULL: nothing).  Its threads, once
+ * started, run as long as the process and use it: free only one never
+ * started, or whose start failed.
+ */
+struct onaccess;
+struct onaccess *onaccess_new(void);
+void onaccess_free(struct onaccess *o);
+
+/*
+ * Starts the sensor o when c->onaccess_npaths > 0.  Returns 0 (also when
  * there is nothing to watch) or a negative WARD_E* code with why (why,
  * whylen) — then the sensor is off and the agent says so in its status.
- * Its events and content go through h (borrowed: lives as long as the
- * process).
+ * Its events and content go through h (borrowed: lives as long as o).
  */
-int onaccess_start(const struct sensor_host *h, const struct agent_config *c, char *why,
-		   size_t whylen);
+int onaccess_start(struct onaccess *o, const struct sensor_host *h, const struct agent_config *c,
+		   char *why, size_t whylen);
 
 /* 1 if running. */
-int onaccess_running(void);
+int onaccess_running(struct onaccess *o);
 
 /* The counters, and in partial (partlen bytes) the configured paths not
  * watched and why ("" when all are). */
-void onaccess_get_stats(struct onaccess_stats *st, char *partial, size_t partlen);
+void onaccess_get_stats(struct onaccess *o, struct onaccess_stats *st, char *partial,
+			size_t partlen);
 
 /*
  * Opens the configured directory path as the sensor does before it marks
@@ -76,7 +86,7 @@ int onaccess_path_open(const char *path, int whole_mount, char *mnt, size_t mntl
 
 /* New content is in use: the kernel forgets every clean verdict of the
  * old content (its ignore marks), without a moment unwatched. */
-void onaccess_content_changed(void);
+void onaccess_content_changed(struct onaccess *o);
 
 /*
  * A reload: the onaccess.* keys of c (copied) from now on, except
@@ -86,7 +96,7 @@ void onaccess_content_changed(void);
  * sensor is off, and it starts if it was off.  0 (also when there is
  * nothing to watch), or an error with why (no path could be marked).
  */
-int onaccess_reconfigure(const struct sensor_host *h, const struct agent_config *c, char *why,
-			 size_t whylen);
+int onaccess_reconfigure(struct onaccess *o, const struct sensor_host *h,
+			 const struct agent_config *c, char *why, size_t whylen);
 
 #endif

@@ -27,23 +27,20 @@ static int
 onaccess_op_start(void *ctx, const struct sensor_host *h, const struct agent_config *c, char *why,
 		  size_t whylen)
 {
-	(void)ctx;
-	return onaccess_start(h, c, why, whylen);
+	return onaccess_start(ctx, h, c, why, whylen);
 }
 
 static int
 onaccess_op_reconfigure(void *ctx, const struct sensor_host *h, const struct agent_config *c,
 			char *why, size_t whylen)
 {
-	(void)ctx;
-	return onaccess_reconfigure(h, c, why, whylen);
+	return onaccess_reconfigure(ctx, h, c, why, whylen);
 }
 
 static void
 onaccess_op_content_changed(void *ctx)
 {
-	(void)ctx;
-	onaccess_content_changed();
+	onaccess_content_changed(ctx);
 }
 
 static json_t *
@@ -53,9 +50,8 @@ onaccess_op_stats(void *ctx, const char *off)
 	char partial[1024];
 	json_t *o;
 
-	(void)ctx;
-	onaccess_get_stats(&os, partial, sizeof(partial));
-	if (!onaccess_running())
+	onaccess_get_stats(ctx, &os, partial, sizeof(partial));
+	if (!onaccess_running(ctx))
 		return json_pack("{s:s, s:s}", "state", "off", "reason",
 				 off[0] ? off : "no onaccess.paths configured");
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "state",
@@ -71,6 +67,7 @@ onaccess_op_stats(void *ctx, const char *off)
 	return o;
 }
 
+/* ctx: the sensor's struct onaccess (onaccess_new). */
 const struct sensor_ops sensors_onaccess = {
     .name = "onaccess",
     .what = "on-access scanning",
@@ -94,47 +91,68 @@ static int
 fim_op_start(void *ctx, const struct sensor_host *h, const struct agent_config *c, char *why,
 	     size_t whylen)
 {
-	(void)ctx;
-	return fimmon_start(h, c, why, whylen);
+	return fimmon_start(ctx, h, c, why, whylen);
 }
 
 static int
 fim_op_reconfigure(void *ctx, const struct sensor_host *h, const struct agent_config *c, char *why,
 		   size_t whylen)
 {
-	(void)ctx;
-	return fimmon_reconfigure(h, c, why, whylen);
+	return fimmon_reconfigure(ctx, h, c, why, whylen);
 }
 
 static void
 fim_op_content_changed(void *ctx)
 {
-	(void)ctx;
-	fimmon_content_changed();
+	fimmon_content_changed(ctx);
+}
+
+/* The catch-up's state as the status says it. */
+static const char *
+catchup_name(enum fimmon_catchup_state s)
+{
+	switch (s) {
+	case FIMMON_CATCHUP_RUNNING:
+		return "running";
+	case FIMMON_CATCHUP_DONE:
+		return "done";
+	case FIMMON_CATCHUP_IDLE:
+		break;
+	}
+	return "idle";
 }
 
 static json_t *
 fim_op_stats(void *ctx, const char *off)
 {
 	struct fimmon_stats fs;
+	struct fimmon_catchup cu;
 	char partial[300];
 	json_t *o;
 
-	(void)ctx;
-	if (!fimmon_running())
+	if (!fimmon_running(ctx))
 		return json_pack("{s:s, s:s}", "state", "off", "reason",
 				 off[0] ? off : "fim.realtime is false");
-	fimmon_get_stats(&fs, partial, sizeof(partial));
+	fimmon_get_stats(ctx, &fs, &cu, partial, sizeof(partial));
 	o = json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "state", "on", "counters", "dirs",
 		      (json_int_t)fs.dirs, "events", (json_int_t)fs.events, "reported",
 		      (json_int_t)fs.reported, "suppressed", (json_int_t)fs.suppressed,
 		      "package_manager", (json_int_t)fs.package_manager, "lost",
 		      (json_int_t)fs.lost);
+	/* What the start found changed while no worker ran. */
+	if (o != NULL)
+		json_object_set_new(o, "catch_up",
+				    json_pack("{s:s, s:b, s:I, s:I, s:I, s:I}", "state",
+					      catchup_name(cu.state), "previous", cu.previous,
+					      "known", (json_int_t)cu.known, "checked",
+					      (json_int_t)cu.checked, "reported",
+					      (json_int_t)cu.reported, "ms", (json_int_t)cu.ms));
 	if (o != NULL && partial[0] != '\0')
 		json_object_set_new(o, "partial", json_string(partial));
 	return o;
 }
 
+/* ctx: the sensor's struct fimmon_ctx (fimmon_new). */
 const struct sensor_ops sensors_fim = {
     .name = "fim",
     .what = "real-time file integrity monitoring",

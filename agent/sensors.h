@@ -3,9 +3,9 @@
  * scanning, real-time FIM, process monitoring — and the part of the
  * status only FIM has: where its paths come from.
  *
- * Each table wraps its module (onaccess.h, fimmon.h, procmon.h).  The
- * process monitor's ctx is its struct procmon (procmon_new); on-access
- * and FIM still keep their state in their own file, and take NULL.
+ * Each table wraps its module (onaccess.h, fimmon.h, procmon.h); its ctx
+ * is that module's state: struct onaccess (onaccess_new), struct fimmon_ctx
+ * (fimmon_new), struct procmon (procmon_new).
  */
 #ifndef WARD_AGENT_SENSORS_H
 #define WARD_AGENT_SENSORS_H

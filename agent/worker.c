@@ -21,6 +21,8 @@
 #include "agent/uplink.h"
 #include "agent/uplink_call.h"
 #include "agent/reload.h"
+#include "agent/fimmon.h"
+#include "agent/onaccess.h"
 #include "agent/procmon.h"
 #include "agent/sensors.h"
 #include "agent/outputs.h"
@@ -86,6 +88,10 @@ static struct {
 	/* The sensors, and what they reach the worker through. */
 	struct sensor_host host;
 	struct sensor_set sensors;
+	/* Each sensor's state; they live as long as the process (their
+	 * threads are never joined). */
+	struct onaccess *onaccess;
+	struct fimmon_ctx *fim;
 	struct procmon *procmon; /* the exec sensor, which FIM asks for who-data */
 } W = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -200,10 +206,11 @@ wire_sensors(void)
 	W.host.exceptions = host_exceptions;
 	W.host.recent_exec = host_recent_exec;
 	sensor_set_init(&W.sensors, &W.host);
-	if ((W.procmon = procmon_new()) == NULL)
+	if ((W.onaccess = onaccess_new()) == NULL || (W.fim = fimmon_new()) == NULL ||
+	    (W.procmon = procmon_new()) == NULL)
 		return -1;
-	(void)sensor_set_add(&W.sensors, &sensors_onaccess, NULL);
-	(void)sensor_set_add(&W.sensors, &sensors_fim, NULL);
+	(void)sensor_set_add(&W.sensors, &sensors_onaccess, W.onaccess);
+	(void)sensor_set_add(&W.sensors, &sensors_fim, W.fim);
 	(void)sensor_set_add(&W.sensors, &sensors_procmon, W.procmon);
 	return 0;
 }

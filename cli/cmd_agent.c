@@ -295,6 +295,30 @@ print_fim_paths(json_t *fim)
 	print_list(content);
 }
 
+/* What the catch-up of the FIM sensor's start did: the changes made while
+ * no worker ran, found by comparing the trees with what the last one
+ * recorded. */
+static void
+print_fim_catch_up(json_t *fim)
+{
+	json_t *cu = json_object_get(fim, "catch_up");
+	const char *state = json_string_value(json_object_get(cu, "state"));
+
+	if (!json_is_object(cu) || state == NULL)
+		return;
+	printf("%-16s %s %s %lld ms", "fim catch-up:", state,
+	       strcmp(state, "done") == 0 ? "in" : "for",
+	       (long long)json_integer_value(json_object_get(cu, "ms")));
+	if (json_is_true(json_object_get(cu, "previous")))
+		printf("; %lld files compared with the %lld the last worker knew, %lld changes "
+		       "reported\n",
+		       (long long)json_integer_value(json_object_get(cu, "checked")),
+		       (long long)json_integer_value(json_object_get(cu, "known")),
+		       (long long)json_integer_value(json_object_get(cu, "reported")));
+	else
+		printf("; no state from a last worker: nothing to compare with\n");
+}
+
 static int
 print_status(json_t *s)
 {
@@ -366,8 +390,10 @@ print_status(json_t *s)
 			if ((v = json_object_get(e, "partial")) != NULL)
 				printf("%-16s watching less than asked: %s\n", "",
 				       json_string_value(v));
-			if (strcmp(name, "fim") == 0)
+			if (strcmp(name, "fim") == 0) {
+				print_fim_catch_up(e);
 				print_fim_paths(e);
+			}
 		}
 	}
 	if ((e = json_object_get(s, "exceptions")) != NULL) {

@@ -373,6 +373,13 @@ def kill_worker_held(a, while_down):
                what="a new worker watching the tree")
 
 
+def catch_up_done(a):
+    """What the FIM sensor's status says its catch-up did, once done."""
+    s = a.wait_for(lambda s: s["sensors"]["fim"].get("catch_up", {}).get("state") == "done",
+                   what="the FIM catch-up done")
+    return s["sensors"]["fim"]["catch_up"]
+
+
 def test_changes_made_while_the_worker_is_down_are_reported_on_start(ward, tmp_path):
     """The worker is killed (SIGKILL) and, while the supervisor is held
     (so that no worker runs), watched files are created, written, chmod-ed
@@ -387,6 +394,10 @@ def test_changes_made_while_the_worker_is_down_are_reported_on_start(ward, tmp_p
         (w / name).write_text("original\n")
     a = own_agent(ward, tmp_path, [str(w)])
     try:
+        # A first start: no state from a last worker, nothing caught up on.
+        cu = catch_up_done(a)
+        assert cu["previous"] is False and cu["known"] == 0, cu
+        assert cu["checked"] == 0 and cu["reported"] == 0, cu
         # A change reported live goes into the state: not reported again.
         (w / "live.conf").write_text("live\n")
         wait_fim(a, lambda e: e["file"]["path"] == str(w / "live.conf"), what="a live change")
@@ -424,6 +435,19 @@ def test_changes_made_while_the_worker_is_down_are_reported_on_start(ward, tmp_p
             hashlib.sha256(b"original\nchanged\n").hexdigest()
         said = sorted(e["file"]["path"] for e in after)
         assert said == sorted(str(w / name) for _, name in want), after
+        # The status says what the catch-up did: the 8 files the last
+        # worker knew (the tree, sub, sub/inner, keep, mod, del, attr and
+        # live), the 8 found that it watched (the tree, keep, mod, attr,
+        # live, new.conf, newdir, newdir/x) compared, each change reported.
+        cu = catch_up_done(a)
+        assert cu["previous"] is True, cu
+        assert cu["known"] == 8 and cu["checked"] == 8, cu
+        assert cu["reported"] == len(want), cu
+        assert 0 <= cu["ms"] < 10000, cu
+        text = a.agent("status")
+        assert text.returncode == 0, text.stderr
+        assert ("fim catch-up:    done in %d ms; 8 files compared with the 8 the last worker "
+                "knew, %d changes reported" % (cu["ms"], len(want))) in text.stdout, text.stdout
         # Live reporting goes on, without the mark.
         with open(w / "keep.conf", "a") as f:
             f.write("later\n")
@@ -458,6 +482,9 @@ def test_a_damaged_state_file_is_said_and_replaced(ward, tmp_path):
         while "fim: its state from before is not usable" not in a.read_log():
             assert time.time() < end, a.read_log()
             time.sleep(0.05)
+        # Nothing to compare with: the status says so, and nothing made up.
+        cu = catch_up_done(a)
+        assert cu["previous"] is False and cu["reported"] == 0, cu
         (w / "live.conf").write_text("x")
         wait_fim(a, lambda e: e["file"]["path"] == str(w / "live.conf"), what="a live change")
         assert [e["file"]["path"] for e in fim_events(a)[n0:]] == [str(w / "live.conf")]
@@ -471,5 +498,7 @@ def test_a_damaged_state_file_is_said_and_replaced(ward, tmp_path):
         assert ev["ward"]["fim"]["detected"] == "on-start"
         time.sleep(0.5)
         assert len(fim_events(a)[n1:]) == 1, fim_events(a)[n1:]
+        cu = catch_up_done(a)
+        assert cu["previous"] is True and cu["reported"] == 1, cu
     finally:
         a.stop()
