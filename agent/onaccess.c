@@ -9,6 +9,7 @@
  */
 #include "agent/onaccess.h"
 #include "agent/onaccess_cache.h"
+#include "agent/onaccess_mark.h"
 #include "agent/sensor_event.h"
 #include "agent/exceptions.h"
 #include "agent/procfs.h"
@@ -38,10 +39,6 @@
 #include <unistd.h>
 
 #define QUEUE_MAX 4096
-/* Every configured path: onaccess.paths and onaccess.block_open. */
-#define TARGETS_MAX (2 * CONFIG_MAX_KEYS)
-/* What the status says about the paths that are not watched. */
-#define PARTIAL_MAX 1024
 
 struct item {
 	int fan; /* the group it came from, to answer on */
@@ -173,121 +170,6 @@ onaccess_free(struct onaccess *o)
 	ward_free(o);
 }
 
-/* --- what is marked ------------------------------------------------------ */
-
-/*
- * The configured paths, each opened once for one round of marking (start,
- * new content): whatever is marked is marked through these descriptors,
- * so what a path led to when it was checked is what gets the mark.
- */
-struct targets {
-	int fd[TARGETS_MAX];	/* -1: not watched this round (said in refused) */
-	int mount[TARGETS_MAX]; /* 1: the whole mount (paths), 0: the directory (block_open) */
-	const char *path[TARGETS_MAX];
-	unsigned n;
-	char refused[PARTIAL_MAX]; /* "PATH: why; PATH: why" */
-};
-
-static void say_refused(struct targets *t, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say_refused(struct targets *t, const char *path, const char *fmt, ...)
-{
-	size_t n = strlen(t->refused);
-	va_list ap;
-
-	if (n + 1 >= sizeof(t->refused))
-		return;
-	snprintf(t->refused + n, sizeof(t->refused) - n, "%s%s: ", n > 0 ? "; " : "", path);
-	n = strlen(t->refused);
-	va_start(ap, fmt);
-	vsnprintf(t->refused + n, sizeof(t->refused) - n, fmt, ap);
-	va_end(ap);
-}
-
-/* 1 if path is absolute with no "." or ".." component: what it names does
- * not depend on where a directory of it has been moved. */
-static int
-plain_path(const char *path)
-{
-	const char *p = path;
-	size_t k;
-
-	if (path[0] != '/')
-		return 0;
-	for (;;) {
-		while (*p == '/')
-			p++;
-		if (*p == '\0')
-			return 1;
-		k = strcspn(p, "/");
-		if ((k == 1 && p[0] == '.') || (k == 2 && p[0] == '.' && p[1] == '.'))
-			return 0;
-		p += k;
-	}
-}
-
-int
-onaccess_path_open(const char *path, int whole_mount, char *mnt, size_t mntlen, char *why,
-		   size_t whylen)
-{
-	char above[PATH_MAX];
-	struct ward_diag d;
-	uint8_t *info = NULL;
-	size_t len = 0;
-	uint64_t id;
-	int fd = -1, r;
-
-	mnt[0] = '\0';
-	why[0] = '\0';
-	if (!plain_path(path)) {
-		snprintf(why, whylen, "not an absolute path without '.' and '..'");
-		goto out;
-	}
-	/* Never through a link a user could have put on the way. */
-	fd = path_open_dir(path, PATH_ROOT_LINKS);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			snprintf(why, whylen, "a symbolic link on its way is not root's");
-		else
-			snprintf(why, whylen, "%s", strerror(errno));
-		goto out;
-	}
-	if (!whole_mount)
-		goto out;
-	/* The mount the descriptor is on is the one the mark goes to; it must
-	 * be the mount the path is under as written. */
-	if (mount_id_of(fd, &id) != 0) {
-		snprintf(why, whylen, "cannot tell which mount it is on: %s", strerror(errno));
-		goto refuse;
-	}
-	if ((r = mount_info_read(&info, &len, &d)) != 0) {
-		snprintf(why, whylen, "cannot tell which mount it is on: %.200s", d.msg);
-		goto refuse;
-	}
-	if ((r = mount_point_of(info, len, id, mnt, mntlen)) != 0 ||
-	    (r = mount_point_above(info, len, path, above, sizeof(above))) != 0) {
-		snprintf(why, whylen, "cannot tell which mount it is on: %s", ward_strerror(r));
-		goto refuse;
-	}
-	if (strcmp(mnt, above) != 0) {
-		snprintf(why, whylen,
-			 "leads to the mount at %.400s, not to the one at %.400s that it is under "
-			 "as written (a link on its way crosses mounts: give the path without it)",
-			 mnt, above);
-		goto refuse;
-	}
-	goto out;
-refuse:
-	close(fd);
-	fd = -1;
-	mnt[0] = '\0';
-out:
-	ward_free(info);
-	return fd;
-}
-
 /* The sensor's settings out of c, in one allocation (ward_free), or NULL
  * when out of memory. */
 static struct oa_conf *
@@ -323,75 +205,6 @@ oa_conf_new(const struct agent_config *c)
 	return o;
 }
 
-/* Opens every configured path (see onaccess_path_open); the refused ones
- * are said in t->refused. */
-static void
-targets_open(const struct oa_conf *c, struct targets *t)
-{
-	char why[1024], mnt[PATH_MAX];
-	unsigned i;
-
-	memset(t, 0, sizeof(*t));
-	for (i = 0; i < c->npaths + c->nblock; i++) {
-		int whole = i < c->npaths;
-
-		t->path[i] = c->path[i];
-		t->mount[i] = whole;
-		t->fd[i] =
-		    onaccess_path_open(t->path[i], whole, mnt, sizeof(mnt), why, sizeof(why));
-		if (t->fd[i] < 0)
-			say_refused(t, t->path[i], "%s", why);
-		t->n++;
-	}
-}
-
-static void
-targets_close(struct targets *t)
-{
-	unsigned i;
-
-	for (i = 0; i < t->n; i++)
-		if (t->fd[i] >= 0)
-			close(t->fd[i]);
-}
-
-/*
- * Marks the opened paths in group fan: a path of onaccess.paths marks the
- * mount its descriptor is on (exec, close-write); one of block_open marks
- * that directory (opens of the files in it).  Returns how many were
- * marked; the others are said in t->refused.
- */
-static unsigned
-targets_mark(int fan, struct targets *t)
-{
-	unsigned i, n = 0;
-	int r;
-
-	for (i = 0; i < t->n; i++) {
-		if (t->fd[i] < 0)
-			continue;
-		if (t->mount[i])
-			r = fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT,
-					  FAN_OPEN_EXEC_PERM | FAN_CLOSE_WRITE, t->fd[i], NULL);
-		else
-			r = fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_ONLYDIR,
-					  FAN_OPEN_PERM | FAN_EVENT_ON_CHILD, t->fd[i], NULL);
-		if (r != 0)
-			say_refused(t, t->path[i], "cannot watch it: %s", strerror(errno));
-		else
-			n++;
-	}
-	return n;
-}
-
-/* Removes every mark of group fan (its pending events still get answers). */
-static void
-clear_marks(int fan)
-{
-	(void)fanotify_mark(fan, FAN_MARK_FLUSH | FAN_MARK_MOUNT, 0, AT_FDCWD, NULL);
-	(void)fanotify_mark(fan, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
-}
-
 /* Journals that the sensor watches less than configured (when what it
  * leaves out changed: each round would otherwise repeat it). */
 static void
@@ -412,7 +225,7 @@ report_partial(struct onaccess *o, const char *refused)
 void
 onaccess_content_changed(struct onaccess *o)
 {
-	struct targets t;
+	struct onaccess_targets t;
 	unsigned next;
 	int running, changed;
 
@@ -425,14 +238,14 @@ onaccess_content_changed(struct onaccess *o)
 		return;
 	}
 	/* Opened without the lock: opening waits on the filesystem. */
-	targets_open(o->cfg, &t);
+	onaccess_targets_open(o->cfg->path, o->cfg->npaths, o->cfg->nblock, &t);
 	pthread_mutex_lock(&o->lock);
 	/* The new group gets what the paths lead to now (a path refused now
 	 * is left out, and said); then the old one, with the clean verdicts
 	 * of the old content, is emptied. */
 	next = o->cur ^ 1;
-	(void)targets_mark(o->fan[next], &t);
-	clear_marks(o->fan[o->cur]);
+	(void)onaccess_targets_mark(o->fan[next], &t);
+	onaccess_clear_marks(o->fan[o->cur]);
 	o->cur = next;
 	changed = strcmp(o->partial, t.refused) != 0;
 	snprintf(o->partial, sizeof(o->partial), "%s", t.refused);
@@ -441,7 +254,7 @@ onaccess_content_changed(struct onaccess *o)
 	pthread_mutex_unlock(&o->mark_lock);
 	if (changed)
 		report_partial(o, t.refused);
-	targets_close(&t);
+	onaccess_targets_close(&t);
 }
 
 /* --- scanning ----------------------------------------------------------- */
@@ -870,7 +683,7 @@ int
 onaccess_start(struct onaccess *o, const struct sensor_host *h, const struct agent_config *c,
 	       char *why, size_t whylen)
 {
-	struct targets t;
+	struct onaccess_targets t;
 	pthread_t th;
 	unsigned i, marked;
 
@@ -901,9 +714,9 @@ onaccess_start(struct onaccess *o, const struct sensor_host *h, const struct age
 		}
 	}
 	o->ignore_ok = 1;
-	targets_open(o->cfg, &t);
-	marked = targets_mark(o->fan[0], &t);
-	targets_close(&t);
+	onaccess_targets_open(o->cfg->path, o->cfg->npaths, o->cfg->nblock, &t);
+	marked = onaccess_targets_mark(o->fan[0], &t);
+	onaccess_targets_close(&t);
 	if (marked == 0) {
 		snprintf(why, whylen, "%s", t.refused);
 		goto fail;
@@ -943,7 +756,7 @@ onaccess_reconfigure(struct onaccess *o, const struct sensor_host *h, const stru
 		     char *why, size_t whylen)
 {
 	struct oa_conf *copy, *old;
-	struct targets t;
+	struct onaccess_targets t;
 	unsigned next, marked;
 	int changed;
 
@@ -959,11 +772,11 @@ onaccess_reconfigure(struct onaccess *o, const struct sensor_host *h, const stru
 	/* As for new content: the standby group gets the new paths, then
 	 * the old one is emptied — what both configurations watch is never
 	 * unwatched for a moment. */
-	targets_open(copy, &t);
+	onaccess_targets_open(copy->path, copy->npaths, copy->nblock, &t);
 	pthread_mutex_lock(&o->lock);
 	next = o->cur ^ 1;
-	marked = targets_mark(o->fan[next], &t);
-	clear_marks(o->fan[o->cur]);
+	marked = onaccess_targets_mark(o->fan[next], &t);
+	onaccess_clear_marks(o->fan[o->cur]);
 	o->cur = next;
 	changed = strcmp(o->partial, t.refused) != 0;
 	snprintf(o->partial, sizeof(o->partial), "%s", t.refused);
@@ -978,7 +791,7 @@ onaccess_reconfigure(struct onaccess *o, const struct sensor_host *h, const stru
 		snprintf(why, whylen, "%s", t.refused);
 	else if (changed)
 		report_partial(o, t.refused);
-	targets_close(&t);
+	onaccess_targets_close(&t);
 	return marked == 0 && t.n > 0 ? WARD_EIO : 0;
 }
 
