@@ -162,6 +162,8 @@ cc_bool(struct cc_ctx *cx, const struct ast *n)
 		return r;
 	if (t == CC_STR)
 		cond_emit_op(&cx->w, COND_STR_TO_BOOL);
+	else if (t == CC_FLOAT)
+		cond_emit_op(&cx->w, COND_F_TO_BOOL);
 	return 0;
 }
 
@@ -317,9 +319,11 @@ cc_fold(struct cc_ctx *cx, const struct ast *n, int *folded, int64_t *v)
 		return 0;
 	if ((r = cc_fold(cx, n->b, &fb, &b)) != 0)
 		return r;
+	/* A constant zero divisor: an error if the dividend is an integer,
+	 * an infinity if it is a float (as yara); cc_bin decides, knowing
+	 * the dividend's type. */
 	if (fb && b == 0 && (n->tok == TOK_BSLASH || n->tok == TOK_PERCENT))
-		return diag_set(cx->d, WARD_ESEMANTIC, cx->file, n->line, n->col,
-				"division by zero");
+		return 0;
 	if ((r = cc_fold(cx, n->a, &fa, &a)) != 0 || !fa || !fb)
 		return r;
 	switch (n->tok) {
@@ -352,6 +356,66 @@ cc_fold(struct cc_ctx *cx, const struct ast *n, int *folded, int64_t *v)
 				(long long)b);
 	*folded = 1;
 	return 0;
+}
+
+/* The float form of an arithmetic or comparison operator, or
+ * COND_OP_MAX_ when floats do not take it (%, bitwise, shifts). */
+static enum cond_op
+cc_fbinop(int tok)
+{
+	switch (tok) {
+	case TOK_PLUS:
+		return COND_F_ADD;
+	case TOK_MINUS:
+		return COND_F_SUB;
+	case TOK_STAR:
+		return COND_F_MUL;
+	case TOK_BSLASH:
+		return COND_F_DIV;
+	case TOK_LT:
+		return COND_F_LT;
+	case TOK_LE:
+		return COND_F_LE;
+	case TOK_GT:
+		return COND_F_GT;
+	case TOK_GE:
+		return COND_F_GE;
+	case TOK_EQ:
+		return COND_F_EQ;
+	case TOK_NEQ:
+		return COND_F_NE;
+	default:
+		return COND_OP_MAX_;
+	}
+}
+
+/*
+ * Converts the integer whose code starts at mark (and ends where the code
+ * after it begins, at end) to a float: COND_ITOF goes right after it.  No
+ * position after mark is held by anyone (the operands' own jumps and loop
+ * lengths are relative and already patched), so the bytes can move.
+ */
+static void
+cc_itof_at(struct cc_ctx *cx, size_t end)
+{
+	size_t len = cx->w.len;
+
+	wbuf_u8(&cx->w, COND_ITOF);
+	if (cx->w.err != 0 || end > len)
+		return;
+	memmove(cx->w.p + end + 1, cx->w.p + end, len - end);
+	cx->w.p[end] = COND_ITOF;
+}
+
+/* 1 if n is a constant integer zero (it compiled already: folding it
+ * again cannot fail). */
+static int
+cc_const_zero(struct cc_ctx *cx, const struct ast *n)
+{
+	int64_t v = 1;
+	int folded = 0;
+
+	return cc_fold(cx, n, &folded, &v) == 0 && folded && v == 0;
 }
 
 static enum cond_op
@@ -414,8 +478,9 @@ cc_bin(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 {
 	enum cc_type ta, tb;
 	enum cond_op op;
-	int r, folded, cmp, strop;
+	int r, folded, cmp, strop, zero = 0;
 	int64_t v;
+	size_t mid;
 
 	if ((r = cc_fold(cx, n, &folded, &v)) != 0)
 		return r;
@@ -424,7 +489,10 @@ cc_bin(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 		*t = CC_INT;
 		return 0;
 	}
-	if ((r = cc_expr(cx, n->a, &ta)) != 0 || (r = cc_expr(cx, n->b, &tb)) != 0)
+	if ((r = cc_expr(cx, n->a, &ta)) != 0)
+		return r;
+	mid = cx->w.len;
+	if ((r = cc_expr(cx, n->b, &tb)) != 0)
 		return r;
 	cmp = n->tok == TOK_EQ || n->tok == TOK_NEQ || n->tok == TOK_LT || n->tok == TOK_LE ||
 	      n->tok == TOK_GT || n->tok == TOK_GE;
@@ -437,6 +505,23 @@ cc_bin(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 				      cc_opname(n->tok));
 		op = cc_binop(n->tok, 1);
 		*t = CC_BOOL;
+	} else if ((ta == CC_FLOAT || tb == CC_FLOAT) &&
+		   (cmp || cc_fbinop(n->tok) != COND_OP_MAX_)) {
+		/* An int beside a float is converted, as yara does. */
+		if ((ta != CC_INT && ta != CC_FLOAT) || (tb != CC_INT && tb != CC_FLOAT))
+			return cc_err(cx, n, WARD_ESEMANTIC,
+				      cmp ? "mismatching types for %s operator"
+					  : "wrong type for %s operator",
+				      cc_opname(n->tok));
+		if (ta == CC_INT)
+			cc_itof_at(cx, mid);
+		if (tb == CC_INT)
+			cond_emit_op(&cx->w, COND_ITOF);
+		op = cc_fbinop(n->tok);
+		*t = cmp ? CC_BOOL : CC_FLOAT;
+	} else if (ta == CC_FLOAT || tb == CC_FLOAT) {
+		return cc_err(cx, n, WARD_ESEMANTIC, "wrong type \"float\" for %s operator",
+			      cc_opname(n->tok));
 	} else if (cmp) {
 		if (ta != tb || ta == CC_BOOL)
 			return cc_err(cx, n, WARD_ESEMANTIC, "mismatching types for %s operator",
@@ -449,6 +534,10 @@ cc_bin(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 				      cc_opname(n->tok));
 		op = cc_binop(n->tok, 0);
 		*t = CC_INT;
+		zero = (n->tok == TOK_BSLASH || n->tok == TOK_PERCENT) && cc_const_zero(cx, n->b);
+		if (zero)
+			return diag_set(cx->d, WARD_ESEMANTIC, cx->file, n->line, n->col,
+					"division by zero");
 	}
 	cond_emit_op(&cx->w, op);
 	return 0;
@@ -567,6 +656,10 @@ cc_expr(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 	case AST_INT:
 		cond_emit_int(&cx->w, n->i);
 		break;
+	case AST_FLOAT:
+		cond_emit_float(&cx->w, n->f);
+		*t = CC_FLOAT;
+		break;
 	case AST_TEXT:
 		if (n->slen > WARD_MAX_STRING_BYTES)
 			return cc_err(cx, n, WARD_ELIMIT, "string too long%s", "");
@@ -603,8 +696,18 @@ cc_expr(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 		return cc_bin(cx, n, t);
 	case AST_NEG:
 	case AST_BNOT:
-		if ((r = cc_want(cx, n->a, CC_INT)) != 0)
+		if ((r = cc_expr(cx, n->a, &ta)) != 0)
 			return r;
+		if (ta == CC_FLOAT && n->op == AST_NEG) {
+			cond_emit_op(&cx->w, COND_F_NEG);
+			*t = CC_FLOAT;
+			break;
+		}
+		if (ta != CC_INT)
+			return cc_err(cx, n->a, WARD_ESEMANTIC,
+				      ta == CC_FLOAT ? "wrong type \"float\" for ~ operator%s"
+						     : "wrong type for operand: integer expected%s",
+				      "");
 		cond_emit_op(&cx->w, n->op == AST_NEG ? COND_NEG : COND_BNOT);
 		break;
 	case AST_MATCHES:

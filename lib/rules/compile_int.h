@@ -34,11 +34,13 @@ struct cc_loop {
 	const char *var; /* range loops */
 };
 
-/* Expression types of the compiler (the machine has only int and string). */
+/* Expression types of the compiler (the machine has int, float and
+ * string; booleans are ints). */
 enum cc_type {
 	CC_INT = 1,
 	CC_BOOL = 2,
 	CC_STR = 3,
+	CC_FLOAT = 4,
 };
 
 struct cc_ctx {

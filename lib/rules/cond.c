@@ -39,6 +39,16 @@ cond_emit_int(struct wbuf *w, int64_t v)
 }
 
 void
+cond_emit_float(struct wbuf *w, double v)
+{
+	int64_t bits;
+
+	memcpy(&bits, &v, sizeof(bits));
+	wbuf_u8(w, COND_PUSH_FLOAT);
+	wbuf_i64(w, bits);
+}
+
+void
 cond_emit_str(struct wbuf *w, const uint8_t *s, uint32_t len)
 {
 	wbuf_u8(w, COND_PUSH_STR);
@@ -68,6 +78,7 @@ cond_patch_jump(struct wbuf *w, size_t jump_off)
 
 #define V_INT 1
 #define V_STR 2
+#define V_FLT 3
 
 struct vpend {
 	size_t target;
@@ -345,6 +356,36 @@ vinsn(struct vstate *v, uint8_t op, size_t pc, size_t end, int base)
 		return vpush(v, V_INT, pc);
 	case COND_DEFINED:
 		if ((r = vpop(v, base, 0, pc)) != 0)
+			return r;
+		return vpush(v, V_INT, pc);
+	case COND_PUSH_FLOAT:
+		if (rbuf_i64(&v->b, &i) != 0)
+			return vfail(v, pc, "truncated instruction");
+		return vpush(v, V_FLT, pc);
+	case COND_ITOF:
+		if ((r = vpop(v, base, V_INT, pc)) != 0)
+			return r;
+		return vpush(v, V_FLT, pc);
+	case COND_F_ADD:
+	case COND_F_SUB:
+	case COND_F_MUL:
+	case COND_F_DIV:
+		if ((r = vpop(v, base, V_FLT, pc)) != 0 || (r = vpop(v, base, V_FLT, pc)) != 0)
+			return r;
+		return vpush(v, V_FLT, pc);
+	case COND_F_LT:
+	case COND_F_LE:
+	case COND_F_GT:
+	case COND_F_GE:
+	case COND_F_EQ:
+	case COND_F_NE:
+		return vbinary(v, base, V_FLT, pc);
+	case COND_F_NEG:
+		if ((r = vpop(v, base, V_FLT, pc)) != 0)
+			return r;
+		return vpush(v, V_FLT, pc);
+	case COND_F_TO_BOOL:
+		if ((r = vpop(v, base, V_FLT, pc)) != 0)
 			return r;
 		return vpush(v, V_INT, pc);
 	default:

@@ -5,7 +5,8 @@
  * A condition is a program for a small stack machine.  Each instruction is
  * one opcode byte followed by fixed-size little-endian operands (listed
  * next to each opcode).  The machine's values are 64-bit integers (which
- * also carry booleans), byte strings, or "undefined", as in YARA.
+ * also carry booleans), doubles, byte strings, or "undefined", as in
+ * YARA.
  *
  * Control flow is structured so that every program ends:
  *   - COND_JFALSE/COND_JTRUE jump forward only (u32 offset counted from the
@@ -85,6 +86,23 @@ enum cond_op {
 	COND_DEFINED,
 	COND_JFALSE, /* u32 forward offset; jumps if the top is defined and false */
 	COND_JTRUE,  /* u32 forward offset; jumps if the top is defined and true */
+	/* Floats (YARA's "float" values: math's results, literals such as
+	 * 7.2).  New opcodes go after the last: compiled content in the field
+	 * keeps its numbers. */
+	COND_PUSH_FLOAT, /* f64 value (its IEEE 754 bits as a little-endian u64) */
+	COND_ITOF,	 /* pops int -> float */
+	COND_F_ADD,	 /* float operators: pop b, pop a, push a op b */
+	COND_F_SUB,
+	COND_F_MUL,
+	COND_F_DIV, /* IEEE: by zero gives an infinity, 0 \ 0 a NaN, as in yara */
+	COND_F_LT,  /* float comparisons -> bool (a NaN compares false) */
+	COND_F_LE,
+	COND_F_GT,
+	COND_F_GE,
+	COND_F_EQ,
+	COND_F_NE,
+	COND_F_NEG,
+	COND_F_TO_BOOL, /* pops float -> bool (non-zero) */
 	COND_OP_MAX_
 };
 
@@ -120,6 +138,7 @@ enum cond_read {
 void cond_emit_op(struct wbuf *w, enum cond_op op);
 void cond_emit_op_u32(struct wbuf *w, enum cond_op op, uint32_t v);
 void cond_emit_int(struct wbuf *w, int64_t v);
+void cond_emit_float(struct wbuf *w, double v);
 void cond_emit_str(struct wbuf *w, const uint8_t *s, uint32_t len);
 /* Emits a jump with a zero offset and returns the offset to patch. */
 size_t cond_emit_jump(struct wbuf *w, enum cond_op op);

@@ -14,6 +14,9 @@
  *   - `a and b` is false if either is undefined; `a or b` ignores an
  *     undefined side; `not undefined` is undefined; `defined x` is true iff x
  *     is defined; a condition that ends undefined is false;
+ *   - floats: an int beside a float is converted; == and != compare
+ *     within DBL_EPSILON (so a NaN is neither equal nor unequal); \ by
+ *     zero is an infinity or a NaN;
  *   - `N of`: N undefined means all, N == 0 means none, else found >= N;
  *   - for loops: an undefined body counts as false; an undefined N means
  *     all; a range loop with no iteration (empty or undefined bounds) is
@@ -22,6 +25,8 @@
 #include "rules/cond.h"
 #include "util/limits.h"
 
+#include <float.h>
+#include <math.h>
 #include <string.h>
 
 struct ev_val {
@@ -31,6 +36,8 @@ struct ev_val {
 	uint8_t is_str;
 	uint8_t undef;
 	uint8_t unk; /* cond_false_without_matches: depends on the file */
+	uint8_t is_flt;
+	double d; /* is_flt */
 };
 
 struct ev {
@@ -69,7 +76,15 @@ ev_pop(struct ev *e, int base, struct ev_val *v)
 static struct ev_val
 ev_int(int64_t i)
 {
-	struct ev_val v = {i, NULL, 0, 0, 0, 0};
+	struct ev_val v = {i, NULL, 0, 0, 0, 0, 0, 0};
+
+	return v;
+}
+
+static struct ev_val
+ev_flt(double d)
+{
+	struct ev_val v = {0, NULL, 0, 0, 0, 0, 1, d};
 
 	return v;
 }
@@ -77,7 +92,7 @@ ev_int(int64_t i)
 static struct ev_val
 ev_undef(void)
 {
-	struct ev_val v = {0, NULL, 0, 0, 1, 0};
+	struct ev_val v = {0, NULL, 0, 0, 1, 0, 0, 0};
 
 	return v;
 }
@@ -259,6 +274,36 @@ ev_arith(uint8_t op, struct ev_val a, struct ev_val b)
 		return ev_int(a.i == b.i);
 	default:
 		return ev_int(a.i != b.i);
+	}
+}
+
+/* Float arithmetic and comparisons (the compiler converted the ints). */
+static struct ev_val
+ev_farith(uint8_t op, struct ev_val a, struct ev_val b)
+{
+	if (a.undef || b.undef || !a.is_flt || !b.is_flt)
+		return ev_undef();
+	switch (op) {
+	case COND_F_ADD:
+		return ev_flt(a.d + b.d);
+	case COND_F_SUB:
+		return ev_flt(a.d - b.d);
+	case COND_F_MUL:
+		return ev_flt(a.d * b.d);
+	case COND_F_DIV:
+		return ev_flt(a.d / b.d);
+	case COND_F_LT:
+		return ev_int(a.d < b.d);
+	case COND_F_LE:
+		return ev_int(a.d <= b.d);
+	case COND_F_GT:
+		return ev_int(a.d > b.d);
+	case COND_F_GE:
+		return ev_int(a.d >= b.d);
+	case COND_F_EQ: /* yara: closer than DBL_EPSILON (0.1 + 0.2 == 0.3) */
+		return ev_int(fabs(a.d - b.d) < DBL_EPSILON);
+	default:
+		return ev_int(fabs(a.d - b.d) >= DBL_EPSILON);
 	}
 }
 
@@ -531,7 +576,7 @@ ev_abstract_result(struct ev *e, uint8_t op, const struct ev_val *ops, int nops)
 	if (!any_unk)
 		return;
 	switch (op) {
-	case COND_AT:     /* no match is at any offset */
+	case COND_AT:	  /* no match is at any offset */
 	case COND_OFFSET: /* @a[i] of a string without matches is undefined */
 	case COND_LENGTH:
 		return;
@@ -642,6 +687,22 @@ ev_insn(struct ev *e, uint8_t op, int base, size_t end)
 		if (a.undef)
 			return ev_push(e, a);
 		return ev_push(e, ev_int(a.is_str ? a.slen > 0 : a.i != 0));
+	case COND_PUSH_FLOAT:
+		if (rbuf_i64(&e->b, &i) != 0)
+			return WARD_EVERIFY;
+		a = ev_flt(0);
+		memcpy(&a.d, &i, sizeof(a.d));
+		return ev_push(e, a);
+	case COND_ITOF:
+	case COND_F_NEG:
+	case COND_F_TO_BOOL:
+		if ((r = ev_pop(e, base, &a)) != 0)
+			return r;
+		if (a.undef || a.is_str || (op != COND_ITOF && !a.is_flt))
+			return ev_push(e, ev_undef());
+		if (op == COND_ITOF)
+			return ev_push(e, ev_flt((double)a.i));
+		return ev_push(e, op == COND_F_NEG ? ev_flt(-a.d) : ev_int(a.d != 0));
 	case COND_MATCHES:
 		if (rbuf_u32(&e->b, &u) != 0 || u >= e->rs->nregexes ||
 		    (r = ev_pop(e, base, &a)) != 0)
@@ -661,6 +722,11 @@ ev_insn(struct ev *e, uint8_t op, int base, size_t end)
 			return ev_push(e, ev_int(ev_strop(op, &a, &b)));
 		}
 		return ev_push(e, ev_arith(op, a, b));
+	}
+	if (op >= COND_F_ADD && op <= COND_F_NE) {
+		if ((r = ev_pop(e, base, &b)) != 0 || (r = ev_pop(e, base, &a)) != 0)
+			return r;
+		return ev_push(e, ev_farith(op, a, b));
 	}
 	if (op == COND_AND || op == COND_OR) {
 		if ((r = ev_pop(e, base, &b)) != 0 || (r = ev_pop(e, base, &a)) != 0)

@@ -14,6 +14,8 @@
 #include "util/hex.h"
 
 #include <ctype.h>
+#include <locale.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct lexer {
@@ -407,6 +409,28 @@ lexer_isident(int c)
 	return c != -1 && (isalnum(c) || c == '_');
 }
 
+/* The value of the digits, a '.' and digits at p (n bytes), as yara's
+ * strtod reads them; never locale-dependent (the lexer saw the '.'). */
+static double
+lexer_double(const char *p, size_t n)
+{
+	char small[64], *buf = small, *dot;
+	double v;
+
+	if (n >= sizeof(small) && (buf = ward_malloc(n + 1)) == NULL)
+		return 0; /* out of memory: the compile fails on the next token */
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	/* strtod reads the locale's decimal point; make the text use it. */
+	dot = strchr(buf, '.');
+	if (dot != NULL)
+		*dot = *localeconv()->decimal_point;
+	v = strtod(buf, NULL);
+	if (buf != small)
+		ward_free(buf);
+	return v;
+}
+
 static int
 lexer_number(struct lexer *lx, struct token *t, struct ward_diag *d)
 {
@@ -443,6 +467,7 @@ lexer_number(struct lexer *lx, struct token *t, struct ward_diag *d)
 		while ((c = lexer_peek(lx, 0)) >= '0' && c <= '9')
 			lexer_adv(lx);
 		t->type = TOK_DOUBLE;
+		t->dval = lexer_double(lx->src + start, lx->pos - start);
 		goto out;
 	}
 	if ((c == 'K' || c == 'M') && lexer_peek(lx, 1) == 'B') {

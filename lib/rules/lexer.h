@@ -23,7 +23,7 @@ enum tok_type {
 	TOK_STROFF,   /* @name or @ */
 	TOK_STRLEN,   /* !name or ! */
 	TOK_INT,      /* ival */
-	TOK_DOUBLE,   /* a floating point literal (refused by the parser) */
+	TOK_DOUBLE,   /* a floating point literal: dval */
 	TOK_TEXT,     /* "..." after escapes: buf/blen */
 	TOK_HEX,      /* { ... }: raw text between the braces in buf/blen */
 	TOK_REGEX,    /* /.../flags: raw text in buf/blen, flags in ival */
@@ -122,6 +122,7 @@ struct token {
 	const char *text; /* identifiers: borrowed from the source */
 	size_t len;
 	int64_t ival;
+	double dval;	    /* TOK_DOUBLE */
 	const uint8_t *buf; /* TEXT/HEX/REGEX bytes, owned by the lexer */
 	size_t blen;
 	size_t body_off; /* HEX/REGEX: source offset of the first byte of buf */

@@ -4,7 +4,7 @@
  * What must hold: the parser accepts what yara's grammar accepts in the
  * supported subset and refuses everything else with FILE:LINE:COL — a
  * syntax error, or WARD_EUNSUPPORTED naming the construct ward does not
- * implement (imports, modules, floats, xor/base64, percent and "of ... in",
+ * implement (imports, modules, xor/base64, percent and "of ... in",
  * enumerations and iterators in for loops).  YARA splits expressions into
  * boolean expressions and primary (integer/string) expressions: comparisons
  * and arithmetic take primary operands only, so `1 == 1 == 1` and
@@ -588,10 +588,8 @@ parser_atom(struct parser *p, struct ast **out)
 		r = parser_next(p);
 		goto out;
 	case TOK_DOUBLE:
-		if ((r = parser_unsupported(p, p->tok.line, p->tok.col,
-					    "a floating point number is not supported by ward")) !=
-		    0)
-			goto out;
+		n->op = AST_FLOAT;
+		n->f = p->tok.dval;
 		r = parser_next(p);
 		goto out;
 	case TOK_TEXT:

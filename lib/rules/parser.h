@@ -20,8 +20,9 @@
 enum ast_op {
 	AST_TRUE = 1,
 	AST_FALSE,
-	AST_INT,  /* i */
-	AST_TEXT, /* s/slen */
+	AST_INT,   /* i */
+	AST_FLOAT, /* f */
+	AST_TEXT,  /* s/slen */
 	AST_FILESIZE,
 	AST_READ,      /* i = COND_RD_*, a = offset */
 	AST_IDENT,     /* name: rule, external or loop variable */
@@ -62,6 +63,7 @@ struct ast {
 	int height; /* 1 + the height of the deepest child */
 	struct ast *a, *b, *c, *d;
 	int64_t i;
+	double f;
 	char *name;
 	uint8_t *s;
 	size_t slen;

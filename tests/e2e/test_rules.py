@@ -70,7 +70,6 @@ UNSUPPORTED = [
      "base64wide", ["base64"]),
     ("rule a {\n  condition:\n    pe.number_of_sections == 1\n}\n", 3, "pe", ["pe"]),
     ("rule a {\n  condition:\n    entrypoint == 0\n}\n", 3, "entrypoint", ["entrypoint"]),
-    ("rule a {\n  condition:\n    1.5 > 1\n}\n", 3, "1.5", None),
 ]
 
 

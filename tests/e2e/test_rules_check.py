@@ -29,12 +29,12 @@ rule Names_Xor { condition: Xor_One or filesize > 1000000 }
 
 rule Pe_Rule { condition: pe.number_of_sections > 2 and pe.exports("Run") }
 
-private rule Float_Rule { condition: 1.5 > 1 }
+private rule Entry_Rule { condition: entrypoint == 0 }
 
 rule Keep_World { strings: $a = "world-ward" wide condition: $a }
 """
 DROPPED = {"Xor_One": (7, 24, "xor"), "Names_Xor": (12, 29, 'uses rule "Xor_One"'),
-           "Pe_Rule": (14, 27, "pe"), "Float_Rule": (16, 38, "floating point")}
+           "Pe_Rule": (14, 27, "pe"), "Entry_Rule": (16, 38, "entrypoint")}
 
 GOOD = 'rule Plain { strings: $a = "plain-ward" condition: $a }\n'
 SYNTAX = 'rule Broken {\n  strings: $a = "x" xor\n  condition: $a and and\n}\n'

@@ -533,6 +533,20 @@ static const struct ecase ecases[] = {
     {"for all i in (0x7ffffffffffffffe..0x7fffffffffffffff) : (i < 0)", 0},
     {"(filesize - 10 - 0x7fffffffffffffff - 1) \\ -1 < 0", 1},
     {"(filesize - 10 - 0x7fffffffffffffff - 1) % -1 == 0", 1},
+    /* Floats: an int beside a float converted, == within DBL_EPSILON,
+     * \ by zero an infinity (a NaN equals nothing), undefined spreads. */
+    {"1.5 > 1 and 2.5 * 2 == 5 and 7 \\ 2 == 3 and 7.0 \\ 2 == 3.5", 1},
+    {"1.5", 1},
+    {"0.0", 0},
+    {"not 0.5", 0},
+    {"-1.5 < 0 and -(1.5) < 0 and 1.5 + 1 > 2 and filesize + 0.5 > 10", 1},
+    {"1.0 \\ 0 > 1000 and defined (1.0 \\ 0) and (1.0 + 1) \\ 0 > 5", 1},
+    {"0.0 \\ 0 == 0.0 \\ 0", 0},
+    {"0.0 \\ 0 != 0.0 \\ 0", 0},
+    {"0.1 + 0.2 == 0.3 and 1.0 != 1.0000000000000002", 1},
+    {"int8(0) + 0.5 > 0 and filesize - 10.25 == 0.0 - 0.25", 1},
+    {"not (uint32(100) + 0.5 > 0)", 0},
+    {"not defined (uint32(100) * 1.5)", 1},
 };
 
 static void

@@ -175,7 +175,6 @@ test_refusals(void **state)
 	    {"rule r { condition: true + 1 }", WARD_ESYNTAX, 1, 26},
 	    {"rule r { condition: (true) * 2 }", WARD_ESYNTAX, 1, 28},
 	    {"rule r { condition: $a == 1 }", WARD_ESYNTAX, 1, 24},
-	    {"rule r {\n condition:\n  1.5 }", WARD_EUNSUPPORTED, 3, 3},
 	    {"import \"math\"", WARD_EUNSUPPORTED, 1, 1},
 	    {"rule r { condition: x.y }", WARD_EUNDEFINED, 1, 21},
 	    {"rule r { condition: hash.md5(0, 1) == \"x\" }", WARD_EUNSUPPORTED, 1, 21},
