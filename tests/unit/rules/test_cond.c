@@ -665,7 +665,7 @@ test_false_without_matches(void **state)
 	    {"all of them", 1},
 	    {"none of them", 0},
 	    {"ei of them", 0},
-	    {"@a[1] < 100", 1},      /* undefined is false */
+	    {"@a[1] < 100", 1},	      /* undefined is false */
 	    {"not (@a[1] < 100)", 1}, /* not undefined is undefined */
 	    {"!a[1] == 3 or $b at 0", 1},
 	    {"$a in (0..filesize)", 0}, /* undefined or false: not told apart */
@@ -703,10 +703,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_indices),    cmocka_unit_test(test_decoding),
-	    cmocka_unit_test(test_stack),      cmocka_unit_test(test_jumps),
-	    cmocka_unit_test(test_loops),      cmocka_unit_test(test_eval),
-	    cmocka_unit_test(test_eval_rules), cmocka_unit_test(test_steps),
+	    cmocka_unit_test(test_indices),
+	    cmocka_unit_test(test_decoding),
+	    cmocka_unit_test(test_stack),
+	    cmocka_unit_test(test_jumps),
+	    cmocka_unit_test(test_loops),
+	    cmocka_unit_test(test_eval),
+	    cmocka_unit_test(test_eval_rules),
+	    cmocka_unit_test(test_steps),
 	    cmocka_unit_test(test_false_without_matches),
 	};
 
