@@ -38,7 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rs_external ext[2];
 	struct ruleset rs;
 	struct ward_diag d;
-	struct rs_scan_env env = {mt, sizeof(fz_file) - 1, fz_read, NULL, NULL};
+	struct rs_scan_env env = {mt, sizeof(fz_file) - 1, fz_read, NULL, NULL, NULL};
 	static const uint8_t code0[] = {COND_PUSH_INT, 1, 0, 0, 0, 0, 0, 0, 0};
 	uint8_t results[2];
 	uint64_t steps;

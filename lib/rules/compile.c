@@ -19,6 +19,7 @@
  * taken out whole.
  */
 #include "rules/compile_int.h"
+#include "modules/module.h"
 #include "rules/cond.h"
 #include "util/alloc.h"
 #include "util/limits.h"
@@ -753,11 +754,27 @@ out:
 	return r;
 }
 
+/* `import "name"` of a module ward implements: its names resolve from now
+ * on (in every later file, as in yara). */
+static int
+cc_import(void *arg, const char *module, int line, int col, struct ward_diag *d)
+{
+	struct rules_compiler *c = arg;
+	const struct module *m = mod_find(module);
+
+	(void)line;
+	(void)col;
+	(void)d;
+	if (m != NULL)
+		c->imported[m->id] = 1;
+	return 0;
+}
+
 static int
 cc_source(struct rules_compiler *c, const char *name, const char *src, size_t len, int is_mem,
 	  struct ward_diag *d)
 {
-	struct parser_cb cb = {c, cc_rule, cc_include, c->skip ? cc_unsupported : NULL};
+	struct parser_cb cb = {c, cc_rule, cc_include, c->skip ? cc_unsupported : NULL, cc_import};
 	const char *saved = c->cur_file;
 	int saved_mem = c->cur_is_mem, r;
 

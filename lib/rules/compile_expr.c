@@ -543,8 +543,10 @@ cc_bin(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 	return 0;
 }
 
+/* Compiles the regexp source of n (AST_MATCHES, AST_REGEX) into the rule
+ * set's regexps: *idx its index. */
 static int
-cc_matches(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
+cc_regex(struct cc_ctx *cx, const struct ast *n, uint32_t *idx)
 {
 	struct rules_compiler *c = cx->c;
 	struct ruleset *rs = c->rs;
@@ -552,8 +554,6 @@ cc_matches(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 	struct ward_diag pd;
 	int r, line, col;
 
-	if ((r = cc_want(cx, n->a, CC_STR)) != 0)
-		goto out;
 	diag_clear(&pd);
 	if ((r = pattern_compile(PATTERN_REGEX, n->s, n->slen, (unsigned)n->i, &pat, &pd)) != 0) {
 		lexer_linecol(cx->lx, n->src_off + (pd.col > 0 ? (size_t)pd.col - 1 : 0), &line,
@@ -571,11 +571,177 @@ cc_matches(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 	}
 	rs->regexes[rs->nregexes] = pat;
 	pat = NULL;
-	cond_emit_op_u32(&cx->w, COND_MATCHES, rs->nregexes++);
-	*t = CC_BOOL;
+	*idx = rs->nregexes++;
 out:
 	pattern_free(pat);
 	return r;
+}
+
+static int
+cc_matches(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
+{
+	uint32_t re;
+	int r;
+
+	if ((r = cc_want(cx, n->a, CC_STR)) != 0 || (r = cc_regex(cx, n, &re)) != 0)
+		return r;
+	cond_emit_op_u32(&cx->w, COND_MATCHES, re);
+	*t = CC_BOOL;
+	return 0;
+}
+
+/* The cc_type of a signature letter. */
+static enum cc_type
+cc_sigtype(char c)
+{
+	return c == 'f' ? CC_FLOAT : c == 's' ? CC_STR : CC_INT;
+}
+
+/*
+ * The call of function mb of module m (its indexes are on the stack):
+ * the overload whose arguments have the types of call's, as yara chooses
+ * it; its arguments compiled in order.
+ */
+static int
+cc_module_call(struct cc_ctx *cx, const struct module *m, const struct mod_member *mb,
+	       const struct ast *call, const char *path, enum cc_type *t)
+{
+	char have[MOD_MAX_ARGS + 1];
+	enum cc_type at;
+	uint32_t k, re = 0;
+	const uint16_t *f;
+	int r;
+
+	/* The arguments' types decide the overload: compile them once, and
+	 * keep the code when an overload takes them. */
+	for (k = 0; k < call->nargs; k++) {
+		if (call->args[k]->op == AST_REGEX) {
+			if ((r = cc_regex(cx, call->args[k], &re)) != 0)
+				return r;
+			cond_emit_op_u32(&cx->w, COND_PUSH_REGEX, re);
+			have[k] = 'r';
+			continue;
+		}
+		if ((r = cc_expr(cx, call->args[k], &at)) != 0)
+			return r;
+		have[k] = at == CC_FLOAT ? 'f' : at == CC_STR ? 's' : at == CC_BOOL ? 'b' : 'i';
+	}
+	have[call->nargs] = '\0';
+	for (f = mb->funcs; f != NULL && *f != 0; f++) {
+		const struct mod_sig *sig;
+
+		if (*f >= m->nfuncs)
+			continue;
+		sig = &m->funcs[*f];
+		if (strcmp(sig->args != NULL ? sig->args : "", have) != 0)
+			continue;
+		wbuf_u8(&cx->w, COND_MOD_CALL);
+		wbuf_u8(&cx->w, (uint8_t)m->id);
+		wbuf_u16(&cx->w, *f);
+		*t = cc_sigtype(sig->ret);
+		return 0;
+	}
+	return cc_err(cx, call, WARD_ESEMANTIC, "wrong arguments for function \"%s\"", path);
+}
+
+/* The longest chain of names, indexes and a call after a module's name. */
+#define CC_MOD_STEPS 16
+
+/*
+ * A module's value, constant or function: `math.entropy(0, filesize)`,
+ * `pe.sections[i].name`, `pe.MACHINE_I386`.  The chain is resolved
+ * against the module's names from its root; the indexes are compiled in
+ * order, then the arguments, then the instruction.  The module must have
+ * been imported.
+ */
+static int
+cc_module(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
+{
+	const struct ast *steps[CC_MOD_STEPS], *root = n;
+	const struct mod_member *members, *mb = NULL;
+	const struct module *m;
+	const struct mod_sig *sig;
+	char path[256];
+	size_t nsteps = 0, k, plen;
+	int r;
+
+	while (root->op == AST_MEMBER || root->op == AST_INDEX || root->op == AST_CALL) {
+		if (nsteps == CC_MOD_STEPS)
+			return cc_err(cx, n, WARD_ELIMIT, "module expression too long%s", "");
+		steps[nsteps++] = root;
+		root = root->a;
+	}
+	if (root->op != AST_IDENT || (m = mod_find(root->name)) == NULL)
+		return cc_err(cx, root, WARD_ESEMANTIC, "invalid expression%s", "");
+	if (!cx->c->imported[m->id])
+		return cc_err(cx, root, WARD_EUNDEFINED, "undefined identifier \"%s\"", root->name);
+	snprintf(path, sizeof(path), "%s", m->name);
+	members = m->members;
+	for (k = nsteps; k-- > 0;) {
+		const struct ast *s = steps[k];
+
+		plen = strlen(path);
+		if (s->op != AST_MEMBER || members == NULL)
+			return cc_err(cx, s, WARD_ESEMANTIC, "invalid use of \"%s\"", path);
+		if ((mb = mod_member_find(members, s->name)) == NULL)
+			return cc_err(cx, s, WARD_EUNDEFINED, "invalid field name \"%s\" in \"%s\"",
+				      s->name, path);
+		snprintf(path + plen, sizeof(path) - plen, ".%s", s->name);
+		members = NULL;
+		switch (mb->kind) {
+		case MOD_CONST:
+			if (k != 0)
+				return cc_err(cx, steps[k - 1], WARD_ESEMANTIC,
+					      "\"%s\" is a constant", path);
+			cond_emit_int(&cx->w, mb->value);
+			*t = CC_INT;
+			return 0;
+		case MOD_STRUCT:
+			members = mb->fields;
+			break;
+		case MOD_ARRAY:
+		case MOD_DICT:
+			if (k == 0 || steps[k - 1]->op != AST_INDEX)
+				return cc_err(cx, s, WARD_ESEMANTIC,
+					      "\"%s\" is %s: it needs an index", path,
+					      mb->kind == MOD_ARRAY ? "an array" : "a dictionary");
+			k--;
+			if ((r = cc_want(cx, steps[k]->b,
+					 mb->kind == MOD_ARRAY ? CC_INT : CC_STR)) != 0)
+				return r;
+			if (mb->elem == MOD_STRUCT)
+				members = mb->fields;
+			else if (k != 0)
+				return cc_err(cx, steps[k - 1], WARD_ESEMANTIC,
+					      "invalid use of \"%s\"", path);
+			break;
+		case MOD_FUNC:
+			if (k == 0 || steps[k - 1]->op != AST_CALL)
+				return cc_err(cx, s, WARD_ESEMANTIC,
+					      "\"%s\" is a function: call it", path);
+			if (k != 1)
+				return cc_err(cx, steps[k - 2], WARD_ESEMANTIC,
+					      "invalid use of \"%s()\"", path);
+			return cc_module_call(cx, m, mb, steps[0], path, t);
+		default: /* a value */
+			if (k != 0)
+				return cc_err(cx, steps[k - 1], WARD_ESEMANTIC,
+					      "invalid use of \"%s\"", path);
+			break;
+		}
+	}
+	if (mb == NULL ||
+	    (mb->kind != MOD_INT && mb->kind != MOD_FLOAT && mb->kind != MOD_STR &&
+	     !((mb->kind == MOD_ARRAY || mb->kind == MOD_DICT) && mb->elem != MOD_STRUCT)))
+		return cc_err(cx, n, WARD_ESEMANTIC, "\"%s\" is not a value", path);
+	if (mb->id == 0 || mb->id >= m->nvalues)
+		return cc_err(cx, n, WARD_ESEMANTIC, "internal error: no value for \"%s\"", path);
+	sig = &m->values[mb->id];
+	wbuf_u8(&cx->w, COND_MOD_VALUE);
+	wbuf_u8(&cx->w, (uint8_t)m->id);
+	wbuf_u16(&cx->w, mb->id);
+	*t = cc_sigtype(sig->ret);
+	return 0;
 }
 
 static int
@@ -712,6 +878,13 @@ cc_expr(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 		break;
 	case AST_MATCHES:
 		return cc_matches(cx, n, t);
+	case AST_MEMBER:
+	case AST_INDEX:
+	case AST_CALL:
+		return cc_module(cx, n, t);
+	case AST_REGEX:
+		return cc_err(cx, n, WARD_ESYNTAX, "a regular expression is only an argument%s",
+			      "");
 	case AST_AND:
 	case AST_OR:
 		return cc_logic(cx, n, t);

@@ -6,6 +6,7 @@
 
 #include "rules/compile.h"
 #include "rules/lexer.h"
+#include "modules/module.h"
 #include "rules/parser.h"
 #include "util/buf.h"
 #include "util/limits.h"
@@ -26,6 +27,7 @@ struct rules_compiler {
 	size_t nskipped, skipped_cap;
 	uint32_t *skip_names; /* like names, over skipped[] (imports have no name) */
 	size_t skip_names_cap;
+	uint8_t imported[MOD_ID_MAX_]; /* by module id: `import`ed, its names resolve */
 };
 
 /* Loop scopes while compiling one condition. */

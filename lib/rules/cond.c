@@ -12,6 +12,7 @@
  * the check that would have refused "a 21st field where 20 exist".
  */
 #include "rules/cond.h"
+#include "modules/module.h"
 #include "util/alloc.h"
 #include "util/limits.h"
 
@@ -79,6 +80,14 @@ cond_patch_jump(struct wbuf *w, size_t jump_off)
 #define V_INT 1
 #define V_STR 2
 #define V_FLT 3
+#define V_RE 4
+
+/* The verifier's type of a signature letter ('i' 'f' 's' 'r'), or 0. */
+static int
+vsig_type(char c)
+{
+	return c == 'i' ? V_INT : c == 'f' ? V_FLT : c == 's' ? V_STR : c == 'r' ? V_RE : 0;
+}
 
 struct vpend {
 	size_t target;
@@ -97,7 +106,8 @@ struct vstate {
 	struct vpend pend[WARD_MAX_STACK];
 	int npend;
 	int needs_strings;
-	uint8_t *ext_used; /* cond_externals_used: externals read, or NULL */
+	uint8_t *ext_used;  /* cond_externals_used: externals read, or NULL */
+	uint8_t *mods_used; /* cond_modules_used: modules read (by id), or NULL */
 	struct ward_diag *d;
 	char name[64];
 };
@@ -211,6 +221,40 @@ vbinary(struct vstate *v, int base, int type, size_t pc)
 	if ((r = vpop(v, base, type, pc)) != 0 || (r = vpop(v, base, type, pc)) != 0)
 		return r;
 	return vpush(v, V_INT, pc);
+}
+
+/* COND_MOD_VALUE / COND_MOD_CALL: the module and id exist, and the stack
+ * holds the indexes and arguments of its signature. */
+static int
+vmodule(struct vstate *v, uint8_t op, size_t pc, int base)
+{
+	const struct module *m;
+	const struct mod_sig *sig;
+	char letters[2 * MOD_MAX_ARGS + 1];
+	uint16_t id;
+	uint8_t mid;
+	size_t n;
+	int r;
+
+	if (rbuf_u8(&v->b, &mid) != 0 || rbuf_u16(&v->b, &id) != 0)
+		return vfail(v, pc, "truncated instruction");
+	if ((m = mod_get(mid)) == NULL)
+		return vfail(v, pc, "no such module");
+	if (v->mods_used != NULL)
+		v->mods_used[mid] = 1;
+	if (op == COND_MOD_VALUE ? id == 0 || id >= m->nvalues : id == 0 || id >= m->nfuncs)
+		return vfail(v, pc, "no such value or function in the module");
+	sig = op == COND_MOD_VALUE ? &m->values[id] : &m->funcs[id];
+	if (sig->ret == 0 || vsig_type(sig->ret) == 0 || vsig_type(sig->ret) == V_RE)
+		return vfail(v, pc, "no such value or function in the module");
+	n = (size_t)snprintf(letters, sizeof(letters), "%s%s", sig->idx != NULL ? sig->idx : "",
+			     op == COND_MOD_CALL && sig->args != NULL ? sig->args : "");
+	if (n >= sizeof(letters))
+		return vfail(v, pc, "a module signature too long");
+	while (n-- > 0)
+		if ((r = vpop(v, base, vsig_type(letters[n]), pc)) != 0)
+			return r;
+	return vpush(v, vsig_type(sig->ret), pc);
 }
 
 /* One instruction at pc (opcode already read). */
@@ -388,6 +432,15 @@ vinsn(struct vstate *v, uint8_t op, size_t pc, size_t end, int base)
 		if ((r = vpop(v, base, V_FLT, pc)) != 0)
 			return r;
 		return vpush(v, V_INT, pc);
+	case COND_PUSH_REGEX:
+		if (rbuf_u32(&v->b, &u) != 0)
+			return vfail(v, pc, "truncated instruction");
+		if (u >= v->rs->nregexes)
+			return vfail(v, pc, "regular expression index out of range");
+		return vpush(v, V_RE, pc);
+	case COND_MOD_VALUE:
+	case COND_MOD_CALL:
+		return vmodule(v, op, pc, base);
 	default:
 		return vfail(v, pc, "unknown opcode");
 	}
@@ -453,7 +506,7 @@ vrange(struct vstate *v, size_t start, size_t end)
 
 static int
 verify(const struct ruleset *rs, uint32_t rule, int *needs_strings, uint8_t *ext_used,
-       struct ward_diag *d)
+       uint8_t *mods_used, struct ward_diag *d)
 {
 	struct vstate *v = NULL;
 	const struct rs_rule *rl;
@@ -483,6 +536,7 @@ verify(const struct ruleset *rs, uint32_t rule, int *needs_strings, uint8_t *ext
 	v->rule = rule;
 	v->r = rl;
 	v->ext_used = ext_used;
+	v->mods_used = mods_used;
 	v->d = d;
 	snprintf(v->name, sizeof(v->name), "%s", rl->name != NULL ? rl->name : "?");
 	rbuf_init(&v->b, rl->code, rl->code_len);
@@ -497,17 +551,23 @@ out:
 int
 cond_verify_ex(const struct ruleset *rs, uint32_t rule, int *needs_strings, struct ward_diag *d)
 {
-	return verify(rs, rule, needs_strings, NULL, d);
+	return verify(rs, rule, needs_strings, NULL, NULL, d);
 }
 
 int
 cond_verify(const struct ruleset *rs, uint32_t rule, struct ward_diag *d)
 {
-	return verify(rs, rule, NULL, NULL, d);
+	return verify(rs, rule, NULL, NULL, NULL, d);
 }
 
 int
 cond_externals_used(const struct ruleset *rs, uint32_t rule, uint8_t *ext_used, struct ward_diag *d)
 {
-	return verify(rs, rule, NULL, ext_used, d);
+	return verify(rs, rule, NULL, ext_used, NULL, d);
+}
+
+int
+cond_modules_used(const struct ruleset *rs, uint32_t rule, uint8_t *mods_used, struct ward_diag *d)
+{
+	return verify(rs, rule, NULL, NULL, mods_used, d);
 }

@@ -103,6 +103,12 @@ enum cond_op {
 	COND_F_NE,
 	COND_F_NEG,
 	COND_F_TO_BOOL, /* pops float -> bool (non-zero) */
+	/* Modules (modules/module.h).  The indexes and then the arguments are
+	 * on the stack, in order, typed as the value's or function's
+	 * signature says; the result is of its return type. */
+	COND_PUSH_REGEX, /* u32 regex index -> a regexp argument of a call */
+	COND_MOD_VALUE,	 /* u8 module, u16 value id; pops its indexes */
+	COND_MOD_CALL,	 /* u8 module, u16 function id; pops its indexes and arguments */
 	COND_OP_MAX_
 };
 
@@ -167,6 +173,14 @@ int cond_verify_ex(const struct ruleset *rs, uint32_t rule, int *needs_strings,
  */
 int cond_externals_used(const struct ruleset *rs, uint32_t rule, uint8_t *ext_used,
 			struct ward_diag *d);
+
+/*
+ * Verifies rule `rule` as cond_verify does and sets mods_used[id] to 1 for
+ * each module (modules/module.h MOD_ID_*) its code reads (mods_used has
+ * MOD_ID_MAX_ bytes; other entries are left as they are).
+ */
+int cond_modules_used(const struct ruleset *rs, uint32_t rule, uint8_t *mods_used,
+		      struct ward_diag *d);
 
 /*
  * Runs the verified code of rule `rule` against env.  results[] holds the

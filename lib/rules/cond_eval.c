@@ -4,8 +4,10 @@
  * What must hold: the interpreter never reads outside the code (operands
  * come through an rbuf), the stack (every push and pop is checked), the
  * match lists or the rule set's tables, whatever the code — the verifier is
- * the first line, this is the second.  It never allocates and keeps no state
- * outside its frame, so rule sets are evaluated by many threads at once.
+ * the first line, this is the second.  It allocates nothing itself and keeps
+ * no state outside its frame and the file's module state (env->mods: what a
+ * module parsed of the file, strings it made), so rule sets are evaluated by
+ * many threads at once, each with its own env.
  *
  * Semantics, checked against yara 4.2.3 on this machine:
  *   - arithmetic and comparisons with an undefined operand are undefined;
@@ -23,10 +25,12 @@
  *     false whatever its quantifier; otherwise all/any/none/N as written.
  */
 #include "rules/cond.h"
+#include "modules/module.h"
 #include "util/limits.h"
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 struct ev_val {
@@ -331,6 +335,89 @@ ev_quant(uint8_t q, struct ev_val n, uint64_t found, uint64_t total, int is_of)
 
 static int ev_range(struct ev *e, size_t start, size_t end);
 
+/* The signature of COND_MOD_VALUE / COND_MOD_CALL's operands, read: the
+ * module, its signature and the letters of what it pops (idx, then args),
+ * or NULL. */
+static const struct module *
+ev_modsig(struct ev *e, uint8_t op, uint16_t *id, char *letters, size_t len, char *ret)
+{
+	const struct module *m;
+	const struct mod_sig *sig;
+	uint8_t mid;
+
+	if (rbuf_u8(&e->b, &mid) != 0 || rbuf_u16(&e->b, id) != 0 || (m = mod_get(mid)) == NULL)
+		return NULL;
+	if (op == COND_MOD_VALUE ? *id == 0 || *id >= m->nvalues : *id == 0 || *id >= m->nfuncs)
+		return NULL;
+	sig = op == COND_MOD_VALUE ? &m->values[*id] : &m->funcs[*id];
+	if ((size_t)snprintf(letters, len, "%s%s", sig->idx != NULL ? sig->idx : "",
+			     op == COND_MOD_CALL && sig->args != NULL ? sig->args : "") >= len)
+		return NULL;
+	*ret = sig->ret;
+	return m;
+}
+
+/* A module's value or function for this file (undefined if an index or
+ * argument is, or if the file is not the module's format). */
+static int
+ev_module(struct ev *e, uint8_t op, int base)
+{
+	struct mod_arg args[2 * MOD_MAX_ARGS];
+	struct mod_file *mf = e->env->mods;
+	char letters[2 * MOD_MAX_ARGS + 1], ret = 0;
+	const struct module *m;
+	struct mod_value out;
+	struct ev_val a, res;
+	void *data = NULL;
+	uint16_t id;
+	size_t n, k;
+	int r, undef = 0;
+
+	if ((m = ev_modsig(e, op, &id, letters, sizeof(letters), &ret)) == NULL)
+		return WARD_EVERIFY;
+	n = strlen(letters);
+	memset(args, 0, sizeof(args));
+	for (k = n; k-- > 0;) {
+		if ((r = ev_pop(e, base, &a)) != 0)
+			return r;
+		undef |= a.undef;
+		args[k].i = a.i;
+		args[k].d = a.d;
+		args[k].s = a.s;
+		args[k].slen = a.slen;
+		if (letters[k] == 'r')
+			args[k].re = a.i >= 0 && (uint64_t)a.i < e->rs->nregexes
+					 ? e->rs->regexes[a.i]
+					 : NULL;
+	}
+	res = ret == 'f' ? ev_flt(0) : ev_int(0);
+	res.undef = 1;
+	if (ret == 's') {
+		res.is_str = 1;
+		res.s = (const uint8_t *)"";
+	}
+	if (undef || mf == NULL || e->sp >= WARD_MAX_STACK)
+		return ev_push(e, res);
+	if (m->load != NULL && (data = mod_file_data(mf, m)) == NULL)
+		return ev_push(e, res);
+	memset(&out, 0, sizeof(out));
+	out.buf = mf->sbuf[e->sp]; /* the slot the value goes to */
+	if (op == COND_MOD_VALUE && m->value != NULL)
+		m->value(data, id, args, &out);
+	else if (op == COND_MOD_CALL && m->call != NULL)
+		m->call(data, &mf->f, id, args, &out);
+	if (!out.defined)
+		return ev_push(e, res);
+	res.undef = 0;
+	res.i = out.i;
+	res.d = out.d;
+	if (ret == 's') {
+		res.s = out.s != NULL ? out.s : (const uint8_t *)"";
+		res.slen = out.s != NULL ? out.slen : 0;
+	}
+	return ev_push(e, res);
+}
+
 /* Runs a loop body once; *truth = the body is defined and true. */
 static int
 ev_body(struct ev *e, size_t start, size_t end, int *truth)
@@ -544,6 +631,25 @@ ev_abstract_insn(struct ev *e, uint8_t op, int base, size_t end)
 		if (rbuf_u8(&e->b, &k) != 0 || (r = ev_pop(e, base, &t)) != 0)
 			return WARD_EVERIFY;
 		return ev_push(e, v);
+	case COND_MOD_VALUE:
+	case COND_MOD_CALL: {
+		/* A module's value depends on the file: unknown, of its type. */
+		char letters[2 * MOD_MAX_ARGS + 1], ret = 0;
+		uint16_t id;
+		size_t n;
+
+		if (ev_modsig(e, op, &id, letters, sizeof(letters), &ret) == NULL)
+			return WARD_EVERIFY;
+		for (n = strlen(letters); n > 0; n--)
+			if ((r = ev_pop(e, base, &t)) != 0)
+				return r;
+		v.is_flt = ret == 'f';
+		if (ret == 's') {
+			v.is_str = 1;
+			v.s = (const uint8_t *)"";
+		}
+		return ev_push(e, v);
+	}
 	case COND_LOOP_OF:
 	case COND_LOOP_RANGE:
 		if (op == COND_LOOP_OF) {
@@ -703,6 +809,13 @@ ev_insn(struct ev *e, uint8_t op, int base, size_t end)
 		if (op == COND_ITOF)
 			return ev_push(e, ev_flt((double)a.i));
 		return ev_push(e, op == COND_F_NEG ? ev_flt(-a.d) : ev_int(a.d != 0));
+	case COND_PUSH_REGEX:
+		if (rbuf_u32(&e->b, &u) != 0 || u >= e->rs->nregexes)
+			return WARD_EVERIFY;
+		return ev_push(e, ev_int(u));
+	case COND_MOD_VALUE:
+	case COND_MOD_CALL:
+		return ev_module(e, op, base);
 	case COND_MATCHES:
 		if (rbuf_u32(&e->b, &u) != 0 || u >= e->rs->nregexes ||
 		    (r = ev_pop(e, base, &a)) != 0)
@@ -821,7 +934,7 @@ cond_eval(const struct ruleset *rs, uint32_t rule, const struct rs_scan_env *env
 int
 cond_false_without_matches(const struct ruleset *rs, uint32_t rule, int *yes)
 {
-	static const struct rs_scan_env none = {NULL, 0, NULL, NULL, NULL};
+	static const struct rs_scan_env none = {NULL, 0, NULL, NULL, NULL, NULL};
 	struct ev e;
 	const struct ev_val *v;
 	uint64_t steps = 0;

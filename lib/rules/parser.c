@@ -13,17 +13,13 @@
  */
 #include "rules/parser_int.h"
 #include "rules/cond.h"
+#include "modules/module.h"
 #include "util/alloc.h"
 #include "util/limits.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char *const parser_modules[] = {
-    "pe",   "elf",     "math",	 "hash", "dotnet", "cuckoo", "magic",
-    "time", "console", "string", "dex",	 "macho",  "tests",  "lnk",
-};
 
 void
 ast_free(struct ast *a)
@@ -41,6 +37,9 @@ ast_free(struct ast *a)
 	for (i = 0; i < a->nset; i++)
 		ward_free(a->set[i].id);
 	ward_free(a->set);
+	for (i = 0; i < a->nargs; i++)
+		ast_free(a->args[i]);
+	ward_free(a->args);
 	ward_free(a);
 }
 
@@ -478,10 +477,103 @@ out:
 	return r;
 }
 
+/* The arguments of a call, after its '(': expressions or regexps. */
 static int
-parser_ident(struct parser *p, struct ast *n)
+parser_args(struct parser *p, struct ast *call)
 {
-	size_t i;
+	struct ast *arg = NULL;
+	int r = 0;
+
+	while (p->tok.type != TOK_RPAREN) {
+		if (call->nargs >= MOD_MAX_ARGS) {
+			r = diag_set(p->d, WARD_ELIMIT, p->file, p->tok.line, p->tok.col,
+				     "too many arguments (limit MOD_MAX_ARGS = %d)", MOD_MAX_ARGS);
+			goto out;
+		}
+		if (p->tok.type == TOK_REGEX) {
+			if ((arg = parser_node(p, AST_REGEX, AST_PRIM)) == NULL ||
+			    (arg->s = ward_memdup(p->tok.buf, p->tok.blen)) == NULL) {
+				r = parser_nomem(p);
+				goto out;
+			}
+			arg->slen = p->tok.blen;
+			arg->i = p->tok.ival;
+			arg->src_off = p->tok.body_off;
+			arg->height = 1;
+			if ((r = parser_next(p)) != 0)
+				goto out;
+		} else if ((r = parser_prim(p, &arg, parser_or)) != 0) {
+			goto out;
+		}
+		if (call->args == NULL &&
+		    (call->args = ward_calloc(MOD_MAX_ARGS, sizeof(*call->args))) == NULL) {
+			r = parser_nomem(p);
+			goto out;
+		}
+		call->args[call->nargs++] = arg;
+		arg = NULL;
+		if (p->tok.type != TOK_COMMA)
+			break;
+		if ((r = parser_next(p)) != 0)
+			goto out;
+	}
+	r = parser_expect(p, TOK_RPAREN);
+out:
+	ast_free(arg);
+	return r;
+}
+
+/*
+ * What follows a module's name: `.field`, `[index]` and `(arguments)` in
+ * any sequence, as yara's grammar has them, each wrapping what came
+ * before (*np).  The compiler resolves the names against the module.
+ */
+static int
+parser_module_chain(struct parser *p, struct ast **np)
+{
+	struct ast *n;
+	int r = 0, chain = 0;
+
+	for (;;) {
+		enum tok_type t = p->tok.type;
+
+		if (t != TOK_DOT && t != TOK_LBRACK && t != TOK_LPAREN)
+			return 0;
+		if (++chain > WARD_MAX_EXPR_CHAIN)
+			return parser_chain_limit(p);
+		if ((n = parser_node(p,
+				     t == TOK_DOT      ? AST_MEMBER
+				     : t == TOK_LBRACK ? AST_INDEX
+						       : AST_CALL,
+				     AST_PRIM)) == NULL)
+			return parser_nomem(p);
+		n->a = *np;
+		*np = n;
+		if ((r = parser_next(p)) != 0)
+			return r;
+		if (t == TOK_DOT) {
+			if (p->tok.type != TOK_IDENT)
+				return parser_unexpected(p);
+			if ((n->name = parser_tokstr(&p->tok)) == NULL)
+				return parser_nomem(p);
+			r = parser_next(p);
+		} else if (t == TOK_LBRACK) {
+			if ((r = parser_prim(p, &n->b, parser_or)) == 0)
+				r = parser_expect(p, TOK_RBRACK);
+		} else {
+			r = parser_args(p, n);
+		}
+		if (r == 0)
+			r = parser_height(p, n);
+		if (r != 0)
+			return r;
+	}
+}
+
+static int
+parser_ident(struct parser *p, struct ast **np)
+{
+	struct ast *n = *np;
 	int r;
 
 	if ((n->name = parser_tokstr(&p->tok)) == NULL)
@@ -490,15 +582,16 @@ parser_ident(struct parser *p, struct ast *n)
 		return r;
 	if (p->tok.type != TOK_DOT && p->tok.type != TOK_LPAREN && p->tok.type != TOK_LBRACK)
 		return 0;
-	for (i = 0; i < sizeof(parser_modules) / sizeof(parser_modules[0]); i++)
-		if (strcmp(parser_modules[i], n->name) == 0)
-			break;
+	/* A module ward implements: the names are the compiler's to resolve
+	 * (and to refuse when the file does not import it). */
+	if (mod_find(n->name) != NULL)
+		return parser_module_chain(p, np);
 	/* In a rule already left out, a structure may be a loop variable over a
 	 * module's array (`for any s in pe.sections : (s.name ...)`): names
 	 * are not resolved there, only the grammar is checked. */
-	if (i == sizeof(parser_modules) / sizeof(parser_modules[0]) && p->has_why)
+	if (!mod_known(n->name) && p->has_why)
 		return parser_module_tail(p);
-	if (i == sizeof(parser_modules) / sizeof(parser_modules[0]))
+	if (!mod_known(n->name))
 		return diag_set(p->d, WARD_EUNDEFINED, p->file, n->line, n->col,
 				"undefined identifier \"%s\"", n->name);
 	if ((r = parser_unsupported(p, n->line, n->col, "\"%s\" module is not supported by ward",
@@ -613,7 +706,7 @@ parser_atom(struct parser *p, struct ast **out)
 		goto out;
 	case TOK_IDENT:
 		n->op = AST_IDENT;
-		r = parser_ident(p, n);
+		r = parser_ident(p, &n);
 		goto out;
 	case TOK_STRID:
 	case TOK_STRCOUNT:
@@ -681,11 +774,15 @@ static int
 parser_height(struct parser *p, struct ast *n)
 {
 	const struct ast *ch[4] = {n->a, n->b, n->c, n->d};
+	uint32_t k;
 	int i, h = 0;
 
 	for (i = 0; i < 4; i++)
 		if (ch[i] != NULL && ch[i]->height > h)
 			h = ch[i]->height;
+	for (k = 0; k < n->nargs; k++)
+		if (n->args[k]->height > h)
+			h = n->args[k]->height;
 	n->height = h + 1;
 	if (n->height > WARD_MAX_EXPR_CHAIN)
 		return diag_set(p->d, WARD_ELIMIT, p->file, n->line, n->col,

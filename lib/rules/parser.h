@@ -44,6 +44,10 @@ enum ast_op {
 	AST_OR,
 	AST_NOT,
 	AST_DEFINED,
+	AST_MEMBER, /* a = what it is a member of (AST_IDENT of a module, ...), name */
+	AST_INDEX,  /* a = the array or dictionary, b = the index */
+	AST_CALL,   /* a = the function (AST_MEMBER), args/nargs */
+	AST_REGEX,  /* an argument of a call: s/slen = source, i = flags, src_off */
 };
 
 /* Syntactic class: YARA's primary_expression vs boolean expression. */
@@ -72,6 +76,8 @@ struct ast {
 	int them;	/* set is `them` */
 	struct ast_setitem *set;
 	uint32_t nset;
+	struct ast **args; /* AST_CALL */
+	uint32_t nargs;
 };
 
 struct pstring {
@@ -119,6 +125,9 @@ struct parser_cb {
 	 * (and once per import); syntax errors stay errors.  Borrows s.
 	 */
 	int (*unsupported)(void *arg, const struct parser_skip *s, struct ward_diag *d);
+	/* Called per `import "name"` of a module ward implements (NULL: the
+	 * import is accepted and nothing else is done). */
+	int (*import)(void *arg, const char *module, int line, int col, struct ward_diag *d);
 };
 
 /* Parses src (len bytes, borrowed); file names diagnostics. */

@@ -14,6 +14,7 @@
  * anywhere in it is still an error.
  */
 #include "rules/parser_int.h"
+#include "modules/module.h"
 #include "util/alloc.h"
 #include "util/limits.h"
 
@@ -373,7 +374,8 @@ out:
 	return r;
 }
 
-/* `import "name"` (the name is the current token): ward has no modules. */
+/* `import "name"` (the name is the current token): a module ward
+ * implements is the compiler's to note; another is unsupported. */
 static int
 parser_import(struct parser *p, int line, int col, size_t off)
 {
@@ -383,6 +385,13 @@ parser_import(struct parser *p, int line, int col, size_t off)
 
 	if ((name = ward_strndup((const char *)p->tok.buf, p->tok.blen)) == NULL) {
 		r = parser_nomem(p);
+		goto out;
+	}
+	if (strlen(name) == p->tok.blen && mod_find(name) != NULL) {
+		if (p->cb->import != NULL &&
+		    (r = p->cb->import(p->cb->arg, name, line, col, p->d)) != 0)
+			goto out;
+		r = parser_next(p);
 		goto out;
 	}
 	p->has_why = 0;

@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #include "pattern/pattern.h"
+
+struct mod_file;
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -139,6 +141,12 @@ struct rs_scan_env {
 	 * changing the shared rule set.
 	 */
 	const struct rs_external *ext;
+	/*
+	 * The file as the modules see it (modules/module.h): what a module
+	 * parsed of it, at most once, when a rule first asked.  NULL: every
+	 * module value is undefined.  Used by one evaluation at a time.
+	 */
+	struct mod_file *mods;
 };
 
 /*

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "crypto/digest.h"
+#include "modules/module.h"
 #include "rules/cond.h"
 #include "util/alloc.h"
 #include "util/limits.h"
@@ -63,6 +64,7 @@ struct matcher {
 	/* The rules evaluated on every file: not quiet, or global. */
 	uint32_t *always;
 	uint32_t nalways;
+	int uses_modules; /* some rule reads a module: scratches get a mod_file */
 };
 
 struct matcher_scratch {
@@ -92,8 +94,12 @@ struct matcher_scratch {
 	/* Condition reads. */
 	int fd;
 	uint64_t size;
-	const uint8_t *whole; /* the file in memory, when it is */
+	const uint8_t *whole;	       /* the file in memory, when it is */
 	const struct rs_external *ext; /* the externals' values, or NULL: the rule set's */
+	/* What the modules parsed of the file (only when the rules use one),
+	 * with its read window. */
+	struct mod_file *mf;
+	uint8_t *mfwin;
 };
 
 void
@@ -207,7 +213,8 @@ matcher_alloc(const struct ruleset *rs, const struct hashsig_set *hs, struct mat
 	m->overlap += LOOKBEHIND;
 	m->window = WINDOW_MIN;
 	if (m->window < (size_t)m->overlap * 4)
-		m->window = (size_t)m->overlap * 4 < WINDOW_MAX ? (size_t)m->overlap * 4 : WINDOW_MAX;
+		m->window =
+		    (size_t)m->overlap * 4 < WINDOW_MAX ? (size_t)m->overlap * 4 : WINDOW_MAX;
 	if (rs != NULL && rs->nrules > 0) {
 		if ((m->quiet = ward_calloc(rs->nrules, 1)) == NULL) {
 			r = WARD_ENOMEM;
@@ -225,6 +232,15 @@ matcher_alloc(const struct ruleset *rs, const struct hashsig_set *hs, struct mat
 				m->quiet[i] = (uint8_t)yes;
 			if (!m->quiet[i])
 				m->always[m->nalways++] = i;
+		}
+		for (i = 0; i < rs->nrules && !m->uses_modules; i++) {
+			uint8_t used[MOD_ID_MAX_] = {0};
+			struct ward_diag vd;
+			unsigned k;
+
+			if (cond_modules_used(rs, i, used, &vd) == 0)
+				for (k = 0; k < MOD_ID_MAX_; k++)
+					m->uses_modules |= used[k];
 		}
 	}
 out:
@@ -346,6 +362,11 @@ matcher_scratch_new(const struct matcher *m, struct matcher_scratch **out)
 		r = WARD_ENOMEM;
 		goto out;
 	}
+	if (m->uses_modules && ((s->mf = ward_calloc(1, sizeof(*s->mf))) == NULL ||
+				(s->mfwin = ward_malloc(FREADER_WINDOW)) == NULL)) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
 out:
 	if (r != 0)
 		matcher_scratch_free(s);
@@ -365,6 +386,8 @@ matcher_scratch_free(struct matcher_scratch *s)
 		ward_free(s->lists[i].m);
 	if (s->hs != NULL)
 		hs_free_scratch(s->hs);
+	ward_free(s->mf);
+	ward_free(s->mfwin);
 	ward_free(s->lists);
 	ward_free(s->touched);
 	ward_free(s->is_touched);
@@ -640,9 +663,16 @@ finish_file(const struct matcher *m, struct matcher_scratch *s, struct hash_stat
 		env.read = env_read;
 		env.read_arg = s;
 		env.ext = s->ext;
+		env.mods = s->mf;
+		if (s->mf != NULL)
+			mod_file_init(s->mf, s->whole, size, s->whole != NULL ? NULL : env_read, s,
+				      s->mfwin);
 		n = select_rules(m, s);
 		memset(s->results, 0, m->rs->nrules);
-		if ((r = ruleset_eval_some(m->rs, &env, s->results, s->which, n)) != 0)
+		r = ruleset_eval_some(m->rs, &env, s->results, s->which, n);
+		if (s->mf != NULL)
+			mod_file_done(s->mf);
+		if (r != 0)
 			goto out;
 		for (k = 0; k < n; k++) {
 			i = s->which[k];

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "modules/module.h"
 #include "rules/compile.h"
 #include "rules/cond.h"
 #include "util/alloc.h"
@@ -443,7 +444,7 @@ eval_src(const char *cond)
 {
 	static struct rs_match ma[] = {{0, 3}, {3, 3}, {7, 3}}, mc[] = {{6, 1}};
 	struct rs_matches m[3] = {{ma, 3, 3}, {NULL, 0, 0}, {mc, 1, 1}};
-	struct rs_scan_env env = {m, 10, rd, NULL, NULL};
+	struct rs_scan_env env = {m, 10, rd, NULL, NULL, NULL};
 	struct rules_compiler *c;
 	struct ruleset *rs;
 	struct ward_diag d;
@@ -570,7 +571,7 @@ test_eval_rules(void **state)
 			  "global rule g { condition: filesize > 100 }\n"
 			  "rule b { condition: a }\n"
 			  "private rule p { condition: ei == 7 and es == \"abc\" }\n";
-	struct rs_scan_env env = {NULL, 10, rd, NULL, NULL};
+	struct rs_scan_env env = {NULL, 10, rd, NULL, NULL, NULL};
 	struct rules_compiler *c;
 	struct ruleset *rs;
 	struct ward_diag d;
@@ -597,7 +598,7 @@ static void
 test_steps(void **state)
 {
 	struct ruleset *rs = mkset();
-	struct rs_scan_env env = {NULL, 10, rd, NULL, NULL};
+	struct rs_scan_env env = {NULL, 10, rd, NULL, NULL, NULL};
 	struct wbuf w;
 	struct ward_diag d;
 	uint64_t steps = WARD_MAX_EVAL_STEPS - 3;
@@ -699,6 +700,136 @@ test_false_without_matches(void **state)
 			 1);
 }
 
+/* Floats and modules: the verifier knows their types, and a module's
+ * number, value and function must exist with the stack its signature
+ * asks for. */
+static void
+test_floats_and_modules(void **state)
+{
+	struct ruleset *rs = mkset();
+	struct wbuf w;
+
+	(void)state;
+	/* A float is not a boolean, and int operators refuse it. */
+	wbuf_init(&w);
+	cond_emit_float(&w, 1.5);
+	expect_reject(rs, &w, "must leave exactly one boolean");
+	wbuf_init(&w);
+	cond_emit_float(&w, 1.5);
+	cond_emit_int(&w, 1);
+	cond_emit_op(&w, COND_ADD);
+	cond_emit_op(&w, COND_NOT);
+	expect_reject(rs, &w, "wrong type");
+	wbuf_init(&w);
+	cond_emit_float(&w, 1.5);
+	cond_emit_int(&w, 1);
+	cond_emit_op(&w, COND_ITOF);
+	cond_emit_op(&w, COND_F_LT);
+	expect_accept(rs, &w);
+	wbuf_init(&w);
+	cond_emit_float(&w, 1.5);
+	cond_emit_op(&w, COND_ITOF);
+	cond_emit_op(&w, COND_F_TO_BOOL);
+	expect_reject(rs, &w, "wrong type");
+	wbuf_init(&w);
+	wbuf_u8(&w, COND_PUSH_FLOAT);
+	wbuf_u32(&w, 0);
+	expect_reject(rs, &w, "truncated");
+	/* time.now(): module 5, function 1, no arguments, an integer. */
+	wbuf_init(&w);
+	wbuf_u8(&w, COND_MOD_CALL);
+	wbuf_u8(&w, 5);
+	wbuf_u16(&w, 1);
+	cond_emit_int(&w, 0);
+	cond_emit_op(&w, COND_GT);
+	expect_accept(rs, &w);
+	wbuf_init(&w);
+	wbuf_u8(&w, COND_MOD_CALL);
+	wbuf_u8(&w, 99);
+	wbuf_u16(&w, 1);
+	expect_reject(rs, &w, "no such module");
+	wbuf_init(&w);
+	wbuf_u8(&w, COND_MOD_CALL);
+	wbuf_u8(&w, 5);
+	wbuf_u16(&w, 2);
+	expect_reject(rs, &w, "no such value or function");
+	wbuf_init(&w);
+	wbuf_u8(&w, COND_MOD_CALL);
+	wbuf_u8(&w, 5);
+	wbuf_u16(&w, 0);
+	expect_reject(rs, &w, "no such value or function");
+	wbuf_init(&w);
+	wbuf_u8(&w, COND_MOD_VALUE);
+	wbuf_u8(&w, 5);
+	wbuf_u16(&w, 1);
+	expect_reject(rs, &w, "no such value or function");
+	wbuf_init(&w);
+	wbuf_u8(&w, COND_MOD_CALL);
+	wbuf_u8(&w, 5);
+	expect_reject(rs, &w, "truncated");
+	/* A regexp argument names a regexp of the rule set (there are none). */
+	wbuf_init(&w);
+	cond_emit_op_u32(&w, COND_PUSH_REGEX, 0);
+	cond_emit_op(&w, COND_DEFINED);
+	expect_reject(rs, &w, "regular expression index out of range");
+	ruleset_free(rs);
+}
+
+/* A module used without its import is an undefined identifier, as in
+ * yara; with it, its values work in conditions. */
+static void
+test_module_rules(void **state)
+{
+	struct rules_compiler *c;
+	struct ruleset *rs;
+	struct ward_diag d;
+	const char *bad[][2] = {
+	    {"rule r { condition: time.now() > 0 }", "undefined identifier \"time\""},
+	    {"import \"time\" rule r { condition: time.now > 0 }", "is a function"},
+	    {"import \"time\" rule r { condition: time.then() > 0 }", "invalid field name"},
+	    {"import \"time\" rule r { condition: time.now(1) > 0 }",
+	     "wrong arguments for function \"time.now\""},
+	    {"import \"time\" rule r { condition: time.now()[0] > 0 }", "invalid use"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(rules_compiler_new(&c), 0);
+		if (rules_compiler_add_string(c, "t", bad[i][0], strlen(bad[i][0]), &d) == 0)
+			fail_msg("accepted: %s", bad[i][0]);
+		if (strstr(d.msg, bad[i][1]) == NULL)
+			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i][0], d.msg, bad[i][1]);
+		rules_compiler_free(c);
+	}
+	assert_int_equal(rules_compiler_new(&c), 0);
+	{
+		const char *ok = "import \"time\" rule r { condition: time.now() > 1700000000 and "
+				 "time.now() + 0.5 > 1.0 and defined time.now() }";
+
+		if (rules_compiler_add_string(c, "t", ok, strlen(ok), &d) != 0)
+			fail_msg("%s", d.msg);
+	}
+	assert_int_equal(rules_compiler_finish(c, &rs, &d), 0);
+	rules_compiler_free(c);
+	{
+		struct mod_file *mf = calloc(1, sizeof(*mf));
+		struct rs_scan_env env = {NULL, 10, rd, NULL, NULL, mf};
+		uint8_t res[1];
+
+		mod_file_init(mf, (const uint8_t *)"abcabcXabc", 10, NULL, NULL, NULL);
+		assert_int_equal(ruleset_eval(rs, &env, res), 0);
+		assert_int_equal(res[0], 1);
+		mod_file_done(mf);
+		/* Without a module state every module value is undefined. */
+		env.mods = NULL;
+		assert_int_equal(ruleset_eval(rs, &env, res), 0);
+		assert_int_equal(res[0], 0);
+		free(mf);
+	}
+	ruleset_free(rs);
+}
+
 int
 main(void)
 {
@@ -712,6 +843,8 @@ main(void)
 	    cmocka_unit_test(test_eval_rules),
 	    cmocka_unit_test(test_steps),
 	    cmocka_unit_test(test_false_without_matches),
+	    cmocka_unit_test(test_floats_and_modules),
+	    cmocka_unit_test(test_module_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

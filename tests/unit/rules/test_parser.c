@@ -64,7 +64,7 @@ on_include(void *arg, const char *path, int line, int col, struct ward_diag *d)
 static int
 parse(const char *src, struct seen *s, struct ward_diag *d)
 {
-	struct parser_cb cb = {s, on_rule, on_include, NULL};
+	struct parser_cb cb = {s, on_rule, on_include, NULL, NULL};
 
 	memset(s, 0, sizeof(*s));
 	memset(d, 0, sizeof(*d));
@@ -268,7 +268,7 @@ test_recover(void **state)
 			  "math.entropy(0, filesize) > 7.0 and $x }\n"
 			  "rule c { condition: entrypoint == 0 }\n"
 			  "rule d { condition: false }\n";
-	struct parser_cb cb = {NULL, rec_rule, on_include, rec_skip};
+	struct parser_cb cb = {NULL, rec_rule, on_include, rec_skip, NULL};
 	struct skips k;
 	struct ward_diag d;
 

@@ -278,7 +278,7 @@ test_eval_after_load(void **state)
 	static const uint8_t data[] = "qabcXabc";
 	struct rs_match mx[] = {{1, 3}, {5, 3}}, my[] = {{1, 3}}, mz[] = {{2, 2}}, mq[] = {{0, 1}};
 	struct rs_matches m[5] = {{mx, 2, 2}, {my, 1, 1}, {mz, 1, 1}, {NULL, 0, 0}, {mq, 1, 1}};
-	struct rs_scan_env env = {m, sizeof(data) - 1, NULL, NULL, NULL};
+	struct rs_scan_env env = {m, sizeof(data) - 1, NULL, NULL, NULL, NULL};
 	struct ruleset *rs = compile(full_src), *rs2;
 	struct ward_diag d;
 	struct wbuf w;
@@ -308,7 +308,7 @@ test_externals_used(void **state)
 	struct ruleset *rs;
 	struct ward_diag d;
 	struct rs_external *ext;
-	struct rs_scan_env env = {NULL, 0, NULL, NULL, NULL};
+	struct rs_scan_env env = {NULL, 0, NULL, NULL, NULL, NULL};
 	uint8_t used[4], res[2];
 
 	(void)state;
