@@ -44,8 +44,10 @@ scanner_sandbox(const struct agent_config *c)
 	    SCMP_SYS(fstat),
 	    SCMP_SYS(newfstatat),
 	    SCMP_SYS(close),
-	    /* its channel: frames, and waiting for them */
+	    /* its channel: frames (requests read many at a time), and
+	     * waiting for them */
 	    SCMP_SYS(recvmsg),
+	    SCMP_SYS(recvmmsg),
 	    SCMP_SYS(sendmsg),
 	    SCMP_SYS(poll),
 	    SCMP_SYS(ppoll),
@@ -58,7 +60,8 @@ scanner_sandbox(const struct agent_config *c)
 	int r;
 
 	/* Its row's limits (proctab.c): no file to grow, few descriptors
-	 * (the channel, the content, one file at a time), no processes. */
+	 * (the channel, the content, the files of the requests read ahead),
+	 * no processes. */
 	if ((r = proctab_apply_limits(PROC_SCANNER, c)) != 0)
 		return r;
 	return sandbox_enter(c->scan_user, allowed, sizeof(allowed) / sizeof(allowed[0]),
@@ -176,8 +179,34 @@ fault_scan(int fd)
 #define fault_scan(fd) ((void)0)
 #endif
 
+/*
+ * Arms the scan's time bound (SIGALRM, whose default action ends the
+ * scanner) for a scan of at most max_ms, *until being when the alarm
+ * armed fires (0: none).  Scans of small files follow each other by
+ * tens of microseconds: the alarm is armed again only when it would fire
+ * before this scan's bound, so once a second, not twice a file; a stuck
+ * scan dies within its bound and one second more.
+ */
+static void
+bound_arm(double *until, uint32_t max_ms)
+{
+	unsigned s = max_ms / 1000 + 2;
+	double now = clock_mono();
+
+	if (max_ms == 0) {
+		if (*until != 0)
+			alarm(0);
+		*until = 0;
+		return;
+	}
+	if (*until >= now + s && *until <= now + s + 1)
+		return;
+	alarm(s + 1);
+	*until = now + s + 1;
+}
+
 static int
-take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l)
+take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l, double *until)
 {
 	struct scanmsg_scan q;
 	static struct scanmsg_verdict v; /* 8 KiB: one scan at a time */
@@ -200,10 +229,10 @@ take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l)
 		size = q.max_bytes > 0 && q.max_bytes < q.size ? q.max_bytes : q.size;
 		h.rs = l->rs;
 		/* The scan's time bound, kept here too: a scanner stuck in a
-		 * file dies of SIGALRM even if the worker is gone. */
-		alarm(q.max_ms > 0 ? q.max_ms / 1000 + 2 : 0);
+		 * file dies of SIGALRM even if the worker is gone.  It stays
+		 * armed until the scanner waits for requests. */
+		bound_arm(until, q.max_ms);
 		r = matcher_scan_fd(l->m, l->s, m->fd, size, on_hit, &h, NULL);
-		alarm(0);
 		if (r == 0) {
 			v.result = v.nrules > 0 ? SCANMSG_MATCH : SCANMSG_CLEAN;
 		} else {
@@ -229,6 +258,7 @@ scanner_main(const struct agent_config *c)
 	struct ipc_msg m;
 	struct ward_diag d;
 	char msg[700];
+	double until = 0;
 	int r;
 
 	memset(&l, 0, sizeof(l));
@@ -237,8 +267,13 @@ scanner_main(const struct agent_config *c)
 #ifdef WARD_FAULT_INJECTION
 	fault_crash_on = getenv("WARD_FAULT_SCANNER_CRASH_ON");
 #endif
-	if (ipc_new(3, &scanmsg_to_scanner, &scanmsg_to_worker, &ch) != 0)
+	/* The worker sends up to SCANMSG_WINDOW requests ahead: read with
+	 * one system call, not one each. */
+	if (ipc_new(3, &scanmsg_to_scanner, &scanmsg_to_worker, &ch) != 0 ||
+	    ipc_set_readahead(ch, SCANMSG_WINDOW) != 0) {
+		ipc_free(ch);
 		return 2;
+	}
 	if ((r = scanner_sandbox(c)) != 0) {
 		fprintf(stderr, "wardd scanner: cannot set up the sandbox: %s\n", strerror(-r));
 		ipc_free(ch);
@@ -246,11 +281,19 @@ scanner_main(const struct agent_config *c)
 	}
 	for (;;) {
 		diag_clear(&d);
+		/* No request read ahead: the next receive may wait, and a
+		 * scanner that waits must not die of a scan's alarm. */
+		if (ipc_pending(ch) == 0 && until != 0) {
+			alarm(0);
+			until = 0;
+		}
 		r = ipc_recv(ch, IPC_FOREVER, &m, &d);
-		if (r == 0 && m.type == SCANMSG_CONTENT)
+		if (r == 0 && m.type == SCANMSG_CONTENT) {
+			/* Content comes to an idle scanner: no bound on its load. */
+			bound_arm(&until, 0);
 			r = take_content(ch, &m, &l);
-		else if (r == 0)
-			r = take_scan(ch, &m, &l);
+		} else if (r == 0)
+			r = take_scan(ch, &m, &l, &until);
 		ipc_msg_close(&m);
 		if (r != 0)
 			break;

@@ -94,7 +94,11 @@ proc_start(struct proc *p)
 	snprintf(mem, sizeof(mem), "%u", P.cfg->validator_memory_mb);
 	if (ipc_pair(sv) != 0)
 		return WARD_EIO;
-	if (ipc_new(sv[0], &scanmsg_to_worker, &scanmsg_to_scanner, &p->ch) != 0) {
+	/* Verdicts come SCANMSG_WINDOW at a time at most: read together. */
+	if (ipc_new(sv[0], &scanmsg_to_worker, &scanmsg_to_scanner, &p->ch) != 0 ||
+	    ipc_set_readahead(p->ch, SCANMSG_WINDOW) != 0) {
+		ipc_free(p->ch);
+		p->ch = NULL;
 		close(sv[1]);
 		return WARD_EIO;
 	}
@@ -377,40 +381,59 @@ scan_bound(const struct stat *st)
 	return SCAN_TIME_BASE_S + (double)st->st_size / SCAN_BYTES_PER_S;
 }
 
-/* Sends the scan request for f on p's channel, as request id. */
+/*
+ * Sends the scan requests for the files f[idx[0..n)] on p's channel with
+ * one system call, as requests p->next_id + 1, ...; *sent says how many
+ * went (p->next_id counts them).
+ */
 static int
-send_scan(struct proc *p, const struct scanpool_file *f, uint64_t id, double deadline,
-	  struct ward_diag *d)
+send_scans(struct proc *p, struct scanpool_file *f, const unsigned *idx, unsigned n,
+	   double deadline, unsigned *sent, struct ward_diag *d)
 {
+	struct ipc_out out[SCANPOOL_BATCH];
+	size_t off[SCANPOOL_BATCH + 1];
 	struct scanmsg_scan q;
 	struct wbuf w;
+	unsigned i;
 	int r;
 
-	q.id = id;
-	q.size = (uint64_t)f->st->st_size;
-	q.max_bytes = (uint64_t)f->st->st_size;
-	q.max_ms = (uint32_t)(scan_bound(f->st) * 1000);
+	*sent = 0;
 	wbuf_init(&w);
-	scanmsg_scan_encode(&w, &q);
-	r = w.err != 0 ? WARD_ENOMEM
-		       : ipc_send(p->ch, SCANMSG_SCAN, w.p, w.len, f->fd, deadline, d);
+	for (i = 0; i < n; i++) {
+		const struct stat *st = f[idx[i]].st;
+
+		q.id = p->next_id + 1 + i;
+		q.size = (uint64_t)st->st_size;
+		q.max_bytes = (uint64_t)st->st_size;
+		q.max_ms = (uint32_t)(scan_bound(st) * 1000);
+		off[i] = w.len;
+		scanmsg_scan_encode(&w, &q);
+	}
+	off[n] = w.len;
+	/* The buffer is complete (it moves while it grows): now point in. */
+	for (i = 0; w.err == 0 && i < n; i++)
+		out[i] = (struct ipc_out){.type = SCANMSG_SCAN,
+					  .p = w.p + off[i],
+					  .len = off[i + 1] - off[i],
+					  .fd = f[idx[i]].fd};
+	r = w.err != 0 ? WARD_ENOMEM : ipc_send_many(p->ch, out, n, deadline, sent, d);
+	p->next_id += *sent;
 	wbuf_free(&w);
 	return r;
 }
 
-/* Receives the verdict for request id into *v by deadline. */
+/* Receives the verdict for request id, the oldest of those up to last
+ * in flight, into *v by deadline. */
 static int
-recv_verdict(struct proc *p, uint64_t id, double deadline, struct scanmsg_verdict *v,
+recv_verdict(struct proc *p, uint64_t id, uint64_t last, double deadline, struct scanmsg_verdict *v,
 	     struct ward_diag *d)
 {
 	struct ipc_msg m = {.fd = -1};
 	int r;
 
 	r = ipc_recv(p->ch, deadline, &m, d);
-	if (r == 0 && (r = scanmsg_verdict_decode(&m, v, d)) == 0 && v->id != id)
-		r = diag_set(d, WARD_EPROTO, "scanner", 0, 0,
-			     "a verdict for request %llu, not %llu", (unsigned long long)v->id,
-			     (unsigned long long)id);
+	if (r == 0 && (r = scanmsg_verdict_decode(&m, v, d)) == 0)
+		r = scanmsg_verdict_check(v, id, last, d);
 	ipc_msg_close(&m);
 	return r;
 }
@@ -478,14 +501,10 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 		return n;
 	}
 	first = p->next_id + 1;
-	t = clock_mono();
-	for (sent = 0; sent < n && r == 0; sent++)
-		if ((r = send_scan(p, &f[idx[sent]], ++p->next_id, t + scan_bound(f[idx[sent]].st),
-				   &d)) != 0)
-			break;
+	r = send_scans(p, f, idx, n, clock_mono() + scan_bound(f[idx[0]].st), &sent, &d);
 	for (k = 0; k < sent; k++) {
-		r = recv_verdict(p, first + k, clock_mono() + scan_bound(f[idx[k]].st), f[idx[k]].v,
-				 &d);
+		r = recv_verdict(p, first + k, first + sent - 1,
+				 clock_mono() + scan_bound(f[idx[k]].st), f[idx[k]].v, &d);
 		if (r != 0)
 			break;
 		f[idx[k]].result = 0;

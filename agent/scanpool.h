@@ -49,8 +49,8 @@ int scanpool_start(const struct agent_config *c);
 int scanpool_scan(struct active *a, int fd, const struct stat *st, const char *path,
 		  struct scanmsg_verdict *v);
 
-/* The most files one scanpool_scan_batch takes. */
-#define SCANPOOL_BATCH 16
+/* The most files one scanpool_scan_batch takes: a scanner's window. */
+#define SCANPOOL_BATCH SCANMSG_WINDOW
 
 /* One file of a batch, and its answer. */
 struct scanpool_file {

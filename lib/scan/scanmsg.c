@@ -195,6 +195,27 @@ scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out, str
 	return 0;
 }
 
+int
+scanmsg_verdict_check(const struct scanmsg_verdict *v, uint64_t want, uint64_t last,
+		      struct ward_diag *d)
+{
+	if (v->id == want && want <= last)
+		return 0;
+	if (v->id > last || want > last)
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+				"a verdict for request %llu, which was not sent (%llu to %llu in "
+				"flight)",
+				(unsigned long long)v->id, (unsigned long long)want,
+				(unsigned long long)last);
+	if (v->id < want)
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+				"a verdict for request %llu, answered already (%llu was due)",
+				(unsigned long long)v->id, (unsigned long long)want);
+	return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+			"a verdict for request %llu out of order (%llu was due)",
+			(unsigned long long)v->id, (unsigned long long)want);
+}
+
 const char *
 scanmsg_error_name(enum scanmsg_error e)
 {

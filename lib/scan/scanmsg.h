@@ -18,6 +18,12 @@
  *                                  each a u32 length and that many bytes
  *                                  (printable ASCII, 1 to WARD_MAX_SIG_NAME)
  *
+ * The worker may send a scanner up to SCANMSG_WINDOW scan requests ahead of
+ * their verdicts (ids one more each time, from 1 in each scanner's life);
+ * the scanner answers them in order, so a verdict must carry the id of
+ * the oldest request without one (scanmsg_verdict_check) — and the file a
+ * scanner dies on is the first without a verdict.
+ *
  * A match names every rule that matched, in the matcher's order, up to
  * SCANMSG_MAX_HITS: the worker applies exceptions per rule name, and an
  * excepted first match must not hide a second one.
@@ -75,6 +81,11 @@ enum scanmsg_error {
 /* Rule names one verdict carries: more matches on one file than this add
  * nothing to the decision (each file is blocked or quarantined once). */
 #define SCANMSG_MAX_HITS 32
+/* Scan requests one scanner has in hand, sent ahead of their verdicts:
+ * it reads them with one system call and goes from file to file without
+ * waiting for the worker (each wake-up costs more than a small file's
+ * scan); its descriptor limit (agent/proctab.c) has room for them. */
+#define SCANMSG_WINDOW 16
 
 extern const struct ipc_proto scanmsg_to_scanner;
 extern const struct ipc_proto scanmsg_to_worker;
@@ -134,6 +145,16 @@ int scanmsg_refused_decode(const struct ipc_msg *m, struct scanmsg_refused *out,
 			   struct ward_diag *d);
 int scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out,
 			   struct ward_diag *d);
+
+/*
+ * Whether verdict v answers want, the oldest of the requests want..last
+ * sent and not yet answered: a scanner answers in order, so any other id
+ * (one never sent, one answered already, a later one) breaks the
+ * protocol.  0, or WARD_EPROTO with d saying which (the caller closes the
+ * channel and logs an attack).
+ */
+int scanmsg_verdict_check(const struct scanmsg_verdict *v, uint64_t want, uint64_t last,
+			  struct ward_diag *d);
 
 /* A static English name of an error ("read"); "?" when out of range. */
 const char *scanmsg_error_name(enum scanmsg_error e);

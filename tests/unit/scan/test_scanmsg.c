@@ -8,6 +8,8 @@
  * another kind — each is refused with WARD_EPROTO and nothing is decoded;
  * frames that break the tables (a scan without its file, a verdict with a
  * descriptor, a verdict sent to the scanner) are refused by the channel.
+ * With requests in flight, a verdict must answer the oldest of them: one
+ * for a request never sent, answered already or out of order is refused.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -368,6 +370,99 @@ test_frames(void **state)
 	assert_int_equal(ipc_frame_decode(&scanmsg_to_worker, f, IPC_HEADER + 15, 0, 1, &m, &d), 0);
 }
 
+/* Verdicts against the window of requests in flight. */
+static void
+test_verdict_window(void **state)
+{
+	struct scanmsg_verdict v;
+	struct ward_diag d;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	v.result = SCANMSG_CLEAN;
+	v.id = 5;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 8, &d), 0);
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 5, &d), 0);
+	v.id = 6;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 8, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "request 6 out of order (5 was due)"));
+	v.id = 4;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 8, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "answered already"));
+	v.id = 9;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 8, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "not sent"));
+	v.id = UINT64_MAX;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 8, &d), WARD_EPROTO);
+	/* nothing in flight: no verdict is due */
+	v.id = 5;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 4, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "not sent"));
+}
+
+/* A window of requests sent at once and read ahead by the scanner's end,
+ * answered in order; then a verdict for a request never sent. */
+static void
+test_window_round_trip(void **state)
+{
+	struct scanmsg_scan q = {0, 5, 5, 1000}, q2;
+	struct scanmsg_verdict v, v2;
+	struct ipc_out out[3];
+	struct ipc *w, *s;
+	struct ipc_msg m;
+	struct ward_diag d;
+	struct wbuf b[3];
+	unsigned i, sent;
+	int fd = temp_file("hello");
+
+	(void)state;
+	pair(&w, &s);
+	assert_int_equal(ipc_set_readahead(s, SCANMSG_WINDOW), 0);
+	assert_int_equal(ipc_set_readahead(w, SCANMSG_WINDOW), 0);
+	for (i = 0; i < 3; i++) {
+		q.id = i + 1;
+		wbuf_init(&b[i]);
+		scanmsg_scan_encode(&b[i], &q);
+		out[i] = (struct ipc_out){SCANMSG_SCAN, b[i].p, b[i].len, fd};
+	}
+	assert_int_equal(ipc_send_many(w, out, 3, clock_mono() + 5, &sent, &d), 0);
+	assert_int_equal(sent, 3);
+	for (i = 0; i < 3; i++) {
+		wbuf_free(&b[i]);
+		assert_int_equal(ipc_recv(s, clock_mono() + 5, &m, &d), 0);
+		assert_int_equal(scanmsg_scan_decode(&m, &q2, &d), 0);
+		assert_int_equal(q2.id, i + 1);
+		assert_true(m.fd >= 0);
+		ipc_msg_close(&m);
+		memset(&v, 0, sizeof(v));
+		v.id = q2.id;
+		v.result = SCANMSG_CLEAN;
+		wbuf_init(&b[0]);
+		scanmsg_verdict_encode(&b[0], &v);
+		assert_int_equal(
+		    ipc_send(s, SCANMSG_VERDICT, b[0].p, b[0].len, -1, clock_mono() + 5, &d), 0);
+		wbuf_free(&b[0]);
+	}
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(ipc_recv(w, clock_mono() + 5, &m, &d), 0);
+		assert_int_equal(scanmsg_verdict_decode(&m, &v2, &d), 0);
+		assert_int_equal(scanmsg_verdict_check(&v2, i + 1, 3, &d), 0);
+	}
+	/* the scanner answers a request the worker never sent */
+	v.id = 4;
+	wbuf_init(&b[0]);
+	scanmsg_verdict_encode(&b[0], &v);
+	assert_int_equal(ipc_send(s, SCANMSG_VERDICT, b[0].p, b[0].len, -1, clock_mono() + 5, &d),
+			 0);
+	wbuf_free(&b[0]);
+	assert_int_equal(ipc_recv(w, clock_mono() + 5, &m, &d), 0);
+	assert_int_equal(scanmsg_verdict_decode(&m, &v2, &d), 0);
+	assert_int_equal(scanmsg_verdict_check(&v2, 4, 3, &d), WARD_EPROTO);
+	close(fd);
+	ipc_free(w);
+	ipc_free(s);
+}
+
 int
 main(void)
 {
@@ -377,6 +472,8 @@ main(void)
 	    cmocka_unit_test(test_malformed_verdicts),
 	    cmocka_unit_test(test_malformed_others),
 	    cmocka_unit_test(test_frames),
+	    cmocka_unit_test(test_verdict_window),
+	    cmocka_unit_test(test_window_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
