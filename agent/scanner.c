@@ -3,8 +3,10 @@
  *
  * Must hold: the sandbox is in place before the first byte from the
  * worker is read; the scanner answers each request with one verdict of
- * the request's id and closes the file it was given; it trusts nothing
- * of the content image beyond what rulefile_parse verifies.
+ * the request's id, in the order of the requests, and closes the file it
+ * was given; a verdict held back goes before the scanner waits for a
+ * request or takes content; it trusts nothing of the content image
+ * beyond what rulefile_parse verifies.
  */
 #include "agent/scanner.h"
 #include "agent/proctab.h"
@@ -31,6 +33,9 @@
 /* How long the scanner waits to hand a verdict over: the worker reads
  * each one at once, so a full socket means it is gone. */
 #define SCANNER_SEND_S 10.0
+/* A file larger than this is scanned only once the verdicts held back
+ * are sent: its scan takes milliseconds, and no verdict waits for it. */
+#define SCANNER_HOLD_BYTES (1024 * 1024)
 
 int
 scanner_sandbox(const struct agent_config *c)
@@ -44,11 +49,12 @@ scanner_sandbox(const struct agent_config *c)
 	    SCMP_SYS(fstat),
 	    SCMP_SYS(newfstatat),
 	    SCMP_SYS(close),
-	    /* its channel: frames (requests read many at a time), and
-	     * waiting for them */
+	    /* its channel: frames (requests read and verdicts sent many at
+	     * a time), and waiting for them */
 	    SCMP_SYS(recvmsg),
 	    SCMP_SYS(recvmmsg),
 	    SCMP_SYS(sendmsg),
+	    SCMP_SYS(sendmmsg),
 	    SCMP_SYS(poll),
 	    SCMP_SYS(ppoll),
 	    /* each scan's own time bound */
@@ -92,6 +98,41 @@ send_frame(struct ipc *ch, uint16_t type, struct wbuf *w)
 	if (w->err == 0)
 		(void)ipc_send(ch, type, w->p, w->len, -1, clock_mono() + SCANNER_SEND_S, NULL);
 	wbuf_free(w);
+}
+
+/*
+ * Verdicts held back, to go to the worker together: a worker waiting for
+ * the verdicts of its window wakes once for all, not once a file.  They
+ * go when no request is left in hand, when the window is answered, and
+ * before a large file.  A scanner that dies loses the verdicts it held:
+ * the worker cannot tell which of its files without a verdict killed it,
+ * and sends them again one at a time (agent/scanpool.c).
+ */
+struct held {
+	struct wbuf w; /* their payloads, one after another */
+	size_t off[SCANMSG_WINDOW + 1];
+	unsigned n;
+};
+
+static void
+held_flush(struct ipc *ch, struct held *h)
+{
+	struct ipc_out out[SCANMSG_WINDOW];
+	unsigned i, sent;
+
+	/* Out of memory: the verdicts never come, and the worker's wait
+	 * ends in a restart and each file sent again. */
+	if (h->n > 0 && h->w.err == 0) {
+		for (i = 0; i < h->n; i++)
+			out[i] = (struct ipc_out){.type = SCANMSG_VERDICT,
+						  .p = h->w.p + h->off[i],
+						  .len = h->off[i + 1] - h->off[i],
+						  .fd = -1};
+		(void)ipc_send_many(ch, out, h->n, clock_mono() + SCANNER_SEND_S, &sent, NULL);
+	}
+	wbuf_free(&h->w);
+	wbuf_init(&h->w);
+	h->n = 0;
 }
 
 /* A content message: the new content replaces the old only once loaded. */
@@ -206,18 +247,19 @@ bound_arm(double *until, uint32_t max_ms)
 }
 
 static int
-take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l, double *until)
+take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l, struct held *held, double *until)
 {
 	struct scanmsg_scan q;
 	static struct scanmsg_verdict v; /* 8 KiB: one scan at a time */
 	struct hits h;
 	struct ward_diag d;
-	struct wbuf w;
 	uint64_t size;
 	int r;
 
 	if ((r = scanmsg_scan_decode(m, &q, &d)) != 0)
 		return r;
+	if (q.size > SCANNER_HOLD_BYTES)
+		held_flush(ch, held);
 	memset(&v, 0, sizeof(v));
 	h.v = &v;
 	v.id = q.id;
@@ -244,9 +286,11 @@ take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l, double *until)
 		}
 	}
 	ipc_msg_close(m);
-	wbuf_init(&w);
-	scanmsg_verdict_encode(&w, &v);
-	send_frame(ch, SCANMSG_VERDICT, &w);
+	held->off[held->n] = held->w.len;
+	scanmsg_verdict_encode(&held->w, &v);
+	held->off[++held->n] = held->w.len;
+	if (held->n == SCANMSG_WINDOW)
+		held_flush(ch, held);
 	return 0;
 }
 
@@ -254,6 +298,7 @@ int
 scanner_main(const struct agent_config *c)
 {
 	struct loaded l;
+	struct held held;
 	struct ipc *ch = NULL;
 	struct ipc_msg m;
 	struct ward_diag d;
@@ -262,6 +307,8 @@ scanner_main(const struct agent_config *c)
 	int r;
 
 	memset(&l, 0, sizeof(l));
+	memset(&held, 0, sizeof(held));
+	wbuf_init(&held.w);
 	/* Started through /proc/self/exe ("exe"): named for ps and top. */
 	(void)prctl(PR_SET_NAME, "wardd-scanner");
 #ifdef WARD_FAULT_INJECTION
@@ -281,19 +328,24 @@ scanner_main(const struct agent_config *c)
 	}
 	for (;;) {
 		diag_clear(&d);
-		/* No request read ahead: the next receive may wait, and a
+		/* No request in hand or waiting: the next receive waits, so
+		 * the verdicts held go now (a window's requests come in
+		 * several reads when the scanner is quick to wake), and a
 		 * scanner that waits must not die of a scan's alarm. */
-		if (ipc_pending(ch) == 0 && until != 0) {
-			alarm(0);
-			until = 0;
+		if (ipc_read_ahead(ch, &d) == 0) {
+			held_flush(ch, &held);
+			bound_arm(&until, 0);
 		}
 		r = ipc_recv(ch, IPC_FOREVER, &m, &d);
 		if (r == 0 && m.type == SCANMSG_CONTENT) {
-			/* Content comes to an idle scanner: no bound on its load. */
+			/* Content comes to an idle scanner: its answer after
+			 * every verdict, no bound on its load. */
+			held_flush(ch, &held);
 			bound_arm(&until, 0);
 			r = take_content(ch, &m, &l);
-		} else if (r == 0)
-			r = take_scan(ch, &m, &l, &until);
+		} else if (r == 0) {
+			r = take_scan(ch, &m, &l, &held, &until);
+		}
 		ipc_msg_close(&m);
 		if (r != 0)
 			break;
@@ -302,6 +354,7 @@ scanner_main(const struct agent_config *c)
 		ipc_attack_text(&d, msg, sizeof(msg));
 		fprintf(stderr, "wardd scanner: %s\n", msg);
 	}
+	wbuf_free(&held.w);
 	loaded_free(&l);
 	ipc_free(ch);
 	return r == WARD_ECLOSED ? 0 : 2;

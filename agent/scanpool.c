@@ -452,18 +452,23 @@ answer_all(struct scanpool_file *f, const unsigned *idx, unsigned n, int r)
  * Has one scanner scan the files f[idx[0..n)]: every request is sent
  * before the first verdict is read, so that the scanner goes from one
  * file to the next without waiting for the worker (each wake-up of a
- * sleeping process costs more than the scan of a small file).  The
- * scanner answers in order, so when it dies the file it died on is the
- * first one without a verdict.  Returns how many files, from the first,
- * have their answer (0: not even the first could be sent); the others are
- * to be sent again.
+ * sleeping process costs more than the scan of a small file), and the
+ * scanner holds its verdicts back to send them together.  It answers in
+ * order; when it dies with one file without a verdict, that file killed
+ * it; with several, any of them may have (their verdicts died with it),
+ * and *unsure says how many, from the one returned, are to be sent again
+ * alone, so that the next death names its file (0 otherwise).  Returns
+ * how many files, from the first, have their answer (0: not even the
+ * first could be sent); the others are to be sent again.
  */
 static unsigned
-scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsigned n)
+scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsigned n,
+	  unsigned *unsure)
 {
 	struct ward_diag d;
 	struct proc *p;
 	uint64_t first;
+	enum scanmsg_blame blame;
 	unsigned sent, k;
 	double t;
 	char how[160];
@@ -521,7 +526,8 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 		log_attack(&d);
 	memset(f[idx[k]].v, 0, sizeof(*f[idx[k]].v));
 	proc_end(p, &status);
-	if (k == sent) {
+	blame = scanmsg_blame(k, sent, r == WARD_EPROTO);
+	if (blame == SCANMSG_BLAME_NONE) {
 		/* Every file sent has its verdict; the next could not be sent:
 		 * the scanner went away while it had no file (killed from
 		 * outside, say), which is no file's fault.  Sent again. */
@@ -529,8 +535,17 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 		give_back(p);
 		return k;
 	}
-	/* It died, hung or broke the protocol on file k: the first without
-	 * a verdict. */
+	if (blame == SCANMSG_BLAME_UNSURE) {
+		/* It died or hung with files k..sent-1 in hand and their
+		 * verdicts held back: no innocent file takes the blame —
+		 * each is sent again alone. */
+		*unsure = sent - k;
+		warm(p, a);
+		give_back(p);
+		return k;
+	}
+	/* It died or hung on file k, the one file without a verdict, or it
+	 * broke the protocol in answering file k. */
 	death_text(status, r, how, sizeof(how));
 	record_crash(f[idx[k]].fd, f[idx[k]].st, f[idx[k]].path, worker_content_version(a), how);
 	f[idx[k]].result = SCANPOOL_CRASHED;
@@ -542,7 +557,7 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 void
 scanpool_scan_batch(struct active *a, struct scanpool_file *f, unsigned n)
 {
-	unsigned idx[SCANPOOL_BATCH], i, nt = 0, done, fails;
+	unsigned idx[SCANPOOL_BATCH], i, nt = 0, done, fails, alone, unsure;
 
 	for (i = 0; i < n && i < SCANPOOL_BATCH; i++) {
 		memset(f[i].v, 0, sizeof(*f[i].v));
@@ -552,8 +567,15 @@ scanpool_scan_batch(struct active *a, struct scanpool_file *f, unsigned n)
 		else
 			idx[nt++] = i;
 	}
-	for (i = 0, fails = 0; i < nt; i += done) {
-		done = scan_some(a, f, idx + i, nt - i);
+	for (i = 0, fails = 0, alone = 0; i < nt; i += done) {
+		unsure = 0;
+		done = scan_some(a, f, idx + i, alone > 0 ? 1 : nt - i, &unsure);
+		/* After a death with several files in hand, those files go
+		 * one at a time: the next death then names its file. */
+		if (unsure > 0)
+			alone = unsure;
+		else
+			alone -= done < alone ? done : alone;
 		/* A scanner that could not take even the first file, twice:
 		 * that file gets an error, not the blame. */
 		if (done == 0 && ++fails >= 2) {

@@ -7,7 +7,10 @@
  * another.  A scanner that dies while scanning a file (a signal, the
  * seccomp filter, the per-scan time bound, a frame that breaks the
  * channel) is restarted with a backoff, and the file is recorded as
- * poison: later scans of it are answered without a scanner.
+ * poison: later scans of it are answered without a scanner.  A scanner
+ * that dies with several files in hand (it holds verdicts back) names
+ * none: they are scanned again one at a time, and only a file that kills
+ * a scanner alone is recorded.
  */
 #ifndef WARD_AGENT_SCANPOOL_H
 #define WARD_AGENT_SCANPOOL_H

@@ -216,6 +216,16 @@ scanmsg_verdict_check(const struct scanmsg_verdict *v, uint64_t want, uint64_t l
 			(unsigned long long)v->id, (unsigned long long)want);
 }
 
+enum scanmsg_blame
+scanmsg_blame(unsigned answered, unsigned sent, int broken)
+{
+	if (answered >= sent)
+		return SCANMSG_BLAME_NONE;
+	if (broken || sent - answered == 1)
+		return SCANMSG_BLAME_FIRST;
+	return SCANMSG_BLAME_UNSURE;
+}
+
 const char *
 scanmsg_error_name(enum scanmsg_error e)
 {

@@ -156,6 +156,22 @@ int scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out,
 int scanmsg_verdict_check(const struct scanmsg_verdict *v, uint64_t want, uint64_t last,
 			  struct ward_diag *d);
 
+/* Who is to blame when a scanner's window ends early (scanmsg_blame). */
+enum scanmsg_blame {
+	SCANMSG_BLAME_NONE = 0,	  /* every file sent has its verdict */
+	SCANMSG_BLAME_FIRST = 1,  /* the first file without a verdict */
+	SCANMSG_BLAME_UNSURE = 2, /* any of the files without one: each again alone */
+};
+
+/*
+ * Whom a scanner's end blames: of sent requests, answered had their
+ * verdicts before the scanner died, hung (broken: 0) or answered the next
+ * one in breach of the protocol (broken: 1).  A scanner holds verdicts
+ * back (agent/scanner.c), so a death with several files in hand names
+ * none of them; a breach is the frame that answered the first.
+ */
+enum scanmsg_blame scanmsg_blame(unsigned answered, unsigned sent, int broken);
+
 /* A static English name of an error ("read"); "?" when out of range. */
 const char *scanmsg_error_name(enum scanmsg_error e);
 

@@ -526,12 +526,13 @@ rx_collect(struct rx_slot *s, struct msghdr *mh, size_t len)
 }
 
 /*
- * Reads at least one frame, and as many more as are waiting up to
- * c->nslots, into the slots (unchecked: ipc_recv checks each as it hands
- * it out).  0, or WARD_ETIMEDOUT, WARD_ECLOSED, WARD_EIO with d set.
+ * Reads at least one frame (none when !wait and none is waiting), and as
+ * many more as are waiting up to c->nslots, into the slots (unchecked:
+ * ipc_recv checks each as it hands it out).  0, or WARD_ETIMEDOUT,
+ * WARD_ECLOSED, WARD_EIO with d set.
  */
 static int
-rx_fill(struct ipc *c, double deadline, struct ward_diag *d)
+rx_fill(struct ipc *c, double deadline, int wait, struct ward_diag *d)
 {
 	struct mmsghdr mm[IPC_MAX_READAHEAD];
 	struct iovec iov[IPC_MAX_READAHEAD];
@@ -543,7 +544,7 @@ rx_fill(struct ipc *c, double deadline, struct ward_diag *d)
 	 * ahead): try first, wait only when there is none.  A deadline
 	 * already past is a timeout all the same. */
 	for (int tries = 0;; tries++) {
-		if ((tries > 0 || (deadline >= 0 && deadline <= clock_mono())) &&
+		if (wait && (tries > 0 || (deadline >= 0 && deadline <= clock_mono())) &&
 		    (r = wait_ready(c->fd, POLLIN, deadline)) != 0) {
 			if (r == WARD_ETIMEDOUT)
 				diag_set(d, r, chan, 0, 0,
@@ -574,6 +575,8 @@ rx_fill(struct ipc *c, double deadline, struct ward_diag *d)
 		}
 		if (k > 0)
 			break;
+		if (!wait && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			continue;
 		/* A peer that closed with frames of ours unread resets the
@@ -595,6 +598,22 @@ rx_fill(struct ipc *c, double deadline, struct ward_diag *d)
 }
 
 int
+ipc_read_ahead(struct ipc *c, struct ward_diag *d)
+{
+	int r;
+
+	if (c->fd < 0)
+		return diag_set(d, WARD_ECLOSED, c->rx->name, 0, 0, "the channel is closed");
+	if (c->count > 0)
+		return (int)c->count;
+	if ((r = rx_fill(c, IPC_FOREVER, 0, d)) != 0) {
+		ipc_close(c);
+		return r;
+	}
+	return (int)c->count;
+}
+
+int
 ipc_recv(struct ipc *c, double deadline, struct ipc_msg *m, struct ward_diag *d)
 {
 	struct rx_slot *s;
@@ -612,7 +631,7 @@ ipc_recv(struct ipc *c, double deadline, struct ipc_msg *m, struct ward_diag *d)
 	}
 	/* A frame read ahead is handed out even past the deadline: it came
 	 * in time. */
-	if (c->count == 0 && (r = rx_fill(c, deadline, d)) != 0)
+	if (c->count == 0 && (r = rx_fill(c, deadline, 1, d)) != 0)
 		goto out;
 	/* The slot's descriptors are this call's now, so that every path
 	 * below closes them. */

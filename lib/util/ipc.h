@@ -173,6 +173,14 @@ int ipc_set_readahead(struct ipc *c, unsigned n);
 unsigned ipc_pending(const struct ipc *c);
 
 /*
+ * Reads ahead the frames waiting, if none is pending, without waiting:
+ * how many are pending then (0: the next ipc_recv would wait), or
+ * WARD_ECLOSED or WARD_EIO (the channel closed).  For a process that
+ * must do something before it waits (send what it held back).
+ */
+int ipc_read_ahead(struct ipc *c, struct ward_diag *d);
+
+/*
  * The header and table checks of ipc_recv on one frame p[0..n) that came
  * with nfds descriptors, expecting sequence number seq: a pure function,
  * for tests and fuzzing.  Fills *m (m->p borrows p; m->fd is -1, the

@@ -400,6 +400,25 @@ test_verdict_window(void **state)
 	assert_non_null(strstr(d.msg, "not sent"));
 }
 
+/* Whom a window that ended early blames: never a file that may be
+ * innocent. */
+static void
+test_blame(void **state)
+{
+	(void)state;
+	assert_int_equal(scanmsg_blame(0, 0, 0), SCANMSG_BLAME_NONE);
+	assert_int_equal(scanmsg_blame(16, 16, 0), SCANMSG_BLAME_NONE);
+	assert_int_equal(scanmsg_blame(3, 3, 1), SCANMSG_BLAME_NONE);
+	/* one file in hand: that one */
+	assert_int_equal(scanmsg_blame(0, 1, 0), SCANMSG_BLAME_FIRST);
+	assert_int_equal(scanmsg_blame(15, 16, 0), SCANMSG_BLAME_FIRST);
+	/* several: any of them, its verdict held back */
+	assert_int_equal(scanmsg_blame(0, 2, 0), SCANMSG_BLAME_UNSURE);
+	assert_int_equal(scanmsg_blame(5, 16, 0), SCANMSG_BLAME_UNSURE);
+	/* a breach: the frame that answered the first */
+	assert_int_equal(scanmsg_blame(5, 16, 1), SCANMSG_BLAME_FIRST);
+}
+
 /* A window of requests sent at once and read ahead by the scanner's end,
  * answered in order; then a verdict for a request never sent. */
 static void
@@ -473,6 +492,7 @@ main(void)
 	    cmocka_unit_test(test_malformed_others),
 	    cmocka_unit_test(test_frames),
 	    cmocka_unit_test(test_verdict_window),
+	    cmocka_unit_test(test_blame),
 	    cmocka_unit_test(test_window_round_trip),
 	};
 

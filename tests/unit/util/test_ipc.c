@@ -655,16 +655,30 @@ test_send_many_read_ahead(void **state)
 		ipc_msg_close(&m);
 	}
 	assert_int_equal(ipc_pending(b), 0);
+	/* reading ahead without waiting: nothing, then what came */
+	assert_int_equal(ipc_read_ahead(b, &d), 0);
+	assert_int_equal(ipc_send_many(a, f + 2, 1, clock_mono() + 5, &sent, &d), 0);
+	assert_int_equal(ipc_send_many(a, f + 2, 1, clock_mono() + 5, &sent, &d), 0);
+	assert_int_equal(ipc_read_ahead(b, &d), 2);
+	assert_int_equal(ipc_read_ahead(b, &d), 2);
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+	assert_int_equal(m.seq, 7);
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+	assert_int_equal(m.seq, 8);
+	assert_int_equal(ipc_read_ahead(b, &d), 0);
+	assert_int_not_equal(ipc_fd(b), -1);
 	/* and singly after, by either end */
 	assert_int_equal(ipc_send(a, T_PING, "pong", 4, -1, clock_mono() + 5, &d), 0);
 	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
-	assert_int_equal(m.seq, 7);
+	assert_int_equal(m.seq, 9);
 	assert_memory_equal(m.p, "pong", 4);
 	/* the peer gone: what it sent is read, then the end */
 	assert_int_equal(ipc_send_many(a, f + 2, 1, clock_mono() + 5, &sent, &d), 0);
 	ipc_free(a);
 	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+	assert_true(ipc_read_ahead(b, &d) >= 1); /* the end, read ahead */
 	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), WARD_ECLOSED);
+	assert_int_equal(ipc_read_ahead(b, &d), WARD_ECLOSED);
 	ipc_free(b);
 	assert_int_equal(open_fds(), before);
 }
