@@ -49,12 +49,11 @@ scanner_sandbox(const struct agent_config *c)
 	    SCMP_SYS(fstat),
 	    SCMP_SYS(newfstatat),
 	    SCMP_SYS(close),
-	    /* its channel: frames (requests read and verdicts sent many at
-	     * a time), and waiting for them */
+	    /* its channel: frames (requests read many at a time), and
+	     * waiting for them */
 	    SCMP_SYS(recvmsg),
 	    SCMP_SYS(recvmmsg),
 	    SCMP_SYS(sendmsg),
-	    SCMP_SYS(sendmmsg),
 	    SCMP_SYS(poll),
 	    SCMP_SYS(ppoll),
 	    /* each scan's own time bound */
@@ -101,38 +100,47 @@ send_frame(struct ipc *ch, uint16_t type, struct wbuf *w)
 }
 
 /*
- * Verdicts held back, to go to the worker together: a worker waiting for
- * the verdicts of its window wakes once for all, not once a file.  They
- * go when no request is left in hand, when the window is answered, and
- * before a large file.  A scanner that dies loses the verdicts it held:
- * the worker cannot tell which of its files without a verdict killed it,
- * and sends them again one at a time (agent/scanpool.c).
+ * Verdicts held back, to go to the worker in one frame: a worker waiting
+ * for the verdicts of its window wakes once for all, not once a file.
+ * They go when no request is left in hand or waiting, when the window is
+ * answered, when the frame is full, and before a large file.  A scanner
+ * that dies loses the verdicts it held: the worker cannot tell which of
+ * its files without a verdict killed it, and sends them again one at a
+ * time (agent/scanpool.c).
  */
 struct held {
-	struct wbuf w; /* their payloads, one after another */
-	size_t off[SCANMSG_WINDOW + 1];
+	struct wbuf w; /* a verdicts payload: the count, then each verdict */
 	unsigned n;
 };
 
 static void
 held_flush(struct ipc *ch, struct held *h)
 {
-	struct ipc_out out[SCANMSG_WINDOW];
-	unsigned i, sent;
+	double by = clock_mono() + SCANNER_SEND_S;
 
 	/* Out of memory: the verdicts never come, and the worker's wait
 	 * ends in a restart and each file sent again. */
-	if (h->n > 0 && h->w.err == 0) {
-		for (i = 0; i < h->n; i++)
-			out[i] = (struct ipc_out){.type = SCANMSG_VERDICT,
-						  .p = h->w.p + h->off[i],
-						  .len = h->off[i + 1] - h->off[i],
-						  .fd = -1};
-		(void)ipc_send_many(ch, out, h->n, clock_mono() + SCANNER_SEND_S, &sent, NULL);
+	if (h->n == 1 && h->w.err == 0)
+		(void)ipc_send(ch, SCANMSG_VERDICT, h->w.p + 4, h->w.len - 4, -1, by, NULL);
+	else if (h->n > 1 && h->w.err == 0) {
+		scanmsg_verdicts_end(&h->w, h->n);
+		(void)ipc_send(ch, SCANMSG_VERDICTS, h->w.p, h->w.len, -1, by, NULL);
 	}
 	wbuf_free(&h->w);
 	wbuf_init(&h->w);
 	h->n = 0;
+}
+
+static void
+held_add(struct ipc *ch, struct held *h, const struct scanmsg_verdict *v)
+{
+	if (h->n > 0 && h->w.len + SCANMSG_VERDICT_MAX > SCANMSG_VERDICTS_MAX)
+		held_flush(ch, h);
+	if (h->n == 0)
+		scanmsg_verdicts_begin(&h->w);
+	scanmsg_verdict_encode(&h->w, v);
+	if (++h->n == SCANMSG_WINDOW)
+		held_flush(ch, h);
 }
 
 /* A content message: the new content replaces the old only once loaded. */
@@ -286,11 +294,7 @@ take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l, struct held *held
 		}
 	}
 	ipc_msg_close(m);
-	held->off[held->n] = held->w.len;
-	scanmsg_verdict_encode(&held->w, &v);
-	held->off[++held->n] = held->w.len;
-	if (held->n == SCANMSG_WINDOW)
-		held_flush(ch, held);
+	held_add(ch, held, &v);
 	return 0;
 }
 

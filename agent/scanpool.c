@@ -94,11 +94,7 @@ proc_start(struct proc *p)
 	snprintf(mem, sizeof(mem), "%u", P.cfg->validator_memory_mb);
 	if (ipc_pair(sv) != 0)
 		return WARD_EIO;
-	/* Verdicts come SCANMSG_WINDOW at a time at most: read together. */
-	if (ipc_new(sv[0], &scanmsg_to_worker, &scanmsg_to_scanner, &p->ch) != 0 ||
-	    ipc_set_readahead(p->ch, SCANMSG_WINDOW) != 0) {
-		ipc_free(p->ch);
-		p->ch = NULL;
+	if (ipc_new(sv[0], &scanmsg_to_worker, &scanmsg_to_scanner, &p->ch) != 0) {
 		close(sv[1]);
 		return WARD_EIO;
 	}
@@ -422,18 +418,32 @@ send_scans(struct proc *p, struct scanpool_file *f, const unsigned *idx, unsigne
 	return r;
 }
 
-/* Receives the verdict for request id, the oldest of those up to last
- * in flight, into *v by deadline. */
+/*
+ * Receives the next verdicts by deadline: a verdict, or a frame of them,
+ * for the files f[idx[0..n)], requests want.. (want + n - 1 the last in
+ * flight).  *got says how many, from the first, have theirs.
+ */
 static int
-recv_verdict(struct proc *p, uint64_t id, uint64_t last, double deadline, struct scanmsg_verdict *v,
-	     struct ward_diag *d)
+recv_verdicts(struct proc *p, struct scanpool_file *f, const unsigned *idx, unsigned n,
+	      uint64_t want, double deadline, unsigned *got, struct ward_diag *d)
 {
+	struct scanmsg_verdict *out[SCANPOOL_BATCH];
 	struct ipc_msg m = {.fd = -1};
+	unsigned i, k = 0;
 	int r;
 
+	*got = 0;
+	for (i = 0; i < n; i++)
+		out[i] = f[idx[i]].v;
 	r = ipc_recv(p->ch, deadline, &m, d);
-	if (r == 0 && (r = scanmsg_verdict_decode(&m, v, d)) == 0)
-		r = scanmsg_verdict_check(v, id, last, d);
+	if (r == 0 && m.type == SCANMSG_VERDICTS)
+		r = scanmsg_verdicts_decode(&m, out, n, &k, d);
+	else if (r == 0 && (r = scanmsg_verdict_decode(&m, out[0], d)) == 0)
+		k = 1;
+	for (i = 0; r == 0 && i < k; i++)
+		r = scanmsg_verdict_check(out[i], want + i, want + n - 1, d);
+	if (r == 0)
+		*got = k;
 	ipc_msg_close(&m);
 	return r;
 }
@@ -469,7 +479,7 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 	struct proc *p;
 	uint64_t first;
 	enum scanmsg_blame blame;
-	unsigned sent, k;
+	unsigned sent, k, got, j;
 	double t;
 	char how[160];
 	int r = 0, status;
@@ -507,12 +517,13 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 	}
 	first = p->next_id + 1;
 	r = send_scans(p, f, idx, n, clock_mono() + scan_bound(f[idx[0]].st), &sent, &d);
-	for (k = 0; k < sent; k++) {
-		r = recv_verdict(p, first + k, first + sent - 1,
-				 clock_mono() + scan_bound(f[idx[k]].st), f[idx[k]].v, &d);
+	for (k = 0; k < sent; k += got) {
+		r = recv_verdicts(p, f, idx + k, sent - k, first + k,
+				  clock_mono() + scan_bound(f[idx[k]].st), &got, &d);
 		if (r != 0)
 			break;
-		f[idx[k]].result = 0;
+		for (j = 0; j < got; j++)
+			f[idx[k + j]].result = 0;
 	}
 	if (k == n) {
 		p->fails = 0;

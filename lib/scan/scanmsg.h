@@ -17,6 +17,10 @@
  *                                  SCANMSG_MAX_HITS for a match, else 0),
  *                                  each a u32 length and that many bytes
  *                                  (printable ASCII, 1 to WARD_MAX_SIG_NAME)
+ *                       verdicts   u32 count (2 to SCANMSG_WINDOW), then
+ *                                  that many verdicts' payloads, in order
+ *                                  (a window's verdicts, held back and sent
+ *                                  as one frame: one wake-up of the worker)
  *
  * The worker may send a scanner up to SCANMSG_WINDOW scan requests ahead of
  * their verdicts (ids one more each time, from 1 in each scanner's life);
@@ -47,6 +51,7 @@ enum scanmsg_type {
 	SCANMSG_CONTENT_OK = 3,
 	SCANMSG_REFUSED = 4,
 	SCANMSG_VERDICT = 5,
+	SCANMSG_VERDICTS = 6,
 };
 
 /* Why a scanner refused content. */
@@ -86,6 +91,10 @@ enum scanmsg_error {
  * waiting for the worker (each wake-up costs more than a small file's
  * scan); its descriptor limit (agent/proctab.c) has room for them. */
 #define SCANMSG_WINDOW 16
+/* Payload bytes of the largest verdict, and of a verdicts frame: a
+ * scanner sends what it holds before a verdict would not fit. */
+#define SCANMSG_VERDICT_MAX (8 + 1 + 2 + 2 + SCANMSG_MAX_HITS * (4 + SCANMSG_MAX_RULE))
+#define SCANMSG_VERDICTS_MAX WARD_MAX_IPC_PAYLOAD
 
 extern const struct ipc_proto scanmsg_to_scanner;
 extern const struct ipc_proto scanmsg_to_worker;
@@ -132,6 +141,15 @@ void scanmsg_refused_encode(struct wbuf *w, enum scanmsg_cause cause, const char
 void scanmsg_verdict_encode(struct wbuf *w, const struct scanmsg_verdict *m);
 
 /*
+ * A verdicts frame in w (empty): scanmsg_verdicts_begin, then
+ * scanmsg_verdict_encode for each (2 to SCANMSG_WINDOW, at most
+ * SCANMSG_VERDICTS_MAX bytes in all), then scanmsg_verdicts_end with
+ * their count.
+ */
+void scanmsg_verdicts_begin(struct wbuf *w);
+void scanmsg_verdicts_end(struct wbuf *w, unsigned n);
+
+/*
  * Decoders of a frame ipc_recv (or ipc_frame_decode) returned: 0 with *out
  * filled, or WARD_EPROTO with d saying why (*out cleared).  The content's
  * size must be its memory file's.
@@ -145,6 +163,14 @@ int scanmsg_refused_decode(const struct ipc_msg *m, struct scanmsg_refused *out,
 			   struct ward_diag *d);
 int scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out,
 			   struct ward_diag *d);
+/*
+ * A verdicts frame into *out[0..*n), in order, for a worker that awaits
+ * at most max: all of them or none (WARD_EPROTO, each *out[i] cleared; a
+ * count above max is refused).  A verdict's rule names beyond its nrules
+ * are left as they were.
+ */
+int scanmsg_verdicts_decode(const struct ipc_msg *m, struct scanmsg_verdict *const *out,
+			    unsigned max, unsigned *n, struct ward_diag *d);
 
 /*
  * Whether verdict v answers want, the oldest of the requests want..last
