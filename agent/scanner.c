@@ -118,10 +118,12 @@ held_flush(struct ipc *ch, struct held *h)
 {
 	double by = clock_mono() + SCANNER_SEND_S;
 
-	/* Out of memory: the verdicts never come, and the worker's wait
-	 * ends in a restart and each file sent again. */
+	/* One verdict goes as itself, without the count.  Out of memory:
+	 * the verdicts never come, and the worker's wait ends in a restart
+	 * and each file sent again. */
 	if (h->n == 1 && h->w.err == 0)
-		(void)ipc_send(ch, SCANMSG_VERDICT, h->w.p + 4, h->w.len - 4, -1, by, NULL);
+		(void)ipc_send(ch, SCANMSG_VERDICT, h->w.p + SCANMSG_VERDICTS_HEAD,
+			       h->w.len - SCANMSG_VERDICTS_HEAD, -1, by, NULL);
 	else if (h->n > 1 && h->w.err == 0) {
 		scanmsg_verdicts_end(&h->w, h->n);
 		(void)ipc_send(ch, SCANMSG_VERDICTS, h->w.p, h->w.len, -1, by, NULL);

@@ -20,7 +20,8 @@ static const struct ipc_msgdef to_worker[] = {
     {SCANMSG_CONTENT_OK, "content-ok", 4, 4, IPC_FD_NONE, 0},
     {SCANMSG_REFUSED, "content-refused", 2 + 4, 2 + 4 + SCANMSG_MAX_REASON, IPC_FD_NONE, 0},
     {SCANMSG_VERDICT, "verdict", 8 + 1 + 2 + 2, SCANMSG_VERDICT_MAX, IPC_FD_NONE, 0},
-    {SCANMSG_VERDICTS, "verdicts", 4 + 2 * (8 + 1 + 2 + 2), SCANMSG_VERDICTS_MAX, IPC_FD_NONE, 0},
+    {SCANMSG_VERDICTS, "verdicts", SCANMSG_VERDICTS_HEAD + 2 * (8 + 1 + 2 + 2),
+     SCANMSG_VERDICTS_MAX, IPC_FD_NONE, 0},
 };
 
 const struct ipc_proto scanmsg_to_scanner = {"scanner", to_scanner, IPCMSG_COUNT(to_scanner)};

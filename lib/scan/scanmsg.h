@@ -95,6 +95,8 @@ enum scanmsg_error {
  * scanner sends what it holds before a verdict would not fit. */
 #define SCANMSG_VERDICT_MAX (8 + 1 + 2 + 2 + SCANMSG_MAX_HITS * (4 + SCANMSG_MAX_RULE))
 #define SCANMSG_VERDICTS_MAX WARD_MAX_IPC_PAYLOAD
+/* Bytes of a verdicts payload before its first verdict: the count. */
+#define SCANMSG_VERDICTS_HEAD 4
 
 extern const struct ipc_proto scanmsg_to_scanner;
 extern const struct ipc_proto scanmsg_to_worker;
