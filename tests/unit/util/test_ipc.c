@@ -737,6 +737,13 @@ test_read_ahead_bad_frame(void **state)
 	s = raw_pair(&b);
 	assert_int_equal(ipc_set_readahead(b, 0), WARD_EINVAL);
 	assert_int_equal(ipc_set_readahead(b, IPC_MAX_READAHEAD + 1), WARD_EINVAL);
+	/* out of memory: the channel unchanged, still reading one at a time */
+	alloc_fail_after(1);
+	assert_int_equal(ipc_set_readahead(b, 8), WARD_ENOMEM);
+	alloc_fail_after(2);
+	assert_int_equal(ipc_set_readahead(b, 8), WARD_ENOMEM);
+	alloc_fail_after(0);
+	assert_int_equal(ipc_set_readahead(b, 1), 0);
 	assert_int_equal(ipc_set_readahead(b, 8), 0);
 	fd = temp_file("x");
 	header(fr, IPC_MAGIC, 1, 0, T_PING, 0, 4, 1);
