@@ -99,7 +99,9 @@ static const struct proctab_row rows[PROC_NROLES] = {
 	    "scan.user",
 	    "none: setuid to an unprivileged user with no way back, no_new_privs",
 	    PROCTAB_FROM_CONFIG,
-	    16,
+	    /* its channel, the content's memory file, and the files of the
+	     * SCANMSG_WINDOW requests it reads ahead */
+	    32,
 	    0,
 	    0,
 	    PROCTAB_UNLIMITED,

@@ -3,8 +3,10 @@
  *
  * Must hold: the sandbox is in place before the first byte from the
  * worker is read; the scanner answers each request with one verdict of
- * the request's id and closes the file it was given; it trusts nothing
- * of the content image beyond what rulefile_parse verifies.
+ * the request's id, in the order of the requests, and closes the file it
+ * was given; a verdict held back goes before the scanner waits for a
+ * request or takes content; it trusts nothing of the content image
+ * beyond what rulefile_parse verifies.
  */
 #include "agent/scanner.h"
 #include "agent/proctab.h"
@@ -31,6 +33,9 @@
 /* How long the scanner waits to hand a verdict over: the worker reads
  * each one at once, so a full socket means it is gone. */
 #define SCANNER_SEND_S 10.0
+/* A file larger than this is scanned only once the verdicts held back
+ * are sent: its scan takes milliseconds, and no verdict waits for it. */
+#define SCANNER_HOLD_BYTES (1024 * 1024)
 
 int
 scanner_sandbox(const struct agent_config *c)
@@ -44,8 +49,10 @@ scanner_sandbox(const struct agent_config *c)
 	    SCMP_SYS(fstat),
 	    SCMP_SYS(newfstatat),
 	    SCMP_SYS(close),
-	    /* its channel: frames, and waiting for them */
+	    /* its channel: frames (requests read many at a time), and
+	     * waiting for them */
 	    SCMP_SYS(recvmsg),
+	    SCMP_SYS(recvmmsg),
 	    SCMP_SYS(sendmsg),
 	    SCMP_SYS(poll),
 	    SCMP_SYS(ppoll),
@@ -58,7 +65,8 @@ scanner_sandbox(const struct agent_config *c)
 	int r;
 
 	/* Its row's limits (proctab.c): no file to grow, few descriptors
-	 * (the channel, the content, one file at a time), no processes. */
+	 * (the channel, the content, the files of the requests read ahead),
+	 * no processes. */
 	if ((r = proctab_apply_limits(PROC_SCANNER, c)) != 0)
 		return r;
 	return sandbox_enter(c->scan_user, allowed, sizeof(allowed) / sizeof(allowed[0]),
@@ -89,6 +97,52 @@ send_frame(struct ipc *ch, uint16_t type, struct wbuf *w)
 	if (w->err == 0)
 		(void)ipc_send(ch, type, w->p, w->len, -1, clock_mono() + SCANNER_SEND_S, NULL);
 	wbuf_free(w);
+}
+
+/*
+ * Verdicts held back, to go to the worker in one frame: a worker waiting
+ * for the verdicts of its window wakes once for all, not once a file.
+ * They go when no request is left in hand or waiting, when the window is
+ * answered, when the frame is full, and before a large file.  A scanner
+ * that dies loses the verdicts it held: the worker cannot tell which of
+ * its files without a verdict killed it, and sends them again one at a
+ * time (agent/scanpool.c).
+ */
+struct held {
+	struct wbuf w; /* a verdicts payload: the count, then each verdict */
+	unsigned n;
+};
+
+static void
+held_flush(struct ipc *ch, struct held *h)
+{
+	double by = clock_mono() + SCANNER_SEND_S;
+
+	/* One verdict goes as itself, without the count.  Out of memory:
+	 * the verdicts never come, and the worker's wait ends in a restart
+	 * and each file sent again. */
+	if (h->n == 1 && h->w.err == 0)
+		(void)ipc_send(ch, SCANMSG_VERDICT, h->w.p + SCANMSG_VERDICTS_HEAD,
+			       h->w.len - SCANMSG_VERDICTS_HEAD, -1, by, NULL);
+	else if (h->n > 1 && h->w.err == 0) {
+		scanmsg_verdicts_end(&h->w, h->n);
+		(void)ipc_send(ch, SCANMSG_VERDICTS, h->w.p, h->w.len, -1, by, NULL);
+	}
+	wbuf_free(&h->w);
+	wbuf_init(&h->w);
+	h->n = 0;
+}
+
+static void
+held_add(struct ipc *ch, struct held *h, const struct scanmsg_verdict *v)
+{
+	if (h->n > 0 && h->w.len + SCANMSG_VERDICT_MAX > SCANMSG_VERDICTS_MAX)
+		held_flush(ch, h);
+	if (h->n == 0)
+		scanmsg_verdicts_begin(&h->w);
+	scanmsg_verdict_encode(&h->w, v);
+	if (++h->n == SCANMSG_WINDOW)
+		held_flush(ch, h);
 }
 
 /* A content message: the new content replaces the old only once loaded. */
@@ -176,19 +230,46 @@ fault_scan(int fd)
 #define fault_scan(fd) ((void)0)
 #endif
 
+/*
+ * Arms the scan's time bound (SIGALRM, whose default action ends the
+ * scanner) for a scan of at most max_ms, *until being when the alarm
+ * armed fires (0: none).  Scans of small files follow each other by
+ * tens of microseconds: the alarm is armed again only when it would fire
+ * before this scan's bound, so once a second, not twice a file; a stuck
+ * scan dies within its bound and one second more.
+ */
+static void
+bound_arm(double *until, uint32_t max_ms)
+{
+	unsigned s = max_ms / 1000 + 2;
+	double now = clock_mono();
+
+	if (max_ms == 0) {
+		if (*until != 0)
+			alarm(0);
+		*until = 0;
+		return;
+	}
+	if (*until >= now + s && *until <= now + s + 1)
+		return;
+	alarm(s + 1);
+	*until = now + s + 1;
+}
+
 static int
-take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l)
+take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l, struct held *held, double *until)
 {
 	struct scanmsg_scan q;
 	static struct scanmsg_verdict v; /* 8 KiB: one scan at a time */
 	struct hits h;
 	struct ward_diag d;
-	struct wbuf w;
 	uint64_t size;
 	int r;
 
 	if ((r = scanmsg_scan_decode(m, &q, &d)) != 0)
 		return r;
+	if (q.size > SCANNER_HOLD_BYTES)
+		held_flush(ch, held);
 	memset(&v, 0, sizeof(v));
 	h.v = &v;
 	v.id = q.id;
@@ -200,10 +281,10 @@ take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l)
 		size = q.max_bytes > 0 && q.max_bytes < q.size ? q.max_bytes : q.size;
 		h.rs = l->rs;
 		/* The scan's time bound, kept here too: a scanner stuck in a
-		 * file dies of SIGALRM even if the worker is gone. */
-		alarm(q.max_ms > 0 ? q.max_ms / 1000 + 2 : 0);
+		 * file dies of SIGALRM even if the worker is gone.  It stays
+		 * armed until the scanner waits for requests. */
+		bound_arm(until, q.max_ms);
 		r = matcher_scan_fd(l->m, l->s, m->fd, size, on_hit, &h, NULL);
-		alarm(0);
 		if (r == 0) {
 			v.result = v.nrules > 0 ? SCANMSG_MATCH : SCANMSG_CLEAN;
 		} else {
@@ -215,9 +296,7 @@ take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l)
 		}
 	}
 	ipc_msg_close(m);
-	wbuf_init(&w);
-	scanmsg_verdict_encode(&w, &v);
-	send_frame(ch, SCANMSG_VERDICT, &w);
+	held_add(ch, held, &v);
 	return 0;
 }
 
@@ -225,20 +304,29 @@ int
 scanner_main(const struct agent_config *c)
 {
 	struct loaded l;
+	struct held held;
 	struct ipc *ch = NULL;
 	struct ipc_msg m;
 	struct ward_diag d;
 	char msg[700];
+	double until = 0;
 	int r;
 
 	memset(&l, 0, sizeof(l));
+	memset(&held, 0, sizeof(held));
+	wbuf_init(&held.w);
 	/* Started through /proc/self/exe ("exe"): named for ps and top. */
 	(void)prctl(PR_SET_NAME, "wardd-scanner");
 #ifdef WARD_FAULT_INJECTION
 	fault_crash_on = getenv("WARD_FAULT_SCANNER_CRASH_ON");
 #endif
-	if (ipc_new(3, &scanmsg_to_scanner, &scanmsg_to_worker, &ch) != 0)
+	/* The worker sends up to SCANMSG_WINDOW requests ahead: read with
+	 * one system call, not one each. */
+	if (ipc_new(3, &scanmsg_to_scanner, &scanmsg_to_worker, &ch) != 0 ||
+	    ipc_set_readahead(ch, SCANMSG_WINDOW) != 0) {
+		ipc_free(ch);
 		return 2;
+	}
 	if ((r = scanner_sandbox(c)) != 0) {
 		fprintf(stderr, "wardd scanner: cannot set up the sandbox: %s\n", strerror(-r));
 		ipc_free(ch);
@@ -246,11 +334,24 @@ scanner_main(const struct agent_config *c)
 	}
 	for (;;) {
 		diag_clear(&d);
+		/* No request in hand or waiting: the next receive waits, so
+		 * the verdicts held go now (a window's requests come in
+		 * several reads when the scanner is quick to wake), and a
+		 * scanner that waits must not die of a scan's alarm. */
+		if (ipc_read_ahead(ch, &d) == 0) {
+			held_flush(ch, &held);
+			bound_arm(&until, 0);
+		}
 		r = ipc_recv(ch, IPC_FOREVER, &m, &d);
-		if (r == 0 && m.type == SCANMSG_CONTENT)
+		if (r == 0 && m.type == SCANMSG_CONTENT) {
+			/* Content comes to an idle scanner: its answer after
+			 * every verdict, no bound on its load. */
+			held_flush(ch, &held);
+			bound_arm(&until, 0);
 			r = take_content(ch, &m, &l);
-		else if (r == 0)
-			r = take_scan(ch, &m, &l);
+		} else if (r == 0) {
+			r = take_scan(ch, &m, &l, &held, &until);
+		}
 		ipc_msg_close(&m);
 		if (r != 0)
 			break;
@@ -259,6 +360,7 @@ scanner_main(const struct agent_config *c)
 		ipc_attack_text(&d, msg, sizeof(msg));
 		fprintf(stderr, "wardd scanner: %s\n", msg);
 	}
+	wbuf_free(&held.w);
 	loaded_free(&l);
 	ipc_free(ch);
 	return r == WARD_ECLOSED ? 0 : 2;

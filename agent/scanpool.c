@@ -377,40 +377,73 @@ scan_bound(const struct stat *st)
 	return SCAN_TIME_BASE_S + (double)st->st_size / SCAN_BYTES_PER_S;
 }
 
-/* Sends the scan request for f on p's channel, as request id. */
+/*
+ * Sends the scan requests for the files f[idx[0..n)] on p's channel with
+ * one system call, as requests p->next_id + 1, ...; *sent says how many
+ * went (p->next_id counts them).
+ */
 static int
-send_scan(struct proc *p, const struct scanpool_file *f, uint64_t id, double deadline,
-	  struct ward_diag *d)
+send_scans(struct proc *p, struct scanpool_file *f, const unsigned *idx, unsigned n,
+	   double deadline, unsigned *sent, struct ward_diag *d)
 {
+	struct ipc_out out[SCANPOOL_BATCH];
+	size_t off[SCANPOOL_BATCH + 1];
 	struct scanmsg_scan q;
 	struct wbuf w;
+	unsigned i;
 	int r;
 
-	q.id = id;
-	q.size = (uint64_t)f->st->st_size;
-	q.max_bytes = (uint64_t)f->st->st_size;
-	q.max_ms = (uint32_t)(scan_bound(f->st) * 1000);
+	*sent = 0;
 	wbuf_init(&w);
-	scanmsg_scan_encode(&w, &q);
-	r = w.err != 0 ? WARD_ENOMEM
-		       : ipc_send(p->ch, SCANMSG_SCAN, w.p, w.len, f->fd, deadline, d);
+	for (i = 0; i < n; i++) {
+		const struct stat *st = f[idx[i]].st;
+
+		q.id = p->next_id + 1 + i;
+		q.size = (uint64_t)st->st_size;
+		q.max_bytes = (uint64_t)st->st_size;
+		q.max_ms = (uint32_t)(scan_bound(st) * 1000);
+		off[i] = w.len;
+		scanmsg_scan_encode(&w, &q);
+	}
+	off[n] = w.len;
+	/* The buffer is complete (it moves while it grows): now point in. */
+	for (i = 0; w.err == 0 && i < n; i++)
+		out[i] = (struct ipc_out){.type = SCANMSG_SCAN,
+					  .p = w.p + off[i],
+					  .len = off[i + 1] - off[i],
+					  .fd = f[idx[i]].fd};
+	r = w.err != 0 ? WARD_ENOMEM : ipc_send_many(p->ch, out, n, deadline, sent, d);
+	p->next_id += *sent;
 	wbuf_free(&w);
 	return r;
 }
 
-/* Receives the verdict for request id into *v by deadline. */
+/*
+ * Receives the next verdicts by deadline: a verdict, or a frame of them,
+ * for the files f[idx[0..n)], requests want.. (want + n - 1 the last in
+ * flight).  *got says how many, from the first, have theirs.
+ */
 static int
-recv_verdict(struct proc *p, uint64_t id, double deadline, struct scanmsg_verdict *v,
-	     struct ward_diag *d)
+recv_verdicts(struct proc *p, struct scanpool_file *f, const unsigned *idx, unsigned n,
+	      uint64_t want, double deadline, unsigned *got, struct ward_diag *d)
 {
+	struct scanmsg_verdict *out[SCANPOOL_BATCH];
 	struct ipc_msg m = {.fd = -1};
+	unsigned i, k = 0;
 	int r;
 
+	*got = 0;
+	for (i = 0; i < n; i++)
+		out[i] = f[idx[i]].v;
 	r = ipc_recv(p->ch, deadline, &m, d);
-	if (r == 0 && (r = scanmsg_verdict_decode(&m, v, d)) == 0 && v->id != id)
-		r = diag_set(d, WARD_EPROTO, "scanner", 0, 0,
-			     "a verdict for request %llu, not %llu", (unsigned long long)v->id,
-			     (unsigned long long)id);
+	if (r == 0 && m.type == SCANMSG_VERDICTS)
+		r = scanmsg_verdicts_decode(&m, out, n, &k, d);
+	else if (r == 0 && (r = scanmsg_verdict_decode(&m, out[0], d)) == 0)
+		k = 1;
+	for (i = 0; r == 0 && i < k; i++)
+		r = scanmsg_verdict_check(out[i], want + i, want + n - 1, d);
+	if (r == 0)
+		*got = k;
 	ipc_msg_close(&m);
 	return r;
 }
@@ -429,19 +462,24 @@ answer_all(struct scanpool_file *f, const unsigned *idx, unsigned n, int r)
  * Has one scanner scan the files f[idx[0..n)]: every request is sent
  * before the first verdict is read, so that the scanner goes from one
  * file to the next without waiting for the worker (each wake-up of a
- * sleeping process costs more than the scan of a small file).  The
- * scanner answers in order, so when it dies the file it died on is the
- * first one without a verdict.  Returns how many files, from the first,
- * have their answer (0: not even the first could be sent); the others are
- * to be sent again.
+ * sleeping process costs more than the scan of a small file), and the
+ * scanner holds its verdicts back to send them together.  It answers in
+ * order; when it dies with one file without a verdict, that file killed
+ * it; with several, any of them may have (their verdicts died with it),
+ * and *unsure says how many, from the one returned, are to be sent again
+ * alone, so that the next death names its file (0 otherwise).  Returns
+ * how many files, from the first, have their answer (0: not even the
+ * first could be sent); the others are to be sent again.
  */
 static unsigned
-scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsigned n)
+scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsigned n,
+	  unsigned *unsure)
 {
 	struct ward_diag d;
 	struct proc *p;
 	uint64_t first;
-	unsigned sent, k;
+	enum scanmsg_blame blame;
+	unsigned sent, k, got, j;
 	double t;
 	char how[160];
 	int r = 0, status;
@@ -478,17 +516,14 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 		return n;
 	}
 	first = p->next_id + 1;
-	t = clock_mono();
-	for (sent = 0; sent < n && r == 0; sent++)
-		if ((r = send_scan(p, &f[idx[sent]], ++p->next_id, t + scan_bound(f[idx[sent]].st),
-				   &d)) != 0)
-			break;
-	for (k = 0; k < sent; k++) {
-		r = recv_verdict(p, first + k, clock_mono() + scan_bound(f[idx[k]].st), f[idx[k]].v,
-				 &d);
+	r = send_scans(p, f, idx, n, clock_mono() + scan_bound(f[idx[0]].st), &sent, &d);
+	for (k = 0; k < sent; k += got) {
+		r = recv_verdicts(p, f, idx + k, sent - k, first + k,
+				  clock_mono() + scan_bound(f[idx[k]].st), &got, &d);
 		if (r != 0)
 			break;
-		f[idx[k]].result = 0;
+		for (j = 0; j < got; j++)
+			f[idx[k + j]].result = 0;
 	}
 	if (k == n) {
 		p->fails = 0;
@@ -502,7 +537,8 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 		log_attack(&d);
 	memset(f[idx[k]].v, 0, sizeof(*f[idx[k]].v));
 	proc_end(p, &status);
-	if (k == sent) {
+	blame = scanmsg_blame(k, sent, r == WARD_EPROTO);
+	if (blame == SCANMSG_BLAME_NONE) {
 		/* Every file sent has its verdict; the next could not be sent:
 		 * the scanner went away while it had no file (killed from
 		 * outside, say), which is no file's fault.  Sent again. */
@@ -510,8 +546,17 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 		give_back(p);
 		return k;
 	}
-	/* It died, hung or broke the protocol on file k: the first without
-	 * a verdict. */
+	if (blame == SCANMSG_BLAME_UNSURE) {
+		/* It died or hung with files k..sent-1 in hand and their
+		 * verdicts held back: no innocent file takes the blame —
+		 * each is sent again alone. */
+		*unsure = sent - k;
+		warm(p, a);
+		give_back(p);
+		return k;
+	}
+	/* It died or hung on file k, the one file without a verdict, or it
+	 * broke the protocol in answering file k. */
 	death_text(status, r, how, sizeof(how));
 	record_crash(f[idx[k]].fd, f[idx[k]].st, f[idx[k]].path, worker_content_version(a), how);
 	f[idx[k]].result = SCANPOOL_CRASHED;
@@ -523,7 +568,7 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 void
 scanpool_scan_batch(struct active *a, struct scanpool_file *f, unsigned n)
 {
-	unsigned idx[SCANPOOL_BATCH], i, nt = 0, done, fails;
+	unsigned idx[SCANPOOL_BATCH], i, nt = 0, done, fails, alone, unsure;
 
 	for (i = 0; i < n && i < SCANPOOL_BATCH; i++) {
 		memset(f[i].v, 0, sizeof(*f[i].v));
@@ -533,8 +578,15 @@ scanpool_scan_batch(struct active *a, struct scanpool_file *f, unsigned n)
 		else
 			idx[nt++] = i;
 	}
-	for (i = 0, fails = 0; i < nt; i += done) {
-		done = scan_some(a, f, idx + i, nt - i);
+	for (i = 0, fails = 0, alone = 0; i < nt; i += done) {
+		unsure = 0;
+		done = scan_some(a, f, idx + i, alone > 0 ? 1 : nt - i, &unsure);
+		/* After a death with several files in hand, those files go
+		 * one at a time: the next death then names its file. */
+		if (unsure > 0)
+			alone = unsure;
+		else
+			alone -= done < alone ? done : alone;
 		/* A scanner that could not take even the first file, twice:
 		 * that file gets an error, not the blame. */
 		if (done == 0 && ++fails >= 2) {

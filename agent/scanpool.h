@@ -7,7 +7,10 @@
  * another.  A scanner that dies while scanning a file (a signal, the
  * seccomp filter, the per-scan time bound, a frame that breaks the
  * channel) is restarted with a backoff, and the file is recorded as
- * poison: later scans of it are answered without a scanner.
+ * poison: later scans of it are answered without a scanner.  A scanner
+ * that dies with several files in hand (it holds verdicts back) names
+ * none: they are scanned again one at a time, and only a file that kills
+ * a scanner alone is recorded.
  */
 #ifndef WARD_AGENT_SCANPOOL_H
 #define WARD_AGENT_SCANPOOL_H
@@ -49,8 +52,8 @@ int scanpool_start(const struct agent_config *c);
 int scanpool_scan(struct active *a, int fd, const struct stat *st, const char *path,
 		  struct scanmsg_verdict *v);
 
-/* The most files one scanpool_scan_batch takes. */
-#define SCANPOOL_BATCH 16
+/* The most files one scanpool_scan_batch takes: a scanner's window. */
+#define SCANPOOL_BATCH SCANMSG_WINDOW
 
 /* One file of a batch, and its answer. */
 struct scanpool_file {

@@ -23,21 +23,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 decode_all(const struct ipc_msg *m)
 {
-	static struct scanmsg_verdict v;
+	static struct scanmsg_verdict v, many[SCANMSG_WINDOW];
 	static struct scanmsg_refused no;
+	struct scanmsg_verdict *out[SCANMSG_WINDOW];
 	struct scanmsg_content c;
 	struct scanmsg_scan s;
 	struct scanmsg_content_ok ok;
 	struct ward_diag d;
-	int r[5], taken = 0, i;
-	unsigned k;
+	int r[6], taken = 0, i;
+	unsigned k, n = 0;
 
 	r[0] = scanmsg_content_decode(m, &c, &d);
 	r[1] = scanmsg_scan_decode(m, &s, &d);
 	r[2] = scanmsg_content_ok_decode(m, &ok, &d);
 	r[3] = scanmsg_refused_decode(m, &no, &d);
 	r[4] = scanmsg_verdict_decode(m, &v, &d);
-	for (i = 0; i < 5; i++) {
+	for (k = 0; k < SCANMSG_WINDOW; k++)
+		out[k] = &many[k];
+	r[5] = scanmsg_verdicts_decode(m, out, SCANMSG_WINDOW, &n, &d);
+	for (i = 0; i < 6; i++) {
 		if (r[i] != 0 && r[i] != WARD_EPROTO)
 			abort();
 		taken += r[i] == 0;
@@ -45,8 +49,15 @@ decode_all(const struct ipc_msg *m)
 	if (taken > 1 || (r[0] == 0 && m->type != SCANMSG_CONTENT) ||
 	    (r[1] == 0 && m->type != SCANMSG_SCAN) ||
 	    (r[2] == 0 && m->type != SCANMSG_CONTENT_OK) ||
-	    (r[3] == 0 && m->type != SCANMSG_REFUSED) || (r[4] == 0 && m->type != SCANMSG_VERDICT))
+	    (r[3] == 0 && m->type != SCANMSG_REFUSED) ||
+	    (r[4] == 0 && m->type != SCANMSG_VERDICT) ||
+	    (r[5] == 0 && (m->type != SCANMSG_VERDICTS || n < 2 || n > SCANMSG_WINDOW)) ||
+	    (r[5] != 0 && n != 0))
 		abort();
+	for (k = 0; r[5] == 0 && k < n; k++)
+		if (many[k].id == 0 || many[k].nrules > SCANMSG_MAX_HITS ||
+		    (many[k].result == SCANMSG_MATCH) != (many[k].nrules > 0))
+			abort();
 	if (r[3] == 0 && strlen(no.reason) > SCANMSG_MAX_REASON)
 		abort();
 	if (r[4] == 0) {

@@ -8,6 +8,7 @@
 #include "scan/scanmsg.h"
 #include "util/ipcmsg.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static const struct ipc_msgdef to_scanner[] = {
@@ -18,8 +19,9 @@ static const struct ipc_msgdef to_scanner[] = {
 static const struct ipc_msgdef to_worker[] = {
     {SCANMSG_CONTENT_OK, "content-ok", 4, 4, IPC_FD_NONE, 0},
     {SCANMSG_REFUSED, "content-refused", 2 + 4, 2 + 4 + SCANMSG_MAX_REASON, IPC_FD_NONE, 0},
-    {SCANMSG_VERDICT, "verdict", 8 + 1 + 2 + 2,
-     8 + 1 + 2 + 2 + SCANMSG_MAX_HITS *(4 + SCANMSG_MAX_RULE), IPC_FD_NONE, 0},
+    {SCANMSG_VERDICT, "verdict", 8 + 1 + 2 + 2, SCANMSG_VERDICT_MAX, IPC_FD_NONE, 0},
+    {SCANMSG_VERDICTS, "verdicts", SCANMSG_VERDICTS_HEAD + 2 * (8 + 1 + 2 + 2),
+     SCANMSG_VERDICTS_MAX, IPC_FD_NONE, 0},
 };
 
 const struct ipc_proto scanmsg_to_scanner = {"scanner", to_scanner, IPCMSG_COUNT(to_scanner)};
@@ -145,23 +147,21 @@ scanmsg_refused_decode(const struct ipc_msg *m, struct scanmsg_refused *out, str
 	return r;
 }
 
-int
-scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out, struct ward_diag *d)
+/* Reads one verdict from b into *out (cleared first; left cleared on
+ * failure).  0 or WARD_EPROTO. */
+static int
+verdict_read(struct rbuf *b, struct scanmsg_verdict *out, struct ward_diag *d)
 {
 	const uint8_t *p = NULL;
-	struct rbuf b;
 	uint64_t id = 0;
 	uint16_t err = 0, nr = 0;
 	uint8_t res = 0;
 	size_t n = 0, i;
 	unsigned k;
-	int r;
 
-	memset(out, 0, sizeof(*out));
-	if ((r = start(m, SCANMSG_VERDICT, &b, d)) != 0)
-		return r;
-	if (rbuf_u64(&b, &id) != 0 || rbuf_u8(&b, &res) != 0 || rbuf_u16(&b, &err) != 0 ||
-	    rbuf_u16(&b, &nr) != 0 || id == 0)
+	memset(out, 0, offsetof(struct scanmsg_verdict, rule));
+	if (rbuf_u64(b, &id) != 0 || rbuf_u8(b, &res) != 0 || rbuf_u16(b, &err) != 0 ||
+	    rbuf_u16(b, &nr) != 0 || id == 0)
 		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "a malformed verdict");
 	/* Each result with exactly what belongs to it: an error code with an
 	 * error only, rule names with a match only. */
@@ -171,7 +171,7 @@ scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out, str
 		return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
 				"a verdict of result %u, error %u and %u rule names", res, err, nr);
 	for (k = 0; k < nr; k++) {
-		if (rbuf_lenbytes(&b, SCANMSG_MAX_RULE, &p, &n) != 0 || n == 0) {
+		if (rbuf_lenbytes(b, SCANMSG_MAX_RULE, &p, &n) != 0 || n == 0) {
 			memset(out, 0, sizeof(*out));
 			return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
 					"a verdict whose rule name %u is not of its length", k);
@@ -184,15 +184,101 @@ scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out, str
 		memcpy(out->rule[k], p, n);
 		out->rule[k][n] = '\0';
 	}
-	if (rbuf_left(&b) != 0) {
-		memset(out, 0, sizeof(*out));
-		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "bytes after a verdict");
-	}
 	out->id = id;
 	out->result = (enum scanmsg_result)res;
 	out->error = (enum scanmsg_error)err;
 	out->nrules = nr;
 	return 0;
+}
+
+int
+scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out, struct ward_diag *d)
+{
+	struct rbuf b;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = start(m, SCANMSG_VERDICT, &b, d)) != 0 || (r = verdict_read(&b, out, d)) != 0)
+		return r;
+	if (rbuf_left(&b) != 0) {
+		memset(out, 0, sizeof(*out));
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0, "bytes after a verdict");
+	}
+	return 0;
+}
+
+void
+scanmsg_verdicts_begin(struct wbuf *w)
+{
+	wbuf_u32(w, 0);
+}
+
+void
+scanmsg_verdicts_end(struct wbuf *w, unsigned n)
+{
+	wbuf_patch_u32(w, 0, n);
+}
+
+int
+scanmsg_verdicts_decode(const struct ipc_msg *m, struct scanmsg_verdict *const *out, unsigned max,
+			unsigned *n, struct ward_diag *d)
+{
+	struct rbuf b;
+	uint32_t count = 0, k;
+	int r;
+
+	*n = 0;
+	if ((r = start(m, SCANMSG_VERDICTS, &b, d)) != 0)
+		return r;
+	if (rbuf_u32(&b, &count) != 0 || count < 2 || count > SCANMSG_WINDOW || count > max)
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+				"%u verdicts in one frame (2 to %u expected)", count,
+				max < SCANMSG_WINDOW ? max : SCANMSG_WINDOW);
+	for (k = 0; k < count; k++) {
+		if ((r = verdict_read(&b, out[k], d)) != 0)
+			break;
+	}
+	if (r == 0 && rbuf_left(&b) != 0)
+		r = diag_set(d, WARD_EPROTO, "scanner", 0, 0, "bytes after %u verdicts", count);
+	if (r != 0) {
+		/* All or nothing: what was read before the fault is undone. */
+		for (k = 0; k < count; k++)
+			memset(out[k], 0, sizeof(*out[k]));
+		return r;
+	}
+	*n = count;
+	return 0;
+}
+
+int
+scanmsg_verdict_check(const struct scanmsg_verdict *v, uint64_t want, uint64_t last,
+		      struct ward_diag *d)
+{
+	if (v->id == want && want <= last)
+		return 0;
+	if (v->id > last || want > last)
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+				"a verdict for request %llu, which was not sent (%llu to %llu in "
+				"flight)",
+				(unsigned long long)v->id, (unsigned long long)want,
+				(unsigned long long)last);
+	if (v->id < want)
+		return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+				"a verdict for request %llu, answered already (%llu was due)",
+				(unsigned long long)v->id, (unsigned long long)want);
+	return diag_set(d, WARD_EPROTO, "scanner", 0, 0,
+			"a verdict for request %llu out of order (%llu was due)",
+			(unsigned long long)v->id, (unsigned long long)want);
+}
+
+enum scanmsg_blame
+scanmsg_blame(unsigned answered, unsigned sent, int broken)
+{
+	if (answered >= sent)
+		return SCANMSG_BLAME_NONE;
+	if (broken || sent - answered == 1)
+		return SCANMSG_BLAME_FIRST;
+	return SCANMSG_BLAME_UNSURE;
 }
 
 const char *

@@ -17,6 +17,16 @@
  *                                  SCANMSG_MAX_HITS for a match, else 0),
  *                                  each a u32 length and that many bytes
  *                                  (printable ASCII, 1 to WARD_MAX_SIG_NAME)
+ *                       verdicts   u32 count (2 to SCANMSG_WINDOW), then
+ *                                  that many verdicts' payloads, in order
+ *                                  (a window's verdicts, held back and sent
+ *                                  as one frame: one wake-up of the worker)
+ *
+ * The worker may send a scanner up to SCANMSG_WINDOW scan requests ahead of
+ * their verdicts (ids one more each time, from 1 in each scanner's life);
+ * the scanner answers them in order, so a verdict must carry the id of
+ * the oldest request without one (scanmsg_verdict_check) — and the file a
+ * scanner dies on is the first without a verdict.
  *
  * A match names every rule that matched, in the matcher's order, up to
  * SCANMSG_MAX_HITS: the worker applies exceptions per rule name, and an
@@ -41,6 +51,7 @@ enum scanmsg_type {
 	SCANMSG_CONTENT_OK = 3,
 	SCANMSG_REFUSED = 4,
 	SCANMSG_VERDICT = 5,
+	SCANMSG_VERDICTS = 6,
 };
 
 /* Why a scanner refused content. */
@@ -75,6 +86,17 @@ enum scanmsg_error {
 /* Rule names one verdict carries: more matches on one file than this add
  * nothing to the decision (each file is blocked or quarantined once). */
 #define SCANMSG_MAX_HITS 32
+/* Scan requests one scanner has in hand, sent ahead of their verdicts:
+ * it reads them with one system call and goes from file to file without
+ * waiting for the worker (each wake-up costs more than a small file's
+ * scan); its descriptor limit (agent/proctab.c) has room for them. */
+#define SCANMSG_WINDOW 16
+/* Payload bytes of the largest verdict, and of a verdicts frame: a
+ * scanner sends what it holds before a verdict would not fit. */
+#define SCANMSG_VERDICT_MAX (8 + 1 + 2 + 2 + SCANMSG_MAX_HITS * (4 + SCANMSG_MAX_RULE))
+#define SCANMSG_VERDICTS_MAX WARD_MAX_IPC_PAYLOAD
+/* Bytes of a verdicts payload before its first verdict: the count. */
+#define SCANMSG_VERDICTS_HEAD 4
 
 extern const struct ipc_proto scanmsg_to_scanner;
 extern const struct ipc_proto scanmsg_to_worker;
@@ -121,6 +143,15 @@ void scanmsg_refused_encode(struct wbuf *w, enum scanmsg_cause cause, const char
 void scanmsg_verdict_encode(struct wbuf *w, const struct scanmsg_verdict *m);
 
 /*
+ * A verdicts frame in w (empty): scanmsg_verdicts_begin, then
+ * scanmsg_verdict_encode for each (2 to SCANMSG_WINDOW, at most
+ * SCANMSG_VERDICTS_MAX bytes in all), then scanmsg_verdicts_end with
+ * their count.
+ */
+void scanmsg_verdicts_begin(struct wbuf *w);
+void scanmsg_verdicts_end(struct wbuf *w, unsigned n);
+
+/*
  * Decoders of a frame ipc_recv (or ipc_frame_decode) returned: 0 with *out
  * filled, or WARD_EPROTO with d saying why (*out cleared).  The content's
  * size must be its memory file's.
@@ -134,6 +165,40 @@ int scanmsg_refused_decode(const struct ipc_msg *m, struct scanmsg_refused *out,
 			   struct ward_diag *d);
 int scanmsg_verdict_decode(const struct ipc_msg *m, struct scanmsg_verdict *out,
 			   struct ward_diag *d);
+/*
+ * A verdicts frame into *out[0..*n), in order, for a worker that awaits
+ * at most max: all of them or none (WARD_EPROTO, each *out[i] cleared; a
+ * count above max is refused).  A verdict's rule names beyond its nrules
+ * are left as they were.
+ */
+int scanmsg_verdicts_decode(const struct ipc_msg *m, struct scanmsg_verdict *const *out,
+			    unsigned max, unsigned *n, struct ward_diag *d);
+
+/*
+ * Whether verdict v answers want, the oldest of the requests want..last
+ * sent and not yet answered: a scanner answers in order, so any other id
+ * (one never sent, one answered already, a later one) breaks the
+ * protocol.  0, or WARD_EPROTO with d saying which (the caller closes the
+ * channel and logs an attack).
+ */
+int scanmsg_verdict_check(const struct scanmsg_verdict *v, uint64_t want, uint64_t last,
+			  struct ward_diag *d);
+
+/* Who is to blame when a scanner's window ends early (scanmsg_blame). */
+enum scanmsg_blame {
+	SCANMSG_BLAME_NONE = 0,	  /* every file sent has its verdict */
+	SCANMSG_BLAME_FIRST = 1,  /* the first file without a verdict */
+	SCANMSG_BLAME_UNSURE = 2, /* any of the files without one: each again alone */
+};
+
+/*
+ * Whom a scanner's end blames: of sent requests, answered had their
+ * verdicts before the scanner died, hung (broken: 0) or answered the next
+ * one in breach of the protocol (broken: 1).  A scanner holds verdicts
+ * back (agent/scanner.c), so a death with several files in hand names
+ * none of them; a breach is the frame that answered the first.
+ */
+enum scanmsg_blame scanmsg_blame(unsigned answered, unsigned sent, int broken);
 
 /* A static English name of an error ("read"); "?" when out of range. */
 const char *scanmsg_error_name(enum scanmsg_error e);

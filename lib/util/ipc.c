@@ -24,17 +24,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Descriptors one recvmsg has room for: one is allowed, the others are
- * received only to be closed (the kernel drops what does not fit). */
+/* Descriptors one frame's receive has room for: one is allowed, the
+ * others are received only to be closed (the kernel drops what does not
+ * fit). */
 #define RX_FDS 4
 #define ALL_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
+
+/* One frame as the kernel handed it over, not yet checked. */
+struct rx_slot {
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * RX_FDS)];
+	} ctl;
+	size_t len;
+	int flags;     /* its msg_flags: MSG_TRUNC, MSG_CTRUNC */
+	int odd;       /* ancillary data other than descriptors */
+	unsigned nfds; /* descriptors it brought, owned by the slot */
+	int fds[RX_FDS];
+};
 
 struct ipc {
 	int fd;
 	const struct ipc_proto *rx, *tx;
 	uint32_t rx_seq, tx_seq; /* the last sequence number received, sent */
-	uint8_t *buf;		 /* one frame of the largest rx message, and one byte */
-	size_t bufsize;
+	uint8_t *buf;		 /* nslots frames of bufsize bytes */
+	size_t bufsize;		 /* the largest rx message's frame, and one byte */
+	struct rx_slot *slot;	 /* nslots */
+	unsigned nslots;	 /* frames one receive reads (ipc_set_readahead) */
+	unsigned head, count;	 /* the frames read ahead: slot[head..head+count) */
 };
 
 static const struct ipc_msgdef *
@@ -94,10 +111,12 @@ ipc_new(int fd, const struct ipc_proto *rx, const struct ipc_proto *tx, struct i
 		goto out;
 	}
 	if ((c = ward_calloc(1, sizeof(*c))) == NULL ||
-	    (c->buf = ward_malloc(maxframe + 1)) == NULL) {
+	    (c->buf = ward_malloc(maxframe + 1)) == NULL ||
+	    (c->slot = ward_calloc(1, sizeof(*c->slot))) == NULL) {
 		r = WARD_ENOMEM;
 		goto out;
 	}
+	c->nslots = 1;
 	c->fd = fd;
 	c->rx = rx;
 	c->tx = tx;
@@ -107,22 +126,74 @@ ipc_new(int fd, const struct ipc_proto *rx, const struct ipc_proto *tx, struct i
 	fd = -1;
 	r = 0;
 out:
-	if (c != NULL)
+	if (c != NULL) {
 		ward_free(c->buf);
+		ward_free(c->slot);
+	}
 	ward_free(c);
 	if (fd >= 0)
 		close(fd);
 	return r;
 }
 
+int
+ipc_set_readahead(struct ipc *c, unsigned n)
+{
+	struct rx_slot *slot;
+	uint8_t *buf;
+
+	if (n < 1 || n > IPC_MAX_READAHEAD || c->count > 0)
+		return WARD_EINVAL;
+	if (n == c->nslots)
+		return 0;
+	if ((buf = ward_malloc(c->bufsize * n)) == NULL)
+		return WARD_ENOMEM;
+	if ((slot = ward_calloc(n, sizeof(*slot))) == NULL) {
+		ward_free(buf);
+		return WARD_ENOMEM;
+	}
+	ward_free(c->buf);
+	ward_free(c->slot);
+	c->buf = buf;
+	c->slot = slot;
+	c->nslots = n;
+	c->head = 0;
+	return 0;
+}
+
+unsigned
+ipc_pending(const struct ipc *c)
+{
+	return c->count;
+}
+
+/* Closes the descriptors of the frames read ahead and forgets them. */
+static void
+drop_pending(struct ipc *c)
+{
+	unsigned i, j;
+
+	for (i = 0; i < c->count; i++) {
+		struct rx_slot *s = &c->slot[(c->head + i) % c->nslots];
+
+		for (j = 0; j < s->nfds; j++)
+			close(s->fds[j]);
+		s->nfds = 0;
+	}
+	c->count = 0;
+	c->head = 0;
+}
+
 /* close alone: the socket is this process's only copy (close-on-exec),
- * and a sandboxed peer may be allowed no more (the validator's is not). */
+ * and a sandboxed peer may be allowed no more (the validator's is not).
+ * Frames read ahead are never returned once the channel is closed. */
 static void
 ipc_close(struct ipc *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	drop_pending(c);
 }
 
 void
@@ -132,6 +203,7 @@ ipc_free(struct ipc *c)
 		return;
 	ipc_close(c);
 	ward_free(c->buf);
+	ward_free(c->slot);
 	ward_free(c);
 }
 
@@ -168,68 +240,108 @@ wait_ready(int fd, short events, double deadline)
 	}
 }
 
-int
-ipc_send(struct ipc *c, uint16_t type, const void *p, size_t len, int fd, double deadline,
+/* Whether the tx table lets this end send the frame: 0 or WARD_EINVAL
+ * (a bug of the caller). */
+static int
+tx_check(const struct ipc *c, const struct ipc_out *f, const struct ipc_msgdef **def,
 	 struct ward_diag *d)
 {
-	const struct ipc_msgdef *def;
+	*def = proto_find(c->tx, f->type);
+	if (*def == NULL || f->len < (*def)->min_len || f->len > (*def)->max_len ||
+	    ((*def)->fd != IPC_FD_NONE) != (f->fd >= 0) || (f->len > 0 && f->p == NULL))
+		return diag_set(d, WARD_EINVAL, c->tx->name, 0, 0,
+				"message type %u of %zu bytes%s is not one this end may send",
+				(unsigned)f->type, f->len, f->fd >= 0 ? " with a descriptor" : "");
+	return 0;
+}
+
+/* The frames' headers, one after another in w, numbered from seq. */
+static void
+tx_headers(struct wbuf *w, const struct ipc_out *f, unsigned n, uint32_t seq)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		wbuf_u16(w, IPC_MAGIC);
+		wbuf_u8(w, IPC_VERSION);
+		wbuf_u8(w, f[i].fd >= 0 ? IPC_F_FD : 0);
+		wbuf_u16(w, f[i].type);
+		wbuf_u16(w, 0);
+		wbuf_u32(w, (uint32_t)f[i].len);
+		wbuf_u32(w, seq + i);
+	}
+}
+
+/* One frame's message: its header hdr, its payload, its descriptor. */
+struct tx_frame {
+	struct iovec iov[2];
 	union {
 		struct cmsghdr h;
 		char b[CMSG_SPACE(sizeof(int))];
 	} ctl;
-	uint8_t hdr[IPC_HEADER];
-	struct iovec iov[2];
-	struct msghdr mh;
-	struct wbuf w;
-	ssize_t k;
-	int r;
+};
 
+static void
+tx_message(struct msghdr *mh, struct tx_frame *t, const uint8_t *hdr, const struct ipc_out *f)
+{
+	memset(mh, 0, sizeof(*mh));
+	t->iov[0].iov_base = (void *)hdr;
+	t->iov[0].iov_len = IPC_HEADER;
+	t->iov[1].iov_base = (void *)f->p;
+	t->iov[1].iov_len = f->len;
+	mh->msg_iov = t->iov;
+	mh->msg_iovlen = f->len > 0 ? 2 : 1;
+	if (f->fd >= 0) {
+		memset(&t->ctl, 0, sizeof(t->ctl));
+		mh->msg_control = t->ctl.b;
+		mh->msg_controllen = sizeof(t->ctl.b);
+		CMSG_FIRSTHDR(mh)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(mh)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(mh)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(mh)), &f->fd, sizeof(int));
+	}
+}
+
+int
+ipc_send_many(struct ipc *c, const struct ipc_out *f, unsigned n, double deadline, unsigned *nsent,
+	      struct ward_diag *d)
+{
+	const struct ipc_msgdef *def = NULL;
+	struct tx_frame t[IPC_MAX_SEND];
+	struct mmsghdr mm[IPC_MAX_SEND];
+	struct wbuf w;
+	unsigned i, done = 0;
+	int r, k;
 	const char *chan = c->tx->name;
 
+	*nsent = 0;
 	wbuf_init(&w);
 	if (c->fd < 0) {
 		r = diag_set(d, WARD_ECLOSED, chan, 0, 0, "the channel is closed");
 		goto out;
 	}
-	def = proto_find(c->tx, type);
-	if (def == NULL || len < def->min_len || len > def->max_len ||
-	    (def->fd != IPC_FD_NONE) != (fd >= 0) || (len > 0 && p == NULL)) {
-		r = diag_set(d, WARD_EINVAL, chan, 0, 0,
-			     "message type %u of %zu bytes%s is not one this end may send",
-			     (unsigned)type, len, fd >= 0 ? " with a descriptor" : "");
+	if (n < 1 || n > IPC_MAX_SEND) {
+		r = diag_set(d, WARD_EINVAL, chan, 0, 0, "%u frames in one send (1 to %u)", n,
+			     IPC_MAX_SEND);
 		goto out;
 	}
-	wbuf_u16(&w, IPC_MAGIC);
-	wbuf_u8(&w, IPC_VERSION);
-	wbuf_u8(&w, fd >= 0 ? IPC_F_FD : 0);
-	wbuf_u16(&w, type);
-	wbuf_u16(&w, 0);
-	wbuf_u32(&w, (uint32_t)len);
-	wbuf_u32(&w, c->tx_seq + 1);
-	if (w.err != 0 || w.len != sizeof(hdr)) {
+	/* Every frame is checked before the first is sent. */
+	for (i = 0; i < n; i++)
+		if ((r = tx_check(c, &f[i], &def, d)) != 0)
+			goto out;
+	tx_headers(&w, f, n, c->tx_seq + 1);
+	if (w.err != 0 || w.len != (size_t)n * IPC_HEADER) {
 		r = diag_set(d, WARD_ENOMEM, chan, 0, 0, "out of memory");
 		goto out;
 	}
-	memcpy(hdr, w.p, sizeof(hdr));
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = (void *)p;
-	iov[1].iov_len = len;
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = iov;
-	mh.msg_iovlen = len > 0 ? 2 : 1;
-	if (fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = sizeof(ctl.b);
-		CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
-		CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
-		CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &fd, sizeof(int));
+	for (i = 0; i < n; i++) {
+		tx_message(&mm[i].msg_hdr, &t[i], w.p + (size_t)i * IPC_HEADER, &f[i]);
+		mm[i].msg_len = 0;
 	}
 	/* The socket almost always has room: try first, wait only when it
-	 * has none (one system call a frame, not two). */
-	for (int tries = 0;; tries++) {
+	 * has none (one system call for all the frames, not two a frame).
+	 * One frame goes by sendmsg, which every sandbox allows. */
+	for (int tries = 0; done < n; tries++) {
 		if (tries > 0 && (r = wait_ready(c->fd, POLLOUT, deadline)) != 0) {
 			if (r == WARD_ETIMEDOUT)
 				diag_set(d, r, chan, 0, 0,
@@ -239,13 +351,24 @@ ipc_send(struct ipc *c, uint16_t type, const void *p, size_t len, int fd, double
 			ipc_close(c);
 			goto out;
 		}
-		k = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (k >= 0)
-			break;
+		if (n - done == 1)
+			k = sendmsg(c->fd, &mm[done].msg_hdr, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0
+				? 1
+				: -1;
+		else
+			k = sendmmsg(c->fd, &mm[done], n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (k > 0) {
+			/* A record is sent whole or not at all. */
+			done += (unsigned)k;
+			c->tx_seq += (uint32_t)k;
+			*nsent = done;
+			continue;
+		}
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			continue;
 		r = diag_set(d, errno == EPIPE || errno == ECONNRESET ? WARD_ECLOSED : WARD_EIO,
-			     chan, 0, 0, "cannot send %s: %s", def->name, strerror(errno));
+			     chan, 0, 0, "cannot send %s: %s",
+			     proto_find(c->tx, f[done].type)->name, strerror(errno));
 		/* A peer gone may have sent frames before it went (a
 		 * scanner's verdicts): they can still be received, and then
 		 * the end closes the channel. */
@@ -253,12 +376,20 @@ ipc_send(struct ipc *c, uint16_t type, const void *p, size_t len, int fd, double
 			ipc_close(c);
 		goto out;
 	}
-	/* A record is sent whole or not at all. */
-	c->tx_seq++;
 	r = 0;
 out:
 	wbuf_free(&w);
 	return r;
+}
+
+int
+ipc_send(struct ipc *c, uint16_t type, const void *p, size_t len, int fd, double deadline,
+	 struct ward_diag *d)
+{
+	const struct ipc_out f = {.type = type, .p = p, .len = len, .fd = fd};
+	unsigned sent;
+
+	return ipc_send_many(c, &f, 1, deadline, &sent, d);
 }
 
 int
@@ -362,52 +493,90 @@ check_fd(const char *chan, const struct ipc_msgdef *def, int fd, uint64_t *size,
 	return 0;
 }
 
-int
-ipc_recv(struct ipc *c, double deadline, struct ipc_msg *m, struct ward_diag *d)
+/* Takes one slot's descriptors out of the kernel's ancillary data. */
+static void
+rx_collect(struct rx_slot *s, struct msghdr *mh, size_t len)
 {
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int) * RX_FDS)];
-	} ctl;
-	int fds[RX_FDS * 2];
-	unsigned nfds = 0, i;
 	struct cmsghdr *cm;
-	struct msghdr mh;
-	struct iovec iov;
-	ssize_t k;
-	int r, odd = 0, reset = 0;
+	size_t nb, i;
+
+	s->len = len;
+	s->flags = mh->msg_flags;
+	s->odd = 0;
+	s->nfds = 0;
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0)) {
+			s->odd = 1;
+			continue;
+		}
+		nb = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nb && s->nfds < RX_FDS; i++, s->nfds++)
+			memcpy(&s->fds[s->nfds], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+		/* More than the buffer holds cannot come (MSG_CTRUNC); any
+		 * left over would be a kernel's bug, closed all the same. */
+		for (; i < nb; i++) {
+			int extra;
+
+			memcpy(&extra, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			close(extra);
+			s->odd = 1;
+		}
+	}
+}
+
+/*
+ * Reads at least one frame (none when !wait and none is waiting), and as
+ * many more as are waiting up to c->nslots, into the slots (unchecked:
+ * ipc_recv checks each as it hands it out).  0, or WARD_ETIMEDOUT,
+ * WARD_ECLOSED, WARD_EIO with d set.
+ */
+static int
+rx_fill(struct ipc *c, double deadline, int wait, struct ward_diag *d)
+{
+	struct mmsghdr mm[IPC_MAX_READAHEAD];
+	struct iovec iov[IPC_MAX_READAHEAD];
+	unsigned i;
+	int r, k, reset = 0;
 	const char *chan = c->rx->name;
 
-	memset(m, 0, sizeof(*m));
-	m->fd = -1;
-	if (c->fd < 0) {
-		r = diag_set(d, WARD_ECLOSED, chan, 0, 0, "the channel is closed");
-		goto out;
-	}
 	/* A frame is often waiting already (a scanner's verdicts, sent
 	 * ahead): try first, wait only when there is none.  A deadline
 	 * already past is a timeout all the same. */
 	for (int tries = 0;; tries++) {
-		if ((tries > 0 || (deadline >= 0 && deadline <= clock_mono())) &&
+		if (wait && (tries > 0 || (deadline >= 0 && deadline <= clock_mono())) &&
 		    (r = wait_ready(c->fd, POLLIN, deadline)) != 0) {
 			if (r == WARD_ETIMEDOUT)
 				diag_set(d, r, chan, 0, 0,
 					 "no frame from the peer by the deadline");
 			else
 				diag_set(d, r, chan, 0, 0, "poll: %s", strerror(errno));
-			goto out;
+			return r;
 		}
-		memset(&mh, 0, sizeof(mh));
-		memset(&ctl, 0, sizeof(ctl));
-		iov.iov_base = c->buf;
-		iov.iov_len = c->bufsize;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = sizeof(ctl.b);
-		k = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (k >= 0)
+		for (i = 0; i < c->nslots; i++) {
+			memset(&mm[i], 0, sizeof(mm[i]));
+			memset(&c->slot[i].ctl, 0, sizeof(c->slot[i].ctl));
+			iov[i].iov_base = c->buf + (size_t)i * c->bufsize;
+			iov[i].iov_len = c->bufsize;
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_control = c->slot[i].ctl.b;
+			mm[i].msg_hdr.msg_controllen = sizeof(c->slot[i].ctl.b);
+		}
+		/* One frame at a time by recvmsg, which every sandbox allows;
+		 * more by recvmmsg, which a channel asks for (and allows). */
+		if (c->nslots == 1) {
+			ssize_t n = recvmsg(c->fd, &mm[0].msg_hdr, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+			mm[0].msg_len = n >= 0 ? (unsigned)n : 0;
+			k = n >= 0 ? 1 : -1;
+		} else {
+			k = recvmmsg(c->fd, mm, c->nslots, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
+		}
+		if (k > 0)
 			break;
+		if (!wait && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			continue;
 		/* A peer that closed with frames of ours unread resets the
@@ -418,34 +587,72 @@ ipc_recv(struct ipc *c, double deadline, struct ipc_msg *m, struct ward_diag *d)
 			reset = 1;
 			continue;
 		}
-		r = diag_set(d, errno == ECONNRESET ? WARD_ECLOSED : WARD_EIO, chan, 0, 0,
-			     "recvmsg: %s", strerror(errno));
+		return diag_set(d, errno == ECONNRESET ? WARD_ECLOSED : WARD_EIO, chan, 0, 0,
+				"recvmsg: %s", strerror(errno));
+	}
+	for (i = 0; i < (unsigned)k; i++)
+		rx_collect(&c->slot[i], &mm[i].msg_hdr, mm[i].msg_len);
+	c->head = 0;
+	c->count = (unsigned)k;
+	return 0;
+}
+
+int
+ipc_read_ahead(struct ipc *c, struct ward_diag *d)
+{
+	int r;
+
+	if (c->fd < 0)
+		return diag_set(d, WARD_ECLOSED, c->rx->name, 0, 0, "the channel is closed");
+	if (c->count > 0)
+		return (int)c->count;
+	if ((r = rx_fill(c, IPC_FOREVER, 0, d)) != 0) {
+		ipc_close(c);
+		return r;
+	}
+	return (int)c->count;
+}
+
+int
+ipc_recv(struct ipc *c, double deadline, struct ipc_msg *m, struct ward_diag *d)
+{
+	struct rx_slot *s;
+	const uint8_t *frame;
+	int fds[RX_FDS];
+	unsigned nfds = 0, i;
+	int r;
+	const char *chan = c->rx->name;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	if (c->fd < 0) {
+		r = diag_set(d, WARD_ECLOSED, chan, 0, 0, "the channel is closed");
 		goto out;
 	}
-	/* Collect every descriptor first, so that every path below closes them. */
-	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-		size_t nb;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-		    cm->cmsg_len < CMSG_LEN(0)) {
-			odd = 1;
-			continue;
-		}
-		nb = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < nb && nfds < sizeof(fds) / sizeof(fds[0]); i++, nfds++)
-			memcpy(&fds[nfds], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-	}
-	if (k == 0 && nfds == 0 && !odd) {
+	/* A frame read ahead is handed out even past the deadline: it came
+	 * in time. */
+	if (c->count == 0 && (r = rx_fill(c, deadline, 1, d)) != 0)
+		goto out;
+	/* The slot's descriptors are this call's now, so that every path
+	 * below closes them. */
+	s = &c->slot[c->head];
+	frame = c->buf + (size_t)c->head * c->bufsize;
+	c->head++;
+	c->count--;
+	nfds = s->nfds;
+	memcpy(fds, s->fds, sizeof(int) * nfds);
+	s->nfds = 0;
+	if (s->len == 0 && nfds == 0 && !s->odd) {
 		r = diag_set(d, WARD_ECLOSED, chan, 0, 0, "the peer closed the channel");
 		goto out;
 	}
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || odd) {
+	if ((s->flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || s->odd) {
 		r = diag_set(d, WARD_EPROTO, chan, 0, 0,
 			     "a frame larger than any this end may receive, or with ancillary "
 			     "data beyond one descriptor");
 		goto out;
 	}
-	if ((r = ipc_frame_decode(c->rx, c->buf, (size_t)k, nfds, c->rx_seq + 1, m, d)) != 0)
+	if ((r = ipc_frame_decode(c->rx, frame, s->len, nfds, c->rx_seq + 1, m, d)) != 0)
 		goto out;
 	if (nfds == 1 && (r = check_fd(chan, m->def, fds[0], &m->fd_size, d)) != 0)
 		goto out;

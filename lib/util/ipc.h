@@ -46,6 +46,11 @@
 /* ipc_send/ipc_recv's deadline meaning "wait as long as it takes". */
 #define IPC_FOREVER (-1.0)
 
+/* Frames one receive reads ahead (ipc_set_readahead), and one
+ * ipc_send_many sends: a scanner's batch of requests, or of verdicts. */
+#define IPC_MAX_READAHEAD 32
+#define IPC_MAX_SEND 32
+
 /* What may come beside a frame. */
 enum ipc_fdkind {
 	IPC_FD_NONE = 0,
@@ -103,6 +108,26 @@ void ipc_free(struct ipc *c);
 /* The socket (to poll on), or -1 once the channel is closed. */
 int ipc_fd(const struct ipc *c);
 
+/* One frame to send: type, payload p[0..len), a descriptor or -1. */
+struct ipc_out {
+	uint16_t type;
+	const void *p;
+	size_t len;
+	int fd; /* borrowed: the caller still closes it */
+};
+
+/*
+ * Sends the frames f[0..n) (1 <= n <= IPC_MAX_SEND) in order, as n
+ * ipc_send calls would, with one system call (sendmmsg) when the socket
+ * has room for all: for a channel that carries many small frames (a
+ * scanner's requests).  Every frame is checked against the tx table before
+ * the first is sent (WARD_EINVAL: none sent).  *nsent says how many were
+ * sent, in order, also on failure; the failures are ipc_send's.  n > 1
+ * needs sendmmsg (a sandbox must allow it); n == 1 uses sendmsg.
+ */
+int ipc_send_many(struct ipc *c, const struct ipc_out *f, unsigned n, double deadline,
+		  unsigned *nsent, struct ward_diag *d);
+
 /*
  * Sends one frame of type with payload p[0..len) and, when the tx table
  * says so, the descriptor fd (borrowed: the caller still closes it; -1
@@ -128,6 +153,32 @@ int ipc_send(struct ipc *c, uint16_t type, const void *p, size_t len, int fd, do
  * file's type.  d (may be NULL) says why, its file naming the channel.
  */
 int ipc_recv(struct ipc *c, double deadline, struct ipc_msg *m, struct ward_diag *d);
+
+/*
+ * Lets each receive read up to n frames (1 <= n <= IPC_MAX_READAHEAD)
+ * with one system call (recvmmsg, which a sandbox must then allow) and
+ * ipc_recv hand them out one by one, each checked as ipc_recv checks any
+ * frame when it is handed out: a frame that breaks the table still closes
+ * the channel, after the good frames before it were returned.  Frames
+ * read ahead, and their descriptors, are the channel's until returned
+ * (ipc_free and every failure close them): a process must have room for
+ * n descriptors more.  A frame read ahead is returned even once its
+ * deadline has passed.  Only when none is pending.  0, WARD_EINVAL or
+ * WARD_ENOMEM (the channel unchanged).
+ */
+int ipc_set_readahead(struct ipc *c, unsigned n);
+
+/* Frames read ahead and not yet returned by ipc_recv (no system call):
+ * 0 means the next ipc_recv asks the kernel, and may wait. */
+unsigned ipc_pending(const struct ipc *c);
+
+/*
+ * Reads ahead the frames waiting, if none is pending, without waiting:
+ * how many are pending then (0: the next ipc_recv would wait), or
+ * WARD_ECLOSED or WARD_EIO (the channel closed).  For a process that
+ * must do something before it waits (send what it held back).
+ */
+int ipc_read_ahead(struct ipc *c, struct ward_diag *d);
 
 /*
  * The header and table checks of ipc_recv on one frame p[0..n) that came

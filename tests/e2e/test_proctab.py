@@ -78,7 +78,7 @@ def test_scanners_run_under_their_rows_limits(box):
     for pid in started_scanners(a, box.mnt):
         lim = limits(pid)
         assert lim["Max address space"] == (str(700 << 20),) * 2, lim
-        assert lim["Max open files"] == ("16", "16"), lim
+        assert lim["Max open files"] == ("32", "32"), lim
         assert lim["Max file size"] == ("0", "0"), lim
         assert lim["Max core file size"] == ("0", "0"), lim
         assert lim["Max processes"] == ("0", "0"), lim

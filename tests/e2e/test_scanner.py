@@ -214,6 +214,37 @@ def test_agent_scan_blames_only_the_file_that_crashed(box):
     assert a.status()["scanners"]["crashes"] == 1
 
 
+def test_two_poison_files_in_one_window_each_blamed_alone(box):
+    # A scanner holds its verdicts back and sends a window's at once: when
+    # it dies with several files in hand, none is blamed until a file kills
+    # a scanner alone.  Two poison files in the same window of 16: both
+    # recorded (two crashes, not one per file in hand), every neighbour
+    # scanned, its match found.
+    a = box.agent()
+    version = a.status()["content"]["current"]["version"]
+    tree = os.path.join(str(box.tmp), "tree")
+    os.mkdir(tree)
+    names = []
+    for i in range(40):
+        p = os.path.join(tree, "f%03d" % i)
+        with open(p, "wb") as f:
+            f.write(EICAR if i in (4, 9) else b"clean %d\n" % i)
+        names.append(p)
+    bad = [os.path.join(tree, "f%03d" % i) for i in (6, 11)]
+    for p in bad:
+        with open(p, "wb") as f:
+            f.write(POISON)
+    res = agent_scan(a, tree)
+    assert sorted(x["path"] for x in res["poison"]) == bad, res["poison"]
+    assert sorted({m["path"] for m in res["matches"]}) == [names[4], names[9]], res
+    assert res["files"] == 40 and res["errors"] == 2, res  # the two poison files
+    sc = a.status()["scanners"]
+    assert sc["crashes"] == 2, sc
+    assert sorted(f["path"] for f in sc["poison_files"]) == bad, sc
+    st = a.status()
+    assert st["content"]["current"]["version"] == version and st["mode"] == "protecting", st
+
+
 def test_a_scanner_killed_while_idle_blames_no_file(box):
     # A scanner killed from outside while it has no file (its user's other
     # processes can signal it) costs a restart, never a file's good name:

@@ -281,7 +281,7 @@ test_limits_of_rows(void **state)
 	expect_limit(PROC_SCANNER, &c, RLIMIT_AS, 300ull << 20);
 	expect_limit(PROC_SCANNER, &c, RLIMIT_CPU, RLIM_INFINITY);
 	expect_limit(PROC_SCANNER, &c, RLIMIT_FSIZE, 0);
-	expect_limit(PROC_SCANNER, &c, RLIMIT_NOFILE, 16);
+	expect_limit(PROC_SCANNER, &c, RLIMIT_NOFILE, 32);
 	expect_limit(PROC_SCANNER, &c, RLIMIT_CORE, 0);
 	expect_limit(PROC_SCANNER, &c, RLIMIT_NPROC, 0);
 	/* A validator's file is its image: never more than an image may be. */

@@ -8,6 +8,11 @@
  * another kind — each is refused with WARD_EPROTO and nothing is decoded;
  * frames that break the tables (a scan without its file, a verdict with a
  * descriptor, a verdict sent to the scanner) are refused by the channel.
+ * With requests in flight, a verdict must answer the oldest of them: one
+ * for a request never sent, answered already or out of order is refused.
+ * A verdicts frame is decoded whole or not at all: a count outside 2 to
+ * the window or above what the worker awaits, a bad verdict among them,
+ * trailing bytes — each refused with every verdict cleared.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -368,6 +373,213 @@ test_frames(void **state)
 	assert_int_equal(ipc_frame_decode(&scanmsg_to_worker, f, IPC_HEADER + 15, 0, 1, &m, &d), 0);
 }
 
+/* Verdicts against the window of requests in flight. */
+static void
+test_verdict_window(void **state)
+{
+	struct scanmsg_verdict v;
+	struct ward_diag d;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	v.result = SCANMSG_CLEAN;
+	v.id = 5;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 8, &d), 0);
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 5, &d), 0);
+	v.id = 6;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 8, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "request 6 out of order (5 was due)"));
+	v.id = 4;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 8, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "answered already"));
+	v.id = 9;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 8, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "not sent"));
+	v.id = UINT64_MAX;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 8, &d), WARD_EPROTO);
+	/* nothing in flight: no verdict is due */
+	v.id = 5;
+	assert_int_equal(scanmsg_verdict_check(&v, 5, 4, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "not sent"));
+}
+
+/* Whom a window that ended early blames: never a file that may be
+ * innocent. */
+static void
+test_blame(void **state)
+{
+	(void)state;
+	assert_int_equal(scanmsg_blame(0, 0, 0), SCANMSG_BLAME_NONE);
+	assert_int_equal(scanmsg_blame(16, 16, 0), SCANMSG_BLAME_NONE);
+	assert_int_equal(scanmsg_blame(3, 3, 1), SCANMSG_BLAME_NONE);
+	/* one file in hand: that one */
+	assert_int_equal(scanmsg_blame(0, 1, 0), SCANMSG_BLAME_FIRST);
+	assert_int_equal(scanmsg_blame(15, 16, 0), SCANMSG_BLAME_FIRST);
+	/* several: any of them, its verdict held back */
+	assert_int_equal(scanmsg_blame(0, 2, 0), SCANMSG_BLAME_UNSURE);
+	assert_int_equal(scanmsg_blame(5, 16, 0), SCANMSG_BLAME_UNSURE);
+	/* a breach: the frame that answered the first */
+	assert_int_equal(scanmsg_blame(5, 16, 1), SCANMSG_BLAME_FIRST);
+}
+
+/* A verdicts frame of n verdicts, ids from id, the second a match. */
+static void
+verdicts_frame(struct wbuf *b, uint64_t id, unsigned n)
+{
+	struct scanmsg_verdict v;
+	unsigned i;
+
+	wbuf_init(b);
+	scanmsg_verdicts_begin(b);
+	for (i = 0; i < n; i++) {
+		memset(&v, 0, sizeof(v));
+		v.id = id + i;
+		v.result = i == 1 ? SCANMSG_MATCH : SCANMSG_CLEAN;
+		v.nrules = i == 1 ? 2 : 0;
+		snprintf(v.rule[0], sizeof(v.rule[0]), "first");
+		snprintf(v.rule[1], sizeof(v.rule[1]), "second");
+		scanmsg_verdict_encode(b, &v);
+	}
+	scanmsg_verdicts_end(b, n);
+	assert_int_equal(b->err, 0);
+}
+
+static int
+decode_verdicts(const uint8_t *p, size_t n, struct scanmsg_verdict *v, unsigned max, unsigned *got)
+{
+	struct scanmsg_verdict *out[SCANMSG_WINDOW];
+	struct ipc_msg m;
+	struct ward_diag d;
+	unsigned i;
+
+	for (i = 0; i < SCANMSG_WINDOW; i++)
+		out[i] = &v[i];
+	memset(&m, 0, sizeof(m));
+	m.def = &scanmsg_to_worker.msgs[3];
+	m.type = SCANMSG_VERDICTS;
+	m.p = p;
+	m.len = n;
+	m.fd = -1;
+	return scanmsg_verdicts_decode(&m, out, max, got, &d);
+}
+
+/* A window's verdicts in one frame: whole, or refused with none kept. */
+static void
+test_verdicts_frame(void **state)
+{
+	static struct scanmsg_verdict v[SCANMSG_WINDOW];
+	struct wbuf b;
+	unsigned got = 99, i;
+
+	(void)state;
+	assert_int_equal(scanmsg_to_worker.msgs[3].type, SCANMSG_VERDICTS);
+	verdicts_frame(&b, 7, 3);
+	assert_int_equal(decode_verdicts(b.p, b.len, v, 16, &got), 0);
+	assert_int_equal(got, 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(v[i].id, 7 + i);
+	assert_int_equal(v[0].result, SCANMSG_CLEAN);
+	assert_int_equal(v[1].result, SCANMSG_MATCH);
+	assert_int_equal(v[1].nrules, 2);
+	assert_string_equal(v[1].rule[1], "second");
+	assert_int_equal(v[2].nrules, 0);
+	/* more than the worker awaits */
+	assert_int_equal(decode_verdicts(b.p, b.len, v, 2, &got), WARD_EPROTO);
+	assert_int_equal(got, 0);
+	/* trailing bytes; one byte short: none kept */
+	wbuf_u8(&b, 0);
+	assert_int_equal(decode_verdicts(b.p, b.len, v, 16, &got), WARD_EPROTO);
+	assert_int_equal(decode_verdicts(b.p, b.len - 2, v, 16, &got), WARD_EPROTO);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(v[i].id, 0);
+	wbuf_free(&b);
+	/* a count of 1 (that is a verdict frame), above the window, or
+	 * above what follows */
+	verdicts_frame(&b, 7, 1);
+	assert_int_equal(decode_verdicts(b.p, b.len, v, 16, &got), WARD_EPROTO);
+	wbuf_free(&b);
+	verdicts_frame(&b, 1, SCANMSG_WINDOW);
+	assert_int_equal(decode_verdicts(b.p, b.len, v, SCANMSG_WINDOW, &got), 0);
+	assert_int_equal(got, SCANMSG_WINDOW);
+	wbuf_patch_u32(&b, 0, SCANMSG_WINDOW + 1);
+	assert_int_equal(decode_verdicts(b.p, b.len, v, SCANMSG_WINDOW + 1, &got), WARD_EPROTO);
+	wbuf_patch_u32(&b, 0, 3);
+	assert_int_equal(decode_verdicts(b.p, b.len, v, SCANMSG_WINDOW, &got), WARD_EPROTO);
+	wbuf_free(&b);
+	/* a bad verdict after a good one: an id of 0 */
+	verdicts_frame(&b, 1, 2);
+	memset(b.p + 4 + 13, 0, 8);
+	assert_int_equal(decode_verdicts(b.p, b.len, v, 16, &got), WARD_EPROTO);
+	assert_int_equal(v[0].id, 0);
+	wbuf_free(&b);
+	/* the largest verdicts fill a frame of at most the payload limit */
+	assert_true(SCANMSG_VERDICT_MAX * 2 + 4 <= SCANMSG_VERDICTS_MAX);
+	assert_true(scanmsg_to_worker.msgs[3].max_len <= WARD_MAX_IPC_PAYLOAD);
+}
+
+/* A window of requests sent at once and read ahead by the scanner's end,
+ * answered in one frame; then a verdict for a request never sent. */
+static void
+test_window_round_trip(void **state)
+{
+	static struct scanmsg_verdict v2[SCANMSG_WINDOW];
+	struct scanmsg_verdict *out[SCANMSG_WINDOW], v;
+	struct scanmsg_scan q = {0, 5, 5, 1000}, q2;
+	struct ipc_out o[3];
+	struct ipc *w, *s;
+	struct ipc_msg m;
+	struct ward_diag d;
+	struct wbuf b[3];
+	unsigned i, sent, got;
+	int fd = temp_file("hello");
+
+	(void)state;
+	pair(&w, &s);
+	assert_int_equal(ipc_set_readahead(s, SCANMSG_WINDOW), 0);
+	for (i = 0; i < SCANMSG_WINDOW; i++)
+		out[i] = &v2[i];
+	for (i = 0; i < 3; i++) {
+		q.id = i + 1;
+		wbuf_init(&b[i]);
+		scanmsg_scan_encode(&b[i], &q);
+		o[i] = (struct ipc_out){SCANMSG_SCAN, b[i].p, b[i].len, fd};
+	}
+	assert_int_equal(ipc_send_many(w, o, 3, clock_mono() + 5, &sent, &d), 0);
+	assert_int_equal(sent, 3);
+	for (i = 0; i < 3; i++) {
+		wbuf_free(&b[i]);
+		assert_int_equal(ipc_recv(s, clock_mono() + 5, &m, &d), 0);
+		assert_int_equal(scanmsg_scan_decode(&m, &q2, &d), 0);
+		assert_int_equal(q2.id, i + 1);
+		assert_true(m.fd >= 0);
+		ipc_msg_close(&m);
+	}
+	verdicts_frame(&b[0], 1, 3);
+	assert_int_equal(ipc_send(s, SCANMSG_VERDICTS, b[0].p, b[0].len, -1, clock_mono() + 5, &d),
+			 0);
+	wbuf_free(&b[0]);
+	assert_int_equal(ipc_recv(w, clock_mono() + 5, &m, &d), 0);
+	assert_int_equal(scanmsg_verdicts_decode(&m, out, 3, &got, &d), 0);
+	assert_int_equal(got, 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(scanmsg_verdict_check(out[i], i + 1, 3, &d), 0);
+	/* the scanner answers a request the worker never sent */
+	memset(&v, 0, sizeof(v));
+	v.id = 4;
+	v.result = SCANMSG_CLEAN;
+	wbuf_init(&b[0]);
+	scanmsg_verdict_encode(&b[0], &v);
+	assert_int_equal(ipc_send(s, SCANMSG_VERDICT, b[0].p, b[0].len, -1, clock_mono() + 5, &d),
+			 0);
+	wbuf_free(&b[0]);
+	assert_int_equal(ipc_recv(w, clock_mono() + 5, &m, &d), 0);
+	assert_int_equal(scanmsg_verdict_decode(&m, &v, &d), 0);
+	assert_int_equal(scanmsg_verdict_check(&v, 4, 3, &d), WARD_EPROTO);
+	close(fd);
+	ipc_free(w);
+	ipc_free(s);
+}
+
 int
 main(void)
 {
@@ -377,6 +589,10 @@ main(void)
 	    cmocka_unit_test(test_malformed_verdicts),
 	    cmocka_unit_test(test_malformed_others),
 	    cmocka_unit_test(test_frames),
+	    cmocka_unit_test(test_verdict_window),
+	    cmocka_unit_test(test_blame),
+	    cmocka_unit_test(test_verdicts_frame),
+	    cmocka_unit_test(test_window_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

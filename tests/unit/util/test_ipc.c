@@ -5,6 +5,9 @@
  * memory file, a descriptor too many or too few — is refused with
  * WARD_EPROTO, the channel is closed and no received descriptor stays
  * open; a silent or stuck peer ends in WARD_ETIMEDOUT by the deadline.
+ * Frames sent many at a time and read ahead arrive in order, each checked
+ * as it is handed out: a bad one among them still closes the channel,
+ * after the good ones before it, and no descriptor read ahead leaks.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -590,15 +593,215 @@ test_answer_before_a_reset(void **state)
 	ipc_free(a);
 }
 
+/* An unlinked temporary file holding text: a descriptor to send. */
+static int
+temp_file(const char *text)
+{
+	char path[] = "/tmp/ward-ipc-XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	return fd;
+}
+
+/* Frames sent many at a time, read ahead four at a time: in order, each
+ * with its own descriptor; the count pending says what is buffered. */
+static void
+test_send_many_read_ahead(void **state)
+{
+	struct ipc *a, *b;
+	struct ipc_msg m;
+	struct ward_diag d;
+	struct ipc_out f[6];
+	uint64_t eight[6];
+	char got[8];
+	unsigned before = open_fds(), sent, i;
+	int fds[6];
+
+	(void)state;
+	pair(&a, &b);
+	assert_int_equal(ipc_set_readahead(b, 4), 0);
+	for (i = 0; i < 6; i++) {
+		char text[8];
+
+		snprintf(text, sizeof(text), "file%u", i);
+		fds[i] = temp_file(text);
+		eight[i] = i;
+		f[i] = (struct ipc_out){.type = T_FILE, .p = &eight[i], .len = 8, .fd = fds[i]};
+	}
+	f[2] = (struct ipc_out){.type = T_PING, .p = "ping", .len = 4, .fd = -1};
+	assert_int_equal(ipc_send_many(a, f, 6, clock_mono() + 5, &sent, &d), 0);
+	assert_int_equal(sent, 6);
+	for (i = 0; i < 6; i++)
+		close(fds[i]);
+	assert_int_equal(ipc_pending(b), 0);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+		assert_int_equal(m.seq, i + 1);
+		if (i == 0)
+			assert_int_equal(ipc_pending(b), 3); /* four read with the first */
+		if (i == 2) {
+			assert_int_equal(m.type, T_PING);
+			assert_int_equal(m.fd, -1);
+			assert_memory_equal(m.p, "ping", 4);
+			continue;
+		}
+		assert_int_equal(m.type, T_FILE);
+		assert_memory_equal(m.p, &eight[i], 8);
+		assert_int_equal(pread(m.fd, got, 5, 0), 5);
+		assert_int_equal(got[4], '0' + (int)i);
+		ipc_msg_close(&m);
+	}
+	assert_int_equal(ipc_pending(b), 0);
+	/* reading ahead without waiting: nothing, then what came */
+	assert_int_equal(ipc_read_ahead(b, &d), 0);
+	assert_int_equal(ipc_send_many(a, f + 2, 1, clock_mono() + 5, &sent, &d), 0);
+	assert_int_equal(ipc_send_many(a, f + 2, 1, clock_mono() + 5, &sent, &d), 0);
+	assert_int_equal(ipc_read_ahead(b, &d), 2);
+	assert_int_equal(ipc_read_ahead(b, &d), 2);
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+	assert_int_equal(m.seq, 7);
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+	assert_int_equal(m.seq, 8);
+	assert_int_equal(ipc_read_ahead(b, &d), 0);
+	assert_int_not_equal(ipc_fd(b), -1);
+	/* and singly after, by either end */
+	assert_int_equal(ipc_send(a, T_PING, "pong", 4, -1, clock_mono() + 5, &d), 0);
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+	assert_int_equal(m.seq, 9);
+	assert_memory_equal(m.p, "pong", 4);
+	/* the peer gone: what it sent is read, then the end */
+	assert_int_equal(ipc_send_many(a, f + 2, 1, clock_mono() + 5, &sent, &d), 0);
+	ipc_free(a);
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+	assert_true(ipc_read_ahead(b, &d) >= 1); /* the end, read ahead */
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), WARD_ECLOSED);
+	assert_int_equal(ipc_read_ahead(b, &d), WARD_ECLOSED);
+	ipc_free(b);
+	assert_int_equal(open_fds(), before);
+}
+
+/* ipc_send_many checks every frame before it sends the first; bounds. */
+static void
+test_send_many_checks_all(void **state)
+{
+	struct ipc *a, *b;
+	struct ipc_msg m;
+	struct ward_diag d;
+	struct ipc_out f[IPC_MAX_SEND + 1];
+	unsigned sent = 99, i;
+
+	(void)state;
+	pair(&a, &b);
+	for (i = 0; i < IPC_MAX_SEND + 1; i++)
+		f[i] = (struct ipc_out){.type = T_PING, .p = "ping", .len = 4, .fd = -1};
+	f[2].len = 3;
+	assert_int_equal(ipc_send_many(a, f, 3, clock_mono() + 5, &sent, &d), WARD_EINVAL);
+	assert_int_equal(sent, 0);
+	f[2].len = 4;
+	assert_int_equal(ipc_send_many(a, f, 0, clock_mono() + 5, &sent, &d), WARD_EINVAL);
+	assert_int_equal(ipc_send_many(a, f, IPC_MAX_SEND + 1, clock_mono() + 5, &sent, &d),
+			 WARD_EINVAL);
+	assert_int_equal(sent, 0);
+	/* nothing went: the first frame to arrive is number 1 of the next send */
+	assert_int_equal(ipc_send_many(a, f, IPC_MAX_SEND, clock_mono() + 5, &sent, &d), 0);
+	assert_int_equal(sent, IPC_MAX_SEND);
+	assert_int_equal(ipc_set_readahead(b, IPC_MAX_READAHEAD), 0);
+	for (i = 0; i < IPC_MAX_SEND; i++) {
+		assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+		assert_int_equal(m.seq, i + 1);
+	}
+	assert_int_equal(ipc_recv(b, clock_mono() + 0.05, &m, &d), WARD_ETIMEDOUT);
+	ipc_free(a);
+	ipc_free(b);
+}
+
+/* Read-ahead bounds; a bad frame among frames read ahead closes the
+ * channel once reached, and the descriptors of the frames behind it are
+ * closed; freeing a channel closes those still pending. */
+static void
+test_read_ahead_bad_frame(void **state)
+{
+	struct ipc *b, *a;
+	struct ipc_msg m;
+	struct ward_diag d;
+	struct ipc_out f[3];
+	uint8_t fr[IPC_HEADER + 8];
+	uint64_t eight = 0;
+	unsigned before = open_fds(), sent;
+	int s, fd;
+
+	(void)state;
+	s = raw_pair(&b);
+	assert_int_equal(ipc_set_readahead(b, 0), WARD_EINVAL);
+	assert_int_equal(ipc_set_readahead(b, IPC_MAX_READAHEAD + 1), WARD_EINVAL);
+	/* out of memory: the channel unchanged, still reading one at a time */
+	alloc_fail_after(1);
+	assert_int_equal(ipc_set_readahead(b, 8), WARD_ENOMEM);
+	alloc_fail_after(2);
+	assert_int_equal(ipc_set_readahead(b, 8), WARD_ENOMEM);
+	alloc_fail_after(0);
+	assert_int_equal(ipc_set_readahead(b, 1), 0);
+	assert_int_equal(ipc_set_readahead(b, 8), 0);
+	fd = temp_file("x");
+	header(fr, IPC_MAGIC, 1, 0, T_PING, 0, 4, 1);
+	memcpy(fr + IPC_HEADER, "ping", 4);
+	raw_send(s, fr, IPC_HEADER + 4, NULL, 0);
+	header(fr, IPC_MAGIC, 1, IPC_F_FD, T_FILE, 0, 8, 3); /* number 3 where 2 is due */
+	memset(fr + IPC_HEADER, 0, 8);
+	raw_send(s, fr, IPC_HEADER + 8, &fd, 1);
+	header(fr, IPC_MAGIC, 1, IPC_F_FD, T_FILE, 0, 8, 3);
+	raw_send(s, fr, IPC_HEADER + 8, &fd, 1);
+	close(fd);
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+	assert_int_equal(m.type, T_PING);
+	assert_int_equal(ipc_pending(b), 2);
+	assert_int_equal(ipc_set_readahead(b, 4), WARD_EINVAL); /* frames pending */
+	diag_clear(&d);
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), WARD_EPROTO);
+	assert_non_null(strstr(d.msg, "frame number 3 where 2 was due"));
+	assert_int_equal(m.fd, -1);
+	assert_int_equal(ipc_fd(b), -1);
+	assert_int_equal(ipc_pending(b), 0);
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), WARD_ECLOSED);
+	/* both descriptors closed, and the socket: the raw end alone is left */
+	assert_int_equal(open_fds(), before + 1);
+	ipc_free(b);
+	close(s);
+	/* pending frames' descriptors closed by ipc_free */
+	pair(&a, &b);
+	assert_int_equal(ipc_set_readahead(b, 4), 0);
+	fd = temp_file("y");
+	f[0] = f[1] = f[2] = (struct ipc_out){.type = T_FILE, .p = &eight, .len = 8, .fd = fd};
+	assert_int_equal(ipc_send_many(a, f, 3, clock_mono() + 5, &sent, &d), 0);
+	close(fd);
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+	ipc_msg_close(&m);
+	assert_int_equal(ipc_pending(b), 2);
+	ipc_free(b);
+	ipc_free(a);
+	assert_int_equal(open_fds(), before);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trips),		  cmocka_unit_test(test_send_checks_table),
-	    cmocka_unit_test(test_malformed_frames),	  cmocka_unit_test(test_oversized_frame),
-	    cmocka_unit_test(test_memfd_seals_enforced),  cmocka_unit_test(test_timeouts),
-	    cmocka_unit_test(test_answer_before_a_reset), cmocka_unit_test(test_bad_tables),
-	    cmocka_unit_test(test_frame_decode),	  cmocka_unit_test(test_alloc_failures),
+	    cmocka_unit_test(test_round_trips),
+	    cmocka_unit_test(test_send_checks_table),
+	    cmocka_unit_test(test_malformed_frames),
+	    cmocka_unit_test(test_oversized_frame),
+	    cmocka_unit_test(test_memfd_seals_enforced),
+	    cmocka_unit_test(test_timeouts),
+	    cmocka_unit_test(test_answer_before_a_reset),
+	    cmocka_unit_test(test_bad_tables),
+	    cmocka_unit_test(test_frame_decode),
+	    cmocka_unit_test(test_alloc_failures),
+	    cmocka_unit_test(test_send_many_read_ahead),
+	    cmocka_unit_test(test_send_many_checks_all),
+	    cmocka_unit_test(test_read_ahead_bad_frame),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
