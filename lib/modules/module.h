@@ -37,8 +37,8 @@ enum mod_id {
 };
 
 /* Types of values, indexes and arguments, as letters in signatures:
- * 'i' integer, 'f' float, 's' string, 'r' regular expression (arguments
- * only). */
+ * 'i' integer, 'f' float, 's' string; arguments only: 'b' boolean, 'r'
+ * regular expression. */
 enum mod_kind {
 	MOD_INT = 1,
 	MOD_FLOAT,
@@ -47,7 +47,7 @@ enum mod_kind {
 	MOD_ARRAY,  /* of elem, indexed by integer */
 	MOD_DICT,   /* of elem, indexed by string */
 	MOD_FUNC,   /* overloads */
-	MOD_CONST,  /* an integer constant (pe.MACHINE_I386) */
+	MOD_CONST,  /* a constant: integer (pe.MACHINE_I386), or float if elem is MOD_FLOAT */
 };
 
 /* A value's or a function's signature: what it returns, the indexes on
@@ -71,6 +71,7 @@ struct mod_member {
 	uint16_t id;			 /* a value (INT, FLOAT, STR, or ARRAY/DICT of those) */
 	const uint16_t *funcs;		 /* FUNC: ids of its overloads, 0-terminated */
 	int64_t value;			 /* CONST */
+	double fvalue;			 /* CONST with elem MOD_FLOAT (math.MEAN_BYTES) */
 };
 
 /* A value for one file, as the interpreter takes it. */

@@ -604,7 +604,7 @@ cc_sigtype(char c)
  */
 static int
 cc_module_call(struct cc_ctx *cx, const struct module *m, const struct mod_member *mb,
-	       const struct ast *call, const char *path, enum cc_type *t)
+	       const struct ast *call, enum cc_type *t)
 {
 	char have[MOD_MAX_ARGS + 1];
 	enum cc_type at;
@@ -641,7 +641,7 @@ cc_module_call(struct cc_ctx *cx, const struct module *m, const struct mod_membe
 		*t = cc_sigtype(sig->ret);
 		return 0;
 	}
-	return cc_err(cx, call, WARD_ESEMANTIC, "wrong arguments for function \"%s\"", path);
+	return cc_err(cx, call, WARD_ESEMANTIC, "wrong arguments for function \"%s\"", mb->name);
 }
 
 /* The longest chain of names, indexes and a call after a module's name. */
@@ -693,8 +693,13 @@ cc_module(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 			if (k != 0)
 				return cc_err(cx, steps[k - 1], WARD_ESEMANTIC,
 					      "\"%s\" is a constant", path);
-			cond_emit_int(&cx->w, mb->value);
-			*t = CC_INT;
+			if (mb->elem == MOD_FLOAT) {
+				cond_emit_float(&cx->w, mb->fvalue);
+				*t = CC_FLOAT;
+			} else {
+				cond_emit_int(&cx->w, mb->value);
+				*t = CC_INT;
+			}
 			return 0;
 		case MOD_STRUCT:
 			members = mb->fields;
@@ -722,7 +727,7 @@ cc_module(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 			if (k != 1)
 				return cc_err(cx, steps[k - 2], WARD_ESEMANTIC,
 					      "invalid use of \"%s()\"", path);
-			return cc_module_call(cx, m, mb, steps[0], path, t);
+			return cc_module_call(cx, m, mb, steps[0], t);
 		default: /* a value */
 			if (k != 0)
 				return cc_err(cx, steps[k - 1], WARD_ESEMANTIC,

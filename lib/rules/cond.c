@@ -86,7 +86,11 @@ cond_patch_jump(struct wbuf *w, size_t jump_off)
 static int
 vsig_type(char c)
 {
-	return c == 'i' ? V_INT : c == 'f' ? V_FLT : c == 's' ? V_STR : c == 'r' ? V_RE : 0;
+	return c == 'i' || c == 'b' ? V_INT
+	       : c == 'f'	    ? V_FLT
+	       : c == 's'	    ? V_STR
+	       : c == 'r'	    ? V_RE
+				    : 0;
 }
 
 struct vpend {

@@ -788,7 +788,7 @@ test_module_rules(void **state)
 	    {"import \"time\" rule r { condition: time.now > 0 }", "is a function"},
 	    {"import \"time\" rule r { condition: time.then() > 0 }", "invalid field name"},
 	    {"import \"time\" rule r { condition: time.now(1) > 0 }",
-	     "wrong arguments for function \"time.now\""},
+	     "wrong arguments for function \"now\""},
 	    {"import \"time\" rule r { condition: time.now()[0] > 0 }", "invalid use"},
 	};
 	size_t i;
