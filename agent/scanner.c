@@ -211,23 +211,45 @@ on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *ha
 #ifdef WARD_FAULT_INJECTION
 /* Test builds only: WARD_FAULT_SCANNER_CRASH_ON=TEXT makes the scanner
  * abort on a file whose first 64 KiB hold TEXT, as a matcher bug met by a
- * crafted file would. */
-static const char *fault_crash_on;
+ * crafted file would; WARD_FAULT_SCANNER_BREACH_ON=TEXT makes it send a
+ * forged verdict at once (for a request never sent, before the verdicts
+ * it holds) and go on, as a scanner taken over by such a file could. */
+static const char *fault_crash_on, *fault_breach_on;
 
-static void
-fault_scan(int fd)
+static int
+fault_has(int fd, const char *text)
 {
 	static char buf[65536];
 	ssize_t n;
 
-	if (fault_crash_on == NULL || fault_crash_on[0] == '\0')
-		return;
+	if (text == NULL || text[0] == '\0')
+		return 0;
 	n = pread(fd, buf, sizeof(buf), 0);
-	if (n > 0 && memmem(buf, (size_t)n, fault_crash_on, strlen(fault_crash_on)) != NULL)
+	return n > 0 && memmem(buf, (size_t)n, text, strlen(text)) != NULL;
+}
+
+static void
+fault_scan(struct ipc *ch, int fd, uint64_t id)
+{
+	if (fault_has(fd, fault_crash_on))
 		abort();
+	if (fault_has(fd, fault_breach_on)) {
+		static struct scanmsg_verdict forged;
+		struct wbuf w;
+
+		memset(&forged, 0, sizeof(forged));
+		forged.id = id + 1000;
+		forged.result = SCANMSG_CLEAN;
+		wbuf_init(&w);
+		scanmsg_verdict_encode(&w, &forged);
+		if (w.err == 0)
+			(void)ipc_send(ch, SCANMSG_VERDICT, w.p, w.len, -1,
+				       clock_mono() + SCANNER_SEND_S, NULL);
+		wbuf_free(&w);
+	}
 }
 #else
-#define fault_scan(fd) ((void)0)
+#define fault_scan(ch, fd, id) ((void)0)
 #endif
 
 /*
@@ -277,7 +299,7 @@ take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l, struct held *held
 		v.result = SCANMSG_ERROR;
 		v.error = SCANMSG_ERR_NOCONTENT;
 	} else {
-		fault_scan(m->fd);
+		fault_scan(ch, m->fd, q.id);
 		size = q.max_bytes > 0 && q.max_bytes < q.size ? q.max_bytes : q.size;
 		h.rs = l->rs;
 		/* The scan's time bound, kept here too: a scanner stuck in a
@@ -319,6 +341,7 @@ scanner_main(const struct agent_config *c)
 	(void)prctl(PR_SET_NAME, "wardd-scanner");
 #ifdef WARD_FAULT_INJECTION
 	fault_crash_on = getenv("WARD_FAULT_SCANNER_CRASH_ON");
+	fault_breach_on = getenv("WARD_FAULT_SCANNER_BREACH_ON");
 #endif
 	/* The worker sends up to SCANMSG_WINDOW requests ahead: read with
 	 * one system call, not one each. */

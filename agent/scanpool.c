@@ -377,6 +377,18 @@ scan_bound(const struct stat *st)
 	return SCAN_TIME_BASE_S + (double)st->st_size / SCAN_BYTES_PER_S;
 }
 
+/* The time bound of the n files f[idx[0..n)] scanned one after another. */
+static double
+window_bound(struct scanpool_file *f, const unsigned *idx, unsigned n)
+{
+	double t = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		t += scan_bound(f[idx[i]].st);
+	return t;
+}
+
 /*
  * Sends the scan requests for the files f[idx[0..n)] on p's channel with
  * one system call, as requests p->next_id + 1, ...; *sent says how many
@@ -518,26 +530,31 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 	first = p->next_id + 1;
 	r = send_scans(p, f, idx, n, clock_mono() + scan_bound(f[idx[0]].st), &sent, &d);
 	for (k = 0; k < sent; k += got) {
+		/* The scanner holds verdicts back: the next frame may come
+		 * only once every file in hand is scanned, so it may take as
+		 * long as all of them together. */
 		r = recv_verdicts(p, f, idx + k, sent - k, first + k,
-				  clock_mono() + scan_bound(f[idx[k]].st), &got, &d);
+				  clock_mono() + window_bound(f, idx + k, sent - k), &got, &d);
 		if (r != 0)
 			break;
 		for (j = 0; j < got; j++)
 			f[idx[k + j]].result = 0;
 	}
-	if (k == n) {
+	if (k == sent && r == 0) {
+		/* Every file sent has its verdict (the rest, if the send fell
+		 * short, go in the next window). */
 		p->fails = 0;
 		pthread_mutex_lock(&P.lock);
-		P.scans += n;
+		P.scans += k;
 		pthread_mutex_unlock(&P.lock);
 		give_back(p);
-		return n;
+		return k;
 	}
 	if (r == WARD_EPROTO)
 		log_attack(&d);
 	memset(f[idx[k]].v, 0, sizeof(*f[idx[k]].v));
 	proc_end(p, &status);
-	blame = scanmsg_blame(k, sent, r == WARD_EPROTO);
+	blame = scanmsg_blame(k, sent);
 	if (blame == SCANMSG_BLAME_NONE) {
 		/* Every file sent has its verdict; the next could not be sent:
 		 * the scanner went away while it had no file (killed from
@@ -547,9 +564,9 @@ scan_some(struct active *a, struct scanpool_file *f, const unsigned *idx, unsign
 		return k;
 	}
 	if (blame == SCANMSG_BLAME_UNSURE) {
-		/* It died or hung with files k..sent-1 in hand and their
-		 * verdicts held back: no innocent file takes the blame —
-		 * each is sent again alone. */
+		/* It died, hung or broke the protocol with files k..sent-1
+		 * in hand and their verdicts held back: no innocent file
+		 * takes the blame — each is sent again alone. */
 		*unsure = sent - k;
 		warm(p, a);
 		give_back(p);
@@ -593,7 +610,7 @@ scanpool_scan_batch(struct active *a, struct scanpool_file *f, unsigned n)
 			f[idx[i]].result = WARD_EIO;
 			done = 1;
 		}
-		if (done > 0)
+		if (done > 0 || unsure > 0)
 			fails = 0;
 	}
 }

@@ -272,11 +272,11 @@ scanmsg_verdict_check(const struct scanmsg_verdict *v, uint64_t want, uint64_t l
 }
 
 enum scanmsg_blame
-scanmsg_blame(unsigned answered, unsigned sent, int broken)
+scanmsg_blame(unsigned answered, unsigned sent)
 {
 	if (answered >= sent)
 		return SCANMSG_BLAME_NONE;
-	if (broken || sent - answered == 1)
+	if (sent - answered == 1)
 		return SCANMSG_BLAME_FIRST;
 	return SCANMSG_BLAME_UNSURE;
 }

@@ -193,12 +193,15 @@ enum scanmsg_blame {
 
 /*
  * Whom a scanner's end blames: of sent requests, answered had their
- * verdicts before the scanner died, hung (broken: 0) or answered the next
- * one in breach of the protocol (broken: 1).  A scanner holds verdicts
- * back (agent/scanner.c), so a death with several files in hand names
- * none of them; a breach is the frame that answered the first.
+ * verdicts before the scanner died, hung or broke the protocol.  A
+ * scanner holds verdicts back (agent/scanner.c), so an end with several
+ * files in hand names none of them — a breach neither: the file that took
+ * the scanner over may be any of them, and the frame it sends first says
+ * nothing of which (blaming the oldest would let one hostile file have
+ * its innocent neighbours recorded as poison, one per retry, until the
+ * crash guard counts them against the content).
  */
-enum scanmsg_blame scanmsg_blame(unsigned answered, unsigned sent, int broken);
+enum scanmsg_blame scanmsg_blame(unsigned answered, unsigned sent);
 
 /* A static English name of an error ("read"); "?" when out of range. */
 const char *scanmsg_error_name(enum scanmsg_error e);

@@ -245,6 +245,43 @@ def test_two_poison_files_in_one_window_each_blamed_alone(box):
     assert st["content"]["current"]["version"] == version and st["mode"] == "protecting", st
 
 
+BREACH = "WARD-BREACH-4b2e"
+
+
+def test_a_hostile_file_cannot_have_its_neighbours_recorded_as_poison(ward, tmp_path):
+    # A file that takes a scanner over can make it send a forged frame
+    # before the verdicts it holds for the files scanned before it.  The
+    # forgery is an attack on the protocol, but it does not say which file
+    # in hand did it: none is blamed until a file does it alone.  Only the
+    # hostile file is recorded — not the innocent ones ahead of it in its
+    # window (one per retry until the crash guard counted them against the
+    # content, before) — and the agent keeps its content and mode.
+    with onaccess_box(ward, tmp_path, "scanner", fault=True,
+                      env={"WARD_FAULT_SCANNER_BREACH_ON": BREACH}) as b:
+        a = b.agent()
+        version = a.status()["content"]["current"]["version"]
+        tree = os.path.join(str(b.tmp), "tree")
+        os.mkdir(tree)
+        names = []
+        for i in range(12):
+            p = os.path.join(tree, "f%03d" % i)
+            with open(p, "wb") as f:
+                if i == 5:
+                    f.write(("hostile %s\n" % BREACH).encode())
+                else:
+                    f.write(EICAR if i == 2 else b"clean %d\n" % i)
+            names.append(p)
+        res = agent_scan(a, tree)
+        assert [x["path"] for x in res["poison"]] == [names[5]], res["poison"]
+        assert {m["path"] for m in res["matches"]} == {names[2]}, res
+        st = a.status()
+        assert [f["path"] for f in st["scanners"]["poison_files"]] == [names[5]], st["scanners"]
+        assert st["mode"] == "protecting", st
+        assert st["content"]["current"]["version"] == version, st["content"]
+        # The attack is said, as an attack.
+        assert "protocol violation" in a.read_log(), a.read_log()[-3000:]
+
+
 def test_a_scanner_killed_while_idle_blames_no_file(box):
     # A scanner killed from outside while it has no file (its user's other
     # processes can signal it) costs a restart, never a file's good name:
