@@ -299,3 +299,111 @@ def test_elf_made_and_damaged_files(tmp):
     assert not bad, "\n".join(bad[:10])
     assert compared >= 100
     print("elf oracle: %d made or damaged files agree (%d yara could not)" % (compared, skipped))
+
+
+# --- math and hash: every value of ours as a rule that yara must match ---
+
+def func_rules(lines):
+    """mod_dump's "EXPR<TAB>KIND<TAB>VALUE" lines as rules r0, r1, ... that
+    hold when yara agrees (exactly: floats as their exact decimal)."""
+    rules, cases = [], []
+    for line in lines:
+        expr, kind, value = line.split("\t")
+        if expr.startswith("hash.sm3"):
+            continue  # ward's own, not yara's
+        if kind == "u":
+            cond = "not defined %s" % expr
+        elif kind == "s":
+            cond = '%s == "%s"' % (expr, value)
+        elif kind in ("i", "f"):
+            cond = "%s == %s" % (expr, value)
+        else:
+            raise AssertionError("mod_dump: %s" % line)
+        cases.append(cond)
+        rules.append("rule r%d { condition: %s }" % (len(rules), cond))
+    return 'import "math"\nimport "hash"\n' + "\n".join(rules) + "\n", cases
+
+
+def yara_matches(rules_text, target, tmp):
+    rp = os.path.join(tmp, "funcs.yar")
+    with open(rp, "w") as f:
+        f.write(rules_text)
+    p = subprocess.run(["yara", rp, target], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    return {line.split()[0] for line in p.stdout.decode().splitlines() if line.strip()}
+
+
+def check_rules(rules_text, cases, target, tmp):
+    got = yara_matches(rules_text, target, tmp)
+    bad = [c for i, c in enumerate(cases) if "r%d" % i not in got]
+    return bad
+
+
+def ranges_of(size, rng):
+    r = [(0, size), (0, 0), (size, 0), (size, 10), (-1, 5), (5, -1), (0, 100),
+         (max(size - 1, 0), 1), (max(size - 7, 0), 1 << 40)]
+    for _ in range(3):
+        o = rng.randrange(size + 1)
+        r.append((o, rng.randrange(size - o + 2)))
+    return r
+
+
+def func_files(tmp):
+    rng = random.Random(SEED)
+    out = []
+
+    def put(name, data):
+        p = os.path.join(tmp, name)
+        with open(p, "wb") as f:
+            f.write(data)
+        out.append(p)
+
+    put("empty", b"")
+    put("one", b"\x41")
+    put("six", b"\x00\xff\x10\x80\x7f\x01")
+    put("zeros", b"\0" * 70000)
+    put("random", bytes(rng.randrange(256) for _ in range(200000)))
+    put("text", b"The quick brown fox jumps over the lazy dog\n" * 3000)
+    out += real_elf_files(400)[::16][:25]
+    return out
+
+
+def test_math_hash_over_files(tmp):
+    need_tools()
+    rng = random.Random(SEED)
+    total, bad = 0, []
+    for path in func_files(tmp):
+        size = os.path.getsize(path)
+        args = []
+        for o, l in ranges_of(size, rng):
+            args += [str(o), str(l)]
+        p = subprocess.run([DUMP, "funcs", path] + args, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=300)
+        assert p.returncode == 0, p.stderr.decode()[-2000:]
+        text, cases = func_rules(p.stdout.decode().splitlines())
+        total += len(cases)
+        bad += ["%s: %s" % (path, c) for c in check_rules(text, cases, path, tmp)]
+    assert not bad, "%d of %d disagree:\n%s" % (len(bad), total, "\n".join(b[:300] for b in bad[:10]))
+    assert total >= 500
+    print("math/hash oracle: %d cases over files agree" % total)
+
+
+def test_math_hash_over_strings(tmp):
+    need_tools()
+    rng = random.Random(SEED + 1)
+    strings = [b"", b"a", b"abc", b"\0", b"\0\0\0\0\0\0", b"abcdef", bytes(range(256))]
+    for _ in range(20):
+        n = rng.choice((1, 5, 6, 7, 12, 60, 200))
+        strings.append(bytes(rng.randrange(256) for _ in range(n)))
+    p = subprocess.run([DUMP, "strfuncs"] + [s.hex() for s in strings], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    text, cases = func_rules(p.stdout.decode().splitlines())
+    target = os.path.join(tmp, "any")
+    with open(target, "wb") as f:
+        f.write(b"x")
+    bad = check_rules(text, cases, target, tmp)
+    assert not bad, "%d of %d disagree:\n%s" % (len(bad), len(cases), "\n".join(b[:300] for b in bad[:10]))
+    assert len(cases) >= 200
+    print("math/hash oracle: %d cases over strings agree" % len(cases))

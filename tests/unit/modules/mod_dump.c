@@ -5,6 +5,14 @@
  *
  *   mod_dump elf FILE        every defined elf field, one "path = value" a
  *                            line (strings quoted and escaped as yara -D)
+ *   mod_dump funcs FILE OFF LEN ...
+ *                            the math and hash functions of each range and
+ *                            of the whole file, one "EXPR<TAB>KIND<TAB>VALUE"
+ *                            a line: KIND i (integer), f (float, exact
+ *                            decimal %.70f), s (string) or u (undefined)
+ *   mod_dump strfuncs HEX ...
+ *                            the same for the string forms over each string
+ *                            given in hex
  *
  * The file is read with pread through a freader window, as the scanner
  * reads it.
@@ -20,6 +28,8 @@
 
 #include "modules/elf.h"
 #include "modules/freader.h"
+#include "modules/hashfn.h"
+#include "modules/mathfn.h"
 
 static int
 read_fd(void *arg, uint64_t off, void *buf, size_t n)
@@ -96,6 +106,171 @@ dump_elf(struct freader *f)
 	return 0;
 }
 
+static void
+out_i(const char *expr, int defined, int64_t v)
+{
+	if (defined)
+		printf("%s\ti\t%" PRId64 "\n", expr, v);
+	else
+		printf("%s\tu\t\n", expr);
+}
+
+static void
+out_f(const char *expr, int defined, double v)
+{
+	if (defined)
+		printf("%s\tf\t%.70f\n", expr, v);
+	else
+		printf("%s\tu\t\n", expr);
+}
+
+static void
+out_s(const char *expr, int r, const char *v)
+{
+	if (r == 1)
+		printf("%s\ts\t%s\n", expr, v);
+	else if (r == 0)
+		printf("%s\tu\t\n", expr);
+	else
+		printf("%s\terror\t%d\n", expr, r);
+}
+
+static const char *const hash_names[] = {"md5", "sha1", "sha256", "sm3"};
+static const double means[] = {127.5, 89.3};
+
+/* The range forms over (off, len); args is how they are spelt. */
+static void
+dump_range(struct freader *f, int64_t off, int64_t len, const char *args)
+{
+	char expr[256], hex[HASHFN_HEX_MAX];
+	int64_t iv = 0;
+	double fv = 0;
+	int a, d, b;
+
+#define EXPR(...) snprintf(expr, sizeof(expr), __VA_ARGS__)
+	EXPR("math.entropy(%s)", args);
+	d = mathfn_entropy(f, off, len, &fv);
+	out_f(expr, d, fv);
+	EXPR("math.mean(%s)", args);
+	d = mathfn_mean(f, off, len, &fv);
+	out_f(expr, d, fv);
+	for (a = 0; a < 2; a++) {
+		EXPR("math.deviation(%s, %.1f)", args, means[a]);
+		d = mathfn_deviation(f, off, len, means[a], &fv);
+		out_f(expr, d, fv);
+	}
+	EXPR("math.serial_correlation(%s)", args);
+	d = mathfn_serial_correlation(f, off, len, &fv);
+	out_f(expr, d, fv);
+	EXPR("math.monte_carlo_pi(%s)", args);
+	d = mathfn_monte_carlo_pi(f, off, len, &fv);
+	out_f(expr, d, fv);
+	EXPR("math.mode(%s)", args);
+	d = mathfn_mode(f, off, len, &iv);
+	out_i(expr, d, iv);
+	for (b = 0; b < 256; b += 85) {
+		EXPR("math.count(%d, %s)", b, args);
+		d = mathfn_count(f, b, off, len, &iv);
+		out_i(expr, d, iv);
+		EXPR("math.percentage(%d, %s)", b, args);
+		d = mathfn_percentage(f, b, off, len, &fv);
+		out_f(expr, d, fv);
+	}
+	for (a = HASHFN_MD5; a <= HASHFN_SM3; a++) {
+		EXPR("hash.%s(%s)", hash_names[a], args);
+		out_s(expr, hashfn_digest(f, a, off, len, hex, sizeof(hex)), hex);
+	}
+	EXPR("hash.checksum32(%s)", args);
+	d = hashfn_checksum32(f, off, len, &iv);
+	out_i(expr, d, iv);
+	EXPR("hash.crc32(%s)", args);
+	d = hashfn_crc32(f, off, len, &iv);
+	out_i(expr, d, iv);
+#undef EXPR
+}
+
+static int
+dump_funcs(struct freader *f, int argc, char **argv)
+{
+	char args[128], expr[64];
+	int64_t off, len, iv = 0;
+	double fv = 0;
+	int i, b, d;
+
+	for (i = 0; i + 1 < argc; i += 2) {
+		off = strtoll(argv[i], NULL, 0);
+		len = strtoll(argv[i + 1], NULL, 0);
+		snprintf(args, sizeof(args), "%s, %s", argv[i], argv[i + 1]);
+		dump_range(f, off, len, args);
+	}
+	for (b = 0; b < 256; b += 51) {
+		snprintf(expr, sizeof(expr), "math.count(%d)", b);
+		d = mathfn_count_whole(f, b, &iv);
+		out_i(expr, d, iv);
+		snprintf(expr, sizeof(expr), "math.percentage(%d)", b);
+		d = mathfn_percentage_whole(f, b, &fv);
+		out_f(expr, d, fv);
+	}
+	d = mathfn_mode_whole(f, &iv);
+	out_i("math.mode()", d, iv);
+	return 0;
+}
+
+/* The string forms over the bytes given in hex. */
+static int
+dump_strfuncs(int argc, char **argv)
+{
+	static uint8_t p[4096];
+	char lit[4 * sizeof(p) + 3], expr[sizeof(lit) + 64], hex[HASHFN_HEX_MAX];
+	double fv = 0;
+	size_t n, k;
+	int i, a, d;
+
+	for (i = 0; i < argc; i++) {
+		n = strlen(argv[i]) / 2;
+		if (n > sizeof(p))
+			return 1;
+		lit[0] = '"';
+		for (k = 0; k < n; k++) {
+			unsigned x;
+
+			if (sscanf(argv[i] + 2 * k, "%2x", &x) != 1)
+				return 1;
+			p[k] = (uint8_t)x;
+			snprintf(lit + 1 + 4 * k, 5, "\\x%02x", x);
+		}
+		snprintf(lit + 1 + 4 * n, 2, "\"");
+#define EXPR(...) snprintf(expr, sizeof(expr), __VA_ARGS__)
+		EXPR("math.entropy(%s)", lit);
+		d = mathfn_entropy_str(p, n, &fv);
+		out_f(expr, d, fv);
+		EXPR("math.mean(%s)", lit);
+		d = mathfn_mean_str(p, n, &fv);
+		out_f(expr, d, fv);
+		for (a = 0; a < 2; a++) {
+			EXPR("math.deviation(%s, %.1f)", lit, means[a]);
+			d = mathfn_deviation_str(p, n, means[a], &fv);
+			out_f(expr, d, fv);
+		}
+		EXPR("math.serial_correlation(%s)", lit);
+		d = mathfn_serial_correlation_str(p, n, &fv);
+		out_f(expr, d, fv);
+		EXPR("math.monte_carlo_pi(%s)", lit);
+		d = mathfn_monte_carlo_pi_str(p, n, &fv);
+		out_f(expr, d, fv);
+		for (a = HASHFN_MD5; a <= HASHFN_SM3; a++) {
+			EXPR("hash.%s(%s)", hash_names[a], lit);
+			out_s(expr, hashfn_digest_str(a, p, n, hex, sizeof(hex)), hex);
+		}
+		EXPR("hash.checksum32(%s)", lit);
+		out_i(expr, 1, hashfn_checksum32_str(p, n));
+		EXPR("hash.crc32(%s)", lit);
+		out_i(expr, 1, hashfn_crc32_str(p, n));
+#undef EXPR
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -105,9 +280,11 @@ main(int argc, char **argv)
 	int fd, r = 2;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: mod_dump elf FILE\n");
+		fprintf(stderr, "usage: mod_dump elf|funcs FILE [OFF LEN]... | strfuncs HEX...\n");
 		return 2;
 	}
+	if (strcmp(argv[1], "strfuncs") == 0)
+		return dump_strfuncs(argc - 2, argv + 2);
 	fd = open(argv[2], O_RDONLY);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		perror(argv[2]);
@@ -116,6 +293,8 @@ main(int argc, char **argv)
 	freader_init_fn(&f, (uint64_t)st.st_size, read_fd, &fd, win);
 	if (strcmp(argv[1], "elf") == 0)
 		r = dump_elf(&f) == 0 ? 0 : 1;
+	else if (strcmp(argv[1], "funcs") == 0)
+		r = dump_funcs(&f, argc - 3, argv + 3);
 	close(fd);
 	return r;
 }
