@@ -83,6 +83,7 @@ struct ctx {
 	uint64_t size;
 	int is64, be;
 	struct elf_info *e;
+	uint64_t scan; /* bytes left to look at for names' ends */
 	char name[WARD_MAX_ELF_NAME + 1];
 };
 
@@ -166,11 +167,17 @@ name_at(struct ctx *c, uint64_t base, uint64_t limit, uint32_t index)
 	if (max > WARD_MAX_ELF_NAME + 1) {
 		max = WARD_MAX_ELF_NAME + 1;
 	}
+	if (c->scan < max) {
+		c->e->truncated = 1;
+		return NO_NAME;
+	}
 	if (freader_cstr(c->f, at, (size_t)max, c->name, sizeof(c->name), &len) != 0) {
+		c->scan -= max;
 		if (max == WARD_MAX_ELF_NAME + 1)
 			c->e->truncated = 1;
 		return NO_NAME;
 	}
+	c->scan -= len + 1;
 	if (c->e->names.len + len + 1 > WARD_MAX_ELF_NAME_BYTES) {
 		c->e->truncated = 1;
 		return NO_NAME;
@@ -431,6 +438,7 @@ elf_parse(struct freader *f, struct elf_info **out)
 	}
 	c->f = f;
 	c->size = f->size;
+	c->scan = WARD_MAX_ELF_NAME_SCAN;
 	c->is64 = id[4] == 2;
 	c->be = id[5] == 2;
 	hsz = EHDR_SIZE(c);

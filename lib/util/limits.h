@@ -185,5 +185,9 @@
 #define WARD_MAX_ELF_NAME 16384
 /* Bytes of all ELF names held together, with their NULs. */
 #define WARD_MAX_ELF_NAME_BYTES (64u * 1024 * 1024)
+/* Bytes of string tables read looking for the ends of ELF names: a
+ * million symbols naming one long unterminated string would otherwise cost
+ * a million times WARD_MAX_ELF_NAME. */
+#define WARD_MAX_ELF_NAME_SCAN (256u * 1024 * 1024)
 
 #endif
