@@ -407,3 +407,20 @@ def test_math_hash_over_strings(tmp):
     assert not bad, "%d of %d disagree:\n%s" % (len(bad), len(cases), "\n".join(b[:300] for b in bad[:10]))
     assert len(cases) >= 200
     print("math/hash oracle: %d cases over strings agree" % len(cases))
+
+
+def test_math_integer_functions(tmp):
+    need_tools()
+    ints = ["-9223372036854775807", "-5", "-1", "0", "1", "2", "7", "4294967296",
+            "9223372036854775807"]
+    p = subprocess.run([DUMP, "intfuncs"] + ints, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    text, cases = func_rules(p.stdout.decode().splitlines())
+    target = os.path.join(tmp, "any")
+    with open(target, "wb") as f:
+        f.write(b"x")
+    bad = check_rules(text, cases, target, tmp)
+    assert not bad, "%d of %d disagree:\n%s" % (len(bad), len(cases), "\n".join(bad[:10]))
+    assert len(cases) >= 200
+    print("math oracle: %d integer cases agree" % len(cases))

@@ -10,6 +10,9 @@
  *                            of the whole file, one "EXPR<TAB>KIND<TAB>VALUE"
  *                            a line: KIND i (integer), f (float, exact
  *                            decimal %.70f), s (string) or u (undefined)
+ *   mod_dump intfuncs A B ...
+ *                            math.min, max, abs, to_number, in_range of the
+ *                            integers given, pairwise
  *   mod_dump strfuncs HEX ...
  *                            the same for the string forms over each string
  *                            given in hex
@@ -216,6 +219,36 @@ dump_funcs(struct freader *f, int argc, char **argv)
 	return 0;
 }
 
+/* The functions of integers (and in_range of floats) over each pair. */
+static int
+dump_intfuncs(int argc, char **argv)
+{
+	char expr[128];
+	int64_t a, b;
+	int i, j;
+
+	for (i = 0; i < argc; i++) {
+		a = strtoll(argv[i], NULL, 0);
+		snprintf(expr, sizeof(expr), "math.abs(%s)", argv[i]);
+		out_i(expr, 1, mathfn_abs(a));
+		snprintf(expr, sizeof(expr), "math.to_number(%s == 0)", argv[i]);
+		out_i(expr, 1, mathfn_to_number(a == 0));
+		for (j = 0; j < argc; j++) {
+			b = strtoll(argv[j], NULL, 0);
+			snprintf(expr, sizeof(expr), "math.min(%s, %s)", argv[i], argv[j]);
+			out_i(expr, 1, mathfn_min(a, b));
+			snprintf(expr, sizeof(expr), "math.max(%s, %s)", argv[i], argv[j]);
+			out_i(expr, 1, mathfn_max(a, b));
+			snprintf(expr, sizeof(expr), "math.in_range(%s.5, %s.0, %s.0)", argv[i],
+				 argv[i], argv[j]);
+			out_i(expr, 1,
+			      mathfn_in_range((double)a + (a < 0 ? -0.5 : 0.5), (double)a,
+					      (double)b));
+		}
+	}
+	return 0;
+}
+
 /* The string forms over the bytes given in hex. */
 static int
 dump_strfuncs(int argc, char **argv)
@@ -283,6 +316,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: mod_dump elf|funcs FILE [OFF LEN]... | strfuncs HEX...\n");
 		return 2;
 	}
+	if (strcmp(argv[1], "intfuncs") == 0)
+		return dump_intfuncs(argc - 2, argv + 2);
 	if (strcmp(argv[1], "strfuncs") == 0)
 		return dump_strfuncs(argc - 2, argv + 2);
 	fd = open(argv[2], O_RDONLY);
