@@ -171,4 +171,23 @@
  * the longest fields, and room for the JSON around them. */
 #define WARD_MAX_EXCEPT_JSON (2u * 1024 * 1024)
 
+/* --- Rule modules --- */
+
+/* ELF symbols held per table (symtab, dynsym): a large unstripped library
+ * has a few hundred thousand; more are counted but left undefined, so that
+ * a file cannot make the parse hold a table the size of itself. */
+#define WARD_MAX_ELF_SYMBOLS (1u << 20)
+/* ELF dynamic entries read over all PT_DYNAMIC segments together: real
+ * files have under a hundred; the walk stops at a DT_NULL or this. */
+#define WARD_MAX_ELF_DYNAMIC (1u << 16)
+/* Bytes of one ELF section or symbol name (long C++ names run to a few
+ * KiB); a longer one is left undefined, and no name lookup reads more. */
+#define WARD_MAX_ELF_NAME 16384
+/* Bytes of all ELF names held together, with their NULs. */
+#define WARD_MAX_ELF_NAME_BYTES (64u * 1024 * 1024)
+/* Bytes of string tables read looking for the ends of ELF names: a
+ * million symbols naming one long unterminated string would otherwise cost
+ * a million times WARD_MAX_ELF_NAME. */
+#define WARD_MAX_ELF_NAME_SCAN (256u * 1024 * 1024)
+
 #endif
