@@ -7,11 +7,15 @@
  * file, never the scan failed.
  */
 #include "modules/module.h"
+#include "modules/mod_hash.h"
+#include "modules/mod_math.h"
 #include "modules/mod_time.h"
 
 #include <string.h>
 
 static const struct module *const modules[] = {
+    &mod_math,
+    &mod_hash,
     &mod_time,
 };
 

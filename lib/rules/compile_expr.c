@@ -598,13 +598,14 @@ cc_sigtype(char c)
 }
 
 /*
- * The call of function mb of module m (its indexes are on the stack):
+ * The call of function mb (named at name) of module m (its indexes are on
+ * the stack):
  * the overload whose arguments have the types of call's, as yara chooses
  * it; its arguments compiled in order.
  */
 static int
 cc_module_call(struct cc_ctx *cx, const struct module *m, const struct mod_member *mb,
-	       const struct ast *call, enum cc_type *t)
+	       const struct ast *name, const struct ast *call, enum cc_type *t)
 {
 	char have[MOD_MAX_ARGS + 1];
 	enum cc_type at;
@@ -641,7 +642,7 @@ cc_module_call(struct cc_ctx *cx, const struct module *m, const struct mod_membe
 		*t = cc_sigtype(sig->ret);
 		return 0;
 	}
-	return cc_err(cx, call, WARD_ESEMANTIC, "wrong arguments for function \"%s\"", mb->name);
+	return cc_err(cx, name, WARD_ESEMANTIC, "wrong arguments for function \"%s\"", mb->name);
 }
 
 /* The longest chain of names, indexes and a call after a module's name. */
@@ -727,7 +728,7 @@ cc_module(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 			if (k != 1)
 				return cc_err(cx, steps[k - 2], WARD_ESEMANTIC,
 					      "invalid use of \"%s()\"", path);
-			return cc_module_call(cx, m, mb, steps[0], t);
+			return cc_module_call(cx, m, mb, root, steps[0], t);
 		default: /* a value */
 			if (k != 0)
 				return cc_err(cx, steps[k - 1], WARD_ESEMANTIC,

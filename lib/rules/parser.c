@@ -502,7 +502,8 @@ parser_args(struct parser *p, struct ast *call)
 			arg->height = 1;
 			if ((r = parser_next(p)) != 0)
 				goto out;
-		} else if ((r = parser_prim(p, &arg, parser_or)) != 0) {
+		} else if ((r = parser_or(p, &arg)) != 0) {
+			/* any expression: a boolean one too (math.to_number) */
 			goto out;
 		}
 		if (call->args == NULL &&

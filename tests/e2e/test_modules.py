@@ -1,0 +1,96 @@
+"""
+Rule modules (math, hash, time) end to end: `ward scan` and the agent's
+unprivileged, seccomp-confined scanners give the same answers, the ones a
+user computes by hand, and a scanner that evaluates them neither crashes
+nor is killed by its sandbox.
+"""
+
+import hashlib
+import json
+import math
+import os
+import zlib
+
+from agentlib import onaccess_box, signed_bundle
+
+
+def entropy(data):
+    n = len(data)
+    counts = [data.count(bytes([b])) for b in range(256)]
+    return -sum(c / n * math.log2(c / n) for c in counts if c)
+
+
+FILES = {
+    "text": b"The quick brown fox jumps over the lazy dog.\n" * 50,
+    "random": bytes((i * 2654435761 >> 13) & 0xff for i in range(70000)),
+    "zeros": b"\0" * 3000,
+}
+
+
+def rules_for(files):
+    """Rules true on exactly one file each, by digest, entropy or count,
+    and rules that are false everywhere (a range outside every file)."""
+    out = ['import "math"', 'import "hash"', 'import "time"']
+    for name, data in sorted(files.items()):
+        out.append('rule md5_%s { condition: hash.md5(0, filesize) == "%s" }' % (
+            name, hashlib.md5(data).hexdigest()))
+        out.append('rule sha1_%s { condition: hash.sha1(0, filesize) == "%s" }' % (
+            name, hashlib.sha1(data).hexdigest()))
+        out.append('rule sha256_%s { condition: hash.sha256(0, filesize) == "%s" }' % (
+            name, hashlib.sha256(data).hexdigest()))
+        out.append('rule sm3_%s { condition: hash.sm3(0, filesize) == "%s" }' % (
+            name, hashlib.new("sm3", data).hexdigest()))
+        out.append("rule crc_%s { condition: hash.crc32(0, filesize) == %d }" % (
+            name, zlib.crc32(data)))
+        e = entropy(data)
+        out.append("rule ent_%s { condition: math.entropy(0, filesize) > %.6f and "
+                   "math.entropy(0, filesize) < %.6f and filesize == %d }" % (
+                       name, e - 1e-6, e + 1e-6, len(data)))
+    out.append("rule never { condition: defined math.entropy(filesize, 1) or "
+               "hash.md5(filesize + 1, 1) == \"\" }")
+    out.append("rule now { condition: time.now() > 1700000000 and filesize == 3000 }")
+    return "\n".join(out) + "\n"
+
+
+def want(files):
+    w = {}
+    for name in files:
+        w[name] = {"%s_%s" % (k, name) for k in ("md5", "sha1", "sha256", "sm3", "crc", "ent")}
+    w["zeros"].add("now")
+    return w
+
+
+def test_modules_in_ward_scan_and_in_the_agents_scanners(ward, tmp_path):
+    rules = tmp_path / "mods.yar"
+    rules.write_text(rules_for(FILES))
+    with onaccess_box(ward, tmp_path, "modules") as b:
+        tree = os.path.join(b.mnt, "tree")
+        os.mkdir(tree)
+        for name, data in FILES.items():
+            with open(os.path.join(tree, name), "wb") as f:
+                f.write(data)
+        # ward scan, by hand
+        p = ward.run("scan", "--format", "json", "--rules", str(rules), tree)
+        assert p.returncode == 1, p.stderr
+        got = {}
+        for line in p.stdout.splitlines():
+            o = json.loads(line)
+            if "rule" in o:
+                got.setdefault(os.path.basename(o["path"]), set()).add(o["rule"])
+        assert got == want(FILES), got
+        # the agent, with the rules in its content
+        a = b.agent()
+        bundle = signed_bundle(ward, tmp_path, b.rel[0], 2, extra_rule=rules_for(FILES))
+        r = a.apply(bundle)
+        assert r.returncode == 0, r.stderr
+        r = a.agent("scan", tree, "--format", "json")
+        assert r.returncode == 1, r.stdout + r.stderr
+        res = json.loads(r.stdout)
+        agot = {}
+        for m in res["matches"]:
+            for rule in m["rules"] if "rules" in m else [m["rule"]]:
+                agot.setdefault(os.path.basename(m["path"]), set()).add(rule)
+        assert agot == got, (agot, got)
+        sc = a.status()["scanners"]
+        assert sc["crashes"] == 0 and sc["poison_files"] == [], sc
+        assert a.status()["mode"] == "protecting"
