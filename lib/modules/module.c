@@ -7,6 +7,7 @@
  * file, never the scan failed.
  */
 #include "modules/module.h"
+#include "modules/mod_elf.h"
 #include "modules/mod_hash.h"
 #include "modules/mod_math.h"
 #include "modules/mod_time.h"
@@ -14,6 +15,7 @@
 #include <string.h>
 
 static const struct module *const modules[] = {
+    &mod_elf,
     &mod_math,
     &mod_hash,
     &mod_time,
@@ -25,11 +27,19 @@ static const char *const known[] = {
     "time", "console", "string", "dex",	 "macho",  "tests",  "lnk",
 };
 
+/* Modules whose names are built from their parser's tables. */
+static void
+init_all(void)
+{
+	mod_elf_init();
+}
+
 const struct module *
 mod_find(const char *name)
 {
 	size_t i;
 
+	init_all();
 	for (i = 0; i < sizeof(modules) / sizeof(modules[0]); i++)
 		if (strcmp(modules[i]->name, name) == 0)
 			return modules[i];
@@ -41,6 +51,7 @@ mod_get(unsigned id)
 {
 	size_t i;
 
+	init_all();
 	for (i = 0; i < sizeof(modules) / sizeof(modules[0]); i++)
 		if ((unsigned)modules[i]->id == id)
 			return modules[i];

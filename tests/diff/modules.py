@@ -24,7 +24,13 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import default_ward, run_ward, run_yara  # noqa: E402
 
-REAL = ["/bin/true", "/bin/ls", "/usr/bin/yara", "/etc/passwd"]
+REAL = ["/bin/true", "/bin/ls", "/usr/bin/yara", "/etc/passwd",
+        "/usr/lib/x86_64-linux-gnu/libc.so.6"]
+
+SECTIONS = ['".text"', '".data"', '".bss"', '".dynsym"', '".interp"', '".rodata"', '""',
+            '".shstrtab"', '".symtab"']
+SYMBOLS = ['"malloc"', '"free"', '"printf"', '"main"', '""', '"__libc_start_main"',
+           '"_init"']
 
 
 def make_inputs(d, rnd):
@@ -49,6 +55,19 @@ def make_inputs(d, rnd):
         if os.path.exists(p):
             with open(p, "rb") as f:
                 add("real_" + os.path.basename(p), f.read(300000))
+    # ELF files cut at the header's and tables' edges, and with bytes
+    # changed: the module must give yara's answers on what it can parse
+    # and undefined values on what it cannot.
+    with open("/bin/true", "rb") as f:
+        elf = f.read()
+    for n in (16, 52, 64, 100, 1000, 5000, len(elf) - 100):
+        add("cut%d" % n, elf[:n])
+    for k in range(3):
+        b = bytearray(elf)
+        for _ in range(12):
+            i = rnd.randrange(0, 0x400)
+            b[i] = rnd.getrandbits(8)
+        add("flip%d" % k, bytes(b))
     return files
 
 
@@ -99,7 +118,7 @@ def conditions(rnd, files):
     while True:
         size = rnd.choice(sizes)
         off, ln = rng_range(rnd, size)
-        k = rnd.randrange(22)
+        k = rnd.randrange(24)
         o, l = lit(off), lit(ln)
         if k == 0:
             yield "math.entropy(%s, %s) >= %.3f" % (o, l, rnd.uniform(0, 8))
@@ -144,9 +163,60 @@ def conditions(rnd, files):
         elif k == 16:
             yield "math.percentage(%d, %s, %s) >= %.3f" % (rnd.choice([0, 97, 255]), o, l,
                                                            rnd.uniform(0, 1))
+        elif k < 20:
+            yield "HASH"
         else:
-            alg = rnd.choice(["md5", "sha1", "sha256", "checksum32", "crc32"])
-            yield ("HASH", alg, off, ln)
+            yield elf_cond(rnd)
+
+
+def elf_cond(rnd):
+    """An elf condition: header fields, items of every array, loops over
+    them, constants, undefined indexes."""
+    i = rnd.choice([0, 1, 2, 3, 5, 8, 13, 27, 40, -1, 100000])
+    k = rnd.randrange(14)
+    if k == 0:
+        return "elf.type == %s" % rnd.choice(["elf.ET_EXEC", "elf.ET_DYN", "elf.ET_REL", "2"])
+    if k == 1:
+        return "elf.machine == %s" % rnd.choice(["elf.EM_X86_64", "elf.EM_386", "62", "0"])
+    if k == 2:
+        return "elf.entry_point %s %d" % (rnd.choice([">", "<", "=="]), rnd.randrange(0, 40000))
+    if k == 3:
+        return "elf.number_of_sections %s %d and elf.number_of_segments > %d" % (
+            rnd.choice([">", "=="]), rnd.randrange(0, 35), rnd.randrange(0, 14))
+    if k == 4:
+        return "elf.sections[%d].name == %s" % (i, rnd.choice(SECTIONS))
+    if k == 5:
+        f = rnd.choice(["type", "flags", "address", "size", "offset"])
+        return "elf.sections[%d].%s %s %d" % (i, f, rnd.choice([">", "<"]),
+                                              rnd.randrange(0, 5000))
+    if k == 6:
+        f = rnd.choice(["type", "flags", "offset", "virtual_address", "physical_address",
+                        "file_size", "memory_size", "alignment"])
+        return "elf.segments[%d].%s %s %d" % (i, f, rnd.choice([">", "<"]),
+                                              rnd.randrange(0, 70000))
+    if k == 7:
+        return "elf.dynamic[%d].type == %s or elf.dynamic[%d].val > %d" % (
+            i, rnd.choice(["elf.DT_NEEDED", "elf.DT_NULL", "1", "5"]), i,
+            rnd.randrange(0, 9000))
+    if k == 8:
+        t = rnd.choice(["dynsym", "symtab"])
+        return "elf.%s[%d].name == %s" % (t, i, rnd.choice(SYMBOLS))
+    if k == 9:
+        t = rnd.choice(["dynsym", "symtab"])
+        f = rnd.choice(["value", "size", "type", "bind", "shndx"])
+        return "elf.%s[%d].%s %s %d" % (t, i, f, rnd.choice([">", "=="]), rnd.randrange(0, 20))
+    if k == 10:
+        return ("for any j in (0..elf.number_of_sections - 1) : "
+                "(elf.sections[j].name == %s)" % rnd.choice(SECTIONS))
+    if k == 11:
+        return ("for any j in (0..elf.dynsym_entries - 1) : (elf.dynsym[j].name == %s)"
+                % rnd.choice(SYMBOLS))
+    if k == 12:
+        return "defined elf.%s" % rnd.choice(
+            ["sections[%d].name" % i, "segments[%d].type" % i, "entry_point",
+             "dynamic_section_entries", "symtab_entries", "dynsym[%d].value" % i])
+    return "elf.segments[%d].flags & elf.PF_X != 0 and elf.sections[%d].flags & " \
+           "elf.SHF_ALLOC != 0" % (i, i)
 
 
 def hash_cond(rnd, files, alg, off, ln):
@@ -185,13 +255,17 @@ def main(argv=None):
         os.makedirs(ind)
         files = make_inputs(ind, rnd)
         gen = conditions(rnd, files)
-        lines = ['import "math"', 'import "hash"', 'import "time"',
+        lines = ['import "math"', 'import "hash"', 'import "time"', 'import "elf"',
                  "rule t_now { condition: time.now() > 1700000000 }"]
         conds = {"t_now": "time.now() > 1700000000"}
         for i in range(args.rules):
             c = next(gen)
-            if isinstance(c, tuple):
-                c = hash_cond(rnd, files, c[1], c[2], c[3])
+            if c == "HASH":
+                size = len(rnd.choice(list(files.values())))
+                off, ln = rng_range(rnd, size)
+                c = hash_cond(rnd, files,
+                              rnd.choice(["md5", "sha1", "sha256", "checksum32", "crc32"]),
+                              off, ln)
             name = "m%04d" % i
             conds[name] = c
             lines.append("rule %s { condition: %s }" % (name, c))
