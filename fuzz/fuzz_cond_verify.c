@@ -2,7 +2,8 @@
  * fuzz_cond_verify: arbitrary bytes as the condition bytecode of rule 1 of a
  * small fixed rule set (rule 0 owns strings 0..1, rule 1 owns strings 2..4;
  * an integer and a string external).  cond_verify decides; whatever it
- * accepts is then run by ruleset_eval on a fixed file with fixed matches.
+ * accepts is then run by ruleset_eval on a fixed file with fixed matches,
+ * the modules' values and functions included (over the same file).
  * Must never crash nor read out of bounds, whatever the bytes.
  */
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "modules/module.h"
 #include "rules/cond.h"
 #include "rules/ruleset.h"
 #include "util/limits.h"
@@ -40,6 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ward_diag d;
 	struct rs_scan_env env = {mt, sizeof(fz_file) - 1, fz_read, NULL, NULL, NULL};
 	static const uint8_t code0[] = {COND_PUSH_INT, 1, 0, 0, 0, 0, 0, 0, 0};
+	static struct mod_file *mf;
 	uint8_t results[2];
 	uint64_t steps;
 	int i, res;
@@ -89,6 +92,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 */
 	results[0] = 1;
 	steps = WARD_MAX_EVAL_STEPS - (1u << 16);
+	if (mf == NULL && (mf = calloc(1, sizeof(*mf))) == NULL)
+		return 0;
+	mod_file_init(mf, fz_file, sizeof(fz_file) - 1, NULL, NULL, NULL);
+	env.mods = mf;
 	(void)cond_eval(&rs, 1, &env, results, &steps, &res);
+	mod_file_done(mf);
 	return 0;
 }
