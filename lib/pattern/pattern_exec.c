@@ -413,8 +413,10 @@ pm_raw(const struct pattern *p, struct vm *m, size_t pos)
 {
 	long l;
 
-	if (p->kind == PATTERN_TEXT)
-		return text_match(p, m, pos);
+	if (p->ekind == PATTERN_TEXT)
+		return (p->flags & PATTERN_XOR)
+			   ? pattern_xor_match(p, m->data + pos, m->len - pos, m->cs)
+			   : text_match(p, m, pos);
 	m->gen = 0;
 	memset(m->mark, 0, sizeof(m->mark[0]) * p->nprog);
 	if (p->npieces > 1) {
@@ -482,7 +484,7 @@ pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
 
 	if (p == NULL || (s == NULL && len > 0))
 		goto out;
-	if (p->kind == PATTERN_TEXT) {
+	if (p->ekind == PATTERN_TEXT) {
 		n = p->srclen;
 		for (i = 0; i + n <= len && i < WARD_RE_SCAN_LIMIT && !r; i++)
 			r = memcmp(s + i, p->src, n) == 0;

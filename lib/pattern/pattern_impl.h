@@ -60,8 +60,14 @@ enum pattern_mode {
 };
 
 struct pattern {
-	enum pattern_kind kind;
+	enum pattern_kind kind; /* as given to pattern_compile, kept for pattern_save */
+	/* How the pattern runs: its kind, except that a base64 string runs as
+	 * the regexp of its encodings (PATTERN_REGEX). */
+	enum pattern_kind ekind;
 	unsigned flags;
+	uint8_t xor_min, xor_max; /* PATTERN_XOR: the keys */
+	int has_alphabet;	  /* PATTERN_BASE64*: alphabet given, else standard */
+	uint8_t alphabet[64];
 	uint8_t *src; /* the source as given to pattern_compile, kept for pattern_save */
 	size_t srclen;
 	size_t nvar;
@@ -116,5 +122,15 @@ uint64_t pattern_sat_add(uint64_t a, uint64_t b);
 int pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v);
 /* Moves w's text into v as its NUL-terminated expression; 0 or WARD_ENOMEM. */
 int pattern_ex_finish(struct wbuf *w, struct pattern_variant *v);
+
+/* pattern_text.c: text strings, xor and base64. */
+/* Refuses the modifier combinations YARA refuses (see pattern_compile_mods). */
+int pattern_check_mods(enum pattern_kind kind, const struct pattern_mods *m, struct ward_diag *d);
+/* Compiles a text string (plain or xor) into p's variants. */
+int pattern_compile_text(struct pattern *p, struct ward_diag *d);
+/* Appends to w the regexp of a base64 string's encodings; 0 or WARD_ENOMEM. */
+int pattern_b64_source(const struct pattern *p, struct wbuf *w);
+/* The xor string's match at d (avail bytes, character size cs), 0 if none. */
+uint32_t pattern_xor_match(const struct pattern *p, const uint8_t *d, size_t avail, unsigned cs);
 
 #endif
