@@ -8,8 +8,8 @@
  * for it, an alternation of its encodings, and runs as that regexp.
  *
  * Must hold: an xor expression lists exactly the keys in
- * [xor_min, xor_max], so each reported end is a true match of that length
- * (the matcher may skip verification); the base64 regexp source is built
+ * [xor_min, xor_max] (of the whole string, or of its first bytes, which
+ * are then verified); the base64 regexp source is built
  * only from \xHH escapes, so no byte of the string or the alphabet can be
  * read as a regexp operator.
  */
@@ -24,6 +24,15 @@
 
 /* Characters of a wide literal that fit in one YARA atom (4 bytes). */
 #define PATTERN_ATOM_CHARS 2
+
+/*
+ * Bytes of an xor string that Vectorscan looks for, per key: its first
+ * bytes, the rest is verified.  Vectorscan refuses an expression longer
+ * than about 16,000 characters, and 256 keys of 8 bytes (4 characters of
+ * text each) stay below; its literal matcher looks at no more than 8 bytes
+ * of a literal anyway, so a longer one would not find fewer candidates.
+ */
+#define XOR_ANCHOR_BYTES 8
 
 static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -62,10 +71,10 @@ pattern_check_mods(enum pattern_kind kind, const struct pattern_mods *m, struct 
 
 /* --- xor ----------------------------------------------------------------- */
 
-/* One literal per key: the string XORed, and when wide each character
- * followed by the key (the XORed zero byte). */
+/* One literal per key: the first nb bytes of the string XORed, and when
+ * wide of its wide form XORed (each character followed by the key). */
 static void
-xor_expr(const struct pattern *p, int wide, struct wbuf *w)
+xor_expr(const struct pattern *p, int wide, size_t nb, struct wbuf *w)
 {
 	unsigned k;
 	size_t i;
@@ -74,11 +83,8 @@ xor_expr(const struct pattern *p, int wide, struct wbuf *w)
 	for (k = p->xor_min; k <= p->xor_max; k++) {
 		if (k > p->xor_min)
 			wbuf_put(w, "|", 1);
-		for (i = 0; i < p->srclen; i++) {
-			pattern_ex_byte(w, p->src[i] ^ k);
-			if (wide)
-				pattern_ex_byte(w, k);
-		}
+		for (i = 0; i < nb; i++)
+			pattern_ex_byte(w, (wide ? (i % 2 ? 0 : p->src[i / 2]) : p->src[i]) ^ k);
 	}
 	wbuf_put(w, ")", 1);
 }
@@ -108,7 +114,7 @@ int
 pattern_compile_text(struct pattern *p, struct ward_diag *d)
 {
 	struct wbuf w;
-	size_t v, i;
+	size_t v, i, cs, nb;
 	uint8_t bm[32];
 	int r = 0;
 
@@ -126,8 +132,12 @@ pattern_compile_text(struct pattern *p, struct ward_diag *d)
 	}
 	for (v = 0; v < p->nvar && r == 0; v++) {
 		wbuf_init(&w);
+		cs = p->var[v].wide ? 2 : 1;
+		nb = p->srclen * cs;
+		if (nb > XOR_ANCHOR_BYTES && (p->flags & PATTERN_XOR))
+			nb = XOR_ANCHOR_BYTES;
 		if (p->flags & PATTERN_XOR)
-			xor_expr(p, p->var[v].wide, &w);
+			xor_expr(p, p->var[v].wide, nb, &w);
 		for (i = 0; i < p->srclen && !(p->flags & PATTERN_XOR); i++) {
 			if (!(p->flags & PATTERN_NOCASE)) {
 				pattern_ex_byte(&w, p->src[i]);
@@ -142,10 +152,10 @@ pattern_compile_text(struct pattern *p, struct ward_diag *d)
 		}
 		r = pattern_ex_finish(&w, &p->var[v]);
 		p->var[v].hs_flags = HS_FLAG_DOTALL;
-		p->var[v].minlen = p->var[v].maxlen =
-		    (uint32_t)p->srclen * (p->var[v].wide ? 2 : 1);
-		p->var[v].end_min = p->var[v].end_max = p->var[v].minlen;
-		p->var[v].exact = !(p->flags & PATTERN_FULLWORD);
+		p->var[v].minlen = p->var[v].maxlen = (uint32_t)(p->srclen * cs);
+		/* an xor expression may be only the first bytes: verified then */
+		p->var[v].end_min = p->var[v].end_max = (uint32_t)nb;
+		p->var[v].exact = !(p->flags & PATTERN_FULLWORD) && nb == p->srclen * cs;
 	}
 	p->whole_atom = p->nvar == 2 && p->srclen <= PATTERN_ATOM_CHARS;
 	if (r != 0)
