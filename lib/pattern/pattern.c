@@ -966,6 +966,7 @@ pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out)
 	out->end_min = pv->end_min;
 	out->end_max = pv->end_max;
 	out->exact = pv->exact;
+	out->xor_delta = pv->xor_delta;
 }
 
 void

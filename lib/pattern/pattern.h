@@ -128,6 +128,11 @@ struct pattern_hs {
 	 * starting at E - minlen with nothing left to check (no fullword, no
 	 * anchors): the matcher may skip pattern_match_at then. */
 	int exact;
+	/* The expression is looked for in the XOR of neighbouring bytes,
+	 * D[i] = data[i] ^ data[i + 1], where an xor string is the same for
+	 * every key: a match ending at E in D stands for an end at E + 1 in the
+	 * data, to be handled like any other end (exact is 0 then). */
+	int xor_delta;
 };
 
 void pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out);

@@ -52,6 +52,7 @@ struct pattern_variant {
 	uint32_t end_min, end_max; /* see struct pattern_hs */
 	int exact;
 	int wide;
+	int xor_delta; /* see struct pattern_hs */
 };
 
 enum pattern_mode {

@@ -3,13 +3,13 @@
  * YARA 4.2's semantics (checked against yara 4.2.3).
  *
  * A plain or xor string stays a text pattern: its Vectorscan expression is
- * the string (an alternation of one literal per key for xor) and the
+ * the string (for xor: its deltas, see XOR_DELTA_MIN_BYTES) and the
  * verifier compares bytes.  A base64 string becomes the regexp YARA builds
  * for it, an alternation of its encodings, and runs as that regexp.
  *
- * Must hold: an xor expression lists exactly the keys in
- * [xor_min, xor_max] (of the whole string, or of its first bytes, which
- * are then verified); the base64 regexp source is built
+ * Must hold: an xor expression in the bytes lists exactly the keys in
+ * [xor_min, xor_max] (its matches are exact); one in the delta domain
+ * stands for every key and is always verified; the base64 regexp source is built
  * only from \xHH escapes, so no byte of the string or the alphabet can be
  * read as a regexp operator.
  */
@@ -26,13 +26,15 @@
 #define PATTERN_ATOM_CHARS 2
 
 /*
- * Bytes of an xor string that Vectorscan looks for, per key: its first
- * bytes, the rest is verified.  Vectorscan refuses an expression longer
- * than about 16,000 characters, and 256 keys of 8 bytes (4 characters of
- * text each) stay below; its literal matcher looks at no more than 8 bytes
- * of a literal anyway, so a longer one would not find fewer candidates.
+ * An xor string is looked for in the XOR of neighbouring bytes, where it
+ * is one literal for all its keys (s[i] ^ k ^ s[i+1] ^ k = s[i] ^ s[i+1];
+ * wide, the deltas are s0 s1 s1 s2 s2 ...): 256 literals per string take
+ * Vectorscan seconds to compile, one takes nothing, and the key range is
+ * checked by the verifier.  Below this many bytes the deltas are too short
+ * to be selective, and the string is one literal per key instead; those
+ * are short, so Vectorscan's limit on the length of an expression holds.
  */
-#define XOR_ANCHOR_BYTES 8
+#define XOR_DELTA_MIN_BYTES 5
 
 static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -71,8 +73,15 @@ pattern_check_mods(enum pattern_kind kind, const struct pattern_mods *m, struct 
 
 /* --- xor ----------------------------------------------------------------- */
 
-/* One literal per key: the first nb bytes of the string XORed, and when
- * wide of its wide form XORed (each character followed by the key). */
+/* The byte at i of the string's form: wide, each character is followed by
+ * a zero byte. */
+static uint8_t
+form_byte(const struct pattern *p, int wide, size_t i)
+{
+	return wide ? (i % 2 ? 0 : p->src[i / 2]) : p->src[i];
+}
+
+/* One literal per key: the string's form XORed with the key. */
 static void
 xor_expr(const struct pattern *p, int wide, size_t nb, struct wbuf *w)
 {
@@ -84,9 +93,19 @@ xor_expr(const struct pattern *p, int wide, size_t nb, struct wbuf *w)
 		if (k > p->xor_min)
 			wbuf_put(w, "|", 1);
 		for (i = 0; i < nb; i++)
-			pattern_ex_byte(w, (wide ? (i % 2 ? 0 : p->src[i / 2]) : p->src[i]) ^ k);
+			pattern_ex_byte(w, form_byte(p, wide, i) ^ k);
 	}
 	wbuf_put(w, ")", 1);
+}
+
+/* The string's form in the delta domain (see XOR_DELTA_MIN_BYTES). */
+static void
+xor_delta_expr(const struct pattern *p, int wide, size_t nb, struct wbuf *w)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < nb; i++)
+		pattern_ex_byte(w, form_byte(p, wide, i) ^ form_byte(p, wide, i + 1));
 }
 
 uint32_t
@@ -134,9 +153,10 @@ pattern_compile_text(struct pattern *p, struct ward_diag *d)
 		wbuf_init(&w);
 		cs = p->var[v].wide ? 2 : 1;
 		nb = p->srclen * cs;
-		if (nb > XOR_ANCHOR_BYTES && (p->flags & PATTERN_XOR))
-			nb = XOR_ANCHOR_BYTES;
-		if (p->flags & PATTERN_XOR)
+		p->var[v].xor_delta = (p->flags & PATTERN_XOR) && nb >= XOR_DELTA_MIN_BYTES;
+		if (p->var[v].xor_delta)
+			xor_delta_expr(p, p->var[v].wide, nb, &w);
+		else if (p->flags & PATTERN_XOR)
 			xor_expr(p, p->var[v].wide, nb, &w);
 		for (i = 0; i < p->srclen && !(p->flags & PATTERN_XOR); i++) {
 			if (!(p->flags & PATTERN_NOCASE)) {
@@ -152,10 +172,9 @@ pattern_compile_text(struct pattern *p, struct ward_diag *d)
 		}
 		r = pattern_ex_finish(&w, &p->var[v]);
 		p->var[v].hs_flags = HS_FLAG_DOTALL;
-		p->var[v].minlen = p->var[v].maxlen = (uint32_t)(p->srclen * cs);
-		/* an xor expression may be only the first bytes: verified then */
+		p->var[v].minlen = p->var[v].maxlen = (uint32_t)nb;
 		p->var[v].end_min = p->var[v].end_max = (uint32_t)nb;
-		p->var[v].exact = !(p->flags & PATTERN_FULLWORD) && nb == p->srclen * cs;
+		p->var[v].exact = !(p->flags & PATTERN_FULLWORD) && !p->var[v].xor_delta;
 	}
 	p->whole_atom = p->nvar == 2 && p->srclen <= PATTERN_ATOM_CHARS;
 	if (r != 0)

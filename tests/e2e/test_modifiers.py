@@ -219,6 +219,25 @@ def test_modifiers_match_yara(ward_bin):
             assert got == want, "seed %d round %d:\n%s\nyara only: %s\nward only: %s" % (
                 seed, rnd, text, sorted(want - got, key=str), sorted(got - want, key=str))
             compared += len(files)
+            if rnd % 5 == 0:  # the same through a compiled rule set (save, load)
+                comp = os.path.join(d, "r%d.ward" % rnd)
+                p = subprocess.run([ward_bin, "rules", "compile", rules, "-o", comp],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+                assert p.returncode == 0, p.stderr.decode()
+                p = subprocess.run([ward_bin, "scan", "-q", "-t", "1", "--format", "json",
+                                    "--compiled", comp, indir], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=120)
+                assert p.returncode in (0, 1) and b"rebuilt" not in p.stderr, p.stderr.decode()
+                again = set()
+                for line in p.stdout.decode().splitlines():
+                    o = json.loads(line)
+                    if "summary" in o:
+                        continue
+                    again.add((o["path"], o["rule"], None, None, None))
+                    for st in o.get("strings", []):
+                        again.add((o["path"], o["rule"], st["id"][1:], st["offset"],
+                                   st["length"]))
+                assert {g for g in again if g[2] not in priv} == got
     assert compared >= rounds * 8
 
 
