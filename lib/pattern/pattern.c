@@ -822,7 +822,7 @@ compile_b64(struct pattern *p, struct ptree *t, struct ward_diag *d)
 		r = diag_set(d, WARD_ELIMIT, NULL, 0, 0, "string too long (WARD_MAX_STRING_BYTES)");
 		goto out;
 	}
-	if ((r = pattern_b64_source(p, &w)) != 0) {
+	if ((r = pattern_b64_source(p, &w, p->b64_found)) != 0) {
 		r = diag_set(d, r, NULL, 0, 0, "out of memory");
 		goto out;
 	}
@@ -830,6 +830,9 @@ compile_b64(struct pattern *p, struct ptree *t, struct ward_diag *d)
 	r = regex_parse(w.p, w.len, 0, t, d);
 	if (r == 0)
 		r = compile_tree(p, t, d);
+	/* one program per alternative, in order: b64_found applies */
+	if (r == 0 && p->nbranch > 0 && p->nbranch <= PATTERN_B64_ALTS)
+		p->nb64 = p->nbranch;
 out:
 	wbuf_free(&w);
 	return r;

@@ -324,12 +324,20 @@ branch_match(struct vm *m, size_t pos)
 {
 	const struct pattern *p = m->p;
 	long l, best = -1;
-	uint32_t k;
+	uint32_t k, bk = 0;
 
 	for (k = 0; k < p->nbranch; k++) {
 		l = vm_run(m, p->branch[k], pos);
 		if (l <= 0)
 			continue;
+		if (p->nb64 > 0) {
+			/* base64: the alternative YARA finds first */
+			if (best < 0 || p->b64_found[k] < p->b64_found[bk]) {
+				best = l;
+				bk = k;
+			}
+			continue;
+		}
 		if (best < 0 || (p->greedy ? l > best : l < best))
 			best = l;
 	}

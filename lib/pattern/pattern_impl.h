@@ -44,6 +44,9 @@ struct pattern_piece {
 };
 
 #define PATTERN_MAX_PIECES 64 /* a chain longer than this is refused */
+/* Alternatives of a base64 regexp: 3 alignments x base64, base64wide x
+ * the string, its wide form. */
+#define PATTERN_B64_ALTS 12
 
 struct pattern_variant {
 	char *expr;
@@ -90,6 +93,14 @@ struct pattern {
 	uint32_t nbranch;
 	int greedy;
 	/*
+	 * A base64 string: its alternatives are literals, and where several
+	 * match at one offset YARA keeps the one it verifies first, the one
+	 * whose atom ends first (b64_found[k] bytes after the start), the
+	 * first listed among equals.  nb64 = 0: not a base64 string.
+	 */
+	uint32_t b64_found[PATTERN_B64_ALTS];
+	uint32_t nb64;
+	/*
 	 * An `ascii wide` regexp: the instructions where YARA's atoms start
 	 * (see atoms.h), natom = 0 when verification starts at the regexp's
 	 * start.  A wide match counts only if on its way it passes an atom
@@ -129,8 +140,9 @@ int pattern_ex_finish(struct wbuf *w, struct pattern_variant *v);
 int pattern_check_mods(enum pattern_kind kind, const struct pattern_mods *m, struct ward_diag *d);
 /* Compiles a text string (plain or xor) into p's variants. */
 int pattern_compile_text(struct pattern *p, struct ward_diag *d);
-/* Appends to w the regexp of a base64 string's encodings; 0 or WARD_ENOMEM. */
-int pattern_b64_source(const struct pattern *p, struct wbuf *w);
+/* Appends to w the regexp of a base64 string's encodings, and sets found
+ * (see struct pattern's b64_found); 0 or WARD_ENOMEM. */
+int pattern_b64_source(const struct pattern *p, struct wbuf *w, uint32_t found[PATTERN_B64_ALTS]);
 /* The xor string's match at d (avail bytes, character size cs), 0 if none. */
 uint32_t pattern_xor_match(const struct pattern *p, const uint8_t *d, size_t avail, unsigned cs);
 

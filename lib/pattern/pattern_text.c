@@ -13,6 +13,7 @@
  * only from \xHH escapes, so no byte of the string or the alphabet can be
  * read as a regexp operator.
  */
+#include "pattern/atoms.h"
 #include "pattern/pattern.h"
 #include "pattern/pattern_impl.h"
 #include "pattern/ptree.h"
@@ -185,17 +186,16 @@ out:
 
 /* --- base64 -------------------------------------------------------------- */
 
-/* Appends YARA's base64 encoding of s (n bytes) after i filler bytes, less
- * the characters the neighbouring bytes change, to the regexp in w (each
- * character as \xHH, followed by \x00 when wide). */
-static void
-b64_encoding(const uint8_t *s, size_t n, const uint8_t *abc, size_t i, int wide, struct wbuf *w)
+/* YARA's base64 encoding of s (n bytes) after i filler bytes, less the
+ * characters the neighbouring bytes change, into out (each character
+ * followed by 0x00 when wide); returns its length. */
+static size_t
+b64_encoding(const uint8_t *s, size_t n, const uint8_t *abc, size_t i, int wide, uint8_t *out)
 {
 	size_t total = n + i, pad = total % 3 ? 3 - total % 3 : 0;
 	size_t nout = (total + pad) / 3 * 4, lead = i ? i + 1 : 0, trail = pad ? pad + 1 : 0;
-	size_t c, j;
+	size_t c, j, k = 0;
 	uint32_t q;
-	unsigned ch;
 
 	for (c = lead; c + trail < nout; c++) {
 		/* character c encodes bits 6c..6c+5 of the filler-prefixed bytes */
@@ -206,65 +206,84 @@ b64_encoding(const uint8_t *s, size_t n, const uint8_t *abc, size_t i, int wide,
 
 			q = q << 8 | x;
 		}
-		ch = abc[(q >> (18 - 6 * (c % 4))) & 63u];
-		pattern_ex_byte(w, ch);
+		out[k++] = abc[(q >> (18 - 6 * (c % 4))) & 63u];
 		if (wide)
-			pattern_ex_byte(w, 0);
+			out[k++] = 0;
 	}
+	return k;
 }
+
+struct b64_alts {
+	struct wbuf *w;	 /* the regexp */
+	uint8_t *tmp;	 /* room for one encoding */
+	uint32_t *found; /* per alternative: where its atom ends */
+	uint32_t nfound;
+};
 
 /* The three alignments of s, one alternative each (YARA skips the middle
  * one of a one-byte string: nothing of it is left once trimmed). */
 static void
-b64_nodes(const uint8_t *s, size_t n, const uint8_t *abc, int wide, int *first, struct wbuf *w)
+b64_nodes(const uint8_t *s, size_t n, const uint8_t *abc, int wide, struct b64_alts *a)
 {
-	size_t i;
+	size_t i, k, len, off;
 
 	for (i = 0; i <= 2; i++) {
 		if (i == 1 && n == 1)
 			continue;
-		if (!*first)
-			wbuf_put(w, "|", 1);
-		*first = 0;
-		b64_encoding(s, n, abc, i, wide, w);
+		if (a->nfound > 0)
+			wbuf_put(a->w, "|", 1);
+		len = b64_encoding(s, n, abc, i, wide, a->tmp);
+		for (k = 0; k < len; k++)
+			pattern_ex_byte(a->w, a->tmp[k]);
+		len = atoms_literal_window(a->tmp, len, &off);
+		if (a->nfound < PATTERN_B64_ALTS)
+			a->found[a->nfound] = (uint32_t)(off + len);
+		a->nfound++;
 	}
 }
 
 /*
  * The regexp YARA compiles for a base64 string, in YARA's order: the
  * encodings of the wide form (wide), then of the string (ascii, or neither
- * of ascii and wide); in each, base64 before base64wide.
+ * of ascii and wide); in each, base64 before base64wide.  found[k] gets
+ * where the atom YARA searches for alternative k ends, in bytes from its
+ * start (see pattern_b64_found).
  */
 int
-pattern_b64_source(const struct pattern *p, struct wbuf *w)
+pattern_b64_source(const struct pattern *p, struct wbuf *w, uint32_t found[PATTERN_B64_ALTS])
 {
 	const uint8_t *abc = p->has_alphabet ? p->alphabet : (const uint8_t *)b64_std;
 	uint8_t *ws = NULL;
+	struct b64_alts a = {w, NULL, found, 0};
 	size_t i;
-	int first = 1, r = 0;
+	int r = 0;
 
+	/* an encoding of the wide form, widened: 4/3 of 2n, times 2, plus slack */
+	ws = ward_calloc(2 * p->srclen + 1, 1);
+	a.tmp = ward_calloc(6 * p->srclen + 16, 1);
+	if (ws == NULL || a.tmp == NULL) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < p->srclen; i++)
+		ws[2 * i] = p->src[i];
 	wbuf_put(w, "(", 1);
 	if (p->flags & PATTERN_WIDE) {
-		if ((ws = ward_calloc(p->srclen ? 2 * p->srclen : 1, 1)) == NULL) {
-			r = WARD_ENOMEM;
-			goto out;
-		}
-		for (i = 0; i < p->srclen; i++)
-			ws[2 * i] = p->src[i];
 		if (p->flags & PATTERN_BASE64)
-			b64_nodes(ws, 2 * p->srclen, abc, 0, &first, w);
+			b64_nodes(ws, 2 * p->srclen, abc, 0, &a);
 		if (p->flags & PATTERN_BASE64WIDE)
-			b64_nodes(ws, 2 * p->srclen, abc, 1, &first, w);
+			b64_nodes(ws, 2 * p->srclen, abc, 1, &a);
 	}
 	if ((p->flags & PATTERN_ASCII) || !(p->flags & PATTERN_WIDE)) {
 		if (p->flags & PATTERN_BASE64)
-			b64_nodes(p->src, p->srclen, abc, 0, &first, w);
+			b64_nodes(p->src, p->srclen, abc, 0, &a);
 		if (p->flags & PATTERN_BASE64WIDE)
-			b64_nodes(p->src, p->srclen, abc, 1, &first, w);
+			b64_nodes(p->src, p->srclen, abc, 1, &a);
 	}
 	wbuf_put(w, ")", 1);
 	r = w->err;
 out:
 	ward_free(ws);
+	ward_free(a.tmp);
 	return r;
 }

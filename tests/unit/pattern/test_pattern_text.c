@@ -198,6 +198,27 @@ test_base64_matches(void **state)
 		assert_string_equal(got, c[i].want);
 		pattern_free(p);
 	}
+	/* two encodings match at 8: yara keeps the one whose atom it finds
+	 * first (the longer one here), the shorter one alone at 10 */
+	{
+		static const uint8_t abc[] =
+		    "\x7e\x21\x6c\x4f\x29\x68\x5f\x66\x3d\x23\x30\x3c\x7a\x4b\x67\x6d"
+		    "\x63\x32\x4d\x6b\x47\x3e\x5c\x62\x7d\x7b\x61\x3a\x74\x5d\x35\x59"
+		    "\x44\x64\x76\x2b\x48\x58\x6e\x38\x7c\x37\x26\x4c\x31\x24\x4a\x6a"
+		    "\x22\x36\x2e\x5a\x25\x27\x78\x5e\x39\x4e\x52\x6f\x54\x72\x42\x3f";
+		static const uint8_t d[] = "\x6f\x4a\x2b\x3d\x37\x00\x44\x00\x7e\x00\x7e\x00"
+					   "\x7e\x00\x63\x00\x7e\x00\x3d\x00";
+		struct pattern_mods m = {
+		    PATTERN_BASE64 | PATTERN_BASE64WIDE | PATTERN_WIDE | PATTERN_ASCII, 0, 0, abc};
+		struct ward_diag dg;
+
+		p = NULL;
+		assert_int_equal(
+		    pattern_compile_mods(PATTERN_TEXT, (const uint8_t *)"\0\1", 2, &m, &p, &dg), 0);
+		th_matches(p, d, sizeof(d) - 1, got, sizeof(got));
+		assert_string_equal(got, "8:8,10:4");
+		pattern_free(p);
+	}
 	/* a one-byte string: the middle alignment has nothing left (yara) */
 	p = mods_compile("a", PATTERN_BASE64, 0, 0, NULL);
 	th_matches(p, (const uint8_t *)"xxYzzhqqQW", 10, got, sizeof(got));
