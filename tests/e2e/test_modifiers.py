@@ -247,6 +247,54 @@ def uses_modifiers(path):
     return re.search(r'"\s*(?:[a-z]+\s+)*(?:xor|base64|base64wide)\b', data) is not None
 
 
+STR_RE = re.compile(r'^\s*\$\w*\s*=\s*"((?:[^"\\\n]|\\.)*)"([^\n]*)$', re.M)
+
+
+def unescape(s):
+    out, i = bytearray(), 0
+    b = s.encode("latin-1")
+    while i < len(b):
+        if b[i] == 0x5C and i + 1 < len(b):
+            n = chr(b[i + 1])
+            if n == "x":
+                out.append(int(b[i + 2:i + 4], 16))
+                i += 4
+                continue
+            out.append({"n": 10, "t": 9, "r": 13}.get(n, b[i + 1]))
+            i += 2
+            continue
+        out.append(b[i])
+        i += 1
+    return bytes(out)
+
+
+def planted(text, rng):
+    """Each xor or base64 string of a rule file, encoded as the rule says
+    (a random key, base64 after 0-2 bytes, wide forms), between noise."""
+    parts = []
+    for m in STR_RE.finditer(text):
+        raw, mods = unescape(m.group(1)), m.group(2).split("//")[0]
+        if not raw:
+            continue
+        bs = widen(raw) if re.search(r"\bwide\b", mods) and rng.random() < 0.5 else raw
+        if re.search(r"\bxor\b", mods):
+            k = rng.randrange(256)
+            r = re.search(r"xor\(\s*(\d+)\s*(?:-\s*(\d+)\s*)?\)", mods)
+            if r:
+                k = rng.randint(int(r.group(1)), int(r.group(2) or r.group(1)))
+            bs = bytes(c ^ k for c in bs)
+        elif re.search(r"\bbase64(wide)?\b", mods):
+            enc = base64.b64encode(bytes(rng.randrange(256) for _ in range(rng.randint(0, 2)))
+                                   + bs)
+            if "base64wide" in mods and ("base64 " not in mods + " " or rng.random() < 0.5):
+                enc = widen(enc)
+            bs = enc
+        else:
+            continue
+        parts.append(bytes(rng.randrange(256) for _ in range(rng.randint(1, 9))) + b" " + bs)
+    return b"".join(parts) + b" "
+
+
 def test_signature_base_files_compile(ward_bin, tmp_path):
     files = []
     for root, _, names in os.walk(TESTDATA):
@@ -255,6 +303,8 @@ def test_signature_base_files_compile(ward_bin, tmp_path):
                 files.append(os.path.join(root, n))
     if not files:
         pytest.skip("no signature-base files with xor/base64 in " + TESTDATA)
+    rng = random.Random(13)
+    strings = 0
     empty = tmp_path / "empty"
     empty.write_bytes(b"")
     checked = 0
@@ -262,7 +312,7 @@ def test_signature_base_files_compile(ward_bin, tmp_path):
         y = subprocess.run([YARA, "-w", path, str(empty)], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=120)
         if y.returncode != 0:
-            continue  # yara itself refuses it (a module, an undefined external)
+            continue  # yara itself refuses it (an undefined external)
         w = subprocess.run([ward_bin, "scan", "-q", "--skip-unsupported", "-r", path,
                             str(empty)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=120)
@@ -272,5 +322,31 @@ def test_signature_base_files_compile(ward_bin, tmp_path):
         bad = [ln for ln in err.splitlines() if re.search(
             r"modifier|xor range|alphabet|unexpected keyword", ln)]
         assert not bad, path + ": " + "\n".join(bad)
+        skipped = set(re.findall(r"skipped rule (\S+)", err))
+        # the rule file's own xor and base64 strings, planted: yara's matches
+        indir = tmp_path / ("in%d" % checked)
+        indir.mkdir()
+        with open(path, "rb") as f:
+            text = f.read().decode("latin-1")
+        for i in range(3):
+            (indir / ("s%d" % i)).write_bytes(planted(text, rng))
+        rules = str(tmp_path / ("r%d.yar" % checked))
+        with open(rules, "w", encoding="latin-1") as f:
+            f.write(text)
+        want = {x for x in yara_matches(rules, str(indir)) if x[1] not in skipped}
+        p = subprocess.run([ward_bin, "scan", "-q", "-t", "1", "--skip-unsupported", "--format",
+                            "json", "-r", rules, str(indir)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        got = set()
+        for line in p.stdout.decode().splitlines():
+            o = json.loads(line)
+            if "summary" in o:
+                continue
+            got.add((o["path"], o["rule"], None, None, None))
+            for st in o.get("strings", []):
+                got.add((o["path"], o["rule"], st["id"][1:], st["offset"], st["length"]))
+        assert got == want, (path, sorted(want ^ got, key=str)[:10])
+        strings += sum(1 for g in got if g[2] is not None)
         checked += 1
-    assert checked > 0
+    assert checked > 0 and strings > 0, (checked, strings)
+    print("%d files, %d string matches compared" % (checked, strings))
