@@ -648,8 +648,8 @@ pattern_set_variants(struct pattern *p)
 		p->var[p->nvar++].wide = 1;
 }
 
-static int
-compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
+int
+pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 {
 	struct cg g;
 	const struct ptree_node *root = &t->n[t->root];
@@ -806,38 +806,6 @@ pattern_compile(enum pattern_kind kind, const uint8_t *src, size_t len, unsigned
 	return pattern_compile_mods(kind, src, len, &m, out, d);
 }
 
-/* A base64 string: the regexp of its encodings, compiled as a regexp. */
-static int
-compile_b64(struct pattern *p, struct ptree *t, struct ward_diag *d)
-{
-	struct wbuf w;
-	int r;
-
-	wbuf_init(&w);
-	if (p->srclen == 0) {
-		r = diag_set(d, WARD_ESYNTAX, NULL, 0, 0, "empty string");
-		goto out;
-	}
-	if (p->srclen > WARD_MAX_STRING_BYTES) {
-		r = diag_set(d, WARD_ELIMIT, NULL, 0, 0, "string too long (WARD_MAX_STRING_BYTES)");
-		goto out;
-	}
-	if ((r = pattern_b64_source(p, &w, p->b64_found)) != 0) {
-		r = diag_set(d, r, NULL, 0, 0, "out of memory");
-		goto out;
-	}
-	p->ekind = PATTERN_REGEX;
-	r = regex_parse(w.p, w.len, 0, t, d);
-	if (r == 0)
-		r = compile_tree(p, t, d);
-	/* one program per alternative, in order: b64_found applies */
-	if (r == 0 && p->nbranch > 0 && p->nbranch <= PATTERN_B64_ALTS)
-		p->nb64 = p->nbranch;
-out:
-	wbuf_free(&w);
-	return r;
-}
-
 int
 pattern_compile_mods(enum pattern_kind kind, const uint8_t *src, size_t len,
 		     const struct pattern_mods *m, struct pattern **out, struct ward_diag *d)
@@ -899,7 +867,7 @@ pattern_compile_mods(enum pattern_kind kind, const uint8_t *src, size_t len,
 	}
 	pattern_set_variants(p);
 	if (kind == PATTERN_TEXT && (flags & (PATTERN_BASE64 | PATTERN_BASE64WIDE))) {
-		r = compile_b64(p, &t, d);
+		r = pattern_compile_b64(p, &t, d);
 		goto out;
 	}
 	if (kind == PATTERN_TEXT) {
@@ -912,7 +880,7 @@ pattern_compile_mods(enum pattern_kind kind, const uint8_t *src, size_t len,
 		r = regex_parse(src, len, flags, &t, d);
 	if (r != 0)
 		goto out;
-	r = compile_tree(p, &t, d);
+	r = pattern_compile_tree(p, &t, d);
 out:
 	ptree_fini(&t);
 	if (r == 0)

@@ -135,7 +135,14 @@ int pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v);
 /* Moves w's text into v as its NUL-terminated expression; 0 or WARD_ENOMEM. */
 int pattern_ex_finish(struct wbuf *w, struct pattern_variant *v);
 
+/* pattern.c: compiles the tree t (hex, regexp) into p's program and
+ * variants; 0 or a WARD_E* with d filled. */
+int pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d);
+
 /* pattern_text.c: text strings, xor and base64. */
+/* A base64 string: the regexp of its encodings, parsed into t (which the
+ * caller frees) and compiled as a regexp. */
+int pattern_compile_b64(struct pattern *p, struct ptree *t, struct ward_diag *d);
 /* Refuses the modifier combinations YARA refuses (see pattern_compile_mods). */
 int pattern_check_mods(enum pattern_kind kind, const struct pattern_mods *m, struct ward_diag *d);
 /* Compiles a text string (plain or xor) into p's variants. */

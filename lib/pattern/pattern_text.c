@@ -17,6 +17,7 @@
 #include "pattern/pattern.h"
 #include "pattern/pattern_impl.h"
 #include "pattern/ptree.h"
+#include "pattern/regex.h"
 #include "util/alloc.h"
 #include "util/limits.h"
 
@@ -285,5 +286,40 @@ pattern_b64_source(const struct pattern *p, struct wbuf *w, uint32_t found[PATTE
 out:
 	ward_free(ws);
 	ward_free(a.tmp);
+	return r;
+}
+
+int
+pattern_compile_b64(struct pattern *p, struct ptree *t, struct ward_diag *d)
+{
+	struct wbuf w;
+	int r;
+
+	wbuf_init(&w);
+	if (p->srclen == 0) {
+		r = diag_set(d, WARD_ESYNTAX, NULL, 0, 0, "empty string");
+		goto out;
+	}
+	if (p->srclen > WARD_MAX_STRING_BYTES) {
+		r = diag_set(d, WARD_ELIMIT, NULL, 0, 0, "string too long (WARD_MAX_STRING_BYTES)");
+		goto out;
+	}
+	if ((r = pattern_b64_source(p, &w, p->b64_found)) != 0) {
+		r = diag_set(d, r, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	p->ekind = PATTERN_REGEX;
+	r = regex_parse(w.p, w.len, 0, t, d);
+	if (r == 0)
+		r = pattern_compile_tree(p, t, d);
+	if (r == WARD_ELIMIT)
+		r = diag_set(d, r, NULL, 0, 0,
+			     "base64 string too long: its encodings exceed WARD_MAX_PATTERN_PROG "
+			     "instructions");
+	/* one program per alternative, in order: b64_found applies */
+	if (r == 0 && p->nbranch > 0 && p->nbranch <= PATTERN_B64_ALTS)
+		p->nb64 = p->nbranch;
+out:
+	wbuf_free(&w);
 	return r;
 }
