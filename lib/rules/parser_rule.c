@@ -111,22 +111,20 @@ parser_modflag(enum tok_type t)
 	}
 }
 
-/* The arguments of xor: none (0-255), (N) or (N-M), with YARA's errors. */
+/* The range of xor(N) or xor(N-M), from its '(' on, with YARA's errors
+ * (line, col: where the modifier is). */
 static int
-parser_xor_args(struct parser *p, struct pstring *s)
+parser_xor_range(struct parser *p, int line, int col, int64_t *lo, int64_t *hi)
 {
-	int64_t lo = 0, hi = 255;
-	int line = p->tok.line, col = p->tok.col, r;
+	int r;
 
-	if ((r = parser_next(p)) != 0 || p->tok.type != TOK_LPAREN)
-		goto set;
 	if ((r = parser_next(p)) != 0)
 		goto out;
 	if (p->tok.type != TOK_INT) {
 		r = parser_unexpected(p);
 		goto out;
 	}
-	lo = hi = p->tok.ival;
+	*lo = *hi = p->tok.ival;
 	if ((r = parser_next(p)) != 0)
 		goto out;
 	if (p->tok.type == TOK_MINUS) {
@@ -136,21 +134,35 @@ parser_xor_args(struct parser *p, struct pstring *s)
 			r = parser_unexpected(p);
 			goto out;
 		}
-		hi = p->tok.ival;
+		*hi = p->tok.ival;
 		if ((r = parser_next(p)) != 0)
 			goto out;
-		if (hi > 255)
+		if (*hi > 255)
 			r = diag_set(p->d, WARD_ESYNTAX, p->file, line, col,
 				     "upper bound for xor range exceeded (max: 255)");
-		else if (lo > hi)
+		else if (*lo > *hi)
 			r = diag_set(p->d, WARD_ESYNTAX, p->file, line, col,
 				     "xor lower bound exceeds upper bound");
-	} else if (lo > 255) {
+	} else if (*lo > 255) {
 		r = diag_set(p->d, WARD_ESYNTAX, p->file, line, col, "invalid xor range");
 	}
 	if (r == 0)
 		r = parser_expect(p, TOK_RPAREN);
-set:
+out:
+	return r;
+}
+
+/* The arguments of xor: none (keys 0-255), (N) or (N-M). */
+static int
+parser_xor_args(struct parser *p, struct pstring *s)
+{
+	int64_t lo = 0, hi = 255;
+	int line = p->tok.line, col = p->tok.col, r;
+
+	if ((r = parser_next(p)) != 0)
+		goto out;
+	if (p->tok.type == TOK_LPAREN && (r = parser_xor_range(p, line, col, &lo, &hi)) != 0)
+		goto out;
 	s->xor_min = (uint8_t)lo;
 	s->xor_max = (uint8_t)hi;
 out:
