@@ -1,10 +1,12 @@
 /*
  * fuzz_pattern: libFuzzer target for lib/pattern.  The first byte picks the
  * kind (low 2 bits) and the modifier flags (high bits); the rest is the
- * source.  Each input is compiled, saved, loaded back, and both patterns
- * are run with pattern_match_at at every offset of a fixed buffer and with
- * pattern_search: nothing may crash, leak or read out of bounds, and the
- * loaded pattern must give the same answers.
+ * source.  Kind 3 is a text string with xor and base64: then three more
+ * bytes give xor (bit 0), base64 (1), base64wide (2), a custom alphabet
+ * (3: the 64 bytes after them), and the lowest and highest xor keys.  Each input is compiled,
+ * saved, loaded back, and both patterns are run with pattern_match_at at every offset of a fixed
+ * buffer and with pattern_search: nothing may crash, leak or read out of bounds, and the loaded
+ * pattern must give the same answers.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,19 +24,41 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum pattern_kind kinds[4] = {PATTERN_TEXT, PATTERN_HEX, PATTERN_REGEX,
-						   PATTERN_REGEX};
+						   PATTERN_TEXT};
+	struct pattern_mods m = {0, 0, 255, NULL};
 	struct pattern *p = NULL, *q = NULL;
 	struct ward_diag d;
 	struct wbuf w;
 	struct rbuf r;
 	unsigned flags;
+	const uint8_t *src;
+	size_t srclen;
 	size_t i, v, n = sizeof(fz_buf) - 1;
 	uint32_t a, b;
 
 	if (size < 1)
 		return 0;
 	flags = (unsigned)(data[0] >> 2) & 0x3fu;
-	if (pattern_compile(kinds[data[0] & 3], data + 1, size - 1, flags, &p, &d) != 0)
+	m.flags = flags;
+	src = data + 1;
+	srclen = size - 1;
+	if ((data[0] & 3) == 3) {
+		if (size < 4)
+			return 0;
+		m.flags |= ((data[1] & 1) ? PATTERN_XOR : 0) |
+			   ((data[1] & 2) ? PATTERN_BASE64 : 0) |
+			   ((data[1] & 4) ? PATTERN_BASE64WIDE : 0);
+		m.xor_min = data[2];
+		m.xor_max = data[3];
+		src = data + 4;
+		srclen = size - 4;
+		if ((data[1] & 8) && srclen >= 64) {
+			m.alphabet = src;
+			src += 64;
+			srclen -= 64;
+		}
+	}
+	if (pattern_compile_mods(kinds[data[0] & 3], src, srclen, &m, &p, &d) != 0)
 		return 0;
 	wbuf_init(&w);
 	pattern_save(p, &w);

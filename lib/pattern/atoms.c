@@ -323,3 +323,24 @@ atoms_choose(const struct ptree *t, uint32_t node[ATOMS_MAX], size_t *n)
 out:
 	return r;
 }
+
+size_t
+atoms_literal_window(const uint8_t *b, size_t n, size_t *off)
+{
+	static const uint8_t all[AT_LEN] = {0xff, 0xff, 0xff, 0xff};
+	size_t j, best = 0;
+	int q, bq = 0;
+
+	*off = 0;
+	if (n <= AT_LEN)
+		return n;
+	for (j = 0; j + AT_LEN <= n; j++) {
+		q = at_quality(b + j, all, AT_LEN);
+		if (j == 0 || q > bq) {
+			bq = q;
+			best = j;
+		}
+	}
+	*off = best;
+	return AT_LEN;
+}

@@ -36,4 +36,11 @@ int atoms_choose(const struct ptree *t, uint32_t node[ATOMS_MAX], size_t *n);
  */
 size_t atoms_literal_len(const struct ptree *t);
 
+/*
+ * The atom YARA 4.2 takes from a literal of n bytes: the first window of
+ * the best quality among those of 4 bytes (the whole literal when it is
+ * shorter).  Sets *off to its offset and returns its length.
+ */
+size_t atoms_literal_window(const uint8_t *b, size_t n, size_t *off);
+
 #endif

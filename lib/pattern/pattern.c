@@ -26,13 +26,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PATTERN_FORMAT_VERSION 1
+/* Version 2 adds the xor keys and the base64 alphabet; version 1 is still
+ * read (a pattern without them). */
+#define PATTERN_FORMAT_VERSION 2
 #define PATTERN_ALL_FLAGS                                                                          \
 	(PATTERN_NOCASE | PATTERN_WIDE | PATTERN_ASCII | PATTERN_FULLWORD | PATTERN_PRIVATE |      \
-	 PATTERN_DOTALL)
+	 PATTERN_DOTALL | PATTERN_XOR | PATTERN_BASE64 | PATTERN_BASE64WIDE)
 
 /* Characters of a wide literal that fit in one YARA atom (4 bytes). */
 #define PATTERN_ATOM_CHARS 2
+/* Bytes of a base64 alphabet. */
+#define PATTERN_B64_ALPHABET 64
 
 /* Which of YARA's two code streams runs a node (see cg_plus). */
 enum cg_region {
@@ -634,63 +638,18 @@ static void
 pattern_set_variants(struct pattern *p)
 {
 	p->nvar = 0;
+	if (p->flags & (PATTERN_BASE64 | PATTERN_BASE64WIDE)) {
+		p->var[p->nvar++].wide = 0; /* the encodings are searched as they are */
+		return;
+	}
 	if (!(p->flags & PATTERN_WIDE) || (p->flags & PATTERN_ASCII))
 		p->var[p->nvar++].wide = 0;
 	if (p->flags & PATTERN_WIDE)
 		p->var[p->nvar++].wide = 1;
 }
 
-static int
-compile_text(struct pattern *p, struct ward_diag *d)
-{
-	struct wbuf w;
-	size_t v, i;
-	uint8_t bm[32];
-	int r = 0;
-
-	if (p->srclen == 0) {
-		r = diag_set(d, WARD_ESYNTAX, NULL, 0, 0, "empty string");
-		goto out;
-	}
-	if (p->srclen > WARD_MAX_STRING_BYTES) {
-		r = diag_set(d, WARD_ELIMIT, NULL, 0, 0, "string too long (WARD_MAX_STRING_BYTES)");
-		goto out;
-	}
-	if (p->flags & PATTERN_DOTALL) {
-		r = diag_set(d, WARD_EINVAL, NULL, 0, 0, "/s applies to regular expressions only");
-		goto out;
-	}
-	for (v = 0; v < p->nvar && r == 0; v++) {
-		wbuf_init(&w);
-		for (i = 0; i < p->srclen; i++) {
-			if (!(p->flags & PATTERN_NOCASE)) {
-				pattern_ex_byte(&w, p->src[i]);
-				if (p->var[v].wide)
-					wbuf_put(&w, "\\x00", 4);
-				continue;
-			}
-			memset(bm, 0, sizeof(bm));
-			ptree_bm_set(bm, p->src[i]);
-			if (p->flags & PATTERN_NOCASE)
-				ptree_bm_fold(bm);
-			pattern_ex_class(&w, bm, p->var[v].wide);
-		}
-		r = pattern_ex_finish(&w, &p->var[v]);
-		p->var[v].hs_flags = HS_FLAG_DOTALL;
-		p->var[v].minlen = p->var[v].maxlen =
-		    (uint32_t)p->srclen * (p->var[v].wide ? 2 : 1);
-		p->var[v].end_min = p->var[v].end_max = p->var[v].minlen;
-		p->var[v].exact = !(p->flags & PATTERN_FULLWORD);
-	}
-	p->whole_atom = p->nvar == 2 && p->srclen <= PATTERN_ATOM_CHARS;
-	if (r != 0)
-		r = diag_set(d, r, NULL, 0, 0, "out of memory");
-out:
-	return r;
-}
-
-static int
-compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
+int
+pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 {
 	struct cg g;
 	const struct ptree_node *root = &t->n[t->root];
@@ -719,12 +678,12 @@ compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;
 	}
-	if (p->kind == PATTERN_REGEX)
+	if (p->ekind == PATTERN_REGEX)
 		set_regions(&g);
-	p->mode = (p->kind == PATTERN_HEX && !t->has_alt) ? PMODE_SHORTEST : PMODE_PRIORITY;
+	p->mode = (p->ekind == PATTERN_HEX && !t->has_alt) ? PMODE_SHORTEST : PMODE_PRIORITY;
 	/* Pieces: a hex string is cut at its long top-level jumps. */
 	from = root->type == PT_CAT ? root->child : t->root;
-	if (p->kind == PATTERN_HEX && root->type == PT_CAT) {
+	if (p->ekind == PATTERN_HEX && root->type == PT_CAT) {
 		for (c = root->child; c != PTREE_NONE; c = t->n[c].next) {
 			if (!is_chain_jump(&t->n[c]))
 				continue;
@@ -753,7 +712,7 @@ compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 	if (r != 0)
 		goto fail;
 	p->greedy = t->has_greedy;
-	if (p->kind == PATTERN_REGEX && p->nvar == 2) {
+	if (p->ekind == PATTERN_REGEX && p->nvar == 2) {
 		set_atoms(&g);
 		n = atoms_literal_len(t);
 		p->whole_atom = n > 0 && n <= PATTERN_ATOM_CHARS;
@@ -764,15 +723,16 @@ compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 			goto fail;
 	}
 	/* Lengths: pieces are limited to the scan limit each; gaps add up. */
-	if (p->kind == PATTERN_HEX && root->type == PT_CAT) {
+	if (p->ekind == PATTERN_HEX && root->type == PT_CAT) {
 		pmin = pmax = 0;
 		for (c = root->child; c != PTREE_NONE; c = t->n[c].next) {
 			if (is_chain_jump(&t->n[c])) {
 				tmin = pattern_sat_add(tmin, pattern_sat_add(pmin, t->n[c].min));
 				tmax = pattern_sat_add(
 				    tmax, (pmax > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : pmax));
-				tmax = pattern_sat_add(tmax, t->n[c].max == PTREE_INF ? PATTERN_SIZE_CAP
-									      : t->n[c].max);
+				tmax = pattern_sat_add(tmax, t->n[c].max == PTREE_INF
+								 ? PATTERN_SIZE_CAP
+								 : t->n[c].max);
 				pmin = pmax = 0;
 				continue;
 			}
@@ -830,7 +790,8 @@ pattern_shrink(struct pattern *p)
 
 	if ((n = ward_realloc(p->piece, (p->npieces ? p->npieces : 1) * sizeof(*p->piece))) != NULL)
 		p->piece = n;
-	if ((n = ward_realloc(p->branch, (p->nbranch ? p->nbranch : 1) * sizeof(*p->branch))) != NULL)
+	if ((n = ward_realloc(p->branch, (p->nbranch ? p->nbranch : 1) * sizeof(*p->branch))) !=
+	    NULL)
 		p->branch = n;
 	if ((n = ward_realloc(p->atom_pc, (p->natom ? p->natom : 1) * sizeof(*p->atom_pc))) != NULL)
 		p->atom_pc = n;
@@ -840,14 +801,24 @@ int
 pattern_compile(enum pattern_kind kind, const uint8_t *src, size_t len, unsigned flags,
 		struct pattern **out, struct ward_diag *d)
 {
+	struct pattern_mods m = {flags, 0, 255, NULL};
+
+	return pattern_compile_mods(kind, src, len, &m, out, d);
+}
+
+int
+pattern_compile_mods(enum pattern_kind kind, const uint8_t *src, size_t len,
+		     const struct pattern_mods *m, struct pattern **out, struct ward_diag *d)
+{
 	struct pattern *p = NULL;
 	struct ptree t;
+	unsigned flags = m != NULL ? m->flags : 0;
 	int r;
 
 	ptree_init(&t);
 	if (out != NULL)
 		*out = NULL;
-	if (out == NULL || (src == NULL && len > 0) ||
+	if (out == NULL || m == NULL || (src == NULL && len > 0) ||
 	    (kind != PATTERN_TEXT && kind != PATTERN_HEX && kind != PATTERN_REGEX) ||
 	    (flags & ~PATTERN_ALL_FLAGS) != 0) {
 		r = diag_set(d, WARD_EINVAL, NULL, 0, 0, "invalid arguments to pattern_compile");
@@ -858,6 +829,8 @@ pattern_compile(enum pattern_kind kind, const uint8_t *src, size_t len, unsigned
 			     "pattern source too long (WARD_MAX_PATTERN_SOURCE)");
 		goto out;
 	}
+	if ((r = pattern_check_mods(kind, m, d)) != 0)
+		goto out;
 	if (kind == PATTERN_HEX && (flags & ~(PATTERN_PRIVATE | PATTERN_ASCII)) != 0) {
 		r = diag_set(d, WARD_ESYNTAX, NULL, 0, 0,
 			     "hex strings accept only the private modifier (not %s)",
@@ -882,11 +855,23 @@ pattern_compile(enum pattern_kind kind, const uint8_t *src, size_t len, unsigned
 		memcpy(p->src, src, len);
 	p->src[len] = 0;
 	p->srclen = len;
-	p->kind = kind;
+	p->kind = p->ekind = kind;
 	p->flags = flags;
+	if (flags & PATTERN_XOR) {
+		p->xor_min = m->xor_min;
+		p->xor_max = m->xor_max;
+	}
+	if ((flags & (PATTERN_BASE64 | PATTERN_BASE64WIDE)) && m->alphabet != NULL) {
+		p->has_alphabet = 1;
+		memcpy(p->alphabet, m->alphabet, PATTERN_B64_ALPHABET);
+	}
 	pattern_set_variants(p);
+	if (kind == PATTERN_TEXT && (flags & (PATTERN_BASE64 | PATTERN_BASE64WIDE))) {
+		r = pattern_compile_b64(p, &t, d);
+		goto out;
+	}
 	if (kind == PATTERN_TEXT) {
-		r = compile_text(p, d);
+		r = pattern_compile_text(p, d);
 		goto out;
 	}
 	if (kind == PATTERN_HEX)
@@ -895,7 +880,7 @@ pattern_compile(enum pattern_kind kind, const uint8_t *src, size_t len, unsigned
 		r = regex_parse(src, len, flags, &t, d);
 	if (r != 0)
 		goto out;
-	r = compile_tree(p, &t, d);
+	r = pattern_compile_tree(p, &t, d);
 out:
 	ptree_fini(&t);
 	if (r == 0)
@@ -952,6 +937,7 @@ pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out)
 	out->end_min = pv->end_min;
 	out->end_max = pv->end_max;
 	out->exact = pv->exact;
+	out->xor_delta = pv->xor_delta;
 }
 
 void
@@ -961,12 +947,18 @@ pattern_save(const struct pattern *p, struct wbuf *w)
 	wbuf_u8(w, (uint8_t)p->kind);
 	wbuf_u32(w, p->flags);
 	wbuf_lenbytes(w, p->src, p->srclen);
+	wbuf_u8(w, p->xor_min);
+	wbuf_u8(w, p->xor_max);
+	wbuf_u8(w, (uint8_t)p->has_alphabet);
+	if (p->has_alphabet)
+		wbuf_put(w, p->alphabet, PATTERN_B64_ALPHABET);
 }
 
 int
 pattern_load(struct rbuf *r, struct pattern **out)
 {
-	uint8_t ver, kind;
+	struct pattern_mods m = {0, 0, 255, NULL};
+	uint8_t ver, kind, has_abc = 0;
 	uint32_t flags;
 	const uint8_t *src;
 	size_t n;
@@ -980,11 +972,28 @@ pattern_load(struct rbuf *r, struct pattern **out)
 		e = rbuf_u32(r, &flags);
 	if (e == 0)
 		e = rbuf_lenbytes(r, WARD_MAX_PATTERN_SOURCE, &src, &n);
-	if (e != 0 || ver != PATTERN_FORMAT_VERSION) {
+	if (e == 0 && ver == PATTERN_FORMAT_VERSION) {
+		e = rbuf_u8(r, &m.xor_min);
+		if (e == 0)
+			e = rbuf_u8(r, &m.xor_max);
+		if (e == 0)
+			e = rbuf_u8(r, &has_abc);
+		if (e == 0 && has_abc == 1)
+			e = rbuf_bytes(r, PATTERN_B64_ALPHABET, &m.alphabet);
+		if (e == 0 && has_abc > 1)
+			e = WARD_EFORMAT;
+	} else if (e == 0 && ver == 1 &&
+		   (flags & (PATTERN_XOR | PATTERN_BASE64 | PATTERN_BASE64WIDE))) {
+		e = WARD_EFORMAT; /* version 1 had no such flags */
+	}
+	if (e != 0 || ver < 1 || ver > PATTERN_FORMAT_VERSION) {
 		e = WARD_EFORMAT;
 		goto out;
 	}
-	e = pattern_compile((enum pattern_kind)kind, src, n, flags, out, NULL);
+	/* pattern_compile_mods checks the flags, the key range and the
+	 * combinations: what it would refuse from a rule file is refused here */
+	m.flags = flags;
+	e = pattern_compile_mods((enum pattern_kind)kind, src, n, &m, out, NULL);
 	if (e != 0 && e != WARD_ENOMEM)
 		e = WARD_EFORMAT;
 out:

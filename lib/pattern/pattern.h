@@ -43,12 +43,37 @@ enum pattern_kind {
 };
 
 /* Modifier flags (a string's modifiers, and regexp flags /i /s). */
-#define PATTERN_NOCASE 0x01u   /* nocase, or regexp /i */
-#define PATTERN_WIDE 0x02u     /* wide */
-#define PATTERN_ASCII 0x04u    /* ascii (implied when wide is absent) */
-#define PATTERN_FULLWORD 0x08u /* fullword */
-#define PATTERN_PRIVATE 0x10u  /* private: no effect on matching */
-#define PATTERN_DOTALL 0x20u   /* regexp /s */
+#define PATTERN_NOCASE 0x01u	  /* nocase, or regexp /i */
+#define PATTERN_WIDE 0x02u	  /* wide */
+#define PATTERN_ASCII 0x04u	  /* ascii (implied when wide is absent) */
+#define PATTERN_FULLWORD 0x08u	  /* fullword */
+#define PATTERN_PRIVATE 0x10u	  /* private: no effect on matching */
+#define PATTERN_DOTALL 0x20u	  /* regexp /s */
+#define PATTERN_XOR 0x40u	  /* xor, xor(N), xor(N-M): keys in struct pattern_mods */
+#define PATTERN_BASE64 0x80u	  /* base64: the string's base64 encodings */
+#define PATTERN_BASE64WIDE 0x100u /* base64wide: those encodings, widened */
+
+/*
+ * The modifiers of a text string, with the arguments of xor and base64.
+ *
+ * xor: the string XORed with every key in [xor_min, xor_max] (key 0 is the
+ * string itself); the wide form is XORed whole, its zero bytes included
+ * (so each character is followed by the key).  A match is reported at the
+ * XORed bytes, with the string's length (twice it when wide).
+ *
+ * base64/base64wide: YARA's encodings of the string at the three byte
+ * alignments, without the leading and trailing characters that depend on
+ * the neighbouring bytes, searched as literals (base64wide: each followed
+ * by 0x00).  ascii/wide choose which strings are encoded (the string, its
+ * wide form, or both); the encodings are searched as they are.  A match
+ * has the length of the encoding found.  alphabet: 64 bytes, or NULL for
+ * the standard one.
+ */
+struct pattern_mods {
+	unsigned flags; /* PATTERN_* */
+	uint8_t xor_min, xor_max;
+	const uint8_t *alphabet;
+};
 
 struct pattern;
 
@@ -64,13 +89,24 @@ struct pattern;
 int pattern_compile(enum pattern_kind kind, const uint8_t *src, size_t len, unsigned flags,
 		    struct pattern **out, struct ward_diag *d);
 
+/*
+ * pattern_compile with the arguments of xor and base64 (m->flags is the
+ * flags argument).  Refuses the combinations YARA refuses, with its words
+ * ("invalid modifier combination: xor nocase", base64 or base64wide with
+ * nocase, fullword or xor; xor or base64 on a hex string or a regexp) and
+ * xor_min > xor_max.
+ */
+int pattern_compile_mods(enum pattern_kind kind, const uint8_t *src, size_t len,
+			 const struct pattern_mods *m, struct pattern **out, struct ward_diag *d);
+
 /* Frees p; NULL is a no-op. */
 void pattern_free(struct pattern *p);
 
 /* The flags p was compiled with. */
 unsigned pattern_flags(const struct pattern *p);
 
-/* Number of variants (1 or 2: ascii and/or wide); variant indices 0..n-1. */
+/* Number of variants (1 or 2: ascii and/or wide; a base64 string has one,
+ * its encodings); variant indices 0..n-1. */
 size_t pattern_nvariants(const struct pattern *p);
 
 /*
@@ -92,6 +128,11 @@ struct pattern_hs {
 	 * starting at E - minlen with nothing left to check (no fullword, no
 	 * anchors): the matcher may skip pattern_match_at then. */
 	int exact;
+	/* The expression is looked for in the XOR of neighbouring bytes,
+	 * D[i] = data[i] ^ data[i + 1], where an xor string is the same for
+	 * every key: a match ending at E in D stands for an end at E + 1 in the
+	 * data, to be handled like any other end (exact is 0 then). */
+	int xor_delta;
 };
 
 void pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out);

@@ -324,12 +324,20 @@ branch_match(struct vm *m, size_t pos)
 {
 	const struct pattern *p = m->p;
 	long l, best = -1;
-	uint32_t k;
+	uint32_t k, bk = 0;
 
 	for (k = 0; k < p->nbranch; k++) {
 		l = vm_run(m, p->branch[k], pos);
 		if (l <= 0)
 			continue;
+		if (p->nb64 > 0) {
+			/* base64: the alternative YARA finds first */
+			if (best < 0 || p->b64_found[k] < p->b64_found[bk]) {
+				best = l;
+				bk = k;
+			}
+			continue;
+		}
 		if (best < 0 || (p->greedy ? l > best : l < best))
 			best = l;
 	}
@@ -413,8 +421,10 @@ pm_raw(const struct pattern *p, struct vm *m, size_t pos)
 {
 	long l;
 
-	if (p->kind == PATTERN_TEXT)
-		return text_match(p, m, pos);
+	if (p->ekind == PATTERN_TEXT)
+		return (p->flags & PATTERN_XOR)
+			   ? pattern_xor_match(p, m->data + pos, m->len - pos, m->cs)
+			   : text_match(p, m, pos);
 	m->gen = 0;
 	memset(m->mark, 0, sizeof(m->mark[0]) * p->nprog);
 	if (p->npieces > 1) {
@@ -482,7 +492,7 @@ pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
 
 	if (p == NULL || (s == NULL && len > 0))
 		goto out;
-	if (p->kind == PATTERN_TEXT) {
+	if (p->ekind == PATTERN_TEXT) {
 		n = p->srclen;
 		for (i = 0; i + n <= len && i < WARD_RE_SCAN_LIMIT && !r; i++)
 			r = memcmp(s + i, p->src, n) == 0;

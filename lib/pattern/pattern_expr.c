@@ -140,8 +140,7 @@ pattern_ex_finish(struct wbuf *w, struct pattern_variant *v)
  * characters has an offset bounded by maxlen characters.
  */
 static uint32_t
-tree_anchor(const struct ptree *t, uint64_t maxlen, uint32_t *first, uint64_t *omin,
-	    uint64_t *omax)
+tree_anchor(const struct ptree *t, uint64_t maxlen, uint32_t *first, uint64_t *omin, uint64_t *omax)
 {
 	const struct ptree_node *root = &t->n[t->root];
 	uint64_t at_min = 0, at_max = 0, run_min = 0, run_max = 0, mn, mx;

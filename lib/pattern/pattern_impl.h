@@ -44,6 +44,9 @@ struct pattern_piece {
 };
 
 #define PATTERN_MAX_PIECES 64 /* a chain longer than this is refused */
+/* Alternatives of a base64 regexp: 3 alignments x base64, base64wide x
+ * the string, its wide form. */
+#define PATTERN_B64_ALTS 12
 
 struct pattern_variant {
 	char *expr;
@@ -52,6 +55,7 @@ struct pattern_variant {
 	uint32_t end_min, end_max; /* see struct pattern_hs */
 	int exact;
 	int wide;
+	int xor_delta; /* see struct pattern_hs */
 };
 
 enum pattern_mode {
@@ -60,8 +64,14 @@ enum pattern_mode {
 };
 
 struct pattern {
-	enum pattern_kind kind;
+	enum pattern_kind kind; /* as given to pattern_compile, kept for pattern_save */
+	/* How the pattern runs: its kind, except that a base64 string runs as
+	 * the regexp of its encodings (PATTERN_REGEX). */
+	enum pattern_kind ekind;
 	unsigned flags;
+	uint8_t xor_min, xor_max; /* PATTERN_XOR: the keys */
+	int has_alphabet;	  /* PATTERN_BASE64*: alphabet given, else standard */
+	uint8_t alphabet[64];
 	uint8_t *src; /* the source as given to pattern_compile, kept for pattern_save */
 	size_t srclen;
 	size_t nvar;
@@ -82,6 +92,14 @@ struct pattern {
 	uint32_t *branch; /* nbranch */
 	uint32_t nbranch;
 	int greedy;
+	/*
+	 * A base64 string: its alternatives are literals, and where several
+	 * match at one offset YARA keeps the one it verifies first, the one
+	 * whose atom ends first (b64_found[k] bytes after the start), the
+	 * first listed among equals.  nb64 = 0: not a base64 string.
+	 */
+	uint32_t b64_found[PATTERN_B64_ALTS];
+	uint32_t nb64;
 	/*
 	 * An `ascii wide` regexp: the instructions where YARA's atoms start
 	 * (see atoms.h), natom = 0 when verification starts at the regexp's
@@ -116,5 +134,23 @@ uint64_t pattern_sat_add(uint64_t a, uint64_t b);
 int pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v);
 /* Moves w's text into v as its NUL-terminated expression; 0 or WARD_ENOMEM. */
 int pattern_ex_finish(struct wbuf *w, struct pattern_variant *v);
+
+/* pattern.c: compiles the tree t (hex, regexp) into p's program and
+ * variants; 0 or a WARD_E* with d filled. */
+int pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d);
+
+/* pattern_text.c: text strings, xor and base64. */
+/* A base64 string: the regexp of its encodings, parsed into t (which the
+ * caller frees) and compiled as a regexp. */
+int pattern_compile_b64(struct pattern *p, struct ptree *t, struct ward_diag *d);
+/* Refuses the modifier combinations YARA refuses (see pattern_compile_mods). */
+int pattern_check_mods(enum pattern_kind kind, const struct pattern_mods *m, struct ward_diag *d);
+/* Compiles a text string (plain or xor) into p's variants. */
+int pattern_compile_text(struct pattern *p, struct ward_diag *d);
+/* Appends to w the regexp of a base64 string's encodings, and sets found
+ * (see struct pattern's b64_found); 0 or WARD_ENOMEM. */
+int pattern_b64_source(const struct pattern *p, struct wbuf *w, uint32_t found[PATTERN_B64_ALTS]);
+/* The xor string's match at d (avail bytes, character size cs), 0 if none. */
+uint32_t pattern_xor_match(const struct pattern *p, const uint8_t *d, size_t avail, unsigned cs);
 
 #endif

@@ -75,7 +75,6 @@ ptree_bm_set(uint8_t *bm, unsigned c)
 	bm[(c & 0xffu) >> 3] |= (uint8_t)(1u << (c & 7u));
 }
 
-
 void
 ptree_bm_range(uint8_t *bm, unsigned lo, unsigned hi)
 {

@@ -472,6 +472,7 @@ cc_strings(struct cc_ctx *cx, const struct prule *pr)
 	struct rules_compiler *c = cx->c;
 	struct ruleset *rs = c->rs;
 	struct ward_diag pd;
+	struct pattern_mods mods;
 	uint32_t i, k;
 	int r = 0, line, col;
 
@@ -504,7 +505,11 @@ cc_strings(struct cc_ctx *cx, const struct prule *pr)
 			goto nomem;
 		rs->nstrings++;
 		diag_clear(&pd);
-		r = pattern_compile(ps->kind, ps->src, ps->len, ps->flags, &s->pat, &pd);
+		mods.flags = ps->flags;
+		mods.xor_min = ps->xor_min;
+		mods.xor_max = ps->xor_max;
+		mods.alphabet = ps->alphabet;
+		r = pattern_compile_mods(ps->kind, ps->src, ps->len, &mods, &s->pat, &pd);
 		if (r != 0) {
 			if (ps->kind == PATTERN_TEXT || pd.col <= 0) {
 				line = ps->line;

@@ -62,6 +62,7 @@ prule_free(struct prule *r)
 	for (i = 0; i < r->nstrings; i++) {
 		ward_free(r->strings[i].id);
 		ward_free(r->strings[i].src);
+		ward_free(r->strings[i].alphabet);
 	}
 	ward_free(r->strings);
 	ast_free(r->cond);

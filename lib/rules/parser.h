@@ -86,8 +86,10 @@ struct pstring {
 	enum pattern_kind kind;
 	uint8_t *src;
 	size_t len;
-	size_t src_off; /* HEX/REGEX: source offset of the body */
-	unsigned flags; /* PATTERN_* */
+	size_t src_off;		  /* HEX/REGEX: source offset of the body */
+	unsigned flags;		  /* PATTERN_* */
+	uint8_t xor_min, xor_max; /* PATTERN_XOR: the keys */
+	uint8_t *alphabet;	  /* base64/base64wide("..."): 64 bytes, or NULL */
 };
 
 struct prule {

@@ -6,8 +6,10 @@
  * What must hold: a rule is handed to the compiler only when it is complete
  * (through its closing brace) and before any token after it is read, so
  * that includes and rules reach the compiler in source order; modifiers are
- * validated as yara does (duplicates, only `private` on hex strings) and
- * xor/base64/base64wide and imports are refused, never ignored.  When the
+ * validated as yara does (duplicates, only `private` on hex strings, xor
+ * and base64 only on text strings, their arguments' ranges and the one
+ * base64 alphabet; the combinations are checked by pattern_compile_mods)
+ * and imports are refused, never ignored.  When the
  * caller asks to recover (cb->unsupported), a rule that uses such a
  * construct is still parsed to its closing brace by yara's grammar and
  * handed to cb->unsupported instead of cb->rule, whole: a syntax error
@@ -99,31 +101,119 @@ parser_modflag(enum tok_type t)
 		return PATTERN_FULLWORD;
 	case TOK_PRIVATE:
 		return PATTERN_PRIVATE;
+	case TOK_XOR:
+		return PATTERN_XOR;
+	case TOK_BASE64:
+		return PATTERN_BASE64;
+	case TOK_BASE64WIDE:
+		return PATTERN_BASE64WIDE;
 	default:
 		return 0;
 	}
 }
 
-/* Reads past a xor/base64 modifier and its arguments when recovering:
- * xor, xor(N), xor(N-M), base64, base64("alphabet"). */
+/* The range of xor(N) or xor(N-M), from its '(' on, with YARA's errors
+ * (line, col: where the modifier is). */
 static int
-parser_modargs(struct parser *p)
+parser_xor_range(struct parser *p, int line, int col, int64_t *lo, int64_t *hi)
 {
-	int r, n = 0;
+	int r;
 
-	if ((r = parser_next(p)) != 0 || p->tok.type != TOK_LPAREN)
-		goto out;
 	if ((r = parser_next(p)) != 0)
 		goto out;
-	while (p->tok.type == TOK_INT || p->tok.type == TOK_MINUS || p->tok.type == TOK_TEXT) {
-		if (++n > 3) {
+	if (p->tok.type != TOK_INT) {
+		r = parser_unexpected(p);
+		goto out;
+	}
+	*lo = *hi = p->tok.ival;
+	if ((r = parser_next(p)) != 0)
+		goto out;
+	if (p->tok.type == TOK_MINUS) {
+		if ((r = parser_next(p)) != 0)
+			goto out;
+		if (p->tok.type != TOK_INT) {
 			r = parser_unexpected(p);
 			goto out;
 		}
+		*hi = p->tok.ival;
 		if ((r = parser_next(p)) != 0)
 			goto out;
+		if (*hi > 255)
+			r = diag_set(p->d, WARD_ESYNTAX, p->file, line, col,
+				     "upper bound for xor range exceeded (max: 255)");
+		else if (*lo > *hi)
+			r = diag_set(p->d, WARD_ESYNTAX, p->file, line, col,
+				     "xor lower bound exceeds upper bound");
+	} else if (*lo > 255) {
+		r = diag_set(p->d, WARD_ESYNTAX, p->file, line, col, "invalid xor range");
 	}
-	r = parser_expect(p, TOK_RPAREN);
+	if (r == 0)
+		r = parser_expect(p, TOK_RPAREN);
+out:
+	return r;
+}
+
+/* The arguments of xor: none (keys 0-255), (N) or (N-M). */
+static int
+parser_xor_args(struct parser *p, struct pstring *s)
+{
+	int64_t lo = 0, hi = 255;
+	int line = p->tok.line, col = p->tok.col, r;
+
+	if ((r = parser_next(p)) != 0)
+		goto out;
+	if (p->tok.type == TOK_LPAREN && (r = parser_xor_range(p, line, col, &lo, &hi)) != 0)
+		goto out;
+	s->xor_min = (uint8_t)lo;
+	s->xor_max = (uint8_t)hi;
+out:
+	return r;
+}
+
+/*
+ * The argument of base64/base64wide: none (the standard alphabet) or
+ * ("64 characters").  Both modifiers share one alphabet, as in YARA: a
+ * second one that differs (the standard one included) is an error.
+ */
+static int
+parser_b64_args(struct parser *p, struct pstring *s, int first)
+{
+	static const char std[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const uint8_t *abc = (const uint8_t *)std;
+	int line = p->tok.line, col = p->tok.col, r;
+
+	if ((r = parser_next(p)) != 0)
+		goto out;
+	if (p->tok.type == TOK_LPAREN) {
+		if ((r = parser_next(p)) != 0)
+			goto out;
+		if (p->tok.type != TOK_TEXT) {
+			r = parser_unexpected(p);
+			goto out;
+		}
+		if (p->tok.blen != 64) {
+			r = diag_set(p->d, WARD_ESYNTAX, p->file, p->tok.line, p->tok.col,
+				     "length of base64 alphabet must be 64");
+			goto out;
+		}
+		abc = p->tok.buf;
+	}
+	if (first) {
+		if (abc != (const uint8_t *)std && (s->alphabet = ward_memdup(abc, 64)) == NULL) {
+			r = parser_nomem(p);
+			goto out;
+		}
+	} else if (memcmp(s->alphabet != NULL ? s->alphabet : (const uint8_t *)std, abc, 64) != 0) {
+		r = diag_set(p->d, WARD_ESYNTAX, p->file, line, col,
+			     "can not specify multiple alphabets");
+		goto out;
+	}
+	if (abc != (const uint8_t *)std) {
+		if ((r = parser_next(p)) != 0)
+			goto out;
+		r = parser_expect(p, TOK_RPAREN);
+	}
 out:
 	return r;
 }
@@ -137,14 +227,6 @@ parser_modifiers(struct parser *p, struct pstring *s)
 	for (;;) {
 		enum tok_type t = p->tok.type;
 
-		if (t == TOK_XOR || t == TOK_BASE64 || t == TOK_BASE64WIDE) {
-			if ((r = parser_unsupported(p, p->tok.line, p->tok.col,
-						    "\"%s\" modifier is not supported by ward",
-						    lexer_tokname(t))) != 0 ||
-			    (r = parser_modargs(p)) != 0)
-				goto out;
-			continue;
-		}
 		if ((f = parser_modflag(t)) == 0)
 			break;
 		if (s->flags & f) {
@@ -152,15 +234,25 @@ parser_modifiers(struct parser *p, struct pstring *s)
 				     "duplicated modifier");
 			goto out;
 		}
-		if (s->kind == PATTERN_HEX && f != PATTERN_PRIVATE) {
+		if ((s->kind == PATTERN_HEX && f != PATTERN_PRIVATE) ||
+		    (s->kind == PATTERN_REGEX &&
+		     (f & (PATTERN_XOR | PATTERN_BASE64 | PATTERN_BASE64WIDE)))) {
 			r = diag_set(p->d, WARD_ESYNTAX, p->file, p->tok.line, p->tok.col,
 				     "syntax error, unexpected keyword \"%s\" (only \"private\" is "
-				     "allowed on hex strings)",
+				     "allowed on hex strings, and xor and base64 only on text "
+				     "strings)",
 				     lexer_tokname(t));
 			goto out;
 		}
+		if (f == PATTERN_XOR)
+			r = parser_xor_args(p, s);
+		else if (f & (PATTERN_BASE64 | PATTERN_BASE64WIDE))
+			r = parser_b64_args(p, s,
+					    !(s->flags & (PATTERN_BASE64 | PATTERN_BASE64WIDE)));
+		else
+			r = parser_next(p);
 		s->flags |= f;
-		if ((r = parser_next(p)) != 0)
+		if (r != 0)
 			goto out;
 	}
 out:

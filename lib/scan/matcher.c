@@ -13,7 +13,11 @@
  *     long as the longest possible match, and a window only records matches
  *     that start in its own part, so no match is lost or counted twice;
  *   - per-file state is reset only where it was touched, so the cost of a
- *     small file does not grow with the size of the rule set.
+ *     small file does not grow with the size of the rule set;
+ *   - the expressions of xor strings (pattern_hs.xor_delta) are in a
+ *     second database, scanned over the XOR of neighbouring bytes of the
+ *     same block; their ends are shifted by one and handled like the
+ *     others.
  */
 #include "scan/matcher.h"
 
@@ -48,12 +52,18 @@ struct expr_info {
 	uint32_t minlen, maxlen;   /* of a true match */
 	uint32_t end_min, end_max; /* of a reported end after the match's start */
 	int exact;
+	int delta; /* in the delta database (pattern_hs.xor_delta) */
 };
+
+/* A serialized pair of databases starts with this (a single one is saved
+ * as Vectorscan writes it, as before xor strings existed). */
+static const uint8_t DB_PAIR_MAGIC[4] = {'W', 'X', 'D', '1'};
 
 struct matcher {
 	const struct ruleset *rs;
 	const struct hashsig_set *hs;
-	hs_database_t *db; /* NULL when there are no strings */
+	hs_database_t *db;  /* NULL when there are no strings */
+	hs_database_t *ddb; /* the delta expressions, NULL when none */
 	struct expr_info *expr;
 	uint32_t nexpr;
 	uint32_t overlap; /* longest possible match, bytes */
@@ -84,6 +94,9 @@ struct matcher_scratch {
 	uint8_t *marked;  /* per rule: in extra */
 	uint8_t *buf;
 	size_t bufcap;
+	hs_scratch_t *dhs; /* for m->ddb */
+	uint8_t *dbuf;	   /* the deltas of the block */
+	size_t dbufcap;
 	/* The block being scanned. */
 	const uint8_t *blk;
 	size_t blklen;
@@ -114,20 +127,21 @@ matcher_window_size(const struct matcher *m)
 	return m->window;
 }
 
+/* Compiles the expressions in (delta) or out of the delta domain into *db
+ * (left NULL when there are none). */
 static int
-matcher_compile_db(struct matcher *m, struct ward_diag *d)
+compile_one(struct matcher *m, int delta, hs_database_t **db, struct ward_diag *d)
 {
 	const char **exprs = NULL;
 	unsigned *flags = NULL, *ids = NULL;
 	hs_compile_error_t *cerr = NULL;
-	uint32_t i;
+	uint32_t i, n = 0;
 	int r = 0;
 
-	if (m->nexpr == 0)
-		goto out;
-	exprs = ward_calloc(m->nexpr, sizeof(*exprs));
-	flags = ward_calloc(m->nexpr, sizeof(*flags));
-	ids = ward_calloc(m->nexpr, sizeof(*ids));
+	*db = NULL;
+	exprs = ward_calloc(m->nexpr + 1, sizeof(*exprs));
+	flags = ward_calloc(m->nexpr + 1, sizeof(*flags));
+	ids = ward_calloc(m->nexpr + 1, sizeof(*ids));
 	if (exprs == NULL || flags == NULL || ids == NULL) {
 		r = WARD_ENOMEM;
 		goto out;
@@ -136,16 +150,19 @@ matcher_compile_db(struct matcher *m, struct ward_diag *d)
 		const struct expr_info *e = &m->expr[i];
 		struct pattern_hs ph;
 
+		if (e->delta != delta)
+			continue;
 		pattern_expr(m->rs->strings[e->str].pat, e->variant, &ph);
-		exprs[i] = ph.expr;
-		flags[i] = ph.hs_flags | (ph.end_min == 0 ? HS_FLAG_ALLOWEMPTY : 0);
-		ids[i] = i;
+		exprs[n] = ph.expr;
+		flags[n] = ph.hs_flags | (ph.end_min == 0 ? HS_FLAG_ALLOWEMPTY : 0);
+		ids[n] = i;
+		n++;
 	}
-	if (hs_compile_multi(exprs, flags, ids, m->nexpr, HS_MODE_BLOCK, NULL, &m->db, &cerr) !=
-	    HS_SUCCESS) {
-		if (cerr != NULL && cerr->expression >= 0 &&
-		    (uint32_t)cerr->expression < m->nexpr) {
-			const struct expr_info *e = &m->expr[cerr->expression];
+	if (n == 0)
+		goto out;
+	if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, db, &cerr) != HS_SUCCESS) {
+		if (cerr != NULL && cerr->expression >= 0 && (uint32_t)cerr->expression < n) {
+			const struct expr_info *e = &m->expr[ids[cerr->expression]];
 			const struct rs_string *st = &m->rs->strings[e->str];
 
 			r = diag_set(d, WARD_EENGINE, NULL, 0, 0,
@@ -156,7 +173,7 @@ matcher_compile_db(struct matcher *m, struct ward_diag *d)
 			r = diag_set(d, WARD_EENGINE, NULL, 0, 0, "Vectorscan: %s",
 				     cerr != NULL ? cerr->message : "compile failed");
 		}
-		m->db = NULL;
+		*db = NULL;
 	}
 out:
 	if (cerr != NULL)
@@ -164,6 +181,20 @@ out:
 	ward_free(exprs);
 	ward_free(flags);
 	ward_free(ids);
+	return r;
+}
+
+static int
+matcher_compile_db(struct matcher *m, struct ward_diag *d)
+{
+	int r = 0;
+
+	if (m->nexpr == 0)
+		goto out;
+	r = compile_one(m, 0, &m->db, d);
+	if (r == 0)
+		r = compile_one(m, 1, &m->ddb, d);
+out:
 	return r;
 }
 
@@ -203,6 +234,7 @@ matcher_alloc(const struct ruleset *rs, const struct hashsig_set *hs, struct mat
 			e->end_min = ph.end_min;
 			e->end_max = ph.end_max;
 			e->exact = ph.exact;
+			e->delta = ph.xor_delta;
 			/* Unbounded patterns (chained hex jumps) do not widen the
 			 * overlap: their rare matches longer than the overlap are
 			 * only found inside one window of a large file. */
@@ -269,24 +301,68 @@ matcher_new(const struct ruleset *rs, const struct hashsig_set *hs, struct match
 	return 0;
 }
 
+/* Deserializes one database of n bytes at p into *db; 0 or -1. */
+static int
+load_one(const uint8_t *p, size_t n, hs_database_t **db)
+{
+	size_t size = 0;
+
+	if (n == 0 || hs_deserialize_database((const char *)p, n, db) != HS_SUCCESS)
+		return -1;
+	return hs_database_size(*db, &size) == HS_SUCCESS ? 0 : -1;
+}
+
+/*
+ * The databases saved by matcher_db_save: one, or (when m has delta
+ * expressions) the pair MAGIC, u32 length of the first, first, second.
+ * Whether it describes m's expressions is checked by who saved it; here
+ * any mismatch of shape is -1, and the caller compiles instead.
+ */
+static int
+load_dbs(struct matcher *m, const uint8_t *db, size_t dblen)
+{
+	int has_delta = 0, r = -1;
+	const uint8_t *magic, *a;
+	struct rbuf b;
+	uint32_t alen;
+	uint32_t i;
+
+	for (i = 0; i < m->nexpr; i++)
+		has_delta |= m->expr[i].delta;
+	if (!has_delta) {
+		r = load_one(db, dblen, &m->db);
+		goto out;
+	}
+	rbuf_init(&b, db, dblen);
+	if (rbuf_bytes(&b, sizeof(DB_PAIR_MAGIC), &magic) != 0 ||
+	    memcmp(magic, DB_PAIR_MAGIC, sizeof(DB_PAIR_MAGIC)) != 0 || rbuf_u32(&b, &alen) != 0 ||
+	    rbuf_bytes(&b, alen, &a) != 0)
+		goto out;
+	if ((alen > 0 && load_one(a, alen, &m->db) != 0) ||
+	    load_one(b.p + b.off, rbuf_left(&b), &m->ddb) != 0)
+		goto out;
+	r = 0;
+out:
+	return r;
+}
+
 int
 matcher_new_with_db(const struct ruleset *rs, const struct hashsig_set *hs, const uint8_t *db,
 		    size_t dblen, struct matcher **out, int *rebuilt, struct ward_diag *d)
 {
 	struct matcher *m = NULL;
-	size_t dbsize = 0;
 	int r;
 
 	*out = NULL;
 	*rebuilt = 0;
 	if ((r = matcher_alloc(rs, hs, &m)) != 0)
 		return r;
-	if (m->nexpr > 0 &&
-	    (dblen == 0 || hs_deserialize_database((const char *)db, dblen, &m->db) != HS_SUCCESS ||
-	     hs_database_size(m->db, &dbsize) != HS_SUCCESS)) {
+	if (m->nexpr > 0 && load_dbs(m, db, dblen) != 0) {
 		if (m->db != NULL)
 			hs_free_database(m->db);
-		m->db = NULL;
+		if (m->ddb != NULL)
+			hs_free_database(m->ddb);
+		m->db = m->ddb = NULL;
 		*rebuilt = 1;
 		r = matcher_compile_db(m, d);
 	}
@@ -304,6 +380,8 @@ matcher_free(struct matcher *m)
 		return;
 	if (m->db != NULL)
 		hs_free_database(m->db);
+	if (m->ddb != NULL)
+		hs_free_database(m->ddb);
 	ward_free(m->expr);
 	ward_free(m->quiet);
 	ward_free(m->always);
@@ -313,19 +391,38 @@ matcher_free(struct matcher *m)
 void
 matcher_db_save(const struct matcher *m, struct wbuf *w)
 {
-	char *bytes = NULL;
-	size_t len = 0;
+	char *bytes = NULL, *dbytes = NULL;
+	size_t len = 0, dlen = 0;
+	struct wbuf pair;
 
-	if (m->db == NULL) {
+	if (m->db == NULL && m->ddb == NULL) {
 		wbuf_lenbytes(w, NULL, 0);
 		return;
 	}
-	if (hs_serialize_database(m->db, &bytes, &len) != HS_SUCCESS) {
+	if ((m->db != NULL && hs_serialize_database(m->db, &bytes, &len) != HS_SUCCESS) ||
+	    (m->ddb != NULL && hs_serialize_database(m->ddb, &dbytes, &dlen) != HS_SUCCESS)) {
 		w->err = WARD_EENGINE;
-		return;
+		goto out;
 	}
-	wbuf_lenbytes(w, bytes, len);
+	if (m->ddb == NULL) {
+		wbuf_lenbytes(w, bytes, len);
+		goto out;
+	}
+	wbuf_init(&pair);
+	wbuf_put(&pair, DB_PAIR_MAGIC, sizeof(DB_PAIR_MAGIC));
+	wbuf_u32(&pair, len > UINT32_MAX ? 0 : (uint32_t)len);
+	if (len > UINT32_MAX)
+		pair.err = WARD_ELIMIT;
+	wbuf_put(&pair, bytes, len);
+	wbuf_put(&pair, dbytes, dlen);
+	if (pair.err != 0)
+		w->err = pair.err;
+	else
+		wbuf_lenbytes(w, pair.p, pair.len);
+	wbuf_free(&pair);
+out:
 	free(bytes);
+	free(dbytes);
 }
 
 int
@@ -358,7 +455,8 @@ matcher_scratch_new(const struct matcher *m, struct matcher_scratch **out)
 		r = WARD_ENOMEM;
 		goto out;
 	}
-	if (m->db != NULL && hs_alloc_scratch(m->db, &s->hs) != HS_SUCCESS) {
+	if ((m->db != NULL && hs_alloc_scratch(m->db, &s->hs) != HS_SUCCESS) ||
+	    (m->ddb != NULL && hs_alloc_scratch(m->ddb, &s->dhs) != HS_SUCCESS)) {
 		r = WARD_ENOMEM;
 		goto out;
 	}
@@ -388,6 +486,9 @@ matcher_scratch_free(struct matcher_scratch *s)
 		hs_free_scratch(s->hs);
 	ward_free(s->mf);
 	ward_free(s->mfwin);
+	if (s->dhs != NULL)
+		hs_free_scratch(s->dhs);
+	ward_free(s->dbuf);
 	ward_free(s->lists);
 	ward_free(s->touched);
 	ward_free(s->is_touched);
@@ -476,13 +577,48 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	return s->err != 0;
 }
 
+/* A match in the delta domain: D[i] covers data[i] and data[i + 1]. */
+static int
+on_delta_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	       void *ctx)
+{
+	return on_match(id, from, to + 1, flags, ctx);
+}
+
+/* Scans the XOR of neighbouring bytes of the block with the delta database. */
+static int
+scan_deltas(const struct matcher *m, struct matcher_scratch *s, const uint8_t *p, size_t len)
+{
+	hs_error_t e;
+	uint8_t *nb;
+	size_t i;
+
+	if (len < 2)
+		return 0;
+	if (len - 1 > s->dbufcap) {
+		if ((nb = ward_realloc(s->dbuf, len - 1)) == NULL)
+			return WARD_ENOMEM;
+		s->dbuf = nb;
+		s->dbufcap = len - 1;
+	}
+	for (i = 0; i + 1 < len; i++)
+		s->dbuf[i] = p[i] ^ p[i + 1];
+	e = hs_scan(m->ddb, (const char *)s->dbuf, (unsigned)(len - 1), 0, s->dhs, on_delta_match,
+		    s);
+	if (s->err != 0)
+		return s->err;
+	if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED)
+		return WARD_EENGINE;
+	return 0;
+}
+
 static int
 scan_block(const struct matcher *m, struct matcher_scratch *s, const uint8_t *p, size_t len,
 	   uint64_t base, uint64_t own_lo, uint64_t own_hi, int at_eof)
 {
 	hs_error_t e;
 
-	if (m->db == NULL || len == 0)
+	if ((m->db == NULL && m->ddb == NULL) || len == 0)
 		return 0;
 	s->blk = p;
 	s->blklen = len;
@@ -492,12 +628,14 @@ scan_block(const struct matcher *m, struct matcher_scratch *s, const uint8_t *p,
 	s->at_eof = at_eof;
 	if (len > UINT32_MAX)
 		return WARD_EINVAL;
-	e = hs_scan(m->db, (const char *)p, (unsigned)len, 0, s->hs, on_match, s);
-	if (s->err != 0)
-		return s->err;
-	if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED)
-		return WARD_EENGINE;
-	return 0;
+	if (m->db != NULL) {
+		e = hs_scan(m->db, (const char *)p, (unsigned)len, 0, s->hs, on_match, s);
+		if (s->err != 0)
+			return s->err;
+		if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED)
+			return WARD_EENGINE;
+	}
+	return m->ddb != NULL ? scan_deltas(m, s, p, len) : 0;
 }
 
 static int

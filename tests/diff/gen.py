@@ -24,6 +24,7 @@ Run directly to look at a sample:
 """
 
 import argparse
+import base64
 import os
 import random
 import re
@@ -500,6 +501,8 @@ class StrDef:
         self.raw = None        # text: the bytes
         self.hexseq = None
         self.regex = None
+        self.xor = None        # text with xor: (lowest key, highest key)
+        self.b64 = None        # text with base64/base64wide: (names, alphabet or None)
 
     def base_instance(self, rng, long_gap_p=0.0):
         if self.kind == "text":
@@ -509,12 +512,37 @@ class StrDef:
         return sample_re_alt(self.regex["alt"], rng, "s" in self.mods)
 
     def instance(self, rng, long_gap_p=0.0):
+        if self.b64 is not None:
+            return self.b64_instance(rng)
         bs = self.base_instance(rng, long_gap_p)
         if "nocase" in self.mods or "i" in self.mods:
             bs = flip_case(bs, rng)
         if "wide" in self.mods and ("ascii" not in self.mods or rng.random() < 0.5):
             bs = widen(bs)
+        if self.xor is not None:
+            # a key in the range, now and then one outside it
+            sub = side_rng(rng, self.id)
+            k = sub.randint(*self.xor) if sub.random() < 0.85 else sub.randrange(256)
+            bs = bytes(c ^ k for c in bs)
         return bs
+
+    def b64_instance(self, rng):
+        """The string (or its wide form) base64-encoded between random
+        neighbours, widened for base64wide."""
+        names, abc = self.b64
+        bs = self.raw
+        # the main generator draws what it draws for a plain text string
+        if "wide" in self.mods and ("ascii" not in self.mods or rng.random() < 0.5):
+            bs = widen(bs)
+        sub = side_rng(rng, self.id)
+        pre = bytes(sub.randrange(256) for _ in range(sub.randint(0, 2)))
+        post = bytes(sub.randrange(256) for _ in range(sub.randint(0, 2)))
+        enc = base64.b64encode(pre + bs + post)
+        if abc is not None:
+            enc = enc.translate(bytes.maketrans(B64_STD, abc))
+        if "base64wide" in names and ("base64" not in names or sub.random() < 0.5):
+            enc = widen(enc)
+        return enc
 
     def near_miss(self, rng):
         bs = bytearray(self.instance(rng))
@@ -532,6 +560,9 @@ class StrDef:
         return bytes(bs)
 
     def plausible_lengths(self, rng):
+        if self.b64 is not None:
+            n = len(self.raw) * (2 if "wide" in self.mods else 1) * 4 // 3
+            return [n, n * 2 if "base64wide" in self.b64[0] else n - 1] + [rng.randint(1, 12)]
         if self.kind == "text":
             n = len(self.raw)
             return [n, n * 2] if "wide" in self.mods else [n]
@@ -558,6 +589,49 @@ def gen_modifiers(rng, kind):
     return mods
 
 
+B64_STD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def side_rng(rng, salt):
+    """A generator for xor and base64 choices that leaves rng's sequence as
+    it is, so that the rule sets and inputs of a seed stay what they were
+    before these modifiers were generated (their strings differ, nothing
+    else does)."""
+    return random.Random("%r:%s" % (rng.getstate()[1][:8], salt))
+
+
+def gen_xor_b64(sub, mods):
+    """Adds xor or base64 modifiers to a text string's (where yara allows
+    them: not with nocase; base64 not with fullword) about one time in six.
+    Returns (mods, xor range or None, (base64 names, alphabet) or None)."""
+    r = sub.random()
+    if r < 0.09 and "nocase" not in mods:
+        q = sub.random()
+        if q < 0.4:
+            mods = mods + ["xor"]
+            rg = (0, 255)
+        elif q < 0.7:
+            k = sub.randrange(256)
+            mods = mods + ["xor(%d)" % k]
+            rg = (k, k)
+        else:
+            a, b = sorted((sub.randrange(256), sub.randrange(256)))
+            mods = mods + ["xor(%d-%d)" % (a, b)]
+            rg = (a, b)
+        return mods, rg, None
+    if r < 0.17 and "nocase" not in mods and "fullword" not in mods:
+        abc = None
+        if sub.random() < 0.3:
+            al = bytearray(range(0x21, 0x7f))
+            sub.shuffle(al)
+            abc = bytes(al[:64])
+        arg = "" if abc is None else '("%s")' % "".join(
+            "\\x%02x" % c if chr(c) in '"\\' else chr(c) for c in abc)
+        names = sub.choice([["base64"], ["base64wide"], ["base64", "base64wide"]])
+        return mods + [n + arg for n in names], None, (set(names), abc)
+    return mods, None, None
+
+
 def gen_string(rng, sid, rule, pool, allow_regex=True):
     r = rng.random()
     if r < 0.55 or not allow_regex and r < 0.8:
@@ -567,11 +641,16 @@ def gen_string(rng, sid, rule, pool, allow_regex=True):
     else:
         kind = "regex"
     mods = gen_modifiers(rng, kind)
+    xr = b64 = None
     if kind == "text":
         raw = gen_text_bytes(rng, pool)
+        mods, xr, b64 = gen_xor_b64(side_rng(rng, sid + raw.hex()), mods)
         pool.append(raw)
-        sd = StrDef(sid, kind, render_text(raw, rng), set(mods), rule)
+        sd = StrDef(sid, kind, render_text(raw, rng),
+                    set(re.sub(r"\(.*", "", m) for m in mods), rule)
         sd.raw = raw
+        sd.xor = xr
+        sd.b64 = b64
     elif kind == "hex":
         seq = gen_hex(rng)
         sd = StrDef(sid, kind, "{ " + render_hex_seq(seq, rng, rng.random() < 0.7) + " }",

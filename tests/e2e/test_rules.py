@@ -34,6 +34,10 @@ def check_diag(p, path, text, line, token, words=None):
 
 SYNTAX_ERRORS = [
     # (rule text, line, token the column must point at)
+    ("rule a {\n  strings:\n    $a = \"abc\" xor nocase\n  condition:\n    $a\n}\n", 3, "$a"),
+    ("rule a {\n  strings:\n    $a = \"abc\" xor(300)\n  condition:\n    $a\n}\n", 3, "xor"),
+    ("rule a {\n  strings:\n    $a = \"abc\" base64(\"xyz\")\n  condition:\n    $a\n}\n", 3,
+     '"xyz"'),
     ("rule ok { condition: true }\nrule bad {\n    condition: true and and false\n}\n",
      3, "and false"),
     ("rule a {\n  strings:\n    $a = \"abc\n  condition:\n    $a\n}\n", 3, '"abc'),
@@ -61,13 +65,8 @@ UNSUPPORTED = [
      2, 'import "pe"', ["import", "pe"]),
     ('import "dotnet"\nrule a { condition: dotnet.number_of_streams > 7 }\n',
      1, 'import "dotnet"', ["import", "dotnet"]),
-    ("rule a {\n  strings:\n    $a = \"abc\" xor\n  condition:\n    $a\n}\n", 3, "xor", ["xor"]),
-    ("rule a {\n  strings:\n    $a = \"abc\" xor(1-3)\n  condition:\n    $a\n}\n", 3, "xor",
-     ["xor"]),
-    ("rule a {\n  strings:\n    $a = \"abcd\" base64\n  condition:\n    $a\n}\n", 3, "base64",
-     ["base64"]),
-    ("rule a {\n  strings:\n    $a = \"abcd\" base64wide\n  condition:\n    $a\n}\n", 3,
-     "base64wide", ["base64"]),
+    ("rule a {\n  strings:\n    $a = \"abc\"\n  condition:\n    50% of them\n}\n", 5, "%",
+     ["percentage"]),
     ("rule a {\n  condition:\n    pe.number_of_sections == 1\n}\n", 3, "pe", ["pe"]),
     ("rule a {\n  condition:\n    entrypoint == 0\n}\n", 3, "entrypoint", ["entrypoint"]),
 ]

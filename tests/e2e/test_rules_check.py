@@ -18,14 +18,14 @@ MIXED = """import "pe"
 
 rule Keep_Hello { strings: $a = "hello-ward" condition: $a }
 
-rule Xor_One {
+rule Pct_One {
   strings:
-    $a = "secret-ward" xor
+    $a = "secret-ward"
   condition:
-    $a
+    50% of them
 }
 
-rule Names_Xor { condition: Xor_One or filesize > 1000000 }
+rule Names_Pct { condition: Pct_One or filesize > 1000000 }
 
 rule Pe_Rule { condition: pe.number_of_sections > 2 and pe.exports("Run") }
 
@@ -33,7 +33,7 @@ private rule Entry_Rule { condition: entrypoint == 0 }
 
 rule Keep_World { strings: $a = "world-ward" wide condition: $a }
 """
-DROPPED = {"Xor_One": (7, 24, "xor"), "Names_Xor": (12, 29, 'uses rule "Xor_One"'),
+DROPPED = {"Pct_One": (9, 7, "percentage"), "Names_Pct": (12, 29, 'uses rule "Pct_One"'),
            "Pe_Rule": (14, 27, "pe"), "Entry_Rule": (16, 38, "entrypoint")}
 
 GOOD = 'rule Plain { strings: $a = "plain-ward" condition: $a }\n'
@@ -78,7 +78,7 @@ def test_check_lists_every_problem_in_one_run(ward, tmp_path):
     assert "imports left out: 1" in out
     kinds = {m.group(2): int(m.group(1))
              for m in re.finditer(r"^\s+(\d+)  (.+)$", out.split("problems by kind:")[1], re.M)}
-    assert kinds['"xor" modifier is not supported by ward'] == 1
+    assert kinds['"N% of" (percentage) is not supported by ward'] == 1
     assert kinds["uses a skipped rule"] == 1
     assert kinds['import "pe"'] == 1
     assert sum(kinds.values()) == 4 + 1 + 2, kinds
@@ -93,8 +93,8 @@ def test_check_lists_every_problem_in_one_run(ward, tmp_path):
     assert files["good.yara"]["status"] == "ok" and files["good.yara"]["rules"] == 1
     assert files["mixed.yar"]["status"] == "skip" and files["mixed.yar"]["rules"] == 2
     assert {s["rule"] for s in files["mixed.yar"]["skipped"] if s["rule"]} == set(DROPPED)
-    dep = [s for s in files["mixed.yar"]["skipped"] if s["rule"] == "Names_Xor"][0]
-    assert dep["uses"] == "Xor_One"
+    dep = [s for s in files["mixed.yar"]["skipped"] if s["rule"] == "Names_Pct"][0]
+    assert dep["uses"] == "Pct_One"
     assert files["sub/broken.yar"]["status"] == "error"
     assert files["sub/broken.yar"]["error"]["line"] == 3
     s = doc["summary"]
@@ -206,7 +206,7 @@ def test_content_build_skip_unsupported(ward, tmp_path):
         assert (b"/* ward content build --skip-unsupported left out rule %s: " %
                 rule.encode()) in data
     assert b'left out import "pe"' in data
-    assert b"secret-ward\" xor" not in data
+    assert b'"secret-ward"' not in data
     keys = Keys(ward, str(tmp_path / "keys"))
     k, pub = keys.make("rel")
     assert ward.run("content", "sign", out, "--key", k).returncode == 0
@@ -223,7 +223,7 @@ def test_content_build_skip_unsupported(ward, tmp_path):
     p = ward.run("content", "build", src, "-o", out2)
     assert p.returncode == 0, p.stderr
     assert open(out2, "rb").read().count(b"--skip-unsupported left out rule") == 4
-    src = content_src(tmp_path / "e", key=True, expect=("Keep_Hello", "Xor_One"))
+    src = content_src(tmp_path / "e", key=True, expect=("Keep_Hello", "Pct_One"))
     p = ward.run("content", "build", src, "-o", out2 + "x")
     assert p.returncode == 2 and "test failed" in p.stderr
     src = content_src(tmp_path / "f", key="yes")

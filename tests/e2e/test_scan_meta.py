@@ -180,8 +180,8 @@ def test_docs_first_example_is_real(ward, tmp_path):
                   r"    (\d+)", text)
     assert m, "the example is gone from docs/rules.md"
     lines = ["rule ok_%d { condition: true }" % i for i in range(9)]
-    lines += ["rule bad {", "    strings:", '        $a = "x" xor', "    condition:",
-              "        $a", "}"]
+    lines += ["rule bad {", "    strings:", '        $a = "x"', "    condition:",
+              "        50% of them", "}"]
     write(str(tmp_path / "bad.yar"), "\n".join(lines) + "\n")
     os.makedirs(str(tmp_path / "srv"))
     p = ward.run("scan", "--rules", "bad.yar", str(tmp_path / "srv"), cwd=str(tmp_path))

@@ -101,8 +101,8 @@ test_drop_rewrites(void **state)
 	s[0] = src_of("a.yar", "import \"pe*/ rule evil { condition: true } /*\"\n"
 			       "rule keep1 { strings: $a = \"abc\" condition: $a }\n"
 			       "rule gone1 {\n"
-			       "  strings: $a = \"abc\" xor\n"
-			       "  condition: $a\n"
+			       "  strings: $a = \"abc\"\n"
+			       "  condition: 50% of them\n"
 			       "} rule keep2 { condition: keep1 }\n");
 	s[1] = src_of("b.yar", "rule gone2 { condition: gone1 }\n"
 			       "rule keep3 { condition: keep2 and filesize > 1 }\n");
@@ -116,7 +116,7 @@ test_drop_rewrites(void **state)
 	assert_int_equal(line_of(&s[0], "rule keep1"), 2);
 	assert_int_equal(line_of(&s[0], "rule keep2"), 6);
 	assert_int_equal(line_of(&s[1], "rule keep3"), 2);
-	assert_int_equal(line_of(&s[0], "left out rule gone1: \"xor\" modifier"), 3);
+	assert_int_equal(line_of(&s[0], "left out rule gone1: \"N% of\" (percentage)"), 3);
 	assert_int_equal(line_of(&s[1], "left out rule gone2: uses rule \"gone1\""), 1);
 	assert_int_equal(line_of(&s[0], "left out import \"pe*| rule evil"), 1);
 	assert_int_equal(line_of(&s[0], "rule evil"), 1); /* inside the comment */

@@ -89,12 +89,48 @@ static const struct ccase cases[] = {
      "unexpected keyword \"fullword\""},
     {"rule r { strings: $a = \"ab\" nocase nocase condition: $a }", WARD_ESYNTAX, 1, 36,
      "duplicated modifier"},
-    {"rule r { strings: $a = \"ab\" xor condition: $a }", WARD_EUNSUPPORTED, 1, 29,
-     "\"xor\" modifier is not supported by ward"},
-    {"rule r { strings: $a = \"ab\" base64 condition: $a }", WARD_EUNSUPPORTED, 1, 29,
-     "\"base64\" modifier is not supported by ward"},
-    {"rule r { strings: $a = \"ab\" base64wide condition: $a }", WARD_EUNSUPPORTED, 1, 29,
-     "\"base64wide\" modifier is not supported by ward"},
+    /* xor and base64, with yara 4.2.3's words */
+    {"rule r { strings: $a = \"ab\" xor nocase condition: $a }", WARD_ESYNTAX, 1, 19,
+     "invalid modifier combination: xor nocase"},
+    {"rule r { strings: $a = \"ab\" nocase xor base64 condition: $a }", WARD_ESYNTAX, 1, 19,
+     "invalid modifier combination: xor nocase"},
+    {"rule r { strings: $a = \"ab\" base64 nocase condition: $a }", WARD_ESYNTAX, 1, 19,
+     "invalid modifier combination: base64 nocase"},
+    {"rule r { strings: $a = \"ab\" base64wide nocase condition: $a }", WARD_ESYNTAX, 1, 19,
+     "invalid modifier combination: base64wide nocase"},
+    {"rule r { strings: $a = \"ab\" base64wide base64 fullword xor condition: $a }", WARD_ESYNTAX,
+     1, 19, "invalid modifier combination: base64 fullword"},
+    {"rule r { strings: $a = \"ab\" xor base64wide condition: $a }", WARD_ESYNTAX, 1, 19,
+     "invalid modifier combination: base64wide xor"},
+    {"rule r { strings: $a = \"ab\" xor(300) condition: $a }", WARD_ESYNTAX, 1, 29,
+     "invalid xor range"},
+    {"rule r { strings: $a = \"ab\" xor(1KB) condition: $a }", WARD_ESYNTAX, 1, 29,
+     "invalid xor range"},
+    {"rule r { strings: $a = \"ab\" xor(300-400) condition: $a }", WARD_ESYNTAX, 1, 29,
+     "upper bound for xor range exceeded (max: 255)"},
+    {"rule r { strings: $a = \"ab\" xor(300-200) condition: $a }", WARD_ESYNTAX, 1, 29,
+     "xor lower bound exceeds upper bound"},
+    {"rule r { strings: $a = \"ab\" xor(-1) condition: $a }", WARD_ESYNTAX, 1, 33, "syntax error"},
+    {"rule r { strings: $a = \"ab\" xor() condition: $a }", WARD_ESYNTAX, 1, 33, "syntax error"},
+    {"rule r { strings: $a = \"ab\" xor(1-2-3) condition: $a }", WARD_ESYNTAX, 1, 36,
+     "syntax error"},
+    {"rule r { strings: $a = \"ab\" xor xor(2) condition: $a }", WARD_ESYNTAX, 1, 33,
+     "duplicated modifier"},
+    {"rule r { strings: $a = \"ab\" base64(\"abc\") condition: $a }", WARD_ESYNTAX, 1, 36,
+     "length of base64 alphabet must be 64"},
+    {"rule r { strings: $a = \"ab\" base64(\"!AB\") base64wide condition: $a }", WARD_ESYNTAX, 1,
+     36, "length of base64 alphabet must be 64"},
+    {"rule r { strings: $a = \"ab\" base64(\"!BCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+     "0123456789+/\") base64wide condition: $a }",
+     WARD_ESYNTAX, 1, 104, "can not specify multiple alphabets"},
+    {"rule r { strings: $a = \"ab\" base64 base64 condition: $a }", WARD_ESYNTAX, 1, 36,
+     "duplicated modifier"},
+    {"rule r { strings: $a = { 41 42 } xor condition: $a }", WARD_ESYNTAX, 1, 34,
+     "unexpected keyword \"xor\""},
+    {"rule r { strings: $a = /ab/ base64 condition: $a }", WARD_ESYNTAX, 1, 29,
+     "unexpected keyword \"base64\""},
+    {"rule r { strings: $a = /ab/ xor condition: $a }", WARD_ESYNTAX, 1, 29,
+     "unexpected keyword \"xor\""},
     {"rule r { condition: 2.5 % 2 == 0 }", WARD_ESEMANTIC, 1, 25,
      "wrong type \"float\" for '%' operator"},
     {"rule r { condition: 1.5 & 1 == 1 }", WARD_ESEMANTIC, 1, 25,
@@ -588,7 +624,7 @@ static void
 test_skip_keeps_supported(void **state)
 {
 	const char *src = "rule ok { strings: $a = \"hello\" condition: $a }\n"
-			  "rule bad {\n  strings: $a = \"abc\" xor\n  condition: $a\n}\n"
+			  "rule bad {\n  strings: $a = \"abc\"\n  condition: 50% of them\n}\n"
 			  "rule ok2 { strings: $a = \"world\" condition: $a and ei == 5 }\n";
 	struct rules_compiler *c;
 	const struct rules_skipped *sk;
@@ -598,10 +634,10 @@ test_skip_keeps_supported(void **state)
 	size_t n;
 
 	(void)state;
-	/* Without skipping, the file is refused at the modifier. */
+	/* Without skipping, the file is refused at the percentage. */
 	assert_int_equal(compile_src(src, NULL, &d), WARD_EUNSUPPORTED);
-	assert_int_equal(d.line, 3);
-	assert_int_equal(d.col, 23);
+	assert_int_equal(d.line, 4);
+	assert_int_equal(d.col, 16);
 
 	assert_int_equal(skip_src(src, &c, &rs, &d), 0);
 	assert_non_null(rs);
@@ -617,9 +653,9 @@ test_skip_keeps_supported(void **state)
 	assert_null(sk[0].module);
 	assert_null(sk[0].uses);
 	assert_string_equal(sk[0].why.file, "t.yar");
-	assert_int_equal(sk[0].why.line, 3);
-	assert_int_equal(sk[0].why.col, 23);
-	assert_non_null(strstr(sk[0].why.msg, "\"xor\" modifier is not supported"));
+	assert_int_equal(sk[0].why.line, 4);
+	assert_int_equal(sk[0].why.col, 16);
+	assert_non_null(strstr(sk[0].why.msg, "(percentage) is not supported"));
 	assert_int_equal(sk[0].line, 2);
 	/* The span is the rule's whole text. */
 	assert_int_equal(sk[0].off, strchr(src, '\n') + 1 - src);
@@ -644,10 +680,6 @@ test_skip_constructs(void **state)
 	    "rule u { condition: for any k, v in pe.version_info : (k == \"a\") }",
 	    "rule u { condition: dotnet.number_of_streams >= 7 }",
 	    "rule u { condition: entrypoint == 0 }",
-	    "rule u { strings: $a = \"abcd\" "
-	    "base64(\"!@#$%^&*(){}[].,|ABCDEFGHIJ\\x09LMNOPQRSTUVWXYZabcdefghijklmnopqrstu\") "
-	    "condition: $a }",
-	    "rule u { strings: $a = \"abcd\" xor(1-255) wide condition: $a }",
 	    "rule u { strings: $a = \"abcd\" $b = \"efgh\" condition: 50% of them }",
 	    "rule u { strings: $a = \"abcd\" condition: any of them in (0..10) }",
 	    "rule u { strings: $a = \"abcd\" condition: any of them at 0 }",
@@ -710,7 +742,7 @@ test_skip_import(void **state)
 static void
 test_skip_dependents(void **state)
 {
-	const char *src = "private rule p { strings: $a = \"abcd\" xor condition: $a }\n"
+	const char *src = "private rule p { strings: $a = \"abcd\" condition: 50% of them }\n"
 			  "rule a { strings: $a = \"zzz1\" condition: $a and p }\n"
 			  "rule b { condition: a or filesize > 100 }\n"
 			  "rule c { strings: $a = \"zzz2\" condition: $a }\n"
@@ -778,7 +810,7 @@ test_skip_global_refused(void **state)
 	assert_int_equal(d.col, 28);
 	assert_non_null(strstr(d.msg, "global rule \"g\" cannot be skipped"));
 	rules_compiler_free(c);
-	assert_int_equal(skip_src("rule u { strings: $a = \"abcd\" xor condition: $a }\n"
+	assert_int_equal(skip_src("rule u { strings: $a = \"abcd\" condition: 50% of them }\n"
 				  "global private rule g { condition: u or filesize > 0 }\n",
 				  &c, &rs, &d),
 			 WARD_EUNSUPPORTED);
@@ -849,7 +881,7 @@ test_skip_alloc_sweep(void **state)
 {
 	const char *src = "import \"pe\"\n"
 			  "rule a { strings: $x = \"abc\" condition: $x }\n"
-			  "private rule u { strings: $x = \"abcd\" xor condition: $x }\n"
+			  "private rule u { strings: $x = \"abcd\" condition: 50% of them }\n"
 			  "rule v { strings: $x = /ab+c/ condition: $x and u }\n"
 			  "rule w { condition: a and pe.is_dll() }\n"
 			  "rule z { strings: $x = \"def\" condition: $x and a }\n";

@@ -264,8 +264,8 @@ test_recover(void **state)
 {
 	const char *src = "import \"dotnet\"\n"
 			  "rule a { condition: true }\n"
-			  "rule b { strings: $x = \"abcd\" xor(1-2) base64 condition: "
-			  "dotnet.number_of_streams > 7 and $x }\n"
+			  "rule b { strings: $x = \"abcd\" xor(1-2) condition: "
+			  "50% of them and dotnet.number_of_streams > 7 and $x }\n"
 			  "rule c { condition: entrypoint == 0 }\n"
 			  "rule d { condition: false }\n";
 	struct parser_cb cb = {NULL, rec_rule, on_include, rec_skip, NULL};
@@ -285,7 +285,7 @@ test_recover(void **state)
 	assert_int_equal(k.end[0], 15);
 	assert_string_equal(k.names[1], "b");
 	assert_int_equal(k.line[1], 3);
-	assert_int_equal(k.col[1], 31); /* the first: xor */
+	assert_int_equal(k.col[1], 53); /* the first: the percentage */
 	assert_int_equal(k.off[1], strstr(src, "rule b") - src);
 	assert_int_equal(k.end[1], strstr(src, "\nrule c") - src);
 	assert_string_equal(k.names[2], "c");

@@ -139,14 +139,19 @@ test_engine_sanity(void **state)
 	struct fixture f;
 	struct hits h;
 	char buf[300];
-	static const char src[] = "rule q { strings: $a = { 51 ?? } condition: #a == 2 }\n"
-				  "rule c9 { strings: $a = { 3? C9 [6-15] 96 ?? } condition: $a }\n";
+	static const char src[] =
+	    "rule q { strings: $a = { 51 ?? } condition: #a == 2 }\n"
+	    "rule c9 { strings: $a = { 3? C9 [6-15] 96 ?? } condition: $a }\n";
 
 	(void)state;
 	memset(buf, 'A', sizeof(buf));
 	memcpy(buf + 100, "Qx", 2);
 	memcpy(buf + 250, "Qy", 2);
-	memcpy(buf + 200, "7\xc9" "AAAAAAAAAAAAAAA" "\x96%", 19);
+	memcpy(buf + 200,
+	       "7\xc9"
+	       "AAAAAAAAAAAAAAA"
+	       "\x96%",
+	       19);
 	fixture_load(&f, src, NULL);
 	h = scan_buf(&f, buf, sizeof(buf));
 	assert_int_equal(h.n, 2);
@@ -160,8 +165,9 @@ test_overlapping_and_regex(void **state)
 {
 	struct fixture f;
 	struct hits h;
-	static const char src[] = "rule aa { strings: $a = \"aa\" condition: #a == 3 }\n"
-				  "rule re { strings: $a = /b+c/ condition: #a == 3 and !a[1] == 4 }\n";
+	static const char src[] =
+	    "rule aa { strings: $a = \"aa\" condition: #a == 3 }\n"
+	    "rule re { strings: $a = /b+c/ condition: #a == 3 and !a[1] == 4 }\n";
 
 	(void)state;
 	fixture_load(&f, src, NULL);
@@ -199,8 +205,8 @@ test_hash_signatures(void **state)
 	(void)state;
 	assert_int_equal(digest_buf(DIGEST_SHA256, "abc", 3, md, sizeof(md)), 0);
 	assert_int_equal(digest_to_hex(md, 32, hex, sizeof(hex)), 0);
-	snprintf(line, sizeof(line), "sha256:%s:3:ABC.Sha\nmd5:900150983cd24fb0d6963f7d28e17f72:*:ABC.Md5",
-		 hex);
+	snprintf(line, sizeof(line),
+		 "sha256:%s:3:ABC.Sha\nmd5:900150983cd24fb0d6963f7d28e17f72:*:ABC.Md5", hex);
 	fixture_load(&f, NULL, line);
 	h = scan_buf(&f, "abc", 3);
 	assert_int_equal(h.n, 2);
@@ -222,7 +228,8 @@ test_windows(void **state)
 	int fd;
 
 	(void)state;
-	fixture_load(&f, "rule hex { strings: $h = { 62 6F [1-4000] 79 } condition: #h >= 3 }", NULL);
+	fixture_load(&f, "rule hex { strings: $h = { 62 6F [1-4000] 79 } condition: #h >= 3 }",
+		     NULL);
 	w = matcher_window_size(f.m);
 	fixture_free(&f);
 	snprintf(src, sizeof(src),
@@ -255,6 +262,84 @@ test_windows(void **state)
 	fixture_free(&f);
 	close(fd);
 	unlink(path);
+	free(buf);
+}
+
+/* xor strings: found through the deltas of each window, across window
+ * boundaries, with the key checked; a compiled rule file keeps both
+ * databases and loads them without rebuilding. */
+static void
+test_xor_windows_and_rulefile(void **state)
+{
+	static const char str[] = "secret-xor-string";
+	struct fixture f;
+	struct hits h;
+	struct ruleset *rs = NULL;
+	struct hashsig_set *hs = NULL;
+	struct matcher *m = NULL;
+	struct matcher_scratch *ms = NULL;
+	struct ward_diag d;
+	char path[] = "/tmp/ward-test-matcher-XXXXXX";
+	char rpath[] = "/tmp/ward-test-rulefile-XXXXXX";
+	char src[512];
+	size_t w, size, i, at[3], n = sizeof(str) - 1;
+	uint8_t *buf;
+	int fd, rebuilt = -1;
+
+	(void)state;
+	fixture_load(&f, "rule hex { strings: $h = { 62 6F [1-4000] 79 } condition: #h >= 3 }",
+		     NULL);
+	w = matcher_window_size(f.m);
+	fixture_free(&f);
+	at[0] = 10;
+	at[1] = w - 7;
+	at[2] = 2 * w - 3;
+	snprintf(src, sizeof(src),
+		 "rule x { strings: $x = \"%s\" xor condition: #x == 3 and @x[2] == %zu }\n"
+		 "rule xr { strings: $x = \"%s\" xor(0x5a) condition: #x == 2 }\n"
+		 "rule hex { strings: $h = { 62 6F [1-4000] 79 } condition: #h >= 3 }\n",
+		 str, at[1], str);
+	size = 2 * w + 4096;
+	buf = calloc(1, size);
+	assert_non_null(buf);
+	for (i = 0; i < n; i++) {
+		buf[at[0] + i] = (uint8_t)(str[i] ^ 0x5a);
+		buf[at[1] + i] = (uint8_t)(str[i] ^ 0x01);
+		buf[at[2] + i] = (uint8_t)(str[i] ^ 0x5a);
+	}
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, size), (ssize_t)size);
+	fixture_load(&f, src, NULL);
+	memset(&h, 0, sizeof(h));
+	h.f = &f;
+	assert_int_equal(matcher_scan_fd(f.m, f.s, fd, size, collect, &h, NULL), 0);
+	assert_int_equal(h.n, 2);
+	assert_string_equal(h.names[0], "x");
+	assert_string_equal(h.names[1], "xr");
+	h = scan_buf(&f, (const char *)buf, size);
+	assert_int_equal(h.n, 2);
+	close(fd);
+	unlink(path);
+
+	/* through a compiled rule file */
+	fd = mkstemp(rpath);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(rulefile_write(rpath, f.rs, f.hs, f.m, &d), 0);
+	assert_int_equal(rulefile_read(rpath, &rs, &hs, &m, &rebuilt, &d), 0);
+	assert_int_equal(rebuilt, 0);
+	assert_int_equal(matcher_scratch_new(m, &ms), 0);
+	memset(&h, 0, sizeof(h));
+	h.f = &f;
+	assert_int_equal(matcher_scan_buf(m, ms, buf, size, collect, &h), 0);
+	assert_int_equal(h.n, 2);
+	matcher_scratch_free(ms);
+	matcher_free(m);
+	ruleset_free(rs);
+	hashsig_free(hs);
+	unlink(rpath);
+	fixture_free(&f);
 	free(buf);
 }
 
@@ -304,14 +389,12 @@ test_rulefile_round_trip_and_damage(void **state)
 	p[len / 2 + 40] ^= 0x40;
 	/* Another version. */
 	p[12] = '9';
-	assert_int_equal(rulefile_parse(p, (size_t)len, &rs, &hs, &m, &rebuilt, &d),
-			 WARD_EVERSION);
+	assert_int_equal(rulefile_parse(p, (size_t)len, &rs, &hs, &m, &rebuilt, &d), WARD_EVERSION);
 	assert_non_null(strstr(d.msg, "compiled by ward 9"));
 	p[12] = WARD_VERSION[0];
 	/* Another CPU family. */
 	p[44] ^= 0x20;
-	assert_int_equal(rulefile_parse(p, (size_t)len, &rs, &hs, &m, &rebuilt, &d),
-			 WARD_EVERSION);
+	assert_int_equal(rulefile_parse(p, (size_t)len, &rs, &hs, &m, &rebuilt, &d), WARD_EVERSION);
 	assert_non_null(strstr(d.msg, "CPU family"));
 	p[44] ^= 0x20;
 	/* Truncated. */
@@ -319,8 +402,8 @@ test_rulefile_round_trip_and_damage(void **state)
 			 WARD_ECHECKSUM);
 	assert_int_equal(rulefile_parse(p, 20, &rs, &hs, &m, &rebuilt, &d), WARD_EFORMAT);
 	/* Not a rule file at all. */
-	assert_int_equal(rulefile_parse((const uint8_t *)"rule x { condition: true }", 26, &rs,
-					&hs, &m, &rebuilt, &d),
+	assert_int_equal(rulefile_parse((const uint8_t *)"rule x { condition: true }", 26, &rs, &hs,
+					&m, &rebuilt, &d),
 			 WARD_EFORMAT);
 	/* Intact again: loads. */
 	assert_int_equal(rulefile_parse(p, (size_t)len, &rs, &hs, &m, &rebuilt, &d), 0);
@@ -413,6 +496,7 @@ main(void)
 	    cmocka_unit_test(test_private_rule_not_reported),
 	    cmocka_unit_test(test_hash_signatures),
 	    cmocka_unit_test(test_windows),
+	    cmocka_unit_test(test_xor_windows_and_rulefile),
 	    cmocka_unit_test(test_rulefile_round_trip_and_damage),
 	    cmocka_unit_test(test_per_file_externals),
 	};
