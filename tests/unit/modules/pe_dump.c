@@ -77,13 +77,124 @@ imports(const struct pe_info *p, int delayed)
 	}
 }
 
+/* A name fit to put in a rule's string literal. */
+static int
+plain(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isprint((unsigned char)*s) || *s == '"' || *s == '\\')
+			return 0;
+	return 1;
+}
+
+static void
+query(const char *expr, int64_t v)
+{
+	if (v == PE_UNDEFINED)
+		printf("#not defined %s\n", expr);
+	else
+		printf("#%s == %" PRId64 "\n", expr, v);
+}
+
+/* Not in yara -D: the module's functions, as "#CONDITION" lines that
+ * tests/e2e/test_pe_oracle.py gives yara as rules that must all match. */
+static void
+queries(const struct pe_info *p, struct freader *f)
+{
+	const struct pe_rich *rich = pe_rich_signature(p);
+	char expr[1024], imph[33];
+	size_t i, j;
+
+	query("pe.calculate_checksum()", pe_calculate_checksum(p, f));
+	if (pe_imphash(p, imph) == 0)
+		printf("#pe.imphash() == \"%s\"\n", imph);
+	query("pe.is_dll()", pe_is_dll(p));
+	query("pe.is_32bit()", pe_is_32bit(p));
+	query("pe.is_64bit()", pe_is_64bit(p));
+	snprintf(expr, sizeof(expr), "pe.rva_to_offset(%u)",
+		 (unsigned)pe_header(p)->entry_point_raw);
+	query(expr, pe_rva_to_offset(p, pe_header(p)->entry_point_raw));
+	for (i = 0; i < pe_section_count(p); i++) {
+		const struct pe_section *s = pe_section(p, i);
+
+		snprintf(expr, sizeof(expr), "pe.rva_to_offset(%u)",
+			 (unsigned)s->virtual_address + 1);
+		query(expr, pe_rva_to_offset(p, (uint64_t)s->virtual_address + 1));
+		snprintf(expr, sizeof(expr), "pe.section_index(%u)", (unsigned)s->raw_data_offset);
+		query(expr, pe_section_index_offset(p, s->raw_data_offset));
+		if (plain(s->name.p)) {
+			snprintf(expr, sizeof(expr), "pe.section_index(\"%s\")", s->name.p);
+			query(expr, pe_section_index_name(p, s->name.p));
+		}
+	}
+	for (int del = 0; del < 2; del++) {
+		for (i = 0; i < pe_import_dll_count(p, del); i++) {
+			const struct pe_import_dll *d = pe_import_dll(p, del, i);
+			int flags = del ? PE_IMPORT_DELAYED : PE_IMPORT_STANDARD;
+
+			if (!plain(d->name.p))
+				continue;
+			snprintf(expr, sizeof(expr), "pe.imports(%d, \"%s\")", flags, d->name.p);
+			query(expr, pe_imports_dll(p, flags, d->name.p));
+			for (j = 0; j < d->nfn && j < 8; j++) {
+				const struct pe_import_fn *fn = &d->fn[j];
+
+				if (fn->has_ordinal) {
+					snprintf(expr, sizeof(expr), "pe.imports(%d, \"%s\", %u)",
+						 flags, d->name.p, (unsigned)fn->ordinal);
+					query(expr,
+					      pe_imports_ordinal(p, flags, d->name.p, fn->ordinal));
+				}
+				if (plain(fn->name.p)) {
+					snprintf(expr, sizeof(expr),
+						 "pe.imports(%d, \"%s\", \"%s\")", flags, d->name.p,
+						 fn->name.p);
+					query(expr, pe_imports_fn(p, flags, d->name.p, fn->name.p));
+				}
+			}
+		}
+	}
+	for (i = 0; i < pe_export_count(p) && i < 64; i++) {
+		const struct pe_export *e = pe_export(p, i);
+
+		snprintf(expr, sizeof(expr), "pe.exports_index(%" PRId64 ")", e->ordinal);
+		query(expr, pe_exports_ordinal(p, e->ordinal, 1));
+		if (e->name.p != NULL && plain(e->name.p)) {
+			snprintf(expr, sizeof(expr), "pe.exports_index(\"%s\")", e->name.p);
+			query(expr, pe_exports_name(p, e->name.p, e->name.len, 1));
+		}
+	}
+	query("pe.exports(\"no_such_export\")", pe_exports_name(p, "no_such_export", 14, 0));
+	for (i = 0; i < pe_resource_count(p) && i < 64; i++) {
+		const struct pe_resource *r = pe_resource(p, i);
+
+		if (!r->has_language)
+			continue;
+		snprintf(expr, sizeof(expr), "pe.locale(%" PRId64 ")", r->language & 0xffff);
+		query(expr, pe_locale(p, (uint64_t)r->language & 0xffff));
+		snprintf(expr, sizeof(expr), "pe.language(%" PRId64 ")", r->language & 0xff);
+		query(expr, pe_language(p, (uint64_t)r->language & 0xff));
+	}
+	for (i = 0; rich != NULL && i + 1 < 24 && 16 + 8 * i + 8 <= rich->length; i++) {
+		const uint8_t *e = (const uint8_t *)rich->clear_data.p + 16 + 8 * i;
+		unsigned ver = e[0] | e[1] << 8, tool = e[2] | e[3] << 8;
+
+		snprintf(expr, sizeof(expr), "pe.rich_signature.version(%u)", ver);
+		query(expr, pe_rich_version(p, ver, PE_UNDEFINED));
+		snprintf(expr, sizeof(expr), "pe.rich_signature.toolid(%u)", tool);
+		query(expr, pe_rich_version(p, PE_UNDEFINED, tool));
+		snprintf(expr, sizeof(expr), "pe.rich_signature.version(%u, %u)", ver, tool);
+		query(expr, pe_rich_version(p, ver, tool));
+	}
+}
+
 static void
 dump(const struct pe_info *p, struct freader *f)
 {
 	const struct pe_header *h = pe_header(p);
 	const struct pe_rich *rich = pe_rich_signature(p);
 	struct pe_str s;
-	char path[128], imph[33];
+	char path[128];
 	uint16_t major, minor;
 	size_t i;
 	int def;
@@ -239,14 +350,7 @@ dump(const struct pe_info *p, struct freader *f)
 		snprintf(path, sizeof(path), "version_info.%s", v->key.p);
 		str(path, &last);
 	}
-	/* Not in yara -D: the queries, for the oracle test to check with
-	 * rules (calculate_checksum, imphash, is_dll ...). */
-	printf("#calculate_checksum = %" PRId64 "\n", pe_calculate_checksum(p, f));
-	if (pe_imphash(p, imph) == 0)
-		printf("#imphash = \"%s\"\n", imph);
-	printf("#is_dll = %" PRId64 "\n", pe_is_dll(p));
-	printf("#is_32bit = %" PRId64 "\n", pe_is_32bit(p));
-	printf("#is_64bit = %" PRId64 "\n", pe_is_64bit(p));
+	queries(p, f);
 }
 
 static int
