@@ -501,8 +501,9 @@ pe_parse(struct freader *f, struct pe_info **out)
 		goto out;
 	p->h.entry_point = pe_rva_offset(p, p->h.entry_point_raw);
 	if ((r = parse_rich(p, f)) != 0 || (r = parse_debug(p, f)) != 0 ||
-	    (r = pe_parse_resources(p, f)) != 0 || (r = pe_parse_imports(p, f)) != 0 ||
-	    (r = pe_parse_delayed_imports(p, f)) != 0 || (r = pe_parse_exports(p, f)) != 0)
+	    (r = pe_parse_signatures(p, f)) != 0 || (r = pe_parse_resources(p, f)) != 0 ||
+	    (r = pe_parse_imports(p, f)) != 0 || (r = pe_parse_delayed_imports(p, f)) != 0 ||
+	    (r = pe_parse_exports(p, f)) != 0)
 		goto out;
 	*out = p;
 	p = NULL;
@@ -534,6 +535,7 @@ pe_free(struct pe_info *p)
 	ward_free(p->exp);
 	pe_str_free(&p->exp_dll_name);
 	pe_resources_free(p);
+	pe_signatures_free(p);
 	ward_free(p);
 }
 

@@ -140,6 +140,17 @@ struct pe_version_entry {
 	struct pe_str key, value;
 };
 
+/* One signer certificate (signatures[i]); strings as YARA prints them. */
+struct pe_signature {
+	struct pe_str thumbprint;      /* SHA-1 of the DER, lower-case hex */
+	struct pe_str issuer, subject; /* X509_NAME_oneline, cut to 255 bytes */
+	struct pe_str algorithm;       /* OpenSSL's long name */
+	struct pe_str algorithm_oid;   /* dotted */
+	struct pe_str serial;	       /* "01:ab:...", undefined past 20 bytes */
+	int64_t version;	       /* 1-based */
+	int64_t not_before, not_after; /* seconds since the epoch, UTC */
+};
+
 /*
  * Parses the file f reads (borrowed for this call only).  0 and *out set
  * (owned by the caller, free with pe_free) for a PE file; 0 and *out NULL
@@ -195,6 +206,12 @@ void pe_resource_version(const struct pe_info *p, uint16_t *major, uint16_t *min
 size_t pe_version_info_count(const struct pe_info *p);
 const struct pe_version_entry *pe_version_info(const struct pe_info *p, size_t i);
 struct pe_str pe_version_info_lookup(const struct pe_info *p, const char *key);
+
+/* number_of_signatures (PE_UNDEFINED when the file has no security
+ * directory entry) and signatures[i]; signatures[i].valid_on(ts). */
+int64_t pe_number_of_signatures(const struct pe_info *p);
+const struct pe_signature *pe_signature(const struct pe_info *p, size_t i);
+int64_t pe_signature_valid_on(const struct pe_signature *s, int64_t timestamp);
 
 /* --- Queries (YARA's module functions); PE_UNDEFINED as YARA. --- */
 

@@ -60,6 +60,10 @@ struct pe_info {
 	uint32_t res_timestamp;
 	uint16_t res_major, res_minor;
 
+	int has_signatures;
+	size_t nsig, sigcap;
+	struct pe_signature *sig;
+
 	size_t nver, vercap;
 	struct pe_version_entry *ver;
 	uint64_t ver_steps; /* version-info records walked, all resources */
@@ -95,5 +99,7 @@ void pe_import_list_free(struct pe_import_list *l);
 int pe_parse_exports(struct pe_info *p, struct freader *f);
 int pe_parse_resources(struct pe_info *p, struct freader *f);
 void pe_resources_free(struct pe_info *p);
+int pe_parse_signatures(struct pe_info *p, struct freader *f);
+void pe_signatures_free(struct pe_info *p);
 
 #endif

@@ -203,6 +203,12 @@
 /* Bytes searched for the end of a version-info UTF-16 key or value, which
  * YARA searches to the end of the file; keys and values are short. */
 #define WARD_MAX_PE_VERSION_WSTR 4096
+/* Authenticode signer certificates listed: YARA's MAX_PE_CERTS. */
+#define WARD_MAX_PE_SIGNATURES 16
+/* Bytes of a PE certificate table copied for OpenSSL to decode (real ones
+ * are tens of KiB), and signatures nested in signatures. */
+#define WARD_MAX_PE_CERT_TABLE (8u * 1024 * 1024)
+#define WARD_MAX_PE_SIG_DEPTH 8
 /* Bytes of a pdb_path: YARA's MAX_PATH (a path of 260 or more is not set). */
 #define WARD_MAX_PE_PDB_PATH 260
 

@@ -3,8 +3,7 @@ The pe parser (lib/modules/pe) against the oracle, yara 4.2.3: for every
 real PE file here (NSIS stubs and plugins, ClamAV's test executables, and
 PE files built with mingw-w64 from tests/unit/modules/pe_samples), and for
 copies of them cut at their header and section boundaries, the fields
-pe_dump prints must be exactly those `yara -D` prints (the signature fields
-aside: Authenticode is not parsed yet), read from memory and through the
+pe_dump prints must be exactly those `yara -D` prints, read from memory and through the
 freader's read function alike; and the module's functions (imphash,
 calculate_checksum, rva_to_offset, imports, exports_index, section_index,
 locale, rich_signature.version ...) must give what yara's rules see.
@@ -28,8 +27,8 @@ NSIS_PLUGINS = "/usr/share/nsis/Plugins"
 CLAMAV = "/usr/share/clamav-testfiles"
 MINGW = "x86_64-w64-mingw32-"
 RULE = 'import "pe"\nrule dump { condition: false }\n'
-# Declared constants (MACHINE_I386 ...) and the Authenticode fields.
-SKIP = re.compile(r"^([A-Z0-9_]+|number_of_signatures|signatures.*|is_signed)$")
+# Declared constants (MACHINE_I386 ...).
+SKIP = re.compile(r"^[A-Z0-9_]+$")
 
 
 def pe_dump_path():
@@ -57,11 +56,15 @@ def need(paths, package):
 def built(tmp_path_factory):
     """PE files built with mingw-w64: a DLL with named, ordinal-only and
     forwarded exports and resources with version info, and an EXE that
-    imports ws2_32 and oleaut32 by ordinal, with and without a pdb path."""
+    imports ws2_32 and oleaut32 by ordinal, with and without a pdb path;
+    the DLL signed (Authenticode) once and with a nested signature."""
     for tool in ("gcc", "windres", "dlltool", "strip"):
         if shutil.which(MINGW + tool) is None:
             pytest.fail("%s%s missing: install gcc-mingw-w64-x86-64-win32" % (MINGW, tool),
                         pytrace=False)
+    for tool, package in (("osslsigncode", "osslsigncode"), ("openssl", "openssl")):
+        if shutil.which(tool) is None:
+            pytest.fail("%s missing: install %s" % (tool, package), pytrace=False)
     d = str(tmp_path_factory.mktemp("pe"))
     for f in os.listdir(SAMPLES):
         shutil.copy(os.path.join(SAMPLES, f), d)
@@ -79,8 +82,14 @@ def built(tmp_path_factory):
         "-Wl,--pdb=app")
     run(MINGW + "strip", "-o", "app_s.exe", "app.exe")
     run(MINGW + "strip", "-o", "app_pdb_s.exe", "app_pdb.exe")
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem",
+        "-out", "cert.pem", "-days", "3650", "-subj", "/C=DE/O=ward test/CN=ward signer")
+    run("osslsigncode", "sign", "-certs", "cert.pem", "-key", "key.pem", "-n", "ward",
+        "-in", "sample.dll", "-out", "signed.dll")
+    run("osslsigncode", "sign", "-certs", "cert.pem", "-key", "key.pem", "-nest",
+        "-in", "signed.dll", "-out", "signed2.dll")
     return [os.path.join(d, f) for f in ("sample.dll", "app.exe", "app_s.exe", "app_pdb.exe",
-                                         "app_pdb_s.exe")]
+                                         "app_pdb_s.exe", "signed.dll", "signed2.dll")]
 
 
 def real_files(built):
@@ -182,6 +191,13 @@ def cut_points(data):
             raw_size = int.from_bytes(data[h + 16:h + 20], "little")
             raw_off = int.from_bytes(data[h + 20:h + 24], "little")
             pts |= {raw_off, raw_off + 16, raw_off + raw_size - 1}
+        # The certificate table (its data directory entry holds a file offset).
+        dd = opt + (112 if data[opt:opt + 2] == b"\x0b\x02" else 96)
+        if dd + 40 <= size:
+            cert_off = int.from_bytes(data[dd + 32:dd + 36], "little")
+            cert_size = int.from_bytes(data[dd + 36:dd + 40], "little")
+            if cert_off:
+                pts |= {cert_off + 8, cert_off + cert_size // 2, cert_off + cert_size - 1}
     return sorted(p for p in pts if 0 <= p < size)
 
 
@@ -198,7 +214,7 @@ def test_real_files_match_yara(pe_dump, built, tmp_path):
 def test_truncated_copies_match_yara(pe_dump, built, tmp_path):
     rules = tmp_path / "dump.yar"
     rules.write_text(RULE)
-    files = [built[0], built[2], built[4], NSIS_STUBS + "/zlib-x86-ansi",
+    files = [built[0], built[2], built[4], built[6], NSIS_STUBS + "/zlib-x86-ansi",
              NSIS_PLUGINS + "/x86-unicode/System.dll", CLAMAV + "/clam.exe",
              CLAMAV + "/clam_ISmsi_ext.exe", CLAMAV + "/clam-upx.exe"]
     for path in files:

@@ -164,6 +164,16 @@ queries(const struct pe_info *p, struct freader *f)
 			query(expr, pe_exports_name(p, e->name.p, e->name.len, 1));
 		}
 	}
+	for (i = 0; pe_signature(p, i) != NULL; i++) {
+		const struct pe_signature *g = pe_signature(p, i);
+
+		snprintf(expr, sizeof(expr), "pe.signatures[%zu].valid_on(%" PRId64 ")", i,
+			 g->not_before);
+		query(expr, pe_signature_valid_on(g, g->not_before));
+		snprintf(expr, sizeof(expr), "pe.signatures[%zu].valid_on(%" PRId64 ")", i,
+			 g->not_after + 1);
+		query(expr, pe_signature_valid_on(g, g->not_after + 1));
+	}
 	query("pe.exports(\"no_such_export\")", pe_exports_name(p, "no_such_export", 14, 0));
 	for (i = 0; i < pe_resource_count(p) && i < 64; i++) {
 		const struct pe_resource *r = pe_resource(p, i);
@@ -337,6 +347,32 @@ dump(const struct pe_info *p, struct freader *f)
 		RESS("language_string", &r->language_string);
 #undef RES
 #undef RESS
+	}
+	if (pe_number_of_signatures(p) != PE_UNDEFINED)
+		num("number_of_signatures", pe_number_of_signatures(p));
+	for (i = 0; pe_signature(p, i) != NULL; i++) {
+		const struct pe_signature *g = pe_signature(p, i);
+#define SIGS(field)                                                                                \
+	do {                                                                                       \
+		snprintf(path, sizeof(path), "signatures[%zu]." #field, i);                        \
+		str(path, &g->field);                                                              \
+	} while (0)
+#define SIGN(field)                                                                                \
+	do {                                                                                       \
+		snprintf(path, sizeof(path), "signatures[%zu]." #field, i);                        \
+		num(path, g->field);                                                               \
+	} while (0)
+		SIGS(thumbprint);
+		SIGS(issuer);
+		SIGS(subject);
+		SIGN(version);
+		SIGS(algorithm);
+		SIGS(algorithm_oid);
+		SIGS(serial);
+		SIGN(not_before);
+		SIGN(not_after);
+#undef SIGS
+#undef SIGN
 	}
 	num("number_of_version_infos", (int64_t)pe_version_info_count(p));
 	for (i = 0; i < pe_version_info_count(p); i++) {

@@ -538,6 +538,42 @@ test_resource_loop(void **state)
 	pe_free(p);
 }
 
+/* Certificate tables that are not: undefined without the directory entry,
+ * 0 for a table past the file, garbage DER or a record longer than the
+ * table. */
+static void
+test_signatures(void **state)
+{
+	struct pe_info *p;
+
+	(void)state;
+	build(SMALL);
+	put32(OPT + 92, 3);
+	p = parse_all();
+	assert_int_equal(pe_number_of_signatures(p), PE_UNDEFINED);
+	pe_free(p);
+
+	build(SMALL);
+	set_dir(4, SMALL - 8, 16);
+	p = parse_all();
+	assert_int_equal(pe_number_of_signatures(p), 0);
+	pe_free(p);
+
+	build(SMALL);
+	set_dir(4, 0x800, 0x100);
+	put32(0x800, 0x40);
+	put16(0x804, 0x200);
+	put16(0x806, 2);
+	memset(img + 0x808, 0x30, 0x38); /* SEQUENCE, SEQUENCE, ... */
+	put32(0x840, 0x1000);
+	put16(0x844, 0x200);
+	p = parse_all();
+	assert_int_equal(pe_number_of_signatures(p), 0);
+	assert_null(pe_signature(p, 0));
+	assert_int_equal(pe_signature_valid_on(NULL, 0), PE_UNDEFINED);
+	pe_free(p);
+}
+
 /* Every allocation of a parse failed in turn: WARD_ENOMEM, nothing
  * leaked (ASan), and the parse whole once they all succeed. */
 static void
@@ -571,13 +607,20 @@ test_alloc_failures(void **state)
 int
 main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_not_pe),	   cmocka_unit_test(test_minimal),
-	    cmocka_unit_test(test_truncated),	   cmocka_unit_test(test_sections_past_end),
-	    cmocka_unit_test(test_imports),	   cmocka_unit_test(test_exports),
-	    cmocka_unit_test(test_rich),	   cmocka_unit_test(test_resource_loop),
-	    cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_not_pe),
+		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_sections_past_end),
+		cmocka_unit_test(test_imports),
+		cmocka_unit_test(test_exports),
+		cmocka_unit_test(test_rich),
+		cmocka_unit_test(test_resource_loop),
+		cmocka_unit_test(test_signatures),
+		cmocka_unit_test(test_alloc_failures),
 	};
+	/* clang-format on */
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 
 	free(img);
