@@ -324,6 +324,36 @@ out:
 	return r;
 }
 
+/* The last dword at or below q (stepping by 4, not below the DOS header)
+ * that XORed with x is want, or -1.  Read in blocks: the windowed reader
+ * would load a window for every step backwards. */
+static int64_t
+scan_back(struct freader *f, int64_t q, uint32_t want, uint32_t x)
+{
+	const uint8_t *b;
+	int64_t lo, k;
+
+	while (q >= PE_DOS_HEADER_SIZE) {
+		if (!freader_has(f, (uint64_t)q, 4)) {
+			q -= 4;
+			continue;
+		}
+		k = (q - PE_DOS_HEADER_SIZE) / 4 < 1023 ? (q - PE_DOS_HEADER_SIZE) / 4 : 1023;
+		lo = q - 4 * k;
+		if (freader_peek(f, (uint64_t)lo, (size_t)(q + 4 - lo), &b) != 0)
+			return -1;
+		for (; q >= lo; q -= 4) {
+			const uint8_t *d = b + (q - lo);
+			uint32_t v = (uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 |
+				     (uint32_t)d[3] << 24;
+
+			if ((v ^ x) == want)
+				return q;
+		}
+	}
+	return -1;
+}
+
 /*
  * The rich signature: a "Rich" marker and its XOR key found walking back
  * from the NT headers, then "DanS" (XORed with the key) further back.
@@ -331,31 +361,18 @@ out:
 static int
 parse_rich(struct pe_info *p, struct freader *f)
 {
-	int64_t q, rich = -1, start = -1;
-	uint32_t v, key = 0, k1, k2, k3, dans;
+	int64_t rich, start = -1;
+	uint32_t key = 0, k1, k2, k3, dans;
 	uint64_t len, i;
 	uint8_t *raw = NULL, *clear = NULL;
 	int r = 0;
 
 	if (p->nt_off > f->size + 4 || p->nt_off < 4)
 		goto out;
-	for (q = (int64_t)p->nt_off - 4; q >= PE_DOS_HEADER_SIZE; q -= 4) {
-		if (freader_u32(f, (uint64_t)q, &v) == 0 && v == RICH_RICH) {
-			if (freader_u32(f, (uint64_t)q + 4, &key) != 0)
-				key = 0;
-			rich = q;
-			q -= 4;
-			break;
-		}
-	}
-	if (key == 0)
+	if ((rich = scan_back(f, (int64_t)p->nt_off - 4, RICH_RICH, 0)) < 0 ||
+	    freader_u32(f, (uint64_t)rich + 4, &key) != 0 || key == 0)
 		goto out;
-	for (; q >= PE_DOS_HEADER_SIZE; q -= 4) {
-		if (freader_u32(f, (uint64_t)q, &v) == 0 && (v ^ key) == RICH_DANS) {
-			start = q;
-			break;
-		}
-	}
+	start = scan_back(f, rich - 4, RICH_DANS, key);
 	if (start < 0)
 		goto out;
 	if (freader_u32(f, (uint64_t)start, &dans) != 0 ||
@@ -366,6 +383,8 @@ parse_rich(struct pe_info *p, struct freader *f)
 	if (k1 != k2 || k2 != k3 || (dans ^ k1) != RICH_DANS)
 		goto out;
 	len = (uint64_t)(rich - start);
+	if (len > WARD_MAX_PE_RICH)
+		goto out;
 	if ((raw = ward_malloc(len + 1)) == NULL || (clear = ward_malloc(len + 1)) == NULL) {
 		r = WARD_ENOMEM;
 		goto out;

@@ -189,9 +189,10 @@
 #define WARD_MAX_PE_NAME 4096
 /* Resources listed: YARA's MAX_RESOURCES + 1 (it stops after index 65536). */
 #define WARD_MAX_PE_RESOURCES 65537
-/* Resource directory entries visited in all: three levels of up to 65536
- * entries each could make 2^48 visits; real files have thousands. */
-#define WARD_MAX_PE_RESOURCE_VISITS (1u << 20)
+/* Resource directory entries visited in all: three levels of up to 32768
+ * entries each could make 2^45 visits; real files have thousands, and the
+ * listed resources stop at 65537. */
+#define WARD_MAX_PE_RESOURCE_VISITS (1u << 18)
 /* Bytes of the UTF-16 resource names kept in all (each up to 128 KiB, and
  * 65537 resources could name one each); names past it are undefined. */
 #define WARD_MAX_PE_RESOURCE_STRINGS (16u * 1024 * 1024)
@@ -209,6 +210,9 @@
  * are tens of KiB), and signatures nested in signatures. */
 #define WARD_MAX_PE_CERT_TABLE (8u * 1024 * 1024)
 #define WARD_MAX_PE_SIG_DEPTH 8
+/* Bytes of a rich signature (DanS to Rich): a few hundred in real files,
+ * but YARA would take everything between the DOS header and the NT headers. */
+#define WARD_MAX_PE_RICH (64u * 1024)
 /* Bytes of a pdb_path: YARA's MAX_PATH (a path of 260 or more is not set). */
 #define WARD_MAX_PE_PDB_PATH 260
 
