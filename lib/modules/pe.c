@@ -1,8 +1,9 @@
 /*
  * pe: the headers, sections, data directories, rich signature, debug
  * directory and checksum of a PE file, as YARA 4.2.3's pe module sees them,
- * and the entry point of the parser (see pe.h).  Imports, exports and
- * resources are in pe_imports.c, pe_exports.c and pe_resources.c.
+ * and the entry point of the parser (see pe.h).  Imports, exports,
+ * resources and signatures are in pe_imports.c, pe_exports.c,
+ * pe_resources.c and pe_signatures.c.
  *
  * Must hold: every byte of the file is read through the freader, at an
  * offset computed in 64 bits from values already checked against the file

@@ -10,7 +10,14 @@
  * hostile: a malformed or truncated structure only leaves fields undefined
  * or lists short, never an error.  Lists are capped by the named limits of
  * util/limits.h ("Rule modules"); YARA's own caps (96 sections, 16384
- * imported functions, 8192 exports, 65537 resources) are kept exactly.
+ * imported functions, 8192 exports, 65537 resources, 16 signatures) are
+ * kept exactly, and where YARA reads without a bound (DLL names, resource
+ * walks, version-info strings, delay-load imports) ours differ from it
+ * only on files built to exceed them.
+ *
+ * A struct pe_info is read-only after pe_parse: several threads may query
+ * it at once.  pe_calculate_checksum reads the file again through a
+ * freader, which belongs to one thread.
  *
  * YARA quirks kept on purpose (the glue must expose them as they are):
  * - entry_point is pe_rva_to_offset(AddressOfEntryPoint): -1 when the RVA
