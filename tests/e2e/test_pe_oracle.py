@@ -4,7 +4,8 @@ real PE file here (NSIS stubs and plugins, ClamAV's test executables, and
 PE files built with mingw-w64 from tests/unit/modules/pe_samples), and for
 copies of them cut at their header and section boundaries, the fields
 pe_dump prints must be exactly those `yara -D` prints, read from memory and through the
-freader's read function alike; and the module's functions (imphash,
+freader's read function alike (and so for the fuzzer's seed corpus of
+malformed PE files, fuzz/corpus/pe); and the module's functions (imphash,
 calculate_checksum, rva_to_offset, imports, exports_index, section_index,
 locale, rich_signature.version ...) must give what yara's rules see.
 
@@ -108,26 +109,42 @@ def real_files(built):
     return files + clam + built
 
 
+def escape(s):
+    """A dictionary key as pe_dump prints it: yara -D prints keys raw."""
+    return "".join(c if 32 <= ord(c) < 127 else "\\x%02x" % ord(c) for c in s)
+
+
 def yara_fields(rules, path):
     """yara -D's pe tree flattened to {"sections[0].name": '".text"', ...},
     the undefined values left out."""
     out = subprocess.run(["yara", "-D", rules, path], capture_output=True, check=True,
                          timeout=120).stdout.decode("latin-1")
+    # A key holding a line break (a version_info key) continues a line.
+    lines = []
+    for line in out.split("\n")[1:]:
+        if lines and not line.startswith("\t"):
+            lines[-1] += "\n" + line
+        else:
+            lines.append(line)
     fields, stack = {}, []
-    for line in out.split("\n"):
+    for line in lines:
         if not line.strip():
             continue
         depth = len(line) - len(line.lstrip("\t"))
-        if depth == 0:
-            assert line.strip() == "pe", line
-            continue
-        m = re.match(r"^(.+?)(?: = (.*))?$", line.strip())
-        stack = stack[:depth - 1] + [m.group(1)]
+        body = line[depth:]
+        if body.startswith(" = "):
+            name, value = "", body[3:]  # an empty dictionary key
+        else:
+            m = re.match(r"^(.+?)(?: = (.*))?$", body, re.S)
+            name, value = m.group(1), m.group(2)
+        stack = stack[:depth - 1] + [name]
         key = ""
         for part in stack:
             key += part if part.startswith("[") or not key else "." + part
-        if m.group(2) is not None and m.group(2) != "YR_UNDEFINED" and not SKIP.match(key):
-            fields[key] = m.group(2)
+        if stack[0] == "version_info" and len(stack) == 2:
+            key = "version_info." + escape(stack[1])
+        if value is not None and value != "YR_UNDEFINED" and not SKIP.match(key):
+            fields[key] = value
     return fields
 
 
@@ -228,3 +245,15 @@ def test_truncated_copies_match_yara(pe_dump, built, tmp_path):
             conds = compare(pe_dump, str(rules), str(cut))
             check_queries(tmp_path, str(cut), conds)
             cut.unlink()
+
+
+def test_fuzz_corpus_matches_yara(pe_dump, tmp_path):
+    """The malformed files fuzz_pe found (kept as its seeds): what YARA
+    makes of broken headers, tables and trees, field by field."""
+    rules = tmp_path / "dump.yar"
+    rules.write_text(RULE)
+    files = sorted(glob.glob(os.path.join(REPO, "fuzz", "corpus", "pe", "*")))
+    assert len(files) >= 100, "fuzz/corpus/pe is missing its seeds"
+    for path in files:
+        conds = compare(pe_dump, str(rules), path)
+        check_queries(tmp_path, path, conds)

@@ -46,7 +46,7 @@ static void
 imports(const struct pe_info *p, int delayed)
 {
 	const char *base = delayed ? "delayed_import_details" : "import_details";
-	char path[128];
+	char path[1024];
 	size_t i, j;
 
 	num(delayed ? "number_of_delayed_imports" : "number_of_imports",
@@ -117,8 +117,8 @@ queries(const struct pe_info *p, struct freader *f)
 	for (i = 0; i < pe_section_count(p); i++) {
 		const struct pe_section *s = pe_section(p, i);
 
-		snprintf(expr, sizeof(expr), "pe.rva_to_offset(%u)",
-			 (unsigned)s->virtual_address + 1);
+		snprintf(expr, sizeof(expr), "pe.rva_to_offset(%" PRIu64 ")",
+			 (uint64_t)s->virtual_address + 1);
 		query(expr, pe_rva_to_offset(p, (uint64_t)s->virtual_address + 1));
 		snprintf(expr, sizeof(expr), "pe.section_index(%u)", (unsigned)s->raw_data_offset);
 		query(expr, pe_section_index_offset(p, s->raw_data_offset));
@@ -204,7 +204,7 @@ dump(const struct pe_info *p, struct freader *f)
 	const struct pe_header *h = pe_header(p);
 	const struct pe_rich *rich = pe_rich_signature(p);
 	struct pe_str s;
-	char path[128];
+	char path[1024];
 	uint16_t major, minor;
 	size_t i;
 	int def;
@@ -383,7 +383,17 @@ dump(const struct pe_info *p, struct freader *f)
 		str(path, &v->key);
 		snprintf(path, sizeof(path), "version_info_list[%zu].value", i);
 		str(path, &v->value);
-		snprintf(path, sizeof(path), "version_info.%s", v->key.p);
+		/* The key escaped as a value is (yara -D prints it raw). */
+		snprintf(path, sizeof(path), "version_info.");
+		for (size_t k = 0; v->key.p[k] != '\0'; k++) {
+			unsigned char c = (unsigned char)v->key.p[k];
+			size_t at = strlen(path);
+
+			if (isprint(c))
+				snprintf(path + at, sizeof(path) - at, "%c", c);
+			else
+				snprintf(path + at, sizeof(path) - at, "\\x%02x", c);
+		}
 		str(path, &last);
 	}
 	queries(p, f);
