@@ -251,9 +251,11 @@ int64_t pe_imports_ordinal(const struct pe_info *p, int64_t flags, const char *d
 int64_t pe_imports_dll(const struct pe_info *p, int64_t flags, const char *dll);
 
 /*
- * A regular expression from the glue: the length of its match in s[0..len)
- * (0 for an empty match), or -1 for none.  YARA's imports(/dll/, /fn/)
- * counts only matches longer than 0; exports(/re/) any match.
+ * A regular expression from the glue, answering as YARA's yr_re_match: it
+ * scans s[0..len) (a C string) from each position in turn and gives the
+ * length of the first match found (0 for an empty one), or -1 for none.
+ * YARA's imports(/dll/, /fn/) counts only answers above 0; exports(/re/)
+ * any answer but -1.
  */
 typedef int (*pe_match_fn)(void *arg, const char *s, size_t len);
 
