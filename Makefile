@@ -25,7 +25,8 @@ HS_REPLACES := $(if $(filter amd64,$(ARCH)),libvectorscan-dev- libvectorscan5-)
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-14-dev \
 	$(HS_PACKAGE) libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libseccomp-dev \
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql \
-	python3 python3-pytest yara clamav aide time util-linux
+	python3 python3-pytest yara clamav aide time util-linux \
+	nsis clamav-testfiles gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 osslsigncode
 
 .PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean
 

@@ -171,7 +171,50 @@
  * the longest fields, and room for the JSON around them. */
 #define WARD_MAX_EXCEPT_JSON (2u * 1024 * 1024)
 
-/* --- Rule modules --- */
+/* --- Rule modules (lib/modules/) --- */
+
+/* Section headers the pe module reads: YARA's MAX_PE_SECTIONS, so that
+ * pe.sections and pe.rva_to_offset answer as YARA does. */
+#define WARD_MAX_PE_SECTIONS 96
+/* Imported functions (all DLLs together) and import descriptors the pe
+ * module walks: YARA's MAX_PE_IMPORTS.  The delay-load imports, which YARA
+ * walks unbounded, are held to the same. */
+#define WARD_MAX_PE_IMPORTS 16384
+/* Exports listed: YARA's MAX_PE_EXPORTS. */
+#define WARD_MAX_PE_EXPORTS 8192
+/* Bytes of an import or export function name: YARA's 512. */
+#define WARD_MAX_PE_FN_NAME 512
+/* Bytes of a DLL name, an export's dll_name or a section's full name, which
+ * YARA reads to the end of the file: no real one comes near it. */
+#define WARD_MAX_PE_NAME 4096
+/* Resources listed: YARA's MAX_RESOURCES + 1 (it stops after index 65536). */
+#define WARD_MAX_PE_RESOURCES 65537
+/* Resource directory entries visited in all: three levels of up to 32768
+ * entries each could make 2^45 visits; real files have thousands, and the
+ * listed resources stop at 65537. */
+#define WARD_MAX_PE_RESOURCE_VISITS (1u << 18)
+/* Bytes of the UTF-16 resource names kept in all (each up to 128 KiB, and
+ * 65537 resources could name one each); names past it are undefined. */
+#define WARD_MAX_PE_RESOURCE_STRINGS (16u * 1024 * 1024)
+/* Version-info strings kept, and version-info records walked for them over
+ * all version resources (each walk is bounded by the file, but a file can
+ * point 65537 resources at one large table); real files have dozens. */
+#define WARD_MAX_PE_VERSION_INFOS 4096
+#define WARD_MAX_PE_VERSION_STEPS (1u << 16)
+/* Bytes searched for the end of a version-info UTF-16 key or value, which
+ * YARA searches to the end of the file; keys and values are short. */
+#define WARD_MAX_PE_VERSION_WSTR 4096
+/* Authenticode signer certificates listed: YARA's MAX_PE_CERTS. */
+#define WARD_MAX_PE_SIGNATURES 16
+/* Bytes of a PE certificate table copied for OpenSSL to decode (real ones
+ * are tens of KiB), and signatures nested in signatures. */
+#define WARD_MAX_PE_CERT_TABLE (8u * 1024 * 1024)
+#define WARD_MAX_PE_SIG_DEPTH 8
+/* Bytes of a rich signature (DanS to Rich): a few hundred in real files,
+ * but YARA would take everything between the DOS header and the NT headers. */
+#define WARD_MAX_PE_RICH (64u * 1024)
+/* Bytes of a pdb_path: YARA's MAX_PATH (a path of 260 or more is not set). */
+#define WARD_MAX_PE_PDB_PATH 260
 
 /* ELF symbols held per table (symtab, dynsym): a large unstripped library
  * has a few hundred thousand; more are counted but left undefined, so that
