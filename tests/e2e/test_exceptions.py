@@ -38,6 +38,18 @@ def events(a, action):
     return [e for _, e in read_journal(a.state) if e["event"]["action"] == action]
 
 
+def events_of(a, action, path, timeout=5):
+    """The journal's events of that action for path, once there is one: an
+    access is answered first and journaled just after, so a test that has
+    seen the answer waits for the event."""
+    end = time.time() + timeout
+    while True:
+        evs = [e for e in events(a, action) if e["file"]["path"] == path]
+        if evs or time.time() > end:
+            return evs
+        time.sleep(0.05)
+
+
 def opens(path):
     """True if the file opens (and reads), False if the agent denies it."""
     try:
@@ -190,8 +202,10 @@ def test_path_and_rule_exceptions(box):
     assert runs(in_scripts)
     assert not runs(elsewhere)
     assert not runs(both)  # EICAR_Test_File matched too: not excepted
-    denied = [e for e in events(a, "file-execution-denied") if e["file"]["path"] == both]
+    denied = events_of(a, "file-execution-denied", both)
     assert denied and denied[-1]["rule"]["name"] == "EICAR_Test_File"
+    assert events_of(a, "detection-excepted", in_vendor)
+    assert events_of(a, "detection-excepted", in_scripts)
     by = {e["file"]["path"]: e["ward"]["exception"] for e in events(a, "detection-excepted")}
     assert by[in_vendor]["source"] == "config" and by[in_vendor]["id"] == 1
     assert by[in_scripts]["source"] == "local" and by[in_scripts]["reason"] == "admin scripts, ticket 4711"
@@ -300,7 +314,7 @@ def test_content_exceptions_member(box):
     p = a.apply(v2)
     assert p.returncode == 0, p.stderr
     assert runs(tool)
-    ev = [e for e in events(a, "detection-excepted") if e["file"]["path"] == tool][-1]
+    ev = events_of(a, "detection-excepted", tool)[-1]
     assert ev["ward"]["exception"]["source"] == "content"
     added = events(a, "exception-added")
     assert [e["ward"]["exception"]["source"] for e in added] == ["content"]
