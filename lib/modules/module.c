@@ -12,6 +12,7 @@
 #include "modules/mod_math.h"
 #include "modules/mod_time.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const struct module *const modules[] = {
@@ -106,6 +107,25 @@ mod_file_done(struct mod_file *mf)
 	}
 }
 
+#ifdef WARD_FAULT_INJECTION
+/* Test builds only: WARD_FAULT_MODULE_CRASH_ON=TEXT makes a module's parse
+ * abort on a file whose first 64 KiB hold TEXT, as a parser bug met by a
+ * crafted file would. */
+static void
+fault_parse(struct freader *f)
+{
+	const char *text = getenv("WARD_FAULT_MODULE_CRASH_ON");
+	const uint8_t *p;
+	size_t n = f->size < 65536 ? (size_t)f->size : 65536;
+
+	if (text != NULL && text[0] != '\0' && freader_peek(f, 0, n, &p) == 0 &&
+	    memmem(p, n, text, strlen(text)) != NULL)
+		abort();
+}
+#else
+#define fault_parse(f) ((void)0)
+#endif
+
 void *
 mod_file_data(struct mod_file *mf, const struct module *m)
 {
@@ -113,6 +133,7 @@ mod_file_data(struct mod_file *mf, const struct module *m)
 		return NULL;
 	if (!mf->loaded[m->id]) {
 		mf->loaded[m->id] = 1;
+		fault_parse(&mf->f);
 		if (m->load(&mf->f, &mf->data[m->id]) != 0)
 			mf->data[m->id] = NULL;
 	}

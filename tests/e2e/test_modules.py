@@ -94,3 +94,52 @@ def test_modules_in_ward_scan_and_in_the_agents_scanners(ward, tmp_path):
         sc = a.status()["scanners"]
         assert sc["crashes"] == 0 and sc["poison_files"] == [], sc
         assert a.status()["mode"] == "protecting"
+
+
+MARK = "WARD-MODULE-CRASH-51a9"
+
+
+def test_a_file_that_crashes_a_module_parser_is_poison_not_a_rollback(ward, tmp_path):
+    # A module parser reads the file's own bytes: a bug met by a crafted
+    # file kills the scanner evaluating it (the fault build's
+    # WARD_FAULT_MODULE_CRASH_ON aborts the parse, as such a bug would).
+    # That file is recorded as poison and skipped; every other file is
+    # still scanned and its match found; the content is not rolled back
+    # and the agent stays protecting.
+    from agentlib import wardd_path
+    import pytest
+    if not os.path.exists(wardd_path(fault=True)):
+        pytest.fail("the fault build is missing (make fault-build)", pytrace=False)
+    rule = 'import "elf"\nrule Elf_Exec { condition: elf.type == elf.ET_EXEC }\n'
+    with onaccess_box(ward, tmp_path, "modules", fault=True,
+                      env={"WARD_FAULT_MODULE_CRASH_ON": MARK}) as b:
+        a = b.agent()
+        bundle = signed_bundle(ward, tmp_path, b.rel[0], 2, extra_rule=rule)
+        r = a.apply(bundle)
+        assert r.returncode == 0, r.stderr
+        version = a.status()["content"]["current"]["version"]
+        tree = os.path.join(b.mnt, "tree")
+        os.mkdir(tree)
+        names = []
+        for i in range(6):
+            p = os.path.join(tree, "f%d" % i)
+            with open(p, "wb") as f:
+                if i == 3:
+                    f.write(("crafted %s\n" % MARK).encode())
+                else:
+                    f.write(b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!"
+                            b"$H+H*" if i == 1 else b"clean %d\n" % i)
+            names.append(p)
+        r = a.agent("scan", tree, "--format", "json")
+        res = json.loads(r.stdout)
+        assert [x["path"] for x in res["poison"]] == [names[3]], res
+        assert {m["path"] for m in res["matches"]} == {names[1]}, res
+        st = a.status()
+        assert st["mode"] == "protecting", st
+        assert st["content"]["current"]["version"] == version == 2, st["content"]
+        assert [f["path"] for f in st["scanners"]["poison_files"]] == [names[3]]
+        # Scanned again: skipped as poison at once, no new crash.
+        r = a.agent("scan", tree, "--format", "json")
+        res = json.loads(r.stdout)
+        assert [x["path"] for x in res["poison"]] == [names[3]], res
+        assert a.status()["scanners"]["crashes"] == 1
