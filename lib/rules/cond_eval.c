@@ -14,8 +14,9 @@
  *     \ and % by zero are undefined; shifts by a negative count are
  *     undefined and by >= 64 give 0;
  *   - `a and b` is false if either is undefined; `a or b` ignores an
- *     undefined side; `not undefined` is undefined; `defined x` is true iff x
- *     is defined; a condition that ends undefined is false;
+ *     undefined side, and is false (defined) when both are, so that
+ *     `not (uint32(100) or uint32(104))` is true on a short file; `not undefined` is undefined;
+ * `defined x` is true iff x is defined; a condition that ends undefined is false;
  *   - floats: an int beside a float is converted; == and != compare
  *     within DBL_EPSILON (so a NaN is neither equal nor unequal); \ by
  *     zero is an infinity or a NaN;
@@ -846,6 +847,8 @@ ev_insn(struct ev *e, uint8_t op, int base, size_t end)
 			return r;
 		if (op == COND_AND)
 			return ev_push(e, ev_int(!a.undef && !b.undef && a.i != 0 && b.i != 0));
+		if (a.undef && b.undef) /* yara 4.2.3: both taken as false */
+			return ev_push(e, ev_int(0));
 		if (a.undef)
 			return ev_push(e, b);
 		if (b.undef)

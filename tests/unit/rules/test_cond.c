@@ -481,6 +481,8 @@ static const struct ecase ecases[] = {
     {"not (false or uint32(100))", 1},
     {"not (true or uint32(100))", 0},
     {"not (uint32(100) and true)", 1},
+    {"not (uint32(100) or uint32(104))", 1},
+    {"not ((uint32(100) < 1) or (uint32be(104) < 200))", 1},
     {"not (uint32(100) == 1)", 0},
     {"not (uint32(100) + 1 > 0)", 0},
     {"not (not uint32(100))", 0},
