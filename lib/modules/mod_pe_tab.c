@@ -1,10 +1,303 @@
 /*
- * mod_pe_tab: the constants of YARA 4.2.3's `pe` module (pe.MACHINE_I386,
- * pe.SECTION_CNT_CODE, pe.RESOURCE_TYPE_VERSION ...), names and values as
- * libyara/modules/pe/pe.c sets them in module_load, in its order.  They are
- * defined for every file, PE or not, as in YARA.
+ * mod_pe_tab: the schema of YARA 4.2.3's `pe` module: the signatures of
+ * its values and functions, its names (as libyara/modules/pe/pe.c
+ * declares them), and its constants (pe.MACHINE_I386, pe.SECTION_CNT_CODE,
+ * pe.RESOURCE_TYPE_VERSION ...), names and values as pe.c sets them in
+ * module_load, in its order.  The constants are defined for every file,
+ * PE or not, as in YARA.
  */
-#include "modules/mod_pe.h"
+#include "modules/mod_pe_int.h"
+
+#define I0                                                                                         \
+	{                                                                                          \
+		'i', "", NULL                                                                      \
+	}
+#define I1                                                                                         \
+	{                                                                                          \
+		'i', "i", NULL                                                                     \
+	}
+#define S1                                                                                         \
+	{                                                                                          \
+		's', "i", NULL                                                                     \
+	}
+
+const struct mod_sig mod_pe_values[NVALUES] = {
+    [V_IS_PE... V_OVERLAY_SIZE] = I0,
+    [V_DD_VIRTUAL_ADDRESS... V_DD_SIZE] = I1,
+    [V_SEC_NAME... V_SEC_FULL_NAME] = S1,
+    [V_SEC_CHARACTERISTICS... V_SEC_NUMBER_OF_LINE_NUMBERS] = I1,
+    [V_NUMBER_OF_IMPORTS... V_NUMBER_OF_DELAYED_IMPORTED_FUNCTIONS] = I0,
+    [V_IMP_LIBRARY_NAME] = S1,
+    [V_IMP_NUMBER_OF_FUNCTIONS] = I1,
+    [V_IMP_FN_NAME] = {'s', "ii", NULL},
+    [V_IMP_FN_ORDINAL] = {'i', "ii", NULL},
+    [V_DIMP_LIBRARY_NAME] = S1,
+    [V_DIMP_NUMBER_OF_FUNCTION] = I1,
+    [V_DIMP_FN_NAME] = {'s', "ii", NULL},
+    [V_DIMP_FN_ORDINAL] = {'i', "ii", NULL},
+    [V_NUMBER_OF_EXPORTS] = I0,
+    [V_DLL_NAME] = {'s', "", NULL},
+    [V_EXPORT_TIMESTAMP] = I0,
+    [V_EXP_OFFSET] = I1,
+    [V_EXP_NAME... V_EXP_FORWARD_NAME] = S1,
+    [V_EXP_ORDINAL] = I1,
+    [V_RICH_OFFSET... V_RICH_KEY] = I0,
+    [V_RICH_RAW_DATA... V_PDB_PATH] = {'s', "", NULL},
+    [V_NUMBER_OF_RESOURCES... V_RESOURCE_MINOR] = I0,
+    [V_RES_RVA... V_RES_LANGUAGE] = I1,
+    [V_RES_TYPE_STRING... V_RES_LANGUAGE_STRING] = S1,
+    [V_NUMBER_OF_VERSION_INFOS] = I0,
+    [V_VERSION_INFO] = {'s', "s", NULL},
+    [V_VI_KEY... V_VI_VALUE] = S1,
+    [V_NUMBER_OF_SIGNATURES] = I0,
+    [V_SIG_THUMBPRINT... V_SIG_SUBJECT] = S1,
+    [V_SIG_VERSION] = I1,
+    [V_SIG_ALGORITHM... V_SIG_SERIAL] = S1,
+    [V_SIG_NOT_BEFORE... V_SIG_NOT_AFTER] = I1,
+};
+
+const struct mod_sig mod_pe_funcs[NFUNCS] = {
+    [F_CALCULATE_CHECKSUM] = {'i', "", ""},
+    [F_IS_DLL] = {'i', "", ""},
+    [F_IS_32BIT] = {'i', "", ""},
+    [F_IS_64BIT] = {'i', "", ""},
+    [F_RVA_TO_OFFSET] = {'i', "", "i"},
+    [F_SECTION_INDEX_S] = {'i', "", "s"},
+    [F_SECTION_INDEX_I] = {'i', "", "i"},
+    [F_IMPORTS_SS] = {'i', "", "ss"},
+    [F_IMPORTS_SI] = {'i', "", "si"},
+    [F_IMPORTS_S] = {'i', "", "s"},
+    [F_IMPORTS_RR] = {'i', "", "rr"},
+    [F_IMPORTS_ISS] = {'i', "", "iss"},
+    [F_IMPORTS_ISI] = {'i', "", "isi"},
+    [F_IMPORTS_IS] = {'i', "", "is"},
+    [F_IMPORTS_IRR] = {'i', "", "irr"},
+    [F_IMPHASH] = {'s', "", ""},
+    [F_EXPORTS_S] = {'i', "", "s"},
+    [F_EXPORTS_R] = {'i', "", "r"},
+    [F_EXPORTS_I] = {'i', "", "i"},
+    [F_EXPORTS_INDEX_S] = {'i', "", "s"},
+    [F_EXPORTS_INDEX_I] = {'i', "", "i"},
+    [F_EXPORTS_INDEX_R] = {'i', "", "r"},
+    [F_RICH_VERSION] = {'i', "", "i"},
+    [F_RICH_VERSION_TOOLID] = {'i', "", "ii"},
+    [F_RICH_TOOLID] = {'i', "", "i"},
+    [F_RICH_TOOLID_VERSION] = {'i', "", "ii"},
+    [F_LOCALE] = {'i', "", "i"},
+    [F_LANGUAGE] = {'i', "", "i"},
+    [F_SIG_VALID_ON] = {'i', "i", "i"},
+};
+
+#define INT(n, v)                                                                                  \
+	{                                                                                          \
+		.name = n, .kind = MOD_INT, .id = v                                                \
+	}
+#define STR(n, v)                                                                                  \
+	{                                                                                          \
+		.name = n, .kind = MOD_STR, .id = v                                                \
+	}
+#define FUNC(n, f)                                                                                 \
+	{                                                                                          \
+		.name = n, .kind = MOD_FUNC, .funcs = f                                            \
+	}
+#define STRUCT(n, f)                                                                               \
+	{                                                                                          \
+		.name = n, .kind = MOD_STRUCT, .fields = f                                         \
+	}
+#define ARRAY(n, f)                                                                                \
+	{                                                                                          \
+		.name = n, .kind = MOD_ARRAY, .elem = MOD_STRUCT, .fields = f                      \
+	}
+
+static const struct mod_member linker_version[] = {
+    INT("major", V_LINKER_MAJOR), INT("minor", V_LINKER_MINOR), {.name = NULL}};
+static const struct mod_member os_version[] = {
+    INT("major", V_OS_MAJOR), INT("minor", V_OS_MINOR), {.name = NULL}};
+static const struct mod_member image_version[] = {
+    INT("major", V_IMAGE_MAJOR), INT("minor", V_IMAGE_MINOR), {.name = NULL}};
+static const struct mod_member subsystem_version[] = {
+    INT("major", V_SUBSYSTEM_MAJOR), INT("minor", V_SUBSYSTEM_MINOR), {.name = NULL}};
+static const struct mod_member resource_version[] = {
+    INT("major", V_RESOURCE_MAJOR), INT("minor", V_RESOURCE_MINOR), {.name = NULL}};
+static const struct mod_member overlay[] = {
+    INT("offset", V_OVERLAY_OFFSET), INT("size", V_OVERLAY_SIZE), {.name = NULL}};
+static const struct mod_member data_directories[] = {
+    INT("virtual_address", V_DD_VIRTUAL_ADDRESS), INT("size", V_DD_SIZE), {.name = NULL}};
+
+static const struct mod_member sections[] = {
+    STR("name", V_SEC_NAME),
+    STR("full_name", V_SEC_FULL_NAME),
+    INT("characteristics", V_SEC_CHARACTERISTICS),
+    INT("virtual_address", V_SEC_VIRTUAL_ADDRESS),
+    INT("virtual_size", V_SEC_VIRTUAL_SIZE),
+    INT("raw_data_offset", V_SEC_RAW_DATA_OFFSET),
+    INT("raw_data_size", V_SEC_RAW_DATA_SIZE),
+    INT("pointer_to_relocations", V_SEC_POINTER_TO_RELOCATIONS),
+    INT("pointer_to_line_numbers", V_SEC_POINTER_TO_LINE_NUMBERS),
+    INT("number_of_relocations", V_SEC_NUMBER_OF_RELOCATIONS),
+    INT("number_of_line_numbers", V_SEC_NUMBER_OF_LINE_NUMBERS),
+    {.name = NULL},
+};
+
+static const struct mod_member imp_functions[] = {
+    STR("name", V_IMP_FN_NAME), INT("ordinal", V_IMP_FN_ORDINAL), {.name = NULL}};
+static const struct mod_member import_details[] = {
+    STR("library_name", V_IMP_LIBRARY_NAME),
+    INT("number_of_functions", V_IMP_NUMBER_OF_FUNCTIONS),
+    ARRAY("functions", imp_functions),
+    {.name = NULL},
+};
+/* YARA 4.2.3 spells this one "number_of_function". */
+static const struct mod_member dimp_functions[] = {
+    STR("name", V_DIMP_FN_NAME), INT("ordinal", V_DIMP_FN_ORDINAL), {.name = NULL}};
+static const struct mod_member delay_import_details[] = {
+    STR("library_name", V_DIMP_LIBRARY_NAME),
+    INT("number_of_function", V_DIMP_NUMBER_OF_FUNCTION),
+    ARRAY("functions", dimp_functions),
+    {.name = NULL},
+};
+
+static const struct mod_member export_details[] = {
+    INT("offset", V_EXP_OFFSET),   STR("name", V_EXP_NAME), STR("forward_name", V_EXP_FORWARD_NAME),
+    INT("ordinal", V_EXP_ORDINAL), {.name = NULL},
+};
+
+static const uint16_t rich_version_f[] = {F_RICH_VERSION, F_RICH_VERSION_TOOLID, 0};
+static const uint16_t rich_toolid_f[] = {F_RICH_TOOLID, F_RICH_TOOLID_VERSION, 0};
+static const struct mod_member rich_signature[] = {
+    INT("offset", V_RICH_OFFSET),
+    INT("length", V_RICH_LENGTH),
+    INT("key", V_RICH_KEY),
+    STR("raw_data", V_RICH_RAW_DATA),
+    STR("clear_data", V_RICH_CLEAR_DATA),
+    FUNC("version", rich_version_f),
+    FUNC("toolid", rich_toolid_f),
+    {.name = NULL},
+};
+
+static const struct mod_member resources[] = {
+    INT("rva", V_RES_RVA),
+    INT("offset", V_RES_OFFSET),
+    INT("length", V_RES_LENGTH),
+    INT("type", V_RES_TYPE),
+    INT("id", V_RES_ID),
+    INT("language", V_RES_LANGUAGE),
+    STR("type_string", V_RES_TYPE_STRING),
+    STR("name_string", V_RES_NAME_STRING),
+    STR("language_string", V_RES_LANGUAGE_STRING),
+    {.name = NULL},
+};
+
+static const struct mod_member version_info_list[] = {
+    STR("key", V_VI_KEY), STR("value", V_VI_VALUE), {.name = NULL}};
+
+static const uint16_t valid_on_f[] = {F_SIG_VALID_ON, 0};
+static const struct mod_member signatures[] = {
+    STR("thumbprint", V_SIG_THUMBPRINT),
+    STR("issuer", V_SIG_ISSUER),
+    STR("subject", V_SIG_SUBJECT),
+    INT("version", V_SIG_VERSION),
+    STR("algorithm", V_SIG_ALGORITHM),
+    STR("algorithm_oid", V_SIG_ALGORITHM_OID),
+    STR("serial", V_SIG_SERIAL),
+    INT("not_before", V_SIG_NOT_BEFORE),
+    INT("not_after", V_SIG_NOT_AFTER),
+    FUNC("valid_on", valid_on_f),
+    {.name = NULL},
+};
+
+static const uint16_t calculate_checksum_f[] = {F_CALCULATE_CHECKSUM, 0};
+static const uint16_t is_dll_f[] = {F_IS_DLL, 0};
+static const uint16_t is_32bit_f[] = {F_IS_32BIT, 0};
+static const uint16_t is_64bit_f[] = {F_IS_64BIT, 0};
+static const uint16_t rva_to_offset_f[] = {F_RVA_TO_OFFSET, 0};
+static const uint16_t section_index_f[] = {F_SECTION_INDEX_S, F_SECTION_INDEX_I, 0};
+static const uint16_t imports_f[] = {F_IMPORTS_SS, F_IMPORTS_SI,  F_IMPORTS_S,
+				     F_IMPORTS_RR, F_IMPORTS_ISS, F_IMPORTS_ISI,
+				     F_IMPORTS_IS, F_IMPORTS_IRR, 0};
+static const uint16_t imphash_f[] = {F_IMPHASH, 0};
+static const uint16_t exports_f[] = {F_EXPORTS_S, F_EXPORTS_R, F_EXPORTS_I, 0};
+static const uint16_t exports_index_f[] = {F_EXPORTS_INDEX_S, F_EXPORTS_INDEX_I, F_EXPORTS_INDEX_R,
+					   0};
+static const uint16_t locale_f[] = {F_LOCALE, 0};
+static const uint16_t language_f[] = {F_LANGUAGE, 0};
+
+/* The names at the top other than the constants, in YARA's order. */
+const struct mod_member mod_pe_fields[] = {
+    INT("is_pe", V_IS_PE),
+    INT("machine", V_MACHINE),
+    INT("number_of_sections", V_NUMBER_OF_SECTIONS),
+    INT("timestamp", V_TIMESTAMP),
+    INT("pointer_to_symbol_table", V_POINTER_TO_SYMBOL_TABLE),
+    INT("number_of_symbols", V_NUMBER_OF_SYMBOLS),
+    INT("size_of_optional_header", V_SIZE_OF_OPTIONAL_HEADER),
+    INT("characteristics", V_CHARACTERISTICS),
+    INT("entry_point", V_ENTRY_POINT),
+    INT("entry_point_raw", V_ENTRY_POINT_RAW),
+    INT("image_base", V_IMAGE_BASE),
+    INT("number_of_rva_and_sizes", V_NUMBER_OF_RVA_AND_SIZES),
+    INT("number_of_version_infos", V_NUMBER_OF_VERSION_INFOS),
+    {.name = "version_info", .kind = MOD_DICT, .elem = MOD_STR, .id = V_VERSION_INFO},
+    ARRAY("version_info_list", version_info_list),
+    INT("opthdr_magic", V_OPTHDR_MAGIC),
+    INT("size_of_code", V_SIZE_OF_CODE),
+    INT("size_of_initialized_data", V_SIZE_OF_INITIALIZED_DATA),
+    INT("size_of_uninitialized_data", V_SIZE_OF_UNINITIALIZED_DATA),
+    INT("base_of_code", V_BASE_OF_CODE),
+    INT("base_of_data", V_BASE_OF_DATA),
+    INT("section_alignment", V_SECTION_ALIGNMENT),
+    INT("file_alignment", V_FILE_ALIGNMENT),
+    STRUCT("linker_version", linker_version),
+    STRUCT("os_version", os_version),
+    STRUCT("image_version", image_version),
+    STRUCT("subsystem_version", subsystem_version),
+    INT("win32_version_value", V_WIN32_VERSION_VALUE),
+    INT("size_of_image", V_SIZE_OF_IMAGE),
+    INT("size_of_headers", V_SIZE_OF_HEADERS),
+    INT("checksum", V_CHECKSUM),
+    FUNC("calculate_checksum", calculate_checksum_f),
+    INT("subsystem", V_SUBSYSTEM),
+    INT("dll_characteristics", V_DLL_CHARACTERISTICS),
+    INT("size_of_stack_reserve", V_SIZE_OF_STACK_RESERVE),
+    INT("size_of_stack_commit", V_SIZE_OF_STACK_COMMIT),
+    INT("size_of_heap_reserve", V_SIZE_OF_HEAP_RESERVE),
+    INT("size_of_heap_commit", V_SIZE_OF_HEAP_COMMIT),
+    INT("loader_flags", V_LOADER_FLAGS),
+    ARRAY("data_directories", data_directories),
+    ARRAY("sections", sections),
+    STRUCT("overlay", overlay),
+    STRUCT("rich_signature", rich_signature),
+    FUNC("imphash", imphash_f),
+    FUNC("section_index", section_index_f),
+    FUNC("exports", exports_f),
+    FUNC("exports_index", exports_index_f),
+    FUNC("imports", imports_f),
+    FUNC("locale", locale_f),
+    FUNC("language", language_f),
+    FUNC("is_dll", is_dll_f),
+    FUNC("is_32bit", is_32bit_f),
+    FUNC("is_64bit", is_64bit_f),
+    INT("number_of_imports", V_NUMBER_OF_IMPORTS),
+    INT("number_of_imported_functions", V_NUMBER_OF_IMPORTED_FUNCTIONS),
+    INT("number_of_delayed_imports", V_NUMBER_OF_DELAYED_IMPORTS),
+    INT("number_of_delayed_imported_functions", V_NUMBER_OF_DELAYED_IMPORTED_FUNCTIONS),
+    INT("number_of_exports", V_NUMBER_OF_EXPORTS),
+    STR("dll_name", V_DLL_NAME),
+    INT("export_timestamp", V_EXPORT_TIMESTAMP),
+    ARRAY("export_details", export_details),
+    ARRAY("import_details", import_details),
+    ARRAY("delay_import_details", delay_import_details),
+    INT("resource_timestamp", V_RESOURCE_TIMESTAMP),
+    STRUCT("resource_version", resource_version),
+    ARRAY("resources", resources),
+    INT("number_of_resources", V_NUMBER_OF_RESOURCES),
+    STR("pdb_path", V_PDB_PATH),
+    ARRAY("signatures", signatures),
+    INT("number_of_signatures", V_NUMBER_OF_SIGNATURES),
+    FUNC("rva_to_offset", rva_to_offset_f),
+};
+
+const size_t mod_pe_nfields = sizeof(mod_pe_fields) / sizeof(mod_pe_fields[0]);
 
 const struct mod_member mod_pe_constants[] = {
     {.name = "IMPORT_DELAYED", .kind = MOD_CONST, .value = 2},
