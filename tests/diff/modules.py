@@ -91,6 +91,7 @@ def make_inputs(d, rnd):
         add("flip%d" % k, bytes(b))
     # PE files, whole, cut, and with bytes of their headers changed.
     pes = [p for p in PE_REAL if os.path.exists(p)]
+    pes += built_pes(os.path.join(os.path.dirname(d), "built"))
     for p in pes:
         with open(p, "rb") as f:
             add("pe_" + os.path.basename(p), f.read(300000))
@@ -108,6 +109,41 @@ def make_inputs(d, rnd):
     return files
 
 
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "unit",
+                       "modules", "pe_samples")
+MINGW = "x86_64-w64-mingw32-"
+
+
+def built_pes(d):
+    """The PE samples of tests/e2e/test_pe_oracle.py, built here when
+    mingw-w64, osslsigncode and openssl are installed (else none): exports
+    by name, ordinal and forwarder, version info, imports by ordinal, a pdb
+    path, and Authenticode signatures, one of them nested."""
+    tools = [MINGW + t for t in ("gcc", "windres", "dlltool")] + ["osslsigncode", "openssl"]
+    if not os.path.isdir(SAMPLES) or any(shutil.which(t) is None for t in tools):
+        return []
+    shutil.copytree(SAMPLES, d)
+
+    def run(*cmd):
+        subprocess.run(cmd, cwd=d, check=True, capture_output=True)
+    try:
+        run(MINGW + "windres", "res.rc", "-O", "coff", "-o", "res.o")
+        run(MINGW + "gcc", "-shared", "-O1", "-s", "-o", "sample.dll", "lib.c", "lib.def", "res.o")
+        run(MINGW + "dlltool", "-d", "ws.def", "-l", "libwsord.a")
+        run(MINGW + "dlltool", "-d", "oa.def", "-l", "liboaord.a")
+        run(MINGW + "gcc", "-O1", "-o", "app_pdb.exe", "app.c", "res.o", "libwsord.a",
+            "liboaord.a", "-Wl,--pdb=app")
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem",
+            "-out", "cert.pem", "-days", "3650", "-subj", "/C=DE/O=ward test/CN=ward signer")
+        run("osslsigncode", "sign", "-certs", "cert.pem", "-key", "key.pem", "-n", "ward",
+            "-in", "sample.dll", "-out", "signed.dll")
+        run("osslsigncode", "sign", "-certs", "cert.pem", "-key", "key.pem", "-nest",
+            "-in", "signed.dll", "-out", "signed2.dll")
+    except subprocess.CalledProcessError:
+        return []
+    return [os.path.join(d, f) for f in ("sample.dll", "app_pdb.exe", "signed2.dll")]
+
+
 def plain(s):
     return s and all(32 <= ord(c) < 127 and c not in '"\\' for c in s)
 
@@ -117,7 +153,10 @@ def pe_facts(yara, ind, files, pe_dump):
     for ones that exist: DLLs, functions, exports, sections, version-info
     keys and values, and imphash() values (from ward's pe_dump)."""
     facts = {"library_name": set(), "name": set(), "key": set(), "value": set(),
-             "imphash": set(), "ordinal": set()}
+             "imphash": set(), "ordinal": set(), "thumbprint": set(), "issuer": set(),
+             "subject": set(), "serial": set(), "algorithm": set(), "algorithm_oid": set(),
+             "not_before": set(), "not_after": set(), "forward_name": set(),
+             "pdb_path": set(), "dll_name": set()}
     rule = os.path.join(ind, "..", "dump.yar")
     with open(rule, "w") as f:
         f.write('import "pe"\nrule dump { condition: false }\n')
@@ -127,11 +166,12 @@ def pe_facts(yara, ind, files, pe_dump):
         path = os.path.join(ind, name)
         out = subprocess.run([yara, "-D", rule, path], capture_output=True, text=True,
                              errors="replace").stdout
-        for m in re.finditer(r'^\s*(library_name|name|key|value) = "(.*)"$', out, re.M):
+        for m in re.finditer(r'^\s*(library_name|name|key|value|thumbprint|issuer|subject|serial|'
+                             r'algorithm|algorithm_oid|forward_name|pdb_path|dll_name) = "(.*)"$', out, re.M):
             if plain(m.group(2)):
                 facts[m.group(1)].add(m.group(2))
-        for m in re.finditer(r"^\s*ordinal = (\d+)$", out, re.M):
-            facts["ordinal"].add(int(m.group(1)))
+        for m in re.finditer(r"^\s*(ordinal|not_before|not_after) = (\d+)$", out, re.M):
+            facts[m.group(1)].add(int(m.group(2)))
         if pe_dump and os.path.exists(pe_dump):
             out = subprocess.run([pe_dump, path], capture_output=True, text=True,
                                  errors="replace").stdout
@@ -439,6 +479,22 @@ def pe_cond(rnd, facts):
         return rnd.choice(["pe.section_index(%s) == %d" % (
             pick("name", [".text", ".data"]), rnd.randrange(-1, 5)),
             "pe.section_index(%d) == %d" % (num(), rnd.randrange(-1, 5))])
+    if k == 29 and rnd.randrange(2):
+        f = rnd.choice(["thumbprint", "issuer", "subject", "serial", "algorithm",
+                        "algorithm_oid"])
+        if rnd.randrange(3) == 0:
+            t = rnd.choice(list(facts.get("not_before", [])) + list(facts.get("not_after", []))
+                           + [0, 1 << 31])
+            return "pe.signatures[%d].valid_on(%d + %d)" % (rnd.choice([0, 1, 2, i]), t,
+                                                            rnd.choice([-1, 0, 1]))
+        if rnd.randrange(3) == 0:
+            return "pe.signatures[%d].%s %s %d" % (rnd.choice([0, 1, i]), rnd.choice(
+                ["version", "not_before", "not_after"]), rnd.choice([">", "=="]), rnd.choice(
+                list(facts.get("not_before", [])) + [3, 1, 0]))
+        return "pe.signatures[%d].%s == %s" % (rnd.choice([0, 1, i]), f, pick(f, ["x"]))
+    if k == 29 and rnd.randrange(2):
+        return "pe.export_details[%d].forward_name == %s or pe.pdb_path == %s or " \
+            "pe.dll_name == %s" % (i, pick("forward_name"), pick("pdb_path"), pick("dll_name"))
     return rnd.choice([
         "pe.number_of_signatures > 0 and pe.signatures[%d].valid_on(%d)" % (i, num()),
         "defined pe.signatures[%d].thumbprint" % i,
