@@ -166,8 +166,9 @@ def pe_facts(yara, ind, files, pe_dump):
         path = os.path.join(ind, name)
         out = subprocess.run([yara, "-D", rule, path], capture_output=True, text=True,
                              errors="replace").stdout
-        for m in re.finditer(r'^\s*(library_name|name|key|value|thumbprint|issuer|subject|serial|'
-                             r'algorithm|algorithm_oid|forward_name|pdb_path|dll_name) = "(.*)"$', out, re.M):
+        for m in re.finditer(r'^\s*(library_name|name|key|value|thumbprint|issuer|subject|'
+                             r'serial|algorithm|algorithm_oid|forward_name|pdb_path|dll_name)'
+                             r' = "(.*)"$', out, re.M):
             if plain(m.group(2)):
                 facts[m.group(1)].add(m.group(2))
         for m in re.finditer(r"^\s*(ordinal|not_before|not_after) = (\d+)$", out, re.M):
