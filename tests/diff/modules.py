@@ -6,7 +6,7 @@ and outside the files, thresholds around the values, the string forms,
 undefined values — over generated and real files, scanned by both tools;
 every (file, rule) answer must agree.
 
-    tests/diff/modules.py [--ward PATH] [--seed N] [--rules N] [--keep]
+    tests/diff/modules.py [--ward PATH] [--seed N] [--rules N] [--pe-only] [--keep]
 
 Prints "N cases compared" and, for each disagreement, the rule and file.
 Exit status 0 when all agree, 1 when not, 2 when the run could not be made.
@@ -533,6 +533,7 @@ def main(argv=None):
     ap.add_argument("--yara", default=shutil.which("yara") or "yara")
     ap.add_argument("--seed", type=int, default=20261206)
     ap.add_argument("--rules", type=int, default=60, help="rules (each on every file)")
+    ap.add_argument("--pe-only", action="store_true", help="pe conditions only")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args(argv)
     rnd = random.Random(args.seed)
@@ -544,7 +545,8 @@ def main(argv=None):
         pe_dump = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.ward))),
                                "tests", "unit", "modules", "pe_dump")
         facts = pe_facts(args.yara, ind, files, pe_dump)
-        gen = conditions(rnd, files, facts)
+        gen = (iter(lambda: pe_cond(rnd, facts), None) if args.pe_only
+               else conditions(rnd, files, facts))
         lines = ['import "math"', 'import "hash"', 'import "time"', 'import "elf"', 'import "pe"',
                  "rule t_now { condition: time.now() > 1700000000 }"]
         conds = {"t_now": "time.now() > 1700000000"}
