@@ -10,16 +10,14 @@
 #include "modules/mod_elf.h"
 #include "modules/mod_hash.h"
 #include "modules/mod_math.h"
+#include "modules/mod_pe.h"
 #include "modules/mod_time.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static const struct module *const modules[] = {
-    &mod_elf,
-    &mod_math,
-    &mod_hash,
-    &mod_time,
+    &mod_pe, &mod_elf, &mod_math, &mod_hash, &mod_time,
 };
 
 /* YARA's modules: a rule that imports one ward lacks is refused by name. */
@@ -33,6 +31,7 @@ static void
 init_all(void)
 {
 	mod_elf_init();
+	mod_pe_init();
 }
 
 const struct module *

@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
 """
 Differential test of ward's rule modules against the installed yara: rules
-of generated `math`, `hash` and `time` conditions — ranges inside, across
+of generated `math`, `hash`, `time`, `elf` and `pe` conditions — ranges inside, across
 and outside the files, thresholds around the values, the string forms,
 undefined values — over generated and real files, scanned by both tools;
 every (file, rule) answer must agree.
 
-    tests/diff/modules.py [--ward PATH] [--seed N] [--rules N] [--keep]
+    tests/diff/modules.py [--ward PATH] [--seed N] [--rules N] [--pe-only] [--keep]
 
 Prints "N cases compared" and, for each disagreement, the rule and file.
 Exit status 0 when all agree, 1 when not, 2 when the run could not be made.
 """
 
 import argparse
+import glob
 import hashlib
 import os
 import random
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import zlib
@@ -26,6 +29,24 @@ from run import default_ward, run_ward, run_yara  # noqa: E402
 
 REAL = ["/bin/true", "/bin/ls", "/usr/bin/yara", "/etc/passwd",
         "/usr/lib/x86_64-linux-gnu/libc.so.6"]
+
+LAUNCHER_DIRS = [os.path.join(os.path.dirname(os.__file__), "site-packages"),
+                 os.path.expanduser("~/.pyenv/versions/3.11*/lib/python3*/site-packages"),
+                 "/usr/lib/google-cloud-sdk/platform/bundledpythonunix/lib/python3*/site-packages"]
+# Windows PE files installed with nsis and clamav's test files.
+PE_REAL = (sorted(glob.glob("/usr/share/nsis/Stubs/*"))[:4]
+           + sorted(glob.glob("/usr/share/nsis/Plugins/amd64-unicode/*.dll"))[:4]
+           + sorted(glob.glob("/usr/share/nsis/Plugins/x86-ansi/*.dll"))[:2]
+           + ["/usr/share/clamav-testfiles/clam.exe", "/usr/share/clamav-testfiles/clam-upx.exe",
+              "/usr/share/clamav-testfiles/clam-aspack.exe",
+              "/usr/share/clamav-testfiles/clam-pespin.exe"]
+           # pip's launchers: version info, resources, a rich signature, ARM64
+           # (Debian's pip has them stripped: another Python's, if there is one)
+           + [sorted(glob.glob(os.path.join(g, "pip/_vendor/distlib/%s.exe" % n)))[-1]
+              for n in ("t32", "w64", "t64-arm")
+              for g in [next((g for g in LAUNCHER_DIRS
+                              if glob.glob(os.path.join(g, "pip/_vendor/distlib/%s.exe" % n))),
+                             None)] if g])
 
 SECTIONS = ['".text"', '".data"', '".bss"', '".dynsym"', '".interp"', '".rodata"', '""',
             '".shstrtab"', '".symtab"']
@@ -68,7 +89,96 @@ def make_inputs(d, rnd):
             i = rnd.randrange(0, 0x400)
             b[i] = rnd.getrandbits(8)
         add("flip%d" % k, bytes(b))
+    # PE files, whole, cut, and with bytes of their headers changed.
+    pes = [p for p in PE_REAL if os.path.exists(p)]
+    pes += built_pes(os.path.join(os.path.dirname(d), "built"))
+    for p in pes:
+        with open(p, "rb") as f:
+            add("pe_" + os.path.basename(p), f.read(300000))
+    if pes:
+        with open(pes[-1 if len(pes) < 5 else 4], "rb") as f:
+            pe = f.read()
+        for n in (64, 0x100, 0x200, 0x400, 3000, len(pe) // 2):
+            add("pecut%d" % n, pe[:n])
+        for k in range(4):
+            b = bytearray(pe)
+            for _ in range(8):
+                i = rnd.randrange(0x3c, min(len(b), 0x400))
+                b[i] = rnd.getrandbits(8)
+            add("peflip%d" % k, bytes(b))
     return files
+
+
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "unit",
+                       "modules", "pe_samples")
+MINGW = "x86_64-w64-mingw32-"
+
+
+def built_pes(d):
+    """The PE samples of tests/e2e/test_pe_oracle.py, built here when
+    mingw-w64, osslsigncode and openssl are installed (else none): exports
+    by name, ordinal and forwarder, version info, imports by ordinal, a pdb
+    path, and Authenticode signatures, one of them nested."""
+    tools = [MINGW + t for t in ("gcc", "windres", "dlltool")] + ["osslsigncode", "openssl"]
+    if not os.path.isdir(SAMPLES) or any(shutil.which(t) is None for t in tools):
+        return []
+    shutil.copytree(SAMPLES, d)
+
+    def run(*cmd):
+        subprocess.run(cmd, cwd=d, check=True, capture_output=True)
+    try:
+        run(MINGW + "windres", "res.rc", "-O", "coff", "-o", "res.o")
+        run(MINGW + "gcc", "-shared", "-O1", "-s", "-o", "sample.dll", "lib.c", "lib.def", "res.o")
+        run(MINGW + "dlltool", "-d", "ws.def", "-l", "libwsord.a")
+        run(MINGW + "dlltool", "-d", "oa.def", "-l", "liboaord.a")
+        run(MINGW + "gcc", "-O1", "-o", "app_pdb.exe", "app.c", "res.o", "libwsord.a",
+            "liboaord.a", "-Wl,--pdb=app")
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem",
+            "-out", "cert.pem", "-days", "3650", "-subj", "/C=DE/O=ward test/CN=ward signer")
+        run("osslsigncode", "sign", "-certs", "cert.pem", "-key", "key.pem", "-n", "ward",
+            "-in", "sample.dll", "-out", "signed.dll")
+        run("osslsigncode", "sign", "-certs", "cert.pem", "-key", "key.pem", "-nest",
+            "-in", "signed.dll", "-out", "signed2.dll")
+    except subprocess.CalledProcessError:
+        return []
+    return [os.path.join(d, f) for f in ("sample.dll", "app_pdb.exe", "signed2.dll")]
+
+
+def plain(s):
+    return s and all(32 <= ord(c) < 127 and c not in '"\\' for c in s)
+
+
+def pe_facts(yara, ind, files, pe_dump):
+    """Names found in the PE inputs (by yara -D), so that conditions ask
+    for ones that exist: DLLs, functions, exports, sections, version-info
+    keys and values, and imphash() values (from ward's pe_dump)."""
+    facts = {"library_name": set(), "name": set(), "key": set(), "value": set(),
+             "imphash": set(), "ordinal": set(), "thumbprint": set(), "issuer": set(),
+             "subject": set(), "serial": set(), "algorithm": set(), "algorithm_oid": set(),
+             "not_before": set(), "not_after": set(), "forward_name": set(),
+             "pdb_path": set(), "dll_name": set()}
+    rule = os.path.join(ind, "..", "dump.yar")
+    with open(rule, "w") as f:
+        f.write('import "pe"\nrule dump { condition: false }\n')
+    for name in sorted(files):
+        if not name.startswith("pe"):
+            continue
+        path = os.path.join(ind, name)
+        out = subprocess.run([yara, "-D", rule, path], capture_output=True, text=True,
+                             errors="replace").stdout
+        for m in re.finditer(r'^\s*(library_name|name|key|value|thumbprint|issuer|subject|'
+                             r'serial|algorithm|algorithm_oid|forward_name|pdb_path|dll_name)'
+                             r' = "(.*)"$', out, re.M):
+            if plain(m.group(2)):
+                facts[m.group(1)].add(m.group(2))
+        for m in re.finditer(r"^\s*(ordinal|not_before|not_after) = (\d+)$", out, re.M):
+            facts[m.group(1)].add(int(m.group(2)))
+        if pe_dump and os.path.exists(pe_dump):
+            out = subprocess.run([pe_dump, path], capture_output=True, text=True,
+                                 errors="replace").stdout
+            facts["imphash"].update(re.findall(r'^#pe\.imphash\(\) == "([0-9a-f]{32})"', out,
+                                               re.M))
+    return {k: sorted(v) for k, v in facts.items()}
 
 
 def rng_range(rnd, size):
@@ -112,14 +222,17 @@ def py_range(data, off, ln):
     return data[off:off + ln]
 
 
-def conditions(rnd, files):
+def conditions(rnd, files, facts):
     """Yields condition texts."""
     sizes = [len(d) for d in files.values()]
     while True:
         size = rnd.choice(sizes)
         off, ln = rng_range(rnd, size)
-        k = rnd.randrange(24)
+        k = rnd.randrange(34)
         o, l = lit(off), lit(ln)
+        if k >= 24:
+            yield pe_cond(rnd, facts)
+            continue
         if k == 0:
             yield "math.entropy(%s, %s) >= %.3f" % (o, l, rnd.uniform(0, 8))
         elif k == 1:
@@ -219,6 +332,180 @@ def elf_cond(rnd):
            "elf.SHF_ALLOC != 0" % (i, i)
 
 
+PE_INTS = ["machine", "number_of_sections", "timestamp", "pointer_to_symbol_table",
+           "number_of_symbols", "size_of_optional_header", "characteristics", "entry_point",
+           "entry_point_raw", "image_base", "number_of_rva_and_sizes", "opthdr_magic",
+           "size_of_code", "size_of_initialized_data", "size_of_uninitialized_data",
+           "base_of_code", "base_of_data", "section_alignment", "file_alignment",
+           "linker_version.major", "linker_version.minor", "os_version.major",
+           "os_version.minor", "image_version.major", "image_version.minor",
+           "subsystem_version.major", "subsystem_version.minor", "win32_version_value",
+           "size_of_image", "size_of_headers", "checksum", "subsystem", "dll_characteristics",
+           "size_of_stack_reserve", "size_of_stack_commit", "size_of_heap_reserve",
+           "size_of_heap_commit", "loader_flags", "overlay.offset", "overlay.size",
+           "number_of_imports", "number_of_imported_functions", "number_of_delayed_imports",
+           "number_of_delayed_imported_functions", "number_of_exports", "export_timestamp",
+           "number_of_resources", "resource_timestamp", "resource_version.major",
+           "resource_version.minor", "number_of_version_infos", "number_of_signatures",
+           "rich_signature.offset", "rich_signature.length", "rich_signature.key", "is_pe"]
+PE_CONSTS = ["MACHINE_I386", "MACHINE_AMD64", "MACHINE_ARM64", "SUBSYSTEM_WINDOWS_GUI",
+             "SUBSYSTEM_WINDOWS_CUI", "DLL", "EXECUTABLE_IMAGE", "DYNAMIC_BASE", "NX_COMPAT",
+             "HIGH_ENTROPY_VA", "SECTION_CNT_CODE", "SECTION_MEM_EXECUTE", "SECTION_MEM_WRITE",
+             "IMAGE_DIRECTORY_ENTRY_IMPORT", "IMAGE_DIRECTORY_ENTRY_RESOURCE",
+             "IMAGE_DIRECTORY_ENTRY_SECURITY", "RESOURCE_TYPE_ICON", "RESOURCE_TYPE_VERSION",
+             "IMPORT_STANDARD", "IMPORT_DELAYED", "IMPORT_ANY", "IMAGE_NT_OPTIONAL_HDR64_MAGIC",
+             "LARGE_ADDRESS_AWARE", "RELOCS_STRIPPED", "IMAGE_DEBUG_TYPE_CODEVIEW",
+             "SECTION_ALIGN_MASK", "MACHINE_UNKNOWN", "GUARD_CF", "TERMINAL_SERVER_AWARE"]
+PE_SEC = ["characteristics", "virtual_address", "virtual_size", "raw_data_offset",
+          "raw_data_size", "pointer_to_relocations", "pointer_to_line_numbers",
+          "number_of_relocations", "number_of_line_numbers"]
+PE_RES = ["rva", "offset", "length", "type", "id", "language"]
+
+
+def pe_cond(rnd, facts):
+    """A pe condition: header fields, items of every array at indexes in and
+    out of range, constants, and the functions with names that exist in the
+    inputs, names that do not, ordinals and regular expressions."""
+    i = rnd.choice([0, 1, 2, 3, 4, 7, 15, 16, 40, -1, 100000])
+    j = rnd.choice([0, 1, 3, 12, 20, 50, -1])
+
+    def pick(kind, extra=()):
+        xs = list(facts.get(kind, [])) + list(extra)
+        return '"%s"' % rnd.choice(xs) if xs else '"none"'
+    dll = lambda: pick("library_name", ["kernel32.dll", "KERNEL32.DLL", "user32", "x.dll", ""])
+    fn = lambda: pick("name", ["GetProcAddress", "LoadLibraryA", "nosuch", ""])
+    num = lambda: rnd.choice([0, 1, 2, 4, 16, 0x14c, 0x8664, 0x1000, 0x400000, -1,
+                              rnd.randrange(0, 1 << 20)])
+    k = rnd.randrange(30)
+    if k < 4:
+        return "pe.%s %s %d" % (rnd.choice(PE_INTS), rnd.choice([">", "<", "==", "!="]), num())
+    if k == 4:
+        return "defined pe.%s" % rnd.choice(PE_INTS + ["pdb_path", "dll_name",
+                                                       "rich_signature.clear_data"])
+    if k == 5:
+        return "pe.%s == %d or pe.characteristics & pe.%s != 0" % (
+            rnd.choice(PE_CONSTS), num(), rnd.choice(PE_CONSTS))
+    if k == 6:
+        return "pe.sections[%d].%s == %s" % (i, rnd.choice(["name", "full_name"]),
+                                             pick("name", [".text", ".rdata", "UPX0", ""]))
+    if k == 7:
+        return "pe.sections[%d].%s %s %d" % (i, rnd.choice(PE_SEC), rnd.choice([">", "<", "=="]),
+                                             num())
+    if k == 8:
+        return "pe.data_directories[%s].%s %s %d" % (
+            rnd.choice([i, "pe.IMAGE_DIRECTORY_ENTRY_IMPORT", "pe.IMAGE_DIRECTORY_ENTRY_RESOURCE"]),
+            rnd.choice(["virtual_address", "size"]), rnd.choice([">", "=="]), num())
+    if k == 9:
+        return "pe.imports(%s, %s)" % (dll(), fn())
+    if k == 10:
+        return "pe.imports(%s) %s %d" % (dll(), rnd.choice([">", "=="]), rnd.randrange(0, 30))
+    if k == 11:
+        o = rnd.choice(list(facts.get("ordinal", [])) + [1, 17, 0, 999])
+        return "pe.imports(%s, %d)" % (dll(), o)
+    if k == 12:
+        return "pe.imports(/%s/%s, /%s/) %s %d" % (
+            rnd.choice(["kernel32", "KERNEL", "dll$", "^user", ".", "nosuch", "x*"]),
+            rnd.choice(["", "i"]), rnd.choice(["^Get", "A$", "W$", ".", "Proc", "zz"]),
+            rnd.choice([">", "=="]), rnd.randrange(0, 8))
+    if k == 13:
+        flags = rnd.choice(["pe.IMPORT_STANDARD", "pe.IMPORT_DELAYED", "pe.IMPORT_ANY", "0", "3"])
+        f = rnd.randrange(4)
+        if f == 0:
+            return "pe.imports(%s, %s, %s)" % (flags, dll(), fn())
+        if f == 1:
+            return "pe.imports(%s, %s) > %d" % (flags, dll(), rnd.randrange(0, 10))
+        if f == 2:
+            return "pe.imports(%s, %s, %d)" % (flags, dll(), rnd.choice([1, 2, 17, 115]))
+        return "pe.imports(%s, /%s/i, /%s/) > 0" % (flags, rnd.choice(["kernel", ".", "user"]),
+                                                    rnd.choice(["^Get", "A$", "."]))
+    if k == 14:
+        f = rnd.choice(["library_name == %s" % dll(),
+                        "number_of_functions == %d" % rnd.randrange(0, 40),
+                        "functions[%d].name == %s" % (j, fn()),
+                        "functions[%d].ordinal > %d" % (j, rnd.randrange(0, 50))])
+        return "pe.import_details[%d].%s" % (i, f)
+    if k == 15:
+        return "defined pe.delay_import_details[%d].library_name or defined " \
+            "pe.import_details[%d].functions[%d].name" % (i, i, j)
+    if k == 16:
+        hs = list(facts.get("imphash", [])) + ["0" * 32, ""]
+        return 'pe.imphash() == "%s"' % rnd.choice(hs)
+    if k == 17:
+        f = rnd.randrange(3)
+        if f == 0:
+            a = fn()
+        elif f == 1:
+            a = str(rnd.choice([0, 1, 2, 3, 5, 100]))
+        else:
+            a = "/%s/" % rnd.choice(["Banner", "^[a-z]", "Init", ".", "zz", "A$", "q*"])
+        return rnd.choice(["pe.exports(%s)" % a, "pe.exports_index(%s) == %d" % (
+            a, rnd.randrange(0, 4))])
+    if k == 18:
+        f = rnd.choice(["name == %s" % fn(), "ordinal == %d" % rnd.randrange(0, 6),
+                        "offset > %d" % num(), "forward_name == %s" % fn()])
+        return "pe.export_details[%d].%s" % (i, f)
+    if k == 19:
+        return "pe.dll_name == %s or pe.pdb_path == %s" % (fn(), fn())
+    if k == 20:
+        return "pe.resources[%d].%s %s %d" % (i, rnd.choice(PE_RES), rnd.choice([">", "=="]),
+                                              rnd.choice([0, 3, 14, 16, 24, 1033, 1000, -1]))
+    if k == 21:
+        return "pe.resources[%d].%s == %s" % (i, rnd.choice(
+            ["type_string", "name_string", "language_string"]), rnd.choice(
+            ['""', '"I\x00C\x00O\x00N\x00"', '"x"']))
+    if k == 22:
+        return "pe.version_info[%s] == %s" % (pick("key", ["CompanyName", "nope"]),
+                                             pick("value", [""]))
+    if k == 23:
+        return "pe.version_info_list[%d].%s == %s" % (i, rnd.choice(["key", "value"]),
+                                                       pick("key", ["CompanyName"]))
+    if k == 24:
+        return "pe.%s(%d)" % (rnd.choice(["locale", "language"]),
+                              rnd.choice([0, 9, 1033, 0x409, 7, 2052]))
+    if k == 25:
+        f = rnd.randrange(4)
+        v, tl = rnd.choice([0, 30729, 40219, 21005, 26715]), rnd.choice([0, 1, 147, 170, 260])
+        return ["pe.rich_signature.version(%d) > 0" % v, "pe.rich_signature.toolid(%d) > 0" % tl,
+                "pe.rich_signature.version(%d, %d) >= 0" % (v, tl),
+                "pe.rich_signature.toolid(%d, %d) > 1" % (tl, v)][f]
+    if k == 26:
+        return rnd.choice(["pe.is_dll()", "pe.is_32bit()", "pe.is_64bit()",
+                           "pe.calculate_checksum() == pe.checksum",
+                           "defined pe.calculate_checksum()", "not pe.is_dll()"])
+    if k == 27:
+        return "pe.rva_to_offset(%d) %s %d" % (rnd.choice([0, 0x1000, 0x1001, 0x2000, 0x5000,
+                                                            -1, 1 << 33]),
+                                               rnd.choice([">", "=="]), num())
+    if k == 28:
+        return rnd.choice(["pe.section_index(%s) == %d" % (
+            pick("name", [".text", ".data"]), rnd.randrange(-1, 5)),
+            "pe.section_index(%d) == %d" % (num(), rnd.randrange(-1, 5))])
+    if k == 29 and rnd.randrange(2):
+        f = rnd.choice(["thumbprint", "issuer", "subject", "serial", "algorithm",
+                        "algorithm_oid"])
+        if rnd.randrange(3) == 0:
+            t = rnd.choice(list(facts.get("not_before", [])) + list(facts.get("not_after", []))
+                           + [0, 1 << 31])
+            return "pe.signatures[%d].valid_on(%d + %d)" % (rnd.choice([0, 1, 2, i]), t,
+                                                            rnd.choice([-1, 0, 1]))
+        if rnd.randrange(3) == 0:
+            return "pe.signatures[%d].%s %s %d" % (rnd.choice([0, 1, i]), rnd.choice(
+                ["version", "not_before", "not_after"]), rnd.choice([">", "=="]), rnd.choice(
+                list(facts.get("not_before", [])) + [3, 1, 0]))
+        return "pe.signatures[%d].%s == %s" % (rnd.choice([0, 1, i]), f, pick(f, ["x"]))
+    if k == 29 and rnd.randrange(2):
+        return "pe.export_details[%d].forward_name == %s or pe.pdb_path == %s or " \
+            "pe.dll_name == %s" % (i, pick("forward_name"), pick("pdb_path"), pick("dll_name"))
+    return rnd.choice([
+        "pe.number_of_signatures > 0 and pe.signatures[%d].valid_on(%d)" % (i, num()),
+        "defined pe.signatures[%d].thumbprint" % i,
+        "for any j in (0..pe.number_of_sections - 1) : (pe.sections[j].raw_data_size > %d)"
+        % num(),
+        "pe.entry_point == %d" % rnd.choice([-1, 0x400, 0x600]),
+        "defined pe.is_pe and pe.is_pe == 0",
+    ])
+
+
 def hash_cond(rnd, files, alg, off, ln):
     """A hash comparison that is true on one of the files (or none)."""
     name = rnd.choice(sorted(files))
@@ -246,6 +533,7 @@ def main(argv=None):
     ap.add_argument("--yara", default=shutil.which("yara") or "yara")
     ap.add_argument("--seed", type=int, default=20261206)
     ap.add_argument("--rules", type=int, default=60, help="rules (each on every file)")
+    ap.add_argument("--pe-only", action="store_true", help="pe conditions only")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args(argv)
     rnd = random.Random(args.seed)
@@ -254,8 +542,12 @@ def main(argv=None):
         ind = os.path.join(work, "in")
         os.makedirs(ind)
         files = make_inputs(ind, rnd)
-        gen = conditions(rnd, files)
-        lines = ['import "math"', 'import "hash"', 'import "time"', 'import "elf"',
+        pe_dump = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.ward))),
+                               "tests", "unit", "modules", "pe_dump")
+        facts = pe_facts(args.yara, ind, files, pe_dump)
+        gen = (iter(lambda: pe_cond(rnd, facts), None) if args.pe_only
+               else conditions(rnd, files, facts))
+        lines = ['import "math"', 'import "hash"', 'import "time"', 'import "elf"', 'import "pe"',
                  "rule t_now { condition: time.now() > 1700000000 }"]
         conds = {"t_now": "time.now() > 1700000000"}
         for i in range(args.rules):

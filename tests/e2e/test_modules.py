@@ -1,5 +1,5 @@
 """
-Rule modules (math, hash, time) end to end: `ward scan` and the agent's
+Rule modules (math, hash, time, pe) end to end: `ward scan` and the agent's
 unprivileged, seccomp-confined scanners give the same answers, the ones a
 user computes by hand, and a scanner that evaluates them neither crashes
 nor is killed by its sandbox.
@@ -9,7 +9,11 @@ import hashlib
 import json
 import math
 import os
+import shutil
+import subprocess
 import zlib
+
+import pytest
 
 from agentlib import onaccess_box, signed_bundle
 
@@ -25,6 +29,37 @@ FILES = {
     "random": bytes((i * 2654435761 >> 13) & 0xff for i in range(70000)),
     "zeros": b"\0" * 3000,
 }
+
+
+PE_SRC = "/usr/share/nsis/Plugins/amd64-unicode/Banner.dll"
+
+
+def signed_pe(tmp_path):
+    """nsis's Banner.dll signed (Authenticode) with a new self-signed
+    certificate: the pe module parses it with OpenSSL inside the agent's
+    seccomp-confined scanners."""
+    for need in (PE_SRC, shutil.which("openssl"), shutil.which("osslsigncode")):
+        if need is None or not os.path.exists(need):
+            pytest.fail("need nsis, openssl and osslsigncode installed", pytrace=False)
+    d = str(tmp_path)
+    for cmd in (["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                 "key.pem", "-out", "cert.pem", "-days", "3650", "-subj", "/CN=ward e2e"],
+                ["osslsigncode", "sign", "-certs", "cert.pem", "-key", "key.pem", "-in", PE_SRC,
+                 "-out", "signed.dll"]):
+        subprocess.run(cmd, cwd=d, check=True, capture_output=True)
+    with open(os.path.join(d, "signed.dll"), "rb") as f:
+        return f.read()
+
+
+PE_RULES = """import "pe"
+rule pe_signed { condition: pe.number_of_signatures == 1 and
+  pe.signatures[0].issuer == "/CN=ward e2e" and
+  pe.signatures[0].valid_on(pe.signatures[0].not_before) }
+rule pe_dll { condition: pe.is_dll() and pe.imports("kernel32.dll", "Sleep") and
+  pe.imphash() matches /^[0-9a-f]{32}$/ and pe.calculate_checksum() > 0 and
+  pe.sections[0].name == ".text" and pe.machine == pe.MACHINE_AMD64 }
+rule pe_not { condition: pe.is_pe == 0 and not defined pe.machine and filesize == 3000 }
+"""
 
 
 def rules_for(files):
@@ -49,18 +84,20 @@ def rules_for(files):
     out.append("rule never { condition: defined math.entropy(filesize, 1) or "
                "hash.md5(filesize + 1, 1) == \"\" }")
     out.append("rule now { condition: time.now() > 1700000000 and filesize == 3000 }")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n" + PE_RULES
 
 
 def want(files):
     w = {}
     for name in files:
         w[name] = {"%s_%s" % (k, name) for k in ("md5", "sha1", "sha256", "sm3", "crc", "ent")}
-    w["zeros"].add("now")
+    w["zeros"] |= {"now", "pe_not"}
+    w["signed_dll"] |= {"pe_signed", "pe_dll"}
     return w
 
 
 def test_modules_in_ward_scan_and_in_the_agents_scanners(ward, tmp_path):
+    FILES = dict(globals()["FILES"], **{"signed_dll": signed_pe(tmp_path)})
     rules = tmp_path / "mods.yar"
     rules.write_text(rules_for(FILES))
     with onaccess_box(ward, tmp_path, "modules") as b:

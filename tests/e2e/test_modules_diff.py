@@ -1,6 +1,6 @@
 """
 The modules' differential test (tests/diff/modules.py) against the
-installed yara, as part of the e2e suite: generated math, hash and time
+installed yara, as part of the e2e suite: generated math, hash, time, elf and pe
 conditions over generated and real files, through `ward scan` and `yara`;
 at least 500 (file, rule) cases, every answer equal.
 """

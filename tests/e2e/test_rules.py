@@ -61,8 +61,8 @@ def test_syntax_error_has_line_and_column(ward, tmp_path, text, line, token):
 
 
 UNSUPPORTED = [
-    ('rule ok { condition: true }\nimport "pe"\nrule a { condition: pe.is_pe }\n',
-     2, 'import "pe"', ["import", "pe"]),
+    ('rule ok { condition: true }\nimport "lnk"\nrule a { condition: lnk.is_lnk }\n',
+     2, 'import "lnk"', ["import", "lnk"]),
     ('import "dotnet"\nrule a { condition: dotnet.number_of_streams > 7 }\n',
      1, 'import "dotnet"', ["import", "dotnet"]),
     ("rule a {\n  strings:\n    $a = \"abc\"\n  condition:\n    50% of them\n}\n", 5, "%",

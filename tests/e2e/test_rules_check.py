@@ -14,7 +14,7 @@ from agentlib import Keys
 from conftest import found, rules_file, write
 
 # A file of 6 rules: 2 compile, 4 do not (one only because it names one).
-MIXED = """import "pe"
+MIXED = """import "dotnet"
 
 rule Keep_Hello { strings: $a = "hello-ward" condition: $a }
 
@@ -27,18 +27,18 @@ rule Pct_One {
 
 rule Names_Pct { condition: Pct_One or filesize > 1000000 }
 
-rule Pe_Rule { condition: pe.number_of_sections > 2 and pe.exports("Run") }
+rule Pe_Rule { condition: dotnet.number_of_sections > 2 and dotnet.exports("Run") }
 
 private rule Entry_Rule { condition: entrypoint == 0 }
 
 rule Keep_World { strings: $a = "world-ward" wide condition: $a }
 """
 DROPPED = {"Pct_One": (9, 7, "percentage"), "Names_Pct": (12, 29, 'uses rule "Pct_One"'),
-           "Pe_Rule": (14, 27, "pe"), "Entry_Rule": (16, 38, "entrypoint")}
+           "Pe_Rule": (14, 27, "dotnet"), "Entry_Rule": (16, 38, "entrypoint")}
 
 GOOD = 'rule Plain { strings: $a = "plain-ward" condition: $a }\n'
 SYNTAX = 'rule Broken {\n  strings: $a = "x" xor\n  condition: $a and and\n}\n'
-GLOBAL = 'global rule Everywhere { condition: pe.is_dll() }\n'
+GLOBAL = 'global rule Everywhere { condition: dotnet.is_dll() }\n'
 SKIPPED_RE = re.compile(r"^ward: skipped rule (\S+) \((.+):(\d+)\): (.+)$", re.M)
 
 
@@ -62,7 +62,7 @@ def test_check_lists_every_problem_in_one_run(ward, tmp_path):
         assert m, "%s not listed:\n%s" % (rule, out)
         assert (int(m.group(1)), int(m.group(2))) == (line, col), m.group(0)
         assert word in m.group(3), m.group(0)
-    assert re.search(r'^%s:1:1: import "pe": ' % re.escape(mixed), out, re.M), out
+    assert re.search(r'^%s:1:1: import "dotnet": ' % re.escape(mixed), out, re.M), out
     assert "Keep_Hello" not in out and "Keep_World" not in out
     broken = os.path.join(root, "sub", "broken.yar")
     assert re.search(r"^%s:3:\d+: error: syntax error" % re.escape(broken), out, re.M), out
@@ -80,7 +80,7 @@ def test_check_lists_every_problem_in_one_run(ward, tmp_path):
              for m in re.finditer(r"^\s+(\d+)  (.+)$", out.split("problems by kind:")[1], re.M)}
     assert kinds['"N% of" (percentage) is not supported by ward'] == 1
     assert kinds["uses a skipped rule"] == 1
-    assert kinds['import "pe"'] == 1
+    assert kinds['import "dotnet"'] == 1
     assert sum(kinds.values()) == 4 + 1 + 2, kinds
 
     # JSON: the same, for tools; the counts add up
@@ -135,7 +135,7 @@ def test_scan_skip_unsupported_keeps_the_other_rules(ward, tmp_path):
 
     # as before: refused at the first unsupported construct
     p = ward.scan("--rules", rules, target)
-    assert p.returncode == 2 and 'rules.yar:1:1: "pe" module' in p.stderr
+    assert p.returncode == 2 and 'rules.yar:1:1: "dotnet" module' in p.stderr
     assert p.stdout == ""
 
     p = ward.scan("--skip-unsupported", "--rules", rules, target)
@@ -150,7 +150,7 @@ def test_scan_skip_unsupported_keeps_the_other_rules(ward, tmp_path):
         assert MIXED.split("\n")[line - 1].lstrip().startswith(("rule " + rule,
                                                                 "private rule " + rule))
         assert DROPPED[rule][2] in why
-    assert 'ward: skipped import "pe" (%s:1)' % rules in p.stderr
+    assert 'ward: skipped import "dotnet" (%s:1)' % rules in p.stderr
     assert re.search(r"^Skipped rules: 4\b", p.stderr, re.M), p.stderr
 
     # a syntax error is never skipped, nor is a global rule
@@ -205,7 +205,7 @@ def test_content_build_skip_unsupported(ward, tmp_path):
     for rule in DROPPED:
         assert (b"/* ward content build --skip-unsupported left out rule %s: " %
                 rule.encode()) in data
-    assert b'left out import "pe"' in data
+    assert b'left out import "dotnet"' in data
     assert b'"secret-ward"' not in data
     keys = Keys(ward, str(tmp_path / "keys"))
     k, pub = keys.make("rel")

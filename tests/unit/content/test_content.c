@@ -136,7 +136,7 @@ test_drop_errors(void **state)
 	assert_int_equal(content_drop_unsupported(s, 1, NULL, NULL, &dropped, &d), WARD_ESYNTAX);
 	assert_string_equal(d.file, "a.yar");
 	ward_free(s[0].data);
-	s[0] = src_of("a.yar", "global rule g { condition: pe.is_dll() }\n");
+	s[0] = src_of("a.yar", "global rule g { condition: dotnet.is_dll() }\n");
 	assert_int_equal(content_drop_unsupported(s, 1, NULL, NULL, &dropped, &d),
 			 WARD_EUNSUPPORTED);
 	ward_free(s[0].data);

@@ -90,7 +90,7 @@ check_members(const struct module *m, const struct mod_member *mb, size_t nidx, 
 static void
 test_registry(void **state)
 {
-	static const char *const names[] = {"elf", "math", "hash", "time"};
+	static const char *const names[] = {"pe", "elf", "math", "hash", "time"};
 	size_t i;
 
 	(void)state;

@@ -68,10 +68,10 @@ static const struct ccase cases[] = {
     {"rule ei { condition: true }", WARD_EDUPLICATE, 1, 6, "duplicated identifier \"ei\""},
     {"rule r { condition: filename == \"x\" }", WARD_EUNDEFINED, 1, 21,
      "undefined identifier \"filename\""},
-    {"import \"pe\"\nrule r { condition: true }", WARD_EUNSUPPORTED, 1, 1,
-     "\"pe\" module is not supported by ward"},
-    {"rule r { condition: pe.is_dll() }", WARD_EUNSUPPORTED, 1, 21,
-     "\"pe\" module is not supported by ward"},
+    {"import \"dotnet\"\nrule r { condition: true }", WARD_EUNSUPPORTED, 1, 1,
+     "\"dotnet\" module is not supported by ward"},
+    {"rule r { condition: dotnet.is_dll() }", WARD_EUNSUPPORTED, 1, 21,
+     "\"dotnet\" module is not supported by ward"},
     {"rule r { condition: dotnet.number_of_streams > 7 }", WARD_EUNSUPPORTED, 1, 21,
      "\"dotnet\" module is not supported by ward"},
     {"import \"math\" rule r { condition: math.entropy(0, 1.5) > 7 }", WARD_ESEMANTIC, 1, 35,
@@ -144,7 +144,7 @@ static const struct ccase cases[] = {
     {"rule r { condition: uint8(1.5) == 0 }", WARD_ESEMANTIC, 1, 27, "integer expected"},
     {"rule r { condition: for any i in (1,2,3) : (i == 2) }", WARD_EUNSUPPORTED, 1, 35,
      "enumeration"},
-    {"rule r { condition: for any i in pe.sections : (true) }", WARD_EUNSUPPORTED, 1, 34,
+    {"rule r { condition: for any i in dotnet.sections : (true) }", WARD_EUNSUPPORTED, 1, 34,
      "module array"},
     {"rule r { condition: for any i, j in (1..2) : (true) }", WARD_EUNSUPPORTED, 1, 30,
      "several variables"},
@@ -674,10 +674,10 @@ static void
 test_skip_constructs(void **state)
 {
 	static const char *const bad[] = {
-	    "rule u { condition: pe.number_of_sections > 2 and pe.exports(\"x\") }",
-	    "rule u { condition: pe.exports(/ab+c/) and pe.sections[0].name == \".text\" }",
-	    "rule u { condition: for any s in pe.sections : (s.name == \".x\") }",
-	    "rule u { condition: for any k, v in pe.version_info : (k == \"a\") }",
+	    "rule u { condition: dotnet.number_of_sections > 2 and dotnet.exports(\"x\") }",
+	    "rule u { condition: dotnet.exports(/ab+c/) and dotnet.sections[0].name == \".text\" }",
+	    "rule u { condition: for any s in dotnet.sections : (s.name == \".x\") }",
+	    "rule u { condition: for any k, v in dotnet.version_info : (k == \"a\") }",
 	    "rule u { condition: dotnet.number_of_streams >= 7 }",
 	    "rule u { condition: entrypoint == 0 }",
 	    "rule u { strings: $a = \"abcd\" $b = \"efgh\" condition: 50% of them }",
@@ -714,7 +714,7 @@ test_skip_constructs(void **state)
 static void
 test_skip_import(void **state)
 {
-	const char *src = "import \"pe\"\nrule a { condition: pe.is_dll() }\n"
+	const char *src = "import \"dotnet\"\nrule a { condition: dotnet.is_dll() }\n"
 			  "rule b { condition: filesize > 0 }\n";
 	struct rules_compiler *c;
 	const struct rules_skipped *sk;
@@ -727,9 +727,9 @@ test_skip_import(void **state)
 	sk = rules_compiler_skipped(c, &n);
 	assert_int_equal(n, 2);
 	assert_null(sk[0].rule);
-	assert_string_equal(sk[0].module, "pe");
+	assert_string_equal(sk[0].module, "dotnet");
 	assert_int_equal(sk[0].off, 0);
-	assert_int_equal(sk[0].end, strlen("import \"pe\""));
+	assert_int_equal(sk[0].end, strlen("import \"dotnet\""));
 	assert_string_equal(sk[1].rule, "a");
 	assert_int_equal(rs->nrules, 1);
 	assert_string_equal(rs->rules[0].name, "b");
@@ -802,7 +802,7 @@ test_skip_global_refused(void **state)
 
 	(void)state;
 	assert_int_equal(skip_src("rule a { condition: true }\n"
-				  "global rule g { condition: pe.is_dll() }\n",
+				  "global rule g { condition: dotnet.is_dll() }\n",
 				  &c, &rs, &d),
 			 WARD_EUNSUPPORTED);
 	assert_null(rs);
@@ -827,10 +827,10 @@ test_skip_syntax_is_error(void **state)
 {
 	static const char *const srcs[] = {
 	    "rule a { strings: $a = \"abcd\" xor condition: $a and and }",
-	    "rule a { condition: pe.exports(\"x\" }",
-	    "rule a { condition: pe..x }",
+	    "rule a { condition: dotnet.exports(\"x\" }",
+	    "rule a { condition: dotnet..x }",
 	    "rule a { strings: $a = \"abcd\" xor(1-2-3-4) condition: $a }",
-	    "rule a { condition: for any k, 3 in pe.x : (true) }",
+	    "rule a { condition: for any k, 3 in dotnet.x : (true) }",
 	    "rule a { condition: 1.5 > }",
 	    "import pe\nrule a { condition: true }",
 	};
@@ -840,7 +840,7 @@ test_skip_syntax_is_error(void **state)
 	struct ward_diag d;
 	const char *f1 = "rule keep { condition: true }\n"
 			 "rule gone { condition: true }\n"
-			 "rule u { condition: pe.is_dll() }\n"
+			 "rule u { condition: dotnet.is_dll() }\n"
 			 "rule bad { condition: ( }\n";
 	const char *f2 = "rule gone { strings: $a = \"qqq\" condition: $a and keep }\n";
 	size_t i, n;
@@ -879,11 +879,11 @@ test_skip_syntax_is_error(void **state)
 static void
 test_skip_alloc_sweep(void **state)
 {
-	const char *src = "import \"pe\"\n"
+	const char *src = "import \"dotnet\"\n"
 			  "rule a { strings: $x = \"abc\" condition: $x }\n"
 			  "private rule u { strings: $x = \"abcd\" condition: 50% of them }\n"
 			  "rule v { strings: $x = /ab+c/ condition: $x and u }\n"
-			  "rule w { condition: a and pe.is_dll() }\n"
+			  "rule w { condition: a and dotnet.is_dll() }\n"
 			  "rule z { strings: $x = \"def\" condition: $x and a }\n";
 	struct rules_compiler *c;
 	struct ruleset *rs;
