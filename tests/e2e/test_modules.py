@@ -175,8 +175,12 @@ def test_a_file_that_crashes_a_module_parser_is_poison_not_a_rollback(ward, tmp_
         assert st["mode"] == "protecting", st
         assert st["content"]["current"]["version"] == version == 2, st["content"]
         assert [f["path"] for f in st["scanners"]["poison_files"]] == [names[3]]
+        # One crash with the file alone in a scanner, and one more if it
+        # first crashed one with other files in hand (which blames none).
+        crashes = st["scanners"]["crashes"]
+        assert crashes in (1, 2), st["scanners"]
         # Scanned again: skipped as poison at once, no new crash.
         r = a.agent("scan", tree, "--format", "json")
         res = json.loads(r.stdout)
         assert [x["path"] for x in res["poison"]] == [names[3]], res
-        assert a.status()["scanners"]["crashes"] == 1
+        assert a.status()["scanners"]["crashes"] == crashes

@@ -9,7 +9,6 @@ that import a module must be refused at the import.  Prints the counts.
 
 import concurrent.futures
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -20,7 +19,9 @@ from conftest import TESTDATA, diags, ndjson
 
 SIGBASE = os.path.join(TESTDATA, "signature-base", "yara")
 DEFINES = ["filename=x", "filepath=x", "extension=x", "filetype=x", "owner=x"]
-SYSTEM_FILES = ["/bin/ls", "/etc/passwd", "/etc/services", "/usr/share/common-licenses/GPL-3"]
+SYSTEM_FILES = ["/bin/ls", "/etc/passwd", "/etc/services", "/usr/share/common-licenses/GPL-3",
+                "/usr/share/nsis/Stubs/lzma-x86-unicode", "/usr/share/clamav-testfiles/clam.exe",
+                "/usr/share/nsis/Plugins/amd64-unicode/Banner.dll"]
 # Words a refusal may use to name a construct outside the subset.
 OUTSIDE = ["xor", "base64", "base64wide", "defined", "import", "module", "float",
            "entrypoint", "unsupported", "not supported", "percent", "%"]
@@ -219,7 +220,9 @@ def sigbase_files():
 
 
 def test_signature_base_matches_yara(ward_bin, sigbase_files, tmp_path, capsys):
-    files = [f for f in sigbase_files if not IMPORT_RE.search(read(f))]
+    # Every file of the set, the 135 that import "pe" (and "math", "hash")
+    # among them, over their planted strings and real ELF and PE files.
+    files = list(sigbase_files)
     sysdir = str(tmp_path / "sys")
     os.makedirs(sysdir)
     for f in SYSTEM_FILES:
@@ -241,7 +244,8 @@ def test_signature_base_matches_yara(ward_bin, sigbase_files, tmp_path, capsys):
             matched += detail
         elif kind in ("mismatch", "bad-refusal", "crash"):
             failures.append("%s: %s: %s" % (os.path.basename(path), kind, detail))
-    report = ["signature-base: %d files without imports" % len(files)]
+    report = ["signature-base: %d files (%d with imports)" % (
+        len(files), sum(1 for f in files if IMPORT_RE.search(read(f))))]
     for k in ("same", "refused", "yara-refused", "mismatch", "bad-refusal", "crash"):
         report.append("  %-13s %d" % (k, counts.get(k, 0)))
     report.append("  (file, rule) matches agreed on: %d" % matched)
@@ -252,24 +256,5 @@ def test_signature_base_matches_yara(ward_bin, sigbase_files, tmp_path, capsys):
         print("\n" + "\n".join(report))
     assert not failures, "\n".join(report + ["failures:"] + failures[:50])
     assert counts.get("same", 0) > 0
-
-
-def test_signature_base_imports_are_refused(ward_bin, sigbase_files, tmp_path):
-    files = [f for f in sigbase_files if IMPORT_RE.search(read(f))]
-    target = str(tmp_path / "empty")
-    open(target, "wb").close()
-    bad = []
-    # a sample keeps the run short; the sample is the same on every run
-    sample = sorted(random.Random(1).sample(files, min(len(files), 40)))
-    for path in sample:
-        text = read(path)
-        first = text[:IMPORT_RE.search(text).end()].count("\n") + 1
-        cmd = [ward_bin, "scan", "--rules", path]
-        for d in DEFINES:
-            cmd += ["-d", d]
-        rc, out, err = run(cmd + [target])
-        ds = diags(err)
-        if rc != 2 or not ds or ds[0][1] != first or not any(
-                w in ds[0][3].lower() for w in ("import", "module")):
-            bad.append("%s: exit %d, %s" % (os.path.basename(path), rc, err.strip()[:200]))
-    assert not bad, "\n".join(bad)
+    # Every file yara compiles compiles in ward: nothing left refused.
+    assert counts.get("refused", 0) == 0, "\n".join(report)
