@@ -34,6 +34,17 @@ int parser_expect(struct parser *p, enum tok_type t);
 char *parser_tokstr(const struct token *t);
 /* A whole condition expression. */
 int parser_or(struct parser *p, struct ast **out);
+/* A new node at the current token (NULL: out of memory). */
+struct ast *parser_node(struct parser *p, enum ast_op op, int cls);
+/* A primary expression parsed by fn (a boolean one is refused). */
+int parser_prim(struct parser *p, struct ast **out, int (*fn)(struct parser *, struct ast **));
+/* Sets n->height from its children; refuses trees deeper than the limit. */
+int parser_height(struct parser *p, struct ast *n);
+/* The error of a chain of operands past WARD_MAX_EXPR_CHAIN. */
+int parser_chain_limit(struct parser *p);
+/* An identifier (the current token) into *np, with what follows it when
+ * it names a module (parser_module.c). */
+int parser_ident(struct parser *p, struct ast **np);
 /*
  * A construct outside ward's subset at line:col ("... is not supported by
  * ward").  Without recovery it is the error (returned); with it, it is
