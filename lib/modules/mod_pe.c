@@ -55,6 +55,13 @@ mod_pe_init(void)
  * still defined then, so the data itself is never NULL). */
 struct pe_mod {
 	struct pe_info *pe;
+	/* Functions of the whole file that many rules of a set call (one
+	 * imphash comparison per rule): computed at the first call for the
+	 * file.  0: not yet; 1: done; -1: undefined. */
+	int imphash_state;
+	char imphash[33];
+	int checksum_state;
+	int64_t checksum;
 };
 
 static int
@@ -430,7 +437,8 @@ rest_value(const struct pe_info *p, uint16_t id, const struct mod_arg *idx, stru
 static void
 pe_value(void *data, uint16_t id, const struct mod_arg *idx, struct mod_value *out)
 {
-	const struct pe_info *p = ((struct pe_mod *)data)->pe;
+	struct pe_mod *m = data;
+	const struct pe_info *p = m->pe;
 	struct pe_str s;
 	int64_t i;
 	uint32_t t;
@@ -503,14 +511,19 @@ re_match(void *arg, const char *s, size_t len)
 static void
 pe_call(void *data, struct freader *f, uint16_t id, const struct mod_arg *a, struct mod_value *out)
 {
-	const struct pe_info *p = ((struct pe_mod *)data)->pe;
+	struct pe_mod *m = data;
+	const struct pe_info *p = m->pe;
 	const struct pe_signature *g;
-	char b0[PE_ARG_MAX], b1[PE_ARG_MAX], hash[33];
+	char b0[PE_ARG_MAX], b1[PE_ARG_MAX];
 
 	out->defined = 0;
 	switch (id) {
 	case F_CALCULATE_CHECKSUM:
-		set_query(out, pe_calculate_checksum(p, f));
+		if (m->checksum_state == 0) {
+			m->checksum = pe_calculate_checksum(p, f);
+			m->checksum_state = 1;
+		}
+		set_query(out, m->checksum);
 		break;
 	case F_IS_DLL:
 		set_query(out, pe_is_dll(p));
@@ -557,8 +570,10 @@ pe_call(void *data, struct freader *f, uint16_t id, const struct mod_arg *a, str
 		set_query(out, pe_imports_regex(p, a[0].i, re_match, RE(a[1]), re_match, RE(a[2])));
 		break;
 	case F_IMPHASH:
-		if (pe_imphash(p, hash) == 0) {
-			memcpy(out->buf, hash, 32);
+		if (m->imphash_state == 0)
+			m->imphash_state = pe_imphash(p, m->imphash) == 0 ? 1 : -1;
+		if (m->imphash_state == 1) {
+			memcpy(out->buf, m->imphash, 32);
 			out->defined = 1;
 			out->s = out->buf;
 			out->slen = 32;

@@ -895,12 +895,15 @@ out:
 void
 pattern_free(struct pattern *p)
 {
-	size_t v;
+	size_t v, a;
 
 	if (p == NULL)
 		return;
-	for (v = 0; v < 2; v++)
+	for (v = 0; v < 2; v++) {
 		ward_free(p->var[v].expr);
+		for (a = 0; a < p->var[v].nalt; a++)
+			ward_free(p->var[v].alt[a].expr);
+	}
 	ward_free(p->src);
 	ward_free(p->prog);
 	ward_free(p->cls);
@@ -938,6 +941,26 @@ pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out)
 	out->end_max = pv->end_max;
 	out->exact = pv->exact;
 	out->xor_delta = pv->xor_delta;
+}
+
+size_t
+pattern_nanchors(const struct pattern *p, size_t v)
+{
+	return v < p->nvar ? 1 + (size_t)p->var[v].nalt : 1;
+}
+
+void
+pattern_expr_anchor(const struct pattern *p, size_t v, size_t k, struct pattern_hs *out)
+{
+	const struct pattern_alt *a;
+
+	pattern_expr(p, v, out);
+	if (v >= p->nvar || k == 0 || k > p->var[v].nalt)
+		return;
+	a = &p->var[v].alt[k - 1];
+	out->expr = a->expr;
+	out->end_min = a->end_min;
+	out->end_max = a->end_max;
 }
 
 void

@@ -138,14 +138,49 @@ struct pattern_hs {
 void pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out);
 
 /*
+ * A variant whose expression is an anchor (a run of exact characters that
+ * every match contains) may have other such runs: how many runs in all (1
+ * when it has only its anchor, or none), and run k's expression, as
+ * pattern_expr gives run 0's: the same but for expr, end_min and end_max.
+ * A matcher whose strings share an anchor with many others looks for a
+ * rarer run instead, so that a hit is verified for fewer strings.
+ */
+size_t pattern_nanchors(const struct pattern *p, size_t v);
+void pattern_expr_anchor(const struct pattern *p, size_t v, size_t k, struct pattern_hs *out);
+
+/*
+ * For n expressions (variant vars[i] of pats[i]), the run each looks for:
+ * choice[i] in [0, pattern_nanchors) (pattern_pick.c says how).  The
+ * choice depends only on the patterns and their order.  0 or WARD_ENOMEM
+ * (choice is then all 0).
+ */
+int pattern_choose_anchors(const struct pattern *const *pats, const uint32_t *vars, size_t n,
+			   uint32_t *choice);
+
+/*
+ * The verifier's scratch for one thread: reused from call to call, so that
+ * a verification costs what its program does and never a clearing of its
+ * state (a candidate start is verified in a few steps, and a file can have
+ * millions of them).
+ */
+struct pattern_vm;
+
+/* A new scratch (free with pattern_vm_free), or NULL when out of memory. */
+struct pattern_vm *pattern_vm_new(void);
+void pattern_vm_free(struct pattern_vm *vm);
+
+/*
  * Verifies variant v at start offset pos of data (data_len bytes; data[0] is
  * file offset base; at_eof: data ends where the file ends).  Bytes before
  * data[0] are unknown (treated as absent for fullword and \b).  Returns the
- * match length (> 0), or 0 if the string does not match there.  Does not
- * allocate; thread-safe.
+ * match length (> 0), or 0 if the string does not match there.  vm: the
+ * calling thread's scratch, or NULL for one on the stack (cleared for each
+ * call: for tests and single checks).  Does not allocate; thread-safe
+ * with a scratch per thread.
  */
-uint32_t pattern_match_at(const struct pattern *p, size_t v, const uint8_t *data, size_t data_len,
-			  size_t pos, uint64_t base, int at_eof);
+uint32_t pattern_match_at(const struct pattern *p, struct pattern_vm *vm, size_t v,
+			  const uint8_t *data, size_t data_len, size_t pos, uint64_t base,
+			  int at_eof);
 
 /*
  * Searches s (len bytes) for a match anywhere, for the `matches` operator on

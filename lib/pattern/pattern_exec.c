@@ -8,12 +8,13 @@
  * PMODE_SHORTEST).  A match extends at most WARD_RE_SCAN_LIMIT bytes from
  * its start; chained hex strings apply it to each piece.
  *
- * Must hold: no allocation (scratch is on the stack, bounded by
- * WARD_MAX_PATTERN_PROG), no read outside data[0..data_len), time
- * O(steps x program size), no shared mutable state (thread-safe).
+ * Must hold: no allocation while verifying (the scratch is the calling
+ * thread's pattern_vm, or on the stack; bounded by WARD_MAX_PATTERN_PROG), no read outside
+ * data[0..data_len), time O(steps x program size), no shared mutable state (thread-safe).
  */
 #include "pattern/pattern.h"
 #include "pattern/pattern_impl.h"
+#include "util/alloc.h"
 #include "util/limits.h"
 
 #include <ctype.h>
@@ -26,8 +27,11 @@ struct vm {
 	uint64_t base;
 	int at_eof;
 	unsigned cs; /* character size: 1, or 2 for wide */
-	uint16_t gen;
-	uint16_t mark[WARD_MAX_PATTERN_PROG];
+	/* mark[pc] == gen: pc is already on the list being built.  gen only
+	 * grows, so marks left by earlier runs (of any pattern) never equal
+	 * it and need no clearing; when it wraps, every mark is cleared. */
+	uint32_t gen;
+	uint32_t mark[WARD_MAX_PATTERN_PROG];
 	uint16_t l1[WARD_MAX_PATTERN_PROG], l2[WARD_MAX_PATTERN_PROG];
 	uint16_t stk[2 * WARD_MAX_PATTERN_PROG + 2];
 };
@@ -126,7 +130,7 @@ static void
 vm_newgen(struct vm *m)
 {
 	if (++m->gen == 0) {
-		memset(m->mark, 0, sizeof(m->mark[0]) * m->p->nprog);
+		memset(m->mark, 0, sizeof(m->mark));
 		m->gen = 1;
 	}
 }
@@ -425,8 +429,6 @@ pm_raw(const struct pattern *p, struct vm *m, size_t pos)
 		return (p->flags & PATTERN_XOR)
 			   ? pattern_xor_match(p, m->data + pos, m->len - pos, m->cs)
 			   : text_match(p, m, pos);
-	m->gen = 0;
-	memset(m->mark, 0, sizeof(m->mark[0]) * p->nprog);
 	if (p->npieces > 1) {
 		l = chain_match(m, pos);
 	} else if (p->nbranch > 1) {
@@ -437,20 +439,18 @@ pm_raw(const struct pattern *p, struct vm *m, size_t pos)
 	return l > 0 ? (uint32_t)l : 0;
 }
 
-uint32_t
-pattern_match_at(const struct pattern *p, size_t v, const uint8_t *data, size_t data_len,
-		 size_t pos, uint64_t base, int at_eof)
+/* pattern_match_at with the scratch m (its marks older than its gen). */
+static uint32_t
+match_at(struct vm *m, const struct pattern *p, size_t v, const uint8_t *data, size_t data_len,
+	 size_t pos, uint64_t base, int at_eof)
 {
-	struct vm m;
 	uint32_t r = 0;
 
-	if (p == NULL || v >= p->nvar || data == NULL || pos >= data_len)
-		goto out;
-	m.p = p;
-	m.data = data;
-	m.len = data_len;
-	m.base = base;
-	m.at_eof = at_eof;
+	m->p = p;
+	m->data = data;
+	m->len = data_len;
+	m->base = base;
+	m->at_eof = at_eof;
 	/*
 	 * YARA tries the ascii form first and the wide form only when the
 	 * ascii one does not match (before fullword is checked): a wide match
@@ -459,20 +459,57 @@ pattern_match_at(const struct pattern *p, size_t v, const uint8_t *data, size_t 
 	 * its own, and the ascii match, found first, wins if it is reported.
 	 */
 	if (p->var[v].wide && p->nvar == 2) {
-		m.cs = 1;
-		r = pm_raw(p, &m, pos);
+		m->cs = 1;
+		r = pm_raw(p, m, pos);
 		if (r > 0 && (!p->whole_atom || !(p->flags & PATTERN_FULLWORD) ||
-			      fullword_ok(&m, pos, pos + r))) {
+			      fullword_ok(m, pos, pos + r))) {
 			r = 0;
 			goto out;
 		}
 	}
-	m.cs = p->var[v].wide ? 2 : 1;
-	r = pm_raw(p, &m, pos);
-	if (r > 0 && m.cs == 2 && p->natom > 0 && !atom_ok(&m, pos))
+	m->cs = p->var[v].wide ? 2 : 1;
+	r = pm_raw(p, m, pos);
+	if (r > 0 && m->cs == 2 && p->natom > 0 && !atom_ok(m, pos))
 		r = 0;
-	if (r > 0 && (p->flags & PATTERN_FULLWORD) && !fullword_ok(&m, pos, pos + r))
+	if (r > 0 && (p->flags & PATTERN_FULLWORD) && !fullword_ok(m, pos, pos + r))
 		r = 0;
+out:
+	return r;
+}
+
+struct pattern_vm {
+	struct vm m;
+};
+
+struct pattern_vm *
+pattern_vm_new(void)
+{
+	return ward_calloc(1, sizeof(struct pattern_vm));
+}
+
+void
+pattern_vm_free(struct pattern_vm *vm)
+{
+	ward_free(vm);
+}
+
+uint32_t
+pattern_match_at(const struct pattern *p, struct pattern_vm *vm, size_t v, const uint8_t *data,
+		 size_t data_len, size_t pos, uint64_t base, int at_eof)
+{
+	struct vm local, *mp;
+	uint32_t r = 0;
+
+	if (p == NULL || v >= p->nvar || data == NULL || pos >= data_len)
+		goto out;
+	if (vm != NULL) {
+		mp = &vm->m;
+	} else {
+		mp = &local;
+		local.gen = 0;
+		memset(local.mark, 0, sizeof(local.mark[0]) * p->nprog);
+	}
+	r = match_at(mp, p, v, data, data_len, pos, base, at_eof);
 out:
 	return r;
 }

@@ -125,27 +125,83 @@ pattern_ex_finish(struct wbuf *w, struct pattern_variant *v)
 /* Shortest run of exact characters worth looking for instead of the whole
  * string: shorter runs hit too often in binaries to save anything. */
 #define ANCHOR_MIN 3
+/* Shortest run that may be the anchor of a string that has one of
+ * ANCHOR_MIN: two rare bytes beat three zeros. */
+#define ANCHOR_PART 2
+/* Least run_quality of a run kept as an alternative anchor. */
+#define ANCHOR_ALT_QUALITY 9
+
+/* A run of exact characters among a pattern's top-level items. */
+struct run {
+	uint32_t first; /* its first node */
+	uint32_t n;	/* characters */
+	uint64_t omin, omax;
+	unsigned q; /* run_quality */
+};
+
+/* Bytes that fill binaries (padding, NOP, INT3, space): a run made of
+ * them is found everywhere. */
+static int
+common_byte(int c)
+{
+	return c == 0x00 || c == 0xff || c == 0x20 || c == 0x90 || c == 0xcc;
+}
 
 /*
- * The anchor of a hex string or regexp: its longest run of exact characters
- * among the top-level items (each one must be in every match, in order),
- * with the range of the run's offset from the start of a match, in
- * characters.  Vectorscan then looks for that literal alone and the
- * verifier checks the whole string around it, as YARA does with its atoms:
- * wildcard nibbles, classes and jumps are what make Vectorscan's compile
- * time explode (2 000 such hex strings take seconds, 200 regexps with a
- * bounded class repeat a quarter of a second), while literals compile in
- * microseconds.  Returns the run's length: 0 when the string has no other
- * items (the whole string is already a literal), or no run of ANCHOR_MIN
- * characters has an offset bounded by maxlen characters.
+ * How selective the run of n nodes from first is, as YARA weighs its atoms
+ * (atoms.c): each distinct character adds 3, or 1 when it is a common
+ * byte, so that 00 00 00 (1) or 01 00 00 00 (4) lose to 81 EB (6) — the
+ * first two are found millions of times in a few PE files.
  */
-static uint32_t
-tree_anchor(const struct ptree *t, uint64_t maxlen, uint32_t *first, uint64_t *omin, uint64_t *omax)
+static unsigned
+run_quality(const struct ptree *t, uint32_t first, uint32_t n)
+{
+	uint8_t seen[32] = {0};
+	unsigned q = 0;
+	uint32_t i, c;
+
+	for (i = 0, c = first; i < n; i++, c = t->n[c].next) {
+		int ch = ptree_bm_first(t->n[c].bm);
+
+		if (ch >= 0 && !ptree_bm_has(seen, (unsigned)ch)) {
+			ptree_bm_set(seen, (unsigned)ch);
+			q += common_byte(ch) ? 1 : 3;
+		}
+	}
+	return q;
+}
+
+/* Does run a make a better anchor than run b: more selective, then fewer
+ * starts to verify per hit, then longer (the earlier of equal ones). */
+static int
+run_better(const struct run *a, const struct run *b)
+{
+	if (a->q != b->q)
+		return a->q > b->q;
+	if (a->omax - a->omin != b->omax - b->omin)
+		return a->omax - a->omin < b->omax - b->omin;
+	return a->n > b->n;
+}
+
+/*
+ * The runs of exact characters of a hex string or regexp among its
+ * top-level items (each one must be in every match, in order), with the
+ * range of each run's offset from the start of a match, in characters:
+ * the runs of at least ANCHOR_PART characters whose offset is bounded by
+ * maxlen, best first (run_better), at most nmax.  Returns how many; 0 when
+ * the string has no other items (the whole string is already a literal)
+ * or no run has ANCHOR_MIN characters (Vectorscan then gets the whole
+ * string).
+ */
+static size_t
+tree_runs(const struct ptree *t, uint64_t maxlen, struct run *out, size_t nmax)
 {
 	const struct ptree_node *root = &t->n[t->root];
-	uint64_t at_min = 0, at_max = 0, run_min = 0, run_max = 0, mn, mx;
-	uint32_t c, run = 0, run_first = PTREE_NONE, best = 0;
-	int only_chars = 1;
+	uint64_t at_min = 0, at_max = 0, mn, mx;
+	struct run cur = {PTREE_NONE, 0, 0, 0, 0};
+	int only_chars = 1, long_run = 0;
+	size_t n = 0, i;
+	uint32_t c;
 
 	if (root->type != PT_CAT)
 		return 0;
@@ -153,19 +209,27 @@ tree_anchor(const struct ptree *t, uint64_t maxlen, uint32_t *first, uint64_t *o
 		const struct ptree_node *nd = c != PTREE_NONE ? &t->n[c] : NULL;
 
 		if (nd != NULL && nd->type == PT_CLASS && ptree_bm_count(nd->bm) == 1) {
-			if (run++ == 0) {
-				run_first = c;
-				run_min = at_min;
-				run_max = at_max;
+			if (cur.n++ == 0) {
+				cur.first = c;
+				cur.omin = at_min;
+				cur.omax = at_max;
 			}
 		} else {
-			if (run > best && run_max < PATTERN_SIZE_CAP && run_max + run <= maxlen) {
-				best = run;
-				*first = run_first;
-				*omin = run_min;
-				*omax = run_max;
+			if (cur.n >= ANCHOR_PART && cur.omax < PATTERN_SIZE_CAP &&
+			    cur.omax + cur.n <= maxlen) {
+				long_run |= cur.n >= ANCHOR_MIN;
+				cur.q = run_quality(t, cur.first, cur.n);
+				/* insert in order; an equal one after */
+				for (i = n; i > 0 && run_better(&cur, &out[i - 1]); i--)
+					if (i < nmax)
+						out[i] = out[i - 1];
+				if (i < nmax) {
+					out[i] = cur;
+					if (n < nmax)
+						n++;
+				}
 			}
-			run = 0;
+			cur.n = 0;
 			if (nd == NULL)
 				break;
 			only_chars = 0;
@@ -174,28 +238,70 @@ tree_anchor(const struct ptree *t, uint64_t maxlen, uint32_t *first, uint64_t *o
 		at_min = pattern_sat_add(at_min, mn);
 		at_max = pattern_sat_add(at_max, mx);
 	}
-	return only_chars || best < ANCHOR_MIN ? 0 : best;
+	return only_chars || !long_run ? 0 : n;
 }
 
-/* Makes variant v look for its anchor (tree_anchor), when it has one. */
+/* The expression of run u of variant pv into *expr (owned by the caller),
+ * and its ends after a match's start. */
+static int
+run_expr(const struct ptree *t, const struct run *u, const struct pattern_variant *pv, char **expr,
+	 uint32_t *end_min, uint32_t *end_max)
+{
+	uint32_t i, c, cs = pv->wide ? 2 : 1;
+	struct pattern_variant tmp;
+	struct wbuf w;
+	int r;
+
+	wbuf_init(&w);
+	for (i = 0, c = u->first; i < u->n; i++, c = t->n[c].next)
+		pattern_ex_node(&w, t, c, pv->wide);
+	memset(&tmp, 0, sizeof(tmp));
+	if ((r = pattern_ex_finish(&w, &tmp)) != 0)
+		return r;
+	*expr = tmp.expr;
+	*end_min = (uint32_t)((u->omin + u->n) * cs);
+	*end_max = (uint32_t)((u->omax + u->n) * cs);
+	return 0;
+}
+
+/*
+ * Makes variant v look for its anchor, the best run (tree_runs), when it
+ * has one: Vectorscan then looks for that literal alone and the verifier
+ * checks the whole string around it, as YARA does with its atoms.  Wildcard
+ * nibbles, classes and jumps are what make Vectorscan's compile time
+ * explode (2 000 such hex strings take seconds, 200 regexps with a bounded
+ * class repeat a quarter of a second), while literals compile in
+ * microseconds.  The next runs are kept as alternatives (struct
+ * pattern_alt) when they have three distinct rare characters or more
+ * (ANCHOR_ALT_QUALITY).
+ */
 int
 pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v)
 {
 	struct pattern_variant *pv = &p->var[v];
-	uint32_t first = PTREE_NONE, n, c, i, cs = pv->wide ? 2 : 1;
-	uint64_t omin = 0, omax = 0;
-	struct wbuf w;
+	struct run runs[PATTERN_MAX_ALTS + 1 + 4];
+	size_t n, i;
+	int r;
 
-	n = tree_anchor(t, pv->maxlen / cs, &first, &omin, &omax);
+	for (i = 0; i < pv->nalt; i++)
+		ward_free(pv->alt[i].expr);
+	pv->nalt = 0;
+	n = tree_runs(t, pv->maxlen / (pv->wide ? 2 : 1), runs, sizeof(runs) / sizeof(runs[0]));
 	if (n == 0)
 		return 0;
-	wbuf_init(&w);
-	for (i = 0, c = first; i < n; i++, c = t->n[c].next)
-		pattern_ex_node(&w, t, c, pv->wide);
 	ward_free(pv->expr);
 	pv->expr = NULL;
 	pv->hs_flags = HS_FLAG_DOTALL;
-	pv->end_min = (uint32_t)((omin + n) * cs);
-	pv->end_max = (uint32_t)((omax + n) * cs);
-	return pattern_ex_finish(&w, pv);
+	if ((r = run_expr(t, &runs[0], pv, &pv->expr, &pv->end_min, &pv->end_max)) != 0)
+		return r;
+	for (i = 1; i < n && pv->nalt < PATTERN_MAX_ALTS; i++) {
+		struct pattern_alt *a = &pv->alt[pv->nalt];
+
+		if (runs[i].q < ANCHOR_ALT_QUALITY)
+			continue;
+		if ((r = run_expr(t, &runs[i], pv, &a->expr, &a->end_min, &a->end_max)) != 0)
+			return r;
+		pv->nalt++;
+	}
+	return 0;
 }

@@ -48,7 +48,21 @@ struct pattern_piece {
  * the string, its wide form. */
 #define PATTERN_B64_ALTS 12
 
+/*
+ * Most runs of exact characters a variant keeps besides its anchor
+ * (pattern_use_anchor), for the matcher to look for instead when many
+ * strings of a rule set share the anchor (pattern_expr_anchor).
+ */
+#define PATTERN_MAX_ALTS 3
+
+struct pattern_alt {
+	char *expr;
+	uint32_t end_min, end_max;
+};
+
 struct pattern_variant {
+	struct pattern_alt alt[PATTERN_MAX_ALTS];
+	uint32_t nalt;
 	char *expr;
 	unsigned hs_flags;
 	uint32_t minlen, maxlen;

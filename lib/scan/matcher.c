@@ -52,7 +52,8 @@ struct expr_info {
 	uint32_t minlen, maxlen;   /* of a true match */
 	uint32_t end_min, end_max; /* of a reported end after the match's start */
 	int exact;
-	int delta; /* in the delta database (pattern_hs.xor_delta) */
+	int delta;	 /* in the delta database (pattern_hs.xor_delta) */
+	uint32_t anchor; /* the run it looks for (pattern_choose_anchors) */
 };
 
 /* A serialized pair of databases starts with this (a single one is saved
@@ -94,8 +95,9 @@ struct matcher_scratch {
 	uint8_t *marked;  /* per rule: in extra */
 	uint8_t *buf;
 	size_t bufcap;
-	hs_scratch_t *dhs; /* for m->ddb */
-	uint8_t *dbuf;	   /* the deltas of the block */
+	struct pattern_vm *vm; /* the exact verifier's */
+	hs_scratch_t *dhs;     /* for m->ddb */
+	uint8_t *dbuf;	       /* the deltas of the block */
 	size_t dbufcap;
 	/* The block being scanned. */
 	const uint8_t *blk;
@@ -152,7 +154,7 @@ compile_one(struct matcher *m, int delta, hs_database_t **db, struct ward_diag *
 
 		if (e->delta != delta)
 			continue;
-		pattern_expr(m->rs->strings[e->str].pat, e->variant, &ph);
+		pattern_expr_anchor(m->rs->strings[e->str].pat, e->variant, e->anchor, &ph);
 		exprs[n] = ph.expr;
 		flags[n] = ph.hs_flags | (ph.end_min == 0 ? HS_FLAG_ALLOWEMPTY : 0);
 		ids[n] = i;
@@ -195,6 +197,47 @@ matcher_compile_db(struct matcher *m, struct ward_diag *d)
 	if (r == 0)
 		r = compile_one(m, 1, &m->ddb, d);
 out:
+	return r;
+}
+
+/* Which run each expression looks for, and the ends that follow. */
+static int
+choose_anchors(struct matcher *m)
+{
+	const struct pattern **pats = NULL;
+	uint32_t *vars = NULL, *choice = NULL, i;
+	int r = 0;
+
+	if (m->nexpr == 0)
+		goto out;
+	pats = ward_calloc(m->nexpr, sizeof(*pats));
+	vars = ward_calloc(m->nexpr, sizeof(*vars));
+	choice = ward_calloc(m->nexpr, sizeof(*choice));
+	if (pats == NULL || vars == NULL || choice == NULL) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < m->nexpr; i++) {
+		pats[i] = m->rs->strings[m->expr[i].str].pat;
+		vars[i] = m->expr[i].variant;
+	}
+	if ((r = pattern_choose_anchors(pats, vars, m->nexpr, choice)) != 0)
+		goto out;
+	for (i = 0; i < m->nexpr; i++) {
+		struct expr_info *e = &m->expr[i];
+		struct pattern_hs ph;
+
+		if (choice[i] == 0)
+			continue;
+		pattern_expr_anchor(pats[i], e->variant, choice[i], &ph);
+		e->anchor = choice[i];
+		e->end_min = ph.end_min;
+		e->end_max = ph.end_max;
+	}
+out:
+	ward_free(pats);
+	ward_free(vars);
+	ward_free(choice);
 	return r;
 }
 
@@ -242,6 +285,8 @@ matcher_alloc(const struct ruleset *rs, const struct hashsig_set *hs, struct mat
 				m->overlap = e->maxlen;
 		}
 	}
+	if ((r = choose_anchors(m)) != 0)
+		goto out;
 	m->overlap += LOOKBEHIND;
 	m->window = WINDOW_MIN;
 	if (m->window < (size_t)m->overlap * 4)
@@ -449,9 +494,10 @@ matcher_scratch_new(const struct matcher *m, struct matcher_scratch **out)
 	s->which = ward_calloc(nrules, sizeof(*s->which));
 	s->extra = ward_calloc(nrules, sizeof(*s->extra));
 	s->marked = ward_calloc(nrules, 1);
+	s->vm = m->nexpr > 0 ? pattern_vm_new() : NULL;
 	if (s->lists == NULL || s->touched == NULL || s->is_touched == NULL || s->cursor == NULL ||
 	    s->epoch == NULL || s->results == NULL || s->which == NULL || s->extra == NULL ||
-	    s->marked == NULL) {
+	    s->marked == NULL || (m->nexpr > 0 && s->vm == NULL)) {
 		r = WARD_ENOMEM;
 		goto out;
 	}
@@ -486,6 +532,7 @@ matcher_scratch_free(struct matcher_scratch *s)
 		hs_free_scratch(s->hs);
 	ward_free(s->mf);
 	ward_free(s->mfwin);
+	pattern_vm_free(s->vm);
 	if (s->dhs != NULL)
 		hs_free_scratch(s->dhs);
 	ward_free(s->dbuf);
@@ -566,7 +613,7 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	if (hi >= s->own_hi)
 		hi = s->own_hi - 1;
 	for (st = lo; st <= hi && st >= lo; st++) {
-		uint32_t len = pattern_match_at(pat, e->variant, s->blk, s->blklen,
+		uint32_t len = pattern_match_at(pat, s->vm, e->variant, s->blk, s->blklen,
 						(size_t)(st - s->blkbase), s->blkbase, s->at_eof);
 
 		if (len > 0)

@@ -24,7 +24,9 @@
 #include "scan/matcher.h"
 #include "util/err.h"
 
-#define RULEFILE_FORMAT 1
+/* 2: the strings' anchors are chosen across the rule set
+ * (pattern_choose_anchors), which the database depends on. */
+#define RULEFILE_FORMAT 2
 
 /*
  * Appends the compiled file image of rs, hs (either may be NULL) and m's

@@ -65,7 +65,7 @@ th_matches(const struct pattern *p, const void *data, size_t n, char *out, size_
 	out[0] = 0;
 	for (i = 0; i < n; i++) {
 		for (v = 0; v < pattern_nvariants(p); v++) {
-			l = pattern_match_at(p, v, data, n, i, 0, 1);
+			l = pattern_match_at(p, NULL, v, data, n, i, 0, 1);
 			if (l > 0) {
 				o += (size_t)snprintf(out + o, outlen - o, "%s%zu:%u", o ? "," : "",
 						      i, l);

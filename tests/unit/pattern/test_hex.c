@@ -61,15 +61,15 @@ test_hex_chains(void **state)
 	buf[40001] = 'b';
 	/* long jumps chain pieces: no scan limit across the gap (yara) */
 	p = th_compile(PATTERN_HEX, "61 [-] 62", 0);
-	assert_int_equal(pattern_match_at(p, 0, buf, sizeof(buf), 0, 0, 1), 40002);
+	assert_int_equal(pattern_match_at(p, NULL, 0, buf, sizeof(buf), 0, 0, 1), 40002);
 	pattern_free(p);
 	p = th_compile(PATTERN_HEX, "61 [300-] 62", 0);
-	assert_int_equal(pattern_match_at(p, 0, buf, sizeof(buf), 0, 0, 1), 40002);
+	assert_int_equal(pattern_match_at(p, NULL, 0, buf, sizeof(buf), 0, 0, 1), 40002);
 	pattern_free(p);
 	p = th_compile(PATTERN_HEX, "61 [10-4500] 62", 0);
-	assert_int_equal(pattern_match_at(p, 0, buf, sizeof(buf), 0, 0, 1), 0);
+	assert_int_equal(pattern_match_at(p, NULL, 0, buf, sizeof(buf), 0, 0, 1), 0);
 	buf[4001] = 'b';
-	assert_int_equal(pattern_match_at(p, 0, buf, sizeof(buf), 0, 0, 1), 4002);
+	assert_int_equal(pattern_match_at(p, NULL, 0, buf, sizeof(buf), 0, 0, 1), 4002);
 	pattern_free(p);
 	/* three pieces, the earliest tail wins */
 	memset(buf, 'x', 2000);
@@ -79,8 +79,8 @@ test_hex_chains(void **state)
 	memcpy(buf + 1200, "ef", 2);
 	memcpy(buf + 1500, "ef", 2);
 	p = th_compile(PATTERN_HEX, "61 62 [201-500] 63 64 [300-900] 65 66", 0);
-	assert_int_equal(pattern_match_at(p, 0, buf, 2000, 0, 0, 1), 1202);
-	assert_int_equal(pattern_match_at(p, 0, buf, 2000, 1, 0, 1), 0);
+	assert_int_equal(pattern_match_at(p, NULL, 0, buf, 2000, 0, 0, 1), 1202);
+	assert_int_equal(pattern_match_at(p, NULL, 0, buf, 2000, 1, 0, 1), 0);
 	pattern_free(p);
 }
 

@@ -267,7 +267,7 @@ test_hs_differential(void **state)
 							 scr, on_end, ends),
 						 HS_SUCCESS);
 				for (s = 0; s < n; s++) {
-					l = pattern_match_at(p, v, data, n, s, 0, 1);
+					l = pattern_match_at(p, NULL, v, data, n, s, 0, 1);
 					if (l == 0)
 						continue;
 					found = 0;
@@ -284,7 +284,7 @@ test_hs_differential(void **state)
 					for (s = h.minlen; s <= n; s++)
 						if (ends[s])
 							assert_int_equal(
-							    pattern_match_at(p, v, data, n,
+							    pattern_match_at(p, NULL, v, data, n,
 									     s - h.minlen, 0, 1),
 							    h.minlen);
 				}
@@ -373,7 +373,7 @@ test_load_damaged(void **state)
 		e = pattern_load(&r, &q);
 		assert_true(e == 0 || e == WARD_EFORMAT);
 		if (e == 0) {
-			(void)pattern_match_at(q, 0, (const uint8_t *)"abcde", 5, 0, 0, 1);
+			(void)pattern_match_at(q, NULL, 0, (const uint8_t *)"abcde", 5, 0, 0, 1);
 			pattern_free(q);
 		} else {
 			assert_null(q);
@@ -409,20 +409,20 @@ test_match_at_bounds(void **state)
 
 	(void)state;
 	p = th_compile(PATTERN_REGEX, "ab", PATTERN_WIDE);
-	assert_int_equal(pattern_match_at(p, 0, d, 2, 0, 0, 1), 0);
-	assert_int_equal(pattern_match_at(p, 0, d, 2, 2, 0, 1), 0);
-	assert_int_equal(pattern_match_at(p, 5, d, 2, 0, 0, 1), 0);
-	assert_int_equal(pattern_match_at(p, 0, NULL, 0, 0, 0, 1), 0);
+	assert_int_equal(pattern_match_at(p, NULL, 0, d, 2, 0, 0, 1), 0);
+	assert_int_equal(pattern_match_at(p, NULL, 0, d, 2, 2, 0, 1), 0);
+	assert_int_equal(pattern_match_at(p, NULL, 5, d, 2, 0, 0, 1), 0);
+	assert_int_equal(pattern_match_at(p, NULL, 0, NULL, 0, 0, 0, 1), 0);
 	pattern_free(p);
 	/* ^ is file offset 0: not at data[0] when base > 0 */
 	p = th_compile(PATTERN_REGEX, "^ab", 0);
-	assert_int_equal(pattern_match_at(p, 0, d, 2, 0, 0, 1), 2);
-	assert_int_equal(pattern_match_at(p, 0, d, 2, 0, 100, 1), 0);
+	assert_int_equal(pattern_match_at(p, NULL, 0, d, 2, 0, 0, 1), 2);
+	assert_int_equal(pattern_match_at(p, NULL, 0, d, 2, 0, 100, 1), 0);
 	pattern_free(p);
 	/* $ needs the end of the file */
 	p = th_compile(PATTERN_REGEX, "ab$", 0);
-	assert_int_equal(pattern_match_at(p, 0, d, 2, 0, 0, 1), 2);
-	assert_int_equal(pattern_match_at(p, 0, d, 2, 0, 0, 0), 0);
+	assert_int_equal(pattern_match_at(p, NULL, 0, d, 2, 0, 0, 1), 2);
+	assert_int_equal(pattern_match_at(p, NULL, 0, d, 2, 0, 0, 0), 0);
 	pattern_free(p);
 }
 
@@ -580,6 +580,82 @@ test_alloc_failures(void **state)
 	}
 }
 
+/*
+ * The anchor is the most selective run, not the longest: 00 00 00 is found
+ * millions of times in PE files, 81 EB rarely.  Among runs, those with
+ * three distinct rare characters or more are kept as alternatives.
+ */
+static void
+test_anchor_quality(void **state)
+{
+	struct pattern *p;
+	struct pattern_hs h;
+
+	(void)state;
+	p = th_compile(PATTERN_HEX,
+		       "60 [0-8] 9C [0-8] BB ?? ?? ?? ?? [0-8] 81 EB ?? ?? ?? ?? [0-8] E8 ?? 00 "
+		       "00 00 [0-8] 58 [0-8] 2B C3",
+		       0);
+	pattern_expr(p, 0, &h);
+	assert_string_equal(h.expr, "\\x81\\xeb");
+	assert_int_equal(pattern_nanchors(p, 0), 1);
+	pattern_free(p);
+	/* No run of three: the whole string, as before. */
+	p = th_compile(PATTERN_HEX, "81 EB [0-8] 2B C3", 0);
+	pattern_expr(p, 0, &h);
+	assert_int_equal(pattern_nanchors(p, 0), 1);
+	assert_non_null(strstr(h.expr, "{0,8}"));
+	pattern_free(p);
+	/* A key and a value: the key (more distinct characters) first, the
+	 * value kept as an alternative, with its own ends. */
+	p = th_compile(PATTERN_HEX, "41 42 43 44 45 46 [1-8] 31 2E 32 2E 33", 0);
+	pattern_expr(p, 0, &h);
+	assert_string_equal(h.expr, "\\x41\\x42\\x43\\x44\\x45\\x46");
+	assert_int_equal(h.end_min, 6);
+	assert_int_equal(h.end_max, 6);
+	assert_int_equal(pattern_nanchors(p, 0), 2);
+	pattern_expr_anchor(p, 0, 1, &h);
+	assert_string_equal(h.expr, "\\x31\\x2e\\x32\\x2e\\x33");
+	assert_int_equal(h.end_min, 12);
+	assert_int_equal(h.end_max, 19);
+	assert_int_equal(h.minlen, 12);
+	pattern_free(p);
+}
+
+/*
+ * Strings that share their anchor with many others look for a rarer run;
+ * the choice is the same each time for the same patterns.
+ */
+static void
+test_choose_anchors(void **state)
+{
+	enum { N = 20 };
+	struct pattern *p[N + 1];
+	const struct pattern *pats[N + 1];
+	uint32_t vars[N + 1] = {0}, choice[N + 1], again[N + 1];
+	char src[128];
+	size_t i, moved = 0;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		snprintf(src, sizeof(src), "41 42 43 44 45 46 [1-8] 3%zu 2E 3%zu 2E 3%zu", i % 10,
+			 i / 10, i % 7);
+		pats[i] = p[i] = th_compile(PATTERN_HEX, src, 0);
+	}
+	/* One without alternatives keeps its anchor. */
+	pats[N] = p[N] = th_compile(PATTERN_HEX, "41 42 43 44 45 46 [1-8] 00 00", 0);
+	assert_int_equal(pattern_choose_anchors(pats, vars, N + 1, choice), 0);
+	for (i = 0; i < N; i++)
+		moved += choice[i] != 0;
+	/* All but the few the threshold lets share the key. */
+	assert_true(moved >= N - 8);
+	assert_int_equal(choice[N], 0);
+	assert_int_equal(pattern_choose_anchors(pats, vars, N + 1, again), 0);
+	assert_memory_equal(choice, again, sizeof(choice));
+	for (i = 0; i <= N; i++)
+		pattern_free(p[i]);
+}
+
 int
 main(void)
 {
@@ -595,6 +671,8 @@ main(void)
 	    cmocka_unit_test(test_ascii_wide_atoms),
 	    cmocka_unit_test(test_yara_entry_points),
 	    cmocka_unit_test(test_alloc_failures),
+	    cmocka_unit_test(test_anchor_quality),
+	    cmocka_unit_test(test_choose_anchors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,7 +81,7 @@ matches_hs(const struct pattern *p, const uint8_t *data, size_t n, char *out, si
 			    HS_SUCCESS);
 		}
 		for (i = 0; i < n; i++) {
-			l = pattern_match_at(p, v, data, n, i, 0, 1);
+			l = pattern_match_at(p, NULL, v, data, n, i, 0, 1);
 			if (l == 0)
 				continue;
 			assert_int_equal(l, h.minlen);

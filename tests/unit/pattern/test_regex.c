@@ -101,10 +101,10 @@ test_regex_scan_limit(void **state)
 	buf[0] = 'a';
 	buf[4095] = 'b';
 	p = th_compile(PATTERN_REGEX, "a.*b", PATTERN_DOTALL);
-	assert_int_equal(pattern_match_at(p, 0, buf, sizeof(buf), 0, 0, 1), 4096);
+	assert_int_equal(pattern_match_at(p, NULL, 0, buf, sizeof(buf), 0, 0, 1), 4096);
 	buf[4095] = 'x';
 	buf[4096] = 'b';
-	assert_int_equal(pattern_match_at(p, 0, buf, sizeof(buf), 0, 0, 1), 0);
+	assert_int_equal(pattern_match_at(p, NULL, 0, buf, sizeof(buf), 0, 0, 1), 0);
 	pattern_free(p);
 }
 
