@@ -67,8 +67,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (v = 0; v < pattern_nvariants(p); v++) {
 		for (i = 0; i < n; i++) {
-			a = pattern_match_at(p, v, fz_buf, n, i, 0, 1);
-			b = pattern_match_at(q, v, fz_buf, n, i, 0, (int)(i & 1));
+			a = pattern_match_at(p, NULL, v, fz_buf, n, i, 0, 1);
+			b = pattern_match_at(q, NULL, v, fz_buf, n, i, 0, (int)(i & 1));
 			if (a > n - i || b > n - i)
 				abort();
 			if ((i & 1) && a != b)
@@ -84,7 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q = NULL;
 		rbuf_init(&r, w.p, w.len);
 		if (pattern_load(&r, &q) == 0)
-			(void)pattern_match_at(q, 0, fz_buf, n, 0, 0, 1);
+			(void)pattern_match_at(q, NULL, 0, fz_buf, n, 0, 0, 1);
 	}
 	pattern_free(q);
 	pattern_free(p);
