@@ -14,6 +14,10 @@
  *     that start in its own part, so no match is lost or counted twice;
  *   - per-file state is reset only where it was touched, so the cost of a
  *     small file does not grow with the size of the rule set;
+ *   - expressions that are the same for several strings are given to
+ *     Vectorscan once (group_exprs), and each hit is handled for each of
+ *     them; which run each string looks for (pattern_choose_anchors)
+ *     depends only on the rule set, so a loaded database matches it;
  *   - the expressions of xor strings (pattern_hs.xor_delta) are in a
  *     second database, scanned over the XOR of neighbouring bytes of the
  *     same block; their ends are shifted by one and handled like the
@@ -33,6 +37,7 @@
 #include "rules/cond.h"
 #include "util/alloc.h"
 #include "util/limits.h"
+#include "util/strmap.h"
 
 /*
  * Bytes scanned at once: bounds memory per thread for files of any size.
@@ -52,9 +57,13 @@ struct expr_info {
 	uint32_t minlen, maxlen;   /* of a true match */
 	uint32_t end_min, end_max; /* of a reported end after the match's start */
 	int exact;
-	int delta;	 /* in the delta database (pattern_hs.xor_delta) */
-	uint32_t anchor; /* the run it looks for (pattern_choose_anchors) */
+	int delta;	    /* in the delta database (pattern_hs.xor_delta) */
+	uint32_t anchor;    /* the run it looks for (pattern_choose_anchors) */
+	uint32_t next_same; /* the next one with the same expression, or NO_EXPR */
+	int lead;	    /* first of those: the one given to Vectorscan */
 };
+
+#define NO_EXPR UINT32_MAX
 
 /* A serialized pair of databases starts with this (a single one is saved
  * as Vectorscan writes it, as before xor strings existed). */
@@ -129,6 +138,61 @@ matcher_window_size(const struct matcher *m)
 	return m->window;
 }
 
+/* Expression i as Vectorscan gets it, and its flags. */
+static const char *
+expr_of(const struct matcher *m, uint32_t i, unsigned *flags)
+{
+	const struct expr_info *e = &m->expr[i];
+	struct pattern_hs ph;
+
+	pattern_expr_anchor(m->rs->strings[e->str].pat, e->variant, e->anchor, &ph);
+	*flags = ph.hs_flags | (e->end_min == 0 ? HS_FLAG_ALLOWEMPTY : 0);
+	return ph.expr;
+}
+
+/*
+ * Links the expressions that Vectorscan would be given twice (a third of
+ * signature-base's: the same text in many rules, the same anchor in many
+ * hex strings): the first is compiled, and its hits are handled for each
+ * of them.  A third less to compile, and the same work per hit.
+ */
+static int
+group_exprs(struct matcher *m)
+{
+	struct strmap *t = NULL;
+	uint32_t *last = NULL, i, *lead;
+	unsigned fi, fl;
+	int fresh, r;
+
+	for (i = 0; i < m->nexpr; i++) {
+		m->expr[i].lead = 1;
+		m->expr[i].next_same = NO_EXPR;
+	}
+	if ((r = strmap_new(m->nexpr, &t)) != 0 ||
+	    (last = ward_calloc(m->nexpr, sizeof(*last))) == NULL) {
+		r = r != 0 ? r : WARD_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < m->nexpr; i++) {
+		const char *x = expr_of(m, i, &fi);
+
+		lead = strmap_slot(t, x, i, &fresh);
+		last[i] = i;
+		if (lead == NULL || fresh)
+			continue;
+		(void)expr_of(m, *lead, &fl);
+		if (fl != fi || m->expr[*lead].delta != m->expr[i].delta)
+			continue;
+		m->expr[last[*lead]].next_same = i;
+		last[*lead] = i;
+		m->expr[i].lead = 0;
+	}
+out:
+	strmap_free(t);
+	ward_free(last);
+	return r;
+}
+
 /* Compiles the expressions in (delta) or out of the delta domain into *db
  * (left NULL when there are none). */
 static int
@@ -150,13 +214,10 @@ compile_one(struct matcher *m, int delta, hs_database_t **db, struct ward_diag *
 	}
 	for (i = 0; i < m->nexpr; i++) {
 		const struct expr_info *e = &m->expr[i];
-		struct pattern_hs ph;
 
-		if (e->delta != delta)
+		if (e->delta != delta || !e->lead)
 			continue;
-		pattern_expr_anchor(m->rs->strings[e->str].pat, e->variant, e->anchor, &ph);
-		exprs[n] = ph.expr;
-		flags[n] = ph.hs_flags | (ph.end_min == 0 ? HS_FLAG_ALLOWEMPTY : 0);
+		exprs[n] = expr_of(m, i, &flags[n]);
 		ids[n] = i;
 		n++;
 	}
@@ -285,7 +346,7 @@ matcher_alloc(const struct ruleset *rs, const struct hashsig_set *hs, struct mat
 				m->overlap = e->maxlen;
 		}
 	}
-	if ((r = choose_anchors(m)) != 0)
+	if ((r = choose_anchors(m)) != 0 || (r = group_exprs(m)) != 0)
 		goto out;
 	m->overlap += LOOKBEHIND;
 	m->window = WINDOW_MIN;
@@ -579,27 +640,24 @@ scratch_add(struct matcher_scratch *s, uint32_t str, uint64_t off, uint32_t len)
 	}
 }
 
-static int
-on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
-	 void *ctx)
+/* An end of expression id at to (in the block): its matches. */
+static void
+on_end(struct matcher_scratch *s, uint32_t id, unsigned long long to)
 {
-	struct matcher_scratch *s = ctx;
 	const struct expr_info *e = &s->m->expr[id];
 	const struct pattern *pat = s->m->rs->strings[e->str].pat;
 	uint64_t lo, hi, st;
 
-	(void)from;
-	(void)flags;
 	if (e->exact) {
 		if (to < e->minlen)
-			return 0;
+			return;
 		st = s->blkbase + to - e->minlen;
 		if (st >= s->own_lo && st < s->own_hi)
 			scratch_add(s, e->str, st, e->minlen);
-		return s->err != 0;
+		return;
 	}
 	if (to < e->end_min)
-		return 0;
+		return;
 	lo = s->blkbase + (to > e->end_max ? to - e->end_max : 0);
 	hi = s->blkbase + to - e->end_min;
 	if (s->epoch[id] != s->file_epoch) {
@@ -621,6 +679,19 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	}
 	if (hi + 1 > s->cursor[id])
 		s->cursor[id] = hi + 1;
+}
+
+static int
+on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	 void *ctx)
+{
+	struct matcher_scratch *s = ctx;
+	uint32_t i;
+
+	(void)from;
+	(void)flags;
+	for (i = id; i != NO_EXPR && s->err == 0; i = s->m->expr[i].next_same)
+		on_end(s, i, to);
 	return s->err != 0;
 }
 
