@@ -183,6 +183,15 @@ uint32_t pattern_match_at(const struct pattern *p, struct pattern_vm *vm, size_t
 			  int at_eof);
 
 /*
+ * The characters a match of p can begin with (a wide match: its first
+ * byte), as 256 bits in set: 1 when they are fewer than all, 0 when any
+ * character may begin one or p is a text string (its anchor is itself).
+ * A matcher that verifies many starts per hit skips those whose byte is
+ * not in the set.
+ */
+int pattern_first_chars(const struct pattern *p, uint8_t set[32]);
+
+/*
  * Searches s (len bytes) for a match anywhere, for the `matches` operator on
  * external strings.  Returns 1 if found, 0 if not.
  */

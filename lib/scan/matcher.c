@@ -24,6 +24,7 @@
  *     others.
  */
 #include "scan/matcher.h"
+#include "scan/matcher_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +38,6 @@
 #include "rules/cond.h"
 #include "util/alloc.h"
 #include "util/limits.h"
-#include "util/strmap.h"
 
 /*
  * Bytes scanned at once: bounds memory per thread for files of any size.
@@ -50,42 +50,6 @@
 #define WINDOW_MAX ((size_t)64 * 1024 * 1024)
 /* Bytes kept before a window so fullword and \b can look one character back. */
 #define LOOKBEHIND 16
-
-struct expr_info {
-	uint32_t str;
-	uint32_t variant;
-	uint32_t minlen, maxlen;   /* of a true match */
-	uint32_t end_min, end_max; /* of a reported end after the match's start */
-	int exact;
-	int delta;	    /* in the delta database (pattern_hs.xor_delta) */
-	uint32_t anchor;    /* the run it looks for (pattern_choose_anchors) */
-	uint32_t next_same; /* the next one with the same expression, or NO_EXPR */
-	int lead;	    /* first of those: the one given to Vectorscan */
-};
-
-#define NO_EXPR UINT32_MAX
-
-/* A serialized pair of databases starts with this (a single one is saved
- * as Vectorscan writes it, as before xor strings existed). */
-static const uint8_t DB_PAIR_MAGIC[4] = {'W', 'X', 'D', '1'};
-
-struct matcher {
-	const struct ruleset *rs;
-	const struct hashsig_set *hs;
-	hs_database_t *db;  /* NULL when there are no strings */
-	hs_database_t *ddb; /* the delta expressions, NULL when none */
-	struct expr_info *expr;
-	uint32_t nexpr;
-	uint32_t overlap; /* longest possible match, bytes */
-	size_t window;
-	/* Per rule: false on any file where none of its strings matched, so
-	 * it is not evaluated there (cond_false_without_matches). */
-	uint8_t *quiet;
-	/* The rules evaluated on every file: not quiet, or global. */
-	uint32_t *always;
-	uint32_t nalways;
-	int uses_modules; /* some rule reads a module: scratches get a mod_file */
-};
 
 struct matcher_scratch {
 	const struct matcher *m;
@@ -138,170 +102,6 @@ matcher_window_size(const struct matcher *m)
 	return m->window;
 }
 
-/* Expression i as Vectorscan gets it, and its flags. */
-static const char *
-expr_of(const struct matcher *m, uint32_t i, unsigned *flags)
-{
-	const struct expr_info *e = &m->expr[i];
-	struct pattern_hs ph;
-
-	pattern_expr_anchor(m->rs->strings[e->str].pat, e->variant, e->anchor, &ph);
-	*flags = ph.hs_flags | (e->end_min == 0 ? HS_FLAG_ALLOWEMPTY : 0);
-	return ph.expr;
-}
-
-/*
- * Links the expressions that Vectorscan would be given twice (a third of
- * signature-base's: the same text in many rules, the same anchor in many
- * hex strings): the first is compiled, and its hits are handled for each
- * of them.  A third less to compile, and the same work per hit.
- */
-static int
-group_exprs(struct matcher *m)
-{
-	struct strmap *t = NULL;
-	uint32_t *last = NULL, i, *lead;
-	unsigned fi, fl;
-	int fresh, r;
-
-	for (i = 0; i < m->nexpr; i++) {
-		m->expr[i].lead = 1;
-		m->expr[i].next_same = NO_EXPR;
-	}
-	if ((r = strmap_new(m->nexpr, &t)) != 0 ||
-	    (last = ward_calloc(m->nexpr, sizeof(*last))) == NULL) {
-		r = r != 0 ? r : WARD_ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < m->nexpr; i++) {
-		const char *x = expr_of(m, i, &fi);
-
-		lead = strmap_slot(t, x, i, &fresh);
-		last[i] = i;
-		if (lead == NULL || fresh)
-			continue;
-		(void)expr_of(m, *lead, &fl);
-		if (fl != fi || m->expr[*lead].delta != m->expr[i].delta)
-			continue;
-		m->expr[last[*lead]].next_same = i;
-		last[*lead] = i;
-		m->expr[i].lead = 0;
-	}
-out:
-	strmap_free(t);
-	ward_free(last);
-	return r;
-}
-
-/* Compiles the expressions in (delta) or out of the delta domain into *db
- * (left NULL when there are none). */
-static int
-compile_one(struct matcher *m, int delta, hs_database_t **db, struct ward_diag *d)
-{
-	const char **exprs = NULL;
-	unsigned *flags = NULL, *ids = NULL;
-	hs_compile_error_t *cerr = NULL;
-	uint32_t i, n = 0;
-	int r = 0;
-
-	*db = NULL;
-	exprs = ward_calloc(m->nexpr + 1, sizeof(*exprs));
-	flags = ward_calloc(m->nexpr + 1, sizeof(*flags));
-	ids = ward_calloc(m->nexpr + 1, sizeof(*ids));
-	if (exprs == NULL || flags == NULL || ids == NULL) {
-		r = WARD_ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < m->nexpr; i++) {
-		const struct expr_info *e = &m->expr[i];
-
-		if (e->delta != delta || !e->lead)
-			continue;
-		exprs[n] = expr_of(m, i, &flags[n]);
-		ids[n] = i;
-		n++;
-	}
-	if (n == 0)
-		goto out;
-	if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, db, &cerr) != HS_SUCCESS) {
-		if (cerr != NULL && cerr->expression >= 0 && (uint32_t)cerr->expression < n) {
-			const struct expr_info *e = &m->expr[ids[cerr->expression]];
-			const struct rs_string *st = &m->rs->strings[e->str];
-
-			r = diag_set(d, WARD_EENGINE, NULL, 0, 0,
-				     "string %s of rule \"%s\": Vectorscan refused /%s/: %s",
-				     st->id, m->rs->rules[st->rule].name, exprs[cerr->expression],
-				     cerr->message);
-		} else {
-			r = diag_set(d, WARD_EENGINE, NULL, 0, 0, "Vectorscan: %s",
-				     cerr != NULL ? cerr->message : "compile failed");
-		}
-		*db = NULL;
-	}
-out:
-	if (cerr != NULL)
-		hs_free_compile_error(cerr);
-	ward_free(exprs);
-	ward_free(flags);
-	ward_free(ids);
-	return r;
-}
-
-static int
-matcher_compile_db(struct matcher *m, struct ward_diag *d)
-{
-	int r = 0;
-
-	if (m->nexpr == 0)
-		goto out;
-	r = compile_one(m, 0, &m->db, d);
-	if (r == 0)
-		r = compile_one(m, 1, &m->ddb, d);
-out:
-	return r;
-}
-
-/* Which run each expression looks for, and the ends that follow. */
-static int
-choose_anchors(struct matcher *m)
-{
-	const struct pattern **pats = NULL;
-	uint32_t *vars = NULL, *choice = NULL, i;
-	int r = 0;
-
-	if (m->nexpr == 0)
-		goto out;
-	pats = ward_calloc(m->nexpr, sizeof(*pats));
-	vars = ward_calloc(m->nexpr, sizeof(*vars));
-	choice = ward_calloc(m->nexpr, sizeof(*choice));
-	if (pats == NULL || vars == NULL || choice == NULL) {
-		r = WARD_ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < m->nexpr; i++) {
-		pats[i] = m->rs->strings[m->expr[i].str].pat;
-		vars[i] = m->expr[i].variant;
-	}
-	if ((r = pattern_choose_anchors(pats, vars, m->nexpr, choice)) != 0)
-		goto out;
-	for (i = 0; i < m->nexpr; i++) {
-		struct expr_info *e = &m->expr[i];
-		struct pattern_hs ph;
-
-		if (choice[i] == 0)
-			continue;
-		pattern_expr_anchor(pats[i], e->variant, choice[i], &ph);
-		e->anchor = choice[i];
-		e->end_min = ph.end_min;
-		e->end_max = ph.end_max;
-	}
-out:
-	ward_free(pats);
-	ward_free(vars);
-	ward_free(choice);
-	return r;
-}
-
 static int
 matcher_alloc(const struct ruleset *rs, const struct hashsig_set *hs, struct matcher **out)
 {
@@ -346,7 +146,7 @@ matcher_alloc(const struct ruleset *rs, const struct hashsig_set *hs, struct mat
 				m->overlap = e->maxlen;
 		}
 	}
-	if ((r = choose_anchors(m)) != 0 || (r = group_exprs(m)) != 0)
+	if ((r = matcher_exprs_plan(m)) != 0)
 		goto out;
 	m->overlap += LOOKBEHIND;
 	m->window = WINDOW_MIN;
@@ -407,51 +207,6 @@ matcher_new(const struct ruleset *rs, const struct hashsig_set *hs, struct match
 	return 0;
 }
 
-/* Deserializes one database of n bytes at p into *db; 0 or -1. */
-static int
-load_one(const uint8_t *p, size_t n, hs_database_t **db)
-{
-	size_t size = 0;
-
-	if (n == 0 || hs_deserialize_database((const char *)p, n, db) != HS_SUCCESS)
-		return -1;
-	return hs_database_size(*db, &size) == HS_SUCCESS ? 0 : -1;
-}
-
-/*
- * The databases saved by matcher_db_save: one, or (when m has delta
- * expressions) the pair MAGIC, u32 length of the first, first, second.
- * Whether it describes m's expressions is checked by who saved it; here
- * any mismatch of shape is -1, and the caller compiles instead.
- */
-static int
-load_dbs(struct matcher *m, const uint8_t *db, size_t dblen)
-{
-	int has_delta = 0, r = -1;
-	const uint8_t *magic, *a;
-	struct rbuf b;
-	uint32_t alen;
-	uint32_t i;
-
-	for (i = 0; i < m->nexpr; i++)
-		has_delta |= m->expr[i].delta;
-	if (!has_delta) {
-		r = load_one(db, dblen, &m->db);
-		goto out;
-	}
-	rbuf_init(&b, db, dblen);
-	if (rbuf_bytes(&b, sizeof(DB_PAIR_MAGIC), &magic) != 0 ||
-	    memcmp(magic, DB_PAIR_MAGIC, sizeof(DB_PAIR_MAGIC)) != 0 || rbuf_u32(&b, &alen) != 0 ||
-	    rbuf_bytes(&b, alen, &a) != 0)
-		goto out;
-	if ((alen > 0 && load_one(a, alen, &m->db) != 0) ||
-	    load_one(b.p + b.off, rbuf_left(&b), &m->ddb) != 0)
-		goto out;
-	r = 0;
-out:
-	return r;
-}
-
 int
 matcher_new_with_db(const struct ruleset *rs, const struct hashsig_set *hs, const uint8_t *db,
 		    size_t dblen, struct matcher **out, int *rebuilt, struct ward_diag *d)
@@ -463,7 +218,7 @@ matcher_new_with_db(const struct ruleset *rs, const struct hashsig_set *hs, cons
 	*rebuilt = 0;
 	if ((r = matcher_alloc(rs, hs, &m)) != 0)
 		return r;
-	if (m->nexpr > 0 && load_dbs(m, db, dblen) != 0) {
+	if (m->nexpr > 0 && matcher_load_dbs(m, db, dblen) != 0) {
 		if (m->db != NULL)
 			hs_free_database(m->db);
 		if (m->ddb != NULL)
@@ -489,46 +244,10 @@ matcher_free(struct matcher *m)
 	if (m->ddb != NULL)
 		hs_free_database(m->ddb);
 	ward_free(m->expr);
+	ward_free(m->first);
 	ward_free(m->quiet);
 	ward_free(m->always);
 	ward_free(m);
-}
-
-void
-matcher_db_save(const struct matcher *m, struct wbuf *w)
-{
-	char *bytes = NULL, *dbytes = NULL;
-	size_t len = 0, dlen = 0;
-	struct wbuf pair;
-
-	if (m->db == NULL && m->ddb == NULL) {
-		wbuf_lenbytes(w, NULL, 0);
-		return;
-	}
-	if ((m->db != NULL && hs_serialize_database(m->db, &bytes, &len) != HS_SUCCESS) ||
-	    (m->ddb != NULL && hs_serialize_database(m->ddb, &dbytes, &dlen) != HS_SUCCESS)) {
-		w->err = WARD_EENGINE;
-		goto out;
-	}
-	if (m->ddb == NULL) {
-		wbuf_lenbytes(w, bytes, len);
-		goto out;
-	}
-	wbuf_init(&pair);
-	wbuf_put(&pair, DB_PAIR_MAGIC, sizeof(DB_PAIR_MAGIC));
-	wbuf_u32(&pair, len > UINT32_MAX ? 0 : (uint32_t)len);
-	if (len > UINT32_MAX)
-		pair.err = WARD_ELIMIT;
-	wbuf_put(&pair, bytes, len);
-	wbuf_put(&pair, dbytes, dlen);
-	if (pair.err != 0)
-		w->err = pair.err;
-	else
-		wbuf_lenbytes(w, pair.p, pair.len);
-	wbuf_free(&pair);
-out:
-	free(bytes);
-	free(dbytes);
 }
 
 int
@@ -646,6 +365,7 @@ on_end(struct matcher_scratch *s, uint32_t id, unsigned long long to)
 {
 	const struct expr_info *e = &s->m->expr[id];
 	const struct pattern *pat = s->m->rs->strings[e->str].pat;
+	const uint8_t *first = e->first != NO_EXPR ? s->m->first[e->first] : NULL;
 	uint64_t lo, hi, st;
 
 	if (e->exact) {
@@ -671,9 +391,13 @@ on_end(struct matcher_scratch *s, uint32_t id, unsigned long long to)
 	if (hi >= s->own_hi)
 		hi = s->own_hi - 1;
 	for (st = lo; st <= hi && st >= lo; st++) {
-		uint32_t len = pattern_match_at(pat, s->vm, e->variant, s->blk, s->blklen,
-						(size_t)(st - s->blkbase), s->blkbase, s->at_eof);
+		size_t at = (size_t)(st - s->blkbase);
+		uint32_t len;
 
+		if (first != NULL && !((first[s->blk[at] >> 3] >> (s->blk[at] & 7)) & 1))
+			continue;
+		len = pattern_match_at(pat, s->vm, e->variant, s->blk, s->blklen, at, s->blkbase,
+				       s->at_eof);
 		if (len > 0)
 			scratch_add(s, e->str, st, len);
 	}

@@ -656,6 +656,43 @@ test_choose_anchors(void **state)
 		pattern_free(p[i]);
 }
 
+/* The characters a match can begin with: what the matcher checks before
+ * verifying a start. */
+static void
+test_first_chars(void **state)
+{
+	static const struct {
+		enum pattern_kind kind;
+		const char *src;
+		unsigned flags;
+		const char *first; /* NULL: any character */
+	} cases[] = {
+	    {PATTERN_HEX, "89 [1-16] FF 15 41 42 43", 0, "\x89"},
+	    {PATTERN_HEX, "( 61 | 62 ) 63 64 65", 0, "ab"},
+	    {PATTERN_HEX, "?? 63 64 65", 0, NULL},
+	    {PATTERN_REGEX, "a?bcd", 0, "ab"},
+	    {PATTERN_REGEX, "A[B ]cd", PATTERN_NOCASE, "Aa"},
+	    {PATTERN_REGEX, "\\bxyz", PATTERN_WIDE, "x"},
+	    {PATTERN_REGEX, ".bcd", PATTERN_DOTALL, NULL},
+	    {PATTERN_REGEX, "b*", 0, NULL},
+	    {PATTERN_TEXT, "abc", 0, NULL},
+	};
+	uint8_t set[32];
+	size_t i, c;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pattern *p = th_compile(cases[i].kind, cases[i].src, cases[i].flags);
+		int r = pattern_first_chars(p, set);
+
+		assert_int_equal(r, cases[i].first != NULL);
+		for (c = 0; r && c < 256; c++)
+			assert_int_equal((set[c >> 3] >> (c & 7)) & 1,
+					 c != 0 && strchr(cases[i].first, (int)c) != NULL);
+		pattern_free(p);
+	}
+}
+
 int
 main(void)
 {
@@ -673,6 +710,7 @@ main(void)
 	    cmocka_unit_test(test_alloc_failures),
 	    cmocka_unit_test(test_anchor_quality),
 	    cmocka_unit_test(test_choose_anchors),
+	    cmocka_unit_test(test_first_chars),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
