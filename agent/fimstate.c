@@ -13,6 +13,7 @@
 #include "event/journal.h"
 #include "fim/watch.h"
 #include "util/alloc.h"
+#include "util/strmap.h"
 #include "util/file.h"
 #include "util/limits.h"
 
@@ -95,16 +96,6 @@ fimstate_differs(const struct fimstate_attr *was, const struct fimstate_attr *no
 }
 
 /* --- the map --------------------------------------------------------------- */
-
-static size_t
-hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (size_t)h;
-}
 
 int
 fimstate_new(struct fimstate **s)
@@ -195,7 +186,7 @@ out:
 static struct node *
 find(const struct fimstate *s, const char *path)
 {
-	struct node *e = s->b[hash(path) % s->nb];
+	struct node *e = s->b[strmap_hash(path) % s->nb];
 
 	while (e != NULL && strcmp(e->path, path) != 0)
 		e = e->next;
@@ -223,7 +214,7 @@ grow(struct fimstate *s)
 		struct node *e = s->b[i], *next;
 
 		for (; e != NULL; e = next) {
-			size_t h = hash(e->path) % nb;
+			size_t h = strmap_hash(e->path) % nb;
 
 			next = e->next;
 			e->next = b[h];
@@ -255,7 +246,7 @@ get_node(struct fimstate *s, const char *path, int *r)
 		goto out;
 	}
 	memcpy(e->path, path, len + 1);
-	h = hash(path) % s->nb;
+	h = strmap_hash(path) % s->nb;
 	e->next = s->b[h];
 	s->b[h] = e;
 	s->n++;
@@ -326,7 +317,7 @@ drop_tree(struct node *e, const void *arg)
 static struct node *
 unlink_node(struct fimstate *s, const char *path)
 {
-	struct node **pp = &s->b[hash(path) % s->nb], *e;
+	struct node **pp = &s->b[strmap_hash(path) % s->nb], *e;
 
 	while (*pp != NULL && strcmp((*pp)->path, path) != 0)
 		pp = &(*pp)->next;
@@ -344,7 +335,7 @@ out:
 static void
 link_node(struct fimstate *s, struct node *e)
 {
-	size_t h = hash(e->path) % s->nb;
+	size_t h = strmap_hash(e->path) % s->nb;
 
 	e->next = s->b[h];
 	s->b[h] = e;
@@ -425,7 +416,7 @@ fimstate_move(struct fimstate *s, const char *from, const char *to)
 			memcpy(c->path + nt, e->path + nf, rest + 1);
 			c->a = e->a;
 			if (s->n < WARD_MAX_FIM_STATE_ENTRIES && find(s, c->path) == NULL) {
-				size_t h = hash(c->path) % s->nb;
+				size_t h = strmap_hash(c->path) % s->nb;
 
 				c->next = s->b[h];
 				s->b[h] = c;

@@ -7,6 +7,7 @@
  */
 #include "server/ratelimit.h"
 #include "util/alloc.h"
+#include "util/strmap.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -64,20 +65,10 @@ ratelimit_set_rate(struct ratelimit *rl, double per_minute)
 	pthread_mutex_unlock(&rl->lock);
 }
 
-static uint32_t
-hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 int
 ratelimit_take(struct ratelimit *rl, const char *key, double n, double now)
 {
-	struct entry *e, **slot = &rl->b[hash(key) % NBUCKETS];
+	struct entry *e, **slot = &rl->b[strmap_hash(key) % NBUCKETS];
 	int wait = 0;
 
 	pthread_mutex_lock(&rl->lock);

@@ -22,6 +22,7 @@
 #include "modules/module.h"
 #include "rules/cond.h"
 #include "util/alloc.h"
+#include "util/strmap.h"
 #include "util/limits.h"
 
 #include <errno.h>
@@ -31,16 +32,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static uint64_t
-cc_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s != '\0')
-		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-	return h;
-}
 
 /*
  * Name tables: open addressing over indices + 1 (0 = empty), keyed by the
@@ -70,7 +61,7 @@ cc_tab_find(const struct rules_compiler *c, const uint32_t *t, size_t cap, cc_ke
 	if (cap == 0)
 		return -1;
 	mask = cap - 1;
-	for (i = cc_hash(name) & mask; t[i] != 0; i = (i + 1) & mask)
+	for (i = strmap_hash(name) & mask; t[i] != 0; i = (i + 1) & mask)
 		if (strcmp(key(c, t[i] - 1), name) == 0)
 			return t[i] - 1;
 	return -1;
@@ -83,7 +74,7 @@ cc_tab_put(const struct rules_compiler *c, uint32_t *t, size_t cap, cc_key_fn ke
 
 	if (key(c, idx) == NULL)
 		return;
-	for (i = cc_hash(key(c, idx)) & mask; t[i] != 0; i = (i + 1) & mask)
+	for (i = strmap_hash(key(c, idx)) & mask; t[i] != 0; i = (i + 1) & mask)
 		;
 	t[i] = idx + 1;
 }

@@ -20,8 +20,8 @@ struct strmap {
 	size_t n, max; /* keys held, and at most */
 };
 
-static uint64_t
-fnv1a(const char *s)
+uint64_t
+strmap_hash(const char *s)
 {
 	uint64_t h = 14695981039346656037ULL;
 
@@ -63,7 +63,7 @@ strmap_free(struct strmap *m)
 uint32_t *
 strmap_slot(struct strmap *m, const char *key, uint32_t init, int *fresh)
 {
-	size_t i = (size_t)fnv1a(key) & (m->cap - 1);
+	size_t i = (size_t)strmap_hash(key) & (m->cap - 1);
 
 	if (fresh != NULL)
 		*fresh = 0;

@@ -12,6 +12,10 @@
 
 struct strmap;
 
+/* FNV-1a (64 bits) of a NUL-terminated string: the hash of every string
+ * table of ward. */
+uint64_t strmap_hash(const char *s);
+
 /* A map for up to n keys: 0 and *out (free with strmap_free), or
  * WARD_ENOMEM. */
 int strmap_new(size_t n, struct strmap **out);
