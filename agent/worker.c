@@ -388,6 +388,78 @@ out:
 }
 
 /*
+ * Installed content whose compiled image another ward wrote (an upgrade
+ * changed the image's format or the ward version): compiled again from
+ * the bundle the store keeps beside it, through the whole admission as at
+ * activation (signatures, format, the sandboxed validator) but for the
+ * version, which is the installed one; the image is replaced.  Without
+ * this, an upgraded agent would start with no content at all.
+ */
+static int
+recompile_stored(const struct store_entry *e, struct active **out, struct ward_diag *d)
+{
+	char path[CONFIG_MAX_PATH + 64];
+	struct admit_policy pol;
+	struct admit_verdict v;
+	struct sandbox_compile sc;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	memset(&sc, 0, sizeof(sc));
+	memset(&v, 0, sizeof(v));
+	store_path(W.cfg->state_dir, e->version, "wbundle", path, sizeof(path));
+	if ((r = file_read_all(path, WARD_MAX_COMPILED_SIZE, &buf, &len, d)) != 0)
+		goto out;
+	memset(&pol, 0, sizeof(pol));
+	pol.trusted = W.trusted;
+	pol.ntrusted = W.ntrusted;
+	pol.threshold = W.live->signature_threshold;
+	pol.newer_than = e->version - 1;
+	pol.now = now_unix();
+	pol.agent_version = WARD_VERSION;
+	pol.compile = compile_in_sandbox;
+	pol.compile_arg = &sc;
+	if ((r = content_admit(buf, len, &pol, &v)) != 0) {
+		char why[1400];
+
+		worker_refusal_text(&v, sc.why, why, sizeof(why));
+		diag_set(d, r, path, 0, 0, "compiling it again failed: %s", why);
+		goto out;
+	}
+	store_path(W.cfg->state_dir, e->version, "wrs", path, sizeof(path));
+	if (file_replace(path, v.image.p, v.image.len, 0600, d) != 0)
+		logmsg("content version %lld compiled again, but its image cannot be saved: %s",
+		       (long long)e->version, d->msg);
+	*out = sc.a;
+	sc.a = NULL;
+out:
+	admit_verdict_free(&v);
+	worker_content_free(sc.a);
+	ward_free(buf);
+	return r;
+}
+
+/* Installed content e, from its compiled image, or compiled again when
+ * another ward wrote the image (recompile_stored). */
+static int
+content_load(const struct store_entry *e, struct active **out, struct ward_diag *d)
+{
+	int r = worker_content_from_store(W.cfg->state_dir, e, out, d);
+
+	if (r == WARD_EVERSION) {
+		logmsg("content version %lld was compiled by another ward (%s): compiling it "
+		       "again",
+		       (long long)e->version, d->msg);
+		r = recompile_stored(e, out, d);
+		if (r == 0)
+			logmsg("content version %lld compiled again", (long long)e->version);
+	}
+	return r;
+}
+
+/*
  * The activation pipeline for the bundle bytes p[0..n): admission
  * (content_admit, with the validator as the place to compile), then
  * install and swap.  Returns 0 with *version set, or WARD_EVERIFY etc.
@@ -507,7 +579,7 @@ worker_rollback(enum refusal_cause cause, const char *reason, char *msg, size_t 
 		r = WARD_EINVAL;
 		goto out;
 	}
-	r = worker_content_from_store(W.cfg->state_dir, &W.st.lkg, &a, &d);
+	r = content_load(&W.st.lkg, &a, &d);
 	if (r == 0)
 		r = store_rollback(W.cfg->state_dir, &W.st, cause, reason, now_unix(), &d);
 	pthread_mutex_unlock(&W.lock);
@@ -737,7 +809,7 @@ load_current(void)
 	}
 	if (!W.st.current.present)
 		return;
-	if (worker_content_from_store(W.cfg->state_dir, &W.st.current, &a, &d) == 0) {
+	if (content_load(&W.st.current, &a, &d) == 0) {
 		active_swap(a, 0);
 		logmsg("content %s version %lld loaded", a->name, (long long)a->version);
 		worker_fault_content(a);
@@ -746,8 +818,7 @@ load_current(void)
 	diag_format(&d, why, sizeof(why));
 	logmsg("the installed content version %lld cannot be loaded: %s",
 	       (long long)W.st.current.version, why);
-	if (W.st.lkg.present &&
-	    worker_content_from_store(W.cfg->state_dir, &W.st.lkg, &a, &d) == 0 &&
+	if (W.st.lkg.present && content_load(&W.st.lkg, &a, &d) == 0 &&
 	    store_rollback(W.cfg->state_dir, &W.st, CAUSE_DAMAGED,
 			   "the installed files were damaged", now_unix(), &d) == 0) {
 		active_swap(a, 1);

@@ -131,3 +131,65 @@ def test_unsigned_json_never_parsed(env):
     assert "manifest" in p.stdout + p.stderr, p.stdout + p.stderr
     assert a.apply(v1).returncode == 0
     a.assert_protecting(eicar)
+
+
+def as_other_ward(img, version=b"0.0.9"):
+    """The image as another ward would have written it: the rules section's
+    compiled rule set says another ward version, with both checksums made
+    to fit (the rule set's over its header and payload, the image's)."""
+    off, rules = sections(img)[0]
+    rs = bytearray(rules)
+    assert rs[:8] == b"WARDRSET"
+    rs[12:44] = version.ljust(32, b"\0")
+    # header: magic 8, format 4, version 32, arch 16, payload length 8,
+    # then the SHA-256 of what precedes it and of the payload
+    rs[68:100] = hashlib.sha256(bytes(rs[:68]) + bytes(rs[100:])).digest()
+    img[off + 4:off + 4 + len(rs)] = rs
+    reseal(img)
+    return img
+
+
+def test_image_of_another_ward_compiled_again(env):
+    """After an upgrade the stored image was written by another ward: the
+    agent compiles the stored bundle again (signatures checked, in the
+    sandboxed validator), protects with it, and saves the new image."""
+    a, v1, eicar, _, _ = env
+    assert a.apply(v1).returncode == 0
+    a.stop()
+    path = os.path.join(a.state, "content", "v1.wrs")
+    img = as_other_ward(bytearray(open(path, "rb").read()))
+    open(path, "wb").write(bytes(img))
+    a.start()
+    st = a.assert_protecting(eicar)
+    assert st["content"]["current"]["version"] == 1
+    log = a.read_log()
+    assert "compiled by another ward" in log and "compiled again" in log, log
+    assert b"0.0.9" not in open(path, "rb").read()
+    # The next start loads the saved image as it is.
+    a.stop()
+    a.start()
+    a.assert_protecting(eicar)
+    assert a.read_log().count("compiled again") == log.count("compiled again")
+
+
+def test_image_of_another_ward_with_a_forged_bundle(env):
+    """The same, with the stored bundle replaced by one the trusted keys did
+    not sign: it is refused, and the agent says so instead of using it."""
+    a, v1, eicar, _, tmp = env
+    assert a.apply(v1).returncode == 0
+    a.stop()
+    store = os.path.join(a.state, "content")
+    path = os.path.join(store, "v1.wrs")
+    img = as_other_ward(bytearray(open(path, "rb").read()))
+    open(path, "wb").write(bytes(img))
+    stranger = Keys(a.ward, str(tmp / "keys3")).make("stranger")
+    forged = str(tmp / "forged.wbundle")
+    assert a.ward.run("content", "build", DEFAULT_SRC, "-o", forged).returncode == 0
+    assert a.ward.run("content", "sign", forged, "--key", stranger[0]).returncode == 0
+    open(os.path.join(store, "v1.wbundle"), "wb").write(open(forged, "rb").read())
+    a.start()
+    a.wait_for(lambda st: "compiling it again failed" in a.read_log(), timeout=20,
+               what="the refusal of the forged bundle")
+    assert "signature" in a.read_log()
+    p = a.agent("scan", eicar)
+    assert "EICAR_Test_File FOUND" not in p.stdout, p.stdout
