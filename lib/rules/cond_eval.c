@@ -23,7 +23,9 @@
  *   - `N of`: N undefined means all, N == 0 means none, else found >= N;
  *   - for loops: an undefined body counts as false; an undefined N means
  *     all; a range loop with no iteration (empty or undefined bounds) is
- *     false whatever its quantifier; otherwise all/any/none/N as written.
+ *     false whatever its quantifier, and so is a loop over a module's
+ *     array or dictionary that is empty or undefined; otherwise
+ *     all/any/none/N as written.
  */
 #include "rules/cond.h"
 #include "modules/module.h"
@@ -477,10 +479,21 @@ ev_loop(struct ev *e, uint8_t op, int base, size_t end)
 	} else {
 		if (rbuf_u8(&e->b, &q) != 0 || rbuf_u8(&e->b, &slot) != 0)
 			return WARD_EVERIFY;
-		if ((r = ev_pop(e, base, &hi)) != 0 || (r = ev_pop(e, base, &lo)) != 0)
+		if ((r = ev_pop(e, base, &hi)) != 0 ||
+		    (op == COND_LOOP_RANGE && (r = ev_pop(e, base, &lo)) != 0))
 			return r;
 		if (q == COND_Q_EXPR && (r = ev_pop(e, base, &n)) != 0)
 			return r;
+		if (op == COND_LOOP_ITEMS) {
+			/* Positions 0 .. count - 1; no item for an undefined count
+			 * (YARA: an undefined array iterates as an empty one). */
+			lo = ev_int(0);
+			if (hi.undef || hi.is_str || hi.i <= 0)
+				hi = ev_undef();
+			else
+				hi.i =
+				    (hi.i > WARD_MAX_LOOP_ITEMS ? WARD_MAX_LOOP_ITEMS : hi.i) - 1;
+		}
 	}
 	if (rbuf_u32(&e->b, &len) != 0 || len > end - e->b.off)
 		return WARD_EVERIFY;
@@ -523,7 +536,7 @@ ev_loop(struct ev *e, uint8_t op, int base, size_t end)
 	e->b.off = body + len;
 	if (decided >= 0)
 		return ev_push(e, ev_int(decided));
-	if (op == COND_LOOP_RANGE && total == 0)
+	if (op != COND_LOOP_OF && total == 0)
 		return ev_push(e, ev_int(0));
 	return ev_push(e, ev_int(ev_quant(q, n, found, total, 0)));
 }
@@ -653,11 +666,13 @@ ev_abstract_insn(struct ev *e, uint8_t op, int base, size_t end)
 	}
 	case COND_LOOP_OF:
 	case COND_LOOP_RANGE:
+	case COND_LOOP_ITEMS:
 		if (op == COND_LOOP_OF) {
 			if ((r = ev_set(e, &q, &cnt, &set_off)) != 0)
 				return r;
 		} else if (rbuf_u8(&e->b, &q) != 0 || rbuf_u8(&e->b, &k) != 0 ||
-			   (r = ev_pop(e, base, &t)) != 0 || (r = ev_pop(e, base, &t)) != 0) {
+			   (r = ev_pop(e, base, &t)) != 0 ||
+			   (op == COND_LOOP_RANGE && (r = ev_pop(e, base, &t)) != 0)) {
 			return WARD_EVERIFY;
 		}
 		if (q == COND_Q_EXPR && (r = ev_pop(e, base, &t)) != 0)
@@ -770,6 +785,7 @@ ev_insn(struct ev *e, uint8_t op, int base, size_t end)
 		return ev_of(e, base);
 	case COND_LOOP_OF:
 	case COND_LOOP_RANGE:
+	case COND_LOOP_ITEMS:
 		return ev_loop(e, op, base, end);
 	case COND_NEG:
 	case COND_BNOT:
