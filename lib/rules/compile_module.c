@@ -118,12 +118,13 @@ cc_item(struct cc_ctx *cx, int k, int key)
 	cx->hide_lo = lo;
 	cx->hide_hi = hi;
 	if (r != 0)
-		return r;
+		goto out;
 	wbuf_u8(&cx->w, COND_PUSH_VAR);
 	wbuf_u8(&cx->w, (uint8_t)k);
 	if (key)
 		cc_emit_value(cx, lp->m, lp->mb->key_id);
-	return 0;
+out:
+	return r;
 }
 
 /*
@@ -136,25 +137,30 @@ cc_root(struct cc_ctx *cx, const struct ast *root, const struct module **m,
 	const struct mod_member **members, char *path, size_t pathlen)
 {
 	const struct cc_loop *lp;
-	int k, value;
+	int k, value, r = 0;
 
 	snprintf(path, pathlen, "%s", root->name);
 	if ((k = cc_loop_find(cx, root->name, &value)) >= 0) {
 		lp = &cx->loops[k];
 		if (lp->mb == NULL || lp->mb->elem != MOD_STRUCT ||
-		    (lp->mb->kind == MOD_DICT && !value))
-			return cc_err(cx, root, WARD_ESEMANTIC, "\"%s\" is not a structure",
-				      root->name);
+		    (lp->mb->kind == MOD_DICT && !value)) {
+			r = cc_err(cx, root, WARD_ESEMANTIC, "\"%s\" is not a structure",
+				   root->name);
+			goto out;
+		}
 		*m = lp->m;
 		*members = lp->mb->fields;
-		return cc_item(cx, k, value);
+		r = cc_item(cx, k, value);
+		goto out;
 	}
 	if ((*m = mod_find(root->name)) == NULL)
-		return cc_err(cx, root, WARD_ESEMANTIC, "invalid expression%s", "");
-	if (!cx->c->imported[(*m)->id])
-		return cc_err(cx, root, WARD_EUNDEFINED, "undefined identifier \"%s\"", root->name);
-	*members = (*m)->members;
-	return 0;
+		r = cc_err(cx, root, WARD_ESEMANTIC, "invalid expression%s", "");
+	else if (!cx->c->imported[(*m)->id])
+		r = cc_err(cx, root, WARD_EUNDEFINED, "undefined identifier \"%s\"", root->name);
+	else
+		*members = (*m)->members;
+out:
+	return r;
 }
 
 static int
@@ -294,16 +300,30 @@ cc_item_var(struct cc_ctx *cx, const struct ast *n, int k, int value, enum cc_ty
 	uint16_t id = key ? mb->key_id : mb->id;
 
 	/* A structure is only ever used through its fields. */
-	if (!key && mb->elem == MOD_STRUCT)
-		return cc_err(cx, n, WARD_ESEMANTIC, "wrong usage of identifier \"%s\"", n->name);
-	if (!cc_value_ok(lp->m, id))
-		return cc_err(cx, n, WARD_ESEMANTIC, "internal error: no value for \"%s\"",
-			      n->name);
+	if (!key && mb->elem == MOD_STRUCT) {
+		r = cc_err(cx, n, WARD_ESEMANTIC, "wrong usage of identifier \"%s\"", n->name);
+		goto out;
+	}
+	if (!cc_value_ok(lp->m, id)) {
+		r = cc_err(cx, n, WARD_ESEMANTIC, "internal error: no value for \"%s\"", n->name);
+		goto out;
+	}
 	if ((r = cc_item(cx, k, mb->kind == MOD_DICT && value)) != 0)
-		return r;
+		goto out;
 	cc_emit_value(cx, lp->m, id);
 	*t = cc_sigtype(lp->m->values[id].ret);
-	return 0;
+out:
+	return r;
+}
+
+/* 1 when the bare name n, the iterable of loop lp, is neither a module nor
+ * a loop's variable (lp's own included): a rule, an external, or nothing. */
+static int
+cc_plain_name(struct cc_ctx *cx, const struct ast *n, const struct cc_loop *lp)
+{
+	return n->op == AST_IDENT && strcmp(n->name, lp->var) != 0 &&
+	       (lp->var2 == NULL || strcmp(n->name, lp->var2) != 0) &&
+	       cc_loop_find(cx, n->name, NULL) < 0 && mod_find(n->name) == NULL;
 }
 
 /*
@@ -325,36 +345,40 @@ cc_items_loop(struct cc_ctx *cx, const struct ast *n)
 		nvars = 2;
 	}
 	if (n->quant == COND_Q_EXPR && (r = cc_want(cx, n->a, CC_INT)) != 0)
-		return r;
+		goto out;
 	while (root->op == AST_MEMBER || root->op == AST_INDEX || root->op == AST_CALL)
 		root = root->a;
-	if (root == n->b && root->op == AST_IDENT && strcmp(root->name, n->name) != 0 &&
-	    (lp.var2 == NULL || strcmp(root->name, lp.var2) != 0) &&
-	    cc_loop_find(cx, root->name, NULL) < 0 && mod_find(root->name) == NULL) {
-		/* A rule or an external (or an undefined name: its error). */
-		if ((r = cc_expr(cx, root, &t)) != 0)
-			return r;
-		return cc_not_iterable(cx, root, root->name);
+	if (cc_plain_name(cx, n->b, &lp)) {
+		/* Its own error if it names nothing; else it is no array. */
+		if ((r = cc_expr(cx, root, &t)) == 0)
+			r = cc_not_iterable(cx, root, root->name);
+		goto out;
 	}
 	if ((r = cc_chain(cx, n->b, &lp, &lp, NULL)) != 0)
-		return r;
-	if (lp.mb->kind == MOD_ARRAY && nvars != 1)
-		return cc_err(cx, root, WARD_ESYNTAX,
-			      "iterator for \"%s\" yields a single item on each iteration, but the "
-			      "loop expects %d",
-			      lp.mb->name, nvars);
-	if (lp.mb->kind == MOD_DICT && nvars != 2)
-		return cc_err(cx, root, WARD_ESYNTAX,
-			      "iterator for \"%s\" yields a key,value pair item on each iteration",
-			      lp.mb->name);
+		goto out;
+	if (lp.mb->kind == MOD_ARRAY && nvars != 1) {
+		r = cc_err(cx, root, WARD_ESYNTAX,
+			   "iterator for \"%s\" yields a single item on each iteration, but the "
+			   "loop expects %d",
+			   lp.mb->name, nvars);
+		goto out;
+	}
+	if (lp.mb->kind == MOD_DICT && nvars != 2) {
+		r = cc_err(cx, root, WARD_ESYNTAX,
+			   "iterator for \"%s\" yields a key,value pair item on each iteration",
+			   lp.mb->name);
+		goto out;
+	}
 	if (!cc_value_ok(lp.m, lp.mb->len_id) ||
-	    (lp.mb->kind == MOD_DICT && !cc_value_ok(lp.m, lp.mb->key_id)))
-		return cc_err(cx, root, WARD_EUNSUPPORTED,
-			      "iterating over \"%s\" is not supported by ward", lp.mb->name);
+	    (lp.mb->kind == MOD_DICT && !cc_value_ok(lp.m, lp.mb->key_id))) {
+		r = cc_err(cx, root, WARD_EUNSUPPORTED,
+			   "iterating over \"%s\" is not supported by ward", lp.mb->name);
+		goto out;
+	}
 	cc_emit_value(cx, lp.m, lp.mb->len_id);
 	slot = cx->nloops;
 	if ((r = cc_loop_enter(cx, n, &lp)) != 0)
-		return r;
+		goto out;
 	wbuf_u8(&cx->w, COND_LOOP_ITEMS);
 	wbuf_u8(&cx->w, (uint8_t)n->quant);
 	wbuf_u8(&cx->w, (uint8_t)slot);
@@ -364,5 +388,6 @@ cc_items_loop(struct cc_ctx *cx, const struct ast *n)
 	cx->nloops--;
 	if (r == 0)
 		wbuf_patch_u32(&cx->w, lenoff, (uint32_t)(cx->w.len - lenoff - 4));
+out:
 	return r;
 }
