@@ -33,7 +33,6 @@
 
 #include <float.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 struct ev_val {
@@ -339,13 +338,15 @@ ev_quant(uint8_t q, struct ev_val n, uint64_t found, uint64_t total, int is_of)
 static int ev_range(struct ev *e, size_t start, size_t end);
 
 /* The signature of COND_MOD_VALUE / COND_MOD_CALL's operands, read: the
- * module, its signature and the letters of what it pops (idx, then args),
- * or NULL. */
+ * module, its signature and the letters of what it pops (idx, then args;
+ * *nl of them), or NULL. */
 static const struct module *
-ev_modsig(struct ev *e, uint8_t op, uint16_t *id, char *letters, size_t len, char *ret)
+ev_modsig(struct ev *e, uint8_t op, uint16_t *id, char *letters, size_t len, size_t *nl, char *ret)
 {
 	const struct module *m;
 	const struct mod_sig *sig;
+	const char *args;
+	size_t ni, na;
 	uint8_t mid;
 
 	if (rbuf_u8(&e->b, &mid) != 0 || rbuf_u16(&e->b, id) != 0 || (m = mod_get(mid)) == NULL)
@@ -353,9 +354,15 @@ ev_modsig(struct ev *e, uint8_t op, uint16_t *id, char *letters, size_t len, cha
 	if (op == COND_MOD_VALUE ? *id == 0 || *id >= m->nvalues : *id == 0 || *id >= m->nfuncs)
 		return NULL;
 	sig = op == COND_MOD_VALUE ? &m->values[*id] : &m->funcs[*id];
-	if ((size_t)snprintf(letters, len, "%s%s", sig->idx != NULL ? sig->idx : "",
-			     op == COND_MOD_CALL && sig->args != NULL ? sig->args : "") >= len)
+	/* Not snprintf: this runs for every module value a loop reads. */
+	args = op == COND_MOD_CALL && sig->args != NULL ? sig->args : "";
+	ni = sig->idx != NULL ? strlen(sig->idx) : 0;
+	na = strlen(args);
+	if (ni + na >= len)
 		return NULL;
+	memcpy(letters, sig->idx != NULL ? sig->idx : "", ni);
+	memcpy(letters + ni, args, na + 1);
+	*nl = ni + na;
 	*ret = sig->ret;
 	return m;
 }
@@ -376,9 +383,8 @@ ev_module(struct ev *e, uint8_t op, int base)
 	size_t n, k;
 	int r, undef = 0;
 
-	if ((m = ev_modsig(e, op, &id, letters, sizeof(letters), &ret)) == NULL)
+	if ((m = ev_modsig(e, op, &id, letters, sizeof(letters), &n, &ret)) == NULL)
 		return WARD_EVERIFY;
-	n = strlen(letters);
 	memset(args, 0, sizeof(args));
 	for (k = n; k-- > 0;) {
 		if ((r = ev_pop(e, base, &a)) != 0)
@@ -652,9 +658,9 @@ ev_abstract_insn(struct ev *e, uint8_t op, int base, size_t end)
 		uint16_t id;
 		size_t n;
 
-		if (ev_modsig(e, op, &id, letters, sizeof(letters), &ret) == NULL)
+		if (ev_modsig(e, op, &id, letters, sizeof(letters), &n, &ret) == NULL)
 			return WARD_EVERIFY;
-		for (n = strlen(letters); n > 0; n--)
+		for (; n > 0; n--)
 			if ((r = ev_pop(e, base, &t)) != 0)
 				return r;
 		v.is_flt = ret == 'f';
