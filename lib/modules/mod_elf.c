@@ -4,9 +4,9 @@
  * The names come from elf's own tables (elf_field_names, elf_array_names,
  * elf_item_names, elf_constants), so that the parser and the module can
  * never disagree on what exists.  Value ids in compiled content:
- * 1 + an elf_field for the header's integers, and ITEM_BASE + array *
+ * 1 + an elf_field for the header's integers, ITEM_BASE + array *
  * ITEM_STRIDE + an elf_item_field for an array item's field (its index
- * on the stack).
+ * on the stack), and COUNT_BASE + array for the number of its items.
  *
  * Must hold: an index below 0 or past what the parse holds is undefined,
  * as in YARA; a file that is not ELF leaves every value undefined.
@@ -19,7 +19,9 @@
 
 #define ITEM_BASE 100
 #define ITEM_STRIDE 32
-#define NVALUES (ITEM_BASE + ELF_NARRAYS * ITEM_STRIDE)
+/* COUNT_BASE + array: how many items the array holds (for ... in loops). */
+#define COUNT_BASE (ITEM_BASE + ELF_NARRAYS * ITEM_STRIDE)
+#define NVALUES (COUNT_BASE + ELF_NARRAYS)
 /* Every name at the top: fields, arrays, constants, and the end. */
 #define NTOP (ELF_NFIELDS + ELF_NARRAYS + 128 + 1)
 
@@ -63,10 +65,12 @@ build(void)
 			    .kind = is_str((enum elf_item_field)f) ? MOD_STR : MOD_INT,
 			    .id = id};
 		}
+		values[COUNT_BASE + a] = (struct mod_sig){'i', "", NULL};
 		top[n++] = (struct mod_member){.name = elf_array_names[i].name,
 					       .kind = MOD_ARRAY,
 					       .elem = MOD_STRUCT,
-					       .fields = items[a]};
+					       .fields = items[a],
+					       .len_id = (uint16_t)(COUNT_BASE + a)};
 	}
 	for (i = 0; i < elf_nconstants && n < NTOP - 1; i++)
 		top[n++] = (struct mod_member){.name = elf_constants[i].name,
@@ -108,6 +112,11 @@ elf_value(void *data, uint16_t id, const struct mod_arg *idx, struct mod_value *
 	out->defined = 0;
 	if (id >= 1 && id < 1 + ELF_NFIELDS) {
 		out->defined = elf_get(e, (enum elf_field)(id - 1), &out->i);
+		return;
+	}
+	if (id >= COUNT_BASE && id < NVALUES) {
+		out->defined = 1;
+		out->i = (int64_t)elf_items(e, (enum elf_array)(id - COUNT_BASE));
 		return;
 	}
 	if (id < ITEM_BASE || id >= NVALUES || idx[0].i < 0)

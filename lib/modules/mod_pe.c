@@ -434,6 +434,60 @@ rest_value(const struct pe_info *p, uint16_t id, const struct mod_arg *idx, stru
 	}
 }
 
+/* The number of items of an array (or of the version_info dictionary) as
+ * YARA counts them — the highest index set plus one — and the dictionary's
+ * keys by position: what `for ... in` loops walk. */
+static void
+count_value(const struct pe_info *p, uint16_t id, const struct mod_arg *idx, struct mod_value *out)
+{
+	const struct pe_import_dll *d;
+	const struct pe_str *key;
+	int64_t i;
+
+	switch (id) {
+	case V_DD_COUNT:
+		set_int(out, (int64_t)pe_data_directory_count(p));
+		break;
+	case V_SEC_COUNT:
+		set_int(out, (int64_t)pe_section_count(p));
+		break;
+	case V_IMP_COUNT:
+		set_int(out, (int64_t)pe_import_dll_count(p, 0));
+		break;
+	case V_IMP_FN_COUNT:
+		/* Numbered across DLLs (pe.h): the items below yara_first are
+		 * holes, undefined in a loop as in YARA. */
+		if ((i = index_of(&idx[0], pe_import_dll_count(p, 0))) >= 0) {
+			d = pe_import_dll(p, 0, (size_t)i);
+			set_int(out, (int64_t)(d->yara_first + d->nfn));
+		}
+		break;
+	case V_DIMP_COUNT:
+		/* Empty in YARA 4.2.3 (pe.h); its functions have no count. */
+		set_int(out, 0);
+		break;
+	case V_EXP_COUNT:
+		set_int(out, (int64_t)pe_export_count(p));
+		break;
+	case V_RES_COUNT:
+		set_int(out, (int64_t)pe_resource_count(p));
+		break;
+	case V_VI_COUNT:
+		set_int(out, (int64_t)pe_version_dict_count(p));
+		break;
+	case V_VI_KEY_AT:
+		if (idx[0].i >= 0 && (key = pe_version_dict_key(p, (size_t)idx[0].i)) != NULL)
+			set_str(out, key);
+		break;
+	case V_VIL_COUNT:
+		set_int(out, (int64_t)pe_version_info_count(p));
+		break;
+	case V_SIG_COUNT:
+		set_int(out, (int64_t)pe_signature_count(p));
+		break;
+	}
+}
+
 static void
 pe_value(void *data, uint16_t id, const struct mod_arg *idx, struct mod_value *out)
 {
@@ -486,6 +540,8 @@ pe_value(void *data, uint16_t id, const struct mod_arg *idx, struct mod_value *o
 	} else if (id >= V_RES_RVA && id <= V_RES_LANGUAGE_STRING) {
 		if ((i = index_of(&idx[0], pe_resource_count(p))) >= 0)
 			resource_value(pe_resource(p, (size_t)i), id, out);
+	} else if (id >= V_DD_COUNT) {
+		count_value(p, id, idx, out);
 	} else {
 		rest_value(p, id, idx, out);
 	}

@@ -125,6 +125,21 @@ enum {
 	V_SIG_SERIAL,
 	V_SIG_NOT_BEFORE,
 	V_SIG_NOT_AFTER,
+	/* `for ... in` loops: how many items each array (and the version_info
+	 * dictionary) holds as YARA counts them, and the dictionary's keys by
+	 * position */
+	V_DD_COUNT,
+	V_SEC_COUNT,
+	V_IMP_COUNT,
+	V_IMP_FN_COUNT,
+	V_DIMP_COUNT,
+	V_DIMP_FN_COUNT,
+	V_EXP_COUNT,
+	V_RES_COUNT,
+	V_VI_COUNT,
+	V_VI_KEY_AT,
+	V_VIL_COUNT,
+	V_SIG_COUNT,
 	NVALUES
 };
 

@@ -54,6 +54,13 @@ const struct mod_sig mod_pe_values[NVALUES] = {
     [V_SIG_VERSION] = I1,
     [V_SIG_ALGORITHM... V_SIG_SERIAL] = S1,
     [V_SIG_NOT_BEFORE... V_SIG_NOT_AFTER] = I1,
+    [V_DD_COUNT... V_IMP_COUNT] = I0,
+    [V_IMP_FN_COUNT] = I1,
+    [V_DIMP_COUNT] = I0,
+    [V_DIMP_FN_COUNT] = I1,
+    [V_EXP_COUNT... V_VI_COUNT] = I0,
+    [V_VI_KEY_AT] = S1,
+    [V_VIL_COUNT... V_SIG_COUNT] = I0,
 };
 
 const struct mod_sig mod_pe_funcs[NFUNCS] = {
@@ -104,9 +111,9 @@ const struct mod_sig mod_pe_funcs[NFUNCS] = {
 	{                                                                                          \
 		.name = n, .kind = MOD_STRUCT, .fields = f                                         \
 	}
-#define ARRAY(n, f)                                                                                \
+#define ARRAY(n, f, len)                                                                           \
 	{                                                                                          \
-		.name = n, .kind = MOD_ARRAY, .elem = MOD_STRUCT, .fields = f                      \
+		.name = n, .kind = MOD_ARRAY, .elem = MOD_STRUCT, .fields = f, .len_id = len       \
 	}
 
 static const struct mod_member linker_version[] = {
@@ -144,7 +151,7 @@ static const struct mod_member imp_functions[] = {
 static const struct mod_member import_details[] = {
     STR("library_name", V_IMP_LIBRARY_NAME),
     INT("number_of_functions", V_IMP_NUMBER_OF_FUNCTIONS),
-    ARRAY("functions", imp_functions),
+    ARRAY("functions", imp_functions, V_IMP_FN_COUNT),
     {.name = NULL},
 };
 /* YARA 4.2.3 spells this one "number_of_function". */
@@ -153,7 +160,7 @@ static const struct mod_member dimp_functions[] = {
 static const struct mod_member delay_import_details[] = {
     STR("library_name", V_DIMP_LIBRARY_NAME),
     INT("number_of_function", V_DIMP_NUMBER_OF_FUNCTION),
-    ARRAY("functions", dimp_functions),
+    ARRAY("functions", dimp_functions, V_DIMP_FN_COUNT),
     {.name = NULL},
 };
 
@@ -237,8 +244,13 @@ const struct mod_member mod_pe_fields[] = {
     INT("image_base", V_IMAGE_BASE),
     INT("number_of_rva_and_sizes", V_NUMBER_OF_RVA_AND_SIZES),
     INT("number_of_version_infos", V_NUMBER_OF_VERSION_INFOS),
-    {.name = "version_info", .kind = MOD_DICT, .elem = MOD_STR, .id = V_VERSION_INFO},
-    ARRAY("version_info_list", version_info_list),
+    {.name = "version_info",
+     .kind = MOD_DICT,
+     .elem = MOD_STR,
+     .id = V_VERSION_INFO,
+     .len_id = V_VI_COUNT,
+     .key_id = V_VI_KEY_AT},
+    ARRAY("version_info_list", version_info_list, V_VIL_COUNT),
     INT("opthdr_magic", V_OPTHDR_MAGIC),
     INT("size_of_code", V_SIZE_OF_CODE),
     INT("size_of_initialized_data", V_SIZE_OF_INITIALIZED_DATA),
@@ -263,8 +275,8 @@ const struct mod_member mod_pe_fields[] = {
     INT("size_of_heap_reserve", V_SIZE_OF_HEAP_RESERVE),
     INT("size_of_heap_commit", V_SIZE_OF_HEAP_COMMIT),
     INT("loader_flags", V_LOADER_FLAGS),
-    ARRAY("data_directories", data_directories),
-    ARRAY("sections", sections),
+    ARRAY("data_directories", data_directories, V_DD_COUNT),
+    ARRAY("sections", sections, V_SEC_COUNT),
     STRUCT("overlay", overlay),
     STRUCT("rich_signature", rich_signature),
     FUNC("imphash", imphash_f),
@@ -284,15 +296,15 @@ const struct mod_member mod_pe_fields[] = {
     INT("number_of_exports", V_NUMBER_OF_EXPORTS),
     STR("dll_name", V_DLL_NAME),
     INT("export_timestamp", V_EXPORT_TIMESTAMP),
-    ARRAY("export_details", export_details),
-    ARRAY("import_details", import_details),
-    ARRAY("delay_import_details", delay_import_details),
+    ARRAY("export_details", export_details, V_EXP_COUNT),
+    ARRAY("import_details", import_details, V_IMP_COUNT),
+    ARRAY("delay_import_details", delay_import_details, V_DIMP_COUNT),
     INT("resource_timestamp", V_RESOURCE_TIMESTAMP),
     STRUCT("resource_version", resource_version),
-    ARRAY("resources", resources),
+    ARRAY("resources", resources, V_RES_COUNT),
     INT("number_of_resources", V_NUMBER_OF_RESOURCES),
     STR("pdb_path", V_PDB_PATH),
-    ARRAY("signatures", signatures),
+    ARRAY("signatures", signatures, V_SIG_COUNT),
     INT("number_of_signatures", V_NUMBER_OF_SIGNATURES),
     FUNC("rva_to_offset", rva_to_offset_f),
 };

@@ -69,9 +69,19 @@ struct mod_member {
 	enum mod_kind elem; /* ARRAY, DICT: MOD_INT, MOD_FLOAT, MOD_STR or MOD_STRUCT */
 	const struct mod_member *fields; /* STRUCT, or ARRAY/DICT of STRUCT */
 	uint16_t id;			 /* a value (INT, FLOAT, STR, or ARRAY/DICT of those) */
-	const uint16_t *funcs;		 /* FUNC: ids of its overloads, 0-terminated */
-	int64_t value;			 /* CONST */
-	double fvalue;			 /* CONST with elem MOD_FLOAT (math.MEAN_BYTES) */
+	/* ARRAY, DICT: the value (an integer, with the indexes on the way to
+	 * it) that is its number of items as YARA counts them — its highest
+	 * index plus one, for an array — for `for ... in` loops over it;
+	 * undefined when the array itself is (an index on its way is out of
+	 * range, the file is not the module's format). */
+	uint16_t len_id;
+	/* DICT: the value (a string, with the indexes on the way and then a
+	 * position below len_id's) that is the key at that position, in the
+	 * order YARA keeps them (where each key was first set). */
+	uint16_t key_id;
+	const uint16_t *funcs; /* FUNC: ids of its overloads, 0-terminated */
+	int64_t value;	       /* CONST */
+	double fvalue;	       /* CONST with elem MOD_FLOAT (math.MEAN_BYTES) */
 };
 
 /* A value for one file, as the interpreter takes it. */

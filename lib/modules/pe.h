@@ -213,11 +213,18 @@ void pe_resource_version(const struct pe_info *p, uint16_t *major, uint16_t *min
 size_t pe_version_info_count(const struct pe_info *p);
 const struct pe_version_entry *pe_version_info(const struct pe_info *p, size_t i);
 struct pe_str pe_version_info_lookup(const struct pe_info *p, const char *key);
+/* version_info as YARA's dictionary keeps it, for `for k, v in
+ * pe.version_info`: its keys each once, where each was first set; the key
+ * at position i (NULL past the end). */
+size_t pe_version_dict_count(const struct pe_info *p);
+const struct pe_str *pe_version_dict_key(const struct pe_info *p, size_t i);
 
 /* number_of_signatures (PE_UNDEFINED when the file has no security
  * directory entry) and signatures[i]; signatures[i].valid_on(ts). */
 int64_t pe_number_of_signatures(const struct pe_info *p);
 const struct pe_signature *pe_signature(const struct pe_info *p, size_t i);
+/* How many signatures[] lists (0 when number_of_signatures is undefined). */
+size_t pe_signature_count(const struct pe_info *p);
 int64_t pe_signature_valid_on(const struct pe_signature *s, int64_t timestamp);
 
 /* --- Queries (YARA's module functions); PE_UNDEFINED as YARA. --- */

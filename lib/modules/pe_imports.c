@@ -395,109 +395,130 @@ out:
 	return r;
 }
 
-/* The lists flags names. */
+/*
+ * What one of YARA's imports() forms asks: which DLLs (by name without
+ * case, or by a regular expression matching at least one byte of the C
+ * string), and of their functions which (by name without case, by
+ * ordinal, by regular expression, or every one: fn NULL).
+ */
+struct imp_query {
+	int (*dll)(const struct imp_query *q, const struct pe_import_dll *d);
+	int (*fn)(const struct imp_query *q, const struct pe_import_fn *f);
+	const char *dll_name, *fn_name;
+	int64_t ordinal;
+	pe_match_fn dll_re, fn_re;
+	void *dll_arg, *fn_arg;
+};
+
 static int
-in_flags(int64_t flags, int delayed)
+dll_by_name(const struct imp_query *q, const struct pe_import_dll *d)
 {
-	return (flags & (delayed ? PE_IMPORT_DELAYED : PE_IMPORT_STANDARD)) != 0;
+	return strcasecmp(d->name.p, q->dll_name) == 0;
+}
+
+static int
+dll_by_re(const struct imp_query *q, const struct pe_import_dll *d)
+{
+	return q->dll_re(q->dll_arg, d->name.p, strlen(d->name.p)) > 0;
+}
+
+static int
+fn_by_name(const struct imp_query *q, const struct pe_import_fn *f)
+{
+	return strcasecmp(f->name.p, q->fn_name) == 0;
+}
+
+static int
+fn_by_ordinal(const struct imp_query *q, const struct pe_import_fn *f)
+{
+	return f->has_ordinal && (uint64_t)f->ordinal == (uint64_t)q->ordinal;
+}
+
+static int
+fn_by_re(const struct imp_query *q, const struct pe_import_fn *f)
+{
+	return q->fn_re(q->fn_arg, f->name.p, strlen(f->name.p)) > 0;
+}
+
+/* How many functions of the lists flags names (standard, delay-load) the
+ * query takes, or PE_UNDEFINED for a file that is not a PE.  first: stop at
+ * the first (the forms that answer 1 or 0). */
+static int64_t
+imports_walk(const struct pe_info *p, int64_t flags, const struct imp_query *q, int first)
+{
+	int64_t n = 0;
+	size_t i, j;
+	int del;
+
+	if (p == NULL) {
+		n = PE_UNDEFINED;
+		goto out;
+	}
+	for (del = 0; del < 2; del++) {
+		const struct pe_import_list *l = del ? &p->delay : &p->imp;
+
+		if ((flags & (del ? PE_IMPORT_DELAYED : PE_IMPORT_STANDARD)) == 0)
+			continue;
+		for (i = 0; i < l->ndll; i++) {
+			const struct pe_import_dll *d = &l->dll[i];
+
+			if (!q->dll(q, d))
+				continue;
+			if (q->fn == NULL) {
+				n += (int64_t)d->nfn;
+				continue;
+			}
+			for (j = 0; j < d->nfn; j++) {
+				if (!q->fn(q, &d->fn[j]))
+					continue;
+				n++;
+				if (first)
+					goto out;
+			}
+		}
+	}
+out:
+	return n;
 }
 
 int64_t
 pe_imports_fn(const struct pe_info *p, int64_t flags, const char *dll, const char *fn)
 {
-	size_t i, j;
-	int del;
+	const struct imp_query q = {
+	    .dll = dll_by_name, .fn = fn_by_name, .dll_name = dll, .fn_name = fn};
 
-	if (p == NULL)
-		return PE_UNDEFINED;
-	for (del = 0; del < 2; del++) {
-		const struct pe_import_list *l = del ? &p->delay : &p->imp;
-
-		if (!in_flags(flags, del))
-			continue;
-		for (i = 0; i < l->ndll; i++) {
-			if (strcasecmp(l->dll[i].name.p, dll) != 0)
-				continue;
-			for (j = 0; j < l->dll[i].nfn; j++)
-				if (strcasecmp(l->dll[i].fn[j].name.p, fn) == 0)
-					return 1;
-		}
-	}
-	return 0;
+	return imports_walk(p, flags, &q, 1);
 }
 
 int64_t
 pe_imports_ordinal(const struct pe_info *p, int64_t flags, const char *dll, int64_t ordinal)
 {
-	size_t i, j;
-	int del;
+	const struct imp_query q = {
+	    .dll = dll_by_name, .fn = fn_by_ordinal, .dll_name = dll, .ordinal = ordinal};
 
-	if (p == NULL)
-		return PE_UNDEFINED;
-	for (del = 0; del < 2; del++) {
-		const struct pe_import_list *l = del ? &p->delay : &p->imp;
-
-		if (!in_flags(flags, del))
-			continue;
-		for (i = 0; i < l->ndll; i++) {
-			if (strcasecmp(l->dll[i].name.p, dll) != 0)
-				continue;
-			for (j = 0; j < l->dll[i].nfn; j++)
-				if (l->dll[i].fn[j].has_ordinal &&
-				    (uint64_t)l->dll[i].fn[j].ordinal == (uint64_t)ordinal)
-					return 1;
-		}
-	}
-	return 0;
+	return imports_walk(p, flags, &q, 1);
 }
 
 int64_t
 pe_imports_dll(const struct pe_info *p, int64_t flags, const char *dll)
 {
-	int64_t n = 0;
-	size_t i;
-	int del;
+	const struct imp_query q = {.dll = dll_by_name, .dll_name = dll};
 
-	if (p == NULL)
-		return PE_UNDEFINED;
-	for (del = 0; del < 2; del++) {
-		const struct pe_import_list *l = del ? &p->delay : &p->imp;
-
-		if (!in_flags(flags, del))
-			continue;
-		for (i = 0; i < l->ndll; i++)
-			if (strcasecmp(l->dll[i].name.p, dll) == 0)
-				n += (int64_t)l->dll[i].nfn;
-	}
-	return n;
+	return imports_walk(p, flags, &q, 0);
 }
 
 int64_t
 pe_imports_regex(const struct pe_info *p, int64_t flags, pe_match_fn dll_re, void *dll_arg,
 		 pe_match_fn fn_re, void *fn_arg)
 {
-	int64_t n = 0;
-	size_t i, j;
-	int del;
+	/* YARA matches the C strings and counts only a match of at least one
+	 * byte. */
+	const struct imp_query q = {.dll = dll_by_re,
+				    .fn = fn_by_re,
+				    .dll_re = dll_re,
+				    .fn_re = fn_re,
+				    .dll_arg = dll_arg,
+				    .fn_arg = fn_arg};
 
-	if (p == NULL)
-		return PE_UNDEFINED;
-	for (del = 0; del < 2; del++) {
-		const struct pe_import_list *l = del ? &p->delay : &p->imp;
-
-		if (!in_flags(flags, del))
-			continue;
-		for (i = 0; i < l->ndll; i++) {
-			const struct pe_import_dll *d = &l->dll[i];
-
-			/* YARA matches the C strings and counts only a
-			 * match of at least one byte. */
-			if (dll_re(dll_arg, d->name.p, strlen(d->name.p)) <= 0)
-				continue;
-			for (j = 0; j < d->nfn; j++)
-				if (fn_re(fn_arg, d->fn[j].name.p, strlen(d->fn[j].name.p)) > 0)
-					n++;
-		}
-	}
-	return n;
+	return imports_walk(p, flags, &q, 0);
 }

@@ -66,6 +66,9 @@ struct pe_info {
 
 	size_t nver, vercap;
 	struct pe_version_entry *ver;
+	/* version_info as YARA's dictionary: the entries of ver where each
+	 * key was first set, in file order. */
+	size_t *vdict, nvdict;
 	uint64_t ver_steps; /* version-info records walked, all resources */
 };
 

@@ -13,6 +13,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define RES_DIR_SIZE 16
@@ -152,6 +153,62 @@ add_version(struct pe_info *p, const char *key, const char *value)
 	}
 	p->nver++;
 	return 0;
+}
+
+struct vkey {
+	const char *key;
+	size_t i;
+};
+
+static int
+vkey_cmp(const void *a, const void *b)
+{
+	const struct vkey *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c != 0 ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int
+index_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * version_info as YARA's dictionary holds it: a key set again keeps the
+ * place where it was first set (its value is the last one set, which
+ * pe_version_info_lookup finds).  Sorting the keys keeps this O(n log n)
+ * in the WARD_MAX_PE_VERSION_INFOS entries, whatever a file repeats.
+ */
+static int
+version_dict(struct pe_info *p)
+{
+	struct vkey *k = NULL;
+	size_t i;
+	int r = 0;
+
+	if (p->nver == 0)
+		goto out;
+	if ((k = ward_calloc(p->nver, sizeof(*k))) == NULL ||
+	    (p->vdict = ward_calloc(p->nver, sizeof(*p->vdict))) == NULL) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < p->nver; i++) {
+		k[i].key = p->ver[i].key.p;
+		k[i].i = i;
+	}
+	qsort(k, p->nver, sizeof(*k), vkey_cmp);
+	for (i = 0; i < p->nver; i++)
+		if (i == 0 || strcmp(k[i - 1].key, k[i].key) != 0)
+			p->vdict[p->nvdict++] = k[i].i;
+	qsort(p->vdict, p->nvdict, sizeof(*p->vdict), index_cmp);
+out:
+	ward_free(k);
+	return r;
 }
 
 /* A record at off: its Length (0 when not all its header is in the file). */
@@ -318,7 +375,7 @@ pe_parse_resources(struct pe_info *p, struct freader *f)
 	uint32_t va, size, ts;
 	uint16_t major, minor;
 	int64_t off;
-	int result;
+	int result, r;
 
 	memset(&w, 0, sizeof(w));
 	if (pe_dir_entry(p, f, PE_DIR_RESOURCE, &va, &size) != 0 || va == 0)
@@ -337,7 +394,9 @@ pe_parse_resources(struct pe_info *p, struct freader *f)
 	w.f = f;
 	w.base = (uint64_t)off;
 	w.type = w.id = w.lang = -1;
-	return walk_dir(&w, w.base, 0, -1, -1, -1, &result);
+	if ((r = walk_dir(&w, w.base, 0, -1, -1, -1, &result)) != 0)
+		return r;
+	return version_dict(p);
 }
 
 void
@@ -356,6 +415,7 @@ pe_resources_free(struct pe_info *p)
 		pe_str_free(&p->ver[i].value);
 	}
 	ward_free(p->ver);
+	ward_free(p->vdict);
 }
 
 size_t
@@ -408,6 +468,18 @@ pe_version_info_lookup(const struct pe_info *p, const char *key)
 		if (strcmp(p->ver[i - 1].key.p, key) == 0)
 			return p->ver[i - 1].value;
 	return none;
+}
+
+size_t
+pe_version_dict_count(const struct pe_info *p)
+{
+	return p != NULL ? p->nvdict : 0;
+}
+
+const struct pe_str *
+pe_version_dict_key(const struct pe_info *p, size_t i)
+{
+	return p != NULL && i < p->nvdict ? &p->ver[p->vdict[i]].key : NULL;
 }
 
 int64_t

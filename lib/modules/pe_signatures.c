@@ -262,6 +262,12 @@ pe_signature(const struct pe_info *p, size_t i)
 	return p != NULL && i < p->nsig ? &p->sig[i] : NULL;
 }
 
+size_t
+pe_signature_count(const struct pe_info *p)
+{
+	return p != NULL ? p->nsig : 0;
+}
+
 int64_t
 pe_signature_valid_on(const struct pe_signature *s, int64_t timestamp)
 {

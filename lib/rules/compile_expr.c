@@ -18,12 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int cc_expr(struct cc_ctx *cx, const struct ast *n, enum cc_type *t);
-
-static int cc_err(struct cc_ctx *cx, const struct ast *n, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
+int
 cc_err(struct cc_ctx *cx, const struct ast *n, int err, const char *fmt, ...)
 {
 	char msg[256];
@@ -41,6 +36,35 @@ cc_opname(int tok)
 	return lexer_tokname((enum tok_type)tok);
 }
 
+/* 1 if loop lp has a variable named name. */
+static int
+cc_loop_has(const struct cc_loop *lp, const char *name)
+{
+	return name != NULL && ((lp->var != NULL && strcmp(lp->var, name) == 0) ||
+				(lp->var2 != NULL && strcmp(lp->var2, name) == 0));
+}
+
+static int
+cc_loop_visible(const struct cc_ctx *cx, int k)
+{
+	return k < cx->hide_lo || k >= cx->hide_hi;
+}
+
+int
+cc_loop_find(const struct cc_ctx *cx, const char *name, int *value)
+{
+	int k;
+
+	for (k = cx->nloops - 1; k >= 0; k--) {
+		if (!cc_loop_visible(cx, k) || !cc_loop_has(&cx->loops[k], name))
+			continue;
+		if (value != NULL)
+			*value = cx->loops[k].var2 != NULL && strcmp(cx->loops[k].var2, name) == 0;
+		return k;
+	}
+	return -1;
+}
+
 /* Resolves a string reference ("$a", "#a", "@a", "!a", or anonymous). */
 static int
 cc_string(struct cc_ctx *cx, const struct ast *n, uint32_t *idx)
@@ -52,7 +76,7 @@ cc_string(struct cc_ctx *cx, const struct ast *n, uint32_t *idx)
 
 	if (*name == '\0') {
 		for (k = 0; k < cx->nloops; k++)
-			if (cx->loops[k].is_of) {
+			if (cx->loops[k].is_of && cc_loop_visible(cx, k)) {
 				*idx = COND_STR_CURRENT;
 				return 0;
 			}
@@ -135,7 +159,7 @@ out:
 	return r;
 }
 
-static int
+int
 cc_want(struct cc_ctx *cx, const struct ast *n, enum cc_type want)
 {
 	enum cc_type t;
@@ -152,7 +176,7 @@ cc_want(struct cc_ctx *cx, const struct ast *n, enum cc_type want)
 }
 
 /* Emits n coerced to a boolean (integers as-is, strings: non-empty). */
-static int
+int
 cc_bool(struct cc_ctx *cx, const struct ast *n)
 {
 	enum cc_type t;
@@ -179,31 +203,38 @@ cc_emit_set(struct cc_ctx *cx, enum cond_op op, int quant, const uint32_t *v, ui
 		wbuf_u32(&cx->w, v[i]);
 }
 
-static int
-cc_loop_enter(struct cc_ctx *cx, const struct ast *n, int is_of, const char *var)
+int
+cc_loop_enter(struct cc_ctx *cx, const struct ast *n, const struct cc_loop *lp)
 {
 	int k;
 
 	if (cx->nloops >= WARD_MAX_LOOP_DEPTH)
 		return cc_err(cx, n, WARD_ELIMIT, "loop nesting limit exceeded%s", "");
+	if (lp->var != NULL && lp->var2 != NULL && strcmp(lp->var, lp->var2) == 0)
+		return cc_err(cx, n, WARD_EDUPLICATE, "duplicated loop identifier \"%s\"",
+			      lp->var2);
 	for (k = 0; k < cx->nloops; k++) {
-		if (is_of && cx->loops[k].is_of)
+		if (lp->is_of && cx->loops[k].is_of)
 			return cc_err(cx, n, WARD_ESEMANTIC,
 				      "'for <quantifier> of <string set>' loops can't be nested%s",
 				      "");
-		if (var != NULL && cx->loops[k].var != NULL && strcmp(cx->loops[k].var, var) == 0)
+		if (!cc_loop_visible(cx, k))
+			continue;
+		if (cc_loop_has(&cx->loops[k], lp->var))
 			return cc_err(cx, n, WARD_EDUPLICATE, "duplicated loop identifier \"%s\"",
-				      var);
+				      lp->var);
+		if (cc_loop_has(&cx->loops[k], lp->var2))
+			return cc_err(cx, n, WARD_EDUPLICATE, "duplicated loop identifier \"%s\"",
+				      lp->var2);
 	}
-	cx->loops[cx->nloops].is_of = is_of;
-	cx->loops[cx->nloops].var = var;
-	cx->nloops++;
+	cx->loops[cx->nloops++] = *lp;
 	return 0;
 }
 
 static int
 cc_of(struct cc_ctx *cx, const struct ast *n)
 {
+	const struct cc_loop of = {.is_of = 1};
 	uint32_t *v = NULL, nv = 0;
 	size_t lenoff;
 	int r;
@@ -216,7 +247,7 @@ cc_of(struct cc_ctx *cx, const struct ast *n)
 		cc_emit_set(cx, COND_OF, n->quant, v, nv);
 		goto out;
 	}
-	if ((r = cc_loop_enter(cx, n, 1, NULL)) != 0)
+	if ((r = cc_loop_enter(cx, n, &of)) != 0)
 		goto out;
 	cc_emit_set(cx, COND_LOOP_OF, n->quant, v, nv);
 	lenoff = cx->w.len;
@@ -238,6 +269,7 @@ out:
 static int
 cc_range_loop(struct cc_ctx *cx, const struct ast *n)
 {
+	const struct cc_loop range = {.var = n->name};
 	size_t lenoff;
 	int r, slot;
 
@@ -246,7 +278,7 @@ cc_range_loop(struct cc_ctx *cx, const struct ast *n)
 	if ((r = cc_want(cx, n->b, CC_INT)) != 0 || (r = cc_want(cx, n->c, CC_INT)) != 0)
 		return r;
 	slot = cx->nloops;
-	if ((r = cc_loop_enter(cx, n, 0, n->name)) != 0)
+	if ((r = cc_loop_enter(cx, n, &range)) != 0)
 		return r;
 	wbuf_u8(&cx->w, COND_LOOP_RANGE);
 	wbuf_u8(&cx->w, (uint8_t)n->quant);
@@ -266,15 +298,15 @@ cc_ident(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 	const struct ruleset *rs = cx->c->rs;
 	int64_t ri;
 	uint32_t i;
-	int k;
+	int k, value;
 
-	for (k = cx->nloops - 1; k >= 0; k--) {
-		if (cx->loops[k].var != NULL && strcmp(cx->loops[k].var, n->name) == 0) {
-			wbuf_u8(&cx->w, COND_PUSH_VAR);
-			wbuf_u8(&cx->w, (uint8_t)k);
-			*t = CC_INT;
-			return 0;
-		}
+	if ((k = cc_loop_find(cx, n->name, &value)) >= 0) {
+		if (cx->loops[k].mb != NULL)
+			return cc_item_var(cx, n, k, value, t);
+		wbuf_u8(&cx->w, COND_PUSH_VAR);
+		wbuf_u8(&cx->w, (uint8_t)k);
+		*t = CC_INT;
+		return 0;
 	}
 	if ((ri = cc_find_rule(cx->c, n->name)) >= 0) {
 		cond_emit_op_u32(&cx->w, COND_PUSH_RULE, (uint32_t)ri);
@@ -545,7 +577,7 @@ cc_bin(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 
 /* Compiles the regexp source of n (AST_MATCHES, AST_REGEX) into the rule
  * set's regexps: *idx its index. */
-static int
+int
 cc_regex(struct cc_ctx *cx, const struct ast *n, uint32_t *idx)
 {
 	struct rules_compiler *c = cx->c;
@@ -587,166 +619,6 @@ cc_matches(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 		return r;
 	cond_emit_op_u32(&cx->w, COND_MATCHES, re);
 	*t = CC_BOOL;
-	return 0;
-}
-
-/* The cc_type of a signature letter. */
-static enum cc_type
-cc_sigtype(char c)
-{
-	return c == 'f' ? CC_FLOAT : c == 's' ? CC_STR : CC_INT;
-}
-
-/*
- * The call of function mb (named at name) of module m (its indexes are on
- * the stack):
- * the overload whose arguments have the types of call's, as yara chooses
- * it; its arguments compiled in order.
- */
-static int
-cc_module_call(struct cc_ctx *cx, const struct module *m, const struct mod_member *mb,
-	       const struct ast *name, const struct ast *call, enum cc_type *t)
-{
-	char have[MOD_MAX_ARGS + 1];
-	enum cc_type at;
-	uint32_t k, re = 0;
-	const uint16_t *f;
-	int r;
-
-	/* The arguments' types decide the overload: compile them once, and
-	 * keep the code when an overload takes them. */
-	for (k = 0; k < call->nargs; k++) {
-		if (call->args[k]->op == AST_REGEX) {
-			if ((r = cc_regex(cx, call->args[k], &re)) != 0)
-				return r;
-			cond_emit_op_u32(&cx->w, COND_PUSH_REGEX, re);
-			have[k] = 'r';
-			continue;
-		}
-		if ((r = cc_expr(cx, call->args[k], &at)) != 0)
-			return r;
-		have[k] = at == CC_FLOAT ? 'f' : at == CC_STR ? 's' : at == CC_BOOL ? 'b' : 'i';
-	}
-	have[call->nargs] = '\0';
-	for (f = mb->funcs; f != NULL && *f != 0; f++) {
-		const struct mod_sig *sig;
-
-		if (*f >= m->nfuncs)
-			continue;
-		sig = &m->funcs[*f];
-		if (strcmp(sig->args != NULL ? sig->args : "", have) != 0)
-			continue;
-		wbuf_u8(&cx->w, COND_MOD_CALL);
-		wbuf_u8(&cx->w, (uint8_t)m->id);
-		wbuf_u16(&cx->w, *f);
-		*t = cc_sigtype(sig->ret);
-		return 0;
-	}
-	return cc_err(cx, name, WARD_ESEMANTIC, "wrong arguments for function \"%s\"", mb->name);
-}
-
-/* The longest chain of names, indexes and a call after a module's name. */
-#define CC_MOD_STEPS 16
-
-/*
- * A module's value, constant or function: `math.entropy(0, filesize)`,
- * `pe.sections[i].name`, `pe.MACHINE_I386`.  The chain is resolved
- * against the module's names from its root; the indexes are compiled in
- * order, then the arguments, then the instruction.  The module must have
- * been imported.
- */
-static int
-cc_module(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
-{
-	const struct ast *steps[CC_MOD_STEPS], *root = n;
-	const struct mod_member *members, *mb = NULL;
-	const struct module *m;
-	const struct mod_sig *sig;
-	char path[256];
-	size_t nsteps = 0, k, plen;
-	int r;
-
-	while (root->op == AST_MEMBER || root->op == AST_INDEX || root->op == AST_CALL) {
-		if (nsteps == CC_MOD_STEPS)
-			return cc_err(cx, n, WARD_ELIMIT, "module expression too long%s", "");
-		steps[nsteps++] = root;
-		root = root->a;
-	}
-	if (root->op != AST_IDENT || (m = mod_find(root->name)) == NULL)
-		return cc_err(cx, root, WARD_ESEMANTIC, "invalid expression%s", "");
-	if (!cx->c->imported[m->id])
-		return cc_err(cx, root, WARD_EUNDEFINED, "undefined identifier \"%s\"", root->name);
-	snprintf(path, sizeof(path), "%s", m->name);
-	members = m->members;
-	for (k = nsteps; k-- > 0;) {
-		const struct ast *s = steps[k];
-
-		plen = strlen(path);
-		if (s->op != AST_MEMBER || members == NULL)
-			return cc_err(cx, s, WARD_ESEMANTIC, "invalid use of \"%s\"", path);
-		if ((mb = mod_member_find(members, s->name)) == NULL)
-			return cc_err(cx, s, WARD_EUNDEFINED, "invalid field name \"%s\" in \"%s\"",
-				      s->name, path);
-		snprintf(path + plen, sizeof(path) - plen, ".%s", s->name);
-		members = NULL;
-		switch (mb->kind) {
-		case MOD_CONST:
-			if (k != 0)
-				return cc_err(cx, steps[k - 1], WARD_ESEMANTIC,
-					      "\"%s\" is a constant", path);
-			if (mb->elem == MOD_FLOAT) {
-				cond_emit_float(&cx->w, mb->fvalue);
-				*t = CC_FLOAT;
-			} else {
-				cond_emit_int(&cx->w, mb->value);
-				*t = CC_INT;
-			}
-			return 0;
-		case MOD_STRUCT:
-			members = mb->fields;
-			break;
-		case MOD_ARRAY:
-		case MOD_DICT:
-			if (k == 0 || steps[k - 1]->op != AST_INDEX)
-				return cc_err(cx, s, WARD_ESEMANTIC,
-					      "\"%s\" is %s: it needs an index", path,
-					      mb->kind == MOD_ARRAY ? "an array" : "a dictionary");
-			k--;
-			if ((r = cc_want(cx, steps[k]->b,
-					 mb->kind == MOD_ARRAY ? CC_INT : CC_STR)) != 0)
-				return r;
-			if (mb->elem == MOD_STRUCT)
-				members = mb->fields;
-			else if (k != 0)
-				return cc_err(cx, steps[k - 1], WARD_ESEMANTIC,
-					      "invalid use of \"%s\"", path);
-			break;
-		case MOD_FUNC:
-			if (k == 0 || steps[k - 1]->op != AST_CALL)
-				return cc_err(cx, s, WARD_ESEMANTIC,
-					      "\"%s\" is a function: call it", path);
-			if (k != 1)
-				return cc_err(cx, steps[k - 2], WARD_ESEMANTIC,
-					      "invalid use of \"%s()\"", path);
-			return cc_module_call(cx, m, mb, root, steps[0], t);
-		default: /* a value */
-			if (k != 0)
-				return cc_err(cx, steps[k - 1], WARD_ESEMANTIC,
-					      "invalid use of \"%s\"", path);
-			break;
-		}
-	}
-	if (mb == NULL ||
-	    (mb->kind != MOD_INT && mb->kind != MOD_FLOAT && mb->kind != MOD_STR &&
-	     !((mb->kind == MOD_ARRAY || mb->kind == MOD_DICT) && mb->elem != MOD_STRUCT)))
-		return cc_err(cx, n, WARD_ESEMANTIC, "\"%s\" is not a value", path);
-	if (mb->id == 0 || mb->id >= m->nvalues)
-		return cc_err(cx, n, WARD_ESEMANTIC, "internal error: no value for \"%s\"", path);
-	sig = &m->values[mb->id];
-	wbuf_u8(&cx->w, COND_MOD_VALUE);
-	wbuf_u8(&cx->w, (uint8_t)m->id);
-	wbuf_u16(&cx->w, mb->id);
-	*t = cc_sigtype(sig->ret);
 	return 0;
 }
 
@@ -810,7 +682,7 @@ cc_logic(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 	return 0;
 }
 
-static int
+int
 cc_expr(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 {
 	enum cc_type ta;
@@ -864,6 +736,9 @@ cc_expr(struct cc_ctx *cx, const struct ast *n, enum cc_type *t)
 	case AST_FOR_RANGE:
 		*t = CC_BOOL;
 		return cc_range_loop(cx, n);
+	case AST_FOR_IN:
+		*t = CC_BOOL;
+		return cc_items_loop(cx, n);
 	case AST_BIN:
 		return cc_bin(cx, n, t);
 	case AST_NEG:

@@ -303,7 +303,8 @@ vinsn(struct vstate *v, uint8_t op, size_t pc, size_t end, int base)
 			return vfail(v, pc, "truncated instruction");
 		if (k >= v->nloops || v->loop_is_of[k])
 			return vfail(v, pc,
-				     "loop variable slot does not name an enclosing range loop");
+				     "loop variable slot does not name an enclosing range or items "
+				     "loop");
 		return vpush(v, V_INT, pc);
 	case COND_READ:
 		if (rbuf_u8(&v->b, &k) != 0)
@@ -342,13 +343,16 @@ vinsn(struct vstate *v, uint8_t op, size_t pc, size_t end, int base)
 			return r;
 		return vbody(v, pc, end, 1);
 	case COND_LOOP_RANGE:
+	case COND_LOOP_ITEMS:
 		if (rbuf_u8(&v->b, &q) != 0 || rbuf_u8(&v->b, &k) != 0)
 			return vfail(v, pc, "truncated instruction");
 		if (q < COND_Q_ALL || q > COND_Q_EXPR)
 			return vfail(v, pc, "bad quantifier");
 		if (k != v->nloops)
 			return vfail(v, pc, "loop variable slot is not the loop's depth");
-		if ((r = vpop(v, base, V_INT, pc)) != 0 || (r = vpop(v, base, V_INT, pc)) != 0)
+		/* RANGE pops hi and lo, ITEMS the count; then N. */
+		if ((r = vpop(v, base, V_INT, pc)) != 0 ||
+		    (op == COND_LOOP_RANGE && (r = vpop(v, base, V_INT, pc)) != 0))
 			return r;
 		if (q == COND_Q_EXPR && (r = vpop(v, base, V_INT, pc)) != 0)
 			return r;

@@ -11,8 +11,9 @@
  * Control flow is structured so that every program ends:
  *   - COND_JFALSE/COND_JTRUE jump forward only (u32 offset counted from the
  *     end of the jump instruction), never out of the enclosing loop body;
- *   - loops (COND_LOOP_RANGE, COND_LOOP_OF) name their body by length; the
- *     interpreter runs the body once per item, so there is no backward jump.
+ *   - loops (COND_LOOP_RANGE, COND_LOOP_OF, COND_LOOP_ITEMS) name their body
+ *     by length; the interpreter runs the body once per item, so there is no
+ *     backward jump.
  *
  * cond_verify must accept a rule's code before cond_eval runs it; the
  * interpreter nevertheless checks every stack access, so even code that
@@ -34,7 +35,7 @@ enum cond_op {
 	COND_PUSH_STR,	   /* u32 len, len bytes */
 	COND_PUSH_EXT,	   /* u32 external index (type from the rule set) */
 	COND_PUSH_RULE,	   /* u32 rule index (< current rule) -> bool */
-	COND_PUSH_VAR,	   /* u8 loop slot (an enclosing range loop) -> int */
+	COND_PUSH_VAR,	   /* u8 loop slot (an enclosing range or items loop) -> int */
 	COND_FILESIZE,	   /* - -> int */
 	COND_READ,	   /* u8 COND_RD_* ; pops offset -> int/undef */
 	COND_FOUND,	   /* u32 string -> bool          ($a) */
@@ -109,6 +110,14 @@ enum cond_op {
 	COND_PUSH_REGEX, /* u32 regex index -> a regexp argument of a call */
 	COND_MOD_VALUE,	 /* u8 module, u16 value id; pops its indexes */
 	COND_MOD_CALL,	 /* u8 module, u16 function id; pops its indexes and arguments */
+	/* A loop over a module's array or dictionary (`for any s in
+	 * pe.sections : (...)`): the body runs once per item, its loop
+	 * variable slot holding the item's position 0, 1, ... count - 1 (at
+	 * most WARD_MAX_LOOP_ITEMS); the body reads the item through module
+	 * values indexed by that position (the count and the keys are module
+	 * values too: mod_member.len_id, key_id).  An undefined count runs no
+	 * item, as YARA treats an undefined array as an empty one. */
+	COND_LOOP_ITEMS, /* u8 quant, u8 slot, u32 body_len; pops [N], count */
 	COND_OP_MAX_
 };
 

@@ -23,7 +23,9 @@
  *   - `N of`: N undefined means all, N == 0 means none, else found >= N;
  *   - for loops: an undefined body counts as false; an undefined N means
  *     all; a range loop with no iteration (empty or undefined bounds) is
- *     false whatever its quantifier; otherwise all/any/none/N as written.
+ *     false whatever its quantifier, and so is a loop over a module's
+ *     array or dictionary that is empty or undefined; otherwise
+ *     all/any/none/N as written.
  */
 #include "rules/cond.h"
 #include "modules/module.h"
@@ -31,7 +33,6 @@
 
 #include <float.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 struct ev_val {
@@ -337,13 +338,15 @@ ev_quant(uint8_t q, struct ev_val n, uint64_t found, uint64_t total, int is_of)
 static int ev_range(struct ev *e, size_t start, size_t end);
 
 /* The signature of COND_MOD_VALUE / COND_MOD_CALL's operands, read: the
- * module, its signature and the letters of what it pops (idx, then args),
- * or NULL. */
+ * module, its signature and the letters of what it pops (idx, then args;
+ * *nl of them), or NULL. */
 static const struct module *
-ev_modsig(struct ev *e, uint8_t op, uint16_t *id, char *letters, size_t len, char *ret)
+ev_modsig(struct ev *e, uint8_t op, uint16_t *id, char *letters, size_t len, size_t *nl, char *ret)
 {
 	const struct module *m;
 	const struct mod_sig *sig;
+	const char *args;
+	size_t ni, na;
 	uint8_t mid;
 
 	if (rbuf_u8(&e->b, &mid) != 0 || rbuf_u16(&e->b, id) != 0 || (m = mod_get(mid)) == NULL)
@@ -351,9 +354,15 @@ ev_modsig(struct ev *e, uint8_t op, uint16_t *id, char *letters, size_t len, cha
 	if (op == COND_MOD_VALUE ? *id == 0 || *id >= m->nvalues : *id == 0 || *id >= m->nfuncs)
 		return NULL;
 	sig = op == COND_MOD_VALUE ? &m->values[*id] : &m->funcs[*id];
-	if ((size_t)snprintf(letters, len, "%s%s", sig->idx != NULL ? sig->idx : "",
-			     op == COND_MOD_CALL && sig->args != NULL ? sig->args : "") >= len)
+	/* Not snprintf: this runs for every module value a loop reads. */
+	args = op == COND_MOD_CALL && sig->args != NULL ? sig->args : "";
+	ni = sig->idx != NULL ? strlen(sig->idx) : 0;
+	na = strlen(args);
+	if (ni + na >= len)
 		return NULL;
+	memcpy(letters, sig->idx != NULL ? sig->idx : "", ni);
+	memcpy(letters + ni, args, na + 1);
+	*nl = ni + na;
 	*ret = sig->ret;
 	return m;
 }
@@ -374,9 +383,8 @@ ev_module(struct ev *e, uint8_t op, int base)
 	size_t n, k;
 	int r, undef = 0;
 
-	if ((m = ev_modsig(e, op, &id, letters, sizeof(letters), &ret)) == NULL)
+	if ((m = ev_modsig(e, op, &id, letters, sizeof(letters), &n, &ret)) == NULL)
 		return WARD_EVERIFY;
-	n = strlen(letters);
 	memset(args, 0, sizeof(args));
 	for (k = n; k-- > 0;) {
 		if ((r = ev_pop(e, base, &a)) != 0)
@@ -477,10 +485,21 @@ ev_loop(struct ev *e, uint8_t op, int base, size_t end)
 	} else {
 		if (rbuf_u8(&e->b, &q) != 0 || rbuf_u8(&e->b, &slot) != 0)
 			return WARD_EVERIFY;
-		if ((r = ev_pop(e, base, &hi)) != 0 || (r = ev_pop(e, base, &lo)) != 0)
+		if ((r = ev_pop(e, base, &hi)) != 0 ||
+		    (op == COND_LOOP_RANGE && (r = ev_pop(e, base, &lo)) != 0))
 			return r;
 		if (q == COND_Q_EXPR && (r = ev_pop(e, base, &n)) != 0)
 			return r;
+		if (op == COND_LOOP_ITEMS) {
+			/* Positions 0 .. count - 1; no item for an undefined count
+			 * (YARA: an undefined array iterates as an empty one). */
+			lo = ev_int(0);
+			if (hi.undef || hi.is_str || hi.i <= 0)
+				hi = ev_undef();
+			else
+				hi.i =
+				    (hi.i > WARD_MAX_LOOP_ITEMS ? WARD_MAX_LOOP_ITEMS : hi.i) - 1;
+		}
 	}
 	if (rbuf_u32(&e->b, &len) != 0 || len > end - e->b.off)
 		return WARD_EVERIFY;
@@ -523,7 +542,7 @@ ev_loop(struct ev *e, uint8_t op, int base, size_t end)
 	e->b.off = body + len;
 	if (decided >= 0)
 		return ev_push(e, ev_int(decided));
-	if (op == COND_LOOP_RANGE && total == 0)
+	if (op != COND_LOOP_OF && total == 0)
 		return ev_push(e, ev_int(0));
 	return ev_push(e, ev_int(ev_quant(q, n, found, total, 0)));
 }
@@ -639,9 +658,9 @@ ev_abstract_insn(struct ev *e, uint8_t op, int base, size_t end)
 		uint16_t id;
 		size_t n;
 
-		if (ev_modsig(e, op, &id, letters, sizeof(letters), &ret) == NULL)
+		if (ev_modsig(e, op, &id, letters, sizeof(letters), &n, &ret) == NULL)
 			return WARD_EVERIFY;
-		for (n = strlen(letters); n > 0; n--)
+		for (; n > 0; n--)
 			if ((r = ev_pop(e, base, &t)) != 0)
 				return r;
 		v.is_flt = ret == 'f';
@@ -653,11 +672,13 @@ ev_abstract_insn(struct ev *e, uint8_t op, int base, size_t end)
 	}
 	case COND_LOOP_OF:
 	case COND_LOOP_RANGE:
+	case COND_LOOP_ITEMS:
 		if (op == COND_LOOP_OF) {
 			if ((r = ev_set(e, &q, &cnt, &set_off)) != 0)
 				return r;
 		} else if (rbuf_u8(&e->b, &q) != 0 || rbuf_u8(&e->b, &k) != 0 ||
-			   (r = ev_pop(e, base, &t)) != 0 || (r = ev_pop(e, base, &t)) != 0) {
+			   (r = ev_pop(e, base, &t)) != 0 ||
+			   (op == COND_LOOP_RANGE && (r = ev_pop(e, base, &t)) != 0)) {
 			return WARD_EVERIFY;
 		}
 		if (q == COND_Q_EXPR && (r = ev_pop(e, base, &t)) != 0)
@@ -770,6 +791,7 @@ ev_insn(struct ev *e, uint8_t op, int base, size_t end)
 		return ev_of(e, base);
 	case COND_LOOP_OF:
 	case COND_LOOP_RANGE:
+	case COND_LOOP_ITEMS:
 		return ev_loop(e, op, base, end);
 	case COND_NEG:
 	case COND_BNOT:

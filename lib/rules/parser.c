@@ -4,8 +4,8 @@
  * What must hold: the parser accepts what yara's grammar accepts in the
  * supported subset and refuses everything else with FILE:LINE:COL — a
  * syntax error, or WARD_EUNSUPPORTED naming the construct ward does not
- * implement (imports, modules, xor/base64, percent and "of ... in",
- * enumerations and iterators in for loops).  YARA splits expressions into
+ * implement (modules ward lacks, percent and "of ... in", enumerations in
+ * for loops).  YARA splits expressions into
  * boolean expressions and primary (integer/string) expressions: comparisons
  * and arithmetic take primary operands only, so `1 == 1 == 1` and
  * `true + 1` are syntax errors; every node records its class (AST_PRIM or
@@ -284,11 +284,99 @@ out:
 	return r;
 }
 
-/* for Q of set : (body) | for Q i in (lo..hi) : (body); `for` consumed. */
+/* The variables of a for loop, as far as `in`: the first in n->name, a
+ * second (a dictionary's value) in *var2; yara's limit on their number. */
+static int
+parser_for_vars(struct parser *p, struct ast *n, struct ast **var2)
+{
+	int r, nvars = 1;
+
+	if (p->tok.type != TOK_IDENT) {
+		r = parser_unexpected(p);
+		goto out;
+	}
+	if ((n->name = parser_tokstr(&p->tok)) == NULL) {
+		r = parser_nomem(p);
+		goto out;
+	}
+	if ((r = parser_next(p)) != 0)
+		goto out;
+	while (p->tok.type == TOK_COMMA) {
+		if ((r = parser_next(p)) != 0)
+			goto out;
+		if (p->tok.type != TOK_IDENT) {
+			r = parser_unexpected(p);
+			goto out;
+		}
+		if (nvars == WARD_MAX_LOOP_VARS) {
+			r = diag_set(p->d, WARD_ESYNTAX, p->file, p->tok.line, p->tok.col,
+				     "too many loop variables");
+			goto out;
+		}
+		if ((*var2 = parser_node(p, AST_IDENT, AST_PRIM)) == NULL ||
+		    ((*var2)->name = parser_tokstr(&p->tok)) == NULL) {
+			r = parser_nomem(p);
+			goto out;
+		}
+		nvars++;
+		if ((r = parser_next(p)) != 0)
+			goto out;
+	}
+	r = parser_expect(p, TOK_IN);
+out:
+	return r;
+}
+
+/* for Q v in (lo..hi) : (body), `in` read; var2 a second variable. */
+static int
+parser_for_range(struct parser *p, struct ast *n, const struct ast *var2)
+{
+	int r, line = p->tok.line, col = p->tok.col;
+
+	if ((r = parser_next(p)) != 0)
+		goto out;
+	if ((r = parser_prim(p, &n->b, parser_bor)) != 0)
+		goto out;
+	if (p->tok.type == TOK_COMMA || p->tok.type == TOK_RPAREN) {
+		if ((r = parser_unsupported(p, n->b->line, n->b->col,
+					    "a for loop over an enumeration \"(a, b, ...)\" is not "
+					    "supported by ward")) != 0)
+			goto out;
+		while (p->tok.type == TOK_COMMA) {
+			ast_free(n->c);
+			n->c = NULL;
+			if ((r = parser_next(p)) != 0 ||
+			    (r = parser_prim(p, &n->c, parser_bor)) != 0)
+				goto out;
+		}
+	} else if ((r = parser_expect(p, TOK_DOTDOT)) != 0 ||
+		   (r = parser_prim(p, &n->c, parser_bor)) != 0) {
+		goto out;
+	}
+	if ((r = parser_expect(p, TOK_RPAREN)) != 0)
+		goto out;
+	if (var2 != NULL) {
+		r = diag_set(p->d, WARD_ESYNTAX, p->file, line, col,
+			     "iterator yields an integer on each iteration, but the loop "
+			     "expects 2");
+		goto out;
+	}
+	r = parser_body(p, &n->d);
+out:
+	return r;
+}
+
+/*
+ * for Q of set : (body) | for Q v in (lo..hi) : (body) | for Q v in
+ * module.array : (body) | for Q k, v in module.dictionary : (body); `for`
+ * consumed.  The variables are in scope from `in` to the end of the body
+ * (in the iterable too, as in yara, where they stand for nothing).
+ */
 static int
 parser_for(struct parser *p, struct ast *n)
 {
-	int r = 0;
+	struct ast *var2 = NULL;
+	int r = 0, nvars0 = p->nloopvars;
 
 	n->quant = p->tok.type == TOK_ALL    ? COND_Q_ALL
 		   : p->tok.type == TOK_ANY  ? COND_Q_ANY
@@ -309,72 +397,41 @@ parser_for(struct parser *p, struct ast *n)
 		r = parser_body(p, &n->b);
 		goto out;
 	}
+	n->op = AST_FOR_RANGE;
+	if ((r = parser_for_vars(p, n, &var2)) != 0)
+		goto out;
+	/* Bounded by the expression depth: each loop nests an expression. */
+	if (p->nloopvars + WARD_MAX_LOOP_VARS >
+	    (int)(sizeof(p->loopvars) / sizeof(p->loopvars[0]))) {
+		r = diag_set(p->d, WARD_ELIMIT, p->file, n->line, n->col,
+			     "loop nesting limit exceeded");
+		goto out;
+	}
+	p->loopvars[p->nloopvars++] = n->name;
+	if (var2 != NULL)
+		p->loopvars[p->nloopvars++] = var2->name;
+	if (p->tok.type == TOK_LPAREN) {
+		r = parser_for_range(p, n, var2);
+		goto out;
+	}
+	/* yara's iterator: an identifier, with what follows it. */
+	n->op = AST_FOR_IN;
+	n->c = var2;
+	var2 = NULL;
 	if (p->tok.type != TOK_IDENT) {
 		r = parser_unexpected(p);
 		goto out;
 	}
-	n->op = AST_FOR_RANGE;
-	if ((n->name = parser_tokstr(&p->tok)) == NULL) {
+	if ((n->b = parser_node(p, AST_IDENT, AST_PRIM)) == NULL) {
 		r = parser_nomem(p);
 		goto out;
 	}
-	if ((r = parser_next(p)) != 0)
-		goto out;
-	if (p->tok.type == TOK_COMMA &&
-	    (r = parser_unsupported(
-		 p, p->tok.line, p->tok.col,
-		 "a for loop with several variables is not supported by ward")) != 0)
-		goto out;
-	while (p->tok.type == TOK_COMMA) {
-		if ((r = parser_next(p)) != 0)
-			goto out;
-		if (p->tok.type != TOK_IDENT) {
-			r = parser_unexpected(p);
-			goto out;
-		}
-		if ((r = parser_next(p)) != 0)
-			goto out;
-	}
-	if ((r = parser_expect(p, TOK_IN)) != 0)
-		goto out;
-	if (p->tok.type != TOK_LPAREN) {
-		if ((r = parser_unsupported(p, p->tok.line, p->tok.col,
-					    "iterating over a module array or dictionary is not "
-					    "supported by ward")) != 0 ||
-		    (r = parser_prim(p, &n->b, parser_bor)) != 0)
-			goto out;
-		r = parser_body(p, &n->d);
-		goto out;
-	}
-	if ((r = parser_next(p)) != 0)
-		goto out;
-	if ((r = parser_prim(p, &n->b, parser_bor)) != 0)
-		goto out;
-	if (p->tok.type == TOK_COMMA || p->tok.type == TOK_RPAREN) {
-		if ((r = parser_unsupported(p, n->b->line, n->b->col,
-					    "a for loop over an enumeration \"(a, b, ...)\" is not "
-					    "supported by ward")) != 0)
-			goto out;
-		while (p->tok.type == TOK_COMMA) {
-			ast_free(n->c);
-			n->c = NULL;
-			if ((r = parser_next(p)) != 0 ||
-			    (r = parser_prim(p, &n->c, parser_bor)) != 0)
-				goto out;
-		}
-		if ((r = parser_expect(p, TOK_RPAREN)) != 0)
-			goto out;
-		r = parser_body(p, &n->d);
-		goto out;
-	}
-	if ((r = parser_expect(p, TOK_DOTDOT)) != 0)
-		goto out;
-	if ((r = parser_prim(p, &n->c, parser_bor)) != 0)
-		goto out;
-	if ((r = parser_expect(p, TOK_RPAREN)) != 0)
+	if ((r = parser_ident(p, &n->b)) != 0 || (r = parser_height(p, n->b)) != 0)
 		goto out;
 	r = parser_body(p, &n->d);
 out:
+	p->nloopvars = nvars0;
+	ast_free(var2);
 	return r;
 }
 

@@ -36,6 +36,9 @@ enum ast_op {
 	AST_OF,	       /* quant, a = N (COND_Q_EXPR), set */
 	AST_FOR_OF,    /* quant, a = N, set, b = body */
 	AST_FOR_RANGE, /* quant, a = N, name = variable, b..c range, d = body */
+	AST_FOR_IN,    /* quant, a = N, name = variable (a dictionary's key),
+			* c = AST_IDENT of a dictionary's value variable or NULL,
+			* b = the module's array or dictionary, d = body */
 	AST_BIN,       /* tok = operator token, a, b */
 	AST_NEG,       /* a */
 	AST_BNOT,      /* a */

@@ -6,6 +6,7 @@
 #define WARD_RULES_PARSER_INT_H
 
 #include "rules/parser.h"
+#include "util/limits.h"
 
 struct parser {
 	struct lexer *lx;
@@ -20,6 +21,10 @@ struct parser {
 	int recover;
 	int has_why;
 	struct ward_diag why;
+	/* The variables of the for loops being parsed (from their `in` to the
+	 * end of their body): `s.name` is a chain to resolve when s is one. */
+	const char *loopvars[WARD_MAX_EXPR_DEPTH * WARD_MAX_LOOP_VARS];
+	int nloopvars;
 };
 
 /* Reads the next token into p->tok. */
@@ -45,6 +50,8 @@ int parser_chain_limit(struct parser *p);
 /* An identifier (the current token) into *np, with what follows it when
  * it names a module (parser_module.c). */
 int parser_ident(struct parser *p, struct ast **np);
+/* 1 if name is the variable of a for loop being parsed around the token. */
+int parser_is_loopvar(const struct parser *p, const char *name);
 /*
  * A construct outside ward's subset at line:col ("... is not supported by
  * ward").  Without recovery it is the error (returned); with it, it is

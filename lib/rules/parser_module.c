@@ -170,6 +170,17 @@ parser_module_chain(struct parser *p, struct ast **np)
 }
 
 int
+parser_is_loopvar(const struct parser *p, const char *name)
+{
+	int k;
+
+	for (k = 0; k < p->nloopvars; k++)
+		if (strcmp(p->loopvars[k], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
 parser_ident(struct parser *p, struct ast **np)
 {
 	struct ast *n = *np;
@@ -181,15 +192,12 @@ parser_ident(struct parser *p, struct ast **np)
 		return r;
 	if (p->tok.type != TOK_DOT && p->tok.type != TOK_LPAREN && p->tok.type != TOK_LBRACK)
 		return 0;
-	/* A module ward implements: the names are the compiler's to resolve
-	 * (and to refuse when the file does not import it). */
-	if (mod_find(n->name) != NULL)
+	/* A module ward implements, or a loop's variable (`s.name` in `for
+	 * any s in pe.sections : (...)`): the names are the compiler's to
+	 * resolve (and to refuse when the file does not import the module, or
+	 * when the variable is no structure). */
+	if (parser_is_loopvar(p, n->name) || mod_find(n->name) != NULL)
 		return parser_module_chain(p, np);
-	/* In a rule already left out, a structure may be a loop variable over a
-	 * module's array (`for any s in pe.sections : (s.name ...)`): names
-	 * are not resolved there, only the grammar is checked. */
-	if (!mod_known(n->name) && p->has_why)
-		return parser_module_tail(p);
 	if (!mod_known(n->name))
 		return diag_set(p->d, WARD_EUNDEFINED, p->file, n->line, n->col,
 				"undefined identifier \"%s\"", n->name);

@@ -28,7 +28,12 @@
 #endif
 
 #define RS_MAGIC "WARDRSET"
-#define RS_FORMAT 1u
+/* The format of the file and of the bytecode in it.  Opcodes and module
+ * value ids are only ever appended, so a newer ward reads what an older one
+ * wrote; the number goes up with what an older ward cannot run: 2 added
+ * COND_LOOP_ITEMS and the modules' item counts and dictionary keys
+ * (`for ... in` loops over module arrays and dictionaries). */
+#define RS_FORMAT 2u
 
 #if defined(__x86_64__)
 #define RS_CPU "x86_64"

@@ -50,6 +50,13 @@
 #define WARD_MAX_STACK 256
 /* Nesting of for/of loops in one condition (loop variable slots). */
 #define WARD_MAX_LOOP_DEPTH 4
+/* Items a `for ... in` loop over a module's array or dictionary runs over:
+ * the largest any module holds (WARD_MAX_ELF_SYMBOLS), so that a loop
+ * never stops short of YARA's; the step limit bounds nested loops. */
+#define WARD_MAX_LOOP_ITEMS (1u << 20)
+/* Variables of one `for` loop: YARA's YR_MAX_LOOP_VARS (a dictionary's
+ * key and value). */
+#define WARD_MAX_LOOP_VARS 2
 /* Instructions one condition may execute on one file: ends any evaluation. */
 #define WARD_MAX_EVAL_STEPS (1ull << 32)
 /* Tags per rule, metadata entries per rule. */

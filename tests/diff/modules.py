@@ -3,10 +3,12 @@
 Differential test of ward's rule modules against the installed yara: rules
 of generated `math`, `hash`, `time`, `elf` and `pe` conditions — ranges inside, across
 and outside the files, thresholds around the values, the string forms,
-undefined values — over generated and real files, scanned by both tools;
+undefined values, `for ... in` loops over the modules' arrays and
+dictionaries — over generated and real files, scanned by both tools;
 every (file, rule) answer must agree.
 
-    tests/diff/modules.py [--ward PATH] [--seed N] [--rules N] [--pe-only] [--keep]
+    tests/diff/modules.py [--ward PATH] [--seed N] [--rules N] [--pe-only | --loops-only]
+                          [--keep]
 
 Prints "N cases compared" and, for each disagreement, the rule and file.
 Exit status 0 when all agree, 1 when not, 2 when the run could not be made.
@@ -228,8 +230,11 @@ def conditions(rnd, files, facts):
     while True:
         size = rnd.choice(sizes)
         off, ln = rng_range(rnd, size)
-        k = rnd.randrange(34)
+        k = rnd.randrange(40)
         o, l = lit(off), lit(ln)
+        if k >= 34:
+            yield loop_cond(rnd, facts)
+            continue
         if k >= 24:
             yield pe_cond(rnd, facts)
             continue
@@ -506,6 +511,167 @@ def pe_cond(rnd, facts):
     ])
 
 
+# `for ... in` loops: each module array with its item fields, as
+# (field, kind) with kind "i" integer, "s" string, "a" array (nested).
+ARRAYS = {
+    "pe.sections": [("name", "s"), ("full_name", "s")] + [(f, "i") for f in PE_SEC],
+    "pe.data_directories": [("virtual_address", "i"), ("size", "i")],
+    "pe.import_details": [("library_name", "s"), ("number_of_functions", "i"),
+                          ("functions", "a")],
+    "pe.delay_import_details": [("library_name", "s"), ("number_of_function", "i"),
+                                ("functions", "a")],
+    "pe.export_details": [("offset", "i"), ("name", "s"), ("forward_name", "s"),
+                          ("ordinal", "i")],
+    "pe.resources": [(f, "i") for f in PE_RES] + [
+        ("type_string", "s"), ("name_string", "s"), ("language_string", "s")],
+    "pe.version_info_list": [("key", "s"), ("value", "s")],
+    "pe.signatures": [(f, "s") for f in ("thumbprint", "issuer", "subject", "algorithm",
+                                         "algorithm_oid", "serial")] + [
+        ("version", "i"), ("not_before", "i"), ("not_after", "i"), ("valid_on", "f")],
+    "elf.sections": [("type", "i"), ("flags", "i"), ("address", "i"), ("size", "i"),
+                     ("offset", "i"), ("name", "s")],
+    "elf.segments": [(f, "i") for f in ("type", "flags", "offset", "virtual_address",
+                                        "physical_address", "file_size", "memory_size",
+                                        "alignment")],
+    "elf.dynamic": [("type", "i"), ("val", "i")],
+    "elf.symtab": [("name", "s"), ("value", "i"), ("size", "i"), ("type", "i"), ("bind", "i"),
+                   ("shndx", "i")],
+    "elf.dynsym": [("name", "s"), ("value", "i"), ("size", "i"), ("type", "i"), ("bind", "i"),
+                   ("shndx", "i")],
+}
+FUNCTIONS = [("name", "s"), ("ordinal", "i")]
+
+
+class Loop:
+    """One generated condition in two spellings: ward's, and yara's, where
+    `for none V in A : (B)` (which yara 4.2 reads as `for 0`, true whenever
+    A has an item) is written out as what it means and what ward gives:
+    `for any V in A : (true) and not for any V in A : (B)`."""
+
+    def __init__(self, ward, yara=None):
+        self.ward, self.yara = ward, ward if yara is None else yara
+
+
+def item_pred(rnd, facts, var, fields, depth):
+    """A predicate on the item var: a field compared, tested for being
+    defined, read through (uint8 at an offset it names), or a loop over
+    an array inside it."""
+    name, kind = rnd.choice(fields)
+    v = "%s.%s" % (var, name)
+    if kind == "a" and depth < 2:
+        return loop(rnd, facts, v, FUNCTIONS, depth + 1, inner=True)
+    if kind == "a":
+        return Loop("%s.functions[%d].name != \"\"" % (var, rnd.randrange(0, 4)))
+    if kind == "f":
+        t = rnd.choice(list(facts.get("not_before", [])) + [0, 1 << 31])
+        return Loop("%s(%d)" % (v, t + rnd.choice([-1, 0, 1])))
+    k = rnd.randrange(10)
+    if k == 0:
+        return Loop("defined %s" % v)
+    if k == 1:
+        return Loop("not defined %s" % v)
+    if kind == "s":
+        if k < 5:
+            pool = {"name": "name", "library_name": "library_name", "key": "key",
+                    "value": "value", "forward_name": "forward_name"}.get(name, name)
+            return Loop("%s == %s" % (v, pick_str(rnd, facts, pool)))
+        if k < 7:
+            return Loop("%s %s \"%s\"" % (v, rnd.choice(["contains", "icontains", "startswith",
+                                                          "iendswith"]),
+                                          rnd.choice([".", "t", "dll", "A", "_", "", "x"])))
+        return Loop("%s != \"\"" % v)
+    if k < 6:
+        return Loop("%s %s %d" % (v, rnd.choice([">", "<", "==", "!=", ">="]),
+                                  rnd.choice([0, 1, 2, 3, 6, 16, 0x1000, 0x200, 1033, -1,
+                                              rnd.randrange(0, 1 << 16)])))
+    if k < 8:
+        return Loop("%s & %d != 0" % (v, rnd.choice([1, 2, 4, 0x20, 0x20000000, 0x80000000])))
+    # a read at an offset the item names: undefined past the end of the file
+    return Loop("uint8(%s) %s %d" % (v, rnd.choice([">", "=="]), rnd.choice([0, 0x4d, 0x7f])))
+
+
+def pick_str(rnd, facts, kind):
+    xs = list(facts.get(kind, [])) + [".text", "kernel32.dll", "KERNEL32.dll", "CompanyName",
+                                      "", "main", ".data"]
+    return '"%s"' % rnd.choice(xs)
+
+
+def quantifier(rnd):
+    return rnd.choice(["any", "any", "all", "all", "none", "none", "0", "1", "2", "3", "-1",
+                       "pe.number_of_sections", "pe.number_of_signatures",
+                       "elf.number_of_segments", "1 + 1"])
+
+
+def combine(rnd, a, b):
+    op = rnd.choice(["and", "or"])
+    return Loop("(%s %s %s)" % (a.ward, op, b.ward), "(%s %s %s)" % (a.yara, op, b.yara))
+
+
+def loop(rnd, facts, array, fields, depth=0, inner=False):
+    """for Q v in ARRAY : (body), the body about v (and at times about
+    nothing of it, or undefined for some items)."""
+    q = quantifier(rnd)
+    var = "v%d" % depth
+    body = item_pred(rnd, facts, var, fields, depth)
+    if rnd.randrange(3) == 0:
+        body = combine(rnd, body, item_pred(rnd, facts, var, fields, depth))
+    if rnd.randrange(12) == 0:
+        body = Loop(rnd.choice(["true", "false", "uint32(filesize) == 0"]))
+    head = "for %s %s in %s : " % (q, var, array)
+    if q != "none":
+        return Loop(head + "(%s)" % body.ward, head + "(%s)" % body.yara)
+    anyh = "for any %s in %s : " % (var, array)
+    return Loop(head + "(%s)" % body.ward,
+                "(%s(true) and not %s(%s))" % (anyh, anyh, body.yara))
+
+
+def dict_loop(rnd, facts):
+    """for Q k, v in pe.version_info : (...)."""
+    q = quantifier(rnd)
+    preds = ["k == %s" % pick_str(rnd, facts, "key"), "v == %s" % pick_str(rnd, facts, "value"),
+             "v contains \"%s\"" % rnd.choice([".", "1", "Microsoft", "x", ""]),
+             "k startswith \"%s\"" % rnd.choice(["File", "Product", "C", "x"]),
+             "v == pe.version_info[k]", "k != v", "defined v", "k iequals \"companyname\""]
+    body = " %s " % rnd.choice(["and", "or"])
+    body = body.join(rnd.sample(preds, rnd.randrange(1, 3)))
+    if q != "none":
+        return Loop("for %s k, v in pe.version_info : (%s)" % (q, body))
+    anyh = "for any k, v in pe.version_info : "
+    return Loop("for none k, v in pe.version_info : (%s)" % body,
+                "(%s(true) and not %s(%s))" % (anyh, anyh, body))
+
+
+def loop_cond(rnd, facts):
+    """A condition with loops over the modules' arrays and dictionaries:
+    quantifiers, nesting, bodies undefined for some items, arrays that are
+    empty or undefined (pe's on an ELF file and the other way round)."""
+    k = rnd.randrange(10)
+    if k < 6:
+        array = rnd.choice(sorted(ARRAYS))
+        c = loop(rnd, facts, array, ARRAYS[array])
+    elif k == 6:
+        c = dict_loop(rnd, facts)
+    elif k == 7:
+        # an array inside an item named by index, in range and out of it
+        i = rnd.choice([0, 1, 2, 5, -1])
+        c = loop(rnd, facts, "pe.import_details[%d].functions" % i, FUNCTIONS, 1)
+    elif k == 8:
+        # an item loop inside a range loop, and a range loop inside one
+        inner = loop(rnd, facts, "pe.import_details[i].functions", FUNCTIONS, 1)
+        c = Loop("for any i in (0..pe.number_of_imports) : (%s)" % inner.ward,
+                 "for any i in (0..pe.number_of_imports) : (%s)" % inner.yara)
+        if rnd.randrange(2):
+            c = Loop("for any v0 in elf.sections : (for any j in (0..2) : "
+                     "(elf.segments[j].offset == v0.offset))")
+    else:
+        a = rnd.choice(sorted(ARRAYS))
+        b = rnd.choice(sorted(ARRAYS))
+        c = combine(rnd, loop(rnd, facts, a, ARRAYS[a]), loop(rnd, facts, b, ARRAYS[b]))
+    if rnd.randrange(8) == 0:
+        c = Loop("not %s" % c.ward, "not %s" % c.yara)
+    return c
+
+
 def hash_cond(rnd, files, alg, off, ln):
     """A hash comparison that is true on one of the files (or none)."""
     name = rnd.choice(sorted(files))
@@ -534,6 +700,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=20261206)
     ap.add_argument("--rules", type=int, default=60, help="rules (each on every file)")
     ap.add_argument("--pe-only", action="store_true", help="pe conditions only")
+    ap.add_argument("--loops-only", action="store_true",
+                    help="loops over the modules' arrays and dictionaries only")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args(argv)
     rnd = random.Random(args.seed)
@@ -546,25 +714,35 @@ def main(argv=None):
                                "tests", "unit", "modules", "pe_dump")
         facts = pe_facts(args.yara, ind, files, pe_dump)
         gen = (iter(lambda: pe_cond(rnd, facts), None) if args.pe_only
+               else iter(lambda: loop_cond(rnd, facts), None) if args.loops_only
                else conditions(rnd, files, facts))
         lines = ['import "math"', 'import "hash"', 'import "time"', 'import "elf"', 'import "pe"',
                  "rule t_now { condition: time.now() > 1700000000 }"]
         conds = {"t_now": "time.now() > 1700000000"}
+        ylines = list(lines)
         for i in range(args.rules):
             c = next(gen)
+            yc = c
+            if isinstance(c, Loop):
+                c, yc = c.ward, c.yara
             if c == "HASH":
                 size = len(rnd.choice(list(files.values())))
                 off, ln = rng_range(rnd, size)
-                c = hash_cond(rnd, files,
-                              rnd.choice(["md5", "sha1", "sha256", "checksum32", "crc32"]),
-                              off, ln)
+                c = yc = hash_cond(rnd, files,
+                                   rnd.choice(["md5", "sha1", "sha256", "checksum32", "crc32"]),
+                                   off, ln)
             name = "m%04d" % i
             conds[name] = c
             lines.append("rule %s { condition: %s }" % (name, c))
+            ylines.append("rule %s { condition: %s }" % (name, yc))
         rules = os.path.join(work, "mod.yar")
         with open(rules, "w") as f:
             f.write("\n".join(lines) + "\n")
-        y = run_yara(args.yara, [rules], [], ind)
+        # The same rules, `for none` loops written out for yara 4.2 (Loop).
+        yrules = os.path.join(work, "mod-yara.yar")
+        with open(yrules, "w") as f:
+            f.write("\n".join(ylines) + "\n")
+        y = run_yara(args.yara, [yrules], [], ind)
         w = run_ward(args.ward, [rules], [], ind)
         for side, res in (("yara", y), ("ward", w)):
             if not res.ok:

@@ -1,14 +1,17 @@
 """
-Rule modules (math, hash, time, pe) end to end: `ward scan` and the agent's
-unprivileged, seccomp-confined scanners give the same answers, the ones a
-user computes by hand, and a scanner that evaluates them neither crashes
-nor is killed by its sandbox.
+Rule modules (math, hash, time, pe, elf) end to end: `ward scan` and the
+agent's unprivileged, seccomp-confined scanners give the same answers, the
+ones a user computes by hand, and a scanner that evaluates them neither
+crashes nor is killed by its sandbox; loops over the modules' arrays and
+dictionaries (the examples of docs/rules.md among them) answer and refuse
+as yara does.
 """
 
 import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import zlib
@@ -16,6 +19,7 @@ import zlib
 import pytest
 
 from agentlib import onaccess_box, signed_bundle
+from conftest import REPO
 
 
 def entropy(data):
@@ -59,6 +63,11 @@ rule pe_dll { condition: pe.is_dll() and pe.imports("kernel32.dll", "Sleep") and
   pe.imphash() matches /^[0-9a-f]{32}$/ and pe.calculate_checksum() > 0 and
   pe.sections[0].name == ".text" and pe.machine == pe.MACHINE_AMD64 }
 rule pe_not { condition: pe.is_pe == 0 and not defined pe.machine and filesize == 3000 }
+rule pe_loops { condition: for any s in pe.sections : (s.name == ".text" and
+  s.raw_data_size > 0) and for all g in pe.signatures : (g.issuer == "/CN=ward e2e") and
+  for any d in pe.import_details : (for any f in d.functions : (f.name == "Sleep")) and
+  not for any k, v in pe.version_info : (k == "nope") }
+rule pe_loops_none { condition: not for any s in pe.sections : (true) and filesize == 3000 }
 """
 
 
@@ -91,8 +100,8 @@ def want(files):
     w = {}
     for name in files:
         w[name] = {"%s_%s" % (k, name) for k in ("md5", "sha1", "sha256", "sm3", "crc", "ent")}
-    w["zeros"] |= {"now", "pe_not"}
-    w["signed_dll"] |= {"pe_signed", "pe_dll"}
+    w["zeros"] |= {"now", "pe_not", "pe_loops_none"}
+    w["signed_dll"] |= {"pe_signed", "pe_dll", "pe_loops"}
     return w
 
 
@@ -184,3 +193,96 @@ def test_a_file_that_crashes_a_module_parser_is_poison_not_a_rollback(ward, tmp_
         res = json.loads(r.stdout)
         assert [x["path"] for x in res["poison"]] == [names[3]], res
         assert a.status()["scanners"]["crashes"] == crashes
+
+
+LOOP_FILES = [PE_SRC, "/usr/share/nsis/Plugins/x86-ansi/Banner.dll",
+              "/usr/share/clamav-testfiles/clam.exe", "/bin/true", "/bin/ls", "/etc/passwd"]
+
+
+def doc_loops():
+    """The loops of docs/rules.md's "Loops over a module's arrays" example."""
+    with open(os.path.join(REPO, "docs", "rules.md")) as f:
+        text = f.read()
+    block = text[text.index("#### Loops over a module's arrays"):]
+    block = block[:block.index("The variable stands for")]
+    return [ln.strip() for ln in block.splitlines() if ln.startswith("    for ")]
+
+
+def yara_none(cond):
+    """`for none V in A : (B)` as yara 4.2 must be told it (it reads `none`
+    there as `for 0`; docs/rules.md): there is an item, and B holds for
+    none of them."""
+    m = re.match(r"^for none (\w+(?:, \w+)?) in (\S+) : (.*)$", cond)
+    if not m:
+        return cond
+    head = "for any %s in %s : " % (m.group(1), m.group(2))
+    return "(%s(true) and not %s%s)" % (head, head, m.group(3))
+
+
+def yara_matches(rules, paths):
+    out = set()
+    for path in paths:
+        p = subprocess.run(["yara", rules, path], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        out |= {tuple(ln.split(" ", 1)) for ln in p.stdout.splitlines() if ln}
+    return out
+
+
+def test_loops_over_module_arrays_answer_as_yara(ward, tmp_path):
+    for f in LOOP_FILES:
+        if not os.path.exists(f):
+            pytest.fail("%s missing: install nsis and clamav-testfiles" % f, pytrace=False)
+    loops = doc_loops()
+    assert len(loops) >= 7, loops
+    loops += [
+        "for all s in elf.sections : (s.type != elf.SHT_NOBITS)",
+        "for any s in elf.dynsym : (s.name == \"malloc\" and s.type == elf.STT_FUNC)",
+        "for 3 g in elf.segments : (g.type == elf.PT_LOAD and g.flags & elf.PF_R != 0)",
+        "for all x in pe.data_directories : (x.size < 0x100000)",
+        "for any r in pe.resources : (r.type == pe.RESOURCE_TYPE_VERSION)",
+        "not for any s in elf.sections : (true)",
+        "for all d in pe.import_details : (for all f in d.functions : (defined f.name))",
+        "for any e in pe.export_details : (e.name startswith \"Get\" or e.ordinal == 1)",
+    ]
+    rules, yrules = str(tmp_path / "loops.yar"), str(tmp_path / "loops-yara.yar")
+    for path, spell in ((rules, lambda c: c), (yrules, yara_none)):
+        with open(path, "w") as f:
+            f.write('import "pe"\nimport "elf"\n' + "".join(
+                "rule l%d { condition: %s }\n" % (i, spell(c)) for i, c in enumerate(loops)))
+    p = ward.run("scan", "--rules", rules, *LOOP_FILES)
+    assert p.returncode in (0, 1), p.stderr
+    got = {(ln.split(": ")[1].split(" ")[0], ln.split(": ")[0])
+           for ln in p.stdout.splitlines() if ln.endswith(" FOUND")}
+    want = yara_matches(yrules, LOOP_FILES)
+    assert got == want, (sorted(got - want), sorted(want - got))
+    # rules that match somewhere and rules that match nowhere
+    assert 0 < len({r for r, _ in want}) < len(loops)
+
+
+LOOP_ERRORS = [
+    ("for any k, v in pe.sections : (true)",
+     'iterator for "sections" yields a single item on each iteration, but the loop expects 2'),
+    ("for any k in pe.version_info : (true)",
+     'iterator for "version_info" yields a key,value pair item on each iteration'),
+    ("for any x in pe.machine : (true)", 'identifier "machine" is not iterable'),
+    ('for any s in pe.sections : (true) and s.name == ".text"', 'undefined identifier "s"'),
+    ("for any s in pe.sections : (s == 1)", 'wrong usage of identifier "s"'),
+    ("for any a, b, c in pe.version_info : (true)", "too many loop variables"),
+    ("for any s in pe.sections : (for any s in elf.sections : (true))",
+     'duplicated loop identifier "s"'),
+]
+
+
+def test_loop_errors_as_yara_with_line_and_column(ward, tmp_path):
+    for i, (cond, msg) in enumerate(LOOP_ERRORS):
+        src = 'import "pe"\nimport "elf"\nrule a {\n  condition:\n    %s\n}\n' % cond
+        path = str(tmp_path / ("bad%d.yar" % i))
+        with open(path, "w") as f:
+            f.write(src)
+        p = ward.run("scan", "--rules", "bad%d.yar" % i, "/etc/passwd", cwd=str(tmp_path))
+        assert p.returncode == 2, (cond, p.stderr)
+        assert re.fullmatch(r"ward: bad%d\.yar:5:\d+: %s\n" % (i, re.escape(msg)), p.stderr), (
+            cond, p.stderr)
+        y = subprocess.run(["yara", path, "/etc/passwd"], capture_output=True, text=True)
+        assert y.returncode != 0 and msg.replace(" , ", ", ") in y.stderr.replace(" , ", ", "), (
+            cond, y.stderr)

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +116,41 @@ test_constants(void **state)
 	assert_string_equal(mod_pe.values[m->id].idx, "ii");
 }
 
+/* Every array and dictionary can be looped over: its count is an integer
+ * value with the indexes on its way (import_details[i].functions: one),
+ * and a dictionary's key by position a string after them. */
+static void
+walk_arrays(const struct mod_member *mb, const char *idx)
+{
+	char sub[MOD_MAX_ARGS + 1];
+
+	for (; mb != NULL && mb->name != NULL; mb++) {
+		if (mb->kind != MOD_ARRAY && mb->kind != MOD_DICT && mb->kind != MOD_STRUCT)
+			continue;
+		if (mb->kind == MOD_STRUCT) {
+			walk_arrays(mb->fields, idx);
+			continue;
+		}
+		assert_true(mb->len_id > 0 && mb->len_id < mod_pe.nvalues);
+		assert_int_equal(mod_pe.values[mb->len_id].ret, 'i');
+		assert_string_equal(mod_pe.values[mb->len_id].idx, idx);
+		snprintf(sub, sizeof(sub), "%s%c", idx, mb->kind == MOD_ARRAY ? 'i' : 's');
+		if (mb->kind == MOD_DICT) {
+			assert_int_equal(mod_pe.values[mb->key_id].ret, 's');
+			assert_int_equal(strlen(mod_pe.values[mb->key_id].idx), strlen(idx) + 1);
+		}
+		walk_arrays(mb->fields, sub);
+	}
+}
+
+static void
+test_iterable(void **state)
+{
+	(void)state;
+	mod_pe_init();
+	walk_arrays(mod_pe.members, "");
+}
+
 static void
 test_not_pe(void **state)
 {
@@ -134,6 +170,11 @@ test_not_pe(void **state)
 	value(mf, V_NUMBER_OF_SIGNATURES, 0, &v);
 	assert_false(v.defined);
 	value(mf, V_SEC_NAME, 0, &v);
+	assert_false(v.defined);
+	/* no array has items: loops over them run none */
+	value(mf, V_SEC_COUNT, 0, &v);
+	assert_false(v.defined);
+	value(mf, V_VI_COUNT, 0, &v);
 	assert_false(v.defined);
 	call(mf, F_IS_DLL, args, &v);
 	assert_false(v.defined);
@@ -175,6 +216,28 @@ test_minimal(void **state)
 	assert_false(v.defined);
 	value(mf, V_DD_SIZE, 16, &v);
 	assert_false(v.defined);
+	/* what loops over its arrays see: one section, 16 directories, the
+	 * rest empty; functions of a DLL that is not there undefined */
+	value(mf, V_SEC_COUNT, 0, &v);
+	assert_true(v.defined);
+	assert_int_equal(v.i, 1);
+	value(mf, V_DD_COUNT, 0, &v);
+	assert_int_equal(v.i, 16);
+	value(mf, V_IMP_COUNT, 0, &v);
+	assert_true(v.defined);
+	assert_int_equal(v.i, 0);
+	value(mf, V_IMP_FN_COUNT, 0, &v);
+	assert_false(v.defined);
+	value(mf, V_DIMP_COUNT, 0, &v);
+	assert_true(v.defined);
+	assert_int_equal(v.i, 0);
+	value(mf, V_VI_COUNT, 0, &v);
+	assert_int_equal(v.i, 0);
+	value(mf, V_VI_KEY_AT, 0, &v);
+	assert_false(v.defined);
+	value(mf, V_SIG_COUNT, 0, &v);
+	assert_true(v.defined);
+	assert_int_equal(v.i, 0);
 	call(mf, F_IS_DLL, args, &v);
 	assert_true(v.defined && v.i != 0);
 	call(mf, F_IS_32BIT, args, &v);
@@ -214,6 +277,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_constants),
+	    cmocka_unit_test(test_iterable),
 	    cmocka_unit_test(test_not_pe),
 	    cmocka_unit_test(test_minimal),
 	    cmocka_unit_test(test_load_out_of_memory),

@@ -1,12 +1,11 @@
 /* Unit tests of lib/modules/pe on PE images built here: the fields of a
  * minimal image, imports (by name, by ordinal with YARA's names, invalid
  * DLL names) and imphash, exports (named, by ordinal, forwarded), the rich
- * signature's counts, and hostile images: cut at every length, sections
- * past the end, counts far beyond the caps, a resource tree pointing at
- * itself.  Each must end in undefined fields or a capped list, read only
- * inside the file (ASan sees a read past the exact-size copy), and free
- * everything when an allocation fails.  Real files are compared with yara
- * by tests/e2e/test_pe_oracle.py. */
+ * signature's counts, version info as YARA's dictionary, and hostile images: cut at every length,
+ * sections past the end, counts far beyond the caps, a resource tree pointing at itself.  Each must
+ * end in undefined fields or a capped list, read only inside the file (ASan sees a read past the
+ * exact-size copy), and free everything when an allocation fails.  Real files are compared with
+ * yara by tests/e2e/test_pe_oracle.py. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -538,6 +537,96 @@ test_resource_loop(void **state)
 	pe_free(p);
 }
 
+/* s as UTF-16LE at off; the offset past its terminator. */
+static size_t
+putw16(size_t off, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		put16(off + 2 * i, (uint8_t)s[i]);
+	put16(off + 2 * i, 0);
+	return off + 2 * i + 2;
+}
+
+#define ALIGN4(x) (((x) + 3) & ~(size_t)3)
+
+/* A version-info String record key = value at off; where the next goes. */
+static size_t
+vi_string(size_t off, const char *key, const char *value)
+{
+	size_t val = ALIGN4(off + 6 + 2 * (strlen(key) + 1));
+	size_t end = putw16(val, value);
+
+	put16(off, (uint16_t)(end - off));
+	put16(off + 2, (uint16_t)(strlen(value) + 1));
+	put16(off + 4, 1);
+	putw16(off + 6, key);
+	return ALIGN4(end);
+}
+
+/* A version resource (type 16, id 1, language 0x409) at RVA 0x1100 whose
+ * one string table holds the n key, value pairs kv. */
+static void
+build_version(const char *const *kv, size_t n)
+{
+	size_t base = OFF(0x1100), vi = OFF(0x1200), sfi = vi + 92, st = sfi + 36, s, i;
+
+	build(SMALL);
+	set_dir(2, 0x1100, 0x100);
+	put16(base + 14, 1);
+	put32(base + 16, 16);
+	put32(base + 20, 0x80000000u | 0x18);
+	put16(base + 0x18 + 14, 1);
+	put32(base + 0x28, 1);
+	put32(base + 0x2c, 0x80000000u | 0x30);
+	put16(base + 0x30 + 14, 1);
+	put32(base + 0x40, 0x409);
+	put32(base + 0x44, 0x48);
+	put32(base + 0x48, 0x1200);
+	put32(base + 0x4c, 0x200);
+	putw16(vi + 6, "VS_VERSION_INFO");
+	putw16(sfi + 6, "StringFileInfo");
+	putw16(st + 6, "040904b0");
+	for (i = 0, s = st + 24; i < n; i++)
+		s = vi_string(s, kv[2 * i], kv[2 * i + 1]);
+	put16(st, (uint16_t)(s - st));
+	put16(sfi, (uint16_t)(s - sfi));
+	put16(vi, (uint16_t)(s - vi));
+}
+
+/* version_info as YARA's dictionary: a key set again keeps its first
+ * place and takes the last value, while version_info_list has every
+ * string; `for k, v in pe.version_info` walks the dictionary. */
+static void
+test_version_dict(void **state)
+{
+	static const char *const kv[] = {"B", "1", "A", "2", "B", "3", "C", "", "A", "4", "B", "5"};
+	struct pe_info *p;
+
+	(void)state;
+	build_version(kv, 6);
+	p = parse_all();
+	assert_int_equal(pe_version_info_count(p), 6);
+	assert_int_equal(pe_version_dict_count(p), 3);
+	assert_string_equal(pe_version_dict_key(p, 0)->p, "B");
+	assert_string_equal(pe_version_dict_key(p, 1)->p, "A");
+	assert_string_equal(pe_version_dict_key(p, 2)->p, "C");
+	assert_null(pe_version_dict_key(p, 3));
+	assert_string_equal(pe_version_info_lookup(p, "B").p, "5");
+	assert_string_equal(pe_version_info_lookup(p, "A").p, "4");
+	assert_string_equal(pe_version_info_lookup(p, "C").p, "");
+	pe_free(p);
+	/* no version info: an empty dictionary */
+	build(SMALL);
+	p = parse_all();
+	assert_int_equal(pe_version_dict_count(p), 0);
+	assert_null(pe_version_dict_key(p, 0));
+	pe_free(p);
+	assert_int_equal(pe_version_dict_count(NULL), 0);
+	assert_int_equal(pe_signature_count(NULL), 0);
+}
+
 /* Certificate tables that are not: undefined without the directory entry,
  * 0 for a table past the file, garbage DER or a record longer than the
  * table. */
@@ -569,15 +658,16 @@ test_signatures(void **state)
 	put16(0x844, 0x200);
 	p = parse_all();
 	assert_int_equal(pe_number_of_signatures(p), 0);
+	assert_int_equal(pe_signature_count(p), 0);
 	assert_null(pe_signature(p, 0));
 	assert_int_equal(pe_signature_valid_on(NULL, 0), PE_UNDEFINED);
 	pe_free(p);
 }
 
-/* Every allocation of a parse failed in turn: WARD_ENOMEM, nothing
+/* Every allocation of a parse of img failed in turn: WARD_ENOMEM, nothing
  * leaked (ASan), and the parse whole once they all succeed. */
 static void
-test_alloc_failures(void **state)
+alloc_sweep(void)
 {
 	static uint8_t win[FREADER_WINDOW];
 	struct freader f;
@@ -585,8 +675,6 @@ test_alloc_failures(void **state)
 	unsigned long k, made;
 	int r;
 
-	(void)state;
-	build_imports();
 	for (k = 1;; k++) {
 		freader_init_fn(&f, img_size, read_fn, img, win);
 		alloc_fail_after(k);
@@ -604,6 +692,18 @@ test_alloc_failures(void **state)
 	assert_true(k > 5);
 }
 
+static void
+test_alloc_failures(void **state)
+{
+	static const char *const kv[] = {"B", "1", "A", "2", "B", "3"};
+
+	(void)state;
+	build_imports();
+	alloc_sweep();
+	build_version(kv, 3);
+	alloc_sweep();
+}
+
 int
 main(void)
 {
@@ -617,6 +717,7 @@ main(void)
 		cmocka_unit_test(test_exports),
 		cmocka_unit_test(test_rich),
 		cmocka_unit_test(test_resource_loop),
+		cmocka_unit_test(test_version_dict),
 		cmocka_unit_test(test_signatures),
 		cmocka_unit_test(test_alloc_failures),
 	};

@@ -700,6 +700,13 @@ test_false_without_matches(void **state)
 	assert_int_equal(quiet_src("rule p { condition: filesize > 1 } "
 				   "rule r { strings: $a = \"x\" condition: $a and p }"),
 			 1);
+	/* A loop over a module's array is unknown as a whole. */
+	assert_int_equal(quiet_src("import \"elf\" rule r { strings: $a = \"x\" condition: $a "
+				   "or for any s in elf.sections : (s.size > 0) }"),
+			 0);
+	assert_int_equal(quiet_src("import \"elf\" rule r { strings: $a = \"x\" condition: $a "
+				   "and for any s in elf.sections : (s.size > 0) }"),
+			 1);
 }
 
 /* Floats and modules: the verifier knows their types, and a module's
@@ -777,6 +784,150 @@ test_floats_and_modules(void **state)
 	ruleset_free(rs);
 }
 
+/* An items loop over elf.sections (elf is module 2; its count of sections
+ * is value 260, a section's type value 100): N, count, the loop. */
+static void
+emit_items_loop(struct wbuf *w, int quant, int slot, size_t *lenoff)
+{
+	if (quant == COND_Q_EXPR)
+		cond_emit_int(w, 2);
+	wbuf_u8(w, COND_MOD_VALUE);
+	wbuf_u8(w, 2);
+	wbuf_u16(w, 260);
+	wbuf_u8(w, COND_LOOP_ITEMS);
+	wbuf_u8(w, (uint8_t)quant);
+	wbuf_u8(w, (uint8_t)slot);
+	*lenoff = w->len;
+	wbuf_u32(w, 0);
+}
+
+static void
+end_loop(struct wbuf *w, size_t lenoff)
+{
+	wbuf_patch_u32(w, lenoff, (uint32_t)(w->len - lenoff - 4));
+}
+
+/* COND_LOOP_ITEMS: the count an integer on the stack (and N under it for
+ * COND_Q_EXPR), the slot the loop's depth, the body a sub-program that
+ * may read the slot as a range loop's; nesting counted with the others. */
+static void
+test_items_loops(void **state)
+{
+	struct ruleset *rs = mkset();
+	struct wbuf w;
+	size_t lo[8];
+	int i;
+
+	(void)state;
+	/* sections[slot].type == 1, for 2 of them */
+	wbuf_init(&w);
+	emit_items_loop(&w, COND_Q_EXPR, 0, &lo[0]);
+	wbuf_u8(&w, COND_PUSH_VAR);
+	wbuf_u8(&w, 0);
+	wbuf_u8(&w, COND_MOD_VALUE);
+	wbuf_u8(&w, 2);
+	wbuf_u16(&w, 100);
+	cond_emit_int(&w, 1);
+	cond_emit_op(&w, COND_EQ);
+	end_loop(&w, lo[0]);
+	expect_accept(rs, &w);
+	/* N missing: the count is taken for it, and then nothing is left */
+	wbuf_init(&w);
+	wbuf_u8(&w, COND_MOD_VALUE);
+	wbuf_u8(&w, 2);
+	wbuf_u16(&w, 260);
+	wbuf_u8(&w, COND_LOOP_ITEMS);
+	wbuf_u8(&w, COND_Q_EXPR);
+	wbuf_u8(&w, 0);
+	lo[0] = w.len;
+	wbuf_u32(&w, 0);
+	cond_emit_int(&w, 1);
+	end_loop(&w, lo[0]);
+	expect_reject(rs, &w, "stack underflow");
+	/* no count at all */
+	wbuf_init(&w);
+	wbuf_u8(&w, COND_LOOP_ITEMS);
+	wbuf_u8(&w, COND_Q_ANY);
+	wbuf_u8(&w, 0);
+	wbuf_u32(&w, 9);
+	cond_emit_int(&w, 1);
+	expect_reject(rs, &w, "stack underflow");
+	/* a count that is a string */
+	wbuf_init(&w);
+	cond_emit_str(&w, (const uint8_t *)"3", 1);
+	wbuf_u8(&w, COND_LOOP_ITEMS);
+	wbuf_u8(&w, COND_Q_ALL);
+	wbuf_u8(&w, 0);
+	wbuf_u32(&w, 9);
+	cond_emit_int(&w, 1);
+	expect_reject(rs, &w, "wrong type");
+	/* a bad quantifier, a wrong slot, a body past the code, truncation */
+	wbuf_init(&w);
+	emit_items_loop(&w, 9, 0, &lo[0]);
+	cond_emit_int(&w, 1);
+	end_loop(&w, lo[0]);
+	expect_reject(rs, &w, "bad quantifier");
+	wbuf_init(&w);
+	emit_items_loop(&w, COND_Q_ANY, 1, &lo[0]);
+	cond_emit_int(&w, 1);
+	end_loop(&w, lo[0]);
+	expect_reject(rs, &w, "slot");
+	wbuf_init(&w);
+	emit_items_loop(&w, COND_Q_ANY, 0, &lo[0]);
+	cond_emit_int(&w, 1);
+	wbuf_patch_u32(&w, lo[0], 1000);
+	expect_reject(rs, &w, "loop body extends past");
+	wbuf_init(&w);
+	emit_items_loop(&w, COND_Q_ANY, 0, &lo[0]);
+	w.len -= 2;
+	expect_reject(rs, &w, "truncated");
+	/* a body that pops the count's place */
+	wbuf_init(&w);
+	emit_items_loop(&w, COND_Q_ALL, 0, &lo[0]);
+	cond_emit_op(&w, COND_NOT);
+	end_loop(&w, lo[0]);
+	expect_reject(rs, &w, "stack underflow");
+	/* the slot read after its loop ended */
+	wbuf_init(&w);
+	emit_items_loop(&w, COND_Q_ALL, 0, &lo[0]);
+	cond_emit_int(&w, 1);
+	end_loop(&w, lo[0]);
+	wbuf_u8(&w, COND_PUSH_VAR);
+	wbuf_u8(&w, 0);
+	cond_emit_op(&w, COND_AND);
+	expect_reject(rs, &w, "does not name an enclosing range or items loop");
+	/* nested with range loops: 4 deep, the innermost reading every slot */
+	wbuf_init(&w);
+	for (i = 0; i < WARD_MAX_LOOP_DEPTH; i++)
+		if (i % 2)
+			emit_range_loop(&w, i, &lo[i]);
+		else
+			emit_items_loop(&w, COND_Q_ANY, i, &lo[i]);
+	for (i = 0; i < WARD_MAX_LOOP_DEPTH; i++) {
+		wbuf_u8(&w, COND_PUSH_VAR);
+		wbuf_u8(&w, (uint8_t)i);
+		if (i > 0)
+			cond_emit_op(&w, COND_ADD);
+	}
+	for (i = WARD_MAX_LOOP_DEPTH - 1; i >= 0; i--)
+		end_loop(&w, lo[i]);
+	expect_accept(rs, &w);
+	wbuf_init(&w);
+	for (i = 0; i < WARD_MAX_LOOP_DEPTH + 1; i++)
+		emit_items_loop(&w, COND_Q_ANY, i, &lo[i]);
+	cond_emit_int(&w, 1);
+	for (i = WARD_MAX_LOOP_DEPTH; i >= 0; i--)
+		end_loop(&w, lo[i]);
+	expect_reject(rs, &w, "nested too deeply");
+	/* a for-of string inside an items loop is no for-of loop */
+	wbuf_init(&w);
+	emit_items_loop(&w, COND_Q_ANY, 0, &lo[0]);
+	cond_emit_op_u32(&w, COND_FOUND, COND_STR_CURRENT);
+	end_loop(&w, lo[0]);
+	expect_reject(rs, &w, "outside a for-of loop");
+	ruleset_free(rs);
+}
+
 /* A module used without its import is an undefined identifier, as in
  * yara; with it, its values work in conditions. */
 static void
@@ -847,6 +998,7 @@ main(void)
 	    cmocka_unit_test(test_false_without_matches),
 	    cmocka_unit_test(test_floats_and_modules),
 	    cmocka_unit_test(test_module_rules),
+	    cmocka_unit_test(test_items_loops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -203,10 +203,14 @@ test_version(void **state)
 	assert_int_equal(load(w.p, w.len, &rs2, &d), WARD_EVERSION);
 	assert_non_null(strstr(d.msg, "built for"));
 	w.p[12 + 4 + n + 4] ^= 1;
-	/* another format number */
-	w.p[8] ^= 1;
+	/* another format number: format 1, from before loops over module
+	 * arrays (COND_LOOP_ITEMS), is one an older ward wrote and read */
+	assert_int_equal(w.p[8], 2);
+	w.p[8] = 1;
 	assert_int_equal(load(w.p, w.len, &rs2, &d), WARD_EVERSION);
-	w.p[8] ^= 1;
+	assert_non_null(strstr(d.msg, "(format 1)"));
+	assert_non_null(strstr(d.msg, "(format 2): recompile"));
+	w.p[8] = 2;
 	assert_int_equal(load(w.p, w.len, &rs2, &d), 0);
 	ruleset_free(rs2);
 	ruleset_free(rs);
