@@ -12,7 +12,7 @@
  */
 #include "agent/proctab.h"
 #include "agent/config.h"
-#include "agent/sandbox.h"
+#include "util/sandbox.h"
 #include "util/err.h"
 #include "util/limits.h"
 

@@ -10,7 +10,7 @@
  */
 #include "agent/scanner.h"
 #include "agent/proctab.h"
-#include "agent/sandbox.h"
+#include "util/sandbox.h"
 #include "scan/matcher.h"
 #include "scan/rulefile.h"
 #include "scan/scanmsg.h"

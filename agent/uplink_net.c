@@ -12,7 +12,7 @@
 #include "agent/config.h"
 #include "agent/curlso.h"
 #include "agent/proctab.h"
-#include "agent/sandbox.h"
+#include "util/sandbox.h"
 #include "agent/uplink_fetch.h"
 #include "proto/checkin.h"
 #include "proto/jcheck.h"

@@ -15,7 +15,7 @@
 
 #include "agent/validator.h"
 #include "agent/proctab.h"
-#include "agent/sandbox.h"
+#include "util/sandbox.h"
 #include "content/content.h"
 #include "content/image.h"
 #include "content/valmsg.h"

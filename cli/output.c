@@ -210,6 +210,7 @@ out_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char
 	json_t *obj = NULL;
 
 	f->matched = 1;
+	f->nmatches++;
 	atomic_fetch_add(&o->matches, 1);
 	if (o->format == OUT_JSON) {
 		if (hash_name != NULL) {

@@ -58,6 +58,7 @@ struct out_file {
 	struct out *o;
 	const char *path;
 	int matched;
+	unsigned nmatches; /* reported for this file */
 };
 int out_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name);
 

@@ -1,6 +1,7 @@
 /*
  * fuzz_ipcmsg: the harness the fuzz targets of ipc channels (fuzz_ipc for
- * the validator's, fuzz_scanmsg for the scanner's) share: their input's
+ * the validator's, fuzz_scanmsg for the scanner's, fuzz_walkmsg for `ward
+ * scan`'s walker and scanner) share: their input's
  * layout and the frame decoder's checks before each channel's decoders.
  */
 #ifndef WARD_FUZZ_IPCMSG_H

@@ -16,6 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef WARD_FAULT_INJECTION
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
+
 static const struct module *const modules[] = {
     &mod_pe, &mod_elf, &mod_math, &mod_hash, &mod_time,
 };
@@ -107,19 +114,71 @@ mod_file_done(struct mod_file *mf)
 }
 
 #ifdef WARD_FAULT_INJECTION
-/* Test builds only: WARD_FAULT_MODULE_CRASH_ON=TEXT makes a module's parse
- * abort on a file whose first 64 KiB hold TEXT, as a parser bug met by a
- * crafted file would. */
-static void
-fault_parse(struct freader *f)
+/* Whether the first 64 KiB of the file hold the text the variable env names. */
+static int
+fault_marked(struct freader *f, const char *env)
 {
-	const char *text = getenv("WARD_FAULT_MODULE_CRASH_ON");
+	const char *text = getenv(env);
 	const uint8_t *p;
 	size_t n = f->size < 65536 ? (size_t)f->size : 65536;
 
-	if (text != NULL && text[0] != '\0' && freader_peek(f, 0, n, &p) == 0 &&
-	    memmem(p, n, text, strlen(text)) != NULL)
+	return text != NULL && text[0] != '\0' && freader_peek(f, 0, n, &p) == 0 &&
+	       memmem(p, n, text, strlen(text)) != NULL;
+}
+
+/*
+ * What a parser taken over by a crafted file would try, as that file's
+ * code: read a secret (WARD_FAULT_BREACH_READ, default /etc/shadow) and
+ * leak it on stderr, leave a file where only root may write
+ * (WARD_FAULT_BREACH_WRITE, default /root/ward-breach), and call home (a
+ * socket).  Each success is said on stderr ("ward-fault: breach: ..."), so
+ * that a test sees what got through; a confined scanner is refused the
+ * files and killed at the socket.
+ */
+static void
+fault_breach(void)
+{
+	const char *rd = getenv("WARD_FAULT_BREACH_READ"), *wr = getenv("WARD_FAULT_BREACH_WRITE");
+	char buf[256];
+	ssize_t n = -1;
+	int fd;
+
+	fd = open(rd != NULL ? rd : "/etc/shadow", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n >= 0) {
+		buf[n] = '\0';
+		fprintf(stderr, "ward-fault: breach: read %s: %s\n",
+			rd != NULL ? rd : "/etc/shadow", buf);
+	}
+	fd = open(wr != NULL ? wr : "/root/ward-breach", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		  0600);
+	if (fd >= 0) {
+		fprintf(stderr, "ward-fault: breach: wrote %s\n",
+			wr != NULL ? wr : "/root/ward-breach");
+		(void)write(fd, "breach\n", 7);
+		close(fd);
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		fprintf(stderr, "ward-fault: breach: opened a socket\n");
+		close(fd);
+	}
+}
+
+/* Test builds only: WARD_FAULT_MODULE_CRASH_ON=TEXT makes a module's parse
+ * abort on a file whose first 64 KiB hold TEXT, as a parser bug met by a
+ * crafted file would; WARD_FAULT_MODULE_BREACH_ON=TEXT makes it try
+ * fault_breach's escapes, as a parser taken over by the file would. */
+static void
+fault_parse(struct freader *f)
+{
+	if (fault_marked(f, "WARD_FAULT_MODULE_CRASH_ON"))
 		abort();
+	if (fault_marked(f, "WARD_FAULT_MODULE_BREACH_ON"))
+		fault_breach();
 }
 #else
 #define fault_parse(f) ((void)0)

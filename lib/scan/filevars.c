@@ -21,8 +21,6 @@
 
 /* Distinct owners a thread remembers (a tree rarely has more). */
 #define FV_OWNER_CACHE 16
-/* Bytes of a user name kept (longer names are cut, as in ls -l's column). */
-#define FV_OWNER_MAX 256
 
 static const char *const fv_names[FILEVARS_COUNT] = {
     "filename", "filepath", "extension", "filetype", "owner",
@@ -136,7 +134,7 @@ struct filevars {
 struct fv_owner {
 	uid_t uid;
 	int used;
-	char name[FV_OWNER_MAX];
+	char name[FILEVARS_OWNER_MAX];
 };
 
 struct filevars_scratch {
@@ -366,8 +364,8 @@ filevars_split(const char *path, const char *cwd, char **buf, size_t *cap, const
 }
 
 /* The owner's name from the thread's cache, or looked up and cached. */
-static const char *
-fv_owner(struct filevars_scratch *s, uid_t uid)
+const char *
+filevars_owner(struct filevars_scratch *s, uid_t uid)
 {
 	struct passwd pw, *res = NULL;
 	struct fv_owner *o;
@@ -401,6 +399,13 @@ fv_put(struct filevars_scratch *s, enum filevars_var v, const char *value)
 const struct rs_external *
 filevars_set(struct filevars_scratch *s, const char *path, int fd, const struct stat *st)
 {
+	return filevars_set_owner(s, path, fd, st, NULL);
+}
+
+const struct rs_external *
+filevars_set_owner(struct filevars_scratch *s, const char *path, int fd, const struct stat *st,
+		   const char *owner)
+{
 	const struct filevars *fv = s->fv;
 	const char *dir, *name;
 
@@ -425,6 +430,6 @@ filevars_set(struct filevars_scratch *s, const char *path, int fd, const struct 
 		fv_put(s, FILEVARS_FILETYPE, s->filetype);
 	}
 	if (fv->idx[FILEVARS_OWNER] >= 0)
-		fv_put(s, FILEVARS_OWNER, fv_owner(s, st->st_uid));
+		fv_put(s, FILEVARS_OWNER, owner != NULL ? owner : filevars_owner(s, st->st_uid));
 	return s->ext;
 }

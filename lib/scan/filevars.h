@@ -82,6 +82,22 @@ const struct rs_external *filevars_set(struct filevars_scratch *s, const char *p
 				       const struct stat *st);
 
 /*
+ * filevars_set with owner's value given (borrowed until the next call),
+ * not looked up: for a process that cannot read the user database (`ward
+ * scan`'s sandboxed scanner, whose walker looks the names up with
+ * filevars_owner).  owner NULL: looked up, as filevars_set does.
+ */
+const struct rs_external *filevars_set_owner(struct filevars_scratch *s, const char *path, int fd,
+					     const struct stat *st, const char *owner);
+
+/*
+ * The value of owner for a file of uid: its user name, or the uid in
+ * decimal when the user database has none (looked up once per uid in s's
+ * cache).  Static in s until the next call; never NULL.
+ */
+const char *filevars_owner(struct filevars_scratch *s, uid_t uid);
+
+/*
  * The pieces, pure functions for tests.  filevars_extension writes the
  * extension of name (a file name, no '/') into out (outlen >= 1; cut to
  * fit) and returns its length.  filevars_filetype returns the type of a
@@ -91,6 +107,9 @@ const struct rs_external *filevars_set(struct filevars_scratch *s, const char *p
 size_t filevars_extension(const char *name, char *out, size_t outlen);
 const char *filevars_filetype(const uint8_t *head, size_t n);
 #define FILEVARS_HEAD 16
+/* Bytes of a user name kept for owner, with its NUL (longer names are
+ * cut, as in ls -l's column). */
+#define FILEVARS_OWNER_MAX 256
 
 /*
  * Splits path into the directory and the name as filepath and filename

@@ -126,6 +126,13 @@ pool_main(void *arg)
 	if (r != 0)
 		goto out;
 	for (;;) {
+		/* The idle hook runs once before each wait, unlocked: it may
+		 * block (a send), and items queued meanwhile are seen below. */
+		if (p->count == 0 && !p->closing && !p->cancelled && p->ops.idle != NULL) {
+			pthread_mutex_unlock(&p->mu);
+			p->ops.idle(p->ops.ctx, w->idx);
+			pthread_mutex_lock(&p->mu);
+		}
 		while (p->count == 0 && !p->closing && !p->cancelled)
 			pthread_cond_wait(&p->not_empty, &p->mu);
 		if (p->cancelled || p->count == 0)

@@ -44,6 +44,13 @@ struct pool_ops {
 	 * 50 ms while they wait.  Borrowed; may be NULL.
 	 */
 	const volatile sig_atomic_t *stop;
+	/*
+	 * Called in a worker that found the queue empty, before it waits for
+	 * the next item (once per wait, without the pool's lock): a worker
+	 * can hand on what it holds back (`ward scan`'s sandboxed scanner
+	 * sends the acknowledgements it batched).  May be NULL.
+	 */
+	void (*idle)(void *ctx, unsigned worker);
 };
 
 struct pool;

@@ -32,6 +32,8 @@ enum ward_err {
 	WARD_ETIMEDOUT = -17,  /* a peer process did not answer by the deadline */
 	WARD_ECLOSED = -18,    /* the channel to a peer process is closed */
 };
+/* The last value of enum ward_err: a code read from a peer is in range. */
+#define WARD_ELAST WARD_ECLOSED
 
 /* Returns a static English description of err; never NULL. */
 const char *ward_strerror(int err);

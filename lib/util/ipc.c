@@ -342,6 +342,8 @@ ipc_send_many(struct ipc *c, const struct ipc_out *f, unsigned n, double deadlin
 	 * has none (one system call for all the frames, not two a frame).
 	 * One frame goes by sendmsg, which every sandbox allows. */
 	for (int tries = 0; done < n; tries++) {
+		if (tries > 0 && deadline == IPC_NOWAIT)
+			break; /* no room now: *nsent says how many went */
 		if (tries > 0 && (r = wait_ready(c->fd, POLLOUT, deadline)) != 0) {
 			if (r == WARD_ETIMEDOUT)
 				diag_set(d, r, chan, 0, 0,
@@ -486,10 +488,13 @@ check_fd(const char *chan, const struct ipc_msgdef *def, int fd, uint64_t *size,
 	}
 	if (fstat(fd, &st) != 0)
 		return diag_set(d, WARD_EIO, chan, 0, 0, "fstat: %s", strerror(errno));
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st.st_mode) || st.st_size < 0)
 		return diag_set(d, WARD_EPROTO, chan, 0, 0,
 				"%s with a descriptor that is not a regular file (mode %#o)",
 				def->name, (unsigned)st.st_mode);
+	/* The receiver need not look again (a scanner's file: one system
+	 * call a file fewer). */
+	*size = (uint64_t)st.st_size;
 	return 0;
 }
 

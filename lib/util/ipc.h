@@ -45,6 +45,10 @@
 
 /* ipc_send/ipc_recv's deadline meaning "wait as long as it takes". */
 #define IPC_FOREVER (-1.0)
+/* ipc_send_many's deadline meaning "send what the socket takes now, and
+ * say how many": for a sender that must keep reading its peer while it
+ * waits for room (its own poll), or the two could wait on each other. */
+#define IPC_NOWAIT (-2.0)
 
 /* Frames one receive reads ahead (ipc_set_readahead), and one
  * ipc_send_many sends: a scanner's batch of requests, or of verdicts. */
@@ -83,7 +87,7 @@ struct ipc_msg {
 	const uint8_t *p; /* payload, borrowed from the channel until its next ipc_recv */
 	size_t len;
 	int fd;		  /* the descriptor beside it, or -1: owned by the message */
-	uint64_t fd_size; /* IPC_FD_MEMFD: its sealed size */
+	uint64_t fd_size; /* IPC_FD_MEMFD: its sealed size; IPC_FD_FILE: its size when received */
 };
 
 struct ipc;
@@ -123,7 +127,9 @@ struct ipc_out {
  * scanner's requests).  Every frame is checked against the tx table before
  * the first is sent (WARD_EINVAL: none sent).  *nsent says how many were
  * sent, in order, also on failure; the failures are ipc_send's.  n > 1
- * needs sendmmsg (a sandbox must allow it); n == 1 uses sendmsg.
+ * needs sendmmsg (a sandbox must allow it); n == 1 uses sendmsg.  With
+ * deadline IPC_NOWAIT it never waits: 0 with *nsent < n when the socket
+ * had no room for the rest (the channel stays open).
  */
 int ipc_send_many(struct ipc *c, const struct ipc_out *f, unsigned n, double deadline,
 		  unsigned *nsent, struct ward_diag *d);

@@ -85,6 +85,12 @@
 #define WARD_MAX_POOL_QUEUE (1u << 20)
 /* Bytes of one pool queue item (items are small structs copied by value). */
 #define WARD_MAX_POOL_ITEM 65536
+/* Files `ward scan` (run as root) hands its sandboxed scanner ahead of
+ * their acknowledgement: each is a descriptor open in both processes. */
+#define WARD_MAX_SCAN_WINDOW 1024
+/* Deaths of `ward scan`'s sandboxed scanner after which the scan gives up:
+ * a scanner that dies on every file is at fault, not the files. */
+#define WARD_MAX_SCAN_CRASHES 64
 
 /* --- The fleet protocol: what an agent may send the server (and back) --- */
 

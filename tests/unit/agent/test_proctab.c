@@ -43,7 +43,7 @@
 
 #include "agent/config.h"
 #include "agent/proctab.h"
-#include "agent/sandbox.h"
+#include "util/sandbox.h"
 #include "agent/scanner.h"
 #include "agent/validator.h"
 #include "util/err.h"

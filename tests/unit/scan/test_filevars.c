@@ -283,6 +283,18 @@ test_values(void **state)
 	ext = filevars_set(s, path, fd, &st);
 	assert_string_equal(value(rs, ext, "owner"), "root");
 
+	/* the owner's value given (by `ward scan`'s walker, for its sandboxed
+	 * scanner): used as it is, whatever st says; NULL: looked up */
+	st.st_uid = (uid_t)-1;
+	ext = filevars_set_owner(s, path, fd, &st, "www-data");
+	assert_string_equal(value(rs, ext, "owner"), "www-data");
+	assert_string_equal(value(rs, ext, "filename"), "Evil.PDF.Exe");
+	st.st_uid = 0;
+	ext = filevars_set_owner(s, path, fd, &st, NULL);
+	assert_string_equal(value(rs, ext, "owner"), "root");
+	assert_string_equal(filevars_owner(s, 0), "root");
+	assert_string_equal(filevars_owner(s, 4000124), "4000124");
+
 	/* an empty file has no type */
 	assert_int_equal(ftruncate(fd, 0), 0);
 	ext = filevars_set(s, path, fd, &st);

@@ -2,7 +2,7 @@
  * Unit tests of lib/scan/pool: every item worked exactly once, FIFO order
  * with one worker, per-worker init/fini, blocking submit on a full queue,
  * cancel (drop callback, blocked producer released), the stop flag, init
- * failure, bad arguments.
+ * failure, bad arguments, the idle hook (once per wait, after the last item).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,7 +109,7 @@ t_drop(void *ctx, void *item)
 static struct pool_ops
 ops_of(struct tctx *t)
 {
-	struct pool_ops o = {t_init, t_fini, t_work, t_drop, t, NULL};
+	struct pool_ops o = {t_init, t_fini, t_work, t_drop, t, NULL, NULL};
 
 	return o;
 }
@@ -183,6 +183,70 @@ test_fifo_one_worker(void **state)
 	pool_free(p);
 	for (i = 0; i < 1000; i++)
 		assert_int_equal(t.order[i], i);
+}
+
+/* The idle hook: called by a worker that finds the queue empty, once
+ * before each wait — after the last item, with every item worked by it —
+ * and not again while nothing comes.  Its context starts with the tctx
+ * the other callbacks take. */
+struct idle_ctx {
+	struct tctx t;
+	unsigned calls;
+	size_t seen_at_last; /* items worked when idle was last called */
+};
+
+static void
+t_idle(void *ctx, unsigned w)
+{
+	struct idle_ctx *ic = ctx;
+
+	(void)w;
+	pthread_mutex_lock(&ic->t.mu);
+	ic->calls++;
+	ic->seen_at_last = ic->t.norder;
+	pthread_mutex_unlock(&ic->t.mu);
+}
+
+static void
+test_idle_hook(void **state)
+{
+	static struct idle_ctx ic;
+	struct pool_ops o;
+	struct pool *p = NULL;
+	unsigned i, calls, tries;
+	int done;
+
+	(void)state;
+	memset(&ic, 0, sizeof(ic));
+	tctx_init(&ic.t);
+	o = ops_of(&ic.t);
+	o.idle = t_idle;
+	o.ctx = &ic;
+	assert_int_equal(pool_new(1, 16, sizeof(struct item), &o, &p), 0);
+	for (i = 0; i < 10; i++) {
+		struct item it = mk(i);
+
+		assert_int_equal(pool_submit(p, &it), 0);
+	}
+	/* The worker drains the queue, then goes idle having worked all 10. */
+	for (tries = 0; tries < 500; tries++) {
+		pthread_mutex_lock(&ic.t.mu);
+		done = ic.seen_at_last == 10;
+		pthread_mutex_unlock(&ic.t.mu);
+		if (done)
+			break;
+		usleep(2000);
+	}
+	assert_true(tries < 500);
+	pthread_mutex_lock(&ic.t.mu);
+	calls = ic.calls;
+	pthread_mutex_unlock(&ic.t.mu);
+	usleep(100 * 1000);
+	pthread_mutex_lock(&ic.t.mu);
+	assert_int_equal(ic.calls, calls); /* once per wait, not a spin */
+	pthread_mutex_unlock(&ic.t.mu);
+	assert_int_equal(pool_finish(p), 0);
+	pool_free(p);
 }
 
 struct producer {
@@ -422,6 +486,7 @@ main(void)
 	    cmocka_unit_test(test_block_and_cancel), cmocka_unit_test(test_stop_flag),
 	    cmocka_unit_test(test_stop_signal),	     cmocka_unit_test(test_free_running),
 	    cmocka_unit_test(test_init_fails),	     cmocka_unit_test(test_bad_args),
+	    cmocka_unit_test(test_idle_hook),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -683,6 +683,54 @@ test_send_many_read_ahead(void **state)
 	assert_int_equal(open_fds(), before);
 }
 
+/* IPC_NOWAIT: a full socket sends what it takes and says how many, the
+ * channel stays open, and the rest goes once the peer read; a file's size
+ * comes with it. */
+static void
+test_send_nowait_and_file_size(void **state)
+{
+	struct ipc *a, *b;
+	struct ipc_msg m;
+	struct ward_diag d;
+	struct ipc_out f[4];
+	uint64_t eight = 8;
+	char text[100];
+	unsigned sent = 0, total = 0, got = 0, i;
+	int r, fd;
+
+	(void)state;
+	pair(&a, &b);
+	memset(text, 'x', sizeof(text));
+	for (i = 0; i < 4; i++)
+		f[i] = (struct ipc_out){.type = T_TEXT, .p = text, .len = 100, .fd = -1};
+	do {
+		r = ipc_send_many(a, f, 4, IPC_NOWAIT, &sent, &d);
+		assert_int_equal(r, 0);
+		total += sent;
+	} while (sent == 4 && total < 1000000);
+	assert_true(sent < 4 && total > 0);
+	assert_int_not_equal(ipc_fd(a), -1); /* no room is not a failure */
+	assert_int_equal(ipc_send_many(a, f, 4, IPC_NOWAIT, &sent, &d), 0);
+	assert_int_equal(sent, 0);
+	while (got < total) {
+		assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+		got++;
+	}
+	assert_int_equal(ipc_send_many(a, f, 4, IPC_NOWAIT, &sent, &d), 0);
+	assert_int_equal(sent, 4);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+	/* a regular file: its size as the receiver's check found it */
+	fd = temp_file("twelve bytes");
+	assert_int_equal(ipc_send(a, T_FILE, &eight, 8, fd, clock_mono() + 5, &d), 0);
+	close(fd);
+	assert_int_equal(ipc_recv(b, clock_mono() + 5, &m, &d), 0);
+	assert_int_equal(m.fd_size, 12);
+	ipc_msg_close(&m);
+	ipc_free(a);
+	ipc_free(b);
+}
+
 /* ipc_send_many checks every frame before it sends the first; bounds. */
 static void
 test_send_many_checks_all(void **state)
@@ -802,6 +850,7 @@ main(void)
 	    cmocka_unit_test(test_send_many_read_ahead),
 	    cmocka_unit_test(test_send_many_checks_all),
 	    cmocka_unit_test(test_read_ahead_bad_frame),
+	    cmocka_unit_test(test_send_nowait_and_file_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,9 +2,10 @@
  * sandbox: confining a process that reads hostile bytes.  See sandbox.h.
  *
  * Must hold: the order — user, then no_new_privs, then the filter — and
- * that nothing is allowed that the caller did not list.
+ * that nothing is allowed that the caller did not list.  Shared by wardd's
+ * helpers and `ward scan`, so that both confine the same way.
  */
-#include "agent/sandbox.h"
+#include "util/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,22 +26,48 @@ sandbox_limit(int res, rlim_t v)
 	return setrlimit(res, &rl) == 0 ? 0 : -errno;
 }
 
-/* Becomes user (when root) with no way back. */
-static int
-drop_user(const char *user)
+int
+sandbox_user(const char *user, uid_t *uid, gid_t *gid)
 {
-	struct passwd *pw;
+	struct passwd *pw = getpwnam(user);
 
-	if (geteuid() != 0)
-		return 0;
-	pw = getpwnam(user);
+	*uid = 0;
+	*gid = 0;
 	if (pw == NULL || pw->pw_uid == 0)
 		return -EPERM;
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* Becomes uid:gid (when root) with no groups and no way back. */
+static int
+drop_ids(uid_t uid, gid_t gid)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (uid == 0)
+		return -EPERM;
+	if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
 		return -errno;
 	if (setuid(0) == 0) /* must be impossible now */
 		return -EPERM;
 	return 0;
+}
+
+/* Becomes user (when root) with no way back. */
+static int
+drop_user(const char *user)
+{
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((r = sandbox_user(user, &uid, &gid)) != 0)
+		return r;
+	return drop_ids(uid, gid);
 }
 
 /* What every process of libc needs, whatever its role: memory and its
@@ -67,6 +94,9 @@ static const int base_calls[] = {
     SCMP_SYS(getrandom),
     SCMP_SYS(sched_yield),
     SCMP_SYS(getrlimit),
+    /* glibc's qsort asks for the memory size (sysconf _SC_PHYS_PAGES)
+     * before it sorts a large array: a rule's many matches */
+    SCMP_SYS(sysinfo),
     SCMP_SYS(restart_syscall),
     SCMP_SYS(rseq),
     SCMP_SYS(set_robust_list),
@@ -108,10 +138,21 @@ add_extra(scmp_filter_ctx ctx, const struct sandbox_extra *x)
 	return r;
 }
 
-/* no_new_privs, not dumpable, then the filter: allowed, and x's rules
+/* How confine builds its filter beyond the base calls. */
+struct confine_how {
+	const int *allowed;
+	size_t n;
+	int fcntl_cmd; /* -1: none */
+	const int *write_fds;
+	size_t nwrite_fds;
+	int all_threads;
+	const struct sandbox_extra *x; /* or NULL */
+};
+
+/* no_new_privs, not dumpable, then the filter: h's calls, and x's rules
  * or (x NULL) fcntl_cmd and open failing with EACCES. */
 static int
-confine(const int *allowed, size_t n, int fcntl_cmd, const struct sandbox_extra *x)
+confine(const struct confine_how *h)
 {
 	scmp_filter_ctx ctx;
 	size_t i;
@@ -122,7 +163,9 @@ confine(const int *allowed, size_t n, int fcntl_cmd, const struct sandbox_extra 
 	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (ctx == NULL)
 		return -ENOMEM;
-	r = 0;
+	/* Every thread at once, or none: a thread left without the filter
+	 * would be a way out of it (the kernel gives it no_new_privs too). */
+	r = h->all_threads ? seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) : 0;
 	for (i = 0; i < sizeof(base_calls) / sizeof(base_calls[0]) && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, base_calls[i], 0);
 	if (r == 0) /* raise(), abort(): tgkill(getpid(), ...) */
@@ -134,20 +177,25 @@ confine(const int *allowed, size_t n, int fcntl_cmd, const struct sandbox_extra 
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_getaffinity), 1,
 				     SCMP_A0(SCMP_CMP_EQ, 0));
-	for (i = 0; i < n && r == 0; i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
-	if (x != NULL) {
+	for (i = 0; i < h->n && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, h->allowed[i], 0);
+	for (i = 0; i < h->nwrite_fds && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)h->write_fds[i]));
+	if (h->x != NULL) {
 		if (r == 0)
-			r = add_extra(ctx, x);
+			r = add_extra(ctx, h->x);
 	} else {
-		if (r == 0 && fcntl_cmd >= 0)
+		if (r == 0 && h->fcntl_cmd >= 0)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-					     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcntl_cmd));
+					     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)h->fcntl_cmd));
 		if (r == 0)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 		if (r == 0)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
 	}
+	/* With TSYNC, a thread that cannot take the filter makes
+	 * seccomp_load fail (libseccomp says -ESRCH): nothing is loaded. */
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -157,15 +205,31 @@ confine(const int *allowed, size_t n, int fcntl_cmd, const struct sandbox_extra 
 int
 sandbox_enter(const char *user, const int *allowed, size_t n, int fcntl_cmd)
 {
+	const struct confine_how h = {.allowed = allowed, .n = n, .fcntl_cmd = fcntl_cmd};
 	int r = drop_user(user);
 
-	return r != 0 ? r : confine(allowed, n, fcntl_cmd, NULL);
+	return r != 0 ? r : confine(&h);
 }
 
 int
 sandbox_enter_extra(const char *user, const int *allowed, size_t n, const struct sandbox_extra *x)
 {
+	const struct confine_how h = {.allowed = allowed, .n = n, .fcntl_cmd = -1, .x = x};
 	int r = drop_user(user);
 
-	return r != 0 ? r : confine(allowed, n, -1, x);
+	return r != 0 ? r : confine(&h);
+}
+
+int
+sandbox_enter_spec(const struct sandbox_spec *s)
+{
+	const struct confine_how h = {.allowed = s->allowed,
+				      .n = s->n,
+				      .fcntl_cmd = -1,
+				      .write_fds = s->write_fds,
+				      .nwrite_fds = s->nwrite_fds,
+				      .all_threads = s->all_threads};
+	int r = drop_ids(s->uid, s->gid);
+
+	return r != 0 ? r : confine(&h);
 }
