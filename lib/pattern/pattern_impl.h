@@ -1,7 +1,8 @@
 /*
  * pattern_impl: the layout of a compiled pattern, shared by pattern.c
- * (compiler, serializer) and pattern_exec.c (verifier).  Internal to
- * lib/pattern.
+ * (entry points, serializer), pattern_cg.c (code generator), pattern_text.c
+ * (text strings), pattern_expr.c (Vectorscan expressions) and
+ * pattern_exec.c (verifier).  Internal to lib/pattern.
  *
  * The verifier program is a Pike-VM program: consuming instructions
  * (BYTE, CLASS, ANY, ANYNL) read one character (one byte, or one byte and a
@@ -125,7 +126,7 @@ void pattern_ex_class(struct wbuf *w, const uint8_t *bm, int wide);
 void pattern_ex_node(struct wbuf *w, const struct ptree *t, uint32_t n, int wide);
 #define PATTERN_SIZE_CAP ((uint64_t)1 << 40) /* saturation for size arithmetic */
 
-/* pattern.c: shortest and longest match of node n in characters (longest
+/* pattern_cg.c: shortest and longest match of node n in characters (longest
  * saturates), and saturating addition. */
 void pattern_cg_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx);
 uint64_t pattern_sat_add(uint64_t a, uint64_t b);
@@ -135,7 +136,7 @@ int pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v);
 /* Moves w's text into v as its NUL-terminated expression; 0 or WARD_ENOMEM. */
 int pattern_ex_finish(struct wbuf *w, struct pattern_variant *v);
 
-/* pattern.c: compiles the tree t (hex, regexp) into p's program and
+/* pattern_cg.c: compiles the tree t (hex, regexp) into p's program and
  * variants; 0 or a WARD_E* with d filled. */
 int pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d);
 

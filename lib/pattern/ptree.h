@@ -3,7 +3,7 @@
  * lib/pattern.  Nodes live in one array and refer to each other by index;
  * every byte-consuming node is a 256-bit class (literals, nocase letters,
  * `.`, `??`, nibble masks and [...] all become classes), so the code
- * generators in pattern.c handle one kind of leaf.
+ * generator in pattern_cg.c handles one kind of leaf.
  *
  * Internal to lib/pattern: not part of libward's public API.
  */
