@@ -25,7 +25,8 @@ struct vm {
 	size_t len;
 	uint64_t base;
 	int at_eof;
-	unsigned cs; /* character size: 1, or 2 for wide */
+	unsigned cs;  /* character size: 1, or 2 for wide */
+	size_t start; /* where the current run started */
 	uint16_t gen;
 	uint16_t mark[WARD_MAX_PATTERN_PROG];
 	uint16_t l1[WARD_MAX_PATTERN_PROG], l2[WARD_MAX_PATTERN_PROG];
@@ -49,6 +50,19 @@ vm_word_at(const struct vm *m, size_t i)
 	return is_word(m->data[i]);
 }
 
+/*
+ * YARA's \b holds, whatever the characters, where its run cannot look on
+ * (re.c, RE_OPCODE_WORD_BOUNDARY): at the start of the file, at its end,
+ * and at the scan limit of the run; \B never holds there.
+ */
+static int
+vm_edge(const struct vm *m, size_t i)
+{
+	size_t lim = WARD_RE_SCAN_LIMIT - WARD_RE_SCAN_LIMIT % m->cs;
+
+	return m->base + i < m->cs || (m->at_eof && m->len - i < m->cs) || i - m->start >= lim;
+}
+
 static int
 vm_assert(const struct vm *m, uint8_t op, size_t i)
 {
@@ -60,9 +74,13 @@ vm_assert(const struct vm *m, uint8_t op, size_t i)
 	case POP_EOL:
 		return m->at_eof && i == m->len;
 	default:
-		prev = i >= m->cs ? vm_word_at(m, i - m->cs) : 0;
-		cur = vm_word_at(m, i);
-		b = prev != cur;
+		if (vm_edge(m, i)) {
+			b = 1;
+		} else {
+			prev = i >= m->cs ? vm_word_at(m, i - m->cs) : 0;
+			cur = vm_word_at(m, i);
+			b = prev != cur;
+		}
 		return op == POP_WORDB ? b : !b;
 	}
 }
@@ -147,6 +165,7 @@ vm_run(struct vm *m, uint32_t pc, size_t start)
 	if (maxb > WARD_RE_SCAN_LIMIT)
 		maxb = WARD_RE_SCAN_LIMIT;
 	maxb -= maxb % m->cs;
+	m->start = start;
 	vm_newgen(m);
 	vm_add(m, cl, &ncl, pc, i);
 	while (ncl > 0) {
@@ -359,6 +378,7 @@ atom_reach(struct vm *m, size_t pos, uint32_t apc, uint8_t *seen)
 	if (maxb > WARD_RE_SCAN_LIMIT)
 		maxb = WARD_RE_SCAN_LIMIT;
 	maxb -= maxb % 2;
+	m->start = pos;
 	vm_newgen(m);
 	vm_add(m, cl, &ncl, m->p->piece[0].pc, i);
 	while (ncl > 0) {
@@ -504,6 +524,7 @@ pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
 	m.base = 0;
 	m.at_eof = 1;
 	m.cs = 1;
+	m.start = 0; /* yara counts from s in every thread */
 	m.gen = 0;
 	memset(m.mark, 0, sizeof(m.mark[0]) * p->nprog);
 	cl = m.l1;

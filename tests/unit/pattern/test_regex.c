@@ -69,6 +69,14 @@ test_regex_anchors(void **state)
 	th_check(PATTERN_REGEX, "a\\b", 0, TH_STR("a ab"), "0:1");
 	th_check(PATTERN_REGEX, "a\\B", 0, TH_STR("a ab"), "2:1");
 	th_check(PATTERN_REGEX, "\\bab", 0, TH_STR("ab cab"), "0:2");
+	/* \b holds at the start and the end of the file whatever the
+	 * characters (yara's run cannot look past them), \B never does */
+	th_check(PATTERN_REGEX, "\\b.\\W{3,4}?-v\\W.", 0, TH_STR(";%,\xb3-v~\xe7"), "0:8");
+	th_check(PATTERN_REGEX, "\\B[^t-v\\w].", PATTERN_DOTALL, TH_STR("\x11\xd0 \x11\xd0"),
+		 "1:2,2:2,3:2");
+	th_check(PATTERN_REGEX, "-\\b", 0, TH_STR("a- x-"), "4:1");
+	th_check(PATTERN_REGEX, "-\\B", 0, TH_STR("a- x-"), "1:1");
+	th_check(PATTERN_REGEX, "\\bx\\b", PATTERN_WIDE, "x\0 \0x\0", 6, "0:2,4:2");
 }
 
 static void
