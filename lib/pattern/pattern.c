@@ -24,7 +24,7 @@
 #define PATTERN_FORMAT_VERSION 2
 #define PATTERN_ALL_FLAGS                                                                          \
 	(PATTERN_NOCASE | PATTERN_WIDE | PATTERN_ASCII | PATTERN_FULLWORD | PATTERN_PRIVATE |      \
-	 PATTERN_DOTALL | PATTERN_XOR | PATTERN_BASE64 | PATTERN_BASE64WIDE)
+	 PATTERN_DOTALL | PATTERN_XOR | PATTERN_BASE64 | PATTERN_BASE64WIDE | PATTERN_SEARCH)
 
 /* Bytes of a base64 alphabet. */
 #define PATTERN_B64_ALPHABET 64
@@ -83,7 +83,10 @@ pattern_compile_mods(enum pattern_kind kind, const uint8_t *src, size_t len,
 		*out = NULL;
 	if (out == NULL || m == NULL || (src == NULL && len > 0) ||
 	    (kind != PATTERN_TEXT && kind != PATTERN_HEX && kind != PATTERN_REGEX) ||
-	    (flags & ~PATTERN_ALL_FLAGS) != 0) {
+	    (flags & ~PATTERN_ALL_FLAGS) != 0 ||
+	    ((flags & PATTERN_SEARCH) &&
+	     (kind != PATTERN_REGEX ||
+	      (flags & ~(PATTERN_SEARCH | PATTERN_NOCASE | PATTERN_DOTALL))))) {
 		r = diag_set(d, WARD_EINVAL, NULL, 0, 0, "invalid arguments to pattern_compile");
 		goto out;
 	}

@@ -52,6 +52,9 @@ enum pattern_kind {
 #define PATTERN_XOR 0x40u	  /* xor, xor(N), xor(N-M): keys in struct pattern_mods */
 #define PATTERN_BASE64 0x80u	  /* base64: the string's base64 encodings */
 #define PATTERN_BASE64WIDE 0x100u /* base64wide: those encodings, widened */
+/* A regexp of a condition (`matches`, a module function's argument), run
+ * only by pattern_search: compiled as YARA compiles those, without atoms. */
+#define PATTERN_SEARCH 0x200u
 
 /*
  * The modifiers of a text string, with the arguments of xor and base64.
@@ -148,8 +151,13 @@ uint32_t pattern_match_at(const struct pattern *p, size_t v, const uint8_t *data
 			  size_t pos, uint64_t base, int at_eof);
 
 /*
- * Searches s (len bytes) for a match anywhere, for the `matches` operator on
- * external strings.  Returns 1 if found, 0 if not.
+ * Searches s (len bytes) as YARA's yr_re_exec does for `matches` and for
+ * the regexp arguments of module functions (RE_FLAGS_SCAN): a thread
+ * starts at each offset of the first WARD_RE_SCAN_LIMIT bytes, in
+ * priority after the earlier ones, and one that matches ends those of
+ * lower priority.  Returns -1 if nothing matched, else the offset from s
+ * where the last match to be found ended (YARA's answer: an empty match
+ * at offset 0 gives 0).  Meant for a PATTERN_SEARCH regexp.
  */
 int pattern_search(const struct pattern *p, const uint8_t *s, size_t len);
 

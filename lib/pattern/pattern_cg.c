@@ -653,7 +653,11 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;
 	}
-	if (p->ekind == PATTERN_REGEX)
+	/* a condition's regexp is run forwards from its start (re.c,
+	 * yr_re_compile), with YARA's entry points */
+	if (p->ekind == PATTERN_REGEX && (p->flags & PATTERN_SEARCH))
+		g.yara_entry = 1;
+	else if (p->ekind == PATTERN_REGEX)
 		set_regions(&g);
 	p->mode = (p->ekind == PATTERN_HEX && !t->has_alt) ? PMODE_SHORTEST : PMODE_PRIORITY;
 	/* Pieces: a hex string is cut at its long top-level jumps. */

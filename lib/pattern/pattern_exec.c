@@ -498,9 +498,8 @@ out:
 }
 
 /*
- * YARA's `matches`: yr_re_exec with RE_FLAGS_SCAN, i.e. a new lowest-
- * priority thread starts at each offset below the scan limit, and any
- * match (even an empty one) counts.
+ * YARA's `matches`: yr_re_exec with RE_FLAGS_SCAN (see pattern.h).  The
+ * offsets count from s for every thread, as YARA's bytes_matched does.
  */
 int
 pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
@@ -508,14 +507,17 @@ pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
 	struct vm m;
 	uint16_t *cl, *nl, *tmp;
 	size_t ncl = 0, nnl, k, i = 0, maxb, n;
-	int r = 0;
+	int r = -1;
 
 	if (p == NULL || (s == NULL && len > 0))
 		goto out;
+	maxb = len > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : len;
 	if (p->ekind == PATTERN_TEXT) {
 		n = p->srclen;
-		for (i = 0; i + n <= len && i < WARD_RE_SCAN_LIMIT && !r; i++)
-			r = memcmp(s + i, p->src, n) == 0;
+		for (i = 0; i + n <= len && i < maxb; i++) {
+			if (memcmp(s + i, p->src, n) == 0)
+				r = (int)(i + n);
+		}
 		goto out;
 	}
 	m.p = p;
@@ -524,12 +526,11 @@ pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
 	m.base = 0;
 	m.at_eof = 1;
 	m.cs = 1;
-	m.start = 0; /* yara counts from s in every thread */
+	m.start = 0;
 	m.gen = 0;
 	memset(m.mark, 0, sizeof(m.mark[0]) * p->nprog);
 	cl = m.l1;
 	nl = m.l2;
-	maxb = len > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : len;
 	vm_newgen(&m);
 	vm_add(&m, cl, &ncl, p->piece[0].pc, 0);
 	while (ncl > 0) {
@@ -539,8 +540,8 @@ pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
 			const struct pattern_insn *in = &p->prog[cl[k]];
 
 			if (in->op == POP_MATCH) {
-				r = 1;
-				goto out;
+				r = (int)i;
+				break; /* cut the threads of lower priority */
 			}
 			if (i < maxb && vm_consume(&m, in, i))
 				vm_add(&m, nl, &nnl, cl[k] + 1, i + 1);

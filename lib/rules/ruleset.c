@@ -28,7 +28,9 @@
 #endif
 
 #define RS_MAGIC "WARDRSET"
-#define RS_FORMAT 1u
+/* 2: the `matches` regexps are PATTERN_SEARCH patterns (a file of format 1
+ * would run them as strings) */
+#define RS_FORMAT 2u
 
 #if defined(__x86_64__)
 #define RS_CPU "x86_64"

@@ -185,26 +185,62 @@ test_regex_depth(void **state)
 	th_check(PATTERN_REGEX, src, 0, TH_STR("xa"), "1:1");
 }
 
+static struct pattern *
+search_re(const char *src, unsigned flags)
+{
+	return th_compile(PATTERN_REGEX, src, flags | PATTERN_SEARCH);
+}
+
+/* The answer of yara's yr_re_exec with RE_FLAGS_SCAN: where the last match
+ * found ended, -1 for none (checked with yara 4.2.3 through `matches` and
+ * pe.imports(/dll/, /fn/), which counts answers above 0). */
 static void
 test_regex_search(void **state)
 {
 	struct pattern *p;
 
 	(void)state;
-	p = th_compile(PATTERN_REGEX, "b+c", 0);
-	assert_int_equal(pattern_search(p, (const uint8_t *)"aabbc", 5), 1);
-	assert_int_equal(pattern_search(p, (const uint8_t *)"aabb", 4), 0);
+	p = search_re("b+c", 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"aabbc", 5), 5);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"aabb", 4), -1);
 	pattern_free(p);
-	p = th_compile(PATTERN_REGEX, "^ab$", 0);
-	assert_int_equal(pattern_search(p, (const uint8_t *)"ab", 2), 1);
-	assert_int_equal(pattern_search(p, (const uint8_t *)"xab", 3), 0);
+	p = search_re("^ab$", 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"ab", 2), 2);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"xab", 3), -1);
 	pattern_free(p);
-	p = th_compile(PATTERN_REGEX, "x*", 0);
-	assert_int_equal(pattern_search(p, (const uint8_t *)"", 0), 1);
+	p = search_re("ABC", PATTERN_NOCASE);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"xxabc", 5), 5);
 	pattern_free(p);
-	p = th_compile(PATTERN_REGEX, "ABC", PATTERN_NOCASE);
-	assert_int_equal(pattern_search(p, (const uint8_t *)"xxabc", 5), 1);
+	/* empty matches count: a thread starts at each offset and matches
+	 * there at once, the last one at the last offset */
+	p = search_re("x*", 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"", 0), 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"a", 1), 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"abc", 3), 2);
 	pattern_free(p);
+	/* "abc" matches /(Get)?/: the regexp is entered at its start, not past
+	 * the optional group as a string's zero-length atom is */
+	p = search_re("(Get)?", 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"abc", 3), 2);
+	pattern_free(p);
+	p = search_re("(Get)?x", 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"abx", 3), 3);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"abc", 3), -1);
+	pattern_free(p);
+	/* a later match ends the threads that started after it, not those
+	 * that started before */
+	p = search_re("a.*b|c", 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"xacb", 4), 4);
+	pattern_free(p);
+	/* \b holds at both ends of the string whatever the characters */
+	p = search_re("\\b-", 0);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"-x", 2), 1);
+	assert_int_equal(pattern_search(p, (const uint8_t *)"x -", 3), -1);
+	pattern_free(p);
+	/* PATTERN_SEARCH is for regexps, with /i and /s only */
+	assert_int_equal(th_error(PATTERN_REGEX, "a", PATTERN_SEARCH | PATTERN_WIDE, NULL, NULL, 0),
+			 WARD_EINVAL);
+	assert_int_equal(th_error(PATTERN_TEXT, "a", PATTERN_SEARCH, NULL, NULL, 0), WARD_EINVAL);
 }
 
 int
