@@ -56,8 +56,8 @@ pattern_shrink(struct pattern *p)
 	if ((n = ward_realloc(p->branch, (p->nbranch ? p->nbranch : 1) * sizeof(*p->branch))) !=
 	    NULL)
 		p->branch = n;
-	if ((n = ward_realloc(p->atom_pc, (p->natom ? p->natom : 1) * sizeof(*p->atom_pc))) != NULL)
-		p->atom_pc = n;
+	if ((n = ward_realloc(p->atom, (p->natom ? p->natom : 1) * sizeof(*p->atom))) != NULL)
+		p->atom = n;
 }
 
 int
@@ -113,7 +113,7 @@ pattern_compile_mods(enum pattern_kind kind, const uint8_t *src, size_t len,
 	if (p == NULL || (p->src = ward_malloc(len + 1)) == NULL ||
 	    (p->piece = ward_calloc(PATTERN_MAX_PIECES, sizeof(*p->piece))) == NULL ||
 	    (p->branch = ward_calloc(PATTERN_MAX_PIECES, sizeof(*p->branch))) == NULL ||
-	    (p->atom_pc = ward_calloc(ATOMS_MAX, sizeof(*p->atom_pc))) == NULL) {
+	    (p->atom = ward_calloc(ATOMS_MAX, sizeof(*p->atom))) == NULL) {
 		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;
 	}
@@ -172,7 +172,8 @@ pattern_free(struct pattern *p)
 	ward_free(p->cls);
 	ward_free(p->piece);
 	ward_free(p->branch);
-	ward_free(p->atom_pc);
+	ward_free(p->atom);
+	ward_free(p->pre_atom);
 	ward_free(p);
 }
 

@@ -51,11 +51,51 @@ struct cg {
 	int yara_entry;	    /* reproduce YARA's entry points (regexps) */
 	int force_root;	    /* YARA's zero-length atom: the root is entered */
 	int quiet;	    /* emitting a loop copy: leave node_pc alone */
-	uint32_t atom[ATOMS_MAX];
+	int nomark;	    /* emitting a copy where YARA finds no atom */
+	struct atoms_atom atom[ATOMS_MAX];
 	size_t natom;
 	int atoms_ok;
+	uint8_t *atom_of; /* tree node -> 1 + its atom's index, 0 when none */
+	/*
+	 * YARA's split ids: a SPLIT's key is the node it is emitted for, a tag
+	 * and the copy it is in (ctx); the first SPLIT with a key gives its pc
+	 * as the sid of all (open addressing, nkey slots, a power of two).
+	 */
+	uint64_t ctx;
+	uint64_t *key;
+	uint16_t *key_sid;
+	size_t nkey, nused;
 	size_t prog_cap, cls_cap;
 };
+
+/* The tags of a SPLIT's key besides an alternative's index. */
+#define SPLIT_TAG_OPT 0x10000u	/* an optional copy of a repeat, + its index */
+#define SPLIT_TAG_LOOP 0x20000u /* the loop of x* or x+ */
+/* The copy kinds of a repeat's body, as YARA emits x{n,m}: the prolog
+ * (the first copy), the repeated middle (one piece of code for all its
+ * iterations), the epilog (the last copy). */
+#define COPY_PROLOG 1u
+#define COPY_MIDDLE 2u
+#define COPY_EPILOG 3u
+#define COPY_OWN 0x100u /* + the index: a copy of its own */
+
+static uint64_t
+mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* The context of a copy of node n's body. */
+static uint64_t
+cg_ctx(const struct cg *g, uint32_t n, uint32_t kind)
+{
+	return mix64(g->ctx ^ mix64(((uint64_t)n << 32) | kind));
+}
 
 uint64_t
 pattern_sat_add(uint64_t a, uint64_t b)
@@ -166,11 +206,40 @@ cg_emit1(struct cg *g, uint8_t op, uint32_t x, uint32_t y, uint32_t *pc)
 	if (r != 0)
 		goto out;
 	p->prog[p->nprog].op = op;
+	p->prog[p->nprog].atom = 0;
+	p->prog[p->nprog].sid = (uint16_t)p->nprog;
 	p->prog[p->nprog].x = x;
 	p->prog[p->nprog].y = y;
 	if (pc != NULL)
 		*pc = p->nprog;
 	p->nprog++;
+out:
+	return r;
+}
+
+/* A SPLIT (targets patched by the caller) for node n with tag. */
+static int
+cg_split(struct cg *g, uint32_t n, uint32_t tag, uint32_t *pc)
+{
+	struct pattern *p = g->p;
+	uint64_t k;
+	size_t i;
+	int r;
+
+	r = cg_emit1(g, POP_SPLIT, 0, 0, pc);
+	if (r != 0 || 2 * (g->nused + 1) > g->nkey)
+		goto out; /* no table, or full: the split keeps an id of its own */
+	k = mix64(g->ctx ^ mix64(((uint64_t)n << 32) | tag)) | 1u; /* 0: empty slot */
+	for (i = k & (g->nkey - 1); g->key[i] != 0 && g->key[i] != k; i = (i + 1) & (g->nkey - 1))
+		;
+	if (g->key[i] == 0) {
+		g->key[i] = k;
+		g->key_sid[i] = (uint16_t)*pc;
+		g->nused++;
+	} else {
+		p->prog[*pc].sid = g->key_sid[i];
+		p->shared_sid = 1;
+	}
 out:
 	return r;
 }
@@ -203,28 +272,87 @@ cg_class(struct cg *g, uint32_t n)
 	}
 	r = cg_emit1(g, POP_CLASS, g->node_cls[n] - 1, 0, NULL);
 out:
+	if (r == 0 && g->atom_of != NULL && g->atom_of[n] && !g->quiet && !g->nomark)
+		p->prog[p->nprog - 1].atom = g->atom_of[n];
 	return r;
 }
 
 static int cg_node(struct cg *g, uint32_t n);
 
-/* Node n, a PT_REPEAT, emitted as its child repeated mn..mx times. */
+/*
+ * The kind of copy i (0 the first) of the body of node n, a PT_REPEAT, in
+ * YARA's code: x+ and x* have one piece of code; x{n,m} a prolog when
+ * n > 0, then a loop when m > n + 1 or m > 2, then an epilog when m > n or
+ * m > 1 (re.c, _yr_re_emit).  YARA finds an atom in the first copy only,
+ * except in x+, where its code is the same for all.
+ */
+static uint32_t
+copy_kind(const struct ptree_node *nd, uint32_t i)
+{
+	uint32_t n = nd->min, m = nd->max;
+
+	if (nd->quant != '{')
+		return COPY_MIDDLE;
+	if (n > 0 && i == 0)
+		return COPY_PROLOG;
+	if (m != PTREE_INF && (m > n || m > 1) && i + 1 == m)
+		return COPY_EPILOG;
+	return COPY_MIDDLE;
+}
+
+/*
+ * Copy i of node n's body, in the context of its kind (own: a context of
+ * its own).  Split ids matter only where a thread can run through a whole
+ * copy without reading (a body that can be empty): elsewhere every copy
+ * has its own, which spares the verifier their bookkeeping.
+ */
+static uint64_t
+copy_ctx(const struct cg *g, uint32_t n, uint32_t i, int own)
+{
+	const struct ptree_node *nd = &g->t->n[n];
+	uint64_t mn, mx;
+
+	pattern_cg_len(g->t, nd->child, &mn, &mx);
+	return cg_ctx(g, n, own || mn > 0 ? COPY_OWN + i : copy_kind(nd, i));
+}
+
 static int
-cg_repeat(struct cg *g, uint32_t n, uint32_t mn, uint32_t mx)
+cg_copy(struct cg *g, uint32_t n, uint32_t i, int own)
+{
+	const struct ptree_node *nd = &g->t->n[n];
+	uint64_t ctx = g->ctx;
+	int nomark = g->nomark, r;
+
+	g->ctx = copy_ctx(g, n, i, own);
+	if (nd->quant != '+' && i > 0)
+		g->nomark = 1;
+	r = cg_node(g, nd->child);
+	g->ctx = ctx;
+	g->nomark = nomark;
+	return r;
+}
+
+/*
+ * Node n, a PT_REPEAT, emitted as its child repeated mn..mx times; first:
+ * the index of the first copy in the whole repeat, -1 for copies that
+ * share no split ids.
+ */
+static int
+cg_repeat(struct cg *g, uint32_t n, uint32_t mn, uint32_t mx, int first)
 {
 	const struct ptree_node *nd = &g->t->n[n];
 	struct pattern *p = g->p;
-	uint32_t i, s, loop, body;
-	int r = 0;
+	uint32_t i, s, loop, body, base = first < 0 ? 0 : (uint32_t)first;
+	int r = 0, own = first < 0;
 
 	for (i = 0; i < mn && r == 0; i++)
-		r = cg_node(g, nd->child);
+		r = cg_copy(g, n, base + i, own);
 	if (r != 0)
 		goto out;
 	if (mx == PTREE_INF) {
-		r = cg_emit1(g, POP_SPLIT, 0, 0, &loop);
+		r = cg_split(g, n, SPLIT_TAG_LOOP, &loop);
 		if (r == 0)
-			r = cg_node(g, nd->child);
+			r = cg_copy(g, n, base + mn, own);
 		if (r == 0)
 			r = cg_emit1(g, POP_JMP, loop, 0, NULL);
 		if (r != 0)
@@ -235,9 +363,9 @@ cg_repeat(struct cg *g, uint32_t n, uint32_t mn, uint32_t mx)
 	} else if (mx > mn) {
 		s = p->nprog;
 		for (i = mn; i < mx && r == 0; i++) {
-			r = cg_emit1(g, POP_SPLIT, 0, 0, NULL);
+			r = cg_split(g, n, SPLIT_TAG_OPT + base + i, &body);
 			if (r == 0)
-				r = cg_node(g, nd->child);
+				r = cg_copy(g, n, base + i, own);
 		}
 		if (r != 0)
 			goto out;
@@ -304,13 +432,17 @@ cg_loop(struct cg *g, uint32_t n, enum cg_dir dir)
 {
 	const struct ptree_node *nd = &g->t->n[n];
 	struct pattern *p = g->p;
+	uint64_t ctx = g->ctx;
 	uint32_t loop;
 	int r;
 
 	g->quiet++;
-	r = cg_emit1(g, POP_SPLIT, 0, 0, &loop);
+	r = cg_split(g, n, SPLIT_TAG_LOOP + 1 + dir, &loop);
+	/* YARA loops back into the code of x: its splits are x's */
+	g->ctx = copy_ctx(g, n, 1 + dir, 0);
 	if (r == 0)
 		r = cg_forced(g, nd->child, dir);
+	g->ctx = ctx;
 	if (r == 0)
 		r = cg_emit1(g, POP_JMP, loop, 0, NULL);
 	g->quiet--;
@@ -351,7 +483,7 @@ cg_plus(struct cg *g, uint32_t n)
 	if (rg != RG_AFTER)
 		r = cg_loop(g, n, DIR_BACK);
 	if (r == 0)
-		r = cg_node(g, g->t->n[n].child);
+		r = cg_copy(g, n, 0, 0);
 	if (r == 0 && rg != RG_BEFORE)
 		r = cg_loop(g, n, DIR_FWD);
 	return r;
@@ -362,6 +494,7 @@ static int
 cg_forced(struct cg *g, uint32_t n, enum cg_dir dir)
 {
 	const struct ptree_node *nd = &g->t->n[n];
+	uint64_t ctx = g->ctx;
 	uint32_t c, mx;
 	int r = 0;
 
@@ -379,18 +512,24 @@ cg_forced(struct cg *g, uint32_t n, enum cg_dir dir)
 		goto out;
 	}
 	if (is_opt1(g->t, n)) {
+		g->ctx = copy_ctx(g, n, 0, 0);
 		r = cg_forced(g, nd->child, dir);
+		g->ctx = ctx;
 		goto out;
 	}
 	/* x+ or x{n,m} with n > 0: one copy of x entered, the rest as usual
-	 * (x+ loops back to the entry of x) */
+	 * (x+ loops back to the entry of x); backwards the copies are in
+	 * the reverse order of YARA's, so they share no split ids */
 	mx = nd->max == PTREE_INF ? PTREE_INF : nd->max - 1;
 	if (dir == DIR_BACK)
-		r = nd->quant == '+' ? cg_loop(g, n, dir) : cg_repeat(g, n, nd->min - 1, mx);
-	if (r == 0)
+		r = nd->quant == '+' ? cg_loop(g, n, dir) : cg_repeat(g, n, nd->min - 1, mx, -1);
+	if (r == 0) {
+		g->ctx = copy_ctx(g, n, 0, 0);
 		r = cg_forced(g, nd->child, dir);
+		g->ctx = ctx;
+	}
 	if (r == 0 && dir == DIR_FWD)
-		r = nd->quant == '+' ? cg_loop(g, n, dir) : cg_repeat(g, n, nd->min - 1, mx);
+		r = nd->quant == '+' ? cg_loop(g, n, dir) : cg_repeat(g, n, nd->min - 1, mx, 1);
 out:
 	return r;
 }
@@ -400,7 +539,7 @@ cg_node(struct cg *g, uint32_t n)
 {
 	const struct ptree_node *nd = &g->t->n[n];
 	struct pattern *p = g->p;
-	uint32_t c, s, k = 0, first = 0, j;
+	uint32_t c, s, k = 0, first = 0, j, a = 0;
 	int r = 0;
 
 	switch (nd->type) {
@@ -427,9 +566,11 @@ cg_node(struct cg *g, uint32_t n)
 		/* SPLIT next_alt; alt; JMP end (chained through y until patched) */
 		for (c = nd->child; c != PTREE_NONE; c = g->t->n[c].next) {
 			if (g->t->n[c].next != PTREE_NONE) {
-				r = cg_emit1(g, POP_SPLIT, p->nprog + 1, 0, &s);
-				if (r == 0)
+				r = cg_split(g, n, a++, &s);
+				if (r == 0) {
+					p->prog[s].x = s + 1;
 					r = cg_node(g, c);
+				}
 				if (r == 0)
 					r = cg_emit1(g, POP_JMP, k ? first : PTREE_NONE, 0, &j);
 				if (r != 0)
@@ -456,7 +597,7 @@ cg_node(struct cg *g, uint32_t n)
 		if (g->yara_entry && nd->quant == '+' && plus_differs(g, n))
 			r = cg_plus(g, n);
 		else
-			r = cg_repeat(g, n, nd->min, nd->max);
+			r = cg_repeat(g, n, nd->min, nd->max, 0);
 		break;
 	default:
 		break;
@@ -522,7 +663,9 @@ cg_branches(struct cg *g)
 	}
 	if (k < 2 || k > PATTERN_MAX_PIECES || size > WARD_MAX_PATTERN_PROG)
 		goto out; /* too big to duplicate: the whole program decides */
+	g->nomark++;
 	for (c = t->n[alt].child; c != PTREE_NONE && r == 0; c = t->n[c].next) {
+		g->ctx = cg_ctx(g, alt, COPY_OWN + g->p->nbranch);
 		g->p->branch[g->p->nbranch++] = g->p->nprog;
 		r = cg_node(g, c);
 		for (r2 = rest; r2 != PTREE_NONE && r == 0; r2 = t->n[r2].next)
@@ -530,13 +673,15 @@ cg_branches(struct cg *g)
 		if (r == 0)
 			r = cg_emit1(g, POP_MATCH, 0, 0, NULL);
 	}
+	g->nomark--;
+	g->ctx = 0;
 out:
 	return r;
 }
 
 /*
- * Where YARA starts verifying an `ascii wide` regexp (see atoms.h): the
- * first instruction of each atom's first node in the main program.
+ * Where YARA starts verifying a regexp (see atoms.h): the first
+ * instruction of each atom's first node in the main program.
  */
 static void
 set_atoms(struct cg *g)
@@ -548,13 +693,65 @@ set_atoms(struct cg *g)
 	if (!g->atoms_ok)
 		return;
 	for (k = 0; k < g->natom; k++) {
-		if (g->node_pc[g->atom[k]] == 0)
+		if (g->node_pc[g->atom[k].node] == 0)
 			return; /* not emitted: keep verifying from the start */
-		p->atom_pc[k] = g->node_pc[g->atom[k]] - 1;
+		p->atom[k].pc = g->node_pc[g->atom[k].node] - 1;
+		p->atom[k].len = g->atom[k].len;
+		memcpy(p->atom[k].byte, g->atom[k].byte, ATOMS_LEN);
+		memcpy(p->atom[k].mask, g->atom[k].mask, ATOMS_LEN);
 	}
 	/* a single atom at the very start is the same as none */
-	if (!(g->natom == 1 && p->atom_pc[0] == p->piece[0].pc))
+	if (!(g->natom == 1 && p->atom[0].pc == p->piece[0].pc))
 		p->natom = (uint32_t)g->natom;
+}
+
+/*
+ * pre_atom: the instructions from which an atom's start can be reached
+ * without reading past it (a fixed point over the program's edges).
+ */
+static int
+set_pre_atom(struct pattern *p)
+{
+	const struct pattern_insn *in;
+	uint32_t pc;
+	int changed = 1, b, r = 0;
+
+	p->pre_atom = ward_calloc((p->nprog + 7) / 8, 1);
+	if (p->pre_atom == NULL) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	while (changed) {
+		changed = 0;
+		for (pc = p->nprog; pc-- > 0;) {
+			in = &p->prog[pc];
+			if ((p->pre_atom[pc >> 3] >> (pc & 7)) & 1)
+				continue;
+			switch (in->op) {
+			case POP_MATCH:
+				b = 0;
+				break;
+			case POP_JMP:
+				b = (p->pre_atom[in->x >> 3] >> (in->x & 7)) & 1;
+				break;
+			case POP_SPLIT:
+				b = ((p->pre_atom[in->x >> 3] >> (in->x & 7)) & 1) ||
+				    ((p->pre_atom[in->y >> 3] >> (in->y & 7)) & 1);
+				break;
+			default:
+				b = in->atom != 0 ||
+				    (pc + 1 < p->nprog &&
+				     ((p->pre_atom[(pc + 1) >> 3] >> ((pc + 1) & 7)) & 1));
+				break;
+			}
+			if (b) {
+				p->pre_atom[pc >> 3] |= (uint8_t)(1u << (pc & 7));
+				changed = 1;
+			}
+		}
+	}
+out:
+	return r;
 }
 
 /* Marks the nodes that hold an atom (RG_HOLDS); returns whether n does. */
@@ -609,8 +806,10 @@ set_regions(struct cg *g)
 	g->atoms_ok = atoms_choose(t, g->atom, &g->natom) == 0;
 	if (!g->atoms_ok)
 		return; /* too complex to tell: all forwards */
-	for (k = 0; k < g->natom; k++)
-		g->region[g->atom[k]] = RG_HOLDS;
+	for (k = 0; k < g->natom; k++) {
+		g->region[g->atom[k].node] = RG_HOLDS;
+		g->atom_of[g->atom[k].node] = (uint8_t)(k + 1);
+	}
 	rg_holds(g, t->root);
 	rg_assign(g, t->root, RG_AFTER);
 	g->force_root = g->natom == 0 && atoms_literal_len(t) == 0;
@@ -649,7 +848,12 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 	}
 	g.node_pc = g.node_cls + t->nn;
 	g.region = ward_calloc(t->nn, sizeof(*g.region));
-	if (g.region == NULL) {
+	g.atom_of = ward_calloc(t->nn, sizeof(*g.atom_of));
+	for (g.nkey = 64; g.nkey < 2 * (cg_size(t, t->root) + PATTERN_MAX_PIECES); g.nkey *= 2)
+		;
+	g.key = ward_calloc(g.nkey, sizeof(*g.key));
+	g.key_sid = ward_calloc(g.nkey, sizeof(*g.key_sid));
+	if (g.region == NULL || g.atom_of == NULL || g.key == NULL || g.key_sid == NULL) {
 		r = diag_set(d, WARD_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;
 	}
@@ -691,12 +895,18 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 	if (r != 0)
 		goto fail;
 	p->greedy = t->has_greedy;
-	if (p->ekind == PATTERN_REGEX && p->nvar == 2) {
+	if (p->kind == PATTERN_REGEX && !(p->flags & PATTERN_SEARCH)) {
 		set_atoms(&g);
+		if (p->natom > 0)
+			r = set_pre_atom(p);
+		if (r != 0)
+			goto fail;
 		n = atoms_literal_len(t);
-		p->whole_atom = n > 0 && n <= PATTERN_ATOM_CHARS;
+		p->whole_atom = p->nvar == 2 && n > 0 && n <= PATTERN_ATOM_CHARS;
 	}
-	if (p->npieces == 1) {
+	/* hex strings and base64: a program per leading alternative (a regexp
+	 * is verified from its atoms, as YARA does) */
+	if (p->npieces == 1 && p->kind != PATTERN_REGEX) {
 		r = cg_branches(&g);
 		if (r != 0)
 			goto fail;
@@ -758,5 +968,8 @@ fail:
 out:
 	ward_free(g.node_cls);
 	ward_free(g.region);
+	ward_free(g.atom_of);
+	ward_free(g.key);
+	ward_free(g.key_sid);
 	return r;
 }

@@ -34,6 +34,17 @@ enum pattern_op {
 
 struct pattern_insn {
 	uint8_t op;
+	/* 1 + the index of the atom whose first character this reads, 0 for
+	 * none (see struct pattern's atom) */
+	uint8_t atom;
+	/*
+	 * SPLIT: YARA's split id.  YARA runs one piece of code for every
+	 * iteration of x+ and of the middle of x{n,m}, and kills a thread that
+	 * meets a split it has already taken since it last read a character;
+	 * where the program has a copy per iteration, the copies' splits share
+	 * the id of the first copy's (pattern_cg.c), else it is the pc.
+	 */
+	uint16_t sid;
 	uint32_t x, y;
 };
 
@@ -45,6 +56,13 @@ struct pattern_piece {
 };
 
 #define PATTERN_MAX_PIECES 64 /* a chain longer than this is refused */
+
+/* An atom of a regexp (atoms.h) in the program. */
+struct pattern_atom {
+	uint32_t pc; /* the instruction where the forward part starts */
+	uint8_t len; /* characters */
+	uint8_t byte[ATOMS_LEN], mask[ATOMS_LEN];
+};
 /* Alternatives of a base64 regexp: 3 alignments x base64, base64wide x
  * the string, its wide form. */
 #define PATTERN_B64_ALTS 12
@@ -85,10 +103,12 @@ struct pattern {
 	struct pattern_piece *piece; /* npieces (sized to fit once compiled) */
 	uint32_t npieces;
 	/*
-	 * A pattern that starts with an alternation also gets one program per
-	 * alternative (YARA extracts atoms per alternative and verifies each
-	 * from its own atom): the longest of their matches wins when the
-	 * pattern is greedy, the shortest otherwise.
+	 * A hex or base64 string that starts with an alternation also gets
+	 * one program per alternative (YARA extracts atoms per alternative and
+	 * verifies each from its own atom): the shortest of their matches
+	 * wins (base64: see b64_found).  A regexp does without: it is
+	 * verified from its atoms (atom, below).  greedy: the regexp has a
+	 * greedy quantifier.
 	 */
 	uint32_t *branch; /* nbranch */
 	uint32_t nbranch;
@@ -102,13 +122,18 @@ struct pattern {
 	uint32_t b64_found[PATTERN_B64_ALTS];
 	uint32_t nb64;
 	/*
-	 * An `ascii wide` regexp: the instructions where YARA's atoms start
-	 * (see atoms.h), natom = 0 when verification starts at the regexp's
-	 * start.  A wide match counts only if on its way it passes an atom
-	 * start from which the rest of the regexp does not match as ascii.
+	 * A regexp: YARA's atoms (see atoms.h), natom = 0 when YARA verifies
+	 * the regexp from its start (no atoms, or one at the very start).
+	 * YARA verifies a regexp from every place where one of its atoms is
+	 * found: the rest of the regexp from there, and the part before it
+	 * backwards; pattern_exec.c reproduces which of these verifications
+	 * gives the match at a start.  pre_atom (bit per instruction): an
+	 * atom's start can be reached from the instruction.
 	 */
-	uint32_t *atom_pc; /* natom */
+	struct pattern_atom *atom; /* natom */
 	uint32_t natom;
+	uint8_t *pre_atom;
+	int shared_sid; /* some SPLITs share a sid: the verifier tracks them */
 	/*
 	 * An `ascii wide` text string (or literal regexp) of at most two
 	 * characters: YARA's atoms are the whole string in each form, so the

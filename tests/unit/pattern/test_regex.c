@@ -52,8 +52,8 @@ test_regex_quantifiers(void **state)
 	th_check(PATTERN_REGEX, "(a|ab)(cd|c)x?", 0, TH_STR("abcd"), "0:4");
 	th_check(PATTERN_REGEX, "(ab|a)c?", 0, TH_STR("abbbc abc"), "0:2,6:3");
 	th_check(PATTERN_REGEX, "(a|ab)(c|cd)", 0, TH_STR("abcd"), "0:3");
-	/* a leading alternation: yara verifies each alternative on its own and
-	 * keeps the longest (greedy regexp) or the shortest match */
+	/* a leading alternation: yara verifies each alternative from its own
+	 * atom (see test_regex_atoms) */
 	th_check(PATTERN_REGEX, "(ab|a)", 0, TH_STR("abbbc abc"), "0:1,6:1");
 	th_check(PATTERN_REGEX, "(a|ab)c?", 0, TH_STR("abbbc abc"), "0:2,6:3");
 	th_check(PATTERN_REGEX, "\\x00|\\x00\\x00\\x00?", 0, "\0\0x", 3, "0:2,1:1");
@@ -77,6 +77,70 @@ test_regex_anchors(void **state)
 	th_check(PATTERN_REGEX, "-\\b", 0, TH_STR("a- x-"), "4:1");
 	th_check(PATTERN_REGEX, "-\\B", 0, TH_STR("a- x-"), "1:1");
 	th_check(PATTERN_REGEX, "\\bx\\b", PATTERN_WIDE, "x\0 \0x\0", 6, "0:2,4:2");
+}
+
+/*
+ * yara verifies a regexp from each place where one of its atoms is found,
+ * in the order they are found; at one start the first verification stays,
+ * the last one for a regexp with a greedy quantifier.  Without atoms it
+ * runs the regexp once from the start.  (Checked with yara 4.2.3.)
+ */
+#define W_ABC "a\0b\0c\0d\0e\0f\0g\0h\0x\0x\0 \0a\0b\0c\0d\0e\0f\0x\0"
+
+static void
+test_regex_atoms(void **state)
+{
+	(void)state;
+	/* both atoms "abcd" end together: the regexp's order */
+	th_check(PATTERN_REGEX, "(abcdefgh|abcdef)", 0, TH_STR("abcdefgh abcdefx"), "0:8,9:6");
+	th_check(PATTERN_REGEX, "(abcdef|abcdefgh)", 0, TH_STR("abcdefgh abcdefx"), "0:6,9:6");
+	th_check(PATTERN_REGEX, "(abcdefgh|abcdef)x*", 0, TH_STR("abcdefghxx abcdefx"), "0:6,11:7");
+	/* wide atoms are verified in the reverse order, and the other cases
+	 * of a nocase atom before it */
+	th_check(PATTERN_REGEX, "(abcdefgh|abcdef)", PATTERN_WIDE, W_ABC, sizeof(W_ABC) - 1,
+		 "0:12,22:12");
+	th_check(PATTERN_REGEX, "(abcdef|abcdefgh)", PATTERN_WIDE, W_ABC, sizeof(W_ABC) - 1,
+		 "0:16,22:12");
+	th_check(PATTERN_REGEX, "(abcdefgh|abcdef)x*", PATTERN_WIDE, W_ABC, sizeof(W_ABC) - 1,
+		 "0:20,22:14");
+	th_check(PATTERN_REGEX, "(abcdefgh|abcdef)", PATTERN_NOCASE,
+		 TH_STR("ABCDEFGHxx abcdefghxx"), "0:6,11:8");
+	th_check(PATTERN_REGEX, "(abcdefgh|ABCDEF)", PATTERN_NOCASE,
+		 TH_STR("ABCDEFGHxx abcdefghxx"), "0:8,11:6");
+	th_check(PATTERN_REGEX, "(abcdefgh|abcdef)x*", PATTERN_NOCASE,
+		 TH_STR("ABCDEFGHxx abcdefghxx"), "0:10,11:6");
+	/* no atoms: priority order from the start */
+	th_check(PATTERN_REGEX, "(\\w|\\w\\w)[0-9]*", 0, TH_STR("ab1 x9"), "0:1,1:2,2:1,4:2,5:1");
+	th_check(PATTERN_REGEX, "(\\w\\w|\\w)", 0, TH_STR("ab1 x9"), "0:2,1:2,2:1,4:2,5:1");
+	/* the atom after a loop: one verification per place it is found */
+	th_check(PATTERN_REGEX, "[a-z]+abc", 0, TH_STR("xxabcabc"), "0:8,1:7,2:6,3:5,4:4");
+	th_check(PATTERN_REGEX, "[a-z]+?abc", 0, TH_STR("xxabcabc"), "0:5,1:4,2:6,3:5,4:4");
+	th_check(PATTERN_REGEX, "\\w+abc\\b", PATTERN_FULLWORD, TH_STR("xabcabc abcabc-"),
+		 "0:7,8:6");
+	/* a lazy regexp with fullword: a later atom gives the longer match
+	 * that passes fullword */
+	th_check(PATTERN_REGEX, "a(bc|x)+?", PATTERN_FULLWORD, TH_STR("abcbcx abc abcbc-"),
+		 "0:6,7:3,11:5");
+	th_check(PATTERN_REGEX, "hg.(t{4}?x|q??h{3}?)+?",
+		 PATTERN_DOTALL | PATTERN_NOCASE | PATTERN_WIDE | PATTERN_FULLWORD,
+		 "h\0G\0q\0h\0H\0H\0T\0t\0T\0t\0X\0\0\0", 24, "0:22");
+}
+
+/*
+ * A repeat whose body can match empty: yara runs one piece of code for the
+ * middle iterations of x{n,m} and for every iteration of x+, and a thread
+ * meeting a split it took since it last read a character dies, so only one
+ * iteration of that code can be empty at a time.  (Checked with yara.)
+ */
+static void
+test_regex_empty_iterations(void **state)
+{
+	static const char d[] = "ab a\"b a\"\"b a\"\"\"b a\"\"\"\"b";
+
+	(void)state;
+	th_check(PATTERN_REGEX, "a(\"*){3,5}b", 0, TH_STR(d), "");
+	th_check(PATTERN_REGEX, "a(\"?){3,5}b", 0, TH_STR(d), "3:3,7:4,12:5,18:6");
+	th_check(PATTERN_REGEX, "a(\"*)+b", 0, TH_STR(d), "0:2,3:3,7:4,12:5,18:6");
 }
 
 static void
@@ -247,11 +311,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_regex_literals),    cmocka_unit_test(test_regex_classes),
-	    cmocka_unit_test(test_regex_quantifiers), cmocka_unit_test(test_regex_anchors),
-	    cmocka_unit_test(test_regex_modifiers),   cmocka_unit_test(test_regex_scan_limit),
-	    cmocka_unit_test(test_regex_errors),      cmocka_unit_test(test_regex_depth),
-	    cmocka_unit_test(test_regex_search),
+	    cmocka_unit_test(test_regex_literals),	   cmocka_unit_test(test_regex_classes),
+	    cmocka_unit_test(test_regex_quantifiers),	   cmocka_unit_test(test_regex_anchors),
+	    cmocka_unit_test(test_regex_modifiers),	   cmocka_unit_test(test_regex_scan_limit),
+	    cmocka_unit_test(test_regex_errors),	   cmocka_unit_test(test_regex_depth),
+	    cmocka_unit_test(test_regex_search),	   cmocka_unit_test(test_regex_atoms),
+	    cmocka_unit_test(test_regex_empty_iterations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
