@@ -940,8 +940,10 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 		lim = WARD_RE_SCAN_LIMIT - WARD_RE_SCAN_LIMIT % cs;
 		mn = sat_mul(tmin == 0 ? 1 : tmin, cs);
 		mx = sat_mul(tmax, cs);
-		if (p->npieces == 1 && mx > lim)
-			mx = lim;
+		/* YARA runs at most the scan limit forwards; a regexp with atoms
+		 * also at most the scan limit backwards from its atom */
+		if (p->npieces == 1 && mx > (p->natom > 0 ? 2 * lim : lim))
+			mx = p->natom > 0 ? 2 * lim : lim;
 		if (mn > mx)
 			mn = mx; /* nothing can match (e.g. {4097}): keep minlen <= maxlen */
 		p->var[v].minlen = mn > UINT32_MAX ? UINT32_MAX : (uint32_t)mn;

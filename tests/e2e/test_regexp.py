@@ -67,6 +67,10 @@ CASES = [
     # per character read
     ("empty_repeat", ["/a(\"*){3,5}b/", "/a(\"?){3,5}b/", "/a(\"*){2}b/", "/a(\"*)+b/"], None,
      b'ab a"b a""b a"""b a""""b a"""""b a""""""b'),
+    # from an atom at its end yara runs up to 4 096 bytes backwards: the
+    # match is longer than that
+    ("long_backwards", ["/x.+?abcd/s"], "$a0 and !a0[1] == 4100",
+     b"x" + b"-" * 4095 + b"abcd y" + b"-" * 4096 + b"abcd"),
     # counts and overlapping matches
     ("overlap", ["/ab+/", "/b+?/", "/[ab]{2,3}/"], "#a0 == 2 and #a1 == 4 and $a2", b"abbbab"),
     # matches: an empty match counts

@@ -178,6 +178,17 @@ test_regex_scan_limit(void **state)
 	buf[4096] = 'b';
 	assert_int_equal(pattern_match_at(p, 0, buf, sizeof(buf), 0, 0, 1), 0);
 	pattern_free(p);
+	/* from an atom at its end, yara runs up to the limit backwards and
+	 * the rest of the regexp forwards: the match is longer than the limit */
+	memset(buf, '-', sizeof(buf));
+	buf[0] = 'x';
+	memcpy(buf + 4096, "abcd", 4);
+	p = th_compile(PATTERN_REGEX, "x.+?abcd", PATTERN_DOTALL);
+	assert_int_equal(pattern_match_at(p, 0, buf, sizeof(buf), 0, 0, 1), 4100);
+	memmove(buf + 4097, "abcd", 4);
+	buf[4096] = '-';
+	assert_int_equal(pattern_match_at(p, 0, buf, sizeof(buf), 0, 0, 1), 0);
+	pattern_free(p);
 }
 
 static void
