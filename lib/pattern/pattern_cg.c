@@ -690,8 +690,8 @@ set_atoms(struct cg *g)
 	size_t k;
 
 	p->natom = 0;
-	if (!g->atoms_ok)
-		return;
+	if (!g->atoms_ok || p->npieces > 1)
+		return; /* a chain: each piece verified from its start */
 	for (k = 0; k < g->natom; k++) {
 		if (g->node_pc[g->atom[k].node] == 0)
 			return; /* not emitted: keep verifying from the start */
@@ -819,7 +819,68 @@ static int
 is_chain_jump(const struct ptree_node *nd)
 {
 	return nd->type == PT_REPEAT && nd->jump &&
-	       (nd->min > HEX_CHAIN_THRESHOLD || nd->max > HEX_CHAIN_THRESHOLD);
+	       (nd->min > PTREE_CHAIN_THRESHOLD || nd->max > PTREE_CHAIN_THRESHOLD);
+}
+
+/* Whether p is cut into pieces at its long top-level jumps (a condition's
+ * regexp is not: yr_re_compile does not cut). */
+static int
+cuts_chains(const struct pattern *p, const struct ptree *t)
+{
+	return t->n[t->root].type == PT_CAT && !(p->flags & PATTERN_SEARCH);
+}
+
+/* Instructions the program of p takes (the jumps between pieces take
+ * none). */
+static uint64_t
+prog_size(const struct pattern *p, const struct ptree *t)
+{
+	uint64_t s = 0;
+	uint32_t c;
+
+	if (!cuts_chains(p, t))
+		return cg_size(t, t->root);
+	for (c = t->n[t->root].child; c != PTREE_NONE; c = t->n[c].next) {
+		if (!is_chain_jump(&t->n[c]))
+			s = pattern_sat_add(s, cg_size(t, c));
+	}
+	return s;
+}
+
+/*
+ * The shortest and longest match in bytes of a chained string in
+ * characters of cs bytes: each piece at most the scan limit, the gaps in
+ * bytes (YARA's, also for the wide form); a regexp's .{n,}? ends at
+ * RE_MAX_RANGE, a hex [n-] is unbounded.
+ */
+static void
+chain_len(const struct pattern *p, const struct ptree *t, unsigned cs, uint64_t *tmin,
+	  uint64_t *tmax)
+{
+	const struct ptree_node *nd;
+	uint64_t mn, mx, pmin = 0, pmax = 0, lim = WARD_RE_SCAN_LIMIT - WARD_RE_SCAN_LIMIT % cs;
+	uint32_t c;
+
+	*tmin = *tmax = 0;
+	for (c = t->n[t->root].child;; c = nd->next) {
+		nd = c != PTREE_NONE ? &t->n[c] : NULL;
+		if (nd == NULL || is_chain_jump(nd)) {
+			*tmin = pattern_sat_add(*tmin, sat_mul(pmin, cs));
+			*tmax = pattern_sat_add(*tmax, sat_mul(pmax, cs) > lim ? lim : pmax * cs);
+			pmin = pmax = 0;
+			if (nd == NULL)
+				break;
+			*tmin = pattern_sat_add(*tmin, nd->min);
+			mx = nd->max != PTREE_INF	 ? nd->max
+			     : p->ekind == PATTERN_REGEX ? WARD_MAX_REPEAT
+							 : PATTERN_SIZE_CAP;
+			*tmax = pattern_sat_add(*tmax, mx);
+			continue;
+		}
+		pattern_cg_len(t, c, &mn, &mx);
+		pmin = pattern_sat_add(pmin, mn);
+		pmax = pattern_sat_add(pmax, mx);
+	}
 }
 
 int
@@ -828,7 +889,7 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 	struct cg g;
 	const struct ptree_node *root = &t->n[t->root];
 	uint32_t c, from, prev_gap_min = 0, prev_gap_max = 0, cs;
-	uint64_t mn, mx, tmin = 0, tmax = 0, pmin, pmax, lim;
+	uint64_t mn, mx, tmin = 0, tmax = 0, lim;
 	struct wbuf w;
 	size_t v, n;
 	int r = 0, nullable;
@@ -836,7 +897,7 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 	memset(&g, 0, sizeof(g));
 	g.p = p;
 	g.t = t;
-	if (cg_size(t, t->root) + PATTERN_MAX_PIECES > WARD_MAX_PATTERN_PROG) {
+	if (prog_size(p, t) + PATTERN_MAX_PIECES > WARD_MAX_PATTERN_PROG) {
 		r = diag_set(d, WARD_ELIMIT, NULL, 0, 0,
 			     "pattern too large once repeats are expanded (WARD_MAX_PATTERN_PROG)");
 		goto out;
@@ -849,7 +910,7 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 	g.node_pc = g.node_cls + t->nn;
 	g.region = ward_calloc(t->nn, sizeof(*g.region));
 	g.atom_of = ward_calloc(t->nn, sizeof(*g.atom_of));
-	for (g.nkey = 64; g.nkey < 2 * (cg_size(t, t->root) + PATTERN_MAX_PIECES); g.nkey *= 2)
+	for (g.nkey = 64; g.nkey < 2 * (prog_size(p, t) + PATTERN_MAX_PIECES); g.nkey *= 2)
 		;
 	g.key = ward_calloc(g.nkey, sizeof(*g.key));
 	g.key_sid = ward_calloc(g.nkey, sizeof(*g.key_sid));
@@ -864,15 +925,15 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 	else if (p->ekind == PATTERN_REGEX)
 		set_regions(&g);
 	p->mode = (p->ekind == PATTERN_HEX && !t->has_alt) ? PMODE_SHORTEST : PMODE_PRIORITY;
-	/* Pieces: a hex string is cut at its long top-level jumps. */
+	/* Pieces: a hex string or a regexp is cut at its long top-level jumps */
 	from = root->type == PT_CAT ? root->child : t->root;
-	if (p->ekind == PATTERN_HEX && root->type == PT_CAT) {
+	if (cuts_chains(p, t)) {
 		for (c = root->child; c != PTREE_NONE; c = t->n[c].next) {
 			if (!is_chain_jump(&t->n[c]))
 				continue;
 			if (p->npieces + 1 >= PATTERN_MAX_PIECES) {
 				r = diag_set(d, WARD_ELIMIT, NULL, 0, (int)t->n[c].col,
-					     "too many long jumps in one hex string");
+					     "too many long jumps in one string");
 				goto out;
 			}
 			p->piece[p->npieces].pc = p->nprog;
@@ -885,6 +946,8 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 			from = t->n[c].next;
 			prev_gap_min = t->n[c].min;
 			prev_gap_max = t->n[c].max;
+			if (prev_gap_max == PTREE_INF && p->ekind == PATTERN_REGEX)
+				prev_gap_max = WARD_MAX_REPEAT; /* YARA's RE_MAX_RANGE */
 		}
 	}
 	p->piece[p->npieces].pc = p->nprog;
@@ -911,35 +974,18 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 		if (r != 0)
 			goto fail;
 	}
-	/* Lengths: pieces are limited to the scan limit each; gaps add up. */
-	if (p->ekind == PATTERN_HEX && root->type == PT_CAT) {
-		pmin = pmax = 0;
-		for (c = root->child; c != PTREE_NONE; c = t->n[c].next) {
-			if (is_chain_jump(&t->n[c])) {
-				tmin = pattern_sat_add(tmin, pattern_sat_add(pmin, t->n[c].min));
-				tmax = pattern_sat_add(
-				    tmax, (pmax > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : pmax));
-				tmax = pattern_sat_add(tmax, t->n[c].max == PTREE_INF
-								 ? PATTERN_SIZE_CAP
-								 : t->n[c].max);
-				pmin = pmax = 0;
-				continue;
-			}
-			pattern_cg_len(t, c, &mn, &mx);
-			pmin = pattern_sat_add(pmin, mn);
-			pmax = pattern_sat_add(pmax, mx);
-		}
-		tmin = pattern_sat_add(tmin, pmin);
-		tmax = pattern_sat_add(tmax, pmax > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : pmax);
-	} else {
+	if (p->npieces == 1)
 		pattern_cg_len(t, t->root, &tmin, &tmax);
-	}
+	else
+		chain_len(p, t, 1, &tmin, &tmax);
 	nullable = tmin == 0;
 	for (v = 0; v < p->nvar; v++) {
 		cs = p->var[v].wide ? 2 : 1;
 		lim = WARD_RE_SCAN_LIMIT - WARD_RE_SCAN_LIMIT % cs;
 		mn = sat_mul(tmin == 0 ? 1 : tmin, cs);
 		mx = sat_mul(tmax, cs);
+		if (p->npieces > 1)
+			chain_len(p, t, cs, &mn, &mx);
 		/* YARA runs at most the scan limit forwards; a regexp with atoms
 		 * also at most the scan limit backwards from its atom */
 		if (p->npieces == 1 && mx > (p->natom > 0 ? 2 * lim : lim))

@@ -338,11 +338,23 @@ iv_window(struct ivset *s, size_t end, const struct pattern_piece *pc, size_t le
 	iv_add(s, lo, hi);
 }
 
+/* A piece of a chain at t: its length, -1 if none; YARA checks fullword
+ * on each piece (scan.c, _yr_scan_match_callback), not on the chain. */
+static long
+piece_match(struct vm *m, uint32_t q, size_t t)
+{
+	long l = vm_run(m, m->p->piece[q].pc, t);
+
+	if (l > 0 && (m->p->flags & PATTERN_FULLWORD) && !fullword_ok(m, t, t + (size_t)l))
+		l = -1;
+	return l;
+}
+
 /*
- * A chained hex string: piece 0 at pos, then each next piece at any start
- * within the gap after an end of the previous one; the match ends where
- * the earliest-starting match of the last piece ends (YARA keeps the first
- * match it finds at an offset).
+ * A chained hex string or regexp: piece 0 at pos, then each next piece at
+ * any start within the gap after an end of the previous one; the match
+ * ends where the earliest-starting match of the last piece ends (YARA
+ * keeps the first match it finds at an offset).
  */
 static long
 chain_match(struct vm *m, size_t pos)
@@ -353,7 +365,7 @@ chain_match(struct vm *m, size_t pos)
 	long l, res = -1;
 	uint32_t q;
 
-	l = vm_run(m, p->piece[0].pc, pos);
+	l = piece_match(m, 0, pos);
 	if (l <= 0)
 		goto out;
 	memset(&cur, 0, sizeof(cur));
@@ -375,7 +387,7 @@ chain_match(struct vm *m, size_t pos)
 			cur.lo[j] = t + 1;
 			if (cur.hi[j] == SIZE_MAX || t + 1 > cur.hi[j])
 				cur.hi[j] = t; /* emptied: lo > hi */
-			l = vm_run(m, p->piece[q].pc, t);
+			l = piece_match(m, q, t);
 			if (l <= 0)
 				continue;
 			if (q + 1 == p->npieces) {
@@ -702,8 +714,9 @@ pattern_match_at(const struct pattern *p, size_t v, const uint8_t *data, size_t 
 	}
 	m.cs = p->var[v].wide ? 2 : 1;
 	l = pm_raw(p, &m, pos);
-	/* an empty match is never reported */
-	if (l > 0 && (!(p->flags & PATTERN_FULLWORD) || fullword_ok(&m, pos, pos + (size_t)l)))
+	/* an empty match is never reported; a chain checked fullword already */
+	if (l > 0 && (!(p->flags & PATTERN_FULLWORD) || p->npieces > 1 ||
+		      fullword_ok(&m, pos, pos + (size_t)l)))
 		r = (uint32_t)l;
 out:
 	return r;

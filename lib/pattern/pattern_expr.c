@@ -86,7 +86,10 @@ pattern_ex_node(struct wbuf *w, const struct ptree *t, uint32_t n, int wide)
 		if (nd->max == 0)
 			break;
 		wbuf_put(w, "(?:", 3);
-		pattern_ex_node(w, t, nd->child, wide);
+		if (nd->jump)
+			wbuf_put(w, ".", 1); /* a chain's gap: any byte (HS_FLAG_DOTALL) */
+		else
+			pattern_ex_node(w, t, nd->child, wide);
 		wbuf_put(w, ")", 1);
 		mn = nd->min > WARD_MAX_HS_REPEAT ? WARD_MAX_HS_REPEAT : nd->min;
 		mx = nd->max;
@@ -129,18 +132,18 @@ pattern_ex_finish(struct wbuf *w, struct pattern_variant *v)
 /*
  * The anchor of a hex string or regexp: its longest run of exact characters
  * among the top-level items (each one must be in every match, in order),
- * with the range of the run's offset from the start of a match, in
- * characters.  Vectorscan then looks for that literal alone and the
- * verifier checks the whole string around it, as YARA does with its atoms:
- * wildcard nibbles, classes and jumps are what make Vectorscan's compile
- * time explode (2 000 such hex strings take seconds, 200 regexps with a
- * bounded class repeat a quarter of a second), while literals compile in
- * microseconds.  Returns the run's length: 0 when the string has no other
- * items (the whole string is already a literal), or no run of ANCHOR_MIN
- * characters has an offset bounded by maxlen characters.
+ * with the range of the run's offset from the start of a match, in bytes
+ * (characters of cs bytes; a chain's gap counts bytes).  Vectorscan then looks for that literal
+ * alone and the verifier checks the whole string around it, as YARA does with its atoms: wildcard
+ * nibbles, classes and jumps are what make Vectorscan's compile time explode (2 000 such hex
+ * strings take seconds, 200 regexps with a bounded class repeat a quarter of a second), while
+ * literals compile in microseconds.  Returns the run's length: 0 when the string has no other items
+ * (the whole string is already a literal), or no run of ANCHOR_MIN characters has an offset bounded
+ * by maxlen bytes.
  */
 static uint32_t
-tree_anchor(const struct ptree *t, uint64_t maxlen, uint32_t *first, uint64_t *omin, uint64_t *omax)
+tree_anchor(const struct ptree *t, uint64_t maxlen, unsigned cs, uint32_t *first, uint64_t *omin,
+	    uint64_t *omax)
 {
 	const struct ptree_node *root = &t->n[t->root];
 	uint64_t at_min = 0, at_max = 0, run_min = 0, run_max = 0, mn, mx;
@@ -159,7 +162,8 @@ tree_anchor(const struct ptree *t, uint64_t maxlen, uint32_t *first, uint64_t *o
 				run_max = at_max;
 			}
 		} else {
-			if (run > best && run_max < PATTERN_SIZE_CAP && run_max + run <= maxlen) {
+			if (run > best && run_max < PATTERN_SIZE_CAP &&
+			    run_max + run * cs <= maxlen) {
 				best = run;
 				*first = run_first;
 				*omin = run_min;
@@ -171,6 +175,10 @@ tree_anchor(const struct ptree *t, uint64_t maxlen, uint32_t *first, uint64_t *o
 			only_chars = 0;
 		}
 		pattern_cg_len(t, c, &mn, &mx);
+		if (!(nd->type == PT_REPEAT && nd->jump)) { /* a chain's gap counts bytes */
+			mn = mn * cs;
+			mx = mx >= PATTERN_SIZE_CAP ? mx : mx * cs;
+		}
 		at_min = pattern_sat_add(at_min, mn);
 		at_max = pattern_sat_add(at_max, mx);
 	}
@@ -186,7 +194,7 @@ pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v)
 	uint64_t omin = 0, omax = 0;
 	struct wbuf w;
 
-	n = tree_anchor(t, pv->maxlen / cs, &first, &omin, &omax);
+	n = tree_anchor(t, pv->maxlen, cs, &first, &omin, &omax);
 	if (n == 0)
 		return 0;
 	wbuf_init(&w);
@@ -195,7 +203,7 @@ pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v)
 	ward_free(pv->expr);
 	pv->expr = NULL;
 	pv->hs_flags = HS_FLAG_DOTALL;
-	pv->end_min = (uint32_t)((omin + n) * cs);
-	pv->end_max = (uint32_t)((omax + n) * cs);
+	pv->end_min = (uint32_t)(omin + n * cs);
+	pv->end_max = (uint32_t)(omax + n * cs);
 	return pattern_ex_finish(&w, pv);
 }

@@ -67,6 +67,15 @@ CASES = [
     # per character read
     ("empty_repeat", ["/a(\"*){3,5}b/", "/a(\"?){3,5}b/", "/a(\"*){2}b/", "/a(\"*)+b/"], None,
      b'ab a"b a""b a"""b a""""b a"""""b a""""""b'),
+    # a lazy .{n,m}? over 200 cuts a regexp into a chain: the gap's bytes
+    # are not checked, its bounds count bytes also in the wide form, and
+    # fullword holds for each piece
+    ("chain_newline", ["/n.{0,}?l/i", "/n.*?l/", "/n.{1,}?l/", "/n.{0,5}?l/"], None,
+     b"n\nl nxl nab\n\nzl"),
+    ("chain_wide", ["/ab.{300}?cd/ wide", "/ab.{0,}?cd/ wide", "/ab.{600}?cd/ wide"], None,
+     widen(b"ab" + b"x" * 150 + b"cd  ab" + b"x" * 300 + b"cd")),
+    ("chain_fullword", ["/ab.{201,}?cd/ fullword", "/ab.{201,}?cd/"], None,
+     b"ab" + b"x" * 201 + b"cd ab" + b"-" * 201 + b"cd"),
     # from an atom at its end yara runs up to 4 096 bytes backwards: the
     # match is longer than that
     ("long_backwards", ["/x.+?abcd/s"], "$a0 and !a0[1] == 4100",

@@ -318,6 +318,43 @@ test_regex_search(void **state)
 	assert_int_equal(th_error(PATTERN_TEXT, "a", PATTERN_SEARCH, NULL, NULL, 0), WARD_EINVAL);
 }
 
+/*
+ * A lazy .{n,m}? of the top-level sequence with n or m above 200 cuts a
+ * regexp into chained pieces, as YARA does: the gap's bytes are not
+ * checked ('\n' included), its bounds count bytes in the wide form too,
+ * and fullword holds for each piece.  (Checked with yara 4.2.3.)
+ */
+static void
+test_regex_chains(void **state)
+{
+	static uint8_t d[1300];
+	size_t i, n = 0;
+
+	(void)state;
+	th_check(PATTERN_REGEX, "n.{0,}?l", PATTERN_NOCASE, TH_STR("n\nl nxl"), "0:3,4:3");
+	th_check(PATTERN_REGEX, "n.{1,}?l", 0, TH_STR("n\nl nxl"), "0:3,4:3");
+	th_check(PATTERN_REGEX, "n.*?l", 0, TH_STR("n\nl nxl"), "4:3");
+	th_check(PATTERN_REGEX, "n.{0,5}?l", 0, TH_STR("n\nl nxl"), "4:3");
+	th_check(PATTERN_REGEX, "n.{0,}l", 0, TH_STR("n\nl nxl"), "4:3");
+	/* wide: 300 bytes of gap are 150 characters */
+	for (i = 0; i < 2; i++)
+		d[n++] = (uint8_t) "ab"[i], d[n++] = 0;
+	for (i = 0; i < 150; i++)
+		d[n++] = 'x', d[n++] = 0;
+	for (i = 0; i < 2; i++)
+		d[n++] = (uint8_t) "cd"[i], d[n++] = 0;
+	th_check(PATTERN_REGEX, "ab.{300}?cd", PATTERN_WIDE, d, n, "0:308");
+	th_check(PATTERN_REGEX, "ab.{600}?cd", PATTERN_WIDE, d, n, "");
+	/* fullword on each piece: "ab" is followed by a word character */
+	memcpy(d, "ab", 2);
+	memset(d + 2, 'x', 201);
+	memcpy(d + 203, "cd ab", 5);
+	memset(d + 208, '-', 201);
+	memcpy(d + 409, "cd", 2);
+	th_check(PATTERN_REGEX, "ab.{201,}?cd", PATTERN_FULLWORD, d, 411, "206:205");
+	th_check(PATTERN_REGEX, "ab.{201,}?cd", 0, d, 411, "0:205,206:205");
+}
+
 int
 main(void)
 {
@@ -327,7 +364,7 @@ main(void)
 	    cmocka_unit_test(test_regex_modifiers),	   cmocka_unit_test(test_regex_scan_limit),
 	    cmocka_unit_test(test_regex_errors),	   cmocka_unit_test(test_regex_depth),
 	    cmocka_unit_test(test_regex_search),	   cmocka_unit_test(test_regex_atoms),
-	    cmocka_unit_test(test_regex_empty_iterations),
+	    cmocka_unit_test(test_regex_empty_iterations), cmocka_unit_test(test_regex_chains),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
