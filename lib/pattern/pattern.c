@@ -2,8 +2,9 @@
  * pattern: compiles one YARA string (text, hex or regexp) into Vectorscan
  * expressions (one per variant: ascii, wide) and a Pike-VM program for the
  * exact verifier in pattern_exec.c; saves and loads compiled patterns.
- * The entry points are here; the code generator is pattern_cg.c, text
- * strings and their xor and base64 modifiers are pattern_text.c.
+ * The entry points are here; the code generator is pattern_cg.c (the
+ * tree's sizes and lengths pattern_len.c), text strings and their xor and
+ * base64 modifiers are pattern_text.c.
  *
  * Must hold: pattern_load trusts nothing: it recompiles the saved source
  * with pattern_compile, so a loaded pattern is exactly as safe as a

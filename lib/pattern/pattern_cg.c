@@ -97,101 +97,6 @@ cg_ctx(const struct cg *g, uint32_t n, uint32_t kind)
 	return mix64(g->ctx ^ mix64(((uint64_t)n << 32) | kind));
 }
 
-uint64_t
-pattern_sat_add(uint64_t a, uint64_t b)
-{
-	return a + b > PATTERN_SIZE_CAP ? PATTERN_SIZE_CAP : a + b;
-}
-
-static uint64_t
-sat_mul(uint64_t a, uint64_t b)
-{
-	if (a != 0 && b > PATTERN_SIZE_CAP / a)
-		return PATTERN_SIZE_CAP;
-	return a * b;
-}
-
-/* Instructions node n compiles to (saturating). */
-static uint64_t
-cg_size(const struct ptree *t, uint32_t n)
-{
-	const struct ptree_node *nd = &t->n[n];
-	uint64_t s = 0, sc, k = 0;
-	uint32_t c;
-
-	switch (nd->type) {
-	case PT_CLASS:
-	case PT_BOL:
-	case PT_EOL:
-	case PT_WORDB:
-	case PT_NWORDB:
-		s = 1;
-		break;
-	case PT_CAT:
-	case PT_ALT:
-		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next) {
-			s = pattern_sat_add(s, cg_size(t, c));
-			k++;
-		}
-		if (nd->type == PT_ALT && k > 1)
-			s = pattern_sat_add(s, 2 * (k - 1));
-		break;
-	case PT_REPEAT:
-		sc = cg_size(t, nd->child);
-		s = sat_mul(nd->min, sc);
-		if (nd->max == PTREE_INF)
-			s = pattern_sat_add(s, sc + 2);
-		else
-			s = pattern_sat_add(s, sat_mul(nd->max - nd->min, sc + 1));
-		break;
-	default:
-		break;
-	}
-	return s;
-}
-
-/* Shortest and longest match of node n in characters (longest saturates). */
-void
-pattern_cg_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx)
-{
-	const struct ptree_node *nd = &t->n[n];
-	uint64_t a, b, smin = 0, smax = 0;
-	uint32_t c;
-	int first = 1;
-
-	switch (nd->type) {
-	case PT_CLASS:
-		smin = smax = 1;
-		break;
-	case PT_CAT:
-		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next) {
-			pattern_cg_len(t, c, &a, &b);
-			smin = pattern_sat_add(smin, a);
-			smax = pattern_sat_add(smax, b);
-		}
-		break;
-	case PT_ALT:
-		for (c = nd->child; c != PTREE_NONE; c = t->n[c].next) {
-			pattern_cg_len(t, c, &a, &b);
-			if (first || a < smin)
-				smin = a;
-			if (first || b > smax)
-				smax = b;
-			first = 0;
-		}
-		break;
-	case PT_REPEAT:
-		pattern_cg_len(t, nd->child, &a, &b);
-		smin = sat_mul(nd->min, a);
-		smax = nd->max == PTREE_INF ? (b == 0 ? 0 : PATTERN_SIZE_CAP) : sat_mul(nd->max, b);
-		break;
-	default:
-		break;
-	}
-	*mn = smin;
-	*mx = smax;
-}
-
 static int
 cg_emit1(struct cg *g, uint8_t op, uint32_t x, uint32_t y, uint32_t *pc)
 {
@@ -312,7 +217,7 @@ copy_ctx(const struct cg *g, uint32_t n, uint32_t i, int own)
 	const struct ptree_node *nd = &g->t->n[n];
 	uint64_t mn, mx;
 
-	pattern_cg_len(g->t, nd->child, &mn, &mx);
+	pattern_tree_len(g->t, nd->child, &mn, &mx);
 	return cg_ctx(g, n, own || mn > 0 ? COPY_OWN + i : copy_kind(nd, i));
 }
 
@@ -656,9 +561,9 @@ cg_branches(struct cg *g)
 	if (alt == PTREE_NONE)
 		goto out;
 	for (c = rest; c != PTREE_NONE; c = t->n[c].next)
-		rs = pattern_sat_add(rs, cg_size(t, c));
+		rs = pattern_sat_add(rs, pattern_tree_size(t, c));
 	for (c = t->n[alt].child; c != PTREE_NONE; c = t->n[c].next) {
-		size = pattern_sat_add(size, pattern_sat_add(cg_size(t, c), rs + 1));
+		size = pattern_sat_add(size, pattern_sat_add(pattern_tree_size(t, c), rs + 1));
 		k++;
 	}
 	if (k < 2 || k > PATTERN_MAX_PIECES || size > WARD_MAX_PATTERN_PROG)
@@ -815,74 +720,6 @@ set_regions(struct cg *g)
 	g->force_root = g->natom == 0 && atoms_literal_len(t) == 0;
 }
 
-static int
-is_chain_jump(const struct ptree_node *nd)
-{
-	return nd->type == PT_REPEAT && nd->jump &&
-	       (nd->min > PTREE_CHAIN_THRESHOLD || nd->max > PTREE_CHAIN_THRESHOLD);
-}
-
-/* Whether p is cut into pieces at its long top-level jumps (a condition's
- * regexp is not: yr_re_compile does not cut). */
-static int
-cuts_chains(const struct pattern *p, const struct ptree *t)
-{
-	return t->n[t->root].type == PT_CAT && !(p->flags & PATTERN_SEARCH);
-}
-
-/* Instructions the program of p takes (the jumps between pieces take
- * none). */
-static uint64_t
-prog_size(const struct pattern *p, const struct ptree *t)
-{
-	uint64_t s = 0;
-	uint32_t c;
-
-	if (!cuts_chains(p, t))
-		return cg_size(t, t->root);
-	for (c = t->n[t->root].child; c != PTREE_NONE; c = t->n[c].next) {
-		if (!is_chain_jump(&t->n[c]))
-			s = pattern_sat_add(s, cg_size(t, c));
-	}
-	return s;
-}
-
-/*
- * The shortest and longest match in bytes of a chained string in
- * characters of cs bytes: each piece at most the scan limit, the gaps in
- * bytes (YARA's, also for the wide form); a regexp's .{n,}? ends at
- * RE_MAX_RANGE, a hex [n-] is unbounded.
- */
-static void
-chain_len(const struct pattern *p, const struct ptree *t, unsigned cs, uint64_t *tmin,
-	  uint64_t *tmax)
-{
-	const struct ptree_node *nd;
-	uint64_t mn, mx, pmin = 0, pmax = 0, lim = WARD_RE_SCAN_LIMIT - WARD_RE_SCAN_LIMIT % cs;
-	uint32_t c;
-
-	*tmin = *tmax = 0;
-	for (c = t->n[t->root].child;; c = nd->next) {
-		nd = c != PTREE_NONE ? &t->n[c] : NULL;
-		if (nd == NULL || is_chain_jump(nd)) {
-			*tmin = pattern_sat_add(*tmin, sat_mul(pmin, cs));
-			*tmax = pattern_sat_add(*tmax, sat_mul(pmax, cs) > lim ? lim : pmax * cs);
-			pmin = pmax = 0;
-			if (nd == NULL)
-				break;
-			*tmin = pattern_sat_add(*tmin, nd->min);
-			mx = nd->max != PTREE_INF	 ? nd->max
-			     : p->ekind == PATTERN_REGEX ? WARD_MAX_REPEAT
-							 : PATTERN_SIZE_CAP;
-			*tmax = pattern_sat_add(*tmax, mx);
-			continue;
-		}
-		pattern_cg_len(t, c, &mn, &mx);
-		pmin = pattern_sat_add(pmin, mn);
-		pmax = pattern_sat_add(pmax, mx);
-	}
-}
-
 int
 pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d)
 {
@@ -897,7 +734,7 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 	memset(&g, 0, sizeof(g));
 	g.p = p;
 	g.t = t;
-	if (prog_size(p, t) + PATTERN_MAX_PIECES > WARD_MAX_PATTERN_PROG) {
+	if (pattern_prog_size(p, t) + PATTERN_MAX_PIECES > WARD_MAX_PATTERN_PROG) {
 		r = diag_set(d, WARD_ELIMIT, NULL, 0, 0,
 			     "pattern too large once repeats are expanded (WARD_MAX_PATTERN_PROG)");
 		goto out;
@@ -910,7 +747,7 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 	g.node_pc = g.node_cls + t->nn;
 	g.region = ward_calloc(t->nn, sizeof(*g.region));
 	g.atom_of = ward_calloc(t->nn, sizeof(*g.atom_of));
-	for (g.nkey = 64; g.nkey < 2 * (prog_size(p, t) + PATTERN_MAX_PIECES); g.nkey *= 2)
+	for (g.nkey = 64; g.nkey < 2 * (pattern_prog_size(p, t) + PATTERN_MAX_PIECES); g.nkey *= 2)
 		;
 	g.key = ward_calloc(g.nkey, sizeof(*g.key));
 	g.key_sid = ward_calloc(g.nkey, sizeof(*g.key_sid));
@@ -927,9 +764,9 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 	p->mode = (p->ekind == PATTERN_HEX && !t->has_alt) ? PMODE_SHORTEST : PMODE_PRIORITY;
 	/* Pieces: a hex string or a regexp is cut at its long top-level jumps */
 	from = root->type == PT_CAT ? root->child : t->root;
-	if (cuts_chains(p, t)) {
+	if (pattern_cuts_chains(p, t)) {
 		for (c = root->child; c != PTREE_NONE; c = t->n[c].next) {
-			if (!is_chain_jump(&t->n[c]))
+			if (!pattern_is_chain_jump(&t->n[c]))
 				continue;
 			if (p->npieces + 1 >= PATTERN_MAX_PIECES) {
 				r = diag_set(d, WARD_ELIMIT, NULL, 0, (int)t->n[c].col,
@@ -975,17 +812,17 @@ pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag 
 			goto fail;
 	}
 	if (p->npieces == 1)
-		pattern_cg_len(t, t->root, &tmin, &tmax);
+		pattern_tree_len(t, t->root, &tmin, &tmax);
 	else
-		chain_len(p, t, 1, &tmin, &tmax);
+		pattern_chain_len(p, t, 1, &tmin, &tmax);
 	nullable = tmin == 0;
 	for (v = 0; v < p->nvar; v++) {
 		cs = p->var[v].wide ? 2 : 1;
 		lim = WARD_RE_SCAN_LIMIT - WARD_RE_SCAN_LIMIT % cs;
-		mn = sat_mul(tmin == 0 ? 1 : tmin, cs);
-		mx = sat_mul(tmax, cs);
+		mn = pattern_sat_mul(tmin == 0 ? 1 : tmin, cs);
+		mx = pattern_sat_mul(tmax, cs);
 		if (p->npieces > 1)
-			chain_len(p, t, cs, &mn, &mx);
+			pattern_chain_len(p, t, cs, &mn, &mx);
 		/* YARA runs at most the scan limit forwards; a regexp with atoms
 		 * also at most the scan limit backwards from its atom */
 		if (p->npieces == 1 && mx > (p->natom > 0 ? 2 * lim : lim))

@@ -174,7 +174,7 @@ tree_anchor(const struct ptree *t, uint64_t maxlen, unsigned cs, uint32_t *first
 				break;
 			only_chars = 0;
 		}
-		pattern_cg_len(t, c, &mn, &mx);
+		pattern_tree_len(t, c, &mn, &mx);
 		if (!(nd->type == PT_REPEAT && nd->jump)) { /* a chain's gap counts bytes */
 			mn = mn * cs;
 			mx = mx >= PATTERN_SIZE_CAP ? mx : mx * cs;

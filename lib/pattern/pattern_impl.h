@@ -146,15 +146,27 @@ struct pattern {
 /* pattern_expr.c: the Vectorscan expression of a pattern tree.  Appends
  * node n (wide: every character followed by 0x00) or a class to w. */
 struct ptree;
+struct ptree_node;
 void pattern_ex_byte(struct wbuf *w, unsigned c);
 void pattern_ex_class(struct wbuf *w, const uint8_t *bm, int wide);
 void pattern_ex_node(struct wbuf *w, const struct ptree *t, uint32_t n, int wide);
 #define PATTERN_SIZE_CAP ((uint64_t)1 << 40) /* saturation for size arithmetic */
 
-/* pattern_cg.c: shortest and longest match of node n in characters (longest
- * saturates), and saturating addition. */
-void pattern_cg_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx);
+/* pattern_len.c: saturating arithmetic; the instructions node n compiles
+ * to; its shortest and longest match in characters (the longest saturates). */
 uint64_t pattern_sat_add(uint64_t a, uint64_t b);
+uint64_t pattern_sat_mul(uint64_t a, uint64_t b);
+uint64_t pattern_tree_size(const struct ptree *t, uint32_t n);
+void pattern_tree_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx);
+/* pattern_len.c: chained strings.  Whether nd is a jump where YARA cuts the
+ * string; whether p is cut at its jumps (a condition's regexp is not); the
+ * instructions p's program takes (the jumps take none); the shortest and
+ * longest match in bytes of p cut into pieces, in characters of cs bytes. */
+int pattern_is_chain_jump(const struct ptree_node *nd);
+int pattern_cuts_chains(const struct pattern *p, const struct ptree *t);
+uint64_t pattern_prog_size(const struct pattern *p, const struct ptree *t);
+void pattern_chain_len(const struct pattern *p, const struct ptree *t, unsigned cs, uint64_t *tmin,
+		       uint64_t *tmax);
 /* pattern_expr.c: makes variant v of p look for its anchor (a run of exact
  * characters) instead of the whole string, when it has one. */
 int pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v);
