@@ -547,18 +547,15 @@ pe_value(void *data, uint16_t id, const struct mod_arg *idx, struct mod_value *o
 	}
 }
 
-/* pe_match_fn over a compiled regular expression.  pattern_search tells
- * only whether there is a match, so any match counts as length 1; an
- * expression that matches empty (x* between slashes) then counts on any
- * name, which is what yara 4.2.3 answers too (tests/diff/modules.py tries
- * such ones).  Wherever pattern_search misses an empty match that YARA
- * finds, imports() and exports() miss it as well. */
+/* pe_match_fn over a compiled regular expression: pattern_search gives
+ * yr_re_match's answer, where the last match ended (0 for an empty match
+ * at the start of s), or -1. */
 static int
 re_match(void *arg, const char *s, size_t len)
 {
 	const struct pattern *re = arg;
 
-	return re != NULL && pattern_search(re, (const uint8_t *)s, len) == 1 ? 1 : -1;
+	return re != NULL ? pattern_search(re, (const uint8_t *)s, len) : -1;
 }
 
 /* A regular-expression argument as pe_match_fn's argument. */

@@ -259,10 +259,11 @@ int64_t pe_imports_dll(const struct pe_info *p, int64_t flags, const char *dll);
 
 /*
  * A regular expression from the glue, answering as YARA's yr_re_match: it
- * scans s[0..len) (a C string) from each position in turn and gives the
- * length of the first match found (0 for an empty one), or -1 for none.
- * YARA's imports(/dll/, /fn/) counts only answers above 0; exports(/re/)
- * any answer but -1.
+ * scans s[0..len) (a C string) with a thread starting at each position and
+ * gives the offset in s where the last match it found ended (so 0 for an
+ * empty match at the start, and a name of one character matched by x*
+ * gives 0), or -1 for none.  YARA's imports(/dll/, /fn/) counts only
+ * answers above 0; exports(/re/) any answer but -1.
  */
 typedef int (*pe_match_fn)(void *arg, const char *s, size_t len);
 

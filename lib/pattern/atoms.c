@@ -19,13 +19,13 @@
 
 #include <string.h>
 
-#define AT_LEN 4		    /* YR_MAX_ATOM_LENGTH */
+#define AT_LEN ATOMS_LEN
 #define AT_QMAX 255		    /* YR_MAX_ATOM_QUALITY */
 #define AT_QMIN 0		    /* YR_MIN_ATOM_QUALITY */
 #define AT_BUDGET ((size_t)1 << 16) /* characters pushed into runs */
 
 struct at_list {
-	uint32_t node[ATOMS_MAX];
+	struct atoms_atom a[ATOMS_MAX];
 	size_t n;
 };
 
@@ -45,8 +45,7 @@ struct at {
 	size_t n;
 	/* the run's best full window so far (bq < 0: none evaluated) */
 	int bq;
-	uint32_t bnode;
-	size_t blen;
+	struct atoms_atom best;
 };
 
 static int
@@ -90,29 +89,33 @@ at_quality(const uint8_t *b, const uint8_t *mask, size_t len)
 }
 
 /*
- * The current window, trimmed: its quality, first node and length (0 when
- * it is all `.`).
+ * The current window, trimmed, into *w (w->len 0 when it is all `.`);
+ * returns its quality.
  */
 static int
-at_window(const struct at *a, uint32_t *first, size_t *len)
+at_window(const struct at *a, struct atoms_atom *w)
 {
-	size_t lo = 0, hi = a->n, i, ff = 0, zero = 0;
+	size_t lo = 0, hi = a->n, i, ff = 0, zero = 0, len;
 
 	while (lo < hi && a->mask[lo] == 0)
 		lo++;
 	while (hi > lo && a->mask[hi - 1] == 0)
 		hi--;
-	*first = lo < a->n ? a->node[lo] : UINT32_MAX;
-	*len = hi - lo;
+	memset(w, 0, sizeof(*w));
+	w->node = lo < a->n ? a->node[lo] : UINT32_MAX;
+	len = hi - lo;
 	for (i = lo; i < hi; i++) {
 		if (a->mask[i] != 0)
 			ff++;
 		else
 			zero++;
 	}
-	if (*len > 0 && zero >= ff)
-		*len = 1;
-	return at_quality(a->byte + lo, a->mask + lo, *len);
+	if (len > 0 && zero >= ff)
+		len = 1;
+	w->len = (uint8_t)len;
+	memcpy(w->byte, a->byte + lo, len);
+	memcpy(w->mask, a->mask + lo, len);
+	return at_quality(w->byte, w->mask, len);
 }
 
 static void
@@ -129,21 +132,19 @@ static void
 at_flush(struct at *a, struct at_scope *s)
 {
 	struct at_list l;
-	uint32_t first;
-	size_t len;
+	struct atoms_atom w;
 	int q;
 
 	if (a->n == 0)
 		goto out;
-	q = at_window(a, &first, &len);
+	q = at_window(a, &w);
 	if (q <= a->bq) {
 		q = a->bq;
-		first = a->bnode;
-		len = a->blen;
+		w = a->best;
 	}
-	if (len > 0) {
+	if (w.len > 0) {
 		l.n = 1;
-		l.node[0] = first;
+		l.a[0] = w;
 		at_offer(s, q, &l);
 	}
 out:
@@ -154,8 +155,7 @@ out:
 static void
 at_push(struct at *a, uint32_t node, uint8_t byte, uint8_t mask)
 {
-	uint32_t first;
-	size_t len;
+	struct atoms_atom w;
 	int q;
 
 	if (++a->work > AT_BUDGET) {
@@ -171,11 +171,10 @@ at_push(struct at *a, uint32_t node, uint8_t byte, uint8_t mask)
 	}
 	if (a->bq >= AT_QMAX)
 		return; /* YARA stops sliding once a window is perfect */
-	q = at_window(a, &first, &len);
+	q = at_window(a, &w);
 	if (q > a->bq) {
 		a->bq = q;
-		a->bnode = first;
-		a->blen = len;
+		a->best = w;
 	}
 	memmove(a->node, a->node + 1, (AT_LEN - 1) * sizeof(a->node[0]));
 	memmove(a->byte, a->byte + 1, AT_LEN - 1);
@@ -216,7 +215,7 @@ at_alt(struct at *a, uint32_t n, struct at_scope *s)
 				a->over = 1;
 				break;
 			}
-			all.node[all.n++] = alt.best.node[i];
+			all.a[all.n++] = alt.best.a[i];
 		}
 	}
 	at_offer(s, q, &all);
@@ -298,7 +297,7 @@ out:
 }
 
 int
-atoms_choose(const struct ptree *t, uint32_t node[ATOMS_MAX], size_t *n)
+atoms_choose(const struct ptree *t, struct atoms_atom atom[ATOMS_MAX], size_t *n)
 {
 	struct at a;
 	struct at_scope root;
@@ -318,7 +317,7 @@ atoms_choose(const struct ptree *t, uint32_t node[ATOMS_MAX], size_t *n)
 		r = -1;
 		goto out;
 	}
-	memcpy(node, root.best.node, root.best.n * sizeof(node[0]));
+	memcpy(atom, root.best.a, root.best.n * sizeof(atom[0]));
 	*n = root.best.n;
 out:
 	return r;

@@ -17,18 +17,29 @@
 #include "pattern/ptree.h"
 
 #define ATOMS_MAX 64 /* more atoms than this: the analysis gives up */
+#define ATOMS_LEN 4  /* YR_MAX_ATOM_LENGTH: characters in an atom */
+
+/* One atom: where it starts in the tree and its characters. */
+struct atoms_atom {
+	uint32_t node; /* the PT_CLASS literal (or `.`) it starts at */
+	uint8_t len;   /* characters, 1..ATOMS_LEN */
+	/* the characters as written (before nocase folding); mask 0 for a
+	 * `.`, which YARA expands into every byte */
+	uint8_t byte[ATOMS_LEN], mask[ATOMS_LEN];
+};
 
 /*
  * Chooses the atoms YARA 4.2 extracts from the regexp tree t with its
- * default (heuristic) atom quality.  Sets node[0..*n) to the tree nodes
- * (PT_CLASS literals) where the chosen atoms start; *n = 0 stands for
+ * default (heuristic) atom quality, in the order of the regexp (YARA's
+ * order among atoms found at one place: see pattern_exec.c).  Sets
+ * atom[0..*n) to the chosen atoms; *n = 0 stands for
  * YARA's zero-length atom, i.e. verification from the start of the
  * regexp (also the case of a regexp that is a plain literal, which YARA
  * verifies as a text string).  Returns 0, or -1 with *n = 0 when the tree
  * is too complex to analyse (over ATOMS_MAX atoms, or repeats that expand
  * too much).  Does not allocate.
  */
-int atoms_choose(const struct ptree *t, uint32_t node[ATOMS_MAX], size_t *n);
+int atoms_choose(const struct ptree *t, struct atoms_atom atom[ATOMS_MAX], size_t *n);
 
 /*
  * The number of characters of a regexp that is a plain sequence of

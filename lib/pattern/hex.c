@@ -6,7 +6,7 @@
  *
  * Must hold (as in YARA): a hex string neither starts nor ends with a jump,
  * nor does an alternative; `[0]` and `[n-m]` with n > m are errors; inside
- * alternatives jumps are bounded and at most HEX_CHAIN_THRESHOLD long.
+ * alternatives jumps are bounded and at most PTREE_CHAIN_THRESHOLD long.
  * Bytes of src are read only through the rbuf; recursion is bounded by
  * WARD_MAX_PATTERN_DEPTH.
  */
@@ -189,7 +189,7 @@ hx_jump(struct hx *x, size_t off, unsigned depth, uint32_t *out)
 		r = hx_err(x, WARD_ESYNTAX, off, "unbounded jumps not allowed inside alternation");
 		goto out;
 	}
-	if (depth > 0 && mx > HEX_CHAIN_THRESHOLD) {
+	if (depth > 0 && mx > PTREE_CHAIN_THRESHOLD) {
 		r = hx_err(x, WARD_ESYNTAX, off,
 			   "jumps over 200 bytes not allowed inside alternation");
 		goto out;

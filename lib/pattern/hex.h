@@ -11,10 +11,6 @@
 #include "pattern/ptree.h"
 #include "util/err.h"
 
-/* Jumps longer than this split a hex string into chained pieces, as YARA's
- * YR_STRING_CHAINING_THRESHOLD; inside alternatives they are refused. */
-#define HEX_CHAIN_THRESHOLD 200
-
 /*
  * Parses src (len bytes) into t (initialized and freed by the caller).
  * Jumps become PT_REPEAT nodes (jump = 1, lazy) over an any-byte class.

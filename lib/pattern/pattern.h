@@ -10,19 +10,24 @@
  * YARA semantics implemented by pattern_match_at (checked against yara):
  *   - a string matches at start S if some non-empty match [S, E) exists,
  *     E - S <= WARD_RE_SCAN_LIMIT bytes (wide too), that passes fullword;
- *   - the reported length follows yara's engine: alternatives at the start
- *     of a regexp are tried separately and the longest match is kept for a
- *     greedy regexp (one with a greedy quantifier), the shortest otherwise;
- *     inside, priority order as in PCRE; hex strings take the shortest;
+ *   - a regexp is verified as YARA verifies it: from every place where
+ *     one of its atoms (atoms.h) is found, the rest of the regexp in
+ *     priority order as in PCRE, and the part before the atom back to each
+ *     start it leads to; at one start the first of these matches (in the
+ *     order the atoms are found) stays, the last one for a greedy regexp
+ *     (one with a greedy quantifier), and one that fails fullword does not
+ *     count.  A regexp without atoms is run once from the start.  \b
+ *     holds at both ends of the file, \B at neither;
+ *   - hex strings take the shortest match; a leading alternation is tried
+ *     alternative by alternative and the shortest match kept;
  *   - fullword: the byte before S and the byte at E are not isalnum()
  *     (wide: checks the character before/after, as yara does);
  *   - nocase is ASCII-only; `.` excludes '\n' unless /s; `^` is offset 0
  *     of the file, `$` is the end of the file;
- *   - ascii wide: a wide match is reported only where YARA would try the
- *     wide form: not where the ascii form matches, and for a regexp only
- *     if, from one of YARA's atoms on its way, the rest of the regexp does
- *     not match as ascii (see atoms.h); a literal of at most two
- *     characters is the exception, only a reported ascii match hides it.
+ *   - ascii wide: YARA runs the ascii form first and the wide form only
+ *     where the ascii one does not match, from the place it verifies from
+ *     (an atom, or the start); a literal of at most two characters is the
+ *     exception, only a reported ascii match hides the wide one.
  *
  * A pattern is immutable after pattern_compile/pattern_load and may be used
  * by many threads at once.
@@ -52,6 +57,9 @@ enum pattern_kind {
 #define PATTERN_XOR 0x40u	  /* xor, xor(N), xor(N-M): keys in struct pattern_mods */
 #define PATTERN_BASE64 0x80u	  /* base64: the string's base64 encodings */
 #define PATTERN_BASE64WIDE 0x100u /* base64wide: those encodings, widened */
+/* A regexp of a condition (`matches`, a module function's argument), run
+ * only by pattern_search: compiled as YARA compiles those, without atoms. */
+#define PATTERN_SEARCH 0x200u
 
 /*
  * The modifiers of a text string, with the arguments of xor and base64.
@@ -192,8 +200,13 @@ uint32_t pattern_match_at(const struct pattern *p, struct pattern_vm *vm, size_t
 int pattern_first_chars(const struct pattern *p, uint8_t set[32]);
 
 /*
- * Searches s (len bytes) for a match anywhere, for the `matches` operator on
- * external strings.  Returns 1 if found, 0 if not.
+ * Searches s (len bytes) as YARA's yr_re_exec does for `matches` and for
+ * the regexp arguments of module functions (RE_FLAGS_SCAN): a thread
+ * starts at each offset of the first WARD_RE_SCAN_LIMIT bytes, in
+ * priority after the earlier ones, and one that matches ends those of
+ * lower priority.  Returns -1 if nothing matched, else the offset from s
+ * where the last match to be found ended (YARA's answer: an empty match
+ * at offset 0 gives 0).  Meant for a PATTERN_SEARCH regexp.
  */
 int pattern_search(const struct pattern *p, const uint8_t *s, size_t len);
 

@@ -5,8 +5,10 @@
  * thread reaching MATCH records the match length and cuts every thread of
  * lower priority, the last recorded length wins (PMODE_PRIORITY); hex
  * strings without alternatives take the shortest match (yr_re_fast_exec,
- * PMODE_SHORTEST).  A match extends at most WARD_RE_SCAN_LIMIT bytes from
- * its start; chained hex strings apply it to each piece.
+ * PMODE_SHORTEST).  A regexp with atoms is verified from each place
+ * where an atom is found, as YARA does (atoms_match).  A match extends at
+ * most WARD_RE_SCAN_LIMIT bytes from its start; chained hex strings apply
+ * it to each piece.
  *
  * Must hold: no allocation while verifying (the scratch is the calling
  * thread's pattern_vm, or on the stack; bounded by WARD_MAX_PATTERN_PROG), no read outside
@@ -18,6 +20,7 @@
 #include "util/limits.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct vm {
@@ -26,7 +29,9 @@ struct vm {
 	size_t len;
 	uint64_t base;
 	int at_eof;
-	unsigned cs; /* character size: 1, or 2 for wide */
+	unsigned cs;  /* character size: 1, or 2 for wide */
+	size_t start; /* where the current run started */
+	int prune;    /* keep only threads that can still reach an atom */
 	/* mark[pc] == gen: pc is already on the list being built.  gen only
 	 * grows, so marks left by earlier runs (of any pattern) never equal
 	 * it and need no clearing; when it wraps, every mark is cleared. */
@@ -34,6 +39,11 @@ struct vm {
 	uint32_t mark[WARD_MAX_PATTERN_PROG];
 	uint16_t l1[WARD_MAX_PATTERN_PROG], l2[WARD_MAX_PATTERN_PROG];
 	uint16_t stk[2 * WARD_MAX_PATTERN_PROG + 2];
+	/* YARA's split ids (p->shared_sid only): smark[sid] == the sync's
+	 * generation when a thread of the sync took that split */
+	uint16_t sgen;
+	uint16_t smark[WARD_MAX_PATTERN_PROG];
+	uint16_t stkg[2 * WARD_MAX_PATTERN_PROG + 2];
 };
 
 static int
@@ -53,6 +63,19 @@ vm_word_at(const struct vm *m, size_t i)
 	return is_word(m->data[i]);
 }
 
+/*
+ * YARA's \b holds, whatever the characters, where its run cannot look on
+ * (re.c, RE_OPCODE_WORD_BOUNDARY): at the start of the file, at its end,
+ * and at the scan limit of the run; \B never holds there.
+ */
+static int
+vm_edge(const struct vm *m, size_t i)
+{
+	size_t lim = WARD_RE_SCAN_LIMIT - WARD_RE_SCAN_LIMIT % m->cs;
+
+	return m->base + i < m->cs || (m->at_eof && m->len - i < m->cs) || i - m->start >= lim;
+}
+
 static int
 vm_assert(const struct vm *m, uint8_t op, size_t i)
 {
@@ -64,44 +87,93 @@ vm_assert(const struct vm *m, uint8_t op, size_t i)
 	case POP_EOL:
 		return m->at_eof && i == m->len;
 	default:
-		prev = i >= m->cs ? vm_word_at(m, i - m->cs) : 0;
-		cur = vm_word_at(m, i);
-		b = prev != cur;
+		if (vm_edge(m, i)) {
+			b = 1;
+		} else {
+			prev = i >= m->cs ? vm_word_at(m, i - m->cs) : 0;
+			cur = vm_word_at(m, i);
+			b = prev != cur;
+		}
 		return op == POP_WORDB ? b : !b;
 	}
 }
 
-/* Adds pc and its epsilon closure at offset i to list l (n entries). */
+/*
+ * A new generation of split ids for a sync (a thread's closure after it
+ * read a character, or after an assertion: YARA syncs again then).
+ */
+static uint16_t
+vm_newsync(struct vm *m, int top)
+{
+	/* one closure takes at most nprog + 1 generations */
+	if (top && m->sgen >= UINT16_MAX - m->p->nprog - 2) {
+		/* all of them: the scratch is kept from pattern to pattern */
+		memset(m->smark, 0, sizeof(m->smark));
+		m->sgen = 0;
+	}
+	return ++m->sgen;
+}
+
+static int
+pre_atom(const struct pattern *p, uint32_t pc)
+{
+	return (p->pre_atom[pc >> 3] >> (pc & 7)) & 1;
+}
+
+/*
+ * Adds pc and its epsilon closure at offset i to list l (n entries), in
+ * priority order.  A pc already reached at this offset is not reached
+ * again; where the program has shared split ids, a thread that meets a
+ * split it took since it last read a character dies, as in YARA's
+ * _yr_re_fiber_sync (so x{3} cannot match three empty x at once).
+ */
 static void
 vm_add(struct vm *m, uint16_t *l, size_t *n, uint32_t pc0, size_t i)
 {
 	const struct pattern_insn *prog = m->p->prog;
+	int shared = m->p->shared_sid;
 	size_t sp = 0;
 	uint32_t pc;
+	uint16_t g = 0;
 
+	if (shared)
+		g = vm_newsync(m, 1);
+	m->stkg[sp] = g;
 	m->stk[sp++] = (uint16_t)pc0;
 	while (sp > 0) {
 		pc = m->stk[--sp];
+		g = m->stkg[sp];
 		if (m->mark[pc] == m->gen)
 			continue;
+		if (shared && prog[pc].op == POP_SPLIT) {
+			if (m->smark[prog[pc].sid] == g)
+				continue; /* killed, but another thread may take pc */
+			m->smark[prog[pc].sid] = g;
+		}
 		m->mark[pc] = m->gen;
 		switch (prog[pc].op) {
 		case POP_JMP:
+			m->stkg[sp] = g;
 			m->stk[sp++] = (uint16_t)prog[pc].x;
 			break;
 		case POP_SPLIT:
+			m->stkg[sp] = g;
 			m->stk[sp++] = (uint16_t)prog[pc].y;
+			m->stkg[sp] = g;
 			m->stk[sp++] = (uint16_t)prog[pc].x;
 			break;
 		case POP_BOL:
 		case POP_EOL:
 		case POP_WORDB:
 		case POP_NWORDB:
-			if (vm_assert(m, prog[pc].op, i))
+			if (vm_assert(m, prog[pc].op, i)) {
+				m->stkg[sp] = shared ? vm_newsync(m, 0) : g;
 				m->stk[sp++] = (uint16_t)(pc + 1);
+			}
 			break;
 		default:
-			l[(*n)++] = (uint16_t)pc;
+			if (!m->prune || pre_atom(m->p, pc))
+				l[(*n)++] = (uint16_t)pc;
 			break;
 		}
 	}
@@ -151,6 +223,7 @@ vm_run(struct vm *m, uint32_t pc, size_t start)
 	if (maxb > WARD_RE_SCAN_LIMIT)
 		maxb = WARD_RE_SCAN_LIMIT;
 	maxb -= maxb % m->cs;
+	m->start = start;
 	vm_newgen(m);
 	vm_add(m, cl, &ncl, pc, i);
 	while (ncl > 0) {
@@ -270,11 +343,23 @@ iv_window(struct ivset *s, size_t end, const struct pattern_piece *pc, size_t le
 	iv_add(s, lo, hi);
 }
 
+/* A piece of a chain at t: its length, -1 if none; YARA checks fullword
+ * on each piece (scan.c, _yr_scan_match_callback), not on the chain. */
+static long
+piece_match(struct vm *m, uint32_t q, size_t t)
+{
+	long l = vm_run(m, m->p->piece[q].pc, t);
+
+	if (l > 0 && (m->p->flags & PATTERN_FULLWORD) && !fullword_ok(m, t, t + (size_t)l))
+		l = -1;
+	return l;
+}
+
 /*
- * A chained hex string: piece 0 at pos, then each next piece at any start
- * within the gap after an end of the previous one; the match ends where
- * the earliest-starting match of the last piece ends (YARA keeps the first
- * match it finds at an offset).
+ * A chained hex string or regexp: piece 0 at pos, then each next piece at
+ * any start within the gap after an end of the previous one; the match
+ * ends where the earliest-starting match of the last piece ends (YARA
+ * keeps the first match it finds at an offset).
  */
 static long
 chain_match(struct vm *m, size_t pos)
@@ -285,7 +370,7 @@ chain_match(struct vm *m, size_t pos)
 	long l, res = -1;
 	uint32_t q;
 
-	l = vm_run(m, p->piece[0].pc, pos);
+	l = piece_match(m, 0, pos);
 	if (l <= 0)
 		goto out;
 	memset(&cur, 0, sizeof(cur));
@@ -307,7 +392,7 @@ chain_match(struct vm *m, size_t pos)
 			cur.lo[j] = t + 1;
 			if (cur.hi[j] == SIZE_MAX || t + 1 > cur.hi[j])
 				cur.hi[j] = t; /* emptied: lo > hi */
-			l = vm_run(m, p->piece[q].pc, t);
+			l = piece_match(m, q, t);
 			if (l <= 0)
 				continue;
 			if (q + 1 == p->npieces) {
@@ -322,7 +407,8 @@ out:
 	return res;
 }
 
-/* Leading alternation: the longest (greedy) or shortest non-empty match. */
+/* A hex or base64 string's leading alternation: the shortest non-empty
+ * match (base64: the one YARA finds first). */
 static long
 branch_match(struct vm *m, size_t pos)
 {
@@ -349,86 +435,233 @@ branch_match(struct vm *m, size_t pos)
 }
 
 /*
- * Marks in seen (bit j: offset pos + 2j) where the wide run of the main
- * program from pos reaches instruction apc, on any thread.
+ * YARA verifies a regexp with atoms from each place where an atom is
+ * found, in the order the places are found (by the end of the atom, the
+ * longer atom first, then as the atoms' list orders them: see hit_add):
+ * the rest of the
+ * regexp from the atom gives the length (the ascii form first, the wide
+ * one only if that does not match), and the part before the atom, run
+ * backwards, gives every start from which it leads to the atom.  Each
+ * start and length passing fullword is a match; at a start already
+ * matched, the first one stays, except that a greedy regexp takes the
+ * last one (scan.c, _yr_scan_add_match_to_list).
+ *
+ * For one start, the places are those where a thread run forwards from
+ * the start reaches an atom's first instruction (the program before an
+ * atom is laid out as YARA's backward code runs: pattern_cg.c).
+ */
+/* Places kept for one start: the nearest ones (past them, a greedy
+ * regexp could keep an earlier verification than YARA). */
+#define HITS_MAX 512
+
+struct hit {
+	uint32_t key;	/* where the atom's bytes end, from the start */
+	uint32_t at;	/* where the atom is, from the start */
+	uint32_t order; /* among equal atoms found at one place */
+	uint8_t k;	/* the atom */
+	uint8_t wide;	/* found by the wide run */
+};
+
+struct hits {
+	struct hit h[HITS_MAX];
+	size_t n;
+};
+
+/*
+ * Do the bytes of atom k match at d (avail bytes)?  Wide (cs 2): YARA's
+ * wide atom, the first characters each followed by 0x00, ATOMS_LEN bytes
+ * at most.  *exact: as written, not another case of them (nocase).
+ */
+static int
+atom_at(const struct pattern *p, uint32_t k, const uint8_t *d, size_t avail, unsigned cs,
+	int *exact)
+{
+	const struct pattern_atom *a = &p->atom[k];
+	size_t j, n = cs == 1 || a->len * 2 <= ATOMS_LEN ? a->len : ATOMS_LEN / 2;
+	uint8_t x, y;
+
+	*exact = 1;
+	if (avail < n * cs)
+		return 0;
+	for (j = 0; j < n; j++) {
+		if (cs == 2 && d[j * 2 + 1] != 0)
+			return 0;
+		if (a->mask[j] == 0)
+			continue;
+		x = d[j * cs];
+		y = a->byte[j];
+		if (x == y)
+			continue;
+		if (!(p->flags & PATTERN_NOCASE) || x >= 128 || y >= 128 ||
+		    tolower(x) != tolower(y))
+			return 0;
+		*exact = 0;
+	}
+	return 1;
+}
+
+/*
+ * Atom k reached at offset at from the start.  A wide place is found by
+ * the wide atom (cut to ATOMS_LEN bytes), or earlier by the ascii one
+ * where its bytes match too.  Equal atoms found at one place (the
+ * alternatives of (abcdefgh|abcdef)) are verified in the order of YARA's
+ * list of atoms (atoms.c, yr_atoms_extract_from_re; ahocorasick.c puts
+ * the last one added first): the other cases of an atom (nocase) before
+ * the atoms as written; among those as written, the regexp's order for
+ * ascii and the reverse for wide, and the other way round among the
+ * other cases.
  */
 static void
-atom_reach(struct vm *m, size_t pos, uint32_t apc, uint8_t *seen)
+hit_add(const struct vm *m, struct hits *h, uint32_t k, size_t at)
+{
+	const struct pattern *p = m->p;
+	const uint8_t *d = m->data + m->start + at;
+	size_t avail = m->len - m->start - at;
+	unsigned len = p->atom[k].len, wlen = 2 * len > ATOMS_LEN ? ATOMS_LEN : 2 * len;
+	int exact, ascii_too, dummy;
+	struct hit *e;
+
+	/* YARA finds only the atom's bytes: a thread reaching the atom where
+	 * they are not is no place */
+	if (h->n == HITS_MAX || !atom_at(p, k, d, avail, m->cs, &exact))
+		return;
+	e = &h->h[h->n++];
+	e->k = (uint8_t)k;
+	e->at = (uint32_t)at;
+	e->wide = m->cs == 2;
+	e->order = exact ? ATOMS_MAX : 0;
+	ascii_too = m->cs == 2 && p->nvar == 2 && atom_at(p, k, d, avail, 1, &dummy);
+	e->key = (uint32_t)(at + (m->cs == 1 || ascii_too ? len : wlen));
+	e->order += (exact == !e->wide) ? k : ATOMS_MAX - 1 - k;
+}
+
+/* The places reached from pos in the current character size, into h. */
+static void
+vm_reach(struct vm *m, size_t pos, struct hits *h)
 {
 	const struct pattern_insn *prog = m->p->prog;
 	uint16_t *cl = m->l1, *nl = m->l2, *tmp;
-	size_t ncl = 0, nnl, k, i = pos, maxb, j;
+	size_t ncl = 0, nnl, k, i = pos, maxb;
 
 	maxb = m->len - pos;
 	if (maxb > WARD_RE_SCAN_LIMIT)
 		maxb = WARD_RE_SCAN_LIMIT;
-	maxb -= maxb % 2;
+	maxb -= maxb % m->cs;
+	m->start = pos;
+	m->prune = 1;
 	vm_newgen(m);
 	vm_add(m, cl, &ncl, m->p->piece[0].pc, i);
 	while (ncl > 0) {
 		vm_newgen(m);
 		nnl = 0;
 		for (k = 0; k < ncl; k++) {
-			if (cl[k] == apc) {
-				j = (i - pos) / 2;
-				seen[j >> 3] |= (uint8_t)(1u << (j & 7));
-			}
-			if (prog[cl[k]].op != POP_MATCH && i - pos < maxb &&
-			    vm_consume(m, &prog[cl[k]], i))
-				vm_add(m, nl, &nnl, cl[k] + 1, i + 2);
+			if (prog[cl[k]].atom != 0)
+				hit_add(m, h, prog[cl[k]].atom - 1u, i - pos);
+			if (i - pos < maxb && vm_consume(m, &prog[cl[k]], i))
+				vm_add(m, nl, &nnl, cl[k] + 1, i + m->cs);
 		}
 		tmp = cl;
 		cl = nl;
 		nl = tmp;
 		ncl = nnl;
-		i += 2;
+		i += m->cs;
 	}
+	m->prune = 0;
+	m->start = pos;
+}
+
+static int
+hit_cmp(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return (int)x->wide - (int)y->wide;
+}
+
+/* The ascii and wide forms a variant set of p has. */
+static int
+has_ascii(const struct pattern *p)
+{
+	return !p->var[0].wide;
+}
+
+static int
+has_wide(const struct pattern *p)
+{
+	return p->var[p->nvar - 1].wide;
 }
 
 /*
- * The wide match of an `ascii wide` regexp at pos, as YARA finds it: from
- * an atom start A on the match's way (YARA searches backwards from A for
- * pos) where the rest of the regexp matches as wide but not as ascii (YARA
- * runs it as ascii first and, when that matches, never tries wide).
+ * The match at pos of a regexp with atoms, and in *wide whether the wide
+ * run found it; -1 if none.
  */
-static int
-atom_ok(struct vm *m, size_t pos)
+static long
+atoms_match(struct vm *m, size_t pos, int *wide)
 {
 	const struct pattern *p = m->p;
-	uint8_t seen[WARD_RE_SCAN_LIMIT / 16 + 1];
-	size_t j, a;
-	uint32_t k;
-	int ok = 0;
+	struct hits h;
+	const struct hit *e;
+	size_t j, idx;
+	long f, res = -1;
+	int w;
 
-	for (k = 0; k < p->natom && !ok; k++) {
-		memset(seen, 0, sizeof(seen));
-		m->cs = 2;
-		atom_reach(m, pos, p->atom_pc[k], seen);
-		for (j = 0; j / 8 < sizeof(seen) && !ok; j++) {
-			if (!((seen[j >> 3] >> (j & 7)) & 1))
-				continue;
-			a = pos + 2 * j;
-			m->cs = 1;
-			if (vm_run(m, p->atom_pc[k], a) >= 0)
-				continue;
-			m->cs = 2;
-			ok = vm_run(m, p->atom_pc[k], a) > 0;
-		}
+	h.n = 0;
+	if (has_ascii(p)) {
+		m->cs = 1;
+		vm_reach(m, pos, &h);
 	}
-	m->cs = 2;
-	return ok;
+	if (has_wide(p)) {
+		m->cs = 2;
+		vm_reach(m, pos, &h);
+	}
+	qsort(h.h, h.n, sizeof(h.h[0]), hit_cmp);
+	for (j = 0; j < h.n && res < 0; j++) {
+		idx = p->greedy ? h.n - 1 - j : j;
+		e = &h.h[idx];
+		f = -1;
+		w = 0;
+		if (has_ascii(p)) {
+			m->cs = 1;
+			f = vm_run(m, p->atom[e->k].pc, pos + e->at);
+		}
+		if (f < 0 && has_wide(p)) {
+			m->cs = 2;
+			w = 1;
+			f = vm_run(m, p->atom[e->k].pc, pos + e->at);
+		}
+		/* the start is reached backwards only in the form that matched */
+		if (f < 0 || w != e->wide)
+			continue;
+		if ((p->flags & PATTERN_FULLWORD) && !fullword_ok(m, pos, pos + e->at + (size_t)f))
+			continue;
+		res = (long)e->at + f;
+		*wide = w;
+	}
+	return res;
 }
 
-/* The match length at pos before fullword, 0 if none. */
-static uint32_t
+/*
+ * The match length at pos in the current character size before fullword,
+ * -1 if none (0: an empty match).
+ */
+static long
 pm_raw(const struct pattern *p, struct vm *m, size_t pos)
 {
 	long l;
+	uint32_t t;
 
-	if (p->ekind == PATTERN_TEXT)
-		return (p->flags & PATTERN_XOR)
-			   ? pattern_xor_match(p, m->data + pos, m->len - pos, m->cs)
-			   : text_match(p, m, pos);
+	if (p->ekind == PATTERN_TEXT) {
+		t = (p->flags & PATTERN_XOR)
+			? pattern_xor_match(p, m->data + pos, m->len - pos, m->cs)
+			: text_match(p, m, pos);
+		return t > 0 ? (long)t : -1;
+	}
 	if (p->npieces > 1) {
 		l = chain_match(m, pos);
 	} else if (p->nbranch > 1) {
@@ -436,7 +669,7 @@ pm_raw(const struct pattern *p, struct vm *m, size_t pos)
 	} else {
 		l = vm_run(m, p->piece[0].pc, pos);
 	}
-	return l > 0 ? (uint32_t)l : 0;
+	return l;
 }
 
 /* pattern_match_at with the scratch m (its marks older than its gen). */
@@ -445,34 +678,44 @@ match_at(struct vm *m, const struct pattern *p, size_t v, const uint8_t *data, s
 	 size_t pos, uint64_t base, int at_eof)
 {
 	uint32_t r = 0;
+	long l = -1;
+	int wide = 0;
 
 	m->p = p;
 	m->data = data;
 	m->len = data_len;
 	m->base = base;
 	m->at_eof = at_eof;
+	m->prune = 0;
+	m->start = pos;
+	if (p->natom > 0) {
+		l = atoms_match(m, pos, &wide);
+		if (l > 0 && wide == p->var[v].wide)
+			r = (uint32_t)l;
+		goto out;
+	}
 	/*
-	 * YARA tries the ascii form first and the wide form only when the
-	 * ascii one does not match (before fullword is checked): a wide match
-	 * at an offset where the ascii form matches is never reported.  A
-	 * literal that fits in an atom is the exception: each form is found on
-	 * its own, and the ascii match, found first, wins if it is reported.
+	 * Verified from its start (YARA's zero-length atom, a text string, a
+	 * hex string): YARA tries the ascii form first and the wide form only
+	 * when the ascii one does not match (before fullword is checked), so
+	 * a wide match at an offset where the ascii form matches is never
+	 * reported.  A literal that fits in an atom is the exception: each
+	 * form is found on its own, and the ascii match, found first, wins if
+	 * it is reported.
 	 */
 	if (p->var[v].wide && p->nvar == 2) {
 		m->cs = 1;
-		r = pm_raw(p, m, pos);
-		if (r > 0 && (!p->whole_atom || !(p->flags & PATTERN_FULLWORD) ||
-			      fullword_ok(m, pos, pos + r))) {
-			r = 0;
+		l = pm_raw(p, m, pos);
+		if (l >= 0 && (!p->whole_atom || !(p->flags & PATTERN_FULLWORD) ||
+			       fullword_ok(m, pos, pos + (size_t)l)))
 			goto out;
-		}
 	}
 	m->cs = p->var[v].wide ? 2 : 1;
-	r = pm_raw(p, m, pos);
-	if (r > 0 && m->cs == 2 && p->natom > 0 && !atom_ok(m, pos))
-		r = 0;
-	if (r > 0 && (p->flags & PATTERN_FULLWORD) && !fullword_ok(m, pos, pos + r))
-		r = 0;
+	l = pm_raw(p, m, pos);
+	/* an empty match is never reported; a chain checked fullword already */
+	if (l > 0 && (!(p->flags & PATTERN_FULLWORD) || p->npieces > 1 ||
+		      fullword_ok(m, pos, pos + (size_t)l)))
+		r = (uint32_t)l;
 out:
 	return r;
 }
@@ -575,7 +818,10 @@ pattern_match_at(const struct pattern *p, struct pattern_vm *vm, size_t v, const
 	} else {
 		mp = &local;
 		local.gen = 0;
+		local.sgen = 0;
 		memset(local.mark, 0, sizeof(local.mark[0]) * p->nprog);
+		if (p->shared_sid)
+			memset(local.smark, 0, sizeof(local.smark[0]) * p->nprog);
 	}
 	r = match_at(mp, p, v, data, data_len, pos, base, at_eof);
 out:
@@ -583,9 +829,8 @@ out:
 }
 
 /*
- * YARA's `matches`: yr_re_exec with RE_FLAGS_SCAN, i.e. a new lowest-
- * priority thread starts at each offset below the scan limit, and any
- * match (even an empty one) counts.
+ * YARA's `matches`: yr_re_exec with RE_FLAGS_SCAN (see pattern.h).  The
+ * offsets count from s for every thread, as YARA's bytes_matched does.
  */
 int
 pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
@@ -593,14 +838,17 @@ pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
 	struct vm m;
 	uint16_t *cl, *nl, *tmp;
 	size_t ncl = 0, nnl, k, i = 0, maxb, n;
-	int r = 0;
+	int r = -1;
 
 	if (p == NULL || (s == NULL && len > 0))
 		goto out;
+	maxb = len > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : len;
 	if (p->ekind == PATTERN_TEXT) {
 		n = p->srclen;
-		for (i = 0; i + n <= len && i < WARD_RE_SCAN_LIMIT && !r; i++)
-			r = memcmp(s + i, p->src, n) == 0;
+		for (i = 0; i + n <= len && i < maxb; i++) {
+			if (memcmp(s + i, p->src, n) == 0)
+				r = (int)(i + n);
+		}
 		goto out;
 	}
 	m.p = p;
@@ -609,11 +857,15 @@ pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
 	m.base = 0;
 	m.at_eof = 1;
 	m.cs = 1;
+	m.start = 0;
+	m.prune = 0;
 	m.gen = 0;
+	m.sgen = 0;
 	memset(m.mark, 0, sizeof(m.mark[0]) * p->nprog);
+	if (p->shared_sid)
+		memset(m.smark, 0, sizeof(m.smark[0]) * p->nprog);
 	cl = m.l1;
 	nl = m.l2;
-	maxb = len > WARD_RE_SCAN_LIMIT ? WARD_RE_SCAN_LIMIT : len;
 	vm_newgen(&m);
 	vm_add(&m, cl, &ncl, p->piece[0].pc, 0);
 	while (ncl > 0) {
@@ -623,8 +875,8 @@ pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
 			const struct pattern_insn *in = &p->prog[cl[k]];
 
 			if (in->op == POP_MATCH) {
-				r = 1;
-				goto out;
+				r = (int)i;
+				break; /* cut the threads of lower priority */
 			}
 			if (i < maxb && vm_consume(&m, in, i))
 				vm_add(&m, nl, &nnl, cl[k] + 1, i + 1);

@@ -86,7 +86,10 @@ pattern_ex_node(struct wbuf *w, const struct ptree *t, uint32_t n, int wide)
 		if (nd->max == 0)
 			break;
 		wbuf_put(w, "(?:", 3);
-		pattern_ex_node(w, t, nd->child, wide);
+		if (nd->jump)
+			wbuf_put(w, ".", 1); /* a chain's gap: any byte (HS_FLAG_DOTALL) */
+		else
+			pattern_ex_node(w, t, nd->child, wide);
 		wbuf_put(w, ")", 1);
 		mn = nd->min > WARD_MAX_HS_REPEAT ? WARD_MAX_HS_REPEAT : nd->min;
 		mx = nd->max;
@@ -186,15 +189,14 @@ run_better(const struct run *a, const struct run *b)
 /*
  * The runs of exact characters of a hex string or regexp among its
  * top-level items (each one must be in every match, in order), with the
- * range of each run's offset from the start of a match, in characters:
- * the runs of at least ANCHOR_PART characters whose offset is bounded by
- * maxlen, best first (run_better), at most nmax.  Returns how many; 0 when
- * the string has no other items (the whole string is already a literal)
- * or no run has ANCHOR_MIN characters (Vectorscan then gets the whole
- * string).
+ * range of each run's offset from the start of a match, in bytes
+ * (characters of cs bytes; a chain's gap counts bytes): the runs of at
+ * least ANCHOR_PART characters whose offset is bounded by maxlen bytes, best first (run_better), at
+ * most nmax.  Returns how many; 0 when the string has no other items (the whole string is already a
+ * literal) or no run has ANCHOR_MIN characters (Vectorscan then gets the whole string).
  */
 static size_t
-tree_runs(const struct ptree *t, uint64_t maxlen, struct run *out, size_t nmax)
+tree_runs(const struct ptree *t, uint64_t maxlen, unsigned cs, struct run *out, size_t nmax)
 {
 	const struct ptree_node *root = &t->n[t->root];
 	uint64_t at_min = 0, at_max = 0, mn, mx;
@@ -216,7 +218,7 @@ tree_runs(const struct ptree *t, uint64_t maxlen, struct run *out, size_t nmax)
 			}
 		} else {
 			if (cur.n >= ANCHOR_PART && cur.omax < PATTERN_SIZE_CAP &&
-			    cur.omax + cur.n <= maxlen) {
+			    cur.omax + cur.n * cs <= maxlen) {
 				long_run |= cur.n >= ANCHOR_MIN;
 				cur.q = run_quality(t, cur.first, cur.n);
 				/* insert in order; an equal one after */
@@ -234,7 +236,11 @@ tree_runs(const struct ptree *t, uint64_t maxlen, struct run *out, size_t nmax)
 				break;
 			only_chars = 0;
 		}
-		pattern_cg_len(t, c, &mn, &mx);
+		pattern_tree_len(t, c, &mn, &mx);
+		if (!(nd->type == PT_REPEAT && nd->jump)) { /* a chain's gap counts bytes */
+			mn = mn * cs;
+			mx = mx >= PATTERN_SIZE_CAP ? mx : mx * cs;
+		}
 		at_min = pattern_sat_add(at_min, mn);
 		at_max = pattern_sat_add(at_max, mx);
 	}
@@ -259,8 +265,8 @@ run_expr(const struct ptree *t, const struct run *u, const struct pattern_varian
 	if ((r = pattern_ex_finish(&w, &tmp)) != 0)
 		return r;
 	*expr = tmp.expr;
-	*end_min = (uint32_t)((u->omin + u->n) * cs);
-	*end_max = (uint32_t)((u->omax + u->n) * cs);
+	*end_min = (uint32_t)(u->omin + u->n * cs);
+	*end_max = (uint32_t)(u->omax + u->n * cs);
 	return 0;
 }
 
@@ -286,7 +292,7 @@ pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v)
 	for (i = 0; i < pv->nalt; i++)
 		ward_free(pv->alt[i].expr);
 	pv->nalt = 0;
-	n = tree_runs(t, pv->maxlen / (pv->wide ? 2 : 1), runs, sizeof(runs) / sizeof(runs[0]));
+	n = tree_runs(t, pv->maxlen, pv->wide ? 2 : 1, runs, sizeof(runs) / sizeof(runs[0]));
 	if (n == 0)
 		return 0;
 	ward_free(pv->expr);

@@ -1,7 +1,8 @@
 /*
  * pattern_impl: the layout of a compiled pattern, shared by pattern.c
- * (compiler, serializer) and pattern_exec.c (verifier).  Internal to
- * lib/pattern.
+ * (entry points, serializer), pattern_cg.c (code generator), pattern_text.c
+ * (text strings), pattern_expr.c (Vectorscan expressions) and
+ * pattern_exec.c (verifier).  Internal to lib/pattern.
  *
  * The verifier program is a Pike-VM program: consuming instructions
  * (BYTE, CLASS, ANY, ANYNL) read one character (one byte, or one byte and a
@@ -33,6 +34,17 @@ enum pattern_op {
 
 struct pattern_insn {
 	uint8_t op;
+	/* 1 + the index of the atom whose first character this reads, 0 for
+	 * none (see struct pattern's atom) */
+	uint8_t atom;
+	/*
+	 * SPLIT: YARA's split id.  YARA runs one piece of code for every
+	 * iteration of x+ and of the middle of x{n,m}, and kills a thread that
+	 * meets a split it has already taken since it last read a character;
+	 * where the program has a copy per iteration, the copies' splits share
+	 * the id of the first copy's (pattern_cg.c), else it is the pc.
+	 */
+	uint16_t sid;
 	uint32_t x, y;
 };
 
@@ -44,6 +56,13 @@ struct pattern_piece {
 };
 
 #define PATTERN_MAX_PIECES 64 /* a chain longer than this is refused */
+
+/* An atom of a regexp (atoms.h) in the program. */
+struct pattern_atom {
+	uint32_t pc; /* the instruction where the forward part starts */
+	uint8_t len; /* characters */
+	uint8_t byte[ATOMS_LEN], mask[ATOMS_LEN];
+};
 /* Alternatives of a base64 regexp: 3 alignments x base64, base64wide x
  * the string, its wide form. */
 #define PATTERN_B64_ALTS 12
@@ -98,10 +117,12 @@ struct pattern {
 	struct pattern_piece *piece; /* npieces (sized to fit once compiled) */
 	uint32_t npieces;
 	/*
-	 * A pattern that starts with an alternation also gets one program per
-	 * alternative (YARA extracts atoms per alternative and verifies each
-	 * from its own atom): the longest of their matches wins when the
-	 * pattern is greedy, the shortest otherwise.
+	 * A hex or base64 string that starts with an alternation also gets
+	 * one program per alternative (YARA extracts atoms per alternative and
+	 * verifies each from its own atom): the shortest of their matches
+	 * wins (base64: see b64_found).  A regexp does without: it is
+	 * verified from its atoms (atom, below).  greedy: the regexp has a
+	 * greedy quantifier.
 	 */
 	uint32_t *branch; /* nbranch */
 	uint32_t nbranch;
@@ -115,13 +136,18 @@ struct pattern {
 	uint32_t b64_found[PATTERN_B64_ALTS];
 	uint32_t nb64;
 	/*
-	 * An `ascii wide` regexp: the instructions where YARA's atoms start
-	 * (see atoms.h), natom = 0 when verification starts at the regexp's
-	 * start.  A wide match counts only if on its way it passes an atom
-	 * start from which the rest of the regexp does not match as ascii.
+	 * A regexp: YARA's atoms (see atoms.h), natom = 0 when YARA verifies
+	 * the regexp from its start (no atoms, or one at the very start).
+	 * YARA verifies a regexp from every place where one of its atoms is
+	 * found: the rest of the regexp from there, and the part before it
+	 * backwards; pattern_exec.c reproduces which of these verifications
+	 * gives the match at a start.  pre_atom (bit per instruction): an
+	 * atom's start can be reached from the instruction.
 	 */
-	uint32_t *atom_pc; /* natom */
+	struct pattern_atom *atom; /* natom */
 	uint32_t natom;
+	uint8_t *pre_atom;
+	int shared_sid; /* some SPLITs share a sid: the verifier tracks them */
 	/*
 	 * An `ascii wide` text string (or literal regexp) of at most two
 	 * characters: YARA's atoms are the whole string in each form, so the
@@ -134,22 +160,34 @@ struct pattern {
 /* pattern_expr.c: the Vectorscan expression of a pattern tree.  Appends
  * node n (wide: every character followed by 0x00) or a class to w. */
 struct ptree;
+struct ptree_node;
 void pattern_ex_byte(struct wbuf *w, unsigned c);
 void pattern_ex_class(struct wbuf *w, const uint8_t *bm, int wide);
 void pattern_ex_node(struct wbuf *w, const struct ptree *t, uint32_t n, int wide);
 #define PATTERN_SIZE_CAP ((uint64_t)1 << 40) /* saturation for size arithmetic */
 
-/* pattern.c: shortest and longest match of node n in characters (longest
- * saturates), and saturating addition. */
-void pattern_cg_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx);
+/* pattern_len.c: saturating arithmetic; the instructions node n compiles
+ * to; its shortest and longest match in characters (the longest saturates). */
 uint64_t pattern_sat_add(uint64_t a, uint64_t b);
+uint64_t pattern_sat_mul(uint64_t a, uint64_t b);
+uint64_t pattern_tree_size(const struct ptree *t, uint32_t n);
+void pattern_tree_len(const struct ptree *t, uint32_t n, uint64_t *mn, uint64_t *mx);
+/* pattern_len.c: chained strings.  Whether nd is a jump where YARA cuts the
+ * string; whether p is cut at its jumps (a condition's regexp is not); the
+ * instructions p's program takes (the jumps take none); the shortest and
+ * longest match in bytes of p cut into pieces, in characters of cs bytes. */
+int pattern_is_chain_jump(const struct ptree_node *nd);
+int pattern_cuts_chains(const struct pattern *p, const struct ptree *t);
+uint64_t pattern_prog_size(const struct pattern *p, const struct ptree *t);
+void pattern_chain_len(const struct pattern *p, const struct ptree *t, unsigned cs, uint64_t *tmin,
+		       uint64_t *tmax);
 /* pattern_expr.c: makes variant v of p look for its anchor (a run of exact
  * characters) instead of the whole string, when it has one. */
 int pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v);
 /* Moves w's text into v as its NUL-terminated expression; 0 or WARD_ENOMEM. */
 int pattern_ex_finish(struct wbuf *w, struct pattern_variant *v);
 
-/* pattern.c: compiles the tree t (hex, regexp) into p's program and
+/* pattern_cg.c: compiles the tree t (hex, regexp) into p's program and
  * variants; 0 or a WARD_E* with d filled. */
 int pattern_compile_tree(struct pattern *p, const struct ptree *t, struct ward_diag *d);
 

@@ -3,7 +3,7 @@
  * lib/pattern.  Nodes live in one array and refer to each other by index;
  * every byte-consuming node is a 256-bit class (literals, nocase letters,
  * `.`, `??`, nibble masks and [...] all become classes), so the code
- * generators in pattern.c handle one kind of leaf.
+ * generator in pattern_cg.c handles one kind of leaf.
  *
  * Internal to lib/pattern: not part of libward's public API.
  */
@@ -15,6 +15,10 @@
 
 #define PTREE_NONE UINT32_MAX
 #define PTREE_INF UINT32_MAX /* unbounded repeat maximum */
+/* A jump longer than this splits a hex string or regexp into chained
+ * pieces, as YARA's YR_STRING_CHAINING_THRESHOLD (in hex alternatives such
+ * jumps are refused). */
+#define PTREE_CHAIN_THRESHOLD 200
 
 enum ptree_type {
 	PT_EMPTY = 1,  /* matches the empty string */
@@ -38,7 +42,7 @@ enum ptree_lit {
 struct ptree_node {
 	uint8_t type;
 	uint8_t greedy; /* PT_REPEAT: 1 greedy, 0 lazy */
-	uint8_t jump;	/* PT_REPEAT: a hex jump [n-m] */
+	uint8_t jump;	/* PT_REPEAT: a hex jump [n-m], or a chain point of a regexp */
 	uint8_t lit;	/* PT_CLASS of a regexp: enum ptree_lit */
 	uint8_t val;	/* PL_LITERAL: the character before nocase folding */
 	uint8_t quant;	/* PT_REPEAT of a regexp: '*', '+', '?' or '{' */

@@ -588,6 +588,37 @@ out:
 	return r;
 }
 
+/*
+ * YARA cuts a regexp into chained strings at a lazy .{n,m}? of the
+ * top-level sequence, neither first nor last, with n or m above the
+ * threshold (re.c, yr_re_ast_split_at_chaining_point): the bytes in such a
+ * gap are not checked at all (a '\n' is no obstacle), its bounds count
+ * bytes, also for the wide form, and .{n,}? ends at RE_MAX_RANGE.  After a
+ * cut the next item starts a piece and is never a cut itself.
+ */
+static void
+rx_chain_points(struct ptree *t)
+{
+	struct ptree_node *root = &t->n[t->root], *nd, *ch;
+	uint32_t c;
+	int first = 1;
+
+	if (root->type != PT_CAT)
+		return;
+	for (c = root->child; c != PTREE_NONE; c = nd->next) {
+		nd = &t->n[c];
+		ch = nd->type == PT_REPEAT ? &t->n[nd->child] : NULL;
+		if (!first && nd->next != PTREE_NONE && ch != NULL && ch->type == PT_CLASS &&
+		    ch->lit == PL_ANY && nd->quant == '{' && !nd->greedy &&
+		    (nd->min > PTREE_CHAIN_THRESHOLD || nd->max > PTREE_CHAIN_THRESHOLD)) {
+			nd->jump = 1;
+			first = 1;
+			continue;
+		}
+		first = 0;
+	}
+}
+
 int
 regex_parse(const uint8_t *src, size_t len, unsigned flags, struct ptree *t, struct ward_diag *d)
 {
@@ -616,6 +647,7 @@ regex_parse(const uint8_t *src, size_t len, unsigned flags, struct ptree *t, str
 		goto out;
 	}
 	t->root = root;
+	rx_chain_points(t);
 out:
 	return r;
 }

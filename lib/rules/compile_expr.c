@@ -587,7 +587,8 @@ cc_regex(struct cc_ctx *cx, const struct ast *n, uint32_t *idx)
 	int r, line, col;
 
 	diag_clear(&pd);
-	if ((r = pattern_compile(PATTERN_REGEX, n->s, n->slen, (unsigned)n->i, &pat, &pd)) != 0) {
+	if ((r = pattern_compile(PATTERN_REGEX, n->s, n->slen, (unsigned)n->i | PATTERN_SEARCH,
+				 &pat, &pd)) != 0) {
 		lexer_linecol(cx->lx, n->src_off + (pd.col > 0 ? (size_t)pd.col - 1 : 0), &line,
 			      &col);
 		r = diag_set(cx->d, r, cx->file, line, col, "%s", pd.msg);

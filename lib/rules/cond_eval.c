@@ -845,7 +845,8 @@ ev_insn(struct ev *e, uint8_t op, int base, size_t end)
 			return WARD_EVERIFY;
 		if (a.undef || !a.is_str || a.slen == 0 || e->rs->regexes[u] == NULL)
 			return ev_push(e, ev_int(0));
-		return ev_push(e, ev_int(pattern_search(e->rs->regexes[u], a.s, a.slen) == 1));
+		/* any match counts, an empty one too (exec.c, OP_MATCHES) */
+		return ev_push(e, ev_int(pattern_search(e->rs->regexes[u], a.s, a.slen) >= 0));
 	default:
 		break;
 	}

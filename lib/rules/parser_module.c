@@ -95,7 +95,8 @@ parser_args(struct parser *p, struct ast *call)
 				goto out;
 			}
 			arg->slen = p->tok.blen;
-			arg->i = p->tok.ival;
+			arg->i = ((p->tok.ival & LEXER_RE_NOCASE) ? PATTERN_NOCASE : 0) |
+				 ((p->tok.ival & LEXER_RE_DOTALL) ? PATTERN_DOTALL : 0);
 			arg->src_off = p->tok.body_off;
 			arg->height = 1;
 			if ((r = parser_next(p)) != 0)

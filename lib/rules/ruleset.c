@@ -32,7 +32,9 @@
  * value ids are only ever appended, so a newer ward reads what an older one
  * wrote; the number goes up with what an older ward cannot run: 2 added
  * COND_LOOP_ITEMS and the modules' item counts and dictionary keys
- * (`for ... in` loops over module arrays and dictionaries). */
+ * (`for ... in` loops over module arrays and dictionaries), and made the
+ * `matches` regexps PATTERN_SEARCH patterns (a file of format 1 would run
+ * them as strings). */
 #define RS_FORMAT 2u
 
 #if defined(__x86_64__)

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "modules/pe.h"
+#include "pattern/pattern.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/limits.h"
@@ -314,6 +315,38 @@ match_prefix(void *arg, const char *s, size_t len)
 	return len >= n && strncmp(s, arg, n) == 0 ? (int)n : -1;
 }
 
+/* The glue's regexp answer (mod_pe.c): pattern_search over a condition's
+ * regexp, where the last match found ended, 0 for an empty match at the
+ * start of the name, -1 for none. */
+static int
+match_re(void *arg, const char *s, size_t len)
+{
+	return pattern_search(arg, (const uint8_t *)s, len);
+}
+
+static struct pattern *
+re(const char *src)
+{
+	struct pattern *p = NULL;
+
+	assert_int_equal(pattern_compile(PATTERN_REGEX, (const uint8_t *)src, strlen(src),
+					 PATTERN_SEARCH, &p, NULL),
+			 0);
+	return p;
+}
+
+/* imports(/dll/, /fn/) counts a function only where both answers are above
+ * 0, as YARA 4.2.3 does (checked with tests/diff/modules.py). */
+static void
+check_imports_regex(const struct pe_info *p, const char *dll, const char *fn, int64_t want)
+{
+	struct pattern *d = re(dll), *f = re(fn);
+
+	assert_int_equal(pe_imports_regex(p, PE_IMPORT_ANY, match_re, d, match_re, f), want);
+	pattern_free(d);
+	pattern_free(f);
+}
+
 static void
 test_imports(void **state)
 {
@@ -348,6 +381,11 @@ test_imports(void **state)
 	assert_int_equal(pe_imports_dll(p, PE_IMPORT_ANY, "ws2_32.DLL"), 2);
 	assert_int_equal(
 	    pe_imports_regex(p, PE_IMPORT_ANY, match_prefix, "KERNEL", match_prefix, "Create"), 1);
+	check_imports_regex(p, "KERNEL", "A$", 1);
+	check_imports_regex(p, ".", "x*", 4); /* each name ends in an empty match */
+	check_imports_regex(p, ".", "^", 0);  /* an empty match at 0: answer 0 */
+	check_imports_regex(p, ".", "^x*", 0);
+	check_imports_regex(p, "^", ".", 0);
 	assert_int_equal(pe_imphash(p, hash), 0);
 	assert_string_equal(hash, "1c30a9501668859d9e3df3017a78fa65");
 	pe_free(p);

@@ -528,6 +528,10 @@ static const struct ecase ecases[] = {
     {"\"abc\" contains \"b\" and \"abc\" iequals \"ABC\" and \"a\" < \"b\"", 1},
     {"\"\"", 0},
     {"not \"\"", 1},
+    /* matches: an empty match counts; the regexp is entered at its start */
+    {"\"abc\" matches /(Get)?/ and \"a\" matches /x*/", 1},
+    {"\"abc\" matches /(Get)?x/", 0},
+    {"\"-x\" matches /\\b-/ and not (\"x -\" matches /\\b-/)", 1},
     {"for any i in (1..#a) : (@a[i] == 7)", 1},
     {"for 2 i in (1..#a) : (@a[i] > 0)", 1},
     {"for none i in (-0x7fffffffffffffff - 1..-0x7fffffffffffffff) : (i > 0)", 1},
