@@ -211,26 +211,6 @@ pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out)
 	out->xor_delta = pv->xor_delta;
 }
 
-size_t
-pattern_nanchors(const struct pattern *p, size_t v)
-{
-	return v < p->nvar ? 1 + (size_t)p->var[v].nalt : 1;
-}
-
-void
-pattern_expr_anchor(const struct pattern *p, size_t v, size_t k, struct pattern_hs *out)
-{
-	const struct pattern_alt *a;
-
-	pattern_expr(p, v, out);
-	if (v >= p->nvar || k == 0 || k > p->var[v].nalt)
-		return;
-	a = &p->var[v].alt[k - 1];
-	out->expr = a->expr;
-	out->end_min = a->end_min;
-	out->end_max = a->end_max;
-}
-
 void
 pattern_save(const struct pattern *p, struct wbuf *w)
 {

@@ -16,12 +16,33 @@
  * (the database holds the chosen runs; nothing else records the choice).
  */
 #include "pattern/pattern.h"
+#include "pattern/pattern_impl.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/strmap.h"
 
 /* Strings that may share an anchor before one looks for another run. */
 #define PICK_SHARED 8
+
+size_t
+pattern_nanchors(const struct pattern *p, size_t v)
+{
+	return v < p->nvar ? 1 + (size_t)p->var[v].nalt : 1;
+}
+
+void
+pattern_expr_anchor(const struct pattern *p, size_t v, size_t k, struct pattern_hs *out)
+{
+	const struct pattern_alt *a;
+
+	pattern_expr(p, v, out);
+	if (v >= p->nvar || k == 0 || k > p->var[v].nalt)
+		return;
+	a = &p->var[v].alt[k - 1];
+	out->expr = a->expr;
+	out->end_min = a->end_min;
+	out->end_max = a->end_max;
+}
 
 static const char *
 run_expr(const struct pattern *p, size_t v, size_t k)
