@@ -6,7 +6,9 @@
  * (3: the 64 bytes after them), and the lowest and highest xor keys.  Each input is compiled,
  * saved, loaded back, and both patterns are run with pattern_match_at at every offset of a fixed
  * buffer and with pattern_search: nothing may crash, leak or read out of bounds, and the loaded
- * pattern must give the same answers.
+ * pattern must give the same answers, and so must a scratch (with its memo) shared by
+ * all the offsets.  A regexp is also compiled as a condition's
+ * (PATTERN_SEARCH) and searched.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						   PATTERN_TEXT};
 	struct pattern_mods m = {0, 0, 255, NULL};
 	struct pattern *p = NULL, *q = NULL;
+	struct pattern_vm *vm = NULL;
 	struct ward_diag d;
 	struct wbuf w;
 	struct rbuf r;
@@ -65,6 +68,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rbuf_init(&r, w.p, w.len);
 	if (w.err != 0 || pattern_load(&r, &q) != 0)
 		abort();
+	vm = pattern_vm_new();
+	if (vm == NULL)
+		abort();
 	for (v = 0; v < pattern_nvariants(p); v++) {
 		for (i = 0; i < n; i++) {
 			a = pattern_match_at(p, NULL, v, fz_buf, n, i, 0, 1);
@@ -73,10 +79,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			if ((i & 1) && a != b)
 				abort();
+			/* the memo shares verifications, never changes an answer */
+			if (pattern_match_at(p, vm, v, fz_buf, n, i, 0, 1) != a)
+				abort();
 		}
 	}
+	pattern_vm_free(vm);
 	if (pattern_search(p, fz_buf, n) != pattern_search(q, fz_buf, n))
 		abort();
+	/* the same source as a condition's regexp (`matches`): its answer is
+	 * where a match ended, inside the buffer */
+	pattern_free(q);
+	q = NULL;
+	if (kinds[data[0] & 3] == PATTERN_REGEX &&
+	    pattern_compile(PATTERN_REGEX, src, srclen,
+			    PATTERN_SEARCH | (flags & (PATTERN_NOCASE | PATTERN_DOTALL)), &q,
+			    &d) == 0) {
+		int e = pattern_search(q, fz_buf, n);
+
+		if (e < -1 || e > (int)n)
+			abort();
+	}
 	/* damaged saved forms must load cleanly or fail cleanly */
 	if (w.len > 2) {
 		w.p[w.len / 2] ^= 0x55;

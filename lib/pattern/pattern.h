@@ -178,6 +178,19 @@ struct pattern_vm *pattern_vm_new(void);
 void pattern_vm_free(struct pattern_vm *vm);
 
 /*
+ * The scratch also keeps the verifications a regexp's atoms gave in the
+ * data last verified.  YARA verifies each place where an atom is found
+ * once; the verifier, asked start by start, would verify the places every
+ * start reaches again, which data made for it can make quadratic
+ * ([a-z](ab)+?c fullword over ababab...).  The memo trusts that data at
+ * the same address, of the same length and base, is the same data: call
+ * pattern_vm_new_data when a buffer is filled again.  It holds the last
+ * PATTERN_MEMO_SLOTS verifications of one pattern.
+ */
+#define PATTERN_MEMO_SLOTS 4096
+void pattern_vm_new_data(struct pattern_vm *vm);
+
+/*
  * Verifies variant v at start offset pos of data (data_len bytes; data[0] is
  * file offset base; at_eof: data ends where the file ends).  Bytes before
  * data[0] are unknown (treated as absent for fullword and \b).  Returns the
@@ -198,6 +211,7 @@ uint32_t pattern_match_at(const struct pattern *p, struct pattern_vm *vm, size_t
  * not in the set.
  */
 int pattern_first_chars(const struct pattern *p, uint8_t set[32]);
+
 
 /*
  * Searches s (len bytes) as YARA's yr_re_exec does for `matches` and for

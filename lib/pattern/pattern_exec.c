@@ -23,8 +23,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One verification from an atom's place (see struct pattern_memo). */
+struct memo_slot {
+	size_t pos;   /* the place */
+	int32_t len;  /* the match's length from the place, -1 none */
+	uint32_t gen; /* the memo's generation it belongs to, else empty */
+	uint8_t k;    /* the atom */
+	uint8_t wide; /* the wide form matched */
+};
+
+struct pattern_memo {
+	uint32_t gen;
+	/* the data the slots are about */
+	const struct pattern *p;
+	const uint8_t *data;
+	size_t len;
+	uint64_t base;
+	int at_eof;
+	struct memo_slot slot[PATTERN_MEMO_SLOTS];
+};
+
 struct vm {
 	const struct pattern *p;
+	struct pattern_memo *memo; /* NULL: none */
 	const uint8_t *data;
 	size_t len;
 	uint64_t base;
@@ -597,6 +618,77 @@ has_wide(const struct pattern *p)
 	return p->var[p->nvar - 1].wide;
 }
 
+/* Forgets what memo holds. */
+static void
+memo_reset(struct pattern_memo *memo)
+{
+	if (++memo->gen == 0) {
+		memset(memo->slot, 0, sizeof(memo->slot));
+		memo->gen = 1;
+	}
+	memo->p = NULL;
+}
+
+/*
+ * YARA's verification from atom k at place at: the rest of the regexp in
+ * the ascii form, else in the wide one.  Returns its length (-1: none) and
+ * in *wide the form; through the memo when there is one.
+ */
+static long
+verify_at(struct vm *m, uint32_t k, size_t at, int *wide)
+{
+	const struct pattern *p = m->p;
+	struct memo_slot *sl = NULL;
+	long f = -1;
+
+	if (m->memo != NULL) {
+		sl = &m->memo->slot[(at * 31u + k) % PATTERN_MEMO_SLOTS];
+		if (sl->gen == m->memo->gen && sl->pos == at && sl->k == k) {
+			*wide = sl->wide;
+			f = sl->len;
+			goto out;
+		}
+	}
+	*wide = 0;
+	if (has_ascii(p)) {
+		m->cs = 1;
+		f = vm_run(m, p->atom[k].pc, at);
+	}
+	if (f < 0 && has_wide(p)) {
+		m->cs = 2;
+		*wide = 1;
+		f = vm_run(m, p->atom[k].pc, at);
+	}
+	if (sl != NULL) {
+		sl->gen = m->memo->gen;
+		sl->pos = at;
+		sl->k = (uint8_t)k;
+		sl->wide = (uint8_t)*wide;
+		sl->len = (int32_t)f;
+	}
+out:
+	m->cs = *wide ? 2 : 1;
+	return f;
+}
+
+/* Can a match at pos pass fullword on its start side, in any form? */
+static int
+fullword_start(struct vm *m, size_t pos)
+{
+	const struct pattern *p = m->p;
+	int ok = 0;
+
+	if (has_ascii(p)) {
+		m->cs = 1;
+		ok |= fullword_ok(m, pos, m->len);
+	}
+	if (has_wide(p)) {
+		m->cs = 2;
+		ok |= fullword_ok(m, pos, m->len);
+	}
+	return ok;
+}
+
 /*
  * The match at pos of a regexp with atoms, and in *wide whether the wide
  * run found it; -1 if none.
@@ -612,6 +704,9 @@ atoms_match(struct vm *m, size_t pos, int *wide)
 	int w;
 
 	h.n = 0;
+	/* where a match cannot start for fullword, no verification will do */
+	if ((p->flags & PATTERN_FULLWORD) && !fullword_start(m, pos))
+		goto out;
 	if (has_ascii(p)) {
 		m->cs = 1;
 		vm_reach(m, pos, &h);
@@ -624,17 +719,7 @@ atoms_match(struct vm *m, size_t pos, int *wide)
 	for (j = 0; j < h.n && res < 0; j++) {
 		idx = p->greedy ? h.n - 1 - j : j;
 		e = &h.h[idx];
-		f = -1;
-		w = 0;
-		if (has_ascii(p)) {
-			m->cs = 1;
-			f = vm_run(m, p->atom[e->k].pc, pos + e->at);
-		}
-		if (f < 0 && has_wide(p)) {
-			m->cs = 2;
-			w = 1;
-			f = vm_run(m, p->atom[e->k].pc, pos + e->at);
-		}
+		f = verify_at(m, e->k, pos + e->at, &w);
 		/* the start is reached backwards only in the form that matched */
 		if (f < 0 || w != e->wide)
 			continue;
@@ -643,6 +728,7 @@ atoms_match(struct vm *m, size_t pos, int *wide)
 		res = (long)e->at + f;
 		*wide = w;
 	}
+out:
 	return res;
 }
 
@@ -672,16 +758,38 @@ pm_raw(const struct pattern *p, struct vm *m, size_t pos)
 	return l;
 }
 
-/* pattern_match_at with the scratch m (its marks older than its gen). */
+/* The memo for a verification of p in data (forgotten if it was about
+ * other data), or NULL when p has no atoms. */
+static struct pattern_memo *
+memo_for(struct pattern_memo *memo, const struct pattern *p, const uint8_t *data, size_t len,
+	 uint64_t base, int at_eof)
+{
+	if (memo == NULL || p->natom == 0)
+		return NULL;
+	if (memo->p != p || memo->data != data || memo->len != len || memo->base != base ||
+	    memo->at_eof != at_eof) {
+		memo_reset(memo);
+		memo->p = p;
+		memo->data = data;
+		memo->len = len;
+		memo->base = base;
+		memo->at_eof = at_eof;
+	}
+	return memo;
+}
+
+/* pattern_match_at with the scratch m (its marks older than its gen) and
+ * the memo memo (NULL: none). */
 static uint32_t
-match_at(struct vm *m, const struct pattern *p, size_t v, const uint8_t *data, size_t data_len,
-	 size_t pos, uint64_t base, int at_eof)
+match_at(struct vm *m, struct pattern_memo *memo, const struct pattern *p, size_t v,
+	 const uint8_t *data, size_t data_len, size_t pos, uint64_t base, int at_eof)
 {
 	uint32_t r = 0;
 	long l = -1;
 	int wide = 0;
 
 	m->p = p;
+	m->memo = memo_for(memo, p, data, data_len, base, at_eof);
 	m->data = data;
 	m->len = data_len;
 	m->base = base;
@@ -790,12 +898,17 @@ out:
 
 struct pattern_vm {
 	struct vm m;
+	struct pattern_memo memo;
 };
 
 struct pattern_vm *
 pattern_vm_new(void)
 {
-	return ward_calloc(1, sizeof(struct pattern_vm));
+	struct pattern_vm *vm = ward_calloc(1, sizeof(*vm));
+
+	if (vm != NULL)
+		vm->memo.gen = 1; /* the empty slots' 0 is no generation */
+	return vm;
 }
 
 void
@@ -804,26 +917,32 @@ pattern_vm_free(struct pattern_vm *vm)
 	ward_free(vm);
 }
 
+void
+pattern_vm_new_data(struct pattern_vm *vm)
+{
+	if (vm != NULL)
+		memo_reset(&vm->memo);
+}
+
 uint32_t
 pattern_match_at(const struct pattern *p, struct pattern_vm *vm, size_t v, const uint8_t *data,
 		 size_t data_len, size_t pos, uint64_t base, int at_eof)
 {
-	struct vm local, *mp;
+	struct vm local;
 	uint32_t r = 0;
 
 	if (p == NULL || v >= p->nvar || data == NULL || pos >= data_len)
 		goto out;
 	if (vm != NULL) {
-		mp = &vm->m;
+		r = match_at(&vm->m, &vm->memo, p, v, data, data_len, pos, base, at_eof);
 	} else {
-		mp = &local;
 		local.gen = 0;
 		local.sgen = 0;
 		memset(local.mark, 0, sizeof(local.mark[0]) * p->nprog);
 		if (p->shared_sid)
 			memset(local.smark, 0, sizeof(local.smark[0]) * p->nprog);
+		r = match_at(&local, NULL, p, v, data, data_len, pos, base, at_eof);
 	}
-	r = match_at(mp, p, v, data, data_len, pos, base, at_eof);
 out:
 	return r;
 }
@@ -852,6 +971,7 @@ pattern_search(const struct pattern *p, const uint8_t *s, size_t len)
 		goto out;
 	}
 	m.p = p;
+	m.memo = NULL;
 	m.data = s != NULL ? s : (const uint8_t *)"";
 	m.len = len;
 	m.base = 0;

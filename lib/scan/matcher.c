@@ -465,6 +465,7 @@ scan_block(const struct matcher *m, struct matcher_scratch *s, const uint8_t *p,
 	s->blk = p;
 	s->blklen = len;
 	s->blkbase = base;
+	pattern_vm_new_data(s->vm); /* the buffer holds other bytes now */
 	s->own_lo = own_lo;
 	s->own_hi = own_hi;
 	s->at_eof = at_eof;

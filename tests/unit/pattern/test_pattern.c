@@ -275,8 +275,7 @@ test_hs_differential(void **state)
 						found |= ends[s + k];
 					if (!found || l < h.minlen || l > h.maxlen)
 						fprintf(stderr, "%s v%zu at %zu len %u (%u..%u)\n",
-							corpus[i].src, v, s, l, h.minlen,
-							h.maxlen);
+							corpus[i].src, v, s, l, h.minlen, h.maxlen);
 					assert_true(found);
 					assert_true(l >= h.minlen && l <= h.maxlen);
 				}
@@ -554,6 +553,63 @@ test_yara_entry_points(void **state)
 	run_cases(entry_cases, sizeof(entry_cases) / sizeof(entry_cases[0]));
 }
 
+/*
+ * The scratch's memo shares verifications between starts: every start must get what
+ * it gets without one, over data that hits the atoms often, and a memo
+ * moved to other data must forget what it held.
+ */
+static void
+test_memo(void **state)
+{
+	static const char *const re[] = {"[a-z](ab)+?c", "-(ab|-)+?c", "(abcdefgh|abcdef)x*",
+					 "[a-z]+abc",	 "\\w+abc\\b", "a(bc|x)+?"};
+	static const unsigned fl[] = {
+	    PATTERN_FULLWORD, PATTERN_FULLWORD, 0, PATTERN_WIDE | PATTERN_ASCII,
+	    PATTERN_FULLWORD, PATTERN_FULLWORD};
+	uint8_t buf[600];
+	struct pattern_vm *vm = pattern_vm_new();
+	struct pattern *p;
+	size_t i, k, v;
+	uint32_t a, b;
+	unsigned seed = 7;
+
+	(void)state;
+	assert_non_null(vm);
+	pattern_vm_free(NULL);
+	pattern_vm_new_data(NULL);
+	for (k = 0; k < sizeof(re) / sizeof(re[0]); k++) {
+		p = th_compile(PATTERN_REGEX, re[k], fl[k]);
+		for (i = 0; i < sizeof(buf); i++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[i] = (uint8_t) "abcdefghx- \0ab--ab"[(seed >> 16) % 19];
+		}
+		pattern_vm_new_data(vm);
+		for (v = 0; v < pattern_nvariants(p); v++) {
+			for (i = 0; i < sizeof(buf); i++) {
+				a = pattern_match_at(p, NULL, v, buf, sizeof(buf), i, 0, 1);
+				b = pattern_match_at(p, vm, v, buf, sizeof(buf), i, 0, 1);
+				assert_int_equal(a, b);
+			}
+		}
+		/* other data at the same address, after a reset */
+		memset(buf, '-', sizeof(buf));
+		pattern_vm_new_data(vm);
+		for (i = 0; i < sizeof(buf); i++)
+			assert_int_equal(
+			    pattern_match_at(p, vm, 0, buf, sizeof(buf), i, 0, 1),
+			    pattern_match_at(p, NULL, 0, buf, sizeof(buf), i, 0, 1));
+		pattern_free(p);
+	}
+	/* another base is other data: the memo forgets by itself */
+	p = th_compile(PATTERN_REGEX, "(abcdefgh|abcdef)", 0);
+	memcpy(buf, "abcdefgh", 8);
+	assert_int_equal(pattern_match_at(p, vm, 0, buf, 8, 0, 0, 1), 8);
+	memcpy(buf, "abcdefxx", 8);
+	assert_int_equal(pattern_match_at(p, vm, 0, buf, 8, 0, 100, 1), 6);
+	pattern_free(p);
+	pattern_vm_free(vm);
+}
+
 static void
 test_alloc_failures(void **state)
 {
@@ -707,6 +763,7 @@ main(void)
 	    cmocka_unit_test(test_match_at_bounds),
 	    cmocka_unit_test(test_ascii_wide_atoms),
 	    cmocka_unit_test(test_yara_entry_points),
+	    cmocka_unit_test(test_memo),
 	    cmocka_unit_test(test_alloc_failures),
 	    cmocka_unit_test(test_anchor_quality),
 	    cmocka_unit_test(test_choose_anchors),
