@@ -9,7 +9,11 @@
  *
  * YARA semantics implemented by pattern_match_at (checked against yara):
  *   - a string matches at start S if some non-empty match [S, E) exists,
- *     E - S <= WARD_RE_SCAN_LIMIT bytes (wide too), that passes fullword;
+ *     E - S <= WARD_RE_SCAN_LIMIT bytes (wide too; a regexp verified from
+ *     an atom: that much on each side of the atom), that passes fullword;
+ *   - a hex string or regexp is cut into chained pieces at its long
+ *     jumps (hex [n-m], regexp lazy .{n,m}?, n or m above 200): the bytes
+ *     between pieces are not checked, fullword holds for each piece;
  *   - a regexp is verified as YARA verifies it: from every place where
  *     one of its atoms (atoms.h) is found, the rest of the regexp in
  *     priority order as in PCRE, and the part before the atom back to each

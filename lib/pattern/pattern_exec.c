@@ -6,13 +6,15 @@
  * lower priority, the last recorded length wins (PMODE_PRIORITY); hex
  * strings without alternatives take the shortest match (yr_re_fast_exec,
  * PMODE_SHORTEST).  A regexp with atoms is verified from each place
- * where an atom is found, as YARA does (atoms_match).  A match extends at
- * most WARD_RE_SCAN_LIMIT bytes from its start; chained hex strings apply
- * it to each piece.
+ * where an atom is found, as YARA does (atoms_match).  A run extends at
+ * most WARD_RE_SCAN_LIMIT bytes (from the start, or on each side of an
+ * atom); chained strings apply it to each piece.
  *
- * Must hold: no allocation while verifying (the scratch is the calling
- * thread's pattern_vm, or on the stack; bounded by WARD_MAX_PATTERN_PROG), no read outside
- * data[0..data_len), time O(steps x program size), no shared mutable state (thread-safe).
+ * Must hold: no allocation while verifying (the scratch, with its memo,
+ * is the calling thread's pattern_vm, or on the stack; bounded by
+ * WARD_MAX_PATTERN_PROG), no read outside data[0..data_len), time
+ * O(steps x program size) per run and at most HITS_MAX runs from atoms per
+ * start, no shared mutable state (thread-safe with a scratch per thread).
  */
 #include "pattern/pattern.h"
 #include "pattern/pattern_impl.h"
