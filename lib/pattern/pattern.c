@@ -209,6 +209,8 @@ pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out)
 	out->end_max = pv->end_max;
 	out->exact = pv->exact;
 	out->xor_delta = pv->xor_delta;
+	out->ctx = pv->ctx;
+	out->nctx = pv->nctx;
 }
 
 void

@@ -77,6 +77,8 @@ struct pattern_atom {
 struct pattern_alt {
 	char *expr;
 	uint32_t end_min, end_max;
+	struct pattern_ctx ctx[PATTERN_MAX_CTX]; /* see struct pattern_hs */
+	uint32_t nctx;
 };
 
 struct pattern_variant {
@@ -89,6 +91,8 @@ struct pattern_variant {
 	int exact;
 	int wide;
 	int xor_delta; /* see struct pattern_hs */
+	struct pattern_ctx ctx[PATTERN_MAX_CTX];
+	uint32_t nctx;
 };
 
 enum pattern_mode {

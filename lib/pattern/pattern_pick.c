@@ -42,6 +42,8 @@ pattern_expr_anchor(const struct pattern *p, size_t v, size_t k, struct pattern_
 	out->expr = a->expr;
 	out->end_min = a->end_min;
 	out->end_max = a->end_max;
+	out->ctx = a->ctx;
+	out->nctx = a->nctx;
 }
 
 static const char *
