@@ -310,7 +310,7 @@ ctx_cmp(const void *a, const void *b)
  * each at its offset from the run's end in bytes; the PATTERN_MAX_CTX that
  * tell most, into ctx.
  */
-static uint32_t
+static uint8_t
 run_context(const struct ptree *t, const struct run *u, unsigned cs, struct pattern_ctx *ctx)
 {
 	struct pattern_ctx cand[4 * CTX_SPAN + 4];
@@ -345,7 +345,7 @@ run_context(const struct ptree *t, const struct run *u, unsigned cs, struct patt
 	if (n > PATTERN_MAX_CTX)
 		n = PATTERN_MAX_CTX;
 	memcpy(ctx, cand, n * sizeof(cand[0]));
-	return (uint32_t)n;
+	return (uint8_t)n;
 }
 
 /* The expression of run u of variant pv into *expr (owned by the caller),
@@ -393,16 +393,20 @@ pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v)
 	for (i = 0; i < pv->nalt; i++)
 		ward_free(pv->alt[i].expr);
 	pv->nalt = 0;
-	pv->nctx = 0;
+	ward_free(pv->ctx);
+	pv->ctx = NULL;
 	n = tree_runs(t, pv->maxlen, pv->wide ? 2 : 1, runs, sizeof(runs) / sizeof(runs[0]));
 	if (n == 0)
 		return 0;
+	pv->ctx = ward_calloc(1 + PATTERN_MAX_ALTS, PATTERN_MAX_CTX * sizeof(*pv->ctx));
+	if (pv->ctx == NULL)
+		return WARD_ENOMEM;
 	ward_free(pv->expr);
 	pv->expr = NULL;
 	pv->hs_flags = HS_FLAG_DOTALL;
 	if ((r = run_expr(t, &runs[0], pv, &pv->expr, &pv->end_min, &pv->end_max)) != 0)
 		return r;
-	pv->nctx = run_context(t, &runs[0], pv->wide ? 2 : 1, pv->ctx);
+	pv->nctx[0] = run_context(t, &runs[0], pv->wide ? 2 : 1, pv->ctx);
 	for (i = 1; i < n && pv->nalt < PATTERN_MAX_ALTS; i++) {
 		struct pattern_alt *a = &pv->alt[pv->nalt];
 
@@ -410,8 +414,9 @@ pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v)
 			continue;
 		if ((r = run_expr(t, &runs[i], pv, &a->expr, &a->end_min, &a->end_max)) != 0)
 			return r;
-		a->nctx = run_context(t, &runs[i], pv->wide ? 2 : 1, a->ctx);
 		pv->nalt++;
+		pv->nctx[pv->nalt] = run_context(t, &runs[i], pv->wide ? 2 : 1,
+						 pv->ctx + pv->nalt * PATTERN_MAX_CTX);
 	}
 	return 0;
 }
