@@ -168,6 +168,7 @@ pattern_free(struct pattern *p)
 		return;
 	for (v = 0; v < 2; v++) {
 		ward_free(p->var[v].expr);
+		ward_free(p->var[v].ctx);
 		for (a = 0; a < p->var[v].nalt; a++)
 			ward_free(p->var[v].alt[a].expr);
 	}
@@ -209,6 +210,8 @@ pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out)
 	out->end_max = pv->end_max;
 	out->exact = pv->exact;
 	out->xor_delta = pv->xor_delta;
+	out->ctx = pv->ctx;
+	out->nctx = pv->ctx != NULL ? pv->nctx[0] : 0;
 }
 
 void

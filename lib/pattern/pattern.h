@@ -129,6 +129,19 @@ size_t pattern_nvariants(const struct pattern *p);
  * string (end_min/end_max = minlen/maxlen) or, for hex strings with
  * wildcards or jumps, only its anchor (a run of exact bytes inside it).
  */
+/*
+ * A byte at a fixed distance from an anchor's end that every match has:
+ * (data[end + off] & mask) == val.  A hit whose neighbours fail these
+ * checks is no part of a match, and its starts need no verification.
+ */
+struct pattern_ctx {
+	int16_t off;
+	uint8_t mask, val;
+};
+
+/* Most neighbour checks an anchor keeps (the most selective ones). */
+#define PATTERN_MAX_CTX 6
+
 struct pattern_hs {
 	const char *expr;  /* NUL-terminated, borrowed: lives as long as p */
 	unsigned hs_flags; /* HS_FLAG_* */
@@ -145,6 +158,10 @@ struct pattern_hs {
 	 * every key: a match ending at E in D stands for an end at E + 1 in the
 	 * data, to be handled like any other end (exact is 0 then). */
 	int xor_delta;
+	/* The anchor's neighbours at fixed distances (none when the
+	 * expression is the whole string), most selective first; borrowed. */
+	const struct pattern_ctx *ctx;
+	uint32_t nctx;
 };
 
 void pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out);

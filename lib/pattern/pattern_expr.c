@@ -14,6 +14,7 @@
 
 #include <hs/hs.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* --- Vectorscan expressions ------------------------------------------ */
@@ -247,6 +248,106 @@ tree_runs(const struct ptree *t, uint64_t maxlen, unsigned cs, struct run *out, 
 	return only_chars || !long_run ? 0 : n;
 }
 
+/* How far from a run its neighbour checks may be, in characters. */
+#define CTX_SPAN 16
+
+/* Adds the check of node c (a class) at off to the candidates in *cand
+ * when the class is a byte under a mask: one exact byte, or a nibble. */
+static void
+ctx_add(const struct ptree *t, uint32_t c, int32_t off, unsigned cs, struct pattern_ctx *cand,
+	size_t *n, size_t cap)
+{
+	const uint8_t *bm = t->n[c].bm;
+	unsigned count = ptree_bm_count(bm), and = 0xff, or = 0, ch, free;
+
+	if (count == 0 || count > 16 || *n + 2 > cap)
+		return;
+	for (ch = 0; ch < 256; ch++) {
+		if (ptree_bm_has(bm, ch)) {
+			and &= ch;
+			or |= ch;
+		}
+	}
+	/* the members agree on the mask's bits, and every byte with them is
+	 * a member */
+	free = (unsigned)__builtin_popcount(and ^ or);
+	if (count != 1u << free)
+		return;
+	cand[*n].off = (int16_t)off;
+	cand[*n].mask = (uint8_t)~(and ^ or);
+	cand[*n].val = (uint8_t)and;
+	(*n)++;
+	if (cs == 2) { /* the character's high byte */
+		cand[*n].off = (int16_t)(off + 1);
+		cand[*n].mask = 0xff;
+		cand[*n].val = 0;
+		(*n)++;
+	}
+}
+
+/* How much a check tells: its fixed bits, and a rare byte more. */
+static int
+ctx_weight(const struct pattern_ctx *c)
+{
+	return __builtin_popcount(c->mask) * 2 + (c->mask == 0xff && !common_byte(c->val));
+}
+
+static int
+ctx_cmp(const void *a, const void *b)
+{
+	const struct pattern_ctx *x = a, *y = b;
+	int wx = ctx_weight(x), wy = ctx_weight(y);
+
+	if (wx != wy)
+		return wy - wx;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * The checks of run u's neighbours: the classes next to it among the
+ * top-level items, up to CTX_SPAN characters on each side and up to the
+ * first item of another length (a jump, a group, a repeat, an assertion),
+ * each at its offset from the run's end in bytes; the PATTERN_MAX_CTX that
+ * tell most, into ctx.
+ */
+static uint8_t
+run_context(const struct ptree *t, const struct run *u, unsigned cs, struct pattern_ctx *ctx)
+{
+	struct pattern_ctx cand[4 * CTX_SPAN + 4];
+	uint32_t before[CTX_SPAN], c, i, nb = 0, last = u->first;
+	size_t n = 0, k;
+	int32_t off;
+
+	/* the items before the run, nearest last */
+	for (c = t->n[t->root].child; c != PTREE_NONE && c != u->first; c = t->n[c].next) {
+		if (nb == CTX_SPAN)
+			memmove(before, before + 1, (CTX_SPAN - 1) * sizeof(before[0]));
+		before[nb < CTX_SPAN ? nb++ : CTX_SPAN - 1] = c;
+	}
+	for (i = 1; i < u->n; i++)
+		last = t->n[last].next;
+	off = 0;
+	for (c = t->n[last].next, i = 0; c != PTREE_NONE && i < CTX_SPAN; c = t->n[c].next, i++) {
+		if (t->n[c].type != PT_CLASS)
+			break;
+		ctx_add(t, c, off, cs, cand, &n, sizeof(cand) / sizeof(cand[0]));
+		off += (int32_t)cs;
+	}
+	off = -(int32_t)(u->n * cs);
+	for (k = u->n * cs < INT16_MAX / 2 ? nb : 0; k > 0; k--) {
+		c = before[k - 1];
+		if (t->n[c].type != PT_CLASS)
+			break;
+		off -= (int32_t)cs;
+		ctx_add(t, c, off, cs, cand, &n, sizeof(cand) / sizeof(cand[0]));
+	}
+	qsort(cand, n, sizeof(cand[0]), ctx_cmp);
+	if (n > PATTERN_MAX_CTX)
+		n = PATTERN_MAX_CTX;
+	memcpy(ctx, cand, n * sizeof(cand[0]));
+	return (uint8_t)n;
+}
+
 /* The expression of run u of variant pv into *expr (owned by the caller),
  * and its ends after a match's start. */
 static int
@@ -292,14 +393,20 @@ pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v)
 	for (i = 0; i < pv->nalt; i++)
 		ward_free(pv->alt[i].expr);
 	pv->nalt = 0;
+	ward_free(pv->ctx);
+	pv->ctx = NULL;
 	n = tree_runs(t, pv->maxlen, pv->wide ? 2 : 1, runs, sizeof(runs) / sizeof(runs[0]));
 	if (n == 0)
 		return 0;
+	pv->ctx = ward_calloc(1 + PATTERN_MAX_ALTS, PATTERN_MAX_CTX * sizeof(*pv->ctx));
+	if (pv->ctx == NULL)
+		return WARD_ENOMEM;
 	ward_free(pv->expr);
 	pv->expr = NULL;
 	pv->hs_flags = HS_FLAG_DOTALL;
 	if ((r = run_expr(t, &runs[0], pv, &pv->expr, &pv->end_min, &pv->end_max)) != 0)
 		return r;
+	pv->nctx[0] = run_context(t, &runs[0], pv->wide ? 2 : 1, pv->ctx);
 	for (i = 1; i < n && pv->nalt < PATTERN_MAX_ALTS; i++) {
 		struct pattern_alt *a = &pv->alt[pv->nalt];
 
@@ -308,6 +415,8 @@ pattern_use_anchor(struct pattern *p, const struct ptree *t, size_t v)
 		if ((r = run_expr(t, &runs[i], pv, &a->expr, &a->end_min, &a->end_max)) != 0)
 			return r;
 		pv->nalt++;
+		pv->nctx[pv->nalt] = run_context(t, &runs[i], pv->wide ? 2 : 1,
+						 pv->ctx + pv->nalt * PATTERN_MAX_CTX);
 	}
 	return 0;
 }

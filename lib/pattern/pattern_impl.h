@@ -89,6 +89,11 @@ struct pattern_variant {
 	int exact;
 	int wide;
 	int xor_delta; /* see struct pattern_hs */
+	/* The neighbour checks of run k (0: the anchor, k: alt[k - 1]) are
+	 * ctx[k * PATTERN_MAX_CTX ...], nctx[k] of them; ctx is NULL when the
+	 * variant looks for the whole string. */
+	struct pattern_ctx *ctx;
+	uint8_t nctx[1 + PATTERN_MAX_ALTS];
 };
 
 enum pattern_mode {

@@ -42,6 +42,10 @@ pattern_expr_anchor(const struct pattern *p, size_t v, size_t k, struct pattern_
 	out->expr = a->expr;
 	out->end_min = a->end_min;
 	out->end_max = a->end_max;
+	if (p->var[v].ctx != NULL) {
+		out->ctx = p->var[v].ctx + k * PATTERN_MAX_CTX;
+		out->nctx = p->var[v].nctx[k];
+	}
 }
 
 static const char *

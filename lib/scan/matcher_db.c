@@ -211,6 +211,8 @@ choose_anchors(struct matcher *m)
 		e->anchor = choice[i];
 		e->end_min = ph.end_min;
 		e->end_max = ph.end_max;
+		e->ctx = ph.ctx;
+		e->nctx = ph.nctx;
 	}
 out:
 	ward_free(pats);

@@ -24,6 +24,9 @@ struct expr_info {
 	uint32_t next_same; /* the next one with the same expression, or NO_EXPR */
 	int lead;	    /* first of those: the one given to Vectorscan */
 	uint32_t first;	    /* its first characters: m->first[first], or NO_EXPR */
+	/* its anchor's neighbours (pattern_hs.ctx), borrowed from the pattern */
+	const struct pattern_ctx *ctx;
+	uint32_t nctx;
 };
 
 #define NO_EXPR UINT32_MAX

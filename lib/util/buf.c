@@ -15,12 +15,6 @@ rbuf_init(struct rbuf *b, const void *p, size_t len)
 	b->off = 0;
 }
 
-size_t
-rbuf_left(const struct rbuf *b)
-{
-	return b->len - b->off;
-}
-
 static int
 rbuf_le(struct rbuf *b, size_t n, uint64_t *v)
 {
@@ -37,32 +31,12 @@ rbuf_le(struct rbuf *b, size_t n, uint64_t *v)
 }
 
 int
-rbuf_u8(struct rbuf *b, uint8_t *v)
-{
-	uint64_t x = 0;
-	int r = rbuf_le(b, 1, &x);
-
-	*v = (uint8_t)x;
-	return r;
-}
-
-int
 rbuf_u16(struct rbuf *b, uint16_t *v)
 {
 	uint64_t x = 0;
 	int r = rbuf_le(b, 2, &x);
 
 	*v = (uint16_t)x;
-	return r;
-}
-
-int
-rbuf_u32(struct rbuf *b, uint32_t *v)
-{
-	uint64_t x = 0;
-	int r = rbuf_le(b, 4, &x);
-
-	*v = (uint32_t)x;
 	return r;
 }
 

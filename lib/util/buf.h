@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/err.h"
+
 /* A read cursor over borrowed bytes. */
 struct rbuf {
 	const uint8_t *p;
@@ -20,13 +22,44 @@ struct rbuf {
 };
 
 void rbuf_init(struct rbuf *b, const void *p, size_t len);
-size_t rbuf_left(const struct rbuf *b);
+
+static inline size_t
+rbuf_left(const struct rbuf *b)
+{
+	return b->len - b->off;
+}
 
 /* Each getter returns 0, or WARD_EFORMAT if fewer bytes remain than needed
- * (the cursor does not move then). */
-int rbuf_u8(struct rbuf *b, uint8_t *v);
+ * (the cursor does not move then, and *v is 0).  The one- and four-byte
+ * getters are inline: condition bytecode and compiled rules are read
+ * through them a few bytes at a time. */
+static inline int
+rbuf_u8(struct rbuf *b, uint8_t *v)
+{
+	if (rbuf_left(b) < 1) {
+		*v = 0;
+		return WARD_EFORMAT;
+	}
+	*v = b->p[b->off++];
+	return 0;
+}
+
+static inline int
+rbuf_u32(struct rbuf *b, uint32_t *v)
+{
+	const uint8_t *q;
+
+	if (rbuf_left(b) < 4) {
+		*v = 0;
+		return WARD_EFORMAT;
+	}
+	q = b->p + b->off;
+	*v = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+	b->off += 4;
+	return 0;
+}
+
 int rbuf_u16(struct rbuf *b, uint16_t *v);
-int rbuf_u32(struct rbuf *b, uint32_t *v);
 int rbuf_u64(struct rbuf *b, uint64_t *v);
 int rbuf_i64(struct rbuf *b, int64_t *v);
 /* Points *p at the next n bytes (borrowed from the buffer) and skips them. */

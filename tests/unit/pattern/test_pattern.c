@@ -678,6 +678,75 @@ test_anchor_quality(void **state)
 	pattern_free(p);
 }
 
+/* Every match of p in data passes the checks of its anchor's neighbours
+ * (an anchor at a fixed offset from the start). */
+static void
+assert_ctx_holds(const struct pattern *p, const struct pattern_hs *h, const uint8_t *data,
+		 size_t n)
+{
+	size_t st, to, k, found = 0;
+
+	assert_int_equal(h->end_min, h->end_max);
+	for (st = 0; st < n; st++) {
+		if (pattern_match_at(p, NULL, 0, data, n, st, 0, 1) == 0)
+			continue;
+		found++;
+		to = st + h->end_min;
+		for (k = 0; k < h->nctx; k++)
+			assert_int_equal(data[to + (size_t)(ptrdiff_t)h->ctx[k].off] & h->ctx[k].mask,
+					 h->ctx[k].val);
+	}
+	assert_true(found > 0);
+}
+
+/*
+ * An anchor's neighbours at fixed distances are checked before its starts
+ * are verified: exact bytes and nibbles, after and before it, the most
+ * telling first; a wildcard tells nothing and a jump ends them.
+ */
+static void
+test_anchor_context(void **state)
+{
+	static const uint8_t fwd[] = "\x00\x85\xc0\x74\x11\xc7\x8a\x22\x00\x99\x98\x41\x42";
+	static const uint8_t back[] = "\x47\x8b\x05\x01\x02\x03\x04\x48\x83\xc0\x01";
+	struct pattern *p;
+	struct pattern_hs h;
+
+	(void)state;
+	p = th_compile(PATTERN_HEX, "85 C0 74 ?? C7 8? ?? 00 [2-4] 41 42", 0);
+	pattern_expr(p, 0, &h);
+	assert_string_equal(h.expr, "\\x85\\xc0\\x74");
+	assert_int_equal(h.nctx, 3);
+	assert_int_equal(h.ctx[0].off, 1); /* C7: exact and rare */
+	assert_int_equal(h.ctx[0].mask, 0xff);
+	assert_int_equal(h.ctx[0].val, 0xc7);
+	assert_int_equal(h.ctx[1].off, 4); /* 00: exact */
+	assert_int_equal(h.ctx[1].val, 0);
+	assert_int_equal(h.ctx[2].off, 2); /* 8?: a nibble */
+	assert_int_equal(h.ctx[2].mask, 0xf0);
+	assert_int_equal(h.ctx[2].val, 0x80);
+	assert_ctx_holds(p, &h, fwd, sizeof(fwd) - 1);
+	pattern_free(p);
+
+	p = th_compile(PATTERN_HEX, "4? 8B 05 ?? ?? ?? ?? 48 83 C0 01", 0);
+	pattern_expr(p, 0, &h);
+	assert_string_equal(h.expr, "\\x48\\x83\\xc0\\x01");
+	assert_int_equal(h.nctx, 3);
+	assert_int_equal(h.ctx[0].off, -10); /* 8B */
+	assert_int_equal(h.ctx[1].off, -9);  /* 05 */
+	assert_int_equal(h.ctx[2].off, -11); /* 4? */
+	assert_int_equal(h.ctx[2].mask, 0xf0);
+	assert_ctx_holds(p, &h, back, sizeof(back) - 1);
+	pattern_free(p);
+
+	/* a jump next to the run: nothing to check */
+	p = th_compile(PATTERN_HEX, "E8 [4-16] 89 C6 9A [4-24] 8D", 0);
+	pattern_expr(p, 0, &h);
+	assert_string_equal(h.expr, "\\x89\\xc6\\x9a");
+	assert_int_equal(h.nctx, 0);
+	pattern_free(p);
+}
+
 /*
  * Strings that share their anchor with many others look for a rarer run;
  * the choice is the same each time for the same patterns.
@@ -766,6 +835,7 @@ main(void)
 	    cmocka_unit_test(test_memo),
 	    cmocka_unit_test(test_alloc_failures),
 	    cmocka_unit_test(test_anchor_quality),
+	    cmocka_unit_test(test_anchor_context),
 	    cmocka_unit_test(test_choose_anchors),
 	    cmocka_unit_test(test_first_chars),
 	};
