@@ -22,8 +22,8 @@ import tempfile
 import pytest
 
 from conftest import TESTDATA
+from matchlib import YARA, ward_matches, yara_matches
 
-YARA = "/usr/bin/yara"
 STD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 WORDS = [b"evil", b"http://", b"cmd.exe", b"powershell", b"Invoke-", b"AAAA", b"a", b"ab",
          b"xyz", b"This program", b"\x00\x01", b"MZ", b"key=", b"%s%d", b"\\\\.\\pipe"]
@@ -152,40 +152,6 @@ def gen_input(rng, strs):
         else:
             parts.append(bytes([rng.choice(b" \x00A=")]) * rng.randint(1, 6))
     return b"".join(parts)
-
-
-YARA_LINE = re.compile(r"^0x([0-9a-f]+):(\d+):\$(\S+): ")
-
-
-def yara_matches(rules, indir):
-    p = subprocess.run([YARA, "-w", "-r", "-s", "-L", rules, indir], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=120)
-    assert p.returncode == 0, p.stderr.decode()
-    got, cur = set(), None
-    for line in p.stdout.decode("latin-1").splitlines():
-        m = YARA_LINE.match(line)
-        if m:
-            got.add((cur[1], cur[0], m.group(3), int(m.group(1), 16), int(m.group(2))))
-        elif line.strip():
-            rule, path = line.split(" ", 1)
-            cur = (rule, path)
-            got.add((path, rule, None, None, None))
-    return got
-
-
-def ward_matches(ward, rules, indir):
-    p = subprocess.run([ward, "scan", "-q", "-t", "1", "--format", "json", "-r", rules, indir],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-    assert p.returncode in (0, 1), p.stderr.decode()
-    got = set()
-    for line in p.stdout.decode().splitlines():
-        o = json.loads(line)
-        if "summary" in o:
-            continue
-        got.add((o["path"], o["rule"], None, None, None))
-        for s in o.get("strings", []):
-            got.add((o["path"], o["rule"], s["id"][1:], s["offset"], s["length"]))
-    return got
 
 
 def private_ids(strs):
