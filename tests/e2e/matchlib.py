@@ -33,8 +33,13 @@ def ward_matches(ward, rules, target):
     p = subprocess.run([ward, "scan", "-q", "-t", "1", "--format", "json", "-r", rules, target],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     assert p.returncode in (0, 1), p.stderr.decode()
+    return ward_json_matches(p.stdout)
+
+
+def ward_json_matches(out):
+    """The matches in the output of ward scan --format json."""
     got = set()
-    for line in p.stdout.decode().splitlines():
+    for line in out.decode().splitlines():
         o = json.loads(line)
         if "summary" in o:
             continue

@@ -22,7 +22,7 @@ import tempfile
 import pytest
 
 from conftest import TESTDATA
-from matchlib import YARA, ward_matches, yara_matches
+from matchlib import YARA, ward_json_matches, ward_matches, yara_matches
 
 STD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 WORDS = [b"evil", b"http://", b"cmd.exe", b"powershell", b"Invoke-", b"AAAA", b"a", b"ab",
@@ -194,15 +194,7 @@ def test_modifiers_match_yara(ward_bin):
                                     "--compiled", comp, indir], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, timeout=120)
                 assert p.returncode in (0, 1) and b"rebuilt" not in p.stderr, p.stderr.decode()
-                again = set()
-                for line in p.stdout.decode().splitlines():
-                    o = json.loads(line)
-                    if "summary" in o:
-                        continue
-                    again.add((o["path"], o["rule"], None, None, None))
-                    for st in o.get("strings", []):
-                        again.add((o["path"], o["rule"], st["id"][1:], st["offset"],
-                                   st["length"]))
+                again = ward_json_matches(p.stdout)
                 assert {g for g in again if g[2] not in priv} == got
     assert compared >= rounds * 8
 
