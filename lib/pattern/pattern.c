@@ -214,6 +214,16 @@ pattern_expr(const struct pattern *p, size_t v, struct pattern_hs *out)
 	out->nctx = pv->ctx != NULL ? pv->nctx[0] : 0;
 }
 
+int
+pattern_same(const struct pattern *a, const struct pattern *b)
+{
+	return a->kind == b->kind && a->flags == b->flags && a->srclen == b->srclen &&
+	       a->xor_min == b->xor_min && a->xor_max == b->xor_max &&
+	       a->has_alphabet == b->has_alphabet &&
+	       (!a->has_alphabet || memcmp(a->alphabet, b->alphabet, sizeof(a->alphabet)) == 0) &&
+	       memcmp(a->src, b->src, a->srclen) == 0;
+}
+
 void
 pattern_save(const struct pattern *p, struct wbuf *w)
 {

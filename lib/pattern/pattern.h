@@ -117,6 +117,10 @@ void pattern_free(struct pattern *p);
 /* The flags p was compiled with. */
 unsigned pattern_flags(const struct pattern *p);
 
+/* Are a and b the same string: kind, modifiers and source?  Then they
+ * match at the same places with the same lengths. */
+int pattern_same(const struct pattern *a, const struct pattern *b);
+
 /* Number of variants (1 or 2: ascii and/or wide; a base64 string has one,
  * its encodings); variant indices 0..n-1. */
 size_t pattern_nvariants(const struct pattern *p);

@@ -60,6 +60,9 @@ struct matcher_scratch {
 	uint32_t ntouched;
 	uint8_t *is_touched;
 	uint64_t *cursor; /* per expression: first start not yet examined */
+	/* per expression with twins: its matches from the hit being handled
+	 * are lists[its string].m[added_from .. added_to) */
+	uint32_t *added_from, *added_to;
 	uint32_t *epoch;  /* per expression: file the cursor belongs to */
 	uint32_t file_epoch;
 	uint8_t *results; /* per rule */
@@ -272,13 +275,15 @@ matcher_scratch_new(const struct matcher *m, struct matcher_scratch **out)
 	s->is_touched = ward_calloc(nstr, 1);
 	s->cursor = ward_calloc(m->nexpr, sizeof(*s->cursor));
 	s->epoch = ward_calloc(m->nexpr, sizeof(*s->epoch));
+	s->added_from = ward_calloc(m->nexpr, sizeof(*s->added_from));
+	s->added_to = ward_calloc(m->nexpr, sizeof(*s->added_to));
 	s->results = ward_calloc(nrules, 1);
 	s->which = ward_calloc(nrules, sizeof(*s->which));
 	s->extra = ward_calloc(nrules, sizeof(*s->extra));
 	s->marked = ward_calloc(nrules, 1);
 	s->vm = m->nexpr > 0 ? pattern_vm_new() : NULL;
 	if (s->lists == NULL || s->touched == NULL || s->is_touched == NULL || s->cursor == NULL ||
-	    s->epoch == NULL || s->results == NULL || s->which == NULL || s->extra == NULL ||
+	    s->epoch == NULL || s->added_from == NULL || s->added_to == NULL || s->results == NULL || s->which == NULL || s->extra == NULL ||
 	    s->marked == NULL || (m->nexpr > 0 && s->vm == NULL)) {
 		r = WARD_ENOMEM;
 		goto out;
@@ -323,6 +328,8 @@ matcher_scratch_free(struct matcher_scratch *s)
 	ward_free(s->is_touched);
 	ward_free(s->cursor);
 	ward_free(s->epoch);
+	ward_free(s->added_from);
+	ward_free(s->added_to);
 	ward_free(s->results);
 	ward_free(s->which);
 	ward_free(s->extra);
@@ -424,6 +431,17 @@ on_end(struct matcher_scratch *s, uint32_t id, unsigned long long to)
 		s->cursor[id] = hi + 1;
 }
 
+/* The matches e's twin found at the hit being handled are e's too. */
+static void
+copy_twin(struct matcher_scratch *s, const struct expr_info *e)
+{
+	const struct rs_matches *l = &s->lists[s->m->expr[e->twin].str];
+	uint32_t k;
+
+	for (k = s->added_from[e->twin]; k < s->added_to[e->twin] && k < l->n; k++)
+		scratch_add(s, e->str, l->m[k].off, l->m[k].len);
+}
+
 static int
 on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
 	 void *ctx)
@@ -433,8 +451,19 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 
 	(void)from;
 	(void)flags;
-	for (i = id; i != NO_EXPR && s->err == 0; i = s->m->expr[i].next_same)
-		on_end(s, i, to);
+	for (i = id; i != NO_EXPR && s->err == 0; i = s->m->expr[i].next_same) {
+		const struct expr_info *e = &s->m->expr[i];
+
+		if (e->twin != NO_EXPR) {
+			copy_twin(s, e);
+		} else if (e->has_twins) {
+			s->added_from[i] = s->lists[e->str].n;
+			on_end(s, i, to);
+			s->added_to[i] = s->lists[e->str].n;
+		} else {
+			on_end(s, i, to);
+		}
+	}
 	return s->err != 0;
 }
 

@@ -221,6 +221,50 @@ out:
 	return r;
 }
 
+/* Earlier expressions of a group that find_twins compares with. */
+#define TWIN_LOOK 16
+
+/*
+ * Links the expressions whose strings are the same string in other rules
+ * (signature-base has the same hex strings in Loader_Win_Generic_17 and
+ * _18, the same URL prefix in three Sliver rules): a hit is verified for
+ * the first, and its matches are copied to the others.
+ */
+static void
+find_twins(struct matcher *m)
+{
+	uint32_t i, j, k, seen;
+
+	for (i = 0; i < m->nexpr; i++) {
+		m->expr[i].twin = NO_EXPR;
+		m->expr[i].has_twins = 0;
+	}
+	for (i = 0; i < m->nexpr; i++) {
+		if (!m->expr[i].lead)
+			continue;
+		for (j = m->expr[i].next_same; j != NO_EXPR; j = m->expr[j].next_same) {
+			struct expr_info *e = &m->expr[j];
+
+			if (e->exact)
+				continue;
+			for (k = i, seen = 0; k != j && seen < TWIN_LOOK; k = m->expr[k].next_same) {
+				const struct expr_info *t = &m->expr[k];
+
+				if (t->twin != NO_EXPR || t->exact)
+					continue;
+				seen++;
+				if (t->variant == e->variant && t->anchor == e->anchor &&
+				    pattern_same(m->rs->strings[t->str].pat,
+						 m->rs->strings[e->str].pat)) {
+					e->twin = k;
+					m->expr[k].has_twins = 1;
+					break;
+				}
+			}
+		}
+	}
+}
+
 int
 matcher_exprs_plan(struct matcher *m)
 {
@@ -228,6 +272,8 @@ matcher_exprs_plan(struct matcher *m)
 
 	if ((r = choose_anchors(m)) == 0 && (r = group_exprs(m)) == 0)
 		r = set_first_chars(m);
+	if (r == 0)
+		find_twins(m);
 	return r;
 }
 

@@ -27,6 +27,10 @@ struct expr_info {
 	/* its anchor's neighbours (pattern_hs.ctx), borrowed from the pattern */
 	const struct pattern_ctx *ctx;
 	uint32_t nctx;
+	/* An earlier expression of the same group whose string is the same
+	 * (another rule's): its matches are this one's (NO_EXPR: none). */
+	uint32_t twin;
+	int has_twins; /* a later one names this one as its twin */
 };
 
 #define NO_EXPR UINT32_MAX

@@ -178,6 +178,38 @@ test_overlapping_and_regex(void **state)
 	fixture_free(&f);
 }
 
+/*
+ * The same string in several rules is verified once and its matches
+ * copied: each rule must still get every match at its own places, across
+ * windows, and a string that differs only in a modifier is no twin.
+ */
+static void
+test_same_string_in_several_rules(void **state)
+{
+	struct fixture f;
+	struct hits h;
+	static const char src[] =
+	    "rule t1 { strings: $a = { 4D 5A [1-4] 50 45 ?? 00 } condition: #a == 3 and @a[2] == 12 "
+	    "and !a[3] == 9 }\n"
+	    "rule t2 { strings: $x = \"q\" $b = { 4D 5A [1-4] 50 45 ?? 00 } condition: #b == 3 and "
+	    "@b[2] == 12 and !b[1] == 7 and not $x }\n"
+	    "rule t3 { strings: $c = { 4D 5A [1-4] 50 45 ?? 00 } condition: #c == 3 }\n"
+	    "rule n1 { strings: $d = \"MZ\" nocase condition: #d == 4 }\n"
+	    "rule n2 { strings: $e = \"MZ\" condition: #e == 3 }\n";
+	char data[] = "MZ.PE.\0.....MZ..PE.\0MZ...PE.\0mz";
+
+	(void)state;
+	fixture_load(&f, src, NULL);
+	h = scan_buf(&f, data, sizeof(data) - 1);
+	assert_int_equal(h.n, 5);
+	assert_string_equal(h.names[0], "t1");
+	assert_string_equal(h.names[1], "t2");
+	assert_string_equal(h.names[2], "t3");
+	assert_string_equal(h.names[3], "n1");
+	assert_string_equal(h.names[4], "n2");
+	fixture_free(&f);
+}
+
 static void
 test_private_rule_not_reported(void **state)
 {
@@ -493,6 +525,7 @@ main(void)
 	    cmocka_unit_test(test_text_and_hex),
 	    cmocka_unit_test(test_engine_sanity),
 	    cmocka_unit_test(test_overlapping_and_regex),
+	    cmocka_unit_test(test_same_string_in_several_rules),
 	    cmocka_unit_test(test_private_rule_not_reported),
 	    cmocka_unit_test(test_hash_signatures),
 	    cmocka_unit_test(test_windows),
