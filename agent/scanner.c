@@ -41,21 +41,9 @@ int
 scanner_sandbox(const struct agent_config *c)
 {
 	static const int allowed[] = {
-	    /* the file it was given, the content's memory file */
-	    SCMP_SYS(read),
-	    SCMP_SYS(pread64),
-	    SCMP_SYS(fadvise64),
-	    SCMP_SYS(lseek),
-	    SCMP_SYS(fstat),
-	    SCMP_SYS(newfstatat),
-	    SCMP_SYS(close),
-	    /* its channel: frames (requests read many at a time), and
-	     * waiting for them */
-	    SCMP_SYS(recvmsg),
-	    SCMP_SYS(recvmmsg),
-	    SCMP_SYS(sendmsg),
-	    SCMP_SYS(poll),
-	    SCMP_SYS(ppoll),
+	    /* the files it was given (and the content's memory file), its
+	     * channel */
+	    SANDBOX_SCANNER_CALLS,
 	    /* each scan's own time bound */
 	    SCMP_SYS(alarm),
 	    SCMP_SYS(setitimer),

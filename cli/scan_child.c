@@ -121,22 +121,8 @@ acks_say(struct acks *a, enum walkmsg_type type)
 static int
 confine(const struct scanchild_args *a)
 {
-	static const int allowed[] = {
-	    /* the files it was given */
-	    SCMP_SYS(read),
-	    SCMP_SYS(pread64),
-	    SCMP_SYS(fadvise64),
-	    SCMP_SYS(lseek),
-	    SCMP_SYS(fstat),
-	    SCMP_SYS(newfstatat),
-	    SCMP_SYS(close),
-	    /* its channel, and waiting for it */
-	    SCMP_SYS(recvmsg),
-	    SCMP_SYS(recvmmsg),
-	    SCMP_SYS(sendmsg),
-	    SCMP_SYS(poll),
-	    SCMP_SYS(ppoll),
-	};
+	/* the files it was given, its channel */
+	static const int allowed[] = {SANDBOX_SCANNER_CALLS};
 	/* Output: stdout and stderr, which the user chose. */
 	static const int out_fds[] = {STDOUT_FILENO, STDERR_FILENO};
 	struct sandbox_spec spec = {

@@ -24,6 +24,16 @@
 #endif
 #endif
 
+/*
+ * What a scanner calls, wardd's or ward scan's (with <seccomp.h>): on the
+ * files it is given (read, seek, stat, close), and on its channel (frames
+ * many at a time, and waiting for them).  Each adds its own to them.
+ */
+#define SANDBOX_SCANNER_CALLS                                                                      \
+	SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(fadvise64), SCMP_SYS(lseek), SCMP_SYS(fstat),  \
+	    SCMP_SYS(newfstatat), SCMP_SYS(close), SCMP_SYS(recvmsg), SCMP_SYS(recvmmsg),          \
+	    SCMP_SYS(sendmsg), SCMP_SYS(poll), SCMP_SYS(ppoll)
+
 /* Sets resource res's soft and hard limit to v: 0 or -errno. */
 int sandbox_limit(int res, rlim_t v);
 
