@@ -18,41 +18,8 @@
 
 #include "modules/module.h"
 #include "rules/compile.h"
+#include "rules_helpers.h"
 #include "util/alloc.h"
-
-struct ccase {
-	const char *src;
-	int err;
-	int line, col;
-	const char *msg;
-};
-
-/* src compiled with the externals ei=5, es="abc" and eb=true. */
-static int
-compile_src(const char *src, struct ruleset **out, struct ward_diag *d)
-{
-	struct rules_compiler *c = NULL;
-	struct ruleset *rs = NULL;
-	int r;
-
-	memset(d, 0, sizeof(*d));
-	if ((r = rules_compiler_new(&c)) != 0)
-		goto out;
-	if ((r = rules_compiler_define(c, "ei=5", d)) != 0 ||
-	    (r = rules_compiler_define(c, "es=abc", d)) != 0 ||
-	    (r = rules_compiler_define(c, "eb=true", d)) != 0)
-		goto out;
-	if ((r = rules_compiler_add_string(c, "t.yar", src, strlen(src), d)) != 0)
-		goto out;
-	r = rules_compiler_finish(c, &rs, d);
-out:
-	rules_compiler_free(c);
-	if (out != NULL)
-		*out = rs;
-	else
-		ruleset_free(rs);
-	return r;
-}
 
 static const struct ccase errors[] = {
     {"import \"pe\" import \"elf\" rule r { condition: for any k, v in pe.sections : (true) }",
