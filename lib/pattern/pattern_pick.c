@@ -1,6 +1,7 @@
 /*
  * pattern_pick: which run of exact characters each string of a rule set
- * looks for (pattern_choose_anchors).
+ * looks for (pattern_choose_anchors), and the characters its matches can
+ * begin with (pattern_first_chars), by which the matcher skips starts.
  *
  * A string's anchor is its longest run (pattern_use_anchor), and a hit of
  * the anchor is verified for every string that has it.  Generated rule
@@ -19,7 +20,10 @@
 #include "pattern/pattern_impl.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/limits.h"
 #include "util/strmap.h"
+
+#include <string.h>
 
 /* Strings that may share an anchor before one looks for another run. */
 #define PICK_SHARED 8
@@ -110,5 +114,73 @@ pattern_choose_anchors(const struct pattern *const *pats, const uint32_t *vars, 
 	}
 out:
 	strmap_free(t);
+	return r;
+}
+
+/* Adds to set the characters that can begin a run of the program from
+ * pc; 0 when a match could be empty there or any character begin it. */
+static int
+first_chars(const struct pattern *p, uint32_t pc0, uint8_t *set)
+{
+	uint16_t stk[2 * WARD_MAX_PATTERN_PROG + 2];
+	uint8_t seen[WARD_MAX_PATTERN_PROG / 8];
+	size_t sp = 0, k;
+	uint32_t pc;
+
+	memset(seen, 0, sizeof(seen));
+	stk[sp++] = (uint16_t)pc0;
+	while (sp > 0) {
+		pc = stk[--sp];
+		if (pc >= p->nprog)
+			return 0;
+		if ((seen[pc >> 3] >> (pc & 7)) & 1)
+			continue;
+		seen[pc >> 3] |= (uint8_t)(1u << (pc & 7));
+		switch (p->prog[pc].op) {
+		case POP_BYTE:
+			set[p->prog[pc].x >> 3] |= (uint8_t)(1u << (p->prog[pc].x & 7));
+			break;
+		case POP_CLASS:
+			for (k = 0; k < 32; k++)
+				set[k] |= p->cls[p->prog[pc].x][k];
+			break;
+		case POP_SPLIT:
+			stk[sp++] = (uint16_t)p->prog[pc].y;
+			stk[sp++] = (uint16_t)p->prog[pc].x;
+			break;
+		case POP_JMP:
+			stk[sp++] = (uint16_t)p->prog[pc].x;
+			break;
+		case POP_BOL:
+		case POP_EOL:
+		case POP_WORDB:
+		case POP_NWORDB:
+			stk[sp++] = (uint16_t)(pc + 1); /* passed or not: a superset */
+			break;
+		default: /* POP_MATCH, POP_ANY */
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int
+pattern_first_chars(const struct pattern *p, uint8_t set[32])
+{
+	uint32_t k;
+	int r = 0;
+
+	memset(set, 0, 32);
+	if (p->ekind == PATTERN_TEXT || (p->flags & PATTERN_XOR) || p->nprog == 0)
+		goto out;
+	if (p->npieces <= 1 && p->nbranch > 1) {
+		for (k = 0; k < p->nbranch; k++)
+			if (!first_chars(p, p->branch[k], set))
+				goto out;
+		r = 1;
+	} else {
+		r = first_chars(p, p->piece[0].pc, set);
+	}
+out:
 	return r;
 }
