@@ -126,63 +126,72 @@ read_head(struct rbuf *b, uint64_t *id, uint32_t *depth, char **path, struct war
 	return 0;
 }
 
+/*
+ * A file or a note: its head, then its last field (what, of min to max
+ * bytes: *p, *n, borrowed from m) ending the message.  0 with *path
+ * ward_malloc'd, or an error with *path NULL and *id, *depth 0.
+ */
+static int
+read_named(const struct ipc_msg *m, uint16_t type, size_t min, size_t max, const char *what,
+	   uint64_t *id, uint32_t *depth, char **path, const uint8_t **p, size_t *n,
+	   struct ward_diag *d)
+{
+	struct rbuf b;
+	int r;
+
+	if ((r = start(m, type, &b, d)) == 0 && (r = read_head(&b, id, depth, path, d)) == 0 &&
+	    (rbuf_lenbytes(&b, max, p, n) != 0 || *n < min || rbuf_left(&b) != 0))
+		r = diag_set(d, WARD_EPROTO, "scan", 0, 0, "%s is not of its length", what);
+	if (r != 0) {
+		ward_free(*path);
+		*path = NULL;
+		*id = 0;
+		*depth = 0;
+	}
+	return r;
+}
+
 int
 walkmsg_file_decode(const struct ipc_msg *m, struct walkmsg_file *out, struct ward_diag *d)
 {
 	const uint8_t *p = NULL;
-	struct rbuf b;
 	size_t n = 0;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = start(m, WALKMSG_FILE, &b, d)) != 0 ||
-	    (r = read_head(&b, &out->id, &out->depth, &out->path, d)) != 0)
-		goto out;
-	if (rbuf_lenbytes(&b, WALKMSG_MAX_OWNER, &p, &n) != 0 || memchr(p, '\0', n) != NULL ||
-	    rbuf_left(&b) != 0) {
-		r = diag_set(d, WARD_EPROTO, "scan", 0, 0,
-			     "a file whose owner is not of its length or holds a NUL");
-		goto out;
+	if ((r = read_named(m, WALKMSG_FILE, 0, WALKMSG_MAX_OWNER, "a file whose owner", &out->id,
+			    &out->depth, &out->path, &p, &n, d)) != 0)
+		return r;
+	if (memchr(p, '\0', n) != NULL) {
+		ward_free(out->path);
+		memset(out, 0, sizeof(*out));
+		return diag_set(d, WARD_EPROTO, "scan", 0, 0, "a file whose owner holds a NUL");
 	}
 	memcpy(out->owner, p, n);
 	out->owner[n] = '\0';
-out:
-	if (r != 0) {
-		ward_free(out->path);
-		memset(out, 0, sizeof(*out));
-	}
-	return r;
+	return 0;
 }
 
 int
 walkmsg_note_decode(const struct ipc_msg *m, struct walkmsg_note *out, struct ward_diag *d)
 {
 	const uint8_t *p = NULL;
-	struct rbuf b;
 	size_t n = 0, i;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = start(m, WALKMSG_NOTE, &b, d)) != 0 ||
-	    (r = read_head(&b, &out->id, &out->depth, &out->path, d)) != 0)
-		goto out;
-	if (rbuf_lenbytes(&b, WALKMSG_MAX_NOTE, &p, &n) != 0 || n == 0 || rbuf_left(&b) != 0) {
-		r = diag_set(d, WARD_EPROTO, "scan", 0, 0,
-			     "a note whose message is not of its length");
-		goto out;
-	}
+	if ((r = read_named(m, WALKMSG_NOTE, 1, WALKMSG_MAX_NOTE, "a note whose message", &out->id,
+			    &out->depth, &out->path, &p, &n, d)) != 0)
+		return r;
 	if ((i = ipcmsg_text_bad(p, n, IPCMSG_TEXT_NOCTL)) < n) {
-		r = diag_set(d, WARD_EPROTO, "scan", 0, 0, "a note with byte %#x at %zu", p[i], i);
-		goto out;
+		ward_free(out->path);
+		memset(out, 0, sizeof(*out));
+		return diag_set(d, WARD_EPROTO, "scan", 0, 0, "a note with byte %#x at %zu", p[i],
+				i);
 	}
 	memcpy(out->msg, p, n);
 	out->msg[n] = '\0';
-out:
-	if (r != 0) {
-		ward_free(out->path);
-		memset(out, 0, sizeof(*out));
-	}
-	return r;
+	return 0;
 }
 
 int

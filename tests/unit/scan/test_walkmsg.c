@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -44,11 +45,9 @@ pair(struct ipc **w, struct ipc **s)
 static int
 temp_file(const char *text)
 {
-	char path[] = "/tmp/test_walkmsg.XXXXXX";
-	int fd = mkstemp(path);
+	int fd = memfd_create("test_walkmsg", 0);
 
 	assert_true(fd >= 0);
-	unlink(path);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	return fd;
 }
