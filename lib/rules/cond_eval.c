@@ -54,12 +54,12 @@ struct ev {
 	const uint8_t *results;
 	uint64_t *steps;
 	struct rbuf b;
-	struct ev_val st[WARD_MAX_STACK];
 	int sp;
 	int64_t vars[WARD_MAX_LOOP_DEPTH];
 	uint32_t cur_str;
 	int nloops;
 	int abstract; /* cond_false_without_matches is running */
+	struct ev_val st[WARD_MAX_STACK]; /* last: ev_init leaves it */
 };
 
 /* Clears e but for its value stack. */
@@ -67,11 +67,6 @@ static void
 ev_init(struct ev *e)
 {
 	memset(e, 0, offsetof(struct ev, st));
-	e->sp = 0;
-	memset(e->vars, 0, sizeof(e->vars));
-	e->cur_str = 0;
-	e->nloops = 0;
-	e->abstract = 0;
 }
 
 static int
