@@ -68,18 +68,10 @@ build-fuzz/build.ninja:
 fuzz-build: build-fuzz/build.ninja
 	ninja -C build-fuzz
 
-# A short run of every fuzz target over its corpus (fuzz/corpus/NAME).
+# A short run of every fuzz target over its corpus (fuzz/corpus/NAME), one
+# target per core at a time.
 fuzz: fuzz-build
-	@set -e; for t in build-fuzz/fuzz/fuzz_*; do \
-		[ -f "$$t" ] && [ -x "$$t" ] || continue; n=$$(basename $$t); \
-		mkdir -p fuzz/corpus/$${n#fuzz_} /tmp/ward-fuzz-$$n; \
-		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
-		maxlen=8192; case $$n in fuzz_rulefile|fuzz_bundle|fuzz_report) maxlen=65536;; esac; \
-		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$maxlen -timeout=60 -print_final_stats=1 \
-			/tmp/ward-fuzz-$$n fuzz/corpus/$${n#fuzz_} 2>&1 | \
-			grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==.*ERROR|SUMMARY)' ; \
-		test $${PIPESTATUS[0]} -eq 0; \
-	done
+	fuzz/run-all build-fuzz $(FUZZ_SECONDS)
 
 # The test build of wardd: crash and kill points for the bad-update tests
 # (-Dfault_injection=true).  Release builds never have them.
