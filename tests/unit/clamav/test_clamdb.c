@@ -302,7 +302,7 @@ test_hashes(void **state)
 {
 	/* MD5, SHA-1 and SHA-256 of "abc"; `*` sizes; a functionality level */
 	const char *db = "900150983cd24fb0d6963f7d28e17f72:3:Abc.Md5\n"
-			 "A9993E364706816ABA3E25717850C26C9CD0D89D:*:Abc.Sha1\n"
+			 "A9993E364706816ABA3E25717850C26C9CD0D89D:*:Abc.Sha1:73\n"
 			 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad:3:Abc.Sha256\n"
 			 "900150983cd24fb0d6963f7d28e17f72:4:Abc.WrongSize\n"
 			 "900150983cd24fb0d6963f7d28e17f72:3:Abc.Future:255\n"
@@ -329,6 +329,10 @@ test_hashes(void **state)
 			 WARD_ESYNTAX);
 	assert_int_equal(clamdb_add(c, CLAMDB_HDB, "x.hdb", (const uint8_t *)"a:b", 3, &d),
 			 WARD_ESYNTAX);
+	assert_int_equal(clamdb_add(c, CLAMDB_HDB, "x.hdb",
+				    (const uint8_t *)"900150983cd24fb0d6963f7d28e17f72:*:N:72", 39, &d),
+			 WARD_ESYNTAX);
+	assert_non_null(strstr(d.msg, "at least 73"));
 	clamdb_free(c);
 }
 
@@ -340,7 +344,7 @@ test_section_hashes(void **state)
 	const char *t;
 	size_t n;
 	const char *db = "45056:900150983cd24fb0d6963f7d28e17f72:Sec.Md5\n"
-			 "*:a9993e364706816aba3e25717850c26c9cd0d89d:Sec.Sha1\n";
+			 "*:a9993e364706816aba3e25717850c26c9cd0d89d:Sec.Sha1:73\n";
 
 	(void)state;
 	assert_int_equal(clamdb_new(&c), 0);
