@@ -203,7 +203,11 @@ def test_clamav_db_beside_rules(ward, corpus, tmp_path):
 def test_import_build_scan(ward, corpus, tmp_path):
     files, db, left_out = corpus
     src = tmp_path / "src"
-    p = ward.run("content", "import-clamav", db, "-o", src, "--report")
+    # a false-positive list becomes the content's exceptions (clamscan
+    # applies it too, so it is not in the databases compared with it)
+    sfp = write(str(tmp_path / "fp" / "t.sfp"), "%s:%d:Fp.Eicar\n" % (
+        hashlib.sha256(EICAR).hexdigest(), len(EICAR)))
+    p = ward.run("content", "import-clamav", db, sfp, "-o", src, "--report")
     assert p.returncode == 0, p.stderr
     assert "converted" in p.stdout
     assert {line.split()[3] for line in p.stdout.splitlines()
@@ -211,9 +215,14 @@ def test_import_build_scan(ward, corpus, tmp_path):
     manifest = json.load(open(src / "bundle.json"))
     assert manifest["rules"] == ["rules/clamav.yar"]
     assert manifest["hashes"] == ["hashes/clamav.txt"]
+    assert manifest["exceptions"] == ["exceptions/clamav.json"]
+    exc = json.load(open(src / "exceptions" / "clamav.json"))["exceptions"]
+    assert exc == [{"sha256": hashlib.sha256(EICAR).hexdigest(),
+                    "reason": "ClamAV false positive Fp.Eicar"}]
     out = tmp_path / "clamav.wcb"
     p = ward.run("content", "build", src, "-o", out)
     assert p.returncode == 0, p.stderr
+    assert "1 exceptions" in p.stderr
     # the source's files find what --clamav-db finds
     p1 = ward.scan("-r", src / "rules" / "clamav.yar", "--hashes", src / "hashes" / "clamav.txt",
                    "-f", "json", "-q", *files.values())

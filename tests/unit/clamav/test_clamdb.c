@@ -445,6 +445,8 @@ test_ign2_and_fp(void **state)
 	const struct clamdb_skip *sk;
 	size_t n;
 	const char *ndb = "Keep:0:*:68656c6c6f\nDrop:0:*:68656c6c6f\n";
+	const char *sfp =
+	    "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD:3:Fp.\"Abc\"\n";
 
 	(void)state;
 	assert_int_equal(clamdb_new(&c), 0);
@@ -454,10 +456,18 @@ test_ign2_and_fp(void **state)
 				    (const uint8_t *)"900150983cd24fb0d6963f7d28e17f72:3:Fp.Abc\n",
 				    42, &d),
 			 0);
+	assert_int_equal(clamdb_add(c, CLAMDB_SFP, "x.sfp", (const uint8_t *)sfp, strlen(sfp), &d), 0);
+	assert_int_equal(clamdb_add(c, CLAMDB_SFP, "x.sfp", (const uint8_t *)"zz:3:N\n", 7, &d),
+			 WARD_ESYNTAX);
 	assert_int_equal(clamdb_finish(c, NULL), 0);
 	clamdb_get_stats(c, &st);
 	assert_int_equal(st.ignored, 1);
-	assert_int_equal(st.converted, 1);
+	assert_int_equal(st.converted, 2);
+	assert_string_equal(clamdb_allow(c, &n),
+			    "{\"exceptions\": [\n    {\"sha256\": "
+			    "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\", "
+			    "\"reason\": \"ClamAV false positive Fp.\\\"Abc\\\"\"}\n]}\n");
+	assert_int_equal(n, 1);
 	sk = clamdb_skipped(c, &n);
 	assert_int_equal(n, 1);
 	assert_string_equal(sk[0].name, "Fp.Abc");
