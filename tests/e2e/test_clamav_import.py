@@ -141,6 +141,8 @@ def corpus(tmp_path):
             len(secs), len(secs), h(pe[0x40:0x48])),
         "L.EpRange;Engine:51-255,Target:1,EntryPoint:%d-%d;0;%s" % (ep, ep, h(pe[0x40:0x48])),
         "L.Off;Target:1;0&1;EP+0:%s;0:4d5a" % h(pe[ep:ep + 8]),
+        "L.Pcre.Ok;Engine:81-255,Target:0;0&1;68656c6c6f;0/(this|that) is a? te[sx]t/i",
+        "L.Pcre.Trigger;Engine:81-255,Target:0;0&2;68656c6c6f;deadbeef;1/world/",
         # left out by ward:
         "L.Pcre;Target:0;0&1;68656c6c6f;0/hel+o/",
         "L.Container;Engine:51-255,Target:0,Container:CL_TYPE_ZIP;0;68656c6c6f",
@@ -168,10 +170,10 @@ def test_scan_clamav_db_equals_clamscan(ward, corpus):
     # the hand-made signatures do what they say (and clamscan agrees)
     names = {n for _, n in got}
     want = {"Test.Ep", "Test.S0", "Test.SL", "Test.SE0", "Pe.Section0.Md5", "L.Block",
-            "L.InnerLast", "Test.NotAlt", "Eicar-Sha1-AnySize"}
+            "L.InnerLast", "Test.NotAlt", "Eicar-Sha1-AnySize", "L.Pcre.Ok"}
     assert want - names == set()
     assert not names & {"Test.At1.Miss", "L.TopFirst", "Test.Plain-Dropped", "Test.Elf",
-                         "Test.NotAlt2"}
+                         "Test.NotAlt2", "L.Pcre.Trigger"}
     # one summary line on stderr, naming no signature without --clamav-report
     assert "5 left out" in p.stderr and "1 dropped by .ign2" in p.stderr
     assert "Test.Html" not in p.stderr

@@ -400,6 +400,28 @@ test_ldb(void **state)
 }
 
 static void
+test_ldb_pcre(void **state)
+{
+	const char *db = "P.Simple;Engine:81-255,Target:0;0&1;68656c6c6f;0/hel?lo w[aeo]rld/\n"
+			 "P.Case;Engine:81-255,Target:0;0&1;68656c6c6f;0/HELLO\\sWORLD/i\n"
+			 "P.Miss;Engine:81-255,Target:0;0&1;68656c6c6f;0/hello there/\n"
+			 "P.Trig;Engine:81-255,Target:0;0&1&2;68656c6c6f;deadbeef;0&1/world/\n"
+			 "P.Trig2;Engine:81-255,Target:0;0|2;68656c6c6f;deadbeef;1/world/\n"
+			 "P.Slash;Engine:81-255,Target:0;0&1;68656c6c6f;0/a/b|wor/\n"
+			 "P.Star;Engine:81-255,Target:0;0&1;68656c6c6f;0/hel.*world/\n"
+			 "P.Dollar;Engine:81-255,Target:0;0&1;68656c6c6f;0/done$/\n"
+			 "P.Off;Engine:81-255,Target:0;0&1;68656c6c6f;5:0/world/\n"
+			 "P.Flag;Engine:81-255,Target:0;0&1;68656c6c6f;0/world/r\n"
+			 "P.Count;Engine:81-255,Target:0;0&1>1;68656c6c6f;0/world/g\n";
+	struct clamdb_stats st;
+
+	(void)state;
+	assert_string_equal(scan_db(CLAMDB_LDB, db, "hello world, done", 17, &st),
+			    "P.Simple,P.Case,P.Trig2,P.Slash");
+	assert_int_equal(st.skipped, 5);
+}
+
+static void
 expect_ldb_err(const char *line, int err, const char *want)
 {
 	struct clamdb *c;
@@ -706,7 +728,7 @@ main(void)
 	    cmocka_unit_test(test_hex_matches),	   cmocka_unit_test(test_offsets),
 	    cmocka_unit_test(test_targets),	   cmocka_unit_test(test_hashes),
 	    cmocka_unit_test(test_section_hashes), cmocka_unit_test(test_ldb),
-	    cmocka_unit_test(test_ldb_errors),	   cmocka_unit_test(test_ign2_and_fp),
+	    cmocka_unit_test(test_ldb_errors),	   cmocka_unit_test(test_ldb_pcre),	   cmocka_unit_test(test_ign2_and_fp),
 	    cmocka_unit_test(test_kind_and_limits), cmocka_unit_test(test_cvd_dsig),
 	    cmocka_unit_test(test_containers),	   cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_alloc_fail),
