@@ -46,8 +46,9 @@ read_one(struct clamdb *c, const char *path, enum clamdb_kind kind, int allow_un
 			fprintf(stderr, "ward: %s: %s version %u, %u signatures, %s\n", path,
 				info.name, info.version, info.sigs,
 				!info.signed_kind ? "not signed (.cld/.cud: no signature to check)"
-				: info.verified	  ? "digital signature verified (ClamAV's key)"
-						  : "digital signature NOT verified (--allow-unsigned)");
+				: info.verified
+				    ? "digital signature verified (ClamAV's key)"
+				    : "digital signature NOT verified (--allow-unsigned)");
 	} else {
 		r = clamdb_add(c, kind, path, p, n, &d);
 	}
@@ -103,8 +104,7 @@ out:
 }
 
 int
-cli_clamdb_read(struct clamdb *c, const char *const *paths, size_t n, int allow_unsigned,
-		int quiet)
+cli_clamdb_read(struct clamdb *c, const char *const *paths, size_t n, int allow_unsigned, int quiet)
 {
 	enum clamdb_kind kind;
 	struct stat st;
@@ -160,26 +160,25 @@ cli_clamdb_summary(const struct clamdb *c, int report, FILE *f)
 static void
 import_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: ward content import-clamav DB... -o DIR [--report] [--allow-unsigned]\n"
-		"\n"
-		"Converts ClamAV signature databases into a content source DIR that 'ward\n"
-		"content build DIR -o FILE' takes: DIR/rules/clamav.yar (one rule per body,\n"
-		"logical or PE-section signature, reported under its ClamAV name),\n"
-		"DIR/hashes/clamav.txt (the hash signatures), DIR/exceptions/clamav.json (the\n"
-		"SHA-256 false positives of .fp/.sfp lists) and DIR/bundle.json naming them.\n"
-		"DB is a database file (.hdb .hsb .mdb .msb .ndb .ldb .fp .sfp .ign2 .cvd .cld\n"
-		".cud) or a directory of them, as clamscan -d takes it.  Prints how many\n"
-		"signatures were read, converted and left out (by reason); what ward cannot\n"
-		"convert exactly is left out, never approximated (see docs/clamav.md).\n"
-		"\n"
-		"  -o, --output DIR      the content source to write (created; must not exist)\n"
-		"      --report          name every signature left out, and why\n"
-		"      --allow-unsigned  take a .cvd whose digital signature does not verify\n"
-		"  -h, --help            show this help\n"
-		"\n"
-		"Exit status: 0 written, 2 failure (a malformed database, a .cvd that does not\n"
-		"verify, DIR exists or cannot be written).\n");
+	fprintf(f, "usage: ward content import-clamav DB... -o DIR [--report] [--allow-unsigned]\n"
+		   "\n"
+		   "Converts ClamAV signature databases into a content source DIR that 'ward\n"
+		   "content build DIR -o FILE' takes: DIR/rules/clamav.yar (one rule per body,\n"
+		   "logical or PE-section signature, reported under its ClamAV name),\n"
+		   "DIR/hashes/clamav.txt (the hash signatures), DIR/exceptions/clamav.json (the\n"
+		   "SHA-256 false positives of .fp/.sfp lists) and DIR/bundle.json naming them.\n"
+		   "DB is a database file (.hdb .hsb .mdb .msb .ndb .ldb .fp .sfp .ign2 .cvd .cld\n"
+		   ".cud) or a directory of them, as clamscan -d takes it.  Prints how many\n"
+		   "signatures were read, converted and left out (by reason); what ward cannot\n"
+		   "convert exactly is left out, never approximated (see docs/clamav.md).\n"
+		   "\n"
+		   "  -o, --output DIR      the content source to write (created; must not exist)\n"
+		   "      --report          name every signature left out, and why\n"
+		   "      --allow-unsigned  take a .cvd whose digital signature does not verify\n"
+		   "  -h, --help            show this help\n"
+		   "\n"
+		   "Exit status: 0 written, 2 failure (a malformed database, a .cvd that does not\n"
+		   "verify, DIR exists or cannot be written).\n");
 }
 
 /* Writes n bytes to DIR/name, a new file (O_EXCL), through dirfd. */
@@ -248,8 +247,8 @@ write_source(const struct clamdb *db, const char *dir)
 	/* A bundle must expire: a year from the import, for the operator to
 	 * change in bundle.json (ClamAV's own databases are updated daily). */
 	now = time(NULL) + 365 * 86400;
-	if (gmtime_r(&now, &tm) == NULL || strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ",
-						     &tm) == 0)
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		goto out;
 	k = snprintf(manifest, sizeof(manifest),
 		     "{\n  \"name\": \"clamav\",\n  \"version\": 1,\n"

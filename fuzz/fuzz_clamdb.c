@@ -20,7 +20,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum clamdb_kind kinds[] = {
-	    CLAMDB_HDB, CLAMDB_HSB, CLAMDB_MDB, CLAMDB_MSB, CLAMDB_NDB,
+	    CLAMDB_HDB, CLAMDB_HSB, CLAMDB_MDB, CLAMDB_MSB,  CLAMDB_NDB,
 	    CLAMDB_LDB, CLAMDB_FP,  CLAMDB_SFP, CLAMDB_IGN2, CLAMDB_CVD,
 	};
 	struct clamdb *c = NULL;

@@ -26,8 +26,8 @@ static const struct {
 	const char *ext;
 	enum clamdb_kind kind;
 } kinds[] = {
-    {".hdb", CLAMDB_HDB}, {".hsb", CLAMDB_HSB}, {".mdb", CLAMDB_MDB}, {".msb", CLAMDB_MSB},
-    {".ndb", CLAMDB_NDB}, {".ldb", CLAMDB_LDB}, {".fp", CLAMDB_FP},   {".sfp", CLAMDB_SFP},
+    {".hdb", CLAMDB_HDB},   {".hsb", CLAMDB_HSB}, {".mdb", CLAMDB_MDB}, {".msb", CLAMDB_MSB},
+    {".ndb", CLAMDB_NDB},   {".ldb", CLAMDB_LDB}, {".fp", CLAMDB_FP},	{".sfp", CLAMDB_SFP},
     {".ign2", CLAMDB_IGN2}, {".cvd", CLAMDB_CVD}, {".cld", CLAMDB_CVD}, {".cud", CLAMDB_CVD},
 };
 
@@ -94,7 +94,7 @@ clamdb_free(struct clamdb *c)
 
 int
 clamdb_skip_add(struct clamdb *c, const char *name, size_t nlen, const char *file, int line,
-	 const char *why)
+		const char *why)
 {
 	struct clamdb_skip *s;
 
@@ -118,8 +118,8 @@ clamdb_skip_add(struct clamdb *c, const char *name, size_t nlen, const char *fil
 
 /* Takes text (ward_malloc'd) into a new record. */
 int
-clamdb_rec_add(struct clamdb *c, enum rec_kind kind, const char *name, size_t nlen, const char *file,
-	int line, char *text)
+clamdb_rec_add(struct clamdb *c, enum rec_kind kind, const char *name, size_t nlen,
+	       const char *file, int line, char *text)
 {
 	struct rec *r;
 
@@ -161,7 +161,6 @@ clamdb_take_str(struct wbuf *w)
 }
 
 /* --- fields ------------------------------------------------------------ */
-
 
 /* Splits line into at most max fields at sep; returns how many (the last
  * keeps any further separators when there are more than max). */
@@ -243,7 +242,8 @@ clamdb_name_ok(const struct clamdb_fld *f)
  * optional fields; 1 yes, 0 no (then why says so), -1 malformed.
  */
 int
-clamdb_flevel_ok(const struct clamdb_fld *min, const struct clamdb_fld *max, char *why, size_t whylen)
+clamdb_flevel_ok(const struct clamdb_fld *min, const struct clamdb_fld *max, char *why,
+		 size_t whylen)
 {
 	uint32_t lo = 0, hi = UINT32_MAX;
 
@@ -265,7 +265,8 @@ clamdb_flevel_ok(const struct clamdb_fld *min, const struct clamdb_fld *max, cha
 /* Starts a rule: imports, a unique identifier made from the name, and the
  * report name as meta. */
 void
-clamdb_rule_begin(struct clamdb *c, struct wbuf *w, const struct clamdb_fld *name, int pe, int elf, int hash)
+clamdb_rule_begin(struct clamdb *c, struct wbuf *w, const struct clamdb_fld *name, int pe, int elf,
+		  int hash)
 {
 	size_t i, k = 0;
 
@@ -374,7 +375,8 @@ add_hash(struct clamdb *c, enum clamdb_kind kind, const char *file, int line, co
 				"the hash must be 32, 40 or 64 hex digits (MD5, SHA-1, SHA-256)");
 	if (!clamdb_fld_eq(size, "*") && clamdb_fld_num(size, &sz) != 0)
 		return diag_set(d, WARD_ESYNTAX, file, line, 0, "invalid size");
-	if ((ok = clamdb_flevel_ok(k > 3 ? &f[3] : NULL, k > 4 ? &f[4] : NULL, why, sizeof(why))) < 0)
+	if ((ok = clamdb_flevel_ok(k > 3 ? &f[3] : NULL, k > 4 ? &f[4] : NULL, why, sizeof(why))) <
+	    0)
 		return diag_set(d, WARD_ESYNTAX, file, line, 0, "invalid functionality level");
 	/* libclamav's cli_loadhash: a `*` size needs a minimum level of 73. */
 	if (clamdb_fld_eq(size, "*") && (k < 4 || clamdb_fld_num(&f[3], &sz) != 0 || sz < 73))
@@ -386,7 +388,7 @@ add_hash(struct clamdb *c, enum clamdb_kind kind, const char *file, int line, co
 	c->st.read++;
 	if (!clamdb_name_ok(&f[2]))
 		return clamdb_skip_add(c, (const char *)f[2].p, f[2].n, file, line,
-				"the name is not 1 to 256 printable ASCII characters");
+				       "the name is not 1 to 256 printable ASCII characters");
 	if (!ok) {
 		c->st.flevel++;
 		return clamdb_skip_add(c, (const char *)f[2].p, f[2].n, file, line, why);
@@ -396,7 +398,7 @@ add_hash(struct clamdb *c, enum clamdb_kind kind, const char *file, int line, co
 			      (int)size->n, (const char *)size->p);
 		wbuf_put(&w, f[2].p, f[2].n);
 		r = clamdb_rec_add(c, REC_HASH, (const char *)f[2].p, f[2].n, file, line,
-			    clamdb_take_str(&w));
+				   clamdb_take_str(&w));
 		goto out;
 	}
 	/* A PE section of that raw size whose hash is this one. */
@@ -415,7 +417,8 @@ add_hash(struct clamdb *c, enum clamdb_kind kind, const char *file, int line, co
 	for (k = 0; k < hash->n; k++)
 		wbuf_u8(&w, (uint8_t)(hash->p[k] | 0x20)); /* YARA's hash is lower-case */
 	clamdb_puts(&w, "\")\n}\n");
-	r = clamdb_rec_add(c, REC_RULE, (const char *)f[2].p, f[2].n, file, line, clamdb_take_str(&w));
+	r = clamdb_rec_add(c, REC_RULE, (const char *)f[2].p, f[2].n, file, line,
+			   clamdb_take_str(&w));
 out:
 	wbuf_free(&w);
 	return r;
@@ -447,7 +450,8 @@ add_ndb(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n
 		r = diag_set(d, WARD_ESYNTAX, file, line, 0, "invalid target type");
 		goto out;
 	}
-	if ((ok = clamdb_flevel_ok(k > 4 ? &f[4] : NULL, k > 5 ? &f[5] : NULL, why, sizeof(why))) < 0) {
+	if ((ok = clamdb_flevel_ok(k > 4 ? &f[4] : NULL, k > 5 ? &f[5] : NULL, why, sizeof(why))) <
+	    0) {
 		r = diag_set(d, WARD_ESYNTAX, file, line, 0, "invalid functionality level");
 		goto out;
 	}
@@ -485,7 +489,8 @@ add_ndb(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n
 	clamdb_printf(&w, "\n\tcondition:\n\t\t%s and ", tc);
 	wbuf_put(&w, o.p, o.len);
 	clamdb_puts(&w, "\n}\n");
-	r = clamdb_rec_add(c, REC_RULE, (const char *)f[0].p, f[0].n, file, line, clamdb_take_str(&w));
+	r = clamdb_rec_add(c, REC_RULE, (const char *)f[0].p, f[0].n, file, line,
+			   clamdb_take_str(&w));
 out:
 	wbuf_free(&s);
 	wbuf_free(&o);
@@ -554,8 +559,8 @@ add_fp(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n,
 }
 
 int
-clamdb_add(struct clamdb *c, enum clamdb_kind kind, const char *file, const uint8_t *p,
-	   size_t n, struct ward_diag *d)
+clamdb_add(struct clamdb *c, enum clamdb_kind kind, const char *file, const uint8_t *p, size_t n,
+	   struct ward_diag *d)
 {
 	struct rbuf b;
 	const uint8_t *q;
@@ -664,7 +669,7 @@ finish_rule(struct clamdb *c, struct rules_compiler *rc, const struct rec *rec)
 	if (e == 0 && after == before)
 		return 1;
 	e = clamdb_skip_add(c, rec->name, strlen(rec->name), rec->file, rec->line,
-			    after > before ? sk[after - 1].why.msg
+			    after > before     ? sk[after - 1].why.msg
 			    : d.msg[0] != '\0' ? d.msg
 					       : ward_strerror(e));
 	return e < 0 ? e : 0;
@@ -696,10 +701,10 @@ clamdb_finish(struct clamdb *c, struct rules_compiler *rc)
 		}
 		if (rec->kind == REC_ALLOW) {
 			if (c->nallow >= WARD_MAX_EXCEPTIONS) {
-				if ((e = clamdb_skip_add(c, rec->name, strlen(rec->name), rec->file,
-							 rec->line,
-							 "more false positives than a bundle's "
-							 "exceptions (WARD_MAX_EXCEPTIONS)")) != 0) {
+				if ((e = clamdb_skip_add(
+					 c, rec->name, strlen(rec->name), rec->file, rec->line,
+					 "more false positives than a bundle's "
+					 "exceptions (WARD_MAX_EXCEPTIONS)")) != 0) {
 					r = e;
 					goto out;
 				}

@@ -78,7 +78,7 @@ int clamdb_add(struct clamdb *c, enum clamdb_kind kind, const char *file, const 
 
 /* What a .cvd header says. */
 struct clamdb_cvd_info {
-	char name[32];	 /* "daily", from the file name given */
+	char name[32]; /* "daily", from the file name given */
 	uint32_t version;
 	uint32_t sigs;	 /* signatures the header announces */
 	uint32_t flevel; /* functionality level the header asks for */

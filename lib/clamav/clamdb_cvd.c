@@ -239,8 +239,8 @@ out:
 }
 
 int
-clamdb_add_cvd(struct clamdb *c, const char *file, const uint8_t *p, size_t n,
-	       int allow_unsigned, struct clamdb_cvd_info *info, struct ward_diag *d)
+clamdb_add_cvd(struct clamdb *c, const char *file, const uint8_t *p, size_t n, int allow_unsigned,
+	       struct clamdb_cvd_info *info, struct ward_diag *d)
 {
 	struct clamdb_fld f[10];
 	struct rbuf b;
@@ -284,7 +284,7 @@ clamdb_add_cvd(struct clamdb *c, const char *file, const uint8_t *p, size_t n,
 					"%s does not verify against ClamAV's key "
 					"(--allow-unsigned takes it anyway)",
 					digest_equal(md5, body_md5, 16) ? "the digital signature"
-									 : "the body's MD5");
+									: "the body's MD5");
 	}
 	r = cvd_body(c, file, p + 512, n - 512, d);
 	return r;

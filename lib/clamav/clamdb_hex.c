@@ -81,8 +81,8 @@ clamdb_printf(struct wbuf *w, const char *fmt, ...)
 	wbuf_put(w, buf, (size_t)k);
 }
 
-static int
-hx_fail(struct hx *x, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int hx_fail(struct hx *x, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 hx_fail(struct hx *x, int err, const char *fmt, ...)
@@ -183,8 +183,8 @@ hx_range(struct hx *x, int close, struct tk *t)
 	}
 	nb = dash ? hx_num(x, &b) : 0;
 	if (rbuf_u8(&x->b, &c) != 0 || c != close || (na == 0 && nb == 0))
-		return hx_fail(x, WARD_ESYNTAX, "malformed range '%c...%c'", close == '}' ? '{' : '[',
-			       close);
+		return hx_fail(x, WARD_ESYNTAX, "malformed range '%c...%c'",
+			       close == '}' ? '{' : '[', close);
 	if (!dash)
 		t->min = t->max = a;
 	else if (na == 0)
@@ -319,16 +319,17 @@ hx_parse(struct hx *x)
 		} else if (c == '{' || c == '[') {
 			if ((r = hx_range(x, c == '{' ? '}' : ']', &t)) == 0)
 				r = hx_push(x, &t);
-		} else if (c == '(' && (hx_peek(x, 0) == 'B' || hx_peek(x, 0) == 'L' ||
-					hx_peek(x, 0) == 'W') &&
+		} else if (c == '(' &&
+			   (hx_peek(x, 0) == 'B' || hx_peek(x, 0) == 'L' || hx_peek(x, 0) == 'W') &&
 			   hx_peek(x, 1) == ')') {
 			/* ClamAV tests these at a match's ends only when the scan
 			 * buffer holds the whole file (matcher-ac.c), and in the
 			 * middle against its own boundary table: no YARA form has
 			 * that meaning. */
-			r = hx_fail(x, WARD_EUNSUPPORTED,
-				    "anchor (%c): ClamAV's boundary test depends on its scan buffers",
-				    hx_peek(x, 0));
+			r = hx_fail(
+			    x, WARD_EUNSUPPORTED,
+			    "anchor (%c): ClamAV's boundary test depends on its scan buffers",
+			    hx_peek(x, 0));
 		} else if (c == '(') {
 			if ((r = hx_alt(x, 0, &t)) == 0)
 				r = hx_push(x, &t);
@@ -517,8 +518,9 @@ alt_sort(const struct hx *x, uint32_t *ord, uint32_t *tmp, uint32_t n)
 			m = i + width < n ? i + width : n;
 			h = i + 2 * width < n ? i + 2 * width : n;
 			for (a = l, b = m, k = l; k < h; k++)
-				tmp[k] = (a < m && (b >= h || !alt_less(x, ord[b], ord[a]))) ? ord[a++]
-											    : ord[b++];
+				tmp[k] = (a < m && (b >= h || !alt_less(x, ord[b], ord[a])))
+					     ? ord[a++]
+					     : ord[b++];
 		}
 		memcpy(ord, tmp, n * sizeof(*ord));
 	}
@@ -563,7 +565,8 @@ emit_rx(const struct hx *x, struct wbuf *w, char *why, size_t whylen)
 				ord[a] = t->alt_first + a;
 			alt_sort(x, ord, tmp, t->alt_n);
 			if (!emit_nalt(x, ord, 0, t->alt_n, 0, x->alts[t->alt_first].n, w)) {
-				snprintf(why, whylen, "a negated alternative that excludes every byte");
+				snprintf(why, whylen,
+					 "a negated alternative that excludes every byte");
 				r = WARD_EUNSUPPORTED;
 			}
 			ward_free(ord);
@@ -727,8 +730,8 @@ off_prefix(const uint8_t *p, size_t n, const char *s)
 }
 
 int
-clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned target,
-		      struct wbuf *w, int *uses_pe, int *uses_elf, char *why, size_t whylen)
+clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned target, struct wbuf *w,
+		      int *uses_pe, int *uses_elf, char *why, size_t whylen)
 {
 	struct rbuf b;
 	size_t end = n, i;
@@ -778,7 +781,8 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 			snprintf(base, sizeof(base), "elf.entry_point %c %u", p[2], v);
 		} else {
 			r = WARD_EUNSUPPORTED;
-			snprintf(why, whylen, "EP offsets of Mach-O files (ward has no Mach-O module)");
+			snprintf(why, whylen,
+				 "EP offsets of Mach-O files (ward has no Mach-O module)");
 			goto out;
 		}
 	} else if (off_prefix(p, end, "SE") || off_prefix(p, end, "SL+") ||
@@ -800,12 +804,13 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 				goto bad;
 			/* The whole section, plus the shift past its end, as
 			 * ClamAV's cli_caloff has it. */
-			clamdb_printf(w,
-				      "(%u < pe.number_of_sections and %s in "
-				      "(pe.sections[%u].raw_data_offset .. "
-				      "pe.sections[%u].raw_data_offset + pe.sections[%u].raw_data_size"
-				      " + %u))",
-				      sec, id, sec, sec, sec, shift);
+			clamdb_printf(
+			    w,
+			    "(%u < pe.number_of_sections and %s in "
+			    "(pe.sections[%u].raw_data_offset .. "
+			    "pe.sections[%u].raw_data_offset + pe.sections[%u].raw_data_size"
+			    " + %u))",
+			    sec, id, sec, sec, sec, shift);
 			goto out;
 		}
 		if (off_prefix(p, end, "SL+")) {
@@ -826,7 +831,8 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 			b.off = plus + 1;
 			if (off_num(&b, end, &v) != 0)
 				goto bad;
-			snprintf(base, sizeof(base), "pe.sections[%u].raw_data_offset + %u", sec, v);
+			snprintf(base, sizeof(base), "pe.sections[%u].raw_data_offset + %u", sec,
+				 v);
 			clamdb_printf(w, "(%u < pe.number_of_sections and ", sec);
 		}
 		if (has_shift)

@@ -158,14 +158,16 @@ ldb_expr(struct ldb *l, size_t lo, size_t hi, unsigned depth, struct wbuf *w)
 			break;
 		if (op1 && pth == 0) {
 			blkend = i;
-			if (i + 1 < hi && (l->e[i + 1] == '>' || l->e[i + 1] == '<' ||
-					   l->e[i + 1] == '=')) {
+			if (i + 1 < hi &&
+			    (l->e[i + 1] == '>' || l->e[i + 1] == '<' || l->e[i + 1] == '=')) {
 				blkmod = l->e[i + 1];
 				v2 = 0;
 				if (ldb_num(l, i + 2, hi, &v1) != 0)
-					return ldb_fail(l, WARD_ESYNTAX, "missing number after a count");
-				for (i += 2; i + 1 < hi && ((l->e[i + 1] >= '0' && l->e[i + 1] <= '9') ||
-							    l->e[i + 1] == ',');
+					return ldb_fail(l, WARD_ESYNTAX,
+							"missing number after a count");
+				for (i += 2;
+				     i + 1 < hi && ((l->e[i + 1] >= '0' && l->e[i + 1] <= '9') ||
+						    l->e[i + 1] == ',');
 				     i++)
 					if (l->e[i + 1] == ',')
 						ldb_num(l, i + 2, hi, &v2);
@@ -183,7 +185,8 @@ ldb_expr(struct ldb *l, size_t lo, size_t hi, unsigned depth, struct wbuf *w)
 		if (ldb_num(l, lo, hi, &id) != 0)
 			return ldb_fail(l, WARD_ESYNTAX, "expected a subsignature number");
 		if (id >= l->nsubs)
-			return ldb_fail(l, WARD_ESYNTAX, "the expression names a missing subsignature");
+			return ldb_fail(l, WARD_ESYNTAX,
+					"the expression names a missing subsignature");
 		l->subs[id].used = 1;
 		if (id + 1 > l->maxid)
 			l->maxid = id + 1;
@@ -242,8 +245,8 @@ ldb_expr(struct ldb *l, size_t lo, size_t hi, unsigned depth, struct wbuf *w)
 		if (r == 0) {
 			if (v2 > 0)
 				clamdb_printf(w, "((%s) and %s %s %u and %u of (%s))",
-					      (const char *)inner.p, (const char *)sum.p, cmp_op(blkmod),
-					      v1, v2, (const char *)set.p);
+					      (const char *)inner.p, (const char *)sum.p,
+					      cmp_op(blkmod), v1, v2, (const char *)set.p);
 			else if (cmp_const(blkmod, 0, v1))
 				clamdb_printf(w, "(not (%s) or %s %s %u)", (const char *)inner.p,
 					      (const char *)sum.p, cmp_op(blkmod), v1);
@@ -451,7 +454,8 @@ ldb_tdb(struct ldb *l, const struct clamdb_fld *tdb, uint32_t *target, struct wb
 			have_target = 1;
 		} else if (clamdb_fld_eq(&kv[0], "Engine")) {
 			if (i != 0)
-				return ldb_fail(l, WARD_ESYNTAX, "Engine must come first in the TDB");
+				return ldb_fail(l, WARD_ESYNTAX,
+						"Engine must come first in the TDB");
 			if (tdb_range(&kv[1], &lo, &hi) != 0)
 				return ldb_fail(l, WARD_ESYNTAX, "invalid Engine range");
 			engine_lo = lo;
@@ -471,19 +475,18 @@ ldb_tdb(struct ldb *l, const struct clamdb_fld *tdb, uint32_t *target, struct wb
 			if (clamdb_fld_eq(&kv[0], "FileSize"))
 				clamdb_printf(w, " and filesize >= %u and filesize <= %u", lo, hi);
 			else
-				clamdb_printf(w, " and %%M.%s >= %u and %%M.%s <= %u",
-					      clamdb_fld_eq(&kv[0], "EntryPoint")
-						  ? "entry_point"
-						  : "number_of_sections",
-					      lo,
-					      clamdb_fld_eq(&kv[0], "EntryPoint")
-						  ? "entry_point"
-						  : "number_of_sections",
-					      hi);
+				clamdb_printf(
+				    w, " and %%M.%s >= %u and %%M.%s <= %u",
+				    clamdb_fld_eq(&kv[0], "EntryPoint") ? "entry_point"
+									: "number_of_sections",
+				    lo,
+				    clamdb_fld_eq(&kv[0], "EntryPoint") ? "entry_point"
+									: "number_of_sections",
+				    hi);
 		} else if (clamdb_fld_eq(&kv[0], "Container") ||
 			   clamdb_fld_eq(&kv[0], "Intermediates")) {
 			unsup = "Container/Intermediates: ward scans files, not what "
-					"ClamAV extracts from containers";
+				"ClamAV extracts from containers";
 			newext = 1;
 		} else if (clamdb_fld_eq(&kv[0], "IconGroup1") ||
 			   clamdb_fld_eq(&kv[0], "IconGroup2")) {
@@ -527,8 +530,7 @@ put_module(struct wbuf *w, const char *src, uint32_t target)
 }
 
 static int
-ldb_convert(struct clamdb *c, struct ldb *l, const struct clamdb_fld *f, size_t k,
-	    struct wbuf *out)
+ldb_convert(struct clamdb *c, struct ldb *l, const struct clamdb_fld *f, size_t k, struct wbuf *out)
 {
 	struct wbuf tdbw, cond;
 	uint32_t target = 0, i;

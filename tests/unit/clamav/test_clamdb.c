@@ -79,7 +79,8 @@ scan_db(enum clamdb_kind kind, const char *db, const void *data, size_t len,
 		for (; *ht != '\0'; ht = nl + 1, line++) {
 			nl = strchr(ht, '\n');
 			assert_non_null(nl);
-			assert_int_equal(hashsig_add_line(hs, "t", line, ht, (size_t)(nl - ht), &d), 0);
+			assert_int_equal(hashsig_add_line(hs, "t", line, ht, (size_t)(nl - ht), &d),
+					 0);
 		}
 		assert_int_equal(hashsig_finish(hs), 0);
 	}
@@ -223,24 +224,24 @@ test_offsets(void **state)
 	(void)state;
 	assert_string_equal(scan_s(CLAMDB_NDB, db, "hello world, done"), "At0,Float,Eof,EofFloat");
 
-#define OFF(s, t, want)                                                                      \
-	do {                                                                                 \
-		wbuf_init(&w);                                                               \
-		assert_int_equal(clamdb_offset_convert((const uint8_t *)s, strlen(s), "$a", t, \
-						       &w, &pe, &elf, why, sizeof(why)),     \
-				 0);                                                         \
-		snprintf(out, sizeof(out), "%.*s", (int)w.len, (const char *)w.p);          \
-		wbuf_free(&w);                                                               \
-		assert_string_equal(out, want);                                              \
+#define OFF(s, t, want)                                                                            \
+	do {                                                                                       \
+		wbuf_init(&w);                                                                     \
+		assert_int_equal(clamdb_offset_convert((const uint8_t *)s, strlen(s), "$a", t, &w, \
+						       &pe, &elf, why, sizeof(why)),               \
+				 0);                                                               \
+		snprintf(out, sizeof(out), "%.*s", (int)w.len, (const char *)w.p);                 \
+		wbuf_free(&w);                                                                     \
+		assert_string_equal(out, want);                                                    \
 	} while (0)
-#define OFF_ERR(s, t, err, want)                                                             \
-	do {                                                                                 \
-		wbuf_init(&w);                                                               \
-		assert_int_equal(clamdb_offset_convert((const uint8_t *)s, strlen(s), "$a", t, \
-						       &w, &pe, &elf, why, sizeof(why)),     \
-				 err);                                                       \
-		wbuf_free(&w);                                                               \
-		assert_non_null(strstr(why, want));                                          \
+#define OFF_ERR(s, t, err, want)                                                                   \
+	do {                                                                                       \
+		wbuf_init(&w);                                                                     \
+		assert_int_equal(clamdb_offset_convert((const uint8_t *)s, strlen(s), "$a", t, &w, \
+						       &pe, &elf, why, sizeof(why)),               \
+				 err);                                                             \
+		wbuf_free(&w);                                                                     \
+		assert_non_null(strstr(why, want));                                                \
 	} while (0)
 
 	OFF("*", 0, "$a");
@@ -253,7 +254,8 @@ test_offsets(void **state)
 	OFF("EP-2,8", 1, "$a in (pe.entry_point - 2 .. pe.entry_point - 2 + 8)");
 	OFF("EP+0", 6, "$a at elf.entry_point + 0");
 	assert_int_equal(elf, 1);
-	OFF("S2+78", 1, "(2 < pe.number_of_sections and $a at pe.sections[2].raw_data_offset + 78)");
+	OFF("S2+78", 1,
+	    "(2 < pe.number_of_sections and $a at pe.sections[2].raw_data_offset + 78)");
 	OFF("SL+550", 1,
 	    "(pe.number_of_sections > 0 and $a at "
 	    "pe.sections[pe.number_of_sections - 1].raw_data_offset + 550)");
@@ -293,7 +295,10 @@ test_targets(void **state)
 	assert_int_equal(st.read, 5);
 	assert_int_equal(st.converted, 3);
 	assert_int_equal(st.skipped, 2);
-	assert_string_equal(scan_db(CLAMDB_NDB, db, "\x7f" "ELF\x4d\x5a\x90\x00", 8, NULL),
+	assert_string_equal(scan_db(CLAMDB_NDB, db,
+				    "\x7f"
+				    "ELF\x4d\x5a\x90\x00",
+				    8, NULL),
 			    "Any,Elf");
 }
 
@@ -301,12 +306,13 @@ static void
 test_hashes(void **state)
 {
 	/* MD5, SHA-1 and SHA-256 of "abc"; `*` sizes; a functionality level */
-	const char *db = "900150983cd24fb0d6963f7d28e17f72:3:Abc.Md5\n"
-			 "A9993E364706816ABA3E25717850C26C9CD0D89D:*:Abc.Sha1:73\n"
-			 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad:3:Abc.Sha256\n"
-			 "900150983cd24fb0d6963f7d28e17f72:4:Abc.WrongSize\n"
-			 "900150983cd24fb0d6963f7d28e17f72:3:Abc.Future:255\n"
-			 "900150983cd24fb0d6963f7d28e17f72:3:Abc.Past:1:20\n";
+	const char *db =
+	    "900150983cd24fb0d6963f7d28e17f72:3:Abc.Md5\n"
+	    "A9993E364706816ABA3E25717850C26C9CD0D89D:*:Abc.Sha1:73\n"
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad:3:Abc.Sha256\n"
+	    "900150983cd24fb0d6963f7d28e17f72:4:Abc.WrongSize\n"
+	    "900150983cd24fb0d6963f7d28e17f72:3:Abc.Future:255\n"
+	    "900150983cd24fb0d6963f7d28e17f72:3:Abc.Past:1:20\n";
 	struct clamdb_stats st;
 	struct clamdb *c;
 	struct ward_diag d;
@@ -319,18 +325,20 @@ test_hashes(void **state)
 	/* malformed lines refuse the database, with FILE:LINE */
 	assert_int_equal(clamdb_new(&c), 0);
 	diag_clear(&d);
-	assert_int_equal(clamdb_add(c, CLAMDB_HDB, "x.hdb", (const uint8_t *)"\n# c\nabc:3:N\n", 12,
-				    &d),
-			 WARD_ESYNTAX);
+	assert_int_equal(
+	    clamdb_add(c, CLAMDB_HDB, "x.hdb", (const uint8_t *)"\n# c\nabc:3:N\n", 12, &d),
+	    WARD_ESYNTAX);
 	assert_int_equal(d.line, 3);
 	assert_string_equal(d.file, "x.hdb");
 	assert_int_equal(clamdb_add(c, CLAMDB_HDB, "x.hdb",
-				    (const uint8_t *)"900150983cd24fb0d6963f7d28e17f72:x:N", 36, &d),
+				    (const uint8_t *)"900150983cd24fb0d6963f7d28e17f72:x:N", 36,
+				    &d),
 			 WARD_ESYNTAX);
 	assert_int_equal(clamdb_add(c, CLAMDB_HDB, "x.hdb", (const uint8_t *)"a:b", 3, &d),
 			 WARD_ESYNTAX);
 	assert_int_equal(clamdb_add(c, CLAMDB_HDB, "x.hdb",
-				    (const uint8_t *)"900150983cd24fb0d6963f7d28e17f72:*:N:72", 39, &d),
+				    (const uint8_t *)"900150983cd24fb0d6963f7d28e17f72:*:N:72", 39,
+				    &d),
 			 WARD_ESYNTAX);
 	assert_non_null(strstr(d.msg, "at least 73"));
 	clamdb_free(c);
@@ -348,7 +356,8 @@ test_section_hashes(void **state)
 
 	(void)state;
 	assert_int_equal(clamdb_new(&c), 0);
-	assert_int_equal(clamdb_add(c, CLAMDB_MDB, "x.mdb", (const uint8_t *)db, strlen(db), &d), 0);
+	assert_int_equal(clamdb_add(c, CLAMDB_MDB, "x.mdb", (const uint8_t *)db, strlen(db), &d),
+			 0);
 	assert_int_equal(clamdb_finish(c, NULL), 0);
 	t = clamdb_rules(c, &n);
 	assert_non_null(strstr(t, "pe.sections[i].raw_data_size == 45056 and "
@@ -364,34 +373,34 @@ test_section_hashes(void **state)
 static void
 test_ldb(void **state)
 {
-	const char *db =
-	    "And;Target:0;0&1;68656c6c6f;776f726c64\n"
-	    "Or;Target:0;0|1;deadbeef;776f726c64\n"
-	    "Count;Engine:51-255,Target:0;0>0;6c6c\n"
-	    "CountEq;Target:0;0=2;6f20\n"
-	    "CountLt;Target:0;0<2;6c6c\n"
-	    "Neg;Target:0;0&1=0;68656c6c6f;deadbeef\n"
-	    "Block;Target:0;(0|1|2)>2,2;6c6f;6f72;6c64\n"
-	    "BlockMiss;Target:0;(0|1)>5,2;6c6f;7a7a\n"
-	    "BlockZero;Target:0;(0|1)=0;7a7a;7979\n"
-	    "TopFirst;Target:0;0&1|2;deadbeef;776f726c64;68656c6c6f\n"
-	    "InnerLast;Target:0;(0&1|2);deadbeef;776f726c64;68656c6c6f\n"
-	    "NoCase;Engine:81-255,Target:0;0;48454c4c4f::i\n"
-	    "Wide;Engine:81-255,Target:0;0;6869::w\n"
-	    "Full;Engine:81-255,Target:0;0;68656c6c::f\n"
-	    "Full2;Engine:81-255,Target:0;0;68656c6c6f::f\n"
-	    "Size;Engine:51-255,Target:0,FileSize:10-100;0;68656c6c6f\n"
-	    "SizeMiss;Engine:51-255,Target:0,FileSize:100-200;0;68656c6c6f\n"
-	    "Off;Target:0;0&1;0:68656c6c6f;EOF-4:646f6e65\n"
-	    "Pcre;Target:0;0&1;68656c6c6f;0/hel+o/\n"
-	    "Cont;Engine:51-255,Target:0,Container:CL_TYPE_ZIP;0;68656c6c6f\n"
-	    "Flevel;Engine:250-255,Target:0;0;68656c6c6f\n"
-	    "CountOff;Target:0;0>1;0:6865\n";
+	const char *db = "And;Target:0;0&1;68656c6c6f;776f726c64\n"
+			 "Or;Target:0;0|1;deadbeef;776f726c64\n"
+			 "Count;Engine:51-255,Target:0;0>0;6c6c\n"
+			 "CountEq;Target:0;0=2;6f20\n"
+			 "CountLt;Target:0;0<2;6c6c\n"
+			 "Neg;Target:0;0&1=0;68656c6c6f;deadbeef\n"
+			 "Block;Target:0;(0|1|2)>2,2;6c6f;6f72;6c64\n"
+			 "BlockMiss;Target:0;(0|1)>5,2;6c6f;7a7a\n"
+			 "BlockZero;Target:0;(0|1)=0;7a7a;7979\n"
+			 "TopFirst;Target:0;0&1|2;deadbeef;776f726c64;68656c6c6f\n"
+			 "InnerLast;Target:0;(0&1|2);deadbeef;776f726c64;68656c6c6f\n"
+			 "NoCase;Engine:81-255,Target:0;0;48454c4c4f::i\n"
+			 "Wide;Engine:81-255,Target:0;0;6869::w\n"
+			 "Full;Engine:81-255,Target:0;0;68656c6c::f\n"
+			 "Full2;Engine:81-255,Target:0;0;68656c6c6f::f\n"
+			 "Size;Engine:51-255,Target:0,FileSize:10-100;0;68656c6c6f\n"
+			 "SizeMiss;Engine:51-255,Target:0,FileSize:100-200;0;68656c6c6f\n"
+			 "Off;Target:0;0&1;0:68656c6c6f;EOF-4:646f6e65\n"
+			 "Pcre;Target:0;0&1;68656c6c6f;0/hel+o/\n"
+			 "Cont;Engine:51-255,Target:0,Container:CL_TYPE_ZIP;0;68656c6c6f\n"
+			 "Flevel;Engine:250-255,Target:0;0;68656c6c6f\n"
+			 "CountOff;Target:0;0>1;0:6865\n";
 	struct clamdb_stats st;
 
 	(void)state;
-	assert_string_equal(scan_db(CLAMDB_LDB, db, "hello world, done", 17, &st),
-			    "And,Or,Count,CountLt,Neg,Block,BlockZero,InnerLast,NoCase,Full2,Size,Off");
+	assert_string_equal(
+	    scan_db(CLAMDB_LDB, db, "hello world, done", 17, &st),
+	    "And,Or,Count,CountLt,Neg,Block,BlockZero,InnerLast,NoCase,Full2,Size,Off");
 	assert_int_equal(st.read, 22);
 	assert_int_equal(st.skipped, 4);
 	assert_int_equal(st.flevel, 1);
@@ -429,8 +438,8 @@ expect_ldb_err(const char *line, int err, const char *want)
 
 	assert_int_equal(clamdb_new(&c), 0);
 	diag_clear(&d);
-	assert_int_equal(clamdb_add(c, CLAMDB_LDB, "x.ldb", (const uint8_t *)line, strlen(line), &d),
-			 err);
+	assert_int_equal(
+	    clamdb_add(c, CLAMDB_LDB, "x.ldb", (const uint8_t *)line, strlen(line), &d), err);
 	assert_non_null(strstr(d.msg, want));
 	clamdb_free(c);
 }
@@ -472,13 +481,15 @@ test_ign2_and_fp(void **state)
 
 	(void)state;
 	assert_int_equal(clamdb_new(&c), 0);
-	assert_int_equal(clamdb_add(c, CLAMDB_NDB, "x.ndb", (const uint8_t *)ndb, strlen(ndb), &d), 0);
+	assert_int_equal(clamdb_add(c, CLAMDB_NDB, "x.ndb", (const uint8_t *)ndb, strlen(ndb), &d),
+			 0);
 	assert_int_equal(clamdb_add(c, CLAMDB_IGN2, "x.ign2", (const uint8_t *)"Drop\n", 5, &d), 0);
 	assert_int_equal(clamdb_add(c, CLAMDB_FP, "x.fp",
 				    (const uint8_t *)"900150983cd24fb0d6963f7d28e17f72:3:Fp.Abc\n",
 				    42, &d),
 			 0);
-	assert_int_equal(clamdb_add(c, CLAMDB_SFP, "x.sfp", (const uint8_t *)sfp, strlen(sfp), &d), 0);
+	assert_int_equal(clamdb_add(c, CLAMDB_SFP, "x.sfp", (const uint8_t *)sfp, strlen(sfp), &d),
+			 0);
 	assert_int_equal(clamdb_add(c, CLAMDB_SFP, "x.sfp", (const uint8_t *)"zz:3:N\n", 7, &d),
 			 WARD_ESYNTAX);
 	assert_int_equal(clamdb_finish(c, NULL), 0);
@@ -531,9 +542,10 @@ test_kind_and_limits(void **state)
 	    WARD_ELIMIT);
 	assert_int_equal(d.line, 1);
 	/* hostile bytes: NULs, control characters, no newline at the end */
-	assert_int_equal(clamdb_add(c, CLAMDB_NDB, "x", (const uint8_t *)"N\0:0:*:6868", 11, &d), 0);
-	assert_int_equal(clamdb_add(c, CLAMDB_NDB, "x", (const uint8_t *)"\x01\x02:0:*:6868", 11, &d),
+	assert_int_equal(clamdb_add(c, CLAMDB_NDB, "x", (const uint8_t *)"N\0:0:*:6868", 11, &d),
 			 0);
+	assert_int_equal(
+	    clamdb_add(c, CLAMDB_NDB, "x", (const uint8_t *)"\x01\x02:0:*:6868", 11, &d), 0);
 	free(line);
 	clamdb_free(c);
 }
@@ -565,19 +577,21 @@ test_cvd_dsig(void **state)
 
 	(void)state;
 	unhex16(real_md5, md5);
-	assert_int_equal(clamdb_cvd_dsig_check((const uint8_t *)real_dsig, strlen(real_dsig), md5,
-					       NULL, NULL),
-			 1);
+	assert_int_equal(
+	    clamdb_cvd_dsig_check((const uint8_t *)real_dsig, strlen(real_dsig), md5, NULL, NULL),
+	    1);
 	md5[3] ^= 1;
-	assert_int_equal(clamdb_cvd_dsig_check((const uint8_t *)real_dsig, strlen(real_dsig), md5,
-					       NULL, NULL),
-			 0);
+	assert_int_equal(
+	    clamdb_cvd_dsig_check((const uint8_t *)real_dsig, strlen(real_dsig), md5, NULL, NULL),
+	    0);
 	md5[3] ^= 1;
 	memcpy(bad, real_dsig, sizeof(bad));
 	bad[10] = bad[10] == 'a' ? 'b' : 'a';
-	assert_int_equal(clamdb_cvd_dsig_check((const uint8_t *)bad, strlen(bad), md5, NULL, NULL), 0);
+	assert_int_equal(clamdb_cvd_dsig_check((const uint8_t *)bad, strlen(bad), md5, NULL, NULL),
+			 0);
 	bad[10] = '*'; /* not a digit of ClamAV's base 64 */
-	assert_int_equal(clamdb_cvd_dsig_check((const uint8_t *)bad, strlen(bad), md5, NULL, NULL), 0);
+	assert_int_equal(clamdb_cvd_dsig_check((const uint8_t *)bad, strlen(bad), md5, NULL, NULL),
+			 0);
 	assert_int_equal(clamdb_cvd_dsig_check((const uint8_t *)"", 0, md5, NULL, NULL), 0);
 }
 
@@ -686,7 +700,8 @@ test_names(void **state)
 	assert_non_null(strstr(t, "ward_report_name = \"Win.Trojan.Agent-123\""));
 	assert_non_null(strstr(t, "ward_report_name = \"Quote\\\"Back\\\\slash\""));
 	clamdb_free(c);
-	assert_string_equal(scan_s(CLAMDB_NDB, db, "hello"), "Win.Trojan.Agent-123,Quote\"Back\\slash");
+	assert_string_equal(scan_s(CLAMDB_NDB, db, "hello"),
+			    "Win.Trojan.Agent-123,Quote\"Back\\slash");
 }
 
 static void
@@ -728,10 +743,10 @@ main(void)
 	    cmocka_unit_test(test_hex_matches),	   cmocka_unit_test(test_offsets),
 	    cmocka_unit_test(test_targets),	   cmocka_unit_test(test_hashes),
 	    cmocka_unit_test(test_section_hashes), cmocka_unit_test(test_ldb),
-	    cmocka_unit_test(test_ldb_errors),	   cmocka_unit_test(test_ldb_pcre),	   cmocka_unit_test(test_ign2_and_fp),
-	    cmocka_unit_test(test_kind_and_limits), cmocka_unit_test(test_cvd_dsig),
-	    cmocka_unit_test(test_containers),	   cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_alloc_fail),
+	    cmocka_unit_test(test_ldb_errors),	   cmocka_unit_test(test_ldb_pcre),
+	    cmocka_unit_test(test_ign2_and_fp),	   cmocka_unit_test(test_kind_and_limits),
+	    cmocka_unit_test(test_cvd_dsig),	   cmocka_unit_test(test_containers),
+	    cmocka_unit_test(test_names),	   cmocka_unit_test(test_alloc_fail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
