@@ -21,10 +21,11 @@
 #include "util/limits.h"
 
 enum tk_type {
-	TK_BYTE, /* v under mask: 0xff exact, 0xf0 `a?`, 0x0f `?a`, 0x00 `??` */
-	TK_JUMP, /* min..max bytes; max == TK_INF for `*` and `{n-}` */
-	TK_ALT,	 /* (a|b|...): alternatives [alt_first, alt_first + alt_n) */
-	TK_NALT, /* !(a|b|...): fixed-length alternatives, none of which is there */
+	TK_BYTE,   /* v under mask: 0xff exact, 0xf0 `a?`, 0x0f `?a`, 0x00 `??` */
+	TK_JUMP,   /* min..max bytes; max == TK_INF for `*` and `{n-}` */
+	TK_ALT,	   /* (a|b|...): alternatives [alt_first, alt_first + alt_n) */
+	TK_NALT,   /* !(a|b|...): fixed-length alternatives, none of which is there */
+	TK_ANCHOR, /* (B), (L), (W) inside a part: v is the letter */
 };
 
 #define TK_INF UINT32_MAX
@@ -289,13 +290,78 @@ hx_parts(struct hx *x)
 			len = 0;
 		} else if (t->t == TK_JUMP) {
 			len += t->max;
-		} else if (t->t == TK_BYTE) {
+		} else if (t->t == TK_BYTE || t->t == TK_ANCHOR) {
 			len++;
 		} else {
 			len += x->alts[t->alt_first].n;
 		}
 	}
 	return 0;
+}
+
+static int
+hx_splits(const struct tk *t)
+{
+	return t->t == TK_JUMP && !t->bracket && !(t->min == t->max && t->max < 128);
+}
+
+/*
+ * An anchor at either end of a part (the signature's ends, or beside a
+ * range ClamAV splits at) is a boundary test that libclamav makes on its
+ * scan buffer, not on the file: the right one only when the buffer holds
+ * the whole file, and the buffer's own ends count as boundaries
+ * (matcher-ac.c); no YARA form has that meaning.  Inside a part it is a
+ * byte of a class, which YARA can say.
+ */
+static int
+hx_anchors(struct hx *x)
+{
+	uint32_t i;
+
+	for (i = 0; i < x->ntk; i++)
+		if (x->tk[i].t == TK_ANCHOR &&
+		    (i == 0 || i + 1 == x->ntk || hx_splits(&x->tk[i - 1]) ||
+		     hx_splits(&x->tk[i + 1])))
+			return hx_fail(x, WARD_EUNSUPPORTED,
+				       "anchor (%c) at the end of a part: ClamAV's test depends "
+				       "on its scan buffers",
+				       x->tk[i].v);
+	return 0;
+}
+
+/* Is byte c in the class of anchor a ((B): libclamav's boundary table;
+ * (W): not isalnum in the C locale)? */
+static int
+anchor_has(uint8_t a, unsigned c)
+{
+	static const char bnd[] = "\n\r \"'-./<=>@_";
+
+	if (a == 'B')
+		return c != 0 && strchr(bnd, (int)c) != NULL;
+	return !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+}
+
+static void
+emit_anchor(struct wbuf *w, uint8_t a, int rx)
+{
+	unsigned c;
+	int first = 1;
+
+	if (a == 'L') {
+		clamdb_puts(w, rx ? "(\\n|\\r\\n)" : "( 0A | 0D 0A ) ");
+		return;
+	}
+	clamdb_puts(w, rx ? "[" : "( ");
+	for (c = 0; c < 256; c++) {
+		if (!anchor_has(a, c))
+			continue;
+		if (rx)
+			clamdb_printf(w, "\\x%02x", c);
+		else
+			clamdb_printf(w, "%s%02X ", first ? "" : "| ", c);
+		first = 0;
+	}
+	clamdb_puts(w, rx ? "]" : ") ");
 }
 
 static int
@@ -322,17 +388,20 @@ hx_parse(struct hx *x)
 		} else if (c == '(' &&
 			   (hx_peek(x, 0) == 'B' || hx_peek(x, 0) == 'L' || hx_peek(x, 0) == 'W') &&
 			   hx_peek(x, 1) == ')') {
-			/* ClamAV tests these at a match's ends only when the scan
-			 * buffer holds the whole file (matcher-ac.c), and in the
-			 * middle against its own boundary table: no YARA form has
-			 * that meaning. */
-			r = hx_fail(
-			    x, WARD_EUNSUPPORTED,
-			    "anchor (%c): ClamAV's boundary test depends on its scan buffers",
-			    hx_peek(x, 0));
+			/* Inside a part, one byte (two for CR LF) of a class;
+			 * at a part's end, see hx_anchors. */
+			memset(&t, 0, sizeof(t));
+			t.t = TK_ANCHOR;
+			rbuf_u8(&x->b, &t.v);
+			rbuf_u8(&x->b, &c);
+			r = hx_push(x, &t);
 		} else if (c == '(') {
 			if ((r = hx_alt(x, 0, &t)) == 0)
 				r = hx_push(x, &t);
+		} else if (c == '!' && hx_peek(x, 0) == '(' &&
+			   (hx_peek(x, 1) == 'B' || hx_peek(x, 1) == 'L' || hx_peek(x, 1) == 'W') &&
+			   hx_peek(x, 2) == ')') {
+			r = hx_fail(x, WARD_EUNSUPPORTED, "negated anchors !(%c)", hx_peek(x, 1));
 		} else if (c == '!' && hx_peek(x, 0) == '(') {
 			rbuf_u8(&x->b, &c);
 			if ((r = hx_alt(x, 1, &t)) == 0)
@@ -348,6 +417,8 @@ hx_parse(struct hx *x)
 		r = hx_fail(x, WARD_ESYNTAX, "a hex signature cannot start or end with a range");
 	if (r == 0)
 		r = hx_parts(x);
+	if (r == 0)
+		r = hx_anchors(x);
 	return r;
 }
 
@@ -377,6 +448,8 @@ emit_hex(const struct hx *x, struct wbuf *w)
 
 		if (t->t == TK_BYTE) {
 			emit_hex_byte(w, t);
+		} else if (t->t == TK_ANCHOR) {
+			emit_anchor(w, t->v, 0);
 		} else if (t->t == TK_JUMP) {
 			if (t->max == TK_INF)
 				clamdb_printf(w, "[%u-] ", t->min);
@@ -538,6 +611,8 @@ emit_rx(const struct hx *x, struct wbuf *w, char *why, size_t whylen)
 
 		if (t->t == TK_BYTE) {
 			emit_rx_byte(w, t);
+		} else if (t->t == TK_ANCHOR) {
+			emit_anchor(w, t->v, 1);
 		} else if (t->t == TK_JUMP) {
 			if (t->min == t->max)
 				clamdb_printf(w, ".{%u}", t->min);
@@ -592,6 +667,8 @@ hx_maxlen(const struct hx *x)
 
 		if (t->t == TK_BYTE)
 			n++;
+		else if (t->t == TK_ANCHOR)
+			n += 2;
 		else if (t->t == TK_JUMP) {
 			if (t->max == TK_INF)
 				return TK_INF;

@@ -155,6 +155,11 @@ test_hex_syntax(void **state)
 	expect_hex("aabb(ccdd|eeff)", "{ AA BB ( CC DD | EE FF ) }");
 	expect_hex("aabb(c?dd|eeff11)", "{ AA BB ( C? DD | EE FF 11 ) }");
 	expect_hex("aabb!(cc|dd)", "/\\xaa\\xbb[^\\xcc\\xdd]/s");
+	/* anchors inside a part: a byte of a class (CR LF for (L)) */
+	expect_hex("aabb(L)ccdd", "{ AA BB ( 0A | 0D 0A ) CC DD }");
+	expect_hex("aabb(B)ccdd", "{ AA BB ( 0A | 0D | 20 | 22 | 27 | 2D | 2E | 2F | 3C | 3D | 3E "
+				  "| 40 | 5F ) CC DD }");
+	expect_hex("aabb!(cc|dd)(L)ee", "/\\xaa\\xbb[^\\xcc\\xdd](\\n|\\r\\n)\\xee/s");
 	/* multi-byte negation: what is neither ccdd nor ccee */
 	expect_hex("aabb!(ccdd|ccee)", "/\\xaa\\xbb([^\\xcc].{1}|\\xcc[^\\xdd\\xee])/s");
 }
@@ -165,7 +170,9 @@ test_hex_refused(void **state)
 	(void)state;
 	expect_hex_err("aabb(B)", WARD_EUNSUPPORTED, "anchor (B)");
 	expect_hex_err("(L)aabb", WARD_EUNSUPPORTED, "anchor (L)");
-	expect_hex_err("aa(W)bb", WARD_EUNSUPPORTED, "anchor (W)");
+	expect_hex_err("aabb*(W)ccdd", WARD_EUNSUPPORTED, "anchor (W) at the end of a part");
+	expect_hex_err("aabb(L){200}ccdd", WARD_EUNSUPPORTED, "anchor (L) at the end of a part");
+	expect_hex_err("aabb!(B)ccdd", WARD_EUNSUPPORTED, "negated anchors");
 	expect_hex_err("aabb(cc{2}|dd)", WARD_EUNSUPPORTED, "ranges or groups inside");
 	expect_hex_err("aabb!(cc|dd)*eeff", WARD_EUNSUPPORTED, "a regexp's limit");
 	/* malformed: ClamAV refuses the database too */
@@ -200,11 +207,15 @@ test_hex_matches(void **state)
 			 "NAlt:0:*:68!(61|62)6c6c6f\n"
 			 "NAltMiss:0:*:68!(65|62)6c6c6f\n"
 			 "NAlt2:0:*:6865!(6c6c|6c6d)6f\n"
-			 "Missing:0:*:646f6e6521\n";
+			 "Missing:0:*:646f6e6521\n"
+			 "AnchorW:0:*:68656c6c6f(W)776f726c64\n"
+			 "AnchorWMiss:0:*:68656c6c(W)6f20776f\n"
+			 "AnchorB:0:*:776f726c642c(B)646f6e65\n";
 
 	(void)state;
 	assert_string_equal(scan_s(CLAMDB_NDB, db, "hello world, done"),
-			    "Plain,Wild,NibHi,NibLo,Star,Jump,JumpMax,JumpMin,JumpRange,Alt,NAlt");
+			    "Plain,Wild,NibHi,NibLo,Star,Jump,JumpMax,JumpMin,JumpRange,Alt,NAlt,"
+			    "AnchorW,AnchorB");
 }
 
 static void
