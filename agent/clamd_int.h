@@ -1,0 +1,61 @@
+/*
+ * clamd_int: what agent/clamd.c (connections, commands) and
+ * agent/clamd_path.c (files opened with the client's credentials, walked
+ * by descriptor) share.  Not for other modules.
+ */
+#ifndef WARD_AGENT_CLAMD_INT_H
+#define WARD_AGENT_CLAMD_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "agent/clamd.h"
+#include "proto/clamdproto.h"
+#include "util/buf.h"
+
+/* Whose files a connection's path commands may open. */
+struct clamd_peer {
+	int paths_ok; /* 0: path commands are refused (TCP without tcp_path_user) */
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[CLAMD_MAX_GROUPS];
+	unsigned ngroups;
+};
+
+/* One connection's answer sink and scanning state. */
+struct clamd_conn;
+
+/* Directory levels a path command walks below the path it was given:
+ * clamd's MaxDirectoryRecursion default. */
+#define CLAMD_MAX_DEPTH 15
+
+/*
+ * Scans the file open at fd (st its fstat) and writes its answers as
+ * clamd does (name: the path as answered).  all: every rule (ALLMATCHSCAN),
+ * else the first.  Returns 1 if something was found, 0 if clean, -1 on an
+ * error (answered).  In clamd.c.
+ */
+int clamd_scan_fd(struct clamd_conn *c, int fd, const struct stat *st, const char *name,
+		  size_t namelen, int all);
+/* Appends an answer for the connection (its id in a session, its term). */
+void clamd_reply(struct clamd_conn *c, const char *path, size_t pathlen, const char *msg,
+		 const char *status);
+/* The connection's peer. */
+const struct clamd_peer *clamd_conn_peer(const struct clamd_conn *c);
+
+/*
+ * SCAN, CONTSCAN, MULTISCAN, ALLMATCHSCAN of path[0..len) for c: opens it
+ * and what a directory holds with the peer's credentials, O_NOFOLLOW,
+ * each entry by its directory's descriptor, and answers as clamd does.
+ * In clamd_path.c.
+ */
+void clamd_path_command(struct clamd_conn *c, enum clamdproto_cmd cmd, const uint8_t *path,
+			size_t len);
+
+/* The worker's own supplementary groups, taken once before any thread
+ * changes its own (clamd_path.c). */
+int clamd_path_init(void);
+
+#endif
