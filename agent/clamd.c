@@ -69,6 +69,9 @@ struct clamd_conn {
 	unsigned id;	/* the request number (answers carry it in a session) */
 	char term;
 	struct wbuf out;
+	/* The command's argument, copied out of buf before the command
+	 * reads on (INSTREAM, FILDES move buf's bytes). */
+	uint8_t arg[WARD_MAX_CLAMD_COMMAND];
 };
 
 /* For clamd_stop: the socket to remove (written once by clamd_start). */
@@ -555,6 +558,10 @@ serve(struct clamd_conn *c)
 			clamd_reply(c, NULL, 0, NULL, "UNKNOWN COMMAND");
 			break;
 		}
+		if (q.arg != NULL) {
+			memcpy(c->arg, q.arg, q.arglen);
+			q.arg = c->arg;
+		}
 		consume(c, b.off);
 		__atomic_add_fetch(&c->s->ncommands, 1, __ATOMIC_RELAXED);
 		if (q.oldstyle && !first) {
@@ -715,10 +722,23 @@ listen_unix(struct clamd_srv *s)
 	mode_t old;
 	int fd, b;
 
-	if (cfg->clamd_socket[0] != '\0')
-		snprintf(s->sock_path, sizeof(s->sock_path), "%s", cfg->clamd_socket);
-	else
-		snprintf(s->sock_path, sizeof(s->sock_path), "%s/clamd.sock", cfg->run_dir);
+	snprintf(s->sock_path, sizeof(s->sock_path), "%s", cfg->clamd_socket);
+	{
+		/* Its directory, if missing: one every client may enter. */
+		char dir[sizeof(s->sock_path)];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", s->sock_path);
+		slash = strrchr(dir, '/');
+		if (slash != NULL && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+				worker_log("clamd socket: cannot create %s: %s", dir,
+					   strerror(errno));
+				return -1;
+			}
+		}
+	}
 	if (cfg->clamd_socket_owner[0] != '\0') {
 		struct passwd *pw = getpwnam(cfg->clamd_socket_owner);
 

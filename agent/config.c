@@ -311,6 +311,8 @@ config_defaults(struct agent_config *c)
 	c->onaccess_threads = 2;
 	c->journal_fsync = JOURNAL_FSYNC_INTERVAL;
 	c->server_exceptions = CONFIG_SRVEXC_SHA256;
+	/* Not in run_dir, which only root may enter: clients are users. */
+	snprintf(c->clamd_socket, sizeof(c->clamd_socket), "/run/ward-clamd/clamd.sock");
 	snprintf(c->clamd_socket_mode, sizeof(c->clamd_socket_mode), "0666");
 	snprintf(c->clamd_tcp_address, sizeof(c->clamd_tcp_address), "127.0.0.1");
 	c->clamd_stream_max_length = 25ull << 20;

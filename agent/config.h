@@ -92,7 +92,7 @@ struct agent_config {
 			       /* A systemd watchdog ping interval is taken from WATCHDOG_USEC. */
 	/* The clamd-compatible socket (agent/clamd.h, docs/clamd.md). */
 	int clamd_enabled;
-	char clamd_socket[CONFIG_MAX_PATH]; /* "" = run_dir/clamd.sock */
+	char clamd_socket[CONFIG_MAX_PATH];
 	char clamd_socket_owner[64];	    /* "" = the agent's user */
 	char clamd_socket_group[64];	    /* "" = the agent's group */
 	char clamd_socket_mode[8];	    /* octal */
