@@ -62,11 +62,11 @@ struct clamd_conn {
 	int fd;
 	struct clamd_peer peer;
 	uint8_t *buf;
-	size_t len;	/* bytes in buf, not yet taken */
-	int passed;	/* a descriptor that came with the bytes, or -1 */
-	int timed_out;	/* the client sent nothing for read_timeout_s */
-	int session;	/* inside IDSESSION */
-	unsigned id;	/* the request number (answers carry it in a session) */
+	size_t len;    /* bytes in buf, not yet taken */
+	int passed;    /* a descriptor that came with the bytes, or -1 */
+	int timed_out; /* the client sent nothing for read_timeout_s */
+	int session;   /* inside IDSESSION */
+	unsigned id;   /* the request number (answers carry it in a session) */
 	char term;
 	struct wbuf out;
 	/* The command's argument, copied out of buf before the command
@@ -228,8 +228,8 @@ scan_error_text(int r, const struct scanmsg_verdict *v)
 }
 
 int
-clamd_scan_fd(struct clamd_conn *c, int fd, const struct stat *st, const char *name,
-	      size_t namelen, int all)
+clamd_scan_fd(struct clamd_conn *c, int fd, const struct stat *st, const char *name, size_t namelen,
+	      int all)
 {
 	struct scanmsg_verdict *v = ward_malloc(sizeof(*v));
 	struct active *a = worker_content_get();
@@ -567,9 +567,10 @@ serve(struct clamd_conn *c)
 		if (q.oldstyle && !first) {
 			c->term = '\n';
 			if (c->session)
-				clamd_reply(c, NULL, 0,
-					    "Only nCMDS\\n and zCMDS\\0 are accepted inside IDSESSION.",
-					    "ERROR");
+				clamd_reply(
+				    c, NULL, 0,
+				    "Only nCMDS\\n and zCMDS\\0 are accepted inside IDSESSION.",
+				    "ERROR");
 			else
 				clamd_reply(c, NULL, 0, NULL, "UNKNOWN COMMAND");
 			break;

@@ -73,7 +73,8 @@ classify(const uint8_t *p, size_t n, int oldstyle, struct clamdproto_req *req)
 	if (memchr(p, '\0', n) != NULL)
 		return;
 	for (i = 0; i < NCOMMANDS; i++) {
-		if (strlen(commands[i].name) != namelen || memcmp(commands[i].name, p, namelen) != 0)
+		if (strlen(commands[i].name) != namelen ||
+		    memcmp(commands[i].name, p, namelen) != 0)
 			continue;
 		if (commands[i].need_arg != (sp != NULL) || (oldstyle && !commands[i].old_ok))
 			return;
@@ -137,8 +138,8 @@ clamdproto_chunk(struct rbuf *b, uint32_t *len)
 }
 
 void
-clamdproto_answer(struct wbuf *w, unsigned id, const uint8_t *path, size_t pathlen,
-		  const char *msg, const char *status, char term)
+clamdproto_answer(struct wbuf *w, unsigned id, const uint8_t *path, size_t pathlen, const char *msg,
+		  const char *status, char term)
 {
 	char num[16];
 	int k;

@@ -51,10 +51,10 @@ enum clamdproto_cmd {
 /* One command as read. */
 struct clamdproto_req {
 	enum clamdproto_cmd cmd;
-	char term;	       /* '\0' or '\n': what ends each answer */
-	int oldstyle;	       /* sent without a 'z' or 'n' prefix */
-	const uint8_t *arg;    /* borrowed from the buffer; NULL without one */
-	size_t arglen;	       /* bytes of arg (no NUL among them) */
+	char term;	    /* '\0' or '\n': what ends each answer */
+	int oldstyle;	    /* sent without a 'z' or 'n' prefix */
+	const uint8_t *arg; /* borrowed from the buffer; NULL without one */
+	size_t arglen;	    /* bytes of arg (no NUL among them) */
 };
 
 /*

@@ -190,7 +190,8 @@ test_incomplete_and_limits(void **state)
 static void
 test_chunks(void **state)
 {
-	static const uint8_t s[] = {0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o', 0xff, 0xff, 0xff, 0xff, 0, 0};
+	static const uint8_t s[] = {0,	 0,    0,    5,	   'h',	 'e', 'l', 'l',
+				    'o', 0xff, 0xff, 0xff, 0xff, 0,   0};
 	struct rbuf b;
 	const uint8_t *p;
 	uint32_t len;
@@ -247,12 +248,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_forms),
-	    cmocka_unit_test(test_every_command),
-	    cmocka_unit_test(test_arguments),
-	    cmocka_unit_test(test_incomplete_and_limits),
-	    cmocka_unit_test(test_chunks),
-	    cmocka_unit_test(test_answers),
+	    cmocka_unit_test(test_forms),     cmocka_unit_test(test_every_command),
+	    cmocka_unit_test(test_arguments), cmocka_unit_test(test_incomplete_and_limits),
+	    cmocka_unit_test(test_chunks),    cmocka_unit_test(test_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
