@@ -310,7 +310,7 @@ do_instream(struct clamd_conn *c)
 	uint64_t quota = c->s->cfg->clamd_stream_max_length;
 	uint32_t chunk = 0, left = 0;
 	struct rbuf b;
-	int fd = memfd_create("ward-clamd-stream", MFD_CLOEXEC), r = -1;
+	int fd = memfd_create("ward-clamd-stream", MFD_CLOEXEC | MFD_ALLOW_SEALING), r = -1;
 
 	if (fd < 0) {
 		clamd_reply(c, NULL, 0, "Can't create temporary file", "ERROR");
@@ -347,6 +347,8 @@ do_instream(struct clamd_conn *c)
 			left -= (uint32_t)n;
 		}
 	}
+	/* What the scanner reads is what the client sent, and stays so. */
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
 	scan_one(c, fd, "stream");
 	fd = -1;
 	r = 0;

@@ -12,9 +12,11 @@
  *     to probe or read what the client could not;
  *   - the worker's credentials are back before anything else runs here
  *     (creds_enter ... creds_leave around the openat alone);
- *   - O_NOFOLLOW on every open, O_NONBLOCK (a FIFO never blocks), each
- *     directory entry opened by its directory's descriptor, and the
- *     descriptor (never the name again) is what is examined and scanned;
+ *   - every entry is opened O_PATH | O_NOFOLLOW first and only a regular
+ *     file or a directory is then opened for reading, through that
+ *     descriptor (never the name again): no device is ever opened, no
+ *     link followed; each directory entry is opened by its directory's
+ *     descriptor;
  *   - at most CLAMD_MAX_DEPTH levels, paths of at most PATH_MAX bytes.
  *
  * Answers follow clamd 1.4 (clamd/scanner.c scan_callback, session.c
@@ -76,7 +78,8 @@ creds_leave(void)
 	(void)syscall(SYS_setgroups, (size_t)own.ngroups, own.groups);
 }
 
-/* openat as the peer; -1 with errno on failure. */
+/* openat as the peer (flags as given, O_CLOEXEC added); -1 with errno
+ * on failure. */
 static int
 open_as(const struct clamd_peer *p, int dirfd, const char *name, int flags)
 {
@@ -87,11 +90,58 @@ open_as(const struct clamd_peer *p, int dirfd, const char *name, int flags)
 		errno = EPERM;
 		return -1;
 	}
-	fd = openat(dirfd, name, flags | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	fd = openat(dirfd, name, flags | O_CLOEXEC);
 	e = errno;
 	creds_leave();
 	errno = e;
 	return fd;
+}
+
+/*
+ * Opens name in dirfd for reading as the peer, only if it is a regular
+ * file or a directory: first O_PATH (no device's open routine runs: a
+ * walk through /dev must not arm a watchdog or rewind a tape), then, by
+ * that descriptor, for reading (the read permission checked then, as the
+ * peer).  0 with *fd and *st; 0 with *fd -1 for another type (st set);
+ * -1 with errno (ELOOP for a symbolic link).
+ */
+static int
+open_entry(const struct clamd_peer *p, int dirfd, const char *name, int *fd, struct stat *st)
+{
+	char self[64];
+	struct stat again;
+	int pfd = open_as(p, dirfd, name, O_PATH | O_NOFOLLOW), e = 0;
+
+	*fd = -1;
+	memset(st, 0, sizeof(*st));
+	if (pfd < 0)
+		return -1;
+	if (fstat(pfd, st) != 0) {
+		e = errno;
+	} else if (S_ISLNK(st->st_mode)) {
+		e = ELOOP;
+	} else if (S_ISDIR(st->st_mode)) {
+		*fd = open_as(p, pfd, ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		e = errno;
+	} else if (S_ISREG(st->st_mode)) {
+		/* The magic link is this very file, not a name to resolve. */
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+		*fd = open_as(p, AT_FDCWD, self, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+		e = errno;
+	}
+	close(pfd);
+	if (*fd >= 0 &&
+	    (fstat(*fd, &again) != 0 || again.st_dev != st->st_dev || again.st_ino != st->st_ino)) {
+		close(*fd);
+		*fd = -1;
+		e = EIO;
+	} else if (*fd < 0 && (S_ISDIR(st->st_mode) || S_ISREG(st->st_mode))) {
+		e = e != 0 ? e : EIO;
+	} else if (*fd >= 0 || e == 0) {
+		return 0;
+	}
+	errno = e;
+	return -1;
 }
 
 struct walk {
@@ -116,21 +166,14 @@ reply_errno(struct walk *w, const char *path, size_t len, int e)
 
 static void walk_dir(struct walk *w, int dfd, size_t len, unsigned depth);
 
-/* The entry open at fd, named w->path[0..len). */
+/* The entry open at fd (-1: not a file or directory), st its fstat,
+ * named w->path[0..len). */
 static void
-visit(struct walk *w, int fd, size_t len, unsigned depth, int top)
+visit(struct walk *w, int fd, const struct stat *st, size_t len, unsigned depth, int top)
 {
-	struct stat st;
 	int r;
 
-	if (fstat(fd, &st) != 0) {
-		w->total++;
-		w->errors++;
-		reply_errno(w, w->path, len, errno);
-		close(fd);
-		return;
-	}
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(st->st_mode)) {
 		if (top)
 			w->total++; /* clamd counts the top directory as one answer */
 		if (depth < CLAMD_MAX_DEPTH)
@@ -140,14 +183,13 @@ visit(struct walk *w, int fd, size_t len, unsigned depth, int top)
 		return;
 	}
 	w->total++;
-	if (!S_ISREG(st.st_mode)) {
+	if (fd < 0) {
 		/* Devices, FIFOs, sockets: only the path given is answered. */
 		if (top)
 			clamd_reply(w->c, w->path, len, "Not supported file type", "ERROR");
-		close(fd);
 		return;
 	}
-	r = clamd_scan_fd(w->c, fd, &st, w->path, len, w->cmd == CLAMDPROTO_ALLMATCHSCAN);
+	r = clamd_scan_fd(w->c, fd, st, w->path, len, w->cmd == CLAMDPROTO_ALLMATCHSCAN);
 	close(fd);
 	if (r < 0)
 		w->errors++;
@@ -171,6 +213,7 @@ walk_dir(struct walk *w, int dfd, size_t len, unsigned depth)
 	}
 	while (w->stop < 2 && (e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
+		struct stat st;
 		int fd;
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
@@ -182,8 +225,7 @@ walk_dir(struct walk *w, int dfd, size_t len, unsigned depth)
 		}
 		w->path[len] = '/';
 		memcpy(w->path + len + 1, e->d_name, n + 1);
-		fd = open_as(w->peer, dirfd(d), e->d_name, 0);
-		if (fd < 0) {
+		if (open_entry(w->peer, dirfd(d), e->d_name, &fd, &st) != 0) {
 			/* Symbolic links are not followed, as clamd's default. */
 			if (errno != ELOOP) {
 				w->total++;
@@ -196,7 +238,7 @@ walk_dir(struct walk *w, int dfd, size_t len, unsigned depth)
 			}
 			continue;
 		}
-		visit(w, fd, len + 1 + n, depth, 0);
+		visit(w, fd, &st, len + 1 + n, depth, 0);
 	}
 	w->path[len] = '\0';
 	closedir(d);
@@ -206,6 +248,7 @@ void
 clamd_path_command(struct clamd_conn *c, enum clamdproto_cmd cmd, const uint8_t *path, size_t len)
 {
 	struct walk *w = ward_malloc(sizeof(*w));
+	struct stat st;
 	int fd;
 
 	if (w == NULL) {
@@ -231,15 +274,14 @@ clamd_path_command(struct clamd_conn *c, enum clamdproto_cmd cmd, const uint8_t 
 	/* clamd answers the path as given, less trailing slashes. */
 	while (len > 1 && w->path[len - 1] == '/')
 		w->path[--len] = '\0';
-	fd = open_as(w->peer, AT_FDCWD, w->path, 0);
-	if (fd < 0) {
+	if (open_entry(w->peer, AT_FDCWD, w->path, &fd, &st) != 0) {
 		if (errno == EACCES || errno == EPERM)
 			clamd_reply(c, w->path, len, "Access denied.", "ERROR");
 		else
 			reply_errno(w, w->path, len, errno);
 		goto out;
 	}
-	visit(w, fd, len, 0, 1);
+	visit(w, fd, &st, len, 0, 1);
 	if (w->found == 0 && w->errors != w->total)
 		clamd_reply(c, w->path, len, NULL, "OK");
 out:

@@ -95,6 +95,11 @@ def box():
     os.makedirs(os.path.join(files, "cleantree", "x"))
     w("cleantree/one", b"one\n")
     w("cleantree/x/two", b"two\n")
+    # Special files: never opened (a FIFO would block a reader).
+    os.mkfifo(os.path.join(files, "fifo"))
+    os.makedirs(os.path.join(files, "specials"))
+    os.mkfifo(os.path.join(files, "specials", "fifo"))
+    w("specials/ok.txt", b"ok\n")
     # Root's only: the owner may read it, nobody else.
     w("secret.com", EICAR, 0o600)
     os.makedirs(os.path.join(files, "closed"))
@@ -174,6 +179,11 @@ def test_socket_mode_and_commands(box):
     assert all(x.endswith(b" FOUND") for x in allm)
     assert ask(s, b"nSCAN /dev/null\n") == b"/dev/null: Not supported file type ERROR\n" \
         b"/dev/null: OK\n"
+    fifo = f("fifo").encode()
+    assert ask(s, b"nSCAN %s\n" % fifo) == b"%s: Not supported file type ERROR\n%s: OK\n" % (
+        fifo, fifo)
+    assert ask(s, b"nCONTSCAN %s\n" % f("specials").encode()) == \
+        b"%s: OK\n" % f("specials").encode()
     # Commands clamd takes only with a prefix, and the unknown.
     for bad in (b"INSTREAM\n", b"IDSESSION\n", b"VERSIONCOMMANDS\n", b"nFOO\n", b"FOO\n",
                 b"nping\n", b"nPING x\n", b"nSCAN\n", b"\n", b"nEND\n", b"nSELFCHECK\n"):
@@ -421,6 +431,7 @@ def test_answers_as_clamd(box, real_clamd):
             b"nPING x\n", b"nEND\n", b"nRELOAD\n",
             b"nSCAN %s\n" % f("none").encode(), b"nSCAN %s\n" % f("clean.txt").encode(),
             b"zSCAN %s\0" % f("eicar.com").encode(), b"nSCAN /dev/null\n",
+            b"nSCAN %s\n" % f("fifo").encode(), b"nCONTSCAN %s\n" % f("specials").encode(),
             b"nCONTSCAN %s\n" % f("cleantree").encode(),
             b"nCONTSCAN %s\n" % f("tree").encode(),
             stream(b"clean"), stream(EICAR, b"n"), stream(b""),
