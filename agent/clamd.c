@@ -227,49 +227,81 @@ scan_error_text(int r, const struct scanmsg_verdict *v)
 	}
 }
 
-int
-clamd_scan_fd(struct clamd_conn *c, int fd, const struct stat *st, const char *name, size_t namelen,
-	      int all)
+/* Answers one verdict (sr: scanpool's result) as clamd does; returns as
+ * clamd_scan_files sets result. */
+static int
+answer(struct clamd_conn *c, struct active *a, struct exceptions_applied *ap, int sr,
+       const struct scanmsg_verdict *v, const struct clamd_file *f, int all)
 {
-	struct scanmsg_verdict *v = ward_malloc(sizeof(*v));
-	struct active *a = worker_content_get();
-	struct exceptions_applied *ap = ward_malloc(sizeof(*ap));
 	/* Exceptions by path name a file the client named; a stream or a
 	 * passed descriptor has no path. */
-	const char *xpath = name[0] == '/' ? name : NULL;
+	const char *xpath = f->name[0] == '/' ? f->name : NULL;
 	unsigned i, shown = 0;
-	int r = -1, sr;
 
-	if (v == NULL || ap == NULL) {
-		clamd_reply(c, name, namelen, "Can't allocate memory", "ERROR");
-		goto out;
-	}
-	if (a == NULL) {
-		clamd_reply(c, name, namelen, "No content is active", "ERROR");
-		goto out;
-	}
-	slot_take(c->s);
-	sr = scanpool_scan(a, fd, st, xpath, v);
 	if (sr == 0 && v->result == SCANMSG_MATCH) {
 		for (i = 0; i < v->nrules && (all || shown == 0); i++) {
 			if (exceptions_hit(worker_exceptions(), worker_content_exceptions(a), xpath,
 					   v->rule[i], ap))
 				continue;
-			clamd_reply(c, name, namelen, v->rule[i], "FOUND");
+			clamd_reply(c, f->name, f->namelen, v->rule[i], "FOUND");
 			shown++;
 		}
-		r = shown > 0;
-	} else if (sr == 0 && v->result == SCANMSG_CLEAN) {
-		r = 0;
-	} else {
-		clamd_reply(c, name, namelen, scan_error_text(sr, v), "ERROR");
+		return shown > 0;
 	}
-	slot_give(c->s, r);
+	if (sr == 0 && v->result == SCANMSG_CLEAN)
+		return 0;
+	clamd_reply(c, f->name, f->namelen, scan_error_text(sr, v), "ERROR");
+	return -1;
+}
+
+void
+clamd_scan_files(struct clamd_conn *c, struct clamd_file *f, unsigned n, int all)
+{
+	struct scanmsg_verdict *v = ward_malloc(SCANPOOL_BATCH * sizeof(*v));
+	struct scanpool_file pf[SCANPOOL_BATCH];
+	struct active *a = worker_content_get();
+	struct exceptions_applied *ap = ward_malloc(sizeof(*ap));
+	unsigned i, found = 0;
+
+	for (i = 0; i < n; i++)
+		f[i].result = -1;
+	if (v == NULL || ap == NULL || a == NULL || n > SCANPOOL_BATCH) {
+		for (i = 0; i < n; i++)
+			clamd_reply(c, f[i].name, f[i].namelen,
+				    a == NULL ? "No content is active" : "Can't allocate memory",
+				    "ERROR");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const char *xpath = f[i].name[0] == '/' ? f[i].name : NULL;
+
+		pf[i] =
+		    (struct scanpool_file){.fd = f[i].fd, .st = f[i].st, .path = xpath, .v = &v[i]};
+	}
+	slot_take(c->s);
+	if (n == 1)
+		pf[0].result = scanpool_scan(a, pf[0].fd, pf[0].st, pf[0].path, pf[0].v);
+	else
+		scanpool_scan_batch(a, pf, n);
+	for (i = 0; i < n; i++) {
+		f[i].result = answer(c, a, ap, pf[i].result, &v[i], &f[i], all);
+		found += f[i].result > 0;
+	}
+	slot_give(c->s, (int)found);
 out:
 	worker_content_put(a);
 	ward_free(ap);
 	ward_free(v);
-	return r;
+}
+
+int
+clamd_scan_fd(struct clamd_conn *c, int fd, const struct stat *st, const char *name, size_t namelen,
+	      int all)
+{
+	struct clamd_file f = {.fd = fd, .st = st, .name = name, .namelen = namelen};
+
+	clamd_scan_files(c, &f, 1, all);
+	return f.result;
 }
 
 /* The descriptor fd (taken), named name: INSTREAM's memfd ("stream") or a

@@ -39,6 +39,20 @@ struct clamd_conn;
  */
 int clamd_scan_fd(struct clamd_conn *c, int fd, const struct stat *st, const char *name,
 		  size_t namelen, int all);
+/* One file of clamd_scan_files, and its result. */
+struct clamd_file {
+	int fd;
+	const struct stat *st;
+	const char *name; /* as answered; NUL-terminated */
+	size_t namelen;
+	int result; /* 1 found, 0 clean, -1 an error (each answered) */
+};
+/*
+ * Scans f[0..n) (n <= SCANPOOL_BATCH) with the requests to one scanner
+ * sent ahead of its verdicts, and answers each in order as clamd_scan_fd
+ * does.  In clamd.c.
+ */
+void clamd_scan_files(struct clamd_conn *c, struct clamd_file *f, unsigned n, int all);
 /* Appends an answer for the connection (its id in a session, its term). */
 void clamd_reply(struct clamd_conn *c, const char *path, size_t pathlen, const char *msg,
 		 const char *status);

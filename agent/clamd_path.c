@@ -25,6 +25,7 @@
  * found and not everything failed.
  */
 #include "agent/clamd_int.h"
+#include "agent/scanpool.h"
 #include "util/alloc.h"
 
 #include <dirent.h>
@@ -150,8 +151,42 @@ struct walk {
 	enum clamdproto_cmd cmd;
 	unsigned total, errors, found;
 	int stop; /* SCAN, ALLMATCHSCAN: the first file found ends it */
+	/* CONTSCAN, MULTISCAN: files held for one batch to a scanner (many
+	 * small files cost one wake-up each otherwise). */
+	struct {
+		int fd;
+		struct stat st;
+		char *path;
+		size_t len;
+	} held[SCANPOOL_BATCH];
+	unsigned nheld;
 	char path[PATH_MAX + 1];
 };
+
+/* Scans and answers the files held, in the order they were found. */
+static void
+flush_held(struct walk *w)
+{
+	struct clamd_file f[SCANPOOL_BATCH];
+	unsigned i, n = w->nheld;
+
+	for (i = 0; i < n; i++)
+		f[i] = (struct clamd_file){.fd = w->held[i].fd,
+					   .st = &w->held[i].st,
+					   .name = w->held[i].path,
+					   .namelen = w->held[i].len};
+	if (n > 0)
+		clamd_scan_files(w->c, f, n, 0);
+	for (i = 0; i < n; i++) {
+		if (f[i].result < 0)
+			w->errors++;
+		else if (f[i].result > 0)
+			w->found++;
+		close(w->held[i].fd);
+		ward_free(w->held[i].path);
+	}
+	w->nheld = 0;
+}
 
 /* "PATH: File path check failure: <why>. ERROR", as clamd answers a path
  * it cannot stat. */
@@ -187,6 +222,24 @@ visit(struct walk *w, int fd, const struct stat *st, size_t len, unsigned depth,
 		/* Devices, FIFOs, sockets: only the path given is answered. */
 		if (top)
 			clamd_reply(w->c, w->path, len, "Not supported file type", "ERROR");
+		return;
+	}
+	if (w->cmd == CLAMDPROTO_CONTSCAN || w->cmd == CLAMDPROTO_MULTISCAN) {
+		char *copy = ward_malloc(len + 1);
+
+		if (copy == NULL) {
+			clamd_reply(w->c, w->path, len, "Can't allocate memory", "ERROR");
+			w->errors++;
+			close(fd);
+			return;
+		}
+		memcpy(copy, w->path, len + 1);
+		w->held[w->nheld].fd = fd;
+		w->held[w->nheld].st = *st;
+		w->held[w->nheld].path = copy;
+		w->held[w->nheld].len = len;
+		if (++w->nheld == SCANPOOL_BATCH)
+			flush_held(w);
 		return;
 	}
 	r = clamd_scan_fd(w->c, fd, st, w->path, len, w->cmd == CLAMDPROTO_ALLMATCHSCAN);
@@ -282,6 +335,7 @@ clamd_path_command(struct clamd_conn *c, enum clamdproto_cmd cmd, const uint8_t 
 		goto out;
 	}
 	visit(w, fd, &st, len, 0, 1);
+	flush_held(w);
 	if (w->found == 0 && w->errors != w->total)
 		clamd_reply(c, w->path, len, NULL, "OK");
 out:

@@ -95,6 +95,10 @@ def box():
     os.makedirs(os.path.join(files, "cleantree", "x"))
     w("cleantree/one", b"one\n")
     w("cleantree/x/two", b"two\n")
+    # More files than one batch to a scanner.
+    os.makedirs(os.path.join(files, "many"))
+    for i in range(40):
+        w("many/f%02d" % i, EICAR if i in (5, 33) else b"clean %d\n" % i)
     # Special files: never opened (a FIFO would block a reader).
     os.mkfifo(os.path.join(files, "fifo"))
     os.makedirs(os.path.join(files, "specials"))
@@ -190,6 +194,16 @@ def test_socket_mode_and_commands(box):
         assert ask(s, bad) == b"UNKNOWN COMMAND\n", bad
     assert ask(s, b"z\0") == b"UNKNOWN COMMAND\0"
     assert ask(s, b"nDETSTATS\n") == b""
+
+
+def test_contscan_many(box):
+    for cmd in (b"CONTSCAN", b"MULTISCAN"):
+        out = ask(box.sock, b"n%s %s\n" % (cmd, box.f("many").encode()))
+        assert sorted(out.splitlines()) == [
+            b"%s: EICAR_Test_File FOUND" % box.f("many/f%02d" % i).encode() for i in (5, 33)], out
+    # SCAN stops at the first.
+    out = ask(box.sock, b"nSCAN %s\n" % box.f("many").encode())
+    assert len(out.splitlines()) == 1 and out.endswith(b": EICAR_Test_File FOUND\n"), out
 
 
 def test_instream(box):
