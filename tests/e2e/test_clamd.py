@@ -460,3 +460,62 @@ def test_answers_as_clamd(box, real_clamd):
         if r.startswith(b"zIDSESSION"):  # clamd may answer a session out of order
             want, got = sorted(want.split(b"\0")), sorted(got.split(b"\0"))
         assert got == want, (r[:60], got, want)
+
+
+def test_tcp_path_user_and_connection_bound(box):
+    """A second agent: TCP path commands opened as clamd.tcp_path_user, and
+    at most clamd.max_connections clients at once."""
+    ward = Ward(ward_path())
+    d = os.path.join(box.dir, "agent2")
+    os.makedirs(d)
+    tcp = free_port()
+    sock = os.path.join(box.dir, "clamd2.sock")
+    rel_pub = os.path.join(box.dir, "keys", "release.pub")
+    a = Agent(ward, d, [rel_pub], extra=[
+        "initial_content: %s" % os.path.join(box.dir, "v1.wbundle"),
+        "clamd:", "  enabled: yes", "  socket: %s" % sock, "  socket_mode: \"0600\"",
+        "  tcp_port: %d" % tcp, "  tcp_path_user: nobody", "  max_connections: 2",
+        "  read_timeout_s: %d" % READ_TIMEOUT_S])
+    a.start()
+    try:
+        a.wait_for(lambda st: st.get("mode") == "protecting", what="content active")
+        assert oct(os.stat(sock).st_mode & 0o777) == "0o600"
+        f = box.f
+        assert ask(None, b"nSCAN %s\n" % f("eicar.com").encode(), tcp=tcp) == \
+            b"%s: EICAR_Test_File FOUND\n" % f("eicar.com").encode()
+        assert ask(None, b"nSCAN %s\n" % f("secret.com").encode(), tcp=tcp) == \
+            b"%s: Access denied. ERROR\n" % f("secret.com").encode()
+        # (A client sees its answer's end before its thread is gone.)
+        time.sleep(0.5)
+        held = []
+        for _ in range(2):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sock)
+            held.append(s)
+        time.sleep(0.2)
+        for s in held:  # both taken: open, nothing to read yet
+            s.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                s.recv(10)
+        # The third is closed at once, unanswered ...
+        t0 = time.time()
+        try:
+            got = ask(sock, b"nPING\n")
+        except (ConnectionResetError, BrokenPipeError):
+            got = b""
+        assert got == b""
+        assert time.time() - t0 < 1.0
+        for s in held:
+            s.close()
+        # ... and served once the others are gone.
+        end = time.time() + 5
+        while True:
+            try:
+                if ask(sock, b"nPING\n") == b"PONG\n":
+                    break
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            assert time.time() < end, "the bound was not given back"
+            time.sleep(0.05)
+    finally:
+        a.stop()
