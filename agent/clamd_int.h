@@ -1,11 +1,13 @@
 /*
- * clamd_int: what agent/clamd.c (connections, commands) and
+ * clamd_int: what agent/clamd.c (connections, commands),
+ * agent/clamd_listen.c (the listeners) and
  * agent/clamd_path.c (files opened with the client's credentials, walked
  * by descriptor) share.  Not for other modules.
  */
 #ifndef WARD_AGENT_CLAMD_INT_H
 #define WARD_AGENT_CLAMD_INT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -24,8 +26,27 @@ struct clamd_peer {
 	unsigned ngroups;
 };
 
+/* The listeners' shared state (clamd_listen.c starts it). */
+struct clamd_srv {
+	const struct agent_config *cfg;
+	pthread_mutex_t lock;
+	pthread_cond_t slot; /* a scan slot freed */
+	unsigned conns, scans;
+	struct clamd_peer tcp_peer; /* whose files TCP path commands open */
+	uint64_t nconns, ncommands, nfound;
+	char sock_path[CONFIG_MAX_PATH + 32];
+};
+
 /* One connection's answer sink and scanning state. */
 struct clamd_conn;
+
+/*
+ * Serves the accepted connection fd (taken) from a thread of its own,
+ * its path commands opened as peer says; unless clamd.max_connections
+ * are served already (or no thread can be made): then fd is closed and
+ * -1 returned.  In clamd.c.
+ */
+int clamd_conn_start(struct clamd_srv *s, int fd, const struct clamd_peer *peer);
 
 /* Directory levels a path command walks below the path it was given:
  * clamd's MaxDirectoryRecursion default. */
