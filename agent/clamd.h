@@ -15,8 +15,9 @@
 
 #include "agent/config.h"
 
-/* The most supplementary groups a client's opens are done with (more are
- * left out: a file readable only through them is refused, never more). */
+/* The most supplementary groups a client's opens are done with: a client
+ * in more gets no path commands (leaving groups out could give access a
+ * group is denied). */
 #define CLAMD_MAX_GROUPS 64
 
 /*

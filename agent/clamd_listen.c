@@ -41,10 +41,12 @@ unix_peer(int fd, struct clamd_peer *p)
 		return;
 	p->uid = cr.uid;
 	p->gid = cr.gid;
-	/* More groups than CLAMD_MAX_GROUPS (ERANGE): none, so never more
-	 * access than the client has. */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p->groups, &gl) == 0)
-		p->ngroups = gl / sizeof(gid_t);
+	/* More groups than CLAMD_MAX_GROUPS (ERANGE): no path commands.  Fewer
+	 * groups would not always mean less access (a mode such as 0604
+	 * denies the group what it gives others). */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p->groups, &gl) != 0)
+		return;
+	p->ngroups = gl / sizeof(gid_t);
 	p->paths_ok = 1;
 }
 
@@ -214,8 +216,11 @@ tcp_user(struct clamd_srv *s)
 	}
 	s->tcp_peer.uid = pw->pw_uid;
 	s->tcp_peer.gid = pw->pw_gid;
-	if (getgrouplist(pw->pw_name, pw->pw_gid, s->tcp_peer.groups, &n) < 0)
-		n = 0; /* more than CLAMD_MAX_GROUPS: none (less access, never more) */
+	if (getgrouplist(pw->pw_name, pw->pw_gid, s->tcp_peer.groups, &n) < 0) {
+		worker_log("clamd.tcp_path_user: %s is in more than %d groups",
+			   s->cfg->clamd_tcp_path_user, CLAMD_MAX_GROUPS);
+		return -1;
+	}
 	s->tcp_peer.ngroups = (unsigned)n;
 	s->tcp_peer.paths_ok = 1;
 	return 0;
