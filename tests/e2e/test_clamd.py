@@ -376,7 +376,7 @@ def clamdscan():
     return p
 
 
-@pytest.mark.parametrize("mode", ["", "--stream", "--fdpass", "--multiscan"])
+@pytest.mark.parametrize("mode", ["", "--stream", "--fdpass", "--multiscan", "--allmatch"])
 def test_clamdscan(box, mode):
     conf = os.path.join(box.dir, "clamdscan.conf")
     with open(conf, "w") as fh:
@@ -388,6 +388,9 @@ def test_clamdscan(box, mode):
     assert p.returncode == 1, (p.returncode, out, p.stderr)
     assert "%s: EICAR_Test_File FOUND" % box.f("tree/sub/eicar.com") in out, out
     assert "%s: OK" % box.f("clean.txt") in out, out
+    # ALLMATCHSCAN: the file's hash signature as well as its rule.
+    assert ("%s: EICAR_Test_File_SHA256 FOUND" % box.f("tree/sub/eicar.com") in out) == \
+        (mode == "--allmatch"), out
     assert "a.txt" not in out or "a.txt: OK" in out, out
     p = subprocess.run(args + [box.f("cleantree")], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60)
