@@ -32,7 +32,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -287,6 +289,22 @@ clamd_scan_fd(struct clamd_conn *c, int fd, const struct stat *st, const char *n
 	return f.result;
 }
 
+int
+clamd_fs_refused(int fd)
+{
+	struct statfs fs;
+
+	if (fstatfs(fd, &fs) != 0)
+		return 1;
+	/* A FUSE file system is any user's to make: a read that never ends
+	 * there would run out a scanner's time bound, which counts as a
+	 * crash, and enough of those blame the content (scanpool.h).  procfs
+	 * and sysfs hold files that block or change as they are read; clamd
+	 * skips /proc too. */
+	return fs.f_type == FUSE_SUPER_MAGIC || fs.f_type == PROC_SUPER_MAGIC ||
+	       fs.f_type == SYSFS_MAGIC;
+}
+
 /* The descriptor fd (taken), named name: INSTREAM's memfd ("stream") or a
  * FILDES descriptor ("fd[N]"); "NAME: OK" when nothing is found. */
 static void
@@ -296,6 +314,8 @@ scan_one(struct clamd_conn *c, int fd, const char *name)
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		clamd_reply(c, name, strlen(name), "Not a regular file", "ERROR");
+	else if (clamd_fs_refused(fd))
+		clamd_reply(c, name, strlen(name), CLAMD_FS_REFUSED, "ERROR");
 	else if (clamd_scan_fd(c, fd, &st, name, strlen(name), 0) == 0)
 		clamd_reply(c, name, strlen(name), NULL, "OK");
 	close(fd);

@@ -74,6 +74,11 @@ struct clamd_file {
  * does.  In clamd.c.
  */
 void clamd_scan_files(struct clamd_conn *c, struct clamd_file *f, unsigned n, int all);
+/* 1 if the file open at fd is on a file system whose files are not
+ * scanned for clients (FUSE, procfs, sysfs), answered CLAMD_FS_REFUSED;
+ * 0 if it may be.  In clamd.c. */
+int clamd_fs_refused(int fd);
+#define CLAMD_FS_REFUSED "Not scanned on this file system"
 /* Appends an answer for the connection (its id in a session, its term). */
 void clamd_reply(struct clamd_conn *c, const char *path, size_t pathlen, const char *msg,
 		 const char *status);

@@ -211,6 +211,16 @@ visit(struct walk *w, int fd, const struct stat *st, size_t len, unsigned depth,
 	if (S_ISDIR(st->st_mode)) {
 		if (top)
 			w->total++; /* clamd counts the top directory as one answer */
+		if (clamd_fs_refused(fd)) {
+			/* /proc, /sys, a FUSE mount met on the way: skipped (clamd
+			 * skips /proc); named when it is what was asked for. */
+			if (top) {
+				w->errors++;
+				clamd_reply(w->c, w->path, len, CLAMD_FS_REFUSED, "ERROR");
+			}
+			close(fd);
+			return;
+		}
 		if (depth < CLAMD_MAX_DEPTH)
 			walk_dir(w, fd, len, depth + 1); /* takes fd */
 		else
@@ -222,6 +232,12 @@ visit(struct walk *w, int fd, const struct stat *st, size_t len, unsigned depth,
 		/* Devices, FIFOs, sockets: only the path given is answered. */
 		if (top)
 			clamd_reply(w->c, w->path, len, "Not supported file type", "ERROR");
+		return;
+	}
+	if (clamd_fs_refused(fd)) {
+		clamd_reply(w->c, w->path, len, CLAMD_FS_REFUSED, "ERROR");
+		w->errors++;
+		close(fd);
 		return;
 	}
 	if (w->cmd == CLAMDPROTO_CONTSCAN || w->cmd == CLAMDPROTO_MULTISCAN) {

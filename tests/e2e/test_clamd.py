@@ -188,6 +188,12 @@ def test_socket_mode_and_commands(box):
         fifo, fifo)
     assert ask(s, b"nCONTSCAN %s\n" % f("specials").encode()) == \
         b"%s: OK\n" % f("specials").encode()
+    # procfs and sysfs (and FUSE, any user's to make) are not scanned.
+    for p in (b"/proc/version", b"/proc/sys", b"/sys/kernel"):
+        assert ask(s, b"nSCAN %s\n" % p) == b"%s: Not scanned on this file system ERROR\n" % p
+    with open("/proc/version", "rb") as fh:
+        out = ask(s, (b"nFILDES\n", b"\0"), fds=[fh.fileno()])
+    assert out.startswith(b"fd[") and out.endswith(b"]: Not scanned on this file system ERROR\n")
     # Commands clamd takes only with a prefix, and the unknown.
     for bad in (b"INSTREAM\n", b"IDSESSION\n", b"VERSIONCOMMANDS\n", b"nFOO\n", b"FOO\n",
                 b"nping\n", b"nPING x\n", b"nSCAN\n", b"\n", b"nEND\n", b"nSELFCHECK\n"):
