@@ -221,14 +221,23 @@ answer(struct clamd_conn *c, struct active *a, struct exceptions_applied *ap, in
 	/* Exceptions by path name a file the client named; a stream or a
 	 * passed descriptor has no path. */
 	const char *xpath = f->name[0] == '/' ? f->name : NULL;
-	unsigned i, shown = 0;
+	unsigned i, shown = 0, stand[SCANMSG_MAX_HITS], n = 0;
+	char sha[65];
 
 	if (sr == 0 && v->result == SCANMSG_MATCH) {
-		for (i = 0; i < v->nrules && (all || shown == 0); i++) {
-			if (exceptions_hit(worker_exceptions(), worker_content_exceptions(a), xpath,
-					   v->rule[i], ap))
-				continue;
-			clamd_reply(c, f->name, f->namelen, v->rule[i], "FOUND");
+		for (i = 0; i < v->nrules && i < SCANMSG_MAX_HITS; i++)
+			if (!exceptions_hit(worker_exceptions(), worker_content_exceptions(a),
+					    xpath, v->rule[i], ap))
+				stand[n++] = i;
+		/* What stands, unless the file's bytes are excepted (as ward
+		 * agent scan decides). */
+		if (n > 0 &&
+		    exceptions_have_sha256(worker_exceptions(), worker_content_exceptions(a)) &&
+		    exceptions_by_hash(worker_exceptions(), worker_content_exceptions(a), f->fd,
+				       sha, ap))
+			n = 0;
+		for (i = 0; i < n && (all || shown == 0); i++) {
+			clamd_reply(c, f->name, f->namelen, v->rule[stand[i]], "FOUND");
 			shown++;
 		}
 		return shown > 0;

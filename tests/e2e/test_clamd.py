@@ -11,6 +11,7 @@ One agent serves the whole module (default content: EICAR is found as
 EICAR_Test_File); one clamd for the comparison.
 """
 
+import hashlib
 import os
 import shutil
 import socket
@@ -89,6 +90,7 @@ def box():
                                         os.chmod(os.path.join(files, name), mode))
     w("eicar.com", EICAR)
     w("clean.txt", b"nothing to see here\n")
+    w("eicar2.com", EICAR + b"\n")  # the rule's, not the hash signature's
     w("tree/a.txt", b"clean a\n")
     w("tree/sub/eicar.com", EICAR)
     w("tree/sub/b.txt", b"clean b\n")
@@ -472,8 +474,8 @@ def test_answers_as_clamd(box, real_clamd):
 
 
 def test_tcp_path_user_and_connection_bound(box):
-    """A second agent: TCP path commands opened as clamd.tcp_path_user, and
-    at most clamd.max_connections clients at once."""
+    """A second agent: TCP path commands opened as clamd.tcp_path_user, the
+    agent's exceptions, and at most clamd.max_connections clients at once."""
     ward = Ward(ward_path())
     d = os.path.join(box.dir, "agent2")
     os.makedirs(d)
@@ -484,14 +486,20 @@ def test_tcp_path_user_and_connection_bound(box):
         "initial_content: %s" % os.path.join(box.dir, "v1.wbundle"),
         "clamd:", "  enabled: yes", "  socket: %s" % sock, "  socket_mode: \"0600\"",
         "  tcp_port: %d" % tcp, "  tcp_path_user: nobody", "  max_connections: 2",
-        "  read_timeout_s: %d" % READ_TIMEOUT_S])
+        "  read_timeout_s: %d" % READ_TIMEOUT_S,
+        "exceptions: [\"sha256:%s\"]" % hashlib.sha256(EICAR).hexdigest()])
     a.start()
     try:
         a.wait_for(lambda st: st.get("mode") == "protecting", what="content active")
         assert oct(os.stat(sock).st_mode & 0o777) == "0o600"
         f = box.f
+        assert ask(None, b"nSCAN %s\n" % f("eicar2.com").encode(), tcp=tcp) == \
+            b"%s: EICAR_Test_File FOUND\n" % f("eicar2.com").encode()
+        # The agent's exceptions hold here too: these bytes are excepted.
         assert ask(None, b"nSCAN %s\n" % f("eicar.com").encode(), tcp=tcp) == \
-            b"%s: EICAR_Test_File FOUND\n" % f("eicar.com").encode()
+            b"%s: OK\n" % f("eicar.com").encode()
+        assert ask(None, stream(EICAR), tcp=tcp) == b"stream: OK\0"
+        assert ask(None, stream(EICAR + b"\n"), tcp=tcp) == b"stream: EICAR_Test_File FOUND\0"
         assert ask(None, b"nSCAN %s\n" % f("secret.com").encode(), tcp=tcp) == \
             b"%s: Access denied. ERROR\n" % f("secret.com").encode()
         # (A client sees its answer's end before its thread is gone.)
