@@ -96,6 +96,7 @@ check: deps
 bench: deps build
 	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward bench/scan
 	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward WARDD_BIN=$(CURDIR)/$(BUILD)/agent/wardd bench/agent
+	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward WARDD_BIN=$(CURDIR)/$(BUILD)/agent/wardd bench/clamd
 
 demo: deps
 	$(MAKE) --no-print-directory build

@@ -87,6 +87,19 @@ static const struct conf_key keys[] = {
     SCALAR("server.user", CONF_NAME, server_user, 0, 0),
     CHOICE("server.exceptions", server_exceptions, srvexc_words),
     LIST("exceptions", CONF_GLOBS, exceptions, nexceptions),
+    SCALAR("clamd.enabled", CONF_BOOL, clamd_enabled, 0, 0),
+    SCALAR("clamd.socket", CONF_PATH, clamd_socket, 0, 0),
+    SCALAR("clamd.socket_owner", CONF_NAME, clamd_socket_owner, 0, 0),
+    SCALAR("clamd.socket_group", CONF_NAME, clamd_socket_group, 0, 0),
+    SCALAR("clamd.socket_mode", CONF_NAME, clamd_socket_mode, 0, 0),
+    SCALAR("clamd.tcp_address", CONF_NAME, clamd_tcp_address, 0, 0),
+    SCALAR("clamd.tcp_port", CONF_UINT, clamd_tcp_port, 0, 65535),
+    SCALAR("clamd.tcp_path_user", CONF_NAME, clamd_tcp_path_user, 0, 0),
+    /* Held in memory per connection: at most 4 GiB - 1, what clamd takes. */
+    SCALAR("clamd.stream_max_length", CONF_SIZE, clamd_stream_max_length, 1, (1ull << 32) - 1),
+    SCALAR("clamd.max_connections", CONF_UINT, clamd_max_connections, 1, 4096),
+    SCALAR("clamd.max_threads", CONF_UINT, clamd_max_threads, 1, 1024),
+    SCALAR("clamd.read_timeout_s", CONF_UINT, clamd_read_timeout_s, 1, 3600),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -298,6 +311,14 @@ config_defaults(struct agent_config *c)
 	c->onaccess_threads = 2;
 	c->journal_fsync = JOURNAL_FSYNC_INTERVAL;
 	c->server_exceptions = CONFIG_SRVEXC_SHA256;
+	/* Not in run_dir, which only root may enter: clients are users. */
+	snprintf(c->clamd_socket, sizeof(c->clamd_socket), "/run/ward-clamd/clamd.sock");
+	snprintf(c->clamd_socket_mode, sizeof(c->clamd_socket_mode), "0666");
+	snprintf(c->clamd_tcp_address, sizeof(c->clamd_tcp_address), "127.0.0.1");
+	c->clamd_stream_max_length = 25ull << 20;
+	c->clamd_max_connections = 128;
+	c->clamd_max_threads = 16;
+	c->clamd_read_timeout_s = 120;
 }
 
 /* Each of exceptions: its text form, and no two the same. */
@@ -420,6 +441,13 @@ check_rules(const char *path, const struct agent_config *c, struct ward_diag *d)
 				"outputs.syslog_socket: path too long for a socket");
 	if (c->server_url[0] != '\0' && strncmp(c->server_url, "https://", 8) != 0)
 		return diag_set(d, WARD_EINVAL, path, 0, 0, "server.url must be https://HOST:PORT");
+	if (strspn(c->clamd_socket_mode, "01234567") != strlen(c->clamd_socket_mode) ||
+	    strlen(c->clamd_socket_mode) == 0 || strtoul(c->clamd_socket_mode, NULL, 8) > 0777)
+		return diag_set(d, WARD_EINVAL, path, 0, 0,
+				"clamd.socket_mode must be an octal mode such as 0660");
+	if (strlen(c->clamd_socket) >= 100)
+		return diag_set(d, WARD_EINVAL, path, 0, 0,
+				"clamd.socket: path too long for a socket");
 	if (c->ntrusted == 0)
 		return diag_set(d, WARD_EINVAL, path, 0, 0,
 				"trusted_keys is required: the public keys whose signatures "

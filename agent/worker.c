@@ -15,6 +15,7 @@
  */
 #include "agent/worker.h"
 #include "agent/worker_content.h"
+#include "agent/clamd.h"
 #include "agent/control.h"
 #include "agent/exceptions.h"
 #include "util/log.h"
@@ -969,6 +970,10 @@ worker_main(const struct agent_config *c, const char *config_path, struct ipc *h
 	sensor_set_start(&W.sensors, c, W.safe);
 	if (control_start(c) != 0)
 		return WORKER_EXIT_CONFIG;
+	/* The clamd socket is a service beside protection: if it cannot
+	 * listen, the agent runs on without it (said in the log). */
+	if (c->clamd_enabled)
+		(void)clamd_start(c);
 	if (!W.st.current.present && !W.safe && c->initial_content[0] != '\0') {
 		json_t *r = control_apply(c->initial_content);
 
@@ -987,6 +992,7 @@ worker_main(const struct agent_config *c, const char *config_path, struct ipc *h
 	reload_serve(sfd, cfg, reconfigure);
 	logmsg("stopping");
 	control_stop();
+	clamd_stop();
 	sensor_set_stop(&W.sensors);
 	emit(event_new(EVENT_KIND_EVENT, "process", "end", "agent-stopped", "success"));
 	outputs_stop();

@@ -246,6 +246,11 @@
  * a million times WARD_MAX_ELF_NAME. */
 #define WARD_MAX_ELF_NAME_SCAN (256u * 1024 * 1024)
 
+/* clamd-compatible socket (agent/clamd.c, lib/proto/clamdproto.c). */
+/* Bytes of one clamd command with its prefix and terminator: a path of
+ * PATH_MAX bytes and the longest command name fit. */
+#define WARD_MAX_CLAMD_COMMAND (4096 + 32)
+
 /* ClamAV signature databases (lib/clamav/clamdb.h). */
 /* Bytes of one database file or .cvd container read: the largest official
  * one (main.cvd) is under 200 MiB. */

@@ -368,6 +368,55 @@ test_check(void **state)
 	assert_int_equal(config_check(&c, &d), 0);
 }
 
+/* The clamd block: off by default with clamd's defaults, every key read,
+ * and the mode, port and size checked. */
+static void
+test_clamd(void **state)
+{
+	struct agent_config c;
+	struct ward_diag d;
+
+	(void)state;
+	assert_int_equal(load("trusted_keys: [/a]\n", &c, &d), 0);
+	assert_int_equal(c.clamd_enabled, 0);
+	assert_string_equal(c.clamd_socket, "/run/ward-clamd/clamd.sock");
+	assert_string_equal(c.clamd_socket_mode, "0666");
+	assert_string_equal(c.clamd_tcp_address, "127.0.0.1");
+	assert_int_equal(c.clamd_tcp_port, 0);
+	assert_string_equal(c.clamd_tcp_path_user, "");
+	assert_int_equal(c.clamd_stream_max_length, 25u << 20);
+	assert_int_equal(c.clamd_read_timeout_s, 120);
+	assert_int_equal(
+	    load("trusted_keys: [/a]\nclamd:\n  enabled: yes\n  socket: /s/c.sock\n"
+		 "  socket_owner: root\n  socket_group: mail\n  socket_mode: \"0660\"\n"
+		 "  tcp_address: ::1\n  tcp_port: 3310\n  tcp_path_user: amavis\n"
+		 "  stream_max_length: 100M\n  max_connections: 10\n"
+		 "  max_threads: 4\n  read_timeout_s: 5\n",
+		 &c, &d),
+	    0);
+	assert_int_equal(c.clamd_enabled, 1);
+	assert_string_equal(c.clamd_socket, "/s/c.sock");
+	assert_string_equal(c.clamd_socket_group, "mail");
+	assert_string_equal(c.clamd_socket_mode, "0660");
+	assert_string_equal(c.clamd_tcp_address, "::1");
+	assert_int_equal(c.clamd_tcp_port, 3310);
+	assert_string_equal(c.clamd_tcp_path_user, "amavis");
+	assert_int_equal(c.clamd_stream_max_length, 100u << 20);
+	assert_int_equal(c.clamd_max_connections, 10);
+	assert_int_equal(c.clamd_max_threads, 4);
+	assert_int_equal(c.clamd_read_timeout_s, 5);
+	diag_clear(&d);
+	assert_int_not_equal(load("trusted_keys: [/a]\nclamd:\n  socket_mode: \"0968\"\n", &c, &d),
+			     0);
+	assert_non_null(strstr(d.msg, "clamd.socket_mode"));
+	assert_int_not_equal(load("trusted_keys: [/a]\nclamd:\n  socket_mode: \"01777\"\n", &c, &d),
+			     0);
+	assert_int_not_equal(load("trusted_keys: [/a]\nclamd:\n  tcp_port: 65536\n", &c, &d), 0);
+	assert_int_not_equal(load("trusted_keys: [/a]\nclamd:\n  stream_max_length: 5G\n", &c, &d),
+			     0);
+	assert_int_not_equal(load("trusted_keys: [/a]\nclamd:\n  max_threads: 0\n", &c, &d), 0);
+}
+
 int
 main(void)
 {
@@ -380,6 +429,7 @@ main(void)
 	    cmocka_unit_test(test_check_keys),
 	    cmocka_unit_test(test_exceptions),
 	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_clamd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -261,6 +261,11 @@ static const struct {
     N("onaccess.cache_entries", onaccess_cache_entries, 1024, 1u << 24),
     N("onaccess.threads", onaccess_threads, 1, 64),
     N("server.batch_max", server_batch_max, 1, 100000),
+    N("clamd.tcp_port", clamd_tcp_port, 0, 65535),
+    N("clamd.stream_max_length", clamd_stream_max_length, 1, (1ull << 32) - 1),
+    N("clamd.max_connections", clamd_max_connections, 1, 4096),
+    N("clamd.max_threads", clamd_max_threads, 1, 1024),
+    N("clamd.read_timeout_s", clamd_read_timeout_s, 1, 3600),
 #undef N
 };
 
