@@ -277,3 +277,44 @@ def test_cvd_signed_and_tampered(ward, tmp_path):
     r = subprocess.run([exe, "--no-summary", "-d", str(bad), CLAM_EXE],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     assert r.returncode == 2
+
+
+def test_agent_reports_clamav_names(ward, corpus):
+    """Imported ClamAV signatures as an agent's signed content: the agent's
+    scanners report the ClamAV names, as its clamd socket shows them
+    (clamd's own answer for the same database would be the same)."""
+    from agentlib import Agent, Keys
+    from test_clamd import ask, stream
+
+    if os.geteuid() != 0:
+        pytest.fail("the agent test runs as root (make check runs it so)", pytrace=False)
+    files, db, _ = corpus
+    work = os.path.join("/tmp", "ward-clamdb-agent-%d" % os.getpid())
+    os.makedirs(work)
+    os.chmod(work, 0o755)
+    a = None
+    try:
+        src, bundle = os.path.join(work, "src"), os.path.join(work, "c.wbundle")
+        assert ward.run("content", "import-clamav", db, "-o", src).returncode == 0
+        assert ward.run("content", "build", src, "-o", bundle).returncode == 0
+        rel = Keys(ward, os.path.join(work, "keys")).make("release")
+        assert ward.run("content", "sign", bundle, "--key", rel[0]).returncode == 0
+        sock = os.path.join(work, "clamd.sock")
+        os.makedirs(os.path.join(work, "agent"))
+        a = Agent(ward, os.path.join(work, "agent"), [rel[1]], extra=[
+            "initial_content: %s" % bundle, "clamd:", "  enabled: yes",
+            "  socket: %s" % sock])
+        a.start()
+        a.wait_for(lambda st: st.get("mode") == "protecting", what="content active")
+        # one answer per stream, as clamd's: one of the ClamAV names
+        # that clamscan finds in the same bytes
+        for path in (files["eicar"], files["text"]):
+            answer = ask(sock, stream(open(path, "rb").read()))
+            assert answer.startswith(b"stream: ") and answer.endswith(b" FOUND\0"), answer
+            name = answer[len(b"stream: "):-len(b" FOUND\0")].decode()
+            assert (os.path.normpath(path), name) in clamscan(db, [path]), name
+        assert ask(sock, stream(b"12345 67890\n")) == b"stream: OK\0"
+    finally:
+        if a is not None:
+            a.stop()
+        shutil.rmtree(work, ignore_errors=True)
