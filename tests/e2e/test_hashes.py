@@ -61,12 +61,13 @@ def test_hash_signatures(ward, tmp_path, files):
         # a signature of nothing in the tree
         "sha256:%s:%d:Absent" % (hashlib.sha256(b"absent").hexdigest(), 6),
         "md5:%s:0:Empty_File" % hashlib.md5(b"").hexdigest(),
+        "SHA1:%s:*:Sha1_A" % hashlib.sha1(a).hexdigest().upper(),
     ]) + "\n")
     p = ward.scan("--hashes", hashes, d)
     assert p.returncode == 1, p.stderr
     j = lambda n: os.path.join(d, n)  # noqa: E731
     assert found(p.stdout) == {(j("a.bin"), "Sha_A"), (j("b.bin"), "Md5_B"), (j("c.bin"), "Sm3_C"),
-                               (j("empty.bin"), "Empty_File")}
+                               (j("empty.bin"), "Empty_File"), (j("a.bin"), "Sha1_A")}
 
 
 def test_hashes_and_rules_together(ward, tmp_path, files):
@@ -92,7 +93,8 @@ def test_hash_file_without_match_exits_0(ward, tmp_path, files):
 
 
 BAD_LINES = [
-    "sha1:%s:10:Unknown_Algorithm" % hashlib.sha1(b"x").hexdigest(),
+    "sha512:%s:10:Unknown_Algorithm" % hashlib.sha512(b"x").hexdigest(),
+    "sha1:%s:10:Sha1_Wrong_Length" % hashlib.sha256(b"x").hexdigest(),
     "sha256:%s:10:Short_Hex" % hashlib.sha256(b"x").hexdigest()[:-2],
     "sha256:%s:10:Not_Hex" % ("zz" * 32),
     "md5:%s:ten:Bad_Size" % hashlib.md5(b"x").hexdigest(),
