@@ -472,7 +472,9 @@ walk_archive(struct walk *w, int fd, uint64_t size, unsigned depth)
 		e = archive_read_next_header(a, &ent);
 		if (e == ARCHIVE_EOF || w->halt)
 			break;
-		if (e < ARCHIVE_WARN) {
+		/* ARCHIVE_RETRY (a tar header whose checksum fails) is damage too:
+		 * the container ends there rather than guess where it goes on. */
+		if (e != ARCHIVE_OK && e != ARCHIVE_WARN) {
 			if (!lv.halted_here && !first)
 				note(w, archive_errno(a) == ENOMEM ? CONTAINER_MEMORY
 								   : CONTAINER_DAMAGED,
