@@ -189,6 +189,7 @@ scan_local(const struct scan_cfg *cfg)
 	ro.max_filesize = cfg->max_filesize;
 	ro.archives = cfg->archives;
 	ro.limits = &cfg->limits;
+	ro.locale = cfg->locale;
 	ro.stop = cfg->stop;
 	lc.o = &o;
 	if ((status = scanrun_new(&ro, &o, &lc.run)) != 0)
@@ -466,6 +467,9 @@ cmd_scan(int argc, char **argv)
 
 	cfg.l = &l;
 	cfg.fv = fv;
+	/* Made now: the sandboxed scanner cannot read the locale's files. */
+	if (cfg.archives)
+		cfg.locale = container_locale();
 	cfg.rules_skipped = ro.skip_unsupported ? (long long)l.nskipped : -1;
 	cfg.progress = !cfg.quiet && isatty(STDERR_FILENO);
 	cfg.threads = (unsigned)threads;
@@ -483,6 +487,8 @@ cmd_scan(int argc, char **argv)
 	else
 		status = scan_local(&cfg);
 out:
+	if (cfg.locale != (locale_t)0)
+		freelocale(cfg.locale);
 	filevars_free(fv);
 	/* The process ends after the scan: the kernel takes the rule set back
 	 * at once, where freeing its hundreds of thousands of pieces took a

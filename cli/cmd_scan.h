@@ -30,6 +30,7 @@ struct scan_cfg {
 	int archives;			 /* look inside containers (default; --no-archive) */
 	struct container_limits limits;	 /* theirs (--max-scansize, ...) */
 	int alert_exceeds, alert_encrypted; /* --alert-exceeds-max, --alert-encrypted */
+	locale_t locale;		    /* member names' (container_locale), or 0 */
 	const char *const *excludes;
 	size_t nexcludes;
 	const char *const *paths;

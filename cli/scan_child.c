@@ -265,6 +265,7 @@ scanchild_main(const struct scanchild_args *a)
 	ro.max_filesize = cfg->max_filesize;
 	ro.archives = cfg->archives;
 	ro.limits = &cfg->limits;
+	ro.locale = cfg->locale;
 	ro.stop = cfg->stop;
 	ro.done = acks_add;
 	ro.idle = acks_flush;

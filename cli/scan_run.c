@@ -179,6 +179,7 @@ scan_one(struct scanrun *r, unsigned w, struct scanrun_item *it, struct out_file
 	}
 	co.limits = r->opts.limits;
 	co.archives = r->opts.archives;
+	co.locale = r->opts.locale;
 	co.name = it->path;
 	co.report = member_report;
 	co.note = member_note;

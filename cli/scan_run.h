@@ -43,6 +43,7 @@ struct scanrun_opts {
 	uint64_t max_filesize;	     /* 0: no limit */
 	int archives;		     /* look inside containers (scan/container.h) */
 	const struct container_limits *limits; /* borrowed; when archives */
+	locale_t locale;		       /* for member names, or 0 */
 	volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM (or told) */
 	/*
 	 * Called in the worker once the item is reported (what output.c

@@ -374,8 +374,12 @@ extract(struct walk *w, struct level *lv, struct archive *a, int memfd, uint64_t
 			note(w, CONTAINER_TOTAL, format_word(a));
 			return X_ENDED;
 		}
+		/* A file that holds a bomb is one: the walk ends, as for the
+		 * total (a 42.zip would otherwise spend the total a leaf at a
+		 * time). */
 		if (lv->out > WARD_CONTAINER_RATIO_FLOOR && lim->ratio > 0 &&
 		    lv->out / lim->ratio > lv->read) {
+			w->halt = 1;
 			note(w, CONTAINER_RATIO, format_word(a));
 			return X_ENDED;
 		}
@@ -496,9 +500,11 @@ walk_archive(struct walk *w, int fd, uint64_t size, unsigned depth)
 				    sizeof(sname));
 			name = sname;
 		} else {
-			name = archive_entry_pathname(ent);
+			/* The UTF-8 form first: in the C locale, a name outside
+			 * ASCII has no other (the bytes are shown escaped). */
+			name = archive_entry_pathname_utf8(ent);
 			if (name == NULL)
-				name = archive_entry_pathname_utf8(ent);
+				name = archive_entry_pathname(ent);
 			if (name == NULL)
 				name = "?";
 		}
@@ -570,12 +576,21 @@ walk_file(struct walk *w, int fd, uint64_t size, unsigned depth)
 	return walk_archive(w, fd, size, depth);
 }
 
+locale_t
+container_locale(void)
+{
+	locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+
+	return l != (locale_t)0 ? l : newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
+}
+
 int
 container_scan_fd(const struct matcher *m, struct matcher_scratch *s, int fd, uint64_t size,
 		  const struct container_opts *o)
 {
 	struct walk w;
 	struct container_limits lim;
+	locale_t old = (locale_t)0;
 	unsigned i;
 	int r;
 
@@ -595,7 +610,11 @@ container_scan_fd(const struct matcher *m, struct matcher_scratch *s, int fd, ui
 	w.deadline = clock_mono() + (double)lim.time_ms / 1000.0;
 	if (o->archives && (w.xbuf = ward_malloc(WARD_CONTAINER_READ_BLOCK)) == NULL)
 		return WARD_ENOMEM;
+	if (o->archives && o->locale != (locale_t)0)
+		old = uselocale(o->locale);
 	r = walk_file(&w, fd, size, 0);
+	if (old != (locale_t)0)
+		uselocale(old);
 	if (r == 0 && w.canceled)
 		r = WARD_EINTR;
 	while (w.n > 0)

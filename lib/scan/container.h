@@ -20,6 +20,7 @@
 #ifndef WARD_SCAN_CONTAINER_H
 #define WARD_SCAN_CONTAINER_H
 
+#include <locale.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -30,7 +31,7 @@ enum container_note {
 	CONTAINER_TOTAL,     /* bytes extracted from the file on disk: walk ends */
 	CONTAINER_MEMBER,    /* one member larger than allowed: member not scanned */
 	CONTAINER_FILES,     /* members of the file on disk: walk ends */
-	CONTAINER_RATIO,     /* extracted / read of one container: that container ends */
+	CONTAINER_RATIO,     /* extracted / read of one container: walk ends */
 	CONTAINER_DEPTH,     /* a container deeper than allowed: not opened */
 	CONTAINER_TIME,	     /* time for the file on disk: walk ends */
 	CONTAINER_MEMORY,    /* the decompressor could not have its memory: container ends */
@@ -95,7 +96,17 @@ struct container_opts {
 	container_member_fn member;
 	void *arg;
 	const volatile sig_atomic_t *cancel; /* may be NULL */
+	/* The locale the walk's thread uses while libarchive decodes member
+	 * names (uselocale), or (locale_t)0 for the thread's own: a UTF-8 one
+	 * (container_locale) keeps names outside ASCII, which the C locale
+	 * cannot hold. */
+	locale_t locale;
 };
+
+/* A UTF-8 LC_CTYPE locale for container_opts.locale, or (locale_t)0 when
+ * the system has none; made before a sandbox forbids reading its files.
+ * Lives until freelocale (a program keeps it to its end). */
+locale_t container_locale(void);
 
 /*
  * Scans the open file fd of size bytes with m and s, then its members.
