@@ -398,20 +398,20 @@ cmd_scan(int argc, char **argv)
 			static const char *const nm[] = {"max-files", "max-ratio", "max-depth",
 							 "max-scantime"};
 
-			if (*optarg == '\0' || *optarg == '-' || *end != '\0' ||
+			if (*optarg == '\0' || *optarg == '-' || *end != '\0' || v > UINT32_MAX ||
 			    (opt == 0x104 && v > WARD_CONTAINER_MAX_DEPTH)) {
 				fprintf(stderr, "ward: --%s: bad number '%s'\n", nm[opt - 0x102],
 					optarg);
 				goto out;
 			}
 			if (opt == 0x102)
-				cfg.limits.files = v;
+				cfg.limits.files = (unsigned)v;
 			else if (opt == 0x103)
-				cfg.limits.ratio = v;
+				cfg.limits.ratio = (unsigned)v;
 			else if (opt == 0x104)
-				cfg.limits.depth = (uint32_t)v;
+				cfg.limits.depth = (unsigned)v;
 			else
-				cfg.limits.time_ms = v;
+				cfg.limits.time_ms = (unsigned)v;
 			break;
 		}
 		case 0x106:

@@ -52,11 +52,12 @@ const char *container_note_heuristic(enum container_note n, const char *format);
 struct container_limits {
 	uint64_t total;	  /* bytes extracted per file on disk */
 	uint64_t member;  /* bytes of one member */
-	uint64_t files;	  /* members per file on disk */
-	uint64_t ratio;	  /* extracted / read per container (past WARD_CONTAINER_RATIO_FLOOR) */
-	uint32_t depth;	  /* nesting: members of depth > depth are not opened (<=
+	unsigned files;	  /* members per file on disk */
+	unsigned ratio;	  /* extracted / read per container (past WARD_CONTAINER_RATIO_FLOOR;
+			   * 0: none) */
+	unsigned depth;	  /* nesting: containers at depth >= depth are not opened (<=
 			   * WARD_CONTAINER_MAX_DEPTH) */
-	uint64_t time_ms; /* per file on disk */
+	unsigned time_ms; /* per file on disk */
 };
 
 /* `ward scan`'s defaults and the agent's (lib/util/limits.h). */

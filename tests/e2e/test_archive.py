@@ -16,6 +16,7 @@ import lzma
 import os
 import struct
 import tarfile
+import time
 import zipfile
 import zlib
 
@@ -351,3 +352,37 @@ def test_help_and_docs_name_the_flags(ward):
                  "--max-ratio", "--max-depth", "--max-scantime", "--alert-exceeds-max",
                  "--alert-encrypted"]:
         assert flag in h and flag in docs, flag
+
+
+def test_agent_blocks_and_reports_a_zip_with_a_matching_member(ward, tmp_path):
+    """The agent's scanners walk archives too: a zip whose member is EICAR
+    is reported on write and its open denied in a block_open directory,
+    under the rule's name; a bomb there ends at a limit and is let
+    through (availability fails open), as a clean zip is."""
+    from agentlib import onaccess_box, wait_events
+    from conftest import EICAR
+
+    with onaccess_box(ward, tmp_path, "archive on-access") as box:
+        guarded = os.path.join(box.mnt, "uploads")
+        os.makedirs(guarded)
+        a = box.agent(extra=["  block_open: [%s]" % guarded])
+        bad = write(os.path.join(guarded, "invoice.zip"),
+                    zip_bytes_m([("docs/eicar.com", EICAR)], zipfile.ZIP_DEFLATED))
+        clean = write(os.path.join(guarded, "clean.zip"),
+                      zip_bytes_m([("a.txt", b"hello" * 100)], zipfile.ZIP_DEFLATED))
+        boom = write(os.path.join(guarded, "boom.zip"), bomb(levels=2, width=4, leaf_mib=8))
+        ev = [e for e in wait_events(a, "file-written-detected")
+              if e["file"]["path"] == bad]
+        assert ev and ev[0]["rule"]["name"].startswith("EICAR_Test_File"), ev
+        with pytest.raises(PermissionError):
+            open(bad, "rb").read()
+        assert open(clean, "rb").read(2) == b"PK"
+        assert open(boom, "rb").read(2) == b"PK"
+        denied = wait_events(a, "file-open-denied")
+        assert [e["file"]["path"] for e in denied] == [bad]
+        assert denied[0]["rule"]["name"].startswith("EICAR_Test_File")
+        # the bomb's limit is in the agent's log, not a block
+        end = time.time() + 10
+        while "archive limit ratio" not in a.read_log() and time.time() < end:
+            time.sleep(0.05)
+        assert "archive limit ratio" in a.read_log(), a.read_log()
