@@ -137,7 +137,7 @@ struct walk {
 	char *names[WARD_CONTAINER_MAX_DEPTH + 1];
 	unsigned n;
 	int memfd[WARD_CONTAINER_MAX_DEPTH + 1]; /* the members of depth i; -1: none yet */
-	uint8_t *xbuf;				 /* one block extracted */
+	uint64_t memsize[WARD_CONTAINER_MAX_DEPTH + 1]; /* its size */
 	uint64_t total, files;
 	double deadline;
 	int halt;     /* a walk-wide limit or the cancel flag: unwind */
@@ -336,39 +336,62 @@ enum xres {
 	X_ENDED,   /* the container ends here (ratio, damaged, memory, halt) */
 };
 
+/* Cuts memory file i of w to len bytes when it is longer (what the last
+ * member left past it must not be read as this one's): 0 or WARD_EIO. */
+static int
+cut(struct walk *w, unsigned i, uint64_t len)
+{
+	if (w->memsize[i] <= len)
+		return 0;
+	if (ftruncate(w->memfd[i], (off_t)len) != 0)
+		return WARD_EIO;
+	w->memsize[i] = len;
+	return 0;
+}
+
 /*
- * Extracts the current entry of a into memfd (its bytes counted), its
- * length in *len.  depth: the member's.  Returns an xres, or a negative
- * WARD_E* when the memory file cannot be written.
+ * Extracts the current entry of a into memory file i of w (its bytes
+ * counted), its length in *len.  The blocks are libarchive's own (no
+ * copy); the memory file is reused from member to member, its pages
+ * overwritten rather than freed and faulted in again, and cut to the
+ * member's length at its end.  A hole of a sparse member is counted as
+ * extracted bytes (it is scanned as zeros).  Returns an xres, or a
+ * negative WARD_E* when the memory file cannot be written.
  */
 static int
-extract(struct walk *w, struct level *lv, struct archive *a, int memfd, uint64_t *len)
+extract(struct walk *w, struct level *lv, struct archive *a, unsigned i, uint64_t *len)
 {
 	const struct container_limits *lim = w->lim;
-	int skipping = 0;
+	int skipping = 0, e;
 
 	*len = 0;
-	if (ftruncate(memfd, 0) != 0)
-		return WARD_EIO;
 	for (;;) {
-		la_ssize_t k = archive_read_data(a, w->xbuf, WARD_CONTAINER_READ_BLOCK);
+		const void *buf = NULL;
+		size_t k = 0;
+		la_int64_t off = (la_int64_t)*len;
+		uint64_t grow;
 
-		if (k == 0)
+		e = archive_read_data_block(a, &buf, &k, &off);
+		if (buf == NULL)
+			k = 0;
+		if (e == ARCHIVE_EOF)
 			break;
-		if (k == ARCHIVE_WARN) {
+		if (e == ARCHIVE_WARN) {
 			if (must_stop(w))
 				return X_ENDED;
-			continue;
-		}
-		if (k < 0) {
+		} else if (e != ARCHIVE_OK) {
 			if (lv->halted_here || w->halt)
 				return X_ENDED;
 			note(w, archive_errno(a) == ENOMEM ? CONTAINER_MEMORY : CONTAINER_DAMAGED,
 			     format_word(a));
-			return k == ARCHIVE_FAILED && archive_errno(a) != ENOMEM ? X_FAILED : X_ENDED;
+			return e == ARCHIVE_FAILED && archive_errno(a) != ENOMEM ? X_FAILED : X_ENDED;
 		}
-		w->total += (uint64_t)k;
-		lv->out += (uint64_t)k;
+		if (off < 0 || (uint64_t)off > UINT64_MAX / 2 || k > UINT64_MAX / 4)
+			off = (la_int64_t)*len; /* nonsense from a format: kept in order */
+		grow = (uint64_t)off + k > *len ? (uint64_t)off + k - *len : 0;
+		/* Counted: the bytes given, and a hole before them. */
+		w->total += k + ((uint64_t)off > *len ? (uint64_t)off - *len : 0);
+		lv->out += k;
 		if (w->total > lim->total) {
 			w->halt = 1;
 			note(w, CONTAINER_TOTAL, format_word(a));
@@ -383,18 +406,25 @@ extract(struct walk *w, struct level *lv, struct archive *a, int memfd, uint64_t
 			note(w, CONTAINER_RATIO, format_word(a));
 			return X_ENDED;
 		}
-		if (!skipping && *len + (uint64_t)k > lim->member) {
+		if (!skipping && *len + grow > lim->member) {
 			note(w, CONTAINER_MEMBER, format_word(a));
 			skipping = 1;
 		}
-		if (!skipping) {
-			if (write_at(memfd, w->xbuf, (size_t)k, *len) != 0)
+		if (!skipping && k > 0) {
+			/* A hole must read as zeros, not as the last member. */
+			if ((uint64_t)off > *len && (e = cut(w, i, *len)) != 0)
+				return e;
+			if (write_at(w->memfd[i], buf, k, (uint64_t)off) != 0)
 				return WARD_EIO;
-			*len += (uint64_t)k;
+			*len += grow;
+			if (*len > w->memsize[i])
+				w->memsize[i] = *len;
 		}
 		if (must_stop(w))
 			return X_ENDED;
 	}
+	if (!skipping && (e = cut(w, i, *len)) != 0)
+		return e;
 	return skipping ? X_SKIPPED : X_DONE;
 }
 
@@ -525,7 +555,7 @@ walk_archive(struct walk *w, int fd, uint64_t size, unsigned depth)
 			pop(w);
 			break;
 		}
-		e = extract(w, &lv, a, w->memfd[depth + 1], &len);
+		e = extract(w, &lv, a, depth + 1, &len);
 		if (e < 0) {
 			r = e;
 			pop(w);
@@ -608,8 +638,6 @@ container_scan_fd(const struct matcher *m, struct matcher_scratch *s, int fd, ui
 	for (i = 0; i <= WARD_CONTAINER_MAX_DEPTH; i++)
 		w.memfd[i] = -1;
 	w.deadline = clock_mono() + (double)lim.time_ms / 1000.0;
-	if (o->archives && (w.xbuf = ward_malloc(WARD_CONTAINER_READ_BLOCK)) == NULL)
-		return WARD_ENOMEM;
 	if (o->archives && o->locale != (locale_t)0)
 		old = uselocale(o->locale);
 	r = walk_file(&w, fd, size, 0);
@@ -622,6 +650,5 @@ container_scan_fd(const struct matcher *m, struct matcher_scratch *s, int fd, ui
 	for (i = 0; i <= WARD_CONTAINER_MAX_DEPTH; i++)
 		if (w.memfd[i] >= 0)
 			close(w.memfd[i]);
-	ward_free(w.xbuf);
 	return r;
 }
