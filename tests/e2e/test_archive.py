@@ -75,6 +75,37 @@ def tar_bytes(members, mode="w"):
     return b.getvalue()
 
 
+def ar_bytes(members):
+    """An ar archive (as dpkg writes a .deb)."""
+    out = b"!<arch>\n"
+    for name, data in members:
+        out += ("%-16s%-12s%-6s%-6s%-8s%-10d`\n" % (name, "0", "0", "0", "100644",
+                                                   len(data))).encode() + data
+        if len(data) % 2:
+            out += b"\n"
+    return out
+
+
+def cpio_newc(members):
+    out = b""
+    for ino, (name, data) in enumerate(members + [("TRAILER!!!", b"")], 1):
+        n = name.encode() + b"\0"
+        hdr = b"070701" + b"".join(b"%08X" % v for v in (
+            ino, 0o100644 if data or name != "TRAILER!!!" else 0, 0, 0, 1, 0, len(data), 0, 0,
+            0, 0, len(n), 0))
+        out += hdr + n + b"\0" * ((4 - (len(hdr) + len(n)) % 4) % 4)
+        out += data + b"\0" * ((4 - len(data) % 4) % 4)
+    return out
+
+
+def rpm_bytes(members):
+    """An rpm: the lead, an empty signature header and header, then the
+    gzip'd newc cpio payload (what libarchive's rpm reader needs)."""
+    lead = b"\xed\xab\xee\xdb\x03\x00" + b"\0" * 90
+    header = b"\x8e\xad\xe8\x01" + b"\0" * 4 + struct.pack(">II", 0, 0)
+    return lead + header + header + gzip.compress(cpio_newc(members))
+
+
 def zipcrypto(name, data, password=b"secret"):
     """A zip of one stored member under PKWARE's traditional encryption
     (which Python's zipfile reads but does not write)."""
@@ -184,6 +215,12 @@ def built_formats():
         "doc.txt.bz2": (bz2.compress(raw), ["doc.txt"]),
         "doc.txt.xz": (lzma.compress(raw), ["doc.txt"]),
         "doc.txt.lzma": (lzma.compress(raw, format=lzma.FORMAT_ALONE), ["doc.txt"]),
+        "pkg.deb": (ar_bytes([("debian-binary", b"2.0\n"),
+                              ("control.tar.xz", tar_bytes([("./control", b"Package: x\n")],
+                                                           "w:xz")),
+                              ("data.tar.xz", tar_bytes(leaf, "w:xz"))]),
+                    ["data.tar.xz", "dir/payload.bin"]),
+        "pkg.rpm": (rpm_bytes(leaf), ["dir/payload.bin"]),
         "nested.zip": (zip_bytes_m([("a/inner.tar.gz", tar_bytes(leaf, "w:gz")),
                                     ("b.txt", b"nothing")], zipfile.ZIP_DEFLATED),
                        ["a/inner.tar.gz", "dir/payload.bin"]),
