@@ -383,8 +383,8 @@ cmd_scan(int argc, char **argv)
 			break;
 		case 0x100:
 		case 0x101:
-			if (size_parse(optarg, opt == 0x100 ? &cfg.limits.total : &cfg.limits.member) !=
-			    0) {
+			if (size_parse(optarg, opt == 0x100 ? &cfg.limits.total
+							    : &cfg.limits.member) != 0) {
 				fprintf(stderr, "ward: --%s: bad size '%s'\n",
 					opt == 0x100 ? "max-scansize" : "max-membersize", optarg);
 				goto out;

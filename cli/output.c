@@ -244,8 +244,8 @@ out_member_json(const struct container_where *where)
 }
 
 int
-out_report_member(void *arg, const struct matcher_scratch *s, uint32_t rule,
-		  const char *hash_name, const struct container_where *where)
+out_report_member(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name,
+		  const struct container_where *where)
 {
 	struct out_file *f = arg;
 	struct out *o = f->o;
@@ -315,8 +315,7 @@ static const char *const out_note_text[CONTAINER_NOTE_COUNT] = {
 };
 
 void
-out_note(void *arg, enum container_note n, const struct container_where *where,
-	 const char *format)
+out_note(void *arg, enum container_note n, const struct container_where *where, const char *format)
 {
 	struct out_file *f = arg;
 	struct out *o = f->o;
@@ -342,8 +341,8 @@ out_note(void *arg, enum container_note n, const struct container_where *where,
 				    json_string(container_note_word(n)));
 		if (alert) {
 			match = json_pack("{s:o, s:s, s:[], s:s, s:[], s:{}}", "path",
-					  out_json_text(f->path), "rule", heur, "tags",
-					  "namespace", "heuristics", "strings", "meta");
+					  out_json_text(f->path), "rule", heur, "tags", "namespace",
+					  "heuristics", "strings", "meta");
 			if (match != NULL && where->n > 0)
 				json_object_set_new(match, "member", out_member_json(where));
 		}

@@ -39,12 +39,12 @@ struct scanrun_opts {
 	const struct loaded *l;	   /* borrowed */
 	const struct filevars *fv; /* externals set per file, or NULL; borrowed */
 	unsigned threads;
-	size_t queue;		     /* items the pool queues */
-	uint64_t max_filesize;	     /* 0: no limit */
-	int archives;		     /* look inside containers (scan/container.h) */
+	size_t queue;			       /* items the pool queues */
+	uint64_t max_filesize;		       /* 0: no limit */
+	int archives;			       /* look inside containers (scan/container.h) */
 	const struct container_limits *limits; /* borrowed; when archives */
 	locale_t locale;		       /* for member names, or 0 */
-	volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM (or told) */
+	volatile sig_atomic_t *stop;	       /* set by SIGINT/SIGTERM (or told) */
 	/*
 	 * Called in the worker once the item is reported (what output.c
 	 * prints for it is written to stdio), with what became of it.  May be

@@ -21,9 +21,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char rules_src[] =
-    "rule evil { strings: $a = \"EVIL-PAYLOAD\" $b = { 4D 5A ?? ?? 50 45 } condition: any of them }\n"
-    "rule small { condition: filesize < 16 }\n";
+static const char rules_src[] = "rule evil { strings: $a = \"EVIL-PAYLOAD\" $b = { 4D 5A ?? ?? 50 "
+				"45 } condition: any of them }\n"
+				"rule small { condition: filesize < 16 }\n";
 
 static struct matcher *M;
 static struct matcher_scratch *S;
@@ -88,8 +88,8 @@ init(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct container_opts o = {.limits = &L, .archives = 1, .name = "input.gz",
-				   .report = on_report, .note = on_note};
+	struct container_opts o = {
+	    .limits = &L, .archives = 1, .name = "input.gz", .report = on_report, .note = on_note};
 	int fd;
 
 	if (M == NULL)

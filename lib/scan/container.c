@@ -33,10 +33,10 @@
 #define CONTAINER_ISO_LEN 5
 
 static const char *const note_words[CONTAINER_NOTE_COUNT] = {
-    [CONTAINER_TOTAL] = "total",	 [CONTAINER_MEMBER] = "member",
-    [CONTAINER_FILES] = "files",	 [CONTAINER_RATIO] = "ratio",
-    [CONTAINER_DEPTH] = "depth",	 [CONTAINER_TIME] = "time",
-    [CONTAINER_MEMORY] = "memory",	 [CONTAINER_ENCRYPTED] = "encrypted",
+    [CONTAINER_TOTAL] = "total",     [CONTAINER_MEMBER] = "member",
+    [CONTAINER_FILES] = "files",     [CONTAINER_RATIO] = "ratio",
+    [CONTAINER_DEPTH] = "depth",     [CONTAINER_TIME] = "time",
+    [CONTAINER_MEMORY] = "memory",   [CONTAINER_ENCRYPTED] = "encrypted",
     [CONTAINER_DAMAGED] = "damaged",
 };
 
@@ -108,16 +108,27 @@ container_sniff(const uint8_t *h, size_t n, const uint8_t *iso)
 		const char *m;
 		size_t len, off;
 	} magic[] = {
-	    {"PK\3\4", 4, 0},		  {"PK\5\6", 4, 0},	      /* zip, empty zip */
-	    {"PK\7\10", 4, 0},		  {"7z\xbc\xaf\x27\x1c", 6, 0}, /* spanned zip, 7z */
-	    {"Rar!\x1a\x07", 6, 0},	  {"MSCF\0\0\0\0", 8, 0},      /* rar 4/5, cab */
-	    {"!<arch>\n", 8, 0},	  {"\xed\xab\xee\xdb", 4, 0},  /* ar (.deb), rpm */
-	    {"07070", 5, 0},		  {"\xc7\x71", 2, 0},	      /* cpio: ascii, binary le */
-	    {"\x71\xc7", 2, 0},		  {"ustar", 5, 257},	      /* binary be, tar */
-	    {"\x1f\x8b", 2, 0},		  {"BZh", 3, 0},	      /* gzip, bzip2 */
-	    {"\xfd" "7zXZ\0", 6, 0},	  {"\x5d\0\0", 3, 0},	      /* xz, lzma */
-	    {"\x28\xb5\x2f\xfd", 4, 0},	  {"\x04\x22\x4d\x18", 4, 0}, /* zstd, lz4 */
-	    {"\x1f\x9d", 2, 0},					      /* compress */
+	    {"PK\3\4", 4, 0},
+	    {"PK\5\6", 4, 0}, /* zip, empty zip */
+	    {"PK\7\10", 4, 0},
+	    {"7z\xbc\xaf\x27\x1c", 6, 0}, /* spanned zip, 7z */
+	    {"Rar!\x1a\x07", 6, 0},
+	    {"MSCF\0\0\0\0", 8, 0}, /* rar 4/5, cab */
+	    {"!<arch>\n", 8, 0},
+	    {"\xed\xab\xee\xdb", 4, 0}, /* ar (.deb), rpm */
+	    {"07070", 5, 0},
+	    {"\xc7\x71", 2, 0}, /* cpio: ascii, binary le */
+	    {"\x71\xc7", 2, 0},
+	    {"ustar", 5, 257}, /* binary be, tar */
+	    {"\x1f\x8b", 2, 0},
+	    {"BZh", 3, 0}, /* gzip, bzip2 */
+	    {"\xfd"
+	     "7zXZ\0",
+	     6, 0},
+	    {"\x5d\0\0", 3, 0}, /* xz, lzma */
+	    {"\x28\xb5\x2f\xfd", 4, 0},
+	    {"\x04\x22\x4d\x18", 4, 0}, /* zstd, lz4 */
+	    {"\x1f\x9d", 2, 0},		/* compress */
 	};
 	size_t i;
 
@@ -136,7 +147,7 @@ struct walk {
 	const char *chain[WARD_CONTAINER_MAX_DEPTH + 1];
 	char *names[WARD_CONTAINER_MAX_DEPTH + 1];
 	unsigned n;
-	int memfd[WARD_CONTAINER_MAX_DEPTH + 1]; /* the members of depth i; -1: none yet */
+	int memfd[WARD_CONTAINER_MAX_DEPTH + 1];	/* the members of depth i; -1: none yet */
 	uint64_t memsize[WARD_CONTAINER_MAX_DEPTH + 1]; /* its size */
 	uint64_t total, files;
 	double deadline;
@@ -215,8 +226,9 @@ static la_int64_t
 lv_seek(struct archive *a, void *arg, la_int64_t off, int whence)
 {
 	struct level *lv = arg;
-	int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (int64_t)lv->pos
-								    : (int64_t)lv->size;
+	int64_t base = whence == SEEK_SET   ? 0
+		       : whence == SEEK_CUR ? (int64_t)lv->pos
+					    : (int64_t)lv->size;
 
 	(void)a;
 	if ((off > 0 && base > INT64_MAX - off) || base + off < 0)
@@ -286,9 +298,9 @@ static void
 stream_name(const char *outer, char *out, size_t outlen)
 {
 	static const char *const sfx[][2] = {
-	    {".gz", ""},    {".bz2", ""},   {".xz", ""},      {".lzma", ""}, {".zst", ""},
-	    {".lz4", ""},   {".Z", ""},	    {".tgz", ".tar"}, {".tbz2", ".tar"},
-	    {".tbz", ".tar"}, {".txz", ".tar"}, {".tzst", ".tar"},
+	    {".gz", ""},       {".bz2", ""},	 {".xz", ""},	   {".lzma", ""},
+	    {".zst", ""},      {".lz4", ""},	 {".Z", ""},	   {".tgz", ".tar"},
+	    {".tbz2", ".tar"}, {".tbz", ".tar"}, {".txz", ".tar"}, {".tzst", ".tar"},
 	};
 	const char *base = outer != NULL ? strrchr(outer, '/') : NULL;
 	size_t len, i, k;
@@ -384,7 +396,8 @@ extract(struct walk *w, struct level *lv, struct archive *a, unsigned i, uint64_
 				return X_ENDED;
 			note(w, archive_errno(a) == ENOMEM ? CONTAINER_MEMORY : CONTAINER_DAMAGED,
 			     format_word(a));
-			return e == ARCHIVE_FAILED && archive_errno(a) != ENOMEM ? X_FAILED : X_ENDED;
+			return e == ARCHIVE_FAILED && archive_errno(a) != ENOMEM ? X_FAILED
+										 : X_ENDED;
 		}
 		if (off < 0 || (uint64_t)off > UINT64_MAX / 2 || k > UINT64_MAX / 4)
 			off = (la_int64_t)*len; /* nonsense from a format: kept in order */
@@ -513,8 +526,9 @@ walk_archive(struct walk *w, int fd, uint64_t size, unsigned depth)
 		 * the container ends there rather than guess where it goes on. */
 		if (e != ARCHIVE_OK && e != ARCHIVE_WARN) {
 			if (!lv.halted_here && !first)
-				note(w, archive_errno(a) == ENOMEM ? CONTAINER_MEMORY
-								   : CONTAINER_DAMAGED,
+				note(w,
+				     archive_errno(a) == ENOMEM ? CONTAINER_MEMORY
+								: CONTAINER_DAMAGED,
 				     format_word(a));
 			break;
 		}

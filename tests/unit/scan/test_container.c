@@ -205,8 +205,8 @@ memfd_of(const void *p, size_t n)
 }
 
 static void
-walk(const struct fx *f, const void *p, size_t n, const struct container_limits *lim,
-     int archives, const char *name, struct seen *x)
+walk(const struct fx *f, const void *p, size_t n, const struct container_limits *lim, int archives,
+     const char *name, struct seen *x)
 {
 	struct container_opts o = {.limits = lim,
 				   .archives = archives,
@@ -238,8 +238,8 @@ test_formats(void **state)
 	static const struct {
 		const char *format, *filter;
 	} cases[] = {
-	    {"zip", NULL},  {"ustar", NULL},	 {"pax", "gzip"}, {"newc", NULL},
-	    {"odc", "xz"},  {"arsvr4", NULL},	 {"arbsd", NULL}, {"7zip", NULL},
+	    {"zip", NULL},     {"ustar", NULL},	   {"pax", "gzip"},    {"newc", NULL},
+	    {"odc", "xz"},     {"arsvr4", NULL},   {"arbsd", NULL},    {"7zip", NULL},
 	    {"iso9660", NULL}, {"ustar", "bzip2"}, {"gnutar", "zstd"}, {"ustar", "lz4"},
 	};
 	const struct fx *f = *state;
@@ -249,10 +249,10 @@ test_formats(void **state)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct bytes b = build(cases[i].format, cases[i].filter, m, 1, NULL, NULL);
-		const char *want = strcmp(cases[i].format, "arsvr4") == 0 ||
-					   strcmp(cases[i].format, "arbsd") == 0
-				       ? "payload.txt" /* ar keeps base names */
-				       : "dir/payload.txt";
+		const char *want =
+		    strcmp(cases[i].format, "arsvr4") == 0 || strcmp(cases[i].format, "arbsd") == 0
+			? "payload.txt" /* ar keeps base names */
+			: "dir/payload.txt";
 
 		walk(f, b.p, b.len, NULL, 1, "x", &x);
 		if (x.hits < 1 || strcmp(x.chain[0], want) != 0 || !no_notes(&x))
@@ -268,8 +268,8 @@ static void
 test_streams(void **state)
 {
 	static const char *const filters[][2] = {
-	    {"gzip", "doc.txt.gz"}, {"bzip2", "doc.txt.bz2"}, {"xz", "doc.txt.xz"},
-	    {"lzma", "doc.txt.lzma"}, {"zstd", "doc.txt.zst"}, {"lz4", "doc.txt.lz4"},
+	    {"gzip", "doc.txt.gz"},   {"bzip2", "doc.txt.bz2"}, {"xz", "doc.txt.xz"},
+	    {"lzma", "doc.txt.lzma"}, {"zstd", "doc.txt.zst"},	{"lz4", "doc.txt.lz4"},
 	};
 	const struct fx *f = *state;
 	struct mem m[] = {{"ignored", PAYLOAD, sizeof(PAYLOAD) - 1}};
@@ -381,7 +381,8 @@ static void
 test_encrypted(void **state)
 {
 	const struct fx *f = *state;
-	struct mem m[] = {{"secret.txt", PAYLOAD, sizeof(PAYLOAD) - 1}, {"plain.txt", PAYLOAD, sizeof(PAYLOAD) - 1}};
+	struct mem m[] = {{"secret.txt", PAYLOAD, sizeof(PAYLOAD) - 1},
+			  {"plain.txt", PAYLOAD, sizeof(PAYLOAD) - 1}};
 	struct bytes b = build("zip", NULL, m, 1, "zip:encryption=zipcrypt", "pw");
 	struct seen x;
 
@@ -454,8 +455,8 @@ test_cancel(void **state)
 	struct bytes b = build("zip", NULL, m, 1, NULL, NULL);
 	volatile sig_atomic_t stop = 1;
 	struct seen x;
-	struct container_opts o = {.archives = 1, .report = on_report, .note = on_note, .arg = &x,
-				   .cancel = &stop};
+	struct container_opts o = {
+	    .archives = 1, .report = on_report, .note = on_note, .arg = &x, .cancel = &stop};
 	int fd = memfd_of(b.p, b.len);
 
 	memset(&x, 0, sizeof(x));
@@ -483,9 +484,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_formats),   cmocka_unit_test(test_streams),
-	    cmocka_unit_test(test_nested),    cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_encrypted), cmocka_unit_test(test_damaged),
+	    cmocka_unit_test(test_formats),    cmocka_unit_test(test_streams),
+	    cmocka_unit_test(test_nested),     cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_encrypted),  cmocka_unit_test(test_damaged),
 	    cmocka_unit_test(test_lookalikes), cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_words),
 	};
