@@ -470,14 +470,39 @@ pop(struct walk *w)
 	w->chain[w->n] = NULL;
 }
 
+/*
+ * The decompressors libarchive runs in this process.  Never
+ * archive_read_support_filter_all: it registers lzop, lrzip and grzip
+ * (and any filter whose library libarchive was built without) as
+ * external programs, forked and run on the container's bytes — a
+ * sandboxed scanner dies of it (fork is not allowed), an unconfined one
+ * runs a program on hostile input.  A filter whose registration says
+ * ARCHIVE_WARN is such a program: each is tried on a scratch reader
+ * first and left out then.
+ */
+static int (*const filters[])(struct archive *) = {
+    archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
+    archive_read_support_filter_xz,   archive_read_support_filter_lzma,
+    archive_read_support_filter_lzip, archive_read_support_filter_zstd,
+    archive_read_support_filter_lz4,  archive_read_support_filter_compress,
+    archive_read_support_filter_rpm,
+};
+
 static struct archive *
 open_reader(struct level *lv)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a = archive_read_new(), *probe = archive_read_new();
+	size_t i;
 
-	if (a == NULL)
+	if (a == NULL || probe == NULL) {
+		archive_read_free(a);
+		archive_read_free(probe);
 		return NULL;
-	archive_read_support_filter_all(a);
+	}
+	for (i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+		if (filters[i](probe) == ARCHIVE_OK)
+			(void)filters[i](a);
+	archive_read_free(probe);
 	archive_read_support_format_zip(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_cpio(a);
@@ -487,7 +512,7 @@ open_reader(struct level *lv)
 	archive_read_support_format_iso9660(a);
 	archive_read_support_format_rar(a);
 	archive_read_support_format_rar5(a);
-	/* rpm is a filter (in _all) over its cpio payload.  Last bidder: raw, a
+	/* rpm is a filter (above) over its cpio payload.  Last bidder: raw, a
 	 * compressed stream that holds no archive. */
 	archive_read_support_format_raw(a);
 	archive_read_set_read_callback(a, lv_read);

@@ -287,6 +287,24 @@ test_streams(void **state)
 	}
 }
 
+/* Inside a gzip stream, the start of an lzop one: libarchive would run
+ * the lzop program on it with all its filters; here it is one member. */
+static void
+test_no_external_programs(void **state)
+{
+	static const char lzo[] = "\x89LZO\0\r\n\x1a\n" PAYLOAD;
+	const struct fx *f = *state;
+	struct mem m[] = {{"x", lzo, sizeof(lzo) - 1}};
+	struct bytes b = build("raw", "gzip", m, 1, NULL, NULL);
+	struct seen x;
+
+	walk(f, b.p, b.len, NULL, 1, "x.lzo.gz", &x);
+	assert_int_equal(x.members, 1);
+	assert_int_equal(x.hits, 1);
+	assert_string_equal(x.chain[0], "x.lzo");
+	free(b.p);
+}
+
 static void
 test_nested(void **state)
 {
@@ -484,10 +502,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_formats),    cmocka_unit_test(test_streams),
-	    cmocka_unit_test(test_nested),     cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_encrypted),  cmocka_unit_test(test_damaged),
-	    cmocka_unit_test(test_lookalikes), cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_formats),
+	    cmocka_unit_test(test_streams),
+	    cmocka_unit_test(test_no_external_programs),
+	    cmocka_unit_test(test_nested),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_encrypted),
+	    cmocka_unit_test(test_damaged),
+	    cmocka_unit_test(test_lookalikes),
+	    cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_words),
 	};
 
