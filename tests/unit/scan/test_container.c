@@ -305,6 +305,31 @@ test_no_external_programs(void **state)
 	free(b.p);
 }
 
+/* An empty member as the first file a scratch scans (found by
+ * fuzz_container: the matcher offset its null buffer). */
+static void
+test_empty_member_first(void **state)
+{
+	const struct fx *f = *state;
+	struct mem m[] = {{"empty", "", 0}, {"p", PAYLOAD, sizeof(PAYLOAD) - 1}};
+	struct bytes b = build("zip", NULL, m, 2, NULL, NULL);
+	struct matcher_scratch *s = NULL;
+	struct container_opts o = {.archives = 1, .report = on_report, .member = on_member};
+	struct seen x;
+	int fd = memfd_of(b.p, b.len);
+
+	memset(&x, 0, sizeof(x));
+	o.arg = &x;
+	assert_int_equal(matcher_scratch_new(f->m, &s), 0);
+	assert_int_equal(container_scan_fd(f->m, s, fd, 0, &o), 0); /* the file itself: empty */
+	assert_int_equal(container_scan_fd(f->m, s, fd, b.len, &o), 0);
+	assert_int_equal(x.members, 2);
+	assert_int_equal(x.hits, 1);
+	matcher_scratch_free(s);
+	close(fd);
+	free(b.p);
+}
+
 static void
 test_nested(void **state)
 {
@@ -505,6 +530,7 @@ main(void)
 	    cmocka_unit_test(test_formats),
 	    cmocka_unit_test(test_streams),
 	    cmocka_unit_test(test_no_external_programs),
+	    cmocka_unit_test(test_empty_member_first),
 	    cmocka_unit_test(test_nested),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_encrypted),
