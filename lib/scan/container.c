@@ -488,12 +488,15 @@ static int (*const filters[])(struct archive *) = {
     archive_read_support_filter_rpm,
 };
 
+/* A reader of lv, open, or NULL with libarchive's errno in *err (0: out
+ * of memory before it could say). */
 static struct archive *
-open_reader(struct level *lv)
+open_reader(struct level *lv, int *err)
 {
 	struct archive *a = archive_read_new(), *probe = archive_read_new();
 	size_t i;
 
+	*err = ENOMEM;
 	if (a == NULL || probe == NULL) {
 		archive_read_free(a);
 		archive_read_free(probe);
@@ -520,9 +523,11 @@ open_reader(struct level *lv)
 	archive_read_set_skip_callback(a, lv_skip);
 	archive_read_set_callback_data(a, lv);
 	if (archive_read_open1(a) != ARCHIVE_OK) {
+		*err = archive_errno(a);
 		archive_read_free(a);
 		return NULL;
 	}
+	*err = 0;
 	return a;
 }
 
@@ -534,12 +539,18 @@ walk_archive(struct walk *w, int fd, uint64_t size, unsigned depth)
 	struct archive *a = NULL;
 	struct archive_entry *ent;
 	char sname[WARD_CONTAINER_MAX_NAME];
-	int r = 0, first = 1, e;
+	int r = 0, first = 1, e, err;
 
 	if ((lv.buf = ward_malloc(WARD_CONTAINER_READ_BLOCK)) == NULL)
 		return WARD_ENOMEM;
-	if ((a = open_reader(&lv)) == NULL)
-		goto out; /* no format claims it: not a container after all */
+	/* No format claims it: not a container after all — unless a
+	 * decompressor could not have its memory (an xz header asking for a
+	 * dictionary the process cannot hold fails while formats bid). */
+	if ((a = open_reader(&lv, &err)) == NULL) {
+		if (err == ENOMEM && !lv.halted_here)
+			note(w, CONTAINER_MEMORY, NULL);
+		goto out;
+	}
 	for (;;) {
 		const char *name;
 		uint64_t len;
@@ -550,11 +561,10 @@ walk_archive(struct walk *w, int fd, uint64_t size, unsigned depth)
 		/* ARCHIVE_RETRY (a tar header whose checksum fails) is damage too:
 		 * the container ends there rather than guess where it goes on. */
 		if (e != ARCHIVE_OK && e != ARCHIVE_WARN) {
-			if (!lv.halted_here && !first)
-				note(w,
-				     archive_errno(a) == ENOMEM ? CONTAINER_MEMORY
-								: CONTAINER_DAMAGED,
-				     format_word(a));
+			if (!lv.halted_here && archive_errno(a) == ENOMEM)
+				note(w, CONTAINER_MEMORY, format_word(a));
+			else if (!lv.halted_here && !first)
+				note(w, CONTAINER_DAMAGED, format_word(a));
 			break;
 		}
 		/* Raw with no filter but "none": plain bytes, not a stream. */

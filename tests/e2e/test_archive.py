@@ -353,6 +353,32 @@ def test_damaged_archive_is_reported_and_the_scan_goes_on(ward, tmp_path):
     assert objs[-1]["summary"]["damaged"] == 1
 
 
+def test_a_decompressor_out_of_memory_ends_the_archive_not_the_scan(ward, tmp_path):
+    """An xz header that asks for a 1 GiB dictionary, scanned under an
+    address-space limit (as the agent's scanners are): the allocation
+    fails inside liblzma, the archive ends with the `memory` limit, the
+    scan goes on."""
+    import resource
+
+    rules = write(str(tmp_path / "evil.yar"), EVIL_RULE)
+    xz = write(str(tmp_path / "bigdict.txt.xz"), lzma.compress(
+        PAYLOAD * 10, format=lzma.FORMAT_XZ,
+        filters=[{"id": lzma.FILTER_LZMA2, "dict_size": 1 << 30}]))
+    other = write(str(tmp_path / "other.zip"), zip_bytes_m([("p", PAYLOAD)], zipfile.ZIP_DEFLATED))
+    p, objs = json_scan(ward, "-r", rules, xz, other)
+    assert {(os.path.basename(o["path"]), tuple(o["member"])) for o in objs if "rule" in o} == {
+        ("bigdict.txt.xz", ("bigdict.txt",)), ("other.zip", ("p",))}
+
+    def limit_as():
+        resource.setrlimit(resource.RLIMIT_AS, (700 << 20, 700 << 20))
+
+    p = ward.scan("-f", "json", "-r", rules, xz, other, preexec_fn=limit_as)
+    objs = ndjson(p.stdout)
+    assert limit_objs(objs) == [("memory", [])], objs
+    assert [os.path.basename(o["path"]) for o in objs if "rule" in o] == ["other.zip"]
+    assert p.returncode == 1, p.stderr
+
+
 def bomb(levels=4, width=16, leaf_mib=64):
     """A 42.zip-style bomb: a zip of `width` copies of the zip below it,
     `levels` deep, over a leaf of leaf_mib MiB of zeros (width**levels *
