@@ -57,6 +57,13 @@ static const struct conf_key keys[] = {
     SCALAR("scan.user", CONF_NAME, scan_user, 0, 0),
     SCALAR("scan.processes", CONF_UINT, scan_processes, 1, 16),
     SCALAR("scan.crash_files", CONF_UINT, scan_crash_files, 2, 64),
+    SCALAR("scan.archive.enabled", CONF_BOOL, archive_enabled, 0, 0),
+    SCALAR("scan.archive.max_scansize", CONF_SIZE, archive.total, 1, 1ull << 40),
+    SCALAR("scan.archive.max_membersize", CONF_SIZE, archive.member, 1, 1ull << 32),
+    SCALAR("scan.archive.max_files", CONF_UINT, archive.files, 1, 1u << 24),
+    SCALAR("scan.archive.max_ratio", CONF_UINT, archive.ratio, 0, 1u << 20),
+    SCALAR("scan.archive.max_depth", CONF_UINT, archive.depth, 0, WARD_CONTAINER_MAX_DEPTH),
+    SCALAR("scan.archive.max_scantime", CONF_UINT, archive.time_ms, 1, 600000),
     SCALAR("journal.max_mb", CONF_UINT, journal_max_mb, 1, 1 << 20),
     LIST("fim.paths", CONF_LIST, fim_paths, fim_npaths),
     LIST("fim.exclude", CONF_GLOBS, fim_excludes, fim_nexcludes),
@@ -145,7 +152,9 @@ static const struct {
     {"server.exceptions", CONFIG_EXCEPTIONS},
     /* Read once at start: state_dir, run_dir (where everything lives, the
      * lock), journal.* (the open journal), server.* (the uplink's identity
-     * and connections; server.exceptions aside), onaccess.threads and onaccess.cache_entries (sized
+     * and connections; server.exceptions aside), scan.archive.* (the
+     * scanners', and their file size limit, set when they start),
+     * onaccess.threads and onaccess.cache_entries (sized
      * when the sensor starts). */
 };
 
@@ -294,6 +303,8 @@ config_defaults(struct agent_config *c)
 	snprintf(c->server_user, sizeof(c->server_user), "nobody");
 	c->scan_processes = 2;
 	c->scan_crash_files = 3;
+	c->archive_enabled = 1;
+	container_limits_agent(&c->archive);
 	c->max_filesize = 0;
 	c->journal_max_mb = 256;
 	c->ndjson_max_mb = 100;

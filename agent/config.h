@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "scan/container.h"
 #include "util/err.h"
 #include "util/limits.h"
 
@@ -46,6 +47,9 @@ struct agent_config {
 	char scan_user[64];
 	unsigned scan_processes;
 	unsigned scan_crash_files; /* different files within crash_window_s: the content's fault */
+	/* scan.archive: the scanners look inside containers, within these. */
+	int archive_enabled;
+	struct container_limits archive;
 	/* On-access scanning (fanotify): the mounts of these paths. */
 	char onaccess_paths[CONFIG_MAX_KEYS][CONFIG_MAX_PATH];
 	unsigned onaccess_npaths;

@@ -105,7 +105,8 @@ static const struct proctab_row rows[PROC_NROLES] = {
 	    0,
 	    0,
 	    PROCTAB_UNLIMITED,
-	    0,
+	    /* the memory files of archive members: scan.archive.max_membersize */
+	    PROCTAB_FROM_CONFIG,
 	    "agent/scanner.c: allowed[]",
 	    NULL,
 	    "worker (fd 3: scanmsg)",
@@ -189,7 +190,9 @@ proctab_limits(enum proctab_role role, const struct agent_config *c,
 	col[4].resource = RLIMIT_CPU;
 	col[4].v = column(row->rlimit_cpu_s, 1, (long long)c->validator_cpu_s);
 	col[5].resource = RLIMIT_FSIZE;
-	col[5].v = column(row->rlimit_fsize_mb, 1 << 20, image);
+	col[5].v = column(
+	    row->rlimit_fsize_mb, 1 << 20,
+	    role == PROC_SCANNER ? (long long)(c->archive_enabled ? c->archive.member : 0) : image);
 	for (i = 0; i < PROCTAB_MAX_LIMITS; i++) {
 		if (col[i].v < 0)
 			continue;

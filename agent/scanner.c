@@ -11,6 +11,7 @@
 #include "agent/scanner.h"
 #include "agent/proctab.h"
 #include "util/sandbox.h"
+#include "scan/container.h"
 #include "scan/matcher.h"
 #include "scan/rulefile.h"
 #include "scan/scanmsg.h"
@@ -196,6 +197,34 @@ on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *ha
 	return ++h->v->nrules == SCANMSG_MAX_HITS;
 }
 
+/* A match in a member is the outer file's: the verdict names the rule.
+ * A full verdict stops the walk's reporting (the rest is not needed). */
+static int
+on_member_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name,
+	      const struct container_where *where)
+{
+	struct hits *h = arg;
+
+	(void)where;
+	return h->v->nrules >= SCANMSG_MAX_HITS ? 1 : on_hit(arg, s, rule, hash_name);
+}
+
+/*
+ * A limit reached or a member not read: logged (the word and the depth;
+ * member names are the archive's bytes and stay out of the log), never a
+ * block — availability fails open, as a scan past its deadline does.
+ */
+static void
+on_note(void *arg, enum container_note n, const struct container_where *where, const char *format)
+{
+	struct hits *h = arg;
+
+	fprintf(stderr, "wardd scanner: request %llu: archive %s %s at depth %u\n",
+		(unsigned long long)h->v->id, n < CONTAINER_NLIMITS ? "limit" : "member",
+		container_note_word(n), where->n);
+	(void)format;
+}
+
 #ifdef WARD_FAULT_INJECTION
 /* Test builds only: WARD_FAULT_SCANNER_CRASH_ON=TEXT makes the scanner
  * abort on a file whose first 64 KiB hold TEXT, as a matcher bug met by a
@@ -267,8 +296,10 @@ bound_arm(double *until, uint32_t max_ms)
 }
 
 static int
-take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l, struct held *held, double *until)
+take_scan(const struct agent_config *c, struct ipc *ch, struct ipc_msg *m, struct loaded *l,
+	  struct held *held, double *until)
 {
+	struct container_opts co;
 	struct scanmsg_scan q;
 	static struct scanmsg_verdict v; /* 8 KiB: one scan at a time */
 	struct hits h;
@@ -294,7 +325,13 @@ take_scan(struct ipc *ch, struct ipc_msg *m, struct loaded *l, struct held *held
 		 * file dies of SIGALRM even if the worker is gone.  It stays
 		 * armed until the scanner waits for requests. */
 		bound_arm(until, q.max_ms);
-		r = matcher_scan_fd(l->m, l->s, m->fd, size, on_hit, &h, NULL);
+		memset(&co, 0, sizeof(co));
+		co.limits = &c->archive;
+		co.archives = c->archive_enabled;
+		co.report = on_member_hit;
+		co.note = on_note;
+		co.arg = &h;
+		r = container_scan_fd(l->m, l->s, m->fd, size, &co);
 		if (r == 0) {
 			v.result = v.nrules > 0 ? SCANMSG_MATCH : SCANMSG_CLEAN;
 		} else {
@@ -361,7 +398,7 @@ scanner_main(const struct agent_config *c)
 			bound_arm(&until, 0);
 			r = take_content(ch, &m, &l);
 		} else if (r == 0) {
-			r = take_scan(ch, &m, &l, &held, &until);
+			r = take_scan(c, ch, &m, &l, &held, &until);
 		}
 		ipc_msg_close(&m);
 		if (r != 0)

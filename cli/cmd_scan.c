@@ -25,6 +25,7 @@
 #include "scan_priv.h"
 #include "scan_run.h"
 #include "util/alloc.h"
+#include "util/limits.h"
 #include "util/size.h"
 
 static volatile sig_atomic_t scan_stop;
@@ -130,6 +131,8 @@ scan_out_init(const struct scan_cfg *cfg, struct out *o)
 	o->progress = cfg->progress;
 	o->print_meta = cfg->print_meta;
 	o->start = cfg->start;
+	o->alert_exceeds = cfg->alert_exceeds;
+	o->alert_encrypted = cfg->alert_encrypted;
 }
 
 /* The walk's sink in one process: the pool, and the output. */
@@ -184,6 +187,9 @@ scan_local(const struct scan_cfg *cfg)
 	ro.threads = cfg->threads;
 	ro.queue = (size_t)cfg->threads * 8;
 	ro.max_filesize = cfg->max_filesize;
+	ro.archives = cfg->archives;
+	ro.limits = &cfg->limits;
+	ro.locale = cfg->locale;
 	ro.stop = cfg->stop;
 	lc.o = &o;
 	if ((status = scanrun_new(&ro, &o, &lc.run)) != 0)
@@ -241,6 +247,21 @@ scan_usage(FILE *f)
 	    "      --exclude GLOB       skip paths matching GLOB (repeatable)\n"
 	    "      --follow-symlinks    follow symbolic links inside directories\n"
 	    "      --strict             exit 2 when any file or directory could not be read\n"
+	    "Archives and compressed files (docs/archives.md): scanned inside, nested, by\n"
+	    "default; a match in a member is 'PATH//MEMBER//...: RULE FOUND'.\n"
+	    "      --no-archive         scan containers as plain files only\n"
+	    "      --max-scansize SIZE  bytes extracted per file on disk (default 400M)\n"
+	    "      --max-membersize SIZE  bytes of one member; larger ones are not scanned\n"
+	    "                           (default 100M)\n"
+	    "      --max-files N        members per file on disk (default 10000)\n"
+	    "      --max-ratio N        extracted / compressed bytes of one container, past\n"
+	    "                           its first MiB (default 250; 0: none)\n"
+	    "      --max-depth N        containers nested in containers (default 8)\n"
+	    "      --max-scantime MS    milliseconds per file on disk (default 120000)\n"
+	    "      --alert-exceeds-max  a limit reached is also a match:\n"
+	    "                           'PATH: Heuristics.Limits.Exceeded.<Which> FOUND'\n"
+	    "      --alert-encrypted    an encrypted member is also a match:\n"
+	    "                           'PATH: Heuristics.Encrypted.Zip FOUND' (or .RAR, .7Zip)\n"
 	    "      --no-sandbox         as root, parse files in this root process (unsafe: a\n"
 	    "                           parser bug met by a crafted file runs as root)\n"
 	    "Output:\n"
@@ -276,6 +297,15 @@ cmd_scan(int argc, char **argv)
 	    {"clamav-db", required_argument, NULL, 'B'},
 	    {"clamav-report", no_argument, NULL, 'R'},
 	    {"allow-unsigned", no_argument, NULL, 'A'},
+	    {"no-archive", no_argument, NULL, 0x108},
+	    {"max-scansize", required_argument, NULL, 0x100},
+	    {"max-membersize", required_argument, NULL, 0x101},
+	    {"max-files", required_argument, NULL, 0x102},
+	    {"max-ratio", required_argument, NULL, 0x103},
+	    {"max-depth", required_argument, NULL, 0x104},
+	    {"max-scantime", required_argument, NULL, 0x105},
+	    {"alert-exceeds-max", no_argument, NULL, 0x106},
+	    {"alert-encrypted", no_argument, NULL, 0x107},
 	    {NULL, 0, NULL, 0},
 	};
 	struct rule_opts ro, lo; /* lo: ro with the per-file externals declared */
@@ -292,6 +322,8 @@ cmd_scan(int argc, char **argv)
 	memset(&ro, 0, sizeof(ro));
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.format = OUT_TEXT;
+	cfg.archives = 1;
+	container_limits_scan(&cfg.limits);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "r:d:t:f:mqh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -366,6 +398,48 @@ cmd_scan(int argc, char **argv)
 		case 'q':
 			cfg.quiet = 1;
 			break;
+		case 0x108:
+			cfg.archives = 0;
+			break;
+		case 0x100:
+		case 0x101:
+			if (size_parse(optarg, opt == 0x100 ? &cfg.limits.total
+							    : &cfg.limits.member) != 0) {
+				fprintf(stderr, "ward: --%s: bad size '%s'\n",
+					opt == 0x100 ? "max-scansize" : "max-membersize", optarg);
+				goto out;
+			}
+			break;
+		case 0x102:
+		case 0x103:
+		case 0x104:
+		case 0x105: {
+			unsigned long long v = strtoull(optarg, &end, 10);
+			static const char *const nm[] = {"max-files", "max-ratio", "max-depth",
+							 "max-scantime"};
+
+			if (*optarg == '\0' || *optarg == '-' || *end != '\0' || v > UINT32_MAX ||
+			    (opt == 0x104 && v > WARD_CONTAINER_MAX_DEPTH)) {
+				fprintf(stderr, "ward: --%s: bad number '%s'\n", nm[opt - 0x102],
+					optarg);
+				goto out;
+			}
+			if (opt == 0x102)
+				cfg.limits.files = (unsigned)v;
+			else if (opt == 0x103)
+				cfg.limits.ratio = (unsigned)v;
+			else if (opt == 0x104)
+				cfg.limits.depth = (unsigned)v;
+			else
+				cfg.limits.time_ms = (unsigned)v;
+			break;
+		}
+		case 0x106:
+			cfg.alert_exceeds = 1;
+			break;
+		case 0x107:
+			cfg.alert_encrypted = 1;
+			break;
 		case 'h':
 			scan_usage(stdout);
 			status = 0;
@@ -413,6 +487,9 @@ cmd_scan(int argc, char **argv)
 
 	cfg.l = &l;
 	cfg.fv = fv;
+	/* Made now: the sandboxed scanner cannot read the locale's files. */
+	if (cfg.archives)
+		cfg.locale = container_locale();
 	cfg.rules_skipped = ro.skip_unsupported ? (long long)l.nskipped : -1;
 	cfg.progress = !cfg.quiet && isatty(STDERR_FILENO);
 	cfg.threads = (unsigned)threads;
@@ -430,6 +507,8 @@ cmd_scan(int argc, char **argv)
 	else
 		status = scan_local(&cfg);
 out:
+	if (cfg.locale != (locale_t)0)
+		freelocale(cfg.locale);
 	filevars_free(fv);
 	/* The process ends after the scan: the kernel takes the rule set back
 	 * at once, where freeing its hundreds of thousands of pieces took a

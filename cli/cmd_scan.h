@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "output.h"
+#include "scan/container.h"
 #include "scan/filevars.h"
 #include "scan/walker.h"
 
@@ -26,6 +27,10 @@ struct scan_cfg {
 	unsigned threads;
 	uint64_t max_filesize; /* 0: no limit */
 	int follow_symlinks, strict;
+	int archives;			    /* look inside containers (default; --no-archive) */
+	struct container_limits limits;	    /* theirs (--max-scansize, ...) */
+	int alert_exceeds, alert_encrypted; /* --alert-exceeds-max, --alert-encrypted */
+	locale_t locale;		    /* member names' (container_locale), or 0 */
 	const char *const *excludes;
 	size_t nexcludes;
 	const char *const *paths;

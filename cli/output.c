@@ -6,6 +6,8 @@
  */
 #include "output.h"
 
+#include "util/alloc.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,12 +204,54 @@ out_rule_json(const struct out_file *f, const struct matcher_scratch *s, uint32_
 	return obj;
 }
 
+char *
+out_member_path(const char *path, const struct container_where *where, int escape)
+{
+	size_t len = strlen(path) + 1, o;
+	unsigned i;
+	char *p;
+
+	for (i = 0; where != NULL && i < where->n; i++)
+		len += 2 + strlen(where->chain[i]) * (escape ? 4 : 1);
+	if ((p = ward_malloc(len)) == NULL)
+		return NULL;
+	o = (size_t)sprintf(p, "%s", path);
+	for (i = 0; where != NULL && i < where->n; i++) {
+		const unsigned char *c;
+
+		p[o++] = '/';
+		p[o++] = '/';
+		for (c = (const unsigned char *)where->chain[i]; *c != '\0'; c++) {
+			if (escape && (*c < 0x20 || *c == 0x7f))
+				o += (size_t)sprintf(p + o, "\\x%02x", *c);
+			else
+				p[o++] = (char)*c;
+		}
+	}
+	p[o] = '\0';
+	return p;
+}
+
+static json_t *
+out_member_json(const struct container_where *where)
+{
+	json_t *a = json_array();
+	unsigned i;
+
+	for (i = 0; i < where->n; i++)
+		json_array_append_new(a, out_json_text(where->chain[i]));
+	return a;
+}
+
 int
-out_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+out_report_member(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name,
+		  const struct container_where *where)
 {
 	struct out_file *f = arg;
 	struct out *o = f->o;
 	json_t *obj = NULL;
+	char *mpath = NULL;
+	const char *path = f->path;
 
 	f->matched = 1;
 	f->nmatches++;
@@ -224,25 +268,105 @@ out_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char
 		} else {
 			obj = out_rule_json(f, s, rule);
 		}
+		if (where != NULL && where->n > 0)
+			json_object_set_new(obj, "member", out_member_json(where));
+	} else if (where != NULL && where->n > 0) {
+		if ((mpath = out_member_path(f->path, where, 1)) != NULL)
+			path = mpath;
 	}
 	pthread_mutex_lock(&o->lock);
 	out_clear_progress(o);
 	if (obj != NULL) {
 		out_json_line(obj);
 	} else if (o->print_meta) {
-		printf("%s: %s ", f->path, hash_name != NULL ? hash_name : ruleset_report_name(&o->rs->rules[rule]));
+		printf("%s: %s ", path, hash_name != NULL ? hash_name : ruleset_report_name(&o->rs->rules[rule]));
 		if (hash_name != NULL)
 			fputs("[]", stdout);
 		else
 			out_meta_text(&o->rs->rules[rule]);
 		fputs(" FOUND\n", stdout);
 	} else {
-		printf("%s: %s FOUND\n", f->path,
+		printf("%s: %s FOUND\n", path,
 		       hash_name != NULL ? hash_name : ruleset_report_name(&o->rs->rules[rule]));
 	}
 	pthread_mutex_unlock(&o->lock);
 	json_decref(obj);
+	ward_free(mpath);
 	return 0;
+}
+
+int
+out_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name)
+{
+	return out_report_member(arg, s, rule, hash_name, NULL);
+}
+
+/* What a note is called on stderr. */
+static const char *const out_note_text[CONTAINER_NOTE_COUNT] = {
+    [CONTAINER_TOTAL] = "archive limit reached: bytes extracted (--max-scansize)",
+    [CONTAINER_MEMBER] = "archive member not scanned: larger than --max-membersize",
+    [CONTAINER_FILES] = "archive limit reached: members (--max-files)",
+    [CONTAINER_RATIO] = "archive limit reached: compression ratio (--max-ratio)",
+    [CONTAINER_DEPTH] = "archive not opened: nested deeper than --max-depth",
+    [CONTAINER_TIME] = "archive limit reached: time (--max-scantime)",
+    [CONTAINER_MEMORY] = "archive not read further: its decompressor ran out of memory",
+    [CONTAINER_ENCRYPTED] = "archive member not scanned: encrypted",
+    [CONTAINER_DAMAGED] = "archive not read further: damaged",
+};
+
+void
+out_note(void *arg, enum container_note n, const struct container_where *where, const char *format)
+{
+	struct out_file *f = arg;
+	struct out *o = f->o;
+	const char *heur = container_note_heuristic(n, format);
+	int alert = heur != NULL && ((n < CONTAINER_NLIMITS && o->alert_exceeds) ||
+				     (n == CONTAINER_ENCRYPTED && o->alert_encrypted));
+	json_t *obj = NULL, *match = NULL;
+	char *mpath = NULL;
+
+	if ((unsigned)n >= CONTAINER_NOTE_COUNT)
+		return;
+	atomic_fetch_add(&o->notes[n], 1);
+	if (alert) {
+		f->matched = 1;
+		f->nmatches++;
+		atomic_fetch_add(&o->matches, 1);
+	}
+	if (o->format == OUT_JSON) {
+		obj = json_object();
+		json_object_set_new(obj, "path", out_json_text(f->path));
+		json_object_set_new(obj, "member", out_member_json(where));
+		json_object_set_new(obj, n < CONTAINER_NLIMITS ? "limit" : "notice",
+				    json_string(container_note_word(n)));
+		if (alert) {
+			match = json_pack("{s:o, s:s, s:[], s:s, s:[], s:{}}", "path",
+					  out_json_text(f->path), "rule", heur, "tags", "namespace",
+					  "heuristics", "strings", "meta");
+			if (match != NULL && where->n > 0)
+				json_object_set_new(match, "member", out_member_json(where));
+		}
+	} else {
+		mpath = out_member_path(f->path, where, 1);
+	}
+	pthread_mutex_lock(&o->lock);
+	out_clear_progress(o);
+	if (obj != NULL) {
+		out_json_line(obj);
+		if (match != NULL)
+			out_json_line(match);
+	} else {
+		if (!o->quiet)
+			fprintf(stderr, "ward: %s: %s\n", mpath != NULL ? mpath : f->path,
+				out_note_text[n]);
+		/* clamscan names the file on disk. */
+		if (alert)
+			printf("%s: %s FOUND\n", f->path, heur);
+	}
+	pthread_mutex_unlock(&o->lock);
+	json_decref(obj);
+	json_decref(match);
+	ward_free(mpath);
 }
 
 void
@@ -326,9 +450,16 @@ out_summary(struct out *o, int interrupted)
 	unsigned long long bytes = atomic_load(&o->bytes), skipped[OUT_SKIP_COUNT], nskipped = 0;
 	unsigned long long path_errors = atomic_load(&o->path_errors);
 	unsigned long long file_errors = atomic_load(&o->file_errors);
-	json_t *sum = NULL, *by = NULL;
+	json_t *sum = NULL, *by = NULL, *nby = NULL;
+	unsigned long long notes[CONTAINER_NOTE_COUNT], nlimits = 0;
 	char hb[64];
 	int k;
+
+	for (k = 0; k < CONTAINER_NOTE_COUNT; k++) {
+		notes[k] = atomic_load(&o->notes[k]);
+		if (k < CONTAINER_NLIMITS)
+			nlimits += notes[k];
+	}
 
 	for (k = 0; k < OUT_SKIP_COUNT; k++) {
 		skipped[k] = atomic_load(&o->skipped[k]);
@@ -346,6 +477,22 @@ out_summary(struct out *o, int interrupted)
 				(json_int_t)(path_errors + file_errors), "path_errors",
 				(json_int_t)path_errors, "file_errors", (json_int_t)file_errors,
 				"seconds", secs, "interrupted", interrupted != 0);
+		nby = json_object();
+		for (k = 0; k < CONTAINER_NLIMITS; k++)
+			json_object_set_new(nby, container_note_word((enum container_note)k),
+					    json_integer((json_int_t)notes[k]));
+		if (sum != NULL) {
+			json_t *in = json_object_get(sum, "summary");
+
+			json_object_set_new(in, "limits", json_integer((json_int_t)nlimits));
+			json_object_set_new(in, "limits_by", nby);
+			json_object_set_new(in, "encrypted",
+					    json_integer((json_int_t)notes[CONTAINER_ENCRYPTED]));
+			json_object_set_new(in, "damaged",
+					    json_integer((json_int_t)notes[CONTAINER_DAMAGED]));
+		} else {
+			json_decref(nby);
+		}
 		if (sum != NULL && o->rules_skipped >= 0)
 			json_object_set_new(json_object_get(sum, "summary"), "rules_skipped",
 					    json_integer(o->rules_skipped));
@@ -379,6 +526,16 @@ out_summary(struct out *o, int interrupted)
 		if (file_errors > 0)
 			fprintf(stderr, "  unreadable entries inside the trees: %llu\n",
 				file_errors);
+		if (nlimits + notes[CONTAINER_ENCRYPTED] + notes[CONTAINER_DAMAGED] > 0) {
+			fprintf(stderr, "Archive limits reached: %llu\n", nlimits);
+			for (k = 0; k < CONTAINER_NLIMITS; k++)
+				if (notes[k] > 0)
+					fprintf(stderr, "  %s: %llu\n",
+						container_note_word((enum container_note)k),
+						notes[k]);
+			fprintf(stderr, "Encrypted members: %llu\nDamaged archives: %llu\n",
+				notes[CONTAINER_ENCRYPTED], notes[CONTAINER_DAMAGED]);
+		}
 		fprintf(stderr,
 			"Time: %.3f s\n"
 			"Throughput: %.1f MB/s\n",

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "scan/container.h"
 #include "scan/matcher.h"
 
 enum out_format {
@@ -48,6 +49,10 @@ struct out {
 	atomic_ullong skipped[OUT_SKIP_COUNT];
 	double start;
 	long long rules_skipped; /* --skip-unsupported: rules left out; -1: not asked */
+	/* Containers: --alert-exceeds-max, --alert-encrypted (each hit is then
+	 * also a match, as clamscan's heuristics are), and the notes met. */
+	int alert_exceeds, alert_encrypted;
+	atomic_ullong notes[CONTAINER_NOTE_COUNT];
 };
 
 void out_init(struct out *o, enum out_format format, int quiet, const struct ruleset *rs);
@@ -61,6 +66,25 @@ struct out_file {
 	unsigned nmatches; /* reported for this file */
 };
 int out_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name);
+
+/*
+ * container_report_fn and container_note_fn for a file (arg: a struct
+ * out_file): a match in a member is reported as PATH//MEMBER//...: RULE
+ * FOUND in text (bytes of member names below 0x20 and 0x7f written as
+ * \xHH, so that a name cannot start a line of its own) and with
+ * "member": [...] in JSON.  A note is a JSON object {"path", "member",
+ * "limit": WORD} (or "notice": "encrypted" / "damaged"), a line on stderr
+ * in text form, counted in the summary; with --alert-exceeds-max (a limit)
+ * or --alert-encrypted, also "PATH: Heuristics... FOUND", a match.
+ */
+int out_report_member(void *arg, const struct matcher_scratch *s, uint32_t rule,
+		      const char *hash_name, const struct container_where *where);
+void out_note(void *arg, enum container_note n, const struct container_where *where,
+	      const char *format);
+
+/* The name of where in path: "PATH//A//B", ward_malloc'd (NULL: out of
+ * memory); with escape, as out_report_member writes it in text. */
+char *out_member_path(const char *path, const struct container_where *where, int escape);
 
 /*
  * A problem with one path; scanning goes on.  is_operand: path is one of

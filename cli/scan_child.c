@@ -136,6 +136,9 @@ confine(const struct scanchild_args *a)
 	};
 	struct stat st;
 	int r, regular = 0, k;
+	/* The memory files of archive members grow to the member limit (a
+	 * write past it is refused by the container walk first). */
+	rlim_t fsize = a->cfg->archives ? (rlim_t)a->cfg->limits.member : 0;
 
 	for (k = STDOUT_FILENO; k <= STDERR_FILENO; k++)
 		regular |= fstat(k, &st) == 0 && S_ISREG(st.st_mode);
@@ -147,7 +150,7 @@ confine(const struct scanchild_args *a)
 	if ((r = sandbox_limit(RLIMIT_NPROC, 0)) != 0 ||
 	    (r = sandbox_limit(RLIMIT_NOFILE, (rlim_t)a->window + 16)) != 0 ||
 	    (r = sandbox_limit(RLIMIT_CORE, 0)) != 0 ||
-	    (!regular && (r = sandbox_limit(RLIMIT_FSIZE, 0)) != 0))
+	    (!regular && (r = sandbox_limit(RLIMIT_FSIZE, fsize)) != 0))
 		return r;
 	return sandbox_enter_spec(&spec);
 }
@@ -260,6 +263,9 @@ scanchild_main(const struct scanchild_args *a)
 	ro.threads = cfg->threads;
 	ro.queue = a->window;
 	ro.max_filesize = cfg->max_filesize;
+	ro.archives = cfg->archives;
+	ro.limits = &cfg->limits;
+	ro.locale = cfg->locale;
 	ro.stop = cfg->stop;
 	ro.done = acks_add;
 	ro.idle = acks_flush;

@@ -75,15 +75,70 @@ item_free(struct scanrun_item *it)
 	it->owner = NULL;
 }
 
+/* What a member's callbacks need: the file's report, and its externals. */
+struct member_ctx {
+	struct out_file *f;
+	struct scanrun *r;
+	unsigned w;
+	const struct scanrun_item *it;
+};
+
+static int
+member_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *hash_name,
+	      const struct container_where *where)
+{
+	struct member_ctx *mc = arg;
+
+	return out_report_member(mc->f, s, rule, hash_name, where);
+}
+
+static void
+member_note(void *arg, enum container_note n, const struct container_where *where,
+	    const char *format)
+{
+	struct member_ctx *mc = arg;
+
+	out_note(mc->f, n, where, format);
+}
+
+/*
+ * A member's externals: those of a file at PATH//A//B (filename B, its
+ * extension; filepath PATH's directory and name with A's path below it;
+ * filetype from the member's bytes; owner the file on disk's).  Out of
+ * memory: the member keeps the externals last set.
+ */
+static void
+member_start(void *arg, const struct container_where *where, int fd, uint64_t size)
+{
+	struct member_ctx *mc = arg;
+	const struct rs_external *ext;
+	struct stat st;
+	char *p;
+
+	if (mc->r->opts.fv == NULL || (p = out_member_path(mc->it->path, where, 0)) == NULL)
+		return;
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG;
+	st.st_size = (off_t)size;
+	st.st_uid = mc->it->owner_uid;
+	ext = filevars_set_owner(mc->r->fvs[mc->w], p, fd, &st, mc->it->owner);
+	if (ext != NULL)
+		matcher_scratch_externals(mc->r->scratch[mc->w], ext);
+	ward_free(p);
+}
+
 /* Scans one file; what became of it in *what, the bytes in *bytes. */
 static void
 scan_one(struct scanrun *r, unsigned w, struct scanrun_item *it, struct out_file *f,
 	 enum walkmsg_outcome *what, uint64_t *bytes)
 {
 	struct out *o = r->o;
+	struct member_ctx mc = {f, r, w, it};
+	struct container_opts co;
 	struct stat st;
 	int e;
 
+	memset(&co, 0, sizeof(co));
 	*what = WALKMSG_ERROR;
 	*bytes = 0;
 	if (it->sized) {
@@ -122,8 +177,17 @@ scan_one(struct scanrun *r, unsigned w, struct scanrun_item *it, struct out_file
 		snprintf(r->current, sizeof(r->current), "%s", it->path);
 		pthread_mutex_unlock(&r->current_lock);
 	}
-	e = matcher_scan_fd(r->opts.l->m, r->scratch[w], it->fd, (uint64_t)st.st_size, out_report,
-			    f, r->opts.stop);
+	co.limits = r->opts.limits;
+	co.archives = r->opts.archives;
+	co.locale = r->opts.locale;
+	co.name = it->path;
+	co.report = member_report;
+	co.note = member_note;
+	co.member = member_start;
+	co.arg = &mc;
+	co.cancel = r->opts.stop;
+	it->owner_uid = st.st_uid;
+	e = container_scan_fd(r->opts.l->m, r->scratch[w], it->fd, (uint64_t)st.st_size, &co);
 	if (e == WARD_EINTR) {
 		*what = WALKMSG_STOPPED;
 		return;

@@ -32,15 +32,19 @@ struct scanrun_item {
 	int sized;	/* size is the regular file's, as the channel checked it: no
 			 * need to look again (then owner is given if the rules read it) */
 	uint64_t size;
+	uid_t owner_uid; /* the file's, for its members' owner (set by the pool) */
 };
 
 struct scanrun_opts {
 	const struct loaded *l;	   /* borrowed */
 	const struct filevars *fv; /* externals set per file, or NULL; borrowed */
 	unsigned threads;
-	size_t queue;		     /* items the pool queues */
-	uint64_t max_filesize;	     /* 0: no limit */
-	volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM (or told) */
+	size_t queue;			       /* items the pool queues */
+	uint64_t max_filesize;		       /* 0: no limit */
+	int archives;			       /* look inside containers (scan/container.h) */
+	const struct container_limits *limits; /* borrowed; when archives */
+	locale_t locale;		       /* for member names, or 0 */
+	volatile sig_atomic_t *stop;	       /* set by SIGINT/SIGTERM (or told) */
 	/*
 	 * Called in the worker once the item is reported (what output.c
 	 * prints for it is written to stdio), with what became of it.  May be

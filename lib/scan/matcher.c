@@ -796,6 +796,10 @@ matcher_scan_fd(const struct matcher *m, struct matcher_scratch *s, int fd, uint
 	s->whole = NULL;
 	s->fd = fd;
 	memset(&h, 0, sizeof(h));
+	/* An empty file as the scratch's first: a buffer all the same, so
+	 * that the loop below never offsets a null pointer. */
+	if (need == 0)
+		need = 1;
 	if (need > s->bufcap) {
 		uint8_t *nb = ward_realloc(s->buf, need);
 

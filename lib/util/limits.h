@@ -270,5 +270,38 @@
  * the reference its conversions are checked against (clamconf: "Engine
  * flevel: 216"). */
 #define WARD_CLAMDB_FLEVEL 216
+/* Containers (lib/scan/container.c): archives and compressed files.  The
+ * CONTAINER_SCAN_* values are `ward scan`'s defaults, clamscan's
+ * (MaxScanSize, MaxFileSize, MaxFiles, MaxScanTime) where it has one; the
+ * CONTAINER_AGENT_* ones the agent's, whose on-access scans hold a
+ * process's open() while they run. */
+/* Bytes extracted from one file on disk, all members at all depths. */
+#define WARD_CONTAINER_SCAN_TOTAL (400ull * 1024 * 1024)
+#define WARD_CONTAINER_AGENT_TOTAL (64ull * 1024 * 1024)
+/* Bytes of one member: each is held whole in a memory file to be scanned. */
+#define WARD_CONTAINER_SCAN_MEMBER (100ull * 1024 * 1024)
+#define WARD_CONTAINER_AGENT_MEMBER (32ull * 1024 * 1024)
+/* Members of one file on disk, at all depths (each costs a scan). */
+#define WARD_CONTAINER_SCAN_FILES 10000u
+#define WARD_CONTAINER_AGENT_FILES 1000u
+/* Bytes extracted per byte read of a container: deflate of zeros gives
+ * ~1000, real data rarely over 100; a bomb stops at its first MiBs. */
+#define WARD_CONTAINER_SCAN_RATIO 250u
+#define WARD_CONTAINER_AGENT_RATIO 100u
+/* The ratio is only judged past this many extracted bytes: small members
+ * of text compress well and cost nothing. */
+#define WARD_CONTAINER_RATIO_FLOOR (1024u * 1024)
+/* Containers within containers (the file on disk is depth 0). */
+#define WARD_CONTAINER_SCAN_DEPTH 8u
+#define WARD_CONTAINER_AGENT_DEPTH 4u
+/* Milliseconds for one file on disk and everything inside it. */
+#define WARD_CONTAINER_SCAN_TIME_MS 120000u
+#define WARD_CONTAINER_AGENT_TIME_MS 5000u
+/* The largest depth a user may ask for: the member chain is an array. */
+#define WARD_CONTAINER_MAX_DEPTH 64u
+/* Bytes of one member name kept (longer ones are cut): names are shown. */
+#define WARD_CONTAINER_MAX_NAME 1024u
+/* Bytes read from a container at a time (one buffer per open level). */
+#define WARD_CONTAINER_READ_BLOCK (64u * 1024)
 
 #endif

@@ -280,7 +280,10 @@ test_limits_of_rows(void **state)
 	expect_limit(PROC_VALIDATOR, &c, RLIMIT_NPROC, 0);
 	expect_limit(PROC_SCANNER, &c, RLIMIT_AS, 300ull << 20);
 	expect_limit(PROC_SCANNER, &c, RLIMIT_CPU, RLIM_INFINITY);
+	expect_limit(PROC_SCANNER, &c, RLIMIT_FSIZE, WARD_CONTAINER_AGENT_MEMBER);
+	c.archive_enabled = 0;
 	expect_limit(PROC_SCANNER, &c, RLIMIT_FSIZE, 0);
+	c.archive_enabled = 1;
 	expect_limit(PROC_SCANNER, &c, RLIMIT_NOFILE, 32);
 	expect_limit(PROC_SCANNER, &c, RLIMIT_CORE, 0);
 	expect_limit(PROC_SCANNER, &c, RLIMIT_NPROC, 0);
