@@ -342,7 +342,8 @@ write_at(int fd, const uint8_t *p, size_t n, uint64_t off)
 /* What became of a member's extraction. */
 enum xres {
 	X_DONE,	   /* whole */
-	X_SKIPPED, /* larger than the member limit: read through, not kept */
+	X_SKIPPED, /* larger than the member limit, or past the ratio: not kept,
+		    * the container goes on */
 	X_FAILED,  /* this member cannot be read (an unsupported method, ...): the
 		    * next one may be */
 	X_ENDED,   /* the container ends here (ratio, damaged, memory, halt) */
@@ -374,6 +375,7 @@ static int
 extract(struct walk *w, struct level *lv, struct archive *a, unsigned i, uint64_t *len)
 {
 	const struct container_limits *lim = w->lim;
+	const uint64_t read0 = lv->read, out0 = lv->out;
 	int skipping = 0, e;
 
 	*len = 0;
@@ -417,14 +419,16 @@ extract(struct walk *w, struct level *lv, struct archive *a, unsigned i, uint64_
 			note(w, CONTAINER_TOTAL, format_word(a));
 			return X_ENDED;
 		}
-		/* A file that holds a bomb is one: the walk ends, as for the
-		 * total (a 42.zip would otherwise spend the total a leaf at a
-		 * time). */
-		if (lv->out > WARD_CONTAINER_RATIO_FLOOR && lim->ratio > 0 &&
-		    lv->out / lim->ratio > lv->read) {
-			w->halt = 1;
+		/* The ratio is the member's own: a member that inflates too
+		 * much is left (its name noted) and the container goes on, so
+		 * that a few KiB of padding cannot hide the members after it;
+		 * a bomb's leaves each stop early, and the total ends the walk.
+		 * What this member's first bytes came in with may have been
+		 * read with the member before it: one read block of slack. */
+		if (lim->ratio > 0 && lv->out - out0 > WARD_CONTAINER_RATIO_FLOOR &&
+		    (lv->out - out0) / lim->ratio > lv->read - read0 + WARD_CONTAINER_READ_BLOCK) {
 			note(w, CONTAINER_RATIO, format_word(a));
-			return X_ENDED;
+			return X_SKIPPED;
 		}
 		if (!skipping && k > 0) {
 			/* A hole must read as zeros, not as the last member. */
@@ -531,6 +535,20 @@ open_reader(struct level *lv, int *err)
 	return a;
 }
 
+/*
+ * Whether a, whose first header failed, is a container all the same: a
+ * decompressor took its bytes, or a format claimed it.  Then its refused
+ * first header is damage to report (members behind it would go unseen),
+ * not a file that only looks like a container at its first bytes.
+ */
+static int
+claimed(struct archive *a)
+{
+	int f = archive_format(a) & ARCHIVE_FORMAT_BASE_MASK;
+
+	return archive_filter_count(a) > 1 || (f != 0 && f != ARCHIVE_FORMAT_RAW);
+}
+
 /* Walks the members of the container fd (at depth, the container's own). */
 static int
 walk_archive(struct walk *w, int fd, uint64_t size, unsigned depth)
@@ -563,7 +581,7 @@ walk_archive(struct walk *w, int fd, uint64_t size, unsigned depth)
 		if (e != ARCHIVE_OK && e != ARCHIVE_WARN) {
 			if (!lv.halted_here && archive_errno(a) == ENOMEM)
 				note(w, CONTAINER_MEMORY, format_word(a));
-			else if (!lv.halted_here && !first)
+			else if (!lv.halted_here && (!first || claimed(a)))
 				note(w, CONTAINER_DAMAGED, format_word(a));
 			break;
 		}

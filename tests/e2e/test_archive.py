@@ -287,7 +287,7 @@ def limit_objs(objs):
 
 def test_each_limit_through_its_flag(ward, tmp_path):
     rules = write(str(tmp_path / "evil.yar"), EVIL_RULE)
-    zeros = b"\0" * (3 << 20)
+    zeros = b"\0" * (8 << 20)
     many = write(str(tmp_path / "many.zip"),
                  zip_bytes_m([("m%d" % i, b"x") for i in range(5)] + [("p", PAYLOAD)],
                              zipfile.ZIP_DEFLATED))
@@ -390,6 +390,41 @@ def bomb(levels=4, width=16, leaf_mib=64):
     return z
 
 
+def test_padding_past_the_ratio_does_not_hide_the_members_after_it(ward, tmp_path):
+    """Megabytes of zeros deflate to a few KiB: a member past the ratio is
+    left, and the payload after it is still found (as root: the sandboxed
+    scanner), with the padding's limit reported."""
+    rules = write(str(tmp_path / "evil.yar"), EVIL_RULE)
+    z = write(str(tmp_path / "padded.zip"),
+              zip_bytes_m([("pad.bin", b"\0" * (8 << 20)), ("evil.txt", PAYLOAD)],
+                          zipfile.ZIP_DEFLATED))
+    assert os.path.getsize(z) < 64 << 10
+    p, objs = json_scan(ward, "--max-ratio", "100", "-r", rules, z)
+    assert p.returncode == 1, p.stderr
+    assert [(o["rule"], o["member"]) for o in objs if "rule" in o] == [("Evil", ["evil.txt"])]
+    assert limit_objs(objs) == [("ratio", ["pad.bin"])]
+
+
+def test_a_refused_first_header_is_reported_not_silent(ward, tmp_path):
+    """A tar.gz whose first entry libarchive refuses (a 2 MiB pax link
+    name) hides the members after it: the file is reported damaged, not
+    passed over as a file that only looked like an archive."""
+    rules = write(str(tmp_path / "evil.yar"), EVIL_RULE)
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w:gz", format=tarfile.PAX_FORMAT) as t:
+        ti = tarfile.TarInfo("first")
+        ti.type = tarfile.SYMTYPE
+        ti.linkname = "x" * (2 << 20)
+        t.addfile(ti)
+        ti = tarfile.TarInfo("payload")
+        ti.size = len(PAYLOAD)
+        t.addfile(ti, io.BytesIO(PAYLOAD))
+    path = write(str(tmp_path / "pax.tgz"), b.getvalue())
+    p, objs = json_scan(ward, "-r", rules, path)
+    assert [o["notice"] for o in objs if "notice" in o] == ["damaged"], objs
+    assert objs[-1]["summary"]["damaged"] == 1
+
+
 def test_a_nested_bomb_stops_at_its_limits(ward, tmp_path):
     rules = write(str(tmp_path / "evil.yar"), EVIL_RULE)
     b = write(str(tmp_path / "42.zip"), bomb())
@@ -397,9 +432,11 @@ def test_a_nested_bomb_stops_at_its_limits(ward, tmp_path):
     # the time limit is a backstop here, which must not be what stops it
     p, objs = json_scan(ward, "--max-scantime", "20000", "-r", rules, b)
     hits = limit_objs(objs)
-    assert hits and {w for w, _ in hits} <= {"ratio"}, hits
+    # each leaf stops at the ratio; the total ends the walk
+    assert hits and {w for w, _ in hits} == {"ratio", "total"}, hits
+    assert [w for w, _ in hits].count("total") == 1, hits
     s = objs[-1]["summary"]
-    assert s["limits_by"]["time"] == 0 and s["limits_by"]["total"] == 0, s
+    assert s["limits_by"]["time"] == 0, s
     assert s["seconds"] < 20, s
     # with the ratio off, the total limit stops it
     p, objs = json_scan(ward, "--max-ratio", "0", "--max-scansize", "100M",
