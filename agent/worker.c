@@ -61,6 +61,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
@@ -875,6 +876,29 @@ reconfigure(struct agent_config *next, unsigned groups)
 	logmsg("reload: the new configuration is in force");
 }
 
+/*
+ * The worker holds a descriptor for each file in flight: fanotify events,
+ * the files of ward agent scan and of the clamd socket's walks.  A worker
+ * out of descriptors would have the kernel deny the fanotify permission
+ * events it can no longer take, so every open on a watched mount would
+ * fail: its soft limit goes up to the hard one (systemd's is 524288), at
+ * most WARD_WORKER_NOFILE.  Its helpers set their own (proctab.c).
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur >= WARD_WORKER_NOFILE || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max < WARD_WORKER_NOFILE ? rl.rlim_max : WARD_WORKER_NOFILE;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		logmsg("cannot raise the descriptor limit to %llu: %s",
+		       (unsigned long long)rl.rlim_cur, strerror(errno));
+}
+
 int
 worker_main(const struct agent_config *c, const char *config_path, struct ipc *heartbeat,
 	    struct ipc *cfg)
@@ -895,6 +919,7 @@ worker_main(const struct agent_config *c, const char *config_path, struct ipc *h
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sigdelset(&set, SIGPIPE); /* blocked, so that a write gets EPIPE; not waited for */
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	raise_nofile();
 	W.cfg = c;
 	W.config_path = config_path;
 	W.started = time(NULL);

@@ -304,4 +304,10 @@
 /* Bytes read from a container at a time (one buffer per open level). */
 #define WARD_CONTAINER_READ_BLOCK (64u * 1024)
 
+/* The agent's worker: descriptors it may hold (its soft limit is raised to
+ * this, or to the hard limit if lower).  Each file in flight holds one:
+ * fanotify events, ward agent scan's files and the clamd socket's walks
+ * (up to clamd.max_connections of them at once). */
+#define WARD_WORKER_NOFILE 65536
+
 #endif

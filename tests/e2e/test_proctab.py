@@ -73,13 +73,27 @@ def test_children_do_not_inherit_the_environment(box):
             [PATH, GNUTLS]), env
 
 
+def test_the_worker_raises_its_descriptor_limit(box):
+    """Out of descriptors, the worker would have the kernel deny the
+    fanotify permission events it cannot take: its soft limit is raised to
+    the hard one, at most 65536 (WARD_WORKER_NOFILE)."""
+    import resource
+    a = box.agent()
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    soft, _ = limits(a.worker_pid())["Max open files"]
+    assert int(soft) == want, (soft, hard)
+
+
 def test_scanners_run_under_their_rows_limits(box):
     a = box.agent(extra=["validator:", "  memory_mb: 700"])
     for pid in started_scanners(a, box.mnt):
         lim = limits(pid)
         assert lim["Max address space"] == (str(700 << 20),) * 2, lim
         assert lim["Max open files"] == ("32", "32"), lim
-        assert lim["Max file size"] == ("0", "0"), lim
+        # archive members are held in memory files of at most
+        # scan.archive.max_membersize (32M by default): nothing larger
+        assert lim["Max file size"] == (str(32 << 20),) * 2, lim
         assert lim["Max core file size"] == ("0", "0"), lim
         assert lim["Max processes"] == ("0", "0"), lim
         assert lim["Max cpu time"] == ("unlimited", "unlimited"), lim
