@@ -42,6 +42,8 @@ ClamAV's semantics the generator follows (read in libclamav, 1.4):
   - `{n}` with 0 < n < 128 is n `??`; other `{..}` and `*` split the
     signature into parts matched in order; neither may sit inside `( )`;
   - `XX[n-m]` only with a single byte XX at either end, m <= 32;
+  - `!(B)` `!(L)` `!(W)` at the left end are one byte of the match (the
+    offset points at it), not a check of the byte before;
   - (B): left neighbour one of ` -./<@_` or file start, right one of
     `\\n \\r space " ' - / = > _` or end of file; (L): `\\n` (or `\\r\\n` to the
     right) or the file's ends; (W): not alphanumeric or the file's ends;
@@ -53,6 +55,8 @@ ClamAV's semantics the generator follows (read in libclamav, 1.4):
     block is false; `,m` needs at least m distinct subsignatures, and a
     block passes its count but no subsignature ids up (cli_ac_chklsig,
     ported as chklsig() below);
+  - files of 5 bytes or less are not scanned at all (no hash, no body
+    signature matches them; cli_magic_scan);
   - hash sizes are non-zero; `*` needs a minimum functionality level of 73
     in the fourth field (cli_loadhash).
 
@@ -108,6 +112,16 @@ def gen_lit(rng, lo, hi, text):
     return ("lit", rand_bytes(rng, rng.randint(lo, hi), text))
 
 
+def unique(xs):
+    """xs without repeats, in order (a set's order changes from run to run
+    with Python's string hashing)."""
+    out = []
+    for x in xs:
+        if x not in out:
+            out.append(x)
+    return out
+
+
 def gen_pattern(rng, opts):
     """A body pattern.  opts: text (printable bytes), simple (no jumps,
     ranges or anchors: for ::w and ::f), anchors, ranges."""
@@ -147,6 +161,11 @@ def gen_pattern(rng, opts):
             # every part starts with fixed bytes (an AC pattern needs them)
             els.append(gen_lit(rng, 3, 5, text))
             continue
+        elif r < 0.62 and not simple and opts.get("anchors", True):
+            # an anchor inside the pattern: one byte of its class
+            els.append(("anchor", rng.choice("BLW"), rng.random() < 0.3, "mid"))
+            els.append(gen_lit(rng, 1, 3, text))
+            continue
         elif r < 0.8:
             # clamscan refuses a negated alternative in a subsignature
             # with modifiers ("generic alternate strings")
@@ -154,9 +173,9 @@ def gen_pattern(rng, opts):
             n = rng.randint(2, 4)
             if neg:
                 width = rng.randint(1, 2)
-                alts = list({rand_bytes(rng, width, text) for _ in range(n)})
+                alts = unique([rand_bytes(rng, width, text) for _ in range(n)])
             else:
-                alts = list({rand_bytes(rng, rng.randint(1, 3), text) for _ in range(n)})
+                alts = unique([rand_bytes(rng, rng.randint(1, 3), text) for _ in range(n)])
             if len(alts) < 2:
                 alts.append(alts[0] + b"\x01" if not neg else bytes([alts[0][0] ^ 1]) + alts[0][1:])
             els.append(("alt", alts, neg))
@@ -180,6 +199,16 @@ def gen_pattern(rng, opts):
         else:
             out.append(e)
     return out
+
+
+def drop_negated_left(pat):
+    """pat without a negated anchor at its left end.  clamscan's answer on
+    such a signature at a fixed offset depends on the other signatures in
+    the database (alone it never matches; beside a `*` signature with the
+    same bytes it matches with the offset at the anchor's byte): no oracle
+    there."""
+    la = left_anchor(pat)
+    return pat[1:] if la and la[2] else pat
 
 
 def byte_hex(b, rng):
@@ -234,9 +263,31 @@ def anchor_byte(rng, kind, neg, side):
     return bytes([rng.choice(good)])
 
 
-def sample(pat, rng, miss=None, filler_text=False):
+def flip_case(bs, rng):
+    return bytes((b ^ 0x20) if 0x41 <= (b & 0xDF) <= 0x5A and rng.random() < 0.5 else b
+                 for b in bs)
+
+
+def mid_anchor_byte(rng, kind, neg):
+    """A byte that an anchor inside a pattern takes (or, neg, refuses):
+    (B) any byte of boundary[] (matcher-ac.c), (L) a newline, (W) one that
+    is not alphanumeric."""
+    if kind == "B":
+        good = bytes(sorted(set(B_LEFT + B_RIGHT)))
+    elif kind == "L":
+        good = b"\n"
+    else:
+        good = NOT_ALNUM
+    if neg:
+        good = bytes(b for b in b"abcxyzQ019\x00\xff" if b not in good)
+    return bytes([rng.choice(good)])
+
+
+def sample(pat, rng, miss=None, filler_text=False, nocase=False):
     """(bytes of an instance, index where the match starts).  miss: None
-    for a matching instance, else the kind of near miss to make."""
+    for a matching instance, else the kind of near miss to make.  nocase:
+    letters of fixed bytes and alternatives in either case (::i does not
+    reach nibbles: a? stays exact)."""
     body = bytearray()
     lead = 0
     lits = [i for i, e in enumerate(pat) if e[0] == "lit"]
@@ -248,7 +299,7 @@ def sample(pat, rng, miss=None, filler_text=False):
             if i == flip_at:
                 j = rng.randrange(len(b))
                 b[j] ^= 1 << rng.randrange(8)
-            body += b
+            body += flip_case(b, rng) if nocase else b
         elif k == "nib":
             if e[1] == "hi":
                 body.append((e[2] << 4) | rng.getrandbits(4))
@@ -272,7 +323,10 @@ def sample(pat, rng, miss=None, filler_text=False):
                         break
                 body += c
             else:
-                body += rng.choice(e[1])
+                c = rng.choice(e[1])
+                body += flip_case(c, rng) if nocase else c
+        elif k == "anchor" and e[3] == "mid":
+            body += mid_anchor_byte(rng, e[1], e[2] ^ (miss == "anchor"))
         elif k == "rng":
             n = rng.randint(e[1], e[2])
             if miss == "gap":
@@ -287,6 +341,13 @@ def sample(pat, rng, miss=None, filler_text=False):
     la, ra = left_anchor(pat), right_anchor(pat)
     pre = anchor_byte(rng, la[1], la[2] ^ (miss == "anchor"), "left") if la else b""
     post = anchor_byte(rng, ra[1], ra[2] ^ (miss == "anchor" and not la), "right") if ra else b""
+    # A negated anchor at the left end is not a boundary check but one
+    # byte of the match, where the offset points (cli_ac_addsig takes
+    # `(B)` as the left boundary only when it is the very first token;
+    # `!(B)` starts one character later).  At the right end both are
+    # boundary checks.
+    if la and la[2]:
+        return bytes(pre + body + post), lead
     return bytes(pre + body + post), len(pre) + lead
 
 
@@ -302,7 +363,7 @@ def miss_kinds(pat):
     kinds = ["byte"]
     if any(e[0] == "jump" and e[2] is not None for e in pat) or any(e[0] == "rng" for e in pat):
         kinds.append("gap")
-    if (left_anchor(pat) or right_anchor(pat)):
+    if any(e[0] == "anchor" for e in pat):
         kinds.append("anchor")
     return kinds
 
@@ -313,7 +374,7 @@ def fixed_len(pat):
     for e in pat:
         if e[0] == "lit":
             n += len(e[1])
-        elif e[0] in ("nib",):
+        elif e[0] == "nib" or (e[0] == "anchor" and e[3] == "mid"):
             n += 1
         elif e[0] == "any":
             n += e[1]
@@ -532,6 +593,8 @@ class Gen:
             off = ("abs", rng.randint(0, 300), rng.randint(1, 40))
         else:
             off = ("eof", fixed_len(pat) + rng.randint(4, 60), 0)
+        if off[0] != "*":
+            pat = drop_negated_left(pat)
         offtext = {"*": "*", "abs": "%d", "eof": "EOF-%d"}[off[0]]
         if off[0] != "*":
             offtext = offtext % off[1] + (",%d" % off[2] if off[2] else "")
@@ -659,6 +722,7 @@ class Gen:
             off = None
             if rng.random() < 0.15:
                 off = rng.randint(0, 100)
+                pat = drop_negated_left(pat)
             subs.append({"pat": pat, "mods": mods, "off": off, "text": text})
         expr = gen_expr(rng, list(range(nsub)))
         # not true with nothing planted (it would match every input)
@@ -756,7 +820,7 @@ class Gen:
 
     def gen_hash(self):
         rng = self.rng
-        data = bytes(self.filler(rng.randint(1, 3000)))
+        data = bytes(self.filler(rng.randint(1, 8) if rng.random() < 0.2 else rng.randint(9, 3000)))
         algo = rng.choice(["md5", "md5", "sha1", "sha256"])
         h = hashlib.new(algo, data).hexdigest()
         if rng.random() < 0.2:
@@ -769,7 +833,9 @@ class Gen:
         else:
             line = "%s:%d:%s" % (h, len(data), name)
         self.add_sig(db, name, line, db[-3:])
-        self.add_input(data, name, True, "hash")
+        # clamscan does not scan a file of 5 bytes or less at all
+        # (cli_magic_scan: "Small data"): no hash matches there either
+        self.add_input(data, name, len(data) > 5, "hash")
         changed = bytearray(data)
         changed[rng.randrange(len(changed))] ^= 1
         self.add_input(changed, name, False, "hash byte")
@@ -838,12 +904,8 @@ class Gen:
 
 def ldb_instance(rng, s):
     """Bytes that match subsignature s, with its modifiers applied."""
-    inst, lead = sample(s["pat"], rng, None, s["text"])
     mods = s["mods"]
-    la, ra = left_anchor(s["pat"]), right_anchor(s["pat"])
-    if "i" in mods:
-        inst = bytes((b ^ 0x20) if chr(b).isalpha() and b < 0x80 and rng.random() < 0.5 else b
-                     for b in inst)
+    inst, lead = sample(s["pat"], rng, None, s["text"], nocase="i" in mods)
     if "w" in mods and not ("a" in mods and rng.random() < 0.5):
         inst = b"".join(bytes([b, 0]) for b in inst)
         lead *= 2
