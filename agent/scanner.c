@@ -191,7 +191,7 @@ on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *ha
 	(void)s;
 	if (rule != UINT32_MAX && (h->rs->rules[rule].flags & RS_RULE_PRIVATE))
 		return 0;
-	name = rule == UINT32_MAX ? hash_name : h->rs->rules[rule].name;
+	name = rule == UINT32_MAX ? hash_name : ruleset_report_name(&h->rs->rules[rule]);
 	snprintf(h->v->rule[h->v->nrules], sizeof(h->v->rule[0]), "%s", name);
 	return ++h->v->nrules == SCANMSG_MAX_HITS;
 }

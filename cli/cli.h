@@ -28,6 +28,10 @@ struct rule_opts {
 	size_t ndefines;
 	const char *compiled;
 	int skip_unsupported; /* leave out rules ward cannot compile, naming each */
+	const char **clamdbs; /* ClamAV databases (files or directories) */
+	size_t nclamdbs;
+	int clamav_report; /* name every ClamAV signature left out */
+	int allow_unsigned; /* take a .cvd whose signature does not verify */
 };
 
 /* What was loaded; free with loaded_free. */
@@ -36,6 +40,7 @@ struct loaded {
 	struct hashsig_set *hs;
 	struct matcher *m;
 	size_t nskipped; /* rules left out by skip_unsupported */
+	size_t nclam_skipped; /* ClamAV signatures left out */
 };
 
 /* Appends v to a growable list; exits with EXIT_ERROR when out of memory. */

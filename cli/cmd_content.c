@@ -299,7 +299,7 @@ corpus_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const c
 	(void)s;
 	if (c->hit[0] == '\0')
 		snprintf(c->hit, sizeof(c->hit), "%s",
-			 rule == UINT32_MAX ? hash_name : c->cs->rs->rules[rule].name);
+			 rule == UINT32_MAX ? hash_name : ruleset_report_name(&c->cs->rs->rules[rule]));
 	return 0;
 }
 

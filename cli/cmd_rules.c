@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clamav.h"
 #include "content/image.h"
 #include "rules/compile.h"
 #include "scan/filevars.h"
@@ -113,32 +114,94 @@ cli_print_skipped(const struct rules_skipped *s)
 			s->line, s->why.msg);
 }
 
+/* Adds every line of the hash list text (NUL-terminated) to hs. */
+static int
+add_hash_text(struct hashsig_set *hs, const char *text, struct ward_diag *d)
+{
+	const char *nl;
+	int line = 1, r = 0;
+
+	for (; *text != '\0' && r == 0; text = nl + 1, line++) {
+		if ((nl = strchr(text, '\n')) == NULL)
+			nl = text + strlen(text) - 1;
+		r = hashsig_add_line(hs, "clamav", line, text, (size_t)(nl - text), d);
+	}
+	return r;
+}
+
+/*
+ * The ClamAV databases, converted and compiled into c (which skips
+ * unsupported rules: a converted signature ward's compiler refuses is
+ * left out and listed).
+ */
+static int
+load_clamav(const struct rule_opts *o, struct rules_compiler *c, struct loaded *l,
+	    struct ward_diag *d)
+{
+	struct clamdb *db = NULL;
+	struct clamdb_stats st;
+	const char *h;
+	size_t hn;
+	int r;
+
+	if ((r = clamdb_new(&db)) != 0)
+		goto out;
+	if (cli_clamdb_read(db, o->clamdbs, o->nclamdbs, o->allow_unsigned, 1) != 0) {
+		r = diag_set(d, WARD_EINVAL, NULL, 0, 0, "cannot use the ClamAV databases");
+		goto out;
+	}
+	if ((r = clamdb_finish(db, c)) != 0)
+		goto out;
+	h = clamdb_hashes(db, &hn);
+	if (hn > 0) {
+		if (l->hs == NULL && (r = hashsig_new(&l->hs)) != 0)
+			goto out;
+		if ((r = add_hash_text(l->hs, h, d)) != 0)
+			goto out;
+	}
+	clamdb_get_stats(db, &st);
+	l->nclam_skipped = st.skipped;
+	if (st.skipped > 0 || st.ignored > 0 || o->clamav_report)
+		cli_clamdb_summary(db, o->clamav_report, stderr);
+out:
+	clamdb_free(db);
+	return r;
+}
+
 static int
 load_sources(const struct rule_opts *o, struct loaded *l, struct ward_diag *d)
 {
 	struct rules_compiler *c = NULL;
 	const struct rules_skipped *sk;
-	size_t i, nsk;
+	size_t i, nsk, before;
 	int r = 0;
 
-	if (o->nrules > 0) {
+	if (o->nrules > 0 || o->nclamdbs > 0) {
 		if ((r = rules_compiler_new(&c)) != 0)
 			goto out;
-		if (o->skip_unsupported)
+		/* ClamAV's signatures are compiled one by one, so that one ward
+		 * refuses is left out; the rule files keep their own rule. */
+		if (o->skip_unsupported || o->nclamdbs > 0)
 			rules_compiler_skip_unsupported(c);
 		for (i = 0; i < o->ndefines; i++)
 			if ((r = rules_compiler_define(c, o->defines[i], d)) != 0)
 				goto out;
-		for (i = 0; i < o->nrules; i++)
+		for (i = 0; i < o->nrules; i++) {
+			rules_compiler_skipped(c, &before);
 			if ((r = rules_compiler_add_file(c, o->rules[i], d)) != 0)
 				goto out;
+			sk = rules_compiler_skipped(c, &nsk);
+			if (!o->skip_unsupported && nsk > before) {
+				*d = sk[before].why;
+				r = WARD_EUNSUPPORTED;
+				goto out;
+			}
+		}
 		sk = rules_compiler_skipped(c, &nsk);
 		for (i = 0; i < nsk; i++) {
 			cli_print_skipped(&sk[i]);
 			l->nskipped += sk[i].rule != NULL;
 		}
-		if ((r = rules_compiler_finish(c, &l->rs, d)) != 0)
-			goto out;
 	} else if (o->ndefines > 0) {
 		r = diag_set(d, WARD_EINVAL, NULL, 0, 0, "-d needs --rules or --compiled");
 		goto out;
@@ -149,9 +212,13 @@ load_sources(const struct rule_opts *o, struct loaded *l, struct ward_diag *d)
 		for (i = 0; i < o->nhashes; i++)
 			if ((r = hashsig_add_file(l->hs, o->hashes[i], d)) != 0)
 				goto out;
-		if ((r = hashsig_finish(l->hs)) != 0)
-			goto out;
 	}
+	if (o->nclamdbs > 0 && (r = load_clamav(o, c, l, d)) != 0)
+		goto out;
+	if (c != NULL && (r = rules_compiler_finish(c, &l->rs, d)) != 0)
+		goto out;
+	if (l->hs != NULL && (r = hashsig_finish(l->hs)) != 0)
+		goto out;
 	r = matcher_new(l->rs, l->hs, &l->m, d);
 out:
 	rules_compiler_free(c);
@@ -166,12 +233,14 @@ cli_load(const struct rule_opts *o, struct loaded *l)
 
 	memset(l, 0, sizeof(*l));
 	diag_clear(&d);
-	if (o->compiled != NULL && (o->nrules > 0 || o->nhashes > 0)) {
-		fprintf(stderr, "ward: --compiled cannot be combined with --rules or --hashes\n");
+	if (o->compiled != NULL && (o->nrules > 0 || o->nhashes > 0 || o->nclamdbs > 0)) {
+		fprintf(stderr, "ward: --compiled cannot be combined with --rules, --hashes or "
+				"--clamav-db\n");
 		return EXIT_ERROR;
 	}
-	if (o->compiled == NULL && o->nrules == 0 && o->nhashes == 0) {
-		fprintf(stderr, "ward: no rules given (use --rules, --hashes or --compiled)\n");
+	if (o->compiled == NULL && o->nrules == 0 && o->nhashes == 0 && o->nclamdbs == 0) {
+		fprintf(stderr, "ward: no rules given (use --rules, --hashes, --clamav-db or "
+				"--compiled)\n");
 		return EXIT_ERROR;
 	}
 	r = o->compiled != NULL ? load_compiled(o, l, &d) : load_sources(o, l, &d);

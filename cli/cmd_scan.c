@@ -206,7 +206,8 @@ scan_usage(FILE *f)
 	    f,
 	    "usage: ward scan [OPTIONS] PATH...\n"
 	    "\n"
-	    "Scans files and directories (recursively) with YARA rules and hash signatures.\n"
+	    "Scans files and directories (recursively) with YARA rules, hash signatures and\n"
+	    "ClamAV signature databases.\n"
 	    "Prints 'PATH: RULE FOUND' per match and a summary on stderr.  The externals\n"
 	    "filename, filepath, extension, filetype and owner are set per file, as LOKI\n"
 	    "and THOR set them, for rules that use them (unless given with -d).\n"
@@ -227,6 +228,13 @@ scan_usage(FILE *f)
 	    "      --compiled FILE      compiled rule set from 'ward rules compile'\n"
 	    "  -d NAME=VALUE            define an external variable (repeatable)\n"
 	    "      --skip-unsupported   leave out rules ward cannot compile (named on stderr)\n"
+	    "      --clamav-db DB       ClamAV signatures (repeatable): a database file (.hdb\n"
+	    "                           .hsb .mdb .msb .ndb .ldb .fp .sfp .ign2 .cvd .cld .cud)\n"
+	    "                           or a directory of them, as clamscan -d; a match is\n"
+	    "                           reported under the signature's ClamAV name; what\n"
+	    "                           ward cannot convert exactly is counted on stderr\n"
+	    "      --clamav-report      name each ClamAV signature left out, and why\n"
+	    "      --allow-unsigned     take a .cvd whose digital signature does not verify\n"
 	    "Scanning:\n"
 	    "  -t, --threads N          scanning threads (default: number of CPUs)\n"
 	    "      --max-filesize SIZE  skip larger files (bytes, or K/M/G suffix; default: none)\n"
@@ -265,6 +273,9 @@ cmd_scan(int argc, char **argv)
 	    {"print-meta", no_argument, NULL, 'm'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"clamav-db", required_argument, NULL, 'B'},
+	    {"clamav-report", no_argument, NULL, 'R'},
+	    {"allow-unsigned", no_argument, NULL, 'A'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct rule_opts ro, lo; /* lo: ro with the per-file externals declared */
@@ -302,6 +313,15 @@ cmd_scan(int argc, char **argv)
 			break;
 		case 'U':
 			ro.skip_unsupported = 1;
+			break;
+		case 'B':
+			cli_push(&ro.clamdbs, &ro.nclamdbs, optarg);
+			break;
+		case 'R':
+			ro.clamav_report = 1;
+			break;
+		case 'A':
+			ro.allow_unsigned = 1;
 			break;
 		case 't':
 			threads = strtol(optarg, &end, 10);
@@ -420,6 +440,7 @@ out:
 	free(ro.rules);
 	free(ro.hashes);
 	free(ro.defines);
+	free(ro.clamdbs);
 	free(defines);
 	free(excludes);
 	return status;

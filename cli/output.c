@@ -177,7 +177,7 @@ out_rule_json(const struct out_file *f, const struct matcher_scratch *s, uint32_
 	uint32_t i, j;
 
 	json_object_set_new(obj, "path", out_json_text(f->path));
-	json_object_set_new(obj, "rule", json_string(r->name));
+	json_object_set_new(obj, "rule", json_string(ruleset_report_name(r)));
 	for (i = 0; i < r->ntags; i++)
 		json_array_append_new(tags, json_string(r->tags[i]));
 	json_object_set_new(obj, "tags", tags);
@@ -230,7 +230,7 @@ out_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char
 	if (obj != NULL) {
 		out_json_line(obj);
 	} else if (o->print_meta) {
-		printf("%s: %s ", f->path, hash_name != NULL ? hash_name : o->rs->rules[rule].name);
+		printf("%s: %s ", f->path, hash_name != NULL ? hash_name : ruleset_report_name(&o->rs->rules[rule]));
 		if (hash_name != NULL)
 			fputs("[]", stdout);
 		else
@@ -238,7 +238,7 @@ out_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const char
 		fputs(" FOUND\n", stdout);
 	} else {
 		printf("%s: %s FOUND\n", f->path,
-		       hash_name != NULL ? hash_name : o->rs->rules[rule].name);
+		       hash_name != NULL ? hash_name : ruleset_report_name(&o->rs->rules[rule]));
 	}
 	pthread_mutex_unlock(&o->lock);
 	json_decref(obj);

@@ -31,6 +31,7 @@ static const struct digest_info digest_table[DIGEST_NALGS] = {
     [DIGEST_SHA256] = {"sha256", "SHA2-256", 32},
     [DIGEST_MD5] = {"md5", "MD5", 16},
     [DIGEST_SM3] = {"sm3", "SM3", 32},
+    [DIGEST_SHA1] = {"sha1", "SHA1", 20},
 };
 
 static int

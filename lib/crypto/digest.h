@@ -1,5 +1,5 @@
 /*
- * digest: message digests (SHA-256, MD5, SM3) over OpenSSL 3's EVP API,
+ * digest: message digests (SHA-256, MD5, SM3, SHA-1) over OpenSSL 3's EVP API,
  * hex encoding, and constant-time comparison.
  *
  * A struct digest_ctx belongs to one thread at a time; the scanner keeps one
@@ -15,10 +15,11 @@ enum digest_alg {
 	DIGEST_SHA256 = 0,
 	DIGEST_MD5 = 1,
 	DIGEST_SM3 = 2,
+	DIGEST_SHA1 = 3, /* ClamAV's .hsb lists (40 digits): not for ward's own signing */
 };
 
 /* Number of algorithms; enum values are 0 .. DIGEST_NALGS - 1. */
-#define DIGEST_NALGS 3
+#define DIGEST_NALGS 4
 /* Largest digest in bytes (SHA-256 and SM3). */
 #define DIGEST_MAX_SIZE 32
 /* Bit of alg in an algorithm mask (hashsig_wants_size). */
@@ -27,7 +28,7 @@ enum digest_alg {
 /* Digest length in bytes of alg, 0 if alg is not a known algorithm. */
 size_t digest_size(enum digest_alg alg);
 
-/* Lower-case name ("sha256", "md5", "sm3") of alg, NULL if unknown.  Static. */
+/* Lower-case name ("sha256", "md5", "sm3", "sha1") of alg, NULL if unknown.  Static. */
 const char *digest_name(enum digest_alg alg);
 
 /*

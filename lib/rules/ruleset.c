@@ -51,6 +51,19 @@
 #define RS_CPU "unknown"
 #endif
 
+const char *
+ruleset_report_name(const struct rs_rule *r)
+{
+	const char *name = r->name;
+	uint32_t i;
+
+	for (i = 0; i < r->nmeta && r->meta != NULL; i++)
+		if (r->meta[i].type == RS_STR && r->meta[i].s != NULL && r->meta[i].s[0] != '\0' &&
+		    strcmp(r->meta[i].key, RS_REPORT_NAME_KEY) == 0)
+			name = r->meta[i].s;
+	return name;
+}
+
 void
 ruleset_rule_clear(struct rs_rule *r)
 {

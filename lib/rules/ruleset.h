@@ -79,6 +79,18 @@ struct ruleset {
 	uint32_t nregexes;
 };
 
+/*
+ * The meta key whose string value is the name a match of the rule is
+ * reported under, where its identifier cannot be that name: ClamAV's
+ * signature names ("Win.Trojan.Agent-123", "Eicar-Test-Signature") are not
+ * identifiers (lib/clamav/clamdb.h writes them here).
+ */
+#define RS_REPORT_NAME_KEY "ward_report_name"
+
+/* The name a match of r is reported under: the last non-empty string meta
+ * RS_REPORT_NAME_KEY, else r->name.  Borrowed from r. */
+const char *ruleset_report_name(const struct rs_rule *r);
+
 /* Frees rs and everything it owns; NULL is a no-op. */
 void ruleset_free(struct ruleset *rs);
 

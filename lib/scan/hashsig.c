@@ -124,17 +124,17 @@ hs_parse_alg(struct rbuf *b, struct hashsig_sig *sig, const char *file, int line
 	hs_field(b, &f, &flen, &colon);
 	if (flen == 0) {
 		r = diag_set(diag, WARD_ESYNTAX, file, lineno, (int)start + 1,
-			     "missing hash algorithm (expected sha256, md5 or sm3)");
+			     "missing hash algorithm (expected sha256, sha1, md5 or sm3)");
 		goto out;
 	}
 	if (digest_from_name((const char *)f, flen, &sig->alg) != 0) {
 		if (hs_name_bad(f, flen) == flen && flen <= 16)
 			r = diag_set(diag, WARD_ESYNTAX, file, lineno, (int)start + 1,
-				     "unknown hash algorithm '%.*s' (expected sha256, md5 or sm3)",
+				     "unknown hash algorithm '%.*s' (expected sha256, sha1, md5 or sm3)",
 				     (int)flen, (const char *)f);
 		else
 			r = diag_set(diag, WARD_ESYNTAX, file, lineno, (int)start + 1,
-				     "unknown hash algorithm (expected sha256, md5 or sm3)");
+				     "unknown hash algorithm (expected sha256, sha1, md5 or sm3)");
 		goto out;
 	}
 	if (!colon)

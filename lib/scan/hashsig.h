@@ -1,5 +1,5 @@
 /*
- * hashsig: hash signatures of whole files (SHA-256, MD5, SM3), each with the
+ * hashsig: hash signatures of whole files (SHA-256, SHA-1, MD5, SM3), each with the
  * file size so that only files of a listed size are hashed (as ClamAV's
  * .hsb lists do).
  *
@@ -7,8 +7,8 @@
  *
  *     ALG:HEX:SIZE:NAME
  *
- * ALG is sha256, md5 or sm3 (any case); HEX the digest in hex (64, 32 or 64
- * digits, any case); SIZE a decimal byte count or `*` (any size); NAME the
+ * ALG is sha256, sha1, md5 or sm3 (any case); HEX the digest in hex (64, 40,
+ * 32 or 64 digits, any case); SIZE a decimal byte count or `*` (any size); NAME the
  * signature name: 1 to WARD_MAX_SIG_NAME printable ASCII characters, not
  * starting with a space.  Leading and trailing blanks (space, tab, CR) of a
  * line are ignored; blank lines and lines whose first non-blank character is

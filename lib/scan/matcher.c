@@ -606,7 +606,7 @@ env_read(void *arg, uint64_t off, void *buf, size_t n)
 }
 
 struct hash_state {
-	struct digest_ctx *ctx[3];
+	struct digest_ctx *ctx[DIGEST_NALGS];
 	unsigned mask;
 };
 
@@ -618,7 +618,7 @@ hash_begin(const struct matcher *m, uint64_t size, struct hash_state *h)
 	memset(h, 0, sizeof(*h));
 	if (m->hs == NULL || !hashsig_wants_size(m->hs, size, &h->mask))
 		return 0;
-	for (a = 0; a < 3; a++) {
+	for (a = 0; a < DIGEST_NALGS; a++) {
 		if (!(h->mask & (1u << a)))
 			continue;
 		if (digest_new((enum digest_alg)a, &h->ctx[a]) != 0)
@@ -632,7 +632,7 @@ hash_update(struct hash_state *h, const uint8_t *p, size_t n)
 {
 	int a;
 
-	for (a = 0; a < 3; a++)
+	for (a = 0; a < DIGEST_NALGS; a++)
 		if (h->ctx[a] != NULL)
 			digest_update(h->ctx[a], p, n);
 }
@@ -642,7 +642,7 @@ hash_free(struct hash_state *h)
 {
 	int a;
 
-	for (a = 0; a < 3; a++)
+	for (a = 0; a < DIGEST_NALGS; a++)
 		digest_free(h->ctx[a]);
 	memset(h, 0, sizeof(*h));
 }
@@ -721,7 +721,7 @@ finish_file(const struct matcher *m, struct matcher_scratch *s, struct hash_stat
 				goto out;
 		}
 	}
-	for (a = 0; a < 3; a++) {
+	for (a = 0; a < DIGEST_NALGS; a++) {
 		uint8_t md[DIGEST_MAX_SIZE];
 		const char *name;
 

@@ -246,4 +246,24 @@
  * a million times WARD_MAX_ELF_NAME. */
 #define WARD_MAX_ELF_NAME_SCAN (256u * 1024 * 1024)
 
+/* ClamAV signature databases (lib/clamav/clamdb.h). */
+/* Bytes of one database file or .cvd container read: the largest official
+ * one (main.cvd) is under 200 MiB. */
+#define WARD_MAX_CLAMDB_FILE (512u * 1024 * 1024)
+/* Bytes of one database line: ClamAV's own CLI_DEFAULT_LSIG_BUFSIZE. */
+#define WARD_MAX_CLAMDB_LINE 32768
+/* Subsignatures of one logical signature: ClamAV's MAX_LDB_SUBSIGS. */
+#define WARD_MAX_CLAMDB_SUBSIGS 64
+/* Signatures read from all databases of one import: main + daily hold
+ * about 8 million. */
+#define WARD_MAX_CLAMDB_SIGS 20000000
+/* Bytes of the tar body of a .cvd/.cld once decompressed, and its members:
+ * bounds what a hostile container can make us hold. */
+#define WARD_MAX_CLAMDB_BODY (1024u * 1024 * 1024)
+#define WARD_MAX_CLAMDB_MEMBERS 256
+/* The ClamAV functionality level ward converts for: that of ClamAV 1.4.6,
+ * the reference its conversions are checked against (clamconf: "Engine
+ * flevel: 216"). */
+#define WARD_CLAMDB_FLEVEL 216
+
 #endif

@@ -35,6 +35,7 @@ test_vectors(void **state)
 		     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	check_vector(DIGEST_MD5, "abc", "900150983cd24fb0d6963f7d28e17f72");
 	check_vector(DIGEST_MD5, "", "d41d8cd98f00b204e9800998ecf8427e");
+	check_vector(DIGEST_SHA1, "abc", "a9993e364706816aba3e25717850c26c9cd0d89d");
 	check_vector(DIGEST_SM3, "abc",
 		     "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
 	check_vector(DIGEST_SM3, "abcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcd",
@@ -93,7 +94,9 @@ test_names(void **state)
 	assert_string_equal(digest_name(DIGEST_SHA256), "sha256");
 	assert_string_equal(digest_name(DIGEST_MD5), "md5");
 	assert_string_equal(digest_name(DIGEST_SM3), "sm3");
-	assert_null(digest_name((enum digest_alg)3));
+	assert_int_equal(digest_size(DIGEST_SHA1), 20);
+	assert_string_equal(digest_name(DIGEST_SHA1), "sha1");
+	assert_null(digest_name((enum digest_alg)DIGEST_NALGS));
 	assert_int_equal(digest_from_name("sha256", 6, &a), 0);
 	assert_int_equal(a, DIGEST_SHA256);
 	assert_int_equal(digest_from_name("MD5", 3, &a), 0);

@@ -68,6 +68,14 @@ test_parse_ok(void **state)
 	assert_int_equal(sig.digest[16], 0);
 	assert_int_equal(sig.digest[0], 0x90);
 
+	/* SHA-1, as ClamAV's .hsb lists have it (40 digits) */
+	l = "SHA1:a9993e364706816aba3e25717850c26c9cd0d89d:3:Abc.Sha1";
+	assert_int_equal(hashsig_parse_line(l, strlen(l), &sig, &is_sig, NULL, 1, NULL), 0);
+	assert_int_equal(sig.alg, DIGEST_SHA1);
+	assert_int_equal(sig.digest[0], 0xa9);
+	assert_int_equal(sig.digest[19], 0x9d);
+	assert_int_equal(sig.digest[20], 0);
+
 	l = "sm3:" H_ABC_SM3 ":9223372036854775807:big";
 	assert_int_equal(hashsig_parse_line(l, strlen(l), &sig, &is_sig, NULL, 1, NULL), 0);
 	assert_int_equal(sig.alg, DIGEST_SM3);
@@ -98,8 +106,10 @@ test_parse_errors(void **state)
 	big[sizeof(big) - 1] = '\0';
 	expect_err(big, WARD_ELIMIT, WARD_MAX_HASH_LINE + 1, "line is longer than 1024 bytes");
 	expect_err(":" H_ABC_MD5 ":3:x", WARD_ESYNTAX, 1, "missing hash algorithm");
-	expect_err("  sha1:" H_ABC_MD5 ":3:x", WARD_ESYNTAX, 3,
-		   "unknown hash algorithm 'sha1' (expected sha256, md5 or sm3)");
+	expect_err("  sha512:" H_ABC_MD5 ":3:x", WARD_ESYNTAX, 3,
+		   "unknown hash algorithm 'sha512' (expected sha256, sha1, md5 or sm3)");
+	expect_err("sha1:" H_ABC_MD5 ":3:x", WARD_ESYNTAX, 6,
+		   "sha1 hash must have 40 hex digits, not 32");
 	expect_err("sh\x01:" H_ABC_MD5 ":3:x", WARD_ESYNTAX, 1, "unknown hash algorithm (expected");
 	expect_err("sha256", WARD_ESYNTAX, 7, "expected ':' after hash algorithm");
 	expect_err("garbage line", WARD_ESYNTAX, 1, "unknown hash algorithm 'garbage line'");
