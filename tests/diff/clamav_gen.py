@@ -718,6 +718,9 @@ class Gen:
     def gen_ldb(self):
         rng = self.rng
         nsub = rng.randint(1, 5)
+        host = None
+        if self.hosts and rng.random() < 0.25:
+            host = rng.choice(self.hosts)
         subs = []
         for i in range(nsub):
             mods = ""
@@ -726,11 +729,12 @@ class Gen:
                 mods = rng.choice(["i", "w", "f", "wa", "fi", "iw", "fw", "a", "ia", "fwa"])
             simple = "w" in mods or "f" in mods
             text = "i" in mods or "f" in mods or rng.random() < 0.3
-            pat = gen_pattern(rng, {"text": text, "simple": simple, "neg": not mods})
+            pat = gen_pattern(rng, {"text": text, "simple": simple, "neg": not mods,
+                                    "anchors": not host})
             off = None
-            if rng.random() < 0.15:
-                off = rng.randint(0, 100)
+            if rng.random() < 0.25:
                 pat = drop_negated_left(pat)
+                off = self.ldb_offset(rng, pat, host)
             subs.append({"pat": pat, "mods": mods, "off": off, "text": text})
         expr = gen_expr(rng, list(range(nsub)))
         # not true with nothing planted (it would match every input)
@@ -742,9 +746,7 @@ class Gen:
             return
         target = 0
         tdb = ["Engine:51-255"]
-        host = None
-        if self.hosts and rng.random() < 0.2:
-            host = rng.choice(self.hosts)
+        if host:
             target = 1 if host[2] == "pe" else 6
         tdb.append("Target:%d" % target)
         fs = None
@@ -766,7 +768,7 @@ class Gen:
         for s in subs:
             t = render(s["pat"], rng)
             if s["off"] is not None:
-                t = "%d:%s" % (s["off"], t)
+                t = "%s:%s" % (s["off"][1], t)
             if s["mods"]:
                 t += "::" + s["mods"]
             parts.append(t)
@@ -776,47 +778,88 @@ class Gen:
             counts = [rng.choice([0, 0, 1, 1, 1, 2, 3]) for _ in subs]
             if k == 0:
                 counts = satisfying_counts(rng, expr, nsub) or counts
+            # an instance at a fixed offset is there once
+            counts = [min(c, 1) if s["off"] else c for s, c in zip(subs, counts)]
             self.plant_ldb(name, subs, counts, expr, host, fs, ep, nos)
+
+    def ldb_offset(self, rng, pat, host):
+        """(kind, text, lo, hi): a subsignature offset and the starts it
+        allows (for EOF-n, lo = hi = n from the end)."""
+        m = rng.randint(1, 30) if rng.random() < 0.3 else 0
+        rtext = ",%d" % m if m else ""
+        if host:
+            ep, secs = host[3][0], host[3][1]
+            r = rng.random()
+            n = rng.randint(0, 64)
+            if r < 0.4:
+                return ("abs", "EP+%d%s" % (n, rtext), ep + n, ep + n + m)
+            if r < 0.7:
+                x = rng.randrange(len(secs))
+                return ("abs", "S%d+%d%s" % (x, n, rtext), secs[x][0] + n, secs[x][0] + n + m)
+            return ("abs", "SL+%d%s" % (n, rtext), secs[-1][0] + n, secs[-1][0] + n + m)
+        if rng.random() < 0.7:
+            n = rng.randint(0, 100)
+            return ("abs", "%d%s" % (n, rtext), n, n + m)
+        n = fixed_len(pat) + rng.randint(2, 40)
+        return ("eof", "EOF-%d" % n, n, n)
 
     def plant_ldb(self, name, subs, counts, expr, host, fs, ep, nos):
         rng = self.rng
         pieces = []
-        fixed = []
+        fixed = []      # (kind, start of the match, bytes, lead)
         for s, c in zip(subs, counts):
             for _ in range(c):
                 inst, lead = ldb_instance(rng, s)
-                if s["off"] is not None:
-                    if lead > s["off"]:
-                        return
-                    fixed.append((s["off"] - lead, inst))
-                else:
+                if s["off"] is None:
                     pieces.append(inst)
-        if len(fixed) > 1:
-            return  # two instances cannot both start at the same offset
+                    continue
+                kind, _, lo, hi = s["off"]
+                fixed.append((kind, rng.randint(lo, hi), inst, lead))
         if host:
             lo, hi = self.safe_range(host)
             buf = bytearray(host[1])
             at = lo + rng.randrange(0, 256)
+            used = []
             for p in pieces:
                 if at + len(p) > hi:
                     return
                 buf[at:at + len(p)] = p
+                used.append((at, at + len(p)))
                 at += len(p) + rng.randint(1, 40)
-            if fixed:
-                return
+            for kind, start, inst, lead in fixed:
+                a = start - lead
+                if a < lo or a + len(inst) > hi or any(a < e and b < a + len(inst)
+                                                       for b, e in used):
+                    return
+                buf[a:a + len(inst)] = inst
+                used.append((a, a + len(inst)))
         else:
+            absf = [f for f in fixed if f[0] == "abs"]
+            eoff = [f for f in fixed if f[0] == "eof"]
+            if len(eoff) > 1:
+                return
             buf = bytearray()
-            if fixed:
-                off, inst = fixed[0]
-                buf = self.filler(off) + bytearray(inst)
+            used = []
+            for kind, start, inst, lead in absf:
+                a = start - lead
+                if a < 0 or any(a < e and b < a + len(inst) for b, e in used):
+                    return
+                if len(buf) < a + len(inst):
+                    buf += self.filler(a + len(inst) - len(buf))
+                buf[a:a + len(inst)] = inst
+                used.append((a, a + len(inst)))
             for p in pieces:
                 buf += self.filler(rng.randint(1, 40)) + bytearray(p)
             buf += self.filler(rng.randint(0, 80))
+            for kind, n, inst, lead in eoff:
+                # the match starts n bytes before the end
+                if len(inst) - lead > n:
+                    return
+                buf += bytearray(self.filler(rng.randint(1, 20))) + inst
+                buf += self.filler(n - (len(inst) - lead))
         ok = eval_expr(expr, counts)
         n = len(buf)
         if fs and not fs[0] <= n <= fs[1]:
-            ok = False
-        if (ep or nos) and not host:
             ok = False
         if ep and not ep[0] <= host[3][0] <= ep[1]:
             ok = False
