@@ -2,15 +2,20 @@
  * clamav: reading ClamAV databases named on the command line (files, or
  * directories as clamscan -d takes them) into a struct clamdb, and the
  * summary of what was left out.  Shared by `ward scan --clamav-db` and
- * `ward content import-clamav`.
+ * `ward content import-clamav` (here too).  The source directory is
+ * written through its descriptor, each file new (O_EXCL, O_NOFOLLOW).
  */
 #include "clamav.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "util/alloc.h"
@@ -142,4 +147,171 @@ cli_clamdb_summary(const struct clamdb *c, int report, FILE *f)
 	for (i = 0; report && i < n; i++)
 		fprintf(f, "ward: left out %s (%s:%d): %s\n", sk[i].name, sk[i].file, sk[i].line,
 			sk[i].why);
+}
+
+/* --- ward content import-clamav ------------------------------------------ */
+
+static void
+import_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ward content import-clamav DB... -o DIR [--report] [--allow-unsigned]\n"
+		"\n"
+		"Converts ClamAV signature databases into a content source DIR that 'ward\n"
+		"content build DIR -o FILE' takes: DIR/rules/clamav.yar (one rule per body,\n"
+		"logical or PE-section signature, reported under its ClamAV name),\n"
+		"DIR/hashes/clamav.txt (the hash signatures) and DIR/bundle.json naming them.\n"
+		"DB is a database file (.hdb .hsb .mdb .msb .ndb .ldb .fp .sfp .ign2 .cvd .cld\n"
+		".cud) or a directory of them, as clamscan -d takes it.  Prints how many\n"
+		"signatures were read, converted and left out (by reason); what ward cannot\n"
+		"convert exactly is left out, never approximated (see docs/clamav.md).\n"
+		"\n"
+		"  -o, --output DIR      the content source to write (created; must not exist)\n"
+		"      --report          name every signature left out, and why\n"
+		"      --allow-unsigned  take a .cvd whose digital signature does not verify\n"
+		"  -h, --help            show this help\n"
+		"\n"
+		"Exit status: 0 written, 2 failure (a malformed database, a .cvd that does not\n"
+		"verify, DIR exists or cannot be written).\n");
+}
+
+/* Writes n bytes to DIR/name, a new file (O_EXCL), through dirfd. */
+static int
+write_new(int dirfd, const char *dir, const char *name, const void *p, size_t n)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	const uint8_t *q = p;
+	int r = 0;
+
+	if (fd < 0) {
+		fprintf(stderr, "ward: %s/%s: %m\n", dir, name);
+		return EXIT_ERROR;
+	}
+	while (n > 0) {
+		ssize_t k = write(fd, q, n);
+
+		if (k < 0) {
+			fprintf(stderr, "ward: %s/%s: %m\n", dir, name);
+			r = EXIT_ERROR;
+			break;
+		}
+		q += k;
+		n -= (size_t)k;
+	}
+	if (close(fd) != 0 && r == 0) {
+		fprintf(stderr, "ward: %s/%s: %m\n", dir, name);
+		r = EXIT_ERROR;
+	}
+	return r;
+}
+
+static int
+write_source(const struct clamdb *db, const char *dir)
+{
+	const char *rules, *hashes;
+	size_t rn, hn;
+	char manifest[512], expires[32];
+	struct tm tm;
+	time_t now;
+	int dfd = -1, r = EXIT_ERROR, k;
+
+	rules = clamdb_rules(db, &rn);
+	hashes = clamdb_hashes(db, &hn);
+	if (mkdir(dir, 0755) != 0) {
+		fprintf(stderr, "ward: %s: %m\n", dir);
+		goto out;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		fprintf(stderr, "ward: %s: %m\n", dir);
+		goto out;
+	}
+	if ((rn > 0 && mkdirat(dfd, "rules", 0755) != 0) ||
+	    (hn > 0 && mkdirat(dfd, "hashes", 0755) != 0)) {
+		fprintf(stderr, "ward: %s: %m\n", dir);
+		goto out;
+	}
+	if (rn > 0 && write_new(dfd, dir, "rules/clamav.yar", rules, rn) != 0)
+		goto out;
+	if (hn > 0 && write_new(dfd, dir, "hashes/clamav.txt", hashes, hn) != 0)
+		goto out;
+	/* A bundle must expire: a year from the import, for the operator to
+	 * change in bundle.json (ClamAV's own databases are updated daily). */
+	now = time(NULL) + 365 * 86400;
+	if (gmtime_r(&now, &tm) == NULL || strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ",
+						     &tm) == 0)
+		goto out;
+	k = snprintf(manifest, sizeof(manifest),
+		     "{\n  \"name\": \"clamav\",\n  \"version\": 1,\n"
+		     "  \"expires\": \"%s\",\n  \"min_agent_version\": \"%s\",\n"
+		     "  \"rules\": [%s],\n  \"hashes\": [%s],\n  \"tests\": []\n}\n",
+		     expires, WARD_VERSION, rn > 0 ? "\"rules/clamav.yar\"" : "",
+		     hn > 0 ? "\"hashes/clamav.txt\"" : "");
+	if (k < 0 || (size_t)k >= sizeof(manifest))
+		goto out;
+	r = write_new(dfd, dir, "bundle.json", manifest, (size_t)k);
+out:
+	if (dfd >= 0)
+		close(dfd);
+	return r;
+}
+
+int
+cli_import_clamav(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"report", no_argument, NULL, 'R'},
+	    {"allow-unsigned", no_argument, NULL, 'A'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct clamdb *db = NULL;
+	const char *output = NULL;
+	int report = 0, allow_unsigned = 0, c, r = EXIT_ERROR;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'R':
+			report = 1;
+			break;
+		case 'A':
+			allow_unsigned = 1;
+			break;
+		case 'h':
+			import_usage(stdout);
+			r = 0;
+			goto out;
+		default:
+			import_usage(stderr);
+			goto out;
+		}
+	}
+	if (output == NULL || optind >= argc) {
+		fprintf(stderr, "ward: content import-clamav: %s\n",
+			output == NULL ? "-o DIR is required" : "no DB given");
+		import_usage(stderr);
+		goto out;
+	}
+	if (clamdb_new(&db) != 0) {
+		fprintf(stderr, "ward: out of memory\n");
+		goto out;
+	}
+	if (cli_clamdb_read(db, (const char *const *)(argv + optind), (size_t)(argc - optind),
+			    allow_unsigned, 0) != 0)
+		goto out;
+	if (clamdb_finish(db, NULL) != 0) {
+		fprintf(stderr, "ward: out of memory\n");
+		goto out;
+	}
+	if ((r = write_source(db, output)) != 0)
+		goto out;
+	cli_clamdb_summary(db, report, stdout);
+	r = 0;
+out:
+	clamdb_free(db);
+	return r;
 }

@@ -23,4 +23,7 @@ int cli_clamdb_read(struct clamdb *c, const char *const *paths, size_t n, int al
  * (NAME (FILE:LINE): why). */
 void cli_clamdb_summary(const struct clamdb *c, int report, FILE *f);
 
+/* `ward content import-clamav DB... -o DIR [--report] [--allow-unsigned]`. */
+int cli_import_clamav(int argc, char **argv);
+
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clamav.h"
 #include "content/admit.h"
 #include "content/bundle.h"
 #include "content/content.h"
@@ -40,6 +41,7 @@ content_usage(FILE *f)
 		"       ward content sign FILE --key KEY... [-o OUT]\n"
 		"       ward content verify FILE --trust PUB... [--threshold N]\n"
 		"       ward content inspect FILE [--json]\n"
+		"       ward content import-clamav DB... -o DIR [--report] [--allow-unsigned]\n"
 		"\n"
 		"build   reads SRC_DIR/bundle.json and the files it names, compiles the rules\n"
 		"        and hash lists, runs the bundle's tests, scans --clean-corpus (any\n"
@@ -58,6 +60,8 @@ content_usage(FILE *f)
 		"        runs its tests, as the agent does.\n"
 		"inspect shows the manifest, members and signatures (no checks beyond the\n"
 		"        format's).\n"
+		"import-clamav  converts ClamAV databases into a source directory for build\n"
+		"        (see 'ward content import-clamav --help').\n"
 		"\n"
 		"Exit status: 0 success, 2 failure (the reason is printed).\n");
 }
@@ -930,6 +934,8 @@ cmd_content(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "build") == 0)
 		return content_build(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "import-clamav") == 0)
+		return cli_import_clamav(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "sign") == 0)
 		return content_sign(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "verify") == 0)

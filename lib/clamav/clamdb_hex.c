@@ -265,6 +265,35 @@ hx_alt(struct hx *x, int negated, struct tk *t)
 	return r;
 }
 
+/*
+ * ClamAV splits a signature at `*` and at ranges (but for `{n}` with
+ * n < 128, which it turns into n `??`), and refuses one with a part
+ * shorter than two bytes (cli_ac_addsig: "too short").
+ */
+static int
+hx_parts(struct hx *x)
+{
+	uint32_t i, len = 0;
+
+	for (i = 0; i <= x->ntk; i++) {
+		const struct tk *t = i < x->ntk ? &x->tk[i] : NULL;
+
+		if (t == NULL || (t->t == TK_JUMP && !(t->min == t->max && t->max < 128))) {
+			if (len < 2)
+				return hx_fail(x, WARD_ESYNTAX,
+					       "a part of the signature is shorter than 2 bytes");
+			len = 0;
+		} else if (t->t == TK_JUMP) {
+			len += t->max;
+		} else if (t->t == TK_BYTE) {
+			len++;
+		} else {
+			len += x->alts[t->alt_first].n;
+		}
+	}
+	return 0;
+}
+
 static int
 hx_parse(struct hx *x)
 {
@@ -312,6 +341,8 @@ hx_parse(struct hx *x)
 		r = hx_fail(x, WARD_ESYNTAX, "empty hex signature");
 	if (r == 0 && (x->tk[0].t == TK_JUMP || x->tk[x->ntk - 1].t == TK_JUMP))
 		r = hx_fail(x, WARD_ESYNTAX, "a hex signature cannot start or end with a range");
+	if (r == 0)
+		r = hx_parts(x);
 	return r;
 }
 
