@@ -268,9 +268,13 @@ def reproduce(args, sr, mm, k):
             f.write("\n".join(ls) + "\n")
     note = "alone"
     dbdir = os.path.join(rdir, "db")
-    c = run_clamscan(args.clamscan, dbdir, [dst])
-    w = run_ward(args.ward, dbdir, [dst], args.ward_arg)
-    if not (c.ok and w.ok and c.matches.get(base, set()) != w.matches.get(base, set())):
+    if differs(args, dbdir, dst):
+        shutil.copy(src, dst + ".orig")
+        data = shrink_input(args, dbdir, dst, data)
+        cs = run_clamscan(args.clamscan, dbdir, [dst]).matches.get(base, set())
+        ws = run_ward(args.ward, dbdir, [dst], args.ward_arg).matches.get(base, set())
+        note = "alone, on the input cut to %d bytes (the original is %s.orig)" % (len(data), dst)
+    else:
         note = "only with the whole database (%s)" % os.path.join(sr.dir, "db")
         dbdir = os.path.join(sr.dir, "db")
     ccmd = " ".join([args.clamscan] + CLAMSCAN_SWITCHES + ["-d", dbdir, dst])
@@ -294,6 +298,42 @@ def reproduce(args, sr, mm, k):
         "  " + wcmd,
         "",
     ])
+
+
+def differs(args, dbdir, path):
+    """Whether clamscan and ward disagree on the file at path."""
+    base = os.path.basename(path)
+    c = run_clamscan(args.clamscan, dbdir, [path])
+    w = run_ward(args.ward, dbdir, [path], args.ward_arg)
+    return c.ok and w.ok and c.matches.get(base, set()) != w.matches.get(base, set())
+
+
+def shrink_input(args, dbdir, path, data, budget=80):
+    """Removes chunks of the input while the two still disagree (ddmin
+    with a bounded number of runs); leaves the smallest input found at
+    path and returns it."""
+    n = 2
+    while len(data) >= 2 and budget > 0:
+        chunk = max(1, len(data) // n)
+        removed = False
+        for start in range(0, len(data), chunk):
+            cand = data[:start] + data[start + chunk:]
+            budget -= 1
+            with open(path, "wb") as f:
+                f.write(cand)
+            if differs(args, dbdir, path):
+                data, removed = cand, True
+                n = max(n - 1, 2)
+                break
+            if budget <= 0:
+                break
+        if not removed:
+            if chunk == 1:
+                break
+            n = min(n * 2, len(data))
+    with open(path, "wb") as f:
+        f.write(data)
+    return data
 
 
 def self_test_report(runs, args):
