@@ -416,6 +416,11 @@ def main(argv=None):
     nsigs = sum(len(sr.gen.sigs) for sr in runs if sr.gen)
     if args.self_test:
         good = self_test_report(runs, args)
+        samples = sum(1 for sr in runs if sr.gen for e in sr.gen.expect
+                      if e[3].startswith("testfile md5"))
+        hosts = sorted({h[0] for sr in runs if sr.gen for h in sr.gen.hosts})
+        print("clamav-testfiles samples used: %d; executables for EP/section offsets: %s"
+              % (samples, " ".join(hosts) or "none"))
         print("clamav differential (self-test): %d databases, %d signatures, %d inputs, "
               "seed %d, %.1f s" % (len(runs), nsigs, cases, args.seed, time.time() - t0))
         print("databases clamscan refused and regenerated: %d" % len(refused))

@@ -58,3 +58,11 @@ def test_clamscan_decides_the_planted_cases_as_meant():
     m = re.search(r"planted positives clamscan found: (\d+) of (\d+)", out)
     assert m and int(m.group(2)) >= 500, out[-2000:]
     assert "databases clamscan refused and regenerated: 0" in out, out[-2000:]
+    # the real samples and executables are there (clamav-testfiles, nsis,
+    # coreutils): without them whole parts of the syntax go untested
+    m = re.search(r"clamav-testfiles samples used: (\d+); executables for EP/section "
+                  r"offsets: (.*)", out)
+    assert m and int(m.group(1)) >= 3 * 10, out[-2000:]
+    hosts = m.group(2).split()
+    assert sum(h.startswith("pe_") for h in hosts) >= 4, hosts
+    assert sum(h.startswith("elf_") for h in hosts) >= 2, hosts
