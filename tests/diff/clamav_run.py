@@ -287,8 +287,8 @@ def reproduce(args, sr, mm, k):
         "=== mismatch %d: seed %d (run %d), input %s (%s)" % (k, sr.seed, sr.index, base,
                                                             "; ".join(why) or "not planted"),
         "signatures that differ (they differ %s):" % note,
-        "\n".join("  [%s] %s" % (g.sigs[n][0], g.sigs[n][1]) if n in g.sigs else "  %s (unknown)" % n
-                  for n in differ),
+        "\n".join("  [%s] %s" % (g.sigs[n][0], g.sigs[n][1]) if n in g.sigs
+                  else "  %s (unknown)" % n for n in differ),
         "input %s (%d bytes):" % (dst, len(data)),
         hexdump(data),
         "clamscan: [%s]" % ", ".join(sorted(cs)),
