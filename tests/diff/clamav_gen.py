@@ -72,6 +72,7 @@ import sys
 from clamav_exe import load_hosts
 
 TESTFILES = "/usr/share/clamav-testfiles"
+SCANBUFF = 131072   # libclamav's scan window (CMakeLists.txt)
 # Samples clamscan scans as plain bytes with the switches clamav_run.py
 # gives (archives and documents not parsed); packed PE files are left out:
 # clamscan unpacks them and scans the unpacked image too.
@@ -470,7 +471,14 @@ class Gen:
     def plant_body(self, name, pat, off, text, hit, miss=None):
         rng = self.rng
         inst, lead = sample(pat, rng, None if hit or miss == "offset" else miss, text)
-        if off[0] == "*":
+        if off[0] == "*" and rng.random() < 0.04:
+            # across the edge of clamscan's first 128 KiB window (SCANBUFF;
+            # the next window starts maxpatlen bytes before it)
+            size = SCANBUFF + rng.randint(1000, 60000)
+            buf = self.filler(size, text)
+            at = SCANBUFF - rng.randint(0, len(inst))
+            start = at + lead
+        elif off[0] == "*":
             size = len(inst) + rng.randint(0, 400)
             buf = self.filler(size, text)
             at = rng.randint(0, size - len(inst))
@@ -742,11 +750,27 @@ class Gen:
         changed = bytearray(data)
         changed[rng.randrange(len(changed))] ^= 1
         self.add_input(changed, name, False, "hash byte")
+        first = list(self.inputs)[-2]
         if not star:
             # a sized hash of the same content, one byte longer: no match
             name2 = self.name("H" if algo == "md5" else "S")
             self.add_sig(db, name2, "%s:%d:%s" % (h, len(data) + 1, name2), db[-3:])
-            self.expect.append((list(self.inputs)[-2], name2, False, "hash size"))
+            self.expect.append((first, name2, False, "hash size"))
+            if rng.random() < 0.25:
+                # the same hash with `*` under another name: clamscan looks
+                # in the sized and the size-less table and reports one name
+                # from each (cli_scan_fmap: cli_hm_scan, cli_hm_scan_wild)
+                name3 = self.name("H" if algo == "md5" else "S")
+                self.add_sig(db, name3, "%s:*:%s:73" % (h, name3), db[-3:])
+                self.expect.append((first, name3, len(data) > 5, "hash twin *"))
+        if rng.random() < 0.15:
+            # the same content under another hash type: reported too
+            algo2 = rng.choice([a for a in ("md5", "sha1", "sha256") if a != algo])
+            name4 = self.name("H" if algo2 == "md5" else "S")
+            db2 = "diff.hdb" if algo2 == "md5" else "diff.hsb"
+            self.add_sig(db2, name4, "%s:%d:%s" % (hashlib.new(algo2, data).hexdigest(),
+                                                   len(data), name4), db2[-3:])
+            self.expect.append((first, name4, len(data) > 5, "hash other type"))
 
     # -- clamav-testfiles ------------------------------------------------
 
