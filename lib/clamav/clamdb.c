@@ -373,6 +373,13 @@ add_hash(struct clamdb *c, enum clamdb_kind kind, const char *file, int line, co
 		return diag_set(d, WARD_ESYNTAX, file, line, 0, "invalid size");
 	if ((ok = clamdb_flevel_ok(k > 3 ? &f[3] : NULL, k > 4 ? &f[4] : NULL, why, sizeof(why))) < 0)
 		return diag_set(d, WARD_ESYNTAX, file, line, 0, "invalid functionality level");
+	/* libclamav's cli_loadhash: a `*` size needs a minimum level of 73. */
+	if (clamdb_fld_eq(size, "*") && (k < 4 || clamdb_fld_num(&f[3], &sz) != 0 || sz < 73))
+		return diag_set(d, WARD_ESYNTAX, file, line, 0,
+				"a `*` size needs a minimum functionality level of at least 73");
+	sz = 0;
+	if (!clamdb_fld_eq(size, "*"))
+		clamdb_fld_num(size, &sz);
 	c->st.read++;
 	if (!clamdb_name_ok(&f[2]))
 		return clamdb_skip_add(c, (const char *)f[2].p, f[2].n, file, line,

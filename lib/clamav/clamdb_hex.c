@@ -36,6 +36,7 @@ struct tk {
 	enum tk_type t;
 	uint8_t v, mask;
 	uint32_t min, max;
+	int bracket;		   /* TK_JUMP written [n-m]: ClamAV does not split there */
 	uint32_t alt_first, alt_n; /* TK_ALT/TK_NALT: indexes into hx.alts */
 };
 
@@ -194,6 +195,7 @@ hx_range(struct hx *x, int close, struct tk *t)
 		t->min = a, t->max = b;
 	if (t->max < t->min)
 		return hx_fail(x, WARD_ESYNTAX, "range {%u-%u} runs backwards", t->min, t->max);
+	t->bracket = close == ']';
 	if (close == ']' && (!dash || nb == 0 || t->max > 32))
 		return hx_fail(x, WARD_ESYNTAX, "[n-m] needs both bounds and m <= 32");
 	return 0;
@@ -267,8 +269,9 @@ hx_alt(struct hx *x, int negated, struct tk *t)
 
 /*
  * ClamAV splits a signature at `*` and at ranges (but for `{n}` with
- * n < 128, which it turns into n `??`), and refuses one with a part
- * shorter than two bytes (cli_ac_addsig: "too short").
+ * n < 128, which it turns into n `??`, and `[n-m]`, which it checks beside
+ * one byte), and refuses one with a part shorter than two bytes
+ * (cli_ac_addsig: "too short").
  */
 static int
 hx_parts(struct hx *x)
@@ -278,7 +281,8 @@ hx_parts(struct hx *x)
 	for (i = 0; i <= x->ntk; i++) {
 		const struct tk *t = i < x->ntk ? &x->tk[i] : NULL;
 
-		if (t == NULL || (t->t == TK_JUMP && !(t->min == t->max && t->max < 128))) {
+		if (t == NULL ||
+		    (t->t == TK_JUMP && !t->bracket && !(t->min == t->max && t->max < 128))) {
 			if (len < 2)
 				return hx_fail(x, WARD_ESYNTAX,
 					       "a part of the signature is shorter than 2 bytes");
