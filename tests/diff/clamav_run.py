@@ -270,7 +270,7 @@ def reproduce(args, sr, mm, k):
     dbdir = os.path.join(rdir, "db")
     if differs(args, dbdir, dst):
         shutil.copy(src, dst + ".orig")
-        data = shrink_input(args, dbdir, dst, data)
+        data = shrink_input(args, dbdir, dst, data, args.shrink)
         cs = run_clamscan(args.clamscan, dbdir, [dst]).matches.get(base, set())
         ws = run_ward(args.ward, dbdir, [dst], args.ward_arg).matches.get(base, set())
         note = "alone, on the input cut to %d bytes (the original is %s.orig)" % (len(data), dst)
@@ -385,6 +385,9 @@ def main(argv=None):
     ap.add_argument("--workdir", help="work directory (default: a new temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--show", type=int, default=5, help="mismatches printed in full")
+    ap.add_argument("--shrink", type=int, default=80,
+                    help="runs of both tools spent cutting down each printed mismatch's "
+                         "input (default 80)")
     ap.add_argument("--self-test", action="store_true",
                     help="no ward: check that clamscan decides the planted cases as the "
                          "generator meant")
@@ -496,7 +499,10 @@ def report(args, runs, cases, nsigs, refused, t0):
             print("ward left out %d signatures of run %d but named %d on stderr: the others "
                   "count as supported here (they show as mismatches where clamscan matches "
                   "them)" % (w.left_count, sr.index, len(w.left_out)))
-    share = 1.0 - (len(left) + len(refusals)) / compared if compared else 0.0
+    # when ward only counts what it leaves out, the count is the share's base
+    nleft = sum(max(len(sr.ward.left_out & set(sr.gen.sigs)), sr.ward.left_count or 0)
+                for sr in runs if sr.ward and sr.ward.ok)
+    share = 1.0 - (nleft + len(refusals)) / compared if compared else 0.0
     print("clamav differential: %d databases, %d signatures (%.1f%% loaded by ward), %d cases "
           "(inputs) compared, %d (file, signature) pairs decided, %d matches by clamscan, "
           "seed %d, %.1f s" % (len(runs), nsigs, 100 * share, cases, pairs, clam_pairs,

@@ -2,7 +2,7 @@
 The differential test of ward's ClamAV signature support against the
 installed clamscan (tests/diff/clamav_run.py, docs/testing-clamav.md):
 three generated databases of .ndb/.ldb/.hdb/.hsb signatures and the inputs
-planted for them (about 1 100 files, clamav-testfiles samples included),
+planted for them (about 1 100 files, clamav-testfiles samples included; a few seconds),
 with a fixed seed unless WARD_CLAMDIFF_SEED is set.  clamscan is a
 reference this test needs: without it the test fails, it does not skip.
 """
@@ -39,7 +39,10 @@ def seed_args():
 
 
 def test_ward_answers_as_clamscan(ward_bin):
-    rc, out = run(["--ward", ward_bin, "--min-supported", MIN_SUPPORTED] + seed_args())
+    # (a failing run prints 3 reproducers, their inputs cut down in at most
+    # 20 runs each: seconds, not minutes)
+    rc, out = run(["--ward", ward_bin, "--min-supported", MIN_SUPPORTED, "--show", "3",
+                   "--shrink", "20"] + seed_args())
     print(out)
     tail = "\n".join(out.splitlines()[-12:])
     assert rc == 0, "ward and clamscan disagree (reproducers in the captured stdout):\n" + tail
