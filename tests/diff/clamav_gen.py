@@ -43,7 +43,8 @@ ClamAV's semantics the generator follows (read in libclamav, 1.4):
     signature into parts matched in order; neither may sit inside `( )`;
   - `XX[n-m]` only with a single byte XX at either end, m <= 32;
   - `!(B)` `!(L)` `!(W)` at the left end are one byte of the match (the
-    offset points at it), not a check of the byte before;
+    offset points at it), not a check of the byte before; inside a pattern
+    an anchor is one byte of its class (or, negated, not of it);
   - (B): left neighbour one of ` -./<@_` or file start, right one of
     `\\n \\r space " ' - / = > _` or end of file; (L): `\\n` (or `\\r\\n` to the
     right) or the file's ends; (W): not alphanumeric or the file's ends;
@@ -58,7 +59,8 @@ ClamAV's semantics the generator follows (read in libclamav, 1.4):
   - files of 5 bytes or less are not scanned at all (no hash, no body
     signature matches them; cli_magic_scan);
   - hash sizes are non-zero; `*` needs a minimum functionality level of 73
-    in the fourth field (cli_loadhash).
+    in the fourth field (cli_loadhash); per hash type one name from the
+    sized table and one from the `*` table are reported (cli_scan_fmap).
 
     tests/diff/clamav_gen.py --seed 7 --out /tmp/sample
 """
@@ -95,8 +97,10 @@ NOT_ALNUM = bytes(b for b in range(256) if b not in ALNUM)
 #   ("any", n)                 ?? x n
 #   ("jump", lo, hi, text)     {n} {-n} {n-} {n-m} * (hi None: unbounded)
 #   ("alt", [bytes], neg)      (aa|bb) / !(aa|bb)
-#   ("anchor", "B"|"L"|"W", neg, side)  side "left"/"right"
-#   ("rng", lo, hi, side)      XX[lo-hi] at the left end / [lo-hi]XX at the right
+#   ("anchor", "B"|"L"|"W", neg, side)  side "left"/"right" (a check of
+#                              the neighbour byte) or "mid" (one byte)
+#   ("rng", lo, hi, side, XX)  XX[lo-hi] at the left end / [lo-hi]XX at the
+#                              right
 
 
 def rand_bytes(rng, n, text=False):
@@ -122,7 +126,8 @@ def unique(xs):
 
 def gen_pattern(rng, opts):
     """A body pattern.  opts: text (printable bytes), simple (no jumps,
-    ranges or anchors: for ::w and ::f), anchors, ranges."""
+    ranges or anchors: for ::w and ::f), anchors (allowed), neg (negated
+    alternatives allowed)."""
     text = opts.get("text", False)
     simple = opts.get("simple", False)
     els = []
