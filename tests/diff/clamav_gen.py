@@ -614,19 +614,29 @@ class Gen:
         if host:
             target = 1 if host[2] == "pe" else 6
         tdb.append("Target:%d" % target)
-        fs = None
-        if rng.random() < 0.2:
-            lo = rng.randint(0, 300)
-            fs = (lo, lo + rng.randint(0, 3000))
+        plants = []
+        for k in range(rng.randint(2, 4)):
+            counts = [rng.choice([0, 0, 1, 1, 1, 2, 3]) for _ in subs]
+            if k == 0:
+                counts = satisfying_counts(rng, expr, nsub) or counts
+            # an instance at a fixed offset is there once
+            counts = [min(c, 1) if s["off"] else c for s, c in zip(subs, counts)]
+            buf = self.plant_ldb(subs, counts, host)
+            if buf is not None:
+                plants.append((buf, counts))
+        if not plants:
+            return
+        # FileSize, EntryPoint, NumberOfSections: ranges that hold the first
+        # input's value at one end, or miss it by one
+        fs = ep = nos = None
+        if rng.random() < 0.25:
+            fs = edge_range(rng, len(plants[0][0]), 3000)
             tdb.append("FileSize:%d-%d" % fs)
-        ep = nos = None
         if host and rng.random() < 0.5:
-            e = host[3][0]
-            ep = (max(0, e - rng.randint(0, 100)), e + rng.randint(0, 100))
+            ep = edge_range(rng, host[3][0], 100)
             tdb.append("EntryPoint:%d-%d" % ep)
         if host and rng.random() < 0.4:
-            n = len(host[3][1])
-            nos = (max(0, n - rng.randint(0, 2)), n + rng.randint(0, 2))
+            nos = edge_range(rng, len(host[3][1]), 2)
             tdb.append("NumberOfSections:%d-%d" % nos)
         name = self.name("L")
         parts = []
@@ -639,13 +649,15 @@ class Gen:
             parts.append(t)
         line = "%s;%s;%s;%s" % (name, ",".join(tdb), render_expr(expr), ";".join(parts))
         self.add_sig("diff.ldb", name, line, "ldb")
-        for k in range(rng.randint(2, 4)):
-            counts = [rng.choice([0, 0, 1, 1, 1, 2, 3]) for _ in subs]
-            if k == 0:
-                counts = satisfying_counts(rng, expr, nsub) or counts
-            # an instance at a fixed offset is there once
-            counts = [min(c, 1) if s["off"] else c for s, c in zip(subs, counts)]
-            self.plant_ldb(name, subs, counts, expr, host, fs, ep, nos)
+        for buf, counts in plants:
+            ok = eval_expr(expr, counts)
+            if fs and not fs[0] <= len(buf) <= fs[1]:
+                ok = False
+            if ep and not ep[0] <= host[3][0] <= ep[1]:
+                ok = False
+            if nos and not nos[0] <= len(host[3][1]) <= nos[1]:
+                ok = False
+            self.add_input(buf, name, ok, "ldb counts %s" % counts)
 
     def ldb_offset(self, rng, pat, host):
         """(kind, text, lo, hi): a subsignature offset and the starts it
@@ -668,7 +680,9 @@ class Gen:
         n = fixed_len(pat) + rng.randint(2, 40)
         return ("eof", "EOF-%d" % n, n, n)
 
-    def plant_ldb(self, name, subs, counts, expr, host, fs, ep, nos):
+    def plant_ldb(self, subs, counts, host):
+        """An input with counts[i] instances of subsignature i, in host
+        (an executable) or in filler; None when they do not fit."""
         rng = self.rng
         pieces = []
         fixed = []      # (kind, start of the match, bytes, lead)
@@ -722,15 +736,7 @@ class Gen:
                     return
                 buf += bytearray(self.filler(rng.randint(1, 20))) + inst
                 buf += self.filler(n - (len(inst) - lead))
-        ok = eval_expr(expr, counts)
-        n = len(buf)
-        if fs and not fs[0] <= n <= fs[1]:
-            ok = False
-        if ep and not ep[0] <= host[3][0] <= ep[1]:
-            ok = False
-        if nos and not nos[0] <= len(host[3][1]) <= nos[1]:
-            ok = False
-        self.add_input(buf, name, ok, "ldb counts %s" % counts)
+        return buf
 
     # -- hashes ----------------------------------------------------------
 
@@ -832,6 +838,21 @@ class Gen:
         for db in self.db.values():
             rng.shuffle(db)
         return self
+
+
+def edge_range(rng, v, spread):
+    """A range lo-hi with v at one end, or one past it (v then outside)."""
+    r = rng.randint(0, spread)
+    k = rng.randrange(5)
+    if k == 0:
+        return v, v + r
+    if k == 1:
+        return max(0, v - r), v
+    if k == 2:
+        return v + 1, v + 1 + r
+    if k == 3 and v > 0:
+        return max(0, v - 1 - r), v - 1
+    return max(0, v - r), v + r
 
 
 def ldb_instance(rng, s):
