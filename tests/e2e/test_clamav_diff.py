@@ -2,9 +2,10 @@
 The differential test of ward's ClamAV signature support against the
 installed clamscan (tests/diff/clamav_run.py, docs/testing-clamav.md):
 three generated databases of .ndb/.ldb/.hdb/.hsb signatures and the inputs
-planted for them (about 1 100 files, clamav-testfiles samples included; a few seconds),
-with a fixed seed unless WARD_CLAMDIFF_SEED is set.  clamscan is a
-reference this test needs: without it the test fails, it does not skip.
+planted for them (about 1 100 files, clamav-testfiles samples included; 5 to
+15 seconds), with a fixed seed unless WARD_CLAMDIFF_SEED is set.  clamscan
+is a reference this test needs: without it the test fails, it does not
+skip.
 """
 
 import os
@@ -17,11 +18,12 @@ from conftest import REPO
 
 RUN = os.path.join(REPO, "tests", "diff", "clamav_run.py")
 
-# Every construct the generator writes is one the ClamAV support promises
-# (docs/clamav.md): a signature ward leaves out is a gap, listed by the
-# runner.  The floor leaves room for a few corner cases being refused on
-# purpose rather than half converted; below it, the comparison would no
-# longer cover the syntax it claims to.
+# Every construct the generator writes (docs/testing-clamav.md) is one that
+# ward's ClamAV support promises (issue 14: the whole hex syntax, anchors,
+# offsets, counts, target description blocks): a signature ward leaves out
+# is a gap, listed by the runner.  The floor leaves room for a few corner
+# cases refused on purpose rather than half converted; below it, the
+# comparison would no longer cover the syntax it claims to.
 MIN_SUPPORTED = "0.90"
 
 # ward is run as `ward scan --clamav-db DB -f json -q FILES...` and must
