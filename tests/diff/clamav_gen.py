@@ -414,6 +414,7 @@ class Gen:
         self.inputs = {}        # name -> bytes
         self.expect = []        # (input, sig, True/False, why)
         self.hosts = load_hosts(self.rng)
+        self.hashed = set()     # contents given a hash signature
         self.n = 0
 
     def name(self, kind):
@@ -742,7 +743,14 @@ class Gen:
 
     def gen_hash(self):
         rng = self.rng
-        data = bytes(self.filler(rng.randint(1, 8) if rng.random() < 0.2 else rng.randint(9, 3000)))
+        # contents not hashed before: with two names for one (hash, size),
+        # which one clamscan reports is whatever its binary search finds
+        while True:
+            data = bytes(self.filler(rng.randint(1, 8) if rng.random() < 0.2
+                                     else rng.randint(9, 3000)))
+            if data not in self.hashed:
+                break
+        self.hashed.add(data)
         algo = rng.choice(["md5", "md5", "sha1", "sha256"])
         h = hashlib.new(algo, data).hexdigest()
         if rng.random() < 0.2:
