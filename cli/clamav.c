@@ -147,6 +147,12 @@ cli_clamdb_summary(const struct clamdb *c, int report, FILE *f)
 	for (i = 0; report && i < n; i++)
 		fprintf(f, "ward: left out %s (%s:%d): %s\n", sk[i].name, sk[i].file, sk[i].line,
 			sk[i].why);
+	clamdb_allow(c, &n);
+	if (n > 0)
+		fprintf(f,
+			"ward: %zu false positives (SHA-256 of .fp/.sfp lists) are exceptions of "
+			"the imported content; ward scan does not apply them\n",
+			n);
 }
 
 /* --- ward content import-clamav ------------------------------------------ */
@@ -160,7 +166,8 @@ import_usage(FILE *f)
 		"Converts ClamAV signature databases into a content source DIR that 'ward\n"
 		"content build DIR -o FILE' takes: DIR/rules/clamav.yar (one rule per body,\n"
 		"logical or PE-section signature, reported under its ClamAV name),\n"
-		"DIR/hashes/clamav.txt (the hash signatures) and DIR/bundle.json naming them.\n"
+		"DIR/hashes/clamav.txt (the hash signatures), DIR/exceptions/clamav.json (the\n"
+		"SHA-256 false positives of .fp/.sfp lists) and DIR/bundle.json naming them.\n"
 		"DB is a database file (.hdb .hsb .mdb .msb .ndb .ldb .fp .sfp .ign2 .cvd .cld\n"
 		".cud) or a directory of them, as clamscan -d takes it.  Prints how many\n"
 		"signatures were read, converted and left out (by reason); what ward cannot\n"
@@ -208,8 +215,8 @@ write_new(int dirfd, const char *dir, const char *name, const void *p, size_t n)
 static int
 write_source(const struct clamdb *db, const char *dir)
 {
-	const char *rules, *hashes;
-	size_t rn, hn;
+	const char *rules, *hashes, *allow;
+	size_t rn, hn, an;
 	char manifest[512], expires[32];
 	struct tm tm;
 	time_t now;
@@ -217,6 +224,7 @@ write_source(const struct clamdb *db, const char *dir)
 
 	rules = clamdb_rules(db, &rn);
 	hashes = clamdb_hashes(db, &hn);
+	allow = clamdb_allow(db, &an);
 	if (mkdir(dir, 0755) != 0) {
 		fprintf(stderr, "ward: %s: %m\n", dir);
 		goto out;
@@ -226,13 +234,16 @@ write_source(const struct clamdb *db, const char *dir)
 		goto out;
 	}
 	if ((rn > 0 && mkdirat(dfd, "rules", 0755) != 0) ||
-	    (hn > 0 && mkdirat(dfd, "hashes", 0755) != 0)) {
+	    (hn > 0 && mkdirat(dfd, "hashes", 0755) != 0) ||
+	    (an > 0 && mkdirat(dfd, "exceptions", 0755) != 0)) {
 		fprintf(stderr, "ward: %s: %m\n", dir);
 		goto out;
 	}
 	if (rn > 0 && write_new(dfd, dir, "rules/clamav.yar", rules, rn) != 0)
 		goto out;
 	if (hn > 0 && write_new(dfd, dir, "hashes/clamav.txt", hashes, hn) != 0)
+		goto out;
+	if (an > 0 && write_new(dfd, dir, "exceptions/clamav.json", allow, strlen(allow)) != 0)
 		goto out;
 	/* A bundle must expire: a year from the import, for the operator to
 	 * change in bundle.json (ClamAV's own databases are updated daily). */
@@ -243,9 +254,11 @@ write_source(const struct clamdb *db, const char *dir)
 	k = snprintf(manifest, sizeof(manifest),
 		     "{\n  \"name\": \"clamav\",\n  \"version\": 1,\n"
 		     "  \"expires\": \"%s\",\n  \"min_agent_version\": \"%s\",\n"
-		     "  \"rules\": [%s],\n  \"hashes\": [%s],\n  \"tests\": []\n}\n",
+		     "  \"rules\": [%s],\n  \"hashes\": [%s],\n  \"exceptions\": [%s],\n"
+		     "  \"tests\": []\n}\n",
 		     expires, WARD_VERSION, rn > 0 ? "\"rules/clamav.yar\"" : "",
-		     hn > 0 ? "\"hashes/clamav.txt\"" : "");
+		     hn > 0 ? "\"hashes/clamav.txt\"" : "",
+		     an > 0 ? "\"exceptions/clamav.json\"" : "");
 	if (k < 0 || (size_t)k >= sizeof(manifest))
 		goto out;
 	r = write_new(dfd, dir, "bundle.json", manifest, (size_t)k);

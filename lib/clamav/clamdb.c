@@ -57,6 +57,8 @@ clamdb_new(struct clamdb **out)
 		return WARD_ENOMEM;
 	wbuf_init(&c->rules);
 	wbuf_init(&c->hashes);
+	wbuf_init(&c->allow);
+	clamdb_puts(&c->allow, "{\"exceptions\": [");
 	return 0;
 }
 
@@ -84,6 +86,7 @@ clamdb_free(struct clamdb *c)
 	ward_free(c->ign);
 	wbuf_free(&c->rules);
 	wbuf_free(&c->hashes);
+	wbuf_free(&c->allow);
 	ward_free(c);
 }
 
@@ -509,15 +512,45 @@ add_ign(struct clamdb *c, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/*
+ * .fp/.sfp: HASH:SIZE:NAME of a file that must not be reported.  A SHA-256
+ * one becomes an exception of the content (ward's exceptions name files by
+ * SHA-256 only); others are left out with that reason.
+ */
 static int
-add_fp(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n)
+add_fp(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n,
+       struct ward_diag *d)
 {
 	struct clamdb_fld f[6];
-	size_t k = clamdb_split(p, n, ':', f, 6);
+	size_t k = clamdb_split(p, n, ':', f, 6), i;
+	char why[256], *text;
+	int ok;
 
+	if (k < 3 || k > 5 || clamdb_fld_eq(&f[0], "") || !hex_ok(&f[0]) ||
+	    hash_alg(f[0].n) == NULL)
+		return diag_set(d, WARD_ESYNTAX, file, line, 0,
+				"expected HASH:SIZE:NAME[:MIN_FLEVEL[:MAX_FLEVEL]] with a 32, 40 "
+				"or 64 digit hash");
+	if ((ok = clamdb_flevel_ok(k > 3 ? &f[3] : NULL, k > 4 ? &f[4] : NULL, why, sizeof(why))) <
+	    0)
+		return diag_set(d, WARD_ESYNTAX, file, line, 0, "invalid functionality level");
 	c->st.read++;
-	return clamdb_skip_add(c, k >= 3 ? (const char *)f[2].p : "", k >= 3 ? f[2].n : 0, file, line,
-			"false-positive (allow) lists are not applied by ward yet");
+	if (!ok) {
+		c->st.flevel++;
+		return clamdb_skip_add(c, (const char *)f[2].p, f[2].n, file, line, why);
+	}
+	if (f[0].n != 64 || !clamdb_name_ok(&f[2]))
+		return clamdb_skip_add(c, (const char *)f[2].p, f[2].n, file, line,
+				       f[0].n != 64 ? "a false-positive hash that is not SHA-256 "
+						      "(ward's exceptions name files by SHA-256)"
+						    : "the name is not 1 to 256 printable ASCII "
+						      "characters");
+	if ((text = ward_malloc(65)) == NULL)
+		return WARD_ENOMEM;
+	for (i = 0; i < 64; i++)
+		text[i] = (char)(f[0].p[i] | 0x20);
+	text[64] = '\0';
+	return clamdb_rec_add(c, REC_ALLOW, (const char *)f[2].p, f[2].n, file, line, text);
 }
 
 int
@@ -569,7 +602,7 @@ clamdb_add(struct clamdb *c, enum clamdb_kind kind, const char *file, const uint
 			break;
 		case CLAMDB_FP:
 		case CLAMDB_SFP:
-			r = add_fp(c, file, line, q, m);
+			r = add_fp(c, file, line, q, m, d);
 			break;
 		case CLAMDB_IGN2:
 			r = add_ign(c, q, m);
@@ -585,6 +618,21 @@ clamdb_add(struct clamdb *c, enum clamdb_kind kind, const char *file, const uint
 }
 
 /* --- finishing ---------------------------------------------------------- */
+
+/* A name inside a JSON string: printable ASCII (clamdb_name_ok), with
+ * quotes and backslashes escaped; cut to leave the reason under
+ * WARD_MAX_EXCEPT_REASON. */
+static void
+json_name(struct wbuf *w, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i < WARD_MAX_EXCEPT_REASON - 64; i++) {
+		if (name[i] == '"' || name[i] == '\\')
+			wbuf_u8(w, '\\');
+		wbuf_u8(w, (uint8_t)name[i]);
+	}
+}
 
 static int
 str_cmp(const void *a, const void *b)
@@ -646,6 +694,25 @@ clamdb_finish(struct clamdb *c, struct rules_compiler *rc)
 			c->st.ignored++;
 			continue;
 		}
+		if (rec->kind == REC_ALLOW) {
+			if (c->nallow >= WARD_MAX_EXCEPTIONS) {
+				if ((e = clamdb_skip_add(c, rec->name, strlen(rec->name), rec->file,
+							 rec->line,
+							 "more false positives than a bundle's "
+							 "exceptions (WARD_MAX_EXCEPTIONS)")) != 0) {
+					r = e;
+					goto out;
+				}
+				continue;
+			}
+			clamdb_printf(&c->allow, "%s\n    {\"sha256\": \"%s\", \"reason\": \"",
+				      c->nallow++ > 0 ? "," : "", rec->text);
+			clamdb_puts(&c->allow, "ClamAV false positive ");
+			json_name(&c->allow, rec->name);
+			clamdb_puts(&c->allow, "\"}");
+			c->st.converted++;
+			continue;
+		}
 		if (rec->kind == REC_HASH) {
 			clamdb_puts(&c->hashes, rec->text);
 			wbuf_u8(&c->hashes, '\n');
@@ -661,9 +728,12 @@ clamdb_finish(struct clamdb *c, struct rules_compiler *rc)
 			c->st.converted++;
 		}
 	}
+	if (c->nallow > 0)
+		clamdb_puts(&c->allow, "\n]}\n");
 	wbuf_u8(&c->rules, 0);
 	wbuf_u8(&c->hashes, 0);
-	if (c->rules.err != 0 || c->hashes.err != 0)
+	wbuf_u8(&c->allow, 0);
+	if (c->rules.err != 0 || c->hashes.err != 0 || c->allow.err != 0)
 		r = WARD_ENOMEM;
 out:
 	rules_compiler_free(own);
@@ -682,6 +752,13 @@ clamdb_hashes(const struct clamdb *c, size_t *len)
 {
 	*len = c->hashes.len > 0 ? c->hashes.len - 1 : 0;
 	return c->hashes.len > 0 ? (const char *)c->hashes.p : "";
+}
+
+const char *
+clamdb_allow(const struct clamdb *c, size_t *count)
+{
+	*count = c->nallow;
+	return c->nallow > 0 ? (const char *)c->allow.p + 0 : "";
 }
 
 const struct clamdb_skip *

@@ -32,8 +32,8 @@ enum clamdb_kind {
 	CLAMDB_MSB,  /* PE section size:SHA-1/SHA-256:name */
 	CLAMDB_NDB,  /* name:target:offset:hex[:min_fl[:max_fl]] */
 	CLAMDB_LDB,  /* name;TDB;expression;subsig0;... */
-	CLAMDB_FP,   /* false positives, as .hdb */
-	CLAMDB_SFP,  /* false positives, as .hsb */
+	CLAMDB_FP,   /* false positives, as .hdb: SHA-256 ones become exceptions */
+	CLAMDB_SFP,  /* false positives, as .hsb: likewise */
 	CLAMDB_IGN2, /* signature names to drop */
 	CLAMDB_CVD,  /* .cvd, .cld, .cud: a header and a tar(.gz) of the above */
 };
@@ -111,6 +111,11 @@ int clamdb_finish(struct clamdb *c, struct rules_compiler *rc);
 const char *clamdb_rules(const struct clamdb *c, size_t *len);
 /* The hash list (ALG:HEX:SIZE:NAME lines), likewise. */
 const char *clamdb_hashes(const struct clamdb *c, size_t *len);
+/* The false positives of .fp/.sfp lists with a SHA-256 as a bundle's
+ * exceptions file ({"exceptions": [{"sha256", "reason"}...]}, NUL-terminated,
+ * owned by c), *count of them; "" when there are none.  Ones that are not
+ * SHA-256 are left out (ward's exceptions name files by SHA-256). */
+const char *clamdb_allow(const struct clamdb *c, size_t *count);
 /* What was left out, in input order (owned by c). */
 const struct clamdb_skip *clamdb_skipped(const struct clamdb *c, size_t *n);
 void clamdb_get_stats(const struct clamdb *c, struct clamdb_stats *st);

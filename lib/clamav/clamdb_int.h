@@ -46,6 +46,7 @@ void clamdb_printf(struct wbuf *w, const char *fmt, ...) __attribute__((format(p
 enum rec_kind {
 	REC_RULE,
 	REC_HASH,
+	REC_ALLOW, /* a false positive's SHA-256 (.fp/.sfp): an exception */
 };
 
 /* One converted signature. */
@@ -66,7 +67,8 @@ struct clamdb {
 	size_t nign, capign;
 	struct clamdb_stats st;
 	uint64_t seq; /* rules named so far */
-	struct wbuf rules, hashes;
+	struct wbuf rules, hashes, allow;
+	size_t nallow;
 	int finished;
 };
 

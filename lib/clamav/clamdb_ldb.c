@@ -194,7 +194,8 @@ ldb_expr(struct ldb *l, size_t lo, size_t hi, unsigned depth, struct wbuf *w)
 		if (ldb_num(l, modoff + 1, hi, &v1) != 0)
 			return ldb_fail(l, WARD_ESYNTAX, "missing number after a count");
 		if (!l->subs[id].anywhere)
-			return ldb_fail(l, WARD_EUNSUPPORTED, "a count of a subsignature with an offset");
+			return ldb_fail(l, WARD_EUNSUPPORTED,
+					"a count of a subsignature with an offset or a PCRE");
 		clamdb_printf(w, "#s%u %s %u", id, cmp_op(mod), v1);
 		return 0;
 	}
@@ -257,6 +258,117 @@ ldb_expr(struct ldb *l, size_t lo, size_t hi, unsigned depth, struct wbuf *w)
 	}
 }
 
+/*
+ * A PCRE subsignature, TRIGGER/RE/FLAGS (ClamAV takes RE between the first
+ * and the last '/').  Converted where ward's regexp finds exactly what
+ * PCRE finds: no offset before the trigger (the regexp is then searched in
+ * the whole file once the trigger holds), flags among i, s and g, and an
+ * expression without what YARA's regexps would say otherwise: no
+ * unbounded or counted repetition (`*`, `+`, `{`: a YARA match is cut at
+ * WARD_RE_SCAN_LIMIT bytes, and PCRE gives up past its match limit), no
+ * `$` (PCRE's also matches before a last newline), no `(?` group; a
+ * regexp no longer than WARD_RE_SCAN_LIMIT characters.  ward's compiler
+ * refuses the rest of what it does not have (backreferences, ...).
+ */
+static int
+ldb_pcre(struct ldb *l, uint32_t i, const struct clamdb_fld *s)
+{
+	size_t first, last, k;
+	struct wbuf cond;
+	unsigned flags = 0;
+	int r, esc = 0, cls = 0;
+
+	for (first = 0; s->p[first] != '/'; first++)
+		;
+	for (last = s->n - 1; s->p[last] != '/'; last--)
+		;
+	if (last <= first + 1)
+		return ldb_fail(l, WARD_ESYNTAX, "malformed PCRE subsignature");
+	for (k = last + 1; k < s->n; k++) {
+		uint8_t c = s->p[k];
+
+		if (c == 'i')
+			flags |= 1;
+		else if (c == 's')
+			flags |= 2;
+		else if (c != 'g')
+			return ldb_fail(l, WARD_EUNSUPPORTED,
+					strchr("rempxAEU", c) != NULL
+					    ? "a PCRE flag other than i, s and g"
+					    : "unknown PCRE flag");
+	}
+	if (memchr(s->p, ':', first) != NULL)
+		return ldb_fail(l, WARD_EUNSUPPORTED, "a PCRE subsignature with an offset");
+	if (last - first - 1 > WARD_RE_SCAN_LIMIT)
+		return ldb_fail(l, WARD_EUNSUPPORTED, "a PCRE longer than a regexp's match limit");
+	for (k = first + 1; k < last; k++) {
+		uint8_t c = s->p[k];
+
+		if (esc) {
+			esc = 0;
+			continue;
+		}
+		if (c == '\\')
+			esc = 1;
+		else if (c == '[')
+			cls = 1;
+		else if (c == ']')
+			cls = 0;
+		else if (!cls && (c == '*' || c == '+' || c == '{'))
+			return ldb_fail(l, WARD_EUNSUPPORTED,
+					"a PCRE with unbounded or counted repetition");
+		else if (!cls && c == '$')
+			return ldb_fail(l, WARD_EUNSUPPORTED, "a PCRE with '$'");
+		else if (!cls && c == '(' && k + 1 < last && s->p[k + 1] == '?')
+			return ldb_fail(l, WARD_EUNSUPPORTED, "a PCRE with a (? group");
+	}
+	/* The trigger: an expression over earlier subsignatures, read as
+	 * the signature's own expression is. */
+	wbuf_init(&cond);
+	{
+		char *ex = ward_strndup((const char *)s->p, first);
+		const char *saved = l->e;
+		size_t saved_n = l->n;
+		uint32_t saved_nsubs = l->nsubs, saved_max = l->maxid;
+
+		if (ex == NULL) {
+			wbuf_free(&cond);
+			return WARD_ENOMEM;
+		}
+		l->e = ex;
+		l->n = first;
+		l->nsubs = i; /* only earlier subsignatures */
+		r = ldb_expr(l, 0, first, 0, &cond);
+		l->e = saved;
+		l->n = saved_n;
+		l->nsubs = saved_nsubs;
+		l->maxid = saved_max;
+		ward_free(ex);
+	}
+	if (r != 0) {
+		wbuf_free(&cond);
+		return r;
+	}
+	clamdb_printf(&l->subs[i].cond, "(");
+	wbuf_put(&l->subs[i].cond, cond.p, cond.len);
+	clamdb_printf(&l->subs[i].cond, " and $s%u)", i);
+	wbuf_free(&cond);
+	clamdb_puts(&l->subs[i].str, "/");
+	esc = 0;
+	for (k = first + 1; k < last; k++) {
+		/* ClamAV does not require '/' to be escaped inside; YARA does. */
+		if (s->p[k] == '/' && !esc)
+			wbuf_u8(&l->subs[i].str, '\\');
+		esc = !esc && s->p[k] == '\\';
+		wbuf_u8(&l->subs[i].str, s->p[k]);
+	}
+	clamdb_puts(&l->subs[i].str, (flags & 2) ? "/s" : "/");
+	if (flags & 1)
+		clamdb_puts(&l->subs[i].str, " nocase");
+	l->subs[i].anywhere = 0; /* PCRE counts its own way (g): not #s */
+	return l->subs[i].str.err != 0 || l->subs[i].cond.err != 0 ? WARD_ENOMEM : 0;
+}
+
 /* `X-Y` of a TDB range. */
 static int
 tdb_range(const struct clamdb_fld *v, uint32_t *lo, uint32_t *hi)
@@ -281,7 +393,7 @@ ldb_sub(struct ldb *l, uint32_t i, const struct clamdb_fld *s, uint32_t target, 
 
 	/* Hex never holds a '/': PCRE subsignatures do (TRIGGER/RE/FLAGS). */
 	if (memchr(s->p, '/', s->n) != NULL)
-		return ldb_fail(l, WARD_EUNSUPPORTED, "PCRE subsignatures are not converted");
+		return ldb_pcre(l, i, s);
 	/* The modifiers follow the last "::". */
 	for (k = s->n; k >= 2; k--)
 		if (s->p[k - 1] == ':' && s->p[k - 2] == ':')

@@ -141,6 +141,8 @@ def corpus(tmp_path):
             len(secs), len(secs), h(pe[0x40:0x48])),
         "L.EpRange;Engine:51-255,Target:1,EntryPoint:%d-%d;0;%s" % (ep, ep, h(pe[0x40:0x48])),
         "L.Off;Target:1;0&1;EP+0:%s;0:4d5a" % h(pe[ep:ep + 8]),
+        "L.Pcre.Ok;Engine:81-255,Target:0;0&1;68656c6c6f;0/(this|that) is a? te[sx]t/i",
+        "L.Pcre.Trigger;Engine:81-255,Target:0;0&2;68656c6c6f;deadbeef;1/world/",
         # left out by ward:
         "L.Pcre;Target:0;0&1;68656c6c6f;0/hel+o/",
         "L.Container;Engine:51-255,Target:0,Container:CL_TYPE_ZIP;0;68656c6c6f",
@@ -168,10 +170,10 @@ def test_scan_clamav_db_equals_clamscan(ward, corpus):
     # the hand-made signatures do what they say (and clamscan agrees)
     names = {n for _, n in got}
     want = {"Test.Ep", "Test.S0", "Test.SL", "Test.SE0", "Pe.Section0.Md5", "L.Block",
-            "L.InnerLast", "Test.NotAlt", "Eicar-Sha1-AnySize"}
+            "L.InnerLast", "Test.NotAlt", "Eicar-Sha1-AnySize", "L.Pcre.Ok"}
     assert want - names == set()
     assert not names & {"Test.At1.Miss", "L.TopFirst", "Test.Plain-Dropped", "Test.Elf",
-                         "Test.NotAlt2"}
+                         "Test.NotAlt2", "L.Pcre.Trigger"}
     # one summary line on stderr, naming no signature without --clamav-report
     assert "5 left out" in p.stderr and "1 dropped by .ign2" in p.stderr
     assert "Test.Html" not in p.stderr
@@ -203,7 +205,11 @@ def test_clamav_db_beside_rules(ward, corpus, tmp_path):
 def test_import_build_scan(ward, corpus, tmp_path):
     files, db, left_out = corpus
     src = tmp_path / "src"
-    p = ward.run("content", "import-clamav", db, "-o", src, "--report")
+    # a false-positive list becomes the content's exceptions (clamscan
+    # applies it too, so it is not in the databases compared with it)
+    sfp = write(str(tmp_path / "fp" / "t.sfp"), "%s:%d:Fp.Eicar\n" % (
+        hashlib.sha256(EICAR).hexdigest(), len(EICAR)))
+    p = ward.run("content", "import-clamav", db, sfp, "-o", src, "--report")
     assert p.returncode == 0, p.stderr
     assert "converted" in p.stdout
     assert {line.split()[3] for line in p.stdout.splitlines()
@@ -211,9 +217,14 @@ def test_import_build_scan(ward, corpus, tmp_path):
     manifest = json.load(open(src / "bundle.json"))
     assert manifest["rules"] == ["rules/clamav.yar"]
     assert manifest["hashes"] == ["hashes/clamav.txt"]
+    assert manifest["exceptions"] == ["exceptions/clamav.json"]
+    exc = json.load(open(src / "exceptions" / "clamav.json"))["exceptions"]
+    assert exc == [{"sha256": hashlib.sha256(EICAR).hexdigest(),
+                    "reason": "ClamAV false positive Fp.Eicar"}]
     out = tmp_path / "clamav.wcb"
     p = ward.run("content", "build", src, "-o", out)
     assert p.returncode == 0, p.stderr
+    assert "1 exceptions" in p.stderr
     # the source's files find what --clamav-db finds
     p1 = ward.scan("-r", src / "rules" / "clamav.yar", "--hashes", src / "hashes" / "clamav.txt",
                    "-f", "json", "-q", *files.values())

@@ -400,6 +400,28 @@ test_ldb(void **state)
 }
 
 static void
+test_ldb_pcre(void **state)
+{
+	const char *db = "P.Simple;Engine:81-255,Target:0;0&1;68656c6c6f;0/hel?lo w[aeo]rld/\n"
+			 "P.Case;Engine:81-255,Target:0;0&1;68656c6c6f;0/HELLO\\sWORLD/i\n"
+			 "P.Miss;Engine:81-255,Target:0;0&1;68656c6c6f;0/hello there/\n"
+			 "P.Trig;Engine:81-255,Target:0;0&1&2;68656c6c6f;deadbeef;0&1/world/\n"
+			 "P.Trig2;Engine:81-255,Target:0;0|2;68656c6c6f;deadbeef;1/world/\n"
+			 "P.Slash;Engine:81-255,Target:0;0&1;68656c6c6f;0/a/b|wor/\n"
+			 "P.Star;Engine:81-255,Target:0;0&1;68656c6c6f;0/hel.*world/\n"
+			 "P.Dollar;Engine:81-255,Target:0;0&1;68656c6c6f;0/done$/\n"
+			 "P.Off;Engine:81-255,Target:0;0&1;68656c6c6f;5:0/world/\n"
+			 "P.Flag;Engine:81-255,Target:0;0&1;68656c6c6f;0/world/r\n"
+			 "P.Count;Engine:81-255,Target:0;0&1>1;68656c6c6f;0/world/g\n";
+	struct clamdb_stats st;
+
+	(void)state;
+	assert_string_equal(scan_db(CLAMDB_LDB, db, "hello world, done", 17, &st),
+			    "P.Simple,P.Case,P.Trig2,P.Slash");
+	assert_int_equal(st.skipped, 5);
+}
+
+static void
 expect_ldb_err(const char *line, int err, const char *want)
 {
 	struct clamdb *c;
@@ -445,6 +467,8 @@ test_ign2_and_fp(void **state)
 	const struct clamdb_skip *sk;
 	size_t n;
 	const char *ndb = "Keep:0:*:68656c6c6f\nDrop:0:*:68656c6c6f\n";
+	const char *sfp =
+	    "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD:3:Fp.\"Abc\"\n";
 
 	(void)state;
 	assert_int_equal(clamdb_new(&c), 0);
@@ -454,10 +478,18 @@ test_ign2_and_fp(void **state)
 				    (const uint8_t *)"900150983cd24fb0d6963f7d28e17f72:3:Fp.Abc\n",
 				    42, &d),
 			 0);
+	assert_int_equal(clamdb_add(c, CLAMDB_SFP, "x.sfp", (const uint8_t *)sfp, strlen(sfp), &d), 0);
+	assert_int_equal(clamdb_add(c, CLAMDB_SFP, "x.sfp", (const uint8_t *)"zz:3:N\n", 7, &d),
+			 WARD_ESYNTAX);
 	assert_int_equal(clamdb_finish(c, NULL), 0);
 	clamdb_get_stats(c, &st);
 	assert_int_equal(st.ignored, 1);
-	assert_int_equal(st.converted, 1);
+	assert_int_equal(st.converted, 2);
+	assert_string_equal(clamdb_allow(c, &n),
+			    "{\"exceptions\": [\n    {\"sha256\": "
+			    "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\", "
+			    "\"reason\": \"ClamAV false positive Fp.\\\"Abc\\\"\"}\n]}\n");
+	assert_int_equal(n, 1);
 	sk = clamdb_skipped(c, &n);
 	assert_int_equal(n, 1);
 	assert_string_equal(sk[0].name, "Fp.Abc");
@@ -696,7 +728,7 @@ main(void)
 	    cmocka_unit_test(test_hex_matches),	   cmocka_unit_test(test_offsets),
 	    cmocka_unit_test(test_targets),	   cmocka_unit_test(test_hashes),
 	    cmocka_unit_test(test_section_hashes), cmocka_unit_test(test_ldb),
-	    cmocka_unit_test(test_ldb_errors),	   cmocka_unit_test(test_ign2_and_fp),
+	    cmocka_unit_test(test_ldb_errors),	   cmocka_unit_test(test_ldb_pcre),	   cmocka_unit_test(test_ign2_and_fp),
 	    cmocka_unit_test(test_kind_and_limits), cmocka_unit_test(test_cvd_dsig),
 	    cmocka_unit_test(test_containers),	   cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_alloc_fail),

@@ -353,6 +353,39 @@ test_externals_used(void **state)
 	ruleset_free(rs);
 }
 
+/* The reserved meta ward_report_name: the last non-empty string one wins,
+ * other types and empty strings are not names, and it survives save/load. */
+static void
+test_report_name(void **state)
+{
+	struct ruleset *rs, *back = NULL;
+	struct ward_diag d;
+	struct wbuf w;
+	struct rbuf b;
+
+	(void)state;
+	rs = compile("rule plain { condition: true }\n"
+		     "rule r1 { meta: ward_report_name = \"Win.Trojan.Agent-123\" condition: true }\n"
+		     "rule r2 { meta: ward_report_name = \"A\" ward_report_name = \"B\" "
+		     "condition: true }\n"
+		     "rule r3 { meta: ward_report_name = 5 condition: true }\n"
+		     "rule r4 { meta: ward_report_name = \"\" condition: true }\n");
+	assert_string_equal(ruleset_report_name(&rs->rules[0]), "plain");
+	assert_string_equal(ruleset_report_name(&rs->rules[1]), "Win.Trojan.Agent-123");
+	assert_string_equal(ruleset_report_name(&rs->rules[2]), "B");
+	assert_string_equal(ruleset_report_name(&rs->rules[3]), "r3");
+	assert_string_equal(ruleset_report_name(&rs->rules[4]), "r4");
+	wbuf_init(&w);
+	ruleset_save(rs, &w);
+	assert_int_equal(w.err, 0);
+	rbuf_init(&b, w.p, w.len);
+	assert_int_equal(ruleset_load(&b, &back, &d), 0);
+	assert_string_equal(ruleset_report_name(&back->rules[1]), "Win.Trojan.Agent-123");
+	ruleset_free(back);
+	ruleset_free(rs);
+	wbuf_free(&w);
+}
+
 int
 main(void)
 {
@@ -360,6 +393,7 @@ main(void)
 	    cmocka_unit_test(test_roundtrip),	    cmocka_unit_test(test_damage),
 	    cmocka_unit_test(test_version),	    cmocka_unit_test(test_hostile_bytecode),
 	    cmocka_unit_test(test_eval_after_load), cmocka_unit_test(test_externals_used),
+	    cmocka_unit_test(test_report_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
