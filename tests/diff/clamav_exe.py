@@ -17,7 +17,7 @@ import struct
 
 TESTFILES = "/usr/share/clamav-testfiles"
 NSIS_STUBS = "/usr/share/nsis/Stubs"
-ELF_CANDIDATES = ["/usr/bin/true", "/usr/bin/false", "/usr/bin/sleep", "/usr/bin/echo",
+ELF_CANDIDATES = ["/usr/bin/true", "/usr/bin/sleep", "/usr/bin/false", "/usr/bin/echo",
                   "/usr/bin/yes", "/usr/bin/basename"]
 
 
@@ -105,9 +105,11 @@ def elf_info(data):
     return ep, secs, phoff + phnum * phentsize, (shoff, shoff + shnum * shentsize)
 
 
-def build_pe(rng):
+def build_pe(rng, ep_in_headers=False):
     """A small, valid PE32 file: 2-4 sections of random bytes, the entry
-    point in one of them, FileAlignment 0x200."""
+    point in one of them (or, ep_in_headers, in the zeros after the section
+    table: an RVA below SizeOfHeaders is its own file offset), FileAlignment
+    0x200."""
     nsec = rng.randint(2, 4)
     falign, salign = 0x200, 0x1000
     hdr = bytearray(0x400)
@@ -120,6 +122,8 @@ def build_pe(rng):
     sizes = [falign * rng.randint(1, 3) for _ in range(nsec)]
     epsec = rng.randrange(nsec)
     vep = salign * (epsec + 1) + rng.randrange(0, sizes[epsec] - 64)
+    if ep_in_headers:
+        vep = rng.randrange(0x280, 0x380)
     image = salign * (nsec + 1)
     struct.pack_into("<HBBIIIIII", hdr, opt, 0x10B, 14, 0, sum(sizes), 0, 0, vep, salign, 0)
     struct.pack_into("<IIIHHHHHHIIIIHHIIIIII", hdr, opt + 28, 0x400000, salign, falign,
@@ -142,7 +146,7 @@ def load_hosts(rng):
     small ELF files from the system."""
     hosts = []
     for i in range(3):
-        data = build_pe(rng)
+        data = build_pe(rng, ep_in_headers=(i == 2))
         hosts.append(("pe_built%d" % i, data, "pe", pe_info(data)))
     real = [os.path.join(TESTFILES, "clam.exe")]
     real += sorted(glob.glob(os.path.join(NSIS_STUBS, "*")))[:2]

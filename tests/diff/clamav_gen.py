@@ -564,7 +564,9 @@ class Gen:
 
     def safe_range(self, host):
         hname, data, hkind, info = host
-        lo = max(info[2], 0x400 if hkind == "pe" else info[2])
+        # past the headers (the built PE files' are zeros after the
+        # section table; real ones may hold more up to 0x400)
+        lo = info[2] if hname.startswith("pe_built") or hkind == "elf" else max(info[2], 0x400)
         hi = len(data)
         if hkind == "elf":
             hi = min(hi, info[3][0])
