@@ -18,9 +18,13 @@ input file) pair.  Signatures ward leaves out (it names them on stderr) are
 listed with the files clamscan matched them on.  A mismatch is a file where
 the two sets differ over the signatures both tools loaded.
 
+A signature over which ward refuses the whole database is a failure too;
+ward then gets the database without it, so that the rest is compared.
+
 On a mismatch it prints a reproducer: the differing signature lines, alone
-in a database of their own when they still differ there, the input in hex,
-both answers and the commands (kept in the work directory).
+in a database of their own when they still differ there, the input (cut
+down while the two still disagree) in hex, both answers and the commands
+(kept in the work directory).
 
     tests/diff/clamav_run.py                 # 3 seeds, the default sizes
     tests/diff/clamav_run.py --seed 42 --seeds 1 --show 10
@@ -378,7 +382,8 @@ def main(argv=None):
                     help="smallest share of the signatures ward must load (0..1, default 0)")
     ap.add_argument("--ward", default=default_ward(),
                     help="ward binary (default: $WARD_BIN or <repo>/build/cli/ward)")
-    ap.add_argument("--clamscan", default=shutil.which("clamscan") or "clamscan")
+    ap.add_argument("--clamscan", default=shutil.which("clamscan") or "clamscan",
+                    help="clamscan binary (default: the one on PATH)")
     ap.add_argument("--ward-arg", action="append", default=[],
                     help="an argument added to ward's command line (repeatable; e.g. "
                          "--clamav-report to have the signatures it leaves out named)")
