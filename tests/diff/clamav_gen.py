@@ -145,7 +145,17 @@ def gen_pattern(rng, opts):
             els.append(("any", rng.randint(1, 4)))
         elif r < 0.56 and not simple:
             k = rng.random()
-            if k < 0.2:
+            if k < 0.05:
+                # long: {n} of 128 or more splits the signature into parts
+                # (below it is n `??`), and a wide {n-m}
+                if rng.random() < 0.5:
+                    n = rng.randint(126, 200)
+                    j = ("jump", n, n, "{%d}" % n)
+                else:
+                    a = rng.randint(50, 150)
+                    b = a + rng.randint(1, 200)
+                    j = ("jump", a, b, "{%d-%d}" % (a, b))
+            elif k < 0.2:
                 n = rng.randint(1, 12)
                 j = ("jump", n, n, "{%d}" % n)
             elif k < 0.35:
@@ -323,7 +333,8 @@ def sample(pat, rng, miss=None, filler_text=False, nocase=False):
             if miss == "gap" and hi is not None:
                 n = hi + 1
             else:
-                n = rng.randint(lo, (hi if hi is not None else lo + 12))
+                n = rng.randint(lo, (hi if hi is not None else
+                                     lo + (1000 if rng.random() < 0.05 else 12)))
             body += gap_bytes(rng, n, pat, filler_text)
         elif k == "alt":
             if e[2]:
