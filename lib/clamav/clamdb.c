@@ -433,12 +433,14 @@ add_ndb(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n
 	struct clamdb_fld f[7];
 	size_t k = clamdb_split(p, n, ':', f, 7);
 	char why[256];
-	struct wbuf s, o, w;
+	struct wbuf s, sz, o, w;
+	struct clamdb_hexinfo hi;
 	const char *tc;
 	uint32_t target;
 	int ok, pe = 0, elf = 0, r = 0;
 
 	wbuf_init(&s);
+	wbuf_init(&sz);
 	wbuf_init(&o);
 	wbuf_init(&w);
 	if (k < 4 || k > 6) {
@@ -462,10 +464,10 @@ add_ndb(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n
 		goto out;
 	}
 	/* A malformed signature refuses the database whatever its target. */
-	r = clamdb_hex_convert(f[3].p, f[3].n, 0, &s, why, sizeof(why));
+	r = clamdb_hex_convert(f[3].p, f[3].n, 0, &s, &sz, &hi, why, sizeof(why));
 	if (r == 0)
-		r = clamdb_offset_convert(f[2].p, f[2].n, "$a", target, &o, &pe, &elf, why,
-					  sizeof(why));
+		r = clamdb_match_cond(f[2].p, f[2].n, "a", target, &hi, &o, &pe, &elf, why,
+				      sizeof(why));
 	if (r == WARD_ESYNTAX || r == WARD_ELIMIT) {
 		r = diag_set(d, r, file, line, 0, "%.*s: %s", (int)(f[0].n > 256 ? 256 : f[0].n),
 			     (const char *)f[0].p, why);
@@ -486,6 +488,10 @@ add_ndb(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n
 	clamdb_rule_begin(c, &w, &f[0], pe, elf, 0);
 	clamdb_puts(&w, "\tstrings:\n\t\t$a = ");
 	wbuf_put(&w, s.p, s.len);
+	if (hi.eof) {
+		clamdb_puts(&w, "\n\t\t$az = ");
+		wbuf_put(&w, sz.p, sz.len);
+	}
 	clamdb_printf(&w, "\n\tcondition:\n\t\t%s and ", tc);
 	wbuf_put(&w, o.p, o.len);
 	clamdb_puts(&w, "\n}\n");
@@ -493,6 +499,7 @@ add_ndb(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n
 			   clamdb_take_str(&w));
 out:
 	wbuf_free(&s);
+	wbuf_free(&sz);
 	wbuf_free(&o);
 	wbuf_free(&w);
 	return r;

@@ -33,6 +33,7 @@
 struct sub {
 	struct wbuf str;  /* the YARA string after "$sN = " */
 	struct wbuf cond; /* its condition: "$sN", "$sN at ...", ... */
+	struct wbuf zstr; /* $sNz: the match at the file's end (clamdb_hexinfo) */
 	int anywhere;	  /* offset `*`: #sN counts what ClamAV counts */
 	int used;
 };
@@ -389,6 +390,7 @@ static int
 ldb_sub(struct ldb *l, uint32_t i, const struct clamdb_fld *s, uint32_t target, int *pe, int *elf)
 {
 	struct clamdb_fld f[3], hex = *s, off = {(const uint8_t *)"*", 1};
+	struct clamdb_hexinfo hi;
 	unsigned mods = 0;
 	size_t k, j;
 	char id[16];
@@ -423,12 +425,14 @@ ldb_sub(struct ldb *l, uint32_t i, const struct clamdb_fld *s, uint32_t target, 
 		if (hex.p[k] == '#' || hex.p[k] == '$')
 			return ldb_fail(l, WARD_EUNSUPPORTED,
 					"byte-compare and macro subsignatures are not converted");
-	if ((r = clamdb_hex_convert(hex.p, hex.n, mods, &l->subs[i].str, l->why, l->whylen)) != 0)
+	if ((r = clamdb_hex_convert(hex.p, hex.n, mods, &l->subs[i].str, &l->subs[i].zstr, &hi,
+				    l->why, l->whylen)) != 0)
 		return r;
-	snprintf(id, sizeof(id), "$s%u", i);
-	l->subs[i].anywhere = off.n == 1 && off.p[0] == '*';
-	return clamdb_offset_convert(off.p, off.n, id, target, &l->subs[i].cond, pe, elf, l->why,
-				     l->whylen);
+	snprintf(id, sizeof(id), "s%u", i);
+	/* #sN counts what ClamAV counts only without checks beside it */
+	l->subs[i].anywhere = off.n == 1 && off.p[0] == '*' && !hi.left && !hi.eof && !hi.lead_gap;
+	return clamdb_match_cond(off.p, off.n, id, target, &hi, &l->subs[i].cond, pe, elf, l->why,
+				 l->whylen);
 }
 
 /* The TDB's conditions into w; target into *target.  Returns 0, 1 (outside
@@ -593,6 +597,11 @@ ldb_convert(struct clamdb *c, struct ldb *l, const struct clamdb_fld *f, size_t 
 		clamdb_printf(out, "\t\t$s%u = ", i);
 		wbuf_put(out, l->subs[i].str.p, l->subs[i].str.len);
 		clamdb_puts(out, "\n");
+		if (l->subs[i].zstr.len > 0) {
+			clamdb_printf(out, "\t\t$s%uz = ", i);
+			wbuf_put(out, l->subs[i].zstr.p, l->subs[i].zstr.len);
+			clamdb_puts(out, "\n");
+		}
 	}
 	clamdb_printf(out, "\tcondition:\n\t\t%s", tc);
 	put_module(out, (const char *)tdbw.p, target);
@@ -646,6 +655,7 @@ clamdb_ldb_add(struct clamdb *c, const char *file, int line, const uint8_t *p, s
 	for (i = 0; i < l.nsubs; i++) {
 		wbuf_init(&l.subs[i].str);
 		wbuf_init(&l.subs[i].cond);
+		wbuf_init(&l.subs[i].zstr);
 	}
 	r = ldb_convert(c, &l, f, k, &w);
 	if (r == 1) {
@@ -666,6 +676,7 @@ out:
 	for (i = 0; l.subs != NULL && i < l.nsubs; i++) {
 		wbuf_free(&l.subs[i].str);
 		wbuf_free(&l.subs[i].cond);
+		wbuf_free(&l.subs[i].zstr);
 	}
 	ward_free(l.subs);
 	wbuf_free(&w);

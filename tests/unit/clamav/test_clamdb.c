@@ -109,13 +109,16 @@ scan_s(enum clamdb_kind kind, const char *db, const char *data)
 static int
 hex(const char *sig, unsigned mods, char *out, size_t outlen, char *why)
 {
-	struct wbuf w;
+	struct clamdb_hexinfo hi;
+	struct wbuf w, wz;
 	int r;
 
 	wbuf_init(&w);
-	r = clamdb_hex_convert((const uint8_t *)sig, strlen(sig), mods, &w, why, 256);
+	wbuf_init(&wz);
+	r = clamdb_hex_convert((const uint8_t *)sig, strlen(sig), mods, &w, &wz, &hi, why, 256);
 	snprintf(out, outlen, "%.*s", (int)w.len, w.p != NULL ? (const char *)w.p : "");
 	wbuf_free(&w);
+	wbuf_free(&wz);
 	return r;
 }
 
@@ -151,6 +154,18 @@ test_hex_syntax(void **state)
 	expect_hex("aabb{3-}ccdd", "{ AA BB [3-] CC DD }");
 	expect_hex("aabb{3-5}ccdd", "{ AA BB [3-5] CC DD }");
 	expect_hex("aa[1-4]bbccdd", "{ AA [1-4] BB CC DD }");
+	expect_hex("aa[3]bbccdd", "{ AA [3] BB CC DD }");
+	expect_hex("aabbcc[0-2]dd", "{ AA BB CC [0-2] DD }");
+	expect_hex("aa[1-2]bbcc[0-2]dd", "{ AA [1-2] BB CC [0-2] DD }");
+	/* a negated anchor inside is a byte not of its class */
+	expect_hex("aabb!(W)ccdd", "{ AA BB ( 30 | 31 | 32 | 33 | 34 | 35 | 36 | 37 | 38 | 39 | 41 "
+				   "| 42 | 43 | 44 | 45 | 46 | 47 | 48 | 49 | 4A | 4B | 4C | 4D | 4E "
+				   "| 4F | 50 | 51 | 52 | 53 | 54 | 55 | 56 | 57 | 58 | 59 | 5A | 61 "
+				   "| 62 | 63 | 64 | 65 | 66 | 67 | 68 | 69 | 6A | 6B | 6C | 6D | 6E "
+				   "| 6F | 70 | 71 | 72 | 73 | 74 | 75 | 76 | 77 | 78 | 79 | 7A ) CC "
+				   "DD }");
+	/* a right (L) folds its byte in (the file's end is a second string) */
+	expect_hex("aabb(L)", "{ AA BB ( 0A | 0D 0A ) }");
 	expect_hex("aabb(cc|dd)ee", "{ AA BB ( CC | DD ) EE }");
 	expect_hex("aabb(ccdd|eeff)", "{ AA BB ( CC DD | EE FF ) }");
 	expect_hex("aabb(c?dd|eeff11)", "{ AA BB ( C? DD | EE FF 11 ) }");
@@ -168,11 +183,15 @@ static void
 test_hex_refused(void **state)
 {
 	(void)state;
-	expect_hex_err("aabb(B)", WARD_EUNSUPPORTED, "anchor (B)");
-	expect_hex_err("(L)aabb", WARD_EUNSUPPORTED, "anchor (L)");
-	expect_hex_err("aabb*(W)ccdd", WARD_EUNSUPPORTED, "anchor (W) at the end of a part");
-	expect_hex_err("aabb(L){200}ccdd", WARD_EUNSUPPORTED, "anchor (L) at the end of a part");
-	expect_hex_err("aabb!(B)ccdd", WARD_EUNSUPPORTED, "negated anchors");
+	expect_hex_err("aabb*(W)ccdd", WARD_EUNSUPPORTED, "anchor (W) beside a range");
+	expect_hex_err("aabb(L){200}ccdd", WARD_EUNSUPPORTED, "anchor (L) beside a range");
+	expect_hex_err("aabb!(L)??cc", WARD_EUNSUPPORTED, "!(L) before anything");
+	/* [n-m] needs one byte alone on a side, as libclamav's cli_ac_addsig */
+	expect_hex_err("aabbcc[1-2]ddeeff", WARD_ESYNTAX, "a single byte on one side");
+	expect_hex_err("(B)aa[1-2]bbcc", WARD_ESYNTAX, "a single byte on one side");
+	expect_hex_err("aa[1-2]bb[1-2]cc[1-2]dd", WARD_ESYNTAX, "a single byte on one side");
+	expect_hex_err("aa[-2]bbcc", WARD_ESYNTAX, "[n-m] needs n");
+	expect_hex_err("aa[2-]bbcc", WARD_ESYNTAX, "[n-m] needs n");
 	expect_hex_err("aabb(cc{2}|dd)", WARD_EUNSUPPORTED, "ranges or groups inside");
 	expect_hex_err("aabb!(cc|dd)*eeff", WARD_EUNSUPPORTED, "a regexp's limit");
 	/* malformed: ClamAV refuses the database too */
@@ -216,6 +235,36 @@ test_hex_matches(void **state)
 	assert_string_equal(scan_s(CLAMDB_NDB, db, "hello world, done"),
 			    "Plain,Wild,NibHi,NibLo,Star,Jump,JumpMax,JumpMin,JumpRange,Alt,NAlt,"
 			    "AnchorW,AnchorB");
+}
+
+/* The anchors at the ends, negated anchors and `[n]`, scanned. */
+static void
+test_hex_anchors(void **state)
+{
+	const char *db = "LeftW:0:*:(W)776f726c64\n"
+			 "LeftWMiss:0:*:(W)6f726c64\n"
+			 "LeftB:0:*:(B)68656c6c6f\n"
+			 "LeftBAt:0:0:(B)68656c6c6f\n"
+			 "NegLeftW:0:*:!(W)6f726c64\n"
+			 "NegLeftWAt:0:6:!(W)6f726c64\n"
+			 "NegLeftWMiss:0:*:!(W)776f726c64\n"
+			 "RightB:0:*:68656c6c6f(B)\n"
+			 "RightBMiss:0:*:68656c6c(B)\n"
+			 "RightWEof:0:*:646f6e65(W)\n"
+			 "RightWEofAt:0:EOF-4:646f6e65(W)\n"
+			 "RightLEof:0:*:646f6e65(L)\n"
+			 "NegRightB:0:*:68656c6c!(B)\n"
+			 "NegRightBMiss:0:*:68656c6c6f!(B)\n"
+			 "NegRightWEofMiss:0:*:646f6e65!(W)\n"
+			 "NegMidB:0:*:6865!(B)6c6f\n"
+			 "NegMidBMiss:0:*:6f!(B)776f\n"
+			 "OneRange:0:*:68[3]6f20\n"
+			 "OneRangeMiss:0:*:68[2]6f20\n";
+
+	(void)state;
+	assert_string_equal(scan_s(CLAMDB_NDB, db, "hello world, done"),
+			    "LeftW,LeftB,LeftBAt,NegLeftW,RightB,RightWEof,RightWEofAt,RightLEof,"
+			    "NegRightB,NegMidB,OneRange");
 }
 
 static void
@@ -751,7 +800,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hex_syntax),	   cmocka_unit_test(test_hex_refused),
-	    cmocka_unit_test(test_hex_matches),	   cmocka_unit_test(test_offsets),
+	    cmocka_unit_test(test_hex_matches),	   cmocka_unit_test(test_hex_anchors),	   cmocka_unit_test(test_offsets),
 	    cmocka_unit_test(test_targets),	   cmocka_unit_test(test_hashes),
 	    cmocka_unit_test(test_section_hashes), cmocka_unit_test(test_ldb),
 	    cmocka_unit_test(test_ldb_errors),	   cmocka_unit_test(test_ldb_pcre),
