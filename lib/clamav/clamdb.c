@@ -294,20 +294,21 @@ clamdb_rule_begin(struct clamdb *c, struct wbuf *w, const struct clamdb_fld *nam
 }
 
 /* The condition that the file is of ClamAV target type t, or NULL when ward
- * cannot tell it as ClamAV does (why says so). */
+ * cannot tell it as ClamAV does (why says so).  Every one holds only above
+ * 5 bytes: ClamAV never scans a smaller file (cli_magic_scan). */
 const char *
 clamdb_target_cond(uint32_t t, char *why, size_t whylen)
 {
 	switch (t) {
 	case 0:
-		return "true";
+		return "filesize > 5";
 	case 1:
 		/* ClamAV types a file as MSEXE by its "MZ" (filetypes). */
-		return "uint16(0) == 0x5A4D";
+		return "filesize > 5 and uint16(0) == 0x5A4D";
 	case 6:
-		return "uint32(0) == 0x464C457F";
+		return "filesize > 5 and uint32(0) == 0x464C457F";
 	case 9:
-		return "(uint32(0) == 0xFEEDFACE or uint32(0) == 0xCEFAEDFE or "
+		return "filesize > 5 and (uint32(0) == 0xFEEDFACE or uint32(0) == 0xCEFAEDFE or "
 		       "uint32(0) == 0xFEEDFACF or uint32(0) == 0xCFFAEDFE)";
 	case 3:
 	case 4:
@@ -393,9 +394,19 @@ add_hash(struct clamdb *c, enum clamdb_kind kind, const char *file, int line, co
 		c->st.flevel++;
 		return clamdb_skip_add(c, (const char *)f[2].p, f[2].n, file, line, why);
 	}
+	/* ClamAV never scans a file of 5 bytes or less (cli_magic_scan):
+	 * such a hash never matches there, and a `*` one matches only
+	 * above that size (`>5` in ward's hash lists). */
+	if (!section && !clamdb_fld_eq(size, "*") && sz <= 5)
+		return clamdb_skip_add(c, (const char *)f[2].p, f[2].n, file, line,
+				       "a file of 5 bytes or less: ClamAV never scans one");
 	if (!section) {
-		clamdb_printf(&w, "%s:%.*s:%.*s:", alg, (int)hash->n, (const char *)hash->p,
-			      (int)size->n, (const char *)size->p);
+		clamdb_printf(&w, "%s:%.*s:", alg, (int)hash->n, (const char *)hash->p);
+		if (clamdb_fld_eq(size, "*"))
+			clamdb_puts(&w, ">5");
+		else
+			wbuf_put(&w, size->p, size->n);
+		clamdb_puts(&w, ":");
 		wbuf_put(&w, f[2].p, f[2].n);
 		r = clamdb_rec_add(c, REC_HASH, (const char *)f[2].p, f[2].n, file, line,
 				   clamdb_take_str(&w));
@@ -403,7 +414,8 @@ add_hash(struct clamdb *c, enum clamdb_kind kind, const char *file, int line, co
 	}
 	/* A PE section of that raw size whose hash is this one. */
 	clamdb_rule_begin(c, &w, &f[2], 1, 0, 1);
-	clamdb_puts(&w, "\tcondition:\n\t\tfor any i in (0 .. pe.number_of_sections - 1) : (");
+	clamdb_puts(&w, "\tcondition:\n\t\tfilesize > 5 and for any i in (0 .. "
+			"pe.number_of_sections - 1) : (");
 	if (clamdb_fld_eq(size, "*"))
 		clamdb_printf(&w,
 			      "hash.%s(pe.sections[i].raw_data_offset, "

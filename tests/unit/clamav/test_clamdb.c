@@ -365,23 +365,51 @@ test_targets(void **state)
 static void
 test_hashes(void **state)
 {
-	/* MD5, SHA-1 and SHA-256 of "abc"; `*` sizes; a functionality level */
+	/* MD5, SHA-1 and SHA-256 of "abcdef"; `*` sizes; a functionality level */
 	const char *db =
-	    "900150983cd24fb0d6963f7d28e17f72:3:Abc.Md5\n"
-	    "A9993E364706816ABA3E25717850C26C9CD0D89D:*:Abc.Sha1:73\n"
-	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad:3:Abc.Sha256\n"
-	    "900150983cd24fb0d6963f7d28e17f72:4:Abc.WrongSize\n"
-	    "900150983cd24fb0d6963f7d28e17f72:3:Abc.Future:255\n"
-	    "900150983cd24fb0d6963f7d28e17f72:3:Abc.Past:1:20\n";
+	    "e80b5017098950fc58aad83c8c14978e:6:Abc.Md5\n"
+	    "1F8AC10F23C5B5BC1167BDA84B833E5C057A77D2:*:Abc.Sha1:73\n"
+	    "bef57ec7f53a6d40beb640a780a639c83bc29ac8a9816f1fc6c5c6dcd93c4721:6:Abc.Sha256\n"
+	    "e80b5017098950fc58aad83c8c14978e:4:Abc.WrongSize\n"
+	    "e80b5017098950fc58aad83c8c14978e:6:Abc.Future:255\n"
+	    "e80b5017098950fc58aad83c8c14978e:6:Abc.Past:1:20\n";
+	/* "abcde": 5 bytes, never scanned by ClamAV; a sized and a `*` twin */
+	const char *small = "ab56b4d92b40713acc5af89985d4b786:5:Five.Md5\n"
+			    "ab56b4d92b40713acc5af89985d4b786:*:Five.Any:73\n"
+			    "e80b5017098950fc58aad83c8c14978e:*:Abc.AnyMd5:73\n";
 	struct clamdb_stats st;
 	struct clamdb *c;
 	struct ward_diag d;
 
 	(void)state;
-	assert_string_equal(scan_db(CLAMDB_HSB, db, "abc", 3, &st), "Abc.Sha256,Abc.Md5,Abc.Sha1");
+	assert_string_equal(scan_db(CLAMDB_HSB, db, "abcdef", 6, &st),
+			    "Abc.Sha256,Abc.Md5,Abc.Sha1");
 	assert_int_equal(st.read, 6);
 	assert_int_equal(st.flevel, 2);
-	assert_string_equal(scan_db(CLAMDB_HDB, db, "abc", 3, NULL), "Abc.Sha256,Abc.Md5,Abc.Sha1");
+	assert_string_equal(scan_db(CLAMDB_HDB, db, "abcdef", 6, NULL),
+			    "Abc.Sha256,Abc.Md5,Abc.Sha1");
+	/* nothing from ClamAV matches a file of 5 bytes or less; the sized
+	 * hash is left out, the `*` one written `>5` */
+	assert_string_equal(scan_db(CLAMDB_HDB, small, "abcde", 5, &st), "");
+	assert_int_equal(st.skipped, 1);
+	assert_int_equal(clamdb_new(&c), 0);
+	assert_int_equal(clamdb_add(c, CLAMDB_HDB, "s.hdb", (const uint8_t *)small, strlen(small), &d),
+			 0);
+	assert_int_equal(clamdb_finish(c, NULL), 0);
+	assert_non_null(strstr(clamdb_hashes(c, &(size_t){0}),
+			       "md5:ab56b4d92b40713acc5af89985d4b786:>5:Five.Any\n"));
+	clamdb_free(c);
+	assert_string_equal(scan_db(CLAMDB_NDB, "Five.Body:0:*:6162636465\n", "abcde", 5, NULL), "");
+	assert_string_equal(scan_db(CLAMDB_NDB, "Five.Body:0:*:6162636465\n", "abcdef", 6, NULL),
+			    "Five.Body");
+	/* a hash listed with its size and with `*`: both names, as clamscan */
+	{
+		char twin[512];
+
+		snprintf(twin, sizeof(twin), "%s%s", db, small);
+		assert_string_equal(scan_db(CLAMDB_HDB, twin, "abcdef", 6, NULL),
+				    "Abc.Sha256,Abc.Md5,Abc.AnyMd5,Abc.Sha1");
+	}
 	/* malformed lines refuse the database, with FILE:LINE */
 	assert_int_equal(clamdb_new(&c), 0);
 	diag_clear(&d);
@@ -661,7 +689,7 @@ make_container(uint8_t *out, size_t cap, int gz, const char *dsig, int good_md5)
 {
 	struct archive *a = archive_write_new();
 	struct archive_entry *e = archive_entry_new();
-	const char *hdb = "900150983cd24fb0d6963f7d28e17f72:3:Abc.In.Cvd\n";
+	const char *hdb = "e80b5017098950fc58aad83c8c14978e:6:Abc.In.Cvd\n";
 	size_t used = 0;
 	uint8_t md5[16];
 	char head[513];
@@ -714,7 +742,7 @@ test_containers(void **state)
 	assert_string_equal(info.name, "daily");
 	assert_int_equal(clamdb_finish(c, NULL), 0);
 	h = clamdb_hashes(c, &hn);
-	assert_string_equal(h, "md5:900150983cd24fb0d6963f7d28e17f72:3:Abc.In.Cvd\n");
+	assert_string_equal(h, "md5:e80b5017098950fc58aad83c8c14978e:6:Abc.In.Cvd\n");
 	clamdb_free(c);
 
 	/* a .cvd whose signature is not ClamAV's: refused, unless allowed */
@@ -760,7 +788,7 @@ test_names(void **state)
 	assert_non_null(strstr(t, "ward_report_name = \"Win.Trojan.Agent-123\""));
 	assert_non_null(strstr(t, "ward_report_name = \"Quote\\\"Back\\\\slash\""));
 	clamdb_free(c);
-	assert_string_equal(scan_s(CLAMDB_NDB, db, "hello"),
+	assert_string_equal(scan_s(CLAMDB_NDB, db, "hello!"),
 			    "Win.Trojan.Agent-123,Quote\"Back\\slash");
 }
 
