@@ -597,6 +597,8 @@ emit_hex(const struct hx *x, struct wbuf *w)
 		} else if (t->t == TK_ANCHOR) {
 			emit_anchor(w, t, i + 1 < x->ntk ? &x->tk[i + 1] : NULL, 0);
 		} else if (t->t == TK_JUMP) {
+			if (t->max == 0)
+				continue; /* XX[0]YY: adjacent (YARA refuses [0]) */
 			if (t->max == TK_INF)
 				clamdb_printf(w, "[%u-] ", t->min);
 			else if (t->min == t->max)
@@ -1092,6 +1094,8 @@ off_at_in(struct wbuf *w, const char *id, const char *base, int has_shift, uint3
 		off_in(w, id, base, hi);
 	} else if (id[0] == '@') {
 		clamdb_printf(w, "%s == %s", id, base);
+	} else if (id[0] == '#') {
+		off_in(w, id, base, base);
 	} else {
 		clamdb_printf(w, "%s at %s", id, base);
 	}
@@ -1132,6 +1136,12 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 		end = i;
 	}
 	rbuf_init(&b, p, end);
+	if (id[0] == '#' && (end == 0 || p[0] < '0' || p[0] > '9') && !off_prefix(p, end, "EOF-")) {
+		/* a count is an integer: no module's guard around it */
+		r = WARD_EUNSUPPORTED;
+		snprintf(why, whylen, "a count of a subsignature with an executable's offset");
+		goto out;
+	}
 	if (off_prefix(p, end, "EP+") || off_prefix(p, end, "EP-")) {
 		b.off = 3;
 		if (off_num(&b, end, &v) != 0)
@@ -1160,24 +1170,31 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 			snprintf(why, whylen, "section offsets need target type 1, 6 or 9");
 			goto out;
 		}
-		if (target != 1) {
+		/* ELF: every section header, index 0 included (cli_elfheader),
+		 * as ward's elf.sections; PE: see docs/clamav.md. */
+		const char *m = target == 1 ? "pe" : "elf";
+		const char *fo = target == 1 ? "raw_data_offset" : "offset";
+		const char *fs = target == 1 ? "raw_data_size" : "size";
+
+		if (target == 9) {
 			r = WARD_EUNSUPPORTED;
-			snprintf(why, whylen, "section offsets of ELF and Mach-O files");
+			snprintf(why, whylen, "section offsets of Mach-O files");
 			goto out;
 		}
-		*uses_pe = 1;
+		if (target == 1)
+			*uses_pe = 1;
+		else
+			*uses_elf = 1;
 		if (off_prefix(p, end, "SE")) {
 			b.off = 2;
 			if (off_num(&b, end, &sec) != 0)
 				goto bad;
 			/* The whole section, plus the shift past its end, as
 			 * ClamAV's cli_caloff has it. */
-			snprintf(base, sizeof(base), "pe.sections[%u].raw_data_offset", sec);
-			snprintf(hib, sizeof(hib),
-				 "pe.sections[%u].raw_data_offset + pe.sections[%u].raw_data_size"
-				 " + %u",
-				 sec, sec, shift);
-			clamdb_printf(w, "(%u < pe.number_of_sections and ", sec);
+			snprintf(base, sizeof(base), "%s.sections[%u].%s", m, sec, fo);
+			snprintf(hib, sizeof(hib), "%s.sections[%u].%s + %s.sections[%u].%s + %u", m,
+				 sec, fo, m, sec, fs, shift);
+			clamdb_printf(w, "(%u < %s.number_of_sections and ", sec, m);
 			off_in(w, id, base, hib);
 			clamdb_puts(w, ")");
 			goto out;
@@ -1186,9 +1203,9 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 			b.off = 3;
 			if (off_num(&b, end, &v) != 0)
 				goto bad;
-			snprintf(base, sizeof(base),
-				 "pe.sections[pe.number_of_sections - 1].raw_data_offset + %u", v);
-			clamdb_puts(w, "(pe.number_of_sections > 0 and ");
+			snprintf(base, sizeof(base), "%s.sections[%s.number_of_sections - 1].%s + %u",
+				 m, m, fo, v);
+			clamdb_printf(w, "(%s.number_of_sections > 0 and ", m);
 		} else {
 			size_t plus;
 
@@ -1200,9 +1217,8 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 			b.off = plus + 1;
 			if (off_num(&b, end, &v) != 0)
 				goto bad;
-			snprintf(base, sizeof(base), "pe.sections[%u].raw_data_offset + %u", sec,
-				 v);
-			clamdb_printf(w, "(%u < pe.number_of_sections and ", sec);
+			snprintf(base, sizeof(base), "%s.sections[%u].%s + %u", m, sec, fo, v);
+			clamdb_printf(w, "(%u < %s.number_of_sections and ", sec, m);
 		}
 		off_at_in(w, id, base, has_shift, shift);
 		clamdb_puts(w, ")");

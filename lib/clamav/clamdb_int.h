@@ -48,7 +48,8 @@ int clamdb_match_cond(const uint8_t *off, size_t offn, const char *name, unsigne
 
 /*
  * Writes the YARA condition for ClamAV offset (p, n) of string id (e.g.
- * "$a"; or a position, "@a[i]", for a condition on one match) for target type target, and sets *uses_pe / *uses_elf when it
+ * "$a"; or a position, "@a[i]", for a condition on one match; or a count,
+ * "#a", for the integer count of matches at that offset) for target type target, and sets *uses_pe / *uses_elf when it
  * reads that module.  Returns 0, WARD_ESYNTAX or WARD_EUNSUPPORTED with
  * why, as clamdb_hex_convert.
  */
