@@ -583,10 +583,86 @@ emit_hex_byte(struct wbuf *w, const struct tk *t)
 	wbuf_put(w, s, 3);
 }
 
-static void
+static void alt_sort(const struct hx *x, uint32_t *ord, uint32_t *tmp, uint32_t n);
+
+/*
+ * A negated alternative as hex alternatives: every sequence of len bytes
+ * that is none of the alternatives [first, first + n) of ord (sorted,
+ * equal in their first depth bytes, which are in pre): at this depth a
+ * byte none has, then anything; or one they have, then what none of those
+ * continues with.  *count bounds the alternatives written; returns 0, or
+ * -1 past WARD_MAX_CLAMDB_NALT_HEX.
+ */
+static int
+emit_nalt_hex(const struct hx *x, const uint32_t *ord, uint32_t first, uint32_t n, uint32_t depth,
+	      uint32_t len, uint8_t *pre, struct wbuf *w, uint32_t *count)
+{
+	uint8_t seen[256];
+	uint32_t i, j, k, c;
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < n; i++)
+		seen[x->abytes[x->alts[ord[first + i]].first + depth].v] = 1;
+	for (c = 0; c < 256; c++) {
+		if (seen[c])
+			continue;
+		if (++*count > WARD_MAX_CLAMDB_NALT_HEX)
+			return -1;
+		clamdb_puts(w, *count > 1 ? "| " : "");
+		for (k = 0; k < depth; k++)
+			clamdb_printf(w, "%02X ", pre[k]);
+		clamdb_printf(w, "%02X ", c);
+		for (k = depth + 1; k < len; k++)
+			clamdb_puts(w, "?? ");
+	}
+	if (depth + 1 >= len)
+		return 0;
+	for (i = 0; i < n; i = j) {
+		uint8_t b = x->abytes[x->alts[ord[first + i]].first + depth].v;
+
+		for (j = i + 1; j < n && x->abytes[x->alts[ord[first + j]].first + depth].v == b; j++)
+			;
+		pre[depth] = b;
+		if (emit_nalt_hex(x, ord, first + i, j - i, depth + 1, len, pre, w, count) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+emit_hex_nalt(const struct hx *x, const struct tk *t, struct wbuf *w)
+{
+	uint32_t a, count = 0, *ord = NULL, *tmp = NULL;
+	uint8_t *pre = NULL;
+	int r = 0;
+
+	ord = ward_calloc(t->alt_n, sizeof(*ord));
+	tmp = ward_calloc(t->alt_n, sizeof(*tmp));
+	pre = ward_calloc(x->alts[t->alt_first].n + 1, 1);
+	if (ord == NULL || tmp == NULL || pre == NULL) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	for (a = 0; a < t->alt_n; a++)
+		ord[a] = t->alt_first + a;
+	alt_sort(x, ord, tmp, t->alt_n);
+	clamdb_puts(w, "( ");
+	if (emit_nalt_hex(x, ord, 0, t->alt_n, 0, x->alts[t->alt_first].n, pre, w, &count) != 0 ||
+	    count == 0)
+		r = WARD_EUNSUPPORTED;
+	clamdb_puts(w, ") ");
+out:
+	ward_free(ord);
+	ward_free(tmp);
+	ward_free(pre);
+	return r;
+}
+
+static int
 emit_hex(const struct hx *x, struct wbuf *w)
 {
 	uint32_t i, a, k;
+	int r;
 
 	clamdb_puts(w, "{ ");
 	for (i = 0; i < x->ntk; i++) {
@@ -605,6 +681,9 @@ emit_hex(const struct hx *x, struct wbuf *w)
 				clamdb_printf(w, "[%u] ", t->min);
 			else
 				clamdb_printf(w, "[%u-%u] ", t->min, t->max);
+		} else if (t->t == TK_NALT) {
+			if ((r = emit_hex_nalt(x, t, w)) != 0)
+				return r;
 		} else {
 			clamdb_puts(w, "( ");
 			for (a = 0; a < t->alt_n; a++) {
@@ -619,6 +698,7 @@ emit_hex(const struct hx *x, struct wbuf *w)
 		}
 	}
 	clamdb_puts(w, "}");
+	return w->err;
 }
 
 static void
@@ -877,8 +957,19 @@ hx_emit(struct hx *x, unsigned mods, struct wbuf *w)
 		/* YARA's hex strings start and end with a byte: ClamAV's own
 		 * rule, checked by hx_parse.  Jumps in alternatives are
 		 * refused there. */
-		emit_hex(x, w);
+		return emit_hex(x, w);
 	} else {
+		int rx_ok = hx_maxlen(x) <= WARD_RE_SCAN_LIMIT;
+
+		for (i = 0; i < x->ntk; i++)
+			if (x->tk[i].t == TK_JUMP && x->tk[i].max > WARD_MAX_REPEAT)
+				rx_ok = 0;
+		/* A negated alternative in a signature a regexp cannot hold:
+		 * hex, with the alternative spelt out. */
+		if (!rx_ok && mods == 0 && emit_hex(x, w) == 0)
+			return 0;
+		w->len = 0;
+		w->err = 0;
 		if (hx_maxlen(x) > WARD_RE_SCAN_LIMIT)
 			return hx_fail(x, WARD_EUNSUPPORTED,
 				       "%s with a match longer than %u bytes (a regexp's limit)",

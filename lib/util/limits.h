@@ -270,5 +270,9 @@
  * the reference its conversions are checked against (clamconf: "Engine
  * flevel: 216"). */
 #define WARD_CLAMDB_FLEVEL 216
+/* Hex alternatives that spell out one ClamAV negated alternative (what is
+ * none of them) where a regexp cannot hold the signature: a two-byte one
+ * of a few alternatives takes about 1 000; bounds the rule's size. */
+#define WARD_MAX_CLAMDB_NALT_HEX 2048
 
 #endif
