@@ -66,7 +66,7 @@ void clamdb_printf(struct wbuf *w, const char *fmt, ...) __attribute__((format(p
 enum rec_kind {
 	REC_RULE,
 	REC_HASH,
-	REC_ALLOW, /* a false positive's SHA-256 (.fp/.sfp): an exception */
+	REC_ALLOW, /* a false positive (.fp/.sfp): "alg:hex:size" */
 };
 
 /* One converted signature. */
@@ -89,6 +89,7 @@ struct clamdb {
 	uint64_t seq; /* rules named so far */
 	struct wbuf rules, hashes, allow;
 	size_t nallow;
+	size_t nfp; /* false positives in the private rule (clamdb_finish) */
 	int finished;
 };
 

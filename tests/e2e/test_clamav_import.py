@@ -209,30 +209,36 @@ def test_clamav_db_beside_rules(ward, corpus, tmp_path):
 def test_import_build_scan(ward, corpus, tmp_path):
     files, db, left_out = corpus
     src = tmp_path / "src"
-    # a false-positive list becomes the content's exceptions (clamscan
-    # applies it too, so it is not in the databases compared with it)
+    # a false-positive list: no ClamAV rule reports the file it names, in
+    # the imported rules as with --clamav-db (clamscan applies it too, so it
+    # is not in the databases compared with it); ward's own rules still do
+    text = open(files["text"], "rb").read()
+    fp = write(str(tmp_path / "fp" / "t.fp"), "%s:%d:Fp.Note\n" % (
+        hashlib.md5(text).hexdigest(), len(text)))
     sfp = write(str(tmp_path / "fp" / "t.sfp"), "%s:%d:Fp.Eicar\n" % (
         hashlib.sha256(EICAR).hexdigest(), len(EICAR)))
-    p = ward.run("content", "import-clamav", db, sfp, "-o", src, "--report")
+    p = ward.run("content", "import-clamav", db, fp, sfp, "-o", src, "--report")
     assert p.returncode == 0, p.stderr
-    assert "converted" in p.stdout
+    assert "converted" in p.stdout and "2 false positives" in p.stdout
+    # the SHA-256 hash signature of the same file is dropped, with a reason
     assert {line.split()[3] for line in p.stdout.splitlines()
-            if line.startswith("ward: left out ")} == left_out
+            if line.startswith("ward: left out ")} == left_out | {"Eicar-Sha256"}
     manifest = json.load(open(src / "bundle.json"))
     assert manifest["rules"] == ["rules/clamav.yar"]
     assert manifest["hashes"] == ["hashes/clamav.txt"]
-    assert manifest["exceptions"] == ["exceptions/clamav.json"]
-    exc = json.load(open(src / "exceptions" / "clamav.json"))["exceptions"]
-    assert exc == [{"sha256": hashlib.sha256(EICAR).hexdigest(),
-                    "reason": "ClamAV false positive Fp.Eicar"}]
+    assert manifest["exceptions"] == []
+    own = write(str(tmp_path / "own.yar"), 'rule Own { strings: $a = "hello" condition: $a }\n')
+    for args in (["--clamav-db", db, "--clamav-db", fp], ["-r", src / "rules" / "clamav.yar"]):
+        p = ward.scan(*args, "-r", own, "-f", "json", "-q", files["text"])
+        assert {o["rule"] for o in ndjson(p.stdout)} == {"Own"}, p.stdout
     out = tmp_path / "clamav.wcb"
     p = ward.run("content", "build", src, "-o", out)
     assert p.returncode == 0, p.stderr
-    assert "1 exceptions" in p.stderr
     # the source's files find what --clamav-db finds
     p1 = ward.scan("-r", src / "rules" / "clamav.yar", "--hashes", src / "hashes" / "clamav.txt",
                    "-f", "json", "-q", *files.values())
-    p2 = ward.scan("--clamav-db", db, "-f", "json", "-q", *files.values())
+    p2 = ward.scan("--clamav-db", db, "--clamav-db", fp, "--clamav-db", sfp, "-f", "json", "-q",
+                   *files.values())
     as_set = lambda out: {(o["path"], o["rule"]) for o in ndjson(out)}
     assert as_set(p1.stdout) == as_set(p2.stdout) and as_set(p1.stdout)
     # an existing DIR is not overwritten
