@@ -796,7 +796,8 @@ clamdb_finish(struct clamdb *c, struct rules_compiler *rc)
 		rules_compiler_skip_unsupported(own);
 		rc = own;
 	}
-	qsort(c->ign, c->nign, sizeof(*c->ign), str_cmp);
+	if (c->nign > 1)
+		qsort(c->ign, c->nign, sizeof(*c->ign), str_cmp);
 	if ((r = fp_rule(c, rc)) != 0)
 		goto out;
 	for (i = 0; i < c->nrecs; i++) {
