@@ -570,6 +570,15 @@ hx_parse(struct hx *x)
 
 /* --- emitting ---------------------------------------------------------- */
 
+/* A fixed ASCII letter under ::i: either case (libclamav's CLI_NOCASE). */
+static int
+hex_nocase(const struct tk *t, int nocase)
+{
+	uint8_t c = (uint8_t)(t->v | 0x20);
+
+	return nocase && t->mask == 0xff && c >= 'a' && c <= 'z';
+}
+
 static void
 emit_hex_byte(struct wbuf *w, const struct tk *t)
 {
@@ -659,7 +668,7 @@ out:
 }
 
 static int
-emit_hex(const struct hx *x, struct wbuf *w)
+emit_hex(const struct hx *x, struct wbuf *w, int nocase)
 {
 	uint32_t i, a, k;
 	int r;
@@ -668,7 +677,9 @@ emit_hex(const struct hx *x, struct wbuf *w)
 	for (i = 0; i < x->ntk; i++) {
 		const struct tk *t = &x->tk[i];
 
-		if (t->t == TK_BYTE) {
+		if (hex_nocase(t, nocase)) {
+			clamdb_printf(w, "( %02X | %02X ) ", t->v & 0xdf, t->v | 0x20);
+		} else if (t->t == TK_BYTE) {
 			emit_hex_byte(w, t);
 		} else if (t->t == TK_ANCHOR) {
 			emit_anchor(w, t, i + 1 < x->ntk ? &x->tk[i + 1] : NULL, 0);
@@ -691,8 +702,15 @@ emit_hex(const struct hx *x, struct wbuf *w)
 
 				if (a > 0)
 					clamdb_puts(w, "| ");
-				for (k = 0; k < al->n; k++)
-					emit_hex_byte(w, &x->abytes[al->first + k]);
+				for (k = 0; k < al->n; k++) {
+					const struct tk *b = &x->abytes[al->first + k];
+
+					if (hex_nocase(b, nocase))
+						clamdb_printf(w, "( %02X | %02X ) ", b->v & 0xdf,
+							      b->v | 0x20);
+					else
+						emit_hex_byte(w, b);
+				}
 			}
 			clamdb_puts(w, ") ");
 		}
@@ -957,16 +975,18 @@ hx_emit(struct hx *x, unsigned mods, struct wbuf *w)
 		/* YARA's hex strings start and end with a byte: ClamAV's own
 		 * rule, checked by hx_parse.  Jumps in alternatives are
 		 * refused there. */
-		return emit_hex(x, w);
+		return emit_hex(x, w, 0);
 	} else {
 		int rx_ok = hx_maxlen(x) <= WARD_RE_SCAN_LIMIT;
 
 		for (i = 0; i < x->ntk; i++)
 			if (x->tk[i].t == TK_JUMP && x->tk[i].max > WARD_MAX_REPEAT)
 				rx_ok = 0;
-		/* A negated alternative in a signature a regexp cannot hold:
-		 * hex, with the alternative spelt out. */
-		if (!rx_ok && mods == 0 && emit_hex(x, w) == 0)
+		/* A negated alternative, or ::i, in a signature a regexp
+		 * cannot hold: hex, with the alternative spelt out, or both
+		 * cases of each letter. */
+		if (!rx_ok && (mods == 0 || (mods == CLAMDB_MOD_NOCASE && !negated)) &&
+		    emit_hex(x, w, mods == CLAMDB_MOD_NOCASE) == 0)
 			return 0;
 		w->len = 0;
 		w->err = 0;

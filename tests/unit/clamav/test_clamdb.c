@@ -192,6 +192,16 @@ test_hex_syntax(void **state)
 		assert_non_null(strstr(out, "| CC DC | CC DE | CC DF | "));
 		assert_non_null(strstr(out, "| CC ED | CC EF | "));
 	}
+	/* ::i on a signature too long for a regexp: both cases in hex */
+	{
+		char out[1024], why[256];
+
+		assert_int_equal(hex("4142??" "(43|4d4e)*6162", CLAMDB_MOD_NOCASE, out, sizeof(out),
+				     why),
+				 0);
+		assert_string_equal(out, "{ ( 41 | 61 ) ( 42 | 62 ) ?? ( ( 43 | 63 ) | ( 4D | 6D ) "
+					 "( 4E | 6E ) ) [0-] ( 41 | 61 ) ( 42 | 62 ) }");
+	}
 	/* multi-byte negation: what is neither ccdd nor ccee */
 	expect_hex("aabb!(ccdd|ccee)", "/\\xaa\\xbb([^\\xcc].{1}|\\xcc[^\\xdd\\xee])/s");
 }
