@@ -131,7 +131,7 @@ cli_clamdb_read(struct clamdb *c, const char *const *paths, size_t n, int allow_
 }
 
 void
-cli_clamdb_summary(const struct clamdb *c, int report, FILE *f)
+cli_clamdb_summary(const struct clamdb *c, int report, const char *opt, FILE *f)
 {
 	const struct clamdb_skip *sk;
 	struct clamdb_stats st;
@@ -141,17 +141,18 @@ cli_clamdb_summary(const struct clamdb *c, int report, FILE *f)
 	sk = clamdb_skipped(c, &n);
 	fprintf(f,
 		"ward: ClamAV signatures: %zu read, %zu converted, %zu left out (%zu for their "
-		"functionality level), %zu dropped by .ign2%s\n",
+		"functionality level), %zu dropped by .ign2%s%s%s\n",
 		st.read, st.converted, st.skipped, st.flevel, st.ignored,
-		st.skipped > 0 && !report ? "; --report lists them" : "");
+		st.skipped > 0 && !report ? "; " : "", st.skipped > 0 && !report ? opt : "",
+		st.skipped > 0 && !report ? " lists them" : "");
 	for (i = 0; report && i < n; i++)
 		fprintf(f, "ward: left out %s (%s:%d): %s\n", sk[i].name, sk[i].file, sk[i].line,
 			sk[i].why);
 	clamdb_allow(c, &n);
 	if (n > 0)
 		fprintf(f,
-			"ward: %zu false positives (SHA-256 of .fp/.sfp lists) are exceptions of "
-			"the imported content; ward scan does not apply them\n",
+			"ward: %zu false positives (.fp/.sfp): no ClamAV signature reports those "
+			"files\n",
 			n);
 }
 
@@ -224,6 +225,7 @@ write_source(const struct clamdb *db, const char *dir)
 	rules = clamdb_rules(db, &rn);
 	hashes = clamdb_hashes(db, &hn);
 	allow = clamdb_allow(db, &an);
+	an = strlen(allow); /* false positives are in the rules now */
 	if (mkdir(dir, 0755) != 0) {
 		fprintf(stderr, "ward: %s: %m\n", dir);
 		goto out;
@@ -321,7 +323,7 @@ cli_import_clamav(int argc, char **argv)
 	}
 	if ((r = write_source(db, output)) != 0)
 		goto out;
-	cli_clamdb_summary(db, report, stdout);
+	cli_clamdb_summary(db, report, "--report", stdout);
 	r = 0;
 out:
 	clamdb_free(db);

@@ -19,9 +19,9 @@
 int cli_clamdb_read(struct clamdb *c, const char *const *paths, size_t n, int allow_unsigned,
 		    int quiet);
 
-/* One line of counts on f; with report, one line per signature left out
- * (NAME (FILE:LINE): why). */
-void cli_clamdb_summary(const struct clamdb *c, int report, FILE *f);
+/* One line of counts on f (naming opt, the option that lists what is left
+ * out); with report, one line per signature left out (NAME (FILE:LINE): why). */
+void cli_clamdb_summary(const struct clamdb *c, int report, const char *opt, FILE *f);
 
 /* `ward content import-clamav DB... -o DIR [--report] [--allow-unsigned]`. */
 int cli_import_clamav(int argc, char **argv);

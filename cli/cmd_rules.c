@@ -162,7 +162,7 @@ load_clamav(const struct rule_opts *o, struct rules_compiler *c, struct loaded *
 	clamdb_get_stats(db, &st);
 	l->nclam_skipped = st.skipped;
 	if (st.skipped > 0 || st.ignored > 0 || o->clamav_report)
-		cli_clamdb_summary(db, o->clamav_report, stderr);
+		cli_clamdb_summary(db, o->clamav_report, "--clamav-report", stderr);
 out:
 	clamdb_free(db);
 	return r;

@@ -294,20 +294,21 @@ clamdb_rule_begin(struct clamdb *c, struct wbuf *w, const struct clamdb_fld *nam
 }
 
 /* The condition that the file is of ClamAV target type t, or NULL when ward
- * cannot tell it as ClamAV does (why says so). */
+ * cannot tell it as ClamAV does (why says so).  Every one holds only above
+ * 5 bytes: ClamAV never scans a smaller file (cli_magic_scan). */
 const char *
 clamdb_target_cond(uint32_t t, char *why, size_t whylen)
 {
 	switch (t) {
 	case 0:
-		return "true";
+		return "filesize > 5";
 	case 1:
 		/* ClamAV types a file as MSEXE by its "MZ" (filetypes). */
-		return "uint16(0) == 0x5A4D";
+		return "filesize > 5 and uint16(0) == 0x5A4D";
 	case 6:
-		return "uint32(0) == 0x464C457F";
+		return "filesize > 5 and uint32(0) == 0x464C457F";
 	case 9:
-		return "(uint32(0) == 0xFEEDFACE or uint32(0) == 0xCEFAEDFE or "
+		return "filesize > 5 and (uint32(0) == 0xFEEDFACE or uint32(0) == 0xCEFAEDFE or "
 		       "uint32(0) == 0xFEEDFACF or uint32(0) == 0xCFFAEDFE)";
 	case 3:
 	case 4:
@@ -393,9 +394,19 @@ add_hash(struct clamdb *c, enum clamdb_kind kind, const char *file, int line, co
 		c->st.flevel++;
 		return clamdb_skip_add(c, (const char *)f[2].p, f[2].n, file, line, why);
 	}
+	/* ClamAV never scans a file of 5 bytes or less (cli_magic_scan):
+	 * such a hash never matches there, and a `*` one matches only
+	 * above that size (`>5` in ward's hash lists). */
+	if (!section && !clamdb_fld_eq(size, "*") && sz <= 5)
+		return clamdb_skip_add(c, (const char *)f[2].p, f[2].n, file, line,
+				       "a file of 5 bytes or less: ClamAV never scans one");
 	if (!section) {
-		clamdb_printf(&w, "%s:%.*s:%.*s:", alg, (int)hash->n, (const char *)hash->p,
-			      (int)size->n, (const char *)size->p);
+		clamdb_printf(&w, "%s:%.*s:", alg, (int)hash->n, (const char *)hash->p);
+		if (clamdb_fld_eq(size, "*"))
+			clamdb_puts(&w, ">5");
+		else
+			wbuf_put(&w, size->p, size->n);
+		clamdb_puts(&w, ":");
 		wbuf_put(&w, f[2].p, f[2].n);
 		r = clamdb_rec_add(c, REC_HASH, (const char *)f[2].p, f[2].n, file, line,
 				   clamdb_take_str(&w));
@@ -403,7 +414,8 @@ add_hash(struct clamdb *c, enum clamdb_kind kind, const char *file, int line, co
 	}
 	/* A PE section of that raw size whose hash is this one. */
 	clamdb_rule_begin(c, &w, &f[2], 1, 0, 1);
-	clamdb_puts(&w, "\tcondition:\n\t\tfor any i in (0 .. pe.number_of_sections - 1) : (");
+	clamdb_puts(&w, "\tcondition:\n\t\tfilesize > 5 and for any i in (0 .. "
+			"pe.number_of_sections - 1) : (");
 	if (clamdb_fld_eq(size, "*"))
 		clamdb_printf(&w,
 			      "hash.%s(pe.sections[i].raw_data_offset, "
@@ -433,12 +445,14 @@ add_ndb(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n
 	struct clamdb_fld f[7];
 	size_t k = clamdb_split(p, n, ':', f, 7);
 	char why[256];
-	struct wbuf s, o, w;
+	struct wbuf s, sz, o, w;
+	struct clamdb_hexinfo hi;
 	const char *tc;
 	uint32_t target;
 	int ok, pe = 0, elf = 0, r = 0;
 
 	wbuf_init(&s);
+	wbuf_init(&sz);
 	wbuf_init(&o);
 	wbuf_init(&w);
 	if (k < 4 || k > 6) {
@@ -462,10 +476,10 @@ add_ndb(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n
 		goto out;
 	}
 	/* A malformed signature refuses the database whatever its target. */
-	r = clamdb_hex_convert(f[3].p, f[3].n, 0, &s, why, sizeof(why));
+	r = clamdb_hex_convert(f[3].p, f[3].n, 0, &s, &sz, &hi, why, sizeof(why));
 	if (r == 0)
-		r = clamdb_offset_convert(f[2].p, f[2].n, "$a", target, &o, &pe, &elf, why,
-					  sizeof(why));
+		r = clamdb_match_cond(f[2].p, f[2].n, "a", target, &hi, &o, &pe, &elf, why,
+				      sizeof(why));
 	if (r == WARD_ESYNTAX || r == WARD_ELIMIT) {
 		r = diag_set(d, r, file, line, 0, "%.*s: %s", (int)(f[0].n > 256 ? 256 : f[0].n),
 			     (const char *)f[0].p, why);
@@ -486,6 +500,10 @@ add_ndb(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n
 	clamdb_rule_begin(c, &w, &f[0], pe, elf, 0);
 	clamdb_puts(&w, "\tstrings:\n\t\t$a = ");
 	wbuf_put(&w, s.p, s.len);
+	if (hi.eof) {
+		clamdb_puts(&w, "\n\t\t$az = ");
+		wbuf_put(&w, sz.p, sz.len);
+	}
 	clamdb_printf(&w, "\n\tcondition:\n\t\t%s and ", tc);
 	wbuf_put(&w, o.p, o.len);
 	clamdb_puts(&w, "\n}\n");
@@ -493,6 +511,7 @@ add_ndb(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n
 			   clamdb_take_str(&w));
 out:
 	wbuf_free(&s);
+	wbuf_free(&sz);
 	wbuf_free(&o);
 	wbuf_free(&w);
 	return r;
@@ -518,9 +537,11 @@ add_ign(struct clamdb *c, const uint8_t *p, size_t n)
 }
 
 /*
- * .fp/.sfp: HASH:SIZE:NAME of a file that must not be reported.  A SHA-256
- * one becomes an exception of the content (ward's exceptions name files by
- * SHA-256 only); others are left out with that reason.
+ * .fp/.sfp: HASH:SIZE:NAME (MD5, SHA-1 or SHA-256; SIZE a number or `*`)
+ * of a file that no ClamAV signature may report (libclamav checks a
+ * detected file's hashes against them).  Kept as "alg:hex:size" and turned
+ * at clamdb_finish into a condition of every rule converted from ClamAV,
+ * so that ward's own rules are not concerned.
  */
 static int
 add_fp(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n,
@@ -528,11 +549,14 @@ add_fp(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n,
 {
 	struct clamdb_fld f[6];
 	size_t k = clamdb_split(p, n, ':', f, 6), i;
-	char why[256], *text;
+	char why[256];
+	uint32_t sz;
+	struct wbuf w;
 	int ok;
 
 	if (k < 3 || k > 5 || clamdb_fld_eq(&f[0], "") || !hex_ok(&f[0]) ||
-	    hash_alg(f[0].n) == NULL)
+	    hash_alg(f[0].n) == NULL ||
+	    (!clamdb_fld_eq(&f[1], "*") && clamdb_fld_num(&f[1], &sz) != 0))
 		return diag_set(d, WARD_ESYNTAX, file, line, 0,
 				"expected HASH:SIZE:NAME[:MIN_FLEVEL[:MAX_FLEVEL]] with a 32, 40 "
 				"or 64 digit hash");
@@ -544,18 +568,17 @@ add_fp(struct clamdb *c, const char *file, int line, const uint8_t *p, size_t n,
 		c->st.flevel++;
 		return clamdb_skip_add(c, (const char *)f[2].p, f[2].n, file, line, why);
 	}
-	if (f[0].n != 64 || !clamdb_name_ok(&f[2]))
+	if (!clamdb_name_ok(&f[2]))
 		return clamdb_skip_add(c, (const char *)f[2].p, f[2].n, file, line,
-				       f[0].n != 64 ? "a false-positive hash that is not SHA-256 "
-						      "(ward's exceptions name files by SHA-256)"
-						    : "the name is not 1 to 256 printable ASCII "
-						      "characters");
-	if ((text = ward_malloc(65)) == NULL)
-		return WARD_ENOMEM;
-	for (i = 0; i < 64; i++)
-		text[i] = (char)(f[0].p[i] | 0x20);
-	text[64] = '\0';
-	return clamdb_rec_add(c, REC_ALLOW, (const char *)f[2].p, f[2].n, file, line, text);
+				       "the name is not 1 to 256 printable ASCII characters");
+	wbuf_init(&w);
+	clamdb_printf(&w, "%s:", hash_alg(f[0].n));
+	for (i = 0; i < f[0].n; i++)
+		wbuf_u8(&w, (uint8_t)(f[0].p[i] | 0x20));
+	wbuf_u8(&w, ':');
+	wbuf_put(&w, f[1].p, f[1].n);
+	return clamdb_rec_add(c, REC_ALLOW, (const char *)f[2].p, f[2].n, file, line,
+			      clamdb_take_str(&w));
 }
 
 int
@@ -624,21 +647,6 @@ clamdb_add(struct clamdb *c, enum clamdb_kind kind, const char *file, const uint
 
 /* --- finishing ---------------------------------------------------------- */
 
-/* A name inside a JSON string: printable ASCII (clamdb_name_ok), with
- * quotes and backslashes escaped; cut to leave the reason under
- * WARD_MAX_EXCEPT_REASON. */
-static void
-json_name(struct wbuf *w, const char *name)
-{
-	size_t i;
-
-	for (i = 0; name[i] != '\0' && i < WARD_MAX_EXCEPT_REASON - 64; i++) {
-		if (name[i] == '"' || name[i] == '\\')
-			wbuf_u8(w, '\\');
-		wbuf_u8(w, (uint8_t)name[i]);
-	}
-}
-
 static int
 str_cmp(const void *a, const void *b)
 {
@@ -651,15 +659,112 @@ ignored(const struct clamdb *c, const char *name)
 	return c->nign > 0 && bsearch(&name, c->ign, c->nign, sizeof(*c->ign), str_cmp) != NULL;
 }
 
-/* Compiles one rule with rc; 1 taken, 0 refused (recorded), <0 error. */
+/* Is some false positive (not dropped by .ign2) of c the file of hash line
+ * text ("alg:hex:size:name")?  Same algorithm and digest, and a size that
+ * agrees (`*` on either side). */
 static int
-finish_rule(struct clamdb *c, struct rules_compiler *rc, const struct rec *rec)
+fp_lists(const struct clamdb *c, const char *text)
+{
+	const char *hs = strchr(strchr(text, ':') + 1, ':') + 1;
+	size_t i, hn = (size_t)(hs - text);
+
+	for (i = 0; i < c->nrecs; i++) {
+		const struct rec *fp = &c->recs[i];
+		const char *fs;
+
+		if (fp->kind != REC_ALLOW || ignored(c, fp->name) || strncmp(fp->text, text, hn) != 0)
+			continue;
+		fs = fp->text + hn;
+		if (strcmp(fs, "*") == 0 || strncmp(hs, ">5:", 3) == 0 ||
+		    (strncmp(hs, fs, strlen(fs)) == 0 && hs[strlen(fs)] == ':'))
+			return 1;
+	}
+	return 0;
+}
+
+/* The name of the private rule that holds the false positives. */
+#define FP_RULE "c0_clamav_false_positives"
+
+/*
+ * With false positives, a private rule FP_RULE true of a file listed
+ * there, compiled with rc ahead of the rules that name it and put first in
+ * the rules text; c->nfp counts its entries.
+ */
+static int
+fp_rule(struct clamdb *c, struct rules_compiler *rc)
+{
+	struct ward_diag d;
+	struct wbuf w;
+	size_t i;
+	int r = 0;
+
+	wbuf_init(&w);
+	clamdb_puts(&w, "import \"hash\"\nprivate rule " FP_RULE "\n{\n\tcondition:\n\t\tfalse");
+	for (i = 0; i < c->nrecs; i++) {
+		const struct rec *fp = &c->recs[i];
+		const char *hex, *size;
+
+		if (fp->kind != REC_ALLOW || ignored(c, fp->name))
+			continue;
+		hex = strchr(fp->text, ':') + 1;
+		size = strchr(hex, ':') + 1;
+		clamdb_puts(&w, " or\n\t\t(");
+		if (strcmp(size, "*") != 0)
+			clamdb_printf(&w, "filesize == %s and ", size);
+		clamdb_printf(&w, "hash.%.*s(0, filesize) == \"%.*s\")", (int)(hex - fp->text - 1),
+			      fp->text, (int)(size - hex - 1), hex);
+		c->nfp++;
+	}
+	clamdb_puts(&w, "\n}\n");
+	wbuf_u8(&w, 0);
+	if (w.err != 0) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	if (c->nfp == 0)
+		goto out;
+	diag_clear(&d);
+	if ((r = rules_compiler_add_string(rc, "clamav-false-positives", (const char *)w.p,
+					   w.len - 1, &d)) != 0)
+		goto out;
+	clamdb_puts(&c->rules, (const char *)w.p);
+out:
+	wbuf_free(&w);
+	return r;
+}
+
+/* Compiles one rule with rc; 1 taken, 0 refused (recorded), <0 error.
+ * With false positives, its condition also needs the file not to be one. */
+static int
+finish_rule(struct clamdb *c, struct rules_compiler *rc, struct rec *rec)
 {
 	const struct rules_skipped *sk;
 	struct ward_diag d;
 	size_t before, after;
 	int e;
 
+	if (c->nfp > 0) {
+		static const char cond[] = "\tcondition:\n\t\t";
+		char *at = strstr(rec->text, cond), *end, *t;
+		struct wbuf w;
+
+		end = rec->text + strlen(rec->text) - 3; /* "\n}\n" */
+		if (at == NULL || end < at || strcmp(end, "\n}\n") != 0)
+			return WARD_EINVAL;
+		at += sizeof(cond) - 1;
+		wbuf_init(&w);
+		wbuf_put(&w, rec->text, (size_t)(at - rec->text));
+		clamdb_puts(&w, "(");
+		wbuf_put(&w, at, (size_t)(end - at));
+		clamdb_puts(&w, ") and not " FP_RULE "\n}\n");
+		if ((t = clamdb_take_str(&w)) == NULL) {
+			wbuf_free(&w);
+			return WARD_ENOMEM;
+		}
+		wbuf_free(&w);
+		ward_free(rec->text);
+		rec->text = t;
+	}
 	diag_clear(&d);
 	rules_compiler_skipped(rc, &before);
 	e = rules_compiler_add_string(rc, rec->file, rec->text, strlen(rec->text), &d);
@@ -691,34 +796,32 @@ clamdb_finish(struct clamdb *c, struct rules_compiler *rc)
 		rules_compiler_skip_unsupported(own);
 		rc = own;
 	}
-	qsort(c->ign, c->nign, sizeof(*c->ign), str_cmp);
+	if (c->nign > 1)
+		qsort(c->ign, c->nign, sizeof(*c->ign), str_cmp);
+	if ((r = fp_rule(c, rc)) != 0)
+		goto out;
 	for (i = 0; i < c->nrecs; i++) {
-		const struct rec *rec = &c->recs[i];
+		struct rec *rec = &c->recs[i];
 
 		if (ignored(c, rec->name)) {
 			c->st.ignored++;
 			continue;
 		}
 		if (rec->kind == REC_ALLOW) {
-			if (c->nallow >= WARD_MAX_EXCEPTIONS) {
-				if ((e = clamdb_skip_add(
-					 c, rec->name, strlen(rec->name), rec->file, rec->line,
-					 "more false positives than a bundle's "
-					 "exceptions (WARD_MAX_EXCEPTIONS)")) != 0) {
+			c->st.converted++;
+			continue;
+		}
+		if (rec->kind == REC_HASH) {
+			if (fp_lists(c, rec->text)) {
+				if ((e = clamdb_skip_add(c, rec->name, strlen(rec->name), rec->file,
+							 rec->line,
+							 "its hash is listed as a false positive "
+							 "(.fp/.sfp)")) != 0) {
 					r = e;
 					goto out;
 				}
 				continue;
 			}
-			clamdb_printf(&c->allow, "%s\n    {\"sha256\": \"%s\", \"reason\": \"",
-				      c->nallow++ > 0 ? "," : "", rec->text);
-			clamdb_puts(&c->allow, "ClamAV false positive ");
-			json_name(&c->allow, rec->name);
-			clamdb_puts(&c->allow, "\"}");
-			c->st.converted++;
-			continue;
-		}
-		if (rec->kind == REC_HASH) {
 			clamdb_puts(&c->hashes, rec->text);
 			wbuf_u8(&c->hashes, '\n');
 			c->st.converted++;
@@ -762,8 +865,8 @@ clamdb_hashes(const struct clamdb *c, size_t *len)
 const char *
 clamdb_allow(const struct clamdb *c, size_t *count)
 {
-	*count = c->nallow;
-	return c->nallow > 0 ? (const char *)c->allow.p + 0 : "";
+	*count = c->nfp;
+	return "";
 }
 
 const struct clamdb_skip *

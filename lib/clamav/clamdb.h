@@ -111,10 +111,11 @@ int clamdb_finish(struct clamdb *c, struct rules_compiler *rc);
 const char *clamdb_rules(const struct clamdb *c, size_t *len);
 /* The hash list (ALG:HEX:SIZE:NAME lines), likewise. */
 const char *clamdb_hashes(const struct clamdb *c, size_t *len);
-/* The false positives of .fp/.sfp lists with a SHA-256 as a bundle's
- * exceptions file ({"exceptions": [{"sha256", "reason"}...]}, NUL-terminated,
- * owned by c), *count of them; "" when there are none.  Ones that are not
- * SHA-256 are left out (ward's exceptions name files by SHA-256). */
+/* *count: the false positives of .fp/.sfp lists (MD5, SHA-1, SHA-256),
+ * which are a condition of every rule converted from ClamAV (a private
+ * rule in clamdb_rules) and drop the hash signatures of the same hash;
+ * they are no longer a bundle's exceptions (those would silence ward's own
+ * rules too): returns "", an empty exceptions file, after clamdb_finish. */
 const char *clamdb_allow(const struct clamdb *c, size_t *count);
 /* What was left out, in input order (owned by c). */
 const struct clamdb_skip *clamdb_skipped(const struct clamdb *c, size_t *n);

@@ -38,6 +38,8 @@ struct tk {
 	uint8_t v, mask;
 	uint32_t min, max;
 	int bracket;		   /* TK_JUMP written [n-m]: ClamAV does not split there */
+	int neg;		   /* TK_ANCHOR written !(X): not of the class */
+	int edge;		   /* TK_ANCHOR: the check after the match, folded in */
 	uint32_t alt_first, alt_n; /* TK_ALT/TK_NALT: indexes into hx.alts */
 };
 
@@ -56,6 +58,7 @@ struct hx {
 	uint32_t nabytes;
 	char *why;
 	size_t whylen;
+	struct clamdb_hexinfo *hi;
 };
 
 void
@@ -197,8 +200,10 @@ hx_range(struct hx *x, int close, struct tk *t)
 	if (t->max < t->min)
 		return hx_fail(x, WARD_ESYNTAX, "range {%u-%u} runs backwards", t->min, t->max);
 	t->bracket = close == ']';
-	if (close == ']' && (!dash || nb == 0 || t->max > 32))
-		return hx_fail(x, WARD_ESYNTAX, "[n-m] needs both bounds and m <= 32");
+	/* libclamav reads "%u-%u": `[n]` is `[n-n]`, `[n-]` and `[-m]` are
+	 * malformed. */
+	if (close == ']' && (na == 0 || (dash && nb == 0) || t->max > 32))
+		return hx_fail(x, WARD_ESYNTAX, "[n-m] needs n, m <= 32");
 	return 0;
 }
 
@@ -306,62 +311,193 @@ hx_splits(const struct tk *t)
 }
 
 /*
- * An anchor at either end of a part (the signature's ends, or beside a
- * range ClamAV splits at) is a boundary test that libclamav makes on its
- * scan buffer, not on the file: the right one only when the buffer holds
- * the whole file, and the buffer's own ends count as boundaries
- * (matcher-ac.c); no YARA form has that meaning.  Inside a part it is a
- * byte of a class, which YARA can say.
+ * `[n-m]` as libclamav's cli_ac_addsig takes it, per part: the text before
+ * the first `[` is one byte (`XX[n-m]rest`, then at most one more
+ * `...[n-m]YY`), or the text after it is one byte (`rest[n-m]YY`); a byte
+ * here is two hex digits, a nibble or `??`, never an anchor or a group.
+ * Anything else makes ClamAV refuse the database: so does ward.
+ */
+static int
+hx_brackets(struct hx *x)
+{
+	uint32_t s = 0, e, i, nb, b[3];
+
+	while (s < x->ntk) {
+		for (e = s; e < x->ntk && !hx_splits(&x->tk[e]); e++)
+			;
+		for (nb = 0, i = s; i < e; i++)
+			if (x->tk[i].t == TK_JUMP && x->tk[i].bracket && nb < 3)
+				b[nb++] = i;
+		if (nb > 0) {
+			int left = b[0] == s + 1 && x->tk[s].t == TK_BYTE;
+			int rlast = e >= 2 && b[nb - 1] == e - 2 && x->tk[e - 1].t == TK_BYTE;
+
+			if (!((left && nb == 1) || (left && nb == 2 && rlast) ||
+			      (!left && nb == 1 && rlast)))
+				return hx_fail(x, WARD_ESYNTAX,
+					       "[n-m] needs a single byte on one side");
+			if (left && s == 0)
+				x->hi->lead_gap = 1;
+		}
+		s = e + 1;
+	}
+	return 0;
+}
+
+/*
+ * Anchors.  libclamav (cli_ac_addsig) takes a plain `(B)` `(L)` `(W)` as
+ * the very first token as a check of the byte before the match (or the
+ * file's start), and any anchor, plain or negated, as the last token as a
+ * check of the byte after it (or, not negated, the file's end); anywhere
+ * else, a negated left one included, it is one byte of the match of its
+ * class (negated: not of it).  The right check runs on ClamAV's scan
+ * window: exact for files up to 128 KiB (docs/clamav.md).  The ends come
+ * out of the token list into x->hi; anchors beside a range ClamAV splits
+ * at check its parts' ends, which ward does not say.
  */
 static int
 hx_anchors(struct hx *x)
 {
+	struct clamdb_hexinfo *hi = x->hi;
 	uint32_t i;
 
-	for (i = 0; i < x->ntk; i++)
-		if (x->tk[i].t == TK_ANCHOR &&
-		    (i == 0 || i + 1 == x->ntk || hx_splits(&x->tk[i - 1]) ||
-		     hx_splits(&x->tk[i + 1])))
+	if (x->ntk > 1 && x->tk[0].t == TK_ANCHOR && !x->tk[0].neg) {
+		hi->left = x->tk[0].v;
+		memmove(x->tk, x->tk + 1, (x->ntk - 1) * sizeof(*x->tk));
+		x->ntk--;
+	}
+	if (x->ntk > 1 && x->tk[x->ntk - 1].t == TK_ANCHOR) {
+		hi->right = x->tk[x->ntk - 1].v;
+		hi->rneg = x->tk[x->ntk - 1].neg;
+		/* At the end of the file a plain check passes, a negated one
+		 * fails, but for !(L) whose '\r' may be the last byte. */
+		hi->eof = !hi->rneg || hi->right == 'L';
+		x->ntk--;
+	}
+	if (x->tk[0].t == TK_JUMP || x->tk[x->ntk - 1].t == TK_JUMP)
+		return hx_fail(x, WARD_EUNSUPPORTED, "an anchor beside a range");
+	/* A left !(X) is the first byte of the match but, as a left XX[n-m],
+	 * one ClamAV filters by offset twice (clamdb_match_cond). */
+	if (x->tk[0].t == TK_ANCHOR && x->tk[0].neg)
+		hi->lead_gap = 1;
+	for (i = 0; i < x->ntk; i++) {
+		const struct tk *t = &x->tk[i];
+
+		if (t->t != TK_ANCHOR)
+			continue;
+		if ((i > 0 && hx_splits(&x->tk[i - 1])) ||
+		    (i + 1 < x->ntk && hx_splits(&x->tk[i + 1])))
 			return hx_fail(x, WARD_EUNSUPPORTED,
-				       "anchor (%c) at the end of a part: ClamAV's test depends "
-				       "on its scan buffers",
-				       x->tk[i].v);
+				       "anchor (%c) beside a range ClamAV splits at", t->v);
+		/* !(L) refuses a '\r' only when a '\n' follows: ward says it
+		 * when the next byte is fixed. */
+		if (t->neg && t->v == 'L' &&
+		    (i + 1 >= x->ntk || x->tk[i + 1].t != TK_BYTE || x->tk[i + 1].mask != 0xff))
+			return hx_fail(x, WARD_EUNSUPPORTED,
+				       "!(L) before anything but a fixed byte");
+	}
 	return 0;
 }
 
-/* Is byte c in the class of anchor a ((B): libclamav's boundary table;
- * (W): not isalnum in the C locale)? */
-static int
-anchor_has(uint8_t a, unsigned c)
+/* libclamav's boundary[] table (matcher-ac.c): 1 may precede a match
+ * ((B) on the left), 2 may follow one (on the right), 3 both. */
+static unsigned
+anchor_bnd(unsigned c)
 {
-	static const char bnd[] = "\n\r \"'-./<=>@_";
-
-	if (a == 'B')
-		return c != 0 && strchr(bnd, (int)c) != NULL;
-	return !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+	switch (c) {
+	case '.': case '<': case '@':
+		return 1;
+	case '\n': case '\r': case '"': case '\'': case '=': case '>':
+		return 2;
+	case ' ': case '-': case '/': case '_':
+		return 3;
+	default:
+		return 0;
+	}
 }
 
-static void
-emit_anchor(struct wbuf *w, uint8_t a, int rx)
+static int
+anchor_alnum(unsigned c)
 {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Is byte c one that anchor t takes as its byte (inside: (B) any byte of
+ * boundary[], (W) not isalnum in the C locale; at the right edge: (B) one
+ * of boundary[] >= 2)?  Negated: the opposite.  Not for (L). */
+static int
+anchor_has(const struct tk *t, unsigned c)
+{
+	int in;
+
+	if (t->v == 'B')
+		in = t->edge ? anchor_bnd(c) >= 2 : anchor_bnd(c) != 0;
+	else
+		in = !anchor_alnum(c);
+	return t->neg ? !in : in;
+}
+
+/* The alternatives "[pre] c" for every byte c with set[c]: hex or regexp
+ * (a class); *first tracks the '|' between hex alternatives. */
+static void
+emit_set(struct wbuf *w, const uint8_t *set, int pre, int rx, int *first)
+{
+	unsigned c;
+
+	if (rx) {
+		if (pre >= 0)
+			clamdb_printf(w, "\\x%02x", (unsigned)pre);
+		clamdb_puts(w, "[");
+		for (c = 0; c < 256; c++)
+			if (set[c])
+				clamdb_printf(w, "\\x%02x", c);
+		clamdb_puts(w, "]");
+		return;
+	}
+	for (c = 0; c < 256; c++) {
+		if (!set[c])
+			continue;
+		clamdb_puts(w, *first ? "" : "| ");
+		if (pre >= 0)
+			clamdb_printf(w, "%02X ", (unsigned)pre);
+		clamdb_printf(w, "%02X ", c);
+		*first = 0;
+	}
+}
+
+/* The bytes anchor t stands for; next is the token after it (NULL at the
+ * end), needed by !(L). */
+static void
+emit_anchor(struct wbuf *w, const struct tk *t, const struct tk *next, int rx)
+{
+	uint8_t set[256], set2[256];
 	unsigned c;
 	int first = 1;
 
-	if (a == 'L') {
+	if (t->v == 'L' && !t->neg) {
 		clamdb_puts(w, rx ? "(\\n|\\r\\n)" : "( 0A | 0D 0A ) ");
 		return;
 	}
-	clamdb_puts(w, rx ? "[" : "( ");
+	memset(set2, 0, sizeof(set2));
 	for (c = 0; c < 256; c++) {
-		if (!anchor_has(a, c))
-			continue;
-		if (rx)
-			clamdb_printf(w, "\\x%02x", c);
-		else
-			clamdb_printf(w, "%s%02X ", first ? "" : "| ", c);
-		first = 0;
+		if (t->v == 'L') {
+			/* !(L): not '\n', and '\r' only when no '\n' follows */
+			set[c] = c != '\n' && c != '\r';
+			set2[c] = c != '\n';
+		} else {
+			set[c] = (uint8_t)anchor_has(t, c);
+		}
 	}
-	clamdb_puts(w, rx ? "]" : ") ");
+	if (t->v == 'L' && !t->edge && next != NULL && next->v != '\n')
+		set['\r'] = 1;
+	clamdb_puts(w, rx ? "(" : "( ");
+	emit_set(w, set, -1, rx, &first);
+	if (t->v == 'L' && t->edge) {
+		if (rx)
+			clamdb_puts(w, "|");
+		emit_set(w, set2, '\r', rx, &first);
+	}
+	clamdb_puts(w, rx ? ")" : ") ");
 }
 
 static int
@@ -388,8 +524,8 @@ hx_parse(struct hx *x)
 		} else if (c == '(' &&
 			   (hx_peek(x, 0) == 'B' || hx_peek(x, 0) == 'L' || hx_peek(x, 0) == 'W') &&
 			   hx_peek(x, 1) == ')') {
-			/* Inside a part, one byte (two for CR LF) of a class;
-			 * at a part's end, see hx_anchors. */
+			/* One byte (two for CR LF) of a class, or a check
+			 * at an end: see hx_anchors. */
 			memset(&t, 0, sizeof(t));
 			t.t = TK_ANCHOR;
 			rbuf_u8(&x->b, &t.v);
@@ -401,7 +537,15 @@ hx_parse(struct hx *x)
 		} else if (c == '!' && hx_peek(x, 0) == '(' &&
 			   (hx_peek(x, 1) == 'B' || hx_peek(x, 1) == 'L' || hx_peek(x, 1) == 'W') &&
 			   hx_peek(x, 2) == ')') {
-			r = hx_fail(x, WARD_EUNSUPPORTED, "negated anchors !(%c)", hx_peek(x, 1));
+			/* A byte not of the class (at the left end too: only a
+			 * plain anchor first is a check of the byte before). */
+			memset(&t, 0, sizeof(t));
+			t.t = TK_ANCHOR;
+			t.neg = 1;
+			rbuf_u8(&x->b, &c);
+			rbuf_u8(&x->b, &t.v);
+			rbuf_u8(&x->b, &c);
+			r = hx_push(x, &t);
 		} else if (c == '!' && hx_peek(x, 0) == '(') {
 			rbuf_u8(&x->b, &c);
 			if ((r = hx_alt(x, 1, &t)) == 0)
@@ -416,6 +560,8 @@ hx_parse(struct hx *x)
 	if (r == 0 && (x->tk[0].t == TK_JUMP || x->tk[x->ntk - 1].t == TK_JUMP))
 		r = hx_fail(x, WARD_ESYNTAX, "a hex signature cannot start or end with a range");
 	if (r == 0)
+		r = hx_brackets(x);
+	if (r == 0)
 		r = hx_parts(x);
 	if (r == 0)
 		r = hx_anchors(x);
@@ -423,6 +569,15 @@ hx_parse(struct hx *x)
 }
 
 /* --- emitting ---------------------------------------------------------- */
+
+/* A fixed ASCII letter under ::i: either case (libclamav's CLI_NOCASE). */
+static int
+hex_nocase(const struct tk *t, int nocase)
+{
+	uint8_t c = (uint8_t)(t->v | 0x20);
+
+	return nocase && t->mask == 0xff && c >= 'a' && c <= 'z';
+}
 
 static void
 emit_hex_byte(struct wbuf *w, const struct tk *t)
@@ -437,26 +592,109 @@ emit_hex_byte(struct wbuf *w, const struct tk *t)
 	wbuf_put(w, s, 3);
 }
 
-static void
-emit_hex(const struct hx *x, struct wbuf *w)
+static void alt_sort(const struct hx *x, uint32_t *ord, uint32_t *tmp, uint32_t n);
+
+/*
+ * A negated alternative as hex alternatives: every sequence of len bytes
+ * that is none of the alternatives [first, first + n) of ord (sorted,
+ * equal in their first depth bytes, which are in pre): at this depth a
+ * byte none has, then anything; or one they have, then what none of those
+ * continues with.  *count bounds the alternatives written; returns 0, or
+ * -1 past WARD_MAX_CLAMDB_NALT_HEX.
+ */
+static int
+emit_nalt_hex(const struct hx *x, const uint32_t *ord, uint32_t first, uint32_t n, uint32_t depth,
+	      uint32_t len, uint8_t *pre, struct wbuf *w, uint32_t *count)
+{
+	uint8_t seen[256];
+	uint32_t i, j, k, c;
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < n; i++)
+		seen[x->abytes[x->alts[ord[first + i]].first + depth].v] = 1;
+	for (c = 0; c < 256; c++) {
+		if (seen[c])
+			continue;
+		if (++*count > WARD_MAX_CLAMDB_NALT_HEX)
+			return -1;
+		clamdb_puts(w, *count > 1 ? "| " : "");
+		for (k = 0; k < depth; k++)
+			clamdb_printf(w, "%02X ", pre[k]);
+		clamdb_printf(w, "%02X ", c);
+		for (k = depth + 1; k < len; k++)
+			clamdb_puts(w, "?? ");
+	}
+	if (depth + 1 >= len)
+		return 0;
+	for (i = 0; i < n; i = j) {
+		uint8_t b = x->abytes[x->alts[ord[first + i]].first + depth].v;
+
+		for (j = i + 1; j < n && x->abytes[x->alts[ord[first + j]].first + depth].v == b; j++)
+			;
+		pre[depth] = b;
+		if (emit_nalt_hex(x, ord, first + i, j - i, depth + 1, len, pre, w, count) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+emit_hex_nalt(const struct hx *x, const struct tk *t, struct wbuf *w)
+{
+	uint32_t a, count = 0, *ord = NULL, *tmp = NULL;
+	uint8_t *pre = NULL;
+	int r = 0;
+
+	ord = ward_calloc(t->alt_n, sizeof(*ord));
+	tmp = ward_calloc(t->alt_n, sizeof(*tmp));
+	pre = ward_calloc(x->alts[t->alt_first].n + 1, 1);
+	if (ord == NULL || tmp == NULL || pre == NULL) {
+		r = WARD_ENOMEM;
+		goto out;
+	}
+	for (a = 0; a < t->alt_n; a++)
+		ord[a] = t->alt_first + a;
+	alt_sort(x, ord, tmp, t->alt_n);
+	clamdb_puts(w, "( ");
+	if (emit_nalt_hex(x, ord, 0, t->alt_n, 0, x->alts[t->alt_first].n, pre, w, &count) != 0 ||
+	    count == 0)
+		r = WARD_EUNSUPPORTED;
+	clamdb_puts(w, ") ");
+out:
+	ward_free(ord);
+	ward_free(tmp);
+	ward_free(pre);
+	return r;
+}
+
+static int
+emit_hex(const struct hx *x, struct wbuf *w, int nocase)
 {
 	uint32_t i, a, k;
+	int r;
 
 	clamdb_puts(w, "{ ");
 	for (i = 0; i < x->ntk; i++) {
 		const struct tk *t = &x->tk[i];
 
-		if (t->t == TK_BYTE) {
+		if (hex_nocase(t, nocase)) {
+			clamdb_printf(w, "( %02X | %02X ) ", t->v & 0xdf, t->v | 0x20);
+		} else if (t->t == TK_BYTE) {
 			emit_hex_byte(w, t);
 		} else if (t->t == TK_ANCHOR) {
-			emit_anchor(w, t->v, 0);
+			emit_anchor(w, t, i + 1 < x->ntk ? &x->tk[i + 1] : NULL, 0);
 		} else if (t->t == TK_JUMP) {
+			if (t->max == 0)
+				continue; /* XX[0]YY: adjacent (YARA refuses [0]) */
 			if (t->max == TK_INF)
 				clamdb_printf(w, "[%u-] ", t->min);
 			else if (t->min == t->max)
 				clamdb_printf(w, "[%u] ", t->min);
 			else
 				clamdb_printf(w, "[%u-%u] ", t->min, t->max);
+		} else if (t->t == TK_NALT) {
+			if ((r = emit_hex_nalt(x, t, w)) != 0)
+				return r;
 		} else {
 			clamdb_puts(w, "( ");
 			for (a = 0; a < t->alt_n; a++) {
@@ -464,13 +702,21 @@ emit_hex(const struct hx *x, struct wbuf *w)
 
 				if (a > 0)
 					clamdb_puts(w, "| ");
-				for (k = 0; k < al->n; k++)
-					emit_hex_byte(w, &x->abytes[al->first + k]);
+				for (k = 0; k < al->n; k++) {
+					const struct tk *b = &x->abytes[al->first + k];
+
+					if (hex_nocase(b, nocase))
+						clamdb_printf(w, "( %02X | %02X ) ", b->v & 0xdf,
+							      b->v | 0x20);
+					else
+						emit_hex_byte(w, b);
+				}
 			}
 			clamdb_puts(w, ") ");
 		}
 	}
 	clamdb_puts(w, "}");
+	return w->err;
 }
 
 static void
@@ -612,7 +858,7 @@ emit_rx(const struct hx *x, struct wbuf *w, char *why, size_t whylen)
 		if (t->t == TK_BYTE) {
 			emit_rx_byte(w, t);
 		} else if (t->t == TK_ANCHOR) {
-			emit_anchor(w, t->v, 1);
+			emit_anchor(w, t, i + 1 < x->ntk ? &x->tk[i + 1] : NULL, 1);
 		} else if (t->t == TK_JUMP) {
 			if (t->min == t->max)
 				clamdb_printf(w, ".{%u}", t->min);
@@ -708,25 +954,78 @@ emit_mods(struct wbuf *w, unsigned mods)
 		clamdb_puts(w, " fullword");
 }
 
+/* The YARA string for the tokens of x into w (see clamdb_hex_convert). */
+static int
+hx_emit(struct hx *x, unsigned mods, struct wbuf *w)
+{
+	uint32_t i;
+	int negated = 0;
+
+	for (i = 0; i < x->ntk; i++)
+		negated |= x->tk[i].t == TK_NALT;
+	if (mods != 0 && hx_plain(x)) {
+		/* A text string: YARA applies nocase, wide, fullword to it as
+		 * ClamAV applies ::i, ::w, ::f. */
+		clamdb_puts(w, "\"");
+		for (i = 0; i < x->ntk; i++)
+			clamdb_printf(w, "\\x%02x", x->tk[i].v);
+		clamdb_puts(w, "\"");
+		emit_mods(w, mods);
+	} else if (mods == 0 && !negated) {
+		/* YARA's hex strings start and end with a byte: ClamAV's own
+		 * rule, checked by hx_parse.  Jumps in alternatives are
+		 * refused there. */
+		return emit_hex(x, w, 0);
+	} else {
+		int rx_ok = hx_maxlen(x) <= WARD_RE_SCAN_LIMIT;
+
+		for (i = 0; i < x->ntk; i++)
+			if (x->tk[i].t == TK_JUMP && x->tk[i].max > WARD_MAX_REPEAT)
+				rx_ok = 0;
+		/* A negated alternative, or ::i, in a signature a regexp
+		 * cannot hold: hex, with the alternative spelt out, or both
+		 * cases of each letter. */
+		if (!rx_ok && (mods == 0 || (mods == CLAMDB_MOD_NOCASE && !negated)) &&
+		    emit_hex(x, w, mods == CLAMDB_MOD_NOCASE) == 0)
+			return 0;
+		w->len = 0;
+		w->err = 0;
+		if (hx_maxlen(x) > WARD_RE_SCAN_LIMIT)
+			return hx_fail(x, WARD_EUNSUPPORTED,
+				       "%s with a match longer than %u bytes (a regexp's limit)",
+				       negated ? "a negated alternative" : "modifiers on wildcards",
+				       WARD_RE_SCAN_LIMIT);
+		for (i = 0; i < x->ntk; i++)
+			if (x->tk[i].t == TK_JUMP && x->tk[i].max > WARD_MAX_REPEAT)
+				return hx_fail(x, WARD_EUNSUPPORTED, "range too long for a regexp");
+		if (emit_rx(x, w, x->why, x->whylen) != 0)
+			return WARD_EUNSUPPORTED;
+		emit_mods(w, mods);
+	}
+	return w->err;
+}
+
 int
-clamdb_hex_convert(const uint8_t *p, size_t n, unsigned mods, struct wbuf *w, char *why,
-		   size_t whylen)
+clamdb_hex_convert(const uint8_t *p, size_t n, unsigned mods, struct wbuf *w, struct wbuf *wz,
+		   struct clamdb_hexinfo *hi, char *why, size_t whylen)
 {
 	struct hx x;
-	uint32_t i, j;
-	int r, negated = 0;
+	int r;
 
 	memset(&x, 0, sizeof(x));
+	memset(hi, 0, sizeof(*hi));
 	why[0] = '\0';
 	x.why = why;
 	x.whylen = whylen;
+	x.hi = hi;
 	rbuf_init(&x.b, p, n);
 	if (n > WARD_MAX_CLAMDB_LINE) {
 		r = hx_fail(&x, WARD_ELIMIT, "hex signature longer than WARD_MAX_CLAMDB_LINE");
 		goto out;
 	}
-	/* Every element takes at least one character. */
-	x.tk = ward_calloc(n + 1, sizeof(*x.tk));
+	/* Every element takes at least one character; one more for the
+	 * right check folded in. */
+	x.tk = ward_calloc(n + 2, sizeof(*x.tk));
 	x.alts = ward_calloc(n + 1, sizeof(*x.alts));
 	x.abytes = ward_calloc(n + 1, sizeof(*x.abytes));
 	if (x.tk == NULL || x.alts == NULL || x.abytes == NULL) {
@@ -735,47 +1034,127 @@ clamdb_hex_convert(const uint8_t *p, size_t n, unsigned mods, struct wbuf *w, ch
 	}
 	if ((r = hx_parse(&x)) != 0)
 		goto out;
-	for (i = 0; i < x.ntk; i++)
-		negated |= x.tk[i].t == TK_NALT;
-	if (mods != 0 && hx_plain(&x)) {
-		/* A text string: YARA applies nocase, wide, fullword to it as
-		 * ClamAV applies ::i, ::w, ::f. */
-		clamdb_puts(w, "\"");
-		for (i = 0; i < x.ntk; i++)
-			clamdb_printf(w, "\\x%02x", x.tk[i].v);
-		clamdb_puts(w, "\"");
-		emit_mods(w, mods);
-	} else if (mods == 0 && !negated) {
-		/* YARA's hex strings start and end with a byte: ClamAV's own
-		 * rule, checked by hx_parse.  Jumps in alternatives are
-		 * refused there. */
-		emit_hex(&x, w);
-	} else {
-		uint64_t max = hx_maxlen(&x);
-
-		if (max > WARD_RE_SCAN_LIMIT) {
-			r = hx_fail(&x, WARD_EUNSUPPORTED,
-				    "%s with a match longer than %u bytes (a regexp's limit)",
-				    negated ? "a negated alternative" : "modifiers on wildcards",
-				    WARD_RE_SCAN_LIMIT);
-			goto out;
-		}
-		for (j = 0; j < x.ntk; j++)
-			if (x.tk[j].t == TK_JUMP && x.tk[j].max > WARD_MAX_REPEAT) {
-				r = hx_fail(&x, WARD_EUNSUPPORTED, "range too long for a regexp");
-				goto out;
-			}
-		if ((r = emit_rx(&x, w, why, whylen)) != 0)
-			goto out;
-		emit_mods(w, mods);
+	if ((hi->left || hi->right) && (mods & (CLAMDB_MOD_WIDE | CLAMDB_MOD_FULLWORD))) {
+		/* libclamav checks wide and fullword ends its own way */
+		r = hx_fail(&x, WARD_EUNSUPPORTED, "an anchor at an end with ::w or ::f");
+		goto out;
 	}
-	if (w->err != 0)
-		r = w->err;
+	if (hi->right) {
+		/* A match followed by a byte the check takes: one string. */
+		struct tk *t = &x.tk[x.ntk++];
+
+		memset(t, 0, sizeof(*t));
+		t->t = TK_ANCHOR;
+		t->v = hi->right;
+		t->neg = hi->rneg;
+		t->edge = 1;
+	}
+	if ((r = hx_emit(&x, mods, w)) != 0)
+		goto out;
+	if (hi->eof) {
+		/* The match at the file's end: the caller checks that end. */
+		x.ntk--;
+		if (hi->rneg) {
+			struct tk *t = &x.tk[x.ntk++];
+
+			memset(t, 0, sizeof(*t));
+			t->t = TK_BYTE;
+			t->v = '\r';
+			t->mask = 0xff;
+		}
+		r = hx_emit(&x, mods, wz);
+	}
 out:
 	ward_free(x.tk);
 	ward_free(x.alts);
 	ward_free(x.abytes);
 	return r;
+}
+
+/* libclamav's left check ((B): boundary[] 1 or 3) of the byte before
+ * position pos, or the file's start. */
+static void
+left_cond(struct wbuf *w, uint8_t a, const char *pos)
+{
+	unsigned c;
+
+	clamdb_printf(w, "(%s == 0 or ", pos);
+	if (a == 'L') {
+		clamdb_printf(w, "uint8(%s - 1) == 0x0A)", pos);
+	} else if (a == 'W') {
+		clamdb_printf(w,
+			      "not ((uint8(%s - 1) >= 0x30 and uint8(%s - 1) <= 0x39) or "
+			      "(uint8(%s - 1) >= 0x41 and uint8(%s - 1) <= 0x5A) or "
+			      "(uint8(%s - 1) >= 0x61 and uint8(%s - 1) <= 0x7A)))",
+			      pos, pos, pos, pos, pos, pos);
+	} else {
+		int first = 1;
+
+		clamdb_puts(w, "(");
+		for (c = 0; c < 256; c++) {
+			if (anchor_bnd(c) != 1 && anchor_bnd(c) != 3)
+				continue;
+			clamdb_printf(w, "%suint8(%s - 1) == 0x%02X", first ? "" : " or ", pos, c);
+			first = 0;
+		}
+		clamdb_puts(w, "))");
+	}
+}
+
+/* One loop over the matches of $name: offset and left check on each start,
+ * and with eof, a match that ends at the file's end. */
+static int
+match_loop(const uint8_t *off, size_t offn, const char *name, unsigned target,
+	   const struct clamdb_hexinfo *hi, int eof, struct wbuf *w, int *pe, int *elf, char *why,
+	   size_t whylen)
+{
+	char pos[48];
+	int r;
+
+	snprintf(pos, sizeof(pos), "@%s[i]", name);
+	clamdb_printf(w, "for any i in (1..#%s) : (", name);
+	if ((r = clamdb_offset_convert(off, offn, pos, target, w, pe, elf, why, whylen)) != 0)
+		return r;
+	if (hi->left) {
+		clamdb_puts(w, " and ");
+		left_cond(w, hi->left, pos);
+	}
+	if (eof)
+		clamdb_printf(w, " and @%s[i] + !%s[i] == filesize", name, name);
+	clamdb_puts(w, ")");
+	return w->err;
+}
+
+int
+clamdb_match_cond(const uint8_t *off, size_t offn, const char *name, unsigned target,
+		  const struct clamdb_hexinfo *hi, struct wbuf *w, int *pe, int *elf, char *why,
+		  size_t whylen)
+{
+	char id[48], z[48];
+	int r;
+
+	why[0] = '\0';
+	if (hi->lead_gap && !(offn == 1 && off[0] == '*')) {
+		/* libclamav filters such a match by where its first AC byte
+		 * could start and then by its real start, but skips the first
+		 * filter when another signature has the same AC pattern: no
+		 * stable meaning (docs/clamav.md). */
+		snprintf(why, whylen, "an offset on a signature that starts XX[n-m] or !(X)");
+		return WARD_EUNSUPPORTED;
+	}
+	if (!hi->left && !hi->eof) {
+		snprintf(id, sizeof(id), "$%s", name);
+		return clamdb_offset_convert(off, offn, id, target, w, pe, elf, why, whylen);
+	}
+	snprintf(z, sizeof(z), "%sz", name);
+	clamdb_puts(w, "(");
+	r = match_loop(off, offn, name, target, hi, 0, w, pe, elf, why, whylen);
+	if (r == 0 && hi->eof) {
+		clamdb_puts(w, " or ");
+		r = match_loop(off, offn, z, target, hi, 1, w, pe, elf, why, whylen);
+	}
+	clamdb_puts(w, ")");
+	return r != 0 ? r : w->err;
 }
 
 /* --- offsets ----------------------------------------------------------- */
@@ -806,6 +1185,33 @@ off_prefix(const uint8_t *p, size_t n, const char *s)
 	return n >= k && memcmp(p, s, k) == 0;
 }
 
+/* id in [lo, hi]: a string ("$a in (..)") or a position ("@a[i]"). */
+static void
+off_in(struct wbuf *w, const char *id, const char *lo, const char *hi)
+{
+	if (id[0] == '@')
+		clamdb_printf(w, "(%s >= %s and %s <= %s)", id, lo, id, hi);
+	else
+		clamdb_printf(w, "%s in (%s .. %s)", id, lo, hi);
+}
+
+static void
+off_at_in(struct wbuf *w, const char *id, const char *base, int has_shift, uint32_t shift)
+{
+	char hi[200];
+
+	if (has_shift) {
+		snprintf(hi, sizeof(hi), "%s + %u", base, shift);
+		off_in(w, id, base, hi);
+	} else if (id[0] == '@') {
+		clamdb_printf(w, "%s == %s", id, base);
+	} else if (id[0] == '#') {
+		off_in(w, id, base, base);
+	} else {
+		clamdb_printf(w, "%s at %s", id, base);
+	}
+}
+
 int
 clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned target, struct wbuf *w,
 		      int *uses_pe, int *uses_elf, char *why, size_t whylen)
@@ -814,11 +1220,11 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 	size_t end = n, i;
 	uint32_t shift = 0, v = 0, sec = 0;
 	int has_shift = 0, r = 0, exe = target == 1 || target == 6 || target == 9;
-	char base[160];
+	char base[160], hib[200];
 
 	why[0] = '\0';
 	if (n == 1 && p[0] == '*') {
-		clamdb_puts(w, id);
+		clamdb_puts(w, id[0] == '@' ? "true" : id);
 		goto out;
 	}
 	if (n == 0 || n > 64) {
@@ -841,6 +1247,12 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 		end = i;
 	}
 	rbuf_init(&b, p, end);
+	if (id[0] == '#' && (end == 0 || p[0] < '0' || p[0] > '9') && !off_prefix(p, end, "EOF-")) {
+		/* a count is an integer: no module's guard around it */
+		r = WARD_EUNSUPPORTED;
+		snprintf(why, whylen, "a count of a subsignature with an executable's offset");
+		goto out;
+	}
 	if (off_prefix(p, end, "EP+") || off_prefix(p, end, "EP-")) {
 		b.off = 3;
 		if (off_num(&b, end, &v) != 0)
@@ -869,34 +1281,42 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 			snprintf(why, whylen, "section offsets need target type 1, 6 or 9");
 			goto out;
 		}
-		if (target != 1) {
+		/* ELF: every section header, index 0 included (cli_elfheader),
+		 * as ward's elf.sections; PE: see docs/clamav.md. */
+		const char *m = target == 1 ? "pe" : "elf";
+		const char *fo = target == 1 ? "raw_data_offset" : "offset";
+		const char *fs = target == 1 ? "raw_data_size" : "size";
+
+		if (target == 9) {
 			r = WARD_EUNSUPPORTED;
-			snprintf(why, whylen, "section offsets of ELF and Mach-O files");
+			snprintf(why, whylen, "section offsets of Mach-O files");
 			goto out;
 		}
-		*uses_pe = 1;
+		if (target == 1)
+			*uses_pe = 1;
+		else
+			*uses_elf = 1;
 		if (off_prefix(p, end, "SE")) {
 			b.off = 2;
 			if (off_num(&b, end, &sec) != 0)
 				goto bad;
 			/* The whole section, plus the shift past its end, as
 			 * ClamAV's cli_caloff has it. */
-			clamdb_printf(
-			    w,
-			    "(%u < pe.number_of_sections and %s in "
-			    "(pe.sections[%u].raw_data_offset .. "
-			    "pe.sections[%u].raw_data_offset + pe.sections[%u].raw_data_size"
-			    " + %u))",
-			    sec, id, sec, sec, sec, shift);
+			snprintf(base, sizeof(base), "%s.sections[%u].%s", m, sec, fo);
+			snprintf(hib, sizeof(hib), "%s.sections[%u].%s + %s.sections[%u].%s + %u", m,
+				 sec, fo, m, sec, fs, shift);
+			clamdb_printf(w, "(%u < %s.number_of_sections and ", sec, m);
+			off_in(w, id, base, hib);
+			clamdb_puts(w, ")");
 			goto out;
 		}
 		if (off_prefix(p, end, "SL+")) {
 			b.off = 3;
 			if (off_num(&b, end, &v) != 0)
 				goto bad;
-			snprintf(base, sizeof(base),
-				 "pe.sections[pe.number_of_sections - 1].raw_data_offset + %u", v);
-			clamdb_puts(w, "(pe.number_of_sections > 0 and ");
+			snprintf(base, sizeof(base), "%s.sections[%s.number_of_sections - 1].%s + %u",
+				 m, m, fo, v);
+			clamdb_printf(w, "(%s.number_of_sections > 0 and ", m);
 		} else {
 			size_t plus;
 
@@ -908,14 +1328,11 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 			b.off = plus + 1;
 			if (off_num(&b, end, &v) != 0)
 				goto bad;
-			snprintf(base, sizeof(base), "pe.sections[%u].raw_data_offset + %u", sec,
-				 v);
-			clamdb_printf(w, "(%u < pe.number_of_sections and ", sec);
+			snprintf(base, sizeof(base), "%s.sections[%u].%s + %u", m, sec, fo, v);
+			clamdb_printf(w, "(%u < %s.number_of_sections and ", sec, m);
 		}
-		if (has_shift)
-			clamdb_printf(w, "%s in (%s .. %s + %u))", id, base, base, shift);
-		else
-			clamdb_printf(w, "%s at %s)", id, base);
+		off_at_in(w, id, base, has_shift, shift);
+		clamdb_puts(w, ")");
 		goto out;
 	} else if (off_prefix(p, end, "EOF-")) {
 		b.off = 4;
@@ -931,10 +1348,7 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 			goto bad;
 		snprintf(base, sizeof(base), "%u", v);
 	}
-	if (has_shift)
-		clamdb_printf(w, "%s in (%s .. %s + %u)", id, base, base, shift);
-	else
-		clamdb_printf(w, "%s at %s", id, base);
+	off_at_in(w, id, base, has_shift, shift);
 	goto out;
 bad:
 	r = WARD_ESYNTAX;

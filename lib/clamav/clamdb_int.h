@@ -16,20 +16,40 @@
 #define CLAMDB_MOD_FULLWORD 0x4u
 #define CLAMDB_MOD_ASCII 0x8u
 
+/* What a hex signature checks beyond its string (clamdb_hex_convert). */
+struct clamdb_hexinfo {
+	uint8_t left;  /* 'B' 'L' 'W': the byte before the match (or the file's start) */
+	uint8_t right; /* the byte after the match, folded into the string */
+	int rneg;      /* right check negated */
+	int eof;       /* the right check passes at the file's end: a second string */
+	int lead_gap;  /* starts XX[n-m] or !(X): no stable meaning with an offset */
+};
+
 /*
  * Writes the YARA string that matches what ClamAV's hex signature (p, n)
  * matches, with mods (CLAMDB_MOD_*): a hex string `{ ... }`, a text string
  * with modifiers, or a regexp `/.../s` where hex cannot say it.  Returns 0,
  * or WARD_ESYNTAX (malformed: ClamAV refuses the database too) or
  * WARD_EUNSUPPORTED (ward cannot say it exactly), with why filled (a
- * sentence without the signature's name).  A pure function: no I/O.
+ * sentence without the signature's name).  hi tells the checks at the
+ * ends that the string cannot hold; with hi->eof, wz gets the string of a
+ * match at the file's end.  A pure function: no I/O.
  */
-int clamdb_hex_convert(const uint8_t *p, size_t n, unsigned mods, struct wbuf *w, char *why,
-		       size_t whylen);
+int clamdb_hex_convert(const uint8_t *p, size_t n, unsigned mods, struct wbuf *w,
+		       struct wbuf *wz, struct clamdb_hexinfo *hi, char *why, size_t whylen);
+/*
+ * The condition that string $name (from clamdb_hex_convert with hi, and
+ * $namez when hi->eof) matches at ClamAV offset off with hi's checks.
+ * Returns as clamdb_offset_convert.
+ */
+int clamdb_match_cond(const uint8_t *off, size_t offn, const char *name, unsigned target,
+		      const struct clamdb_hexinfo *hi, struct wbuf *w, int *pe, int *elf, char *why,
+		      size_t whylen);
 
 /*
  * Writes the YARA condition for ClamAV offset (p, n) of string id (e.g.
- * "$a") for target type target, and sets *uses_pe / *uses_elf when it
+ * "$a"; or a position, "@a[i]", for a condition on one match; or a count,
+ * "#a", for the integer count of matches at that offset) for target type target, and sets *uses_pe / *uses_elf when it
  * reads that module.  Returns 0, WARD_ESYNTAX or WARD_EUNSUPPORTED with
  * why, as clamdb_hex_convert.
  */
@@ -46,7 +66,7 @@ void clamdb_printf(struct wbuf *w, const char *fmt, ...) __attribute__((format(p
 enum rec_kind {
 	REC_RULE,
 	REC_HASH,
-	REC_ALLOW, /* a false positive's SHA-256 (.fp/.sfp): an exception */
+	REC_ALLOW, /* a false positive (.fp/.sfp): "alg:hex:size" */
 };
 
 /* One converted signature. */
@@ -69,6 +89,7 @@ struct clamdb {
 	uint64_t seq; /* rules named so far */
 	struct wbuf rules, hashes, allow;
 	size_t nallow;
+	size_t nfp; /* false positives in the private rule (clamdb_finish) */
 	int finished;
 };
 

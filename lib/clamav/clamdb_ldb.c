@@ -33,7 +33,9 @@
 struct sub {
 	struct wbuf str;  /* the YARA string after "$sN = " */
 	struct wbuf cond; /* its condition: "$sN", "$sN at ...", ... */
+	struct wbuf zstr; /* $sNz: the match at the file's end (clamdb_hexinfo) */
 	int anywhere;	  /* offset `*`: #sN counts what ClamAV counts */
+	struct wbuf count; /* the integer ClamAV counts: "#sN", "#sN in (..)"; empty: none */
 	int used;
 };
 
@@ -83,10 +85,12 @@ cmp_const(char mod, uint32_t a, uint32_t b)
 /*
  * A chain of one operator op over plain subsignatures, in [lo, hi) (with
  * ClamAV's parentheses): appends "#sA + #sB ..." to sum and "$sA, $sB ..."
- * to set.  Returns 0, or WARD_EUNSUPPORTED when it is anything else.
+ * to set, and sets *offs when a count is only at an offset (set does not
+ * say that).  Returns 0, or WARD_EUNSUPPORTED when it is anything else.
  */
 static int
-ldb_chain(struct ldb *l, size_t lo, size_t hi, char *op, struct wbuf *sum, struct wbuf *set)
+ldb_chain(struct ldb *l, size_t lo, size_t hi, char *op, struct wbuf *sum, struct wbuf *set,
+	  int *offs)
 {
 	size_t i;
 	uint32_t id;
@@ -107,13 +111,16 @@ ldb_chain(struct ldb *l, size_t lo, size_t hi, char *op, struct wbuf *sum, struc
 		if (ldb_num(l, i, hi, &id) != 0 || id >= l->nsubs)
 			return ldb_fail(l, WARD_EUNSUPPORTED,
 					"a count on a block of anything but subsignatures");
-		if (!l->subs[id].anywhere)
+		if (l->subs[id].count.len == 0)
 			return ldb_fail(l, WARD_EUNSUPPORTED,
-					"a count of a subsignature with an offset");
+					"a count of a subsignature with an offset ward cannot count");
+		if (!l->subs[id].anywhere)
+			*offs = 1;
 		l->subs[id].used = 1;
 		if (id + 1 > l->maxid)
 			l->maxid = id + 1;
-		clamdb_printf(sum, "%s#s%u", first ? "" : " + ", id);
+		clamdb_printf(sum, "%s", first ? "" : " + ");
+		wbuf_put(sum, l->subs[id].count.p, l->subs[id].count.len);
 		clamdb_printf(set, "%s$s%u", first ? "" : ", ", id);
 		first = 0;
 		while (i + 1 < hi && l->e[i + 1] >= '0' && l->e[i + 1] <= '9')
@@ -196,10 +203,12 @@ ldb_expr(struct ldb *l, size_t lo, size_t hi, unsigned depth, struct wbuf *w)
 		}
 		if (ldb_num(l, modoff + 1, hi, &v1) != 0)
 			return ldb_fail(l, WARD_ESYNTAX, "missing number after a count");
-		if (!l->subs[id].anywhere)
+		if (l->subs[id].count.len == 0)
 			return ldb_fail(l, WARD_EUNSUPPORTED,
-					"a count of a subsignature with an offset or a PCRE");
-		clamdb_printf(w, "#s%u %s %u", id, cmp_op(mod), v1);
+					"a count of a subsignature with an offset ward cannot count "
+					"or a PCRE");
+		wbuf_put(w, l->subs[id].count.p, l->subs[id].count.len);
+		clamdb_printf(w, " %s %u", cmp_op(mod), v1);
 		return 0;
 	}
 	if (!op) {
@@ -224,11 +233,15 @@ ldb_expr(struct ldb *l, size_t lo, size_t hi, unsigned depth, struct wbuf *w)
 	{
 		struct wbuf sum, set, inner;
 		char cop = 0;
+		int offs = 0;
 
 		wbuf_init(&sum);
 		wbuf_init(&set);
 		wbuf_init(&inner);
-		r = ldb_chain(l, lstart, rend, &cop, &sum, &set);
+		r = ldb_chain(l, lstart, rend, &cop, &sum, &set, &offs);
+		if (r == 0 && v2 > 0 && offs)
+			r = ldb_fail(l, WARD_EUNSUPPORTED,
+				     "a count of distinct subsignatures with an offset");
 		if (r == 0) {
 			r = ldb_expr(l, lstart, opoff, depth + 1, &inner);
 			clamdb_puts(&inner, op == '&' ? " and " : " or ");
@@ -389,6 +402,7 @@ static int
 ldb_sub(struct ldb *l, uint32_t i, const struct clamdb_fld *s, uint32_t target, int *pe, int *elf)
 {
 	struct clamdb_fld f[3], hex = *s, off = {(const uint8_t *)"*", 1};
+	struct clamdb_hexinfo hi;
 	unsigned mods = 0;
 	size_t k, j;
 	char id[16];
@@ -423,12 +437,27 @@ ldb_sub(struct ldb *l, uint32_t i, const struct clamdb_fld *s, uint32_t target, 
 		if (hex.p[k] == '#' || hex.p[k] == '$')
 			return ldb_fail(l, WARD_EUNSUPPORTED,
 					"byte-compare and macro subsignatures are not converted");
-	if ((r = clamdb_hex_convert(hex.p, hex.n, mods, &l->subs[i].str, l->why, l->whylen)) != 0)
+	if ((r = clamdb_hex_convert(hex.p, hex.n, mods, &l->subs[i].str, &l->subs[i].zstr, &hi,
+				    l->why, l->whylen)) != 0)
 		return r;
-	snprintf(id, sizeof(id), "$s%u", i);
-	l->subs[i].anywhere = off.n == 1 && off.p[0] == '*';
-	return clamdb_offset_convert(off.p, off.n, id, target, &l->subs[i].cond, pe, elf, l->why,
-				     l->whylen);
+	snprintf(id, sizeof(id), "s%u", i);
+	/* #sN counts what ClamAV counts only without checks beside it */
+	l->subs[i].anywhere = off.n == 1 && off.p[0] == '*' && !hi.left && !hi.eof && !hi.lead_gap;
+	if ((r = clamdb_match_cond(off.p, off.n, id, target, &hi, &l->subs[i].cond, pe, elf, l->why,
+				   l->whylen)) != 0)
+		return r;
+	/* Its count: the matches at its offset, when no check beside the
+	 * string decides which match counts. */
+	if (!hi.left && !hi.eof && !hi.lead_gap) {
+		char why[256];
+		int npe = 0, nelf = 0;
+
+		snprintf(id, sizeof(id), "#s%u", i);
+		if (clamdb_offset_convert(off.p, off.n, id, target, &l->subs[i].count, &npe,
+					  &nelf, why, sizeof(why)) != 0)
+			l->subs[i].count.len = 0;
+	}
+	return l->subs[i].count.err;
 }
 
 /* The TDB's conditions into w; target into *target.  Returns 0, 1 (outside
@@ -593,6 +622,11 @@ ldb_convert(struct clamdb *c, struct ldb *l, const struct clamdb_fld *f, size_t 
 		clamdb_printf(out, "\t\t$s%u = ", i);
 		wbuf_put(out, l->subs[i].str.p, l->subs[i].str.len);
 		clamdb_puts(out, "\n");
+		if (l->subs[i].zstr.len > 0) {
+			clamdb_printf(out, "\t\t$s%uz = ", i);
+			wbuf_put(out, l->subs[i].zstr.p, l->subs[i].zstr.len);
+			clamdb_puts(out, "\n");
+		}
 	}
 	clamdb_printf(out, "\tcondition:\n\t\t%s", tc);
 	put_module(out, (const char *)tdbw.p, target);
@@ -646,6 +680,8 @@ clamdb_ldb_add(struct clamdb *c, const char *file, int line, const uint8_t *p, s
 	for (i = 0; i < l.nsubs; i++) {
 		wbuf_init(&l.subs[i].str);
 		wbuf_init(&l.subs[i].cond);
+		wbuf_init(&l.subs[i].zstr);
+		wbuf_init(&l.subs[i].count);
 	}
 	r = ldb_convert(c, &l, f, k, &w);
 	if (r == 1) {
@@ -666,6 +702,8 @@ out:
 	for (i = 0; l.subs != NULL && i < l.nsubs; i++) {
 		wbuf_free(&l.subs[i].str);
 		wbuf_free(&l.subs[i].cond);
+		wbuf_free(&l.subs[i].zstr);
+		wbuf_free(&l.subs[i].count);
 	}
 	ward_free(l.subs);
 	wbuf_free(&w);

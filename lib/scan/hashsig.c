@@ -52,6 +52,7 @@ struct hashsig_set {
 	uint8_t *size_masks;
 	size_t nsizes;
 	unsigned any_mask; /* algorithms with a `*` signature */
+	unsigned any5_mask; /* algorithms with a `>5` signature */
 };
 
 /* ---- line parser ---- */
@@ -195,18 +196,22 @@ hs_parse_size(struct rbuf *b, struct hashsig_sig *sig, const char *file, int lin
 	int c, r = 0, big = 0;
 	uint8_t u;
 
-	if (hs_peek(b) == '*') {
+	sig->size = 0;
+	if (hs_peek(b) == '*' || hs_peek(b) == '>') {
 		(void)rbuf_u8(b, &u);
-		sig->size = HASHSIG_ANY_SIZE;
+		sig->size = u == '*' ? HASHSIG_ANY_SIZE : HASHSIG_ANY_ABOVE_5;
 		n = 1;
-		c = hs_peek(b);
+		if (u == '>' && (hs_peek(b) != '5' || rbuf_u8(b, &u) != 0))
+			c = 'x';
+		else
+			c = hs_peek(b);
 		if (c >= 0 && c != ':') {
 			r = diag_set(diag, WARD_ESYNTAX, file, lineno, hs_col(b),
-				     "invalid size: expected a decimal byte count or '*'");
+				     "invalid size: expected a decimal byte count, '*' or '>5'");
 			goto out;
 		}
 	}
-	while (sig->size != HASHSIG_ANY_SIZE && (c = hs_peek(b)) >= 0 && c != ':') {
+	while (sig->size == 0 && (c = hs_peek(b)) >= 0 && c != ':') {
 		if (c < '0' || c > '9') {
 			r = diag_set(diag, WARD_ESYNTAX, file, lineno, hs_col(b),
 				     "invalid size: expected a decimal byte count or '*'");
@@ -229,7 +234,7 @@ hs_parse_size(struct rbuf *b, struct hashsig_sig *sig, const char *file, int lin
 			     "size is too large (more than %lld bytes)", (long long)INT64_MAX);
 		goto out;
 	}
-	if (sig->size != HASHSIG_ANY_SIZE)
+	if (sig->size == 0)
 		sig->size = v;
 	if (rbuf_u8(b, &u) != 0)
 		r = diag_set(diag, WARD_ESYNTAX, file, lineno, hs_col(b),
@@ -333,6 +338,7 @@ hs_unindex(struct hashsig_set *s)
 	s->size_masks = NULL;
 	s->nsizes = 0;
 	s->any_mask = 0;
+	s->any5_mask = 0;
 	s->finished = 0;
 }
 
@@ -529,6 +535,10 @@ hs_index(struct hashsig_set *s)
 				s->any_mask |= DIGEST_BIT(a);
 				continue;
 			}
+			if (s->tab[a].ents[i].size == HASHSIG_ANY_ABOVE_5) {
+				s->any5_mask |= DIGEST_BIT(a);
+				continue;
+			}
 			tmp[n].size = s->tab[a].ents[i].size;
 			tmp[n].mask = DIGEST_BIT(a);
 			n++;
@@ -592,7 +602,7 @@ hashsig_wants_size(const struct hashsig_set *s, uint64_t size, unsigned *algs_ma
 
 	if (!s->finished)
 		goto out;
-	m = s->any_mask;
+	m = s->any_mask | (size > 5 ? s->any5_mask : 0);
 	hi = s->nsizes;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -653,6 +663,31 @@ hashsig_lookup(const struct hashsig_set *s, enum digest_alg alg, const uint8_t *
 		name = s->names + t->ents[i].name;
 out:
 	return name;
+}
+
+size_t
+hashsig_lookup_all(const struct hashsig_set *s, enum digest_alg alg, const uint8_t *digest,
+		   uint64_t size, const char *names[3])
+{
+	uint8_t key[DIGEST_MAX_SIZE] = {0};
+	const uint64_t want[3] = {size, HASHSIG_ANY_SIZE, HASHSIG_ANY_ABOVE_5};
+	const struct hs_table *t;
+	size_t i, k, n = 0;
+
+	if (!s->finished || (unsigned)alg >= DIGEST_NALGS)
+		goto out;
+	t = &s->tab[alg];
+	memcpy(key, digest, digest_size(alg));
+	for (k = 0; k < 3; k++) {
+		if ((k == 2 && size <= 5) || (k > 0 && want[k] == size))
+			continue;
+		i = hs_lower(t, key, want[k]);
+		if (i < t->n && t->ents[i].size == want[k] &&
+		    memcmp(t->ents[i].digest, key, sizeof(key)) == 0)
+			names[n++] = s->names + t->ents[i].name;
+	}
+out:
+	return n;
 }
 
 /* ---- binary form ----
@@ -722,7 +757,8 @@ hs_load_table(struct rbuf *b, struct hashsig_set *s, enum digest_alg alg)
 		    (r = rbuf_lenbytes(b, WARD_MAX_SIG_NAME, &name, &name_len)) != 0)
 			goto out;
 		if (name_len == 0 || hs_name_bad(name, name_len) != name_len ||
-		    (size > (uint64_t)INT64_MAX && size != HASHSIG_ANY_SIZE)) {
+		    (size > (uint64_t)INT64_MAX && size != HASHSIG_ANY_SIZE &&
+		     size != HASHSIG_ANY_ABOVE_5)) {
 			r = WARD_EFORMAT;
 			goto out;
 		}

@@ -8,7 +8,10 @@
  *     ALG:HEX:SIZE:NAME
  *
  * ALG is sha256, sha1, md5 or sm3 (any case); HEX the digest in hex (64, 40,
- * 32 or 64 digits, any case); SIZE a decimal byte count or `*` (any size); NAME the
+ * 32 or 64 digits, any case); SIZE a decimal byte count, `*` (any size) or
+ * `>5` (any size above 5 bytes: what ClamAV's `*` means, since ClamAV never
+ * scans a file of 5 bytes or less; ward's import of ClamAV lists writes it);
+ * NAME the
  * signature name: 1 to WARD_MAX_SIG_NAME printable ASCII characters, not
  * starting with a space.  Leading and trailing blanks (space, tab, CR) of a
  * line are ignored; blank lines and lines whose first non-blank character is
@@ -31,12 +34,14 @@
 
 /* The SIZE of a `*` signature. */
 #define HASHSIG_ANY_SIZE UINT64_MAX
+/* The SIZE of a `>5` signature (ClamAV's `*`). */
+#define HASHSIG_ANY_ABOVE_5 (UINT64_MAX - 1)
 
 /* One parsed line.  name points into the parsed line and lives as long as it. */
 struct hashsig_sig {
 	enum digest_alg alg;
 	uint8_t digest[DIGEST_MAX_SIZE]; /* digest_size(alg) bytes, rest zero */
-	uint64_t size;			 /* HASHSIG_ANY_SIZE for `*` */
+	uint64_t size;			 /* HASHSIG_ANY_SIZE for `*`, HASHSIG_ANY_ABOVE_5 */
 	const char *name;
 	size_t name_len;
 };
@@ -100,6 +105,15 @@ int hashsig_wants_size(const struct hashsig_set *s, uint64_t size, unsigned *alg
  */
 const char *hashsig_lookup(const struct hashsig_set *s, enum digest_alg alg, const uint8_t *digest,
 			   uint64_t size);
+
+/*
+ * Every name a file of size bytes with this digest is reported under, as
+ * ClamAV reports a hash found both in its sized table and in its `*` table:
+ * the first signature of exact size, the first `*` one, the first `>5` one
+ * (when size > 5).  Fills names[0..return value), at most 3.
+ */
+size_t hashsig_lookup_all(const struct hashsig_set *s, enum digest_alg alg,
+			  const uint8_t *digest, uint64_t size, const char *names[3]);
 
 /*
  * Appends the binary form of s (which must be finished) to w.  Returns 0,

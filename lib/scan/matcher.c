@@ -723,7 +723,8 @@ finish_file(const struct matcher *m, struct matcher_scratch *s, struct hash_stat
 	}
 	for (a = 0; a < DIGEST_NALGS; a++) {
 		uint8_t md[DIGEST_MAX_SIZE];
-		const char *name;
+		const char *names[3];
+		size_t nn, j;
 
 		if (h->ctx[a] == NULL)
 			continue;
@@ -731,9 +732,11 @@ finish_file(const struct matcher *m, struct matcher_scratch *s, struct hash_stat
 			r = WARD_ENOMEM;
 			goto out;
 		}
-		name = hashsig_lookup(m->hs, (enum digest_alg)a, md, size);
-		if (name != NULL && report != NULL && report(arg, s, UINT32_MAX, name) != 0)
-			goto out;
+		/* sized and `*` signatures of one hash: both named, as ClamAV */
+		nn = hashsig_lookup_all(m->hs, (enum digest_alg)a, md, size, names);
+		for (j = 0; j < nn; j++)
+			if (report != NULL && report(arg, s, UINT32_MAX, names[j]) != 0)
+				goto out;
 	}
 out:
 	return r;

@@ -310,4 +310,9 @@
  * (up to clamd.max_connections of them at once). */
 #define WARD_WORKER_NOFILE 65536
 
+/* Hex alternatives that spell out one ClamAV negated alternative (what is
+ * none of them) where a regexp cannot hold the signature: a two-byte one
+ * of a few alternatives takes about 1 000; bounds the rule's size. */
+#define WARD_MAX_CLAMDB_NALT_HEX 2048
+
 #endif

@@ -412,6 +412,51 @@ save(const struct hashsig_set *s, struct wbuf *w)
 	assert_int_equal(hashsig_save(s, w), 0);
 }
 
+/* `>5` (ClamAV's `*`): any size above 5 only; lookup_all names a sized, a
+ * `*` and a `>5` signature of one hash, as clamscan reports its sized and
+ * `*` tables; a saved set keeps `>5`. */
+static void
+test_above5(void **state)
+{
+	static const char *const l[] = {
+	    "sha256:" H_ABC_SHA256 ":>5:Clam.Any",
+	    "sha256:" H_ABC_SHA256 ":9:Clam.Sized",
+	    "sha256:" H_ABC_SHA256 ":*:Own.Any",
+	    "md5:" H_ABC_MD5 ":>5:Clam.Md5",
+	};
+	struct hashsig_set *s = make_set(l, 4), *t = NULL;
+	const char *names[3];
+	uint8_t sha[32], md5[32];
+	struct wbuf w;
+	struct rbuf b;
+	unsigned m = 99;
+
+	(void)state;
+	hexd(H_ABC_SHA256, sha);
+	hexd(H_ABC_MD5, md5);
+	assert_int_equal(hashsig_wants_size(s, 5, &m), 1);
+	assert_int_equal(m, DIGEST_BIT(DIGEST_SHA256)); /* Own.Any only */
+	assert_int_equal(hashsig_wants_size(s, 6, &m), 1);
+	assert_int_equal(m, DIGEST_BIT(DIGEST_SHA256) | DIGEST_BIT(DIGEST_MD5));
+	assert_int_equal(hashsig_lookup_all(s, DIGEST_SHA256, sha, 9, names), 3);
+	assert_string_equal(names[0], "Clam.Sized");
+	assert_string_equal(names[1], "Own.Any");
+	assert_string_equal(names[2], "Clam.Any");
+	assert_int_equal(hashsig_lookup_all(s, DIGEST_SHA256, sha, 5, names), 1);
+	assert_string_equal(names[0], "Own.Any");
+	assert_int_equal(hashsig_lookup_all(s, DIGEST_MD5, md5, 5, names), 0);
+	assert_int_equal(hashsig_lookup_all(s, DIGEST_MD5, md5, 6, names), 1);
+	assert_string_equal(names[0], "Clam.Md5");
+	save(s, &w);
+	rbuf_init(&b, w.p, w.len);
+	assert_int_equal(hashsig_load(&b, &t), 0);
+	assert_int_equal(hashsig_lookup_all(t, DIGEST_MD5, md5, 5, names), 0);
+	assert_int_equal(hashsig_lookup_all(t, DIGEST_MD5, md5, 7, names), 1);
+	wbuf_free(&w);
+	hashsig_free(t);
+	hashsig_free(s);
+}
+
 static void
 test_roundtrip(void **state)
 {
@@ -580,7 +625,7 @@ main(void)
 	    cmocka_unit_test(test_lookup),     cmocka_unit_test(test_size_filter),
 	    cmocka_unit_test(test_many),       cmocka_unit_test(test_file),
 	    cmocka_unit_test(test_roundtrip),  cmocka_unit_test(test_damaged),
-	    cmocka_unit_test(test_alloc_fail),
+	    cmocka_unit_test(test_alloc_fail), cmocka_unit_test(test_above5),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
