@@ -59,6 +59,7 @@ static struct {
 	unsigned n;
 	struct poison_list poison;
 	uint64_t scans, crashes, poison_skipped, restarts, retired;
+	int stopping; /* scanpool_stop: a scanner's end is no crash */
 } P = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -258,7 +259,13 @@ record_crash(int fd, const struct stat *st, const char *path, long long version,
 	struct ward_diag d;
 	json_t *ev;
 	char msg[600];
-	int at_fault;
+	int at_fault, stopping;
+
+	pthread_mutex_lock(&P.lock);
+	stopping = P.stopping;
+	pthread_mutex_unlock(&P.lock);
+	if (stopping)
+		return; /* ended by the agent's stop, not by its file */
 
 	memset(&e, 0, sizeof(e));
 	e.dev = (uint64_t)st->st_dev;
@@ -650,6 +657,32 @@ scanpool_status_json(void)
 		      "poison_skipped", (json_int_t)P.poison_skipped, "poison_files", files);
 	pthread_mutex_unlock(&P.lock);
 	return o;
+}
+
+void
+scanpool_stop(void)
+{
+	unsigned i;
+	int status;
+
+	pthread_mutex_lock(&P.lock);
+	P.stopping = 1;
+	for (i = 0; i < P.n; i++)
+		if (P.p[i].pid > 0)
+			kill(P.p[i].pid, SIGKILL);
+	/* The idle ones are reaped here; a busy one by the scan that holds it. */
+	for (i = 0; i < P.n; i++) {
+		struct proc *p = &P.p[i];
+
+		if (p->pid <= 0 || p->busy)
+			continue;
+		while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		ipc_free(p->ch);
+		p->ch = NULL;
+		p->pid = 0;
+	}
+	pthread_mutex_unlock(&P.lock);
 }
 
 void

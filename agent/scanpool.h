@@ -75,6 +75,11 @@ void scanpool_scan_batch(struct active *a, struct scanpool_file *f, unsigned n);
 /* For ward agent status: the scanners' pids, counts, the poison files. */
 json_t *scanpool_status_json(void);
 
+/* At the agent's stop, once the sensors and sockets are: ends every
+ * scanner now, so that none holds a file (or keeps a mount busy) while it
+ * finishes a scan nobody waits for; their ends are not counted as
+ * crashes. */
+void scanpool_stop(void);
 /* Once a second: ends scanners beyond the first that have been idle a
  * minute (started again when scans run in parallel). */
 void scanpool_tick(void);

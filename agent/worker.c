@@ -1019,6 +1019,7 @@ worker_main(const struct agent_config *c, const char *config_path, struct ipc *h
 	control_stop();
 	clamd_stop();
 	sensor_set_stop(&W.sensors);
+	scanpool_stop();
 	emit(event_new(EVENT_KIND_EVENT, "process", "end", "agent-stopped", "success"));
 	outputs_stop();
 	journal_close(W.journal);
