@@ -255,7 +255,7 @@ clamd_scan_files(struct clamd_conn *c, struct clamd_file *f, unsigned n, int all
 	struct scanpool_file pf[SCANPOOL_BATCH];
 	struct active *a = worker_content_get();
 	struct exceptions_applied *ap = ward_malloc(sizeof(*ap));
-	unsigned i, found = 0;
+	unsigned i, m = 0, found = 0, idx[SCANPOOL_BATCH];
 
 	for (i = 0; i < n; i++)
 		f[i].result = -1;
@@ -266,20 +266,32 @@ clamd_scan_files(struct clamd_conn *c, struct clamd_file *f, unsigned n, int all
 				    "ERROR");
 		goto out;
 	}
+	/* A file over clamd.max_filesize is not sent to a scanner and is
+	 * answered OK, as clamd answers one over MaxFileSize without
+	 * AlertExceedsMax: a client names the size (a sparse file, a memfd
+	 * ftruncate'd to 2^56 bytes costs it nothing), and a scanner reading
+	 * holes for hours would be one fewer for on-access, then a "crash". */
 	for (i = 0; i < n; i++) {
 		const char *xpath = f[i].name[0] == '/' ? f[i].name : NULL;
 
-		pf[i] =
+		if ((uint64_t)f[i].st->st_size > c->s->cfg->clamd_max_filesize) {
+			f[i].result = 0;
+			continue;
+		}
+		idx[m] = i;
+		pf[m++] =
 		    (struct scanpool_file){.fd = f[i].fd, .st = f[i].st, .path = xpath, .v = &v[i]};
 	}
+	if (m == 0)
+		goto out;
 	slot_take(c->s);
-	if (n == 1)
+	if (m == 1)
 		pf[0].result = scanpool_scan(a, pf[0].fd, pf[0].st, pf[0].path, pf[0].v);
 	else
-		scanpool_scan_batch(a, pf, n);
-	for (i = 0; i < n; i++) {
-		f[i].result = answer(c, a, ap, pf[i].result, &v[i], &f[i], all);
-		found += f[i].result > 0;
+		scanpool_scan_batch(a, pf, m);
+	for (i = 0; i < m; i++) {
+		f[idx[i]].result = answer(c, a, ap, pf[i].result, &v[idx[i]], &f[idx[i]], all);
+		found += f[idx[i]].result > 0;
 	}
 	slot_give(c->s, (int)found);
 out:

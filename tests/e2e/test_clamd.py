@@ -30,6 +30,7 @@ from userlib import nobody
 
 READ_TIMEOUT_S = 2
 STREAM_MAX = 1 << 20
+MAX_FILESIZE = 4 << 20
 
 
 def chunk(b):
@@ -122,6 +123,7 @@ def box():
         "  tcp_port: %d" % tcp,
         "  read_timeout_s: %d" % READ_TIMEOUT_S,
         "  stream_max_length: %d" % STREAM_MAX,
+        "  max_filesize: %d" % MAX_FILESIZE,
     ])
     a.start()
     a.wait_for(lambda st: st.get("mode") == "protecting", what="content active")
@@ -536,3 +538,44 @@ def test_tcp_path_user_and_connection_bound(box):
             time.sleep(0.05)
     finally:
         a.stop()
+
+
+def test_huge_sparse_files_are_not_scanned(box):
+    """A size the client chooses for free (a memfd ftruncate'd to 2^56
+    bytes, a sparse file) is answered at once as clamd answers a file over
+    MaxFileSize (OK), no scanner reads it for hours or dies on it, and
+    the agent goes on serving; a file within the limit is still scanned."""
+    st = box.agent.status()["scanners"]
+    crashes, scans = st["crashes"], st["scans"]
+    s = box.sock
+    big = box.f("huge.bin")
+    with open(big, "wb") as f:
+        f.write(EICAR)
+        f.truncate(1 << 43)  # 8 TiB of holes (ext4 allows 16 TiB)
+    within = box.f("within.bin")
+    with open(within, "wb") as f:
+        f.write(EICAR)
+        f.truncate(MAX_FILESIZE)
+    try:
+        t0 = time.time()
+        for size in (1 << 56, 72057601000000, MAX_FILESIZE + 1):
+            fd = os.memfd_create("x", 0)
+            try:
+                os.write(fd, EICAR)
+                os.ftruncate(fd, size)
+                out = ask(s, (b"zFILDES\0", b"\0"), fds=[fd], timeout=5)
+            finally:
+                os.close(fd)
+            assert out.startswith(b"fd[") and out.endswith(b"]: OK\0"), (size, out)
+        assert ask(s, b"zSCAN %s\0" % big.encode(), timeout=5) == b"%s: OK\0" % big.encode()
+        assert time.time() - t0 < 3.0
+        assert box.agent.status()["scanners"]["scans"] == scans  # none reached a scanner
+        assert ask(s, b"zSCAN %s\0" % within.encode(), timeout=10) == \
+            b"%s: OK\0" % within.encode()
+        assert ask(s, b"zPING\0") == b"PONG\0"
+        st = box.agent.status()["scanners"]
+        assert st["crashes"] == crashes
+        assert st["scans"] == scans + 1
+    finally:
+        os.unlink(big)
+        os.unlink(within)
