@@ -44,6 +44,11 @@
 /* Descriptors one message may carry (FILDES takes one; the others are
  * closed). */
 #define CLAMD_MAX_PASSED 4
+/* Answers held for a client before they are sent while its command goes
+ * on: a directory walk answers every entry it cannot open, and a tree of
+ * 100 000 such entries with 4 KiB names would otherwise pile up in the
+ * worker's memory until the walk ends. */
+#define CLAMD_OUT_FLUSH (64u * 1024)
 
 struct clamd_conn {
 	struct clamd_srv *s;
@@ -54,6 +59,7 @@ struct clamd_conn {
 	int passed;    /* a descriptor that came with the bytes, or -1 */
 	int timed_out; /* the client sent nothing for read_timeout_s */
 	int session;   /* inside IDSESSION */
+	int broken;    /* an answer could not be sent: the command ends, then the connection */
 	unsigned id;   /* the request number (answers carry it in a session) */
 	char term;
 	struct wbuf out;
@@ -68,12 +74,24 @@ clamd_conn_peer(const struct clamd_conn *c)
 	return &c->peer;
 }
 
+static int flush(struct clamd_conn *c);
+
 void
 clamd_reply(struct clamd_conn *c, const char *path, size_t pathlen, const char *msg,
 	    const char *status)
 {
+	if (c->broken)
+		return;
 	clamdproto_answer(&c->out, c->session ? c->id : 0, (const uint8_t *)path, pathlen, msg,
 			  status, c->term);
+	if (c->out.len > CLAMD_OUT_FLUSH && flush(c) != 0)
+		c->broken = 1;
+}
+
+int
+clamd_conn_broken(const struct clamd_conn *c)
+{
+	return c->broken;
 }
 
 /* Sends what is waiting in c->out.  0, or -1 (the client is gone or too
@@ -635,11 +653,12 @@ serve(struct clamd_conn *c)
 		}
 		first = 0;
 		r = command(c, &q);
-		if (flush(c) != 0 || r != 0)
+		if (c->broken || flush(c) != 0 || r != 0)
 			break;
 		c->id++;
 	}
-	(void)flush(c);
+	if (!c->broken)
+		(void)flush(c);
 }
 
 static void *

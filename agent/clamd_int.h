@@ -79,9 +79,13 @@ void clamd_scan_files(struct clamd_conn *c, struct clamd_file *f, unsigned n, in
  * 0 if it may be.  In clamd.c. */
 int clamd_fs_refused(int fd);
 #define CLAMD_FS_REFUSED "Not scanned on this file system"
-/* Appends an answer for the connection (its id in a session, its term). */
+/* Appends an answer for the connection (its id in a session, its term);
+ * sends what is held once it passes CLAMD_OUT_FLUSH (clamd.c). */
 void clamd_reply(struct clamd_conn *c, const char *path, size_t pathlen, const char *msg,
 		 const char *status);
+/* 1 once an answer could not be sent (the client is gone or too slow):
+ * a command that answers as it goes (a directory walk) ends. */
+int clamd_conn_broken(const struct clamd_conn *c);
 /* The connection's peer. */
 const struct clamd_peer *clamd_conn_peer(const struct clamd_conn *c);
 

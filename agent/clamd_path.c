@@ -174,8 +174,10 @@ flush_held(struct walk *w)
 		f[i] = (struct clamd_file){.fd = w->held[i].fd,
 					   .st = &w->held[i].st,
 					   .name = w->held[i].path,
-					   .namelen = w->held[i].len};
-	if (n > 0)
+					   .namelen = w->held[i].len,
+					   .result = -1};
+	/* Nobody is left to answer: not scanned. */
+	if (n > 0 && !clamd_conn_broken(w->c))
 		clamd_scan_files(w->c, f, n, 0);
 	for (i = 0; i < n; i++) {
 		if (f[i].result < 0)
@@ -280,7 +282,7 @@ walk_dir(struct walk *w, int dfd, size_t len, unsigned depth)
 		close(dfd);
 		return;
 	}
-	while (w->stop < 2 && (e = readdir(d)) != NULL) {
+	while (w->stop < 2 && !clamd_conn_broken(w->c) && (e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
 		struct stat st;
 		int fd;

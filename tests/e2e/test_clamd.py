@@ -579,3 +579,67 @@ def test_huge_sparse_files_are_not_scanned(box):
     finally:
         os.unlink(big)
         os.unlink(within)
+
+
+SLOW_CLIENT = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+time.sleep(float(sys.argv[3]))  # reads nothing (0: gone at once)
+s.close()
+"""
+
+
+def vm_hwm(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM for %d" % pid)
+
+
+def test_walk_answers_do_not_pile_up(box):
+    """A walk that answers thousands of unreadable entries with ~4 KiB
+    names (~19 MiB of answers each) to clients that read nothing or are
+    gone: the worker holds at most a little of it (its peak RSS stays
+    within a few MiB), others are served meanwhile.  (Each walk runs
+    longer than the test: answers that pile up show at once.)"""
+    top = os.path.join(box.dir, "deep")
+    d = top
+    for i in range(14):
+        d = os.path.join(d, "%02d" % i + "d" * 248)
+        os.makedirs(d)
+    for d2, _, _ in os.walk(top):
+        os.chmod(d2, 0o755)
+    base = os.path.join(d, "f" * 240)
+    for i in range(5000):
+        os.close(os.open("%s%05d" % (base, i), os.O_CREAT | os.O_WRONLY, 0o000))
+    uid, gid = nobody()
+    pid = box.agent.worker_pid()
+    try:
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")  # the peak RSS from now on
+        before = vm_hwm(pid)
+        procs = [subprocess.Popen(
+            ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups",
+             "--no-new-privs", "--", "/usr/bin/python3", "-c", SLOW_CLIENT, box.sock,
+             "nCONTSCAN " + d, str(wait)]) for wait in (4, 4, 4, 0)]
+        try:
+            time.sleep(1)
+            t0 = time.time()
+            assert ask(box.sock, b"zPING\0") == b"PONG\0"
+            assert ask(box.sock, stream(EICAR)) == b"stream: EICAR_Test_File FOUND\0"
+            assert time.time() - t0 < 1.0
+            for p in procs:
+                assert p.wait(timeout=20) == 0
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        grew = vm_hwm(pid) - before
+        assert grew < 12 << 20, "the worker's peak RSS grew by %d bytes" % grew
+        assert ask(box.sock, b"zPING\0") == b"PONG\0"
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
