@@ -643,3 +643,57 @@ def test_walk_answers_do_not_pile_up(box):
         assert ask(box.sock, b"zPING\0") == b"PONG\0"
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+PROBE_CLIENT = r"""
+import socket, sys
+for n in range(3, 400):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(b"nSCAN /proc/self/fd/%d/%s\n" % (n, sys.argv[2].encode()))
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    sys.stdout.buffer.write(out)
+"""
+
+
+def test_proc_magic_links_are_not_followed(box):
+    """While a root client's walk holds a directory the worker opened
+    below one only root may enter, a user asks for /proc/self/fd/N/NAME
+    for every N: the worker's own magic links are not followed for it
+    (nor /proc/self/cwd, /proc/self/root), it learns nothing."""
+    closed = os.path.join(box.dir, "closed2")
+    held = os.path.join(closed, "held")
+    os.makedirs(held)
+    os.chmod(closed, 0o700)
+    name = "x" * 240
+    for i in range(1500):  # ~1500 answers of ~340 bytes: more than a socket holds
+        with open(os.path.join(held, "%s%04d" % (name, i)), "wb") as f:
+            f.write(EICAR)
+    uid, gid = nobody()
+    root = socket.socket(socket.AF_UNIX)
+    try:
+        root.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        root.connect(box.sock)
+        root.sendall(b"nCONTSCAN %s\n" % held.encode())  # read nothing: the walk waits
+        time.sleep(0.5)
+        p = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid,
+                            "--clear-groups", "--no-new-privs", "--", "/usr/bin/python3", "-c",
+                            PROBE_CLIENT, box.sock, name + "0000"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert b"FOUND" not in p.stdout and b": OK" not in p.stdout, p.stdout[:2000]
+        assert p.stdout.count(b" ERROR\n") == 397
+    finally:
+        root.close()
+    for path in ("/proc/self/cwd" + box.f("eicar.com"), "/proc/self/root" + box.f("eicar.com"),
+                 "/proc/%d/root%s" % (box.agent.worker_pid(), box.f("eicar.com"))):
+        out = ask(box.sock, b"nSCAN %s\n" % path.encode())
+        assert out.endswith(b" ERROR\n") and b"FOUND" not in out, out
+    assert ask(box.sock, b"zPING\0") == b"PONG\0"
+    shutil.rmtree(closed, ignore_errors=True)
