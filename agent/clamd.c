@@ -60,6 +60,7 @@ struct clamd_conn {
 	int timed_out; /* the client sent nothing for read_timeout_s */
 	int session;   /* inside IDSESSION */
 	int broken;    /* an answer could not be sent: the command ends, then the connection */
+	double deadline; /* CLOCK_MONOTONIC: the command (its line, its stream) ends by then */
 	unsigned id;   /* the request number (answers carry it in a session) */
 	char term;
 	struct wbuf out;
@@ -67,6 +68,22 @@ struct clamd_conn {
 	 * reads on (INSTREAM, FILDES move buf's bytes). */
 	uint8_t arg[WARD_MAX_CLAMD_COMMAND];
 };
+
+static double
+now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The current command has read_timeout_s from now. */
+static void
+deadline_start(struct clamd_conn *c)
+{
+	c->deadline = now() + (double)c->s->cfg->clamd_read_timeout_s;
+}
 
 const struct clamd_peer *
 clamd_conn_peer(const struct clamd_conn *c)
@@ -102,9 +119,17 @@ flush(struct clamd_conn *c)
 	size_t off = 0;
 	int r = 0;
 
+	double end = now() + (double)c->s->cfg->clamd_read_timeout_s;
+
 	if (c->out.err != 0)
 		r = -1;
+	/* Each send waits at most read_timeout_s (SO_SNDTIMEO); all of them
+	 * together about as long: a byte taken now and then keeps nothing. */
 	while (r == 0 && off < c->out.len) {
+		if (now() > end) {
+			r = -1;
+			break;
+		}
 		ssize_t k = send(c->fd, c->out.p + off, c->out.len - off, MSG_NOSIGNAL);
 
 		if (k < 0 && errno == EINTR)
@@ -145,9 +170,13 @@ fill(struct clamd_conn *c)
 
 	if (c->len >= CLAMD_BUF)
 		return -1;
-	do
-		pr = poll(&pfd, 1, (int)c->s->cfg->clamd_read_timeout_s * 1000);
-	while (pr < 0 && errno == EINTR);
+	/* read_timeout_s bounds the whole command line and the whole
+	 * INSTREAM, not each read: one byte a minute would keep it for ever. */
+	do {
+		double left = c->deadline - now();
+
+		pr = left <= 0 ? 0 : poll(&pfd, 1, (int)(left * 1000) + 1);
+	} while (pr < 0 && errno == EINTR);
 	if (pr == 0)
 		c->timed_out = 1;
 	if (pr <= 0)
@@ -616,6 +645,7 @@ serve(struct clamd_conn *c)
 	struct rbuf b;
 	int first = 1, r;
 
+	deadline_start(c);
 	for (;;) {
 		rbuf_init(&b, c->buf, c->len);
 		r = clamdproto_next(&b, 1, &q);
@@ -652,13 +682,65 @@ serve(struct clamd_conn *c)
 			break;
 		}
 		first = 0;
+		deadline_start(c); /* for INSTREAM's data, FILDES' byte */
 		r = command(c, &q);
 		if (c->broken || flush(c) != 0 || r != 0)
 			break;
 		c->id++;
+		deadline_start(c);
 	}
 	if (!c->broken)
 		(void)flush(c);
+}
+
+/* The connections one local user may hold: clamd.max_connections_per_user,
+ * or a quarter of max_connections (at least 1).  Root is not counted (the
+ * agent's own and the administrator's), nor TCP (no uid). */
+static unsigned
+uid_cap(const struct clamd_srv *s)
+{
+	unsigned m = s->cfg->clamd_max_connections_per_user;
+
+	if (m == 0)
+		m = s->cfg->clamd_max_connections / 4;
+	return m > 0 ? m : 1;
+}
+
+/* Counts a connection of peer's uid (s->lock held).  0, or -1 when the
+ * uid holds its share already. */
+static int
+uid_take(struct clamd_srv *s, const struct clamd_peer *peer)
+{
+	unsigned i;
+
+	if (!peer->local || peer->uid == 0)
+		return 0;
+	for (i = 0; i < s->nbyuid && s->byuid[i].uid != peer->uid; i++)
+		;
+	if (i == s->nbyuid) {
+		/* At most conns < max_connections uids are counted. */
+		s->byuid[s->nbyuid++] = (struct clamd_uidcount){.uid = peer->uid, .n = 0};
+	}
+	if (s->byuid[i].n >= uid_cap(s))
+		return -1;
+	s->byuid[i].n++;
+	return 0;
+}
+
+/* Uncounts a connection uid_take counted (s->lock held). */
+static void
+uid_give(struct clamd_srv *s, const struct clamd_peer *peer)
+{
+	unsigned i;
+
+	if (!peer->local || peer->uid == 0)
+		return;
+	for (i = 0; i < s->nbyuid && s->byuid[i].uid != peer->uid; i++)
+		;
+	if (i == s->nbyuid)
+		return;
+	if (--s->byuid[i].n == 0)
+		s->byuid[i] = s->byuid[--s->nbyuid];
 }
 
 static void *
@@ -666,6 +748,7 @@ conn_thread(void *arg)
 {
 	struct clamd_conn *c = arg;
 	struct clamd_srv *s = c->s;
+	struct clamd_peer peer = c->peer;
 
 	serve(c);
 	if (c->passed >= 0)
@@ -676,6 +759,7 @@ conn_thread(void *arg)
 	ward_free(c);
 	pthread_mutex_lock(&s->lock);
 	s->conns--;
+	uid_give(s, &peer);
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
@@ -689,7 +773,7 @@ clamd_conn_start(struct clamd_srv *s, int fd, const struct clamd_peer *peer)
 	int r = -1;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->conns >= s->cfg->clamd_max_connections) {
+	if (s->conns >= s->cfg->clamd_max_connections || uid_take(s, peer) != 0) {
 		pthread_mutex_unlock(&s->lock);
 		goto out;
 	}
@@ -722,6 +806,7 @@ clamd_conn_start(struct clamd_srv *s, int fd, const struct clamd_peer *peer)
 	if (r != 0) {
 		pthread_mutex_lock(&s->lock);
 		s->conns--;
+		uid_give(s, peer);
 		pthread_mutex_unlock(&s->lock);
 	}
 out:

@@ -20,6 +20,7 @@
 /* Whose files a connection's path commands may open. */
 struct clamd_peer {
 	int paths_ok; /* 0: path commands are refused (TCP without tcp_path_user) */
+	int local;    /* uid is the connecting process's (SO_PEERCRED) */
 	uid_t uid;
 	gid_t gid;
 	gid_t groups[CLAMD_MAX_GROUPS];
@@ -32,6 +33,13 @@ struct clamd_srv {
 	pthread_mutex_t lock;
 	pthread_cond_t slot; /* a scan slot freed */
 	unsigned conns, scans;
+	/* Connections by local uid (clamd.max_connections_per_user), in the
+	 * first nbyuid of max_connections entries. */
+	struct clamd_uidcount {
+		uid_t uid;
+		unsigned n;
+	} *byuid;
+	unsigned nbyuid;
 	struct clamd_peer tcp_peer; /* whose files TCP path commands open */
 	uint64_t nconns, ncommands, nfound;
 	char sock_path[CONFIG_MAX_PATH + 32];

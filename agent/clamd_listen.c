@@ -41,6 +41,7 @@ unix_peer(int fd, struct clamd_peer *p)
 		return;
 	p->uid = cr.uid;
 	p->gid = cr.gid;
+	p->local = 1;
 	/* More groups than CLAMD_MAX_GROUPS (ERANGE): no path commands.  Fewer
 	 * groups would not always mean less access (a mode such as 0604
 	 * denies the group what it gives others). */
@@ -257,7 +258,8 @@ clamd_start(const struct agent_config *c)
 	s->cfg = c;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->slot, NULL);
-	if (clamd_path_init() != 0 || tcp_user(s) != 0)
+	s->byuid = ward_malloc(c->clamd_max_connections * sizeof(*s->byuid));
+	if (s->byuid == NULL || clamd_path_init() != 0 || tcp_user(s) != 0)
 		goto out;
 	if ((ufd = listen_unix(s)) < 0)
 		goto out;
@@ -280,8 +282,10 @@ out:
 		close(ufd);
 	if (tfd >= 0)
 		close(tfd);
-	if (s != NULL && sock_to_remove[0] == '\0')
+	if (s != NULL && sock_to_remove[0] == '\0') {
+		ward_free(s->byuid);
 		ward_free(s);
+	}
 	return r;
 }
 

@@ -108,6 +108,7 @@ static const struct conf_key keys[] = {
     SCALAR("clamd.max_threads", CONF_UINT, clamd_max_threads, 1, 1024),
     SCALAR("clamd.read_timeout_s", CONF_UINT, clamd_read_timeout_s, 1, 3600),
     SCALAR("clamd.max_filesize", CONF_SIZE, clamd_max_filesize, 1, (1ull << 40)),
+    SCALAR("clamd.max_connections_per_user", CONF_UINT, clamd_max_connections_per_user, 0, 4096),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -31,6 +31,7 @@ from userlib import nobody
 READ_TIMEOUT_S = 2
 STREAM_MAX = 1 << 20
 MAX_FILESIZE = 4 << 20
+PER_USER = 6
 
 
 def chunk(b):
@@ -124,6 +125,7 @@ def box():
         "  read_timeout_s: %d" % READ_TIMEOUT_S,
         "  stream_max_length: %d" % STREAM_MAX,
         "  max_filesize: %d" % MAX_FILESIZE,
+        "  max_connections_per_user: %d" % PER_USER,
     ])
     a.start()
     a.wait_for(lambda st: st.get("mode") == "protecting", what="content active")
@@ -697,3 +699,84 @@ def test_proc_magic_links_are_not_followed(box):
         assert out.endswith(b" ERROR\n") and b"FOUND" not in out, out
     assert ask(box.sock, b"zPING\0") == b"PONG\0"
     shutil.rmtree(closed, ignore_errors=True)
+
+
+HOG_CLIENT = r"""
+import socket, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+held = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    held.append(s)
+time.sleep(0.3)
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+s.settimeout(3)
+try:
+    s.sendall(b"nPING\n")
+    got = s.recv(100)
+except (ConnectionResetError, BrokenPipeError):
+    got = b""
+sys.stdout.buffer.write(b"extra:" + got + b"|")
+sys.stdout.flush()
+sys.stdin.read()  # held until the test says
+"""
+
+
+def as_user(uid, code, *args, **kw):
+    return subprocess.Popen(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups",
+                             "--no-new-privs", "--", "/usr/bin/python3", "-c", code, *args],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, **kw)
+
+
+def test_per_user_connections_and_command_deadline(box):
+    """One user holds clamd.max_connections_per_user connections: its next
+    is closed unanswered, another user is still answered.  A command line
+    or an INSTREAM trickled a byte at a time ends after read_timeout_s in
+    all, not only after read_timeout_s of silence."""
+    uid, _ = nobody()
+    hog = as_user(uid, HOG_CLIENT, box.sock, str(PER_USER))
+    try:
+        got = b""
+        while not got.endswith(b"|"):
+            b = hog.stdout.read(1)
+            assert b, "the client ended"
+            got += b
+        assert got == b"extra:|", got
+        other = as_user(4242, CLIENT, box.sock, "nPING")
+        out, _ = other.communicate(timeout=10)
+        assert out == b"PONG\n"
+        assert ask(box.sock, b"zPING\0") == b"PONG\0"  # root is not counted
+    finally:
+        hog.stdin.close()
+        hog.wait(timeout=10)
+    # Trickled: a byte every 0.4 s never lets a read time out.
+    for head, body, answer in ((b"", b"nSCAN /" + b"a" * 40 + b"\n", b"COMMAND READ TIMED OUT\n"),
+                               (b"zINSTREAM\0" + struct.pack(">I", 1000), b"x" * 40, b"")):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(box.sock)
+        t0 = time.time()
+        s.sendall(head)
+        closed = False
+        for c in body:
+            try:
+                s.sendall(bytes([c]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            s.setblocking(False)
+            try:
+                got = s.recv(100)
+            except BlockingIOError:
+                got = None
+            s.setblocking(True)
+            if got is not None:
+                closed = True
+                assert got == answer, got
+                break
+            time.sleep(0.4)
+        took = time.time() - t0
+        s.close()
+        assert closed and took < READ_TIMEOUT_S + 1.5, (head, took)
+    assert ask(box.sock, b"zPING\0") == b"PONG\0"
