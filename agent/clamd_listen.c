@@ -13,6 +13,7 @@
 #include "util/alloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -122,6 +123,20 @@ listen_unix(struct clamd_srv *s)
 					   strerror(errno));
 				return -1;
 			}
+		} else if (slash == dir) {
+			dir[1] = '\0';
+		}
+		/* The socket is made, replaced and given its owner by name, as
+		 * root: only in a directory nobody else may write (sticky or
+		 * not: a sticky one still lets anyone put a name there first). */
+		if (slash != NULL &&
+		    (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		     (st.st_uid != 0 && st.st_uid != geteuid()) ||
+		     (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)) {
+			worker_log("clamd socket: %s is not a directory only root may write to: "
+				   "not served there",
+				   dir);
+			return -1;
 		}
 	}
 	if (cfg->clamd_socket_owner[0] != '\0') {
@@ -156,11 +171,15 @@ listen_unix(struct clamd_srv *s)
 	 * is an error, never removed. */
 	if (lstat(s->sock_path, &st) == 0 && S_ISSOCK(st.st_mode))
 		(void)unlink(s->sock_path);
-	old = umask(0177);
+	/* The mode comes from the umask at bind, and the owner is set on the
+	 * name without following a link: no chmod/chown by path after it. */
+	old = umask((mode_t)(~mode & 0777));
 	b = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (b != 0 || chown(s->sock_path, uid, gid) != 0 ||
-	    chmod(s->sock_path, (mode_t)mode) != 0 || listen(fd, 128) != 0) {
+	if (b != 0 ||
+	    ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	     fchownat(AT_FDCWD, s->sock_path, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) ||
+	    listen(fd, 128) != 0) {
 		worker_log("clamd socket: cannot listen on %s: %s", s->sock_path, strerror(errno));
 		close(fd);
 		return -1;

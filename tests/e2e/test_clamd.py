@@ -780,3 +780,29 @@ def test_per_user_connections_and_command_deadline(box):
         s.close()
         assert closed and took < READ_TIMEOUT_S + 1.5, (head, took)
     assert ask(box.sock, b"zPING\0") == b"PONG\0"
+
+
+def test_socket_directory_others_may_write_is_refused(box):
+    """The socket is made and given its owner by name as root: in a
+    directory another user may write (here 1777, as /tmp) it could be
+    swapped for a link to /etc/shadow between bind and chown, so the
+    agent does not serve there (and says why); it runs on without it."""
+    ward = Ward(ward_path())
+    d = os.path.join(box.dir, "agent3")
+    os.makedirs(d)
+    open_dir = os.path.join(box.dir, "open")
+    os.makedirs(open_dir)
+    os.chmod(open_dir, 0o1777)
+    sock = os.path.join(open_dir, "clamd.sock")
+    a = Agent(ward, d, [os.path.join(box.dir, "keys", "release.pub")], extra=[
+        "clamd:", "  enabled: yes", "  socket: %s" % sock])
+    a.start()
+    try:
+        end = time.time() + 10
+        while "is not a directory only root may write to" not in a.read_log():
+            assert time.time() < end, a.read_log()
+            time.sleep(0.1)
+        assert not os.path.lexists(sock)
+        assert a.status()["pid"] > 0
+    finally:
+        a.stop()
