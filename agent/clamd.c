@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -97,8 +98,24 @@ void
 clamd_reply(struct clamd_conn *c, const char *path, size_t pathlen, const char *msg,
 	    const char *status)
 {
+	char safe[PATH_MAX + 1];
+
 	if (c->broken)
 		return;
+	/* A name holding a newline (a directory entry's: anyone's to choose)
+	 * would forge answer lines where answers end in one: it is answered
+	 * with '?' for each newline, as an error, whatever its verdict (clamd
+	 * writes it raw). */
+	if (c->term == '\n' && path != NULL && pathlen <= PATH_MAX &&
+	    memchr(path, '\n', pathlen) != NULL) {
+		size_t i;
+
+		for (i = 0; i < pathlen; i++)
+			safe[i] = path[i] == '\n' ? '?' : path[i];
+		path = safe;
+		msg = "Not supported file name";
+		status = "ERROR";
+	}
 	clamdproto_answer(&c->out, c->session ? c->id : 0, (const uint8_t *)path, pathlen, msg,
 			  status, c->term);
 	if (c->out.len > CLAMD_OUT_FLUSH && flush(c) != 0)

@@ -806,3 +806,25 @@ def test_socket_directory_others_may_write_is_refused(box):
         assert a.status()["pid"] > 0
     finally:
         a.stop()
+
+
+def test_newline_in_a_name_forges_no_answer(box):
+    """A file named "x: OK\\nforged: Eicar FOUND" (EICAR inside): in answers
+    that end in a newline it is one ERROR line with '?' for the newline,
+    never a line of its own; z answers name it raw."""
+    d = os.path.join(box.dir, "nl")
+    os.makedirs(d)
+    bad = os.path.join(d, "x: OK\nforged: Eicar FOUND")
+    with open(bad, "wb") as f:
+        f.write(EICAR)
+    try:
+        for cmd in (b"nCONTSCAN %s\n", b"CONTSCAN %s\n", b"nSCAN %s\n"):
+            out = ask(box.sock, cmd % d.encode())
+            lines = out.split(b"\n")
+            assert lines[0] == b"%s/x: OK?forged: Eicar FOUND: Not supported file name ERROR" % \
+                d.encode(), out
+            assert not any(l.startswith(b"forged") for l in lines), out
+        assert ask(box.sock, b"zCONTSCAN %s\0" % d.encode()) == \
+            b"%s: EICAR_Test_File FOUND\0" % bad.encode()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
