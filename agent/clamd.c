@@ -60,9 +60,10 @@ struct clamd_conn {
 	int passed;    /* a descriptor that came with the bytes, or -1 */
 	int timed_out; /* the client sent nothing for read_timeout_s */
 	int session;   /* inside IDSESSION */
-	int broken;    /* an answer could not be sent: the command ends, then the connection */
-	double deadline; /* CLOCK_MONOTONIC: the command (its line, its stream) ends by then */
-	unsigned id;   /* the request number (answers carry it in a session) */
+	int broken;    /* an answer could not be sent: the command ends */
+	/* CLOCK_MONOTONIC: the command (its line, its stream) ends by then. */
+	double deadline;
+	unsigned id; /* the request number (answers carry it in a session) */
 	char term;
 	struct wbuf out;
 	/* The command's argument, copied out of buf before the command

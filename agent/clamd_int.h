@@ -27,6 +27,12 @@ struct clamd_peer {
 	unsigned ngroups;
 };
 
+/* Connections one local uid holds. */
+struct clamd_uidcount {
+	uid_t uid;
+	unsigned n;
+};
+
 /* The listeners' shared state (clamd_listen.c starts it). */
 struct clamd_srv {
 	const struct agent_config *cfg;
@@ -35,10 +41,7 @@ struct clamd_srv {
 	unsigned conns, scans;
 	/* Connections by local uid (clamd.max_connections_per_user), in the
 	 * first nbyuid of max_connections entries. */
-	struct clamd_uidcount {
-		uid_t uid;
-		unsigned n;
-	} *byuid;
+	struct clamd_uidcount *byuid;
 	unsigned nbyuid;
 	struct clamd_peer tcp_peer; /* whose files TCP path commands open */
 	uint64_t nconns, ncommands, nfound;

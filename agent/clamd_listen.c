@@ -129,10 +129,9 @@ listen_unix(struct clamd_srv *s)
 		/* The socket is made, replaced and given its owner by name, as
 		 * root: only in a directory nobody else may write (sticky or
 		 * not: a sticky one still lets anyone put a name there first). */
-		if (slash != NULL &&
-		    (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-		     (st.st_uid != 0 && st.st_uid != geteuid()) ||
-		     (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)) {
+		if (slash != NULL && (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+				      (st.st_uid != 0 && st.st_uid != geteuid()) ||
+				      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)) {
 			worker_log("clamd socket: %s is not a directory only root may write to: "
 				   "not served there",
 				   dir);
