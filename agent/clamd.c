@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -44,6 +45,11 @@
 /* Descriptors one message may carry (FILDES takes one; the others are
  * closed). */
 #define CLAMD_MAX_PASSED 4
+/* Answers held for a client before they are sent while its command goes
+ * on: a directory walk answers every entry it cannot open, and a tree of
+ * 100 000 such entries with 4 KiB names would otherwise pile up in the
+ * worker's memory until the walk ends. */
+#define CLAMD_OUT_FLUSH (64u * 1024)
 
 struct clamd_conn {
 	struct clamd_srv *s;
@@ -54,7 +60,10 @@ struct clamd_conn {
 	int passed;    /* a descriptor that came with the bytes, or -1 */
 	int timed_out; /* the client sent nothing for read_timeout_s */
 	int session;   /* inside IDSESSION */
-	unsigned id;   /* the request number (answers carry it in a session) */
+	int broken;    /* an answer could not be sent: the command ends */
+	/* CLOCK_MONOTONIC: the command (its line, its stream) ends by then. */
+	double deadline;
+	unsigned id; /* the request number (answers carry it in a session) */
 	char term;
 	struct wbuf out;
 	/* The command's argument, copied out of buf before the command
@@ -62,18 +71,62 @@ struct clamd_conn {
 	uint8_t arg[WARD_MAX_CLAMD_COMMAND];
 };
 
+static double
+now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The current command has read_timeout_s from now. */
+static void
+deadline_start(struct clamd_conn *c)
+{
+	c->deadline = now() + (double)c->s->cfg->clamd_read_timeout_s;
+}
+
 const struct clamd_peer *
 clamd_conn_peer(const struct clamd_conn *c)
 {
 	return &c->peer;
 }
 
+static int flush(struct clamd_conn *c);
+
 void
 clamd_reply(struct clamd_conn *c, const char *path, size_t pathlen, const char *msg,
 	    const char *status)
 {
+	char safe[PATH_MAX + 1];
+
+	if (c->broken)
+		return;
+	/* A name holding a newline (a directory entry's: anyone's to choose)
+	 * would forge answer lines where answers end in one: it is answered
+	 * with '?' for each newline, as an error, whatever its verdict (clamd
+	 * writes it raw). */
+	if (c->term == '\n' && path != NULL && pathlen <= PATH_MAX &&
+	    memchr(path, '\n', pathlen) != NULL) {
+		size_t i;
+
+		for (i = 0; i < pathlen; i++)
+			safe[i] = path[i] == '\n' ? '?' : path[i];
+		path = safe;
+		msg = "Not supported file name";
+		status = "ERROR";
+	}
 	clamdproto_answer(&c->out, c->session ? c->id : 0, (const uint8_t *)path, pathlen, msg,
 			  status, c->term);
+	if (c->out.len > CLAMD_OUT_FLUSH && flush(c) != 0)
+		c->broken = 1;
+}
+
+int
+clamd_conn_broken(const struct clamd_conn *c)
+{
+	return c->broken;
 }
 
 /* Sends what is waiting in c->out.  0, or -1 (the client is gone or too
@@ -84,9 +137,17 @@ flush(struct clamd_conn *c)
 	size_t off = 0;
 	int r = 0;
 
+	double end = now() + (double)c->s->cfg->clamd_read_timeout_s;
+
 	if (c->out.err != 0)
 		r = -1;
+	/* Each send waits at most read_timeout_s (SO_SNDTIMEO); all of them
+	 * together about as long: a byte taken now and then keeps nothing. */
 	while (r == 0 && off < c->out.len) {
+		if (now() > end) {
+			r = -1;
+			break;
+		}
 		ssize_t k = send(c->fd, c->out.p + off, c->out.len - off, MSG_NOSIGNAL);
 
 		if (k < 0 && errno == EINTR)
@@ -127,9 +188,13 @@ fill(struct clamd_conn *c)
 
 	if (c->len >= CLAMD_BUF)
 		return -1;
-	do
-		pr = poll(&pfd, 1, (int)c->s->cfg->clamd_read_timeout_s * 1000);
-	while (pr < 0 && errno == EINTR);
+	/* read_timeout_s bounds the whole command line and the whole
+	 * INSTREAM, not each read: one byte a minute would keep it for ever. */
+	do {
+		double left = c->deadline - now();
+
+		pr = left <= 0 ? 0 : poll(&pfd, 1, (int)(left * 1000) + 1);
+	} while (pr < 0 && errno == EINTR);
 	if (pr == 0)
 		c->timed_out = 1;
 	if (pr <= 0)
@@ -255,7 +320,7 @@ clamd_scan_files(struct clamd_conn *c, struct clamd_file *f, unsigned n, int all
 	struct scanpool_file pf[SCANPOOL_BATCH];
 	struct active *a = worker_content_get();
 	struct exceptions_applied *ap = ward_malloc(sizeof(*ap));
-	unsigned i, found = 0;
+	unsigned i, m = 0, found = 0, idx[SCANPOOL_BATCH];
 
 	for (i = 0; i < n; i++)
 		f[i].result = -1;
@@ -266,20 +331,32 @@ clamd_scan_files(struct clamd_conn *c, struct clamd_file *f, unsigned n, int all
 				    "ERROR");
 		goto out;
 	}
+	/* A file over clamd.max_filesize is not sent to a scanner and is
+	 * answered OK, as clamd answers one over MaxFileSize without
+	 * AlertExceedsMax: a client names the size (a sparse file, a memfd
+	 * ftruncate'd to 2^56 bytes costs it nothing), and a scanner reading
+	 * holes for hours would be one fewer for on-access, then a "crash". */
 	for (i = 0; i < n; i++) {
 		const char *xpath = f[i].name[0] == '/' ? f[i].name : NULL;
 
-		pf[i] =
+		if ((uint64_t)f[i].st->st_size > c->s->cfg->clamd_max_filesize) {
+			f[i].result = 0;
+			continue;
+		}
+		idx[m] = i;
+		pf[m++] =
 		    (struct scanpool_file){.fd = f[i].fd, .st = f[i].st, .path = xpath, .v = &v[i]};
 	}
+	if (m == 0)
+		goto out;
 	slot_take(c->s);
-	if (n == 1)
+	if (m == 1)
 		pf[0].result = scanpool_scan(a, pf[0].fd, pf[0].st, pf[0].path, pf[0].v);
 	else
-		scanpool_scan_batch(a, pf, n);
-	for (i = 0; i < n; i++) {
-		f[i].result = answer(c, a, ap, pf[i].result, &v[i], &f[i], all);
-		found += f[i].result > 0;
+		scanpool_scan_batch(a, pf, m);
+	for (i = 0; i < m; i++) {
+		f[idx[i]].result = answer(c, a, ap, pf[i].result, &v[idx[i]], &f[idx[i]], all);
+		found += f[idx[i]].result > 0;
 	}
 	slot_give(c->s, (int)found);
 out:
@@ -586,6 +663,7 @@ serve(struct clamd_conn *c)
 	struct rbuf b;
 	int first = 1, r;
 
+	deadline_start(c);
 	for (;;) {
 		rbuf_init(&b, c->buf, c->len);
 		r = clamdproto_next(&b, 1, &q);
@@ -622,12 +700,65 @@ serve(struct clamd_conn *c)
 			break;
 		}
 		first = 0;
+		deadline_start(c); /* for INSTREAM's data, FILDES' byte */
 		r = command(c, &q);
-		if (flush(c) != 0 || r != 0)
+		if (c->broken || flush(c) != 0 || r != 0)
 			break;
 		c->id++;
+		deadline_start(c);
 	}
-	(void)flush(c);
+	if (!c->broken)
+		(void)flush(c);
+}
+
+/* The connections one local user may hold: clamd.max_connections_per_user,
+ * or a quarter of max_connections (at least 1).  Root is not counted (the
+ * agent's own and the administrator's), nor TCP (no uid). */
+static unsigned
+uid_cap(const struct clamd_srv *s)
+{
+	unsigned m = s->cfg->clamd_max_connections_per_user;
+
+	if (m == 0)
+		m = s->cfg->clamd_max_connections / 4;
+	return m > 0 ? m : 1;
+}
+
+/* Counts a connection of peer's uid (s->lock held).  0, or -1 when the
+ * uid holds its share already. */
+static int
+uid_take(struct clamd_srv *s, const struct clamd_peer *peer)
+{
+	unsigned i;
+
+	if (!peer->local || peer->uid == 0)
+		return 0;
+	for (i = 0; i < s->nbyuid && s->byuid[i].uid != peer->uid; i++)
+		;
+	if (i == s->nbyuid) {
+		/* At most conns < max_connections uids are counted. */
+		s->byuid[s->nbyuid++] = (struct clamd_uidcount){.uid = peer->uid, .n = 0};
+	}
+	if (s->byuid[i].n >= uid_cap(s))
+		return -1;
+	s->byuid[i].n++;
+	return 0;
+}
+
+/* Uncounts a connection uid_take counted (s->lock held). */
+static void
+uid_give(struct clamd_srv *s, const struct clamd_peer *peer)
+{
+	unsigned i;
+
+	if (!peer->local || peer->uid == 0)
+		return;
+	for (i = 0; i < s->nbyuid && s->byuid[i].uid != peer->uid; i++)
+		;
+	if (i == s->nbyuid)
+		return;
+	if (--s->byuid[i].n == 0)
+		s->byuid[i] = s->byuid[--s->nbyuid];
 }
 
 static void *
@@ -635,6 +766,7 @@ conn_thread(void *arg)
 {
 	struct clamd_conn *c = arg;
 	struct clamd_srv *s = c->s;
+	struct clamd_peer peer = c->peer;
 
 	serve(c);
 	if (c->passed >= 0)
@@ -645,6 +777,7 @@ conn_thread(void *arg)
 	ward_free(c);
 	pthread_mutex_lock(&s->lock);
 	s->conns--;
+	uid_give(s, &peer);
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
@@ -658,7 +791,7 @@ clamd_conn_start(struct clamd_srv *s, int fd, const struct clamd_peer *peer)
 	int r = -1;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->conns >= s->cfg->clamd_max_connections) {
+	if (s->conns >= s->cfg->clamd_max_connections || uid_take(s, peer) != 0) {
 		pthread_mutex_unlock(&s->lock);
 		goto out;
 	}
@@ -691,6 +824,7 @@ clamd_conn_start(struct clamd_srv *s, int fd, const struct clamd_peer *peer)
 	if (r != 0) {
 		pthread_mutex_lock(&s->lock);
 		s->conns--;
+		uid_give(s, peer);
 		pthread_mutex_unlock(&s->lock);
 	}
 out:

@@ -20,10 +20,17 @@
 /* Whose files a connection's path commands may open. */
 struct clamd_peer {
 	int paths_ok; /* 0: path commands are refused (TCP without tcp_path_user) */
+	int local;    /* uid is the connecting process's (SO_PEERCRED) */
 	uid_t uid;
 	gid_t gid;
 	gid_t groups[CLAMD_MAX_GROUPS];
 	unsigned ngroups;
+};
+
+/* Connections one local uid holds. */
+struct clamd_uidcount {
+	uid_t uid;
+	unsigned n;
 };
 
 /* The listeners' shared state (clamd_listen.c starts it). */
@@ -32,6 +39,10 @@ struct clamd_srv {
 	pthread_mutex_t lock;
 	pthread_cond_t slot; /* a scan slot freed */
 	unsigned conns, scans;
+	/* Connections by local uid (clamd.max_connections_per_user), in the
+	 * first nbyuid of max_connections entries. */
+	struct clamd_uidcount *byuid;
+	unsigned nbyuid;
 	struct clamd_peer tcp_peer; /* whose files TCP path commands open */
 	uint64_t nconns, ncommands, nfound;
 	char sock_path[CONFIG_MAX_PATH + 32];
@@ -79,9 +90,13 @@ void clamd_scan_files(struct clamd_conn *c, struct clamd_file *f, unsigned n, in
  * 0 if it may be.  In clamd.c. */
 int clamd_fs_refused(int fd);
 #define CLAMD_FS_REFUSED "Not scanned on this file system"
-/* Appends an answer for the connection (its id in a session, its term). */
+/* Appends an answer for the connection (its id in a session, its term);
+ * sends what is held once it passes CLAMD_OUT_FLUSH (clamd.c). */
 void clamd_reply(struct clamd_conn *c, const char *path, size_t pathlen, const char *msg,
 		 const char *status);
+/* 1 once an answer could not be sent (the client is gone or too slow):
+ * a command that answers as it goes (a directory walk) ends. */
+int clamd_conn_broken(const struct clamd_conn *c);
 /* The connection's peer. */
 const struct clamd_peer *clamd_conn_peer(const struct clamd_conn *c);
 

@@ -13,6 +13,7 @@
 #include "util/alloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -41,6 +42,7 @@ unix_peer(int fd, struct clamd_peer *p)
 		return;
 	p->uid = cr.uid;
 	p->gid = cr.gid;
+	p->local = 1;
 	/* More groups than CLAMD_MAX_GROUPS (ERANGE): no path commands.  Fewer
 	 * groups would not always mean less access (a mode such as 0604
 	 * denies the group what it gives others). */
@@ -121,6 +123,19 @@ listen_unix(struct clamd_srv *s)
 					   strerror(errno));
 				return -1;
 			}
+		} else if (slash == dir) {
+			dir[1] = '\0';
+		}
+		/* The socket is made, replaced and given its owner by name, as
+		 * root: only in a directory nobody else may write (sticky or
+		 * not: a sticky one still lets anyone put a name there first). */
+		if (slash != NULL && (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+				      (st.st_uid != 0 && st.st_uid != geteuid()) ||
+				      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)) {
+			worker_log("clamd socket: %s is not a directory only root may write to: "
+				   "not served there",
+				   dir);
+			return -1;
 		}
 	}
 	if (cfg->clamd_socket_owner[0] != '\0') {
@@ -155,11 +170,15 @@ listen_unix(struct clamd_srv *s)
 	 * is an error, never removed. */
 	if (lstat(s->sock_path, &st) == 0 && S_ISSOCK(st.st_mode))
 		(void)unlink(s->sock_path);
-	old = umask(0177);
+	/* The mode comes from the umask at bind, and the owner is set on the
+	 * name without following a link: no chmod/chown by path after it. */
+	old = umask((mode_t)(~mode & 0777));
 	b = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (b != 0 || chown(s->sock_path, uid, gid) != 0 ||
-	    chmod(s->sock_path, (mode_t)mode) != 0 || listen(fd, 128) != 0) {
+	if (b != 0 ||
+	    ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	     fchownat(AT_FDCWD, s->sock_path, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) ||
+	    listen(fd, 128) != 0) {
 		worker_log("clamd socket: cannot listen on %s: %s", s->sock_path, strerror(errno));
 		close(fd);
 		return -1;
@@ -257,7 +276,8 @@ clamd_start(const struct agent_config *c)
 	s->cfg = c;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->slot, NULL);
-	if (clamd_path_init() != 0 || tcp_user(s) != 0)
+	s->byuid = ward_malloc(c->clamd_max_connections * sizeof(*s->byuid));
+	if (s->byuid == NULL || clamd_path_init() != 0 || tcp_user(s) != 0)
 		goto out;
 	if ((ufd = listen_unix(s)) < 0)
 		goto out;
@@ -280,8 +300,10 @@ out:
 		close(ufd);
 	if (tfd >= 0)
 		close(tfd);
-	if (s != NULL && sock_to_remove[0] == '\0')
+	if (s != NULL && sock_to_remove[0] == '\0') {
+		ward_free(s->byuid);
 		ward_free(s);
+	}
 	return r;
 }
 

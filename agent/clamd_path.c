@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/fsuid.h>
@@ -99,6 +100,36 @@ open_as(const struct clamd_peer *p, int dirfd, const char *name, int flags)
 }
 
 /*
+ * Looks name up in dirfd as the peer (O_PATH, the last component not
+ * followed) without following any magic link on the way: procfs lets a
+ * process's own threads through /proc/self/fd/N, /proc/self/cwd and
+ * /proc/self/root whatever their fsuid, so a client could reach, by
+ * another client's directory the worker holds open, files below
+ * directories it may not enter.  Needs openat2 (Linux 5.6): without it
+ * the path is refused (EOPNOTSUPP), not opened the old way.
+ */
+static int
+lookup_as(const struct clamd_peer *p, int dirfd, const char *name)
+{
+	struct open_how how;
+	int fd, e;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = RESOLVE_NO_MAGICLINKS;
+	if (creds_enter(p) != 0) {
+		creds_leave();
+		errno = EPERM;
+		return -1;
+	}
+	fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	e = errno == ENOSYS ? EOPNOTSUPP : errno;
+	creds_leave();
+	errno = e;
+	return fd;
+}
+
+/*
  * Opens name in dirfd for reading as the peer, only if it is a regular
  * file or a directory: first O_PATH (no device's open routine runs: a
  * walk through /dev must not arm a watchdog or rewind a tape), then, by
@@ -111,7 +142,7 @@ open_entry(const struct clamd_peer *p, int dirfd, const char *name, int *fd, str
 {
 	char self[64];
 	struct stat again;
-	int pfd = open_as(p, dirfd, name, O_PATH | O_NOFOLLOW), e = 0;
+	int pfd = lookup_as(p, dirfd, name), e = 0;
 
 	*fd = -1;
 	memset(st, 0, sizeof(*st));
@@ -174,8 +205,10 @@ flush_held(struct walk *w)
 		f[i] = (struct clamd_file){.fd = w->held[i].fd,
 					   .st = &w->held[i].st,
 					   .name = w->held[i].path,
-					   .namelen = w->held[i].len};
-	if (n > 0)
+					   .namelen = w->held[i].len,
+					   .result = -1};
+	/* Nobody is left to answer: not scanned. */
+	if (n > 0 && !clamd_conn_broken(w->c))
 		clamd_scan_files(w->c, f, n, 0);
 	for (i = 0; i < n; i++) {
 		if (f[i].result < 0)
@@ -280,7 +313,7 @@ walk_dir(struct walk *w, int dfd, size_t len, unsigned depth)
 		close(dfd);
 		return;
 	}
-	while (w->stop < 2 && (e = readdir(d)) != NULL) {
+	while (w->stop < 2 && !clamd_conn_broken(w->c) && (e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
 		struct stat st;
 		int fd;

@@ -107,6 +107,8 @@ static const struct conf_key keys[] = {
     SCALAR("clamd.max_connections", CONF_UINT, clamd_max_connections, 1, 4096),
     SCALAR("clamd.max_threads", CONF_UINT, clamd_max_threads, 1, 1024),
     SCALAR("clamd.read_timeout_s", CONF_UINT, clamd_read_timeout_s, 1, 3600),
+    SCALAR("clamd.max_filesize", CONF_SIZE, clamd_max_filesize, 1, (1ull << 40)),
+    SCALAR("clamd.max_connections_per_user", CONF_UINT, clamd_max_connections_per_user, 0, 4096),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -330,6 +332,7 @@ config_defaults(struct agent_config *c)
 	c->clamd_max_connections = 128;
 	c->clamd_max_threads = 16;
 	c->clamd_read_timeout_s = 120;
+	c->clamd_max_filesize = 100ull << 20; /* clamd's MaxFileSize default */
 }
 
 /* Each of exceptions: its text form, and no two the same. */

@@ -107,6 +107,8 @@ struct agent_config {
 	unsigned clamd_max_connections;
 	unsigned clamd_max_threads;
 	unsigned clamd_read_timeout_s;
+	uint64_t clamd_max_filesize;
+	unsigned clamd_max_connections_per_user;
 };
 
 /*

@@ -32,6 +32,8 @@
  * that a scanner that takes longer is stuck (and its file poison). */
 #define SCAN_TIME_BASE_S 30.0
 #define SCAN_BYTES_PER_S (16.0 * 1024 * 1024)
+/* The longest bound of one file: a day (well within uint32_t ms). */
+#define SCAN_TIME_MAX_S (24.0 * 3600)
 /* A scanner restarting after a death: 0.1 s, doubling, at most 5 s. */
 #define BACKOFF_MIN_S 0.1
 #define BACKOFF_MAX_S 5.0
@@ -381,7 +383,12 @@ warm(struct proc *p, struct active *a)
 static double
 scan_bound(const struct stat *st)
 {
-	return SCAN_TIME_BASE_S + (double)st->st_size / SCAN_BYTES_PER_S;
+	double b = SCAN_TIME_BASE_S + (double)st->st_size / SCAN_BYTES_PER_S;
+
+	/* The size is the file owner's to choose (a sparse file of 2^56
+	 * bytes costs nothing): past SCAN_TIME_MAX_S the bound would not fit
+	 * the request's uint32_t milliseconds (and wrap to seconds). */
+	return b < SCAN_TIME_MAX_S ? b : SCAN_TIME_MAX_S;
 }
 
 /* The time bound of the n files f[idx[0..n)] scanned one after another. */

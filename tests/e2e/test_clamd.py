@@ -30,6 +30,8 @@ from userlib import nobody
 
 READ_TIMEOUT_S = 2
 STREAM_MAX = 1 << 20
+MAX_FILESIZE = 4 << 20
+PER_USER = 6
 
 
 def chunk(b):
@@ -122,6 +124,8 @@ def box():
         "  tcp_port: %d" % tcp,
         "  read_timeout_s: %d" % READ_TIMEOUT_S,
         "  stream_max_length: %d" % STREAM_MAX,
+        "  max_filesize: %d" % MAX_FILESIZE,
+        "  max_connections_per_user: %d" % PER_USER,
     ])
     a.start()
     a.wait_for(lambda st: st.get("mode") == "protecting", what="content active")
@@ -536,3 +540,291 @@ def test_tcp_path_user_and_connection_bound(box):
             time.sleep(0.05)
     finally:
         a.stop()
+
+
+def test_huge_sparse_files_are_not_scanned(box):
+    """A size the client chooses for free (a memfd ftruncate'd to 2^56
+    bytes, a sparse file) is answered at once as clamd answers a file over
+    MaxFileSize (OK), no scanner reads it for hours or dies on it, and
+    the agent goes on serving; a file within the limit is still scanned."""
+    st = box.agent.status()["scanners"]
+    crashes, scans = st["crashes"], st["scans"]
+    s = box.sock
+    big = box.f("huge.bin")
+    with open(big, "wb") as f:
+        f.write(EICAR)
+        f.truncate(1 << 43)  # 8 TiB of holes (ext4 allows 16 TiB)
+    within = box.f("within.bin")
+    with open(within, "wb") as f:
+        f.write(EICAR)
+        f.truncate(MAX_FILESIZE)
+    try:
+        t0 = time.time()
+        for size in (1 << 56, 72057601000000, MAX_FILESIZE + 1):
+            fd = os.memfd_create("x", 0)
+            try:
+                os.write(fd, EICAR)
+                os.ftruncate(fd, size)
+                out = ask(s, (b"zFILDES\0", b"\0"), fds=[fd], timeout=5)
+            finally:
+                os.close(fd)
+            assert out.startswith(b"fd[") and out.endswith(b"]: OK\0"), (size, out)
+        assert ask(s, b"zSCAN %s\0" % big.encode(), timeout=5) == b"%s: OK\0" % big.encode()
+        assert time.time() - t0 < 3.0
+        assert box.agent.status()["scanners"]["scans"] == scans  # none reached a scanner
+        assert ask(s, b"zSCAN %s\0" % within.encode(), timeout=10) == \
+            b"%s: OK\0" % within.encode()
+        assert ask(s, b"zPING\0") == b"PONG\0"
+        st = box.agent.status()["scanners"]
+        assert st["crashes"] == crashes
+        assert st["scans"] == scans + 1
+    finally:
+        os.unlink(big)
+        os.unlink(within)
+
+
+SLOW_CLIENT = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+time.sleep(float(sys.argv[3]))  # reads nothing (0: gone at once)
+s.close()
+"""
+
+
+def vm_hwm(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM for %d" % pid)
+
+
+def test_walk_answers_do_not_pile_up(box):
+    """A walk that answers thousands of unreadable entries with ~4 KiB
+    names (~19 MiB of answers each) to clients that read nothing or are
+    gone: the worker holds at most a little of it (its peak RSS stays
+    within a few MiB), others are served meanwhile.  (Each walk runs
+    longer than the test: answers that pile up show at once.)"""
+    top = os.path.join(box.dir, "deep")
+    d = top
+    for i in range(14):
+        d = os.path.join(d, "%02d" % i + "d" * 248)
+        os.makedirs(d)
+    for d2, _, _ in os.walk(top):
+        os.chmod(d2, 0o755)
+    base = os.path.join(d, "f" * 240)
+    for i in range(5000):
+        os.close(os.open("%s%05d" % (base, i), os.O_CREAT | os.O_WRONLY, 0o000))
+    uid, gid = nobody()
+    pid = box.agent.worker_pid()
+    try:
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")  # the peak RSS from now on
+        before = vm_hwm(pid)
+        procs = [subprocess.Popen(
+            ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups",
+             "--no-new-privs", "--", "/usr/bin/python3", "-c", SLOW_CLIENT, box.sock,
+             "nCONTSCAN " + d, str(wait)]) for wait in (4, 4, 4, 0)]
+        try:
+            time.sleep(1)
+            t0 = time.time()
+            assert ask(box.sock, b"zPING\0") == b"PONG\0"
+            assert ask(box.sock, stream(EICAR)) == b"stream: EICAR_Test_File FOUND\0"
+            assert time.time() - t0 < 1.0
+            for p in procs:
+                assert p.wait(timeout=20) == 0
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        grew = vm_hwm(pid) - before
+        assert grew < 12 << 20, "the worker's peak RSS grew by %d bytes" % grew
+        assert ask(box.sock, b"zPING\0") == b"PONG\0"
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+PROBE_CLIENT = r"""
+import socket, sys
+for n in range(3, 400):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(b"nSCAN /proc/self/fd/%d/%s\n" % (n, sys.argv[2].encode()))
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    sys.stdout.buffer.write(out)
+"""
+
+
+def test_proc_magic_links_are_not_followed(box):
+    """While a root client's walk holds a directory the worker opened
+    below one only root may enter, a user asks for /proc/self/fd/N/NAME
+    for every N: the worker's own magic links are not followed for it
+    (nor /proc/self/cwd, /proc/self/root), it learns nothing."""
+    closed = os.path.join(box.dir, "closed2")
+    held = os.path.join(closed, "held")
+    os.makedirs(held)
+    os.chmod(closed, 0o700)
+    name = "x" * 240
+    for i in range(1500):  # ~1500 answers of ~340 bytes: more than a socket holds
+        with open(os.path.join(held, "%s%04d" % (name, i)), "wb") as f:
+            f.write(EICAR)
+    uid, gid = nobody()
+    root = socket.socket(socket.AF_UNIX)
+    try:
+        root.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        root.connect(box.sock)
+        root.sendall(b"nCONTSCAN %s\n" % held.encode())  # read nothing: the walk waits
+        time.sleep(0.5)
+        p = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid,
+                            "--clear-groups", "--no-new-privs", "--", "/usr/bin/python3", "-c",
+                            PROBE_CLIENT, box.sock, name + "0000"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert b"FOUND" not in p.stdout and b": OK" not in p.stdout, p.stdout[:2000]
+        assert p.stdout.count(b" ERROR\n") == 397
+    finally:
+        root.close()
+    for path in ("/proc/self/cwd" + box.f("eicar.com"), "/proc/self/root" + box.f("eicar.com"),
+                 "/proc/%d/root%s" % (box.agent.worker_pid(), box.f("eicar.com"))):
+        out = ask(box.sock, b"nSCAN %s\n" % path.encode())
+        assert out.endswith(b" ERROR\n") and b"FOUND" not in out, out
+    assert ask(box.sock, b"zPING\0") == b"PONG\0"
+    shutil.rmtree(closed, ignore_errors=True)
+
+
+HOG_CLIENT = r"""
+import socket, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+held = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    held.append(s)
+time.sleep(0.3)
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+s.settimeout(3)
+try:
+    s.sendall(b"nPING\n")
+    got = s.recv(100)
+except (ConnectionResetError, BrokenPipeError):
+    got = b""
+sys.stdout.buffer.write(b"extra:" + got + b"|")
+sys.stdout.flush()
+sys.stdin.read()  # held until the test says
+"""
+
+
+def as_user(uid, code, *args, **kw):
+    return subprocess.Popen(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups",
+                             "--no-new-privs", "--", "/usr/bin/python3", "-c", code, *args],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, **kw)
+
+
+def test_per_user_connections_and_command_deadline(box):
+    """One user holds clamd.max_connections_per_user connections: its next
+    is closed unanswered, another user is still answered.  A command line
+    or an INSTREAM trickled a byte at a time ends after read_timeout_s in
+    all, not only after read_timeout_s of silence."""
+    uid, _ = nobody()
+    hog = as_user(uid, HOG_CLIENT, box.sock, str(PER_USER))
+    try:
+        got = b""
+        while not got.endswith(b"|"):
+            b = hog.stdout.read(1)
+            assert b, "the client ended"
+            got += b
+        assert got == b"extra:|", got
+        other = as_user(4242, CLIENT, box.sock, "nPING")
+        out, _ = other.communicate(timeout=10)
+        assert out == b"PONG\n"
+        assert ask(box.sock, b"zPING\0") == b"PONG\0"  # root is not counted
+    finally:
+        hog.stdin.close()
+        hog.wait(timeout=10)
+    # Trickled: a byte every 0.4 s never lets a read time out.
+    for head, body, answer in ((b"", b"nSCAN /" + b"a" * 40 + b"\n", b"COMMAND READ TIMED OUT\n"),
+                               (b"zINSTREAM\0" + struct.pack(">I", 1000), b"x" * 40, b"")):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(box.sock)
+        t0 = time.time()
+        s.sendall(head)
+        closed = False
+        for c in body:
+            try:
+                s.sendall(bytes([c]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            s.setblocking(False)
+            try:
+                got = s.recv(100)
+            except BlockingIOError:
+                got = None
+            s.setblocking(True)
+            if got is not None:
+                closed = True
+                assert got == answer, got
+                break
+            time.sleep(0.4)
+        took = time.time() - t0
+        s.close()
+        assert closed and took < READ_TIMEOUT_S + 1.5, (head, took)
+    assert ask(box.sock, b"zPING\0") == b"PONG\0"
+
+
+def test_socket_directory_others_may_write_is_refused(box):
+    """The socket is made and given its owner by name as root: in a
+    directory another user may write (here 1777, as /tmp) it could be
+    swapped for a link to /etc/shadow between bind and chown, so the
+    agent does not serve there (and says why); it runs on without it."""
+    ward = Ward(ward_path())
+    d = os.path.join(box.dir, "agent3")
+    os.makedirs(d)
+    open_dir = os.path.join(box.dir, "open")
+    os.makedirs(open_dir)
+    os.chmod(open_dir, 0o1777)
+    sock = os.path.join(open_dir, "clamd.sock")
+    a = Agent(ward, d, [os.path.join(box.dir, "keys", "release.pub")], extra=[
+        "clamd:", "  enabled: yes", "  socket: %s" % sock])
+    a.start()
+    try:
+        end = time.time() + 10
+        while "is not a directory only root may write to" not in a.read_log():
+            assert time.time() < end, a.read_log()
+            time.sleep(0.1)
+        assert not os.path.lexists(sock)
+        assert a.status()["pid"] > 0
+    finally:
+        a.stop()
+
+
+def test_newline_in_a_name_forges_no_answer(box):
+    """A file named "x: OK\\nforged: Eicar FOUND" (EICAR inside): in answers
+    that end in a newline it is one ERROR line with '?' for the newline,
+    never a line of its own; z answers name it raw."""
+    d = os.path.join(box.dir, "nl")
+    os.makedirs(d)
+    bad = os.path.join(d, "x: OK\nforged: Eicar FOUND")
+    with open(bad, "wb") as f:
+        f.write(EICAR)
+    try:
+        for cmd in (b"nCONTSCAN %s\n", b"CONTSCAN %s\n", b"nSCAN %s\n"):
+            out = ask(box.sock, cmd % d.encode())
+            lines = out.split(b"\n")
+            assert lines[0] == b"%s/x: OK?forged: Eicar FOUND: Not supported file name ERROR" % \
+                d.encode(), out
+            assert not any(l.startswith(b"forged") for l in lines), out
+        assert ask(box.sock, b"zCONTSCAN %s\0" % d.encode()) == \
+            b"%s: EICAR_Test_File FOUND\0" % bad.encode()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

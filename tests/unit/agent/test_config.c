@@ -386,12 +386,15 @@ test_clamd(void **state)
 	assert_string_equal(c.clamd_tcp_path_user, "");
 	assert_int_equal(c.clamd_stream_max_length, 25u << 20);
 	assert_int_equal(c.clamd_read_timeout_s, 120);
+	assert_int_equal(c.clamd_max_filesize, 100u << 20);
+	assert_int_equal(c.clamd_max_connections_per_user, 0);
 	assert_int_equal(
 	    load("trusted_keys: [/a]\nclamd:\n  enabled: yes\n  socket: /s/c.sock\n"
 		 "  socket_owner: root\n  socket_group: mail\n  socket_mode: \"0660\"\n"
 		 "  tcp_address: ::1\n  tcp_port: 3310\n  tcp_path_user: amavis\n"
 		 "  stream_max_length: 100M\n  max_connections: 10\n"
-		 "  max_threads: 4\n  read_timeout_s: 5\n",
+		 "  max_threads: 4\n  read_timeout_s: 5\n  max_filesize: 2G\n"
+		 "  max_connections_per_user: 3\n",
 		 &c, &d),
 	    0);
 	assert_int_equal(c.clamd_enabled, 1);
@@ -405,6 +408,8 @@ test_clamd(void **state)
 	assert_int_equal(c.clamd_max_connections, 10);
 	assert_int_equal(c.clamd_max_threads, 4);
 	assert_int_equal(c.clamd_read_timeout_s, 5);
+	assert_int_equal(c.clamd_max_filesize, 2ull << 30);
+	assert_int_equal(c.clamd_max_connections_per_user, 3);
 	diag_clear(&d);
 	assert_int_not_equal(load("trusted_keys: [/a]\nclamd:\n  socket_mode: \"0968\"\n", &c, &d),
 			     0);
@@ -415,6 +420,7 @@ test_clamd(void **state)
 	assert_int_not_equal(load("trusted_keys: [/a]\nclamd:\n  stream_max_length: 5G\n", &c, &d),
 			     0);
 	assert_int_not_equal(load("trusted_keys: [/a]\nclamd:\n  max_threads: 0\n", &c, &d), 0);
+	assert_int_not_equal(load("trusted_keys: [/a]\nclamd:\n  max_filesize: 0\n", &c, &d), 0);
 }
 
 int
