@@ -122,7 +122,21 @@ clamdb_rec_add(struct clamdb *c, enum rec_kind kind, const char *name, size_t nl
 	       const char *file, int line, char *text)
 {
 	struct rec *r;
+	size_t len = text != NULL ? strlen(text) : 0;
 
+	/* A few bytes of a database can say what takes many of rule text (a
+	 * boundary anchor is an alternative of some 200 bytes): one
+	 * signature's text is bounded, and so is all of it, so that a hostile
+	 * database cannot make an import take the host's memory. */
+	if (len > WARD_MAX_CLAMDB_SIG_TEXT) {
+		ward_free(text);
+		return clamdb_skip_add(c, name, nlen, file, line,
+				       "its rule would be larger than WARD_MAX_CLAMDB_SIG_TEXT");
+	}
+	if (c->text + len > WARD_MAX_CLAMDB_TEXT) {
+		ward_free(text);
+		return WARD_ELIMIT;
+	}
 	if (ward_grow(&c->recs, &c->caprecs, c->nrecs + 1, sizeof(*c->recs)) != 0) {
 		ward_free(text);
 		return WARD_ENOMEM;
@@ -140,6 +154,7 @@ clamdb_rec_add(struct clamdb *c, enum rec_kind kind, const char *name, size_t nl
 		return WARD_ENOMEM;
 	}
 	c->nrecs++;
+	c->text += len;
 	return 0;
 }
 
@@ -642,6 +657,9 @@ clamdb_add(struct clamdb *c, enum clamdb_kind kind, const char *file, const uint
 	}
 	if (r == WARD_ENOMEM && d != NULL && d->msg[0] == '\0')
 		diag_set(d, r, file, line, 0, "out of memory");
+	if (r == WARD_ELIMIT && d != NULL && d->msg[0] == '\0')
+		diag_set(d, r, file, line, 0,
+			 "the converted rules are larger than WARD_MAX_CLAMDB_TEXT");
 	return r;
 }
 

@@ -81,6 +81,7 @@ struct rec {
 struct clamdb {
 	struct rec *recs;
 	size_t nrecs, caprecs;
+	uint64_t text; /* bytes of the rule texts kept in recs */
 	struct clamdb_skip *skips;
 	size_t nskips, capskips;
 	char **ign;

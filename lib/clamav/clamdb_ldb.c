@@ -198,6 +198,13 @@ ldb_expr(struct ldb *l, size_t lo, size_t hi, unsigned depth, struct wbuf *w)
 		if (id + 1 > l->maxid)
 			l->maxid = id + 1;
 		if (!mod || mod == ')') {
+			/* A PCRE's trigger holds an expression over earlier
+			 * subsignatures, copied here: bounded, or a line of a few
+			 * hundred bytes doubles its text at each level. */
+			if (w->len + l->subs[id].cond.len > WARD_MAX_CLAMDB_SIG_TEXT)
+				return ldb_fail(l, WARD_EUNSUPPORTED,
+						"its rule would be larger than "
+						"WARD_MAX_CLAMDB_SIG_TEXT");
 			wbuf_put(w, l->subs[id].cond.p, l->subs[id].cond.len);
 			return 0;
 		}

@@ -315,4 +315,12 @@
  * of a few alternatives takes about 1 000; bounds the rule's size. */
 #define WARD_MAX_CLAMDB_NALT_HEX 2048
 
+/* Bytes of the rule text one ClamAV signature becomes (a logical one with
+ * 64 subsignatures of long hex fits many times over), and of all the rule
+ * text of one import: a few database bytes can say much rule text (a
+ * boundary anchor is an alternative of ~200 bytes, a PCRE trigger copies
+ * an expression), so both are bounded before they are held. */
+#define WARD_MAX_CLAMDB_SIG_TEXT (1024u * 1024)
+#define WARD_MAX_CLAMDB_TEXT (1024ull * 1024 * 1024)
+
 #endif

@@ -586,6 +586,43 @@ test_ldb_errors(void **state)
 	expect_ldb_err(big, WARD_ESYNTAX, "more than 64 subsignatures");
 }
 
+/* A few database bytes that would say much rule text are left out by name,
+ * not held: boundary anchors by the thousand, and PCRE triggers that copy
+ * an expression over the one before (each doubling the text). */
+static void
+test_expansion_bounded(void **state)
+{
+	struct clamdb *c;
+	struct clamdb_stats st;
+	struct ward_diag d;
+	const struct clamdb_skip *sk;
+	size_t n, i, len;
+	char *db = malloc(64 * 1024);
+
+	(void)state;
+	assert_non_null(db);
+	len = (size_t)snprintf(db, 64, "Anchors:0:*:4142");
+	for (i = 0; i < 8000; i++)
+		len += (size_t)snprintf(db + len, 8, "(W)");
+	len += (size_t)snprintf(db + len, 8, "4344\n");
+	assert_int_equal(clamdb_new(&c), 0);
+	assert_int_equal(clamdb_add(c, CLAMDB_NDB, "a.ndb", (const uint8_t *)db, len, &d), 0);
+	len = (size_t)snprintf(db, 64, "Doubling;Engine:81-255,Target:0;40;41424344");
+	for (i = 0; i < 40; i++)
+		len += (size_t)snprintf(db + len, 32, ";%zu&%zu/a/", i, i);
+	len += (size_t)snprintf(db + len, 8, "\n");
+	assert_int_equal(clamdb_add(c, CLAMDB_LDB, "d.ldb", (const uint8_t *)db, len, &d), 0);
+	assert_int_equal(clamdb_finish(c, NULL), 0);
+	clamdb_get_stats(c, &st);
+	assert_int_equal(st.converted, 0);
+	sk = clamdb_skipped(c, &n);
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(sk[0].why, "WARD_MAX_CLAMDB_SIG_TEXT"));
+	assert_non_null(strstr(sk[1].why, "WARD_MAX_CLAMDB_SIG_TEXT"));
+	clamdb_free(c);
+	free(db);
+}
+
 static void
 test_ign2_and_fp(void **state)
 {
@@ -866,6 +903,7 @@ main(void)
 	    cmocka_unit_test(test_targets),	   cmocka_unit_test(test_hashes),
 	    cmocka_unit_test(test_section_hashes), cmocka_unit_test(test_ldb),
 	    cmocka_unit_test(test_ldb_errors),	   cmocka_unit_test(test_ldb_pcre),
+	    cmocka_unit_test(test_expansion_bounded),
 	    cmocka_unit_test(test_ign2_and_fp),	   cmocka_unit_test(test_kind_and_limits),
 	    cmocka_unit_test(test_cvd_dsig),	   cmocka_unit_test(test_containers),
 	    cmocka_unit_test(test_names),	   cmocka_unit_test(test_alloc_fail),
