@@ -9,6 +9,7 @@
  * peer's credentials, or clamd.tcp_path_user's over TCP, or none.
  */
 #include "agent/clamd_int.h"
+#include "agent/control.h"
 #include "agent/worker.h"
 #include "util/alloc.h"
 
@@ -63,29 +64,13 @@ accept_thread(void *arg)
 {
 	struct listener *l = arg;
 	struct clamd_srv *s = l->s;
-	unsigned short_of = 0;
 
 	for (;;) {
 		struct clamd_peer peer;
-		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = control_accept(l->fd, "clamd socket");
 
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
-			    errno == ENOBUFS) {
-				if (!short_of++)
-					worker_log("clamd socket: cannot accept a connection (%s): "
-						   "trying again",
-						   strerror(errno));
-				usleep(100000);
-				continue;
-			}
-			worker_log("clamd socket: accept: %s: no more connections are served",
-				   strerror(errno));
+		if (fd < 0)
 			break;
-		}
-		short_of = 0;
 		if (l->tcp)
 			peer = s->tcp_peer;
 		else

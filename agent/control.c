@@ -704,39 +704,47 @@ listen_socket(void)
 	return fd;
 }
 
+int
+control_accept(int lfd, const char *what)
+{
+	unsigned short_of = 0; /* accepts failed in a row for want of resources */
+
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd >= 0)
+			return fd;
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
+			/* Out of descriptors or memory for now (a flood of
+			 * events, say): the socket serves again once there
+			 * are, instead of never. */
+			if (!short_of++)
+				worker_log("%s: cannot accept a connection (%s): trying again",
+					   what, strerror(errno));
+			usleep(100000);
+			continue;
+		}
+		worker_log("%s: accept: %s: no more connections are served", what, strerror(errno));
+		return -1;
+	}
+}
+
 static void *
 accept_thread(void *arg)
 {
 	int lfd = (int)(intptr_t)arg;
-	unsigned short_of = 0; /* accepts failed in a row for want of resources */
 
 	for (;;) {
 		struct ucred cr;
 		socklen_t crl = sizeof(cr);
 		struct ipc *c = NULL;
 		pthread_t t;
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = control_accept(lfd, "control socket");
 
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
-			    errno == ENOBUFS) {
-				/* Out of descriptors or memory for now (a flood of
-				 * events, say): the socket serves again once there
-				 * are, instead of never. */
-				if (!short_of++)
-					worker_log("control socket: cannot accept a connection "
-						   "(%s): trying again",
-						   strerror(errno));
-				usleep(100000);
-				continue;
-			}
-			worker_log("control socket: accept: %s: no more requests are served",
-				   strerror(errno));
+		if (fd < 0)
 			break;
-		}
-		short_of = 0;
 		/* Only root (or the agent's own user) may talk to the agent. */
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) != 0 ||
 		    (cr.uid != 0 && cr.uid != geteuid())) {

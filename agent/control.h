@@ -28,4 +28,13 @@ void control_set_max_filesize(uint64_t max);
 /* Activates the bundle file at path, as the "apply" request does. */
 struct json_t *control_apply(const char *path);
 
+/*
+ * Accepts a connection on the listening socket lfd (close-on-exec), for
+ * the control socket and the clamd socket alike: a shortage of descriptors
+ * or memory is waited out (logged once per shortage, naming what), so the
+ * socket serves again once there are.  The new descriptor, or -1 when
+ * accept fails otherwise (logged: the socket serves no more).
+ */
+int control_accept(int lfd, const char *what);
+
 #endif

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "clamav/clamdb_int.h"
+#include "util/hex.h"
 #include "util/alloc.h"
 #include "util/limits.h"
 
@@ -110,24 +111,12 @@ hx_peek(const struct hx *x, size_t ahead)
 	return p[ahead];
 }
 
-static int
-hx_nib(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A byte position: two hex digits, `??`, `a?` or `?a`.  Returns 1 when one
  * was read into *t, 0 when the next characters are not one. */
 static int
 hx_byte(struct hx *x, struct tk *t)
 {
-	int c0 = hx_peek(x, 0), c1 = hx_peek(x, 1), h = hx_nib(c0), l = hx_nib(c1);
+	int c0 = hx_peek(x, 0), c1 = hx_peek(x, 1), h = hex_digit(c0), l = hex_digit(c1);
 	const uint8_t *p;
 
 	memset(t, 0, sizeof(*t));
