@@ -97,12 +97,12 @@ struct agent_config {
 	/* The clamd-compatible socket (agent/clamd.h, docs/clamd.md). */
 	int clamd_enabled;
 	char clamd_socket[CONFIG_MAX_PATH];
-	char clamd_socket_owner[64];	    /* "" = the agent's user */
-	char clamd_socket_group[64];	    /* "" = the agent's group */
-	char clamd_socket_mode[8];	    /* octal */
-	char clamd_tcp_address[64];	    /* numeric */
-	unsigned clamd_tcp_port;	    /* 0: no TCP listener */
-	char clamd_tcp_path_user[64];	    /* "" = path commands refused over TCP */
+	char clamd_socket_owner[64];  /* "" = the agent's user */
+	char clamd_socket_group[64];  /* "" = the agent's group */
+	char clamd_socket_mode[8];    /* octal */
+	char clamd_tcp_address[64];   /* numeric */
+	unsigned clamd_tcp_port;      /* 0: no TCP listener */
+	char clamd_tcp_path_user[64]; /* "" = path commands refused over TCP */
 	uint64_t clamd_stream_max_length;
 	unsigned clamd_max_connections;
 	unsigned clamd_max_threads;

@@ -13,10 +13,10 @@
 
 struct sign_key;
 
-#define EXIT_CLEAN 0   /* nothing found */
-#define EXIT_FOUND 1   /* at least one match */
-#define EXIT_ERROR 2   /* bad arguments, bad rules, nothing could be scanned */
-#define EXIT_INTR 130  /* stopped by SIGINT/SIGTERM */
+#define EXIT_CLEAN 0  /* nothing found */
+#define EXIT_FOUND 1  /* at least one match */
+#define EXIT_ERROR 2  /* bad arguments, bad rules, nothing could be scanned */
+#define EXIT_INTR 130 /* stopped by SIGINT/SIGTERM */
 
 /* Where rules come from, gathered from repeated options. */
 struct rule_opts {
@@ -30,7 +30,7 @@ struct rule_opts {
 	int skip_unsupported; /* leave out rules ward cannot compile, naming each */
 	const char **clamdbs; /* ClamAV databases (files or directories) */
 	size_t nclamdbs;
-	int clamav_report; /* name every ClamAV signature left out */
+	int clamav_report;  /* name every ClamAV signature left out */
 	int allow_unsigned; /* take a .cvd whose signature does not verify */
 };
 
@@ -39,7 +39,7 @@ struct loaded {
 	struct ruleset *rs;
 	struct hashsig_set *hs;
 	struct matcher *m;
-	size_t nskipped; /* rules left out by skip_unsupported */
+	size_t nskipped;      /* rules left out by skip_unsupported */
 	size_t nclam_skipped; /* ClamAV signatures left out */
 };
 

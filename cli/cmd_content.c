@@ -34,36 +34,35 @@
 static void
 content_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: ward content build SRC_DIR -o FILE [--clean-corpus DIR]\n"
-		"                          [--previous FILE [--max-slowdown X]]\n"
-		"                          [--reference-corpus DIR] [--skip-unsupported]\n"
-		"       ward content sign FILE --key KEY... [-o OUT]\n"
-		"       ward content verify FILE --trust PUB... [--threshold N]\n"
-		"       ward content inspect FILE [--json]\n"
-		"       ward content import-clamav DB... -o DIR [--report] [--allow-unsigned]\n"
-		"\n"
-		"build   reads SRC_DIR/bundle.json and the files it names, compiles the rules\n"
-		"        and hash lists, runs the bundle's tests, scans --clean-corpus (any\n"
-		"        match fails the build), refuses strings that match almost anywhere,\n"
-		"        and with --previous enforces --max-slowdown (default 2.0): scanning\n"
-		"        the reference corpus (default: built-in mixed data) may not be\n"
-		"        slower than X times the previous bundle.  The bundle is unsigned.\n"
-		"        --skip-unsupported (or \"skip_unsupported\": true in bundle.json)\n"
-		"        leaves out each rule that uses what ward does not implement, and\n"
-		"        each rule that names one: each is named on stderr, and its text in\n"
-		"        the bundle's rule file is replaced by a comment that names it.\n"
-		"sign    adds a signature by each private KEY (ward key gen) to FILE\n"
-		"        (or writes the signed bundle to OUT).\n"
-		"verify  checks the signatures against the trusted public keys (at least\n"
-		"        N distinct valid ones, default 1), then compiles the content and\n"
-		"        runs its tests, as the agent does.\n"
-		"inspect shows the manifest, members and signatures (no checks beyond the\n"
-		"        format's).\n"
-		"import-clamav  converts ClamAV databases into a source directory for build\n"
-		"        (see 'ward content import-clamav --help').\n"
-		"\n"
-		"Exit status: 0 success, 2 failure (the reason is printed).\n");
+	fprintf(f, "usage: ward content build SRC_DIR -o FILE [--clean-corpus DIR]\n"
+		   "                          [--previous FILE [--max-slowdown X]]\n"
+		   "                          [--reference-corpus DIR] [--skip-unsupported]\n"
+		   "       ward content sign FILE --key KEY... [-o OUT]\n"
+		   "       ward content verify FILE --trust PUB... [--threshold N]\n"
+		   "       ward content inspect FILE [--json]\n"
+		   "       ward content import-clamav DB... -o DIR [--report] [--allow-unsigned]\n"
+		   "\n"
+		   "build   reads SRC_DIR/bundle.json and the files it names, compiles the rules\n"
+		   "        and hash lists, runs the bundle's tests, scans --clean-corpus (any\n"
+		   "        match fails the build), refuses strings that match almost anywhere,\n"
+		   "        and with --previous enforces --max-slowdown (default 2.0): scanning\n"
+		   "        the reference corpus (default: built-in mixed data) may not be\n"
+		   "        slower than X times the previous bundle.  The bundle is unsigned.\n"
+		   "        --skip-unsupported (or \"skip_unsupported\": true in bundle.json)\n"
+		   "        leaves out each rule that uses what ward does not implement, and\n"
+		   "        each rule that names one: each is named on stderr, and its text in\n"
+		   "        the bundle's rule file is replaced by a comment that names it.\n"
+		   "sign    adds a signature by each private KEY (ward key gen) to FILE\n"
+		   "        (or writes the signed bundle to OUT).\n"
+		   "verify  checks the signatures against the trusted public keys (at least\n"
+		   "        N distinct valid ones, default 1), then compiles the content and\n"
+		   "        runs its tests, as the agent does.\n"
+		   "inspect shows the manifest, members and signatures (no checks beyond the\n"
+		   "        format's).\n"
+		   "import-clamav  converts ClamAV databases into a source directory for build\n"
+		   "        (see 'ward content import-clamav --help').\n"
+		   "\n"
+		   "Exit status: 0 success, 2 failure (the reason is printed).\n");
 }
 
 /* Prints d as "ward: PREFIX: FILE:LINE:COL: message". */
@@ -170,7 +169,8 @@ add_list(struct build *b, json_t *src, const char *key, enum bundle_member_type 
 		return 0;
 	if (!json_is_array(arr))
 		return src_error("\"%s\" must be a list of file names", key);
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_string(v))
 			return src_error("\"%s\" must be a list of file names", key);
 		if ((r = add_member(b, json_string_value(v), type)) != 0)
@@ -239,9 +239,9 @@ make_manifest(json_t *src, const struct build *b, json_t **tests_out)
 		digest_buf(DIGEST_SHA256, b->m[i].data, b->m[i].size, md, sizeof(md));
 		digest_to_hex(md, 32, hex, sizeof(hex));
 		json_array_append_new(members,
-				      json_pack("{s:s, s:s, s:I, s:s}", "name", b->m[i].name, "type",
-						bundle_member_type_name(b->m[i].type), "size",
-						(json_int_t)b->m[i].size, "sha256", hex));
+				      json_pack("{s:s, s:s, s:I, s:s}", "name", b->m[i].name,
+						"type", bundle_member_type_name(b->m[i].type),
+						"size", (json_int_t)b->m[i].size, "sha256", hex));
 	}
 	json_object_set_new(man, "members", members);
 	tests = json_object_get(src, "tests");
@@ -303,7 +303,8 @@ corpus_report(void *arg, const struct matcher_scratch *s, uint32_t rule, const c
 	(void)s;
 	if (c->hit[0] == '\0')
 		snprintf(c->hit, sizeof(c->hit), "%s",
-			 rule == UINT32_MAX ? hash_name : ruleset_report_name(&c->cs->rs->rules[rule]));
+			 rule == UINT32_MAX ? hash_name
+					    : ruleset_report_name(&c->cs->rs->rules[rule]));
 	return 0;
 }
 
@@ -388,8 +389,8 @@ check_costs(const struct content_set *cs, const uint8_t *syn, size_t synlen)
 
 	if (cs->rs == NULL || cs->rs->nstrings == 0)
 		return 0;
-	if (matcher_scratch_new(cs->m, &s) != 0 || matcher_scan_buf(cs->m, s, syn, synlen, NULL,
-								     NULL) != 0) {
+	if (matcher_scratch_new(cs->m, &s) != 0 ||
+	    matcher_scan_buf(cs->m, s, syn, synlen, NULL, NULL) != 0) {
 		matcher_scratch_free(s);
 		fprintf(stderr, "ward: cannot run the cost check\n");
 		return EXIT_ERROR;
@@ -453,18 +454,19 @@ static int
 content_build(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"clean-corpus", required_argument, NULL, 'c'},
-		{"previous", required_argument, NULL, 'p'},
-		{"max-slowdown", required_argument, NULL, 'x'},
-		{"reference-corpus", required_argument, NULL, 'r'},
-		{"skip-unsupported", no_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"clean-corpus", required_argument, NULL, 'c'},
+	    {"previous", required_argument, NULL, 'p'},
+	    {"max-slowdown", required_argument, NULL, 'x'},
+	    {"reference-corpus", required_argument, NULL, 'r'},
+	    {"skip-unsupported", no_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	static const char *const src_keys[] = {"name",	"version", "expires",	    "min_agent_version",
-					       "rules", "hashes",  "process_rules", "fim",
-					       "exceptions", "tests", "skip_unsupported", NULL};
+	static const char *const src_keys[] = {
+	    "name",	  "version", "expires",		 "min_agent_version",
+	    "rules",	  "hashes",  "process_rules",	 "fim",
+	    "exceptions", "tests",   "skip_unsupported", NULL};
 	const char *out = NULL, *clean = NULL, *prev_path = NULL, *ref = NULL;
 	double max_slowdown = 2.0;
 	struct build *b = calloc(1, sizeof(*b));
@@ -542,7 +544,8 @@ content_build(int argc, char **argv)
 		src_error("%s must hold a JSON object", path);
 		goto out;
 	}
-	json_object_foreach(src, key, v) {
+	json_object_foreach(src, key, v)
+	{
 		for (k = 0; src_keys[k] != NULL && strcmp(src_keys[k], key) != 0; k++)
 			;
 		if (src_keys[k] == NULL) {
@@ -569,7 +572,8 @@ content_build(int argc, char **argv)
 		src_error("\"tests\" must be a list of {\"sample\", \"expect\"}");
 		goto out;
 	}
-	json_array_foreach(tests, i, v) {
+	json_array_foreach(tests, i, v)
+	{
 		json_t *s = json_is_object(v) ? json_object_get(v, "sample") : NULL;
 
 		if (!json_is_string(s)) {
@@ -645,12 +649,14 @@ content_build(int argc, char **argv)
 			fprintf(stderr, "ward: cannot scan the reference corpus\n");
 			goto out;
 		}
-		fprintf(stderr, "ward: reference scan: previous %.3f s, new %.3f s (%.2fx, limit %.2fx)\n",
+		fprintf(stderr,
+			"ward: reference scan: previous %.3f s, new %.3f s (%.2fx, limit %.2fx)\n",
 			tp, tn, tp > 0 ? tn / tp : 1.0, max_slowdown);
 		/* Below a millisecond, timer noise decides: not a verdict. */
 		if (tn > 0.001 && tn > tp * max_slowdown) {
-			fprintf(stderr, "ward: the new content scans %.2fx slower than the previous "
-					"one (limit %.2fx): build refused\n",
+			fprintf(stderr,
+				"ward: the new content scans %.2fx slower than the previous "
+				"one (limit %.2fx): build refused\n",
 				tn / tp, max_slowdown);
 			goto out;
 		}
@@ -683,10 +689,10 @@ static int
 content_sign(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"key", required_argument, NULL, 'k'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"key", required_argument, NULL, 'k'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char **keys = NULL, *out = NULL, *file;
 	size_t nkeys = 0, i;
@@ -732,11 +738,12 @@ content_sign(int argc, char **argv)
 			goto out;
 		}
 		sign_key_id_hex(k, id);
-		fprintf(stderr, "ward: signed with %s key %s\n", sign_alg_name(sign_key_alg(k)), id);
+		fprintf(stderr, "ward: signed with %s key %s\n", sign_alg_name(sign_key_alg(k)),
+			id);
 		sign_key_free(k);
 	}
-	if (bundle_image(b, &w) != 0 || file_replace(out != NULL ? out : file, w.p, w.len, 0644,
-						     &d) != 0) {
+	if (bundle_image(b, &w) != 0 ||
+	    file_replace(out != NULL ? out : file, w.p, w.len, 0644, &d) != 0) {
 		fail(out != NULL ? out : file, &d);
 		goto out;
 	}
@@ -752,10 +759,10 @@ static int
 content_verify(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"trust", required_argument, NULL, 't'},
-		{"threshold", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"trust", required_argument, NULL, 't'},
+	    {"threshold", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char **trust = NULL, *file;
 	struct sign_key **keys = NULL;
@@ -834,9 +841,9 @@ static int
 content_inspect(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct bundle *b = NULL;
 	struct ward_diag d;
@@ -885,9 +892,9 @@ content_inspect(int argc, char **argv)
 
 			for (j = 0; j < b->tests[i].nexpect; j++)
 				json_array_append_new(ex, json_string(b->tests[i].expect[j]));
-			json_array_append_new(
-			    arr, json_pack("{s:s, s:o}", "sample",
-					   b->members[b->tests[i].sample].name, "expect", ex));
+			json_array_append_new(arr, json_pack("{s:s, s:o}", "sample",
+							     b->members[b->tests[i].sample].name,
+							     "expect", ex));
 		}
 		json_object_set_new(o, "tests", arr);
 		arr = json_array();
@@ -902,9 +909,10 @@ content_inspect(int argc, char **argv)
 		printf("\n");
 		json_decref(o);
 	} else {
-		printf("name:              %s\nversion:           %lld\ncreated:           %s\n"
-		       "expires:           %s\nmin_agent_version: %s\nsize:              %zu bytes\n",
-		       b->name, (long long)b->version, t1, t2, b->min_agent_version, b->rawlen);
+		printf(
+		    "name:              %s\nversion:           %lld\ncreated:           %s\n"
+		    "expires:           %s\nmin_agent_version: %s\nsize:              %zu bytes\n",
+		    b->name, (long long)b->version, t1, t2, b->min_agent_version, b->rawlen);
 		printf("members:\n");
 		for (i = 0; i < b->nmembers; i++) {
 			digest_to_hex(b->members[i].sha256, 32, hex, sizeof(hex));

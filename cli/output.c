@@ -72,8 +72,11 @@ out_json_text(const char *t)
 		return json_string("");
 	for (i = 0; i < n;) {
 		const unsigned char *u = (const unsigned char *)t + i;
-		size_t len = u[0] < 0x80 ? 1 : (u[0] & 0xe0) == 0xc0 ? 2 : (u[0] & 0xf0) == 0xe0 ? 3
-					 : (u[0] & 0xf8) == 0xf0 ? 4 : 0;
+		size_t len = u[0] < 0x80	     ? 1
+			     : (u[0] & 0xe0) == 0xc0 ? 2
+			     : (u[0] & 0xf0) == 0xe0 ? 3
+			     : (u[0] & 0xf8) == 0xf0 ? 4
+						     : 0;
 		json_t *probe = NULL;
 
 		if (len > 0 && i + len <= n) {
@@ -279,7 +282,8 @@ out_report_member(void *arg, const struct matcher_scratch *s, uint32_t rule, con
 	if (obj != NULL) {
 		out_json_line(obj);
 	} else if (o->print_meta) {
-		printf("%s: %s ", path, hash_name != NULL ? hash_name : ruleset_report_name(&o->rs->rules[rule]));
+		printf("%s: %s ", path,
+		       hash_name != NULL ? hash_name : ruleset_report_name(&o->rs->rules[rule]));
 		if (hash_name != NULL)
 			fputs("[]", stdout);
 		else

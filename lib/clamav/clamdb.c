@@ -690,7 +690,8 @@ fp_lists(const struct clamdb *c, const char *text)
 		const struct rec *fp = &c->recs[i];
 		const char *fs;
 
-		if (fp->kind != REC_ALLOW || ignored(c, fp->name) || strncmp(fp->text, text, hn) != 0)
+		if (fp->kind != REC_ALLOW || ignored(c, fp->name) ||
+		    strncmp(fp->text, text, hn) != 0)
 			continue;
 		fs = fp->text + hn;
 		if (strcmp(fs, "*") == 0 || strncmp(hs, ">5:", 3) == 0 ||

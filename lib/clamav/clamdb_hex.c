@@ -394,11 +394,21 @@ static unsigned
 anchor_bnd(unsigned c)
 {
 	switch (c) {
-	case '.': case '<': case '@':
+	case '.':
+	case '<':
+	case '@':
 		return 1;
-	case '\n': case '\r': case '"': case '\'': case '=': case '>':
+	case '\n':
+	case '\r':
+	case '"':
+	case '\'':
+	case '=':
+	case '>':
 		return 2;
-	case ' ': case '-': case '/': case '_':
+	case ' ':
+	case '-':
+	case '/':
+	case '_':
 		return 3;
 	default:
 		return 0;
@@ -618,7 +628,8 @@ emit_nalt_hex(const struct hx *x, const uint32_t *ord, uint32_t first, uint32_t 
 	for (i = 0; i < n; i = j) {
 		uint8_t b = x->abytes[x->alts[ord[first + i]].first + depth].v;
 
-		for (j = i + 1; j < n && x->abytes[x->alts[ord[first + j]].first + depth].v == b; j++)
+		for (j = i + 1; j < n && x->abytes[x->alts[ord[first + j]].first + depth].v == b;
+		     j++)
 			;
 		pre[depth] = b;
 		if (emit_nalt_hex(x, ord, first + i, j - i, depth + 1, len, pre, w, count) != 0)
@@ -1292,8 +1303,8 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 			/* The whole section, plus the shift past its end, as
 			 * ClamAV's cli_caloff has it. */
 			snprintf(base, sizeof(base), "%s.sections[%u].%s", m, sec, fo);
-			snprintf(hib, sizeof(hib), "%s.sections[%u].%s + %s.sections[%u].%s + %u", m,
-				 sec, fo, m, sec, fs, shift);
+			snprintf(hib, sizeof(hib), "%s.sections[%u].%s + %s.sections[%u].%s + %u",
+				 m, sec, fo, m, sec, fs, shift);
 			clamdb_printf(w, "(%u < %s.number_of_sections and ", sec, m);
 			off_in(w, id, base, hib);
 			clamdb_puts(w, ")");
@@ -1303,8 +1314,8 @@ clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned targe
 			b.off = 3;
 			if (off_num(&b, end, &v) != 0)
 				goto bad;
-			snprintf(base, sizeof(base), "%s.sections[%s.number_of_sections - 1].%s + %u",
-				 m, m, fo, v);
+			snprintf(base, sizeof(base),
+				 "%s.sections[%s.number_of_sections - 1].%s + %u", m, m, fo, v);
 			clamdb_printf(w, "(%s.number_of_sections > 0 and ", m);
 		} else {
 			size_t plus;

@@ -35,8 +35,8 @@ struct clamdb_hexinfo {
  * ends that the string cannot hold; with hi->eof, wz gets the string of a
  * match at the file's end.  A pure function: no I/O.
  */
-int clamdb_hex_convert(const uint8_t *p, size_t n, unsigned mods, struct wbuf *w,
-		       struct wbuf *wz, struct clamdb_hexinfo *hi, char *why, size_t whylen);
+int clamdb_hex_convert(const uint8_t *p, size_t n, unsigned mods, struct wbuf *w, struct wbuf *wz,
+		       struct clamdb_hexinfo *hi, char *why, size_t whylen);
 /*
  * The condition that string $name (from clamdb_hex_convert with hi, and
  * $namez when hi->eof) matches at ClamAV offset off with hi's checks.
@@ -49,9 +49,9 @@ int clamdb_match_cond(const uint8_t *off, size_t offn, const char *name, unsigne
 /*
  * Writes the YARA condition for ClamAV offset (p, n) of string id (e.g.
  * "$a"; or a position, "@a[i]", for a condition on one match; or a count,
- * "#a", for the integer count of matches at that offset) for target type target, and sets *uses_pe / *uses_elf when it
- * reads that module.  Returns 0, WARD_ESYNTAX or WARD_EUNSUPPORTED with
- * why, as clamdb_hex_convert.
+ * "#a", for the integer count of matches at that offset) for target type target, and sets *uses_pe
+ * / *uses_elf when it reads that module.  Returns 0, WARD_ESYNTAX or WARD_EUNSUPPORTED with why, as
+ * clamdb_hex_convert.
  */
 int clamdb_offset_convert(const uint8_t *p, size_t n, const char *id, unsigned target,
 			  struct wbuf *w, int *uses_pe, int *uses_elf, char *why, size_t whylen);

@@ -31,10 +31,10 @@
 
 /* One subsignature, converted. */
 struct sub {
-	struct wbuf str;  /* the YARA string after "$sN = " */
-	struct wbuf cond; /* its condition: "$sN", "$sN at ...", ... */
-	struct wbuf zstr; /* $sNz: the match at the file's end (clamdb_hexinfo) */
-	int anywhere;	  /* offset `*`: #sN counts what ClamAV counts */
+	struct wbuf str;   /* the YARA string after "$sN = " */
+	struct wbuf cond;  /* its condition: "$sN", "$sN at ...", ... */
+	struct wbuf zstr;  /* $sNz: the match at the file's end (clamdb_hexinfo) */
+	int anywhere;	   /* offset `*`: #sN counts what ClamAV counts */
 	struct wbuf count; /* the integer ClamAV counts: "#sN", "#sN in (..)"; empty: none */
 	int used;
 };
@@ -112,8 +112,9 @@ ldb_chain(struct ldb *l, size_t lo, size_t hi, char *op, struct wbuf *sum, struc
 			return ldb_fail(l, WARD_EUNSUPPORTED,
 					"a count on a block of anything but subsignatures");
 		if (l->subs[id].count.len == 0)
-			return ldb_fail(l, WARD_EUNSUPPORTED,
-					"a count of a subsignature with an offset ward cannot count");
+			return ldb_fail(
+			    l, WARD_EUNSUPPORTED,
+			    "a count of a subsignature with an offset ward cannot count");
 		if (!l->subs[id].anywhere)
 			*offs = 1;
 		l->subs[id].used = 1;
@@ -211,9 +212,10 @@ ldb_expr(struct ldb *l, size_t lo, size_t hi, unsigned depth, struct wbuf *w)
 		if (ldb_num(l, modoff + 1, hi, &v1) != 0)
 			return ldb_fail(l, WARD_ESYNTAX, "missing number after a count");
 		if (l->subs[id].count.len == 0)
-			return ldb_fail(l, WARD_EUNSUPPORTED,
-					"a count of a subsignature with an offset ward cannot count "
-					"or a PCRE");
+			return ldb_fail(
+			    l, WARD_EUNSUPPORTED,
+			    "a count of a subsignature with an offset ward cannot count "
+			    "or a PCRE");
 		wbuf_put(w, l->subs[id].count.p, l->subs[id].count.len);
 		clamdb_printf(w, " %s %u", cmp_op(mod), v1);
 		return 0;
@@ -460,8 +462,8 @@ ldb_sub(struct ldb *l, uint32_t i, const struct clamdb_fld *s, uint32_t target, 
 		int npe = 0, nelf = 0;
 
 		snprintf(id, sizeof(id), "#s%u", i);
-		if (clamdb_offset_convert(off.p, off.n, id, target, &l->subs[i].count, &npe,
-					  &nelf, why, sizeof(why)) != 0)
+		if (clamdb_offset_convert(off.p, off.n, id, target, &l->subs[i].count, &npe, &nelf,
+					  why, sizeof(why)) != 0)
 			l->subs[i].count.len = 0;
 	}
 	return l->subs[i].count.err;

@@ -289,7 +289,8 @@ on_hit(void *arg, const struct matcher_scratch *s, uint32_t rule, const char *ha
 		h->overflow = 1;
 		return 0;
 	}
-	h->names[h->n++] = rule == UINT32_MAX ? hash_name : ruleset_report_name(&h->cs->rs->rules[rule]);
+	h->names[h->n++] =
+	    rule == UINT32_MAX ? hash_name : ruleset_report_name(&h->cs->rs->rules[rule]);
 	return 0;
 }
 

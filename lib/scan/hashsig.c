@@ -51,7 +51,7 @@ struct hashsig_set {
 	uint64_t *sizes;
 	uint8_t *size_masks;
 	size_t nsizes;
-	unsigned any_mask; /* algorithms with a `*` signature */
+	unsigned any_mask;  /* algorithms with a `*` signature */
 	unsigned any5_mask; /* algorithms with a `>5` signature */
 };
 
@@ -130,9 +130,10 @@ hs_parse_alg(struct rbuf *b, struct hashsig_sig *sig, const char *file, int line
 	}
 	if (digest_from_name((const char *)f, flen, &sig->alg) != 0) {
 		if (hs_name_bad(f, flen) == flen && flen <= 16)
-			r = diag_set(diag, WARD_ESYNTAX, file, lineno, (int)start + 1,
-				     "unknown hash algorithm '%.*s' (expected sha256, sha1, md5 or sm3)",
-				     (int)flen, (const char *)f);
+			r = diag_set(
+			    diag, WARD_ESYNTAX, file, lineno, (int)start + 1,
+			    "unknown hash algorithm '%.*s' (expected sha256, sha1, md5 or sm3)",
+			    (int)flen, (const char *)f);
 		else
 			r = diag_set(diag, WARD_ESYNTAX, file, lineno, (int)start + 1,
 				     "unknown hash algorithm (expected sha256, sha1, md5 or sm3)");

@@ -112,8 +112,8 @@ const char *hashsig_lookup(const struct hashsig_set *s, enum digest_alg alg, con
  * the first signature of exact size, the first `*` one, the first `>5` one
  * (when size > 5).  Fills names[0..return value), at most 3.
  */
-size_t hashsig_lookup_all(const struct hashsig_set *s, enum digest_alg alg,
-			  const uint8_t *digest, uint64_t size, const char *names[3]);
+size_t hashsig_lookup_all(const struct hashsig_set *s, enum digest_alg alg, const uint8_t *digest,
+			  uint64_t size, const char *names[3]);
 
 /*
  * Appends the binary form of s (which must be finished) to w.  Returns 0,

@@ -63,7 +63,7 @@ struct matcher_scratch {
 	/* per expression with twins: its matches from the hit being handled
 	 * are lists[its string].m[added_from .. added_to) */
 	uint32_t *added_from, *added_to;
-	uint32_t *epoch;  /* per expression: file the cursor belongs to */
+	uint32_t *epoch; /* per expression: file the cursor belongs to */
 	uint32_t file_epoch;
 	uint8_t *results; /* per rule */
 	uint32_t *which;  /* rules evaluated for this file, increasing */
@@ -283,8 +283,9 @@ matcher_scratch_new(const struct matcher *m, struct matcher_scratch **out)
 	s->marked = ward_calloc(nrules, 1);
 	s->vm = m->nexpr > 0 ? pattern_vm_new() : NULL;
 	if (s->lists == NULL || s->touched == NULL || s->is_touched == NULL || s->cursor == NULL ||
-	    s->epoch == NULL || s->added_from == NULL || s->added_to == NULL || s->results == NULL || s->which == NULL || s->extra == NULL ||
-	    s->marked == NULL || (m->nexpr > 0 && s->vm == NULL)) {
+	    s->epoch == NULL || s->added_from == NULL || s->added_to == NULL ||
+	    s->results == NULL || s->which == NULL || s->extra == NULL || s->marked == NULL ||
+	    (m->nexpr > 0 && s->vm == NULL)) {
 		r = WARD_ENOMEM;
 		goto out;
 	}

@@ -32,8 +32,8 @@
 #define SANDBOX_SCANNER_CALLS                                                                      \
 	SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(fadvise64), SCMP_SYS(lseek), SCMP_SYS(fstat),  \
 	    SCMP_SYS(newfstatat), SCMP_SYS(close), SCMP_SYS(recvmsg), SCMP_SYS(recvmmsg),          \
-	    SCMP_SYS(sendmsg), SCMP_SYS(poll), SCMP_SYS(ppoll),                                    \
-	    /* archive members extracted into memory files (scan/container.c) */                 \
+	    SCMP_SYS(sendmsg), SCMP_SYS(poll),                                                     \
+	    SCMP_SYS(ppoll), /* archive members extracted into memory files (scan/container.c) */  \
 	    SCMP_SYS(memfd_create), SCMP_SYS(ftruncate), SCMP_SYS(pwrite64)
 
 /* Sets resource res's soft and hard limit to v: 0 or -errno. */

@@ -158,12 +158,13 @@ test_hex_syntax(void **state)
 	expect_hex("aabbcc[0-2]dd", "{ AA BB CC [0-2] DD }");
 	expect_hex("aa[1-2]bbcc[0-2]dd", "{ AA [1-2] BB CC [0-2] DD }");
 	/* a negated anchor inside is a byte not of its class */
-	expect_hex("aabb!(W)ccdd", "{ AA BB ( 30 | 31 | 32 | 33 | 34 | 35 | 36 | 37 | 38 | 39 | 41 "
-				   "| 42 | 43 | 44 | 45 | 46 | 47 | 48 | 49 | 4A | 4B | 4C | 4D | 4E "
-				   "| 4F | 50 | 51 | 52 | 53 | 54 | 55 | 56 | 57 | 58 | 59 | 5A | 61 "
-				   "| 62 | 63 | 64 | 65 | 66 | 67 | 68 | 69 | 6A | 6B | 6C | 6D | 6E "
-				   "| 6F | 70 | 71 | 72 | 73 | 74 | 75 | 76 | 77 | 78 | 79 | 7A ) CC "
-				   "DD }");
+	expect_hex("aabb!(W)ccdd",
+		   "{ AA BB ( 30 | 31 | 32 | 33 | 34 | 35 | 36 | 37 | 38 | 39 | 41 "
+		   "| 42 | 43 | 44 | 45 | 46 | 47 | 48 | 49 | 4A | 4B | 4C | 4D | 4E "
+		   "| 4F | 50 | 51 | 52 | 53 | 54 | 55 | 56 | 57 | 58 | 59 | 5A | 61 "
+		   "| 62 | 63 | 64 | 65 | 66 | 67 | 68 | 69 | 6A | 6B | 6C | 6D | 6E "
+		   "| 6F | 70 | 71 | 72 | 73 | 74 | 75 | 76 | 77 | 78 | 79 | 7A ) CC "
+		   "DD }");
 	/* a right (L) folds its byte in (the file's end is a second string) */
 	expect_hex("aabb(L)", "{ AA BB ( 0A | 0D 0A ) }");
 	expect_hex("aabb(cc|dd)ee", "{ AA BB ( CC | DD ) EE }");
@@ -196,8 +197,9 @@ test_hex_syntax(void **state)
 	{
 		char out[1024], why[256];
 
-		assert_int_equal(hex("4142??" "(43|4d4e)*6162", CLAMDB_MOD_NOCASE, out, sizeof(out),
-				     why),
+		assert_int_equal(hex("4142??"
+				     "(43|4d4e)*6162",
+				     CLAMDB_MOD_NOCASE, out, sizeof(out), why),
 				 0);
 		assert_string_equal(out, "{ ( 41 | 61 ) ( 42 | 62 ) ?? ( ( 43 | 63 ) | ( 4D | 6D ) "
 					 "( 4E | 6E ) ) [0-] ( 41 | 61 ) ( 42 | 62 ) }");
@@ -424,13 +426,14 @@ test_hashes(void **state)
 	assert_string_equal(scan_db(CLAMDB_HDB, small, "abcde", 5, &st), "");
 	assert_int_equal(st.skipped, 1);
 	assert_int_equal(clamdb_new(&c), 0);
-	assert_int_equal(clamdb_add(c, CLAMDB_HDB, "s.hdb", (const uint8_t *)small, strlen(small), &d),
-			 0);
+	assert_int_equal(
+	    clamdb_add(c, CLAMDB_HDB, "s.hdb", (const uint8_t *)small, strlen(small), &d), 0);
 	assert_int_equal(clamdb_finish(c, NULL), 0);
 	assert_non_null(strstr(clamdb_hashes(c, &(size_t){0}),
 			       "md5:ab56b4d92b40713acc5af89985d4b786:>5:Five.Any\n"));
 	clamdb_free(c);
-	assert_string_equal(scan_db(CLAMDB_NDB, "Five.Body:0:*:6162636465\n", "abcde", 5, NULL), "");
+	assert_string_equal(scan_db(CLAMDB_NDB, "Five.Body:0:*:6162636465\n", "abcde", 5, NULL),
+			    "");
 	assert_string_equal(scan_db(CLAMDB_NDB, "Five.Body:0:*:6162636465\n", "abcdef", 6, NULL),
 			    "Five.Body");
 	/* a hash listed with its size and with `*`: both names, as clamscan */
@@ -656,9 +659,8 @@ test_ign2_and_fp(void **state)
 	 * needs false */
 	assert_string_equal(clamdb_allow(c, &n), "");
 	assert_int_equal(n, 2);
-	assert_non_null(strstr(clamdb_rules(c, &n),
-			       "(filesize == 3 and hash.md5(0, filesize) == "
-			       "\"900150983cd24fb0d6963f7d28e17f72\")"));
+	assert_non_null(strstr(clamdb_rules(c, &n), "(filesize == 3 and hash.md5(0, filesize) == "
+						    "\"900150983cd24fb0d6963f7d28e17f72\")"));
 	assert_non_null(strstr(clamdb_rules(c, &n), "hash.sha256(0, filesize) == \"ba7816bf"));
 	assert_non_null(strstr(clamdb_rules(c, &n), ") and not c0_clamav_false_positives\n}"));
 	sk = clamdb_skipped(c, &n);
@@ -898,15 +900,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_hex_syntax),	   cmocka_unit_test(test_hex_refused),
-	    cmocka_unit_test(test_hex_matches),	   cmocka_unit_test(test_hex_anchors),	   cmocka_unit_test(test_offsets),
-	    cmocka_unit_test(test_targets),	   cmocka_unit_test(test_hashes),
-	    cmocka_unit_test(test_section_hashes), cmocka_unit_test(test_ldb),
-	    cmocka_unit_test(test_ldb_errors),	   cmocka_unit_test(test_ldb_pcre),
-	    cmocka_unit_test(test_expansion_bounded),
-	    cmocka_unit_test(test_ign2_and_fp),	   cmocka_unit_test(test_kind_and_limits),
-	    cmocka_unit_test(test_cvd_dsig),	   cmocka_unit_test(test_containers),
-	    cmocka_unit_test(test_names),	   cmocka_unit_test(test_alloc_fail),
+	    cmocka_unit_test(test_hex_syntax),	cmocka_unit_test(test_hex_refused),
+	    cmocka_unit_test(test_hex_matches), cmocka_unit_test(test_hex_anchors),
+	    cmocka_unit_test(test_offsets),	cmocka_unit_test(test_targets),
+	    cmocka_unit_test(test_hashes),	cmocka_unit_test(test_section_hashes),
+	    cmocka_unit_test(test_ldb),		cmocka_unit_test(test_ldb_errors),
+	    cmocka_unit_test(test_ldb_pcre),	cmocka_unit_test(test_expansion_bounded),
+	    cmocka_unit_test(test_ign2_and_fp), cmocka_unit_test(test_kind_and_limits),
+	    cmocka_unit_test(test_cvd_dsig),	cmocka_unit_test(test_containers),
+	    cmocka_unit_test(test_names),	cmocka_unit_test(test_alloc_fail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -364,12 +364,13 @@ test_report_name(void **state)
 	struct rbuf b;
 
 	(void)state;
-	rs = compile("rule plain { condition: true }\n"
-		     "rule r1 { meta: ward_report_name = \"Win.Trojan.Agent-123\" condition: true }\n"
-		     "rule r2 { meta: ward_report_name = \"A\" ward_report_name = \"B\" "
-		     "condition: true }\n"
-		     "rule r3 { meta: ward_report_name = 5 condition: true }\n"
-		     "rule r4 { meta: ward_report_name = \"\" condition: true }\n");
+	rs = compile(
+	    "rule plain { condition: true }\n"
+	    "rule r1 { meta: ward_report_name = \"Win.Trojan.Agent-123\" condition: true }\n"
+	    "rule r2 { meta: ward_report_name = \"A\" ward_report_name = \"B\" "
+	    "condition: true }\n"
+	    "rule r3 { meta: ward_report_name = 5 condition: true }\n"
+	    "rule r4 { meta: ward_report_name = \"\" condition: true }\n");
 	assert_string_equal(ruleset_report_name(&rs->rules[0]), "plain");
 	assert_string_equal(ruleset_report_name(&rs->rules[1]), "Win.Trojan.Agent-123");
 	assert_string_equal(ruleset_report_name(&rs->rules[2]), "B");
