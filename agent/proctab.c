@@ -64,12 +64,14 @@ static const struct proctab_row rows[PROC_NROLES] = {
 	    PROCTAB_UNLIMITED,
 	    NULL,
 	    "fanotify, quarantine and the sensors need most of the system; it parses no "
-	    "hostile bytes itself (validators and scanners do)",
+	    "hostile file bytes itself (validators and scanners do), and of clamd clients "
+	    "only their command lines and chunk lengths (lib/proto/clamdproto.c)",
 	    "supervisor (fd 3: configurations; fd 4: heartbeats), control socket (ctlmsg), "
-	    "validators (valmsg), scanners (scanmsg)",
+	    "validators (valmsg), scanners (scanmsg), clamd socket (clamdproto)",
 	    "configurations from the supervisor (sealed memory file, checked by "
 	    "reload_config_check); control requests from root (ctlmsg); verdicts and "
-	    "compiled images from its helpers, checked again",
+	    "compiled images from its helpers, checked again; clamd commands from local "
+	    "clients",
 	    1,
 	},
     [PROC_VALIDATOR] =
