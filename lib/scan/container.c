@@ -372,10 +372,11 @@ cut(struct walk *w, unsigned i, uint64_t len)
  * negative WARD_E* when the memory file cannot be written.
  */
 static int
-extract(struct walk *w, struct level *lv, struct archive *a, unsigned i, uint64_t *len)
+extract(struct walk *w, struct level *lv, struct archive *a, unsigned i, int64_t declared,
+	uint64_t *len)
 {
 	const struct container_limits *lim = w->lim;
-	const uint64_t read0 = lv->read, out0 = lv->out;
+	const uint64_t read0 = lv->read, out0 = lv->out, total0 = w->total;
 	int skipping = 0, e;
 
 	*len = 0;
@@ -428,6 +429,17 @@ extract(struct walk *w, struct level *lv, struct archive *a, unsigned i, uint64_
 		if (lim->ratio > 0 && lv->out - out0 > WARD_CONTAINER_RATIO_FLOOR &&
 		    (lv->out - out0) / lim->ratio > lv->read - read0 + WARD_CONTAINER_READ_BLOCK) {
 			note(w, CONTAINER_RATIO, format_word(a));
+			/* What it says it holds is charged to the total, not only
+			 * what was read of it: a bomb's leaves each say their
+			 * gigabytes, and the walk ends after a few of them, not
+			 * after the total's worth of decompression. */
+			if (declared > 0 && (uint64_t)declared > w->total - total0)
+				w->total = total0 + (uint64_t)declared;
+			if (w->total > lim->total) {
+				w->halt = 1;
+				note(w, CONTAINER_TOTAL, format_word(a));
+				return X_ENDED;
+			}
 			return X_SKIPPED;
 		}
 		if (!skipping && k > 0) {
@@ -625,7 +637,8 @@ walk_archive(struct walk *w, int fd, uint64_t size, unsigned depth)
 			pop(w);
 			break;
 		}
-		e = extract(w, &lv, a, depth + 1, &len);
+		e = extract(w, &lv, a, depth + 1,
+			    archive_entry_size_is_set(ent) ? archive_entry_size(ent) : -1, &len);
 		if (e < 0) {
 			r = e;
 			pop(w);

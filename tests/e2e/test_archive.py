@@ -435,6 +435,9 @@ def test_a_nested_bomb_stops_at_its_limits(ward, tmp_path):
     # each leaf stops at the ratio; the total ends the walk
     assert hits and {w for w, _ in hits} == {"ratio", "total"}, hits
     assert [w for w, _ in hits].count("total") == 1, hits
+    # each leaf past the ratio is charged the 64 MiB it says it holds: the
+    # total ends the walk after a few leaves, not after 400 MiB inflated
+    assert [w for w, _ in hits].count("ratio") < 10, hits
     s = objs[-1]["summary"]
     assert s["limits_by"]["time"] == 0, s
     assert s["seconds"] < 20, s
