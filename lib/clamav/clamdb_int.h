@@ -37,6 +37,11 @@ struct clamdb_hexinfo {
  */
 int clamdb_hex_convert(const uint8_t *p, size_t n, unsigned mods, struct wbuf *w, struct wbuf *wz,
 		       struct clamdb_hexinfo *hi, char *why, size_t whylen);
+/* libclamav's boundary[] table (matcher-ac.c) for byte c: 1 may precede a
+ * match ((B) on the left), 2 may follow one (on the right), 3 both, 0
+ * neither (clamdb_hex.c; also used by clamdb_off.c's left checks). */
+unsigned clamdb_anchor_bnd(unsigned c);
+
 /*
  * The condition that string $name (from clamdb_hex_convert with hi, and
  * $namez when hi->eof) matches at ClamAV offset off with hi's checks.
