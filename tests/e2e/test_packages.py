@@ -1,0 +1,478 @@
+"""
+The Debian packages as an operator gets them: installed with apt on a clean
+Debian 12 tree, run as their units run them, upgraded, removed and purged.
+
+The .deb files are `make deb`'s, in $WARD_DEB_DIR (default
+<repo>/dist/amd64).  The tree is pkgtree's: mmdebstrap --variant=apt (the
+Essential packages and apt, nothing ward needs), so apt installing the
+.deb files proves their dependencies complete.  systemd is added to the
+tree only after that, to boot it with `systemd-nspawn --boot`: PID 1 of
+this machine is not systemd, but nspawn boots the tree's own systemd in a
+container, and the test starts the real units with systemctl, so their
+hardening (ProtectSystem=strict, the capability sets, User=) is what runs.
+
+Steps, each timed on stdout (`pytest -s`):
+ 1. install ward, wardd, ward-server with apt (no systemd in the tree);
+    `ward --version`, `wardd --check-config` on the shipped example
+    config, `ward scan` of an EICAR file with the shipped default content;
+ 2. add systemd and boot; `systemd-analyze verify` of each installed unit
+    and `systemd-analyze security` of the two services (printed); neither
+    service runs on its own (wardd is not enabled; ward-server has no
+    configuration);
+ 3. `ward-server init` as the package documents it, `systemctl start
+    ward-server`; an agent enrolls (`systemctl start wardd`) with a token,
+    gets a release published on the server, and scans with it;
+ 4. the service user, the state directory and the configuration files:
+    owners and modes;
+ 5. upgrade to a newer build (the same packages with a higher version):
+    the edited conffile, the server's configuration, keys and database,
+    the agent's enrollment and its active content are all kept, and both
+    daemons run again from them;
+ 6. apt-get remove: binaries gone, configuration and state kept;
+    apt-get purge: nothing of ward's left but what Debian leaves (listed).
+"""
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import EICAR, REPO
+from pkgtree import Tree, base_tarball, cache_dir
+
+PACKAGES = ("ward", "wardd", "ward-server")
+UNITS = ("wardd.service", "ward-server.service")
+SERVER_YAML = "/etc/ward-server/ward-server.yaml"
+SERVER_DIR = "/var/lib/ward-server"
+WARDD_YAML = "/etc/ward/wardd.yaml"
+SERVER_USER = "_ward-server"
+PORT = 8443
+T = "/root/pkgtest"  # the test's own files in the tree
+
+# The rollout plan of the test's release: one ring, a second's soak.
+PLAN = {"rings": [{"name": "all", "percent": 100, "soak_s": 1}],
+        "gate": {"silent_checkins": 1}}
+
+
+def log(msg):
+    print("[packages] %s" % msg, flush=True)
+
+
+class Step:
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self.t0 = time.time()
+        log(self.name + " ...")
+
+    def __exit__(self, *exc):
+        log("%s: %.1f s" % (self.name, time.time() - self.t0))
+
+
+def deb_files():
+    d = os.environ.get("WARD_DEB_DIR") or os.path.join(REPO, "dist", "amd64")
+    debs = {}
+    for pkg in PACKAGES:
+        found = sorted(glob.glob(os.path.join(d, "%s_*.deb" % pkg)))
+        if not found:
+            pytest.fail("no %s_*.deb in %s: build the packages first (make deb) or set "
+                        "WARD_DEB_DIR" % (pkg, d), pytrace=False)
+        assert len(found) == 1, "more than one %s package in %s: %s" % (pkg, d, found)
+        debs[pkg] = found[0]
+    return debs
+
+
+def deb_field(deb, field):
+    return subprocess.run(["dpkg-deb", "-f", deb, field], stdout=subprocess.PIPE,
+                          text=True, check=True).stdout.strip()
+
+
+def repack_newer(debs, outdir):
+    """The same packages with a higher version, as a newer build would be.
+
+    For dpkg and the maintainer scripts this is an upgrade like any other:
+    dpkg chooses the upgrade path (prerm upgrade NEW, preinst upgrade OLD,
+    unpack, conffile merge, postrm upgrade NEW, postinst configure OLD)
+    from the versions alone, and the scripts dh generated see the same
+    arguments as for a rebuilt package.  The files are unchanged, which is
+    the common case of a conffile: unchanged in the package, edited by the
+    operator, so dpkg must keep the edit without asking.  The inter-package
+    dependencies (wardd on ward (= VERSION), say) move with the version."""
+    old = deb_field(debs["ward"], "Version")
+    new = old + "+pkgtest1"
+    out = {}
+    for pkg, deb in debs.items():
+        assert deb_field(deb, "Version") == old, "the three packages differ in version"
+        work = os.path.join(outdir, pkg)
+        subprocess.run(["dpkg-deb", "-R", deb, work], check=True)
+        control = os.path.join(work, "DEBIAN", "control")
+        text = open(control).read()
+        text = re.sub(r"(?<![\w.+~-])%s(?![\w.+~-])" % re.escape(old), new, text)
+        assert "Version: %s\n" % new in text
+        open(control, "w").write(text)
+        out[pkg] = os.path.join(outdir, "%s_%s_%s.deb" % (pkg, new, deb_field(deb, "Architecture")))
+        subprocess.run(["dpkg-deb", "--root-owner-group", "-b", work, out[pkg]], check=True,
+                       stdout=subprocess.DEVNULL)
+        shutil.rmtree(work)
+    return old, new, out
+
+
+def stat_of(tree, path):
+    """(owner, group, octal mode) of path in the tree, or None."""
+    p = tree.run("stat", "-c", "%U %G %a", path, check=False)
+    if p.returncode != 0:
+        return None
+    u, g, m = p.stdout.split()
+    return u, g, int(m, 8)
+
+
+def set_yaml_keys(text, values):
+    """text with each top-level key of values replaced (or added) by the
+    given YAML lines."""
+    lines = text.splitlines()
+    for key, new in values.items():
+        out, skip, done = [], False, False
+        for line in lines:
+            if re.match(r"^%s\s*:" % re.escape(key), line):
+                out += new
+                skip, done = True, True
+                continue
+            if skip and (line.startswith((" ", "\t", "-")) or not line.strip()):
+                continue
+            skip = False
+            out.append(line)
+        if not done:
+            out += new
+        lines = out
+    return "\n".join(lines) + "\n"
+
+
+def set_section_key(text, section, key, value):
+    """text with `section:`'s `  key:` line set to value."""
+    lines, cur, n = text.splitlines(), None, 0
+    for i, line in enumerate(lines):
+        if line and not line.startswith((" ", "#")):
+            cur = line.split(":")[0]
+        elif cur == section and re.match(r"^  %s\s*:" % re.escape(key), line):
+            lines[i] = "  %s: %s" % (key, value)
+            n += 1
+    assert n == 1, "%s.%s not found once in:\n%s" % (section, key, text)
+    return "\n".join(lines) + "\n"
+
+
+def installed_files(tree):
+    """The files dpkg lists for each of the packages."""
+    out = {}
+    for pkg in PACKAGES:
+        out[pkg] = tree.run("dpkg-query", "-L", pkg).stdout.split()
+    return out
+
+
+def wards_left(tree):
+    """Every path in the tree outside dpkg's and apt's own records whose
+    name says ward, and the passwd/group lines of the service user."""
+    p = tree.sh("find / -xdev \\( -path /proc -o -path /sys -o -path /dev "
+                "-o -path /var/cache/apt \\) -prune -o -iname '*ward*' -print")
+    paths = sorted(l for l in p.stdout.splitlines() if l)
+    users = tree.sh("grep -h '%s' /etc/passwd /etc/group /etc/shadow /etc/gshadow || true"
+                    % SERVER_USER).stdout.split()
+    return paths, users
+
+
+class Fleet:
+    """The CLI inside the tree, talking to the server the unit runs."""
+
+    def __init__(self, tree):
+        self.tree = tree
+        self.env = {"WARD_SERVER": "https://127.0.0.1:%d" % PORT,
+                    "WARD_CA": SERVER_DIR + "/ca.crt",
+                    "WARD_TOKEN_FILE": SERVER_DIR + "/admin.token"}
+
+    def __call__(self, *args, check=True):
+        return self.tree.run("ward", "fleet", *args, env=self.env, check=check)
+
+    def agents(self):
+        return json.loads(self("agents", "--json").stdout)
+
+
+def agent_status(tree):
+    p = tree.run("ward", "agent", "status", "--json", check=False)
+    return json.loads(p.stdout) if p.returncode == 0 else None
+
+
+def wait_for(pred, what, timeout=60):
+    end = time.time() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        assert time.time() < end, "timed out waiting for " + what
+        time.sleep(0.5)
+
+
+def unit_state(tree, unit):
+    p = tree.run("systemctl", "show", unit, "-p", "ActiveState,SubState,UnitFileState,"
+                 "ConditionResult,MainPID,ExecMainStatus", check=False)
+    return dict(l.split("=", 1) for l in p.stdout.splitlines() if "=" in l)
+
+
+def journal(tree, unit):
+    return tree.run("journalctl", "-u", unit, "--no-pager", "-n", "60",
+                    check=False).stdout
+
+
+def start_unit(tree, unit, ready):
+    """systemctl start unit; ready() true within a minute, or the unit's
+    journal in the assertion."""
+    p = tree.run("systemctl", "start", unit, check=False)
+    assert p.returncode == 0, "systemctl start %s: %s\n%s" % (unit, p.stderr,
+                                                               journal(tree, unit))
+    try:
+        wait_for(ready, unit + " ready")
+    except AssertionError:
+        raise AssertionError("%s not ready: %s\n%s" % (unit, unit_state(tree, unit),
+                                                       journal(tree, unit)))
+
+
+def server_up(tree, fleet):
+    return lambda: fleet("status", check=False).returncode == 0
+
+
+@pytest.fixture
+def tree():
+    t0 = time.time()
+    run = os.path.join(cache_dir(), "run-%d" % os.getpid())
+    shutil.rmtree(run, ignore_errors=True)
+    t = Tree(os.path.join(run, "root"), log)
+    try:
+        with Step("base tree"):
+            t.unpack(base_tarball(log))
+            # A fixed machine id: the agent's host identity stays the same
+            # across the boots of the test, as on a real host.
+            with open(t.path("/etc/machine-id"), "w") as f:
+                f.write(os.urandom(16).hex() + "\n")
+        yield t
+    finally:
+        t.cleanup()
+        log("whole test: %.1f s" % (time.time() - t0))
+
+
+def test_install_run_upgrade_purge(tree):
+    debs = deb_files()
+    work = os.path.dirname(tree.root)
+    incoming = tree.path(T + "/debs")
+    os.makedirs(incoming)
+    for deb in debs.values():
+        shutil.copy(deb, incoming)
+    inside = {pkg: T + "/debs/" + os.path.basename(deb) for pkg, deb in debs.items()}
+
+    with Step("install with apt (no systemd in the tree)"):
+        assert tree.run("dpkg-query", "-W", "systemd", check=False).returncode != 0, \
+            "the base tree has systemd: it would hide a dependency on it"
+        tree.run("apt-get", "update", "-q")
+        p = tree.run("apt-get", "install", "-y", "-q", "--no-install-recommends",
+                     *[inside[p] for p in PACKAGES], check=False, timeout=900)
+        assert p.returncode == 0, "apt-get install of the packages failed:\n%s%s" % (
+            p.stdout[-4000:], p.stderr[-4000:])
+        files = installed_files(tree)
+
+    with Step("the installed programs"):
+        version = tree.run("ward", "--version").stdout.strip()
+        assert re.fullmatch(r"ward \d+\.\d+\.\d+", version), version
+        assert deb_field(debs["ward"], "Version").startswith(version.split()[1])
+        p = tree.run("wardd", "--config", WARDD_YAML, "--check-config", check=False)
+        assert p.returncode == 0, "the shipped %s: %s%s" % (WARDD_YAML, p.stdout, p.stderr)
+        for prog in ("/usr/bin/ward", "/usr/sbin/wardd", "/usr/sbin/ward-server",
+                     "/usr/bin/ward-sim"):
+            assert tree.run("test", "-x", prog, check=False).returncode == 0, prog
+        for unit in UNITS:
+            assert "/lib/systemd/system/" + unit in files[unit.split(".")[0]], unit
+        assert "/etc/ward/wardd.yaml" in tree.run(
+            "cat", "/var/lib/dpkg/info/wardd.conffiles").stdout
+        # A scan with the default content the package ships.
+        tree.run("mkdir", "-p", "/srv/samples", T)
+        with open(tree.path("/srv/samples/eicar.com"), "wb") as f:
+            f.write(EICAR)
+        content = "/usr/share/ward/content/default"
+        tree.run("ward", "content", "build", content, "-o", T + "/default.wbundle")
+        p = tree.run("ward", "scan", "-r", content + "/rules/eicar.yar", "/srv/samples",
+                     check=False)
+        assert p.returncode == 1 and "/srv/samples/eicar.com: EICAR_Test_File FOUND" in \
+            p.stdout, p.stdout + p.stderr
+
+    with Step("add systemd and boot"):
+        tree.run("apt-get", "install", "-y", "-q", "--no-install-recommends", "systemd",
+                 "systemd-sysv", "dbus", timeout=900)
+        tree.boot()
+        for unit in UNITS:
+            st = unit_state(tree, unit)
+            assert st["ActiveState"] == "inactive", (unit, st, journal(tree, unit))
+        # The operator enables the agent; the package does not.
+        assert unit_state(tree, "wardd.service")["UnitFileState"] == "disabled"
+
+    with Step("systemd-analyze verify and security"):
+        for unit in UNITS:
+            p = tree.run("systemd-analyze", "verify", "/lib/systemd/system/" + unit,
+                         check=False)
+            assert p.returncode == 0 and not p.stderr.strip(), (
+                "systemd-analyze verify %s:\n%s%s" % (unit, p.stdout, p.stderr))
+        for unit in UNITS:
+            p = tree.run("systemd-analyze", "security", "--no-pager", unit, check=False)
+            m = re.search(r"Overall exposure level for \S+: ([\d.]+) (\S+)", p.stdout)
+            assert m, p.stdout + p.stderr
+            log("systemd-analyze security %s: %s %s" % (unit, m.group(1), m.group(2)))
+            with open(os.path.join(work, "security-%s.txt" % unit), "w") as f:
+                f.write(p.stdout)
+
+    fleet = Fleet(tree)
+    with Step("ward-server init and start, as the package documents"):
+        tree.run("ward", "key", "gen", "--out", T + "/release")
+        p = tree.run("ward-server", "init", "--dir", SERVER_DIR, "--config", SERVER_YAML,
+                     "--user", SERVER_USER, "--listen", "127.0.0.1:%d" % PORT,
+                     "--trust", T + "/release.pub")
+        admin = p.stdout.strip()
+        assert re.fullmatch(r"[0-9a-f]{32,}", admin), p.stdout
+        # Agents check in every second, so the test does not wait.
+        text = open(tree.path(SERVER_YAML)).read()
+        text = set_section_key(text, "checkin", "interval_s", "1")
+        text = set_section_key(text, "checkin", "jitter_pct", "0")
+        with open(tree.path(SERVER_YAML), "w") as f:
+            f.write(text)
+        start_unit(tree, "ward-server.service", server_up(tree, fleet))
+        pid = unit_state(tree, "ward-server.service")["MainPID"]
+        user = tree.run("stat", "-c", "%U", "/proc/%s" % pid).stdout.strip()
+        assert user == SERVER_USER, "ward-server runs as %r" % user
+
+    with Step("an agent enrolls, gets a release, scans"):
+        # A token as README.Debian makes it: as the service user.
+        token = tree.run("runuser", "-u", SERVER_USER, "--", "ward-server", "token",
+                         "create", "--config", SERVER_YAML).stdout.strip()
+        assert re.fullmatch(r"[0-9a-f]{32,}", token), token
+        tree.run("install", "-D", "-m", "0644", SERVER_DIR + "/ca.crt",
+                 "/etc/ward/fleet-ca.crt")
+        tree.run("install", "-D", "-m", "0644", T + "/release.pub",
+                 "/etc/ward/keys/release.pub")
+        # The operator's edit of the conffile: the server, the key, and
+        # on-access scanning of a directory of the test's only.
+        text = open(tree.path(WARDD_YAML)).read()
+        text = set_yaml_keys(text, {
+            "trusted_keys": ["trusted_keys: [/etc/ward/keys/release.pub]"],
+            "server": ["server:", "  url: https://127.0.0.1:%d" % PORT,
+                       "  ca: /etc/ward/fleet-ca.crt", "  enroll_token: %s" % token],
+        })
+        text = "# edited by the operator\n" + text
+        with open(tree.path(WARDD_YAML), "w") as f:
+            f.write(text)
+        edited = text
+        tree.run("wardd", "--config", WARDD_YAML, "--check-config")
+        start_unit(tree, "wardd.service", lambda: agent_status(tree))
+        agents = wait_for(lambda: [a for a in fleet.agents() if a.get("id")], "enrolment")
+        assert len(agents) == 1, agents
+        agent_id = agents[0]["id"]
+        tree.run("ward", "content", "sign", T + "/default.wbundle", "--key",
+                 T + "/release.key")
+        with open(tree.path(T + "/plan.json"), "w") as f:
+            json.dump(PLAN, f)
+        fleet("publish", T + "/default.wbundle", "--plan", T + "/plan.json")
+
+        def current():
+            st = agent_status(tree)
+            cur = st and st["content"].get("current")
+            return cur and cur.get("version")
+        content_version = wait_for(current, "the agent to run the release")
+        p = tree.run("ward", "agent", "scan", "/srv/samples", check=False)
+        assert p.returncode == 1 and "eicar.com" in p.stdout and "FOUND" in p.stdout, \
+            p.stdout + p.stderr
+        uplink_before = tree.run("cat", "/var/lib/ward/uplink.json").stdout
+
+    with Step("the service user, state and configuration on disk"):
+        pw = tree.run("getent", "passwd", SERVER_USER).stdout.strip().split(":")
+        assert int(pw[2]) < 1000, "%s is not a system user: %s" % (SERVER_USER, pw)
+        assert pw[6] in ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false"), pw
+        assert stat_of(tree, SERVER_DIR) == (SERVER_USER, SERVER_USER, 0o700) or \
+            stat_of(tree, SERVER_DIR)[0] == SERVER_USER and \
+            stat_of(tree, SERVER_DIR)[2] & 0o077 == 0, stat_of(tree, SERVER_DIR)
+        for f in ("ca.key", "server.key", "ward.db", "admin.token"):
+            st = stat_of(tree, SERVER_DIR + "/" + f)
+            assert st and st[0] == SERVER_USER and st[2] & 0o077 == 0, (f, st)
+        st = stat_of(tree, SERVER_YAML)
+        assert st == ("root", SERVER_USER, 0o640), st
+        st = stat_of(tree, "/etc/ward-server")
+        assert st and st[0] == "root" and st[2] & 0o022 == 0, st
+        assert stat_of(tree, WARDD_YAML) in (("root", "root", 0o644), ("root", "root", 0o600))
+        st = stat_of(tree, "/var/lib/ward")
+        assert st and st[0] == "root" and st[2] & 0o077 == 0, st
+
+    with Step("upgrade to a newer build"):
+        old, new, newer = repack_newer(debs, work)
+        for deb in newer.values():
+            shutil.copy(deb, incoming)
+        server_files = tree.sh("cd %s && sha256sum ca.key ca.crt server.key server.crt "
+                               "admin.token" % SERVER_DIR).stdout
+        server_yaml = open(tree.path(SERVER_YAML)).read()
+        p = tree.run("apt-get", "install", "-y", "-q", "--no-install-recommends",
+                     *[T + "/debs/" + os.path.basename(newer[p]) for p in PACKAGES],
+                     check=False, timeout=600)
+        assert p.returncode == 0, "upgrade failed:\n%s%s" % (p.stdout[-4000:],
+                                                             p.stderr[-4000:])
+        for pkg in PACKAGES:
+            assert tree.run("dpkg-query", "-W", "-f", "${Version}", pkg).stdout == new
+        assert open(tree.path(WARDD_YAML)).read() == edited, "the edited conffile changed"
+        assert not os.path.exists(tree.path(WARDD_YAML + ".dpkg-new"))
+        assert open(tree.path(SERVER_YAML)).read() == server_yaml
+        assert tree.sh("cd %s && sha256sum ca.key ca.crt server.key server.crt "
+                       "admin.token" % SERVER_DIR).stdout == server_files
+        # Both run again (the upgrade restarts what ran), from the kept
+        # state: the same agent, no new enrolment, the same content.
+        for unit in ("ward-server.service", "wardd.service"):
+            wait_for(lambda: unit_state(tree, unit)["ActiveState"] == "active",
+                     unit + " active after the upgrade")
+        wait_for(server_up(tree, fleet), "the server after the upgrade")
+        st = wait_for(lambda: agent_status(tree), "the agent after the upgrade")
+        assert st["content"]["current"]["version"] == content_version, st["content"]
+        assert tree.run("cat", "/var/lib/ward/uplink.json").stdout == uplink_before
+        agents = wait_for(lambda: [a for a in fleet.agents() if a.get("id")], "agents")
+        assert [a["id"] for a in agents] == [agent_id], agents
+        p = tree.run("ward", "agent", "scan", "/srv/samples", check=False)
+        assert p.returncode == 1 and "FOUND" in p.stdout, p.stdout + p.stderr
+
+    with Step("remove"):
+        # Removing stops the running daemons (dh_installsystemd's prerm).
+        tree.run("apt-get", "remove", "-y", "-q", *PACKAGES)
+        for unit in UNITS:
+            st = unit_state(tree, unit)
+            assert st.get("ActiveState") != "active", (unit, st)
+        p = tree.sh("grep -l -E '^(wardd|ward-server)' /proc/[0-9]*/comm || true")
+        assert not p.stdout.strip(), "ward processes left after remove: " + p.stdout
+        for prog in ("/usr/bin/ward", "/usr/sbin/wardd", "/usr/sbin/ward-server",
+                     "/usr/bin/ward-sim"):
+            assert not os.path.lexists(tree.path(prog)), prog + " left after remove"
+        assert open(tree.path(WARDD_YAML)).read() == edited
+        assert open(tree.path(SERVER_YAML)).read() == server_yaml
+        for f in ("ca.key", "ward.db", "admin.token"):
+            assert os.path.exists(tree.path(SERVER_DIR + "/" + f)), f + " gone on remove"
+        assert tree.run("getent", "passwd", SERVER_USER, check=False).returncode == 0
+
+    with Step("purge"):
+        tree.run("apt-get", "purge", "-y", "-q", *PACKAGES)
+        for pkg in PACKAGES:
+            p = tree.run("dpkg-query", "-W", "-f", "${db:Status-Status}", pkg, check=False)
+            assert p.returncode != 0 or p.stdout in ("not-installed", ""), (pkg, p.stdout)
+        paths, users = wards_left(tree)
+        log("left after purge: %s" % (paths or "no path"))
+        log("service user after purge: %s" % (users or "none"))
+        # Debian leaves a system user in place on purge (files it owned may
+        # remain elsewhere, and a reused uid would inherit them); nothing
+        # else of ward's may stay.
+        assert not [p for p in paths if not p.startswith(T)], paths
+        if users:
+            p = tree.sh("find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) "
+                        "-prune -o -user %s -print" % SERVER_USER)
+            assert not p.stdout.strip(), "files still owned by %s:\n%s" % (SERVER_USER,
+                                                                           p.stdout)
