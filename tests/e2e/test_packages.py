@@ -113,8 +113,8 @@ def repack_newer(debs, outdir):
         subprocess.run(["dpkg-deb", "-R", deb, work], check=True)
         control = os.path.join(work, "DEBIAN", "control")
         text = open(control).read()
-        text = re.sub(r"(?<![\w.+~-])%s(?![\w.+~-])" % re.escape(old), new, text)
-        assert "Version: %s\n" % new in text
+        text = re.sub(r"(?m)^Version: .*$", "Version: " + new, text)
+        text = text.replace("(= %s)" % old, "(= %s)" % new)
         open(control, "w").write(text)
         out[pkg] = os.path.join(outdir, "%s_%s_%s.deb" % (pkg, new, deb_field(deb, "Architecture")))
         subprocess.run(["dpkg-deb", "--root-owner-group", "-b", work, out[pkg]], check=True,
@@ -179,9 +179,12 @@ def wards_left(tree):
     name says ward, and the passwd/group lines of the service user."""
     p = tree.sh("find / -xdev \\( -path /proc -o -path /sys -o -path /dev "
                 "-o -path /var/cache/apt \\) -prune -o -iname '*ward*' -print")
-    paths = sorted(l for l in p.stdout.splitlines() if l)
+    paths = sorted(l for l in p.stdout.splitlines() if l and not l.startswith(T + "/"))
+    for d in [p for p in paths if os.path.isdir(tree.path(p))]:
+        paths += tree.run("find", d, "-mindepth", "1").stdout.split()
+    paths = sorted(set(paths))
     users = tree.sh("grep -h '%s' /etc/passwd /etc/group /etc/shadow /etc/gshadow || true"
-                    % SERVER_USER).stdout.split()
+                    % SERVER_USER).stdout.splitlines()
     return paths, users
 
 
@@ -286,6 +289,15 @@ def test_install_run_upgrade_purge(tree):
         version = tree.run("ward", "--version").stdout.strip()
         assert re.fullmatch(r"ward \d+\.\d+\.\d+", version), version
         assert deb_field(debs["ward"], "Version").startswith(version.split()[1])
+        # The shipped example names the release key the operator puts in
+        # /etc/ward/keys (README.Debian): until then it says so; with the
+        # key in place, the example as shipped is a valid configuration.
+        p = tree.run("wardd", "--config", WARDD_YAML, "--check-config", check=False)
+        assert p.returncode == 0 or "/etc/ward/keys/release.pub" in p.stdout + p.stderr, \
+            "the shipped %s: %s%s" % (WARDD_YAML, p.stdout, p.stderr)
+        tree.run("ward", "key", "gen", "--out", T + "/release")
+        tree.run("install", "-D", "-m", "0644", T + "/release.pub",
+                 "/etc/ward/keys/release.pub")
         p = tree.run("wardd", "--config", WARDD_YAML, "--check-config", check=False)
         assert p.returncode == 0, "the shipped %s: %s%s" % (WARDD_YAML, p.stdout, p.stderr)
         for prog in ("/usr/bin/ward", "/usr/sbin/wardd", "/usr/sbin/ward-server",
@@ -296,7 +308,7 @@ def test_install_run_upgrade_purge(tree):
         assert "/etc/ward/wardd.yaml" in tree.run(
             "cat", "/var/lib/dpkg/info/wardd.conffiles").stdout
         # A scan with the default content the package ships.
-        tree.run("mkdir", "-p", "/srv/samples", T)
+        tree.run("mkdir", "-p", "/srv/samples")
         with open(tree.path("/srv/samples/eicar.com"), "wb") as f:
             f.write(EICAR)
         content = "/usr/share/ward/content/default"
@@ -313,15 +325,32 @@ def test_install_run_upgrade_purge(tree):
         for unit in UNITS:
             st = unit_state(tree, unit)
             assert st["ActiveState"] == "inactive", (unit, st, journal(tree, unit))
-        # The operator enables the agent; the package does not.
-        assert unit_state(tree, "wardd.service")["UnitFileState"] == "disabled"
+        # The operator enables the daemons; the packages do not.  And the
+        # server does not start before `ward-server init` made its
+        # configuration, even when asked to.
+        for unit in UNITS:
+            assert unit_state(tree, unit)["UnitFileState"] == "disabled", unit
+        tree.run("systemctl", "start", "ward-server.service")
+        st = unit_state(tree, "ward-server.service")
+        assert (st["ActiveState"], st["ConditionResult"]) == ("inactive", "no"), st
 
     with Step("systemd-analyze verify and security"):
+        # The tree has no man-db (nor need it): --man=no, and the pages the
+        # units name are looked for where the packages install them.
+        bad = []
         for unit in UNITS:
-            p = tree.run("systemd-analyze", "verify", "/lib/systemd/system/" + unit,
-                         check=False)
-            assert p.returncode == 0 and not p.stderr.strip(), (
-                "systemd-analyze verify %s:\n%s%s" % (unit, p.stdout, p.stderr))
+            p = tree.run("systemd-analyze", "verify", "--man=no",
+                         "/lib/systemd/system/" + unit, check=False)
+            if p.returncode != 0 or p.stderr.strip():
+                bad.append("systemd-analyze verify %s: exit %d\n%s%s" % (
+                    unit, p.returncode, p.stdout, p.stderr))
+            text = open(tree.path("/lib/systemd/system/" + unit)).read()
+            for page, sec in re.findall(r"man:([\w.-]+)\((\d)\)", text):
+                man = "/usr/share/man/man%s/%s.%s.gz" % (sec, page, sec)
+                if not os.path.exists(tree.path(man)):
+                    bad.append("%s: Documentation=man:%s(%s) but no %s" % (unit, page, sec,
+                                                                            man))
+        assert not bad, "\n".join(bad)
         for unit in UNITS:
             p = tree.run("systemd-analyze", "security", "--no-pager", unit, check=False)
             m = re.search(r"Overall exposure level for \S+: ([\d.]+) (\S+)", p.stdout)
@@ -332,7 +361,6 @@ def test_install_run_upgrade_purge(tree):
 
     fleet = Fleet(tree)
     with Step("ward-server init and start, as the package documents"):
-        tree.run("ward", "key", "gen", "--out", T + "/release")
         p = tree.run("ward-server", "init", "--dir", SERVER_DIR, "--config", SERVER_YAML,
                      "--user", SERVER_USER, "--listen", "127.0.0.1:%d" % PORT,
                      "--trust", T + "/release.pub")
@@ -356,13 +384,9 @@ def test_install_run_upgrade_purge(tree):
         assert re.fullmatch(r"[0-9a-f]{32,}", token), token
         tree.run("install", "-D", "-m", "0644", SERVER_DIR + "/ca.crt",
                  "/etc/ward/fleet-ca.crt")
-        tree.run("install", "-D", "-m", "0644", T + "/release.pub",
-                 "/etc/ward/keys/release.pub")
-        # The operator's edit of the conffile: the server, the key, and
-        # on-access scanning of a directory of the test's only.
+        # The operator's edit of the conffile: the server to enrol with.
         text = open(tree.path(WARDD_YAML)).read()
         text = set_yaml_keys(text, {
-            "trusted_keys": ["trusted_keys: [/etc/ward/keys/release.pub]"],
             "server": ["server:", "  url: https://127.0.0.1:%d" % PORT,
                        "  ca: /etc/ward/fleet-ca.crt", "  enroll_token: %s" % token],
         })
@@ -416,6 +440,7 @@ def test_install_run_upgrade_purge(tree):
         server_files = tree.sh("cd %s && sha256sum ca.key ca.crt server.key server.crt "
                                "admin.token" % SERVER_DIR).stdout
         server_yaml = open(tree.path(SERVER_YAML)).read()
+        pids = {u: unit_state(tree, u)["MainPID"] for u in UNITS}
         p = tree.run("apt-get", "install", "-y", "-q", "--no-install-recommends",
                      *[T + "/debs/" + os.path.basename(newer[p]) for p in PACKAGES],
                      check=False, timeout=600)
@@ -430,9 +455,11 @@ def test_install_run_upgrade_purge(tree):
                        "admin.token" % SERVER_DIR).stdout == server_files
         # Both run again (the upgrade restarts what ran), from the kept
         # state: the same agent, no new enrolment, the same content.
-        for unit in ("ward-server.service", "wardd.service"):
+        for unit in UNITS:
             wait_for(lambda: unit_state(tree, unit)["ActiveState"] == "active",
                      unit + " active after the upgrade")
+            assert unit_state(tree, unit)["MainPID"] != pids[unit], \
+                unit + " was not restarted on the new program"
         wait_for(server_up(tree, fleet), "the server after the upgrade")
         st = wait_for(lambda: agent_status(tree), "the agent after the upgrade")
         assert st["content"]["current"]["version"] == content_version, st["content"]
@@ -468,9 +495,13 @@ def test_install_run_upgrade_purge(tree):
         log("left after purge: %s" % (paths or "no path"))
         log("service user after purge: %s" % (users or "none"))
         # Debian leaves a system user in place on purge (files it owned may
-        # remain elsewhere, and a reused uid would inherit them); nothing
-        # else of ward's may stay.
-        assert not [p for p in paths if not p.startswith(T)], paths
+        # remain elsewhere, and a reused uid would inherit them), and the
+        # files the operator made (dpkg removes what the packages and their
+        # scripts made, not the release key or CA copied into /etc/ward);
+        # nothing else of ward's may stay.
+        operators = ["/etc/ward", "/etc/ward/fleet-ca.crt", "/etc/ward/keys",
+                     "/etc/ward/keys/release.pub"]
+        assert paths == operators, paths
         if users:
             p = tree.sh("find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) "
                         "-prune -o -user %s -print" % SERVER_USER)
