@@ -29,7 +29,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-1
 	nsis clamav-testfiles clamav-daemon clamdscan libarchive-dev gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 osslsigncode \
 	mmdebstrap systemd-container
 
-.PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean
+.PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean deb
 
 all: build
 
@@ -103,5 +103,22 @@ demo: deps
 	$(MAKE) --no-print-directory build
 	@bash demo/run.sh $(BUILD)/cli/ward $(BUILD)/agent/wardd $(BUILD)/server/ward-sim
 
+# Debian packages (docs/install.md) in dist/ARCH/, built with dpkg-buildpackage
+# from a copy of the tree (what git tracks, and new files it does not
+# ignore), then checked with lintian.  DEB_BUILD_OPTIONS=nocheck skips the
+# unit tests inside the package build.
+deb:
+	rm -rf build-deb && mkdir -p build-deb/src dist/$(ARCH)
+	git ls-files -z --cached --others --exclude-standard | \
+		while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
+		tar --null -T - -cf - | tar -xf - -C build-deb/src
+	if [ -d ../shared ]; then ln -s $(abspath ../shared) build-deb/shared; fi
+	cd build-deb/src && dpkg-buildpackage -b -us -uc
+	rm -rf dist/$(ARCH) && mkdir -p dist/$(ARCH)/dbgsym
+	cp build-deb/*-dbgsym_*.deb dist/$(ARCH)/dbgsym/
+	cp $$(ls build-deb/*.deb | grep -v -- -dbgsym_) dist/$(ARCH)/
+	@ls -l dist/$(ARCH)/
+	lintian --fail-on error,warning build-deb/*.changes
+
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz build-fault
+	rm -rf $(BUILD) build-asan build-fuzz build-fault build-deb dist
