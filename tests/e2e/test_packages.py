@@ -209,13 +209,17 @@ def agent_status(tree):
     return json.loads(p.stdout) if p.returncode == 0 else None
 
 
-def wait_for(pred, what, timeout=60):
+def wait_for(pred, what, timeout=60, detail=None):
+    """pred()'s first true value within timeout seconds; detail() says
+    more in the assertion if it does not come."""
     end = time.time() + timeout
     while True:
         v = pred()
         if v:
             return v
-        assert time.time() < end, "timed out waiting for " + what
+        if time.time() >= end:
+            raise AssertionError("timed out waiting for %s%s" % (
+                what, "\n" + detail() if detail else ""))
         time.sleep(0.5)
 
 
@@ -274,6 +278,7 @@ def test_install_run_upgrade_purge(tree):
     for deb in debs.values():
         shutil.copy(deb, incoming)
     inside = {pkg: T + "/debs/" + os.path.basename(deb) for pkg, deb in debs.items()}
+    problems = []
 
     with Step("install with apt (no systemd in the tree)"):
         assert tree.run("dpkg-query", "-W", "systemd", check=False).returncode != 0, \
@@ -336,8 +341,10 @@ def test_install_run_upgrade_purge(tree):
 
     with Step("systemd-analyze verify and security"):
         # The tree has no man-db (nor need it): --man=no, and the pages the
-        # units name are looked for where the packages install them.
-        bad = []
+        # units name are looked for where the packages install them.  What
+        # is wrong here is reported at the end, after the steps that do not
+        # depend on it.
+        bad = problems
         for unit in UNITS:
             p = tree.run("systemd-analyze", "verify", "--man=no",
                          "/lib/systemd/system/" + unit, check=False)
@@ -350,13 +357,13 @@ def test_install_run_upgrade_purge(tree):
                 if not os.path.exists(tree.path(man)):
                     bad.append("%s: Documentation=man:%s(%s) but no %s" % (unit, page, sec,
                                                                             man))
-        assert not bad, "\n".join(bad)
+        # The scores (the whole tables are kept in build-pkgtest/).
         for unit in UNITS:
             p = tree.run("systemd-analyze", "security", "--no-pager", unit, check=False)
             m = re.search(r"Overall exposure level for \S+: ([\d.]+) (\S+)", p.stdout)
             assert m, p.stdout + p.stderr
             log("systemd-analyze security %s: %s %s" % (unit, m.group(1), m.group(2)))
-            with open(os.path.join(work, "security-%s.txt" % unit), "w") as f:
+            with open(os.path.join(cache_dir(), "security-%s.txt" % unit), "w") as f:
                 f.write(p.stdout)
 
     fleet = Fleet(tree)
@@ -457,7 +464,8 @@ def test_install_run_upgrade_purge(tree):
         # state: the same agent, no new enrolment, the same content.
         for unit in UNITS:
             wait_for(lambda: unit_state(tree, unit)["ActiveState"] == "active",
-                     unit + " active after the upgrade")
+                     unit + " active after the upgrade", detail=lambda: "%s\n%s\n%s" % (
+                         unit_state(tree, unit), journal(tree, unit), p.stdout[-3000:]))
             assert unit_state(tree, unit)["MainPID"] != pids[unit], \
                 unit + " was not restarted on the new program"
         wait_for(server_up(tree, fleet), "the server after the upgrade")
@@ -507,3 +515,4 @@ def test_install_run_upgrade_purge(tree):
                         "-prune -o -user %s -print" % SERVER_USER)
             assert not p.stdout.strip(), "files still owned by %s:\n%s" % (SERVER_USER,
                                                                            p.stdout)
+    assert not problems, "\n".join(problems)
