@@ -57,8 +57,11 @@ def base_tarball(log):
     path = os.path.join(d, "base-bookworm-apt.tar")
     if os.path.exists(path) and time.time() - os.path.getmtime(path) < BASE_MAX_AGE_S:
         return path
-    tmp = path + ".new"
-    cmd = ["mmdebstrap", "--variant=apt", "--quiet", "bookworm", tmp] + SOURCES
+    tmp = os.path.join(d, "base-bookworm-apt.new.tar")
+    if os.path.isdir(tmp):
+        shutil.rmtree(tmp)
+    cmd = ["mmdebstrap", "--variant=apt", "--format=tar", "--quiet", "bookworm",
+           tmp] + SOURCES
     t0 = time.time()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert p.returncode == 0, "mmdebstrap failed:\n" + p.stdout[-4000:]
