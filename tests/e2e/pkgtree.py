@@ -17,10 +17,16 @@ Two ways to run a command in the tree:
   host's network, for apt).  nspawn mounts /proc, /sys and /dev inside its
   own mount namespace, so nothing is left mounted on the host when it
   exits, whatever happens to the test;
-- booted (`systemd-nspawn --boot`, with a private network: the server
-  listens on the container's own loopback), through `nsenter` into the
-  namespaces of the container's systemd, so `systemctl` starts the real
-  units with their hardening.
+- booted (`systemd-nspawn --boot`), through `nsenter` into the namespaces
+  of the container's systemd, so `systemctl` starts the real units with
+  their hardening.  The network is private: the server listens on the
+  container's own loopback, and the agent's process monitor cannot reach
+  the kernel's process connector (it exists in the host's network
+  namespace only), so no rule of the agent's content acts on a process of
+  the host.  nspawn's own seccomp filter lets fanotify_init and
+  fanotify_mark through (its default refuses them), so the agent's
+  file-integrity and on-access sensors run as on a host; their marks are on
+  the tree's files and on a tmpfs the test mounts inside the container.
 
 Every process is started by the test and stopped by its pid: the booted
 container by SIGTERM to its systemd-nspawn (which halts the container's
@@ -136,7 +142,8 @@ class Tree:
         self.console = open(os.path.join(os.path.dirname(self.root), "console.log"), "ab")
         self.nspawn = subprocess.Popen(
             ["systemd-nspawn", "--quiet", "--boot", "--register=no", "--keep-unit",
-             "--private-network", "--console=pipe", "-D", self.root, "-M", self.name],
+             "--private-network", "--system-call-filter=fanotify_init fanotify_mark",
+             "--console=pipe", "-D", self.root, "-M", self.name],
             stdin=subprocess.DEVNULL, stdout=self.console, stderr=self.console)
         end = time.time() + 60
         while self.leader is None and time.time() < end:

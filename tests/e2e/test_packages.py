@@ -21,13 +21,14 @@ Steps, each timed on stdout (`pytest -s`):
     configuration);
  3. `ward-server init` as the package documents it, `systemctl start
     ward-server`; an agent enrolls (`systemctl start wardd`) with a token,
-    gets a release published on the server, and scans with it;
+    gets a release published on the server, scans with it, and denies
+    executing the EICAR file on a mount it watches on access;
  4. the service user, the state directory and the configuration files:
     owners and modes;
  5. upgrade to a newer build (the same packages with a higher version):
     the edited conffile, the server's configuration, keys and database,
     the agent's enrollment and its active content are all kept, and both
-    daemons run again from them;
+    daemons are restarted on the new programs and run from them;
  6. apt-get remove: binaries gone, configuration and state kept;
     apt-get purge: nothing of ward's left but what Debian leaves (listed).
 """
@@ -53,6 +54,7 @@ WARDD_YAML = "/etc/ward/wardd.yaml"
 SERVER_USER = "_ward-server"
 PORT = 8443
 T = "/root/pkgtest"  # the test's own files in the tree
+ONACCESS = "/srv/onaccess"  # a tmpfs the agent watches on access
 
 # The rollout plan of the test's release: one ring, a second's soak.
 PLAN = {"rings": [{"name": "all", "percent": 100, "soak_s": 1}],
@@ -244,6 +246,23 @@ def start_unit(tree, unit, ready):
                                                                 journal(tree, unit)))
 
 
+def exec_denied(tree):
+    """The agent run by its unit denies executing a detected file on the
+    on-access mount (EPERM; without the agent, the kernel would try the
+    file and say "Exec format error"), and lets a clean one run."""
+    sample = ONACCESS + "/eicar.com"
+    # Written from inside: the tmpfs is in the container's mount namespace.
+    tree.run("sh", "-c", "cat > " + sample, input=EICAR.decode())
+    tree.run("sh", "-c", "cat > %s/clean.sh" % ONACCESS, input="#!/bin/sh\necho clean\n")
+    tree.run("chmod", "0755", sample, ONACCESS + "/clean.sh")
+    p = tree.run("env", sample, check=False)
+    assert p.returncode == 126 and "Operation not permitted" in p.stderr, (
+        p.returncode, p.stdout, p.stderr)
+    assert tree.run(ONACCESS + "/clean.sh").stdout == "clean\n"
+    st = agent_status(tree)["sensors"]["onaccess"]
+    assert st["state"] == "on" and st["counters"]["denied"] >= 1, st
+
+
 def server_up(fleet):
     return lambda: fleet("status", check=False).returncode == 0
 
@@ -388,11 +407,17 @@ def test_install_run_upgrade_purge(tree):
         assert re.fullmatch(r"[0-9a-f]{32,}", token), token
         tree.run("install", "-D", "-m", "0644", SERVER_DIR + "/ca.crt",
                  "/etc/ward/fleet-ca.crt")
-        # The operator's edit of the conffile: the server to enrol with.
+        # The operator's edit of the conffile: the server to enrol with, and
+        # on-access scanning of a tmpfs the test mounts in the container
+        # (its permission marks cover that mount only; it goes with the
+        # container).
+        tree.run("mkdir", "-p", ONACCESS)
+        tree.run("mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", ONACCESS)
         text = open(tree.path(WARDD_YAML)).read()
         text = set_yaml_keys(text, {
             "server": ["server:", "  url: https://127.0.0.1:%d" % PORT,
                        "  ca: /etc/ward/fleet-ca.crt", "  enroll_token: %s" % token],
+            "onaccess": ["onaccess:", "  paths: [%s]" % ONACCESS],
         })
         text = "# edited by the operator\n" + text
         with open(tree.path(WARDD_YAML), "w") as f:
@@ -421,6 +446,7 @@ def test_install_run_upgrade_purge(tree):
         p = tree.run("ward", "agent", "scan", "/srv/samples", check=False)
         assert p.returncode == 1 and "eicar.com" in p.stdout and "FOUND" in p.stdout, \
             p.stdout + p.stderr
+        exec_denied(tree)
         uplink_before = tree.run("cat", "/var/lib/ward/uplink.json").stdout
 
     with Step("the service user, state and configuration on disk"):
@@ -475,6 +501,7 @@ def test_install_run_upgrade_purge(tree):
         assert [a["id"] for a in agents] == [agent_id], agents
         p = tree.run("ward", "agent", "scan", "/srv/samples", check=False)
         assert p.returncode == 1 and "FOUND" in p.stdout, p.stdout + p.stderr
+        exec_denied(tree)
 
     with Step("remove"):
         # Removing stops the running daemons (dh_installsystemd's prerm).
