@@ -184,8 +184,8 @@ _ward_positional()
 
 _ward()
 {
-    local cur=${COMP_WORDS[COMP_CWORD]} prev= opt= kind
-    local cmd= sub= sub2= i w skip=0
+    local cur=${COMP_WORDS[COMP_CWORD]} prev='' opt='' kind
+    local cmd='' sub='' sub2='' i w skip=0
     COMPREPLY=()
     ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 
@@ -241,7 +241,7 @@ _ward()
     fi
 
     # A subcommand, where one is expected next.
-    local words=
+    local words=''
     if [[ -z $cmd ]]; then
         words=$(_ward_subcommands)
     elif [[ -z $sub ]]; then
