@@ -45,8 +45,8 @@ from conftest import REPO, ward_path
 
 PAGES = ["ward.1", "ward-sim.1", "wardd.8", "ward-server.8", "wardd.yaml.5",
          "ward-server.yaml.5"]
-# ward(1)'s sections, one per command, and the commands `ward --help` lists
-# that have no options of their own.
+# The commands `ward --help` lists that take no options: their section in
+# ward(1) lists none, and the completion has none to offer.
 NO_SECTION = {"version"}
 LONGOPT_RE = re.compile(r"(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 # The requests and macros scdoc writes; any other control line is text that
