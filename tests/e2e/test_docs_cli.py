@@ -195,9 +195,12 @@ def test_page_header_and_sections(name):
     if section in "18":
         need |= {"OPTIONS", "EXIT STATUS"}
     assert need <= have, "%s lacks %s" % (name, sorted(need - have))
-    # NAME is "name - what it is", as whatis/apropos read it.
+    # NAME is "name - what it is", as whatis/apropos read it (mandb reads
+    # it with lexgrog; lintian too).
     assert re.match(r"\s*\.P\s*\n%s - \S" % re.escape(title),
                     plain(sections(text, "SH")["NAME"])), sections(text, "SH")["NAME"]
+    p = run(["lexgrog", page_path(name)])
+    assert p.returncode == 0 and ': "%s - ' % title in p.stdout, (p.stdout, p.stderr)
     # Every page it names in SEE ALSO that is ours exists.
     for ref, sec in re.findall(r"(ward[a-z.-]*)\((\d)\)", plain(sections(text, "SH")["SEE ALSO"])):
         assert "%s.%s" % (ref, sec) in PAGES, (name, ref, sec)
