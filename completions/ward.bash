@@ -189,7 +189,8 @@ _ward()
     COMPREPLY=()
     ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 
-    # --opt=VALUE: bash splits it at '=' (COMP_WORDBREAKS).
+    # An option's argument after '=': bash splits the word there
+    # (COMP_WORDBREAKS).
     if [[ $cur == = ]]; then
         opt=$prev
         cur=

@@ -239,6 +239,61 @@ def test_every_daemon_option_is_in_its_page(page, env, rel):
     assert not missing, "%s --help prints %s, not in %s" % (rel[-1], sorted(missing), page)
 
 
+def source_options(*globs):
+    """The long options the C sources of a program take: the names of its
+    getopt_long tables, and the "--x" strings it compares itself."""
+    import glob
+    out = set()
+    for pattern in globs:
+        for path in glob.glob(os.path.join(REPO, pattern)):
+            with open(path) as f:
+                src = f.read()
+            out |= {"--" + n for n in re.findall(
+                r'\{\s*"([a-z][a-z0-9-]*)",\s*(?:no|required|optional)_argument', src)}
+            out |= set(re.findall(r'"(--[a-z][a-z0-9-]*)"', src))
+    return out
+
+
+def option_headings(name):
+    """The long options a page lists as its own: those in the heading of an
+    entry (the line before its indented text), not those its prose names."""
+    lines = plain(roff(name)).splitlines()
+    out = set()
+    for i, line in enumerate(lines[:-1]):
+        if lines[i + 1].startswith(".RS") and not line.startswith("."):
+            out |= longopts(line)
+    return out
+
+
+@pytest.mark.parametrize("page,sources", [
+    ("ward.1", ("cli/*.c",)),
+    ("wardd.8", ("agent/wardd.c",)),
+    ("ward-server.8", ("server/main.c",)),
+    ("ward-sim.1", ("server/sim.c",)),
+])
+def test_every_option_a_page_lists_exists(page, sources):
+    """The other way round: no page lists an option its program does not
+    take (a renamed or removed one, a typo)."""
+    listed = option_headings(page)
+    assert len(listed) >= 5, listed
+    # ward-server init --config/--user: init's own options, added with the
+    # packages' layout; the page describes them with the rest of init's.
+    taken = source_options(*sources)
+    unknown = listed - taken
+    assert not unknown, "%s lists %s, which %s does not take" % (page, sorted(unknown), sources)
+
+
+def test_every_option_completed_exists():
+    taken = source_options("cli/*.c")
+    for name in ("ward.bash", "_ward"):
+        with open(os.path.join(REPO, "completions", name)) as f:
+            offered = longopts(f.read())
+        assert len(offered) > 40, offered
+        unknown = offered - taken
+        assert not unknown, "completions/%s offers %s, which ward does not take" % (
+            name, sorted(unknown))
+
+
 # --- configuration keys -----------------------------------------------------
 
 def c_block(path, start):
