@@ -7,6 +7,8 @@ The man pages and the shell completion tell the truth about the programs.
   section in ward(1) and is completed after `ward `.
 - Every option that `wardd --help`, `ward-server --help` and `ward-sim
   --help` print is in wardd(8), ward-server(8) and ward-sim(1).
+- The other way round, no page lists and no completion offers an option
+  that its program's sources do not take (getopt tables, "--x" strings).
 - Every key of the agent's configuration table (agent/config.c, its
   `keys[]`: each key is a string literal there, whatever the macro) is in
   wardd.yaml(5), and nothing else is; `wardd --check-config` takes each of
@@ -18,8 +20,8 @@ The man pages and the shell completion tell the truth about the programs.
 - Every page renders without a warning (`groff -man -ww -z`, and `man
   --warnings -l` as a reader's man does), uses only the requests scdoc
   writes (a source line that starts with "." would otherwise become a
-  request), has the sections a man page of its kind needs, and is named
-  in its header as its file is.
+  request), has the sections a man page of its kind needs, is named in
+  its header as its file is, and has a NAME line whatis reads (lexgrog).
 - The bash completion, sourced in bash, completes `ward sc` to `scan` and
   `ward scan --max-` to the --max-* options; the zsh completion, loaded by
   compinit in an interactive zsh, does the same.
