@@ -26,7 +26,8 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-1
 	$(HS_PACKAGE) libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libseccomp-dev \
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql \
 	python3 python3-pytest yara clamav aide time util-linux \
-	nsis clamav-testfiles clamav-daemon clamdscan libarchive-dev gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 osslsigncode
+	nsis clamav-testfiles clamav-daemon clamdscan libarchive-dev gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 osslsigncode \
+	scdoc groff-base man-db zsh
 
 .PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean deb
 
