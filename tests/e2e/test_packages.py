@@ -5,17 +5,21 @@ Debian 12 tree, run as their units run them, upgraded, removed and purged.
 The .deb files are `make deb`'s, in $WARD_DEB_DIR (default
 <repo>/dist/amd64).  The tree is pkgtree's: mmdebstrap --variant=apt (the
 Essential packages and apt, nothing ward needs), so apt installing the
-.deb files proves their dependencies complete.  systemd is added to the
-tree only after that, to boot it with `systemd-nspawn --boot`: PID 1 of
-this machine is not systemd, but nspawn boots the tree's own systemd in a
-container, and the test starts the real units with systemctl, so their
-hardening (ProtectSystem=strict, the capability sets, User=) is what runs.
+.deb files proves their dependencies complete (systemd comes in as
+ward-server's, for systemd-sysusers).  systemd-sysv and dbus are added
+only after that, to boot the tree with `systemd-nspawn --boot`: nspawn
+boots the tree's own systemd in a container whether or not the host runs
+systemd (the machine this was written on does not), and the test starts the
+real units with systemctl, so their sandboxing, capability sets and User=
+are what runs.
 
 Steps, each timed on stdout (`pytest -s`):
  1. install ward, wardd, ward-server with apt (no systemd in the tree);
+    the files where docs/install.md says;
     `ward --version`, `wardd --check-config` on the shipped example
     config, `ward scan` of an EICAR file with the shipped default content;
- 2. add systemd and boot; `systemd-analyze verify` of each installed unit
+ 2. add systemd-sysv and boot; `systemd-analyze verify` of each installed
+    unit
     and `systemd-analyze security` of the two services (printed); neither
     service runs on its own (wardd is not enabled; ward-server has no
     configuration);
@@ -47,6 +51,20 @@ from conftest import EICAR, REPO
 from pkgtree import Tree, base_tarball, cache_dir
 
 PACKAGES = ("ward", "wardd", "ward-server")
+# Where each package puts what an operator looks for (docs/install.md).
+LAYOUT = {
+    "ward": ["/usr/bin/ward", "/usr/share/man/man1/ward.1.gz",
+             "/usr/share/bash-completion/completions/ward",
+             "/usr/share/zsh/vendor-completions/_ward"],
+    "wardd": ["/usr/sbin/wardd", "/lib/systemd/system/wardd.service", "/etc/ward/wardd.yaml",
+              "/usr/share/ward/content/default/bundle.json", "/usr/share/man/man8/wardd.8.gz",
+              "/usr/share/man/man5/wardd.yaml.5.gz"],
+    "ward-server": ["/usr/sbin/ward-server", "/usr/bin/ward-sim",
+                    "/lib/systemd/system/ward-server.service",
+                    "/usr/lib/sysusers.d/ward-server.conf", "/usr/share/man/man8/ward-server.8.gz",
+                    "/usr/share/man/man5/ward-server.yaml.5.gz",
+                    "/usr/share/man/man1/ward-sim.1.gz"],
+}
 UNITS = ("wardd.service", "ward-server.service")
 SERVER_YAML = "/etc/ward-server/ward-server.yaml"
 SERVER_DIR = "/var/lib/ward-server"
@@ -118,7 +136,8 @@ def repack_newer(debs, outdir):
         text = re.sub(r"(?m)^Version: .*$", "Version: " + new, text)
         text = text.replace("(= %s)" % old, "(= %s)" % new)
         open(control, "w").write(text)
-        out[pkg] = os.path.join(outdir, "%s_%s_%s.deb" % (pkg, new, deb_field(deb, "Architecture")))
+        arch = deb_field(deb, "Architecture")
+        out[pkg] = os.path.join(outdir, "%s_%s_%s.deb" % (pkg, new, arch))
         subprocess.run(["dpkg-deb", "--root-owner-group", "-b", work, out[pkg]], check=True,
                        stdout=subprocess.DEVNULL)
         shutil.rmtree(work)
@@ -321,11 +340,12 @@ def test_install_run_upgrade_purge(tree):
                  "/etc/ward/keys/release.pub")
         p = tree.run("wardd", "--config", WARDD_YAML, "--check-config", check=False)
         assert p.returncode == 0, "the shipped %s: %s%s" % (WARDD_YAML, p.stdout, p.stderr)
+        for pkg, paths in LAYOUT.items():
+            for path in paths:
+                assert path in files[pkg] and os.path.isfile(tree.path(path)), (pkg, path)
         for prog in ("/usr/bin/ward", "/usr/sbin/wardd", "/usr/sbin/ward-server",
                      "/usr/bin/ward-sim"):
             assert tree.run("test", "-x", prog, check=False).returncode == 0, prog
-        for unit in UNITS:
-            assert "/lib/systemd/system/" + unit in files[unit.split(".")[0]], unit
         assert "/etc/ward/wardd.yaml" in tree.run(
             "cat", "/var/lib/dpkg/info/wardd.conffiles").stdout
         # A scan with the default content the package ships.
