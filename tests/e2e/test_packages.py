@@ -19,9 +19,8 @@ Steps, each timed on stdout (`pytest -s`):
     `ward --version`, `wardd --check-config` on the shipped example
     config, `ward scan` of an EICAR file with the shipped default content;
  2. add systemd-sysv and boot; `systemd-analyze verify` of each installed
-    unit
-    and `systemd-analyze security` of the two services (printed); neither
-    service runs on its own (wardd is not enabled; ward-server has no
+    unit and `systemd-analyze security` of the two services (printed);
+    neither service runs on its own (wardd is not enabled; ward-server has no
     configuration);
  3. `ward-server init` as the package documents it, `systemctl start
     ward-server`; an agent enrolls (`systemctl start wardd`) with a token,
@@ -538,6 +537,8 @@ def test_install_run_upgrade_purge(tree):
         assert open(tree.path(SERVER_YAML)).read() == server_yaml
         for f in ("ca.key", "ward.db", "admin.token"):
             assert os.path.exists(tree.path(SERVER_DIR + "/" + f)), f + " gone on remove"
+        assert open(tree.path("/var/lib/ward/uplink.json")).read() == uplink_before, \
+            "the agent's enrolment gone on remove"
         assert tree.run("getent", "passwd", SERVER_USER, check=False).returncode == 0
 
     with Step("purge"):
