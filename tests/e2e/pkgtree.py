@@ -30,9 +30,11 @@ Two ways to run a command in the tree:
 
 Every process is started by the test and stopped by its pid: the booted
 container by SIGTERM to its systemd-nspawn (which halts the container's
-systemd cleanly), then SIGKILL if it has not gone within 60 s.
+systemd cleanly), then SIGKILL if it has not gone within 60 s; nspawn also
+gets SIGTERM if the test's process dies without cleaning up.
 """
 
+import ctypes
 import os
 import shutil
 import signal
@@ -86,6 +88,13 @@ def mounts_under(root):
             if mp == root or mp.startswith(root + "/"):
                 out.append(mp)
     return out
+
+
+def _halt_with_parent():
+    """In the child before exec: SIGTERM when the test's process dies, so
+    that even a test killed outright (no cleanup) halts its container."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 class Tree:
@@ -144,7 +153,8 @@ class Tree:
             ["systemd-nspawn", "--quiet", "--boot", "--register=no", "--keep-unit",
              "--private-network", "--system-call-filter=fanotify_init fanotify_mark",
              "--console=pipe", "-D", self.root, "-M", self.name],
-            stdin=subprocess.DEVNULL, stdout=self.console, stderr=self.console)
+            stdin=subprocess.DEVNULL, stdout=self.console, stderr=self.console,
+            preexec_fn=_halt_with_parent)
         end = time.time() + 60
         while self.leader is None and time.time() < end:
             assert self.nspawn.poll() is None, "systemd-nspawn --boot exited %d" % (

@@ -47,7 +47,7 @@ import time
 import pytest
 
 from conftest import EICAR, REPO
-from pkgtree import Tree, base_tarball, cache_dir
+from pkgtree import Tree, base_tarball, cache_dir, mounts_under
 
 PACKAGES = ("ward", "wardd", "ward-server")
 # Where each package puts what an operator looks for (docs/install.md).
@@ -288,6 +288,11 @@ def server_up(fleet):
 @pytest.fixture
 def tree():
     t0 = time.time()
+    # Trees of runs killed outright (their container halted with them).
+    for old in glob.glob(os.path.join(cache_dir(), "run-*")):
+        pid = old.rsplit("-", 1)[1]
+        if not os.path.exists("/proc/" + pid) and not mounts_under(old):
+            shutil.rmtree(old, ignore_errors=True)
     run = os.path.join(cache_dir(), "run-%d" % os.getpid())
     shutil.rmtree(run, ignore_errors=True)
     t = Tree(os.path.join(run, "root"), log)
