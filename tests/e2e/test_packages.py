@@ -25,7 +25,8 @@ Steps, each timed on stdout (`pytest -s`):
  3. `ward-server init` as the package documents it, `systemctl start
     ward-server`; an agent enrolls (`systemctl start wardd`) with a token,
     gets a release published on the server, scans with it, and denies
-    executing the EICAR file on a mount it watches on access;
+    executing the EICAR file on a mount it watches on access; `ward-sim
+    --self-contained` rehearses a faulty release with the installed programs;
  4. the service user, the state directory and the configuration files:
     owners and modes;
  5. upgrade to a newer build (the same packages with a higher version):
@@ -472,6 +473,15 @@ def test_install_run_upgrade_purge(tree):
             p.stdout + p.stderr
         exec_denied(tree)
         uplink_before = tree.run("cat", "/var/lib/ward/uplink.json").stdout
+
+    with Step("ward-sim --self-contained from the installed programs"):
+        # It finds ward-server and ward where the packages put them (no
+        # WARD_*_BIN in its environment), serves on the container's loopback.
+        p = tree.run("ward-sim", "--self-contained", "--agents", "10", "--interval", "1",
+                     "--soak", "1", "--json", check=False, timeout=120)
+        assert p.returncode == 0, p.stderr[-3000:]
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        assert r["halted"] is True and r["ended_on_good"] == 10 and r["errors"] == 0, r
 
     with Step("the service user, state and configuration on disk"):
         pw = tree.run("getent", "passwd", SERVER_USER).stdout.strip().split(":")
