@@ -287,7 +287,12 @@ def server_up(fleet):
 
 
 @pytest.fixture
-def tree():
+def debs():
+    return deb_files()
+
+
+@pytest.fixture
+def tree(debs):
     t0 = time.time()
     # Trees of runs killed outright (their container halted with them).
     for old in glob.glob(os.path.join(cache_dir(), "run-*")):
@@ -310,8 +315,7 @@ def tree():
         log("whole test: %.1f s" % (time.time() - t0))
 
 
-def test_install_run_upgrade_purge(tree):
-    debs = deb_files()
+def test_install_run_upgrade_purge(debs, tree):
     work = os.path.dirname(tree.root)
     incoming = tree.path(T + "/debs")
     os.makedirs(incoming)
