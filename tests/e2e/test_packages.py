@@ -389,19 +389,18 @@ def test_install_run_upgrade_purge(debs, tree):
         # units name are looked for where the packages install them.  What
         # is wrong here is reported at the end, after the steps that do not
         # depend on it.
-        bad = problems
         for unit in UNITS:
             p = tree.run("systemd-analyze", "verify", "--man=no",
                          "/lib/systemd/system/" + unit, check=False)
             if p.returncode != 0 or p.stderr.strip():
-                bad.append("systemd-analyze verify %s: exit %d\n%s%s" % (
+                problems.append("systemd-analyze verify %s: exit %d\n%s%s" % (
                     unit, p.returncode, p.stdout, p.stderr))
             text = open(tree.path("/lib/systemd/system/" + unit)).read()
             for page, sec in re.findall(r"man:([\w.-]+)\((\d)\)", text):
                 man = "/usr/share/man/man%s/%s.%s.gz" % (sec, page, sec)
                 if not os.path.exists(tree.path(man)):
-                    bad.append("%s: Documentation=man:%s(%s) but no %s" % (unit, page, sec,
-                                                                            man))
+                    problems.append("%s: Documentation=man:%s(%s) but no %s" % (
+                        unit, page, sec, man))
         # The scores (the whole tables are kept in build-pkgtest/).
         for unit in UNITS:
             p = tree.run("systemd-analyze", "security", "--no-pager", unit, check=False)
