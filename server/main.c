@@ -306,23 +306,40 @@ init_state_as(const struct passwd *pw, const char *dir, const struct server_conf
 	      unsigned nnames)
 {
 	gid_t gid = pw->pw_gid;
+	char parent[SCONF_MAX_PATH];
+	const char *base = strrchr(dir, '/') + 1;
+	struct ward_diag d;
 	pid_t pid;
-	int status, fd;
+	int status, pfd, fd;
 
-	if (mkdir(dir, 0700) == 0) {
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* DIR is made in a parent checked first (root's, writable by no one
+	 * else, no link another user could turn) and held by its descriptor,
+	 * so the directory given to USER is the one made. */
+	snprintf(parent, sizeof(parent), "%.*s", base - dir > 1 ? (int)(base - dir - 1) : 1, dir);
+	if (base[0] == '\0' || file_dir_open(parent, 0, 0, &pfd, &d) != 0) {
+		if (base[0] == '\0')
+			fprintf(stderr, "ward-server: --dir %s: name a directory, not /\n", dir);
+		else
+			fail_as("state directory's parent ", &d);
+		return 1;
+	}
+	if (mkdirat(pfd, base, 0700) == 0) {
+		fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 || fchown(fd, pw->pw_uid, gid) != 0) {
 			fprintf(stderr, "ward-server: %s: cannot give it to %s: %s\n", dir,
 				pw->pw_name, strerror(errno));
 			if (fd >= 0)
 				close(fd);
+			close(pfd);
 			return 1;
 		}
 		close(fd);
 	} else if (errno != EEXIST) {
 		fprintf(stderr, "ward-server: %s: cannot create: %s\n", dir, strerror(errno));
+		close(pfd);
 		return 1;
 	}
+	close(pfd);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -372,11 +389,16 @@ init_config(const char *path, const struct server_config *c, const struct passwd
 	return r;
 }
 
-/* Checks --config before anything is made: absolute, and new. */
+/* Checks --config before anything is made: absolute, new, and in a
+ * directory init can write (init_config writes it last). */
 static int
 init_config_check(const char *path)
 {
+	char dir[SCONF_MAX_PATH];
+	const char *base = strrchr(path, '/');
+	struct ward_diag d;
 	struct stat st;
+	int dfd;
 
 	if (path[0] != '/' || path[strlen(path) - 1] == '/' ||
 	    strlen(path) >= SCONF_MAX_PATH) {
@@ -389,6 +411,12 @@ init_config_check(const char *path)
 			path);
 		return 1;
 	}
+	snprintf(dir, sizeof(dir), "%.*s", base > path ? (int)(base - path) : 1, path);
+	if (file_dir_open(dir, 0, geteuid(), &dfd, &d) != 0) {
+		fail_as("configuration directory ", &d);
+		return 1;
+	}
+	close(dfd);
 	return 0;
 }
 
@@ -411,6 +439,7 @@ cmd_init(int argc, char **argv)
 	unsigned nnames = 0, ntrust = 0, i;
 	struct server_config c;
 	struct passwd *pw = NULL;
+	struct group *gr;
 	int ch, r = 1;
 
 	server_config_defaults(&c);
@@ -467,6 +496,19 @@ cmd_init(int argc, char **argv)
 			fprintf(stderr, "ward-server: --user %s: no such user (or root)\n", user);
 			return EXIT_USAGE;
 		}
+		/* The configuration is readable by USER's group (it may hold a
+		 * database password): root's group is refused, another shared
+		 * one (nogroup, users) said. */
+		if (pw->pw_gid == 0) {
+			fprintf(stderr, "ward-server: --user %s: its group is root's; give the "
+					"service a group of its own\n", user);
+			return EXIT_USAGE;
+		}
+		if ((gr = getgrgid(pw->pw_gid)) == NULL || strcmp(gr->gr_name, user) != 0)
+			fprintf(stderr,
+				"ward-server: warning: the configuration will be readable by group "
+				"%s, not one of %s's own\n",
+				gr != NULL ? gr->gr_name : "?", user);
 	}
 	if (config != NULL && (r = init_config_check(config)) != 0)
 		return r;
