@@ -8,6 +8,8 @@
 #                content activation in the agent (bench/agent)
 #   make demo    scan a sample tree, run the agent on it, rehearse a faulty
 #                release on a simulated fleet
+#   make cross-arm64  build for aarch64 and run the unit, scan, content and
+#                differential tests under qemu-user (docs/arm64.md)
 
 SHELL := /bin/bash
 BUILD ?= build
@@ -26,9 +28,10 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-1
 	$(HS_PACKAGE) libssl-dev openssl libjansson-dev libyaml-dev libcmocka-dev libseccomp-dev \
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql \
 	python3 python3-pytest yara clamav aide time util-linux \
-	nsis clamav-testfiles clamav-daemon clamdscan libarchive-dev gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 osslsigncode
+	nsis clamav-testfiles clamav-daemon clamdscan libarchive-dev gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 osslsigncode \
+	mmdebstrap qemu-user-static
 
-.PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean
+.PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean cross-arm64
 
 all: build
 
@@ -93,6 +96,12 @@ check: deps
 	$(MAKE) --no-print-directory build unit asan fuzz
 	$(MAKE) --no-print-directory e2e
 
+# ARM64: a cross build for aarch64 in a Debian 12 chroot (amd64 + arm64
+# multiarch, made once by mmdebstrap and kept in build-arm64/chroot.tar),
+# its tests run under qemu-user.  See packaging/cross/run.
+cross-arm64:
+	packaging/cross/run build-arm64 test
+
 bench: deps build
 	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward bench/scan
 	WARD_BIN=$(CURDIR)/$(BUILD)/cli/ward WARDD_BIN=$(CURDIR)/$(BUILD)/agent/wardd bench/agent
@@ -103,4 +112,4 @@ demo: deps
 	@bash demo/run.sh $(BUILD)/cli/ward $(BUILD)/agent/wardd $(BUILD)/server/ward-sim
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz build-fault
+	rm -rf $(BUILD) build-asan build-fuzz build-fault build-arm64
