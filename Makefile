@@ -31,7 +31,8 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-1
 	nsis clamav-testfiles clamav-daemon clamdscan libarchive-dev gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 osslsigncode \
 	mmdebstrap qemu-user-static
 
-.PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean cross-arm64
+.PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean deb \
+	cross-arm64 deb-arm64
 
 all: build
 
@@ -111,5 +112,37 @@ demo: deps
 	$(MAKE) --no-print-directory build
 	@bash demo/run.sh $(BUILD)/cli/ward $(BUILD)/agent/wardd $(BUILD)/server/ward-sim
 
+# Debian packages (docs/install.md) in dist/ARCH/, built with dpkg-buildpackage
+# from a copy of the tree (what git tracks, and new files it does not
+# ignore), then checked with lintian.  DEB_BUILD_OPTIONS=nocheck skips the
+# unit tests inside the package build.
+deb:
+	rm -rf build-deb && mkdir -p build-deb/src dist/$(ARCH)
+	git ls-files -z --cached --others --exclude-standard | \
+		while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
+		tar --null -T - -cf - | tar -xf - -C build-deb/src
+	if [ -d ../shared ]; then ln -s $(abspath ../shared) build-deb/shared; fi
+	cd build-deb/src && dpkg-buildpackage -b -us -uc
+	rm -rf dist/$(ARCH) && mkdir -p dist/$(ARCH)/dbgsym
+	cp build-deb/*-dbgsym_*.deb dist/$(ARCH)/dbgsym/
+	cp $$(ls build-deb/*.deb | grep -v -- -dbgsym_) dist/$(ARCH)/
+	@ls -l dist/$(ARCH)/
+	lintian --fail-on error,warning build-deb/*.changes
+
+# The arm64 packages in dist/arm64/, cross-built (dpkg-buildpackage -a arm64,
+# without the unit tests: make cross-arm64 runs them) in the chroot of
+# make cross-arm64, from a copy of the tree made as for make deb.
+deb-arm64:
+	rm -rf build-arm64/deb && mkdir -p build-arm64/deb/src
+	git ls-files -z --cached --others --exclude-standard | \
+		while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
+		tar --null -T - -cf - | tar -xf - -C build-arm64/deb/src
+	packaging/cross/run build-arm64 deb
+	rm -rf dist/arm64 && mkdir -p dist/arm64/dbgsym
+	cp build-arm64/deb/*-dbgsym_*.deb dist/arm64/dbgsym/
+	cp $$(ls build-arm64/deb/*.deb | grep -v -- -dbgsym_) dist/arm64/
+	@ls -l dist/arm64/
+	lintian --fail-on error,warning build-arm64/deb/*.changes
+
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz build-fault build-arm64
+	rm -rf $(BUILD) build-asan build-fuzz build-fault build-deb dist build-arm64

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void say_refused(struct onaccess_targets *t, const char *path, const char *fmt, ...)
@@ -152,6 +153,57 @@ onaccess_targets_close(struct onaccess_targets *t)
 			close(t->fd[i]);
 }
 
+/* The parent of process pid, from /proc/PID/stat; 0 if unknown. */
+static int
+parent_of(int pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd, ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+/*
+ * 1 if this process is in a mount namespace other than its ancestors' and
+ * pid 1's (a unit's ProtectSystem=, PrivateTmp= and the like make one for
+ * wardd).  A mount mark there is on this namespace's copy of the mount,
+ * and the host's processes, which access files through their own copies,
+ * are never seen.
+ */
+static int
+private_mount_ns(void)
+{
+	struct stat self, other;
+	char path[64];
+	int pid = getppid(), depth;
+
+	if (stat("/proc/self/ns/mnt", &self) != 0)
+		return 0;
+	if (stat("/proc/1/ns/mnt", &other) == 0 &&
+	    (self.st_dev != other.st_dev || self.st_ino != other.st_ino))
+		return 1;
+	/* Where pid 1's cannot be read: the processes that started wardd. */
+	for (depth = 0; depth < 8 && pid > 1; depth++, pid = parent_of(pid)) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+		if (stat(path, &other) == 0 &&
+		    (self.st_dev != other.st_dev || self.st_ino != other.st_ino))
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Marks the opened paths in group fan: a path of onaccess.paths marks the
  * mount its descriptor is on (exec, close-write); one of block_open marks
@@ -162,11 +214,16 @@ unsigned
 onaccess_targets_mark(int fan, struct onaccess_targets *t)
 {
 	unsigned i, n = 0;
-	int r;
+	int r, ns = private_mount_ns();
 
 	for (i = 0; i < t->n; i++) {
 		if (t->fd[i] < 0)
 			continue;
+		if (t->mount[i] && ns)
+			say_refused(t, t->path[i],
+				    "marked, but wardd runs in a mount namespace of its own, not pid "
+				    "1's: it sees only accesses made in that namespace (run it in the "
+				    "host's, without ProtectSystem= and the like in its unit)");
 		if (t->mount[i])
 			r = fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT,
 					  FAN_OPEN_EXEC_PERM | FAN_CLOSE_WRITE, t->fd[i], NULL);

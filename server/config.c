@@ -134,7 +134,8 @@ put_line(char *out, size_t outlen, const char *key, const char *value)
 }
 
 int
-server_config_write(int dfd, const char *name, const struct server_config *c, struct ward_diag *d)
+server_config_write(int dfd, const char *name, const struct server_config *c, mode_t mode,
+		    struct ward_diag *d)
 {
 	char text[48 * 1024] = "# ward-server configuration (docs/server.md)\n";
 	size_t n = sizeof(text);
@@ -169,5 +170,5 @@ server_config_write(int dfd, const char *name, const struct server_config *c, st
 		 c->tick_ms);
 	if (strlen(text) + 1 >= n)
 		return diag_set(d, WARD_ELIMIT, name, 0, 0, "configuration too long to write");
-	return file_replace_at(dfd, name, text, strlen(text), 0600, FILE_NOREPLACE, d);
+	return file_replace_at(dfd, name, text, strlen(text), mode, FILE_NOREPLACE, d);
 }

@@ -12,6 +12,7 @@
 #define WARD_SERVER_CONFIG_H
 
 #include "util/err.h"
+#include <sys/types.h>
 
 #define SCONF_MAX_PATH 1024
 
@@ -45,9 +46,9 @@ void server_config_defaults(struct server_config *c);
 int server_config_load(const char *path, struct server_config *c, struct ward_diag *d);
 
 /* Writes the configuration as YAML text to name in the directory dfd (for
- * `ward-server init`): a new file, mode 0600; WARD_EDUPLICATE if name
+ * `ward-server init`): a new file of that mode; WARD_EDUPLICATE if name
  * exists (it is left as it was). */
-int server_config_write(int dfd, const char *name, const struct server_config *c,
+int server_config_write(int dfd, const char *name, const struct server_config *c, mode_t mode,
 			struct ward_diag *d);
 
 #endif

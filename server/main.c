@@ -2,6 +2,7 @@
  * ward-server: the fleet server.  See docs/server.md.
  *
  *   ward-server init --dir DIR [--listen ADDR:PORT] [--name NAME]... [--database URL]
+ *                    [--trust KEY.pub]... [--config FILE] [--user USER]
  *   ward-server --config FILE                      serve
  *   ward-server token create --config FILE [--group G] [--uses N] [--expires DURATION]
  *   ward-server api-token create --config FILE --name NAME --role viewer|operator|admin
@@ -25,12 +26,15 @@
 #include <sys/file.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +47,7 @@ usage(FILE *f)
 	    f, "usage: ward-server --config FILE\n"
 	       "       ward-server init --dir DIR [--listen ADDR:PORT] [--name NAME]...\n"
 	       "                        [--database URL] [--trust KEY.pub]...\n"
+	       "                        [--config FILE] [--user USER]\n"
 	       "       ward-server token create --config FILE [--group G] [--uses N]\n"
 	       "                        [--expires DURATION]\n"
 	       "       ward-server api-token create --config FILE --name NAME\n"
@@ -52,8 +57,11 @@ usage(FILE *f)
 	       "use the API (ward fleet).  init makes DIR/server.yaml, a CA and a server\n"
 	       "certificate (DIR/ca.crt is what agents pin), the database and an admin API token\n"
 	       "(printed, and kept in DIR/admin.token); DIR (made if missing) must be yours and\n"
-	       "writable by no one else, and hold none of those files.  The server refuses a\n"
-	       "data_dir others could write in.  token create prints a new enrollment\n"
+	       "writable by no one else, and hold none of those files.  --config FILE writes\n"
+	       "the configuration to FILE (new; its directory yours) instead of DIR/server.yaml.\n"
+	       "--user USER (as root): DIR and what is in it are made as USER, the service's\n"
+	       "user, and FILE is root's, readable by USER's group (mode 0640).  The server\n"
+	       "refuses a data_dir others could write in.  token create prints a new enrollment\n"
 	       "token: --uses N (default 1; 0: unlimited), --expires 30m|12h|7d (default 24h;\n"
 	       "0 or never: does not expire), --group G.  DURATION: seconds, or a number with\n"
 	       "s, m, h or d; 100 years at most.\n"
@@ -98,6 +106,8 @@ check_db_dir(const struct server_config *c)
 	const char *path = c->database + 7, *slash;
 	char dir[SCONF_MAX_PATH];
 	struct ward_diag d;
+	struct passwd *pw;
+	struct stat st;
 	int dfd;
 
 	if (strncmp(c->database, "sqlite:", 7) != 0)
@@ -111,6 +121,14 @@ check_db_dir(const struct server_config *c)
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	if (file_dir_open(dir, 0, geteuid(), &dfd, &d) != 0) {
 		fail_as("database directory ", &d);
+		/* A packaged server's state is its service user's. */
+		if (geteuid() == 0 && stat(dir, &st) == 0 && st.st_uid != 0 &&
+		    (pw = getpwuid(st.st_uid)) != NULL)
+			fprintf(stderr,
+				"ward-server: if %s is the server's own user (as _ward-server "
+				"is, installed from the package), run this as that user: "
+				"runuser -u %s -- ward-server ...\n",
+				pw->pw_name, pw->pw_name);
 		return 1;
 	}
 	close(dfd);
@@ -184,42 +202,194 @@ init_refuse_existing(int dfd, const char *dir)
 	return 0;
 }
 
-/* Copies the public key at path into the server's directory (as
- * trusted-N.pub) and lists it in c->trusted_keys: publishing works at
- * once, without editing server.yaml. */
-static int
-trust_key(int dfd, const char *dir, const char *path, unsigned n, struct server_config *c)
-{
-	struct sign_key *k = NULL;
-	struct ward_diag d;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	char name[32], id[2 * SIGN_KEY_ID_SIZE + 1];
-	int r = 1;
+/* A release key given with --trust, read (as the caller) before anything is
+ * made: a bad one stops init first. */
+struct init_key {
+	uint8_t *pem;
+	size_t len;
+};
 
-	if (file_read_all(path, SIGN_MAX_PEM, &buf, &len, &d) != 0) {
+/* Reads and checks the public key at path, and lists it in c->trusted_keys
+ * under the name it will have in dir (trusted-N.pub): publishing works at
+ * once, without editing the configuration. */
+static int
+trust_key_read(const char *dir, const char *path, struct init_key *k, struct server_config *c)
+{
+	struct sign_key *key = NULL;
+	struct ward_diag d;
+	char id[2 * SIGN_KEY_ID_SIZE + 1];
+
+	if (file_read_all(path, SIGN_MAX_PEM, &k->pem, &k->len, &d) != 0) {
 		fail(&d);
 		return 1;
 	}
-	if (sign_key_from_pem((const char *)buf, len, 0, &k) != 0) {
+	if (sign_key_from_pem((const char *)k->pem, k->len, 0, &key) != 0) {
 		fprintf(stderr, "ward-server: --trust %s: not an Ed25519 or SM2 public key (PEM)\n",
 			path);
-		goto out;
+		return 1;
 	}
-	snprintf(name, sizeof(name), "trusted-%u.pub", n + 1);
-	if (file_replace_at(dfd, name, buf, len, 0644, FILE_NOREPLACE, &d) != 0) {
+	snprintf(c->trusted_keys[c->ntrusted], sizeof(c->trusted_keys[0]), "%s/trusted-%u.pub",
+		 dir, c->ntrusted + 1);
+	c->ntrusted++;
+	sign_key_id_hex(key, id);
+	fprintf(stderr, "ward-server: releases may be signed with %s key %s (%s)\n",
+		sign_alg_name(sign_key_alg(key)), id, path);
+	sign_key_free(key);
+	return 0;
+}
+
+/*
+ * What init makes in dir, as whoever runs it: the trusted keys, the PKI,
+ * the database, the admin token, and server.yaml unless the configuration
+ * goes elsewhere (config_in_dir 0).  Prints the admin token.
+ */
+static int
+init_state(const char *dir, const struct server_config *c, const struct init_key *keys,
+	   int config_in_dir, const char *const *names, unsigned nnames)
+{
+	struct ward_diag d;
+	struct db *db = NULL;
+	char token[STORE_SECRET_LEN + 1], name[32];
+	unsigned i;
+	int dfd = -1, r = 1;
+
+	/* The keys go into a directory only we can write in, held by its
+	 * descriptor from the check to the last file. */
+	if (file_dir_open(dir, 1, geteuid(), &dfd, &d) != 0) {
+		fail(&d);
+		return 1;
+	}
+	if (init_refuse_existing(dfd, dir) != 0)
+		goto out;
+	for (i = 0; i < c->ntrusted; i++) {
+		snprintf(name, sizeof(name), "trusted-%u.pub", i + 1);
+		if (file_replace_at(dfd, name, keys[i].pem, keys[i].len, 0644, FILE_NOREPLACE,
+				    &d) != 0) {
+			fail_in(dir, &d);
+			goto out;
+		}
+	}
+	if (pki_init(dfd, names, nnames, &d) != 0) {
 		fail_in(dir, &d);
 		goto out;
 	}
-	snprintf(c->trusted_keys[c->ntrusted++], sizeof(c->trusted_keys[0]), "%s/%s", dir, name);
-	sign_key_id_hex(k, id);
-	fprintf(stderr, "ward-server: releases may be signed with %s key %s (%s)\n",
-		sign_alg_name(sign_key_alg(k)), id, path);
+	if (open_db(c, &db) != 0)
+		goto out;
+	if (store_admin_token_create(db, "admin", "admin", (int64_t)time(NULL), token, &d) != 0) {
+		fail(&d);
+		goto out;
+	}
+	if (file_replace_at(dfd, "admin.token", token, strlen(token), 0600, FILE_NOREPLACE, &d) !=
+		0 ||
+	    (config_in_dir && server_config_write(dfd, "server.yaml", c, 0600, &d) != 0)) {
+		fail_in(dir, &d);
+		goto out;
+	}
+	printf("%s\n", token);
+	fflush(stdout);
 	r = 0;
 out:
-	sign_key_free(k);
-	ward_free(buf);
+	db_close(db);
+	close(dfd);
+	explicit_bzero(token, sizeof(token));
 	return r;
+}
+
+/*
+ * init --user USER, run as root: the state directory is made for USER (if
+ * missing) and filled by a child that has become USER, so every key, the
+ * database and the token are USER's own; root keeps the configuration.
+ */
+static int
+init_state_as(const struct passwd *pw, const char *dir, const struct server_config *c,
+	      const struct init_key *keys, int config_in_dir, const char *const *names,
+	      unsigned nnames)
+{
+	gid_t gid = pw->pw_gid;
+	pid_t pid;
+	int status, fd;
+
+	if (mkdir(dir, 0700) == 0) {
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fchown(fd, pw->pw_uid, gid) != 0) {
+			fprintf(stderr, "ward-server: %s: cannot give it to %s: %s\n", dir,
+				pw->pw_name, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+		close(fd);
+	} else if (errno != EEXIST) {
+		fprintf(stderr, "ward-server: %s: cannot create: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "ward-server: fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
+			fprintf(stderr, "ward-server: cannot become %s: %s\n", pw->pw_name,
+				strerror(errno));
+			_exit(1);
+		}
+		umask(077);
+		_exit(init_state(dir, c, keys, config_in_dir, names, nnames));
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+/* The configuration at path (--config): a new file in a directory of the
+ * caller's, readable by group (when --user gives one) for the service. */
+static int
+init_config(const char *path, const struct server_config *c, const struct passwd *pw)
+{
+	char dir[SCONF_MAX_PATH];
+	const char *base = strrchr(path, '/') + 1;
+	struct ward_diag d;
+	int dfd, r = 1;
+
+	snprintf(dir, sizeof(dir), "%.*s", base - path > 1 ? (int)(base - path - 1) : 1, path);
+	if (file_dir_open(dir, 0, geteuid(), &dfd, &d) != 0) {
+		fail_as("configuration directory ", &d);
+		return 1;
+	}
+	if (server_config_write(dfd, base, c, pw != NULL ? 0640 : 0600, &d) != 0)
+		fail_in(dir, &d);
+	else if (pw != NULL && (fchownat(dfd, base, 0, pw->pw_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
+				fchmodat(dfd, base, 0640, 0) != 0))
+		fprintf(stderr, "ward-server: %s: cannot give it to group %u: %s\n", path,
+			(unsigned)pw->pw_gid, strerror(errno));
+	else
+		r = 0;
+	close(dfd);
+	return r;
+}
+
+/* Checks --config before anything is made: absolute, and new. */
+static int
+init_config_check(const char *path)
+{
+	struct stat st;
+
+	if (path[0] != '/' || path[strlen(path) - 1] == '/' ||
+	    strlen(path) >= SCONF_MAX_PATH) {
+		fprintf(stderr, "ward-server: init --config needs an absolute file name\n");
+		return EXIT_USAGE;
+	}
+	if (lstat(path, &st) == 0 || errno != ENOENT) {
+		fprintf(stderr,
+			"ward-server: %s exists: refusing to overwrite a server's configuration\n",
+			path);
+		return 1;
+	}
+	return 0;
 }
 
 static int
@@ -231,19 +401,21 @@ cmd_init(int argc, char **argv)
 	    {"name", required_argument, NULL, 'n'},
 	    {"database", required_argument, NULL, 'b'},
 	    {"trust", required_argument, NULL, 't'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"user", required_argument, NULL, 'u'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL, *names[16], *trust[32];
+	const char *dir = NULL, *config = NULL, *user = NULL, *names[16], *trust[32];
+	struct init_key keys[32];
 	unsigned nnames = 0, ntrust = 0, i;
 	struct server_config c;
-	struct ward_diag d;
-	struct db *db = NULL;
-	char token[STORE_SECRET_LEN + 1];
-	int ch, dfd = -1, r = 1;
+	struct passwd *pw = NULL;
+	int ch, r = 1;
 
 	server_config_defaults(&c);
 	c.database[0] = '\0';
+	memset(keys, 0, sizeof(keys));
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -267,6 +439,12 @@ cmd_init(int argc, char **argv)
 			}
 			trust[ntrust++] = optarg;
 			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -279,14 +457,20 @@ cmd_init(int argc, char **argv)
 		fprintf(stderr, "ward-server: init needs --dir with an absolute path\n");
 		return EXIT_USAGE;
 	}
-	/* The keys go into a directory only we can write in, held by its
-	 * descriptor from the check to the last file. */
-	if (file_dir_open(dir, 1, geteuid(), &dfd, &d) != 0) {
-		fail(&d);
-		goto out;
+	if (user != NULL) {
+		if (geteuid() != 0) {
+			fprintf(stderr, "ward-server: init --user needs root (it makes the "
+					"state for that user)\n");
+			return EXIT_USAGE;
+		}
+		if ((pw = getpwnam(user)) == NULL || pw->pw_uid == 0) {
+			fprintf(stderr, "ward-server: --user %s: no such user (or root)\n", user);
+			return EXIT_USAGE;
+		}
 	}
-	if (init_refuse_existing(dfd, dir) != 0)
-		goto out;
+	if (config != NULL && (r = init_config_check(config)) != 0)
+		return r;
+	r = 1;
 	if (nnames == 0) {
 		names[nnames++] = "localhost";
 		names[nnames++] = "127.0.0.1";
@@ -296,38 +480,23 @@ cmd_init(int argc, char **argv)
 	snprintf(c.data_dir, sizeof(c.data_dir), "%s", dir);
 	if (c.database[0] == '\0')
 		snprintf(c.database, sizeof(c.database), "sqlite:%s/ward.db", dir);
-	/* The release keys first: a bad one stops init before anything is
-	 * made. */
 	for (i = 0; i < ntrust; i++)
-		if (trust_key(dfd, dir, trust[i], i, &c) != 0)
+		if (trust_key_read(dir, trust[i], &keys[i], &c) != 0)
 			goto out;
-	if (pki_init(dfd, names, nnames, &d) != 0) {
-		fail_in(dir, &d);
-		goto out;
-	}
-	if (open_db(&c, &db) != 0)
-		goto out;
-	if (store_admin_token_create(db, "admin", "admin", (int64_t)time(NULL), token, &d) != 0) {
-		fail(&d);
-		goto out;
-	}
-	if (file_replace_at(dfd, "admin.token", token, strlen(token), 0600, FILE_NOREPLACE, &d) !=
-		0 ||
-	    server_config_write(dfd, "server.yaml", &c, &d) != 0) {
-		fail_in(dir, &d);
-		goto out;
-	}
-	printf("%s\n", token);
-	fprintf(stderr,
-		"ward-server: made %s/server.yaml, ca.crt (give it to agents), server.crt, the "
-		"database, and the admin API token above (also in %s/admin.token)\n",
-		dir, dir);
-	r = 0;
+	if (pw != NULL)
+		r = init_state_as(pw, dir, &c, keys, config == NULL, names, nnames);
+	else
+		r = init_state(dir, &c, keys, config == NULL, names, nnames);
+	if (r == 0 && config != NULL)
+		r = init_config(config, &c, pw);
+	if (r == 0)
+		fprintf(stderr,
+			"ward-server: made %s%s, ca.crt (give it to agents), server.crt, the "
+			"database, and the admin API token above (also in %s/admin.token)\n",
+			config != NULL ? config : dir, config != NULL ? "" : "/server.yaml", dir);
 out:
-	db_close(db);
-	if (dfd >= 0)
-		close(dfd);
-	explicit_bzero(token, sizeof(token));
+	for (i = 0; i < ntrust; i++)
+		ward_free(keys[i].pem);
 	return r;
 }
 

@@ -49,7 +49,8 @@ run(char *const argv[], char *out, size_t outlen)
 }
 
 static void
-sibling(const char *self, const char *rel, const char *env, char *out, size_t outlen)
+sibling(const char *self, const char *rel, const char *installed, const char *env, char *out,
+	size_t outlen)
 {
 	char dir[1024];
 	char *slash;
@@ -63,7 +64,11 @@ sibling(const char *self, const char *rel, const char *env, char *out, size_t ou
 	slash = strrchr(dir, '/');
 	if (slash != NULL)
 		*slash = '\0';
+	/* The build tree (server/ward-sim beside cli/ward), else where the
+	 * package installs it. */
 	snprintf(out, outlen, "%.900s/%s", dir, rel);
+	if (access(out, X_OK) != 0)
+		snprintf(out, outlen, "%s", installed);
 }
 
 static const char eicar[] = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
@@ -124,9 +129,10 @@ sim_local_start(const char *self, int interval, struct sim_local *L)
 	pid_t parent;
 	int p;
 
-	sibling(self, "../server/ward-server", "WARD_SERVER_BIN", L->server_bin,
-		sizeof(L->server_bin));
-	sibling(self, "../cli/ward", "WARD_BIN", L->ward_bin, sizeof(L->ward_bin));
+	sibling(self, "../server/ward-server", WARD_SBINDIR "/ward-server", "WARD_SERVER_BIN",
+		L->server_bin, sizeof(L->server_bin));
+	sibling(self, "../cli/ward", WARD_BINDIR "/ward", "WARD_BIN", L->ward_bin,
+		sizeof(L->ward_bin));
 	if (access(L->server_bin, X_OK) != 0 || access(L->ward_bin, X_OK) != 0) {
 		fprintf(stderr, "ward-sim: needs ward-server and ward (%s, %s)\n", L->server_bin,
 			L->ward_bin);

@@ -127,8 +127,9 @@ def crafted(version, key, tmp, rules=EICAR_RULE, tests=None, manifest_text=None,
 class Agent:
     """One wardd (supervisor + worker) in its own directory."""
 
-    def __init__(self, ward, d, trusted, fault=False, extra=None, env=None):
+    def __init__(self, ward, d, trusted, fault=False, extra=None, env=None, prefix=()):
         self.ward, self.d, self.fault = ward, str(d), fault
+        self.prefix = list(prefix)  # a command wardd runs under (setpriv ...)
         self.state = os.path.join(self.d, "state")
         self.run_dir = os.path.join(self.d, "run")
         self.config = os.path.join(self.d, "wardd.yaml")
@@ -145,9 +146,9 @@ class Agent:
 
     def start(self, wait=True):
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([wardd_path(self.fault), "--config", self.config,
-                                      "--foreground"], stdout=self.logf, stderr=self.logf,
-                                     env=self.env)
+        self.proc = subprocess.Popen(self.prefix + [wardd_path(self.fault), "--config",
+                                                   self.config, "--foreground"],
+                                     stdout=self.logf, stderr=self.logf, env=self.env)
         if wait:
             self.wait_ready()
         return self

@@ -28,14 +28,16 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import tempfile
+import time
 
 import pytest
 
 from agentlib import Agent, Keys, wardd_path
-from serverlib import Server, server_path
+from serverlib import Server, free_port, server_path
 
 # The names the old init wrote through: NAME.tmp.PID for each file.
 INIT_FILES = ("ca.crt", "ca.key", "server.crt", "server.key", "admin.token", "server.yaml")
@@ -415,3 +417,65 @@ def test_wardd_writes_no_output_where_others_can(ward, tmp_path, trusted):
         assert os.listdir(shared_dir) == []
     finally:
         a.stop()
+
+
+def test_init_for_a_service_user(attacker, shared):
+    """init --user, as the package's docs run it: the state is the service
+    user's, the configuration root's and readable by the user's group, the
+    server runs as that user, and root is told to act as it."""
+    name, uid, gid = service = attacker
+    etc = os.path.join(shared, "etc")
+    os.mkdir(etc, 0o755)
+    state = os.path.join(shared, "state")
+    config = os.path.join(etc, "ward-server.yaml")
+    port = free_port()
+    args = [server_path(), "init", "--dir", state, "--config", config, "--user", name,
+            "--listen", "127.0.0.1:%d" % port]
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    admin = p.stdout.strip()
+    st = os.stat(config)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, gid, 0o640)
+    st = os.stat(state)
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (uid, 0o700)
+    for f in ("ca.key", "server.key", "ward.db", "admin.token"):
+        st = os.stat(os.path.join(state, f))
+        assert (st.st_uid, stat.S_IMODE(st.st_mode) & 0o077) == (uid, 0), f
+    assert not os.path.exists(os.path.join(state, "server.yaml"))
+    with open(os.path.join(state, "admin.token")) as f:
+        assert f.read() == admin
+    # Root is refused the user's database, and told how to act.
+    p = subprocess.run([server_path(), "token", "create", "--config", config],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert p.returncode == 1 and "runuser -u %s -- ward-server" % name in p.stderr, p.stderr
+    asuser = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups", "--"]
+    p = subprocess.run(asuser + [server_path(), "token", "create", "--config", config],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert p.returncode == 0 and re.fullmatch(r"[0-9a-f]{64}\n", p.stdout), p.stderr
+    # It serves as the user, from the configuration root keeps.
+    proc = subprocess.Popen(asuser + [server_path(), "--config", config],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 20
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.time() < deadline, "ward-server did not listen"
+                time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    # A second init touches nothing.
+    before = snapshot(state), open(config).read()
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=120)
+    assert p.returncode == 1 and "refusing to overwrite" in p.stderr, p.stderr
+    assert (snapshot(state), open(config).read()) == before
+    # --user is root's: as anyone else it is a usage error.
+    p = subprocess.run(asuser + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=60)
+    assert p.returncode == 2 and "init --user needs root" in p.stderr, p.stderr

@@ -233,11 +233,11 @@ write_and_load(const struct server_config *c, struct server_config *back)
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
 	snprintf(path, sizeof(path), "%s/server.yaml", dir);
-	assert_int_equal(server_config_write(dfd, "server.yaml", c, &d), 0);
+	assert_int_equal(server_config_write(dfd, "server.yaml", c, 0600, &d), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	/* init never writes over a server's configuration. */
-	assert_int_equal(server_config_write(dfd, "server.yaml", c, &d), WARD_EDUPLICATE);
+	assert_int_equal(server_config_write(dfd, "server.yaml", c, 0600, &d), WARD_EDUPLICATE);
 	close(dfd);
 	server_config_defaults(back);
 	r = server_config_load(path, back, &d);
