@@ -17,9 +17,15 @@
 #define WARD_TESTS_UNIT_SKIP_H
 
 #include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 /* 1 if WARD_UNIT_SKIP names this program's test name. */
 static int
@@ -33,8 +39,9 @@ unit_skipped(const char *name)
 
 		p += strspn(p, " \t\n");
 		len = strcspn(p, " \t\n");
-		if (len == plen + 1 + nlen && strncmp(p, program_invocation_short_name, plen) == 0 &&
-		    p[plen] == ':' && strncmp(p + plen + 1, name, nlen) == 0)
+		if (len == plen + 1 + nlen &&
+		    strncmp(p, program_invocation_short_name, plen) == 0 && p[plen] == ':' &&
+		    strncmp(p + plen + 1, name, nlen) == 0)
 			return 1;
 		p += len;
 	}
