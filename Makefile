@@ -10,6 +10,7 @@
 #                release on a simulated fleet
 #   make cross-arm64  build for aarch64 and run the unit, scan, content and
 #                differential tests under qemu-user (docs/arm64.md)
+#   make deb-arm64    the arm64 packages, cross-built, in dist/arm64/
 
 SHELL := /bin/bash
 BUILD ?= build
