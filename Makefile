@@ -30,7 +30,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-1
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql \
 	python3 python3-pytest yara clamav aide time util-linux \
 	nsis clamav-testfiles clamav-daemon clamdscan libarchive-dev gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 osslsigncode \
-	mmdebstrap qemu-user-static
+	scdoc groff-base man-db zsh mmdebstrap systemd-container qemu-user-static
 
 .PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean deb \
 	cross-arm64 deb-arm64

@@ -5,6 +5,8 @@
  * range), so that a typo is an error, never a default silently kept; each
  * range (docs/agent.md) is small enough that the value cannot overflow
  * where it is used (seconds added to a time, MiB shifted into bytes).
+ * Each key is documented in man/wardd.yaml.5.scd, reload or not as
+ * reload_groups says (tests/e2e/test_docs_cli.py checks both).
  */
 #include "agent/config.h"
 #include "event/journal.h"

@@ -1,6 +1,8 @@
 /*
  * ward: the command-line front end.  It parses arguments and hands the work
- * to libward; every subcommand lives in its own cmd_*.c file.
+ * to libward; every subcommand lives in its own cmd_*.c file.  The options
+ * a command's --help prints are also in man/ward.1.scd and in the bash and
+ * zsh completion (completions/); tests/e2e/test_docs_cli.py checks.
  */
 #include <stdio.h>
 #include <string.h>

@@ -4,7 +4,9 @@
  * Must hold: every key is in the table below, so that a typo is an error,
  * never a default silently kept; each range (docs/server.md) is small
  * enough that the value cannot overflow where it is used (seconds and
- * milliseconds multiplied, KiB shifted into bytes).
+ * milliseconds multiplied, KiB shifted into bytes).  Each key is
+ * documented in man/ward-server.yaml.5.scd (tests/e2e/test_docs_cli.py
+ * checks it).
  */
 #include "server/config.h"
 #include "util/conf.h"

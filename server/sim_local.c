@@ -10,6 +10,7 @@
 #include "util/file.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ static void
 sibling(const char *self, const char *rel, const char *installed, const char *env, char *out,
 	size_t outlen)
 {
-	char dir[1024];
+	char dir[PATH_MAX]; /* realpath() writes up to PATH_MAX bytes */
 	char *slash;
 
 	if (getenv(env) != NULL) {

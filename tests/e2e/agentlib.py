@@ -15,15 +15,16 @@ import struct
 import subprocess
 import time
 
-from conftest import EICAR, REPO
+from conftest import EICAR, REPO, program_path
 
 DEFAULT_SRC = os.path.join(REPO, "content", "default")
 
 
 def wardd_path(fault=False):
-    env = "WARDD_FAULT_BIN" if fault else "WARDD_BIN"
-    d = "build-fault" if fault else "build"
-    return os.environ.get(env) or os.path.join(REPO, d, "agent", "wardd")
+    if fault:  # a test build only (make fault-build): never installed
+        return os.environ.get("WARDD_FAULT_BIN") or os.path.join(REPO, "build-fault", "agent",
+                                                                  "wardd")
+    return program_path("wardd")
 
 
 class Keys:

@@ -1,6 +1,8 @@
 """
 Shared fixtures of the end-to-end tests: they drive the real `ward` binary
-as a user would.  The binary is $WARD_BIN, or <repo>/build/cli/ward; a test
+as a user would.  The binary is $WARD_BIN, or <repo>/build/cli/ward, or
+$WARD_PREFIX/bin/ward when WARD_PREFIX names where the packages installed
+it (wardd, ward-server and ward-sim alike: PROGRAMS below); a test
 that needs it fails (not skips) when it is missing, so that a broken build
 never passes as an empty test run.
 
@@ -30,8 +32,25 @@ FOUND_RE = re.compile(r"^(.*): (\S+) FOUND$")
 DIAG_RE = re.compile(r"^(?:ward: )?(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$", re.M)
 
 
+# Each program: its environment variable, its place in the build tree, and
+# where the packages install it (under $WARD_PREFIX, e.g. /usr, when that is
+# set: the tests then drive the installed programs).
+PROGRAMS = {"ward": ("WARD_BIN", "cli", "bin"), "wardd": ("WARDD_BIN", "agent", "sbin"),
+            "ward-server": ("WARD_SERVER_BIN", "server", "sbin"),
+            "ward-sim": ("WARD_SIM_BIN", "server", "bin")}
+
+
+def program_path(name):
+    env, sub, installed = PROGRAMS[name]
+    if os.environ.get(env):
+        return os.environ[env]
+    if os.environ.get("WARD_PREFIX"):
+        return os.path.join(os.environ["WARD_PREFIX"], installed, name)
+    return os.path.join(REPO, "build", sub, name)
+
+
 def ward_path():
-    return os.environ.get("WARD_BIN") or os.path.join(REPO, "build", "cli", "ward")
+    return program_path("ward")
 
 
 @pytest.fixture(scope="session")

@@ -20,12 +20,11 @@ import time
 import urllib.error
 import urllib.request
 
-from conftest import REPO
+from conftest import program_path
 
 
 def server_path():
-    return os.environ.get("WARD_SERVER_BIN") or os.path.join(REPO, "build", "server",
-                                                             "ward-server")
+    return program_path("ward-server")
 
 
 def free_port():

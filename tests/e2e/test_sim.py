@@ -11,18 +11,18 @@ import subprocess
 
 import pytest
 
-from conftest import REPO
+from conftest import program_path
 
 
 def sim_path():
-    return os.environ.get("WARD_SIM_BIN") or os.path.join(REPO, "build", "server", "ward-sim")
+    return program_path("ward-sim")
 
 
 @pytest.mark.parametrize("fault", ["crash", "reject", "silent", "alert-storm"])
 def test_faulty_release_halts_in_ring_0(fault):
     env = dict(os.environ)
-    env.setdefault("WARD_BIN", os.path.join(REPO, "build", "cli", "ward"))
-    env.setdefault("WARD_SERVER_BIN", os.path.join(REPO, "build", "server", "ward-server"))
+    env.setdefault("WARD_BIN", program_path("ward"))
+    env.setdefault("WARD_SERVER_BIN", program_path("ward-server"))
     p = subprocess.run([sim_path(), "--self-contained", "--agents", "60", "--interval", "1",
                         "--soak", "2", "--fault", fault, "--json"], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, timeout=300, env=env)
