@@ -161,8 +161,11 @@ confine(const struct confine_how *h)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return -errno;
 	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	/* NULL for want of memory, or where seccomp filters that kill the
+	 * process do not exist (libseccomp's API level 3: Linux 4.14; never
+	 * under qemu-user, which refuses filters). */
 	if (ctx == NULL)
-		return -ENOMEM;
+		return seccomp_api_get() < 3 ? -ENOSYS : -ENOMEM;
 	/* Every thread at once, or none: a thread left without the filter
 	 * would be a way out of it (the kernel gives it no_new_privs too). */
 	r = h->all_threads ? seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) : 0;

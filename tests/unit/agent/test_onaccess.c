@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "../unit_skip.h"
 #include <jansson.h>
 
 #include "agent/config.h"
@@ -219,5 +220,5 @@ main(void)
 	    cmocka_unit_test(path_checks),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return unit_run_group(tests, setup, teardown);
 }

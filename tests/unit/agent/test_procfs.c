@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "../unit_skip.h"
 
 #include "agent/procfs.h"
 
@@ -118,5 +119,5 @@ main(void)
 	    cmocka_unit_test(test_status_self),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return unit_run_group(tests, NULL, NULL);
 }

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "../unit_skip.h"
 
 #include "agent/config.h"
 #include "agent/proctab.h"
@@ -393,5 +394,5 @@ main(int argc, char **argv)
 		return child_clean(argv[1]);
 	if (argc > 1 && strcmp(argv[1], "--scanner") == 0)
 		return child_main(argc, argv);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return unit_run_group(tests, NULL, NULL);
 }

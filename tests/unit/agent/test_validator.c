@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "../unit_skip.h"
 
 #include "agent/config.h"
 #include "agent/validator.h"
@@ -136,5 +137,5 @@ main(void)
 	    cmocka_unit_test(test_sandbox),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return unit_run_group(tests, NULL, NULL);
 }

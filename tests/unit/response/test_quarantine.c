@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "../unit_skip.h"
 
 #include "response/quarantine.h"
 
@@ -616,7 +617,7 @@ main(void)
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
-	r = cmocka_run_group_tests(tests, NULL, NULL);
+	r = unit_run_group(tests, NULL, NULL);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		r = 1;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "../unit_skip.h"
 
 #include "util/alloc.h"
 #include "util/err.h"
@@ -164,5 +165,5 @@ main(void)
 	    cmocka_unit_test(test_this_host),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return unit_run_group(tests, NULL, NULL);
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "../unit_skip.h"
 
 #include "util/path.h"
 
@@ -206,5 +207,5 @@ main(void)
 	    cmocka_unit_test(test_without_openat2),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return unit_run_group(tests, setup, teardown);
 }

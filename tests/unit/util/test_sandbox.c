@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "../unit_skip.h"
 
 #include "util/sandbox.h"
 
@@ -318,5 +319,5 @@ main(void)
 	    cmocka_unit_test(test_uid0_refused),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return unit_run_group(tests, NULL, NULL);
 }
