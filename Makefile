@@ -3,14 +3,17 @@
 #   make deps    install the Debian packages the build and the tests need
 #   make build   release build in build/
 #   make check   deps, build, unit tests, unit tests under ASan+UBSan,
-#                a short run of every fuzz target, end-to-end tests
+#                a short run of every fuzz target, the packages of this
+#                architecture, the aarch64 build's tests under qemu-user,
+#                end-to-end tests (the installed packages among them)
+#   make deb     Debian packages in dist/ARCH/ (on amd64 also the arm64
+#                ones, cross-built); docs/install.md
 #   make bench   benchmarks against yara and clamscan (bench/scan), and of
 #                content activation in the agent (bench/agent)
 #   make demo    scan a sample tree, run the agent on it, rehearse a faulty
 #                release on a simulated fleet
 #   make cross-arm64  build for aarch64 and run the unit, scan, content and
 #                differential tests under qemu-user (docs/arm64.md)
-#   make deb-arm64    the arm64 packages, cross-built, in dist/arm64/
 
 SHELL := /bin/bash
 BUILD ?= build
@@ -30,10 +33,11 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang libclang-rt-1
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql \
 	python3 python3-pytest yara clamav aide time util-linux \
 	nsis clamav-testfiles clamav-daemon clamdscan libarchive-dev gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 osslsigncode \
-	scdoc groff-base man-db zsh mmdebstrap systemd-container qemu-user-static
+	scdoc groff-base man-db zsh mmdebstrap systemd-container qemu-user-static \
+	debhelper dpkg-dev lintian
 
 .PHONY: all deps build unit asan fuzz-build fault-build fuzz e2e check bench demo clean deb \
-	cross-arm64 deb-arm64
+	deb-$(ARCH) cross-arm64 deb-arm64
 
 all: build
 
@@ -94,8 +98,21 @@ e2e: build fault-build
 		WARDD_FAULT_BIN=$(CURDIR)/build-fault/agent/wardd \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 
+# The two Debian trees (the arm64 cross-build chroot of make cross-arm64,
+# the base tree of tests/e2e/test_packages.py) are downloaded while the
+# builds and the fuzzers run: mmdebstrap waits mostly on the network.
 check: deps
-	$(MAKE) --no-print-directory build unit asan fuzz
+	@mkdir -p build-arm64 build-pkgtest
+	@echo "check: making the Debian trees in the background (build-arm64/prefetch.log, build-pkgtest/prefetch.log)"
+	@(packaging/cross/run build-arm64 chroot > build-arm64/prefetch.log 2>&1 || \
+		echo "prefetch failed: make cross-arm64 tries again" >> build-arm64/prefetch.log) & \
+	($(PYTHON) -c 'import sys; sys.path.insert(0, "tests/e2e"); import pkgtree; \
+		pkgtree.base_tarball(print)' > build-pkgtest/prefetch.log 2>&1 || \
+		echo "prefetch failed: test_packages.py tries again" >> build-pkgtest/prefetch.log) & \
+	$(MAKE) --no-print-directory build unit asan fuzz; r=$$?; wait; \
+	tail -n 3 build-arm64/prefetch.log build-pkgtest/prefetch.log; exit $$r
+	DEB_BUILD_OPTIONS=nocheck $(MAKE) --no-print-directory deb-$(ARCH)
+	$(MAKE) --no-print-directory cross-arm64
 	$(MAKE) --no-print-directory e2e
 
 # ARM64: a cross build for aarch64 in a Debian 12 chroot (amd64 + arm64
@@ -117,7 +134,9 @@ demo: deps
 # from a copy of the tree (what git tracks, and new files it does not
 # ignore), then checked with lintian.  DEB_BUILD_OPTIONS=nocheck skips the
 # unit tests inside the package build.
-deb:
+deb: deb-$(ARCH) $(if $(filter amd64,$(ARCH)),deb-arm64)
+
+deb-$(ARCH):
 	rm -rf build-deb && mkdir -p build-deb/src dist/$(ARCH)
 	git ls-files -z --cached --others --exclude-standard | \
 		while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
@@ -130,6 +149,7 @@ deb:
 	@ls -l dist/$(ARCH)/
 	lintian --fail-on error,warning build-deb/*.changes
 
+ifeq ($(ARCH),amd64)
 # The arm64 packages in dist/arm64/, cross-built (dpkg-buildpackage -a arm64,
 # without the unit tests: make cross-arm64 runs them) in the chroot of
 # make cross-arm64, from a copy of the tree made as for make deb.
@@ -144,6 +164,7 @@ deb-arm64:
 	cp $$(ls build-arm64/deb/*.deb | grep -v -- -dbgsym_) dist/arm64/
 	@ls -l dist/arm64/
 	lintian --fail-on error,warning build-arm64/deb/*.changes
+endif
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz build-fault build-deb dist build-arm64

@@ -178,7 +178,8 @@ parent_of(int pid)
 /*
  * 1 if this process is in a mount namespace other than its ancestors' and
  * pid 1's (a unit's ProtectSystem=, PrivateTmp= and the like make one for
- * wardd).  A mount mark there is on this namespace's copy of the mount,
+ * wardd); -1 if it cannot tell (pid 1's and no ancestor's could be
+ * read).  A mount mark there is on this namespace's copy of the mount,
  * and the host's processes, which access files through their own copies,
  * are never seen.
  */
@@ -187,21 +188,22 @@ private_mount_ns(void)
 {
 	struct stat self, other;
 	char path[64];
-	int pid = getppid(), depth;
+	int pid = getppid(), depth, compared = 0;
 
 	if (stat("/proc/self/ns/mnt", &self) != 0)
-		return 0;
-	if (stat("/proc/1/ns/mnt", &other) == 0 &&
-	    (self.st_dev != other.st_dev || self.st_ino != other.st_ino))
-		return 1;
+		return -1;
+	if (stat("/proc/1/ns/mnt", &other) == 0)
+		return self.st_dev != other.st_dev || self.st_ino != other.st_ino;
 	/* Where pid 1's cannot be read: the processes that started wardd. */
 	for (depth = 0; depth < 8 && pid > 1; depth++, pid = parent_of(pid)) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
-		if (stat(path, &other) == 0 &&
-		    (self.st_dev != other.st_dev || self.st_ino != other.st_ino))
+		if (stat(path, &other) != 0)
+			continue;
+		if (self.st_dev != other.st_dev || self.st_ino != other.st_ino)
 			return 1;
+		compared = 1;
 	}
-	return 0;
+	return compared ? 0 : -1;
 }
 
 /*
@@ -219,11 +221,16 @@ onaccess_targets_mark(int fan, struct onaccess_targets *t)
 	for (i = 0; i < t->n; i++) {
 		if (t->fd[i] < 0)
 			continue;
-		if (t->mount[i] && ns)
+		if (t->mount[i] && ns == 1)
 			say_refused(t, t->path[i],
 				    "marked, but wardd runs in a mount namespace of its own, not pid "
 				    "1's: it sees only accesses made in that namespace (run it in the "
 				    "host's, without ProtectSystem= and the like in its unit)");
+		else if (t->mount[i] && ns < 0)
+			say_refused(t, t->path[i],
+				    "marked, but wardd cannot tell whether it shares pid 1's mount "
+				    "namespace (/proc/1/ns/mnt cannot be read): in one of its own, "
+				    "it would see no access made outside it");
 		if (t->mount[i])
 			r = fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_MOUNT,
 					  FAN_OPEN_EXEC_PERM | FAN_CLOSE_WRITE, t->fd[i], NULL);

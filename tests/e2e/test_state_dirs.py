@@ -479,3 +479,24 @@ def test_init_for_a_service_user(attacker, shared):
     p = subprocess.run(asuser + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=60)
     assert p.returncode == 2 and "init --user needs root" in p.stderr, p.stderr
+
+
+def test_init_for_a_service_user_checks_before_it_makes(attacker, shared):
+    """Nothing is made (and nothing given to the user) when the state
+    directory's parent could be changed by others, or when the
+    configuration's directory is missing: init's checks come first."""
+    name = attacker[0]
+    open_dir = os.path.join(shared, "open")
+    os.mkdir(open_dir)
+    os.chmod(open_dir, 0o777)
+    etc = os.path.join(shared, "etc")
+    os.mkdir(etc, 0o755)
+    p = init(os.path.join(open_dir, "state"), "--user", name, "--config",
+             os.path.join(etc, "s.yaml"))
+    assert p.returncode == 1 and "state directory's parent" in p.stderr, p.stderr
+    assert os.listdir(open_dir) == [] and os.listdir(etc) == []
+    assert p.stdout == "", "no admin token for a server that was not made"
+    p = init(os.path.join(shared, "state"), "--user", name, "--config",
+             os.path.join(shared, "missing", "s.yaml"))
+    assert p.returncode == 1 and "configuration directory" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(shared, "state")) and p.stdout == ""
