@@ -100,19 +100,29 @@ e2e: build fault-build
 
 # The two Debian trees (the arm64 cross-build chroot of make cross-arm64,
 # the base tree of tests/e2e/test_packages.py) are downloaded while the
-# builds and the fuzzers run: mmdebstrap waits mostly on the network.
+# builds run: mmdebstrap waits mostly on the network.  The aarch64 build
+# and its tests under qemu then run beside the fuzzers, whose runs take
+# the same time however busy the machine is (their output is kept in
+# build-arm64/check.log and printed after them).  A lock keeps the chroot's
+# making and its use apart.
 check: deps
-	@mkdir -p build-arm64 build-pkgtest
+	@mkdir -p build-arm64 build-pkgtest; rm -f build-arm64/check.rc
 	@echo "check: making the Debian trees in the background (build-arm64/prefetch.log, build-pkgtest/prefetch.log)"
-	@(packaging/cross/run build-arm64 chroot > build-arm64/prefetch.log 2>&1 || \
+	@(flock build-arm64/chroot.lock packaging/cross/run build-arm64 chroot \
+		> build-arm64/prefetch.log 2>&1 || \
 		echo "prefetch failed: make cross-arm64 tries again" >> build-arm64/prefetch.log) & \
 	($(PYTHON) -c 'import sys; sys.path.insert(0, "tests/e2e"); import pkgtree; \
 		pkgtree.base_tarball(print)' > build-pkgtest/prefetch.log 2>&1 || \
 		echo "prefetch failed: test_packages.py tries again" >> build-pkgtest/prefetch.log) & \
-	$(MAKE) --no-print-directory build unit asan fuzz; r=$$?; wait; \
-	tail -n 3 build-arm64/prefetch.log build-pkgtest/prefetch.log; exit $$r
+	$(MAKE) --no-print-directory build unit asan || { wait; exit 1; }; \
+	echo "check: the aarch64 build and its tests run beside the fuzzers (build-arm64/check.log)"; \
+	(flock build-arm64/chroot.lock $(MAKE) --no-print-directory cross-arm64 \
+		> build-arm64/check.log 2>&1; echo $$? > build-arm64/check.rc) & \
+	$(MAKE) --no-print-directory fuzz; r=$$?; wait; \
+	tail -n 3 build-arm64/prefetch.log build-pkgtest/prefetch.log; \
+	echo "==> build-arm64/check.log <=="; cat build-arm64/check.log; \
+	[ $$r = 0 ] && [ "$$(cat build-arm64/check.rc)" = 0 ]
 	DEB_BUILD_OPTIONS=nocheck $(MAKE) --no-print-directory deb-$(ARCH)
-	$(MAKE) --no-print-directory cross-arm64
 	$(MAKE) --no-print-directory e2e
 
 # ARM64: a cross build for aarch64 in a Debian 12 chroot (amd64 + arm64
