@@ -15,13 +15,13 @@ import os
 import pathlib
 import re
 import shutil
-import socket
 import stat
 import subprocess
 import tempfile
 
 from agentlib import Agent, onaccess_box, wait_events
 from conftest import EICAR, REPO
+from test_clamd import ask
 
 UNITS = os.path.join(REPO, "packaging", "systemd")
 
@@ -51,21 +51,6 @@ def write_exec(path, data):
         f.write(data)
     os.chmod(path, 0o755)
     return path
-
-
-def clamd_ask(path, request):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(10)
-    s.connect(path)
-    s.sendall(request)
-    out = b""
-    while True:
-        b = s.recv(4096)
-        if not b:
-            break
-        out += b
-    s.close()
-    return out
 
 
 def test_wardd_does_its_work_with_the_units_capabilities(ward, tmp_path):
@@ -129,7 +114,7 @@ def test_wardd_does_its_work_with_the_units_capabilities(ward, tmp_path):
                                timeout=60)
             assert q.stdout == "%s: EICAR_Test_File FOUND\n" % f, q
             # ...and root's own socket client sees it too.
-            assert clamd_ask(sock, b"nSCAN %s\n" % str(f).encode()) == \
+            assert ask(sock, b"nSCAN %s\n" % str(f).encode()) == \
                 b"%s: EICAR_Test_File FOUND\n" % str(f).encode()
             assert stat.S_IMODE(os.stat(sock).st_mode) == 0o666
         finally:
